@@ -1,0 +1,584 @@
+/* This file loads and checks the configuration against one table of keys. */
+#include "cfg.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum cfg_type { CFG_STR, CFG_INT, CFG_I64, CFG_BOOL, CFG_SECRET };
+
+struct cfg_key {
+    const char *section;
+    const char *key;
+    enum cfg_type type;
+    size_t off;
+    const char *def;
+    int64_t min, max;
+    const char *help;
+};
+
+#define K(sec, field, type, def, min, max, help)                                                   \
+    {                                                                                              \
+#sec, #field, type, offsetof(struct cfg, sec.field), def, min, max, help                   \
+    }
+
+/* How to add a key: add a field to the struct in cfg.h and a row here; the example file
+ * (deploy/jobfleet.conf.example) is regenerated with `jobfleet config-example`. */
+static const struct cfg_key cfg_keys[] = {
+    K(mysql, host, CFG_STR, "127.0.0.1", 0, 0, "MariaDB host (ignored when socket is set)"),
+    K(mysql, port, CFG_INT, "3306", 1, 65535, "MariaDB TCP port"),
+    K(mysql, socket, CFG_STR, "", 0, 0, "Unix socket path; empty means TCP"),
+    K(mysql, user, CFG_STR, "jobfleet", 0, 0, "MariaDB user"),
+    K(mysql, password, CFG_SECRET, "", 0, 0, "MariaDB password (or password_file)"),
+    K(mysql, database, CFG_STR, "jobfleet", 0, 0, "database holding the jobs table"),
+    K(mysql, connect_timeout_s, CFG_INT, "5", 1, 3600, "connect timeout in seconds"),
+    K(mysql, read_timeout_s, CFG_INT, "30", 1, 86400,
+      "read/write timeout in seconds; a query past it counts as a lost connection"),
+    K(redis, host, CFG_STR, "127.0.0.1", 0, 0, "Redis host"),
+    K(redis, port, CFG_INT, "6379", 1, 65535, "Redis port"),
+    K(redis, password, CFG_SECRET, "", 0, 0, "Redis password (or password_file)"),
+    K(redis, db, CFG_INT, "0", 0, 1023, "Redis database number"),
+    K(redis, prefix, CFG_STR, "jobfleet", 0, 0, "prefix of every Redis key"),
+    K(worker, concurrency, CFG_INT, "4", 1, 1024, "child processes, one job at a time each"),
+    K(worker, queues, CFG_STR, "default:1", 0, 0,
+      "queues to pop with weights, e.g. \"critical:3,default:1\""),
+    K(worker, heartbeat_s, CFG_INT, "5", 1, 3600, "seconds between heartbeats"),
+    K(worker, lease_s, CFG_INT, "30", 2, 86400,
+      "a worker silent this long is dead; its running jobs end \"worker lost\""),
+    K(worker, drain_timeout_s, CFG_INT, "60", 0, 86400,
+      "on SIGTERM, seconds to let running jobs finish before killing them"),
+    K(worker, kill_grace_s, CFG_INT, "5", 0, 3600,
+      "seconds between SIGTERM and SIGKILL for a job past its timeout"),
+    K(worker, test_actions, CFG_BOOL, "false", 0, 0,
+      "register System/Crash and System/Echo/Webhook (tests only)"),
+    K(scheduler, tick_ms, CFG_INT, "1000", 10, 60000, "milliseconds between ticks"),
+    K(scheduler, timezone, CFG_STR, "America/Chicago", 0, 0, "default IANA zone of cron jobs"),
+    K(scheduler, requeue_after_s, CFG_INT, "30", 1, 86400,
+      "a queued job missing from Redis this long is pushed again"),
+    K(scheduler, cron_catchup_s, CFG_INT, "3600", 0, 31536000,
+      "after downtime, fire one catch-up run for a miss at most this old"),
+    K(scheduler, retention_days, CFG_INT, "14", 1, 36500,
+      "succeeded jobs and webhook log rows older than this are deleted"),
+    K(scheduler, batch_size, CFG_INT, "1000", 1, 100000, "rows per batch in each tick step"),
+    K(scheduler, timeout_grace_s, CFG_INT, "30", 0, 86400,
+      "the watchdog fails a running job this long after its timeout"),
+    K(producer, listen, CFG_STR, "127.0.0.1:8080", 0, 0, "host:port of the HTTP server"),
+    K(producer, max_body_bytes, CFG_I64, "1048576", 1, INT64_C(1) << 34,
+      "largest request body accepted"),
+    K(producer, spool_dir, CFG_STR, "/var/spool/jobfleet", 0, 0,
+      "where webhooks wait while MariaDB is unavailable"),
+    K(producer, spool_max_bytes, CFG_I64, "1073741824", 0, INT64_C(1) << 50,
+      "spool quota; past it webhooks get 503"),
+    K(producer, db_timeout_ms, CFG_INT, "2000", 10, 600000,
+      "a MariaDB write slower than this spools the webhook instead"),
+    K(producer, api_token, CFG_SECRET, "", 0, 0,
+      "bearer token of the JSON API (or api_token_file); empty disables the API"),
+    K(producer, threads, CFG_INT, "8", 1, 256, "HTTP worker threads"),
+    K(log, level, CFG_STR, "info", 0, 0, "debug, info, warn or error"),
+};
+#define N_KEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
+
+struct cfg_family {
+    const char *kind;
+    const char *keys[24];
+};
+
+static const struct cfg_family cfg_families[] = {
+    {"webhook",
+     {"path_prefix", "auth", "secret", "secret_file", "signature_header", "timestamp_header",
+      "tolerance_s", "token_header", "token", "token_file", "username", "password", "password_file",
+      "idempotency_field", NULL}},
+    {"db",
+     {"host", "port", "socket", "user", "password", "password_file", "database",
+      "connect_timeout_s", "read_timeout_s", NULL}},
+    {"service",
+     {"base_url", "api_key", "api_key_file", "rate_per_minute", "timeout_ms", "client_uuid",
+      "api_secret", "api_secret_file", "token", "token_file", NULL}},
+    {"attachments", {"uploads_dir", "allowed_hosts", "max_bytes", NULL}},
+};
+
+struct cfg_load_state {
+    struct cfg *c;
+    const char *file;
+    char *raw[N_KEYS];
+    char *raw_file[N_KEYS]; /* the *_file variant of a secret */
+    char *where[N_KEYS];    /* where the value came from, for messages */
+    char *err;
+    size_t errlen;
+    bool failed;
+};
+
+static const struct cfg_key *
+cfg_key_find(const char *section, const char *key, int *idx)
+{
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (strcmp(cfg_keys[i].section, section) == 0 && strcmp(cfg_keys[i].key, key) == 0) {
+            *idx = (int)i;
+            return &cfg_keys[i];
+        }
+    }
+    return NULL;
+}
+
+static bool
+cfg_section_fixed(const char *section)
+{
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (strcmp(cfg_keys[i].section, section) == 0)
+            return true;
+    return false;
+}
+
+static const struct cfg_family *
+cfg_family_of(const char *section, const char **label)
+{
+    for (size_t i = 0; i < sizeof(cfg_families) / sizeof(cfg_families[0]); i++) {
+        const char *kind = cfg_families[i].kind;
+        size_t n = strlen(kind);
+        if (strcmp(section, "attachments") == 0 && strcmp(kind, "attachments") == 0) {
+            *label = "";
+            return &cfg_families[i];
+        }
+        if (strncmp(section, kind, n) == 0 && section[n] == '.' && section[n + 1] != '\0') {
+            *label = section + n + 1;
+            return &cfg_families[i];
+        }
+    }
+    return NULL;
+}
+
+static bool
+cfg_family_has(const struct cfg_family *f, const char *key)
+{
+    for (int i = 0; f->keys[i]; i++)
+        if (strcmp(f->keys[i], key) == 0)
+            return true;
+    return false;
+}
+
+static struct cfg_section *
+cfg_section_add(struct cfg *c, const char *name, const char *kind, const char *label)
+{
+    for (int i = 0; i < c->n_sections; i++)
+        if (strcmp(c->sections[i].name, name) == 0)
+            return &c->sections[i];
+    c->sections = xrealloc(c->sections, sizeof(*c->sections) * (size_t)(c->n_sections + 1));
+    struct cfg_section *s = &c->sections[c->n_sections++];
+    s->name = xstrdup(name);
+    s->kind = xstrdup(kind);
+    s->label = xstrdup(label);
+    s->kv = NULL;
+    s->n_kv = 0;
+    return s;
+}
+
+static void
+cfg_section_set(struct cfg_section *s, const char *key, const char *value)
+{
+    for (int i = 0; i < s->n_kv; i++) {
+        if (strcmp(s->kv[i].key, key) == 0) {
+            free(s->kv[i].value);
+            s->kv[i].value = xstrdup(value);
+            return;
+        }
+    }
+    s->kv = xrealloc(s->kv, sizeof(*s->kv) * (size_t)(s->n_kv + 1));
+    s->kv[s->n_kv].key = xstrdup(key);
+    s->kv[s->n_kv].value = xstrdup(value);
+    s->n_kv++;
+}
+
+static int cfg_fail(struct cfg_load_state *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+cfg_fail(struct cfg_load_state *st, const char *fmt, ...)
+{
+    if (!st->failed) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(st->err, st->errlen, fmt, ap);
+        va_end(ap);
+        st->failed = true;
+    }
+    return 0;
+}
+
+static void
+cfg_set_raw(struct cfg_load_state *st, int idx, bool is_file, const char *value, char *where)
+{
+    char **slot = is_file ? &st->raw_file[idx] : &st->raw[idx];
+    free(*slot);
+    *slot = xstrdup(value);
+    free(st->where[idx]);
+    st->where[idx] = where;
+    /* A value given directly overrides a *_file given earlier, and the other way round. */
+    char **other = is_file ? &st->raw[idx] : &st->raw_file[idx];
+    if (cfg_keys[idx].type == CFG_SECRET) {
+        free(*other);
+        *other = is_file ? xstrdup("") : NULL;
+    }
+}
+
+/* Debian's libinih passes no line number to the handler, so a message finds the line itself:
+ * the last line in the file that sets this key in this section. */
+static int
+cfg_find_line(const char *file, const char *section, const char *name)
+{
+    FILE *fp = fopen(file, "r");
+    if (fp == NULL)
+        return 0;
+    char line[1024], cur[256] = "";
+    int n = 0, found = 0;
+    while (fgets(line, sizeof(line), fp)) {
+        n++;
+        char *p = line;
+        while (isspace((unsigned char)*p))
+            p++;
+        if (*p == '[') {
+            char *e = strchr(p, ']');
+            if (e) {
+                *e = '\0';
+                snprintf(cur, sizeof(cur), "%s", p + 1);
+            }
+            continue;
+        }
+        size_t l = strlen(name);
+        if (strcmp(cur, section) == 0 && strncmp(p, name, l) == 0 &&
+            (isspace((unsigned char)p[l]) || p[l] == '=' || p[l] == ':'))
+            found = n;
+    }
+    fclose(fp);
+    return found;
+}
+
+static int
+cfg_ini_handler(void *user, const char *section, const char *name, const char *value)
+{
+    struct cfg_load_state *st = user;
+    if (st->failed)
+        return 0;
+    if (name == NULL)
+        return 1; /* a section header alone */
+    char *where = xasprintf("%s:%d", st->file, cfg_find_line(st->file, section, name));
+    if (cfg_section_fixed(section)) {
+        int idx = -1;
+        size_t n = strlen(name);
+        bool is_file = false;
+        const struct cfg_key *k = cfg_key_find(section, name, &idx);
+        if (k == NULL && n > 5 && strcmp(name + n - 5, "_file") == 0) {
+            char *base = xstrndup(name, n - 5);
+            k = cfg_key_find(section, base, &idx);
+            free(base);
+            is_file = k != NULL && k->type == CFG_SECRET;
+            if (!is_file)
+                k = NULL;
+        }
+        if (k == NULL) {
+            cfg_fail(st, "%s: [%s] %s: unknown key (see deploy/jobfleet.conf.example)", where,
+                     section, name);
+            free(where);
+            return 0;
+        }
+        cfg_set_raw(st, idx, is_file, value, where);
+        return 1;
+    }
+    const char *label = NULL;
+    const struct cfg_family *f = cfg_family_of(section, &label);
+    if (f == NULL) {
+        cfg_fail(st,
+                 "%s: [%s]: unknown section (expected mysql, redis, worker, scheduler, "
+                 "producer, log, webhook.<source>, db.<name>, service.<name>, attachments)",
+                 where, section);
+        free(where);
+        return 0;
+    }
+    if (!cfg_family_has(f, name)) {
+        cfg_fail(st, "%s: [%s] %s: unknown key for a %s section", where, section, name, f->kind);
+        free(where);
+        return 0;
+    }
+    struct cfg_section *s = cfg_section_add(st->c, section, f->kind, label);
+    cfg_section_set(s, name, value);
+    free(where);
+    return 1;
+}
+
+static void
+cfg_env_name(char *out, size_t len, const char *section, const char *key)
+{
+    size_t j = 0;
+    const char *parts[] = {"JOBFLEET_", section, "_", key};
+    for (int p = 0; p < 4; p++) {
+        for (const char *s = parts[p]; *s && j + 1 < len; s++) {
+            unsigned char ch = (unsigned char)*s;
+            out[j++] = (ch == '.' || ch == '-') ? '_' : (char)toupper(ch);
+        }
+    }
+    out[j] = '\0';
+}
+
+static void
+cfg_apply_env(struct cfg_load_state *st)
+{
+    char name[256];
+    for (size_t i = 0; i < N_KEYS; i++) {
+        const struct cfg_key *k = &cfg_keys[i];
+        cfg_env_name(name, sizeof(name), k->section, k->key);
+        const char *v = getenv(name);
+        if (v)
+            cfg_set_raw(st, (int)i, false, v, xasprintf("environment %s", name));
+        if (k->type == CFG_SECRET) {
+            strncat(name, "_FILE", sizeof(name) - strlen(name) - 1);
+            v = getenv(name);
+            if (v)
+                cfg_set_raw(st, (int)i, true, v, xasprintf("environment %s", name));
+        }
+    }
+    /* Variable sections can only be overridden once they exist in the file: the environment
+     * variable name alone cannot tell "webhook.a_b" from "webhook.a" key "b_...". */
+    struct cfg *c = st->c;
+    for (int s = 0; s < c->n_sections; s++) {
+        const char *label = NULL;
+        const struct cfg_family *f = cfg_family_of(c->sections[s].name, &label);
+        for (int i = 0; f && f->keys[i]; i++) {
+            cfg_env_name(name, sizeof(name), c->sections[s].name, f->keys[i]);
+            const char *v = getenv(name);
+            if (v)
+                cfg_section_set(&c->sections[s], f->keys[i], v);
+        }
+    }
+}
+
+static int
+cfg_read_secret(struct cfg_load_state *st, const char *where, const char *what, const char *path,
+                char **out)
+{
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL) {
+        cfg_fail(st, "%s: %s: cannot read secret file \"%s\": %s", where, what, path,
+                 strerror(errno));
+        return -1;
+    }
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+        if (buf_append(&b, chunk, n) < 0)
+            break;
+    }
+    fclose(fp);
+    while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+        b.data[--b.len] = '\0';
+    *out = buf_detach(&b);
+    return 0;
+}
+
+static int
+cfg_convert(struct cfg_load_state *st)
+{
+    for (size_t i = 0; i < N_KEYS && !st->failed; i++) {
+        const struct cfg_key *k = &cfg_keys[i];
+        char *field = (char *)st->c + k->off;
+        const char *raw = st->raw[i] ? st->raw[i] : k->def;
+        const char *where = st->where[i] ? st->where[i] : "default";
+        int64_t v = 0;
+        switch (k->type) {
+        case CFG_STR:
+            *(char **)field = xstrdup(raw);
+            break;
+        case CFG_SECRET:
+            if (st->raw_file[i] && st->raw_file[i][0]) {
+                char *what = xasprintf("[%s] %s_file", k->section, k->key);
+                cfg_read_secret(st, where, what, st->raw_file[i], (char **)field);
+                free(what);
+            } else {
+                *(char **)field = xstrdup(raw);
+            }
+            break;
+        case CFG_INT:
+        case CFG_I64:
+            if (parse_int64(raw, k->min, k->max, &v) < 0) {
+                cfg_fail(st, "%s: [%s] %s: expected an integer in %lld-%lld, got \"%s\"", where,
+                         k->section, k->key, (long long)k->min, (long long)k->max, raw);
+                break;
+            }
+            if (k->type == CFG_INT)
+                *(int *)field = (int)v;
+            else
+                *(int64_t *)field = v;
+            break;
+        case CFG_BOOL:
+            if (!strcmp(raw, "true") || !strcmp(raw, "yes") || !strcmp(raw, "on") ||
+                !strcmp(raw, "1"))
+                *(bool *)field = true;
+            else if (!strcmp(raw, "false") || !strcmp(raw, "no") || !strcmp(raw, "off") ||
+                     !strcmp(raw, "0"))
+                *(bool *)field = false;
+            else
+                cfg_fail(st, "%s: [%s] %s: expected true or false, got \"%s\"", where, k->section,
+                         k->key, raw);
+            break;
+        }
+    }
+    /* Resolve *_file keys of variable sections into their plain keys. */
+    struct cfg *c = st->c;
+    for (int s = 0; s < c->n_sections && !st->failed; s++) {
+        struct cfg_section *sec = &c->sections[s];
+        for (int i = 0; i < sec->n_kv; i++) {
+            size_t n = strlen(sec->kv[i].key);
+            if (n <= 5 || strcmp(sec->kv[i].key + n - 5, "_file") != 0)
+                continue;
+            char *base = xstrndup(sec->kv[i].key, n - 5);
+            char *what = xasprintf("[%s] %s", sec->name, sec->kv[i].key);
+            char *secret = NULL;
+            if (cfg_read_secret(st, c->path ? c->path : "environment", what, sec->kv[i].value,
+                                &secret) == 0) {
+                cfg_section_set(sec, base, secret);
+                free(secret);
+            }
+            free(what);
+            free(base);
+        }
+    }
+    if (!st->failed) {
+        const char *lv = c->log.level;
+        if (strcmp(lv, "debug") && strcmp(lv, "info") && strcmp(lv, "warn") && strcmp(lv, "error"))
+            cfg_fail(st, "[log] level: expected debug, info, warn or error, got \"%s\"", lv);
+    }
+    return st->failed ? -1 : 0;
+}
+
+int
+cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof(*c));
+    struct cfg_load_state st = {.c = c, .err = err, .errlen = errlen};
+    bool explicit_path = path != NULL;
+    if (path == NULL)
+        path = getenv("JOBFLEET_CONFIG");
+    if (path && *path)
+        explicit_path = true;
+    else
+        path = "/etc/jobfleet/jobfleet.conf";
+    if (explicit_path || access(path, F_OK) == 0) {
+        c->path = xstrdup(path);
+        st.file = c->path;
+        FILE *fp = fopen(path, "r");
+        if (fp == NULL) {
+            snprintf(err, errlen, "%s: cannot open config file: %s", path, strerror(errno));
+            cfg_release(c);
+            return -1;
+        }
+        int rc = ini_parse_file(fp, cfg_ini_handler, &st);
+        fclose(fp);
+        if (rc > 0 && !st.failed)
+            cfg_fail(&st, "%s:%d: cannot parse this line (expected [section] or key = value)", path,
+                     rc);
+    }
+    if (!st.failed)
+        cfg_apply_env(&st);
+    int rc = st.failed ? -1 : cfg_convert(&st);
+    for (size_t i = 0; i < N_KEYS; i++) {
+        free(st.raw[i]);
+        free(st.raw_file[i]);
+        free(st.where[i]);
+    }
+    if (rc < 0)
+        cfg_release(c);
+    return rc;
+}
+
+void
+cfg_release(struct cfg *c)
+{
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (cfg_keys[i].type == CFG_STR || cfg_keys[i].type == CFG_SECRET) {
+            char **field = (char **)((char *)c + cfg_keys[i].off);
+            free(*field);
+            *field = NULL;
+        }
+    }
+    for (int s = 0; s < c->n_sections; s++) {
+        for (int i = 0; i < c->sections[s].n_kv; i++) {
+            free(c->sections[s].kv[i].key);
+            free(c->sections[s].kv[i].value);
+        }
+        free(c->sections[s].kv);
+        free(c->sections[s].name);
+        free(c->sections[s].kind);
+        free(c->sections[s].label);
+    }
+    free(c->sections);
+    free(c->path);
+    memset(c, 0, sizeof(*c));
+}
+
+const char *
+cfg_section_get(const struct cfg_section *s, const char *key)
+{
+    for (int i = 0; s && i < s->n_kv; i++)
+        if (strcmp(s->kv[i].key, key) == 0)
+            return s->kv[i].value;
+    return NULL;
+}
+
+const struct cfg_section *
+cfg_find_section(const struct cfg *c, const char *name)
+{
+    for (int i = 0; i < c->n_sections; i++)
+        if (strcmp(c->sections[i].name, name) == 0)
+            return &c->sections[i];
+    return NULL;
+}
+
+int
+cfg_db_section(const struct cfg *c, const char *name, struct cfg_mysql *out)
+{
+    char full[128];
+    snprintf(full, sizeof(full), "db.%s", name);
+    const struct cfg_section *s = cfg_find_section(c, full);
+    if (s == NULL)
+        return -1;
+    *out = c->mysql;
+    const char *v;
+    if ((v = cfg_section_get(s, "host")))
+        out->host = (char *)(uintptr_t)v;
+    if ((v = cfg_section_get(s, "socket")))
+        out->socket = (char *)(uintptr_t)v;
+    if ((v = cfg_section_get(s, "user")))
+        out->user = (char *)(uintptr_t)v;
+    if ((v = cfg_section_get(s, "password")))
+        out->password = (char *)(uintptr_t)v;
+    if ((v = cfg_section_get(s, "database")))
+        out->database = (char *)(uintptr_t)v;
+    int64_t n;
+    if ((v = cfg_section_get(s, "port")) && parse_int64(v, 1, 65535, &n) == 0)
+        out->port = (int)n;
+    return 0;
+}
+
+void
+cfg_print_example(void)
+{
+    const char *section = "";
+    for (size_t i = 0; i < N_KEYS; i++) {
+        const struct cfg_key *k = &cfg_keys[i];
+        if (strcmp(section, k->section) != 0) {
+            section = k->section;
+            printf("%s[%s]\n", i ? "\n" : "", section);
+        }
+        printf("# %s", k->help);
+        if (k->type == CFG_INT || k->type == CFG_I64)
+            printf(" (%lld-%lld)", (long long)k->min, (long long)k->max);
+        printf("\n%s = %s\n", k->key, k->def);
+    }
+}

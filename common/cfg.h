@@ -1,0 +1,108 @@
+/* The configuration: one INI file, environment overrides and *_file secrets, checked against
+ * one table of keys (cfg.c) that also drives the example file and --help. */
+#ifndef JOBFLEET_CFG_H
+#define JOBFLEET_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cfg_mysql {
+    char *host;
+    int port;
+    char *socket;
+    char *user;
+    char *password;
+    char *database;
+    int connect_timeout_s;
+    int read_timeout_s;
+};
+
+struct cfg_redis {
+    char *host;
+    int port;
+    char *password;
+    int db;
+    char *prefix;
+};
+
+struct cfg_worker {
+    int concurrency;
+    char *queues;
+    int heartbeat_s;
+    int lease_s;
+    int drain_timeout_s;
+    int kill_grace_s;
+    bool test_actions;
+};
+
+struct cfg_scheduler {
+    int tick_ms;
+    char *timezone;
+    int requeue_after_s;
+    int cron_catchup_s;
+    int retention_days;
+    int batch_size;
+    int timeout_grace_s;
+};
+
+struct cfg_producer {
+    char *listen;
+    int64_t max_body_bytes;
+    char *spool_dir;
+    int64_t spool_max_bytes;
+    int db_timeout_ms;
+    char *api_token;
+    int threads;
+};
+
+struct cfg_log {
+    char *level;
+};
+
+/* A section whose name carries a variable part: [webhook.<source>], [db.<name>],
+ * [service.<name>], [attachments]. Keys are checked against the family's table. */
+struct cfg_kv {
+    char *key;
+    char *value;
+};
+
+struct cfg_section {
+    char *name;  /* full name, e.g. "webhook.github" */
+    char *kind;  /* "webhook", "db", "service", "attachments" */
+    char *label; /* the part after the dot, e.g. "github" ("" for attachments) */
+    struct cfg_kv *kv;
+    int n_kv;
+};
+
+struct cfg {
+    char *path; /* the file read, or NULL when none was */
+    struct cfg_mysql mysql;
+    struct cfg_redis redis;
+    struct cfg_worker worker;
+    struct cfg_scheduler scheduler;
+    struct cfg_producer producer;
+    struct cfg_log log;
+    struct cfg_section *sections;
+    int n_sections;
+};
+
+/* Loads the configuration. path NULL means the JOBFLEET_CONFIG environment variable, else
+ * /etc/jobfleet/jobfleet.conf if it exists, else defaults and environment alone. On error
+ * writes one line to err (naming file, line, section, key and what was expected) and returns
+ * -1; the struct is then released. */
+int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen);
+void cfg_release(struct cfg *c);
+
+/* Looks up a key of a variable section; returns NULL when absent. */
+const char *cfg_section_get(const struct cfg_section *s, const char *key);
+/* Finds a variable section by its full name ("db.tickets"); NULL when absent. */
+const struct cfg_section *cfg_find_section(const struct cfg *c, const char *name);
+/* Fills a struct cfg_mysql from a [db.<name>] section, with [mysql]'s defaults. The strings
+ * are borrowed from the config. Returns -1 when the section does not exist. */
+int cfg_db_section(const struct cfg *c, const char *name, struct cfg_mysql *out);
+
+/* Prints every key with its default and help, as the documented example file. */
+void cfg_print_example(void);
+
+#endif

@@ -1,0 +1,499 @@
+/* This file wraps libmariadb: connections, a per-connection statement cache, bound
+ * parameters in, text cells out, and the classification of errors that lose the connection. */
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+#include <errmsg.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DB_CACHE_SIZE 128
+
+struct db_stmt_entry {
+    char *sql;
+    MYSQL_STMT *stmt;
+};
+
+struct db {
+    char *host, *socket, *user, *password, *database;
+    int port, connect_timeout_s, read_timeout_s;
+    MYSQL *conn;
+    struct db_stmt_entry cache[DB_CACHE_SIZE];
+    int cache_next;
+    char errstr[512];
+    unsigned err;
+    bool lost;
+};
+
+struct db *
+db_new(const struct cfg_mysql *cfg)
+{
+    struct db *db = xcalloc(1, sizeof(*db));
+    db->host = xstrdup(cfg->host ? cfg->host : "127.0.0.1");
+    db->socket = xstrdup(cfg->socket ? cfg->socket : "");
+    db->user = xstrdup(cfg->user ? cfg->user : "");
+    db->password = xstrdup(cfg->password ? cfg->password : "");
+    db->database = xstrdup(cfg->database ? cfg->database : "");
+    db->port = cfg->port;
+    db->connect_timeout_s = cfg->connect_timeout_s > 0 ? cfg->connect_timeout_s : 5;
+    db->read_timeout_s = cfg->read_timeout_s > 0 ? cfg->read_timeout_s : 30;
+    return db;
+}
+
+static void
+db_cache_clear(struct db *db)
+{
+    for (int i = 0; i < DB_CACHE_SIZE; i++) {
+        if (db->cache[i].stmt)
+            mysql_stmt_close(db->cache[i].stmt);
+        free(db->cache[i].sql);
+        db->cache[i].stmt = NULL;
+        db->cache[i].sql = NULL;
+    }
+    db->cache_next = 0;
+}
+
+void
+db_close(struct db *db)
+{
+    if (db == NULL)
+        return;
+    db_cache_clear(db);
+    if (db->conn)
+        mysql_close(db->conn);
+    db->conn = NULL;
+}
+
+void
+db_free(struct db *db)
+{
+    if (db == NULL)
+        return;
+    db_close(db);
+    free(db->host);
+    free(db->socket);
+    free(db->user);
+    free(db->password);
+    free(db->database);
+    free(db);
+}
+
+static bool
+db_errno_is_lost(unsigned e)
+{
+    switch (e) {
+    case CR_SERVER_GONE_ERROR:
+    case CR_SERVER_LOST:
+    case CR_CONNECTION_ERROR:
+    case CR_CONN_HOST_ERROR:
+    case CR_SERVER_LOST_EXTENDED:
+    case CR_COMMANDS_OUT_OF_SYNC:
+    case ER_CONNECTION_KILLED:
+    case ER_SERVER_SHUTDOWN:
+    case ER_QUERY_INTERRUPTED:
+    case 4031: /* the server closed an idle connection */
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void
+db_set_err(struct db *db, unsigned e, const char *msg)
+{
+    db->err = e;
+    snprintf(db->errstr, sizeof(db->errstr), "%s (%u)", msg ? msg : "unknown error", e);
+    /* The handle is closed lazily, by the next call, so that statements still in use by the
+     * caller stay valid until it returns. */
+    db->lost = db_errno_is_lost(e);
+}
+
+static void
+db_conn_err(struct db *db)
+{
+    db_set_err(db, mysql_errno(db->conn), mysql_error(db->conn));
+}
+
+int
+db_connect(struct db *db)
+{
+    db_close(db);
+    db->conn = mysql_init(NULL);
+    if (db->conn == NULL)
+        fatalx("mysql_init: out of memory");
+    unsigned int ct = (unsigned)db->connect_timeout_s, rt = (unsigned)db->read_timeout_s;
+    my_bool off = 0;
+    mysql_optionsv(db->conn, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+    mysql_optionsv(db->conn, MYSQL_OPT_READ_TIMEOUT, &rt);
+    mysql_optionsv(db->conn, MYSQL_OPT_WRITE_TIMEOUT, &rt);
+    mysql_optionsv(db->conn, MYSQL_OPT_RECONNECT, &off);
+    mysql_optionsv(db->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    /* UTC everywhere: every DATETIME the fleet writes and compares is UTC. */
+    mysql_optionsv(db->conn, MYSQL_INIT_COMMAND,
+                   "SET time_zone='+00:00', SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    const char *sock = db->socket[0] ? db->socket : NULL;
+    if (mysql_real_connect(db->conn, sock ? NULL : db->host, db->user, db->password,
+                           db->database[0] ? db->database : NULL, (unsigned)db->port, sock,
+                           CLIENT_FOUND_ROWS) == NULL) {
+        unsigned e = mysql_errno(db->conn);
+        char msg[400];
+        snprintf(msg, sizeof(msg), "connect to MariaDB at %s:%d: %s", sock ? sock : db->host,
+                 db->port, mysql_error(db->conn));
+        mysql_close(db->conn);
+        db->conn = NULL;
+        db_set_err(db, e, msg);
+        db->lost = true;
+        return -1;
+    }
+    db->lost = false;
+    db->err = 0;
+    db->errstr[0] = '\0';
+    return 0;
+}
+
+bool
+db_connected(const struct db *db)
+{
+    return db->conn != NULL && !db->lost;
+}
+
+int
+db_connect_retry(struct db *db, volatile int *stop)
+{
+    int64_t delay = 100;
+    int64_t last_log = 0;
+    while (stop == NULL || !*stop) {
+        if (db_connect(db) == 0)
+            return 0;
+        if (now_mono_ms() - last_log > 10000) {
+            log_warnx("%s; retrying", db_errstr(db));
+            last_log = now_mono_ms();
+        }
+        sleep_ms(delay);
+        delay = delay * 2 > 5000 ? 5000 : delay * 2;
+    }
+    return -1;
+}
+
+const char *
+db_errstr(const struct db *db)
+{
+    return db->errstr;
+}
+
+unsigned
+db_errno(const struct db *db)
+{
+    return db->err;
+}
+
+bool
+db_lost(const struct db *db)
+{
+    return db->lost;
+}
+
+bool
+db_duplicate(const struct db *db)
+{
+    return db->err == ER_DUP_ENTRY;
+}
+
+static int
+db_ensure(struct db *db)
+{
+    if (db->conn && !db->lost)
+        return 0;
+    return db_connect(db);
+}
+
+/* Returns a prepared statement for sql from the cache, preparing it on a miss. */
+static MYSQL_STMT *
+db_prepare(struct db *db, const char *sql)
+{
+    for (int i = 0; i < DB_CACHE_SIZE; i++)
+        if (db->cache[i].sql && strcmp(db->cache[i].sql, sql) == 0)
+            return db->cache[i].stmt;
+    MYSQL_STMT *st = mysql_stmt_init(db->conn);
+    if (st == NULL)
+        fatalx("mysql_stmt_init: out of memory");
+    if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+        db_set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+        mysql_stmt_close(st);
+        return NULL;
+    }
+    struct db_stmt_entry *e = &db->cache[db->cache_next];
+    db->cache_next = (db->cache_next + 1) % DB_CACHE_SIZE;
+    if (e->stmt)
+        mysql_stmt_close(e->stmt);
+    free(e->sql);
+    e->sql = xstrdup(sql);
+    e->stmt = st;
+    return st;
+}
+
+static void
+db_stmt_err(struct db *db, MYSQL_STMT *st)
+{
+    db_set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+}
+
+/* Prepares and executes; returns the statement or NULL with the error set. */
+static MYSQL_STMT *
+db_run(struct db *db, const char *sql, const struct db_param *p, int n)
+{
+    if (db_ensure(db) < 0)
+        return NULL;
+    MYSQL_STMT *st = db_prepare(db, sql);
+    if (st == NULL)
+        return NULL;
+    if ((int)mysql_stmt_param_count(st) != n) {
+        db_set_err(db, 0, "parameter count does not match the statement");
+        log_error("db: %d parameters given for: %s", n, sql);
+        return NULL;
+    }
+    MYSQL_BIND *b = n ? xcalloc((size_t)n, sizeof(*b)) : NULL;
+    unsigned long *lens = n ? xcalloc((size_t)n, sizeof(*lens)) : NULL;
+    my_bool is_null = 1;
+    for (int i = 0; i < n; i++) {
+        switch (p[i].t) {
+        case DBP_NULL:
+            b[i].buffer_type = MYSQL_TYPE_NULL;
+            b[i].is_null = &is_null;
+            break;
+        case DBP_INT:
+            b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+            b[i].buffer = (void *)(uintptr_t)&p[i].i;
+            break;
+        case DBP_DOUBLE:
+            b[i].buffer_type = MYSQL_TYPE_DOUBLE;
+            b[i].buffer = (void *)(uintptr_t)&p[i].d;
+            break;
+        case DBP_STR:
+            lens[i] = strlen(p[i].s);
+            b[i].buffer_type = MYSQL_TYPE_STRING;
+            b[i].buffer = (void *)(uintptr_t)p[i].s;
+            b[i].buffer_length = lens[i];
+            b[i].length = &lens[i];
+            break;
+        }
+    }
+    int rc = 0;
+    if (n && mysql_stmt_bind_param(st, b) != 0)
+        rc = -1;
+    if (rc == 0 && mysql_stmt_execute(st) != 0)
+        rc = -1;
+    free(b);
+    free(lens);
+    if (rc < 0) {
+        db_stmt_err(db, st);
+        return NULL;
+    }
+    return st;
+}
+
+int
+db_exec(struct db *db, const char *sql, const struct db_param *p, int n, uint64_t *affected,
+        uint64_t *insert_id)
+{
+    MYSQL_STMT *st = db_run(db, sql, p, n);
+    if (st == NULL)
+        return -1;
+    if (affected)
+        *affected = mysql_stmt_affected_rows(st);
+    if (insert_id)
+        *insert_id = mysql_stmt_insert_id(st);
+    /* A statement that returns rows (CALL, SELECT by mistake) must be drained. */
+    mysql_stmt_free_result(st);
+    return 0;
+}
+
+struct db_rows *
+db_query(struct db *db, const char *sql, const struct db_param *p, int n)
+{
+    MYSQL_STMT *st = db_run(db, sql, p, n);
+    if (st == NULL)
+        return NULL;
+    MYSQL_RES *meta = mysql_stmt_result_metadata(st);
+    if (meta == NULL) {
+        db_set_err(db, 0, "query returned no result set");
+        return NULL;
+    }
+    int nc = (int)mysql_num_fields(meta);
+    MYSQL_FIELD *fields = mysql_fetch_fields(meta);
+    struct db_rows *r = xcalloc(1, sizeof(*r));
+    r->n_cols = nc;
+    r->names = xcalloc((size_t)nc, sizeof(char *));
+    for (int i = 0; i < nc; i++)
+        r->names[i] = xstrdup(fields[i].name);
+    mysql_free_result(meta);
+
+    MYSQL_BIND *b = xcalloc((size_t)nc, sizeof(*b));
+    unsigned long *lens = xcalloc((size_t)nc, sizeof(*lens));
+    my_bool *nulls = xcalloc((size_t)nc, sizeof(*nulls));
+    my_bool *errs = xcalloc((size_t)nc, sizeof(*errs));
+    char **bufs = xcalloc((size_t)nc, sizeof(char *));
+    const unsigned long cap = 256;
+    for (int i = 0; i < nc; i++) {
+        bufs[i] = xmalloc(cap);
+        b[i].buffer_type = MYSQL_TYPE_STRING;
+        b[i].buffer = bufs[i];
+        b[i].buffer_length = cap;
+        b[i].length = &lens[i];
+        b[i].is_null = &nulls[i];
+        b[i].error = &errs[i];
+    }
+    int failed = 0, rows_cap = 0;
+    if (mysql_stmt_bind_result(st, b) != 0 || mysql_stmt_store_result(st) != 0) {
+        db_stmt_err(db, st);
+        failed = 1;
+    }
+    while (!failed) {
+        int frc = mysql_stmt_fetch(st);
+        if (frc == MYSQL_NO_DATA)
+            break;
+        if (frc == 1) {
+            db_stmt_err(db, st);
+            failed = 1;
+            break;
+        }
+        if (r->n_rows == rows_cap) {
+            rows_cap = rows_cap ? rows_cap * 2 : 16;
+            r->cells = xrealloc(r->cells, sizeof(char *) * (size_t)rows_cap * (size_t)nc);
+        }
+        char **row = r->cells + (size_t)r->n_rows * (size_t)nc;
+        for (int i = 0; i < nc; i++) {
+            if (nulls[i]) {
+                row[i] = NULL;
+            } else if (lens[i] <= cap - 1 && !errs[i]) {
+                row[i] = xstrndup(bufs[i], lens[i]);
+            } else {
+                /* Truncated: fetch the whole column into a buffer of its real length. */
+                char *big = xmalloc(lens[i] + 1);
+                MYSQL_BIND one = {0};
+                unsigned long l2 = 0;
+                one.buffer_type = MYSQL_TYPE_STRING;
+                one.buffer = big;
+                one.buffer_length = lens[i] + 1;
+                one.length = &l2;
+                if (mysql_stmt_fetch_column(st, &one, (unsigned)i, 0) != 0) {
+                    free(big);
+                    big = xstrdup("");
+                    l2 = 0;
+                }
+                big[l2 < lens[i] ? l2 : lens[i]] = '\0';
+                row[i] = big;
+            }
+        }
+        r->n_rows++;
+    }
+    mysql_stmt_free_result(st);
+    for (int i = 0; i < nc; i++)
+        free(bufs[i]);
+    free(bufs);
+    free(b);
+    free(lens);
+    free(nulls);
+    free(errs);
+    if (failed) {
+        db_rows_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void
+db_rows_free(struct db_rows *r)
+{
+    if (r == NULL)
+        return;
+    for (int i = 0; i < r->n_rows * r->n_cols; i++)
+        free(r->cells[i]);
+    for (int i = 0; i < r->n_cols; i++)
+        free(r->names[i]);
+    free(r->cells);
+    free(r->names);
+    free(r);
+}
+
+const char *
+db_rows_get(const struct db_rows *r, int row, int col)
+{
+    if (row < 0 || row >= r->n_rows || col < 0 || col >= r->n_cols)
+        return NULL;
+    return r->cells[(size_t)row * (size_t)r->n_cols + (size_t)col];
+}
+
+int64_t
+db_rows_int(const struct db_rows *r, int row, int col, int64_t dflt)
+{
+    const char *s = db_rows_get(r, row, col);
+    if (s == NULL)
+        return dflt;
+    return strtoll(s, NULL, 10);
+}
+
+int
+db_exec_static(struct db *db, const char *sql)
+{
+    if (db_ensure(db) < 0)
+        return -1;
+    if (mysql_real_query(db->conn, sql, strlen(sql)) != 0) {
+        db_conn_err(db);
+        return -1;
+    }
+    /* Drain any result so the connection stays usable. */
+    do {
+        MYSQL_RES *res = mysql_store_result(db->conn);
+        if (res)
+            mysql_free_result(res);
+    } while (mysql_next_result(db->conn) == 0);
+    if (mysql_errno(db->conn)) {
+        db_conn_err(db);
+        return -1;
+    }
+    return 0;
+}
+
+int
+db_begin(struct db *db)
+{
+    return db_exec_static(db, "START TRANSACTION");
+}
+
+int
+db_commit(struct db *db)
+{
+    if (db->conn == NULL || db->lost) {
+        db_set_err(db, CR_SERVER_GONE_ERROR, "not connected");
+        return -1;
+    }
+    if (mysql_commit(db->conn) != 0) {
+        db_conn_err(db);
+        return -1;
+    }
+    return 0;
+}
+
+void
+db_rollback(struct db *db)
+{
+    if (db->conn && !db->lost && mysql_rollback(db->conn) != 0)
+        db_conn_err(db);
+}
+
+void
+db_placeholders(char *out, int n)
+{
+    char *p = out;
+    for (int i = 0; i < n; i++) {
+        if (i)
+            *p++ = ',';
+        *p++ = '?';
+    }
+    *p = '\0';
+}

@@ -1,0 +1,83 @@
+/* MariaDB access: one connection, prepared statements with bound parameters only, cached
+ * per connection. The only file that includes <mysql.h>. */
+#ifndef JOBFLEET_DB_H
+#define JOBFLEET_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+
+struct db;
+
+enum db_ptype { DBP_NULL, DBP_INT, DBP_STR, DBP_DOUBLE };
+
+struct db_param {
+    enum db_ptype t;
+    int64_t i;
+    const char *s;
+    double d;
+};
+
+#define DBI(v) ((struct db_param){.t = DBP_INT, .i = (int64_t)(v)})
+#define DBS(v) ((struct db_param){.t = (v) ? DBP_STR : DBP_NULL, .s = (v)})
+#define DBD(v) ((struct db_param){.t = DBP_DOUBLE, .d = (v)})
+#define DBNULL ((struct db_param){.t = DBP_NULL})
+/* DB_P(DBI(1), DBS("x")) expands to the array and its length for db_exec/db_query. */
+#define DB_P(...)                                                                                  \
+    (struct db_param[]){__VA_ARGS__},                                                              \
+        (int)(sizeof((struct db_param[]){__VA_ARGS__}) / sizeof(struct db_param))
+#define DB_NOP NULL, 0
+
+/* A fully fetched result set; every value is text (or NULL for SQL NULL). */
+struct db_rows {
+    int n_rows;
+    int n_cols;
+    char **cells; /* n_rows * n_cols */
+    char **names; /* n_cols column names */
+};
+
+/* Copies the settings; does not connect. */
+struct db *db_new(const struct cfg_mysql *cfg);
+/* Closes and frees; accepts NULL. */
+void db_free(struct db *db);
+/* Connects (closing any old connection); sets UTC, READ COMMITTED, autocommit on. */
+int db_connect(struct db *db);
+void db_close(struct db *db);
+bool db_connected(const struct db *db);
+/* Connects with exponential backoff until it succeeds or *stop becomes nonzero (stop may be
+ * NULL). Returns 0 when connected, -1 when stopped. */
+int db_connect_retry(struct db *db, volatile int *stop);
+
+/* The last error, kept on the handle as hiredis does. */
+const char *db_errstr(const struct db *db);
+unsigned db_errno(const struct db *db);
+/* True when the last error means the connection is gone (server restarted, network, timeout):
+ * the handle is closed and the next call reconnects. A commit failing this way is unknown. */
+bool db_lost(const struct db *db);
+/* True when the last error was a duplicate key (1062). */
+bool db_duplicate(const struct db *db);
+
+/* Runs a statement; affected rows and the insert id are optional outputs. -1 on error. */
+int db_exec(struct db *db, const char *sql, const struct db_param *p, int n, uint64_t *affected,
+            uint64_t *insert_id);
+/* Runs a query and fetches all rows; NULL on error. The caller frees with db_rows_free. */
+struct db_rows *db_query(struct db *db, const char *sql, const struct db_param *p, int n);
+void db_rows_free(struct db_rows *r);
+/* Cell access: NULL for SQL NULL; db_rows_int returns dflt for NULL. */
+const char *db_rows_get(const struct db_rows *r, int row, int col);
+int64_t db_rows_int(const struct db_rows *r, int row, int col, int64_t dflt);
+
+/* Transactions. db_commit failing with db_lost() true means the outcome is unknown. */
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/* Runs SQL text that carries no input (DDL of migrations, test setup). Never pass data here. */
+int db_exec_static(struct db *db, const char *sql);
+
+/* Builds "?,?,?" for n placeholders into out (at least 2*n bytes). */
+void db_placeholders(char *out, int n);
+
+#endif

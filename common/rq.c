@@ -1,0 +1,375 @@
+/* This file speaks to Redis through hiredis: pushes, pops and membership checks of job IDs. */
+#include "rq.h"
+#include "log.h"
+#include "util.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct rq {
+    char *host, *password, *prefix;
+    int port, db;
+    redisContext *ctx;
+    char errstr[256];
+};
+
+struct rq *
+rq_new(const struct cfg_redis *cfg)
+{
+    struct rq *rq = xcalloc(1, sizeof(*rq));
+    rq->host = xstrdup(cfg->host ? cfg->host : "127.0.0.1");
+    rq->password = xstrdup(cfg->password ? cfg->password : "");
+    rq->prefix = xstrdup(cfg->prefix ? cfg->prefix : "jobfleet");
+    rq->port = cfg->port;
+    rq->db = cfg->db;
+    return rq;
+}
+
+static void
+rq_disconnect(struct rq *rq)
+{
+    if (rq->ctx)
+        redisFree(rq->ctx);
+    rq->ctx = NULL;
+}
+
+void
+rq_free(struct rq *rq)
+{
+    if (rq == NULL)
+        return;
+    rq_disconnect(rq);
+    free(rq->host);
+    free(rq->password);
+    free(rq->prefix);
+    free(rq);
+}
+
+static void
+rq_fail(struct rq *rq, const char *what)
+{
+    if (rq->ctx && rq->ctx->err)
+        snprintf(rq->errstr, sizeof(rq->errstr), "redis %s: %s", what, rq->ctx->errstr);
+    else
+        snprintf(rq->errstr, sizeof(rq->errstr), "redis %s failed", what);
+    /* After an I/O or protocol error a hiredis context cannot be reused. */
+    if (rq->ctx && rq->ctx->err)
+        rq_disconnect(rq);
+}
+
+/* Checks a reply; frees it and records the error when it is missing or an error reply. */
+static redisReply *
+rq_check(struct rq *rq, redisReply *r, const char *what)
+{
+    if (r == NULL) {
+        rq_fail(rq, what);
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(rq->errstr, sizeof(rq->errstr), "redis %s: %s", what, r->str);
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+int
+rq_connect(struct rq *rq)
+{
+    rq_disconnect(rq);
+    struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
+    rq->ctx = redisConnectWithTimeout(rq->host, rq->port, tv);
+    if (rq->ctx == NULL || rq->ctx->err) {
+        snprintf(rq->errstr, sizeof(rq->errstr), "connect to Redis at %s:%d: %s", rq->host,
+                 rq->port, rq->ctx ? rq->ctx->errstr : "out of memory");
+        rq_disconnect(rq);
+        return -1;
+    }
+    /* Commands other than the blocking pop must not hang on a stalled server. */
+    struct timeval cmd_tv = {.tv_sec = 10, .tv_usec = 0};
+    redisSetTimeout(rq->ctx, cmd_tv);
+    if (rq->password[0]) {
+        redisReply *r = rq_check(rq, redisCommand(rq->ctx, "AUTH %s", rq->password), "AUTH");
+        if (r == NULL) {
+            rq_disconnect(rq);
+            return -1;
+        }
+        freeReplyObject(r);
+    }
+    if (rq->db) {
+        redisReply *r = rq_check(rq, redisCommand(rq->ctx, "SELECT %d", rq->db), "SELECT");
+        if (r == NULL) {
+            rq_disconnect(rq);
+            return -1;
+        }
+        freeReplyObject(r);
+    }
+    return 0;
+}
+
+bool
+rq_connected(const struct rq *rq)
+{
+    return rq->ctx != NULL;
+}
+
+int
+rq_connect_retry(struct rq *rq, volatile int *stop)
+{
+    int64_t delay = 100, last_log = 0;
+    while (stop == NULL || !*stop) {
+        if (rq_connect(rq) == 0)
+            return 0;
+        if (now_mono_ms() - last_log > 10000) {
+            log_warnx("%s; retrying", rq->errstr);
+            last_log = now_mono_ms();
+        }
+        sleep_ms(delay);
+        delay = delay * 2 > 5000 ? 5000 : delay * 2;
+    }
+    return -1;
+}
+
+const char *
+rq_errstr(const struct rq *rq)
+{
+    return rq->errstr;
+}
+
+static int
+rq_ensure(struct rq *rq)
+{
+    if (rq->ctx)
+        return 0;
+    return rq_connect(rq);
+}
+
+char *
+rq_queue_key(const struct rq *rq, const char *queue)
+{
+    return xasprintf("%s:q:%s", rq->prefix, queue);
+}
+
+double
+rq_score(int priority, int64_t id)
+{
+    /* Priority in the high part, the id below it: exact in a double for ids under 2^40 and
+     * priorities within +-1000. */
+    return (double)(-(int64_t)priority) * 1099511627776.0 + (double)id;
+}
+
+int
+rq_push(struct rq *rq, const char *queue, const int64_t *ids, const int *priorities, int n)
+{
+    if (n <= 0)
+        return 0;
+    if (rq_ensure(rq) < 0)
+        return -1;
+    char *key = rq_queue_key(rq, queue);
+    /* One ZADD of up to 512 members per command, all commands pipelined. */
+    const int chunk = 512;
+    int ncmd = 0, rc = 0;
+    for (int off = 0; off < n; off += chunk) {
+        int m = n - off < chunk ? n - off : chunk;
+        int argc = 3 + 2 * m;
+        const char **argv = xcalloc((size_t)argc, sizeof(char *));
+        char **own = xcalloc((size_t)(2 * m), sizeof(char *));
+        argv[0] = "ZADD";
+        argv[1] = key;
+        argv[2] = "NX";
+        for (int i = 0; i < m; i++) {
+            own[2 * i] =
+                xasprintf("%.17g", rq_score(priorities ? priorities[off + i] : 0, ids[off + i]));
+            own[2 * i + 1] = xasprintf("%lld", (long long)ids[off + i]);
+            argv[3 + 2 * i] = own[2 * i];
+            argv[4 + 2 * i] = own[2 * i + 1];
+        }
+        redisAppendCommandArgv(rq->ctx, argc, argv, NULL);
+        ncmd++;
+        for (int i = 0; i < 2 * m; i++)
+            free(own[i]);
+        free(own);
+        free(argv);
+    }
+    for (int i = 0; i < ncmd; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(rq->ctx, (void **)&r) != REDIS_OK) {
+            rq_fail(rq, "ZADD");
+            rc = -1;
+            break;
+        }
+        if (rq_check(rq, r, "ZADD") == NULL)
+            rc = -1;
+        else
+            freeReplyObject(r);
+    }
+    free(key);
+    return rc;
+}
+
+int
+rq_pop(struct rq *rq, const char *const *queues, int nq, int max, int64_t *ids, int *qidx)
+{
+    if (rq_ensure(rq) < 0)
+        return -1;
+    int got = 0;
+    for (int q = 0; q < nq && got < max; q++) {
+        char *key = rq_queue_key(rq, queues[q]);
+        redisReply *r =
+            rq_check(rq, redisCommand(rq->ctx, "ZPOPMIN %s %d", key, max - got), "ZPOPMIN");
+        free(key);
+        if (r == NULL)
+            return got ? got : -1;
+        if (r->type == REDIS_REPLY_ARRAY) {
+            for (size_t i = 0; i + 1 < r->elements; i += 2) {
+                ids[got] = strtoll(r->element[i]->str, NULL, 10);
+                if (qidx)
+                    qidx[got] = q;
+                got++;
+            }
+        }
+        freeReplyObject(r);
+    }
+    return got;
+}
+
+int
+rq_pop_wait(struct rq *rq, const char *const *queues, int nq, int timeout_ms, int64_t *id,
+            int *qidx)
+{
+    if (rq_ensure(rq) < 0)
+        return -1;
+    int argc = nq + 2;
+    const char **argv = xcalloc((size_t)argc, sizeof(char *));
+    char **keys = xcalloc((size_t)nq, sizeof(char *));
+    char tmo[32];
+    argv[0] = "BZPOPMIN";
+    for (int i = 0; i < nq; i++) {
+        keys[i] = rq_queue_key(rq, queues[i]);
+        argv[1 + i] = keys[i];
+    }
+    snprintf(tmo, sizeof(tmo), "%.3f", timeout_ms / 1000.0);
+    argv[argc - 1] = tmo;
+    /* The socket timeout must outlast the server-side block. */
+    struct timeval tv = {.tv_sec = timeout_ms / 1000 + 5, .tv_usec = 0};
+    redisSetTimeout(rq->ctx, tv);
+    redisReply *r = rq_check(rq, redisCommandArgv(rq->ctx, argc, argv, NULL), "BZPOPMIN");
+    if (rq->ctx) {
+        struct timeval cmd_tv = {.tv_sec = 10, .tv_usec = 0};
+        redisSetTimeout(rq->ctx, cmd_tv);
+    }
+    int rc = 0;
+    if (r == NULL) {
+        rc = -1;
+    } else {
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
+            *id = strtoll(r->element[1]->str, NULL, 10);
+            if (qidx) {
+                *qidx = 0;
+                for (int i = 0; i < nq; i++)
+                    if (strcmp(keys[i], r->element[0]->str) == 0)
+                        *qidx = i;
+            }
+            rc = 1;
+        }
+        freeReplyObject(r);
+    }
+    for (int i = 0; i < nq; i++)
+        free(keys[i]);
+    free(keys);
+    free(argv);
+    return rc;
+}
+
+int
+rq_missing(struct rq *rq, const char *queue, const int64_t *ids, int n, bool *missing)
+{
+    if (n <= 0)
+        return 0;
+    if (rq_ensure(rq) < 0)
+        return -1;
+    int argc = 2 + n;
+    const char **argv = xcalloc((size_t)argc, sizeof(char *));
+    char **own = xcalloc((size_t)n, sizeof(char *));
+    char *key = rq_queue_key(rq, queue);
+    argv[0] = "ZMSCORE";
+    argv[1] = key;
+    for (int i = 0; i < n; i++) {
+        own[i] = xasprintf("%lld", (long long)ids[i]);
+        argv[2 + i] = own[i];
+    }
+    redisReply *r = rq_check(rq, redisCommandArgv(rq->ctx, argc, argv, NULL), "ZMSCORE");
+    int rc = -1;
+    if (r && r->type == REDIS_REPLY_ARRAY && (int)r->elements == n) {
+        for (int i = 0; i < n; i++)
+            missing[i] = r->element[i]->type == REDIS_REPLY_NIL;
+        rc = 0;
+    }
+    if (r)
+        freeReplyObject(r);
+    for (int i = 0; i < n; i++)
+        free(own[i]);
+    free(own);
+    free(argv);
+    free(key);
+    return rc;
+}
+
+int
+rq_remove(struct rq *rq, const char *queue, const int64_t *ids, int n)
+{
+    if (n <= 0)
+        return 0;
+    if (rq_ensure(rq) < 0)
+        return -1;
+    int argc = 2 + n;
+    const char **argv = xcalloc((size_t)argc, sizeof(char *));
+    char **own = xcalloc((size_t)n, sizeof(char *));
+    char *key = rq_queue_key(rq, queue);
+    argv[0] = "ZREM";
+    argv[1] = key;
+    for (int i = 0; i < n; i++) {
+        own[i] = xasprintf("%lld", (long long)ids[i]);
+        argv[2 + i] = own[i];
+    }
+    redisReply *r = rq_check(rq, redisCommandArgv(rq->ctx, argc, argv, NULL), "ZREM");
+    int rc = r ? 0 : -1;
+    if (r)
+        freeReplyObject(r);
+    for (int i = 0; i < n; i++)
+        free(own[i]);
+    free(own);
+    free(argv);
+    free(key);
+    return rc;
+}
+
+int64_t
+rq_depth(struct rq *rq, const char *queue)
+{
+    if (rq_ensure(rq) < 0)
+        return -1;
+    char *key = rq_queue_key(rq, queue);
+    redisReply *r = rq_check(rq, redisCommand(rq->ctx, "ZCARD %s", key), "ZCARD");
+    free(key);
+    if (r == NULL)
+        return -1;
+    int64_t n = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    freeReplyObject(r);
+    return n;
+}
+
+int64_t
+rq_command(struct rq *rq, int argc, const char **argv)
+{
+    if (rq_ensure(rq) < 0)
+        return -1;
+    redisReply *r = rq_check(rq, redisCommandArgv(rq->ctx, argc, argv, NULL), argv[0]);
+    if (r == NULL)
+        return -1;
+    int64_t v = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    freeReplyObject(r);
+    return v;
+}

@@ -1,0 +1,50 @@
+/* The Redis side of the fleet: one sorted set of job IDs per queue. The only file that
+ * includes <hiredis.h>. Redis holds nothing that MariaDB does not: losing it loses no job. */
+#ifndef JOBFLEET_RQ_H
+#define JOBFLEET_RQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cfg.h"
+
+struct rq;
+
+/* Copies the settings; does not connect. */
+struct rq *rq_new(const struct cfg_redis *cfg);
+void rq_free(struct rq *rq);
+int rq_connect(struct rq *rq);
+bool rq_connected(const struct rq *rq);
+/* Connects with backoff until connected or *stop is nonzero; -1 when stopped. */
+int rq_connect_retry(struct rq *rq, volatile int *stop);
+const char *rq_errstr(const struct rq *rq);
+
+/* The sorted-set score: higher priority first, then lower id (enqueue order). */
+double rq_score(int priority, int64_t id);
+
+/* Adds IDs to a queue (ZADD NX: an ID already there keeps its place), pipelined.
+ * priorities may be NULL (all 0). -1 on error (the caller leaves the jobs for reconcile). */
+int rq_push(struct rq *rq, const char *queue, const int64_t *ids, const int *priorities, int n);
+
+/* Pops up to max IDs from the queues, trying them in the given order, without blocking.
+ * Fills ids and, when qidx is not NULL, the index of each ID's queue. Returns the count or -1. */
+int rq_pop(struct rq *rq, const char *const *queues, int nq, int max, int64_t *ids, int *qidx);
+/* Blocks up to timeout_ms for one ID from any of the queues (BZPOPMIN); 0 on timeout. */
+int rq_pop_wait(struct rq *rq, const char *const *queues, int nq, int timeout_ms, int64_t *id,
+                int *qidx);
+
+/* Sets missing[i] for each ID the queue does not hold (ZMSCORE). -1 on error. */
+int rq_missing(struct rq *rq, const char *queue, const int64_t *ids, int n, bool *missing);
+/* Removes IDs from a queue (a cancelled job). */
+int rq_remove(struct rq *rq, const char *queue, const int64_t *ids, int n);
+/* Number of IDs in a queue, or -1. */
+int64_t rq_depth(struct rq *rq, const char *queue);
+
+/* Runs a command whose arguments are given as strings, for administration and tests; returns
+ * the integer reply (0 for a status reply) or -1 on error. */
+int64_t rq_command(struct rq *rq, int argc, const char **argv);
+
+/* The full key of a queue, "<prefix>:q:<queue>"; the caller frees it. */
+char *rq_queue_key(const struct rq *rq, const char *queue);
+
+#endif

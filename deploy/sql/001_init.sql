@@ -1,0 +1,119 @@
+-- The fleet's tables. How to change the schema: never edit an applied migration; add
+-- deploy/sql/NNN_what.sql (next number) and change the SQL in common/job.c beside it.
+-- `jobfleet migrate` applies the files it has not applied yet, in order, and refuses to run
+-- against a database whose newest version it does not know. Statements end with ";" at the
+-- end of a line. All DATETIME values are UTC.
+
+CREATE TABLE IF NOT EXISTS jobs (
+    id               BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    uuid             CHAR(36)        NOT NULL,
+    origin           VARCHAR(16)     NOT NULL DEFAULT 'cli',
+    queue            VARCHAR(64)     NOT NULL DEFAULT 'default',
+    action           VARCHAR(191)    NOT NULL,
+    parameters       LONGTEXT        NOT NULL,
+    priority         INT             NOT NULL DEFAULT 0,
+    state            ENUM('pending','queued','running','succeeded','failed','cancelled') NOT NULL,
+    run_at           DATETIME(6)     NOT NULL,
+    attempt          INT             NOT NULL DEFAULT 0,
+    max_attempts     INT             NOT NULL DEFAULT 1,
+    timeout_s        INT             NOT NULL DEFAULT 300,
+    unique_key       VARCHAR(191)    NULL,
+    idempotency_key  VARCHAR(191)    NULL,
+    cron_job_id      BIGINT UNSIGNED NULL,
+    cron_fire_time   DATETIME        NULL,
+    dt_created       DATETIME(6)     NOT NULL,
+    dt_queued        DATETIME(6)     NULL,
+    dt_started       DATETIME(6)     NULL,
+    dt_deadline      DATETIME(6)     NULL,
+    dt_completed     DATETIME(6)     NULL,
+    execution_ms     BIGINT          NULL,
+    instance_id      BIGINT UNSIGNED NULL,
+    is_success       TINYINT         NULL,
+    failure_reason   TEXT            NULL,
+    result           LONGTEXT        NULL,
+    cancel_requested TINYINT         NOT NULL DEFAULT 0,
+    PRIMARY KEY (id),
+    UNIQUE KEY uq_jobs_uuid (uuid),
+    UNIQUE KEY uq_jobs_unique_key (unique_key),
+    UNIQUE KEY uq_jobs_idempotency_key (idempotency_key),
+    UNIQUE KEY uq_jobs_cron_fire (cron_job_id, cron_fire_time),
+    -- pickup of due pending jobs, and the reconcile of queued ones
+    KEY ix_jobs_state_run_at (state, run_at),
+    KEY ix_jobs_state_queued (state, dt_queued),
+    -- watchdog: running jobs past their deadline
+    KEY ix_jobs_state_deadline (state, dt_deadline),
+    -- lease recovery: the running jobs of one instance
+    KEY ix_jobs_instance_state (instance_id, state),
+    -- retention and "recently finished" listings
+    KEY ix_jobs_state_completed (state, dt_completed),
+    KEY ix_jobs_action_state (action, state)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS job_attempts (
+    id           BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    job_id       BIGINT UNSIGNED NOT NULL,
+    attempt      INT             NOT NULL,
+    instance_id  BIGINT UNSIGNED NULL,
+    dt_started   DATETIME(6)     NULL,
+    dt_completed DATETIME(6)     NOT NULL,
+    outcome      VARCHAR(16)     NOT NULL,
+    reason       TEXT            NULL,
+    execution_ms BIGINT          NULL,
+    PRIMARY KEY (id),
+    KEY ix_attempts_job (job_id, attempt)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS cron_jobs (
+    id           BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    name         VARCHAR(191)    NOT NULL,
+    schedule     VARCHAR(255)    NOT NULL,
+    timezone     VARCHAR(64)     NULL,
+    action       VARCHAR(191)    NOT NULL,
+    parameters   LONGTEXT        NOT NULL,
+    queue        VARCHAR(64)     NOT NULL DEFAULT 'default',
+    priority     INT             NOT NULL DEFAULT 0,
+    timeout_s    INT             NULL,
+    max_attempts INT             NULL,
+    catchup      VARCHAR(16)     NULL,
+    is_active    TINYINT         NOT NULL DEFAULT 1,
+    dt_last_fire DATETIME        NULL,
+    last_job_id  BIGINT UNSIGNED NULL,
+    dt_created   DATETIME(6)     NOT NULL,
+    dt_updated   DATETIME(6)     NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY uq_cron_jobs_name (name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS worker_instances (
+    id           BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    host         VARCHAR(255)    NOT NULL,
+    pid          INT             NOT NULL,
+    queues       VARCHAR(1024)   NOT NULL,
+    concurrency  INT             NOT NULL,
+    dt_started   DATETIME(6)     NOT NULL,
+    dt_heartbeat DATETIME(6)     NOT NULL,
+    dt_stopped   DATETIME(6)     NULL,
+    state        ENUM('running','draining','stopped','lost') NOT NULL DEFAULT 'running',
+    PRIMARY KEY (id),
+    KEY ix_instances_state_heartbeat (state, dt_heartbeat)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS webhook_log (
+    id          BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    dt_received DATETIME(6)     NOT NULL,
+    source      VARCHAR(64)     NULL,
+    path        VARCHAR(512)    NOT NULL,
+    action      VARCHAR(191)    NULL,
+    status      INT             NOT NULL,
+    job_id      BIGINT UNSIGNED NULL,
+    reason      VARCHAR(512)    NULL,
+    PRIMARY KEY (id),
+    KEY ix_webhook_log_received (dt_received)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS queue_settings (
+    queue        VARCHAR(64)     NOT NULL,
+    is_paused    TINYINT         NOT NULL DEFAULT 0,
+    dt_updated   DATETIME(6)     NOT NULL,
+    PRIMARY KEY (queue)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

@@ -1,0 +1,436 @@
+/* This file implements the end-to-end test harness declared in tsupport.h. */
+#include "tsupport.h"
+#include "log.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static struct tenv *t_current;
+
+static void t_teardown(struct tenv *t, bool ok);
+
+void
+t_fail(const char *file, int line, const char *expr, const char *fmt, ...)
+{
+    fprintf(stderr, "FAIL %s:%d: ", file, line);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n  (condition: %s)\n", expr);
+    if (t_current)
+        t_teardown(t_current, false);
+    exit(1);
+}
+
+const char *
+t_bin(const char *name)
+{
+    static char path[4][512];
+    static int next;
+    char *p = path[next++ % 4];
+    snprintf(p, 512, "%s/%s", JOBFLEET_BUILD_DIR, name);
+    return p;
+}
+
+static const char *
+t_env(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : dflt;
+}
+
+static int
+t_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+        fatal("cannot find a free port");
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void
+t_setup(struct tenv *t, const struct test_case *tc)
+{
+    memset(t, 0, sizeof(*t));
+    t->name = xstrdup(tc->name);
+    char *tmpl = xasprintf("/tmp/jft-%s-XXXXXX", tc->name);
+    t->dir = mkdtemp(tmpl);
+    if (t->dir == NULL)
+        fatal("mkdtemp");
+    /* Database and key prefix are private to this test process. */
+    char base[48];
+    size_t j = 0;
+    for (const char *s = tc->name; *s && j < 30; s++)
+        base[j++] = isalnum((unsigned char)*s) ? (char)tolower((unsigned char)*s) : '_';
+    base[j] = '\0';
+    t->db_name = xasprintf("jft_%s_%d", base, (int)getpid());
+    t->prefix = xasprintf("jft:%s:%d", base, (int)getpid());
+    t->conf = xasprintf("%s/jobfleet.conf", t->dir);
+    FILE *fp = fopen(t->conf, "w");
+    if (fp == NULL)
+        fatal("%s", t->conf);
+    fprintf(fp,
+            "[mysql]\nhost = %s\nport = %s\nuser = %s\npassword = %s\ndatabase = %s\n"
+            "read_timeout_s = 10\n\n"
+            "[redis]\nhost = %s\nport = %s\nprefix = %s\n\n"
+            "[worker]\nconcurrency = 2\ntest_actions = true\nheartbeat_s = 1\nlease_s = 5\n"
+            "drain_timeout_s = 20\nkill_grace_s = 2\n\n"
+            "[scheduler]\ntick_ms = 200\nrequeue_after_s = 2\ntimeout_grace_s = 2\n\n"
+            "[producer]\nlisten = 127.0.0.1:%d\nspool_dir = %s/spool\napi_token = test-token\n\n"
+            "[log]\nlevel = debug\n\n%s\n",
+            t_env("JOBFLEET_TEST_MYSQL_HOST", "127.0.0.1"),
+            t_env("JOBFLEET_TEST_MYSQL_PORT", "3306"), t_env("JOBFLEET_TEST_MYSQL_USER", "jf"),
+            t_env("JOBFLEET_TEST_MYSQL_PASSWORD", "secret"), t->db_name,
+            t_env("JOBFLEET_TEST_REDIS_HOST", "127.0.0.1"),
+            t_env("JOBFLEET_TEST_REDIS_PORT", "6379"), t->prefix, t_free_port(), t->dir,
+            tc->extra_conf ? tc->extra_conf : "");
+    fclose(fp);
+    setenv("JOBFLEET_CONFIG", t->conf, 1);
+    char err[512];
+    if (cfg_load(&t->cfg, t->conf, err, sizeof(err)) < 0)
+        fatalx("test config: %s", err);
+
+    /* Create the database through a connection without one selected. */
+    struct cfg_mysql admin = t->cfg.mysql;
+    static char empty[] = "";
+    admin.database = empty;
+    struct db *adb = db_new(&admin);
+    if (db_connect(adb) < 0)
+        fatalx("test MariaDB: %s (is tests/run's server up?)", db_errstr(adb));
+    char *sql = xasprintf("CREATE DATABASE `%s`", t->db_name); /* a name we made, not input */
+    if (db_exec_static(adb, sql) < 0)
+        fatalx("%s: %s", sql, db_errstr(adb));
+    free(sql);
+    db_free(adb);
+
+    t->db = db_new(&t->cfg.mysql);
+    if (db_connect(t->db) < 0)
+        fatalx("connect: %s", db_errstr(t->db));
+    t->rq = rq_new(&t->cfg.redis);
+    if (rq_connect(t->rq) < 0)
+        fatalx("test Redis: %s", rq_errstr(t->rq));
+
+    char *out = NULL, *errs = NULL;
+    int rc = t_cli(t, &out, &errs, (const char *const[]){"migrate", NULL});
+    if (rc != 0)
+        fatalx("jobfleet migrate exited %d: %s%s", rc, out ? out : "", errs ? errs : "");
+    free(out);
+    free(errs);
+}
+
+static void
+t_dump_logs(struct tenv *t)
+{
+    for (int i = 0; i < t->n_procs; i++) {
+        char *log = t_read_file(t->procs[i].log_path);
+        if (log == NULL)
+            continue;
+        size_t n = strlen(log);
+        const char *tail = n > 6000 ? log + n - 6000 : log;
+        fprintf(stderr, "---- %s (pid %d) log tail ----\n%s\n", t->procs[i].name,
+                (int)t->procs[i].pid, tail);
+        free(log);
+    }
+}
+
+static void
+t_teardown(struct tenv *t, bool ok)
+{
+    t_current = NULL;
+    if (!ok)
+        t_dump_logs(t);
+    for (int i = 0; i < t->n_procs; i++) {
+        if (t->procs[i].pid > 0) {
+            kill(t->procs[i].pid, SIGKILL);
+            waitpid(t->procs[i].pid, NULL, 0);
+        }
+        free(t->procs[i].name);
+        free(t->procs[i].log_path);
+    }
+    if (t->db) {
+        struct db *adb = t->db;
+        if (!db_connected(adb))
+            db_connect(adb);
+        char *sql = xasprintf("DROP DATABASE IF EXISTS `%s`", t->db_name);
+        db_exec_static(adb, sql);
+        free(sql);
+        db_free(adb);
+    }
+    rq_free(t->rq);
+    cfg_release(&t->cfg);
+    if (ok) {
+        char *cmd = xasprintf("rm -rf '%s'", t->dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", t->dir);
+        free(cmd);
+    } else {
+        fprintf(stderr, "test files kept in %s\n", t->dir);
+    }
+    free(t->dir);
+    free(t->conf);
+    free(t->db_name);
+    free(t->prefix);
+    free(t->name);
+}
+
+int
+test_main(int argc, char **argv, const struct test_case *cases, int n)
+{
+    log_init("test", LOG_LEVEL_INFO);
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s TEST\ntests:\n", argv[0]);
+        for (int i = 0; i < n; i++)
+            fprintf(stderr, "  %s\n", cases[i].name);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    srandom((unsigned)getpid());
+    for (int i = 0; i < n; i++) {
+        if (strcmp(cases[i].name, argv[1]) != 0)
+            continue;
+        struct tenv t;
+        t_setup(&t, &cases[i]);
+        t_current = &t;
+        int64_t start = now_mono_ms();
+        cases[i].fn(&t);
+        t_teardown(&t, true);
+        fprintf(stderr, "PASS %s (%.1f s)\n", argv[1], (now_mono_ms() - start) / 1000.0);
+        return 0;
+    }
+    fprintf(stderr, "no test named %s\n", argv[1]);
+    return 2;
+}
+
+pid_t
+t_spawn(struct tenv *t, const char *bin, const char *const *argv)
+{
+    if (t->n_procs >= T_MAX_PROCS)
+        fatalx("too many processes in one test");
+    const char *base = strrchr(bin, '/') ? strrchr(bin, '/') + 1 : bin;
+    char *log_path = xasprintf("%s/%s-%d.log", t->dir, base, t->n_procs);
+    int n = 0;
+    while (argv && argv[n])
+        n++;
+    char **av = xcalloc((size_t)n + 4, sizeof(char *));
+    av[0] = (char *)(uintptr_t)bin;
+    static char flag_config[] = "--config";
+    av[1] = flag_config;
+    av[2] = t->conf;
+    for (int i = 0; i < n; i++)
+        av[3 + i] = (char *)(uintptr_t)argv[i];
+    pid_t pid = fork();
+    if (pid < 0)
+        fatal("fork");
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        /* The program under test must not inherit the harness's process group signals. */
+        setpgid(0, 0);
+        execv(bin, av);
+        _exit(127);
+    }
+    free(av);
+    struct tproc *p = &t->procs[t->n_procs++];
+    p->pid = pid;
+    p->name = xstrdup(base);
+    p->log_path = log_path;
+    return pid;
+}
+
+void
+t_signal(struct tenv *t, pid_t pid, int sig)
+{
+    (void)t;
+    kill(pid, sig);
+}
+
+int
+t_wait_exit(struct tenv *t, pid_t pid, int timeout_ms)
+{
+    int64_t deadline = now_mono_ms() + timeout_ms;
+    int status = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid) {
+            for (int i = 0; i < t->n_procs; i++)
+                if (t->procs[i].pid == pid)
+                    t->procs[i].pid = -1;
+            return status;
+        }
+        if (r < 0)
+            return -1;
+        if (now_mono_ms() > deadline)
+            return -1;
+        sleep_ms(20);
+    }
+}
+
+bool
+t_alive(pid_t pid)
+{
+    return kill(pid, 0) == 0;
+}
+
+char *
+t_log(struct tenv *t, pid_t pid)
+{
+    for (int i = 0; i < t->n_procs; i++)
+        if (t->procs[i].pid == pid || (pid == 0 && i == 0))
+            return t_read_file(t->procs[i].log_path);
+    /* A reaped process keeps its log: look it up by the reaped slot's order. */
+    return NULL;
+}
+
+static char *
+t_slurp_fd(int fd)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    char chunk[8192];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+        buf_append(&b, chunk, (size_t)n);
+    return buf_detach(&b);
+}
+
+int
+t_cli(struct tenv *t, char **out, char **err, const char *const *argv)
+{
+    char *opath = xasprintf("%s/cli.out", t->dir), *epath = xasprintf("%s/cli.err", t->dir);
+    int n = 0;
+    while (argv[n])
+        n++;
+    char **av = xcalloc((size_t)n + 4, sizeof(char *));
+    av[0] = (char *)(uintptr_t)t_bin("jobfleet");
+    static char flag_config[] = "--config";
+    av[1] = flag_config;
+    av[2] = t->conf;
+    for (int i = 0; i < n; i++)
+        av[3 + i] = (char *)(uintptr_t)argv[i];
+    pid_t pid = fork();
+    if (pid < 0)
+        fatal("fork");
+    if (pid == 0) {
+        int o = open(opath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(epath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(o, 1);
+        dup2(e, 2);
+        execv(av[0], av);
+        _exit(127);
+    }
+    free(av);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (out)
+        *out = t_read_file(opath);
+    if (err)
+        *err = t_read_file(epath);
+    free(opath);
+    free(epath);
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return -1;
+}
+
+int64_t
+t_enqueue(struct tenv *t, const char *action, const char *params, const char *const *extra)
+{
+    const char *av[32] = {"enqueue", action, "--params", params ? params : "{}"};
+    int n = 4;
+    for (int i = 0; extra && extra[i] && n < 31; i++)
+        av[n++] = extra[i];
+    av[n] = NULL;
+    char *out = NULL, *err = NULL;
+    int rc = t_cli(t, &out, &err, av);
+    CHECK(rc == 0, "jobfleet enqueue %s exited %d: %s", action, rc, err ? err : "");
+    int64_t id = strtoll(out, NULL, 10);
+    CHECK(id > 0, "jobfleet enqueue printed no id: %s", out);
+    free(out);
+    free(err);
+    return id;
+}
+
+int64_t
+t_sql_int(struct tenv *t, int64_t dflt, const char *sql, const struct db_param *p, int n)
+{
+    struct db_rows *r = db_query(t->db, sql, p, n);
+    if (r == NULL && db_lost(t->db))
+        r = db_query(t->db, sql, p, n);
+    CHECK(r != NULL, "query failed: %s: %s", sql, db_errstr(t->db));
+    int64_t v = r->n_rows ? db_rows_int(r, 0, 0, dflt) : dflt;
+    db_rows_free(r);
+    return v;
+}
+
+char *
+t_sql_str(struct tenv *t, const char *sql, const struct db_param *p, int n)
+{
+    struct db_rows *r = db_query(t->db, sql, p, n);
+    if (r == NULL && db_lost(t->db))
+        r = db_query(t->db, sql, p, n);
+    CHECK(r != NULL, "query failed: %s: %s", sql, db_errstr(t->db));
+    const char *v = r->n_rows ? db_rows_get(r, 0, 0) : NULL;
+    char *s = v ? xstrdup(v) : NULL;
+    db_rows_free(r);
+    return s;
+}
+
+char *
+t_job_state(struct tenv *t, int64_t id)
+{
+    char *s = t_sql_str(t, "SELECT state FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    return s ? s : xstrdup("(none)");
+}
+
+bool
+t_job_in_state(struct tenv *t, int64_t id, const char *state)
+{
+    char *s = t_job_state(t, id);
+    bool eq = strcmp(s, state) == 0;
+    free(s);
+    return eq;
+}
+
+char *
+t_read_file(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return NULL;
+    char *s = t_slurp_fd(fd);
+    close(fd);
+    return s;
+}
+
+int
+t_count(const char *haystack, const char *needle)
+{
+    int n = 0;
+    size_t l = strlen(needle);
+    for (const char *p = haystack; p && (p = strstr(p, needle)) != NULL; p += l)
+        n++;
+    return n;
+}

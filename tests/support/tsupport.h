@@ -1,0 +1,102 @@
+/* Support for end-to-end tests: a private database and Redis prefix per test, the real
+ * binaries started as child processes, commands run with captured output, and waits with
+ * deadlines instead of fixed sleeps. */
+#ifndef JOBFLEET_TSUPPORT_H
+#define JOBFLEET_TSUPPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cfg.h"
+#include "db.h"
+#include "rq.h"
+
+#define T_MAX_PROCS 32
+
+struct tproc {
+    pid_t pid;
+    char *name;
+    char *log_path;
+};
+
+struct tenv {
+    char *name;
+    char *dir;      /* private temp dir */
+    char *conf;     /* config file path */
+    char *db_name;  /* private database */
+    char *prefix;   /* private Redis key prefix */
+    struct cfg cfg; /* the loaded test config */
+    struct db *db;  /* a connection to the private database */
+    struct rq *rq;
+    struct tproc procs[T_MAX_PROCS];
+    int n_procs;
+};
+
+/* Fails the test with a message and file:line when cond is false. */
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            t_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);                                        \
+    } while (0)
+
+_Noreturn void t_fail(const char *file, int line, const char *expr, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Waits until cond holds, checking every 20 ms, failing the test after timeout_ms. */
+#define WAIT_UNTIL(cond, timeout_ms, ...)                                                          \
+    do {                                                                                           \
+        int64_t wu_deadline_ = now_mono_ms() + (timeout_ms);                                       \
+        while (!(cond)) {                                                                          \
+            if (now_mono_ms() > wu_deadline_)                                                      \
+                t_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);                                    \
+            sleep_ms(20);                                                                          \
+        }                                                                                          \
+    } while (0)
+
+struct test_case {
+    const char *name;
+    void (*fn)(struct tenv *t);
+    /* Extra config lines appended to the test's file (e.g. "[worker]\nlease_s = 4\n"). */
+    const char *extra_conf;
+};
+
+/* Runs the case named argv[1]: sets up the env, runs it, tears down. Returns the exit code. */
+int test_main(int argc, char **argv, const struct test_case *cases, int n);
+
+/* The path of a built binary ("jobfleet-worker"); static storage. */
+const char *t_bin(const char *name);
+
+/* Starts a binary with the test config; stdout and stderr go to <dir>/<name>.log.
+ * argv is NULL-terminated and excludes argv[0]. Returns the pid. */
+pid_t t_spawn(struct tenv *t, const char *bin, const char *const *argv);
+/* Sends sig to a spawned process. */
+void t_signal(struct tenv *t, pid_t pid, int sig);
+/* Waits up to timeout_ms for a spawned process to exit; returns its wait status or -1. */
+int t_wait_exit(struct tenv *t, pid_t pid, int timeout_ms);
+/* True while the process exists (not yet reaped). */
+bool t_alive(pid_t pid);
+/* The log file of a spawned process, read whole; the caller frees it. */
+char *t_log(struct tenv *t, pid_t pid);
+
+/* Runs the CLI (build/jobfleet) with the test config, capturing stdout and stderr (each may be
+ * NULL). Returns the exit status (0-255), or -1 if it died of a signal. */
+int t_cli(struct tenv *t, char **out, char **err, const char *const *argv);
+/* Runs `jobfleet enqueue ACTION --params P [extra...]` and returns the new job id. */
+int64_t t_enqueue(struct tenv *t, const char *action, const char *params, const char *const *extra);
+
+/* Runs a query on the test database and returns the first column of the first row as an
+ * integer (dflt for no row or NULL). */
+int64_t t_sql_int(struct tenv *t, int64_t dflt, const char *sql, const struct db_param *p, int n);
+/* The same for text; the caller frees it (NULL for no row or NULL). */
+char *t_sql_str(struct tenv *t, const char *sql, const struct db_param *p, int n);
+/* A job's state as text ("succeeded", ...); the caller frees it. */
+char *t_job_state(struct tenv *t, int64_t id);
+bool t_job_in_state(struct tenv *t, int64_t id, const char *state);
+
+/* Reads a whole file; NULL if it cannot. The caller frees it. */
+char *t_read_file(const char *path);
+/* Counts occurrences of needle in haystack. */
+int t_count(const char *haystack, const char *needle);
+
+#endif
