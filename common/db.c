@@ -134,7 +134,7 @@ db_connect(struct db *db)
     mysql_optionsv(db->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     /* UTC everywhere: every DATETIME the fleet writes and compares is UTC. */
     mysql_optionsv(db->conn, MYSQL_INIT_COMMAND,
-                   "SET time_zone='+00:00', SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+                   "SET time_zone='+00:00', tx_isolation='READ-COMMITTED'");
     const char *sock = db->socket[0] ? db->socket : NULL;
     if (mysql_real_connect(db->conn, sock ? NULL : db->host, db->user, db->password,
                            db->database[0] ? db->database : NULL, (unsigned)db->port, sock,
@@ -328,8 +328,25 @@ db_query(struct db *db, const char *sql, const struct db_param *p, int n)
     struct db_rows *r = xcalloc(1, sizeof(*r));
     r->n_cols = nc;
     r->names = xcalloc((size_t)nc, sizeof(char *));
-    for (int i = 0; i < nc; i++)
+    r->numeric = xcalloc((size_t)nc, sizeof(bool));
+    for (int i = 0; i < nc; i++) {
         r->names[i] = xstrdup(fields[i].name);
+        switch (fields[i].type) {
+        case MYSQL_TYPE_TINY:
+        case MYSQL_TYPE_SHORT:
+        case MYSQL_TYPE_LONG:
+        case MYSQL_TYPE_LONGLONG:
+        case MYSQL_TYPE_INT24:
+        case MYSQL_TYPE_DECIMAL:
+        case MYSQL_TYPE_NEWDECIMAL:
+        case MYSQL_TYPE_FLOAT:
+        case MYSQL_TYPE_DOUBLE:
+            r->numeric[i] = true;
+            break;
+        default:
+            break;
+        }
+    }
     mysql_free_result(meta);
 
     MYSQL_BIND *b = xcalloc((size_t)nc, sizeof(*b));
@@ -417,6 +434,7 @@ db_rows_free(struct db_rows *r)
         free(r->names[i]);
     free(r->cells);
     free(r->names);
+    free(r->numeric);
     free(r);
 }
 

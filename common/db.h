@@ -21,8 +21,13 @@ struct db_param {
 };
 
 #define DBI(v) ((struct db_param){.t = DBP_INT, .i = (int64_t)(v)})
-#define DBS(v) ((struct db_param){.t = (v) ? DBP_STR : DBP_NULL, .s = (v)})
 #define DBD(v) ((struct db_param){.t = DBP_DOUBLE, .d = (v)})
+/* A string parameter; NULL binds SQL NULL. */
+static inline struct db_param
+DBS(const char *v) {
+    struct db_param p = {.t = v ? DBP_STR : DBP_NULL, .s = v};
+    return p;
+}
 #define DBNULL ((struct db_param){.t = DBP_NULL})
 /* DB_P(DBI(1), DBS("x")) expands to the array and its length for db_exec/db_query. */
 #define DB_P(...)                                                                                  \
@@ -34,8 +39,9 @@ struct db_param {
 struct db_rows {
     int n_rows;
     int n_cols;
-    char **cells; /* n_rows * n_cols */
-    char **names; /* n_cols column names */
+    char **cells;  /* n_rows * n_cols */
+    char **names;  /* n_cols column names */
+    bool *numeric; /* n_cols: the column holds numbers (for JSON output) */
 };
 
 /* Copies the settings; does not connect. */

@@ -1,7 +1,237 @@
-/* Placeholder main while the program is written. */
-int main(void);
-int
-main(void)
+/* This file is the operator CLI's entry point: global flags, config, and the subcommand
+ * table. */
+#include "cli.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cli_cmd {
+    const char *name;
+    int (*fn)(struct cli *c, int argc, char **argv);
+    const char *usage;
+};
+
+static const struct cli_cmd cli_cmds[] = {
+    {"migrate", cli_migrate, "migrate                      apply missing schema migrations"},
+    {"enqueue", cli_enqueue,
+     "enqueue ACTION [--params JSON] [--queue Q] [--priority P] [--at TIME | --in DURATION]\n"
+     "        [--max-attempts N] [--timeout S] [--unique-key K]\n"
+     "                               make a job; prints its id (--json: the job)"},
+    {"retry", cli_retry,
+     "retry ID... [--force]        put failed/cancelled jobs back in the queue (--force: also\n"
+     "                               succeeded ones)"},
+    {"cancel", cli_cancel, "cancel ID                    cancel a pending, queued or running job"},
+    {"show", cli_show, "show ID                      a job with its attempts"},
+    {"list", cli_list,
+     "list [--state S] [--action A] [--queue Q] [--limit N] [--after ID]\n"
+     "                               jobs, newest first"},
+    {"stats", cli_stats, "stats                        job counts by state and queue"},
+};
+#define N_CMDS ((int)(sizeof(cli_cmds) / sizeof(cli_cmds[0])))
+
+static void
+cli_help(FILE *fp)
 {
+    fprintf(fp, "usage: jobfleet [--config PATH] [--json] COMMAND [ARGS]\n\ncommands:\n");
+    for (int i = 0; i < N_CMDS; i++)
+        fprintf(fp, "  %s\n", cli_cmds[i].usage);
+    fprintf(fp,
+            "\noptions:\n"
+            "  --config PATH   config file (default $JOBFLEET_CONFIG, else\n"
+            "                  /etc/jobfleet/jobfleet.conf if present)\n"
+            "  --json          machine-readable output\n"
+            "  --help          this text\n"
+            "\nexit status:\n"
+            "  0  done\n"
+            "  1  runtime failure (MariaDB or Redis unreachable, a query failed)\n"
+            "  2  usage or input error (unknown flag, bad JSON, no such job, a job in the wrong\n"
+            "     state); one line on stderr says what is wrong\n");
+}
+
+int
+cli_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "jobfleet: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    return CLI_USAGE;
+}
+
+int
+cli_runtime_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "jobfleet: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    return CLI_RUNTIME;
+}
+
+int64_t
+cli_job_id(const char *s)
+{
+    int64_t id;
+    if (parse_int64(s, 1, INT64_MAX, &id) < 0) {
+        cli_usage_error("\"%s\" is not a job id (a positive integer)", s);
+        return -1;
+    }
+    return id;
+}
+
+int
+cli_parse(struct cli *c, const char *cmd, int argc, char **argv, const struct cli_opt_spec *spec)
+{
+    c->n_pos = 0;
+    c->n_opts = 0;
+    c->pos = xcalloc((size_t)argc + 1, sizeof(char *));
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0 || a[2] == '\0') {
+            c->pos[c->n_pos++] = argv[i];
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+        const struct cli_opt_spec *s = NULL;
+        for (int k = 0; spec && spec[k].name; k++)
+            if (strlen(spec[k].name) == nl && strncmp(spec[k].name, a, nl) == 0)
+                s = &spec[k];
+        if (s == NULL) {
+            cli_usage_error("%s: unknown option %.*s (see jobfleet --help)", cmd, (int)nl, a);
+            return -1;
+        }
+        if (c->n_opts >= 32) {
+            cli_usage_error("%s: too many options", cmd);
+            return -1;
+        }
+        const char *val = "";
+        if (s->has_arg) {
+            if (eq)
+                val = eq + 1;
+            else if (i + 1 < argc)
+                val = argv[++i];
+            else {
+                cli_usage_error("%s: option %s needs a value", cmd, s->name);
+                return -1;
+            }
+        } else if (eq) {
+            cli_usage_error("%s: option %s takes no value", cmd, s->name);
+            return -1;
+        }
+        c->opt_name[c->n_opts] = s->name;
+        c->opt_val[c->n_opts] = val;
+        c->n_opts++;
+    }
     return 0;
+}
+
+const char *
+cli_opt(const struct cli *c, const char *name)
+{
+    const char *v = NULL;
+    for (int i = 0; i < c->n_opts; i++)
+        if (strcmp(c->opt_name[i], name) == 0)
+            v = c->opt_val[i];
+    return v;
+}
+
+struct db *
+cli_db(struct cli *c)
+{
+    if (c->db == NULL) {
+        c->db = db_new(&c->cfg.mysql);
+        if (db_connect(c->db) < 0) {
+            cli_runtime_error("%s", db_errstr(c->db));
+            exit(CLI_RUNTIME);
+        }
+    }
+    return c->db;
+}
+
+struct rq *
+cli_rq(struct cli *c)
+{
+    if (c->rq == NULL) {
+        c->rq = rq_new(&c->cfg.redis);
+        /* A Redis outage must not stop an enqueue: the scheduler pushes what we could not. */
+        if (rq_connect(c->rq) < 0)
+            log_warnx("%s", rq_errstr(c->rq));
+    }
+    return c->rq;
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *config = NULL;
+    bool json = false;
+    int i = 1;
+    /* Global flags may stand before the command; --json and --config are also accepted after
+     * it, where scripts tend to put them. */
+    char **rest = xcalloc((size_t)argc + 1, sizeof(char *));
+    int n_rest = 0;
+    const char *cmd = NULL;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            cli_help(stdout);
+            free(rest);
+            return CLI_OK;
+        } else if (strcmp(a, "--json") == 0) {
+            json = true;
+        } else if (strcmp(a, "--config") == 0) {
+            if (i + 1 >= argc) {
+                free(rest);
+                return cli_usage_error("--config needs a path");
+            }
+            config = argv[++i];
+        } else if (strncmp(a, "--config=", 9) == 0) {
+            config = a + 9;
+        } else if (cmd == NULL && a[0] != '-') {
+            cmd = a;
+        } else if (cmd == NULL) {
+            free(rest);
+            return cli_usage_error("unknown option %s (see jobfleet --help)", a);
+        } else {
+            rest[n_rest++] = argv[i];
+        }
+    }
+    if (cmd == NULL) {
+        cli_help(stderr);
+        free(rest);
+        return CLI_USAGE;
+    }
+    const struct cli_cmd *found = NULL;
+    for (int k = 0; k < N_CMDS; k++)
+        if (strcmp(cli_cmds[k].name, cmd) == 0)
+            found = &cli_cmds[k];
+    if (found == NULL) {
+        free(rest);
+        return cli_usage_error("unknown command \"%s\" (see jobfleet --help)", cmd);
+    }
+    struct cli c = {.json = json};
+    char err[1024];
+    if (cfg_load(&c.cfg, config, err, sizeof(err)) < 0) {
+        free(rest);
+        fprintf(stderr, "jobfleet: %s\n", err);
+        return CLI_USAGE;
+    }
+    enum log_level lv = LOG_LEVEL_WARN;
+    log_init("jobfleet", lv);
+    int rc = found->fn(&c, n_rest, rest);
+    free(rest);
+    free(c.pos);
+    db_free(c.db);
+    rq_free(c.rq);
+    cfg_release(&c.cfg);
+    return rc;
 }

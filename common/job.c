@@ -1,0 +1,465 @@
+/* This file holds the operator side of the jobs table: enqueue, read, list, retry, cancel. */
+#include "job.h"
+#include "ids.h"
+#include "json.h"
+#include "log.h"
+#include "registry.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define JOB_COLUMNS                                                                                \
+    "id, uuid, origin, queue, action, parameters, priority, state, run_at, attempt, "              \
+    "max_attempts, timeout_s, unique_key, idempotency_key, cron_job_id, cron_fire_time, "          \
+    "dt_created, dt_queued, dt_started, dt_completed, execution_ms, instance_id, is_success, "     \
+    "failure_reason, result, cancel_requested"
+
+void
+job_format_time(int64_t ms, char *out, size_t len)
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    snprintf(out, len, "%04d-%02d-%02d %02d:%02d:%02d.%06d", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000) * 1000);
+}
+
+int
+job_parse_time(const char *s, int64_t *ms)
+{
+    if (strcmp(s, "now") == 0) {
+        *ms = now_wall_ms();
+        return 0;
+    }
+    int64_t secs;
+    if (parse_int64(s, 0, INT64_C(253402300799), &secs) == 0) {
+        *ms = secs * 1000;
+        return 0;
+    }
+    struct tm tm = {0};
+    int frac_ms = 0;
+    const char *p = strptime(s, "%Y-%m-%d", &tm);
+    if (p == NULL)
+        return -1;
+    if (*p == 'T' || *p == ' ') {
+        p = strptime(p + 1, "%H:%M", &tm);
+        if (p == NULL)
+            return -1;
+        if (*p == ':') {
+            p = strptime(p + 1, "%S", &tm);
+            if (p == NULL)
+                return -1;
+        }
+        if (*p == '.') {
+            p++;
+            int digits = 0;
+            while (isdigit((unsigned char)*p)) {
+                if (digits < 3)
+                    frac_ms = frac_ms * 10 + (*p - '0');
+                digits++;
+                p++;
+            }
+            for (; digits < 3; digits++)
+                frac_ms *= 10;
+        }
+    }
+    int64_t off_s = 0;
+    if (*p == 'Z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p == '-' ? -1 : 1;
+        int hh = 0, mm = 0;
+        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 && sscanf(p + 1, "%2d%2d", &hh, &mm) != 2)
+            return -1;
+        off_s = sign * (hh * 3600 + mm * 60);
+        p += strlen(p);
+    }
+    if (*p != '\0')
+        return -1;
+    int64_t t = (int64_t)timegm(&tm);
+    *ms = (t - off_s) * 1000 + frac_ms;
+    return 0;
+}
+
+enum job_err
+job_spec_check(const struct job_spec *spec, bool test_actions, struct job_spec *out,
+               const char **field, char *err, size_t errlen)
+{
+    *out = *spec;
+    *field = NULL;
+    if (spec->action == NULL || spec->action[0] == '\0') {
+        *field = "action";
+        snprintf(err, errlen, "an action is required");
+        return JOB_E_INPUT;
+    }
+    const struct job_def *def = registry_find(spec->action, test_actions);
+    if (def == NULL) {
+        *field = "action";
+        snprintf(err, errlen, "unknown action \"%s\"", spec->action);
+        return JOB_E_INPUT;
+    }
+    if (out->parameters == NULL)
+        out->parameters = "{}";
+    cJSON *p = cJSON_ParseWithOpts(out->parameters, NULL, 1);
+    if (p == NULL) {
+        *field = "parameters";
+        snprintf(err, errlen, "parameters are not valid JSON");
+        return JOB_E_INPUT;
+    }
+    bool is_obj = cJSON_IsObject(p);
+    cJSON_Delete(p);
+    if (!is_obj) {
+        *field = "parameters";
+        snprintf(err, errlen, "parameters must be a JSON object");
+        return JOB_E_INPUT;
+    }
+    if (out->queue == NULL || out->queue[0] == '\0')
+        out->queue = def->queue;
+    size_t ql = strlen(out->queue);
+    for (size_t i = 0; i < ql; i++) {
+        char c = out->queue[i];
+        if (!(isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.') || ql > 64) {
+            *field = "queue";
+            snprintf(err, errlen, "queue \"%s\" must be 1-64 of [A-Za-z0-9._-]", out->queue);
+            return JOB_E_INPUT;
+        }
+    }
+    if (out->priority < JOB_PRIORITY_MIN || out->priority > JOB_PRIORITY_MAX) {
+        *field = "priority";
+        snprintf(err, errlen, "priority must be in %d..%d", JOB_PRIORITY_MIN, JOB_PRIORITY_MAX);
+        return JOB_E_INPUT;
+    }
+    if (out->max_attempts == 0)
+        out->max_attempts = def->max_attempts;
+    if (out->max_attempts < 1 || out->max_attempts > 1000) {
+        *field = "max_attempts";
+        snprintf(err, errlen, "max_attempts must be in 1..1000");
+        return JOB_E_INPUT;
+    }
+    if (out->timeout_s == 0)
+        out->timeout_s = def->timeout_s;
+    if (out->timeout_s < 1 || out->timeout_s > 7 * 86400) {
+        *field = "timeout_s";
+        snprintf(err, errlen, "timeout_s must be in 1..604800");
+        return JOB_E_INPUT;
+    }
+    if (out->unique_key && (out->unique_key[0] == '\0' || strlen(out->unique_key) > 191)) {
+        *field = "unique_key";
+        snprintf(err, errlen, "unique_key must be 1-191 characters");
+        return JOB_E_INPUT;
+    }
+    if (out->origin == NULL)
+        out->origin = "cli";
+    return JOB_E_OK;
+}
+
+/* Reads the live job holding a unique key (or the job of an idempotency key or cron fire). */
+static int
+job_find_existing(struct db *db, const struct job_spec *s, struct job_ref *ref)
+{
+    struct db_rows *r;
+    const char *cols = "SELECT id, uuid, queue, state, priority FROM jobs WHERE ";
+    char sql[256];
+    if (s->idempotency_key) {
+        snprintf(sql, sizeof(sql), "%sidempotency_key = ?", cols);
+        r = db_query(db, sql, DB_P(DBS(s->idempotency_key)));
+    } else if (s->unique_key) {
+        snprintf(sql, sizeof(sql), "%sunique_key = ?", cols);
+        r = db_query(db, sql, DB_P(DBS(s->unique_key)));
+    } else if (s->cron_job_id) {
+        snprintf(sql, sizeof(sql), "%scron_job_id = ? AND cron_fire_time = ?", cols);
+        r = db_query(db, sql, DB_P(DBI(s->cron_job_id), DBS(s->cron_fire_time)));
+    } else {
+        return -1;
+    }
+    if (r == NULL)
+        return -1;
+    int found = r->n_rows > 0;
+    if (found) {
+        ref->id = db_rows_int(r, 0, 0, 0);
+        snprintf(ref->uuid, sizeof(ref->uuid), "%s", db_rows_get(r, 0, 1));
+        snprintf(ref->queue, sizeof(ref->queue), "%s", db_rows_get(r, 0, 2));
+        snprintf(ref->state, sizeof(ref->state), "%s", db_rows_get(r, 0, 3));
+        ref->priority = (int)db_rows_int(r, 0, 4, 0);
+        ref->existing = true;
+    }
+    db_rows_free(r);
+    return found ? 0 : 1;
+}
+
+enum job_err
+job_insert(struct db *db, const struct job_spec *s, struct job_ref *ref, char *err, size_t errlen)
+{
+    memset(ref, 0, sizeof(*ref));
+    int64_t now = now_wall_ms();
+    int64_t run_at = s->run_at_ms > 0 ? s->run_at_ms : now;
+    bool due = run_at <= now;
+    char run_at_s[40];
+    job_format_time(run_at, run_at_s, sizeof(run_at_s));
+    /* A duplicate key races with the holder finishing and releasing it: try again a few times. */
+    for (int tries = 0; tries < 5; tries++) {
+        ids_uuid(ref->uuid);
+        uint64_t id = 0;
+        int rc = db_exec(
+            db,
+            "INSERT INTO jobs (uuid, origin, queue, action, parameters, priority, state, run_at, "
+            "max_attempts, timeout_s, unique_key, idempotency_key, cron_job_id, cron_fire_time, "
+            "dt_created, dt_queued) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NOW(6), "
+            "IF(? = 'queued', NOW(6), NULL))",
+            DB_P(DBS(ref->uuid), DBS(s->origin), DBS(s->queue), DBS(s->action), DBS(s->parameters),
+                 DBI(s->priority), DBS(due ? "queued" : "pending"), DBS(run_at_s),
+                 DBI(s->max_attempts), DBI(s->timeout_s), DBS(s->unique_key),
+                 DBS(s->idempotency_key), s->cron_job_id ? DBI(s->cron_job_id) : DBNULL,
+                 DBS(s->cron_fire_time), DBS(due ? "queued" : "pending")),
+            NULL, &id);
+        if (rc == 0) {
+            ref->id = (int64_t)id;
+            snprintf(ref->queue, sizeof(ref->queue), "%s", s->queue);
+            snprintf(ref->state, sizeof(ref->state), "%s", due ? "queued" : "pending");
+            ref->priority = s->priority;
+            return JOB_E_OK;
+        }
+        if (!db_duplicate(db)) {
+            snprintf(err, errlen, "insert job: %s", db_errstr(db));
+            return JOB_E_DB;
+        }
+        int f = job_find_existing(db, s, ref);
+        if (f == 0)
+            return JOB_E_OK;
+        if (f < 0) {
+            snprintf(err, errlen, "find existing job: %s", db_errstr(db));
+            return JOB_E_DB;
+        }
+    }
+    snprintf(err, errlen, "insert job: unique key kept changing hands");
+    return JOB_E_DB;
+}
+
+int
+job_push(struct rq *rq, const struct job_ref *ref)
+{
+    if (strcmp(ref->state, "queued") != 0)
+        return 0;
+    if (rq_push(rq, ref->queue, &ref->id, &ref->priority, 1) < 0) {
+        log_warnx("push job %lld: %s (the scheduler will push it)", (long long)ref->id,
+                  rq_errstr(rq));
+        return -1;
+    }
+    return 0;
+}
+
+cJSON *
+job_get(struct db *db, int64_t id, enum job_err *e, char *err, size_t errlen)
+{
+    struct db_rows *r =
+        db_query(db, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    if (r == NULL) {
+        *e = JOB_E_DB;
+        snprintf(err, errlen, "read job: %s", db_errstr(db));
+        return NULL;
+    }
+    if (r->n_rows == 0) {
+        db_rows_free(r);
+        *e = JOB_E_NOTFOUND;
+        snprintf(err, errlen, "no job with id %lld", (long long)id);
+        return NULL;
+    }
+    cJSON *j = json_from_row(r, 0);
+    db_rows_free(r);
+    r = db_query(db,
+                 "SELECT attempt, instance_id, dt_started, dt_completed, outcome, reason, "
+                 "execution_ms FROM job_attempts WHERE job_id = ? ORDER BY attempt, id",
+                 DB_P(DBI(id)));
+    if (r == NULL) {
+        cJSON_Delete(j);
+        *e = JOB_E_DB;
+        snprintf(err, errlen, "read attempts: %s", db_errstr(db));
+        return NULL;
+    }
+    cJSON_AddItemToObject(j, "attempts", json_from_rows(r));
+    db_rows_free(r);
+    *e = JOB_E_OK;
+    return j;
+}
+
+cJSON *
+job_list(struct db *db, const struct job_filter *f, char *err, size_t errlen)
+{
+    /* The filters are bound; the text only gains fixed fragments for the ones present. */
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_appends(&sql, "SELECT id, uuid, origin, queue, action, priority, state, run_at, attempt, "
+                      "max_attempts, dt_created, dt_started, dt_completed, execution_ms, "
+                      "failure_reason FROM jobs WHERE 1=1");
+    struct db_param p[5];
+    int n = 0;
+    if (f->state) {
+        buf_appends(&sql, " AND state = ?");
+        p[n++] = DBS(f->state);
+    }
+    if (f->action) {
+        buf_appends(&sql, " AND action = ?");
+        p[n++] = DBS(f->action);
+    }
+    if (f->queue) {
+        buf_appends(&sql, " AND queue = ?");
+        p[n++] = DBS(f->queue);
+    }
+    if (f->after_id > 0) {
+        buf_appends(&sql, " AND id < ?");
+        p[n++] = DBI(f->after_id);
+    }
+    buf_appends(&sql, " ORDER BY id DESC LIMIT ?");
+    p[n++] = DBI(f->limit > 0 ? f->limit : 50);
+    struct db_rows *r = db_query(db, sql.data, p, n);
+    buf_release(&sql);
+    if (r == NULL) {
+        snprintf(err, errlen, "list jobs: %s", db_errstr(db));
+        return NULL;
+    }
+    cJSON *a = json_from_rows(r);
+    db_rows_free(r);
+    return a;
+}
+
+/* Explains why a job is not in a state an operation accepts. */
+static enum job_err
+job_state_error(struct db *db, int64_t id, const char *what, char *err, size_t errlen)
+{
+    char *state = NULL;
+    struct db_rows *r = db_query(db, "SELECT state FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    if (r == NULL) {
+        snprintf(err, errlen, "read job: %s", db_errstr(db));
+        return JOB_E_DB;
+    }
+    if (r->n_rows == 0) {
+        db_rows_free(r);
+        snprintf(err, errlen, "no job with id %lld", (long long)id);
+        return JOB_E_NOTFOUND;
+    }
+    state = xstrdup(db_rows_get(r, 0, 0));
+    db_rows_free(r);
+    snprintf(err, errlen, "job %lld is %s: %s", (long long)id, state, what);
+    free(state);
+    return JOB_E_STATE;
+}
+
+enum job_err
+job_retry(struct db *db, struct rq *rq, int64_t id, bool force, char *err, size_t errlen)
+{
+    uint64_t n = 0;
+    const char *sql =
+        force ? "UPDATE jobs SET state = 'queued', dt_queued = NOW(6), run_at = NOW(6), "
+                "max_attempts = GREATEST(max_attempts, attempt + 1), dt_completed = NULL, "
+                "is_success = NULL, failure_reason = NULL, cancel_requested = 0, "
+                "instance_id = NULL WHERE id = ? AND state IN ('failed','cancelled','succeeded')"
+              : "UPDATE jobs SET state = 'queued', dt_queued = NOW(6), run_at = NOW(6), "
+                "max_attempts = GREATEST(max_attempts, attempt + 1), dt_completed = NULL, "
+                "is_success = NULL, failure_reason = NULL, cancel_requested = 0, "
+                "instance_id = NULL WHERE id = ? AND state IN ('failed','cancelled')";
+    if (db_exec(db, sql, DB_P(DBI(id)), &n, NULL) < 0) {
+        snprintf(err, errlen, "retry job: %s", db_errstr(db));
+        return JOB_E_DB;
+    }
+    if (n == 0)
+        return job_state_error(db, id,
+                               force ? "only finished jobs can be retried"
+                                     : "only failed or cancelled jobs can be retried "
+                                       "(a succeeded one with --force)",
+                               err, errlen);
+    struct db_rows *r =
+        db_query(db, "SELECT queue, priority FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    if (r && r->n_rows) {
+        struct job_ref ref = {.id = id, .priority = (int)db_rows_int(r, 0, 1, 0)};
+        snprintf(ref.queue, sizeof(ref.queue), "%s", db_rows_get(r, 0, 0));
+        snprintf(ref.state, sizeof(ref.state), "queued");
+        job_push(rq, &ref);
+    }
+    db_rows_free(r);
+    return JOB_E_OK;
+}
+
+enum job_err
+job_cancel(struct db *db, struct rq *rq, int64_t id, const char **state_out, char *err,
+           size_t errlen)
+{
+    uint64_t n = 0;
+    struct db_rows *r = db_query(db, "SELECT queue FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    char *queue = r && r->n_rows ? xstrdup(db_rows_get(r, 0, 0)) : NULL;
+    db_rows_free(r);
+    if (db_exec(db,
+                "UPDATE jobs SET state = 'cancelled', dt_completed = NOW(6), is_success = 0, "
+                "failure_reason = 'cancelled', unique_key = NULL "
+                "WHERE id = ? AND state IN ('pending','queued')",
+                DB_P(DBI(id)), &n, NULL) < 0) {
+        free(queue);
+        snprintf(err, errlen, "cancel job: %s", db_errstr(db));
+        return JOB_E_DB;
+    }
+    if (n == 1) {
+        /* Redis may still hold the ID; a worker popping it finds it not queued anyway. */
+        if (queue)
+            rq_remove(rq, queue, &id, 1);
+        free(queue);
+        *state_out = "cancelled";
+        return JOB_E_OK;
+    }
+    free(queue);
+    if (db_exec(db, "UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state = 'running'",
+                DB_P(DBI(id)), &n, NULL) < 0) {
+        snprintf(err, errlen, "cancel job: %s", db_errstr(db));
+        return JOB_E_DB;
+    }
+    if (n == 1) {
+        *state_out = "cancelling";
+        return JOB_E_OK;
+    }
+    return job_state_error(db, id, "only pending, queued or running jobs can be cancelled", err,
+                           errlen);
+}
+
+cJSON *
+job_stats(struct db *db, char *err, size_t errlen)
+{
+    struct db_rows *r = db_query(db,
+                                 "SELECT queue, state, COUNT(*) AS n FROM jobs "
+                                 "GROUP BY queue, state ORDER BY queue, state",
+                                 DB_NOP);
+    if (r == NULL) {
+        snprintf(err, errlen, "stats: %s", db_errstr(db));
+        return NULL;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON *by_state = cJSON_AddObjectToObject(o, "states");
+    cJSON *by_queue = cJSON_AddObjectToObject(o, "queues");
+    static const char *states[] = {"pending",   "queued", "running",
+                                   "succeeded", "failed", "cancelled"};
+    for (int i = 0; i < 6; i++)
+        cJSON_AddNumberToObject(by_state, states[i], 0);
+    for (int i = 0; i < r->n_rows; i++) {
+        const char *q = db_rows_get(r, i, 0), *st = db_rows_get(r, i, 1);
+        double cnt = (double)db_rows_int(r, i, 2, 0);
+        cJSON *s = cJSON_GetObjectItemCaseSensitive(by_state, st);
+        if (s)
+            cJSON_SetNumberValue(s, s->valuedouble + cnt);
+        cJSON *qo = cJSON_GetObjectItemCaseSensitive(by_queue, q);
+        if (qo == NULL)
+            qo = cJSON_AddObjectToObject(by_queue, q);
+        cJSON_AddNumberToObject(qo, st, cnt);
+    }
+    db_rows_free(r);
+    r = db_query(db,
+                 "SELECT COUNT(*), COALESCE(SUM(concurrency), 0) FROM worker_instances "
+                 "WHERE state IN ('running','draining')",
+                 DB_NOP);
+    if (r && r->n_rows) {
+        cJSON_AddNumberToObject(o, "workers", (double)db_rows_int(r, 0, 0, 0));
+        cJSON_AddNumberToObject(o, "slots", (double)db_rows_int(r, 0, 1, 0));
+    }
+    db_rows_free(r);
+    return o;
+}

@@ -1,0 +1,98 @@
+/* The job model as operators and producers see it: enqueue, read, list, retry and cancel.
+ * The SQL of the jobs table's operator side lives here; the worker's and scheduler's side
+ * (claim, check-out, pickup, recovery) lives in lifecycle.c. */
+#ifndef JOBFLEET_JOB_H
+#define JOBFLEET_JOB_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "rq.h"
+
+/* What a new job is made of. NULL/0 fields take the action's defaults. */
+struct job_spec {
+    const char *action;
+    const char *parameters; /* JSON text; "{}" when NULL */
+    const char *queue;
+    int priority;
+    int64_t run_at_ms; /* UTC ms; 0 = now */
+    int max_attempts;
+    int timeout_s;
+    const char *unique_key;      /* live-job uniqueness: released when the job finishes */
+    const char *idempotency_key; /* delivery dedup (webhooks, spool): never released */
+    const char *origin;          /* cli, api, webhook, cron, job, retry */
+    int64_t cron_job_id;
+    const char *cron_fire_time; /* "YYYY-MM-DD HH:MM:SS" UTC */
+};
+
+/* Where an inserted (or found) job is, for pushing and replying. */
+struct job_ref {
+    int64_t id;
+    char uuid[37];
+    char queue[65];
+    char state[16];
+    int priority;
+    bool existing; /* an existing job was returned instead of a new one */
+};
+
+#define JOB_PRIORITY_MIN (-1000)
+#define JOB_PRIORITY_MAX 1000
+
+/* Errors worth a distinct exit code or HTTP status. */
+enum job_err { JOB_E_OK = 0, JOB_E_INPUT = 1, JOB_E_NOTFOUND = 2, JOB_E_STATE = 3, JOB_E_DB = 4 };
+
+/* Checks a spec against the registry (action, JSON, bounds) and fills defaults into *out
+ * (strings borrowed from spec and the registry). On error names the field in *field and the
+ * problem in err. */
+enum job_err job_spec_check(const struct job_spec *spec, bool test_actions, struct job_spec *out,
+                            const char **field, char *err, size_t errlen);
+
+/* Inserts one checked job, as 'queued' when due now (the caller then pushes it, after this
+ * commit: invariant 1) or 'pending' when in the future. With a unique key, idempotency key or
+ * cron fire that already has a job, returns that job with ref->existing set. Runs inside the
+ * caller's transaction when one is open; otherwise autocommits. */
+enum job_err job_insert(struct db *db, const struct job_spec *spec, struct job_ref *ref, char *err,
+                        size_t errlen);
+
+/* Pushes the job's ID when it is queued; a failure is logged and left to the scheduler's
+ * reconcile. Returns 0 or -1. */
+int job_push(struct rq *rq, const struct job_ref *ref);
+
+/* The job with every jobs column plus "attempts" (its job_attempts rows). NULL with
+ * JOB_E_NOTFOUND or JOB_E_DB in *e. */
+cJSON *job_get(struct db *db, int64_t id, enum job_err *e, char *err, size_t errlen);
+
+struct job_filter {
+    const char *state;
+    const char *action;
+    const char *queue;
+    int64_t after_id; /* keyset paging: ids below this (newest first); 0 = from the newest */
+    int limit;
+};
+
+/* Jobs matching the filter, newest first, as a JSON array. */
+cJSON *job_list(struct db *db, const struct job_filter *f, char *err, size_t errlen);
+
+/* Puts a failed or cancelled job (a succeeded one only with force) back to queued with one
+ * more attempt allowed, history kept, and pushes it. */
+enum job_err job_retry(struct db *db, struct rq *rq, int64_t id, bool force, char *err,
+                       size_t errlen);
+
+/* Cancels a job: pending or queued ones at once (*state_out "cancelled"); a running one is
+ * flagged for its worker, which stops it (*state_out "cancelling"). */
+enum job_err job_cancel(struct db *db, struct rq *rq, int64_t id, const char **state_out, char *err,
+                        size_t errlen);
+
+/* Counts by state and queue, as a JSON object. */
+cJSON *job_stats(struct db *db, char *err, size_t errlen);
+
+/* Formats UTC ms as "YYYY-MM-DD HH:MM:SS.ffffff" for DATETIME(6) parameters. */
+void job_format_time(int64_t ms, char *out, size_t len);
+/* Parses "now", an ISO-8601 time ("2026-11-22T10:00:00Z", "2026-11-22 10:00:00", with an
+ * optional offset), or a unix time in seconds, into UTC ms. -1 on error. */
+int job_parse_time(const char *s, int64_t *ms);
+
+#endif

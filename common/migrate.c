@@ -1,0 +1,232 @@
+/* This file applies the SQL migrations under deploy/sql to the fleet's databases. */
+#include "migrate.h"
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct migration {
+    int version;
+    char *name;
+    char *path;
+};
+
+const char *
+migrate_sql_dir(void)
+{
+    const char *env = getenv("JOBFLEET_SQL_DIR");
+    if (env && *env)
+        return env;
+    struct stat st;
+    if (stat(JOBFLEET_SQL_DIR, &st) == 0 && S_ISDIR(st.st_mode))
+        return JOBFLEET_SQL_DIR;
+    return "/usr/share/jobfleet/sql";
+}
+
+static int
+migration_cmp(const void *a, const void *b)
+{
+    return ((const struct migration *)a)->version - ((const struct migration *)b)->version;
+}
+
+/* Lists NNN_*.sql files in dir, sorted by version. */
+static int
+migrate_list(const char *dir, struct migration **out)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return -1;
+    struct migration *m = NULL;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *nm = e->d_name;
+        size_t l = strlen(nm);
+        if (l < 9 || !isdigit((unsigned char)nm[0]) || !isdigit((unsigned char)nm[1]) ||
+            !isdigit((unsigned char)nm[2]) || nm[3] != '_' || strcmp(nm + l - 4, ".sql") != 0)
+            continue;
+        m = xrealloc(m, sizeof(*m) * (size_t)(n + 1));
+        m[n].version = (nm[0] - '0') * 100 + (nm[1] - '0') * 10 + (nm[2] - '0');
+        m[n].name = xstrndup(nm, l - 4);
+        m[n].path = xasprintf("%s/%s", dir, nm);
+        n++;
+    }
+    closedir(d);
+    qsort(m, (size_t)n, sizeof(*m), migration_cmp);
+    *out = m;
+    return n;
+}
+
+/* Runs each ";"-at-end-of-line separated statement of a file. Migration files are ours:
+ * static text, no input. */
+static int
+migrate_apply_file(struct db *db, const char *path, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL) {
+        snprintf(err, errlen, "%s: cannot read", path);
+        return -1;
+    }
+    struct buf stmt;
+    buf_init(&stmt, 0);
+    char line[4096];
+    int rc = 0;
+    while (rc == 0 && fgets(line, sizeof(line), fp)) {
+        const char *p = line;
+        while (isspace((unsigned char)*p))
+            p++;
+        if (strncmp(p, "--", 2) == 0 || *p == '\0')
+            continue;
+        buf_appends(&stmt, line);
+        size_t l = strlen(line);
+        while (l && isspace((unsigned char)line[l - 1]))
+            l--;
+        if (l && line[l - 1] == ';') {
+            if (db_exec_static(db, stmt.data) < 0) {
+                snprintf(err, errlen, "%s: %s", path, db_errstr(db));
+                rc = -1;
+            }
+            buf_reset(&stmt);
+        }
+    }
+    fclose(fp);
+    buf_release(&stmt);
+    return rc;
+}
+
+static bool
+migrate_name_ok(const char *name)
+{
+    if (name == NULL || *name == '\0' || strlen(name) > 64)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_')
+            return false;
+    return true;
+}
+
+int
+migrate_run(const struct cfg_mysql *m, const char *dir, int *applied, char *err, size_t errlen)
+{
+    *applied = 0;
+    if (!migrate_name_ok(m->database)) {
+        snprintf(err, errlen, "[mysql] database: \"%s\" must be 1-64 of [A-Za-z0-9_]", m->database);
+        return -1;
+    }
+    struct cfg_mysql admin = *m;
+    static char none[] = "";
+    admin.database = none;
+    struct db *db = db_new(&admin);
+    struct migration *list = NULL;
+    int n = -1, rc = -1;
+    if (db_connect(db) < 0) {
+        snprintf(err, errlen, "%s", db_errstr(db));
+        goto out;
+    }
+    /* An identifier cannot be bound; the name was checked to be [A-Za-z0-9_] above. */
+    char *sql = xasprintf("CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4", m->database);
+    int crc = db_exec_static(db, sql);
+    free(sql);
+    sql = xasprintf("USE `%s`", m->database);
+    if (crc == 0)
+        crc = db_exec_static(db, sql);
+    free(sql);
+    if (crc < 0) {
+        snprintf(err, errlen, "database %s: %s", m->database, db_errstr(db));
+        goto out;
+    }
+    if (db_exec_static(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                           "version INT NOT NULL PRIMARY KEY, name VARCHAR(191) NOT NULL, "
+                           "dt_applied DATETIME(6) NOT NULL) ENGINE=InnoDB") < 0) {
+        snprintf(err, errlen, "schema_migrations: %s", db_errstr(db));
+        goto out;
+    }
+    n = migrate_list(dir, &list);
+    if (n < 0) {
+        snprintf(err, errlen, "%s: cannot read the migrations directory", dir);
+        goto out;
+    }
+    int known = n ? list[n - 1].version : 0;
+    struct db_rows *r =
+        db_query(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", DB_NOP);
+    if (r == NULL) {
+        snprintf(err, errlen, "schema_migrations: %s", db_errstr(db));
+        goto out;
+    }
+    int current = (int)db_rows_int(r, 0, 0, 0);
+    db_rows_free(r);
+    if (current > known) {
+        snprintf(err, errlen,
+                 "database %s is at schema version %d, newer than this jobfleet knows (%d); "
+                 "upgrade jobfleet before migrating",
+                 m->database, current, known);
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        r = db_query(db, "SELECT 1 FROM schema_migrations WHERE version = ?",
+                     DB_P(DBI(list[i].version)));
+        if (r == NULL) {
+            snprintf(err, errlen, "schema_migrations: %s", db_errstr(db));
+            goto out;
+        }
+        bool done = r->n_rows > 0;
+        db_rows_free(r);
+        if (done)
+            continue;
+        if (migrate_apply_file(db, list[i].path, err, errlen) < 0)
+            goto out;
+        if (db_exec(db,
+                    "INSERT INTO schema_migrations (version, name, dt_applied) "
+                    "VALUES (?, ?, NOW(6))",
+                    DB_P(DBI(list[i].version), DBS(list[i].name)), NULL, NULL) < 0) {
+            snprintf(err, errlen, "schema_migrations: %s", db_errstr(db));
+            goto out;
+        }
+        log_info("applied migration %s to %s", list[i].name, m->database);
+        (*applied)++;
+    }
+    rc = 0;
+out:
+    for (int i = 0; i < n; i++) {
+        free(list[i].name);
+        free(list[i].path);
+    }
+    free(list);
+    db_free(db);
+    return rc;
+}
+
+int
+migrate_all(const struct cfg *c, char *err, size_t errlen)
+{
+    const char *dir = migrate_sql_dir();
+    int applied = 0;
+    if (migrate_run(&c->mysql, dir, &applied, err, errlen) < 0)
+        return -1;
+    for (int i = 0; i < c->n_sections; i++) {
+        const struct cfg_section *s = &c->sections[i];
+        if (strcmp(s->kind, "db") != 0)
+            continue;
+        char *sub = xasprintf("%s/%s", dir, s->label);
+        struct stat st;
+        if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode)) {
+            struct cfg_mysql m;
+            cfg_db_section(c, s->label, &m);
+            int n = 0;
+            int rc = migrate_run(&m, sub, &n, err, errlen);
+            free(sub);
+            if (rc < 0)
+                return -1;
+            continue;
+        }
+        free(sub);
+    }
+    return 0;
+}

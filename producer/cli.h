@@ -1,0 +1,62 @@
+/* The operator CLI's shared state and helpers: parsed options, lazily opened connections,
+ * and the exit codes scripts rely on. */
+#ifndef JOBFLEET_CLI_H
+#define JOBFLEET_CLI_H
+
+#include <stdbool.h>
+
+#include "cfg.h"
+#include "db.h"
+#include "rq.h"
+
+/* Exit codes: documented in `jobfleet --help`. */
+#define CLI_OK 0
+#define CLI_RUNTIME 1 /* a server unreachable, a query failed */
+#define CLI_USAGE 2   /* unknown flag, bad input, no such job, wrong state */
+
+struct cli_opt_spec {
+    const char *name; /* "--queue" */
+    bool has_arg;
+};
+
+struct cli {
+    struct cfg cfg;
+    bool json;
+    struct db *db;
+    struct rq *rq;
+    /* Options and positionals of the subcommand, after parsing. */
+    int n_pos;
+    char **pos;
+    int n_opts;
+    const char *opt_name[32];
+    const char *opt_val[32];
+};
+
+/* Parses argv against spec into c->pos and c->opt_*. On an unknown or malformed option
+ * prints one line to stderr and returns -1. */
+int cli_parse(struct cli *c, const char *cmd, int argc, char **argv,
+              const struct cli_opt_spec *spec);
+/* The value of an option, or NULL; flags without argument return "". */
+const char *cli_opt(const struct cli *c, const char *name);
+
+/* Connections, opened on first use; on failure print the error and exit CLI_RUNTIME. */
+struct db *cli_db(struct cli *c);
+struct rq *cli_rq(struct cli *c);
+
+/* Prints a usage or input error to stderr ("jobfleet: ...") and returns CLI_USAGE. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints a runtime error to stderr and returns CLI_RUNTIME. */
+int cli_runtime_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Parses a job id argument; prints an error and returns -1 when it is not one. */
+int64_t cli_job_id(const char *s);
+
+/* Subcommands, each in its own file. They return an exit code. */
+int cli_migrate(struct cli *c, int argc, char **argv);
+int cli_enqueue(struct cli *c, int argc, char **argv);
+int cli_show(struct cli *c, int argc, char **argv);
+int cli_list(struct cli *c, int argc, char **argv);
+int cli_retry(struct cli *c, int argc, char **argv);
+int cli_cancel(struct cli *c, int argc, char **argv);
+int cli_stats(struct cli *c, int argc, char **argv);
+
+#endif

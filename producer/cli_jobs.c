@@ -1,0 +1,334 @@
+/* This file holds the CLI's job commands: migrate, enqueue, show, list, retry, cancel,
+ * stats. */
+#include "cli.h"
+#include "job.h"
+#include "json.h"
+#include "migrate.h"
+#include "registry.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+cli_job_err(enum job_err e, const char *err)
+{
+    if (e == JOB_E_DB)
+        return cli_runtime_error("%s", err);
+    return cli_usage_error("%s", err);
+}
+
+static void
+cli_print_json(const cJSON *j)
+{
+    char *s = json_print(j);
+    printf("%s\n", s);
+    free(s);
+}
+
+int
+cli_migrate(struct cli *c, int argc, char **argv)
+{
+    if (cli_parse(c, "migrate", argc, argv, NULL) < 0)
+        return CLI_USAGE;
+    if (c->n_pos)
+        return cli_usage_error("migrate takes no arguments");
+    char err[1024];
+    if (migrate_all(&c->cfg, err, sizeof(err)) < 0) {
+        /* A newer schema than we know is the operator's input problem, not an outage. */
+        if (strstr(err, "newer than this jobfleet knows"))
+            return cli_usage_error("%s", err);
+        return cli_runtime_error("%s", err);
+    }
+    if (c->json)
+        printf("{\"ok\":true}\n");
+    else
+        printf("schema is up to date\n");
+    return CLI_OK;
+}
+
+static const struct cli_opt_spec enqueue_opts[] = {
+    {"--params", true},  {"--queue", true},      {"--priority", true},
+    {"--at", true},      {"--in", true},         {"--max-attempts", true},
+    {"--timeout", true}, {"--unique-key", true}, {NULL, false},
+};
+
+static int
+cli_int_opt(const struct cli *c, const char *name, int64_t min, int64_t max, int *out)
+{
+    const char *v = cli_opt(c, name);
+    if (v == NULL)
+        return 0;
+    int64_t n;
+    if (parse_int64(v, min, max, &n) < 0) {
+        cli_usage_error("enqueue: %s \"%s\" must be an integer in %lld..%lld", name, v,
+                        (long long)min, (long long)max);
+        return -1;
+    }
+    *out = (int)n;
+    return 0;
+}
+
+int
+cli_enqueue(struct cli *c, int argc, char **argv)
+{
+    if (cli_parse(c, "enqueue", argc, argv, enqueue_opts) < 0)
+        return CLI_USAGE;
+    if (c->n_pos != 1)
+        return cli_usage_error("enqueue needs exactly one ACTION (e.g. System/Noop)");
+    struct job_spec spec = {.action = c->pos[0], .origin = "cli"};
+    spec.parameters = cli_opt(c, "--params");
+    spec.queue = cli_opt(c, "--queue");
+    spec.unique_key = cli_opt(c, "--unique-key");
+    if (cli_int_opt(c, "--priority", JOB_PRIORITY_MIN, JOB_PRIORITY_MAX, &spec.priority) < 0 ||
+        cli_int_opt(c, "--max-attempts", 1, 1000, &spec.max_attempts) < 0 ||
+        cli_int_opt(c, "--timeout", 1, 604800, &spec.timeout_s) < 0)
+        return CLI_USAGE;
+    const char *at = cli_opt(c, "--at"), *in = cli_opt(c, "--in");
+    if (at && in)
+        return cli_usage_error("enqueue: give --at or --in, not both");
+    if (at && job_parse_time(at, &spec.run_at_ms) < 0)
+        return cli_usage_error("enqueue: --at \"%s\" is not a time (ISO-8601 such as "
+                               "2026-11-22T10:00:00Z, or unix seconds)",
+                               at);
+    if (in) {
+        int64_t s;
+        if (parse_duration_s(in, &s) < 0)
+            return cli_usage_error("enqueue: --in \"%s\" is not a duration (90, 90s, 15m, 2h, 1d)",
+                                   in);
+        spec.run_at_ms = now_wall_ms() + s * 1000;
+    }
+    struct job_spec checked;
+    const char *field = NULL;
+    char err[1024];
+    enum job_err e =
+        job_spec_check(&spec, c->cfg.worker.test_actions, &checked, &field, err, sizeof(err));
+    if (e != JOB_E_OK)
+        return cli_usage_error("enqueue: %s", err);
+    struct job_ref ref;
+    e = job_insert(cli_db(c), &checked, &ref, err, sizeof(err));
+    if (e != JOB_E_OK)
+        return cli_job_err(e, err);
+    job_push(cli_rq(c), &ref);
+    if (c->json) {
+        cJSON *j = job_get(cli_db(c), ref.id, &e, err, sizeof(err));
+        if (j == NULL)
+            return cli_job_err(e, err);
+        cJSON_AddBoolToObject(j, "existing", ref.existing);
+        cli_print_json(j);
+        cJSON_Delete(j);
+    } else {
+        printf("%lld\n", (long long)ref.id);
+        if (ref.existing)
+            fprintf(stderr, "jobfleet: job %lld (%s) already holds unique key \"%s\"\n",
+                    (long long)ref.id, ref.state, checked.unique_key);
+    }
+    return CLI_OK;
+}
+
+static void
+cli_show_text(const cJSON *j)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, j)
+    {
+        if (strcmp(it->string, "attempts") == 0)
+            continue;
+        if (cJSON_IsNull(it))
+            continue;
+        if (cJSON_IsNumber(it))
+            printf("%-16s %.0f\n", it->string, it->valuedouble);
+        else if (cJSON_IsString(it))
+            printf("%-16s %s\n", it->string, it->valuestring);
+    }
+    const cJSON *att = cJSON_GetObjectItemCaseSensitive(j, "attempts");
+    printf("attempts:\n");
+    cJSON_ArrayForEach(it, att)
+    {
+        const cJSON *n = cJSON_GetObjectItem(it, "attempt"),
+                    *o = cJSON_GetObjectItem(it, "outcome"),
+                    *s = cJSON_GetObjectItem(it, "dt_started"),
+                    *r = cJSON_GetObjectItem(it, "reason"),
+                    *ms = cJSON_GetObjectItem(it, "execution_ms");
+        printf("  #%.0f %-10s started %s  %s ms  %s\n", n ? n->valuedouble : 0,
+               cJSON_IsString(o) ? o->valuestring : "?", cJSON_IsString(s) ? s->valuestring : "-",
+               cJSON_IsNumber(ms) ? "" : "-", cJSON_IsString(r) ? r->valuestring : "");
+        if (cJSON_IsNumber(ms))
+            printf("     execution %.0f ms\n", ms->valuedouble);
+    }
+}
+
+int
+cli_show(struct cli *c, int argc, char **argv)
+{
+    if (cli_parse(c, "show", argc, argv, NULL) < 0)
+        return CLI_USAGE;
+    if (c->n_pos != 1)
+        return cli_usage_error("show needs one job ID");
+    int64_t id = cli_job_id(c->pos[0]);
+    if (id < 0)
+        return CLI_USAGE;
+    enum job_err e;
+    char err[1024];
+    cJSON *j = job_get(cli_db(c), id, &e, err, sizeof(err));
+    if (j == NULL)
+        return cli_job_err(e, err);
+    if (c->json)
+        cli_print_json(j);
+    else
+        cli_show_text(j);
+    cJSON_Delete(j);
+    return CLI_OK;
+}
+
+static const struct cli_opt_spec list_opts[] = {
+    {"--state", true}, {"--action", true}, {"--queue", true},
+    {"--limit", true}, {"--after", true},  {NULL, false},
+};
+
+int
+cli_list(struct cli *c, int argc, char **argv)
+{
+    if (cli_parse(c, "list", argc, argv, list_opts) < 0)
+        return CLI_USAGE;
+    if (c->n_pos)
+        return cli_usage_error("list takes no positional arguments");
+    struct job_filter f = {.state = cli_opt(c, "--state"),
+                           .action = cli_opt(c, "--action"),
+                           .queue = cli_opt(c, "--queue"),
+                           .limit = 50};
+    static const char *states[] = {"pending",   "queued", "running",
+                                   "succeeded", "failed", "cancelled"};
+    if (f.state) {
+        bool ok = false;
+        for (int i = 0; i < 6; i++)
+            ok |= strcmp(states[i], f.state) == 0;
+        if (!ok)
+            return cli_usage_error("list: --state \"%s\" is not one of pending, queued, running, "
+                                   "succeeded, failed, cancelled",
+                                   f.state);
+    }
+    const char *v;
+    int64_t n;
+    if ((v = cli_opt(c, "--limit"))) {
+        if (parse_int64(v, 1, 10000, &n) < 0)
+            return cli_usage_error("list: --limit \"%s\" must be in 1..10000", v);
+        f.limit = (int)n;
+    }
+    if ((v = cli_opt(c, "--after"))) {
+        if ((f.after_id = cli_job_id(v)) < 0)
+            return CLI_USAGE;
+    }
+    char err[1024];
+    cJSON *a = job_list(cli_db(c), &f, err, sizeof(err));
+    if (a == NULL)
+        return cli_runtime_error("%s", err);
+    if (c->json) {
+        cli_print_json(a);
+    } else {
+        printf("%-10s %-10s %-28s %-10s %-7s %s\n", "ID", "STATE", "ACTION", "QUEUE", "ATTEMPT",
+               "CREATED");
+        const cJSON *it;
+        cJSON_ArrayForEach(it, a)
+        {
+            printf("%-10.0f %-10s %-28s %-10s %.0f/%-5.0f %s\n",
+                   cJSON_GetObjectItem(it, "id")->valuedouble,
+                   cJSON_GetObjectItem(it, "state")->valuestring,
+                   cJSON_GetObjectItem(it, "action")->valuestring,
+                   cJSON_GetObjectItem(it, "queue")->valuestring,
+                   cJSON_GetObjectItem(it, "attempt")->valuedouble,
+                   cJSON_GetObjectItem(it, "max_attempts")->valuedouble,
+                   cJSON_GetObjectItem(it, "dt_created")->valuestring);
+        }
+    }
+    cJSON_Delete(a);
+    return CLI_OK;
+}
+
+static const struct cli_opt_spec retry_opts[] = {{"--force", false}, {NULL, false}};
+
+int
+cli_retry(struct cli *c, int argc, char **argv)
+{
+    if (cli_parse(c, "retry", argc, argv, retry_opts) < 0)
+        return CLI_USAGE;
+    if (c->n_pos == 0)
+        return cli_usage_error("retry needs at least one job ID");
+    bool force = cli_opt(c, "--force") != NULL;
+    int64_t *ids = xcalloc((size_t)c->n_pos, sizeof(int64_t));
+    for (int i = 0; i < c->n_pos; i++) {
+        if ((ids[i] = cli_job_id(c->pos[i])) < 0) {
+            free(ids);
+            return CLI_USAGE;
+        }
+    }
+    int rc = CLI_OK;
+    for (int i = 0; i < c->n_pos; i++) {
+        char err[1024];
+        enum job_err e = job_retry(cli_db(c), cli_rq(c), ids[i], force, err, sizeof(err));
+        if (e != JOB_E_OK) {
+            int r = cli_job_err(e, err);
+            if (rc == CLI_OK || r == CLI_RUNTIME)
+                rc = r;
+            continue;
+        }
+        if (c->json)
+            printf("{\"id\":%lld,\"state\":\"queued\"}\n", (long long)ids[i]);
+        else
+            printf("%lld queued\n", (long long)ids[i]);
+    }
+    free(ids);
+    return rc;
+}
+
+int
+cli_cancel(struct cli *c, int argc, char **argv)
+{
+    if (cli_parse(c, "cancel", argc, argv, NULL) < 0)
+        return CLI_USAGE;
+    if (c->n_pos != 1)
+        return cli_usage_error("cancel needs one job ID");
+    int64_t id = cli_job_id(c->pos[0]);
+    if (id < 0)
+        return CLI_USAGE;
+    const char *state = NULL;
+    char err[1024];
+    enum job_err e = job_cancel(cli_db(c), cli_rq(c), id, &state, err, sizeof(err));
+    if (e != JOB_E_OK)
+        return cli_job_err(e, err);
+    if (c->json)
+        printf("{\"id\":%lld,\"state\":\"%s\"}\n", (long long)id, state);
+    else
+        printf("%lld %s\n", (long long)id, state);
+    return CLI_OK;
+}
+
+int
+cli_stats(struct cli *c, int argc, char **argv)
+{
+    if (cli_parse(c, "stats", argc, argv, NULL) < 0)
+        return CLI_USAGE;
+    char err[1024];
+    cJSON *s = job_stats(cli_db(c), err, sizeof(err));
+    if (s == NULL)
+        return cli_runtime_error("%s", err);
+    if (c->json) {
+        cli_print_json(s);
+    } else {
+        const cJSON *st = cJSON_GetObjectItem(s, "states"), *it;
+        cJSON_ArrayForEach(it, st) printf("%-10s %.0f\n", it->string, it->valuedouble);
+        const cJSON *w = cJSON_GetObjectItem(s, "workers"), *sl = cJSON_GetObjectItem(s, "slots");
+        printf("workers    %.0f (%.0f slots)\n", w ? w->valuedouble : 0, sl ? sl->valuedouble : 0);
+        const cJSON *qs = cJSON_GetObjectItem(s, "queues");
+        cJSON_ArrayForEach(it, qs)
+        {
+            printf("queue %s:", it->string);
+            const cJSON *x;
+            cJSON_ArrayForEach(x, it) printf(" %s=%.0f", x->string, x->valuedouble);
+            printf("\n");
+        }
+    }
+    cJSON_Delete(s);
+    return CLI_OK;
+}
