@@ -7,13 +7,12 @@
 #include <stdint.h>
 
 /*
- * Syntax: "minute hour day-of-month month day-of-week", fields separated by blanks.
- * Each field is a comma list of items; an item is "*", "N", "A-B", or one of those followed by
- * "/STEP" ("0-59/15", "8-18/2", "*" followed by "/15"; "5/10" means 5-<field max>/10). Month names
- * JAN-DEC and weekday names SUN-SAT are accepted in any case; day-of-week 7 is Sunday.
- * Whole-expression macros: @yearly @annually (0 0 1 1 *), @monthly (0 0 1 * *), @weekly (0 0 * *
- * 0),
- * @daily @midnight (0 0 * * *), @hourly (0 * * * *).
+ * Syntax: "minute hour day-of-month month day-of-week", fields separated by blanks. Each
+ * field is a comma list of items; an item is "*", "N", "A-B", or one of those followed by
+ * "/STEP" ("0-59/15", "8-18/2", "*" followed by "/15"; "5/10" means 5-<field max>/10).
+ * Month names JAN-DEC and weekday names SUN-SAT are accepted in any case; day-of-week 7 is
+ * Sunday. Whole-expression macros, in any case: @yearly and @annually (0 0 1 1 *), @monthly
+ * (0 0 1 * *), @weekly (0 0 * * 0), @daily and @midnight (0 0 * * *), @hourly (0 * * * *).
  *
  * Day rule (Vixie cron): when day-of-month and day-of-week are both restricted (neither field
  * starts with "*"), a day matches if EITHER matches; otherwise it must match both.
@@ -38,10 +37,10 @@
  *     skipped matching times collapse into that one fire, and when it coincides with a normal
  *     fire (03:00 here for every-20-minutes, "0-59/20 * * * *") there is still a single fire.
  *   - A local time that occurs twice at a fall-back jump fires once, the first time:
- *     "30 1 * * *" on 2026-11-01 in Chicago fires at 01:30 CDT (06:30Z) only. Every 20 minutes
- *     ("0-59/20 * * * *") fires 01:00, 01:20, 01:40 CDT, then 02:00 CST; the repeated 01:xx CST
- * hour fires nothing. Equivalently, a matching local time W fires at the first instant whose local
- * time is >= W.
+ *     "30 1 * * *" on 2026-11-01 in Chicago fires at 01:30 CDT (06:30Z) only. Every 20
+ *     minutes ("0-59/20 * * * *") fires 01:00, 01:20, 01:40 CDT, then 02:00 CST; the repeated
+ *     01:xx CST hour fires nothing.
+ * Equivalently: a matching local time W fires at the first instant whose local time is >= W.
  */
 
 /* A parsed five-field cron expression. */
@@ -72,7 +71,8 @@ int cron_next(const struct cron_expr *e, const char *tz, int64_t after, int64_t 
 
 /* Formats t (UTC seconds) as local time in tz with its UTC offset,
  * "2026-03-08T03:00:00-05:00", into out (always NUL-terminated when len > 0, truncated to
- * len). An invalid tz formats in UTC ("+00:00"). Same TZ caveat as cron_next. */
+ * len). An invalid tz formats in UTC ("+00:00"); a t libc cannot convert formats as "@<t>".
+ * Same TZ caveat as cron_next. */
 void cron_format_local(int64_t t, const char *tz, char *out, size_t len);
 
 #endif
