@@ -151,11 +151,12 @@ cli_show_text(const cJSON *j)
                     *s = cJSON_GetObjectItem(it, "dt_started"),
                     *r = cJSON_GetObjectItem(it, "reason"),
                     *ms = cJSON_GetObjectItem(it, "execution_ms");
-        printf("  #%.0f %-10s started %s  %s ms  %s\n", n ? n->valuedouble : 0,
-               cJSON_IsString(o) ? o->valuestring : "?", cJSON_IsString(s) ? s->valuestring : "-",
-               cJSON_IsNumber(ms) ? "" : "-", cJSON_IsString(r) ? r->valuestring : "");
+        char took[32] = "-";
         if (cJSON_IsNumber(ms))
-            printf("     execution %.0f ms\n", ms->valuedouble);
+            snprintf(took, sizeof(took), "%.0f ms", ms->valuedouble);
+        printf("  #%.0f %-10s started %s  took %s  %s\n", n ? n->valuedouble : 0,
+               cJSON_IsString(o) ? o->valuestring : "?", cJSON_IsString(s) ? s->valuestring : "-",
+               took, cJSON_IsString(r) ? r->valuestring : "");
     }
 }
 

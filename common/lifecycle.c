@@ -1,0 +1,242 @@
+/* This file holds the claim and check-out statements of the jobs table. */
+#include "lifecycle.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+claimed_job_release(struct claimed_job *j)
+{
+    free(j->action);
+    free(j->parameters);
+    free(j->queue);
+    free(j->dt_started);
+    memset(j, 0, sizeof(*j));
+}
+
+static struct db_param *
+lifecycle_id_params(const int64_t *ids, int n, int extra)
+{
+    struct db_param *p = xcalloc((size_t)(n + extra), sizeof(*p));
+    for (int i = 0; i < n; i++)
+        p[i] = DBI(ids[i]);
+    return p;
+}
+
+/* Reads back the jobs this instance holds among ids, at their current attempt. */
+static int
+lifecycle_read_claimed(struct db *db, const int64_t *ids, int n, int64_t instance_id,
+                       struct claimed_job *out)
+{
+    char *ph = xmalloc((size_t)n * 2 + 1);
+    db_placeholders(ph, n);
+    char *sql = xasprintf("SELECT id, attempt, max_attempts, timeout_s, action, parameters, "
+                          "queue, dt_started FROM jobs WHERE id IN (%s) AND instance_id = ? "
+                          "AND state = 'running'",
+                          ph);
+    struct db_param *p = lifecycle_id_params(ids, n, 1);
+    p[n] = DBI(instance_id);
+    struct db_rows *r = db_query(db, sql, p, n + 1);
+    free(p);
+    free(sql);
+    free(ph);
+    if (r == NULL)
+        return -1;
+    int got = 0;
+    for (int i = 0; i < r->n_rows && got < n; i++) {
+        struct claimed_job *j = &out[got++];
+        j->id = db_rows_int(r, i, 0, 0);
+        j->attempt = (int)db_rows_int(r, i, 1, 0);
+        j->max_attempts = (int)db_rows_int(r, i, 2, 1);
+        j->timeout_s = (int)db_rows_int(r, i, 3, 60);
+        j->action = xstrdup(db_rows_get(r, i, 4));
+        j->parameters = xstrdup(db_rows_get(r, i, 5));
+        j->queue = xstrdup(db_rows_get(r, i, 6));
+        j->dt_started = xstrdup(db_rows_get(r, i, 7) ? db_rows_get(r, i, 7) : "");
+    }
+    db_rows_free(r);
+    return got;
+}
+
+int
+lifecycle_claim(struct db *db, const int64_t *ids, int n, int64_t instance_id,
+                struct claimed_job *out)
+{
+    if (n <= 0)
+        return 0;
+    char *ph = xmalloc((size_t)n * 2 + 1);
+    db_placeholders(ph, n);
+    /* One conditional UPDATE claims every ID still queued; the row lock makes each row go to
+     * exactly one claimer, and the dt_started of this statement tells our rows apart. */
+    char *sql =
+        xasprintf("UPDATE jobs SET state = 'running', attempt = attempt + 1, instance_id = ?, "
+                  "dt_started = NOW(6), dt_deadline = NOW(6) + INTERVAL timeout_s SECOND, "
+                  "cancel_requested = 0 WHERE id IN (%s) AND state = 'queued'",
+                  ph);
+    struct db_param *p = xcalloc((size_t)n + 1, sizeof(*p));
+    p[0] = DBI(instance_id);
+    for (int i = 0; i < n; i++)
+        p[i + 1] = DBI(ids[i]);
+    uint64_t affected = 0;
+    int rc = db_exec(db, sql, p, n + 1, &affected, NULL);
+    free(p);
+    free(sql);
+    free(ph);
+    if (rc < 0) {
+        if (!db_lost(db))
+            return -1;
+        /* Autocommit: a lost answer means the update may or may not have happened. */
+        if (db_connect(db) < 0)
+            return -1;
+        return lifecycle_read_claimed(db, ids, n, instance_id, out);
+    }
+    if (affected == 0)
+        return 0;
+    int got = lifecycle_read_claimed(db, ids, n, instance_id, out);
+    if (got < 0 && db_lost(db) && db_connect(db) == 0)
+        got = lifecycle_read_claimed(db, ids, n, instance_id, out);
+    return got;
+}
+
+static const char *
+outcome_state(enum job_status s, bool will_retry)
+{
+    if (will_retry)
+        return "pending";
+    switch (s) {
+    case JOB_OK:
+        return "succeeded";
+    case JOB_CANCELLED:
+        return "cancelled";
+    default:
+        return "failed";
+    }
+}
+
+static const char *
+outcome_word(enum job_status s)
+{
+    switch (s) {
+    case JOB_OK:
+        return "succeeded";
+    case JOB_CANCELLED:
+        return "cancelled";
+    default:
+        return "failed";
+    }
+}
+
+static int
+lifecycle_finish_one(struct db *db, const struct outcome *o, bool *took)
+{
+    bool will_retry = o->status == JOB_RETRY && o->attempt < o->max_attempts;
+    int64_t delay_us = 0;
+    if (will_retry) {
+        const struct job_def *def = registry_find(o->action ? o->action : "", true);
+        int64_t base = def ? def->backoff_base_ms : 15000,
+                cap = def ? def->backoff_cap_ms : 3600000;
+        int64_t ms = o->retry_delay_ms > 0 ? o->retry_delay_ms : backoff_ms(o->attempt, base, cap);
+        delay_us = ms * 1000;
+    }
+    const char *state = outcome_state(o->status, will_retry);
+    uint64_t affected = 0;
+    int rc;
+    if (will_retry) {
+        /* Back to pending: the scheduler queues it again when run_at comes. A cancellation
+         * requested meanwhile wins over the retry. */
+        rc = db_exec(db,
+                     "UPDATE jobs SET state = IF(cancel_requested = 1, 'cancelled', 'pending'), "
+                     "run_at = NOW(6) + INTERVAL ? MICROSECOND, failure_reason = ?, "
+                     "execution_ms = ?, dt_queued = NULL, dt_deadline = NULL, "
+                     "dt_completed = IF(cancel_requested = 1, NOW(6), NULL) "
+                     "WHERE id = ? AND instance_id = ? AND attempt = ? AND state = 'running'",
+                     DB_P(DBI(delay_us), DBS(o->reason),
+                          o->execution_ms >= 0 ? DBI(o->execution_ms) : DBNULL, DBI(o->id),
+                          DBI(o->instance_id), DBI(o->attempt)),
+                     &affected, NULL);
+    } else {
+        rc = db_exec(db,
+                     "UPDATE jobs SET state = ?, dt_completed = NOW(6), execution_ms = ?, "
+                     "is_success = ?, failure_reason = ?, result = ?, unique_key = NULL, "
+                     "dt_deadline = NULL "
+                     "WHERE id = ? AND instance_id = ? AND attempt = ? AND state = 'running'",
+                     DB_P(DBS(state), o->execution_ms >= 0 ? DBI(o->execution_ms) : DBNULL,
+                          DBI(o->status == JOB_OK ? 1 : 0),
+                          DBS(o->status == JOB_OK ? NULL : o->reason), DBS(o->result), DBI(o->id),
+                          DBI(o->instance_id), DBI(o->attempt)),
+                     &affected, NULL);
+    }
+    if (rc < 0)
+        return -1;
+    *took = affected == 1;
+    return 0;
+}
+
+int
+lifecycle_finish(struct db *db, const struct outcome *o, int n, bool *applied)
+{
+    if (n <= 0)
+        return 0;
+    bool *took = xcalloc((size_t)n, sizeof(bool));
+    int rc = -1, n_took = 0;
+    if (db_begin(db) < 0)
+        goto out;
+    for (int i = 0; i < n; i++) {
+        if (lifecycle_finish_one(db, &o[i], &took[i]) < 0)
+            goto rollback;
+        n_took += took[i];
+    }
+    if (n_took > 0) {
+        /* One multi-row insert for every attempt that took. */
+        struct buf sql;
+        buf_init(&sql, 0);
+        buf_appends(&sql, "INSERT INTO job_attempts (job_id, attempt, instance_id, dt_started, "
+                          "dt_completed, outcome, reason, execution_ms) VALUES ");
+        struct db_param *p = xcalloc((size_t)n_took * 7, sizeof(*p));
+        int k = 0, rows = 0;
+        for (int i = 0; i < n; i++) {
+            if (!took[i])
+                continue;
+            buf_appends(&sql, rows++ ? ",(?,?,?," : "(?,?,?,");
+            p[k++] = DBI(o[i].id);
+            p[k++] = DBI(o[i].attempt);
+            p[k++] = DBI(o[i].instance_id);
+            if (o[i].dt_started && o[i].dt_started[0]) {
+                buf_appends(&sql, "?,");
+                p[k++] = DBS(o[i].dt_started);
+            } else {
+                buf_appends(&sql, "(SELECT dt_started FROM jobs WHERE id = ?),");
+                p[k++] = DBI(o[i].id);
+            }
+            buf_appends(&sql, "NOW(6),?,?,?)");
+            p[k++] = DBS(outcome_word(o[i].status));
+            p[k++] = DBS(o[i].status == JOB_OK ? NULL : o[i].reason);
+            p[k++] = o[i].execution_ms >= 0 ? DBI(o[i].execution_ms) : DBNULL;
+        }
+        int irc = db_exec(db, sql.data, p, k, NULL, NULL);
+        buf_release(&sql);
+        free(p);
+        if (irc < 0)
+            goto rollback;
+    }
+    if (db_commit(db) < 0) {
+        if (!db_lost(db))
+            goto rollback;
+        /* The answer was lost: the commit may have happened. The guards make a repeat of
+         * the same outcomes a no-op for rows that took, so report failure and let the
+         * caller write them again after reconnecting; check which took by reading back. */
+        goto out;
+    }
+    rc = 0;
+    goto out;
+rollback:
+    db_rollback(db);
+out:
+    if (applied)
+        memcpy(applied, took, sizeof(bool) * (size_t)n);
+    free(took);
+    return rc;
+}

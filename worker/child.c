@@ -1,0 +1,97 @@
+/* This file is the worker child's loop: read a job, run its function, write the outcome. */
+#include "child.h"
+#include "log.h"
+#include "proto.h"
+#include "registry.h"
+#include "util.h"
+
+#include <cjson/cJSON.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+static volatile int child_cancel;
+
+static void
+child_on_usr1(int sig)
+{
+    (void)sig;
+    child_cancel = 1;
+}
+
+static void
+child_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = SIG_DFL;
+    /* SIGTERM kills a child (the supervisor's timeout); SIGINT from a terminal's Ctrl-C goes
+     * to the whole process group and must leave running jobs to the supervisor's drain. */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGCHLD, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGPIPE, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = child_on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void
+child_run(const struct proto_job *j, bool test_actions, struct proto_outcome *o)
+{
+    struct job_out out = {.status = JOB_FAIL};
+    int64_t start = now_mono_ms();
+    const struct job_def *def = registry_find(j->action, test_actions);
+    cJSON *params = cJSON_Parse(j->parameters ? j->parameters : "{}");
+    if (def == NULL) {
+        job_out_fail(&out, JOB_FAIL, "unknown action \"%s\" (not registered in this worker)",
+                     j->action);
+    } else if (params == NULL) {
+        job_out_fail(&out, JOB_FAIL, "parameters are not valid JSON");
+    } else {
+        child_cancel = 0;
+        struct job_ctx ctx = {
+            .id = j->id, .attempt = j->attempt, .action = j->action, .cancel_flag = &child_cancel};
+        def->fn(&ctx, params, &out);
+    }
+    cJSON_Delete(params);
+    o->id = j->id;
+    o->status = out.status;
+    o->retry_delay_ms = out.retry_delay_ms;
+    o->execution_ms = now_mono_ms() - start;
+    o->result = out.result;
+    o->reason = out.reason;
+    if (o->status != JOB_OK && o->reason == NULL)
+        o->reason = xstrdup("failed");
+}
+
+void
+child_main(int fd, pid_t parent, bool test_actions)
+{
+    /* Without its supervisor a child must not keep running a job nobody will check out. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(0);
+    child_signals();
+    for (;;) {
+        struct proto_job j;
+        int rc = proto_read_job(fd, &j);
+        if (rc != 1)
+            _exit(rc == 0 ? 0 : 1);
+        struct proto_outcome o;
+        memset(&o, 0, sizeof(o));
+        child_run(&j, test_actions, &o);
+        int w = proto_write_outcome(fd, &o);
+        proto_job_release(&j);
+        proto_outcome_release(&o);
+        if (w < 0)
+            _exit(1);
+    }
+}

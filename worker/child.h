@@ -1,0 +1,13 @@
+/* A worker child: runs one job at a time, as the supervisor hands them over. */
+#ifndef JOBFLEET_CHILD_H
+#define JOBFLEET_CHILD_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Runs the child loop on fd (its end of the socketpair) until EOF or the supervisor dies;
+ * never returns. parent is the supervisor's pid, checked after PR_SET_PDEATHSIG so a child
+ * forked just as the supervisor died does not linger. */
+_Noreturn void child_main(int fd, pid_t parent, bool test_actions);
+
+#endif

@@ -1,0 +1,230 @@
+/* This file runs the worker's Redis pops in a thread of their own, so the supervisor's loop
+ * never waits on Redis and an idle worker still picks a new job up within milliseconds. */
+#include "fetch.h"
+#include "log.h"
+#include "rq.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FETCH_BATCH_MAX 256
+#define FETCH_WAIT_MS 1000
+
+int
+fetch_parse_queues(const char *spec, struct fetch_queue **out, int *n, char *err, size_t errlen)
+{
+    *out = NULL;
+    *n = 0;
+    char *copy = xstrdup(spec), *save = NULL;
+    struct fetch_queue *q = NULL;
+    int cnt = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        char *colon = strchr(tok, ':');
+        int64_t w = 1;
+        if (colon) {
+            *colon = '\0';
+            if (parse_int64(colon + 1, 1, 1000, &w) < 0) {
+                snprintf(err, errlen, "queue \"%s\": weight \"%s\" must be an integer in 1..1000",
+                         tok, colon + 1);
+                goto fail;
+            }
+        }
+        size_t l = strlen(tok);
+        bool ok = l > 0 && l <= 64;
+        for (size_t i = 0; i < l; i++)
+            ok &= (tok[i] >= 'a' && tok[i] <= 'z') || (tok[i] >= 'A' && tok[i] <= 'Z') ||
+                  (tok[i] >= '0' && tok[i] <= '9') || tok[i] == '-' || tok[i] == '_' ||
+                  tok[i] == '.';
+        if (!ok) {
+            snprintf(err, errlen, "queue name \"%s\" must be 1-64 of [A-Za-z0-9._-]", tok);
+            goto fail;
+        }
+        q = xrealloc(q, sizeof(*q) * (size_t)(cnt + 1));
+        q[cnt].name = xstrdup(tok);
+        q[cnt].weight = (int)w;
+        cnt++;
+    }
+    free(copy);
+    if (cnt == 0) {
+        snprintf(err, errlen, "no queues given (expected e.g. \"default:1\")");
+        return -1;
+    }
+    *out = q;
+    *n = cnt;
+    return 0;
+fail:
+    free(copy);
+    fetch_queues_free(q, cnt);
+    return -1;
+}
+
+void
+fetch_queues_free(struct fetch_queue *q, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(q[i].name);
+    free(q);
+}
+
+/* Orders the queue names by weighted random choice without replacement, so a queue of
+ * weight 3 is tried first three times as often as one of weight 1. */
+static void
+fetch_order(const struct fetch *f, const char **names, unsigned *seed)
+{
+    int total = f->weight_total;
+    bool used[64] = {false};
+    int n = f->n_queues < 64 ? f->n_queues : 64;
+    for (int k = 0; k < n; k++) {
+        int pick = (int)(rand_r(seed) % (unsigned)(total > 0 ? total : 1));
+        int chosen = -1;
+        for (int i = 0; i < n; i++) {
+            if (used[i])
+                continue;
+            if (pick < f->queues[i].weight) {
+                chosen = i;
+                break;
+            }
+            pick -= f->queues[i].weight;
+        }
+        if (chosen < 0)
+            for (int i = 0; i < n && chosen < 0; i++)
+                if (!used[i])
+                    chosen = i;
+        used[chosen] = true;
+        total -= f->queues[chosen].weight;
+        names[k] = f->queues[chosen].name;
+    }
+}
+
+static int
+fetch_take_want(struct fetch *f)
+{
+    pthread_mutex_lock(&f->mu);
+    while (f->want <= 0 && !f->stop)
+        pthread_cond_wait(&f->cond, &f->mu);
+    int want = f->stop ? -1 : f->want;
+    pthread_mutex_unlock(&f->mu);
+    return want;
+}
+
+static void
+fetch_deliver(struct fetch *f, const int64_t *ids, int n)
+{
+    pthread_mutex_lock(&f->mu);
+    f->want -= n;
+    pthread_mutex_unlock(&f->mu);
+    const char *p = (const char *)ids;
+    size_t left = sizeof(int64_t) * (size_t)n;
+    while (left > 0) {
+        ssize_t w = write(f->pipe_wr, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            log_warn("fetch: write to supervisor");
+            return;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+}
+
+static void *
+fetch_loop(void *arg)
+{
+    struct fetch *f = arg;
+    struct rq *rq = rq_new(&f->redis);
+    const char *order[64];
+    int64_t ids[FETCH_BATCH_MAX];
+    unsigned seed = (unsigned)getpid();
+    int64_t backoff = 100, last_log = 0;
+    for (;;) {
+        int want = fetch_take_want(f);
+        if (want < 0)
+            break;
+        if (want > FETCH_BATCH_MAX)
+            want = FETCH_BATCH_MAX;
+        fetch_order(f, order, &seed);
+        int nq = f->n_queues < 64 ? f->n_queues : 64;
+        /* Take what is there at once; block only when every queue is empty. */
+        int got = rq_pop(rq, order, nq, want, ids, NULL);
+        if (got == 0) {
+            int64_t one;
+            got = rq_pop_wait(rq, order, nq, FETCH_WAIT_MS, &one, NULL);
+            if (got == 1)
+                ids[0] = one;
+        }
+        if (got < 0) {
+            if (now_mono_ms() - last_log > 10000) {
+                log_warnx("fetch: %s; retrying", rq_errstr(rq));
+                last_log = now_mono_ms();
+            }
+            sleep_ms(backoff);
+            backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+            continue;
+        }
+        if (last_log) {
+            log_info("fetch: Redis is reachable again");
+            last_log = 0;
+        }
+        backoff = 100;
+        if (got > 0)
+            fetch_deliver(f, ids, got);
+    }
+    rq_free(rq);
+    return NULL;
+}
+
+int
+fetch_start(struct fetch *f)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return -1;
+    f->pipe_rd = fds[0];
+    f->pipe_wr = fds[1];
+    f->want = 0;
+    f->stop = false;
+    f->weight_total = 0;
+    for (int i = 0; i < f->n_queues; i++)
+        f->weight_total += f->queues[i].weight;
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cond, NULL);
+    if (pthread_create(&f->thread, NULL, fetch_loop, f) != 0)
+        return -1;
+    return 0;
+}
+
+void
+fetch_want(struct fetch *f, int delta)
+{
+    pthread_mutex_lock(&f->mu);
+    f->want += delta;
+    pthread_cond_signal(&f->cond);
+    pthread_mutex_unlock(&f->mu);
+}
+
+void
+fetch_stop(struct fetch *f)
+{
+    pthread_mutex_lock(&f->mu);
+    f->stop = true;
+    pthread_cond_signal(&f->cond);
+    pthread_mutex_unlock(&f->mu);
+}
+
+void
+fetch_join(struct fetch *f)
+{
+    pthread_join(f->thread, NULL);
+    close(f->pipe_rd);
+    close(f->pipe_wr);
+    pthread_mutex_destroy(&f->mu);
+    pthread_cond_destroy(&f->cond);
+}

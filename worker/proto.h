@@ -1,0 +1,39 @@
+/* The messages between the supervisor and its children over a socketpair: a job to run, and
+ * its outcome. Fixed headers followed by the variable-length strings they count. */
+#ifndef JOBFLEET_PROTO_H
+#define JOBFLEET_PROTO_H
+
+#include <stdint.h>
+
+#include "registry.h"
+
+#define PROTO_MAX_FIELD (16u << 20) /* no single field over 16 MiB */
+
+struct proto_job {
+    int64_t id;
+    int32_t attempt;
+    int32_t timeout_s;
+    char *action;     /* owned after proto_read_job */
+    char *parameters; /* owned after proto_read_job */
+};
+
+struct proto_outcome {
+    int64_t id;
+    int32_t status; /* enum job_status */
+    int64_t retry_delay_ms;
+    int64_t execution_ms;
+    char *result; /* owned, may be NULL */
+    char *reason; /* owned, may be NULL */
+};
+
+/* Writes a whole message; -1 on error (errno set). */
+int proto_write_job(int fd, const struct proto_job *j);
+int proto_write_outcome(int fd, const struct proto_outcome *o);
+/* Reads a whole message; returns 1 on success, 0 on EOF before a message, -1 on error. */
+int proto_read_job(int fd, struct proto_job *j);
+int proto_read_outcome(int fd, struct proto_outcome *o);
+
+void proto_job_release(struct proto_job *j);
+void proto_outcome_release(struct proto_outcome *o);
+
+#endif
