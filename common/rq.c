@@ -210,7 +210,8 @@ rq_push(struct rq *rq, const char *queue, const int64_t *ids, const int *priorit
 }
 
 int
-rq_pop(struct rq *rq, const char *const *queues, int nq, int max, int64_t *ids, int *qidx)
+rq_pop(struct rq *rq, const char *const *queues, int nq, int max, int64_t *ids, int *qidx,
+       double *scores)
 {
     if (rq_ensure(rq) < 0)
         return -1;
@@ -225,6 +226,8 @@ rq_pop(struct rq *rq, const char *const *queues, int nq, int max, int64_t *ids, 
         if (r->type == REDIS_REPLY_ARRAY) {
             for (size_t i = 0; i + 1 < r->elements; i += 2) {
                 ids[got] = strtoll(r->element[i]->str, NULL, 10);
+                if (scores)
+                    scores[got] = strtod(r->element[i + 1]->str, NULL);
                 if (qidx)
                     qidx[got] = q;
                 got++;
@@ -237,7 +240,7 @@ rq_pop(struct rq *rq, const char *const *queues, int nq, int max, int64_t *ids, 
 
 int
 rq_pop_wait(struct rq *rq, const char *const *queues, int nq, int timeout_ms, int64_t *id,
-            int *qidx)
+            int *qidx, double *score)
 {
     if (rq_ensure(rq) < 0)
         return -1;
@@ -266,6 +269,8 @@ rq_pop_wait(struct rq *rq, const char *const *queues, int nq, int timeout_ms, in
     } else {
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
             *id = strtoll(r->element[1]->str, NULL, 10);
+            if (score)
+                *score = strtod(r->element[2]->str, NULL);
             if (qidx) {
                 *qidx = 0;
                 for (int i = 0; i < nq; i++)
@@ -280,6 +285,38 @@ rq_pop_wait(struct rq *rq, const char *const *queues, int nq, int timeout_ms, in
         free(keys[i]);
     free(keys);
     free(argv);
+    return rc;
+}
+
+int
+rq_requeue(struct rq *rq, const char *queue, const int64_t *ids, const double *scores, int n)
+{
+    if (n <= 0)
+        return 0;
+    if (rq_ensure(rq) < 0)
+        return -1;
+    int argc = 3 + 2 * n;
+    const char **argv = xcalloc((size_t)argc, sizeof(char *));
+    char **own = xcalloc((size_t)(2 * n), sizeof(char *));
+    char *key = rq_queue_key(rq, queue);
+    argv[0] = "ZADD";
+    argv[1] = key;
+    argv[2] = "NX";
+    for (int i = 0; i < n; i++) {
+        own[2 * i] = xasprintf("%.17g", scores[i]);
+        own[2 * i + 1] = xasprintf("%lld", (long long)ids[i]);
+        argv[3 + 2 * i] = own[2 * i];
+        argv[4 + 2 * i] = own[2 * i + 1];
+    }
+    redisReply *r = rq_check(rq, redisCommandArgv(rq->ctx, argc, argv, NULL), "ZADD");
+    int rc = r ? 0 : -1;
+    if (r)
+        freeReplyObject(r);
+    for (int i = 0; i < 2 * n; i++)
+        free(own[i]);
+    free(own);
+    free(argv);
+    free(key);
     return rc;
 }
 

@@ -27,11 +27,16 @@ double rq_score(int priority, int64_t id);
 int rq_push(struct rq *rq, const char *queue, const int64_t *ids, const int *priorities, int n);
 
 /* Pops up to max IDs from the queues, trying them in the given order, without blocking.
- * Fills ids and, when qidx is not NULL, the index of each ID's queue. Returns the count or -1. */
-int rq_pop(struct rq *rq, const char *const *queues, int nq, int max, int64_t *ids, int *qidx);
+ * Fills ids and, when not NULL, the index of each ID's queue and its score. Returns the count
+ * or -1. */
+int rq_pop(struct rq *rq, const char *const *queues, int nq, int max, int64_t *ids, int *qidx,
+           double *scores);
 /* Blocks up to timeout_ms for one ID from any of the queues (BZPOPMIN); 0 on timeout. */
 int rq_pop_wait(struct rq *rq, const char *const *queues, int nq, int timeout_ms, int64_t *id,
-                int *qidx);
+                int *qidx, double *score);
+/* Puts popped IDs back with the scores they had (ZADD NX), e.g. when a worker stops between
+ * the pop and the claim. */
+int rq_requeue(struct rq *rq, const char *queue, const int64_t *ids, const double *scores, int n);
 
 /* Sets missing[i] for each ID the queue does not hold (ZMSCORE). -1 on error. */
 int rq_missing(struct rq *rq, const char *queue, const int64_t *ids, int n, bool *missing);

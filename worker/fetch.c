@@ -114,6 +114,15 @@ fetch_take_want(struct fetch *f)
     return want;
 }
 
+static bool
+fetch_stopped(struct fetch *f)
+{
+    pthread_mutex_lock(&f->mu);
+    bool stop = f->stop;
+    pthread_mutex_unlock(&f->mu);
+    return stop;
+}
+
 static void
 fetch_deliver(struct fetch *f, const int64_t *ids, int n)
 {
@@ -142,6 +151,8 @@ fetch_loop(void *arg)
     struct rq *rq = rq_new(&f->redis);
     const char *order[64];
     int64_t ids[FETCH_BATCH_MAX];
+    int qidx[FETCH_BATCH_MAX];
+    double scores[FETCH_BATCH_MAX];
     unsigned seed = (unsigned)getpid();
     int64_t backoff = 100, last_log = 0;
     for (;;) {
@@ -153,12 +164,20 @@ fetch_loop(void *arg)
         fetch_order(f, order, &seed);
         int nq = f->n_queues < 64 ? f->n_queues : 64;
         /* Take what is there at once; block only when every queue is empty. */
-        int got = rq_pop(rq, order, nq, want, ids, NULL);
+        int got = rq_pop(rq, order, nq, want, ids, qidx, scores);
         if (got == 0) {
             int64_t one;
-            got = rq_pop_wait(rq, order, nq, FETCH_WAIT_MS, &one, NULL);
+            got = rq_pop_wait(rq, order, nq, FETCH_WAIT_MS, &one, &qidx[0], &scores[0]);
             if (got == 1)
                 ids[0] = one;
+        }
+        if (got > 0 && fetch_stopped(f)) {
+            /* A drain began while this pop was under way: the IDs are not ours to run. */
+            for (int i = 0; i < got; i++)
+                if (rq_requeue(rq, order[qidx[i]], &ids[i], &scores[i], 1) < 0)
+                    log_warnx("fetch: put back job %lld: %s (reconcile will push it)",
+                              (long long)ids[i], rq_errstr(rq));
+            break;
         }
         if (got < 0) {
             if (now_mono_ms() - last_log > 10000) {

@@ -1,0 +1,208 @@
+/* End-to-end tests of the CLI's and daemons' error messages and exit codes. */
+#include "tsupport.h"
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+/* Runs a shell command line, returning its exit status and its stderr (caller frees). */
+static int run(struct tenv *t, char **err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+run(struct tenv *t, char **err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *cmd = NULL;
+    if (vasprintf(&cmd, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    char *errpath = xasprintf("%s/run.err", t->dir);
+    char *full = xasprintf("%s >/dev/null 2>%s", cmd, errpath);
+    int st = system(full);
+    if (err)
+        *err = t_read_file(errpath);
+    free(full);
+    free(errpath);
+    free(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+#define EXPECT_CLI(code, needle, ...)                                                              \
+    do {                                                                                           \
+        char *e_ = NULL;                                                                           \
+        int rc_ = t_cli(t, NULL, &e_, (const char *const[]){__VA_ARGS__, NULL});                   \
+        CHECK(rc_ == (code), "exit %d, expected %d; stderr: %s", rc_, (code), e_);                 \
+        CHECK(strstr(e_, (needle)) != NULL, "stderr lacks \"%s\": %s", (needle), e_);              \
+        CHECK(t_count(e_, "\n") == 1, "expected one line on stderr: %s", e_);                      \
+        free(e_);                                                                                  \
+    } while (0)
+
+static void
+test_bad_input(struct tenv *t)
+{
+    EXPECT_CLI(2, "unknown command \"frobnicate\"", "frobnicate");
+    EXPECT_CLI(2, "enqueue: unknown option --colour", "enqueue", "System/Noop", "--colour", "red");
+    EXPECT_CLI(2, "parameters are not valid JSON", "enqueue", "System/Noop", "--params", "{nope");
+    EXPECT_CLI(2, "parameters must be a JSON object", "enqueue", "System/Noop", "--params", "[1]");
+    EXPECT_CLI(2, "unknown action \"No/Such\"", "enqueue", "No/Such");
+    EXPECT_CLI(2, "--priority \"5000\" must be an integer in -1000..1000", "enqueue", "System/Noop",
+               "--priority", "5000");
+    EXPECT_CLI(2, "--at \"yesterday-ish\" is not a time", "enqueue", "System/Noop", "--at",
+               "yesterday-ish");
+    EXPECT_CLI(2, "--params needs a value", "enqueue", "System/Noop", "--params");
+    EXPECT_CLI(2, "no job with id 99999", "show", "99999");
+    EXPECT_CLI(2, "\"abc\" is not a job id", "show", "abc");
+    EXPECT_CLI(2, "no job with id 99999", "retry", "99999");
+    EXPECT_CLI(2, "no job with id 99999", "cancel", "99999");
+    int64_t id = t_enqueue(t, "System/Noop", NULL, NULL);
+    char idbuf[32];
+    snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
+    EXPECT_CLI(2, "is queued: only failed or cancelled jobs can be retried", "retry", idbuf);
+    /* A running job cannot be retried either. */
+    CHECK(db_exec(t->db, "UPDATE jobs SET state = 'running' WHERE id = ?", DB_P(DBI(id)), NULL,
+                  NULL) == 0,
+          "set running");
+    EXPECT_CLI(2, "is running: only failed or cancelled", "retry", idbuf);
+    CHECK(db_exec(t->db, "UPDATE jobs SET state = 'succeeded' WHERE id = ?", DB_P(DBI(id)), NULL,
+                  NULL) == 0,
+          "set succeeded");
+    EXPECT_CLI(2, "a succeeded one with --force", "retry", idbuf);
+    CHECK(t_cli(t, NULL, NULL, (const char *const[]){"retry", "--force", idbuf, NULL}) == 0,
+          "retry --force of a succeeded job");
+    CHECK(t_job_in_state(t, id, "queued"), "forced retry queues the job");
+    EXPECT_CLI(2, "--state \"done\" is not one of", "list", "--state", "done");
+    /* The server unreachable is a runtime failure, exit 1. */
+    setenv("JOBFLEET_MYSQL_PORT", "1", 1);
+    EXPECT_CLI(1, "connect to MariaDB at 127.0.0.1:1", "show", "1");
+    unsetenv("JOBFLEET_MYSQL_PORT");
+}
+
+static void
+write_conf(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    CHECK(fp != NULL, "write %s", path);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static void
+test_config_errors(struct tenv *t)
+{
+    char *conf = xasprintf("%s/bad.conf", t->dir);
+    char *err = NULL;
+    const char *bins[] = {"jobfleet", "jobfleet-worker", "jobfleet-scheduler"};
+
+    write_conf(conf, "[mysql]\nport = 3306\n\n[worker]\nconcurency = 4\n");
+    for (int i = 0; i < 3; i++) {
+        int rc = run(t, &err, "%s --config %s %s", t_bin(bins[i]), conf,
+                     i == 0 ? "stats" : "--check-config");
+        CHECK(rc == 2, "%s: unknown key exits %d", bins[i], rc);
+        char *want = xasprintf("%s:5: [worker] concurency: unknown key", conf);
+        CHECK(strstr(err, want), "%s: message: %s", bins[i], err);
+        CHECK(t_count(err, "\n") == 1, "one line: %s", err);
+        free(want);
+        free(err);
+    }
+
+    write_conf(conf, "[worker]\nconcurrency = lots\n");
+    CHECK(run(t, &err, "%s --config %s --check-config", t_bin("jobfleet-worker"), conf) == 2,
+          "bad value");
+    CHECK(strstr(err, "[worker] concurrency: expected an integer in 1-1024, got \"lots\""),
+          "message: %s", err);
+    free(err);
+
+    write_conf(conf, "[worker]\ntest_actions = maybe\n");
+    CHECK(run(t, &err, "%s --config %s stats", t_bin("jobfleet"), conf) == 2, "bad bool");
+    CHECK(strstr(err, "[worker] test_actions: expected true or false, got \"maybe\""), "msg: %s",
+          err);
+    free(err);
+
+    write_conf(conf, "[mysql]\npassword_file = /nonexistent/secret\n");
+    CHECK(run(t, &err, "%s --config %s stats", t_bin("jobfleet"), conf) == 2, "secret file");
+    CHECK(strstr(err, "[mysql] password_file: cannot read secret file \"/nonexistent/secret\""),
+          "msg: %s", err);
+    free(err);
+
+    write_conf(conf, "[nonsense]\nkey = 1\n");
+    CHECK(run(t, &err, "%s --config %s stats", t_bin("jobfleet"), conf) == 2, "section");
+    CHECK(strstr(err, "[nonsense]: unknown section"), "msg: %s", err);
+    free(err);
+
+    write_conf(conf, "[worker]\nconcurrency = 2\n");
+    CHECK(run(t, &err, "JOBFLEET_WORKER_LEASE_S=1 %s --config %s --check-config",
+              t_bin("jobfleet-worker"), conf) == 2,
+          "env override");
+    CHECK(strstr(err, "environment JOBFLEET_WORKER_LEASE_S: [worker] lease_s: expected an "
+                      "integer in 2-86400, got \"1\""),
+          "msg: %s", err);
+    free(err);
+
+    CHECK(run(t, &err, "%s --config %s/missing.conf stats", t_bin("jobfleet"), t->dir) == 2,
+          "missing file");
+    CHECK(strstr(err, "missing.conf: cannot open config file"), "msg: %s", err);
+    free(err);
+
+    CHECK(run(t, &err, "%s --config %s --concurrency 0", t_bin("jobfleet-worker"), t->conf) == 2,
+          "--concurrency 0");
+    CHECK(strstr(err, "--concurrency \"0\": expected an integer in 1-1024"), "msg: %s", err);
+    free(err);
+    CHECK(run(t, &err, "%s --config %s --queues 'a:x'", t_bin("jobfleet-worker"), t->conf) == 2,
+          "--queues a:x");
+    CHECK(strstr(err, "weight \"x\" must be an integer"), "msg: %s", err);
+    free(err);
+    CHECK(run(t, &err, "%s --config %s --frob", t_bin("jobfleet-worker"), t->conf) == 2,
+          "unknown worker flag");
+    CHECK(strstr(err, "unknown option --frob"), "msg: %s", err);
+    free(err);
+
+    /* A good file passes the check, and every binary has --help with its exit codes. */
+    CHECK(run(t, NULL, "%s --config %s --check-config", t_bin("jobfleet-worker"), t->conf) == 0,
+          "good config");
+    const char *all[] = {"jobfleet", "jobfleet-worker", "jobfleet-scheduler", "jobfleet-producer"};
+    for (int i = 0; i < 4; i++) {
+        char *out = xasprintf("%s/help.out", t->dir);
+        char *cmd = xasprintf("%s --help > %s", t_bin(all[i]), out);
+        CHECK(system(cmd) == 0, "%s --help exits 0", all[i]);
+        char *text = t_read_file(out);
+        CHECK(text && strstr(text, "usage:") && strstr(text, "--config"), "%s --help: %s", all[i],
+              text);
+        free(text);
+        free(cmd);
+        free(out);
+    }
+    free(conf);
+}
+
+static void
+test_migrate_refuses_newer(struct tenv *t)
+{
+    char *out = NULL, *err = NULL;
+    CHECK(t_cli(t, &out, &err, (const char *const[]){"migrate", NULL}) == 0,
+          "second migrate is a no-op: %s", err);
+    free(out);
+    free(err);
+    CHECK(db_exec(t->db,
+                  "INSERT INTO schema_migrations (version, name, dt_applied) "
+                  "VALUES (999, '999_future', NOW(6))",
+                  DB_NOP, NULL, NULL) == 0,
+          "insert future version");
+    EXPECT_CLI(2, "is at schema version 999, newer than this jobfleet knows", "migrate");
+}
+
+static const struct test_case cases[] = {
+    {"e2e_cli_bad_input", test_bad_input, NULL},
+    {"e2e_cli_config_errors", test_config_errors, NULL},
+    {"e2e_cli_migrate_refuses_newer", test_migrate_refuses_newer, NULL},
+};
+
+int
+main(int argc, char **argv)
+{
+    return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
+}

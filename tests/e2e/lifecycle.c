@@ -1,0 +1,336 @@
+/* End-to-end tests of a job's life through the real CLI, worker and scheduler. */
+#include "tsupport.h"
+#include "util.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static pid_t
+start_worker(struct tenv *t)
+{
+    pid_t w = t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT COUNT(*) FROM worker_instances WHERE pid = ? AND state = "
+                         "'running'",
+                         DB_P(DBI(w))) == 1,
+               10000, "worker %d never registered", (int)w);
+    return w;
+}
+
+static bool
+job_done(struct tenv *t, int64_t id)
+{
+    char *s = t_job_state(t, id);
+    bool done = !strcmp(s, "succeeded") || !strcmp(s, "failed") || !strcmp(s, "cancelled");
+    free(s);
+    return done;
+}
+
+static int64_t
+attempts_of(struct tenv *t, int64_t id)
+{
+    return t_sql_int(t, -1, "SELECT COUNT(*) FROM job_attempts WHERE job_id = ?", DB_P(DBI(id)));
+}
+
+static void
+test_noop_succeeds(struct tenv *t)
+{
+    start_worker(t);
+    int64_t id = t_enqueue(t, "System/Noop", NULL, NULL);
+    WAIT_UNTIL(job_done(t, id), 10000, "job %lld never finished", (long long)id);
+    CHECK(t_job_in_state(t, id, "succeeded"), "job should have succeeded");
+    CHECK(attempts_of(t, id) == 1, "one job_attempts row");
+    /* Timestamps in order: created <= queued <= started <= completed, all set. */
+    CHECK(t_sql_int(t, 0,
+                    "SELECT dt_created <= dt_queued AND dt_queued <= dt_started AND "
+                    "dt_started <= dt_completed AND is_success = 1 AND attempt = 1 "
+                    "FROM jobs WHERE id = ?",
+                    DB_P(DBI(id))) == 1,
+          "timestamps out of order or missing");
+    CHECK(t_sql_int(t, 0,
+                    "SELECT a.outcome = 'succeeded' AND a.dt_started = j.dt_started AND "
+                    "a.dt_completed >= a.dt_started AND a.instance_id = j.instance_id "
+                    "FROM job_attempts a JOIN jobs j ON j.id = a.job_id WHERE a.job_id = ?",
+                    DB_P(DBI(id))) == 1,
+          "attempt row does not match the job");
+    char *out = NULL;
+    CHECK(t_cli(t, &out, NULL, (const char *const[]){"show", "--json", "1", NULL}) == 0,
+          "show --json");
+    CHECK(strstr(out, "\"attempts\":[{") && strstr(out, "\"state\":\"succeeded\""),
+          "show --json lacks attempts or state: %s", out);
+    free(out);
+}
+
+static void
+test_fail_then_retry(struct tenv *t)
+{
+    start_worker(t);
+    int64_t id = t_enqueue(t, "System/Fail", "{\"reason\":\"disk on fire\"}", NULL);
+    WAIT_UNTIL(job_done(t, id), 10000, "job never finished");
+    CHECK(t_job_in_state(t, id, "failed"), "job should have failed");
+    char *reason = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    CHECK(reason && strcmp(reason, "disk on fire") == 0, "failure_reason: %s", reason);
+    free(reason);
+    char idbuf[32];
+    snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
+    char *err = NULL;
+    CHECK(t_cli(t, NULL, &err, (const char *const[]){"retry", idbuf, NULL}) == 0, "retry: %s", err);
+    free(err);
+    WAIT_UNTIL(attempts_of(t, id) == 2 && job_done(t, id), 10000, "retry never ran");
+    CHECK(t_job_in_state(t, id, "failed"), "the retried attempt fails again");
+    CHECK(t_sql_int(t, 0, "SELECT attempt FROM jobs WHERE id = ?", DB_P(DBI(id))) == 2,
+          "attempt 2");
+    CHECK(t_sql_int(t, 0,
+                    "SELECT COUNT(DISTINCT attempt) FROM job_attempts WHERE job_id = ? AND "
+                    "outcome = 'failed' AND reason = 'disk on fire'",
+                    DB_P(DBI(id))) == 2,
+          "both attempts kept in history");
+}
+
+static void
+test_duplicate_push_runs_once(struct tenv *t)
+{
+    char *path = xasprintf("%s/touched", t->dir);
+    char *params = xasprintf("{\"path\":\"%s\"}", path);
+    /* Enqueued while no worker runs, so the pushes below meet it queued, running and done. */
+    int64_t id = t_enqueue(t, "System/Touch", params, NULL);
+    int prio = 0;
+    for (int i = 0; i < 2; i++)
+        CHECK(rq_push(t->rq, "default", &id, &prio, 1) == 0, "push");
+    start_worker(t);
+    for (int i = 0; i < 3; i++) {
+        CHECK(rq_push(t->rq, "default", &id, &prio, 1) == 0, "push");
+        WAIT_UNTIL(rq_depth(t->rq, "default") == 0, 5000, "the worker never popped the ID");
+    }
+    WAIT_UNTIL(job_done(t, id), 10000, "job never finished");
+    CHECK(rq_push(t->rq, "default", &id, &prio, 1) == 0, "push after success");
+    WAIT_UNTIL(rq_depth(t->rq, "default") == 0, 5000, "the worker never popped the last push");
+    char *content = t_read_file(path);
+    CHECK(content && t_count(content, "\n") == 1, "the action ran %d times, not once",
+          content ? t_count(content, "\n") : 0);
+    CHECK(attempts_of(t, id) == 1, "exactly one attempt");
+    free(content);
+    free(params);
+    free(path);
+}
+
+/* The pids of a process's children, from /proc. */
+static int
+children_of(pid_t pid, pid_t *out, int max)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    char *s = t_read_file(path);
+    int n = 0;
+    for (char *p = s; p && *p && n < max;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        out[n++] = (pid_t)v;
+        p = end;
+    }
+    free(s);
+    return n;
+}
+
+static bool
+all_gone(const pid_t *pids, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (kill(pids[i], 0) == 0)
+            return false;
+    return true;
+}
+
+static void
+test_kill9_worker_job_lost(struct tenv *t)
+{
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    pid_t w = start_worker(t);
+    int64_t id = t_enqueue(t, "System/Sleep", "{\"seconds\":60}", NULL);
+    WAIT_UNTIL(t_job_in_state(t, id, "running"), 10000, "job never started");
+    pid_t kids[16];
+    int nk = children_of(w, kids, 16);
+    CHECK(nk == 2, "expected 2 children, found %d", nk);
+    int64_t killed_at = now_mono_ms();
+    kill(w, SIGKILL);
+    t_wait_exit(t, w, 5000);
+    /* No orphan keeps running the job. */
+    WAIT_UNTIL(all_gone(kids, nk), 5000, "a child outlived its supervisor");
+    /* lease_s = 5 in the test config; allow a tick and some slack. */
+    WAIT_UNTIL(job_done(t, id), 15000, "job stayed %s", t_job_state(t, id));
+    int64_t took = now_mono_ms() - killed_at;
+    CHECK(t_job_in_state(t, id, "failed"), "job should be failed");
+    char *reason = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    CHECK(reason && strcmp(reason, "worker lost") == 0, "reason %s", reason);
+    free(reason);
+    CHECK(took < 5000 + 5000, "recovery took %lld ms, lease is 5 s", (long long)took);
+    CHECK(attempts_of(t, id) == 1, "the lost attempt is in the history");
+}
+
+static void
+test_crash_keeps_serving(struct tenv *t)
+{
+    pid_t w = start_worker(t);
+    int64_t crash = t_enqueue(t, "System/Crash", NULL, NULL);
+    WAIT_UNTIL(job_done(t, crash), 10000, "crash job never finished");
+    char *reason = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(crash)));
+    CHECK(reason && strcmp(reason, "crashed: SIGSEGV") == 0, "reason %s", reason);
+    free(reason);
+    int64_t ids[5];
+    for (int i = 0; i < 5; i++)
+        ids[i] = t_enqueue(t, "System/Noop", NULL, NULL);
+    for (int i = 0; i < 5; i++)
+        WAIT_UNTIL(t_job_in_state(t, ids[i], "succeeded"), 10000, "job after the crash");
+    CHECK(t_alive(w), "the supervisor survived");
+    pid_t kids[16];
+    CHECK(children_of(w, kids, 16) == 2, "the crashed child was replaced");
+}
+
+static void
+test_timeout_kills(struct tenv *t)
+{
+    start_worker(t);
+    int64_t id = t_enqueue(t, "System/Sleep", "{\"seconds\":30}",
+                           (const char *const[]){"--timeout", "1", NULL});
+    int64_t start = now_mono_ms();
+    WAIT_UNTIL(job_done(t, id), 10000, "job over its timeout never ended");
+    CHECK(now_mono_ms() - start < 6000, "ended after %lld ms", (long long)(now_mono_ms() - start));
+    char *reason = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    CHECK(reason && strcmp(reason, "timeout after 1s") == 0, "reason %s", reason);
+    free(reason);
+    CHECK(t_job_in_state(t, id, "failed"), "failed");
+}
+
+static void
+test_sigterm_drains(struct tenv *t)
+{
+    pid_t w = start_worker(t);
+    int64_t id = t_enqueue(t, "System/Sleep", "{\"seconds\":3}", NULL);
+    WAIT_UNTIL(t_job_in_state(t, id, "running"), 10000, "job never started");
+    kill(w, SIGTERM);
+    /* A job enqueued during the drain waits for another worker. */
+    int64_t later = t_enqueue(t, "System/Noop", NULL, NULL);
+    int status = t_wait_exit(t, w, 15000);
+    CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "worker should exit 0 after draining (status %d)", status);
+    CHECK(t_job_in_state(t, id, "succeeded"), "the running job finished");
+    CHECK(t_job_in_state(t, later, "queued"), "no new job was taken during the drain");
+    CHECK(t_sql_int(t, 0,
+                    "SELECT COUNT(*) FROM worker_instances WHERE pid = ? AND state = "
+                    "'stopped'",
+                    DB_P(DBI(w))) == 1,
+          "the instance row is marked stopped");
+}
+
+static void
+test_cancel_states(struct tenv *t)
+{
+    int64_t pending = t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "1h", NULL});
+    int64_t queued = t_enqueue(t, "System/Noop", NULL, NULL);
+    char a[32], b[32], c[32];
+    snprintf(a, sizeof(a), "%lld", (long long)pending);
+    snprintf(b, sizeof(b), "%lld", (long long)queued);
+    CHECK(t_cli(t, NULL, NULL, (const char *const[]){"cancel", a, NULL}) == 0, "cancel pending");
+    CHECK(t_cli(t, NULL, NULL, (const char *const[]){"cancel", b, NULL}) == 0, "cancel queued");
+    CHECK(t_job_in_state(t, pending, "cancelled"), "pending → cancelled");
+    CHECK(t_job_in_state(t, queued, "cancelled"), "queued → cancelled");
+    CHECK(rq_depth(t->rq, "default") == 0, "the queued ID left Redis");
+    start_worker(t);
+    int64_t running = t_enqueue(t, "System/Sleep", "{\"seconds\":60}", NULL);
+    WAIT_UNTIL(t_job_in_state(t, running, "running"), 10000, "sleep never started");
+    snprintf(c, sizeof(c), "%lld", (long long)running);
+    char *out = NULL;
+    CHECK(t_cli(t, &out, NULL, (const char *const[]){"cancel", c, NULL}) == 0, "cancel running");
+    CHECK(strstr(out, "cancelling"), "running job reports cancelling: %s", out);
+    free(out);
+    WAIT_UNTIL(job_done(t, running), 5000, "running job never stopped");
+    CHECK(t_job_in_state(t, running, "cancelled"), "running → cancelled");
+    /* A finished job cannot be cancelled: exit 2 with the reason. */
+    char *err = NULL;
+    CHECK(t_cli(t, NULL, &err, (const char *const[]){"cancel", c, NULL}) == 2, "cancel again");
+    CHECK(strstr(err, "is cancelled"), "message: %s", err);
+    free(err);
+}
+
+static void
+test_mysql_restart(struct tenv *t)
+{
+    /* Private servers: restarting the shared MariaDB would disturb other tests. */
+    char *srv = xasprintf("%s/servers", t->dir);
+    char *cmd = xasprintf("%s/tests/servers start %s >/dev/null", JOBFLEET_SOURCE_DIR, srv);
+    CHECK(system(cmd) == 0, "start private servers");
+    free(cmd);
+    char *envp = xasprintf("%s/env", srv);
+    char *env = t_read_file(envp);
+    CHECK(env, "servers env");
+    char myport[16] = "", rport[16] = "";
+    sscanf(strstr(env, "MYSQL_PORT=") + 11, "%15[0-9]", myport);
+    sscanf(strstr(env, "REDIS_PORT=") + 11, "%15[0-9]", rport);
+    free(env);
+    free(envp);
+    /* The binaries read these over the file: point them at the private servers. */
+    setenv("JOBFLEET_MYSQL_PORT", myport, 1);
+    setenv("JOBFLEET_REDIS_PORT", rport, 1);
+    struct cfg_mysql m = t->cfg.mysql;
+    m.port = atoi(myport);
+    struct db *pdb = db_new(&m);
+    char *out = NULL, *err = NULL;
+    CHECK(t_cli(t, &out, &err, (const char *const[]){"migrate", NULL}) == 0, "migrate: %s", err);
+    free(out);
+    free(err);
+    pid_t sch = t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    pid_t w = t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    CHECK(db_connect(pdb) == 0, "connect private: %s", db_errstr(pdb));
+    struct db *shared = t->db;
+    t->db = pdb;
+    int64_t before = t_enqueue(t, "System/Noop", NULL, NULL);
+    WAIT_UNTIL(t_job_in_state(t, before, "succeeded"), 15000, "job before the restart");
+    cmd = xasprintf("%s/tests/servers stop-mysql %s && %s/tests/servers start-mysql %s >/dev/null",
+                    JOBFLEET_SOURCE_DIR, srv, JOBFLEET_SOURCE_DIR, srv);
+    CHECK(system(cmd) == 0, "restart MariaDB");
+    free(cmd);
+    int64_t after = t_enqueue(t, "System/Noop", NULL, NULL);
+    int64_t delayed = t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "1", NULL});
+    WAIT_UNTIL(t_job_in_state(t, after, "succeeded"), 30000, "job after the restart: %s",
+               t_job_state(t, after));
+    WAIT_UNTIL(t_job_in_state(t, delayed, "succeeded"), 30000, "scheduled job after restart");
+    CHECK(t_alive(w) && t_alive(sch), "no process exited");
+    CHECK(waitpid(w, NULL, WNOHANG) == 0 && waitpid(sch, NULL, WNOHANG) == 0, "still running");
+    t->db = shared;
+    db_free(pdb);
+    kill(w, SIGKILL);
+    kill(sch, SIGKILL);
+    t_wait_exit(t, w, 5000);
+    t_wait_exit(t, sch, 5000);
+    cmd = xasprintf("%s/tests/servers stop %s >/dev/null", JOBFLEET_SOURCE_DIR, srv);
+    CHECK(system(cmd) == 0, "stop private servers");
+    free(cmd);
+    free(srv);
+    unsetenv("JOBFLEET_MYSQL_PORT");
+    unsetenv("JOBFLEET_REDIS_PORT");
+}
+
+static const struct test_case cases[] = {
+    {"e2e_lifecycle_noop_succeeds", test_noop_succeeds, NULL},
+    {"e2e_lifecycle_fail_then_retry", test_fail_then_retry, NULL},
+    {"e2e_lifecycle_duplicate_push_runs_once", test_duplicate_push_runs_once,
+     "[worker]\nconcurrency = 4\n"},
+    {"e2e_lifecycle_kill9_worker_job_lost", test_kill9_worker_job_lost, NULL},
+    {"e2e_lifecycle_crash_keeps_serving", test_crash_keeps_serving, NULL},
+    {"e2e_lifecycle_timeout_kills", test_timeout_kills, "[worker]\nkill_grace_s = 1\n"},
+    {"e2e_lifecycle_sigterm_drains", test_sigterm_drains, NULL},
+    {"e2e_lifecycle_cancel_states", test_cancel_states, "[worker]\nkill_grace_s = 1\n"},
+    {"e2e_lifecycle_mysql_restart", test_mysql_restart, NULL},
+};
+
+int
+main(int argc, char **argv)
+{
+    return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
+}
