@@ -467,6 +467,8 @@ cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
         path = getenv("JOBFLEET_CONFIG");
     if (path && *path)
         explicit_path = true;
+    else if (access(".local/jobfleet.conf", F_OK) == 0)
+        path = ".local/jobfleet.conf"; /* the stack deploy/local/up runs in this checkout */
     else
         path = "/etc/jobfleet/jobfleet.conf";
     if (explicit_path || access(path, F_OK) == 0) {

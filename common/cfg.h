@@ -88,6 +88,7 @@ struct cfg {
 };
 
 /* Loads the configuration. path NULL means the JOBFLEET_CONFIG environment variable, else
+ * .local/jobfleet.conf in the current directory (the stack deploy/local/up starts), else
  * /etc/jobfleet/jobfleet.conf if it exists, else defaults and environment alone. On error
  * writes one line to err (naming file, line, section, key and what was expected) and returns
  * -1; the struct is then released. */

@@ -58,5 +58,6 @@ int cli_list(struct cli *c, int argc, char **argv);
 int cli_retry(struct cli *c, int argc, char **argv);
 int cli_cancel(struct cli *c, int argc, char **argv);
 int cli_stats(struct cli *c, int argc, char **argv);
+int cli_config_example(struct cli *c, int argc, char **argv);
 
 #endif

@@ -30,6 +30,8 @@ static const struct cli_cmd cli_cmds[] = {
      "list [--state S] [--action A] [--queue Q] [--limit N] [--after ID]\n"
      "                               jobs, newest first"},
     {"stats", cli_stats, "stats                        job counts by state and queue"},
+    {"config-example", cli_config_example,
+     "config-example               print every config key with its default and meaning"},
 };
 #define N_CMDS ((int)(sizeof(cli_cmds) / sizeof(cli_cmds[0])))
 
@@ -42,7 +44,8 @@ cli_help(FILE *fp)
     fprintf(fp,
             "\noptions:\n"
             "  --config PATH   config file (default $JOBFLEET_CONFIG, else\n"
-            "                  /etc/jobfleet/jobfleet.conf if present)\n"
+            "                  .local/jobfleet.conf from deploy/local/up when run in the\n"
+            "                  checkout, else /etc/jobfleet/jobfleet.conf if present)\n"
             "  --json          machine-readable output\n"
             "  --help          this text\n"
             "\nexit status:\n"
@@ -167,6 +170,16 @@ cli_rq(struct cli *c)
             log_warnx("%s", rq_errstr(c->rq));
     }
     return c->rq;
+}
+
+int
+cli_config_example(struct cli *c, int argc, char **argv)
+{
+    (void)c;
+    (void)argc;
+    (void)argv;
+    cfg_print_example();
+    return CLI_OK;
 }
 
 int
