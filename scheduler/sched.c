@@ -1,0 +1,223 @@
+/* This file holds the scheduler's loop: leadership, the order of a tick's steps, and the
+ * connection backoff that keeps the loop alive through MariaDB and Redis restarts. */
+#include "sched.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define SCHED_BACKOFF_MIN_MS 100
+#define SCHED_BACKOFF_MAX_MS 5000
+#define SCHED_WARN_REPEAT_MS 60000
+
+void
+sched_link_down(struct sched_link *l, const char *err)
+{
+    int64_t now = now_mono_ms();
+    if (!l->down) {
+        log_warnx("%s unavailable: %s; retrying with backoff", l->what, err);
+        l->down = true;
+        l->delay_ms = SCHED_BACKOFF_MIN_MS;
+    } else {
+        l->delay_ms =
+            l->delay_ms * 2 > SCHED_BACKOFF_MAX_MS ? SCHED_BACKOFF_MAX_MS : l->delay_ms * 2;
+    }
+    l->next_try_ms = now + l->delay_ms;
+}
+
+void
+sched_link_up(struct sched *s, struct sched_link *l)
+{
+    if (!l->down)
+        return;
+    log_info("%s connection restored", l->what);
+    l->down = false;
+    l->delay_ms = 0;
+    l->next_try_ms = 0;
+    /* Both MariaDB links see the same server; either one coming back ends the outage. */
+    if (l != &s->rq_link)
+        s->db_back_ms = now_mono_ms();
+}
+
+bool
+sched_db_ready(struct sched *s, struct sched_link *l, struct db *db)
+{
+    if (db_connected(db))
+        return true;
+    if (now_mono_ms() < l->next_try_ms)
+        return false;
+    if (db_connect(db) < 0) {
+        sched_link_down(l, db_errstr(db));
+        return false;
+    }
+    sched_link_up(s, l);
+    return true;
+}
+
+bool
+sched_rq_ready(struct sched *s)
+{
+    if (rq_connected(s->rq))
+        return true;
+    if (now_mono_ms() < s->rq_link.next_try_ms)
+        return false;
+    if (rq_connect(s->rq) < 0) {
+        sched_link_down(&s->rq_link, rq_errstr(s->rq));
+        return false;
+    }
+    sched_link_up(s, &s->rq_link);
+    return true;
+}
+
+static const char *const sched_step_names[SCHED_N_STEPS] = {
+    "leader", "pickup", "watchdog", "lease recovery", "reconcile", "cron", "retention", "tick",
+};
+
+void
+sched_warn(struct sched *s, enum sched_step step, const char *err)
+{
+    int64_t now = now_mono_ms();
+    if (strncmp(s->last_err[step], err, sizeof(s->last_err[step]) - 1) == 0 &&
+        now - s->last_err_ms[step] < SCHED_WARN_REPEAT_MS)
+        return;
+    snprintf(s->last_err[step], sizeof(s->last_err[step]), "%s", err);
+    s->last_err_ms[step] = now;
+    log_warnx("%s: %s", sched_step_names[step], err);
+}
+
+int
+sched_db_fail(struct sched *s, enum sched_step step, struct db *db)
+{
+    struct sched_link *l = db == s->lock_db ? &s->lock_link : &s->db_link;
+    if (db_lost(db))
+        sched_link_down(l, db_errstr(db));
+    else
+        sched_warn(s, step, db_errstr(db));
+    return -1;
+}
+
+int
+sched_rq_fail(struct sched *s, enum sched_step step)
+{
+    if (!rq_connected(s->rq))
+        sched_link_down(&s->rq_link, rq_errstr(s->rq));
+    else
+        sched_warn(s, step, rq_errstr(s->rq));
+    return -1;
+}
+
+/* True when the main connection is still usable after a step, so the tick may go on. */
+static bool
+sched_db_alive(struct sched *s)
+{
+    return db_connected(s->db);
+}
+
+static void
+sched_tick(struct sched *s)
+{
+    int64_t start = now_mono_ms();
+    memset(&s->counts, 0, sizeof(s->counts));
+    if (!sched_db_ready(s, &s->db_link, s->db))
+        return;
+    /* Without Redis, due jobs stay pending (and reconcile waits) so that they are pushed as
+     * soon as Redis is back instead of after requeue_after_s. The other steps need MariaDB
+     * only. */
+    bool redis = sched_rq_ready(s);
+    if (redis)
+        sched_pickup(s);
+    if (sched_db_alive(s))
+        sched_watchdog(s);
+    if (sched_db_alive(s))
+        sched_lease(s);
+    if (sched_db_alive(s) && redis && rq_connected(s->rq))
+        sched_reconcile(s);
+    if (sched_db_alive(s))
+        sched_cron_step(s);
+    if (sched_db_alive(s))
+        sched_retention(s);
+    const struct sched_counts *c = &s->counts;
+    int64_t took = now_mono_ms() - start;
+    /* Idle ticks stay silent even at debug level: a log full of them hides what happened. */
+    bool busy = c->picked || c->timed_out || c->instances_lost || c->jobs_lost || c->repushed ||
+                c->deleted_jobs || c->deleted_webhooks;
+    if (busy)
+        log_debug("tick: %lld ms; picked %d, timed out %d, instances lost %d, jobs lost %d, "
+                  "reconcile %d checked %d re-pushed, deleted %d jobs %d webhook rows",
+                  (long long)took, c->picked, c->timed_out, c->instances_lost, c->jobs_lost,
+                  c->checked, c->repushed, c->deleted_jobs, c->deleted_webhooks);
+    if (took > s->cfg->scheduler.tick_ms) {
+        /* A fixed text, so that sched_warn logs a run of slow ticks once a minute. */
+        char msg[96];
+        snprintf(msg, sizeof(msg), "a tick took longer than tick_ms = %d ms",
+                 s->cfg->scheduler.tick_ms);
+        sched_warn(s, SCHED_STEP_TICK, msg);
+    }
+}
+
+/* Sleeps until the monotonic time until_ms, waking early when asked to stop. */
+static void
+sched_sleep_until(struct sched *s, int64_t until_ms)
+{
+    for (;;) {
+        int64_t left = until_ms - now_mono_ms();
+        if (*s->stop || left <= 0)
+            return;
+        sleep_ms(left < 100 ? left : 100);
+    }
+}
+
+static void
+sched_init(struct sched *s, const struct cfg *cfg, volatile sig_atomic_t *stop)
+{
+    memset(s, 0, sizeof(*s));
+    s->cfg = cfg;
+    s->stop = stop;
+    s->db = db_new(&cfg->mysql);
+    s->lock_db = db_new(&cfg->mysql);
+    s->rq = rq_new(&cfg->redis);
+    s->db_link.what = "MariaDB";
+    s->lock_link.what = "MariaDB (lock connection)";
+    s->rq_link.what = "Redis";
+    sched_lock_name(cfg->mysql.database ? cfg->mysql.database : "", s->lock_name,
+                    sizeof(s->lock_name));
+    snprintf(s->reconcile_dt, sizeof(s->reconcile_dt), "1970-01-01 00:00:00");
+}
+
+static void
+sched_release_all(struct sched *s)
+{
+    db_free(s->db);
+    db_free(s->lock_db);
+    rq_free(s->rq);
+}
+
+int
+sched_run(const struct cfg *cfg, volatile sig_atomic_t *stop)
+{
+    struct sched s;
+    sched_init(&s, cfg, stop);
+    log_info("scheduler starting: tick %d ms, batch %d, lock \"%s\"", cfg->scheduler.tick_ms,
+             cfg->scheduler.batch_size, s.lock_name);
+    while (!*stop) {
+        if (!s.leader) {
+            /* GET_LOCK itself blocks for a while; only a failure needs a pause here. */
+            int64_t before = now_mono_ms();
+            sched_try_lead(&s);
+            if (!s.leader && now_mono_ms() - before < 50)
+                sched_sleep_until(&s, now_mono_ms() + 100);
+            continue;
+        }
+        int64_t start = now_mono_ms();
+        if (!sched_still_leader(&s))
+            continue;
+        sched_tick(&s);
+        sched_sleep_until(&s, start + cfg->scheduler.tick_ms);
+    }
+    if (s.leader)
+        sched_release(&s);
+    log_info("scheduler stopped");
+    sched_release_all(&s);
+    return 0;
+}

@@ -1,0 +1,149 @@
+/* This file holds the recoveries of running jobs whose worker will not finish them: the
+ * watchdog (past the deadline) and lease recovery (the worker instance stopped heartbeating).
+ * Both finish jobs through lifecycle_finish, whose guard (id, instance, attempt,
+ * state='running') makes a recovery a no-op when the worker checked out meanwhile. */
+#include "lifecycle.h"
+#include "log.h"
+#include "sched.h"
+#include "util.h"
+
+#include <stdlib.h>
+
+/* Finishes the jobs of r (columns id, instance_id, attempt, max_attempts, action) as a
+ * failed attempt with reason: retried if attempts remain, else failed. Returns how many
+ * took, or -1. */
+static int
+sched_finish_rows(struct sched *s, enum sched_step step, const struct db_rows *r,
+                  const char *reason)
+{
+    int n = r->n_rows;
+    if (n == 0)
+        return 0;
+    struct outcome *o = xcalloc((size_t)n, sizeof(*o));
+    bool *applied = xcalloc((size_t)n, sizeof(*applied));
+    for (int i = 0; i < n; i++) {
+        o[i].id = db_rows_int(r, i, 0, 0);
+        o[i].instance_id = db_rows_int(r, i, 1, 0);
+        o[i].attempt = (int)db_rows_int(r, i, 2, 0);
+        o[i].max_attempts = (int)db_rows_int(r, i, 3, 1);
+        o[i].action = db_rows_get(r, i, 4);
+        o[i].status = JOB_RETRY;
+        o[i].reason = reason;
+        o[i].execution_ms = -1;
+    }
+    int took = 0;
+    if (lifecycle_finish(s->db, o, n, applied) < 0) {
+        took = sched_db_fail(s, step, s->db);
+    } else {
+        for (int i = 0; i < n; i++) {
+            if (!applied[i])
+                continue;
+            took++;
+            log_info("job %lld (%s) attempt %d/%d ended \"%s\" on instance %lld; %s",
+                     (long long)o[i].id, o[i].action ? o[i].action : "?", o[i].attempt,
+                     o[i].max_attempts, reason, (long long)o[i].instance_id,
+                     o[i].attempt < o[i].max_attempts ? "to be retried" : "failed");
+        }
+    }
+    free(o);
+    free(applied);
+    return took;
+}
+
+int
+sched_watchdog(struct sched *s)
+{
+    const struct cfg_scheduler *c = &s->cfg->scheduler;
+    /* A running job without an instance cannot pass the check-out guard; leaving it out keeps
+     * it from taking a batch slot on every tick. */
+    struct db_rows *r =
+        db_query(s->db,
+                 "SELECT id, instance_id, attempt, max_attempts, action FROM jobs "
+                 "WHERE state = 'running' AND dt_deadline < NOW(6) - INTERVAL ? SECOND "
+                 "AND instance_id IS NOT NULL ORDER BY dt_deadline LIMIT ?",
+                 DB_P(DBI(c->timeout_grace_s), DBI(c->batch_size)));
+    if (r == NULL)
+        return sched_db_fail(s, SCHED_STEP_WATCHDOG, s->db);
+    int n = sched_finish_rows(s, SCHED_STEP_WATCHDOG, r, "timeout");
+    db_rows_free(r);
+    if (n > 0)
+        s->counts.timed_out += n;
+    return n;
+}
+
+/* Marks instances silent for a lease as lost, one guarded update each so that an instance
+ * whose heartbeat arrives meanwhile stays alive. Returns how many were marked, or -1. */
+static int
+sched_mark_lost(struct sched *s)
+{
+    int lease_s = s->cfg->worker.lease_s;
+    struct db_rows *r = db_query(
+        s->db,
+        "SELECT id, host, pid, dt_heartbeat FROM worker_instances "
+        "WHERE state IN ('running', 'draining') AND dt_heartbeat < NOW(6) - INTERVAL ? SECOND "
+        "LIMIT ?",
+        DB_P(DBI(lease_s), DBI(s->cfg->scheduler.batch_size)));
+    if (r == NULL)
+        return sched_db_fail(s, SCHED_STEP_LEASE, s->db);
+    int marked = 0;
+    for (int i = 0; i < r->n_rows; i++) {
+        int64_t id = db_rows_int(r, i, 0, 0);
+        uint64_t affected = 0;
+        if (db_exec(s->db,
+                    "UPDATE worker_instances SET state = 'lost' WHERE id = ? "
+                    "AND state IN ('running', 'draining') "
+                    "AND dt_heartbeat < NOW(6) - INTERVAL ? SECOND",
+                    DB_P(DBI(id), DBI(lease_s)), &affected, NULL) < 0) {
+            marked = sched_db_fail(s, SCHED_STEP_LEASE, s->db);
+            break;
+        }
+        if (affected == 1) {
+            marked++;
+            log_warnx("worker instance %lld (%s pid %s) lost: no heartbeat since %s UTC "
+                      "(lease %d s)",
+                      (long long)id, db_rows_get(r, i, 1) ? db_rows_get(r, i, 1) : "?",
+                      db_rows_get(r, i, 2) ? db_rows_get(r, i, 2) : "?",
+                      db_rows_get(r, i, 3) ? db_rows_get(r, i, 3) : "?", lease_s);
+        }
+    }
+    db_rows_free(r);
+    return marked;
+}
+
+int
+sched_lease(struct sched *s)
+{
+    int lease_s = s->cfg->worker.lease_s;
+    /* After a MariaDB outage every heartbeat is stale because workers could not write it,
+     * not because they died. Give them a full lease to heartbeat again first. */
+    if (s->db_back_ms != 0 && now_mono_ms() - s->db_back_ms < (int64_t)lease_s * 1000)
+        return 0;
+    int marked = sched_mark_lost(s);
+    if (marked < 0)
+        return -1;
+    s->counts.instances_lost += marked;
+    /* The running jobs of every instance that is dead by now: just marked lost, lost before
+     * (a scheduler that died before finishing them), or stopped with jobs still running (a
+     * supervisor that died between marking itself and checking them out). The heartbeat
+     * bound gives a stopping supervisor a full lease to finish its check-outs, and the
+     * window keeps the walk to recent instances: older ones are the watchdog's. The plan is
+     * pinned instance-first, one probe of ix_jobs_instance_state per dead instance: left to
+     * itself the optimizer may read every running job through a state-only prefix. */
+    struct db_rows *r = db_query(
+        s->db,
+        "SELECT j.id, j.instance_id, j.attempt, j.max_attempts, j.action "
+        "FROM worker_instances w STRAIGHT_JOIN jobs j FORCE INDEX (ix_jobs_instance_state) "
+        "ON j.instance_id = w.id AND j.state = 'running' "
+        "WHERE w.state IN ('lost', 'stopped') "
+        "AND w.dt_heartbeat < NOW(6) - INTERVAL ? SECOND "
+        "AND w.dt_heartbeat >= NOW(6) - INTERVAL ? SECOND LIMIT ?",
+        DB_P(DBI(lease_s), DBI(SCHED_DEAD_WINDOW_S), DBI(s->cfg->scheduler.batch_size)));
+    if (r == NULL)
+        return sched_db_fail(s, SCHED_STEP_LEASE, s->db);
+    int n = sched_finish_rows(s, SCHED_STEP_LEASE, r, "worker lost");
+    db_rows_free(r);
+    if (n < 0)
+        return -1;
+    s->counts.jobs_lost += n;
+    return marked + n;
+}
