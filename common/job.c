@@ -384,6 +384,54 @@ job_retry(struct db *db, struct rq *rq, int64_t id, bool force, char *err, size_
 }
 
 enum job_err
+job_retry_bulk(struct db *db, struct rq *rq, const char *state, const char *action,
+               int64_t since_ms, bool force, int64_t *count, char *err, size_t errlen)
+{
+    *count = 0;
+    if (strcmp(state, "failed") && strcmp(state, "cancelled") &&
+        !(force && strcmp(state, "succeeded") == 0)) {
+        snprintf(err, errlen,
+                 "--state must be failed or cancelled (succeeded only with --force), not \"%s\"",
+                 state);
+        return JOB_E_INPUT;
+    }
+    char since[40];
+    job_format_time(since_ms, since, sizeof(since));
+    int64_t cursor = 0;
+    for (;;) {
+        /* Keyset batches over the state index: bounded work per statement. */
+        struct db_rows *r =
+            db_query(db,
+                     "SELECT id FROM jobs WHERE state = ? AND id > ? "
+                     "AND (? IS NULL OR action = ?) AND dt_completed >= ? "
+                     "ORDER BY id LIMIT 1000",
+                     DB_P(DBS(state), DBI(cursor), DBS(action), DBS(action), DBS(since)));
+        if (r == NULL) {
+            snprintf(err, errlen, "retry: %s", db_errstr(db));
+            return JOB_E_DB;
+        }
+        int n = r->n_rows;
+        for (int i = 0; i < n; i++) {
+            int64_t id = db_rows_int(r, i, 0, 0);
+            cursor = id;
+            char e2[256];
+            /* A job that changed state meanwhile is skipped, not an error. */
+            enum job_err e = job_retry(db, rq, id, force, e2, sizeof(e2));
+            if (e == JOB_E_OK)
+                (*count)++;
+            else if (e == JOB_E_DB) {
+                db_rows_free(r);
+                snprintf(err, errlen, "%s", e2);
+                return e;
+            }
+        }
+        db_rows_free(r);
+        if (n < 1000)
+            return JOB_E_OK;
+    }
+}
+
+enum job_err
 job_cancel(struct db *db, struct rq *rq, int64_t id, const char **state_out, char *err,
            size_t errlen)
 {

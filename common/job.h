@@ -81,6 +81,12 @@ cJSON *job_list(struct db *db, const struct job_filter *f, char *err, size_t err
 enum job_err job_retry(struct db *db, struct rq *rq, int64_t id, bool force, char *err,
                        size_t errlen);
 
+/* Retries every job in state (failed or cancelled; succeeded only with force) that matches
+ * action (NULL: any) and finished at or after since_ms (0: any time), in batches. *count gets
+ * the number retried. */
+enum job_err job_retry_bulk(struct db *db, struct rq *rq, const char *state, const char *action,
+                            int64_t since_ms, bool force, int64_t *count, char *err, size_t errlen);
+
 /* Cancels a job: pending or queued ones at once (*state_out "cancelled"); a running one is
  * flagged for its worker, which stops it (*state_out "cancelling"). */
 enum job_err job_cancel(struct db *db, struct rq *rq, int64_t id, const char **state_out, char *err,

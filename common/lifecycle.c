@@ -70,11 +70,14 @@ lifecycle_claim(struct db *db, const int64_t *ids, int n, int64_t instance_id,
     char *ph = xmalloc((size_t)n * 2 + 1);
     db_placeholders(ph, n);
     /* One conditional UPDATE claims every ID still queued; the row lock makes each row go to
-     * exactly one claimer, and the dt_started of this statement tells our rows apart. */
+     * exactly one claimer. A paused queue's jobs stay queued even if their IDs were popped
+     * just before the pause took effect in the fetch thread. */
     char *sql =
         xasprintf("UPDATE jobs SET state = 'running', attempt = attempt + 1, instance_id = ?, "
                   "dt_started = NOW(6), dt_deadline = NOW(6) + INTERVAL timeout_s SECOND, "
-                  "cancel_requested = 0 WHERE id IN (%s) AND state = 'queued'",
+                  "cancel_requested = 0 WHERE id IN (%s) AND state = 'queued' AND NOT EXISTS "
+                  "(SELECT 1 FROM queue_settings qs WHERE qs.queue = jobs.queue AND "
+                  "qs.is_paused = 1)",
                   ph);
     struct db_param *p = xcalloc((size_t)n + 1, sizeof(*p));
     p[0] = DBI(instance_id);
@@ -99,6 +102,30 @@ lifecycle_claim(struct db *db, const int64_t *ids, int n, int64_t instance_id,
     if (got < 0 && db_lost(db) && db_connect(db) == 0)
         got = lifecycle_read_claimed(db, ids, n, instance_id, out);
     return got;
+}
+
+struct db_rows *
+lifecycle_peek(struct db *db, const int64_t *ids, int n)
+{
+    char *ph = xmalloc((size_t)n * 2 + 1);
+    db_placeholders(ph, n);
+    char *sql =
+        xasprintf("SELECT id, queue, action FROM jobs WHERE id IN (%s) AND state = 'queued'", ph);
+    struct db_param *p = lifecycle_id_params(ids, n, 0);
+    struct db_rows *r = db_query(db, sql, p, n);
+    free(p);
+    free(sql);
+    free(ph);
+    return r;
+}
+
+int
+lifecycle_defer(struct db *db, int64_t id, int64_t delay_ms)
+{
+    return db_exec(db,
+                   "UPDATE jobs SET state = 'pending', dt_queued = NULL, "
+                   "run_at = NOW(6) + INTERVAL ? MICROSECOND WHERE id = ? AND state = 'queued'",
+                   DB_P(DBI(delay_ms * 1000), DBI(id)), NULL, NULL);
 }
 
 static const char *
@@ -136,8 +163,12 @@ lifecycle_finish_one(struct db *db, const struct outcome *o, bool *took)
     int64_t delay_us = 0;
     if (will_retry) {
         const struct job_def *def = registry_find(o->action ? o->action : "", true);
-        int64_t base = def ? def->backoff_base_ms : 15000,
-                cap = def ? def->backoff_cap_ms : 3600000;
+        int64_t base = o->backoff_base_ms > 0 ? o->backoff_base_ms
+                       : def                  ? def->backoff_base_ms
+                                              : 15000;
+        int64_t cap = o->backoff_cap_ms > 0 ? o->backoff_cap_ms
+                      : def                 ? def->backoff_cap_ms
+                                            : 3600000;
         int64_t ms = o->retry_delay_ms > 0 ? o->retry_delay_ms : backoff_ms(o->attempt, base, cap);
         delay_us = ms * 1000;
     }

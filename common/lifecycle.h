@@ -27,10 +27,18 @@ void claimed_job_release(struct claimed_job *j);
 /* Claims the IDs that are still queued for instance_id, in one transaction: takes each row
  * for exactly one claimer (invariant 2) and commits the check-in before returning (invariant
  * 3). Fills out (capacity n) and returns how many were claimed; IDs no longer queued
- * (duplicates, cancelled, claimed elsewhere) are skipped. Returns -1 on error; when the
- * commit's answer was lost the rows are read back, so a positive count is always the truth. */
+ * (duplicates, cancelled, claimed elsewhere) or in a paused queue are skipped. ids must not
+ * hold jobs this instance is already running (the read-back could not tell them apart). Returns -1
+ * on error; when the commit's answer was lost the rows are read back, so a positive count is always
+ * the truth. */
 int lifecycle_claim(struct db *db, const int64_t *ids, int n, int64_t instance_id,
                     struct claimed_job *out);
+
+/* The queue and action of those ids still queued (for limit checks before a claim). Returns
+ * rows of (id, queue, action), or NULL on error. */
+struct db_rows *lifecycle_peek(struct db *db, const int64_t *ids, int n);
+/* Sends a queued job back to pending for delay_ms: it waits for a limit without failing. */
+int lifecycle_defer(struct db *db, int64_t id, int64_t delay_ms);
 
 /* How one attempt ended. Strings are borrowed. */
 struct outcome {
@@ -41,10 +49,12 @@ struct outcome {
     const char *action;     /* for the backoff settings */
     enum job_status status; /* JOB_OK, JOB_RETRY, JOB_FAIL, JOB_CANCELLED */
     const char *reason;
-    const char *result;     /* JSON text or NULL */
-    int64_t execution_ms;   /* -1 when unknown */
-    int64_t retry_delay_ms; /* > 0 overrides the backoff */
-    const char *dt_started; /* NULL: taken from the job row */
+    const char *result;      /* JSON text or NULL */
+    int64_t execution_ms;    /* -1 when unknown */
+    int64_t retry_delay_ms;  /* > 0 overrides the backoff */
+    const char *dt_started;  /* NULL: taken from the job row */
+    int64_t backoff_base_ms; /* 0: the action's registered default */
+    int64_t backoff_cap_ms;
 };
 
 /* Writes the outcomes in one transaction: each job's guarded check-out (id, instance,

@@ -45,6 +45,27 @@ int rq_remove(struct rq *rq, const char *queue, const int64_t *ids, int n);
 /* Number of IDs in a queue, or -1. */
 int64_t rq_depth(struct rq *rq, const char *queue);
 
+/* A fleet-wide limit scope: "q:<queue>" or "a:<action>", with its limits (0 = none). */
+struct rq_limit {
+    const char *scope;
+    int concurrency;
+    int rate;
+    int64_t rate_interval_ms;
+};
+
+/* Takes a slot in every scope at once, or none (an atomic script on Redis's clock):
+ * a concurrency slot is a lease that expires after lease_ms unless renewed, so a dead holder
+ * frees it by itself; a rate slot is a start in a sliding window. member names the holder
+ * (the job id). Returns 0 when taken, the milliseconds to wait before trying again when a
+ * limit is full, or -1 on error. */
+int64_t rq_limit_acquire(struct rq *rq, const struct rq_limit *lims, int n, const char *member,
+                         int64_t lease_ms);
+/* Frees member's concurrency slots in the scopes (rate starts stay counted). */
+int rq_limit_release(struct rq *rq, const struct rq_limit *lims, int n, const char *member);
+/* Extends member's concurrency leases by lease_ms from now, if it still holds them. */
+int rq_limit_renew(struct rq *rq, const struct rq_limit *lims, int n, const char *member,
+                   int64_t lease_ms);
+
 /* Runs a command whose arguments are given as strings, for administration and tests; returns
  * the integer reply (0 for a status reply) or -1 on error. */
 int64_t rq_command(struct rq *rq, int argc, const char **argv);

@@ -58,6 +58,9 @@ int cli_list(struct cli *c, int argc, char **argv);
 int cli_retry(struct cli *c, int argc, char **argv);
 int cli_cancel(struct cli *c, int argc, char **argv);
 int cli_stats(struct cli *c, int argc, char **argv);
+int cli_queue(struct cli *c, int argc, char **argv);
+int cli_action(struct cli *c, int argc, char **argv);
+int cli_cron(struct cli *c, int argc, char **argv);
 int cli_config_example(struct cli *c, int argc, char **argv);
 
 #endif

@@ -247,16 +247,50 @@ cli_list(struct cli *c, int argc, char **argv)
     return CLI_OK;
 }
 
-static const struct cli_opt_spec retry_opts[] = {{"--force", false}, {NULL, false}};
+static const struct cli_opt_spec retry_opts[] = {
+    {"--force", false}, {"--state", true}, {"--action", true}, {"--since", true}, {NULL, false}};
+
+static int
+cli_retry_bulk(struct cli *c, bool force)
+{
+    const char *state = cli_opt(c, "--state"), *since = cli_opt(c, "--since");
+    if (state == NULL)
+        return cli_usage_error("retry: --action and --since need --state failed|cancelled");
+    int64_t since_ms = 0;
+    if (since && job_parse_time(since, &since_ms) < 0) {
+        int64_t secs;
+        if (parse_duration_s(since, &secs) < 0)
+            return cli_usage_error("retry: --since \"%s\" is not a time or a duration (2h = "
+                                   "the last two hours)",
+                                   since);
+        since_ms = now_wall_ms() - secs * 1000;
+    }
+    int64_t n = 0;
+    char err[1024];
+    enum job_err e = job_retry_bulk(cli_db(c), cli_rq(c), state, cli_opt(c, "--action"), since_ms,
+                                    force, &n, err, sizeof(err));
+    if (e != JOB_E_OK)
+        return cli_job_err(e, err);
+    if (c->json)
+        printf("{\"retried\":%lld}\n", (long long)n);
+    else
+        printf("%lld job(s) queued again\n", (long long)n);
+    return CLI_OK;
+}
 
 int
 cli_retry(struct cli *c, int argc, char **argv)
 {
     if (cli_parse(c, "retry", argc, argv, retry_opts) < 0)
         return CLI_USAGE;
-    if (c->n_pos == 0)
-        return cli_usage_error("retry needs at least one job ID");
     bool force = cli_opt(c, "--force") != NULL;
+    bool bulk = cli_opt(c, "--state") || cli_opt(c, "--action") || cli_opt(c, "--since");
+    if (bulk && c->n_pos)
+        return cli_usage_error("retry: give job IDs or --state, not both");
+    if (bulk)
+        return cli_retry_bulk(c, force);
+    if (c->n_pos == 0)
+        return cli_usage_error("retry needs at least one job ID (or --state failed)");
     int64_t *ids = xcalloc((size_t)c->n_pos, sizeof(int64_t));
     for (int i = 0; i < c->n_pos; i++) {
         if ((ids[i] = cli_job_id(c->pos[i])) < 0) {

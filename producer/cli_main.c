@@ -23,13 +23,29 @@ static const struct cli_cmd cli_cmds[] = {
      "                               make a job; prints its id (--json: the job)"},
     {"retry", cli_retry,
      "retry ID... [--force]        put failed/cancelled jobs back in the queue (--force: also\n"
-     "                               succeeded ones)"},
+     "                               succeeded ones)\n"
+     "  retry --state failed|cancelled [--action A] [--since TIME|DURATION] [--force]\n"
+     "                               the same for every matching job"},
     {"cancel", cli_cancel, "cancel ID                    cancel a pending, queued or running job"},
     {"show", cli_show, "show ID                      a job with its attempts"},
     {"list", cli_list,
      "list [--state S] [--action A] [--queue Q] [--limit N] [--after ID]\n"
      "                               jobs, newest first"},
     {"stats", cli_stats, "stats                        job counts by state and queue"},
+    {"queue", cli_queue,
+     "queue list | pause Q | resume Q | limit Q [--concurrency N|none] [--rate N/DUR|none]\n"
+     "                               queues: depth, paused state, fleet-wide limits"},
+    {"action", cli_action,
+     "action set ACTION [--concurrency N|none] [--rate N/DUR|none] [--backoff-base D]\n"
+     "        [--backoff-cap D]      an action's fleet-wide limits and retry backoff"},
+    {"cron", cli_cron,
+     "cron add NAME SCHEDULE ACTION [--params JSON] [--tz ZONE] [--queue Q] [--priority P]\n"
+     "        [--timeout S] [--max-attempts N] [--catchup none|latest]\n"
+     "     | cron list | cron enable NAME | cron disable NAME | cron remove NAME\n"
+     "     | cron next NAME [--count N]\n"
+     "                               cron schedules: five fields or @daily etc., in a time zone\n"
+     "                               (default [scheduler] timezone); next prints fire times\n"
+     "                               with UTC offsets"},
     {"config-example", cli_config_example,
      "config-example               print every config key with its default and meaning"},
 };

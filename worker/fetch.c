@@ -12,7 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define FETCH_BATCH_MAX 256
 #define FETCH_WAIT_MS 1000
 
 int
@@ -75,13 +74,22 @@ fetch_queues_free(struct fetch_queue *q, int n)
 
 /* Orders the queue names by weighted random choice without replacement, so a queue of
  * weight 3 is tried first three times as often as one of weight 1. */
-static void
-fetch_order(const struct fetch *f, const char **names, unsigned *seed)
+static int
+fetch_order(struct fetch *f, const char **names, unsigned *seed)
 {
-    int total = f->weight_total;
     bool used[64] = {false};
     int n = f->n_queues < 64 ? f->n_queues : 64;
-    for (int k = 0; k < n; k++) {
+    int total = 0, active = n;
+    pthread_mutex_lock(&f->mu);
+    for (int i = 0; i < n; i++) {
+        /* A paused queue is left out of this round as if already chosen. */
+        used[i] = f->paused[i];
+        active -= used[i];
+        if (!used[i])
+            total += f->queues[i].weight;
+    }
+    pthread_mutex_unlock(&f->mu);
+    for (int k = 0; k < active; k++) {
         int pick = (int)(rand_r(seed) % (unsigned)(total > 0 ? total : 1));
         int chosen = -1;
         for (int i = 0; i < n; i++) {
@@ -93,21 +101,29 @@ fetch_order(const struct fetch *f, const char **names, unsigned *seed)
             }
             pick -= f->queues[i].weight;
         }
-        if (chosen < 0)
-            for (int i = 0; i < n && chosen < 0; i++)
-                if (!used[i])
-                    chosen = i;
+        for (int i = 0; i < n && chosen < 0; i++)
+            if (!used[i])
+                chosen = i;
         used[chosen] = true;
         total -= f->queues[chosen].weight;
         names[k] = f->queues[chosen].name;
     }
+    return active;
+}
+
+void
+fetch_set_paused(struct fetch *f, const bool *paused)
+{
+    pthread_mutex_lock(&f->mu);
+    memcpy(f->paused, paused, sizeof(bool) * (size_t)f->n_queues);
+    pthread_mutex_unlock(&f->mu);
 }
 
 static int
 fetch_take_want(struct fetch *f)
 {
     pthread_mutex_lock(&f->mu);
-    while (f->want <= 0 && !f->stop)
+    while (f->want <= 0 && !f->stop && f->n_back == 0)
         pthread_cond_wait(&f->cond, &f->mu);
     int want = f->stop ? -1 : f->want;
     pthread_mutex_unlock(&f->mu);
@@ -123,14 +139,44 @@ fetch_stopped(struct fetch *f)
     return stop;
 }
 
+void
+fetch_put_back(struct fetch *f, const struct fetch_item *items, int n)
+{
+    pthread_mutex_lock(&f->mu);
+    if (f->n_back + n > f->cap_back) {
+        f->cap_back = (f->n_back + n) * 2;
+        f->back = xrealloc(f->back, sizeof(*f->back) * (size_t)f->cap_back);
+    }
+    memcpy(f->back + f->n_back, items, sizeof(*items) * (size_t)n);
+    f->n_back += n;
+    pthread_cond_signal(&f->cond);
+    pthread_mutex_unlock(&f->mu);
+}
+
 static void
-fetch_deliver(struct fetch *f, const int64_t *ids, int n)
+fetch_do_put_back(struct fetch *f, struct rq *rq)
+{
+    pthread_mutex_lock(&f->mu);
+    struct fetch_item *items = f->back;
+    int n = f->n_back;
+    f->back = NULL;
+    f->n_back = f->cap_back = 0;
+    pthread_mutex_unlock(&f->mu);
+    for (int i = 0; i < n; i++)
+        if (rq_requeue(rq, f->queues[items[i].qidx].name, &items[i].id, &items[i].score, 1) < 0)
+            log_warnx("fetch: put back job %lld: %s (reconcile will push it)",
+                      (long long)items[i].id, rq_errstr(rq));
+    free(items);
+}
+
+static void
+fetch_deliver(struct fetch *f, const struct fetch_item *items, int n)
 {
     pthread_mutex_lock(&f->mu);
     f->want -= n;
     pthread_mutex_unlock(&f->mu);
-    const char *p = (const char *)ids;
-    size_t left = sizeof(int64_t) * (size_t)n;
+    const char *p = (const char *)items;
+    size_t left = sizeof(*items) * (size_t)n;
     while (left > 0) {
         ssize_t w = write(f->pipe_wr, p, left);
         if (w < 0 && errno == EINTR)
@@ -157,12 +203,19 @@ fetch_loop(void *arg)
     int64_t backoff = 100, last_log = 0;
     for (;;) {
         int want = fetch_take_want(f);
+        fetch_do_put_back(f, rq);
         if (want < 0)
             break;
+        if (want == 0)
+            continue; /* woken only to put IDs back */
         if (want > FETCH_BATCH_MAX)
             want = FETCH_BATCH_MAX;
-        fetch_order(f, order, &seed);
-        int nq = f->n_queues < 64 ? f->n_queues : 64;
+        int nq = fetch_order(f, order, &seed);
+        if (nq == 0) {
+            /* Every queue is paused: look again shortly. */
+            sleep_ms(100);
+            continue;
+        }
         /* Take what is there at once; block only when every queue is empty. */
         int got = rq_pop(rq, order, nq, want, ids, qidx, scores);
         if (got == 0) {
@@ -171,12 +224,17 @@ fetch_loop(void *arg)
             if (got == 1)
                 ids[0] = one;
         }
+        struct fetch_item items[FETCH_BATCH_MAX];
+        for (int i = 0; i < got; i++) {
+            items[i] = (struct fetch_item){.id = ids[i], .score = scores[i]};
+            for (int q = 0; q < f->n_queues; q++)
+                if (f->queues[q].name == order[qidx[i]])
+                    items[i].qidx = q;
+        }
         if (got > 0 && fetch_stopped(f)) {
             /* A drain began while this pop was under way: the IDs are not ours to run. */
-            for (int i = 0; i < got; i++)
-                if (rq_requeue(rq, order[qidx[i]], &ids[i], &scores[i], 1) < 0)
-                    log_warnx("fetch: put back job %lld: %s (reconcile will push it)",
-                              (long long)ids[i], rq_errstr(rq));
+            fetch_put_back(f, items, got);
+            fetch_do_put_back(f, rq);
             break;
         }
         if (got < 0) {
@@ -194,7 +252,7 @@ fetch_loop(void *arg)
         }
         backoff = 100;
         if (got > 0)
-            fetch_deliver(f, ids, got);
+            fetch_deliver(f, items, got);
     }
     rq_free(rq);
     return NULL;
@@ -210,9 +268,7 @@ fetch_start(struct fetch *f)
     f->pipe_wr = fds[1];
     f->want = 0;
     f->stop = false;
-    f->weight_total = 0;
-    for (int i = 0; i < f->n_queues; i++)
-        f->weight_total += f->queues[i].weight;
+    f->paused = xcalloc((size_t)f->n_queues, sizeof(bool));
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cond, NULL);
     if (pthread_create(&f->thread, NULL, fetch_loop, f) != 0)
@@ -246,4 +302,8 @@ fetch_join(struct fetch *f)
     close(f->pipe_wr);
     pthread_mutex_destroy(&f->mu);
     pthread_cond_destroy(&f->cond);
+    free(f->paused);
+    f->paused = NULL;
+    free(f->back);
+    f->back = NULL;
 }

@@ -15,6 +15,16 @@ struct fetch_queue {
     int weight;
 };
 
+/* One popped ID as it travels to the supervisor, and back when it must be put back. */
+struct fetch_item {
+    int64_t id;
+    double score;
+    int32_t qidx;
+    int32_t pad;
+};
+
+#define FETCH_BATCH_MAX 128 /* items per pipe write: under PIPE_BUF, so writes are atomic */
+
 struct fetch {
     pthread_t thread;
     pthread_mutex_t mu;
@@ -25,8 +35,10 @@ struct fetch {
     int pipe_wr;
     struct cfg_redis redis; /* borrowed from the config */
     struct fetch_queue *queues;
+    bool *paused;            /* per queue, guarded by mu */
+    struct fetch_item *back; /* to put back in Redis, guarded by mu */
+    int n_back, cap_back;
     int n_queues;
-    int weight_total;
 };
 
 /* Parses "a:3,b:1" (weight defaults to 1). On error writes a message and returns -1. */
@@ -38,6 +50,11 @@ void fetch_queues_free(struct fetch_queue *q, int n);
 int fetch_start(struct fetch *f);
 /* Adds (or, negative, removes) capacity for IDs. */
 void fetch_want(struct fetch *f, int delta);
+/* Sets which queues are paused (an array of n_queues flags); their IDs stay in Redis. */
+void fetch_set_paused(struct fetch *f, const bool *paused);
+/* Hands IDs back to be put in Redis again with their scores (popped but not claimed while
+ * their rows are still queued, e.g. a queue paused between the pop and the claim). */
+void fetch_put_back(struct fetch *f, const struct fetch_item *items, int n);
 /* Stops popping; the thread exits after its current blocking pop times out. */
 void fetch_stop(struct fetch *f);
 /* Joins the thread and closes the pipe. */

@@ -7,6 +7,7 @@
 #include "fetch.h"
 #include "instance.h"
 #include "lifecycle.h"
+#include "limits.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -35,6 +36,7 @@ struct slot {
     int64_t cancel_ms; /* when SIGUSR1 asked the job to cancel */
     enum job_status kill_status;
     char kill_reason[128];
+    struct job_limits jl; /* the fleet-wide slots this job holds */
 };
 
 /* An outcome waiting to be written, with the strings it owns. */
@@ -59,9 +61,15 @@ struct sup {
     bool db_down;
     int64_t db_retry_at, db_backoff;
     int withheld; /* capacity not offered to the fetch thread while MariaDB is down */
-    int64_t next_heartbeat, next_cancel_poll, next_flush_try;
+    int64_t next_heartbeat, next_cancel_poll, next_flush_try, next_settings;
     pid_t self;
+    struct limiter lim;
+    char fbuf[sizeof(struct fetch_item) * FETCH_BATCH_MAX * 2];
+    size_t flen;
+    struct job_limits jls[FETCH_BATCH_MAX * 2];
 };
+
+#define SUP_SETTINGS_MS 500
 
 static int sup_sigpipe[2] = {-1, -1};
 static volatile sig_atomic_t sup_term_count;
@@ -195,6 +203,9 @@ sup_complete(struct sup *s, struct slot *sl, enum job_status st, char *reason, c
                             .dt_started = p->job.dt_started};
     log_debug("job %lld attempt %d %s%s%s", (long long)p->job.id, p->job.attempt,
               st == JOB_OK ? "succeeded" : "ended", reason ? ": " : "", reason ? reason : "");
+    limiter_backoff(&s->lim, p->job.action, &p->o.backoff_base_ms, &p->o.backoff_cap_ms);
+    /* The job no longer runs: its concurrency slots are free for the fleet now. */
+    limiter_free_slots(&s->lim, &sl->jl, p->job.id);
     sl->busy = false;
     sl->term_ms = sl->cancel_ms = 0;
     sl->kill_reason[0] = '\0';
@@ -329,7 +340,7 @@ sup_idle_slot(struct sup *s)
 }
 
 static void
-sup_dispatch(struct sup *s, struct claimed_job *j)
+sup_dispatch(struct sup *s, struct claimed_job *j, const struct job_limits *jl)
 {
     struct slot *sl = sup_idle_slot(s);
     if (sl == NULL) {
@@ -340,6 +351,7 @@ sup_dispatch(struct sup *s, struct claimed_job *j)
         return;
     }
     sl->busy = true;
+    sl->jl = *jl;
     sl->job = *j;
     memset(j, 0, sizeof(*j));
     sl->started_ms = now_mono_ms();
@@ -358,30 +370,102 @@ sup_dispatch(struct sup *s, struct claimed_job *j)
     }
 }
 
+/* Keeps the IDs whose fleet-wide slots could be taken (their slots in jls, in step with the
+ * returned order) and sends the others back to pending until a slot is likely free. */
+static int
+sup_apply_limits(struct sup *s, int64_t *ids, int n, struct job_limits *jls)
+{
+    struct db_rows *r = lifecycle_peek(s->db, ids, n);
+    if (r == NULL) {
+        sup_mark_db_down(s, "limits");
+        return 0;
+    }
+    int kept = 0;
+    for (int i = 0; i < r->n_rows; i++) {
+        int64_t id = db_rows_int(r, i, 0, 0);
+        struct job_limits jl;
+        limiter_scopes(&s->lim, db_rows_get(r, i, 1), db_rows_get(r, i, 2), &jl);
+        int64_t wait = limiter_acquire(&s->lim, &jl, id);
+        if (wait == 0) {
+            ids[kept] = id;
+            jls[kept] = jl;
+            kept++;
+            continue;
+        }
+        /* Over a limit (or Redis unreachable): the job waits in pending, not failed. */
+        if (wait < 0)
+            wait = 1000;
+        if (lifecycle_defer(s->db, id, wait) < 0)
+            log_warnx("defer job %lld: %s", (long long)id, db_errstr(s->db));
+    }
+    db_rows_free(r);
+    return kept;
+}
+
+/* Puts back the unclaimed IDs whose rows are still queued: their queue was paused between
+ * the pop and the claim. Without this they would wait for the scheduler's reconcile. */
+static void
+sup_put_back_unclaimed(struct sup *s, const struct fetch_item *items, int n, const bool *claimed)
+{
+    int64_t ids[FETCH_BATCH_MAX];
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (!claimed[i])
+            ids[m++] = items[i].id;
+    if (m == 0 || s->db_down)
+        return;
+    struct db_rows *r = lifecycle_peek(s->db, ids, m);
+    if (r == NULL)
+        return;
+    struct fetch_item back[FETCH_BATCH_MAX];
+    int nb = 0;
+    for (int k = 0; k < r->n_rows; k++)
+        for (int i = 0; i < n; i++)
+            if (items[i].id == db_rows_int(r, k, 0, 0) && !claimed[i])
+                back[nb++] = items[i];
+    db_rows_free(r);
+    if (nb > 0) {
+        fetch_put_back(&s->fetch, back, nb);
+        s->next_settings = 0; /* learn of the pause now, not in half a second */
+    }
+}
+
 /* Reads the IDs the fetch thread popped, claims them in one statement and dispatches. */
 static void
 sup_take_ids(struct sup *s)
 {
-    int64_t ids[256];
-    ssize_t r = read(s->fetch.pipe_rd, ids, sizeof(ids));
+    ssize_t r = read(s->fetch.pipe_rd, s->fbuf + s->flen, sizeof(s->fbuf) - s->flen);
     if (r <= 0)
         return;
-    /* The pipe carries whole int64 values: writes of up to PIPE_BUF bytes are atomic, and the
-     * fetch thread writes at most 256 IDs (2 KiB) at a time. */
-    int n = (int)(r / (ssize_t)sizeof(int64_t));
-    int64_t uniq[256];
+    s->flen += (size_t)r;
+    /* A read can end mid-record when several writes are waiting: keep the tail. */
+    int n = (int)(s->flen / sizeof(struct fetch_item));
+    if (n > FETCH_BATCH_MAX * 2)
+        n = FETCH_BATCH_MAX * 2;
+    struct fetch_item items[FETCH_BATCH_MAX * 2];
+    memcpy(items, s->fbuf, sizeof(struct fetch_item) * (size_t)n);
+    size_t used = sizeof(struct fetch_item) * (size_t)n;
+    memmove(s->fbuf, s->fbuf + used, s->flen - used);
+    s->flen -= used;
+
+    int64_t uniq[FETCH_BATCH_MAX * 2];
     int nu = 0;
     for (int i = 0; i < n; i++) {
-        bool dup = sup_slot_of_job(s, ids[i]) != NULL;
+        bool dup = sup_slot_of_job(s, items[i].id) != NULL;
         for (int k = 0; k < nu && !dup; k++)
-            dup = uniq[k] == ids[i];
+            dup = uniq[k] == items[i].id;
         if (!dup)
-            uniq[nu++] = ids[i];
+            uniq[nu++] = items[i].id;
     }
     int claimed = 0;
+    bool taken[FETCH_BATCH_MAX * 2] = {false};
+    struct job_limits *jls = s->jls;
+    memset(jls, 0, sizeof(*jls) * (size_t)nu);
+    if (nu > 0 && !s->db_down && limiter_active(&s->lim))
+        nu = sup_apply_limits(s, uniq, nu, jls);
     if (nu > 0 && !s->db_down) {
-        struct claimed_job jobs[256];
-        memset(jobs, 0, sizeof(jobs));
+        struct claimed_job jobs[FETCH_BATCH_MAX * 2];
+        memset(jobs, 0, sizeof(struct claimed_job) * (size_t)nu);
         claimed = lifecycle_claim(s->db, uniq, nu, s->instance_id, jobs);
         if (claimed < 0) {
             /* The IDs are out of Redis but their rows are still queued: the scheduler's
@@ -389,8 +473,20 @@ sup_take_ids(struct sup *s)
             sup_mark_db_down(s, "claim");
             claimed = 0;
         }
-        for (int i = 0; i < claimed; i++)
-            sup_dispatch(s, &jobs[i]);
+        for (int k = 0; k < nu; k++) {
+            int i;
+            for (i = 0; i < claimed && jobs[i].id != uniq[k]; i++)
+                ;
+            if (i < claimed)
+                sup_dispatch(s, &jobs[i], &jls[k]);
+            else
+                limiter_free_slots(&s->lim, &jls[k], uniq[k]);
+        }
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < claimed && !taken[i]; k++)
+                taken[i] = jobs[k].id == items[i].id;
+        if (claimed < n)
+            sup_put_back_unclaimed(s, items, n, taken);
     }
     int unused = n - claimed;
     if (unused > 0 && !s->draining) {
@@ -435,15 +531,37 @@ sup_enforce(struct sup *s)
     }
 }
 
+/* Reloads queue and action settings: paused queues go to the fetch thread. */
+static void
+sup_settings(struct sup *s, int64_t now)
+{
+    if (now < s->next_settings)
+        return;
+    s->next_settings = now + SUP_SETTINGS_MS;
+    if (limiter_refresh(&s->lim, s->db) < 0) {
+        if (db_lost(s->db))
+            sup_mark_db_down(s, "settings");
+        return;
+    }
+    bool paused[64] = {false};
+    for (int i = 0; i < s->fetch.n_queues && i < 64; i++)
+        paused[i] = limiter_paused(&s->lim, s->fetch.queues[i].name);
+    fetch_set_paused(&s->fetch, paused);
+}
+
 static void
 sup_periodic(struct sup *s)
 {
     int64_t now = now_mono_ms();
     if (s->db_down)
         return;
+    sup_settings(s, now);
     if (now >= s->next_heartbeat) {
         if (instance_heartbeat(s->db, s->instance_id, s->draining ? "draining" : "running") < 0)
             sup_mark_db_down(s, "heartbeat");
+        for (int i = 0; i < s->n_slots; i++)
+            if (s->slots[i].busy)
+                limiter_renew(&s->lim, &s->slots[i].jl, s->slots[i].job.id);
         s->next_heartbeat = now + s->cfg->worker.heartbeat_s * 1000;
     }
     bool any_busy = false;
@@ -615,6 +733,7 @@ supervisor_run(const struct cfg *cfg)
         return 2;
     }
     s.fetch.redis = cfg->redis;
+    limiter_init(&s.lim, &cfg->redis, (int64_t)cfg->worker.lease_s * 1000);
     sup_signals();
     s.db = db_new(&cfg->mysql);
     volatile int stop = 0;
@@ -643,6 +762,8 @@ supervisor_run(const struct cfg *cfg)
             fatalx("cannot start child processes");
     if (fetch_start(&s.fetch) < 0)
         fatal("start fetch thread");
+    /* Paused queues must be known before the first pop. */
+    sup_settings(&s, now_mono_ms());
     fetch_want(&s.fetch, s.n_slots);
     log_info("worker instance %lld: %d children, queues %s", (long long)s.instance_id, s.n_slots,
              cfg->worker.queues);
@@ -658,6 +779,7 @@ supervisor_run(const struct cfg *cfg)
     free(s.slots);
     free(s.pending);
     fetch_queues_free(s.fetch.queues, s.fetch.n_queues);
+    limiter_release(&s.lim);
     db_free(s.db);
     return hard ? 1 : 0;
 }

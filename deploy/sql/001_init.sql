@@ -111,9 +111,25 @@ CREATE TABLE IF NOT EXISTS webhook_log (
     KEY ix_webhook_log_received (dt_received)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
+-- Fleet-wide settings an operator changes at run time (jobfleet queue/action ...). Workers
+-- read them every half second; limits are enforced with leases in Redis, but the truth is here.
 CREATE TABLE IF NOT EXISTS queue_settings (
-    queue        VARCHAR(64)     NOT NULL,
-    is_paused    TINYINT         NOT NULL DEFAULT 0,
-    dt_updated   DATETIME(6)     NOT NULL,
+    queue             VARCHAR(64)     NOT NULL,
+    is_paused         TINYINT         NOT NULL DEFAULT 0,
+    concurrency_limit INT             NULL,
+    rate_limit        INT             NULL,
+    rate_interval_ms  INT             NULL,
+    dt_updated        DATETIME(6)     NOT NULL,
     PRIMARY KEY (queue)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS action_settings (
+    action            VARCHAR(191)    NOT NULL,
+    concurrency_limit INT             NULL,
+    rate_limit        INT             NULL,
+    rate_interval_ms  INT             NULL,
+    backoff_base_ms   BIGINT          NULL,
+    backoff_cap_ms    BIGINT          NULL,
+    dt_updated        DATETIME(6)     NOT NULL,
+    PRIMARY KEY (action)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

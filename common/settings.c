@@ -1,0 +1,186 @@
+/* This file holds the SQL of queue_settings and action_settings. */
+#include "settings.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+settings_limits_from(const struct db_rows *r, int row, int col, struct limits *l)
+{
+    l->concurrency = (int)db_rows_int(r, row, col, 0);
+    l->rate = (int)db_rows_int(r, row, col + 1, 0);
+    l->rate_interval_ms = db_rows_int(r, row, col + 2, 1000);
+    if (l->rate_interval_ms <= 0)
+        l->rate_interval_ms = 1000;
+}
+
+int
+settings_load(struct db *db, struct settings *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct db_rows *q = db_query(db,
+                                 "SELECT queue, is_paused, concurrency_limit, rate_limit, "
+                                 "rate_interval_ms FROM queue_settings LIMIT 10000",
+                                 DB_NOP);
+    if (q == NULL)
+        return -1;
+    struct db_rows *a = db_query(db,
+                                 "SELECT action, concurrency_limit, rate_limit, rate_interval_ms, "
+                                 "backoff_base_ms, backoff_cap_ms FROM action_settings LIMIT 10000",
+                                 DB_NOP);
+    if (a == NULL) {
+        db_rows_free(q);
+        return -1;
+    }
+    out->n_queues = q->n_rows;
+    out->queues = xcalloc((size_t)q->n_rows, sizeof(*out->queues));
+    for (int i = 0; i < q->n_rows; i++) {
+        snprintf(out->queues[i].name, sizeof(out->queues[i].name), "%s", db_rows_get(q, i, 0));
+        out->queues[i].paused = db_rows_int(q, i, 1, 0) != 0;
+        settings_limits_from(q, i, 2, &out->queues[i].lim);
+    }
+    out->n_actions = a->n_rows;
+    out->actions = xcalloc((size_t)a->n_rows, sizeof(*out->actions));
+    for (int i = 0; i < a->n_rows; i++) {
+        snprintf(out->actions[i].name, sizeof(out->actions[i].name), "%s", db_rows_get(a, i, 0));
+        settings_limits_from(a, i, 1, &out->actions[i].lim);
+        out->actions[i].backoff_base_ms = db_rows_int(a, i, 4, 0);
+        out->actions[i].backoff_cap_ms = db_rows_int(a, i, 5, 0);
+    }
+    db_rows_free(q);
+    db_rows_free(a);
+    return 0;
+}
+
+void
+settings_release(struct settings *s)
+{
+    free(s->queues);
+    free(s->actions);
+    memset(s, 0, sizeof(*s));
+}
+
+const struct queue_setting *
+settings_queue(const struct settings *s, const char *queue)
+{
+    for (int i = 0; i < s->n_queues; i++)
+        if (strcmp(s->queues[i].name, queue) == 0)
+            return &s->queues[i];
+    return NULL;
+}
+
+const struct action_setting *
+settings_action(const struct settings *s, const char *action)
+{
+    for (int i = 0; i < s->n_actions; i++)
+        if (strcmp(s->actions[i].name, action) == 0)
+            return &s->actions[i];
+    return NULL;
+}
+
+bool
+settings_has_limits(const struct settings *s)
+{
+    for (int i = 0; i < s->n_queues; i++)
+        if (s->queues[i].lim.concurrency > 0 || s->queues[i].lim.rate > 0)
+            return true;
+    for (int i = 0; i < s->n_actions; i++)
+        if (s->actions[i].lim.concurrency > 0 || s->actions[i].lim.rate > 0)
+            return true;
+    return false;
+}
+
+int
+settings_queue_pause(struct db *db, const char *queue, bool paused)
+{
+    return db_exec(
+        db,
+        "INSERT INTO queue_settings (queue, is_paused, dt_updated) VALUES (?, ?, NOW(6)) "
+        "ON DUPLICATE KEY UPDATE is_paused = VALUES(is_paused), dt_updated = NOW(6)",
+        DB_P(DBS(queue), DBI(paused ? 1 : 0)), NULL, NULL);
+}
+
+/* A limit field as a parameter: negative keeps the column (NULL in, COALESCE keeps), 0 clears. */
+static struct db_param
+settings_field(int64_t v)
+{
+    return v < 0 ? DBNULL : DBI(v);
+}
+
+int
+settings_queue_limit(struct db *db, const char *queue, const struct limits *l)
+{
+    if (db_exec(db,
+                "INSERT IGNORE INTO queue_settings (queue, is_paused, dt_updated) "
+                "VALUES (?, 0, NOW(6))",
+                DB_P(DBS(queue)), NULL, NULL) < 0)
+        return -1;
+    return db_exec(db,
+                   "UPDATE queue_settings SET "
+                   "concurrency_limit = IF(? IS NULL, concurrency_limit, NULLIF(?, 0)), "
+                   "rate_limit = IF(? IS NULL, rate_limit, NULLIF(?, 0)), "
+                   "rate_interval_ms = IF(? IS NULL, rate_interval_ms, NULLIF(?, 0)), "
+                   "dt_updated = NOW(6) WHERE queue = ?",
+                   DB_P(settings_field(l->concurrency), settings_field(l->concurrency),
+                        settings_field(l->rate), settings_field(l->rate),
+                        settings_field(l->rate_interval_ms), settings_field(l->rate_interval_ms),
+                        DBS(queue)),
+                   NULL, NULL);
+}
+
+int
+settings_action_set(struct db *db, const char *action, const struct limits *l,
+                    int64_t backoff_base_ms, int64_t backoff_cap_ms)
+{
+    if (db_exec(db, "INSERT IGNORE INTO action_settings (action, dt_updated) VALUES (?, NOW(6))",
+                DB_P(DBS(action)), NULL, NULL) < 0)
+        return -1;
+    return db_exec(db,
+                   "UPDATE action_settings SET "
+                   "concurrency_limit = IF(? IS NULL, concurrency_limit, NULLIF(?, 0)), "
+                   "rate_limit = IF(? IS NULL, rate_limit, NULLIF(?, 0)), "
+                   "rate_interval_ms = IF(? IS NULL, rate_interval_ms, NULLIF(?, 0)), "
+                   "backoff_base_ms = IF(? IS NULL, backoff_base_ms, NULLIF(?, 0)), "
+                   "backoff_cap_ms = IF(? IS NULL, backoff_cap_ms, NULLIF(?, 0)), "
+                   "dt_updated = NOW(6) WHERE action = ?",
+                   DB_P(settings_field(l->concurrency), settings_field(l->concurrency),
+                        settings_field(l->rate), settings_field(l->rate),
+                        settings_field(l->rate_interval_ms), settings_field(l->rate_interval_ms),
+                        settings_field(backoff_base_ms), settings_field(backoff_base_ms),
+                        settings_field(backoff_cap_ms), settings_field(backoff_cap_ms),
+                        DBS(action)),
+                   NULL, NULL);
+}
+
+int
+settings_parse_rate(const char *s, int *rate, int64_t *interval_ms)
+{
+    if (strcmp(s, "none") == 0) {
+        *rate = 0;
+        *interval_ms = 0;
+        return 0;
+    }
+    const char *slash = strchr(s, '/');
+    if (slash == NULL)
+        return -1;
+    char *n = xstrndup(s, (size_t)(slash - s));
+    int64_t r;
+    int rc = parse_int64(n, 1, 1000000, &r);
+    free(n);
+    if (rc < 0)
+        return -1;
+    const char *d = slash + 1;
+    int64_t secs;
+    if (strcmp(d, "s") == 0 || strcmp(d, "m") == 0 || strcmp(d, "h") == 0) {
+        char one[4] = {'1', d[0], '\0', '\0'};
+        if (parse_duration_s(one, &secs) < 0)
+            return -1;
+    } else if (parse_duration_s(d, &secs) < 0 || secs <= 0) {
+        return -1;
+    }
+    *rate = (int)r;
+    *interval_ms = secs * 1000;
+    return 0;
+}

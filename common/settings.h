@@ -1,0 +1,58 @@
+/* Run-time settings of queues and actions: pause, fleet-wide concurrency and rate limits,
+ * and retry backoff. The SQL of queue_settings and action_settings lives here. */
+#ifndef JOBFLEET_SETTINGS_H
+#define JOBFLEET_SETTINGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db.h"
+
+/* Limits of one scope (a queue or an action); 0 means no limit. */
+struct limits {
+    int concurrency;
+    int rate;
+    int64_t rate_interval_ms;
+};
+
+struct queue_setting {
+    char name[65];
+    bool paused;
+    struct limits lim;
+};
+
+struct action_setting {
+    char name[192];
+    struct limits lim;
+    int64_t backoff_base_ms; /* 0: the action's registered default */
+    int64_t backoff_cap_ms;
+};
+
+/* A snapshot of every setting row. */
+struct settings {
+    struct queue_setting *queues;
+    int n_queues;
+    struct action_setting *actions;
+    int n_actions;
+};
+
+/* Reads every row; -1 on error (the old snapshot is kept by the caller). */
+int settings_load(struct db *db, struct settings *out);
+void settings_release(struct settings *s);
+/* Lookups in a snapshot; NULL when the scope has no row. */
+const struct queue_setting *settings_queue(const struct settings *s, const char *queue);
+const struct action_setting *settings_action(const struct settings *s, const char *action);
+/* True when any queue or action has a concurrency or rate limit. */
+bool settings_has_limits(const struct settings *s);
+
+/* Pauses or resumes a queue (creating its row). */
+int settings_queue_pause(struct db *db, const char *queue, bool paused);
+/* Sets a queue's or an action's limits; a negative field leaves it unchanged, 0 clears it. */
+int settings_queue_limit(struct db *db, const char *queue, const struct limits *lim);
+int settings_action_set(struct db *db, const char *action, const struct limits *lim,
+                        int64_t backoff_base_ms, int64_t backoff_cap_ms);
+
+/* Parses a rate "N/DURATION" ("5/1s", "100/1m", "5/s"); "none" clears. -1 on error. */
+int settings_parse_rate(const char *s, int *rate, int64_t *interval_ms);
+
+#endif

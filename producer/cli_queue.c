@@ -1,0 +1,207 @@
+/* This file holds the CLI's queue and action commands: list, pause, resume, and limits. */
+#include "cli.h"
+#include "json.h"
+#include "settings.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+cli_queue_list(struct cli *c)
+{
+    struct db *db = cli_db(c);
+    struct db_rows *r = db_query(db,
+                                 "SELECT queue, state, COUNT(*) FROM jobs "
+                                 "WHERE state IN ('pending','queued','running') "
+                                 "GROUP BY queue, state",
+                                 DB_NOP);
+    if (r == NULL)
+        return cli_runtime_error("queue list: %s", db_errstr(db));
+    struct settings set;
+    if (settings_load(db, &set) < 0) {
+        db_rows_free(r);
+        return cli_runtime_error("queue list: %s", db_errstr(db));
+    }
+    /* Every queue that has live jobs or settings. */
+    cJSON *out = cJSON_CreateArray();
+    for (int pass = 0; pass < 2; pass++) {
+        int n = pass == 0 ? r->n_rows : set.n_queues;
+        for (int i = 0; i < n; i++) {
+            const char *q = pass == 0 ? db_rows_get(r, i, 0) : set.queues[i].name;
+            const cJSON *it;
+            bool seen = false;
+            cJSON_ArrayForEach(it, out) seen |=
+                strcmp(cJSON_GetObjectItem(it, "queue")->valuestring, q) == 0;
+            if (seen)
+                continue;
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "queue", q);
+            double counts[3] = {0, 0, 0};
+            static const char *st[] = {"pending", "queued", "running"};
+            for (int k = 0; k < r->n_rows; k++)
+                for (int m = 0; m < 3; m++)
+                    if (!strcmp(db_rows_get(r, k, 0), q) && !strcmp(db_rows_get(r, k, 1), st[m]))
+                        counts[m] = (double)db_rows_int(r, k, 2, 0);
+            for (int m = 0; m < 3; m++)
+                cJSON_AddNumberToObject(o, st[m], counts[m]);
+            int64_t depth = rq_depth(cli_rq(c), q);
+            if (depth >= 0)
+                cJSON_AddNumberToObject(o, "depth", (double)depth);
+            else
+                cJSON_AddNullToObject(o, "depth");
+            const struct queue_setting *qs = settings_queue(&set, q);
+            cJSON_AddBoolToObject(o, "paused", qs && qs->paused);
+            cJSON_AddNumberToObject(o, "concurrency_limit", qs ? qs->lim.concurrency : 0);
+            cJSON_AddNumberToObject(o, "rate_limit", qs ? qs->lim.rate : 0);
+            cJSON_AddNumberToObject(o, "rate_interval_ms",
+                                    qs && qs->lim.rate ? (double)qs->lim.rate_interval_ms : 0);
+            cJSON_AddItemToArray(out, o);
+        }
+    }
+    db_rows_free(r);
+    settings_release(&set);
+    if (c->json) {
+        char *s = json_print(out);
+        printf("%s\n", s);
+        free(s);
+    } else {
+        printf("%-20s %8s %8s %8s %8s %-7s %s\n", "QUEUE", "DEPTH", "PENDING", "QUEUED", "RUNNING",
+               "PAUSED", "LIMITS");
+        const cJSON *it;
+        cJSON_ArrayForEach(it, out)
+        {
+            const cJSON *d = cJSON_GetObjectItem(it, "depth");
+            char lim[64] = "-";
+            double cl = cJSON_GetObjectItem(it, "concurrency_limit")->valuedouble;
+            double rl = cJSON_GetObjectItem(it, "rate_limit")->valuedouble;
+            if (cl > 0 || rl > 0)
+                snprintf(lim, sizeof(lim), "concurrency %.0f, rate %.0f/%.0fms", cl, rl,
+                         cJSON_GetObjectItem(it, "rate_interval_ms")->valuedouble);
+            printf("%-20s %8s %8.0f %8.0f %8.0f %-7s %s\n",
+                   cJSON_GetObjectItem(it, "queue")->valuestring,
+                   cJSON_IsNumber(d) ? cJSON_PrintUnformatted(d) : "?",
+                   cJSON_GetObjectItem(it, "pending")->valuedouble,
+                   cJSON_GetObjectItem(it, "queued")->valuedouble,
+                   cJSON_GetObjectItem(it, "running")->valuedouble,
+                   cJSON_IsTrue(cJSON_GetObjectItem(it, "paused")) ? "yes" : "no", lim);
+        }
+    }
+    cJSON_Delete(out);
+    return CLI_OK;
+}
+
+/* Parses --concurrency and --rate into l (-1: unchanged). */
+static int
+cli_limits(struct cli *c, const char *cmd, struct limits *l)
+{
+    l->concurrency = -1;
+    l->rate = -1;
+    l->rate_interval_ms = -1;
+    const char *v;
+    if ((v = cli_opt(c, "--concurrency"))) {
+        int64_t n;
+        if (strcmp(v, "none") == 0)
+            n = 0;
+        else if (parse_int64(v, 1, 100000, &n) < 0)
+            return cli_usage_error("%s: --concurrency \"%s\" must be 1..100000 or none", cmd, v);
+        l->concurrency = (int)n;
+    }
+    if ((v = cli_opt(c, "--rate"))) {
+        int rate;
+        int64_t ms;
+        if (settings_parse_rate(v, &rate, &ms) < 0)
+            return cli_usage_error("%s: --rate \"%s\" must be N/DURATION (e.g. 5/1s, 100/1m) or "
+                                   "none",
+                                   cmd, v);
+        l->rate = rate;
+        l->rate_interval_ms = ms;
+    }
+    return CLI_OK;
+}
+
+static const struct cli_opt_spec limit_opts[] = {
+    {"--concurrency", true}, {"--rate", true}, {"--backoff-base", true},
+    {"--backoff-cap", true}, {NULL, false},
+};
+
+static bool
+cli_queue_name_ok(const char *q)
+{
+    size_t l = strlen(q);
+    if (l == 0 || l > 64)
+        return false;
+    for (size_t i = 0; i < l; i++)
+        if (!((q[i] >= 'a' && q[i] <= 'z') || (q[i] >= 'A' && q[i] <= 'Z') ||
+              (q[i] >= '0' && q[i] <= '9') || q[i] == '-' || q[i] == '_' || q[i] == '.'))
+            return false;
+    return true;
+}
+
+int
+cli_queue(struct cli *c, int argc, char **argv)
+{
+    if (cli_parse(c, "queue", argc, argv, limit_opts) < 0)
+        return CLI_USAGE;
+    const char *sub = c->n_pos ? c->pos[0] : NULL;
+    if (sub == NULL)
+        return cli_usage_error("queue needs list, pause Q, resume Q or limit Q");
+    if (strcmp(sub, "list") == 0)
+        return cli_queue_list(c);
+    if (c->n_pos != 2)
+        return cli_usage_error("queue %s needs one queue name", sub);
+    const char *q = c->pos[1];
+    if (!cli_queue_name_ok(q))
+        return cli_usage_error("queue name \"%s\" must be 1-64 of [A-Za-z0-9._-]", q);
+    struct db *db = cli_db(c);
+    if (strcmp(sub, "pause") == 0 || strcmp(sub, "resume") == 0) {
+        bool pause = sub[0] == 'p';
+        if (settings_queue_pause(db, q, pause) < 0)
+            return cli_runtime_error("queue %s: %s", sub, db_errstr(db));
+        printf(c->json ? "{\"queue\":\"%s\",\"paused\":%s}\n" : "%s %s\n", q,
+               c->json ? (pause ? "true" : "false") : (pause ? "paused" : "resumed"));
+        return CLI_OK;
+    }
+    if (strcmp(sub, "limit") == 0) {
+        struct limits l;
+        if (cli_limits(c, "queue limit", &l) != CLI_OK)
+            return CLI_USAGE;
+        if (settings_queue_limit(db, q, &l) < 0)
+            return cli_runtime_error("queue limit: %s", db_errstr(db));
+        printf("%s limits set\n", q);
+        return CLI_OK;
+    }
+    return cli_usage_error("unknown queue command \"%s\" (list, pause, resume, limit)", sub);
+}
+
+int
+cli_action(struct cli *c, int argc, char **argv)
+{
+    if (cli_parse(c, "action", argc, argv, limit_opts) < 0)
+        return CLI_USAGE;
+    const char *sub = c->n_pos ? c->pos[0] : NULL;
+    if (sub == NULL || strcmp(sub, "set") != 0 || c->n_pos != 2)
+        return cli_usage_error("action needs: set ACTION [--concurrency N|none] "
+                               "[--rate N/DURATION|none] [--backoff-base D] [--backoff-cap D]");
+    struct limits l;
+    if (cli_limits(c, "action set", &l) != CLI_OK)
+        return CLI_USAGE;
+    int64_t base = -1, cap = -1;
+    const char *v;
+    if ((v = cli_opt(c, "--backoff-base"))) {
+        if (parse_duration_s(v, &base) < 0 || base <= 0)
+            return cli_usage_error("action set: --backoff-base \"%s\" is not a duration", v);
+        base *= 1000;
+    }
+    if ((v = cli_opt(c, "--backoff-cap"))) {
+        if (parse_duration_s(v, &cap) < 0 || cap <= 0)
+            return cli_usage_error("action set: --backoff-cap \"%s\" is not a duration", v);
+        cap *= 1000;
+    }
+    struct db *db = cli_db(c);
+    if (settings_action_set(db, c->pos[1], &l, base, cap) < 0)
+        return cli_runtime_error("action set: %s", db_errstr(db));
+    printf("%s settings set\n", c->pos[1]);
+    return CLI_OK;
+}

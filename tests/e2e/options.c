@@ -1,0 +1,349 @@
+/* End-to-end tests of job options: retries and backoff, priorities, uniqueness, queue pause,
+ * fleet-wide concurrency and rate limits, and bulk retry. */
+#include "job.h"
+#include "tsupport.h"
+#include "util.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static pid_t
+start_worker(struct tenv *t, const char *const *argv)
+{
+    pid_t w = t_spawn(t, t_bin("jobfleet-worker"), argv);
+    WAIT_UNTIL(
+        t_sql_int(t, 0, "SELECT COUNT(*) FROM worker_instances WHERE pid = ?", DB_P(DBI(w))) == 1,
+        10000, "worker %d never registered", (int)w);
+    return w;
+}
+
+static void
+cli_ok(struct tenv *t, const char *const *argv)
+{
+    char *err = NULL;
+    int rc = t_cli(t, NULL, &err, argv);
+    CHECK(rc == 0, "jobfleet %s %s exited %d: %s", argv[0], argv[1] ? argv[1] : "", rc, err);
+    free(err);
+}
+
+static bool
+job_done(struct tenv *t, int64_t id)
+{
+    char *s = t_job_state(t, id);
+    bool done = !strcmp(s, "succeeded") || !strcmp(s, "failed") || !strcmp(s, "cancelled");
+    free(s);
+    return done;
+}
+
+static int64_t
+count_jobs(struct tenv *t, const char *state)
+{
+    return t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE state = ?", DB_P(DBS(state)));
+}
+
+/* Gaps between an attempt's end and the next one's start, in ms, for a job. */
+static int
+attempt_gaps(struct tenv *t, int64_t id, int64_t *gaps, int max)
+{
+    struct db_rows *r = db_query(t->db,
+                                 "SELECT TIMESTAMPDIFF(MICROSECOND, a.dt_completed, "
+                                 "b.dt_started) DIV 1000 FROM job_attempts a JOIN job_attempts b "
+                                 "ON b.job_id = a.job_id AND b.attempt = a.attempt + 1 "
+                                 "WHERE a.job_id = ? ORDER BY a.attempt",
+                                 DB_P(DBI(id)));
+    CHECK(r != NULL, "gaps: %s", db_errstr(t->db));
+    int n = r->n_rows < max ? r->n_rows : max;
+    for (int i = 0; i < n; i++)
+        gaps[i] = db_rows_int(r, i, 0, -1);
+    db_rows_free(r);
+    return n;
+}
+
+static void
+test_retry_backoff(struct tenv *t)
+{
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    start_worker(t, NULL);
+    cli_ok(t, (const char *const[]){"action", "set", "System/Touch", "--backoff-base", "1s",
+                                    "--backoff-cap", "2s", NULL});
+    char *path = xasprintf("%s/touch", t->dir);
+    char *params = xasprintf("{\"path\":\"%s\",\"fail_until_attempt\":3}", path);
+    int64_t ok =
+        t_enqueue(t, "System/Touch", params, (const char *const[]){"--max-attempts", "3", NULL});
+    int64_t fails =
+        t_enqueue(t, "System/Touch", params, (const char *const[]){"--max-attempts", "2", NULL});
+    WAIT_UNTIL(job_done(t, ok) && job_done(t, fails), 20000, "jobs never finished");
+    CHECK(t_job_in_state(t, ok, "succeeded"), "3 attempts allowed: succeeded");
+    CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM job_attempts WHERE job_id = ?", DB_P(DBI(ok))) == 3,
+          "3 attempts");
+    CHECK(t_job_in_state(t, fails, "failed"), "2 attempts allowed: failed");
+    CHECK(t_sql_int(t, 0,
+                    "SELECT COUNT(*) FROM job_attempts WHERE job_id = ? AND outcome = 'failed'",
+                    DB_P(DBI(fails))) == 2,
+          "both failed attempts recorded");
+    /* Full jitter: gap k lies in [0, min(cap, base * 2^(k-1))], plus the scheduler's pickup
+     * (a 200 ms tick) and the hand-over. */
+    int64_t gaps[4];
+    int n = attempt_gaps(t, ok, gaps, 4);
+    CHECK(n == 2, "two gaps, got %d", n);
+    CHECK(gaps[0] >= 0 && gaps[0] <= 1000 + 600, "gap 1 = %lld ms, bound 1 s", (long long)gaps[0]);
+    CHECK(gaps[1] >= 0 && gaps[1] <= 2000 + 600, "gap 2 = %lld ms, bound 2 s", (long long)gaps[1]);
+    free(params);
+    free(path);
+}
+
+static void
+test_permanent_and_retry_after(struct tenv *t)
+{
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    start_worker(t, NULL);
+    int64_t perm = t_enqueue(t, "System/Fail", "{\"reason\":\"bad input\",\"permanent\":true}",
+                             (const char *const[]){"--max-attempts", "5", NULL});
+    int64_t later = t_enqueue(t, "System/Fail", "{\"reason\":\"429\",\"retry_after_s\":2}",
+                              (const char *const[]){"--max-attempts", "2", NULL});
+    WAIT_UNTIL(job_done(t, perm), 10000, "permanent failure never finished");
+    CHECK(t_job_in_state(t, perm, "failed"), "failed");
+    CHECK(t_sql_int(t, 0, "SELECT attempt FROM jobs WHERE id = ?", DB_P(DBI(perm))) == 1,
+          "a permanent failure stops at attempt 1");
+    WAIT_UNTIL(job_done(t, later), 15000, "retry-after job never finished");
+    int64_t gaps[2];
+    CHECK(attempt_gaps(t, later, gaps, 2) == 1, "one gap");
+    CHECK(gaps[0] >= 2000 && gaps[0] <= 2000 + 700, "Retry-After 2 s honoured: gap %lld ms",
+          (long long)gaps[0]);
+}
+
+static void
+test_priority_order(struct tenv *t)
+{
+    cli_ok(t, (const char *const[]){"queue", "pause", "default", NULL});
+    /* Enqueue in bulk through the job model: 1,000 CLI processes would only test process
+     * start-up. Priorities are shuffled so that id order says nothing. */
+    CHECK(db_begin(t->db) == 0, "begin");
+    struct job_ref refs[1000];
+    for (int i = 0; i < 1000; i++) {
+        struct job_spec spec = {.action = "System/Noop", .priority = (int)((i * 7) % 10)}, chk;
+        const char *field;
+        char err[256];
+        CHECK(job_spec_check(&spec, true, &chk, &field, err, sizeof(err)) == JOB_E_OK, "%s", err);
+        CHECK(job_insert(t->db, &chk, &refs[i], err, sizeof(err)) == JOB_E_OK, "%s", err);
+    }
+    CHECK(db_commit(t->db) == 0, "commit");
+    for (int i = 0; i < 1000; i++)
+        CHECK(job_push(t->rq, &refs[i]) == 0, "push");
+    start_worker(t, (const char *const[]){"--concurrency", "1", NULL});
+    /* Paused: nothing starts while the worker idles. */
+    int64_t until = now_mono_ms() + 1000;
+    while (now_mono_ms() < until)
+        CHECK(count_jobs(t, "running") + count_jobs(t, "succeeded") == 0, "a job ran while paused");
+    cli_ok(t, (const char *const[]){"queue", "resume", "default", NULL});
+    WAIT_UNTIL(count_jobs(t, "succeeded") == 1000, 60000, "only %lld of 1000 succeeded",
+               (long long)count_jobs(t, "succeeded"));
+    struct db_rows *r =
+        db_query(t->db, "SELECT priority FROM jobs ORDER BY dt_started, id", DB_NOP);
+    CHECK(r && r->n_rows == 1000, "rows");
+    for (int i = 1; i < r->n_rows; i++)
+        CHECK(db_rows_int(r, i, 0, 0) <= db_rows_int(r, i - 1, 0, 0),
+              "job #%d started at priority %lld after one of priority %lld", i,
+              (long long)db_rows_int(r, i, 0, 0), (long long)db_rows_int(r, i - 1, 0, 0));
+    db_rows_free(r);
+}
+
+static void
+test_unique_concurrent(struct tenv *t)
+{
+    pid_t kids[50];
+    for (int i = 0; i < 50; i++) {
+        kids[i] = fork();
+        if (kids[i] == 0) {
+            char *out = xasprintf("%s/enq-%d.out", t->dir, i);
+            if (freopen(out, "w", stdout) == NULL)
+                _exit(3);
+            execl(t_bin("jobfleet"), "jobfleet", "--config", t->conf, "enqueue", "System/Noop",
+                  "--in", "1h", "--unique-key", "ticket-42", (char *)NULL);
+            _exit(127);
+        }
+    }
+    int64_t first = 0;
+    for (int i = 0; i < 50; i++) {
+        int st;
+        waitpid(kids[i], &st, 0);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "enqueue %d failed", i);
+        char *path = xasprintf("%s/enq-%d.out", t->dir, i);
+        char *out = t_read_file(path);
+        int64_t id = strtoll(out, NULL, 10);
+        CHECK(id > 0, "no id printed: %s", out);
+        if (first == 0)
+            first = id;
+        CHECK(id == first, "enqueue %d got job %lld, another got %lld", i, (long long)id,
+              (long long)first);
+        free(out);
+        free(path);
+    }
+    CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs", DB_NOP) == 1, "exactly one job");
+    /* Once the holder finishes the key is free again. */
+    char idbuf[32];
+    snprintf(idbuf, sizeof(idbuf), "%lld", (long long)first);
+    cli_ok(t, (const char *const[]){"cancel", idbuf, NULL});
+    int64_t again =
+        t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--unique-key", "ticket-42", NULL});
+    CHECK(again != first, "a finished job releases its unique key");
+}
+
+static void
+test_pause_resume(struct tenv *t)
+{
+    start_worker(t, NULL);
+    cli_ok(t, (const char *const[]){"queue", "pause", "default", NULL});
+    CHECK(db_begin(t->db) == 0, "begin");
+    static struct job_ref refs[500];
+    for (int i = 0; i < 500; i++) {
+        struct job_spec spec = {.action = "System/Noop"}, chk;
+        const char *field;
+        char err[256];
+        CHECK(job_spec_check(&spec, true, &chk, &field, err, sizeof(err)) == JOB_E_OK, "%s", err);
+        CHECK(job_insert(t->db, &chk, &refs[i], err, sizeof(err)) == JOB_E_OK, "%s", err);
+    }
+    CHECK(db_commit(t->db) == 0, "commit");
+    for (int i = 0; i < 500; i++)
+        job_push(t->rq, &refs[i]);
+    /* The behaviour under test is an absence over time, so this watches for 5 s. */
+    int64_t until = now_mono_ms() + 5000;
+    while (now_mono_ms() < until) {
+        CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE dt_started IS NOT NULL", DB_NOP) ==
+                  0,
+              "a job of a paused queue started");
+        sleep_ms(100);
+    }
+    char *out = NULL;
+    CHECK(t_cli(t, &out, NULL, (const char *const[]){"queue", "list", "--json", NULL}) == 0,
+          "queue list");
+    CHECK(strstr(out, "\"queued\":500") && strstr(out, "\"paused\":true") &&
+              strstr(out, "\"depth\":500"),
+          "queue list shows the waiting jobs: %s", out);
+    free(out);
+    cli_ok(t, (const char *const[]){"queue", "resume", "default", NULL});
+    WAIT_UNTIL(count_jobs(t, "succeeded") == 500, 60000, "%lld of 500 succeeded",
+               (long long)count_jobs(t, "succeeded"));
+}
+
+/* The largest number of attempts of an action running at the same instant. */
+static int64_t
+max_overlap(struct tenv *t, const char *action)
+{
+    return t_sql_int(t, -1,
+                     "SELECT MAX(c) FROM (SELECT (SELECT COUNT(*) FROM job_attempts b JOIN jobs jb "
+                     "ON jb.id = b.job_id WHERE jb.action = ? AND b.dt_started <= a.dt_started "
+                     "AND b.dt_completed > a.dt_started) AS c FROM job_attempts a JOIN jobs ja "
+                     "ON ja.id = a.job_id WHERE ja.action = ?) x",
+                     DB_P(DBS(action), DBS(action)));
+}
+
+static void
+test_concurrency_limit(struct tenv *t)
+{
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    cli_ok(t, (const char *const[]){"action", "set", "System/Sleep", "--concurrency", "2", NULL});
+    for (int i = 0; i < 3; i++)
+        start_worker(t, NULL); /* 3 workers x 2 children = 6 slots */
+    int64_t ids[20];
+    for (int i = 0; i < 20; i++)
+        ids[i] = t_enqueue(t, "System/Sleep", "{\"seconds\":0.3}", NULL);
+    for (int i = 0; i < 20; i++)
+        WAIT_UNTIL(t_job_in_state(t, ids[i], "succeeded"), 60000, "sleep %d never succeeded", i);
+    int64_t peak = max_overlap(t, "System/Sleep");
+    CHECK(peak == 2, "at most 2 (and at some point 2) running at once, saw %lld", (long long)peak);
+}
+
+static void
+test_concurrency_slot_not_leaked(struct tenv *t)
+{
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    cli_ok(t, (const char *const[]){"action", "set", "System/Sleep", "--concurrency", "1", NULL});
+    pid_t a = start_worker(t, NULL);
+    int64_t held = t_enqueue(t, "System/Sleep", "{\"seconds\":60}", NULL);
+    WAIT_UNTIL(t_job_in_state(t, held, "running"), 10000, "holder never started");
+    kill(a, SIGKILL);
+    t_wait_exit(t, a, 5000);
+    int64_t killed = now_mono_ms();
+    start_worker(t, NULL);
+    int64_t next = t_enqueue(t, "System/Sleep", "{\"seconds\":0}", NULL);
+    /* lease_s = 5: the dead holder's slot frees itself by then. */
+    WAIT_UNTIL(t_job_in_state(t, next, "succeeded"), 15000, "the slot leaked: job is %s",
+               t_job_state(t, next));
+    CHECK(now_mono_ms() - killed <= 5000 + 3000, "slot came back after %lld ms",
+          (long long)(now_mono_ms() - killed));
+}
+
+static void
+test_rate_limit(struct tenv *t)
+{
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    cli_ok(t, (const char *const[]){"action", "set", "System/Noop", "--rate", "5/1s", NULL});
+    start_worker(t, NULL);
+    start_worker(t, NULL);
+    for (int i = 0; i < 20; i++)
+        t_enqueue(t, "System/Noop", NULL, NULL);
+    WAIT_UNTIL(count_jobs(t, "succeeded") == 20, 30000, "%lld of 20 succeeded",
+               (long long)count_jobs(t, "succeeded"));
+    /* Every window of 1 s that starts at a start holds at most 5 starts. */
+    int64_t worst = t_sql_int(t, -1,
+                              "SELECT MAX(c) FROM (SELECT (SELECT COUNT(*) FROM jobs b WHERE "
+                              "b.dt_started >= a.dt_started AND b.dt_started < a.dt_started + "
+                              "INTERVAL 1 SECOND) AS c FROM jobs a) x",
+                              DB_NOP);
+    CHECK(worst <= 5, "%lld starts within one second", (long long)worst);
+    int64_t span = t_sql_int(t, -1,
+                             "SELECT TIMESTAMPDIFF(MICROSECOND, MIN(dt_started), MAX(dt_started)) "
+                             "DIV 1000 FROM jobs",
+                             DB_NOP);
+    CHECK(span >= 3000, "20 starts at 5/s take at least 3 s, took %lld ms", (long long)span);
+}
+
+static void
+test_bulk_retry(struct tenv *t)
+{
+    start_worker(t, NULL);
+    int64_t ids[5];
+    for (int i = 0; i < 5; i++)
+        ids[i] = t_enqueue(t, "System/Fail", "{\"reason\":\"x\"}", NULL);
+    int64_t other = t_enqueue(t, "System/Crash", NULL, NULL);
+    for (int i = 0; i < 5; i++)
+        WAIT_UNTIL(job_done(t, ids[i]), 10000, "job %d", i);
+    WAIT_UNTIL(job_done(t, other), 10000, "crash job");
+    char *out = NULL;
+    CHECK(t_cli(t, &out, NULL,
+                (const char *const[]){"retry", "--state", "failed", "--action", "System/Fail",
+                                      "--since", "1h", NULL}) == 0,
+          "bulk retry");
+    CHECK(strstr(out, "5 job(s) queued again"), "output: %s", out);
+    free(out);
+    for (int i = 0; i < 5; i++)
+        WAIT_UNTIL(t_sql_int(t, 0, "SELECT COUNT(*) FROM job_attempts WHERE job_id = ?",
+                             DB_P(DBI(ids[i]))) == 2 &&
+                       job_done(t, ids[i]),
+                   10000, "job %d not retried", i);
+    CHECK(t_sql_int(t, 0, "SELECT attempt FROM jobs WHERE id = ?", DB_P(DBI(other))) == 1,
+          "another action's failed job was left alone");
+}
+
+static const struct test_case cases[] = {
+    {"e2e_options_retry_backoff", test_retry_backoff, NULL},
+    {"e2e_options_permanent_and_retry_after", test_permanent_and_retry_after, NULL},
+    {"e2e_options_priority_order", test_priority_order, NULL},
+    {"e2e_options_unique_concurrent", test_unique_concurrent, NULL},
+    {"e2e_options_pause_resume", test_pause_resume, "[worker]\nconcurrency = 4\n"},
+    {"e2e_options_concurrency_limit", test_concurrency_limit, NULL},
+    {"e2e_options_concurrency_slot_not_leaked", test_concurrency_slot_not_leaked, NULL},
+    {"e2e_options_rate_limit", test_rate_limit, NULL},
+    {"e2e_options_bulk_retry", test_bulk_retry, NULL},
+};
+
+int
+main(int argc, char **argv)
+{
+    return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
+}

@@ -1,0 +1,140 @@
+/* This file keeps the worker's snapshot of queue and action settings and takes the Redis
+ * leases of fleet-wide concurrency and rate limits. */
+#include "limits.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void
+limiter_init(struct limiter *l, const struct cfg_redis *redis, int64_t lease_ms)
+{
+    memset(l, 0, sizeof(*l));
+    l->redis = redis;
+    l->lease_ms = lease_ms;
+}
+
+void
+limiter_release(struct limiter *l)
+{
+    settings_release(&l->set);
+    rq_free(l->rq);
+    l->rq = NULL;
+}
+
+int
+limiter_refresh(struct limiter *l, struct db *db)
+{
+    struct settings fresh;
+    if (settings_load(db, &fresh) < 0)
+        return -1;
+    settings_release(&l->set);
+    l->set = fresh;
+    l->loaded = true;
+    return 0;
+}
+
+bool
+limiter_active(const struct limiter *l)
+{
+    return l->loaded && settings_has_limits(&l->set);
+}
+
+bool
+limiter_paused(const struct limiter *l, const char *queue)
+{
+    const struct queue_setting *q = settings_queue(&l->set, queue);
+    return q && q->paused;
+}
+
+static void
+limiter_add(struct job_limits *jl, const char *scope, const struct limits *lim)
+{
+    if (lim->concurrency <= 0 && lim->rate <= 0)
+        return;
+    struct rq_limit *r = &jl->lim[jl->n++];
+    r->scope = scope;
+    r->concurrency = lim->concurrency;
+    r->rate = lim->rate;
+    r->rate_interval_ms = lim->rate_interval_ms;
+}
+
+void
+limiter_scopes(const struct limiter *l, const char *queue, const char *action,
+               struct job_limits *jl)
+{
+    memset(jl, 0, sizeof(*jl));
+    snprintf(jl->qscope, sizeof(jl->qscope), "q:%s", queue);
+    snprintf(jl->ascope, sizeof(jl->ascope), "a:%s", action);
+    const struct queue_setting *q = settings_queue(&l->set, queue);
+    const struct action_setting *a = settings_action(&l->set, action);
+    if (q)
+        limiter_add(jl, jl->qscope, &q->lim);
+    if (a)
+        limiter_add(jl, jl->ascope, &a->lim);
+}
+
+/* The rq_limit entries point into jl itself, which moves when copied: re-point them. */
+static void
+limiter_fix(struct job_limits *jl)
+{
+    for (int i = 0; i < jl->n; i++)
+        jl->lim[i].scope = jl->lim[i].scope[0] == 'q' ? jl->qscope : jl->ascope;
+}
+
+static struct rq *
+limiter_rq(struct limiter *l)
+{
+    if (l->rq == NULL)
+        l->rq = rq_new(l->redis);
+    return l->rq;
+}
+
+int64_t
+limiter_acquire(struct limiter *l, struct job_limits *jl, int64_t id)
+{
+    if (jl->n == 0)
+        return 0;
+    limiter_fix(jl);
+    char member[32];
+    snprintf(member, sizeof(member), "%lld", (long long)id);
+    int64_t rc = rq_limit_acquire(limiter_rq(l), jl->lim, jl->n, member, l->lease_ms);
+    if (rc < 0)
+        log_warnx("limits: %s", rq_errstr(l->rq));
+    return rc;
+}
+
+void
+limiter_free_slots(struct limiter *l, struct job_limits *jl, int64_t id)
+{
+    if (jl->n == 0)
+        return;
+    limiter_fix(jl);
+    char member[32];
+    snprintf(member, sizeof(member), "%lld", (long long)id);
+    /* A slot that cannot be freed now expires with its lease. */
+    if (rq_limit_release(limiter_rq(l), jl->lim, jl->n, member) < 0)
+        log_warnx("limits: release job %lld: %s", (long long)id, rq_errstr(l->rq));
+    jl->n = 0;
+}
+
+void
+limiter_renew(struct limiter *l, struct job_limits *jl, int64_t id)
+{
+    if (jl->n == 0)
+        return;
+    limiter_fix(jl);
+    char member[32];
+    snprintf(member, sizeof(member), "%lld", (long long)id);
+    if (rq_limit_renew(limiter_rq(l), jl->lim, jl->n, member, l->lease_ms) < 0)
+        log_warnx("limits: renew job %lld: %s", (long long)id, rq_errstr(l->rq));
+}
+
+void
+limiter_backoff(const struct limiter *l, const char *action, int64_t *base_ms, int64_t *cap_ms)
+{
+    const struct action_setting *a = settings_action(&l->set, action);
+    *base_ms = a ? a->backoff_base_ms : 0;
+    *cap_ms = a ? a->backoff_cap_ms : 0;
+}

@@ -1,0 +1,47 @@
+/* The worker's view of fleet-wide settings: which queues are paused and which limits a job
+ * is subject to, refreshed from MariaDB, with leases taken in Redis. */
+#ifndef JOBFLEET_LIMITS_H
+#define JOBFLEET_LIMITS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "rq.h"
+#include "settings.h"
+
+/* The scopes one job is limited by (its queue's and its action's), with storage for the
+ * scope names the rq_limit entries point into. */
+struct job_limits {
+    char qscope[72];
+    char ascope[200];
+    struct rq_limit lim[2];
+    int n;
+};
+
+struct limiter {
+    struct settings set;
+    bool loaded;
+    struct rq *rq; /* opened on first use: only fleets with limits pay for a second connection */
+    const struct cfg_redis *redis;
+    int64_t lease_ms;
+};
+
+void limiter_init(struct limiter *l, const struct cfg_redis *redis, int64_t lease_ms);
+void limiter_release(struct limiter *l);
+/* Reloads the settings; keeps the old snapshot on error (-1). */
+int limiter_refresh(struct limiter *l, struct db *db);
+bool limiter_active(const struct limiter *l);
+bool limiter_paused(const struct limiter *l, const char *queue);
+/* Fills jl with the job's scopes; jl->n is 0 when none applies. */
+void limiter_scopes(const struct limiter *l, const char *queue, const char *action,
+                    struct job_limits *jl);
+/* Takes the job's slots: 0 taken, > 0 ms to wait, -1 error. */
+int64_t limiter_acquire(struct limiter *l, struct job_limits *jl, int64_t id);
+void limiter_free_slots(struct limiter *l, struct job_limits *jl, int64_t id);
+void limiter_renew(struct limiter *l, struct job_limits *jl, int64_t id);
+/* The action's backoff overrides (0 when none). */
+void limiter_backoff(const struct limiter *l, const char *action, int64_t *base_ms,
+                     int64_t *cap_ms);
+
+#endif
