@@ -8,7 +8,7 @@
 #include <string.h>
 
 #define SCHED_BACKOFF_MIN_MS 100
-#define SCHED_BACKOFF_MAX_MS 5000
+#define SCHED_BACKOFF_MAX_MS 2000
 #define SCHED_WARN_REPEAT_MS 60000
 
 void
@@ -31,7 +31,7 @@ sched_link_up(struct sched *s, struct sched_link *l)
 {
     if (!l->down)
         return;
-    log_info("%s connection restored", l->what);
+    log_info("%s available again", l->what);
     l->down = false;
     l->delay_ms = 0;
     l->next_try_ms = 0;
@@ -90,20 +90,38 @@ int
 sched_db_fail(struct sched *s, enum sched_step step, struct db *db)
 {
     struct sched_link *l = db == s->lock_db ? &s->lock_link : &s->db_link;
-    if (db_lost(db))
-        sched_link_down(l, db_errstr(db));
-    else
+    if (!db_lost(db)) {
         sched_warn(s, step, db_errstr(db));
+        return -1;
+    }
+    /* A connection that sat idle through a server restart fails once although the server
+     * is back: one immediate reconnect tells that apart from an outage. */
+    char lost[512];
+    snprintf(lost, sizeof(lost), "%s", db_errstr(db));
+    if (!l->down && db_connect(db) == 0) {
+        log_info("%s connection was lost (%s); reconnected", l->what, lost);
+        /* The server may have been away for a while: workers' heartbeats too. */
+        s->db_back_ms = now_mono_ms();
+        return -1;
+    }
+    sched_link_down(l, db_errstr(db));
     return -1;
 }
 
 int
 sched_rq_fail(struct sched *s, enum sched_step step)
 {
-    if (!rq_connected(s->rq))
-        sched_link_down(&s->rq_link, rq_errstr(s->rq));
-    else
+    if (rq_connected(s->rq)) {
         sched_warn(s, step, rq_errstr(s->rq));
+        return -1;
+    }
+    char lost[256];
+    snprintf(lost, sizeof(lost), "%s", rq_errstr(s->rq));
+    if (!s->rq_link.down && rq_connect(s->rq) == 0) {
+        log_info("Redis connection was lost (%s); reconnected", lost);
+        return -1;
+    }
+    sched_link_down(&s->rq_link, rq_errstr(s->rq));
     return -1;
 }
 
