@@ -69,6 +69,8 @@ static const struct cfg_key cfg_keys[] = {
     K(scheduler, batch_size, CFG_INT, "1000", 1, 100000, "rows per batch in each tick step"),
     K(scheduler, timeout_grace_s, CFG_INT, "30", 0, 86400,
       "the watchdog fails a running job this long after its timeout"),
+    K(scheduler, test_clock_file, CFG_STR, "", 0, 0,
+      "tests only: a file holding the unix time cron uses as now; empty means the clock"),
     K(producer, listen, CFG_STR, "127.0.0.1:8080", 0, 0, "host:port of the HTTP server"),
     K(producer, max_body_bytes, CFG_I64, "1048576", 1, INT64_C(1) << 34,
       "largest request body accepted"),

@@ -44,6 +44,7 @@ struct cfg_scheduler {
     int retention_days;
     int batch_size;
     int timeout_grace_s;
+    char *test_clock_file;
 };
 
 struct cfg_producer {
