@@ -1,5 +1,6 @@
 /* This file holds the table of job functions and the helpers they use. */
 #include "registry.h"
+#include "cleanup.h"
 #include "system.h"
 #include "util.h"
 
@@ -15,6 +16,8 @@ static const struct job_def registry_table[] = {
     {"System/Echo", system_echo, "default", 1, 60, SEC(15), SEC(3600), false},
     {"System/Sleep", system_sleep, "default", 1, 3600, SEC(15), SEC(3600), false},
     {"System/Fail", system_fail, "default", 1, 60, SEC(15), SEC(3600), false},
+    {"System/Cleanup/Jobs", cleanup_jobs, "default", 3, 3600, SEC(60), SEC(3600), false},
+    {"System/Cleanup/Webhooks", cleanup_webhooks, "default", 3, 3600, SEC(60), SEC(3600), false},
     {"System/Crash", system_crash, "default", 1, 60, SEC(15), SEC(3600), true},
     {"System/Touch", system_touch, "default", 1, 60, SEC(1), SEC(10), true},
     {"System/Echo/Webhook", system_echo, "default", 1, 60, SEC(15), SEC(3600), true},

@@ -13,6 +13,7 @@
 enum job_status { JOB_OK = 0, JOB_RETRY = 1, JOB_FAIL = 2, JOB_CANCELLED = 3 };
 
 struct job_ctx;
+struct cfg;
 
 /* The outcome a job function fills in. result is JSON text (owned, may be NULL); reason is a
  * failure reason (owned, may be NULL); retry_delay_ms, when > 0, overrides the backoff. */
@@ -45,6 +46,9 @@ struct job_ctx {
     const char *action;
     /* Set asynchronously when the job is cancelled or the worker must stop it. */
     volatile int *cancel_flag;
+    /* The process's configuration (borrowed; NULL where none is loaded): job functions open
+     * their own connections from it. */
+    const struct cfg *cfg;
 };
 
 /* Finds an action; test-only actions are found only when test_actions is true. */

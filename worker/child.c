@@ -44,11 +44,11 @@ child_signals(void)
 }
 
 static void
-child_run(const struct proto_job *j, bool test_actions, struct proto_outcome *o)
+child_run(const struct proto_job *j, const struct cfg *cfg, struct proto_outcome *o)
 {
     struct job_out out = {.status = JOB_FAIL};
     int64_t start = now_mono_ms();
-    const struct job_def *def = registry_find(j->action, test_actions);
+    const struct job_def *def = registry_find(j->action, cfg->worker.test_actions);
     cJSON *params = cJSON_Parse(j->parameters ? j->parameters : "{}");
     if (def == NULL) {
         job_out_fail(&out, JOB_FAIL, "unknown action \"%s\" (not registered in this worker)",
@@ -57,8 +57,11 @@ child_run(const struct proto_job *j, bool test_actions, struct proto_outcome *o)
         job_out_fail(&out, JOB_FAIL, "parameters are not valid JSON");
     } else {
         child_cancel = 0;
-        struct job_ctx ctx = {
-            .id = j->id, .attempt = j->attempt, .action = j->action, .cancel_flag = &child_cancel};
+        struct job_ctx ctx = {.id = j->id,
+                              .attempt = j->attempt,
+                              .action = j->action,
+                              .cancel_flag = &child_cancel,
+                              .cfg = cfg};
         def->fn(&ctx, params, &out);
     }
     cJSON_Delete(params);
@@ -73,7 +76,7 @@ child_run(const struct proto_job *j, bool test_actions, struct proto_outcome *o)
 }
 
 void
-child_main(int fd, pid_t parent, bool test_actions)
+child_main(int fd, pid_t parent, const struct cfg *cfg)
 {
     /* Without its supervisor a child must not keep running a job nobody will check out. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -87,7 +90,7 @@ child_main(int fd, pid_t parent, bool test_actions)
             _exit(rc == 0 ? 0 : 1);
         struct proto_outcome o;
         memset(&o, 0, sizeof(o));
-        child_run(&j, test_actions, &o);
+        child_run(&j, cfg, &o);
         int w = proto_write_outcome(fd, &o);
         proto_job_release(&j);
         proto_outcome_release(&o);

@@ -5,9 +5,12 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "cfg.h"
+
 /* Runs the child loop on fd (its end of the socketpair) until EOF or the supervisor dies;
  * never returns. parent is the supervisor's pid, checked after PR_SET_PDEATHSIG so a child
- * forked just as the supervisor died does not linger. */
-_Noreturn void child_main(int fd, pid_t parent, bool test_actions);
+ * forked just as the supervisor died does not linger. cfg (the supervisor's, inherited by the
+ * fork) is handed to job functions in their struct job_ctx. */
+_Noreturn void child_main(int fd, pid_t parent, const struct cfg *cfg);
 
 #endif

@@ -157,7 +157,7 @@ sup_spawn(struct sup *s, int i)
                 close(s->slots[k].fd);
         close(sup_sigpipe[0]);
         close(sup_sigpipe[1]);
-        child_main(sv[1], s->self, s->cfg->worker.test_actions);
+        child_main(sv[1], s->self, s->cfg);
     }
     close(sv[1]);
     struct slot *sl = &s->slots[i];
