@@ -5,6 +5,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "sched.h"
+#include "settings.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -21,6 +22,11 @@ sched_finish_rows(struct sched *s, enum sched_step step, const struct db_rows *r
         return 0;
     struct outcome *o = xcalloc((size_t)n, sizeof(*o));
     bool *applied = xcalloc((size_t)n, sizeof(*applied));
+    /* An operator's backoff for the action applies to recovered attempts as to any other.
+     * Recoveries are rare, so the settings are read only when there is one; without them
+     * the registered defaults are a fine fallback. */
+    struct settings st = {0};
+    bool have_settings = settings_load(s->db, &st) == 0;
     for (int i = 0; i < n; i++) {
         o[i].id = db_rows_int(r, i, 0, 0);
         o[i].instance_id = db_rows_int(r, i, 1, 0);
@@ -30,6 +36,12 @@ sched_finish_rows(struct sched *s, enum sched_step step, const struct db_rows *r
         o[i].status = JOB_RETRY;
         o[i].reason = reason;
         o[i].execution_ms = -1;
+        const struct action_setting *as =
+            have_settings && o[i].action ? settings_action(&st, o[i].action) : NULL;
+        if (as) {
+            o[i].backoff_base_ms = as->backoff_base_ms;
+            o[i].backoff_cap_ms = as->backoff_cap_ms;
+        }
     }
     int took = 0;
     if (lifecycle_finish(s->db, o, n, applied) < 0) {
@@ -45,6 +57,8 @@ sched_finish_rows(struct sched *s, enum sched_step step, const struct db_rows *r
                      o[i].attempt < o[i].max_attempts ? "to be retried" : "failed");
         }
     }
+    if (have_settings)
+        settings_release(&st);
     free(o);
     free(applied);
     return took;
