@@ -1,0 +1,424 @@
+/* This file is the JSON API under /api/: create one job or many, read, list, retry and cancel,
+ * behind a bearer token ([producer] api_token). It is a thin layer over common/job.c, the one
+ * place that knows the jobs table's SQL; errors are {"error": "...", "field": ...} with 400
+ * (bad input, naming the field), 401, 404, 405, 409 (wrong state or a unique key already
+ * held), 413 and 503 (MariaDB unavailable). Routes and examples: docs/api.md. */
+#include "hmac.h"
+#include "json.h"
+#include "log.h"
+#include "producer.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define API_BULK_MAX 1000
+#define API_LIST_MAX 1000
+#define API_RETRY_AFTER_S 5
+
+int
+api_begin(struct http_req *r)
+{
+    const char *want = r->p->cfg->producer.api_token;
+    if (want == NULL || want[0] == '\0') {
+        http_reply_error(r, 404, NULL, "the JSON API is disabled ([producer] api_token is empty)");
+        return 1;
+    }
+    const char *a = http_headers_get(&r->headers, "authorization");
+    const char *why = NULL;
+    if (a == NULL)
+        why = "no Authorization header";
+    else if (strncmp(a, "Bearer ", 7) != 0)
+        why = "Authorization is not a Bearer token";
+    else if (!hmac_secret_equal(a + 7, strlen(a + 7), want, strlen(want)))
+        why = "wrong token";
+    if (why == NULL)
+        return 0;
+    log_warnx("api %s %s: 401: %s", r->method, r->url, why);
+    char *body = xasprintf("{\"error\":\"%s\",\"field\":null}", why);
+    http_reply_with(r, 401, NULL, body, "WWW-Authenticate", "Bearer realm=\"jobfleet\"");
+    free(body);
+    return 1;
+}
+
+static void
+api_reply_json(struct http_req *r, int status, const cJSON *j)
+{
+    char *s = json_print(j);
+    http_reply(r, status, NULL, s, NULL);
+    free(s);
+}
+
+static void
+api_db_error(struct http_req *r, const char *err)
+{
+    log_warnx("api %s %s: %s", r->method, r->url, err);
+    http_reply_unavailable(r, API_RETRY_AFTER_S, "database unavailable: %s", err);
+}
+
+/* Parses the body; replies 400 naming the problem and returns NULL when it is not JSON. */
+static cJSON *
+api_parse(struct http_req *r, bool required)
+{
+    if (r->body.len == 0 && !required)
+        return cJSON_CreateObject();
+    long at = 0;
+    cJSON *j = http_body_json(r, &at);
+    if (j == NULL) {
+        if (r->body.len == 0)
+            http_reply_error(r, 400, "body", "a JSON body is required");
+        else
+            http_reply_error(r, 400, "body", "the body is not valid JSON (error at byte %ld)", at);
+    }
+    return j;
+}
+
+static int
+api_int(const cJSON *v, int64_t min, int64_t max, int *out)
+{
+    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble ||
+        v->valuedouble < (double)min || v->valuedouble > (double)max)
+        return -1;
+    *out = (int)v->valuedouble;
+    return 0;
+}
+
+/* Fills spec from one JSON object. Strings stay borrowed from o, except *params_own (printed
+ * parameters), which the caller frees. Writes the problem and the field on error. */
+static int
+api_spec(const cJSON *o, struct job_spec *spec, char **params_own, const char **field, char *err,
+         size_t errlen)
+{
+    memset(spec, 0, sizeof(*spec));
+    spec->origin = "api";
+    *params_own = NULL;
+    if (!cJSON_IsObject(o)) {
+        *field = NULL;
+        snprintf(err, errlen, "a job is a JSON object");
+        return -1;
+    }
+    const cJSON *v;
+    cJSON_ArrayForEach(v, o)
+    {
+        const char *k = v->string;
+        *field = k;
+        bool ok = true;
+        if (strcmp(k, "action") == 0 || strcmp(k, "queue") == 0 || strcmp(k, "unique_key") == 0) {
+            ok = cJSON_IsString(v);
+            const char *s = ok ? v->valuestring : NULL;
+            if (k[0] == 'a')
+                spec->action = s;
+            else if (k[0] == 'q')
+                spec->queue = s;
+            else
+                spec->unique_key = s;
+        } else if (strcmp(k, "parameters") == 0) {
+            ok = cJSON_IsObject(v);
+            if (ok) {
+                free(*params_own);
+                *params_own = json_print(v);
+                spec->parameters = *params_own;
+            }
+        } else if (strcmp(k, "priority") == 0) {
+            ok = api_int(v, JOB_PRIORITY_MIN, JOB_PRIORITY_MAX, &spec->priority) == 0;
+        } else if (strcmp(k, "max_attempts") == 0) {
+            ok = api_int(v, 1, 1000, &spec->max_attempts) == 0;
+        } else if (strcmp(k, "timeout_s") == 0) {
+            ok = api_int(v, 1, 604800, &spec->timeout_s) == 0;
+        } else if (strcmp(k, "run_at") == 0) {
+            if (cJSON_IsString(v))
+                ok = job_parse_time(v->valuestring, &spec->run_at_ms) == 0;
+            else if (cJSON_IsNumber(v) && v->valuedouble >= 0)
+                spec->run_at_ms = (int64_t)(v->valuedouble * 1000.0);
+            else
+                ok = false;
+        } else {
+            snprintf(err, errlen, "unknown field \"%s\"", k);
+            return -1;
+        }
+        if (!ok) {
+            snprintf(err, errlen, "%s has the wrong type or is out of range (see docs/api.md)", k);
+            return -1;
+        }
+    }
+    *field = NULL;
+    return 0;
+}
+
+/* POST /api/jobs */
+static void
+api_create(struct http_req *r)
+{
+    cJSON *body = api_parse(r, true);
+    if (body == NULL)
+        return;
+    struct job_spec spec, checked;
+    char *params = NULL, *idem = NULL, err[512];
+    const char *field = NULL;
+    struct producer_conn *c = NULL;
+    if (api_spec(body, &spec, &params, &field, err, sizeof(err)) < 0 ||
+        job_spec_check(&spec, r->p->cfg->worker.test_actions, &checked, &field, err, sizeof(err)) !=
+            JOB_E_OK) {
+        http_reply_error(r, 400, field, "%s", err);
+        goto out;
+    }
+    const char *key = http_headers_get(&r->headers, "idempotency-key");
+    if (key && *key) {
+        uint8_t d[HMAC_SHA256_LEN];
+        char hex[2 * HMAC_SHA256_LEN + 1];
+        hmac_digest(key, strlen(key), d);
+        hmac_hex(d, sizeof(d), hex);
+        idem = strlen(key) <= 180 ? xasprintf("api:%s", key) : xasprintf("api-sha256:%s", hex);
+        checked.idempotency_key = idem;
+    }
+    c = producer_pool_get(r->p);
+    struct job_ref ref;
+    if (job_insert(c->db, &checked, &ref, err, sizeof(err)) != JOB_E_OK) {
+        api_db_error(r, err);
+        goto out;
+    }
+    if (ref.existing && idem == NULL) {
+        char *b = xasprintf("{\"error\":\"job %lld (%s) already holds this unique_key\","
+                            "\"field\":\"unique_key\",\"job_id\":%lld}",
+                            (long long)ref.id, ref.state, (long long)ref.id);
+        http_reply(r, 409, NULL, b, NULL);
+        free(b);
+        goto out;
+    }
+    job_push(c->rq, &ref);
+    enum job_err e;
+    cJSON *j = job_get(c->db, ref.id, &e, err, sizeof(err));
+    if (j == NULL) {
+        api_db_error(r, err);
+        goto out;
+    }
+    cJSON_AddBoolToObject(j, "existing", ref.existing);
+    api_reply_json(r, ref.existing ? 200 : 201, j);
+    cJSON_Delete(j);
+out:
+    producer_pool_put(r->p, c);
+    cJSON_Delete(body);
+    free(params);
+    free(idem);
+}
+
+/* POST /api/jobs/bulk: every job is checked first, then all go in one transaction. */
+static void
+api_bulk(struct http_req *r)
+{
+    cJSON *body = api_parse(r, true);
+    if (body == NULL)
+        return;
+    const cJSON *arr = cJSON_IsArray(body) ? body : cJSON_GetObjectItemCaseSensitive(body, "jobs");
+    int n = cJSON_GetArraySize(arr);
+    struct job_spec *specs = NULL;
+    struct job_ref *refs = NULL;
+    char **params = NULL, err[512];
+    struct producer_conn *c = NULL;
+    if (!cJSON_IsArray(arr) || n < 1 || n > API_BULK_MAX) {
+        http_reply_error(r, 400, "jobs", "expected an array of 1 to %d jobs", API_BULK_MAX);
+        goto out;
+    }
+    specs = xcalloc((size_t)n, sizeof(*specs));
+    refs = xcalloc((size_t)n, sizeof(*refs));
+    params = xcalloc((size_t)n, sizeof(*params));
+    for (int i = 0; i < n; i++) {
+        struct job_spec spec;
+        const char *field = NULL;
+        if (api_spec(cJSON_GetArrayItem(arr, i), &spec, &params[i], &field, err, sizeof(err)) < 0 ||
+            job_spec_check(&spec, r->p->cfg->worker.test_actions, &specs[i], &field, err,
+                           sizeof(err)) != JOB_E_OK) {
+            char f[160];
+            snprintf(f, sizeof(f), "jobs[%d]%s%s", i, field ? "." : "", field ? field : "");
+            http_reply_error(r, 400, f, "job %d: %s", i, err);
+            goto out;
+        }
+    }
+    c = producer_pool_get(r->p);
+    if (db_begin(c->db) < 0) {
+        api_db_error(r, db_errstr(c->db));
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        if (job_insert(c->db, &specs[i], &refs[i], err, sizeof(err)) != JOB_E_OK) {
+            db_rollback(c->db);
+            api_db_error(r, err);
+            goto out;
+        }
+    }
+    if (db_commit(c->db) < 0) {
+        db_rollback(c->db);
+        api_db_error(r, db_errstr(c->db));
+        goto out;
+    }
+    producer_writer_push(r->p->writer, c->rq, refs, n);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *jobs = cJSON_AddArrayToObject(o, "jobs");
+    for (int i = 0; i < n; i++) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "id", (double)refs[i].id);
+        cJSON_AddStringToObject(j, "uuid", refs[i].uuid);
+        cJSON_AddStringToObject(j, "queue", refs[i].queue);
+        cJSON_AddStringToObject(j, "state", refs[i].state);
+        cJSON_AddBoolToObject(j, "existing", refs[i].existing);
+        cJSON_AddItemToArray(jobs, j);
+    }
+    api_reply_json(r, 201, o);
+    cJSON_Delete(o);
+out:
+    producer_pool_put(r->p, c);
+    for (int i = 0; params && i < n; i++)
+        free(params[i]);
+    free(params);
+    free(specs);
+    free(refs);
+    cJSON_Delete(body);
+}
+
+/* GET /api/jobs?state=&action=&queue=&limit=&after= */
+static void
+api_list(struct http_req *r)
+{
+    static const char *states[] = {"pending",   "queued", "running",
+                                   "succeeded", "failed", "cancelled"};
+    struct job_filter f = {.state = http_query(r, "state"),
+                           .action = http_query(r, "action"),
+                           .queue = http_query(r, "queue"),
+                           .limit = 50};
+    if (f.state) {
+        bool ok = false;
+        for (int i = 0; i < 6; i++)
+            ok |= strcmp(f.state, states[i]) == 0;
+        if (!ok) {
+            http_reply_error(r, 400, "state",
+                             "state must be pending, queued, running, succeeded, failed or "
+                             "cancelled");
+            return;
+        }
+    }
+    const char *v;
+    int64_t n;
+    if ((v = http_query(r, "limit")) != NULL) {
+        if (parse_int64(v, 1, API_LIST_MAX, &n) < 0) {
+            http_reply_error(r, 400, "limit", "limit must be an integer in 1..%d", API_LIST_MAX);
+            return;
+        }
+        f.limit = (int)n;
+    }
+    if ((v = http_query(r, "after")) != NULL) {
+        if (parse_int64(v, 1, INT64_MAX, &f.after_id) < 0) {
+            http_reply_error(r, 400, "after", "after must be a job id");
+            return;
+        }
+    }
+    char err[512];
+    struct producer_conn *c = producer_pool_get(r->p);
+    cJSON *jobs = job_list(c->db, &f, err, sizeof(err));
+    producer_pool_put(r->p, c);
+    if (jobs == NULL) {
+        api_db_error(r, err);
+        return;
+    }
+    int cnt = cJSON_GetArraySize(jobs);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "jobs", jobs);
+    /* Keyset paging: the next page starts below the last id of a full page. */
+    const cJSON *last = cnt == f.limit ? cJSON_GetArrayItem(jobs, cnt - 1) : NULL;
+    const cJSON *lid = last ? cJSON_GetObjectItemCaseSensitive(last, "id") : NULL;
+    if (cJSON_IsNumber(lid))
+        cJSON_AddNumberToObject(o, "next_after", lid->valuedouble);
+    else
+        cJSON_AddNullToObject(o, "next_after");
+    api_reply_json(r, 200, o);
+    cJSON_Delete(o);
+}
+
+/* GET /api/jobs/{id}, POST /api/jobs/{id}/retry, POST /api/jobs/{id}/cancel */
+static void
+api_one(struct http_req *r, int64_t id, const char *verb)
+{
+    bool post = strcmp(r->method, "POST") == 0;
+    if (verb == NULL ? strcmp(r->method, "GET") != 0 : !post) {
+        http_reply_error(r, 405, NULL, "use %s", verb ? "POST" : "GET");
+        return;
+    }
+    cJSON *body = verb ? api_parse(r, false) : NULL;
+    if (verb && body == NULL)
+        return;
+    char err[512];
+    enum job_err e;
+    const char *state = "queued";
+    struct producer_conn *c = producer_pool_get(r->p);
+    cJSON *j = NULL;
+    if (verb == NULL) {
+        j = job_get(c->db, id, &e, err, sizeof(err));
+    } else if (strcmp(verb, "retry") == 0) {
+        const cJSON *force = cJSON_GetObjectItemCaseSensitive(body, "force");
+        if (force && !cJSON_IsBool(force)) {
+            http_reply_error(r, 400, "force", "force must be true or false");
+            goto out;
+        }
+        e = job_retry(c->db, c->rq, id, cJSON_IsTrue(force), err, sizeof(err));
+    } else {
+        e = job_cancel(c->db, c->rq, id, &state, err, sizeof(err));
+    }
+    if (e == JOB_E_NOTFOUND)
+        http_reply_error(r, 404, "id", "%s", err);
+    else if (e == JOB_E_STATE)
+        http_reply_error(r, 409, "state", "%s", err);
+    else if (e != JOB_E_OK)
+        api_db_error(r, err);
+    else if (j)
+        api_reply_json(r, 200, j);
+    else {
+        char *b = xasprintf("{\"id\":%lld,\"state\":\"%s\"}", (long long)id, state);
+        http_reply(r, 200, NULL, b, NULL);
+        free(b);
+    }
+out:
+    producer_pool_put(r->p, c);
+    cJSON_Delete(j);
+    cJSON_Delete(body);
+}
+
+void
+api_handle(struct http_req *r)
+{
+    const char *u = r->url;
+    if (strcmp(u, "/api/jobs") == 0) {
+        if (strcmp(r->method, "POST") == 0)
+            api_create(r);
+        else if (strcmp(r->method, "GET") == 0)
+            api_list(r);
+        else
+            http_reply_error(r, 405, NULL, "use GET or POST");
+        return;
+    }
+    if (strcmp(u, "/api/jobs/bulk") == 0) {
+        if (strcmp(r->method, "POST") == 0)
+            api_bulk(r);
+        else
+            http_reply_error(r, 405, NULL, "use POST");
+        return;
+    }
+    if (strncmp(u, "/api/jobs/", 10) == 0) {
+        const char *idp = u + 10;
+        size_t n = strcspn(idp, "/");
+        char ids[24];
+        int64_t id;
+        snprintf(ids, sizeof(ids), "%.*s", (int)(n < sizeof(ids) ? n : sizeof(ids) - 1), idp);
+        const char *verb = idp[n] == '/' ? idp + n + 1 : NULL;
+        if (verb && strcmp(verb, "retry") != 0 && strcmp(verb, "cancel") != 0) {
+            http_reply_error(r, 404, NULL, "no such route: %s", u);
+            return;
+        }
+        if (n >= sizeof(ids) || parse_int64(ids, 1, INT64_MAX, &id) < 0) {
+            http_reply_error(r, 400, "id", "\"%.*s\" is not a job id", (int)(n > 40 ? 40 : n), idp);
+            return;
+        }
+        api_one(r, id, verb);
+        return;
+    }
+    http_reply_error(r, 404, NULL, "no such route: %s", u);
+}

@@ -1,0 +1,381 @@
+/* This file is the producer's HTTP layer on libmicrohttpd: an internal pool of [producer]
+ * threads polls the connections, this file collects each request's headers and bounded body,
+ * refuses a declared oversized body before reading it, routes the request to the webhook
+ * path, the JSON API or the pages, and queues their responses. A webhook waiting for its
+ * commit is suspended rather than holding its thread, so a few threads serve many concurrent
+ * senders. */
+#include "log.h"
+#include "producer.h"
+
+#include <ctype.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum http_route { ROUTE_PAGE, ROUTE_WEBHOOK, ROUTE_API };
+
+/* A chunked body past the limit is read and thrown away up to this many times the limit, so
+ * the sender can still be told 413; past that the connection is simply closed. */
+#define HTTP_DISCARD_FACTOR 4
+
+int
+http_reply_with(struct http_req *r, int status, const char *content_type, const char *body,
+                const char *hname, const char *hvalue)
+{
+    size_t n = body ? strlen(body) : 0;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        n, (void *)(uintptr_t)(body ? body : ""), MHD_RESPMEM_MUST_COPY);
+    if (resp == NULL)
+        fatalx("libmicrohttpd: out of memory creating a response");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            content_type ? content_type : "application/json");
+    if (hname)
+        MHD_add_response_header(resp, hname, hvalue);
+    if (atomic_load(&r->p->draining))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    r->replied = true;
+    if (status >= 100 && status < 600)
+        atomic_fetch_add(&r->p->metrics.by_status[status], 1);
+    return rc == MHD_YES ? 0 : -1;
+}
+
+int
+http_reply(struct http_req *r, int status, const char *content_type, const char *body,
+           const char *allow)
+{
+    return http_reply_with(r, status, content_type, body, allow ? MHD_HTTP_HEADER_ALLOW : NULL,
+                           allow);
+}
+
+static char *
+http_error_body(const char *field, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", msg);
+    if (field)
+        cJSON_AddStringToObject(o, "field", field);
+    else
+        cJSON_AddNullToObject(o, "field");
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (s == NULL)
+        fatalx("out of memory");
+    return s;
+}
+
+int
+http_reply_error(struct http_req *r, int status, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *body = http_error_body(field, fmt, ap);
+    va_end(ap);
+    int rc = http_reply(r, status, NULL, body,
+                        status == 405 ? (r->route == ROUTE_WEBHOOK ? "POST" : "GET, POST") : NULL);
+    cJSON_free(body);
+    return rc;
+}
+
+int
+http_reply_unavailable(struct http_req *r, int retry_after_s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *body = http_error_body(NULL, fmt, ap);
+    va_end(ap);
+    char ra[16];
+    snprintf(ra, sizeof(ra), "%d", retry_after_s);
+    int rc = http_reply_with(r, 503, NULL, body, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    cJSON_free(body);
+    return rc;
+}
+
+void
+http_suspend(struct http_req *r)
+{
+    r->suspended = true;
+    atomic_fetch_add(&r->p->suspended, 1);
+    MHD_suspend_connection(r->conn);
+}
+
+void
+http_wake(void *req)
+{
+    struct http_req *r = req;
+    MHD_resume_connection(r->conn);
+}
+
+cJSON *
+http_body_json(const struct http_req *r, long *err_at)
+{
+    const char *end = NULL;
+    const char *data = r->body.data ? r->body.data : "";
+    /* Not cJSON's own NUL check: with a length it wants the NUL inside the length, and a NUL
+     * byte inside the body must not end the document early either. */
+    cJSON *j = cJSON_ParseWithLengthOpts(data, r->body.len, &end, 0);
+    if (j && end) {
+        while (end < data + r->body.len &&
+               (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+            end++;
+    }
+    if (j && end == data + r->body.len)
+        return j;
+    cJSON_Delete(j);
+    *err_at = end && end >= data ? (long)(end - data) : 0;
+    return NULL;
+}
+
+const char *
+http_query(struct http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static enum MHD_Result
+http_collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    struct http_headers *h = cls;
+    h->names = xrealloc(h->names, sizeof(char *) * (size_t)(h->n + 1));
+    h->values = xrealloc(h->values, sizeof(char *) * (size_t)(h->n + 1));
+    char *name = xstrdup(key);
+    for (char *p = name; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    h->names[h->n] = name;
+    h->values[h->n] = xstrdup(value ? value : "");
+    h->n++;
+    return MHD_YES;
+}
+
+static void
+http_headers_release(struct http_headers *h)
+{
+    for (int i = 0; i < h->n; i++) {
+        free(h->names[i]);
+        free(h->values[i]);
+    }
+    free(h->names);
+    free(h->values);
+    memset(h, 0, sizeof(*h));
+}
+
+/* Runs once the headers are in. Returns true when a response is already queued. */
+static bool
+http_begin(struct http_req *r)
+{
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, http_collect_header, &r->headers);
+    const char *url = r->url;
+    if (strncmp(url, "/webhook", 8) == 0 && (url[8] == '/' || url[8] == '\0'))
+        r->route = ROUTE_WEBHOOK;
+    else if (strncmp(url, "/api", 4) == 0 && (url[4] == '/' || url[4] == '\0'))
+        r->route = ROUTE_API;
+    else
+        r->route = ROUTE_PAGE;
+    if (r->route == ROUTE_WEBHOOK && webhook_begin(r))
+        return true;
+    if (r->route == ROUTE_API && api_begin(r))
+        return true;
+    /* A declared length over the limit is refused before a byte of the body is read. */
+    const char *cl = http_headers_get(&r->headers, "content-length");
+    int64_t len;
+    int64_t max = r->p->cfg->producer.max_body_bytes;
+    if (cl && parse_int64(cl, 0, INT64_MAX, &len) == 0 && len > max) {
+        http_reply_error(r, 413, "body", "the body is %lld bytes; the limit is %lld",
+                         (long long)len, (long long)max);
+        if (r->route == ROUTE_WEBHOOK)
+            webhook_log_add(r->p->wlog, NULL, r->url, NULL, 413, 0, "body too large");
+        return true;
+    }
+    return false;
+}
+
+static void
+http_dispatch(struct http_req *r)
+{
+    if (r->too_large) {
+        http_reply_error(r, 413, "body", "the body is over the limit of %lld bytes",
+                         (long long)r->p->cfg->producer.max_body_bytes);
+        return;
+    }
+    buf_append(&r->body, "", 0); /* data is never NULL from here on */
+    switch (r->route) {
+    case ROUTE_WEBHOOK:
+        webhook_handle(r);
+        break;
+    case ROUTE_API:
+        api_handle(r);
+        break;
+    default:
+        producer_pages_handle(r);
+        break;
+    }
+}
+
+static enum MHD_Result
+http_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct producer *p = cls;
+    struct http_req *r = *con_cls;
+    if (r == NULL) {
+        r = xcalloc(1, sizeof(*r));
+        r->p = p;
+        r->conn = conn;
+        r->url = url;
+        r->method = method;
+        r->t_start_ms = now_mono_ms();
+        buf_init(&r->body, (size_t)p->cfg->producer.max_body_bytes);
+        atomic_fetch_add(&p->active, 1);
+        *con_cls = r;
+        http_begin(r);
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (r->replied)
+            return MHD_YES;
+        if (!r->too_large && buf_append(&r->body, upload_data, n) < 0) {
+            r->too_large = true;
+            buf_release(&r->body);
+        }
+        if (r->too_large) {
+            r->body.len += n; /* counts what was thrown away */
+            if (r->body.len > (size_t)p->cfg->producer.max_body_bytes * HTTP_DISCARD_FACTOR)
+                return MHD_NO;
+        }
+        return MHD_YES;
+    }
+    if (r->suspended) {
+        r->suspended = false;
+        atomic_fetch_sub(&p->suspended, 1);
+    }
+    if (!r->replied)
+        http_dispatch(r);
+    return MHD_YES;
+}
+
+static void
+http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+               enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    struct producer *p = cls;
+    struct http_req *r = *con_cls;
+    if (r == NULL)
+        return;
+    webhook_end(r);
+    http_headers_release(&r->headers);
+    buf_release(&r->body);
+    free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&p->active, 1);
+}
+
+static void http_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void
+http_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    log_warnx("libmicrohttpd: %s", line);
+}
+
+/* Splits "host:port" or "[v6]:port" and resolves it. */
+static struct addrinfo *
+http_resolve(const char *listen, char *err, size_t errlen)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    if (colon == NULL || colon == listen || colon[1] == '\0') {
+        snprintf(err, errlen, "[producer] listen: expected host:port, got \"%s\"", listen);
+        return NULL;
+    }
+    size_t hl = (size_t)(colon - listen);
+    if (listen[0] == '[' && hl > 2 && listen[hl - 1] == ']')
+        snprintf(host, sizeof(host), "%.*s", (int)(hl - 2), listen + 1);
+    else
+        snprintf(host, sizeof(host), "%.*s", (int)hl, listen);
+    int64_t port;
+    if (parse_int64(colon + 1, 1, 65535, &port) < 0) {
+        snprintf(err, errlen, "[producer] listen: bad port in \"%s\"", listen);
+        return NULL;
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    int rc = getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, colon + 1, &hints, &ai);
+    if (rc != 0) {
+        snprintf(err, errlen, "[producer] listen: %s: %s", listen, gai_strerror(rc));
+        return NULL;
+    }
+    return ai;
+}
+
+int
+http_check_listen(const char *listen, char *err, size_t errlen)
+{
+    struct addrinfo *ai = http_resolve(listen, err, errlen);
+    if (ai == NULL)
+        return -1;
+    freeaddrinfo(ai);
+    return 0;
+}
+
+int
+http_server_start(struct producer *p, char *err, size_t errlen)
+{
+    struct addrinfo *ai = http_resolve(p->cfg->producer.listen, err, errlen);
+    if (ai == NULL)
+        return -1;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    p->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, http_access, p, MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)p->cfg->producer.threads, MHD_OPTION_NOTIFY_COMPLETED, http_completed, p,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (p->mhd == NULL) {
+        snprintf(err, errlen, "cannot listen on %s (address in use, or not allowed)",
+                 p->cfg->producer.listen);
+        return -1;
+    }
+    return 0;
+}
+
+void
+http_server_quiesce(struct producer *p)
+{
+    MHD_socket fd = MHD_quiesce_daemon(p->mhd);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+}
+
+void
+http_server_stop(struct producer *p)
+{
+    if (p->mhd)
+        MHD_stop_daemon(p->mhd);
+    p->mhd = NULL;
+}

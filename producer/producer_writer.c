@@ -1,0 +1,549 @@
+/* This file is the producer's group commit: webhook requests hand their job to a queue, and a
+ * few writer threads, each with its own MariaDB and Redis connection, take everything queued
+ * at once and insert it in one transaction, so concurrent webhooks share one commit (one
+ * fsync) instead of paying for one each. A watchdog answers any request whose write outlasts
+ * [producer] db_timeout_ms, so a stalled MariaDB costs a request at most that long before it
+ * is spooled. IDs are pushed to Redis after the commit (invariant 1); a push that fails is
+ * kept in a bounded backlog and pushed again when Redis is back, and the scheduler's reconcile
+ * covers whatever the backlog could not hold. */
+#include "log.h"
+#include "producer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Two writers let one build its transaction while the other waits for its commit. */
+#define WRITER_THREADS 2
+#define WRITER_BATCH 256
+#define WRITER_IDLE_MS 100
+#define WRITER_PROBE_MS 250
+#define PUSH_BACKLOG_MAX 100000
+#define PUSH_RETRY_MS 500
+
+struct writer_thread {
+    struct producer_writer *wr;
+    pthread_t tid;
+    struct db *db;
+    struct rq *rq;
+    int64_t next_probe_ms;
+};
+
+struct push_item {
+    int64_t id;
+    int priority;
+    char queue[65];
+};
+
+struct producer_writer {
+    struct producer *p;
+    pthread_mutex_t mu;
+    pthread_cond_t work;  /* the queue gained items, or stop */
+    pthread_cond_t watch; /* the outstanding list gained a head, or stop */
+    struct producer_write *q_head, *q_tail;
+    struct producer_write *o_head, *o_tail; /* submitted and not yet answered, oldest first */
+    bool stop, stop_watch;
+    atomic_bool db_up;
+    struct writer_thread threads[WRITER_THREADS];
+    pthread_t watchdog;
+    pthread_mutex_t push_mu;
+    struct push_item *backlog;
+    int n_backlog;
+    atomic_llong push_retry_ms; /* no push before this time after a failure */
+};
+
+struct producer_write *
+producer_write_new(const struct job_spec *checked)
+{
+    struct producer_write *w = xcalloc(1, sizeof(*w));
+    w->spec = *checked;
+    const char **fields[] = {&w->spec.action, &w->spec.parameters, &w->spec.queue,
+                             &w->spec.idempotency_key};
+    for (int i = 0; i < 4; i++) {
+        if (*fields[i]) {
+            w->own[i] = xstrdup(*fields[i]);
+            *fields[i] = w->own[i];
+        }
+    }
+    w->spec.origin = "webhook";
+    w->spec.unique_key = NULL;
+    w->state = PW_PENDING;
+    atomic_init(&w->refs, 1);
+    return w;
+}
+
+void
+producer_write_release(struct producer_write *w)
+{
+    if (w == NULL || atomic_fetch_sub(&w->refs, 1) != 1)
+        return;
+    for (int i = 0; i < 4; i++)
+        free(w->own[i]);
+    free(w);
+}
+
+int
+producer_write_state(struct producer_writer *wr, struct producer_write *w)
+{
+    pthread_mutex_lock(&wr->mu);
+    int s = w->state;
+    pthread_mutex_unlock(&wr->mu);
+    return s;
+}
+
+bool
+producer_writer_db_up(const struct producer_writer *wr)
+{
+    return atomic_load(&wr->db_up);
+}
+
+static void
+writer_unlink_outstanding(struct producer_writer *wr, struct producer_write *w)
+{
+    if (!w->in_outstanding)
+        return;
+    if (w->o_prev)
+        w->o_prev->o_next = w->o_next;
+    else
+        wr->o_head = w->o_next;
+    if (w->o_next)
+        w->o_next->o_prev = w->o_prev;
+    else
+        wr->o_tail = w->o_prev;
+    w->o_prev = w->o_next = NULL;
+    w->in_outstanding = false;
+}
+
+/* Answers an item once: the first of writer and watchdog to get here wins. */
+static void
+writer_complete(struct producer_writer *wr, struct producer_write *w, int state)
+{
+    pthread_mutex_lock(&wr->mu);
+    if (w->state != PW_PENDING) {
+        pthread_mutex_unlock(&wr->mu);
+        return;
+    }
+    w->state = state;
+    writer_unlink_outstanding(wr, w);
+    pthread_mutex_unlock(&wr->mu);
+    w->wake(w->wake_arg);
+}
+
+static void
+writer_fail_all(struct producer_writer *wr, struct producer_write **b, int n, const char *why)
+{
+    for (int i = 0; i < n; i++) {
+        snprintf(b[i]->err, sizeof(b[i]->err), "%s", why);
+        writer_complete(wr, b[i], PW_FAILED);
+    }
+}
+
+static void
+writer_set_down(struct producer_writer *wr, struct writer_thread *t, const char *why)
+{
+    if (atomic_exchange(&wr->db_up, false))
+        log_warnx("MariaDB unavailable (%s): webhooks go to the spool until it is back", why);
+    t->next_probe_ms = now_mono_ms() + WRITER_PROBE_MS;
+}
+
+static void
+writer_backlog_add(struct producer_writer *wr, const struct push_item *it, int n)
+{
+    pthread_mutex_lock(&wr->push_mu);
+    int room = PUSH_BACKLOG_MAX - wr->n_backlog;
+    int take = n < room ? n : room;
+    if (take > 0) {
+        wr->backlog = xrealloc(wr->backlog, sizeof(*wr->backlog) * (size_t)(wr->n_backlog + take));
+        memcpy(wr->backlog + wr->n_backlog, it, sizeof(*it) * (size_t)take);
+        wr->n_backlog += take;
+    }
+    pthread_mutex_unlock(&wr->push_mu);
+    if (take < n)
+        log_warnx("push backlog full: %d job IDs left for the scheduler's reconcile", n - take);
+}
+
+/* Pushes items grouped by queue; what Redis does not take goes to the backlog. */
+static void
+writer_push(struct producer_writer *wr, struct rq *rq, struct push_item *it, int n)
+{
+    if (n == 0)
+        return;
+    if (now_mono_ms() < atomic_load(&wr->push_retry_ms)) {
+        writer_backlog_add(wr, it, n);
+        return;
+    }
+    int64_t *ids = xcalloc((size_t)n, sizeof(*ids));
+    int *prios = xcalloc((size_t)n, sizeof(*prios));
+    bool *done = xcalloc((size_t)n, sizeof(*done));
+    for (int i = 0; i < n; i++) {
+        if (done[i])
+            continue;
+        int k = 0;
+        for (int j = i; j < n; j++) {
+            if (!done[j] && strcmp(it[j].queue, it[i].queue) == 0) {
+                ids[k] = it[j].id;
+                prios[k++] = it[j].priority;
+                done[j] = true;
+            }
+        }
+        if (rq_push(rq, it[i].queue, ids, prios, k) < 0) {
+            atomic_fetch_add(&wr->p->metrics.push_failures, 1);
+            atomic_store(&wr->push_retry_ms, now_mono_ms() + PUSH_RETRY_MS);
+            log_warnx("%s: %d job IDs kept to push when Redis is back", rq_errstr(rq), n);
+            /* Keep every item not yet pushed, this queue's included. */
+            int m = 0;
+            for (int j = 0; j < n; j++)
+                if (strcmp(it[j].queue, it[i].queue) == 0 || !done[j])
+                    it[m++] = it[j];
+            writer_backlog_add(wr, it, m);
+            break;
+        }
+    }
+    free(ids);
+    free(prios);
+    free(done);
+}
+
+void
+producer_writer_push(struct producer_writer *wr, struct rq *rq, const struct job_ref *refs, int n)
+{
+    struct push_item *push = xcalloc((size_t)(n ? n : 1), sizeof(*push));
+    int np = 0;
+    for (int i = 0; i < n; i++) {
+        if (refs[i].existing || strcmp(refs[i].state, "queued") != 0)
+            continue;
+        push[np].id = refs[i].id;
+        push[np].priority = refs[i].priority;
+        snprintf(push[np].queue, sizeof(push[np].queue), "%s", refs[i].queue);
+        np++;
+    }
+    writer_push(wr, rq, push, np);
+    free(push);
+}
+
+static void
+writer_backlog_flush(struct producer_writer *wr, struct rq *rq)
+{
+    if (now_mono_ms() < atomic_load(&wr->push_retry_ms))
+        return;
+    pthread_mutex_lock(&wr->push_mu);
+    struct push_item *it = wr->backlog;
+    int n = wr->n_backlog;
+    wr->backlog = NULL;
+    wr->n_backlog = 0;
+    pthread_mutex_unlock(&wr->push_mu);
+    if (n == 0)
+        return;
+    writer_push(wr, rq, it, n);
+    if (now_mono_ms() >= atomic_load(&wr->push_retry_ms))
+        log_info("Redis is back: pushed %d job IDs kept during its outage", n);
+    free(it);
+}
+
+/* Inserts the batch in one transaction. Returns 0 when committed, 1 to try again without an
+ * item that failed on its own (already answered), -1 when the connection was lost. */
+static int
+writer_txn(struct writer_thread *t, struct producer_write **b, int *n, char *err, size_t errlen)
+{
+    struct producer_writer *wr = t->wr;
+    if (db_begin(t->db) < 0) {
+        snprintf(err, errlen, "%s", db_errstr(t->db));
+        return db_lost(t->db) ? -1 : 1;
+    }
+    /* Log rows ride along in the same commit; their failure never fails the batch. */
+    if (webhook_log_flush(wr->p->wlog, t->db, WRITER_BATCH) < 0) {
+        snprintf(err, errlen, "%s", db_errstr(t->db));
+        return -1;
+    }
+    for (int i = 0; i < *n; i++) {
+        struct producer_write *w = b[i];
+        if (job_insert(t->db, &w->spec, &w->ref, err, errlen) == JOB_E_OK)
+            continue;
+        if (db_lost(t->db))
+            return -1;
+        db_rollback(t->db);
+        log_warnx("webhook job %s: %s", w->spec.action, err);
+        snprintf(w->err, sizeof(w->err), "%s", err);
+        writer_complete(wr, w, PW_FAILED);
+        producer_write_release(w);
+        memmove(b + i, b + i + 1, sizeof(*b) * (size_t)(*n - i - 1));
+        (*n)--;
+        return 1;
+    }
+    if (db_commit(t->db) < 0) {
+        snprintf(err, errlen, "commit: %s", db_errstr(t->db));
+        /* A lost commit is unknown, not failed: the requests spool with the same idempotency
+         * keys, so a replay finds the jobs if the commit did take. */
+        if (db_lost(t->db))
+            return -1;
+        db_rollback(t->db);
+        return 1;
+    }
+    return 0;
+}
+
+static void
+writer_batch(struct writer_thread *t, struct producer_write **b, int n)
+{
+    struct producer_writer *wr = t->wr;
+    char err[512] = "";
+    if (!atomic_load(&wr->db_up)) {
+        writer_fail_all(wr, b, n, "MariaDB unavailable");
+        return;
+    }
+    if (!db_connected(t->db) && db_connect(t->db) < 0) {
+        writer_set_down(wr, t, db_errstr(t->db));
+        writer_fail_all(wr, b, n, db_errstr(t->db));
+        return;
+    }
+    int rc = 1;
+    for (int attempt = 0; attempt < 4 && rc == 1 && n > 0; attempt++)
+        rc = writer_txn(t, b, &n, err, sizeof(err));
+    if (rc != 0) {
+        if (rc < 0)
+            writer_set_down(wr, t, err);
+        else
+            db_rollback(t->db);
+        writer_fail_all(wr, b, n, err);
+        return;
+    }
+    atomic_fetch_add(&wr->p->metrics.commits, 1);
+    atomic_fetch_add(&wr->p->metrics.committed_jobs, n);
+    struct job_ref *refs = xcalloc((size_t)n, sizeof(*refs));
+    for (int i = 0; i < n; i++) {
+        refs[i] = b[i]->ref;
+        writer_complete(wr, b[i], PW_DONE);
+    }
+    producer_writer_push(wr, t->rq, refs, n);
+    free(refs);
+}
+
+/* Work for a quiet moment: see whether MariaDB is back, write waiting log rows, push the
+ * backlog. */
+static void
+writer_idle(struct writer_thread *t)
+{
+    struct producer_writer *wr = t->wr;
+    if (!atomic_load(&wr->db_up)) {
+        if (now_mono_ms() < t->next_probe_ms)
+            return;
+        if (db_connect(t->db) == 0 && db_exec_static(t->db, "SELECT 1") == 0) {
+            if (!atomic_exchange(&wr->db_up, true))
+                log_info("MariaDB is back: webhooks are stored directly again");
+        } else {
+            t->next_probe_ms = now_mono_ms() + WRITER_PROBE_MS;
+        }
+        return;
+    }
+    if (webhook_log_pending(wr->p->wlog) > 0 && webhook_log_flush(wr->p->wlog, t->db, 1000) < 0)
+        writer_set_down(wr, t, db_errstr(t->db));
+    writer_backlog_flush(wr, t->rq);
+}
+
+static void *
+writer_main(void *arg)
+{
+    struct writer_thread *t = arg;
+    struct producer_writer *wr = t->wr;
+    struct producer_write *b[WRITER_BATCH];
+    for (;;) {
+        pthread_mutex_lock(&wr->mu);
+        if (wr->q_head == NULL && !wr->stop) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_nsec += WRITER_IDLE_MS * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&wr->work, &wr->mu, &ts);
+        }
+        int n = 0, skipped = 0;
+        struct producer_write *skip[WRITER_BATCH];
+        while (wr->q_head && n < WRITER_BATCH && skipped < WRITER_BATCH) {
+            struct producer_write *w = wr->q_head;
+            wr->q_head = w->q_next;
+            if (wr->q_head == NULL)
+                wr->q_tail = NULL;
+            w->in_queue = false;
+            /* An item whose request already gave up is spooled by that request. */
+            if (w->state == PW_PENDING)
+                b[n++] = w;
+            else
+                skip[skipped++] = w;
+        }
+        bool done = wr->stop && wr->q_head == NULL && n == 0;
+        pthread_mutex_unlock(&wr->mu);
+        for (int i = 0; i < skipped; i++)
+            producer_write_release(skip[i]);
+        if (n > 0) {
+            writer_batch(t, b, n);
+            for (int i = 0; i < n; i++)
+                producer_write_release(b[i]);
+        } else {
+            writer_idle(t);
+        }
+        if (done)
+            break;
+    }
+    return NULL;
+}
+
+static void *
+writer_watchdog(void *arg)
+{
+    struct producer_writer *wr = arg;
+    pthread_mutex_lock(&wr->mu);
+    while (!wr->stop_watch) {
+        struct producer_write *w = wr->o_head;
+        if (w == NULL) {
+            pthread_cond_wait(&wr->watch, &wr->mu);
+            continue;
+        }
+        int64_t now = now_mono_ms();
+        if (w->deadline_ms > now) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            int64_t wait = w->deadline_ms - now;
+            ts.tv_sec += (time_t)(wait / 1000);
+            ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&wr->watch, &wr->mu, &ts);
+            continue;
+        }
+        w->state = PW_TIMEOUT;
+        snprintf(w->err, sizeof(w->err), "MariaDB slower than db_timeout_ms");
+        writer_unlink_outstanding(wr, w);
+        pthread_mutex_unlock(&wr->mu);
+        atomic_fetch_add(&wr->p->metrics.db_timeouts, 1);
+        w->wake(w->wake_arg);
+        pthread_mutex_lock(&wr->mu);
+    }
+    pthread_mutex_unlock(&wr->mu);
+    return NULL;
+}
+
+int
+producer_writer_submit(struct producer_writer *wr, struct producer_write *w)
+{
+    if (!atomic_load(&wr->db_up))
+        return -1;
+    pthread_mutex_lock(&wr->mu);
+    if (wr->stop) {
+        pthread_mutex_unlock(&wr->mu);
+        return -1;
+    }
+    atomic_fetch_add(&w->refs, 1);
+    w->deadline_ms = now_mono_ms() + wr->p->cfg->producer.db_timeout_ms;
+    w->in_queue = w->in_outstanding = true;
+    w->q_next = NULL;
+    if (wr->q_tail)
+        wr->q_tail->q_next = w;
+    else
+        wr->q_head = w;
+    wr->q_tail = w;
+    w->o_next = NULL;
+    w->o_prev = wr->o_tail;
+    if (wr->o_tail)
+        wr->o_tail->o_next = w;
+    else
+        wr->o_head = w;
+    wr->o_tail = w;
+    if (wr->o_head == w)
+        pthread_cond_signal(&wr->watch);
+    pthread_cond_signal(&wr->work);
+    pthread_mutex_unlock(&wr->mu);
+    return 0;
+}
+
+void
+producer_writer_abort(struct producer_writer *wr)
+{
+    pthread_mutex_lock(&wr->mu);
+    wr->stop = true;
+    pthread_cond_broadcast(&wr->work);
+    while (wr->o_head) {
+        struct producer_write *w = wr->o_head;
+        w->state = PW_FAILED;
+        snprintf(w->err, sizeof(w->err), "the producer is shutting down");
+        writer_unlink_outstanding(wr, w);
+        pthread_mutex_unlock(&wr->mu);
+        w->wake(w->wake_arg);
+        pthread_mutex_lock(&wr->mu);
+    }
+    pthread_mutex_unlock(&wr->mu);
+}
+
+struct producer_writer *
+producer_writer_start(struct producer *p)
+{
+    struct producer_writer *wr = xcalloc(1, sizeof(*wr));
+    wr->p = p;
+    pthread_mutex_init(&wr->mu, NULL);
+    pthread_mutex_init(&wr->push_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&wr->work, &ca);
+    pthread_cond_init(&wr->watch, &ca);
+    pthread_condattr_destroy(&ca);
+    atomic_init(&wr->db_up, true);
+    atomic_init(&wr->push_retry_ms, 0);
+    for (int i = 0; i < WRITER_THREADS; i++) {
+        struct writer_thread *t = &wr->threads[i];
+        t->wr = wr;
+        t->db = db_new(&p->cfg->mysql);
+        t->rq = rq_new(&p->cfg->redis);
+        /* A first connection failing only means MariaDB is down now: the probe finds it. */
+        if (db_connect(t->db) < 0)
+            writer_set_down(wr, t, db_errstr(t->db));
+        if (pthread_create(&t->tid, NULL, writer_main, t) != 0)
+            fatal("pthread_create");
+    }
+    if (pthread_create(&wr->watchdog, NULL, writer_watchdog, wr) != 0)
+        fatal("pthread_create");
+    return wr;
+}
+
+void
+producer_writer_stop(struct producer_writer *wr)
+{
+    if (wr == NULL)
+        return;
+    pthread_mutex_lock(&wr->mu);
+    wr->stop = true;
+    pthread_cond_broadcast(&wr->work);
+    pthread_mutex_unlock(&wr->mu);
+    for (int i = 0; i < WRITER_THREADS; i++)
+        pthread_join(wr->threads[i].tid, NULL);
+    /* The writers drained the queue; nothing can be outstanding now, but a request must never
+     * be left waiting, so anything that is gets an answer. */
+    producer_writer_abort(wr);
+    pthread_mutex_lock(&wr->mu);
+    wr->stop_watch = true;
+    pthread_cond_broadcast(&wr->watch);
+    pthread_mutex_unlock(&wr->mu);
+    pthread_join(wr->watchdog, NULL);
+    struct writer_thread *t0 = &wr->threads[0];
+    if (atomic_load(&wr->db_up))
+        webhook_log_flush(wr->p->wlog, t0->db, 100000);
+    atomic_store(&wr->push_retry_ms, 0);
+    writer_backlog_flush(wr, t0->rq);
+    if (wr->n_backlog)
+        log_warnx("%d job IDs not pushed at exit: the scheduler's reconcile will push them",
+                  wr->n_backlog);
+    for (int i = 0; i < WRITER_THREADS; i++) {
+        db_free(wr->threads[i].db);
+        rq_free(wr->threads[i].rq);
+    }
+    free(wr->backlog);
+    pthread_cond_destroy(&wr->work);
+    pthread_cond_destroy(&wr->watch);
+    pthread_mutex_destroy(&wr->mu);
+    pthread_mutex_destroy(&wr->push_mu);
+    free(wr);
+}

@@ -1,0 +1,357 @@
+/* This file is the spool: webhooks accepted while MariaDB is unavailable, one file each, made
+ * durable before the sender hears 202 (invariant 7). A file is written under a temporary
+ * name, fsync'ed, renamed to its final name and the directory fsync'ed, so after a crash a
+ * file is either whole under its final name or a temporary one the next start removes (its
+ * sender got no 2xx and retries). Ids begin with the time in milliseconds, so sorting them
+ * gives the replay its oldest-first order.
+ *
+ * File format (version 1), how to change it: a JSON object {"v":1, "source", "path",
+ * "action", "parameters" (the job's parameters as JSON text), "idempotency_key",
+ * "received_ms"}. A new field must be optional for the reader; anything else needs "v":2 and
+ * a reader that still understands 1, since old files may wait on disk across an upgrade. */
+#include "ids.h"
+#include "log.h"
+#include "producer.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SPOOL_EXT ".json"
+#define SPOOL_TMP "tmp-"
+
+struct spool {
+    char *dir;
+    int dirfd;
+    int64_t max_bytes;
+    pthread_mutex_t mu;
+    int64_t bytes, files;
+    atomic_uint seq;
+};
+
+void
+spool_entry_release(struct spool_entry *e)
+{
+    free(e->source);
+    free(e->path);
+    free(e->action);
+    free(e->parameters);
+    free(e->idempotency_key);
+    memset(e, 0, sizeof(*e));
+}
+
+static bool
+spool_has_suffix(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), s = strlen(suffix);
+    return n > s && strcmp(name + n - s, suffix) == 0;
+}
+
+/* Removes temporary files a crash left behind and counts the entries. */
+static int
+spool_scan(struct spool *s, char *err, size_t errlen)
+{
+    DIR *d = opendir(s->dir);
+    if (d == NULL) {
+        snprintf(err, errlen, "spool_dir %s: %s", s->dir, strerror(errno));
+        return -1;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        struct stat st;
+        if (strncmp(de->d_name, SPOOL_TMP, strlen(SPOOL_TMP)) == 0) {
+            if (unlinkat(s->dirfd, de->d_name, 0) == 0)
+                log_info("spool: removed %s, a write that never completed", de->d_name);
+            continue;
+        }
+        if (!spool_has_suffix(de->d_name, SPOOL_EXT))
+            continue;
+        if (fstatat(s->dirfd, de->d_name, &st, 0) == 0 && S_ISREG(st.st_mode)) {
+            s->bytes += st.st_size;
+            s->files++;
+        }
+    }
+    closedir(d);
+    return 0;
+}
+
+struct spool *
+spool_open(const char *dir, int64_t max_bytes, char *err, size_t errlen)
+{
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "[producer] spool_dir %s: cannot create: %s", dir, strerror(errno));
+        return NULL;
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "[producer] spool_dir %s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    struct spool *s = xcalloc(1, sizeof(*s));
+    s->dir = xstrdup(dir);
+    s->dirfd = fd;
+    s->max_bytes = max_bytes;
+    pthread_mutex_init(&s->mu, NULL);
+    atomic_init(&s->seq, 0);
+    if (spool_scan(s, err, errlen) < 0) {
+        spool_close(s);
+        return NULL;
+    }
+    if (s->files)
+        log_info("spool: %lld webhooks (%lld bytes) wait in %s", (long long)s->files,
+                 (long long)s->bytes, dir);
+    return s;
+}
+
+void
+spool_close(struct spool *s)
+{
+    if (s == NULL)
+        return;
+    if (s->dirfd >= 0)
+        close(s->dirfd);
+    pthread_mutex_destroy(&s->mu);
+    free(s->dir);
+    free(s);
+}
+
+static char *
+spool_serialize(const struct spool_entry *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "v", 1);
+    cJSON_AddStringToObject(o, "source", e->source ? e->source : "");
+    cJSON_AddStringToObject(o, "path", e->path ? e->path : "");
+    cJSON_AddStringToObject(o, "action", e->action);
+    cJSON_AddStringToObject(o, "parameters", e->parameters);
+    cJSON_AddStringToObject(o, "idempotency_key", e->idempotency_key);
+    cJSON_AddNumberToObject(o, "received_ms", (double)e->received_ms);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (text == NULL)
+        fatalx("spool: out of memory");
+    return text;
+}
+
+static int
+spool_write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int
+spool_write(struct spool *s, const struct spool_entry *e, char *id, size_t idlen, char *err,
+            size_t errlen)
+{
+    char *text = spool_serialize(e);
+    size_t len = strlen(text);
+    pthread_mutex_lock(&s->mu);
+    if (s->bytes + (int64_t)len > s->max_bytes) {
+        pthread_mutex_unlock(&s->mu);
+        snprintf(err, errlen, "spool quota reached (%lld of %lld bytes)", (long long)s->bytes,
+                 (long long)s->max_bytes);
+        free(text);
+        return -1;
+    }
+    /* Reserve the space now so concurrent writers cannot pass the quota together. */
+    s->bytes += (int64_t)len;
+    s->files++;
+    pthread_mutex_unlock(&s->mu);
+
+    char uuid[37], tmp[96], final[96];
+    ids_uuid(uuid);
+    snprintf(id, idlen, "%013lld-%06u-%.8s", (long long)e->received_ms,
+             atomic_fetch_add(&s->seq, 1) % 1000000u, uuid);
+    snprintf(tmp, sizeof(tmp), SPOOL_TMP "%s", id);
+    snprintf(final, sizeof(final), "%s" SPOOL_EXT, id);
+    int fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int rc = -1;
+    if (fd >= 0 && spool_write_all(fd, text, len) == 0 && fsync(fd) == 0) {
+        close(fd);
+        fd = -1;
+        if (renameat(s->dirfd, tmp, s->dirfd, final) == 0 && fsync(s->dirfd) == 0)
+            rc = 0;
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "spool write %s/%s: %s", s->dir, tmp, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        unlinkat(s->dirfd, tmp, 0);
+        unlinkat(s->dirfd, final, 0);
+        pthread_mutex_lock(&s->mu);
+        s->bytes -= (int64_t)len;
+        s->files--;
+        pthread_mutex_unlock(&s->mu);
+    }
+    free(text);
+    return rc;
+}
+
+static int
+spool_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+spool_list(struct spool *s, char ***ids, int *n)
+{
+    DIR *d = opendir(s->dir);
+    if (d == NULL)
+        return -1;
+    char **v = NULL;
+    int cnt = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!spool_has_suffix(de->d_name, SPOOL_EXT))
+            continue;
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 64;
+            v = xrealloc(v, sizeof(*v) * (size_t)cap);
+        }
+        v[cnt++] = xstrndup(de->d_name, strlen(de->d_name) - strlen(SPOOL_EXT));
+    }
+    closedir(d);
+    if (cnt > 1)
+        qsort(v, (size_t)cnt, sizeof(*v), spool_cmp);
+    *ids = v;
+    *n = cnt;
+    return 0;
+}
+
+static char *
+spool_slurp(struct spool *s, const char *id)
+{
+    char name[96];
+    snprintf(name, sizeof(name), "%s" SPOOL_EXT, id);
+    int fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct buf b;
+    buf_init(&b, 0);
+    char chunk[65536];
+    ssize_t r;
+    while ((r = read(fd, chunk, sizeof(chunk))) > 0)
+        buf_append(&b, chunk, (size_t)r);
+    close(fd);
+    if (r < 0) {
+        buf_release(&b);
+        return NULL;
+    }
+    return buf_detach(&b);
+}
+
+static char *
+spool_field(const cJSON *o, const char *name)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(f) ? xstrdup(f->valuestring) : NULL;
+}
+
+int
+spool_read(struct spool *s, const char *id, struct spool_entry *e, char *err, size_t errlen)
+{
+    memset(e, 0, sizeof(*e));
+    char *text = spool_slurp(s, id);
+    if (text == NULL) {
+        snprintf(err, errlen, "read %s: %s", id, strerror(errno));
+        return -1;
+    }
+    cJSON *o = cJSON_ParseWithOpts(text, NULL, 1);
+    free(text);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "v");
+    const cJSON *at = cJSON_GetObjectItemCaseSensitive(o, "received_ms");
+    if (o == NULL || !cJSON_IsNumber(v) || v->valueint != 1) {
+        snprintf(err, errlen, "%s: not a version 1 spool entry", id);
+        cJSON_Delete(o);
+        return -1;
+    }
+    e->source = spool_field(o, "source");
+    e->path = spool_field(o, "path");
+    e->action = spool_field(o, "action");
+    e->parameters = spool_field(o, "parameters");
+    e->idempotency_key = spool_field(o, "idempotency_key");
+    e->received_ms = cJSON_IsNumber(at) ? (int64_t)at->valuedouble : 0;
+    cJSON_Delete(o);
+    if (e->action == NULL || e->parameters == NULL || e->idempotency_key == NULL) {
+        snprintf(err, errlen, "%s: action, parameters or idempotency_key missing", id);
+        spool_entry_release(e);
+        return -1;
+    }
+    return 0;
+}
+
+/* Forgets an entry's bytes once its file is gone from the spool proper. */
+static void
+spool_forget(struct spool *s, int64_t size)
+{
+    pthread_mutex_lock(&s->mu);
+    s->bytes -= size;
+    s->files--;
+    pthread_mutex_unlock(&s->mu);
+}
+
+int
+spool_remove(struct spool *s, const char *id)
+{
+    char name[96];
+    struct stat st;
+    snprintf(name, sizeof(name), "%s" SPOOL_EXT, id);
+    if (fstatat(s->dirfd, name, &st, 0) < 0 || unlinkat(s->dirfd, name, 0) < 0) {
+        log_warn("spool: remove %s", name);
+        return -1;
+    }
+    spool_forget(s, st.st_size);
+    return 0;
+}
+
+int
+spool_quarantine(struct spool *s, const char *id)
+{
+    char name[96], dest[128];
+    struct stat st;
+    snprintf(name, sizeof(name), "%s" SPOOL_EXT, id);
+    snprintf(dest, sizeof(dest), "failed/%s" SPOOL_EXT, id);
+    if (mkdirat(s->dirfd, "failed", 0700) < 0 && errno != EEXIST)
+        return -1;
+    if (fstatat(s->dirfd, name, &st, 0) < 0 || renameat(s->dirfd, name, s->dirfd, dest) < 0) {
+        log_warn("spool: move %s to failed/", name);
+        return -1;
+    }
+    spool_forget(s, st.st_size);
+    log_error("spool: %s can never be stored; moved to %s/%s", id, s->dir, dest);
+    return 0;
+}
+
+int64_t
+spool_bytes(struct spool *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int64_t b = s->bytes;
+    pthread_mutex_unlock(&s->mu);
+    return b;
+}
+
+int64_t
+spool_files(struct spool *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int64_t n = s->files;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}

@@ -1,0 +1,194 @@
+/* This file keeps the webhook_log rows of received requests in a bounded queue and writes them
+ * in multi-row inserts, usually inside the writer's next transaction so that they cost no
+ * commit of their own. A log row is a convenience for operators: when it cannot be written it
+ * is dropped and counted, and the request it describes is never failed for it. */
+#include "job.h"
+#include "log.h"
+#include "producer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct webhook_log_row {
+    char received[40];
+    char *source;
+    char *path;
+    char *action;
+    int status;
+    int64_t job_id;
+    char *reason;
+};
+
+struct webhook_log {
+    pthread_mutex_t mu;
+    struct webhook_log_row *rows; /* a ring of max rows */
+    int max, head, n;
+    atomic_long dropped;
+};
+
+struct webhook_log *
+webhook_log_new(int max_rows)
+{
+    struct webhook_log *l = xcalloc(1, sizeof(*l));
+    pthread_mutex_init(&l->mu, NULL);
+    l->max = max_rows;
+    l->rows = xcalloc((size_t)max_rows, sizeof(*l->rows));
+    return l;
+}
+
+static void
+webhook_log_row_release(struct webhook_log_row *r)
+{
+    free(r->source);
+    free(r->path);
+    free(r->action);
+    free(r->reason);
+    memset(r, 0, sizeof(*r));
+}
+
+void
+webhook_log_free(struct webhook_log *l)
+{
+    if (l == NULL)
+        return;
+    for (int i = 0; i < l->n; i++)
+        webhook_log_row_release(&l->rows[(l->head + i) % l->max]);
+    if (l->n || atomic_load(&l->dropped))
+        log_warnx("webhook log: %d rows unwritten at exit, %ld dropped in all", l->n,
+                  (long)atomic_load(&l->dropped));
+    free(l->rows);
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
+
+/* Copies at most max bytes of s, so that no column's width can fail the insert. */
+static char *
+webhook_log_clip(const char *s, size_t max)
+{
+    if (s == NULL)
+        return NULL;
+    size_t n = strnlen(s, max);
+    /* Do not cut a UTF-8 sequence in half: back off to the start of a character. */
+    while (n > 0 && n < strlen(s) && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return xstrndup(s, n);
+}
+
+void
+webhook_log_add(struct webhook_log *l, const char *source, const char *path, const char *action,
+                int status, int64_t job_id, const char *reason)
+{
+    struct webhook_log_row r = {.status = status, .job_id = job_id};
+    job_format_time(now_wall_ms(), r.received, sizeof(r.received));
+    r.source = webhook_log_clip(source, 64);
+    r.path = webhook_log_clip(path ? path : "", 512);
+    r.action = webhook_log_clip(action, 191);
+    r.reason = webhook_log_clip(reason, 512);
+    pthread_mutex_lock(&l->mu);
+    if (l->n == l->max) {
+        pthread_mutex_unlock(&l->mu);
+        atomic_fetch_add(&l->dropped, 1);
+        webhook_log_row_release(&r);
+        return;
+    }
+    l->rows[(l->head + l->n) % l->max] = r;
+    l->n++;
+    pthread_mutex_unlock(&l->mu);
+}
+
+int
+webhook_log_pending(struct webhook_log *l)
+{
+    pthread_mutex_lock(&l->mu);
+    int n = l->n;
+    pthread_mutex_unlock(&l->mu);
+    return n;
+}
+
+long
+webhook_log_dropped(struct webhook_log *l)
+{
+    return atomic_load(&l->dropped);
+}
+
+/* Puts rows that a lost connection did not take back at the head of the queue, as far as
+ * there is room; the rest are dropped. */
+static void
+webhook_log_unshift(struct webhook_log *l, struct webhook_log_row *rows, int n)
+{
+    pthread_mutex_lock(&l->mu);
+    for (int i = n - 1; i >= 0; i--) {
+        if (l->n == l->max) {
+            atomic_fetch_add(&l->dropped, 1);
+            webhook_log_row_release(&rows[i]);
+            continue;
+        }
+        l->head = (l->head + l->max - 1) % l->max;
+        l->rows[l->head] = rows[i];
+        l->n++;
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* Inserts n rows with one statement. The statement's text holds only placeholders; n is one of
+ * a few fixed sizes so the prepared-statement cache keeps a handful of them. */
+static int
+webhook_log_insert(struct db *db, const struct webhook_log_row *rows, int n)
+{
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_appends(&sql, "INSERT INTO webhook_log (dt_received, source, path, action, status, job_id, "
+                      "reason) VALUES ");
+    struct db_param *p = xcalloc((size_t)n * 7, sizeof(*p));
+    for (int i = 0; i < n; i++) {
+        buf_appends(&sql, i ? ",(?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?)");
+        const struct webhook_log_row *r = &rows[i];
+        struct db_param *q = p + 7 * i;
+        q[0] = DBS(r->received);
+        q[1] = DBS(r->source);
+        q[2] = DBS(r->path);
+        q[3] = DBS(r->action);
+        q[4] = DBI(r->status);
+        q[5] = r->job_id > 0 ? DBI(r->job_id) : DBNULL;
+        q[6] = DBS(r->reason);
+    }
+    int rc = db_exec(db, sql.data, p, n * 7, NULL, NULL);
+    buf_release(&sql);
+    free(p);
+    return rc;
+}
+
+int
+webhook_log_flush(struct webhook_log *l, struct db *db, int max)
+{
+    pthread_mutex_lock(&l->mu);
+    int n = l->n < max ? l->n : max;
+    struct webhook_log_row *rows = n ? xcalloc((size_t)n, sizeof(*rows)) : NULL;
+    for (int i = 0; i < n; i++)
+        rows[i] = l->rows[(l->head + i) % l->max];
+    l->head = (l->head + n) % l->max;
+    l->n -= n;
+    pthread_mutex_unlock(&l->mu);
+    int done = 0;
+    static const int sizes[] = {64, 16, 4, 1};
+    while (done < n) {
+        int k = 0;
+        while (sizes[k] > n - done)
+            k++;
+        if (webhook_log_insert(db, rows + done, sizes[k]) < 0) {
+            if (db_lost(db)) {
+                webhook_log_unshift(l, rows + done, n - done);
+                free(rows);
+                return -1;
+            }
+            log_warnx("webhook log: %s (%d rows dropped)", db_errstr(db), sizes[k]);
+            atomic_fetch_add(&l->dropped, sizes[k]);
+        }
+        for (int i = 0; i < sizes[k]; i++)
+            webhook_log_row_release(&rows[done + i]);
+        done += sizes[k];
+    }
+    free(rows);
+    return n;
+}
