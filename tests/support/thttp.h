@@ -1,0 +1,29 @@
+/* An HTTP client for end-to-end tests, over libcurl: one call per request, the status, body
+ * and response headers captured. Tests talk to the producer through it. */
+#ifndef JOBFLEET_THTTP_H
+#define JOBFLEET_THTTP_H
+
+#include <stddef.h>
+
+struct t_http_resp {
+    long status; /* 0 when the request failed at the transport level */
+    char *body;
+    char *headers; /* raw response header block, lower-cased names */
+    char err[256]; /* transport error, when status is 0 */
+};
+
+/* Sends method to url with body (len bytes, may be NULL) and the extra header lines in hdrs
+ * (NULL-terminated, "Name: value"). Fills out; returns 0, or -1 on a transport error (with
+ * out->err set). The caller releases out. Safe to call from several threads at once. */
+int t_http(const char *method, const char *url, const char *body, size_t len,
+           const char *const *hdrs, struct t_http_resp *out);
+void t_http_release(struct t_http_resp *r);
+
+/* The value of a response header (name lower-case), copied into out; -1 when absent. */
+int t_http_header(const struct t_http_resp *r, const char *name, char *out, size_t len);
+
+/* "http://127.0.0.1:<port><path>" for the producer of a test config; static storage per
+ * thread. */
+const char *t_http_url(const char *listen, const char *path);
+
+#endif
