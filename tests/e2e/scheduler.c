@@ -1,0 +1,578 @@
+/* End-to-end tests of jobfleet-scheduler: leader election and takeover, pickup of due jobs,
+ * reconcile after Redis lost its queues, lease recovery, the watchdog, retention, flags, and
+ * MariaDB and Redis restarts under a running scheduler (on private servers). */
+#include "tsupport.h"
+#include "util.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *
+sched_bin(void)
+{
+    return t_bin("jobfleet-scheduler");
+}
+
+/* The log path of a spawned process, found before it is reaped (reaping forgets the pid). */
+static const char *
+log_path(struct tenv *t, pid_t pid)
+{
+    for (int i = 0; i < t->n_procs; i++)
+        if (t->procs[i].pid == pid)
+            return t->procs[i].log_path;
+    CHECK(false, "no spawned process %d", (int)pid);
+    return NULL;
+}
+
+static int
+path_count(const char *path, const char *needle)
+{
+    char *log = t_read_file(path);
+    int n = log ? t_count(log, needle) : 0;
+    free(log);
+    return n;
+}
+
+static int
+log_count(struct tenv *t, pid_t pid, const char *needle)
+{
+    return path_count(log_path(t, pid), needle);
+}
+
+/* The sum of the counts of a process's "reconcile: pushed N" lines. */
+static int64_t
+pushed_total(struct tenv *t, pid_t pid)
+{
+    const char *needle = "reconcile: pushed ";
+    char *log = t_read_file(log_path(t, pid));
+    int64_t sum = 0;
+    for (const char *p = log; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        sum += strtoll(p + strlen(needle), NULL, 10);
+    free(log);
+    return sum;
+}
+
+static pid_t
+start_leader(struct tenv *t)
+{
+    pid_t s = t_spawn(t, sched_bin(), NULL);
+    WAIT_UNTIL(log_count(t, s, "became leader") == 1, 15000, "scheduler %d never led", (int)s);
+    return s;
+}
+
+/* Stops a scheduler with SIGTERM and checks it released the lock and exited 0. */
+static void
+stop_cleanly(struct tenv *t, pid_t pid)
+{
+    const char *path = log_path(t, pid);
+    t_signal(t, pid, SIGTERM);
+    int st = t_wait_exit(t, pid, 15000);
+    CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "scheduler exit status %d", st);
+    CHECK(path_count(path, "released lock") == 1, "no \"released lock\" line");
+}
+
+static bool
+in_redis(struct tenv *t, const char *queue, int64_t id)
+{
+    bool missing = true;
+    if (rq_missing(t->rq, queue, &id, 1, &missing) < 0 && !rq_connected(t->rq))
+        rq_missing(t->rq, queue, &id, 1, &missing);
+    return !missing;
+}
+
+static int64_t
+queue_depth(struct tenv *t, const char *queue)
+{
+    int64_t n = rq_depth(t->rq, queue);
+    return n < 0 ? rq_depth(t->rq, queue) : n;
+}
+
+/* A worker instance row whose last heartbeat is age_s seconds ago (negative: ahead). */
+static int64_t
+insert_instance(struct tenv *t, const char *state, int age_s)
+{
+    uint64_t id = 0;
+    CHECK(db_exec(t->db,
+                  "INSERT INTO worker_instances (host, pid, queues, concurrency, dt_started, "
+                  "dt_heartbeat, state) VALUES ('test-host', 999999, 'default:1', 1, "
+                  "NOW(6) - INTERVAL 1 HOUR, NOW(6) - INTERVAL ? SECOND, ?)",
+                  DB_P(DBI(age_s), DBS(state)), NULL, &id) == 0,
+          "insert instance: %s", db_errstr(t->db));
+    return (int64_t)id;
+}
+
+/* A job running its first attempt on instance, with its deadline deadline_in_s from now. */
+static int64_t
+insert_running(struct tenv *t, int64_t instance, int max_attempts, int deadline_in_s)
+{
+    uint64_t id = 0;
+    CHECK(db_exec(t->db,
+                  "INSERT INTO jobs (uuid, origin, queue, action, parameters, state, run_at, "
+                  "attempt, max_attempts, timeout_s, dt_created, dt_queued, dt_started, "
+                  "dt_deadline, instance_id) VALUES (UUID(), 'cli', 'default', 'System/Noop', "
+                  "'{}', 'running', NOW(6) - INTERVAL 1 MINUTE, 1, ?, 60, "
+                  "NOW(6) - INTERVAL 1 MINUTE, NOW(6) - INTERVAL 1 MINUTE, "
+                  "NOW(6) - INTERVAL 1 MINUTE, NOW(6) + INTERVAL ? SECOND, ?)",
+                  DB_P(DBI(max_attempts), DBI(deadline_in_s), DBI(instance)), NULL, &id) == 0,
+          "insert running job: %s", db_errstr(t->db));
+    return (int64_t)id;
+}
+
+static bool
+reason_is(struct tenv *t, int64_t id, const char *reason)
+{
+    char *r = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    bool eq = r != NULL && strcmp(r, reason) == 0;
+    free(r);
+    return eq;
+}
+
+/* Inserts n queued System/Noop jobs (as enqueue would) and pushes them; returns the count. */
+static int64_t
+insert_queued(struct tenv *t, int n)
+{
+    CHECK(db_exec(t->db,
+                  "INSERT INTO jobs (uuid, origin, queue, action, parameters, state, run_at, "
+                  "max_attempts, timeout_s, dt_created, dt_queued) SELECT UUID(), 'cli', "
+                  "'default', 'System/Noop', '{}', 'queued', NOW(6), 1, 60, NOW(6), NOW(6) "
+                  "FROM seq_1_to_1000000 WHERE seq <= ?",
+                  DB_P(DBI(n)), NULL, NULL) == 0,
+          "insert queued jobs: %s", db_errstr(t->db));
+    struct db_rows *r = db_query(t->db, "SELECT id FROM jobs WHERE state = 'queued'", DB_NOP);
+    CHECK(r && r->n_rows == n, "queued rows: %s", db_errstr(t->db));
+    int64_t *ids = xcalloc((size_t)n, sizeof(*ids));
+    for (int i = 0; i < n; i++)
+        ids[i] = db_rows_int(r, i, 0, 0);
+    CHECK(rq_push(t->rq, "default", ids, NULL, n) == 0, "push: %s", rq_errstr(t->rq));
+    free(ids);
+    db_rows_free(r);
+    return n;
+}
+
+/* Empties this test's queue in Redis. Not FLUSHALL: the Redis server is shared with the
+ * tests running alongside, and wiping their queues would strand their jobs. */
+static void
+lose_redis_queue(struct tenv *t)
+{
+    char *key = rq_queue_key(t->rq, "default");
+    const char *argv[] = {"DEL", key};
+    CHECK(rq_command(t->rq, 2, argv) >= 0, "DEL %s: %s", key, rq_errstr(t->rq));
+    free(key);
+    CHECK(queue_depth(t, "default") == 0, "queue still holds IDs");
+}
+
+static void
+test_single_leader(struct tenv *t)
+{
+    pid_t a = t_spawn(t, sched_bin(), NULL);
+    pid_t b = t_spawn(t, sched_bin(), NULL);
+    /* Decided once one leads and the other has waited out a GET_LOCK as standby. */
+    WAIT_UNTIL(log_count(t, a, "became leader") + log_count(t, b, "became leader") == 1 &&
+                   log_count(t, a, "standby") + log_count(t, b, "standby") == 1,
+               15000, "expected one leader and one standby");
+    pid_t leader = log_count(t, a, "became leader") ? a : b;
+    pid_t standby = leader == a ? b : a;
+    CHECK(log_count(t, standby, "became leader") == 0, "both became leader");
+    /* The lock is named after the database, so the other tests' schedulers on this server
+     * (each with its own database) do not compete with these two. */
+    char *name = xasprintf("jobfleet:%s:scheduler", t->db_name);
+    CHECK(log_count(t, leader, name) >= 1, "lock name lacks the database: want %s", name);
+    free(name);
+
+    int64_t t0 = now_mono_ms();
+    t_signal(t, leader, SIGKILL);
+    WAIT_UNTIL(log_count(t, standby, "became leader") == 1, 10000, "standby never took over");
+    int64_t took = now_mono_ms() - t0;
+    fprintf(stderr, "takeover %lld ms after kill -9 of the leader\n", (long long)took);
+    CHECK(took <= 2000, "takeover took %lld ms (limit 2000)", (long long)took);
+    t_wait_exit(t, leader, 5000);
+
+    /* The new leader does the work. */
+    int64_t id = t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "1s", NULL});
+    WAIT_UNTIL(t_job_in_state(t, id, "queued") && in_redis(t, "default", id), 10000,
+               "new leader did not queue job %lld", (long long)id);
+    CHECK(log_count(t, standby, "lost leadership") == 0, "unexpected loss of leadership");
+    stop_cleanly(t, standby);
+}
+
+static void
+test_pickup_due(struct tenv *t)
+{
+    pid_t s = start_leader(t);
+    int64_t id = t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "2s", NULL});
+    int64_t crit = t_enqueue(
+        t, "System/Noop", NULL,
+        (const char *const[]){"--in", "1s", "--queue", "critical", "--priority", "5", NULL});
+    int64_t later = t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "1h", NULL});
+    CHECK(t_job_in_state(t, id, "pending"), "a job due in 2 s should be pending");
+    CHECK(!in_redis(t, "default", id), "a pending job must not be in Redis");
+    WAIT_UNTIL(t_job_in_state(t, id, "queued"), 10000, "job %lld was never queued: %s",
+               (long long)id, t_job_state(t, id));
+    CHECK(t_sql_int(t, 0, "SELECT dt_queued >= run_at FROM jobs WHERE id = ?", DB_P(DBI(id))) == 1,
+          "queued before it was due");
+    /* The push follows the commit (invariant 1), so the ID may trail the state briefly. */
+    WAIT_UNTIL(in_redis(t, "default", id), 2000, "job %lld queued but not in Redis", (long long)id);
+    WAIT_UNTIL(t_job_in_state(t, crit, "queued") && in_redis(t, "critical", crit), 10000,
+               "job in queue \"critical\" was not pushed there");
+    CHECK(!in_redis(t, "default", crit), "job pushed to the wrong queue");
+    CHECK(t_job_in_state(t, later, "pending") && !in_redis(t, "default", later),
+          "a job due in an hour was picked up");
+    stop_cleanly(t, s);
+}
+
+/* Scheduler only: Redis lost its queue, the scheduler pushes every queued ID again, in
+ * batches (batch_size 300 makes it take several, carried across ticks by the cursor). */
+static void
+test_reconcile_repushes(struct tenv *t)
+{
+    insert_queued(t, 1000);
+    CHECK(queue_depth(t, "default") == 1000, "pushed 1000");
+    lose_redis_queue(t);
+    int64_t t0 = now_mono_ms();
+    pid_t s = start_leader(t);
+    WAIT_UNTIL(queue_depth(t, "default") == 1000, 30000, "Redis holds %lld of 1000 IDs",
+               (long long)queue_depth(t, "default"));
+    fprintf(stderr, "reconcile restored 1000 IDs %lld ms after start (requeue_after_s = 2)\n",
+            (long long)(now_mono_ms() - t0));
+    CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE state = 'queued'", DB_NOP) == 1000,
+          "jobs changed state");
+    /* Each ID pushed exactly once, over more than one tick (the log line is per tick). */
+    WAIT_UNTIL(pushed_total(t, s) >= 1000, 5000, "log reports %lld pushes",
+               (long long)pushed_total(t, s));
+    CHECK(pushed_total(t, s) == 1000, "pushed %lld IDs for 1000 lost",
+          (long long)pushed_total(t, s));
+    CHECK(log_count(t, s, "reconcile: pushed") >= 2, "expected batches over several ticks");
+    /* A job pushed by pickup is not pushed again once reconcile's window covers it. */
+    int64_t id = t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "1s", NULL});
+    WAIT_UNTIL(t_job_in_state(t, id, "queued") && in_redis(t, "default", id), 10000,
+               "pickup stalled");
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT dt_queued < NOW(6) - INTERVAL 3 SECOND FROM jobs "
+                         "WHERE id = ?",
+                         DB_P(DBI(id))) == 1,
+               10000, "time stands still");
+    CHECK(queue_depth(t, "default") == 1001, "depth %lld", (long long)queue_depth(t, "default"));
+    CHECK(pushed_total(t, s) == 1000, "reconcile pushed IDs Redis held");
+    stop_cleanly(t, s);
+}
+
+/* With a worker: Redis lost 1,000 queued IDs; scheduler and worker together run every job
+ * exactly once. */
+static void
+test_reconcile_runs_once(struct tenv *t)
+{
+    insert_queued(t, 1000);
+    lose_redis_queue(t);
+    int64_t t0 = now_mono_ms();
+    start_leader(t);
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    WAIT_UNTIL(
+        t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'", DB_NOP) == 1000,
+        120000, "%lld of 1000 jobs succeeded",
+        (long long)t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'", DB_NOP));
+    fprintf(stderr, "1000 lost jobs ran %lld ms after start\n", (long long)(now_mono_ms() - t0));
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM job_attempts", DB_NOP) == 1000,
+          "job_attempts rows: %lld",
+          (long long)t_sql_int(t, -1, "SELECT COUNT(*) FROM job_attempts", DB_NOP));
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE attempt <> 1", DB_NOP) == 0,
+          "a job ran more than once");
+}
+
+static void
+test_lease_recovery(struct tenv *t)
+{
+    int64_t dead = insert_instance(t, "running", 60);
+    int64_t stopped = insert_instance(t, "stopped", 60);
+    int64_t alive = insert_instance(t, "running", -3600);
+    int64_t j_fail = insert_running(t, dead, 1, 300);
+    int64_t j_retry = insert_running(t, dead, 3, 300);
+    int64_t j_stopped = insert_running(t, stopped, 1, 300);
+    int64_t j_alive = insert_running(t, alive, 1, 300);
+    int64_t t0 = now_mono_ms();
+    pid_t s = start_leader(t);
+    WAIT_UNTIL(t_job_in_state(t, j_fail, "failed"), 10000, "job on a dead worker: %s",
+               t_job_state(t, j_fail));
+    int64_t took = now_mono_ms() - t0;
+    fprintf(stderr, "job of a dead worker failed %lld ms after scheduler start (lease 3 s)\n",
+            (long long)took);
+    CHECK(took <= 3000, "recovery took %lld ms, longer than the lease", (long long)took);
+    CHECK(reason_is(t, j_fail, "worker lost"), "failure_reason");
+    CHECK(t_sql_int(t, 0,
+                    "SELECT COUNT(*) FROM job_attempts WHERE job_id = ? AND attempt = 1 AND "
+                    "outcome = 'failed' AND reason = 'worker lost' AND instance_id = ?",
+                    DB_P(DBI(j_fail), DBI(dead))) == 1,
+          "attempt row of the lost job");
+    CHECK(t_sql_int(t, 0, "SELECT state = 'lost' FROM worker_instances WHERE id = ?",
+                    DB_P(DBI(dead))) == 1,
+          "dead instance not marked lost");
+    /* Attempts left: back to pending for a retry (or queued already, when its backoff was
+     * short), never failed. */
+    WAIT_UNTIL(reason_is(t, j_retry, "worker lost"), 5000, "retryable job not recovered");
+    char *st = t_job_state(t, j_retry);
+    CHECK(!strcmp(st, "pending") || !strcmp(st, "queued"), "retryable job is %s", st);
+    free(st);
+    WAIT_UNTIL(t_job_in_state(t, j_stopped, "failed") && reason_is(t, j_stopped, "worker lost"),
+               5000, "job left running on a stopped instance");
+    CHECK(t_sql_int(t, 0, "SELECT state = 'stopped' FROM worker_instances WHERE id = ?",
+                    DB_P(DBI(stopped))) == 1,
+          "stopped instance changed state");
+    CHECK(t_job_in_state(t, j_alive, "running"), "job of a live worker was touched");
+    CHECK(t_sql_int(t, 0, "SELECT state = 'running' FROM worker_instances WHERE id = ?",
+                    DB_P(DBI(alive))) == 1,
+          "live instance changed state");
+    CHECK(log_count(t, s, "lost: no heartbeat") == 1, "one instance should be logged lost");
+    stop_cleanly(t, s);
+}
+
+static void
+test_watchdog(struct tenv *t)
+{
+    int64_t inst = insert_instance(t, "running", -3600);
+    int64_t late = insert_running(t, inst, 1, -10);
+    int64_t late_retry = insert_running(t, inst, 2, -10);
+    int64_t in_time = insert_running(t, inst, 1, 300);
+    pid_t s = start_leader(t);
+    WAIT_UNTIL(t_job_in_state(t, late, "failed"), 10000, "late job: %s", t_job_state(t, late));
+    CHECK(reason_is(t, late, "timeout"), "failure_reason of the late job");
+    CHECK(t_sql_int(t, 0,
+                    "SELECT COUNT(*) FROM job_attempts WHERE job_id = ? AND outcome = 'failed' "
+                    "AND reason = 'timeout'",
+                    DB_P(DBI(late))) == 1,
+          "attempt row of the late job");
+    WAIT_UNTIL(reason_is(t, late_retry, "timeout"), 5000, "retryable late job");
+    char *st = t_job_state(t, late_retry);
+    CHECK(!strcmp(st, "pending") || !strcmp(st, "queued"), "retryable late job is %s", st);
+    free(st);
+    CHECK(t_job_in_state(t, in_time, "running"), "a job within its deadline was touched");
+    stop_cleanly(t, s);
+}
+
+static void
+test_retention(struct tenv *t)
+{
+    const char *ins = "INSERT INTO jobs (uuid, origin, queue, action, parameters, state, run_at, "
+                      "attempt, max_attempts, dt_created, dt_completed, is_success) VALUES "
+                      "(UUID(), 'cli', 'default', 'System/Noop', '{}', ?, NOW(6), 1, 1, "
+                      "NOW(6) - INTERVAL ? DAY, NOW(6) - INTERVAL ? DAY, 1)";
+    uint64_t old_ok = 0, new_ok = 0, old_failed = 0;
+    CHECK(db_exec(t->db, ins, DB_P(DBS("succeeded"), DBI(21), DBI(20)), NULL, &old_ok) == 0,
+          "insert: %s", db_errstr(t->db));
+    CHECK(db_exec(t->db, ins, DB_P(DBS("succeeded"), DBI(2), DBI(1)), NULL, &new_ok) == 0, "i");
+    CHECK(db_exec(t->db, ins, DB_P(DBS("failed"), DBI(21), DBI(20)), NULL, &old_failed) == 0, "i");
+    uint64_t ids[] = {old_ok, new_ok, old_failed};
+    for (int i = 0; i < 3; i++)
+        CHECK(db_exec(t->db,
+                      "INSERT INTO job_attempts (job_id, attempt, dt_completed, outcome) "
+                      "VALUES (?, 1, NOW(6), 'succeeded')",
+                      DB_P(DBI(ids[i])), NULL, NULL) == 0,
+              "insert attempt");
+    CHECK(db_exec_static(t->db, "INSERT INTO webhook_log (dt_received, path, status) VALUES "
+                                "(NOW(6) - INTERVAL 30 DAY, '/webhook/old', 202), "
+                                "(NOW(6), '/webhook/new', 202)") == 0,
+          "insert webhook_log");
+    pid_t s = start_leader(t);
+    WAIT_UNTIL(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE id = ?", DB_P(DBI(old_ok))) == 0,
+               10000, "old succeeded job kept");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM job_attempts WHERE job_id = ?",
+                    DB_P(DBI(old_ok))) == 0,
+          "attempts of a deleted job kept");
+    CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE id IN (?, ?)",
+                    DB_P(DBI(new_ok), DBI(old_failed))) == 2,
+          "retention deleted a recent or a failed job");
+    CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM job_attempts", DB_NOP) == 2, "attempts lost");
+    WAIT_UNTIL(t_sql_int(t, -1, "SELECT COUNT(*) FROM webhook_log WHERE path = '/webhook/old'",
+                         DB_NOP) == 0,
+               5000, "old webhook_log row kept");
+    CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM webhook_log", DB_NOP) == 1, "new row deleted");
+    stop_cleanly(t, s);
+}
+
+/* Runs the scheduler with args (after the harness's own --config) and returns its exit
+ * status; *out gets its output. */
+static int
+run_flags(struct tenv *t, const char *const *args, char **out)
+{
+    pid_t p = t_spawn(t, sched_bin(), args);
+    const char *path = log_path(t, p);
+    char *saved = xstrdup(path);
+    int st = t_wait_exit(t, p, 15000);
+    CHECK(st != -1 && WIFEXITED(st), "scheduler %s did not exit", args[0]);
+    *out = t_read_file(saved);
+    free(saved);
+    return WEXITSTATUS(st);
+}
+
+static void
+test_flags(struct tenv *t)
+{
+    char *out = NULL;
+    CHECK(run_flags(t, (const char *const[]){"--help", NULL}, &out) == 0, "--help exit");
+    CHECK(strstr(out, "usage: jobfleet-scheduler") && strstr(out, "--check-config") &&
+              strstr(out, "--config PATH"),
+          "--help text: %s", out);
+    free(out);
+    CHECK(run_flags(t, (const char *const[]){"--check-config", NULL}, &out) == 0,
+          "--check-config of a good file: %s", out);
+    free(out);
+    CHECK(run_flags(t, (const char *const[]){"--frobnicate", NULL}, &out) == 2, "unknown flag");
+    CHECK(t_count(out, "\n") == 1 && strstr(out, "--frobnicate"), "one line: %s", out);
+    free(out);
+    char *bad = xasprintf("%s/bad.conf", t->dir);
+    FILE *fp = fopen(bad, "w");
+    CHECK(fp != NULL, "write %s", bad);
+    fputs("[scheduler]\ntick_ms = often\n", fp);
+    fclose(fp);
+    CHECK(run_flags(t, (const char *const[]){"--config", bad, NULL}, &out) == 2, "bad config");
+    CHECK(t_count(out, "\n") == 1 && strstr(out, "tick_ms"), "one line naming the key: %s", out);
+    free(out);
+    CHECK(run_flags(t, (const char *const[]){"--config", bad, "--check-config", NULL}, &out) == 2,
+          "--check-config of a bad file");
+    free(out);
+    free(bad);
+}
+
+/* Private MariaDB and Redis for the restart tests, stopped at exit whatever happens. */
+static char *private_dir;
+
+static void
+private_stop(void)
+{
+    if (private_dir == NULL)
+        return;
+    char *cmd =
+        xasprintf("%s/tests/servers stop %s >/dev/null 2>&1", JOBFLEET_SOURCE_DIR, private_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not stop the private servers in %s\n", private_dir);
+    free(cmd);
+    free(private_dir);
+    private_dir = NULL;
+}
+
+static void
+private_cmd(const char *what)
+{
+    char *cmd =
+        xasprintf("%s/tests/servers %s %s >/dev/null", JOBFLEET_SOURCE_DIR, what, private_dir);
+    CHECK(system(cmd) == 0, "tests/servers %s", what);
+    free(cmd);
+}
+
+/* Starts private servers, points the binaries (through the environment, which overrides the
+ * file) and t->db / t->rq at them, and migrates. The shared connections are kept in *db
+ * and *rq for the teardown. */
+static void
+private_start(struct tenv *t, struct db **db, struct rq **rq)
+{
+    private_dir = xasprintf("%s/servers", t->dir);
+    atexit(private_stop);
+    private_cmd("start");
+    char *envp = xasprintf("%s/env", private_dir);
+    char *env = t_read_file(envp);
+    CHECK(env && strstr(env, "MYSQL_PORT=") && strstr(env, "REDIS_PORT="), "servers env");
+    char myport[16] = "", rport[16] = "";
+    sscanf(strstr(env, "MYSQL_PORT=") + 11, "%15[0-9]", myport);
+    sscanf(strstr(env, "REDIS_PORT=") + 11, "%15[0-9]", rport);
+    free(env);
+    free(envp);
+    setenv("JOBFLEET_MYSQL_PORT", myport, 1);
+    setenv("JOBFLEET_REDIS_PORT", rport, 1);
+    char *out = NULL, *err = NULL;
+    CHECK(t_cli(t, &out, &err, (const char *const[]){"migrate", NULL}) == 0, "migrate: %s", err);
+    free(out);
+    free(err);
+    struct cfg_mysql m = t->cfg.mysql;
+    m.port = (int)strtol(myport, NULL, 10);
+    struct cfg_redis r = t->cfg.redis;
+    r.port = (int)strtol(rport, NULL, 10);
+    *db = t->db;
+    *rq = t->rq;
+    t->db = db_new(&m);
+    t->rq = rq_new(&r);
+    CHECK(db_connect(t->db) == 0, "private MariaDB: %s", db_errstr(t->db));
+    CHECK(rq_connect(t->rq) == 0, "private Redis: %s", rq_errstr(t->rq));
+}
+
+static void
+private_end(struct tenv *t, struct db *db, struct rq *rq)
+{
+    db_free(t->db);
+    rq_free(t->rq);
+    t->db = db;
+    t->rq = rq;
+    private_stop();
+    unsetenv("JOBFLEET_MYSQL_PORT");
+    unsetenv("JOBFLEET_REDIS_PORT");
+}
+
+static void
+test_mysql_restart(struct tenv *t)
+{
+    struct db *shared_db;
+    struct rq *shared_rq;
+    private_start(t, &shared_db, &shared_rq);
+    pid_t s = start_leader(t);
+    int64_t before = t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "1s", NULL});
+    WAIT_UNTIL(t_job_in_state(t, before, "queued") && in_redis(t, "default", before), 10000,
+               "job before the restart");
+
+    private_cmd("stop-mysql");
+    WAIT_UNTIL(log_count(t, s, "lost leadership") == 1, 10000, "outage not noticed");
+    private_cmd("start-mysql");
+    WAIT_UNTIL(log_count(t, s, "became leader") == 2, 30000, "never led again");
+    int64_t after = t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "1s", NULL});
+    WAIT_UNTIL(t_job_in_state(t, after, "queued") && in_redis(t, "default", after), 15000,
+               "job after the restart: %s", t_job_state(t, after));
+    CHECK(waitpid(s, NULL, WNOHANG) == 0, "the scheduler exited");
+    /* One line when the outage began and one when it ended, not one per tick. */
+    CHECK(log_count(t, s, "MariaDB (lock connection) unavailable") == 1, "outage logged %d times",
+          log_count(t, s, "MariaDB (lock connection) unavailable"));
+    CHECK(log_count(t, s, "MariaDB unavailable") <= 1, "main connection outage logged often");
+    stop_cleanly(t, s);
+    private_end(t, shared_db, shared_rq);
+}
+
+static void
+test_redis_restart(struct tenv *t)
+{
+    struct db *shared_db;
+    struct rq *shared_rq;
+    private_start(t, &shared_db, &shared_rq);
+    pid_t s = start_leader(t);
+    private_cmd("stop-redis");
+    /* Due while Redis is down: the scheduler must push it once Redis is back. */
+    int64_t id = t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "1s", NULL});
+    WAIT_UNTIL(log_count(t, s, "Redis unavailable") == 1, 10000, "Redis outage not noticed");
+    private_cmd("start-redis");
+    WAIT_UNTIL(in_redis(t, "default", id), 20000, "job %lld not pushed after Redis came back",
+               (long long)id);
+    CHECK(t_job_in_state(t, id, "queued"), "job state");
+    CHECK(waitpid(s, NULL, WNOHANG) == 0, "the scheduler exited");
+    CHECK(log_count(t, s, "Redis unavailable") == 1, "outage logged more than once");
+    CHECK(log_count(t, s, "Redis available again") == 1, "no recovery line");
+    stop_cleanly(t, s);
+    private_end(t, shared_db, shared_rq);
+}
+
+static const struct test_case cases[] = {
+    {"e2e_scheduler_single_leader", test_single_leader, NULL},
+    {"e2e_scheduler_pickup_due", test_pickup_due, NULL},
+    {"e2e_scheduler_reconcile_repushes", test_reconcile_repushes,
+     "[scheduler]\nbatch_size = 300\n"},
+    {"e2e_scheduler_reconcile_runs_once", test_reconcile_runs_once, "[worker]\nconcurrency = 4\n"},
+    {"e2e_scheduler_lease_recovery", test_lease_recovery, "[worker]\nlease_s = 3\n"},
+    {"e2e_scheduler_watchdog", test_watchdog, NULL},
+    {"e2e_scheduler_retention", test_retention, NULL},
+    {"e2e_scheduler_flags", test_flags, NULL},
+    {"e2e_scheduler_mysql_restart", test_mysql_restart, NULL},
+    {"e2e_scheduler_redis_restart", test_redis_restart, NULL},
+};
+
+int
+main(int argc, char **argv)
+{
+    return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
+}

@@ -1,0 +1,16 @@
+# End-to-end tests of jobfleet-scheduler (tests/e2e/scheduler.c).
+jf_e2e(scheduler TIMEOUT 180 NAMES
+  e2e_scheduler_single_leader
+  e2e_scheduler_pickup_due
+  e2e_scheduler_reconcile_repushes
+  e2e_scheduler_reconcile_runs_once
+  e2e_scheduler_lease_recovery
+  e2e_scheduler_watchdog
+  e2e_scheduler_retention
+  e2e_scheduler_flags
+  e2e_scheduler_mysql_restart
+  e2e_scheduler_redis_restart)
+# These two start private MariaDB and Redis servers of their own (restarting the shared ones
+# would disturb the other tests): heavy, so one at a time.
+set_tests_properties(e2e_scheduler_mysql_restart e2e_scheduler_redis_restart
+  PROPERTIES RUN_SERIAL TRUE)
