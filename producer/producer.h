@@ -247,6 +247,9 @@ int spool_remove(struct spool *s, const char *id);
 int spool_quarantine(struct spool *s, const char *id);
 int64_t spool_bytes(struct spool *s);
 int64_t spool_files(struct spool *s);
+/* True while the spool refuses writes: the last one failed (quota or disk) and nothing was
+ * removed or written since. */
+bool spool_full(struct spool *s);
 
 /* Starts the thread that replays the spool into MariaDB whenever it is reachable. */
 struct spool_replay *spool_replay_start(struct producer *p);

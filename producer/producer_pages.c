@@ -195,8 +195,7 @@ page_health(struct http_req *r)
     bool rq_ok = rq_command(c->rq, 1, ping) >= 0;
     cJSON *o = cJSON_CreateObject();
     int64_t files = spool_files(p->spool), bytes = spool_bytes(p->spool);
-    bool spool_full = bytes >= p->cfg->producer.spool_max_bytes;
-    bool accepting = db_ok || !spool_full;
+    bool accepting = db_ok || !spool_full(p->spool);
     cJSON_AddStringToObject(o, "status", !accepting ? "down" : db_ok && rq_ok ? "ok" : "degraded");
     cJSON_AddStringToObject(o, "mysql", db_ok ? "ok" : db_errstr(c->db));
     cJSON_AddStringToObject(o, "redis", rq_ok ? "ok" : rq_errstr(c->rq));

@@ -32,6 +32,7 @@ struct spool {
     int64_t max_bytes;
     pthread_mutex_t mu;
     int64_t bytes, files;
+    bool refused; /* the last write was refused and nothing was removed since */
     atomic_uint seq;
 };
 
@@ -162,9 +163,10 @@ spool_write(struct spool *s, const struct spool_entry *e, char *id, size_t idlen
     size_t len = strlen(text);
     pthread_mutex_lock(&s->mu);
     if (s->bytes + (int64_t)len > s->max_bytes) {
-        pthread_mutex_unlock(&s->mu);
         snprintf(err, errlen, "spool quota reached (%lld of %lld bytes)", (long long)s->bytes,
                  (long long)s->max_bytes);
+        s->refused = true;
+        pthread_mutex_unlock(&s->mu);
         free(text);
         return -1;
     }
@@ -196,6 +198,11 @@ spool_write(struct spool *s, const struct spool_entry *e, char *id, size_t idlen
         pthread_mutex_lock(&s->mu);
         s->bytes -= (int64_t)len;
         s->files--;
+        s->refused = true;
+        pthread_mutex_unlock(&s->mu);
+    } else {
+        pthread_mutex_lock(&s->mu);
+        s->refused = false;
         pthread_mutex_unlock(&s->mu);
     }
     free(text);
@@ -303,6 +310,7 @@ spool_forget(struct spool *s, int64_t size)
     pthread_mutex_lock(&s->mu);
     s->bytes -= size;
     s->files--;
+    s->refused = false;
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -345,6 +353,15 @@ spool_bytes(struct spool *s)
     int64_t b = s->bytes;
     pthread_mutex_unlock(&s->mu);
     return b;
+}
+
+bool
+spool_full(struct spool *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool full = s->refused;
+    pthread_mutex_unlock(&s->mu);
+    return full;
 }
 
 int64_t
