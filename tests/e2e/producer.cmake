@@ -12,3 +12,20 @@ jf_e2e(producer TIMEOUT 120 NAMES
   e2e_producer_idempotency
   e2e_producer_webhook_log
   e2e_producer_db_timeout)
+jf_e2e(producer_api TIMEOUT 120 NAMES
+  e2e_producer_api_create
+  e2e_producer_api_bulk
+  e2e_producer_api_get_list
+  e2e_producer_api_retry_cancel
+  e2e_producer_api_disabled
+  e2e_producer_pages
+  e2e_producer_flags
+  e2e_producer_sigterm)
+jf_e2e(producer_outage TIMEOUT 180 NAMES
+  e2e_producer_outage_mysql
+  e2e_producer_spool_quota
+  e2e_producer_outage_redis)
+# These start private MariaDB and Redis servers of their own (stopping the shared ones would
+# disturb the other tests): heavy, so one at a time.
+set_tests_properties(e2e_producer_outage_mysql e2e_producer_spool_quota
+  e2e_producer_outage_redis PROPERTIES RUN_SERIAL TRUE)

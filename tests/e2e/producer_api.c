@@ -1,0 +1,499 @@
+/* End-to-end tests of the producer's JSON API, its pages (/health, /metrics, /) and its
+ * behaviour as a process (flags, configuration errors, draining on SIGTERM), against real
+ * MariaDB and Redis. */
+#include "thttp.h"
+#include "tsupport.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ECHO_SOURCE "[webhook.system]\nauth = none\n"
+#define AUTH "Authorization: Bearer test-token"
+
+static const char *
+url(struct tenv *t, const char *path)
+{
+    return t_http_url(t->cfg.producer.listen, path);
+}
+
+static pid_t
+start_producer(struct tenv *t)
+{
+    pid_t p = t_spawn(t, t_bin("jobfleet-producer"), NULL);
+    struct t_http_resp r;
+    WAIT_UNTIL(t_http("GET", url(t, "/health"), NULL, 0, NULL, &r) == 0 || (t_http_release(&r), 0),
+               10000, "the producer never answered");
+    t_http_release(&r);
+    return p;
+}
+
+/* Sends a request with the API token (or the header given instead, or none for ""); returns
+ * the status and keeps the body in *out. */
+static long
+call(struct tenv *t, const char *method, const char *path, const char *body, const char *auth,
+     char **out)
+{
+    const char *h[] = {auth ? auth : AUTH, NULL};
+    struct t_http_resp r;
+    t_http(method, url(t, path), body, body ? strlen(body) : 0, auth && !*auth ? NULL : h, &r);
+    CHECK(r.status != 0, "%s %s: %s", method, path, r.err);
+    long st = r.status;
+    if (out)
+        *out = xstrdup(r.body);
+    t_http_release(&r);
+    return st;
+}
+
+static int64_t
+field_int(const char *body, const char *name)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "\"%s\":", name);
+    const char *p = strstr(body, key);
+    return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+static bool
+in_redis(struct tenv *t, int64_t id)
+{
+    bool missing = true;
+    CHECK(rq_missing(t->rq, "default", &id, 1, &missing) == 0, "ZMSCORE");
+    return !missing;
+}
+
+/* Every route refuses a missing, wrong or non-bearer token with 401. */
+static void
+check_401(struct tenv *t, const char *method, const char *path, const char *body)
+{
+    const char *bad[] = {"", "Authorization: Bearer wrong",
+                         "Authorization: Basic dGVzdA==", "Authorization: Bearer test-token2"};
+    for (int i = 0; i < 4; i++) {
+        char *out = NULL;
+        long st = call(t, method, path, body, bad[i], &out);
+        CHECK(st == 401 && strstr(out, "\"error\""), "%s %s with \"%s\": %ld %s", method, path,
+              bad[i], st, out);
+        free(out);
+    }
+}
+
+static void
+test_api_create(struct tenv *t)
+{
+    pid_t p = start_producer(t);
+    char *out = NULL;
+    long st = call(t, "POST", "/api/jobs",
+                   "{\"action\":\"System/Echo\",\"parameters\":{\"x\":1},\"priority\":5,"
+                   "\"max_attempts\":3,\"queue\":\"default\"}",
+                   NULL, &out);
+    CHECK(st == 201, "create: %ld %s", st, out);
+    int64_t id = field_int(out, "id");
+    CHECK(id > 0 && strstr(out, "\"state\":\"queued\"") && strstr(out, "\"priority\":5") &&
+              strstr(out, "\"max_attempts\":3") && strstr(out, "\"origin\":\"api\""),
+          "job: %s", out);
+    free(out);
+    CHECK(in_redis(t, id), "pushed");
+    check_401(t, "POST", "/api/jobs", "{\"action\":\"System/Noop\"}");
+    char *log = t_log(t, p);
+    CHECK(t_count(log, "401: wrong token") >= 1 && t_count(log, "401: no Authorization") >= 1,
+          "401s logged");
+    free(log);
+
+    static const struct {
+        const char *body, *field, *says;
+    } bad[] = {
+        {"{\"action\":\"System/Noop\"", "body", "not valid JSON"},
+        {"", "body", "JSON body is required"},
+        {"{\"action\":\"Nope/Nope\"}", "action", "unknown action \\\"Nope/Nope\\\""},
+        {"{}", "action", "an action is required"},
+        {"{\"action\":\"System/Noop\",\"colour\":1}", "colour", "unknown field"},
+        {"{\"action\":\"System/Noop\",\"priority\":\"high\"}", "priority", "wrong type"},
+        {"{\"action\":\"System/Noop\",\"priority\":5000}", "priority", "out of range"},
+        {"{\"action\":\"System/Noop\",\"parameters\":[1]}", "parameters", "wrong type"},
+        {"{\"action\":\"System/Noop\",\"run_at\":\"tomorrowish\"}", "run_at", "wrong type"},
+        {"{\"action\":\"System/Noop\",\"queue\":\"no spaces\"}", "queue", "must be 1-64"},
+        {"[1,2]", NULL, "a job is a JSON object"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        st = call(t, "POST", "/api/jobs", bad[i].body, NULL, &out);
+        char field[64];
+        if (bad[i].field)
+            snprintf(field, sizeof(field), "\"field\":\"%s\"", bad[i].field);
+        else
+            snprintf(field, sizeof(field), "\"field\":null");
+        CHECK(st == 400 && strstr(out, field) && strstr(out, bad[i].says), "%s: %ld %s",
+              bad[i].body, st, out);
+        free(out);
+    }
+    /* A live job holding the unique key: 409 naming it. */
+    const char *uk = "{\"action\":\"System/Noop\",\"unique_key\":\"nightly\"}";
+    CHECK(call(t, "POST", "/api/jobs", uk, NULL, &out) == 201, "unique 1: %s", out);
+    int64_t uid = field_int(out, "id");
+    free(out);
+    CHECK(call(t, "POST", "/api/jobs", uk, NULL, &out) == 409, "unique 2: %s", out);
+    CHECK(field_int(out, "job_id") == uid && strstr(out, "\"field\":\"unique_key\""), "%s", out);
+    free(out);
+    /* An Idempotency-Key makes a repeat return the first job. */
+    const char *h[] = {AUTH, "Idempotency-Key: create-1", NULL};
+    struct t_http_resp r1, r2;
+    t_http("POST", url(t, "/api/jobs"), "{\"action\":\"System/Noop\"}", 24, h, &r1);
+    t_http("POST", url(t, "/api/jobs"), "{\"action\":\"System/Noop\"}", 24, h, &r2);
+    CHECK(r1.status == 201 && r2.status == 200, "idempotent create: %ld %ld", r1.status, r2.status);
+    CHECK(field_int(r1.body, "id") == field_int(r2.body, "id") &&
+              strstr(r2.body, "\"existing\":true"),
+          "%s / %s", r1.body, r2.body);
+    t_http_release(&r1);
+    t_http_release(&r2);
+    /* A job in the future is pending, not pushed. */
+    CHECK(call(t, "POST", "/api/jobs",
+               "{\"action\":\"System/Noop\",\"run_at\":\"2099-01-01T00:00:00Z\"}", NULL,
+               &out) == 201,
+          "future: %s", out);
+    CHECK(strstr(out, "\"state\":\"pending\"") && !in_redis(t, field_int(out, "id")), "%s", out);
+    free(out);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 4, "four jobs");
+}
+
+static void
+test_api_bulk(struct tenv *t)
+{
+    start_producer(t);
+    char *out = NULL;
+    long st = call(t, "POST", "/api/jobs/bulk",
+                   "[{\"action\":\"System/Noop\"},{\"action\":\"System/Echo\",\"parameters\":"
+                   "{\"a\":1}},{\"action\":\"System/Noop\",\"queue\":\"other\"}]",
+                   NULL, &out);
+    CHECK(st == 201, "bulk: %ld %s", st, out);
+    CHECK(t_count(out, "\"existing\":false") == 3 && strstr(out, "\"queue\":\"other\""), "%s", out);
+    int64_t first = field_int(out, "id");
+    free(out);
+    CHECK(in_redis(t, first) && in_redis(t, first + 1), "pushed");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE origin = 'api'", DB_NOP) == 3, "3");
+    check_401(t, "POST", "/api/jobs/bulk", "[{\"action\":\"System/Noop\"}]");
+    CHECK(call(t, "POST", "/api/jobs/bulk", "[{\"action\":", NULL, &out) == 400 &&
+              strstr(out, "not valid JSON"),
+          "bad JSON: %s", out);
+    free(out);
+    /* One bad job refuses the whole batch, naming it; nothing is stored. */
+    CHECK(call(t, "POST", "/api/jobs/bulk",
+               "{\"jobs\":[{\"action\":\"System/Noop\"},{\"action\":\"No/Such\"}]}", NULL,
+               &out) == 400,
+          "bad item");
+    CHECK(strstr(out, "\"field\":\"jobs[1].action\"") && strstr(out, "No/Such"), "%s", out);
+    free(out);
+    CHECK(call(t, "POST", "/api/jobs/bulk", "[]", NULL, &out) == 400, "empty: %s", out);
+    free(out);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 3, "nothing more stored");
+    CHECK(call(t, "GET", "/api/jobs/bulk", NULL, NULL, NULL) == 405, "GET bulk");
+}
+
+static void
+test_api_get_list(struct tenv *t)
+{
+    start_producer(t);
+    int64_t ids[5];
+    for (int i = 0; i < 5; i++)
+        ids[i] = t_enqueue(t, i < 3 ? "System/Noop" : "System/Echo", NULL, NULL);
+    char path[64], *out = NULL;
+    snprintf(path, sizeof(path), "/api/jobs/%lld", (long long)ids[0]);
+    CHECK(call(t, "GET", path, NULL, NULL, &out) == 200, "get: %s", out);
+    CHECK(field_int(out, "id") == ids[0] && strstr(out, "\"attempts\":[]") &&
+              strstr(out, "\"action\":\"System/Noop\""),
+          "%s", out);
+    free(out);
+    check_401(t, "GET", path, NULL);
+    CHECK(call(t, "GET", "/api/jobs/999999", NULL, NULL, &out) == 404 &&
+              strstr(out, "no job with id 999999"),
+          "unknown id: %s", out);
+    free(out);
+    CHECK(call(t, "GET", "/api/jobs/abc", NULL, NULL, &out) == 400 &&
+              strstr(out, "\"field\":\"id\""),
+          "bad id: %s", out);
+    free(out);
+    CHECK(call(t, "GET", "/api/jobs/1/frob", NULL, NULL, NULL) == 404, "unknown verb");
+    CHECK(call(t, "DELETE", path, NULL, NULL, NULL) == 405, "DELETE");
+
+    CHECK(call(t, "GET", "/api/jobs?action=System/Echo", NULL, NULL, &out) == 200, "list");
+    CHECK(t_count(out, "\"action\":\"System/Echo\"") == 2 && !strstr(out, "System/Noop"), "%s",
+          out);
+    free(out);
+    /* Keyset paging, newest first: 2 + 2 + 1. */
+    CHECK(call(t, "GET", "/api/jobs?limit=2&state=queued", NULL, NULL, &out) == 200, "page 1");
+    CHECK(field_int(out, "id") == ids[4] && field_int(out, "next_after") == ids[3], "%s", out);
+    free(out);
+    snprintf(path, sizeof(path), "/api/jobs?limit=2&after=%lld", (long long)ids[3]);
+    CHECK(call(t, "GET", path, NULL, NULL, &out) == 200, "page 2");
+    CHECK(field_int(out, "id") == ids[2] && field_int(out, "next_after") == ids[1], "%s", out);
+    free(out);
+    snprintf(path, sizeof(path), "/api/jobs?limit=2&after=%lld", (long long)ids[1]);
+    CHECK(call(t, "GET", path, NULL, NULL, &out) == 200, "page 3");
+    CHECK(field_int(out, "id") == ids[0] && strstr(out, "\"next_after\":null"), "%s", out);
+    free(out);
+    CHECK(call(t, "GET", "/api/jobs?state=lost", NULL, NULL, &out) == 400 &&
+              strstr(out, "\"field\":\"state\""),
+          "bad state: %s", out);
+    free(out);
+    CHECK(call(t, "GET", "/api/jobs?limit=0", NULL, NULL, &out) == 400 &&
+              strstr(out, "\"field\":\"limit\""),
+          "bad limit: %s", out);
+    free(out);
+    CHECK(call(t, "GET", "/api/jobs?queue=none", NULL, NULL, &out) == 200 &&
+              strstr(out, "\"jobs\":[]"),
+          "empty list: %s", out);
+    free(out);
+    check_401(t, "GET", "/api/jobs", NULL);
+}
+
+static void
+test_api_retry_cancel(struct tenv *t)
+{
+    start_producer(t);
+    int64_t id = t_enqueue(t, "System/Noop", NULL, NULL);
+    char retry[64], cancel[64], *out = NULL;
+    snprintf(retry, sizeof(retry), "/api/jobs/%lld/retry", (long long)id);
+    snprintf(cancel, sizeof(cancel), "/api/jobs/%lld/cancel", (long long)id);
+    check_401(t, "POST", cancel, NULL);
+    check_401(t, "POST", retry, NULL);
+    CHECK(call(t, "POST", retry, NULL, NULL, &out) == 409 && strstr(out, "is queued"),
+          "retry of a queued job: %s", out);
+    free(out);
+    CHECK(call(t, "POST", cancel, NULL, NULL, &out) == 200 &&
+              strstr(out, "\"state\":\"cancelled\""),
+          "cancel: %s", out);
+    free(out);
+    CHECK(t_job_in_state(t, id, "cancelled") && !in_redis(t, id), "cancelled and removed");
+    CHECK(call(t, "POST", cancel, NULL, NULL, &out) == 409, "cancel twice: %s", out);
+    free(out);
+    CHECK(call(t, "POST", retry, "{\"force\":", NULL, &out) == 400 && strstr(out, "not valid JSON"),
+          "bad JSON: %s", out);
+    free(out);
+    CHECK(call(t, "POST", retry, "{\"force\":\"yes\"}", NULL, &out) == 400 &&
+              strstr(out, "\"field\":\"force\""),
+          "bad force: %s", out);
+    free(out);
+    CHECK(call(t, "POST", retry, "{}", NULL, &out) == 200 && strstr(out, "\"state\":\"queued\""),
+          "retry: %s", out);
+    free(out);
+    CHECK(t_job_in_state(t, id, "queued") && in_redis(t, id), "queued and pushed again");
+    CHECK(call(t, "POST", "/api/jobs/999999/retry", NULL, NULL, &out) == 404, "retry 404");
+    free(out);
+    CHECK(call(t, "POST", "/api/jobs/999999/cancel", NULL, NULL, &out) == 404, "cancel 404");
+    free(out);
+    CHECK(call(t, "GET", cancel, NULL, NULL, NULL) == 405, "GET cancel");
+}
+
+static void
+test_pages(struct tenv *t)
+{
+    start_producer(t);
+    CHECK(call(t, "POST", "/webhook/system/echo", "{}", "", NULL) == 202, "webhook");
+    t_enqueue(t, "System/Echo", "{\"n\":\"<b>\"}", NULL);
+    char *out = NULL;
+    CHECK(call(t, "GET", "/health", NULL, "", &out) == 200, "health: %s", out);
+    CHECK(strstr(out, "\"status\":\"ok\"") && strstr(out, "\"mysql\":\"ok\"") &&
+              strstr(out, "\"redis\":\"ok\"") && strstr(out, "\"accepting_webhooks\":true"),
+          "%s", out);
+    free(out);
+    CHECK(call(t, "GET", "/metrics", NULL, "", &out) == 200, "metrics");
+    CHECK(strstr(out, "# TYPE jobfleet_producer_requests_total counter") &&
+              strstr(out, "jobfleet_producer_requests_total{code=\"202\"} 1") &&
+              strstr(out, "jobfleet_producer_webhooks_total{outcome=\"stored\"} 1") &&
+              strstr(out, "jobfleet_producer_spool_bytes 0") &&
+              strstr(out, "jobfleet_producer_spooled_total 0"),
+          "%s", out);
+    free(out);
+    CHECK(call(t, "GET", "/", NULL, "", &out) == 200, "dashboard");
+    CHECK(strstr(out, "<h2>Jobs by state</h2>") && strstr(out, "System/Echo/Webhook") &&
+              strstr(out, "<td>queued</td>"),
+          "%s", out);
+    free(out);
+    CHECK(call(t, "POST", "/health", NULL, "", NULL) == 405, "POST /health");
+    CHECK(call(t, "GET", "/nope", NULL, "", NULL) == 404, "unknown page");
+    CHECK(call(t, "GET", "/api/nope", NULL, NULL, NULL) == 404, "unknown API route");
+}
+
+static void
+test_api_disabled(struct tenv *t)
+{
+    start_producer(t);
+    char *out = NULL;
+    CHECK(call(t, "GET", "/api/jobs", NULL, NULL, &out) == 404 && strstr(out, "disabled"),
+          "API without a token: %s", out);
+    free(out);
+}
+
+/* Runs the producer binary with args, capturing stderr; returns the exit status. */
+static int
+run_producer(struct tenv *t, const char *const *args, char **out, char **err)
+{
+    char *op = xasprintf("%s/run.out", t->dir), *ep = xasprintf("%s/run.err", t->dir);
+    const char *av[16] = {t_bin("jobfleet-producer")};
+    int n = 1;
+    for (int i = 0; args[i] && n < 15; i++)
+        av[n++] = args[i];
+    av[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int o = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(o, 1);
+        dup2(e, 2);
+        execv(av[0], (char *const *)(uintptr_t)av);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    *out = t_read_file(op);
+    *err = t_read_file(ep);
+    free(op);
+    free(ep);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void
+test_flags(struct tenv *t)
+{
+    char *out = NULL, *err = NULL;
+    CHECK(run_producer(t, (const char *const[]){"--help", NULL}, &out, &err) == 0 &&
+              strstr(out, "--check-config"),
+          "--help: %s", out);
+    free(out);
+    free(err);
+    CHECK(run_producer(t, (const char *const[]){"--config", t->conf, "--check-config", NULL}, &out,
+                       &err) == 0 &&
+              strcmp(out, "config ok\n") == 0,
+          "--check-config: %s %s", out, err);
+    free(out);
+    free(err);
+    static const struct {
+        const char *conf, *says;
+    } bad[] = {
+        {"[webhook.gh]\npath_prefix = gh\n", "[webhook.gh] auth: required"},
+        {"[webhook.gh]\nauth = hmac-sha256\n", "[webhook.gh] secret: required"},
+        {"[producer]\nlisten = nowhere\n", "[producer] listen"},
+        {"[producer]\nthreads = 0\n", "[producer] threads"},
+        {"[producer]\nflavour = 1\n", "unknown key"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *path = xasprintf("%s/bad%zu.conf", t->dir, i);
+        FILE *fp = fopen(path, "w");
+        fputs(bad[i].conf, fp);
+        fclose(fp);
+        int rc = run_producer(t, (const char *const[]){"--config", path, NULL}, &out, &err);
+        CHECK(rc == 2 && strstr(err, bad[i].says) && t_count(err, "\n") == 1,
+              "%s: exit %d, stderr %s", bad[i].conf, rc, err);
+        free(out);
+        free(err);
+        free(path);
+    }
+    CHECK(run_producer(t, (const char *const[]){"--frobnicate", NULL}, &out, &err) == 2 &&
+              t_count(err, "\n") == 1,
+          "unknown flag: %s", err);
+    free(out);
+    free(err);
+    CHECK(run_producer(t, (const char *const[]){"--config", "/nonexistent.conf", NULL}, &out,
+                       &err) == 2,
+          "missing file: %s", err);
+    free(out);
+    free(err);
+}
+
+struct bg_post {
+    struct tenv *t;
+    int n;
+    long status;
+    char *body;
+};
+
+static void *
+bg_post_main(void *arg)
+{
+    struct bg_post *b = arg;
+    char h[64];
+    snprintf(h, sizeof(h), "Idempotency-Key: drain-%d", b->n);
+    const char *hdrs[] = {h, NULL};
+    struct t_http_resp r;
+    t_http("POST", url(b->t, "/webhook/system/echo"), "{}", 2, hdrs, &r);
+    b->status = r.status;
+    b->body = xstrdup(r.body ? r.body : "");
+    t_http_release(&r);
+    return NULL;
+}
+
+static void
+test_sigterm(struct tenv *t)
+{
+    /* Idle: SIGTERM and SIGINT both stop it with status 0. */
+    int sigs[] = {SIGTERM, SIGINT};
+    for (int i = 0; i < 2; i++) {
+        pid_t p = start_producer(t);
+        t_signal(t, p, sigs[i]);
+        int st = t_wait_exit(t, p, 10000);
+        CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+    }
+    /* Busy: five webhooks wait on a locked jobs table when SIGTERM arrives. */
+    pid_t p = start_producer(t);
+    struct db *locker = db_new(&t->cfg.mysql);
+    CHECK(db_connect(locker) == 0 && db_exec_static(locker, "LOCK TABLES jobs WRITE") == 0,
+          "lock: %s", db_errstr(locker));
+    struct bg_post b[5];
+    pthread_t th[5];
+    for (int i = 0; i < 5; i++) {
+        b[i] = (struct bg_post){.t = t, .n = i};
+        pthread_create(&th[i], NULL, bg_post_main, &b[i]);
+    }
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT COUNT(*) FROM information_schema.processlist WHERE "
+                         "state LIKE '%metadata lock%' OR state LIKE '%table lock%'",
+                         DB_NOP) >= 1,
+               5000, "no insert is waiting for the lock");
+    t_signal(t, p, SIGTERM);
+    /* No new connections once draining... */
+    struct t_http_resp r;
+    WAIT_UNTIL(t_http("GET", url(t, "/health"), NULL, 0, NULL, &r) < 0 || (t_http_release(&r), 0),
+               5000, "still accepting connections after SIGTERM");
+    t_http_release(&r);
+    /* ...but the open requests are answered: spooled after db_timeout_ms. */
+    for (int i = 0; i < 5; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(b[i].status == 202 && strstr(b[i].body, "\"spooled\":true"), "request %d: %ld %s", i,
+              b[i].status, b[i].body);
+        free(b[i].body);
+    }
+    db_exec_static(locker, "UNLOCK TABLES");
+    db_free(locker);
+    int st = t_wait_exit(t, p, 15000);
+    CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+    /* The spool outlives the process; the next producer replays it, one job per key. */
+    start_producer(t);
+    WAIT_UNTIL(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE idempotency_key LIKE ?",
+                         DB_P(DBS("system:key:drain-%"))) == 5,
+               10000, "the spooled webhooks were not replayed");
+    char *ls = xasprintf("test -z \"$(ls -A %s/spool | grep json)\"", t->dir);
+    WAIT_UNTIL(system(ls) == 0, 10000, "spool not empty");
+    free(ls);
+    CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs", DB_NOP) == 5, "exactly five jobs");
+}
+
+static const struct test_case cases[] = {
+    {"e2e_producer_api_create", test_api_create, NULL},
+    {"e2e_producer_api_bulk", test_api_bulk, NULL},
+    {"e2e_producer_api_get_list", test_api_get_list, NULL},
+    {"e2e_producer_api_retry_cancel", test_api_retry_cancel, NULL},
+    {"e2e_producer_api_disabled", test_api_disabled, "[producer]\napi_token =\n"},
+    {"e2e_producer_pages", test_pages, ECHO_SOURCE},
+    {"e2e_producer_flags", test_flags, ECHO_SOURCE},
+    {"e2e_producer_sigterm", test_sigterm, ECHO_SOURCE "[producer]\ndb_timeout_ms = 1000\n"},
+};
+
+int
+main(int argc, char **argv)
+{
+    return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
+}
