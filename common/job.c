@@ -403,7 +403,7 @@ job_retry_bulk(struct db *db, struct rq *rq, const char *state, const char *acti
         struct db_rows *r =
             db_query(db,
                      "SELECT id FROM jobs WHERE state = ? AND id > ? "
-                     "AND (? IS NULL OR action = ?) AND dt_completed >= ? "
+                     "AND (? IS NULL OR action = ?) AND dt_due >= ? "
                      "ORDER BY id LIMIT 1000",
                      DB_P(DBS(state), DBI(cursor), DBS(action), DBS(action), DBS(since)));
         if (r == NULL) {

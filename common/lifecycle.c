@@ -61,24 +61,23 @@ lifecycle_read_claimed(struct db *db, const int64_t *ids, int n, int64_t instanc
     return got;
 }
 
-int
-lifecycle_claim(struct db *db, const int64_t *ids, int n, int64_t instance_id,
-                struct claimed_job *out)
+/* The claim UPDATE and its read-back, inside the caller's transaction. Returns the number
+ * claimed into out, or -1. */
+static int
+lifecycle_claim_stmts(struct db *db, const int64_t *ids, int n, int64_t instance_id,
+                      struct claimed_job *out)
 {
-    if (n <= 0)
-        return 0;
     char *ph = xmalloc((size_t)n * 2 + 1);
     db_placeholders(ph, n);
     /* One conditional UPDATE claims every ID still queued; the row lock makes each row go to
      * exactly one claimer. A paused queue's jobs stay queued even if their IDs were popped
      * just before the pause took effect in the fetch thread. */
-    char *sql =
-        xasprintf("UPDATE jobs SET state = 'running', attempt = attempt + 1, instance_id = ?, "
-                  "dt_started = NOW(6), dt_deadline = NOW(6) + INTERVAL timeout_s SECOND, "
-                  "cancel_requested = 0 WHERE id IN (%s) AND state = 'queued' AND NOT EXISTS "
-                  "(SELECT 1 FROM queue_settings qs WHERE qs.queue = jobs.queue AND "
-                  "qs.is_paused = 1)",
-                  ph);
+    char *sql = xasprintf(
+        "UPDATE jobs SET state = 'running', attempt = attempt + 1, instance_id = ?, "
+        "dt_started = NOW(6), dt_deadline = NOW(6) + INTERVAL timeout_s SECOND, "
+        "cancel_requested = 0 WHERE id IN (%s) AND state = 'queued' AND NOT EXISTS "
+        "(SELECT 1 FROM queue_settings qs WHERE qs.queue = jobs.queue AND qs.is_paused = 1)",
+        ph);
     struct db_param *p = xcalloc((size_t)n + 1, sizeof(*p));
     p[0] = DBI(instance_id);
     for (int i = 0; i < n; i++)
@@ -88,20 +87,11 @@ lifecycle_claim(struct db *db, const int64_t *ids, int n, int64_t instance_id,
     free(p);
     free(sql);
     free(ph);
-    if (rc < 0) {
-        if (!db_lost(db))
-            return -1;
-        /* Autocommit: a lost answer means the update may or may not have happened. */
-        if (db_connect(db) < 0)
-            return -1;
-        return lifecycle_read_claimed(db, ids, n, instance_id, out);
-    }
+    if (rc < 0)
+        return -1;
     if (affected == 0)
         return 0;
-    int got = lifecycle_read_claimed(db, ids, n, instance_id, out);
-    if (got < 0 && db_lost(db) && db_connect(db) == 0)
-        got = lifecycle_read_claimed(db, ids, n, instance_id, out);
-    return got;
+    return lifecycle_read_claimed(db, ids, n, instance_id, out);
 }
 
 struct db_rows *
@@ -182,7 +172,8 @@ lifecycle_finish_one(struct db *db, const struct outcome *o, bool *took)
                      "UPDATE jobs SET state = IF(cancel_requested = 1, 'cancelled', 'pending'), "
                      "run_at = NOW(6) + INTERVAL ? MICROSECOND, failure_reason = ?, "
                      "execution_ms = ?, dt_queued = NULL, dt_deadline = NULL, "
-                     "dt_completed = IF(cancel_requested = 1, NOW(6), NULL) "
+                     "dt_completed = IF(cancel_requested = 1, NOW(6), NULL), "
+                     "cancel_requested = 0 "
                      "WHERE id = ? AND instance_id = ? AND attempt = ? AND state = 'running'",
                      DB_P(DBI(delay_us), DBS(o->reason),
                           o->execution_ms >= 0 ? DBI(o->execution_ms) : DBNULL, DBI(o->id),
@@ -192,7 +183,7 @@ lifecycle_finish_one(struct db *db, const struct outcome *o, bool *took)
         rc = db_exec(db,
                      "UPDATE jobs SET state = ?, dt_completed = NOW(6), execution_ms = ?, "
                      "is_success = ?, failure_reason = ?, result = ?, unique_key = NULL, "
-                     "dt_deadline = NULL "
+                     "cancel_requested = 0 "
                      "WHERE id = ? AND instance_id = ? AND attempt = ? AND state = 'running'",
                      DB_P(DBS(state), o->execution_ms >= 0 ? DBI(o->execution_ms) : DBNULL,
                           DBI(o->status == JOB_OK ? 1 : 0),
@@ -206,68 +197,213 @@ lifecycle_finish_one(struct db *db, const struct outcome *o, bool *took)
     return 0;
 }
 
+/* Checks out every success of one instance with a single UPDATE. Returns 1 when every row
+ * took (marking them in took), 0 when some guard missed (the caller rolls back and goes row
+ * by row, to learn which), 2 when there was nothing to batch, -1 on error. */
+static int
+lifecycle_finish_successes(struct db *db, const struct outcome *o, int n, bool *took)
+{
+    int m = 0;
+    bool has_result = false;
+    for (int i = 0; i < n; i++) {
+        if (o[i].status != JOB_OK)
+            continue;
+        if (o[i].instance_id != o[0].instance_id)
+            return 2;
+        has_result |= o[i].result != NULL;
+        m++;
+    }
+    if (m < 2)
+        return 2;
+    struct buf sql;
+    buf_init(&sql, 0);
+    struct db_param *p = xcalloc((size_t)m * 7 + 1, sizeof(*p));
+    int k = 0;
+    buf_appends(&sql, "UPDATE jobs SET state = 'succeeded', dt_completed = NOW(6), "
+                      "is_success = 1, failure_reason = NULL, unique_key = NULL, "
+                      "cancel_requested = 0, execution_ms = CASE id");
+    for (int i = 0; i < n; i++) {
+        if (o[i].status != JOB_OK)
+            continue;
+        buf_appends(&sql, " WHEN ? THEN ?");
+        p[k++] = DBI(o[i].id);
+        p[k++] = o[i].execution_ms >= 0 ? DBI(o[i].execution_ms) : DBNULL;
+    }
+    buf_appends(&sql, " END, result = ");
+    if (has_result) {
+        buf_appends(&sql, "CASE id");
+        for (int i = 0; i < n; i++) {
+            if (o[i].status != JOB_OK)
+                continue;
+            buf_appends(&sql, " WHEN ? THEN ?");
+            p[k++] = DBI(o[i].id);
+            p[k++] = DBS(o[i].result);
+        }
+        buf_appends(&sql, " END");
+    } else {
+        buf_appends(&sql, "NULL");
+    }
+    buf_appends(&sql, " WHERE id IN (");
+    int first = 1;
+    for (int i = 0; i < n; i++) {
+        if (o[i].status != JOB_OK)
+            continue;
+        buf_appends(&sql, first ? "?" : ",?");
+        first = 0;
+        p[k++] = DBI(o[i].id);
+    }
+    buf_appends(&sql, ") AND instance_id = ? AND state = 'running' AND attempt = CASE id");
+    p[k++] = DBI(o[0].instance_id);
+    for (int i = 0; i < n; i++) {
+        if (o[i].status != JOB_OK)
+            continue;
+        buf_appends(&sql, " WHEN ? THEN ?");
+        p[k++] = DBI(o[i].id);
+        p[k++] = DBI(o[i].attempt);
+    }
+    buf_appends(&sql, " END");
+    uint64_t affected = 0;
+    int rc = db_exec(db, sql.data, p, k, &affected, NULL);
+    buf_release(&sql);
+    free(p);
+    if (rc < 0)
+        return -1;
+    if ((int)affected != m)
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (o[i].status == JOB_OK)
+            took[i] = true;
+    return 1;
+}
+
+/* One multi-row insert of the attempt rows of every check-out that took. */
+static int
+lifecycle_insert_attempts(struct db *db, const struct outcome *o, int n, const bool *took)
+{
+    int n_took = 0;
+    for (int i = 0; i < n; i++)
+        n_took += took[i];
+    if (n_took == 0)
+        return 0;
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_appends(&sql, "INSERT INTO job_attempts (job_id, attempt, instance_id, dt_started, "
+                      "dt_completed, outcome, reason, execution_ms) VALUES ");
+    struct db_param *p = xcalloc((size_t)n_took * 7, sizeof(*p));
+    int k = 0, rows = 0;
+    for (int i = 0; i < n; i++) {
+        if (!took[i])
+            continue;
+        buf_appends(&sql, rows++ ? ",(?,?,?," : "(?,?,?,");
+        p[k++] = DBI(o[i].id);
+        p[k++] = DBI(o[i].attempt);
+        p[k++] = DBI(o[i].instance_id);
+        if (o[i].dt_started && o[i].dt_started[0]) {
+            buf_appends(&sql, "?,");
+            p[k++] = DBS(o[i].dt_started);
+        } else {
+            buf_appends(&sql, "(SELECT dt_started FROM jobs WHERE id = ?),");
+            p[k++] = DBI(o[i].id);
+        }
+        buf_appends(&sql, "NOW(6),?,?,?)");
+        p[k++] = DBS(outcome_word(o[i].status));
+        p[k++] = DBS(o[i].status == JOB_OK ? NULL : o[i].reason);
+        p[k++] = o[i].execution_ms >= 0 ? DBI(o[i].execution_ms) : DBNULL;
+    }
+    int rc = db_exec(db, sql.data, p, k, NULL, NULL);
+    buf_release(&sql);
+    free(p);
+    return rc;
+}
+
+static void
+lifecycle_release_claimed(struct claimed_job *out, int n)
+{
+    for (int i = 0; i < n; i++)
+        claimed_job_release(&out[i]);
+}
+
+int
+lifecycle_sync(struct db *db, const struct outcome *o, int n, bool *took, const int64_t *ids,
+               int nids, int64_t instance_id, struct claimed_job *out, int *n_claimed)
+{
+    *n_claimed = 0;
+    if (took)
+        memset(took, 0, sizeof(bool) * (size_t)n);
+    if (n <= 0 && nids <= 0)
+        return 0;
+    /* Most check-outs are successes of one worker: one statement for all of them. When a
+     * guard misses (a recovered or re-claimed job), the second pass goes row by row to learn
+     * which. */
+    for (int pass = 0; pass < 2; pass++) {
+        if (db_begin(db) < 0)
+            return -1;
+        if (n > 0) {
+            int b = pass == 0 ? lifecycle_finish_successes(db, o, n, took) : 2;
+            if (b < 0)
+                goto rollback;
+            if (b == 0) {
+                db_rollback(db);
+                memset(took, 0, sizeof(bool) * (size_t)n);
+                continue;
+            }
+            for (int i = 0; i < n; i++)
+                if (!took[i] && lifecycle_finish_one(db, &o[i], &took[i]) < 0)
+                    goto rollback;
+            if (lifecycle_insert_attempts(db, o, n, took) < 0)
+                goto rollback;
+        }
+        if (nids > 0) {
+            int c = lifecycle_claim_stmts(db, ids, nids, instance_id, out);
+            if (c < 0)
+                goto rollback;
+            *n_claimed = c;
+        }
+        if (db_commit(db) == 0)
+            return 0;
+        if (!db_lost(db))
+            goto rollback;
+        /* The commit's answer was lost: it may or may not have happened. The claims are read
+         * back after reconnecting, so a job runs only if its check-in is committed; the
+         * check-outs are reported unwritten and the caller writes them again, which the guards
+         * make a no-op for rows that did take. */
+        lifecycle_release_claimed(out, *n_claimed);
+        *n_claimed = 0;
+        memset(took, 0, sizeof(bool) * (size_t)n);
+        if (nids > 0 && db_connect(db) == 0) {
+            int c = lifecycle_read_claimed(db, ids, nids, instance_id, out);
+            *n_claimed = c > 0 ? c : 0;
+        }
+        return -2;
+    }
+rollback:
+    db_rollback(db);
+    lifecycle_release_claimed(out, *n_claimed);
+    *n_claimed = 0;
+    if (took)
+        memset(took, 0, sizeof(bool) * (size_t)n);
+    return -1;
+}
+
 int
 lifecycle_finish(struct db *db, const struct outcome *o, int n, bool *applied)
 {
-    if (n <= 0)
-        return 0;
-    bool *took = xcalloc((size_t)n, sizeof(bool));
-    int rc = -1, n_took = 0;
-    if (db_begin(db) < 0)
-        goto out;
-    for (int i = 0; i < n; i++) {
-        if (lifecycle_finish_one(db, &o[i], &took[i]) < 0)
-            goto rollback;
-        n_took += took[i];
-    }
-    if (n_took > 0) {
-        /* One multi-row insert for every attempt that took. */
-        struct buf sql;
-        buf_init(&sql, 0);
-        buf_appends(&sql, "INSERT INTO job_attempts (job_id, attempt, instance_id, dt_started, "
-                          "dt_completed, outcome, reason, execution_ms) VALUES ");
-        struct db_param *p = xcalloc((size_t)n_took * 7, sizeof(*p));
-        int k = 0, rows = 0;
-        for (int i = 0; i < n; i++) {
-            if (!took[i])
-                continue;
-            buf_appends(&sql, rows++ ? ",(?,?,?," : "(?,?,?,");
-            p[k++] = DBI(o[i].id);
-            p[k++] = DBI(o[i].attempt);
-            p[k++] = DBI(o[i].instance_id);
-            if (o[i].dt_started && o[i].dt_started[0]) {
-                buf_appends(&sql, "?,");
-                p[k++] = DBS(o[i].dt_started);
-            } else {
-                buf_appends(&sql, "(SELECT dt_started FROM jobs WHERE id = ?),");
-                p[k++] = DBI(o[i].id);
-            }
-            buf_appends(&sql, "NOW(6),?,?,?)");
-            p[k++] = DBS(outcome_word(o[i].status));
-            p[k++] = DBS(o[i].status == JOB_OK ? NULL : o[i].reason);
-            p[k++] = o[i].execution_ms >= 0 ? DBI(o[i].execution_ms) : DBNULL;
-        }
-        int irc = db_exec(db, sql.data, p, k, NULL, NULL);
-        buf_release(&sql);
-        free(p);
-        if (irc < 0)
-            goto rollback;
-    }
-    if (db_commit(db) < 0) {
-        if (!db_lost(db))
-            goto rollback;
-        /* The answer was lost: the commit may have happened. The guards make a repeat of
-         * the same outcomes a no-op for rows that took, so report failure and let the
-         * caller write them again after reconnecting; check which took by reading back. */
-        goto out;
-    }
-    rc = 0;
-    goto out;
-rollback:
-    db_rollback(db);
-out:
+    bool *took = xcalloc((size_t)(n > 0 ? n : 1), sizeof(bool));
+    int n_claimed = 0;
+    int rc = lifecycle_sync(db, o, n, took, NULL, 0, 0, NULL, &n_claimed);
     if (applied)
         memcpy(applied, took, sizeof(bool) * (size_t)n);
     free(took);
-    return rc;
+    return rc == 0 ? 0 : -1;
+}
+
+int
+lifecycle_claim(struct db *db, const int64_t *ids, int n, int64_t instance_id,
+                struct claimed_job *out)
+{
+    int n_claimed = 0;
+    int rc = lifecycle_sync(db, NULL, 0, NULL, ids, n, instance_id, out, &n_claimed);
+    if (rc == -1)
+        return -1;
+    return n_claimed;
 }

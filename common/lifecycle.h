@@ -64,4 +64,13 @@ struct outcome {
  * with the same outcomes: the guard makes a repeat harmless). */
 int lifecycle_finish(struct db *db, const struct outcome *o, int n, bool *applied);
 
+/* Check-outs and a claim in ONE transaction: the worker's hot path, one commit where the two
+ * would take two. took (capacity n) tells which check-outs took; out (capacity nids) gets the
+ * claimed jobs and *n_claimed their number. The claim is committed before this returns, so
+ * the jobs may run (invariant 3). Returns 0; -1 on error (nothing written, nothing claimed);
+ * -2 when the commit's answer was lost: the claims were read back (*n_claimed is the truth)
+ * and the check-outs must be written again (the guards make that safe). */
+int lifecycle_sync(struct db *db, const struct outcome *o, int n, bool *took, const int64_t *ids,
+                   int nids, int64_t instance_id, struct claimed_job *out, int *n_claimed);
+
 #endif

@@ -18,7 +18,7 @@ cleanup_jobs_batch(struct db *db, const char *cutoff, int batch)
      * attempts are being deleted. ix_jobs_state_completed serves the range. */
     struct db_rows *r = db_query(db,
                                  "SELECT id FROM jobs WHERE state = 'succeeded' AND "
-                                 "dt_completed < ? ORDER BY dt_completed LIMIT ? FOR UPDATE",
+                                 "dt_due < ? ORDER BY dt_due LIMIT ? FOR UPDATE",
                                  DB_P(DBS(cutoff), DBI(batch)));
     if (r == NULL)
         goto fail;

@@ -94,7 +94,7 @@ sched_pickup_batch(struct sched *s, int limit)
      * failover) take other rows instead of waiting for ours. */
     r = db_query(db,
                  "SELECT id, queue, priority FROM jobs WHERE state = 'pending' "
-                 "AND run_at <= NOW(6) ORDER BY run_at LIMIT ? FOR UPDATE SKIP LOCKED",
+                 "AND dt_due <= NOW(6) ORDER BY dt_due LIMIT ? FOR UPDATE SKIP LOCKED",
                  DB_P(DBI(limit)));
     if (r == NULL)
         goto fail;
@@ -198,19 +198,19 @@ static int
 sched_reconcile_batch(struct sched *s, int limit, int *pushed)
 {
     const struct cfg_scheduler *c = &s->cfg->scheduler;
-    /* The cursor is (dt_queued, id), the order of ix_jobs_state_queued (InnoDB appends the
-     * primary key to it), so each batch is one index range read that starts at the cursor and
-     * stops at the LIMIT: the cost per tick is the batch, whatever the backlog. A cursor on id
-     * alone would not follow the index and would sort every old queued row each tick. The
-     * ">=" conjunct is the range start the optimizer needs; the OR only skips the rows of the
-     * cursor's own dt_queued already seen. */
+    /* The cursor is (dt_due, id) — for a queued job dt_due is its dt_queued — the order of
+     * ix_jobs_state_due (InnoDB appends the primary key to it), so each batch is one index
+     * range read that starts at the cursor and stops at the LIMIT: the cost per tick is the
+     * batch, whatever the backlog. A cursor on id alone would not follow the index and would
+     * sort every old queued row each tick. The ">=" conjunct is the range start the optimizer
+     * needs; the OR only skips the rows of the cursor's own dt_due already seen. */
     struct db_rows *r =
         db_query(s->db,
-                 "SELECT id, queue, priority, dt_queued FROM jobs WHERE state = 'queued' "
-                 "AND dt_queued < NOW(6) - INTERVAL ? SECOND "
-                 "AND dt_queued >= CAST(? AS DATETIME(6)) "
-                 "AND (dt_queued > CAST(? AS DATETIME(6)) OR id > ?) "
-                 "ORDER BY dt_queued, id LIMIT ?",
+                 "SELECT id, queue, priority, dt_due FROM jobs WHERE state = 'queued' "
+                 "AND dt_due < NOW(6) - INTERVAL ? SECOND "
+                 "AND dt_due >= CAST(? AS DATETIME(6)) "
+                 "AND (dt_due > CAST(? AS DATETIME(6)) OR id > ?) "
+                 "ORDER BY dt_due, id LIMIT ?",
                  DB_P(DBI(c->requeue_after_s), DBS(s->reconcile_dt), DBS(s->reconcile_dt),
                       DBI(s->reconcile_id), DBI(limit)));
     if (r == NULL)

@@ -70,12 +70,11 @@ sched_watchdog(struct sched *s)
     const struct cfg_scheduler *c = &s->cfg->scheduler;
     /* A running job without an instance cannot pass the check-out guard; leaving it out keeps
      * it from taking a batch slot on every tick. */
-    struct db_rows *r =
-        db_query(s->db,
-                 "SELECT id, instance_id, attempt, max_attempts, action FROM jobs "
-                 "WHERE state = 'running' AND dt_deadline < NOW(6) - INTERVAL ? SECOND "
-                 "AND instance_id IS NOT NULL ORDER BY dt_deadline LIMIT ?",
-                 DB_P(DBI(c->timeout_grace_s), DBI(c->batch_size)));
+    struct db_rows *r = db_query(s->db,
+                                 "SELECT id, instance_id, attempt, max_attempts, action FROM jobs "
+                                 "WHERE state = 'running' AND dt_due < NOW(6) - INTERVAL ? SECOND "
+                                 "AND instance_id IS NOT NULL ORDER BY dt_due LIMIT ?",
+                                 DB_P(DBI(c->timeout_grace_s), DBI(c->batch_size)));
     if (r == NULL)
         return sched_db_fail(s, SCHED_STEP_WATCHDOG, s->db);
     int n = sched_finish_rows(s, SCHED_STEP_WATCHDOG, r, "timeout");
@@ -141,17 +140,18 @@ sched_lease(struct sched *s)
      * supervisor that died between marking itself and checking them out). The heartbeat
      * bound gives a stopping supervisor a full lease to finish its check-outs, and the
      * window keeps the walk to recent instances: older ones are the watchdog's. The plan is
-     * pinned instance-first, one probe of ix_jobs_instance_state per dead instance: left to
-     * itself the optimizer may read every running job through a state-only prefix. */
-    struct db_rows *r = db_query(
-        s->db,
-        "SELECT j.id, j.instance_id, j.attempt, j.max_attempts, j.action "
-        "FROM worker_instances w STRAIGHT_JOIN jobs j FORCE INDEX (ix_jobs_instance_state) "
-        "ON j.instance_id = w.id AND j.state = 'running' "
-        "WHERE w.state IN ('lost', 'stopped') "
-        "AND w.dt_heartbeat < NOW(6) - INTERVAL ? SECOND "
-        "AND w.dt_heartbeat >= NOW(6) - INTERVAL ? SECOND LIMIT ?",
-        DB_P(DBI(lease_s), DBI(SCHED_DEAD_WINDOW_S), DBI(s->cfg->scheduler.batch_size)));
+     * pinned instance-first; per dead instance it reads the running rows of ix_jobs_state_due,
+     * which are at most the fleet's slots whatever the backlog (an index on instance_id would
+     * be rewritten at every claim, for a query that runs only when a worker dies). */
+    struct db_rows *r =
+        db_query(s->db,
+                 "SELECT j.id, j.instance_id, j.attempt, j.max_attempts, j.action "
+                 "FROM worker_instances w STRAIGHT_JOIN jobs j FORCE INDEX (ix_jobs_state_due) "
+                 "ON j.state = 'running' AND j.instance_id = w.id "
+                 "WHERE w.state IN ('lost', 'stopped') "
+                 "AND w.dt_heartbeat < NOW(6) - INTERVAL ? SECOND "
+                 "AND w.dt_heartbeat >= NOW(6) - INTERVAL ? SECOND LIMIT ?",
+                 DB_P(DBI(lease_s), DBI(SCHED_DEAD_WINDOW_S), DBI(s->cfg->scheduler.batch_size)));
     if (r == NULL)
         return sched_db_fail(s, SCHED_STEP_LEASE, s->db);
     int n = sched_finish_rows(s, SCHED_STEP_LEASE, r, "worker lost");

@@ -29,8 +29,8 @@ sched_retention_jobs(struct sched *s, int limit)
      * history is being deleted; SKIP LOCKED leaves such a job for a later tick. */
     struct db_rows *r = db_query(db,
                                  "SELECT id FROM jobs WHERE state = 'succeeded' "
-                                 "AND dt_completed < NOW(6) - INTERVAL ? DAY "
-                                 "ORDER BY dt_completed LIMIT ? FOR UPDATE SKIP LOCKED",
+                                 "AND dt_due < NOW(6) - INTERVAL ? DAY "
+                                 "ORDER BY dt_due LIMIT ? FOR UPDATE SKIP LOCKED",
                                  DB_P(DBI(s->cfg->scheduler.retention_days), DBI(limit)));
     if (r == NULL)
         goto fail;

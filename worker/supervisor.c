@@ -67,6 +67,8 @@ struct sup {
     char fbuf[sizeof(struct fetch_item) * FETCH_BATCH_MAX * 2];
     size_t flen;
     struct job_limits jls[FETCH_BATCH_MAX * 2];
+    /* How well claims and check-outs coalesce, logged when the worker stops. */
+    int64_t n_claims, n_claimed, n_flushes, n_flushed;
 };
 
 #define SUP_SETTINGS_MS 500
@@ -209,42 +211,6 @@ sup_complete(struct sup *s, struct slot *sl, enum job_status st, char *reason, c
     sl->busy = false;
     sl->term_ms = sl->cancel_ms = 0;
     sl->kill_reason[0] = '\0';
-}
-
-/* Writes every pending outcome in one transaction. */
-static void
-sup_flush(struct sup *s)
-{
-    if (s->n_pending == 0 || s->db_down || now_mono_ms() < s->next_flush_try)
-        return;
-    struct outcome *o = xcalloc((size_t)s->n_pending, sizeof(*o));
-    for (int i = 0; i < s->n_pending; i++)
-        o[i] = s->pending[i].o;
-    bool *took = xcalloc((size_t)s->n_pending, sizeof(bool));
-    int rc = lifecycle_finish(s->db, o, s->n_pending, took);
-    free(o);
-    if (rc < 0) {
-        free(took);
-        /* Nothing is lost: the outcomes stay pending and the guards make a repeat harmless,
-         * including after a commit whose answer never came. */
-        if (db_lost(s->db))
-            sup_mark_db_down(s, "check-out");
-        else
-            log_warnx("check-out: %s; will retry", db_errstr(s->db));
-        s->next_flush_try = now_mono_ms() + 200;
-        return;
-    }
-    for (int i = 0; i < s->n_pending; i++) {
-        struct pending *p = &s->pending[i];
-        if (!took[i])
-            log_info("job %lld attempt %d: outcome not recorded, the job was already recovered",
-                     (long long)p->job.id, p->job.attempt);
-        claimed_job_release(&p->job);
-        free(p->reason);
-        free(p->result);
-    }
-    free(took);
-    s->n_pending = 0;
 }
 
 static void
@@ -430,23 +396,58 @@ sup_put_back_unclaimed(struct sup *s, const struct fetch_item *items, int n, con
     }
 }
 
-/* Reads the IDs the fetch thread popped, claims them in one statement and dispatches. */
+/* Reads what the fetch thread delivered; a read can end mid-record when several writes are
+ * waiting, so the tail stays in the buffer. */
 static void
-sup_take_ids(struct sup *s)
+sup_read_ids(struct sup *s)
 {
     ssize_t r = read(s->fetch.pipe_rd, s->fbuf + s->flen, sizeof(s->fbuf) - s->flen);
-    if (r <= 0)
-        return;
-    s->flen += (size_t)r;
-    /* A read can end mid-record when several writes are waiting: keep the tail. */
+    if (r > 0)
+        s->flen += (size_t)r;
+}
+
+/* Marks the outcomes written and frees them. */
+static void
+sup_outcomes_done(struct sup *s, int n, const bool *took)
+{
+    for (int i = 0; i < n; i++) {
+        struct pending *p = &s->pending[i];
+        if (!took[i])
+            log_info("job %lld attempt %d: outcome not recorded, the job was already recovered",
+                     (long long)p->job.id, p->job.attempt);
+        claimed_job_release(&p->job);
+        free(p->reason);
+        free(p->result);
+    }
+    memmove(s->pending, s->pending + n, sizeof(*s->pending) * (size_t)(s->n_pending - n));
+    s->n_pending -= n;
+    s->n_flushes++;
+    s->n_flushed += n;
+}
+
+/* Writes the pending outcomes and claims the popped IDs in one transaction, then hands the
+ * claimed jobs to idle children. */
+static void
+sup_sync(struct sup *s)
+{
+    int n_out = s->n_pending > 0 && now_mono_ms() >= s->next_flush_try ? s->n_pending : 0;
     int n = (int)(s->flen / sizeof(struct fetch_item));
     if (n > FETCH_BATCH_MAX * 2)
         n = FETCH_BATCH_MAX * 2;
+    if (n_out == 0 && n == 0)
+        return;
     struct fetch_item items[FETCH_BATCH_MAX * 2];
     memcpy(items, s->fbuf, sizeof(struct fetch_item) * (size_t)n);
     size_t used = sizeof(struct fetch_item) * (size_t)n;
     memmove(s->fbuf, s->fbuf + used, s->flen - used);
     s->flen -= used;
+    if (s->db_down) {
+        /* The popped IDs are out of Redis but their rows are still queued: the scheduler's
+         * reconcile pushes them again. The outcomes wait for MariaDB. */
+        if (!s->draining)
+            s->withheld += n;
+        return;
+    }
 
     int64_t uniq[FETCH_BATCH_MAX * 2];
     int nu = 0;
@@ -457,36 +458,51 @@ sup_take_ids(struct sup *s)
         if (!dup)
             uniq[nu++] = items[i].id;
     }
-    int claimed = 0;
-    bool taken[FETCH_BATCH_MAX * 2] = {false};
     struct job_limits *jls = s->jls;
     memset(jls, 0, sizeof(*jls) * (size_t)nu);
-    if (nu > 0 && !s->db_down && limiter_active(&s->lim))
+    if (nu > 0 && limiter_active(&s->lim))
         nu = sup_apply_limits(s, uniq, nu, jls);
-    if (nu > 0 && !s->db_down) {
-        struct claimed_job jobs[FETCH_BATCH_MAX * 2];
-        memset(jobs, 0, sizeof(struct claimed_job) * (size_t)nu);
-        claimed = lifecycle_claim(s->db, uniq, nu, s->instance_id, jobs);
-        if (claimed < 0) {
-            /* The IDs are out of Redis but their rows are still queued: the scheduler's
-             * reconcile pushes them again. */
-            sup_mark_db_down(s, "claim");
-            claimed = 0;
-        }
-        for (int k = 0; k < nu; k++) {
-            int i;
-            for (i = 0; i < claimed && jobs[i].id != uniq[k]; i++)
-                ;
-            if (i < claimed)
-                sup_dispatch(s, &jobs[i], &jls[k]);
-            else
-                limiter_free_slots(&s->lim, &jls[k], uniq[k]);
-        }
+
+    struct outcome *o = xcalloc((size_t)(n_out ? n_out : 1), sizeof(*o));
+    bool *took = xcalloc((size_t)(n_out ? n_out : 1), sizeof(bool));
+    for (int i = 0; i < n_out; i++)
+        o[i] = s->pending[i].o;
+    struct claimed_job jobs[FETCH_BATCH_MAX * 2];
+    memset(jobs, 0, sizeof(struct claimed_job) * (size_t)(nu ? nu : 1));
+    int claimed = 0;
+    int rc = lifecycle_sync(s->db, o, n_out, took, uniq, nu, s->instance_id, jobs, &claimed);
+    free(o);
+    if (nu > 0) {
+        s->n_claims++;
+        s->n_claimed += claimed;
+    }
+    if (rc == 0 && n_out > 0)
+        sup_outcomes_done(s, n_out, took);
+    if (rc < 0) {
+        /* Nothing is lost: the outcomes stay pending and the guards make a repeat harmless,
+         * including after a commit whose answer never came (rc -2). */
+        if (db_lost(s->db) || rc == -2)
+            sup_mark_db_down(s, "check-out and claim");
+        else
+            log_warnx("check-out and claim: %s; will retry", db_errstr(s->db));
+        s->next_flush_try = now_mono_ms() + 200;
+    }
+    free(took);
+    for (int k = 0; k < nu; k++) {
+        int i;
+        for (i = 0; i < claimed && jobs[i].id != uniq[k]; i++)
+            ;
+        if (i < claimed)
+            sup_dispatch(s, &jobs[i], &jls[k]);
+        else
+            limiter_free_slots(&s->lim, &jls[k], uniq[k]);
+    }
+    if (rc == 0 && claimed < n) {
+        bool taken[FETCH_BATCH_MAX * 2] = {false};
         for (int i = 0; i < n; i++)
             for (int k = 0; k < claimed && !taken[i]; k++)
                 taken[i] = jobs[k].id == items[i].id;
-        if (claimed < n)
-            sup_put_back_unclaimed(s, items, n, taken);
+        sup_put_back_unclaimed(s, items, n, taken);
     }
     int unused = n - claimed;
     if (unused > 0 && !s->draining) {
@@ -652,9 +668,9 @@ sup_loop(struct sup *s)
             if (pfd[2 + i].revents & (POLLIN | POLLHUP))
                 sup_read_outcome(s, &s->slots[i]);
         sup_reap(s);
-        sup_flush(s);
         if (pr > 0 && (pfd[1].revents & POLLIN))
-            sup_take_ids(s);
+            sup_read_ids(s);
+        sup_sync(s);
         sup_enforce(s);
         sup_db_retry(s);
         sup_periodic(s);
@@ -707,7 +723,7 @@ sup_shutdown(struct sup *s, bool hard)
             s->db_retry_at = 0;
             sup_db_retry(s);
         }
-        sup_flush(s);
+        sup_sync(s);
         if (s->n_pending > 0)
             sleep_ms(200);
     }
@@ -775,7 +791,10 @@ supervisor_run(const struct cfg *cfg)
         fetch_join(&s.fetch);
     }
     sup_shutdown(&s, hard);
-    log_info("worker instance %lld stopped", (long long)s.instance_id);
+    log_info("worker instance %lld stopped: %lld jobs claimed in %lld statements, %lld "
+             "outcomes written in %lld transactions",
+             (long long)s.instance_id, (long long)s.n_claimed, (long long)s.n_claims,
+             (long long)s.n_flushed, (long long)s.n_flushes);
     free(s.slots);
     free(s.pending);
     fetch_queues_free(s.fetch.queues, s.fetch.n_queues);

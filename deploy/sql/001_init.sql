@@ -32,21 +32,28 @@ CREATE TABLE IF NOT EXISTS jobs (
     failure_reason   TEXT            NULL,
     result           LONGTEXT        NULL,
     cancel_requested TINYINT         NOT NULL DEFAULT 0,
+    -- When the scheduler next cares about the row, by state: a pending job's run_at, a queued
+    -- job's dt_queued (reconcile), a running job's deadline (watchdog), a finished job's
+    -- dt_completed (retention). One index on (state, dt_due) serves all four steps, where four
+    -- indexes would each be rewritten at every state change: index upkeep is most of what a
+    -- claim and a check-out cost the server.
+    dt_due           DATETIME(6) AS (CASE state
+                         WHEN 'pending' THEN run_at
+                         WHEN 'queued'  THEN COALESCE(dt_queued, run_at)
+                         WHEN 'running' THEN COALESCE(dt_deadline, dt_started, run_at)
+                         ELSE COALESCE(dt_completed, run_at) END) PERSISTENT,
     PRIMARY KEY (id),
     UNIQUE KEY uq_jobs_uuid (uuid),
     UNIQUE KEY uq_jobs_unique_key (unique_key),
     UNIQUE KEY uq_jobs_idempotency_key (idempotency_key),
     UNIQUE KEY uq_jobs_cron_fire (cron_job_id, cron_fire_time),
-    -- pickup of due pending jobs, and the reconcile of queued ones
-    KEY ix_jobs_state_run_at (state, run_at),
-    KEY ix_jobs_state_queued (state, dt_queued),
-    -- watchdog: running jobs past their deadline
-    KEY ix_jobs_state_deadline (state, dt_deadline),
-    -- lease recovery: the running jobs of one instance
-    KEY ix_jobs_instance_state (instance_id, state),
-    -- retention and "recently finished" listings
-    KEY ix_jobs_state_completed (state, dt_completed),
-    KEY ix_jobs_action_state (action, state)
+    -- pickup, reconcile, watchdog, retention, lease recovery (the running rows) and listings
+    -- by state
+    KEY ix_jobs_state_due (state, dt_due),
+    -- listings by action; written once, at insert
+    KEY ix_jobs_action (action, id),
+    -- a worker's poll for cancellations: only rows asked to cancel are non-zero
+    KEY ix_jobs_cancel (cancel_requested)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE TABLE IF NOT EXISTS job_attempts (

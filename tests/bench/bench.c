@@ -1,0 +1,266 @@
+/* jobfleet-bench: the measuring half of tests/bench/run. Each subcommand does one thing
+ * against the database named by the config and prints one "key value" line per figure. */
+#include "cfg.h"
+#include "db.h"
+#include "ids.h"
+#include "job.h"
+#include "log.h"
+#include "rq.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct cfg bench_cfg;
+
+struct bench_thread {
+    pthread_t th;
+    int lifecycle; /* 0: insert only; 1: insert, claim, check-out */
+    int64_t deadline;
+    int64_t done;
+    int failed;
+};
+
+/* A statement per step and a commit each, as a straightforward implementation would. */
+static void *
+bench_worker(void *arg)
+{
+    struct bench_thread *bt = arg;
+    struct db *db = db_new(&bench_cfg.mysql);
+    if (db_connect(db) < 0) {
+        bt->failed = 1;
+        db_free(db);
+        return NULL;
+    }
+    while (now_mono_ms() < bt->deadline) {
+        char uuid[37];
+        ids_uuid(uuid);
+        uint64_t id = 0;
+        if (db_exec(db,
+                    "INSERT INTO bench_jobs (uuid, origin, queue, action, parameters, priority, "
+                    "state, run_at, dt_created, dt_queued) VALUES (?, 'api', 'default', "
+                    "'System/Noop', '{}', 0, 'queued', NOW(6), NOW(6), NOW(6))",
+                    DB_P(DBS(uuid)), NULL, &id) < 0) {
+            bt->failed = 1;
+            break;
+        }
+        if (bt->lifecycle) {
+            if (db_exec(db,
+                        "UPDATE bench_jobs SET state = 'running', attempt = attempt + 1, "
+                        "instance_id = 1, dt_started = NOW(6) WHERE id = ? AND state = 'queued'",
+                        DB_P(DBI(id)), NULL, NULL) < 0 ||
+                db_exec(db,
+                        "UPDATE bench_jobs SET state = 'succeeded', dt_completed = NOW(6), "
+                        "is_success = 1, execution_ms = 0 WHERE id = ? AND instance_id = 1 AND "
+                        "attempt = 1 AND state = 'running'",
+                        DB_P(DBI(id)), NULL, NULL) < 0) {
+                bt->failed = 1;
+                break;
+            }
+        }
+        bt->done++;
+    }
+    db_free(db);
+    return NULL;
+}
+
+static int
+bench_baseline(int lifecycle, int conns, int seconds)
+{
+    struct db *db = db_new(&bench_cfg.mysql);
+    if (db_connect(db) < 0 || db_exec_static(db, "DROP TABLE IF EXISTS bench_jobs") < 0 ||
+        db_exec_static(db, "CREATE TABLE bench_jobs LIKE jobs") < 0) {
+        fprintf(stderr, "bench: %s\n", db_errstr(db));
+        return 1;
+    }
+    struct bench_thread *bt = xcalloc((size_t)conns, sizeof(*bt));
+    int64_t start = now_mono_ms();
+    for (int i = 0; i < conns; i++) {
+        bt[i].lifecycle = lifecycle;
+        bt[i].deadline = start + seconds * 1000;
+        pthread_create(&bt[i].th, NULL, bench_worker, &bt[i]);
+    }
+    int64_t total = 0;
+    int failed = 0;
+    for (int i = 0; i < conns; i++) {
+        pthread_join(bt[i].th, NULL);
+        total += bt[i].done;
+        failed |= bt[i].failed;
+    }
+    double secs = (now_mono_ms() - start) / 1000.0;
+    printf("%s_per_s %.1f\n", lifecycle ? "lifecycle" : "insert", total / secs);
+    db_exec_static(db, "DROP TABLE IF EXISTS bench_jobs");
+    db_free(db);
+    free(bt);
+    return failed;
+}
+
+/* Inserts n jobs, 1,000 per transaction, pushing each batch in one pipeline; as the API's
+ * bulk enqueue does. state "pending" with a far run_at fills the scheduler's backlog. */
+static int
+bench_enqueue_bulk(int64_t n, const char *action, bool pending)
+{
+    struct db *db = db_new(&bench_cfg.mysql);
+    struct rq *rq = rq_new(&bench_cfg.redis);
+    if (db_connect(db) < 0) {
+        fprintf(stderr, "bench: %s\n", db_errstr(db));
+        return 1;
+    }
+    int64_t start = now_mono_ms();
+    int64_t *ids = xcalloc(1000, sizeof(int64_t));
+    for (int64_t off = 0; off < n; off += 1000) {
+        int m = (int)(n - off < 1000 ? n - off : 1000);
+        if (db_begin(db) < 0)
+            return 1;
+        for (int i = 0; i < m; i++) {
+            struct job_spec spec = {.action = action, .origin = "api"}, chk;
+            if (pending)
+                spec.run_at_ms = now_wall_ms() + 86400000LL * 30;
+            const char *field;
+            char err[256];
+            struct job_ref ref;
+            if (job_spec_check(&spec, true, &chk, &field, err, sizeof(err)) != JOB_E_OK ||
+                job_insert(db, &chk, &ref, err, sizeof(err)) != JOB_E_OK) {
+                fprintf(stderr, "bench: %s\n", err);
+                return 1;
+            }
+            ids[i] = ref.id;
+        }
+        if (db_commit(db) < 0)
+            return 1;
+        if (!pending && rq_push(rq, "default", ids, NULL, m) < 0) {
+            fprintf(stderr, "bench: %s\n", rq_errstr(rq));
+            return 1;
+        }
+    }
+    printf("bulk_enqueue_per_s %.1f\n", n / ((now_mono_ms() - start) / 1000.0));
+    free(ids);
+    db_free(db);
+    rq_free(rq);
+    return 0;
+}
+
+static int64_t
+bench_count(struct db *db, const char *state)
+{
+    struct db_rows *r = db_query(db, "SELECT COUNT(*) FROM jobs WHERE state = ?", DB_P(DBS(state)));
+    int64_t n = r ? db_rows_int(r, 0, 0, 0) : -1;
+    db_rows_free(r);
+    return n;
+}
+
+/* Waits until n jobs succeeded and reports the drain rate from the first start to the last
+ * completion. */
+static int
+bench_wait_drain(int64_t n, int timeout_s)
+{
+    struct db *db = db_new(&bench_cfg.mysql);
+    int64_t deadline = now_mono_ms() + timeout_s * 1000LL;
+    while (bench_count(db, "succeeded") < n) {
+        if (now_mono_ms() > deadline) {
+            fprintf(stderr, "bench: drain timed out with %lld of %lld succeeded\n",
+                    (long long)bench_count(db, "succeeded"), (long long)n);
+            return 1;
+        }
+        sleep_ms(200);
+    }
+    struct db_rows *r = db_query(db,
+                                 "SELECT TIMESTAMPDIFF(MICROSECOND, MIN(dt_started), "
+                                 "MAX(dt_completed)), COUNT(*) FROM jobs WHERE state = 'succeeded'",
+                                 DB_NOP);
+    double us = (double)db_rows_int(r, 0, 0, 1);
+    int64_t cnt = db_rows_int(r, 0, 1, 0);
+    db_rows_free(r);
+    r = db_query(db, "SELECT COUNT(*), COUNT(DISTINCT job_id) FROM job_attempts", DB_NOP);
+    printf("drain_per_s %.1f\nattempt_rows %lld\nattempt_jobs %lld\n", cnt / (us / 1e6),
+           (long long)db_rows_int(r, 0, 0, 0), (long long)db_rows_int(r, 0, 1, 0));
+    db_rows_free(r);
+    db_free(db);
+    return 0;
+}
+
+/* Enqueues n jobs one at a time interval_ms apart on an idle fleet and reports enqueue to
+ * dt_started percentiles. */
+static int
+bench_latency(int n, int interval_ms)
+{
+    struct db *db = db_new(&bench_cfg.mysql);
+    struct rq *rq = rq_new(&bench_cfg.redis);
+    int64_t first = 0;
+    for (int i = 0; i < n; i++) {
+        struct job_spec spec = {.action = "System/Noop", .origin = "api"}, chk;
+        const char *field;
+        char err[256];
+        struct job_ref ref;
+        if (job_spec_check(&spec, true, &chk, &field, err, sizeof(err)) != JOB_E_OK ||
+            job_insert(db, &chk, &ref, err, sizeof(err)) != JOB_E_OK) {
+            fprintf(stderr, "bench: %s\n", err);
+            return 1;
+        }
+        if (first == 0)
+            first = ref.id;
+        job_push(rq, &ref);
+        sleep_ms(interval_ms);
+    }
+    int64_t deadline = now_mono_ms() + 60000;
+    struct db_rows *r = NULL;
+    for (;;) {
+        r = db_query(db,
+                     "SELECT TIMESTAMPDIFF(MICROSECOND, dt_created, dt_started) FROM jobs "
+                     "WHERE id >= ? AND dt_started IS NOT NULL ORDER BY 1",
+                     DB_P(DBI(first)));
+        if (r && r->n_rows >= n)
+            break;
+        db_rows_free(r);
+        if (now_mono_ms() > deadline) {
+            fprintf(stderr, "bench: latency jobs never all started\n");
+            return 1;
+        }
+        sleep_ms(100);
+    }
+    double p50 = db_rows_int(r, r->n_rows / 2, 0, 0) / 1000.0;
+    double p99 = db_rows_int(r, (int)(r->n_rows * 0.99), 0, 0) / 1000.0;
+    double mx = db_rows_int(r, r->n_rows - 1, 0, 0) / 1000.0;
+    printf("pickup_p50_ms %.2f\npickup_p99_ms %.2f\npickup_max_ms %.2f\n", p50, p99, mx);
+    db_rows_free(r);
+    db_free(db);
+    rq_free(rq);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    log_init("jobfleet-bench", LOG_LEVEL_WARN);
+    char err[512];
+    if (argc < 2) {
+        fprintf(stderr, "usage: jobfleet-bench baseline-insert|baseline-lifecycle CONNS SECONDS"
+                        " | enqueue-bulk N [pending] | wait-drain N TIMEOUT_S"
+                        " | latency N INTERVAL_MS\n(config from $JOBFLEET_CONFIG)\n");
+        return 2;
+    }
+    if (cfg_load(&bench_cfg, NULL, err, sizeof(err)) < 0) {
+        fprintf(stderr, "jobfleet-bench: %s\n", err);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    int64_t a = argc > 2 ? strtoll(argv[2], NULL, 10) : 0;
+    int64_t b = argc > 3 ? strtoll(argv[3], NULL, 10) : 0;
+    int rc = 2;
+    if (strcmp(cmd, "baseline-insert") == 0)
+        rc = bench_baseline(0, (int)a, (int)b);
+    else if (strcmp(cmd, "baseline-lifecycle") == 0)
+        rc = bench_baseline(1, (int)a, (int)b);
+    else if (strcmp(cmd, "enqueue-bulk") == 0)
+        rc = bench_enqueue_bulk(a, "System/Noop", argc > 3 && strcmp(argv[3], "pending") == 0);
+    else if (strcmp(cmd, "wait-drain") == 0)
+        rc = bench_wait_drain(a, (int)b);
+    else if (strcmp(cmd, "latency") == 0)
+        rc = bench_latency((int)a, (int)b);
+    else
+        fprintf(stderr, "jobfleet-bench: unknown command %s\n", cmd);
+    cfg_release(&bench_cfg);
+    return rc;
+}
