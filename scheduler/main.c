@@ -5,6 +5,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -37,6 +38,10 @@ sched_usage(FILE *fp)
                 "  --config PATH    config file (default $JOBFLEET_CONFIG, else\n"
                 "                   /etc/jobfleet/jobfleet.conf if present)\n"
                 "  --check-config   load and check the configuration, then exit\n"
+                "  --explain        print how MariaDB runs each tick query (index, rows) and\n"
+                "                   exit 1 if one reads the whole jobs table\n"
+                "  --measure-ticks N  take leadership, time N ticks back to back, print\n"
+                "                   p50/mean/max and exit (for benchmarks)\n"
                 "  --help           this text\n"
                 "\n"
                 "settings: [mysql], [redis], [scheduler] tick_ms, batch_size, requeue_after_s,\n"
@@ -77,7 +82,8 @@ int
 main(int argc, char **argv)
 {
     const char *config = NULL;
-    bool check_only = false;
+    bool check_only = false, explain = false;
+    int measure = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -85,6 +91,12 @@ main(int argc, char **argv)
             return SCHED_EXIT_OK;
         } else if (strcmp(a, "--check-config") == 0) {
             check_only = true;
+        } else if (strcmp(a, "--explain") == 0) {
+            explain = true;
+        } else if (strcmp(a, "--measure-ticks") == 0) {
+            if (i + 1 >= argc || (measure = atoi(argv[i + 1])) < 1)
+                return sched_usage_error("--measure-ticks needs a count of ticks", "");
+            i++;
         } else if (strcmp(a, "--config") == 0) {
             if (i + 1 >= argc)
                 return sched_usage_error("--config needs a path", "");
@@ -115,6 +127,11 @@ main(int argc, char **argv)
         return SCHED_EXIT_OK;
     }
     log_init("jobfleet-scheduler", level);
+    if (explain || measure) {
+        int rc = explain ? sched_explain(&cfg) : sched_measure(&cfg, measure);
+        cfg_release(&cfg);
+        return rc;
+    }
     sched_signals();
     int rc = sched_run(&cfg, &sched_stop);
     cfg_release(&cfg);

@@ -77,8 +77,8 @@ struct sched {
      * recovery waits a full lease after it, so workers get to heartbeat again before their
      * silence during the outage is taken for death. */
     int64_t db_back_ms;
-    /* The reconcile cursor, kept across ticks: the (dt_queued, id) of the last queued job
-     * checked, in the order of ix_jobs_state_queued. */
+    /* The reconcile cursor, kept across ticks: the (dt_due, id) of the last queued job
+     * checked, in the order of ix_jobs_state_due. */
     char reconcile_dt[32];
     int64_t reconcile_id;
     /* The last error logged per step and when, to log a repeated error once a minute. */
@@ -91,6 +91,14 @@ struct sched {
  * Never returns because a server went away; connections are re-established with backoff.
  * On stop it finishes the tick, releases the lock and returns 0. cfg is borrowed. */
 int sched_run(const struct cfg *cfg, volatile sig_atomic_t *stop);
+
+/* Prints the plan of every tick query (sched_sql.h) for this database; returns 0, or 1 when
+ * a query scans the jobs table in full or cannot be explained. */
+int sched_explain(const struct cfg *cfg);
+
+/* Takes leadership, runs n ticks back to back and prints their durations (p50, mean, max in
+ * ms) for the benchmarks. Returns 0, or 1 when leadership could not be had within 10 s. */
+int sched_measure(const struct cfg *cfg, int n);
 
 /* Connection state (sched.c). sched_db_ready and sched_rq_ready return true when the
  * connection is usable, connecting when the backoff allows. */

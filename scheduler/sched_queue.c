@@ -3,6 +3,7 @@
  * ever receives IDs of rows already committed as queued (invariant 1). */
 #include "log.h"
 #include "sched.h"
+#include "sched_sql.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -89,13 +90,10 @@ sched_pickup_batch(struct sched *s, int limit)
     int rc = -1, n = 0;
     if (db_begin(db) < 0)
         return sched_db_fail(s, SCHED_STEP_PICKUP, db);
-    /* ix_jobs_state_run_at gives the due rows in run_at order and nothing else, so jobs
+    /* ix_jobs_state_due gives the due rows in run_at order and nothing else, so jobs
      * waiting for a later run_at cost nothing. SKIP LOCKED lets a second scheduler (during a
      * failover) take other rows instead of waiting for ours. */
-    r = db_query(db,
-                 "SELECT id, queue, priority FROM jobs WHERE state = 'pending' "
-                 "AND dt_due <= NOW(6) ORDER BY dt_due LIMIT ? FOR UPDATE SKIP LOCKED",
-                 DB_P(DBI(limit)));
+    r = db_query(db, SCHED_SQL_PICKUP, DB_P(DBI(limit)));
     if (r == NULL)
         goto fail;
     n = r->n_rows;
@@ -204,15 +202,9 @@ sched_reconcile_batch(struct sched *s, int limit, int *pushed)
      * batch, whatever the backlog. A cursor on id alone would not follow the index and would
      * sort every old queued row each tick. The ">=" conjunct is the range start the optimizer
      * needs; the OR only skips the rows of the cursor's own dt_due already seen. */
-    struct db_rows *r =
-        db_query(s->db,
-                 "SELECT id, queue, priority, dt_due FROM jobs WHERE state = 'queued' "
-                 "AND dt_due < NOW(6) - INTERVAL ? SECOND "
-                 "AND dt_due >= CAST(? AS DATETIME(6)) "
-                 "AND (dt_due > CAST(? AS DATETIME(6)) OR id > ?) "
-                 "ORDER BY dt_due, id LIMIT ?",
-                 DB_P(DBI(c->requeue_after_s), DBS(s->reconcile_dt), DBS(s->reconcile_dt),
-                      DBI(s->reconcile_id), DBI(limit)));
+    struct db_rows *r = db_query(s->db, SCHED_SQL_RECONCILE,
+                                 DB_P(DBI(c->requeue_after_s), DBS(s->reconcile_dt),
+                                      DBS(s->reconcile_dt), DBI(s->reconcile_id), DBI(limit)));
     if (r == NULL)
         return sched_db_fail(s, SCHED_STEP_RECONCILE, s->db);
     int n = r->n_rows;

@@ -5,6 +5,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "sched.h"
+#include "sched_sql.h"
 #include "settings.h"
 #include "util.h"
 
@@ -70,11 +71,8 @@ sched_watchdog(struct sched *s)
     const struct cfg_scheduler *c = &s->cfg->scheduler;
     /* A running job without an instance cannot pass the check-out guard; leaving it out keeps
      * it from taking a batch slot on every tick. */
-    struct db_rows *r = db_query(s->db,
-                                 "SELECT id, instance_id, attempt, max_attempts, action FROM jobs "
-                                 "WHERE state = 'running' AND dt_due < NOW(6) - INTERVAL ? SECOND "
-                                 "AND instance_id IS NOT NULL ORDER BY dt_due LIMIT ?",
-                                 DB_P(DBI(c->timeout_grace_s), DBI(c->batch_size)));
+    struct db_rows *r =
+        db_query(s->db, SCHED_SQL_WATCHDOG, DB_P(DBI(c->timeout_grace_s), DBI(c->batch_size)));
     if (r == NULL)
         return sched_db_fail(s, SCHED_STEP_WATCHDOG, s->db);
     int n = sched_finish_rows(s, SCHED_STEP_WATCHDOG, r, "timeout");
@@ -90,12 +88,8 @@ static int
 sched_mark_lost(struct sched *s)
 {
     int lease_s = s->cfg->worker.lease_s;
-    struct db_rows *r = db_query(
-        s->db,
-        "SELECT id, host, pid, dt_heartbeat FROM worker_instances "
-        "WHERE state IN ('running', 'draining') AND dt_heartbeat < NOW(6) - INTERVAL ? SECOND "
-        "LIMIT ?",
-        DB_P(DBI(lease_s), DBI(s->cfg->scheduler.batch_size)));
+    struct db_rows *r = db_query(s->db, SCHED_SQL_SILENT_INSTANCES,
+                                 DB_P(DBI(lease_s), DBI(s->cfg->scheduler.batch_size)));
     if (r == NULL)
         return sched_db_fail(s, SCHED_STEP_LEASE, s->db);
     int marked = 0;
@@ -144,13 +138,7 @@ sched_lease(struct sched *s)
      * which are at most the fleet's slots whatever the backlog (an index on instance_id would
      * be rewritten at every claim, for a query that runs only when a worker dies). */
     struct db_rows *r =
-        db_query(s->db,
-                 "SELECT j.id, j.instance_id, j.attempt, j.max_attempts, j.action "
-                 "FROM worker_instances w STRAIGHT_JOIN jobs j FORCE INDEX (ix_jobs_state_due) "
-                 "ON j.state = 'running' AND j.instance_id = w.id "
-                 "WHERE w.state IN ('lost', 'stopped') "
-                 "AND w.dt_heartbeat < NOW(6) - INTERVAL ? SECOND "
-                 "AND w.dt_heartbeat >= NOW(6) - INTERVAL ? SECOND LIMIT ?",
+        db_query(s->db, SCHED_SQL_LOST_JOBS,
                  DB_P(DBI(lease_s), DBI(SCHED_DEAD_WINDOW_S), DBI(s->cfg->scheduler.batch_size)));
     if (r == NULL)
         return sched_db_fail(s, SCHED_STEP_LEASE, s->db);

@@ -4,6 +4,7 @@
  * operator may still want to look at them or retry them. */
 #include "log.h"
 #include "sched.h"
+#include "sched_sql.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -27,10 +28,7 @@ sched_retention_jobs(struct sched *s, int limit)
         return sched_db_fail(s, SCHED_STEP_RETENTION, db);
     /* Locking the rows keeps a concurrent `jobfleet retry --force` from reviving a job whose
      * history is being deleted; SKIP LOCKED leaves such a job for a later tick. */
-    struct db_rows *r = db_query(db,
-                                 "SELECT id FROM jobs WHERE state = 'succeeded' "
-                                 "AND dt_due < NOW(6) - INTERVAL ? DAY "
-                                 "ORDER BY dt_due LIMIT ? FOR UPDATE SKIP LOCKED",
+    struct db_rows *r = db_query(db, SCHED_SQL_RETENTION_JOBS,
                                  DB_P(DBI(s->cfg->scheduler.retention_days), DBI(limit)));
     if (r == NULL)
         goto fail;
@@ -77,9 +75,7 @@ static int
 sched_retention_webhooks(struct sched *s, int limit)
 {
     uint64_t affected = 0;
-    if (db_exec(s->db,
-                "DELETE FROM webhook_log WHERE dt_received < NOW(6) - INTERVAL ? DAY "
-                "ORDER BY dt_received LIMIT ?",
+    if (db_exec(s->db, SCHED_SQL_RETENTION_WEBHOOKS,
                 DB_P(DBI(s->cfg->scheduler.retention_days), DBI(limit)), &affected, NULL) < 0)
         return sched_db_fail(s, SCHED_STEP_RETENTION, s->db);
     return (int)affected;
