@@ -20,7 +20,7 @@ usage(FILE *fp)
             "\n"
             "  --config PATH     config file (default $JOBFLEET_CONFIG, else\n"
             "                    /etc/jobfleet/jobfleet.conf if present)\n"
-            "  --concurrency N   child processes ([worker] concurrency, default 4)\n"
+            "  --concurrency N   child processes ([worker] concurrency, default 16)\n"
             "  --queues SPEC     queues and weights, e.g. critical:3,default:1\n"
             "                    ([worker] queues, default default:1)\n"
             "  --check-config    load and check the config, then exit\n"

@@ -1,0 +1,149 @@
+/* Unit tests of the configuration: the documented example matches the key table, loads
+ * cleanly, and bad input is named precisely. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "util.h"
+
+static char *
+slurp(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    struct buf b;
+    buf_init(&b, 0);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+        buf_append(&b, chunk, n);
+    fclose(fp);
+    return buf_detach(&b);
+}
+
+static void
+test_example_is_generated(void **state)
+{
+    (void)state;
+    /* The committed example must be exactly what the table prints: regenerate it with
+     * `jobfleet config-example > deploy/jobfleet.conf.example` after adding a key. */
+    char tmpl[] = "/tmp/cfg-example-XXXXXX";
+    int fd = mkstemp(tmpl);
+    assert_true(fd >= 0);
+    fflush(stdout);
+    int saved = dup(1);
+    dup2(fd, 1);
+    cfg_print_example();
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    close(fd);
+    char *printed = slurp(tmpl);
+    char *committed = slurp(JOBFLEET_SOURCE_DIR "/deploy/jobfleet.conf.example");
+    assert_string_equal(printed, committed);
+    free(printed);
+    free(committed);
+    unlink(tmpl);
+}
+
+static void
+test_example_loads(void **state)
+{
+    (void)state;
+    struct cfg c;
+    char err[512] = "";
+    int rc = cfg_load(&c, JOBFLEET_SOURCE_DIR "/deploy/jobfleet.conf.example", err, sizeof(err));
+    if (rc != 0)
+        fail_msg("example does not load: %s", err);
+    assert_int_equal(c.worker.concurrency, 16);
+    assert_string_equal(c.scheduler.timezone, "America/Chicago");
+    assert_int_equal(c.worker.lease_s, 30);
+    cfg_release(&c);
+}
+
+static char *
+write_tmp(const char *text)
+{
+    char *path = xstrdup("/tmp/cfg-test-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static void
+expect_error(const char *text, const char *needle)
+{
+    char *path = write_tmp(text);
+    struct cfg c;
+    char err[512] = "";
+    assert_int_equal(cfg_load(&c, path, err, sizeof(err)), -1);
+    if (strstr(err, needle) == NULL)
+        fail_msg("error \"%s\" lacks \"%s\"", err, needle);
+    assert_non_null(strstr(err, path));
+    unlink(path);
+    free(path);
+}
+
+static void
+test_errors_name_the_problem(void **state)
+{
+    (void)state;
+    expect_error("[redis]\nport = 99999\n",
+                 ":2: [redis] port: expected an integer in 1-65535, got \"99999\"");
+    expect_error("[worker]\n\nheartbeat = 5\n", ":3: [worker] heartbeat: unknown key");
+    expect_error("[webhook.github]\nauth = none\npath = x\n",
+                 "[webhook.github] path: unknown key for a webhook section");
+    expect_error("[mysql]\nport\n", "cannot parse this line");
+}
+
+static void
+test_env_and_secret_files(void **state)
+{
+    (void)state;
+    char *secret = write_tmp("s3cret\n");
+    char *text = xasprintf("[mysql]\npassword_file = %s\n[webhook.x]\nauth = hmac-sha256\n"
+                           "secret_file = %s\n",
+                           secret, secret);
+    char *path = write_tmp(text);
+    setenv("JOBFLEET_MYSQL_PORT", "3307", 1);
+    setenv("JOBFLEET_WEBHOOK_X_AUTH", "token", 1);
+    struct cfg c;
+    char err[512] = "";
+    assert_int_equal(cfg_load(&c, path, err, sizeof(err)), 0);
+    assert_int_equal(c.mysql.port, 3307);
+    assert_string_equal(c.mysql.password, "s3cret");
+    const struct cfg_section *s = cfg_find_section(&c, "webhook.x");
+    assert_non_null(s);
+    assert_string_equal(cfg_section_get(s, "secret"), "s3cret");
+    assert_string_equal(cfg_section_get(s, "auth"), "token");
+    cfg_release(&c);
+    unsetenv("JOBFLEET_MYSQL_PORT");
+    unsetenv("JOBFLEET_WEBHOOK_X_AUTH");
+    unlink(path);
+    unlink(secret);
+    free(path);
+    free(secret);
+    free(text);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_example_is_generated),
+        cmocka_unit_test(test_example_loads),
+        cmocka_unit_test(test_errors_name_the_problem),
+        cmocka_unit_test(test_env_and_secret_files),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
