@@ -85,6 +85,42 @@ job_parse_time(const char *s, int64_t *ms)
     return 0;
 }
 
+/* Makes "<action>:<v1>:<v2>" into key (192 bytes) from the parameters the action names in
+ * unique_by; NULL with *field and err set when one is missing or the key is too long. */
+static const char *
+job_unique_from(const struct job_def *def, const char *params, char *key, const char **field,
+                char *err, size_t errlen)
+{
+    cJSON *p = cJSON_Parse(params);
+    int n = snprintf(key, 192, "%s", def->action);
+    char *names = xstrdup(def->unique_by), *save = NULL;
+    const char *result = key;
+    for (char *name = strtok_r(names, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, name);
+        char *text = cJSON_IsString(v)   ? xstrdup(v->valuestring)
+                     : cJSON_IsNumber(v) ? cJSON_PrintUnformatted(v)
+                                         : NULL;
+        if (text == NULL) {
+            *field = "parameters";
+            snprintf(err, errlen, "parameters: \"%s\" (a string or number) is required by %s", name,
+                     def->action);
+            result = NULL;
+            break;
+        }
+        n += snprintf(key + n, n < 192 ? (size_t)(192 - n) : 0, ":%s", text);
+        free(text);
+    }
+    free(names);
+    cJSON_Delete(p);
+    if (result && n >= 192) {
+        *field = "parameters";
+        snprintf(err, errlen, "the unique key made from %s is longer than 191 characters",
+                 def->unique_by);
+        return NULL;
+    }
+    return result;
+}
+
 enum job_err
 job_spec_check(const struct job_spec *spec, bool test_actions, struct job_spec *out,
                const char **field, char *err, size_t errlen)
@@ -147,6 +183,11 @@ job_spec_check(const struct job_spec *spec, bool test_actions, struct job_spec *
         snprintf(err, errlen, "timeout_s must be in 1..604800");
         return JOB_E_INPUT;
     }
+    char made[192];
+    /* Checked here, made again by job_insert: a spec holds only borrowed strings. */
+    if (out->unique_key == NULL && def->unique_by &&
+        job_unique_from(def, out->parameters, made, field, err, errlen) == NULL)
+        return JOB_E_INPUT;
     if (out->unique_key && (out->unique_key[0] == '\0' || strlen(out->unique_key) > 191)) {
         *field = "unique_key";
         snprintf(err, errlen, "unique_key must be 1-191 characters");
@@ -195,6 +236,17 @@ enum job_err
 job_insert(struct db *db, const struct job_spec *s, struct job_ref *ref, char *err, size_t errlen)
 {
     memset(ref, 0, sizeof(*ref));
+    struct job_spec with_key;
+    char made[192];
+    const struct job_def *def = registry_find(s->action, true);
+    if (s->unique_key == NULL && def && def->unique_by) {
+        const char *field = NULL;
+        with_key = *s;
+        with_key.unique_key = job_unique_from(def, s->parameters, made, &field, err, errlen);
+        if (with_key.unique_key == NULL)
+            return JOB_E_INPUT;
+        s = &with_key;
+    }
     int64_t now = now_wall_ms();
     int64_t run_at = s->run_at_ms > 0 ? s->run_at_ms : now;
     bool due = run_at <= now;

@@ -12,15 +12,18 @@
 #define SEC(n) ((int64_t)(n)*1000)
 
 static const struct job_def registry_table[] = {
-    {"System/Noop", system_noop, "default", 1, 60, SEC(15), SEC(3600), false},
-    {"System/Echo", system_echo, "default", 1, 60, SEC(15), SEC(3600), false},
-    {"System/Sleep", system_sleep, "default", 1, 3600, SEC(15), SEC(3600), false},
-    {"System/Fail", system_fail, "default", 1, 60, SEC(15), SEC(3600), false},
-    {"System/Cleanup/Jobs", cleanup_jobs, "default", 3, 3600, SEC(60), SEC(3600), false},
-    {"System/Cleanup/Webhooks", cleanup_webhooks, "default", 3, 3600, SEC(60), SEC(3600), false},
-    {"System/Crash", system_crash, "default", 1, 60, SEC(15), SEC(3600), true},
-    {"System/Touch", system_touch, "default", 1, 60, SEC(1), SEC(10), true},
-    {"System/Echo/Webhook", system_echo, "default", 1, 60, SEC(15), SEC(3600), true},
+    {"System/Noop", system_noop, "default", 1, 60, SEC(15), SEC(3600), false, NULL},
+    {"System/Echo", system_echo, "default", 1, 60, SEC(15), SEC(3600), false, NULL},
+    {"System/Sleep", system_sleep, "default", 1, 3600, SEC(15), SEC(3600), false, NULL},
+    {"System/Fail", system_fail, "default", 1, 60, SEC(15), SEC(3600), false, NULL},
+    {"System/Cleanup/Jobs", cleanup_jobs, "default", 3, 3600, SEC(60), SEC(3600), false, NULL},
+    {"System/Cleanup/Webhooks", cleanup_webhooks, "default", 3, 3600, SEC(60), SEC(3600), false,
+     NULL},
+    {"System/Crash", system_crash, "default", 1, 60, SEC(15), SEC(3600), true, NULL},
+    {"System/Touch", system_touch, "default", 1, 60, SEC(1), SEC(10), true, NULL},
+    /* Echo with a unique key made from its "key" parameter: shows and tests unique_by. */
+    {"System/Echo/Unique", system_echo, "default", 1, 60, SEC(15), SEC(3600), true, "key"},
+    {"System/Echo/Webhook", system_echo, "default", 1, 60, SEC(15), SEC(3600), true, NULL},
 };
 
 #define N_DEFS ((int)(sizeof(registry_table) / sizeof(registry_table[0])))

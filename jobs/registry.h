@@ -37,6 +37,10 @@ struct job_def {
     int64_t backoff_base_ms;
     int64_t backoff_cap_ms;
     bool test_only; /* registered only with [worker] test_actions = true */
+    /* When set, a job enqueued without a unique_key gets "<action>:<value>" made from these
+     * parameters (comma-separated names), so two jobs for the same thing never wait at once
+     * (e.g. "ticket_id" for a ticket sync). */
+    const char *unique_by;
 };
 
 /* The job being run, as the job function sees it. */

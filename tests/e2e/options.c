@@ -194,6 +194,29 @@ test_unique_concurrent(struct tenv *t)
 }
 
 static void
+test_unique_by_parameters(struct tenv *t)
+{
+    /* System/Echo/Unique makes its key from its "key" parameter. */
+    int64_t a = t_enqueue(t, "System/Echo/Unique", "{\"key\":\"ticket-7\",\"n\":1}",
+                          (const char *const[]){"--in", "1h", NULL});
+    int64_t b = t_enqueue(t, "System/Echo/Unique", "{\"key\":\"ticket-7\",\"n\":2}",
+                          (const char *const[]){"--in", "1h", NULL});
+    int64_t c = t_enqueue(t, "System/Echo/Unique", "{\"key\":\"ticket-8\"}",
+                          (const char *const[]){"--in", "1h", NULL});
+    CHECK(a == b, "the same parameter value gives the same job (%lld, %lld)", (long long)a,
+          (long long)b);
+    CHECK(c != a, "another value gives another job");
+    char *key = t_sql_str(t, "SELECT unique_key FROM jobs WHERE id = ?", DB_P(DBI(a)));
+    CHECK(key && strcmp(key, "System/Echo/Unique:ticket-7") == 0, "key %s", key);
+    free(key);
+    char *err = NULL;
+    CHECK(t_cli(t, NULL, &err, (const char *const[]){"enqueue", "System/Echo/Unique", NULL}) == 2,
+          "a missing key parameter is an input error");
+    CHECK(strstr(err, "\"key\" (a string or number) is required"), "message: %s", err);
+    free(err);
+}
+
+static void
 test_pause_resume(struct tenv *t)
 {
     start_worker(t, NULL);
@@ -335,6 +358,7 @@ static const struct test_case cases[] = {
     {"e2e_options_permanent_and_retry_after", test_permanent_and_retry_after, NULL},
     {"e2e_options_priority_order", test_priority_order, NULL},
     {"e2e_options_unique_concurrent", test_unique_concurrent, NULL},
+    {"e2e_options_unique_by_parameters", test_unique_by_parameters, NULL},
     {"e2e_options_pause_resume", test_pause_resume, "[worker]\nconcurrency = 4\n"},
     {"e2e_options_concurrency_limit", test_concurrency_limit, NULL},
     {"e2e_options_concurrency_slot_not_leaked", test_concurrency_slot_not_leaked, NULL},
