@@ -6,6 +6,7 @@
  * is spooled. IDs are pushed to Redis after the commit (invariant 1); a push that fails is
  * kept in a bounded backlog and pushed again when Redis is back, and the scheduler's reconcile
  * covers whatever the backlog could not hold. */
+#include "job_batch.h"
 #include "log.h"
 #include "producer.h"
 
@@ -241,10 +242,12 @@ writer_backlog_flush(struct producer_writer *wr, struct rq *rq)
     free(it);
 }
 
-/* Inserts the batch in one transaction. Returns 0 when committed, 1 to try again without an
- * item that failed on its own (already answered), -1 when the connection was lost. */
+/* Inserts the batch in one transaction: with multi-row statements, or row by row (per_row)
+ * to find an item that fails on its own. Returns 0 when committed, 1 to try again (without
+ * such an item, already answered), -1 when the connection was lost. */
 static int
-writer_txn(struct writer_thread *t, struct producer_write **b, int *n, char *err, size_t errlen)
+writer_txn(struct writer_thread *t, struct producer_write **b, int *n, bool per_row, char *err,
+           size_t errlen)
 {
     struct producer_writer *wr = t->wr;
     if (db_begin(t->db) < 0) {
@@ -256,7 +259,24 @@ writer_txn(struct writer_thread *t, struct producer_write **b, int *n, char *err
         snprintf(err, errlen, "%s", db_errstr(t->db));
         return -1;
     }
-    for (int i = 0; i < *n; i++) {
+    if (!per_row) {
+        struct job_spec *specs = xcalloc((size_t)*n, sizeof(*specs));
+        struct job_ref *refs = xcalloc((size_t)*n, sizeof(*refs));
+        for (int i = 0; i < *n; i++)
+            specs[i] = b[i]->spec;
+        enum job_err e = job_insert_batch(t->db, specs, *n, refs, err, errlen);
+        for (int i = 0; e == JOB_E_OK && i < *n; i++)
+            b[i]->ref = refs[i];
+        free(specs);
+        free(refs);
+        if (e != JOB_E_OK) {
+            if (db_lost(t->db))
+                return -1;
+            db_rollback(t->db);
+            return 2;
+        }
+    }
+    for (int i = 0; per_row && i < *n; i++) {
         struct producer_write *w = b[i];
         if (job_insert(t->db, &w->spec, &w->ref, err, errlen) == JOB_E_OK)
             continue;
@@ -297,9 +317,16 @@ writer_batch(struct writer_thread *t, struct producer_write **b, int n)
         writer_fail_all(wr, b, n, db_errstr(t->db));
         return;
     }
+    /* A failed multi-row statement is retried row by row, which finds the item at fault. */
     int rc = 1;
-    for (int attempt = 0; attempt < 4 && rc == 1 && n > 0; attempt++)
-        rc = writer_txn(t, b, &n, err, sizeof(err));
+    bool per_row = false;
+    for (int attempt = 0; attempt < 4 && rc > 0 && n > 0; attempt++) {
+        rc = writer_txn(t, b, &n, per_row, err, sizeof(err));
+        if (rc == 2) {
+            log_warnx("webhook batch of %d: %s; retrying row by row", n, err);
+            per_row = true;
+        }
+    }
     if (rc != 0) {
         if (rc < 0)
             writer_set_down(wr, t, err);
