@@ -349,12 +349,12 @@ http_server_start(struct producer *p, char *err, size_t errlen)
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    p->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, http_access, p, MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
-        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)p->cfg->producer.threads, MHD_OPTION_NOTIFY_COMPLETED, http_completed, p,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_END);
+    p->mhd =
+        MHD_start_daemon(flags, 0, NULL, NULL, http_access, p, MHD_OPTION_EXTERNAL_LOGGER, http_log,
+                         NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
+                         (unsigned)p->cfg->producer.threads, MHD_OPTION_NOTIFY_COMPLETED,
+                         http_completed, p, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (p->mhd == NULL) {
         snprintf(err, errlen, "cannot listen on %s (address in use, or not allowed)",
