@@ -147,6 +147,13 @@ test_routing(struct tenv *t)
         t_http_release(&r);
     }
     CHECK(jobs_count(t) == 1, "only the echo made a job: %lld", (long long)jobs_count(t));
+    /* A header that is not UTF-8 (Latin-1 "café") does not cost the delivery. */
+    const char *latin1[] = {"X-Name: caf\xe9", NULL};
+    CHECK(post(t, "/webhook/system/echo", "{}", latin1, &body) == 202, "latin-1 header: %s", body);
+    free(body);
+    CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE parameters LIKE ?",
+                    DB_P(DBS("%\"x-name\":\"caf?\"%"))) == 1,
+          "the header is kept, its stray byte replaced");
 }
 
 static void
