@@ -1,7 +1,9 @@
 /* End-to-end tests of a job's life through the real CLI, worker and scheduler. */
+#include "job.h"
 #include "tsupport.h"
 #include "util.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -316,6 +318,90 @@ test_mysql_restart(struct tenv *t)
     unsetenv("JOBFLEET_REDIS_PORT");
 }
 
+/* Starts a Redis of this test's own on a free port, so FLUSHALL cannot touch other tests. */
+static pid_t
+private_redis(struct tenv *t, int *port)
+{
+    for (int tries = 0; tries < 20; tries++) {
+        *port = 20000 + (int)(random() % 30000);
+        char *p = xasprintf("%d", *port);
+        pid_t pid = fork();
+        if (pid == 0) {
+            int devnull = open("/dev/null", O_WRONLY);
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+            execlp("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
+                   "--appendonly", "no", (char *)NULL);
+            _exit(127);
+        }
+        free(p);
+        struct cfg_redis rc = t->cfg.redis;
+        rc.port = *port;
+        struct rq *probe = rq_new(&rc);
+        int64_t deadline = now_mono_ms() + 3000;
+        bool up = false;
+        while (!up && now_mono_ms() < deadline && waitpid(pid, NULL, WNOHANG) == 0) {
+            up = rq_connect(probe) == 0;
+            if (!up)
+                sleep_ms(20);
+        }
+        rq_free(probe);
+        if (up)
+            return pid;
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    CHECK(false, "could not start a private redis-server");
+    return -1;
+}
+
+static void
+test_redis_flushall(struct tenv *t)
+{
+    int port;
+    pid_t redis = private_redis(t, &port);
+    char portbuf[16];
+    snprintf(portbuf, sizeof(portbuf), "%d", port);
+    setenv("JOBFLEET_REDIS_PORT", portbuf, 1);
+    struct cfg_redis rc = t->cfg.redis;
+    rc.port = port;
+    struct rq *rq = rq_new(&rc);
+    int64_t ids[1000];
+    for (int i = 0; i < 1000; i++)
+        ids[i] = 0;
+    /* 1,000 jobs committed queued with their IDs in Redis, as the CLI leaves them. */
+    CHECK(db_begin(t->db) == 0, "begin");
+    struct job_ref *refs = xcalloc(1000, sizeof(*refs));
+    for (int i = 0; i < 1000; i++) {
+        struct job_spec spec = {.action = "System/Noop"}, chk;
+        const char *field;
+        char err[256];
+        CHECK(job_spec_check(&spec, true, &chk, &field, err, sizeof(err)) == JOB_E_OK, "%s", err);
+        CHECK(job_insert(t->db, &chk, &refs[i], err, sizeof(err)) == JOB_E_OK, "%s", err);
+        ids[i] = refs[i].id;
+    }
+    CHECK(db_commit(t->db) == 0, "commit");
+    CHECK(rq_push(rq, "default", ids, NULL, 1000) == 0, "push");
+    CHECK(rq_depth(rq, "default") == 1000, "1,000 IDs in Redis");
+    CHECK(rq_command(rq, 1, (const char *[]){"FLUSHALL"}) == 0, "FLUSHALL");
+    CHECK(rq_depth(rq, "default") == 0, "Redis lost every ID");
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    WAIT_UNTIL(
+        t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'", DB_NOP) == 1000,
+        60000, "%lld of 1000 succeeded",
+        (long long)t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'", DB_NOP));
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM job_attempts", DB_NOP) == 1000,
+          "one attempt row per job");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE attempt <> 1", DB_NOP) == 0,
+          "each job ran exactly once");
+    unsetenv("JOBFLEET_REDIS_PORT");
+    free(refs);
+    rq_free(rq);
+    kill(redis, SIGKILL);
+    waitpid(redis, NULL, 0);
+}
+
 static const struct test_case cases[] = {
     {"e2e_lifecycle_noop_succeeds", test_noop_succeeds, NULL},
     {"e2e_lifecycle_fail_then_retry", test_fail_then_retry, NULL},
@@ -327,6 +413,7 @@ static const struct test_case cases[] = {
     {"e2e_lifecycle_sigterm_drains", test_sigterm_drains, NULL},
     {"e2e_lifecycle_cancel_states", test_cancel_states, "[worker]\nkill_grace_s = 1\n"},
     {"e2e_lifecycle_mysql_restart", test_mysql_restart, NULL},
+    {"e2e_lifecycle_redis_flushall", test_redis_flushall, NULL},
 };
 
 int

@@ -7,4 +7,5 @@ jf_e2e(lifecycle TIMEOUT 120 NAMES
   e2e_lifecycle_timeout_kills
   e2e_lifecycle_sigterm_drains
   e2e_lifecycle_cancel_states
-  e2e_lifecycle_mysql_restart)
+  e2e_lifecycle_mysql_restart
+  e2e_lifecycle_redis_flushall)
