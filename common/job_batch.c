@@ -16,7 +16,7 @@
 #include <sys/random.h>
 
 #define BATCH_COLS 13
-#define BATCH_MAX_CHUNK 128
+#define BATCH_MAX_CHUNK 64
 
 /* A random (version 4) UUID straight from the kernel. ids_uuid's libuuid reseeds and cranks
  * a PRNG under a lock on every call, which was a visible share of the ingestion profile; at
@@ -46,8 +46,8 @@ batch_uuid(char out[37])
     out[j] = '\0';
 }
 
-/* The statement for k rows. Its text holds only placeholders, and k is a power of two, so a
- * connection's statement cache keeps at most eight of them. */
+/* The statement for k rows (at most BATCH_MAX_CHUNK). Its text holds only placeholders; one
+ * statement per size stays in the connection's statement cache. */
 static char *
 batch_sql(int k)
 {
@@ -158,9 +158,7 @@ job_insert_batch(struct db *db, const struct job_spec *specs, int n, struct job_
     enum job_err e = JOB_E_OK;
     int done = 0;
     while (done < n && e == JOB_E_OK) {
-        int k = BATCH_MAX_CHUNK;
-        while (k > n - done)
-            k /= 2;
+        int k = n - done < BATCH_MAX_CHUNK ? n - done : BATCH_MAX_CHUNK;
         e = batch_chunk(db, specs + done, k, refs + done, inserted + done, err, errlen);
         done += k;
     }

@@ -7,7 +7,7 @@
 #include "job.h"
 
 /* Inserts n checked specs (job_spec_check) inside the caller's transaction, with one
- * multi-row INSERT per power of two in n. Each spec must carry an idempotency key and no
+ * multi-row INSERT per 64 rows. Each spec must carry an idempotency key and no
  * unique key or cron fire: a spec whose key already has a job (from an earlier delivery, or an
  * earlier spec of the same batch) gets that job in refs[i] with existing set, as job_insert
  * does. Returns JOB_E_OK, or JOB_E_DB with the message in err (db_lost() tells whether the

@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Rows per INSERT. With the writer's job statements (as many sizes) this keeps every statement
+ * the writer's connection uses within its 128-entry statement cache. */
+#define WEBHOOK_LOG_CHUNK 48
+
 struct webhook_log_row {
     char received[40];
     char *source;
@@ -131,8 +135,8 @@ webhook_log_unshift(struct webhook_log *l, struct webhook_log_row *rows, int n)
     pthread_mutex_unlock(&l->mu);
 }
 
-/* Inserts n rows with one statement. The statement's text holds only placeholders; n is one of
- * a few fixed sizes so the prepared-statement cache keeps a handful of them. */
+/* Inserts n rows (at most WEBHOOK_LOG_CHUNK) with one statement. The statement's text holds
+ * only placeholders; one statement per size stays in the connection's statement cache. */
 static int
 webhook_log_insert(struct db *db, const struct webhook_log_row *rows, int n)
 {
@@ -171,23 +175,20 @@ webhook_log_flush(struct webhook_log *l, struct db *db, int max)
     l->n -= n;
     pthread_mutex_unlock(&l->mu);
     int done = 0;
-    static const int sizes[] = {64, 16, 4, 1};
     while (done < n) {
-        int k = 0;
-        while (sizes[k] > n - done)
-            k++;
-        if (webhook_log_insert(db, rows + done, sizes[k]) < 0) {
+        int k = n - done < WEBHOOK_LOG_CHUNK ? n - done : WEBHOOK_LOG_CHUNK;
+        if (webhook_log_insert(db, rows + done, k) < 0) {
             if (db_lost(db)) {
                 webhook_log_unshift(l, rows + done, n - done);
                 free(rows);
                 return -1;
             }
-            log_warnx("webhook log: %s (%d rows dropped)", db_errstr(db), sizes[k]);
-            atomic_fetch_add(&l->dropped, sizes[k]);
+            log_warnx("webhook log: %s (%d rows dropped)", db_errstr(db), k);
+            atomic_fetch_add(&l->dropped, k);
         }
-        for (int i = 0; i < sizes[k]; i++)
+        for (int i = 0; i < k; i++)
             webhook_log_row_release(&rows[done + i]);
-        done += sizes[k];
+        done += k;
     }
     free(rows);
     return n;
