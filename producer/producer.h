@@ -148,7 +148,8 @@ int webhook_begin(struct http_req *r);
 /* Runs once the whole body is in, and again after each wake: authenticates, stores or
  * spools, and replies. */
 void webhook_handle(struct http_req *r);
-/* Frees the webhook state of a finished request. */
+/* Frees the webhook state of a finished request (its writer item is released, not freed,
+ * while the writer still holds it). Accepts a request without webhook state. */
 void webhook_end(struct http_req *r);
 
 /* ---- Group commit (producer_writer.c) ---- */
@@ -156,7 +157,8 @@ void webhook_end(struct http_req *r);
 enum producer_write_state { PW_PENDING, PW_DONE, PW_FAILED, PW_TIMEOUT };
 
 /* One job waiting to be inserted by the writer. Created by the request, shared with the writer
- * through a reference count. */
+ * through a reference count; state moves from PW_PENDING exactly once, under the writer's
+ * lock, and wake is called once after that. */
 struct producer_write {
     struct job_spec spec; /* checked; strings owned by the item */
     char *own[4];
@@ -201,7 +203,9 @@ bool producer_writer_db_up(const struct producer_writer *wr);
 
 /* ---- Webhook log (webhook_log.c) ---- */
 
+/* A queue of at most max_rows rows. */
 struct webhook_log *webhook_log_new(int max_rows);
+/* Frees the queue and the rows still in it (logging how many); accepts NULL. */
 void webhook_log_free(struct webhook_log *l);
 /* Queues a row for the writer; when the queue is full the row is dropped and counted. */
 void webhook_log_add(struct webhook_log *l, const char *source, const char *path,
@@ -226,11 +230,13 @@ struct spool_entry {
     int64_t received_ms;
 };
 
+/* Frees the entry's strings. */
 void spool_entry_release(struct spool_entry *e);
 
 /* Opens (creating) the spool directory, removes half-written files left by a crash and counts
  * what is there. NULL with a message in err when the directory is unusable. */
 struct spool *spool_open(const char *dir, int64_t max_bytes, char *err, size_t errlen);
+/* Closes the spool (the files stay); accepts NULL. */
 void spool_close(struct spool *s);
 /* Writes an entry durably (temp file, fsync, rename, fsync of the directory) and puts its id
  * (at most 63 characters) in id. Returns 0, or -1 with the reason in err when the quota would
@@ -245,6 +251,7 @@ int spool_read(struct spool *s, const char *id, struct spool_entry *e, char *err
 int spool_remove(struct spool *s, const char *id);
 /* Moves an entry that can never be replayed to <dir>/failed/. */
 int spool_quarantine(struct spool *s, const char *id);
+/* Bytes and entries in the spool now, counting writes in progress. */
 int64_t spool_bytes(struct spool *s);
 int64_t spool_files(struct spool *s);
 /* True while the spool refuses writes: the last one failed (quota or disk) and nothing was
@@ -255,6 +262,8 @@ bool spool_full(struct spool *s);
 struct spool_replay *spool_replay_start(struct producer *p);
 /* Asks it to look now (after a write). */
 void spool_replay_kick(struct spool_replay *r);
+/* Stops the thread after the transaction it is in, and frees it; accepts NULL. What is left in
+ * the spool waits for the next start. */
 void spool_replay_stop(struct spool_replay *r);
 
 /* ---- Connections for the API and pages (producer_run.c) ---- */
@@ -268,18 +277,20 @@ struct producer_conn {
 /* Takes a connection pair (opening one lazily); connections are per thread of use, never
  * shared. */
 struct producer_conn *producer_pool_get(struct producer *p);
-/* Returns it to the pool. */
+/* Returns it to the pool; accepts NULL. */
 void producer_pool_put(struct producer *p, struct producer_conn *c);
+/* Closes and frees every pooled connection; none may be lent out. */
 void producer_pool_free(struct producer *p);
 
 /* ---- JSON API and pages ---- */
 
-/* Handles /api/... once the body is in. */
+/* Handles /api/... once the body is in (docs/api.md); always replies. */
 void api_handle(struct http_req *r);
 /* Checks the bearer token as soon as the headers are in; replies 401 (returning 1) when it is
  * wrong. */
 int api_begin(struct http_req *r);
-/* GET /, /health and /metrics. */
+/* GET /, /health and /metrics, and 404/405 for anything else outside /webhook and /api;
+ * always replies. */
 void producer_pages_handle(struct http_req *r);
 
 /* ---- Metrics (producer_pages.c) ---- */
