@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-/* Two writers let one build its transaction while the other waits for its commit. */
+/* Two writers let one send its batch's rows while the other waits for its commit. */
 #define WRITER_THREADS 2
 #define WRITER_BATCH 256
 #define WRITER_IDLE_MS 100
@@ -26,6 +26,7 @@
 struct writer_thread {
     struct producer_writer *wr;
     pthread_t tid;
+    bool inserting; /* this thread holds the writer's insert turn */
     struct db *db;
     struct rq *rq;
     int64_t next_probe_ms;
@@ -45,6 +46,7 @@ struct producer_writer {
     struct producer_write *q_head, *q_tail;
     struct producer_write *o_head, *o_tail; /* submitted and not yet answered, oldest first */
     bool stop, stop_watch;
+    bool inserting; /* a writer is sending its batch's rows */
     atomic_bool db_up;
     struct writer_thread threads[WRITER_THREADS];
     pthread_t watchdog;
@@ -114,6 +116,23 @@ writer_unlink_outstanding(struct producer_writer *wr, struct producer_write *w)
         wr->o_tail = w->o_prev;
     w->o_prev = w->o_next = NULL;
     w->in_outstanding = false;
+}
+
+/* Gives up the insert turn: rows are sent, the commit may take its time while another writer
+ * starts on the next batch. One writer sends rows at a time, so a batch gathers everything
+ * that arrived meanwhile (bigger batches cost MariaDB less per job), yet a commit waiting for
+ * its fsync never holds the next batch up. */
+static void
+writer_end_turn(struct writer_thread *t)
+{
+    if (!t->inserting)
+        return;
+    struct producer_writer *wr = t->wr;
+    pthread_mutex_lock(&wr->mu);
+    wr->inserting = false;
+    t->inserting = false;
+    pthread_cond_signal(&wr->work);
+    pthread_mutex_unlock(&wr->mu);
 }
 
 /* Answers an item once: the first of writer and watchdog to get here wins. */
@@ -291,6 +310,7 @@ writer_txn(struct writer_thread *t, struct producer_write **b, int *n, bool per_
         (*n)--;
         return 1;
     }
+    writer_end_turn(t);
     if (db_commit(t->db) < 0) {
         snprintf(err, errlen, "commit: %s", db_errstr(t->db));
         /* A lost commit is unknown, not failed: the requests spool with the same idempotency
@@ -376,7 +396,8 @@ writer_main(void *arg)
     struct producer_write *b[WRITER_BATCH];
     for (;;) {
         pthread_mutex_lock(&wr->mu);
-        if (wr->q_head == NULL && !wr->stop) {
+        /* Wait for work, or for the insert turn (also while stopping: the queue drains). */
+        if ((wr->q_head == NULL && !wr->stop) || wr->inserting) {
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
             ts.tv_nsec += WRITER_IDLE_MS * 1000000L;
@@ -388,7 +409,7 @@ writer_main(void *arg)
         }
         int n = 0, skipped = 0;
         struct producer_write *skip[WRITER_BATCH];
-        while (wr->q_head && n < WRITER_BATCH && skipped < WRITER_BATCH) {
+        while (!wr->inserting && wr->q_head && n < WRITER_BATCH && skipped < WRITER_BATCH) {
             struct producer_write *w = wr->q_head;
             wr->q_head = w->q_next;
             if (wr->q_head == NULL)
@@ -401,11 +422,14 @@ writer_main(void *arg)
                 skip[skipped++] = w;
         }
         bool done = wr->stop && wr->q_head == NULL && n == 0;
+        if (n > 0)
+            wr->inserting = t->inserting = true;
         pthread_mutex_unlock(&wr->mu);
         for (int i = 0; i < skipped; i++)
             producer_write_release(skip[i]);
         if (n > 0) {
             writer_batch(t, b, n);
+            writer_end_turn(t);
             for (int i = 0; i < n; i++)
                 producer_write_release(b[i]);
         } else {
