@@ -7,6 +7,7 @@
  * every value is within its column by then. */
 #include "job_batch.h"
 #include "log.h"
+#include "registry.h"
 #include "util.h"
 
 #include <errno.h>
@@ -150,20 +151,48 @@ batch_chunk(struct db *db, const struct job_spec *specs, int k, struct job_ref *
     return JOB_E_OK;
 }
 
+/* True for a spec that only job_insert can write: one with a unique key, given or made from
+ * its parameters (the action's unique_by), or a cron fire. */
+static bool
+batch_needs_single(const struct job_spec *s)
+{
+    const struct job_def *def = registry_find(s->action, true);
+    return s->unique_key || s->cron_job_id || s->idempotency_key == NULL || (def && def->unique_by);
+}
+
 enum job_err
 job_insert_batch(struct db *db, const struct job_spec *specs, int n, struct job_ref *refs,
                  char *err, size_t errlen)
 {
+    /* The specs the multi-row statement can take go first into a copy; the others go through
+     * job_insert, in the same transaction. */
+    struct job_spec *multi = xcalloc((size_t)(n ? n : 1), sizeof(*multi));
+    struct job_ref *mrefs = xcalloc((size_t)(n ? n : 1), sizeof(*mrefs));
+    int *where = xcalloc((size_t)(n ? n : 1), sizeof(*where));
     bool *inserted = xcalloc((size_t)(n ? n : 1), sizeof(*inserted));
     enum job_err e = JOB_E_OK;
+    int m = 0;
+    for (int i = 0; i < n && e == JOB_E_OK; i++) {
+        if (batch_needs_single(&specs[i])) {
+            e = job_insert(db, &specs[i], &refs[i], err, errlen);
+        } else {
+            where[m] = i;
+            multi[m++] = specs[i];
+        }
+    }
     int done = 0;
-    while (done < n && e == JOB_E_OK) {
-        int k = n - done < BATCH_MAX_CHUNK ? n - done : BATCH_MAX_CHUNK;
-        e = batch_chunk(db, specs + done, k, refs + done, inserted + done, err, errlen);
+    while (done < m && e == JOB_E_OK) {
+        int k = m - done < BATCH_MAX_CHUNK ? m - done : BATCH_MAX_CHUNK;
+        e = batch_chunk(db, multi + done, k, mrefs + done, inserted + done, err, errlen);
         done += k;
     }
     if (e == JOB_E_OK)
-        e = batch_find_existing(db, specs, refs, inserted, n, err, errlen);
+        e = batch_find_existing(db, multi, mrefs, inserted, m, err, errlen);
+    for (int j = 0; e == JOB_E_OK && j < m; j++)
+        refs[where[j]] = mrefs[j];
+    free(multi);
+    free(mrefs);
+    free(where);
     free(inserted);
     return e;
 }

@@ -359,9 +359,10 @@ webhook_handle(struct http_req *r)
         return;
     st->parameters = webhook_parameters(r, st->src);
     /* The parameters are checked with a stand-in: they are an object built right here, and
-     * parsing them again would only cost time. */
+     * parsing them again would only cost time (unless the action makes a key from them). */
+    const struct job_def *def = registry_find(st->action, p->cfg->worker.test_actions);
     struct job_spec spec = {.action = st->action,
-                            .parameters = "{}",
+                            .parameters = def && def->unique_by ? st->parameters : "{}",
                             .idempotency_key = st->idem_key,
                             .origin = "webhook"};
     struct job_spec checked;
