@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <hiredis/hiredis.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,63 @@ rq_ensure(struct rq *rq)
     if (rq->ctx)
         return 0;
     return rq_connect(rq);
+}
+
+/* An argument vector under construction: the commands here take a key and many IDs, and
+ * this keeps the formatting and freeing of those arguments in one place. */
+struct rq_args {
+    const char **argv;
+    char **own;
+    int argc, n_own, cap;
+};
+
+static void
+rq_args_init(struct rq_args *a, int cap)
+{
+    a->argv = xcalloc((size_t)cap, sizeof(char *));
+    a->own = xcalloc((size_t)cap, sizeof(char *));
+    a->argc = a->n_own = 0;
+    a->cap = cap;
+}
+
+/* Adds a borrowed argument. */
+static void
+rq_args_add(struct rq_args *a, const char *s)
+{
+    a->argv[a->argc++] = s;
+}
+
+/* Adds an argument formatted here (and freed by rq_args_release). */
+static void rq_args_addf(struct rq_args *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+rq_args_addf(struct rq_args *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        fatalx("out of memory formatting a Redis argument");
+    va_end(ap);
+    a->own[a->n_own++] = s;
+    a->argv[a->argc++] = s;
+}
+
+static void
+rq_args_release(struct rq_args *a)
+{
+    for (int i = 0; i < a->n_own; i++)
+        free(a->own[i]);
+    free(a->own);
+    free(a->argv);
+}
+
+/* Runs the command; the reply (NULL on error, recorded on rq) is the caller's to free. */
+static redisReply *
+rq_args_run(struct rq *rq, const struct rq_args *a, const char *what)
+{
+    return rq_check(rq, redisCommandArgv(rq->ctx, a->argc, a->argv, NULL), what);
 }
 
 char *
@@ -295,29 +353,33 @@ rq_requeue(struct rq *rq, const char *queue, const int64_t *ids, const double *s
         return 0;
     if (rq_ensure(rq) < 0)
         return -1;
-    int argc = 3 + 2 * n;
-    const char **argv = xcalloc((size_t)argc, sizeof(char *));
-    char **own = xcalloc((size_t)(2 * n), sizeof(char *));
-    char *key = rq_queue_key(rq, queue);
-    argv[0] = "ZADD";
-    argv[1] = key;
-    argv[2] = "NX";
+    struct rq_args a;
+    rq_args_init(&a, 3 + 2 * n);
+    rq_args_add(&a, "ZADD");
+    rq_args_addf(&a, "%s:q:%s", rq->prefix, queue);
+    rq_args_add(&a, "NX");
     for (int i = 0; i < n; i++) {
-        own[2 * i] = xasprintf("%.17g", scores[i]);
-        own[2 * i + 1] = xasprintf("%lld", (long long)ids[i]);
-        argv[3 + 2 * i] = own[2 * i];
-        argv[4 + 2 * i] = own[2 * i + 1];
+        rq_args_addf(&a, "%.17g", scores[i]);
+        rq_args_addf(&a, "%lld", (long long)ids[i]);
     }
-    redisReply *r = rq_check(rq, redisCommandArgv(rq->ctx, argc, argv, NULL), "ZADD");
-    int rc = r ? 0 : -1;
-    if (r)
-        freeReplyObject(r);
-    for (int i = 0; i < 2 * n; i++)
-        free(own[i]);
-    free(own);
-    free(argv);
-    free(key);
-    return rc;
+    redisReply *r = rq_args_run(rq, &a, "ZADD");
+    rq_args_release(&a);
+    if (r == NULL)
+        return -1;
+    freeReplyObject(r);
+    return 0;
+}
+
+/* Builds "CMD <queue key> id..." */
+static void
+rq_args_ids(struct rq_args *a, const struct rq *rq, const char *cmd, const char *queue,
+            const int64_t *ids, int n)
+{
+    rq_args_init(a, 2 + n);
+    rq_args_add(a, cmd);
+    rq_args_addf(a, "%s:q:%s", rq->prefix, queue);
+    for (int i = 0; i < n; i++)
+        rq_args_addf(a, "%lld", (long long)ids[i]);
 }
 
 int
@@ -327,17 +389,10 @@ rq_missing(struct rq *rq, const char *queue, const int64_t *ids, int n, bool *mi
         return 0;
     if (rq_ensure(rq) < 0)
         return -1;
-    int argc = 2 + n;
-    const char **argv = xcalloc((size_t)argc, sizeof(char *));
-    char **own = xcalloc((size_t)n, sizeof(char *));
-    char *key = rq_queue_key(rq, queue);
-    argv[0] = "ZMSCORE";
-    argv[1] = key;
-    for (int i = 0; i < n; i++) {
-        own[i] = xasprintf("%lld", (long long)ids[i]);
-        argv[2 + i] = own[i];
-    }
-    redisReply *r = rq_check(rq, redisCommandArgv(rq->ctx, argc, argv, NULL), "ZMSCORE");
+    struct rq_args a;
+    rq_args_ids(&a, rq, "ZMSCORE", queue, ids, n);
+    redisReply *r = rq_args_run(rq, &a, "ZMSCORE");
+    rq_args_release(&a);
     int rc = -1;
     if (r && r->type == REDIS_REPLY_ARRAY && (int)r->elements == n) {
         for (int i = 0; i < n; i++)
@@ -346,11 +401,6 @@ rq_missing(struct rq *rq, const char *queue, const int64_t *ids, int n, bool *mi
     }
     if (r)
         freeReplyObject(r);
-    for (int i = 0; i < n; i++)
-        free(own[i]);
-    free(own);
-    free(argv);
-    free(key);
     return rc;
 }
 
@@ -361,26 +411,14 @@ rq_remove(struct rq *rq, const char *queue, const int64_t *ids, int n)
         return 0;
     if (rq_ensure(rq) < 0)
         return -1;
-    int argc = 2 + n;
-    const char **argv = xcalloc((size_t)argc, sizeof(char *));
-    char **own = xcalloc((size_t)n, sizeof(char *));
-    char *key = rq_queue_key(rq, queue);
-    argv[0] = "ZREM";
-    argv[1] = key;
-    for (int i = 0; i < n; i++) {
-        own[i] = xasprintf("%lld", (long long)ids[i]);
-        argv[2 + i] = own[i];
-    }
-    redisReply *r = rq_check(rq, redisCommandArgv(rq->ctx, argc, argv, NULL), "ZREM");
-    int rc = r ? 0 : -1;
-    if (r)
-        freeReplyObject(r);
-    for (int i = 0; i < n; i++)
-        free(own[i]);
-    free(own);
-    free(argv);
-    free(key);
-    return rc;
+    struct rq_args a;
+    rq_args_ids(&a, rq, "ZREM", queue, ids, n);
+    redisReply *r = rq_args_run(rq, &a, "ZREM");
+    rq_args_release(&a);
+    if (r == NULL)
+        return -1;
+    freeReplyObject(r);
+    return 0;
 }
 
 int64_t

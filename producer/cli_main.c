@@ -71,14 +71,20 @@ cli_help(FILE *fp)
             "     state); one line on stderr says what is wrong\n");
 }
 
+static void
+cli_verror(const char *fmt, va_list ap)
+{
+    fprintf(stderr, "jobfleet: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+}
+
 int
 cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "jobfleet: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
+    cli_verror(fmt, ap);
     va_end(ap);
     return CLI_USAGE;
 }
@@ -88,9 +94,7 @@ cli_runtime_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "jobfleet: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
+    cli_verror(fmt, ap);
     va_end(ap);
     return CLI_RUNTIME;
 }
