@@ -273,11 +273,6 @@ writer_txn(struct writer_thread *t, struct producer_write **b, int *n, bool per_
         snprintf(err, errlen, "%s", db_errstr(t->db));
         return db_lost(t->db) ? -1 : 1;
     }
-    /* Log rows ride along in the same commit; their failure never fails the batch. */
-    if (webhook_log_flush(wr->p->wlog, t->db, WRITER_BATCH) < 0) {
-        snprintf(err, errlen, "%s", db_errstr(t->db));
-        return -1;
-    }
     if (!per_row) {
         struct job_spec *specs = xcalloc((size_t)*n, sizeof(*specs));
         struct job_ref *refs = xcalloc((size_t)*n, sizeof(*refs));
@@ -311,6 +306,12 @@ writer_txn(struct writer_thread *t, struct producer_write **b, int *n, bool per_
         return 1;
     }
     writer_end_turn(t);
+    /* Log rows ride along in the same commit, written after the turn is handed over; their
+     * failure never fails the batch. */
+    if (webhook_log_flush(wr->p->wlog, t->db, WRITER_BATCH) < 0) {
+        snprintf(err, errlen, "%s", db_errstr(t->db));
+        return -1;
+    }
     if (db_commit(t->db) < 0) {
         snprintf(err, errlen, "commit: %s", db_errstr(t->db));
         /* A lost commit is unknown, not failed: the requests spool with the same idempotency
