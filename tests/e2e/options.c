@@ -90,8 +90,8 @@ test_retry_backoff(struct tenv *t)
     int64_t gaps[4];
     int n = attempt_gaps(t, ok, gaps, 4);
     CHECK(n == 2, "two gaps, got %d", n);
-    CHECK(gaps[0] >= 0 && gaps[0] <= 1000 + 600, "gap 1 = %lld ms, bound 1 s", (long long)gaps[0]);
-    CHECK(gaps[1] >= 0 && gaps[1] <= 2000 + 600, "gap 2 = %lld ms, bound 2 s", (long long)gaps[1]);
+    CHECK(gaps[0] >= 0 && gaps[0] <= 1000 + 1000, "gap 1 = %lld ms, bound 1 s", (long long)gaps[0]);
+    CHECK(gaps[1] >= 0 && gaps[1] <= 2000 + 1000, "gap 2 = %lld ms, bound 2 s", (long long)gaps[1]);
     free(params);
     free(path);
 }
@@ -112,7 +112,9 @@ test_permanent_and_retry_after(struct tenv *t)
     WAIT_UNTIL(job_done(t, later), 15000, "retry-after job never finished");
     int64_t gaps[2];
     CHECK(attempt_gaps(t, later, gaps, 2) == 1, "one gap");
-    CHECK(gaps[0] >= 2000 && gaps[0] <= 2000 + 700, "Retry-After 2 s honoured: gap %lld ms",
+    /* Above: the delay itself. The slack on top is the scheduler's pickup (a 200 ms tick)
+     * and the hand-over, with room for a loaded CI machine under sanitizers. */
+    CHECK(gaps[0] >= 2000 && gaps[0] <= 2000 + 1500, "Retry-After 2 s honoured: gap %lld ms",
           (long long)gaps[0]);
 }
 
