@@ -26,20 +26,20 @@ lifecycle_id_params(const int64_t *ids, int n, int extra)
     return p;
 }
 
-/* Reads back the jobs this instance holds among ids, at their current attempt. */
-static int
-lifecycle_read_claimed(struct db *db, const int64_t *ids, int n, int64_t instance_id,
-                       struct claimed_job *out)
+int
+lifecycle_claim_read(struct db *db, const int64_t *ids, int n, int64_t instance_id, int64_t token,
+                     struct claimed_job *out)
 {
     char *ph = xmalloc((size_t)n * 2 + 1);
     db_placeholders(ph, n);
     char *sql = xasprintf("SELECT id, attempt, max_attempts, timeout_s, action, parameters, "
                           "queue, dt_started FROM jobs WHERE id IN (%s) AND instance_id = ? "
-                          "AND state = 'running'",
+                          "AND claim_token = ? AND state = 'running'",
                           ph);
-    struct db_param *p = lifecycle_id_params(ids, n, 1);
+    struct db_param *p = lifecycle_id_params(ids, n, 2);
     p[n] = DBI(instance_id);
-    struct db_rows *r = db_query(db, sql, p, n + 1);
+    p[n + 1] = DBI(token);
+    struct db_rows *r = db_query(db, sql, p, n + 2);
     free(p);
     free(sql);
     free(ph);
@@ -61,37 +61,42 @@ lifecycle_read_claimed(struct db *db, const int64_t *ids, int n, int64_t instanc
     return got;
 }
 
-/* The claim UPDATE and its read-back, inside the caller's transaction. Returns the number
- * claimed into out, or -1. */
-static int
-lifecycle_claim_stmts(struct db *db, const int64_t *ids, int n, int64_t instance_id,
-                      struct claimed_job *out)
+int
+lifecycle_claim(struct db *db, const int64_t *ids, int n, int64_t instance_id, int64_t token,
+                struct claimed_job *out)
 {
+    if (n <= 0)
+        return 0;
     char *ph = xmalloc((size_t)n * 2 + 1);
     db_placeholders(ph, n);
     /* One conditional UPDATE claims every ID still queued; the row lock makes each row go to
      * exactly one claimer. A paused queue's jobs stay queued even if their IDs were popped
-     * just before the pause took effect in the fetch thread. */
+     * just before the pause took effect in the fetch thread. Autocommit: the statement is its
+     * own transaction, one round trip for the claim and its commit. */
     char *sql = xasprintf(
         "UPDATE jobs SET state = 'running', attempt = attempt + 1, instance_id = ?, "
-        "dt_started = NOW(6), dt_deadline = NOW(6) + INTERVAL timeout_s SECOND, "
+        "claim_token = ?, dt_started = NOW(6), dt_deadline = NOW(6) + INTERVAL timeout_s SECOND, "
         "cancel_requested = 0 WHERE id IN (%s) AND state = 'queued' AND NOT EXISTS "
         "(SELECT 1 FROM queue_settings qs WHERE qs.queue = jobs.queue AND qs.is_paused = 1)",
         ph);
-    struct db_param *p = xcalloc((size_t)n + 1, sizeof(*p));
+    struct db_param *p = xcalloc((size_t)n + 2, sizeof(*p));
     p[0] = DBI(instance_id);
+    p[1] = DBI(token);
     for (int i = 0; i < n; i++)
-        p[i + 1] = DBI(ids[i]);
+        p[i + 2] = DBI(ids[i]);
     uint64_t affected = 0;
-    int rc = db_exec(db, sql, p, n + 1, &affected, NULL);
+    int rc = db_exec(db, sql, p, n + 2, &affected, NULL);
     free(p);
     free(sql);
     free(ph);
     if (rc < 0)
-        return -1;
+        return db_lost(db) ? -2 : -1;
     if (affected == 0)
         return 0;
-    return lifecycle_read_claimed(db, ids, n, instance_id, out);
+    /* The rows are committed and stamped: whatever goes wrong from here, a later read-back
+     * by the token finds them. */
+    int got = lifecycle_claim_read(db, ids, n, instance_id, token, out);
+    return got < 0 ? -2 : got;
 }
 
 struct db_rows *
@@ -316,94 +321,45 @@ lifecycle_insert_attempts(struct db *db, const struct outcome *o, int n, const b
     return rc;
 }
 
-static void
-lifecycle_release_claimed(struct claimed_job *out, int n)
-{
-    for (int i = 0; i < n; i++)
-        claimed_job_release(&out[i]);
-}
-
 int
-lifecycle_sync(struct db *db, const struct outcome *o, int n, bool *took, const int64_t *ids,
-               int nids, int64_t instance_id, struct claimed_job *out, int *n_claimed)
+lifecycle_finish(struct db *db, const struct outcome *o, int n, bool *applied)
 {
-    *n_claimed = 0;
-    if (took)
-        memset(took, 0, sizeof(bool) * (size_t)n);
-    if (n <= 0 && nids <= 0)
+    if (n <= 0)
         return 0;
+    bool *took = xcalloc((size_t)n, sizeof(bool));
+    int rc = -1;
     /* Most check-outs are successes of one worker: one statement for all of them. When a
      * guard misses (a recovered or re-claimed job), the second pass goes row by row to learn
      * which. */
     for (int pass = 0; pass < 2; pass++) {
         if (db_begin(db) < 0)
-            return -1;
-        if (n > 0) {
-            int b = pass == 0 ? lifecycle_finish_successes(db, o, n, took) : 2;
-            if (b < 0)
-                goto rollback;
-            if (b == 0) {
-                db_rollback(db);
-                memset(took, 0, sizeof(bool) * (size_t)n);
-                continue;
-            }
-            for (int i = 0; i < n; i++)
-                if (!took[i] && lifecycle_finish_one(db, &o[i], &took[i]) < 0)
-                    goto rollback;
-            if (lifecycle_insert_attempts(db, o, n, took) < 0)
-                goto rollback;
-        }
-        if (nids > 0) {
-            int c = lifecycle_claim_stmts(db, ids, nids, instance_id, out);
-            if (c < 0)
-                goto rollback;
-            *n_claimed = c;
-        }
-        if (db_commit(db) == 0)
-            return 0;
-        if (!db_lost(db))
+            goto out;
+        int b = pass == 0 ? lifecycle_finish_successes(db, o, n, took) : 2;
+        if (b < 0)
             goto rollback;
-        /* The commit's answer was lost: it may or may not have happened. The claims are read
-         * back after reconnecting, so a job runs only if its check-in is committed; the
-         * check-outs are reported unwritten and the caller writes them again, which the guards
-         * make a no-op for rows that did take. */
-        lifecycle_release_claimed(out, *n_claimed);
-        *n_claimed = 0;
-        memset(took, 0, sizeof(bool) * (size_t)n);
-        if (nids > 0 && db_connect(db) == 0) {
-            int c = lifecycle_read_claimed(db, ids, nids, instance_id, out);
-            *n_claimed = c > 0 ? c : 0;
+        if (b == 0) {
+            db_rollback(db);
+            memset(took, 0, sizeof(bool) * (size_t)n);
+            continue;
         }
-        return -2;
+        for (int i = 0; i < n; i++)
+            if (!took[i] && lifecycle_finish_one(db, &o[i], &took[i]) < 0)
+                goto rollback;
+        if (lifecycle_insert_attempts(db, o, n, took) < 0)
+            goto rollback;
+        /* A commit whose answer was lost is unknown: the caller writes the outcomes again,
+         * which the guards make a no-op for the rows that did take. */
+        if (db_commit(db) == 0)
+            rc = 0;
+        else if (!db_lost(db))
+            goto rollback;
+        goto out;
     }
 rollback:
     db_rollback(db);
-    lifecycle_release_claimed(out, *n_claimed);
-    *n_claimed = 0;
-    if (took)
-        memset(took, 0, sizeof(bool) * (size_t)n);
-    return -1;
-}
-
-int
-lifecycle_finish(struct db *db, const struct outcome *o, int n, bool *applied)
-{
-    bool *took = xcalloc((size_t)(n > 0 ? n : 1), sizeof(bool));
-    int n_claimed = 0;
-    int rc = lifecycle_sync(db, o, n, took, NULL, 0, 0, NULL, &n_claimed);
-    if (applied)
+out:
+    if (rc == 0 && applied)
         memcpy(applied, took, sizeof(bool) * (size_t)n);
     free(took);
-    return rc == 0 ? 0 : -1;
-}
-
-int
-lifecycle_claim(struct db *db, const int64_t *ids, int n, int64_t instance_id,
-                struct claimed_job *out)
-{
-    int n_claimed = 0;
-    int rc = lifecycle_sync(db, NULL, 0, NULL, ids, n, instance_id, out, &n_claimed);
-    if (rc == -1)
-        return -1;
-    return n_claimed;
+    return rc;
 }

@@ -24,15 +24,23 @@ struct claimed_job {
 
 void claimed_job_release(struct claimed_job *j);
 
-/* Claims the IDs that are still queued for instance_id, in one transaction: takes each row
- * for exactly one claimer (invariant 2) and commits the check-in before returning (invariant
- * 3). Fills out (capacity n) and returns how many were claimed; IDs no longer queued
- * (duplicates, cancelled, claimed elsewhere) or in a paused queue are skipped. ids must not
- * hold jobs this instance is already running (the read-back could not tell them apart). Returns -1
- * on error; when the commit's answer was lost the rows are read back, so a positive count is always
- * the truth. */
-int lifecycle_claim(struct db *db, const int64_t *ids, int n, int64_t instance_id,
+/* Claims the IDs still queued (and not in a paused queue) for instance_id with ONE
+ * conditional UPDATE, committed on its own (db must be in autocommit): the row lock takes each
+ * row for exactly one claimer (invariant 2) and the check-in is committed before this returns
+ * (invariant 3). The UPDATE stamps the rows it takes with token, which the caller must never
+ * reuse within the instance; the read-back by (ids, instance_id, token) then returns exactly
+ * what this statement took, so ids may hold jobs the instance already runs (a duplicate
+ * delivery): they are not returned. Fills out (capacity n) and returns the count; -1 when
+ * nothing was claimed (the server refused the UPDATE); -2 when what happened is unknown (the
+ * answer was lost, or the read-back failed): call lifecycle_claim_read with the same token
+ * until it answers, and run only what it returns. */
+int lifecycle_claim(struct db *db, const int64_t *ids, int n, int64_t instance_id, int64_t token,
                     struct claimed_job *out);
+/* The read-back of lifecycle_claim: the jobs among ids that the claim stamped with token took
+ * for instance_id and that are still running. Fills out (capacity n); returns the count or
+ * -1. */
+int lifecycle_claim_read(struct db *db, const int64_t *ids, int n, int64_t instance_id,
+                         int64_t token, struct claimed_job *out);
 
 /* The queue and action of those ids still queued (for limit checks before a claim). Returns
  * rows of (id, queue, action), or NULL on error. */
@@ -60,17 +68,9 @@ struct outcome {
 /* Writes the outcomes in one transaction: each job's guarded check-out (id, instance,
  * attempt, state='running') and one job_attempts row per job whose check-out took. A failed
  * attempt with attempts left goes back to pending at now + backoff. applied (may be NULL,
- * capacity n) tells which took. Returns 0, or -1 when nothing was written (the caller retries
- * with the same outcomes: the guard makes a repeat harmless). */
+ * capacity n) tells which took. Returns 0, or -1 when nothing was written or, with db_lost()
+ * true, when the commit's answer was lost (the caller retries with the same outcomes: the
+ * guard makes a repeat harmless, and only the rows that did not take yet take then). */
 int lifecycle_finish(struct db *db, const struct outcome *o, int n, bool *applied);
-
-/* Check-outs and a claim in ONE transaction: the worker's hot path, one commit where the two
- * would take two. took (capacity n) tells which check-outs took; out (capacity nids) gets the
- * claimed jobs and *n_claimed their number. The claim is committed before this returns, so
- * the jobs may run (invariant 3). Returns 0; -1 on error (nothing written, nothing claimed);
- * -2 when the commit's answer was lost: the claims were read back (*n_claimed is the truth)
- * and the check-outs must be written again (the guards make that safe). */
-int lifecycle_sync(struct db *db, const struct outcome *o, int n, bool *took, const int64_t *ids,
-                   int nids, int64_t instance_id, struct claimed_job *out, int *n_claimed);
 
 #endif

@@ -1,6 +1,8 @@
-/* This file runs the worker's Redis pops in a thread of their own, so the supervisor's loop
- * never waits on Redis and an idle worker still picks a new job up within milliseconds. */
+/* This file runs the worker's Redis pops and claims in a thread of their own, so the
+ * supervisor's loop never waits on Redis or on a claim's commit, and an idle worker still picks
+ * a new job up within milliseconds. */
 #include "fetch.h"
+#include "claim.h"
 #include "log.h"
 #include "rq.h"
 #include "util.h"
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FETCH_WAIT_MS 1000
@@ -80,7 +83,6 @@ fetch_order(struct fetch *f, const char **names, unsigned *seed)
     bool used[64] = {false};
     int n = f->n_queues < 64 ? f->n_queues : 64;
     int total = 0, active = n;
-    pthread_mutex_lock(&f->mu);
     for (int i = 0; i < n; i++) {
         /* A paused queue is left out of this round as if already chosen. */
         used[i] = f->paused[i];
@@ -88,7 +90,6 @@ fetch_order(struct fetch *f, const char **names, unsigned *seed)
         if (!used[i])
             total += f->queues[i].weight;
     }
-    pthread_mutex_unlock(&f->mu);
     for (int k = 0; k < active; k++) {
         int pick = (int)(rand_r(seed) % (unsigned)(total > 0 ? total : 1));
         int chosen = -1;
@@ -111,19 +112,12 @@ fetch_order(struct fetch *f, const char **names, unsigned *seed)
     return active;
 }
 
-void
-fetch_set_paused(struct fetch *f, const bool *paused)
-{
-    pthread_mutex_lock(&f->mu);
-    memcpy(f->paused, paused, sizeof(bool) * (size_t)f->n_queues);
-    pthread_mutex_unlock(&f->mu);
-}
-
+/* Waits until the supervisor has idle children; returns how many, or -1 once stopped. */
 static int
 fetch_take_want(struct fetch *f)
 {
     pthread_mutex_lock(&f->mu);
-    while (f->want <= 0 && !f->stop && f->n_back == 0)
+    while (f->want <= 0 && !f->stop)
         pthread_cond_wait(&f->cond, &f->mu);
     int want = f->stop ? -1 : f->want;
     pthread_mutex_unlock(&f->mu);
@@ -140,54 +134,77 @@ fetch_stopped(struct fetch *f)
 }
 
 void
-fetch_put_back(struct fetch *f, const struct fetch_item *items, int n)
+fetch_nap(struct fetch *f, int64_t ms, bool wake_on_stop)
 {
-    pthread_mutex_lock(&f->mu);
-    if (f->n_back + n > f->cap_back) {
-        f->cap_back = (f->n_back + n) * 2;
-        f->back = xrealloc(f->back, sizeof(*f->back) * (size_t)f->cap_back);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
     }
-    memcpy(f->back + f->n_back, items, sizeof(*items) * (size_t)n);
-    f->n_back += n;
-    pthread_cond_signal(&f->cond);
+    pthread_mutex_lock(&f->mu);
+    while (!f->abort && !(wake_on_stop && f->stop))
+        if (pthread_cond_timedwait(&f->cond, &f->mu, &ts) == ETIMEDOUT)
+            break;
     pthread_mutex_unlock(&f->mu);
 }
 
-static void
-fetch_do_put_back(struct fetch *f, struct rq *rq)
+bool
+fetch_aborted(struct fetch *f)
 {
     pthread_mutex_lock(&f->mu);
-    struct fetch_item *items = f->back;
-    int n = f->n_back;
-    f->back = NULL;
-    f->n_back = f->cap_back = 0;
+    bool abort = f->abort;
     pthread_mutex_unlock(&f->mu);
+    return abort;
+}
+
+void
+fetch_requeue(struct fetch *f, struct rq *rq, const struct fetch_item *items, int n)
+{
     for (int i = 0; i < n; i++)
         if (rq_requeue(rq, f->queues[items[i].qidx].name, &items[i].id, &items[i].score, 1) < 0)
             log_warnx("fetch: put back job %lld: %s (reconcile will push it)",
                       (long long)items[i].id, rq_errstr(rq));
-    free(items);
 }
 
+/* Wakes the supervisor. The pipe only carries wake-ups: when it is full, the supervisor has
+ * enough of them waiting already. */
 static void
-fetch_deliver(struct fetch *f, const struct fetch_item *items, int n)
+fetch_wake(struct fetch *f)
+{
+    char c = 'j';
+    ssize_t w;
+    do
+        w = write(f->pipe_wr, &c, 1);
+    while (w < 0 && errno == EINTR);
+}
+
+void
+fetch_deliver(struct fetch *f, struct fetch_job *jobs, int n)
+{
+    if (n <= 0)
+        return;
+    pthread_mutex_lock(&f->mu);
+    if (f->n_ready + n > f->cap_ready) {
+        f->cap_ready = (f->n_ready + n) * 2;
+        f->ready = xrealloc(f->ready, sizeof(*f->ready) * (size_t)f->cap_ready);
+    }
+    memcpy(f->ready + f->n_ready, jobs, sizeof(*jobs) * (size_t)n);
+    f->n_ready += n;
+    pthread_mutex_unlock(&f->mu);
+    fetch_wake(f);
+}
+
+/* Popped IDs use the capacity they were popped for; claim_batch gives back what it did not
+ * claim. */
+static void
+fetch_use(struct fetch *f, int n)
 {
     pthread_mutex_lock(&f->mu);
     f->want -= n;
     pthread_mutex_unlock(&f->mu);
-    const char *p = (const char *)items;
-    size_t left = sizeof(*items) * (size_t)n;
-    while (left > 0) {
-        ssize_t w = write(f->pipe_wr, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            log_warn("fetch: write to supervisor");
-            return;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
 }
 
 static void *
@@ -203,17 +220,20 @@ fetch_loop(void *arg)
     int64_t backoff = 100, last_log = 0;
     for (;;) {
         int want = fetch_take_want(f);
-        fetch_do_put_back(f, rq);
         if (want < 0)
             break;
-        if (want == 0)
-            continue; /* woken only to put IDs back */
+        /* No pop without a connection to claim with and a fresh view of paused queues:
+         * popped IDs would only have to go back. */
+        if (!claim_ready(f)) {
+            fetch_nap(f, 50, true);
+            continue;
+        }
         if (want > FETCH_BATCH_MAX)
             want = FETCH_BATCH_MAX;
         int nq = fetch_order(f, order, &seed);
         if (nq == 0) {
             /* Every queue is paused: look again shortly. */
-            sleep_ms(100);
+            fetch_nap(f, 100, true);
             continue;
         }
         /* Take what is there at once; block only when every queue is empty. */
@@ -233,8 +253,7 @@ fetch_loop(void *arg)
         }
         if (got > 0 && fetch_stopped(f)) {
             /* A drain began while this pop was under way: the IDs are not ours to run. */
-            fetch_put_back(f, items, got);
-            fetch_do_put_back(f, rq);
+            fetch_requeue(f, rq, items, got);
             break;
         }
         if (got < 0) {
@@ -242,7 +261,7 @@ fetch_loop(void *arg)
                 log_warnx("fetch: %s; retrying", rq_errstr(rq));
                 last_log = now_mono_ms();
             }
-            sleep_ms(backoff);
+            fetch_nap(f, backoff, true);
             backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
             continue;
         }
@@ -251,10 +270,16 @@ fetch_loop(void *arg)
             last_log = 0;
         }
         backoff = 100;
-        if (got > 0)
-            fetch_deliver(f, items, got);
+        if (got > 0) {
+            fetch_use(f, got);
+            claim_batch(f, rq, items, got);
+        }
     }
     rq_free(rq);
+    pthread_mutex_lock(&f->mu);
+    f->done = true;
+    pthread_mutex_unlock(&f->mu);
+    fetch_wake(f);
     return NULL;
 }
 
@@ -262,13 +287,16 @@ int
 fetch_start(struct fetch *f)
 {
     int fds[2];
-    if (pipe2(fds, O_CLOEXEC) < 0)
+    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
         return -1;
     f->pipe_rd = fds[0];
     f->pipe_wr = fds[1];
     f->want = 0;
-    f->stop = false;
+    f->stop = f->abort = f->done = false;
     f->paused = xcalloc((size_t)f->n_queues, sizeof(bool));
+    f->db = db_new(f->mysql);
+    limiter_init(&f->lim, &f->redis, f->lease_ms);
+    f->next_settings = 0;
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cond, NULL);
     if (pthread_create(&f->thread, NULL, fetch_loop, f) != 0)
@@ -281,8 +309,20 @@ fetch_want(struct fetch *f, int delta)
 {
     pthread_mutex_lock(&f->mu);
     f->want += delta;
-    pthread_cond_signal(&f->cond);
+    pthread_cond_broadcast(&f->cond);
     pthread_mutex_unlock(&f->mu);
+}
+
+struct fetch_job *
+fetch_take_jobs(struct fetch *f, int *n)
+{
+    pthread_mutex_lock(&f->mu);
+    struct fetch_job *jobs = f->ready;
+    *n = f->n_ready;
+    f->ready = NULL;
+    f->n_ready = f->cap_ready = 0;
+    pthread_mutex_unlock(&f->mu);
+    return jobs;
 }
 
 void
@@ -290,20 +330,42 @@ fetch_stop(struct fetch *f)
 {
     pthread_mutex_lock(&f->mu);
     f->stop = true;
-    pthread_cond_signal(&f->cond);
+    pthread_cond_broadcast(&f->cond);
     pthread_mutex_unlock(&f->mu);
 }
 
 void
-fetch_join(struct fetch *f)
+fetch_abort(struct fetch *f)
+{
+    pthread_mutex_lock(&f->mu);
+    f->stop = f->abort = true;
+    pthread_cond_broadcast(&f->cond);
+    pthread_mutex_unlock(&f->mu);
+}
+
+bool
+fetch_finished(struct fetch *f)
+{
+    pthread_mutex_lock(&f->mu);
+    bool done = f->done;
+    pthread_mutex_unlock(&f->mu);
+    return done;
+}
+
+struct fetch_job *
+fetch_join(struct fetch *f, int *n)
 {
     pthread_join(f->thread, NULL);
+    struct fetch_job *left = fetch_take_jobs(f, n);
     close(f->pipe_rd);
     close(f->pipe_wr);
+    f->pipe_rd = f->pipe_wr = -1;
     pthread_mutex_destroy(&f->mu);
     pthread_cond_destroy(&f->cond);
     free(f->paused);
     f->paused = NULL;
-    free(f->back);
-    f->back = NULL;
+    db_free(f->db);
+    f->db = NULL;
+    limiter_release(&f->lim);
+    return left;
 }

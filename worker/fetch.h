@@ -1,6 +1,7 @@
-/* The fetch thread: the only user of the worker's Redis connection. It pops job IDs while
- * the supervisor has idle children (a blocking pop, no polling interval) and hands them to
- * the supervisor over a pipe. */
+/* The fetch thread: pops job IDs while the supervisor has idle children (a blocking pop, no
+ * polling interval), claims them on a MariaDB connection of its own (claim.c), and hands the
+ * claimed jobs to the supervisor. Claims and the supervisor's check-outs thus run on two
+ * connections at once, and InnoDB's group commit merges their log flushes. */
 #ifndef JOBFLEET_FETCH_H
 #define JOBFLEET_FETCH_H
 
@@ -9,13 +10,16 @@
 #include <stdint.h>
 
 #include "cfg.h"
+#include "db.h"
+#include "lifecycle.h"
+#include "limits.h"
 
 struct fetch_queue {
     char *name;
     int weight;
 };
 
-/* One popped ID as it travels to the supervisor, and back when it must be put back. */
+/* One popped ID, with what it takes to put it back in Redis where it was. */
 struct fetch_item {
     int64_t id;
     double score;
@@ -23,22 +27,42 @@ struct fetch_item {
     int32_t pad;
 };
 
-#define FETCH_BATCH_MAX 128 /* items per pipe write: under PIPE_BUF, so writes are atomic */
+/* A claimed job on its way to a child: its check-in is committed. */
+struct fetch_job {
+    struct claimed_job job;
+    struct job_limits jl; /* the fleet-wide slots it holds */
+};
+
+#define FETCH_BATCH_MAX 128 /* IDs per pop and per claim statement */
 
 struct fetch {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cond;
-    int want;    /* IDs the supervisor can take now (guarded by mu) */
-    bool stop;   /* guarded by mu */
-    int pipe_rd; /* the supervisor reads int64 IDs here */
-    int pipe_wr;
-    struct cfg_redis redis; /* borrowed from the config */
+    /* Guarded by mu: */
+    int want;   /* IDs the supervisor can take now: never more than its idle children */
+    bool stop;  /* drain: no new pops; what is popped is claimed or put back */
+    bool abort; /* give up on a claim whose outcome is unknown (second signal) */
+    bool done;  /* the thread has finished */
+    struct fetch_job *ready; /* claimed, not yet taken by the supervisor */
+    int n_ready, cap_ready;
+    int64_t n_claims, n_claimed; /* claim statements and the jobs they took, for the log */
+    int pipe_rd; /* made by fetch_start: readable when claimed jobs are ready or the thread */
+    int pipe_wr; /* has finished */
+    /* Set before fetch_start, then the thread's: */
+    struct cfg_redis redis;        /* borrowed from the config */
+    const struct cfg_mysql *mysql; /* borrowed from the config */
+    int64_t instance_id;
+    int64_t lease_ms;
     struct fetch_queue *queues;
-    bool *paused;            /* per queue, guarded by mu */
-    struct fetch_item *back; /* to put back in Redis, guarded by mu */
-    int n_back, cap_back;
     int n_queues;
+    /* The thread's own: */
+    struct db *db;
+    struct limiter lim; /* settings snapshot: paused queues and limits before each claim */
+    bool *paused;       /* per queue */
+    int64_t next_settings;
+    int64_t claim_token; /* the last token used */
+    int64_t db_backoff, db_retry_at, last_db_log;
 };
 
 /* Parses "a:3,b:1" (weight defaults to 1). On error writes a message and returns -1. */
@@ -46,18 +70,33 @@ int fetch_parse_queues(const char *spec, struct fetch_queue **out, int *n, char 
                        size_t errlen);
 void fetch_queues_free(struct fetch_queue *q, int n);
 
-/* Starts the thread; f->queues and f->redis must be set. -1 on error. */
+/* Starts the thread; queues, redis, mysql, instance_id and lease_ms must be set. -1 on
+ * error. */
 int fetch_start(struct fetch *f);
-/* Adds (or, negative, removes) capacity for IDs. */
+/* Adds capacity: delta more children are idle. */
 void fetch_want(struct fetch *f, int delta);
-/* Sets which queues are paused (an array of n_queues flags); their IDs stay in Redis. */
-void fetch_set_paused(struct fetch *f, const bool *paused);
-/* Hands IDs back to be put in Redis again with their scores (popped but not claimed while
- * their rows are still queued, e.g. a queue paused between the pop and the claim). */
-void fetch_put_back(struct fetch *f, const struct fetch_item *items, int n);
-/* Stops popping; the thread exits after its current blocking pop times out. */
+/* Moves the claimed jobs out to the caller, who owns the returned array (free it) and the
+ * jobs in it; NULL when there are none. */
+struct fetch_job *fetch_take_jobs(struct fetch *f, int *n);
+/* Stops popping: IDs popped before are claimed and handed over, or put back in Redis. */
 void fetch_stop(struct fetch *f);
-/* Joins the thread and closes the pipe. */
-void fetch_join(struct fetch *f);
+/* Stops, and also gives up waiting for MariaDB to tell whether a claim committed. */
+void fetch_abort(struct fetch *f);
+/* True once the thread has finished (after fetch_stop). */
+bool fetch_finished(struct fetch *f);
+/* Joins the thread (after fetch_stop) and releases what it used; returns the claimed jobs not
+ * taken yet (the caller owns the array and the jobs; NULL when none) and their number in n. */
+struct fetch_job *fetch_join(struct fetch *f, int *n);
+
+/* For claim.c, on the fetch thread: */
+/* Adds claimed jobs (moved, with the strings they own) to those ready for the supervisor and
+ * wakes it; the array stays the caller's. */
+void fetch_deliver(struct fetch *f, struct fetch_job *jobs, int n);
+/* Puts popped IDs back in their queues with their scores. */
+struct rq;
+void fetch_requeue(struct fetch *f, struct rq *rq, const struct fetch_item *items, int n);
+/* Sleeps up to ms; an abort (and, when wake_on_stop, a stop) ends the nap early. */
+void fetch_nap(struct fetch *f, int64_t ms, bool wake_on_stop);
+bool fetch_aborted(struct fetch *f);
 
 #endif

@@ -53,6 +53,7 @@ limiter_add(struct job_limits *jl, const char *scope, const struct limits *lim)
 {
     if (lim->concurrency <= 0 && lim->rate <= 0)
         return;
+    jl->is_queue[jl->n] = scope == jl->qscope;
     struct rq_limit *r = &jl->lim[jl->n++];
     r->scope = scope;
     r->concurrency = lim->concurrency;
@@ -75,12 +76,14 @@ limiter_scopes(const struct limiter *l, const char *queue, const char *action,
         limiter_add(jl, jl->ascope, &a->lim);
 }
 
-/* The rq_limit entries point into jl itself, which moves when copied: re-point them. */
+/* The rq_limit entries point into jl itself, which moves when copied (between threads, too):
+ * re-point them, without reading through the old pointers, which may point into a copy that is
+ * gone. */
 static void
 limiter_fix(struct job_limits *jl)
 {
     for (int i = 0; i < jl->n; i++)
-        jl->lim[i].scope = jl->lim[i].scope[0] == 'q' ? jl->qscope : jl->ascope;
+        jl->lim[i].scope = jl->is_queue[i] ? jl->qscope : jl->ascope;
 }
 
 static struct rq *

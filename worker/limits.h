@@ -16,6 +16,7 @@ struct job_limits {
     char qscope[72];
     char ascope[200];
     struct rq_limit lim[2];
+    bool is_queue[2]; /* lim[i] is the queue's scope (else the action's) */
     int n;
 };
 

@@ -1,7 +1,9 @@
-/* This file is the worker supervisor's loop: it hands claimed jobs to idle children, writes
- * their outcomes, enforces timeouts and cancellations, replaces dead children, heartbeats,
- * and drains on SIGTERM. */
+/* This file is the worker supervisor's loop: it hands the jobs the fetch thread claimed to
+ * idle children, passes their outcomes to the check-out thread, enforces timeouts and
+ * cancellations, replaces dead children, and drains on SIGTERM. The loop itself never waits
+ * on MariaDB or Redis (except for fleet-wide limit slots, when limits are set). */
 #include "supervisor.h"
+#include "checkout.h"
 #include "child.h"
 #include "db.h"
 #include "fetch.h"
@@ -23,8 +25,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SUP_CANCEL_POLL_MS 1000
-
 struct slot {
     pid_t pid;
     int fd;
@@ -39,39 +39,20 @@ struct slot {
     struct job_limits jl; /* the fleet-wide slots this job holds */
 };
 
-/* An outcome waiting to be written, with the strings it owns. */
-struct pending {
-    struct outcome o;
-    struct claimed_job job;
-    char *reason;
-    char *result;
-};
-
 struct sup {
     const struct cfg *cfg;
-    struct db *db;
+    struct db *db; /* the check-out thread's while it runs */
     int64_t instance_id;
     struct fetch fetch;
+    struct checkout checkout;
     struct slot *slots;
     int n_slots;
-    struct pending *pending;
-    int n_pending, cap_pending;
     bool draining;
     int64_t drain_deadline;
-    bool db_down;
-    int64_t db_retry_at, db_backoff;
-    int withheld; /* capacity not offered to the fetch thread while MariaDB is down */
-    int64_t next_heartbeat, next_cancel_poll, next_flush_try, next_settings;
+    int64_t next_renew;
     pid_t self;
-    struct limiter lim;
-    char fbuf[sizeof(struct fetch_item) * FETCH_BATCH_MAX * 2];
-    size_t flen;
-    struct job_limits jls[FETCH_BATCH_MAX * 2];
-    /* How well claims and check-outs coalesce, logged when the worker stops. */
-    int64_t n_claims, n_claimed, n_flushes, n_flushed;
+    struct limiter lim; /* renews the fleet-wide slots of running jobs */
 };
-
-#define SUP_SETTINGS_MS 500
 
 static int sup_sigpipe[2] = {-1, -1};
 static volatile sig_atomic_t sup_term_count;
@@ -103,37 +84,6 @@ sup_signals(void)
     sigaction(SIGCHLD, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
-}
-
-static void
-sup_mark_db_down(struct sup *s, const char *what)
-{
-    if (!s->db_down)
-        log_warnx("%s: %s; will reconnect", what, db_errstr(s->db));
-    s->db_down = true;
-    if (s->db_retry_at == 0) {
-        s->db_backoff = 100;
-        s->db_retry_at = now_mono_ms() + s->db_backoff;
-    }
-}
-
-/* Reconnects with backoff from inside the loop, so children's outcomes keep being read. */
-static void
-sup_db_retry(struct sup *s)
-{
-    if (!s->db_down || now_mono_ms() < s->db_retry_at)
-        return;
-    if (db_connect(s->db) == 0) {
-        log_info("MariaDB is reachable again");
-        s->db_down = false;
-        s->db_retry_at = 0;
-        if (!s->draining && s->withheld > 0)
-            fetch_want(&s->fetch, s->withheld);
-        s->withheld = 0;
-        return;
-    }
-    s->db_backoff = s->db_backoff * 2 > 5000 ? 5000 : s->db_backoff * 2;
-    s->db_retry_at = now_mono_ms() + s->db_backoff;
 }
 
 static int
@@ -169,16 +119,29 @@ sup_spawn(struct sup *s, int i)
     return 0;
 }
 
-static struct pending *
-sup_pending_add(struct sup *s)
+/* Hands a job's outcome to the check-out thread, with its fleet-wide slots (freed once the
+ * check-out commits). Takes the job's strings, its slots, reason and result. */
+static void
+sup_record(struct sup *s, struct claimed_job *job, struct job_limits *jl, enum job_status st,
+           char *reason, char *result, int64_t retry_delay_ms, int64_t exec_ms)
 {
-    if (s->n_pending == s->cap_pending) {
-        s->cap_pending = s->cap_pending ? s->cap_pending * 2 : 16;
-        s->pending = xrealloc(s->pending, sizeof(*s->pending) * (size_t)s->cap_pending);
-    }
-    struct pending *p = &s->pending[s->n_pending++];
-    memset(p, 0, sizeof(*p));
-    return p;
+    struct checkout_item it = {.job = *job, .reason = reason, .result = result, .jl = *jl};
+    memset(job, 0, sizeof(*job));
+    memset(jl, 0, sizeof(*jl));
+    it.o = (struct outcome){.id = it.job.id,
+                            .instance_id = s->instance_id,
+                            .attempt = it.job.attempt,
+                            .max_attempts = it.job.max_attempts,
+                            .action = it.job.action,
+                            .status = st,
+                            .reason = it.reason,
+                            .result = it.result,
+                            .execution_ms = exec_ms,
+                            .retry_delay_ms = retry_delay_ms,
+                            .dt_started = it.job.dt_started};
+    log_debug("job %lld attempt %d %s%s%s", (long long)it.job.id, it.job.attempt,
+              st == JOB_OK ? "succeeded" : "ended", reason ? ": " : "", reason ? reason : "");
+    checkout_add(&s->checkout, &it);
 }
 
 /* Moves a busy slot's job into the pending outcomes and frees the slot. Takes reason and
@@ -187,27 +150,7 @@ static void
 sup_complete(struct sup *s, struct slot *sl, enum job_status st, char *reason, char *result,
              int64_t retry_delay_ms, int64_t exec_ms)
 {
-    struct pending *p = sup_pending_add(s);
-    p->job = sl->job;
-    memset(&sl->job, 0, sizeof(sl->job));
-    p->reason = reason;
-    p->result = result;
-    p->o = (struct outcome){.id = p->job.id,
-                            .instance_id = s->instance_id,
-                            .attempt = p->job.attempt,
-                            .max_attempts = p->job.max_attempts,
-                            .action = p->job.action,
-                            .status = st,
-                            .reason = p->reason,
-                            .result = p->result,
-                            .execution_ms = exec_ms,
-                            .retry_delay_ms = retry_delay_ms,
-                            .dt_started = p->job.dt_started};
-    log_debug("job %lld attempt %d %s%s%s", (long long)p->job.id, p->job.attempt,
-              st == JOB_OK ? "succeeded" : "ended", reason ? ": " : "", reason ? reason : "");
-    limiter_backoff(&s->lim, p->job.action, &p->o.backoff_base_ms, &p->o.backoff_cap_ms);
-    /* The job no longer runs: its concurrency slots are free for the fleet now. */
-    limiter_free_slots(&s->lim, &sl->jl, p->job.id);
+    sup_record(s, &sl->job, &sl->jl, st, reason, result, retry_delay_ms, exec_ms);
     sl->busy = false;
     sl->term_ms = sl->cancel_ms = 0;
     sl->kill_reason[0] = '\0';
@@ -230,12 +173,9 @@ sup_read_outcome(struct sup *s, struct slot *sl)
     char *reason = po.reason, *result = po.result;
     /* A job killed for its timeout that still managed to answer keeps its own answer. */
     sup_complete(s, sl, st, reason, result, po.retry_delay_ms, po.execution_ms);
-    if (!s->draining) {
-        if (s->db_down)
-            s->withheld++;
-        else
-            fetch_want(&s->fetch, 1);
-    }
+    /* The child is idle from now on, whether or not the check-out is written yet. */
+    if (!s->draining)
+        fetch_want(&s->fetch, 1);
 }
 
 static void
@@ -278,12 +218,8 @@ sup_reap(struct sup *s)
         sl->pid = 0;
         if (s->draining)
             continue;
-        if (sup_spawn(s, i) == 0 && was_busy) {
-            if (s->db_down)
-                s->withheld++;
-            else
-                fetch_want(&s->fetch, 1);
-        }
+        if (sup_spawn(s, i) == 0 && was_busy)
+            fetch_want(&s->fetch, 1);
     }
 }
 
@@ -305,21 +241,24 @@ sup_idle_slot(struct sup *s)
     return NULL;
 }
 
+/* Hands a claimed job to an idle child; takes the job. */
 static void
-sup_dispatch(struct sup *s, struct claimed_job *j, const struct job_limits *jl)
+sup_dispatch(struct sup *s, struct fetch_job *fj)
 {
     struct slot *sl = sup_idle_slot(s);
     if (sl == NULL) {
-        /* Cannot happen while the capacity accounting holds; the job goes back through the
-         * scheduler's lease/watchdog rather than being dropped silently. */
-        log_error("no idle child for job %lld", (long long)j->id);
-        claimed_job_release(j);
+        /* The fetch thread claims only for idle children, so this happens only when a child
+         * could not be replaced. The check-in is committed: record the attempt, which puts
+         * the job back to pending when attempts remain, rather than leaving it running. */
+        log_warnx("job %lld: no idle child to run it", (long long)fj->job.id);
+        sup_record(s, &fj->job, &fj->jl, JOB_RETRY, xstrdup("not started: no idle child"), NULL, 0,
+                   0);
         return;
     }
     sl->busy = true;
-    sl->jl = *jl;
-    sl->job = *j;
-    memset(j, 0, sizeof(*j));
+    sl->jl = fj->jl;
+    sl->job = fj->job;
+    memset(fj, 0, sizeof(*fj));
     sl->started_ms = now_mono_ms();
     sl->deadline_ms = sl->started_ms + (int64_t)sl->job.timeout_s * 1000;
     struct proto_job pj = {.id = sl->job.id,
@@ -336,181 +275,18 @@ sup_dispatch(struct sup *s, struct claimed_job *j, const struct job_limits *jl)
     }
 }
 
-/* Keeps the IDs whose fleet-wide slots could be taken (their slots in jls, in step with the
- * returned order) and sends the others back to pending until a slot is likely free. */
-static int
-sup_apply_limits(struct sup *s, int64_t *ids, int n, struct job_limits *jls)
-{
-    struct db_rows *r = lifecycle_peek(s->db, ids, n);
-    if (r == NULL) {
-        sup_mark_db_down(s, "limits");
-        return 0;
-    }
-    int kept = 0;
-    for (int i = 0; i < r->n_rows; i++) {
-        int64_t id = db_rows_int(r, i, 0, 0);
-        struct job_limits jl;
-        limiter_scopes(&s->lim, db_rows_get(r, i, 1), db_rows_get(r, i, 2), &jl);
-        int64_t wait = limiter_acquire(&s->lim, &jl, id);
-        if (wait == 0) {
-            ids[kept] = id;
-            jls[kept] = jl;
-            kept++;
-            continue;
-        }
-        /* Over a limit (or Redis unreachable): the job waits in pending, not failed. */
-        if (wait < 0)
-            wait = 1000;
-        if (lifecycle_defer(s->db, id, wait) < 0)
-            log_warnx("defer job %lld: %s", (long long)id, db_errstr(s->db));
-    }
-    db_rows_free(r);
-    return kept;
-}
-
-/* Puts back the unclaimed IDs whose rows are still queued: their queue was paused between
- * the pop and the claim. Without this they would wait for the scheduler's reconcile. */
+/* Takes the jobs the fetch thread claimed and starts them. */
 static void
-sup_put_back_unclaimed(struct sup *s, const struct fetch_item *items, int n, const bool *claimed)
+sup_take_jobs(struct sup *s)
 {
-    int64_t ids[FETCH_BATCH_MAX];
-    int m = 0;
+    char buf[256];
+    while (read(s->fetch.pipe_rd, buf, sizeof(buf)) > 0)
+        ;
+    int n = 0;
+    struct fetch_job *jobs = fetch_take_jobs(&s->fetch, &n);
     for (int i = 0; i < n; i++)
-        if (!claimed[i])
-            ids[m++] = items[i].id;
-    if (m == 0 || s->db_down)
-        return;
-    struct db_rows *r = lifecycle_peek(s->db, ids, m);
-    if (r == NULL)
-        return;
-    struct fetch_item back[FETCH_BATCH_MAX];
-    int nb = 0;
-    for (int k = 0; k < r->n_rows; k++)
-        for (int i = 0; i < n; i++)
-            if (items[i].id == db_rows_int(r, k, 0, 0) && !claimed[i])
-                back[nb++] = items[i];
-    db_rows_free(r);
-    if (nb > 0) {
-        fetch_put_back(&s->fetch, back, nb);
-        s->next_settings = 0; /* learn of the pause now, not in half a second */
-    }
-}
-
-/* Reads what the fetch thread delivered; a read can end mid-record when several writes are
- * waiting, so the tail stays in the buffer. */
-static void
-sup_read_ids(struct sup *s)
-{
-    ssize_t r = read(s->fetch.pipe_rd, s->fbuf + s->flen, sizeof(s->fbuf) - s->flen);
-    if (r > 0)
-        s->flen += (size_t)r;
-}
-
-/* Marks the outcomes written and frees them. */
-static void
-sup_outcomes_done(struct sup *s, int n, const bool *took)
-{
-    for (int i = 0; i < n; i++) {
-        struct pending *p = &s->pending[i];
-        if (!took[i])
-            log_info("job %lld attempt %d: outcome not recorded, the job was already recovered",
-                     (long long)p->job.id, p->job.attempt);
-        claimed_job_release(&p->job);
-        free(p->reason);
-        free(p->result);
-    }
-    memmove(s->pending, s->pending + n, sizeof(*s->pending) * (size_t)(s->n_pending - n));
-    s->n_pending -= n;
-    s->n_flushes++;
-    s->n_flushed += n;
-}
-
-/* Writes the pending outcomes and claims the popped IDs in one transaction, then hands the
- * claimed jobs to idle children. */
-static void
-sup_sync(struct sup *s)
-{
-    int n_out = s->n_pending > 0 && now_mono_ms() >= s->next_flush_try ? s->n_pending : 0;
-    int n = (int)(s->flen / sizeof(struct fetch_item));
-    if (n > FETCH_BATCH_MAX * 2)
-        n = FETCH_BATCH_MAX * 2;
-    if (n_out == 0 && n == 0)
-        return;
-    struct fetch_item items[FETCH_BATCH_MAX * 2];
-    memcpy(items, s->fbuf, sizeof(struct fetch_item) * (size_t)n);
-    size_t used = sizeof(struct fetch_item) * (size_t)n;
-    memmove(s->fbuf, s->fbuf + used, s->flen - used);
-    s->flen -= used;
-    if (s->db_down) {
-        /* The popped IDs are out of Redis but their rows are still queued: the scheduler's
-         * reconcile pushes them again. The outcomes wait for MariaDB. */
-        if (!s->draining)
-            s->withheld += n;
-        return;
-    }
-
-    int64_t uniq[FETCH_BATCH_MAX * 2];
-    int nu = 0;
-    for (int i = 0; i < n; i++) {
-        bool dup = sup_slot_of_job(s, items[i].id) != NULL;
-        for (int k = 0; k < nu && !dup; k++)
-            dup = uniq[k] == items[i].id;
-        if (!dup)
-            uniq[nu++] = items[i].id;
-    }
-    struct job_limits *jls = s->jls;
-    memset(jls, 0, sizeof(*jls) * (size_t)nu);
-    if (nu > 0 && limiter_active(&s->lim))
-        nu = sup_apply_limits(s, uniq, nu, jls);
-
-    struct outcome *o = xcalloc((size_t)(n_out ? n_out : 1), sizeof(*o));
-    bool *took = xcalloc((size_t)(n_out ? n_out : 1), sizeof(bool));
-    for (int i = 0; i < n_out; i++)
-        o[i] = s->pending[i].o;
-    struct claimed_job jobs[FETCH_BATCH_MAX * 2];
-    memset(jobs, 0, sizeof(struct claimed_job) * (size_t)(nu ? nu : 1));
-    int claimed = 0;
-    int rc = lifecycle_sync(s->db, o, n_out, took, uniq, nu, s->instance_id, jobs, &claimed);
-    free(o);
-    if (nu > 0) {
-        s->n_claims++;
-        s->n_claimed += claimed;
-    }
-    if (rc == 0 && n_out > 0)
-        sup_outcomes_done(s, n_out, took);
-    if (rc < 0) {
-        /* Nothing is lost: the outcomes stay pending and the guards make a repeat harmless,
-         * including after a commit whose answer never came (rc -2). */
-        if (db_lost(s->db) || rc == -2)
-            sup_mark_db_down(s, "check-out and claim");
-        else
-            log_warnx("check-out and claim: %s; will retry", db_errstr(s->db));
-        s->next_flush_try = now_mono_ms() + 200;
-    }
-    free(took);
-    for (int k = 0; k < nu; k++) {
-        int i;
-        for (i = 0; i < claimed && jobs[i].id != uniq[k]; i++)
-            ;
-        if (i < claimed)
-            sup_dispatch(s, &jobs[i], &jls[k]);
-        else
-            limiter_free_slots(&s->lim, &jls[k], uniq[k]);
-    }
-    if (rc == 0 && claimed < n) {
-        bool taken[FETCH_BATCH_MAX * 2] = {false};
-        for (int i = 0; i < n; i++)
-            for (int k = 0; k < claimed && !taken[i]; k++)
-                taken[i] = jobs[k].id == items[i].id;
-        sup_put_back_unclaimed(s, items, n, taken);
-    }
-    int unused = n - claimed;
-    if (unused > 0 && !s->draining) {
-        if (s->db_down)
-            s->withheld += unused;
-        else
-            fetch_want(&s->fetch, unused);
-    }
+        sup_dispatch(s, &jobs[i]);
+    free(jobs);
 }
 
 static void
@@ -547,57 +323,39 @@ sup_enforce(struct sup *s)
     }
 }
 
-/* Reloads queue and action settings: paused queues go to the fetch thread. */
-static void
-sup_settings(struct sup *s, int64_t now)
-{
-    if (now < s->next_settings)
-        return;
-    s->next_settings = now + SUP_SETTINGS_MS;
-    if (limiter_refresh(&s->lim, s->db) < 0) {
-        if (db_lost(s->db))
-            sup_mark_db_down(s, "settings");
-        return;
-    }
-    bool paused[64] = {false};
-    for (int i = 0; i < s->fetch.n_queues && i < 64; i++)
-        paused[i] = limiter_paused(&s->lim, s->fetch.queues[i].name);
-    fetch_set_paused(&s->fetch, paused);
-}
-
+/* Renews the fleet-wide slots of running jobs, and tells the check-out thread whether to poll
+ * for cancel requests; signals the jobs asked to cancel. */
 static void
 sup_periodic(struct sup *s)
 {
     int64_t now = now_mono_ms();
-    if (s->db_down)
-        return;
-    sup_settings(s, now);
-    if (now >= s->next_heartbeat) {
-        if (instance_heartbeat(s->db, s->instance_id, s->draining ? "draining" : "running") < 0)
-            sup_mark_db_down(s, "heartbeat");
-        for (int i = 0; i < s->n_slots; i++)
-            if (s->slots[i].busy)
-                limiter_renew(&s->lim, &s->slots[i].jl, s->slots[i].job.id);
-        s->next_heartbeat = now + s->cfg->worker.heartbeat_s * 1000;
-    }
     bool any_busy = false;
     for (int i = 0; i < s->n_slots; i++)
         any_busy |= s->slots[i].busy;
-    if (any_busy && now >= s->next_cancel_poll && !s->db_down) {
-        int64_t ids[64];
-        int n = instance_cancel_requests(s->db, s->instance_id, ids, 64);
-        if (n < 0)
-            sup_mark_db_down(s, "cancel poll");
-        for (int k = 0; k < n; k++) {
-            struct slot *sl = sup_slot_of_job(s, ids[k]);
-            if (sl && sl->cancel_ms == 0) {
-                log_info("job %lld: cancel requested", (long long)ids[k]);
-                sl->cancel_ms = now;
-                kill(sl->pid, SIGUSR1);
-            }
-        }
-        s->next_cancel_poll = now + SUP_CANCEL_POLL_MS;
+    checkout_set_busy(&s->checkout, any_busy);
+    if (now >= s->next_renew) {
+        for (int i = 0; i < s->n_slots; i++)
+            if (s->slots[i].busy)
+                limiter_renew(&s->lim, &s->slots[i].jl, s->slots[i].job.id);
+        s->next_renew = now + s->cfg->worker.heartbeat_s * 1000;
     }
+}
+
+static void
+sup_cancels(struct sup *s)
+{
+    int n = 0;
+    int64_t *ids = checkout_take_cancels(&s->checkout, &n);
+    int64_t now = now_mono_ms();
+    for (int k = 0; k < n; k++) {
+        struct slot *sl = sup_slot_of_job(s, ids[k]);
+        if (sl && sl->cancel_ms == 0) {
+            log_info("job %lld: cancel requested", (long long)ids[k]);
+            sl->cancel_ms = now;
+            kill(sl->pid, SIGUSR1);
+        }
+    }
+    free(ids);
 }
 
 static void
@@ -612,45 +370,35 @@ sup_start_drain(struct sup *s)
     s->draining = true;
     s->drain_deadline = now_mono_ms() + (int64_t)s->cfg->worker.drain_timeout_s * 1000;
     fetch_stop(&s->fetch);
-    s->next_heartbeat = 0;
+    checkout_set_draining(&s->checkout);
 }
 
+/* True when nothing runs, nothing waits to be written, and the fetch thread, done with its
+ * last pop and claim, has nothing left to hand over (fetch_done is read before the jobs it
+ * handed over were taken). */
 static bool
-sup_idle_and_drained(struct sup *s)
+sup_idle_and_drained(struct sup *s, bool fetch_done)
 {
     for (int i = 0; i < s->n_slots; i++)
         if (s->slots[i].busy)
             return false;
-    if (s->n_pending > 0)
-        return false;
-    pthread_mutex_lock(&s->fetch.mu);
-    bool fetch_live = s->fetch.stop == false;
-    pthread_mutex_unlock(&s->fetch.mu);
-    return !fetch_live;
-}
-
-static int
-sup_poll_timeout(struct sup *s)
-{
-    int64_t t = 100;
-    if (s->n_pending > 0 && !s->db_down)
-        t = 1;
-    return (int)t;
+    return fetch_done && checkout_unwritten(&s->checkout) == 0;
 }
 
 static void
 sup_loop(struct sup *s)
 {
-    struct pollfd *pfd = xcalloc((size_t)s->n_slots + 2, sizeof(*pfd));
-    int64_t drained_at = 0;
+    struct pollfd *pfd = xcalloc((size_t)s->n_slots + 3, sizeof(*pfd));
     for (;;) {
         int n = 0;
         pfd[n++] = (struct pollfd){.fd = sup_sigpipe[0], .events = POLLIN};
         pfd[n++] = (struct pollfd){.fd = s->fetch.pipe_rd, .events = POLLIN};
+        pfd[n++] = (struct pollfd){.fd = s->checkout.pipe_rd, .events = POLLIN};
         for (int i = 0; i < s->n_slots; i++)
             pfd[n++] =
                 (struct pollfd){.fd = s->slots[i].busy ? s->slots[i].fd : -1, .events = POLLIN};
-        int pr = poll(pfd, (nfds_t)n, sup_poll_timeout(s));
+        /* Timeouts and the drain's end are checked at least every 100 ms. */
+        int pr = poll(pfd, (nfds_t)n, 100);
         if (pr < 0 && errno != EINTR)
             fatal("poll");
         if (pr > 0 && (pfd[0].revents & POLLIN)) {
@@ -665,31 +413,24 @@ sup_loop(struct sup *s)
                 sup_start_drain(s);
         }
         for (int i = 0; pr > 0 && i < s->n_slots; i++)
-            if (pfd[2 + i].revents & (POLLIN | POLLHUP))
+            if (pfd[3 + i].revents & (POLLIN | POLLHUP))
                 sup_read_outcome(s, &s->slots[i]);
         sup_reap(s);
-        if (pr > 0 && (pfd[1].revents & POLLIN))
-            sup_read_ids(s);
-        sup_sync(s);
+        /* Read first: jobs handed over before the thread finished are taken just below. */
+        bool fetch_done = s->draining && fetch_finished(&s->fetch);
+        sup_take_jobs(s);
+        if (pr > 0 && (pfd[2].revents & POLLIN))
+            sup_cancels(s);
         sup_enforce(s);
-        sup_db_retry(s);
         sup_periodic(s);
-        if (s->draining && sup_idle_and_drained(s)) {
-            /* IDs popped just before the stop are in flight too: give the fetch thread's last
-             * blocking pop time to end and deliver. */
-            if (drained_at == 0) {
-                fetch_join(&s->fetch);
-                s->fetch.pipe_rd = -1;
-                drained_at = now_mono_ms();
-            }
+        if (s->draining && sup_idle_and_drained(s, fetch_done))
             break;
-        }
     }
     free(pfd);
 }
 
 static void
-sup_shutdown(struct sup *s, bool hard)
+sup_shutdown(struct sup *s, bool hard, int64_t *n_flushes, int64_t *n_flushed)
 {
     /* Children still running jobs (a second signal): stop them and record what we know. */
     for (int i = 0; i < s->n_slots; i++) {
@@ -716,23 +457,16 @@ sup_shutdown(struct sup *s, bool hard)
         sl->pid = 0;
     }
     /* Write what is pending, giving a restarting MariaDB a few seconds. */
-    int64_t until = now_mono_ms() + 10000;
-    while (s->n_pending > 0 && now_mono_ms() < until) {
-        s->next_flush_try = 0;
-        if (s->db_down) {
-            s->db_retry_at = 0;
-            sup_db_retry(s);
-        }
-        sup_sync(s);
-        if (s->n_pending > 0)
-            sleep_ms(200);
-    }
-    if (s->n_pending > 0)
+    int left = checkout_stop(&s->checkout, 10000);
+    *n_flushes = s->checkout.n_flushes;
+    *n_flushed = s->checkout.n_flushed;
+    if (left > 0)
         log_error("%d outcome(s) could not be written; the scheduler will record them as "
                   "worker lost",
-                  s->n_pending);
-    if (!s->db_down)
-        instance_stop(s->db, s->instance_id);
+                  left);
+    /* With MariaDB away the row stays 'running' and the scheduler's lease recovery ends it. */
+    if (!s->checkout.db_down && instance_stop(s->db, s->instance_id) < 0)
+        log_warnx("mark the instance stopped: %s", db_errstr(s->db));
 }
 
 int
@@ -749,6 +483,8 @@ supervisor_run(const struct cfg *cfg)
         return 2;
     }
     s.fetch.redis = cfg->redis;
+    s.fetch.mysql = &cfg->mysql;
+    s.fetch.lease_ms = (int64_t)cfg->worker.lease_s * 1000;
     limiter_init(&s.lim, &cfg->redis, (int64_t)cfg->worker.lease_s * 1000);
     sup_signals();
     s.db = db_new(&cfg->mysql);
@@ -776,27 +512,40 @@ supervisor_run(const struct cfg *cfg)
     for (int i = 0; i < s.n_slots; i++)
         if (sup_spawn(&s, i) < 0)
             fatalx("cannot start child processes");
+    s.checkout.db = s.db;
+    s.checkout.redis = &cfg->redis;
+    s.checkout.lease_ms = (int64_t)cfg->worker.lease_s * 1000;
+    s.checkout.instance_id = s.instance_id;
+    s.checkout.heartbeat_ms = cfg->worker.heartbeat_s * 1000;
+    if (checkout_start(&s.checkout) < 0)
+        fatal("start check-out thread");
+    /* The fetch thread loads the paused queues itself before its first pop. */
+    s.fetch.instance_id = s.instance_id;
     if (fetch_start(&s.fetch) < 0)
         fatal("start fetch thread");
-    /* Paused queues must be known before the first pop. */
-    sup_settings(&s, now_mono_ms());
     fetch_want(&s.fetch, s.n_slots);
     log_info("worker instance %lld: %d children, queues %s", (long long)s.instance_id, s.n_slots,
              cfg->worker.queues);
-    s.next_heartbeat = now_mono_ms() + cfg->worker.heartbeat_s * 1000;
+    s.next_renew = now_mono_ms() + cfg->worker.heartbeat_s * 1000;
     sup_loop(&s);
     bool hard = sup_term_count >= 2;
-    if (s.fetch.pipe_rd >= 0) {
-        fetch_stop(&s.fetch);
-        fetch_join(&s.fetch);
-    }
-    sup_shutdown(&s, hard);
+    /* After a drain the thread has finished and handed everything over. After a second
+     * signal, jobs it claimed that no child started are recorded as not run: their check-in
+     * is committed, so they must not be left running. */
+    fetch_abort(&s.fetch);
+    int n_left = 0;
+    struct fetch_job *left = fetch_join(&s.fetch, &n_left);
+    for (int i = 0; i < n_left; i++)
+        sup_record(&s, &left[i].job, &left[i].jl, JOB_RETRY,
+                   xstrdup("worker stopped before the job started"), NULL, 0, 0);
+    free(left);
+    int64_t n_flushes = 0, n_flushed = 0;
+    sup_shutdown(&s, hard, &n_flushes, &n_flushed);
     log_info("worker instance %lld stopped: %lld jobs claimed in %lld statements, %lld "
              "outcomes written in %lld transactions",
-             (long long)s.instance_id, (long long)s.n_claimed, (long long)s.n_claims,
-             (long long)s.n_flushed, (long long)s.n_flushes);
+             (long long)s.instance_id, (long long)s.fetch.n_claimed, (long long)s.fetch.n_claims,
+             (long long)n_flushed, (long long)n_flushes);
     free(s.slots);
-    free(s.pending);
     fetch_queues_free(s.fetch.queues, s.fetch.n_queues);
     limiter_release(&s.lim);
     db_free(s.db);

@@ -120,6 +120,36 @@ test_duplicate_push_runs_once(struct tenv *t)
     free(path);
 }
 
+/* The same ID delivered again while this worker runs the job (and while its check-out may be
+ * on its way) must not start a second run: the claim's read-back returns only what that claim
+ * took, never a job the instance already holds. */
+static void
+test_duplicate_while_running_runs_once(struct tenv *t)
+{
+    pid_t w = start_worker(t);
+    int64_t id = t_enqueue(t, "System/Sleep", "{\"seconds\":2}", NULL);
+    WAIT_UNTIL(t_job_in_state(t, id, "running"), 10000, "job never started");
+    int prio = 0;
+    for (int i = 0; i < 3; i++) {
+        CHECK(rq_push(t->rq, "default", &id, &prio, 1) == 0, "push");
+        WAIT_UNTIL(rq_depth(t->rq, "default") == 0, 5000, "the worker never popped the ID");
+    }
+    WAIT_UNTIL(job_done(t, id), 10000, "job never finished");
+    /* Pushed right after the success, while the check-out may still be in flight. */
+    CHECK(rq_push(t->rq, "default", &id, &prio, 1) == 0, "push after success");
+    WAIT_UNTIL(rq_depth(t->rq, "default") == 0, 5000, "the worker never popped the last push");
+    CHECK(t_job_in_state(t, id, "succeeded"), "job should have succeeded");
+    CHECK(attempts_of(t, id) == 1, "exactly one attempt");
+    /* Each run a child reports is logged once (debug level in tests). */
+    sleep_ms(300);
+    char *log = t_log(t, w);
+    char *line = xasprintf("job %lld attempt 1 succeeded", (long long)id);
+    CHECK(log && t_count(log, line) == 1, "the job ran %d times, not once",
+          log ? t_count(log, line) : -1);
+    free(line);
+    free(log);
+}
+
 /* The pids of a process's children, from /proc. */
 static int
 children_of(pid_t pid, pid_t *out, int max)
@@ -406,6 +436,8 @@ static const struct test_case cases[] = {
     {"e2e_lifecycle_noop_succeeds", test_noop_succeeds, NULL},
     {"e2e_lifecycle_fail_then_retry", test_fail_then_retry, NULL},
     {"e2e_lifecycle_duplicate_push_runs_once", test_duplicate_push_runs_once,
+     "[worker]\nconcurrency = 4\n"},
+    {"e2e_lifecycle_duplicate_while_running_runs_once", test_duplicate_while_running_runs_once,
      "[worker]\nconcurrency = 4\n"},
     {"e2e_lifecycle_kill9_worker_job_lost", test_kill9_worker_job_lost, NULL},
     {"e2e_lifecycle_crash_keeps_serving", test_crash_keeps_serving, NULL},

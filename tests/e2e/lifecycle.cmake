@@ -2,6 +2,7 @@ jf_e2e(lifecycle TIMEOUT 120 NAMES
   e2e_lifecycle_noop_succeeds
   e2e_lifecycle_fail_then_retry
   e2e_lifecycle_duplicate_push_runs_once
+  e2e_lifecycle_duplicate_while_running_runs_once
   e2e_lifecycle_kill9_worker_job_lost
   e2e_lifecycle_crash_keeps_serving
   e2e_lifecycle_timeout_kills

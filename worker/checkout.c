@@ -1,0 +1,319 @@
+/* This file runs the supervisor's MariaDB work in a thread of its own: the check-outs of
+ * finished jobs, batched, and the heartbeat, settings and cancel polls between them. */
+#include "checkout.h"
+#include "instance.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHECKOUT_MAX 256 /* outcomes per transaction */
+#define CHECKOUT_SETTINGS_MS 500
+#define CHECKOUT_CANCEL_POLL_MS 1000
+#define CHECKOUT_CANCELS_MAX 64
+
+static void
+checkout_item_release(struct checkout *c, struct checkout_item *it)
+{
+    limiter_free_slots(&c->lim, &it->jl, it->job.id);
+    claimed_job_release(&it->job);
+    free(it->reason);
+    free(it->result);
+}
+
+static void
+checkout_mark_down(struct checkout *c, const char *what)
+{
+    if (!c->db_down) {
+        log_warnx("%s: %s; will reconnect", what, db_errstr(c->db));
+        c->db_backoff = 100;
+    } else {
+        c->db_backoff = c->db_backoff * 2 > 5000 ? 5000 : c->db_backoff * 2;
+    }
+    c->db_down = true;
+    c->retry_at = now_mono_ms() + c->db_backoff;
+}
+
+/* Reconnects when the time has come; true when the connection may be used. */
+static bool
+checkout_db_up(struct checkout *c)
+{
+    if (!c->db_down)
+        return true;
+    if (now_mono_ms() < c->retry_at)
+        return false;
+    if (db_connect(c->db) < 0) {
+        checkout_mark_down(c, "reconnect");
+        return false;
+    }
+    log_info("MariaDB is reachable again");
+    c->db_down = false;
+    return true;
+}
+
+/* Writes the oldest outcomes of the batch in one transaction. */
+static void
+checkout_write(struct checkout *c)
+{
+    int n = c->n_batch < CHECKOUT_MAX ? c->n_batch : CHECKOUT_MAX;
+    struct outcome *o = xcalloc((size_t)n, sizeof(*o));
+    bool took[CHECKOUT_MAX] = {false};
+    for (int i = 0; i < n; i++) {
+        o[i] = c->batch[i].o;
+        limiter_backoff(&c->lim, o[i].action, &o[i].backoff_base_ms, &o[i].backoff_cap_ms);
+    }
+    if (lifecycle_finish(c->db, o, n, took) < 0) {
+        /* Nothing is lost: the outcomes stay in the batch and the guards make a repeat
+         * harmless, including after a commit whose answer never came. */
+        if (db_lost(c->db)) {
+            checkout_mark_down(c, "check-out");
+        } else {
+            log_warnx("check-out: %s; will retry", db_errstr(c->db));
+            c->retry_at = now_mono_ms() + 200;
+        }
+        free(o);
+        return;
+    }
+    free(o);
+    for (int i = 0; i < n; i++) {
+        if (!took[i])
+            log_info("job %lld attempt %d: outcome not recorded, the job was already recovered",
+                     (long long)c->batch[i].job.id, c->batch[i].job.attempt);
+        checkout_item_release(c, &c->batch[i]);
+    }
+    memmove(c->batch, c->batch + n, sizeof(*c->batch) * (size_t)(c->n_batch - n));
+    c->n_batch -= n;
+    pthread_mutex_lock(&c->mu);
+    c->n_unwritten -= n;
+    c->n_flushes++;
+    c->n_flushed += n;
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void
+checkout_cancel_poll(struct checkout *c)
+{
+    int64_t ids[CHECKOUT_CANCELS_MAX];
+    int n = instance_cancel_requests(c->db, c->instance_id, ids, CHECKOUT_CANCELS_MAX);
+    if (n < 0) {
+        if (db_lost(c->db))
+            checkout_mark_down(c, "cancel poll");
+        return;
+    }
+    if (n == 0)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->cancels = xrealloc(c->cancels, sizeof(*c->cancels) * (size_t)(c->n_cancels + n));
+    memcpy(c->cancels + c->n_cancels, ids, sizeof(*ids) * (size_t)n);
+    c->n_cancels += n;
+    pthread_mutex_unlock(&c->mu);
+    char b = 'c';
+    ssize_t w = write(c->pipe_wr, &b, 1);
+    (void)w; /* a full pipe already wakes the supervisor */
+}
+
+/* Heartbeat, settings and cancel polls, when due. */
+static void
+checkout_periodic(struct checkout *c, bool draining, bool any_busy, bool beat_now)
+{
+    int64_t now = now_mono_ms();
+    if (now >= c->next_settings) {
+        c->next_settings = now + CHECKOUT_SETTINGS_MS;
+        if (limiter_refresh(&c->lim, c->db) < 0 && db_lost(c->db)) {
+            checkout_mark_down(c, "settings");
+            return;
+        }
+    }
+    if (beat_now || now >= c->next_heartbeat) {
+        if (instance_heartbeat(c->db, c->instance_id, draining ? "draining" : "running") < 0 &&
+            db_lost(c->db)) {
+            checkout_mark_down(c, "heartbeat");
+            return;
+        }
+        c->next_heartbeat = now + c->heartbeat_ms;
+    }
+    if (any_busy && now >= c->next_cancel_poll) {
+        c->next_cancel_poll = now + CHECKOUT_CANCEL_POLL_MS;
+        checkout_cancel_poll(c);
+    }
+}
+
+/* The earliest time the thread has something to do without being woken. */
+static int64_t
+checkout_next_due(struct checkout *c, bool any_busy)
+{
+    if (c->db_down || c->n_batch > 0)
+        return c->retry_at;
+    int64_t t = c->next_heartbeat < c->next_settings ? c->next_heartbeat : c->next_settings;
+    if (any_busy && c->next_cancel_poll < t)
+        t = c->next_cancel_poll;
+    return t;
+}
+
+static void
+checkout_wait(struct checkout *c, int64_t until_mono)
+{
+    int64_t ms = until_mono - now_mono_ms();
+    if (ms <= 0)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&c->cond, &c->mu, &ts);
+}
+
+static void *
+checkout_loop(void *arg)
+{
+    struct checkout *c = arg;
+    bool last_draining = false;
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        /* Sleep while there is nothing to write and nothing due. */
+        while (c->n_queue == 0 && !(c->stop && c->n_batch == 0) && c->draining == last_draining &&
+               now_mono_ms() < checkout_next_due(c, c->any_busy))
+            checkout_wait(c, checkout_next_due(c, c->any_busy));
+        if (c->n_queue > 0) {
+            if (c->n_batch + c->n_queue > c->cap_batch) {
+                c->cap_batch = (c->n_batch + c->n_queue) * 2;
+                c->batch = xrealloc(c->batch, sizeof(*c->batch) * (size_t)c->cap_batch);
+            }
+            memcpy(c->batch + c->n_batch, c->queue, sizeof(*c->queue) * (size_t)c->n_queue);
+            c->n_batch += c->n_queue;
+            c->n_queue = 0;
+        }
+        bool stop = c->stop, draining = c->draining, any_busy = c->any_busy;
+        int64_t stop_by = c->stop_by;
+        pthread_mutex_unlock(&c->mu);
+        bool beat_now = draining != last_draining;
+        last_draining = draining;
+        if (checkout_db_up(c)) {
+            /* Check-outs first: they free the fleet's view of the jobs soonest. */
+            if (c->n_batch > 0 && now_mono_ms() >= c->retry_at)
+                checkout_write(c);
+            if (!c->db_down && !stop)
+                checkout_periodic(c, draining, any_busy, beat_now);
+        }
+        if (stop && (c->n_batch == 0 || now_mono_ms() >= stop_by))
+            break;
+        if (stop && c->n_batch > 0) {
+            /* Outcomes left and MariaDB away: try again shortly, until the grace is over. */
+            pthread_mutex_lock(&c->mu);
+            checkout_wait(c, now_mono_ms() + 200);
+            pthread_mutex_unlock(&c->mu);
+        }
+    }
+    return NULL;
+}
+
+int
+checkout_start(struct checkout *c)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
+        return -1;
+    c->pipe_rd = fds[0];
+    c->pipe_wr = fds[1];
+    limiter_init(&c->lim, c->redis, c->lease_ms);
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cond, NULL);
+    if (pthread_create(&c->thread, NULL, checkout_loop, c) != 0)
+        return -1;
+    return 0;
+}
+
+void
+checkout_add(struct checkout *c, struct checkout_item *it)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->n_queue == c->cap_queue) {
+        c->cap_queue = c->cap_queue ? c->cap_queue * 2 : 16;
+        c->queue = xrealloc(c->queue, sizeof(*c->queue) * (size_t)c->cap_queue);
+    }
+    c->queue[c->n_queue++] = *it;
+    memset(it, 0, sizeof(*it));
+    c->n_unwritten++;
+    pthread_cond_signal(&c->cond);
+    pthread_mutex_unlock(&c->mu);
+}
+
+int
+checkout_unwritten(struct checkout *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int n = c->n_unwritten;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+void
+checkout_set_draining(struct checkout *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->draining = true;
+    pthread_cond_signal(&c->cond);
+    pthread_mutex_unlock(&c->mu);
+}
+
+void
+checkout_set_busy(struct checkout *c, bool any_busy)
+{
+    pthread_mutex_lock(&c->mu);
+    if (any_busy && !c->any_busy)
+        pthread_cond_signal(&c->cond);
+    c->any_busy = any_busy;
+    pthread_mutex_unlock(&c->mu);
+}
+
+int64_t *
+checkout_take_cancels(struct checkout *c, int *n)
+{
+    char buf[64];
+    while (read(c->pipe_rd, buf, sizeof(buf)) > 0)
+        ;
+    pthread_mutex_lock(&c->mu);
+    int64_t *ids = c->cancels;
+    *n = c->n_cancels;
+    c->cancels = NULL;
+    c->n_cancels = 0;
+    pthread_mutex_unlock(&c->mu);
+    return ids;
+}
+
+int
+checkout_stop(struct checkout *c, int64_t grace_ms)
+{
+    pthread_mutex_lock(&c->mu);
+    c->stop = true;
+    c->stop_by = now_mono_ms() + grace_ms;
+    pthread_cond_signal(&c->cond);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->thread, NULL);
+    int left = c->n_batch + c->n_queue;
+    /* The jobs no longer run; the scheduler recovers their rows. */
+    for (int i = 0; i < c->n_batch; i++)
+        checkout_item_release(c, &c->batch[i]);
+    for (int i = 0; i < c->n_queue; i++)
+        checkout_item_release(c, &c->queue[i]);
+    free(c->batch);
+    free(c->queue);
+    free(c->cancels);
+    c->batch = c->queue = NULL;
+    c->cancels = NULL;
+    close(c->pipe_rd);
+    close(c->pipe_wr);
+    limiter_release(&c->lim);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cond);
+    return left;
+}

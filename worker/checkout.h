@@ -1,0 +1,76 @@
+/* The check-out thread: the only user of the supervisor's MariaDB connection once the worker
+ * runs. It writes the outcomes the supervisor hands it (check-outs and attempt rows, those
+ * that arrive together in one transaction), heartbeats the instance row, reloads the actions'
+ * retry settings and polls for cancel requests. The supervisor's loop thus never waits on
+ * MariaDB, and the check-outs' commits overlap the fetch thread's claims. */
+#ifndef JOBFLEET_CHECKOUT_H
+#define JOBFLEET_CHECKOUT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "lifecycle.h"
+#include "limits.h"
+
+/* An outcome waiting to be written, with the job and the strings it owns. */
+struct checkout_item {
+    struct outcome o; /* its strings point into job, reason and result */
+    struct claimed_job job;
+    char *reason;
+    char *result;
+    struct job_limits jl; /* the job's fleet-wide slots, freed once its check-out commits */
+};
+
+struct checkout {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    /* Guarded by mu: */
+    struct checkout_item *queue; /* handed over, not yet taken by the thread */
+    int n_queue, cap_queue;
+    int n_unwritten; /* handed over and not written yet */
+    bool stop;
+    int64_t stop_by; /* on stop, how long to keep trying to write what is left */
+    bool draining;
+    bool any_busy;
+    int64_t *cancels; /* running jobs asked to cancel, for the supervisor */
+    int n_cancels;
+    int64_t n_flushes, n_flushed;
+    /* Set before checkout_start, then the thread's: */
+    struct db *db;                 /* borrowed, connected; the caller's again after checkout_stop */
+    const struct cfg_redis *redis; /* borrowed: for freeing fleet-wide slots */
+    int64_t instance_id;
+    int64_t lease_ms;
+    int heartbeat_ms;
+    int pipe_rd; /* readable when cancel requests wait */
+    int pipe_wr;
+    /* The thread's own: */
+    struct limiter lim; /* the actions' retry backoffs; frees fleet-wide slots */
+    struct checkout_item *batch;
+    int n_batch, cap_batch;
+    bool db_down;
+    int64_t db_backoff, retry_at, next_heartbeat, next_settings, next_cancel_poll;
+};
+
+/* Starts the thread; db, redis, instance_id, lease_ms and heartbeat_ms must be set. -1 on
+ * error. */
+int checkout_start(struct checkout *c);
+/* Hands an outcome over to be written (moved: the thread frees its strings). The job's
+ * fleet-wide slots stay taken until its check-out commits, so that the jobs table never shows
+ * more of a limited scope running at once than its limit. */
+void checkout_add(struct checkout *c, struct checkout_item *it);
+/* Outcomes handed over and not yet written. */
+int checkout_unwritten(struct checkout *c);
+/* The heartbeat says "draining" from now on, at once. */
+void checkout_set_draining(struct checkout *c);
+/* Whether jobs run (cancel requests are polled only then). */
+void checkout_set_busy(struct checkout *c, bool any_busy);
+/* Moves the cancel requests out (the caller frees the array); NULL when none. */
+int64_t *checkout_take_cancels(struct checkout *c, int *n);
+/* Writes what is left, trying for up to grace_ms while MariaDB is away, and joins the
+ * thread. Returns how many outcomes could not be written. */
+int checkout_stop(struct checkout *c, int64_t grace_ms);
+
+#endif

@@ -1,0 +1,234 @@
+/* This file claims, on the fetch thread and its own MariaDB connection, the job IDs popped
+ * together: fleet-wide limits first, then one claim statement committed before any of the
+ * jobs can run, then the hand-over to the supervisor, and the put-back of what it did not
+ * take. */
+#include "claim.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CLAIM_SETTINGS_MS 500
+#define CLAIM_BACKOFF_MAX_MS 5000
+
+/* Delays the next use of the connection, doubling the delay while failures last. */
+static void
+claim_failed(struct fetch *f, const char *what)
+{
+    int64_t now = now_mono_ms();
+    if (f->last_db_log == 0 || now - f->last_db_log > 10000) {
+        log_warnx("fetch: %s: %s; will retry", what, db_errstr(f->db));
+        f->last_db_log = now;
+    }
+    f->db_backoff = f->db_backoff == 0                         ? 100
+                    : f->db_backoff * 2 > CLAIM_BACKOFF_MAX_MS ? CLAIM_BACKOFF_MAX_MS
+                                                               : f->db_backoff * 2;
+    f->db_retry_at = now + f->db_backoff;
+}
+
+static void
+claim_succeeded(struct fetch *f)
+{
+    if (f->last_db_log) {
+        log_info("fetch: MariaDB answers claims again");
+        f->last_db_log = 0;
+    }
+    f->db_backoff = 0;
+}
+
+bool
+claim_ready(struct fetch *f)
+{
+    int64_t now = now_mono_ms();
+    if (now < f->db_retry_at)
+        return false;
+    if (!db_connected(f->db) && db_connect(f->db) < 0) {
+        claim_failed(f, "connect");
+        return false;
+    }
+    if (now >= f->next_settings || !f->lim.loaded) {
+        if (limiter_refresh(&f->lim, f->db) < 0) {
+            /* Without a first snapshot the paused queues are unknown: no pop yet. A later
+             * failure keeps the last snapshot unless the connection is gone. */
+            if (db_lost(f->db) || !f->lim.loaded) {
+                claim_failed(f, "settings");
+                return false;
+            }
+        }
+        for (int i = 0; i < f->n_queues; i++)
+            f->paused[i] = limiter_paused(&f->lim, f->queues[i].name);
+        f->next_settings = now + CLAIM_SETTINGS_MS;
+    }
+    return true;
+}
+
+/* Keeps the IDs still queued whose fleet-wide slots could be taken (their slots in jls, in
+ * step with the kept order) and sends the others back to pending until a slot is likely free.
+ * Returns how many were kept, or -1 when MariaDB did not answer. */
+static int
+claim_apply_limits(struct fetch *f, int64_t *ids, int n, struct job_limits *jls)
+{
+    struct db_rows *r = lifecycle_peek(f->db, ids, n);
+    if (r == NULL)
+        return -1;
+    int kept = 0;
+    for (int i = 0; i < r->n_rows; i++) {
+        int64_t id = db_rows_int(r, i, 0, 0);
+        struct job_limits jl;
+        limiter_scopes(&f->lim, db_rows_get(r, i, 1), db_rows_get(r, i, 2), &jl);
+        int64_t wait = limiter_acquire(&f->lim, &jl, id);
+        if (wait == 0) {
+            ids[kept] = id;
+            jls[kept] = jl;
+            kept++;
+            continue;
+        }
+        /* Over a limit (or Redis unreachable): the job waits in pending, not failed. */
+        if (wait < 0)
+            wait = 1000;
+        if (lifecycle_defer(f->db, id, wait) < 0)
+            log_warnx("defer job %lld: %s", (long long)id, db_errstr(f->db));
+    }
+    db_rows_free(r);
+    return kept;
+}
+
+/* A claim whose answer was lost may or may not have committed: reads back what the token
+ * took, waiting for MariaDB as long as it takes, since a job whose check-in committed must
+ * run. Only an abort (a second signal) ends the wait; then nothing runs, and the scheduler's
+ * lease recovery finishes what did commit. Returns the number read back into out. */
+static int
+claim_resolve(struct fetch *f, const int64_t *ids, int n, int64_t token, struct claimed_job *out)
+{
+    log_warnx("fetch: the answer to a claim of %d job(s) was lost (%s); reading back what "
+              "committed",
+              n, db_errstr(f->db));
+    int64_t backoff = 100;
+    for (;;) {
+        if (db_connected(f->db) || db_connect(f->db) == 0) {
+            int c = lifecycle_claim_read(f->db, ids, n, f->instance_id, token, out);
+            if (c >= 0) {
+                log_info("fetch: %d of %d job(s) of the lost claim were taken", c, n);
+                return c;
+            }
+        }
+        if (fetch_aborted(f)) {
+            log_error("fetch: stopped before MariaDB could tell whether %d job(s) were claimed; "
+                      "those that were end as worker lost",
+                      n);
+            return 0;
+        }
+        fetch_nap(f, backoff, false);
+        backoff = backoff * 2 > CLAIM_BACKOFF_MAX_MS ? CLAIM_BACKOFF_MAX_MS : backoff * 2;
+    }
+}
+
+/* Puts back in Redis the unclaimed IDs whose rows are still queued: their queue was paused
+ * between the pop and the claim. Without this they would wait for the scheduler's reconcile.
+ * IDs of rows no longer queued (a duplicate, cancelled, deferred by a limit, claimed
+ * elsewhere) are dropped: their rows say what happens to them. */
+static void
+claim_put_back_queued(struct fetch *f, struct rq *rq, const struct fetch_item *items, int n,
+                      const bool *claimed)
+{
+    int64_t ids[FETCH_BATCH_MAX];
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (!claimed[i])
+            ids[m++] = items[i].id;
+    if (m == 0)
+        return;
+    struct db_rows *r = lifecycle_peek(f->db, ids, m);
+    if (r == NULL) {
+        claim_failed(f, "put back");
+        return;
+    }
+    struct fetch_item back[FETCH_BATCH_MAX];
+    int nb = 0;
+    for (int k = 0; k < r->n_rows; k++)
+        for (int i = 0; i < n; i++)
+            if (items[i].id == db_rows_int(r, k, 0, 0) && !claimed[i])
+                back[nb++] = items[i];
+    db_rows_free(r);
+    if (nb > 0) {
+        fetch_requeue(f, rq, back, nb);
+        f->next_settings = 0; /* learn of the pause now, not in half a second */
+    }
+}
+
+/* Pairs each claimed job with its slots and hands them over; frees the slots of the IDs that
+ * were not claimed and marks the claimed items. */
+static void
+claim_hand_over(struct fetch *f, const int64_t *ids, int nk, struct job_limits *jls,
+                struct claimed_job *out, int c, const struct fetch_item *items, int n,
+                bool *claimed)
+{
+    bool *kept_claimed = xcalloc((size_t)(nk > 0 ? nk : 1), sizeof(bool));
+    struct fetch_job *jobs = xcalloc((size_t)(c > 0 ? c : 1), sizeof(*jobs));
+    for (int i = 0; i < c; i++) {
+        jobs[i].job = out[i];
+        for (int k = 0; k < nk; k++)
+            if (ids[k] == out[i].id && !kept_claimed[k]) {
+                jobs[i].jl = jls[k];
+                kept_claimed[k] = true;
+                break;
+            }
+        for (int k = 0; k < n; k++)
+            if (items[k].id == out[i].id)
+                claimed[k] = true;
+    }
+    fetch_deliver(f, jobs, c);
+    for (int k = 0; k < nk; k++)
+        if (!kept_claimed[k])
+            limiter_free_slots(&f->lim, &jls[k], ids[k]);
+    free(jobs);
+    free(kept_claimed);
+}
+
+void
+claim_batch(struct fetch *f, struct rq *rq, const struct fetch_item *items, int n)
+{
+    int64_t ids[FETCH_BATCH_MAX];
+    struct job_limits *jls = xcalloc((size_t)n, sizeof(*jls));
+    struct claimed_job *out = xcalloc((size_t)n, sizeof(*out));
+    bool claimed[FETCH_BATCH_MAX] = {false};
+    for (int i = 0; i < n; i++)
+        ids[i] = items[i].id;
+    int nk = n, c = 0;
+    if (limiter_active(&f->lim))
+        nk = claim_apply_limits(f, ids, n, jls);
+    /* The token only has to differ between this instance's claim statements. */
+    int64_t token = ++f->claim_token;
+    if (nk > 0) {
+        c = lifecycle_claim(f->db, ids, nk, f->instance_id, token, out);
+        if (c == -2)
+            c = claim_resolve(f, ids, nk, token, out);
+    }
+    if (nk < 0 || c < 0) {
+        /* Nothing was claimed: the rows are as they were, so the IDs go back where they
+         * were, and the connection rests before the next pop. */
+        claim_failed(f, "claim");
+        for (int k = 0; k < (nk > 0 ? nk : 0); k++)
+            limiter_free_slots(&f->lim, &jls[k], ids[k]);
+        fetch_requeue(f, rq, items, n);
+        fetch_want(f, n);
+        goto out;
+    }
+    claim_succeeded(f);
+    if (nk > 0) {
+        pthread_mutex_lock(&f->mu);
+        f->n_claims++;
+        f->n_claimed += c;
+        pthread_mutex_unlock(&f->mu);
+    }
+    claim_hand_over(f, ids, nk, jls, out, c, items, n, claimed);
+    if (c < n) {
+        claim_put_back_queued(f, rq, items, n, claimed);
+        fetch_want(f, n - c);
+    }
+out:
+    free(out);
+    free(jls);
+}
