@@ -236,6 +236,21 @@ db_prepare(struct db *db, const char *sql)
     return st;
 }
 
+/* Closes a cached statement and forgets it; the next use prepares it again. */
+static void
+db_cache_drop(struct db *db, MYSQL_STMT *st)
+{
+    for (int i = 0; i < DB_CACHE_SIZE; i++) {
+        if (db->cache[i].stmt == st) {
+            mysql_stmt_close(st);
+            free(db->cache[i].sql);
+            db->cache[i].stmt = NULL;
+            db->cache[i].sql = NULL;
+            return;
+        }
+    }
+}
+
 static void
 db_stmt_err(struct db *db, MYSQL_STMT *st)
 {
@@ -408,7 +423,13 @@ db_query(struct db *db, const char *sql, const struct db_param *p, int n)
         }
         r->n_rows++;
     }
-    mysql_stmt_free_result(st);
+    /* A statement whose result failed (an INSERT ... RETURNING meeting a duplicate key sends
+     * its error in place of the rows) is dropped rather than freed: libmariadb's free_result
+     * after such an error leaves the statement answering "Server has gone away" next time. */
+    if (failed)
+        db_cache_drop(db, st);
+    else
+        mysql_stmt_free_result(st);
     for (int i = 0; i < nc; i++)
         free(bufs[i]);
     free(bufs);

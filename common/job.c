@@ -1,6 +1,6 @@
 /* This file holds the operator side of the jobs table: enqueue, read, list, retry, cancel. */
 #include "job.h"
-#include "ids.h"
+#include "job_batch.h"
 #include "json.h"
 #include "log.h"
 #include "registry.h"
@@ -198,38 +198,48 @@ job_spec_check(const struct job_spec *spec, bool test_actions, struct job_spec *
     return JOB_E_OK;
 }
 
-/* Reads the live job holding a unique key (or the job of an idempotency key or cron fire). */
+/* Reads the job a duplicate key of s belongs to: the job of its idempotency key, else the
+ * live job holding its unique key, else the job of its cron fire. Returns 0 when found, 1 when
+ * none holds them (a holder released its key meanwhile), -1 on a database error. */
 static int
 job_find_existing(struct db *db, const struct job_spec *s, struct job_ref *ref)
 {
-    struct db_rows *r;
-    const char *cols = "SELECT id, uuid, queue, state, priority FROM jobs WHERE ";
-    char sql[256];
-    if (s->idempotency_key) {
-        snprintf(sql, sizeof(sql), "%sidempotency_key = ?", cols);
-        r = db_query(db, sql, DB_P(DBS(s->idempotency_key)));
-    } else if (s->unique_key) {
-        snprintf(sql, sizeof(sql), "%sunique_key = ?", cols);
-        r = db_query(db, sql, DB_P(DBS(s->unique_key)));
-    } else if (s->cron_job_id) {
-        snprintf(sql, sizeof(sql), "%scron_job_id = ? AND cron_fire_time = ?", cols);
-        r = db_query(db, sql, DB_P(DBI(s->cron_job_id), DBS(s->cron_fire_time)));
-    } else {
-        return -1;
+    static const char *const where[] = {"idempotency_key = ?", "unique_key = ?",
+                                        "cron_job_id = ? AND cron_fire_time = ?"};
+    for (int k = 0; k < 3; k++) {
+        struct db_param p[2];
+        int n = 0;
+        if (k == 0 && s->idempotency_key)
+            p[n++] = DBS(s->idempotency_key);
+        else if (k == 1 && s->unique_key)
+            p[n++] = DBS(s->unique_key);
+        else if (k == 2 && s->cron_job_id) {
+            p[n++] = DBI(s->cron_job_id);
+            p[n++] = DBS(s->cron_fire_time);
+        }
+        if (n == 0)
+            continue;
+        char sql[160];
+        snprintf(sql, sizeof(sql), "SELECT id, uuid, queue, state, priority FROM jobs WHERE %s",
+                 where[k]);
+        struct db_rows *r = db_query(db, sql, p, n);
+        if (r == NULL)
+            return -1;
+        bool found = r->n_rows > 0;
+        if (found) {
+            ref->id = db_rows_int(r, 0, 0, 0);
+            snprintf(ref->uuid, sizeof(ref->uuid), "%s", db_rows_get(r, 0, 1));
+            snprintf(ref->queue, sizeof(ref->queue), "%s", db_rows_get(r, 0, 2));
+            snprintf(ref->state, sizeof(ref->state), "%s", db_rows_get(r, 0, 3));
+            ref->priority = (int)db_rows_int(r, 0, 4, 0);
+            ref->run_at[0] = ref->created[0] = '\0';
+            ref->existing = true;
+        }
+        db_rows_free(r);
+        if (found)
+            return 0;
     }
-    if (r == NULL)
-        return -1;
-    int found = r->n_rows > 0;
-    if (found) {
-        ref->id = db_rows_int(r, 0, 0, 0);
-        snprintf(ref->uuid, sizeof(ref->uuid), "%s", db_rows_get(r, 0, 1));
-        snprintf(ref->queue, sizeof(ref->queue), "%s", db_rows_get(r, 0, 2));
-        snprintf(ref->state, sizeof(ref->state), "%s", db_rows_get(r, 0, 3));
-        ref->priority = (int)db_rows_int(r, 0, 4, 0);
-        ref->existing = true;
-    }
-    db_rows_free(r);
-    return found ? 0 : 1;
+    return 1;
 }
 
 enum job_err
@@ -247,38 +257,18 @@ job_insert(struct db *db, const struct job_spec *s, struct job_ref *ref, char *e
             return JOB_E_INPUT;
         s = &with_key;
     }
-    int64_t now = now_wall_ms();
-    int64_t run_at = s->run_at_ms > 0 ? s->run_at_ms : now;
-    bool due = run_at <= now;
-    char run_at_s[40];
-    job_format_time(run_at, run_at_s, sizeof(run_at_s));
     /* A duplicate key races with the holder finishing and releasing it: try again a few times. */
     for (int tries = 0; tries < 5; tries++) {
-        ids_uuid(ref->uuid);
-        uint64_t id = 0;
-        int rc = db_exec(
-            db,
-            "INSERT INTO jobs (uuid, origin, queue, action, parameters, priority, state, run_at, "
-            "max_attempts, timeout_s, unique_key, idempotency_key, cron_job_id, cron_fire_time, "
-            "dt_created, dt_queued) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NOW(6), "
-            "IF(? = 'queued', NOW(6), NULL))",
-            DB_P(DBS(ref->uuid), DBS(s->origin), DBS(s->queue), DBS(s->action), DBS(s->parameters),
-                 DBI(s->priority), DBS(due ? "queued" : "pending"), DBS(run_at_s),
-                 DBI(s->max_attempts), DBI(s->timeout_s), DBS(s->unique_key),
-                 DBS(s->idempotency_key), s->cron_job_id ? DBI(s->cron_job_id) : DBNULL,
-                 DBS(s->cron_fire_time), DBS(due ? "queued" : "pending")),
-            NULL, &id);
-        if (rc == 0) {
-            ref->id = (int64_t)id;
-            snprintf(ref->queue, sizeof(ref->queue), "%s", s->queue);
-            snprintf(ref->state, sizeof(ref->state), "%s", due ? "queued" : "pending");
-            ref->priority = s->priority;
+        bool inserted = false;
+        enum job_err e = job_insert_rows(db, s, 1, false, ref, &inserted, err, errlen);
+        if (e == JOB_E_OK && inserted)
             return JOB_E_OK;
-        }
-        if (!db_duplicate(db)) {
-            snprintf(err, errlen, "insert job: %s", db_errstr(db));
+        if (e == JOB_E_OK) {
+            snprintf(err, errlen, "insert job: the row was not inserted");
             return JOB_E_DB;
         }
+        if (!db_duplicate(db))
+            return e;
         int f = job_find_existing(db, s, ref);
         if (f == 0)
             return JOB_E_OK;

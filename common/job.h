@@ -36,6 +36,10 @@ struct job_ref {
     char state[16];
     int priority;
     bool existing; /* an existing job was returned instead of a new one */
+    /* Of a new job, as the jobs table gave them back ("2026-11-22 10:00:00.123000"): its run_at
+     * and dt_created (which is also its dt_queued when it is queued). Empty for an existing job. */
+    char run_at[32];
+    char created[32];
 };
 
 #define JOB_PRIORITY_MIN (-1000)
@@ -51,9 +55,11 @@ enum job_err job_spec_check(const struct job_spec *spec, bool test_actions, stru
                             const char **field, char *err, size_t errlen);
 
 /* Inserts one checked job, as 'queued' when due now (the caller then pushes it, after this
- * commit: invariant 1) or 'pending' when in the future. With a unique key, idempotency key or
- * cron fire that already has a job, returns that job with ref->existing set. Runs inside the
- * caller's transaction when one is open; otherwise autocommits. */
+ * commit: invariant 1) or 'pending' when in the future. With an idempotency key, unique key or
+ * cron fire that already has a job, returns that job with ref->existing set (the job of the
+ * idempotency key when there is one, else the live holder of the unique key). Runs inside the
+ * caller's transaction when one is open; otherwise autocommits. The statement is
+ * job_insert_rows's (job_batch.h). */
 enum job_err job_insert(struct db *db, const struct job_spec *spec, struct job_ref *ref, char *err,
                         size_t errlen);
 

@@ -1,10 +1,12 @@
-/* This file inserts jobs in multi-row statements. It writes the same columns as job_insert
- * in job.c: a change to the jobs table's INSERT there must be made here too.
+/* This file holds the jobs table's INSERT: the one statement that writes new jobs, for one row
+ * (job_insert in job.c) or up to JOB_INSERT_CHUNK rows at once (the producer's group commit).
+ * To add a column a new job is written with, change INSERT_COLS, INSERT_ROW and
+ * insert_bind together, and the migration.
  *
- * INSERT IGNORE skips the rows whose idempotency key is taken, and RETURNING names the rows
- * it did insert; the others are looked up by key. IGNORE also turns other errors into
- * warnings (a value too long would be cut), which is why the contract wants checked specs:
- * every value is within its column by then. */
+ * RETURNING names the rows the statement inserted, with the time the server gave them. Under
+ * INSERT IGNORE the rows whose keys are taken are skipped and then looked up by key. IGNORE
+ * also turns other errors into warnings (a value too long would be cut), which is why the
+ * contract wants checked specs: every value is within its column by then. */
 #include "job_batch.h"
 #include "log.h"
 #include "registry.h"
@@ -16,14 +18,18 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define BATCH_COLS 13
-#define BATCH_MAX_CHUNK 64
+#define INSERT_COLS                                                                                \
+    "(uuid, origin, queue, action, parameters, priority, state, run_at, max_attempts, "            \
+    "timeout_s, unique_key, idempotency_key, cron_job_id, cron_fire_time, dt_created, dt_queued)"
+#define INSERT_ROW "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,NOW(6),IF(?='queued',NOW(6),NULL))"
+/* Placeholders per row: the ? in INSERT_ROW. */
+#define INSERT_PARAMS 15
 
 /* A random (version 4) UUID straight from the kernel. ids_uuid's libuuid reseeds and cranks
  * a PRNG under a lock on every call, which was a visible share of the ingestion profile; at
  * thousands of jobs per second this is cheaper and just as unique. */
 static void
-batch_uuid(char out[37])
+insert_uuid(char out[37])
 {
     uint8_t b[16];
     size_t got = 0;
@@ -47,21 +53,89 @@ batch_uuid(char out[37])
     out[j] = '\0';
 }
 
-/* The statement for k rows (at most BATCH_MAX_CHUNK). Its text holds only placeholders; one
- * statement per size stays in the connection's statement cache. */
+/* The statement for k rows. Its text holds only placeholders; one statement per size and
+ * form stays in the connection's statement cache. */
 static char *
-batch_sql(int k)
+insert_sql(int k, bool ignore)
 {
     struct buf b;
     buf_init(&b, 0);
-    buf_appends(&b, "INSERT IGNORE INTO jobs (uuid, origin, queue, action, parameters, priority, "
-                    "state, run_at, max_attempts, timeout_s, unique_key, idempotency_key, "
-                    "dt_created, dt_queued) VALUES ");
+    buf_appends(&b, ignore ? "INSERT IGNORE INTO jobs " INSERT_COLS " VALUES "
+                           : "INSERT INTO jobs " INSERT_COLS " VALUES ");
     for (int i = 0; i < k; i++)
-        buf_appends(&b, i ? ",(?,?,?,?,?,?,?,?,?,?,?,?,NOW(6),IF(?='queued',NOW(6),NULL))"
-                          : "(?,?,?,?,?,?,?,?,?,?,?,?,NOW(6),IF(?='queued',NOW(6),NULL))");
-    buf_appends(&b, " RETURNING id, uuid");
+        buf_appends(&b, i ? "," INSERT_ROW : INSERT_ROW);
+    buf_appends(&b, " RETURNING id, uuid, dt_created");
     return buf_detach(&b);
+}
+
+/* Binds one row's INSERT_PARAMS values into q and fills what ref can know before the insert.
+ * ref's strings are bound, so ref must outlive the statement. */
+static void
+insert_bind(const struct job_spec *s, int64_t now, struct job_ref *ref, struct db_param *q)
+{
+    memset(ref, 0, sizeof(*ref));
+    int64_t at = s->run_at_ms > 0 ? s->run_at_ms : now;
+    const char *state = at <= now ? "queued" : "pending";
+    job_format_time(at, ref->run_at, sizeof(ref->run_at));
+    insert_uuid(ref->uuid);
+    snprintf(ref->queue, sizeof(ref->queue), "%s", s->queue);
+    snprintf(ref->state, sizeof(ref->state), "%s", state);
+    ref->priority = s->priority;
+    q[0] = DBS(ref->uuid);
+    q[1] = DBS(s->origin);
+    q[2] = DBS(s->queue);
+    q[3] = DBS(s->action);
+    q[4] = DBS(s->parameters);
+    q[5] = DBI(s->priority);
+    q[6] = DBS(state);
+    q[7] = DBS(ref->run_at);
+    q[8] = DBI(s->max_attempts);
+    q[9] = DBI(s->timeout_s);
+    q[10] = DBS(s->unique_key);
+    q[11] = DBS(s->idempotency_key);
+    q[12] = s->cron_job_id ? DBI(s->cron_job_id) : DBNULL;
+    q[13] = DBS(s->cron_fire_time);
+    q[14] = DBS(state);
+}
+
+enum job_err
+job_insert_rows(struct db *db, const struct job_spec *specs, int k, bool ignore,
+                struct job_ref *refs, bool *inserted, char *err, size_t errlen)
+{
+    int64_t now = now_wall_ms();
+    struct db_param one[INSERT_PARAMS];
+    struct db_param *p = k == 1 ? one : xcalloc((size_t)(k * INSERT_PARAMS), sizeof(*p));
+    for (int i = 0; i < k; i++) {
+        insert_bind(&specs[i], now, &refs[i], p + i * INSERT_PARAMS);
+        inserted[i] = false;
+    }
+    char *sql = insert_sql(k, ignore);
+    struct db_rows *r = db_query(db, sql, p, k * INSERT_PARAMS);
+    free(sql);
+    if (p != one)
+        free(p);
+    if (r == NULL) {
+        snprintf(err, errlen, "insert job%s: %s", k > 1 ? "s" : "", db_errstr(db));
+        return JOB_E_DB;
+    }
+    /* RETURNING names the inserted rows, skipped ones left out: match them by uuid, looking
+     * first where the previous match left off (they come in order). */
+    int from = 0;
+    for (int row = 0; row < r->n_rows; row++) {
+        const char *uuid = db_rows_get(r, row, 1), *created = db_rows_get(r, row, 2);
+        for (int j = 0; j < k; j++) {
+            int i = (from + j) % k;
+            if (!inserted[i] && uuid && strcmp(uuid, refs[i].uuid) == 0) {
+                refs[i].id = db_rows_int(r, row, 0, 0);
+                snprintf(refs[i].created, sizeof(refs[i].created), "%s", created ? created : "");
+                inserted[i] = true;
+                from = i + 1;
+                break;
+            }
+        }
+    }
+    db_rows_free(r);
+    return JOB_E_OK;
 }
 
 /* Fills refs of the rows that were not inserted from the jobs holding their keys. */
@@ -72,13 +146,18 @@ batch_find_existing(struct db *db, const struct job_spec *specs, struct job_ref 
     for (int i = 0; i < n; i++) {
         if (inserted[i])
             continue;
-        struct db_rows *r = db_query(db,
-                                     "SELECT id, uuid, queue, state, priority FROM jobs "
-                                     "WHERE idempotency_key = ?",
-                                     DB_P(DBS(specs[i].idempotency_key)));
+        /* A row without a key is never skipped for one; not inserted means something else. */
+        struct db_rows *r = specs[i].idempotency_key
+                                ? db_query(db,
+                                           "SELECT id, uuid, queue, state, priority FROM jobs "
+                                           "WHERE idempotency_key = ?",
+                                           DB_P(DBS(specs[i].idempotency_key)))
+                                : NULL;
         if (r == NULL || r->n_rows == 0) {
             snprintf(err, errlen, "insert job: %s",
-                     r ? "a row was neither inserted nor found by its key" : db_errstr(db));
+                     r || !specs[i].idempotency_key
+                         ? "a row was neither inserted nor found by its key"
+                         : db_errstr(db));
             db_rows_free(r);
             return JOB_E_DB;
         }
@@ -88,66 +167,10 @@ batch_find_existing(struct db *db, const struct job_spec *specs, struct job_ref 
         snprintf(ref->queue, sizeof(ref->queue), "%s", db_rows_get(r, 0, 2));
         snprintf(ref->state, sizeof(ref->state), "%s", db_rows_get(r, 0, 3));
         ref->priority = (int)db_rows_int(r, 0, 4, 0);
+        ref->run_at[0] = ref->created[0] = '\0';
         ref->existing = true;
         db_rows_free(r);
     }
-    return JOB_E_OK;
-}
-
-/* Inserts specs[0..k) with one statement; marks the rows it inserted. */
-static enum job_err
-batch_chunk(struct db *db, const struct job_spec *specs, int k, struct job_ref *refs,
-            bool *inserted, char *err, size_t errlen)
-{
-    int64_t now = now_wall_ms();
-    struct db_param *p = xcalloc((size_t)(k * BATCH_COLS), sizeof(*p));
-    char(*run_at)[40] = xcalloc((size_t)k, sizeof(*run_at));
-    for (int i = 0; i < k; i++) {
-        const struct job_spec *s = &specs[i];
-        struct job_ref *ref = &refs[i];
-        memset(ref, 0, sizeof(*ref));
-        int64_t at = s->run_at_ms > 0 ? s->run_at_ms : now;
-        const char *state = at <= now ? "queued" : "pending";
-        job_format_time(at, run_at[i], sizeof(run_at[i]));
-        batch_uuid(ref->uuid);
-        snprintf(ref->queue, sizeof(ref->queue), "%s", s->queue);
-        snprintf(ref->state, sizeof(ref->state), "%s", state);
-        ref->priority = s->priority;
-        struct db_param *q = p + i * BATCH_COLS;
-        q[0] = DBS(ref->uuid);
-        q[1] = DBS(s->origin);
-        q[2] = DBS(s->queue);
-        q[3] = DBS(s->action);
-        q[4] = DBS(s->parameters);
-        q[5] = DBI(s->priority);
-        q[6] = DBS(state);
-        q[7] = DBS(run_at[i]);
-        q[8] = DBI(s->max_attempts);
-        q[9] = DBI(s->timeout_s);
-        q[10] = DBNULL;
-        q[11] = DBS(s->idempotency_key);
-        q[12] = DBS(state);
-    }
-    char *sql = batch_sql(k);
-    struct db_rows *r = db_query(db, sql, p, k * BATCH_COLS);
-    free(sql);
-    free(p);
-    free(run_at);
-    if (r == NULL) {
-        snprintf(err, errlen, "insert jobs: %s", db_errstr(db));
-        return JOB_E_DB;
-    }
-    for (int row = 0; row < r->n_rows; row++) {
-        const char *uuid = db_rows_get(r, row, 1);
-        for (int i = 0; i < k; i++) {
-            if (!inserted[i] && uuid && strcmp(uuid, refs[i].uuid) == 0) {
-                refs[i].id = db_rows_int(r, row, 0, 0);
-                inserted[i] = true;
-                break;
-            }
-        }
-    }
-    db_rows_free(r);
     return JOB_E_OK;
 }
 
@@ -157,7 +180,7 @@ static bool
 batch_needs_single(const struct job_spec *s)
 {
     const struct job_def *def = registry_find(s->action, true);
-    return s->unique_key || s->cron_job_id || s->idempotency_key == NULL || (def && def->unique_by);
+    return s->unique_key || s->cron_job_id || (def && def->unique_by);
 }
 
 enum job_err
@@ -182,8 +205,8 @@ job_insert_batch(struct db *db, const struct job_spec *specs, int n, struct job_
     }
     int done = 0;
     while (done < m && e == JOB_E_OK) {
-        int k = m - done < BATCH_MAX_CHUNK ? m - done : BATCH_MAX_CHUNK;
-        e = batch_chunk(db, multi + done, k, mrefs + done, inserted + done, err, errlen);
+        int k = m - done < JOB_INSERT_CHUNK ? m - done : JOB_INSERT_CHUNK;
+        e = job_insert_rows(db, multi + done, k, true, mrefs + done, inserted + done, err, errlen);
         done += k;
     }
     if (e == JOB_E_OK)

@@ -1,18 +1,36 @@
-/* Inserting many jobs with few statements: the producer's group commit writes the jobs of
- * every webhook that arrived together in one transaction, and one statement per row would
- * spend more on round trips and statement executions than on the rows. */
+/* The jobs table's INSERT, one statement for one job or many: job_insert (job.c) writes one
+ * row with it, and the producer's group commit writes the jobs of every request that arrived
+ * together with it, because one statement per row would spend more on round trips and
+ * statement executions than on the rows. A change to the columns a new job is written with is
+ * made in job_batch.c only (and in its migration). */
 #ifndef JOBFLEET_JOB_BATCH_H
 #define JOBFLEET_JOB_BATCH_H
 
 #include "job.h"
 
+/* Most rows one statement writes. */
+#define JOB_INSERT_CHUNK 64
+
+/* Inserts specs[0..k) (1..JOB_INSERT_CHUNK checked specs, with their unique keys made:
+ * job_insert does that) with one INSERT ... RETURNING statement, as 'queued' when due now or
+ * 'pending' when later. Fills refs[i] (uuid, queue, state, priority, run_at) for every spec;
+ * for the rows inserted it also sets refs[i].id and refs[i].created and inserted[i]. With
+ * ignore, a row whose unique key, idempotency key or cron fire is taken is skipped (INSERT
+ * IGNORE; IGNORE would also cut a value too long for its column, hence checked specs);
+ * without it, a taken key fails the statement and db_duplicate() says so. Runs inside the
+ * caller's transaction when one is open. Returns JOB_E_OK, or JOB_E_DB with the message in
+ * err. */
+enum job_err job_insert_rows(struct db *db, const struct job_spec *specs, int k, bool ignore,
+                             struct job_ref *refs, bool *inserted, char *err, size_t errlen);
+
 /* Inserts n checked specs (job_spec_check) inside the caller's transaction, with one
- * multi-row INSERT per 64 rows, filling refs[i] as job_insert would: a spec whose idempotency
- * key already has a job (from an earlier delivery, or an earlier spec of the same batch) gets
- * that job with existing set. Specs the statement cannot take (no idempotency key, a unique
- * key given or made by the action's unique_by, a cron fire) go through job_insert in the same
- * transaction. Returns JOB_E_OK, or the first error with the message in err (db_lost() tells
- * whether the connection went); the caller then rolls back. */
+ * multi-row INSERT per JOB_INSERT_CHUNK rows, filling refs[i] as job_insert would: a spec
+ * whose idempotency key already has a job (from an earlier delivery, or an earlier spec of the
+ * same batch) gets that job with existing set. Specs the multi-row statement cannot take (a
+ * unique key given or made by the action's unique_by, or a cron fire: a key that can be
+ * released meanwhile needs job_insert's retry) go through job_insert in the same transaction.
+ * Returns JOB_E_OK, or the first error with the message in err (db_lost() tells whether the
+ * connection went); the caller then rolls back. */
 enum job_err job_insert_batch(struct db *db, const struct job_spec *specs, int n,
                               struct job_ref *refs, char *err, size_t errlen);
 
