@@ -183,6 +183,17 @@ batch_needs_single(const struct job_spec *s)
     return s->unique_key || s->cron_job_id || (def && def->unique_by);
 }
 
+bool
+job_insert_batch_is_one_statement(const struct job_spec *specs, int n)
+{
+    if (n < 1 || n > JOB_INSERT_CHUNK)
+        return false;
+    for (int i = 0; i < n; i++)
+        if (batch_needs_single(&specs[i]))
+            return false;
+    return true;
+}
+
 enum job_err
 job_insert_batch(struct db *db, const struct job_spec *specs, int n, struct job_ref *refs,
                  char *err, size_t errlen)

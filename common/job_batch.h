@@ -34,4 +34,10 @@ enum job_err job_insert_rows(struct db *db, const struct job_spec *specs, int k,
 enum job_err job_insert_batch(struct db *db, const struct job_spec *specs, int n,
                               struct job_ref *refs, char *err, size_t errlen);
 
+/* True when job_insert_batch writes these n specs with one INSERT statement and otherwise
+ * only reads: at most JOB_INSERT_CHUNK specs, none with a unique key (given or made) or cron
+ * fire. Such a batch is atomic on its own, so outside a transaction (autocommit) it commits
+ * in the same round trip. */
+bool job_insert_batch_is_one_statement(const struct job_spec *specs, int n);
+
 #endif

@@ -2,11 +2,16 @@
  * behind a bearer token ([producer] api_token). It is a thin layer over common/job.c, the one
  * place that knows the jobs table's SQL; errors are {"error": "...", "field": ...} with 400
  * (bad input, naming the field), 401, 404, 405, 409 (wrong state or a unique key already
- * held), 413 and 503 (MariaDB unavailable). Routes and examples: docs/api.md. */
+ * held), 413 and 503 (MariaDB unavailable). Routes and examples: docs/api.md.
+ *
+ * A single job (POST /api/jobs) goes through the webhooks' group-commit writer: the request is
+ * suspended until the writer has committed it together with whatever else arrived meanwhile,
+ * so concurrent clients share commits, and the reply is built from what the insert knows. */
 #include "hmac.h"
 #include "json.h"
 #include "log.h"
 #include "producer.h"
+#include "registry.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -146,17 +151,158 @@ api_spec(const cJSON *o, struct job_spec *spec, char **params_own, const char **
     return 0;
 }
 
-/* POST /api/jobs */
+/* A POST /api/jobs waiting for the group-commit writer. */
+struct api_state {
+    struct producer_write *w;
+    char *idem;         /* the idempotency key made from the Idempotency-Key header, or NULL */
+    bool submit_failed; /* the writer refused the item: MariaDB is known to be down */
+};
+
+void
+api_end(struct http_req *r)
+{
+    struct api_state *st = r->api;
+    if (st == NULL)
+        return;
+    producer_write_release(st->w);
+    free(st->idem);
+    free(st);
+    r->api = NULL;
+}
+
+static void
+api_add_str(cJSON *o, const char *name, const char *v)
+{
+    if (v)
+        cJSON_AddStringToObject(o, name, v);
+    else
+        cJSON_AddNullToObject(o, name);
+}
+
+/* A new job as GET /api/jobs/{id} shows it (every jobs column, and its attempts: none yet),
+ * made from what the insert knows: the checked spec it wrote, and the id, uuid, state, run_at
+ * and dt_created it gave back. */
+static cJSON *
+api_new_job_json(const struct job_spec *s, const struct job_ref *ref)
+{
+    static const char *const unset[] = {
+        "dt_started", "dt_completed",   "execution_ms", "instance_id",
+        "is_success", "failure_reason", "result",       NULL};
+    bool queued = strcmp(ref->state, "queued") == 0;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "id", (double)ref->id);
+    cJSON_AddStringToObject(j, "uuid", ref->uuid);
+    cJSON_AddStringToObject(j, "origin", s->origin);
+    cJSON_AddStringToObject(j, "queue", s->queue);
+    cJSON_AddStringToObject(j, "action", s->action);
+    cJSON_AddStringToObject(j, "parameters", s->parameters);
+    cJSON_AddNumberToObject(j, "priority", s->priority);
+    cJSON_AddStringToObject(j, "state", ref->state);
+    cJSON_AddStringToObject(j, "run_at", ref->run_at);
+    cJSON_AddNumberToObject(j, "attempt", 0);
+    cJSON_AddNumberToObject(j, "max_attempts", s->max_attempts);
+    cJSON_AddNumberToObject(j, "timeout_s", s->timeout_s);
+    api_add_str(j, "unique_key", s->unique_key);
+    api_add_str(j, "idempotency_key", s->idempotency_key);
+    cJSON_AddNullToObject(j, "cron_job_id");
+    cJSON_AddNullToObject(j, "cron_fire_time");
+    cJSON_AddStringToObject(j, "dt_created", ref->created);
+    /* The INSERT sets dt_queued to the same NOW(6) as dt_created when the job is due. */
+    api_add_str(j, "dt_queued", queued ? ref->created : NULL);
+    for (int i = 0; unset[i]; i++)
+        cJSON_AddNullToObject(j, unset[i]);
+    cJSON_AddNumberToObject(j, "cancel_requested", 0);
+    cJSON_AddArrayToObject(j, "attempts");
+    return j;
+}
+
+static void
+api_reply_held(struct http_req *r, const struct job_ref *ref)
+{
+    char *b = xasprintf("{\"error\":\"job %lld (%s) already holds this unique_key\","
+                        "\"field\":\"unique_key\",\"job_id\":%lld}",
+                        (long long)ref->id, ref->state, (long long)ref->id);
+    http_reply(r, 409, NULL, b, NULL);
+    free(b);
+}
+
+/* Replies once the writer committed the job (or found the one its keys belong to). */
+static void
+api_create_done(struct http_req *r, struct api_state *st)
+{
+    const struct job_spec *s = &st->w->spec;
+    const struct job_ref *ref = &st->w->ref;
+    const struct job_def *def = registry_find(s->action, true);
+    /* A live job holding the unique key is a conflict, unless the Idempotency-Key is the
+     * one the job was made with: then this is a repeat of that request. */
+    if (ref->existing && st->idem == NULL) {
+        api_reply_held(r, ref);
+        return;
+    }
+    if (!ref->existing && !(def && def->unique_by && s->unique_key == NULL)) {
+        cJSON *j = api_new_job_json(s, ref);
+        cJSON_AddBoolToObject(j, "existing", false);
+        api_reply_json(r, 201, j);
+        cJSON_Delete(j);
+        return;
+    }
+    /* The row must be read: it is another request's job, or its unique key was made from
+     * the parameters by the insert (the action's unique_by). */
+    char err[512];
+    enum job_err e;
+    struct producer_conn *c = producer_pool_get(r->p);
+    cJSON *j = job_get(c->db, ref->id, &e, err, sizeof(err));
+    producer_pool_put(r->p, c);
+    if (j == NULL) {
+        api_db_error(r, err);
+        return;
+    }
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "idempotency_key");
+    if (ref->existing && !(cJSON_IsString(k) && strcmp(k->valuestring, st->idem) == 0)) {
+        api_reply_held(r, ref);
+    } else {
+        cJSON_AddBoolToObject(j, "existing", ref->existing);
+        api_reply_json(r, ref->existing ? 200 : 201, j);
+    }
+    cJSON_Delete(j);
+}
+
+/* The writer answered (or was never reachable). */
+static void
+api_create_resumed(struct http_req *r, struct api_state *st)
+{
+    int s = st->submit_failed ? PW_FAILED : producer_write_state(r->p->writer, st->w);
+    if (s == PW_PENDING) {
+        /* Not answered yet: a wake from an earlier suspension. Wait again. */
+        http_suspend(r);
+    } else if (s == PW_DONE) {
+        api_create_done(r, st);
+    } else if (s == PW_TIMEOUT) {
+        /* The insert may still commit: only a retry with the same Idempotency-Key is safe. */
+        log_warnx("api %s %s: 503: MariaDB slower than db_timeout_ms", r->method, r->url);
+        http_reply_unavailable(r, API_RETRY_AFTER_S,
+                               "MariaDB did not answer within [producer] db_timeout_ms; the job "
+                               "may still be stored: retry with the same Idempotency-Key");
+    } else {
+        api_db_error(r, st->submit_failed ? "MariaDB unavailable" : st->w->err);
+    }
+}
+
+/* POST /api/jobs: checked here, then handed to the writer; the request sleeps until the
+ * writer wakes it (api_create_resumed). */
 static void
 api_create(struct http_req *r)
 {
+    if (r->api) {
+        api_create_resumed(r, r->api);
+        return;
+    }
     cJSON *body = api_parse(r, true);
     if (body == NULL)
         return;
     struct job_spec spec, checked;
     char *params = NULL, *idem = NULL, err[512];
     const char *field = NULL;
-    struct producer_conn *c = NULL;
     if (api_spec(body, &spec, &params, &field, err, sizeof(err)) < 0 ||
         job_spec_check(&spec, r->p->cfg->worker.test_actions, &checked, &field, err, sizeof(err)) !=
             JOB_E_OK) {
@@ -172,32 +318,24 @@ api_create(struct http_req *r)
         idem = strlen(key) <= 180 ? xasprintf("api:%s", key) : xasprintf("api-sha256:%s", hex);
         checked.idempotency_key = idem;
     }
-    c = producer_pool_get(r->p);
-    struct job_ref ref;
-    if (job_insert(c->db, &checked, &ref, err, sizeof(err)) != JOB_E_OK) {
-        api_db_error(r, err);
+    if (!producer_writer_db_up(r->p->writer)) {
+        api_db_error(r, "MariaDB unavailable");
         goto out;
     }
-    if (ref.existing && idem == NULL) {
-        char *b = xasprintf("{\"error\":\"job %lld (%s) already holds this unique_key\","
-                            "\"field\":\"unique_key\",\"job_id\":%lld}",
-                            (long long)ref.id, ref.state, (long long)ref.id);
-        http_reply(r, 409, NULL, b, NULL);
-        free(b);
-        goto out;
+    struct api_state *st = xcalloc(1, sizeof(*st));
+    r->api = st;
+    st->idem = idem;
+    idem = NULL;
+    st->w = producer_write_new(&checked); /* copies the strings borrowed from body */
+    st->w->wake = http_wake;
+    st->w->wake_arg = r;
+    /* Suspend first: the writer may answer before submit even returns. */
+    http_suspend(r);
+    if (producer_writer_submit(r->p->writer, st->w) < 0) {
+        st->submit_failed = true;
+        http_wake(r);
     }
-    job_push(c->rq, &ref);
-    enum job_err e;
-    cJSON *j = job_get(c->db, ref.id, &e, err, sizeof(err));
-    if (j == NULL) {
-        api_db_error(r, err);
-        goto out;
-    }
-    cJSON_AddBoolToObject(j, "existing", ref.existing);
-    api_reply_json(r, ref.existing ? 200 : 201, j);
-    cJSON_Delete(j);
 out:
-    producer_pool_put(r->p, c);
     cJSON_Delete(body);
     free(params);
     free(idem);

@@ -276,6 +276,7 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (r == NULL)
         return;
     webhook_end(r);
+    api_end(r);
     http_headers_release(&r->headers);
     buf_release(&r->body);
     free(r);

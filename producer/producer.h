@@ -51,6 +51,7 @@ struct http_req {
     bool replied;   /* a response was queued */
     bool suspended; /* waiting for the writer */
     void *webhook;  /* the webhook path's state, owned by webhook_handle.c */
+    void *api;      /* the JSON API's state across a suspension, owned by api_jobs.c */
 };
 
 /* Queues a response. body (may be NULL) is copied; content_type NULL means JSON. A 405 gets
@@ -156,12 +157,15 @@ void webhook_end(struct http_req *r);
 
 enum producer_write_state { PW_PENDING, PW_DONE, PW_FAILED, PW_TIMEOUT };
 
+/* The strings of a spec an item keeps copies of. */
+#define PRODUCER_WRITE_STRINGS 7
+
 /* One job waiting to be inserted by the writer. Created by the request, shared with the writer
  * through a reference count; state moves from PW_PENDING exactly once, under the writer's
  * lock, and wake is called once after that. */
 struct producer_write {
     struct job_spec spec; /* checked; strings owned by the item */
-    char *own[4];
+    char *own[PRODUCER_WRITE_STRINGS];
     int64_t deadline_ms;
     void (*wake)(void *arg);
     void *wake_arg;
@@ -176,7 +180,8 @@ struct producer_write {
     atomic_int refs;
 };
 
-/* Makes an item from a checked spec (its strings are copied). The caller holds one reference. */
+/* Makes an item from a checked spec (its strings are copied; origin, unique key and
+ * idempotency key are kept as given). The caller holds one reference. */
 struct producer_write *producer_write_new(const struct job_spec *checked);
 /* Drops a reference; the last one frees the item. Accepts NULL. */
 void producer_write_release(struct producer_write *w);
@@ -284,11 +289,15 @@ void producer_pool_free(struct producer *p);
 
 /* ---- JSON API and pages ---- */
 
-/* Handles /api/... once the body is in (docs/api.md); always replies. */
+/* Handles /api/... once the body is in (docs/api.md), and again after each wake of a request
+ * it suspended (POST /api/jobs waits for the group-commit writer); replies, or suspends. */
 void api_handle(struct http_req *r);
 /* Checks the bearer token as soon as the headers are in; replies 401 (returning 1) when it is
  * wrong. */
 int api_begin(struct http_req *r);
+/* Frees the API state of a finished request (its writer item is released); accepts a request
+ * without one. */
+void api_end(struct http_req *r);
 /* GET /, /health and /metrics, and 404/405 for anything else outside /webhook and /api;
  * always replies. */
 void producer_pages_handle(struct http_req *r);

@@ -62,12 +62,12 @@ producer_metrics_render(struct producer *p)
                "The spool quota ([producer] spool_max_bytes).",
                (long)p->cfg->producer.spool_max_bytes);
     metric_one(&b, "jobfleet_producer_commits_total", "counter",
-               "Group-commit transactions of webhook jobs.", (long)atomic_load(&m->commits));
+               "Group-commit transactions (webhooks and single API jobs).",
+               (long)atomic_load(&m->commits));
     metric_one(&b, "jobfleet_producer_committed_jobs_total", "counter",
-               "Webhook jobs written by those transactions.",
-               (long)atomic_load(&m->committed_jobs));
+               "Jobs written by those transactions.", (long)atomic_load(&m->committed_jobs));
     metric_one(&b, "jobfleet_producer_db_timeouts_total", "counter",
-               "Webhooks spooled because MariaDB took longer than db_timeout_ms.",
+               "Writes given up after db_timeout_ms (a webhook spooled, an API job 503).",
                (long)atomic_load(&m->db_timeouts));
     metric_one(&b, "jobfleet_producer_redis_push_failures_total", "counter",
                "Failed pushes of job IDs to Redis (kept and pushed later).",

@@ -1,7 +1,8 @@
-/* This file is the producer's group commit: webhook requests hand their job to a queue, and a
- * few writer threads, each with its own MariaDB and Redis connection, take everything queued
- * at once and insert it in one transaction, so concurrent webhooks share one commit (one
- * fsync) instead of paying for one each. A watchdog answers any request whose write outlasts
+/* This file is the producer's group commit: webhook requests and single-job API requests
+ * (POST /api/jobs) hand their job to a queue, and a few writer threads, each with its own
+ * MariaDB and Redis connection, take everything queued at once and insert it in one
+ * transaction, so concurrent requests share one commit (one fsync) instead of paying for one
+ * each. A watchdog answers any request whose write outlasts
  * [producer] db_timeout_ms, so a stalled MariaDB costs a request at most that long before it
  * is spooled. IDs are pushed to Redis after the commit (invariant 1); a push that fails is
  * kept in a bounded backlog and pushed again when Redis is back, and the scheduler's reconcile
@@ -61,16 +62,15 @@ producer_write_new(const struct job_spec *checked)
 {
     struct producer_write *w = xcalloc(1, sizeof(*w));
     w->spec = *checked;
-    const char **fields[] = {&w->spec.action, &w->spec.parameters, &w->spec.queue,
-                             &w->spec.idempotency_key};
-    for (int i = 0; i < 4; i++) {
+    const char **fields[PRODUCER_WRITE_STRINGS] = {
+        &w->spec.action,          &w->spec.parameters, &w->spec.queue,         &w->spec.unique_key,
+        &w->spec.idempotency_key, &w->spec.origin,     &w->spec.cron_fire_time};
+    for (int i = 0; i < PRODUCER_WRITE_STRINGS; i++) {
         if (*fields[i]) {
             w->own[i] = xstrdup(*fields[i]);
             *fields[i] = w->own[i];
         }
     }
-    w->spec.origin = "webhook";
-    w->spec.unique_key = NULL;
     w->state = PW_PENDING;
     atomic_init(&w->refs, 1);
     return w;
@@ -81,7 +81,7 @@ producer_write_release(struct producer_write *w)
 {
     if (w == NULL || atomic_fetch_sub(&w->refs, 1) != 1)
         return;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < PRODUCER_WRITE_STRINGS; i++)
         free(w->own[i]);
     free(w);
 }
@@ -163,7 +163,9 @@ static void
 writer_set_down(struct producer_writer *wr, struct writer_thread *t, const char *why)
 {
     if (atomic_exchange(&wr->db_up, false))
-        log_warnx("MariaDB unavailable (%s): webhooks go to the spool until it is back", why);
+        log_warnx("MariaDB unavailable (%s): webhooks go to the spool and API enqueues get 503 "
+                  "until it is back",
+                  why);
     t->next_probe_ms = now_mono_ms() + WRITER_PROBE_MS;
 }
 
@@ -261,34 +263,71 @@ writer_backlog_flush(struct producer_writer *wr, struct rq *rq)
     free(it);
 }
 
+/* Inserts the batch with job_insert_batch; fills each item's ref. Returns its result. */
+static enum job_err
+writer_insert(struct writer_thread *t, struct producer_write **b, int n, char *err, size_t errlen)
+{
+    struct job_spec *specs = xcalloc((size_t)n, sizeof(*specs));
+    struct job_ref *refs = xcalloc((size_t)n, sizeof(*refs));
+    for (int i = 0; i < n; i++)
+        specs[i] = b[i]->spec;
+    enum job_err e = job_insert_batch(t->db, specs, n, refs, err, errlen);
+    for (int i = 0; e == JOB_E_OK && i < n; i++)
+        b[i]->ref = refs[i];
+    free(specs);
+    free(refs);
+    return e;
+}
+
+/* Inserts a batch that is one multi-row statement, with no log rows waiting to ride along,
+ * without a transaction: the statement is atomic on its own and autocommit commits it in the
+ * same round trip, which spares START TRANSACTION and COMMIT. The insert turn is kept through
+ * the commit, so the next batch gathers what arrives meanwhile. Returns 0, 2 to retry row by
+ * row (nothing was written), -1 when the connection was lost (the outcome is unknown), or 3
+ * when the batch is not such a batch. */
+static int
+writer_autocommit(struct writer_thread *t, struct producer_write **b, int n, char *err,
+                  size_t errlen)
+{
+    if (webhook_log_pending(t->wr->p->wlog) > 0)
+        return 3;
+    struct job_spec *specs = xcalloc((size_t)n, sizeof(*specs));
+    for (int i = 0; i < n; i++)
+        specs[i] = b[i]->spec;
+    bool one = job_insert_batch_is_one_statement(specs, n);
+    free(specs);
+    if (!one)
+        return 3;
+    enum job_err e = writer_insert(t, b, n, err, errlen);
+    writer_end_turn(t);
+    if (e != JOB_E_OK)
+        return db_lost(t->db) ? -1 : 2;
+    return 0;
+}
+
 /* Inserts the batch in one transaction: with multi-row statements, or row by row (per_row)
  * to find an item that fails on its own. Returns 0 when committed, 1 to try again (without
- * such an item, already answered), -1 when the connection was lost. */
+ * such an item, already answered), 2 to try again row by row, -1 when the connection was
+ * lost. */
 static int
 writer_txn(struct writer_thread *t, struct producer_write **b, int *n, bool per_row, char *err,
            size_t errlen)
 {
     struct producer_writer *wr = t->wr;
+    if (!per_row) {
+        int rc = writer_autocommit(t, b, *n, err, errlen);
+        if (rc != 3)
+            return rc;
+    }
     if (db_begin(t->db) < 0) {
         snprintf(err, errlen, "%s", db_errstr(t->db));
         return db_lost(t->db) ? -1 : 1;
     }
-    if (!per_row) {
-        struct job_spec *specs = xcalloc((size_t)*n, sizeof(*specs));
-        struct job_ref *refs = xcalloc((size_t)*n, sizeof(*refs));
-        for (int i = 0; i < *n; i++)
-            specs[i] = b[i]->spec;
-        enum job_err e = job_insert_batch(t->db, specs, *n, refs, err, errlen);
-        for (int i = 0; e == JOB_E_OK && i < *n; i++)
-            b[i]->ref = refs[i];
-        free(specs);
-        free(refs);
-        if (e != JOB_E_OK) {
-            if (db_lost(t->db))
-                return -1;
-            db_rollback(t->db);
-            return 2;
-        }
+    if (!per_row && writer_insert(t, b, *n, err, errlen) != JOB_E_OK) {
+        if (db_lost(t->db))
+            return -1;
+        db_rollback(t->db);
+        return 2;
     }
     for (int i = 0; per_row && i < *n; i++) {
         struct producer_write *w = b[i];
@@ -297,7 +336,7 @@ writer_txn(struct writer_thread *t, struct producer_write **b, int *n, bool per_
         if (db_lost(t->db))
             return -1;
         db_rollback(t->db);
-        log_warnx("webhook job %s: %s", w->spec.action, err);
+        log_warnx("%s job %s: %s", w->spec.origin, w->spec.action, err);
         snprintf(w->err, sizeof(w->err), "%s", err);
         writer_complete(wr, w, PW_FAILED);
         producer_write_release(w);
@@ -344,7 +383,7 @@ writer_batch(struct writer_thread *t, struct producer_write **b, int n)
     for (int attempt = 0; attempt < 4 && rc > 0 && n > 0; attempt++) {
         rc = writer_txn(t, b, &n, per_row, err, sizeof(err));
         if (rc == 2) {
-            log_warnx("webhook batch of %d: %s; retrying row by row", n, err);
+            log_warnx("batch of %d jobs: %s; retrying row by row", n, err);
             per_row = true;
         }
     }
@@ -358,13 +397,15 @@ writer_batch(struct writer_thread *t, struct producer_write **b, int n)
     }
     atomic_fetch_add(&wr->p->metrics.commits, 1);
     atomic_fetch_add(&wr->p->metrics.committed_jobs, n);
+    /* Pushed before the requests are answered, so a reply that says "queued" means the ID
+     * is in Redis (or kept to push when Redis is back). */
     struct job_ref *refs = xcalloc((size_t)n, sizeof(*refs));
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         refs[i] = b[i]->ref;
-        writer_complete(wr, b[i], PW_DONE);
-    }
     producer_writer_push(wr, t->rq, refs, n);
     free(refs);
+    for (int i = 0; i < n; i++)
+        writer_complete(wr, b[i], PW_DONE);
 }
 
 /* Work for a quiet moment: see whether MariaDB is back, write waiting log rows, push the

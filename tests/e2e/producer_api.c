@@ -5,6 +5,7 @@
 #include "tsupport.h"
 #include "util.h"
 
+#include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -158,6 +159,160 @@ test_api_create(struct tenv *t)
     CHECK(strstr(out, "\"state\":\"pending\"") && !in_redis(t, field_int(out, "id")), "%s", out);
     free(out);
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 4, "four jobs");
+}
+
+/* Creates a job and checks that the 201 reply carries exactly what GET /api/jobs/{id} then
+ * shows (the reply is built from the insert, not read back). Returns the job's id. */
+static int64_t
+create_matches_get(struct tenv *t, const char *body, const char *hdr)
+{
+    const char *h[] = {AUTH, hdr, NULL};
+    struct t_http_resp r;
+    t_http("POST", url(t, "/api/jobs"), body, strlen(body), h, &r);
+    CHECK(r.status == 201, "create %s: %ld %s", body, r.status, r.body);
+    cJSON *made = cJSON_Parse(r.body);
+    CHECK(made && cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(made, "existing")), "%s", r.body);
+    cJSON_DeleteItemFromObjectCaseSensitive(made, "existing");
+    int64_t id = field_int(r.body, "id");
+    char path[64], *out = NULL;
+    snprintf(path, sizeof(path), "/api/jobs/%lld", (long long)id);
+    CHECK(call(t, "GET", path, NULL, NULL, &out) == 200, "get: %s", out);
+    cJSON *got = cJSON_Parse(out);
+    CHECK(got && cJSON_Compare(made, got, true), "201 reply and GET differ:\n%s\n%s", r.body, out);
+    cJSON_Delete(made);
+    cJSON_Delete(got);
+    free(out);
+    t_http_release(&r);
+    return id;
+}
+
+static void
+test_api_create_reply(struct tenv *t)
+{
+    start_producer(t);
+    int64_t id = create_matches_get(
+        t, "{\"action\":\"System/Echo\",\"parameters\":{\"x\":[1,\"two\"]},\"priority\":-7}", NULL);
+    CHECK(in_redis(t, id), "pushed before the reply");
+    id = create_matches_get(t,
+                            "{\"action\":\"System/Noop\",\"run_at\":\"2099-01-01T00:00:00.25Z\","
+                            "\"max_attempts\":4,\"timeout_s\":9,\"queue\":\"q2\"}",
+                            NULL);
+    CHECK(!in_redis(t, id), "pending is not pushed");
+    create_matches_get(t, "{\"action\":\"System/Noop\",\"unique_key\":\"u-1\"}",
+                       "Idempotency-Key: reply-1");
+    /* A key made from the parameters (unique_by) is in the reply too. */
+    id = create_matches_get(
+        t, "{\"action\":\"System/Echo/Unique\",\"parameters\":{\"key\":\"k1\"}}", NULL);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE id = ? AND unique_key = ?",
+                    DB_P(DBI(id), DBS("System/Echo/Unique:k1"))) == 1,
+          "made key");
+    char *out = NULL;
+    CHECK(call(t, "POST", "/api/jobs",
+               "{\"action\":\"System/Echo/Unique\",\"parameters\":{\"key\":\"k1\"}}", NULL,
+               &out) == 409 &&
+              field_int(out, "job_id") == id,
+          "made key held: %s", out);
+    free(out);
+    /* A new Idempotency-Key does not take a unique key a live job holds. */
+    const char *h[] = {AUTH, "Idempotency-Key: reply-2", NULL};
+    struct t_http_resp r;
+    const char *uk = "{\"action\":\"System/Noop\",\"unique_key\":\"u-1\"}";
+    t_http("POST", url(t, "/api/jobs"), uk, strlen(uk), h, &r);
+    CHECK(r.status == 409 && strstr(r.body, "\"field\":\"unique_key\""), "%ld %s", r.status,
+          r.body);
+    t_http_release(&r);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 4, "four jobs");
+}
+
+#define CONC_CLIENTS 16
+#define CONC_EACH 25
+
+struct conc {
+    struct tenv *t;
+    const char *key; /* Idempotency-Key to send, or NULL */
+    int64_t ids[CONC_EACH];
+    long status[CONC_EACH];
+    int n;
+};
+
+static void *
+conc_main(void *arg)
+{
+    struct conc *c = arg;
+    char hk[96];
+    snprintf(hk, sizeof(hk), "Idempotency-Key: %s", c->key ? c->key : "");
+    const char *h[] = {AUTH, c->key ? hk : NULL, NULL};
+    for (int i = 0; i < c->n; i++) {
+        struct t_http_resp r;
+        t_http("POST", url(c->t, "/api/jobs"), "{\"action\":\"System/Noop\"}", 24, h, &r);
+        c->status[i] = r.status;
+        c->ids[i] = r.body ? field_int(r.body, "id") : -1;
+        t_http_release(&r);
+    }
+    return NULL;
+}
+
+static int64_t
+metric(struct tenv *t, const char *name)
+{
+    char *out = NULL;
+    CHECK(call(t, "GET", "/metrics", NULL, "", &out) == 200, "metrics");
+    const char *p = strstr(out, name);
+    int64_t v = p ? strtoll(p + strlen(name), NULL, 10) : -1;
+    free(out);
+    return v;
+}
+
+/* Concurrent single-job requests share commits, and each gets its own job; concurrent
+ * repeats of one Idempotency-Key get one job between them. */
+static void
+test_api_create_concurrent(struct tenv *t)
+{
+    start_producer(t);
+    static struct conc c[CONC_CLIENTS];
+    pthread_t tid[CONC_CLIENTS];
+    for (int i = 0; i < CONC_CLIENTS; i++) {
+        c[i] = (struct conc){.t = t, .n = CONC_EACH};
+        CHECK(pthread_create(&tid[i], NULL, conc_main, &c[i]) == 0, "thread");
+    }
+    for (int i = 0; i < CONC_CLIENTS; i++)
+        pthread_join(tid[i], NULL);
+    int64_t lo = INT64_MAX, hi = 0;
+    for (int i = 0; i < CONC_CLIENTS; i++) {
+        for (int k = 0; k < CONC_EACH; k++) {
+            CHECK(c[i].status[k] == 201 && c[i].ids[k] > 0, "client %d request %d: %ld", i, k,
+                  c[i].status[k]);
+            CHECK(in_redis(t, c[i].ids[k]), "job %lld pushed", (long long)c[i].ids[k]);
+            lo = c[i].ids[k] < lo ? c[i].ids[k] : lo;
+            hi = c[i].ids[k] > hi ? c[i].ids[k] : hi;
+        }
+    }
+    int total = CONC_CLIENTS * CONC_EACH;
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(DISTINCT id) FROM jobs WHERE origin = 'api'", DB_NOP) ==
+                  total &&
+              hi - lo + 1 == total,
+          "one job per request");
+    int64_t commits = metric(t, "\njobfleet_producer_commits_total ");
+    int64_t jobs = metric(t, "\njobfleet_producer_committed_jobs_total ");
+    CHECK(jobs == total && commits > 0 && commits < jobs, "commits %lld for %lld jobs",
+          (long long)commits, (long long)jobs);
+
+    for (int i = 0; i < 8; i++) {
+        c[i] = (struct conc){.t = t, .n = 1, .key = "same-key"};
+        CHECK(pthread_create(&tid[i], NULL, conc_main, &c[i]) == 0, "thread");
+    }
+    for (int i = 0; i < 8; i++)
+        pthread_join(tid[i], NULL);
+    int created = 0;
+    for (int i = 0; i < 8; i++) {
+        CHECK((c[i].status[0] == 201 || c[i].status[0] == 200) && c[i].ids[0] == c[0].ids[0],
+              "repeat %d: %ld job %lld", i, c[i].status[0], (long long)c[i].ids[0]);
+        created += c[i].status[0] == 201;
+    }
+    CHECK(created == 1, "%d created", created);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE idempotency_key = 'api:same-key'",
+                    DB_NOP) == 1,
+          "one job for the key");
 }
 
 static void
@@ -483,6 +638,8 @@ test_sigterm(struct tenv *t)
 
 static const struct test_case cases[] = {
     {"e2e_producer_api_create", test_api_create, NULL},
+    {"e2e_producer_api_create_reply", test_api_create_reply, NULL},
+    {"e2e_producer_api_create_concurrent", test_api_create_concurrent, NULL},
     {"e2e_producer_api_bulk", test_api_bulk, NULL},
     {"e2e_producer_api_get_list", test_api_get_list, NULL},
     {"e2e_producer_api_retry_cancel", test_api_retry_cancel, NULL},
