@@ -47,7 +47,7 @@ api_begin(struct http_req *r)
     return 1;
 }
 
-static void
+void
 api_reply_json(struct http_req *r, int status, const cJSON *j)
 {
     char *s = json_print(j);
@@ -55,15 +55,14 @@ api_reply_json(struct http_req *r, int status, const cJSON *j)
     free(s);
 }
 
-static void
+void
 api_db_error(struct http_req *r, const char *err)
 {
     log_warnx("api %s %s: %s", r->method, r->url, err);
     http_reply_unavailable(r, API_RETRY_AFTER_S, "database unavailable: %s", err);
 }
 
-/* Parses the body; replies 400 naming the problem and returns NULL when it is not JSON. */
-static cJSON *
+cJSON *
 api_parse(struct http_req *r, bool required)
 {
     if (r->body.len == 0 && !required)
@@ -478,7 +477,7 @@ api_one(struct http_req *r, int64_t id, const char *verb)
 {
     bool post = strcmp(r->method, "POST") == 0;
     if (verb == NULL ? strcmp(r->method, "GET") != 0 : !post) {
-        http_reply_error(r, 405, NULL, "use %s", verb ? "POST" : "GET");
+        http_reply_not_allowed(r, verb ? "POST" : "GET");
         return;
     }
     cJSON *body = verb ? api_parse(r, false) : NULL;
@@ -530,14 +529,18 @@ api_handle(struct http_req *r)
         else if (strcmp(r->method, "GET") == 0)
             api_list(r);
         else
-            http_reply_error(r, 405, NULL, "use GET or POST");
+            http_reply_not_allowed(r, "GET, POST");
         return;
     }
     if (strcmp(u, "/api/jobs/bulk") == 0) {
         if (strcmp(r->method, "POST") == 0)
             api_bulk(r);
         else
-            http_reply_error(r, 405, NULL, "use POST");
+            http_reply_not_allowed(r, "POST");
+        return;
+    }
+    if (strcmp(u, "/api/cron") == 0 || strncmp(u, "/api/cron/", 10) == 0) {
+        api_cron_handle(r);
         return;
     }
     if (strncmp(u, "/api/jobs/", 10) == 0) {

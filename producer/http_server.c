@@ -86,6 +86,23 @@ http_reply_error(struct http_req *r, int status, const char *field, const char *
 }
 
 int
+http_reply_not_allowed(struct http_req *r, const char *allow)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *msg = xasprintf("%s is not allowed here; use %s", r->method, allow);
+    cJSON_AddStringToObject(o, "error", msg);
+    cJSON_AddNullToObject(o, "field");
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    free(msg);
+    if (body == NULL)
+        fatalx("out of memory");
+    int rc = http_reply(r, 405, NULL, body, allow);
+    cJSON_free(body);
+    return rc;
+}
+
+int
 http_reply_unavailable(struct http_req *r, int retry_after_s, const char *fmt, ...)
 {
     va_list ap;
@@ -220,6 +237,19 @@ http_dispatch(struct http_req *r)
     }
 }
 
+/* Runs before libmicrohttpd decodes the request target: the request starts here, keeping the
+ * target as sent, since a decoded path no longer tells "%2F" (inside a cron job's name) from
+ * "/" (between the segments of /api/cron/{name}/next). */
+static void *
+http_uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    struct http_req *r = xcalloc(1, sizeof(*r));
+    r->raw_url = xstrdup(uri ? uri : "");
+    return r;
+}
+
 static enum MHD_Result
 http_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
             const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -229,6 +259,10 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url, const char 
     struct http_req *r = *con_cls;
     if (r == NULL) {
         r = xcalloc(1, sizeof(*r));
+        r->raw_url = xstrdup(url);
+    }
+    if (!r->started) {
+        r->started = true;
         r->p = p;
         r->conn = conn;
         r->url = url;
@@ -275,12 +309,19 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct http_req *r = *con_cls;
     if (r == NULL)
         return;
+    *con_cls = NULL;
+    if (!r->started) {
+        /* The connection ended between the request line and the headers. */
+        free(r->raw_url);
+        free(r);
+        return;
+    }
     webhook_end(r);
     api_end(r);
     http_headers_release(&r->headers);
     buf_release(&r->body);
+    free(r->raw_url);
     free(r);
-    *con_cls = NULL;
     atomic_fetch_sub(&p->active, 1);
 }
 
@@ -350,12 +391,12 @@ http_server_start(struct producer *p, char *err, size_t errlen)
                      MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    p->mhd =
-        MHD_start_daemon(flags, 0, NULL, NULL, http_access, p, MHD_OPTION_EXTERNAL_LOGGER, http_log,
-                         NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
-                         (unsigned)p->cfg->producer.threads, MHD_OPTION_NOTIFY_COMPLETED,
-                         http_completed, p, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+    p->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, http_access, p, MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)p->cfg->producer.threads, MHD_OPTION_NOTIFY_COMPLETED, http_completed, p,
+        MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)60, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (p->mhd == NULL) {
         snprintf(err, errlen, "cannot listen on %s (address in use, or not allowed)",

@@ -42,7 +42,8 @@ struct http_req {
     struct producer *p;
     struct MHD_Connection *conn;
     const char *method; /* borrowed from libmicrohttpd for the request's lifetime */
-    const char *url;
+    const char *url;    /* the path, percent-decoded by libmicrohttpd */
+    char *raw_url;      /* the request target as sent (not decoded, with the query); owned */
     struct http_headers headers;
     struct buf body;
     int64_t t_start_ms;
@@ -50,6 +51,7 @@ struct http_req {
     bool too_large; /* the body passed max_body_bytes */
     bool replied;   /* a response was queued */
     bool suspended; /* waiting for the writer */
+    bool started;   /* the access handler has seen the request */
     void *webhook;  /* the webhook path's state, owned by webhook_handle.c */
     void *api;      /* the JSON API's state across a suspension, owned by api_jobs.c */
 };
@@ -70,6 +72,8 @@ const char *http_query(struct http_req *r, const char *name);
 /* Queues a JSON error {"error": message, "field": field or null}. */
 int http_reply_error(struct http_req *r, int status, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Queues a 405 with "Allow: allow" and a JSON error naming the methods allowed. */
+int http_reply_not_allowed(struct http_req *r, const char *allow);
 /* Queues a 503 with Retry-After: retry_after_s and a JSON error. */
 int http_reply_unavailable(struct http_req *r, int retry_after_s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -298,6 +302,17 @@ int api_begin(struct http_req *r);
 /* Frees the API state of a finished request (its writer item is released); accepts a request
  * without one. */
 void api_end(struct http_req *r);
+/* Parses the body as JSON; replies 400 naming the problem and returns NULL when it is not.
+ * An empty body is {} unless required. The caller owns the result. */
+cJSON *api_parse(struct http_req *r, bool required);
+/* Replies status with j printed. */
+void api_reply_json(struct http_req *r, int status, const cJSON *j);
+/* Logs err and replies 503 with Retry-After: MariaDB did not do what was asked. */
+void api_db_error(struct http_req *r, const char *err);
+
+/* Handles /api/cron and /api/cron/{name}[/enable|/disable|/next] (api_cron.c); always
+ * replies. */
+void api_cron_handle(struct http_req *r);
 /* GET /, /health and /metrics, and 404/405 for anything else outside /webhook and /api;
  * always replies. */
 void producer_pages_handle(struct http_req *r);
