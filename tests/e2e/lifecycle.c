@@ -1,5 +1,6 @@
 /* End-to-end tests of a job's life through the real CLI, worker and scheduler. */
 #include "job.h"
+#include "tservers.h"
 #include "tsupport.h"
 #include "util.h"
 
@@ -23,15 +24,6 @@ start_worker(struct tenv *t)
     return w;
 }
 
-static bool
-job_done(struct tenv *t, int64_t id)
-{
-    char *s = t_job_state(t, id);
-    bool done = !strcmp(s, "succeeded") || !strcmp(s, "failed") || !strcmp(s, "cancelled");
-    free(s);
-    return done;
-}
-
 static int64_t
 attempts_of(struct tenv *t, int64_t id)
 {
@@ -43,7 +35,7 @@ test_noop_succeeds(struct tenv *t)
 {
     start_worker(t);
     int64_t id = t_enqueue(t, "System/Noop", NULL, NULL);
-    WAIT_UNTIL(job_done(t, id), 10000, "job %lld never finished", (long long)id);
+    WAIT_UNTIL(t_job_done(t, id), 10000, "job %lld never finished", (long long)id);
     CHECK(t_job_in_state(t, id, "succeeded"), "job should have succeeded");
     CHECK(attempts_of(t, id) == 1, "one job_attempts row");
     /* Timestamps in order: created <= queued <= started <= completed, all set. */
@@ -72,7 +64,7 @@ test_fail_then_retry(struct tenv *t)
 {
     start_worker(t);
     int64_t id = t_enqueue(t, "System/Fail", "{\"reason\":\"disk on fire\"}", NULL);
-    WAIT_UNTIL(job_done(t, id), 10000, "job never finished");
+    WAIT_UNTIL(t_job_done(t, id), 10000, "job never finished");
     CHECK(t_job_in_state(t, id, "failed"), "job should have failed");
     char *reason = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(id)));
     CHECK(reason && strcmp(reason, "disk on fire") == 0, "failure_reason: %s", reason);
@@ -82,7 +74,7 @@ test_fail_then_retry(struct tenv *t)
     char *err = NULL;
     CHECK(t_cli(t, NULL, &err, (const char *const[]){"retry", idbuf, NULL}) == 0, "retry: %s", err);
     free(err);
-    WAIT_UNTIL(attempts_of(t, id) == 2 && job_done(t, id), 10000, "retry never ran");
+    WAIT_UNTIL(attempts_of(t, id) == 2 && t_job_done(t, id), 10000, "retry never ran");
     CHECK(t_job_in_state(t, id, "failed"), "the retried attempt fails again");
     CHECK(t_sql_int(t, 0, "SELECT attempt FROM jobs WHERE id = ?", DB_P(DBI(id))) == 2,
           "attempt 2");
@@ -108,7 +100,7 @@ test_duplicate_push_runs_once(struct tenv *t)
         CHECK(rq_push(t->rq, "default", &id, &prio, 1) == 0, "push");
         WAIT_UNTIL(rq_depth(t->rq, "default") == 0, 5000, "the worker never popped the ID");
     }
-    WAIT_UNTIL(job_done(t, id), 10000, "job never finished");
+    WAIT_UNTIL(t_job_done(t, id), 10000, "job never finished");
     CHECK(rq_push(t->rq, "default", &id, &prio, 1) == 0, "push after success");
     WAIT_UNTIL(rq_depth(t->rq, "default") == 0, 5000, "the worker never popped the last push");
     char *content = t_read_file(path);
@@ -134,7 +126,7 @@ test_duplicate_while_running_runs_once(struct tenv *t)
         CHECK(rq_push(t->rq, "default", &id, &prio, 1) == 0, "push");
         WAIT_UNTIL(rq_depth(t->rq, "default") == 0, 5000, "the worker never popped the ID");
     }
-    WAIT_UNTIL(job_done(t, id), 10000, "job never finished");
+    WAIT_UNTIL(t_job_done(t, id), 10000, "job never finished");
     /* Pushed right after the success, while the check-out may still be in flight. */
     CHECK(rq_push(t->rq, "default", &id, &prio, 1) == 0, "push after success");
     WAIT_UNTIL(rq_depth(t->rq, "default") == 0, 5000, "the worker never popped the last push");
@@ -195,7 +187,7 @@ test_kill9_worker_job_lost(struct tenv *t)
     /* No orphan keeps running the job. */
     WAIT_UNTIL(all_gone(kids, nk), 5000, "a child outlived its supervisor");
     /* lease_s = 5 in the test config; allow a tick and some slack. */
-    WAIT_UNTIL(job_done(t, id), 15000, "job stayed %s", t_job_state(t, id));
+    WAIT_UNTIL(t_job_done(t, id), 15000, "job stayed %s", t_job_state(t, id));
     int64_t took = now_mono_ms() - killed_at;
     CHECK(t_job_in_state(t, id, "failed"), "job should be failed");
     char *reason = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(id)));
@@ -210,7 +202,7 @@ test_crash_keeps_serving(struct tenv *t)
 {
     pid_t w = start_worker(t);
     int64_t crash = t_enqueue(t, "System/Crash", NULL, NULL);
-    WAIT_UNTIL(job_done(t, crash), 10000, "crash job never finished");
+    WAIT_UNTIL(t_job_done(t, crash), 10000, "crash job never finished");
     char *reason = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(crash)));
     CHECK(reason && strcmp(reason, "crashed: SIGSEGV") == 0, "reason %s", reason);
     free(reason);
@@ -231,7 +223,7 @@ test_timeout_kills(struct tenv *t)
     int64_t id = t_enqueue(t, "System/Sleep", "{\"seconds\":30}",
                            (const char *const[]){"--timeout", "1", NULL});
     int64_t start = now_mono_ms();
-    WAIT_UNTIL(job_done(t, id), 10000, "job over its timeout never ended");
+    WAIT_UNTIL(t_job_done(t, id), 10000, "job over its timeout never ended");
     CHECK(now_mono_ms() - start < 6000, "ended after %lld ms", (long long)(now_mono_ms() - start));
     char *reason = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(id)));
     CHECK(reason && strcmp(reason, "timeout after 1s") == 0, "reason %s", reason);
@@ -281,7 +273,7 @@ test_cancel_states(struct tenv *t)
     CHECK(t_cli(t, &out, NULL, (const char *const[]){"cancel", c, NULL}) == 0, "cancel running");
     CHECK(strstr(out, "cancelling"), "running job reports cancelling: %s", out);
     free(out);
-    WAIT_UNTIL(job_done(t, running), 5000, "running job never stopped");
+    WAIT_UNTIL(t_job_done(t, running), 5000, "running job never stopped");
     CHECK(t_job_in_state(t, running, "cancelled"), "running → cancelled");
     /* A finished job cannot be cancelled: exit 2 with the reason. */
     char *err = NULL;
@@ -294,39 +286,15 @@ static void
 test_mysql_restart(struct tenv *t)
 {
     /* Private servers: restarting the shared MariaDB would disturb other tests. */
-    char *srv = xasprintf("%s/servers", t->dir);
-    char *cmd = xasprintf("%s/tests/servers start %s >/dev/null", JOBFLEET_SOURCE_DIR, srv);
-    CHECK(system(cmd) == 0, "start private servers");
-    free(cmd);
-    char *envp = xasprintf("%s/env", srv);
-    char *env = t_read_file(envp);
-    CHECK(env, "servers env");
-    char myport[16] = "", rport[16] = "";
-    sscanf(strstr(env, "MYSQL_PORT=") + 11, "%15[0-9]", myport);
-    sscanf(strstr(env, "REDIS_PORT=") + 11, "%15[0-9]", rport);
-    free(env);
-    free(envp);
-    /* The binaries read these over the file: point them at the private servers. */
-    setenv("JOBFLEET_MYSQL_PORT", myport, 1);
-    setenv("JOBFLEET_REDIS_PORT", rport, 1);
-    struct cfg_mysql m = t->cfg.mysql;
-    m.port = atoi(myport);
-    struct db *pdb = db_new(&m);
-    char *out = NULL, *err = NULL;
-    CHECK(t_cli(t, &out, &err, (const char *const[]){"migrate", NULL}) == 0, "migrate: %s", err);
-    free(out);
-    free(err);
+    struct tsrv srv;
+    tsrv_start(t, &srv);
     pid_t sch = t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
     pid_t w = t_spawn(t, t_bin("jobfleet-worker"), NULL);
-    CHECK(db_connect(pdb) == 0, "connect private: %s", db_errstr(pdb));
-    struct db *shared = t->db;
-    t->db = pdb;
+    tsrv_use(t, &srv);
     int64_t before = t_enqueue(t, "System/Noop", NULL, NULL);
     WAIT_UNTIL(t_job_in_state(t, before, "succeeded"), 15000, "job before the restart");
-    cmd = xasprintf("%s/tests/servers stop-mysql %s && %s/tests/servers start-mysql %s >/dev/null",
-                    JOBFLEET_SOURCE_DIR, srv, JOBFLEET_SOURCE_DIR, srv);
-    CHECK(system(cmd) == 0, "restart MariaDB");
-    free(cmd);
+    tsrv_stop_mysql(&srv);
+    tsrv_start_mysql(&srv);
     int64_t after = t_enqueue(t, "System/Noop", NULL, NULL);
     int64_t delayed = t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "1", NULL});
     WAIT_UNTIL(t_job_in_state(t, after, "succeeded"), 30000, "job after the restart: %s",
@@ -334,18 +302,11 @@ test_mysql_restart(struct tenv *t)
     WAIT_UNTIL(t_job_in_state(t, delayed, "succeeded"), 30000, "scheduled job after restart");
     CHECK(t_alive(w) && t_alive(sch), "no process exited");
     CHECK(waitpid(w, NULL, WNOHANG) == 0 && waitpid(sch, NULL, WNOHANG) == 0, "still running");
-    t->db = shared;
-    db_free(pdb);
     kill(w, SIGKILL);
     kill(sch, SIGKILL);
     t_wait_exit(t, w, 5000);
     t_wait_exit(t, sch, 5000);
-    cmd = xasprintf("%s/tests/servers stop %s >/dev/null", JOBFLEET_SOURCE_DIR, srv);
-    CHECK(system(cmd) == 0, "stop private servers");
-    free(cmd);
-    free(srv);
-    unsetenv("JOBFLEET_MYSQL_PORT");
-    unsetenv("JOBFLEET_REDIS_PORT");
+    CHECK(tsrv_stop(t, &srv) == 0, "stop private servers");
 }
 
 /* Starts a Redis of this test's own on a free port, so FLUSHALL cannot touch other tests. */

@@ -30,15 +30,6 @@ cli_ok(struct tenv *t, const char *const *argv)
     free(err);
 }
 
-static bool
-job_done(struct tenv *t, int64_t id)
-{
-    char *s = t_job_state(t, id);
-    bool done = !strcmp(s, "succeeded") || !strcmp(s, "failed") || !strcmp(s, "cancelled");
-    free(s);
-    return done;
-}
-
 static int64_t
 count_jobs(struct tenv *t, const char *state)
 {
@@ -76,7 +67,7 @@ test_retry_backoff(struct tenv *t)
         t_enqueue(t, "System/Touch", params, (const char *const[]){"--max-attempts", "3", NULL});
     int64_t fails =
         t_enqueue(t, "System/Touch", params, (const char *const[]){"--max-attempts", "2", NULL});
-    WAIT_UNTIL(job_done(t, ok) && job_done(t, fails), 20000, "jobs never finished");
+    WAIT_UNTIL(t_job_done(t, ok) && t_job_done(t, fails), 20000, "jobs never finished");
     CHECK(t_job_in_state(t, ok, "succeeded"), "3 attempts allowed: succeeded");
     CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM job_attempts WHERE job_id = ?", DB_P(DBI(ok))) == 3,
           "3 attempts");
@@ -105,11 +96,11 @@ test_permanent_and_retry_after(struct tenv *t)
                              (const char *const[]){"--max-attempts", "5", NULL});
     int64_t later = t_enqueue(t, "System/Fail", "{\"reason\":\"429\",\"retry_after_s\":2}",
                               (const char *const[]){"--max-attempts", "2", NULL});
-    WAIT_UNTIL(job_done(t, perm), 10000, "permanent failure never finished");
+    WAIT_UNTIL(t_job_done(t, perm), 10000, "permanent failure never finished");
     CHECK(t_job_in_state(t, perm, "failed"), "failed");
     CHECK(t_sql_int(t, 0, "SELECT attempt FROM jobs WHERE id = ?", DB_P(DBI(perm))) == 1,
           "a permanent failure stops at attempt 1");
-    WAIT_UNTIL(job_done(t, later), 15000, "retry-after job never finished");
+    WAIT_UNTIL(t_job_done(t, later), 15000, "retry-after job never finished");
     int64_t gaps[2];
     CHECK(attempt_gaps(t, later, gaps, 2) == 1, "one gap");
     /* Above: the delay itself. The slack on top is the scheduler's pickup (a 200 ms tick)
@@ -337,8 +328,8 @@ test_bulk_retry(struct tenv *t)
         ids[i] = t_enqueue(t, "System/Fail", "{\"reason\":\"x\"}", NULL);
     int64_t other = t_enqueue(t, "System/Crash", NULL, NULL);
     for (int i = 0; i < 5; i++)
-        WAIT_UNTIL(job_done(t, ids[i]), 10000, "job %d", i);
-    WAIT_UNTIL(job_done(t, other), 10000, "crash job");
+        WAIT_UNTIL(t_job_done(t, ids[i]), 10000, "job %d", i);
+    WAIT_UNTIL(t_job_done(t, other), 10000, "crash job");
     char *out = NULL;
     CHECK(t_cli(t, &out, NULL,
                 (const char *const[]){"retry", "--state", "failed", "--action", "System/Fail",
@@ -349,7 +340,7 @@ test_bulk_retry(struct tenv *t)
     for (int i = 0; i < 5; i++)
         WAIT_UNTIL(t_sql_int(t, 0, "SELECT COUNT(*) FROM job_attempts WHERE job_id = ?",
                              DB_P(DBI(ids[i]))) == 2 &&
-                       job_done(t, ids[i]),
+                       t_job_done(t, ids[i]),
                    10000, "job %d not retried", i);
     CHECK(t_sql_int(t, 0, "SELECT attempt FROM jobs WHERE id = ?", DB_P(DBI(other))) == 1,
           "another action's failed job was left alone");

@@ -4,6 +4,7 @@
  * to it. */
 #include "hmac.h"
 #include "thttp.h"
+#include "tproducer.h"
 #include "tsupport.h"
 #include "util.h"
 
@@ -38,30 +39,13 @@
     "idempotency_field = /ticket/id, /ticket/updated_at\n"
 #define ECHO_SOURCE "[webhook.system]\nauth = none\n"
 
-static const char *
-url(struct tenv *t, const char *path)
-{
-    return t_http_url(t->cfg.producer.listen, path);
-}
-
-static pid_t
-start_producer(struct tenv *t)
-{
-    pid_t p = t_spawn(t, t_bin("jobfleet-producer"), NULL);
-    struct t_http_resp r;
-    WAIT_UNTIL(t_http("GET", url(t, "/health"), NULL, 0, NULL, &r) == 0 || (t_http_release(&r), 0),
-               10000, "the producer never answered");
-    t_http_release(&r);
-    return p;
-}
-
 /* POSTs body to path with extra headers; returns the status and keeps the body in *out when
  * out is not NULL. */
 static long
 post(struct tenv *t, const char *path, const char *body, const char *const *hdrs, char **out)
 {
     struct t_http_resp r;
-    t_http("POST", url(t, path), body, body ? strlen(body) : 0, hdrs, &r);
+    t_http("POST", tprod_url(t, path), body, body ? strlen(body) : 0, hdrs, &r);
     CHECK(r.status != 0, "POST %s: %s", path, r.err);
     if (out)
         *out = xstrdup(r.body);
@@ -86,7 +70,7 @@ json_id(const char *body)
 static void
 test_routing(struct tenv *t)
 {
-    start_producer(t);
+    tprod_start(t);
     /* The action a path maps to is named in the 404 of an unregistered action. */
     static const struct {
         const char *path, *action;
@@ -139,7 +123,7 @@ test_routing(struct tenv *t)
     static const char *methods[] = {"GET", "PUT", "DELETE", "PATCH"};
     for (size_t i = 0; i < 4; i++) {
         struct t_http_resp r;
-        t_http(methods[i], url(t, "/webhook/system/echo"), NULL, 0, NULL, &r);
+        t_http(methods[i], tprod_url(t, "/webhook/system/echo"), NULL, 0, NULL, &r);
         char allow[64] = "";
         t_http_header(&r, "allow", allow, sizeof(allow));
         CHECK(r.status == 405 && strcmp(allow, "POST") == 0, "%s: %ld allow=%s", methods[i],
@@ -193,7 +177,7 @@ log_rows(struct tenv *t, int status)
 static void
 test_hmac(struct tenv *t)
 {
-    pid_t p = start_producer(t);
+    pid_t p = tprod_start(t);
     const char *body = "{\"action\":\"opened\",\"n\":1}";
     char hex[65], line[256], upper[65];
     sign("s3cret", NULL, body, hex);
@@ -246,7 +230,7 @@ test_hmac(struct tenv *t)
 static void
 test_hmac_timestamp(struct tenv *t)
 {
-    pid_t p = start_producer(t);
+    pid_t p = tprod_start(t);
     const char *body = "{\"event\":\"ping\"}";
     char ts[32], hex[65], sig[128], tsh[64];
     int64_t now = now_wall_ms() / 1000;
@@ -282,7 +266,7 @@ test_hmac_timestamp(struct tenv *t)
 static void
 test_token(struct tenv *t)
 {
-    pid_t p = start_producer(t);
+    pid_t p = tprod_start(t);
     CHECK(post_with(t, "{}", "X-Auth: t0ken", NULL) == 202, "right token");
     CHECK(post_with(t, "{}", "X-Auth: t0ken2", NULL) == 401, "wrong token");
     CHECK(post_with(t, "{}", "X-Auth: t0ke", NULL) == 401, "prefix of the token");
@@ -300,7 +284,7 @@ test_token(struct tenv *t)
 static void
 test_basic(struct tenv *t)
 {
-    pid_t p = start_producer(t);
+    pid_t p = tprod_start(t);
     /* base64("bot:pw") and base64("bot:px") */
     CHECK(post_with(t, "{}", "Authorization: Basic Ym90OnB3", NULL) == 202, "right credentials");
     CHECK(post_with(t, "{}", "Authorization: Basic Ym90OnB4", NULL) == 401, "wrong password");
@@ -345,7 +329,7 @@ declared_only(struct tenv *t, long long declared)
 static void
 test_oversize(struct tenv *t)
 {
-    pid_t p = start_producer(t);
+    pid_t p = tprod_start(t);
     CHECK(declared_only(t, 10LL * 1024 * 1024 * 1024) == 413, "declared 10 GiB: no 413 before "
                                                               "the body");
     size_t big = 100 * 1024;
@@ -354,13 +338,13 @@ test_oversize(struct tenv *t)
     body[big] = '\0';
     struct t_http_resp r;
     const char *expect[] = {"Expect: 100-continue", NULL};
-    t_http("POST", url(t, "/webhook/system/echo"), body, big, expect, &r);
+    t_http("POST", tprod_url(t, "/webhook/system/echo"), body, big, expect, &r);
     CHECK(r.status == 413 && strstr(r.body, "limit"), "100 KiB with Expect: %ld %s", r.status,
           r.body);
     t_http_release(&r);
     /* No declared length: the body is read up to the limit, then refused. */
     const char *chunked[] = {"Transfer-Encoding: chunked", NULL};
-    t_http("POST", url(t, "/webhook/system/echo"), body, big, chunked, &r);
+    t_http("POST", tprod_url(t, "/webhook/system/echo"), body, big, chunked, &r);
     CHECK(r.status == 413, "100 KiB chunked: %ld %s", r.status, r.err);
     t_http_release(&r);
     /* Exactly at the limit is fine. */
@@ -380,7 +364,7 @@ test_oversize(struct tenv *t)
 static void
 test_bad_json(struct tenv *t)
 {
-    start_producer(t);
+    tprod_start(t);
     char *out = NULL;
     CHECK(post(t, "/webhook/system/echo", "{\"ticket\": {\"id\": 42,", NULL, &out) == 400, "%s",
           out);
@@ -424,7 +408,7 @@ concurrent_post_main(void *arg)
     snprintf(h, sizeof(h), "Idempotency-Key: %s", c->key);
     const char *hdrs[] = {h, NULL};
     struct t_http_resp r;
-    t_http("POST", url(c->t, "/webhook/system/echo"), "{}", 2, hdrs, &r);
+    t_http("POST", tprod_url(c->t, "/webhook/system/echo"), "{}", 2, hdrs, &r);
     c->status = r.status;
     c->id = r.body ? json_id(r.body) : -1;
     t_http_release(&r);
@@ -434,7 +418,7 @@ concurrent_post_main(void *arg)
 static void
 test_idempotency(struct tenv *t)
 {
-    start_producer(t);
+    tprod_start(t);
     int64_t first = -1;
     for (int i = 0; i < 10; i++) {
         char *out = NULL;
@@ -475,7 +459,7 @@ test_idempotency(struct tenv *t)
 static void
 test_log(struct tenv *t)
 {
-    start_producer(t);
+    tprod_start(t);
     char *out = NULL;
     CHECK(post(t, "/webhook/system/echo", "{}", NULL, &out) == 202, "stored");
     int64_t id = json_id(out);
@@ -506,7 +490,7 @@ test_log(struct tenv *t)
 static void
 test_db_timeout(struct tenv *t)
 {
-    pid_t p = start_producer(t);
+    pid_t p = tprod_start(t);
     /* Another session holds the jobs table: inserts wait, as on a stalled server. */
     struct db *locker = db_new(&t->cfg.mysql);
     CHECK(db_connect(locker) == 0, "locker: %s", db_errstr(locker));
@@ -533,7 +517,7 @@ test_db_timeout(struct tenv *t)
           "exactly one job");
     CHECK(post(t, "/webhook/system/echo", "{}", NULL, NULL) == 202, "stored directly again");
     struct t_http_resp r;
-    t_http("GET", url(t, "/metrics"), NULL, 0, NULL, &r);
+    t_http("GET", tprod_url(t, "/metrics"), NULL, 0, NULL, &r);
     CHECK(strstr(r.body, "jobfleet_producer_db_timeouts_total 1") &&
               strstr(r.body, "jobfleet_producer_spooled_total 1") &&
               strstr(r.body, "jobfleet_producer_spool_files 0"),

@@ -2,6 +2,7 @@
  * behaviour as a process (flags, configuration errors, draining on SIGTERM), against real
  * MariaDB and Redis. */
 #include "thttp.h"
+#include "tproducer.h"
 #include "tsupport.h"
 #include "util.h"
 
@@ -16,41 +17,6 @@
 #include <unistd.h>
 
 #define ECHO_SOURCE "[webhook.system]\nauth = none\n"
-#define AUTH "Authorization: Bearer test-token"
-
-static const char *
-url(struct tenv *t, const char *path)
-{
-    return t_http_url(t->cfg.producer.listen, path);
-}
-
-static pid_t
-start_producer(struct tenv *t)
-{
-    pid_t p = t_spawn(t, t_bin("jobfleet-producer"), NULL);
-    struct t_http_resp r;
-    WAIT_UNTIL(t_http("GET", url(t, "/health"), NULL, 0, NULL, &r) == 0 || (t_http_release(&r), 0),
-               10000, "the producer never answered");
-    t_http_release(&r);
-    return p;
-}
-
-/* Sends a request with the API token (or the header given instead, or none for ""); returns
- * the status and keeps the body in *out. */
-static long
-call(struct tenv *t, const char *method, const char *path, const char *body, const char *auth,
-     char **out)
-{
-    const char *h[] = {auth ? auth : AUTH, NULL};
-    struct t_http_resp r;
-    t_http(method, url(t, path), body, body ? strlen(body) : 0, auth && !*auth ? NULL : h, &r);
-    CHECK(r.status != 0, "%s %s: %s", method, path, r.err);
-    long st = r.status;
-    if (out)
-        *out = xstrdup(r.body);
-    t_http_release(&r);
-    return st;
-}
 
 static int64_t
 field_int(const char *body, const char *name)
@@ -69,30 +35,15 @@ in_redis(struct tenv *t, int64_t id)
     return !missing;
 }
 
-/* Every route refuses a missing, wrong or non-bearer token with 401. */
-static void
-check_401(struct tenv *t, const char *method, const char *path, const char *body)
-{
-    const char *bad[] = {"", "Authorization: Bearer wrong",
-                         "Authorization: Basic dGVzdA==", "Authorization: Bearer test-token2"};
-    for (int i = 0; i < 4; i++) {
-        char *out = NULL;
-        long st = call(t, method, path, body, bad[i], &out);
-        CHECK(st == 401 && strstr(out, "\"error\""), "%s %s with \"%s\": %ld %s", method, path,
-              bad[i], st, out);
-        free(out);
-    }
-}
-
 static void
 test_api_create(struct tenv *t)
 {
-    pid_t p = start_producer(t);
+    pid_t p = tprod_start(t);
     char *out = NULL;
-    long st = call(t, "POST", "/api/jobs",
-                   "{\"action\":\"System/Echo\",\"parameters\":{\"x\":1},\"priority\":5,"
-                   "\"max_attempts\":3,\"queue\":\"default\"}",
-                   NULL, &out);
+    long st = tprod_call(t, "POST", "/api/jobs",
+                         "{\"action\":\"System/Echo\",\"parameters\":{\"x\":1},\"priority\":5,"
+                         "\"max_attempts\":3,\"queue\":\"default\"}",
+                         NULL, &out);
     CHECK(st == 201, "create: %ld %s", st, out);
     int64_t id = field_int(out, "id");
     CHECK(id > 0 && strstr(out, "\"state\":\"queued\"") && strstr(out, "\"priority\":5") &&
@@ -100,7 +51,7 @@ test_api_create(struct tenv *t)
           "job: %s", out);
     free(out);
     CHECK(in_redis(t, id), "pushed");
-    check_401(t, "POST", "/api/jobs", "{\"action\":\"System/Noop\"}");
+    tprod_check_401(t, "POST", "/api/jobs", "{\"action\":\"System/Noop\"}");
     char *log = t_log(t, p);
     CHECK(t_count(log, "401: wrong token") >= 1 && t_count(log, "401: no Authorization") >= 1,
           "401s logged");
@@ -122,7 +73,7 @@ test_api_create(struct tenv *t)
         {"[1,2]", NULL, "a job is a JSON object"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        st = call(t, "POST", "/api/jobs", bad[i].body, NULL, &out);
+        st = tprod_call(t, "POST", "/api/jobs", bad[i].body, NULL, &out);
         char field[64];
         if (bad[i].field)
             snprintf(field, sizeof(field), "\"field\":\"%s\"", bad[i].field);
@@ -134,17 +85,17 @@ test_api_create(struct tenv *t)
     }
     /* A live job holding the unique key: 409 naming it. */
     const char *uk = "{\"action\":\"System/Noop\",\"unique_key\":\"nightly\"}";
-    CHECK(call(t, "POST", "/api/jobs", uk, NULL, &out) == 201, "unique 1: %s", out);
+    CHECK(tprod_call(t, "POST", "/api/jobs", uk, NULL, &out) == 201, "unique 1: %s", out);
     int64_t uid = field_int(out, "id");
     free(out);
-    CHECK(call(t, "POST", "/api/jobs", uk, NULL, &out) == 409, "unique 2: %s", out);
+    CHECK(tprod_call(t, "POST", "/api/jobs", uk, NULL, &out) == 409, "unique 2: %s", out);
     CHECK(field_int(out, "job_id") == uid && strstr(out, "\"field\":\"unique_key\""), "%s", out);
     free(out);
     /* An Idempotency-Key makes a repeat return the first job. */
-    const char *h[] = {AUTH, "Idempotency-Key: create-1", NULL};
+    const char *h[] = {TPROD_AUTH, "Idempotency-Key: create-1", NULL};
     struct t_http_resp r1, r2;
-    t_http("POST", url(t, "/api/jobs"), "{\"action\":\"System/Noop\"}", 24, h, &r1);
-    t_http("POST", url(t, "/api/jobs"), "{\"action\":\"System/Noop\"}", 24, h, &r2);
+    t_http("POST", tprod_url(t, "/api/jobs"), "{\"action\":\"System/Noop\"}", 24, h, &r1);
+    t_http("POST", tprod_url(t, "/api/jobs"), "{\"action\":\"System/Noop\"}", 24, h, &r2);
     CHECK(r1.status == 201 && r2.status == 200, "idempotent create: %ld %ld", r1.status, r2.status);
     CHECK(field_int(r1.body, "id") == field_int(r2.body, "id") &&
               strstr(r2.body, "\"existing\":true"),
@@ -152,9 +103,9 @@ test_api_create(struct tenv *t)
     t_http_release(&r1);
     t_http_release(&r2);
     /* A job in the future is pending, not pushed. */
-    CHECK(call(t, "POST", "/api/jobs",
-               "{\"action\":\"System/Noop\",\"run_at\":\"2099-01-01T00:00:00Z\"}", NULL,
-               &out) == 201,
+    CHECK(tprod_call(t, "POST", "/api/jobs",
+                     "{\"action\":\"System/Noop\",\"run_at\":\"2099-01-01T00:00:00Z\"}", NULL,
+                     &out) == 201,
           "future: %s", out);
     CHECK(strstr(out, "\"state\":\"pending\"") && !in_redis(t, field_int(out, "id")), "%s", out);
     free(out);
@@ -166,9 +117,9 @@ test_api_create(struct tenv *t)
 static int64_t
 create_matches_get(struct tenv *t, const char *body, const char *hdr)
 {
-    const char *h[] = {AUTH, hdr, NULL};
+    const char *h[] = {TPROD_AUTH, hdr, NULL};
     struct t_http_resp r;
-    t_http("POST", url(t, "/api/jobs"), body, strlen(body), h, &r);
+    t_http("POST", tprod_url(t, "/api/jobs"), body, strlen(body), h, &r);
     CHECK(r.status == 201, "create %s: %ld %s", body, r.status, r.body);
     cJSON *made = cJSON_Parse(r.body);
     CHECK(made && cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(made, "existing")), "%s", r.body);
@@ -176,7 +127,7 @@ create_matches_get(struct tenv *t, const char *body, const char *hdr)
     int64_t id = field_int(r.body, "id");
     char path[64], *out = NULL;
     snprintf(path, sizeof(path), "/api/jobs/%lld", (long long)id);
-    CHECK(call(t, "GET", path, NULL, NULL, &out) == 200, "get: %s", out);
+    CHECK(tprod_call(t, "GET", path, NULL, NULL, &out) == 200, "get: %s", out);
     cJSON *got = cJSON_Parse(out);
     CHECK(got && cJSON_Compare(made, got, true), "201 reply and GET differ:\n%s\n%s", r.body, out);
     cJSON_Delete(made);
@@ -189,7 +140,7 @@ create_matches_get(struct tenv *t, const char *body, const char *hdr)
 static void
 test_api_create_reply(struct tenv *t)
 {
-    start_producer(t);
+    tprod_start(t);
     int64_t id = create_matches_get(
         t, "{\"action\":\"System/Echo\",\"parameters\":{\"x\":[1,\"two\"]},\"priority\":-7}", NULL);
     CHECK(in_redis(t, id), "pushed before the reply");
@@ -207,17 +158,17 @@ test_api_create_reply(struct tenv *t)
                     DB_P(DBI(id), DBS("System/Echo/Unique:k1"))) == 1,
           "made key");
     char *out = NULL;
-    CHECK(call(t, "POST", "/api/jobs",
-               "{\"action\":\"System/Echo/Unique\",\"parameters\":{\"key\":\"k1\"}}", NULL,
-               &out) == 409 &&
+    CHECK(tprod_call(t, "POST", "/api/jobs",
+                     "{\"action\":\"System/Echo/Unique\",\"parameters\":{\"key\":\"k1\"}}", NULL,
+                     &out) == 409 &&
               field_int(out, "job_id") == id,
           "made key held: %s", out);
     free(out);
     /* A new Idempotency-Key does not take a unique key a live job holds. */
-    const char *h[] = {AUTH, "Idempotency-Key: reply-2", NULL};
+    const char *h[] = {TPROD_AUTH, "Idempotency-Key: reply-2", NULL};
     struct t_http_resp r;
     const char *uk = "{\"action\":\"System/Noop\",\"unique_key\":\"u-1\"}";
-    t_http("POST", url(t, "/api/jobs"), uk, strlen(uk), h, &r);
+    t_http("POST", tprod_url(t, "/api/jobs"), uk, strlen(uk), h, &r);
     CHECK(r.status == 409 && strstr(r.body, "\"field\":\"unique_key\""), "%ld %s", r.status,
           r.body);
     t_http_release(&r);
@@ -241,10 +192,10 @@ conc_main(void *arg)
     struct conc *c = arg;
     char hk[96];
     snprintf(hk, sizeof(hk), "Idempotency-Key: %s", c->key ? c->key : "");
-    const char *h[] = {AUTH, c->key ? hk : NULL, NULL};
+    const char *h[] = {TPROD_AUTH, c->key ? hk : NULL, NULL};
     for (int i = 0; i < c->n; i++) {
         struct t_http_resp r;
-        t_http("POST", url(c->t, "/api/jobs"), "{\"action\":\"System/Noop\"}", 24, h, &r);
+        t_http("POST", tprod_url(c->t, "/api/jobs"), "{\"action\":\"System/Noop\"}", 24, h, &r);
         c->status[i] = r.status;
         c->ids[i] = r.body ? field_int(r.body, "id") : -1;
         t_http_release(&r);
@@ -252,23 +203,12 @@ conc_main(void *arg)
     return NULL;
 }
 
-static int64_t
-metric(struct tenv *t, const char *name)
-{
-    char *out = NULL;
-    CHECK(call(t, "GET", "/metrics", NULL, "", &out) == 200, "metrics");
-    const char *p = strstr(out, name);
-    int64_t v = p ? strtoll(p + strlen(name), NULL, 10) : -1;
-    free(out);
-    return v;
-}
-
 /* Concurrent single-job requests share commits, and each gets its own job; concurrent
  * repeats of one Idempotency-Key get one job between them. */
 static void
 test_api_create_concurrent(struct tenv *t)
 {
-    start_producer(t);
+    tprod_start(t);
     static struct conc c[CONC_CLIENTS];
     pthread_t tid[CONC_CLIENTS];
     for (int i = 0; i < CONC_CLIENTS; i++) {
@@ -292,8 +232,8 @@ test_api_create_concurrent(struct tenv *t)
                   total &&
               hi - lo + 1 == total,
           "one job per request");
-    int64_t commits = metric(t, "\njobfleet_producer_commits_total ");
-    int64_t jobs = metric(t, "\njobfleet_producer_committed_jobs_total ");
+    int64_t commits = tprod_metric(t, "jobfleet_producer_commits_total");
+    int64_t jobs = tprod_metric(t, "jobfleet_producer_committed_jobs_total");
     CHECK(jobs == total && commits > 0 && commits < jobs, "commits %lld for %lld jobs",
           (long long)commits, (long long)jobs);
 
@@ -318,144 +258,147 @@ test_api_create_concurrent(struct tenv *t)
 static void
 test_api_bulk(struct tenv *t)
 {
-    start_producer(t);
+    tprod_start(t);
     char *out = NULL;
-    long st = call(t, "POST", "/api/jobs/bulk",
-                   "[{\"action\":\"System/Noop\"},{\"action\":\"System/Echo\",\"parameters\":"
-                   "{\"a\":1}},{\"action\":\"System/Noop\",\"queue\":\"other\"}]",
-                   NULL, &out);
+    long st = tprod_call(t, "POST", "/api/jobs/bulk",
+                         "[{\"action\":\"System/Noop\"},{\"action\":\"System/Echo\",\"parameters\":"
+                         "{\"a\":1}},{\"action\":\"System/Noop\",\"queue\":\"other\"}]",
+                         NULL, &out);
     CHECK(st == 201, "bulk: %ld %s", st, out);
     CHECK(t_count(out, "\"existing\":false") == 3 && strstr(out, "\"queue\":\"other\""), "%s", out);
     int64_t first = field_int(out, "id");
     free(out);
     CHECK(in_redis(t, first) && in_redis(t, first + 1), "pushed");
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE origin = 'api'", DB_NOP) == 3, "3");
-    check_401(t, "POST", "/api/jobs/bulk", "[{\"action\":\"System/Noop\"}]");
-    CHECK(call(t, "POST", "/api/jobs/bulk", "[{\"action\":", NULL, &out) == 400 &&
+    tprod_check_401(t, "POST", "/api/jobs/bulk", "[{\"action\":\"System/Noop\"}]");
+    CHECK(tprod_call(t, "POST", "/api/jobs/bulk", "[{\"action\":", NULL, &out) == 400 &&
               strstr(out, "not valid JSON"),
           "bad JSON: %s", out);
     free(out);
     /* One bad job refuses the whole batch, naming it; nothing is stored. */
-    CHECK(call(t, "POST", "/api/jobs/bulk",
-               "{\"jobs\":[{\"action\":\"System/Noop\"},{\"action\":\"No/Such\"}]}", NULL,
-               &out) == 400,
+    CHECK(tprod_call(t, "POST", "/api/jobs/bulk",
+                     "{\"jobs\":[{\"action\":\"System/Noop\"},{\"action\":\"No/Such\"}]}", NULL,
+                     &out) == 400,
           "bad item");
     CHECK(strstr(out, "\"field\":\"jobs[1].action\"") && strstr(out, "No/Such"), "%s", out);
     free(out);
-    CHECK(call(t, "POST", "/api/jobs/bulk", "[]", NULL, &out) == 400, "empty: %s", out);
+    CHECK(tprod_call(t, "POST", "/api/jobs/bulk", "[]", NULL, &out) == 400, "empty: %s", out);
     free(out);
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 3, "nothing more stored");
-    CHECK(call(t, "GET", "/api/jobs/bulk", NULL, NULL, NULL) == 405, "GET bulk");
+    CHECK(tprod_call(t, "GET", "/api/jobs/bulk", NULL, NULL, NULL) == 405, "GET bulk");
 }
 
 static void
 test_api_get_list(struct tenv *t)
 {
-    start_producer(t);
+    tprod_start(t);
     int64_t ids[5];
     for (int i = 0; i < 5; i++)
         ids[i] = t_enqueue(t, i < 3 ? "System/Noop" : "System/Echo", NULL, NULL);
     char path[64], *out = NULL;
     snprintf(path, sizeof(path), "/api/jobs/%lld", (long long)ids[0]);
-    CHECK(call(t, "GET", path, NULL, NULL, &out) == 200, "get: %s", out);
+    CHECK(tprod_call(t, "GET", path, NULL, NULL, &out) == 200, "get: %s", out);
     CHECK(field_int(out, "id") == ids[0] && strstr(out, "\"attempts\":[]") &&
               strstr(out, "\"action\":\"System/Noop\""),
           "%s", out);
     free(out);
-    check_401(t, "GET", path, NULL);
-    CHECK(call(t, "GET", "/api/jobs/999999", NULL, NULL, &out) == 404 &&
+    tprod_check_401(t, "GET", path, NULL);
+    CHECK(tprod_call(t, "GET", "/api/jobs/999999", NULL, NULL, &out) == 404 &&
               strstr(out, "no job with id 999999"),
           "unknown id: %s", out);
     free(out);
-    CHECK(call(t, "GET", "/api/jobs/abc", NULL, NULL, &out) == 400 &&
+    CHECK(tprod_call(t, "GET", "/api/jobs/abc", NULL, NULL, &out) == 400 &&
               strstr(out, "\"field\":\"id\""),
           "bad id: %s", out);
     free(out);
-    CHECK(call(t, "GET", "/api/jobs/1/frob", NULL, NULL, NULL) == 404, "unknown verb");
-    CHECK(call(t, "DELETE", path, NULL, NULL, NULL) == 405, "DELETE");
+    CHECK(tprod_call(t, "GET", "/api/jobs/1/frob", NULL, NULL, NULL) == 404, "unknown verb");
+    CHECK(tprod_call(t, "DELETE", path, NULL, NULL, NULL) == 405, "DELETE");
 
-    CHECK(call(t, "GET", "/api/jobs?action=System/Echo", NULL, NULL, &out) == 200, "list");
+    CHECK(tprod_call(t, "GET", "/api/jobs?action=System/Echo", NULL, NULL, &out) == 200, "list");
     CHECK(t_count(out, "\"action\":\"System/Echo\"") == 2 && !strstr(out, "System/Noop"), "%s",
           out);
     free(out);
     /* Keyset paging, newest first: 2 + 2 + 1. */
-    CHECK(call(t, "GET", "/api/jobs?limit=2&state=queued", NULL, NULL, &out) == 200, "page 1");
+    CHECK(tprod_call(t, "GET", "/api/jobs?limit=2&state=queued", NULL, NULL, &out) == 200,
+          "page 1");
     CHECK(field_int(out, "id") == ids[4] && field_int(out, "next_after") == ids[3], "%s", out);
     free(out);
     snprintf(path, sizeof(path), "/api/jobs?limit=2&after=%lld", (long long)ids[3]);
-    CHECK(call(t, "GET", path, NULL, NULL, &out) == 200, "page 2");
+    CHECK(tprod_call(t, "GET", path, NULL, NULL, &out) == 200, "page 2");
     CHECK(field_int(out, "id") == ids[2] && field_int(out, "next_after") == ids[1], "%s", out);
     free(out);
     snprintf(path, sizeof(path), "/api/jobs?limit=2&after=%lld", (long long)ids[1]);
-    CHECK(call(t, "GET", path, NULL, NULL, &out) == 200, "page 3");
+    CHECK(tprod_call(t, "GET", path, NULL, NULL, &out) == 200, "page 3");
     CHECK(field_int(out, "id") == ids[0] && strstr(out, "\"next_after\":null"), "%s", out);
     free(out);
-    CHECK(call(t, "GET", "/api/jobs?state=lost", NULL, NULL, &out) == 400 &&
+    CHECK(tprod_call(t, "GET", "/api/jobs?state=lost", NULL, NULL, &out) == 400 &&
               strstr(out, "\"field\":\"state\""),
           "bad state: %s", out);
     free(out);
-    CHECK(call(t, "GET", "/api/jobs?limit=0", NULL, NULL, &out) == 400 &&
+    CHECK(tprod_call(t, "GET", "/api/jobs?limit=0", NULL, NULL, &out) == 400 &&
               strstr(out, "\"field\":\"limit\""),
           "bad limit: %s", out);
     free(out);
-    CHECK(call(t, "GET", "/api/jobs?queue=none", NULL, NULL, &out) == 200 &&
+    CHECK(tprod_call(t, "GET", "/api/jobs?queue=none", NULL, NULL, &out) == 200 &&
               strstr(out, "\"jobs\":[]"),
           "empty list: %s", out);
     free(out);
-    check_401(t, "GET", "/api/jobs", NULL);
+    tprod_check_401(t, "GET", "/api/jobs", NULL);
 }
 
 static void
 test_api_retry_cancel(struct tenv *t)
 {
-    start_producer(t);
+    tprod_start(t);
     int64_t id = t_enqueue(t, "System/Noop", NULL, NULL);
     char retry[64], cancel[64], *out = NULL;
     snprintf(retry, sizeof(retry), "/api/jobs/%lld/retry", (long long)id);
     snprintf(cancel, sizeof(cancel), "/api/jobs/%lld/cancel", (long long)id);
-    check_401(t, "POST", cancel, NULL);
-    check_401(t, "POST", retry, NULL);
-    CHECK(call(t, "POST", retry, NULL, NULL, &out) == 409 && strstr(out, "is queued"),
+    tprod_check_401(t, "POST", cancel, NULL);
+    tprod_check_401(t, "POST", retry, NULL);
+    CHECK(tprod_call(t, "POST", retry, NULL, NULL, &out) == 409 && strstr(out, "is queued"),
           "retry of a queued job: %s", out);
     free(out);
-    CHECK(call(t, "POST", cancel, NULL, NULL, &out) == 200 &&
+    CHECK(tprod_call(t, "POST", cancel, NULL, NULL, &out) == 200 &&
               strstr(out, "\"state\":\"cancelled\""),
           "cancel: %s", out);
     free(out);
     CHECK(t_job_in_state(t, id, "cancelled") && !in_redis(t, id), "cancelled and removed");
-    CHECK(call(t, "POST", cancel, NULL, NULL, &out) == 409, "cancel twice: %s", out);
+    CHECK(tprod_call(t, "POST", cancel, NULL, NULL, &out) == 409, "cancel twice: %s", out);
     free(out);
-    CHECK(call(t, "POST", retry, "{\"force\":", NULL, &out) == 400 && strstr(out, "not valid JSON"),
+    CHECK(tprod_call(t, "POST", retry, "{\"force\":", NULL, &out) == 400 &&
+              strstr(out, "not valid JSON"),
           "bad JSON: %s", out);
     free(out);
-    CHECK(call(t, "POST", retry, "{\"force\":\"yes\"}", NULL, &out) == 400 &&
+    CHECK(tprod_call(t, "POST", retry, "{\"force\":\"yes\"}", NULL, &out) == 400 &&
               strstr(out, "\"field\":\"force\""),
           "bad force: %s", out);
     free(out);
-    CHECK(call(t, "POST", retry, "{}", NULL, &out) == 200 && strstr(out, "\"state\":\"queued\""),
+    CHECK(tprod_call(t, "POST", retry, "{}", NULL, &out) == 200 &&
+              strstr(out, "\"state\":\"queued\""),
           "retry: %s", out);
     free(out);
     CHECK(t_job_in_state(t, id, "queued") && in_redis(t, id), "queued and pushed again");
-    CHECK(call(t, "POST", "/api/jobs/999999/retry", NULL, NULL, &out) == 404, "retry 404");
+    CHECK(tprod_call(t, "POST", "/api/jobs/999999/retry", NULL, NULL, &out) == 404, "retry 404");
     free(out);
-    CHECK(call(t, "POST", "/api/jobs/999999/cancel", NULL, NULL, &out) == 404, "cancel 404");
+    CHECK(tprod_call(t, "POST", "/api/jobs/999999/cancel", NULL, NULL, &out) == 404, "cancel 404");
     free(out);
-    CHECK(call(t, "GET", cancel, NULL, NULL, NULL) == 405, "GET cancel");
+    CHECK(tprod_call(t, "GET", cancel, NULL, NULL, NULL) == 405, "GET cancel");
 }
 
 static void
 test_pages(struct tenv *t)
 {
-    start_producer(t);
-    CHECK(call(t, "POST", "/webhook/system/echo", "{}", "", NULL) == 202, "webhook");
+    tprod_start(t);
+    CHECK(tprod_call(t, "POST", "/webhook/system/echo", "{}", "", NULL) == 202, "webhook");
     t_enqueue(t, "System/Echo", "{\"n\":\"<b>\"}", NULL);
     char *out = NULL;
-    CHECK(call(t, "GET", "/health", NULL, "", &out) == 200, "health: %s", out);
+    CHECK(tprod_call(t, "GET", "/health", NULL, "", &out) == 200, "health: %s", out);
     CHECK(strstr(out, "\"status\":\"ok\"") && strstr(out, "\"mysql\":\"ok\"") &&
               strstr(out, "\"redis\":\"ok\"") && strstr(out, "\"accepting_webhooks\":true"),
           "%s", out);
     free(out);
-    CHECK(call(t, "GET", "/metrics", NULL, "", &out) == 200, "metrics");
+    CHECK(tprod_call(t, "GET", "/metrics", NULL, "", &out) == 200, "metrics");
     CHECK(strstr(out, "# TYPE jobfleet_producer_requests_total counter") &&
               strstr(out, "jobfleet_producer_requests_total{code=\"202\"} 1") &&
               strstr(out, "jobfleet_producer_webhooks_total{outcome=\"stored\"} 1") &&
@@ -463,22 +406,22 @@ test_pages(struct tenv *t)
               strstr(out, "jobfleet_producer_spooled_total 0"),
           "%s", out);
     free(out);
-    CHECK(call(t, "GET", "/", NULL, "", &out) == 200, "dashboard");
+    CHECK(tprod_call(t, "GET", "/", NULL, "", &out) == 200, "dashboard");
     CHECK(strstr(out, "<h2>Jobs by state</h2>") && strstr(out, "System/Echo/Webhook") &&
               strstr(out, "<td>queued</td>"),
           "%s", out);
     free(out);
-    CHECK(call(t, "POST", "/health", NULL, "", NULL) == 405, "POST /health");
-    CHECK(call(t, "GET", "/nope", NULL, "", NULL) == 404, "unknown page");
-    CHECK(call(t, "GET", "/api/nope", NULL, NULL, NULL) == 404, "unknown API route");
+    CHECK(tprod_call(t, "POST", "/health", NULL, "", NULL) == 405, "POST /health");
+    CHECK(tprod_call(t, "GET", "/nope", NULL, "", NULL) == 404, "unknown page");
+    CHECK(tprod_call(t, "GET", "/api/nope", NULL, NULL, NULL) == 404, "unknown API route");
 }
 
 static void
 test_api_disabled(struct tenv *t)
 {
-    start_producer(t);
+    tprod_start(t);
     char *out = NULL;
-    CHECK(call(t, "GET", "/api/jobs", NULL, NULL, &out) == 404 && strstr(out, "disabled"),
+    CHECK(tprod_call(t, "GET", "/api/jobs", NULL, NULL, &out) == 404 && strstr(out, "disabled"),
           "API without a token: %s", out);
     free(out);
 }
@@ -574,7 +517,7 @@ bg_post_main(void *arg)
     snprintf(h, sizeof(h), "Idempotency-Key: drain-%d", b->n);
     const char *hdrs[] = {h, NULL};
     struct t_http_resp r;
-    t_http("POST", url(b->t, "/webhook/system/echo"), "{}", 2, hdrs, &r);
+    t_http("POST", tprod_url(b->t, "/webhook/system/echo"), "{}", 2, hdrs, &r);
     b->status = r.status;
     b->body = xstrdup(r.body ? r.body : "");
     t_http_release(&r);
@@ -587,13 +530,13 @@ test_sigterm(struct tenv *t)
     /* Idle: SIGTERM and SIGINT both stop it with status 0. */
     int sigs[] = {SIGTERM, SIGINT};
     for (int i = 0; i < 2; i++) {
-        pid_t p = start_producer(t);
+        pid_t p = tprod_start(t);
         t_signal(t, p, sigs[i]);
         int st = t_wait_exit(t, p, 10000);
         CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
     }
     /* Busy: five webhooks wait on a locked jobs table when SIGTERM arrives. */
-    pid_t p = start_producer(t);
+    pid_t p = tprod_start(t);
     struct db *locker = db_new(&t->cfg.mysql);
     CHECK(db_connect(locker) == 0 && db_exec_static(locker, "LOCK TABLES jobs WRITE") == 0,
           "lock: %s", db_errstr(locker));
@@ -611,7 +554,8 @@ test_sigterm(struct tenv *t)
     t_signal(t, p, SIGTERM);
     /* No new connections once draining... */
     struct t_http_resp r;
-    WAIT_UNTIL(t_http("GET", url(t, "/health"), NULL, 0, NULL, &r) < 0 || (t_http_release(&r), 0),
+    WAIT_UNTIL(t_http("GET", tprod_url(t, "/health"), NULL, 0, NULL, &r) < 0 ||
+                   (t_http_release(&r), 0),
                5000, "still accepting connections after SIGTERM");
     t_http_release(&r);
     /* ...but the open requests are answered: spooled after db_timeout_ms. */
@@ -626,7 +570,7 @@ test_sigterm(struct tenv *t)
     int st = t_wait_exit(t, p, 15000);
     CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
     /* The spool outlives the process; the next producer replays it, one job per key. */
-    start_producer(t);
+    tprod_start(t);
     WAIT_UNTIL(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE idempotency_key LIKE ?",
                          DB_P(DBS("system:key:drain-%"))) == 5,
                10000, "the spooled webhooks were not replayed");

@@ -2,7 +2,7 @@
  * MariaDB and Redis: each route's success, a bad token, bad input naming its field, an unknown
  * name, a duplicate, wrong methods, and names with slashes. Time is simulated through
  * [scheduler] test_clock_file, which the producer reads as the CLI does. */
-#include "thttp.h"
+#include "tproducer.h"
 #include "tsupport.h"
 #include "util.h"
 
@@ -11,15 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AUTH "Authorization: Bearer test-token"
 /* 2026-03-07T12:00:00Z: the day before America/Chicago's 2026 spring change. */
 #define CLOCK_START 1772884800
-
-static const char *
-url(struct tenv *t, const char *path)
-{
-    return t_http_url(t->cfg.producer.listen, path);
-}
 
 /* Points the producer at a clock file in the test's directory, set to now. */
 static void
@@ -41,36 +34,14 @@ static void
 start_producer(struct tenv *t)
 {
     clock_set(t, CLOCK_START);
-    t_spawn(t, t_bin("jobfleet-producer"), NULL);
-    struct t_http_resp r;
-    WAIT_UNTIL(t_http("GET", url(t, "/health"), NULL, 0, NULL, &r) == 0 || (t_http_release(&r), 0),
-               10000, "the producer never answered");
-    t_http_release(&r);
+    tprod_start(t);
 }
 
-/* Sends a request with the API token (or the header given instead, or none for ""); returns
- * the status and keeps the body in *out and the Allow header in allow (when not NULL). */
-static long
-call_allow(struct tenv *t, const char *method, const char *path, const char *body, const char *auth,
-           char **out, char *allow, size_t allow_len)
-{
-    const char *h[] = {auth ? auth : AUTH, NULL};
-    struct t_http_resp r;
-    t_http(method, url(t, path), body, body ? strlen(body) : 0, auth && !*auth ? NULL : h, &r);
-    CHECK(r.status != 0, "%s %s: %s", method, path, r.err);
-    long st = r.status;
-    if (out)
-        *out = xstrdup(r.body);
-    if (allow && t_http_header(&r, "allow", allow, allow_len) < 0)
-        allow[0] = '\0';
-    t_http_release(&r);
-    return st;
-}
-
+/* Sends a request with the API token; returns the status and keeps the body in *out. */
 static long
 call(struct tenv *t, const char *method, const char *path, const char *body, char **out)
 {
-    return call_allow(t, method, path, body, NULL, out, NULL, 0);
+    return tprod_call(t, method, path, body, NULL, out);
 }
 
 /* The body parsed, failing the test when it is not JSON. */
@@ -233,18 +204,8 @@ test_auth(struct tenv *t)
         {"GET", "/api/cron/nightly/next?count=2", NULL},
         {"DELETE", "/api/cron/nightly", NULL},
     };
-    const char *bad[] = {"", "Authorization: Bearer wrong",
-                         "Authorization: Basic dGVzdA==", "Authorization: Bearer test-token2"};
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        for (int k = 0; k < 4; k++) {
-            char *out = NULL;
-            long st = call_allow(t, routes[i].method, routes[i].path, routes[i].body, bad[k], &out,
-                                 NULL, 0);
-            CHECK(st == 401 && strstr(out, "\"error\""), "%s %s with \"%s\": %ld %s",
-                  routes[i].method, routes[i].path, bad[k], st, out);
-            free(out);
-        }
-    }
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        tprod_check_401(t, routes[i].method, routes[i].path, routes[i].body);
     /* Nothing was done by any of them. */
     CHECK(t_sql_int(t, -1, "SELECT is_active FROM cron_jobs WHERE name = 'nightly'", DB_NOP) == 1,
           "still there and active");
@@ -261,8 +222,8 @@ test_auth(struct tenv *t)
     };
     for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
         char allow[64], *out = NULL;
-        long st =
-            call_allow(t, wrong[i].method, wrong[i].path, NULL, NULL, &out, allow, sizeof(allow));
+        long st = tprod_call_allow(t, wrong[i].method, wrong[i].path, NULL, NULL, &out, allow,
+                                   sizeof(allow));
         CHECK(st == 405 && strcmp(allow, wrong[i].allow) == 0 && strstr(out, "\"error\""),
               "%s %s: %ld Allow: %s %s", wrong[i].method, wrong[i].path, st, allow, out);
         free(out);

@@ -3,6 +3,8 @@
  * quota reached while MariaDB is down, and Redis stopped during ingestion. What they check is
  * invariant 7: a webhook answered 2xx ends as exactly one job, one answered 5xx as none. */
 #include "thttp.h"
+#include "tproducer.h"
+#include "tservers.h"
 #include "tsupport.h"
 #include "util.h"
 
@@ -16,123 +18,10 @@
 
 #define ECHO_SOURCE "[webhook.system]\nauth = none\n"
 
-static const char *
-url(struct tenv *t, const char *path)
-{
-    return t_http_url(t->cfg.producer.listen, path);
-}
-
-static pid_t
-start_producer(struct tenv *t)
-{
-    pid_t p = t_spawn(t, t_bin("jobfleet-producer"), NULL);
-    struct t_http_resp r;
-    WAIT_UNTIL(t_http("GET", url(t, "/health"), NULL, 0, NULL, &r) == 0 || (t_http_release(&r), 0),
-               10000, "the producer never answered");
-    t_http_release(&r);
-    return p;
-}
-
-/* Private MariaDB and Redis, stopped at exit whatever happens. */
-static char *private_dir;
-
-static void
-private_stop(void)
-{
-    if (private_dir == NULL)
-        return;
-    char *cmd =
-        xasprintf("%s/tests/servers stop %s >/dev/null 2>&1", JOBFLEET_SOURCE_DIR, private_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not stop the private servers in %s\n", private_dir);
-    free(cmd);
-    free(private_dir);
-    private_dir = NULL;
-}
-
-static void
-private_cmd(const char *what)
-{
-    char *cmd =
-        xasprintf("%s/tests/servers %s %s >/dev/null", JOBFLEET_SOURCE_DIR, what, private_dir);
-    CHECK(system(cmd) == 0, "tests/servers %s", what);
-    free(cmd);
-}
-
-/* Starts private servers, points the binaries at them through the environment (which
- * overrides the config file) and t->db / t->rq too, and migrates. The shared connections are
- * kept in *db and *rq for the teardown. */
-static void
-private_start(struct tenv *t, struct db **db, struct rq **rq)
-{
-    private_dir = xasprintf("%s/servers", t->dir);
-    atexit(private_stop);
-    private_cmd("start");
-    char *envp = xasprintf("%s/env", private_dir);
-    char *env = t_read_file(envp);
-    CHECK(env && strstr(env, "MYSQL_PORT=") && strstr(env, "REDIS_PORT="), "servers env");
-    char myport[16] = "", rport[16] = "";
-    sscanf(strstr(env, "MYSQL_PORT=") + 11, "%15[0-9]", myport);
-    sscanf(strstr(env, "REDIS_PORT=") + 11, "%15[0-9]", rport);
-    free(env);
-    free(envp);
-    setenv("JOBFLEET_MYSQL_PORT", myport, 1);
-    setenv("JOBFLEET_REDIS_PORT", rport, 1);
-    char *out = NULL, *err = NULL;
-    CHECK(t_cli(t, &out, &err, (const char *const[]){"migrate", NULL}) == 0, "migrate: %s", err);
-    free(out);
-    free(err);
-    struct cfg_mysql m = t->cfg.mysql;
-    m.port = (int)strtol(myport, NULL, 10);
-    struct cfg_redis r = t->cfg.redis;
-    r.port = (int)strtol(rport, NULL, 10);
-    *db = t->db;
-    *rq = t->rq;
-    t->db = db_new(&m);
-    t->rq = rq_new(&r);
-    CHECK(db_connect(t->db) == 0, "private MariaDB: %s", db_errstr(t->db));
-    CHECK(rq_connect(t->rq) == 0, "private Redis: %s", rq_errstr(t->rq));
-}
-
-static void
-private_end(struct tenv *t, struct db *db, struct rq *rq)
-{
-    db_free(t->db);
-    rq_free(t->rq);
-    t->db = db;
-    t->rq = rq;
-    private_stop();
-    unsetenv("JOBFLEET_MYSQL_PORT");
-    unsetenv("JOBFLEET_REDIS_PORT");
-}
-
-static char *
-metrics(struct tenv *t)
-{
-    struct t_http_resp r;
-    t_http("GET", url(t, "/metrics"), NULL, 0, NULL, &r);
-    CHECK(r.status == 200, "metrics: %ld %s", r.status, r.err);
-    char *m = xstrdup(r.body);
-    t_http_release(&r);
-    return m;
-}
-
-static int64_t
-metric(struct tenv *t, const char *name)
-{
-    char *m = metrics(t);
-    char key[128];
-    snprintf(key, sizeof(key), "\n%s ", name);
-    const char *p = strstr(m, key);
-    int64_t v = p ? strtoll(p + strlen(key), NULL, 10) : -1;
-    free(m);
-    return v;
-}
-
 static bool
 spool_empty(struct tenv *t)
 {
-    return metric(t, "jobfleet_producer_spool_files") == 0;
+    return tprod_metric(t, "jobfleet_producer_spool_files") == 0;
 }
 
 /* Whether the job of each key exists, as 0/1 per index, from one query. */
@@ -164,7 +53,7 @@ post_key(struct tenv *t, const char *prefix, int i, char *retry_after, size_t ra
     snprintf(body, sizeof(body), "{\"n\":%d}", i);
     const char *hdrs[] = {h, NULL};
     struct t_http_resp r;
-    t_http("POST", url(t, "/webhook/system/echo"), body, strlen(body), hdrs, &r);
+    t_http("POST", tprod_url(t, "/webhook/system/echo"), body, strlen(body), hdrs, &r);
     if (retry_after && t_http_header(&r, "retry-after", retry_after, ralen) < 0)
         retry_after[0] = '\0';
     long st = r.status;
@@ -203,10 +92,10 @@ outage_client(void *arg)
 static void
 test_outage_mysql(struct tenv *t)
 {
-    struct db *sdb;
-    struct rq *srq;
-    private_start(t, &sdb, &srq);
-    start_producer(t);
+    struct tsrv srv;
+    tsrv_start(t, &srv);
+    tsrv_use(t, &srv);
+    tprod_start(t);
     struct outage *o = xcalloc(1, sizeof(*o));
     o->t = t;
     pthread_t th[OUTAGE_THREADS];
@@ -214,10 +103,10 @@ test_outage_mysql(struct tenv *t)
         pthread_create(&th[i], NULL, outage_client, o);
     WAIT_UNTIL(atomic_load(&o->done) >= 300, 30000, "the first webhooks");
     /* Stopped while requests are in flight: some inserts and commits die mid-way. */
-    private_cmd("stop-mysql");
+    tsrv_stop_mysql(&srv);
     atomic_store(&o->stopped, true);
     WAIT_UNTIL(atomic_load(&o->done) >= 1650, 30000, "webhooks during the outage");
-    private_cmd("start-mysql");
+    tsrv_start_mysql(&srv);
     atomic_store(&o->started, true);
     for (int i = 0; i < OUTAGE_THREADS; i++)
         pthread_join(th[i], NULL);
@@ -236,8 +125,8 @@ test_outage_mysql(struct tenv *t)
             CHECK(st == 503 && have[i] == 0, "webhook %d answered %ld has %d jobs", i, st, have[i]);
         }
     }
-    int64_t spooled = metric(t, "jobfleet_producer_spooled_total");
-    int64_t replayed = metric(t, "jobfleet_producer_spool_replayed_total");
+    int64_t spooled = tprod_metric(t, "jobfleet_producer_spooled_total");
+    int64_t replayed = tprod_metric(t, "jobfleet_producer_spool_replayed_total");
     fprintf(stderr, "%d accepted, %d refused, %lld spooled, %lld replayed\n", ok, refused,
             (long long)spooled, (long long)replayed);
     CHECK(spooled >= 650 && replayed == spooled, "spooled %lld, replayed %lld", (long long)spooled,
@@ -245,18 +134,18 @@ test_outage_mysql(struct tenv *t)
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == ok, "jobs = accepted");
     free(have);
     free(o);
-    private_end(t, sdb, srq);
+    tsrv_stop(t, &srv);
 }
 
 static void
 test_spool_quota(struct tenv *t)
 {
-    struct db *sdb;
-    struct rq *srq;
-    private_start(t, &sdb, &srq);
-    start_producer(t);
+    struct tsrv srv;
+    tsrv_start(t, &srv);
+    tsrv_use(t, &srv);
+    tprod_start(t);
     CHECK(post_key(t, "before", 0, NULL, 0) == 202, "stored before the outage");
-    private_cmd("stop-mysql");
+    tsrv_stop_mysql(&srv);
     enum { MAXN = 400 };
     long st[MAXN];
     int n = 0, accepted = 0;
@@ -274,26 +163,26 @@ test_spool_quota(struct tenv *t)
         }
     }
     CHECK(accepted >= 10 && n < MAXN, "accepted %d of %d before the quota", accepted, n);
-    CHECK(metric(t, "jobfleet_producer_spool_bytes") <= 20000, "spool over its quota");
-    CHECK(metric(t, "jobfleet_producer_spool_files") == accepted, "files = accepted");
+    CHECK(tprod_metric(t, "jobfleet_producer_spool_bytes") <= 20000, "spool over its quota");
+    CHECK(tprod_metric(t, "jobfleet_producer_spool_files") == accepted, "files = accepted");
     struct t_http_resp h;
-    t_http("GET", url(t, "/health"), NULL, 0, NULL, &h);
+    t_http("GET", tprod_url(t, "/health"), NULL, 0, NULL, &h);
     CHECK(h.status == 503 && strstr(h.body, "\"accepting_webhooks\":false"), "health: %ld %s",
           h.status, h.body);
     t_http_release(&h);
-    private_cmd("start-mysql");
+    tsrv_start_mysql(&srv);
     WAIT_UNTIL(spool_empty(t), 30000, "the spool never drained");
     int *have = xcalloc(MAXN, sizeof(int));
     jobs_by_key(t, "q", MAXN, have);
     for (int i = 0; i < n; i++)
         CHECK(have[i] == (st[i] == 202), "webhook %d answered %ld has %d jobs", i, st[i], have[i]);
     free(have);
-    CHECK(metric(t, "jobfleet_producer_spool_bytes") == 0, "spool bytes back to 0");
-    int64_t spooled = metric(t, "jobfleet_producer_spooled_total");
+    CHECK(tprod_metric(t, "jobfleet_producer_spool_bytes") == 0, "spool bytes back to 0");
+    int64_t spooled = tprod_metric(t, "jobfleet_producer_spooled_total");
     CHECK(post_key(t, "after", 0, NULL, 0) == 202, "stored after the outage");
-    CHECK(metric(t, "jobfleet_producer_spooled_total") == spooled, "stored, not spooled");
+    CHECK(tprod_metric(t, "jobfleet_producer_spooled_total") == spooled, "stored, not spooled");
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == accepted + 2, "job count");
-    private_end(t, sdb, srq);
+    tsrv_stop(t, &srv);
 }
 
 static bool
@@ -305,21 +194,21 @@ all_succeeded(struct tenv *t, int n)
 static void
 test_outage_redis(struct tenv *t)
 {
-    struct db *sdb;
-    struct rq *srq;
-    private_start(t, &sdb, &srq);
-    pid_t p = start_producer(t);
+    struct tsrv srv;
+    tsrv_start(t, &srv);
+    tsrv_use(t, &srv);
+    pid_t p = tprod_start(t);
     pid_t w = t_spawn(t, t_bin("jobfleet-worker"), NULL);
     for (int i = 0; i < 20; i++)
         CHECK(post_key(t, "r", i, NULL, 0) == 202, "webhook %d before", i);
     WAIT_UNTIL(all_succeeded(t, 20), 20000, "jobs before the outage did not run");
-    private_cmd("stop-redis");
+    tsrv_stop_redis(&srv);
     for (int i = 20; i < 120; i++)
         CHECK(post_key(t, "r", i, NULL, 0) == 202, "webhook %d during the Redis outage", i);
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE state = 'queued'", DB_NOP) == 100,
           "the jobs of the outage wait, queued");
-    CHECK(metric(t, "jobfleet_producer_spooled_total") == 0, "nothing spooled for Redis");
-    private_cmd("start-redis");
+    CHECK(tprod_metric(t, "jobfleet_producer_spooled_total") == 0, "nothing spooled for Redis");
+    tsrv_start_redis(&srv);
     /* The producer pushes the IDs it kept (the scheduler's reconcile would too, later). */
     WAIT_UNTIL(
         all_succeeded(t, 120), 30000, "jobs of the outage did not run: %lld succeeded",
@@ -331,7 +220,7 @@ test_outage_redis(struct tenv *t)
           "each job ran once");
     t_signal(t, w, SIGTERM);
     t_wait_exit(t, w, 20000);
-    private_end(t, sdb, srq);
+    tsrv_stop(t, &srv);
 }
 
 static const struct test_case cases[] = {

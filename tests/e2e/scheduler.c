@@ -1,6 +1,7 @@
 /* End-to-end tests of jobfleet-scheduler: leader election and takeover, pickup of due jobs,
  * reconcile after Redis lost its queues, lease recovery, the watchdog, retention, flags, and
  * MariaDB and Redis restarts under a running scheduler (on private servers). */
+#include "tservers.h"
 #include "tsupport.h"
 #include "util.h"
 
@@ -435,93 +436,20 @@ test_flags(struct tenv *t)
     free(bad);
 }
 
-/* Private MariaDB and Redis for the restart tests, stopped at exit whatever happens. */
-static char *private_dir;
-
-static void
-private_stop(void)
-{
-    if (private_dir == NULL)
-        return;
-    char *cmd =
-        xasprintf("%s/tests/servers stop %s >/dev/null 2>&1", JOBFLEET_SOURCE_DIR, private_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not stop the private servers in %s\n", private_dir);
-    free(cmd);
-    free(private_dir);
-    private_dir = NULL;
-}
-
-static void
-private_cmd(const char *what)
-{
-    char *cmd =
-        xasprintf("%s/tests/servers %s %s >/dev/null", JOBFLEET_SOURCE_DIR, what, private_dir);
-    CHECK(system(cmd) == 0, "tests/servers %s", what);
-    free(cmd);
-}
-
-/* Starts private servers, points the binaries (through the environment, which overrides the
- * file) and t->db / t->rq at them, and migrates. The shared connections are kept in *db
- * and *rq for the teardown. */
-static void
-private_start(struct tenv *t, struct db **db, struct rq **rq)
-{
-    private_dir = xasprintf("%s/servers", t->dir);
-    atexit(private_stop);
-    private_cmd("start");
-    char *envp = xasprintf("%s/env", private_dir);
-    char *env = t_read_file(envp);
-    CHECK(env && strstr(env, "MYSQL_PORT=") && strstr(env, "REDIS_PORT="), "servers env");
-    char myport[16] = "", rport[16] = "";
-    sscanf(strstr(env, "MYSQL_PORT=") + 11, "%15[0-9]", myport);
-    sscanf(strstr(env, "REDIS_PORT=") + 11, "%15[0-9]", rport);
-    free(env);
-    free(envp);
-    setenv("JOBFLEET_MYSQL_PORT", myport, 1);
-    setenv("JOBFLEET_REDIS_PORT", rport, 1);
-    char *out = NULL, *err = NULL;
-    CHECK(t_cli(t, &out, &err, (const char *const[]){"migrate", NULL}) == 0, "migrate: %s", err);
-    free(out);
-    free(err);
-    struct cfg_mysql m = t->cfg.mysql;
-    m.port = (int)strtol(myport, NULL, 10);
-    struct cfg_redis r = t->cfg.redis;
-    r.port = (int)strtol(rport, NULL, 10);
-    *db = t->db;
-    *rq = t->rq;
-    t->db = db_new(&m);
-    t->rq = rq_new(&r);
-    CHECK(db_connect(t->db) == 0, "private MariaDB: %s", db_errstr(t->db));
-    CHECK(rq_connect(t->rq) == 0, "private Redis: %s", rq_errstr(t->rq));
-}
-
-static void
-private_end(struct tenv *t, struct db *db, struct rq *rq)
-{
-    db_free(t->db);
-    rq_free(t->rq);
-    t->db = db;
-    t->rq = rq;
-    private_stop();
-    unsetenv("JOBFLEET_MYSQL_PORT");
-    unsetenv("JOBFLEET_REDIS_PORT");
-}
-
 static void
 test_mysql_restart(struct tenv *t)
 {
-    struct db *shared_db;
-    struct rq *shared_rq;
-    private_start(t, &shared_db, &shared_rq);
+    struct tsrv srv;
+    tsrv_start(t, &srv);
+    tsrv_use(t, &srv);
     pid_t s = start_leader(t);
     int64_t before = t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "1s", NULL});
     WAIT_UNTIL(t_job_in_state(t, before, "queued") && in_redis(t, "default", before), 10000,
                "job before the restart");
 
-    private_cmd("stop-mysql");
+    tsrv_stop_mysql(&srv);
     WAIT_UNTIL(log_count(t, s, "lost leadership") == 1, 10000, "outage not noticed");
-    private_cmd("start-mysql");
+    tsrv_start_mysql(&srv);
     WAIT_UNTIL(log_count(t, s, "became leader") == 2, 30000, "never led again");
     int64_t after = t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "1s", NULL});
     WAIT_UNTIL(t_job_in_state(t, after, "queued") && in_redis(t, "default", after), 15000,
@@ -532,21 +460,21 @@ test_mysql_restart(struct tenv *t)
           log_count(t, s, "MariaDB (lock connection) unavailable"));
     CHECK(log_count(t, s, "MariaDB unavailable") <= 1, "main connection outage logged often");
     stop_cleanly(t, s);
-    private_end(t, shared_db, shared_rq);
+    tsrv_stop(t, &srv);
 }
 
 static void
 test_redis_restart(struct tenv *t)
 {
-    struct db *shared_db;
-    struct rq *shared_rq;
-    private_start(t, &shared_db, &shared_rq);
+    struct tsrv srv;
+    tsrv_start(t, &srv);
+    tsrv_use(t, &srv);
     pid_t s = start_leader(t);
-    private_cmd("stop-redis");
+    tsrv_stop_redis(&srv);
     /* Due while Redis is down: the scheduler must push it once Redis is back. */
     int64_t id = t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "1s", NULL});
     WAIT_UNTIL(log_count(t, s, "Redis unavailable") == 1, 10000, "Redis outage not noticed");
-    private_cmd("start-redis");
+    tsrv_start_redis(&srv);
     WAIT_UNTIL(in_redis(t, "default", id), 20000, "job %lld not pushed after Redis came back",
                (long long)id);
     CHECK(t_job_in_state(t, id, "queued"), "job state");
@@ -554,7 +482,7 @@ test_redis_restart(struct tenv *t)
     CHECK(log_count(t, s, "Redis unavailable") == 1, "outage logged more than once");
     CHECK(log_count(t, s, "Redis available again") == 1, "no recovery line");
     stop_cleanly(t, s);
-    private_end(t, shared_db, shared_rq);
+    tsrv_stop(t, &srv);
 }
 
 static const struct test_case cases[] = {

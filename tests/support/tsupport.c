@@ -414,6 +414,15 @@ t_job_in_state(struct tenv *t, int64_t id, const char *state)
     return eq;
 }
 
+bool
+t_job_done(struct tenv *t, int64_t id)
+{
+    char *s = t_job_state(t, id);
+    bool done = !strcmp(s, "succeeded") || !strcmp(s, "failed") || !strcmp(s, "cancelled");
+    free(s);
+    return done;
+}
+
 char *
 t_read_file(const char *path)
 {

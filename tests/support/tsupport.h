@@ -92,7 +92,10 @@ int64_t t_sql_int(struct tenv *t, int64_t dflt, const char *sql, const struct db
 char *t_sql_str(struct tenv *t, const char *sql, const struct db_param *p, int n);
 /* A job's state as text ("succeeded", ...); the caller frees it. */
 char *t_job_state(struct tenv *t, int64_t id);
+/* True when the job is in state (false for no such job). */
 bool t_job_in_state(struct tenv *t, int64_t id, const char *state);
+/* True when the job has finished: succeeded, failed or cancelled. */
+bool t_job_done(struct tenv *t, int64_t id);
 
 /* Reads a whole file; NULL if it cannot. The caller frees it. */
 char *t_read_file(const char *path);

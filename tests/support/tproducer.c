@@ -1,0 +1,80 @@
+/* This file implements the producer helpers of the end-to-end tests, over the tests' HTTP
+ * client. */
+#include "tproducer.h"
+#include "thttp.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *
+tprod_url(struct tenv *t, const char *path)
+{
+    return t_http_url(t->cfg.producer.listen, path);
+}
+
+pid_t
+tprod_start(struct tenv *t)
+{
+    pid_t p = t_spawn(t, t_bin("jobfleet-producer"), NULL);
+    struct t_http_resp r;
+    WAIT_UNTIL(t_http("GET", tprod_url(t, "/health"), NULL, 0, NULL, &r) == 0 ||
+                   (t_http_release(&r), 0),
+               10000, "the producer never answered");
+    t_http_release(&r);
+    return p;
+}
+
+long
+tprod_call_allow(struct tenv *t, const char *method, const char *path, const char *body,
+                 const char *auth, char **out, char *allow, size_t allow_len)
+{
+    const char *h[] = {auth ? auth : TPROD_AUTH, NULL};
+    struct t_http_resp r;
+    t_http(method, tprod_url(t, path), body, body ? strlen(body) : 0, auth && !*auth ? NULL : h,
+           &r);
+    CHECK(r.status != 0, "%s %s: %s", method, path, r.err);
+    long st = r.status;
+    if (out)
+        *out = xstrdup(r.body);
+    if (allow && t_http_header(&r, "allow", allow, allow_len) < 0)
+        allow[0] = '\0';
+    t_http_release(&r);
+    return st;
+}
+
+long
+tprod_call(struct tenv *t, const char *method, const char *path, const char *body, const char *auth,
+           char **out)
+{
+    return tprod_call_allow(t, method, path, body, auth, out, NULL, 0);
+}
+
+void
+tprod_check_401(struct tenv *t, const char *method, const char *path, const char *body)
+{
+    const char *bad[] = {"", "Authorization: Bearer wrong",
+                         "Authorization: Basic dGVzdA==", "Authorization: Bearer test-token2"};
+    for (int i = 0; i < 4; i++) {
+        char *out = NULL;
+        long st = tprod_call(t, method, path, body, bad[i], &out);
+        CHECK(st == 401 && strstr(out, "\"error\""), "%s %s with \"%s\": %ld %s", method, path,
+              bad[i], st, out);
+        free(out);
+    }
+}
+
+int64_t
+tprod_metric(struct tenv *t, const char *name)
+{
+    struct t_http_resp r;
+    t_http("GET", tprod_url(t, "/metrics"), NULL, 0, NULL, &r);
+    CHECK(r.status == 200, "metrics: %ld %s", r.status, r.err);
+    char key[128];
+    snprintf(key, sizeof(key), "\n%s ", name);
+    const char *p = strstr(r.body, key);
+    int64_t v = p ? strtoll(p + strlen(key), NULL, 10) : -1;
+    t_http_release(&r);
+    return v;
+}
