@@ -6,7 +6,10 @@
 
 CREATE TABLE IF NOT EXISTS jobs (
     id               BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
-    uuid             CHAR(36)        NOT NULL,
+    -- Keys compare byte for byte (a key is an identifier, not text to sort), which also makes
+    -- every unique check on insert cheaper than a unicode collation would. uuid is random:
+    -- it carries no index (nothing looks a job up by it; a v4 collision is not a concern).
+    uuid             CHAR(36)        CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
     origin           VARCHAR(16)     NOT NULL DEFAULT 'cli',
     queue            VARCHAR(64)     NOT NULL DEFAULT 'default',
     action           VARCHAR(191)    NOT NULL,
@@ -17,8 +20,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     attempt          INT             NOT NULL DEFAULT 0,
     max_attempts     INT             NOT NULL DEFAULT 1,
     timeout_s        INT             NOT NULL DEFAULT 300,
-    unique_key       VARCHAR(191)    NULL,
-    idempotency_key  VARCHAR(191)    NULL,
+    unique_key       VARCHAR(191)    COLLATE utf8mb4_bin NULL,
+    idempotency_key  VARCHAR(191)    COLLATE utf8mb4_bin NULL,
     cron_job_id      BIGINT UNSIGNED NULL,
     cron_fire_time   DATETIME        NULL,
     dt_created       DATETIME(6)     NOT NULL,
@@ -43,17 +46,14 @@ CREATE TABLE IF NOT EXISTS jobs (
                          WHEN 'running' THEN COALESCE(dt_deadline, dt_started, run_at)
                          ELSE COALESCE(dt_completed, run_at) END) PERSISTENT,
     PRIMARY KEY (id),
-    UNIQUE KEY uq_jobs_uuid (uuid),
     UNIQUE KEY uq_jobs_unique_key (unique_key),
     UNIQUE KEY uq_jobs_idempotency_key (idempotency_key),
     UNIQUE KEY uq_jobs_cron_fire (cron_job_id, cron_fire_time),
-    -- pickup, reconcile, watchdog, retention, lease recovery (the running rows) and listings
-    -- by state
+    -- pickup, reconcile, watchdog, retention, lease recovery and the workers' cancel polls
+    -- (both read the running rows) and listings by state
     KEY ix_jobs_state_due (state, dt_due),
     -- listings by action; written once, at insert
-    KEY ix_jobs_action (action, id),
-    -- a worker's poll for cancellations: only rows asked to cancel are non-zero
-    KEY ix_jobs_cancel (cancel_requested)
+    KEY ix_jobs_action (action, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE TABLE IF NOT EXISTS job_attempts (
