@@ -2,6 +2,7 @@
  * time. */
 #include "hmac.h"
 #include "log.h"
+#include "util.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -67,25 +68,13 @@ hmac_hex(const uint8_t *in, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-static int
-hmac_nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int
 hmac_unhex(const char *s, size_t slen, uint8_t *out, size_t len)
 {
     if (slen != 2 * len)
         return -1;
     for (size_t i = 0; i < len; i++) {
-        int hi = hmac_nibble(s[2 * i]), lo = hmac_nibble(s[2 * i + 1]);
+        int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i] = (uint8_t)(hi << 4 | lo);

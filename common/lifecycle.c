@@ -202,6 +202,35 @@ lifecycle_finish_one(struct db *db, const struct outcome *o, bool *took)
     return 0;
 }
 
+enum lifecycle_col { LC_EXECUTION_MS, LC_RESULT, LC_ATTEMPT };
+
+/* Appends "CASE id WHEN ? THEN ? ... END" over the successes in o, binding each job's id and
+ * the chosen value, so one statement can give every row its own. */
+static void
+lifecycle_case(struct buf *sql, struct db_param *p, int *k, const struct outcome *o, int n,
+               enum lifecycle_col col)
+{
+    buf_appends(sql, "CASE id");
+    for (int i = 0; i < n; i++) {
+        if (o[i].status != JOB_OK)
+            continue;
+        buf_appends(sql, " WHEN ? THEN ?");
+        p[(*k)++] = DBI(o[i].id);
+        switch (col) {
+        case LC_EXECUTION_MS:
+            p[(*k)++] = o[i].execution_ms >= 0 ? DBI(o[i].execution_ms) : DBNULL;
+            break;
+        case LC_RESULT:
+            p[(*k)++] = DBS(o[i].result);
+            break;
+        case LC_ATTEMPT:
+            p[(*k)++] = DBI(o[i].attempt);
+            break;
+        }
+    }
+    buf_appends(sql, " END");
+}
+
 /* Checks out every success of one instance with a single UPDATE. Returns 1 when every row
  * took (marking them in took), 0 when some guard missed (the caller rolls back and goes row
  * by row, to learn which), 2 when there was nothing to batch, -1 on error. */
@@ -226,28 +255,13 @@ lifecycle_finish_successes(struct db *db, const struct outcome *o, int n, bool *
     int k = 0;
     buf_appends(&sql, "UPDATE jobs SET state = 'succeeded', dt_completed = NOW(6), "
                       "is_success = 1, failure_reason = NULL, unique_key = NULL, "
-                      "cancel_requested = 0, execution_ms = CASE id");
-    for (int i = 0; i < n; i++) {
-        if (o[i].status != JOB_OK)
-            continue;
-        buf_appends(&sql, " WHEN ? THEN ?");
-        p[k++] = DBI(o[i].id);
-        p[k++] = o[i].execution_ms >= 0 ? DBI(o[i].execution_ms) : DBNULL;
-    }
-    buf_appends(&sql, " END, result = ");
-    if (has_result) {
-        buf_appends(&sql, "CASE id");
-        for (int i = 0; i < n; i++) {
-            if (o[i].status != JOB_OK)
-                continue;
-            buf_appends(&sql, " WHEN ? THEN ?");
-            p[k++] = DBI(o[i].id);
-            p[k++] = DBS(o[i].result);
-        }
-        buf_appends(&sql, " END");
-    } else {
+                      "cancel_requested = 0, execution_ms = ");
+    lifecycle_case(&sql, p, &k, o, n, LC_EXECUTION_MS);
+    buf_appends(&sql, ", result = ");
+    if (has_result)
+        lifecycle_case(&sql, p, &k, o, n, LC_RESULT);
+    else
         buf_appends(&sql, "NULL");
-    }
     buf_appends(&sql, " WHERE id IN (");
     int first = 1;
     for (int i = 0; i < n; i++) {
@@ -257,16 +271,9 @@ lifecycle_finish_successes(struct db *db, const struct outcome *o, int n, bool *
         first = 0;
         p[k++] = DBI(o[i].id);
     }
-    buf_appends(&sql, ") AND instance_id = ? AND state = 'running' AND attempt = CASE id");
+    buf_appends(&sql, ") AND instance_id = ? AND state = 'running' AND attempt = ");
     p[k++] = DBI(o[0].instance_id);
-    for (int i = 0; i < n; i++) {
-        if (o[i].status != JOB_OK)
-            continue;
-        buf_appends(&sql, " WHEN ? THEN ?");
-        p[k++] = DBI(o[i].id);
-        p[k++] = DBI(o[i].attempt);
-    }
-    buf_appends(&sql, " END");
+    lifecycle_case(&sql, p, &k, o, n, LC_ATTEMPT);
     uint64_t affected = 0;
     int rc = db_exec(db, sql.data, p, k, &affected, NULL);
     buf_release(&sql);

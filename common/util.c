@@ -208,6 +208,18 @@ parse_duration_s(const char *s, int64_t *out)
     return 0;
 }
 
+int
+hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 int64_t
 backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms)
 {

@@ -44,6 +44,9 @@ int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* Parses a duration such as "90", "90s", "15m", "2h", "1d" into seconds. */
 int parse_duration_s(const char *s, int64_t *out);
 
+/* The value of a hex digit (0-9, a-f, A-F), or -1. */
+int hex_digit(char c);
+
 /* Full-jitter exponential backoff: a random delay in [0, min(cap, base * 2^attempt)]. */
 int64_t backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms);
 

@@ -11,6 +11,7 @@
 #include "cronjob.h"
 #include "log.h"
 #include "producer.h"
+#include "util.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -71,18 +72,6 @@ api_cron_fail(struct http_req *r, enum job_err e, const char *err, const char *c
     }
 }
 
-static int
-api_cron_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes s[0..n) into a new string ('+' stays '+': this is a path). NULL when an
  * escape is malformed or decodes to a NUL byte. */
 static char *
@@ -95,8 +84,8 @@ api_cron_unescape(const char *s, size_t n)
             out[j++] = s[i];
             continue;
         }
-        int hi = i + 2 < n ? api_cron_hex(s[i + 1]) : -1;
-        int lo = i + 2 < n ? api_cron_hex(s[i + 2]) : -1;
+        int hi = i + 2 < n ? hex_digit(s[i + 1]) : -1;
+        int lo = i + 2 < n ? hex_digit(s[i + 2]) : -1;
         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
             free(out);
             return NULL;
