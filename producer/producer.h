@@ -212,17 +212,14 @@ bool producer_writer_db_up(const struct producer_writer *wr);
 
 /* ---- Webhook log (webhook_log.c) ---- */
 
-/* A queue of at most max_rows rows. */
-struct webhook_log *webhook_log_new(int max_rows);
-/* Frees the queue and the rows still in it (logging how many); accepts NULL. */
-void webhook_log_free(struct webhook_log *l);
-/* Queues a row for the writer; when the queue is full the row is dropped and counted. */
+/* A queue of at most max_rows rows, and the thread that writes them on its own connection. */
+struct webhook_log *webhook_log_start(const struct cfg_mysql *mysql, int max_rows);
+/* Writes what is still queued (when MariaDB takes it), stops the thread and frees the queue,
+ * logging rows left unwritten; accepts NULL. */
+void webhook_log_stop(struct webhook_log *l);
+/* Queues a row; when the queue is full the row is dropped and counted. */
 void webhook_log_add(struct webhook_log *l, const char *source, const char *path,
                      const char *action, int status, int64_t job_id, const char *reason);
-/* Inserts up to max queued rows on db (inside the caller's transaction when one is open).
- * Rows a lost connection could not take go back to the queue; other errors drop them. Returns
- * the number written, or -1 when the connection was lost. */
-int webhook_log_flush(struct webhook_log *l, struct db *db, int max);
 /* Rows waiting, and rows dropped since the start. */
 int webhook_log_pending(struct webhook_log *l);
 long webhook_log_dropped(struct webhook_log *l);

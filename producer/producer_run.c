@@ -130,7 +130,7 @@ producer_free(struct producer *p)
     spool_replay_stop(p->replay);
     producer_writer_stop(p->writer);
     producer_pool_free(p);
-    webhook_log_free(p->wlog);
+    webhook_log_stop(p->wlog);
     spool_close(p->spool);
     webhook_sources_free(p->sources, p->n_sources);
     pthread_mutex_destroy(&p->pool_mu);
@@ -163,7 +163,7 @@ producer_run(struct cfg *c, char *err, size_t errlen)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    p->wlog = webhook_log_new(WEBHOOK_LOG_QUEUE);
+    p->wlog = webhook_log_start(&c->mysql, WEBHOOK_LOG_QUEUE);
     p->writer = producer_writer_start(p);
     p->replay = spool_replay_start(p);
     if (http_server_start(p, err, errlen) < 0) {

@@ -279,18 +279,15 @@ writer_insert(struct writer_thread *t, struct producer_write **b, int n, char *e
     return e;
 }
 
-/* Inserts a batch that is one multi-row statement, with no log rows waiting to ride along,
- * without a transaction: the statement is atomic on its own and autocommit commits it in the
- * same round trip, which spares START TRANSACTION and COMMIT. The insert turn is kept through
- * the commit, so the next batch gathers what arrives meanwhile. Returns 0, 2 to retry row by
- * row (nothing was written), -1 when the connection was lost (the outcome is unknown), or 3
- * when the batch is not such a batch. */
+/* Inserts a batch that is one multi-row statement without a transaction: the statement is
+ * atomic on its own and autocommit commits it in the same round trip, which spares START
+ * TRANSACTION and COMMIT. The insert turn is kept through the commit, so the next batch gathers
+ * what arrives meanwhile. Returns 0, 2 to retry row by row (nothing was written), -1 when the
+ * connection was lost (the outcome is unknown), or 3 when the batch is not such a batch. */
 static int
 writer_autocommit(struct writer_thread *t, struct producer_write **b, int n, char *err,
                   size_t errlen)
 {
-    if (webhook_log_pending(t->wr->p->wlog) > 0)
-        return 3;
     struct job_spec *specs = xcalloc((size_t)n, sizeof(*specs));
     for (int i = 0; i < n; i++)
         specs[i] = b[i]->spec;
@@ -345,12 +342,6 @@ writer_txn(struct writer_thread *t, struct producer_write **b, int *n, bool per_
         return 1;
     }
     writer_end_turn(t);
-    /* Log rows ride along in the same commit, written after the turn is handed over; their
-     * failure never fails the batch. */
-    if (webhook_log_flush(wr->p->wlog, t->db, WRITER_BATCH) < 0) {
-        snprintf(err, errlen, "%s", db_errstr(t->db));
-        return -1;
-    }
     if (db_commit(t->db) < 0) {
         snprintf(err, errlen, "commit: %s", db_errstr(t->db));
         /* A lost commit is unknown, not failed: the requests spool with the same idempotency
@@ -408,8 +399,7 @@ writer_batch(struct writer_thread *t, struct producer_write **b, int n)
         writer_complete(wr, b[i], PW_DONE);
 }
 
-/* Work for a quiet moment: see whether MariaDB is back, write waiting log rows, push the
- * backlog. */
+/* Work for a quiet moment: see whether MariaDB is back, push the backlog. */
 static void
 writer_idle(struct writer_thread *t)
 {
@@ -425,8 +415,6 @@ writer_idle(struct writer_thread *t)
         }
         return;
     }
-    if (webhook_log_pending(wr->p->wlog) > 0 && webhook_log_flush(wr->p->wlog, t->db, 1000) < 0)
-        writer_set_down(wr, t, db_errstr(t->db));
     writer_backlog_flush(wr, t->rq);
 }
 
@@ -622,8 +610,6 @@ producer_writer_stop(struct producer_writer *wr)
     pthread_mutex_unlock(&wr->mu);
     pthread_join(wr->watchdog, NULL);
     struct writer_thread *t0 = &wr->threads[0];
-    if (atomic_load(&wr->db_up))
-        webhook_log_flush(wr->p->wlog, t0->db, 100000);
     atomic_store(&wr->push_retry_ms, 0);
     writer_backlog_flush(wr, t0->rq);
     if (wr->n_backlog)

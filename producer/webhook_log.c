@@ -1,7 +1,10 @@
-/* This file keeps the webhook_log rows of received requests in a bounded queue and writes them
- * in multi-row inserts, usually inside the writer's next transaction so that they cost no
- * commit of their own. A log row is a convenience for operators: when it cannot be written it
- * is dropped and counted, and the request it describes is never failed for it. */
+/* This file keeps the webhook_log rows of received requests in a bounded queue, and a thread of
+ * its own writes them with its own MariaDB connection: every FLUSH_MS, or sooner once
+ * FLUSH_ROWS are waiting, all queued rows go in multi-row inserts and one commit. Off the
+ * writers' path, log rows neither lengthen a webhook's commit nor keep the writers from their
+ * one-statement autocommit, and big inserts cost MariaDB less per row. A log row is a
+ * convenience for operators: when it cannot be written it is dropped and counted, and the
+ * request it describes is never failed for it. */
 #include "job.h"
 #include "log.h"
 #include "producer.h"
@@ -9,10 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-/* Rows per INSERT. With the writer's job statements (as many sizes) this keeps every statement
- * the writer's connection uses within its 128-entry statement cache. */
-#define WEBHOOK_LOG_CHUNK 48
+/* Rows per INSERT: one statement per size up to this stays in the connection's cache. */
+#define WEBHOOK_LOG_CHUNK 100
+#define FLUSH_MS 100
+#define FLUSH_ROWS 500
+#define RETRY_MS 1000
 
 struct webhook_log_row {
     char received[40];
@@ -26,20 +32,14 @@ struct webhook_log_row {
 
 struct webhook_log {
     pthread_mutex_t mu;
+    pthread_cond_t wake;          /* FLUSH_ROWS are waiting, or stop */
     struct webhook_log_row *rows; /* a ring of max rows */
     int max, head, n;
+    bool stop;
     atomic_long dropped;
+    struct db *db; /* the flusher's own */
+    pthread_t tid;
 };
-
-struct webhook_log *
-webhook_log_new(int max_rows)
-{
-    struct webhook_log *l = xcalloc(1, sizeof(*l));
-    pthread_mutex_init(&l->mu, NULL);
-    l->max = max_rows;
-    l->rows = xcalloc((size_t)max_rows, sizeof(*l->rows));
-    return l;
-}
 
 static void
 webhook_log_row_release(struct webhook_log_row *r)
@@ -51,17 +51,17 @@ webhook_log_row_release(struct webhook_log_row *r)
     memset(r, 0, sizeof(*r));
 }
 
-void
+static void
 webhook_log_free(struct webhook_log *l)
 {
-    if (l == NULL)
-        return;
     for (int i = 0; i < l->n; i++)
         webhook_log_row_release(&l->rows[(l->head + i) % l->max]);
     if (l->n || atomic_load(&l->dropped))
         log_warnx("webhook log: %d rows unwritten at exit, %ld dropped in all", l->n,
                   (long)atomic_load(&l->dropped));
     free(l->rows);
+    db_free(l->db);
+    pthread_cond_destroy(&l->wake);
     pthread_mutex_destroy(&l->mu);
     free(l);
 }
@@ -97,7 +97,8 @@ webhook_log_add(struct webhook_log *l, const char *source, const char *path, con
         return;
     }
     l->rows[(l->head + l->n) % l->max] = r;
-    l->n++;
+    if (++l->n == FLUSH_ROWS)
+        pthread_cond_signal(&l->wake);
     pthread_mutex_unlock(&l->mu);
 }
 
@@ -163,7 +164,10 @@ webhook_log_insert(struct db *db, const struct webhook_log_row *rows, int n)
     return rc;
 }
 
-int
+/* Inserts up to max queued rows on db. Rows a lost connection could not take go back to the
+ * queue; other errors drop them. Returns the number taken, or -1 when the connection was
+ * lost. */
+static int
 webhook_log_flush(struct webhook_log *l, struct db *db, int max)
 {
     pthread_mutex_lock(&l->mu);
@@ -192,4 +196,95 @@ webhook_log_flush(struct webhook_log *l, struct db *db, int max)
     }
     free(rows);
     return n;
+}
+
+/* Writes what is queued in one transaction. Returns -1 when MariaDB is unreachable (the rows
+ * stay queued). */
+static int
+webhook_log_write(struct webhook_log *l)
+{
+    if (!db_connected(l->db) && db_connect(l->db) < 0)
+        return -1;
+    if (db_begin(l->db) < 0)
+        return db_lost(l->db) ? -1 : 0;
+    if (webhook_log_flush(l, l->db, l->max) < 0)
+        return -1;
+    if (db_commit(l->db) < 0) {
+        /* Lost with the commit's answer: the rows may or may not be in; they are not kept. */
+        log_warnx("webhook log: commit: %s", db_errstr(l->db));
+        if (db_lost(l->db))
+            return -1;
+        db_rollback(l->db);
+    }
+    return 0;
+}
+
+static void *
+webhook_log_main(void *arg)
+{
+    struct webhook_log *l = arg;
+    bool down = false;
+    pthread_mutex_lock(&l->mu);
+    for (;;) {
+        if (!l->stop && (l->n < FLUSH_ROWS || down)) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            long wait_ms = down ? RETRY_MS : FLUSH_MS;
+            ts.tv_sec += wait_ms / 1000;
+            ts.tv_nsec += (wait_ms % 1000) * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&l->wake, &l->mu, &ts);
+        }
+        bool stop = l->stop;
+        int n = l->n;
+        pthread_mutex_unlock(&l->mu);
+        if (n > 0) {
+            bool was_down = down;
+            down = webhook_log_write(l) < 0;
+            if (down && !was_down)
+                log_warnx("webhook log: MariaDB unavailable (%s); %d rows kept to write later",
+                          db_errstr(l->db), webhook_log_pending(l));
+            else if (!down && was_down)
+                log_info("webhook log: MariaDB is back; rows kept during the outage written");
+        }
+        pthread_mutex_lock(&l->mu);
+        if (stop)
+            break;
+    }
+    pthread_mutex_unlock(&l->mu);
+    return NULL;
+}
+
+struct webhook_log *
+webhook_log_start(const struct cfg_mysql *mysql, int max_rows)
+{
+    struct webhook_log *l = xcalloc(1, sizeof(*l));
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&l->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    l->max = max_rows;
+    l->rows = xcalloc((size_t)max_rows, sizeof(*l->rows));
+    l->db = db_new(mysql);
+    if (pthread_create(&l->tid, NULL, webhook_log_main, l) != 0)
+        fatal("pthread_create");
+    return l;
+}
+
+void
+webhook_log_stop(struct webhook_log *l)
+{
+    if (l == NULL)
+        return;
+    pthread_mutex_lock(&l->mu);
+    l->stop = true;
+    pthread_cond_signal(&l->wake);
+    pthread_mutex_unlock(&l->mu);
+    pthread_join(l->tid, NULL);
+    webhook_log_free(l);
 }
