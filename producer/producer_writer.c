@@ -1,8 +1,10 @@
 /* This file is the producer's group commit: webhook requests and single-job API requests
- * (POST /api/jobs) hand their job to a queue, and a few writer threads, each with its own
- * MariaDB and Redis connection, take everything queued at once and insert it in one
- * transaction, so concurrent requests share one commit (one fsync) instead of paying for one
- * each. A watchdog answers any request whose write outlasts
+ * (POST /api/jobs) hand their job to a queue; an inserter thread, with its own MariaDB
+ * connection, takes everything queued at once and inserts it with one statement and one
+ * commit, so concurrent requests share one fsync instead of paying for one each. It hands the
+ * committed batch to a finisher thread, with its own Redis connection, which pushes the IDs
+ * and answers the requests while the inserter is already writing the next batch (what
+ * arrived during the last one). A watchdog answers any request whose write outlasts
  * [producer] db_timeout_ms, so a stalled MariaDB costs a request at most that long before it
  * is spooled. IDs are pushed to Redis after the commit (invariant 1); a push that fails is
  * kept in a bounded backlog and pushed again when Redis is back, and the scheduler's reconcile
@@ -16,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-/* Two writers let one send its batch's rows while the other waits for its commit. */
+/* The inserter and the finisher. */
 #define WRITER_THREADS 2
 #define WRITER_BATCH 256
 #define WRITER_IDLE_MS 100
@@ -27,10 +29,16 @@
 struct writer_thread {
     struct producer_writer *wr;
     pthread_t tid;
-    bool inserting; /* this thread holds the writer's insert turn */
     struct db *db;
     struct rq *rq;
     int64_t next_probe_ms;
+};
+
+/* A committed batch on its way to the finisher. */
+struct writer_done {
+    struct writer_done *next;
+    int n;
+    struct producer_write *b[WRITER_BATCH];
 };
 
 struct push_item {
@@ -44,10 +52,12 @@ struct producer_writer {
     pthread_mutex_t mu;
     pthread_cond_t work;  /* the queue gained items, or stop */
     pthread_cond_t watch; /* the outstanding list gained a head, or stop */
+    pthread_cond_t done;  /* a committed batch waits for the finisher, or stop */
+    struct writer_done *d_head, *d_tail;
+    bool stop_finish;
     struct producer_write *q_head, *q_tail;
     struct producer_write *o_head, *o_tail; /* submitted and not yet answered, oldest first */
     bool stop, stop_watch;
-    bool inserting; /* a writer is sending its batch's rows */
     atomic_bool db_up;
     struct writer_thread threads[WRITER_THREADS];
     pthread_t watchdog;
@@ -116,23 +126,6 @@ writer_unlink_outstanding(struct producer_writer *wr, struct producer_write *w)
         wr->o_tail = w->o_prev;
     w->o_prev = w->o_next = NULL;
     w->in_outstanding = false;
-}
-
-/* Gives up the insert turn: rows are sent, the commit may take its time while another writer
- * starts on the next batch. One writer sends rows at a time, so a batch gathers everything
- * that arrived meanwhile (bigger batches cost MariaDB less per job), yet a commit waiting for
- * its fsync never holds the next batch up. */
-static void
-writer_end_turn(struct writer_thread *t)
-{
-    if (!t->inserting)
-        return;
-    struct producer_writer *wr = t->wr;
-    pthread_mutex_lock(&wr->mu);
-    wr->inserting = false;
-    t->inserting = false;
-    pthread_cond_signal(&wr->work);
-    pthread_mutex_unlock(&wr->mu);
 }
 
 /* Answers an item once: the first of writer and watchdog to get here wins. */
@@ -281,8 +274,7 @@ writer_insert(struct writer_thread *t, struct producer_write **b, int n, char *e
 
 /* Inserts a batch that is one multi-row statement without a transaction: the statement is
  * atomic on its own and autocommit commits it in the same round trip, which spares START
- * TRANSACTION and COMMIT. The insert turn is kept through the commit, so the next batch gathers
- * what arrives meanwhile. Returns 0, 2 to retry row by row (nothing was written), -1 when the
+ * TRANSACTION and COMMIT. Returns 0, 2 to retry row by row (nothing was written), -1 when the
  * connection was lost (the outcome is unknown), or 3 when the batch is not such a batch. */
 static int
 writer_autocommit(struct writer_thread *t, struct producer_write **b, int n, char *err,
@@ -296,7 +288,6 @@ writer_autocommit(struct writer_thread *t, struct producer_write **b, int n, cha
     if (!one)
         return 3;
     enum job_err e = writer_insert(t, b, n, err, errlen);
-    writer_end_turn(t);
     if (e != JOB_E_OK)
         return db_lost(t->db) ? -1 : 2;
     return 0;
@@ -341,7 +332,6 @@ writer_txn(struct writer_thread *t, struct producer_write **b, int *n, bool per_
         (*n)--;
         return 1;
     }
-    writer_end_turn(t);
     if (db_commit(t->db) < 0) {
         snprintf(err, errlen, "commit: %s", db_errstr(t->db));
         /* A lost commit is unknown, not failed: the requests spool with the same idempotency
@@ -354,19 +344,21 @@ writer_txn(struct writer_thread *t, struct producer_write **b, int *n, bool per_
     return 0;
 }
 
-static void
+/* Writes the batch. Returns how many of its items are committed (they are b[0..return-1]);
+ * the others are answered as failed, and those dropped on the way are released. */
+static int
 writer_batch(struct writer_thread *t, struct producer_write **b, int n)
 {
     struct producer_writer *wr = t->wr;
     char err[512] = "";
     if (!atomic_load(&wr->db_up)) {
         writer_fail_all(wr, b, n, "MariaDB unavailable");
-        return;
+        return 0;
     }
     if (!db_connected(t->db) && db_connect(t->db) < 0) {
         writer_set_down(wr, t, db_errstr(t->db));
         writer_fail_all(wr, b, n, db_errstr(t->db));
-        return;
+        return 0;
     }
     /* A failed multi-row statement is retried row by row, which finds the item at fault. */
     int rc = 1;
@@ -384,62 +376,73 @@ writer_batch(struct writer_thread *t, struct producer_write **b, int n)
         else
             db_rollback(t->db);
         writer_fail_all(wr, b, n, err);
-        return;
+        return 0;
     }
     atomic_fetch_add(&wr->p->metrics.commits, 1);
     atomic_fetch_add(&wr->p->metrics.committed_jobs, n);
-    /* Pushed before the requests are answered, so a reply that says "queued" means the ID
-     * is in Redis (or kept to push when Redis is back). */
+    return n;
+}
+
+/* The committed batch's second half: push the IDs, answer the requests. Pushed before the
+ * requests are answered, so a reply that says "queued" means the ID is in Redis (or kept to
+ * push when Redis is back). */
+static void
+writer_finish(struct producer_writer *wr, struct rq *rq, struct producer_write **b, int n)
+{
     struct job_ref *refs = xcalloc((size_t)n, sizeof(*refs));
     for (int i = 0; i < n; i++)
         refs[i] = b[i]->ref;
-    producer_writer_push(wr, t->rq, refs, n);
+    producer_writer_push(wr, rq, refs, n);
     free(refs);
     for (int i = 0; i < n; i++)
         writer_complete(wr, b[i], PW_DONE);
 }
 
-/* Work for a quiet moment: see whether MariaDB is back, push the backlog. */
+/* Work for a quiet moment: see whether MariaDB is back. */
 static void
 writer_idle(struct writer_thread *t)
 {
     struct producer_writer *wr = t->wr;
-    if (!atomic_load(&wr->db_up)) {
-        if (now_mono_ms() < t->next_probe_ms)
-            return;
-        if (db_connect(t->db) == 0 && db_exec_static(t->db, "SELECT 1") == 0) {
-            if (!atomic_exchange(&wr->db_up, true))
-                log_info("MariaDB is back: webhooks are stored directly again");
-        } else {
-            t->next_probe_ms = now_mono_ms() + WRITER_PROBE_MS;
-        }
+    if (atomic_load(&wr->db_up) || now_mono_ms() < t->next_probe_ms)
         return;
+    if (db_connect(t->db) == 0 && db_exec_static(t->db, "SELECT 1") == 0) {
+        if (!atomic_exchange(&wr->db_up, true))
+            log_info("MariaDB is back: webhooks are stored directly again");
+    } else {
+        t->next_probe_ms = now_mono_ms() + WRITER_PROBE_MS;
     }
-    writer_backlog_flush(wr, t->rq);
 }
 
+static void
+writer_deadline(struct timespec *ts, int ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_nsec += ms * 1000000L;
+    while (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* The inserter: takes everything queued, writes it, hands the committed batch to the
+ * finisher and takes the next at once, so MariaDB always has the next batch's statement
+ * while the previous batch's IDs are pushed and its requests answered. */
 static void *
 writer_main(void *arg)
 {
     struct writer_thread *t = arg;
     struct producer_writer *wr = t->wr;
-    struct producer_write *b[WRITER_BATCH];
     for (;;) {
         pthread_mutex_lock(&wr->mu);
-        /* Wait for work, or for the insert turn (also while stopping: the queue drains). */
-        if ((wr->q_head == NULL && !wr->stop) || wr->inserting) {
+        if (wr->q_head == NULL && !wr->stop) {
             struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_nsec += WRITER_IDLE_MS * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            writer_deadline(&ts, WRITER_IDLE_MS);
             pthread_cond_timedwait(&wr->work, &wr->mu, &ts);
         }
+        struct writer_done *d = xmalloc(sizeof(*d));
         int n = 0, skipped = 0;
         struct producer_write *skip[WRITER_BATCH];
-        while (!wr->inserting && wr->q_head && n < WRITER_BATCH && skipped < WRITER_BATCH) {
+        while (wr->q_head && n < WRITER_BATCH && skipped < WRITER_BATCH) {
             struct producer_write *w = wr->q_head;
             wr->q_head = w->q_next;
             if (wr->q_head == NULL)
@@ -447,25 +450,74 @@ writer_main(void *arg)
             w->in_queue = false;
             /* An item whose request already gave up is spooled by that request. */
             if (w->state == PW_PENDING)
-                b[n++] = w;
+                d->b[n++] = w;
             else
                 skip[skipped++] = w;
         }
         bool done = wr->stop && wr->q_head == NULL && n == 0;
-        if (n > 0)
-            wr->inserting = t->inserting = true;
         pthread_mutex_unlock(&wr->mu);
         for (int i = 0; i < skipped; i++)
             producer_write_release(skip[i]);
         if (n > 0) {
-            writer_batch(t, b, n);
-            writer_end_turn(t);
-            for (int i = 0; i < n; i++)
-                producer_write_release(b[i]);
+            int ok = writer_batch(t, d->b, n);
+            for (int i = ok; i < n; i++)
+                producer_write_release(d->b[i]);
+            d->n = ok;
+        }
+        if (d->n > 0 || n > 0) {
+            if (d->n == 0) {
+                free(d);
+            } else {
+                pthread_mutex_lock(&wr->mu);
+                d->next = NULL;
+                if (wr->d_tail)
+                    wr->d_tail->next = d;
+                else
+                    wr->d_head = d;
+                wr->d_tail = d;
+                pthread_cond_signal(&wr->done);
+                pthread_mutex_unlock(&wr->mu);
+            }
         } else {
+            free(d);
             writer_idle(t);
         }
         if (done)
+            break;
+    }
+    return NULL;
+}
+
+/* The finisher: pushes and answers committed batches, and pushes the backlog when idle. */
+static void *
+writer_finisher(void *arg)
+{
+    struct writer_thread *t = arg;
+    struct producer_writer *wr = t->wr;
+    for (;;) {
+        pthread_mutex_lock(&wr->mu);
+        if (wr->d_head == NULL && !wr->stop_finish) {
+            struct timespec ts;
+            writer_deadline(&ts, WRITER_IDLE_MS);
+            pthread_cond_timedwait(&wr->done, &wr->mu, &ts);
+        }
+        struct writer_done *d = wr->d_head;
+        if (d) {
+            wr->d_head = d->next;
+            if (wr->d_head == NULL)
+                wr->d_tail = NULL;
+        }
+        bool stop = wr->stop_finish && d == NULL;
+        pthread_mutex_unlock(&wr->mu);
+        if (d) {
+            writer_finish(wr, t->rq, d->b, d->n);
+            for (int i = 0; i < d->n; i++)
+                producer_write_release(d->b[i]);
+            free(d);
+        } else if (atomic_load(&wr->db_up)) {
+            writer_backlog_flush(wr, t->rq);
+        }
+        if (stop)
             break;
     }
     return NULL;
@@ -571,20 +623,20 @@ producer_writer_start(struct producer *p)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&wr->work, &ca);
     pthread_cond_init(&wr->watch, &ca);
+    pthread_cond_init(&wr->done, &ca);
     pthread_condattr_destroy(&ca);
     atomic_init(&wr->db_up, true);
     atomic_init(&wr->push_retry_ms, 0);
-    for (int i = 0; i < WRITER_THREADS; i++) {
-        struct writer_thread *t = &wr->threads[i];
-        t->wr = wr;
-        t->db = db_new(&p->cfg->mysql);
-        t->rq = rq_new(&p->cfg->redis);
-        /* A first connection failing only means MariaDB is down now: the probe finds it. */
-        if (db_connect(t->db) < 0)
-            writer_set_down(wr, t, db_errstr(t->db));
-        if (pthread_create(&t->tid, NULL, writer_main, t) != 0)
-            fatal("pthread_create");
-    }
+    struct writer_thread *ins = &wr->threads[0], *fin = &wr->threads[1];
+    ins->wr = fin->wr = wr;
+    ins->db = db_new(&p->cfg->mysql);
+    fin->rq = rq_new(&p->cfg->redis);
+    /* A first connection failing only means MariaDB is down now: the probe finds it. */
+    if (db_connect(ins->db) < 0)
+        writer_set_down(wr, ins, db_errstr(ins->db));
+    if (pthread_create(&ins->tid, NULL, writer_main, ins) != 0 ||
+        pthread_create(&fin->tid, NULL, writer_finisher, fin) != 0)
+        fatal("pthread_create");
     if (pthread_create(&wr->watchdog, NULL, writer_watchdog, wr) != 0)
         fatal("pthread_create");
     return wr;
@@ -599,8 +651,12 @@ producer_writer_stop(struct producer_writer *wr)
     wr->stop = true;
     pthread_cond_broadcast(&wr->work);
     pthread_mutex_unlock(&wr->mu);
-    for (int i = 0; i < WRITER_THREADS; i++)
-        pthread_join(wr->threads[i].tid, NULL);
+    pthread_join(wr->threads[0].tid, NULL);
+    pthread_mutex_lock(&wr->mu);
+    wr->stop_finish = true;
+    pthread_cond_signal(&wr->done);
+    pthread_mutex_unlock(&wr->mu);
+    pthread_join(wr->threads[1].tid, NULL);
     /* The writers drained the queue; nothing can be outstanding now, but a request must never
      * be left waiting, so anything that is gets an answer. */
     producer_writer_abort(wr);
@@ -609,19 +665,17 @@ producer_writer_stop(struct producer_writer *wr)
     pthread_cond_broadcast(&wr->watch);
     pthread_mutex_unlock(&wr->mu);
     pthread_join(wr->watchdog, NULL);
-    struct writer_thread *t0 = &wr->threads[0];
     atomic_store(&wr->push_retry_ms, 0);
-    writer_backlog_flush(wr, t0->rq);
+    writer_backlog_flush(wr, wr->threads[1].rq);
     if (wr->n_backlog)
         log_warnx("%d job IDs not pushed at exit: the scheduler's reconcile will push them",
                   wr->n_backlog);
-    for (int i = 0; i < WRITER_THREADS; i++) {
-        db_free(wr->threads[i].db);
-        rq_free(wr->threads[i].rq);
-    }
+    db_free(wr->threads[0].db);
+    rq_free(wr->threads[1].rq);
     free(wr->backlog);
     pthread_cond_destroy(&wr->work);
     pthread_cond_destroy(&wr->watch);
+    pthread_cond_destroy(&wr->done);
     pthread_mutex_destroy(&wr->mu);
     pthread_mutex_destroy(&wr->push_mu);
     free(wr);
