@@ -551,6 +551,9 @@ test_sigterm(struct tenv *t)
                          "state LIKE '%metadata lock%' OR state LIKE '%table lock%'",
                          DB_NOP) >= 1,
                5000, "no insert is waiting for the lock");
+    /* All five are in (the sixth open request is this /metrics call), not still connecting. */
+    WAIT_UNTIL(tprod_metric(t, "jobfleet_producer_open_requests") == 6, 5000,
+               "the five webhooks are not all open");
     t_signal(t, p, SIGTERM);
     /* No new connections once draining... */
     struct t_http_resp r;
