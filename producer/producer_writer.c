@@ -344,21 +344,23 @@ writer_txn(struct writer_thread *t, struct producer_write **b, int *n, bool per_
     return 0;
 }
 
-/* Writes the batch. Returns how many of its items are committed (they are b[0..return-1]);
- * the others are answered as failed, and those dropped on the way are released. */
-static int
-writer_batch(struct writer_thread *t, struct producer_write **b, int n)
+/* Writes the batch. Returns true when b[0..*n-1] are committed, false when they are answered
+ * as failed. Items a row-by-row retry drops on the way are answered, released and taken out,
+ * so *n may shrink either way. */
+static bool
+writer_batch(struct writer_thread *t, struct producer_write **b, int *np)
 {
+    int n = *np;
     struct producer_writer *wr = t->wr;
     char err[512] = "";
     if (!atomic_load(&wr->db_up)) {
         writer_fail_all(wr, b, n, "MariaDB unavailable");
-        return 0;
+        return false;
     }
     if (!db_connected(t->db) && db_connect(t->db) < 0) {
         writer_set_down(wr, t, db_errstr(t->db));
         writer_fail_all(wr, b, n, db_errstr(t->db));
-        return 0;
+        return false;
     }
     /* A failed multi-row statement is retried row by row, which finds the item at fault. */
     int rc = 1;
@@ -376,11 +378,13 @@ writer_batch(struct writer_thread *t, struct producer_write **b, int n)
         else
             db_rollback(t->db);
         writer_fail_all(wr, b, n, err);
-        return 0;
+        *np = n;
+        return false;
     }
     atomic_fetch_add(&wr->p->metrics.commits, 1);
     atomic_fetch_add(&wr->p->metrics.committed_jobs, n);
-    return n;
+    *np = n;
+    return true;
 }
 
 /* The committed batch's second half: push the IDs, answer the requests. Pushed before the
@@ -439,10 +443,10 @@ writer_main(void *arg)
             writer_deadline(&ts, WRITER_IDLE_MS);
             pthread_cond_timedwait(&wr->work, &wr->mu, &ts);
         }
-        struct writer_done *d = xmalloc(sizeof(*d));
-        int n = 0, skipped = 0;
+        struct writer_done *d = xcalloc(1, sizeof(*d));
+        int skipped = 0;
         struct producer_write *skip[WRITER_BATCH];
-        while (wr->q_head && n < WRITER_BATCH && skipped < WRITER_BATCH) {
+        while (wr->q_head && d->n < WRITER_BATCH && skipped < WRITER_BATCH) {
             struct producer_write *w = wr->q_head;
             wr->q_head = w->q_next;
             if (wr->q_head == NULL)
@@ -450,37 +454,30 @@ writer_main(void *arg)
             w->in_queue = false;
             /* An item whose request already gave up is spooled by that request. */
             if (w->state == PW_PENDING)
-                d->b[n++] = w;
+                d->b[d->n++] = w;
             else
                 skip[skipped++] = w;
         }
-        bool done = wr->stop && wr->q_head == NULL && n == 0;
+        bool done = wr->stop && wr->q_head == NULL && d->n == 0;
         pthread_mutex_unlock(&wr->mu);
         for (int i = 0; i < skipped; i++)
             producer_write_release(skip[i]);
-        if (n > 0) {
-            int ok = writer_batch(t, d->b, n);
-            for (int i = ok; i < n; i++)
-                producer_write_release(d->b[i]);
-            d->n = ok;
-        }
-        if (d->n > 0 || n > 0) {
-            if (d->n == 0) {
-                free(d);
-            } else {
-                pthread_mutex_lock(&wr->mu);
-                d->next = NULL;
-                if (wr->d_tail)
-                    wr->d_tail->next = d;
-                else
-                    wr->d_head = d;
-                wr->d_tail = d;
-                pthread_cond_signal(&wr->done);
-                pthread_mutex_unlock(&wr->mu);
-            }
-        } else {
+        if (d->n == 0) {
             free(d);
             writer_idle(t);
+        } else if (!writer_batch(t, d->b, &d->n) || d->n == 0) {
+            for (int i = 0; i < d->n; i++)
+                producer_write_release(d->b[i]);
+            free(d);
+        } else {
+            pthread_mutex_lock(&wr->mu);
+            if (wr->d_tail)
+                wr->d_tail->next = d;
+            else
+                wr->d_head = d;
+            wr->d_tail = d;
+            pthread_cond_signal(&wr->done);
+            pthread_mutex_unlock(&wr->mu);
         }
         if (done)
             break;
