@@ -100,12 +100,27 @@ webhook_begin(struct http_req *r)
     return 0;
 }
 
+/* A sender that closes its connection while its webhook waits for the commit may get no
+ * reply: libmicrohttpd can end the request without asking for one. The job may still have
+ * been stored, so the log says what became of it. 499 is nginx's "client closed request". */
+static void
+webhook_log_sender_gone(struct http_req *r, struct webhook_state *st)
+{
+    if (r->replied || st->w == NULL)
+        return;
+    bool stored = producer_write_state(r->p->writer, st->w) == PW_DONE;
+    webhook_log_row(r, 499, stored ? st->w->ref.id : 0,
+                    stored ? "the sender closed the connection before the reply; job stored"
+                           : "the sender closed the connection before the reply");
+}
+
 void
 webhook_end(struct http_req *r)
 {
     struct webhook_state *st = r->webhook;
     if (st == NULL)
         return;
+    webhook_log_sender_gone(r, st);
     producer_write_release(st->w);
     free(st->parameters);
     free(st->idem_key);

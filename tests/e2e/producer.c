@@ -487,6 +487,47 @@ test_log(struct tenv *t)
                5000, "logging resumed");
 }
 
+/* A webhook whose sender hangs up while it waits for its commit still leaves its row. Which
+ * row depends on whether libmicrohttpd sees the hang-up before it asks for the reply (499) or
+ * after (202); the benchmark, whose load generator hangs up on the requests in flight when it
+ * ends, sees both. */
+static void
+test_log_sender_gone(struct tenv *t)
+{
+    tprod_start(t);
+    struct db *locker = db_new(&t->cfg.mysql);
+    CHECK(db_connect(locker) == 0 && db_exec_static(locker, "LOCK TABLES jobs WRITE") == 0,
+          "lock: %s", db_errstr(locker));
+    char host[64];
+    snprintf(host, sizeof(host), "%s", t->cfg.producer.listen);
+    char *colon = strrchr(host, ':');
+    *colon = '\0';
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    inet_pton(AF_INET, host, &sa.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect");
+    const char req[] = "POST /webhook/system/echo HTTP/1.1\r\nHost: x\r\n"
+                       "Idempotency-Key: gone-1\r\nContent-Length: 2\r\n\r\n{}";
+    CHECK(write(fd, req, sizeof(req) - 1) == (ssize_t)(sizeof(req) - 1), "send");
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT COUNT(*) FROM information_schema.processlist WHERE "
+                         "state LIKE '%metadata lock%' OR state LIKE '%table lock%'",
+                         DB_NOP) >= 1,
+               5000, "the insert is not waiting for the lock");
+    close(fd);
+    db_exec_static(locker, "UNLOCK TABLES");
+    db_free(locker);
+    const char *by_key = "SELECT id FROM jobs WHERE idempotency_key = 'system:key:gone-1'";
+    WAIT_UNTIL(t_sql_int(t, 0, by_key, DB_NOP) > 0, 5000, "the job was not stored");
+    int64_t id = t_sql_int(t, 0, by_key, DB_NOP);
+    WAIT_UNTIL(
+        t_sql_int(t, 0, "SELECT COUNT(*) FROM webhook_log WHERE job_id = ?", DB_P(DBI(id))) == 1,
+        5000, "no webhook_log row for the stored job of a sender that hung up");
+    int64_t status =
+        t_sql_int(t, 0, "SELECT status FROM webhook_log WHERE job_id = ?", DB_P(DBI(id)));
+    CHECK(status == 499 || status == 202, "status %lld", (long long)status);
+}
+
 static void
 test_db_timeout(struct tenv *t)
 {
@@ -538,6 +579,8 @@ static const struct test_case cases[] = {
     {"e2e_producer_bad_json", test_bad_json, TICKET_SOURCE},
     {"e2e_producer_idempotency", test_idempotency, ECHO_SOURCE},
     {"e2e_producer_webhook_log", test_log, ECHO_SOURCE},
+    {"e2e_producer_webhook_log_sender_gone", test_log_sender_gone,
+     ECHO_SOURCE "[producer]\ndb_timeout_ms = 30000\n"},
     {"e2e_producer_db_timeout", test_db_timeout, ECHO_SOURCE "[producer]\ndb_timeout_ms = 300\n"},
 };
 
