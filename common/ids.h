@@ -1,8 +1,12 @@
-/* Unique identifiers from libuuid. */
+/* Random identifiers: UUIDs and random bytes. */
 #ifndef JOBFLEET_IDS_H
 #define JOBFLEET_IDS_H
 
-/* Writes a new random UUID, lower-case, NUL-terminated, into out (37 bytes). */
+#include <stddef.h>
+
+/* Fills buf with n cryptographically random bytes. */
+void ids_random(void *buf, size_t n);
+/* Writes a new random (version 4) UUID, lower-case, NUL-terminated, into out (37 bytes). */
 void ids_uuid(char out[37]);
 
 #endif

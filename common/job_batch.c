@@ -8,15 +8,14 @@
  * also turns other errors into warnings (a value too long would be cut), which is why the
  * contract wants checked specs: every value is within its column by then. */
 #include "job_batch.h"
+#include "ids.h"
 #include "log.h"
 #include "registry.h"
 #include "util.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #define INSERT_COLS                                                                                \
     "(uuid, origin, queue, action, parameters, priority, state, run_at, max_attempts, "            \
@@ -24,34 +23,6 @@
 #define INSERT_ROW "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,NOW(6),IF(?='queued',NOW(6),NULL))"
 /* Placeholders per row: the ? in INSERT_ROW. */
 #define INSERT_PARAMS 15
-
-/* A random (version 4) UUID straight from the kernel. ids_uuid's libuuid reseeds and cranks
- * a PRNG under a lock on every call, which was a visible share of the ingestion profile; at
- * thousands of jobs per second this is cheaper and just as unique. */
-static void
-insert_uuid(char out[37])
-{
-    uint8_t b[16];
-    size_t got = 0;
-    while (got < sizeof(b)) {
-        ssize_t r = getrandom(b + got, sizeof(b) - got, 0);
-        if (r < 0 && errno != EINTR)
-            fatal("getrandom");
-        if (r > 0)
-            got += (size_t)r;
-    }
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    static const char hex[] = "0123456789abcdef";
-    int j = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[j++] = '-';
-        out[j++] = hex[b[i] >> 4];
-        out[j++] = hex[b[i] & 15];
-    }
-    out[j] = '\0';
-}
 
 /* The statement for k rows. Its text holds only placeholders; one statement per size and
  * form stays in the connection's statement cache. */
@@ -77,7 +48,7 @@ insert_bind(const struct job_spec *s, int64_t now, struct job_ref *ref, struct d
     int64_t at = s->run_at_ms > 0 ? s->run_at_ms : now;
     const char *state = at <= now ? "queued" : "pending";
     job_format_time(at, ref->run_at, sizeof(ref->run_at));
-    insert_uuid(ref->uuid);
+    ids_uuid(ref->uuid);
     snprintf(ref->queue, sizeof(ref->queue), "%s", s->queue);
     snprintf(ref->state, sizeof(ref->state), "%s", state);
     ref->priority = s->priority;

@@ -9,17 +9,16 @@
  * the first write attempt, so a write that was still in flight when its request gave up and
  * spooled cannot make a second job when the spool is replayed. */
 #include "hmac.h"
+#include "ids.h"
 #include "jsonptr.h"
 #include "log.h"
 #include "producer.h"
 #include "registry.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #define WEBHOOK_PREFIX "/webhook"
 #define WEBHOOK_KEY_MAX 191
@@ -35,20 +34,12 @@ struct webhook_state {
     bool submit_failed;
 };
 
-/* A delivery id: 128 random bits in hex, from the kernel. (libuuid's generator reseeds a
- * PRNG on every call, which showed up in the ingestion profile.) */
+/* A delivery id: 128 random bits in hex. */
 static void
 webhook_delivery_id(char out[2 * WEBHOOK_DELIVERY_BYTES + 1])
 {
     uint8_t b[WEBHOOK_DELIVERY_BYTES];
-    size_t got = 0;
-    while (got < sizeof(b)) {
-        ssize_t r = getrandom(b + got, sizeof(b) - got, 0);
-        if (r < 0 && errno != EINTR)
-            fatal("getrandom");
-        if (r > 0)
-            got += (size_t)r;
-    }
+    ids_random(b, sizeof(b));
     hmac_hex(b, sizeof(b), out);
 }
 
