@@ -226,31 +226,34 @@ rq_push(struct rq *rq, const char *queue, const int64_t *ids, const int *priorit
     if (rq_ensure(rq) < 0)
         return -1;
     char *key = rq_queue_key(rq, queue);
-    /* One ZADD of up to 512 members per command, all commands pipelined. */
+    /* One ZADD of up to 512 members per command, all commands pipelined. A score is an
+     * integer (see rq_score), so it is sent as one: Redis reads it back exactly. */
     const int chunk = 512;
     int ncmd = 0, rc = 0;
+    const char **argv = xcalloc((size_t)(3 + 2 * chunk), sizeof(char *));
+    size_t *argvlen = xcalloc((size_t)(3 + 2 * chunk), sizeof(size_t));
+    char(*text)[24] = xcalloc((size_t)(2 * chunk), sizeof(*text));
     for (int off = 0; off < n; off += chunk) {
         int m = n - off < chunk ? n - off : chunk;
-        int argc = 3 + 2 * m;
-        const char **argv = xcalloc((size_t)argc, sizeof(char *));
-        char **own = xcalloc((size_t)(2 * m), sizeof(char *));
         argv[0] = "ZADD";
         argv[1] = key;
         argv[2] = "NX";
+        for (int k = 0; k < 3; k++)
+            argvlen[k] = strlen(argv[k]);
         for (int i = 0; i < m; i++) {
-            own[2 * i] =
-                xasprintf("%.17g", rq_score(priorities ? priorities[off + i] : 0, ids[off + i]));
-            own[2 * i + 1] = xasprintf("%lld", (long long)ids[off + i]);
-            argv[3 + 2 * i] = own[2 * i];
-            argv[4 + 2 * i] = own[2 * i + 1];
+            int64_t score = (int64_t)rq_score(priorities ? priorities[off + i] : 0, ids[off + i]);
+            argvlen[3 + 2 * i] = format_int64(score, text[2 * i]);
+            argvlen[4 + 2 * i] = format_int64(ids[off + i], text[2 * i + 1]);
+            argv[3 + 2 * i] = text[2 * i];
+            argv[4 + 2 * i] = text[2 * i + 1];
         }
-        redisAppendCommandArgv(rq->ctx, argc, argv, NULL);
+        /* hiredis copies the arguments into its output buffer here. */
+        redisAppendCommandArgv(rq->ctx, 3 + 2 * m, argv, argvlen);
         ncmd++;
-        for (int i = 0; i < 2 * m; i++)
-            free(own[i]);
-        free(own);
-        free(argv);
     }
+    free(argv);
+    free(argvlen);
+    free(text);
     for (int i = 0; i < ncmd; i++) {
         redisReply *r = NULL;
         if (redisGetReply(rq->ctx, (void **)&r) != REDIS_OK) {

@@ -234,3 +234,23 @@ backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms)
         return 0;
     return (int64_t)(((uint64_t)random() << 31 ^ (uint64_t)random()) % (uint64_t)(ceiling + 1));
 }
+
+size_t
+format_int64(int64_t v, char *out)
+{
+    char tmp[21];
+    size_t n = 0;
+    /* Negated as unsigned, so INT64_MIN works too. */
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t len = 0;
+    if (v < 0)
+        out[len++] = '-';
+    while (n)
+        out[len++] = tmp[--n];
+    out[len] = '\0';
+    return len;
+}

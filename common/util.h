@@ -46,6 +46,8 @@ int parse_duration_s(const char *s, int64_t *out);
 
 /* The value of a hex digit (0-9, a-f, A-F), or -1. */
 int hex_digit(char c);
+/* Writes v in decimal, NUL-terminated, into out (at least 21 bytes); returns the length. */
+size_t format_int64(int64_t v, char *out);
 
 /* Full-jitter exponential backoff: a random delay in [0, min(cap, base * 2^attempt)]. */
 int64_t backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms);

@@ -232,36 +232,103 @@ webhook_utf8_clean(const char *s)
     return d;
 }
 
+/* Appends s as a JSON string literal, escaped as cJSON escapes (quote, backslash, control
+ * characters); s is valid UTF-8 without NULs. */
+static void
+webhook_json_string(struct buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    buf_append(b, "\"", 1);
+    size_t from = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        buf_append(b, s + from, i - from);
+        from = i + 1;
+        char esc[7] = {'\\', (char)c, 0};
+        switch (c) {
+        case '"':
+        case '\\':
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+        }
+        buf_append(b, esc, strlen(esc));
+    }
+    buf_append(b, s + from, n - from);
+    buf_append(b, "\"", 1);
+}
+
 /* {"payload": "<raw body>", "headers": {name: value}}, without credentials: a token or a
- * password must not end up in the jobs table. */
+ * password must not end up in the jobs table. A header sent more than once is one value,
+ * joined with ", ". Written directly rather than through cJSON: this runs for every webhook,
+ * and a cJSON tree costs an allocation per node and a copy per string. */
 static char *
 webhook_parameters(struct http_req *r, const struct webhook_source *src)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "payload", cJSON_CreateString(r->body.data));
-    cJSON *h = cJSON_AddObjectToObject(o, "headers");
-    for (int i = 0; i < r->headers.n; i++) {
+    int n = r->headers.n;
+    char **names = xcalloc((size_t)(n ? n : 1), sizeof(*names));
+    for (int i = 0; i < n; i++) {
         const char *name = r->headers.names[i];
         if (strcmp(name, "authorization") == 0 || strcmp(name, "cookie") == 0 ||
             (src->token_header && strcmp(name, src->token_header) == 0))
             continue;
-        char *cname = webhook_utf8_clean(name), *value = webhook_utf8_clean(r->headers.values[i]);
-        cJSON *prev = cJSON_GetObjectItemCaseSensitive(h, cname);
-        if (prev) {
-            char *joined = xasprintf("%s, %s", prev->valuestring, value);
-            cJSON_ReplaceItemInObjectCaseSensitive(h, cname, cJSON_CreateString(joined));
-            free(joined);
-        } else {
-            cJSON_AddItemToObject(h, cname, cJSON_CreateString(value));
-        }
-        free(cname);
-        free(value);
+        names[i] = webhook_utf8_clean(name);
     }
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (s == NULL)
-        fatalx("webhook: out of memory");
-    return s;
+    struct buf b;
+    buf_init(&b, 0);
+    buf_appends(&b, "{\"payload\":");
+    webhook_json_string(&b, r->body.data, r->body.len);
+    buf_appends(&b, ",\"headers\":{");
+    bool first = true;
+    for (int i = 0; i < n; i++) {
+        if (names[i] == NULL)
+            continue;
+        struct buf v;
+        buf_init(&v, 0);
+        for (int k = i; k < n; k++) {
+            if (names[k] == NULL || (k > i && strcmp(names[k], names[i]) != 0))
+                continue;
+            char *value = webhook_utf8_clean(r->headers.values[k]);
+            if (k > i)
+                buf_append(&v, ", ", 2);
+            buf_appends(&v, value);
+            free(value);
+            if (k > i) {
+                free(names[k]);
+                names[k] = NULL;
+            }
+        }
+        if (!first)
+            buf_append(&b, ",", 1);
+        first = false;
+        webhook_json_string(&b, names[i], strlen(names[i]));
+        buf_append(&b, ":", 1);
+        webhook_json_string(&b, v.data ? v.data : "", v.len);
+        buf_release(&v);
+        free(names[i]);
+    }
+    free(names);
+    buf_appends(&b, "}}");
+    return buf_detach(&b);
 }
 
 static void
@@ -298,17 +365,13 @@ static void
 webhook_stored(struct http_req *r, struct webhook_state *st)
 {
     struct job_ref *ref = &st->w->ref;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "job_id", (double)ref->id);
-    cJSON_AddStringToObject(o, "uuid", ref->uuid);
-    cJSON_AddStringToObject(o, "action", st->action);
-    if (ref->existing)
-        cJSON_AddBoolToObject(o, "existing", true);
-    char *body = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
+    /* Written directly: a UUID and an action made by webhook_route_action ([A-Za-z0-9/])
+     * need no escaping, and cJSON prints the id as a double (printf, then sscanf to check). */
+    char body[sizeof(st->action) + 128];
+    snprintf(body, sizeof(body), "{\"job_id\":%lld,\"uuid\":\"%s\",\"action\":\"%s\"%s}",
+             (long long)ref->id, ref->uuid, st->action, ref->existing ? ",\"existing\":true" : "");
     int status = ref->existing ? 200 : 202;
     http_reply(r, status, NULL, body, NULL);
-    cJSON_free(body);
     atomic_fetch_add(
         ref->existing ? &r->p->metrics.webhooks_existing : &r->p->metrics.webhooks_stored, 1);
     webhook_log_row(r, status, ref->id, ref->existing ? "repeat delivery" : NULL);

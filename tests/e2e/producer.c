@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <cjson/cJSON.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -487,6 +488,50 @@ test_log(struct tenv *t)
                5000, "logging resumed");
 }
 
+/* The job's parameters carry the body byte for byte and the headers as sent: quotes,
+ * backslashes, control characters and non-ASCII text survive the JSON round trip, a header
+ * sent twice is one "a, b" value, a byte that is not UTF-8 in a header becomes '?', and
+ * credentials are left out. */
+static void
+test_parameters(struct tenv *t)
+{
+    tprod_start(t);
+    const char *body =
+        "{\"s\":\"q\\\"b\\\\\"}\n\t\x01\x1f \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 </x>";
+    const char *hdrs[] = {"X-Dup: a",
+                          "X-Dup: b",
+                          "X-Latin: caf\xe9",
+                          "X-Quote: say \"hi\" \\o/",
+                          "Authorization: Bearer secret-token",
+                          "Cookie: session=secret",
+                          NULL};
+    char *out = NULL;
+    CHECK(post(t, "/webhook/system/echo", body, hdrs, &out) == 202, "post: %s", out);
+    int64_t id = json_id(out);
+    free(out);
+    char *params = t_sql_str(t, "SELECT parameters FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    cJSON *p = cJSON_Parse(params);
+    CHECK(p != NULL, "parameters are not JSON: %s", params);
+    const cJSON *payload = cJSON_GetObjectItemCaseSensitive(p, "payload");
+    CHECK(cJSON_IsString(payload) && strcmp(payload->valuestring, body) == 0,
+          "payload differs from the body: %s", params);
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(p, "headers");
+    CHECK(cJSON_IsObject(h), "headers: %s", params);
+    const struct {
+        const char *name, *value;
+    } want[] = {{"x-dup", "a, b"}, {"x-latin", "caf?"}, {"x-quote", "say \"hi\" \\o/"}};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(h, want[i].name);
+        CHECK(cJSON_IsString(v) && strcmp(v->valuestring, want[i].value) == 0,
+              "header %s: want \"%s\" in %s", want[i].name, want[i].value, params);
+    }
+    CHECK(!cJSON_GetObjectItemCaseSensitive(h, "authorization") &&
+              !cJSON_GetObjectItemCaseSensitive(h, "cookie") && !strstr(params, "secret"),
+          "credentials stored: %s", params);
+    cJSON_Delete(p);
+    free(params);
+}
+
 /* A webhook whose sender hangs up while it waits for its commit still leaves its row. Which
  * row depends on whether libmicrohttpd sees the hang-up before it asks for the reply (499) or
  * after (202); the benchmark, whose load generator hangs up on the requests in flight when it
@@ -578,6 +623,7 @@ static const struct test_case cases[] = {
     {"e2e_producer_oversize", test_oversize, ECHO_SOURCE "[producer]\nmax_body_bytes = 65536\n"},
     {"e2e_producer_bad_json", test_bad_json, TICKET_SOURCE},
     {"e2e_producer_idempotency", test_idempotency, ECHO_SOURCE},
+    {"e2e_producer_parameters", test_parameters, ECHO_SOURCE},
     {"e2e_producer_webhook_log", test_log, ECHO_SOURCE},
     {"e2e_producer_webhook_log_sender_gone", test_log_sender_gone,
      ECHO_SOURCE "[producer]\ndb_timeout_ms = 30000\n"},
