@@ -29,9 +29,9 @@ struct webhook_log;
 /* Request headers with lower-cased names, in arrival order; repeated names keep every
  * occurrence. */
 struct http_headers {
-    int n;
-    char **names;
-    char **values;
+    int n, cap;
+    char **names;  /* each one allocation holding the name, its NUL, the value and its NUL */
+    char **values; /* point into the names' allocations */
 };
 
 /* The value of a header (name lower-case), or NULL. */

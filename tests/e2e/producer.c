@@ -488,7 +488,8 @@ test_log(struct tenv *t)
                5000, "logging resumed");
 }
 
-/* The job's parameters carry the body byte for byte and the headers as sent: quotes,
+/* The job's parameters carry the body byte for byte and the headers as sent (8 KiB of them
+ * too): quotes,
  * backslashes, control characters and non-ASCII text survive the JSON round trip, a header
  * sent twice is one "a, b" value, a byte that is not UTF-8 in a header becomes '?', and
  * credentials are left out. */
@@ -498,7 +499,13 @@ test_parameters(struct tenv *t)
     tprod_start(t);
     const char *body =
         "{\"s\":\"q\\\"b\\\\\"}\n\t\x01\x1f \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 </x>";
-    const char *hdrs[] = {"X-Dup: a",
+    /* 8 KiB of headers, what most proxies let through, fit the connection's memory. */
+    char big[8 * 1024 + 8];
+    memcpy(big, "X-Big: ", 7);
+    memset(big + 7, 'a', 8 * 1024);
+    big[7 + 8 * 1024] = '\0';
+    const char *hdrs[] = {big,
+                          "X-Dup: a",
                           "X-Dup: b",
                           "X-Latin: caf\xe9",
                           "X-Quote: say \"hi\" \\o/",
@@ -525,6 +532,10 @@ test_parameters(struct tenv *t)
         CHECK(cJSON_IsString(v) && strcmp(v->valuestring, want[i].value) == 0,
               "header %s: want \"%s\" in %s", want[i].name, want[i].value, params);
     }
+    const cJSON *bv = cJSON_GetObjectItemCaseSensitive(h, "x-big");
+    CHECK(cJSON_IsString(bv) && strlen(bv->valuestring) == 8 * 1024 &&
+              strcmp(bv->valuestring, big + 7) == 0,
+          "the 8 KiB header is missing or cut");
     CHECK(!cJSON_GetObjectItemCaseSensitive(h, "authorization") &&
               !cJSON_GetObjectItemCaseSensitive(h, "cookie") && !strstr(params, "secret"),
           "credentials stored: %s", params);
