@@ -3,7 +3,9 @@
 #define JOBFLEET_UTIL_H
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <stddef.h>
+#include <time.h>
 #include <stdint.h>
 
 /* Allocation failure is logged and aborts: no caller carries an untested OOM branch. */
@@ -48,6 +50,12 @@ int parse_duration_s(const char *s, int64_t *out);
 int hex_digit(char c);
 /* Writes v in decimal, NUL-terminated, into out (at least 21 bytes); returns the length. */
 size_t format_int64(int64_t v, char *out);
+
+/* Initialises a condition variable whose timed waits use CLOCK_MONOTONIC, so that a change
+ * of the wall clock neither cuts a wait short nor stretches it. */
+void cond_init_monotonic(pthread_cond_t *c);
+/* The time ms from now on clock, as pthread_cond_timedwait wants it. */
+struct timespec deadline_after_ms(clockid_t clock, int64_t ms);
 
 /* Full-jitter exponential backoff: a random delay in [0, min(cap, base * 2^attempt)]. */
 int64_t backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms);

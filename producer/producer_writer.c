@@ -417,17 +417,6 @@ writer_idle(struct writer_thread *t)
     }
 }
 
-static void
-writer_deadline(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_nsec += ms * 1000000L;
-    while (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* The inserter: takes everything queued, writes it, hands the committed batch to the
  * finisher and takes the next at once, so MariaDB always has the next batch's statement
  * while the previous batch's IDs are pushed and its requests answered. */
@@ -439,8 +428,7 @@ writer_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&wr->mu);
         if (wr->q_head == NULL && !wr->stop) {
-            struct timespec ts;
-            writer_deadline(&ts, WRITER_IDLE_MS);
+            struct timespec ts = deadline_after_ms(CLOCK_MONOTONIC, WRITER_IDLE_MS);
             pthread_cond_timedwait(&wr->work, &wr->mu, &ts);
         }
         struct writer_done *d = xcalloc(1, sizeof(*d));
@@ -494,8 +482,7 @@ writer_finisher(void *arg)
     for (;;) {
         pthread_mutex_lock(&wr->mu);
         if (wr->d_head == NULL && !wr->stop_finish) {
-            struct timespec ts;
-            writer_deadline(&ts, WRITER_IDLE_MS);
+            struct timespec ts = deadline_after_ms(CLOCK_MONOTONIC, WRITER_IDLE_MS);
             pthread_cond_timedwait(&wr->done, &wr->mu, &ts);
         }
         struct writer_done *d = wr->d_head;
@@ -533,15 +520,7 @@ writer_watchdog(void *arg)
         }
         int64_t now = now_mono_ms();
         if (w->deadline_ms > now) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            int64_t wait = w->deadline_ms - now;
-            ts.tv_sec += (time_t)(wait / 1000);
-            ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            struct timespec ts = deadline_after_ms(CLOCK_MONOTONIC, w->deadline_ms - now);
             pthread_cond_timedwait(&wr->watch, &wr->mu, &ts);
             continue;
         }
@@ -615,13 +594,9 @@ producer_writer_start(struct producer *p)
     wr->p = p;
     pthread_mutex_init(&wr->mu, NULL);
     pthread_mutex_init(&wr->push_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&wr->work, &ca);
-    pthread_cond_init(&wr->watch, &ca);
-    pthread_cond_init(&wr->done, &ca);
-    pthread_condattr_destroy(&ca);
+    cond_init_monotonic(&wr->work);
+    cond_init_monotonic(&wr->watch);
+    cond_init_monotonic(&wr->done);
     atomic_init(&wr->db_up, true);
     atomic_init(&wr->push_retry_ms, 0);
     struct writer_thread *ins = &wr->threads[0], *fin = &wr->threads[1];

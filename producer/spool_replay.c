@@ -171,13 +171,7 @@ replay_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&r->mu);
         if (!r->stop && !r->kicked) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_nsec += REPLAY_IDLE_MS * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            struct timespec ts = deadline_after_ms(CLOCK_MONOTONIC, REPLAY_IDLE_MS);
             pthread_cond_timedwait(&r->cond, &r->mu, &ts);
         }
         bool stop = r->stop;
@@ -207,11 +201,7 @@ spool_replay_start(struct producer *p)
     r->db = db_new(&p->cfg->mysql);
     r->rq = rq_new(&p->cfg->redis);
     pthread_mutex_init(&r->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    cond_init_monotonic(&r->cond);
     if (pthread_create(&r->tid, NULL, replay_main, r) != 0)
         fatal("pthread_create");
     return r;

@@ -227,15 +227,7 @@ webhook_log_main(void *arg)
     pthread_mutex_lock(&l->mu);
     for (;;) {
         if (!l->stop && (l->n < FLUSH_ROWS || down)) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            long wait_ms = down ? RETRY_MS : FLUSH_MS;
-            ts.tv_sec += wait_ms / 1000;
-            ts.tv_nsec += (wait_ms % 1000) * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            struct timespec ts = deadline_after_ms(CLOCK_MONOTONIC, down ? RETRY_MS : FLUSH_MS);
             pthread_cond_timedwait(&l->wake, &l->mu, &ts);
         }
         bool stop = l->stop;
@@ -263,11 +255,7 @@ webhook_log_start(const struct cfg_mysql *mysql, int max_rows)
 {
     struct webhook_log *l = xcalloc(1, sizeof(*l));
     pthread_mutex_init(&l->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&l->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    cond_init_monotonic(&l->wake);
     l->max = max_rows;
     l->rows = xcalloc((size_t)max_rows, sizeof(*l->rows));
     l->db = db_new(mysql);

@@ -161,14 +161,7 @@ checkout_wait(struct checkout *c, int64_t until_mono)
     int64_t ms = until_mono - now_mono_ms();
     if (ms <= 0)
         return;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = deadline_after_ms(CLOCK_REALTIME, ms);
     pthread_cond_timedwait(&c->cond, &c->mu, &ts);
 }
 

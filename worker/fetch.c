@@ -136,14 +136,7 @@ fetch_stopped(struct fetch *f)
 void
 fetch_nap(struct fetch *f, int64_t ms, bool wake_on_stop)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = deadline_after_ms(CLOCK_REALTIME, ms);
     pthread_mutex_lock(&f->mu);
     while (!f->abort && !(wake_on_stop && f->stop))
         if (pthread_cond_timedwait(&f->cond, &f->mu, &ts) == ETIMEDOUT)
