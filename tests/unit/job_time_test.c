@@ -27,7 +27,7 @@ reference(int64_t ms, char *out, size_t len)
 static void
 check(int64_t ms)
 {
-    char want[40], got[40];
+    char want[128], got[128];
     reference(ms, want, sizeof(want));
     job_format_time(ms, got, sizeof(got));
     if (strcmp(want, got) != 0)
