@@ -220,10 +220,7 @@ job_spec_check(const struct job_spec *spec, bool test_actions, struct job_spec *
     return JOB_E_OK;
 }
 
-/* Reads the job a duplicate key of s belongs to: the job of its idempotency key, else the
- * live job holding its unique key, else the job of its cron fire. Returns 0 when found, 1 when
- * none holds them (a holder released its key meanwhile), -1 on a database error. */
-static int
+int
 job_find_existing(struct db *db, const struct job_spec *s, struct job_ref *ref)
 {
     static const char *const where[] = {"idempotency_key = ?", "unique_key = ?",

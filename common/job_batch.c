@@ -118,29 +118,12 @@ batch_find_existing(struct db *db, const struct job_spec *specs, struct job_ref 
         if (inserted[i])
             continue;
         /* A row without a key is never skipped for one; not inserted means something else. */
-        struct db_rows *r = specs[i].idempotency_key
-                                ? db_query(db,
-                                           "SELECT id, uuid, queue, state, priority FROM jobs "
-                                           "WHERE idempotency_key = ?",
-                                           DB_P(DBS(specs[i].idempotency_key)))
-                                : NULL;
-        if (r == NULL || r->n_rows == 0) {
+        int f = job_find_existing(db, &specs[i], &refs[i]);
+        if (f != 0) {
             snprintf(err, errlen, "insert job: %s",
-                     r || !specs[i].idempotency_key
-                         ? "a row was neither inserted nor found by its key"
-                         : db_errstr(db));
-            db_rows_free(r);
+                     f > 0 ? "a row was neither inserted nor found by its key" : db_errstr(db));
             return JOB_E_DB;
         }
-        struct job_ref *ref = &refs[i];
-        ref->id = db_rows_int(r, 0, 0, 0);
-        snprintf(ref->uuid, sizeof(ref->uuid), "%s", db_rows_get(r, 0, 1));
-        snprintf(ref->queue, sizeof(ref->queue), "%s", db_rows_get(r, 0, 2));
-        snprintf(ref->state, sizeof(ref->state), "%s", db_rows_get(r, 0, 3));
-        ref->priority = (int)db_rows_int(r, 0, 4, 0);
-        ref->run_at[0] = ref->created[0] = '\0';
-        ref->existing = true;
-        db_rows_free(r);
     }
     return JOB_E_OK;
 }

@@ -23,6 +23,12 @@
 enum job_err job_insert_rows(struct db *db, const struct job_spec *specs, int k, bool ignore,
                              struct job_ref *refs, bool *inserted, char *err, size_t errlen);
 
+/* Reads the job a duplicate key of s belongs to into ref (existing set): the job of its
+ * idempotency key, else the live job holding its unique key, else the job of its cron fire.
+ * Returns 0 when found, 1 when none holds them (a holder released its key meanwhile), -1 on a
+ * database error. */
+int job_find_existing(struct db *db, const struct job_spec *s, struct job_ref *ref);
+
 /* Inserts n checked specs (job_spec_check) inside the caller's transaction, with one
  * multi-row INSERT per JOB_INSERT_CHUNK rows, filling refs[i] as job_insert would: a spec
  * whose idempotency key already has a job (from an earlier delivery, or an earlier spec of the
