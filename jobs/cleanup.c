@@ -15,11 +15,8 @@ cleanup_jobs_batch(struct db *db, const char *cutoff, int batch)
     if (db_begin(db) < 0)
         return -1;
     /* Locking the batch first keeps a concurrent `retry --force` from reviving a job whose
-     * attempts are being deleted. ix_jobs_state_completed serves the range. */
-    struct db_rows *r = db_query(db,
-                                 "SELECT id FROM jobs WHERE state = 'succeeded' AND "
-                                 "dt_due < ? ORDER BY dt_due LIMIT ? FOR UPDATE",
-                                 DB_P(DBS(cutoff), DBI(batch)));
+     * attempts are being deleted. ix_jobs_state_due serves the range. */
+    struct db_rows *r = db_query(db, CLEANUP_SQL_JOBS, DB_P(DBS(cutoff), DBI(batch)));
     if (r == NULL)
         goto fail;
     int n = r->n_rows;
@@ -34,7 +31,7 @@ cleanup_jobs_batch(struct db *db, const char *cutoff, int batch)
     char *ph = xmalloc((size_t)n * 2 + 1);
     db_placeholders(ph, n);
     char *del_att = xasprintf("DELETE FROM job_attempts WHERE job_id IN (%s)", ph);
-    char *del_jobs = xasprintf("DELETE FROM jobs WHERE id IN (%s)", ph);
+    char *del_jobs = xasprintf("DELETE FROM jobs WHERE id IN (%s) AND state = 'succeeded'", ph);
     int rc = db_exec(db, del_att, p, n, NULL, NULL);
     if (rc == 0)
         rc = db_exec(db, del_jobs, p, n, NULL, NULL);
@@ -54,13 +51,10 @@ int
 cleanup_webhooks_batch(struct db *db, const char *cutoff, int batch)
 {
     uint64_t n = 0;
-    if (db_exec(db, "DELETE FROM webhook_log WHERE dt_received < ? ORDER BY dt_received LIMIT ?",
-                DB_P(DBS(cutoff), DBI(batch)), &n, NULL) < 0)
+    if (db_exec(db, CLEANUP_SQL_WEBHOOKS, DB_P(DBS(cutoff), DBI(batch)), &n, NULL) < 0)
         return -1;
     return (int)n;
 }
-
-typedef int cleanup_batch_fn(struct db *db, const char *cutoff, int batch);
 
 /* Runs batches until one comes back short, the job is cancelled, or the database fails. */
 static void

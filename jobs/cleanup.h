@@ -19,10 +19,19 @@ job_fn cleanup_jobs;
 /* System/Cleanup/Webhooks: deletes webhook_log rows received before the cutoff. */
 job_fn cleanup_webhooks;
 
-/* One batch of each, for callers with their own connection: delete up to `batch` rows older
- * than cutoff ("YYYY-MM-DD HH:MM:SS[.ffffff]" UTC). Return the rows deleted, or -1 on a
- * database error (db_errstr). */
-int cleanup_jobs_batch(struct db *db, const char *cutoff, int batch);
-int cleanup_webhooks_batch(struct db *db, const char *cutoff, int batch);
+/* One batch of each, for these job functions and the scheduler's retention step: delete up to
+ * `batch` rows older than cutoff ("YYYY-MM-DD HH:MM:SS[.ffffff]" UTC) in one transaction.
+ * Return the rows deleted, or -1 on a database error (db_errstr; rolled back). */
+typedef int cleanup_batch_fn(struct db *db, const char *cutoff, int batch);
+cleanup_batch_fn cleanup_jobs_batch;
+cleanup_batch_fn cleanup_webhooks_batch;
+
+/* Their range queries (cutoff, batch), shown by `jobfleet-scheduler --explain`. SKIP LOCKED
+ * passes over a job another session holds (a `retry --force`, a second cleaner) until later. */
+#define CLEANUP_SQL_JOBS                                                                           \
+    "SELECT id FROM jobs WHERE state = 'succeeded' AND dt_due < ? "                                \
+    "ORDER BY dt_due LIMIT ? FOR UPDATE SKIP LOCKED"
+#define CLEANUP_SQL_WEBHOOKS                                                                       \
+    "DELETE FROM webhook_log WHERE dt_received < ? ORDER BY dt_received LIMIT ?"
 
 #endif

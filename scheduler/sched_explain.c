@@ -1,6 +1,8 @@
 /* This file shows how MariaDB runs each tick query (`jobfleet-scheduler --explain`), so an
  * operator or a test can check that none reads more than an index range. */
+#include "cleanup.h"
 #include "db.h"
+#include "job.h"
 #include "log.h"
 #include "sched.h"
 #include "sched_sql.h"
@@ -28,6 +30,9 @@ sched_explain(const struct cfg *cfg)
     }
     const struct cfg_scheduler *c = &cfg->scheduler;
     int batch = c->batch_size;
+    char cutoff[40];
+    job_format_time(now_wall_ms() - (int64_t)c->retention_days * 86400 * 1000, cutoff,
+                    sizeof(cutoff));
     /* The parameters a tick would bind; the cursor at its start. */
     const struct sched_explained q[] = {
         {"pickup", SCHED_SQL_PICKUP, {DBI(batch)}, 1},
@@ -42,14 +47,8 @@ sched_explain(const struct cfg *cfg)
          SCHED_SQL_LOST_JOBS,
          {DBI(cfg->worker.lease_s), DBI(SCHED_DEAD_WINDOW_S), DBI(batch)},
          3},
-        {"retention-jobs",
-         SCHED_SQL_RETENTION_JOBS,
-         {DBI(c->retention_days), DBI(SCHED_RETENTION_BATCH)},
-         2},
-        {"retention-webhooks",
-         SCHED_SQL_RETENTION_WEBHOOKS,
-         {DBI(c->retention_days), DBI(SCHED_RETENTION_BATCH)},
-         2},
+        {"retention-jobs", CLEANUP_SQL_JOBS, {DBS(cutoff), DBI(SCHED_RETENTION_BATCH)}, 2},
+        {"retention-webhooks", CLEANUP_SQL_WEBHOOKS, {DBS(cutoff), DBI(SCHED_RETENTION_BATCH)}, 2},
     };
     int rc = 0;
     printf("%-20s %-18s %-8s %-28s %s\n", "STEP", "TABLE", "TYPE", "KEY", "ROWS");

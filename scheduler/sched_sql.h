@@ -40,15 +40,4 @@
     "AND w.dt_heartbeat < NOW(6) - INTERVAL ? SECOND "                                             \
     "AND w.dt_heartbeat >= NOW(6) - INTERVAL ? SECOND LIMIT ?"
 
-/* retention_days, limit */
-#define SCHED_SQL_RETENTION_JOBS                                                                   \
-    "SELECT id FROM jobs WHERE state = 'succeeded' "                                               \
-    "AND dt_due < NOW(6) - INTERVAL ? DAY "                                                        \
-    "ORDER BY dt_due LIMIT ? FOR UPDATE SKIP LOCKED"
-
-/* retention_days, limit */
-#define SCHED_SQL_RETENTION_WEBHOOKS                                                               \
-    "DELETE FROM webhook_log WHERE dt_received < NOW(6) - INTERVAL ? DAY "                         \
-    "ORDER BY dt_received LIMIT ?"
-
 #endif
