@@ -3,7 +3,7 @@
 #include "job_batch.h"
 #include "json.h"
 #include "log.h"
-#include "registry.h"
+#include "action.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -110,7 +110,7 @@ job_parse_time(const char *s, int64_t *ms)
 /* Makes "<action>:<v1>:<v2>" into key (192 bytes) from the parameters the action names in
  * unique_by; NULL with *field and err set when one is missing or the key is too long. */
 static const char *
-job_unique_from(const struct job_def *def, const char *params, char *key, const char **field,
+job_unique_from(const struct action_info *def, const char *params, char *key, const char **field,
                 char *err, size_t errlen)
 {
     cJSON *p = cJSON_Parse(params);
@@ -154,7 +154,7 @@ job_spec_check(const struct job_spec *spec, bool test_actions, struct job_spec *
         snprintf(err, errlen, "an action is required");
         return JOB_E_INPUT;
     }
-    const struct job_def *def = registry_find(spec->action, test_actions);
+    const struct action_info *def = action_find(spec->action, test_actions);
     if (def == NULL) {
         *field = "action";
         snprintf(err, errlen, "unknown action \"%s\"", spec->action);
@@ -267,7 +267,7 @@ job_insert(struct db *db, const struct job_spec *s, struct job_ref *ref, char *e
     memset(ref, 0, sizeof(*ref));
     struct job_spec with_key;
     char made[192];
-    const struct job_def *def = registry_find(s->action, true);
+    const struct action_info *def = action_find(s->action, true);
     if (s->unique_key == NULL && def && def->unique_by) {
         const char *field = NULL;
         with_key = *s;

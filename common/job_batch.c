@@ -10,7 +10,7 @@
 #include "job_batch.h"
 #include "ids.h"
 #include "log.h"
-#include "registry.h"
+#include "action.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -133,7 +133,7 @@ batch_find_existing(struct db *db, const struct job_spec *specs, struct job_ref 
 static bool
 batch_needs_single(const struct job_spec *s)
 {
-    const struct job_def *def = registry_find(s->action, true);
+    const struct action_info *def = action_find(s->action, true);
     return s->unique_key || s->cron_job_id || (def && def->unique_by);
 }
 

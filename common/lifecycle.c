@@ -1,5 +1,6 @@
 /* This file holds the claim and check-out statements of the jobs table. */
 #include "lifecycle.h"
+#include "action.h"
 #include "log.h"
 #include "util.h"
 
@@ -157,7 +158,7 @@ lifecycle_finish_one(struct db *db, const struct outcome *o, bool *took)
     bool will_retry = o->status == JOB_RETRY && o->attempt < o->max_attempts;
     int64_t delay_us = 0;
     if (will_retry) {
-        const struct job_def *def = registry_find(o->action ? o->action : "", true);
+        const struct action_info *def = action_find(o->action, true);
         int64_t base = o->backoff_base_ms > 0 ? o->backoff_base_ms
                        : def                  ? def->backoff_base_ms
                                               : 15000;

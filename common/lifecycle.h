@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "db.h"
-#include "registry.h"
+#include "job_status.h"
 
 /* A job taken by a claim: what a child needs to run it. Strings are owned. */
 struct claimed_job {

@@ -3,69 +3,23 @@
 #include "cleanup.h"
 #include "cfg.h"
 #include "job.h"
+#include "retention.h"
 #include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int
-cleanup_jobs_batch(struct db *db, const char *cutoff, int batch)
-{
-    if (db_begin(db) < 0)
-        return -1;
-    /* Locking the batch first keeps a concurrent `retry --force` from reviving a job whose
-     * attempts are being deleted. ix_jobs_state_due serves the range. */
-    struct db_rows *r = db_query(db, CLEANUP_SQL_JOBS, DB_P(DBS(cutoff), DBI(batch)));
-    if (r == NULL)
-        goto fail;
-    int n = r->n_rows;
-    if (n == 0) {
-        db_rows_free(r);
-        return db_commit(db) < 0 ? -1 : 0;
-    }
-    struct db_param *p = xcalloc((size_t)n, sizeof(*p));
-    for (int i = 0; i < n; i++)
-        p[i] = DBI(db_rows_int(r, i, 0, 0));
-    db_rows_free(r);
-    char *ph = xmalloc((size_t)n * 2 + 1);
-    db_placeholders(ph, n);
-    char *del_att = xasprintf("DELETE FROM job_attempts WHERE job_id IN (%s)", ph);
-    char *del_jobs = xasprintf("DELETE FROM jobs WHERE id IN (%s) AND state = 'succeeded'", ph);
-    int rc = db_exec(db, del_att, p, n, NULL, NULL);
-    if (rc == 0)
-        rc = db_exec(db, del_jobs, p, n, NULL, NULL);
-    free(del_att);
-    free(del_jobs);
-    free(ph);
-    free(p);
-    if (rc < 0 || db_commit(db) < 0)
-        goto fail;
-    return n;
-fail:
-    db_rollback(db);
-    return -1;
-}
-
-int
-cleanup_webhooks_batch(struct db *db, const char *cutoff, int batch)
-{
-    uint64_t n = 0;
-    if (db_exec(db, CLEANUP_SQL_WEBHOOKS, DB_P(DBS(cutoff), DBI(batch)), &n, NULL) < 0)
-        return -1;
-    return (int)n;
-}
-
 /* Runs batches until one comes back short, the job is cancelled, or the database fails. */
 static void
 cleanup_run(struct job_ctx *ctx, const cJSON *params, struct job_out *out, const char *what,
-            cleanup_batch_fn *fn)
+            retention_batch_fn *fn)
 {
     if (ctx->cfg == NULL) {
         job_out_fail(out, JOB_FAIL, "%s: no configuration in the job context", what);
         return;
     }
-    int days = ctx->cfg->scheduler.retention_days, batch = CLEANUP_BATCH;
+    int days = ctx->cfg->scheduler.retention_days, batch = RETENTION_BATCH;
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(params, "days");
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(params, "batch");
     if (d && (!cJSON_IsNumber(d) || d->valuedouble < 1 || d->valuedouble > 36500)) {
@@ -114,11 +68,11 @@ cleanup_run(struct job_ctx *ctx, const cJSON *params, struct job_out *out, const
 void
 cleanup_jobs(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
 {
-    cleanup_run(ctx, params, out, "delete succeeded jobs", cleanup_jobs_batch);
+    cleanup_run(ctx, params, out, "delete succeeded jobs", retention_jobs_batch);
 }
 
 void
 cleanup_webhooks(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
 {
-    cleanup_run(ctx, params, out, "delete webhook log rows", cleanup_webhooks_batch);
+    cleanup_run(ctx, params, out, "delete webhook log rows", retention_webhooks_batch);
 }

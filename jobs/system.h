@@ -2,7 +2,7 @@
 #ifndef JOBFLEET_SYSTEM_H
 #define JOBFLEET_SYSTEM_H
 
-#include "registry.h"
+#include "runtime.h"
 
 job_fn system_noop;
 job_fn system_echo;

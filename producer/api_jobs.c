@@ -11,7 +11,7 @@
 #include "json.h"
 #include "log.h"
 #include "producer.h"
-#include "registry.h"
+#include "action.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -231,7 +231,7 @@ api_create_done(struct http_req *r, struct api_state *st)
 {
     const struct job_spec *s = &st->w->spec;
     const struct job_ref *ref = &st->w->ref;
-    const struct job_def *def = registry_find(s->action, true);
+    const struct action_info *def = action_find(s->action, true);
     /* A live job holding the unique key is a conflict, unless the Idempotency-Key is the
      * one the job was made with: then this is a repeat of that request. */
     if (ref->existing && st->idem == NULL) {

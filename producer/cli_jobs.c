@@ -4,7 +4,7 @@
 #include "job.h"
 #include "json.h"
 #include "migrate.h"
-#include "registry.h"
+#include "action.h"
 #include "util.h"
 
 #include <stdio.h>

@@ -1,5 +1,6 @@
 /* This file is the operator CLI's entry point: global flags, config, and the subcommand
  * table. */
+#include "actions.h"
 #include "cli.h"
 #include "log.h"
 #include "util.h"
@@ -260,6 +261,7 @@ main(int argc, char **argv)
     }
     enum log_level lv = LOG_LEVEL_WARN;
     log_init("jobfleet", lv);
+    actions_install();
     int rc = found->fn(&c, n_rest, rest);
     free(rest);
     free(c.pos);

@@ -1,5 +1,6 @@
 /* This file is jobfleet-producer's entry point: flags, configuration, logging, then
  * producer_run(). */
+#include "actions.h"
 #include "log.h"
 #include "producer.h"
 
@@ -59,6 +60,7 @@ main(int argc, char **argv)
     enum log_level lv = LOG_LEVEL_INFO;
     log_level_parse(c.log.level, &lv);
     log_init("jobfleet-producer", lv);
+    actions_install();
     if (producer_check_config(&c, err, sizeof(err)) < 0) {
         fprintf(stderr, "jobfleet-producer: %s\n", err);
         cfg_release(&c);

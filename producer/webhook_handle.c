@@ -13,7 +13,7 @@
 #include "jsonptr.h"
 #include "log.h"
 #include "producer.h"
-#include "registry.h"
+#include "action.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -83,7 +83,7 @@ webhook_begin(struct http_req *r)
         webhook_log_row(r, 404, 0, "no source");
         return 1;
     }
-    if (registry_find(st->action, r->p->cfg->worker.test_actions) == NULL) {
+    if (action_find(st->action, r->p->cfg->worker.test_actions) == NULL) {
         http_reply_error(r, 404, "path", "unknown action \"%s\"", st->action);
         webhook_log_row(r, 404, 0, "unknown action");
         return 1;
@@ -429,7 +429,7 @@ webhook_handle(struct http_req *r)
     st->parameters = webhook_parameters(r, st->src);
     /* The parameters are checked with a stand-in: they are an object built right here, and
      * parsing them again would only cost time (unless the action makes a key from them). */
-    const struct job_def *def = registry_find(st->action, p->cfg->worker.test_actions);
+    const struct action_info *def = action_find(st->action, p->cfg->worker.test_actions);
     struct job_spec spec = {.action = st->action,
                             .parameters = def && def->unique_by ? st->parameters : "{}",
                             .idempotency_key = st->idem_key,

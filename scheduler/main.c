@@ -1,4 +1,5 @@
 /* This file is jobfleet-scheduler's entry point: flags, config, signals, then sched_run(). */
+#include "actions.h"
 #include "cfg.h"
 #include "log.h"
 #include "sched.h"
@@ -127,6 +128,7 @@ main(int argc, char **argv)
         return SCHED_EXIT_OK;
     }
     log_init("jobfleet-scheduler", level);
+    actions_install();
     if (explain || measure) {
         int rc = explain ? sched_explain(&cfg) : sched_measure(&cfg, measure);
         cfg_release(&cfg);

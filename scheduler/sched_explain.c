@@ -1,6 +1,6 @@
 /* This file shows how MariaDB runs each tick query (`jobfleet-scheduler --explain`), so an
  * operator or a test can check that none reads more than an index range. */
-#include "cleanup.h"
+#include "retention.h"
 #include "db.h"
 #include "job.h"
 #include "log.h"
@@ -47,8 +47,8 @@ sched_explain(const struct cfg *cfg)
          SCHED_SQL_LOST_JOBS,
          {DBI(cfg->worker.lease_s), DBI(SCHED_DEAD_WINDOW_S), DBI(batch)},
          3},
-        {"retention-jobs", CLEANUP_SQL_JOBS, {DBS(cutoff), DBI(SCHED_RETENTION_BATCH)}, 2},
-        {"retention-webhooks", CLEANUP_SQL_WEBHOOKS, {DBS(cutoff), DBI(SCHED_RETENTION_BATCH)}, 2},
+        {"retention-jobs", RETENTION_SQL_JOBS, {DBS(cutoff), DBI(SCHED_RETENTION_BATCH)}, 2},
+        {"retention-webhooks", RETENTION_SQL_WEBHOOKS, {DBS(cutoff), DBI(SCHED_RETENTION_BATCH)}, 2},
     };
     int rc = 0;
     printf("%-20s %-18s %-8s %-28s %s\n", "STEP", "TABLE", "TYPE", "KEY", "ROWS");

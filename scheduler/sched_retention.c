@@ -2,7 +2,7 @@
  * attempt rows) and webhook log rows, a few small batches per tick so that no tick holds many
  * locks or runs long however much has piled up. Failed and cancelled jobs are kept: an
  * operator may still want to look at them or retry them. */
-#include "cleanup.h"
+#include "retention.h"
 #include "job.h"
 #include "log.h"
 #include "sched.h"
@@ -17,10 +17,10 @@ sched_retention_batch_size(const struct sched *s)
     return b < SCHED_RETENTION_BATCH ? b : SCHED_RETENTION_BATCH;
 }
 
-/* Runs fn's batches (cleanup.c, shared with the System/Cleanup job functions) until one comes
+/* Runs fn's batches (retention.c, shared with the System/Cleanup job functions) until one comes
  * back short or the tick's rounds are spent. Returns the rows deleted, or -1. */
 static int
-sched_retention_rounds(struct sched *s, cleanup_batch_fn *fn, const char *cutoff, int limit)
+sched_retention_rounds(struct sched *s, retention_batch_fn *fn, const char *cutoff, int limit)
 {
     int total = 0;
     for (int round = 0; round < SCHED_RETENTION_ROUNDS && !*s->stop; round++) {
@@ -41,10 +41,10 @@ sched_retention(struct sched *s)
     char cutoff[40];
     job_format_time(now_wall_ms() - (int64_t)s->cfg->scheduler.retention_days * 86400 * 1000,
                     cutoff, sizeof(cutoff));
-    int jobs = sched_retention_rounds(s, cleanup_jobs_batch, cutoff, limit);
+    int jobs = sched_retention_rounds(s, retention_jobs_batch, cutoff, limit);
     if (jobs < 0)
         return -1;
-    int hooks = sched_retention_rounds(s, cleanup_webhooks_batch, cutoff, limit);
+    int hooks = sched_retention_rounds(s, retention_webhooks_batch, cutoff, limit);
     if (hooks < 0)
         return -1;
     s->counts.deleted_jobs += jobs;

@@ -48,9 +48,9 @@ child_run(const struct proto_job *j, const struct cfg *cfg, struct proto_outcome
 {
     struct job_out out = {.status = JOB_FAIL};
     int64_t start = now_mono_ms();
-    const struct job_def *def = registry_find(j->action, cfg->worker.test_actions);
+    job_fn *fn = registry_find(j->action, cfg->worker.test_actions);
     cJSON *params = cJSON_Parse(j->parameters ? j->parameters : "{}");
-    if (def == NULL) {
+    if (fn == NULL) {
         job_out_fail(&out, JOB_FAIL, "unknown action \"%s\" (not registered in this worker)",
                      j->action);
     } else if (params == NULL) {
@@ -62,7 +62,7 @@ child_run(const struct proto_job *j, const struct cfg *cfg, struct proto_outcome
                               .action = j->action,
                               .cancel_flag = &child_cancel,
                               .cfg = cfg};
-        def->fn(&ctx, params, &out);
+        fn(&ctx, params, &out);
     }
     cJSON_Delete(params);
     o->id = j->id;

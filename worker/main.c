@@ -1,4 +1,5 @@
 /* jobfleet-worker: flags, config and signals; the work is in supervisor.c. */
+#include "actions.h"
 #include "cfg.h"
 #include "log.h"
 #include "supervisor.h"
@@ -81,6 +82,7 @@ main(int argc, char **argv)
     enum log_level lv = LOG_LEVEL_INFO;
     log_level_parse(cfg.log.level, &lv);
     log_init("jobfleet-worker", lv);
+    actions_install();
     if (check) {
         printf("config OK%s%s\n", cfg.path ? ": " : "", cfg.path ? cfg.path : "");
         cfg_release(&cfg);

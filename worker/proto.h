@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "registry.h"
+#include "job_status.h"
 
 #define PROTO_MAX_FIELD (16u << 20) /* no single field over 16 MiB */
 

@@ -1,5 +1,6 @@
 /* jobfleet-bench: the measuring half of tests/bench/run. Each subcommand does one thing
  * against the database named by the config and prints one "key value" line per figure. */
+#include "actions.h"
 #include "cfg.h"
 #include "db.h"
 #include "ids.h"
@@ -234,6 +235,7 @@ int
 main(int argc, char **argv)
 {
     log_init("jobfleet-bench", LOG_LEVEL_WARN);
+    actions_install();
     char err[512];
     if (argc < 2) {
         fprintf(stderr, "usage: jobfleet-bench baseline-insert|baseline-lifecycle CONNS SECONDS"

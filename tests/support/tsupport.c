@@ -1,4 +1,5 @@
 /* This file implements the end-to-end test harness declared in tsupport.h. */
+#include "actions.h"
 #include "tsupport.h"
 #include "log.h"
 #include "util.h"
@@ -196,6 +197,7 @@ int
 test_main(int argc, char **argv, const struct test_case *cases, int n)
 {
     log_init("test", LOG_LEVEL_INFO);
+    actions_install();
     if (argc != 2) {
         fprintf(stderr, "usage: %s TEST\ntests:\n", argv[0]);
         for (int i = 0; i < n; i++)

@@ -1,0 +1,54 @@
+/* This file holds the retention batches: the deletes of succeeded jobs (with their attempt rows)
+ * and of webhook log rows older than a cutoff, shared by the scheduler's retention step and the
+ * System/Cleanup job functions. */
+#include "retention.h"
+#include "util.h"
+
+#include <stdlib.h>
+
+int
+retention_jobs_batch(struct db *db, const char *cutoff, int batch)
+{
+    if (db_begin(db) < 0)
+        return -1;
+    /* Locking the batch first keeps a concurrent `retry --force` from reviving a job whose
+     * attempts are being deleted. ix_jobs_state_due serves the range. */
+    struct db_rows *r = db_query(db, RETENTION_SQL_JOBS, DB_P(DBS(cutoff), DBI(batch)));
+    if (r == NULL)
+        goto fail;
+    int n = r->n_rows;
+    if (n == 0) {
+        db_rows_free(r);
+        return db_commit(db) < 0 ? -1 : 0;
+    }
+    struct db_param *p = xcalloc((size_t)n, sizeof(*p));
+    for (int i = 0; i < n; i++)
+        p[i] = DBI(db_rows_int(r, i, 0, 0));
+    db_rows_free(r);
+    char *ph = xmalloc((size_t)n * 2 + 1);
+    db_placeholders(ph, n);
+    char *del_att = xasprintf("DELETE FROM job_attempts WHERE job_id IN (%s)", ph);
+    char *del_jobs = xasprintf("DELETE FROM jobs WHERE id IN (%s) AND state = 'succeeded'", ph);
+    int rc = db_exec(db, del_att, p, n, NULL, NULL);
+    if (rc == 0)
+        rc = db_exec(db, del_jobs, p, n, NULL, NULL);
+    free(del_att);
+    free(del_jobs);
+    free(ph);
+    free(p);
+    if (rc < 0 || db_commit(db) < 0)
+        goto fail;
+    return n;
+fail:
+    db_rollback(db);
+    return -1;
+}
+
+int
+retention_webhooks_batch(struct db *db, const char *cutoff, int batch)
+{
+    uint64_t n = 0;
+    if (db_exec(db, RETENTION_SQL_WEBHOOKS, DB_P(DBS(cutoff), DBI(batch)), &n, NULL) < 0)
+        return -1;
+    return (int)n;
+}
