@@ -4,6 +4,7 @@
 #include "json.h"
 #include "log.h"
 #include "action.h"
+#include "job_log.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -343,6 +344,12 @@ job_get(struct db *db, int64_t id, enum job_err *e, char *err, size_t errlen)
     }
     cJSON_AddItemToObject(j, "attempts", json_from_rows(r));
     db_rows_free(r);
+    if (job_log_attach(db, id, j) < 0) {
+        cJSON_Delete(j);
+        *e = JOB_E_DB;
+        snprintf(err, errlen, "read job logs: %s", db_errstr(db));
+        return NULL;
+    }
     *e = JOB_E_OK;
     return j;
 }

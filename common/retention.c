@@ -2,6 +2,7 @@
  * and of webhook log rows older than a cutoff, shared by the scheduler's retention step and the
  * System/Cleanup job functions. */
 #include "retention.h"
+#include "job_log.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -30,6 +31,8 @@ retention_jobs_batch(struct db *db, const char *cutoff, int batch)
     char *del_att = xasprintf("DELETE FROM job_attempts WHERE job_id IN (%s)", ph);
     char *del_jobs = xasprintf("DELETE FROM jobs WHERE id IN (%s) AND state = 'succeeded'", ph);
     int rc = db_exec(db, del_att, p, n, NULL, NULL);
+    if (rc == 0)
+        rc = job_log_delete(db, p, n);
     if (rc == 0)
         rc = db_exec(db, del_jobs, p, n, NULL, NULL);
     free(del_att);

@@ -1,10 +1,10 @@
 /* This file holds the helpers job functions use for their context and outcome. */
-#include "runtime.h"
-#include "util.h"
+#include "runtime_env.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 bool
 job_ctx_cancelled(const struct job_ctx *ctx)
@@ -54,4 +54,61 @@ job_out_release(struct job_out *out)
     free(out->result);
     free(out->reason);
     out->result = out->reason = NULL;
+}
+
+/* A dry run's result: the function's own (an object gains "dry_run" and "plan"; anything else
+ * goes under "result") with the plan the run recorded. */
+static char *
+job_run_dry_result(struct job_rt *rt, char *result)
+{
+    cJSON *r = result ? cJSON_Parse(result) : NULL;
+    if (!cJSON_IsObject(r)) {
+        cJSON *wrap = cJSON_CreateObject();
+        if (r)
+            cJSON_AddItemToObject(wrap, "result", r);
+        r = wrap;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(r, "dry_run");
+    cJSON_AddBoolToObject(r, "dry_run", true);
+    if (!cJSON_HasObjectItem(r, "plan")) {
+        cJSON_AddItemToObject(r, "plan", rt->plan ? rt->plan : cJSON_CreateArray());
+        rt->plan = NULL;
+    }
+    free(result);
+    char *text = cJSON_PrintUnformatted(r);
+    cJSON_Delete(r);
+    return text;
+}
+
+void
+job_run(struct job_env *env, job_fn *fn, int64_t id, int attempt, const char *action,
+        const char *params_json, volatile int *cancel_flag, struct job_out *out)
+{
+    cJSON *params = cJSON_ParseWithOpts(params_json ? params_json : "{}", NULL, 1);
+    if (!cJSON_IsObject(params)) {
+        cJSON_Delete(params);
+        job_out_fail(out, JOB_FAIL, "parameters are not a valid JSON object");
+        return;
+    }
+    struct job_rt rt;
+    memset(&rt, 0, sizeof(rt));
+    buf_init(&rt.log, 0);
+    struct job_ctx ctx = {.id = id,
+                          .attempt = attempt,
+                          .action = action,
+                          .cancel_flag = cancel_flag,
+                          .cfg = env->cfg,
+                          .dry_run =
+                              cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(params, "dry_run")),
+                          .env = env,
+                          .rt = &rt};
+    out->status = JOB_FAIL;
+    fn(&ctx, params, out);
+    if (out->status != JOB_OK && out->reason)
+        job_log(&ctx, LOG_LEVEL_INFO, "attempt ended: %s", out->reason);
+    if (ctx.dry_run && out->status == JOB_OK)
+        out->result = job_run_dry_result(&rt, out->result);
+    job_rt_save(&ctx, true);
+    job_rt_release(&rt);
+    cJSON_Delete(params);
 }

@@ -62,5 +62,7 @@ int cli_queue(struct cli *c, int argc, char **argv);
 int cli_action(struct cli *c, int argc, char **argv);
 int cli_cron(struct cli *c, int argc, char **argv);
 int cli_config_example(struct cli *c, int argc, char **argv);
+int cli_run(struct cli *c, int argc, char **argv);
+int cli_actions(struct cli *c, int argc, char **argv);
 
 #endif

@@ -127,13 +127,43 @@ cli_enqueue(struct cli *c, int argc, char **argv)
     return CLI_OK;
 }
 
+/* Prints a kept attempt log indented under its attempt. */
+static void
+cli_show_log(const cJSON *log)
+{
+    if (!cJSON_IsString(log) || log->valuestring[0] == '\0')
+        return;
+    const char *p = log->valuestring;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        int n = nl ? (int)(nl - p) : (int)strlen(p);
+        printf("      %.*s\n", n, p);
+        p += n + (nl != NULL);
+    }
+}
+
+static void
+cli_show_progress(const cJSON *pr)
+{
+    if (!cJSON_IsObject(pr))
+        return;
+    const cJSON *d = cJSON_GetObjectItem(pr, "done"), *t = cJSON_GetObjectItem(pr, "total"),
+                *n = cJSON_GetObjectItem(pr, "note"), *u = cJSON_GetObjectItem(pr, "updated");
+    printf("progress         %.0f", cJSON_IsNumber(d) ? d->valuedouble : 0);
+    if (cJSON_IsNumber(t))
+        printf("/%.0f", t->valuedouble);
+    printf("%s%s  (updated %s)\n", cJSON_IsString(n) ? "  " : "",
+           cJSON_IsString(n) ? n->valuestring : "", cJSON_IsString(u) ? u->valuestring : "-");
+}
+
 static void
 cli_show_text(const cJSON *j)
 {
     const cJSON *it;
     cJSON_ArrayForEach(it, j)
     {
-        if (strcmp(it->string, "attempts") == 0)
+        if (strcmp(it->string, "attempts") == 0 || strcmp(it->string, "log") == 0 ||
+            strcmp(it->string, "progress") == 0)
             continue;
         if (cJSON_IsNull(it))
             continue;
@@ -157,6 +187,13 @@ cli_show_text(const cJSON *j)
         printf("  #%.0f %-10s started %s  took %s  %s\n", n ? n->valuedouble : 0,
                cJSON_IsString(o) ? o->valuestring : "?", cJSON_IsString(s) ? s->valuestring : "-",
                took, cJSON_IsString(r) ? r->valuestring : "");
+        cli_show_log(cJSON_GetObjectItem(it, "log"));
+    }
+    cli_show_progress(cJSON_GetObjectItemCaseSensitive(j, "progress"));
+    const cJSON *log = cJSON_GetObjectItemCaseSensitive(j, "log");
+    if (cJSON_IsString(log)) {
+        printf("log of the running attempt:\n");
+        cli_show_log(log);
     }
 }
 

@@ -47,6 +47,13 @@ static const struct cli_cmd cli_cmds[] = {
      "                               cron schedules: five fields or @daily etc., in a time zone\n"
      "                               (default [scheduler] timezone); next prints fire times\n"
      "                               with UTC offsets"},
+    {"run", cli_run,
+     "run ACTION [--params JSON] [--dry-run]\n"
+     "                               run one job function in the foreground with the worker's\n"
+     "                               context (no queue, no job row): its log on stderr, its\n"
+     "                               result on stdout; exit 0 when it succeeded, 1 otherwise"},
+    {"actions", cli_actions,
+     "actions                      every registered action with its defaults (--json)"},
     {"config-example", cli_config_example,
      "config-example               print every config key with its default and meaning"},
 };

@@ -5,7 +5,6 @@
 #include "registry.h"
 #include "util.h"
 
-#include <cjson/cJSON.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,27 +43,19 @@ child_signals(void)
 }
 
 static void
-child_run(const struct proto_job *j, const struct cfg *cfg, struct proto_outcome *o)
+child_run(struct job_env *env, const struct proto_job *j, const struct cfg *cfg,
+          struct proto_outcome *o)
 {
     struct job_out out = {.status = JOB_FAIL};
     int64_t start = now_mono_ms();
     job_fn *fn = registry_find(j->action, cfg->worker.test_actions);
-    cJSON *params = cJSON_Parse(j->parameters ? j->parameters : "{}");
     if (fn == NULL) {
         job_out_fail(&out, JOB_FAIL, "unknown action \"%s\" (not registered in this worker)",
                      j->action);
-    } else if (params == NULL) {
-        job_out_fail(&out, JOB_FAIL, "parameters are not valid JSON");
     } else {
         child_cancel = 0;
-        struct job_ctx ctx = {.id = j->id,
-                              .attempt = j->attempt,
-                              .action = j->action,
-                              .cancel_flag = &child_cancel,
-                              .cfg = cfg};
-        fn(&ctx, params, &out);
+        job_run(env, fn, j->id, j->attempt, j->action, j->parameters, &child_cancel, &out);
     }
-    cJSON_Delete(params);
     o->id = j->id;
     o->status = out.status;
     o->retry_delay_ms = out.retry_delay_ms;
@@ -83,6 +74,8 @@ child_main(int fd, pid_t parent, const struct cfg *cfg)
     if (getppid() != parent)
         _exit(0);
     child_signals();
+    /* The child's connections for job functions live as long as the child. */
+    struct job_env *env = job_env_new(cfg, false);
     for (;;) {
         struct proto_job j;
         int rc = proto_read_job(fd, &j);
@@ -90,7 +83,7 @@ child_main(int fd, pid_t parent, const struct cfg *cfg)
             _exit(rc == 0 ? 0 : 1);
         struct proto_outcome o;
         memset(&o, 0, sizeof(o));
-        child_run(&j, cfg, &o);
+        child_run(env, &j, cfg, &o);
         int w = proto_write_outcome(fd, &o);
         proto_job_release(&j);
         proto_outcome_release(&o);

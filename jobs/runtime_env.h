@@ -1,0 +1,52 @@
+/* The runtime's private parts, shared by the files of jobs/runtime*.c. */
+#ifndef JOBFLEET_RUNTIME_ENV_H
+#define JOBFLEET_RUNTIME_ENV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "job_log.h"
+#include "runtime.h"
+#include "util.h"
+
+struct rq;
+
+struct job_env_db {
+    char *name;
+    struct db *db;
+    bool read_only; /* the session mode last set */
+};
+
+struct job_env {
+    const struct cfg *cfg;
+    bool foreground;
+    struct db *fleet; /* job_logs, child jobs */
+    struct rq *rq;    /* child jobs' pushes, rate budgets */
+    struct job_env_db *dbs;
+    int n_dbs;
+};
+
+/* One run's log, progress and plan. */
+struct job_rt {
+    struct buf log;
+    int64_t last_save_ms; /* monotonic; 0: never saved */
+    bool unsaved;         /* log or progress changed since the last save */
+    bool has_progress;
+    int64_t done, total;
+    char note[JOB_LOG_NOTE_MAX + 1];
+    cJSON *plan; /* dry run only */
+};
+
+/* The fleet database connection, connected on first use; NULL (logged once per call) when
+ * unreachable. */
+struct db *job_env_fleet(struct job_env *env);
+/* The Redis connection, connected on first use; NULL when unreachable. */
+struct rq *job_env_rq(struct job_env *env);
+
+/* Saves the run's log and progress to job_logs when something changed and (unless force) the
+ * last save is a second old. Does nothing in the foreground or without a job row. */
+void job_rt_save(struct job_ctx *ctx, bool force);
+/* Frees the run's state. */
+void job_rt_release(struct job_rt *rt);
+
+#endif

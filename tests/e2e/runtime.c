@@ -1,0 +1,196 @@
+/* End-to-end tests of the job-function runtime: `jobfleet run` and `jobfleet actions`, and
+ * System/Probe in a real worker using the log kept with the attempt, progress, a named
+ * database, a child job and dry run. */
+#include "tsupport.h"
+#include "util.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Runs the CLI, expecting exit code rc; returns its stdout (caller frees). */
+static char *
+cli_expect(struct tenv *t, int rc, const char *const *argv)
+{
+    char *out = NULL, *err = NULL;
+    int got = t_cli(t, &out, &err, argv);
+    CHECK(got == rc, "jobfleet %s exited %d, expected %d: %s%s", argv[0], got, rc, out, err);
+    free(err);
+    return out;
+}
+
+static void
+test_run_and_actions(struct tenv *t)
+{
+    char *out = cli_expect(
+        t, 0, (const char *const[]){"run", "System/Echo", "--params", "{\"a\":1}", NULL});
+    CHECK(strcmp(out, "{\"a\":1}\n") == 0, "run prints the result: %s", out);
+    free(out);
+    out = cli_expect(t, 1, (const char *const[]){"run", "System/Fail", NULL});
+    free(out);
+    out = cli_expect(t, 2, (const char *const[]){"run", "No/Such", NULL});
+    free(out);
+    out = cli_expect(t, 2, (const char *const[]){"run", "System/Echo", "--params", "[1]", NULL});
+    free(out);
+    out = cli_expect(t, 0, (const char *const[]){"--json", "actions", NULL});
+    cJSON *arr = cJSON_Parse(out);
+    CHECK(cJSON_IsArray(arr) && cJSON_GetArraySize(arr) >= 10, "actions --json: %s", out);
+    const char *want[] = {"System/Noop", "System/Cleanup/Jobs", "System/Probe",
+                          "System/Echo/Webhook"};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        CHECK(strstr(out, want[i]) != NULL, "actions lists %s", want[i]);
+    const cJSON *first = cJSON_GetArrayItem(arr, 0);
+    CHECK(cJSON_IsNumber(cJSON_GetObjectItem(first, "max_attempts")) &&
+              cJSON_IsString(cJSON_GetObjectItem(first, "queue")),
+          "an action has its defaults: %s", out);
+    cJSON_Delete(arr);
+    free(out);
+    out = cli_expect(t, 0, (const char *const[]){"actions", NULL});
+    CHECK(strstr(out, "System/Sleep") && strstr(out, "3600s"), "actions table: %s", out);
+    free(out);
+}
+
+/* The job as `jobfleet show ID --json` prints it (caller deletes). */
+static cJSON *
+show_json(struct tenv *t, int64_t id)
+{
+    char idbuf[32];
+    snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
+    char *out = cli_expect(t, 0, (const char *const[]){"--json", "show", idbuf, NULL});
+    cJSON *j = cJSON_Parse(out);
+    CHECK(j != NULL, "show --json parses: %s", out);
+    free(out);
+    return j;
+}
+
+static void
+make_probe_table(struct tenv *t)
+{
+    CHECK(db_exec_static(t->db, "CREATE TABLE probe_rows (job_id BIGINT, attempt INT)") == 0,
+          "create probe_rows");
+}
+
+static int64_t
+probe_rows(struct tenv *t)
+{
+    return t_sql_int(t, -1, "SELECT COUNT(*) FROM probe_rows", DB_NOP);
+}
+
+static void
+test_probe_context(struct tenv *t)
+{
+    make_probe_table(t);
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    int64_t id = t_enqueue(t, "System/Probe", "{\"db\":\"test\",\"child\":\"System/Noop\"}", NULL);
+    WAIT_UNTIL(t_job_done(t, id), 20000, "probe job %lld finishes", (long long)id);
+    CHECK(t_job_in_state(t, id, "succeeded"), "probe succeeded");
+    CHECK(probe_rows(t) == 1, "the probe wrote its row in [db.test]");
+    int64_t child = t_sql_int(t, 0, "SELECT id FROM jobs WHERE origin = 'job' AND action = ?",
+                              DB_P(DBS("System/Noop")));
+    CHECK(child > 0, "the probe enqueued a child job");
+    WAIT_UNTIL(t_job_in_state(t, child, "succeeded"), 20000, "the child job runs");
+    cJSON *j = show_json(t, id);
+    const cJSON *a0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "attempts"), 0);
+    const cJSON *log = cJSON_GetObjectItem(a0, "log");
+    CHECK(cJSON_IsString(log) && strstr(log->valuestring, "INFO probe starting") &&
+              strstr(log->valuestring, "holds 0 probe rows") &&
+              strstr(log->valuestring, "enqueued System/Noop as job"),
+          "the attempt's log is kept and shown: %s", cJSON_IsString(log) ? log->valuestring : "");
+    cJSON_Delete(j);
+    /* A retried parent finds its child by the idempotency key instead of making another. */
+    char idbuf[32];
+    snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
+    free(cli_expect(t, 0, (const char *const[]){"retry", "--force", idbuf, NULL}));
+    WAIT_UNTIL(
+        t_sql_int(t, 0, "SELECT COUNT(*) FROM job_attempts WHERE job_id = ?", DB_P(DBI(id))) == 2,
+        20000, "the retried probe runs again");
+    CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE origin = 'job'", DB_NOP) == 1,
+          "still one child job");
+    CHECK(probe_rows(t) == 2, "the second attempt wrote its row");
+}
+
+static void
+test_probe_dry_run(struct tenv *t)
+{
+    make_probe_table(t);
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    int64_t id = t_enqueue(t, "System/Probe",
+                           "{\"db\":\"test\",\"child\":\"System/Noop\",\"dry_run\":true}", NULL);
+    WAIT_UNTIL(t_job_done(t, id), 20000, "dry-run probe finishes");
+    CHECK(t_job_in_state(t, id, "succeeded"), "dry run succeeded");
+    CHECK(probe_rows(t) == 0, "a dry run writes no row");
+    CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE origin = 'job'", DB_NOP) == 0,
+          "a dry run enqueues no child");
+    char *result = t_sql_str(t, "SELECT result FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    cJSON *r = cJSON_Parse(result ? result : "");
+    const cJSON *plan = cJSON_GetObjectItem(r, "plan");
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(r, "dry_run")) && cJSON_GetArraySize(plan) == 2 &&
+              strstr(result, "\"insert\":\"probe_rows\"") &&
+              strstr(result, "\"enqueue\":\"System/Noop\""),
+          "the plan is the result: %s", result);
+    cJSON_Delete(r);
+    free(result);
+    /* `jobfleet run --dry-run` plans the same without a queue or a job row. */
+    char *out = cli_expect(t, 0,
+                           (const char *const[]){"run", "System/Probe", "--params",
+                                                 "{\"db\":\"test\"}", "--dry-run", NULL});
+    CHECK(strstr(out, "\"dry_run\":true") && strstr(out, "probe_rows"), "run --dry-run: %s", out);
+    free(out);
+    CHECK(probe_rows(t) == 0, "run --dry-run writes no row");
+}
+
+/* A write the job function forgot to skip fails in a dry run instead of writing. */
+static void
+test_dry_run_session_read_only(struct tenv *t)
+{
+    make_probe_table(t);
+    char *out = NULL, *err = NULL;
+    int rc =
+        t_cli(t, &out, &err,
+              (const char *const[]){"run", "System/Probe", "--params",
+                                    "{\"db\":\"test\",\"force_write\":true}", "--dry-run", NULL});
+    CHECK(rc == 1 && strstr(err, "READ ONLY"), "forced write refused: rc %d %s", rc, err);
+    free(out);
+    free(err);
+    CHECK(probe_rows(t) == 0, "nothing written");
+}
+
+static void
+test_progress_visible(struct tenv *t)
+{
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    int64_t id = t_enqueue(t, "System/Probe", "{\"steps\":40,\"sleep_ms\":100}", NULL);
+    WAIT_UNTIL(
+        t_sql_int(t, 0, "SELECT progress_done FROM job_logs WHERE job_id = ?", DB_P(DBI(id))) > 0,
+        15000, "progress shows while the job runs");
+    CHECK(t_job_in_state(t, id, "running"), "still running when progress shows");
+    cJSON *j = show_json(t, id);
+    const cJSON *p = cJSON_GetObjectItem(j, "progress");
+    CHECK(cJSON_IsObject(p) && cJSON_GetObjectItem(p, "total")->valuedouble == 40,
+          "show --json has progress");
+    CHECK(cJSON_IsString(cJSON_GetObjectItem(j, "log")), "show --json has the running log");
+    cJSON_Delete(j);
+    /* At most one write a second: 40 steps in ~4 s leave the row updated a few times only,
+     * which this checks through the final value being saved at the end. */
+    WAIT_UNTIL(t_job_done(t, id), 20000, "probe finishes");
+    CHECK(t_sql_int(t, 0, "SELECT progress_done FROM job_logs WHERE job_id = ?", DB_P(DBI(id))) ==
+              40,
+          "the final progress is saved");
+}
+
+#define DB_TEST "[db.test]\nconnect_timeout_s = 5\n"
+
+static const struct test_case cases[] = {
+    {"e2e_runtime_run_and_actions", test_run_and_actions, NULL},
+    {"e2e_runtime_probe_context", test_probe_context, DB_TEST},
+    {"e2e_runtime_probe_dry_run", test_probe_dry_run, DB_TEST},
+    {"e2e_runtime_dry_run_read_only", test_dry_run_session_read_only, DB_TEST},
+    {"e2e_runtime_progress_visible", test_progress_visible, NULL},
+};
+
+int
+main(int argc, char **argv)
+{
+    return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
+}
