@@ -4,6 +4,7 @@
 #include "log.h"
 #include "producer.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,21 +36,28 @@ main(int argc, char **argv)
 {
     const char *config = NULL;
     bool check = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"check-config", no_argument, NULL, 'k'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    opterr = 0;
+    for (int o; (o = getopt_long(argc, argv, ":h", opts, NULL)) != -1;) {
+        if (o == 'h') {
             producer_help(stdout);
             return 0;
-        } else if (strcmp(a, "--check-config") == 0) {
+        } else if (o == 'k') {
             check = true;
-        } else if (strcmp(a, "--config") == 0 && i + 1 < argc) {
-            config = argv[++i];
-        } else if (strncmp(a, "--config=", 9) == 0) {
-            config = a + 9;
+        } else if (o == 'c') {
+            config = optarg;
         } else {
-            fprintf(stderr, "jobfleet-producer: unknown option %s (see --help)\n", a);
+            fprintf(stderr, "jobfleet-producer: %s %s (see --help)\n",
+                    o == ':' ? "missing value of" : "unknown option", argv[optind - 1]);
             return 2;
         }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "jobfleet-producer: unexpected argument %s (see --help)\n", argv[optind]);
+        return 2;
     }
     struct cfg c;
     char err[1024];
