@@ -371,3 +371,23 @@ out:
     free(took);
     return rc;
 }
+
+int
+lifecycle_cancel_requests(struct db *db, int64_t instance_id, int64_t *ids, int n)
+{
+    /* The running rows of ix_jobs_state_due are at most the fleet's slots, whatever the
+     * backlog: cheaper to read each second than an index on cancel_requested would be to keep
+     * up at every insert. */
+    struct db_rows *r = db_query(db,
+                                 "SELECT id FROM jobs FORCE INDEX (ix_jobs_state_due) "
+                                 "WHERE state = 'running' AND instance_id = ? "
+                                 "AND cancel_requested = 1 LIMIT ?",
+                                 DB_P(DBI(instance_id), DBI(n)));
+    if (r == NULL)
+        return -1;
+    int got = r->n_rows;
+    for (int i = 0; i < got; i++)
+        ids[i] = db_rows_int(r, i, 0, 0);
+    db_rows_free(r);
+    return got;
+}

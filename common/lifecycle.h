@@ -73,4 +73,8 @@ struct outcome {
  * guard makes a repeat harmless, and only the rows that did not take yet take then). */
 int lifecycle_finish(struct db *db, const struct outcome *o, int n, bool *applied);
 
+/* Fills ids (capacity n) with the running jobs of instance_id that were asked to cancel
+ * (jobfleet cancel, POST /api/jobs/{id}/cancel); returns the count or -1. */
+int lifecycle_cancel_requests(struct db *db, int64_t instance_id, int64_t *ids, int n);
+
 #endif

@@ -99,7 +99,7 @@ static void
 checkout_cancel_poll(struct checkout *c)
 {
     int64_t ids[CHECKOUT_CANCELS_MAX];
-    int n = instance_cancel_requests(c->db, c->instance_id, ids, CHECKOUT_CANCELS_MAX);
+    int n = lifecycle_cancel_requests(c->db, c->instance_id, ids, CHECKOUT_CANCELS_MAX);
     if (n < 0) {
         if (db_lost(c->db))
             checkout_mark_down(c, "cancel poll");

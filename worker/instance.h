@@ -12,8 +12,5 @@ int64_t instance_register(struct db *db, const char *queues, int concurrency);
 int instance_heartbeat(struct db *db, int64_t id, const char *state);
 /* Marks the row stopped; -1 on error. */
 int instance_stop(struct db *db, int64_t id);
-/* Fills ids (capacity n) with this instance's running jobs that were asked to cancel;
- * returns the count or -1. */
-int instance_cancel_requests(struct db *db, int64_t id, int64_t *ids, int n);
 
 #endif
