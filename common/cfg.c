@@ -104,7 +104,9 @@ static const struct cfg_family cfg_families[] = {
       "connect_timeout_s", "read_timeout_s", NULL}},
     {"service",
      {"base_url", "api_key", "api_key_file", "rate_per_minute", "timeout_ms", "client_uuid",
-      "api_secret", "api_secret_file", "token", "token_file", NULL}},
+      "api_secret", "api_secret_file", "token", "token_file", "auth", "connect_timeout_ms",
+      "max_response_bytes", "max_attempts", "backoff_base_ms", "backoff_max_ms",
+      "retry_after_max_ms", NULL}},
     {"attachments", {"uploads_dir", "allowed_hosts", "max_bytes", NULL}},
 };
 
@@ -614,9 +616,28 @@ cfg_print_example(void)
            "#   the keys of [mysql]; `jobfleet migrate` also migrates it when deploy/sql/<name>/\n"
            "#   has migrations.\n"
            "#\n"
-           "# [service.<name>]     an external API (freshservice, toga, cloud):\n"
-           "#   base_url, api_key/api_key_file, rate_per_minute, timeout_ms, client_uuid,\n"
-           "#   api_secret/api_secret_file, token/token_file\n"
+           "# [service.<name>]     an external API (freshservice, toga, cloud, frappe), reached\n"
+           "#                      through common/httpc (values checked when a job uses it):\n"
+           "#   base_url           http(s) URL request paths are joined to (required)\n"
+           "#   auth               basic (Basic <api_key>:<api_secret or X>, Freshservice),\n"
+           "#                      bearer (Authorization: Bearer <token>), token\n"
+           "#                      (Authorization: token <api_key>:<api_secret>, Frappe) or none;\n"
+           "#                      default: bearer with a token, basic with only an api_key,\n"
+           "#                      else none\n"
+           "#   api_key, api_key_file, api_secret, api_secret_file, token, token_file\n"
+           "#                      credentials; client_uuid for TOGA\n"
+           "#   rate_per_minute    fleet-wide request budget shared by every worker through\n"
+           "#                      Redis, spread evenly over the minute (0-600000, 0 = none);\n"
+           "#                      a 429 pauses the service fleet-wide for its Retry-After\n"
+           "#   timeout_ms         one attempt, connect to last byte (100-3600000, 30000)\n"
+           "#   connect_timeout_ms (100-600000, 10000)\n"
+           "#   max_response_bytes a bigger response is refused (0 = no cap, 16777216)\n"
+           "#   max_attempts       tries per request; transport errors, 408, 429 and 5xx are\n"
+           "#                      retried (1-100, 5)\n"
+           "#   backoff_base_ms, backoff_max_ms  exponential backoff with jitter between\n"
+           "#                      attempts (500, 30000), never shorter than a Retry-After\n"
+           "#   retry_after_max_ms a longer Retry-After ends the request and the job retries\n"
+           "#                      later (0-86400000, 120000)\n"
            "#\n"
            "# [attachments]        uploads_dir, allowed_hosts, max_bytes\n");
 }

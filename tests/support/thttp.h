@@ -1,4 +1,4 @@
-/* An HTTP client for end-to-end tests, over libcurl: one call per request, the status, body
+/* An HTTP client for end-to-end tests, over common/httpc: one call per request, the status, body
  * and response headers captured. Tests talk to the producer through it. */
 #ifndef JOBFLEET_THTTP_H
 #define JOBFLEET_THTTP_H

@@ -1,0 +1,38 @@
+/* The HTTP client's internals shared by httpc.c (transfers), httpc_budget.c (the fleet-wide
+ * rate budget) and httpc_conf.c (settings); not for use outside the httpc files. */
+#ifndef JOBFLEET_HTTPC_INT_H
+#define JOBFLEET_HTTPC_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "httpc.h"
+
+struct httpc {
+    struct httpc_conf conf; /* its strings are owned copies */
+    char *bearer;           /* set by httpc_set_bearer, else a copy of conf.token */
+    struct rq *rq;          /* borrowed; NULL keeps the budget in this process */
+    volatile int *cancel;
+    int64_t local_next_ms;  /* without Redis: the earliest next start (monotonic) */
+    int64_t budget_next_ms; /* do not ask Redis again before this (monotonic) */
+    unsigned long long seq; /* makes each start's name in Redis unique */
+    uint64_t rng;           /* jitter, seeded per process */
+};
+
+/* Takes one start from the service's budget, honouring a fleet-wide pause first. Returns 0
+ * when taken, the milliseconds to wait before asking again, or -1 with err set when the
+ * budget cannot be read. */
+int64_t httpc_budget_take(struct httpc *h, char *err, size_t errlen);
+/* Pauses every process's starts for the service for ms from now (a 429's Retry-After); a
+ * longer pause already set is kept. Failures are logged: the local retry still waits. */
+void httpc_budget_pause(struct httpc *h, int64_t ms);
+
+/* Copies the strings of conf into h->conf. */
+void httpc_conf_copy(struct httpc_conf *dst, const struct httpc_conf *src);
+/* Frees the strings httpc_conf_copy made. */
+void httpc_conf_free(struct httpc_conf *c);
+
+/* True when url has the scheme, host and port of base (so credentials may go with it). */
+int httpc_same_origin(const char *base, const char *url);
+
+#endif
