@@ -433,7 +433,7 @@ httpc_retryable(const struct httpc_xfer *x, CURLcode rc, long status)
 /* The wait before the next attempt: never sooner than Retry-After; else capped exponential
  * backoff with jitter (half fixed, half random) so that clients that failed together do not
  * come back together. */
-static uint64_t
+uint64_t
 httpc_random(struct httpc *h)
 {
     /* xorshift64*: the worker's children are forks of one process, so a shared libc random()

@@ -102,7 +102,11 @@ httpc_budget_take(struct httpc *h, char *err, size_t errlen)
         snprintf(err, errlen, "rate budget unavailable: %s", rq_errstr(h->rq));
         return -1;
     }
-    if (wait > 0)
+    if (wait > 0) {
+        /* Waiters told the same time would race for one slot, and the same process tends
+         * to win every race; a few milliseconds of jitter shares the slots out. */
+        wait += (int64_t)(httpc_random(h) % 8);
         h->budget_next_ms = now + wait;
+    }
     return wait;
 }

@@ -27,6 +27,9 @@ int64_t httpc_budget_take(struct httpc *h, char *err, size_t errlen);
  * longer pause already set is kept. Failures are logged: the local retry still waits. */
 void httpc_budget_pause(struct httpc *h, int64_t ms);
 
+/* A random number from the client's own generator (seeded per process). */
+uint64_t httpc_random(struct httpc *h);
+
 /* Copies the strings of conf into h->conf. */
 void httpc_conf_copy(struct httpc_conf *dst, const struct httpc_conf *src);
 /* Frees the strings httpc_conf_copy made. */
