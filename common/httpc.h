@@ -1,7 +1,7 @@
 /* The HTTP client job functions use to reach an external service ([service.<name>]): JSON in
  * and out, a response size cap, retries with backoff that honours Retry-After, and a
- * fleet-wide rate budget per service kept in Redis. The only file that includes
- * <curl/curl.h> is httpc.c. */
+ * fleet-wide rate budget per service kept in Redis. httpc.c is the only file that includes
+ * libcurl's header. */
 #ifndef JOBFLEET_HTTPC_H
 #define JOBFLEET_HTTPC_H
 
