@@ -1,6 +1,7 @@
 /* This file holds System/Probe, the test-only job function that exercises the runtime. */
 #include "probe.h"
 #include "db.h"
+#include "httpc.h"
 #include "job.h"
 #include "util.h"
 
@@ -26,11 +27,19 @@ probe_int(const cJSON *params, const char *name, int dflt)
 static int
 probe_request(struct job_ctx *ctx, const char *service, const char *path, char *err, size_t errlen)
 {
-    (void)ctx;
-    (void)service;
-    (void)path;
-    snprintf(err, errlen, "HTTP services are not built yet");
-    return -1;
+    struct httpc *h = job_http(ctx, service, err, errlen);
+    if (h == NULL)
+        return -1;
+    struct httpc_req req = {.method = "GET", .path = path};
+    struct httpc_resp resp;
+    int rc = job_http_send(ctx, h, &req, &resp);
+    if (rc < 0)
+        snprintf(err, errlen, "%s", resp.err);
+    else
+        job_debug(ctx, "GET %s: HTTP %ld after %d attempts, %lld ms waited", path, resp.status,
+                  resp.attempts, (long long)resp.waited_ms);
+    httpc_resp_release(&resp);
+    return rc < 0 ? -1 : 0;
 }
 
 struct probe_row {

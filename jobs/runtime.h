@@ -20,6 +20,9 @@ struct job_spec;
 struct job_ref;
 struct job_env;
 struct job_rt;
+struct httpc;
+struct httpc_req;
+struct httpc_resp;
 
 /* The outcome a job function fills in. result is JSON text (owned, may be NULL); reason is a
  * failure reason (owned, may be NULL); retry_delay_ms, when > 0, overrides the backoff. */
@@ -94,6 +97,21 @@ void job_plan(struct job_ctx *ctx, cJSON *step_take);
  * is read-only, so a write the job function forgot to skip fails instead of writing. NULL with
  * err set when the section is missing or the server unreachable. Owned by the env. */
 struct db *job_db(struct job_ctx *ctx, const char *name, char *err, size_t errlen);
+
+/* The client of [service.<name>] (httpc.h), made on first use and kept by this process across
+ * jobs; its waits end when the job is cancelled. A service with rate_per_minute draws on a
+ * fleet-wide budget in Redis shared by every child of every worker (and its concurrent batch
+ * requests too), so N workers together stay within the API's limit; a 429 pauses the service
+ * fleet-wide for its Retry-After. NULL with err set when the section is missing or wrong, or
+ * when Redis, which holds the budget, is unreachable. Owned by the env. */
+struct httpc *job_http(struct job_ctx *ctx, const char *service, char *err, size_t errlen);
+
+/* Sends a request through h (httpc_request), except in a dry run, where a request that is not
+ * a GET or HEAD is not sent but recorded in the plan. Returns 0 for a 2xx response, 1 when
+ * the request was left unsent by a dry run (resp zeroed), -1 on failure (resp->err says why;
+ * httpc_resp_transient tells whether a retry may help). Release resp either way. */
+int job_http_send(struct job_ctx *ctx, struct httpc *h, const struct httpc_req *req,
+                  struct httpc_resp *resp);
 
 /* Runs fn(db, arg) inside one transaction: commits when it returns 0, rolls back otherwise.
  * Returns fn's result, or -1 when BEGIN or COMMIT failed (db_errstr; a COMMIT lost with the

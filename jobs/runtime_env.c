@@ -25,6 +25,7 @@ job_env_free(struct job_env *env)
 {
     if (env == NULL)
         return;
+    job_env_http_free(env);
     db_free(env->fleet);
     rq_free(env->rq);
     for (int i = 0; i < env->n_dbs; i++) {

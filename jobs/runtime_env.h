@@ -17,6 +17,8 @@ struct job_env_db {
     bool read_only; /* the session mode last set */
 };
 
+struct job_env_http;
+
 struct job_env {
     const struct cfg *cfg;
     bool foreground;
@@ -24,6 +26,8 @@ struct job_env {
     struct rq *rq;    /* child jobs' pushes, rate budgets */
     struct job_env_db *dbs;
     int n_dbs;
+    struct job_env_http *https; /* [service.<name>] clients */
+    int n_https;
 };
 
 /* One run's log, progress and plan. */
@@ -42,6 +46,9 @@ struct job_rt {
 struct db *job_env_fleet(struct job_env *env);
 /* The Redis connection, connected on first use; NULL when unreachable. */
 struct rq *job_env_rq(struct job_env *env);
+
+/* Frees the env's HTTP clients (before the Redis connection they borrow). */
+void job_env_http_free(struct job_env *env);
 
 /* Saves the run's log and progress to job_logs when something changed and (unless force) the
  * last save is a second old. Does nothing in the foreground or without a job row. */

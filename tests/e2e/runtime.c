@@ -1,6 +1,7 @@
 /* End-to-end tests of the job-function runtime: `jobfleet run` and `jobfleet actions`, and
  * System/Probe in a real worker using the log kept with the attempt, progress, a named
  * database, a child job and dry run. */
+#include "tfake.h"
 #include "tsupport.h"
 #include "util.h"
 
@@ -179,7 +180,43 @@ test_progress_visible(struct tenv *t)
           "the final progress is saved");
 }
 
+/* Two workers (two children each) run probes that call the fake through [service.fake] at
+ * 120 requests a minute: across all four children never more than 2 requests in any second
+ * (less a 20 ms tolerance: the fake stamps a request when it reads it, a little after the
+ * client took its slot on Redis's clock), and a 429's Retry-After pauses the whole fleet. */
+static void
+test_probe_http_budget_two_workers(struct tenv *t)
+{
+    struct tfake f;
+    tfake_start(t, &f, "fakehttp.py", NULL);
+    setenv("JOBFLEET_SERVICE_FAKE_BASE_URL", f.base_url, 1);
+    tfake_control(&f, "faults", "{\"path\":\"/ping\",\"status\":429,\"retry_after\":2}");
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    int64_t ids[4];
+    for (int i = 0; i < 4; i++)
+        ids[i] = t_enqueue(t, "System/Probe", "{\"steps\":3,\"service\":\"fake\"}", NULL);
+    for (int i = 0; i < 4; i++) {
+        WAIT_UNTIL(t_job_done(t, ids[i]), 40000, "probe %d finishes", i);
+        CHECK(t_job_in_state(t, ids[i], "succeeded"), "probe %d succeeded", i);
+    }
+    double *a = NULL;
+    int n = tfake_arrivals(&f, "/ping", &a);
+    CHECK(n == 13, "12 requests and the one answered 429: %d", n);
+    int strict = tfake_max_in_window(a, n, 1000.0), tolerant = tfake_max_in_window(a, n, 980.0);
+    fprintf(stderr, "FIGURES: %d requests in %.0f ms; max in any 1000 ms window %d, 980 ms %d\n", n,
+            a[n - 1] - a[0], strict, tolerant);
+    CHECK(tolerant <= 2, "%d requests in one second across both workers", tolerant);
+    CHECK(a[1] - a[0] >= 2000, "the 429's Retry-After holds every child: next after %.0f ms",
+          a[1] - a[0]);
+    CHECK(t_sql_int(t, 0, "SELECT COUNT(DISTINCT instance_id) FROM job_attempts", DB_NOP) == 2,
+          "both workers ran probes");
+    free(a);
+    tfake_stop(&f);
+}
+
 #define DB_TEST "[db.test]\nconnect_timeout_s = 5\n"
+#define FAKE_SERVICE "[service.fake]\nbase_url = http://127.0.0.1:1\nrate_per_minute = 120\n"
 
 static const struct test_case cases[] = {
     {"e2e_runtime_run_and_actions", test_run_and_actions, NULL},
@@ -187,6 +224,7 @@ static const struct test_case cases[] = {
     {"e2e_runtime_probe_dry_run", test_probe_dry_run, DB_TEST},
     {"e2e_runtime_dry_run_read_only", test_dry_run_session_read_only, DB_TEST},
     {"e2e_runtime_progress_visible", test_progress_visible, NULL},
+    {"e2e_runtime_http_budget_two_workers", test_probe_http_budget_two_workers, FAKE_SERVICE},
 };
 
 int
