@@ -9,6 +9,7 @@
  * advance. Fire times are UTC instants computed by cron_next, so DST gaps and repeats are
  * settled there (cron.h). */
 #include "cronjob.h"
+#include "caltime.h"
 #include "json.h"
 #include "log.h"
 #include "util.h"
@@ -17,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* The columns cronjob_fire_due reads, in this order. */
 #define FIRE_COLS                                                                                  \
@@ -65,31 +65,6 @@ enum {
 
 /* A cron job whose schedule cannot be evaluated is looked at again this much later. */
 #define CRONJOB_PARK_S 3600
-
-/* Formats UTC seconds as a DATETIME parameter, "2026-03-08 08:00:00". */
-static void
-cronjob_format_dt(int64_t t, char *out, size_t len)
-{
-    time_t s = (time_t)t;
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    if (strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm) == 0 && len)
-        out[0] = '\0';
-}
-
-/* Parses a DATETIME cell ("2026-03-08 08:00:00", fraction ignored) as UTC seconds. */
-static int
-cronjob_parse_dt(const char *s, int64_t *out)
-{
-    struct tm tm = {0};
-    if (s == NULL || sscanf(s, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                            &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
-        return -1;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    *out = (int64_t)timegm(&tm);
-    return 0;
-}
 
 int
 cronjob_plan(const struct cron_expr *e, const char *tz, int64_t first, int64_t now,
@@ -178,7 +153,7 @@ cronjob_advance(struct db *db, int64_t id, const char *old_next, int64_t next, c
                 int64_t job_id, uint64_t *n)
 {
     char next_dt[32];
-    cronjob_format_dt(next, next_dt, sizeof(next_dt));
+    caltime_format_dt(next, next_dt, sizeof(next_dt));
     if (fire_dt)
         return db_exec(db,
                        "UPDATE cron_jobs SET dt_next_fire = ?, dt_last_fire = ?, last_job_id = ?, "
@@ -199,7 +174,7 @@ cronjob_fire_job(struct db *db, struct rq *rq, const struct cfg *cfg, const stru
     const char *name = db_rows_get(r, i, FC_NAME), *old_next = db_rows_get(r, i, FC_NEXT);
     const char *tz = cronjob_tz(cfg, db_rows_get(r, i, FC_TZ));
     char fire_dt[32], fire_local[64], skip_local[64];
-    cronjob_format_dt(p->fire, fire_dt, sizeof(fire_dt));
+    caltime_format_dt(p->fire, fire_dt, sizeof(fire_dt));
     cron_format_local(p->fire, tz, fire_local, sizeof(fire_local));
     struct job_spec spec = {
         .action = db_rows_get(r, i, FC_ACTION),
@@ -271,8 +246,8 @@ cronjob_fire_one(struct db *db, struct rq *rq, const struct cfg *cfg, const stru
         /* A cron job that never fired nor was planned (a built-in installed by a migration)
          * starts after its creation. */
         if (old_next)
-            k = cronjob_parse_dt(old_next, &first);
-        else if (cronjob_parse_dt(db_rows_get(r, i, FC_CREATED), &created) == 0)
+            k = caltime_parse_dt(old_next, &first);
+        else if (caltime_parse_dt(db_rows_get(r, i, FC_CREATED), &created) == 0)
             k = cron_next(&e, tz, created, &first);
         if (k == 0)
             k = cronjob_plan(&e, tz, first, now, window, &p);
@@ -308,7 +283,7 @@ cronjob_fire_due(struct db *db, struct rq *rq, const struct cfg *cfg, int64_t no
 {
     *fired = 0;
     char now_dt[32];
-    cronjob_format_dt(now_s, now_dt, sizeof(now_dt));
+    caltime_format_dt(now_s, now_dt, sizeof(now_dt));
     /* ix_cron_jobs_due (is_active, dt_next_fire) serves both ranges; NULLs sort first. */
     struct db_rows *r = db_query(db,
                                  "SELECT " FIRE_COLS " FROM cron_jobs WHERE is_active = 1 AND "
@@ -421,7 +396,7 @@ cronjob_add(struct db *db, const struct cfg *cfg, const struct cronjob_spec *spe
     if (je != JOB_E_OK)
         return je;
     char next_dt[32];
-    cronjob_format_dt(next, next_dt, sizeof(next_dt));
+    caltime_format_dt(next, next_dt, sizeof(next_dt));
     uint64_t new_id = 0;
     /* timeout_s and max_attempts stay NULL unless given, so the action's defaults apply. */
     if (db_exec(db,
@@ -495,7 +470,7 @@ cronjob_set_active(struct db *db, const struct cfg *cfg, const char *name, bool 
         }
         /* Fires missed while disabled stay missed: start from the next one after now. */
         char next_dt[32];
-        cronjob_format_dt(next, next_dt, sizeof(next_dt));
+        caltime_format_dt(next, next_dt, sizeof(next_dt));
         rc = db_exec(db,
                      "UPDATE cron_jobs SET is_active = 1, dt_next_fire = ?, dt_updated = NOW(6) "
                      "WHERE id = ? AND is_active = 0",
@@ -613,7 +588,7 @@ cronjob_row_json(const struct cfg *cfg, const struct db_rows *r, int i, int64_t 
         cJSON_AddNullToObject(o, "next_fire");
     const char *last = db_rows_get(r, i, LC_LAST_FIRE);
     int64_t last_s;
-    if (last && cronjob_parse_dt(last, &last_s) == 0)
+    if (last && caltime_parse_dt(last, &last_s) == 0)
         cJSON_AddItemToObject(o, "last_fire", cronjob_local_json(last_s, tz));
     else
         cJSON_AddNullToObject(o, "last_fire");
@@ -792,10 +767,7 @@ cronjob_next_json(struct db *db, const struct cfg *cfg, const char *name, int co
     cJSON *utc = cJSON_AddArrayToObject(o, "next_utc");
     for (int i = 0; i < n; i++) {
         char s[64];
-        time_t t = (time_t)times[i];
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        caltime_format_utc(times[i], s, sizeof(s));
         cJSON_AddItemToArray(local, cronjob_local_json(times[i], tz));
         cJSON_AddItemToArray(utc, cJSON_CreateString(s));
     }
