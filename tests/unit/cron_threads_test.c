@@ -199,8 +199,9 @@ main(void)
         return 1;
     tzset();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(cron_threads_single),
+        /* Threads first, so that they also load the zones concurrently. */
         cmocka_unit_test(cron_threads_zones),
+        cmocka_unit_test(cron_threads_single),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
