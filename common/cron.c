@@ -1,26 +1,22 @@
-/* This file parses cron expressions and walks local calendars to find their next fire times. */
+/* This file parses cron expressions and walks local calendars to find their next fire times.
+ * Zones come from tzone.h, never from the process TZ, so any thread may call it at once. */
 #include "cron.h"
-#include "log.h"
+#include "caltime.h"
+#include "tzone.h"
 #include "util.h"
 
 #include <ctype.h>
-#include <inttypes.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <time.h>
 
-#define CRON_ZONEINFO "/usr/share/zoneinfo"
 #define CRON_NFIELDS 5
-#define CRON_DAY ((int64_t)86400)
 /* "Within 8 years" is measured generously: 8 * 366 days. */
-#define CRON_HORIZON (8 * 366 * CRON_DAY)
+#define CRON_HORIZON (8 * 366 * CALTIME_DAY)
 /* cron_next accepts `after` between 0001-01-01 and 9999-12-31 so calendar arithmetic and
- * localtime_r stay far from overflow. */
+ * offset lookups stay far from overflow. */
 #define CRON_MIN_TIME INT64_C(-62135596800)
 #define CRON_MAX_TIME INT64_C(253402300799)
 
@@ -280,119 +276,15 @@ out:
 bool
 cron_tz_valid(const char *tz)
 {
-    if (tz == NULL || tz[0] == '\0' || tz[0] == '/' || strlen(tz) > 200 || strstr(tz, "..") != NULL)
-        return false;
-    for (const char *p = tz; *p != '\0'; p++) {
-        if (!isalnum((unsigned char)*p) && strchr("/_-+.", *p) == NULL)
-            return false;
-    }
-    char *path = xasprintf("%s/%s", CRON_ZONEINFO, tz);
-    struct stat st;
-    bool ok = false;
-    /* zone.tab and friends are regular files too: require the TZif magic. */
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-        FILE *fp = fopen(path, "rb");
-        char magic[4];
-        if (fp != NULL) {
-            ok = fread(magic, 1, sizeof(magic), fp) == sizeof(magic) &&
-                 memcmp(magic, "TZif", 4) == 0;
-            fclose(fp);
-        }
-    }
-    free(path);
-    return ok;
+    return tzone_get(tz, NULL, 0) != NULL;
 }
 
-/* TZ is process-global, so every switch happens under this lock. */
-static pthread_mutex_t cron_tz_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Takes the lock and switches TZ to the zone file for tz; returns the previous TZ value (NULL
- * when unset) for cron_tz_leave. */
-static char *
-cron_tz_enter(const char *tz)
-{
-    pthread_mutex_lock(&cron_tz_lock);
-    const char *prev = getenv("TZ");
-    char *saved = prev != NULL ? xstrdup(prev) : NULL;
-    /* An absolute path makes glibc read exactly the file cron_tz_valid checked, whatever
-     * TZDIR says. */
-    char *path = xasprintf("%s/%s", CRON_ZONEINFO, tz);
-    if (setenv("TZ", path, 1) < 0)
-        fatal("setenv TZ");
-    free(path);
-    tzset();
-    return saved;
-}
-
-static void
-cron_tz_leave(char *saved)
-{
-    if (saved != NULL ? setenv("TZ", saved, 1) < 0 : unsetenv("TZ") < 0)
-        fatal("restoring TZ");
-    tzset();
-    free(saved);
-    pthread_mutex_unlock(&cron_tz_lock);
-}
-
+/* The local wall-clock time in z at UTC t, as seconds on a calendar without time zones ("wall
+ * seconds"). */
 static int64_t
-cron_floor_div(int64_t a, int64_t b)
+cron_wall(const struct tzone *z, int64_t t)
 {
-    int64_t q = a / b;
-    return a % b != 0 && (a < 0) != (b < 0) ? q - 1 : q;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-static int64_t
-cron_days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = cron_floor_div(y, 400);
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void
-cron_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = cron_floor_div(z, 146097);
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-static int
-cron_days_in_month(int64_t y, int m)
-{
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
-        return 29;
-    return days[m - 1];
-}
-
-/* The local wall-clock time at UTC t, as seconds on a calendar without time zones ("wall
- * seconds"); the caller holds the TZ lock. */
-static int64_t
-cron_wall(int64_t t)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (localtime_r(&tt, &tm) == NULL)
-        return t;
-    return cron_days_from_civil((int64_t)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday) * CRON_DAY +
-           tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
-}
-
-static int64_t
-cron_offset(int64_t t)
-{
-    return cron_wall(t) - t;
+    return t + tzone_offset(z, t);
 }
 
 /*
@@ -403,21 +295,21 @@ cron_offset(int64_t t)
  * that window, which holds for every zone in the current tz database.
  */
 static int64_t
-cron_first_instant(int64_t w)
+cron_first_instant(const struct tzone *z, int64_t w)
 {
     int64_t lo = w - 15 * 3600, hi = w + 13 * 3600;
-    int64_t olo = cron_offset(lo), ohi = cron_offset(hi);
+    int64_t olo = tzone_offset(z, lo), ohi = tzone_offset(z, hi);
     if (olo == ohi)
         return w - olo;
     /* Find the change: the first second whose offset differs from olo. */
     while (hi - lo > 1) {
         int64_t mid = lo + (hi - lo) / 2;
-        if (cron_offset(mid) == olo)
+        if (tzone_offset(z, mid) == olo)
             lo = mid;
         else
             hi = mid;
     }
-    int64_t change = hi, onew = cron_offset(change);
+    int64_t change = hi, onew = tzone_offset(z, change);
     if (w - olo < change)
         return w - olo;
     if (w - onew >= change)
@@ -456,7 +348,7 @@ static void
 cron_pos_next_day(struct cron_pos *p)
 {
     p->days++;
-    if (++p->d > cron_days_in_month(p->y, p->m)) {
+    if (++p->d > caltime_days_in_month(p->y, p->m)) {
         p->d = 1;
         if (++p->m > 12) {
             p->m = 1;
@@ -473,17 +365,17 @@ static int
 cron_next_wall(const struct cron_expr *e, int64_t from, int64_t end, int64_t *out)
 {
     struct cron_pos p;
-    p.days = cron_floor_div(from, CRON_DAY);
-    int64_t secs = from - p.days * CRON_DAY;
-    cron_civil_from_days(p.days, &p.y, &p.m, &p.d);
+    p.days = caltime_floor_div(from, CALTIME_DAY);
+    int64_t secs = from - p.days * CALTIME_DAY;
+    caltime_civil_from_days(p.days, &p.y, &p.m, &p.d);
     p.h = (int)(secs / 3600);
     p.min = (int)(secs % 3600 / 60);
 
-    while (p.days * CRON_DAY <= end) {
+    while (p.days * CALTIME_DAY <= end) {
         if (!((e->months >> p.m) & 1)) {
             /* Jump to the last day of the month; next_day rolls into the next one. */
-            p.days += cron_days_in_month(p.y, p.m) - p.d;
-            p.d = cron_days_in_month(p.y, p.m);
+            p.days += caltime_days_in_month(p.y, p.m) - p.d;
+            p.d = caltime_days_in_month(p.y, p.m);
             cron_pos_next_day(&p);
             continue;
         }
@@ -509,7 +401,7 @@ cron_next_wall(const struct cron_expr *e, int64_t from, int64_t end, int64_t *ou
                 p.min = 0;
             continue;
         }
-        int64_t w = p.days * CRON_DAY + p.h * 3600 + min * 60;
+        int64_t w = p.days * CALTIME_DAY + p.h * 3600 + min * 60;
         if (w > end)
             return -1;
         *out = w;
@@ -524,16 +416,19 @@ cron_next_wall(const struct cron_expr *e, int64_t from, int64_t end, int64_t *ou
  * time is after `after`. Every W up to wall(after) fired at or before `after`, so the walk
  * starts at the next minute; only inside a fall-back fold does it meet Ws that already fired.
  */
-static int
-cron_next_locked(const struct cron_expr *e, int64_t after, int64_t *next)
+int
+cron_next(const struct cron_expr *e, const char *tz, int64_t after, int64_t *next)
 {
-    int64_t wall_after = cron_wall(after);
-    int64_t w = cron_floor_div(wall_after, 60) * 60 + 60;
-    int64_t end = wall_after + CRON_HORIZON + CRON_DAY;
+    const struct tzone *z = tzone_get(tz, NULL, 0);
+    if (z == NULL || after < CRON_MIN_TIME || after > CRON_MAX_TIME)
+        return -1;
+    int64_t wall_after = cron_wall(z, after);
+    int64_t w = caltime_floor_div(wall_after, 60) * 60 + 60;
+    int64_t end = wall_after + CRON_HORIZON + CALTIME_DAY;
     for (;;) {
         if (cron_next_wall(e, w, end, &w) < 0)
             return -1;
-        int64_t t = cron_first_instant(w);
+        int64_t t = cron_first_instant(z, w);
         if (t > after) {
             if (t - after > CRON_HORIZON)
                 return -1;
@@ -544,46 +439,9 @@ cron_next_locked(const struct cron_expr *e, int64_t after, int64_t *next)
     }
 }
 
-int
-cron_next(const struct cron_expr *e, const char *tz, int64_t after, int64_t *next)
-{
-    if (!cron_tz_valid(tz) || after < CRON_MIN_TIME || after > CRON_MAX_TIME)
-        return -1;
-    char *saved = cron_tz_enter(tz);
-    int rc = cron_next_locked(e, after, next);
-    cron_tz_leave(saved);
-    return rc;
-}
-
 void
 cron_format_local(int64_t t, const char *tz, char *out, size_t len)
 {
-    if (len == 0)
-        return;
-    time_t tt = (time_t)t;
-    struct tm tm;
-    int64_t off = 0;
-    bool ok;
-    if (cron_tz_valid(tz)) {
-        char *saved = cron_tz_enter(tz);
-        ok = localtime_r(&tt, &tm) != NULL;
-        if (ok)
-            off = cron_offset(t);
-        cron_tz_leave(saved);
-    } else {
-        ok = gmtime_r(&tt, &tm) != NULL;
-    }
-    if (!ok) {
-        snprintf(out, len, "@%" PRId64, t);
-        return;
-    }
-    char sign = off < 0 ? '-' : '+';
-    int64_t a = off < 0 ? -off : off;
-    int n = snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, sign,
-                     (int)(a / 3600), (int)(a % 3600 / 60));
-    /* Historical local-mean-time offsets have seconds; ISO 8601 has no room for them, so
-     * they are appended rather than silently dropped. */
-    if (a % 60 != 0 && n > 0 && (size_t)n < len)
-        snprintf(out + n, len - (size_t)n, ":%02d", (int)(a % 60));
+    const struct tzone *z = tzone_get(tz, NULL, 0);
+    caltime_format_offset(t, z != NULL ? tzone_offset(z, t) : 0, out, len);
 }

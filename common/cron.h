@@ -59,20 +59,21 @@ struct cron_expr {
  * never fire ("0 0 30 2 *"): cron_next then returns -1. */
 int cron_parse(const char *expr, struct cron_expr *out, char *err, size_t errlen);
 
-/* True when tz names a zone file in the system tz database (/usr/share/zoneinfo/<tz> is a
- * regular TZif file); false for NULL, "", absolute paths and names containing "..". */
+/* True when tz names a usable zone of the system tz database (tzone_get: a checked name whose
+ * file under /usr/share/zoneinfo is a TZif file); false for NULL, "", absolute paths, names
+ * with empty or "."-led components ("../etc/passwd"), directories, zone.tab and "right/" zones.
+ * Thread-safe. */
 bool cron_tz_valid(const char *tz);
 
 /* The first fire time strictly after `after` (UTC seconds since the epoch) for e in zone tz,
  * following the daylight-saving rules above. Returns 0 and sets *next, or -1 when there is none
- * within 8 years (2928 days) or tz is invalid. Thread-safe: it switches the process TZ under a
- * mutex and restores it, so other threads calling localtime() meanwhile may see tz. */
+ * within 8 years (2928 days), `after` lies outside years 1-9999, or tz is invalid (cron_tz_valid).
+ * Thread-safe: zones come from tzone.h, and the process TZ is neither read nor changed. */
 int cron_next(const struct cron_expr *e, const char *tz, int64_t after, int64_t *next);
 
 /* Formats t (UTC seconds) as local time in tz with its UTC offset,
  * "2026-03-08T03:00:00-05:00", into out (always NUL-terminated when len > 0, truncated to
- * len). An invalid tz formats in UTC ("+00:00"); a t libc cannot convert formats as "@<t>".
- * Same TZ caveat as cron_next. */
+ * len). An invalid tz formats in UTC ("+00:00"). Thread-safe, as cron_next. */
 void cron_format_local(int64_t t, const char *tz, char *out, size_t len);
 
 #endif

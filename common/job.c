@@ -1,5 +1,6 @@
 /* This file holds the operator side of the jobs table: enqueue, read, list, retry, cancel. */
 #include "job.h"
+#include "caltime.h"
 #include "job_batch.h"
 #include "json.h"
 #include "log.h"
@@ -11,102 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define JOB_COLUMNS                                                                                \
     "id, uuid, origin, queue, action, parameters, priority, state, run_at, attempt, "              \
     "max_attempts, timeout_s, unique_key, idempotency_key, cron_job_id, cron_fire_time, "          \
     "dt_created, dt_queued, dt_started, dt_completed, execution_ms, instance_id, is_success, "     \
     "failure_reason, result, cancel_requested"
-
-void
-job_format_time(int64_t ms, char *out, size_t len)
-{
-    /* By hand rather than gmtime_r and snprintf: every webhook formats two times, and glibc's
-     * gmtime takes a process-wide lock. Days to civil date after H. Hinnant's algorithm. */
-    if (ms < 0)
-        ms = 0;
-    int64_t secs = ms / 1000, days = secs / 86400, sod = secs % 86400;
-    int64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-    int64_t y = yoe + era * 400 + (m <= 2);
-    if (y > 9999 || len < 27) {
-        snprintf(out, len, "9999-12-31 23:59:59.999000");
-        return;
-    }
-    int64_t fields[] = {y, m, d, sod / 3600, sod / 60 % 60, sod % 60, ms % 1000 * 1000};
-    static const int width[] = {4, 2, 2, 2, 2, 2, 6};
-    static const char sep[] = "-- ::.";
-    char *p = out;
-    for (int i = 0; i < 7; i++) {
-        int64_t v = fields[i];
-        for (int k = width[i] - 1; k >= 0; k--, v /= 10)
-            p[k] = (char)('0' + v % 10);
-        p += width[i];
-        if (i < 6)
-            *p++ = sep[i];
-    }
-    *p = '\0';
-}
-
-int
-job_parse_time(const char *s, int64_t *ms)
-{
-    if (strcmp(s, "now") == 0) {
-        *ms = now_wall_ms();
-        return 0;
-    }
-    int64_t secs;
-    if (parse_int64(s, 0, INT64_C(253402300799), &secs) == 0) {
-        *ms = secs * 1000;
-        return 0;
-    }
-    struct tm tm = {0};
-    int frac_ms = 0;
-    const char *p = strptime(s, "%Y-%m-%d", &tm);
-    if (p == NULL)
-        return -1;
-    if (*p == 'T' || *p == ' ') {
-        p = strptime(p + 1, "%H:%M", &tm);
-        if (p == NULL)
-            return -1;
-        if (*p == ':') {
-            p = strptime(p + 1, "%S", &tm);
-            if (p == NULL)
-                return -1;
-        }
-        if (*p == '.') {
-            p++;
-            int digits = 0;
-            while (isdigit((unsigned char)*p)) {
-                if (digits < 3)
-                    frac_ms = frac_ms * 10 + (*p - '0');
-                digits++;
-                p++;
-            }
-            for (; digits < 3; digits++)
-                frac_ms *= 10;
-        }
-    }
-    int64_t off_s = 0;
-    if (*p == 'Z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p == '-' ? -1 : 1;
-        int hh = 0, mm = 0;
-        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 && sscanf(p + 1, "%2d%2d", &hh, &mm) != 2)
-            return -1;
-        off_s = sign * (hh * 3600 + mm * 60);
-        p += strlen(p);
-    }
-    if (*p != '\0')
-        return -1;
-    int64_t t = (int64_t)timegm(&tm);
-    *ms = (t - off_s) * 1000 + frac_ms;
-    return 0;
-}
 
 /* Makes "<action>:<v1>:<v2>" into key (192 bytes) from the parameters the action names in
  * unique_by; NULL with *field and err set when one is missing or the key is too long. */
@@ -464,7 +375,7 @@ job_retry_bulk(struct db *db, struct rq *rq, const char *state, const char *acti
         return JOB_E_INPUT;
     }
     char since[40];
-    job_format_time(since_ms, since, sizeof(since));
+    caltime_format_dt6(since_ms, since, sizeof(since));
     int64_t cursor = 0;
     for (;;) {
         /* Keyset batches over the state index: bounded work per statement. */

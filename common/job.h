@@ -101,10 +101,4 @@ enum job_err job_cancel(struct db *db, struct rq *rq, int64_t id, const char **s
 /* Counts by state and queue, as a JSON object. */
 cJSON *job_stats(struct db *db, char *err, size_t errlen);
 
-/* Formats UTC ms as "YYYY-MM-DD HH:MM:SS.ffffff" for DATETIME(6) parameters. */
-void job_format_time(int64_t ms, char *out, size_t len);
-/* Parses "now", an ISO-8601 time ("2026-11-22T10:00:00Z", "2026-11-22 10:00:00", with an
- * optional offset), or a unix time in seconds, into UTC ms. -1 on error. */
-int job_parse_time(const char *s, int64_t *ms);
-
 #endif

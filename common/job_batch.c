@@ -8,6 +8,7 @@
  * also turns other errors into warnings (a value too long would be cut), which is why the
  * contract wants checked specs: every value is within its column by then. */
 #include "job_batch.h"
+#include "caltime.h"
 #include "ids.h"
 #include "log.h"
 #include "action.h"
@@ -47,7 +48,7 @@ insert_bind(const struct job_spec *s, int64_t now, struct job_ref *ref, struct d
     memset(ref, 0, sizeof(*ref));
     int64_t at = s->run_at_ms > 0 ? s->run_at_ms : now;
     const char *state = at <= now ? "queued" : "pending";
-    job_format_time(at, ref->run_at, sizeof(ref->run_at));
+    caltime_format_dt6(at, ref->run_at, sizeof(ref->run_at));
     ids_uuid(ref->uuid);
     snprintf(ref->queue, sizeof(ref->queue), "%s", s->queue);
     snprintf(ref->state, sizeof(ref->state), "%s", state);

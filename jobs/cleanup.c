@@ -1,6 +1,7 @@
 /* This file holds the retention job functions: succeeded jobs and webhook log rows older than
  * [scheduler] retention_days are deleted in small batches. */
 #include "cleanup.h"
+#include "caltime.h"
 #include "cfg.h"
 #include "job.h"
 #include "retention.h"
@@ -35,7 +36,7 @@ cleanup_run(struct job_ctx *ctx, const cJSON *params, struct job_out *out, const
     if (b)
         batch = (int)b->valuedouble;
     char cutoff[40];
-    job_format_time(now_wall_ms() - (int64_t)days * 86400 * 1000, cutoff, sizeof(cutoff));
+    caltime_format_dt6(now_wall_ms() - (int64_t)days * 86400 * 1000, cutoff, sizeof(cutoff));
     struct db *db = db_new(&ctx->cfg->mysql);
     if (db_connect(db) < 0) {
         job_out_fail(out, JOB_RETRY, "%s: %s", what, db_errstr(db));

@@ -1,6 +1,6 @@
 /* This file is the cron part of the JSON API: list, add, show, enable, disable, remove and the
  * next fire times of cron jobs, behind the same bearer token as /api/jobs. It is a thin layer
- * over the JSON forms in common/cronjob.h, which the CLI's --json shares; errors are
+ * over the JSON forms in common/cronjob_json.h, which the CLI's --json shares; errors are
  * {"error": "...", "field": ...} with 400 (naming the field), 401, 404, 405, 409 and 503.
  * Routes and examples: docs/api.md.
  *
@@ -8,7 +8,7 @@
  * target as sent, so a name can be written with its slashes as they are, or with each one as
  * %2F; only a last segment that is literally enable, disable or next is a verb, so a name that
  * itself ends in "/next" is reached with its slash escaped. */
-#include "cronjob.h"
+#include "cronjob_json.h"
 #include "log.h"
 #include "producer.h"
 #include "util.h"

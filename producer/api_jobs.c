@@ -7,6 +7,7 @@
  * A single job (POST /api/jobs) goes through the webhooks' group-commit writer: the request is
  * suspended until the writer has committed it together with whatever else arrived meanwhile,
  * so concurrent clients share commits, and the reply is built from what the insert knows. */
+#include "caltime.h"
 #include "hmac.h"
 #include "json.h"
 #include "log.h"
@@ -132,7 +133,7 @@ api_spec(const cJSON *o, struct job_spec *spec, char **params_own, const char **
             ok = api_int(v, 1, 604800, &spec->timeout_s) == 0;
         } else if (strcmp(k, "run_at") == 0) {
             if (cJSON_IsString(v))
-                ok = job_parse_time(v->valuestring, &spec->run_at_ms) == 0;
+                ok = caltime_parse(v->valuestring, &spec->run_at_ms) == 0;
             else if (cJSON_IsNumber(v) && v->valuedouble >= 0)
                 spec->run_at_ms = (int64_t)(v->valuedouble * 1000.0);
             else

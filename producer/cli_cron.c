@@ -1,6 +1,6 @@
 /* This file holds the CLI's cron commands: add, list, enable, disable, remove and next. */
 #include "cli.h"
-#include "cronjob.h"
+#include "cronjob_json.h"
 #include "json.h"
 #include "util.h"
 

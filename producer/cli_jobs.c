@@ -1,5 +1,6 @@
 /* This file holds the CLI's job commands: migrate, enqueue, show, list, retry, cancel,
  * stats. */
+#include "caltime.h"
 #include "cli.h"
 #include "job.h"
 #include "json.h"
@@ -88,7 +89,7 @@ cli_enqueue(struct cli *c, int argc, char **argv)
     const char *at = cli_opt(c, "--at"), *in = cli_opt(c, "--in");
     if (at && in)
         return cli_usage_error("enqueue: give --at or --in, not both");
-    if (at && job_parse_time(at, &spec.run_at_ms) < 0)
+    if (at && caltime_parse(at, &spec.run_at_ms) < 0)
         return cli_usage_error("enqueue: --at \"%s\" is not a time (ISO-8601 such as "
                                "2026-11-22T10:00:00Z, or unix seconds)",
                                at);
@@ -294,7 +295,7 @@ cli_retry_bulk(struct cli *c, bool force)
     if (state == NULL)
         return cli_usage_error("retry: --action and --since need --state failed|cancelled");
     int64_t since_ms = 0;
-    if (since && job_parse_time(since, &since_ms) < 0) {
+    if (since && caltime_parse(since, &since_ms) < 0) {
         int64_t secs;
         if (parse_duration_s(since, &secs) < 0)
             return cli_usage_error("retry: --since \"%s\" is not a time or a duration (2h = "

@@ -5,6 +5,7 @@
  * one-statement autocommit, and big inserts cost MariaDB less per row. A log row is a
  * convenience for operators: when it cannot be written it is dropped and counted, and the
  * request it describes is never failed for it. */
+#include "caltime.h"
 #include "job.h"
 #include "log.h"
 #include "producer.h"
@@ -84,7 +85,7 @@ webhook_log_add(struct webhook_log *l, const char *source, const char *path, con
                 int status, int64_t job_id, const char *reason)
 {
     struct webhook_log_row r = {.status = status, .job_id = job_id};
-    job_format_time(now_wall_ms(), r.received, sizeof(r.received));
+    caltime_format_dt6(now_wall_ms(), r.received, sizeof(r.received));
     r.source = webhook_log_clip(source, 64);
     r.path = webhook_log_clip(path ? path : "", 512);
     r.action = webhook_log_clip(action, 191);

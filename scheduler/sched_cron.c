@@ -1,6 +1,7 @@
 /* This file is the scheduler's cron step: firing every active cron_jobs schedule once per
  * matching minute in its time zone (invariant 6). The step itself is cronjob_fire_due
- * (common/cronjob.c), which tests drive with a simulated now. */
+ * (common/cronjob_fire.c), which tests drive with a simulated now. */
+#include "cronjob_fire.h"
 #include "cronjob.h"
 #include "sched.h"
 

@@ -1,5 +1,6 @@
 /* This file shows how MariaDB runs each tick query (`jobfleet-scheduler --explain`), so an
  * operator or a test can check that none reads more than an index range. */
+#include "caltime.h"
 #include "retention.h"
 #include "db.h"
 #include "job.h"
@@ -31,8 +32,8 @@ sched_explain(const struct cfg *cfg)
     const struct cfg_scheduler *c = &cfg->scheduler;
     int batch = c->batch_size;
     char cutoff[40];
-    job_format_time(now_wall_ms() - (int64_t)c->retention_days * 86400 * 1000, cutoff,
-                    sizeof(cutoff));
+    caltime_format_dt6(now_wall_ms() - (int64_t)c->retention_days * 86400 * 1000, cutoff,
+                       sizeof(cutoff));
     /* The parameters a tick would bind; the cursor at its start. */
     const struct sched_explained q[] = {
         {"pickup", SCHED_SQL_PICKUP, {DBI(batch)}, 1},
@@ -48,7 +49,10 @@ sched_explain(const struct cfg *cfg)
          {DBI(cfg->worker.lease_s), DBI(SCHED_DEAD_WINDOW_S), DBI(batch)},
          3},
         {"retention-jobs", RETENTION_SQL_JOBS, {DBS(cutoff), DBI(SCHED_RETENTION_BATCH)}, 2},
-        {"retention-webhooks", RETENTION_SQL_WEBHOOKS, {DBS(cutoff), DBI(SCHED_RETENTION_BATCH)}, 2},
+        {"retention-webhooks",
+         RETENTION_SQL_WEBHOOKS,
+         {DBS(cutoff), DBI(SCHED_RETENTION_BATCH)},
+         2},
     };
     int rc = 0;
     printf("%-20s %-18s %-8s %-28s %s\n", "STEP", "TABLE", "TYPE", "KEY", "ROWS");

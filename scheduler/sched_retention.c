@@ -2,6 +2,7 @@
  * attempt rows) and webhook log rows, a few small batches per tick so that no tick holds many
  * locks or runs long however much has piled up. Failed and cancelled jobs are kept: an
  * operator may still want to look at them or retry them. */
+#include "caltime.h"
 #include "retention.h"
 #include "job.h"
 #include "log.h"
@@ -39,8 +40,8 @@ sched_retention(struct sched *s)
 {
     int limit = sched_retention_batch_size(s);
     char cutoff[40];
-    job_format_time(now_wall_ms() - (int64_t)s->cfg->scheduler.retention_days * 86400 * 1000,
-                    cutoff, sizeof(cutoff));
+    caltime_format_dt6(now_wall_ms() - (int64_t)s->cfg->scheduler.retention_days * 86400 * 1000,
+                       cutoff, sizeof(cutoff));
     int jobs = sched_retention_rounds(s, retention_jobs_batch, cutoff, limit);
     if (jobs < 0)
         return -1;

@@ -1,6 +1,6 @@
 -- Cron: the next fire time each cron job waits for, so that the scheduler's tick reads only
 -- the due ones through an index, and the built-in schedules. How to change this: see
--- 001_init.sql; the SQL of cron_jobs lives in common/cronjob.c.
+-- 001_init.sql; the SQL of cron_jobs lives in common/cronjob_store.c.
 --
 -- dt_next_fire (UTC) is the first fire time not yet handled (fired or skipped); NULL means
 -- "the first fire after dt_created", which is how rows inserted here start. The firing step

@@ -2,6 +2,7 @@
  * schedulers, DST nights, downtime catch-up, disable/remove, the built-ins of migrate, and the
  * `jobfleet cron` commands. Time is simulated: the firing step takes now as an argument, and
  * the CLI reads [scheduler] test_clock_file, so days and DST nights pass in seconds. */
+#include "cronjob_fire.h"
 #include "cronjob.h"
 #include "tsupport.h"
 #include "util.h"

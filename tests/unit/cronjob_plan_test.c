@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "cron.h"
-#include "cronjob.h"
+#include "cronjob_fire.h"
 
 /* "2026-03-08T08:00:00Z" to UTC seconds, through libc's timegm. */
 static int64_t

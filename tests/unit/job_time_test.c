@@ -1,6 +1,7 @@
-/* Unit tests for job_format_time (common/job.c): the hand-written UTC formatting agrees with
- * gmtime_r and snprintf over edges (epoch, leap days, century years, year 9999) and a million
- * random instants, and job_parse_time reads it back. */
+/* Unit tests for common/caltime.c (once job_format_time in job.c): the hand-written UTC
+ * formatting agrees with gmtime_r and snprintf over edges (epoch, leap days, century years, year
+ * 9999) and a million random instants, caltime_split and caltime_join agree with gmtime_r and
+ * timegm, and the text forms read back. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "job.h"
+#include "caltime.h"
 
 static void
 reference(int64_t ms, char *out, size_t len)
@@ -29,7 +30,7 @@ check(int64_t ms)
 {
     char want[128], got[128];
     reference(ms, want, sizeof(want));
-    job_format_time(ms, got, sizeof(got));
+    caltime_format_dt6(ms, got, sizeof(got));
     if (strcmp(want, got) != 0)
         fail_msg("%lld ms: want %s, got %s", (long long)ms, want, got);
 }
@@ -53,9 +54,9 @@ test_edges(void **state)
     for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
         check(edges[i]);
     char got[40];
-    job_format_time(INT64_C(253402300799999), got, sizeof(got));
+    caltime_format_dt6(INT64_C(253402300799999), got, sizeof(got));
     assert_string_equal(got, "9999-12-31 23:59:59.999000");
-    job_format_time(0, got, sizeof(got));
+    caltime_format_dt6(0, got, sizeof(got));
     assert_string_equal(got, "1970-01-01 00:00:00.000000");
 }
 
@@ -76,18 +77,101 @@ test_parse_back(void **state)
     (void)state;
     int64_t ms = INT64_C(1795308645123), back = 0;
     char text[40];
-    job_format_time(ms, text, sizeof(text));
-    assert_int_equal(job_parse_time(text, &back), 0);
+    caltime_format_dt6(ms, text, sizeof(text));
+    assert_int_equal(caltime_parse(text, &back), 0);
     assert_int_equal(back, ms);
+}
+
+/* caltime_split and caltime_join against gmtime_r and timegm, before 1970 included. */
+static void
+test_split_join(void **state)
+{
+    (void)state;
+    srand(815);
+    for (int i = 0; i < 200000; i++) {
+        int64_t t =
+            (((int64_t)rand() << 31) ^ rand()) % INT64_C(253402300800) - INT64_C(62135596800) / 2;
+        time_t tt = (time_t)t;
+        struct tm tm;
+        assert_non_null(gmtime_r(&tt, &tm));
+        struct caltime c;
+        caltime_split(t, &c);
+        if (c.year != tm.tm_year + 1900 || c.month != tm.tm_mon + 1 || c.day != tm.tm_mday ||
+            c.hour != tm.tm_hour || c.min != tm.tm_min || c.sec != tm.tm_sec ||
+            c.wday != tm.tm_wday)
+            fail_msg("%lld splits wrong", (long long)t);
+        assert_int_equal(caltime_join(&c), t);
+        assert_int_equal(caltime_join(&c), (int64_t)timegm(&tm));
+    }
+    /* Out-of-range fields carry, as timegm's do: 2026-02-31 24:00:60 is 2026-03-04 00:01:00. */
+    struct caltime c = {.year = 2026, .month = 2, .day = 31, .hour = 24, .min = 0, .sec = 60};
+    assert_int_equal(caltime_join(&c), INT64_C(1772582460));
+    c = (struct caltime){.year = 2025, .month = 14, .day = 1};
+    assert_int_equal(caltime_join(&c), INT64_C(1769904000)); /* 2026-02-01 */
+}
+
+static void
+test_texts(void **state)
+{
+    (void)state;
+    char s[64];
+    caltime_format_dt(INT64_C(1772956800), s, sizeof(s));
+    assert_string_equal(s, "2026-03-08 08:00:00");
+    caltime_format_utc(INT64_C(1772956800), s, sizeof(s));
+    assert_string_equal(s, "2026-03-08T08:00:00Z");
+    caltime_format_offset(INT64_C(1772956800), -5 * 3600, s, sizeof(s));
+    assert_string_equal(s, "2026-03-08T03:00:00-05:00");
+    caltime_format_offset(INT64_C(-3786825600), -17762, s, sizeof(s)); /* 1850, LMT */
+    assert_string_equal(s, "1849-12-31T19:03:58-04:56:02");
+    caltime_format_offset(0, 19800, s, 5);
+    assert_string_equal(s, "1970");
+
+    int64_t t = 0;
+    assert_int_equal(caltime_parse_dt("2026-03-08 08:00:00", &t), 0);
+    assert_int_equal(t, INT64_C(1772956800));
+    assert_int_equal(caltime_parse_dt("2026-03-08 08:00:00.250000", &t), 0);
+    assert_int_equal(t, INT64_C(1772956800));
+    assert_int_equal(caltime_parse_dt("2026-03-08", &t), -1);
+    assert_int_equal(caltime_parse_dt(NULL, &t), -1);
+
+    const struct {
+        const char *text;
+        int rc;
+        int64_t ms;
+    } cases[] = {
+        {"2026-03-08T08:00:00Z", 0, INT64_C(1772956800000)},
+        {"2026-03-08 08:00:00", 0, INT64_C(1772956800000)},
+        {"2026-03-08T03:00:00-05:00", 0, INT64_C(1772956800000)},
+        {"2026-03-08T13:30:00+0530", 0, INT64_C(1772956800000)},
+        {"2026-03-08T08:00:00.25Z", 0, INT64_C(1772956800250)},
+        {"2026-03-08T08:00Z", 0, INT64_C(1772956800000)},
+        {"2026-03-08", 0, INT64_C(1772928000000)},
+        {"1772956800", 0, INT64_C(1772956800000)},
+        {"2026-03-08T08:00:00 junk", -1, 0},
+        {"2026-03-08T08:00:00+5", -1, 0},
+        {"yesterday", -1, 0},
+        {"", -1, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int64_t ms = -1;
+        int rc = caltime_parse(cases[i].text, &ms);
+        if (rc != cases[i].rc || (rc == 0 && ms != cases[i].ms))
+            fail_msg("\"%s\": rc %d, %lld", cases[i].text, rc, (long long)ms);
+        if (rc < 0)
+            assert_int_equal(ms, -1); /* untouched */
+    }
+    int64_t now = 0;
+    assert_int_equal(caltime_parse("now", &now), 0);
+    assert_true(now > INT64_C(1700000000000));
 }
 
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_edges),
-        cmocka_unit_test(test_random),
-        cmocka_unit_test(test_parse_back),
+        cmocka_unit_test(test_edges),      cmocka_unit_test(test_random),
+        cmocka_unit_test(test_parse_back), cmocka_unit_test(test_split_join),
+        cmocka_unit_test(test_texts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
