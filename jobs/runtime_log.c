@@ -1,12 +1,12 @@
 /* This file holds a run's log lines, progress and dry-run plan, and their saving to job_logs. */
 #include "runtime_env.h"
+#include "caltime.h"
 #include "db.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char *const level_word[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 
@@ -30,12 +30,9 @@ job_rt_append(struct job_ctx *ctx, const char *word, const char *msg)
 {
     struct job_rt *rt = ctx->rt;
     char ts[32];
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    struct tm tm;
-    gmtime_r(&now.tv_sec, &tm);
-    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-    buf_printf(&rt->log, "%s.%03ldZ %s %s\n", ts, now.tv_nsec / 1000000, word, msg);
+    caltime_format_dt6(now_wall_ms(), ts, sizeof(ts));
+    ts[23] = '\0'; /* milliseconds are enough for a log line */
+    buf_printf(&rt->log, "%s %s %s\n", ts, word, msg);
     job_rt_trim(rt);
     rt->unsaved = true;
     job_rt_save(ctx, false);
