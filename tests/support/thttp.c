@@ -46,22 +46,9 @@ t_http_release(struct t_http_resp *r)
 int
 t_http_header(const struct t_http_resp *r, const char *name, char *out, size_t len)
 {
-    size_t n = strlen(name);
-    for (const char *p = r->headers; p && *p;) {
-        const char *eol = strchr(p, '\n');
-        if (strncmp(p, name, n) == 0 && p[n] == ':') {
-            const char *v = p + n + 1;
-            while (*v == ' ')
-                v++;
-            size_t vl = eol ? (size_t)(eol - v) : strlen(v);
-            while (vl && (v[vl - 1] == '\r' || v[vl - 1] == ' '))
-                vl--;
-            snprintf(out, len, "%.*s", (int)vl, v);
-            return 0;
-        }
-        p = eol ? eol + 1 : NULL;
-    }
-    return -1;
+    /* The header block is httpc's (names lower-cased): its lookup reads it. */
+    struct httpc_resp hr = {.headers = r->headers};
+    return httpc_resp_header(&hr, name, out, len);
 }
 
 const char *
