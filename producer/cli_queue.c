@@ -73,15 +73,16 @@ cli_queue_list(struct cli *c)
         cJSON_ArrayForEach(it, out)
         {
             const cJSON *d = cJSON_GetObjectItem(it, "depth");
-            char lim[64] = "-";
+            char depth[32] = "?", lim[64] = "-";
+            if (cJSON_IsNumber(d))
+                snprintf(depth, sizeof(depth), "%.0f", d->valuedouble);
             double cl = cJSON_GetObjectItem(it, "concurrency_limit")->valuedouble;
             double rl = cJSON_GetObjectItem(it, "rate_limit")->valuedouble;
             if (cl > 0 || rl > 0)
                 snprintf(lim, sizeof(lim), "concurrency %.0f, rate %.0f/%.0fms", cl, rl,
                          cJSON_GetObjectItem(it, "rate_interval_ms")->valuedouble);
             printf("%-20s %8s %8.0f %8.0f %8.0f %-7s %s\n",
-                   cJSON_GetObjectItem(it, "queue")->valuestring,
-                   cJSON_IsNumber(d) ? cJSON_PrintUnformatted(d) : "?",
+                   cJSON_GetObjectItem(it, "queue")->valuestring, depth,
                    cJSON_GetObjectItem(it, "pending")->valuedouble,
                    cJSON_GetObjectItem(it, "queued")->valuedouble,
                    cJSON_GetObjectItem(it, "running")->valuedouble,
