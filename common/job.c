@@ -19,15 +19,13 @@
     "dt_created, dt_queued, dt_started, dt_completed, execution_ms, instance_id, is_success, "     \
     "failure_reason, result, cancel_requested"
 
-/* Makes "<action>:<v1>:<v2>" into key (192 bytes) from the parameters the action names in
- * unique_by; NULL with *field and err set when one is missing or the key is too long. */
-static const char *
-job_unique_from(const struct action_info *def, const char *params, char *key, const char **field,
-                char *err, size_t errlen)
+const char *
+job_unique_key(const char *action, const char *unique_by, const char *params, char *key,
+               const char **field, char *err, size_t errlen)
 {
     cJSON *p = cJSON_Parse(params);
-    int n = snprintf(key, 192, "%s", def->action);
-    char *names = xstrdup(def->unique_by), *save = NULL;
+    size_t n = (size_t)snprintf(key, JOB_UNIQUE_KEY_SIZE, "%s", action);
+    char *names = xstrdup(unique_by), *save = NULL;
     const char *result = key;
     for (char *name = strtok_r(names, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, name);
@@ -37,19 +35,21 @@ job_unique_from(const struct action_info *def, const char *params, char *key, co
         if (text == NULL) {
             *field = "parameters";
             snprintf(err, errlen, "parameters: \"%s\" (a string or number) is required by %s", name,
-                     def->action);
+                     action);
             result = NULL;
             break;
         }
-        n += snprintf(key + n, n < 192 ? (size_t)(192 - n) : 0, ":%s", text);
+        /* Past the end only the length is counted: the key is refused below. */
+        size_t room = n < JOB_UNIQUE_KEY_SIZE ? JOB_UNIQUE_KEY_SIZE - n : 0;
+        n += (size_t)snprintf(room ? key + n : NULL, room, ":%s", text);
         free(text);
     }
     free(names);
     cJSON_Delete(p);
-    if (result && n >= 192) {
+    if (result && n >= JOB_UNIQUE_KEY_SIZE) {
         *field = "parameters";
-        snprintf(err, errlen, "the unique key made from %s is longer than 191 characters",
-                 def->unique_by);
+        snprintf(err, errlen, "the unique key made from %s is longer than %d characters", unique_by,
+                 JOB_UNIQUE_KEY_SIZE - 1);
         return NULL;
     }
     return result;
@@ -117,10 +117,11 @@ job_spec_check(const struct job_spec *spec, bool test_actions, struct job_spec *
         snprintf(err, errlen, "timeout_s must be in 1..604800");
         return JOB_E_INPUT;
     }
-    char made[192];
+    char made[JOB_UNIQUE_KEY_SIZE];
     /* Checked here, made again by job_insert: a spec holds only borrowed strings. */
     if (out->unique_key == NULL && def->unique_by &&
-        job_unique_from(def, out->parameters, made, field, err, errlen) == NULL)
+        job_unique_key(def->action, def->unique_by, out->parameters, made, field, err, errlen) ==
+            NULL)
         return JOB_E_INPUT;
     if (out->unique_key && (out->unique_key[0] == '\0' || strlen(out->unique_key) > 191)) {
         *field = "unique_key";
@@ -178,12 +179,13 @@ job_insert(struct db *db, const struct job_spec *s, struct job_ref *ref, char *e
 {
     memset(ref, 0, sizeof(*ref));
     struct job_spec with_key;
-    char made[192];
+    char made[JOB_UNIQUE_KEY_SIZE];
     const struct action_info *def = action_find(s->action, true);
     if (s->unique_key == NULL && def && def->unique_by) {
         const char *field = NULL;
         with_key = *s;
-        with_key.unique_key = job_unique_from(def, s->parameters, made, &field, err, errlen);
+        with_key.unique_key =
+            job_unique_key(def->action, def->unique_by, s->parameters, made, &field, err, errlen);
         if (with_key.unique_key == NULL)
             return JOB_E_INPUT;
         s = &with_key;

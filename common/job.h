@@ -54,6 +54,19 @@ enum job_err { JOB_E_OK = 0, JOB_E_INPUT = 1, JOB_E_NOTFOUND = 2, JOB_E_STATE = 
 enum job_err job_spec_check(const struct job_spec *spec, bool test_actions, struct job_spec *out,
                             const char **field, char *err, size_t errlen);
 
+/* A unique_key's size with its NUL: the column holds 191 characters. */
+#define JOB_UNIQUE_KEY_SIZE 192
+
+/* Makes the unique key of an action with unique_by into key (JOB_UNIQUE_KEY_SIZE bytes):
+ * "<action>:<v1>:<v2>...", the values of the parameters (a JSON object's text) that unique_by
+ * names (comma-separated, no spaces), in unique_by's order; a string as it is, a number as
+ * cJSON prints it. Values are not escaped, so a ':' inside one can make two value lists give
+ * the same key: actions name parameters whose values cannot hold one. Returns key, or NULL
+ * with *field = "parameters" and the problem in err when a named parameter is missing or is
+ * not a string or number, params is not JSON, or the key would exceed 191 characters. */
+const char *job_unique_key(const char *action, const char *unique_by, const char *params, char *key,
+                           const char **field, char *err, size_t errlen);
+
 /* Inserts one checked job, as 'queued' when due now (the caller then pushes it, after this
  * commit: invariant 1) or 'pending' when in the future. With an idempotency key, unique key or
  * cron fire that already has a job, returns that job with ref->existing set (the job of the
