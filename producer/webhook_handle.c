@@ -10,6 +10,7 @@
  * spooled cannot make a second job when the spool is replayed. */
 #include "hmac.h"
 #include "ids.h"
+#include "json_escape.h"
 #include "jsonptr.h"
 #include "log.h"
 #include "producer.h"
@@ -232,51 +233,6 @@ webhook_utf8_clean(const char *s)
     return d;
 }
 
-/* Appends s as a JSON string literal, escaped as cJSON escapes (quote, backslash, control
- * characters); s is valid UTF-8 without NULs. */
-static void
-webhook_json_string(struct buf *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    buf_append(b, "\"", 1);
-    size_t from = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        buf_append(b, s + from, i - from);
-        from = i + 1;
-        char esc[7] = {'\\', (char)c, 0};
-        switch (c) {
-        case '"':
-        case '\\':
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-        }
-        buf_append(b, esc, strlen(esc));
-    }
-    buf_append(b, s + from, n - from);
-    buf_append(b, "\"", 1);
-}
-
 /* {"payload": "<raw body>", "headers": {name: value}}, without credentials: a token or a
  * password must not end up in the jobs table. A header sent more than once is one value,
  * joined with ", ". Written directly rather than through cJSON: this runs for every webhook,
@@ -296,7 +252,7 @@ webhook_parameters(struct http_req *r, const struct webhook_source *src)
     struct buf b;
     buf_init(&b, 0);
     buf_appends(&b, "{\"payload\":");
-    webhook_json_string(&b, r->body.data, r->body.len);
+    json_escape_append(&b, r->body.data, r->body.len);
     buf_appends(&b, ",\"headers\":{");
     bool first = true;
     for (int i = 0; i < n; i++) {
@@ -320,9 +276,9 @@ webhook_parameters(struct http_req *r, const struct webhook_source *src)
         if (!first)
             buf_append(&b, ",", 1);
         first = false;
-        webhook_json_string(&b, names[i], strlen(names[i]));
+        json_escape_append(&b, names[i], strlen(names[i]));
         buf_append(&b, ":", 1);
-        webhook_json_string(&b, v.data ? v.data : "", v.len);
+        json_escape_append(&b, v.data ? v.data : "", v.len);
         buf_release(&v);
         free(names[i]);
     }
