@@ -1,0 +1,27 @@
+/* A TCP proxy between the binaries under test and MariaDB that can lose the answer to one
+ * chosen statement: it forwards the statement, lets the server run it to the end, and closes
+ * the client's side, so the client sees its connection lost while the server commits. That is
+ * how an ambiguous commit happens in production (a network cut, a proxy restart), provoked at
+ * an exact statement instead of at a random moment. It understands just enough of the MariaDB
+ * protocol (plain TCP, no TLS, no compression) to find that statement. */
+#ifndef JOBFLEET_TMYPROXY_H
+#define JOBFLEET_TMYPROXY_H
+
+struct tmyproxy;
+
+/* Starts a proxy on a free loopback port to MariaDB at host:port. Fails the test on error. */
+struct tmyproxy *tmyproxy_start(const char *host, int port);
+/* The port the proxy listens on. */
+int tmyproxy_port(const struct tmyproxy *p);
+/* Arms the proxy once: on any connection, the next statement whose SQL text starts with
+ * prefix (case-insensitive) — a text query, or the execution of a prepared statement — is
+ * forwarded, then that client's connection is closed before any answer reaches it. The server's
+ * side stays open and is read to the end, so the statement completes as if the client had
+ * gone away just after sending it. The prefix is copied. */
+void tmyproxy_cut_answer(struct tmyproxy *p, const char *prefix);
+/* How many answers the proxy has cut so far. */
+int tmyproxy_cuts(struct tmyproxy *p);
+/* Stops the proxy, closes every connection and frees it; accepts NULL. */
+void tmyproxy_stop(struct tmyproxy *p);
+
+#endif
