@@ -1,6 +1,7 @@
 /* This file holds the operator side of the jobs table: enqueue, read, list, retry, cancel. */
 #include "job.h"
 #include "caltime.h"
+#include "hmac.h"
 #include "job_batch.h"
 #include "json.h"
 #include "log.h"
@@ -53,6 +54,21 @@ job_unique_key(const char *action, const char *unique_by, const char *params, ch
         return NULL;
     }
     return result;
+}
+
+void
+job_idempotency_key(const char *ns, const char *key, char *out)
+{
+    size_t n = strlen(key);
+    if (n <= JOB_CLIENT_KEY_MAX) {
+        snprintf(out, JOB_UNIQUE_KEY_SIZE, "%s:%s", ns, key);
+        return;
+    }
+    uint8_t d[HMAC_SHA256_LEN];
+    char hex[2 * HMAC_SHA256_LEN + 1];
+    hmac_digest(key, n, d);
+    hmac_hex(d, sizeof(d), hex);
+    snprintf(out, JOB_UNIQUE_KEY_SIZE, "%s-sha256:%s", ns, hex);
 }
 
 enum job_err

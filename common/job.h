@@ -67,12 +67,23 @@ enum job_err job_spec_check(const struct job_spec *spec, bool test_actions, stru
 const char *job_unique_key(const char *action, const char *unique_by, const char *params, char *key,
                            const char **field, char *err, size_t errlen);
 
+/* Longest client key stored as it is by job_idempotency_key; longer ones are hashed. */
+#define JOB_CLIENT_KEY_MAX 180
+
+/* Makes the stored idempotency key of a client's key (an API Idempotency-Key, a CLI
+ * --idempotency-key) under a front door's namespace ns ("api", "cli"; at most 8 characters)
+ * into out (JOB_UNIQUE_KEY_SIZE bytes): "<ns>:<key>" for a key of up to JOB_CLIENT_KEY_MAX
+ * bytes, else "<ns>-sha256:<hex SHA-256 of the key>", so a key of any length maps to one value
+ * that fits the column. The same client key always gives the same stored key. */
+void job_idempotency_key(const char *ns, const char *key, char *out);
+
 /* Inserts one checked job, as 'queued' when due now (the caller then pushes it, after this
  * commit: invariant 1) or 'pending' when in the future. With an idempotency key, unique key or
  * cron fire that already has a job, returns that job with ref->existing set (the job of the
  * idempotency key when there is one, else the live holder of the unique key). Runs inside the
  * caller's transaction when one is open; otherwise autocommits. The statement is
- * job_insert_rows's (job_batch.h). */
+ * job_insert_rows's (job_batch.h). JOB_E_DB with db_lost() true outside a transaction means
+ * the outcome is unknown: the statement may have committed before the answer was lost. */
 enum job_err job_insert(struct db *db, const struct job_spec *spec, struct job_ref *ref, char *err,
                         size_t errlen);
 

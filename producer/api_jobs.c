@@ -2,7 +2,8 @@
  * behind a bearer token ([producer] api_token). It is a thin layer over common/job.c, the one
  * place that knows the jobs table's SQL; errors are {"error": "...", "field": ...} with 400
  * (bad input, naming the field), 401, 404, 405, 409 (wrong state or a unique key already
- * held), 413 and 503 (MariaDB unavailable). Routes and examples: docs/api.md.
+ * held), 413 and 503 (MariaDB unavailable; with "stored": "unknown" when the answer to the
+ * write that makes jobs was lost, so they may exist). Routes and examples: docs/api.md.
  *
  * A single job (POST /api/jobs) goes through the webhooks' group-commit writer: the request is
  * suspended until the writer has committed it together with whatever else arrived meanwhile,
@@ -63,6 +64,30 @@ api_db_error(struct http_req *r, const char *err)
     http_reply_unavailable(r, API_RETRY_AFTER_S, "database unavailable: %s", err);
 }
 
+/* Replies to a write whose outcome is unknown (its answer was lost, or MariaDB did not answer
+ * in time): the jobs may be stored, so the reply must not read as "nothing stored", and says
+ * how to find out. */
+static void
+api_unknown(struct http_req *r, const char *why)
+{
+    log_warnx("api %s %s: outcome unknown: %s", r->method, r->url, why);
+    cJSON *o = cJSON_CreateObject();
+    char *msg = xasprintf("outcome unknown: %s; the job may or may not be stored: retry with the "
+                          "same Idempotency-Key",
+                          why);
+    cJSON_AddStringToObject(o, "error", msg);
+    cJSON_AddNullToObject(o, "field");
+    cJSON_AddStringToObject(o, "code", "outcome_unknown");
+    cJSON_AddStringToObject(o, "stored", "unknown");
+    char *body = json_print(o);
+    char ra[16];
+    snprintf(ra, sizeof(ra), "%d", API_RETRY_AFTER_S);
+    http_reply_with(r, 503, NULL, body, "Retry-After", ra);
+    free(body);
+    free(msg);
+    cJSON_Delete(o);
+}
+
 cJSON *
 api_parse(struct http_req *r, bool required)
 {
@@ -90,10 +115,13 @@ api_int(const cJSON *v, int64_t min, int64_t max, int *out)
 }
 
 /* Fills spec from one JSON object. Strings stay borrowed from o, except *params_own (printed
- * parameters), which the caller frees. Writes the problem and the field on error. */
+ * parameters), which the caller frees. With with_key, an "idempotency_key" field is taken
+ * into spec->idempotency_key as the client sent it (the caller maps it with
+ * job_idempotency_key); without, it is an unknown field. Writes the problem and the field on
+ * error. */
 static int
-api_spec(const cJSON *o, struct job_spec *spec, char **params_own, const char **field, char *err,
-         size_t errlen)
+api_spec(const cJSON *o, bool with_key, struct job_spec *spec, char **params_own,
+         const char **field, char *err, size_t errlen)
 {
     memset(spec, 0, sizeof(*spec));
     spec->origin = "api";
@@ -118,6 +146,9 @@ api_spec(const cJSON *o, struct job_spec *spec, char **params_own, const char **
                 spec->queue = s;
             else
                 spec->unique_key = s;
+        } else if (with_key && strcmp(k, "idempotency_key") == 0) {
+            ok = cJSON_IsString(v) && v->valuestring[0] != '\0';
+            spec->idempotency_key = ok ? v->valuestring : NULL;
         } else if (strcmp(k, "parameters") == 0) {
             ok = cJSON_IsObject(v);
             if (ok) {
@@ -279,10 +310,9 @@ api_create_resumed(struct http_req *r, struct api_state *st)
         api_create_done(r, st);
     } else if (s == PW_TIMEOUT) {
         /* The insert may still commit: only a retry with the same Idempotency-Key is safe. */
-        log_warnx("api %s %s: 503: MariaDB slower than db_timeout_ms", r->method, r->url);
-        http_reply_unavailable(r, API_RETRY_AFTER_S,
-                               "MariaDB did not answer within [producer] db_timeout_ms; the job "
-                               "may still be stored: retry with the same Idempotency-Key");
+        api_unknown(r, "MariaDB did not answer within [producer] db_timeout_ms");
+    } else if (s == PW_UNKNOWN) {
+        api_unknown(r, st->w->err);
     } else {
         api_db_error(r, st->submit_failed ? "MariaDB unavailable" : st->w->err);
     }
@@ -303,7 +333,7 @@ api_create(struct http_req *r)
     struct job_spec spec, checked;
     char *params = NULL, *idem = NULL, err[512];
     const char *field = NULL;
-    if (api_spec(body, &spec, &params, &field, err, sizeof(err)) < 0 ||
+    if (api_spec(body, false, &spec, &params, &field, err, sizeof(err)) < 0 ||
         job_spec_check(&spec, r->p->cfg->worker.test_actions, &checked, &field, err, sizeof(err)) !=
             JOB_E_OK) {
         http_reply_error(r, 400, field, "%s", err);
@@ -311,11 +341,8 @@ api_create(struct http_req *r)
     }
     const char *key = http_headers_get(&r->headers, "idempotency-key");
     if (key && *key) {
-        uint8_t d[HMAC_SHA256_LEN];
-        char hex[2 * HMAC_SHA256_LEN + 1];
-        hmac_digest(key, strlen(key), d);
-        hmac_hex(d, sizeof(d), hex);
-        idem = strlen(key) <= 180 ? xasprintf("api:%s", key) : xasprintf("api-sha256:%s", hex);
+        idem = xcalloc(1, JOB_UNIQUE_KEY_SIZE);
+        job_idempotency_key("api", key, idem);
         checked.idempotency_key = idem;
     }
     if (!producer_writer_db_up(r->p->writer)) {
@@ -341,6 +368,24 @@ out:
     free(idem);
 }
 
+/* The stored idempotency key of bulk job i into out (JOB_UNIQUE_KEY_SIZE bytes): its own
+ * "idempotency_key", else "<header>:<i>" when the request has an Idempotency-Key header, so a
+ * repeat of the same request finds the same jobs. False when it has neither. */
+static bool
+api_bulk_key(const struct job_spec *spec, const char *header, int i, char *out)
+{
+    if (spec->idempotency_key) {
+        job_idempotency_key("api", spec->idempotency_key, out);
+        return true;
+    }
+    if (header == NULL || header[0] == '\0')
+        return false;
+    char *k = xasprintf("%s:%d", header, i);
+    job_idempotency_key("api", k, out);
+    free(k);
+    return true;
+}
+
 /* POST /api/jobs/bulk: every job is checked first, then all go in one transaction. */
 static void
 api_bulk(struct http_req *r)
@@ -353,6 +398,7 @@ api_bulk(struct http_req *r)
     struct job_spec *specs = NULL;
     struct job_ref *refs = NULL;
     char **params = NULL, err[512];
+    char(*keys)[JOB_UNIQUE_KEY_SIZE] = NULL;
     struct producer_conn *c = NULL;
     if (!cJSON_IsArray(arr) || n < 1 || n > API_BULK_MAX) {
         http_reply_error(r, 400, "jobs", "expected an array of 1 to %d jobs", API_BULK_MAX);
@@ -361,10 +407,13 @@ api_bulk(struct http_req *r)
     specs = xcalloc((size_t)n, sizeof(*specs));
     refs = xcalloc((size_t)n, sizeof(*refs));
     params = xcalloc((size_t)n, sizeof(*params));
+    keys = xcalloc((size_t)n, sizeof(*keys));
+    const char *header = http_headers_get(&r->headers, "idempotency-key");
     for (int i = 0; i < n; i++) {
         struct job_spec spec;
         const char *field = NULL;
-        if (api_spec(cJSON_GetArrayItem(arr, i), &spec, &params[i], &field, err, sizeof(err)) < 0 ||
+        if (api_spec(cJSON_GetArrayItem(arr, i), true, &spec, &params[i], &field, err,
+                     sizeof(err)) < 0 ||
             job_spec_check(&spec, r->p->cfg->worker.test_actions, &specs[i], &field, err,
                            sizeof(err)) != JOB_E_OK) {
             char f[160];
@@ -372,6 +421,7 @@ api_bulk(struct http_req *r)
             http_reply_error(r, 400, f, "job %d: %s", i, err);
             goto out;
         }
+        specs[i].idempotency_key = api_bulk_key(&spec, header, i, keys[i]) ? keys[i] : NULL;
     }
     c = producer_pool_get(r->p);
     if (db_begin(c->db) < 0) {
@@ -386,6 +436,12 @@ api_bulk(struct http_req *r)
         }
     }
     if (db_commit(c->db) < 0) {
+        /* A commit whose answer was lost may have taken: say so, or a client retrying
+         * without keys makes every job twice. */
+        if (db_lost(c->db)) {
+            api_unknown(r, db_errstr(c->db));
+            goto out;
+        }
         db_rollback(c->db);
         api_db_error(r, db_errstr(c->db));
         goto out;
@@ -409,6 +465,7 @@ out:
     for (int i = 0; params && i < n; i++)
         free(params[i]);
     free(params);
+    free(keys);
     free(specs);
     free(refs);
     cJSON_Delete(body);

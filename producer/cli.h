@@ -13,6 +13,7 @@
 #define CLI_OK 0
 #define CLI_RUNTIME 1 /* a server unreachable, a query failed */
 #define CLI_USAGE 2   /* unknown flag, bad input, no such job, wrong state */
+#define CLI_UNKNOWN 3 /* the answer to a write was lost: it may or may not have taken effect */
 
 struct cli_opt_spec {
     const char *name; /* "--queue" */

@@ -8,6 +8,7 @@
 #include "action.h"
 #include "util.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,22 @@ cli_job_err(enum job_err e, const char *err)
     if (e == JOB_E_DB)
         return cli_runtime_error("%s", err);
     return cli_usage_error("%s", err);
+}
+
+/* Prints a write of unknown outcome (its answer was lost) as one line on stderr and returns
+ * CLI_UNKNOWN. */
+static int cli_unknown_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+cli_unknown_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "jobfleet: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    return CLI_UNKNOWN;
 }
 
 static void
@@ -52,7 +69,8 @@ cli_migrate(struct cli *c, int argc, char **argv)
 static const struct cli_opt_spec enqueue_opts[] = {
     {"--params", true},  {"--queue", true},      {"--priority", true},
     {"--at", true},      {"--in", true},         {"--max-attempts", true},
-    {"--timeout", true}, {"--unique-key", true}, {NULL, false},
+    {"--timeout", true}, {"--unique-key", true}, {"--idempotency-key", true},
+    {NULL, false},
 };
 
 static int
@@ -100,31 +118,59 @@ cli_enqueue(struct cli *c, int argc, char **argv)
                                    in);
         spec.run_at_ms = now_wall_ms() + s * 1000;
     }
+    const char *key = cli_opt(c, "--idempotency-key");
+    if (key && key[0] == '\0')
+        return cli_usage_error("enqueue: --idempotency-key must not be empty");
     struct job_spec checked;
     const char *field = NULL;
-    char err[1024];
+    char err[1024], idem[JOB_UNIQUE_KEY_SIZE];
     enum job_err e =
         job_spec_check(&spec, c->cfg.worker.test_actions, &checked, &field, err, sizeof(err));
     if (e != JOB_E_OK)
         return cli_usage_error("enqueue: %s", err);
+    if (key) {
+        job_idempotency_key("cli", key, idem);
+        checked.idempotency_key = idem;
+    }
     struct job_ref ref;
-    e = job_insert(cli_db(c), &checked, &ref, err, sizeof(err));
+    struct db *db = cli_db(c);
+    e = job_insert(db, &checked, &ref, err, sizeof(err));
+    /* Outside a transaction the INSERT commits itself: when its answer is lost the job may
+     * exist, and a script that retries on exit 1 would make it twice. */
+    if (e == JOB_E_DB && db_lost(db))
+        return cli_unknown_error("enqueue: outcome unknown: %s; the job may or may not be "
+                                 "stored: %s",
+                                 err,
+                                 key ? "run the same command again with the same "
+                                       "--idempotency-key to get its id"
+                                     : "check with `jobfleet list` before retrying, or use "
+                                       "--idempotency-key to make retries safe");
     if (e != JOB_E_OK)
         return cli_job_err(e, err);
     job_push(cli_rq(c), &ref);
-    if (c->json) {
-        cJSON *j = job_get(cli_db(c), ref.id, &e, err, sizeof(err));
+    cJSON *j = NULL;
+    if (c->json || (ref.existing && key)) {
+        j = job_get(db, ref.id, &e, err, sizeof(err));
         if (j == NULL)
             return cli_job_err(e, err);
+    }
+    /* An existing job is either this key's (a repeat: success, same id) or the holder of the
+     * unique key. */
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "idempotency_key");
+    bool repeat = ref.existing && key && cJSON_IsString(k) && strcmp(k->valuestring, idem) == 0;
+    if (c->json) {
         cJSON_AddBoolToObject(j, "existing", ref.existing);
         cli_print_json(j);
-        cJSON_Delete(j);
     } else {
         printf("%lld\n", (long long)ref.id);
-        if (ref.existing)
+        if (repeat)
+            fprintf(stderr, "jobfleet: job %lld (%s) was already made with this idempotency key\n",
+                    (long long)ref.id, ref.state);
+        else if (ref.existing)
             fprintf(stderr, "jobfleet: job %lld (%s) already holds unique key \"%s\"\n",
                     (long long)ref.id, ref.state, checked.unique_key);
     }
+    cJSON_Delete(j);
     return CLI_OK;
 }
 

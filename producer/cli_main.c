@@ -20,8 +20,9 @@ static const struct cli_cmd cli_cmds[] = {
     {"migrate", cli_migrate, "migrate                      apply missing schema migrations"},
     {"enqueue", cli_enqueue,
      "enqueue ACTION [--params JSON] [--queue Q] [--priority P] [--at TIME | --in DURATION]\n"
-     "        [--max-attempts N] [--timeout S] [--unique-key K]\n"
-     "                               make a job; prints its id (--json: the job)"},
+     "        [--max-attempts N] [--timeout S] [--unique-key K] [--idempotency-key K]\n"
+     "                               make a job; prints its id (--json: the job); a repeat\n"
+     "                               with the same --idempotency-key prints the first job's id"},
     {"retry", cli_retry,
      "retry ID... [--force]        put failed/cancelled jobs back in the queue (--force: also\n"
      "                               succeeded ones)\n"
@@ -76,7 +77,10 @@ cli_help(FILE *fp)
             "  0  done\n"
             "  1  runtime failure (MariaDB or Redis unreachable, a query failed)\n"
             "  2  usage or input error (unknown flag, bad JSON, no such job, a job in the wrong\n"
-            "     state); one line on stderr says what is wrong\n");
+            "     state); one line on stderr says what is wrong\n"
+            "  3  outcome unknown: the connection to MariaDB was lost before it confirmed the\n"
+            "     write (enqueue), which may or may not have taken effect; rerun with the same\n"
+            "     --idempotency-key to get the job without making a second one\n");
 }
 
 static void

@@ -159,7 +159,11 @@ void webhook_end(struct http_req *r);
 
 /* ---- Group commit (producer_writer.c) ---- */
 
-enum producer_write_state { PW_PENDING, PW_DONE, PW_FAILED, PW_TIMEOUT };
+/* PW_FAILED: nothing was stored. PW_UNKNOWN: the connection was lost during the statement or
+ * commit that stores the job, so it may be stored (a repeat under the same idempotency key is
+ * safe, a repeat without one may make a second job). PW_TIMEOUT: the writer did not answer in
+ * time; the insert may still commit. */
+enum producer_write_state { PW_PENDING, PW_DONE, PW_FAILED, PW_TIMEOUT, PW_UNKNOWN };
 
 /* The strings of a spec an item keeps copies of. */
 #define PRODUCER_WRITE_STRINGS 7
@@ -200,7 +204,8 @@ void producer_writer_abort(struct producer_writer *wr);
 /* Finishes what is queued, stops the threads and frees the writer. Accepts NULL. */
 void producer_writer_stop(struct producer_writer *wr);
 /* Hands an item to the writer, which calls w->wake once it is committed (PW_DONE), failed
- * (PW_FAILED) or past its deadline (PW_TIMEOUT), whichever comes first. Takes its own
+ * (PW_FAILED), of unknown outcome (PW_UNKNOWN) or past its deadline (PW_TIMEOUT), whichever
+ * comes first. Takes its own
  * reference. Returns -1 (nothing queued, no wake) while MariaDB is known to be down. */
 int producer_writer_submit(struct producer_writer *wr, struct producer_write *w);
 /* Pushes the IDs of the new queued jobs among refs to Redis on rq (after their commit); those

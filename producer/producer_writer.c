@@ -143,12 +143,14 @@ writer_complete(struct producer_writer *wr, struct producer_write *w, int state)
     w->wake(w->wake_arg);
 }
 
+/* Answers every item with state (PW_FAILED or PW_UNKNOWN) and why. */
 static void
-writer_fail_all(struct producer_writer *wr, struct producer_write **b, int n, const char *why)
+writer_fail_all(struct producer_writer *wr, struct producer_write **b, int n, int state,
+                const char *why)
 {
     for (int i = 0; i < n; i++) {
         snprintf(b[i]->err, sizeof(b[i]->err), "%s", why);
-        writer_complete(wr, b[i], PW_FAILED);
+        writer_complete(wr, b[i], state);
     }
 }
 
@@ -274,8 +276,9 @@ writer_insert(struct writer_thread *t, struct producer_write **b, int n, char *e
 
 /* Inserts a batch that is one multi-row statement without a transaction: the statement is
  * atomic on its own and autocommit commits it in the same round trip, which spares START
- * TRANSACTION and COMMIT. Returns 0, 2 to retry row by row (nothing was written), -1 when the
- * connection was lost (the outcome is unknown), or 3 when the batch is not such a batch. */
+ * TRANSACTION and COMMIT. Returns 0, 2 to retry row by row (nothing was written), -2 when the
+ * connection was lost (the statement may have committed: the outcome is unknown), or 3 when
+ * the batch is not such a batch. */
 static int
 writer_autocommit(struct writer_thread *t, struct producer_write **b, int n, char *err,
                   size_t errlen)
@@ -289,14 +292,15 @@ writer_autocommit(struct writer_thread *t, struct producer_write **b, int n, cha
         return 3;
     enum job_err e = writer_insert(t, b, n, err, errlen);
     if (e != JOB_E_OK)
-        return db_lost(t->db) ? -1 : 2;
+        return db_lost(t->db) ? -2 : 2;
     return 0;
 }
 
 /* Inserts the batch in one transaction: with multi-row statements, or row by row (per_row)
  * to find an item that fails on its own. Returns 0 when committed, 1 to try again (without
  * such an item, already answered), 2 to try again row by row, -1 when the connection was
- * lost. */
+ * lost before the commit (the server rolls the transaction back: nothing is stored), -2 when
+ * it was lost during the commit or an autocommitted statement (the outcome is unknown). */
 static int
 writer_txn(struct writer_thread *t, struct producer_write **b, int *n, bool per_row, char *err,
            size_t errlen)
@@ -337,7 +341,7 @@ writer_txn(struct writer_thread *t, struct producer_write **b, int *n, bool per_
         /* A lost commit is unknown, not failed: the requests spool with the same idempotency
          * keys, so a replay finds the jobs if the commit did take. */
         if (db_lost(t->db))
-            return -1;
+            return -2;
         db_rollback(t->db);
         return 1;
     }
@@ -354,12 +358,12 @@ writer_batch(struct writer_thread *t, struct producer_write **b, int *np)
     struct producer_writer *wr = t->wr;
     char err[512] = "";
     if (!atomic_load(&wr->db_up)) {
-        writer_fail_all(wr, b, n, "MariaDB unavailable");
+        writer_fail_all(wr, b, n, PW_FAILED, "MariaDB unavailable");
         return false;
     }
     if (!db_connected(t->db) && db_connect(t->db) < 0) {
         writer_set_down(wr, t, db_errstr(t->db));
-        writer_fail_all(wr, b, n, db_errstr(t->db));
+        writer_fail_all(wr, b, n, PW_FAILED, db_errstr(t->db));
         return false;
     }
     /* A failed multi-row statement is retried row by row, which finds the item at fault. */
@@ -377,7 +381,7 @@ writer_batch(struct writer_thread *t, struct producer_write **b, int *np)
             writer_set_down(wr, t, err);
         else
             db_rollback(t->db);
-        writer_fail_all(wr, b, n, err);
+        writer_fail_all(wr, b, n, rc == -2 ? PW_UNKNOWN : PW_FAILED, err);
         *np = n;
         return false;
     }

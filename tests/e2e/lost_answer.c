@@ -1,0 +1,279 @@
+/* End-to-end tests of writes whose answer is lost: a proxy between the binaries and MariaDB
+ * (tests/support/tmyproxy.c) forwards the statement that stores a job, lets MariaDB commit it
+ * and closes the client's connection before the answer arrives. The CLI must then exit 3 and
+ * the API answer 503 with "stored": "unknown" — not "failed", since the job exists — and a
+ * retry under the same idempotency key must return that job instead of making a second. */
+#include "thttp.h"
+#include "tmyproxy.h"
+#include "tproducer.h"
+#include "tsupport.h"
+#include "util.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Routes the binaries this test starts through a proxy to the test's MariaDB. */
+static struct tmyproxy *
+proxy_start(struct tenv *t)
+{
+    struct tmyproxy *p = tmyproxy_start(t->cfg.mysql.host, t->cfg.mysql.port);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", tmyproxy_port(p));
+    setenv("JOBFLEET_MYSQL_PORT", port, 1);
+    return p;
+}
+
+static void
+proxy_stop(struct tmyproxy *p)
+{
+    unsetenv("JOBFLEET_MYSQL_PORT");
+    tmyproxy_stop(p);
+}
+
+static int64_t
+jobs_with_key(struct tenv *t, const char *key)
+{
+    return t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE idempotency_key = ?", DB_P(DBS(key)));
+}
+
+static int64_t
+job_of_key(struct tenv *t, const char *key)
+{
+    return t_sql_int(t, -1, "SELECT id FROM jobs WHERE idempotency_key = ?", DB_P(DBS(key)));
+}
+
+static int
+enqueue(struct tenv *t, const char *key, char **out, char **err)
+{
+    const char *av[] = {
+        "enqueue", "System/Noop", "--params", "{\"n\":1}", key ? "--idempotency-key" : NULL,
+        key,       NULL};
+    return t_cli(t, out, err, av);
+}
+
+/* Without a key the lost answer is exit 3, "outcome unknown", and the job does exist. */
+static void
+test_cli_unknown(struct tenv *t)
+{
+    struct tmyproxy *p = proxy_start(t);
+    tmyproxy_cut_answer(p, "INSERT INTO jobs");
+    char *out = NULL, *err = NULL;
+    int rc = enqueue(t, NULL, &out, &err);
+    CHECK(tmyproxy_cuts(p) == 1, "the proxy cut no answer (exit %d: %s)", rc, err);
+    CHECK(rc == 3, "exit %d, expected 3 (outcome unknown); stderr: %s", rc, err);
+    CHECK(strstr(err, "outcome unknown") && strstr(err, "--idempotency-key") &&
+              t_count(err, "\n") == 1,
+          "stderr: %s", err);
+    CHECK(out == NULL || out[0] == '\0', "no id printed: %s", out);
+    WAIT_UNTIL(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 1, 10000,
+               "the job whose answer was lost was not committed");
+    free(out);
+    free(err);
+    proxy_stop(p);
+}
+
+/* With --idempotency-key: the lost answer is exit 3; the same command again prints the job the
+ * first one made (exit 0), and no second job exists. A third run without any cut too. */
+static void
+test_cli_key_retry(struct tenv *t)
+{
+    struct tmyproxy *p = proxy_start(t);
+    tmyproxy_cut_answer(p, "INSERT INTO jobs");
+    char *out = NULL, *err = NULL;
+    int rc = enqueue(t, "order-4711", &out, &err);
+    CHECK(tmyproxy_cuts(p) == 1 && rc == 3, "exit %d, expected 3; stderr: %s", rc, err);
+    CHECK(strstr(err, "same --idempotency-key"), "stderr: %s", err);
+    free(out);
+    free(err);
+    WAIT_UNTIL(jobs_with_key(t, "cli:order-4711") == 1, 10000, "the first job was not committed");
+    int64_t first = job_of_key(t, "cli:order-4711");
+    for (int run = 0; run < 2; run++) {
+        rc = enqueue(t, "order-4711", &out, &err);
+        CHECK(rc == 0, "retry %d: exit %d; stderr: %s", run, rc, err);
+        CHECK(strtoll(out, NULL, 10) == first, "retry %d printed %s, the first job is %lld", run,
+              out, (long long)first);
+        CHECK(strstr(err, "already made with this idempotency key"), "stderr: %s", err);
+        free(out);
+        free(err);
+    }
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 1, "one job in all");
+    /* Another key is another job; --json says whether the job existed. */
+    const char *av[] = {"--json",     "enqueue", "System/Noop", "--idempotency-key",
+                        "order-4712", NULL};
+    CHECK(t_cli(t, &out, NULL, av) == 0 && strstr(out, "\"existing\":false"), "%s", out);
+    free(out);
+    CHECK(t_cli(t, &out, NULL, av) == 0 && strstr(out, "\"existing\":true"), "%s", out);
+    free(out);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 2, "two jobs in all");
+    proxy_stop(p);
+}
+
+static cJSON *
+post(struct tenv *t, const char *path, const char *key, const char *body, long *status)
+{
+    char h[128];
+    snprintf(h, sizeof(h), "Idempotency-Key: %s", key);
+    const char *hdrs[] = {TPROD_AUTH, h, NULL};
+    struct t_http_resp r;
+    CHECK(t_http("POST", tprod_url(t, path), body, strlen(body), hdrs, &r) == 0, "POST %s: %s",
+          path, r.err);
+    *status = r.status;
+    cJSON *j = cJSON_Parse(r.body);
+    CHECK(j != NULL, "POST %s: %ld %s", path, r.status, r.body);
+    if (r.status == 503) {
+        char ra[16];
+        CHECK(t_http_header(&r, "retry-after", ra, sizeof(ra)) == 0, "503 without Retry-After");
+    }
+    t_http_release(&r);
+    return j;
+}
+
+static bool
+is_unknown(const cJSON *j)
+{
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "stored");
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "code");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    return cJSON_IsString(s) && strcmp(s->valuestring, "unknown") == 0 && cJSON_IsString(c) &&
+           strcmp(c->valuestring, "outcome_unknown") == 0 && cJSON_IsString(e) &&
+           strstr(e->valuestring, "outcome unknown");
+}
+
+static int64_t
+num(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1;
+}
+
+/* POST /api/jobs through the group-commit writer: the answer of its autocommitted INSERT is
+ * lost; 503 "outcome unknown", then the retry with the same Idempotency-Key gets that job. */
+static void
+test_api_unknown(struct tenv *t)
+{
+    struct tmyproxy *p = proxy_start(t);
+    tprod_start(t);
+    const char *job = "{\"action\":\"System/Noop\",\"parameters\":{\"a\":1}}";
+    long st;
+    /* A first job through the same path, so the statement is prepared before the cut. */
+    cJSON_Delete(post(t, "/api/jobs", "warm-up", job, &st));
+    CHECK(st == 201, "warm-up: %ld", st);
+    tmyproxy_cut_answer(p, "INSERT IGNORE INTO jobs");
+    cJSON *j = post(t, "/api/jobs", "k-1", job, &st);
+    char *text = cJSON_PrintUnformatted(j);
+    CHECK(tmyproxy_cuts(p) == 1, "no answer was cut: %ld %s", st, text);
+    CHECK(st == 503 && is_unknown(j), "expected 503 outcome unknown, got %ld %s", st, text);
+    cJSON_free(text);
+    cJSON_Delete(j);
+    WAIT_UNTIL(jobs_with_key(t, "api:k-1") == 1, 10000, "the job was not committed");
+    int64_t first = job_of_key(t, "api:k-1");
+    /* The writer sees MariaDB back within a moment; until then retries get a plain 503. */
+    j = NULL;
+    WAIT_UNTIL((cJSON_Delete(j), j = post(t, "/api/jobs", "k-1", job, &st), st != 503), 10000,
+               "retries kept getting 503");
+    CHECK(st == 200 && num(j, "id") == first &&
+              cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "existing")),
+          "retry: %ld, id %lld, first %lld", st, (long long)num(j, "id"), (long long)first);
+    cJSON_Delete(j);
+    CHECK(jobs_with_key(t, "api:k-1") == 1, "one job for the key");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 2, "two jobs in all");
+    proxy_stop(p);
+}
+
+/* The ids of a 201 bulk reply's jobs into ids (n of them), checking that "existing" is set
+ * on the jobs whose bit is set in existing. */
+static void
+bulk_ids(const cJSON *j, long st, int n, int64_t *ids, unsigned existing)
+{
+    const cJSON *jobs = cJSON_GetObjectItemCaseSensitive(j, "jobs");
+    CHECK(st == 201 && cJSON_GetArraySize(jobs) == n, "bulk: %ld", st);
+    for (int i = 0; i < n; i++) {
+        const cJSON *o = cJSON_GetArrayItem(jobs, i);
+        ids[i] = num(o, "id");
+        CHECK(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(o, "existing")) &&
+                  (unsigned)cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "existing")) ==
+                      ((existing >> i) & 1),
+              "job %d: existing should be %u", i, (existing >> i) & 1);
+    }
+}
+
+/* POST /api/jobs/bulk: the answer to its COMMIT is lost; 503 "outcome unknown"; the retry of
+ * the same request with the same Idempotency-Key header gets the same jobs. */
+static void
+test_bulk_unknown(struct tenv *t)
+{
+    struct tmyproxy *p = proxy_start(t);
+    tprod_start(t);
+    const char *body = "[{\"action\":\"System/Noop\"},"
+                       "{\"action\":\"System/Echo\",\"parameters\":{\"x\":2}}]";
+    tmyproxy_cut_answer(p, "COMMIT");
+    long st;
+    cJSON *j = post(t, "/api/jobs/bulk", "batch-1", body, &st);
+    char *text = cJSON_PrintUnformatted(j);
+    CHECK(tmyproxy_cuts(p) == 1, "no answer was cut: %ld %s", st, text);
+    CHECK(st == 503 && is_unknown(j), "expected 503 outcome unknown, got %ld %s", st, text);
+    cJSON_free(text);
+    cJSON_Delete(j);
+    WAIT_UNTIL(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 2, 10000,
+               "the bulk transaction was not committed");
+    int64_t want[2] = {job_of_key(t, "api:batch-1:0"), job_of_key(t, "api:batch-1:1")}, ids[2];
+    CHECK(want[0] > 0 && want[1] > 0, "the jobs carry the header's key and their index");
+    for (int run = 0; run < 2; run++) {
+        j = post(t, "/api/jobs/bulk", "batch-1", body, &st);
+        bulk_ids(j, st, 2, ids, 3);
+        CHECK(ids[0] == want[0] && ids[1] == want[1], "retry %d: ids %lld %lld", run,
+              (long long)ids[0], (long long)ids[1]);
+        cJSON_Delete(j);
+    }
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 2, "two jobs in all");
+    proxy_stop(p);
+}
+
+/* A bulk job's own idempotency_key: a repeat returns its job, whatever the header. */
+static void
+test_bulk_item_key(struct tenv *t)
+{
+    tprod_start(t);
+    const char *body = "[{\"action\":\"System/Noop\"},"
+                       "{\"action\":\"System/Noop\",\"idempotency_key\":\"own-7\"}]";
+    long st;
+    int64_t first[2], again[2];
+    cJSON *j = post(t, "/api/jobs/bulk", "", body, &st);
+    bulk_ids(j, st, 2, first, 0);
+    cJSON_Delete(j);
+    CHECK(job_of_key(t, "api:own-7") == first[1], "stored as api:<key>");
+    j = post(t, "/api/jobs/bulk", "other-header", body, &st);
+    bulk_ids(j, st, 2, again, 2);
+    cJSON_Delete(j);
+    CHECK(again[1] == first[1] && again[0] != first[0],
+          "the keyed job repeats (%lld, %lld), the other is new (%lld, %lld)", (long long)again[1],
+          (long long)first[1], (long long)again[0], (long long)first[0]);
+    /* The same key as POST /api/jobs's Idempotency-Key: one namespace. */
+    j = post(t, "/api/jobs", "own-7", "{\"action\":\"System/Noop\"}", &st);
+    CHECK(st == 200 && num(j, "id") == first[1], "POST /api/jobs with the same key: %ld", st);
+    cJSON_Delete(j);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 3, "three jobs in all");
+    /* A key must be a non-empty string. */
+    j = post(t, "/api/jobs/bulk", "x", "[{\"action\":\"System/Noop\",\"idempotency_key\":\"\"}]",
+             &st);
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "field");
+    CHECK(st == 400 && cJSON_IsString(f) && strcmp(f->valuestring, "jobs[0].idempotency_key") == 0,
+          "empty key: %ld", st);
+    cJSON_Delete(j);
+}
+
+static const struct test_case cases[] = {
+    {"e2e_lost_answer_cli", test_cli_unknown, NULL},
+    {"e2e_lost_answer_cli_key_retry", test_cli_key_retry, NULL},
+    {"e2e_lost_answer_api", test_api_unknown, NULL},
+    {"e2e_lost_answer_bulk", test_bulk_unknown, NULL},
+    {"e2e_bulk_idempotency_key", test_bulk_item_key, NULL},
+};
+
+int
+main(int argc, char **argv)
+{
+    return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
+}
