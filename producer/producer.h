@@ -16,11 +16,11 @@
 #include "db.h"
 #include "job.h"
 #include "rq.h"
+#include "spool.h"
 #include "util.h"
 
 struct producer;
 struct producer_writer;
-struct spool;
 struct spool_replay;
 struct webhook_log;
 
@@ -231,43 +231,7 @@ long webhook_log_dropped(struct webhook_log *l);
 
 /* ---- Spool (spool.c, spool_replay.c) ---- */
 
-/* A webhook kept on disk while MariaDB is unavailable. Strings are owned by the entry. */
-struct spool_entry {
-    char *source;
-    char *path;
-    char *action;
-    char *parameters;
-    char *idempotency_key;
-    int64_t received_ms;
-};
-
-/* Frees the entry's strings. */
-void spool_entry_release(struct spool_entry *e);
-
-/* Opens (creating) the spool directory, removes half-written files left by a crash and counts
- * what is there. NULL with a message in err when the directory is unusable. */
-struct spool *spool_open(const char *dir, int64_t max_bytes, char *err, size_t errlen);
-/* Closes the spool (the files stay); accepts NULL. */
-void spool_close(struct spool *s);
-/* Writes an entry durably (temp file, fsync, rename, fsync of the directory) and puts its id
- * (at most 63 characters) in id. Returns 0, or -1 with the reason in err when the quota would
- * be passed or the disk refused. */
-int spool_write(struct spool *s, const struct spool_entry *e, char *id, size_t idlen, char *err,
-                size_t errlen);
-/* The ids on disk, oldest first (ids sort by time). The caller frees each and the array. */
-int spool_list(struct spool *s, char ***ids, int *n);
-/* Reads an entry. -1 when it cannot be read or parsed. */
-int spool_read(struct spool *s, const char *id, struct spool_entry *e, char *err, size_t errlen);
-/* Deletes a replayed entry. */
-int spool_remove(struct spool *s, const char *id);
-/* Moves an entry that can never be replayed to <dir>/failed/. */
-int spool_quarantine(struct spool *s, const char *id);
-/* Bytes and entries in the spool now, counting writes in progress. */
-int64_t spool_bytes(struct spool *s);
-int64_t spool_files(struct spool *s);
-/* True while the spool refuses writes: the last one failed (quota or disk) and nothing was
- * removed or written since. */
-bool spool_full(struct spool *s);
+/* The spool itself is declared in spool.h. */
 
 /* Starts the thread that replays the spool into MariaDB whenever it is reachable. */
 struct spool_replay *spool_replay_start(struct producer *p);

@@ -9,14 +9,17 @@
  * "action", "parameters" (the job's parameters as JSON text), "idempotency_key",
  * "received_ms"}. A new field must be optional for the reader; anything else needs "v":2 and
  * a reader that still understands 1, since old files may wait on disk across an upgrade. */
+#include "spool.h"
 #include "ids.h"
 #include "log.h"
-#include "producer.h"
+#include "util.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +244,7 @@ spool_list(struct spool *s, char ***ids, int *n)
     return 0;
 }
 
+/* The whole file of an entry, or NULL with errno set when it cannot be opened or read. */
 static char *
 spool_slurp(struct spool *s, const char *id)
 {
@@ -253,14 +257,22 @@ spool_slurp(struct spool *s, const char *id)
     buf_init(&b, 0);
     char chunk[65536];
     ssize_t r;
-    while ((r = read(fd, chunk, sizeof(chunk))) > 0)
+    while ((r = read(fd, chunk, sizeof(chunk))) != 0) {
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break;
         buf_append(&b, chunk, (size_t)r);
+    }
+    int saved = errno;
     close(fd);
     if (r < 0) {
         buf_release(&b);
+        errno = saved;
         return NULL;
     }
-    return buf_detach(&b);
+    /* An empty file still reads as text: the caller judges it. */
+    return b.data ? buf_detach(&b) : xstrdup("");
 }
 
 static char *
@@ -276,8 +288,10 @@ spool_read(struct spool *s, const char *id, struct spool_entry *e, char *err, si
     memset(e, 0, sizeof(*e));
     char *text = spool_slurp(s, id);
     if (text == NULL) {
+        /* Whatever kept the file from being read (EMFILE, ENFILE, ENOMEM, EIO, ...) says
+         * nothing about its content: only a file read whole is ever judged corrupt. */
         snprintf(err, errlen, "read %s: %s", id, strerror(errno));
-        return -1;
+        return -2;
     }
     cJSON *o = cJSON_ParseWithOpts(text, NULL, 1);
     free(text);
@@ -329,20 +343,21 @@ spool_remove(struct spool *s, const char *id)
 }
 
 int
-spool_quarantine(struct spool *s, const char *id)
+spool_quarantine(struct spool *s, const char *id, char *err, size_t errlen)
 {
     char name[96], dest[128];
     struct stat st;
     snprintf(name, sizeof(name), "%s" SPOOL_EXT, id);
     snprintf(dest, sizeof(dest), "failed/%s" SPOOL_EXT, id);
-    if (mkdirat(s->dirfd, "failed", 0700) < 0 && errno != EEXIST)
+    if (mkdirat(s->dirfd, "failed", 0700) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "create %s/failed: %s", s->dir, strerror(errno));
         return -1;
+    }
     if (fstatat(s->dirfd, name, &st, 0) < 0 || renameat(s->dirfd, name, s->dirfd, dest) < 0) {
-        log_warn("spool: move %s to failed/", name);
+        snprintf(err, errlen, "move %s to %s/failed/: %s", name, s->dir, strerror(errno));
         return -1;
     }
     spool_forget(s, st.st_size);
-    log_error("spool: %s can never be stored; moved to %s/%s", id, s->dir, dest);
     return 0;
 }
 

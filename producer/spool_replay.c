@@ -2,7 +2,13 @@
  * transactions of a few dozen, each entry under the idempotency key it was spooled with, so an
  * entry replayed twice (a crash between the commit and the file's removal, or a write whose
  * commit was unknown when the request spooled it) still makes exactly one job. A file is
- * removed only after its job is committed. */
+ * removed only after its job is committed.
+ *
+ * Only an entry that can never be stored (a file read whole that is not an entry, an action no
+ * longer registered, values MariaDB refuses) is moved to failed/. One that cannot be read now
+ * (too many open files, an I/O error), or that cannot be moved to failed/, is held: left in
+ * place, skipped until its backoff ends, and logged once, so neither a good entry is lost to
+ * a passing error nor a broken failed/ makes the replayer spin or flood the log. */
 #include "log.h"
 #include "producer.h"
 
@@ -14,6 +20,15 @@
 #define REPLAY_CHUNK 100
 #define REPLAY_IDLE_MS 500
 #define REPLAY_RETRY_MS 1000
+#define HOLD_FIRST_MS 1000
+#define HOLD_MAX_MS 60000
+
+/* An entry left in place for now, and when to try it again. */
+struct replay_hold {
+    char id[64];
+    int64_t retry_ms, delay_ms;
+    bool seen; /* still listed in the current round */
+};
 
 struct spool_replay {
     struct producer *p;
@@ -23,7 +38,76 @@ struct spool_replay {
     bool stop, kicked;
     struct db *db;
     struct rq *rq;
+    /* Held entries; only the replay thread touches them. */
+    struct replay_hold *holds;
+    int n_holds;
 };
+
+static struct replay_hold *
+replay_hold_find(struct spool_replay *r, const char *id)
+{
+    for (int i = 0; i < r->n_holds; i++)
+        if (strcmp(r->holds[i].id, id) == 0)
+            return &r->holds[i];
+    return NULL;
+}
+
+/* True while the entry waits out its backoff. */
+static bool
+replay_held(struct spool_replay *r, const char *id)
+{
+    struct replay_hold *h = replay_hold_find(r, id);
+    if (h)
+        h->seen = true;
+    return h && now_mono_ms() < h->retry_ms;
+}
+
+/* Leaves an entry in place and backs off before its next try, doubling the wait each time; the
+ * reason is logged the first time only. */
+static void
+replay_hold(struct spool_replay *r, const char *id, const char *why)
+{
+    struct replay_hold *h = replay_hold_find(r, id);
+    if (h == NULL) {
+        log_error("spool: %s: %s; left in place and tried again with backoff (not logged again)",
+                  id, why);
+        r->holds = xrealloc(r->holds, sizeof(*r->holds) * (size_t)(r->n_holds + 1));
+        h = &r->holds[r->n_holds++];
+        memset(h, 0, sizeof(*h));
+        snprintf(h->id, sizeof(h->id), "%s", id);
+        h->delay_ms = HOLD_FIRST_MS;
+    } else {
+        h->delay_ms = h->delay_ms * 2 > HOLD_MAX_MS ? HOLD_MAX_MS : h->delay_ms * 2;
+    }
+    h->seen = true;
+    h->retry_ms = now_mono_ms() + h->delay_ms;
+}
+
+/* Forgets the hold of an entry that left the spool (replayed or moved to failed/). */
+static void
+replay_unhold(struct spool_replay *r, const char *id)
+{
+    struct replay_hold *h = replay_hold_find(r, id);
+    if (h == NULL)
+        return;
+    log_info("spool: %s is no longer held", id);
+    *h = r->holds[--r->n_holds];
+}
+
+/* Moves an entry that can never be stored to failed/, or holds it when it cannot be moved. */
+static void
+replay_put_aside(struct spool_replay *r, const char *id, const char *why)
+{
+    char err[512];
+    if (spool_quarantine(r->p->spool, id, err, sizeof(err)) == 0) {
+        log_error("spool: %s can never be stored (%s); moved to failed/", id, why);
+        replay_unhold(r, id);
+        return;
+    }
+    char both[1024];
+    snprintf(both, sizeof(both), "can never be stored (%s), and %s", why, err);
+    replay_hold(r, id, both);
+}
 
 /* Turns an entry into a checked job spec; strings stay borrowed from the entry. */
 static int
@@ -72,12 +156,15 @@ replay_chunk(struct spool_replay *r, char **ids, int n)
     char err[512];
     int rc = -1, good = 0;
     for (int i = 0; i < n; i++) {
-        if (spool_read(sp, ids[i], &e[i], err, sizeof(err)) < 0) {
-            log_error("spool: %s", err);
-            spool_quarantine(sp, ids[i]);
+        if (replay_held(r, ids[i]))
             continue;
-        }
-        ok[i] = true;
+        int rd = spool_read(sp, ids[i], &e[i], err, sizeof(err));
+        if (rd == -2)
+            replay_hold(r, ids[i], err);
+        else if (rd < 0)
+            replay_put_aside(r, ids[i], err);
+        else
+            ok[i] = true;
     }
     if (db_begin(r->db) < 0)
         goto out;
@@ -86,8 +173,7 @@ replay_chunk(struct spool_replay *r, char **ids, int n)
             continue;
         struct job_spec spec;
         if (replay_spec(r, &e[i], &spec, err, sizeof(err)) < 0) {
-            log_error("spool: %s: %s", ids[i], err);
-            spool_quarantine(sp, ids[i]);
+            replay_put_aside(r, ids[i], err);
             ok[i] = false;
             continue;
         }
@@ -96,10 +182,10 @@ replay_chunk(struct spool_replay *r, char **ids, int n)
                 log_warnx("spool replay: %s", err);
                 goto out;
             }
-            /* This entry's own data can never be stored. Put it aside and redo the rest. */
+            /* This entry's own data can never be stored. Put it aside and redo the rest: a
+             * held entry is skipped then, so this cannot come round again at once. */
             db_rollback(r->db);
-            log_error("spool: %s: %s", ids[i], err);
-            spool_quarantine(sp, ids[i]);
+            replay_put_aside(r, ids[i], err);
             rc = -2;
             goto out;
         }
@@ -114,9 +200,12 @@ replay_chunk(struct spool_replay *r, char **ids, int n)
         if (ok[i])
             refs[good++] = refs[i];
     producer_writer_push(r->p->writer, r->rq, refs, good);
-    for (int i = 0; i < n; i++)
-        if (ok[i])
+    for (int i = 0; i < n; i++) {
+        if (ok[i]) {
             spool_remove(sp, ids[i]);
+            replay_unhold(r, ids[i]);
+        }
+    }
     atomic_fetch_add(&r->p->metrics.spool_replayed, good);
     rc = good;
 out:
@@ -139,6 +228,8 @@ replay_round(struct spool_replay *r)
     int n = 0, rc = 0, total = 0;
     if (spool_list(r->p->spool, &ids, &n) < 0)
         return -1;
+    for (int i = 0; i < r->n_holds; i++)
+        r->holds[i].seen = false;
     for (int off = 0; off < n && rc == 0; off += REPLAY_CHUNK) {
         pthread_mutex_lock(&r->mu);
         bool stop = r->stop;
@@ -153,6 +244,14 @@ replay_round(struct spool_replay *r)
             rc = -1;
         else
             total += got;
+    }
+    /* Holds of entries gone from the spool (removed by hand) are forgotten; a round cut short
+     * by a stop or an error did not look at every entry, so it keeps them all. */
+    for (int i = 0; rc == 0 && i < r->n_holds;) {
+        if (!r->holds[i].seen && r->holds[i].retry_ms <= now_mono_ms())
+            r->holds[i] = r->holds[--r->n_holds];
+        else
+            i++;
     }
     for (int i = 0; i < n; i++)
         free(ids[i]);
@@ -228,6 +327,7 @@ spool_replay_stop(struct spool_replay *r)
     pthread_join(r->tid, NULL);
     db_free(r->db);
     rq_free(r->rq);
+    free(r->holds);
     pthread_cond_destroy(&r->cond);
     pthread_mutex_destroy(&r->mu);
     free(r);

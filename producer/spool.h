@@ -1,0 +1,56 @@
+/* The spool: webhooks kept on local disk, one fsync'ed file each, while MariaDB cannot take
+ * them (spool.c), until the replayer (spool_replay.c) stores them. */
+#ifndef JOBFLEET_SPOOL_H
+#define JOBFLEET_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct spool;
+
+/* A webhook kept on disk while MariaDB is unavailable. Strings are owned by the entry. */
+struct spool_entry {
+    char *source;
+    char *path;
+    char *action;
+    char *parameters;
+    char *idempotency_key;
+    int64_t received_ms;
+};
+
+/* Frees the entry's strings. */
+void spool_entry_release(struct spool_entry *e);
+
+/* Opens (creating) the spool directory, removes half-written files left by a crash and counts
+ * what is there. NULL with a message in err when the directory is unusable. */
+struct spool *spool_open(const char *dir, int64_t max_bytes, char *err, size_t errlen);
+/* Closes the spool (the files stay); accepts NULL. */
+void spool_close(struct spool *s);
+/* Writes an entry durably (temp file, fsync, rename, fsync of the directory) and puts its id
+ * (at most 63 characters) in id. Returns 0, or -1 with the reason in err when the quota would
+ * be passed or the disk refused. */
+int spool_write(struct spool *s, const struct spool_entry *e, char *id, size_t idlen, char *err,
+                size_t errlen);
+/* The ids on disk, oldest first (ids sort by time). The caller frees each and the array. */
+int spool_list(struct spool *s, char ***ids, int *n);
+/* Reads an entry into e (released by the caller with spool_entry_release). Returns 0; -1
+ * when the file was read whole and is not a version 1 entry: it never will be one, so it can
+ * be put aside; or -2 when the file could not be opened or read (too many open files, out of
+ * memory, an I/O error, the file gone): the entry may be good, and must stay for a later try.
+ * On error the reason is in err and e holds nothing. */
+int spool_read(struct spool *s, const char *id, struct spool_entry *e, char *err, size_t errlen);
+/* Deletes a replayed entry. */
+int spool_remove(struct spool *s, const char *id);
+/* Moves an entry that can never be replayed to <dir>/failed/ (created if missing). Returns 0,
+ * or -1 with the reason in err when it cannot (failed/ not a writable directory, a full
+ * disk): the entry then stays where it is. Logs nothing: the caller decides how often. */
+int spool_quarantine(struct spool *s, const char *id, char *err, size_t errlen);
+/* Bytes and entries in the spool now, counting writes in progress. */
+int64_t spool_bytes(struct spool *s);
+int64_t spool_files(struct spool *s);
+/* True while the spool refuses writes: the last one failed (quota or disk) and nothing was
+ * removed or written since. */
+bool spool_full(struct spool *s);
+
+#endif
