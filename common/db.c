@@ -2,6 +2,7 @@
  * parameters in, text cells out, and the classification of errors that lose the connection. */
 #include "db.h"
 #include "log.h"
+#include "retry.h"
 #include "util.h"
 
 #include <errmsg.h>
@@ -162,9 +163,10 @@ db_connected(const struct db *db)
 }
 
 int
-db_connect_retry(struct db *db, volatile int *stop)
+db_connect_retry(struct db *db, const volatile sig_atomic_t *stop)
 {
-    int64_t delay = 100;
+    struct retry r;
+    retry_init(&r, 100, 5000);
     int64_t last_log = 0;
     while (stop == NULL || !*stop) {
         if (db_connect(db) == 0)
@@ -173,8 +175,8 @@ db_connect_retry(struct db *db, volatile int *stop)
             log_warnx("%s; retrying", db_errstr(db));
             last_log = now_mono_ms();
         }
-        sleep_ms(delay);
-        delay = delay * 2 > 5000 ? 5000 : delay * 2;
+        if (retry_sleep(retry_fail(&r), stop))
+            break;
     }
     return -1;
 }

@@ -3,6 +3,7 @@
 #ifndef JOBFLEET_DB_H
 #define JOBFLEET_DB_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,8 +54,9 @@ int db_connect(struct db *db);
 void db_close(struct db *db);
 bool db_connected(const struct db *db);
 /* Connects with exponential backoff until it succeeds or *stop becomes nonzero (stop may be
- * NULL). Returns 0 when connected, -1 when stopped. */
-int db_connect_retry(struct db *db, volatile int *stop);
+ * NULL; a signal handler's flag is obeyed within 50 ms). Returns 0 when connected, -1 when
+ * stopped. */
+int db_connect_retry(struct db *db, const volatile sig_atomic_t *stop);
 
 /* The last error, kept on the handle as hiredis does. */
 const char *db_errstr(const struct db *db);

@@ -1,6 +1,7 @@
 /* This file speaks to Redis through hiredis: pushes, pops and membership checks of job IDs. */
 #include "rq.h"
 #include "log.h"
+#include "retry.h"
 #include "util.h"
 
 #include <hiredis/hiredis.h>
@@ -117,9 +118,11 @@ rq_connected(const struct rq *rq)
 }
 
 int
-rq_connect_retry(struct rq *rq, volatile int *stop)
+rq_connect_retry(struct rq *rq, const volatile sig_atomic_t *stop)
 {
-    int64_t delay = 100, last_log = 0;
+    struct retry r;
+    retry_init(&r, 100, 5000);
+    int64_t last_log = 0;
     while (stop == NULL || !*stop) {
         if (rq_connect(rq) == 0)
             return 0;
@@ -127,8 +130,8 @@ rq_connect_retry(struct rq *rq, volatile int *stop)
             log_warnx("%s; retrying", rq->errstr);
             last_log = now_mono_ms();
         }
-        sleep_ms(delay);
-        delay = delay * 2 > 5000 ? 5000 : delay * 2;
+        if (retry_sleep(retry_fail(&r), stop))
+            break;
     }
     return -1;
 }
