@@ -77,7 +77,10 @@ void db_rows_free(struct db_rows *r);
 const char *db_rows_get(const struct db_rows *r, int row, int col);
 int64_t db_rows_int(const struct db_rows *r, int row, int col, int64_t dflt);
 
-/* Transactions. db_commit failing with db_lost() true means the outcome is unknown. */
+/* Transactions. db_commit failing with db_lost() true means the outcome is unknown. When the
+ * connection is lost between db_begin and db_commit/db_rollback, every later statement fails
+ * with db_lost() true (no silent reconnect in autocommit) until the caller calls db_rollback,
+ * db_begin or db_connect; db_commit then fails as well. */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
