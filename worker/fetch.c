@@ -17,71 +17,13 @@
 
 #define FETCH_WAIT_MS 1000
 
-int
-fetch_parse_queues(const char *spec, struct fetch_queue **out, int *n, char *err, size_t errlen)
-{
-    *out = NULL;
-    *n = 0;
-    char *copy = xstrdup(spec), *save = NULL;
-    struct fetch_queue *q = NULL;
-    int cnt = 0;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        while (*tok == ' ')
-            tok++;
-        char *colon = strchr(tok, ':');
-        int64_t w = 1;
-        if (colon) {
-            *colon = '\0';
-            if (parse_int64(colon + 1, 1, 1000, &w) < 0) {
-                snprintf(err, errlen, "queue \"%s\": weight \"%s\" must be an integer in 1..1000",
-                         tok, colon + 1);
-                goto fail;
-            }
-        }
-        size_t l = strlen(tok);
-        bool ok = l > 0 && l <= 64;
-        for (size_t i = 0; i < l; i++)
-            ok &= (tok[i] >= 'a' && tok[i] <= 'z') || (tok[i] >= 'A' && tok[i] <= 'Z') ||
-                  (tok[i] >= '0' && tok[i] <= '9') || tok[i] == '-' || tok[i] == '_' ||
-                  tok[i] == '.';
-        if (!ok) {
-            snprintf(err, errlen, "queue name \"%s\" must be 1-64 of [A-Za-z0-9._-]", tok);
-            goto fail;
-        }
-        q = xrealloc(q, sizeof(*q) * (size_t)(cnt + 1));
-        q[cnt].name = xstrdup(tok);
-        q[cnt].weight = (int)w;
-        cnt++;
-    }
-    free(copy);
-    if (cnt == 0) {
-        snprintf(err, errlen, "no queues given (expected e.g. \"default:1\")");
-        return -1;
-    }
-    *out = q;
-    *n = cnt;
-    return 0;
-fail:
-    free(copy);
-    fetch_queues_free(q, cnt);
-    return -1;
-}
-
-void
-fetch_queues_free(struct fetch_queue *q, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(q[i].name);
-    free(q);
-}
-
 /* Orders the queue names by weighted random choice without replacement, so a queue of
  * weight 3 is tried first three times as often as one of weight 1. */
 static int
 fetch_order(struct fetch *f, const char **names, unsigned *seed)
 {
-    bool used[64] = {false};
-    int n = f->n_queues < 64 ? f->n_queues : 64;
+    bool used[FETCH_QUEUES_MAX] = {false};
+    int n = f->n_queues < FETCH_QUEUES_MAX ? f->n_queues : FETCH_QUEUES_MAX;
     int total = 0, active = n;
     for (int i = 0; i < n; i++) {
         /* A paused queue is left out of this round as if already chosen. */
@@ -205,7 +147,7 @@ fetch_loop(void *arg)
 {
     struct fetch *f = arg;
     struct rq *rq = rq_new(&f->redis);
-    const char *order[64];
+    const char *order[FETCH_QUEUES_MAX];
     int64_t ids[FETCH_BATCH_MAX];
     int qidx[FETCH_BATCH_MAX];
     double scores[FETCH_BATCH_MAX];

@@ -10,14 +10,10 @@
 #include <stdint.h>
 
 #include "cfg.h"
+#include "fetch_queues.h"
 #include "db.h"
 #include "lifecycle.h"
 #include "limits.h"
-
-struct fetch_queue {
-    char *name;
-    int weight;
-};
 
 /* One popped ID, with what it takes to put it back in Redis where it was. */
 struct fetch_item {
@@ -64,11 +60,6 @@ struct fetch {
     int64_t claim_token; /* the last token used */
     int64_t db_backoff, db_retry_at, last_db_log;
 };
-
-/* Parses "a:3,b:1" (weight defaults to 1). On error writes a message and returns -1. */
-int fetch_parse_queues(const char *spec, struct fetch_queue **out, int *n, char *err,
-                       size_t errlen);
-void fetch_queues_free(struct fetch_queue *q, int n);
 
 /* Starts the thread; queues, redis, mysql, instance_id and lease_ms must be set. -1 on
  * error. */
