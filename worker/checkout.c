@@ -161,7 +161,7 @@ checkout_wait(struct checkout *c, int64_t until_mono)
     int64_t ms = until_mono - now_mono_ms();
     if (ms <= 0)
         return;
-    struct timespec ts = deadline_after_ms(CLOCK_REALTIME, ms);
+    struct timespec ts = deadline_after_ms(CLOCK_MONOTONIC, ms);
     pthread_cond_timedwait(&c->cond, &c->mu, &ts);
 }
 
@@ -219,7 +219,8 @@ checkout_start(struct checkout *c)
     c->pipe_wr = fds[1];
     limiter_init(&c->lim, c->redis, c->lease_ms);
     pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->cond, NULL);
+    /* Waits measure intervals: a step of the wall clock must not stretch or cut them. */
+    cond_init_monotonic(&c->cond);
     if (pthread_create(&c->thread, NULL, checkout_loop, c) != 0)
         return -1;
     return 0;

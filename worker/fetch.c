@@ -78,7 +78,7 @@ fetch_stopped(struct fetch *f)
 void
 fetch_nap(struct fetch *f, int64_t ms, bool wake_on_stop)
 {
-    struct timespec ts = deadline_after_ms(CLOCK_REALTIME, ms);
+    struct timespec ts = deadline_after_ms(CLOCK_MONOTONIC, ms);
     pthread_mutex_lock(&f->mu);
     while (!f->abort && !(wake_on_stop && f->stop))
         if (pthread_cond_timedwait(&f->cond, &f->mu, &ts) == ETIMEDOUT)
@@ -233,7 +233,8 @@ fetch_start(struct fetch *f)
     limiter_init(&f->lim, &f->redis, f->lease_ms);
     f->next_settings = 0;
     pthread_mutex_init(&f->mu, NULL);
-    pthread_cond_init(&f->cond, NULL);
+    /* Waits measure intervals: a step of the wall clock must not stretch or cut them. */
+    cond_init_monotonic(&f->cond);
     if (pthread_create(&f->thread, NULL, fetch_loop, f) != 0)
         return -1;
     return 0;
