@@ -221,8 +221,18 @@ checkout_start(struct checkout *c)
     pthread_mutex_init(&c->mu, NULL);
     /* Waits measure intervals: a step of the wall clock must not stretch or cut them. */
     cond_init_monotonic(&c->cond);
-    if (pthread_create(&c->thread, NULL, checkout_loop, c) != 0)
+    int rc = pthread_create(&c->thread, NULL, checkout_loop, c);
+    if (rc != 0) {
+        /* Give back what the thread would have used: the caller may carry on or exit. */
+        errno = rc;
+        pthread_cond_destroy(&c->cond);
+        pthread_mutex_destroy(&c->mu);
+        limiter_release(&c->lim);
+        close(c->pipe_rd);
+        close(c->pipe_wr);
+        c->pipe_rd = c->pipe_wr = -1;
         return -1;
+    }
     return 0;
 }
 

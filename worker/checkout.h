@@ -55,7 +55,7 @@ struct checkout {
 };
 
 /* Starts the thread; db, redis, instance_id, lease_ms and heartbeat_ms must be set. -1 on
- * error. */
+ * error (errno set), with everything it made released again; db stays the caller's. */
 int checkout_start(struct checkout *c);
 /* Hands an outcome over to be written (moved: the thread frees its strings). The job's
  * fleet-wide slots stay taken until its check-out commits, so that the jobs table never shows

@@ -235,8 +235,22 @@ fetch_start(struct fetch *f)
     pthread_mutex_init(&f->mu, NULL);
     /* Waits measure intervals: a step of the wall clock must not stretch or cut them. */
     cond_init_monotonic(&f->cond);
-    if (pthread_create(&f->thread, NULL, fetch_loop, f) != 0)
+    int rc = pthread_create(&f->thread, NULL, fetch_loop, f);
+    if (rc != 0) {
+        /* Give back what the thread would have used: the caller may carry on or exit. */
+        errno = rc;
+        pthread_cond_destroy(&f->cond);
+        pthread_mutex_destroy(&f->mu);
+        limiter_release(&f->lim);
+        db_free(f->db);
+        f->db = NULL;
+        free(f->paused);
+        f->paused = NULL;
+        close(f->pipe_rd);
+        close(f->pipe_wr);
+        f->pipe_rd = f->pipe_wr = -1;
         return -1;
+    }
     return 0;
 }
 

@@ -62,7 +62,7 @@ struct fetch {
 };
 
 /* Starts the thread; queues, redis, mysql, instance_id and lease_ms must be set. -1 on
- * error. */
+ * error (errno set), with everything it made released again; queues stay the caller's. */
 int fetch_start(struct fetch *f);
 /* Adds capacity: delta more children are idle. */
 void fetch_want(struct fetch *f, int delta);
