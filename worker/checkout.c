@@ -31,12 +31,10 @@ checkout_mark_down(struct checkout *c, const char *what)
 {
     if (!c->db_down) {
         log_warnx("%s: %s; will reconnect", what, db_errstr(c->db));
-        c->db_backoff = 100;
-    } else {
-        c->db_backoff = c->db_backoff * 2 > 5000 ? 5000 : c->db_backoff * 2;
+        retry_init(&c->db_retry, 100, 5000);
     }
     c->db_down = true;
-    c->retry_at = now_mono_ms() + c->db_backoff;
+    c->retry_at = now_mono_ms() + retry_fail(&c->db_retry);
 }
 
 /* Reconnects when the time has come; true when the connection may be used. */

@@ -152,7 +152,9 @@ fetch_loop(void *arg)
     int qidx[FETCH_BATCH_MAX];
     double scores[FETCH_BATCH_MAX];
     unsigned seed = (unsigned)getpid();
-    int64_t backoff = 100, last_log = 0;
+    struct retry redis_retry;
+    retry_init(&redis_retry, FETCH_RETRY_MIN_MS, FETCH_RETRY_MAX_MS);
+    int64_t last_log = 0;
     for (;;) {
         int want = fetch_take_want(f);
         if (want < 0)
@@ -196,15 +198,14 @@ fetch_loop(void *arg)
                 log_warnx("fetch: %s; retrying", rq_errstr(rq));
                 last_log = now_mono_ms();
             }
-            fetch_nap(f, backoff, true);
-            backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+            fetch_nap(f, retry_fail(&redis_retry), true);
             continue;
         }
         if (last_log) {
             log_info("fetch: Redis is reachable again");
             last_log = 0;
         }
-        backoff = 100;
+        retry_reset(&redis_retry);
         if (got > 0) {
             fetch_use(f, got);
             claim_batch(f, rq, items, got);
@@ -232,6 +233,8 @@ fetch_start(struct fetch *f)
     f->db = db_new(f->mysql);
     limiter_init(&f->lim, &f->redis, f->lease_ms);
     f->next_settings = 0;
+    retry_init(&f->db_retry, FETCH_RETRY_MIN_MS, FETCH_RETRY_MAX_MS);
+    f->db_retry_at = 0;
     pthread_mutex_init(&f->mu, NULL);
     /* Waits measure intervals: a step of the wall clock must not stretch or cut them. */
     cond_init_monotonic(&f->cond);

@@ -14,6 +14,7 @@
 #include "db.h"
 #include "lifecycle.h"
 #include "limits.h"
+#include "retry.h"
 
 /* One popped ID, with what it takes to put it back in Redis where it was. */
 struct fetch_item {
@@ -30,6 +31,9 @@ struct fetch_job {
 };
 
 #define FETCH_BATCH_MAX 128 /* IDs per pop and per claim statement */
+/* Delays between attempts while Redis or the claim connection fails. */
+#define FETCH_RETRY_MIN_MS 100
+#define FETCH_RETRY_MAX_MS 5000
 
 struct fetch {
     pthread_t thread;
@@ -57,8 +61,9 @@ struct fetch {
     struct limiter lim; /* settings snapshot: paused queues and limits before each claim */
     bool *paused;       /* per queue */
     int64_t next_settings;
-    int64_t claim_token; /* the last token used */
-    int64_t db_backoff, db_retry_at, last_db_log;
+    int64_t claim_token;   /* the last token used */
+    struct retry db_retry; /* claim-connection delays while MariaDB fails */
+    int64_t db_retry_at, last_db_log;
 };
 
 /* Starts the thread; queues, redis, mysql, instance_id and lease_ms must be set. -1 on
