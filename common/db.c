@@ -2,6 +2,7 @@
  * parameters in, text cells out, and the classification of errors that lose the connection. */
 #include "db.h"
 #include "log.h"
+#include "retry.h"
 #include "util.h"
 
 #include <errmsg.h>
@@ -27,6 +28,9 @@ struct db {
     char errstr[512];
     unsigned err;
     bool lost;
+    /* Between db_begin and db_commit/db_rollback: a reconnect then would silently run the
+     * rest of the caller's transaction in autocommit, so db_ensure refuses it. */
+    bool in_tx;
 };
 
 struct db *
@@ -122,6 +126,8 @@ int
 db_connect(struct db *db)
 {
     db_close(db);
+    /* An explicit connect is a fresh session: whatever transaction there was is gone. */
+    db->in_tx = false;
     db->conn = mysql_init(NULL);
     if (db->conn == NULL)
         fatalx("mysql_init: out of memory");
@@ -162,9 +168,10 @@ db_connected(const struct db *db)
 }
 
 int
-db_connect_retry(struct db *db, volatile int *stop)
+db_connect_retry(struct db *db, const volatile sig_atomic_t *stop)
 {
-    int64_t delay = 100;
+    struct retry r;
+    retry_init(&r, 100, 5000);
     int64_t last_log = 0;
     while (stop == NULL || !*stop) {
         if (db_connect(db) == 0)
@@ -173,8 +180,8 @@ db_connect_retry(struct db *db, volatile int *stop)
             log_warnx("%s; retrying", db_errstr(db));
             last_log = now_mono_ms();
         }
-        sleep_ms(delay);
-        delay = delay * 2 > 5000 ? 5000 : delay * 2;
+        if (retry_sleep(retry_fail(&r), stop))
+            break;
     }
     return -1;
 }
@@ -208,6 +215,14 @@ db_ensure(struct db *db)
 {
     if (db->conn && !db->lost)
         return 0;
+    if (db->in_tx) {
+        /* The server rolled the transaction back when the connection went. Going on in a new
+         * session would commit the caller's remaining statements one by one. */
+        db_set_err(db, CR_SERVER_LOST,
+                   "connection lost inside a transaction: it was rolled back; roll back and "
+                   "start again");
+        return -1;
+    }
     return db_connect(db);
 }
 
@@ -501,12 +516,19 @@ db_exec_static(struct db *db, const char *sql)
 int
 db_begin(struct db *db)
 {
-    return db_exec_static(db, "START TRANSACTION");
+    /* A new transaction ends the caller's interest in a lost one. */
+    db->in_tx = false;
+    if (db_exec_static(db, "START TRANSACTION") < 0)
+        return -1;
+    db->in_tx = true;
+    return 0;
 }
 
 int
 db_commit(struct db *db)
 {
+    /* Committed, failed or unknown: the transaction is over either way. */
+    db->in_tx = false;
     if (db->conn == NULL || db->lost) {
         db_set_err(db, CR_SERVER_GONE_ERROR, "not connected");
         return -1;
@@ -521,6 +543,7 @@ db_commit(struct db *db)
 void
 db_rollback(struct db *db)
 {
+    db->in_tx = false;
     if (db->conn && !db->lost && mysql_rollback(db->conn) != 0)
         db_conn_err(db);
 }

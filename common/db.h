@@ -3,6 +3,7 @@
 #ifndef JOBFLEET_DB_H
 #define JOBFLEET_DB_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,8 +54,9 @@ int db_connect(struct db *db);
 void db_close(struct db *db);
 bool db_connected(const struct db *db);
 /* Connects with exponential backoff until it succeeds or *stop becomes nonzero (stop may be
- * NULL). Returns 0 when connected, -1 when stopped. */
-int db_connect_retry(struct db *db, volatile int *stop);
+ * NULL; a signal handler's flag is obeyed within 50 ms). Returns 0 when connected, -1 when
+ * stopped. */
+int db_connect_retry(struct db *db, const volatile sig_atomic_t *stop);
 
 /* The last error, kept on the handle as hiredis does. */
 const char *db_errstr(const struct db *db);
@@ -75,7 +77,10 @@ void db_rows_free(struct db_rows *r);
 const char *db_rows_get(const struct db_rows *r, int row, int col);
 int64_t db_rows_int(const struct db_rows *r, int row, int col, int64_t dflt);
 
-/* Transactions. db_commit failing with db_lost() true means the outcome is unknown. */
+/* Transactions. db_commit failing with db_lost() true means the outcome is unknown. When the
+ * connection is lost between db_begin and db_commit/db_rollback, every later statement fails
+ * with db_lost() true (no silent reconnect in autocommit) until the caller calls db_rollback,
+ * db_begin or db_connect; db_commit then fails as well. */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);

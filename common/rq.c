@@ -1,6 +1,7 @@
 /* This file speaks to Redis through hiredis: pushes, pops and membership checks of job IDs. */
 #include "rq.h"
 #include "log.h"
+#include "retry.h"
 #include "util.h"
 
 #include <hiredis/hiredis.h>
@@ -76,6 +77,20 @@ rq_check(struct rq *rq, redisReply *r, const char *what)
     return r;
 }
 
+/* Queues one command of a pipeline. hiredis refuses only when it cannot grow its output
+ * buffer; the commands queued before are then half a pipeline whose replies would never match,
+ * so the connection is dropped and the caller must not read replies. */
+static int
+rq_append(struct rq *rq, int argc, const char **argv, const size_t *argvlen, const char *what)
+{
+    if (redisAppendCommandArgv(rq->ctx, argc, argv, argvlen) == REDIS_OK)
+        return 0;
+    snprintf(rq->errstr, sizeof(rq->errstr), "redis %s: cannot queue the command: %s", what,
+             rq->ctx->err ? rq->ctx->errstr : "out of memory");
+    rq_disconnect(rq);
+    return -1;
+}
+
 int
 rq_connect(struct rq *rq)
 {
@@ -117,9 +132,11 @@ rq_connected(const struct rq *rq)
 }
 
 int
-rq_connect_retry(struct rq *rq, volatile int *stop)
+rq_connect_retry(struct rq *rq, const volatile sig_atomic_t *stop)
 {
-    int64_t delay = 100, last_log = 0;
+    struct retry r;
+    retry_init(&r, 100, 5000);
+    int64_t last_log = 0;
     while (stop == NULL || !*stop) {
         if (rq_connect(rq) == 0)
             return 0;
@@ -127,8 +144,8 @@ rq_connect_retry(struct rq *rq, volatile int *stop)
             log_warnx("%s; retrying", rq->errstr);
             last_log = now_mono_ms();
         }
-        sleep_ms(delay);
-        delay = delay * 2 > 5000 ? 5000 : delay * 2;
+        if (retry_sleep(retry_fail(&r), stop))
+            break;
     }
     return -1;
 }
@@ -230,6 +247,7 @@ rq_push(struct rq *rq, const char *queue, const int64_t *ids, const int *priorit
      * integer (see rq_score), so it is sent as one: Redis reads it back exactly. */
     const int chunk = 512;
     int ncmd = 0, rc = 0;
+    bool queued = true;
     const char **argv = xcalloc((size_t)(3 + 2 * chunk), sizeof(char *));
     size_t *argvlen = xcalloc((size_t)(3 + 2 * chunk), sizeof(size_t));
     char(*text)[24] = xcalloc((size_t)(2 * chunk), sizeof(*text));
@@ -248,13 +266,18 @@ rq_push(struct rq *rq, const char *queue, const int64_t *ids, const int *priorit
             argv[4 + 2 * i] = text[2 * i + 1];
         }
         /* hiredis copies the arguments into its output buffer here. */
-        redisAppendCommandArgv(rq->ctx, 3 + 2 * m, argv, argvlen);
+        if (rq_append(rq, 3 + 2 * m, argv, argvlen, "ZADD") < 0) {
+            queued = false;
+            rc = -1;
+            break;
+        }
         ncmd++;
     }
     free(argv);
     free(argvlen);
     free(text);
-    for (int i = 0; i < ncmd; i++) {
+    /* Every reply is read, errors too, or the next command would get a stale one. */
+    for (int i = 0; queued && i < ncmd; i++) {
         redisReply *r = NULL;
         if (redisGetReply(rq->ctx, (void **)&r) != REDIS_OK) {
             rq_fail(rq, "ZADD");
@@ -544,7 +567,7 @@ rq_limit_each(struct rq *rq, const struct rq_limit *lims, int n, const char *mem
 {
     if (rq_ensure(rq) < 0)
         return -1;
-    int sent = 0;
+    int sent = 0, rc = 0;
     for (int i = 0; i < n; i++) {
         if (lims[i].concurrency <= 0)
             continue;
@@ -563,15 +586,16 @@ rq_limit_each(struct rq *rq, const struct rq_limit *lims, int n, const char *mem
                                   key,
                                   member,
                                   lease};
-            redisAppendCommandArgv(rq->ctx, 6, argv, NULL);
+            rc = rq_append(rq, 6, argv, NULL, "renew");
         } else {
             const char *argv[] = {"ZREM", key, member};
-            redisAppendCommandArgv(rq->ctx, 3, argv, NULL);
+            rc = rq_append(rq, 3, argv, NULL, "release");
         }
         free(key);
+        if (rc < 0)
+            return -1;
         sent++;
     }
-    int rc = 0;
     for (int i = 0; i < sent; i++) {
         redisReply *r = NULL;
         if (redisGetReply(rq->ctx, (void **)&r) != REDIS_OK) {

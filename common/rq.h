@@ -3,6 +3,7 @@
 #ifndef JOBFLEET_RQ_H
 #define JOBFLEET_RQ_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -15,8 +16,9 @@ struct rq *rq_new(const struct cfg_redis *cfg);
 void rq_free(struct rq *rq);
 int rq_connect(struct rq *rq);
 bool rq_connected(const struct rq *rq);
-/* Connects with backoff until connected or *stop is nonzero; -1 when stopped. */
-int rq_connect_retry(struct rq *rq, volatile int *stop);
+/* Connects with backoff until connected or *stop is nonzero (stop may be NULL; a signal
+ * handler's flag is obeyed within 50 ms); -1 when stopped. */
+int rq_connect_retry(struct rq *rq, const volatile sig_atomic_t *stop);
 const char *rq_errstr(const struct rq *rq);
 
 /* The sorted-set score: higher priority first, then lower id (enqueue order). */

@@ -186,7 +186,8 @@ parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
 int
 parse_duration_s(const char *s, int64_t *out)
 {
-    if (s == NULL || *s == '\0')
+    /* strtoll would also take blanks and a sign in front. */
+    if (s == NULL || *s < '0' || *s > '9')
         return -1;
     char *end = NULL;
     errno = 0;
@@ -203,6 +204,8 @@ parse_duration_s(const char *s, int64_t *out)
     else if (strcmp(end, "d") == 0)
         mult = 86400;
     else
+        return -1;
+    if (v > INT64_MAX / mult)
         return -1;
     *out = v * mult;
     return 0;
@@ -226,13 +229,15 @@ backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms)
     if (attempt < 1)
         attempt = 1;
     int64_t ceiling = base_ms;
-    for (int i = 1; i < attempt && ceiling < cap_ms; i++)
-        ceiling *= 2;
+    /* Stops at the cap before doubling could overflow, and at once for a base that cannot
+     * grow. */
+    for (int i = 1; i < attempt && ceiling > 0 && ceiling < cap_ms; i++)
+        ceiling = ceiling > cap_ms / 2 ? cap_ms : ceiling * 2;
     if (ceiling > cap_ms)
         ceiling = cap_ms;
     if (ceiling <= 0)
         return 0;
-    return (int64_t)(((uint64_t)random() << 31 ^ (uint64_t)random()) % (uint64_t)(ceiling + 1));
+    return (int64_t)(((uint64_t)random() << 31 ^ (uint64_t)random()) % ((uint64_t)ceiling + 1));
 }
 
 size_t

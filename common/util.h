@@ -43,7 +43,9 @@ void sleep_ms(int64_t ms);
 
 /* Parses a base-10 integer that must fill the whole string and lie in [min, max]. */
 int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
-/* Parses a duration such as "90", "90s", "15m", "2h", "1d" into seconds. */
+/* Parses a duration such as "90", "90s", "15m", "2h", "1d" into seconds: digits, then at most
+ * one unit. Returns 0, or -1 (and leaves *out alone) for anything else or a result past
+ * INT64_MAX. */
 int parse_duration_s(const char *s, int64_t *out);
 
 /* The value of a hex digit (0-9, a-f, A-F), or -1. */
@@ -57,7 +59,8 @@ void cond_init_monotonic(pthread_cond_t *c);
 /* The time ms from now on clock, as pthread_cond_timedwait wants it. */
 struct timespec deadline_after_ms(clockid_t clock, int64_t ms);
 
-/* Full-jitter exponential backoff: a random delay in [0, min(cap, base * 2^attempt)]. */
+/* Full-jitter exponential backoff: a random delay in [0, min(cap, base * 2^(attempt-1))];
+ * attempt < 1 counts as 1, and a base or cap <= 0 gives 0. */
 int64_t backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms);
 
 #endif

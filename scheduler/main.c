@@ -3,8 +3,11 @@
 #include "cfg.h"
 #include "log.h"
 #include "sched.h"
+#include "util.h"
 
+#include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 
 #define SCHED_EXIT_OK 0
 #define SCHED_EXIT_USAGE 2 /* unknown flag or bad config, as the CLI */
+#define SCHED_MEASURE_MAX 1000000
 
 static volatile sig_atomic_t sched_stop;
 
@@ -56,10 +60,18 @@ sched_usage(FILE *fp)
                 "  (one line on stderr).\n");
 }
 
+/* Reports a bad command line on one line of stderr; returns the usage exit status. */
+static int sched_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static int
-sched_usage_error(const char *what, const char *arg)
+sched_usage_error(const char *fmt, ...)
 {
-    fprintf(stderr, "jobfleet-scheduler: %s%s (see jobfleet-scheduler --help)\n", what, arg);
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "jobfleet-scheduler: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see jobfleet-scheduler --help)\n");
+    va_end(ap);
     return SCHED_EXIT_USAGE;
 }
 
@@ -85,29 +97,51 @@ main(int argc, char **argv)
     const char *config = NULL;
     bool check_only = false, explain = false;
     int measure = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+    enum { OPT_CHECK = 256, OPT_EXPLAIN, OPT_MEASURE, OPT_CONFIG };
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"check-config", no_argument, NULL, OPT_CHECK},
+        {"explain", no_argument, NULL, OPT_EXPLAIN},
+        {"measure-ticks", required_argument, NULL, OPT_MEASURE},
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {NULL, 0, NULL, 0},
+    };
+    /* Our own messages, one line each; '+' stops at the first operand instead of permuting. */
+    opterr = 0;
+    int c;
+    int64_t n;
+    while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
             sched_usage(stdout);
             return SCHED_EXIT_OK;
-        } else if (strcmp(a, "--check-config") == 0) {
+        case OPT_CHECK:
             check_only = true;
-        } else if (strcmp(a, "--explain") == 0) {
+            break;
+        case OPT_EXPLAIN:
             explain = true;
-        } else if (strcmp(a, "--measure-ticks") == 0) {
-            if (i + 1 >= argc || (measure = atoi(argv[i + 1])) < 1)
-                return sched_usage_error("--measure-ticks needs a count of ticks", "");
-            i++;
-        } else if (strcmp(a, "--config") == 0) {
-            if (i + 1 >= argc)
-                return sched_usage_error("--config needs a path", "");
-            config = argv[++i];
-        } else if (strncmp(a, "--config=", 9) == 0) {
-            config = a + 9;
-        } else {
-            return sched_usage_error("unknown argument ", a);
+            break;
+        case OPT_MEASURE:
+            if (parse_int64(optarg, 1, SCHED_MEASURE_MAX, &n) < 0)
+                return sched_usage_error("--measure-ticks \"%s\": expected a number of ticks in "
+                                         "1..%d",
+                                         optarg, SCHED_MEASURE_MAX);
+            measure = (int)n;
+            break;
+        case OPT_CONFIG:
+            config = optarg;
+            break;
+        case ':':
+            return sched_usage_error("%s needs a value", argv[optind - 1]);
+        default:
+            /* optopt holds a short option's letter, or a long option's code. */
+            if (optopt > 0 && optopt < 256)
+                return sched_usage_error("unknown option -%c", optopt);
+            return sched_usage_error("unknown option %s", argv[optind - 1]);
         }
     }
+    if (optind < argc)
+        return sched_usage_error("unexpected argument \"%s\"", argv[optind]);
     struct cfg cfg;
     char err[1024];
     if (cfg_load(&cfg, config, err, sizeof(err)) < 0) {

@@ -20,12 +20,9 @@ sched_link_down(struct sched_link *l, const char *err)
     if (!l->down) {
         log_warnx("%s unavailable: %s; retrying with backoff", l->what, err);
         l->down = true;
-        l->delay_ms = SCHED_BACKOFF_MIN_MS;
-    } else {
-        l->delay_ms =
-            l->delay_ms * 2 > SCHED_BACKOFF_MAX_MS ? SCHED_BACKOFF_MAX_MS : l->delay_ms * 2;
+        retry_init(&l->retry, SCHED_BACKOFF_MIN_MS, SCHED_BACKOFF_MAX_MS);
     }
-    l->next_try_ms = now + l->delay_ms;
+    l->next_try_ms = now + retry_fail(&l->retry);
 }
 
 void
@@ -35,7 +32,7 @@ sched_link_up(struct sched *s, struct sched_link *l)
         return;
     log_info("%s available again", l->what);
     l->down = false;
-    l->delay_ms = 0;
+    retry_reset(&l->retry);
     l->next_try_ms = 0;
     /* Both MariaDB links see the same server; either one coming back ends the outage. */
     if (l != &s->rq_link)

@@ -12,6 +12,7 @@
 
 #include "cfg.h"
 #include "db.h"
+#include "retry.h"
 #include "rq.h"
 
 /* How long a standby blocks in one GET_LOCK before it rechecks its stop flag. Together with
@@ -35,7 +36,7 @@ struct sched_link {
     const char *what; /* "MariaDB", "MariaDB (lock)", "Redis" */
     bool down;
     int64_t next_try_ms; /* monotonic; no connect attempt before this */
-    int64_t delay_ms;
+    struct retry retry;  /* the delay between attempts while down */
 };
 
 /* Steps, for deduplicated error messages. */

@@ -31,12 +31,10 @@ checkout_mark_down(struct checkout *c, const char *what)
 {
     if (!c->db_down) {
         log_warnx("%s: %s; will reconnect", what, db_errstr(c->db));
-        c->db_backoff = 100;
-    } else {
-        c->db_backoff = c->db_backoff * 2 > 5000 ? 5000 : c->db_backoff * 2;
+        retry_init(&c->db_retry, 100, 5000);
     }
     c->db_down = true;
-    c->retry_at = now_mono_ms() + c->db_backoff;
+    c->retry_at = now_mono_ms() + retry_fail(&c->db_retry);
 }
 
 /* Reconnects when the time has come; true when the connection may be used. */
@@ -161,7 +159,7 @@ checkout_wait(struct checkout *c, int64_t until_mono)
     int64_t ms = until_mono - now_mono_ms();
     if (ms <= 0)
         return;
-    struct timespec ts = deadline_after_ms(CLOCK_REALTIME, ms);
+    struct timespec ts = deadline_after_ms(CLOCK_MONOTONIC, ms);
     pthread_cond_timedwait(&c->cond, &c->mu, &ts);
 }
 
@@ -219,9 +217,20 @@ checkout_start(struct checkout *c)
     c->pipe_wr = fds[1];
     limiter_init(&c->lim, c->redis, c->lease_ms);
     pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->cond, NULL);
-    if (pthread_create(&c->thread, NULL, checkout_loop, c) != 0)
+    /* Waits measure intervals: a step of the wall clock must not stretch or cut them. */
+    cond_init_monotonic(&c->cond);
+    int rc = pthread_create(&c->thread, NULL, checkout_loop, c);
+    if (rc != 0) {
+        /* Give back what the thread would have used: the caller may carry on or exit. */
+        errno = rc;
+        pthread_cond_destroy(&c->cond);
+        pthread_mutex_destroy(&c->mu);
+        limiter_release(&c->lim);
+        close(c->pipe_rd);
+        close(c->pipe_wr);
+        c->pipe_rd = c->pipe_wr = -1;
         return -1;
+    }
     return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "db.h"
 #include "lifecycle.h"
 #include "limits.h"
+#include "retry.h"
 
 /* An outcome waiting to be written, with the job and the strings it owns. */
 struct checkout_item {
@@ -51,11 +52,12 @@ struct checkout {
     struct checkout_item *batch;
     int n_batch, cap_batch;
     bool db_down;
-    int64_t db_backoff, retry_at, next_heartbeat, next_settings, next_cancel_poll;
+    struct retry db_retry; /* reconnect delays while db_down */
+    int64_t retry_at, next_heartbeat, next_settings, next_cancel_poll;
 };
 
 /* Starts the thread; db, redis, instance_id, lease_ms and heartbeat_ms must be set. -1 on
- * error. */
+ * error (errno set), with everything it made released again; db stays the caller's. */
 int checkout_start(struct checkout *c);
 /* Hands an outcome over to be written (moved: the thread frees its strings). The job's
  * fleet-wide slots stay taken until its check-out commits, so that the jobs table never shows

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #define CLAIM_SETTINGS_MS 500
-#define CLAIM_BACKOFF_MAX_MS 5000
 
 /* Delays the next use of the connection, doubling the delay while failures last. */
 static void
@@ -22,10 +21,7 @@ claim_failed(struct fetch *f, const char *what)
         log_warnx("fetch: %s: %s; will retry", what, db_errstr(f->db));
         f->last_db_log = now;
     }
-    f->db_backoff = f->db_backoff == 0                         ? 100
-                    : f->db_backoff * 2 > CLAIM_BACKOFF_MAX_MS ? CLAIM_BACKOFF_MAX_MS
-                                                               : f->db_backoff * 2;
-    f->db_retry_at = now + f->db_backoff;
+    f->db_retry_at = now + retry_fail(&f->db_retry);
 }
 
 static void
@@ -35,7 +31,7 @@ claim_succeeded(struct fetch *f)
         log_info("fetch: MariaDB answers claims again");
         f->last_db_log = 0;
     }
-    f->db_backoff = 0;
+    retry_reset(&f->db_retry);
 }
 
 bool
@@ -105,7 +101,8 @@ claim_resolve(struct fetch *f, const int64_t *ids, int n, int64_t token, struct 
     log_warnx("fetch: the answer to a claim of %d job(s) was lost (%s); reading back what "
               "committed",
               n, db_errstr(f->db));
-    int64_t backoff = 100;
+    struct retry r;
+    retry_init(&r, FETCH_RETRY_MIN_MS, FETCH_RETRY_MAX_MS);
     for (;;) {
         if (db_connected(f->db) || db_connect(f->db) == 0) {
             int c = lifecycle_claim_read(f->db, ids, n, f->instance_id, token, out);
@@ -120,8 +117,7 @@ claim_resolve(struct fetch *f, const int64_t *ids, int n, int64_t token, struct 
                       n);
             return 0;
         }
-        fetch_nap(f, backoff, false);
-        backoff = backoff * 2 > CLAIM_BACKOFF_MAX_MS ? CLAIM_BACKOFF_MAX_MS : backoff * 2;
+        fetch_nap(f, retry_fail(&r), false);
     }
 }
 

@@ -17,71 +17,13 @@
 
 #define FETCH_WAIT_MS 1000
 
-int
-fetch_parse_queues(const char *spec, struct fetch_queue **out, int *n, char *err, size_t errlen)
-{
-    *out = NULL;
-    *n = 0;
-    char *copy = xstrdup(spec), *save = NULL;
-    struct fetch_queue *q = NULL;
-    int cnt = 0;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        while (*tok == ' ')
-            tok++;
-        char *colon = strchr(tok, ':');
-        int64_t w = 1;
-        if (colon) {
-            *colon = '\0';
-            if (parse_int64(colon + 1, 1, 1000, &w) < 0) {
-                snprintf(err, errlen, "queue \"%s\": weight \"%s\" must be an integer in 1..1000",
-                         tok, colon + 1);
-                goto fail;
-            }
-        }
-        size_t l = strlen(tok);
-        bool ok = l > 0 && l <= 64;
-        for (size_t i = 0; i < l; i++)
-            ok &= (tok[i] >= 'a' && tok[i] <= 'z') || (tok[i] >= 'A' && tok[i] <= 'Z') ||
-                  (tok[i] >= '0' && tok[i] <= '9') || tok[i] == '-' || tok[i] == '_' ||
-                  tok[i] == '.';
-        if (!ok) {
-            snprintf(err, errlen, "queue name \"%s\" must be 1-64 of [A-Za-z0-9._-]", tok);
-            goto fail;
-        }
-        q = xrealloc(q, sizeof(*q) * (size_t)(cnt + 1));
-        q[cnt].name = xstrdup(tok);
-        q[cnt].weight = (int)w;
-        cnt++;
-    }
-    free(copy);
-    if (cnt == 0) {
-        snprintf(err, errlen, "no queues given (expected e.g. \"default:1\")");
-        return -1;
-    }
-    *out = q;
-    *n = cnt;
-    return 0;
-fail:
-    free(copy);
-    fetch_queues_free(q, cnt);
-    return -1;
-}
-
-void
-fetch_queues_free(struct fetch_queue *q, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(q[i].name);
-    free(q);
-}
-
 /* Orders the queue names by weighted random choice without replacement, so a queue of
  * weight 3 is tried first three times as often as one of weight 1. */
 static int
 fetch_order(struct fetch *f, const char **names, unsigned *seed)
 {
-    bool used[64] = {false};
-    int n = f->n_queues < 64 ? f->n_queues : 64;
+    bool used[FETCH_QUEUES_MAX] = {false};
+    int n = f->n_queues < FETCH_QUEUES_MAX ? f->n_queues : FETCH_QUEUES_MAX;
     int total = 0, active = n;
     for (int i = 0; i < n; i++) {
         /* A paused queue is left out of this round as if already chosen. */
@@ -136,7 +78,7 @@ fetch_stopped(struct fetch *f)
 void
 fetch_nap(struct fetch *f, int64_t ms, bool wake_on_stop)
 {
-    struct timespec ts = deadline_after_ms(CLOCK_REALTIME, ms);
+    struct timespec ts = deadline_after_ms(CLOCK_MONOTONIC, ms);
     pthread_mutex_lock(&f->mu);
     while (!f->abort && !(wake_on_stop && f->stop))
         if (pthread_cond_timedwait(&f->cond, &f->mu, &ts) == ETIMEDOUT)
@@ -205,12 +147,14 @@ fetch_loop(void *arg)
 {
     struct fetch *f = arg;
     struct rq *rq = rq_new(&f->redis);
-    const char *order[64];
+    const char *order[FETCH_QUEUES_MAX];
     int64_t ids[FETCH_BATCH_MAX];
     int qidx[FETCH_BATCH_MAX];
     double scores[FETCH_BATCH_MAX];
     unsigned seed = (unsigned)getpid();
-    int64_t backoff = 100, last_log = 0;
+    struct retry redis_retry;
+    retry_init(&redis_retry, FETCH_RETRY_MIN_MS, FETCH_RETRY_MAX_MS);
+    int64_t last_log = 0;
     for (;;) {
         int want = fetch_take_want(f);
         if (want < 0)
@@ -254,15 +198,14 @@ fetch_loop(void *arg)
                 log_warnx("fetch: %s; retrying", rq_errstr(rq));
                 last_log = now_mono_ms();
             }
-            fetch_nap(f, backoff, true);
-            backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+            fetch_nap(f, retry_fail(&redis_retry), true);
             continue;
         }
         if (last_log) {
             log_info("fetch: Redis is reachable again");
             last_log = 0;
         }
-        backoff = 100;
+        retry_reset(&redis_retry);
         if (got > 0) {
             fetch_use(f, got);
             claim_batch(f, rq, items, got);
@@ -290,10 +233,27 @@ fetch_start(struct fetch *f)
     f->db = db_new(f->mysql);
     limiter_init(&f->lim, &f->redis, f->lease_ms);
     f->next_settings = 0;
+    retry_init(&f->db_retry, FETCH_RETRY_MIN_MS, FETCH_RETRY_MAX_MS);
+    f->db_retry_at = 0;
     pthread_mutex_init(&f->mu, NULL);
-    pthread_cond_init(&f->cond, NULL);
-    if (pthread_create(&f->thread, NULL, fetch_loop, f) != 0)
+    /* Waits measure intervals: a step of the wall clock must not stretch or cut them. */
+    cond_init_monotonic(&f->cond);
+    int rc = pthread_create(&f->thread, NULL, fetch_loop, f);
+    if (rc != 0) {
+        /* Give back what the thread would have used: the caller may carry on or exit. */
+        errno = rc;
+        pthread_cond_destroy(&f->cond);
+        pthread_mutex_destroy(&f->mu);
+        limiter_release(&f->lim);
+        db_free(f->db);
+        f->db = NULL;
+        free(f->paused);
+        f->paused = NULL;
+        close(f->pipe_rd);
+        close(f->pipe_wr);
+        f->pipe_rd = f->pipe_wr = -1;
         return -1;
+    }
     return 0;
 }
 

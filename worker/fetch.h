@@ -10,14 +10,11 @@
 #include <stdint.h>
 
 #include "cfg.h"
+#include "fetch_queues.h"
 #include "db.h"
 #include "lifecycle.h"
 #include "limits.h"
-
-struct fetch_queue {
-    char *name;
-    int weight;
-};
+#include "retry.h"
 
 /* One popped ID, with what it takes to put it back in Redis where it was. */
 struct fetch_item {
@@ -34,6 +31,9 @@ struct fetch_job {
 };
 
 #define FETCH_BATCH_MAX 128 /* IDs per pop and per claim statement */
+/* Delays between attempts while Redis or the claim connection fails. */
+#define FETCH_RETRY_MIN_MS 100
+#define FETCH_RETRY_MAX_MS 5000
 
 struct fetch {
     pthread_t thread;
@@ -61,17 +61,13 @@ struct fetch {
     struct limiter lim; /* settings snapshot: paused queues and limits before each claim */
     bool *paused;       /* per queue */
     int64_t next_settings;
-    int64_t claim_token; /* the last token used */
-    int64_t db_backoff, db_retry_at, last_db_log;
+    int64_t claim_token;   /* the last token used */
+    struct retry db_retry; /* claim-connection delays while MariaDB fails */
+    int64_t db_retry_at, last_db_log;
 };
 
-/* Parses "a:3,b:1" (weight defaults to 1). On error writes a message and returns -1. */
-int fetch_parse_queues(const char *spec, struct fetch_queue **out, int *n, char *err,
-                       size_t errlen);
-void fetch_queues_free(struct fetch_queue *q, int n);
-
 /* Starts the thread; queues, redis, mysql, instance_id and lease_ms must be set. -1 on
- * error. */
+ * error (errno set), with everything it made released again; queues stay the caller's. */
 int fetch_start(struct fetch *f);
 /* Adds capacity: delta more children are idle. */
 void fetch_want(struct fetch *f, int delta);

@@ -5,6 +5,8 @@
 #include "supervisor.h"
 #include "util.h"
 
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,36 +34,66 @@ usage(FILE *fp)
             "Exit status: 0 drained, 1 runtime failure, 2 usage or config error.\n");
 }
 
+/* Reports a bad command line on one line of stderr; returns the usage exit status. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "jobfleet-worker: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see --help)\n");
+    va_end(ap);
+    return 2;
+}
+
 int
 main(int argc, char **argv)
 {
     const char *config = NULL, *concurrency = NULL, *queues = NULL;
     bool check = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char **slot = NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+    enum { OPT_CHECK = 256, OPT_CONFIG, OPT_CONCURRENCY, OPT_QUEUES };
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"check-config", no_argument, NULL, OPT_CHECK},
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
+        {"queues", required_argument, NULL, OPT_QUEUES},
+        {NULL, 0, NULL, 0},
+    };
+    /* Our own messages, one line each; '+' stops at the first operand instead of permuting. */
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
             usage(stdout);
             return 0;
-        } else if (strcmp(a, "--check-config") == 0) {
+        case OPT_CHECK:
             check = true;
-            continue;
-        } else if (strcmp(a, "--config") == 0) {
-            slot = &config;
-        } else if (strcmp(a, "--concurrency") == 0) {
-            slot = &concurrency;
-        } else if (strcmp(a, "--queues") == 0) {
-            slot = &queues;
-        } else {
-            fprintf(stderr, "jobfleet-worker: unknown option %s (see --help)\n", a);
-            return 2;
+            break;
+        case OPT_CONFIG:
+            config = optarg;
+            break;
+        case OPT_CONCURRENCY:
+            concurrency = optarg;
+            break;
+        case OPT_QUEUES:
+            queues = optarg;
+            break;
+        case ':':
+            return usage_error("%s needs a value", argv[optind - 1]);
+        default:
+            /* optopt holds a short option's letter, or a long option's code. */
+            if (optopt > 0 && optopt < 256)
+                return usage_error("unknown option -%c", optopt);
+            return usage_error("unknown option %s", argv[optind - 1]);
         }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "jobfleet-worker: %s needs a value\n", a);
-            return 2;
-        }
-        *slot = argv[++i];
     }
+    if (optind < argc)
+        return usage_error("unexpected argument \"%s\"", argv[optind]);
     /* Flags are the highest-precedence source: they override file and environment. */
     if (concurrency)
         setenv("JOBFLEET_WORKER_CONCURRENCY", concurrency, 1);

@@ -12,6 +12,7 @@
 #include "limits.h"
 #include "log.h"
 #include "proto.h"
+#include "retry.h"
 #include "util.h"
 
 #include <errno.h>
@@ -469,6 +470,32 @@ sup_shutdown(struct sup *s, bool hard, int64_t *n_flushes, int64_t *n_flushed)
         log_warnx("mark the instance stopped: %s", db_errstr(s->db));
 }
 
+/* Connects to MariaDB and registers the instance, waiting as long as MariaDB is away. Returns
+ * 0 once registered, -1 when SIGTERM or SIGINT arrived first: nothing runs yet, so there is
+ * nothing to drain. */
+static int
+sup_register(struct sup *s)
+{
+    if (db_connect(s->db) < 0) {
+        log_warnx("%s; retrying until MariaDB answers", db_errstr(s->db));
+        if (db_connect_retry(s->db, &sup_term_count) < 0)
+            return -1;
+    }
+    struct retry r;
+    retry_init(&r, 500, 5000);
+    for (;;) {
+        s->instance_id =
+            instance_register(s->db, s->cfg->worker.queues, s->cfg->worker.concurrency);
+        if (s->instance_id > 0)
+            return 0;
+        log_warnx("register instance: %s; retrying", db_errstr(s->db));
+        if (retry_sleep(retry_fail(&r), &sup_term_count))
+            return -1;
+        if (!db_connected(s->db))
+            db_connect(s->db);
+    }
+}
+
 int
 supervisor_run(const struct cfg *cfg)
 {
@@ -488,22 +515,10 @@ supervisor_run(const struct cfg *cfg)
     limiter_init(&s.lim, &cfg->redis, (int64_t)cfg->worker.lease_s * 1000);
     sup_signals();
     s.db = db_new(&cfg->mysql);
-    volatile int stop = 0;
-    if (db_connect(s.db) < 0) {
-        log_warnx("%s; retrying until MariaDB answers", db_errstr(s.db));
-        if (db_connect_retry(s.db, &stop) < 0)
-            return 1;
-    }
-    for (;;) {
-        s.instance_id = instance_register(s.db, cfg->worker.queues, cfg->worker.concurrency);
-        if (s.instance_id > 0)
-            break;
-        log_warnx("register instance: %s; retrying", db_errstr(s.db));
-        if (sup_term_count)
-            return 0;
-        sleep_ms(1000);
-        if (!db_connected(s.db))
-            db_connect(s.db);
+    int rc = 0;
+    if (sup_register(&s) < 0) {
+        log_info("signal received while waiting for MariaDB: exiting");
+        goto out;
     }
     s.n_slots = cfg->worker.concurrency;
     s.slots = xcalloc((size_t)s.n_slots, sizeof(*s.slots));
@@ -545,9 +560,11 @@ supervisor_run(const struct cfg *cfg)
              "outcomes written in %lld transactions",
              (long long)s.instance_id, (long long)s.fetch.n_claimed, (long long)s.fetch.n_claims,
              (long long)n_flushed, (long long)n_flushes);
+    rc = hard ? 1 : 0;
+out:
     free(s.slots);
     fetch_queues_free(s.fetch.queues, s.fetch.n_queues);
     limiter_release(&s.lim);
     db_free(s.db);
-    return hard ? 1 : 0;
+    return rc;
 }

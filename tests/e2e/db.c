@@ -1,0 +1,85 @@
+/* Tests of common/db.c against the real MariaDB: what a caller sees when its connection is
+ * killed in the middle of a transaction. */
+#include "db.h"
+#include "tsupport.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static int64_t
+probe_rows(struct tenv *t)
+{
+    return t_sql_int(t, -1, "SELECT COUNT(*) FROM tx_probe", DB_NOP);
+}
+
+static void
+test_reconnect_inside_transaction_fails(struct tenv *t)
+{
+    CHECK(db_exec_static(t->db, "CREATE TABLE tx_probe (id INT PRIMARY KEY)") == 0, "create: %s",
+          db_errstr(t->db));
+    struct db *db = db_new(&t->cfg.mysql);
+    CHECK(db_connect(db) == 0, "connect: %s", db_errstr(db));
+    struct db_rows *r = db_query(db, "SELECT CONNECTION_ID()", DB_NOP);
+    CHECK(r && r->n_rows == 1, "CONNECTION_ID: %s", db_errstr(db));
+    int64_t conn = db_rows_int(r, 0, 0, 0);
+    db_rows_free(r);
+
+    CHECK(db_begin(db) == 0, "begin: %s", db_errstr(db));
+    CHECK(db_exec(db, "INSERT INTO tx_probe VALUES (1)", DB_NOP, NULL, NULL) == 0, "insert 1: %s",
+          db_errstr(db));
+    /* A number the server gave us, not input: safe as SQL text. */
+    char *kill = xasprintf("KILL CONNECTION %lld", (long long)conn);
+    CHECK(db_exec_static(t->db, kill) == 0, "%s: %s", kill, db_errstr(t->db));
+    free(kill);
+    WAIT_UNTIL(t_sql_int(t, -1, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?",
+                         DB_P(DBI(conn))) == 0,
+               10000, "connection %lld never went away", (long long)conn);
+
+    /* The first statement finds the connection gone. */
+    CHECK(db_exec(db, "INSERT INTO tx_probe VALUES (2)", DB_NOP, NULL, NULL) < 0,
+          "insert 2 should fail on a killed connection");
+    CHECK(db_lost(db), "the error should say the connection is lost: %s", db_errstr(db));
+    /* The next one must not reconnect in autocommit and store a third of a transaction. */
+    int rc = db_exec(db, "INSERT INTO tx_probe VALUES (3)", DB_NOP, NULL, NULL);
+    CHECK(rc < 0, "insert 3 inside the lost transaction succeeded (autocommit after reconnect)");
+    CHECK(db_lost(db), "a lost transaction should read as a lost connection: %s", db_errstr(db));
+    CHECK(db_commit(db) < 0, "commit of a lost transaction succeeded");
+    CHECK(probe_rows(t) == 0, "rows of the lost transaction were stored");
+
+    /* Once the caller has rolled back, the handle reconnects and works again. */
+    db_rollback(db);
+    CHECK(db_exec(db, "INSERT INTO tx_probe VALUES (4)", DB_NOP, NULL, NULL) == 0,
+          "insert after rollback: %s", db_errstr(db));
+    CHECK(probe_rows(t) == 1, "the statement after the rollback autocommits");
+    /* So does a new transaction begun without a rollback of the lost one. */
+    r = db_query(db, "SELECT CONNECTION_ID()", DB_NOP);
+    CHECK(r && r->n_rows == 1, "CONNECTION_ID: %s", db_errstr(db));
+    conn = db_rows_int(r, 0, 0, 0);
+    db_rows_free(r);
+    CHECK(db_begin(db) == 0, "begin: %s", db_errstr(db));
+    kill = xasprintf("KILL CONNECTION %lld", (long long)conn);
+    CHECK(db_exec_static(t->db, kill) == 0, "%s: %s", kill, db_errstr(t->db));
+    free(kill);
+    WAIT_UNTIL(t_sql_int(t, -1, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?",
+                         DB_P(DBI(conn))) == 0,
+               10000, "connection %lld never went away", (long long)conn);
+    CHECK(db_exec(db, "INSERT INTO tx_probe VALUES (5)", DB_NOP, NULL, NULL) < 0,
+          "insert 5 should fail on a killed connection");
+    CHECK(db_begin(db) == 0, "a new transaction after a lost one: %s", db_errstr(db));
+    CHECK(db_exec(db, "INSERT INTO tx_probe VALUES (6)", DB_NOP, NULL, NULL) == 0, "insert 6: %s",
+          db_errstr(db));
+    CHECK(db_commit(db) == 0, "commit: %s", db_errstr(db));
+    CHECK(probe_rows(t) == 2, "rows 4 and 6 are stored");
+    db_free(db);
+}
+
+static const struct test_case cases[] = {
+    {"e2e_db_reconnect_inside_transaction_fails", test_reconnect_inside_transaction_fails, NULL},
+};
+
+int
+main(int argc, char **argv)
+{
+    return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
+}

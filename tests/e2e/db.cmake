@@ -1,0 +1,2 @@
+jf_e2e(db TIMEOUT 60 NAMES
+  e2e_db_reconnect_inside_transaction_fails)
