@@ -484,18 +484,19 @@ def _ticket(rng, i, role, now, fx, mapped, unmapped, ids):
                         "created_at": at, "updated_at": at})
     entries.sort(key=lambda e: (e["created_at"], e["id"]))
 
+    # Resolved, closed and last updated a while after the activity, and (scaled down for a
+    # recent ticket) never after the fixture's now.
+    delays = [rng.randrange(0, DAY), rng.randrange(0, 2 * DAY), rng.randrange(0, DAY)]
+    room = ((now - end).total_seconds() - 1) * rng.uniform(0.3, 0.95)
+    if sum(delays) > room:
+        delays = [int(d * room / sum(delays)) for d in delays]
     resolved = closed = None
     last = end
     if status in (4, 5):
-        resolved = end + datetime.timedelta(seconds=rng.randrange(0, DAY))
-        last = resolved
+        resolved = last = end + datetime.timedelta(seconds=delays[0])
     if status == 5:
-        closed = resolved + datetime.timedelta(seconds=rng.randrange(0, 2 * DAY))
-        last = closed
-    updated = last + datetime.timedelta(seconds=rng.randrange(0, DAY))
-    # Nothing lies in the future of the fixture's now.
-    cap = now - datetime.timedelta(seconds=1)
-    resolved, closed, updated = [min(x, cap) if x else x for x in (resolved, closed, updated)]
+        closed = last = resolved + datetime.timedelta(seconds=delays[1])
+    updated = last + datetime.timedelta(seconds=delays[2])
 
     desc_lead = "%s, please help: %s" % (requester["first_name"], _sentence(rng, 6))
     desc, desc_text = make_body(rng, desc_lead, rng.randrange(1, 4))
