@@ -68,21 +68,25 @@ HTML -> TEXT RULES (the C converter implements these; every expected text here f
   HTML_PARSE_NOERROR|HTML_PARSE_NOWARNING|HTML_PARSE_NONET), then walk the tree in document
   order building lines:
    1. Character references are decoded (&amp; &eacute; &nbsp; &#8364; &#x20AC; &#128512;).
-   2. The contents of <script> and <style> are dropped; so are comments.
+   2. The contents of <script>, <style> and <head> (so <title>) are dropped; so are comments.
    3. In text, space, tab, CR, LF, FF and U+00A0 (no-break space, e.g. from &nbsp;) all count
       as a space.
-   4. Block elements: p div li tr table h1 h2 h3 h4 h5 h6 ul ol blockquote pre. Their start
+   4. Block elements: p div li tr table h1 h2 h3 h4 h5 h6 ul ol blockquote pre hr. Their start
       tag and their end tag each END THE CURRENT LINE, BUT ONLY IF IT HOLDS SOMETHING OTHER
       THAN SPACES: a block boundary is a line break, never a blank line.
       (<p>a</p><p>b</p> -> "a\nb"; <div>a</div>b -> "a\nb".)
    5. <br> always ends the current line, even an empty one: "a<br><br>b" -> "a\n\nb".
-   6. <li> (after rule 4) appends "- " to the line it starts (ul and ol alike; nested lists
-      are not indented).
-   7. A <td> or <th> that has an earlier <td>/<th> sibling in its <tr> appends " | " before its
-      content: <tr><td>a</td><td>b</td></tr> -> "a | b".
+   6. Lists (ul and ol alike, no numbering or indentation): an li's first written character
+      is preceded by "- ". An li that writes nothing writes no "- "; <li><p>x</p></li> reads
+      "- x".
+   7. A <td> or <th> that has an earlier <td>/<th> sibling in its <tr> starts with " | ";
+      spaces at the start and end of a cell's text are not written (the separator's own are):
+      <tr><td>a</td><td>b</td></tr> -> "a | b"; an empty middle cell gives "a |  | c".
    8. Finally each line: runs of spaces collapse to one space, then the line is trimmed.
       Runs of blank lines collapse to one blank line; leading and trailing blank lines are
       dropped; lines are joined with "\n" (no trailing newline).
+  The C side is jobs/ticket_text.h (ticket_html_to_text), whose comment states the same rules
+  with the input-sanitising details (invalid UTF-8, controls, CDATA) that fixtures never use.
   <pre> is not special: its spaces collapse too. Other elements (span, b, i, a, font, td, th
   themselves...) add nothing. The table FRAGMENTS below (html, expected text) is the test
   table; html_to_text() is the reference implementation (Python's html.parser). Fixture
@@ -101,7 +105,9 @@ import sys
 # --- HTML -> text (reference) -------------------------------------------------------------
 
 BLOCK = {"p", "div", "li", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol",
-         "blockquote", "pre"}
+         "blockquote", "pre", "hr"}
+DROPPED = ("script", "style", "head")
+SEP = "\ue000"  # stands for a cell separator until the line is finished
 SPACES = str.maketrans({"\t": " ", "\n": " ", "\r": " ", "\f": " ", "\u00a0": " "})
 
 
@@ -112,6 +118,7 @@ class _TextBuilder(html.parser.HTMLParser):
         self.cur = []
         self.skip = 0
         self.cells = []  # per open <tr>: cells seen so far
+        self.li_pending = False  # an li opened and its "- " is not written yet
 
     def _end_line(self):
         self.lines.append("".join(self.cur))
@@ -122,7 +129,7 @@ class _TextBuilder(html.parser.HTMLParser):
             self._end_line()
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style"):
+        if tag in DROPPED:
             self.skip += 1
             return
         if self.skip:
@@ -135,26 +142,34 @@ class _TextBuilder(html.parser.HTMLParser):
         if tag == "tr":
             self.cells.append(0)
         elif tag == "li":
-            self.cur.append("- ")
+            self.li_pending = True
         elif tag in ("td", "th") and self.cells:
             if self.cells[-1] > 0:
-                self.cur.append(" | ")
+                self.cur.append(SEP)
             self.cells[-1] += 1
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style"):
+        if tag in DROPPED:
             self.skip = max(0, self.skip - 1)
             return
         if self.skip:
             return
         if tag == "tr" and self.cells:
             self.cells.pop()
+        if tag == "li":
+            self.li_pending = False
         if tag in BLOCK:
             self._soft_break()
 
     def handle_data(self, data):
-        if not self.skip:
-            self.cur.append(data.translate(SPACES))
+        if self.skip:
+            return
+        data = data.translate(SPACES)
+        if self.li_pending and data.strip(" "):
+            n = len(data) - len(data.lstrip(" "))
+            data = data[:n] + "- " + data[n:]
+            self.li_pending = False
+        self.cur.append(data)
 
 
 def html_to_text(src):
@@ -162,7 +177,8 @@ def html_to_text(src):
     b = _TextBuilder()
     b.feed(src)
     b.close()
-    lines = [re.sub(" +", " ", ln).strip(" ") for ln in b.lines + ["".join(b.cur)]]
+    lines = [re.sub(" ?%s ?" % SEP, SEP, re.sub(" +", " ", ln)).replace(SEP, " | ").strip(" ")
+             for ln in b.lines + ["".join(b.cur)]]
     out = []
     for ln in lines:
         if ln == "" and (not out or out[-1] == ""):
@@ -205,6 +221,9 @@ FRAGMENTS = [
     ("<p>&quot;quoted&quot; &#39;single&#39; &#x20AC;5 &lt;tag&gt;</p>",
      "\"quoted\" 'single' €5 <tag>"),
     ("<p>Regards,<br>Support Team</p>", "Regards,\nSupport Team"),
+    ("<table><tr><td> a </td><td>&nbsp;</td><td>c</td></tr></table>", "a |  | c"),
+    ("<ul><li><p>para item</p></li><li></li><li>last</li></ul>", "- para item\n- last"),
+    ("<div>above</div><hr><div>below</div>", "above\nbelow"),
 ]
 
 WORDS = ("printer network vpn laptop password mailbox invoice license server backup "
