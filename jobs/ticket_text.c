@@ -393,7 +393,8 @@ ticket_time_spent_s(const cJSON *v, int64_t *seconds)
     }
     size_t hn = (size_t)(colon - s), mn = n - hn - 1;
     if (mn != 2 || parse_digits(colon + 1, 2, 59, &m) < 0 ||
-        parse_digits(s, hn, (TICKET_TIME_SPENT_MAX_S - 59 * 60) / 3600, &h) < 0)
+        parse_digits(s, hn, TICKET_TIME_SPENT_MAX_S / 3600, &h) < 0 ||
+        h * 3600 + m * 60 > TICKET_TIME_SPENT_MAX_S)
         return -1;
     *seconds = h * 3600 + m * 60;
     return 0;

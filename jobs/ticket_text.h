@@ -47,6 +47,7 @@
  *     line where they open and where they close: the current line is ended unless it is empty
  *     (so nested blocks and adjacent blocks give no blank line). <pre> gets no special
  *     whitespace treatment. Every other element (td, th, tbody, span, b, a, ...) is inline.
+ *     Names are as libxml2 reads them: Outlook's <o:p> comes out as a p, <st1:city> inline.
  *  6. <br> always ends the current line, even an empty one, so "a<br><br>b" is "a", a blank
  *     line, "b"; "<p>a<br></p>" is just "a".
  *  7. Tables: a td or th that has an earlier td or th sibling (in its tr, or wherever the parser
