@@ -51,9 +51,9 @@
  *  6. <br> always ends the current line, even an empty one, so "a<br><br>b" is "a", a blank
  *     line, "b"; "<p>a<br></p>" is just "a".
  *  7. Tables: a td or th that has an earlier td or th sibling (in its tr, or wherever the parser
- *     put it) starts with " | ";
- *     spaces at the start and end of a cell's text are not written (the separator's own
- *     spaces are). Empty cells keep their separators: "a |  | c".
+ *     put it) starts with " | "; spaces at the start and end of a cell's text are not written
+ *     (the separator's own spaces are). Empty cells keep their separators: "a |  | c". A cell
+ *     holding a block or a nested table breaks the line there: "a |", then the inner rows.
  *  8. Lists (ul and ol alike, no numbering or indentation): an li's first written character on
  *     its line is preceded by "- ". An li that writes nothing writes no "- "; an li whose text
  *     starts in a nested block (<li><p>x</p></li>) still reads "- x".
@@ -62,7 +62,8 @@
  *     after the last.
  *
  * Returns a malloc'ed, NUL-terminated, valid UTF-8 string the caller frees: "" for NULL or
- * empty input or input with no text. Returns NULL only if the parser runs out of memory. Safe
+ * empty input or input with no text. Never NULL: running out of memory aborts (xmalloc), and
+ * if libxml2 cannot build a document at all the answer is "". Safe
  * to call from several threads at once (libxml2 is initialised once, with pthread_once). */
 char *ticket_html_to_text(const char *html, size_t len);
 
