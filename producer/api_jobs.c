@@ -8,12 +8,16 @@
  * A single job (POST /api/jobs) goes through the webhooks' group-commit writer: the request is
  * suspended until the writer has committed it together with whatever else arrived meanwhile,
  * so concurrent clients share commits, and the reply is built from what the insert knows. */
+#include "action.h"
+#include "api.h"
 #include "caltime.h"
 #include "hmac.h"
+#include "http_server.h"
 #include "json.h"
 #include "log.h"
 #include "producer.h"
-#include "action.h"
+#include "producer_writer.h"
+#include "util.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
