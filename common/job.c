@@ -2,6 +2,7 @@
 #include "job.h"
 #include "caltime.h"
 #include "hmac.h"
+#include "instance.h"
 #include "job_batch.h"
 #include "json.h"
 #include "log.h"
@@ -19,6 +20,54 @@
     "max_attempts, timeout_s, unique_key, idempotency_key, cron_job_id, cron_fire_time, "          \
     "dt_created, dt_queued, dt_started, dt_completed, execution_ms, instance_id, is_success, "     \
     "failure_reason, result, cancel_requested"
+
+/* Adds v as a string, or null when v is NULL. */
+static void
+job_add_str(cJSON *o, const char *name, const char *v)
+{
+    if (v)
+        cJSON_AddStringToObject(o, name, v);
+    else
+        cJSON_AddNullToObject(o, name);
+}
+
+/* Made without a read, on purpose (the reply to an insert must not cost a query): it must
+ * name exactly the columns of JOB_COLUMNS, plus "attempts", with the values the INSERT of
+ * job_insert_rows (job_batch.c) gives them. Change the three together;
+ * e2e_producer_api_create_reply compares this with job_get for the same job. */
+cJSON *
+job_new_json(const struct job_spec *s, const struct job_ref *ref)
+{
+    static const char *const unset[] = {
+        "dt_started", "dt_completed",   "execution_ms", "instance_id",
+        "is_success", "failure_reason", "result",       NULL};
+    bool queued = strcmp(ref->state, "queued") == 0;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "id", (double)ref->id);
+    cJSON_AddStringToObject(j, "uuid", ref->uuid);
+    cJSON_AddStringToObject(j, "origin", s->origin);
+    cJSON_AddStringToObject(j, "queue", s->queue);
+    cJSON_AddStringToObject(j, "action", s->action);
+    cJSON_AddStringToObject(j, "parameters", s->parameters);
+    cJSON_AddNumberToObject(j, "priority", s->priority);
+    cJSON_AddStringToObject(j, "state", ref->state);
+    cJSON_AddStringToObject(j, "run_at", ref->run_at);
+    cJSON_AddNumberToObject(j, "attempt", 0);
+    cJSON_AddNumberToObject(j, "max_attempts", s->max_attempts);
+    cJSON_AddNumberToObject(j, "timeout_s", s->timeout_s);
+    job_add_str(j, "unique_key", s->unique_key);
+    job_add_str(j, "idempotency_key", s->idempotency_key);
+    cJSON_AddNullToObject(j, "cron_job_id");
+    cJSON_AddNullToObject(j, "cron_fire_time");
+    cJSON_AddStringToObject(j, "dt_created", ref->created);
+    /* The INSERT sets dt_queued to the same NOW(6) as dt_created when the job is due. */
+    job_add_str(j, "dt_queued", queued ? ref->created : NULL);
+    for (int i = 0; unset[i]; i++)
+        cJSON_AddNullToObject(j, unset[i]);
+    cJSON_AddNumberToObject(j, "cancel_requested", 0);
+    cJSON_AddArrayToObject(j, "attempts");
+    return j;
+}
 
 const char *
 job_unique_key(const char *action, const char *unique_by, const char *params, char *key,
@@ -497,14 +546,20 @@ job_stats(struct db *db, char *err, size_t errlen)
         cJSON_AddNumberToObject(qo, st, cnt);
     }
     db_rows_free(r);
-    r = db_query(db,
-                 "SELECT COUNT(*), COALESCE(SUM(concurrency), 0) FROM worker_instances "
-                 "WHERE state IN ('running','draining')",
-                 DB_NOP);
-    if (r && r->n_rows) {
-        cJSON_AddNumberToObject(o, "workers", (double)db_rows_int(r, 0, 0, 0));
-        cJSON_AddNumberToObject(o, "slots", (double)db_rows_int(r, 0, 1, 0));
+    int64_t workers, slots;
+    if (instance_live(db, &workers, &slots) == 0) {
+        cJSON_AddNumberToObject(o, "workers", (double)workers);
+        cJSON_AddNumberToObject(o, "slots", (double)slots);
     }
-    db_rows_free(r);
     return o;
+}
+
+struct db_rows *
+job_live_counts(struct db *db)
+{
+    return db_query(db,
+                    "SELECT queue, state, COUNT(*) FROM jobs "
+                    "WHERE state IN ('pending','queued','running') "
+                    "GROUP BY queue, state",
+                    DB_NOP);
 }

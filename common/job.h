@@ -94,6 +94,12 @@ int job_push(struct rq *rq, const struct job_ref *ref);
 /* The job with every jobs column plus "attempts" (its job_attempts rows). NULL with
  * JOB_E_NOTFOUND or JOB_E_DB in *e. */
 cJSON *job_get(struct db *db, int64_t id, enum job_err *e, char *err, size_t errlen);
+/* A job just inserted from the checked spec s, as job_get would show it (every jobs column
+ * plus an empty "attempts"), made from what the insert gave back in ref (id, uuid, state,
+ * run_at, dt_created) without reading the row. Not for an existing job, nor for one whose
+ * unique key the insert made from its parameters (unique_by): read those with job_get. The
+ * caller owns the result. */
+cJSON *job_new_json(const struct job_spec *s, const struct job_ref *ref);
 
 struct job_filter {
     const char *state;
@@ -124,5 +130,8 @@ enum job_err job_cancel(struct db *db, struct rq *rq, int64_t id, const char **s
 
 /* Counts by state and queue, as a JSON object. */
 cJSON *job_stats(struct db *db, char *err, size_t errlen);
+/* The live jobs (pending, queued, running) counted by queue and state: rows of (queue,
+ * state, count) for the caller to free, or NULL on error (db_errstr). */
+struct db_rows *job_live_counts(struct db *db);
 
 #endif

@@ -8,7 +8,9 @@
  * target as sent, so a name can be written with its slashes as they are, or with each one as
  * %2F; only a last segment that is literally enable, disable or next is a verb, so a name that
  * itself ends in "/next" is reached with its slash escaped. */
+#include "api.h"
 #include "cronjob_json.h"
+#include "http_server.h"
 #include "log.h"
 #include "producer.h"
 #include "util.h"

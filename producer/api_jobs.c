@@ -8,12 +8,16 @@
  * A single job (POST /api/jobs) goes through the webhooks' group-commit writer: the request is
  * suspended until the writer has committed it together with whatever else arrived meanwhile,
  * so concurrent clients share commits, and the reply is built from what the insert knows. */
+#include "action.h"
+#include "api.h"
 #include "caltime.h"
 #include "hmac.h"
+#include "http_server.h"
 #include "json.h"
 #include "log.h"
 #include "producer.h"
-#include "action.h"
+#include "producer_writer.h"
+#include "util.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -202,52 +206,6 @@ api_end(struct http_req *r)
 }
 
 static void
-api_add_str(cJSON *o, const char *name, const char *v)
-{
-    if (v)
-        cJSON_AddStringToObject(o, name, v);
-    else
-        cJSON_AddNullToObject(o, name);
-}
-
-/* A new job as GET /api/jobs/{id} shows it (every jobs column, and its attempts: none yet),
- * made from what the insert knows: the checked spec it wrote, and the id, uuid, state, run_at
- * and dt_created it gave back. */
-static cJSON *
-api_new_job_json(const struct job_spec *s, const struct job_ref *ref)
-{
-    static const char *const unset[] = {
-        "dt_started", "dt_completed",   "execution_ms", "instance_id",
-        "is_success", "failure_reason", "result",       NULL};
-    bool queued = strcmp(ref->state, "queued") == 0;
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(j, "id", (double)ref->id);
-    cJSON_AddStringToObject(j, "uuid", ref->uuid);
-    cJSON_AddStringToObject(j, "origin", s->origin);
-    cJSON_AddStringToObject(j, "queue", s->queue);
-    cJSON_AddStringToObject(j, "action", s->action);
-    cJSON_AddStringToObject(j, "parameters", s->parameters);
-    cJSON_AddNumberToObject(j, "priority", s->priority);
-    cJSON_AddStringToObject(j, "state", ref->state);
-    cJSON_AddStringToObject(j, "run_at", ref->run_at);
-    cJSON_AddNumberToObject(j, "attempt", 0);
-    cJSON_AddNumberToObject(j, "max_attempts", s->max_attempts);
-    cJSON_AddNumberToObject(j, "timeout_s", s->timeout_s);
-    api_add_str(j, "unique_key", s->unique_key);
-    api_add_str(j, "idempotency_key", s->idempotency_key);
-    cJSON_AddNullToObject(j, "cron_job_id");
-    cJSON_AddNullToObject(j, "cron_fire_time");
-    cJSON_AddStringToObject(j, "dt_created", ref->created);
-    /* The INSERT sets dt_queued to the same NOW(6) as dt_created when the job is due. */
-    api_add_str(j, "dt_queued", queued ? ref->created : NULL);
-    for (int i = 0; unset[i]; i++)
-        cJSON_AddNullToObject(j, unset[i]);
-    cJSON_AddNumberToObject(j, "cancel_requested", 0);
-    cJSON_AddArrayToObject(j, "attempts");
-    return j;
-}
-
-static void
 api_reply_held(struct http_req *r, const struct job_ref *ref)
 {
     char *b = xasprintf("{\"error\":\"job %lld (%s) already holds this unique_key\","
@@ -271,7 +229,7 @@ api_create_done(struct http_req *r, struct api_state *st)
         return;
     }
     if (!ref->existing && !(def && def->unique_by && s->unique_key == NULL)) {
-        cJSON *j = api_new_job_json(s, ref);
+        cJSON *j = job_new_json(s, ref);
         cJSON_AddBoolToObject(j, "existing", false);
         api_reply_json(r, 201, j);
         cJSON_Delete(j);

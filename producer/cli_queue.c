@@ -1,5 +1,6 @@
 /* This file holds the CLI's queue and action commands: list, pause, resume, and limits. */
 #include "cli.h"
+#include "job.h"
 #include "json.h"
 #include "settings.h"
 #include "util.h"
@@ -12,11 +13,7 @@ static int
 cli_queue_list(struct cli *c)
 {
     struct db *db = cli_db(c);
-    struct db_rows *r = db_query(db,
-                                 "SELECT queue, state, COUNT(*) FROM jobs "
-                                 "WHERE state IN ('pending','queued','running') "
-                                 "GROUP BY queue, state",
-                                 DB_NOP);
+    struct db_rows *r = job_live_counts(db);
     if (r == NULL)
         return cli_runtime_error("queue list: %s", db_errstr(db));
     struct settings set;

@@ -4,8 +4,14 @@
  * path, the JSON API or the pages, and queues their responses. A webhook waiting for its
  * commit is suspended rather than holding its thread, so a few threads serve many concurrent
  * senders. */
+#include "api.h"
+#include "http_server.h"
 #include "log.h"
 #include "producer.h"
+#include "producer_pages.h"
+#include "util.h"
+#include "webhook_handle.h"
+#include "webhook_log.h"
 
 #include <ctype.h>
 #include <microhttpd.h>
@@ -16,6 +22,15 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+const char *
+http_headers_get(const struct http_headers *h, const char *name)
+{
+    for (int i = 0; i < h->n; i++)
+        if (strcmp(h->names[i], name) == 0)
+            return h->values[i];
+    return NULL;
+}
 
 enum http_route { ROUTE_PAGE, ROUTE_WEBHOOK, ROUTE_API };
 

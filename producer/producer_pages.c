@@ -5,8 +5,14 @@
  * Metrics are process-lifetime atomics bumped where things happen, and gauges read when
  * scraped. How to add a metric: add the atomic to struct producer_metrics, bump it where the
  * event happens, and print it in producer_metrics_render with its HELP and TYPE lines. */
+#include "http_server.h"
 #include "json.h"
 #include "producer.h"
+#include "producer_pages.h"
+#include "producer_writer.h"
+#include "spool.h"
+#include "util.h"
+#include "webhook_log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

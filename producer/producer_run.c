@@ -6,8 +6,15 @@
  * the dashboard: a struct db is not thread-safe, so a connection belongs to one request at a
  * time; the pool grows to the number of such requests served at once (at most the HTTP
  * thread count, since they block their thread) and keeps them open. */
+#include "http_server.h"
 #include "log.h"
 #include "producer.h"
+#include "producer_writer.h"
+#include "spool.h"
+#include "spool_replay.h"
+#include "util.h"
+#include "webhook_log.h"
+#include "webhook_route.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -12,6 +12,8 @@
 #include "job_batch.h"
 #include "log.h"
 #include "producer.h"
+#include "producer_writer.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

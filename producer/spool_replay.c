@@ -11,6 +11,10 @@
  * a passing error nor a broken failed/ makes the replayer spin or flood the log. */
 #include "log.h"
 #include "producer.h"
+#include "producer_writer.h"
+#include "spool.h"
+#include "spool_replay.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>

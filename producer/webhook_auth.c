@@ -2,22 +2,13 @@
  * body (optionally bound to a timestamp against replays), a shared token in a named header, or
  * HTTP basic credentials. Every secret is compared in constant time. */
 #include "hmac.h"
-#include "producer.h"
+#include "webhook_auth.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-const char *
-http_headers_get(const struct http_headers *h, const char *name)
-{
-    for (int i = 0; i < h->n; i++)
-        if (strcmp(h->names[i], name) == 0)
-            return h->values[i];
-    return NULL;
-}
 
 /* Trims surrounding blanks into [*s, *s + *n). */
 static void

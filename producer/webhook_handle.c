@@ -8,13 +8,22 @@
  * source's idempotency_field), else one made from a fresh delivery id. The key is fixed before
  * the first write attempt, so a write that was still in flight when its request gave up and
  * spooled cannot make a second job when the spool is replayed. */
+#include "action.h"
 #include "hmac.h"
+#include "http_server.h"
 #include "ids.h"
 #include "json_escape.h"
 #include "jsonptr.h"
 #include "log.h"
 #include "producer.h"
-#include "action.h"
+#include "producer_writer.h"
+#include "spool.h"
+#include "spool_replay.h"
+#include "util.h"
+#include "webhook_auth.h"
+#include "webhook_handle.h"
+#include "webhook_log.h"
+#include "webhook_route.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

@@ -8,8 +8,11 @@
 #include "caltime.h"
 #include "job.h"
 #include "log.h"
-#include "producer.h"
+#include "util.h"
+#include "webhook_log.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

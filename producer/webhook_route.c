@@ -1,7 +1,8 @@
 /* This file reads the [webhook.<source>] sections and maps webhook paths to sources and to
  * action names. */
 #include "jsonptr.h"
-#include "producer.h"
+#include "util.h"
+#include "webhook_route.h"
 
 #include <ctype.h>
 #include <stdio.h>

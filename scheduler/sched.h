@@ -93,8 +93,8 @@ struct sched {
  * On stop it finishes the tick, releases the lock and returns 0. cfg is borrowed. */
 int sched_run(const struct cfg *cfg, volatile sig_atomic_t *stop);
 
-/* Prints the plan of every tick query (sched_sql.h) for this database; returns 0, or 1 when
- * a query scans the jobs table in full or cannot be explained. */
+/* Prints the plan of every tick query (lifecycle_sched.h, instance.h, retention.h) for this
+ * database; returns 0, or 1 when a query scans the jobs table in full or cannot be explained. */
 int sched_explain(const struct cfg *cfg);
 
 /* Takes leadership, runs n ticks back to back and prints their durations (p50, mean, max in

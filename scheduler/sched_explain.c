@@ -3,10 +3,11 @@
 #include "caltime.h"
 #include "retention.h"
 #include "db.h"
+#include "instance.h"
 #include "job.h"
+#include "lifecycle_sched.h"
 #include "log.h"
 #include "sched.h"
-#include "sched_sql.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -36,16 +37,16 @@ sched_explain(const struct cfg *cfg)
                        sizeof(cutoff));
     /* The parameters a tick would bind; the cursor at its start. */
     const struct sched_explained q[] = {
-        {"pickup", SCHED_SQL_PICKUP, {DBI(batch)}, 1},
+        {"pickup", LIFECYCLE_SQL_DUE, {DBI(batch)}, 1},
         {"reconcile",
-         SCHED_SQL_RECONCILE,
+         LIFECYCLE_SQL_QUEUED_STALE,
          {DBI(c->requeue_after_s), DBS("1970-01-01 00:00:00"), DBS("1970-01-01 00:00:00"), DBI(0),
           DBI(batch)},
          5},
-        {"watchdog", SCHED_SQL_WATCHDOG, {DBI(c->timeout_grace_s), DBI(batch)}, 2},
-        {"lease-instances", SCHED_SQL_SILENT_INSTANCES, {DBI(cfg->worker.lease_s), DBI(batch)}, 2},
+        {"watchdog", LIFECYCLE_SQL_OVERDUE, {DBI(c->timeout_grace_s), DBI(batch)}, 2},
+        {"lease-instances", INSTANCE_SQL_SILENT, {DBI(cfg->worker.lease_s), DBI(batch)}, 2},
         {"lease-jobs",
-         SCHED_SQL_LOST_JOBS,
+         LIFECYCLE_SQL_ORPHANED,
          {DBI(cfg->worker.lease_s), DBI(SCHED_DEAD_WINDOW_S), DBI(batch)},
          3},
         {"retention-jobs", RETENTION_SQL_JOBS, {DBS(cutoff), DBI(SCHED_RETENTION_BATCH)}, 2},

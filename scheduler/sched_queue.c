@@ -1,9 +1,9 @@
 /* This file holds the steps that put job IDs into Redis: the pickup of due pending jobs and
  * the reconcile that re-pushes queued jobs Redis has lost. MariaDB is the truth; Redis only
  * ever receives IDs of rows already committed as queued (invariant 1). */
+#include "lifecycle_sched.h"
 #include "log.h"
 #include "sched.h"
-#include "sched_sql.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -84,16 +84,11 @@ sched_pickup_batch(struct sched *s, int limit)
 {
     struct db *db = s->db;
     struct db_rows *r = NULL;
-    struct db_param *p = NULL;
     struct sched_item *it = NULL;
-    char *ph = NULL, *sql = NULL;
     int rc = -1, n = 0;
     if (db_begin(db) < 0)
         return sched_db_fail(s, SCHED_STEP_PICKUP, db);
-    /* ix_jobs_state_due gives the due rows in run_at order and nothing else, so jobs
-     * waiting for a later run_at cost nothing. SKIP LOCKED lets a second scheduler (during a
-     * failover) take other rows instead of waiting for ours. */
-    r = db_query(db, SCHED_SQL_PICKUP, DB_P(DBI(limit)));
+    r = lifecycle_sched_due(db, limit);
     if (r == NULL)
         goto fail;
     n = r->n_rows;
@@ -102,15 +97,7 @@ sched_pickup_batch(struct sched *s, int limit)
         rc = 0;
         goto out;
     }
-    ph = xmalloc((size_t)n * 2 + 1);
-    db_placeholders(ph, n);
-    sql = xasprintf("UPDATE jobs SET state = 'queued', dt_queued = NOW(6) "
-                    "WHERE id IN (%s) AND state = 'pending'",
-                    ph);
-    p = xcalloc((size_t)n, sizeof(*p));
-    for (int i = 0; i < n; i++)
-        p[i] = DBI(db_rows_int(r, i, 0, 0));
-    if (db_exec(db, sql, p, n, NULL, NULL) < 0)
+    if (lifecycle_sched_queue(db, r) < 0)
         goto fail;
     if (db_commit(db) < 0) {
         /* With the answer lost the rows may be queued already; reconcile pushes them after
@@ -131,9 +118,6 @@ fail:
     db_rollback(db);
 out:
     free(it);
-    free(p);
-    free(sql);
-    free(ph);
     db_rows_free(r);
     return rc;
 }
@@ -196,15 +180,9 @@ static int
 sched_reconcile_batch(struct sched *s, int limit, int *pushed)
 {
     const struct cfg_scheduler *c = &s->cfg->scheduler;
-    /* The cursor is (dt_due, id) — for a queued job dt_due is its dt_queued — the order of
-     * ix_jobs_state_due (InnoDB appends the primary key to it), so each batch is one index
-     * range read that starts at the cursor and stops at the LIMIT: the cost per tick is the
-     * batch, whatever the backlog. A cursor on id alone would not follow the index and would
-     * sort every old queued row each tick. The ">=" conjunct is the range start the optimizer
-     * needs; the OR only skips the rows of the cursor's own dt_due already seen. */
-    struct db_rows *r = db_query(s->db, SCHED_SQL_RECONCILE,
-                                 DB_P(DBI(c->requeue_after_s), DBS(s->reconcile_dt),
-                                      DBS(s->reconcile_dt), DBI(s->reconcile_id), DBI(limit)));
+    /* One index range read from the cursor to the LIMIT (lifecycle_sched.c says why). */
+    struct db_rows *r = lifecycle_sched_queued_stale(s->db, c->requeue_after_s, s->reconcile_dt,
+                                                     s->reconcile_id, limit);
     if (r == NULL)
         return sched_db_fail(s, SCHED_STEP_RECONCILE, s->db);
     int n = r->n_rows;

@@ -2,10 +2,11 @@
  * watchdog (past the deadline) and lease recovery (the worker instance stopped heartbeating).
  * Both finish jobs through lifecycle_finish, whose guard (id, instance, attempt,
  * state='running') makes a recovery a no-op when the worker checked out meanwhile. */
+#include "instance.h"
 #include "lifecycle.h"
+#include "lifecycle_sched.h"
 #include "log.h"
 #include "sched.h"
-#include "sched_sql.h"
 #include "settings.h"
 #include "util.h"
 
@@ -69,10 +70,7 @@ int
 sched_watchdog(struct sched *s)
 {
     const struct cfg_scheduler *c = &s->cfg->scheduler;
-    /* A running job without an instance cannot pass the check-out guard; leaving it out keeps
-     * it from taking a batch slot on every tick. */
-    struct db_rows *r =
-        db_query(s->db, SCHED_SQL_WATCHDOG, DB_P(DBI(c->timeout_grace_s), DBI(c->batch_size)));
+    struct db_rows *r = lifecycle_sched_overdue(s->db, c->timeout_grace_s, c->batch_size);
     if (r == NULL)
         return sched_db_fail(s, SCHED_STEP_WATCHDOG, s->db);
     int n = sched_finish_rows(s, SCHED_STEP_WATCHDOG, r, "timeout");
@@ -88,23 +86,18 @@ static int
 sched_mark_lost(struct sched *s)
 {
     int lease_s = s->cfg->worker.lease_s;
-    struct db_rows *r = db_query(s->db, SCHED_SQL_SILENT_INSTANCES,
-                                 DB_P(DBI(lease_s), DBI(s->cfg->scheduler.batch_size)));
+    struct db_rows *r = instance_silent(s->db, lease_s, s->cfg->scheduler.batch_size);
     if (r == NULL)
         return sched_db_fail(s, SCHED_STEP_LEASE, s->db);
     int marked = 0;
     for (int i = 0; i < r->n_rows; i++) {
         int64_t id = db_rows_int(r, i, 0, 0);
-        uint64_t affected = 0;
-        if (db_exec(s->db,
-                    "UPDATE worker_instances SET state = 'lost' WHERE id = ? "
-                    "AND state IN ('running', 'draining') "
-                    "AND dt_heartbeat < NOW(6) - INTERVAL ? SECOND",
-                    DB_P(DBI(id), DBI(lease_s)), &affected, NULL) < 0) {
+        int took = instance_mark_lost(s->db, id, lease_s);
+        if (took < 0) {
             marked = sched_db_fail(s, SCHED_STEP_LEASE, s->db);
             break;
         }
-        if (affected == 1) {
+        if (took == 1) {
             marked++;
             log_warnx("worker instance %lld (%s pid %s) lost: no heartbeat since %s UTC "
                       "(lease %d s)",
@@ -133,13 +126,9 @@ sched_lease(struct sched *s)
      * (a scheduler that died before finishing them), or stopped with jobs still running (a
      * supervisor that died between marking itself and checking them out). The heartbeat
      * bound gives a stopping supervisor a full lease to finish its check-outs, and the
-     * window keeps the walk to recent instances: older ones are the watchdog's. The plan is
-     * pinned instance-first; per dead instance it reads the running rows of ix_jobs_state_due,
-     * which are at most the fleet's slots whatever the backlog (an index on instance_id would
-     * be rewritten at every claim, for a query that runs only when a worker dies). */
+     * window keeps the walk to recent instances: older ones are the watchdog's. */
     struct db_rows *r =
-        db_query(s->db, SCHED_SQL_LOST_JOBS,
-                 DB_P(DBI(lease_s), DBI(SCHED_DEAD_WINDOW_S), DBI(s->cfg->scheduler.batch_size)));
+        lifecycle_sched_orphaned(s->db, lease_s, SCHED_DEAD_WINDOW_S, s->cfg->scheduler.batch_size);
     if (r == NULL)
         return sched_db_fail(s, SCHED_STEP_LEASE, s->db);
     int n = sched_finish_rows(s, SCHED_STEP_LEASE, r, "worker lost");

@@ -1,4 +1,5 @@
-/* This file holds the worker_instances SQL of one worker, and its cancel-request poll. */
+/* This file holds the worker_instances statements: a worker's own row, and the scheduler's
+ * lease check. */
 #include "instance.h"
 
 #include <stdio.h>
@@ -34,4 +35,41 @@ instance_stop(struct db *db, int64_t id)
                    "UPDATE worker_instances SET state = 'stopped', dt_stopped = NOW(6), "
                    "dt_heartbeat = NOW(6) WHERE id = ?",
                    DB_P(DBI(id)), NULL, NULL);
+}
+
+int
+instance_live(struct db *db, int64_t *workers, int64_t *slots)
+{
+    struct db_rows *r =
+        db_query(db,
+                 "SELECT COUNT(*), COALESCE(SUM(concurrency), 0) FROM worker_instances "
+                 "WHERE state IN ('running','draining')",
+                 DB_NOP);
+    if (r == NULL || r->n_rows == 0) {
+        db_rows_free(r);
+        return -1;
+    }
+    *workers = db_rows_int(r, 0, 0, 0);
+    *slots = db_rows_int(r, 0, 1, 0);
+    db_rows_free(r);
+    return 0;
+}
+
+struct db_rows *
+instance_silent(struct db *db, int lease_s, int limit)
+{
+    return db_query(db, INSTANCE_SQL_SILENT, DB_P(DBI(lease_s), DBI(limit)));
+}
+
+int
+instance_mark_lost(struct db *db, int64_t id, int lease_s)
+{
+    uint64_t affected = 0;
+    if (db_exec(db,
+                "UPDATE worker_instances SET state = 'lost' WHERE id = ? "
+                "AND state IN ('running', 'draining') "
+                "AND dt_heartbeat < NOW(6) - INTERVAL ? SECOND",
+                DB_P(DBI(id), DBI(lease_s)), &affected, NULL) < 0)
+        return -1;
+    return affected == 1;
 }

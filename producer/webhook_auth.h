@@ -1,0 +1,17 @@
+/* Authentication of webhook deliveries (webhook_auth.c): HMAC signatures, tokens and basic
+ * auth, as a source's section asks. */
+#ifndef JOBFLEET_WEBHOOK_AUTH_H
+#define JOBFLEET_WEBHOOK_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http_server.h"
+#include "webhook_route.h"
+
+/* Authenticates a delivery. now_s is the wall clock in seconds. Returns 0, or -1 with the
+ * reason (for the log, never for the sender) in reason. */
+int webhook_auth_check(const struct webhook_source *src, const struct http_headers *h,
+                       const char *body, size_t len, int64_t now_s, char *reason, size_t reasonlen);
+
+#endif
