@@ -4,6 +4,7 @@
 #include "cleanup.h"
 #include "probe.h"
 #include "system.h"
+#include "tickets.h"
 
 #include <string.h>
 

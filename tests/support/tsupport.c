@@ -68,6 +68,26 @@ t_free_port(void)
     return ntohs(a.sin_port);
 }
 
+/* The test's extra config lines with every "{db}" replaced by its private database name, so a
+ * test can name databases of its own beside it (e.g. "[db.tickets]\ndatabase = {db}_tickets").
+ * The caller frees it. */
+static char *
+t_extra_conf(const char *extra, const char *db_name)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    for (const char *p = extra ? extra : ""; *p;) {
+        const char *at = strstr(p, "{db}");
+        size_t n = at ? (size_t)(at - p) : strlen(p);
+        buf_append(&b, p, n);
+        if (at == NULL)
+            break;
+        buf_appends(&b, db_name);
+        p = at + 4;
+    }
+    return buf_detach(&b);
+}
+
 static void
 t_setup(struct tenv *t, const struct test_case *tc)
 {
@@ -89,6 +109,7 @@ t_setup(struct tenv *t, const struct test_case *tc)
     FILE *fp = fopen(t->conf, "w");
     if (fp == NULL)
         fatal("%s", t->conf);
+    char *extra = t_extra_conf(tc->extra_conf, t->db_name);
     fprintf(fp,
             "[mysql]\nhost = %s\nport = %s\nuser = %s\npassword = %s\ndatabase = %s\n"
             "read_timeout_s = 10\n\n"
@@ -102,8 +123,8 @@ t_setup(struct tenv *t, const struct test_case *tc)
             t_env("JOBFLEET_TEST_MYSQL_PORT", "3306"), t_env("JOBFLEET_TEST_MYSQL_USER", "jf"),
             t_env("JOBFLEET_TEST_MYSQL_PASSWORD", "secret"), t->db_name,
             t_env("JOBFLEET_TEST_REDIS_HOST", "127.0.0.1"),
-            t_env("JOBFLEET_TEST_REDIS_PORT", "6379"), t->prefix, t_free_port(), t->dir,
-            tc->extra_conf ? tc->extra_conf : "");
+            t_env("JOBFLEET_TEST_REDIS_PORT", "6379"), t->prefix, t_free_port(), t->dir, extra);
+    free(extra);
     fclose(fp);
     setenv("JOBFLEET_CONFIG", t->conf, 1);
     char err[512];

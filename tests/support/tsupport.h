@@ -57,7 +57,8 @@ _Noreturn void t_fail(const char *file, int line, const char *expr, const char *
 struct test_case {
     const char *name;
     void (*fn)(struct tenv *t);
-    /* Extra config lines appended to the test's file (e.g. "[worker]\nlease_s = 4\n"). */
+    /* Extra config lines appended to the test's file (e.g. "[worker]\nlease_s = 4\n"); "{db}"
+     * stands for the test's private database name. */
     const char *extra_conf;
 };
 

@@ -1,0 +1,57 @@
+/* The Freshservice API as the ticket sync uses it (API-FACTS.md §1): [service.freshservice]
+ * through the runtime's HTTP client, so every request draws on the fleet-wide rate budget and
+ * retries 429/5xx as the client does. */
+#ifndef JOBFLEET_FRESHSERVICE_H
+#define JOBFLEET_FRESHSERVICE_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime.h"
+
+struct httpc;
+
+/* How a call failed: the API refused our credentials (a permanent failure of the job), a
+ * failure that may pass (5xx, 429 past the client's retries, transport), or another answer
+ * (404, 400: the one ticket is bad). */
+enum fs_fail { FS_OK = 0, FS_AUTH, FS_TRANSIENT, FS_OTHER };
+
+struct fs {
+    struct job_ctx *ctx;
+    struct httpc *h;
+    const char *prefix; /* "/api/v2", or "" when base_url already ends with it */
+};
+
+/* Opens the service [service.freshservice]. -1 with err set when it is not configured. */
+int fs_open(struct job_ctx *ctx, struct fs *fs, char *err, size_t errlen);
+
+/* GETs every page of a list (path with its query, relative to the API root, e.g.
+ * "/tickets?updated_since=..."), following the Link header, and appends the members of the
+ * array under key to out. Returns FS_OK or the failure, with err set. */
+enum fs_fail fs_list(struct fs *fs, const char *path, const char *key, cJSON *out, char *err,
+                     size_t errlen);
+
+/* One ticket's details, fetched by fs_details. */
+struct fs_details {
+    cJSON *conversations; /* array, owned */
+    cJSON *time_entries;  /* array, owned */
+    enum fs_fail fail;
+    char err[512];
+};
+
+/* The conversations and time entries of n tickets, all pages, the first pages of all of them
+ * concurrently (within the service's budget). d[i] is filled for ids[i]; release each with
+ * fs_details_release. */
+void fs_details(struct fs *fs, const int64_t *ids, int n, struct fs_details *d);
+void fs_details_release(struct fs_details *d);
+
+/* One ticket with include=stats,requester; NULL with *fail and err set. */
+cJSON *fs_ticket(struct fs *fs, int64_t id, enum fs_fail *fail, char *err, size_t errlen);
+
+/* The requester's name and email (a requester id that is an agent is looked up as one), into
+ * name and email (owned by the caller). Returns FS_OK or the failure. */
+enum fs_fail fs_person(struct fs *fs, int64_t id, char **name, char **email, char *err,
+                       size_t errlen);
+
+#endif

@@ -1,0 +1,156 @@
+/* This file holds the one-ticket sync and the Freshservice webhook that asks for it. */
+#include "freshservice.h"
+#include "job.h"
+#include "tickets.h"
+#include "tickets_row.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A webhook burst for one ticket (an automator fires on every update) waits this long, so the
+ * SyncOne job it makes is still pending when the rest of the burst arrives and finds it. */
+#define WEBHOOK_DEBOUNCE_MS 5000
+
+/* A ticket id given as a number or a string of digits; 0 when it is neither. */
+static int64_t
+tickets_id_of(const cJSON *v)
+{
+    if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 9e15)
+        return (int64_t)v->valuedouble;
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0' || strlen(v->valuestring) > 18)
+        return 0;
+    for (const char *p = v->valuestring; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return 0;
+    return strtoll(v->valuestring, NULL, 10);
+}
+
+static void
+one_fail(struct job_out *out, enum fs_fail f, const char *err)
+{
+    job_out_fail(out, f == FS_TRANSIENT ? JOB_RETRY : JOB_FAIL, "%s", err);
+}
+
+/* Stores one fetched ticket; returns 0 or -1 with the outcome filled. */
+static int
+one_store(struct job_ctx *ctx, struct fs *fs, const cJSON *t, const char *company,
+          struct job_out *out, int *changed)
+{
+    int64_t id = (int64_t)cJSON_GetObjectItemCaseSensitive(t, "id")->valuedouble;
+    struct fs_details d;
+    fs_details(fs, &id, 1, &d);
+    char *name = NULL, *email = NULL;
+    char err[512];
+    enum fs_fail f = d.fail;
+    snprintf(err, sizeof(err), "%s", d.err);
+    if (f == FS_OK)
+        f = fs_person(
+            fs, (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(t, "requester_id")),
+            &name, &email, err, sizeof(err));
+    int rc = -1;
+    struct db *db = f == FS_OK ? job_db(ctx, "tickets", err, sizeof(err)) : NULL;
+    if (f != FS_OK) {
+        one_fail(out, f, err);
+    } else if (db == NULL) {
+        job_out_fail(out, JOB_RETRY, "%s", err);
+    } else {
+        struct tickets_row tr;
+        tickets_row_make(&tr, t, company, d.conversations, d.time_entries, name, email);
+        if (ctx->dry_run) {
+            job_plan(ctx, cJSON_CreateString("upsert the ticket"));
+            rc = 0;
+        } else if ((rc = ticket_store_upsert(db, &tr.row, changed)) < 0) {
+            job_out_fail(out, JOB_RETRY, "store ticket %lld: %s", (long long)id, db_errstr(db));
+        }
+        tickets_row_release(&tr);
+    }
+    free(name);
+    free(email);
+    fs_details_release(&d);
+    return rc;
+}
+
+void
+tickets_fs_sync_one(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
+{
+    int64_t id = tickets_id_of(cJSON_GetObjectItemCaseSensitive(params, "ticket_id"));
+    char err[512];
+    struct fs fs;
+    if (id <= 0) {
+        job_out_fail(out, JOB_FAIL, "parameters: \"ticket_id\" must be a positive ticket id");
+        return;
+    }
+    struct db *db = job_db(ctx, "tickets", err, sizeof(err));
+    if (db == NULL || fs_open(ctx, &fs, err, sizeof(err)) < 0) {
+        job_out_fail(out, JOB_RETRY, "%s", err);
+        return;
+    }
+    enum fs_fail f;
+    cJSON *t = fs_ticket(&fs, id, &f, err, sizeof(err));
+    if (t == NULL) {
+        one_fail(out, f, err);
+        return;
+    }
+    struct ticket_dept *depts = NULL;
+    int nd = ticket_store_depts(db, &depts), changed = 0;
+    const char *company =
+        nd < 0 ? NULL
+               : ticket_dept_company(depts, nd,
+                                     (int64_t)cJSON_GetNumberValue(
+                                         cJSON_GetObjectItemCaseSensitive(t, "department_id")));
+    double status = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(t, "status"));
+    if (nd < 0)
+        job_out_fail(out, JOB_RETRY, "read department_companies: %s", db_errstr(db));
+    else if (status != 5)
+        job_out_ok(out,
+                   xasprintf("{\"ticket_id\":%lld,\"skipped\":\"not closed\"}", (long long)id));
+    else if (company == NULL)
+        job_out_ok(out, xasprintf("{\"ticket_id\":%lld,\"skipped\":\"department not mapped\"}",
+                                  (long long)id));
+    else if (one_store(ctx, &fs, t, company, out, &changed) == 0)
+        job_out_ok(out, xasprintf("{\"ticket_id\":%lld,\"changed\":%s}", (long long)id,
+                                  changed ? "true" : "false"));
+    ticket_depts_free(depts, nd);
+    cJSON_Delete(t);
+}
+
+/* The ticket id a webhook's payload names, or 0. */
+static int64_t
+webhook_ticket(const cJSON *params)
+{
+    const cJSON *payload = cJSON_GetObjectItemCaseSensitive(params, "payload");
+    cJSON *body = cJSON_IsString(payload) ? cJSON_Parse(payload->valuestring) : NULL;
+    const cJSON *inner = cJSON_GetObjectItemCaseSensitive(body, "freshservice_webhook");
+    int64_t id = tickets_id_of(cJSON_GetObjectItemCaseSensitive(inner ? inner : body, "ticket_id"));
+    cJSON_Delete(body);
+    return id;
+}
+
+void
+tickets_fs_webhook(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
+{
+    /* The payload is a hint: the truth is fetched by SyncOne. */
+    int64_t id = webhook_ticket(params);
+    if (id <= 0) {
+        job_out_fail(out, JOB_FAIL,
+                     "the webhook payload names no ticket_id (a number or a "
+                     "string of digits, at the top or under "
+                     "\"freshservice_webhook\")");
+        return;
+    }
+    char p[64], err[512];
+    snprintf(p, sizeof(p), "{\"ticket_id\":%lld}", (long long)id);
+    struct job_spec spec = {.action = "Tickets/Freshservice/SyncOne",
+                            .parameters = p,
+                            .run_at_ms = now_wall_ms() + WEBHOOK_DEBOUNCE_MS};
+    struct job_ref ref;
+    if (job_enqueue(ctx, &spec, &ref, err, sizeof(err)) < 0) {
+        job_out_fail(out, JOB_RETRY, "%s", err);
+        return;
+    }
+    job_out_ok(out, xasprintf("{\"ticket_id\":%lld,\"sync_job\":%lld,\"existing\":%s}",
+                              (long long)id, (long long)ref.id, ref.existing ? "true" : "false"));
+}

@@ -1,0 +1,29 @@
+/* A ticket_details row made from what Freshservice returned for one ticket. */
+#ifndef JOBFLEET_TICKETS_ROW_H
+#define JOBFLEET_TICKETS_ROW_H
+
+#include <cjson/cJSON.h>
+
+#include "ticket_store.h"
+
+/* The row and the strings it points to. */
+struct tickets_row {
+    struct ticket_row row;
+    char *strings[12]; /* owned: freed by tickets_row_release */
+    int n_strings;
+};
+
+/* Makes the row of ticket (a Freshservice ticket object, with "stats" when listed with
+ * include=stats) of company, from its conversations and time entries (arrays; conversation
+ * bodies turned into text, public ones into "conversations", private ones into "notes", oldest
+ * first) and its requester's name and email (may be NULL). Borrows ticket and company for the
+ * row's life. */
+void tickets_row_make(struct tickets_row *tr, const cJSON *ticket, const char *company,
+                      const cJSON *conversations, const cJSON *time_entries, const char *name,
+                      const char *email);
+void tickets_row_release(struct tickets_row *tr);
+
+/* A Freshservice time ("2015-01-19T02:00:00Z") as UTC seconds; -1 when absent or unreadable. */
+int64_t tickets_time(const cJSON *v);
+
+#endif

@@ -1,0 +1,343 @@
+/* This file holds the Freshservice ticket sync: the list of changed closed tickets, their
+ * conversations and time entries fetched concurrently within the API's budget, rows upserted
+ * in batches with the watermark in the same transaction. */
+#include "caltime.h"
+#include "db.h"
+#include "freshservice.h"
+#include "tickets.h"
+#include "tickets_row.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SYNC_NAME "freshservice_tickets"
+/* A ticket updated while a run lists is seen by the next run: it starts this much earlier, and
+ * the store's last_updated_at tells which of the overlap's tickets are already synced. */
+#define SYNC_OVERLAP_S 300
+#define SYNC_CHUNK 25
+#define SYNC_FULL_S (365 * 86400)
+#define FS_CLOSED 5
+
+struct sync {
+    struct job_ctx *ctx;
+    struct fs fs;
+    struct db *db;
+    struct ticket_dept *depts;
+    int n_depts;
+    int64_t fetched, upserted, unchanged, skipped, failed;
+    int64_t first_fail_t; /* updated_at of the oldest failed ticket; 0: none */
+    enum fs_fail abort;   /* an auth failure stops the run */
+    char abort_err[512];
+};
+
+static int64_t
+sync_int(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+static int64_t
+sync_updated(const cJSON *t)
+{
+    return tickets_time(cJSON_GetObjectItemCaseSensitive(t, "updated_at"));
+}
+
+static int
+sync_by_updated(const void *a, const void *b)
+{
+    int64_t x = sync_updated(*(const cJSON *const *)a), y = sync_updated(*(const cJSON *const *)b);
+    return x < y ? -1 : x > y;
+}
+
+/* The requester of a listed ticket: its "requester" object when listed with include=requester,
+ * else looked up. */
+static enum fs_fail
+sync_person(struct sync *s, const cJSON *t, char **name, char **email, char *err, size_t len)
+{
+    const cJSON *rq = cJSON_GetObjectItemCaseSensitive(t, "requester");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(rq, "email");
+    if (!cJSON_IsString(e))
+        e = cJSON_GetObjectItemCaseSensitive(rq, "primary_email");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(rq, "name");
+    if (cJSON_IsString(e) && cJSON_IsString(n)) {
+        *name = xstrdup(n->valuestring);
+        *email = xstrdup(e->valuestring);
+        return FS_OK;
+    }
+    return fs_person(&s->fs, sync_int(t, "requester_id"), name, email, err, len);
+}
+
+static void
+sync_fail_ticket(struct sync *s, const cJSON *t, enum fs_fail f, const char *why)
+{
+    if (f == FS_AUTH && s->abort == FS_OK) {
+        s->abort = FS_AUTH;
+        snprintf(s->abort_err, sizeof(s->abort_err), "%s", why);
+    }
+    s->failed++;
+    int64_t u = sync_updated(t);
+    if (s->first_fail_t == 0 || u < s->first_fail_t)
+        s->first_fail_t = u;
+    job_warn(s->ctx, "ticket %lld failed: %s", (long long)sync_int(t, "id"), why);
+}
+
+struct sync_batch {
+    struct sync *s;
+    struct tickets_row *rows;
+    int n;
+    int64_t watermark; /* 0: leave it */
+};
+
+static int
+sync_write(struct db *db, void *arg)
+{
+    struct sync_batch *b = arg;
+    for (int i = 0; i < b->n; i++) {
+        int changed = 0;
+        if (ticket_store_upsert(db, &b->rows[i].row, &changed) < 0)
+            return -1;
+        b->s->upserted += changed;
+        b->s->unchanged += !changed;
+    }
+    return b->watermark ? ticket_store_set_watermark(db, SYNC_NAME, b->watermark) : 0;
+}
+
+/* Stores the rows of a batch (a plan step each in a dry run) with the watermark. */
+static int
+sync_store(struct sync *s, struct tickets_row *rows, int n, int64_t watermark)
+{
+    if (s->ctx->dry_run) {
+        for (int i = 0; i < n; i++) {
+            cJSON *step = cJSON_CreateObject();
+            cJSON_AddNumberToObject(step, "upsert_ticket", (double)rows[i].row.ticket_id);
+            job_plan(s->ctx, step);
+        }
+        return 0;
+    }
+    struct sync_batch b = {s, rows, n, watermark};
+    int64_t before = s->upserted, unchanged = s->unchanged;
+    if (job_db_tx(s->db, sync_write, &b) != 0) {
+        s->upserted = before;
+        s->unchanged = unchanged;
+        return -1;
+    }
+    return 0;
+}
+
+/* Fetches the details of the tickets of a chunk that need them and makes their rows. Returns
+ * the number of rows made into rows. */
+static int
+sync_fetch(struct sync *s, cJSON **need, const char **company, int n, struct tickets_row *rows)
+{
+    int64_t ids[SYNC_CHUNK];
+    struct fs_details d[SYNC_CHUNK];
+    for (int i = 0; i < n; i++)
+        ids[i] = sync_int(need[i], "id");
+    fs_details(&s->fs, ids, n, d);
+    int made = 0;
+    for (int i = 0; i < n; i++) {
+        char *name = NULL, *email = NULL;
+        char err[512];
+        enum fs_fail f = d[i].fail;
+        if (f == FS_OK)
+            f = sync_person(s, need[i], &name, &email, err, sizeof(err));
+        else
+            snprintf(err, sizeof(err), "%s", d[i].err);
+        if (f != FS_OK) {
+            sync_fail_ticket(s, need[i], f, err);
+        } else {
+            s->fetched++;
+            tickets_row_make(&rows[made], need[i], company[i], d[i].conversations,
+                             d[i].time_entries, name, email);
+            /* The row borrows name and email: keep them with it. */
+            rows[made].strings[rows[made].n_strings++] = name;
+            rows[made].strings[rows[made].n_strings++] = email;
+            made++;
+            name = email = NULL;
+        }
+        free(name);
+        free(email);
+        fs_details_release(&d[i]);
+    }
+    return made;
+}
+
+/* One chunk of closed tickets (sorted by updated_at): unmapped ones skipped, ones the store
+ * already holds at this updated_at counted unchanged, the rest fetched and stored. */
+static int
+sync_chunk(struct sync *s, cJSON **t, int n)
+{
+    cJSON *need[SYNC_CHUNK];
+    const char *company[SYNC_CHUNK];
+    int64_t ids[SYNC_CHUNK];
+    char stamps[SYNC_CHUNK][21];
+    for (int i = 0; i < n; i++)
+        ids[i] = sync_int(t[i], "id");
+    if (ticket_store_stamps(s->db, ids, n, stamps) < 0)
+        return -1;
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        const char *c = ticket_dept_company(s->depts, s->n_depts, sync_int(t[i], "department_id"));
+        char dt[24];
+        caltime_format_dt(sync_updated(t[i]), dt, sizeof(dt));
+        if (c == NULL) {
+            s->skipped++;
+            job_warn(s->ctx, "ticket %lld: department %lld is not mapped to a company: skipped",
+                     (long long)ids[i], (long long)sync_int(t[i], "department_id"));
+        } else if (strcmp(stamps[i], dt) == 0) {
+            s->unchanged++;
+        } else {
+            company[m] = c;
+            need[m++] = t[i];
+        }
+    }
+    struct tickets_row rows[SYNC_CHUNK];
+    int made = m ? sync_fetch(s, need, company, m, rows) : 0;
+    /* The watermark passes this chunk only when nothing before it failed. */
+    int64_t wm = s->first_fail_t ? 0 : sync_updated(t[n - 1]);
+    int rc = s->abort == FS_OK ? sync_store(s, rows, made, wm) : 0;
+    for (int i = 0; i < made; i++)
+        tickets_row_release(&rows[i]);
+    return rc;
+}
+
+/* Where this run starts, from its parameters or the watermark. -1 on a bad "since". */
+static int64_t
+sync_since(struct sync *s, const cJSON *params, char *err, size_t len)
+{
+    const cJSON *since = cJSON_GetObjectItemCaseSensitive(params, "since");
+    int64_t now = now_wall_ms() / 1000, ms, wm = 0;
+    if (since) {
+        if (!cJSON_IsString(since) || caltime_parse(since->valuestring, &ms) < 0) {
+            snprintf(err, len, "parameters: \"since\" must be an ISO-8601 time");
+            return -1;
+        }
+        return ms / 1000;
+    }
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(params, "full")))
+        return now - SYNC_FULL_S;
+    if (ticket_store_watermark(s->db, SYNC_NAME, &wm) < 0) {
+        snprintf(err, len, "read the watermark: %s", db_errstr(s->db));
+        return -1;
+    }
+    return wm ? wm - SYNC_OVERLAP_S : now - SYNC_FULL_S;
+}
+
+/* Lists the tickets updated since `since`; closed ones go to *closed (sorted by updated_at),
+ * *newest gets the newest updated_at of all. */
+static enum fs_fail
+sync_list(struct sync *s, int64_t since, cJSON **list, int64_t *newest, char *err, size_t len)
+{
+    char iso[32], path[160];
+    caltime_format_utc(since, iso, sizeof(iso));
+    snprintf(path, sizeof(path),
+             "/tickets?updated_since=%s&order_type=asc&per_page=100&include=stats,requester", iso);
+    *list = cJSON_CreateArray();
+    enum fs_fail f = fs_list(&s->fs, path, "tickets", *list, err, len);
+    *newest = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, *list) if (sync_updated(t) > *newest) *newest = sync_updated(t);
+    return f;
+}
+
+static void
+sync_result(struct sync *s, struct job_out *out, int64_t watermark)
+{
+    char wm[32] = "";
+    if (watermark > 0)
+        caltime_format_utc(watermark, wm, sizeof(wm));
+    job_out_ok(out,
+               xasprintf("{\"fetched\":%lld,\"upserted\":%lld,\"unchanged\":%lld,"
+                         "\"skipped_unmapped\":%lld,\"failed\":%lld,\"watermark\":\"%s\"}",
+                         (long long)s->fetched, (long long)s->upserted, (long long)s->unchanged,
+                         (long long)s->skipped, (long long)s->failed, wm));
+}
+
+/* Opens the service, the store and the department map. -1 with the outcome filled. */
+static int
+sync_open(struct sync *s, struct job_ctx *ctx, struct job_out *out)
+{
+    char err[512];
+    memset(s, 0, sizeof(*s));
+    s->ctx = ctx;
+    if (fs_open(ctx, &s->fs, err, sizeof(err)) < 0 ||
+        (s->db = job_db(ctx, "tickets", err, sizeof(err))) == NULL) {
+        job_out_fail(out, JOB_RETRY, "%s", err);
+        return -1;
+    }
+    s->n_depts = ticket_store_depts(s->db, &s->depts);
+    if (s->n_depts < 0) {
+        job_out_fail(out, JOB_RETRY, "read department_companies: %s", db_errstr(s->db));
+        return -1;
+    }
+    return 0;
+}
+
+static void
+sync_fail_api(struct job_out *out, enum fs_fail f, const char *err)
+{
+    if (f == FS_AUTH)
+        job_out_fail(out, JOB_FAIL,
+                     "Freshservice refused the credentials ([service.freshservice] api_key): %s",
+                     err);
+    else
+        job_out_fail(out, JOB_RETRY, "%s", err);
+}
+
+/* Runs the chunks over the closed tickets of list; returns -1 when storing failed. */
+static int
+sync_chunks(struct sync *s, cJSON *list)
+{
+    int n = 0, total = 0;
+    cJSON *t;
+    cJSON_ArrayForEach(t, list) total += sync_int(t, "status") == FS_CLOSED;
+    cJSON **closed = xcalloc((size_t)(total ? total : 1), sizeof(*closed));
+    cJSON_ArrayForEach(t, list) if (sync_int(t, "status") == FS_CLOSED) closed[n++] = t;
+    qsort(closed, (size_t)n, sizeof(*closed), sync_by_updated);
+    job_info(s->ctx, "%d closed tickets of %d listed", n, cJSON_GetArraySize(list));
+    job_progress(s->ctx, 0, n, "tickets");
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0 && s->abort == FS_OK; i += SYNC_CHUNK) {
+        if (job_ctx_cancelled(s->ctx))
+            break;
+        rc = sync_chunk(s, closed + i, n - i < SYNC_CHUNK ? n - i : SYNC_CHUNK);
+        job_progress(s->ctx, i + SYNC_CHUNK < n ? i + SYNC_CHUNK : n, n, "tickets");
+    }
+    free(closed);
+    return rc;
+}
+
+void
+tickets_fs_sync(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
+{
+    struct sync s;
+    char err[512];
+    if (sync_open(&s, ctx, out) < 0)
+        return;
+    cJSON *list = NULL;
+    int64_t newest = 0, since = sync_since(&s, params, err, sizeof(err));
+    enum fs_fail f = FS_OK;
+    if (since < 0) {
+        job_out_fail(out, JOB_FAIL, "%s", err);
+    } else if ((f = sync_list(&s, since, &list, &newest, err, sizeof(err))) != FS_OK) {
+        sync_fail_api(out, f, err);
+    } else if (sync_chunks(&s, list) < 0) {
+        job_out_fail(out, JOB_RETRY, "store tickets: %s", db_errstr(s.db));
+    } else if (s.abort != FS_OK) {
+        sync_fail_api(out, s.abort, s.abort_err);
+    } else if (job_ctx_cancelled(ctx)) {
+        job_out_fail(out, JOB_CANCELLED, "cancelled; what was stored is kept");
+    } else {
+        /* Past every listed ticket unless one failed: then it is fetched again next time. */
+        int64_t wm = s.first_fail_t ? s.first_fail_t : newest;
+        if (wm > 0 && !ctx->dry_run && !s.first_fail_t &&
+            ticket_store_set_watermark(s.db, SYNC_NAME, wm) < 0)
+            job_warn(ctx, "set the watermark: %s", db_errstr(s.db));
+        sync_result(&s, out, wm);
+    }
+    cJSON_Delete(list);
+    ticket_depts_free(s.depts, s.n_depts);
+}
