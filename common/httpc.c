@@ -488,6 +488,11 @@ httpc_finish(struct httpc *h, struct httpc_xfer *x, CURLcode rc)
         curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     httpc_take_response(x, rc == CURLE_OK ? status : 0);
     struct httpc_resp *r = x->resp;
+    /* The account's budget is spent (other clients share it, or ours is set too high): the
+     * next request would be refused. In a per-minute window a credit frees about every
+     * 60 s / total, so the whole fleet waits that long rather than collect a 429. */
+    if (r->rate_remaining == 0 && r->rate_total > 0)
+        httpc_budget_pause(h, 60000 / r->rate_total + 1);
     x->running = false;
     x->idle_since = now_mono_ms();
     if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED) {

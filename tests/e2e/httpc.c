@@ -194,6 +194,36 @@ test_retry_after_seconds(struct tenv *t)
     tfake_stop(&f);
 }
 
+/* An answer saying the account's budget is spent (X-RateLimit-Remaining: 0 of a total of 20 a
+ * minute) holds the service's next request, from any client of the fleet, about 60 s / 20 =
+ * 3 s, instead of letting it collect a 429. */
+static void
+test_rate_remaining_zero(struct tenv *t)
+{
+    struct tfake f;
+    tfake_start(t, &f, "fakehttp.py", NULL);
+    tfake_control(&f, "faults",
+                  "{\"path\": \"/spent\", \"status\": 200, \"headers\": "
+                  "{\"X-RateLimit-Remaining\": \"0\", \"X-RateLimit-Total\": \"20\"}}");
+    struct httpc *a = client(t, &f, t->rq, 0), *b = client(t, &f, t->rq, 0);
+    struct httpc_resp r;
+    CHECK(get(a, "/spent", &r) == 0 && r.rate_remaining == 0 && r.rate_total == 20,
+          "remaining %lld of %lld", (long long)r.rate_remaining, (long long)r.rate_total);
+    httpc_resp_release(&r);
+    CHECK(get(b, "/next", &r) == 0, "%s", r.err);
+    httpc_resp_release(&r);
+    double *s = NULL, *n = NULL;
+    CHECK(tfake_arrivals(&f, "/spent", &s) == 1 && tfake_arrivals(&f, "/next", &n) == 1,
+          "one request each");
+    fprintf(stderr, "FIGURES remaining 0 of 20: the next request %.0f ms later\n", n[0] - s[0]);
+    CHECK(n[0] - s[0] >= 3000 - TOLERANCE_MS, "the next request went after %.0f ms", n[0] - s[0]);
+    free(s);
+    free(n);
+    httpc_free(a);
+    httpc_free(b);
+    tfake_stop(&f);
+}
+
 static void
 test_retry_after_date(struct tenv *t)
 {
@@ -354,6 +384,7 @@ main(int argc, char **argv)
         {"e2e_httpc_rate_two_processes", test_rate_two_processes, SERVICE_CONF},
         {"e2e_httpc_retry_after_seconds", test_retry_after_seconds, SERVICE_CONF},
         {"e2e_httpc_retry_after_date", test_retry_after_date, SERVICE_CONF},
+        {"e2e_httpc_rate_remaining_zero", test_rate_remaining_zero, SERVICE_CONF},
         {"e2e_httpc_retry_5xx", test_retry_5xx, SERVICE_CONF},
         {"e2e_httpc_oversized_refused", test_oversized_refused, SERVICE_CONF},
         {"e2e_httpc_batch_within_budget", test_batch_within_budget, SERVICE_CONF},

@@ -2,6 +2,7 @@ jf_e2e(httpc TIMEOUT 60 NAMES
   e2e_httpc_rate_two_processes
   e2e_httpc_retry_after_seconds
   e2e_httpc_retry_after_date
+  e2e_httpc_rate_remaining_zero
   e2e_httpc_retry_5xx
   e2e_httpc_oversized_refused
   e2e_httpc_batch_within_budget
