@@ -29,4 +29,8 @@ void api_db_error(struct http_req *r, const char *err);
  * replies. */
 void api_cron_handle(struct http_req *r);
 
+/* Handles GET /api/companies/{account_number}/tickets[?year=YYYY&limit=N] (api_tickets.c):
+ * the ticket store's rows of one company, newest first; always replies. */
+void api_tickets_handle(struct http_req *r);
+
 #endif

@@ -559,6 +559,10 @@ api_handle(struct http_req *r)
         api_cron_handle(r);
         return;
     }
+    if (strncmp(u, "/api/companies/", 15) == 0) {
+        api_tickets_handle(r);
+        return;
+    }
     if (strncmp(u, "/api/jobs/", 10) == 0) {
         const char *idp = u + 10;
         size_t n = strcspn(idp, "/");

@@ -41,12 +41,16 @@ struct producer_metrics {
 struct producer_conn {
     struct db *db;
     struct rq *rq;
+    struct db *tickets; /* [db.tickets], made on first use by producer_conn_tickets */
     struct producer_conn *next;
 };
 
 /* Takes a connection pair (opening one lazily); connections are per thread of use, never
  * shared. */
 struct producer_conn *producer_pool_get(struct producer *p);
+/* The connection's handle on the ticket store ([db.tickets]), made on first use (it connects
+ * at its first statement); NULL when the store is not configured. */
+struct db *producer_conn_tickets(struct producer *p, struct producer_conn *c);
 /* Returns it to the pool; accepts NULL. */
 void producer_pool_put(struct producer *p, struct producer_conn *c);
 /* Closes and frees every pooled connection; none may be lent out. */

@@ -41,6 +41,15 @@ producer_pool_get(struct producer *p)
     return c;
 }
 
+struct db *
+producer_conn_tickets(struct producer *p, struct producer_conn *c)
+{
+    struct cfg_mysql m;
+    if (c->tickets == NULL && cfg_db_section(p->cfg, "tickets", &m) == 0)
+        c->tickets = db_new(&m);
+    return c->tickets;
+}
+
 void
 producer_pool_put(struct producer *p, struct producer_conn *c)
 {
@@ -62,6 +71,7 @@ producer_pool_free(struct producer *p)
     while (c) {
         struct producer_conn *next = c->next;
         db_free(c->db);
+        db_free(c->tickets);
         rq_free(c->rq);
         free(c);
         c = next;
