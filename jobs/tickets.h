@@ -7,7 +7,10 @@
  * Freshservice/Ticket/Webhook  a Workflow Automator webhook: its payload names a ticket
  *                              ({"ticket_id": N} or {"freshservice_webhook": {"ticket_id":
  *                              N}}, N a number or a string); enqueues SyncOne for it, a few
- *                              seconds later, once however many webhooks name it meanwhile. */
+ *                              seconds later, once however many webhooks name it meanwhile.
+ * Tickets/Export/Markdown      {"dir": "/abs/dir", "account": "<account number>"}: one
+ *                              Markdown document per stored ticket of the company, written
+ *                              atomically as <ticket number>-<subject>.md. */
 #ifndef JOBFLEET_TICKETS_H
 #define JOBFLEET_TICKETS_H
 
@@ -16,5 +19,6 @@
 job_fn tickets_fs_sync;
 job_fn tickets_fs_sync_one;
 job_fn tickets_fs_webhook;
+job_fn tickets_export_markdown;
 
 #endif

@@ -1,0 +1,181 @@
+/* This file holds Tickets/Export/Markdown: one Markdown document per stored ticket of a
+ * company, for a knowledge base to index. */
+#include "tickets.h"
+#include "ticket_store.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Every ticket of a company, whatever its number: the export is not paged. */
+#define EXPORT_MAX_TICKETS 1000000
+
+static const char *
+ex_str(const cJSON *o, const char *key, const char *dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
+/* "<ticket_number>-<subject as [a-z0-9-], at most 60>.md": no path separators, no dot files,
+ * the same name on every run so a re-export replaces the file. */
+static char *
+ex_file_name(const cJSON *t)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    for (const char *p = ex_str(t, "ticket_number", "ticket"); *p; p++)
+        buf_printf(&b, "%c", isalnum((unsigned char)*p) || *p == '-' ? *p : '_');
+    buf_appends(&b, "-");
+    size_t start = b.len;
+    bool dash = true;
+    for (const char *p = ex_str(t, "subject", ""); *p && b.len - start < 60; p++) {
+        if (isalnum((unsigned char)*p)) {
+            buf_printf(&b, "%c", tolower((unsigned char)*p));
+            dash = false;
+        } else if (!dash) {
+            buf_appends(&b, "-");
+            dash = true;
+        }
+    }
+    while (b.len > start && b.data[b.len - 1] == '-')
+        b.data[--b.len] = '\0';
+    buf_appends(&b, ".md");
+    return buf_detach(&b);
+}
+
+static void
+ex_messages(struct buf *b, const cJSON *list, bool notes)
+{
+    const cJSON *m;
+    cJSON_ArrayForEach(m, list)
+    {
+        if (notes) {
+            const cJSON *u = cJSON_GetObjectItemCaseSensitive(m, "user_id");
+            buf_printf(b, "### %s, agent %.0f\n\n", ex_str(m, "created_at", ""),
+                       cJSON_IsNumber(u) ? u->valuedouble : 0);
+        } else {
+            bool in = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "incoming"));
+            buf_printf(b, "### %s, %s %s\n\n", ex_str(m, "created_at", ""),
+                       in ? "from the requester" : "agent reply", ex_str(m, "from_email", ""));
+        }
+        buf_printf(b, "%s\n\n", ex_str(m, "body_text", ""));
+    }
+}
+
+/* The document of one ticket row (as ticket_store_company_tickets returns it). */
+static char *
+ex_document(const cJSON *t)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(t, "total_hours_spent");
+    buf_printf(&b, "# %s: %s\n\n", ex_str(t, "ticket_number", ""), ex_str(t, "subject", ""));
+    buf_printf(&b,
+               "- Requester: %s <%s>\n- Status: %s\n- Priority: %s\n- Created: %s\n"
+               "- Closed: %s\n- Hours: %.2f\n\n",
+               ex_str(t, "requester_name", ""), ex_str(t, "requester_email", ""),
+               ex_str(t, "status", ""), ex_str(t, "priority", ""), ex_str(t, "created_at", ""),
+               ex_str(t, "closed_at", "-"),
+               cJSON_IsNumber(h)   ? h->valuedouble
+               : cJSON_IsString(h) ? atof(h->valuestring)
+                                   : 0);
+    buf_printf(&b, "## Description\n\n%s\n\n", ex_str(t, "description_text", ""));
+    buf_appends(&b, "## Conversation\n\n");
+    ex_messages(&b, cJSON_GetObjectItemCaseSensitive(t, "conversations"), false);
+    buf_appends(&b, "## Internal notes\n\n");
+    ex_messages(&b, cJSON_GetObjectItemCaseSensitive(t, "notes"), true);
+    return buf_detach(&b);
+}
+
+/* Writes text to dir/name through a temporary file and a rename, so a reader never sees half a
+ * document. Returns 0 or -1 with err set. */
+static int
+ex_write(const char *dir, const char *name, const char *text, char *err, size_t errlen)
+{
+    char *tmp = xasprintf("%s/.%s.XXXXXX", dir, name);
+    char *path = xasprintf("%s/%s", dir, name);
+    int fd = mkstemp(tmp), rc = -1;
+    size_t len = strlen(text);
+    if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) < 0 || fchmod(fd, 0644) < 0 ||
+        close(fd) < 0 || rename(tmp, path) < 0) {
+        snprintf(err, errlen, "write %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            unlink(tmp);
+    } else {
+        rc = 0;
+    }
+    free(tmp);
+    free(path);
+    return rc;
+}
+
+/* Checks the parameters: an existing directory (absolute path) and an account. */
+static int
+ex_params(const cJSON *params, const char **dir, const char **account, char *err, size_t len)
+{
+    *dir = ex_str(params, "dir", NULL);
+    *account = ex_str(params, "account", NULL);
+    struct stat st;
+    if (*dir == NULL || (*dir)[0] != '/' || stat(*dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, len,
+                 "parameters: \"dir\" must be an existing directory, as an absolute "
+                 "path");
+        return -1;
+    }
+    if (*account == NULL || (*account)[0] == '\0') {
+        snprintf(err, len, "parameters: \"account\" (a company account number) is required");
+        return -1;
+    }
+    return 0;
+}
+
+void
+tickets_export_markdown(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
+{
+    const char *dir, *account;
+    char err[512];
+    if (ex_params(params, &dir, &account, err, sizeof(err)) < 0) {
+        job_out_fail(out, JOB_FAIL, "%s", err);
+        return;
+    }
+    struct db *db = job_db(ctx, "tickets", err, sizeof(err));
+    cJSON *rows = db ? ticket_store_company_tickets(db, account, 0, EXPORT_MAX_TICKETS) : NULL;
+    if (rows == NULL) {
+        job_out_fail(out, JOB_RETRY, "%s", db ? db_errstr(db) : err);
+        return;
+    }
+    int n = cJSON_GetArraySize(rows), written = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, rows)
+    {
+        char *name = ex_file_name(t), *doc = ex_document(t);
+        int rc = 0;
+        if (ctx->dry_run)
+            job_plan(ctx, cJSON_CreateString(name));
+        else
+            rc = ex_write(dir, name, doc, err, sizeof(err));
+        free(name);
+        free(doc);
+        if (rc < 0) {
+            job_out_fail(out, JOB_RETRY, "%s (%d of %d written)", err, written, n);
+            cJSON_Delete(rows);
+            return;
+        }
+        written++;
+        job_progress(ctx, written, n, "documents");
+    }
+    cJSON_Delete(rows);
+    job_info(ctx, "%d documents for account %s in %s", written, account, dir);
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "account", account);
+    cJSON_AddNumberToObject(r, "documents", written);
+    job_out_ok(out, cJSON_PrintUnformatted(r));
+    cJSON_Delete(r);
+}
