@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct tk {
     struct tenv *t;
@@ -454,6 +455,124 @@ test_webhook_burst(struct tenv *t)
     tk_stop(&k);
 }
 
+/* The account of the first stored ticket, and how many stored tickets it has (in year when
+ * year > 0). */
+static int
+tk_account_rows(struct tk *k, char *account, size_t len, int year)
+{
+    int n = 0;
+    if (year == 0)
+        account[0] = '\0';
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItem(k->fixture, "tickets"))
+    {
+        const cJSON *w = cJSON_GetObjectItem(t, "expected");
+        if (w == NULL)
+            continue;
+        const char *a = cJSON_GetObjectItem(w, "company_account_number")->valuestring;
+        if (account[0] == '\0')
+            snprintf(account, len, "%s", a);
+        int y = atoi(cJSON_GetObjectItem(w, "created_at")->valuestring);
+        n += strcmp(a, account) == 0 && (year == 0 || y == year);
+    }
+    return n;
+}
+
+/* GET /api/companies/{account}/tickets returns the company's tickets with their conversations
+ * and notes as arrays; ?year= filters by creation year; the token is required; bad input is
+ * refused with the field named. */
+static void
+test_read_api(struct tenv *t)
+{
+    struct tk k;
+    tk_start(&k, t, 80, NULL);
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    tprod_start(t);
+    free(tk_run(&k, "Tickets/Freshservice/Sync", since_2000, "succeeded"));
+    char account[80], path[160];
+    int all = tk_account_rows(&k, account, sizeof(account), 0);
+    snprintf(path, sizeof(path), "/api/companies/%s/tickets", account);
+    char *body = NULL;
+    CHECK(tprod_call(t, "GET", path, NULL, NULL, &body) == 200, "read API: %s", body);
+    cJSON *j = cJSON_Parse(body);
+    const cJSON *tickets = cJSON_GetObjectItem(j, "tickets");
+    CHECK(cJSON_GetArraySize(tickets) == all, "%d tickets of %s, expected %d",
+          cJSON_GetArraySize(tickets), account, all);
+    const cJSON *first = cJSON_GetArrayItem(tickets, 0);
+    CHECK(cJSON_IsArray(cJSON_GetObjectItem(first, "conversations")) &&
+              cJSON_IsArray(cJSON_GetObjectItem(first, "notes")) &&
+              cJSON_IsString(cJSON_GetObjectItem(first, "ticket_number")),
+          "a ticket with its conversations and notes as arrays");
+    int year = atoi(cJSON_GetObjectItem(first, "created_at")->valuestring);
+    cJSON_Delete(j);
+    free(body);
+    snprintf(path, sizeof(path), "/api/companies/%s/tickets?year=%d", account, year);
+    CHECK(tprod_call(t, "GET", path, NULL, NULL, &body) == 200, "read API by year");
+    j = cJSON_Parse(body);
+    int want = tk_account_rows(&k, account, sizeof(account), year);
+    int got = cJSON_GetArraySize(cJSON_GetObjectItem(j, "tickets"));
+    CHECK(got == want && want <= all, "?year=%d: %d tickets, expected %d (of %d)", year, got, want,
+          all);
+    cJSON_Delete(j);
+    free(body);
+    tprod_check_401(t, "GET", path, NULL);
+    snprintf(path, sizeof(path), "/api/companies/%s/tickets?year=20x6", account);
+    CHECK(tprod_call(t, "GET", path, NULL, NULL, &body) == 400 && strstr(body, "\"year\""),
+          "a bad year: %s", body);
+    free(body);
+    CHECK(tprod_call(t, "GET", "/api/companies/a%2Fb/tickets", NULL, NULL, NULL) == 404,
+          "a bad account");
+    CHECK(tprod_call(t, "GET", "/api/companies/nobody/tickets", NULL, NULL, &body) == 200 &&
+              strstr(body, "\"count\":0"),
+          "an unknown account has no tickets: %s", body);
+    free(body);
+    tk_stop(&k);
+}
+
+/* Tickets/Export/Markdown writes one document per stored ticket of the company, with safe
+ * names, and writes nothing in a dry run. */
+static void
+test_export_markdown(struct tenv *t)
+{
+    struct tk k;
+    tk_start(&k, t, 40, NULL);
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    free(tk_run(&k, "Tickets/Freshservice/Sync", since_2000, "succeeded"));
+    char account[80];
+    int n = tk_account_rows(&k, account, sizeof(account), 0);
+    char *dir = xasprintf("%s/export", t->dir);
+    CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
+    char *params = xasprintf("{\"dir\":\"%s\",\"account\":\"%s\",\"dry_run\":true}", dir, account);
+    char *res = tk_run(&k, "Tickets/Export/Markdown", params, "succeeded");
+    CHECK(strstr(res, ".md"), "the dry run plans the files: %s", res);
+    free(res);
+    char *cmd = xasprintf("test -z \"$(ls -A %s)\"", dir);
+    CHECK(system(cmd) == 0, "a dry run writes no file");
+    free(cmd);
+    free(params);
+    params = xasprintf("{\"dir\":\"%s\",\"account\":\"%s\"}", dir, account);
+    res = tk_run(&k, "Tickets/Export/Markdown", params, "succeeded");
+    CHECK(tk_count(res, "documents") == n, "%d documents: %s", n, res);
+    free(res);
+    cmd =
+        xasprintf("test $(ls %s/*.md | wc -l) -eq %d && ! ls -A %s | grep -q '^\\.'", dir, n, dir);
+    CHECK(system(cmd) == 0, "%d .md files and no temporary file left", n);
+    free(cmd);
+    cmd = xasprintf("test $(grep -l '^# \\(INC\\|SR\\)-' %s/*.md | wc -l) -eq %d && "
+                    "grep -q '^## Conversation' %s/*.md && grep -q '^- Hours: ' %s/*.md",
+                    dir, n, dir, dir);
+    CHECK(system(cmd) == 0, "each document has its header and sections");
+    free(cmd);
+    free(params);
+    params = xasprintf("{\"dir\":\"relative\",\"account\":\"%s\"}", account);
+    res = tk_run(&k, "Tickets/Export/Markdown", params, "failed");
+    CHECK(strstr(res, "\"dir\" must be an existing directory"), "a bad dir: %s", res);
+    free(res);
+    free(params);
+    free(dir);
+    tk_stop(&k);
+}
+
 #define TK_CONF                                                                                    \
     "[service.freshservice]\nbase_url = http://127.0.0.1:1\napi_key = fs-key\n"                    \
     "rate_per_minute = 6000\n"                                                                     \
@@ -474,6 +593,8 @@ static const struct test_case cases[] = {
     {"e2e_tickets_dry_run", test_dry_run, TK_CONF},
     {"e2e_tickets_rate_limit_two_workers", test_rate_limit_two_workers, TK_CONF_60},
     {"e2e_tickets_webhook_burst", test_webhook_burst, TK_CONF_WEBHOOK},
+    {"e2e_tickets_read_api", test_read_api, TK_CONF},
+    {"e2e_tickets_export_markdown", test_export_markdown, TK_CONF},
 };
 
 int

@@ -5,4 +5,6 @@ jf_e2e(tickets TIMEOUT 300 NAMES
   e2e_tickets_wrong_key
   e2e_tickets_dry_run
   e2e_tickets_rate_limit_two_workers
-  e2e_tickets_webhook_burst)
+  e2e_tickets_webhook_burst
+  e2e_tickets_read_api
+  e2e_tickets_export_markdown)
