@@ -16,7 +16,7 @@
 /* A ticket updated while a run lists is seen by the next run: it starts this much earlier, and
  * the store's last_updated_at tells which of the overlap's tickets are already synced. */
 #define SYNC_OVERLAP_S 300
-#define SYNC_CHUNK 25
+#define SYNC_CHUNK 100
 #define SYNC_FULL_S (365 * 86400)
 #define FS_CLOSED 5
 
