@@ -185,8 +185,14 @@ sync_chunk(struct sync *s, cJSON **t, int n)
         caltime_format_dt(sync_updated(t[i]), dt, sizeof(dt));
         if (c == NULL) {
             s->skipped++;
-            job_warn(s->ctx, "ticket %lld: department %lld is not mapped to a company: skipped",
-                     (long long)ids[i], (long long)sync_int(t[i], "department_id"));
+            int64_t dept = sync_int(t[i], "department_id");
+            if (dept)
+                job_warn(s->ctx,
+                         "ticket %lld: department %lld is not mapped to a company: "
+                         "skipped",
+                         (long long)ids[i], (long long)dept);
+            else
+                job_warn(s->ctx, "ticket %lld has no department: skipped", (long long)ids[i]);
         } else if (strcmp(stamps[i], dt) == 0) {
             s->unchanged++;
         } else {
