@@ -5,7 +5,9 @@
 #include "log.h"
 #include "util.h"
 
+#include <getopt.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,51 +124,63 @@ cli_job_id(const char *s)
     return id;
 }
 
+/* getopt_long's value for the k-th option of a spec: clear of its own '?', ':' and 1. */
+#define CLI_OPT_VAL(k) (1000 + (k))
+
+/* Records one parsed option; -1 (after the message) when there are too many. */
+static int
+cli_parse_keep(struct cli *c, const char *cmd, const char *name, const char *val)
+{
+    if (c->n_opts >= 32) {
+        cli_usage_error("%s: too many options", cmd);
+        return -1;
+    }
+    c->opt_name[c->n_opts] = name;
+    c->opt_val[c->n_opts] = val ? val : "";
+    c->n_opts++;
+    return 0;
+}
+
 int
 cli_parse(struct cli *c, const char *cmd, int argc, char **argv, const struct cli_opt_spec *spec)
 {
+    int n = 0;
+    while (spec && spec[n].name)
+        n++;
+    struct option *lo = xcalloc((size_t)n + 1, sizeof(*lo));
+    for (int k = 0; k < n; k++)
+        lo[k] = (struct option){spec[k].name + 2, spec[k].has_arg ? required_argument : no_argument,
+                                NULL, CLI_OPT_VAL(k)};
+    /* getopt_long wants the program's name first; "-" keeps positionals in order. */
+    char **v = xcalloc((size_t)argc + 2, sizeof(char *));
+    v[0] = (char *)(uintptr_t)cmd;
+    memcpy(v + 1, argv, sizeof(char *) * (size_t)argc);
     c->n_pos = 0;
     c->n_opts = 0;
     c->pos = xcalloc((size_t)argc + 1, sizeof(char *));
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0 || a[2] == '\0') {
-            c->pos[c->n_pos++] = argv[i];
-            continue;
-        }
-        const char *eq = strchr(a, '=');
-        size_t nl = eq ? (size_t)(eq - a) : strlen(a);
-        const struct cli_opt_spec *s = NULL;
-        for (int k = 0; spec && spec[k].name; k++)
-            if (strlen(spec[k].name) == nl && strncmp(spec[k].name, a, nl) == 0)
-                s = &spec[k];
-        if (s == NULL) {
-            cli_usage_error("%s: unknown option %.*s (see jobfleet --help)", cmd, (int)nl, a);
-            return -1;
-        }
-        if (c->n_opts >= 32) {
-            cli_usage_error("%s: too many options", cmd);
-            return -1;
-        }
-        const char *val = "";
-        if (s->has_arg) {
-            if (eq)
-                val = eq + 1;
-            else if (i + 1 < argc)
-                val = argv[++i];
-            else {
-                cli_usage_error("%s: option %s needs a value", cmd, s->name);
-                return -1;
-            }
-        } else if (eq) {
-            cli_usage_error("%s: option %s takes no value", cmd, s->name);
-            return -1;
-        }
-        c->opt_name[c->n_opts] = s->name;
-        c->opt_val[c->n_opts] = val;
-        c->n_opts++;
+    optind = 0;
+    opterr = 0;
+    int rc = 0;
+    for (int o; rc == 0 && (o = getopt_long(argc + 1, v, "-:", lo, NULL)) != -1;) {
+        const char *arg = v[optind - 1];
+        if (o == 1)
+            c->pos[c->n_pos++] = optarg;
+        else if (o >= CLI_OPT_VAL(0))
+            rc = cli_parse_keep(c, cmd, spec[o - CLI_OPT_VAL(0)].name, optarg);
+        else if (o == ':')
+            rc = cli_usage_error("%s: option %s needs a value", cmd, arg);
+        else if (optopt >= CLI_OPT_VAL(0))
+            rc = cli_usage_error("%s: option %s takes no value", cmd,
+                                 spec[optopt - CLI_OPT_VAL(0)].name);
+        else
+            rc = cli_usage_error("%s: unknown option %s (see jobfleet --help)", cmd, arg);
     }
-    return 0;
+    /* What follows "--" is positional, whatever it looks like. */
+    while (rc == 0 && optind <= argc)
+        c->pos[c->n_pos++] = v[optind++];
+    free(v);
+    free(lo);
+    return rc == 0 ? 0 : -1;
 }
 
 const char *
