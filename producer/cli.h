@@ -48,6 +48,8 @@ struct rq *cli_rq(struct cli *c);
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints a runtime error to stderr and returns CLI_RUNTIME. */
 int cli_runtime_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints a write of unknown outcome (its answer was lost) to stderr and returns CLI_UNKNOWN. */
+int cli_unknown_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Parses a job id argument; prints an error and returns -1 when it is not one. */
 int64_t cli_job_id(const char *s);
 

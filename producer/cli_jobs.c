@@ -21,22 +21,6 @@ cli_job_err(enum job_err e, const char *err)
     return cli_usage_error("%s", err);
 }
 
-/* Prints a write of unknown outcome (its answer was lost) as one line on stderr and returns
- * CLI_UNKNOWN. */
-static int cli_unknown_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-cli_unknown_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "jobfleet: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    return CLI_UNKNOWN;
-}
-
 static void
 cli_print_json(const cJSON *j)
 {

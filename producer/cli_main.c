@@ -113,6 +113,16 @@ cli_runtime_error(const char *fmt, ...)
     return CLI_RUNTIME;
 }
 
+int
+cli_unknown_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cli_verror(fmt, ap);
+    va_end(ap);
+    return CLI_UNKNOWN;
+}
+
 int64_t
 cli_job_id(const char *s)
 {
