@@ -347,6 +347,30 @@ test_wrong_key(struct tenv *t)
     tk_stop(&k);
 }
 
+/* The ticket list answering 503 on every try: the job is retried later (not failed), with the
+ * reason, and nothing is stored. */
+static void
+test_api_down_retries(struct tenv *t)
+{
+    struct tk k;
+    tk_start(&k, t, 10, NULL);
+    tfake_control(&k.fake, "faults",
+                  "{\"path\":\"/api/v2/tickets\",\"status\":503,\"count\":1000}");
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    int64_t id = t_enqueue(t, "Tickets/Freshservice/Sync", "{}", NULL);
+    WAIT_UNTIL(
+        t_sql_int(t, 0, "SELECT COUNT(*) FROM job_attempts WHERE job_id = ?", DB_P(DBI(id))) == 1,
+        60000, "the first attempt ends");
+    char *st = t_job_state(t, id);
+    char *reason = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    CHECK(strcmp(st, "pending") == 0 && reason && strstr(reason, "503"), "retried later: %s, %s",
+          st, reason ? reason : "");
+    free(st);
+    free(reason);
+    CHECK(tk_store_int(&k, "SELECT COUNT(*) FROM ticket_details") == 0, "nothing stored");
+    tk_stop(&k);
+}
+
 /* A dry run reads and plans, and writes neither rows nor the watermark. */
 static void
 test_dry_run(struct tenv *t)
@@ -590,6 +614,7 @@ static const struct test_case cases[] = {
     {"e2e_tickets_incremental", test_incremental, TK_CONF},
     {"e2e_tickets_one_ticket_fails", test_one_ticket_fails, TK_CONF},
     {"e2e_tickets_wrong_key", test_wrong_key, TK_CONF},
+    {"e2e_tickets_api_down_retries", test_api_down_retries, TK_CONF},
     {"e2e_tickets_dry_run", test_dry_run, TK_CONF},
     {"e2e_tickets_rate_limit_two_workers", test_rate_limit_two_workers, TK_CONF_60},
     {"e2e_tickets_webhook_burst", test_webhook_burst, TK_CONF_WEBHOOK},
