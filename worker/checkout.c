@@ -86,11 +86,11 @@ checkout_write(struct checkout *c)
     }
     memmove(c->batch, c->batch + n, sizeof(*c->batch) * (size_t)(c->n_batch - n));
     c->n_batch -= n;
-    pthread_mutex_lock(&c->mu);
+    bgthread_lock(&c->bg);
     c->n_unwritten -= n;
     c->n_flushes++;
     c->n_flushed += n;
-    pthread_mutex_unlock(&c->mu);
+    bgthread_unlock(&c->bg);
 }
 
 static void
@@ -105,11 +105,11 @@ checkout_cancel_poll(struct checkout *c)
     }
     if (n == 0)
         return;
-    pthread_mutex_lock(&c->mu);
+    bgthread_lock(&c->bg);
     c->cancels = xrealloc(c->cancels, sizeof(*c->cancels) * (size_t)(c->n_cancels + n));
     memcpy(c->cancels + c->n_cancels, ids, sizeof(*ids) * (size_t)n);
     c->n_cancels += n;
-    pthread_mutex_unlock(&c->mu);
+    bgthread_unlock(&c->bg);
     char b = 'c';
     ssize_t w = write(c->pipe_wr, &b, 1);
     (void)w; /* a full pipe already wakes the supervisor */
@@ -153,27 +153,17 @@ checkout_next_due(struct checkout *c, bool any_busy)
     return t;
 }
 
-static void
-checkout_wait(struct checkout *c, int64_t until_mono)
-{
-    int64_t ms = until_mono - now_mono_ms();
-    if (ms <= 0)
-        return;
-    struct timespec ts = deadline_after_ms(CLOCK_MONOTONIC, ms);
-    pthread_cond_timedwait(&c->cond, &c->mu, &ts);
-}
-
 static void *
 checkout_loop(void *arg)
 {
     struct checkout *c = arg;
     bool last_draining = false;
     for (;;) {
-        pthread_mutex_lock(&c->mu);
+        bgthread_lock(&c->bg);
         /* Sleep while there is nothing to write and nothing due. */
-        while (c->n_queue == 0 && !(c->stop && c->n_batch == 0) && c->draining == last_draining &&
-               now_mono_ms() < checkout_next_due(c, c->any_busy))
-            checkout_wait(c, checkout_next_due(c, c->any_busy));
+        while (c->n_queue == 0 && !(bgthread_stopping(&c->bg) && c->n_batch == 0) &&
+               c->draining == last_draining && now_mono_ms() < checkout_next_due(c, c->any_busy))
+            bgthread_wait_until(&c->bg, checkout_next_due(c, c->any_busy));
         if (c->n_queue > 0) {
             if (c->n_batch + c->n_queue > c->cap_batch) {
                 c->cap_batch = (c->n_batch + c->n_queue) * 2;
@@ -183,9 +173,9 @@ checkout_loop(void *arg)
             c->n_batch += c->n_queue;
             c->n_queue = 0;
         }
-        bool stop = c->stop, draining = c->draining, any_busy = c->any_busy;
+        bool stop = bgthread_stopping(&c->bg), draining = c->draining, any_busy = c->any_busy;
         int64_t stop_by = c->stop_by;
-        pthread_mutex_unlock(&c->mu);
+        bgthread_unlock(&c->bg);
         bool beat_now = draining != last_draining;
         last_draining = draining;
         if (checkout_db_up(c)) {
@@ -199,9 +189,9 @@ checkout_loop(void *arg)
             break;
         if (stop && c->n_batch > 0) {
             /* Outcomes left and MariaDB away: try again shortly, until the grace is over. */
-            pthread_mutex_lock(&c->mu);
-            checkout_wait(c, now_mono_ms() + 200);
-            pthread_mutex_unlock(&c->mu);
+            bgthread_lock(&c->bg);
+            bgthread_wait_until(&c->bg, now_mono_ms() + 200);
+            bgthread_unlock(&c->bg);
         }
     }
     return NULL;
@@ -216,19 +206,14 @@ checkout_start(struct checkout *c)
     c->pipe_rd = fds[0];
     c->pipe_wr = fds[1];
     limiter_init(&c->lim, c->redis, c->lease_ms);
-    pthread_mutex_init(&c->mu, NULL);
-    /* Waits measure intervals: a step of the wall clock must not stretch or cut them. */
-    cond_init_monotonic(&c->cond);
-    int rc = pthread_create(&c->thread, NULL, checkout_loop, c);
-    if (rc != 0) {
+    if (bgthread_start(&c->bg, checkout_loop, c) < 0) {
         /* Give back what the thread would have used: the caller may carry on or exit. */
-        errno = rc;
-        pthread_cond_destroy(&c->cond);
-        pthread_mutex_destroy(&c->mu);
+        int err = errno;
         limiter_release(&c->lim);
         close(c->pipe_rd);
         close(c->pipe_wr);
         c->pipe_rd = c->pipe_wr = -1;
+        errno = err;
         return -1;
     }
     return 0;
@@ -237,7 +222,7 @@ checkout_start(struct checkout *c)
 void
 checkout_add(struct checkout *c, struct checkout_item *it)
 {
-    pthread_mutex_lock(&c->mu);
+    bgthread_lock(&c->bg);
     if (c->n_queue == c->cap_queue) {
         c->cap_queue = c->cap_queue ? c->cap_queue * 2 : 16;
         c->queue = xrealloc(c->queue, sizeof(*c->queue) * (size_t)c->cap_queue);
@@ -245,36 +230,36 @@ checkout_add(struct checkout *c, struct checkout_item *it)
     c->queue[c->n_queue++] = *it;
     memset(it, 0, sizeof(*it));
     c->n_unwritten++;
-    pthread_cond_signal(&c->cond);
-    pthread_mutex_unlock(&c->mu);
+    bgthread_wake(&c->bg);
+    bgthread_unlock(&c->bg);
 }
 
 int
 checkout_unwritten(struct checkout *c)
 {
-    pthread_mutex_lock(&c->mu);
+    bgthread_lock(&c->bg);
     int n = c->n_unwritten;
-    pthread_mutex_unlock(&c->mu);
+    bgthread_unlock(&c->bg);
     return n;
 }
 
 void
 checkout_set_draining(struct checkout *c)
 {
-    pthread_mutex_lock(&c->mu);
+    bgthread_lock(&c->bg);
     c->draining = true;
-    pthread_cond_signal(&c->cond);
-    pthread_mutex_unlock(&c->mu);
+    bgthread_wake(&c->bg);
+    bgthread_unlock(&c->bg);
 }
 
 void
 checkout_set_busy(struct checkout *c, bool any_busy)
 {
-    pthread_mutex_lock(&c->mu);
+    bgthread_lock(&c->bg);
     if (any_busy && !c->any_busy)
-        pthread_cond_signal(&c->cond);
+        bgthread_wake(&c->bg);
     c->any_busy = any_busy;
-    pthread_mutex_unlock(&c->mu);
+    bgthread_unlock(&c->bg);
 }
 
 int64_t *
@@ -283,24 +268,23 @@ checkout_take_cancels(struct checkout *c, int *n)
     char buf[64];
     while (read(c->pipe_rd, buf, sizeof(buf)) > 0)
         ;
-    pthread_mutex_lock(&c->mu);
+    bgthread_lock(&c->bg);
     int64_t *ids = c->cancels;
     *n = c->n_cancels;
     c->cancels = NULL;
     c->n_cancels = 0;
-    pthread_mutex_unlock(&c->mu);
+    bgthread_unlock(&c->bg);
     return ids;
 }
 
 int
 checkout_stop(struct checkout *c, int64_t grace_ms)
 {
-    pthread_mutex_lock(&c->mu);
-    c->stop = true;
+    /* The thread reads stop_by only once it sees the stop, so setting it first is enough. */
+    bgthread_lock(&c->bg);
     c->stop_by = now_mono_ms() + grace_ms;
-    pthread_cond_signal(&c->cond);
-    pthread_mutex_unlock(&c->mu);
-    pthread_join(c->thread, NULL);
+    bgthread_unlock(&c->bg);
+    bgthread_stop(&c->bg);
     int left = c->n_batch + c->n_queue;
     /* The jobs no longer run; the scheduler recovers their rows. */
     for (int i = 0; i < c->n_batch; i++)
@@ -315,7 +299,6 @@ checkout_stop(struct checkout *c, int64_t grace_ms)
     close(c->pipe_rd);
     close(c->pipe_wr);
     limiter_release(&c->lim);
-    pthread_mutex_destroy(&c->mu);
-    pthread_cond_destroy(&c->cond);
+    bgthread_release(&c->bg);
     return left;
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bgthread.h"
 #include "db.h"
 #include "lifecycle.h"
 #include "limits.h"
@@ -25,14 +26,12 @@ struct checkout_item {
 };
 
 struct checkout {
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    /* Guarded by mu: */
+    /* Its stop ends the thread once what is left is written, or stop_by has passed. */
+    struct bgthread bg;
+    /* Guarded by bg's lock: */
     struct checkout_item *queue; /* handed over, not yet taken by the thread */
     int n_queue, cap_queue;
     int n_unwritten; /* handed over and not written yet */
-    bool stop;
     int64_t stop_by; /* on stop, how long to keep trying to write what is left */
     bool draining;
     bool any_busy;

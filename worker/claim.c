@@ -214,10 +214,10 @@ claim_batch(struct fetch *f, struct rq *rq, const struct fetch_item *items, int 
     }
     claim_succeeded(f);
     if (nk > 0) {
-        pthread_mutex_lock(&f->mu);
+        bgthread_lock(&f->bg);
         f->n_claims++;
         f->n_claimed += c;
-        pthread_mutex_unlock(&f->mu);
+        bgthread_unlock(&f->bg);
     }
     claim_hand_over(f, ids, nk, jls, out, c, items, n, claimed);
     if (c < n) {

@@ -58,40 +58,40 @@ fetch_order(struct fetch *f, const char **names, unsigned *seed)
 static int
 fetch_take_want(struct fetch *f)
 {
-    pthread_mutex_lock(&f->mu);
-    while (f->want <= 0 && !f->stop)
-        pthread_cond_wait(&f->cond, &f->mu);
-    int want = f->stop ? -1 : f->want;
-    pthread_mutex_unlock(&f->mu);
+    bgthread_lock(&f->bg);
+    while (f->want <= 0 && !bgthread_stopping(&f->bg))
+        bgthread_wait_until(&f->bg, BGTHREAD_NO_DEADLINE);
+    int want = bgthread_stopping(&f->bg) ? -1 : f->want;
+    bgthread_unlock(&f->bg);
     return want;
 }
 
 static bool
 fetch_stopped(struct fetch *f)
 {
-    pthread_mutex_lock(&f->mu);
-    bool stop = f->stop;
-    pthread_mutex_unlock(&f->mu);
+    bgthread_lock(&f->bg);
+    bool stop = bgthread_stopping(&f->bg);
+    bgthread_unlock(&f->bg);
     return stop;
 }
 
 void
 fetch_nap(struct fetch *f, int64_t ms, bool wake_on_stop)
 {
-    struct timespec ts = deadline_after_ms(CLOCK_MONOTONIC, ms);
-    pthread_mutex_lock(&f->mu);
-    while (!f->abort && !(wake_on_stop && f->stop))
-        if (pthread_cond_timedwait(&f->cond, &f->mu, &ts) == ETIMEDOUT)
-            break;
-    pthread_mutex_unlock(&f->mu);
+    int64_t deadline = now_mono_ms() + ms;
+    bgthread_lock(&f->bg);
+    /* Other wakes (more capacity) do not end the nap: only its deadline, an abort or a stop. */
+    while (!f->abort && !(wake_on_stop && bgthread_stopping(&f->bg)) && now_mono_ms() < deadline)
+        bgthread_wait_until(&f->bg, deadline);
+    bgthread_unlock(&f->bg);
 }
 
 bool
 fetch_aborted(struct fetch *f)
 {
-    pthread_mutex_lock(&f->mu);
+    bgthread_lock(&f->bg);
     bool abort = f->abort;
-    pthread_mutex_unlock(&f->mu);
+    bgthread_unlock(&f->bg);
     return abort;
 }
 
@@ -121,14 +121,14 @@ fetch_deliver(struct fetch *f, struct fetch_job *jobs, int n)
 {
     if (n <= 0)
         return;
-    pthread_mutex_lock(&f->mu);
+    bgthread_lock(&f->bg);
     if (f->n_ready + n > f->cap_ready) {
         f->cap_ready = (f->n_ready + n) * 2;
         f->ready = xrealloc(f->ready, sizeof(*f->ready) * (size_t)f->cap_ready);
     }
     memcpy(f->ready + f->n_ready, jobs, sizeof(*jobs) * (size_t)n);
     f->n_ready += n;
-    pthread_mutex_unlock(&f->mu);
+    bgthread_unlock(&f->bg);
     fetch_wake(f);
 }
 
@@ -137,9 +137,9 @@ fetch_deliver(struct fetch *f, struct fetch_job *jobs, int n)
 static void
 fetch_use(struct fetch *f, int n)
 {
-    pthread_mutex_lock(&f->mu);
+    bgthread_lock(&f->bg);
     f->want -= n;
-    pthread_mutex_unlock(&f->mu);
+    bgthread_unlock(&f->bg);
 }
 
 static void *
@@ -212,9 +212,9 @@ fetch_loop(void *arg)
         }
     }
     rq_free(rq);
-    pthread_mutex_lock(&f->mu);
+    bgthread_lock(&f->bg);
     f->done = true;
-    pthread_mutex_unlock(&f->mu);
+    bgthread_unlock(&f->bg);
     fetch_wake(f);
     return NULL;
 }
@@ -228,22 +228,16 @@ fetch_start(struct fetch *f)
     f->pipe_rd = fds[0];
     f->pipe_wr = fds[1];
     f->want = 0;
-    f->stop = f->abort = f->done = false;
+    f->abort = f->done = false;
     f->paused = xcalloc((size_t)f->n_queues, sizeof(bool));
     f->db = db_new(f->mysql);
     limiter_init(&f->lim, &f->redis, f->lease_ms);
     f->next_settings = 0;
     retry_init(&f->db_retry, FETCH_RETRY_MIN_MS, FETCH_RETRY_MAX_MS);
     f->db_retry_at = 0;
-    pthread_mutex_init(&f->mu, NULL);
-    /* Waits measure intervals: a step of the wall clock must not stretch or cut them. */
-    cond_init_monotonic(&f->cond);
-    int rc = pthread_create(&f->thread, NULL, fetch_loop, f);
-    if (rc != 0) {
+    if (bgthread_start(&f->bg, fetch_loop, f) < 0) {
         /* Give back what the thread would have used: the caller may carry on or exit. */
-        errno = rc;
-        pthread_cond_destroy(&f->cond);
-        pthread_mutex_destroy(&f->mu);
+        int err = errno;
         limiter_release(&f->lim);
         db_free(f->db);
         f->db = NULL;
@@ -252,6 +246,7 @@ fetch_start(struct fetch *f)
         close(f->pipe_rd);
         close(f->pipe_wr);
         f->pipe_rd = f->pipe_wr = -1;
+        errno = err;
         return -1;
     }
     return 0;
@@ -260,61 +255,60 @@ fetch_start(struct fetch *f)
 void
 fetch_want(struct fetch *f, int delta)
 {
-    pthread_mutex_lock(&f->mu);
+    bgthread_lock(&f->bg);
     f->want += delta;
-    pthread_cond_broadcast(&f->cond);
-    pthread_mutex_unlock(&f->mu);
+    bgthread_wake_all(&f->bg);
+    bgthread_unlock(&f->bg);
 }
 
 struct fetch_job *
 fetch_take_jobs(struct fetch *f, int *n)
 {
-    pthread_mutex_lock(&f->mu);
+    bgthread_lock(&f->bg);
     struct fetch_job *jobs = f->ready;
     *n = f->n_ready;
     f->ready = NULL;
     f->n_ready = f->cap_ready = 0;
-    pthread_mutex_unlock(&f->mu);
+    bgthread_unlock(&f->bg);
     return jobs;
 }
 
 void
 fetch_stop(struct fetch *f)
 {
-    pthread_mutex_lock(&f->mu);
-    f->stop = true;
-    pthread_cond_broadcast(&f->cond);
-    pthread_mutex_unlock(&f->mu);
+    bgthread_ask_stop(&f->bg);
 }
 
 void
 fetch_abort(struct fetch *f)
 {
-    pthread_mutex_lock(&f->mu);
-    f->stop = f->abort = true;
-    pthread_cond_broadcast(&f->cond);
-    pthread_mutex_unlock(&f->mu);
+    /* Stop first, so the thread sees what a second signal after a first one shows it. */
+    bgthread_ask_stop(&f->bg);
+    bgthread_lock(&f->bg);
+    f->abort = true;
+    bgthread_wake_all(&f->bg);
+    bgthread_unlock(&f->bg);
 }
 
 bool
 fetch_finished(struct fetch *f)
 {
-    pthread_mutex_lock(&f->mu);
+    bgthread_lock(&f->bg);
     bool done = f->done;
-    pthread_mutex_unlock(&f->mu);
+    bgthread_unlock(&f->bg);
     return done;
 }
 
 struct fetch_job *
 fetch_join(struct fetch *f, int *n)
 {
-    pthread_join(f->thread, NULL);
+    /* Joins only: fetch_stop or fetch_abort has asked the thread to stop. */
+    bgthread_stop(&f->bg);
     struct fetch_job *left = fetch_take_jobs(f, n);
     close(f->pipe_rd);
     close(f->pipe_wr);
     f->pipe_rd = f->pipe_wr = -1;
-    pthread_mutex_destroy(&f->mu);
-    pthread_cond_destroy(&f->cond);
+    bgthread_release(&f->bg);
     free(f->paused);
     f->paused = NULL;
     db_free(f->db);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bgthread.h"
 #include "cfg.h"
 #include "fetch_queues.h"
 #include "db.h"
@@ -36,12 +37,10 @@ struct fetch_job {
 #define FETCH_RETRY_MAX_MS 5000
 
 struct fetch {
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    /* Guarded by mu: */
+    /* Its stop is the drain: no new pops; what is popped is claimed or put back. */
+    struct bgthread bg;
+    /* Guarded by bg's lock: */
     int want;   /* IDs the supervisor can take now: never more than its idle children */
-    bool stop;  /* drain: no new pops; what is popped is claimed or put back */
     bool abort; /* give up on a claim whose outcome is unknown (second signal) */
     bool done;  /* the thread has finished */
     struct fetch_job *ready; /* claimed, not yet taken by the supervisor */
