@@ -9,6 +9,7 @@
  * (too many open files, an I/O error), or that cannot be moved to failed/, is held: left in
  * place, skipped until its backoff ends, and logged once, so neither a good entry is lost to
  * a passing error nor a broken failed/ makes the replayer spin or flood the log. */
+#include "bgthread.h"
 #include "log.h"
 #include "producer.h"
 #include "producer_writer.h"
@@ -36,10 +37,8 @@ struct replay_hold {
 
 struct spool_replay {
     struct producer *p;
-    pthread_t tid;
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    bool stop, kicked;
+    struct bgthread bg; /* woken by a kick; its lock guards kicked */
+    bool kicked;
     struct db *db;
     struct rq *rq;
     /* Held entries; only the replay thread touches them. */
@@ -235,9 +234,9 @@ replay_round(struct spool_replay *r)
     for (int i = 0; i < r->n_holds; i++)
         r->holds[i].seen = false;
     for (int off = 0; off < n && rc == 0; off += REPLAY_CHUNK) {
-        pthread_mutex_lock(&r->mu);
-        bool stop = r->stop;
-        pthread_mutex_unlock(&r->mu);
+        bgthread_lock(&r->bg);
+        bool stop = bgthread_stopping(&r->bg);
+        bgthread_unlock(&r->bg);
         if (stop)
             break;
         int m = n - off < REPLAY_CHUNK ? n - off : REPLAY_CHUNK;
@@ -272,14 +271,12 @@ replay_main(void *arg)
     struct spool_replay *r = arg;
     int64_t next_try = 0;
     for (;;) {
-        pthread_mutex_lock(&r->mu);
-        if (!r->stop && !r->kicked) {
-            struct timespec ts = deadline_after_ms(CLOCK_MONOTONIC, REPLAY_IDLE_MS);
-            pthread_cond_timedwait(&r->cond, &r->mu, &ts);
-        }
-        bool stop = r->stop;
+        bgthread_lock(&r->bg);
+        if (!bgthread_stopping(&r->bg) && !r->kicked)
+            bgthread_wait_until(&r->bg, now_mono_ms() + REPLAY_IDLE_MS);
+        bool stop = bgthread_stopping(&r->bg);
         r->kicked = false;
-        pthread_mutex_unlock(&r->mu);
+        bgthread_unlock(&r->bg);
         if (stop)
             break;
         /* Entries written while MariaDB is down wait until the writer sees it back, so the
@@ -303,9 +300,7 @@ spool_replay_start(struct producer *p)
     r->p = p;
     r->db = db_new(&p->cfg->mysql);
     r->rq = rq_new(&p->cfg->redis);
-    pthread_mutex_init(&r->mu, NULL);
-    cond_init_monotonic(&r->cond);
-    if (pthread_create(&r->tid, NULL, replay_main, r) != 0)
+    if (bgthread_start(&r->bg, replay_main, r) < 0)
         fatal("pthread_create");
     return r;
 }
@@ -313,10 +308,10 @@ spool_replay_start(struct producer *p)
 void
 spool_replay_kick(struct spool_replay *r)
 {
-    pthread_mutex_lock(&r->mu);
+    bgthread_lock(&r->bg);
     r->kicked = true;
-    pthread_cond_signal(&r->cond);
-    pthread_mutex_unlock(&r->mu);
+    bgthread_wake(&r->bg);
+    bgthread_unlock(&r->bg);
 }
 
 void
@@ -324,15 +319,10 @@ spool_replay_stop(struct spool_replay *r)
 {
     if (r == NULL)
         return;
-    pthread_mutex_lock(&r->mu);
-    r->stop = true;
-    pthread_cond_signal(&r->cond);
-    pthread_mutex_unlock(&r->mu);
-    pthread_join(r->tid, NULL);
+    bgthread_stop(&r->bg);
+    bgthread_release(&r->bg);
     db_free(r->db);
     rq_free(r->rq);
     free(r->holds);
-    pthread_cond_destroy(&r->cond);
-    pthread_mutex_destroy(&r->mu);
     free(r);
 }

@@ -5,13 +5,13 @@
  * one-statement autocommit, and big inserts cost MariaDB less per row. A log row is a
  * convenience for operators: when it cannot be written it is dropped and counted, and the
  * request it describes is never failed for it. */
+#include "bgthread.h"
 #include "caltime.h"
 #include "job.h"
 #include "log.h"
 #include "util.h"
 #include "webhook_log.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,14 +35,11 @@ struct webhook_log_row {
 };
 
 struct webhook_log {
-    pthread_mutex_t mu;
-    pthread_cond_t wake;          /* FLUSH_ROWS are waiting, or stop */
+    struct bgthread bg;           /* woken when FLUSH_ROWS are waiting; its lock guards the ring */
     struct webhook_log_row *rows; /* a ring of max rows */
     int max, head, n;
-    bool stop;
     atomic_long dropped;
     struct db *db; /* the flusher's own */
-    pthread_t tid;
 };
 
 static void
@@ -65,8 +62,6 @@ webhook_log_free(struct webhook_log *l)
                   (long)atomic_load(&l->dropped));
     free(l->rows);
     db_free(l->db);
-    pthread_cond_destroy(&l->wake);
-    pthread_mutex_destroy(&l->mu);
     free(l);
 }
 
@@ -93,25 +88,25 @@ webhook_log_add(struct webhook_log *l, const char *source, const char *path, con
     r.path = webhook_log_clip(path ? path : "", 512);
     r.action = webhook_log_clip(action, 191);
     r.reason = webhook_log_clip(reason, 512);
-    pthread_mutex_lock(&l->mu);
+    bgthread_lock(&l->bg);
     if (l->n == l->max) {
-        pthread_mutex_unlock(&l->mu);
+        bgthread_unlock(&l->bg);
         atomic_fetch_add(&l->dropped, 1);
         webhook_log_row_release(&r);
         return;
     }
     l->rows[(l->head + l->n) % l->max] = r;
     if (++l->n == FLUSH_ROWS)
-        pthread_cond_signal(&l->wake);
-    pthread_mutex_unlock(&l->mu);
+        bgthread_wake(&l->bg);
+    bgthread_unlock(&l->bg);
 }
 
 int
 webhook_log_pending(struct webhook_log *l)
 {
-    pthread_mutex_lock(&l->mu);
+    bgthread_lock(&l->bg);
     int n = l->n;
-    pthread_mutex_unlock(&l->mu);
+    bgthread_unlock(&l->bg);
     return n;
 }
 
@@ -126,7 +121,7 @@ webhook_log_dropped(struct webhook_log *l)
 static void
 webhook_log_unshift(struct webhook_log *l, struct webhook_log_row *rows, int n)
 {
-    pthread_mutex_lock(&l->mu);
+    bgthread_lock(&l->bg);
     for (int i = n - 1; i >= 0; i--) {
         if (l->n == l->max) {
             atomic_fetch_add(&l->dropped, 1);
@@ -137,7 +132,7 @@ webhook_log_unshift(struct webhook_log *l, struct webhook_log_row *rows, int n)
         l->rows[l->head] = rows[i];
         l->n++;
     }
-    pthread_mutex_unlock(&l->mu);
+    bgthread_unlock(&l->bg);
 }
 
 /* Inserts n rows (at most WEBHOOK_LOG_CHUNK) with one statement. The statement's text holds
@@ -174,14 +169,14 @@ webhook_log_insert(struct db *db, const struct webhook_log_row *rows, int n)
 static int
 webhook_log_flush(struct webhook_log *l, struct db *db, int max)
 {
-    pthread_mutex_lock(&l->mu);
+    bgthread_lock(&l->bg);
     int n = l->n < max ? l->n : max;
     struct webhook_log_row *rows = n ? xcalloc((size_t)n, sizeof(*rows)) : NULL;
     for (int i = 0; i < n; i++)
         rows[i] = l->rows[(l->head + i) % l->max];
     l->head = (l->head + n) % l->max;
     l->n -= n;
-    pthread_mutex_unlock(&l->mu);
+    bgthread_unlock(&l->bg);
     int done = 0;
     while (done < n) {
         int k = n - done < WEBHOOK_LOG_CHUNK ? n - done : WEBHOOK_LOG_CHUNK;
@@ -228,15 +223,13 @@ webhook_log_main(void *arg)
 {
     struct webhook_log *l = arg;
     bool down = false;
-    pthread_mutex_lock(&l->mu);
+    bgthread_lock(&l->bg);
     for (;;) {
-        if (!l->stop && (l->n < FLUSH_ROWS || down)) {
-            struct timespec ts = deadline_after_ms(CLOCK_MONOTONIC, down ? RETRY_MS : FLUSH_MS);
-            pthread_cond_timedwait(&l->wake, &l->mu, &ts);
-        }
-        bool stop = l->stop;
+        if (!bgthread_stopping(&l->bg) && (l->n < FLUSH_ROWS || down))
+            bgthread_wait_until(&l->bg, now_mono_ms() + (down ? RETRY_MS : FLUSH_MS));
+        bool stop = bgthread_stopping(&l->bg);
         int n = l->n;
-        pthread_mutex_unlock(&l->mu);
+        bgthread_unlock(&l->bg);
         if (n > 0) {
             bool was_down = down;
             down = webhook_log_write(l) < 0;
@@ -246,11 +239,11 @@ webhook_log_main(void *arg)
             else if (!down && was_down)
                 log_info("webhook log: MariaDB is back; rows kept during the outage written");
         }
-        pthread_mutex_lock(&l->mu);
+        bgthread_lock(&l->bg);
         if (stop)
             break;
     }
-    pthread_mutex_unlock(&l->mu);
+    bgthread_unlock(&l->bg);
     return NULL;
 }
 
@@ -258,12 +251,10 @@ struct webhook_log *
 webhook_log_start(const struct cfg_mysql *mysql, int max_rows)
 {
     struct webhook_log *l = xcalloc(1, sizeof(*l));
-    pthread_mutex_init(&l->mu, NULL);
-    cond_init_monotonic(&l->wake);
     l->max = max_rows;
     l->rows = xcalloc((size_t)max_rows, sizeof(*l->rows));
     l->db = db_new(mysql);
-    if (pthread_create(&l->tid, NULL, webhook_log_main, l) != 0)
+    if (bgthread_start(&l->bg, webhook_log_main, l) < 0)
         fatal("pthread_create");
     return l;
 }
@@ -273,10 +264,7 @@ webhook_log_stop(struct webhook_log *l)
 {
     if (l == NULL)
         return;
-    pthread_mutex_lock(&l->mu);
-    l->stop = true;
-    pthread_cond_signal(&l->wake);
-    pthread_mutex_unlock(&l->mu);
-    pthread_join(l->tid, NULL);
+    bgthread_stop(&l->bg);
+    bgthread_release(&l->bg);
     webhook_log_free(l);
 }
