@@ -36,6 +36,12 @@ bgthread_unlock(struct bgthread *t)
     pthread_mutex_unlock(&t->mu);
 }
 
+pthread_mutex_t *
+bgthread_mutex(struct bgthread *t)
+{
+    return &t->mu;
+}
+
 void
 bgthread_wake(struct bgthread *t)
 {

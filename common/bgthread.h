@@ -29,6 +29,10 @@ int bgthread_start(struct bgthread *t, void *(*fn)(void *), void *arg);
 void bgthread_lock(struct bgthread *t);
 void bgthread_unlock(struct bgthread *t);
 
+/* The lock itself, for a user that needs a condition variable of its own under it (one that
+ * the helper's single condition cannot express, such as another thread's). */
+pthread_mutex_t *bgthread_mutex(struct bgthread *t);
+
 /* Wakes the thread waiting in bgthread_wait_until (wake_all: every thread waiting on t).
  * The caller holds the lock, and changes the state the wait is for before waking. */
 void bgthread_wake(struct bgthread *t);

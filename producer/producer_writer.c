@@ -9,6 +9,7 @@
  * is spooled. IDs are pushed to Redis after the commit (invariant 1); a push that fails is
  * kept in a bounded backlog and pushed again when Redis is back, and the scheduler's reconcile
  * covers whatever the backlog could not hold. */
+#include "bgthread.h"
 #include "job_batch.h"
 #include "log.h"
 #include "producer.h"
@@ -30,7 +31,6 @@
 
 struct writer_thread {
     struct producer_writer *wr;
-    pthread_t tid;
     struct db *db;
     struct rq *rq;
     int64_t next_probe_ms;
@@ -51,15 +51,19 @@ struct push_item {
 
 struct producer_writer {
     struct producer *p;
-    pthread_mutex_t mu;
-    pthread_cond_t work;  /* the queue gained items, or stop */
-    pthread_cond_t watch; /* the outstanding list gained a head, or stop */
-    pthread_cond_t done;  /* a committed batch waits for the finisher, or stop */
+    /* The inserter, woken when the queue gains items. Its lock is the writer's: it guards the
+     * queue, the outstanding list and every item's state and links. Its stop ends submits. */
+    struct bgthread ins;
+    /* The finisher, woken when a committed batch waits; its lock guards only d_head/d_tail. */
+    struct bgthread fin;
     struct writer_done *d_head, *d_tail;
-    bool stop_finish;
     struct producer_write *q_head, *q_tail;
     struct producer_write *o_head, *o_tail; /* submitted and not yet answered, oldest first */
-    bool stop, stop_watch;
+    /* The watchdog is a plain thread: it waits under the inserter's lock, which guards the
+     * outstanding list it watches, so it keeps a condition variable (the outstanding list
+     * gained a head, or stop_watch) and a stop flag of its own. */
+    pthread_cond_t watch;
+    bool stop_watch;
     atomic_bool db_up;
     struct writer_thread threads[WRITER_THREADS];
     pthread_t watchdog;
@@ -101,9 +105,9 @@ producer_write_release(struct producer_write *w)
 int
 producer_write_state(struct producer_writer *wr, struct producer_write *w)
 {
-    pthread_mutex_lock(&wr->mu);
+    bgthread_lock(&wr->ins);
     int s = w->state;
-    pthread_mutex_unlock(&wr->mu);
+    bgthread_unlock(&wr->ins);
     return s;
 }
 
@@ -134,14 +138,14 @@ writer_unlink_outstanding(struct producer_writer *wr, struct producer_write *w)
 static void
 writer_complete(struct producer_writer *wr, struct producer_write *w, int state)
 {
-    pthread_mutex_lock(&wr->mu);
+    bgthread_lock(&wr->ins);
     if (w->state != PW_PENDING) {
-        pthread_mutex_unlock(&wr->mu);
+        bgthread_unlock(&wr->ins);
         return;
     }
     w->state = state;
     writer_unlink_outstanding(wr, w);
-    pthread_mutex_unlock(&wr->mu);
+    bgthread_unlock(&wr->ins);
     w->wake(w->wake_arg);
 }
 
@@ -432,11 +436,9 @@ writer_main(void *arg)
     struct writer_thread *t = arg;
     struct producer_writer *wr = t->wr;
     for (;;) {
-        pthread_mutex_lock(&wr->mu);
-        if (wr->q_head == NULL && !wr->stop) {
-            struct timespec ts = deadline_after_ms(CLOCK_MONOTONIC, WRITER_IDLE_MS);
-            pthread_cond_timedwait(&wr->work, &wr->mu, &ts);
-        }
+        bgthread_lock(&wr->ins);
+        if (wr->q_head == NULL && !bgthread_stopping(&wr->ins))
+            bgthread_wait_until(&wr->ins, now_mono_ms() + WRITER_IDLE_MS);
         struct writer_done *d = xcalloc(1, sizeof(*d));
         int skipped = 0;
         struct producer_write *skip[WRITER_BATCH];
@@ -452,8 +454,8 @@ writer_main(void *arg)
             else
                 skip[skipped++] = w;
         }
-        bool done = wr->stop && wr->q_head == NULL && d->n == 0;
-        pthread_mutex_unlock(&wr->mu);
+        bool done = bgthread_stopping(&wr->ins) && wr->q_head == NULL && d->n == 0;
+        bgthread_unlock(&wr->ins);
         for (int i = 0; i < skipped; i++)
             producer_write_release(skip[i]);
         if (d->n == 0) {
@@ -464,14 +466,14 @@ writer_main(void *arg)
                 producer_write_release(d->b[i]);
             free(d);
         } else {
-            pthread_mutex_lock(&wr->mu);
+            bgthread_lock(&wr->fin);
             if (wr->d_tail)
                 wr->d_tail->next = d;
             else
                 wr->d_head = d;
             wr->d_tail = d;
-            pthread_cond_signal(&wr->done);
-            pthread_mutex_unlock(&wr->mu);
+            bgthread_wake(&wr->fin);
+            bgthread_unlock(&wr->fin);
         }
         if (done)
             break;
@@ -486,19 +488,17 @@ writer_finisher(void *arg)
     struct writer_thread *t = arg;
     struct producer_writer *wr = t->wr;
     for (;;) {
-        pthread_mutex_lock(&wr->mu);
-        if (wr->d_head == NULL && !wr->stop_finish) {
-            struct timespec ts = deadline_after_ms(CLOCK_MONOTONIC, WRITER_IDLE_MS);
-            pthread_cond_timedwait(&wr->done, &wr->mu, &ts);
-        }
+        bgthread_lock(&wr->fin);
+        if (wr->d_head == NULL && !bgthread_stopping(&wr->fin))
+            bgthread_wait_until(&wr->fin, now_mono_ms() + WRITER_IDLE_MS);
         struct writer_done *d = wr->d_head;
         if (d) {
             wr->d_head = d->next;
             if (wr->d_head == NULL)
                 wr->d_tail = NULL;
         }
-        bool stop = wr->stop_finish && d == NULL;
-        pthread_mutex_unlock(&wr->mu);
+        bool stop = bgthread_stopping(&wr->fin) && d == NULL;
+        bgthread_unlock(&wr->fin);
         if (d) {
             writer_finish(wr, t->rq, d->b, d->n);
             for (int i = 0; i < d->n; i++)
@@ -517,28 +517,28 @@ static void *
 writer_watchdog(void *arg)
 {
     struct producer_writer *wr = arg;
-    pthread_mutex_lock(&wr->mu);
+    bgthread_lock(&wr->ins);
     while (!wr->stop_watch) {
         struct producer_write *w = wr->o_head;
         if (w == NULL) {
-            pthread_cond_wait(&wr->watch, &wr->mu);
+            pthread_cond_wait(&wr->watch, bgthread_mutex(&wr->ins));
             continue;
         }
         int64_t now = now_mono_ms();
         if (w->deadline_ms > now) {
             struct timespec ts = deadline_after_ms(CLOCK_MONOTONIC, w->deadline_ms - now);
-            pthread_cond_timedwait(&wr->watch, &wr->mu, &ts);
+            pthread_cond_timedwait(&wr->watch, bgthread_mutex(&wr->ins), &ts);
             continue;
         }
         w->state = PW_TIMEOUT;
         snprintf(w->err, sizeof(w->err), "MariaDB slower than db_timeout_ms");
         writer_unlink_outstanding(wr, w);
-        pthread_mutex_unlock(&wr->mu);
+        bgthread_unlock(&wr->ins);
         atomic_fetch_add(&wr->p->metrics.db_timeouts, 1);
         w->wake(w->wake_arg);
-        pthread_mutex_lock(&wr->mu);
+        bgthread_lock(&wr->ins);
     }
-    pthread_mutex_unlock(&wr->mu);
+    bgthread_unlock(&wr->ins);
     return NULL;
 }
 
@@ -547,9 +547,9 @@ producer_writer_submit(struct producer_writer *wr, struct producer_write *w)
 {
     if (!atomic_load(&wr->db_up))
         return -1;
-    pthread_mutex_lock(&wr->mu);
-    if (wr->stop) {
-        pthread_mutex_unlock(&wr->mu);
+    bgthread_lock(&wr->ins);
+    if (bgthread_stopping(&wr->ins)) {
+        bgthread_unlock(&wr->ins);
         return -1;
     }
     atomic_fetch_add(&w->refs, 1);
@@ -570,27 +570,26 @@ producer_writer_submit(struct producer_writer *wr, struct producer_write *w)
     wr->o_tail = w;
     if (wr->o_head == w)
         pthread_cond_signal(&wr->watch);
-    pthread_cond_signal(&wr->work);
-    pthread_mutex_unlock(&wr->mu);
+    bgthread_wake(&wr->ins);
+    bgthread_unlock(&wr->ins);
     return 0;
 }
 
 void
 producer_writer_abort(struct producer_writer *wr)
 {
-    pthread_mutex_lock(&wr->mu);
-    wr->stop = true;
-    pthread_cond_broadcast(&wr->work);
+    bgthread_ask_stop(&wr->ins);
+    bgthread_lock(&wr->ins);
     while (wr->o_head) {
         struct producer_write *w = wr->o_head;
         w->state = PW_FAILED;
         snprintf(w->err, sizeof(w->err), "the producer is shutting down");
         writer_unlink_outstanding(wr, w);
-        pthread_mutex_unlock(&wr->mu);
+        bgthread_unlock(&wr->ins);
         w->wake(w->wake_arg);
-        pthread_mutex_lock(&wr->mu);
+        bgthread_lock(&wr->ins);
     }
-    pthread_mutex_unlock(&wr->mu);
+    bgthread_unlock(&wr->ins);
 }
 
 struct producer_writer *
@@ -598,11 +597,8 @@ producer_writer_start(struct producer *p)
 {
     struct producer_writer *wr = xcalloc(1, sizeof(*wr));
     wr->p = p;
-    pthread_mutex_init(&wr->mu, NULL);
     pthread_mutex_init(&wr->push_mu, NULL);
-    cond_init_monotonic(&wr->work);
     cond_init_monotonic(&wr->watch);
-    cond_init_monotonic(&wr->done);
     atomic_init(&wr->db_up, true);
     atomic_init(&wr->push_retry_ms, 0);
     struct writer_thread *ins = &wr->threads[0], *fin = &wr->threads[1];
@@ -612,8 +608,9 @@ producer_writer_start(struct producer *p)
     /* A first connection failing only means MariaDB is down now: the probe finds it. */
     if (db_connect(ins->db) < 0)
         writer_set_down(wr, ins, db_errstr(ins->db));
-    if (pthread_create(&ins->tid, NULL, writer_main, ins) != 0 ||
-        pthread_create(&fin->tid, NULL, writer_finisher, fin) != 0)
+    /* The finisher first: the inserter takes the finisher's lock once it has a batch. */
+    if (bgthread_start(&wr->fin, writer_finisher, fin) < 0 ||
+        bgthread_start(&wr->ins, writer_main, ins) < 0)
         fatal("pthread_create");
     if (pthread_create(&wr->watchdog, NULL, writer_watchdog, wr) != 0)
         fatal("pthread_create");
@@ -625,23 +622,17 @@ producer_writer_stop(struct producer_writer *wr)
 {
     if (wr == NULL)
         return;
-    pthread_mutex_lock(&wr->mu);
-    wr->stop = true;
-    pthread_cond_broadcast(&wr->work);
-    pthread_mutex_unlock(&wr->mu);
-    pthread_join(wr->threads[0].tid, NULL);
-    pthread_mutex_lock(&wr->mu);
-    wr->stop_finish = true;
-    pthread_cond_signal(&wr->done);
-    pthread_mutex_unlock(&wr->mu);
-    pthread_join(wr->threads[1].tid, NULL);
+    /* The inserter drains the queue before the finisher stops, so every batch it commits is
+     * still pushed and answered. */
+    bgthread_stop(&wr->ins);
+    bgthread_stop(&wr->fin);
     /* The writers drained the queue; nothing can be outstanding now, but a request must never
      * be left waiting, so anything that is gets an answer. */
     producer_writer_abort(wr);
-    pthread_mutex_lock(&wr->mu);
+    bgthread_lock(&wr->ins);
     wr->stop_watch = true;
     pthread_cond_broadcast(&wr->watch);
-    pthread_mutex_unlock(&wr->mu);
+    bgthread_unlock(&wr->ins);
     pthread_join(wr->watchdog, NULL);
     atomic_store(&wr->push_retry_ms, 0);
     writer_backlog_flush(wr, wr->threads[1].rq);
@@ -651,10 +642,9 @@ producer_writer_stop(struct producer_writer *wr)
     db_free(wr->threads[0].db);
     rq_free(wr->threads[1].rq);
     free(wr->backlog);
-    pthread_cond_destroy(&wr->work);
     pthread_cond_destroy(&wr->watch);
-    pthread_cond_destroy(&wr->done);
-    pthread_mutex_destroy(&wr->mu);
+    bgthread_release(&wr->ins);
+    bgthread_release(&wr->fin);
     pthread_mutex_destroy(&wr->push_mu);
     free(wr);
 }
