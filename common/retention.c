@@ -1,6 +1,6 @@
-/* This file holds the retention batches: the deletes of succeeded jobs (with their attempt rows)
- * and of webhook log rows older than a cutoff, shared by the scheduler's retention step and the
- * System/Cleanup job functions. */
+/* This file holds the retention batch of the jobs tables: the deletes of succeeded jobs with
+ * their attempt and log rows older than a cutoff, shared by the scheduler's retention step and
+ * the System/Cleanup job functions. */
 #include "retention.h"
 #include "job_log.h"
 #include "util.h"
@@ -45,13 +45,4 @@ retention_jobs_batch(struct db *db, const char *cutoff, int batch)
 fail:
     db_rollback(db);
     return -1;
-}
-
-int
-retention_webhooks_batch(struct db *db, const char *cutoff, int batch)
-{
-    uint64_t n = 0;
-    if (db_exec(db, RETENTION_SQL_WEBHOOKS, DB_P(DBS(cutoff), DBI(batch)), &n, NULL) < 0)
-        return -1;
-    return (int)n;
 }

@@ -12,17 +12,14 @@
 /* One batch: delete up to `batch` rows older than cutoff ("YYYY-MM-DD HH:MM:SS[.ffffff]" UTC)
  * in one transaction. Return the rows deleted, or -1 on a database error (db_errstr; rolled
  * back). retention_jobs_batch deletes succeeded jobs completed before the cutoff with their
- * job_attempts rows; retention_webhooks_batch deletes webhook_log rows received before it. */
+ * job_attempts rows. The webhook_log table's batch is webhook_log_store_delete_batch. */
 typedef int retention_batch_fn(struct db *db, const char *cutoff, int batch);
 retention_batch_fn retention_jobs_batch;
-retention_batch_fn retention_webhooks_batch;
 
-/* Their range queries (cutoff, batch), shown by `jobfleet-scheduler --explain`. SKIP LOCKED
+/* Its range query (cutoff, batch), shown by `jobfleet-scheduler --explain`. SKIP LOCKED
  * passes over a job another session holds (a `retry --force`, a second cleaner) until later. */
 #define RETENTION_SQL_JOBS                                                                         \
     "SELECT id FROM jobs WHERE state = 'succeeded' AND dt_due < ? "                                \
     "ORDER BY dt_due LIMIT ? FOR UPDATE SKIP LOCKED"
-#define RETENTION_SQL_WEBHOOKS                                                                     \
-    "DELETE FROM webhook_log WHERE dt_received < ? ORDER BY dt_received LIMIT ?"
 
 #endif

@@ -5,6 +5,7 @@
 #include "cfg.h"
 #include "job.h"
 #include "retention.h"
+#include "webhook_log_store.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -75,5 +76,5 @@ cleanup_jobs(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
 void
 cleanup_webhooks(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
 {
-    cleanup_run(ctx, params, out, "delete webhook log rows", retention_webhooks_batch);
+    cleanup_run(ctx, params, out, "delete webhook log rows", webhook_log_store_delete_batch);
 }

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "util.h"
 #include "webhook_log.h"
+#include "webhook_log_store.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,16 +24,6 @@
 #define FLUSH_MS 100
 #define FLUSH_ROWS 500
 #define RETRY_MS 1000
-
-struct webhook_log_row {
-    char received[40];
-    char *source;
-    char *path;
-    char *action;
-    int status;
-    int64_t job_id;
-    char *reason;
-};
 
 struct webhook_log {
     struct bgthread bg;           /* woken when FLUSH_ROWS are waiting; its lock guards the ring */
@@ -137,32 +128,6 @@ webhook_log_unshift(struct webhook_log *l, struct webhook_log_row *rows, int n)
 
 /* Inserts n rows (at most WEBHOOK_LOG_CHUNK) with one statement. The statement's text holds
  * only placeholders; one statement per size stays in the connection's statement cache. */
-static int
-webhook_log_insert(struct db *db, const struct webhook_log_row *rows, int n)
-{
-    struct buf sql;
-    buf_init(&sql, 0);
-    buf_appends(&sql, "INSERT INTO webhook_log (dt_received, source, path, action, status, job_id, "
-                      "reason) VALUES ");
-    struct db_param *p = xcalloc((size_t)n * 7, sizeof(*p));
-    for (int i = 0; i < n; i++) {
-        buf_appends(&sql, i ? ",(?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?)");
-        const struct webhook_log_row *r = &rows[i];
-        struct db_param *q = p + 7 * i;
-        q[0] = DBS(r->received);
-        q[1] = DBS(r->source);
-        q[2] = DBS(r->path);
-        q[3] = DBS(r->action);
-        q[4] = DBI(r->status);
-        q[5] = r->job_id > 0 ? DBI(r->job_id) : DBNULL;
-        q[6] = DBS(r->reason);
-    }
-    int rc = db_exec(db, sql.data, p, n * 7, NULL, NULL);
-    buf_release(&sql);
-    free(p);
-    return rc;
-}
-
 /* Inserts up to max queued rows on db. Rows a lost connection could not take go back to the
  * queue; other errors drop them. Returns the number taken, or -1 when the connection was
  * lost. */
@@ -180,7 +145,7 @@ webhook_log_flush(struct webhook_log *l, struct db *db, int max)
     int done = 0;
     while (done < n) {
         int k = n - done < WEBHOOK_LOG_CHUNK ? n - done : WEBHOOK_LOG_CHUNK;
-        if (webhook_log_insert(db, rows + done, k) < 0) {
+        if (webhook_log_store_insert(db, rows + done, k) < 0) {
             if (db_lost(db)) {
                 webhook_log_unshift(l, rows + done, n - done);
                 free(rows);

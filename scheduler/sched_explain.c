@@ -2,6 +2,7 @@
  * operator or a test can check that none reads more than an index range. */
 #include "caltime.h"
 #include "retention.h"
+#include "webhook_log_store.h"
 #include "db.h"
 #include "instance.h"
 #include "job.h"
@@ -51,7 +52,7 @@ sched_explain(const struct cfg *cfg)
          3},
         {"retention-jobs", RETENTION_SQL_JOBS, {DBS(cutoff), DBI(SCHED_RETENTION_BATCH)}, 2},
         {"retention-webhooks",
-         RETENTION_SQL_WEBHOOKS,
+         WEBHOOK_LOG_SQL_RETENTION,
          {DBS(cutoff), DBI(SCHED_RETENTION_BATCH)},
          2},
     };

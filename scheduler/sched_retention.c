@@ -4,6 +4,7 @@
  * operator may still want to look at them or retry them. */
 #include "caltime.h"
 #include "retention.h"
+#include "webhook_log_store.h"
 #include "job.h"
 #include "log.h"
 #include "sched.h"
@@ -45,7 +46,7 @@ sched_retention(struct sched *s)
     int jobs = sched_retention_rounds(s, retention_jobs_batch, cutoff, limit);
     if (jobs < 0)
         return -1;
-    int hooks = sched_retention_rounds(s, retention_webhooks_batch, cutoff, limit);
+    int hooks = sched_retention_rounds(s, webhook_log_store_delete_batch, cutoff, limit);
     if (hooks < 0)
         return -1;
     s->counts.deleted_jobs += jobs;
