@@ -2,7 +2,8 @@
  * Tickets/Freshservice/Sync    {"full": false} | {"full": true} (the past year) |
  *                              {"since": "<ISO time>"}: closed tickets updated since the
  *                              watermark (less a 5-minute overlap); result {fetched, upserted,
- *                              unchanged, skipped_unmapped, failed, watermark}.
+ *                              unchanged, skipped_unmapped, failed, watermark (the one this
+ *                              run committed, "" when none)}.
  * Tickets/Freshservice/SyncOne {"ticket_id": N}: one ticket, whatever its watermark.
  * Freshservice/Ticket/Webhook  a Workflow Automator webhook: its payload names a ticket
  *                              ({"ticket_id": N} or {"freshservice_webhook": {"ticket_id":

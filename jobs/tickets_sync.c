@@ -28,6 +28,7 @@ struct sync {
     int n_depts;
     int64_t fetched, upserted, unchanged, skipped, failed;
     int64_t first_fail_t; /* updated_at of the oldest failed ticket; 0: none */
+    int64_t wm_stored;    /* the watermark this run committed last; 0: none */
     enum fs_fail abort;   /* an auth failure stops the run */
     char abort_err[512];
 };
@@ -102,7 +103,12 @@ sync_write(struct db *db, void *arg)
         b->s->upserted += changed;
         b->s->unchanged += !changed;
     }
-    return b->watermark ? ticket_store_set_watermark(db, SYNC_NAME, b->watermark) : 0;
+    if (b->watermark == 0)
+        return 0;
+    if (ticket_store_set_watermark(db, SYNC_NAME, b->watermark) < 0)
+        return -1;
+    b->s->wm_stored = b->watermark;
+    return 0;
 }
 
 /* Stores the rows of a batch (a plan step each in a dry run) with the watermark. */
@@ -118,10 +124,11 @@ sync_store(struct sync *s, struct tickets_row *rows, int n, int64_t watermark)
         return 0;
     }
     struct sync_batch b = {s, rows, n, watermark};
-    int64_t before = s->upserted, unchanged = s->unchanged;
+    int64_t before = s->upserted, unchanged = s->unchanged, wm = s->wm_stored;
     if (job_db_tx(s->db, sync_write, &b) != 0) {
         s->upserted = before;
         s->unchanged = unchanged;
+        s->wm_stored = wm;
         return -1;
     }
     return 0;
@@ -337,12 +344,17 @@ tickets_fs_sync(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
     } else if (job_ctx_cancelled(ctx)) {
         job_out_fail(out, JOB_CANCELLED, "cancelled; what was stored is kept");
     } else {
-        /* Past every listed ticket unless one failed: then it is fetched again next time. */
-        int64_t wm = s.first_fail_t ? s.first_fail_t : newest;
-        if (wm > 0 && !ctx->dry_run && !s.first_fail_t &&
-            ticket_store_set_watermark(s.db, SYNC_NAME, wm) < 0)
-            job_warn(ctx, "set the watermark: %s", db_errstr(s.db));
-        sync_result(&s, out, wm);
+        /* Past every listed ticket unless one failed: then it is fetched again next time. A
+         * dry run reports the watermark it would have set. */
+        if (!s.first_fail_t && newest > 0) {
+            if (ctx->dry_run)
+                s.wm_stored = newest;
+            else if (ticket_store_set_watermark(s.db, SYNC_NAME, newest) == 0)
+                s.wm_stored = newest;
+            else
+                job_warn(ctx, "set the watermark: %s", db_errstr(s.db));
+        }
+        sync_result(&s, out, s.wm_stored);
     }
     cJSON_Delete(list);
     ticket_depts_free(s.depts, s.n_depts);
