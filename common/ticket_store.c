@@ -45,11 +45,11 @@ ticket_dept_company(const struct ticket_dept *d, int n, int64_t department_id)
 }
 
 int
-ticket_store_upsert(struct db *db, const struct ticket_row *r, int *changed)
+ticket_store_upsert(struct db *db, const struct ticket_row *r, bool stored_before, int *changed)
 {
     uint64_t affected = 0;
-    /* Without CLIENT_FOUND_ROWS an update that changes nothing affects 0 rows: that is how a
-     * re-run tells "unchanged" without reading the row first. */
+    /* ON DUPLICATE KEY UPDATE affects 1 row for an insert, 2 for an update that changed a
+     * column, and (with CLIENT_FOUND_ROWS) 1 for one that changed nothing. */
     int rc = db_exec(
         db,
         "INSERT INTO ticket_details (ticket_id, company_account_number, ticket_number, subject, "
@@ -71,7 +71,7 @@ ticket_store_upsert(struct db *db, const struct ticket_row *r, int *changed)
              DBS(r->conversations), DBS(r->notes)),
         &affected, NULL);
     if (rc == 0)
-        *changed = affected > 0;
+        *changed = stored_before ? affected == 2 : 1;
     return rc;
 }
 

@@ -4,6 +4,7 @@
 #define JOBFLEET_TICKET_STORE_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "db.h"
@@ -42,9 +43,13 @@ void ticket_depts_free(struct ticket_dept *d, int n);
 /* The account number of a department, or NULL when it is unmapped. */
 const char *ticket_dept_company(const struct ticket_dept *d, int n, int64_t department_id);
 
-/* Inserts or updates one row. *changed is 1 when the row was inserted or a column changed,
- * 0 when the stored row already equalled it. Returns 0 or -1. */
-int ticket_store_upsert(struct db *db, const struct ticket_row *r, int *changed);
+/* Inserts or updates one row. stored_before tells whether the store held the ticket (the
+ * caller read it with ticket_store_stamps): the fleet's connections count found rows
+ * (CLIENT_FOUND_ROWS), so an update that changes nothing and an insert both report one row.
+ * *changed is 1 when the row was inserted or a column changed, 0 when the stored row already
+ * equalled it. Returns 0 or -1. */
+int ticket_store_upsert(struct db *db, const struct ticket_row *r, bool stored_before,
+                        int *changed);
 
 /* The stored last_updated_at ("YYYY-MM-DD HH:MM:SS") of each of ids into stamps[i] (21 bytes
  * each; "" for a ticket not stored). Returns 0 or -1. */
@@ -58,7 +63,6 @@ int ticket_store_set_watermark(struct db *db, const char *name, int64_t t);
 /* One company's tickets, newest first, as the read API returns them: ticket objects with
  * conversations and notes as arrays. year 0: every year; else those created in that year
  * (UTC). At most limit rows. NULL on error. */
-cJSON *ticket_store_company_tickets(struct db *db, const char *account_number, int year,
-                                    int limit);
+cJSON *ticket_store_company_tickets(struct db *db, const char *account_number, int year, int limit);
 
 #endif

@@ -34,6 +34,16 @@ one_fail(struct job_out *out, enum fs_fail f, const char *err)
     job_out_fail(out, f == FS_TRANSIENT ? JOB_RETRY : JOB_FAIL, "%s", err);
 }
 
+/* Upserts a row, reading first whether the store held it (ticket_store_upsert needs to know). */
+static int
+one_upsert(struct db *db, const struct ticket_row *row, int *changed)
+{
+    char stamp[1][21];
+    if (ticket_store_stamps(db, &row->ticket_id, 1, stamp) < 0)
+        return -1;
+    return ticket_store_upsert(db, row, stamp[0][0] != '\0', changed);
+}
+
 /* Stores one fetched ticket; returns 0 or -1 with the outcome filled. */
 static int
 one_store(struct job_ctx *ctx, struct fs *fs, const cJSON *t, const char *company,
@@ -62,7 +72,7 @@ one_store(struct job_ctx *ctx, struct fs *fs, const cJSON *t, const char *compan
         if (ctx->dry_run) {
             job_plan(ctx, cJSON_CreateString("upsert the ticket"));
             rc = 0;
-        } else if ((rc = ticket_store_upsert(db, &tr.row, changed)) < 0) {
+        } else if ((rc = one_upsert(db, &tr.row, changed)) < 0) {
             job_out_fail(out, JOB_RETRY, "store ticket %lld: %s", (long long)id, db_errstr(db));
         }
         tickets_row_release(&tr);

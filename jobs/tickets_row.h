@@ -3,6 +3,7 @@
 #define JOBFLEET_TICKETS_ROW_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 
 #include "ticket_store.h"
 
@@ -11,6 +12,7 @@ struct tickets_row {
     struct ticket_row row;
     char *strings[12]; /* owned: freed by tickets_row_release */
     int n_strings;
+    bool stored_before; /* the store held the ticket before this run (set by the caller) */
 };
 
 /* Makes the row of ticket (a Freshservice ticket object, with "stats" when listed with

@@ -98,7 +98,7 @@ sync_write(struct db *db, void *arg)
     struct sync_batch *b = arg;
     for (int i = 0; i < b->n; i++) {
         int changed = 0;
-        if (ticket_store_upsert(db, &b->rows[i].row, &changed) < 0)
+        if (ticket_store_upsert(db, &b->rows[i].row, b->rows[i].stored_before, &changed) < 0)
             return -1;
         b->s->upserted += changed;
         b->s->unchanged += !changed;
@@ -137,7 +137,8 @@ sync_store(struct sync *s, struct tickets_row *rows, int n, int64_t watermark)
 /* Fetches the details of the tickets of a chunk that need them and makes their rows. Returns
  * the number of rows made into rows. */
 static int
-sync_fetch(struct sync *s, cJSON **need, const char **company, int n, struct tickets_row *rows)
+sync_fetch(struct sync *s, cJSON **need, const char **company, const bool *stored, int n,
+           struct tickets_row *rows)
 {
     int64_t ids[SYNC_CHUNK];
     struct fs_details d[SYNC_CHUNK];
@@ -159,6 +160,7 @@ sync_fetch(struct sync *s, cJSON **need, const char **company, int n, struct tic
             s->fetched++;
             tickets_row_make(&rows[made], need[i], company[i], d[i].conversations,
                              d[i].time_entries, name, email);
+            rows[made].stored_before = stored[i];
             /* The row borrows name and email: keep them with it. */
             rows[made].strings[rows[made].n_strings++] = name;
             rows[made].strings[rows[made].n_strings++] = email;
@@ -179,6 +181,7 @@ sync_chunk(struct sync *s, cJSON **t, int n)
 {
     cJSON *need[SYNC_CHUNK];
     const char *company[SYNC_CHUNK];
+    bool stored[SYNC_CHUNK];
     int64_t ids[SYNC_CHUNK];
     char stamps[SYNC_CHUNK][21];
     for (int i = 0; i < n; i++)
@@ -204,11 +207,12 @@ sync_chunk(struct sync *s, cJSON **t, int n)
             s->unchanged++;
         } else {
             company[m] = c;
+            stored[m] = stamps[i][0] != '\0';
             need[m++] = t[i];
         }
     }
     struct tickets_row rows[SYNC_CHUNK];
-    int made = m ? sync_fetch(s, need, company, m, rows) : 0;
+    int made = m ? sync_fetch(s, need, company, stored, m, rows) : 0;
     /* The watermark passes this chunk only when nothing before it failed. */
     int64_t wm = s->first_fail_t ? 0 : sync_updated(t[n - 1]);
     int rc = s->abort == FS_OK ? sync_store(s, rows, made, wm) : 0;

@@ -476,6 +476,15 @@ test_webhook_burst(struct tenv *t)
     snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM ticket_details WHERE ticket_id = %lld",
              (long long)id);
     CHECK(tk_store_int(&k, sql) == 1, "SyncOne stored the ticket");
+    char *first = t_sql_str(t, "SELECT result FROM jobs WHERE id = ?", DB_P(DBI(one)));
+    CHECK(first && strstr(first, "\"changed\":true"), "the first SyncOne changed it: %s", first);
+    free(first);
+    /* Again, with nothing changed upstream: the row is the same, and says so. */
+    char params[64];
+    snprintf(params, sizeof(params), "{\"ticket_id\":%lld}", (long long)id);
+    char *again = tk_run(&k, "Tickets/Freshservice/SyncOne", params, "succeeded");
+    CHECK(strstr(again, "\"changed\":false"), "a second SyncOne changes nothing: %s", again);
+    free(again);
     tk_stop(&k);
 }
 
