@@ -31,6 +31,8 @@ struct db {
     /* Between db_begin and db_commit/db_rollback: a reconnect then would silently run the
      * rest of the caller's transaction in autocommit, so db_ensure refuses it. */
     bool in_tx;
+    /* The session refuses writes (db_set_read_only); applied again on every reconnect. */
+    bool read_only;
 };
 
 struct db *
@@ -158,7 +160,24 @@ db_connect(struct db *db)
     db->lost = false;
     db->err = 0;
     db->errstr[0] = '\0';
+    if (db->read_only && mysql_query(db->conn, "SET SESSION TRANSACTION READ ONLY") != 0) {
+        db_conn_err(db);
+        db_close(db);
+        return -1;
+    }
     return 0;
+}
+
+int
+db_set_read_only(struct db *db, bool read_only)
+{
+    if (db->read_only == read_only)
+        return 0;
+    db->read_only = read_only;
+    if (db->conn == NULL || db->lost)
+        return 0; /* the next connect applies it */
+    return db_exec_static(db, read_only ? "SET SESSION TRANSACTION READ ONLY"
+                                        : "SET SESSION TRANSACTION READ WRITE");
 }
 
 bool

@@ -58,6 +58,11 @@ bool db_connected(const struct db *db);
  * stopped. */
 int db_connect_retry(struct db *db, const volatile sig_atomic_t *stop);
 
+/* Makes the session refuse writes (true) or take them again (false), now when connected and
+ * after every reconnect, so a dry run cannot write through a connection that came back.
+ * Returns 0 or -1 (the SET failed). */
+int db_set_read_only(struct db *db, bool read_only);
+
 /* The last error, kept on the handle as hiredis does. */
 const char *db_errstr(const struct db *db);
 unsigned db_errno(const struct db *db);

@@ -63,6 +63,10 @@ probe_db(struct job_ctx *ctx, const cJSON *params, const char *name, char *err, 
     struct db *db = job_db(ctx, name, err, errlen);
     if (db == NULL)
         return -1;
+    /* "reconnect" drops the connection first, so the next statement opens a new session: a
+     * dry run's must be read-only too. */
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(params, "reconnect")))
+        db_close(db);
     struct db_rows *r = db_query(db, "SELECT COUNT(*) FROM probe_rows", DB_NOP);
     if (r == NULL) {
         snprintf(err, errlen, "count probe_rows: %s", db_errstr(db));

@@ -78,7 +78,6 @@ job_env_db_entry(struct job_env *env, const char *name, char *err, size_t errlen
     struct job_env_db *e = &env->dbs[env->n_dbs++];
     e->name = xstrdup(name);
     e->db = db_new(&m);
-    e->read_only = false;
     return e;
 }
 
@@ -88,21 +87,10 @@ job_db(struct job_ctx *ctx, const char *name, char *err, size_t errlen)
     struct job_env_db *e = job_env_db_entry(ctx->env, name, err, errlen);
     if (e == NULL)
         return NULL;
-    if (!db_connected(e->db)) {
-        if (db_connect(e->db) < 0) {
-            snprintf(err, errlen, "database \"%s\": %s", name, db_errstr(e->db));
-            return NULL;
-        }
-        e->read_only = false; /* a new session starts read-write */
-    }
-    if (e->read_only != ctx->dry_run) {
-        const char *sql = ctx->dry_run ? "SET SESSION TRANSACTION READ ONLY"
-                                       : "SET SESSION TRANSACTION READ WRITE";
-        if (db_exec_static(e->db, sql) < 0) {
-            snprintf(err, errlen, "database \"%s\": %s", name, db_errstr(e->db));
-            return NULL;
-        }
-        e->read_only = ctx->dry_run;
+    if (db_set_read_only(e->db, ctx->dry_run) < 0 ||
+        (!db_connected(e->db) && db_connect(e->db) < 0)) {
+        snprintf(err, errlen, "database \"%s\": %s", name, db_errstr(e->db));
+        return NULL;
     }
     return e->db;
 }

@@ -14,7 +14,6 @@ struct rq;
 struct job_env_db {
     char *name;
     struct db *db;
-    bool read_only; /* the session mode last set */
 };
 
 struct job_env_http;

@@ -154,6 +154,15 @@ test_dry_run_session_read_only(struct tenv *t)
     CHECK(rc == 1 && strstr(err, "READ ONLY"), "forced write refused: rc %d %s", rc, err);
     free(out);
     free(err);
+    /* The same after the connection was lost and came back: the new session is read-only too. */
+    rc = t_cli(t, &out, &err,
+               (const char *const[]){"run", "System/Probe", "--params",
+                                     "{\"db\":\"test\",\"force_write\":true,\"reconnect\":true}",
+                                     "--dry-run", NULL});
+    CHECK(rc == 1 && strstr(err, "READ ONLY"), "forced write after a reconnect refused: rc %d %s",
+          rc, err);
+    free(out);
+    free(err);
     CHECK(probe_rows(t) == 0, "nothing written");
 }
 
