@@ -136,6 +136,39 @@ test_env_and_secret_files(void **state)
     free(text);
 }
 
+/* A [db.<name>] section takes [mysql]'s settings and overrides the keys it names, timeouts
+ * and *_file secrets included. */
+static void
+test_db_section(void **state)
+{
+    (void)state;
+    char *secret = write_tmp("tickets-pw\n");
+    char *text = xasprintf("[mysql]\nhost = db1\nport = 3307\nuser = jf\n"
+                           "[db.tickets]\ndatabase = tickets\npassword_file = %s\n"
+                           "connect_timeout_s = 2\nread_timeout_s = 7\n",
+                           secret);
+    char *path = write_tmp(text);
+    struct cfg c;
+    char err[512] = "";
+    assert_int_equal(cfg_load(&c, path, err, sizeof(err)), 0);
+    struct cfg_mysql m;
+    assert_int_equal(cfg_db_section(&c, "tickets", &m), 0);
+    assert_string_equal(m.host, "db1");
+    assert_int_equal(m.port, 3307);
+    assert_string_equal(m.user, "jf");
+    assert_string_equal(m.database, "tickets");
+    assert_string_equal(m.password, "tickets-pw");
+    assert_int_equal(m.connect_timeout_s, 2);
+    assert_int_equal(m.read_timeout_s, 7);
+    assert_int_equal(cfg_db_section(&c, "nope", &m), -1);
+    cfg_release(&c);
+    unlink(path);
+    unlink(secret);
+    free(path);
+    free(secret);
+    free(text);
+}
+
 int
 main(void)
 {
@@ -144,6 +177,7 @@ main(void)
         cmocka_unit_test(test_example_loads),
         cmocka_unit_test(test_errors_name_the_problem),
         cmocka_unit_test(test_env_and_secret_files),
+        cmocka_unit_test(test_db_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
