@@ -62,20 +62,7 @@ cronjob_add(struct db *db, const struct cfg *cfg, const struct cronjob_spec *spe
 static struct cronjob_rows *
 cronjob_find(struct db *db, const char *name, enum job_err *e, char *err, size_t errlen)
 {
-    struct cronjob_rows *rs = cronjob_store_find(db, name);
-    if (rs == NULL) {
-        *e = JOB_E_DB;
-        snprintf(err, errlen, "read cron job: %s", db_errstr(db));
-        return NULL;
-    }
-    if (rs->n == 0) {
-        cronjob_rows_free(rs);
-        *e = JOB_E_NOTFOUND;
-        snprintf(err, errlen, "no cron job named \"%s\"", name);
-        return NULL;
-    }
-    *e = JOB_E_OK;
-    return rs;
+    return cronjob_store_one(cronjob_store_find(db, name), db, name, e, err, errlen);
 }
 
 /* Enables row (disabled) from the next fire after now. */

@@ -101,18 +101,10 @@ cJSON *
 cronjob_get_json(struct db *db, const struct cfg *cfg, const char *name, enum job_err *e, char *err,
                  size_t errlen)
 {
-    struct cronjob_rows *rs = cronjob_store_list(db, name);
-    if (rs == NULL) {
-        *e = JOB_E_DB;
-        snprintf(err, errlen, "read cron job: %s", db_errstr(db));
+    struct cronjob_rows *rs =
+        cronjob_store_one(cronjob_store_list(db, name), db, name, e, err, errlen);
+    if (rs == NULL)
         return NULL;
-    }
-    if (rs->n == 0) {
-        cronjob_rows_free(rs);
-        *e = JOB_E_NOTFOUND;
-        snprintf(err, errlen, "no cron job named \"%s\"", name);
-        return NULL;
-    }
     cJSON *o = cronjob_row_json(cfg, &rs->row[0], cronjob_now(cfg));
     cronjob_rows_free(rs);
     *e = JOB_E_OK;

@@ -4,6 +4,7 @@
 #include "caltime.h"
 #include "util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 /* The columns a read can fill; each read lists its SELECT's columns in order. */
@@ -231,4 +232,23 @@ cronjob_store_remove(struct db *db, const char *name, uint64_t *n)
     /* jobs.cron_job_id has no foreign key: the past jobs of a removed cron job stay, and a new
      * cron job of the same name gets a new id, so its fires never collide with theirs. */
     return db_exec(db, "DELETE FROM cron_jobs WHERE name = ?", DB_P(DBS(name)), n, NULL);
+}
+
+struct cronjob_rows *
+cronjob_store_one(struct cronjob_rows *rs, struct db *db, const char *name, enum job_err *e,
+                  char *err, size_t errlen)
+{
+    if (rs == NULL) {
+        *e = JOB_E_DB;
+        snprintf(err, errlen, "read cron job: %s", db_errstr(db));
+        return NULL;
+    }
+    if (rs->n == 0) {
+        cronjob_rows_free(rs);
+        *e = JOB_E_NOTFOUND;
+        snprintf(err, errlen, "no cron job named \"%s\"", name);
+        return NULL;
+    }
+    *e = JOB_E_OK;
+    return rs;
 }

@@ -57,6 +57,12 @@ struct cronjob_rows *cronjob_store_list(struct db *db, const char *name);
  * none). NULL on a database error (db_errstr). */
 struct cronjob_rows *cronjob_store_find(struct db *db, const char *name);
 
+/* Checks the result rs of reading the cron job called name (cronjob_store_list or _find):
+ * returns rs when it holds the job, else NULL (rs freed) with *e JOB_E_DB (the read failed) or
+ * JOB_E_NOTFOUND, and err saying which. */
+struct cronjob_rows *cronjob_store_one(struct cronjob_rows *rs, struct db *db, const char *name,
+                                       enum job_err *e, char *err, size_t errlen);
+
 /* Inserts an active cron job from spec, with the action, parameters, queue and priority of
  * checked (its job as job_spec_check filled it), timeout_s and max_attempts only when spec
  * gives them (so later fires take the action's defaults then), and next as its next fire.
