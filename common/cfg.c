@@ -86,6 +86,24 @@ static const struct cfg_key cfg_keys[] = {
       "bearer token of the JSON API (or api_token_file); empty disables the API"),
     K(producer, threads, CFG_INT, "8", 1, 256, "HTTP worker threads"),
     K(log, level, CFG_STR, "info", 0, 0, "debug, info, warn or error"),
+    K(dispatch, legacy_staff_id, CFG_INT, "3301", 0, INT32_MAX,
+      "Dispatch/Legacy/Sync: the staff id of the generic account holding the field tickets"),
+    K(dispatch, timezone, CFG_STR, "America/Toronto", 0, 0,
+      "IANA zone the tickets' due dates are dates of"),
+    K(dispatch, skip_dept_ids, CFG_STR, "", 0, 0,
+      "departments that are not field work, e.g. \"12,14\"; their tickets are skipped"),
+    K(dispatch, every_min, CFG_INT, "0", 0, 1440,
+      "run Dispatch/Legacy/Sync every N minutes (the scheduler's cron job "
+      "\"Dispatch/Legacy/Sync\"); "
+      "0 = no schedule"),
+    K(dispatch, job_types, CFG_STR, "1:Installation,2:Réparation,3:Retrait", 0, 0,
+      "department id to Dispatch Job job_type, \"dept:type\" separated by commas"),
+    K(dispatch, default_job_type, CFG_STR, "Autre", 0, 0,
+      "job_type of a department job_types does not name"),
+    K(dispatch, durations, CFG_STR, "Installation:2,Réparation:1.5", 0, 0,
+      "duration_h per job type, \"type:hours\" separated by commas"),
+    K(dispatch, default_duration_h, CFG_STR, "1", 0, 0,
+      "duration_h of a job type durations does not name"),
 };
 #define N_KEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
@@ -299,10 +317,11 @@ cfg_ini_handler(void *user, const char *section, const char *name, const char *v
     const char *label = NULL;
     const struct cfg_family *f = cfg_family_of(section, &label);
     if (f == NULL) {
-        cfg_fail(st,
-                 "%s: [%s]: unknown section (expected mysql, redis, worker, scheduler, "
-                 "producer, log, webhook.<source>, db.<name>, service.<name>, attachments)",
-                 where, section);
+        cfg_fail(
+            st,
+            "%s: [%s]: unknown section (expected mysql, redis, worker, scheduler, "
+            "producer, log, dispatch, webhook.<source>, db.<name>, service.<name>, attachments)",
+            where, section);
         free(where);
         return 0;
     }

@@ -61,6 +61,18 @@ struct cfg_log {
     char *level;
 };
 
+/* The legacy dispatch bridge (Dispatch/Legacy/Sync). */
+struct cfg_dispatch {
+    int legacy_staff_id;
+    char *timezone;
+    char *skip_dept_ids; /* "12,14": departments that are not field work */
+    int every_min;       /* 0: no recurring schedule */
+    char *job_types;     /* "dept:Job Type,...": other departments get default_job_type */
+    char *default_job_type;
+    char *durations; /* "Job Type:hours,...": other job types get default_duration_h */
+    char *default_duration_h;
+};
+
 /* A section whose name carries a variable part: [webhook.<source>], [db.<name>],
  * [service.<name>], [attachments]. Keys are checked against the family's table. */
 struct cfg_kv {
@@ -84,6 +96,7 @@ struct cfg {
     struct cfg_scheduler scheduler;
     struct cfg_producer producer;
     struct cfg_log log;
+    struct cfg_dispatch dispatch;
     struct cfg_section *sections;
     int n_sections;
 };

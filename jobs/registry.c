@@ -2,6 +2,7 @@
 #include "registry.h"
 #include "action.h"
 #include "cleanup.h"
+#include "dispatch.h"
 #include "probe.h"
 #include "system.h"
 #include "tickets.h"
