@@ -588,13 +588,13 @@ class Frappe(fakehttp.Service):
                                    "or_filters")
         order = []
         for term in (self.param(req, "order_by") or "modified desc").split(","):
-            words = term.split()
-            if not words:
+            if not term.strip():
                 continue
-            direction = words[1].lower() if len(words) > 1 else "asc"
-            if direction not in ("asc", "desc") or len(words) > 2:
+            m = re.fullmatch(r"\s*((?:`[^`]*`\.)?`?\w+`?)(?:\s+(asc|desc))?\s*", term, re.I)
+            if not m:
                 raise FrappeError(417, "DataError", "Invalid order_by: %s" % term)
-            order.append((self.check_field(doctype, words[0]), direction == "desc"))
+            order.append((self.check_field(doctype, m.group(1)),
+                          (m.group(2) or "asc").lower() == "desc"))
         try:
             start = int(self.param(req, "limit_start", "0") or 0)
             length = int(self.param(req, "limit_page_length",
