@@ -283,6 +283,8 @@ class Frappe(fakehttp.Service):
         with self.data_lock:
             for d in docs:
                 name = d.get("name") or self.new_name(doctype, d)
+                if not name:
+                    raise FrappeError(400, "ValidationError", "a %s needs a name" % doctype)
                 doc = self.fresh(doctype, name, d)
                 for k, v in d.items():
                     if k in ("owner", "creation", "modified", "modified_by", "docstatus",
@@ -356,7 +358,7 @@ class Frappe(fakehttp.Service):
                         self.load_seed()
                     return super().control(method, path, b"{}")
             except FrappeError as e:
-                return Response(e.status, {"error": e.message})
+                return Response(400 if e.status == 417 else e.status, {"error": e.message})
             except (KeyError, TypeError, ValueError) as e:
                 return Response(400, {"error": "bad control document: %r" % (e,)})
         return super().control(method, path, body)
