@@ -305,8 +305,9 @@ dsync_closed(struct dsync *s)
 {
     cJSON *jobs = cJSON_CreateArray();
     char err[512];
-    enum frappe_fail f = frappe_list(&s->f, DJ, "[[\"status\",\"=\",\"" DJ_OPEN "\"]]", DJ_FIELDS,
-                                     jobs, err, sizeof(err));
+    enum frappe_fail f =
+        frappe_list(&s->f, DJ, "[[\"status\",\"in\",[\"" DJ_OPEN "\",\"assigned\"]]]", DJ_FIELDS,
+                    jobs, err, sizeof(err));
     if (f != FRAPPE_OK)
         dsync_failed(s, 0, f, err);
     qsort(s->open_ids, (size_t)s->n_open, sizeof(*s->open_ids), dsync_cmp_id);
