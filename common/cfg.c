@@ -92,10 +92,9 @@ static const struct cfg_key cfg_keys[] = {
       "IANA zone the tickets' due dates are dates of"),
     K(dispatch, skip_dept_ids, CFG_STR, "", 0, 0,
       "departments that are not field work, e.g. \"12,14\"; their tickets are skipped"),
-    K(dispatch, every_min, CFG_INT, "0", 0, 1440,
-      "run Dispatch/Legacy/Sync every N minutes (the scheduler's cron job "
-      "\"Dispatch/Legacy/Sync\"); "
-      "0 = no schedule"),
+    K(dispatch, every_min, CFG_INT, "0", 0, 60,
+      "run Dispatch/Legacy/Sync every N minutes: the scheduler keeps a cron job of that name "
+      "at \"*/N * * * *\" (60: hourly); 0 = none (a cron job made by hand is left alone)"),
     K(dispatch, job_types, CFG_STR, "1:Installation,2:Réparation,3:Retrait", 0, 0,
       "department id to Dispatch Job job_type, \"dept:type\" separated by commas"),
     K(dispatch, default_job_type, CFG_STR, "Autre", 0, 0,

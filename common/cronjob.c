@@ -125,6 +125,28 @@ cronjob_remove(struct db *db, const char *name, int64_t *id, char *err, size_t e
 }
 
 enum job_err
+cronjob_ensure(struct db *db, const struct cfg *cfg, const struct cronjob_spec *spec, char *err,
+               size_t errlen)
+{
+    struct cronjob_rows *rs = cronjob_store_find(db, spec->name);
+    if (rs == NULL) {
+        snprintf(err, errlen, "find cron job: %s", db_errstr(db));
+        return JOB_E_DB;
+    }
+    bool same = rs->n && strcmp(rs->row[0].schedule, spec->schedule) == 0;
+    bool exists = rs->n > 0;
+    cronjob_rows_free(rs);
+    if (same)
+        return JOB_E_OK;
+    enum job_err e = JOB_E_OK;
+    if (exists && (e = cronjob_remove(db, spec->name, NULL, err, errlen)) != JOB_E_OK &&
+        e != JOB_E_NOTFOUND)
+        return e;
+    e = cronjob_add(db, cfg, spec, NULL, err, errlen);
+    return e == JOB_E_STATE ? JOB_E_OK : e;
+}
+
+enum job_err
 cronjob_next_times(struct db *db, const struct cfg *cfg, const char *name, int count,
                    int64_t *times, int *n, char *tz_out, size_t tz_len, char *err, size_t errlen)
 {

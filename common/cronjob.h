@@ -55,6 +55,13 @@ enum job_err cronjob_add(struct db *db, const struct cfg *cfg, const struct cron
 enum job_err cronjob_set_active(struct db *db, const struct cfg *cfg, const char *name, bool active,
                                 char *err, size_t errlen);
 
+/* Makes the cron job spec->name hold spec->schedule, as a schedule kept in the config does:
+ * adds it when missing, replaces it (remove, then add) when its schedule differs, and leaves
+ * it alone otherwise (an operator's disable included). Two schedulers at once are harmless: a
+ * name that appears meanwhile is taken as there. JOB_E_OK, or another code with err set. */
+enum job_err cronjob_ensure(struct db *db, const struct cfg *cfg, const struct cronjob_spec *spec,
+                            char *err, size_t errlen);
+
 /* Removes a cron job by name. Its past jobs stay, keeping their cron_job_id. Sets *id (when not
  * NULL) to the removed cron job's id. JOB_E_NOTFOUND when there is no such name. */
 enum job_err cronjob_remove(struct db *db, const char *name, int64_t *id, char *err, size_t errlen);

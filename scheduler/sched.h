@@ -73,7 +73,8 @@ struct sched {
     struct sched_link db_link, lock_link, rq_link;
     char lock_name[65];
     bool leader;
-    bool waiting_logged; /* the standby line was logged for this wait */
+    bool waiting_logged;   /* the standby line was logged for this wait */
+    bool cron_config_done; /* the config's schedules are in cron_jobs (sched_cron.c) */
     /* Monotonic time of the end of the last MariaDB outage this process saw (0: none). Lease
      * recovery waits a full lease after it, so workers get to heartbeat again before their
      * silence during the outage is taken for death. */

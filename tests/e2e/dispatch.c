@@ -496,6 +496,71 @@ test_dry_run(struct tenv *t)
     dp_stop(&d);
 }
 
+/* The simulated clock of the scheduler ([scheduler] test_clock_file), set atomically. */
+static void
+dp_clock(struct tenv *t, int64_t now)
+{
+    char *path = xasprintf("%s/clock", t->dir), *tmp = xasprintf("%s/clock.tmp", t->dir);
+    setenv("JOBFLEET_SCHEDULER_TEST_CLOCK_FILE", path, 1);
+    FILE *fp = fopen(tmp, "w");
+    CHECK(fp != NULL, "write %s", tmp);
+    fprintf(fp, "%lld\n", (long long)now);
+    fclose(fp);
+    CHECK(rename(tmp, path) == 0, "rename %s", tmp);
+    free(tmp);
+    free(path);
+}
+
+static int64_t
+dp_runs(struct tenv *t)
+{
+    return t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE action = 'Dispatch/Legacy/Sync'",
+                     DB_NOP);
+}
+
+/* [dispatch] every_min = 15: two schedulers make one run per quarter hour; skip_dept_ids = 4
+ * leaves that department's tickets out. */
+static void
+test_every_min(struct tenv *t)
+{
+    struct dp d;
+    dp_start(&d, t, "409");
+    int64_t t0 = 1777629600; /* 2026-05-01T10:00:00Z */
+    dp_clock(t, t0 - 30);
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT COUNT(*) FROM cron_jobs WHERE name = "
+                         "'Dispatch/Legacy/Sync' AND schedule = '*/15 * * * *'",
+                         DB_NOP) == 1,
+               20000, "the scheduler makes the cron job");
+    for (int q = 0; q < 3; q++) {
+        dp_clock(t, t0 + q * 900 + 1);
+        WAIT_UNTIL(dp_runs(t) == q + 1, 20000, "run %d is made", q + 1);
+        dp_clock(t, t0 + q * 900 + 600);
+    }
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT COUNT(*) FROM jobs WHERE action = 'Dispatch/Legacy/Sync' "
+                         "AND state = 'succeeded'",
+                         DB_NOP) == 3,
+               60000, "the three runs succeed");
+    CHECK(dp_runs(t) == 3, "one run per quarter hour");
+    CHECK(t_sql_int(t, 0, "SELECT COUNT(DISTINCT cron_fire_time) FROM jobs", DB_NOP) == 3,
+          "three fire times");
+    cJSON *docs = dp_docs(&d, "Dispatch Job");
+    int want = 0;
+    for (int i = 0; i < N_OPEN; i++) {
+        bool skip = i % 4 + 1 == 4;
+        want += !skip;
+        CHECK((dp_job(docs, tk_id(i)) == NULL) == skip, "ticket %lld: job %s", (long long)tk_id(i),
+              skip ? "made for a skipped department" : "missing");
+    }
+    CHECK(cJSON_GetArraySize(docs) == want, "%d jobs", cJSON_GetArraySize(docs));
+    cJSON_Delete(docs);
+    dp_stop(&d);
+}
+
 #define DP_CONF                                                                                    \
     "[service.frappe]\nbase_url = http://127.0.0.1:1\nauth = token\napi_key = fr-key\n"            \
     "api_secret = fr-secret\n"                                                                     \
@@ -507,6 +572,8 @@ static const struct test_case cases[] = {
     {"e2e_dispatch_closed_upstream", test_closed_upstream, DP_CONF},
     {"e2e_dispatch_two_runs", test_two_runs, DP_CONF},
     {"e2e_dispatch_dry_run", test_dry_run, DP_CONF},
+    {"e2e_dispatch_every_min", test_every_min,
+     DP_CONF "[dispatch]\nevery_min = 15\nskip_dept_ids = 4\n"},
 };
 
 int
