@@ -374,7 +374,9 @@ dsync_release(struct dsync *s)
     free(s->open_ids);
 }
 
-/* Opens [dispatch], [db.legacy] and [service.frappe]; -1 with s->err set. */
+/* Opens [dispatch], [db.legacy] and [service.frappe]. -1 with s->err set for a wrong
+ * [dispatch] (the job fails), -2 when a connection could not be made (it may come back: the job
+ * retries; a missing section fails it after its attempts). */
 static int
 dsync_open(struct dsync *s, struct job_ctx *ctx)
 {
@@ -385,8 +387,8 @@ dsync_open(struct dsync *s, struct job_ctx *ctx)
     if (dispatch_conf_load(ctx->cfg, &s->dc, s->err, sizeof(s->err)) < 0)
         return -1;
     if ((s->db = job_db(ctx, "legacy", s->err, sizeof(s->err))) == NULL)
-        return -1;
-    return frappe_open(ctx, &s->f, s->err, sizeof(s->err));
+        return -2;
+    return frappe_open(ctx, &s->f, s->err, sizeof(s->err)) < 0 ? -2 : 0;
 }
 
 void
@@ -394,13 +396,14 @@ dispatch_legacy_sync(struct job_ctx *ctx, const cJSON *params, struct job_out *o
 {
     (void)params;
     struct dsync s;
-    if (dsync_open(&s, ctx) < 0) {
-        job_out_fail(out, JOB_FAIL, "%s", s.err);
+    int rc = dsync_open(&s, ctx);
+    if (rc < 0) {
+        job_out_fail(out, rc == -1 ? JOB_FAIL : JOB_RETRY, "%s", s.err);
         dsync_release(&s);
         return;
     }
     s.fatal = dsync_load_refs(&s);
-    int rc = s.fatal == FRAPPE_OK ? dsync_tickets(&s) : 0;
+    rc = s.fatal == FRAPPE_OK ? dsync_tickets(&s) : 0;
     if (rc == 0 && s.fatal == FRAPPE_OK && !job_ctx_cancelled(ctx))
         rc = dsync_closed(&s);
     if (job_ctx_cancelled(ctx))
