@@ -487,6 +487,17 @@ test_dry_run(struct tenv *t)
               strstr(s, "\"service_location\":\"SL-M9\""),
           "the plan shows the matching: %.400s", s);
     free(s);
+    /* The same preview from the CLI, in the foreground. */
+    char *out = NULL;
+    CHECK(t_cli(t, &out, NULL,
+                (const char *const[]){"run", "Dispatch/Legacy/Sync", "--dry-run", NULL}) == 0,
+          "jobfleet run --dry-run succeeds");
+    CHECK(out && strstr(out, "\"created\":70") && strstr(out, "\"unmatched_customer\":9"),
+          "jobfleet run --dry-run: %.300s", out ? out : "");
+    free(out);
+    writes = dp_docs(&d, NULL);
+    CHECK(cJSON_GetArraySize(writes) == 0, "still no write reached the fake");
+    cJSON_Delete(writes);
     cJSON *real = dp_run(&d, "{}");
     dp_check_counts(dry, N_OPEN, 0);
     dp_check_counts(real, N_OPEN, 0);
