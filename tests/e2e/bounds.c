@@ -51,7 +51,11 @@ test_explain_with_backlog(struct tenv *t)
         CHECK(strcmp(key, "ix_jobs_state_due") == 0, "%s uses %s", steps[i], key);
         CHECK(strcmp(type, "ALL") != 0 && strcmp(type, "index") != 0, "%s scans (%s)", steps[i],
               type);
-        CHECK(rows < 20000, "%s estimates %ld rows with a 270,000-job table", steps[i], rows);
+        /* An index range, not the table: reconcile's range holds all 20,000 queued rows (the
+         * LIMIT bounds what it reads, not what EXPLAIN estimates), and InnoDB's estimate of a
+         * range that size has come out at 40,878 on a loaded machine; a scan would be
+         * 270,000. */
+        CHECK(rows < 90000, "%s estimates %ld rows with a 270,000-job table", steps[i], rows);
     }
     free(text);
     free(cmd);
