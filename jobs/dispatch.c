@@ -391,24 +391,10 @@ dsync_open(struct dsync *s, struct job_ctx *ctx)
     return frappe_open(ctx, &s->f, s->err, sizeof(s->err)) < 0 ? -2 : 0;
 }
 
-/* The fleet-wide lock of a run, and how soon a run that found it held tries again. */
-#define DISPATCH_LOCK "jobfleet:Dispatch/Legacy/Sync"
-#define DISPATCH_BUSY_RETRY_MS 10000
-
 void
 dispatch_legacy_sync(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
 {
     (void)params;
-    /* Frappe's backend here does not take concurrent writes: one run at a time, fleet-wide. A
-     * preview writes nothing and may run beside a run. */
-    char lerr[256];
-    int held = ctx->dry_run ? 1 : job_lock(ctx, DISPATCH_LOCK, lerr, sizeof(lerr));
-    if (held <= 0) {
-        job_out_fail(out, JOB_RETRY, "%s",
-                     held == 0 ? "another Dispatch/Legacy/Sync run is in progress" : lerr);
-        out->retry_delay_ms = DISPATCH_BUSY_RETRY_MS;
-        return;
-    }
     struct dsync s;
     int rc = dsync_open(&s, ctx);
     if (rc < 0) {

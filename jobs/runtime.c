@@ -104,7 +104,6 @@ job_run(struct job_env *env, job_fn *fn, int64_t id, int attempt, const char *ac
                           .rt = &rt};
     out->status = JOB_FAIL;
     fn(&ctx, params, out);
-    job_rt_unlock(&ctx);
     if (out->status != JOB_OK && out->reason)
         job_log(&ctx, LOG_LEVEL_INFO, "attempt ended: %s", out->reason);
     if (ctx.dry_run && out->status == JOB_OK)

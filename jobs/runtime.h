@@ -118,14 +118,6 @@ int job_http_send(struct job_ctx *ctx, struct httpc *h, const struct httpc_req *
  * connection leaves the outcome unknown: db_lost). */
 int job_db_tx(struct db *db, int (*fn)(struct db *db, void *arg), void *arg);
 
-/* Takes the fleet-wide lock called name (MariaDB GET_LOCK on this process's fleet connection)
- * for the rest of this run: released when the job function returns, and by the server if the
- * process dies. For an action that must never run twice at once (its API cannot take it)
- * without a fleet-wide concurrency limit, which would make every claim of every worker read
- * the claimed jobs' actions first. Returns 1 when held, 0 when another run holds it, -1 with
- * err set when the fleet database is unreachable. */
-int job_lock(struct job_ctx *ctx, const char *name, char *err, size_t errlen);
-
 /* Enqueues a child job (origin "job") on the fleet database and pushes it. spec as for
  * job_insert; give it an idempotency_key made from the parent's id so that a retried parent
  * does not make a second child (a unique_key is released when the child finishes). In a dry run it

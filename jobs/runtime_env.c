@@ -113,41 +113,6 @@ job_db_tx(struct db *db, int (*fn)(struct db *db, void *arg), void *arg)
     return 0;
 }
 
-int
-job_lock(struct job_ctx *ctx, const char *name, char *err, size_t errlen)
-{
-    struct db *db = job_env_fleet(ctx->env);
-    struct db_rows *r = db ? db_query(db, "SELECT GET_LOCK(?, 0)", DB_P(DBS(name))) : NULL;
-    if (r == NULL) {
-        snprintf(err, errlen, "lock %s: %s", name,
-                 db ? db_errstr(db) : "the fleet database is unreachable");
-        return -1;
-    }
-    int held = db_rows_int(r, 0, 0, 0) == 1;
-    db_rows_free(r);
-    if (held && ctx->rt) {
-        free(ctx->rt->lock);
-        ctx->rt->lock = xstrdup(name);
-    }
-    return held;
-}
-
-void
-job_rt_unlock(struct job_ctx *ctx)
-{
-    struct job_rt *rt = ctx->rt;
-    if (rt == NULL || rt->lock == NULL)
-        return;
-    struct db *db = job_env_fleet(ctx->env);
-    /* A lost connection has released it already. */
-    struct db_rows *r = db ? db_query(db, "SELECT RELEASE_LOCK(?)", DB_P(DBS(rt->lock))) : NULL;
-    db_rows_free(r);
-    if (db && r == NULL)
-        log_warnx("release lock %s: %s", rt->lock, db_errstr(db));
-    free(rt->lock);
-    rt->lock = NULL;
-}
-
 /* The step a dry run records instead of enqueueing. */
 static void
 job_enqueue_plan(struct job_ctx *ctx, const struct job_spec *spec)

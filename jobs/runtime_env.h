@@ -38,7 +38,6 @@ struct job_rt {
     int64_t done, total;
     char note[JOB_LOG_NOTE_MAX + 1];
     cJSON *plan; /* dry run only */
-    char *lock;  /* the job_lock name held, or NULL */
 };
 
 /* The fleet database connection, connected on first use; NULL (logged once per call) when
@@ -53,8 +52,6 @@ void job_env_http_free(struct job_env *env);
 /* Saves the run's log and progress to job_logs when something changed and (unless force) the
  * last save is a second old. Does nothing in the foreground or without a job row. */
 void job_rt_save(struct job_ctx *ctx, bool force);
-/* Releases the job_lock the run holds, if any. */
-void job_rt_unlock(struct job_ctx *ctx);
 /* Frees the run's state. */
 void job_rt_release(struct job_rt *rt);
 

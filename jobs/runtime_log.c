@@ -123,6 +123,4 @@ job_rt_release(struct job_rt *rt)
     buf_release(&rt->log);
     cJSON_Delete(rt->plan);
     rt->plan = NULL;
-    free(rt->lock);
-    rt->lock = NULL;
 }
