@@ -264,18 +264,24 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 128
 
 
-def main(service=None, argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0)
-    args = ap.parse_args(argv)
-    srv = Server((args.host, args.port), Handler)
-    srv.service = service or Service()
+def serve(service, host, port, handler=None):
+    """Serves service on host:port (0: any free port) until interrupted, printing the bound
+    port alone on its line first: how tests find a fake (tests/support/tfake.c)."""
+    srv = Server((host, port), handler or Handler)
+    srv.service = service
     print(srv.server_address[1], flush=True)
     try:
         srv.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         pass
+
+
+def main(service=None, argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    args = ap.parse_args(argv)
+    serve(service or Service(), args.host, args.port)
 
 
 if __name__ == "__main__":

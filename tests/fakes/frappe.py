@@ -647,13 +647,7 @@ def main(argv=None):
                     help="the status of a unique legacy_ticket_id violation")
     args = ap.parse_args(argv)
     svc = Frappe(args.api_key, args.api_secret, args.seed_file, args.unique_error)
-    srv = fakehttp.Server((args.host, args.port), Handler)
-    srv.service = svc
-    print(srv.server_address[1], flush=True)
-    try:
-        srv.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
+    fakehttp.serve(svc, args.host, args.port, Handler)
 
 
 if __name__ == "__main__":

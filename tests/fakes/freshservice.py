@@ -448,13 +448,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     svc = Freshservice(args.fixture, args.api_key, args.rate_per_minute,
                        fxgen.parse_time(args.now) if args.now else None, args.rebase)
-    srv = fakehttp.Server((args.host, args.port), Handler)
-    srv.service = svc
-    print(srv.server_address[1], flush=True)
-    try:
-        srv.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
+    fakehttp.serve(svc, args.host, args.port, Handler)
 
 
 if __name__ == "__main__":
