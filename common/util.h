@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <time.h>
 #include <stdint.h>
@@ -16,6 +17,8 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* Returns a newly allocated formatted string; the caller frees it. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same with a va_list. */
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* A growable byte buffer with a hard maximum (curl's dynbuf): data is always NUL-terminated. */
 struct buf {

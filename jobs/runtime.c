@@ -39,9 +39,7 @@ job_out_fail(struct job_out *out, enum job_status status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *s = NULL;
-    if (vasprintf(&s, fmt, ap) < 0)
-        s = NULL;
+    char *s = xvasprintf(fmt, ap);
     va_end(ap);
     out->status = status;
     free(out->reason);

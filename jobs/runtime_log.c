@@ -43,12 +43,8 @@ job_log(struct job_ctx *ctx, enum log_level level, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *msg = NULL;
-    if (vasprintf(&msg, fmt, ap) < 0)
-        msg = NULL;
+    char *msg = xvasprintf(fmt, ap);
     va_end(ap);
-    if (msg == NULL)
-        return;
     const char *word = level_word[level <= LOG_LEVEL_ERROR ? level : LOG_LEVEL_ERROR];
     bool fg = ctx->env && ctx->env->foreground;
     if (fg)
