@@ -55,6 +55,12 @@ struct cfg_producer {
     int db_timeout_ms;
     char *api_token;
     int threads;
+    int max_connections;
+    int max_connections_per_ip;
+    int header_timeout_s;
+    int request_timeout_s;
+    char *tls_cert_file;
+    char *tls_key_file;
 };
 
 struct cfg_log {

@@ -1,5 +1,6 @@
 /* This file holds the operator side of the jobs table: enqueue, read, list, retry, cancel. */
 #include "job.h"
+#include "utf8.h"
 #include "caltime.h"
 #include "hmac.h"
 #include "instance.h"
@@ -192,6 +193,16 @@ job_spec_check(const struct job_spec *spec, bool test_actions, struct job_spec *
         *field = "unique_key";
         snprintf(err, errlen, "unique_key must be 1-191 characters");
         return JOB_E_INPUT;
+    }
+    /* A key MariaDB would mangle (bytes that are not UTF-8) could make two keys one. */
+    const char *keys[] = {out->unique_key, out->idempotency_key};
+    const char *names[] = {"unique_key", "idempotency_key"};
+    for (int i = 0; i < 2; i++) {
+        if (keys[i] && !utf8_valid(keys[i], strlen(keys[i]))) {
+            *field = names[i];
+            snprintf(err, errlen, "%s must be UTF-8 text", names[i]);
+            return JOB_E_INPUT;
+        }
     }
     if (out->origin == NULL)
         out->origin = "cli";

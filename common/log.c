@@ -33,6 +33,28 @@ log_level_parse(const char *s, enum log_level *out)
     return -1;
 }
 
+/* Copies msg into out with control characters written as \xNN, so that text from outside (a
+ * path with "%0a" in it) can neither forge a log line nor hide in one. Returns the bytes
+ * written (out is NUL-terminated, cut at its size). */
+static int
+log_escape(char *out, size_t size, const char *msg)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)msg; *p && o + 5 < size; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        } else {
+            out[o++] = (char)*p;
+        }
+    }
+    out[o] = '\0';
+    return (int)o;
+}
+
 static void
 log_vemit(enum log_level level, const char *tag, int err, const char *fmt, va_list ap)
 {
@@ -49,9 +71,10 @@ log_vemit(enum log_level level, const char *tag, int err, const char *fmt, va_li
                      (long)(tv.tv_usec / 1000), log_progname, (int)getpid(), tag);
     if (n < 0 || (size_t)n >= sizeof(line))
         n = 0;
-    int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    char msg[sizeof(line)];
+    int m = vsnprintf(msg, sizeof(msg), fmt, ap);
     if (m > 0)
-        n += m;
+        n += log_escape(line + n, sizeof(line) - (size_t)n, msg);
     if ((size_t)n >= sizeof(line) - 1)
         n = (int)sizeof(line) - 2;
     if (err)

@@ -28,6 +28,9 @@
 #define API_LIST_MAX 1000
 #define API_RETRY_AFTER_S 5
 
+/* The last second of 9999-12-31 UTC: a unix time past it is no DATETIME. */
+#define API_RUN_AT_MAX_S 253402300799.0
+
 int
 api_begin(struct http_req *r)
 {
@@ -46,10 +49,10 @@ api_begin(struct http_req *r)
         why = "wrong token";
     if (why == NULL)
         return 0;
+    /* The reason is for the log: the caller learns only that it is not let in. */
     log_warnx("api %s %s: 401: %s", r->method, r->url, why);
-    char *body = xasprintf("{\"error\":\"%s\",\"field\":null}", why);
-    http_reply_with(r, 401, NULL, body, "WWW-Authenticate", "Bearer realm=\"jobfleet\"");
-    free(body);
+    http_reply_with(r, 401, NULL, "{\"error\":\"authentication required\",\"field\":null}",
+                    "WWW-Authenticate", "Bearer realm=\"jobfleet\"");
     return 1;
 }
 
@@ -169,7 +172,8 @@ api_spec(const cJSON *o, bool with_key, struct job_spec *spec, char **params_own
         } else if (strcmp(k, "run_at") == 0) {
             if (cJSON_IsString(v))
                 ok = caltime_parse(v->valuestring, &spec->run_at_ms) == 0;
-            else if (cJSON_IsNumber(v) && v->valuedouble >= 0)
+            else if (cJSON_IsNumber(v) && v->valuedouble >= 0 &&
+                     v->valuedouble <= API_RUN_AT_MAX_S) /* checked before the conversion */
                 spec->run_at_ms = (int64_t)(v->valuedouble * 1000.0);
             else
                 ok = false;

@@ -5,21 +5,26 @@
  * commit is suspended rather than holding its thread, so a few threads serve many concurrent
  * senders. */
 #include "api.h"
+#include "health_page.h"
+#include "http_guard.h"
 #include "http_server.h"
+#include "http_tls.h"
 #include "log.h"
 #include "producer.h"
 #include "producer_pages.h"
+#include "utf8.h"
 #include "util.h"
 #include "webhook_handle.h"
-#include "webhook_log.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,6 +47,16 @@ enum http_route { ROUTE_PAGE, ROUTE_WEBHOOK, ROUTE_API };
  * producer's CPU under load; 16 KiB still takes twice the 8 KiB of headers most proxies
  * allow. */
 #define HTTP_CONN_MEMORY (16 * 1024)
+/* The pages take no body beyond a small form; anything larger is refused before it is read,
+ * so a request to an unknown path cannot make the producer buffer max_body_bytes. */
+#define HTTP_PAGE_BODY_MAX 4096
+/* File descriptors beside the connections: MariaDB, Redis, the spool, logs. */
+#define HTTP_FD_SPARE 128
+/* Every reply carries these: nothing served is meant to be framed, sniffed as another type,
+ * or to load anything from elsewhere. The dashboard's pages load only their own assets. */
+#define HTTP_CSP                                                                                   \
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "                 \
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 int
 http_reply_with(struct http_req *r, int status, const char *content_type, const char *body,
@@ -56,6 +71,10 @@ http_reply_with(struct http_req *r, int status, const char *content_type, const 
                             content_type ? content_type : "application/json");
     if (hname)
         MHD_add_response_header(resp, hname, hvalue);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Content-Security-Policy", HTTP_CSP);
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     if (atomic_load(&r->p->draining))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)status, resp);
@@ -103,6 +122,22 @@ http_reply_error(struct http_req *r, int status, const char *field, const char *
                         status == 405 ? (r->route == ROUTE_WEBHOOK ? "POST" : "GET, POST") : NULL);
     cJSON_free(body);
     return rc;
+}
+
+int
+http_reply_not_found(struct http_req *r)
+{
+    return http_reply(r, 404, NULL, "{\"error\":\"not found\",\"field\":null}", NULL);
+}
+
+int64_t
+http_declared_length(const struct http_req *r)
+{
+    const char *cl = http_headers_get(&r->headers, "content-length");
+    int64_t len;
+    if (cl && parse_int64(cl, 0, INT64_MAX, &len) == 0)
+        return len;
+    return -1;
 }
 
 int
@@ -156,6 +191,13 @@ http_body_json(const struct http_req *r, long *err_at)
 {
     const char *end = NULL;
     const char *data = r->body.data ? r->body.data : "";
+    /* cJSON takes any bytes in a string; a JSON text must be UTF-8, and MariaDB would mangle
+     * what is not. */
+    size_t bad = utf8_invalid_at(data, r->body.len);
+    if (bad < r->body.len) {
+        *err_at = (long)bad;
+        return NULL;
+    }
     /* Not cJSON's own NUL check: with a length it wants the NUL inside the length, and a NUL
      * byte inside the body must not end the document early either. */
     cJSON *j = cJSON_ParseWithLengthOpts(data, r->body.len, &end, 0);
@@ -210,7 +252,15 @@ http_headers_release(struct http_headers *h)
     memset(h, 0, sizeof(*h));
 }
 
-/* Runs once the headers are in. Returns true when a response is already queued. */
+/* The largest body a route takes. */
+static size_t
+http_body_max(const struct http_req *r)
+{
+    return r->route == ROUTE_PAGE ? HTTP_PAGE_BODY_MAX : (size_t)r->p->cfg->producer.max_body_bytes;
+}
+
+/* Runs once the headers are in, before any of the body is read: routes the request and lets
+ * its route refuse it. Returns true when a response is already queued. */
 static bool
 http_begin(struct http_req *r)
 {
@@ -222,19 +272,15 @@ http_begin(struct http_req *r)
         r->route = ROUTE_API;
     else
         r->route = ROUTE_PAGE;
-    if (r->route == ROUTE_WEBHOOK && webhook_begin(r))
-        return true;
+    /* The webhook path checks its own declared length, so that its refusal is logged. */
+    if (r->route == ROUTE_WEBHOOK)
+        return webhook_begin(r);
     if (r->route == ROUTE_API && api_begin(r))
         return true;
-    /* A declared length over the limit is refused before a byte of the body is read. */
-    const char *cl = http_headers_get(&r->headers, "content-length");
-    int64_t len;
-    int64_t max = r->p->cfg->producer.max_body_bytes;
-    if (cl && parse_int64(cl, 0, INT64_MAX, &len) == 0 && len > max) {
-        http_reply_error(r, 413, "body", "the body is %lld bytes; the limit is %lld",
-                         (long long)len, (long long)max);
-        if (r->route == ROUTE_WEBHOOK)
-            webhook_log_add(r->p->wlog, NULL, r->url, NULL, 413, 0, "body too large");
+    int64_t len = http_declared_length(r);
+    if (len > (int64_t)http_body_max(r)) {
+        http_reply_error(r, 413, "body", "the body is %lld bytes; the limit here is %lld",
+                         (long long)len, (long long)http_body_max(r));
         return true;
     }
     return false;
@@ -243,9 +289,9 @@ http_begin(struct http_req *r)
 static void
 http_dispatch(struct http_req *r)
 {
-    if (r->too_large) {
+    if (r->too_large && r->route != ROUTE_WEBHOOK) {
         http_reply_error(r, 413, "body", "the body is over the limit of %lld bytes",
-                         (long long)r->p->cfg->producer.max_body_bytes);
+                         (long long)http_body_max(r));
         return;
     }
     buf_append(&r->body, "", 0); /* data is never NULL from here on */
@@ -257,7 +303,10 @@ http_dispatch(struct http_req *r)
         api_handle(r);
         break;
     default:
-        producer_pages_handle(r);
+        if (strcmp(r->url, "/health") == 0)
+            health_page(r);
+        else
+            producer_pages_handle(r);
         break;
     }
 }
@@ -293,24 +342,28 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url, const char 
         r->url = url;
         r->method = method;
         r->t_start_ms = now_mono_ms();
-        buf_init(&r->body, (size_t)p->cfg->producer.max_body_bytes);
         atomic_fetch_add(&p->active, 1);
         *con_cls = r;
+        http_guard_headers_in(p->guard, conn);
         http_begin(r);
+        buf_init(&r->body, http_body_max(r));
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (r->replied)
-            return MHD_YES;
+        if (r->replied) {
+            /* Refused before its body: what still comes is thrown away, within a bound. */
+            r->discarded += n;
+            return r->discarded > http_body_max(r) * HTTP_DISCARD_FACTOR ? MHD_NO : MHD_YES;
+        }
         if (!r->too_large && buf_append(&r->body, upload_data, n) < 0) {
             r->too_large = true;
             buf_release(&r->body);
         }
         if (r->too_large) {
             r->body.len += n; /* counts what was thrown away */
-            if (r->body.len > (size_t)p->cfg->producer.max_body_bytes * HTTP_DISCARD_FACTOR)
+            if (r->body.len > http_body_max(r) * HTTP_DISCARD_FACTOR)
                 return MHD_NO;
         }
         return MHD_YES;
@@ -328,7 +381,6 @@ static void
 http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     (void)toe;
     struct producer *p = cls;
     struct http_req *r = *con_cls;
@@ -341,6 +393,7 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         free(r);
         return;
     }
+    http_guard_request_done(p->guard, conn);
     webhook_end(r);
     api_end(r);
     http_headers_release(&r->headers);
@@ -406,27 +459,80 @@ http_check_listen(const char *listen, char *err, size_t errlen)
     return 0;
 }
 
+/* Makes room for max_connections descriptors: raises the soft RLIMIT_NOFILE up to the hard
+ * one when needed. -1 with a message when even the hard limit is too low. */
+static int
+http_check_nofile(const struct cfg_producer *pc, char *err, size_t errlen)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 0;
+    rlim_t need = (rlim_t)pc->max_connections + HTTP_FD_SPARE;
+    if (rl.rlim_cur >= need)
+        return 0;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+        snprintf(err, errlen,
+                 "[producer] max_connections = %d needs %llu open files; the limit is %llu "
+                 "(raise LimitNOFILE or ulimit -n, or lower max_connections)",
+                 pc->max_connections, (unsigned long long)need, (unsigned long long)rl.rlim_max);
+        return -1;
+    }
+    rl.rlim_cur = need;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+        snprintf(err, errlen, "setrlimit(RLIMIT_NOFILE, %llu): %s", (unsigned long long)need,
+                 strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int
 http_server_start(struct producer *p, char *err, size_t errlen)
 {
-    struct addrinfo *ai = http_resolve(p->cfg->producer.listen, err, errlen);
-    if (ai == NULL)
+    const struct cfg_producer *pc = &p->cfg->producer;
+    if (http_check_nofile(pc, err, errlen) < 0)
         return -1;
+    struct http_tls tls;
+    if (http_tls_load(pc, &tls, err, errlen) < 0)
+        return -1;
+    struct addrinfo *ai = http_resolve(pc->listen, err, errlen);
+    if (ai == NULL) {
+        http_tls_release(&tls);
+        return -1;
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    if (tls.cert)
+        flags |= MHD_USE_TLS;
+    p->guard = http_guard_start(pc->header_timeout_s * 1000, pc->request_timeout_s * 1000,
+                                &p->metrics.connections_cut);
+    /* libmicrohttpd's idle timeout also ends a request resumed after a long wait for its
+     * commit, so it is the request deadline; the guard enforces the tighter header one. */
+    struct MHD_OptionItem tls_opts[] = {
+        {.option = tls.cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, .ptr_value = tls.cert},
+        {.option = MHD_OPTION_HTTPS_MEM_KEY, .ptr_value = tls.key},
+        {.option = MHD_OPTION_END}};
     p->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, http_access, p, MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
-        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)p->cfg->producer.threads, MHD_OPTION_NOTIFY_COMPLETED, http_completed, p,
-        MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)60, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY, MHD_OPTION_END);
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)pc->threads,
+        MHD_OPTION_NOTIFY_COMPLETED, http_completed, p, MHD_OPTION_URI_LOG_CALLBACK, http_uri_log,
+        NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)pc->request_timeout_s,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)HTTP_CONN_MEMORY, MHD_OPTION_CONNECTION_LIMIT, (unsigned)pc->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)pc->max_connections_per_ip,
+        MHD_OPTION_NOTIFY_CONNECTION, http_guard_notify, p->guard, MHD_OPTION_ARRAY, tls_opts,
+        MHD_OPTION_END);
     freeaddrinfo(ai);
+    http_tls_release(&tls);
     if (p->mhd == NULL) {
-        snprintf(err, errlen, "cannot listen on %s (address in use, or not allowed)",
-                 p->cfg->producer.listen);
+        http_guard_stop(p->guard);
+        p->guard = NULL;
+        snprintf(err, errlen,
+                 "cannot listen on %s (address in use, not allowed, or the TLS "
+                 "certificate and key do not match)",
+                 pc->listen);
         return -1;
     }
     return 0;
@@ -446,4 +552,6 @@ http_server_stop(struct producer *p)
     if (p->mhd)
         MHD_stop_daemon(p->mhd);
     p->mhd = NULL;
+    http_guard_stop(p->guard);
+    p->guard = NULL;
 }

@@ -34,31 +34,37 @@ struct http_req {
     struct http_headers headers;
     struct buf body;
     int64_t t_start_ms;
-    int route;      /* enum http_route, private to http_server.c */
-    bool too_large; /* the body passed max_body_bytes */
-    bool replied;   /* a response was queued */
-    bool suspended; /* waiting for the writer */
-    bool started;   /* the access handler has seen the request */
-    void *webhook;  /* the webhook path's state, owned by webhook_handle.c */
-    void *api;      /* the JSON API's state across a suspension, owned by api_jobs.c */
+    int route;        /* enum http_route, private to http_server.c */
+    bool too_large;   /* the body passed its route's limit */
+    size_t discarded; /* body bytes thrown away after an early reply */
+    bool replied;     /* a response was queued */
+    bool suspended;   /* waiting for the writer */
+    bool started;     /* the access handler has seen the request */
+    void *webhook;    /* the webhook path's state, owned by webhook_handle.c */
+    void *api;        /* the JSON API's state across a suspension, owned by api_jobs.c */
 };
 
 /* Queues a response. body (may be NULL) is copied; content_type NULL means JSON. A 405 gets
- * "Allow: allow". The status is counted in the metrics. Returns 0, or -1 when libmicrohttpd
- * refused the response (the connection is then closed). */
+ * "Allow: allow". Every reply carries the security headers (CSP, X-Frame-Options,
+ * X-Content-Type-Options, Referrer-Policy). The status is counted in the metrics. Returns 0, or -1
+ * when libmicrohttpd refused the response (the connection is then closed). */
 int http_reply(struct http_req *r, int status, const char *content_type, const char *body,
                const char *allow);
 /* The same with one extra response header (hname NULL for none). */
 int http_reply_with(struct http_req *r, int status, const char *content_type, const char *body,
                     const char *hname, const char *hvalue);
 /* Parses the whole body as one JSON document; NULL with the byte offset of the problem in
- * *err_at when it is not one. The caller owns the result. */
+ * *err_at when it is not one (bytes that are not UTF-8 included). The caller owns the result. */
 cJSON *http_body_json(const struct http_req *r, long *err_at);
 /* The value of a query-string argument, or NULL; valid during the request. */
 const char *http_query(struct http_req *r, const char *name);
 /* Queues a JSON error {"error": message, "field": field or null}. */
 int http_reply_error(struct http_req *r, int status, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Queues the one 404 every unknown path, source or action gets: {"error": "not found"}. */
+int http_reply_not_found(struct http_req *r);
+/* The request's Content-Length, or -1 when it has none (or not a number). */
+int64_t http_declared_length(const struct http_req *r);
 /* Queues a 405 with "Allow: allow" and a JSON error naming the methods allowed. */
 int http_reply_not_allowed(struct http_req *r, const char *allow);
 /* Queues a 503 with Retry-After: retry_after_s and a JSON error. */

@@ -16,6 +16,8 @@
 
 struct MHD_Daemon;
 struct producer;
+struct health_state;
+struct http_guard;
 struct producer_writer;
 struct spool;
 struct spool_replay;
@@ -34,6 +36,7 @@ struct producer_metrics {
     atomic_long committed_jobs;
     atomic_long db_timeouts;
     atomic_long push_failures;
+    atomic_long connections_cut; /* past their header or request deadline */
 };
 
 /* ---- Connections for the API and pages ---- */
@@ -68,9 +71,11 @@ struct producer {
     struct webhook_log *wlog;
     struct producer_metrics metrics;
     struct MHD_Daemon *mhd;
-    atomic_int active;    /* requests received and not yet finished */
-    atomic_int suspended; /* requests waiting for the writer */
-    atomic_bool draining; /* replies carry "Connection: close" */
+    struct http_guard *guard;    /* connection deadlines, with the server */
+    struct health_state *health; /* MariaDB and Redis as a background probe sees them */
+    atomic_int active;           /* requests received and not yet finished */
+    atomic_int suspended;        /* requests waiting for the writer */
+    atomic_bool draining;        /* replies carry "Connection: close" */
     pthread_mutex_t pool_mu;
     struct producer_conn *pool;
 };

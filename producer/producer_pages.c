@@ -1,6 +1,6 @@
-/* This file serves the producer's plain GET pages: /health (can the producer reach MariaDB and
- * Redis, and is it accepting webhooks), /metrics (the Prometheus text exposition, version
- * 0.0.4) and / (a small dashboard: job counts by state and the most recent jobs).
+/* This file serves the producer's plain GET pages (/health is health_page.c's): /metrics (the
+ * Prometheus text exposition, version 0.0.4) and / (a small dashboard: job counts by state and the
+ * most recent jobs).
  *
  * Metrics are process-lifetime atomics bumped where things happen, and gauges read when
  * scraped. How to add a metric: add the atomic to struct producer_metrics, bump it where the
@@ -84,6 +84,9 @@ producer_metrics_render(struct producer *p)
                producer_writer_db_up(p->writer) ? 1 : 0);
     metric_one(&b, "jobfleet_producer_open_requests", "gauge", "Requests being served.",
                (long)atomic_load(&p->active));
+    metric_one(&b, "jobfleet_producer_connections_cut_total", "counter",
+               "Connections cut past their header or request deadline.",
+               (long)atomic_load(&m->connections_cut));
     return buf_detach(&b);
 }
 
@@ -188,49 +191,20 @@ page_dashboard(struct http_req *r)
     cJSON_Delete(recent);
 }
 
-/* 200 while webhooks are accepted: with both servers reachable ("ok"), or with one of them
- * down while the spool or the scheduler covers it ("degraded"); 503 when a webhook would be
- * refused (MariaDB down and the spool full). */
-static void
-page_health(struct http_req *r)
-{
-    struct producer *p = r->p;
-    struct producer_conn *c = producer_pool_get(p);
-    bool db_ok = db_exec_static(c->db, "SELECT 1") == 0;
-    const char *ping[] = {"PING"};
-    bool rq_ok = rq_command(c->rq, 1, ping) >= 0;
-    cJSON *o = cJSON_CreateObject();
-    int64_t files = spool_files(p->spool), bytes = spool_bytes(p->spool);
-    bool accepting = db_ok || !spool_full(p->spool);
-    cJSON_AddStringToObject(o, "status", !accepting ? "down" : db_ok && rq_ok ? "ok" : "degraded");
-    cJSON_AddStringToObject(o, "mysql", db_ok ? "ok" : db_errstr(c->db));
-    cJSON_AddStringToObject(o, "redis", rq_ok ? "ok" : rq_errstr(c->rq));
-    cJSON_AddBoolToObject(o, "accepting_webhooks", accepting);
-    cJSON_AddNumberToObject(o, "spool_files", (double)files);
-    cJSON_AddNumberToObject(o, "spool_bytes", (double)bytes);
-    producer_pool_put(p, c);
-    char *s = json_print(o);
-    cJSON_Delete(o);
-    http_reply(r, accepting ? 200 : 503, NULL, s, NULL);
-    free(s);
-}
-
 void
 producer_pages_handle(struct http_req *r)
 {
     const char *u = r->url;
-    bool known = strcmp(u, "/") == 0 || strcmp(u, "/health") == 0 || strcmp(u, "/metrics") == 0;
+    bool known = strcmp(u, "/") == 0 || strcmp(u, "/metrics") == 0;
     if (!known) {
-        http_reply_error(r, 404, NULL, "no such page: %s", u);
+        http_reply_not_found(r);
         return;
     }
     if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
         http_reply_with(r, 405, NULL, "{\"error\":\"use GET\",\"field\":null}", "Allow", "GET");
         return;
     }
-    if (strcmp(u, "/health") == 0) {
-        page_health(r);
-    } else if (strcmp(u, "/metrics") == 0) {
+    if (strcmp(u, "/metrics") == 0) {
         char *m = producer_metrics_render(r->p);
         http_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", m, NULL);
         free(m);

@@ -6,6 +6,7 @@
  * the dashboard: a struct db is not thread-safe, so a connection belongs to one request at a
  * time; the pool grows to the number of such requests served at once (at most the HTTP
  * thread count, since they block their thread) and keeps them open. */
+#include "health_state.h"
 #include "http_server.h"
 #include "log.h"
 #include "producer.h"
@@ -79,6 +80,9 @@ producer_pool_free(struct producer *p)
 }
 
 #define WEBHOOK_LOG_QUEUE 20000
+/* /health is at most this old; a probe unanswered this long reads as down. */
+#define HEALTH_INTERVAL_MS 1000
+#define HEALTH_STALE_MS 1500
 
 int
 producer_check_config(const struct cfg *c, char *err, size_t errlen)
@@ -90,6 +94,19 @@ producer_check_config(const struct cfg *c, char *err, size_t errlen)
     webhook_sources_free(s, n);
     if (http_check_listen(c->producer.listen, err, errlen) < 0)
         return -1;
+    const struct cfg_producer *pc = &c->producer;
+    if ((int64_t)pc->request_timeout_s * 1000 < (int64_t)pc->db_timeout_ms + 1000) {
+        snprintf(err, errlen,
+                 "[producer] request_timeout_s = %d must leave a webhook its db_timeout_ms "
+                 "(%d) and a second to spool",
+                 pc->request_timeout_s, pc->db_timeout_ms);
+        return -1;
+    }
+    if (pc->header_timeout_s > pc->request_timeout_s) {
+        snprintf(err, errlen, "[producer] header_timeout_s = %d is past request_timeout_s = %d",
+                 pc->header_timeout_s, pc->request_timeout_s);
+        return -1;
+    }
     if (c->producer.spool_dir == NULL || c->producer.spool_dir[0] != '/') {
         snprintf(err, errlen, "[producer] spool_dir: expected an absolute path, got \"%s\"",
                  c->producer.spool_dir ? c->producer.spool_dir : "");
@@ -144,6 +161,7 @@ producer_drain(struct producer *p, const sigset_t *set)
 static void
 producer_free(struct producer *p)
 {
+    health_state_stop(p->health);
     spool_replay_stop(p->replay);
     producer_writer_stop(p->writer);
     producer_pool_free(p);
@@ -181,6 +199,7 @@ producer_run(struct cfg *c, char *err, size_t errlen)
     signal(SIGPIPE, SIG_IGN);
 
     p->wlog = webhook_log_start(&c->mysql, WEBHOOK_LOG_QUEUE);
+    p->health = health_state_start(c, HEALTH_INTERVAL_MS, HEALTH_STALE_MS);
     p->writer = producer_writer_start(p);
     p->replay = spool_replay_start(p);
     if (http_server_start(p, err, errlen) < 0) {

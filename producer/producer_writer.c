@@ -28,6 +28,10 @@
 #define WRITER_PROBE_MS 250
 #define PUSH_BACKLOG_MAX 100000
 #define PUSH_RETRY_MS 500
+/* Until MariaDB says otherwise, its default max_allowed_packet (16 MiB). */
+#define WRITER_PACKET_DEFAULT (16LL << 20)
+/* Room in a packet for a row's other columns and the statement around it. */
+#define WRITER_ROW_MARGIN (64 * 1024)
 
 struct writer_thread {
     struct producer_writer *wr;
@@ -71,6 +75,7 @@ struct producer_writer {
     struct push_item *backlog;
     int n_backlog;
     atomic_llong push_retry_ms; /* no push before this time after a failure */
+    atomic_llong max_packet;    /* MariaDB's max_allowed_packet, read at each connect */
 };
 
 struct producer_write *
@@ -115,6 +120,33 @@ bool
 producer_writer_db_up(const struct producer_writer *wr)
 {
     return atomic_load(&wr->db_up);
+}
+
+size_t
+producer_writer_row_max(const struct producer_writer *wr)
+{
+    long long m = atomic_load(&wr->max_packet) - WRITER_ROW_MARGIN;
+    return m > 0 ? (size_t)m : 0;
+}
+
+long long
+producer_writer_max_packet(struct db *db)
+{
+    struct db_rows *r = db_query(db, "SELECT @@max_allowed_packet", NULL, 0);
+    long long v = -1;
+    if (r && r->n_rows > 0 && db_rows_get(r, 0, 0))
+        v = strtoll(db_rows_get(r, 0, 0), NULL, 10);
+    db_rows_free(r);
+    return v;
+}
+
+/* Reads max_allowed_packet on a fresh connection: it bounds rows and batches. */
+static void
+writer_learn_packet(struct producer_writer *wr, struct db *db)
+{
+    long long v = producer_writer_max_packet(db);
+    if (v > 0)
+        atomic_store(&wr->max_packet, v);
 }
 
 static void
@@ -420,11 +452,23 @@ writer_idle(struct writer_thread *t)
     if (atomic_load(&wr->db_up) || now_mono_ms() < t->next_probe_ms)
         return;
     if (db_connect(t->db) == 0 && db_exec_static(t->db, "SELECT 1") == 0) {
+        writer_learn_packet(wr, t->db);
         if (!atomic_exchange(&wr->db_up, true))
             log_info("MariaDB is back: webhooks are stored directly again");
     } else {
         t->next_probe_ms = now_mono_ms() + WRITER_PROBE_MS;
     }
+}
+
+/* What an item adds to a multi-row statement, roughly: its strings and its placeholders. */
+static size_t
+writer_item_bytes(const struct producer_write *w)
+{
+    size_t n = 256;
+    for (int i = 0; i < PRODUCER_WRITE_STRINGS; i++)
+        if (w->own[i])
+            n += strlen(w->own[i]);
+    return n;
 }
 
 /* The inserter: takes everything queued, writes it, hands the committed batch to the
@@ -442,8 +486,14 @@ writer_main(void *arg)
         struct writer_done *d = xcalloc(1, sizeof(*d));
         int skipped = 0;
         struct producer_write *skip[WRITER_BATCH];
+        /* Bounded by bytes as well as rows: one statement must fit max_allowed_packet. */
+        size_t bytes = 0, max_bytes = (size_t)atomic_load(&wr->max_packet) / 2;
         while (wr->q_head && d->n < WRITER_BATCH && skipped < WRITER_BATCH) {
             struct producer_write *w = wr->q_head;
+            size_t wb = writer_item_bytes(w);
+            if (d->n > 0 && bytes + wb > max_bytes)
+                break;
+            bytes += wb;
             wr->q_head = w->q_next;
             if (wr->q_head == NULL)
                 wr->q_tail = NULL;
@@ -601,6 +651,7 @@ producer_writer_start(struct producer *p)
     cond_init_monotonic(&wr->watch);
     atomic_init(&wr->db_up, true);
     atomic_init(&wr->push_retry_ms, 0);
+    atomic_init(&wr->max_packet, WRITER_PACKET_DEFAULT);
     struct writer_thread *ins = &wr->threads[0], *fin = &wr->threads[1];
     ins->wr = fin->wr = wr;
     ins->db = db_new(&p->cfg->mysql);
@@ -608,6 +659,8 @@ producer_writer_start(struct producer *p)
     /* A first connection failing only means MariaDB is down now: the probe finds it. */
     if (db_connect(ins->db) < 0)
         writer_set_down(wr, ins, db_errstr(ins->db));
+    else
+        writer_learn_packet(wr, ins->db);
     /* The finisher first: the inserter takes the finisher's lock once it has a batch. */
     if (bgthread_start(&wr->fin, writer_finisher, fin) < 0 ||
         bgthread_start(&wr->ins, writer_main, ins) < 0)

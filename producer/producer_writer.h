@@ -6,6 +6,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "job.h"
@@ -66,6 +67,11 @@ int producer_writer_submit(struct producer_writer *wr, struct producer_write *w)
  * Redis does not take are kept and pushed again when it is back. */
 void producer_writer_push(struct producer_writer *wr, struct rq *rq, const struct job_ref *refs,
                           int n);
+/* The largest parameters a row may carry: MariaDB's max_allowed_packet (as last read, 16 MiB
+ * before the first connect) less room for the rest of the statement. */
+size_t producer_writer_row_max(const struct producer_writer *wr);
+/* SELECT @@max_allowed_packet on db; -1 when it cannot be read. */
+long long producer_writer_max_packet(struct db *db);
 /* True while MariaDB answered the last attempt. */
 bool producer_writer_db_up(const struct producer_writer *wr);
 

@@ -35,7 +35,8 @@ struct spool {
     int64_t max_bytes;
     pthread_mutex_t mu;
     int64_t bytes, files;
-    bool refused; /* the last write was refused and nothing was removed since */
+    int64_t failed_bytes; /* in failed/: they count toward the quota until an operator acts */
+    bool refused;         /* the last write was refused and nothing was removed since */
     atomic_uint seq;
 };
 
@@ -85,6 +86,52 @@ spool_scan(struct spool *s, char *err, size_t errlen)
     return 0;
 }
 
+/* Adds up the bytes of the entries in failed/ (none when it does not exist). */
+static void
+spool_scan_failed(struct spool *s)
+{
+    int fd = openat(s->dirfd, "failed", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    struct dirent *de;
+    struct stat st;
+    while ((de = readdir(d)) != NULL)
+        if (spool_has_suffix(de->d_name, SPOOL_EXT) && fstatat(fd, de->d_name, &st, 0) == 0 &&
+            S_ISREG(st.st_mode))
+            s->failed_bytes += st.st_size;
+    closedir(d);
+}
+
+/* The spool holds webhooks (and their headers) in clear: the directory must be the producer's
+ * own and closed to everyone else. */
+static int
+spool_check_dir(int fd, const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        snprintf(err, errlen, "[producer] spool_dir %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (st.st_uid != geteuid()) {
+        snprintf(err, errlen,
+                 "[producer] spool_dir %s: owned by uid %u, not by this process (uid %u); chown "
+                 "it to the producer's user",
+                 dir, (unsigned)st.st_uid, (unsigned)geteuid());
+        return -1;
+    }
+    if (st.st_mode & 077) {
+        snprintf(err, errlen,
+                 "[producer] spool_dir %s: mode %03o lets group or others in; chmod 700 it", dir,
+                 (unsigned)(st.st_mode & 0777));
+        return -1;
+    }
+    return 0;
+}
+
 struct spool *
 spool_open(const char *dir, int64_t max_bytes, char *err, size_t errlen)
 {
@@ -97,6 +144,10 @@ spool_open(const char *dir, int64_t max_bytes, char *err, size_t errlen)
         snprintf(err, errlen, "[producer] spool_dir %s: %s", dir, strerror(errno));
         return NULL;
     }
+    if (spool_check_dir(fd, dir, err, errlen) < 0) {
+        close(fd);
+        return NULL;
+    }
     struct spool *s = xcalloc(1, sizeof(*s));
     s->dir = xstrdup(dir);
     s->dirfd = fd;
@@ -107,6 +158,7 @@ spool_open(const char *dir, int64_t max_bytes, char *err, size_t errlen)
         spool_close(s);
         return NULL;
     }
+    spool_scan_failed(s);
     if (s->files)
         log_info("spool: %lld webhooks (%lld bytes) wait in %s", (long long)s->files,
                  (long long)s->bytes, dir);
@@ -165,9 +217,10 @@ spool_write(struct spool *s, const struct spool_entry *e, char *id, size_t idlen
     char *text = spool_serialize(e);
     size_t len = strlen(text);
     pthread_mutex_lock(&s->mu);
-    if (s->bytes + (int64_t)len > s->max_bytes) {
-        snprintf(err, errlen, "spool quota reached (%lld of %lld bytes)", (long long)s->bytes,
-                 (long long)s->max_bytes);
+    if (s->bytes + s->failed_bytes + (int64_t)len > s->max_bytes) {
+        snprintf(err, errlen, "spool quota reached (%lld of %lld bytes, %lld of them in failed/)",
+                 (long long)(s->bytes + s->failed_bytes), (long long)s->max_bytes,
+                 (long long)s->failed_bytes);
         s->refused = true;
         pthread_mutex_unlock(&s->mu);
         free(text);
@@ -358,6 +411,9 @@ spool_quarantine(struct spool *s, const char *id, char *err, size_t errlen)
         return -1;
     }
     spool_forget(s, st.st_size);
+    pthread_mutex_lock(&s->mu);
+    s->failed_bytes += st.st_size;
+    pthread_mutex_unlock(&s->mu);
     return 0;
 }
 

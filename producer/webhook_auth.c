@@ -50,9 +50,11 @@ webhook_timestamp(const struct webhook_source *src, const struct http_headers *h
     return 0;
 }
 
+/* Reads the signature header into given: "sha256=<hex>" or bare hex, any case. Returns 0, or
+ * -1 with the reason. */
 static int
-webhook_auth_hmac(const struct webhook_source *src, const struct http_headers *h, const char *body,
-                  size_t blen, int64_t now_s, char *reason, size_t len)
+webhook_sig_parse(const struct webhook_source *src, const struct http_headers *h,
+                  uint8_t given[HMAC_SHA256_LEN], char *reason, size_t len)
 {
     const char *sig = http_headers_get(h, src->signature_header);
     if (sig == NULL) {
@@ -72,12 +74,33 @@ webhook_auth_hmac(const struct webhook_source *src, const struct http_headers *h
         n -= al + 1;
         sig = eq + 1;
     }
-    uint8_t given[HMAC_SHA256_LEN], want[HMAC_SHA256_LEN];
-    if (hmac_unhex(sig, n, given, sizeof(given)) < 0) {
+    if (hmac_unhex(sig, n, given, HMAC_SHA256_LEN) < 0) {
         snprintf(reason, len, "malformed signature (expected 64 hex digits, got %zu characters)",
                  n);
         return -1;
     }
+    return 0;
+}
+
+int
+webhook_auth_signature_hex(const struct webhook_source *src, const struct http_headers *h,
+                           char hex[2 * HMAC_SHA256_LEN + 1])
+{
+    uint8_t given[HMAC_SHA256_LEN];
+    char reason[128];
+    if (webhook_sig_parse(src, h, given, reason, sizeof(reason)) < 0)
+        return -1;
+    hmac_hex(given, sizeof(given), hex);
+    return 0;
+}
+
+static int
+webhook_auth_hmac(const struct webhook_source *src, const struct http_headers *h, const char *body,
+                  size_t blen, int64_t now_s, char *reason, size_t len)
+{
+    uint8_t given[HMAC_SHA256_LEN], want[HMAC_SHA256_LEN];
+    if (webhook_sig_parse(src, h, given, reason, len) < 0)
+        return -1;
     const void *parts[3];
     size_t lens[3];
     int np = 0;

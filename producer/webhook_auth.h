@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hmac.h"
 #include "http_server.h"
 #include "webhook_route.h"
 
@@ -13,5 +14,10 @@
  * reason (for the log, never for the sender) in reason. */
 int webhook_auth_check(const struct webhook_source *src, const struct http_headers *h,
                        const char *body, size_t len, int64_t now_s, char *reason, size_t reasonlen);
+
+/* The signature of a delivery to an hmac-sha256 source as 64 lower-case hex digits, however
+ * the sender wrote it; -1 when the header is missing or malformed. */
+int webhook_auth_signature_hex(const struct webhook_source *src, const struct http_headers *h,
+                               char hex[2 * HMAC_SHA256_LEN + 1]);
 
 #endif

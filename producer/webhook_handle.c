@@ -1,13 +1,24 @@
-/* This file is a webhook's way through the producer: route and source, authentication, the
- * idempotency key, the job's parameters, then either the group-commit writer or, when
- * MariaDB is down or too slow, the spool. A 2xx is sent only once the job is committed or the
- * request is fsync'ed in the spool (invariant 7); when neither is possible the sender gets 503
- * and retries.
+/* This file is a webhook's way through the producer, as one pipeline read top to bottom:
  *
- * Every delivery carries an idempotency key: the sender's (Idempotency-Key header or the
- * source's idempotency_field), else one made from a fresh delivery id. The key is fixed before
- * the first write attempt, so a write that was still in flight when its request gave up and
- * spooled cannot make a second job when the spool is replayed. */
+ *   admit         headers only: method, path -> action, source, a registered action, the
+ *                 declared length, and the credentials that need no body (token, basic);
+ *   authenticate  the body's signature (hmac-sha256);
+ *   parse         UTF-8, the idempotency key, the job's parameters, and whether the row fits
+ *                 what MariaDB takes in one packet;
+ *   store/spool   the group-commit writer, or the spool when MariaDB is down or too slow;
+ *   reply + log   one function per outcome, each of which also queues the webhook_log row.
+ *
+ * A 2xx is sent only once the job is committed or the request is fsync'ed in the spool
+ * (invariant 7); when neither is possible the sender gets 503 and retries. What can never be
+ * stored (bad UTF-8, a key that is not printable ASCII, a row too large) gets a 4xx before
+ * any 2xx, so nothing answered 2xx ends in the spool's failed/.
+ *
+ * Every delivery carries an idempotency key, fixed before the first write attempt (so a write
+ * still in flight when its request gave up and spooled cannot make a second job when the spool
+ * is replayed): the source's idempotency_field when it has one; else, for a signed source, the
+ * signature, so a captured delivery replayed within its tolerance finds its job instead of
+ * making one; else the sender's Idempotency-Key header; else a fresh delivery id. The header is
+ * ignored whenever the body or the signature decides, since nothing signs it. */
 #include "action.h"
 #include "hmac.h"
 #include "http_server.h"
@@ -19,6 +30,7 @@
 #include "producer_writer.h"
 #include "spool.h"
 #include "spool_replay.h"
+#include "utf8.h"
 #include "util.h"
 #include "webhook_auth.h"
 #include "webhook_handle.h"
@@ -32,6 +44,9 @@
 
 #define WEBHOOK_PREFIX "/webhook"
 #define WEBHOOK_KEY_MAX 191
+/* A sender's Idempotency-Key; longer keys are refused rather than hashed, as no sender needs one.
+ */
+#define WEBHOOK_HEADER_KEY_MAX 200
 #define WEBHOOK_RETRY_AFTER_S 30
 #define WEBHOOK_DELIVERY_BYTES 16
 
@@ -69,11 +84,13 @@ webhook_log_row(struct http_req *r, int status, int64_t job_id, const char *reas
                     st && st->action[0] ? st->action : NULL, status, job_id, reason);
 }
 
-int
-webhook_begin(struct http_req *r)
+/* ---- admit: headers only ---- */
+
+/* Checks method, path, source and action; replies and returns 1 when refused. Unknown
+ * sources and actions get one and the same 404, so the answer enumerates nothing. */
+static int
+webhook_admit(struct http_req *r, struct webhook_state *st)
 {
-    struct webhook_state *st = xcalloc(1, sizeof(*st));
-    r->webhook = st;
     char err[256];
     const char *rest = webhook_rest(r->url);
     if (strcmp(r->method, "POST") != 0) {
@@ -88,14 +105,43 @@ webhook_begin(struct http_req *r)
         return 1;
     }
     st->src = webhook_route_source(r->p->sources, r->p->n_sources, rest);
-    if (st->src == NULL) {
-        http_reply_error(r, 404, "path", "no webhook source is configured for %s", r->url);
-        webhook_log_row(r, 404, 0, "no source");
+    if (st->src == NULL || action_find(st->action, r->p->cfg->worker.test_actions) == NULL) {
+        http_reply_not_found(r);
+        webhook_log_row(r, 404, 0, st->src ? "unknown action" : "no source");
         return 1;
     }
-    if (action_find(st->action, r->p->cfg->worker.test_actions) == NULL) {
-        http_reply_error(r, 404, "path", "unknown action \"%s\"", st->action);
-        webhook_log_row(r, 404, 0, "unknown action");
+    int64_t max = r->p->cfg->producer.max_body_bytes, len = http_declared_length(r);
+    if (len > max) {
+        http_reply_error(r, 413, "body", "the body is %lld bytes; the limit is %lld",
+                         (long long)len, (long long)max);
+        webhook_log_row(r, 413, 0, "body too large");
+        return 1;
+    }
+    return 0;
+}
+
+/* Replies 401, the reason kept for the log and webhook_log. */
+static void
+webhook_refuse_auth(struct http_req *r, struct webhook_state *st, const char *reason)
+{
+    log_warnx("webhook %s: 401 for source %s: %s", r->url, st->src->name, reason);
+    http_reply_error(r, 401, NULL, "authentication failed");
+    webhook_log_row(r, 401, 0, reason);
+}
+
+int
+webhook_begin(struct http_req *r)
+{
+    struct webhook_state *st = xcalloc(1, sizeof(*st));
+    r->webhook = st;
+    if (webhook_admit(r, st))
+        return 1;
+    /* Credentials in headers are checked before a byte of the body is read. */
+    char reason[256];
+    if (st->src->auth != WEBHOOK_AUTH_HMAC &&
+        webhook_auth_check(st->src, &r->headers, NULL, 0, now_wall_ms() / 1000, reason,
+                           sizeof(reason)) < 0) {
+        webhook_refuse_auth(r, st, reason);
         return 1;
     }
     return 0;
@@ -129,33 +175,7 @@ webhook_end(struct http_req *r)
     r->webhook = NULL;
 }
 
-/* A body becomes a JSON string in the job's parameters, so it must be UTF-8 without NULs. */
-static bool
-webhook_utf8_ok(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        int len = c < 0x80             ? 1
-                  : (c & 0xE0) == 0xC0 ? 2
-                  : (c & 0xF0) == 0xE0 ? 3
-                  : (c & 0xF8) == 0xF0 ? 4
-                                       : 0;
-        if (c == 0 || len == 0 || i + (size_t)len > n || (len == 2 && c < 0xC2) ||
-            (len == 4 && c > 0xF4))
-            return false;
-        for (int k = 1; k < len; k++)
-            if ((s[i + (size_t)k] & 0xC0) != 0x80)
-                return false;
-        /* Overlong three-byte forms and UTF-16 surrogates are not valid UTF-8 either. */
-        if (len == 3 && ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] >= 0xA0)))
-            return false;
-        if (len == 4 && ((c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] >= 0x90)))
-            return false;
-        i += (size_t)len;
-    }
-    return true;
-}
+/* ---- parse: the key, the parameters, the row ---- */
 
 /* "<source>:<kind>:<value>", hashed when it would not fit the column. */
 static char *
@@ -172,92 +192,118 @@ webhook_make_key(const char *source, const char *kind, const char *value)
     return xasprintf("%s:%s-sha256:%s", source, kind, hex);
 }
 
-/* Finds the delivery's idempotency key. Replies 400 and returns -1 when the source wants one
- * from a body that does not have it. */
+/* A sender's Idempotency-Key is used as it is, so it must be text every layer keeps as it is:
+ * printable ASCII. A byte MariaDB would mangle could make two keys one. */
+static bool
+webhook_key_ok(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > WEBHOOK_HEADER_KEY_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (k[i] < 0x21 || k[i] > 0x7e)
+            return false;
+    return true;
+}
+
+/* The key from the source's idempotency fields of the JSON body. Replies 400 and returns -1
+ * when the body is not JSON or lacks a field. */
 static int
-webhook_idem_key(struct http_req *r, struct webhook_state *st, const char *delivery)
+webhook_field_key(struct http_req *r, struct webhook_state *st)
 {
     const struct webhook_source *src = st->src;
-    const char *hdr = http_headers_get(&r->headers, "idempotency-key");
-    cJSON *doc = NULL;
-    if (src->n_idem > 0) {
-        /* A source that names fields in its body takes JSON bodies only. */
-        long at = 0;
-        doc = http_body_json(r, &at);
-        if (doc == NULL) {
-            http_reply_error(r, 400, "body", "body is not valid JSON (error at byte %ld)", at);
-            webhook_log_row(r, 400, 0, "body is not valid JSON");
+    long at = 0;
+    cJSON *doc = http_body_json(r, &at);
+    if (doc == NULL) {
+        http_reply_error(r, 400, "body", "body is not valid JSON (error at byte %ld)", at);
+        webhook_log_row(r, 400, 0, "body is not valid JSON");
+        return -1;
+    }
+    cJSON *vals = cJSON_CreateArray();
+    for (int i = 0; i < src->n_idem; i++) {
+        const cJSON *it = jsonptr_get(doc, src->idem_fields[i]);
+        char text[1024];
+        if (it == NULL || cJSON_IsNull(it) || jsonptr_text(it, text, sizeof(text)) < 0) {
+            http_reply_error(r, 400, "body", "idempotency field %s is missing or too long",
+                             src->idem_fields[i]);
+            webhook_log_row(r, 400, 0, "idempotency field missing");
+            cJSON_Delete(vals);
+            cJSON_Delete(doc);
             return -1;
         }
+        cJSON_AddItemToArray(vals, cJSON_CreateString(text));
     }
-    if (hdr && *hdr) {
-        st->idem_key = webhook_make_key(src->name, "key", hdr);
-    } else if (src->n_idem > 0) {
-        cJSON *vals = cJSON_CreateArray();
-        for (int i = 0; i < src->n_idem; i++) {
-            const cJSON *it = jsonptr_get(doc, src->idem_fields[i]);
-            char text[1024];
-            if (it == NULL || cJSON_IsNull(it) || jsonptr_text(it, text, sizeof(text)) < 0) {
-                http_reply_error(r, 400, "body", "idempotency field %s is missing or too long",
-                                 src->idem_fields[i]);
-                webhook_log_row(r, 400, 0, "idempotency field missing");
-                cJSON_Delete(vals);
-                cJSON_Delete(doc);
-                return -1;
-            }
-            cJSON_AddItemToArray(vals, cJSON_CreateString(text));
-        }
-        char *joined = NULL;
-        if (src->n_idem == 1)
-            joined = xstrdup(cJSON_GetArrayItem(vals, 0)->valuestring);
-        else
-            joined = cJSON_PrintUnformatted(vals);
-        st->idem_key = webhook_make_key(src->name, "field", joined);
-        cJSON_free(joined);
-        cJSON_Delete(vals);
-    } else {
-        st->idem_key = webhook_make_key(src->name, "delivery", delivery);
-    }
+    char *joined = src->n_idem == 1 ? xstrdup(cJSON_GetArrayItem(vals, 0)->valuestring)
+                                    : cJSON_PrintUnformatted(vals);
+    st->idem_key = webhook_make_key(src->name, "field", joined);
+    cJSON_free(joined);
+    cJSON_Delete(vals);
     cJSON_Delete(doc);
     return 0;
 }
 
-/* A header value as valid UTF-8: bytes that are not (Latin-1 from an old sender) become '?',
- * since the parameters column takes UTF-8 only and a header must not make a delivery fail. */
-static char *
-webhook_utf8_clean(const char *s)
+/* Fixes the delivery's idempotency key (see the top of the file for the order). Replies 400
+ * and returns -1 when the key cannot be made. */
+static int
+webhook_idem_key(struct http_req *r, struct webhook_state *st)
 {
-    char *d = xstrdup(s);
-    size_t n = strlen(d);
-    for (size_t i = 0; i < n;) {
-        size_t k = 1;
-        while (k <= 4 && i + k <= n && !webhook_utf8_ok((const unsigned char *)d + i, k))
-            k++;
-        if (k > 4 || i + k > n) {
-            d[i++] = '?';
-            continue;
-        }
-        i += k;
+    const struct webhook_source *src = st->src;
+    if (src->n_idem > 0)
+        return webhook_field_key(r, st);
+    char sig[2 * HMAC_SHA256_LEN + 1];
+    if (src->auth == WEBHOOK_AUTH_HMAC && webhook_auth_signature_hex(src, &r->headers, sig) == 0) {
+        st->idem_key = webhook_make_key(src->name, "sig", sig);
+        return 0;
     }
-    return d;
+    const char *hdr = http_headers_get(&r->headers, "idempotency-key");
+    if (hdr && !webhook_key_ok(hdr)) {
+        http_reply_error(r, 400, "Idempotency-Key",
+                         "Idempotency-Key must be 1-%d printable ASCII characters",
+                         WEBHOOK_HEADER_KEY_MAX);
+        webhook_log_row(r, 400, 0, "bad Idempotency-Key");
+        return -1;
+    }
+    if (hdr) {
+        st->idem_key = webhook_make_key(src->name, "key", hdr);
+        return 0;
+    }
+    char delivery[2 * WEBHOOK_DELIVERY_BYTES + 1];
+    webhook_delivery_id(delivery);
+    st->idem_key = webhook_make_key(src->name, "delivery", delivery);
+    return 0;
 }
 
-/* {"payload": "<raw body>", "headers": {name: value}}, without credentials: a token or a
- * password must not end up in the jobs table. A header sent more than once is one value,
- * joined with ", ". Written directly rather than through cJSON: this runs for every webhook,
- * and a cJSON tree costs an allocation per node and a copy per string. */
+/* Headers that carry credentials, or the signature and timestamp that prove a delivery: none
+ * is kept in the job's parameters, where API users and job output could read and replay
+ * them. */
+static bool
+webhook_header_secret(const struct webhook_source *src, const char *name)
+{
+    static const char *const always[] = {"authorization", "proxy-authorization", "cookie",
+                                         "x-api-key"};
+    for (size_t i = 0; i < sizeof(always) / sizeof(always[0]); i++)
+        if (strcmp(name, always[i]) == 0)
+            return true;
+    const char *own[] = {src->token_header, src->signature_header, src->timestamp_header};
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+        if (own[i] && strcmp(name, own[i]) == 0)
+            return true;
+    return false;
+}
+
+/* {"payload": "<raw body>", "headers": {name: value}}, without webhook_header_secret's
+ * headers. A header sent more than once is one value, joined with ", "; bytes of a header
+ * that are not UTF-8 (Latin-1 from an old sender) become '?'. Written directly rather than
+ * through cJSON: this runs for every webhook, and a cJSON tree costs an allocation per node
+ * and a copy per string. */
 static char *
 webhook_parameters(struct http_req *r, const struct webhook_source *src)
 {
     int n = r->headers.n;
     char **names = xcalloc((size_t)(n ? n : 1), sizeof(*names));
-    for (int i = 0; i < n; i++) {
-        const char *name = r->headers.names[i];
-        if (strcmp(name, "authorization") == 0 || strcmp(name, "cookie") == 0 ||
-            (src->token_header && strcmp(name, src->token_header) == 0))
-            continue;
-        names[i] = webhook_utf8_clean(name);
-    }
+    for (int i = 0; i < n; i++)
+        if (!webhook_header_secret(src, r->headers.names[i]))
+            names[i] = utf8_clean(r->headers.names[i]);
     struct buf b;
     buf_init(&b, 0);
     buf_appends(&b, "{\"payload\":");
@@ -272,7 +318,7 @@ webhook_parameters(struct http_req *r, const struct webhook_source *src)
         for (int k = i; k < n; k++) {
             if (names[k] == NULL || (k > i && strcmp(names[k], names[i]) != 0))
                 continue;
-            char *value = webhook_utf8_clean(r->headers.values[k]);
+            char *value = utf8_clean(r->headers.values[k]);
             if (k > i)
                 buf_append(&v, ", ", 2);
             buf_appends(&v, value);
@@ -296,38 +342,78 @@ webhook_parameters(struct http_req *r, const struct webhook_source *src)
     return buf_detach(&b);
 }
 
-static void
-webhook_spool(struct http_req *r, struct webhook_state *st, const char *why)
+/* Checks the body, fixes the key, builds the parameters and checks the job into *checked.
+ * Replies 4xx and returns -1 when the delivery can never be stored. */
+static int
+webhook_parse(struct http_req *r, struct webhook_state *st, struct job_spec *checked)
 {
     struct producer *p = r->p;
-    struct spool_entry e = {.source = st->src->name,
-                            .path = (char *)(uintptr_t)r->url,
-                            .action = st->action,
-                            .parameters = st->parameters,
-                            .idempotency_key = st->idem_key,
-                            .received_ms = now_wall_ms()};
-    char id[64], err[512];
-    if (spool_write(p->spool, &e, id, sizeof(id), err, sizeof(err)) < 0) {
-        log_error("webhook %s: not stored (%s) and not spooled (%s): 503", r->url, why, err);
-        atomic_fetch_add(&p->metrics.webhooks_refused, 1);
-        http_reply_unavailable(r, WEBHOOK_RETRY_AFTER_S,
-                               "the webhook could not be stored; retry later");
-        webhook_log_row(r, 503, 0, err);
-        return;
+    size_t bad = utf8_invalid_at(r->body.data, r->body.len);
+    if (bad < r->body.len) {
+        http_reply_error(r, 400, "body",
+                         "the body must be UTF-8 text without NUL bytes (bad byte at offset %zu)",
+                         bad);
+        webhook_log_row(r, 400, 0, "body is not UTF-8");
+        return -1;
     }
-    atomic_fetch_add(&p->metrics.webhooks_spooled, 1);
+    if (webhook_idem_key(r, st) < 0)
+        return -1;
+    st->parameters = webhook_parameters(r, st->src);
+    /* Escaping can make the parameters several times the body: a row MariaDB cannot take in
+     * one packet would fail every batch it joined, so it is refused here. */
+    size_t plen = strlen(st->parameters), room = producer_writer_row_max(p->writer);
+    if (plen > room) {
+        http_reply_error(r, 413, "body",
+                         "the webhook's parameters are %zu bytes once escaped; MariaDB takes at "
+                         "most %zu",
+                         plen, room);
+        webhook_log_row(r, 413, 0, "parameters too large for one row");
+        return -1;
+    }
+    /* The parameters are checked with a stand-in: they are an object built right here, and
+     * parsing them again would only cost time (unless the action makes a key from them). */
+    const struct action_info *def = action_find(st->action, p->cfg->worker.test_actions);
+    struct job_spec spec = {.action = st->action,
+                            .parameters = def && def->unique_by ? st->parameters : "{}",
+                            .idempotency_key = st->idem_key,
+                            .origin = "webhook"};
+    const char *field = NULL;
+    char err[256];
+    if (job_spec_check(&spec, p->cfg->worker.test_actions, checked, &field, err, sizeof(err)) !=
+        JOB_E_OK) {
+        http_reply_error(r, 400, field, "%s", err);
+        webhook_log_row(r, 400, 0, err);
+        return -1;
+    }
+    checked->parameters = st->parameters;
+    return 0;
+}
+
+/* ---- reply + log, one function per outcome ---- */
+
+static void
+webhook_reply_spooled(struct http_req *r, const char *id)
+{
     char *body = xasprintf("{\"spooled\":true,\"spool_id\":\"%s\"}", id);
     http_reply(r, 202, NULL, body, NULL);
     free(body);
     char reason[160];
     snprintf(reason, sizeof(reason), "spooled %s", id);
     webhook_log_row(r, 202, 0, reason);
-    /* When MariaDB was only slow the replay can start at once. */
-    spool_replay_kick(p->replay);
 }
 
 static void
-webhook_stored(struct http_req *r, struct webhook_state *st)
+webhook_reply_unavailable(struct http_req *r, const char *why, const char *err)
+{
+    log_error("webhook %s: not stored (%s) and not spooled (%s): 503", r->url, why, err);
+    atomic_fetch_add(&r->p->metrics.webhooks_refused, 1);
+    http_reply_unavailable(r, WEBHOOK_RETRY_AFTER_S,
+                           "the webhook could not be stored; retry later");
+    webhook_log_row(r, 503, 0, err);
+}
+
+static void
+webhook_reply_stored(struct http_req *r, struct webhook_state *st)
 {
     struct job_ref *ref = &st->w->ref;
     /* Written directly: a UUID and an action made by webhook_route_action ([A-Za-z0-9/])
@@ -342,7 +428,51 @@ webhook_stored(struct http_req *r, struct webhook_state *st)
     webhook_log_row(r, status, ref->id, ref->existing ? "repeat delivery" : NULL);
 }
 
-/* The writer answered (or gave up, or was never reachable). */
+/* ---- store or spool ---- */
+
+static void
+webhook_spool(struct http_req *r, struct webhook_state *st, const char *why)
+{
+    struct producer *p = r->p;
+    struct spool_entry e = {.source = st->src->name,
+                            .path = (char *)(uintptr_t)r->url,
+                            .action = st->action,
+                            .parameters = st->parameters,
+                            .idempotency_key = st->idem_key,
+                            .received_ms = now_wall_ms()};
+    char id[64], err[512];
+    if (spool_write(p->spool, &e, id, sizeof(id), err, sizeof(err)) < 0) {
+        webhook_reply_unavailable(r, why, err);
+        return;
+    }
+    atomic_fetch_add(&p->metrics.webhooks_spooled, 1);
+    webhook_reply_spooled(r, id);
+    /* When MariaDB was only slow the replay can start at once. */
+    spool_replay_kick(p->replay);
+}
+
+/* Hands the checked job to the writer and suspends until it answers; spools at once when
+ * MariaDB is known to be down. */
+static void
+webhook_store(struct http_req *r, struct webhook_state *st, const struct job_spec *checked)
+{
+    struct producer *p = r->p;
+    if (!producer_writer_db_up(p->writer)) {
+        webhook_spool(r, st, "MariaDB unavailable");
+        return;
+    }
+    st->w = producer_write_new(checked);
+    st->w->wake = http_wake;
+    st->w->wake_arg = r;
+    /* Suspend first: the writer may answer before submit even returns. */
+    http_suspend(r);
+    if (producer_writer_submit(p->writer, st->w) < 0) {
+        st->submit_failed = true;
+        http_wake(r);
+    }
+}
+
+/* The writer answered (or gave up, or was never reachable): reply, or spool. */
 static void
 webhook_resumed(struct http_req *r, struct webhook_state *st)
 {
@@ -353,73 +483,36 @@ webhook_resumed(struct http_req *r, struct webhook_state *st)
         return;
     }
     if (s == PW_DONE)
-        webhook_stored(r, st);
+        webhook_reply_stored(r, st);
     else
         webhook_spool(r, st, st->submit_failed ? "MariaDB unavailable" : st->w->err);
 }
 
-/* Authenticates and checks the body; replies and returns -1 when the request is refused. */
-static int
-webhook_admit(struct http_req *r, struct webhook_state *st, const char *delivery)
-{
-    char reason[256];
-    if (webhook_auth_check(st->src, &r->headers, r->body.data, r->body.len, now_wall_ms() / 1000,
-                           reason, sizeof(reason)) < 0) {
-        log_warnx("webhook %s: 401 for source %s: %s", r->url, st->src->name, reason);
-        http_reply_error(r, 401, NULL, "authentication failed");
-        webhook_log_row(r, 401, 0, reason);
-        return -1;
-    }
-    if (!webhook_utf8_ok((const unsigned char *)r->body.data, r->body.len)) {
-        http_reply_error(r, 400, "body", "the body must be UTF-8 text without NUL bytes");
-        webhook_log_row(r, 400, 0, "body is not UTF-8");
-        return -1;
-    }
-    return webhook_idem_key(r, st, delivery);
-}
+/* ---- the pipeline after the body ---- */
 
 void
 webhook_handle(struct http_req *r)
 {
     struct webhook_state *st = r->webhook;
-    struct producer *p = r->p;
     if (st->w || st->submit_failed) {
         webhook_resumed(r, st);
         return;
     }
-    char delivery[2 * WEBHOOK_DELIVERY_BYTES + 1];
-    webhook_delivery_id(delivery);
-    if (webhook_admit(r, st, delivery) < 0)
+    if (r->too_large) {
+        http_reply_error(r, 413, "body", "the body is over the limit of %lld bytes",
+                         (long long)r->p->cfg->producer.max_body_bytes);
+        webhook_log_row(r, 413, 0, "body too large");
         return;
-    st->parameters = webhook_parameters(r, st->src);
-    /* The parameters are checked with a stand-in: they are an object built right here, and
-     * parsing them again would only cost time (unless the action makes a key from them). */
-    const struct action_info *def = action_find(st->action, p->cfg->worker.test_actions);
-    struct job_spec spec = {.action = st->action,
-                            .parameters = def && def->unique_by ? st->parameters : "{}",
-                            .idempotency_key = st->idem_key,
-                            .origin = "webhook"};
+    }
+    char reason[256];
+    if (st->src->auth == WEBHOOK_AUTH_HMAC &&
+        webhook_auth_check(st->src, &r->headers, r->body.data, r->body.len, now_wall_ms() / 1000,
+                           reason, sizeof(reason)) < 0) {
+        webhook_refuse_auth(r, st, reason);
+        return;
+    }
     struct job_spec checked;
-    const char *field = NULL;
-    char err[256];
-    if (job_spec_check(&spec, p->cfg->worker.test_actions, &checked, &field, err, sizeof(err)) !=
-        JOB_E_OK) {
-        http_reply_error(r, 400, field, "%s", err);
-        webhook_log_row(r, 400, 0, err);
+    if (webhook_parse(r, st, &checked) < 0)
         return;
-    }
-    checked.parameters = st->parameters;
-    if (!producer_writer_db_up(p->writer)) {
-        webhook_spool(r, st, "MariaDB unavailable");
-        return;
-    }
-    st->w = producer_write_new(&checked);
-    st->w->wake = http_wake;
-    st->w->wake_arg = r;
-    /* Suspend first: the writer may answer before submit even returns. */
-    http_suspend(r);
-    if (producer_writer_submit(p->writer, st->w) < 0) {
-        st->submit_failed = true;
-        http_wake(r);
-    }
+    webhook_store(r, st, &checked);
 }

@@ -9,6 +9,7 @@
 #include "caltime.h"
 #include "job.h"
 #include "log.h"
+#include "utf8.h"
 #include "util.h"
 #include "webhook_log.h"
 #include "webhook_log_store.h"
@@ -56,29 +57,18 @@ webhook_log_free(struct webhook_log *l)
     free(l);
 }
 
-/* Copies at most max bytes of s, so that no column's width can fail the insert. */
-static char *
-webhook_log_clip(const char *s, size_t max)
-{
-    if (s == NULL)
-        return NULL;
-    size_t n = strnlen(s, max);
-    /* Do not cut a UTF-8 sequence in half: back off to the start of a character. */
-    while (n > 0 && n < strlen(s) && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n--;
-    return xstrndup(s, n);
-}
-
 void
 webhook_log_add(struct webhook_log *l, const char *source, const char *path, const char *action,
                 int status, int64_t job_id, const char *reason)
 {
     struct webhook_log_row r = {.status = status, .job_id = job_id};
     caltime_format_dt6(now_wall_ms(), r.received, sizeof(r.received));
-    r.source = webhook_log_clip(source, 64);
-    r.path = webhook_log_clip(path ? path : "", 512);
-    r.action = webhook_log_clip(action, 191);
-    r.reason = webhook_log_clip(reason, 512);
+    /* Clipped to the columns' widths and cleaned to UTF-8 (a path is whatever the sender
+     * wrote, "%ff" included), so that no value can fail the insert it shares with others. */
+    r.source = utf8_clean_clip(source, 64);
+    r.path = utf8_clean_clip(path ? path : "", 512);
+    r.action = utf8_clean_clip(action, 191);
+    r.reason = utf8_clean_clip(reason, 512);
     bgthread_lock(&l->bg);
     if (l->n == l->max) {
         bgthread_unlock(&l->bg);
@@ -126,6 +116,23 @@ webhook_log_unshift(struct webhook_log *l, struct webhook_log_row *rows, int n)
     bgthread_unlock(&l->bg);
 }
 
+/* Inserts rows one at a time after their multi-row statement failed; a row that fails on
+ * its own is dropped and counted. Returns -1 when the connection was lost (no row is then
+ * released: the caller puts them back). */
+static int
+webhook_log_one_by_one(struct webhook_log *l, struct db *db, struct webhook_log_row *rows, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (webhook_log_store_insert(db, rows + i, 1) == 0)
+            continue;
+        if (db_lost(db))
+            return -1;
+        log_warnx("webhook log: row for %s dropped: %s", rows[i].path, db_errstr(db));
+        atomic_fetch_add(&l->dropped, 1);
+    }
+    return 0;
+}
+
 /* Inserts n rows (at most WEBHOOK_LOG_CHUNK) with one statement. The statement's text holds
  * only placeholders; one statement per size stays in the connection's statement cache. */
 /* Inserts up to max queued rows on db. Rows a lost connection could not take go back to the
@@ -151,8 +158,13 @@ webhook_log_flush(struct webhook_log *l, struct db *db, int max)
                 free(rows);
                 return -1;
             }
-            log_warnx("webhook log: %s (%d rows dropped)", db_errstr(db), k);
-            atomic_fetch_add(&l->dropped, k);
+            /* One bad row must not cost the others: each is tried on its own. */
+            log_warnx("webhook log: %s; writing the %d rows one by one", db_errstr(db), k);
+            if (webhook_log_one_by_one(l, db, rows + done, k) < 0) {
+                webhook_log_unshift(l, rows + done, n - done);
+                free(rows);
+                return -1;
+            }
         }
         for (int i = 0; i < k; i++)
             webhook_log_row_release(&rows[done + i]);

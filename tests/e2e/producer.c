@@ -72,7 +72,8 @@ static void
 test_routing(struct tenv *t)
 {
     tprod_start(t);
-    /* The action a path maps to is named in the 404 of an unregistered action. */
+    /* The action a path maps to is kept in the webhook_log row of an unregistered action's
+     * 404 (the 404 itself says only "not found", so it enumerates nothing). */
     static const struct {
         const char *path, *action;
     } map[] = {
@@ -85,11 +86,13 @@ test_routing(struct tenv *t)
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
         char *body = NULL;
         long st = post(t, map[i].path, "{}", NULL, &body);
-        char want[256];
-        snprintf(want, sizeof(want), "unknown action \\\"%s\\\"", map[i].action);
-        CHECK(st == 404 && strstr(body, want), "%s: %ld %s (wanted %s)", map[i].path, st, body,
-              map[i].action);
+        CHECK(st == 404 && strstr(body, "\"not found\""), "%s: %ld %s", map[i].path, st, body);
         free(body);
+        WAIT_UNTIL(t_sql_int(t, 0,
+                             "SELECT COUNT(*) FROM webhook_log WHERE status = 404 AND path = ? "
+                             "AND action = ?",
+                             DB_P(DBS(map[i].path), DBS(map[i].action))) == 1,
+                   5000, "%s: no 404 row with action %s", map[i].path, map[i].action);
     }
     char *body = NULL;
     CHECK(post(t, "/webhook/system/echo", "{\"x\":1}", NULL, &body) == 202, "echo: %s", body);
@@ -184,13 +187,15 @@ test_hmac(struct tenv *t)
     sign("s3cret", NULL, body, hex);
     snprintf(line, sizeof(line), "X-Hub-Signature-256: sha256=%s", hex);
     CHECK(post_with(t, body, line, NULL) == 202, "sha256= prefix");
+    /* The same signature in other spellings is the same delivery again: a replay finds the
+     * job its signature made. */
     snprintf(line, sizeof(line), "X-Hub-Signature-256: %s", hex);
-    CHECK(post_with(t, body, line, NULL) == 202, "bare hex");
+    CHECK(post_with(t, body, line, NULL) == 200, "bare hex");
     for (int i = 0; i < 65; i++)
         upper[i] = (char)(hex[i] >= 'a' && hex[i] <= 'f' ? hex[i] - 32 : hex[i]);
     snprintf(line, sizeof(line), "X-Hub-Signature-256: SHA256=%s", upper);
-    CHECK(post_with(t, body, line, NULL) == 202, "upper-case hex");
-    CHECK(jobs_count(t) == 3, "three signed deliveries, three jobs");
+    CHECK(post_with(t, body, line, NULL) == 200, "upper-case hex");
+    CHECK(jobs_count(t) == 1, "one signed delivery three times, one job");
 
     char wrong[65];
     sign("not-the-secret", NULL, body, wrong);
@@ -224,7 +229,7 @@ test_hmac(struct tenv *t)
         CHECK(log_lines(t, p, bad[i].reason) >= 1, "no log line with \"%s\"", bad[i].reason);
     }
     CHECK(log_lines(t, p, "401 for source gh") == 5, "each 401 logged with its source");
-    CHECK(jobs_count(t) == 3, "nothing stored for a 401");
+    CHECK(jobs_count(t) == 1, "nothing stored for a 401");
     WAIT_UNTIL(log_rows(t, 401) == 5, 5000, "webhook_log rows of the 401s");
 }
 

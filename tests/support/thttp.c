@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+int t_http_timeout_ms;
+
 int
 t_http(const char *method, const char *url, const char *body, size_t len, const char *const *hdrs,
        struct t_http_resp *out)
@@ -19,6 +21,8 @@ t_http(const char *method, const char *url, const char *body, size_t len, const 
     conf.name = "test";
     conf.max_attempts = 1;
     conf.max_response_bytes = 0;
+    if (t_http_timeout_ms > 0)
+        conf.timeout_ms = t_http_timeout_ms;
     struct httpc *h = httpc_new(&conf, NULL);
     struct httpc_req req = {
         .method = method, .path = url, .body = body, .body_len = len, .headers = hdrs};

@@ -12,6 +12,10 @@ struct t_http_resp {
     char err[256]; /* transport error, when status is 0 */
 };
 
+/* The whole-request timeout of t_http, when positive (else httpc's default, 30 s); set it
+ * before starting threads that call t_http. */
+extern int t_http_timeout_ms;
+
 /* Sends method to url with body (len bytes, may be NULL) and the extra header lines in hdrs
  * (NULL-terminated, "Name: value"). Fills out; returns 0, or -1 on a transport error (with
  * out->err set). The caller releases out. Safe to call from several threads at once. */

@@ -1,0 +1,553 @@
+/* End-to-end tests of the producer's front door under attack (issue 16): what an
+ * unauthenticated sender can do must neither stall intake nor lose a webhook. Each test
+ * reproduces one way it failed: blocking server calls on HTTP threads, connection exhaustion
+ * and slow senders, bodies buffered before any check, replays, keys that are not UTF-8, rows
+ * too large for one packet, a webhook_log row that cost its neighbours, and the smaller leaks. */
+#include "hmac.h"
+#include "thttp.h"
+#include "tproducer.h"
+#include "tservers.h"
+#include "tsupport.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define ECHO_SOURCE "[webhook.system]\nauth = none\n"
+#define SIGNED_SECRET "frontdoor-secret-0123456789"
+#define SIGNED_SOURCE                                                                              \
+    "[webhook.signed]\npath_prefix = system/echo\nauth = hmac-sha256\n"                            \
+    "secret = " SIGNED_SECRET "\ntimestamp_header = X-Timestamp\ntolerance_s = 300\n"
+
+/* ---- helpers ---- */
+
+static int
+raw_connect(struct tenv *t)
+{
+    char host[64];
+    int port = 0;
+    CHECK(sscanf(t->cfg.producer.listen, "%63[^:]:%d", host, &port) == 2, "listen");
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd >= 0, "socket: %s", strerror(errno));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, host, &a.sin_addr);
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "connect: %s", strerror(errno));
+    return fd;
+}
+
+/* A /proc/<pid>/status field in KiB ("VmRSS", "VmHWM"). */
+static long
+proc_kib(pid_t pid, const char *field)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    char *s = t_read_file(path);
+    CHECK(s != NULL, "read %s", path);
+    char key[32];
+    snprintf(key, sizeof(key), "\n%s:", field);
+    const char *p = strstr(s, key);
+    long v = p ? strtol(p + strlen(key), NULL, 10) : -1;
+    free(s);
+    return v;
+}
+
+/* True when the peer closed fd (EOF or reset), waiting up to ms. */
+static bool
+peer_closed(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, ms) <= 0)
+        return false;
+    char b[512];
+    ssize_t n;
+    while ((n = recv(fd, b, sizeof(b), MSG_DONTWAIT)) > 0)
+        ;
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+static void
+raise_nofile(void)
+{
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static void
+sign(const char *ts, const char *body, char hex[65])
+{
+    const void *parts[3] = {ts, ".", body};
+    size_t lens[3] = {strlen(ts), 1, strlen(body)};
+    uint8_t mac[HMAC_SHA256_LEN];
+    hmac_sha256(SIGNED_SECRET, strlen(SIGNED_SECRET), parts, lens, 3, mac);
+    hmac_hex(mac, sizeof(mac), hex);
+}
+
+/* POSTs a signed delivery of body with its own timestamp ts (NULL: now) and an optional
+ * extra header; returns the status, the reply in *out when out is not NULL. */
+static long
+post_signed(struct tenv *t, const char *body, const char *ts, const char *extra, char **out)
+{
+    char now[32], hex[65], sig[128], tsh[64];
+    if (ts == NULL) {
+        snprintf(now, sizeof(now), "%lld", (long long)(now_wall_ms() / 1000));
+        ts = now;
+    }
+    sign(ts, body, hex);
+    snprintf(sig, sizeof(sig), "X-Signature: sha256=%s", hex);
+    snprintf(tsh, sizeof(tsh), "X-Timestamp: %s", ts);
+    const char *h[] = {sig, tsh, extra, NULL};
+    struct t_http_resp r;
+    t_http("POST", tprod_url(t, "/webhook/system/echo"), body, strlen(body), h, &r);
+    CHECK(r.status != 0, "POST: %s", r.err);
+    if (out)
+        *out = xstrdup(r.body);
+    long st = r.status;
+    t_http_release(&r);
+    return st;
+}
+
+static long
+post_raw(struct tenv *t, const char *path, const char *body, size_t len, const char *const *h,
+         char **out)
+{
+    struct t_http_resp r;
+    t_http("POST", tprod_url(t, path), body, len, h, &r);
+    CHECK(r.status != 0, "POST %s: %s", path, r.err);
+    if (out)
+        *out = xstrdup(r.body);
+    long st = r.status;
+    t_http_release(&r);
+    return st;
+}
+
+static int64_t
+jobs_count(struct tenv *t)
+{
+    return t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP);
+}
+
+/* ---- 1. blocking work on HTTP threads ---- */
+
+struct health_call {
+    struct tenv *t;
+    long status;
+};
+
+static void *
+health_call_main(void *arg)
+{
+    struct health_call *c = arg;
+    struct t_http_resp r;
+    t_http("GET", tprod_url(c->t, "/health"), NULL, 0, NULL, &r);
+    c->status = r.status;
+    t_http_release(&r);
+    return NULL;
+}
+
+static pid_t
+mysql_pid(struct tsrv *s)
+{
+    char *path = xasprintf("%s/mariadb.pid", s->dir);
+    char *text = t_read_file(path);
+    free(path);
+    CHECK(text != NULL, "no mariadb.pid");
+    pid_t pid = (pid_t)strtol(text, NULL, 10);
+    free(text);
+    return pid;
+}
+
+/* MariaDB hung (SIGSTOP) with 16 /health requests in flight: a signed webhook is still
+ * answered (spooled) within db_timeout_ms + 1 s, and /health answers at once. */
+static void
+test_health_hung_mysql(struct tenv *t)
+{
+    struct tsrv srv;
+    tsrv_start(t, &srv);
+    tsrv_use(t, &srv);
+    tprod_start(t);
+    CHECK(post_signed(t, "{\"before\":1}", NULL, NULL, NULL) == 202, "before the hang");
+    pid_t my = mysql_pid(&srv);
+    CHECK(kill(my, SIGSTOP) == 0, "SIGSTOP: %s", strerror(errno));
+    struct health_call hc[16];
+    pthread_t th[16];
+    for (int i = 0; i < 16; i++) {
+        hc[i] = (struct health_call){.t = t};
+        pthread_create(&th[i], NULL, health_call_main, &hc[i]);
+    }
+    sleep_ms(300); /* the /health requests are in flight (on main they block their threads) */
+    int64_t t0 = now_mono_ms();
+    char *out = NULL;
+    long st = post_signed(t, "{\"during\":1}", NULL, NULL, &out);
+    int64_t took = now_mono_ms() - t0;
+    kill(my, SIGCONT);
+    CHECK(st == 202 && strstr(out, "\"spooled\":true"), "during the hang: %ld %s", st, out);
+    CHECK(took <= t->cfg.producer.db_timeout_ms + 1000, "answered after %lld ms", (long long)took);
+    free(out);
+    for (int i = 0; i < 16; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(hc[i].status == 200 || hc[i].status == 503, "/health %d: %ld", i, hc[i].status);
+    }
+    WAIT_UNTIL(tprod_metric(t, "jobfleet_producer_spool_files") == 0, 30000, "spool replay");
+    CHECK(jobs_count(t) == 2, "two jobs: %lld", (long long)jobs_count(t));
+    CHECK(tsrv_stop(t, &srv) == 0, "stopping the private servers");
+}
+
+/* ---- 2. connection exhaustion and slowloris ---- */
+
+#define HALF_OPEN 1100
+
+/* 1,100 connections that never finish their headers: the producer's memory stays bounded, it
+ * cuts them at the header deadline, and then answers a normal request at once. */
+static void
+test_half_open(struct tenv *t)
+{
+    raise_nofile();
+    pid_t p = tprod_start(t);
+    long rss0 = proc_kib(p, "VmRSS");
+    int *fds = xcalloc(HALF_OPEN, sizeof(int));
+    const char partial[] = "POST /webhook/system/echo HTTP/1.1\r\nHost: x\r\nX-A: ";
+    for (int i = 0; i < HALF_OPEN; i++) {
+        fds[i] = raw_connect(t);
+        send(fds[i], partial, sizeof(partial) - 1, MSG_NOSIGNAL);
+    }
+    sleep_ms(500);
+    long rss = proc_kib(p, "VmRSS");
+    CHECK(rss - rss0 < 48 * 1024, "RSS grew by %ld KiB with %d half-open connections", rss - rss0,
+          HALF_OPEN);
+    /* header_timeout_s is 2: every one that was accepted is cut by 2 s + a tick; the rest wait
+     * in the backlog and are cut in turn. */
+    int64_t deadline = now_mono_ms() + 15000;
+    int cut = 0;
+    for (int i = 0; i < HALF_OPEN; i++) {
+        int64_t left = deadline - now_mono_ms();
+        if (peer_closed(fds[i], left > 0 ? (int)left : 0))
+            cut++;
+        close(fds[i]);
+    }
+    free(fds);
+    CHECK(cut >= 1000, "only %d of %d half-open connections were cut", cut, HALF_OPEN);
+    int64_t t0 = now_mono_ms();
+    CHECK(post_raw(t, "/webhook/system/echo", "{}", 2, NULL, NULL) == 202, "a normal webhook");
+    CHECK(now_mono_ms() - t0 < 2000, "answered after %lld ms", (long long)(now_mono_ms() - t0));
+    CHECK(tprod_metric(t, "jobfleet_producer_connections_cut_total") >= 1, "metric");
+}
+
+/* A sender trickling its headers one byte every 5 s is cut at the header deadline, although
+ * it is never idle long enough for an idle timeout. */
+static void
+test_slowloris(struct tenv *t)
+{
+    tprod_start(t);
+    int fd = raw_connect(t);
+    const char req[] = "POST /webhook/system/echo HTTP/1.1\r\nHost: x\r\n";
+    int64_t t0 = now_mono_ms();
+    bool closed = false;
+    for (size_t i = 0; i < sizeof(req) - 1 && !closed; i++) {
+        if (send(fd, req + i, 1, MSG_NOSIGNAL) < 0)
+            break;
+        closed = peer_closed(fd, 5000);
+    }
+    int64_t took = now_mono_ms() - t0;
+    close(fd);
+    CHECK(closed || took < 8000, "a trickling sender kept its connection %lld ms", (long long)took);
+    CHECK(took <= (t->cfg.producer.header_timeout_s + 1) * 1000, "cut after %lld ms",
+          (long long)took);
+}
+
+/* ---- 3. bodies buffered before any check ---- */
+
+#define NOPE_N 100
+#define NOPE_BYTES (1024 * 1024)
+
+/* 100 connections each sending a 1 MB body to an unknown path: refused before the body is
+ * read, so the producer's memory does not grow by the bodies. */
+static void
+test_nope_bodies(struct tenv *t)
+{
+    pid_t p = tprod_start(t);
+    long rss0 = proc_kib(p, "VmRSS");
+    int fds[NOPE_N];
+    size_t sent[NOPE_N];
+    char *body = xmalloc(NOPE_BYTES);
+    memset(body, 'a', NOPE_BYTES);
+    char head[256];
+    int hn = snprintf(head, sizeof(head),
+                      "POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", NOPE_BYTES);
+    for (int i = 0; i < NOPE_N; i++) {
+        fds[i] = raw_connect(t);
+        CHECK(send(fds[i], head, (size_t)hn, MSG_NOSIGNAL) == hn, "head");
+        fcntl(fds[i], F_SETFL, O_NONBLOCK);
+        sent[i] = 0;
+    }
+    /* Push the bodies as far as the producer takes them, for a few seconds. */
+    int64_t until = now_mono_ms() + 3000;
+    while (now_mono_ms() < until) {
+        bool any = false;
+        for (int i = 0; i < NOPE_N; i++) {
+            if (sent[i] >= NOPE_BYTES)
+                continue;
+            ssize_t n = send(fds[i], body + sent[i], NOPE_BYTES - sent[i], MSG_NOSIGNAL);
+            if (n > 0) {
+                sent[i] += (size_t)n;
+                any = true;
+            } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+                sent[i] = NOPE_BYTES; /* refused and closed */
+            }
+        }
+        if (!any)
+            sleep_ms(20);
+    }
+    long grew = proc_kib(p, "VmHWM") - rss0;
+    for (int i = 0; i < NOPE_N; i++)
+        close(fds[i]);
+    free(body);
+    CHECK(grew < 32 * 1024, "the producer grew by %ld KiB for %d bodies to /nope", grew, NOPE_N);
+    struct t_http_resp r;
+    t_http("POST", tprod_url(t, "/nope"), "x", 1, NULL, &r);
+    CHECK(r.status == 413 || r.status == 404, "/nope: %ld", r.status);
+    t_http_release(&r);
+}
+
+/* ---- 4. replays ---- */
+
+/* A captured signed delivery replayed with fresh Idempotency-Keys makes one job; the
+ * signature and timestamp headers are not kept in the job's parameters. */
+static void
+test_replay(struct tenv *t)
+{
+    tprod_start(t);
+    char ts[32];
+    snprintf(ts, sizeof(ts), "%lld", (long long)(now_wall_ms() / 1000));
+    const char *body = "{\"event\":\"paid\",\"amount\":100}";
+    char *first = NULL;
+    CHECK(post_signed(t, body, ts, "Idempotency-Key: original", &first) == 202, "first: %s", first);
+    for (int i = 0; i < 5; i++) {
+        char h[64], *out = NULL;
+        snprintf(h, sizeof(h), "Idempotency-Key: replay-%d", i);
+        long st = post_signed(t, body, ts, h, &out);
+        CHECK(st == 200 && strstr(out, "\"existing\":true"), "replay %d: %ld %s", i, st, out);
+        free(out);
+    }
+    free(first);
+    CHECK(jobs_count(t) == 1, "%lld jobs for one signed delivery", (long long)jobs_count(t));
+    CHECK(t_sql_int(t, -1,
+                    "SELECT COUNT(*) FROM jobs WHERE parameters LIKE '%x-signature%' OR "
+                    "parameters LIKE '%x-timestamp%'",
+                    DB_NOP) == 0,
+          "signature or timestamp stored in the parameters");
+    /* A later, freshly signed delivery of another body is a job of its own. */
+    CHECK(post_signed(t, "{\"event\":\"refund\"}", NULL, NULL, NULL) == 202, "another");
+    CHECK(jobs_count(t) == 2, "two deliveries, two jobs");
+}
+
+/* With idempotency_field set, the Idempotency-Key header does not override the body. */
+static void
+test_replay_field(struct tenv *t)
+{
+    tprod_start(t);
+    const char *body = "{\"id\":\"evt-1\"}";
+    const char *h1[] = {"Idempotency-Key: a", NULL}, *h2[] = {"Idempotency-Key: b", NULL};
+    CHECK(post_raw(t, "/webhook/system/echo", body, strlen(body), h1, NULL) == 202, "first");
+    CHECK(post_raw(t, "/webhook/system/echo", body, strlen(body), h2, NULL) == 200, "replay");
+    CHECK(jobs_count(t) == 1, "%lld jobs", (long long)jobs_count(t));
+}
+
+/* ---- 5. a 2xx without a job ---- */
+
+/* Keys that are not UTF-8 get a 4xx; never a 2xx without a job. */
+static void
+test_bad_key(struct tenv *t)
+{
+    tprod_start(t);
+    const char *k1[] = {"Idempotency-Key: caf\xe9-1", NULL};
+    const char *k2[] = {"Idempotency-Key: caf\xe8-1", NULL};
+    long s1 = post_raw(t, "/webhook/system/echo", "{}", 2, k1, NULL);
+    long s2 = post_raw(t, "/webhook/system/echo", "{}", 2, k2, NULL);
+    int64_t twoxx = (s1 / 100 == 2) + (s2 / 100 == 2);
+    CHECK(twoxx == jobs_count(t), "%lld 2xx answers (%ld, %ld) but %lld jobs", (long long)twoxx, s1,
+          s2, (long long)jobs_count(t));
+    CHECK(s1 == 400 && s2 == 400, "statuses %ld %ld", s1, s2);
+    CHECK(tprod_metric(t, "jobfleet_producer_spool_files") == 0, "nothing spooled");
+}
+
+/* ---- 6. oversized batches ---- */
+
+#define CTRL_N 64
+#define CTRL_BYTES (1000 * 1000)
+
+struct ctrl_post {
+    struct tenv *t;
+    const char *body;
+    long status;
+    bool spooled;
+    char err[256];
+};
+
+static void *
+ctrl_post_main(void *arg)
+{
+    struct ctrl_post *c = arg;
+    char *out = NULL;
+    struct t_http_resp r;
+    t_http("POST", tprod_url(c->t, "/webhook/system/echo"), c->body, CTRL_BYTES, NULL, &r);
+    c->status = r.status;
+    snprintf(c->err, sizeof(c->err), "%s", r.err);
+    out = r.body;
+    c->spooled = out && strstr(out, "\"spooled\":true");
+    t_http_release(&r);
+    return NULL;
+}
+
+/* 64 concurrent 1 MB bodies of control characters (6 MB each once escaped): all stored
+ * directly, none spooled. */
+static void
+test_control_chars(struct tenv *t)
+{
+    tprod_start(t);
+    char *body = xmalloc(CTRL_BYTES + 1);
+    memset(body, '\x01', CTRL_BYTES);
+    body[CTRL_BYTES] = '\0';
+    struct ctrl_post cp[CTRL_N];
+    pthread_t th[CTRL_N];
+    t_http_timeout_ms = 120000;
+    for (int i = 0; i < CTRL_N; i++) {
+        cp[i] = (struct ctrl_post){.t = t, .body = body};
+        pthread_create(&th[i], NULL, ctrl_post_main, &cp[i]);
+    }
+    int stored = 0, spooled = 0;
+    for (int i = 0; i < CTRL_N; i++) {
+        pthread_join(th[i], NULL);
+        stored += cp[i].status == 202 && !cp[i].spooled;
+        spooled += cp[i].spooled;
+        if (cp[i].status != 202)
+            fprintf(stderr, "request %d: status %ld %s\n", i, cp[i].status, cp[i].err);
+    }
+    free(body);
+    CHECK(stored == CTRL_N, "%d of %d stored directly, %d spooled", stored, CTRL_N, spooled);
+    CHECK(jobs_count(t) == CTRL_N, "%lld jobs", (long long)jobs_count(t));
+}
+
+/* ---- 7. the audit trail ---- */
+
+/* A path that is not UTF-8 beside valid deliveries: every valid delivery keeps its
+ * webhook_log row (and so does the bad one, cleaned). */
+static void
+test_log_bad_path(struct tenv *t)
+{
+    tprod_start(t);
+    int fd = raw_connect(t);
+    const char bad[] = "POST /webhook/%ff HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
+    CHECK(send(fd, bad, sizeof(bad) - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof(bad) - 1), "send");
+    for (int i = 0; i < 20; i++)
+        CHECK(post_raw(t, "/webhook/system/echo", "{}", 2, NULL, NULL) == 202, "valid %d", i);
+    char resp[512] = "";
+    CHECK(recv(fd, resp, sizeof(resp) - 1, 0) > 0 && strstr(resp, " 400 "), "bad path: %s", resp);
+    close(fd);
+    WAIT_UNTIL(t_sql_int(t, 0, "SELECT COUNT(*) FROM webhook_log WHERE status = 202", DB_NOP) == 20,
+               5000, "the valid deliveries' rows");
+    WAIT_UNTIL(t_sql_int(t, 0, "SELECT COUNT(*) FROM webhook_log WHERE status = 400", DB_NOP) == 1,
+               5000, "the bad path's row, cleaned");
+}
+
+/* ---- 8. smaller ones ---- */
+
+static void
+check_security_headers(struct tenv *t, const char *method, const char *path)
+{
+    struct t_http_resp r;
+    t_http(method, tprod_url(t, path), method[0] == 'P' ? "{}" : NULL, method[0] == 'P' ? 2 : 0,
+           NULL, &r);
+    char v[256];
+    CHECK(t_http_header(&r, "x-content-type-options", v, sizeof(v)) == 0 &&
+              strcmp(v, "nosniff") == 0,
+          "%s %s: X-Content-Type-Options", method, path);
+    CHECK(t_http_header(&r, "x-frame-options", v, sizeof(v)) == 0 && strcmp(v, "DENY") == 0,
+          "%s %s: X-Frame-Options", method, path);
+    CHECK(t_http_header(&r, "content-security-policy", v, sizeof(v)) == 0 &&
+              strstr(v, "frame-ancestors 'none'"),
+          "%s %s: CSP", method, path);
+    t_http_release(&r);
+}
+
+static void
+test_small(struct tenv *t)
+{
+    pid_t p = tprod_start(t);
+    /* Log injection: a decoded newline in a path is escaped in the log. */
+    post_raw(t, "/webhook/system/x%0aforged%20line", "{}", 2, NULL, NULL);
+    post_raw(t, "/api/jobs%0aforged%20api", "{}", 2, NULL, NULL);
+    char *log = t_log(t, p);
+    CHECK(strstr(log, "\\x0aforged api") && !strstr(log, "\nforged"), "a forged log line: %s", log);
+    free(log);
+    /* One 404 text: unknown source, unknown action and unknown page answer alike. */
+    char *a = NULL, *b = NULL, *c = NULL;
+    CHECK(post_raw(t, "/webhook/nosource/x", "{}", 2, NULL, &a) == 404, "no source");
+    CHECK(post_raw(t, "/webhook/system/nope", "{}", 2, NULL, &b) == 404, "unknown action");
+    CHECK(tprod_call(t, "GET", "/nope", NULL, "", &c) == 404, "unknown page");
+    CHECK(strcmp(a, b) == 0 && strcmp(b, c) == 0, "404 texts differ: %s | %s | %s", a, b, c);
+    free(a);
+    free(b);
+    free(c);
+    /* A 401 says nothing about why. */
+    CHECK(tprod_call(t, "GET", "/api/jobs", NULL, "Authorization: Bearer wrong", &a) == 401, "401");
+    CHECK(!strstr(a, "wrong") && !strstr(a, "Bearer"), "401 body: %s", a);
+    free(a);
+    /* /health carries no error text. */
+    CHECK(tprod_call(t, "GET", "/health", NULL, "", &a) == 200, "health");
+    CHECK(strstr(a, "\"mysql\":\"ok\"") && strstr(a, "\"redis\":\"ok\""), "health: %s", a);
+    free(a);
+    /* Security headers on every reply. */
+    check_security_headers(t, "GET", "/health");
+    check_security_headers(t, "GET", "/metrics");
+    check_security_headers(t, "GET", "/");
+    check_security_headers(t, "GET", "/nope");
+    check_security_headers(t, "GET", "/api/jobs");
+    check_security_headers(t, "POST", "/webhook/system/echo");
+    /* A JSON API body that is not UTF-8 is refused. */
+    const char bad[] = "{\"action\":\"System/Noop\",\"parameters\":{\"x\":\"\xff\"}}";
+    const char *h[] = {TPROD_AUTH, "Content-Type: application/json", NULL};
+    CHECK(post_raw(t, "/api/jobs", bad, strlen(bad), h, &a) == 400, "non-UTF-8 API body: %s", a);
+    free(a);
+    /* run_at far out of range is refused, not turned into 1970. */
+    const char far[] = "{\"action\":\"System/Noop\",\"run_at\":1e300}";
+    CHECK(post_raw(t, "/api/jobs", far, strlen(far), h, &a) == 400, "run_at 1e300: %s", a);
+    free(a);
+}
+
+static const struct test_case cases[] = {
+    {"e2e_frontdoor_health_hung_mysql", test_health_hung_mysql,
+     SIGNED_SOURCE "[producer]\ndb_timeout_ms = 500\n"},
+    {"e2e_frontdoor_half_open", test_half_open,
+     ECHO_SOURCE "[producer]\nheader_timeout_s = 2\nmax_connections = 512\n"
+                 "max_connections_per_ip = 0\n"},
+    {"e2e_frontdoor_slowloris", test_slowloris, ECHO_SOURCE "[producer]\nheader_timeout_s = 7\n"},
+    {"e2e_frontdoor_nope_bodies", test_nope_bodies, ECHO_SOURCE},
+    {"e2e_frontdoor_replay", test_replay, SIGNED_SOURCE},
+    {"e2e_frontdoor_replay_field", test_replay_field,
+     "[webhook.system]\nauth = none\nidempotency_field = /id\n"},
+    {"e2e_frontdoor_bad_key", test_bad_key, ECHO_SOURCE},
+    {"e2e_frontdoor_control_chars", test_control_chars,
+     ECHO_SOURCE "[producer]\ndb_timeout_ms = 60000\nrequest_timeout_s = 120\n"},
+    {"e2e_frontdoor_log_bad_path", test_log_bad_path, ECHO_SOURCE},
+    {"e2e_frontdoor_small", test_small, ECHO_SOURCE},
+};
+
+int
+main(int argc, char **argv)
+{
+    return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
+}

@@ -1,0 +1,15 @@
+# End-to-end tests of the producer's front door under attack (tests/e2e/frontdoor.c).
+jf_e2e(frontdoor TIMEOUT 180 NAMES
+  e2e_frontdoor_health_hung_mysql
+  e2e_frontdoor_half_open
+  e2e_frontdoor_slowloris
+  e2e_frontdoor_nope_bodies
+  e2e_frontdoor_replay
+  e2e_frontdoor_replay_field
+  e2e_frontdoor_bad_key
+  e2e_frontdoor_control_chars
+  e2e_frontdoor_log_bad_path
+  e2e_frontdoor_small)
+# Private servers, 1,100 sockets, 64 MB of bodies: heavy, one at a time.
+set_tests_properties(e2e_frontdoor_health_hung_mysql e2e_frontdoor_half_open
+  e2e_frontdoor_control_chars PROPERTIES RUN_SERIAL TRUE)
