@@ -5,6 +5,7 @@
 #include "registry.h"
 #include "util.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,13 @@ child_main(int fd, pid_t parent, const struct cfg *cfg)
         memset(&o, 0, sizeof(o));
         child_run(env, &j, cfg, &o);
         int w = proto_write_outcome(fd, &o);
+        if (w < 0 && errno == EMSGSIZE) {
+            char *why = xasprintf("result of %zu bytes exceeds the worker protocol's limit of %u",
+                                  strlen(o.result), PROTO_MAX_FIELD);
+            proto_outcome_release(&o);
+            o = (struct proto_outcome){.id = j.id, .status = JOB_FAIL, .reason = why};
+            w = proto_write_outcome(fd, &o);
+        }
         proto_job_release(&j);
         proto_outcome_release(&o);
         if (w < 0)

@@ -71,6 +71,12 @@ proto_len(const char *s)
     return n > PROTO_MAX_FIELD ? PROTO_MAX_FIELD : (uint32_t)n;
 }
 
+bool
+proto_fits(const char *s)
+{
+    return s == NULL || strlen(s) <= PROTO_MAX_FIELD;
+}
+
 static int
 proto_read_str(int fd, uint32_t len, char **out)
 {
@@ -92,6 +98,11 @@ proto_read_str(int fd, uint32_t len, char **out)
 int
 proto_write_job(int fd, const struct proto_job *j)
 {
+    /* Cut, a field would reach the child as other data (parameters that are no JSON). */
+    if (!proto_fits(j->action) || !proto_fits(j->parameters)) {
+        errno = EMSGSIZE;
+        return -1;
+    }
     struct proto_job_hdr h = {.id = j->id,
                               .attempt = j->attempt,
                               .timeout_s = j->timeout_s,
@@ -130,6 +141,11 @@ proto_read_job(int fd, struct proto_job *j)
 int
 proto_write_outcome(int fd, const struct proto_outcome *o)
 {
+    /* A result is JSON, which a cut would break; a reason is text, which is only shortened. */
+    if (!proto_fits(o->result)) {
+        errno = EMSGSIZE;
+        return -1;
+    }
     struct proto_outcome_hdr h = {.id = o->id,
                                   .retry_delay_ms = o->retry_delay_ms,
                                   .execution_ms = o->execution_ms,

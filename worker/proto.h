@@ -3,6 +3,7 @@
 #ifndef JOBFLEET_PROTO_H
 #define JOBFLEET_PROTO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "job_status.h"
@@ -26,7 +27,10 @@ struct proto_outcome {
     char *reason; /* owned, may be NULL */
 };
 
-/* Writes a whole message; -1 on error (errno set). */
+/* True when s (NULL included) fits one field of a message. */
+bool proto_fits(const char *s);
+/* Writes a whole message; -1 on error (errno set; EMSGSIZE, with nothing written, for a job
+ * field or a result over PROTO_MAX_FIELD; a longer reason is cut to it). */
 int proto_write_job(int fd, const struct proto_job *j);
 int proto_write_outcome(int fd, const struct proto_outcome *o);
 /* Reads a whole message; returns 1 on success, 0 on EOF before a message, -1 on error. */

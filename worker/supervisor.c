@@ -256,6 +256,14 @@ sup_dispatch(struct sup *s, struct fetch_job *fj)
                    0);
         return;
     }
+    if (!proto_fits(fj->job.parameters)) {
+        /* The child could not be handed the job whole: fail it for good, saying why. */
+        char *why = xasprintf("parameters of %zu bytes exceed the worker protocol's limit of %u",
+                              strlen(fj->job.parameters), PROTO_MAX_FIELD);
+        log_warnx("job %lld: %s", (long long)fj->job.id, why);
+        sup_record(s, &fj->job, &fj->jl, JOB_FAIL, why, NULL, 0, 0);
+        return;
+    }
     sl->busy = true;
     sl->jl = fj->jl;
     sl->job = fj->job;
