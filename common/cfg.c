@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum cfg_type { CFG_STR, CFG_INT, CFG_I64, CFG_BOOL, CFG_SECRET };
@@ -150,7 +151,28 @@ struct cfg_load_state {
     char *err;
     size_t errlen;
     bool failed;
+    char *inline_secret; /* "[section] key" of the first secret written in the file itself */
 };
+
+/* Keys of variable sections that hold a secret (their *_file variant does not). */
+static bool
+cfg_is_secret_key(const char *key)
+{
+    static const char *const keys[] = {"password", "secret", "token", "api_key", "api_secret"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(key, keys[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Remembers the first secret given inline, for the config file's permission check. */
+static void
+cfg_note_inline_secret(struct cfg_load_state *st, const char *section, const char *key,
+                       const char *value)
+{
+    if (st->inline_secret == NULL && value && value[0])
+        st->inline_secret = xasprintf("[%s] %s", section, key);
+}
 
 static const struct cfg_key *
 cfg_key_find(const char *section, const char *key, int *idx)
@@ -324,6 +346,8 @@ cfg_ini_handler(void *user, const char *section, const char *name, const char *v
             free(where);
             return 0;
         }
+        if (!is_file && k->type == CFG_SECRET)
+            cfg_note_inline_secret(st, section, name, value);
         cfg_set_raw(st, idx, is_file, value, where);
         return 1;
     }
@@ -343,6 +367,8 @@ cfg_ini_handler(void *user, const char *section, const char *name, const char *v
         free(where);
         return 0;
     }
+    if (cfg_is_secret_key(name))
+        cfg_note_inline_secret(st, section, name, value);
     struct cfg_section *s = cfg_section_add(st->c, section, f->kind, label);
     cfg_section_set(s, name, value);
     free(where);
@@ -403,6 +429,14 @@ cfg_read_secret(struct cfg_load_state *st, const char *where, const char *what, 
     if (fp == NULL) {
         cfg_fail(st, "%s: %s: cannot read secret file \"%s\": %s", where, what, path,
                  strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    if (fstat(fileno(fp), &sb) == 0 && (sb.st_mode & 077)) {
+        cfg_fail(st,
+                 "%s: %s: secret file \"%s\" is open to group or others (mode %03o); chmod 600 it",
+                 where, what, path, (unsigned)(sb.st_mode & 0777));
+        fclose(fp);
         return -1;
     }
     struct buf b;
@@ -519,6 +553,12 @@ cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
             return -1;
         }
         int rc = ini_parse_file(fp, cfg_ini_handler, &st);
+        struct stat sb;
+        if (!st.failed && st.inline_secret && fstat(fileno(fp), &sb) == 0 && (sb.st_mode & 077))
+            cfg_fail(&st,
+                     "%s: holds %s and is open to group or others (mode %03o); chmod 600 it, "
+                     "or give the secret as a *_file",
+                     path, st.inline_secret, (unsigned)(sb.st_mode & 0777));
         fclose(fp);
         if (rc > 0 && !st.failed)
             cfg_fail(&st, "%s:%d: cannot parse this line (expected [section] or key = value)", path,
@@ -527,6 +567,7 @@ cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
     if (!st.failed)
         cfg_apply_env(&st);
     int rc = st.failed ? -1 : cfg_convert(&st);
+    free(st.inline_secret);
     for (size_t i = 0; i < N_KEYS; i++) {
         free(st.raw[i]);
         free(st.raw_file[i]);

@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The shortest token or secret a sender or API client must prove (api_token, a webhook
+ * source's secret, token or password): shorter ones are refused at start. */
+#define CFG_SECRET_MIN_LEN 16
+
 struct cfg_mysql {
     char *host;
     int port;

@@ -95,6 +95,11 @@ producer_check_config(const struct cfg *c, char *err, size_t errlen)
     if (http_check_listen(c->producer.listen, err, errlen) < 0)
         return -1;
     const struct cfg_producer *pc = &c->producer;
+    if (pc->api_token[0] && strlen(pc->api_token) < CFG_SECRET_MIN_LEN) {
+        snprintf(err, errlen, "[producer] api_token: at least %d characters required, got %zu",
+                 CFG_SECRET_MIN_LEN, strlen(pc->api_token));
+        return -1;
+    }
     if ((int64_t)pc->request_timeout_s * 1000 < (int64_t)pc->db_timeout_ms + 1000) {
         snprintf(err, errlen,
                  "[producer] request_timeout_s = %d must leave a webhook its db_timeout_ms "
@@ -110,6 +115,40 @@ producer_check_config(const struct cfg *c, char *err, size_t errlen)
     if (c->producer.spool_dir == NULL || c->producer.spool_dir[0] != '/') {
         snprintf(err, errlen, "[producer] spool_dir: expected an absolute path, got \"%s\"",
                  c->producer.spool_dir ? c->producer.spool_dir : "");
+        return -1;
+    }
+    return 0;
+}
+
+/* A body byte can take six once escaped into the parameters (a control character becomes
+ * \u00XX), and so can the headers that fit a connection's memory. */
+#define PRODUCER_ESCAPE_FACTOR 6
+#define PRODUCER_HEADER_BYTES (16 * 1024)
+
+/* Refuses a max_body_bytes whose worst-case row cannot fit MariaDB's max_allowed_packet, so
+ * that such a webhook is not a 413 in production while every test passes. When MariaDB cannot
+ * be asked now, the writer checks each row instead. */
+static int
+producer_check_packet(const struct cfg *c, char *err, size_t errlen)
+{
+    struct cfg_mysql m = c->mysql;
+    m.connect_timeout_s = m.read_timeout_s = 2; /* a start must not hang on a hung server */
+    struct db *db = db_new(&m);
+    long long packet = db_connect(db) == 0 ? producer_writer_max_packet(db) : -1;
+    db_free(db);
+    if (packet <= 0) {
+        log_warnx("cannot read MariaDB's max_allowed_packet now; rows are checked one by one");
+        return 0;
+    }
+    long long worst =
+        (long long)PRODUCER_ESCAPE_FACTOR * (c->producer.max_body_bytes + PRODUCER_HEADER_BYTES);
+    if (worst > packet - 64 * 1024) {
+        snprintf(err, errlen,
+                 "[producer] max_body_bytes = %lld can make a row of %lld bytes once escaped; "
+                 "MariaDB's max_allowed_packet is %lld (lower max_body_bytes to %lld or raise "
+                 "max_allowed_packet)",
+                 (long long)c->producer.max_body_bytes, worst, packet,
+                 (packet - 64 * 1024) / PRODUCER_ESCAPE_FACTOR - PRODUCER_HEADER_BYTES);
         return -1;
     }
     return 0;
@@ -176,6 +215,8 @@ int
 producer_run(struct cfg *c, char *err, size_t errlen)
 {
     if (producer_check_config(c, err, errlen) < 0)
+        return -1;
+    if (producer_check_packet(c, err, errlen) < 0)
         return -1;
     struct producer *p = xcalloc(1, sizeof(*p));
     p->cfg = c;

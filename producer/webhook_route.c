@@ -144,6 +144,19 @@ webhook_need(const struct cfg_section *sec, const char *key, const char *why, ch
     return v;
 }
 
+/* A secret short enough to guess is refused: every one a sender proves must have at least
+ * CFG_SECRET_MIN_LEN characters. */
+static int
+webhook_long_enough(const struct cfg_section *sec, const char *key, const char *v, char *err,
+                    size_t errlen)
+{
+    if (strlen(v) >= CFG_SECRET_MIN_LEN)
+        return 0;
+    snprintf(err, errlen, "[%s] %s: at least %d characters required, got %zu", sec->name, key,
+             CFG_SECRET_MIN_LEN, strlen(v));
+    return -1;
+}
+
 static int
 webhook_auth_load(struct webhook_source *src, const struct cfg_section *sec, char *err,
                   size_t errlen)
@@ -162,6 +175,8 @@ webhook_auth_load(struct webhook_source *src, const struct cfg_section *sec, cha
         src->auth = WEBHOOK_AUTH_HMAC;
         if ((v = webhook_need(sec, "secret", "with auth = hmac-sha256 (or secret_file)", err,
                               errlen)) == NULL)
+            return -1;
+        if (webhook_long_enough(sec, "secret", v, err, errlen) < 0)
             return -1;
         src->secret = xstrdup(v);
         v = cfg_section_get(sec, "signature_header");
@@ -188,6 +203,8 @@ webhook_auth_load(struct webhook_source *src, const struct cfg_section *sec, cha
                      sec->name);
             return -1;
         }
+        if (webhook_long_enough(sec, "token", v, err, errlen) < 0)
+            return -1;
         src->token = xstrdup(v);
         v = cfg_section_get(sec, "token_header");
         src->token_header = webhook_lower_dup(v && *v ? v : "X-Webhook-Token");
@@ -198,6 +215,8 @@ webhook_auth_load(struct webhook_source *src, const struct cfg_section *sec, cha
         src->username = xstrdup(v);
         if ((v = webhook_need(sec, "password", "with auth = basic (or password_file)", err,
                               errlen)) == NULL)
+            return -1;
+        if (webhook_long_enough(sec, "password", v, err, errlen) < 0)
             return -1;
         src->password = xstrdup(v);
     } else {

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define ECHO_SOURCE "[webhook.system]\nauth = none\n"
@@ -256,7 +257,8 @@ test_slowloris(struct tenv *t)
     const char req[] = "POST /webhook/system/echo HTTP/1.1\r\nHost: x\r\n";
     int64_t t0 = now_mono_ms();
     bool closed = false;
-    for (size_t i = 0; i < sizeof(req) - 1 && !closed; i++) {
+    /* Bounded by 15 s: past that the sender has already outlived any sane deadline. */
+    for (size_t i = 0; i < sizeof(req) - 1 && !closed && now_mono_ms() - t0 < 15000; i++) {
         if (send(fd, req + i, 1, MSG_NOSIGNAL) < 0)
             break;
         closed = peer_closed(fd, 5000);
@@ -441,6 +443,18 @@ test_control_chars(struct tenv *t)
     CHECK(jobs_count(t) == CTRL_N, "%lld jobs", (long long)jobs_count(t));
 }
 
+/* A max_body_bytes whose escaped row cannot fit max_allowed_packet is refused at start. */
+static void
+test_packet_refused(struct tenv *t)
+{
+    pid_t p = t_spawn(t, t_bin("jobfleet-producer"), NULL);
+    int st = t_wait_exit(t, p, 20000);
+    CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) != 0, "the producer started: %d", st);
+    char *log = t_log(t, p);
+    CHECK(strstr(log, "max_body_bytes = 67108864") && strstr(log, "max_allowed_packet"), "%s", log);
+    free(log);
+}
+
 /* ---- 7. the audit trail ---- */
 
 /* A path that is not UTF-8 beside valid deliveries: every valid delivery keeps its
@@ -542,6 +556,8 @@ static const struct test_case cases[] = {
     {"e2e_frontdoor_bad_key", test_bad_key, ECHO_SOURCE},
     {"e2e_frontdoor_control_chars", test_control_chars,
      ECHO_SOURCE "[producer]\ndb_timeout_ms = 60000\nrequest_timeout_s = 120\n"},
+    {"e2e_frontdoor_packet_refused", test_packet_refused,
+     ECHO_SOURCE "[producer]\nmax_body_bytes = 67108864\n"},
     {"e2e_frontdoor_log_bad_path", test_log_bad_path, ECHO_SOURCE},
     {"e2e_frontdoor_small", test_small, ECHO_SOURCE},
 };

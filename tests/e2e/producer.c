@@ -26,15 +26,18 @@
     "[webhook.system]\nauth = none\n\n[webhook.clickup]\nauth = none\n\n"                          \
     "[webhook.a]\nauth = none\n"
 #define HMAC_SOURCE                                                                                \
-    "[webhook.gh]\npath_prefix = system\nauth = hmac-sha256\nsecret = s3cret\n"                    \
+    "[webhook.gh]\npath_prefix = system\nauth = hmac-sha256\nsecret = s3cret-0123456789abc\n"      \
     "signature_header = X-Hub-Signature-256\n"
 #define STAMPED_SOURCE                                                                             \
-    "[webhook.stamped]\npath_prefix = system/echo\nauth = hmac-sha256\nsecret = k2\n"              \
+    "[webhook.stamped]\npath_prefix = system/echo\nauth = hmac-sha256\nsecret = "                  \
+    "k2-0123456789abcdef\n"                                                                        \
     "timestamp_header = X-Timestamp\ntolerance_s = 60\n"
 #define TOKEN_SOURCES                                                                              \
-    "[webhook.fs]\npath_prefix = system\nauth = token\ntoken = t0ken\ntoken_header = X-Auth\n"
+    "[webhook.fs]\npath_prefix = system\nauth = token\ntoken = t0ken-0123456789abc\ntoken_header " \
+    "= X-Auth\n"
 #define BASIC_SOURCE                                                                               \
-    "[webhook.desk]\npath_prefix = system\nauth = basic\nusername = bot\npassword = pw\n"
+    "[webhook.desk]\npath_prefix = system\nauth = basic\nusername = bot\npassword = "              \
+    "pw-0123456789abcdef\n"
 #define TICKET_SOURCE                                                                              \
     "[webhook.tickets]\npath_prefix = system\nauth = none\n"                                       \
     "idempotency_field = /ticket/id, /ticket/updated_at\n"
@@ -184,7 +187,7 @@ test_hmac(struct tenv *t)
     pid_t p = tprod_start(t);
     const char *body = "{\"action\":\"opened\",\"n\":1}";
     char hex[65], line[256], upper[65];
-    sign("s3cret", NULL, body, hex);
+    sign("s3cret-0123456789abc", NULL, body, hex);
     snprintf(line, sizeof(line), "X-Hub-Signature-256: sha256=%s", hex);
     CHECK(post_with(t, body, line, NULL) == 202, "sha256= prefix");
     /* The same signature in other spellings is the same delivery again: a replay finds the
@@ -241,7 +244,7 @@ test_hmac_timestamp(struct tenv *t)
     char ts[32], hex[65], sig[128], tsh[64];
     int64_t now = now_wall_ms() / 1000;
     snprintf(ts, sizeof(ts), "%lld", (long long)now);
-    sign("k2", ts, body, hex);
+    sign("k2-0123456789abcdef", ts, body, hex);
     snprintf(sig, sizeof(sig), "X-Signature: %s", hex);
     snprintf(tsh, sizeof(tsh), "X-Timestamp: %s", ts);
     CHECK(post_with(t, body, sig, tsh) == 202, "fresh signed timestamp");
@@ -253,14 +256,14 @@ test_hmac_timestamp(struct tenv *t)
     int64_t stale[] = {now - 120, now + 120};
     for (int i = 0; i < 2; i++) {
         snprintf(ts, sizeof(ts), "%lld", (long long)stale[i]);
-        sign("k2", ts, body, hex);
+        sign("k2-0123456789abcdef", ts, body, hex);
         snprintf(sig, sizeof(sig), "X-Signature: sha256=%s", hex);
         snprintf(tsh, sizeof(tsh), "X-Timestamp: %s", ts);
         CHECK(post_with(t, body, sig, tsh) == 401, "stale timestamp %lld accepted",
               (long long)stale[i]);
     }
     /* A signature over the body alone does not do when the source signs timestamps. */
-    sign("k2", NULL, body, hex);
+    sign("k2-0123456789abcdef", NULL, body, hex);
     snprintf(sig, sizeof(sig), "X-Signature: %s", hex);
     snprintf(tsh, sizeof(tsh), "X-Timestamp: %lld", (long long)now);
     CHECK(post_with(t, body, sig, tsh) == 401, "body-only signature");
@@ -273,11 +276,12 @@ static void
 test_token(struct tenv *t)
 {
     pid_t p = tprod_start(t);
-    CHECK(post_with(t, "{}", "X-Auth: t0ken", NULL) == 202, "right token");
-    CHECK(post_with(t, "{}", "X-Auth: t0ken2", NULL) == 401, "wrong token");
+    CHECK(post_with(t, "{}", "X-Auth: t0ken-0123456789abc", NULL) == 202, "right token");
+    CHECK(post_with(t, "{}", "X-Auth: t0ken-0123456789abd", NULL) == 401, "wrong token");
     CHECK(post_with(t, "{}", "X-Auth: t0ke", NULL) == 401, "prefix of the token");
     CHECK(post_with(t, "{}", NULL, NULL) == 401, "missing token");
-    CHECK(post_with(t, "{}", "X-Other: t0ken", NULL) == 401, "token in another header");
+    CHECK(post_with(t, "{}", "X-Other: t0ken-0123456789abc", NULL) == 401,
+          "token in another header");
     CHECK(log_lines(t, p, "401 for source fs: wrong token") == 2, "wrong token logged");
     CHECK(log_lines(t, p, "401 for source fs: missing token header x-auth") == 2, "missing");
     CHECK(jobs_count(t) == 1, "one job");
@@ -291,15 +295,18 @@ static void
 test_basic(struct tenv *t)
 {
     pid_t p = tprod_start(t);
-    /* base64("bot:pw") and base64("bot:px") */
-    CHECK(post_with(t, "{}", "Authorization: Basic Ym90OnB3", NULL) == 202, "right credentials");
-    CHECK(post_with(t, "{}", "Authorization: Basic Ym90OnB4", NULL) == 401, "wrong password");
+    /* base64("bot:pw-0123456789abcdef") and base64("bot:px-0123456789abcdef") */
+    CHECK(post_with(t, "{}", "Authorization: Basic Ym90OnB3LTAxMjM0NTY3ODlhYmNkZWY=", NULL) == 202,
+          "right credentials");
+    CHECK(post_with(t, "{}", "Authorization: Basic Ym90OnB4LTAxMjM0NTY3ODlhYmNkZWY=", NULL) == 401,
+          "wrong password");
     CHECK(post_with(t, "{}", "Authorization: Basic !!!", NULL) == 401, "not base64");
-    CHECK(post_with(t, "{}", "Authorization: Bearer Ym90OnB3", NULL) == 401, "not basic");
+    CHECK(post_with(t, "{}", "Authorization: Bearer Ym90OnB3LTAxMjM0NTY3ODlhYmNkZWY=", NULL) == 401,
+          "not basic");
     CHECK(post_with(t, "{}", NULL, NULL) == 401, "missing");
     CHECK(log_lines(t, p, "401 for source desk") == 4, "401s logged");
     CHECK(jobs_count(t) == 1, "one job");
-    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE parameters LIKE '%Ym90OnB3%'",
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE parameters LIKE '%Ym90OnB3LTAx%'",
                     DB_NOP) == 0,
           "credentials stored in parameters");
 }

@@ -454,7 +454,7 @@ test_webhook_burst(struct tenv *t)
                        : "{\"freshservice_webhook\":{\"ticket_id\":%lld}}",
                  (long long)id);
         long st = tprod_call(t, "POST", "/webhook/freshservice/ticket", body,
-                             "X-Fs-Token: wh-secret", NULL);
+                             "X-Fs-Token: wh-secret-0123456789", NULL);
         CHECK(st == 202, "webhook %d answered %ld", i, st);
     }
     CHECK(tprod_call(t, "POST", "/webhook/freshservice/ticket", body, "X-Fs-Token: nope", NULL) ==
@@ -616,7 +616,8 @@ test_export_markdown(struct tenv *t)
     "rate_per_minute = 60\n"                                                                       \
     "[db.tickets]\ndatabase = {db}_tickets\n"
 #define TK_CONF_WEBHOOK                                                                            \
-    TK_CONF "[webhook.freshservice]\nauth = token\ntoken = wh-secret\ntoken_header = X-Fs-Token\n"
+    TK_CONF "[webhook.freshservice]\nauth = token\ntoken = wh-secret-0123456789\ntoken_header = "  \
+            "X-Fs-Token\n"
 
 static const struct test_case cases[] = {
     {"e2e_tickets_full_sync", test_full_sync, TK_CONF},

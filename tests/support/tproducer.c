@@ -54,8 +54,8 @@ tprod_call(struct tenv *t, const char *method, const char *path, const char *bod
 void
 tprod_check_401(struct tenv *t, const char *method, const char *path, const char *body)
 {
-    const char *bad[] = {"", "Authorization: Bearer wrong",
-                         "Authorization: Basic dGVzdA==", "Authorization: Bearer test-token2"};
+    const char *bad[] = {"", "Authorization: Bearer wrong", "Authorization: Basic dGVzdA==",
+                         "Authorization: Bearer test-token-0123456789x"};
     for (int i = 0; i < 4; i++) {
         char *out = NULL;
         long st = tprod_call(t, method, path, body, bad[i], &out);

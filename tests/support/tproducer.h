@@ -10,7 +10,7 @@
 #include "tsupport.h"
 
 /* The Authorization header carrying the API token that test_main writes into each test config. */
-#define TPROD_AUTH "Authorization: Bearer test-token"
+#define TPROD_AUTH "Authorization: Bearer test-token-0123456789"
 
 /* "http://127.0.0.1:<port><path>" for the producer of this test; static storage per thread. */
 const char *tprod_url(struct tenv *t, const char *path);

@@ -109,6 +109,7 @@ t_setup(struct tenv *t, const struct test_case *tc)
     FILE *fp = fopen(t->conf, "w");
     if (fp == NULL)
         fatal("%s", t->conf);
+    fchmod(fileno(fp), 0600); /* it holds the MariaDB password: the programs refuse it open */
     char *extra = t_extra_conf(tc->extra_conf, t->db_name);
     fprintf(fp,
             "[mysql]\nhost = %s\nport = %s\nuser = %s\npassword = %s\ndatabase = %s\n"
@@ -117,7 +118,8 @@ t_setup(struct tenv *t, const struct test_case *tc)
             "[worker]\nconcurrency = 2\ntest_actions = true\nheartbeat_s = 1\nlease_s = 5\n"
             "drain_timeout_s = 20\nkill_grace_s = 2\n\n"
             "[scheduler]\ntick_ms = 200\nrequeue_after_s = 2\ntimeout_grace_s = 2\n\n"
-            "[producer]\nlisten = 127.0.0.1:%d\nspool_dir = %s/spool\napi_token = test-token\n\n"
+            "[producer]\nlisten = 127.0.0.1:%d\nspool_dir = %s/spool\napi_token = "
+            "test-token-0123456789\n\n"
             "[log]\nlevel = debug\n\n%s\n",
             t_env("JOBFLEET_TEST_MYSQL_HOST", "127.0.0.1"),
             t_env("JOBFLEET_TEST_MYSQL_PORT", "3306"), t_env("JOBFLEET_TEST_MYSQL_USER", "jf"),

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -106,6 +107,40 @@ test_errors_name_the_problem(void **state)
     expect_error("[mysql]\nport\n", "cannot parse this line");
 }
 
+/* Secrets open to group or others are refused with the fix in the message: a *_file, and a
+ * config file that holds a secret itself; a config without secrets may be read by anyone. */
+static void
+test_secret_permissions(void **state)
+{
+    (void)state;
+    char *secret = write_tmp("0123456789abcdef\n");
+    char *text = xasprintf("[mysql]\npassword_file = %s\n", secret);
+    char *path = write_tmp(text);
+    struct cfg c;
+    char err[512] = "";
+    chmod(secret, 0640);
+    assert_int_equal(cfg_load(&c, path, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "is open to group or others (mode 640); chmod 600 it"));
+    chmod(secret, 0600);
+    chmod(path, 0644);
+    assert_int_equal(cfg_load(&c, path, err, sizeof(err)), 0);
+    cfg_release(&c);
+    char *inline_pw = write_tmp("[mysql]\nport = 3306\n[webhook.x]\nauth = token\ntoken = abc\n");
+    chmod(inline_pw, 0644);
+    assert_int_equal(cfg_load(&c, inline_pw, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "holds [webhook.x] token and is open to group or others"));
+    chmod(inline_pw, 0600);
+    assert_int_equal(cfg_load(&c, inline_pw, err, sizeof(err)), 0);
+    cfg_release(&c);
+    unlink(secret);
+    unlink(path);
+    unlink(inline_pw);
+    free(secret);
+    free(text);
+    free(path);
+    free(inline_pw);
+}
+
 static void
 test_env_and_secret_files(void **state)
 {
@@ -173,11 +208,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_example_is_generated),
-        cmocka_unit_test(test_example_loads),
-        cmocka_unit_test(test_errors_name_the_problem),
-        cmocka_unit_test(test_env_and_secret_files),
-        cmocka_unit_test(test_db_section),
+        cmocka_unit_test(test_example_is_generated),    cmocka_unit_test(test_example_loads),
+        cmocka_unit_test(test_errors_name_the_problem), cmocka_unit_test(test_env_and_secret_files),
+        cmocka_unit_test(test_secret_permissions),      cmocka_unit_test(test_db_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
