@@ -57,6 +57,11 @@ static const struct cli_cmd cli_cmds[] = {
      "                               result on stdout; exit 0 when it succeeded, 1 otherwise"},
     {"actions", cli_actions,
      "actions                      every registered action with its defaults (--json)"},
+    {"spool", cli_spool,
+     "spool list | spool retry ID... | spool drop ID...\n"
+     "                               the producer's spool: entries waiting for MariaDB and\n"
+     "                               those put aside in failed/; retry stores a failed entry\n"
+     "                               as a job now (same idempotency key), drop deletes it"},
     {"config-example", cli_config_example,
      "config-example               print every config key with its default and meaning"},
 };

@@ -99,11 +99,15 @@ spool_scan_failed(struct spool *s)
     }
     struct dirent *de;
     struct stat st;
+    int64_t bytes = 0;
     while ((de = readdir(d)) != NULL)
         if (spool_has_suffix(de->d_name, SPOOL_EXT) && fstatat(fd, de->d_name, &st, 0) == 0 &&
             S_ISREG(st.st_mode))
-            s->failed_bytes += st.st_size;
+            bytes += st.st_size;
     closedir(d);
+    pthread_mutex_lock(&s->mu);
+    s->failed_bytes = bytes;
+    pthread_mutex_unlock(&s->mu);
 }
 
 /* The spool holds webhooks (and their headers) in clear: the directory must be the producer's
@@ -163,6 +167,35 @@ spool_open(const char *dir, int64_t max_bytes, char *err, size_t errlen)
         log_info("spool: %lld webhooks (%lld bytes) wait in %s", (long long)s->files,
                  (long long)s->bytes, dir);
     return s;
+}
+
+struct spool *
+spool_attach(const char *dir, char *err, size_t errlen)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    struct spool *s = xcalloc(1, sizeof(*s));
+    s->dir = xstrdup(dir);
+    s->dirfd = fd;
+    pthread_mutex_init(&s->mu, NULL);
+    atomic_init(&s->seq, 0);
+    return s;
+}
+
+void
+spool_recount_failed(struct spool *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int64_t before = s->failed_bytes;
+    pthread_mutex_unlock(&s->mu);
+    spool_scan_failed(s);
+    pthread_mutex_lock(&s->mu);
+    if (s->failed_bytes < before)
+        s->refused = false; /* an operator made room */
+    pthread_mutex_unlock(&s->mu);
 }
 
 void

@@ -23,13 +23,21 @@ struct spool_entry {
 void spool_entry_release(struct spool_entry *e);
 
 /* Opens (creating) the spool directory, removes half-written files left by a crash and counts
- * what is there. NULL with a message in err when the directory is unusable. */
+ * what is there, failed/ included. NULL with a message in err when the directory is unusable,
+ * not owned by this process's user, or open to group or others. */
 struct spool *spool_open(const char *dir, int64_t max_bytes, char *err, size_t errlen);
+/* Opens an existing spool directory for an operator's tools (`jobfleet spool`): nothing is
+ * created, checked, cleaned or counted, so it is safe beside a running producer. Use it for
+ * spool_list, spool_read and spool_remove only. NULL with a message in err. */
+struct spool *spool_attach(const char *dir, char *err, size_t errlen);
+/* Counts the bytes in failed/ again (an operator may have retried or dropped entries), and
+ * lets writes through again when that made room. */
+void spool_recount_failed(struct spool *s);
 /* Closes the spool (the files stay); accepts NULL. */
 void spool_close(struct spool *s);
 /* Writes an entry durably (temp file, fsync, rename, fsync of the directory) and puts its id
- * (at most 63 characters) in id. Returns 0, or -1 with the reason in err when the quota would
- * be passed or the disk refused. */
+ * (at most 63 characters) in id. Returns 0, or -1 with the reason in err when the quota (the
+ * entries waiting and those in failed/) would be passed or the disk refused. */
 int spool_write(struct spool *s, const struct spool_entry *e, char *id, size_t idlen, char *err,
                 size_t errlen);
 /* The ids on disk, oldest first (ids sort by time). The caller frees each and the array. */

@@ -279,6 +279,10 @@ replay_main(void *arg)
         bgthread_unlock(&r->bg);
         if (stop)
             break;
+        /* A spool refusing writes may have been given room by an operator (jobfleet spool
+         * retry or drop on failed/). */
+        if (spool_full(r->p->spool))
+            spool_recount_failed(r->p->spool);
         /* Entries written while MariaDB is down wait until the writer sees it back, so the
          * replay does not hammer a server that is still starting. */
         if (spool_files(r->p->spool) == 0 || !producer_writer_db_up(r->p->writer) ||

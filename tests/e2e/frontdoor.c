@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -455,6 +456,68 @@ test_packet_refused(struct tenv *t)
     free(log);
 }
 
+/* Writes a version 1 spool entry of action under key into <dir>/spool/failed/<id>.json. */
+static void
+failed_put(struct tenv *t, const char *id, const char *action, const char *key)
+{
+    char *dir = xasprintf("%s/spool/failed", t->dir);
+    mkdir(dir, 0700);
+    char *path = xasprintf("%s/%s.json", dir, id);
+    FILE *fp = fopen(path, "w");
+    CHECK(fp != NULL, "%s", path);
+    fprintf(fp,
+            "{\"v\":1,\"source\":\"system\",\"path\":\"/webhook/x\",\"action\":\"%s\","
+            "\"parameters\":\"{}\",\"idempotency_key\":\"%s\",\"received_ms\":1}",
+            action, key);
+    CHECK(fclose(fp) == 0, "write %s", path);
+    free(path);
+    free(dir);
+}
+
+/* `jobfleet spool list|retry|drop`: an operator sees what failed/ holds, stores a fixed entry
+ * as a job under its spooled key, and deletes one that can never be stored. */
+static void
+test_spool_cli(struct tenv *t)
+{
+    char *dir = xasprintf("%s/spool", t->dir);
+    CHECK(mkdir(dir, 0700) == 0, "mkdir %s", dir);
+    free(dir);
+    failed_put(t, "0000000000001-000001-aaaaaaaa", "System/Noop", "system:key:cli-1");
+    failed_put(t, "0000000000002-000002-bbbbbbbb", "No/Such", "system:key:cli-2");
+    char *out = NULL, *err = NULL;
+    CHECK(t_cli(t, &out, &err, (const char *const[]){"spool", "list", "--json", NULL}) == 0,
+          "list: %s", err);
+    CHECK(t_count(out, "\"state\":\"failed\"") == 2 && strstr(out, "No/Such"), "%s", out);
+    free(out);
+    free(err);
+    CHECK(t_cli(t, &out, &err,
+                (const char *const[]){"spool", "retry", "0000000000001-000001-aaaaaaaa", NULL}) ==
+              0,
+          "retry: %s", err);
+    free(out);
+    free(err);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE idempotency_key = 'system:key:cli-1'",
+                    DB_NOP) == 1,
+          "the retried entry is a job");
+    CHECK(t_cli(t, &out, &err,
+                (const char *const[]){"spool", "retry", "0000000000002-000002-bbbbbbbb", NULL}) ==
+              2,
+          "retry of an unknown action");
+    CHECK(strstr(err, "unknown action"), "%s", err);
+    free(out);
+    free(err);
+    CHECK(t_cli(t, &out, &err,
+                (const char *const[]){"spool", "drop", "0000000000002-000002-bbbbbbbb", NULL}) == 0,
+          "drop: %s", err);
+    free(out);
+    free(err);
+    CHECK(t_cli(t, &out, &err, (const char *const[]){"spool", "list", "--json", NULL}) == 0,
+          "list: %s", err);
+    CHECK(strcmp(out, "[]\n") == 0, "failed/ still holds: %s", out);
+    free(out);
+    free(err);
+}
+
 /* ---- 7. the audit trail ---- */
 
 /* A path that is not UTF-8 beside valid deliveries: every valid delivery keeps its
@@ -558,6 +621,7 @@ static const struct test_case cases[] = {
      ECHO_SOURCE "[producer]\ndb_timeout_ms = 60000\nrequest_timeout_s = 120\n"},
     {"e2e_frontdoor_packet_refused", test_packet_refused,
      ECHO_SOURCE "[producer]\nmax_body_bytes = 67108864\n"},
+    {"e2e_frontdoor_spool_cli", test_spool_cli, ECHO_SOURCE},
     {"e2e_frontdoor_log_bad_path", test_log_bad_path, ECHO_SOURCE},
     {"e2e_frontdoor_small", test_small, ECHO_SOURCE},
 };

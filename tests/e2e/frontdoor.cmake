@@ -9,6 +9,7 @@ jf_e2e(frontdoor TIMEOUT 180 NAMES
   e2e_frontdoor_bad_key
   e2e_frontdoor_control_chars
   e2e_frontdoor_packet_refused
+  e2e_frontdoor_spool_cli
   e2e_frontdoor_log_bad_path
   e2e_frontdoor_small)
 # Private servers, 1,100 sockets, 64 MB of bodies: heavy, one at a time.

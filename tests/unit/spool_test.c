@@ -158,6 +158,51 @@ test_quarantine(void **state)
     free(failed);
 }
 
+/* Entries in failed/ count toward the quota, at start and when quarantined; a recount after
+ * an operator removed them lets writes through again. */
+static void
+test_failed_counts_toward_quota(void **state)
+{
+    struct fixture *f = *state;
+    char id[64], err[256] = "";
+    write_entry(f, id, sizeof(id));
+    assert_int_equal(spool_quarantine(f->s, id, err, sizeof(err)), 0);
+    spool_close(f->s);
+    /* Room for one entry beside what failed/ holds, not for two. */
+    f->s = spool_open(f->dir, 300, err, sizeof(err));
+    assert_non_null(f->s);
+    struct spool_entry e = {.source = xstrdup("system"),
+                            .path = xstrdup("/webhook/system/echo"),
+                            .action = xstrdup("System/Echo/Webhook"),
+                            .parameters = xstrdup("{\"payload\":\"x\"}"),
+                            .idempotency_key = xstrdup("system:key:2"),
+                            .received_ms = 2};
+    assert_int_equal(spool_write(f->s, &e, id, sizeof(id), err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "in failed/"));
+    assert_true(spool_full(f->s));
+    char *cmd = xasprintf("rm -f '%s'/failed/*.json", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    spool_recount_failed(f->s);
+    assert_false(spool_full(f->s));
+    if (spool_write(f->s, &e, id, sizeof(id), err, sizeof(err)) != 0)
+        fail_msg("spool_write after the recount: %s", err);
+    spool_entry_release(&e);
+}
+
+/* A spool directory group or others can enter is refused, naming the fix. */
+static void
+test_loose_dir_refused(void **state)
+{
+    struct fixture *f = *state;
+    char err[256] = "";
+    assert_int_equal(chmod(f->dir, 0755), 0);
+    struct spool *s = spool_open(f->dir, 1 << 20, err, sizeof(err));
+    assert_null(s);
+    assert_non_null(strstr(err, "chmod 700"));
+    assert_int_equal(chmod(f->dir, 0700), 0);
+}
+
 int
 main(void)
 {
@@ -165,6 +210,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_emfile_is_transient, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_is_definitive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_counts_toward_quota, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_loose_dir_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
