@@ -75,8 +75,8 @@ test_sources(void **state)
     int n = 0;
     char err[512];
     load("[webhook.desk]\nauth = none\n\n"
-         "[webhook.tickets]\npath_prefix = desk/tickets\nauth = token\ntoken = x\n\n"
-         "[webhook.gh]\nauth = hmac-sha256\nsecret = s\nsignature_header = X-Hub-Signature-256\n"
+         "[webhook.tickets]\npath_prefix = desk/tickets\nauth = token\ntoken = x-0123456789abcdef\n\n"
+         "[webhook.gh]\nauth = hmac-sha256\nsecret = s-0123456789abcdef\nsignature_header = X-Hub-Signature-256\n"
          "timestamp_header = X-TS\ntolerance_s = 30\nidempotency_field = /a/b, /c\n",
          &c, &s, &n, 0, err);
     assert_int_equal(n, 3);
@@ -111,7 +111,13 @@ test_source_errors(void **state)
         {"[webhook.a]\nauth = basic\nusername = u\n", "[webhook.a] password: required"},
         {"[webhook.a]\nauth = none\npath_prefix = A\n", "[webhook.a] path_prefix"},
         {"[webhook.a]\nauth = none\nidempotency_field = id\n", "not a JSON pointer"},
-        {"[webhook.a]\nauth = hmac-sha256\nsecret = s\ntolerance_s = 0\n", "tolerance_s"},
+        {"[webhook.a]\nauth = hmac-sha256\nsecret = s-0123456789abcdef\ntolerance_s = 0\n",
+         "tolerance_s"},
+        {"[webhook.a]\nauth = hmac-sha256\nsecret = short\n",
+         "[webhook.a] secret: at least 16 characters required, got 5"},
+        {"[webhook.a]\nauth = token\ntoken = short\n", "[webhook.a] token: at least 16"},
+        {"[webhook.a]\nauth = basic\nusername = u\npassword = pw\n",
+         "[webhook.a] password: at least 16"},
         {"[webhook.a]\nauth = none\n\n[webhook.b]\nauth = none\npath_prefix = a\n",
          "is already [webhook.a]'s"},
     };
