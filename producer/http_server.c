@@ -28,15 +28,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-const char *
-http_headers_get(const struct http_headers *h, const char *name)
-{
-    for (int i = 0; i < h->n; i++)
-        if (strcmp(h->names[i], name) == 0)
-            return h->values[i];
-    return NULL;
-}
-
 enum http_route { ROUTE_PAGE, ROUTE_WEBHOOK, ROUTE_API };
 
 /* A chunked body past the limit is read and thrown away up to this many times the limit, so

@@ -137,39 +137,6 @@ spool_check_dir(int fd, const char *dir, char *err, size_t errlen)
 }
 
 struct spool *
-spool_open(const char *dir, int64_t max_bytes, char *err, size_t errlen)
-{
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-        snprintf(err, errlen, "[producer] spool_dir %s: cannot create: %s", dir, strerror(errno));
-        return NULL;
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "[producer] spool_dir %s: %s", dir, strerror(errno));
-        return NULL;
-    }
-    if (spool_check_dir(fd, dir, err, errlen) < 0) {
-        close(fd);
-        return NULL;
-    }
-    struct spool *s = xcalloc(1, sizeof(*s));
-    s->dir = xstrdup(dir);
-    s->dirfd = fd;
-    s->max_bytes = max_bytes;
-    pthread_mutex_init(&s->mu, NULL);
-    atomic_init(&s->seq, 0);
-    if (spool_scan(s, err, errlen) < 0) {
-        spool_close(s);
-        return NULL;
-    }
-    spool_scan_failed(s);
-    if (s->files)
-        log_info("spool: %lld webhooks (%lld bytes) wait in %s", (long long)s->files,
-                 (long long)s->bytes, dir);
-    return s;
-}
-
-struct spool *
 spool_attach(const char *dir, char *err, size_t errlen)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -182,6 +149,35 @@ spool_attach(const char *dir, char *err, size_t errlen)
     s->dirfd = fd;
     pthread_mutex_init(&s->mu, NULL);
     atomic_init(&s->seq, 0);
+    return s;
+}
+
+struct spool *
+spool_open(const char *dir, int64_t max_bytes, char *err, size_t errlen)
+{
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "[producer] spool_dir %s: cannot create: %s", dir, strerror(errno));
+        return NULL;
+    }
+    char why[256];
+    struct spool *s = spool_attach(dir, why, sizeof(why));
+    if (s == NULL) {
+        snprintf(err, errlen, "[producer] spool_dir %s", why);
+        return NULL;
+    }
+    if (spool_check_dir(s->dirfd, dir, err, errlen) < 0) {
+        spool_close(s);
+        return NULL;
+    }
+    s->max_bytes = max_bytes;
+    if (spool_scan(s, err, errlen) < 0) {
+        spool_close(s);
+        return NULL;
+    }
+    spool_scan_failed(s);
+    if (s->files)
+        log_info("spool: %lld webhooks (%lld bytes) wait in %s", (long long)s->files,
+                 (long long)s->bytes, dir);
     return s;
 }
 

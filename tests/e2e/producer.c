@@ -48,14 +48,7 @@
 static long
 post(struct tenv *t, const char *path, const char *body, const char *const *hdrs, char **out)
 {
-    struct t_http_resp r;
-    t_http("POST", tprod_url(t, path), body, body ? strlen(body) : 0, hdrs, &r);
-    CHECK(r.status != 0, "POST %s: %s", path, r.err);
-    if (out)
-        *out = xstrdup(r.body);
-    long st = r.status;
-    t_http_release(&r);
-    return st;
+    return tprod_post(t, path, body, body ? strlen(body) : 0, hdrs, out);
 }
 
 static int64_t

@@ -10,16 +10,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* http_server.c's lookup, without the server it lives in. */
-const char *
-http_headers_get(const struct http_headers *h, const char *name)
-{
-    for (int i = 0; i < h->n; i++)
-        if (strcmp(h->names[i], name) == 0)
-            return h->values[i];
-    return NULL;
-}
-
 /* The next line of the input, NUL-terminated in place. */
 static char *
 next_line(char **p, char *end)

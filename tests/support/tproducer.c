@@ -27,6 +27,20 @@ tprod_start(struct tenv *t)
 }
 
 long
+tprod_post(struct tenv *t, const char *path, const char *body, size_t len, const char *const *hdrs,
+           char **out)
+{
+    struct t_http_resp r;
+    t_http("POST", tprod_url(t, path), body, len, hdrs, &r);
+    CHECK(r.status != 0, "POST %s: %s", path, r.err);
+    if (out)
+        *out = xstrdup(r.body);
+    long st = r.status;
+    t_http_release(&r);
+    return st;
+}
+
+long
 tprod_call_allow(struct tenv *t, const char *method, const char *path, const char *body,
                  const char *auth, char **out, char *allow, size_t allow_len)
 {

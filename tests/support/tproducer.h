@@ -25,6 +25,12 @@ pid_t tprod_start(struct tenv *t);
 long tprod_call(struct tenv *t, const char *method, const char *path, const char *body,
                 const char *auth, char **out);
 
+/* POSTs len bytes of body to path with the extra header lines hdrs (NULL-terminated, may be
+ * NULL; no API token unless given). Fails the test on a transport error. Returns the HTTP
+ * status; when out is not NULL, *out is a copy of the body that the caller frees. */
+long tprod_post(struct tenv *t, const char *path, const char *body, size_t len,
+                const char *const *hdrs, char **out);
+
 /* tprod_call that also copies the Allow header into allow (allow_len bytes, "" when absent)
  * when allow is not NULL. */
 long tprod_call_allow(struct tenv *t, const char *method, const char *path, const char *body,
