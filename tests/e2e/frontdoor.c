@@ -412,7 +412,7 @@ test_control_chars(struct tenv *t)
     body[CTRL_BYTES] = '\0';
     struct ctrl_post cp[CTRL_N];
     pthread_t th[CTRL_N];
-    t_http_timeout_ms = 120000;
+    t_http_timeout_ms = 210000; /* 64 rows of 6 MB, one by one, on a loaded machine */
     for (int i = 0; i < CTRL_N; i++) {
         cp[i] = (struct ctrl_post){.t = t, .body = body};
         pthread_create(&th[i], NULL, ctrl_post_main, &cp[i]);
@@ -607,7 +607,7 @@ static const struct test_case cases[] = {
      "[webhook.system]\nauth = none\nidempotency_field = /id\n"},
     {"e2e_frontdoor_bad_key", test_bad_key, ECHO_SOURCE},
     {"e2e_frontdoor_control_chars", test_control_chars,
-     ECHO_SOURCE "[producer]\ndb_timeout_ms = 60000\nrequest_timeout_s = 120\n"},
+     ECHO_SOURCE "[producer]\ndb_timeout_ms = 150000\nrequest_timeout_s = 200\n"},
     {"e2e_frontdoor_packet_refused", test_packet_refused,
      ECHO_SOURCE "[producer]\nmax_body_bytes = 67108864\n"},
     {"e2e_frontdoor_spool_cli", test_spool_cli, ECHO_SOURCE},
