@@ -85,6 +85,25 @@ static const struct cfg_key cfg_keys[] = {
     K(producer, api_token, CFG_SECRET, "", 0, 0,
       "bearer token of the JSON API (or api_token_file); empty disables the API"),
     K(producer, threads, CFG_INT, "8", 1, 256, "HTTP worker threads"),
+    K(dashboard, users, CFG_SECRET, "", 0, 0,
+      "dashboard users, \"name:role:hash\" separated by spaces, commas or newlines (or "
+      "users_file); role is admin or read; make a hash with `jobfleet passwd`. The API token "
+      "also logs in, as admin"),
+    K(dashboard, session_ttl_s, CFG_INT, "28800", 60, 604800,
+      "a dashboard session ends this many seconds after login"),
+    K(dashboard, cookie_secure, CFG_BOOL, "true", 0, 0,
+      "mark the session cookie Secure (browsers still send it to http://localhost)"),
+    K(dashboard, login_max_failures, CFG_INT, "5", 1, 1000,
+      "failed logins from one address or for one user before logins are refused"),
+    K(dashboard, login_lockout_s, CFG_INT, "300", 1, 86400,
+      "how long refused logins last, and the window failures are counted in"),
+    K(dashboard, cache_refresh_ms, CFG_INT, "5000", 200, 600000,
+      "how often the background thread refreshes the dashboard's counts and charts"),
+    K(dashboard, query_timeout_ms, CFG_INT, "2000", 50, 60000,
+      "time bound of each dashboard query run for a request (max_statement_time)"),
+    K(dashboard, scan_max, CFG_INT, "10000", 100, 1000000,
+      "index entries one page of the Jobs listing examines when filters the index does not "
+      "serve apply (queue, origin, text)"),
     K(log, level, CFG_STR, "info", 0, 0, "debug, info, warn or error"),
     K(dispatch, legacy_staff_id, CFG_INT, "3301", 0, INT32_MAX,
       "Dispatch/Legacy/Sync: the staff id of the generic account holding the field tickets"),
@@ -319,7 +338,7 @@ cfg_ini_handler(void *user, const char *section, const char *name, const char *v
         cfg_fail(
             st,
             "%s: [%s]: unknown section (expected mysql, redis, worker, scheduler, "
-            "producer, log, dispatch, webhook.<source>, db.<name>, service.<name>, attachments)",
+            "producer, log, dashboard, dispatch, webhook.<source>, db.<name>, service.<name>, attachments)",
             where, section);
         free(where);
         return 0;

@@ -57,6 +57,18 @@ struct cfg_producer {
     int threads;
 };
 
+/* The dashboard (docs/dashboard.md): its users, sessions and the bounds of its queries. */
+struct cfg_dashboard {
+    char *users; /* "name:role:crypt-hash" entries separated by spaces, commas or newlines */
+    int session_ttl_s;
+    bool cookie_secure;
+    int login_max_failures;
+    int login_lockout_s;
+    int cache_refresh_ms;
+    int query_timeout_ms;
+    int scan_max;
+};
+
 struct cfg_log {
     char *level;
 };
@@ -96,6 +108,7 @@ struct cfg {
     struct cfg_scheduler scheduler;
     struct cfg_producer producer;
     struct cfg_log log;
+    struct cfg_dashboard dashboard;
     struct cfg_dispatch dispatch;
     struct cfg_section *sections;
     int n_sections;

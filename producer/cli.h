@@ -67,5 +67,6 @@ int cli_cron(struct cli *c, int argc, char **argv);
 int cli_config_example(struct cli *c, int argc, char **argv);
 int cli_run(struct cli *c, int argc, char **argv);
 int cli_actions(struct cli *c, int argc, char **argv);
+int cli_passwd(struct cli *c, int argc, char **argv);
 
 #endif

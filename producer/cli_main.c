@@ -57,6 +57,10 @@ static const struct cli_cmd cli_cmds[] = {
      "                               result on stdout; exit 0 when it succeeded, 1 otherwise"},
     {"actions", cli_actions,
      "actions                      every registered action with its defaults (--json)"},
+    {"passwd", cli_passwd,
+     "passwd NAME [--role admin|read] [--bcrypt]\n"
+     "                               print a [dashboard] users entry for NAME with the password\n"
+     "                               read on stdin, hashed with yescrypt (or bcrypt)"},
     {"config-example", cli_config_example,
      "config-example               print every config key with its default and meaning"},
 };

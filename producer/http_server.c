@@ -13,6 +13,7 @@
 #include "webhook_handle.h"
 #include "webhook_log.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -47,6 +48,14 @@ int
 http_reply_with(struct http_req *r, int status, const char *content_type, const char *body,
                 const char *hname, const char *hvalue)
 {
+    const char *hdrs[] = {hname, hvalue, NULL};
+    return http_reply_headers(r, status, content_type, body, hdrs);
+}
+
+int
+http_reply_headers(struct http_req *r, int status, const char *content_type, const char *body,
+                   const char *const *hdrs)
+{
     size_t n = body ? strlen(body) : 0;
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         n, (void *)(uintptr_t)(body ? body : ""), MHD_RESPMEM_MUST_COPY);
@@ -54,8 +63,8 @@ http_reply_with(struct http_req *r, int status, const char *content_type, const 
         fatalx("libmicrohttpd: out of memory creating a response");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             content_type ? content_type : "application/json");
-    if (hname)
-        MHD_add_response_header(resp, hname, hvalue);
+    for (int i = 0; hdrs && hdrs[i]; i += 2)
+        MHD_add_response_header(resp, hdrs[i], hdrs[i + 1]);
     if (atomic_load(&r->p->draining))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)status, resp);
@@ -134,6 +143,23 @@ http_reply_unavailable(struct http_req *r, int retry_after_s, const char *fmt, .
     int rc = http_reply_with(r, 503, NULL, body, MHD_HTTP_HEADER_RETRY_AFTER, ra);
     cJSON_free(body);
     return rc;
+}
+
+void
+http_peer(struct http_req *r, char *out, size_t len)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    out[0] = '\0';
+    if (ci == NULL || ci->client_addr == NULL)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)len);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)len);
 }
 
 void

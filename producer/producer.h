@@ -15,6 +15,7 @@
 #include "rq.h"
 
 struct MHD_Daemon;
+struct dash;
 struct producer;
 struct producer_writer;
 struct spool;
@@ -67,6 +68,7 @@ struct producer {
     struct spool_replay *replay;
     struct webhook_log *wlog;
     struct producer_metrics metrics;
+    struct dash *dash; /* the dashboard (dash.h) */
     struct MHD_Daemon *mhd;
     atomic_int active;    /* requests received and not yet finished */
     atomic_int suspended; /* requests waiting for the writer */

@@ -1,10 +1,11 @@
 /* This file serves the producer's plain GET pages: /health (can the producer reach MariaDB and
  * Redis, and is it accepting webhooks), /metrics (the Prometheus text exposition, version
- * 0.0.4) and / (a small dashboard: job counts by state and the most recent jobs).
+ * 0.0.4); every other path goes to the dashboard (dash_pages.c).
  *
  * Metrics are process-lifetime atomics bumped where things happen, and gauges read when
  * scraped. How to add a metric: add the atomic to struct producer_metrics, bump it where the
  * event happens, and print it in producer_metrics_render with its HELP and TYPE lines. */
+#include "dash.h"
 #include "http_server.h"
 #include "json.h"
 #include "producer.h"
@@ -87,107 +88,6 @@ producer_metrics_render(struct producer *p)
     return buf_detach(&b);
 }
 
-#define DASHBOARD_RECENT 25
-
-/* Appends s with the five HTML metacharacters escaped. */
-static void
-page_escape(struct buf *b, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<':
-            buf_appends(b, "&lt;");
-            break;
-        case '>':
-            buf_appends(b, "&gt;");
-            break;
-        case '&':
-            buf_appends(b, "&amp;");
-            break;
-        case '"':
-            buf_appends(b, "&quot;");
-            break;
-        case '\'':
-            buf_appends(b, "&#39;");
-            break;
-        default:
-            buf_append(b, s, 1);
-        }
-    }
-}
-
-static const char *
-page_str(const cJSON *o, const char *name, char *tmp, size_t len)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    if (cJSON_IsString(v))
-        return v->valuestring;
-    if (cJSON_IsNumber(v)) {
-        snprintf(tmp, len, "%.0f", v->valuedouble);
-        return tmp;
-    }
-    return "";
-}
-
-static void
-page_dashboard(struct http_req *r)
-{
-    struct producer_conn *c = producer_pool_get(r->p);
-    char err[512];
-    cJSON *stats = job_stats(c->db, err, sizeof(err));
-    struct job_filter f = {.limit = DASHBOARD_RECENT};
-    cJSON *recent = stats ? job_list(c->db, &f, err, sizeof(err)) : NULL;
-    producer_pool_put(r->p, c);
-    struct buf b;
-    buf_init(&b, 0);
-    buf_appends(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
-                    "<meta http-equiv=\"refresh\" content=\"5\"><title>jobfleet</title>"
-                    "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
-                    "collapse}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left}"
-                    "</style></head><body>\n<h1>jobfleet</h1>\n");
-    if (stats == NULL || recent == NULL) {
-        buf_appends(&b, "<p><b>MariaDB is unavailable:</b> ");
-        page_escape(&b, err);
-        buf_appends(&b, "</p>\n");
-    } else {
-        buf_appends(&b, "<h2>Jobs by state</h2>\n<table><tr>");
-        const cJSON *states = cJSON_GetObjectItemCaseSensitive(stats, "states"), *it;
-        cJSON_ArrayForEach(it, states)
-        {
-            buf_appends(&b, "<th>");
-            page_escape(&b, it->string);
-            buf_appends(&b, "</th>");
-        }
-        buf_appends(&b, "</tr><tr>");
-        cJSON_ArrayForEach(it, states) buf_printf(&b, "<td>%.0f</td>", it->valuedouble);
-        buf_appends(&b, "</tr></table>\n<h2>Recent jobs</h2>\n<table><tr><th>id</th>"
-                        "<th>action</th><th>queue</th><th>state</th><th>attempt</th>"
-                        "<th>created</th><th>failure</th></tr>\n");
-        static const char *cols[] = {"id",      "action",     "queue",         "state",
-                                     "attempt", "dt_created", "failure_reason"};
-        cJSON_ArrayForEach(it, recent)
-        {
-            buf_appends(&b, "<tr>");
-            for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++) {
-                char tmp[32];
-                buf_appends(&b, "<td>");
-                page_escape(&b, page_str(it, cols[k], tmp, sizeof(tmp)));
-                buf_appends(&b, "</td>");
-            }
-            buf_appends(&b, "</tr>\n");
-        }
-        buf_appends(&b, "</table>\n");
-    }
-    buf_printf(&b,
-               "<p>spool: %lld webhooks, %lld bytes &middot; <a href=\"/metrics\">metrics"
-               "</a> &middot; <a href=\"/health\">health</a></p>\n</body></html>\n",
-               (long long)spool_files(r->p->spool), (long long)spool_bytes(r->p->spool));
-    http_reply(r, 200, "text/html; charset=utf-8", b.data, NULL);
-    buf_release(&b);
-    cJSON_Delete(stats);
-    cJSON_Delete(recent);
-}
-
 /* 200 while webhooks are accepted: with both servers reachable ("ok"), or with one of them
  * down while the spool or the scheduler covers it ("degraded"); 503 when a webhook would be
  * refused (MariaDB down and the spool full). */
@@ -219,9 +119,9 @@ void
 producer_pages_handle(struct http_req *r)
 {
     const char *u = r->url;
-    bool known = strcmp(u, "/") == 0 || strcmp(u, "/health") == 0 || strcmp(u, "/metrics") == 0;
+    bool known = strcmp(u, "/health") == 0 || strcmp(u, "/metrics") == 0;
     if (!known) {
-        http_reply_error(r, 404, NULL, "no such page: %s", u);
+        dash_handle(r);
         return;
     }
     if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
@@ -230,11 +130,9 @@ producer_pages_handle(struct http_req *r)
     }
     if (strcmp(u, "/health") == 0) {
         page_health(r);
-    } else if (strcmp(u, "/metrics") == 0) {
+    } else {
         char *m = producer_metrics_render(r->p);
         http_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", m, NULL);
         free(m);
-    } else {
-        page_dashboard(r);
     }
 }
