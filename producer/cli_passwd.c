@@ -45,7 +45,10 @@ cli_passwd(struct cli *c, int argc, char **argv)
     char salt[CRYPT_GENSALT_OUTPUT_SIZE];
     const char *prefix = cli_opt(c, "--bcrypt") ? "$2b$" : "$y$";
     struct crypt_data *cd = xcalloc(1, sizeof(*cd));
-    const char *h = crypt_gensalt_rn(prefix, 0, NULL, 0, salt, (int)sizeof(salt))
+    /* yescrypt's default cost is libcrypt's (the one passwd(1) uses); bcrypt's default of 5 is
+     * too cheap today, so it gets 2^10 rounds (about 60 ms). */
+    unsigned long cost = prefix[1] == '2' ? 10 : 0;
+    const char *h = crypt_gensalt_rn(prefix, cost, NULL, 0, salt, (int)sizeof(salt))
                         ? crypt_r(pass, salt, cd)
                         : NULL;
     memset(pass, 0, sizeof(pass));

@@ -294,6 +294,11 @@ dash_handle(struct http_req *r)
         dash_asset(r, "text/javascript; charset=utf-8", dash_js);
         return;
     }
+    if (get && strcmp(u, "/favicon.ico") == 0) {
+        /* Browsers ask for it on every page; no icon, and no 404 in their console. */
+        http_reply(r, 204, "image/x-icon", NULL, NULL);
+        return;
+    }
     if (strcmp(u, "/login") == 0 && (get || post)) {
         dash_login(r);
         return;

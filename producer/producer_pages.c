@@ -32,6 +32,43 @@ metric_one(struct buf *b, const char *name, const char *type, const char *help, 
     buf_printf(b, "%s %ld\n", name, v);
 }
 
+/* The fleet's gauges from the dashboard's cache: read by the background thread, so a scrape
+ * costs no query (labels: queue and state, both bounded by configuration). */
+static void
+metrics_fleet(struct buf *b, struct producer *p)
+{
+    cJSON *s = dash_snapshot(p->dash);
+    const cJSON *queues = cJSON_GetObjectItemCaseSensitive(s, "queues"), *q, *st;
+    metric_head(b, "jobfleet_jobs", "gauge", "Jobs in the jobs table by queue and state.");
+    cJSON_ArrayForEach(q, queues) cJSON_ArrayForEach(st, q)
+        buf_printf(b, "jobfleet_jobs{queue=\"%s\",state=\"%s\"} %.0f\n", q->string, st->string,
+                   st->valuedouble);
+    metric_head(b, "jobfleet_queue_oldest_queued_age_seconds", "gauge",
+                "Age of the oldest queued job per queue.");
+    cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(s, "queued")) buf_printf(
+        b, "jobfleet_queue_oldest_queued_age_seconds{queue=\"%s\"} %.3f\n", q->string,
+        cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(q, "oldest_age_ms")) / 1000.0);
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(s, "workers");
+    const cJSON *sl = cJSON_GetObjectItemCaseSensitive(s, "slots");
+    if (cJSON_IsNumber(w) && cJSON_IsNumber(sl)) {
+        metric_one(b, "jobfleet_workers", "gauge", "Worker instances running or draining.",
+                   (long)w->valuedouble);
+        metric_one(b, "jobfleet_worker_slots", "gauge", "Slots of those instances.",
+                   (long)sl->valuedouble);
+    }
+    const cJSON *leader = cJSON_GetObjectItemCaseSensitive(s, "leader");
+    if (leader)
+        metric_one(b, "jobfleet_scheduler_leader_present", "gauge",
+                   "1 while a scheduler holds the leader lock.", cJSON_IsObject(leader) ? 1 : 0);
+    const cJSON *at = cJSON_GetObjectItemCaseSensitive(s, "refreshed_ms");
+    metric_head(b, "jobfleet_producer_cache_age_seconds", "gauge",
+                "Age of the dashboard cache these gauges come from.");
+    buf_printf(b, "jobfleet_producer_cache_age_seconds %.3f\n",
+               cJSON_IsNumber(at) ? (double)(now_wall_ms() - (int64_t)at->valuedouble) / 1000.0
+                                  : -1.0);
+    cJSON_Delete(s);
+}
+
 char *
 producer_metrics_render(struct producer *p)
 {
@@ -85,6 +122,7 @@ producer_metrics_render(struct producer *p)
                producer_writer_db_up(p->writer) ? 1 : 0);
     metric_one(&b, "jobfleet_producer_open_requests", "gauge", "Requests being served.",
                (long)atomic_load(&p->active));
+    metrics_fleet(&b, p);
     return buf_detach(&b);
 }
 
