@@ -324,7 +324,10 @@ dash_cron_change(struct http_req *r, const struct dash_who *w, const char *name,
     buf_appends(&b, "/cron/");
     html_url(&b, name);
     char msg[96];
-    snprintf(msg, sizeof(msg), "%s%s%s", run ? "started " : verb, run ? detail : "d", "");
+    if (run)
+        snprintf(msg, sizeof(msg), "started %s", detail);
+    else
+        snprintf(msg, sizeof(msg), "%sd", verb);
     dash_done(r, b.data, msg);
     buf_release(&b);
 }
