@@ -34,6 +34,7 @@ struct cfg_worker {
     int drain_timeout_s;
     int kill_grace_s;
     bool test_actions;
+    char *metrics_listen; /* host:port of GET /metrics; empty: none */
 };
 
 struct cfg_scheduler {
@@ -45,6 +46,7 @@ struct cfg_scheduler {
     int batch_size;
     int timeout_grace_s;
     char *test_clock_file;
+    char *metrics_listen;
 };
 
 struct cfg_producer {

@@ -323,7 +323,7 @@ dash_cron_change(struct http_req *r, const struct dash_who *w, const char *name,
     buf_init(&b, 0);
     buf_appends(&b, "/cron/");
     html_url(&b, name);
-    char msg[96];
+    char msg[DASH_SEG_MAX + 32];
     if (run)
         snprintf(msg, sizeof(msg), "started %s", detail);
     else
