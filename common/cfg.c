@@ -107,7 +107,10 @@ static const struct cfg_key cfg_keys[] = {
       "time bound of each dashboard query run for a request (max_statement_time)"),
     K(dashboard, scan_max, CFG_INT, "10000", 100, 1000000,
       "index entries one page of the Jobs listing examines when filters the index does not "
-      "serve apply (queue, origin, text)"),
+      "serve apply (queue, origin, a state and an action together)"),
+    K(dashboard, text_scan_max, CFG_INT, "2000", 100, 1000000,
+      "the same window when the text filter applies (each entry then costs a row read and a "
+      "substring search)"),
     K(log, level, CFG_STR, "info", 0, 0, "debug, info, warn or error"),
     K(dispatch, legacy_staff_id, CFG_INT, "3301", 0, INT32_MAX,
       "Dispatch/Legacy/Sync: the staff id of the generic account holding the field tickets"),

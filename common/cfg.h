@@ -69,6 +69,7 @@ struct cfg_dashboard {
     int cache_refresh_ms;
     int query_timeout_ms;
     int scan_max;
+    int text_scan_max;
 };
 
 struct cfg_log {

@@ -289,6 +289,15 @@ job_query_finished_per_minute(struct db *db, int minutes)
 }
 
 struct db_rows *
+job_query_state_counts(struct db *db)
+{
+    return db_query(db,
+                    "SELECT state, COUNT(*) FROM jobs FORCE INDEX (ix_jobs_state_due) "
+                    "GROUP BY state",
+                    DB_NOP);
+}
+
+struct db_rows *
 job_query_queued_age(struct db *db)
 {
     return db_query(db,

@@ -57,6 +57,9 @@ void job_query_timeout_prefix(int timeout_ms, char *out, size_t len);
 /* Finished jobs per minute over the last `minutes` minutes: rows of (state, minute as unix
  * seconds / 60, count) for succeeded and failed. NULL on error (db_errstr). */
 struct db_rows *job_query_finished_per_minute(struct db *db, int minutes);
+/* Jobs by state, counted on the (state, dt_due) index alone: rows of (state, count). NULL on
+ * error (db_errstr). */
+struct db_rows *job_query_state_counts(struct db *db);
 /* Queued jobs per queue with the age of the oldest: rows of (queue, count, oldest age in
  * ms). NULL on error. */
 struct db_rows *job_query_queued_age(struct db *db);

@@ -186,7 +186,8 @@ dash_bulk_filter(struct http_req *r, struct db *db, char fields[7][256], struct 
         }
     }
     q->limit = 500;
-    q->scan_max = r->p->cfg->dashboard.scan_max;
+    /* A text filter reads each row of the window and searches it: a smaller window. */
+    q->scan_max = q->text ? r->p->cfg->dashboard.text_scan_max : r->p->cfg->dashboard.scan_max;
     q->timeout_ms = r->p->cfg->dashboard.query_timeout_ms;
     return 0;
 }

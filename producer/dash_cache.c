@@ -6,6 +6,7 @@
  * database makes the numbers older, not the webhook intake slower. */
 #include "dash_int.h"
 #include "job.h"
+#include "instance.h"
 #include "job_query.h"
 #include "log.h"
 #include "webhook_log_store.h"
@@ -15,42 +16,105 @@
 #include <string.h>
 
 #define DASH_MINUTES 1440
+/* Minutes re-read at each refresh; older ones are kept from the previous refreshes, and the
+ * whole 24 h is re-read every DASH_FULL_EVERY_MS (retries and retention change the past a
+ * little). */
+#define DASH_RECENT_MINUTES 5
+#define DASH_FULL_EVERY_MS (10 * 60 * 1000)
 
-/* Fills a per-minute array from rows of (minute, count) at columns mcol, ccol, keeping only
- * rows whose column scol (when >= 0) equals want. */
+static const char *const dash_series[DASH_SERIES] = {"succeeded", "failed", "webhooks"};
+
+/* Adds rows of (minute, count) at columns mcol, ccol (keeping only those whose column scol,
+ * when >= 0, equals want) to v, for the minutes from `from` on. */
 static void
-dash_cache_series(cJSON *o, const char *name, const struct db_rows *r, int64_t start, int mcol,
-                  int ccol, int scol, const char *want)
+dash_cache_add(double *v, const struct db_rows *r, int64_t start, int64_t from, int mcol, int ccol,
+               int scol, const char *want)
 {
-    double *v = xcalloc(DASH_MINUTES, sizeof(double));
-    for (int i = 0; r && i < r->n_rows; i++) {
-        if (scol >= 0 && strcmp(db_rows_get(r, i, scol) ? db_rows_get(r, i, scol) : "", want))
+    for (int i = 0; i < r->n_rows; i++) {
+        const char *sv = scol >= 0 ? db_rows_get(r, i, scol) : NULL;
+        if (scol >= 0 && (sv == NULL || strcmp(sv, want) != 0))
             continue;
-        int64_t m = db_rows_int(r, i, mcol, 0) - start;
-        if (m >= 0 && m < DASH_MINUTES)
-            v[m] += (double)db_rows_int(r, i, ccol, 0);
+        int64_t m = db_rows_int(r, i, mcol, 0);
+        if (m >= from && m - start >= 0 && m - start < DASH_MINUTES)
+            v[m - start] += (double)db_rows_int(r, i, ccol, 0);
     }
-    cJSON_AddItemToObject(o, name, cJSON_CreateDoubleArray(v, DASH_MINUTES));
-    free(v);
 }
 
+/* Refreshes the per-minute series: all 24 h at the first refresh and every
+ * DASH_FULL_EVERY_MS, else the last few minutes on top of what the previous refreshes read,
+ * so a refresh costs a few minutes of index entries rather than a day's. */
 static int
-dash_cache_minutes(struct db *db, cJSON *snap)
+dash_cache_minutes(struct dash_cache *c, cJSON *snap)
 {
-    struct db_rows *fin = job_query_finished_per_minute(db, DASH_MINUTES);
-    struct db_rows *wh = fin ? webhook_log_store_per_minute(db, DASH_MINUTES) : NULL;
+    int64_t now_min = now_wall_ms() / 60000, start = now_min - (DASH_MINUTES - 1);
+    bool full = c->pm_start == 0 || now_mono_ms() - c->pm_full_ms > DASH_FULL_EVERY_MS;
+    int span = full ? DASH_MINUTES : DASH_RECENT_MINUTES;
+    struct db_rows *fin = job_query_finished_per_minute(c->db, span + 1);
+    struct db_rows *wh = fin ? webhook_log_store_per_minute(c->db, span + 1) : NULL;
     if (wh == NULL) {
         db_rows_free(fin);
         return -1;
     }
-    int64_t start = now_wall_ms() / 60000 - (DASH_MINUTES - 1);
-    cJSON *pm = cJSON_AddObjectToObject(snap, "per_minute");
-    cJSON_AddNumberToObject(pm, "start_minute", (double)start);
-    dash_cache_series(pm, "succeeded", fin, start, 1, 2, 0, "succeeded");
-    dash_cache_series(pm, "failed", fin, start, 1, 2, 0, "failed");
-    dash_cache_series(pm, "webhooks", wh, start, 0, 1, -1, NULL);
+    int64_t from = full ? start : now_min - span + 1;
+    for (int k = 0; k < DASH_SERIES; k++) {
+        double *v = xcalloc(DASH_MINUTES, sizeof(double));
+        /* The minutes before `from` as the previous refresh counted them. */
+        for (int64_t m = start; !full && m < from; m++)
+            if (m - c->pm_start >= 0 && m - c->pm_start < DASH_MINUTES)
+                v[m - start] = c->pm[k][m - c->pm_start];
+        if (k < 2)
+            dash_cache_add(v, fin, start, from, 1, 2, 0, dash_series[k]);
+        else
+            dash_cache_add(v, wh, start, from, 0, 1, -1, NULL);
+        free(c->pm[k]);
+        c->pm[k] = v;
+    }
+    c->pm_start = start;
+    if (full)
+        c->pm_full_ms = now_mono_ms();
     db_rows_free(fin);
     db_rows_free(wh);
+    cJSON *pm = cJSON_AddObjectToObject(snap, "per_minute");
+    cJSON_AddNumberToObject(pm, "start_minute", (double)start);
+    for (int k = 0; k < DASH_SERIES; k++)
+        cJSON_AddItemToObject(pm, dash_series[k], cJSON_CreateDoubleArray(c->pm[k], DASH_MINUTES));
+    return 0;
+}
+
+/* Jobs by state (the state index alone) and the live ones by queue and state. */
+static int
+dash_cache_counts(struct db *db, cJSON *snap)
+{
+    static const char *states[] = {"pending",   "queued", "running",
+                                   "succeeded", "failed", "cancelled"};
+    struct db_rows *st = job_query_state_counts(db);
+    struct db_rows *live = st ? job_live_counts(db) : NULL;
+    int64_t workers = 0, slots = 0;
+    if (live == NULL || instance_live(db, &workers, &slots) < 0) {
+        db_rows_free(st);
+        db_rows_free(live);
+        return -1;
+    }
+    cJSON *by_state = cJSON_AddObjectToObject(snap, "states");
+    for (int i = 0; i < 6; i++) {
+        int64_t n = 0;
+        for (int k = 0; k < st->n_rows; k++)
+            if (strcmp(db_rows_get(st, k, 0), states[i]) == 0)
+                n = db_rows_int(st, k, 1, 0);
+        cJSON_AddNumberToObject(by_state, states[i], (double)n);
+    }
+    cJSON *by_queue = cJSON_AddObjectToObject(snap, "queues");
+    for (int i = 0; i < live->n_rows; i++) {
+        const char *q = db_rows_get(live, i, 0);
+        cJSON *qo = cJSON_GetObjectItemCaseSensitive(by_queue, q);
+        if (qo == NULL)
+            qo = cJSON_AddObjectToObject(by_queue, q);
+        cJSON_AddNumberToObject(qo, db_rows_get(live, i, 1), (double)db_rows_int(live, i, 2, 0));
+    }
+    cJSON_AddNumberToObject(snap, "workers", (double)workers);
+    cJSON_AddNumberToObject(snap, "slots", (double)slots);
+    db_rows_free(st);
+    db_rows_free(live);
     return 0;
 }
 
@@ -98,14 +162,10 @@ dash_cache_leader(struct db *db, const struct cfg *cfg, cJSON *snap)
 static cJSON *
 dash_cache_build(struct dash_cache *c)
 {
-    char err[512] = "";
     int64_t t0 = now_mono_ms();
-    cJSON *snap = job_stats(c->db, err, sizeof(err));
-    if (snap == NULL) {
-        snap = cJSON_CreateObject();
-        cJSON_AddStringToObject(snap, "error", err);
-    } else if (dash_cache_queued(c->db, snap) < 0 || dash_cache_minutes(c->db, snap) < 0 ||
-               dash_cache_leader(c->db, c->cfg, snap) < 0) {
+    cJSON *snap = cJSON_CreateObject();
+    if (dash_cache_counts(c->db, snap) < 0 || dash_cache_queued(c->db, snap) < 0 ||
+        dash_cache_minutes(c, snap) < 0 || dash_cache_leader(c->db, c->cfg, snap) < 0) {
         cJSON_AddStringToObject(snap, "error", db_errstr(c->db));
     } else {
         cJSON_AddNullToObject(snap, "error");
@@ -140,7 +200,12 @@ dash_cache_start(struct dash_cache *c, const struct cfg *cfg)
 {
     memset(c, 0, sizeof(*c));
     c->cfg = cfg;
-    c->db = db_new(&cfg->mysql);
+    /* Its queries read whole indexes of big tables: give them minutes, not the HTTP path's
+     * read timeout. It runs on no request's behalf, so only the numbers' age depends on it. */
+    struct cfg_mysql m = cfg->mysql;
+    if (m.read_timeout_s < DASH_CACHE_READ_TIMEOUT_S)
+        m.read_timeout_s = DASH_CACHE_READ_TIMEOUT_S;
+    c->db = db_new(&m);
     if (bgthread_start(&c->t, dash_cache_main, c) < 0) {
         db_free(c->db);
         c->db = NULL;
@@ -158,6 +223,8 @@ dash_cache_stop(struct dash_cache *c)
     bgthread_release(&c->t);
     cJSON_Delete(c->snap);
     db_free(c->db);
+    for (int k = 0; k < DASH_SERIES; k++)
+        free(c->pm[k]);
     memset(c, 0, sizeof(*c));
 }
 

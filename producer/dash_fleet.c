@@ -132,36 +132,21 @@ dash_queues_table(struct buf *b, const struct dash_who *w, const cJSON *rows)
     buf_appends(b, "</table></div>\n");
 }
 
+static void
+dash_queues_render(struct buf *b, const struct dash_who *w, const cJSON *rows)
+{
+    dash_queues_table(b, w, rows);
+    buf_appends(b, "<p class=\"mut\"><a href=\"/queues?format=json\">JSON</a></p>");
+}
+
 void
 dash_queues(struct http_req *r, const struct dash_who *w)
 {
     cJSON *rows = dash_queues_data(r, w);
     if (rows == NULL)
         return;
-    if (dash_wants_json(r)) {
-        dash_reply_json(r, 200, rows);
-    } else {
-        struct buf b;
-        buf_init(&b, 0);
-        html_begin(&b, w, "Queues", "Queues");
-        dash_queues_table(&b, w, rows);
-        buf_appends(&b, "<p class=\"mut\"><a href=\"/queues?format=json\">JSON</a></p>");
-        html_end(&b);
-        dash_reply_html(r, 200, &b);
-        buf_release(&b);
-    }
+    dash_show(r, w, rows, "Queues", "Queues", dash_queues_render);
     cJSON_Delete(rows);
-}
-
-static void
-dash_flash(struct http_req *r, struct buf *b)
-{
-    const char *done = http_query(r, "done");
-    if (done && done[0]) {
-        buf_appends(b, "<p class=\"flash\">");
-        html_esc(b, done);
-        buf_appends(b, "</p>");
-    }
 }
 
 /* The page of one object: its data, its audit, and the HTML around both. */
@@ -181,19 +166,7 @@ dash_object_page(struct http_req *r, const struct dash_who *w, const char *kind,
         return;
     }
     cJSON_AddItemToObject(data, "audit", audit);
-    if (dash_wants_json(r)) {
-        dash_reply_json(r, 200, data);
-    } else {
-        struct buf b;
-        buf_init(&b, 0);
-        html_begin(&b, w, title, nav);
-        dash_flash(r, &b);
-        render(&b, w, data);
-        dash_audit_html(&b, audit);
-        html_end(&b);
-        dash_reply_html(r, 200, &b);
-        buf_release(&b);
-    }
+    dash_show(r, w, data, title, nav, render);
     cJSON_Delete(data);
 }
 
@@ -208,6 +181,7 @@ dash_queue_render(struct buf *b, const struct dash_who *w, const cJSON *q)
     buf_appends(b, "<p><a href=\"/jobs?queue=");
     html_url(b, cJSON_GetObjectItemCaseSensitive(one, "queue")->valuestring);
     buf_appends(b, "\">jobs of this queue</a></p>");
+    dash_audit_html(b, cJSON_GetObjectItemCaseSensitive(q, "audit"));
 }
 
 void
@@ -271,6 +245,13 @@ dash_cron_table(struct buf *b, const struct dash_who *w, const cJSON *list)
     buf_appends(b, "</table></div>\n");
 }
 
+static void
+dash_cron_render_list(struct buf *b, const struct dash_who *w, const cJSON *list)
+{
+    dash_cron_table(b, w, list);
+    buf_appends(b, "<p class=\"mut\"><a href=\"/cron?format=json\">JSON</a></p>");
+}
+
 void
 dash_cron(struct http_req *r, const struct dash_who *w)
 {
@@ -283,19 +264,7 @@ dash_cron(struct http_req *r, const struct dash_who *w)
         dash_error(r, w, 503, "%s", err);
         return;
     }
-    if (dash_wants_json(r)) {
-        dash_reply_json(r, 200, list);
-    } else {
-        struct buf b;
-        buf_init(&b, 0);
-        html_begin(&b, w, "Cron", "Cron");
-        dash_flash(r, &b);
-        dash_cron_table(&b, w, list);
-        buf_appends(&b, "<p class=\"mut\"><a href=\"/cron?format=json\">JSON</a></p>");
-        html_end(&b);
-        dash_reply_html(r, 200, &b);
-        buf_release(&b);
-    }
+    dash_show(r, w, list, "Cron", "Cron", dash_cron_render_list);
     cJSON_Delete(list);
 }
 
@@ -312,6 +281,7 @@ dash_cron_render(struct buf *b, const struct dash_who *w, const cJSON *data)
     html_esc(b, s ? s : "");
     free(s);
     buf_appends(b, "</pre>");
+    dash_audit_html(b, cJSON_GetObjectItemCaseSensitive(data, "audit"));
 }
 
 void
@@ -391,29 +361,26 @@ dash_worker_tr(struct buf *b, const cJSON *it)
     buf_appends(b, "</td></tr>\n");
 }
 
+static void
+dash_workers_render(struct buf *b, const struct dash_who *w, const cJSON *list)
+{
+    (void)w;
+    buf_appends(b, "<div class=\"tbl\"><table id=\"workers\"><tr><th>host</th><th>pid</th>"
+                   "<th>state</th><th>heartbeat</th><th>busy</th><th class=\"hide-sm\">"
+                   "queues</th><th>running</th></tr>\n");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, list) dash_worker_tr(b, it);
+    buf_appends(b, "</table></div><p class=\"mut\">Instances running, draining, or stopped "
+                   "within the last hour. <a href=\"/workers?format=json\">JSON</a></p>");
+}
+
 void
 dash_workers(struct http_req *r, const struct dash_who *w)
 {
     cJSON *list = dash_workers_data(r, w);
     if (list == NULL)
         return;
-    if (dash_wants_json(r)) {
-        dash_reply_json(r, 200, list);
-    } else {
-        struct buf b;
-        buf_init(&b, 0);
-        html_begin(&b, w, "Workers", "Workers");
-        buf_appends(&b, "<div class=\"tbl\"><table id=\"workers\"><tr><th>host</th><th>pid</th>"
-                        "<th>state</th><th>heartbeat</th><th>busy</th><th class=\"hide-sm\">"
-                        "queues</th><th>running</th></tr>\n");
-        const cJSON *it;
-        cJSON_ArrayForEach(it, list) dash_worker_tr(&b, it);
-        buf_appends(&b, "</table></div><p class=\"mut\">Instances running, draining, or stopped "
-                        "within the last hour. <a href=\"/workers?format=json\">JSON</a></p>");
-        html_end(&b);
-        dash_reply_html(r, 200, &b);
-        buf_release(&b);
-    }
+    dash_show(r, w, list, "Workers", "Workers", dash_workers_render);
     cJSON_Delete(list);
 }
 

@@ -228,6 +228,29 @@ dash_wants_json(struct http_req *r)
 }
 
 void
+dash_show(struct http_req *r, const struct dash_who *w, const cJSON *data, const char *title,
+          const char *nav, dash_render_fn *render)
+{
+    if (dash_wants_json(r)) {
+        dash_reply_json(r, 200, data);
+        return;
+    }
+    struct buf b;
+    buf_init(&b, 0);
+    html_begin(&b, w, title, nav);
+    const char *done = http_query(r, "done");
+    if (done && done[0]) {
+        buf_appends(&b, "<p class=\"flash\">");
+        html_esc(&b, done);
+        buf_appends(&b, "</p>");
+    }
+    render(&b, w, data);
+    html_end(&b);
+    dash_reply_html(r, 200, &b);
+    buf_release(&b);
+}
+
+void
 dash_error(struct http_req *r, const struct dash_who *w, int status, const char *fmt, ...)
 {
     va_list ap;

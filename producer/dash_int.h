@@ -75,11 +75,19 @@ bool dash_auth_token(struct dash_auth *a, const char *token);
 
 /* ---- The background cache (dash_cache.c) ---- */
 
+#define DASH_SERIES 3                 /* succeeded, failed, webhooks per minute */
+#define DASH_CACHE_READ_TIMEOUT_S 600 /* the cache connection's read timeout, at least */
+
 struct dash_cache {
     struct bgthread t;
     const struct cfg *cfg;
     struct db *db;
     cJSON *snap; /* guarded by t's lock */
+    /* The cache thread's own: the per-minute series, the minute of their first element, and
+     * when the whole 24 h was last read (monotonic ms). */
+    double *pm[DASH_SERIES];
+    int64_t pm_start;
+    int64_t pm_full_ms;
 };
 
 int dash_cache_start(struct dash_cache *c, const struct cfg *cfg);
@@ -131,6 +139,13 @@ void dash_redirect(struct http_req *r, const char *location, const char *cookie)
 /* An error page (or JSON when the request asked for JSON). */
 void dash_error(struct http_req *r, const struct dash_who *w, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Renders a page's data (the same object its JSON gives) as HTML inside the page frame. */
+typedef void dash_render_fn(struct buf *b, const struct dash_who *w, const cJSON *data);
+/* Replies data as JSON when the request asked for it, else as the page title (under the
+ * navigation item nav): the frame, the "done" message of a change just made, and render's
+ * HTML. data stays the caller's. */
+void dash_show(struct http_req *r, const struct dash_who *w, const cJSON *data, const char *title,
+               const char *nav, dash_render_fn *render);
 /* True when the request asked for JSON (?format=json). */
 bool dash_wants_json(struct http_req *r);
 

@@ -60,7 +60,8 @@ dash_jobs_filter(struct http_req *r, struct job_query *q, char *err, size_t errl
     q->text = dash_q(r, "text");
     q->cursor = dash_q(r, "cursor");
     q->limit = DASH_PAGE_ROWS;
-    q->scan_max = r->p->cfg->dashboard.scan_max;
+    /* A text filter reads each row of the window and searches it: a smaller window. */
+    q->scan_max = q->text ? r->p->cfg->dashboard.text_scan_max : r->p->cfg->dashboard.scan_max;
     q->timeout_ms = r->p->cfg->dashboard.query_timeout_ms;
     if (q->state && !dash_in(q->state, dash_states, 6)) {
         snprintf(err, errlen,
@@ -471,14 +472,10 @@ dash_job_actions(struct buf *b, const struct dash_who *w, int64_t id, const char
 }
 
 static void
-dash_job_html(struct buf *b, const struct dash_who *w, int64_t id, const cJSON *j, const char *done)
+dash_job_html(struct buf *b, const struct dash_who *w, const cJSON *j)
 {
     char t[32];
-    if (done) {
-        buf_appends(b, "<p class=\"flash\">");
-        html_esc(b, done);
-        buf_appends(b, "</p>");
-    }
+    int64_t id = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "id"));
     const char *state = html_val(j, "state", t, sizeof(t));
     buf_printf(b, "<p>state <b id=\"state\" class=\"st-%s\">%s</b>", state, state);
     static const char *f[] = {"action",     "queue",        "origin",
@@ -548,18 +545,8 @@ dash_job(struct http_req *r, const struct dash_who *w, int64_t id)
     dash_job_parse_field(j, "parameters", true);
     dash_job_parse_field(j, "result", true);
     cJSON_AddItemToObject(j, "audit", audit);
-    if (dash_wants_json(r)) {
-        dash_reply_json(r, 200, j);
-    } else {
-        struct buf b;
-        buf_init(&b, 0);
-        char title[48];
-        snprintf(title, sizeof(title), "Job %lld", (long long)id);
-        html_begin(&b, w, title, "Jobs");
-        dash_job_html(&b, w, id, j, dash_q(r, "done"));
-        html_end(&b);
-        dash_reply_html(r, 200, &b);
-        buf_release(&b);
-    }
+    char title[48];
+    snprintf(title, sizeof(title), "Job %lld", (long long)id);
+    dash_show(r, w, j, title, "Jobs", dash_job_html);
     cJSON_Delete(j);
 }

@@ -375,8 +375,9 @@ dash_chart(struct buf *b, const cJSON *pm)
 }
 
 static void
-dash_overview_html(struct buf *b, const cJSON *s)
+dash_overview_html(struct buf *b, const struct dash_who *w, const cJSON *s)
 {
+    (void)w;
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(s, "error"), *it;
     if (cJSON_IsString(e)) {
         buf_appends(b, "<p class=\"err\">The numbers may be old: ");
@@ -432,16 +433,6 @@ dash_overview(struct http_req *r, const struct dash_who *w)
     cJSON *s = dash_snapshot(p->dash);
     cJSON_AddNumberToObject(s, "spool_files", (double)spool_files(p->spool));
     cJSON_AddNumberToObject(s, "spool_bytes", (double)spool_bytes(p->spool));
-    if (dash_wants_json(r)) {
-        dash_reply_json(r, 200, s);
-    } else {
-        struct buf b;
-        buf_init(&b, 0);
-        html_begin(&b, w, "Overview", "Overview");
-        dash_overview_html(&b, s);
-        html_end(&b);
-        dash_reply_html(r, 200, &b);
-        buf_release(&b);
-    }
+    dash_show(r, w, s, "Overview", "Overview", dash_overview_html);
     cJSON_Delete(s);
 }

@@ -39,10 +39,14 @@ metrics_fleet(struct buf *b, struct producer *p)
 {
     cJSON *s = dash_snapshot(p->dash);
     const cJSON *queues = cJSON_GetObjectItemCaseSensitive(s, "queues"), *q, *st;
-    metric_head(b, "jobfleet_jobs", "gauge", "Jobs in the jobs table by queue and state.");
+    metric_head(b, "jobfleet_jobs", "gauge", "Jobs in the jobs table by state.");
+    cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(s, "states"))
+        buf_printf(b, "jobfleet_jobs{state=\"%s\"} %.0f\n", st->string, st->valuedouble);
+    metric_head(b, "jobfleet_queue_jobs", "gauge",
+                "Live jobs (pending, queued, running) by queue and state.");
     cJSON_ArrayForEach(q, queues) cJSON_ArrayForEach(st, q)
-        buf_printf(b, "jobfleet_jobs{queue=\"%s\",state=\"%s\"} %.0f\n", q->string, st->string,
-                   st->valuedouble);
+        buf_printf(b, "jobfleet_queue_jobs{queue=\"%s\",state=\"%s\"} %.0f\n", q->string,
+                   st->string, st->valuedouble);
     metric_head(b, "jobfleet_queue_oldest_queued_age_seconds", "gauge",
                 "Age of the oldest queued job per queue.");
     cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(s, "queued")) buf_printf(

@@ -387,8 +387,8 @@ test_cache_metrics(struct tenv *t)
     cJSON_Delete(j);
     db_exec_static(t->db, "UPDATE jobs SET state = 'queued', dt_queued = NOW(6) - INTERVAL 90 "
                           "SECOND WHERE id <= 3");
-    WAIT_UNTIL(tprod_metric(t, "jobfleet_jobs{queue=\"default\",state=\"queued\"}") == 3, 5000,
-               "metrics follow the table");
+    WAIT_UNTIL(tprod_metric(t, "jobfleet_queue_jobs{queue=\"default\",state=\"queued\"}") == 3,
+               5000, "metrics follow the table");
     int64_t age = tprod_metric(t, "jobfleet_queue_oldest_queued_age_seconds{queue=\"default\"}");
     CHECK(age >= 90 && age < 120, "oldest queued age %lld", (long long)age);
 }
@@ -442,7 +442,8 @@ main(int argc, char **argv)
         {"e2e_dashboard_login", test_login, NULL},
         {"e2e_dashboard_csrf", test_csrf, DASH_USERS},
         {"e2e_dashboard_readonly", test_readonly, DASH_USERS},
-        {"e2e_dashboard_jobs_filter", test_jobs_filter, DASH_USERS "scan_max = 100\n"},
+        {"e2e_dashboard_jobs_filter", test_jobs_filter,
+         DASH_USERS "scan_max = 100\ntext_scan_max = 100\n"},
         {"e2e_dashboard_bulk", test_bulk, DASH_USERS},
         {"e2e_dashboard_cache_metrics", test_cache_metrics, DASH_USERS},
         {"e2e_dashboard_browser", test_browser, DASH_USERS},

@@ -95,9 +95,9 @@ test_metrics_fleet(struct tenv *t)
 
     /* Producer: the fleet's gauges from the dashboard's cache follow the table. */
     int64_t ok = t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'", DB_NOP);
-    WAIT_UNTIL(tprod_metric(t, "jobfleet_jobs{queue=\"default\",state=\"succeeded\"}") == ok, 5000,
+    WAIT_UNTIL(tprod_metric(t, "jobfleet_jobs{state=\"succeeded\"}") == ok, 5000,
                "producer jobs gauge");
-    CHECK(tprod_metric(t, "jobfleet_jobs{queue=\"default\",state=\"failed\"}") == 3, "failed");
+    CHECK(tprod_metric(t, "jobfleet_jobs{state=\"failed\"}") == 3, "failed");
     CHECK(tprod_metric(t, "jobfleet_workers") == 1, "one worker");
     CHECK(tprod_metric(t, "jobfleet_scheduler_leader_present") == 1, "a leader");
 }
