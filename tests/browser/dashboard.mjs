@@ -86,7 +86,7 @@ try {
   step = 'retry the job and see it succeed';
   await Promise.all([page.waitForNavigation(), page.click('#retry')]);
   expect((await page.textContent('.flash')).includes('retried'), 'no retried message');
-  await until(page, async () => (await page.textContent('#state')) === 'succeeded', 20000,
+  await until(page, async () => (await page.textContent('#state')) === 'succeeded', 60000,
     'the retried job to succeed');
   const after = await page.textContent('#attempts');
   expect(after.includes('attempt 2') && after.includes('succeeded'), `attempts: ${after}`);
