@@ -121,22 +121,14 @@ dash_queue_tr(struct buf *b, const struct dash_who *w, const cJSON *q)
     buf_appends(b, "</td></tr>\n");
 }
 
-static void
-dash_queues_table(struct buf *b, const struct dash_who *w, const cJSON *rows)
-{
-    buf_appends(b, "<div class=\"tbl\"><table id=\"queues\"><tr><th>queue</th><th>queued</th>"
-                   "<th>running</th><th>oldest</th><th>paused</th><th class=\"hide-sm\">limits"
-                   "</th><th></th></tr>\n");
-    const cJSON *q;
-    cJSON_ArrayForEach(q, rows) dash_queue_tr(b, w, q);
-    buf_appends(b, "</table></div>\n");
-}
+#define DASH_QUEUES_HEAD                                                                           \
+    "<th>queue</th><th>queued</th><th>running</th><th>oldest</th><th>paused</th>"                  \
+    "<th class=\"hide-sm\">limits</th><th></th>"
 
 static void
 dash_queues_render(struct buf *b, const struct dash_who *w, const cJSON *rows)
 {
-    dash_queues_table(b, w, rows);
-    buf_appends(b, "<p class=\"mut\"><a href=\"/queues?format=json\">JSON</a></p>");
+    html_table(b, w, "queues", DASH_QUEUES_HEAD, rows, dash_queue_tr, "/queues");
 }
 
 void
@@ -176,7 +168,7 @@ dash_queue_render(struct buf *b, const struct dash_who *w, const cJSON *q)
     const cJSON *one = cJSON_GetObjectItemCaseSensitive(q, "queue_row");
     cJSON *rows = cJSON_CreateArray();
     cJSON_AddItemToArray(rows, cJSON_Duplicate(one, 1));
-    dash_queues_table(b, w, rows);
+    html_table(b, w, "queues", DASH_QUEUES_HEAD, rows, dash_queue_tr, NULL);
     cJSON_Delete(rows);
     buf_appends(b, "<p><a href=\"/jobs?queue=");
     html_url(b, cJSON_GetObjectItemCaseSensitive(one, "queue")->valuestring);
@@ -234,22 +226,14 @@ dash_cron_tr(struct buf *b, const struct dash_who *w, const cJSON *cj)
     buf_appends(b, "</td></tr>\n");
 }
 
-static void
-dash_cron_table(struct buf *b, const struct dash_who *w, const cJSON *list)
-{
-    buf_appends(b, "<div class=\"tbl\"><table id=\"cron\"><tr><th>name</th><th>schedule</th>"
-                   "<th class=\"hide-sm\">zone</th><th class=\"hide-sm\">next</th><th>last</th>"
-                   "<th>outcome</th><th>state</th><th></th></tr>\n");
-    const cJSON *cj;
-    cJSON_ArrayForEach(cj, list) dash_cron_tr(b, w, cj);
-    buf_appends(b, "</table></div>\n");
-}
+#define DASH_CRON_HEAD                                                                             \
+    "<th>name</th><th>schedule</th><th class=\"hide-sm\">zone</th><th class=\"hide-sm\">next"      \
+    "</th><th>last</th><th>outcome</th><th>state</th><th></th>"
 
 static void
 dash_cron_render_list(struct buf *b, const struct dash_who *w, const cJSON *list)
 {
-    dash_cron_table(b, w, list);
-    buf_appends(b, "<p class=\"mut\"><a href=\"/cron?format=json\">JSON</a></p>");
+    html_table(b, w, "cron", DASH_CRON_HEAD, list, dash_cron_tr, "/cron");
 }
 
 void
@@ -274,7 +258,7 @@ dash_cron_render(struct buf *b, const struct dash_who *w, const cJSON *data)
     cJSON *list = cJSON_CreateArray();
     cJSON_AddItemToArray(list, cJSON_Duplicate(data, 1));
     cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetArrayItem(list, 0), "audit");
-    dash_cron_table(b, w, list);
+    html_table(b, w, "cron", DASH_CRON_HEAD, list, dash_cron_tr, NULL);
     cJSON_Delete(list);
     buf_appends(b, "<h2>Parameters</h2><pre>");
     char *s = cJSON_Print(cJSON_GetObjectItemCaseSensitive(data, "parameters"));
@@ -336,8 +320,9 @@ dash_workers_data(struct http_req *r, const struct dash_who *w)
 }
 
 static void
-dash_worker_tr(struct buf *b, const cJSON *it)
+dash_worker_tr(struct buf *b, const struct dash_who *w, const cJSON *it)
 {
+    (void)w;
     char t[64];
     buf_appends(b, "<tr><td>");
     html_esc(b, html_val(it, "host", t, sizeof(t)));
@@ -364,14 +349,12 @@ dash_worker_tr(struct buf *b, const cJSON *it)
 static void
 dash_workers_render(struct buf *b, const struct dash_who *w, const cJSON *list)
 {
-    (void)w;
-    buf_appends(b, "<div class=\"tbl\"><table id=\"workers\"><tr><th>host</th><th>pid</th>"
-                   "<th>state</th><th>heartbeat</th><th>busy</th><th class=\"hide-sm\">"
-                   "queues</th><th>running</th></tr>\n");
-    const cJSON *it;
-    cJSON_ArrayForEach(it, list) dash_worker_tr(b, it);
-    buf_appends(b, "</table></div><p class=\"mut\">Instances running, draining, or stopped "
-                   "within the last hour. <a href=\"/workers?format=json\">JSON</a></p>");
+    html_table(b, w, "workers",
+               "<th>host</th><th>pid</th><th>state</th><th>heartbeat</th><th>busy</th>"
+               "<th class=\"hide-sm\">queues</th><th>running</th>",
+               list, dash_worker_tr, "/workers");
+    buf_appends(b, "<p class=\"mut\">Instances running, draining, or stopped within the last "
+                   "hour.</p>");
 }
 
 void

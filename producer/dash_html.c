@@ -108,6 +108,18 @@ html_form(struct buf *b, const struct dash_who *w, const char *action, const cha
     buf_appends(b, "\">");
 }
 
+void
+html_table(struct buf *b, const struct dash_who *w, const char *id, const char *head,
+           const cJSON *rows, html_row_fn *row, const char *json_path)
+{
+    buf_printf(b, "<div class=\"tbl\"><table id=\"%s\"><tr>%s</tr>\n", id, head);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, rows) row(b, w, it);
+    buf_appends(b, "</table></div>\n");
+    if (json_path)
+        buf_printf(b, "<p class=\"mut\"><a href=\"%s?format=json\">JSON</a></p>\n", json_path);
+}
+
 const char *
 html_val(const cJSON *o, const char *name, char *tmp, size_t len)
 {

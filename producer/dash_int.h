@@ -122,6 +122,12 @@ void html_begin(struct buf *b, const struct dash_who *w, const char *title, cons
 void html_end(struct buf *b);
 /* A POST form's opening tag and its CSRF field. */
 void html_form(struct buf *b, const struct dash_who *w, const char *action, const char *cls);
+/* One row of a table: appends the row's <tr>...</tr>. */
+typedef void html_row_fn(struct buf *b, const struct dash_who *w, const cJSON *row);
+/* A table with the given id and header cells (<th>...</th> markup), a row per element of
+ * rows, and then a link to the same data as JSON at json_path. */
+void html_table(struct buf *b, const struct dash_who *w, const char *id, const char *head,
+                const cJSON *rows, html_row_fn *row, const char *json_path);
 /* A JSON value as text: strings as they are, numbers without exponent, null as "". */
 const char *html_val(const cJSON *o, const char *name, char *tmp, size_t len);
 /* "3 s", "4 min", "2 h 5 min" for a duration in ms. */
