@@ -61,6 +61,8 @@ static const struct cfg_key cfg_keys[] = {
       "seconds between SIGTERM and SIGKILL for a job past its timeout"),
     K(worker, test_actions, CFG_BOOL, "false", 0, 0,
       "register System/Crash and System/Echo/Webhook (tests only)"),
+    K(worker, metrics_listen, CFG_STR, "", 0, 0,
+      "host:port where the worker serves GET /metrics (Prometheus text); empty: not served"),
     K(scheduler, tick_ms, CFG_INT, "1000", 10, 60000, "milliseconds between ticks"),
     K(scheduler, timezone, CFG_STR, "America/Chicago", 0, 0, "default IANA zone of cron jobs"),
     K(scheduler, requeue_after_s, CFG_INT, "30", 1, 86400,
@@ -74,6 +76,8 @@ static const struct cfg_key cfg_keys[] = {
       "the watchdog fails a running job this long after its timeout"),
     K(scheduler, test_clock_file, CFG_STR, "", 0, 0,
       "tests only: a file holding the unix time cron uses as now; empty means the clock"),
+    K(scheduler, metrics_listen, CFG_STR, "", 0, 0,
+      "host:port where the scheduler serves GET /metrics (Prometheus text); empty: not served"),
     K(producer, listen, CFG_STR, "127.0.0.1:8080", 0, 0, "host:port of the HTTP server"),
     K(producer, max_body_bytes, CFG_I64, "1048576", 1, INT64_C(1) << 34,
       "largest request body accepted"),
@@ -100,6 +104,28 @@ static const struct cfg_key cfg_keys[] = {
       "PEM certificate (chain) for HTTPS on listen; empty serves plain HTTP"),
     K(producer, tls_key_file, CFG_STR, "", 0, 0,
       "PEM private key for tls_cert_file (mode 0600 or stricter)"),
+    K(dashboard, users, CFG_SECRET, "", 0, 0,
+      "dashboard users, \"name:role:hash\" separated by spaces, commas or newlines (or "
+      "users_file); role is admin or read; make a hash with `jobfleet passwd`. The API token "
+      "also logs in, as admin"),
+    K(dashboard, session_ttl_s, CFG_INT, "28800", 60, 604800,
+      "a dashboard session ends this many seconds after login"),
+    K(dashboard, cookie_secure, CFG_BOOL, "true", 0, 0,
+      "mark the session cookie Secure (browsers still send it to http://localhost)"),
+    K(dashboard, login_max_failures, CFG_INT, "5", 1, 1000,
+      "failed logins from one address or for one user before logins are refused"),
+    K(dashboard, login_lockout_s, CFG_INT, "300", 1, 86400,
+      "how long refused logins last, and the window failures are counted in"),
+    K(dashboard, cache_refresh_ms, CFG_INT, "5000", 200, 600000,
+      "how often the background thread refreshes the dashboard's counts and charts"),
+    K(dashboard, query_timeout_ms, CFG_INT, "2000", 50, 60000,
+      "time bound of each dashboard query run for a request (max_statement_time)"),
+    K(dashboard, scan_max, CFG_INT, "10000", 100, 1000000,
+      "index entries one page of the Jobs listing examines when filters the index does not "
+      "serve apply (queue, origin, a state and an action together)"),
+    K(dashboard, text_scan_max, CFG_INT, "2000", 100, 1000000,
+      "the same window when the text filter applies (each entry then costs a row read and a "
+      "substring search)"),
     K(log, level, CFG_STR, "info", 0, 0, "debug, info, warn or error"),
     K(dispatch, legacy_staff_id, CFG_INT, "3301", 0, INT32_MAX,
       "Dispatch/Legacy/Sync: the staff id of the generic account holding the field tickets"),
@@ -357,7 +383,7 @@ cfg_ini_handler(void *user, const char *section, const char *name, const char *v
         cfg_fail(
             st,
             "%s: [%s]: unknown section (expected mysql, redis, worker, scheduler, "
-            "producer, log, dispatch, webhook.<source>, db.<name>, service.<name>, attachments)",
+            "producer, log, dashboard, dispatch, webhook.<source>, db.<name>, service.<name>, attachments)",
             where, section);
         free(where);
         return 0;

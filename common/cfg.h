@@ -38,6 +38,7 @@ struct cfg_worker {
     int drain_timeout_s;
     int kill_grace_s;
     bool test_actions;
+    char *metrics_listen; /* host:port of GET /metrics; empty: none */
 };
 
 struct cfg_scheduler {
@@ -49,6 +50,7 @@ struct cfg_scheduler {
     int batch_size;
     int timeout_grace_s;
     char *test_clock_file;
+    char *metrics_listen;
 };
 
 struct cfg_producer {
@@ -65,6 +67,19 @@ struct cfg_producer {
     int request_timeout_s;
     char *tls_cert_file;
     char *tls_key_file;
+};
+
+/* The dashboard (docs/dashboard.md): its users, sessions and the bounds of its queries. */
+struct cfg_dashboard {
+    char *users; /* "name:role:crypt-hash" entries separated by spaces, commas or newlines */
+    int session_ttl_s;
+    bool cookie_secure;
+    int login_max_failures;
+    int login_lockout_s;
+    int cache_refresh_ms;
+    int query_timeout_ms;
+    int scan_max;
+    int text_scan_max;
 };
 
 struct cfg_log {
@@ -106,6 +121,7 @@ struct cfg {
     struct cfg_scheduler scheduler;
     struct cfg_producer producer;
     struct cfg_log log;
+    struct cfg_dashboard dashboard;
     struct cfg_dispatch dispatch;
     struct cfg_section *sections;
     int n_sections;

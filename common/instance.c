@@ -73,3 +73,15 @@ instance_mark_lost(struct db *db, int64_t id, int lease_s)
         return -1;
     return affected == 1;
 }
+
+struct db_rows *
+instance_list(struct db *db, int recent_s, int limit)
+{
+    return db_query(db,
+                    "SELECT id, host, pid, queues, concurrency, dt_started, "
+                    "FLOOR(TIMESTAMPDIFF(MICROSECOND, dt_heartbeat, NOW(6)) / 1000) AS "
+                    "heartbeat_age_ms, state FROM worker_instances "
+                    "WHERE state IN ('running', 'draining') "
+                    "OR dt_heartbeat >= NOW(6) - INTERVAL ? SECOND ORDER BY id DESC LIMIT ?",
+                    DB_P(DBI(recent_s), DBI(limit)));
+}

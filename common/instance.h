@@ -17,6 +17,11 @@ int instance_stop(struct db *db, int64_t id);
  * *slots. Returns 0, or -1 (db_errstr) leaving them unset. */
 int instance_live(struct db *db, int64_t *workers, int64_t *slots);
 
+/* The instances that are running or draining or stopped within the last `recent_s` seconds,
+ * newest first, at most limit: rows of (id, host, pid, queues, concurrency, dt_started,
+ * heartbeat age in ms, state). NULL on error (db_errstr). */
+struct db_rows *instance_list(struct db *db, int recent_s, int limit);
+
 /* lease_s, limit; shown by `jobfleet-scheduler --explain`. */
 #define INSTANCE_SQL_SILENT                                                                        \
     "SELECT id, host, pid, dt_heartbeat FROM worker_instances "                                    \

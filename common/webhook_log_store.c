@@ -38,3 +38,31 @@ webhook_log_store_delete_batch(struct db *db, const char *cutoff, int batch)
         return -1;
     return (int)n;
 }
+
+struct db_rows *
+webhook_log_store_per_minute(struct db *db, int minutes)
+{
+    return db_query(db,
+                    "SELECT FLOOR(UNIX_TIMESTAMP(dt_received) / 60) AS m, COUNT(*) "
+                    "FROM webhook_log WHERE dt_received >= NOW(6) - INTERVAL ? MINUTE GROUP BY m",
+                    DB_P(DBI(minutes)));
+}
+
+struct db_rows *
+webhook_log_store_recent(struct db *db, const char *timeout_prefix, const char *source,
+                         int status_class, int64_t before_id, int window, int limit)
+{
+    /* The window bounds the rows examined when the filters match few of them. */
+    char *sql = xasprintf(
+        "%sSELECT l.id, l.dt_received, l.source, l.path, l.action, l.status, l.job_id, "
+        "l.reason FROM (SELECT id FROM webhook_log WHERE (? = 0 OR id < ?) ORDER BY id DESC "
+        "LIMIT ?) w JOIN webhook_log l ON l.id = w.id WHERE (? IS NULL OR l.source = ?) "
+        "AND (? = 0 OR l.status DIV 100 = ?) ORDER BY l.id DESC LIMIT ?",
+        timeout_prefix);
+    struct db_rows *r =
+        db_query(db, sql,
+                 DB_P(DBI(before_id), DBI(before_id), DBI(window), DBS(source), DBS(source),
+                      DBI(status_class), DBI(status_class), DBI(limit)));
+    free(sql);
+    return r;
+}

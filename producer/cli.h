@@ -68,5 +68,6 @@ int cli_config_example(struct cli *c, int argc, char **argv);
 int cli_run(struct cli *c, int argc, char **argv);
 int cli_actions(struct cli *c, int argc, char **argv);
 int cli_spool(struct cli *c, int argc, char **argv);
+int cli_passwd(struct cli *c, int argc, char **argv);
 
 #endif

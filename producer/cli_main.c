@@ -62,6 +62,10 @@ static const struct cli_cmd cli_cmds[] = {
      "                               the producer's spool: entries waiting for MariaDB and\n"
      "                               those put aside in failed/; retry stores a failed entry\n"
      "                               as a job now (same idempotency key), drop deletes it"},
+    {"passwd", cli_passwd,
+     "passwd NAME [--role admin|read] [--bcrypt]\n"
+     "                               print a [dashboard] users entry for NAME with the password\n"
+     "                               read on stdin, hashed with yescrypt (or bcrypt)"},
     {"config-example", cli_config_example,
      "config-example               print every config key with its default and meaning"},
 };

@@ -16,11 +16,13 @@
 #include "util.h"
 #include "webhook_handle.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,13 +47,27 @@ enum http_route { ROUTE_PAGE, ROUTE_WEBHOOK, ROUTE_API };
 #define HTTP_FD_SPARE 128
 /* Every reply carries these: nothing served is meant to be framed, sniffed as another type,
  * or to load anything from elsewhere. The dashboard's pages load only their own assets. */
-#define HTTP_CSP                                                                                   \
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "                 \
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+static const char *const http_security[][2] = {
+    {"X-Content-Type-Options", "nosniff"},
+    {"X-Frame-Options", "DENY"},
+    {"Content-Security-Policy",
+     "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; "
+     "form-action 'self'"},
+    {"Referrer-Policy", "no-referrer"},
+};
+#define HTTP_SECURITY_N ((int)(sizeof(http_security) / sizeof(http_security[0])))
 
 int
 http_reply_with(struct http_req *r, int status, const char *content_type, const char *body,
                 const char *hname, const char *hvalue)
+{
+    const char *hdrs[] = {hname, hvalue, NULL};
+    return http_reply_headers(r, status, content_type, body, hdrs);
+}
+
+int
+http_reply_headers(struct http_req *r, int status, const char *content_type, const char *body,
+                   const char *const *hdrs)
 {
     size_t n = body ? strlen(body) : 0;
     struct MHD_Response *resp = MHD_create_response_from_buffer(
@@ -60,12 +76,17 @@ http_reply_with(struct http_req *r, int status, const char *content_type, const 
         fatalx("libmicrohttpd: out of memory creating a response");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             content_type ? content_type : "application/json");
-    if (hname)
-        MHD_add_response_header(resp, hname, hvalue);
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-    MHD_add_response_header(resp, "Content-Security-Policy", HTTP_CSP);
-    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    /* The security headers go on every reply; a caller (the dashboard) may set its own. */
+    bool own[HTTP_SECURITY_N] = {false};
+    for (int i = 0; hdrs && hdrs[i]; i += 2) {
+        MHD_add_response_header(resp, hdrs[i], hdrs[i + 1]);
+        for (int k = 0; k < HTTP_SECURITY_N; k++)
+            if (strcasecmp(hdrs[i], http_security[k][0]) == 0)
+                own[k] = true;
+    }
+    for (int k = 0; k < HTTP_SECURITY_N; k++)
+        if (!own[k])
+            MHD_add_response_header(resp, http_security[k][0], http_security[k][1]);
     if (atomic_load(&r->p->draining))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)status, resp);
@@ -160,6 +181,23 @@ http_reply_unavailable(struct http_req *r, int retry_after_s, const char *fmt, .
     int rc = http_reply_with(r, 503, NULL, body, MHD_HTTP_HEADER_RETRY_AFTER, ra);
     cJSON_free(body);
     return rc;
+}
+
+void
+http_peer(struct http_req *r, char *out, size_t len)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    out[0] = '\0';
+    if (ci == NULL || ci->client_addr == NULL)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)len);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)len);
 }
 
 void

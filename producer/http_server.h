@@ -53,6 +53,12 @@ int http_reply(struct http_req *r, int status, const char *content_type, const c
 /* The same with one extra response header (hname NULL for none). */
 int http_reply_with(struct http_req *r, int status, const char *content_type, const char *body,
                     const char *hname, const char *hvalue);
+/* The same with extra response headers: hdrs holds name, value pairs and ends with a NULL
+ * name (the dashboard's Set-Cookie, Location and Content-Security-Policy). */
+int http_reply_headers(struct http_req *r, int status, const char *content_type, const char *body,
+                       const char *const *hdrs);
+/* The client's address as text ("127.0.0.1", "::1") into out; "" when unknown. */
+void http_peer(struct http_req *r, char *out, size_t len);
 /* Parses the whole body as one JSON document; NULL with the byte offset of the problem in
  * *err_at when it is not one (bytes that are not UTF-8 included). The caller owns the result. */
 cJSON *http_body_json(const struct http_req *r, long *err_at);

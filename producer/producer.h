@@ -15,6 +15,7 @@
 #include "rq.h"
 
 struct MHD_Daemon;
+struct dash;
 struct producer;
 struct health_state;
 struct http_guard;
@@ -70,6 +71,7 @@ struct producer {
     struct spool_replay *replay;
     struct webhook_log *wlog;
     struct producer_metrics metrics;
+    struct dash *dash; /* the dashboard (dash.h) */
     struct MHD_Daemon *mhd;
     struct http_guard *guard;    /* connection deadlines, with the server */
     struct health_state *health; /* MariaDB and Redis as a background probe sees them */

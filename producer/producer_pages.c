@@ -1,10 +1,11 @@
-/* This file serves the producer's plain GET pages (/health is health_page.c's): /metrics (the
- * Prometheus text exposition, version 0.0.4) and / (a small dashboard: job counts by state and the
- * most recent jobs).
+/* This file serves the producer's plain GET page /metrics (the Prometheus text exposition,
+ * version 0.0.4); /health is health_page.c's, and every other path goes to the dashboard
+ * (dash_pages.c).
  *
  * Metrics are process-lifetime atomics bumped where things happen, and gauges read when
  * scraped. How to add a metric: add the atomic to struct producer_metrics, bump it where the
  * event happens, and print it in producer_metrics_render with its HELP and TYPE lines. */
+#include "dash.h"
 #include "http_server.h"
 #include "json.h"
 #include "producer.h"
@@ -29,6 +30,47 @@ metric_one(struct buf *b, const char *name, const char *type, const char *help, 
 {
     metric_head(b, name, type, help);
     buf_printf(b, "%s %ld\n", name, v);
+}
+
+/* The fleet's gauges from the dashboard's cache: read by the background thread, so a scrape
+ * costs no query (labels: queue and state, both bounded by configuration). */
+static void
+metrics_fleet(struct buf *b, struct producer *p)
+{
+    cJSON *s = dash_snapshot(p->dash);
+    const cJSON *queues = cJSON_GetObjectItemCaseSensitive(s, "queues"), *q, *st;
+    metric_head(b, "jobfleet_jobs", "gauge", "Jobs in the jobs table by state.");
+    cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(s, "states"))
+        buf_printf(b, "jobfleet_jobs{state=\"%s\"} %.0f\n", st->string, st->valuedouble);
+    metric_head(b, "jobfleet_queue_jobs", "gauge",
+                "Live jobs (pending, queued, running) by queue and state.");
+    cJSON_ArrayForEach(q, queues) cJSON_ArrayForEach(st, q)
+        buf_printf(b, "jobfleet_queue_jobs{queue=\"%s\",state=\"%s\"} %.0f\n", q->string,
+                   st->string, st->valuedouble);
+    metric_head(b, "jobfleet_queue_oldest_queued_age_seconds", "gauge",
+                "Age of the oldest queued job per queue.");
+    cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(s, "queued")) buf_printf(
+        b, "jobfleet_queue_oldest_queued_age_seconds{queue=\"%s\"} %.3f\n", q->string,
+        cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(q, "oldest_age_ms")) / 1000.0);
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(s, "workers");
+    const cJSON *sl = cJSON_GetObjectItemCaseSensitive(s, "slots");
+    if (cJSON_IsNumber(w) && cJSON_IsNumber(sl)) {
+        metric_one(b, "jobfleet_workers", "gauge", "Worker instances running or draining.",
+                   (long)w->valuedouble);
+        metric_one(b, "jobfleet_worker_slots", "gauge", "Slots of those instances.",
+                   (long)sl->valuedouble);
+    }
+    const cJSON *leader = cJSON_GetObjectItemCaseSensitive(s, "leader");
+    if (leader)
+        metric_one(b, "jobfleet_scheduler_leader_present", "gauge",
+                   "1 while a scheduler holds the leader lock.", cJSON_IsObject(leader) ? 1 : 0);
+    const cJSON *at = cJSON_GetObjectItemCaseSensitive(s, "refreshed_ms");
+    metric_head(b, "jobfleet_producer_cache_age_seconds", "gauge",
+                "Age of the dashboard cache these gauges come from.");
+    buf_printf(b, "jobfleet_producer_cache_age_seconds %.3f\n",
+               cJSON_IsNumber(at) ? (double)(now_wall_ms() - (int64_t)at->valuedouble) / 1000.0
+                                  : -1.0);
+    cJSON_Delete(s);
 }
 
 char *
@@ -87,128 +129,22 @@ producer_metrics_render(struct producer *p)
     metric_one(&b, "jobfleet_producer_connections_cut_total", "counter",
                "Connections cut past their header or request deadline.",
                (long)atomic_load(&m->connections_cut));
+    metrics_fleet(&b, p);
     return buf_detach(&b);
-}
-
-#define DASHBOARD_RECENT 25
-
-/* Appends s with the five HTML metacharacters escaped. */
-static void
-page_escape(struct buf *b, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<':
-            buf_appends(b, "&lt;");
-            break;
-        case '>':
-            buf_appends(b, "&gt;");
-            break;
-        case '&':
-            buf_appends(b, "&amp;");
-            break;
-        case '"':
-            buf_appends(b, "&quot;");
-            break;
-        case '\'':
-            buf_appends(b, "&#39;");
-            break;
-        default:
-            buf_append(b, s, 1);
-        }
-    }
-}
-
-static const char *
-page_str(const cJSON *o, const char *name, char *tmp, size_t len)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    if (cJSON_IsString(v))
-        return v->valuestring;
-    if (cJSON_IsNumber(v)) {
-        snprintf(tmp, len, "%.0f", v->valuedouble);
-        return tmp;
-    }
-    return "";
-}
-
-static void
-page_dashboard(struct http_req *r)
-{
-    struct producer_conn *c = producer_pool_get(r->p);
-    char err[512];
-    cJSON *stats = job_stats(c->db, err, sizeof(err));
-    struct job_filter f = {.limit = DASHBOARD_RECENT};
-    cJSON *recent = stats ? job_list(c->db, &f, err, sizeof(err)) : NULL;
-    producer_pool_put(r->p, c);
-    struct buf b;
-    buf_init(&b, 0);
-    buf_appends(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
-                    "<meta http-equiv=\"refresh\" content=\"5\"><title>jobfleet</title>"
-                    "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
-                    "collapse}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left}"
-                    "</style></head><body>\n<h1>jobfleet</h1>\n");
-    if (stats == NULL || recent == NULL) {
-        buf_appends(&b, "<p><b>MariaDB is unavailable:</b> ");
-        page_escape(&b, err);
-        buf_appends(&b, "</p>\n");
-    } else {
-        buf_appends(&b, "<h2>Jobs by state</h2>\n<table><tr>");
-        const cJSON *states = cJSON_GetObjectItemCaseSensitive(stats, "states"), *it;
-        cJSON_ArrayForEach(it, states)
-        {
-            buf_appends(&b, "<th>");
-            page_escape(&b, it->string);
-            buf_appends(&b, "</th>");
-        }
-        buf_appends(&b, "</tr><tr>");
-        cJSON_ArrayForEach(it, states) buf_printf(&b, "<td>%.0f</td>", it->valuedouble);
-        buf_appends(&b, "</tr></table>\n<h2>Recent jobs</h2>\n<table><tr><th>id</th>"
-                        "<th>action</th><th>queue</th><th>state</th><th>attempt</th>"
-                        "<th>created</th><th>failure</th></tr>\n");
-        static const char *cols[] = {"id",      "action",     "queue",         "state",
-                                     "attempt", "dt_created", "failure_reason"};
-        cJSON_ArrayForEach(it, recent)
-        {
-            buf_appends(&b, "<tr>");
-            for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++) {
-                char tmp[32];
-                buf_appends(&b, "<td>");
-                page_escape(&b, page_str(it, cols[k], tmp, sizeof(tmp)));
-                buf_appends(&b, "</td>");
-            }
-            buf_appends(&b, "</tr>\n");
-        }
-        buf_appends(&b, "</table>\n");
-    }
-    buf_printf(&b,
-               "<p>spool: %lld webhooks, %lld bytes &middot; <a href=\"/metrics\">metrics"
-               "</a> &middot; <a href=\"/health\">health</a></p>\n</body></html>\n",
-               (long long)spool_files(r->p->spool), (long long)spool_bytes(r->p->spool));
-    http_reply(r, 200, "text/html; charset=utf-8", b.data, NULL);
-    buf_release(&b);
-    cJSON_Delete(stats);
-    cJSON_Delete(recent);
 }
 
 void
 producer_pages_handle(struct http_req *r)
 {
-    const char *u = r->url;
-    bool known = strcmp(u, "/") == 0 || strcmp(u, "/metrics") == 0;
-    if (!known) {
-        http_reply_not_found(r);
+    if (strcmp(r->url, "/metrics") != 0) {
+        dash_handle(r);
         return;
     }
     if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
         http_reply_with(r, 405, NULL, "{\"error\":\"use GET\",\"field\":null}", "Allow", "GET");
         return;
     }
-    if (strcmp(u, "/metrics") == 0) {
-        char *m = producer_metrics_render(r->p);
-        http_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", m, NULL);
-        free(m);
-    } else {
-        page_dashboard(r);
-    }
+    char *m = producer_metrics_render(r->p);
+    http_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", m, NULL);
+    free(m);
 }

@@ -6,6 +6,7 @@
  * the dashboard: a struct db is not thread-safe, so a connection belongs to one request at a
  * time; the pool grows to the number of such requests served at once (at most the HTTP
  * thread count, since they block their thread) and keeps them open. */
+#include "dash.h"
 #include "health_state.h"
 #include "http_server.h"
 #include "log.h"
@@ -112,6 +113,8 @@ producer_check_config(const struct cfg *c, char *err, size_t errlen)
                  pc->header_timeout_s, pc->request_timeout_s);
         return -1;
     }
+    if (dash_check_config(c, err, errlen) < 0)
+        return -1;
     if (c->producer.spool_dir == NULL || c->producer.spool_dir[0] != '/') {
         snprintf(err, errlen, "[producer] spool_dir: expected an absolute path, got \"%s\"",
                  c->producer.spool_dir ? c->producer.spool_dir : "");
@@ -202,6 +205,7 @@ producer_free(struct producer *p)
 {
     health_state_stop(p->health);
     spool_replay_stop(p->replay);
+    dash_stop(p->dash);
     producer_writer_stop(p->writer);
     producer_pool_free(p);
     webhook_log_stop(p->wlog);
@@ -243,6 +247,11 @@ producer_run(struct cfg *c, char *err, size_t errlen)
     p->health = health_state_start(c, HEALTH_INTERVAL_MS, HEALTH_STALE_MS);
     p->writer = producer_writer_start(p);
     p->replay = spool_replay_start(p);
+    p->dash = dash_start(p, err, errlen);
+    if (p->dash == NULL) {
+        producer_free(p);
+        return -1;
+    }
     if (http_server_start(p, err, errlen) < 0) {
         producer_free(p);
         return -1;

@@ -2,6 +2,7 @@
  * connection backoff that keeps the loop alive through MariaDB and Redis restarts. */
 #include "sched.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -156,6 +157,7 @@ sched_tick(struct sched *s)
         sched_retention(s);
     const struct sched_counts *c = &s->counts;
     int64_t took = now_mono_ms() - start;
+    sched_metrics_tick(s, took);
     /* Idle ticks stay silent even at debug level: a log full of them hides what happened. */
     bool busy = c->picked || c->timed_out || c->instances_lost || c->jobs_lost || c->repushed ||
                 c->deleted_jobs || c->deleted_webhooks;
@@ -217,7 +219,18 @@ sched_run(const struct cfg *cfg, volatile sig_atomic_t *stop)
     sched_init(&s, cfg, stop);
     log_info("scheduler starting: tick %d ms, batch %d, lock \"%s\"", cfg->scheduler.tick_ms,
              cfg->scheduler.batch_size, s.lock_name);
+    struct metrics_server *ms = NULL;
+    if (cfg->scheduler.metrics_listen && cfg->scheduler.metrics_listen[0]) {
+        char err[256];
+        ms = metrics_server_start(cfg->scheduler.metrics_listen, NULL, NULL, err, sizeof(err));
+        if (ms == NULL) {
+            log_warnx("[scheduler] %s", err);
+            sched_release_all(&s);
+            return 1;
+        }
+    }
     while (!*stop) {
+        sched_metrics_leader(s.leader);
         if (!s.leader) {
             /* GET_LOCK itself blocks for a while; only a failure needs a pause here. */
             int64_t before = now_mono_ms();
@@ -235,6 +248,7 @@ sched_run(const struct cfg *cfg, volatile sig_atomic_t *stop)
     if (s.leader)
         sched_release(&s);
     log_info("scheduler stopped");
+    metrics_server_stop(ms);
     sched_release_all(&s);
     return 0;
 }

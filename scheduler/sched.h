@@ -62,6 +62,7 @@ struct sched_counts {
     int repushed;
     int deleted_jobs;
     int deleted_webhooks;
+    int fired; /* cron fires that made a job */
 };
 
 struct sched {
@@ -101,6 +102,11 @@ int sched_explain(const struct cfg *cfg);
 /* Takes leadership, runs n ticks back to back and prints their durations (p50, mean, max in
  * ms) for the benchmarks. Returns 0, or 1 when leadership could not be had within 10 s. */
 int sched_measure(const struct cfg *cfg, int n);
+
+/* Metrics (sched_metrics.c), served on [scheduler] metrics_listen: the leader gauge, and a
+ * finished tick's duration and step counts. */
+void sched_metrics_leader(bool leader);
+void sched_metrics_tick(const struct sched *s, int64_t took_ms);
 
 /* Connection state (sched.c). sched_db_ready and sched_rq_ready return true when the
  * connection is usable, connecting when the backoff allows. */

@@ -49,5 +49,6 @@ sched_cron_step(struct sched *s)
     struct rq *rq = rq_connected(s->rq) ? s->rq : NULL;
     if (cronjob_fire_due(s->db, rq, s->cfg, cronjob_now(s->cfg), &fired) < 0)
         return sched_db_fail(s, SCHED_STEP_CRON, s->db);
+    s->counts.fired += fired;
     return fired;
 }

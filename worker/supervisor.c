@@ -11,9 +11,11 @@
 #include "lifecycle.h"
 #include "limits.h"
 #include "log.h"
+#include "metrics.h"
 #include "proto.h"
 #include "retry.h"
 #include "util.h"
+#include "worker_metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -126,6 +128,7 @@ static void
 sup_record(struct sup *s, struct claimed_job *job, struct job_limits *jl, enum job_status st,
            char *reason, char *result, int64_t retry_delay_ms, int64_t exec_ms)
 {
+    worker_metrics_outcome(job, st, exec_ms);
     struct checkout_item it = {.job = *job, .reason = reason, .result = result, .jl = *jl};
     memset(job, 0, sizeof(*job));
     memset(jl, 0, sizeof(*jl));
@@ -204,10 +207,12 @@ sup_reap(struct sup *s)
                 reason = xstrdup(sl->kill_reason);
                 st = sl->kill_status;
             } else if (WIFSIGNALED(status)) {
+                worker_metrics_crash();
                 const char *abbr = sigabbrev_np(WTERMSIG(status));
                 reason = abbr ? xasprintf("crashed: SIG%s", abbr)
                               : xasprintf("crashed: signal %d", WTERMSIG(status));
             } else {
+                worker_metrics_crash();
                 reason = xasprintf("crashed: exit status %d", WEXITSTATUS(status));
             }
             log_warnx("job %lld (%s) attempt %d: %s", (long long)sl->job.id, sl->job.action,
@@ -219,8 +224,11 @@ sup_reap(struct sup *s)
         sl->pid = 0;
         if (s->draining)
             continue;
-        if (sup_spawn(s, i) == 0 && was_busy)
-            fetch_want(&s->fetch, 1);
+        if (sup_spawn(s, i) == 0) {
+            worker_metrics_restart();
+            if (was_busy)
+                fetch_want(&s->fetch, 1);
+        }
     }
 }
 
@@ -312,6 +320,7 @@ sup_enforce(struct sup *s)
                      sl->job.timeout_s);
             sl->kill_status = JOB_RETRY;
             sl->term_ms = now;
+            worker_metrics_timeout();
             log_warnx("job %lld: %s; stopping its child", (long long)sl->job.id, sl->kill_reason);
             kill(sl->pid, SIGTERM);
         } else if (sl->cancel_ms && sl->term_ms == 0 && now >= sl->cancel_ms + grace) {
@@ -338,10 +347,11 @@ static void
 sup_periodic(struct sup *s)
 {
     int64_t now = now_mono_ms();
-    bool any_busy = false;
+    int busy = 0;
     for (int i = 0; i < s->n_slots; i++)
-        any_busy |= s->slots[i].busy;
-    checkout_set_busy(&s->checkout, any_busy);
+        busy += s->slots[i].busy;
+    worker_metrics_slots(busy, s->n_slots);
+    checkout_set_busy(&s->checkout, busy > 0);
     if (now >= s->next_renew) {
         for (int i = 0; i < s->n_slots; i++)
             if (s->slots[i].busy)
@@ -547,6 +557,13 @@ supervisor_run(const struct cfg *cfg)
     if (fetch_start(&s.fetch) < 0)
         fatal("start fetch thread");
     fetch_want(&s.fetch, s.n_slots);
+    /* Started after the first children are forked, so they do not hold its socket. */
+    struct metrics_server *ms = NULL;
+    if (cfg->worker.metrics_listen && cfg->worker.metrics_listen[0]) {
+        ms = metrics_server_start(cfg->worker.metrics_listen, NULL, NULL, err, sizeof(err));
+        if (ms == NULL)
+            log_error("[worker] %s; running without it", err);
+    }
     log_info("worker instance %lld: %d children, queues %s", (long long)s.instance_id, s.n_slots,
              cfg->worker.queues);
     s.next_renew = now_mono_ms() + cfg->worker.heartbeat_s * 1000;
@@ -569,6 +586,7 @@ supervisor_run(const struct cfg *cfg)
              (long long)s.instance_id, (long long)s.fetch.n_claimed, (long long)s.fetch.n_claims,
              (long long)n_flushed, (long long)n_flushes);
     rc = hard ? 1 : 0;
+    metrics_server_stop(ms);
 out:
     free(s.slots);
     fetch_queues_free(s.fetch.queues, s.fetch.n_queues);

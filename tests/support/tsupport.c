@@ -54,7 +54,7 @@ t_env(const char *name, const char *dflt)
     return v && *v ? v : dflt;
 }
 
-static int
+int
 t_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);

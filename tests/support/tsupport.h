@@ -65,6 +65,9 @@ struct test_case {
 /* Runs the case named argv[1]: sets up the env, runs it, tears down. Returns the exit code. */
 int test_main(int argc, char **argv, const struct test_case *cases, int n);
 
+/* A free loopback TCP port (free when asked: another process may take it before use). */
+int t_free_port(void);
+
 /* The path of a built binary ("jobfleet-worker"); static storage. */
 const char *t_bin(const char *name);
 

@@ -1,0 +1,20 @@
+/* The audit_log table (005_audit_log.sql): every change an operator made from the dashboard,
+ * with who made it, read back on the page of the object it changed. */
+#ifndef JOBFLEET_AUDIT_H
+#define JOBFLEET_AUDIT_H
+
+#include <cjson/cJSON.h>
+
+#include "db.h"
+
+/* Records that actor did action ("retry", "pause", ...) to the object of kind ("job",
+ * "queue", "cron") named id, with an optional detail (NULL). Strings longer than their
+ * columns are cut. One autocommitted statement; returns 0 or -1 (db_errstr). */
+int audit_add(struct db *db, const char *actor, const char *action, const char *kind,
+              const char *id, const char *detail);
+
+/* The newest `limit` changes to one object as a JSON array of {id, dt_created, actor, action,
+ * detail}, or NULL on error (db_errstr). The caller owns the result. */
+cJSON *audit_list(struct db *db, const char *kind, const char *id, int limit);
+
+#endif

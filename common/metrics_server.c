@@ -1,0 +1,100 @@
+/* This file serves a process's metrics on [worker]/[scheduler] metrics_listen: GET /metrics
+ * over libmicrohttpd with one internal thread (a scrape every few seconds needs no more). */
+#include "log.h"
+#include "metrics.h"
+
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+struct metrics_server {
+    struct MHD_Daemon *mhd;
+    void (*extra)(void *, struct buf *);
+    void *arg;
+};
+
+static enum MHD_Result
+metrics_server_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                      const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    (void)upload;
+    (void)upload_size;
+    (void)con_cls;
+    struct metrics_server *s = cls;
+    struct buf b;
+    buf_init(&b, 0);
+    unsigned status = 200;
+    if (strcmp(url, "/metrics") != 0) {
+        status = 404;
+        buf_appends(&b, "only /metrics here\n");
+    } else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        status = 405;
+        buf_appends(&b, "use GET\n");
+    } else {
+        metrics_render(&b);
+        if (s->extra)
+            s->extra(s->arg, &b);
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        b.len, b.data ? b.data : (void *)(uintptr_t) "", MHD_RESPMEM_MUST_COPY);
+    buf_release(&b);
+    if (r == NULL)
+        fatalx("libmicrohttpd: out of memory creating a response");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8");
+    enum MHD_Result rc = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+struct metrics_server *
+metrics_server_start(const char *listen, void (*extra)(void *, struct buf *), void *arg, char *err,
+                     size_t errlen)
+{
+    const char *colon = listen ? strrchr(listen, ':') : NULL;
+    if (colon == NULL || colon == listen || colon[1] == '\0') {
+        snprintf(err, errlen, "metrics_listen: expected host:port, got \"%s\"",
+                 listen ? listen : "");
+        return NULL;
+    }
+    char host[256];
+    snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    int rc = getaddrinfo(host, colon + 1, &hints, &ai);
+    if (rc != 0) {
+        snprintf(err, errlen, "metrics_listen: %s: %s", listen, gai_strerror(rc));
+        return NULL;
+    }
+    struct metrics_server *s = xcalloc(1, sizeof(*s));
+    s->extra = extra;
+    s->arg = arg;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    s->mhd =
+        MHD_start_daemon(flags, 0, NULL, NULL, metrics_server_access, s, MHD_OPTION_SOCK_ADDR,
+                         ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (s->mhd == NULL) {
+        snprintf(err, errlen, "metrics_listen: cannot listen on %s", listen);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void
+metrics_server_stop(struct metrics_server *s)
+{
+    if (s == NULL)
+        return;
+    MHD_stop_daemon(s->mhd);
+    free(s);
+}

@@ -1,0 +1,356 @@
+/* This file carries out the dashboard's changes, each recorded in audit_log with who made it:
+ * retry and cancel of one job or of many (the selected rows, or everything a filter matches,
+ * after a confirmation page that states the count), pause and resume of a queue, and enable,
+ * disable and run-now of a cron job. The caller has checked the role and the CSRF token. */
+#include "audit.h"
+#include "caltime.h"
+#include "cronjob_json.h"
+#include "dash_int.h"
+#include "job.h"
+#include "job_query.h"
+#include "log.h"
+#include "producer.h"
+#include "settings.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Most jobs one bulk change touches; a larger set takes several confirmations. */
+#define DASH_BULK_MAX 10000
+#define DASH_BULK_IDS 500
+
+static void
+dash_audit(struct producer_conn *c, const struct dash_who *w, const char *action, const char *kind,
+           const char *id, const char *detail)
+{
+    if (audit_add(c->db, w->user, action, kind, id, detail) < 0)
+        log_warnx("audit: %s %s %s by %s not recorded: %s", action, kind, id, w->user,
+                  db_errstr(c->db));
+}
+
+/* Replies 303 to base?done=<message>. */
+static void
+dash_done(struct http_req *r, const char *base, const char *msg)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    buf_appends(&b, base);
+    buf_appends(&b, "?done=");
+    html_url(&b, msg);
+    dash_redirect(r, b.data, NULL);
+    buf_release(&b);
+}
+
+static void
+dash_job_change(struct http_req *r, const struct dash_who *w, int64_t id, const char *verb)
+{
+    char err[512], ids[24], base[48];
+    const char *state = "queued";
+    enum job_err e;
+    struct producer_conn *c = producer_pool_get(r->p);
+    if (strcmp(verb, "retry") == 0)
+        e = job_retry(c->db, c->rq, id, true, err, sizeof(err));
+    else
+        e = job_cancel(c->db, c->rq, id, &state, err, sizeof(err));
+    snprintf(ids, sizeof(ids), "%lld", (long long)id);
+    if (e == JOB_E_OK)
+        dash_audit(c, w, verb, "job", ids, state);
+    producer_pool_put(r->p, c);
+    if (e == JOB_E_NOTFOUND || e == JOB_E_STATE || e == JOB_E_INPUT) {
+        dash_error(r, w, e == JOB_E_NOTFOUND ? 404 : 409, "%s", err);
+        return;
+    }
+    if (e != JOB_E_OK) {
+        dash_error(r, w, 503, "%s", err);
+        return;
+    }
+    snprintf(base, sizeof(base), "/jobs/%lld", (long long)id);
+    dash_done(r, base,
+              strcmp(verb, "retry") == 0 ? "retried: the job is queued again" : "cancel requested");
+}
+
+/* ---- Bulk ---- */
+
+struct dash_bulk {
+    struct producer_conn *c;
+    const struct dash_who *w;
+    bool retry;
+    bool count_only;
+};
+
+static int
+dash_bulk_one(void *arg, int64_t id)
+{
+    struct dash_bulk *b = arg;
+    if (b->count_only)
+        return 0;
+    char err[256], ids[24];
+    const char *state = NULL;
+    enum job_err e = b->retry ? job_retry(b->c->db, b->c->rq, id, true, err, sizeof(err))
+                              : job_cancel(b->c->db, b->c->rq, id, &state, err, sizeof(err));
+    if (e != JOB_E_OK)
+        return -1;
+    snprintf(ids, sizeof(ids), "%lld", (long long)id);
+    dash_audit(b->c, b->w, b->retry ? "retry" : "cancel", "job", ids, "bulk");
+    return 0;
+}
+
+/* The "id" fields of the form (selected rows), at most DASH_BULK_IDS. */
+static int
+dash_bulk_ids(const char *body, int64_t *ids)
+{
+    int n = 0;
+    for (const char *p = body; p && *p && n < DASH_BULK_IDS;) {
+        size_t len = strcspn(p, "&");
+        char v[24];
+        if (len > 3 && len < 3 + sizeof(v) && strncmp(p, "id=", 3) == 0) {
+            snprintf(v, sizeof(v), "%.*s", (int)(len - 3), p + 3);
+            if (parse_int64(v, 1, INT64_MAX, &ids[n]) == 0)
+                n++;
+        }
+        p += len;
+        if (*p == '&')
+            p++;
+    }
+    return n;
+}
+
+/* The confirmation page: states the count and posts the same request with confirm=count. */
+static void
+dash_bulk_confirm(struct http_req *r, const struct dash_who *w, const char *op, int64_t count,
+                  bool capped)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    html_begin(&b, w, "Confirm", "Jobs");
+    buf_printf(&b, "<p id=\"confirm-text\">%s <b id=\"confirm-count\">%lld</b> job%s%s?</p>",
+               strcmp(op, "retry") == 0 ? "Retry" : "Cancel", (long long)count,
+               count == 1 ? "" : "s",
+               capped ? " (the most one change touches; run it again for the rest)" : "");
+    html_form(&b, w, "/jobs/bulk", NULL);
+    /* Every field of the original form again, with the count confirmed. */
+    for (const char *p = r->body.data; p && *p;) {
+        size_t len = strcspn(p, "&");
+        char name[16], val[512];
+        size_t nl = strcspn(p, "=");
+        if (nl < len && nl < sizeof(name)) {
+            snprintf(name, sizeof(name), "%.*s", (int)nl, p);
+            if (strcmp(name, "csrf") && strcmp(name, "confirm") &&
+                form_get(p, name, val, sizeof(val))) {
+                buf_printf(&b, "<input type=\"hidden\" name=\"%s\" value=\"", name);
+                html_esc(&b, val);
+                buf_appends(&b, "\">");
+            }
+        }
+        p += len;
+        if (*p == '&')
+            p++;
+    }
+    buf_printf(&b,
+               "<input type=\"hidden\" name=\"confirm\" value=\"%lld\">"
+               "<button id=\"confirm\">Yes, %s %lld</button> <a href=\"/jobs\">No</a></form>",
+               (long long)count, op, (long long)count);
+    html_end(&b);
+    dash_reply_html(r, 200, &b);
+    buf_release(&b);
+}
+
+/* The filter of a "everything matching" form, into q (strings point into fields). */
+static int
+dash_bulk_filter(struct http_req *r, struct db *db, char fields[7][256], struct job_query *q,
+                 char *err, size_t errlen)
+{
+    static const char *keys[] = {"state", "action", "queue", "origin", "text", "from", "to"};
+    const char **dst[] = {&q->state, &q->action, &q->queue, &q->origin, &q->text};
+    memset(q, 0, sizeof(*q));
+    for (int i = 0; i < 7; i++) {
+        if (!form_get(r->body.data, keys[i], fields[i], 256))
+            fields[i][0] = '\0';
+        if (i < 5)
+            *dst[i] = fields[i][0] ? fields[i] : NULL;
+    }
+    for (int i = 5; i < 7; i++) {
+        int64_t ms;
+        if (!fields[i][0])
+            continue;
+        char tmp[300];
+        snprintf(tmp, sizeof(tmp), strlen(fields[i]) == 16 ? "%s:00Z" : "%s", fields[i]);
+        if (caltime_parse(tmp, &ms) < 0) {
+            snprintf(err, errlen, "%s: not a time", keys[i]);
+            return -1;
+        }
+        if (job_query_id_at(db, ms, i == 5 ? &q->min_id : &q->max_id) < 0) {
+            snprintf(err, errlen, "%s", db_errstr(db));
+            return -1;
+        }
+    }
+    q->limit = 500;
+    /* A text filter reads each row of the window and searches it: a smaller window. */
+    q->scan_max = q->text ? r->p->cfg->dashboard.text_scan_max : r->p->cfg->dashboard.scan_max;
+    q->timeout_ms = r->p->cfg->dashboard.query_timeout_ms;
+    return 0;
+}
+
+static void
+dash_bulk(struct http_req *r, const struct dash_who *w)
+{
+    char op[16] = "", mode[16] = "", confirm[24] = "", err[512], msg[128];
+    form_get(r->body.data, "op", op, sizeof(op));
+    form_get(r->body.data, "mode", mode, sizeof(mode));
+    bool confirmed = form_get(r->body.data, "confirm", confirm, sizeof(confirm));
+    int64_t want = 0;
+    if ((strcmp(op, "retry") && strcmp(op, "cancel")) ||
+        (strcmp(mode, "selected") && strcmp(mode, "all")) ||
+        (confirmed && parse_int64(confirm, 0, DASH_BULK_MAX, &want) < 0)) {
+        dash_error(r, w, 400, "op must be retry or cancel, mode selected or all");
+        return;
+    }
+    struct producer_conn *c = producer_pool_get(r->p);
+    struct dash_bulk b = {.c = c, .w = w, .retry = op[0] == 'r', .count_only = !confirmed};
+    int64_t seen = 0, done = 0;
+    int rc = 0;
+    if (mode[0] == 's') {
+        int64_t *ids = xcalloc(DASH_BULK_IDS, sizeof(*ids));
+        int n = dash_bulk_ids(r->body.data, ids);
+        for (int i = 0; i < n && (!confirmed || seen < want); i++, seen++)
+            done += dash_bulk_one(&b, ids[i]) == 0;
+        free(ids);
+    } else {
+        char fields[7][256];
+        struct job_query q;
+        rc = dash_bulk_filter(r, c->db, fields, &q, err, sizeof(err));
+        if (rc == 0)
+            rc = job_query_each(c->db, &q, confirmed ? want : DASH_BULK_MAX, dash_bulk_one, &b,
+                                &seen, &done, err, sizeof(err));
+    }
+    producer_pool_put(r->p, c);
+    if (rc < 0) {
+        dash_error(r, w, 503, "%s", err);
+    } else if (!confirmed) {
+        dash_bulk_confirm(r, w, op, seen, seen >= DASH_BULK_MAX);
+    } else {
+        snprintf(msg, sizeof(msg), "%s %lld of %lld jobs", b.retry ? "retried" : "cancelled",
+                 (long long)done, (long long)seen);
+        dash_done(r, "/jobs", msg);
+    }
+}
+
+/* ---- Queues and cron ---- */
+
+static void
+dash_queue_change(struct http_req *r, const struct dash_who *w, const char *q, const char *verb)
+{
+    bool pause = strcmp(verb, "pause") == 0;
+    struct producer_conn *c = producer_pool_get(r->p);
+    int rc = settings_queue_pause(c->db, q, pause);
+    char err[256];
+    snprintf(err, sizeof(err), "%s", rc < 0 ? db_errstr(c->db) : "");
+    if (rc == 0)
+        dash_audit(c, w, verb, "queue", q, NULL);
+    producer_pool_put(r->p, c);
+    if (rc < 0) {
+        dash_error(r, w, 503, "%s: %s", verb, err);
+        return;
+    }
+    struct buf b;
+    buf_init(&b, 0);
+    buf_appends(&b, "/queues/");
+    html_url(&b, q);
+    dash_done(r, b.data, pause ? "paused" : "resumed");
+    buf_release(&b);
+}
+
+/* Enqueues one run of the cron job now, as the scheduler would for a fire but outside the
+ * schedule (no fire time, so it never collides with a scheduled fire). Returns the job id or
+ * -1 with err. */
+static int64_t
+dash_cron_run(struct http_req *r, struct producer_conn *c, const cJSON *cj, char *err,
+              size_t errlen)
+{
+    char *params = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(cj, "parameters"));
+    const cJSON *to = cJSON_GetObjectItemCaseSensitive(cj, "timeout_s");
+    const cJSON *ma = cJSON_GetObjectItemCaseSensitive(cj, "max_attempts");
+    struct job_spec spec = {
+        .action = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cj, "action")),
+        .parameters = params,
+        .queue = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cj, "queue")),
+        .priority = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cj, "priority")),
+        .timeout_s = cJSON_IsNumber(to) ? (int)to->valuedouble : 0,
+        .max_attempts = cJSON_IsNumber(ma) ? (int)ma->valuedouble : 0,
+        .origin = "cron",
+        .cron_job_id = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cj, "id")),
+    };
+    struct job_spec checked;
+    struct job_ref ref;
+    const char *field = NULL;
+    int64_t id = -1;
+    if (job_spec_check(&spec, r->p->cfg->worker.test_actions, &checked, &field, err, errlen) ==
+            JOB_E_OK &&
+        job_insert(c->db, &checked, &ref, err, errlen) == JOB_E_OK) {
+        job_push(c->rq, &ref);
+        id = ref.id;
+    }
+    cJSON_free(params);
+    return id;
+}
+
+static void
+dash_cron_change(struct http_req *r, const struct dash_who *w, const char *name, const char *verb)
+{
+    char err[512], detail[64] = "";
+    enum job_err e = JOB_E_OK;
+    bool run = strcmp(verb, "run") == 0;
+    struct producer_conn *c = producer_pool_get(r->p);
+    cJSON *cj = run ? cronjob_get_json(c->db, r->p->cfg, name, &e, err, sizeof(err))
+                    : cronjob_set_active_json(c->db, r->p->cfg, name, strcmp(verb, "enable") == 0,
+                                              &e, err, sizeof(err));
+    if (cj && run) {
+        int64_t id = dash_cron_run(r, c, cj, err, sizeof(err));
+        if (id < 0)
+            e = JOB_E_DB;
+        else
+            snprintf(detail, sizeof(detail), "job %lld", (long long)id);
+    }
+    if (cj && e == JOB_E_OK)
+        dash_audit(c, w, run ? "run now" : verb, "cron", name, detail[0] ? detail : NULL);
+    producer_pool_put(r->p, c);
+    cJSON_Delete(cj);
+    if (cj == NULL || e != JOB_E_OK) {
+        dash_error(r, w, e == JOB_E_NOTFOUND ? 404 : e == JOB_E_INPUT ? 400 : 503, "%s", err);
+        return;
+    }
+    struct buf b;
+    buf_init(&b, 0);
+    buf_appends(&b, "/cron/");
+    html_url(&b, name);
+    char msg[DASH_SEG_MAX + 32];
+    if (run)
+        snprintf(msg, sizeof(msg), "started %s", detail);
+    else
+        snprintf(msg, sizeof(msg), "%sd", verb);
+    dash_done(r, b.data, msg);
+    buf_release(&b);
+}
+
+void
+dash_action(struct http_req *r, const struct dash_who *w)
+{
+    char s[3][DASH_SEG_MAX];
+    int n = dash_path(r, s, 3);
+    int64_t id;
+    if (n == 2 && strcmp(s[0], "jobs") == 0 && strcmp(s[1], "bulk") == 0)
+        dash_bulk(r, w);
+    else if (n == 3 && strcmp(s[0], "jobs") == 0 && parse_int64(s[1], 1, INT64_MAX, &id) == 0 &&
+             (strcmp(s[2], "retry") == 0 || strcmp(s[2], "cancel") == 0))
+        dash_job_change(r, w, id, s[2]);
+    else if (n == 3 && strcmp(s[0], "queues") == 0 &&
+             (strcmp(s[2], "pause") == 0 || strcmp(s[2], "resume") == 0))
+        dash_queue_change(r, w, s[1], s[2]);
+    else if (n == 3 && strcmp(s[0], "cron") == 0 &&
+             (strcmp(s[2], "enable") == 0 || strcmp(s[2], "disable") == 0 ||
+              strcmp(s[2], "run") == 0))
+        dash_cron_change(r, w, s[1], s[2]);
+    else
+        dash_error(r, w, 404, "no such change: POST %s", r->url);
+}

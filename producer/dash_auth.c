@@ -1,0 +1,279 @@
+/* This file authenticates the dashboard's users: the [dashboard] users with crypt(3) hashes
+ * (libcrypt: yescrypt or bcrypt), the API token, sessions kept in memory with an expiry and a
+ * per-session form token, and the failed-login limit per client address and per user name.
+ *
+ * Sessions live in this process only: behind a load balancer with several producers, either
+ * make it sticky or log in per producer (docs/dashboard.md). */
+#include "dash_int.h"
+#include "hmac.h"
+#include "log.h"
+
+#include <crypt.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+dash_users_free(struct dash_user *u, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(u[i].name);
+        free(u[i].hash);
+    }
+    free(u);
+}
+
+static int
+dash_user_parse(const char *entry, struct dash_user *u, char *err, size_t errlen)
+{
+    const char *c1 = strchr(entry, ':');
+    const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (c2 == NULL) {
+        snprintf(err, errlen, "[dashboard] users: \"%.40s\": expected name:role:hash", entry);
+        return -1;
+    }
+    size_t nl = (size_t)(c1 - entry);
+    if (nl == 0 || nl > DASH_NAME_MAX || strcmp(entry, "api-token") == 0) {
+        snprintf(err, errlen, "[dashboard] users: \"%.40s\": a name of 1 to %d characters", entry,
+                 DASH_NAME_MAX);
+        return -1;
+    }
+    for (const char *p = entry; p < c1; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@", *p)) {
+            snprintf(err, errlen, "[dashboard] users: \"%.*s\": names use letters, digits and ._-@",
+                     (int)nl, entry);
+            return -1;
+        }
+    bool admin = strncmp(c1 + 1, "admin:", 6) == 0;
+    if (!admin && strncmp(c1 + 1, "read:", 5) != 0) {
+        snprintf(err, errlen, "[dashboard] users: user \"%.*s\": role must be admin or read",
+                 (int)nl, entry);
+        return -1;
+    }
+    const char *h = c2 + 1;
+    if (strncmp(h, "$y$", 3) != 0 && strncmp(h, "$2b$", 4) != 0 && strncmp(h, "$2y$", 4) != 0) {
+        snprintf(err, errlen,
+                 "[dashboard] users: user \"%.*s\": the hash must be yescrypt ($y$) or bcrypt "
+                 "($2b$); make one with `jobfleet passwd`",
+                 (int)nl, entry);
+        return -1;
+    }
+    u->name = xstrndup(entry, nl);
+    u->admin = admin;
+    u->hash = xstrdup(h);
+    return 0;
+}
+
+int
+dash_users_parse(const char *spec, struct dash_user **out, int *n, char *err, size_t errlen)
+{
+    *out = NULL;
+    *n = 0;
+    const char *p = spec ? spec : "";
+    while (*p) {
+        size_t skip = strspn(p, " \t\r\n,");
+        p += skip;
+        size_t len = strcspn(p, " \t\r\n,");
+        if (len == 0)
+            break;
+        char *entry = xstrndup(p, len);
+        p += len;
+        *out = xrealloc(*out, sizeof(**out) * (size_t)(*n + 1));
+        int rc = dash_user_parse(entry, &(*out)[*n], err, errlen);
+        free(entry);
+        if (rc < 0) {
+            dash_users_free(*out, *n);
+            *out = NULL;
+            *n = 0;
+            return -1;
+        }
+        (*n)++;
+    }
+    return 0;
+}
+
+int
+dash_auth_init(struct dash_auth *a, const struct cfg *c, char *err, size_t errlen)
+{
+    memset(a, 0, sizeof(*a));
+    a->cfg = c;
+    if (dash_users_parse(c->dashboard.users, &a->users, &a->n_users, err, errlen) < 0)
+        return -1;
+    pthread_mutex_init(&a->mu, NULL);
+    /* A hash of a password nobody has, so an unknown user costs the time of a known one. */
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    struct crypt_data *cd = xcalloc(1, sizeof(*cd));
+    const char *h = crypt_gensalt_rn("$y$", 0, NULL, 0, salt, (int)sizeof(salt))
+                        ? crypt_r("not a password", salt, cd)
+                        : NULL;
+    snprintf(a->dummy_hash, sizeof(a->dummy_hash), "%s", h && h[0] == '$' ? h : "*");
+    free(cd);
+    return 0;
+}
+
+void
+dash_auth_release(struct dash_auth *a)
+{
+    dash_users_free(a->users, a->n_users);
+    pthread_mutex_destroy(&a->mu);
+    /* The session ids are secrets: do not leave them in freed memory. */
+    memset(a->sessions, 0, sizeof(a->sessions));
+}
+
+static void
+dash_random_hex(char *out, size_t bytes)
+{
+    unsigned char raw[32];
+    if (bytes > sizeof(raw) || RAND_bytes(raw, (int)bytes) != 1)
+        fatalx("RAND_bytes failed");
+    for (size_t i = 0; i < bytes; i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+}
+
+bool
+dash_auth_token(struct dash_auth *a, const char *token)
+{
+    const char *want = a->cfg->producer.api_token;
+    return want && want[0] && token && hmac_secret_equal(token, strlen(token), want, strlen(want));
+}
+
+/* With mu held: the failure entry of key, made (evicting the oldest) when make is set. */
+static struct dash_fail *
+dash_fail_find(struct dash_auth *a, const char *key, bool make, int64_t now)
+{
+    struct dash_fail *oldest = &a->fails[0];
+    int64_t window = (int64_t)a->cfg->dashboard.login_lockout_s * 1000;
+    for (int i = 0; i < DASH_FAILS; i++) {
+        struct dash_fail *f = &a->fails[i];
+        if (f->count && now - f->first_ms > window)
+            f->count = 0;
+        if (f->count && strcmp(f->key, key) == 0)
+            return f;
+        if (f->count == 0 || f->first_ms < oldest->first_ms)
+            oldest = f;
+    }
+    if (!make)
+        return NULL;
+    memset(oldest, 0, sizeof(*oldest));
+    snprintf(oldest->key, sizeof(oldest->key), "%s", key);
+    oldest->first_ms = now;
+    return oldest;
+}
+
+/* With mu held: seconds until key may try again, 0 when it may now. */
+static int64_t
+dash_fail_locked(struct dash_auth *a, const char *key, int64_t now)
+{
+    struct dash_fail *f = dash_fail_find(a, key, false, now);
+    if (f == NULL || f->count < a->cfg->dashboard.login_max_failures)
+        return 0;
+    return (f->first_ms + (int64_t)a->cfg->dashboard.login_lockout_s * 1000 - now) / 1000 + 1;
+}
+
+static bool
+dash_password_ok(const char *pass, const char *hash)
+{
+    struct crypt_data *cd = xcalloc(1, sizeof(*cd));
+    const char *h = crypt_r(pass, hash, cd);
+    bool ok = h && h[0] != '*' && strlen(h) == strlen(hash) &&
+              hmac_secret_equal(h, strlen(h), hash, strlen(hash));
+    free(cd);
+    return ok;
+}
+
+/* With mu held: stores a new session for who, evicting an expired or the oldest one. */
+static void
+dash_session_open(struct dash_auth *a, const char *user, bool admin, int64_t now,
+                  struct dash_session *out)
+{
+    struct dash_session *slot = &a->sessions[0];
+    for (int i = 0; i < DASH_SESSIONS; i++) {
+        struct dash_session *s = &a->sessions[i];
+        if (s->id[0] == '\0' || s->expires_ms <= now) {
+            slot = s;
+            break;
+        }
+        if (s->expires_ms < slot->expires_ms)
+            slot = s;
+    }
+    memset(slot, 0, sizeof(*slot));
+    dash_random_hex(slot->id, 32);
+    dash_random_hex(slot->csrf, 32);
+    snprintf(slot->user, sizeof(slot->user), "%s", user);
+    slot->admin = admin;
+    slot->expires_ms = now + (int64_t)a->cfg->dashboard.session_ttl_s * 1000;
+    *out = *slot;
+}
+
+enum dash_login
+dash_auth_login(struct dash_auth *a, const char *ip, const char *user, const char *pass,
+                struct dash_session *out, int64_t *retry_s)
+{
+    char kip[DASH_NAME_MAX + 16], kuser[DASH_NAME_MAX + 16];
+    snprintf(kip, sizeof(kip), "ip:%s", ip);
+    snprintf(kuser, sizeof(kuser), "user:%.*s", DASH_NAME_MAX, user);
+    int64_t now = now_wall_ms();
+    pthread_mutex_lock(&a->mu);
+    int64_t wait_ip = dash_fail_locked(a, kip, now), wait_user = dash_fail_locked(a, kuser, now);
+    pthread_mutex_unlock(&a->mu);
+    *retry_s = wait_ip > wait_user ? wait_ip : wait_user;
+    if (*retry_s > 0)
+        return DASH_LOGIN_LOCKED;
+    const struct dash_user *u = NULL;
+    for (int i = 0; i < a->n_users; i++)
+        if (strcmp(a->users[i].name, user) == 0)
+            u = &a->users[i];
+    bool ok = dash_password_ok(pass, u ? u->hash : a->dummy_hash) && u != NULL;
+    const char *who = u ? u->name : NULL;
+    bool admin = u ? u->admin : false;
+    if (!ok && (user[0] == '\0' || strcmp(user, "api-token") == 0) && dash_auth_token(a, pass)) {
+        ok = true;
+        who = "api-token";
+        admin = true;
+    }
+    pthread_mutex_lock(&a->mu);
+    if (ok) {
+        dash_session_open(a, who, admin, now, out);
+    } else {
+        dash_fail_find(a, kip, true, now)->count++;
+        dash_fail_find(a, kuser, true, now)->count++;
+    }
+    pthread_mutex_unlock(&a->mu);
+    if (!ok)
+        log_warnx("dashboard: failed login for \"%.64s\" from %s", user, ip);
+    else
+        log_info("dashboard: %s logged in from %s (%s)", who, ip, admin ? "admin" : "read");
+    return ok ? DASH_LOGIN_OK : DASH_LOGIN_BAD;
+}
+
+bool
+dash_auth_lookup(struct dash_auth *a, const char *id, struct dash_session *out)
+{
+    if (id == NULL || strlen(id) != 64)
+        return false;
+    int64_t now = now_wall_ms();
+    bool found = false;
+    pthread_mutex_lock(&a->mu);
+    for (int i = 0; i < DASH_SESSIONS && !found; i++) {
+        struct dash_session *s = &a->sessions[i];
+        if (s->id[0] && s->expires_ms > now && hmac_secret_equal(s->id, 64, id, 64)) {
+            *out = *s;
+            found = true;
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+    return found;
+}
+
+void
+dash_auth_logout(struct dash_auth *a, const char *id)
+{
+    if (id == NULL || strlen(id) != 64)
+        return;
+    pthread_mutex_lock(&a->mu);
+    for (int i = 0; i < DASH_SESSIONS; i++)
+        if (a->sessions[i].id[0] && strcmp(a->sessions[i].id, id) == 0)
+            memset(&a->sessions[i], 0, sizeof(a->sessions[i]));
+    pthread_mutex_unlock(&a->mu);
+}

@@ -1,0 +1,452 @@
+/* End-to-end tests of the dashboard served by jobfleet-producer: login and sessions, the
+ * failed-login limit, CSRF, the read-only role, the bounded Jobs listing, bulk changes with
+ * their confirmation, the background cache behind the Overview and /metrics, and (through
+ * tests/browser/dashboard.mjs) the whole flow in headless Chromium. */
+#include "thttp.h"
+#include "tproducer.h"
+#include "tsupport.h"
+#include "util.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* admin / adminpw (bcrypt) and viewer / viewpw (yescrypt), made by `jobfleet passwd`. */
+#define DASH_USERS                                                                                 \
+    "[dashboard]\nusers = "                                                                        \
+    "admin:admin:$2b$10$szgSb4bb9xW3eUGmRlzoDewXFTFhlt94AAYq27vlAY.0NVaD0nJcC,"                    \
+    " viewer:read:$y$j9T$5sy5PC.yglQAHXMynQvnG0$JsPXVcsGM7TmPpj5KwZDx2R/IdI31cNQnZmQmH0UKL9\n"     \
+    "cache_refresh_ms = 200\nlogin_max_failures = 3\nlogin_lockout_s = 60\n"
+
+/* A logged-in client: the session cookie and the form token. */
+struct dclient {
+    char cookie[128];
+    char csrf[65];
+};
+
+static long
+dreq(struct tenv *t, const char *method, const char *path, const char *body,
+     const struct dclient *c, const char *extra, struct t_http_resp *out)
+{
+    char ck[160], origin[128];
+    snprintf(ck, sizeof(ck), "Cookie: %s", c ? c->cookie : "");
+    const char *url = tprod_url(t, "");
+    snprintf(origin, sizeof(origin), "Origin: %.*s", (int)strlen(url), url);
+    const char *h[6];
+    int n = 0;
+    if (c)
+        h[n++] = ck;
+    h[n++] = "Content-Type: application/x-www-form-urlencoded";
+    h[n++] = extra ? extra : origin;
+    h[n] = NULL;
+    CHECK(t_http(method, tprod_url(t, path), body, body ? strlen(body) : 0, h, out) == 0,
+          "%s %s: %s", method, path, out->err);
+    return out->status;
+}
+
+/* The status of a request; the body is dropped. */
+static long
+dstatus(struct tenv *t, const char *method, const char *path, const char *body,
+        const struct dclient *c, const char *extra)
+{
+    struct t_http_resp r;
+    long st = dreq(t, method, path, body, c, extra, &r);
+    t_http_release(&r);
+    return st;
+}
+
+/* GET path as c; fails unless 200. The caller frees the body. */
+static char *
+dget(struct tenv *t, const char *path, const struct dclient *c)
+{
+    struct t_http_resp r;
+    long st = dreq(t, "GET", path, NULL, c, NULL, &r);
+    CHECK(st == 200, "GET %s: %ld %s", path, st, r.body);
+    char *b = xstrdup(r.body);
+    t_http_release(&r);
+    return b;
+}
+
+static cJSON *
+dget_json(struct tenv *t, const char *path, const struct dclient *c)
+{
+    char *b = dget(t, path, c);
+    cJSON *j = cJSON_Parse(b);
+    CHECK(j != NULL, "GET %s: not JSON: %s", path, b);
+    free(b);
+    return j;
+}
+
+/* Logs in; returns the status, and fills c (cookie and form token) on success. */
+static long
+dlogin(struct tenv *t, const char *user, const char *pass, struct dclient *c)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "user=%s&password=%s", user, pass);
+    struct t_http_resp r;
+    long st = dreq(t, "POST", "/login", body, NULL, NULL, &r);
+    if (st == 303) {
+        char sc[256];
+        CHECK(t_http_header(&r, "set-cookie", sc, sizeof(sc)) == 0, "no Set-Cookie");
+        CHECK(strstr(sc, "HttpOnly") && strstr(sc, "SameSite=Strict") && strstr(sc, "Secure") &&
+                  strstr(sc, "Max-Age=28800") && strstr(sc, "Path=/"),
+              "cookie attributes: %s", sc);
+        snprintf(c->cookie, sizeof(c->cookie), "%.*s", (int)strcspn(sc, ";"), sc);
+        char *page = dget(t, "/", c);
+        const char *v = strstr(page, "name=\"csrf\" value=\"");
+        CHECK(v != NULL, "no form token on the page: %s", page);
+        snprintf(c->csrf, sizeof(c->csrf), "%.64s", v + 19);
+        free(page);
+    }
+    t_http_release(&r);
+    return st;
+}
+
+static void
+dstart(struct tenv *t)
+{
+    tprod_start(t);
+}
+
+static void
+test_login(struct tenv *t)
+{
+    /* A user made by `jobfleet passwd` (yescrypt) on top of the configured ones. */
+    char *cmd = xasprintf("printf 'pass word\\n' | %s --config %s passwd carol --role read",
+                          t_bin("jobfleet"), t->conf);
+    FILE *p = popen(cmd, "r");
+    free(cmd);
+    char line[512] = "";
+    CHECK(p && fgets(line, sizeof(line), p), "jobfleet passwd printed nothing");
+    CHECK(pclose(p) == 0, "jobfleet passwd failed");
+    line[strcspn(line, "\n")] = '\0';
+    CHECK(strncmp(line, "carol:read:$y$", 14) == 0, "passwd line: %s", line);
+    FILE *fp = fopen(t->conf, "a");
+    fprintf(fp, "[dashboard]\nusers = %s\nlogin_max_failures = 3\n", line);
+    fclose(fp);
+    dstart(t);
+
+    struct dclient c;
+    CHECK(dstatus(t, "GET", "/", NULL, NULL, NULL) == 303, "no session: to the login page");
+    CHECK(dstatus(t, "GET", "/jobs?format=json", NULL, NULL, NULL) == 401, "JSON: 401");
+    CHECK(dlogin(t, "carol", "wrong", &c) == 401, "wrong password");
+    CHECK(dlogin(t, "carol", "pass+word", &c) == 303, "right password");
+    char *page = dget(t, "/", &c);
+    CHECK(strstr(page, "carol") && strstr(page, "(read-only)"), "%s", page);
+    free(page);
+    /* The API token logs in as admin, and works as a bearer token for scripts. */
+    struct dclient tok;
+    CHECK(dlogin(t, "", "test-token", &tok) == 303, "API token login");
+    CHECK(tprod_call(t, "GET", "/jobs?format=json", NULL, NULL, NULL) == 200, "bearer");
+    CHECK(tprod_call(t, "GET", "/jobs?format=json", NULL, "Authorization: Bearer nope", NULL) ==
+              401,
+          "wrong bearer");
+    /* Logout ends the session on the server, not only in the browser. */
+    char body[128];
+    snprintf(body, sizeof(body), "csrf=%s", c.csrf);
+    CHECK(dstatus(t, "POST", "/logout", body, &c, NULL) == 303, "logout");
+    CHECK(dstatus(t, "GET", "/", NULL, &c, NULL) == 303, "the old cookie no longer works");
+    /* Three failures lock the address out, even for the right password then. */
+    CHECK(dlogin(t, "carol", "x", &c) == 401 && dlogin(t, "carol", "y", &c) == 401, "fail");
+    CHECK(dlogin(t, "carol", "pass+word", &c) == 429, "locked out after three failures");
+}
+
+static void
+test_csrf(struct tenv *t)
+{
+    dstart(t);
+    struct dclient a;
+    CHECK(dlogin(t, "admin", "adminpw", &a) == 303, "admin login");
+    char body[128];
+    snprintf(body, sizeof(body), "csrf=%s", a.csrf);
+    CHECK(dstatus(t, "POST", "/queues/default/pause", body, &a, "Origin: http://evil.example") ==
+              403,
+          "foreign Origin");
+    CHECK(dstatus(t, "POST", "/queues/default/pause", body, &a, "Sec-Fetch-Site: cross-site") ==
+              403,
+          "cross-site fetch");
+    CHECK(dstatus(t, "POST", "/queues/default/pause", "", &a, NULL) == 403, "no token");
+    CHECK(dstatus(t, "POST", "/queues/default/pause",
+                  "csrf=0000000000000000000000000000000000000000000000000000000000000000", &a,
+                  NULL) == 403,
+          "another token");
+    CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM queue_settings WHERE is_paused = 1", DB_NOP) == 0,
+          "nothing paused by a refused POST");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM audit_log", DB_NOP) == 0, "nothing audited");
+    CHECK(dstatus(t, "POST", "/queues/default/pause", body, &a, NULL) == 303, "same origin");
+    CHECK(t_sql_int(t, 0, "SELECT is_paused FROM queue_settings WHERE queue = 'default'", DB_NOP) ==
+              1,
+          "paused");
+    char *who = t_sql_str(t,
+                          "SELECT CONCAT(actor, ' ', action) FROM audit_log "
+                          "WHERE object_kind = 'queue' AND object_id = 'default'",
+                          DB_NOP);
+    CHECK(who && strcmp(who, "admin pause") == 0, "audit: %s", who ? who : "(none)");
+    free(who);
+}
+
+static void
+test_readonly(struct tenv *t)
+{
+    int64_t id = t_enqueue(t, "System/Echo", "{\"password\":\"hunter2\",\"n\":\"<script>\"}", NULL);
+    CHECK(t_cli(t, NULL, NULL,
+                (const char *const[]){"cron", "add", "nightly", "0 3 * * *", "System/Noop",
+                                      NULL}) == 0,
+          "cron add");
+    dstart(t);
+    struct dclient v;
+    CHECK(dlogin(t, "viewer", "viewpw", &v) == 303, "viewer login");
+    const char *pages[] = {"/",     "/jobs",         "/queues",  "/queues/default",
+                           "/cron", "/cron/nightly", "/workers", "/webhooks"};
+    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
+        free(dget(t, pages[i], &v));
+    char path[64];
+    snprintf(path, sizeof(path), "/jobs/%lld", (long long)id);
+    char *page = dget(t, path, &v);
+    CHECK(!strstr(page, "hunter2") && strstr(page, "[redacted]"), "secret shown: %s", page);
+    CHECK(!strstr(page, "<script>") && strstr(page, "&lt;script&gt;"), "not escaped: %s", page);
+    CHECK(!strstr(page, "id=\"cancel\""), "a read-only user sees a cancel button");
+    free(page);
+    char body[128];
+    snprintf(body, sizeof(body), "csrf=%s", v.csrf);
+    char cancel[64];
+    snprintf(cancel, sizeof(cancel), "/jobs/%lld/cancel", (long long)id);
+    const char *posts[] = {cancel, "/queues/default/pause", "/cron/nightly/disable",
+                           "/cron/nightly/run"};
+    for (size_t i = 0; i < sizeof(posts) / sizeof(posts[0]); i++)
+        CHECK(dstatus(t, "POST", posts[i], body, &v, NULL) == 403, "POST %s", posts[i]);
+    snprintf(body, sizeof(body), "csrf=%s&op=cancel&mode=all", v.csrf);
+    CHECK(dstatus(t, "POST", "/jobs/bulk", body, &v, NULL) == 403, "bulk");
+    CHECK(t_job_in_state(t, id, "queued"), "job unchanged");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE origin = 'cron'", DB_NOP) == 0,
+          "no run");
+    CHECK(t_sql_int(t, -1, "SELECT is_active FROM cron_jobs WHERE name = 'nightly'", DB_NOP) == 1,
+          "still enabled");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM audit_log", DB_NOP) == 0, "nothing audited");
+}
+
+/* Inserts n jobs in one statement: every third failed with a reason naming its number. */
+static void
+seed_jobs(struct tenv *t, int n)
+{
+    char *sql = xasprintf(
+        "INSERT INTO jobs (uuid, origin, queue, action, parameters, state, run_at, dt_created, "
+        "dt_completed, failure_reason) SELECT UUID(), IF(seq %% 2, 'api', 'cli'), "
+        "IF(seq %% 5 = 0, 'slow', 'default'), 'System/Echo', CONCAT('{\"n\":', seq, '}'), "
+        "IF(seq %% 3 = 0, 'failed', 'succeeded'), NOW(6), NOW(6) - INTERVAL (%d - seq) SECOND, "
+        "NOW(6) - INTERVAL (%d - seq) SECOND, IF(seq %% 3 = 0, CONCAT('boom ', seq), NULL) "
+        "FROM seq_1_to_%d",
+        n, n, n);
+    CHECK(db_exec_static(t->db, sql) == 0, "seed: %s", db_errstr(t->db));
+    free(sql);
+}
+
+static int
+count_pages(struct tenv *t, const char *filter, struct dclient *c, int *rows)
+{
+    char cursor[128] = "";
+    int pages = 0;
+    *rows = 0;
+    int64_t last = INT64_MAX;
+    for (;;) {
+        char *path = xasprintf("/jobs?format=json&limit=50%s%s%s", filter,
+                               cursor[0] ? "&cursor=" : "", cursor);
+        cJSON *j = dget_json(t, path, c);
+        free(path);
+        const cJSON *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "jobs"))
+        {
+            int64_t id = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "id"));
+            if (strstr(filter, "state") == NULL)
+                CHECK(id < last, "ids descend across pages: %lld after %lld", (long long)id,
+                      (long long)last);
+            last = id;
+            (*rows)++;
+        }
+        const cJSON *next = cJSON_GetObjectItemCaseSensitive(j, "next");
+        pages++;
+        if (!cJSON_IsString(next)) {
+            cJSON_Delete(j);
+            return pages;
+        }
+        /* The cursor goes back into the URL: "|" and " " need encoding. */
+        struct buf b;
+        buf_init(&b, 0);
+        for (const char *p = next->valuestring; *p; p++)
+            buf_printf(&b, (*p == '|' || *p == ' ' || *p == ':') ? "%%%02X" : "%c",
+                       (unsigned char)*p);
+        snprintf(cursor, sizeof(cursor), "%s", b.data);
+        buf_release(&b);
+        cJSON_Delete(j);
+        CHECK(pages < 100, "paging does not end");
+    }
+}
+
+static void
+test_jobs_filter(struct tenv *t)
+{
+    seed_jobs(t, 600);
+    dstart(t);
+    struct dclient a;
+    CHECK(dlogin(t, "admin", "adminpw", &a) == 303, "login");
+    int rows;
+    count_pages(t, "", &a, &rows);
+    CHECK(rows == 600, "all jobs over the pages: %d", rows);
+    count_pages(t, "&state=failed", &a, &rows);
+    CHECK(rows == 200, "failed jobs over the pages: %d", rows);
+    /* origin is not indexed: each page examines at most scan_max (100) entries, and the
+     * cursor continues the scan, so every match is still found, page by page. */
+    int pages = count_pages(t, "&origin=api", &a, &rows);
+    CHECK(rows == 300 && pages >= 6, "api jobs: %d rows in %d pages", rows, pages);
+    /* boom 33 and boom 330, 333, 336, 339: the first page's window (the newest 100 failed
+     * jobs) holds only the last four, says so, and its cursor leads on to the fifth. */
+    cJSON *j = dget_json(t, "/jobs?format=json&text=boom+33&state=failed", &a);
+    const cJSON *jobs = cJSON_GetObjectItemCaseSensitive(j, "jobs");
+    CHECK(cJSON_GetArraySize(jobs) == 4 &&
+              cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "window_end")) &&
+              cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "next")),
+          "text filter, first window: %d", cJSON_GetArraySize(jobs));
+    cJSON_Delete(j);
+    count_pages(t, "&text=boom+33&state=failed", &a, &rows);
+    CHECK(rows == 5, "text filter over the windows: %d", rows);
+    j = dget_json(t, "/jobs?format=json&text=%25&queue=slow", &a);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "jobs")) == 0,
+          "%% is a literal, not a wildcard");
+    cJSON_Delete(j);
+    /* The time range: the 60 jobs created in the last minute (ids 541..600). */
+    char *from = t_sql_str(t,
+                           "SELECT DATE_FORMAT(dt_created, '%Y-%m-%dT%H:%i:%s') FROM jobs "
+                           "WHERE id = 541",
+                           DB_NOP);
+    char *path = xasprintf("/jobs?format=json&limit=500&from=%s", from);
+    j = dget_json(t, path, &a);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "jobs")) == 60, "from: %d",
+          cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "jobs")));
+    cJSON_Delete(j);
+    free(path);
+    free(from);
+    CHECK(dstatus(t, "GET", "/jobs?state=nope", NULL, &a, NULL) == 400, "bad state");
+    CHECK(dstatus(t, "GET", "/jobs?cursor=I0x", NULL, &a, NULL) == 400, "bad cursor");
+    CHECK(dstatus(t, "GET", "/jobs?from=yesterday", NULL, &a, NULL) == 400, "bad time");
+}
+
+static void
+test_bulk(struct tenv *t)
+{
+    seed_jobs(t, 30); /* 10 failed */
+    dstart(t);
+    struct dclient a;
+    CHECK(dlogin(t, "admin", "adminpw", &a) == 303, "login");
+    char *body = xasprintf("csrf=%s&op=retry&mode=all&state=failed&queue=default", a.csrf);
+    struct t_http_resp r;
+    CHECK(dreq(t, "POST", "/jobs/bulk", body, &a, NULL, &r) == 200, "confirmation page");
+    /* failed and in queue default: multiples of 3 that are not multiples of 5 → 8 */
+    CHECK(strstr(r.body, "id=\"confirm-count\">8<"), "count stated: %s", r.body);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE state = 'failed'", DB_NOP) == 10,
+          "nothing changed before the confirmation");
+    t_http_release(&r);
+    char *confirm = xasprintf("%s&confirm=8", body);
+    CHECK(dreq(t, "POST", "/jobs/bulk", confirm, &a, NULL, &r) == 303, "confirmed");
+    t_http_release(&r);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE state = 'failed'", DB_NOP) == 2,
+          "the two in queue slow are left");
+    CHECK(t_sql_int(t, -1,
+                    "SELECT COUNT(*) FROM audit_log WHERE action = 'retry' AND "
+                    "actor = 'admin' AND object_kind = 'job'",
+                    DB_NOP) == 8,
+          "each retry audited");
+    /* Selected rows. */
+    char *sel = xasprintf("csrf=%s&op=cancel&mode=selected&id=1&id=2&confirm=2", a.csrf);
+    CHECK(dstatus(t, "POST", "/jobs/bulk", sel, &a, NULL) == 303, "bulk cancel");
+    free(sel);
+    free(confirm);
+    free(body);
+}
+
+static void
+test_cache_metrics(struct tenv *t)
+{
+    seed_jobs(t, 90);
+    dstart(t);
+    /* The cache refreshes every 200 ms: the Overview and /metrics follow the table. */
+    cJSON *j = NULL;
+    struct dclient a;
+    CHECK(dlogin(t, "admin", "adminpw", &a) == 303, "login");
+    WAIT_UNTIL((cJSON_Delete(j), j = dget_json(t, "/?format=json", &a),
+                cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
+                    cJSON_GetObjectItemCaseSensitive(j, "states"), "failed")) == 30),
+               5000, "overview counts");
+    const cJSON *pm = cJSON_GetObjectItemCaseSensitive(j, "per_minute");
+    double sum = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(pm, "failed")) sum += v->valuedouble;
+    CHECK(sum == 30, "failed per minute adds up to 30: %.0f", sum);
+    cJSON_Delete(j);
+    db_exec_static(t->db, "UPDATE jobs SET state = 'queued', dt_queued = NOW(6) - INTERVAL 90 "
+                          "SECOND WHERE id <= 3");
+    WAIT_UNTIL(tprod_metric(t, "jobfleet_queue_jobs{queue=\"default\",state=\"queued\"}") == 3,
+               5000, "metrics follow the table");
+    int64_t age = tprod_metric(t, "jobfleet_queue_oldest_queued_age_seconds{queue=\"default\"}");
+    CHECK(age >= 90 && age < 120, "oldest queued age %lld", (long long)age);
+}
+
+/* Runs the Chromium flow of tests/browser/dashboard.mjs against a running fleet. */
+static void
+test_browser(struct tenv *t)
+{
+    char *touch = xasprintf("%s/touch", t->dir);
+    char *params =
+        xasprintf("{\"path\":\"%s\",\"fail_until_attempt\":2,\"token\":\"s3cr3t\"}", touch);
+    int64_t failed = t_enqueue(t, "System/Touch", params, NULL);
+    CHECK(t_cli(t, NULL, NULL,
+                (const char *const[]){"cron", "add", "hourly-noop", "0 * * * *", "System/Noop",
+                                      NULL}) == 0,
+          "cron add");
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    dstart(t);
+    WAIT_UNTIL(t_job_in_state(t, failed, "failed"), 20000, "the job fails its first attempt");
+    char *shots = xasprintf("%s/artifacts/dashboard", JOBFLEET_BUILD_DIR);
+    char *cmd =
+        xasprintf("mkdir -p %s && JF_URL=%s JF_JOB=%lld JF_CRON=hourly-noop JF_QUEUE=default "
+                  "JF_SHOTS=%s node %s/tests/browser/dashboard.mjs > %s/browser.log 2>&1",
+                  shots, tprod_url(t, ""), (long long)failed, shots, JOBFLEET_SOURCE_DIR, t->dir);
+    int rc = system(cmd);
+    char *log = xasprintf("%s/browser.log", t->dir);
+    char *out = t_read_file(log);
+    fprintf(stderr, "%s", out ? out : "");
+    CHECK(rc == 0, "the browser flow failed (log above; screenshots in %s)", shots);
+    /* What the browser did is in the database, by the right user. */
+    CHECK(t_job_in_state(t, failed, "succeeded"), "retried job succeeded");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM audit_log WHERE actor = 'admin'", DB_NOP) >= 4,
+          "retry, pause, resume, run now audited");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM audit_log WHERE actor = 'viewer'", DB_NOP) == 0,
+          "the read-only user changed nothing");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE origin = 'cron'", DB_NOP) == 1,
+          "one run now");
+    free(out);
+    free(log);
+    free(cmd);
+    free(shots);
+    free(params);
+    free(touch);
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct test_case cases[] = {
+        {"e2e_dashboard_login", test_login, NULL},
+        {"e2e_dashboard_csrf", test_csrf, DASH_USERS},
+        {"e2e_dashboard_readonly", test_readonly, DASH_USERS},
+        {"e2e_dashboard_jobs_filter", test_jobs_filter,
+         DASH_USERS "scan_max = 100\ntext_scan_max = 100\n"},
+        {"e2e_dashboard_bulk", test_bulk, DASH_USERS},
+        {"e2e_dashboard_cache_metrics", test_cache_metrics, DASH_USERS},
+        {"e2e_dashboard_browser", test_browser, DASH_USERS},
+    };
+    return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
+}

@@ -1,0 +1,13 @@
+# End-to-end tests of the dashboard (tests/e2e/dashboard.c); e2e_dashboard_browser drives
+# headless Chromium through tests/browser/dashboard.mjs (playwright-core, installed by
+# tests/install-deps) and keeps its screenshots under <build>/artifacts/dashboard/.
+jf_e2e(dashboard TIMEOUT 180 NAMES
+  e2e_dashboard_login
+  e2e_dashboard_csrf
+  e2e_dashboard_readonly
+  e2e_dashboard_jobs_filter
+  e2e_dashboard_bulk
+  e2e_dashboard_cache_metrics
+  e2e_dashboard_browser)
+# Chromium, a worker and a scheduler on a shared 2-core machine: room for a slow start.
+set_tests_properties(e2e_dashboard_browser PROPERTIES TIMEOUT 300)

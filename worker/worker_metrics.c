@@ -1,0 +1,85 @@
+/* This file keeps the worker's metrics (worker_metrics.h): attempts by outcome, queue and
+ * action with their durations, slots, and the children's crashes, timeouts and restarts.
+ * Labels are queue and action names, bounded by the registry and the config. */
+#include "metrics.h"
+#include "worker_metrics.h"
+
+static const double worker_duration_buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1,   2.5,
+                                                 5,    10,   30,  60,   300, 1800};
+
+#define WM_COUNTER(var, name, help)                                                                \
+    static const struct metric_def var = {name, help, METRIC_COUNTER, {"queue", "action"}, NULL, 0}
+WM_COUNTER(m_succeeded, "jobfleet_jobs_succeeded_total", "Attempts that succeeded.");
+WM_COUNTER(m_retried, "jobfleet_jobs_retried_total",
+           "Attempts that failed with attempts left (the job runs again).");
+WM_COUNTER(m_failed, "jobfleet_jobs_failed_total", "Attempts that failed the job for good.");
+WM_COUNTER(m_cancelled, "jobfleet_jobs_cancelled_total", "Running jobs stopped by a cancel.");
+
+static const struct metric_def m_duration = {
+    "jobfleet_job_duration_seconds",
+    "Run time of attempts, by queue and action.",
+    METRIC_HISTOGRAM,
+    {"queue", "action"},
+    worker_duration_buckets,
+    (int)(sizeof(worker_duration_buckets) / sizeof(double))};
+static const struct metric_def m_crashes = {"jobfleet_worker_child_crashes_total",
+                                            "Children that died while running a job.",
+                                            METRIC_COUNTER,
+                                            {NULL, NULL},
+                                            NULL,
+                                            0};
+static const struct metric_def m_timeouts = {"jobfleet_worker_job_timeouts_total",
+                                             "Jobs stopped for passing their timeout.",
+                                             METRIC_COUNTER,
+                                             {NULL, NULL},
+                                             NULL,
+                                             0};
+static const struct metric_def m_restarts = {"jobfleet_worker_children_restarted_total",
+                                             "Children started in place of ended ones.",
+                                             METRIC_COUNTER,
+                                             {NULL, NULL},
+                                             NULL,
+                                             0};
+static const struct metric_def m_busy = {
+    "jobfleet_worker_slots_busy", "Slots running a job.", METRIC_GAUGE, {NULL, NULL}, NULL, 0};
+static const struct metric_def m_slots = {
+    "jobfleet_worker_slots", "Slots ([worker] concurrency).", METRIC_GAUGE, {NULL, NULL}, NULL, 0};
+
+void
+worker_metrics_outcome(const struct claimed_job *job, enum job_status st, int64_t exec_ms)
+{
+    const struct metric_def *m = &m_failed;
+    if (st == JOB_OK)
+        m = &m_succeeded;
+    else if (st == JOB_CANCELLED)
+        m = &m_cancelled;
+    else if (st == JOB_RETRY && job->attempt < job->max_attempts)
+        m = &m_retried;
+    metrics_add(m, job->queue, job->action, 1);
+    metrics_observe(&m_duration, job->queue, job->action, (double)exec_ms / 1000.0);
+}
+
+void
+worker_metrics_crash(void)
+{
+    metrics_add(&m_crashes, NULL, NULL, 1);
+}
+
+void
+worker_metrics_timeout(void)
+{
+    metrics_add(&m_timeouts, NULL, NULL, 1);
+}
+
+void
+worker_metrics_restart(void)
+{
+    metrics_add(&m_restarts, NULL, NULL, 1);
+}
+
+void
+worker_metrics_slots(int busy, int total)
+{
+    metrics_set(&m_busy, NULL, NULL, busy);
+    metrics_set(&m_slots, NULL, NULL, total);
+}

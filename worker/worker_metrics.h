@@ -1,0 +1,24 @@
+/* The worker's metrics (worker_metrics.c), served on [worker] metrics_listen. Called from the
+ * supervisor's loop only. */
+#ifndef JOBFLEET_WORKER_METRICS_H
+#define JOBFLEET_WORKER_METRICS_H
+
+#include <stdint.h>
+
+#include "job_status.h"
+#include "lifecycle.h"
+
+/* An attempt's outcome as the supervisor hands it to the check-out: succeeded, retried (a
+ * retryable failure with attempts left), failed or cancelled, by queue and action, and its
+ * duration. */
+void worker_metrics_outcome(const struct claimed_job *job, enum job_status st, int64_t exec_ms);
+/* A child died while running a job (not killed by the supervisor). */
+void worker_metrics_crash(void);
+/* A job passed its timeout and its child was stopped. */
+void worker_metrics_timeout(void);
+/* A child was started in place of one that ended. */
+void worker_metrics_restart(void);
+/* The slots: busy now, and all. */
+void worker_metrics_slots(int busy, int total);
+
+#endif
