@@ -280,6 +280,23 @@ dash_get(struct http_req *r, const struct dash_who *w)
         dash_error(r, w, 404, "no such page: %s", r->url);
 }
 
+/* Whether the path lies in one of the dashboard's sections: anything else is answered with
+ * the producer's one 404 before any login, so unknown paths look alike to a stranger. */
+static bool
+dash_section_known(struct http_req *r)
+{
+    static const char *const sections[] = {"jobs",    "queues",   "cron",
+                                           "workers", "webhooks", "logout"};
+    char s[3][DASH_SEG_MAX];
+    int n = dash_path(r, s, 3);
+    if (n == 0)
+        return true;
+    for (size_t i = 0; n > 0 && i < sizeof(sections) / sizeof(sections[0]); i++)
+        if (strcmp(s[0], sections[i]) == 0)
+            return true;
+    return false;
+}
+
 void
 dash_handle(struct http_req *r)
 {
@@ -306,6 +323,10 @@ dash_handle(struct http_req *r)
     if (!get && !post) {
         http_reply_with(r, 405, NULL, "{\"error\":\"use GET or POST\",\"field\":null}", "Allow",
                         "GET, POST");
+        return;
+    }
+    if (!dash_section_known(r)) {
+        http_reply_not_found(r);
         return;
     }
     struct dash_who w;

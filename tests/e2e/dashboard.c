@@ -139,7 +139,7 @@ test_login(struct tenv *t)
     free(page);
     /* The API token logs in as admin, and works as a bearer token for scripts. */
     struct dclient tok;
-    CHECK(dlogin(t, "", "test-token", &tok) == 303, "API token login");
+    CHECK(dlogin(t, "", "test-token-0123456789", &tok) == 303, "API token login");
     CHECK(tprod_call(t, "GET", "/jobs?format=json", NULL, NULL, NULL) == 200, "bearer");
     CHECK(tprod_call(t, "GET", "/jobs?format=json", NULL, "Authorization: Bearer nope", NULL) ==
               401,
