@@ -2,6 +2,7 @@
  * <curl/curl.h>): every request, single or batched, goes through one curl multi loop that
  * takes a budget slot before each attempt, retries with backoff and honours cancellation. */
 #include "httpc_int.h"
+#include "ids.h"
 #include "log.h"
 #include "util.h"
 
@@ -85,6 +86,12 @@ httpc_set_bearer(struct httpc *h, const char *token)
     free(h->bearer);
     h->bearer = token ? xstrdup(token) : NULL;
     h->conf.auth = HTTPC_AUTH_BEARER;
+}
+
+bool
+httpc_bearer_set(const struct httpc *h)
+{
+    return h->bearer != NULL && h->bearer[0] != '\0';
 }
 
 int64_t
@@ -242,6 +249,13 @@ httpc_headers(const struct httpc *h, const struct httpc_xfer *x, bool creds)
                             h->conf.api_secret ? h->conf.api_secret : "");
         sl = curl_slist_append(sl, a);
         free(a);
+    }
+    if (req->attempt_id_header) {
+        char id[37];
+        ids_uuid(id);
+        char *line = xasprintf("%s: %s", req->attempt_id_header, id);
+        sl = curl_slist_append(sl, line);
+        free(line);
     }
     for (int i = 0; req->headers && req->headers[i]; i++)
         sl = curl_slist_append(sl, req->headers[i]);

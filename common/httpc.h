@@ -63,6 +63,8 @@ void httpc_set_cancel(struct httpc *h, volatile int *flag);
 /* Replaces the bearer token (a token obtained by a login call, e.g. TOGA's JWT); copied.
  * Switches the client to bearer auth. */
 void httpc_set_bearer(struct httpc *h, const char *token);
+/* True when the client holds a bearer token (from the config or httpc_set_bearer). */
+bool httpc_bearer_set(const struct httpc *h);
 
 /* One request. Only method and path are required. */
 struct httpc_req {
@@ -78,6 +80,9 @@ struct httpc_req {
     const char *content_type;
     const char *const *headers; /* extra "Name: value" lines, NULL-terminated */
     bool unsafe_retry;          /* retry a POST/PATCH after errors that may have applied it */
+    /* When set, every attempt (retries included) carries this header with a fresh random
+     * UUID: for APIs that reject a reused request id (TOGA 2's transactionId, EV-5). */
+    const char *attempt_id_header;
 };
 
 enum httpc_error {
