@@ -119,3 +119,13 @@ hmac_base64_decode(const char *in, size_t len, char *out, size_t outcap)
     out[n] = '\0';
     return n;
 }
+
+char *
+hmac_base64_encode(const void *in, size_t len)
+{
+    if (len > (size_t)INT32_MAX / 4 * 3 - 3)
+        fatalx("hmac_base64_encode: %zu bytes is too long", len);
+    char *out = xmalloc((len + 2) / 3 * 4 + 1);
+    EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+    return out;
+}

@@ -37,5 +37,8 @@ bool hmac_secret_equal(const char *given, size_t glen, const char *expected, siz
  * NUL-terminating it. Returns the decoded length, or -1 when in is not base64 or out is too
  * small. */
 int hmac_base64_decode(const char *in, size_t len, char *out, size_t outcap);
+/* Encodes len bytes as standard base64 with padding; the caller frees the NUL-terminated
+ * result. */
+char *hmac_base64_encode(const void *in, size_t len);
 
 #endif

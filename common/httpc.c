@@ -2,6 +2,7 @@
  * <curl/curl.h>): every request, single or batched, goes through one curl multi loop that
  * takes a budget slot before each attempt, retries with backoff and honours cancellation. */
 #include "httpc_int.h"
+#include "ids.h"
 #include "log.h"
 #include "util.h"
 
@@ -30,6 +31,7 @@ struct httpc_xfer {
     char *json_body;
     CURL *easy;
     struct curl_slist *hdrs;
+    struct curl_slist *connect_to; /* req->connect_to as curl takes it */
     struct buf body, head;
     char errbuf[CURL_ERROR_SIZE];
     bool too_big, running, done;
@@ -85,6 +87,12 @@ httpc_set_bearer(struct httpc *h, const char *token)
     free(h->bearer);
     h->bearer = token ? xstrdup(token) : NULL;
     h->conf.auth = HTTPC_AUTH_BEARER;
+}
+
+bool
+httpc_bearer_set(const struct httpc *h)
+{
+    return h->bearer != NULL && h->bearer[0] != '\0';
 }
 
 int64_t
@@ -243,6 +251,13 @@ httpc_headers(const struct httpc *h, const struct httpc_xfer *x, bool creds)
         sl = curl_slist_append(sl, a);
         free(a);
     }
+    if (req->attempt_id_header) {
+        char id[37];
+        ids_uuid(id);
+        char *line = xasprintf("%s: %s", req->attempt_id_header, id);
+        sl = curl_slist_append(sl, line);
+        free(line);
+    }
     for (int i = 0; req->headers && req->headers[i]; i++)
         sl = curl_slist_append(sl, req->headers[i]);
     return sl;
@@ -308,6 +323,8 @@ httpc_easy(struct httpc *h, struct httpc_xfer *x)
      * us (a signed attachment URL, a redirect target). */
     bool creds = h->conf.base_url[0] && httpc_same_origin(h->conf.base_url, x->url);
     x->hdrs = httpc_headers(h, x, creds);
+    if (x->req->connect_to)
+        x->connect_to = curl_slist_append(NULL, x->req->connect_to);
     curl_easy_setopt(c, CURLOPT_URL, x->url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hdrs);
     curl_easy_setopt(c, CURLOPT_PRIVATE, x);
@@ -319,7 +336,18 @@ httpc_easy(struct httpc *h, struct httpc_xfer *x)
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)h->conf.timeout_ms);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)h->conf.connect_timeout_ms);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, x->req->untrusted_url ? "https" : "http,https");
+    /* Redirects stay unfollowed: the caller decides whether a Location may be visited. */
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    if (h->conf.ca_file && *h->conf.ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, h->conf.ca_file);
+    if (x->req->untrusted_url) {
+        /* A proxy would make the address check moot: it, not we, would connect. */
+        curl_easy_setopt(c, CURLOPT_PROXY, "");
+        curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    }
+    if (x->connect_to)
+        curl_easy_setopt(c, CURLOPT_CONNECT_TO, x->connect_to);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "jobfleet");
     if (h->conf.max_response_bytes > 0)
         curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->conf.max_response_bytes);
@@ -529,7 +557,8 @@ httpc_finish(struct httpc *h, struct httpc_xfer *x, CURLcode rc)
                    (long long)(r->retry_after_ms / 1000));
         return;
     }
-    if (r->attempts >= h->conf.max_attempts) {
+    int max_attempts = x->req->max_attempts > 0 ? x->req->max_attempts : h->conf.max_attempts;
+    if (r->attempts >= max_attempts) {
         httpc_fail(h, x, e, "%s (after %d attempts)", what, r->attempts);
         return;
     }
@@ -540,7 +569,7 @@ httpc_finish(struct httpc *h, struct httpc_xfer *x, CURLcode rc)
     x->not_before = x->idle_since + d;
     int plen = (int)strcspn(x->req->path, "?");
     log_info("%s: %s %.*s: %s; attempt %d of %d in %lld ms", h->conf.name, x->method,
-             plen > 160 ? 160 : plen, x->req->path, what, r->attempts + 1, h->conf.max_attempts,
+             plen > 160 ? 160 : plen, x->req->path, what, r->attempts + 1, max_attempts,
              (long long)d);
 }
 
@@ -554,6 +583,8 @@ httpc_drop_easy(CURLM *m, struct httpc_xfer *x)
     }
     curl_slist_free_all(x->hdrs);
     x->hdrs = NULL;
+    curl_slist_free_all(x->connect_to);
+    x->connect_to = NULL;
     buf_release(&x->body);
     buf_release(&x->head);
 }

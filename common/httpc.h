@@ -41,6 +41,7 @@ struct httpc_conf {
     int64_t backoff_max_ms;
     int64_t retry_after_max_ms; /* a longer Retry-After ends the request (the job retries) */
     const char *redis_prefix;   /* the fleet's key prefix, for the pause key */
+    const char *ca_file;        /* PEM CA bundle for TLS instead of the system's; NULL: system */
 };
 
 /* Fills conf with the defaults and then the keys of [service.<service>]; the strings are
@@ -63,6 +64,8 @@ void httpc_set_cancel(struct httpc *h, volatile int *flag);
 /* Replaces the bearer token (a token obtained by a login call, e.g. TOGA's JWT); copied.
  * Switches the client to bearer auth. */
 void httpc_set_bearer(struct httpc *h, const char *token);
+/* True when the client holds a bearer token (from the config or httpc_set_bearer). */
+bool httpc_bearer_set(const struct httpc *h);
 
 /* One request. Only method and path are required. */
 struct httpc_req {
@@ -78,6 +81,19 @@ struct httpc_req {
     const char *content_type;
     const char *const *headers; /* extra "Name: value" lines, NULL-terminated */
     bool unsafe_retry;          /* retry a POST/PATCH after errors that may have applied it */
+    /* When set, every attempt (retries included) carries this header with a fresh random
+     * UUID: for APIs that reject a reused request id (TOGA 2's transactionId, EV-5). */
+    const char *attempt_id_header;
+    /* For a URL handed to us by someone else (a signed attachment URL): https only, no proxy,
+     * and, when connect_to is set ("HOST:PORT:ADDR:PORT" as for CURLOPT_CONNECT_TO, ADDR in
+     * brackets for IPv6), the connection goes to that checked address whatever a second DNS
+     * lookup would say. Redirects are never followed by the client (none are, for any
+     * request): the caller checks a Location before it goes there. */
+    bool untrusted_url;
+    const char *connect_to;
+    /* Attempts for this request, 0 for the service's max_attempts (1: the caller retries, e.g.
+     * a job that leaves a long outage to the queue's backoff). */
+    int max_attempts;
 };
 
 enum httpc_error {

@@ -1,7 +1,9 @@
 /* This file holds the table of job functions, made from actions.def. */
 #include "registry.h"
 #include "action.h"
+#include "attach.h"
 #include "cleanup.h"
+#include "cloud.h"
 #include "dispatch.h"
 #include "probe.h"
 #include "system.h"
