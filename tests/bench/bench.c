@@ -143,6 +143,122 @@ bench_enqueue_bulk(int64_t n, const char *action, bool pending)
     return 0;
 }
 
+/* Appends "(?,?,...)" lists: n groups of the given text, comma-separated. */
+static void
+bench_repeat(struct buf *b, const char *group, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (i)
+            buf_appends(b, ",");
+        buf_appends(b, group);
+    }
+}
+
+/* Inserts n queued no-op jobs, rows_per statement (autocommit); returns jobs/s or -1. */
+static double
+bench_ceiling_insert(struct db *db, int64_t n, int rows_per)
+{
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_appends(&sql, "INSERT INTO jobs (uuid, origin, queue, action, parameters, priority, state, "
+                      "run_at, dt_created, dt_queued) VALUES ");
+    bench_repeat(&sql, "(?,'api','default','System/Noop','{}',0,'queued',NOW(6),NOW(6),NOW(6))",
+                 rows_per);
+    struct db_param *p = xcalloc((size_t)rows_per, sizeof(*p));
+    char(*uuids)[37] = xcalloc((size_t)rows_per, sizeof(*uuids));
+    int64_t start = now_mono_ms();
+    int rc = 0;
+    for (int64_t off = 0; off + rows_per <= n && rc == 0; off += rows_per) {
+        for (int i = 0; i < rows_per; i++) {
+            ids_uuid(uuids[i]);
+            p[i] = DBS(uuids[i]);
+        }
+        rc = db_exec(db, sql.data, p, rows_per, NULL, NULL);
+    }
+    double secs = (now_mono_ms() - start) / 1000.0;
+    buf_release(&sql);
+    free(p);
+    free(uuids);
+    return rc < 0 ? -1 : (double)(n - n % rows_per) / secs;
+}
+
+/* The writes of a drain for the ids, batch per statement on one connection: the claim (its
+ * own commit), then the check-out and the attempt rows in one transaction. Returns jobs/s or
+ * -1. */
+static double
+bench_ceiling_drain(struct db *db, const int64_t *ids, int n, int batch)
+{
+    struct buf claim, done, att;
+    buf_init(&claim, 0);
+    buf_init(&done, 0);
+    buf_init(&att, 0);
+    buf_appends(&claim,
+                "UPDATE jobs SET state = 'running', attempt = attempt + 1, instance_id = 1, "
+                "claim_token = 1, dt_started = NOW(6), dt_deadline = NOW(6) + INTERVAL "
+                "timeout_s SECOND WHERE state = 'queued' AND id IN (");
+    bench_repeat(&claim, "?", batch);
+    buf_appends(&claim, ")");
+    buf_appends(&done,
+                "UPDATE jobs SET state = 'succeeded', dt_completed = NOW(6), is_success = 1, "
+                "execution_ms = 0, unique_key = NULL WHERE instance_id = 1 AND attempt = 1 "
+                "AND state = 'running' AND id IN (");
+    bench_repeat(&done, "?", batch);
+    buf_appends(&done, ")");
+    buf_appends(&att, "INSERT INTO job_attempts (job_id, attempt, instance_id, dt_started, "
+                      "dt_completed, outcome, execution_ms) VALUES ");
+    bench_repeat(&att, "(?,1,1,NOW(6),NOW(6),'succeeded',0)", batch);
+    struct db_param *p = xcalloc((size_t)batch, sizeof(*p));
+    int64_t start = now_mono_ms();
+    int rc = 0, k;
+    for (k = 0; k + batch <= n && rc == 0; k += batch) {
+        for (int i = 0; i < batch; i++)
+            p[i] = DBI(ids[k + i]);
+        rc = db_exec(db, claim.data, p, batch, NULL, NULL) < 0 || db_begin(db) < 0 ||
+                     db_exec(db, done.data, p, batch, NULL, NULL) < 0 ||
+                     db_exec(db, att.data, p, batch, NULL, NULL) < 0 || db_commit(db) < 0
+                 ? -1
+                 : 0;
+    }
+    double secs = (now_mono_ms() - start) / 1000.0;
+    buf_release(&claim);
+    buf_release(&done);
+    buf_release(&att);
+    free(p);
+    return rc < 0 ? -1 : k / secs;
+}
+
+/* The ceilings a drain and a bulk enqueue are measured against: the same writes as few
+ * statements can carry, on one connection, no Redis, no worker (issue 17). */
+static int
+bench_ceiling(int64_t n, int batch)
+{
+    struct db *db = db_new(&bench_cfg.mysql);
+    if (db_connect(db) < 0) {
+        fprintf(stderr, "bench: %s\n", db_errstr(db));
+        return 1;
+    }
+    double ins = bench_ceiling_insert(db, n, 1000);
+    struct db_rows *r =
+        db_query(db, "SELECT id FROM jobs WHERE state = 'queued' ORDER BY id", DB_NOP);
+    if (ins < 0 || r == NULL) {
+        fprintf(stderr, "bench: %s\n", db_errstr(db));
+        return 1;
+    }
+    int64_t *ids = xcalloc((size_t)r->n_rows + 1, sizeof(*ids));
+    for (int i = 0; i < r->n_rows; i++)
+        ids[i] = db_rows_int(r, i, 0, 0);
+    double drain = bench_ceiling_drain(db, ids, r->n_rows, batch);
+    db_rows_free(r);
+    free(ids);
+    if (drain < 0) {
+        fprintf(stderr, "bench: %s\n", db_errstr(db));
+        return 1;
+    }
+    printf("insert_ceiling_per_s %.1f\ndrain_ceiling_per_s %.1f\n", ins, drain);
+    db_free(db);
+    return 0;
+}
+
 static int64_t
 bench_count(struct db *db, const char *state)
 {
@@ -182,11 +298,13 @@ bench_wait_drain(int64_t n, int timeout_s)
     return 0;
 }
 
-/* Enqueues n jobs one at a time interval_ms apart on an idle fleet and reports enqueue to
- * dt_started percentiles. */
+/* Enqueues n jobs one at a time, the i-th at start + i * interval_ms (no sleep when behind:
+ * a steady load, e.g. 1 ms for 1,000 jobs/s), and reports enqueue to dt_started percentiles
+ * and the rate achieved. */
 static int
-bench_latency(int n, int interval_ms)
+bench_latency(int n, double interval_ms)
 {
+    int64_t t0 = now_mono_ms();
     struct db *db = db_new(&bench_cfg.mysql);
     struct rq *rq = rq_new(&bench_cfg.redis);
     int64_t first = 0;
@@ -203,8 +321,11 @@ bench_latency(int n, int interval_ms)
         if (first == 0)
             first = ref.id;
         job_push(rq, &ref);
-        sleep_ms(interval_ms);
+        int64_t next = t0 + (int64_t)((i + 1) * interval_ms);
+        if (next > now_mono_ms())
+            sleep_ms(next - now_mono_ms());
     }
+    double rate = n / ((now_mono_ms() - t0) / 1000.0);
     int64_t deadline = now_mono_ms() + 60000;
     struct db_rows *r = NULL;
     for (;;) {
@@ -224,7 +345,8 @@ bench_latency(int n, int interval_ms)
     double p50 = db_rows_int(r, r->n_rows / 2, 0, 0) / 1000.0;
     double p99 = db_rows_int(r, (int)(r->n_rows * 0.99), 0, 0) / 1000.0;
     double mx = db_rows_int(r, r->n_rows - 1, 0, 0) / 1000.0;
-    printf("pickup_p50_ms %.2f\npickup_p99_ms %.2f\npickup_max_ms %.2f\n", p50, p99, mx);
+    printf("pickup_p50_ms %.2f\npickup_p99_ms %.2f\npickup_max_ms %.2f\nenqueue_per_s %.0f\n", p50,
+           p99, mx, rate);
     db_rows_free(r);
     db_free(db);
     rq_free(rq);
@@ -240,7 +362,8 @@ main(int argc, char **argv)
     if (argc < 2) {
         fprintf(stderr, "usage: jobfleet-bench baseline-insert|baseline-lifecycle CONNS SECONDS"
                         " | enqueue-bulk N [pending] | wait-drain N TIMEOUT_S"
-                        " | latency N INTERVAL_MS\n(config from $JOBFLEET_CONFIG)\n");
+                        " | latency N INTERVAL_MS (may be fractional) | ceiling N BATCH\n(config "
+                        "from $JOBFLEET_CONFIG)\n");
         return 2;
     }
     if (cfg_load(&bench_cfg, NULL, err, sizeof(err)) < 0) {
@@ -259,8 +382,10 @@ main(int argc, char **argv)
         rc = bench_enqueue_bulk(a, "System/Noop", argc > 3 && strcmp(argv[3], "pending") == 0);
     else if (strcmp(cmd, "wait-drain") == 0)
         rc = bench_wait_drain(a, (int)b);
+    else if (strcmp(cmd, "ceiling") == 0)
+        rc = bench_ceiling(a, b > 0 ? (int)b : 256);
     else if (strcmp(cmd, "latency") == 0)
-        rc = bench_latency((int)a, (int)b);
+        rc = bench_latency((int)a, argc > 3 ? strtod(argv[3], NULL) : 10);
     else
         fprintf(stderr, "jobfleet-bench: unknown command %s\n", cmd);
     cfg_release(&bench_cfg);
