@@ -62,34 +62,53 @@ lifecycle_claim_read(struct db *db, const int64_t *ids, int n, int64_t instance_
     return got;
 }
 
+/* Appends " AND col NOT IN (?,...)" for the names, binding them at p[*k...]. */
+static void
+lifecycle_not_in(struct buf *sql, struct db_param *p, int *k, const char *col, const char **names,
+                 int n)
+{
+    if (n <= 0)
+        return;
+    buf_printf(sql, " AND %s NOT IN (", col);
+    for (int i = 0; i < n; i++) {
+        buf_appends(sql, i ? ",?" : "?");
+        p[(*k)++] = DBS(names[i]);
+    }
+    buf_appends(sql, ")");
+}
+
 int
 lifecycle_claim(struct db *db, const int64_t *ids, int n, int64_t instance_id, int64_t token,
-                struct claimed_job *out)
+                const struct lifecycle_except *except, struct claimed_job *out)
 {
     if (n <= 0)
         return 0;
-    char *ph = xmalloc((size_t)n * 2 + 1);
-    db_placeholders(ph, n);
+    int nq = except ? except->n_queues : 0, na = except ? except->n_actions : 0;
     /* One conditional UPDATE claims every ID still queued; the row lock makes each row go to
      * exactly one claimer. A paused queue's jobs stay queued even if their IDs were popped
      * just before the pause took effect in the fetch thread. Autocommit: the statement is its
      * own transaction, one round trip for the claim and its commit. */
-    char *sql = xasprintf(
-        "UPDATE jobs SET state = 'running', attempt = attempt + 1, instance_id = ?, "
-        "claim_token = ?, dt_started = NOW(6), dt_deadline = NOW(6) + INTERVAL timeout_s SECOND, "
-        "cancel_requested = 0 WHERE id IN (%s) AND state = 'queued' AND NOT EXISTS "
-        "(SELECT 1 FROM queue_settings qs WHERE qs.queue = jobs.queue AND qs.is_paused = 1)",
-        ph);
-    struct db_param *p = xcalloc((size_t)n + 2, sizeof(*p));
-    p[0] = DBI(instance_id);
-    p[1] = DBI(token);
-    for (int i = 0; i < n; i++)
-        p[i + 2] = DBI(ids[i]);
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_appends(&sql, "UPDATE jobs SET state = 'running', attempt = attempt + 1, instance_id = ?, "
+                      "claim_token = ?, dt_started = NOW(6), dt_deadline = NOW(6) + INTERVAL "
+                      "timeout_s SECOND, cancel_requested = 0 WHERE id IN (");
+    struct db_param *p = xcalloc((size_t)(n + nq + na) + 2, sizeof(*p));
+    int k = 0;
+    p[k++] = DBI(instance_id);
+    p[k++] = DBI(token);
+    for (int i = 0; i < n; i++) {
+        buf_appends(&sql, i ? ",?" : "?");
+        p[k++] = DBI(ids[i]);
+    }
+    buf_appends(&sql, ") AND state = 'queued' AND NOT EXISTS (SELECT 1 FROM queue_settings qs "
+                      "WHERE qs.queue = jobs.queue AND qs.is_paused = 1)");
+    lifecycle_not_in(&sql, p, &k, "queue", except ? except->queues : NULL, nq);
+    lifecycle_not_in(&sql, p, &k, "action", except ? except->actions : NULL, na);
     uint64_t affected = 0;
-    int rc = db_exec(db, sql, p, n + 2, &affected, NULL);
+    int rc = db_exec(db, sql.data, p, k, &affected, NULL);
     free(p);
-    free(sql);
-    free(ph);
+    buf_release(&sql);
     if (rc < 0)
         return db_lost(db) ? -2 : -1;
     if (affected == 0)
@@ -122,6 +141,41 @@ lifecycle_defer(struct db *db, int64_t id, int64_t delay_ms)
                    "UPDATE jobs SET state = 'pending', dt_queued = NULL, "
                    "run_at = NOW(6) + INTERVAL ? MICROSECOND WHERE id = ? AND state = 'queued'",
                    DB_P(DBI(delay_ms * 1000), DBI(id)), NULL, NULL);
+}
+
+int
+lifecycle_hand_back(struct db *db, int64_t instance_id, const int64_t *ids, const int *attempts,
+                    int n)
+{
+    if (n <= 0)
+        return 0;
+    /* The guard is the check-out's (id, instance, attempt, running): a job the lease already
+     * recovered stays as recovery left it. The attempt the claim counted is given back, since
+     * the job never started. */
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_appends(&sql, "UPDATE jobs SET state = 'queued', attempt = attempt - 1, "
+                      "instance_id = NULL, claim_token = NULL, dt_started = NULL, "
+                      "dt_deadline = NULL, dt_queued = NOW(6) WHERE instance_id = ? AND "
+                      "state = 'running' AND attempt = CASE id");
+    struct db_param *p = xcalloc((size_t)n * 3 + 1, sizeof(*p));
+    int k = 0;
+    p[k++] = DBI(instance_id);
+    for (int i = 0; i < n; i++) {
+        buf_appends(&sql, " WHEN ? THEN ?");
+        p[k++] = DBI(ids[i]);
+        p[k++] = DBI(attempts[i]);
+    }
+    buf_appends(&sql, " END AND id IN (");
+    for (int i = 0; i < n; i++) {
+        buf_appends(&sql, i ? ",?" : "?");
+        p[k++] = DBI(ids[i]);
+    }
+    buf_appends(&sql, ")");
+    int rc = db_exec(db, sql.data, p, k, NULL, NULL);
+    buf_release(&sql);
+    free(p);
+    return rc;
 }
 
 static const char *

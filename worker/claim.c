@@ -172,8 +172,10 @@ claim_hand_over(struct fetch *f, const int64_t *ids, int nk, struct job_limits *
                 break;
             }
         for (int k = 0; k < n; k++)
-            if (items[k].id == out[i].id)
+            if (items[k].id == out[i].id) {
                 claimed[k] = true;
+                jobs[i].score = items[k].score;
+            }
     }
     fetch_deliver(f, jobs, c);
     for (int k = 0; k < nk; k++)
@@ -183,48 +185,73 @@ claim_hand_over(struct fetch *f, const int64_t *ids, int nk, struct job_limits *
     free(kept_claimed);
 }
 
-void
-claim_batch(struct fetch *f, struct rq *rq, const struct fetch_item *items, int n)
+/* Claims ids[0..nk) with one statement (except: the scopes left to the limiter) and hands the
+ * jobs over, paired with their slots in jls (NULL: none held); marks the claimed items.
+ * Returns the count, or -1 when nothing was claimed because MariaDB failed. */
+static int
+claim_step(struct fetch *f, int64_t *ids, int nk, const struct lifecycle_except *except,
+           struct job_limits *jls, const struct fetch_item *items, int n, bool *claimed)
 {
-    int64_t ids[FETCH_BATCH_MAX];
-    struct job_limits *jls = xcalloc((size_t)n, sizeof(*jls));
-    struct claimed_job *out = xcalloc((size_t)n, sizeof(*out));
-    bool claimed[FETCH_BATCH_MAX] = {false};
-    for (int i = 0; i < n; i++)
-        ids[i] = items[i].id;
-    int nk = n, c = 0;
-    if (limiter_active(&f->lim))
-        nk = claim_apply_limits(f, ids, n, jls);
+    struct claimed_job *out = xcalloc((size_t)(nk > 0 ? nk : 1), sizeof(*out));
+    struct job_limits *none = jls ? NULL : xcalloc((size_t)(nk > 0 ? nk : 1), sizeof(*none));
     /* The token only has to differ between this instance's claim statements. */
     int64_t token = ++f->claim_token;
-    if (nk > 0) {
-        c = lifecycle_claim(f->db, ids, nk, f->instance_id, token, out);
-        if (c == -2)
-            c = claim_resolve(f, ids, nk, token, out);
-    }
-    if (nk < 0 || c < 0) {
-        /* Nothing was claimed: the rows are as they were, so the IDs go back where they
-         * were, and the connection rests before the next pop. */
-        claim_failed(f, "claim");
-        for (int k = 0; k < (nk > 0 ? nk : 0); k++)
-            limiter_free_slots(&f->lim, &jls[k], ids[k]);
-        fetch_requeue(f, rq, items, n);
-        fetch_want(f, n);
-        goto out;
-    }
-    claim_succeeded(f);
-    if (nk > 0) {
+    int c = lifecycle_claim(f->db, ids, nk, f->instance_id, token, except, out);
+    if (c == -2)
+        c = claim_resolve(f, ids, nk, token, out);
+    if (c >= 0) {
         bgthread_lock(&f->bg);
         f->n_claims++;
         f->n_claimed += c;
         bgthread_unlock(&f->bg);
+        claim_hand_over(f, ids, nk, jls ? jls : none, out, c, items, n, claimed);
     }
-    claim_hand_over(f, ids, nk, jls, out, c, items, n, claimed);
+    free(none);
+    free(out);
+    return c;
+}
+
+void
+claim_batch(struct fetch *f, struct rq *rq, const struct fetch_item *items, int n)
+{
+    int64_t ids[FETCH_BATCH_MAX];
+    bool claimed[FETCH_BATCH_MAX] = {false};
+    for (int i = 0; i < n; i++)
+        ids[i] = items[i].id;
+    /* The jobs of scopes without a limit, which are most, in one claim as if there were no
+     * limits at all; only the rest pays for the limiter's read and its Redis round trips. */
+    struct lifecycle_except ex;
+    limiter_except(&f->lim, &ex);
+    int c = claim_step(f, ids, n, &ex, NULL, items, n, claimed);
+    bool limited = ex.n_queues + ex.n_actions > 0;
+    limiter_except_free(&ex);
+    if (c >= 0 && c < n && limited) {
+        int m = 0;
+        for (int i = 0; i < n; i++)
+            if (!claimed[i])
+                ids[m++] = items[i].id;
+        struct job_limits *jls = xcalloc((size_t)m, sizeof(*jls));
+        int nk = claim_apply_limits(f, ids, m, jls);
+        int c2 = nk > 0 ? claim_step(f, ids, nk, NULL, jls, items, n, claimed) : 0;
+        if (nk > 0 && c2 < 0)
+            for (int k = 0; k < nk; k++)
+                limiter_free_slots(&f->lim, &jls[k], ids[k]);
+        free(jls);
+        if (nk < 0 || c2 < 0)
+            claim_failed(f, "claim of limited jobs");
+        else
+            c += c2;
+    } else if (c < 0) {
+        /* Nothing was claimed: the rows are as they were, so the IDs go back where they
+         * were, and the connection rests before the next pop. */
+        claim_failed(f, "claim");
+        fetch_requeue(f, rq, items, n);
+        fetch_want(f, n);
+        return;
+    }
+    claim_succeeded(f);
     if (c < n) {
         claim_put_back_queued(f, rq, items, n, claimed);
         fetch_want(f, n - c);
     }
-out:
-    free(out);
-    free(jls);
 }

@@ -29,6 +29,8 @@ struct fetch_item {
 struct fetch_job {
     struct claimed_job job;
     struct job_limits jl; /* the fleet-wide slots it holds */
+    double score;         /* where it was in its queue's sorted set, to hand it back there */
+    int64_t claimed_ms;   /* the supervisor's: when it took the job, for the window's wait */
 };
 
 #define FETCH_BATCH_MAX 128 /* IDs per pop and per claim statement */
@@ -40,7 +42,10 @@ struct fetch {
     /* Its stop is the drain: no new pops; what is popped is claimed or put back. */
     struct bgthread bg;
     /* Guarded by bg's lock: */
-    int want;   /* IDs the supervisor can take now: never more than its idle children */
+    int want;   /* IDs the supervisor can take now: its idle children and its window's room */
+    int idle;   /* children with nothing to run: only then may the thread wait in a
+                 * blocking pop, so that a busy worker never takes a job pushed for idle
+                 * workers elsewhere */
     bool abort; /* give up on a claim whose outcome is unknown (second signal) */
     bool done;  /* the thread has finished */
     struct fetch_job *ready; /* claimed, not yet taken by the supervisor */
@@ -68,8 +73,10 @@ struct fetch {
 /* Starts the thread; queues, redis, mysql, instance_id and lease_ms must be set. -1 on
  * error (errno set), with everything it made released again; queues stay the caller's. */
 int fetch_start(struct fetch *f);
-/* Adds capacity: delta more children are idle. */
+/* Adds capacity: delta more jobs can be taken (idle children or room in the window). */
 void fetch_want(struct fetch *f, int delta);
+/* Tells the thread how many children have nothing to run (see idle). */
+void fetch_set_idle(struct fetch *f, int idle);
 /* Moves the claimed jobs out to the caller, who owns the returned array (free it) and the
  * jobs in it; NULL when there are none. */
 struct fetch_job *fetch_take_jobs(struct fetch *f, int *n);

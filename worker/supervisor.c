@@ -5,6 +5,7 @@
 #include "supervisor.h"
 #include "checkout.h"
 #include "child.h"
+#include "caltime.h"
 #include "db.h"
 #include "fetch.h"
 #include "instance.h"
@@ -53,6 +54,15 @@ struct sup {
     int64_t next_renew;
     pid_t self;
     struct limiter lim; /* renews the fleet-wide slots of running jobs */
+    /* The claim-ahead window: jobs claimed (checked in) that wait for a child, oldest first. */
+    struct fetch_job *win;
+    int n_win, cap_win;
+    int prefetch;      /* the window's most jobs */
+    int64_t wait_ms;   /* the longest a job waits in it before it is handed back */
+    double avg_run_ms; /* moving average of how long a child takes per job */
+    int64_t granted;   /* capacity given to the fetch thread ... */
+    int64_t delivered; /* ... and the jobs it delivered against it */
+    int told_idle;     /* what the fetch thread was last told of idle children */
 };
 
 static int sup_sigpipe[2] = {-1, -1};
@@ -151,6 +161,8 @@ static void
 sup_complete(struct sup *s, struct slot *sl, enum job_status st, char *reason, char *result,
              int64_t retry_delay_ms, int64_t exec_ms)
 {
+    /* Slow to move: the window is sized to the fleet's usual jobs, not to one outlier. */
+    s->avg_run_ms = s->avg_run_ms * 0.95 + (double)(now_mono_ms() - sl->started_ms) * 0.05;
     sup_record(s, &sl->job, &sl->jl, st, reason, result, retry_delay_ms, exec_ms);
     sl->busy = false;
     sl->term_ms = sl->cancel_ms = 0;
@@ -174,9 +186,6 @@ sup_read_outcome(struct sup *s, struct slot *sl)
     char *reason = po.reason, *result = po.result;
     /* A job killed for its timeout that still managed to answer keeps its own answer. */
     sup_complete(s, sl, st, reason, result, po.retry_delay_ms, po.execution_ms);
-    /* The child is idle from now on, whether or not the check-out is written yet. */
-    if (!s->draining)
-        fetch_want(&s->fetch, 1);
 }
 
 static void
@@ -195,7 +204,6 @@ sup_reap(struct sup *s)
         struct pollfd pfd = {.fd = sl->fd, .events = POLLIN};
         if (sl->busy && poll(&pfd, 1, 0) == 1)
             sup_read_outcome(s, sl);
-        bool was_busy = sl->busy;
         if (sl->busy) {
             char *reason;
             enum job_status st = JOB_RETRY;
@@ -219,8 +227,7 @@ sup_reap(struct sup *s)
         sl->pid = 0;
         if (s->draining)
             continue;
-        if (sup_spawn(s, i) == 0 && was_busy)
-            fetch_want(&s->fetch, 1);
+        sup_spawn(s, i);
     }
 }
 
@@ -242,20 +249,29 @@ sup_idle_slot(struct sup *s)
     return NULL;
 }
 
-/* Hands a claimed job to an idle child; takes the job. */
+/* The claim's start time plus the time the job waited in the window: the attempt row records
+ * when the job really started, on the server's clock. */
 static void
-sup_dispatch(struct sup *s, struct fetch_job *fj)
+sup_real_start(struct claimed_job *job, int64_t waited_ms)
 {
-    struct slot *sl = sup_idle_slot(s);
-    if (sl == NULL) {
-        /* The fetch thread claims only for idle children, so this happens only when a child
-         * could not be replaced. The check-in is committed: record the attempt, which puts
-         * the job back to pending when attempts remain, rather than leaving it running. */
-        log_warnx("job %lld: no idle child to run it", (long long)fj->job.id);
-        sup_record(s, &fj->job, &fj->jl, JOB_RETRY, xstrdup("not started: no idle child"), NULL, 0,
-                   0);
+    int64_t ms;
+    if (waited_ms <= 0 || job->dt_started == NULL || caltime_parse(job->dt_started, &ms) < 0)
         return;
-    }
+    char buf[32];
+    caltime_format_dt6(ms + waited_ms, buf, sizeof(buf));
+    free(job->dt_started);
+    job->dt_started = xstrdup(buf);
+}
+
+/* Hands a claimed job to the idle child of slot sl; takes the job. */
+static void
+sup_dispatch(struct sup *s, struct slot *sl, struct fetch_job *fj)
+{
+    (void)s;
+    int64_t waited = now_mono_ms() - fj->claimed_ms;
+    sup_real_start(&fj->job, waited);
+    log_debug("job %lld attempt %d started after %lld ms in the window", (long long)fj->job.id,
+              fj->job.attempt, (long long)waited);
     sl->busy = true;
     sl->jl = fj->jl;
     sl->job = fj->job;
@@ -276,7 +292,63 @@ sup_dispatch(struct sup *s, struct fetch_job *fj)
     }
 }
 
-/* Takes the jobs the fetch thread claimed and starts them. */
+/* Gives a claimed job that never started back to its queue, through the check-out thread
+ * (the row first, then the ID); takes the job. */
+static void
+sup_hand_back(struct sup *s, struct fetch_job *fj)
+{
+    struct checkout_item it = {.job = fj->job, .jl = fj->jl, .hand_back = true, .score = fj->score};
+    memset(fj, 0, sizeof(*fj));
+    checkout_add(&s->checkout, &it);
+}
+
+/* Hands back every job in the window. */
+static void
+sup_hand_back_window(struct sup *s)
+{
+    for (int i = 0; i < s->n_win; i++)
+        sup_hand_back(s, &s->win[i]);
+    s->n_win = 0;
+}
+
+/* Starts jobs of the window, oldest first, while children are idle. */
+static void
+sup_fill(struct sup *s)
+{
+    int k = 0;
+    struct slot *sl;
+    while (k < s->n_win && (sl = sup_idle_slot(s)) != NULL)
+        sup_dispatch(s, sl, &s->win[k++]);
+    if (k == 0)
+        return;
+    memmove(s->win, s->win + k, sizeof(*s->win) * (size_t)(s->n_win - k));
+    s->n_win -= k;
+}
+
+/* Hands back the jobs that waited in the window longer than wait_ms: their children turned out
+ * slower than the window was sized for, and a worker with an idle child elsewhere can run them
+ * now. */
+static void
+sup_expire_window(struct sup *s)
+{
+    int64_t now = now_mono_ms();
+    int k = 0;
+    while (k < s->n_win && now - s->win[k].claimed_ms > s->wait_ms)
+        sup_hand_back(s, &s->win[k++]);
+    if (k == 0)
+        return;
+    memmove(s->win, s->win + k, sizeof(*s->win) * (size_t)(s->n_win - k));
+    s->n_win -= k;
+    /* The running jobs are as slow as the oldest one so far: size the window for them now,
+     * rather than claim the same jobs again only to hand them back once more. */
+    for (int i = 0; i < s->n_slots; i++)
+        if (s->slots[i].busy && now - s->slots[i].started_ms > s->avg_run_ms)
+            s->avg_run_ms = (double)(now - s->slots[i].started_ms);
+    log_info("%d job(s) claimed ahead waited over %lld ms: handed back", k, (long long)s->wait_ms);
+}
+
+/* Takes the jobs the fetch thread claimed into the window (or, once draining, hands them
+ * back) and starts what idle children can run. */
 static void
 sup_take_jobs(struct sup *s)
 {
@@ -285,9 +357,59 @@ sup_take_jobs(struct sup *s)
         ;
     int n = 0;
     struct fetch_job *jobs = fetch_take_jobs(&s->fetch, &n);
-    for (int i = 0; i < n; i++)
-        sup_dispatch(s, &jobs[i]);
+    s->delivered += n;
+    if (s->n_win + n > s->cap_win) {
+        s->cap_win = (s->n_win + n) * 2;
+        s->win = xrealloc(s->win, sizeof(*s->win) * (size_t)s->cap_win);
+    }
+    int64_t now = now_mono_ms();
+    for (int i = 0; i < n; i++) {
+        jobs[i].claimed_ms = now;
+        s->win[s->n_win++] = jobs[i];
+    }
     free(jobs);
+    if (s->draining)
+        sup_hand_back_window(s);
+    sup_fill(s);
+}
+
+/* How many jobs the window may hold now: prefetch, or fewer when children are slow, so that
+ * a job waits there about half of wait_ms at most (Little's law: the last job of a full
+ * window waits window * run time / children). */
+static int
+sup_window_size(const struct sup *s, int live)
+{
+    if (s->avg_run_ms < 1.0)
+        return s->prefetch;
+    double fit = (double)live * (double)s->wait_ms / 2.0 / s->avg_run_ms;
+    return fit < s->prefetch ? (int)fit : s->prefetch;
+}
+
+/* Gives the fetch thread the capacity that lets it keep every live child busy and the window
+ * filled, and tells it whether children have nothing to run. */
+static void
+sup_refill(struct sup *s)
+{
+    int live = 0, busy = 0;
+    for (int i = 0; i < s->n_slots; i++) {
+        live += s->slots[i].pid > 0;
+        busy += s->slots[i].busy;
+    }
+    int idle = live - busy - s->n_win;
+    if (idle < 0)
+        idle = 0;
+    if (idle != s->told_idle) {
+        fetch_set_idle(&s->fetch, idle);
+        s->told_idle = idle;
+    }
+    if (s->draining)
+        return;
+    int64_t have = busy + s->n_win + (s->granted - s->delivered);
+    int64_t target = live + sup_window_size(s, live);
+    if (have < target) {
+        fetch_want(&s->fetch, (int)(target - have));
+        s->granted += target - have;
+    }
 }
 
 static void
@@ -338,6 +460,8 @@ sup_periodic(struct sup *s)
         for (int i = 0; i < s->n_slots; i++)
             if (s->slots[i].busy)
                 limiter_renew(&s->lim, &s->slots[i].jl, s->slots[i].job.id);
+        for (int i = 0; i < s->n_win; i++)
+            limiter_renew(&s->lim, &s->win[i].jl, s->win[i].job.id);
         s->next_renew = now + s->cfg->worker.heartbeat_s * 1000;
     }
 }
@@ -372,6 +496,11 @@ sup_start_drain(struct sup *s)
     s->drain_deadline = now_mono_ms() + (int64_t)s->cfg->worker.drain_timeout_s * 1000;
     fetch_stop(&s->fetch);
     checkout_set_draining(&s->checkout);
+    /* The window's jobs go back at once, for other workers, rather than wait out the drain
+     * or the lease. */
+    if (s->n_win > 0)
+        log_info("draining: handing back %d job(s) claimed ahead", s->n_win);
+    sup_hand_back_window(s);
 }
 
 /* True when nothing runs, nothing waits to be written, and the fetch thread, done with its
@@ -383,7 +512,7 @@ sup_idle_and_drained(struct sup *s, bool fetch_done)
     for (int i = 0; i < s->n_slots; i++)
         if (s->slots[i].busy)
             return false;
-    return fetch_done && checkout_unwritten(&s->checkout) == 0;
+    return fetch_done && s->n_win == 0 && checkout_unwritten(&s->checkout) == 0;
 }
 
 static void
@@ -422,6 +551,10 @@ sup_loop(struct sup *s)
         sup_take_jobs(s);
         if (pr > 0 && (pfd[2].revents & POLLIN))
             sup_cancels(s);
+        if (!s->draining)
+            sup_expire_window(s);
+        sup_fill(s);
+        sup_refill(s);
         sup_enforce(s);
         sup_periodic(s);
         if (s->draining && sup_idle_and_drained(s, fetch_done))
@@ -538,22 +671,25 @@ supervisor_run(const struct cfg *cfg)
     s.fetch.instance_id = s.instance_id;
     if (fetch_start(&s.fetch) < 0)
         fatal("start fetch thread");
-    fetch_want(&s.fetch, s.n_slots);
-    log_info("worker instance %lld: %d children, queues %s", (long long)s.instance_id, s.n_slots,
-             cfg->worker.queues);
+    s.prefetch = cfg->worker.prefetch < 0 ? s.n_slots : cfg->worker.prefetch;
+    s.wait_ms = cfg->worker.prefetch_wait_ms;
+    s.told_idle = -1;
+    sup_refill(&s);
+    log_info("worker instance %lld: %d children, %d claimed ahead at most, queues %s",
+             (long long)s.instance_id, s.n_slots, s.prefetch, cfg->worker.queues);
     s.next_renew = now_mono_ms() + cfg->worker.heartbeat_s * 1000;
     sup_loop(&s);
     bool hard = sup_term_count >= 2;
     /* After a drain the thread has finished and handed everything over. After a second
-     * signal, jobs it claimed that no child started are recorded as not run: their check-in
-     * is committed, so they must not be left running. */
+     * signal, jobs claimed that no child started are handed back: their check-in is
+     * committed, so they must not be left running. */
     fetch_abort(&s.fetch);
     int n_left = 0;
     struct fetch_job *left = fetch_join(&s.fetch, &n_left);
     for (int i = 0; i < n_left; i++)
-        sup_record(&s, &left[i].job, &left[i].jl, JOB_RETRY,
-                   xstrdup("worker stopped before the job started"), NULL, 0, 0);
+        sup_hand_back(&s, &left[i]);
     free(left);
+    sup_hand_back_window(&s);
     int64_t n_flushes = 0, n_flushed = 0;
     sup_shutdown(&s, hard, &n_flushes, &n_flushed);
     log_info("worker instance %lld stopped: %lld jobs claimed in %lld statements, %lld "
@@ -562,6 +698,7 @@ supervisor_run(const struct cfg *cfg)
              (long long)n_flushed, (long long)n_flushes);
     rc = hard ? 1 : 0;
 out:
+    free(s.win);
     free(s.slots);
     fetch_queues_free(s.fetch.queues, s.fetch.n_queues);
     limiter_release(&s.lim);
