@@ -230,26 +230,29 @@ lifecycle_finish_one(struct db *db, const struct outcome *o, bool *took)
          * requested meanwhile wins over the retry. */
         rc = db_exec(db,
                      "UPDATE jobs SET state = IF(cancel_requested = 1, 'cancelled', 'pending'), "
+                     "dt_started = LEAST(COALESCE(?, dt_started), NOW(6)), "
                      "run_at = NOW(6) + INTERVAL ? MICROSECOND, failure_reason = ?, "
                      "execution_ms = ?, dt_queued = NULL, dt_deadline = NULL, "
                      "dt_completed = IF(cancel_requested = 1, NOW(6), NULL), "
                      "cancel_requested = 0 "
                      "WHERE id = ? AND instance_id = ? AND attempt = ? AND state = 'running'",
-                     DB_P(DBI(delay_us), DBS(o->reason),
-                          o->execution_ms >= 0 ? DBI(o->execution_ms) : DBNULL, DBI(o->id),
-                          DBI(o->instance_id), DBI(o->attempt)),
+                     DB_P(DBS(o->write_started ? o->dt_started : NULL), DBI(delay_us),
+                          DBS(o->reason), o->execution_ms >= 0 ? DBI(o->execution_ms) : DBNULL,
+                          DBI(o->id), DBI(o->instance_id), DBI(o->attempt)),
                      &affected, NULL);
     } else {
-        rc = db_exec(db,
-                     "UPDATE jobs SET state = ?, dt_completed = NOW(6), execution_ms = ?, "
-                     "is_success = ?, failure_reason = ?, result = ?, unique_key = NULL, "
-                     "cancel_requested = 0 "
-                     "WHERE id = ? AND instance_id = ? AND attempt = ? AND state = 'running'",
-                     DB_P(DBS(state), o->execution_ms >= 0 ? DBI(o->execution_ms) : DBNULL,
-                          DBI(o->status == JOB_OK ? 1 : 0),
-                          DBS(o->status == JOB_OK ? NULL : o->reason), DBS(o->result), DBI(o->id),
-                          DBI(o->instance_id), DBI(o->attempt)),
-                     &affected, NULL);
+        rc = db_exec(
+            db,
+            "UPDATE jobs SET state = ?, dt_started = LEAST(COALESCE(?, dt_started), NOW(6)), "
+            "dt_completed = NOW(6), execution_ms = ?, "
+            "is_success = ?, failure_reason = ?, result = ?, unique_key = NULL, "
+            "cancel_requested = 0 "
+            "WHERE id = ? AND instance_id = ? AND attempt = ? AND state = 'running'",
+            DB_P(DBS(state), DBS(o->write_started ? o->dt_started : NULL),
+                 o->execution_ms >= 0 ? DBI(o->execution_ms) : DBNULL,
+                 DBI(o->status == JOB_OK ? 1 : 0), DBS(o->status == JOB_OK ? NULL : o->reason),
+                 DBS(o->result), DBI(o->id), DBI(o->instance_id), DBI(o->attempt)),
+            &affected, NULL);
     }
     if (rc < 0)
         return -1;
@@ -257,7 +260,7 @@ lifecycle_finish_one(struct db *db, const struct outcome *o, bool *took)
     return 0;
 }
 
-enum lifecycle_col { LC_EXECUTION_MS, LC_RESULT, LC_ATTEMPT };
+enum lifecycle_col { LC_EXECUTION_MS, LC_RESULT, LC_ATTEMPT, LC_STARTED };
 
 /* Appends "CASE id WHEN ? THEN ? ... END" over the successes in o, binding each job's id and
  * the chosen value, so one statement can give every row its own. */
@@ -267,7 +270,7 @@ lifecycle_case(struct buf *sql, struct db_param *p, int *k, const struct outcome
 {
     buf_appends(sql, "CASE id");
     for (int i = 0; i < n; i++) {
-        if (o[i].status != JOB_OK)
+        if (o[i].status != JOB_OK || (col == LC_STARTED && !o[i].write_started))
             continue;
         buf_appends(sql, " WHEN ? THEN ?");
         p[(*k)++] = DBI(o[i].id);
@@ -281,9 +284,12 @@ lifecycle_case(struct buf *sql, struct db_param *p, int *k, const struct outcome
         case LC_ATTEMPT:
             p[(*k)++] = DBI(o[i].attempt);
             break;
+        case LC_STARTED:
+            p[(*k)++] = DBS(o[i].dt_started);
+            break;
         }
     }
-    buf_appends(sql, " END");
+    buf_appends(sql, col == LC_STARTED ? " ELSE dt_started END" : " END");
 }
 
 /* Checks out every success of one instance with a single UPDATE. Returns 1 when every row
@@ -293,20 +299,21 @@ static int
 lifecycle_finish_successes(struct db *db, const struct outcome *o, int n, bool *took)
 {
     int m = 0;
-    bool has_result = false;
+    bool has_result = false, has_started = false;
     for (int i = 0; i < n; i++) {
         if (o[i].status != JOB_OK)
             continue;
         if (o[i].instance_id != o[0].instance_id)
             return 2;
         has_result |= o[i].result != NULL;
+        has_started |= o[i].write_started;
         m++;
     }
     if (m < 2)
         return 2;
     struct buf sql;
     buf_init(&sql, 0);
-    struct db_param *p = xcalloc((size_t)m * 7 + 1, sizeof(*p));
+    struct db_param *p = xcalloc((size_t)m * 9 + 1, sizeof(*p));
     int k = 0;
     buf_appends(&sql, "UPDATE jobs SET state = 'succeeded', dt_completed = NOW(6), "
                       "is_success = 1, failure_reason = NULL, unique_key = NULL, "
@@ -317,6 +324,12 @@ lifecycle_finish_successes(struct db *db, const struct outcome *o, int n, bool *
         lifecycle_case(&sql, p, &k, o, n, LC_RESULT);
     else
         buf_appends(&sql, "NULL");
+    if (has_started) {
+        /* Jobs that waited in the worker's window: the row says when they really started. */
+        buf_appends(&sql, ", dt_started = LEAST(");
+        lifecycle_case(&sql, p, &k, o, n, LC_STARTED);
+        buf_appends(&sql, ", NOW(6))");
+    }
     buf_appends(&sql, " WHERE id IN (");
     int first = 1;
     for (int i = 0; i < n; i++) {
@@ -366,7 +379,8 @@ lifecycle_insert_attempts(struct db *db, const struct outcome *o, int n, const b
         p[k++] = DBI(o[i].attempt);
         p[k++] = DBI(o[i].instance_id);
         if (o[i].dt_started && o[i].dt_started[0]) {
-            buf_appends(&sql, "?,");
+            /* A worker's clock ahead of the server's must not start an attempt after its end. */
+            buf_appends(&sql, "LEAST(?, NOW(6)),");
             p[k++] = DBS(o[i].dt_started);
         } else {
             buf_appends(&sql, "(SELECT dt_started FROM jobs WHERE id = ?),");

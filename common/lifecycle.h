@@ -19,7 +19,9 @@ struct claimed_job {
     char *action;
     char *parameters;
     char *queue;
-    char *dt_started; /* as stored, for the attempt row */
+    char *dt_started;  /* as stored, for the attempt row */
+    bool started_late; /* dt_started is when a child really started it (the worker's clock; a
+                        * job may wait in the window): the check-out writes it to the row too */
 };
 
 void claimed_job_release(struct claimed_job *j);
@@ -78,6 +80,7 @@ struct outcome {
     int64_t execution_ms;    /* -1 when unknown */
     int64_t retry_delay_ms;  /* > 0 overrides the backoff */
     const char *dt_started;  /* NULL: taken from the job row */
+    bool write_started;      /* also set the row's dt_started to dt_started */
     int64_t backoff_base_ms; /* 0: the action's registered default */
     int64_t backoff_cap_ms;
 };

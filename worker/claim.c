@@ -159,12 +159,13 @@ claim_put_back_queued(struct fetch *f, struct rq *rq, const struct fetch_item *i
 static void
 claim_hand_over(struct fetch *f, const int64_t *ids, int nk, struct job_limits *jls,
                 struct claimed_job *out, int c, const struct fetch_item *items, int n,
-                bool *claimed)
+                bool *claimed, int64_t sent_us)
 {
     bool *kept_claimed = xcalloc((size_t)(nk > 0 ? nk : 1), sizeof(bool));
     struct fetch_job *jobs = xcalloc((size_t)(c > 0 ? c : 1), sizeof(*jobs));
     for (int i = 0; i < c; i++) {
         jobs[i].job = out[i];
+        jobs[i].claimed_us = sent_us;
         for (int k = 0; k < nk; k++)
             if (ids[k] == out[i].id && !kept_claimed[k]) {
                 jobs[i].jl = jls[k];
@@ -196,6 +197,7 @@ claim_step(struct fetch *f, int64_t *ids, int nk, const struct lifecycle_except 
     struct job_limits *none = jls ? NULL : xcalloc((size_t)(nk > 0 ? nk : 1), sizeof(*none));
     /* The token only has to differ between this instance's claim statements. */
     int64_t token = ++f->claim_token;
+    int64_t sent_us = fetch_now_us();
     int c = lifecycle_claim(f->db, ids, nk, f->instance_id, token, except, out);
     if (c == -2)
         c = claim_resolve(f, ids, nk, token, out);
@@ -204,7 +206,7 @@ claim_step(struct fetch *f, int64_t *ids, int nk, const struct lifecycle_except 
         f->n_claims++;
         f->n_claimed += c;
         bgthread_unlock(&f->bg);
-        claim_hand_over(f, ids, nk, jls ? jls : none, out, c, items, n, claimed);
+        claim_hand_over(f, ids, nk, jls ? jls : none, out, c, items, n, claimed, sent_us);
     }
     free(none);
     free(out);
@@ -226,12 +228,17 @@ claim_batch(struct fetch *f, struct rq *rq, const struct fetch_item *items, int 
     bool limited = ex.n_queues + ex.n_actions > 0;
     limiter_except_free(&ex);
     if (c >= 0 && c < n && limited) {
-        int m = 0;
-        for (int i = 0; i < n; i++)
+        /* A limited job holds its fleet-wide slots from its claim on: it is claimed only for a
+         * child with nothing to run, never into the window, where it would hold a slot without
+         * running. The others stay queued and go back to Redis until a child is idle. */
+        int room = fetch_idle(f) - c, m = 0;
+        for (int i = 0; i < n && m < room; i++)
             if (!claimed[i])
                 ids[m++] = items[i].id;
-        struct job_limits *jls = xcalloc((size_t)m, sizeof(*jls));
-        int nk = claim_apply_limits(f, ids, m, jls);
+        if (m < n - c)
+            f->wait_idle = true;
+        struct job_limits *jls = xcalloc((size_t)(m > 0 ? m : 1), sizeof(*jls));
+        int nk = m > 0 ? claim_apply_limits(f, ids, m, jls) : 0;
         int c2 = nk > 0 ? claim_step(f, ids, nk, NULL, jls, items, n, claimed) : 0;
         if (nk > 0 && c2 < 0)
             for (int k = 0; k < nk; k++)

@@ -145,13 +145,27 @@ fetch_wait_idle(struct fetch *f)
     return !stop;
 }
 
+int64_t
+fetch_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int
+fetch_idle(struct fetch *f)
+{
+    bgthread_lock(&f->bg);
+    int idle = f->idle;
+    bgthread_unlock(&f->bg);
+    return idle;
+}
+
 static bool
 fetch_idle_now(struct fetch *f)
 {
-    bgthread_lock(&f->bg);
-    bool idle = f->idle > 0;
-    bgthread_unlock(&f->bg);
-    return idle;
+    return fetch_idle(f) > 0;
 }
 
 /* Popped IDs use the capacity they were popped for; claim_batch gives back what it did not
@@ -238,6 +252,11 @@ fetch_loop(void *arg)
         if (got > 0) {
             fetch_use(f, got);
             claim_batch(f, rq, items, got);
+        }
+        if (f->wait_idle) {
+            f->wait_idle = false;
+            if (!fetch_wait_idle(f))
+                break;
         }
     }
     rq_free(rq);

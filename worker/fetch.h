@@ -30,7 +30,7 @@ struct fetch_job {
     struct claimed_job job;
     struct job_limits jl; /* the fleet-wide slots it holds */
     double score;         /* where it was in its queue's sorted set, to hand it back there */
-    int64_t claimed_ms;   /* the supervisor's: when it took the job, for the window's wait */
+    int64_t claimed_us;   /* when its claim statement was sent (monotonic): the row's dt_started */
 };
 
 #define FETCH_BATCH_MAX 128 /* IDs per pop and per claim statement */
@@ -65,7 +65,8 @@ struct fetch {
     struct limiter lim; /* settings snapshot: paused queues and limits before each claim */
     bool *paused;       /* per queue */
     int64_t next_settings;
-    int64_t claim_token;   /* the last token used */
+    int64_t claim_token; /* the last token used */
+    bool wait_idle;      /* jobs of limited scopes were put back: pop again once a child is idle */
     struct retry db_retry; /* claim-connection delays while MariaDB fails */
     int64_t db_retry_at, last_db_log;
 };
@@ -100,5 +101,9 @@ void fetch_requeue(struct fetch *f, struct rq *rq, const struct fetch_item *item
 /* Sleeps up to ms; an abort (and, when wake_on_stop, a stop) ends the nap early. */
 void fetch_nap(struct fetch *f, int64_t ms, bool wake_on_stop);
 bool fetch_aborted(struct fetch *f);
+/* The monotonic clock in microseconds. */
+int64_t fetch_now_us(void);
+/* How many children have nothing to run, as the supervisor last said. */
+int fetch_idle(struct fetch *f);
 
 #endif

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 struct slot {
@@ -149,7 +150,8 @@ sup_record(struct sup *s, struct claimed_job *job, struct job_limits *jl, enum j
                             .result = it.result,
                             .execution_ms = exec_ms,
                             .retry_delay_ms = retry_delay_ms,
-                            .dt_started = it.job.dt_started};
+                            .dt_started = it.job.dt_started,
+                            .write_started = it.job.started_late};
     log_debug("job %lld attempt %d %s%s%s", (long long)it.job.id, it.job.attempt,
               st == JOB_OK ? "succeeded" : "ended", reason ? ": " : "", reason ? reason : "");
     checkout_add(&s->checkout, &it);
@@ -249,28 +251,28 @@ sup_idle_slot(struct sup *s)
     return NULL;
 }
 
-/* The claim's start time plus the time the job waited in the window: the attempt row records
- * when the job really started, on the server's clock. */
+/* Stamps the job with the time a child really starts it, on this host's clock (the check-out
+ * writes it to the row and the attempt row, capped by the server's time): a job that waited in
+ * the window starts later than its claim, and rows stamped so keep the order jobs started in. */
 static void
-sup_real_start(struct claimed_job *job, int64_t waited_ms)
+sup_real_start(struct claimed_job *job)
 {
-    int64_t ms;
-    if (waited_ms <= 0 || job->dt_started == NULL || caltime_parse(job->dt_started, &ms) < 0)
-        return;
-    char buf[32];
-    caltime_format_dt6(ms + waited_ms, buf, sizeof(buf));
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char day[24];
+    caltime_format_dt(ts.tv_sec, day, sizeof(day));
     free(job->dt_started);
-    job->dt_started = xstrdup(buf);
+    job->dt_started = xasprintf("%s.%06ld", day, ts.tv_nsec / 1000);
+    job->started_late = true;
 }
 
 /* Hands a claimed job to the idle child of slot sl; takes the job. */
 static void
-sup_dispatch(struct sup *s, struct slot *sl, struct fetch_job *fj)
+sup_dispatch(struct slot *sl, struct fetch_job *fj)
 {
-    (void)s;
-    int64_t waited = now_mono_ms() - fj->claimed_ms;
-    sup_real_start(&fj->job, waited);
-    log_debug("job %lld attempt %d started after %lld ms in the window", (long long)fj->job.id,
+    int64_t waited = fetch_now_us() - fj->claimed_us;
+    sup_real_start(&fj->job);
+    log_debug("job %lld attempt %d started %lld us after its claim", (long long)fj->job.id,
               fj->job.attempt, (long long)waited);
     sl->busy = true;
     sl->jl = fj->jl;
@@ -318,7 +320,7 @@ sup_fill(struct sup *s)
     int k = 0;
     struct slot *sl;
     while (k < s->n_win && (sl = sup_idle_slot(s)) != NULL)
-        sup_dispatch(s, sl, &s->win[k++]);
+        sup_dispatch(sl, &s->win[k++]);
     if (k == 0)
         return;
     memmove(s->win, s->win + k, sizeof(*s->win) * (size_t)(s->n_win - k));
@@ -333,7 +335,7 @@ sup_expire_window(struct sup *s)
 {
     int64_t now = now_mono_ms();
     int k = 0;
-    while (k < s->n_win && now - s->win[k].claimed_ms > s->wait_ms)
+    while (k < s->n_win && (fetch_now_us() - s->win[k].claimed_us) / 1000 > s->wait_ms)
         sup_hand_back(s, &s->win[k++]);
     if (k == 0)
         return;
@@ -362,11 +364,8 @@ sup_take_jobs(struct sup *s)
         s->cap_win = (s->n_win + n) * 2;
         s->win = xrealloc(s->win, sizeof(*s->win) * (size_t)s->cap_win);
     }
-    int64_t now = now_mono_ms();
-    for (int i = 0; i < n; i++) {
-        jobs[i].claimed_ms = now;
+    for (int i = 0; i < n; i++)
         s->win[s->n_win++] = jobs[i];
-    }
     free(jobs);
     if (s->draining)
         sup_hand_back_window(s);

@@ -298,17 +298,24 @@ bench_wait_drain(int64_t n, int timeout_s)
     return 0;
 }
 
-/* Enqueues n jobs one at a time, the i-th at start + i * interval_ms (no sleep when behind:
- * a steady load, e.g. 1 ms for 1,000 jobs/s), and reports enqueue to dt_started percentiles
- * and the rate achieved. */
-static int
-bench_latency(int n, double interval_ms)
+struct bench_pacer {
+    pthread_t th;
+    int n;              /* jobs to enqueue */
+    double interval_ms; /* between this thread's jobs */
+    int64_t t0;
+    int64_t first; /* the first job's id */
+    int failed;
+};
+
+/* Enqueues one job at a time (insert with its commit, then push), the i-th at t0 + i * interval:
+ * no sleep when behind, so the offered load stays the rate asked whatever the latency. */
+static void *
+bench_pace(void *arg)
 {
-    int64_t t0 = now_mono_ms();
+    struct bench_pacer *bp = arg;
     struct db *db = db_new(&bench_cfg.mysql);
     struct rq *rq = rq_new(&bench_cfg.redis);
-    int64_t first = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < bp->n && !bp->failed; i++) {
         struct job_spec spec = {.action = "System/Noop", .origin = "api"}, chk;
         const char *field;
         char err[256];
@@ -316,16 +323,50 @@ bench_latency(int n, double interval_ms)
         if (job_spec_check(&spec, true, &chk, &field, err, sizeof(err)) != JOB_E_OK ||
             job_insert(db, &chk, &ref, err, sizeof(err)) != JOB_E_OK) {
             fprintf(stderr, "bench: %s\n", err);
-            return 1;
+            bp->failed = 1;
+            break;
         }
-        if (first == 0)
-            first = ref.id;
+        if (bp->first == 0)
+            bp->first = ref.id;
         job_push(rq, &ref);
-        int64_t next = t0 + (int64_t)((i + 1) * interval_ms);
+        int64_t next = bp->t0 + (int64_t)((i + 1) * bp->interval_ms);
         if (next > now_mono_ms())
             sleep_ms(next - now_mono_ms());
     }
+    db_free(db);
+    rq_free(rq);
+    return NULL;
+}
+
+/* Enqueues n jobs interval_ms apart in all (a steady load: 1 ms is 1,000 jobs/s) from threads
+ * connections, and reports the enqueue to dt_started percentiles and the rate achieved. */
+static int
+bench_latency(int n, double interval_ms, int threads)
+{
+    if (threads < 1)
+        threads = 1;
+    struct bench_pacer *bp = xcalloc((size_t)threads, sizeof(*bp));
+    int64_t t0 = now_mono_ms();
+    for (int k = 0; k < threads; k++) {
+        bp[k] = (struct bench_pacer){.n = n / threads,
+                                     .interval_ms = interval_ms * threads,
+                                     .t0 = t0 + (int64_t)(k * interval_ms)};
+        pthread_create(&bp[k].th, NULL, bench_pace, &bp[k]);
+    }
+    int64_t first = 0;
+    int failed = 0;
+    for (int k = 0; k < threads; k++) {
+        pthread_join(bp[k].th, NULL);
+        failed |= bp[k].failed;
+        if (first == 0 || (bp[k].first && bp[k].first < first))
+            first = bp[k].first;
+    }
+    free(bp);
+    if (failed)
+        return 1;
+    n = n / threads * threads;
     double rate = n / ((now_mono_ms() - t0) / 1000.0);
+    struct db *db = db_new(&bench_cfg.mysql);
     int64_t deadline = now_mono_ms() + 60000;
     struct db_rows *r = NULL;
     for (;;) {
@@ -349,7 +390,6 @@ bench_latency(int n, double interval_ms)
            p99, mx, rate);
     db_rows_free(r);
     db_free(db);
-    rq_free(rq);
     return 0;
 }
 
@@ -362,7 +402,7 @@ main(int argc, char **argv)
     if (argc < 2) {
         fprintf(stderr, "usage: jobfleet-bench baseline-insert|baseline-lifecycle CONNS SECONDS"
                         " | enqueue-bulk N [pending] | wait-drain N TIMEOUT_S"
-                        " | latency N INTERVAL_MS (may be fractional) | ceiling N BATCH\n(config "
+                        " | latency N INTERVAL_MS [THREADS] | ceiling N BATCH\n(config "
                         "from $JOBFLEET_CONFIG)\n");
         return 2;
     }
@@ -385,7 +425,8 @@ main(int argc, char **argv)
     else if (strcmp(cmd, "ceiling") == 0)
         rc = bench_ceiling(a, b > 0 ? (int)b : 256);
     else if (strcmp(cmd, "latency") == 0)
-        rc = bench_latency((int)a, argc > 3 ? strtod(argv[3], NULL) : 10);
+        rc = bench_latency((int)a, argc > 3 ? strtod(argv[3], NULL) : 10,
+                           argc > 4 ? atoi(argv[4]) : 1);
     else
         fprintf(stderr, "jobfleet-bench: unknown command %s\n", cmd);
     cfg_release(&bench_cfg);

@@ -76,7 +76,7 @@ static int
 started(struct tenv *t, pid_t w)
 {
     char *log = t_log(t, w);
-    int n = log ? t_count(log, " in the window") : 0;
+    int n = log ? t_count(log, " after its claim") : 0;
     free(log);
     return n;
 }
