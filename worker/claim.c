@@ -163,6 +163,7 @@ claim_hand_over(struct fetch *f, const int64_t *ids, int nk, struct job_limits *
 {
     bool *kept_claimed = xcalloc((size_t)(nk > 0 ? nk : 1), sizeof(bool));
     struct fetch_job *jobs = xcalloc((size_t)(c > 0 ? c : 1), sizeof(*jobs));
+    int *pos = xcalloc((size_t)(c > 0 ? c : 1), sizeof(*pos)); /* each job's place in items */
     for (int i = 0; i < c; i++) {
         jobs[i].job = out[i];
         jobs[i].claimed_us = sent_us;
@@ -172,17 +173,31 @@ claim_hand_over(struct fetch *f, const int64_t *ids, int nk, struct job_limits *
                 kept_claimed[k] = true;
                 break;
             }
+        pos[i] = n;
         for (int k = 0; k < n; k++)
             if (items[k].id == out[i].id) {
                 claimed[k] = true;
                 jobs[i].score = items[k].score;
+                pos[i] = pos[i] < k ? pos[i] : k;
             }
     }
+    /* The read-back comes in id order; the supervisor starts jobs in the order given, which
+     * must be the order they were popped in (priority, then enqueue order). */
+    for (int i = 1; i < c; i++)
+        for (int j = i; j > 0 && pos[j - 1] > pos[j]; j--) {
+            struct fetch_job tj = jobs[j];
+            int tp = pos[j];
+            jobs[j] = jobs[j - 1];
+            pos[j] = pos[j - 1];
+            jobs[j - 1] = tj;
+            pos[j - 1] = tp;
+        }
     fetch_deliver(f, jobs, c);
     for (int k = 0; k < nk; k++)
         if (!kept_claimed[k])
             limiter_free_slots(&f->lim, &jls[k], ids[k]);
     free(jobs);
+    free(pos);
     free(kept_claimed);
 }
 

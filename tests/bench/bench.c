@@ -192,18 +192,20 @@ bench_ceiling_drain(struct db *db, const int64_t *ids, int n, int batch)
     buf_init(&claim, 0);
     buf_init(&done, 0);
     buf_init(&att, 0);
-    buf_appends(&claim,
-                "UPDATE jobs SET state = 'running', attempt = attempt + 1, instance_id = 1, "
-                "claim_token = 1, dt_started = NOW(6), dt_deadline = NOW(6) + INTERVAL "
-                "timeout_s SECOND WHERE state = 'queued' AND id IN (");
-    bench_repeat(&claim, "?", batch);
-    buf_appends(&claim, ")");
-    buf_appends(&done,
-                "UPDATE jobs SET state = 'succeeded', dt_completed = NOW(6), is_success = 1, "
-                "execution_ms = 0, unique_key = NULL WHERE instance_id = 1 AND attempt = 1 "
-                "AND state = 'running' AND id IN (");
-    bench_repeat(&done, "?", batch);
-    buf_appends(&done, ")");
+    struct buf ids_in;
+    buf_init(&ids_in, 0);
+    bench_repeat(&ids_in, "?", batch);
+    buf_printf(&claim,
+               "UPDATE jobs SET state = 'running', attempt = attempt + 1, instance_id = 1, "
+               "claim_token = 1, dt_started = NOW(6), dt_deadline = NOW(6) + INTERVAL "
+               "timeout_s SECOND WHERE state = 'queued' AND id IN (%s)",
+               ids_in.data);
+    buf_printf(&done,
+               "UPDATE jobs SET state = 'succeeded', dt_completed = NOW(6), is_success = 1, "
+               "execution_ms = 0, unique_key = NULL WHERE instance_id = 1 AND attempt = 1 "
+               "AND state = 'running' AND id IN (%s)",
+               ids_in.data);
+    buf_release(&ids_in);
     buf_appends(&att, "INSERT INTO job_attempts (job_id, attempt, instance_id, dt_started, "
                       "dt_completed, outcome, execution_ms) VALUES ");
     bench_repeat(&att, "(?,1,1,NOW(6),NOW(6),'succeeded',0)", batch);

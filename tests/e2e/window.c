@@ -13,18 +13,6 @@
 
 #define N_JOBS 6 /* 2 children + a window of 4 */
 
-static pid_t
-start_worker(struct tenv *t)
-{
-    pid_t w = t_spawn(t, t_bin("jobfleet-worker"), NULL);
-    WAIT_UNTIL(t_sql_int(t, 0,
-                         "SELECT COUNT(*) FROM worker_instances WHERE pid = ? AND state = "
-                         "'running'",
-                         DB_P(DBI(w))) == 1,
-               10000, "worker %d never registered", (int)w);
-    return w;
-}
-
 static int64_t
 instance_of(struct tenv *t, pid_t w)
 {
@@ -88,7 +76,7 @@ test_kill9_full_window_loses_nothing(struct tenv *t)
     enqueue_sleeps(t, ids, N_JOBS, "2", "2");
     t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
     pid_t w[2];
-    w[0] = start_worker(t);
+    w[0] = t_start_worker(t, NULL);
     int64_t inst = instance_of(t, w[0]);
     /* Two run in the children, four wait in the window: all six are checked in. */
     WAIT_UNTIL(t_sql_int(t, 0,
@@ -99,7 +87,7 @@ test_kill9_full_window_loses_nothing(struct tenv *t)
     WAIT_UNTIL(started(t, w[0]) == 2, 5000, "the children never started their jobs");
     kill(w[0], SIGKILL);
     t_wait_exit(t, w[0], 5000);
-    w[1] = start_worker(t);
+    w[1] = t_start_worker(t, NULL);
     /* lease_s = 5 in the test config: the lease recovers all six, the retries run on w[1]. */
     for (int i = 0; i < N_JOBS; i++)
         WAIT_UNTIL(t_job_done(t, ids[i]), 40000, "job %lld stayed %s", (long long)ids[i],
@@ -123,7 +111,7 @@ test_sigterm_hands_back_at_once(struct tenv *t)
     int64_t ids[N_JOBS];
     enqueue_sleeps(t, ids, N_JOBS, "3", "1");
     pid_t w[2];
-    w[0] = start_worker(t);
+    w[0] = t_start_worker(t, NULL);
     WAIT_UNTIL(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'running'") == N_JOBS, 10000,
                "the worker never claimed all %d jobs", N_JOBS);
     WAIT_UNTIL(started(t, w[0]) == 2, 5000, "the children never started their jobs");
@@ -144,7 +132,7 @@ test_sigterm_hands_back_at_once(struct tenv *t)
     int status = t_wait_exit(t, w[0], 15000);
     CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
           "worker should exit 0 after draining (status %d)", status);
-    w[1] = start_worker(t);
+    w[1] = t_start_worker(t, NULL);
     for (int i = 0; i < N_JOBS; i++)
         WAIT_UNTIL(t_job_in_state(t, ids[i], "succeeded"), 20000, "job %lld is %s",
                    (long long)ids[i], t_job_state(t, ids[i]));
@@ -163,11 +151,11 @@ test_overdue_jobs_go_to_idle_workers(struct tenv *t)
     int64_t ids[3];
     enqueue_sleeps(t, ids, 3, "4", "1");
     pid_t w[2];
-    w[0] = start_worker(t);
+    w[0] = t_start_worker(t, NULL);
     int64_t first = instance_of(t, w[0]);
     WAIT_UNTIL(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'running'") == 3, 10000,
                "the worker never claimed the 3 jobs");
-    w[1] = start_worker(t);
+    w[1] = t_start_worker(t, NULL);
     int64_t second = instance_of(t, w[1]);
     for (int i = 0; i < 3; i++)
         WAIT_UNTIL(t_job_in_state(t, ids[i], "succeeded"), 20000, "job %lld is %s",
