@@ -59,6 +59,13 @@ static const struct cfg_key cfg_keys[] = {
       "on SIGTERM, seconds to let running jobs finish before killing them"),
     K(worker, kill_grace_s, CFG_INT, "5", 0, 3600,
       "seconds between SIGTERM and SIGKILL for a job past its timeout"),
+    K(worker, prefetch, CFG_INT, "-1", -1, 4096,
+      "jobs claimed ahead of idle children under load, so claims and check-outs cover many "
+      "jobs per statement (-1: as many as concurrency; 0: claim only for idle children)"),
+    K(worker, prefetch_wait_ms, CFG_INT, "1000", 1, 60000,
+      "a job claimed ahead waits at most this long for a child before it is handed back to "
+      "the queue for other workers; the window is also kept to what the children finish in "
+      "about half of it"),
     K(worker, test_actions, CFG_BOOL, "false", 0, 0,
       "register System/Crash and System/Echo/Webhook (tests only)"),
     K(worker, metrics_listen, CFG_STR, "", 0, 0,

@@ -37,6 +37,8 @@ struct cfg_worker {
     int lease_s;
     int drain_timeout_s;
     int kill_grace_s;
+    int prefetch;         /* jobs claimed ahead of idle children; -1 means concurrency */
+    int prefetch_wait_ms; /* longest wait of a job claimed ahead before it is handed back */
     bool test_actions;
     char *metrics_listen; /* host:port of GET /metrics; empty: none */
 };

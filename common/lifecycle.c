@@ -62,34 +62,53 @@ lifecycle_claim_read(struct db *db, const int64_t *ids, int n, int64_t instance_
     return got;
 }
 
+/* Appends " AND col NOT IN (?,...)" for the names, binding them at p[*k...]. */
+static void
+lifecycle_not_in(struct buf *sql, struct db_param *p, int *k, const char *col, const char **names,
+                 int n)
+{
+    if (n <= 0)
+        return;
+    buf_printf(sql, " AND %s NOT IN (", col);
+    for (int i = 0; i < n; i++) {
+        buf_appends(sql, i ? ",?" : "?");
+        p[(*k)++] = DBS(names[i]);
+    }
+    buf_appends(sql, ")");
+}
+
 int
 lifecycle_claim(struct db *db, const int64_t *ids, int n, int64_t instance_id, int64_t token,
-                struct claimed_job *out)
+                const struct lifecycle_except *except, struct claimed_job *out)
 {
     if (n <= 0)
         return 0;
-    char *ph = xmalloc((size_t)n * 2 + 1);
-    db_placeholders(ph, n);
+    int nq = except ? except->n_queues : 0, na = except ? except->n_actions : 0;
     /* One conditional UPDATE claims every ID still queued; the row lock makes each row go to
      * exactly one claimer. A paused queue's jobs stay queued even if their IDs were popped
      * just before the pause took effect in the fetch thread. Autocommit: the statement is its
      * own transaction, one round trip for the claim and its commit. */
-    char *sql = xasprintf(
-        "UPDATE jobs SET state = 'running', attempt = attempt + 1, instance_id = ?, "
-        "claim_token = ?, dt_started = NOW(6), dt_deadline = NOW(6) + INTERVAL timeout_s SECOND, "
-        "cancel_requested = 0 WHERE id IN (%s) AND state = 'queued' AND NOT EXISTS "
-        "(SELECT 1 FROM queue_settings qs WHERE qs.queue = jobs.queue AND qs.is_paused = 1)",
-        ph);
-    struct db_param *p = xcalloc((size_t)n + 2, sizeof(*p));
-    p[0] = DBI(instance_id);
-    p[1] = DBI(token);
-    for (int i = 0; i < n; i++)
-        p[i + 2] = DBI(ids[i]);
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_appends(&sql, "UPDATE jobs SET state = 'running', attempt = attempt + 1, instance_id = ?, "
+                      "claim_token = ?, dt_started = NOW(6), dt_deadline = NOW(6) + INTERVAL "
+                      "timeout_s SECOND, cancel_requested = 0 WHERE id IN (");
+    struct db_param *p = xcalloc((size_t)(n + nq + na) + 2, sizeof(*p));
+    int k = 0;
+    p[k++] = DBI(instance_id);
+    p[k++] = DBI(token);
+    for (int i = 0; i < n; i++) {
+        buf_appends(&sql, i ? ",?" : "?");
+        p[k++] = DBI(ids[i]);
+    }
+    buf_appends(&sql, ") AND state = 'queued' AND NOT EXISTS (SELECT 1 FROM queue_settings qs "
+                      "WHERE qs.queue = jobs.queue AND qs.is_paused = 1)");
+    lifecycle_not_in(&sql, p, &k, "queue", except ? except->queues : NULL, nq);
+    lifecycle_not_in(&sql, p, &k, "action", except ? except->actions : NULL, na);
     uint64_t affected = 0;
-    int rc = db_exec(db, sql, p, n + 2, &affected, NULL);
+    int rc = db_exec(db, sql.data, p, k, &affected, NULL);
     free(p);
-    free(sql);
-    free(ph);
+    buf_release(&sql);
     if (rc < 0)
         return db_lost(db) ? -2 : -1;
     if (affected == 0)
@@ -122,6 +141,41 @@ lifecycle_defer(struct db *db, int64_t id, int64_t delay_ms)
                    "UPDATE jobs SET state = 'pending', dt_queued = NULL, "
                    "run_at = NOW(6) + INTERVAL ? MICROSECOND WHERE id = ? AND state = 'queued'",
                    DB_P(DBI(delay_ms * 1000), DBI(id)), NULL, NULL);
+}
+
+int
+lifecycle_hand_back(struct db *db, int64_t instance_id, const int64_t *ids, const int *attempts,
+                    int n)
+{
+    if (n <= 0)
+        return 0;
+    /* The guard is the check-out's (id, instance, attempt, running): a job the lease already
+     * recovered stays as recovery left it. The attempt the claim counted is given back, since
+     * the job never started. */
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_appends(&sql, "UPDATE jobs SET state = 'queued', attempt = attempt - 1, "
+                      "instance_id = NULL, claim_token = NULL, dt_started = NULL, "
+                      "dt_deadline = NULL, dt_queued = NOW(6) WHERE instance_id = ? AND "
+                      "state = 'running' AND attempt = CASE id");
+    struct db_param *p = xcalloc((size_t)n * 3 + 1, sizeof(*p));
+    int k = 0;
+    p[k++] = DBI(instance_id);
+    for (int i = 0; i < n; i++) {
+        buf_appends(&sql, " WHEN ? THEN ?");
+        p[k++] = DBI(ids[i]);
+        p[k++] = DBI(attempts[i]);
+    }
+    buf_appends(&sql, " END AND id IN (");
+    for (int i = 0; i < n; i++) {
+        buf_appends(&sql, i ? ",?" : "?");
+        p[k++] = DBI(ids[i]);
+    }
+    buf_appends(&sql, ")");
+    int rc = db_exec(db, sql.data, p, k, NULL, NULL);
+    buf_release(&sql);
+    free(p);
+    return rc;
 }
 
 static const char *
@@ -176,26 +230,29 @@ lifecycle_finish_one(struct db *db, const struct outcome *o, bool *took)
          * requested meanwhile wins over the retry. */
         rc = db_exec(db,
                      "UPDATE jobs SET state = IF(cancel_requested = 1, 'cancelled', 'pending'), "
+                     "dt_started = LEAST(COALESCE(?, dt_started), NOW(6)), "
                      "run_at = NOW(6) + INTERVAL ? MICROSECOND, failure_reason = ?, "
                      "execution_ms = ?, dt_queued = NULL, dt_deadline = NULL, "
                      "dt_completed = IF(cancel_requested = 1, NOW(6), NULL), "
                      "cancel_requested = 0 "
                      "WHERE id = ? AND instance_id = ? AND attempt = ? AND state = 'running'",
-                     DB_P(DBI(delay_us), DBS(o->reason),
-                          o->execution_ms >= 0 ? DBI(o->execution_ms) : DBNULL, DBI(o->id),
-                          DBI(o->instance_id), DBI(o->attempt)),
+                     DB_P(DBS(o->write_started ? o->dt_started : NULL), DBI(delay_us),
+                          DBS(o->reason), o->execution_ms >= 0 ? DBI(o->execution_ms) : DBNULL,
+                          DBI(o->id), DBI(o->instance_id), DBI(o->attempt)),
                      &affected, NULL);
     } else {
-        rc = db_exec(db,
-                     "UPDATE jobs SET state = ?, dt_completed = NOW(6), execution_ms = ?, "
-                     "is_success = ?, failure_reason = ?, result = ?, unique_key = NULL, "
-                     "cancel_requested = 0 "
-                     "WHERE id = ? AND instance_id = ? AND attempt = ? AND state = 'running'",
-                     DB_P(DBS(state), o->execution_ms >= 0 ? DBI(o->execution_ms) : DBNULL,
-                          DBI(o->status == JOB_OK ? 1 : 0),
-                          DBS(o->status == JOB_OK ? NULL : o->reason), DBS(o->result), DBI(o->id),
-                          DBI(o->instance_id), DBI(o->attempt)),
-                     &affected, NULL);
+        rc = db_exec(
+            db,
+            "UPDATE jobs SET state = ?, dt_started = LEAST(COALESCE(?, dt_started), NOW(6)), "
+            "dt_completed = NOW(6), execution_ms = ?, "
+            "is_success = ?, failure_reason = ?, result = ?, unique_key = NULL, "
+            "cancel_requested = 0 "
+            "WHERE id = ? AND instance_id = ? AND attempt = ? AND state = 'running'",
+            DB_P(DBS(state), DBS(o->write_started ? o->dt_started : NULL),
+                 o->execution_ms >= 0 ? DBI(o->execution_ms) : DBNULL,
+                 DBI(o->status == JOB_OK ? 1 : 0), DBS(o->status == JOB_OK ? NULL : o->reason),
+                 DBS(o->result), DBI(o->id), DBI(o->instance_id), DBI(o->attempt)),
+            &affected, NULL);
     }
     if (rc < 0)
         return -1;
@@ -203,7 +260,7 @@ lifecycle_finish_one(struct db *db, const struct outcome *o, bool *took)
     return 0;
 }
 
-enum lifecycle_col { LC_EXECUTION_MS, LC_RESULT, LC_ATTEMPT };
+enum lifecycle_col { LC_EXECUTION_MS, LC_RESULT, LC_ATTEMPT, LC_STARTED };
 
 /* Appends "CASE id WHEN ? THEN ? ... END" over the successes in o, binding each job's id and
  * the chosen value, so one statement can give every row its own. */
@@ -213,7 +270,7 @@ lifecycle_case(struct buf *sql, struct db_param *p, int *k, const struct outcome
 {
     buf_appends(sql, "CASE id");
     for (int i = 0; i < n; i++) {
-        if (o[i].status != JOB_OK)
+        if (o[i].status != JOB_OK || (col == LC_STARTED && !o[i].write_started))
             continue;
         buf_appends(sql, " WHEN ? THEN ?");
         p[(*k)++] = DBI(o[i].id);
@@ -227,9 +284,12 @@ lifecycle_case(struct buf *sql, struct db_param *p, int *k, const struct outcome
         case LC_ATTEMPT:
             p[(*k)++] = DBI(o[i].attempt);
             break;
+        case LC_STARTED:
+            p[(*k)++] = DBS(o[i].dt_started);
+            break;
         }
     }
-    buf_appends(sql, " END");
+    buf_appends(sql, col == LC_STARTED ? " ELSE dt_started END" : " END");
 }
 
 /* Checks out every success of one instance with a single UPDATE. Returns 1 when every row
@@ -239,20 +299,21 @@ static int
 lifecycle_finish_successes(struct db *db, const struct outcome *o, int n, bool *took)
 {
     int m = 0;
-    bool has_result = false;
+    bool has_result = false, has_started = false;
     for (int i = 0; i < n; i++) {
         if (o[i].status != JOB_OK)
             continue;
         if (o[i].instance_id != o[0].instance_id)
             return 2;
         has_result |= o[i].result != NULL;
+        has_started |= o[i].write_started;
         m++;
     }
     if (m < 2)
         return 2;
     struct buf sql;
     buf_init(&sql, 0);
-    struct db_param *p = xcalloc((size_t)m * 7 + 1, sizeof(*p));
+    struct db_param *p = xcalloc((size_t)m * 9 + 1, sizeof(*p));
     int k = 0;
     buf_appends(&sql, "UPDATE jobs SET state = 'succeeded', dt_completed = NOW(6), "
                       "is_success = 1, failure_reason = NULL, unique_key = NULL, "
@@ -263,6 +324,12 @@ lifecycle_finish_successes(struct db *db, const struct outcome *o, int n, bool *
         lifecycle_case(&sql, p, &k, o, n, LC_RESULT);
     else
         buf_appends(&sql, "NULL");
+    if (has_started) {
+        /* Jobs that waited in the worker's window: the row says when they really started. */
+        buf_appends(&sql, ", dt_started = LEAST(");
+        lifecycle_case(&sql, p, &k, o, n, LC_STARTED);
+        buf_appends(&sql, ", NOW(6))");
+    }
     buf_appends(&sql, " WHERE id IN (");
     int first = 1;
     for (int i = 0; i < n; i++) {
@@ -312,7 +379,8 @@ lifecycle_insert_attempts(struct db *db, const struct outcome *o, int n, const b
         p[k++] = DBI(o[i].attempt);
         p[k++] = DBI(o[i].instance_id);
         if (o[i].dt_started && o[i].dt_started[0]) {
-            buf_appends(&sql, "?,");
+            /* A worker's clock ahead of the server's must not start an attempt after its end. */
+            buf_appends(&sql, "LEAST(?, NOW(6)),");
             p[k++] = DBS(o[i].dt_started);
         } else {
             buf_appends(&sql, "(SELECT dt_started FROM jobs WHERE id = ?),");

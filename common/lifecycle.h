@@ -19,10 +19,20 @@ struct claimed_job {
     char *action;
     char *parameters;
     char *queue;
-    char *dt_started; /* as stored, for the attempt row */
+    char *dt_started;  /* as stored, for the attempt row */
+    bool started_late; /* dt_started is when a child really started it (the worker's clock; a
+                        * job may wait in the window): the check-out writes it to the row too */
 };
 
 void claimed_job_release(struct claimed_job *j);
+
+/* Queues and actions whose jobs a claim leaves alone; the names are borrowed. */
+struct lifecycle_except {
+    const char **queues;
+    int n_queues;
+    const char **actions;
+    int n_actions;
+};
 
 /* Claims the IDs still queued (and not in a paused queue) for instance_id with ONE
  * conditional UPDATE, committed on its own (db must be in autocommit): the row lock takes each
@@ -33,9 +43,11 @@ void claimed_job_release(struct claimed_job *j);
  * delivery): they are not returned. Fills out (capacity n) and returns the count; -1 when
  * nothing was claimed (the server refused the UPDATE); -2 when what happened is unknown (the
  * answer was lost, or the read-back failed): call lifecycle_claim_read with the same token
- * until it answers, and run only what it returns. */
+ * until it answers, and run only what it returns. With except (may be NULL), the jobs of the
+ * queues and actions it names stay queued: the caller takes their fleet-wide limits first and
+ * claims them with a second call. */
 int lifecycle_claim(struct db *db, const int64_t *ids, int n, int64_t instance_id, int64_t token,
-                    struct claimed_job *out);
+                    const struct lifecycle_except *except, struct claimed_job *out);
 /* The read-back of lifecycle_claim: the jobs among ids that the claim stamped with token took
  * for instance_id and that are still running. Fills out (capacity n); returns the count or
  * -1. */
@@ -47,6 +59,13 @@ int lifecycle_claim_read(struct db *db, const int64_t *ids, int n, int64_t insta
 struct db_rows *lifecycle_peek(struct db *db, const int64_t *ids, int n);
 /* Sends a queued job back to pending for delay_ms: it waits for a limit without failing. */
 int lifecycle_defer(struct db *db, int64_t id, int64_t delay_ms);
+
+/* Hands claimed jobs that never started back to the queue (db in autocommit): each row still
+ * running for instance_id at attempts[i] becomes queued again with its attempt given back.
+ * The caller then pushes the IDs again (the row is committed first: invariant 1). Returns 0
+ * or -1; a repeat is harmless. */
+int lifecycle_hand_back(struct db *db, int64_t instance_id, const int64_t *ids, const int *attempts,
+                        int n);
 
 /* How one attempt ended. Strings are borrowed. */
 struct outcome {
@@ -61,6 +80,7 @@ struct outcome {
     int64_t execution_ms;    /* -1 when unknown */
     int64_t retry_delay_ms;  /* > 0 overrides the backoff */
     const char *dt_started;  /* NULL: taken from the job row */
+    bool write_started;      /* also set the row's dt_started to dt_started */
     int64_t backoff_base_ms; /* 0: the action's registered default */
     int64_t backoff_cap_ms;
 };

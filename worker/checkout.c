@@ -54,36 +54,12 @@ checkout_db_up(struct checkout *c)
     return true;
 }
 
-/* Writes the oldest outcomes of the batch in one transaction. */
+/* Drops the first n items of the batch, written. */
 static void
-checkout_write(struct checkout *c)
+checkout_written(struct checkout *c, int n)
 {
-    int n = c->n_batch < CHECKOUT_MAX ? c->n_batch : CHECKOUT_MAX;
-    struct outcome *o = xcalloc((size_t)n, sizeof(*o));
-    bool took[CHECKOUT_MAX] = {false};
-    for (int i = 0; i < n; i++) {
-        o[i] = c->batch[i].o;
-        limiter_backoff(&c->lim, o[i].action, &o[i].backoff_base_ms, &o[i].backoff_cap_ms);
-    }
-    if (lifecycle_finish(c->db, o, n, took) < 0) {
-        /* Nothing is lost: the outcomes stay in the batch and the guards make a repeat
-         * harmless, including after a commit whose answer never came. */
-        if (db_lost(c->db)) {
-            checkout_mark_down(c, "check-out");
-        } else {
-            log_warnx("check-out: %s; will retry", db_errstr(c->db));
-            c->retry_at = now_mono_ms() + 200;
-        }
-        free(o);
-        return;
-    }
-    free(o);
-    for (int i = 0; i < n; i++) {
-        if (!took[i])
-            log_info("job %lld attempt %d: outcome not recorded, the job was already recovered",
-                     (long long)c->batch[i].job.id, c->batch[i].job.attempt);
+    for (int i = 0; i < n; i++)
         checkout_item_release(c, &c->batch[i]);
-    }
     memmove(c->batch, c->batch + n, sizeof(*c->batch) * (size_t)(c->n_batch - n));
     c->n_batch -= n;
     bgthread_lock(&c->bg);
@@ -91,6 +67,79 @@ checkout_write(struct checkout *c)
     c->n_flushes++;
     c->n_flushed += n;
     bgthread_unlock(&c->bg);
+}
+
+static void
+checkout_failed(struct checkout *c, const char *what)
+{
+    /* Nothing is lost: the items stay in the batch and the guards make a repeat harmless,
+     * including after a commit whose answer never came. */
+    if (db_lost(c->db)) {
+        checkout_mark_down(c, what);
+    } else {
+        log_warnx("%s: %s; will retry", what, db_errstr(c->db));
+        c->retry_at = now_mono_ms() + 200;
+    }
+}
+
+/* Hands the first n items (hand-backs) back: their rows queued again, then their IDs pushed. An
+ * ID Redis does not take is pushed by the scheduler's reconcile. */
+static void
+checkout_hand_back(struct checkout *c, int n)
+{
+    int64_t *ids = xcalloc((size_t)n, sizeof(*ids));
+    int *attempts = xcalloc((size_t)n, sizeof(*attempts));
+    for (int i = 0; i < n; i++) {
+        ids[i] = c->batch[i].job.id;
+        attempts[i] = c->batch[i].job.attempt;
+    }
+    if (lifecycle_hand_back(c->db, c->instance_id, ids, attempts, n) < 0) {
+        checkout_failed(c, "hand back");
+    } else {
+        if (c->rq == NULL)
+            c->rq = rq_new(c->redis);
+        for (int i = 0; i < n; i++)
+            if (rq_requeue(c->rq, c->batch[i].job.queue, &ids[i], &c->batch[i].score, 1) < 0)
+                log_warnx("hand back job %lld: %s (reconcile will push it)", (long long)ids[i],
+                          rq_errstr(c->rq));
+        log_info("%d job(s) claimed ahead handed back to their queues", n);
+        checkout_written(c, n);
+    }
+    free(ids);
+    free(attempts);
+}
+
+/* Writes the oldest outcomes of the batch in one transaction, or hands back the oldest
+ * hand-backs, in the order they came. */
+static void
+checkout_write(struct checkout *c)
+{
+    int n = c->n_batch < CHECKOUT_MAX ? c->n_batch : CHECKOUT_MAX;
+    int same = 1;
+    while (same < n && c->batch[same].hand_back == c->batch[0].hand_back)
+        same++;
+    n = same;
+    if (c->batch[0].hand_back) {
+        checkout_hand_back(c, n);
+        return;
+    }
+    struct outcome *o = xcalloc((size_t)n, sizeof(*o));
+    bool took[CHECKOUT_MAX] = {false};
+    for (int i = 0; i < n; i++) {
+        o[i] = c->batch[i].o;
+        limiter_backoff(&c->lim, o[i].action, &o[i].backoff_base_ms, &o[i].backoff_cap_ms);
+    }
+    if (lifecycle_finish(c->db, o, n, took) < 0) {
+        checkout_failed(c, "check-out");
+        free(o);
+        return;
+    }
+    free(o);
+    for (int i = 0; i < n; i++)
+        if (!took[i])
+            log_info("job %lld attempt %d: outcome not recorded, the job was already recovered",
+                     (long long)c->batch[i].job.id, c->batch[i].job.attempt);
+    checkout_written(c, n);
 }
 
 static void
@@ -299,6 +348,8 @@ checkout_stop(struct checkout *c, int64_t grace_ms)
     close(c->pipe_rd);
     close(c->pipe_wr);
     limiter_release(&c->lim);
+    rq_free(c->rq);
+    c->rq = NULL;
     bgthread_release(&c->bg);
     return left;
 }

@@ -15,6 +15,7 @@
 #include "lifecycle.h"
 #include "limits.h"
 #include "retry.h"
+#include "rq.h"
 
 /* An outcome waiting to be written, with the job and the strings it owns. */
 struct checkout_item {
@@ -23,6 +24,8 @@ struct checkout_item {
     char *reason;
     char *result;
     struct job_limits jl; /* the job's fleet-wide slots, freed once its check-out commits */
+    bool hand_back;       /* not an outcome: the job never started; give it back to its queue */
+    double score;         /* with hand_back: its score in the queue's sorted set */
 };
 
 struct checkout {
@@ -48,6 +51,7 @@ struct checkout {
     int pipe_wr;
     /* The thread's own: */
     struct limiter lim; /* the actions' retry backoffs; frees fleet-wide slots */
+    struct rq *rq;      /* opened on the first hand-back */
     struct checkout_item *batch;
     int n_batch, cap_batch;
     bool db_down;
@@ -58,7 +62,8 @@ struct checkout {
 /* Starts the thread; db, redis, instance_id, lease_ms and heartbeat_ms must be set. -1 on
  * error (errno set), with everything it made released again; db stays the caller's. */
 int checkout_start(struct checkout *c);
-/* Hands an outcome over to be written (moved: the thread frees its strings). The job's
+/* Hands an outcome over to be written (moved: the thread frees its strings), or with
+ * it->hand_back a claimed job that never started, to be queued and pushed again. The job's
  * fleet-wide slots stay taken until its check-out commits, so that the jobs table never shows
  * more of a limited scope running at once than its limit. */
 void checkout_add(struct checkout *c, struct checkout_item *it);

@@ -159,72 +159,121 @@ claim_put_back_queued(struct fetch *f, struct rq *rq, const struct fetch_item *i
 static void
 claim_hand_over(struct fetch *f, const int64_t *ids, int nk, struct job_limits *jls,
                 struct claimed_job *out, int c, const struct fetch_item *items, int n,
-                bool *claimed)
+                bool *claimed, int64_t sent_us)
 {
     bool *kept_claimed = xcalloc((size_t)(nk > 0 ? nk : 1), sizeof(bool));
     struct fetch_job *jobs = xcalloc((size_t)(c > 0 ? c : 1), sizeof(*jobs));
+    int *pos = xcalloc((size_t)(c > 0 ? c : 1), sizeof(*pos)); /* each job's place in items */
     for (int i = 0; i < c; i++) {
         jobs[i].job = out[i];
+        jobs[i].claimed_us = sent_us;
         for (int k = 0; k < nk; k++)
             if (ids[k] == out[i].id && !kept_claimed[k]) {
                 jobs[i].jl = jls[k];
                 kept_claimed[k] = true;
                 break;
             }
+        pos[i] = n;
         for (int k = 0; k < n; k++)
-            if (items[k].id == out[i].id)
+            if (items[k].id == out[i].id) {
                 claimed[k] = true;
+                jobs[i].score = items[k].score;
+                pos[i] = pos[i] < k ? pos[i] : k;
+            }
     }
+    /* The read-back comes in id order; the supervisor starts jobs in the order given, which
+     * must be the order they were popped in (priority, then enqueue order). */
+    for (int i = 1; i < c; i++)
+        for (int j = i; j > 0 && pos[j - 1] > pos[j]; j--) {
+            struct fetch_job tj = jobs[j];
+            int tp = pos[j];
+            jobs[j] = jobs[j - 1];
+            pos[j] = pos[j - 1];
+            jobs[j - 1] = tj;
+            pos[j - 1] = tp;
+        }
     fetch_deliver(f, jobs, c);
     for (int k = 0; k < nk; k++)
         if (!kept_claimed[k])
             limiter_free_slots(&f->lim, &jls[k], ids[k]);
     free(jobs);
+    free(pos);
     free(kept_claimed);
+}
+
+/* Claims ids[0..nk) with one statement (except: the scopes left to the limiter) and hands the
+ * jobs over, paired with their slots in jls (NULL: none held); marks the claimed items.
+ * Returns the count, or -1 when nothing was claimed because MariaDB failed. */
+static int
+claim_step(struct fetch *f, int64_t *ids, int nk, const struct lifecycle_except *except,
+           struct job_limits *jls, const struct fetch_item *items, int n, bool *claimed)
+{
+    struct claimed_job *out = xcalloc((size_t)(nk > 0 ? nk : 1), sizeof(*out));
+    struct job_limits *none = jls ? NULL : xcalloc((size_t)(nk > 0 ? nk : 1), sizeof(*none));
+    /* The token only has to differ between this instance's claim statements. */
+    int64_t token = ++f->claim_token;
+    int64_t sent_us = fetch_now_us();
+    int c = lifecycle_claim(f->db, ids, nk, f->instance_id, token, except, out);
+    if (c == -2)
+        c = claim_resolve(f, ids, nk, token, out);
+    if (c >= 0) {
+        bgthread_lock(&f->bg);
+        f->n_claims++;
+        f->n_claimed += c;
+        bgthread_unlock(&f->bg);
+        claim_hand_over(f, ids, nk, jls ? jls : none, out, c, items, n, claimed, sent_us);
+    }
+    free(none);
+    free(out);
+    return c;
 }
 
 void
 claim_batch(struct fetch *f, struct rq *rq, const struct fetch_item *items, int n)
 {
     int64_t ids[FETCH_BATCH_MAX];
-    struct job_limits *jls = xcalloc((size_t)n, sizeof(*jls));
-    struct claimed_job *out = xcalloc((size_t)n, sizeof(*out));
     bool claimed[FETCH_BATCH_MAX] = {false};
     for (int i = 0; i < n; i++)
         ids[i] = items[i].id;
-    int nk = n, c = 0;
-    if (limiter_active(&f->lim))
-        nk = claim_apply_limits(f, ids, n, jls);
-    /* The token only has to differ between this instance's claim statements. */
-    int64_t token = ++f->claim_token;
-    if (nk > 0) {
-        c = lifecycle_claim(f->db, ids, nk, f->instance_id, token, out);
-        if (c == -2)
-            c = claim_resolve(f, ids, nk, token, out);
-    }
-    if (nk < 0 || c < 0) {
+    /* The jobs of scopes without a limit, which are most, in one claim as if there were no
+     * limits at all; only the rest pays for the limiter's read and its Redis round trips. */
+    struct lifecycle_except ex;
+    limiter_except(&f->lim, &ex);
+    int c = claim_step(f, ids, n, &ex, NULL, items, n, claimed);
+    bool limited = ex.n_queues + ex.n_actions > 0;
+    limiter_except_free(&ex);
+    if (c >= 0 && c < n && limited) {
+        /* A limited job holds its fleet-wide slots from its claim on: it is claimed only for a
+         * child with nothing to run, never into the window, where it would hold a slot without
+         * running. The others stay queued and go back to Redis until a child is idle. */
+        int room = fetch_idle(f) - c, m = 0;
+        for (int i = 0; i < n && m < room; i++)
+            if (!claimed[i])
+                ids[m++] = items[i].id;
+        if (m < n - c)
+            f->wait_idle = true;
+        struct job_limits *jls = xcalloc((size_t)(m > 0 ? m : 1), sizeof(*jls));
+        int nk = m > 0 ? claim_apply_limits(f, ids, m, jls) : 0;
+        int c2 = nk > 0 ? claim_step(f, ids, nk, NULL, jls, items, n, claimed) : 0;
+        if (nk > 0 && c2 < 0)
+            for (int k = 0; k < nk; k++)
+                limiter_free_slots(&f->lim, &jls[k], ids[k]);
+        free(jls);
+        if (nk < 0 || c2 < 0)
+            claim_failed(f, "claim of limited jobs");
+        else
+            c += c2;
+    } else if (c < 0) {
         /* Nothing was claimed: the rows are as they were, so the IDs go back where they
          * were, and the connection rests before the next pop. */
         claim_failed(f, "claim");
-        for (int k = 0; k < (nk > 0 ? nk : 0); k++)
-            limiter_free_slots(&f->lim, &jls[k], ids[k]);
         fetch_requeue(f, rq, items, n);
         fetch_want(f, n);
-        goto out;
+        return;
     }
     claim_succeeded(f);
-    if (nk > 0) {
-        bgthread_lock(&f->bg);
-        f->n_claims++;
-        f->n_claimed += c;
-        bgthread_unlock(&f->bg);
-    }
-    claim_hand_over(f, ids, nk, jls, out, c, items, n, claimed);
     if (c < n) {
         claim_put_back_queued(f, rq, items, n, claimed);
         fetch_want(f, n - c);
     }
-out:
-    free(out);
-    free(jls);
 }

@@ -132,6 +132,42 @@ fetch_deliver(struct fetch *f, struct fetch_job *jobs, int n)
     fetch_wake(f);
 }
 
+/* With nothing waiting in Redis and every child busy: waits until a child has nothing to run
+ * (or a stop). Returns false once stopped. */
+static bool
+fetch_wait_idle(struct fetch *f)
+{
+    bgthread_lock(&f->bg);
+    while (f->idle <= 0 && !bgthread_stopping(&f->bg))
+        bgthread_wait_until(&f->bg, BGTHREAD_NO_DEADLINE);
+    bool stop = bgthread_stopping(&f->bg);
+    bgthread_unlock(&f->bg);
+    return !stop;
+}
+
+int64_t
+fetch_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int
+fetch_idle(struct fetch *f)
+{
+    bgthread_lock(&f->bg);
+    int idle = f->idle;
+    bgthread_unlock(&f->bg);
+    return idle;
+}
+
+static bool
+fetch_idle_now(struct fetch *f)
+{
+    return fetch_idle(f) > 0;
+}
+
 /* Popped IDs use the capacity they were popped for; claim_batch gives back what it did not
  * claim. */
 static void
@@ -173,8 +209,15 @@ fetch_loop(void *arg)
             fetch_nap(f, 100, true);
             continue;
         }
-        /* Take what is there at once; block only when every queue is empty. */
+        /* Take what is there at once; block only when every queue is empty, and only for a
+         * child with nothing to run: the window fills with what already waits in Redis, never
+         * with a job pushed for idle workers elsewhere. */
         int got = rq_pop(rq, order, nq, want, ids, qidx, scores);
+        if (got == 0 && !fetch_idle_now(f)) {
+            if (!fetch_wait_idle(f))
+                break;
+            continue;
+        }
         if (got == 0) {
             int64_t one;
             got = rq_pop_wait(rq, order, nq, FETCH_WAIT_MS, &one, &qidx[0], &scores[0]);
@@ -209,6 +252,11 @@ fetch_loop(void *arg)
         if (got > 0) {
             fetch_use(f, got);
             claim_batch(f, rq, items, got);
+        }
+        if (f->wait_idle) {
+            f->wait_idle = false;
+            if (!fetch_wait_idle(f))
+                break;
         }
     }
     rq_free(rq);
@@ -250,6 +298,16 @@ fetch_start(struct fetch *f)
         return -1;
     }
     return 0;
+}
+
+void
+fetch_set_idle(struct fetch *f, int idle)
+{
+    bgthread_lock(&f->bg);
+    if (idle > 0 && f->idle <= 0)
+        bgthread_wake_all(&f->bg);
+    f->idle = idle;
+    bgthread_unlock(&f->bg);
 }
 
 void

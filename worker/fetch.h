@@ -29,6 +29,8 @@ struct fetch_item {
 struct fetch_job {
     struct claimed_job job;
     struct job_limits jl; /* the fleet-wide slots it holds */
+    double score;         /* where it was in its queue's sorted set, to hand it back there */
+    int64_t claimed_us;   /* when its claim statement was sent (monotonic): the row's dt_started */
 };
 
 #define FETCH_BATCH_MAX 128 /* IDs per pop and per claim statement */
@@ -40,7 +42,10 @@ struct fetch {
     /* Its stop is the drain: no new pops; what is popped is claimed or put back. */
     struct bgthread bg;
     /* Guarded by bg's lock: */
-    int want;   /* IDs the supervisor can take now: never more than its idle children */
+    int want;   /* IDs the supervisor can take now: its idle children and its window's room */
+    int idle;   /* children with nothing to run: only then may the thread wait in a
+                 * blocking pop, so that a busy worker never takes a job pushed for idle
+                 * workers elsewhere */
     bool abort; /* give up on a claim whose outcome is unknown (second signal) */
     bool done;  /* the thread has finished */
     struct fetch_job *ready; /* claimed, not yet taken by the supervisor */
@@ -60,7 +65,8 @@ struct fetch {
     struct limiter lim; /* settings snapshot: paused queues and limits before each claim */
     bool *paused;       /* per queue */
     int64_t next_settings;
-    int64_t claim_token;   /* the last token used */
+    int64_t claim_token; /* the last token used */
+    bool wait_idle;      /* jobs of limited scopes were put back: pop again once a child is idle */
     struct retry db_retry; /* claim-connection delays while MariaDB fails */
     int64_t db_retry_at, last_db_log;
 };
@@ -68,8 +74,10 @@ struct fetch {
 /* Starts the thread; queues, redis, mysql, instance_id and lease_ms must be set. -1 on
  * error (errno set), with everything it made released again; queues stay the caller's. */
 int fetch_start(struct fetch *f);
-/* Adds capacity: delta more children are idle. */
+/* Adds capacity: delta more jobs can be taken (idle children or room in the window). */
 void fetch_want(struct fetch *f, int delta);
+/* Tells the thread how many children have nothing to run (see idle). */
+void fetch_set_idle(struct fetch *f, int idle);
 /* Moves the claimed jobs out to the caller, who owns the returned array (free it) and the
  * jobs in it; NULL when there are none. */
 struct fetch_job *fetch_take_jobs(struct fetch *f, int *n);
@@ -93,5 +101,9 @@ void fetch_requeue(struct fetch *f, struct rq *rq, const struct fetch_item *item
 /* Sleeps up to ms; an abort (and, when wake_on_stop, a stop) ends the nap early. */
 void fetch_nap(struct fetch *f, int64_t ms, bool wake_on_stop);
 bool fetch_aborted(struct fetch *f);
+/* The monotonic clock in microseconds. */
+int64_t fetch_now_us(void);
+/* How many children have nothing to run, as the supervisor last said. */
+int fetch_idle(struct fetch *f);
 
 #endif

@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void
@@ -48,10 +49,42 @@ limiter_paused(const struct limiter *l, const char *queue)
     return q && q->paused;
 }
 
+static bool
+limiter_limits(const struct limits *lim)
+{
+    return lim->concurrency > 0 || lim->rate > 0;
+}
+
+void
+limiter_except(const struct limiter *l, struct lifecycle_except *ex)
+{
+    memset(ex, 0, sizeof(*ex));
+    if (!limiter_active(l))
+        return;
+    const char **q = xcalloc((size_t)l->set.n_queues + 1, sizeof(*q));
+    const char **a = xcalloc((size_t)l->set.n_actions + 1, sizeof(*a));
+    for (int i = 0; i < l->set.n_queues; i++)
+        if (limiter_limits(&l->set.queues[i].lim))
+            q[ex->n_queues++] = l->set.queues[i].name;
+    for (int i = 0; i < l->set.n_actions; i++)
+        if (limiter_limits(&l->set.actions[i].lim))
+            a[ex->n_actions++] = l->set.actions[i].name;
+    ex->queues = q;
+    ex->actions = a;
+}
+
+void
+limiter_except_free(struct lifecycle_except *ex)
+{
+    free(ex->queues);
+    free(ex->actions);
+    memset(ex, 0, sizeof(*ex));
+}
+
 static void
 limiter_add(struct job_limits *jl, const char *scope, const struct limits *lim)
 {
-    if (lim->concurrency <= 0 && lim->rate <= 0)
+    if (!limiter_limits(lim))
         return;
     jl->is_queue[jl->n] = scope == jl->qscope;
     struct rq_limit *r = &jl->lim[jl->n++];

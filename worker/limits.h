@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "lifecycle.h"
 #include "rq.h"
 #include "settings.h"
 
@@ -34,6 +35,11 @@ void limiter_release(struct limiter *l);
 int limiter_refresh(struct limiter *l, struct db *db);
 bool limiter_active(const struct limiter *l);
 bool limiter_paused(const struct limiter *l, const char *queue);
+/* The queues and actions that have a concurrency or rate limit, for a claim that leaves their
+ * jobs to the limiter (lifecycle_except); empty when the limiter is not active. The names
+ * point into the snapshot (valid until the next refresh); free ex with limiter_except_free. */
+void limiter_except(const struct limiter *l, struct lifecycle_except *ex);
+void limiter_except_free(struct lifecycle_except *ex);
 /* Fills jl with the job's scopes; jl->n is 0 when none applies. */
 void limiter_scopes(const struct limiter *l, const char *queue, const char *action,
                     struct job_limits *jl);

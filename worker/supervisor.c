@@ -5,6 +5,7 @@
 #include "supervisor.h"
 #include "checkout.h"
 #include "child.h"
+#include "caltime.h"
 #include "db.h"
 #include "fetch.h"
 #include "instance.h"
@@ -26,6 +27,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 struct slot {
@@ -55,6 +57,15 @@ struct sup {
     int64_t next_renew;
     pid_t self;
     struct limiter lim; /* renews the fleet-wide slots of running jobs */
+    /* The claim-ahead window: jobs claimed (checked in) that wait for a child, oldest first. */
+    struct fetch_job *win;
+    int n_win, cap_win;
+    int prefetch;      /* the window's most jobs */
+    int64_t wait_ms;   /* the longest a job waits in it before it is handed back */
+    double avg_run_ms; /* moving average of how long a child takes per job */
+    int64_t granted;   /* capacity given to the fetch thread ... */
+    int64_t delivered; /* ... and the jobs it delivered against it */
+    int told_idle;     /* what the fetch thread was last told of idle children */
 };
 
 static int sup_sigpipe[2] = {-1, -1};
@@ -142,7 +153,8 @@ sup_record(struct sup *s, struct claimed_job *job, struct job_limits *jl, enum j
                             .result = it.result,
                             .execution_ms = exec_ms,
                             .retry_delay_ms = retry_delay_ms,
-                            .dt_started = it.job.dt_started};
+                            .dt_started = it.job.dt_started,
+                            .write_started = it.job.started_late};
     log_debug("job %lld attempt %d %s%s%s", (long long)it.job.id, it.job.attempt,
               st == JOB_OK ? "succeeded" : "ended", reason ? ": " : "", reason ? reason : "");
     checkout_add(&s->checkout, &it);
@@ -154,6 +166,8 @@ static void
 sup_complete(struct sup *s, struct slot *sl, enum job_status st, char *reason, char *result,
              int64_t retry_delay_ms, int64_t exec_ms)
 {
+    /* Slow to move: the window is sized to the fleet's usual jobs, not to one outlier. */
+    s->avg_run_ms = s->avg_run_ms * 0.95 + (double)(now_mono_ms() - sl->started_ms) * 0.05;
     sup_record(s, &sl->job, &sl->jl, st, reason, result, retry_delay_ms, exec_ms);
     sl->busy = false;
     sl->term_ms = sl->cancel_ms = 0;
@@ -177,9 +191,6 @@ sup_read_outcome(struct sup *s, struct slot *sl)
     char *reason = po.reason, *result = po.result;
     /* A job killed for its timeout that still managed to answer keeps its own answer. */
     sup_complete(s, sl, st, reason, result, po.retry_delay_ms, po.execution_ms);
-    /* The child is idle from now on, whether or not the check-out is written yet. */
-    if (!s->draining)
-        fetch_want(&s->fetch, 1);
 }
 
 static void
@@ -198,7 +209,6 @@ sup_reap(struct sup *s)
         struct pollfd pfd = {.fd = sl->fd, .events = POLLIN};
         if (sl->busy && poll(&pfd, 1, 0) == 1)
             sup_read_outcome(s, sl);
-        bool was_busy = sl->busy;
         if (sl->busy) {
             char *reason;
             enum job_status st = JOB_RETRY;
@@ -224,11 +234,8 @@ sup_reap(struct sup *s)
         sl->pid = 0;
         if (s->draining)
             continue;
-        if (sup_spawn(s, i) == 0) {
+        if (sup_spawn(s, i) == 0)
             worker_metrics_restart();
-            if (was_busy)
-                fetch_want(&s->fetch, 1);
-        }
     }
 }
 
@@ -250,28 +257,38 @@ sup_idle_slot(struct sup *s)
     return NULL;
 }
 
-/* Hands a claimed job to an idle child; takes the job. */
+/* Stamps the job with the time a child really starts it, on this host's clock (the check-out
+ * writes it to the row and the attempt row, capped by the server's time): a job that waited in
+ * the window starts later than its claim, and rows stamped so keep the order jobs started in. */
 static void
-sup_dispatch(struct sup *s, struct fetch_job *fj)
+sup_real_start(struct claimed_job *job)
 {
-    struct slot *sl = sup_idle_slot(s);
-    if (sl == NULL) {
-        /* The fetch thread claims only for idle children, so this happens only when a child
-         * could not be replaced. The check-in is committed: record the attempt, which puts
-         * the job back to pending when attempts remain, rather than leaving it running. */
-        log_warnx("job %lld: no idle child to run it", (long long)fj->job.id);
-        sup_record(s, &fj->job, &fj->jl, JOB_RETRY, xstrdup("not started: no idle child"), NULL, 0,
-                   0);
-        return;
-    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char day[24];
+    caltime_format_dt(ts.tv_sec, day, sizeof(day));
+    free(job->dt_started);
+    job->dt_started = xasprintf("%s.%06ld", day, ts.tv_nsec / 1000);
+    job->started_late = true;
+}
+
+/* Hands a claimed job to the idle child of slot sl; takes the job. */
+static void
+sup_dispatch(struct sup *s, struct slot *sl, struct fetch_job *fj)
+{
     if (!proto_fits(fj->job.parameters)) {
         /* The child could not be handed the job whole: fail it for good, saying why. */
         char *why = xasprintf("parameters of %zu bytes exceed the worker protocol's limit of %u",
                               strlen(fj->job.parameters), PROTO_MAX_FIELD);
         log_warnx("job %lld: %s", (long long)fj->job.id, why);
         sup_record(s, &fj->job, &fj->jl, JOB_FAIL, why, NULL, 0, 0);
+        memset(fj, 0, sizeof(*fj));
         return;
     }
+    int64_t waited = fetch_now_us() - fj->claimed_us;
+    sup_real_start(&fj->job);
+    log_debug("job %lld attempt %d started %lld us after its claim", (long long)fj->job.id,
+              fj->job.attempt, (long long)waited);
     sl->busy = true;
     sl->jl = fj->jl;
     sl->job = fj->job;
@@ -292,7 +309,63 @@ sup_dispatch(struct sup *s, struct fetch_job *fj)
     }
 }
 
-/* Takes the jobs the fetch thread claimed and starts them. */
+/* Gives a claimed job that never started back to its queue, through the check-out thread
+ * (the row first, then the ID); takes the job. */
+static void
+sup_hand_back(struct sup *s, struct fetch_job *fj)
+{
+    struct checkout_item it = {.job = fj->job, .jl = fj->jl, .hand_back = true, .score = fj->score};
+    memset(fj, 0, sizeof(*fj));
+    checkout_add(&s->checkout, &it);
+}
+
+/* Hands back every job in the window. */
+static void
+sup_hand_back_window(struct sup *s)
+{
+    for (int i = 0; i < s->n_win; i++)
+        sup_hand_back(s, &s->win[i]);
+    s->n_win = 0;
+}
+
+/* Starts jobs of the window, oldest first, while children are idle. */
+static void
+sup_fill(struct sup *s)
+{
+    int k = 0;
+    struct slot *sl;
+    while (k < s->n_win && (sl = sup_idle_slot(s)) != NULL)
+        sup_dispatch(s, sl, &s->win[k++]);
+    if (k == 0)
+        return;
+    memmove(s->win, s->win + k, sizeof(*s->win) * (size_t)(s->n_win - k));
+    s->n_win -= k;
+}
+
+/* Hands back the jobs that waited in the window longer than wait_ms: their children turned out
+ * slower than the window was sized for, and a worker with an idle child elsewhere can run them
+ * now. */
+static void
+sup_expire_window(struct sup *s)
+{
+    int64_t now = now_mono_ms();
+    int k = 0;
+    while (k < s->n_win && (fetch_now_us() - s->win[k].claimed_us) / 1000 > s->wait_ms)
+        sup_hand_back(s, &s->win[k++]);
+    if (k == 0)
+        return;
+    memmove(s->win, s->win + k, sizeof(*s->win) * (size_t)(s->n_win - k));
+    s->n_win -= k;
+    /* The running jobs are as slow as the oldest one so far: size the window for them now,
+     * rather than claim the same jobs again only to hand them back once more. */
+    for (int i = 0; i < s->n_slots; i++)
+        if (s->slots[i].busy && now - s->slots[i].started_ms > s->avg_run_ms)
+            s->avg_run_ms = (double)(now - s->slots[i].started_ms);
+    log_info("%d job(s) claimed ahead waited over %lld ms: handed back", k, (long long)s->wait_ms);
+}
+
+/* Takes the jobs the fetch thread claimed into the window (or, once draining, hands them
+ * back) and starts what idle children can run. */
 static void
 sup_take_jobs(struct sup *s)
 {
@@ -301,9 +374,56 @@ sup_take_jobs(struct sup *s)
         ;
     int n = 0;
     struct fetch_job *jobs = fetch_take_jobs(&s->fetch, &n);
+    s->delivered += n;
+    if (s->n_win + n > s->cap_win) {
+        s->cap_win = (s->n_win + n) * 2;
+        s->win = xrealloc(s->win, sizeof(*s->win) * (size_t)s->cap_win);
+    }
     for (int i = 0; i < n; i++)
-        sup_dispatch(s, &jobs[i]);
+        s->win[s->n_win++] = jobs[i];
     free(jobs);
+    if (s->draining)
+        sup_hand_back_window(s);
+    sup_fill(s);
+}
+
+/* How many jobs the window may hold now: prefetch, or fewer when children are slow, so that
+ * a job waits there about half of wait_ms at most (Little's law: the last job of a full
+ * window waits window * run time / children). */
+static int
+sup_window_size(const struct sup *s, int live)
+{
+    if (s->avg_run_ms < 1.0)
+        return s->prefetch;
+    double fit = (double)live * (double)s->wait_ms / 2.0 / s->avg_run_ms;
+    return fit < s->prefetch ? (int)fit : s->prefetch;
+}
+
+/* Gives the fetch thread the capacity that lets it keep every live child busy and the window
+ * filled, and tells it whether children have nothing to run. */
+static void
+sup_refill(struct sup *s)
+{
+    int live = 0, busy = 0;
+    for (int i = 0; i < s->n_slots; i++) {
+        live += s->slots[i].pid > 0;
+        busy += s->slots[i].busy;
+    }
+    int idle = live - busy - s->n_win;
+    if (idle < 0)
+        idle = 0;
+    if (idle != s->told_idle) {
+        fetch_set_idle(&s->fetch, idle);
+        s->told_idle = idle;
+    }
+    if (s->draining)
+        return;
+    int64_t have = busy + s->n_win + (s->granted - s->delivered);
+    int64_t target = live + sup_window_size(s, live);
+    if (have < target) {
+        fetch_want(&s->fetch, (int)(target - have));
+        s->granted += target - have;
+    }
 }
 
 static void
@@ -356,6 +476,8 @@ sup_periodic(struct sup *s)
         for (int i = 0; i < s->n_slots; i++)
             if (s->slots[i].busy)
                 limiter_renew(&s->lim, &s->slots[i].jl, s->slots[i].job.id);
+        for (int i = 0; i < s->n_win; i++)
+            limiter_renew(&s->lim, &s->win[i].jl, s->win[i].job.id);
         s->next_renew = now + s->cfg->worker.heartbeat_s * 1000;
     }
 }
@@ -390,6 +512,11 @@ sup_start_drain(struct sup *s)
     s->drain_deadline = now_mono_ms() + (int64_t)s->cfg->worker.drain_timeout_s * 1000;
     fetch_stop(&s->fetch);
     checkout_set_draining(&s->checkout);
+    /* The window's jobs go back at once, for other workers, rather than wait out the drain
+     * or the lease. */
+    if (s->n_win > 0)
+        log_info("draining: handing back %d job(s) claimed ahead", s->n_win);
+    sup_hand_back_window(s);
 }
 
 /* True when nothing runs, nothing waits to be written, and the fetch thread, done with its
@@ -401,7 +528,7 @@ sup_idle_and_drained(struct sup *s, bool fetch_done)
     for (int i = 0; i < s->n_slots; i++)
         if (s->slots[i].busy)
             return false;
-    return fetch_done && checkout_unwritten(&s->checkout) == 0;
+    return fetch_done && s->n_win == 0 && checkout_unwritten(&s->checkout) == 0;
 }
 
 static void
@@ -440,6 +567,10 @@ sup_loop(struct sup *s)
         sup_take_jobs(s);
         if (pr > 0 && (pfd[2].revents & POLLIN))
             sup_cancels(s);
+        if (!s->draining)
+            sup_expire_window(s);
+        sup_fill(s);
+        sup_refill(s);
         sup_enforce(s);
         sup_periodic(s);
         if (s->draining && sup_idle_and_drained(s, fetch_done))
@@ -556,7 +687,10 @@ supervisor_run(const struct cfg *cfg)
     s.fetch.instance_id = s.instance_id;
     if (fetch_start(&s.fetch) < 0)
         fatal("start fetch thread");
-    fetch_want(&s.fetch, s.n_slots);
+    s.prefetch = cfg->worker.prefetch < 0 ? s.n_slots : cfg->worker.prefetch;
+    s.wait_ms = cfg->worker.prefetch_wait_ms;
+    s.told_idle = -1;
+    sup_refill(&s);
     /* Started after the first children are forked, so they do not hold its socket. */
     struct metrics_server *ms = NULL;
     if (cfg->worker.metrics_listen && cfg->worker.metrics_listen[0]) {
@@ -564,21 +698,21 @@ supervisor_run(const struct cfg *cfg)
         if (ms == NULL)
             log_error("[worker] %s; running without it", err);
     }
-    log_info("worker instance %lld: %d children, queues %s", (long long)s.instance_id, s.n_slots,
-             cfg->worker.queues);
+    log_info("worker instance %lld: %d children, %d claimed ahead at most, queues %s",
+             (long long)s.instance_id, s.n_slots, s.prefetch, cfg->worker.queues);
     s.next_renew = now_mono_ms() + cfg->worker.heartbeat_s * 1000;
     sup_loop(&s);
     bool hard = sup_term_count >= 2;
     /* After a drain the thread has finished and handed everything over. After a second
-     * signal, jobs it claimed that no child started are recorded as not run: their check-in
-     * is committed, so they must not be left running. */
+     * signal, jobs claimed that no child started are handed back: their check-in is
+     * committed, so they must not be left running. */
     fetch_abort(&s.fetch);
     int n_left = 0;
     struct fetch_job *left = fetch_join(&s.fetch, &n_left);
     for (int i = 0; i < n_left; i++)
-        sup_record(&s, &left[i].job, &left[i].jl, JOB_RETRY,
-                   xstrdup("worker stopped before the job started"), NULL, 0, 0);
+        sup_hand_back(&s, &left[i]);
     free(left);
+    sup_hand_back_window(&s);
     int64_t n_flushes = 0, n_flushed = 0;
     sup_shutdown(&s, hard, &n_flushes, &n_flushed);
     log_info("worker instance %lld stopped: %lld jobs claimed in %lld statements, %lld "
@@ -588,6 +722,7 @@ supervisor_run(const struct cfg *cfg)
     rc = hard ? 1 : 0;
     metrics_server_stop(ms);
 out:
+    free(s.win);
     free(s.slots);
     fetch_queues_free(s.fetch.queues, s.fetch.n_queues);
     limiter_release(&s.lim);

@@ -143,6 +143,124 @@ bench_enqueue_bulk(int64_t n, const char *action, bool pending)
     return 0;
 }
 
+/* Appends "(?,?,...)" lists: n groups of the given text, comma-separated. */
+static void
+bench_repeat(struct buf *b, const char *group, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (i)
+            buf_appends(b, ",");
+        buf_appends(b, group);
+    }
+}
+
+/* Inserts n queued no-op jobs, rows_per statement (autocommit); returns jobs/s or -1. */
+static double
+bench_ceiling_insert(struct db *db, int64_t n, int rows_per)
+{
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_appends(&sql, "INSERT INTO jobs (uuid, origin, queue, action, parameters, priority, state, "
+                      "run_at, dt_created, dt_queued) VALUES ");
+    bench_repeat(&sql, "(?,'api','default','System/Noop','{}',0,'queued',NOW(6),NOW(6),NOW(6))",
+                 rows_per);
+    struct db_param *p = xcalloc((size_t)rows_per, sizeof(*p));
+    char(*uuids)[37] = xcalloc((size_t)rows_per, sizeof(*uuids));
+    int64_t start = now_mono_ms();
+    int rc = 0;
+    for (int64_t off = 0; off + rows_per <= n && rc == 0; off += rows_per) {
+        for (int i = 0; i < rows_per; i++) {
+            ids_uuid(uuids[i]);
+            p[i] = DBS(uuids[i]);
+        }
+        rc = db_exec(db, sql.data, p, rows_per, NULL, NULL);
+    }
+    double secs = (now_mono_ms() - start) / 1000.0;
+    buf_release(&sql);
+    free(p);
+    free(uuids);
+    return rc < 0 ? -1 : (double)(n - n % rows_per) / secs;
+}
+
+/* The writes of a drain for the ids, batch per statement on one connection: the claim (its
+ * own commit), then the check-out and the attempt rows in one transaction. Returns jobs/s or
+ * -1. */
+static double
+bench_ceiling_drain(struct db *db, const int64_t *ids, int n, int batch)
+{
+    struct buf claim, done, att;
+    buf_init(&claim, 0);
+    buf_init(&done, 0);
+    buf_init(&att, 0);
+    struct buf ids_in;
+    buf_init(&ids_in, 0);
+    bench_repeat(&ids_in, "?", batch);
+    buf_printf(&claim,
+               "UPDATE jobs SET state = 'running', attempt = attempt + 1, instance_id = 1, "
+               "claim_token = 1, dt_started = NOW(6), dt_deadline = NOW(6) + INTERVAL "
+               "timeout_s SECOND WHERE state = 'queued' AND id IN (%s)",
+               ids_in.data);
+    buf_printf(&done,
+               "UPDATE jobs SET state = 'succeeded', dt_completed = NOW(6), is_success = 1, "
+               "execution_ms = 0, unique_key = NULL WHERE instance_id = 1 AND attempt = 1 "
+               "AND state = 'running' AND id IN (%s)",
+               ids_in.data);
+    buf_release(&ids_in);
+    buf_appends(&att, "INSERT INTO job_attempts (job_id, attempt, instance_id, dt_started, "
+                      "dt_completed, outcome, execution_ms) VALUES ");
+    bench_repeat(&att, "(?,1,1,NOW(6),NOW(6),'succeeded',0)", batch);
+    struct db_param *p = xcalloc((size_t)batch, sizeof(*p));
+    int64_t start = now_mono_ms();
+    int rc = 0, k;
+    for (k = 0; k + batch <= n && rc == 0; k += batch) {
+        for (int i = 0; i < batch; i++)
+            p[i] = DBI(ids[k + i]);
+        rc = db_exec(db, claim.data, p, batch, NULL, NULL) < 0 || db_begin(db) < 0 ||
+                     db_exec(db, done.data, p, batch, NULL, NULL) < 0 ||
+                     db_exec(db, att.data, p, batch, NULL, NULL) < 0 || db_commit(db) < 0
+                 ? -1
+                 : 0;
+    }
+    double secs = (now_mono_ms() - start) / 1000.0;
+    buf_release(&claim);
+    buf_release(&done);
+    buf_release(&att);
+    free(p);
+    return rc < 0 ? -1 : k / secs;
+}
+
+/* The ceilings a drain and a bulk enqueue are measured against: the same writes as few
+ * statements can carry, on one connection, no Redis, no worker (issue 17). */
+static int
+bench_ceiling(int64_t n, int batch)
+{
+    struct db *db = db_new(&bench_cfg.mysql);
+    if (db_connect(db) < 0) {
+        fprintf(stderr, "bench: %s\n", db_errstr(db));
+        return 1;
+    }
+    double ins = bench_ceiling_insert(db, n, 1000);
+    struct db_rows *r =
+        db_query(db, "SELECT id FROM jobs WHERE state = 'queued' ORDER BY id", DB_NOP);
+    if (ins < 0 || r == NULL) {
+        fprintf(stderr, "bench: %s\n", db_errstr(db));
+        return 1;
+    }
+    int64_t *ids = xcalloc((size_t)r->n_rows + 1, sizeof(*ids));
+    for (int i = 0; i < r->n_rows; i++)
+        ids[i] = db_rows_int(r, i, 0, 0);
+    double drain = bench_ceiling_drain(db, ids, r->n_rows, batch);
+    db_rows_free(r);
+    free(ids);
+    if (drain < 0) {
+        fprintf(stderr, "bench: %s\n", db_errstr(db));
+        return 1;
+    }
+    printf("insert_ceiling_per_s %.1f\ndrain_ceiling_per_s %.1f\n", ins, drain);
+    db_free(db);
+    return 0;
+}
+
 static int64_t
 bench_count(struct db *db, const char *state)
 {
@@ -182,15 +300,24 @@ bench_wait_drain(int64_t n, int timeout_s)
     return 0;
 }
 
-/* Enqueues n jobs one at a time interval_ms apart on an idle fleet and reports enqueue to
- * dt_started percentiles. */
-static int
-bench_latency(int n, int interval_ms)
+struct bench_pacer {
+    pthread_t th;
+    int n;              /* jobs to enqueue */
+    double interval_ms; /* between this thread's jobs */
+    int64_t t0;
+    int64_t first; /* the first job's id */
+    int failed;
+};
+
+/* Enqueues one job at a time (insert with its commit, then push), the i-th at t0 + i * interval:
+ * no sleep when behind, so the offered load stays the rate asked whatever the latency. */
+static void *
+bench_pace(void *arg)
 {
+    struct bench_pacer *bp = arg;
     struct db *db = db_new(&bench_cfg.mysql);
     struct rq *rq = rq_new(&bench_cfg.redis);
-    int64_t first = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < bp->n && !bp->failed; i++) {
         struct job_spec spec = {.action = "System/Noop", .origin = "api"}, chk;
         const char *field;
         char err[256];
@@ -198,13 +325,50 @@ bench_latency(int n, int interval_ms)
         if (job_spec_check(&spec, true, &chk, &field, err, sizeof(err)) != JOB_E_OK ||
             job_insert(db, &chk, &ref, err, sizeof(err)) != JOB_E_OK) {
             fprintf(stderr, "bench: %s\n", err);
-            return 1;
+            bp->failed = 1;
+            break;
         }
-        if (first == 0)
-            first = ref.id;
+        if (bp->first == 0)
+            bp->first = ref.id;
         job_push(rq, &ref);
-        sleep_ms(interval_ms);
+        int64_t next = bp->t0 + (int64_t)((i + 1) * bp->interval_ms);
+        if (next > now_mono_ms())
+            sleep_ms(next - now_mono_ms());
     }
+    db_free(db);
+    rq_free(rq);
+    return NULL;
+}
+
+/* Enqueues n jobs interval_ms apart in all (a steady load: 1 ms is 1,000 jobs/s) from threads
+ * connections, and reports the enqueue to dt_started percentiles and the rate achieved. */
+static int
+bench_latency(int n, double interval_ms, int threads)
+{
+    if (threads < 1)
+        threads = 1;
+    struct bench_pacer *bp = xcalloc((size_t)threads, sizeof(*bp));
+    int64_t t0 = now_mono_ms();
+    for (int k = 0; k < threads; k++) {
+        bp[k] = (struct bench_pacer){.n = n / threads,
+                                     .interval_ms = interval_ms * threads,
+                                     .t0 = t0 + (int64_t)(k * interval_ms)};
+        pthread_create(&bp[k].th, NULL, bench_pace, &bp[k]);
+    }
+    int64_t first = 0;
+    int failed = 0;
+    for (int k = 0; k < threads; k++) {
+        pthread_join(bp[k].th, NULL);
+        failed |= bp[k].failed;
+        if (first == 0 || (bp[k].first && bp[k].first < first))
+            first = bp[k].first;
+    }
+    free(bp);
+    if (failed)
+        return 1;
+    n = n / threads * threads;
+    double rate = n / ((now_mono_ms() - t0) / 1000.0);
+    struct db *db = db_new(&bench_cfg.mysql);
     int64_t deadline = now_mono_ms() + 60000;
     struct db_rows *r = NULL;
     for (;;) {
@@ -224,10 +388,10 @@ bench_latency(int n, int interval_ms)
     double p50 = db_rows_int(r, r->n_rows / 2, 0, 0) / 1000.0;
     double p99 = db_rows_int(r, (int)(r->n_rows * 0.99), 0, 0) / 1000.0;
     double mx = db_rows_int(r, r->n_rows - 1, 0, 0) / 1000.0;
-    printf("pickup_p50_ms %.2f\npickup_p99_ms %.2f\npickup_max_ms %.2f\n", p50, p99, mx);
+    printf("pickup_p50_ms %.2f\npickup_p99_ms %.2f\npickup_max_ms %.2f\nenqueue_per_s %.0f\n", p50,
+           p99, mx, rate);
     db_rows_free(r);
     db_free(db);
-    rq_free(rq);
     return 0;
 }
 
@@ -240,7 +404,8 @@ main(int argc, char **argv)
     if (argc < 2) {
         fprintf(stderr, "usage: jobfleet-bench baseline-insert|baseline-lifecycle CONNS SECONDS"
                         " | enqueue-bulk N [pending] | wait-drain N TIMEOUT_S"
-                        " | latency N INTERVAL_MS\n(config from $JOBFLEET_CONFIG)\n");
+                        " | latency N INTERVAL_MS [THREADS] | ceiling N BATCH\n(config "
+                        "from $JOBFLEET_CONFIG)\n");
         return 2;
     }
     if (cfg_load(&bench_cfg, NULL, err, sizeof(err)) < 0) {
@@ -259,8 +424,11 @@ main(int argc, char **argv)
         rc = bench_enqueue_bulk(a, "System/Noop", argc > 3 && strcmp(argv[3], "pending") == 0);
     else if (strcmp(cmd, "wait-drain") == 0)
         rc = bench_wait_drain(a, (int)b);
+    else if (strcmp(cmd, "ceiling") == 0)
+        rc = bench_ceiling(a, b > 0 ? (int)b : 256);
     else if (strcmp(cmd, "latency") == 0)
-        rc = bench_latency((int)a, (int)b);
+        rc = bench_latency((int)a, argc > 3 ? strtod(argv[3], NULL) : 10,
+                           argc > 4 ? atoi(argv[4]) : 1);
     else
         fprintf(stderr, "jobfleet-bench: unknown command %s\n", cmd);
     cfg_release(&bench_cfg);

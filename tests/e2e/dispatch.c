@@ -429,19 +429,20 @@ dp_writes_with(struct dp *d, int status)
     return n;
 }
 
-/* Two runs enqueued together: with the operator's limit (concurrency 1) they do not overlap;
- * with the limit lifted they race and still leave one job per ticket; a lookup that misses a job
- * another run just made meets the 417 unique error, re-reads and goes on. */
+/* Two runs enqueued together: by default (the migrated limit, concurrency 1) they do not
+ * overlap; with the limit lifted they race and still leave one job per ticket; a lookup that
+ * misses a job another run just made meets the 417 unique error, re-reads and goes on. */
 static void
 test_two_runs(struct tenv *t)
 {
     struct dp d;
     int64_t a, b;
     dp_start(&d, t, "417");
-    CHECK(t_cli(t, NULL, NULL,
-                (const char *const[]){"action", "set", "Dispatch/Legacy/Sync", "--concurrency", "1",
-                                      NULL}) == 0,
-          "one run at a time");
+    CHECK(t_sql_int(t, 0,
+                    "SELECT concurrency_limit FROM action_settings WHERE action = "
+                    "'Dispatch/Legacy/Sync'",
+                    DB_NOP) == 1,
+          "one run at a time by default, nobody set it");
     t_spawn(t, t_bin("jobfleet-scheduler"), NULL); /* promotes the deferred run */
     pid_t w = t_spawn(t, t_bin("jobfleet-worker"), NULL);
     dp_two(&d, &a, &b);

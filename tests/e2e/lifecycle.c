@@ -15,13 +15,7 @@
 static pid_t
 start_worker(struct tenv *t)
 {
-    pid_t w = t_spawn(t, t_bin("jobfleet-worker"), NULL);
-    WAIT_UNTIL(t_sql_int(t, 0,
-                         "SELECT COUNT(*) FROM worker_instances WHERE pid = ? AND state = "
-                         "'running'",
-                         DB_P(DBI(w))) == 1,
-               10000, "worker %d never registered", (int)w);
-    return w;
+    return t_start_worker(t, NULL);
 }
 
 static int64_t

@@ -285,6 +285,18 @@ t_spawn(struct tenv *t, const char *bin, const char *const *argv)
     return pid;
 }
 
+pid_t
+t_start_worker(struct tenv *t, const char *const *argv)
+{
+    pid_t w = t_spawn(t, t_bin("jobfleet-worker"), argv);
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT COUNT(*) FROM worker_instances WHERE pid = ? AND state = "
+                         "'running'",
+                         DB_P(DBI(w))) == 1,
+               10000, "worker %d never registered", (int)w);
+    return w;
+}
+
 void
 t_signal(struct tenv *t, pid_t pid, int sig)
 {

@@ -74,6 +74,9 @@ const char *t_bin(const char *name);
 /* Starts a binary with the test config; stdout and stderr go to <dir>/<name>.log.
  * argv is NULL-terminated and excludes argv[0]. Returns the pid. */
 pid_t t_spawn(struct tenv *t, const char *bin, const char *const *argv);
+/* Spawns a jobfleet-worker (argv as for t_spawn) and waits until its instance row says
+ * running; fails the test after 10 s. Returns the pid. */
+pid_t t_start_worker(struct tenv *t, const char *const *argv);
 /* Sends sig to a spawned process. */
 void t_signal(struct tenv *t, pid_t pid, int sig);
 /* Waits up to timeout_ms for a spawned process to exit; returns its wait status or -1. */

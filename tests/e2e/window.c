@@ -1,0 +1,188 @@
+/* End-to-end tests of the worker's claim-ahead window ([worker] prefetch): jobs claimed ahead
+ * of idle children are checked in, recovered by the lease when the worker dies, handed back
+ * at once on SIGTERM, and handed back to idle workers elsewhere when they wait too long. */
+#include "tservers.h"
+#include "tsupport.h"
+#include "util.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define N_JOBS 6 /* 2 children + a window of 4 */
+
+static int64_t
+instance_of(struct tenv *t, pid_t w)
+{
+    return t_sql_int(t, 0, "SELECT id FROM worker_instances WHERE pid = ?", DB_P(DBI(w)));
+}
+
+static int64_t
+count(struct tenv *t, const char *sql)
+{
+    return t_sql_int(t, -1, sql, DB_NOP);
+}
+
+/* Enqueues n jobs before any worker runs, so that the first pop finds them all. */
+static void
+enqueue_sleeps(struct tenv *t, int64_t *ids, int n, const char *seconds, const char *attempts)
+{
+    char params[64];
+    snprintf(params, sizeof(params), "{\"seconds\":%s}", seconds);
+    for (int i = 0; i < n; i++)
+        ids[i] = t_enqueue(t, "System/Sleep", params,
+                           (const char *const[]){"--max-attempts", attempts, NULL});
+}
+
+/* How many times the workers' logs (of every worker the test started, reaped ones too) say a
+ * job ran to success (debug level in tests). */
+static int
+runs_of(struct tenv *t, int64_t id)
+{
+    char *line = xasprintf("job %lld attempt ", (long long)id);
+    int runs = 0;
+    for (int k = 0; k < t->n_procs; k++) {
+        if (strstr(t->procs[k].log_path, "jobfleet-worker") == NULL)
+            continue;
+        char *log = t_read_file(t->procs[k].log_path);
+        for (char *p = log; p && (p = strstr(p, line)) != NULL; p += strlen(line)) {
+            const char *rest = p + strlen(line);
+            while (*rest >= '0' && *rest <= '9')
+                rest++;
+            runs += strncmp(rest, " succeeded", 10) == 0;
+        }
+        free(log);
+    }
+    free(line);
+    return runs;
+}
+
+/* How many jobs the worker started in a child (debug level in tests). */
+static int
+started(struct tenv *t, pid_t w)
+{
+    char *log = t_log(t, w);
+    int n = log ? t_count(log, " after its claim") : 0;
+    free(log);
+    return n;
+}
+
+static void
+test_kill9_full_window_loses_nothing(struct tenv *t)
+{
+    int64_t ids[N_JOBS];
+    enqueue_sleeps(t, ids, N_JOBS, "2", "2");
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    pid_t w[2];
+    w[0] = t_start_worker(t, NULL);
+    int64_t inst = instance_of(t, w[0]);
+    /* Two run in the children, four wait in the window: all six are checked in. */
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT COUNT(*) FROM jobs WHERE state = 'running' AND "
+                         "instance_id = ?",
+                         DB_P(DBI(inst))) == N_JOBS,
+               10000, "the worker never claimed all %d jobs", N_JOBS);
+    WAIT_UNTIL(started(t, w[0]) == 2, 5000, "the children never started their jobs");
+    kill(w[0], SIGKILL);
+    t_wait_exit(t, w[0], 5000);
+    w[1] = t_start_worker(t, NULL);
+    /* lease_s = 5 in the test config: the lease recovers all six, the retries run on w[1]. */
+    for (int i = 0; i < N_JOBS; i++)
+        WAIT_UNTIL(t_job_done(t, ids[i]), 40000, "job %lld stayed %s", (long long)ids[i],
+                   t_job_state(t, ids[i]));
+    CHECK(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'") == N_JOBS,
+          "every job succeeded in the end (nothing lost)");
+    CHECK(count(t, "SELECT COUNT(*) FROM job_attempts WHERE outcome = 'succeeded'") == N_JOBS &&
+              count(t, "SELECT COUNT(DISTINCT job_id) FROM job_attempts WHERE outcome = "
+                       "'succeeded'") == N_JOBS,
+          "one successful attempt per job");
+    CHECK(count(t, "SELECT COUNT(*) FROM job_attempts WHERE reason = 'worker lost'") == N_JOBS,
+          "the lease recovered all %d checked-in jobs, the window's too", N_JOBS);
+    for (int i = 0; i < N_JOBS; i++)
+        CHECK(runs_of(t, ids[i]) == 1, "job %lld ran to success %d times, not once",
+              (long long)ids[i], runs_of(t, ids[i]));
+}
+
+static void
+test_sigterm_hands_back_at_once(struct tenv *t)
+{
+    int64_t ids[N_JOBS];
+    enqueue_sleeps(t, ids, N_JOBS, "3", "1");
+    pid_t w[2];
+    w[0] = t_start_worker(t, NULL);
+    WAIT_UNTIL(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'running'") == N_JOBS, 10000,
+               "the worker never claimed all %d jobs", N_JOBS);
+    WAIT_UNTIL(started(t, w[0]) == 2, 5000, "the children never started their jobs");
+    int64_t term_at = now_mono_ms();
+    kill(w[0], SIGTERM);
+    /* The four in the window are queued again, their attempt given back, while the two
+     * running jobs still have seconds to go. */
+    WAIT_UNTIL(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND attempt = 0 AND "
+                        "instance_id IS NULL AND dt_started IS NULL") == N_JOBS - 2,
+               2500, "the window was not handed back at once");
+    CHECK(now_mono_ms() - term_at < 2500, "hand-back took %lld ms",
+          (long long)(now_mono_ms() - term_at));
+    CHECK(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'running'") == 2,
+          "the running jobs go on during the drain");
+    /* The row first, then the ID (invariant 1). */
+    WAIT_UNTIL(rq_depth(t->rq, "default") == N_JOBS - 2, 1000,
+               "the IDs are not back in Redis (%lld)", (long long)rq_depth(t->rq, "default"));
+    int status = t_wait_exit(t, w[0], 15000);
+    CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "worker should exit 0 after draining (status %d)", status);
+    w[1] = t_start_worker(t, NULL);
+    for (int i = 0; i < N_JOBS; i++)
+        WAIT_UNTIL(t_job_in_state(t, ids[i], "succeeded"), 20000, "job %lld is %s",
+                   (long long)ids[i], t_job_state(t, ids[i]));
+    CHECK(count(t, "SELECT COUNT(*) FROM job_attempts") == N_JOBS, "one attempt row per job");
+    CHECK(count(t, "SELECT COUNT(*) FROM jobs WHERE attempt <> 1") == 0,
+          "a hand-back costs no attempt (max_attempts is 1)");
+    for (int i = 0; i < N_JOBS; i++)
+        CHECK(runs_of(t, ids[i]) == 1, "job %lld ran %d times", (long long)ids[i],
+              runs_of(t, ids[i]));
+}
+
+static void
+test_overdue_jobs_go_to_idle_workers(struct tenv *t)
+{
+    /* concurrency 1, prefetch 2, prefetch_wait_ms 300: one job runs, two wait behind it. */
+    int64_t ids[3];
+    enqueue_sleeps(t, ids, 3, "4", "1");
+    pid_t w[2];
+    w[0] = t_start_worker(t, NULL);
+    int64_t first = instance_of(t, w[0]);
+    WAIT_UNTIL(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'running'") == 3, 10000,
+               "the worker never claimed the 3 jobs");
+    w[1] = t_start_worker(t, NULL);
+    int64_t second = instance_of(t, w[1]);
+    for (int i = 0; i < 3; i++)
+        WAIT_UNTIL(t_job_in_state(t, ids[i], "succeeded"), 20000, "job %lld is %s",
+                   (long long)ids[i], t_job_state(t, ids[i]));
+    /* Without the hand-back all three would have run on the first worker, one after another. */
+    CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE instance_id = ?", DB_P(DBI(second))) >=
+              1,
+          "no job went to the idle worker");
+    CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE instance_id = ?", DB_P(DBI(first))) >= 1,
+          "the first worker ran its first job");
+    CHECK(count(t, "SELECT COUNT(*) FROM job_attempts") == 3, "one attempt row per job");
+    for (int i = 0; i < 3; i++)
+        CHECK(runs_of(t, ids[i]) == 1, "job %lld ran %d times", (long long)ids[i],
+              runs_of(t, ids[i]));
+}
+
+static const struct test_case cases[] = {
+    {"e2e_window_kill9_full_window_loses_nothing", test_kill9_full_window_loses_nothing,
+     "[worker]\nconcurrency = 2\nprefetch = 4\nprefetch_wait_ms = 60000\n"},
+    {"e2e_window_sigterm_hands_back_at_once", test_sigterm_hands_back_at_once,
+     "[worker]\nconcurrency = 2\nprefetch = 4\nprefetch_wait_ms = 60000\n"},
+    {"e2e_window_overdue_jobs_go_to_idle_workers", test_overdue_jobs_go_to_idle_workers,
+     "[worker]\nconcurrency = 1\nprefetch = 2\nprefetch_wait_ms = 300\n"},
+};
+
+int
+main(int argc, char **argv)
+{
+    return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
+}
