@@ -3,6 +3,7 @@
 #include "action.h"
 #include "cleanup.h"
 #include "dispatch.h"
+#include "effect.h"
 #include "probe.h"
 #include "system.h"
 #include "tickets.h"

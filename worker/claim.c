@@ -3,6 +3,7 @@
  * jobs can run, then the hand-over to the supervisor, and the put-back of what it did not
  * take. */
 #include "claim.h"
+#include "fault.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "util.h"
@@ -198,9 +199,11 @@ claim_batch(struct fetch *f, struct rq *rq, const struct fetch_item *items, int 
     /* The token only has to differ between this instance's claim statements. */
     int64_t token = ++f->claim_token;
     if (nk > 0) {
+        FAULT_POINT("checkin.before");
         c = lifecycle_claim(f->db, ids, nk, f->instance_id, token, out);
         if (c == -2)
             c = claim_resolve(f, ids, nk, token, out);
+        FAULT_POINT_IF(c > 0, "checkin.after");
     }
     if (nk < 0 || c < 0) {
         /* Nothing was claimed: the rows are as they were, so the IDs go back where they
