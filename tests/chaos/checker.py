@@ -18,7 +18,10 @@ every source's times are converted to the same clock: MariaDB's with UNIX_TIMEST
   begin    job, attempt, pid, pgid: the test job function told the fake upstream it started
   effect   job, attempt, effect (the logical effect's name), key (its dedupe key), applied
            (false when the fake had the key already)
-  end      job, attempt, pid: the function finished (whatever its outcome)
+  end      job, attempt, pid: the function finished (whatever its outcome); an attempt with
+           no end ended at the kill of its process group, or at its check-out when its
+           supervisor recorded the child's death (reason "crashed...", "timeout after...",
+           "worker stopped...", "cancelled")
   fault    what (kill|stop|cont|point|...), pgids (the process groups it hit, each worker
            runs in its own), detail: an injected fault; a "point" fault is a worker's
            test-only fault point killing its own process group
@@ -106,13 +109,22 @@ class History:
         return out
 
 
+# Reasons a worker's supervisor records only once the child running the attempt is dead.
+CHILD_DEAD = ("crashed", "timeout after", "worker stopped", "cancelled")
+
+
 def attempt_end(h, begin, ends):
     """When an attempt stopped running: its end, else the kill of its process group (or of its
-    process), else the end of the history."""
+    process), else its check-out by the supervisor that saw its child die, else the end of the
+    history."""
     mine = [e["t"] for e in ends if e.get("attempt") == begin.get("attempt")
             and e.get("pid") == begin.get("pid") and e["t"] >= begin["t"]]
     if mine:
         return min(mine), True
+    for c in h.of("checkout"):
+        if c.get("job") == begin.get("job") and c.get("attempt") == begin.get("attempt") and \
+                (c.get("reason") or "").startswith(CHILD_DEAD) and c["t"] >= begin["t"]:
+            return c["t"], False
     for f in h.of("fault"):
         if f.get("what") in KILLS and f["t"] >= begin["t"] and hits(f, begin):
             return f["t"], False

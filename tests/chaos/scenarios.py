@@ -1,0 +1,235 @@
+"""The fault suite's scenarios (FAULTS.md numbers in brackets). Each is a function of a Round
+(fleet.py) that starts what it needs, applies a workload and injects its fault; the driver
+then waits for the fleet to settle, reads MariaDB, and runs the checker. r.short asks for the
+CI size (one round, a small workload). A scenario's own pass criteria beyond I1-I5 are
+r.expect(...) checks.
+
+How to add one: write a function here, register it with @scenario(name, about), keep it
+seeded (use r.rng for every random choice) and its waits bounded (wait_until)."""
+
+import os
+import signal
+import time
+
+from fleet import T_BOUND_S, RoundFailed, wait_until
+
+SCENARIOS = {}
+
+
+def scenario(name, about, rounds=20):
+    def reg(fn):
+        SCENARIOS[name] = {"fn": fn, "about": about, "rounds": rounds}
+        return fn
+    return reg
+
+
+def size(r, full, short):
+    return short if r.short else full
+
+
+def all_final(r, ids):
+    return r.count(f"id IN ({','.join(map(str, ids))}) AND state IN "
+                   "('succeeded','failed','cancelled')") == len(ids)
+
+
+# [1] kill -9 at each step of a job's life, by the worker's test-only fault points.
+
+def kill_at(point):
+    def run(r):
+        r.scheduler()
+        nth = r.rng.randint(1, 2)
+        w1 = r.worker("worker-1", fault=f"{point}@{nth}")
+        r.enqueue(size(r, 12, 8), {"work_ms": 300})
+        wait_until(lambda: not w1.alive(), 60, f"the fault point {point}@{nth} to fire")
+        fired = r.fault_fired()
+        r.expect(fired and fired[0].get("point") == point, "fault",
+                 f"worker-1 died but its fault point {point} did not log")
+        # The fleet carries on with a restarted worker and another one.
+        r.worker("worker-1b")
+        r.worker("worker-2")
+    return run
+
+
+for _p in ("checkin.before", "checkin.after", "function", "checkout.before", "checkout.after"):
+    scenario(f"kill9-{_p.replace('.', '-')}",
+             f"[1] kill -9 of a worker at its fault point {_p}")(kill_at(_p))
+
+
+@scenario("kill9-random", "[1] kill -9 of a random worker at random moments, restarted each time")
+def kill9_random(r):
+    r.scheduler()
+    workers = [r.worker("worker-1"), r.worker("worker-2")]
+    ids = r.enqueue(size(r, 24, 10), {"work_ms": 400})
+    for k in range(size(r, 4, 1)):
+        time.sleep(r.rng.uniform(0.3, 1.5))
+        i = r.rng.randrange(len(workers))
+        r.kill9(workers[i])
+        workers[i] = r.worker(f"worker-{i + 1}-r{k + 1}")
+        if all_final(r, ids):
+            break
+
+
+# [2] A zombie: a worker stopped past its lease, whose jobs are rescued and re-run, then
+# continued. Its attempts fail late (fail_attempts 1), so that a check-out without the fence
+# on the failure/retry path would send a succeeded job back to pending.
+
+@scenario("zombie-sigstop", "[2] SIGSTOP a worker past its lease, re-run its jobs, SIGCONT")
+def zombie(r):
+    r.scheduler()
+    w1 = r.worker("worker-1")
+    ids = r.enqueue(2, {"work_ms": 1500, "fail_attempts": 1})
+    wait_until(lambda: {b["job"] for b in r.begun() if b["pgid"] == w1.pid} >= set(ids), 30,
+               "both jobs to begin on worker-1")
+    r.signal(w1, signal.SIGSTOP, "stop")
+    r.worker("worker-2")
+    wait_until(lambda: r.count(f"id IN ({ids[0]},{ids[1]}) AND state = 'succeeded'") == 2,
+               T_BOUND_S * 3, "the zombie's jobs to succeed on worker-2")
+    r.signal(w1, signal.SIGCONT, "cont")
+
+    def zombie_ended():
+        ends = [e for e in r.effects() if e["ev"] == "end" and e["attempt"] == 1]
+        return {e["job"] for e in ends} >= set(ids)
+    wait_until(zombie_ended, 30, "the zombie's attempts to end")
+    try:
+        wait_until(lambda: w1.log_text().count("outcome not recorded") >= 2, 15,
+                   "the zombie's check-outs to be refused")
+    except RoundFailed as e:
+        r.problem("fence", f"{e}: its late outcomes were written (see {w1.log})")
+    # A late outcome that was written anyway sends a job back to pending: the settle that
+    # follows lets it run again, which the checker reports (I2: an attempt after success).
+
+
+# [16] Duplicate delivery: every job's ID pushed again and again while it waits and runs.
+
+@scenario("dup-delivery", "[16] the same IDs pushed 2-10x while queued and running, 3 workers")
+def dup_delivery(r):
+    r.scheduler()
+    for i in range(3):
+        r.worker(f"worker-{i + 1}")
+    ids = r.enqueue(size(r, 20, 8), {"work_ms": 200})
+    key = f"{r.prefix}:q:default"
+    pushes = 0
+    deadline = time.time() + 60
+    while not all_final(r, ids) and time.time() < deadline:
+        batch = r.rng.sample(ids, k=min(len(ids), r.rng.randint(2, 10)))
+        args = []
+        for j in batch:
+            args += ["0", str(j)]
+        r.servers.redis("ZADD", key, *args)
+        pushes += len(batch)
+        time.sleep(0.03)
+    r.event("fault", what="duplicate", pgids=[], detail=f"{pushes} extra pushes")
+    r.expect(pushes > len(ids), "workload", f"only {pushes} duplicate pushes")
+
+
+# [5] [7] Redis loses everything under load: FLUSHALL, and a restart without persistence.
+
+def redis_loss(restart):
+    def run(r):
+        r.scheduler()
+        r.worker("worker-1")
+        r.worker("worker-2")
+        ids = r.enqueue(size(r, 20, 10), {"work_ms": 300})
+        wait_until(lambda: len(r.begun()) >= 2, 30, "jobs to start")
+        for _ in range(size(r, 2, 1)):
+            if restart:
+                r.event("fault", what="redis-restart", pgids=[])
+                r.servers.run("stop-redis")
+                time.sleep(r.rng.uniform(0.2, 1.0))
+                r.servers.run("start-redis")
+            else:
+                r.event("fault", what="flushall", pgids=[])
+                r.servers.redis("FLUSHALL")
+            time.sleep(r.rng.uniform(0.5, 1.5))
+        # New work after the loss must flow too.
+        ids += r.enqueue(size(r, 6, 3), {"work_ms": 100})
+    return run
+
+
+scenario("redis-flushall", "[7] FLUSHALL with jobs queued and running")(redis_loss(False))
+scenario("redis-restart", "[5] Redis restarted without persistence under load")(redis_loss(True))
+
+
+# [9] MariaDB restarted under load.
+
+@scenario("mariadb-restart", "[9] MariaDB restarted with jobs queued and running")
+def mariadb_restart(r):
+    r.scheduler()
+    r.worker("worker-1")
+    r.worker("worker-2")
+    r.enqueue(size(r, 16, 8), {"work_ms": 400})
+    wait_until(lambda: len(r.begun()) >= 2, 30, "jobs to start")
+    r.event("fault", what="mariadb-restart", pgids=[])
+    r.servers.run("stop-mysql")
+    time.sleep(r.rng.uniform(0.5, 2.0))
+    r.servers.run("start-mysql")
+    r.enqueue(size(r, 4, 2), {"work_ms": 100})
+
+
+# [23] SIGTERM mid-job: the worker drains, or, past its drain timeout, releases its jobs.
+
+def sigterm(drain_timeout_s, work_ms):
+    def run(r):
+        r.scheduler()
+        env = {"JOBFLEET_WORKER_DRAIN_TIMEOUT_S": str(drain_timeout_s)}
+        w1 = r.spawn("jobfleet-worker", "worker-1", env=env)
+        ids = r.enqueue(size(r, 6, 4), {"work_ms": work_ms})
+        wait_until(lambda: any(b["pgid"] == w1.pid for b in r.begun()), 30,
+                   "a job to begin on worker-1")
+        r.signal(w1, signal.SIGTERM, "term", group=False)
+        try:
+            rc = w1.popen.wait(timeout=drain_timeout_s + work_ms / 1000 + 20)
+        except Exception:
+            rc = None
+        r.expect(rc == 0, "drain", f"worker-1 exited with {rc} after SIGTERM (want 0)")
+        running = r.count(f"state = 'running' AND instance_id IN (SELECT id FROM "
+                          f"worker_instances WHERE pid = {w1.pid})")
+        r.expect(running == 0, "drain", f"{running} job(s) left running by the drained worker")
+        r.worker("worker-2")
+        wait_until(lambda: all_final(r, ids), T_BOUND_S * 3, "the jobs to finish")
+    return run
+
+
+scenario("sigterm-drain", "[23] SIGTERM mid-job: running jobs finish within the drain")(
+    sigterm(10, 1500))
+scenario("sigterm-drain-timeout",
+         "[23] SIGTERM mid-job past the drain timeout: jobs released and retried")(
+    sigterm(1, 4000))
+
+
+# [3] [4] Three schedulers, the leader killed in a loop, a 1-minute cron over the injectable
+# clock: exactly one job per cron minute.
+
+@scenario("schedulers-kill-loop", "[3][4] 3 schedulers, kill -9 loop, 1-min cron on a test clock",
+          rounds=20)
+def schedulers(r):
+    t0 = 1798761600 + 30  # 2027-01-01 00:00:30 UTC
+    set_clock(r, t0)
+    env = {"JOBFLEET_SCHEDULER_TEST_CLOCK_FILE": r.clock_path}
+    scheds = [r.scheduler(f"scheduler-{i + 1}", env=env) for i in range(3)]
+    r.worker("worker-1")
+    r.cli("cron", "add", "chaos", "* * * * *", "System/Effect", "--params",
+          '{"work_ms": 50}', "--tz", "UTC")
+    minutes = size(r, 60, 8)
+    for k in range(1, minutes + 1):
+        if r.rng.random() < 0.4:
+            i = r.rng.randrange(3)
+            r.kill9(scheds[i])
+            scheds[i] = r.scheduler(f"scheduler-{i + 1}-r{k}", env=env)
+        set_clock(r, t0 + 60 * k)
+        wait_until(lambda: r.count("origin = 'cron'") >= k, 30, f"cron minute {k} to fire")
+    time.sleep(1.0)  # a duplicate fire would come within a few ticks (5 ticks)
+    rows = r.sql("SELECT UNIX_TIMESTAMP(cron_fire_time) FROM jobs WHERE origin = 'cron'")
+    fires = sorted(int(float(x[0])) for x in rows)
+    want = [t0 - 30 + 60 * k for k in range(1, minutes + 1)]
+    r.expect(fires == want, "cron", f"cron fired {len(fires)} jobs for {minutes} minutes "
+             f"(duplicates or gaps: {sorted(set(fires) ^ set(want))[:5]})")
+
+
+def set_clock(r, t):
+    tmp = r.clock_path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(f"{t}\n")
+    os.replace(tmp, r.clock_path)
+    r.event("clock", now=t)
+
