@@ -209,6 +209,26 @@ def recoveries(h):
                 out.append((job, b.get("attempt"), max(0.0, min(mine) - t_fault)))
             elif finals.get(job, {}).get("state") in FINAL_STATES:
                 out.append((job, b.get("attempt"), None))
+    return out + lost_checkouts(h, begins, {(j, a) for j, a, _ in out})
+
+
+def lost_checkouts(h, begins, seen):
+    """The attempts the scheduler recovered ("worker lost") that recoveries() did not see (their
+    worker died before the function began or after it ended): from the fault before the
+    recovery to the job's next check-in."""
+    out = []
+    checkouts = h.per_job("checkout")
+    for job, cs in checkouts.items():
+        for c in cs:
+            if c.get("reason") != "worker lost" or (job, c.get("attempt")) in seen:
+                continue
+            faults = [f["t"] for f in h.of("fault") if f["t"] <= c["t"] and f.get("pgids")]
+            if not faults:
+                continue
+            later = [x["start"] for x in cs if x.get("attempt", 0) > c.get("attempt", 0)]
+            later += [b["t"] for b in begins.get(job, []) if b.get("attempt", 0) > c.get("attempt", 0)]
+            end = min(later) if later else c["t"]
+            out.append((job, c.get("attempt"), max(0.0, end - max(faults))))
     return out
 
 

@@ -14,6 +14,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -94,6 +95,30 @@ class Servers:
         if r.returncode != 0:
             raise RoundFailed(f"redis-cli {' '.join(args)}: {r.stderr.strip()}")
         return r.stdout
+
+
+class Resp:
+    """A minimal Redis client (RESP over a socket) for the scenarios that push IDs fast; a
+    redis-cli process per command is too slow to race the workers."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.rfile = self.sock.makefile("rb")
+
+    def call(self, *args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.sock.sendall(b"".join(out))
+        line = self.rfile.readline()
+        if not line or line[:1] == b"-":
+            raise RoundFailed(f"redis {args[0]}: {line.decode(errors='replace').strip()}")
+        return line[1:].strip().decode()
+
+    def close(self):
+        self.rfile.close()
+        self.sock.close()
 
 
 class Proc:
@@ -243,9 +268,9 @@ level = debug
     def scheduler(self, name="scheduler", env=None):
         return self.spawn("jobfleet-scheduler", name, env=env)
 
-    def cli(self, *args, check=True):
+    def cli(self, *args, check=True, env=None):
         r = subprocess.run([os.path.join(self.build, "jobfleet"), "--config", self.conf, *args],
-                           capture_output=True, text=True, env=self.env(), timeout=60)
+                           capture_output=True, text=True, env=self.env(env), timeout=60)
         if check and r.returncode != 0:
             raise RoundFailed(f"jobfleet {' '.join(args)}: exit {r.returncode}: "
                               f"{r.stderr.strip()}")
@@ -261,12 +286,12 @@ level = debug
             r = self.cli("enqueue", "System/Effect", "--params", params)
             job = int(r.stdout.strip())
             self.event("ack", job=job, via="cli")
+            with self.lock:
+                self.acked.append(job)
             return job
 
         with ThreadPoolExecutor(parallel) as ex:
-            ids = list(ex.map(one, range(n)))
-        self.acked += ids
-        return ids
+            return list(ex.map(one, range(n)))
 
     # Faults.
 
