@@ -48,7 +48,15 @@ fault_point(const char *name)
     if (len != strlen(name) || strncmp(want, name, len) != 0)
         return;
     int nth = at ? atoi(at + 1) : 1;
-    if (atomic_fetch_add(&fault_hits, 1) + 1 != (nth > 0 ? nth : 1))
+    int hit = atomic_fetch_add(&fault_hits, 1) + 1;
+    const char *action = getenv("JOBFLEET_FAULT_ACTION");
+    if (action && strncmp(action, "stall:", 6) == 0) {
+        /* A stall holds every pass from the Nth on, so a race it opens stays open. */
+        if (hit >= nth)
+            usleep((useconds_t)atoi(action + 6) * 1000);
+        return;
+    }
+    if (hit != (nth > 0 ? nth : 1))
         return;
     pid_t g = getpgrp();
     bool whole_group = g == getpid() || g == getppid();

@@ -6,6 +6,8 @@
  * At run time a point fires only when the environment names it:
  *   JOBFLEET_FAULT_POINT=NAME[@N]   fire at the Nth pass through NAME in this process (1)
  *   JOBFLEET_FAULT_LOG=PATH         append a JSON line (the history's "fault" event) first
+ *   JOBFLEET_FAULT_ACTION=stall:MS  instead of killing, sleep MS at every pass from the Nth on
+ *                                   (opens a race window wide enough for a test to hit)
  * Firing kills the process's group with SIGKILL when the process leads it or is a child of
  * its leader (a worker started in a session of its own: the supervisor and its children die
  * together, as with kill -9 of the worker and its children's PDEATHSIG), else only itself.
@@ -15,7 +17,9 @@
  *   checkin.after    a claim committed and took at least one job; no child has it yet
  *   function         inside the test job function System/Effect, after it began
  *   checkout.before  outcomes are about to be written (the functions have ended)
- *   checkout.after   a check-out transaction committed */
+ *   checkout.after   a check-out transaction committed
+ *   cron.fired       the scheduler inserted a cron fire's job, before it advanced the cron row
+ *   pickup.commit    the scheduler queued due jobs and is about to commit (then push) */
 #ifndef JOBFLEET_FAULT_H
 #define JOBFLEET_FAULT_H
 

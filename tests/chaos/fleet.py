@@ -278,12 +278,13 @@ level = debug
 
     # Workload.
 
-    def enqueue(self, n, params=None, parallel=4):
-        """Enqueues n System/Effect jobs through the CLI; each printed id is an ack."""
+    def enqueue(self, n, params=None, parallel=4, extra=()):
+        """Enqueues n System/Effect jobs through the CLI (extra: more enqueue flags); each
+        printed id is an ack."""
         params = json.dumps(params or {"work_ms": 300})
 
         def one(_):
-            r = self.cli("enqueue", "System/Effect", "--params", params)
+            r = self.cli("enqueue", "System/Effect", "--params", params, *extra)
             job = int(r.stdout.strip())
             self.event("ack", job=job, via="cli")
             with self.lock:

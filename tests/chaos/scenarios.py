@@ -218,18 +218,29 @@ scenario("sigterm-drain-timeout",
 def schedulers(r):
     t0 = 1798761600 + 30  # 2027-01-01 00:00:30 UTC
     set_clock(r, t0)
-    env = {"JOBFLEET_SCHEDULER_TEST_CLOCK_FILE": r.clock_path}
-    scheds = [r.scheduler(f"scheduler-{i + 1}", env=env) for i in range(3)]
+    clock = {"JOBFLEET_SCHEDULER_TEST_CLOCK_FILE": r.clock_path}
+
+    def start(name):
+        # Each scheduler also dies at its fault point between a fire's insert and the cron
+        # row's advance, at a random fire: the window in which only the unique key
+        # (cron_job_id, cron_fire_time) stops the next leader from firing that minute again.
+        env = {**clock, "JOBFLEET_FAULT_POINT": f"cron.fired@{r.rng.randint(1, 4)}"}
+        return r.scheduler(name, env=env)
+
+    scheds = [start(f"scheduler-{i + 1}") for i in range(3)]
     r.worker("worker-1")
     r.cli("cron", "add", "chaos", "* * * * *", "System/Effect", "--params",
-          '{"work_ms": 50}', "--tz", "UTC", env=env)
+          '{"work_ms": 50}', "--tz", "UTC", env=clock)
     mine = "origin = 'cron' AND cron_job_id = (SELECT id FROM cron_jobs WHERE name = 'chaos')"
     minutes = size(r, 60, 8)
     for k in range(1, minutes + 1):
+        for i, sc in enumerate(scheds):
+            if not sc.alive():  # died at its fault point: restarted, as systemd would
+                scheds[i] = start(f"scheduler-{i + 1}-r{k}")
         if r.rng.random() < 0.4:
             i = r.rng.randrange(3)
             r.kill9(scheds[i])
-            scheds[i] = r.scheduler(f"scheduler-{i + 1}-r{k}", env=env)
+            scheds[i] = start(f"scheduler-{i + 1}-k{k}")
         set_clock(r, t0 + 60 * k)
         wait_until(lambda: r.count(mine) >= k, 30, f"cron minute {k} to fire")
     time.sleep(1.0)  # a duplicate fire would come within a few ticks (5 ticks)
@@ -247,3 +258,23 @@ def set_clock(r, t):
     os.replace(tmp, r.clock_path)
     r.event("clock", now=t)
 
+
+
+# [1 of DESIGN's invariants] A job's row is committed before its ID is in Redis: with the
+# scheduler stalled between queueing due jobs and its commit, idle workers must not see the
+# IDs early (they would pop them, find the rows not yet queued, drop them, and the jobs would
+# wait for reconcile's requeue_after_s).
+
+@scenario("pickup-stall", "[inv 1] scheduler stalled before its pickup commit: IDs not early")
+def pickup_stall(r):
+    env = {"JOBFLEET_FAULT_POINT": "pickup.commit@1", "JOBFLEET_FAULT_ACTION": "stall:800",
+           "JOBFLEET_SCHEDULER_REQUEUE_AFTER_S": "20"}
+    r.scheduler(env=env)
+    r.worker("worker-1")
+    r.worker("worker-2")
+    ids = r.enqueue(size(r, 10, 4), {"work_ms": 50}, extra=("--in", "1s"))
+    wait_until(lambda: all_final(r, ids), 60, "the delayed jobs to finish", step=0.2)
+    worst = float(r.sql("SELECT MAX(TIMESTAMPDIFF(MICROSECOND, dt_queued, dt_started)) / 1e6 "
+                        f"FROM jobs WHERE id IN ({','.join(map(str, ids))})")[0][0])
+    r.expect(worst < 5, "commit-before-push", f"a job started {worst:.1f} s after it was "
+             "queued: its ID reached a worker before its row was committed")
