@@ -4,7 +4,9 @@
 #include "httpc.h"
 #include "util.h"
 
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -48,6 +50,29 @@ effect_end(struct job_ctx *ctx, const char *outcome)
         job_warn(ctx, "report the end: %s", err);
 }
 
+/* Ends the process the way a buggy job function does, when "die" asks for it on this attempt
+ * ("die_attempts": up to which attempt; every attempt when absent). The sanitizers are off
+ * here: the crash itself is the point, not their report of it. */
+__attribute__((no_sanitize("undefined", "address"))) static void
+effect_die(struct job_ctx *ctx, const cJSON *params)
+{
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(params, "die");
+    const cJSON *upto = cJSON_GetObjectItemCaseSensitive(params, "die_attempts");
+    if (!cJSON_IsString(d) || (cJSON_IsNumber(upto) && ctx->attempt > upto->valueint))
+        return;
+    if (strcmp(d->valuestring, "segv") == 0) {
+        volatile int *volatile p = NULL;
+        *p = 1;
+    } else if (strcmp(d->valuestring, "abort") == 0) {
+        abort();
+    } else if (strcmp(d->valuestring, "exit") == 0) {
+        /* _exit: exit() would also run LeakSanitizer's check of the child's live state. */
+        _exit(3);
+    } else if (strcmp(d->valuestring, "kill") == 0) {
+        raise(SIGKILL); /* as the OOM killer ends a process */
+    }
+}
+
 void
 system_effect(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
 {
@@ -63,6 +88,7 @@ system_effect(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
         return;
     }
     FAULT_POINT("function");
+    effect_die(ctx, params);
     if (job_ctx_sleep(ctx, cJSON_IsNumber(w) ? (int64_t)w->valuedouble : 200)) {
         effect_end(ctx, "cancelled");
         job_out_fail(out, JOB_CANCELLED, "cancelled");

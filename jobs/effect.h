@@ -9,7 +9,9 @@
 
 /* Parameters (all optional): "work_ms" (default 200): how long the attempt works between its
  * begin and its effect; "effect" (default "post"): the name of the logical effect; "fail_attempts":
- * attempts up to this number fail with a retry after their effect.
+ * attempts up to this number fail with a retry after their effect; "die": "segv",
+ * "abort", "exit" (_exit(3)) or "kill" (SIGKILL, as from the OOM killer) ends the child right
+ * after the begin, on every attempt or, with "die_attempts": N, on attempts up to N.
  * Steps, each a POST of a JSON object to [service.effects]: /begin {job, attempt, pid, pgid};
  * the fault point "function"; the work; /effect {job, attempt, effect, key} whose key
  * "job:<id>:<effect>" is the same for every attempt, so the effect is idempotent; /end {job,

@@ -12,7 +12,8 @@ every source's times are converted to the same clock: MariaDB's with UNIX_TIMEST
   run      scenario, seed, lease_s, grace_s (lease grace), t_bound_s (lease + watchdog
            interval + max backoff: the longest an orphan may wait)
   ack      job: a job the system acknowledged (enqueue reply, webhook 2xx, cron fire,
-           manual retry); via: how
+           manual retry); via: how; sent (optional): when the request was sent, from which
+           the latency figure counts
   checkout job, attempt, instance, outcome (succeeded|failed|cancelled), reason: a
            job_attempts row as MariaDB holds it (t = its dt_completed, start = dt_started)
   begin    job, attempt, pid, pgid: the test job function told the fake upstream it started
@@ -313,7 +314,7 @@ def figures(h, rec, double_runs, stuck, replays, violations):
     acks = h.of("ack")
     first_ack = {}
     for a in acks:
-        first_ack.setdefault(a["job"], a["t"])
+        first_ack.setdefault(a["job"], a.get("sent", a["t"]))
     lat = [c["t"] - first_ack[c["job"]] for c in wins if c["job"] in first_ack]
     span = (max(c["t"] for c in wins) - min(first_ack.values())) if wins and first_ack else 0
     r = lambda x: None if x is None else round(x, 3)  # noqa: E731

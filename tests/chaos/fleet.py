@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -239,6 +240,15 @@ level = debug
         self.procs.append(proc)
         return proc
 
+    def fake_control(self, path, doc):
+        """POSTs doc to the fake upstream's control API (fakehttp.py)."""
+        req = urllib.request.Request(f"http://127.0.0.1:{self.fake_port}{path}",
+                                     data=json.dumps(doc).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            if resp.status != 200:
+                raise RoundFailed(f"fake control {path}: HTTP {resp.status}")
+
     def env(self, extra=None):
         e = dict(os.environ)
         e.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:handle_segv=0")
@@ -278,15 +288,16 @@ level = debug
 
     # Workload.
 
-    def enqueue(self, n, params=None, parallel=4, extra=()):
-        """Enqueues n System/Effect jobs through the CLI (extra: more enqueue flags); each
-        printed id is an ack."""
+    def enqueue(self, n, params=None, parallel=4, extra=(), action="System/Effect"):
+        """Enqueues n jobs (System/Effect unless action says) through the CLI (extra: more
+        enqueue flags); each printed id is an ack."""
         params = json.dumps(params or {"work_ms": 300})
 
         def one(_):
-            r = self.cli("enqueue", "System/Effect", "--params", params, *extra)
+            sent = time.time()
+            r = self.cli("enqueue", action, "--params", params, *extra)
             job = int(r.stdout.strip())
-            self.event("ack", job=job, via="cli")
+            self.event("ack", job=job, via="cli", sent=sent)
             with self.lock:
                 self.acked.append(job)
             return job

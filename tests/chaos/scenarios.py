@@ -7,6 +7,7 @@ r.expect(...) checks.
 How to add one: write a function here, register it with @scenario(name, about), keep it
 seeded (use r.rng for every random choice) and its waits bounded (wait_until)."""
 
+import json
 import os
 import signal
 import threading
@@ -282,3 +283,178 @@ def pickup_stall(r):
                         f"FROM jobs WHERE id IN ({','.join(map(str, ids))})")[0][0])
     r.expect(worst < 5, "commit-before-push", f"a job started {worst:.1f} s after it was "
              "queued: its ID reached a worker before its row was committed")
+
+
+def attempt_reasons(r, ids):
+    """{(job, attempt): reason} of the attempt rows of ids."""
+    rows = r.sql("SELECT job_id, attempt, IFNULL(reason, '') FROM job_attempts WHERE job_id IN "
+                 f"({','.join(map(str, ids))})")
+    return {(int(j), int(a)): why for j, a, why in rows}
+
+
+def same_workers(r, workers):
+    for w in workers:
+        r.expect(w.alive(), "worker", f"{w.name} died (see {w.log})")
+
+
+# [14] Job functions that crash their child: SIGSEGV, abort(), exit(3), SIGKILL (as the OOM
+# killer's). Each attempt is recorded with its cause and retried; the worker lives on and the
+# next jobs run.
+
+@scenario("function-crash", "[14] SIGSEGV, abort, exit(3), SIGKILL in the function; retried")
+def function_crash(r):
+    r.scheduler()
+    workers = [r.worker("worker-1"), r.worker("worker-2")]
+    want = {"segv": "crashed: SIGSEGV", "abort": "crashed: SIGABRT",
+            "exit": "crashed: exit status 3", "kill": "crashed: SIGKILL"}
+    kinds = {}
+    for how in want:
+        for j in r.enqueue(size(r, 2, 1), {"work_ms": 100, "die": how, "die_attempts": 1}):
+            kinds[j] = how
+    ids = list(kinds) + r.enqueue(size(r, 6, 3), {"work_ms": 100})
+    wait_until(lambda: all_final(r, ids), T_BOUND_S * 4, "the jobs to finish", step=0.2)
+    reasons = attempt_reasons(r, list(kinds))
+    for j, how in kinds.items():
+        r.expect(reasons.get((j, 1)) == want[how], "crash", f"job {j} ({how}): attempt 1 "
+                 f"recorded as {reasons.get((j, 1))!r}, want {want[how]!r}")
+    r.expect(r.count(f"id IN ({','.join(map(str, ids))}) AND state = 'succeeded'") == len(ids),
+             "crash", "a job did not succeed on its retry")
+    same_workers(r, workers)
+
+
+# [15] A poison job: crashes on every attempt. It ends failed after max_attempts with its
+# reason; the other jobs run meanwhile; the fleet does not crash-loop.
+
+@scenario("poison-job", "[15] a job that crashes every attempt, among healthy ones")
+def poison(r):
+    r.scheduler()
+    workers = [r.worker("worker-1"), r.worker("worker-2")]
+    poison_ids = r.enqueue(size(r, 3, 1), {"work_ms": 50, "die": "segv"},
+                           extra=("--max-attempts", "3"))
+    ids = r.enqueue(size(r, 12, 6), {"work_ms": 100})
+    wait_until(lambda: all_final(r, ids + poison_ids), T_BOUND_S * 4, "the jobs to finish",
+               step=0.2)
+    rows = r.sql("SELECT id, state, attempt, IFNULL(failure_reason, '') FROM jobs WHERE id IN "
+                 f"({','.join(map(str, poison_ids))})")
+    for j, state, attempt, why in rows:
+        r.expect(state == "failed" and attempt == "3" and why == "crashed: SIGSEGV", "poison",
+                 f"poison job {j}: {state} after attempt {attempt} ({why!r}); want failed "
+                 "after attempt 3 with crashed: SIGSEGV")
+    r.expect(r.count(f"id IN ({','.join(map(str, ids))}) AND state = 'succeeded'") == len(ids),
+             "poison", "a healthy job did not succeed")
+    same_workers(r, workers)
+
+
+# [13] A hung function: the worker's timeout stops it (SIGTERM, then SIGKILL after the
+# grace), the attempt is recorded "timeout after Ns", the slot serves the next jobs, and the
+# scheduler's watchdog and lease recovery never step in first.
+
+@scenario("hung-function", "[13] a function past its timeout is stopped by its worker")
+def hung(r):
+    r.scheduler()
+    workers = [r.worker("worker-1")]
+    hung_ids = r.enqueue(size(r, 2, 1), {"work_ms": 600000},
+                         extra=("--timeout", "2", "--max-attempts", "2"))
+    ids = r.enqueue(size(r, 6, 3), {"work_ms": 100})
+    wait_until(lambda: all_final(r, ids + hung_ids), 60, "the jobs to finish", step=0.2)
+    reasons = attempt_reasons(r, hung_ids)
+    for j in hung_ids:
+        for a in (1, 2):
+            r.expect(reasons.get((j, a)) == "timeout after 2s", "timeout",
+                     f"job {j} attempt {a} recorded as {reasons.get((j, a))!r}")
+    r.expect(r.count(f"id IN ({','.join(map(str, hung_ids))}) AND state = 'failed'")
+             == len(hung_ids), "timeout", "a hung job is not failed after its attempts")
+    same_workers(r, workers)
+
+
+# [10] Connections cut mid-transaction: every connection of the fleet to this round's
+# database is KILLed from another session, again and again, under load. A commit whose answer
+# is lost is ambiguous and must be read back, never guessed.
+
+@scenario("mariadb-kill-connections", "[10] KILL the fleet's MariaDB connections under load")
+def kill_connections(r):
+    r.scheduler()
+    r.worker("worker-1")
+    r.worker("worker-2")
+    done = threading.Event()
+    kills = [0]
+
+    def killer():
+        while not done.is_set():
+            time.sleep(r.rng.uniform(0.1, 0.6))
+            rows = r.servers.sql("SELECT id FROM information_schema.processlist WHERE "
+                                 f"db = '{r.db_name}' AND user = 'jf'")
+            for (cid,) in rows:
+                if r.rng.random() < 0.5:
+                    try:
+                        r.servers.sql(f"KILL CONNECTION {int(cid)}")
+                        kills[0] += 1
+                    except RoundFailed:
+                        pass  # it closed meanwhile
+            r.event("fault", what="kill-connections", pgids=[], detail=f"{kills[0]} so far")
+
+    th = threading.Thread(target=killer)
+    th.start()
+    try:
+        ids = r.enqueue(size(r, 24, 10), {"work_ms": 200})
+        wait_until(lambda: all_final(r, ids), T_BOUND_S * 6, "the jobs to finish", step=0.3)
+    finally:
+        done.set()
+        th.join()
+    r.expect(kills[0] > 0, "workload", "no connection was killed")
+
+
+# [11] Lock waits: another session holds the running jobs' rows locked past
+# innodb_lock_wait_timeout (1 s here), so check-outs and recoveries meet error 1205 and must
+# retry with no status transition lost.
+
+@scenario("lock-wait", "[11] job rows held locked past innodb_lock_wait_timeout under load")
+def lock_wait(r):
+    r.servers.sql("SET GLOBAL innodb_lock_wait_timeout = 1")
+    r.scheduler()
+    r.worker("worker-1")
+    r.worker("worker-2")
+    done = threading.Event()
+
+    def locker():
+        while not done.is_set():
+            rows = r.sql("SELECT id FROM jobs WHERE state IN ('running', 'queued') LIMIT 4")
+            if rows:
+                in_ids = ",".join(x[0] for x in rows)
+                r.event("fault", what="lock", pgids=[], detail=f"rows {in_ids} for 2.5 s")
+                r.sql(f"BEGIN; SELECT id FROM jobs WHERE id IN ({in_ids}) FOR UPDATE; "
+                      "SELECT SLEEP(2.5); COMMIT")
+            time.sleep(r.rng.uniform(0.1, 0.5))
+
+    th = threading.Thread(target=locker)
+    th.start()
+    try:
+        ids = r.enqueue(size(r, 16, 8), {"work_ms": 300})
+        wait_until(lambda: all_final(r, ids), T_BOUND_S * 6, "the jobs to finish", step=0.3)
+    finally:
+        done.set()
+        th.join()
+        r.servers.sql("SET GLOBAL innodb_lock_wait_timeout = 50")
+
+
+# [24] Upstream faults from the fake: 503s, 429 with Retry-After, connection resets and a
+# response slower than the client's timeout (which the fake then applies: the client's retry
+# must not apply the effect twice).
+
+@scenario("upstream-faults", "[24] 5xx, 429 Retry-After, resets, timeouts from the upstream")
+def upstream(r):
+    faults = [{"path": "/effect", "status": 503, "count": 3},
+              {"path": "/effect", "status": 429, "retry_after": 1, "count": 2},
+              {"path": "/begin", "reset": True, "count": 2},
+              {"path": "/effect", "latency_ms": 6000, "count": 1},
+              {"path": "/end", "status": 500, "count": 2}]
+    r.rng.shuffle(faults)
+    r.fake_control("/_control/faults", {"faults": faults})
+    r.event("fault", what="upstream", pgids=[], detail=json.dumps(faults))
+    r.scheduler()
+    r.worker("worker-1")
+    r.worker("worker-2")
+    ids = r.enqueue(size(r, 12, 6), {"work_ms": 100})
+    wait_until(lambda: all_final(r, ids), T_BOUND_S * 6, "the jobs to finish", step=0.3)
+    r.expect(r.count(f"id IN ({','.join(map(str, ids))}) AND state = 'succeeded'") == len(ids),
+             "upstream", "a job did not succeed once the upstream recovered")
