@@ -79,6 +79,10 @@ class Servers:
     def stop(self):
         self.run("stop")
 
+    def redis_pid(self):
+        with open(os.path.join(self.dir, "redis.pid.launch")) as f:
+            return int(f.read().strip())
+
     def sql(self, query, db=None):
         """Runs query as root over the socket; returns the rows as lists of text."""
         args = ["mariadb", "--no-defaults", "-S", self.socket, "-uroot", "--batch",
