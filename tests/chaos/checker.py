@@ -12,7 +12,8 @@ every source's times are converted to the same clock: MariaDB's with UNIX_TIMEST
   run      scenario, seed, lease_s, grace_s (lease grace), t_bound_s (lease + watchdog
            interval + max backoff: the longest an orphan may wait)
   ack      job: a job the system acknowledged (enqueue reply, webhook 2xx, cron fire,
-           manual retry); via: how; sent (optional): when the request was sent, from which
+           manual retry), or key: the idempotency key of an acked delivery that has no job id
+           yet (a spooled webhook); via: how; sent (optional): when the request was sent, from which
            the latency figure counts
   checkout job, attempt, instance, outcome (succeeded|failed|cancelled), reason: a
            job_attempts row as MariaDB holds it (t = its dt_completed, start = dt_started)
@@ -26,12 +27,12 @@ every source's times are converted to the same clock: MariaDB's with UNIX_TIMEST
   fault    what (kill|stop|cont|point|...), pgids (the process groups it hit, each worker
            runs in its own), detail: an injected fault; a "point" fault is a worker's
            test-only fault point killing its own process group
-  final    job, state, attempt, max_attempts, reason, heartbeat_age_s (of the instance of a
+  final    job, state, attempt, max_attempts, reason, key (idempotency key), heartbeat_age_s (of the instance of a
            running row; null when none): the jobs row at the end of the run
   stop     the end of the history (after the run waited for the system to settle)
 
 Invariants (FAULTS.md):
-  I1 no loss: every acked job is final (succeeded, failed, cancelled) at the end, and every
+  I1 no loss: every acked job (or acked key's job) is final (succeeded, failed, cancelled) at the end, and every
      interrupted attempt was recovered within t_bound_s of the fault that interrupted it
   I2 no concurrent double run: a job's attempts never run at the same time (an attempt runs
      from its begin to its end, or, when it never ended, to the kill of its process group;
@@ -41,7 +42,8 @@ Invariants (FAULTS.md):
      lease_s + grace_s, nor on no instance
   I4 bounded attempts: attempt <= max_attempts; every failure (final row or attempt row) has
      a non-empty reason
-  I5 idempotent effects: each logical effect (job, effect) was applied under one dedupe key
+  I5 idempotent effects: each logical effect (job, effect) was applied under one dedupe key,
+     and each idempotency key made one job
 """
 
 import argparse
@@ -106,7 +108,8 @@ class History:
     def per_job(self, kind):
         out = {}
         for e in self.of(kind):
-            out.setdefault(e["job"], []).append(e)
+            if "job" in e:
+                out.setdefault(e["job"], []).append(e)
         return out
 
 
@@ -177,7 +180,19 @@ def overlaps(xs, ys):
 
 def check_i1(h, out):
     finals = {e["job"]: e for e in h.of("final")}
+    by_key = {}
+    for f in h.of("final"):
+        if f.get("key"):
+            by_key.setdefault(f["key"], []).append(f)
     for a in h.of("ack"):
+        if "job" not in a:  # acked by idempotency key (a spooled webhook has no id yet)
+            rows = by_key.get(a.get("key"), [])
+            if not rows:
+                out.append(("I1", a.get("key"), "acked delivery has no job at the end"))
+            for f in rows:
+                if f.get("state") not in FINAL_STATES:
+                    out.append(("I1", f["job"], f"acked job is {f.get('state')} at the end"))
+            continue
         f = finals.get(a["job"])
         if f is None:
             out.append(("I1", a["job"], "acked job has no row at the end"))
@@ -295,6 +310,15 @@ def check_i4(h, out):
 
 
 def check_i5(h, out):
+    """One logical effect, one key; and one job per idempotency key (a delivery acked under
+    a key that made two jobs would run its effects twice)."""
+    jobs_of = {}
+    for f in h.of("final"):
+        if f.get("key"):
+            jobs_of.setdefault(f["key"], set()).add(f["job"])
+    for k, js in sorted(jobs_of.items()):
+        if len(js) > 1:
+            out.append(("I5", k, f"idempotency key made {len(js)} jobs: {sorted(js)}"))
     keys, replays = {}, 0
     for e in h.of("effect"):
         keys.setdefault((e["job"], e.get("effect")), set()).add(e.get("key"))
@@ -307,14 +331,21 @@ def check_i5(h, out):
 
 def figures(h, rec, double_runs, stuck, replays, violations):
     finals = {e["job"]: e for e in h.of("final")}
-    acked = {a["job"] for a in h.of("ack")}
+    acked = {a["job"] for a in h.of("ack") if "job" in a}
+    keys = {f.get("key"): f["job"] for f in h.of("final") if f.get("key")}
+    acked |= {keys[a["key"]] for a in h.of("ack") if "job" not in a and a.get("key") in keys}
+    lost_keys = sum(1 for a in {a.get("key") for a in h.of("ack") if "job" not in a}
+                    if a not in keys)
     lost = sum(1 for j in acked if finals.get(j, {}).get("state") not in FINAL_STATES)
+    lost += lost_keys
     secs = [s for _, _, s in rec if s is not None]
     wins = [c for c in h.of("checkout") if c.get("outcome") == "succeeded"]
     acks = h.of("ack")
     first_ack = {}
     for a in acks:
-        first_ack.setdefault(a["job"], a.get("sent", a["t"]))
+        job = a["job"] if "job" in a else keys.get(a.get("key"))
+        if job is not None:
+            first_ack.setdefault(job, a.get("sent", a["t"]))
     lat = [c["t"] - first_ack[c["job"]] for c in wins if c["job"] in first_ack]
     span = (max(c["t"] for c in wins) - min(first_ack.values())) if wins and first_ack else 0
     r = lambda x: None if x is None else round(x, 3)  # noqa: E731

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -51,6 +52,12 @@ def wait_until(cond, timeout_s, what, step=0.05):
         if time.time() > deadline:
             raise RoundFailed(f"timed out after {timeout_s} s waiting for {what}")
         time.sleep(step)
+
+
+def free_port():
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        return sk.getsockname()[1]
 
 
 class Servers:
@@ -188,6 +195,7 @@ class Round:
         s = self.servers
         s.sql(f"CREATE DATABASE `{self.db_name}`")
         self.fake = self.spawn_fake()
+        self.producer_port = free_port()
         with open(self.conf, "w") as f:
             f.write(f"""[mysql]
 host = 127.0.0.1
@@ -216,6 +224,14 @@ tick_ms = {TICK_MS}
 requeue_after_s = {REQUEUE_AFTER_S}
 timeout_grace_s = 2
 timezone = UTC
+
+[producer]
+listen = 127.0.0.1:{self.producer_port}
+spool_dir = {self.dir}/spool
+api_token = chaos-token
+
+[webhook.system]
+auth = none
 
 [service.effects]
 base_url = http://127.0.0.1:{self.fake_port}
@@ -281,6 +297,46 @@ level = debug
 
     def scheduler(self, name="scheduler", env=None):
         return self.spawn("jobfleet-scheduler", name, env=env)
+
+    def producer(self, name="producer"):
+        """Starts the producer and waits until it answers."""
+        p = self.spawn("jobfleet-producer", name)
+
+        def up():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.producer_port}/health",
+                                            timeout=2):
+                    return True
+            except OSError:
+                return not p.alive() and (_ for _ in ()).throw(
+                    RoundFailed(f"the producer exited (see {p.log})"))
+        wait_until(up, 30, "the producer to answer")
+        return p
+
+    def webhook(self, key, body=None):
+        """POSTs one delivery to /webhook/system/effect with an Idempotency-Key; records an
+        ack (by key: a spooled delivery has no job id yet) when the answer is 2xx. Returns
+        (status, parsed body or None, seconds)."""
+        data = json.dumps(body or {"n": key}).encode()
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.producer_port}/webhook/system/effect", data=data,
+            method="POST", headers={"Content-Type": "application/json", "Idempotency-Key": key})
+        sent = time.time()
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                status, text = resp.status, resp.read()
+        except urllib.error.HTTPError as e:
+            status, text = e.code, e.read()
+        except OSError:
+            status, text = 0, b""
+        took = time.time() - sent
+        try:
+            doc = json.loads(text or b"null")
+        except ValueError:
+            doc = None
+        if 200 <= status < 300:
+            self.event("ack", key=f"system:key:{key}", via="webhook", sent=sent, status=status)
+        return status, doc, took
 
     def cli(self, *args, check=True, env=None):
         r = subprocess.run([os.path.join(self.build, "jobfleet"), "--config", self.conf, *args],
@@ -380,7 +436,8 @@ level = debug
         rows += self.sql(
             "SELECT JSON_OBJECT('ev','final','t',UNIX_TIMESTAMP(NOW(6)),'job',j.id,"
             "'state',j.state,'attempt',j.attempt,'max_attempts',j.max_attempts,"
-            "'reason',j.failure_reason,'origin',j.origin,'heartbeat_age_s',"
+            "'reason',j.failure_reason,'origin',j.origin,'key',j.idempotency_key,"
+            "'heartbeat_age_s',"
             "IF(j.state='running',TIMESTAMPDIFF(MICROSECOND,w.dt_heartbeat,NOW(6))/1e6,NULL)) "
             "FROM jobs j LEFT JOIN worker_instances w ON w.id = j.instance_id")
         rows += self.sql(

@@ -195,6 +195,24 @@ class CheckerTest(unittest.TestCase):
                 e["key"], e["applied"] = "job:4:attempt:1", True
         self.assertEqual(self.invariants(ev)[0], ["I5"])
 
+    def test_i1_acked_webhook_key_without_job(self):
+        ev = clean() + [{"ev": "ack", "t": 5.0, "key": "system:key:k9", "via": "webhook"}]
+        inv, figs = self.invariants(ev)
+        self.assertEqual(inv, ["I1"])
+        self.assertEqual(figs["lost"], 1)
+
+    def test_acked_webhook_key_with_its_job_passes(self):
+        ev = [e for e in clean() if not (e["ev"] == "final" and e["job"] == 2)]
+        ev += [{"ev": "ack", "t": 5.0, "key": "system:key:k2", "via": "webhook"},
+               dict(final(2, 50), key="system:key:k2")]
+        self.assertEqual(self.invariants(ev)[0], [])
+
+    def test_i5_one_key_two_jobs(self):
+        ev = [e for e in clean() if not (e["ev"] == "final" and e["job"] in (1, 2))]
+        ev += [{"ev": "ack", "t": 5.0, "key": "system:key:k1", "via": "webhook"},
+               dict(final(1, 50), key="system:key:k1"), dict(final(2, 50), key="system:key:k1")]
+        self.assertEqual(self.invariants(ev)[0], ["I5"])
+
     def test_cli_exit_status_and_bad_history(self):
         me = os.path.join(os.path.dirname(os.path.abspath(__file__)), "checker.py")
         with tempfile.TemporaryDirectory() as d:
