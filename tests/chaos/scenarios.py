@@ -274,12 +274,15 @@ def set_clock(r, t):
 # [1 of DESIGN's invariants] A job's row is committed before its ID is in Redis: with the
 # scheduler stalled between queueing due jobs and its commit, idle workers must not see the
 # IDs early (they would pop them, find the rows not yet queued, drop them, and the jobs would
-# wait for reconcile's requeue_after_s).
+# wait for reconcile's requeue_after_s). A fleet-wide queue limit makes the workers read the
+# rows (a consistent read, which does not wait for the scheduler's row locks) before their
+# claim; without a limit the claim's UPDATE waits for the locks and hides an early push.
 
 @scenario("pickup-stall", "[inv 1] scheduler stalled before its pickup commit: IDs not early")
 def pickup_stall(r):
     env = {"JOBFLEET_FAULT_POINT": "pickup.commit@1", "JOBFLEET_FAULT_ACTION": "stall:800",
            "JOBFLEET_SCHEDULER_REQUEUE_AFTER_S": "20"}
+    r.cli("queue", "limit", "default", "--concurrency", "100")
     r.scheduler(env=env)
     r.worker("worker-1")
     r.worker("worker-2")
