@@ -354,8 +354,17 @@ level = debug
         params = json.dumps(params or {"work_ms": 300})
 
         def one(_):
-            sent = time.time()
-            r = self.cli("enqueue", action, "--params", params, *extra)
+            # A refused enqueue (exit 1: MariaDB away or a lock wait) is no ack: like any
+            # client, try again a few times.
+            for _ in range(10):
+                sent = time.time()
+                r = self.cli("enqueue", action, "--params", params, *extra, check=False)
+                if r.returncode != 1:
+                    break
+                time.sleep(0.5)
+            if r.returncode != 0:
+                raise RoundFailed(f"jobfleet enqueue {action}: exit {r.returncode}: "
+                                  f"{r.stderr.strip()}")
             job = int(r.stdout.strip())
             self.event("ack", job=job, via="cli", sent=sent)
             with self.lock:
