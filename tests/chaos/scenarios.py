@@ -35,6 +35,21 @@ def all_final(r, ids):
                    "('succeeded','failed','cancelled')") == len(ids)
 
 
+def under_fault(r, loop, n, params, timeout_s):
+    """Runs loop(done) in a thread while n jobs are enqueued and until they are all final
+    (or timeout_s passes); done is set when the loop must end. Returns the jobs' ids."""
+    done = threading.Event()
+    th = threading.Thread(target=loop, args=(done,))
+    th.start()
+    try:
+        ids = r.enqueue(n, params)
+        wait_until(lambda: all_final(r, ids), timeout_s, "the jobs to finish", step=0.2)
+    finally:
+        done.set()
+        th.join()
+    return ids
+
+
 # [1] kill -9 at each step of a job's life, by the worker's test-only fault points.
 
 def kill_at(point):
@@ -120,9 +135,8 @@ def dup_delivery(r):
         r.worker(f"worker-{i + 1}")
     key = f"{r.prefix}:q:default"
     pushes = [0]
-    done = threading.Event()
 
-    def pusher():
+    def pusher(done):
         # Pushes acked IDs again, in random batches, until every job is final.
         redis = Resp(r.servers.redis_port)
         while not done.is_set():
@@ -134,14 +148,7 @@ def dup_delivery(r):
             time.sleep(0.01)
         redis.close()
 
-    th = threading.Thread(target=pusher)
-    th.start()
-    try:
-        ids = r.enqueue(size(r, 20, 8), {"work_ms": 500})
-        wait_until(lambda: all_final(r, ids), T_BOUND_S * 3, "the jobs to finish", step=0.2)
-    finally:
-        done.set()
-        th.join()
+    ids = under_fault(r, pusher, size(r, 20, 8), {"work_ms": 500}, T_BOUND_S * 3)
     r.event("fault", what="duplicate", pgids=[], detail=f"{pushes[0]} extra pushes")
     r.expect(pushes[0] > 2 * len(ids), "workload", f"only {pushes[0]} duplicate pushes")
 
@@ -385,10 +392,9 @@ def kill_connections(r):
     r.scheduler()
     r.worker("worker-1")
     r.worker("worker-2")
-    done = threading.Event()
     kills = [0]
 
-    def killer():
+    def killer(done):
         while not done.is_set():
             time.sleep(r.rng.uniform(0.1, 0.6))
             rows = r.servers.sql("SELECT id FROM information_schema.processlist WHERE "
@@ -402,14 +408,7 @@ def kill_connections(r):
                         pass  # it closed meanwhile
             r.event("fault", what="kill-connections", pgids=[], detail=f"{kills[0]} so far")
 
-    th = threading.Thread(target=killer)
-    th.start()
-    try:
-        ids = r.enqueue(size(r, 24, 10), {"work_ms": 200})
-        wait_until(lambda: all_final(r, ids), T_BOUND_S * 6, "the jobs to finish", step=0.3)
-    finally:
-        done.set()
-        th.join()
+    under_fault(r, killer, size(r, 24, 10), {"work_ms": 200}, T_BOUND_S * 6)
     r.expect(kills[0] > 0, "workload", "no connection was killed")
 
 
@@ -423,9 +422,8 @@ def lock_wait(r):
     r.scheduler()
     r.worker("worker-1")
     r.worker("worker-2")
-    done = threading.Event()
 
-    def locker():
+    def locker(done):
         while not done.is_set():
             rows = r.sql("SELECT id FROM jobs WHERE state IN ('running', 'queued') LIMIT 4")
             if rows:
@@ -435,14 +433,9 @@ def lock_wait(r):
                       "SELECT SLEEP(2.5); COMMIT")
             time.sleep(r.rng.uniform(0.1, 0.5))
 
-    th = threading.Thread(target=locker)
-    th.start()
     try:
-        ids = r.enqueue(size(r, 16, 8), {"work_ms": 300})
-        wait_until(lambda: all_final(r, ids), T_BOUND_S * 6, "the jobs to finish", step=0.3)
+        under_fault(r, locker, size(r, 16, 8), {"work_ms": 300}, T_BOUND_S * 6)
     finally:
-        done.set()
-        th.join()
         r.servers.sql("SET GLOBAL innodb_lock_wait_timeout = 50")
 
 
