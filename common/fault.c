@@ -61,7 +61,13 @@ fault_point(const char *name)
     pid_t g = getpgrp();
     bool whole_group = g == getpid() || g == getppid();
     fault_log(name, whole_group ? g : getpid());
+    /* "stop" freezes the worker at the point (a zombie made at an exact step); SIGCONT from
+     * the test resumes it right here. */
+    int sig = action && strcmp(action, "stop") == 0 ? SIGSTOP : SIGKILL;
     if (whole_group)
-        kill(-g, SIGKILL);
-    raise(SIGKILL);
+        kill(-g, sig);
+    else
+        raise(sig);
+    if (sig == SIGKILL)
+        raise(SIGKILL);
 }

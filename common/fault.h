@@ -8,6 +8,8 @@
  *   JOBFLEET_FAULT_LOG=PATH         append a JSON line (the history's "fault" event) first
  *   JOBFLEET_FAULT_ACTION=stall:MS  instead of killing, sleep MS at every pass from the Nth on
  *                                   (opens a race window wide enough for a test to hit)
+ *   JOBFLEET_FAULT_ACTION=stop      instead of killing, SIGSTOP the group (a zombie made at an
+ *                                   exact step; the test's SIGCONT resumes it there)
  * Firing kills the process's group with SIGKILL when the process leads it or is a child of
  * its leader (a worker started in a session of its own: the supervisor and its children die
  * together, as with kill -9 of the worker and its children's PDEATHSIG), else only itself.

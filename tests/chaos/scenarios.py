@@ -101,11 +101,19 @@ def kill9_random(r):
 @scenario("zombie-sigstop", "[2] SIGSTOP a worker past its lease, re-run its jobs, SIGCONT")
 def zombie(r):
     r.scheduler()
+    # Enqueued before the worker starts, so that its three children begin them together.
+    ids = r.enqueue(1, {"work_ms": 3000, "fail_attempts": 1})
+    ids += r.enqueue(2, {"work_ms": 3000})
     w1 = r.worker("worker-1", concurrency=3)
-    ids = r.enqueue(1, {"work_ms": 1500, "fail_attempts": 1})
-    ids += r.enqueue(2, {"work_ms": 1500})
-    wait_until(lambda: {b["job"] for b in r.begun() if b["pgid"] == w1.pid} >= set(ids), 30,
-               "the jobs to begin on worker-1")
+
+    def all_begun_on_w1():
+        # Each job's current attempt (as MariaDB has it) has begun in worker-1's children:
+        # a job checked in but not yet begun is zombie-stopped-after-checkin's case.
+        rows = r.sql(f"SELECT id, attempt FROM jobs WHERE id IN ({','.join(map(str, ids))}) "
+                     "AND state = 'running'")
+        begun = {(b["job"], b["attempt"]) for b in r.begun() if b["pgid"] == w1.pid}
+        return len(rows) == len(ids) and all((int(j), int(a)) in begun for j, a in rows)
+    wait_until(all_begun_on_w1, 30, "the jobs to begin on worker-1")
     r.signal(w1, signal.SIGSTOP, "stop")
     r.worker("worker-2")
     in_ids = ",".join(map(str, ids))
@@ -557,3 +565,27 @@ def webhook_db_down(r):
     r.expect(not refused, "spool", f"{len(refused)} deliveries refused ({refused[:5]}) with a "
              "working spool")
     r.expect(p99 < 2.0, "latency", f"webhook p99 {p99:.2f} s (budget 2 s)")
+
+
+# [2] A zombie made at an exact step: the worker freezes right after its check-in committed,
+# before a child has the job; the job is rescued and succeeds elsewhere; then the zombie is
+# continued. It must not start the job it claimed before its lease ran out (its check-out
+# would be refused, but the function, and its effects, would run once more after the job
+# succeeded). Not in CI: it fails today, see docs/chaos.md.
+
+@scenario("zombie-stopped-after-checkin",
+          "[2] worker frozen right after its check-in commit, continued after the rescue")
+def zombie_after_checkin(r):
+    r.scheduler()
+    w1 = r.spawn("jobfleet-worker", "worker-1", env={
+        "JOBFLEET_FAULT_POINT": "checkin.after@1", "JOBFLEET_FAULT_ACTION": "stop"})
+    ids = r.enqueue(size(r, 2, 1), {"work_ms": 300})
+    wait_until(lambda: r.fault_fired(), 30, "worker-1 to freeze after its check-in")
+    w1.stopped = True
+    r.event("fault", what="stop", pids=[w1.pid], pgids=[w1.pid], detail="checkin.after")
+    r.worker("worker-2")
+    in_ids = ",".join(map(str, ids))
+    wait_until(lambda: r.count(f"id IN ({in_ids}) AND state = 'succeeded'") == len(ids),
+               T_BOUND_S * 3, "the frozen worker's jobs to succeed on worker-2")
+    r.signal(w1, signal.SIGCONT, "cont")
+    time.sleep(3)  # the window in which a zombie would start what it claimed
