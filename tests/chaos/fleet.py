@@ -298,9 +298,9 @@ level = debug
     def scheduler(self, name="scheduler", env=None):
         return self.spawn("jobfleet-scheduler", name, env=env)
 
-    def producer(self, name="producer"):
+    def producer(self, name="producer", env=None):
         """Starts the producer and waits until it answers."""
-        p = self.spawn("jobfleet-producer", name)
+        p = self.spawn("jobfleet-producer", name, env=env)
 
         def up():
             try:

@@ -10,6 +10,7 @@ seeded (use r.rng for every random choice) and its waits bounded (wait_until).""
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -589,3 +590,45 @@ def zombie_after_checkin(r):
                T_BOUND_S * 3, "the frozen worker's jobs to succeed on worker-2")
     r.signal(w1, signal.SIGCONT, "cont")
     time.sleep(3)  # the window in which a zombie would start what it claimed
+
+
+# [12] The spool on a full filesystem while MariaDB is down: a small tmpfs fills up; from then
+# on every delivery is answered 503 (never 2xx without a durable copy), and every 2xx is a
+# job once MariaDB is back.
+
+@scenario("spool-disk-full", "[12] MariaDB down, the spool's small tmpfs fills: 503, never 2xx")
+def spool_full(r):
+    spool = os.path.join(r.dir, "spool-tmpfs")
+    os.makedirs(spool)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", spool], check=True)
+    try:
+        r.scheduler()
+        r.worker("worker-1")
+        r.producer(env={"JOBFLEET_PRODUCER_SPOOL_DIR": spool,
+                        "JOBFLEET_PRODUCER_SPOOL_MAX_BYTES": str(1 << 30)})
+        r.event("fault", what="mariadb-stop", pgids=[])
+        r.servers.run("stop-mysql")
+        results = []
+        try:
+            pad = "x" * 2000  # about 30 entries fill 64 KiB
+            for i in range(size(r, 80, 50)):
+                results.append(r.webhook(f"full-{r.seed}-{i}", {"n": i, "pad": pad}))
+        finally:
+            r.servers.run("start-mysql")
+            r.event("fault", what="mariadb-start", pgids=[])
+        ok = [st for st, _, _ in results if 200 <= st < 300]
+        refused = [st for st, _, _ in results if st == 503]
+        r.event("figure", deliveries=len(results), accepted=len(ok), refused=len(refused))
+        r.expect(ok and refused, "spool", f"{len(ok)} accepted, {len(refused)} refused: want "
+                 "both (the tmpfs fills)")
+        r.expect(len(ok) + len(refused) == len(results), "spool",
+                 f"answers other than 2xx or 503: {sorted({st for st, _, _ in results})}")
+        # Every 2xx must become a job: wait for the replay (the checker's I1 decides).
+        keys = [f"'system:key:full-{r.seed}-{i}'" for i, (st, _, _) in enumerate(results)
+                if 200 <= st < 300]
+        wait_until(lambda: r.count(f"idempotency_key IN ({','.join(keys)}) AND state IN "
+                                   "('succeeded','failed','cancelled')") == len(keys),
+                   T_BOUND_S * 4, "the spooled deliveries to be replayed and run", step=0.5)
+    finally:
+        r.stop_all()  # the producer holds the spool open
+        subprocess.run(["umount", "-l", spool])
