@@ -86,6 +86,32 @@ class Servers:
     def stop(self):
         self.run("stop")
 
+    def redis_aof(self, action):
+        """Replaces the servers' Redis with one on the same port that persists to an AOF
+        (appendfsync everysec) under this run's directory: action "start" stops the usual one
+        first, "kill" kill -9s the AOF one, "restart" starts it again from its AOF, "end" stops
+        it and starts the usual one again."""
+        aof = os.path.join(self.dir, "aof")
+        if action == "start":
+            self.run("stop-redis")
+            shutil.rmtree(aof, ignore_errors=True)
+            os.makedirs(aof)
+        if action in ("kill", "end") and getattr(self, "aof_proc", None):
+            self.aof_proc.send_signal(signal.SIGKILL if action == "kill" else signal.SIGTERM)
+            self.aof_proc.wait(timeout=30)
+            self.aof_proc = None
+        if action in ("start", "restart"):
+            self.aof_proc = subprocess.Popen(
+                ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                 "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
+                 "--dir", aof, "--logfile", os.path.join(aof, "redis.log")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_until(lambda: subprocess.run(["redis-cli", "-p", str(self.redis_port), "ping"],
+                                              capture_output=True).returncode == 0,
+                       30, "Redis with AOF to answer", step=0.1)
+        if action == "end":
+            self.run("start-redis")
+
     def redis_pid(self):
         with open(os.path.join(self.dir, "redis.pid.launch")) as f:
             return int(f.read().strip())

@@ -632,3 +632,31 @@ def spool_full(r):
     finally:
         r.stop_all()  # the producer holds the spool open
         subprocess.run(["umount", "-l", spool])
+
+
+# [6] Redis with an AOF (everysec), killed -9 and restarted under load: the IDs it restores
+# (some already popped and run) are harmless duplicates: one check-in per attempt, one
+# execution per job.
+
+@scenario("redis-aof-kill9", "[6] Redis with AOF kill -9'd and restarted from its AOF under load")
+def redis_aof(r):
+    r.servers.redis_aof("start")
+    try:
+        r.scheduler()
+        r.worker("worker-1")
+        r.worker("worker-2")
+        ids = r.enqueue(size(r, 20, 10), {"work_ms": 300})
+        wait_until(lambda: len(r.begun()) >= 3, 30, "jobs to start")
+        for _ in range(size(r, 2, 1)):
+            time.sleep(1.2)  # past one everysec fsync, so the AOF holds popped IDs
+            r.event("fault", what="redis-kill", pgids=[])
+            r.servers.redis_aof("kill")
+            time.sleep(r.rng.uniform(0.2, 1.0))
+            r.servers.redis_aof("restart")
+        wait_until(lambda: all_final(r, ids), T_BOUND_S * 4, "the jobs to finish", step=0.3)
+        runs = int(r.sql("SELECT COUNT(*) FROM job_attempts WHERE job_id IN "
+                         f"({','.join(map(str, ids))})")[0][0])
+        r.expect(runs == len(ids), "executions", f"{runs} attempts for {len(ids)} jobs")
+    finally:
+        r.stop_all()
+        r.servers.redis_aof("end")
