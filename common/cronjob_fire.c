@@ -11,6 +11,7 @@
 #include "caltime.h"
 #include "cronjob.h"
 #include "cronjob_store.h"
+#include "fault.h"
 #include "job.h"
 #include "log.h"
 
@@ -135,6 +136,7 @@ cronjob_fire_job(struct db *db, struct rq *rq, const struct cfg *cfg, const stru
      * is left to the scheduler's reconcile. */
     if (rq)
         job_push(rq, &ref);
+    FAULT_POINT("cron.fired");
     if (cronjob_store_advance(db, row->id, row->next_fire, p->next, p->fire, ref.id, &n) < 0)
         return -1;
     if (ref.existing)

@@ -5,6 +5,7 @@
 #include "cleanup.h"
 #include "cloud.h"
 #include "dispatch.h"
+#include "effect.h"
 #include "probe.h"
 #include "system.h"
 #include "tickets.h"

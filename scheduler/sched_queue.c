@@ -1,6 +1,7 @@
 /* This file holds the steps that put job IDs into Redis: the pickup of due pending jobs and
  * the reconcile that re-pushes queued jobs Redis has lost. MariaDB is the truth; Redis only
  * ever receives IDs of rows already committed as queued (invariant 1). */
+#include "fault.h"
 #include "lifecycle_sched.h"
 #include "log.h"
 #include "sched.h"
@@ -99,6 +100,7 @@ sched_pickup_batch(struct sched *s, int limit)
     }
     if (lifecycle_sched_queue(db, r) < 0)
         goto fail;
+    FAULT_POINT("pickup.commit");
     if (db_commit(db) < 0) {
         /* With the answer lost the rows may be queued already; reconcile pushes them after
          * requeue_after_s, and if they are still pending the next pickup takes them. */

@@ -1,6 +1,7 @@
 /* This file runs the supervisor's MariaDB work in a thread of its own: the check-outs of
  * finished jobs, batched, and the heartbeat, settings and cancel polls between them. */
 #include "checkout.h"
+#include "fault.h"
 #include "instance.h"
 #include "log.h"
 #include "util.h"
@@ -129,12 +130,14 @@ checkout_write(struct checkout *c)
         o[i] = c->batch[i].o;
         limiter_backoff(&c->lim, o[i].action, &o[i].backoff_base_ms, &o[i].backoff_cap_ms);
     }
+    FAULT_POINT("checkout.before");
     if (lifecycle_finish(c->db, o, n, took) < 0) {
         checkout_failed(c, "check-out");
         free(o);
         return;
     }
     free(o);
+    FAULT_POINT("checkout.after");
     for (int i = 0; i < n; i++)
         if (!took[i])
             log_info("job %lld attempt %d: outcome not recorded, the job was already recovered",

@@ -3,6 +3,7 @@
  * jobs can run, then the hand-over to the supervisor, and the put-back of what it did not
  * take. */
 #include "claim.h"
+#include "fault.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "util.h"
@@ -213,9 +214,11 @@ claim_step(struct fetch *f, int64_t *ids, int nk, const struct lifecycle_except 
     /* The token only has to differ between this instance's claim statements. */
     int64_t token = ++f->claim_token;
     int64_t sent_us = fetch_now_us();
+    FAULT_POINT("checkin.before");
     int c = lifecycle_claim(f->db, ids, nk, f->instance_id, token, except, out);
     if (c == -2)
         c = claim_resolve(f, ids, nk, token, out);
+    FAULT_POINT_IF(c > 0, "checkin.after");
     if (c >= 0) {
         bgthread_lock(&f->bg);
         f->n_claims++;

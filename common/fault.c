@@ -1,0 +1,73 @@
+/* This file fires the test-only fault points of fault.h. It is compiled only into builds
+ * configured with -DJOBFLEET_FAULT_POINTS=ON. */
+#include "fault.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_int fault_hits;
+
+/* Appends the history's fault event; best effort, the kill follows anyway. */
+static void
+fault_log(const char *name, pid_t group)
+{
+    const char *path = getenv("JOBFLEET_FAULT_LOG");
+    if (path == NULL || path[0] == '\0')
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char line[256];
+    int n = snprintf(line, sizeof(line),
+                     "{\"ev\":\"fault\",\"t\":%lld.%06ld,\"what\":\"point\",\"point\":\"%s\","
+                     "\"pid\":%d,\"pids\":[%d],\"pgids\":[%d]}\n",
+                     (long long)ts.tv_sec, ts.tv_nsec / 1000, name, (int)getpid(), (int)getpid(),
+                     (int)group);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return;
+    if (n > 0 && write(fd, line, (size_t)n) != n)
+        n = -1;
+    close(fd);
+}
+
+void
+fault_point(const char *name)
+{
+    const char *want = getenv("JOBFLEET_FAULT_POINT");
+    if (want == NULL)
+        return;
+    const char *at = strchr(want, '@');
+    size_t len = at ? (size_t)(at - want) : strlen(want);
+    if (len != strlen(name) || strncmp(want, name, len) != 0)
+        return;
+    int nth = at ? atoi(at + 1) : 1;
+    int hit = atomic_fetch_add(&fault_hits, 1) + 1;
+    const char *action = getenv("JOBFLEET_FAULT_ACTION");
+    if (action && strncmp(action, "stall:", 6) == 0) {
+        /* A stall holds every pass from the Nth on, so a race it opens stays open. */
+        if (hit >= nth)
+            usleep((useconds_t)atoi(action + 6) * 1000);
+        return;
+    }
+    if (hit != (nth > 0 ? nth : 1))
+        return;
+    pid_t g = getpgrp();
+    bool whole_group = g == getpid() || g == getppid();
+    fault_log(name, whole_group ? g : getpid());
+    /* "stop" freezes the worker at the point (a zombie made at an exact step); SIGCONT from
+     * the test resumes it right here. */
+    int sig = action && strcmp(action, "stop") == 0 ? SIGSTOP : SIGKILL;
+    if (whole_group)
+        kill(-g, sig);
+    else
+        raise(sig);
+    if (sig == SIGKILL)
+        raise(SIGKILL);
+}

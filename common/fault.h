@@ -1,0 +1,42 @@
+/* Test-only fault points: named places in the fleet's processes where the fault suite
+ * (tests/chaos) can kill -9 a worker at an exact step of a job's life. They exist only in a
+ * build configured with -DJOBFLEET_FAULT_POINTS=ON (tests/run turns it on); in any other build
+ * FAULT_POINT expands to nothing, so production binaries carry no trace of them.
+ *
+ * At run time a point fires only when the environment names it:
+ *   JOBFLEET_FAULT_POINT=NAME[@N]   fire at the Nth pass through NAME in this process (1)
+ *   JOBFLEET_FAULT_LOG=PATH         append a JSON line (the history's "fault" event) first
+ *   JOBFLEET_FAULT_ACTION=stall:MS  instead of killing, sleep MS at every pass from the Nth on
+ *                                   (opens a race window wide enough for a test to hit)
+ *   JOBFLEET_FAULT_ACTION=stop      instead of killing, SIGSTOP the group (a zombie made at an
+ *                                   exact step; the test's SIGCONT resumes it there)
+ * Firing kills the process's group with SIGKILL when the process leads it or is a child of
+ * its leader (a worker started in a session of its own: the supervisor and its children die
+ * together, as with kill -9 of the worker and its children's PDEATHSIG), else only itself.
+ *
+ * The points (keep each a one-line macro, so that it merges easily):
+ *   checkin.before   the worker is about to send a claim (check-in) statement
+ *   checkin.after    a claim committed and took at least one job; no child has it yet
+ *   function         inside the test job function System/Effect, after it began
+ *   checkout.before  outcomes are about to be written (the functions have ended)
+ *   checkout.after   a check-out transaction committed
+ *   cron.fired       the scheduler inserted a cron fire's job, before it advanced the cron row
+ *   pickup.commit    the scheduler queued due jobs and is about to commit (then push) */
+#ifndef JOBFLEET_FAULT_H
+#define JOBFLEET_FAULT_H
+
+#ifdef JOBFLEET_FAULT_POINTS
+/* Fires the point when the environment names it (see above); returns otherwise. */
+void fault_point(const char *name);
+#define FAULT_POINT(name) fault_point(name)
+#define FAULT_POINT_IF(cond, name)                                                                 \
+    do {                                                                                           \
+        if (cond)                                                                                  \
+            fault_point(name);                                                                     \
+    } while (0)
+#else
+#define FAULT_POINT(name) ((void)0)
+#define FAULT_POINT_IF(cond, name) ((void)0)
+#endif
+
+#endif
