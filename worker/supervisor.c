@@ -272,20 +272,37 @@ sup_real_start(struct claimed_job *job)
     job->started_late = true;
 }
 
+/* Records a claimed job that will not be started, with why (taken); takes the job. */
+static void
+sup_not_started(struct sup *s, struct fetch_job *fj, enum job_status st, char *why)
+{
+    log_warnx("job %lld attempt %d: %s", (long long)fj->job.id, fj->job.attempt, why);
+    sup_record(s, &fj->job, &fj->jl, st, why, NULL, 0, 0);
+    memset(fj, 0, sizeof(*fj));
+}
+
 /* Hands a claimed job to the idle child of slot sl; takes the job. */
 static void
 sup_dispatch(struct sup *s, struct slot *sl, struct fetch_job *fj)
 {
+    int64_t waited = fetch_now_us() - fj->claimed_us;
     if (!proto_fits(fj->job.parameters)) {
         /* The child could not be handed the job whole: fail it for good, saying why. */
-        char *why = xasprintf("parameters of %zu bytes exceed the worker protocol's limit of %u",
-                              strlen(fj->job.parameters), PROTO_MAX_FIELD);
-        log_warnx("job %lld: %s", (long long)fj->job.id, why);
-        sup_record(s, &fj->job, &fj->jl, JOB_FAIL, why, NULL, 0, 0);
-        memset(fj, 0, sizeof(*fj));
+        sup_not_started(s, fj, JOB_FAIL,
+                        xasprintf("parameters of %zu bytes exceed the worker protocol's limit "
+                                  "of %u",
+                                  strlen(fj->job.parameters), PROTO_MAX_FIELD));
         return;
     }
-    int64_t waited = fetch_now_us() - fj->claimed_us;
+    if (waited >= s->fetch.lease_ms * 1000) {
+        /* This worker was stopped or starved since the claim, long enough for its lease to
+         * run out: the scheduler may have given the job to another worker already, so
+         * starting it could run it twice. The fenced check-out drops this outcome if so. */
+        sup_not_started(s, fj, JOB_RETRY,
+                        xasprintf("not started: claimed %lld s ago, past the lease",
+                                  (long long)(waited / 1000000)));
+        return;
+    }
     sup_real_start(&fj->job);
     log_debug("job %lld attempt %d started %lld us after its claim", (long long)fj->job.id,
               fj->job.attempt, (long long)waited);
