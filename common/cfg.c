@@ -125,6 +125,12 @@ static const struct cfg_family cfg_families[] = {
       "max_response_bytes", "max_attempts", "backoff_base_ms", "backoff_max_ms",
       "retry_after_max_ms", NULL}},
     {"attachments", {"uploads_dir", "allowed_hosts", "max_bytes", NULL}},
+    /* One TOGA 2 <-> TOGaDesk client (Toga/Desk/Sync {"client": "<label>"}, jobs/td.h). */
+    {"toga_desk",
+     {"service", "desk_db", "desk_client_id", "desk_department_id", "monitor_department_ids",
+      "integration_type", "conversation_field", "toga_to_desk", "desk_to_toga", "contacts",
+      "units", "predefined_replies", "ticket_teams", "ticket_categories", "overlap_s",
+      "schedule", "timezone", NULL}},
 };
 
 struct cfg_load_state {
@@ -319,7 +325,8 @@ cfg_ini_handler(void *user, const char *section, const char *name, const char *v
         cfg_fail(
             st,
             "%s: [%s]: unknown section (expected mysql, redis, worker, scheduler, "
-            "producer, log, dispatch, webhook.<source>, db.<name>, service.<name>, attachments)",
+            "producer, log, dispatch, webhook.<source>, db.<name>, service.<name>, attachments, "
+            "toga_desk.<client>)",
             where, section);
         free(where);
         return 0;

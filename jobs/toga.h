@@ -42,6 +42,9 @@ struct toga {
  * No request is sent until the first call. -1 with err set when the section is missing or
  * has no credentials. Release with toga_close. */
 int toga_open(struct job_ctx *ctx, struct toga *t, char *err, size_t errlen);
+/* The same for [service.<service>] (a client of the helpdesk sync names its own). */
+int toga_open_service(struct job_ctx *ctx, struct toga *t, const char *service, char *err,
+                      size_t errlen);
 /* Frees what t holds (the process keeps the HTTP client and its token). */
 void toga_close(struct toga *t);
 
