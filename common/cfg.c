@@ -123,9 +123,11 @@ static const struct cfg_family cfg_families[] = {
      {"base_url", "api_key", "api_key_file", "rate_per_minute", "timeout_ms", "client_uuid",
       "api_secret", "api_secret_file", "token", "token_file", "auth", "connect_timeout_ms",
       "max_response_bytes", "max_attempts", "backoff_base_ms", "backoff_max_ms",
-      "retry_after_max_ms", NULL}},
-    {"attachments", {"uploads_dir", "allowed_hosts", "max_bytes", NULL}},
-    /* One TOGA 2 <-> TOGaDesk client (Toga/Desk/Sync {"client": "<label>"}, jobs/td.h). */
+      "retry_after_max_ms", "ca_file", NULL}},
+    {"attachments",
+     {"uploads_dir", "allowed_hosts", "max_bytes", "timeout_ms", "ca_file", "test_resolve",
+      "test_private_hosts", NULL}},
+    /* One TOGA 2 <-> TOGaDesk client (Toga/Desk/Sync {"client": "<label>"}, jobs/togadesk.h). */
     {"toga_desk",
      {"service", "desk_db", "desk_client_id", "desk_department_id", "monitor_department_ids",
       "integration_type", "conversation_field", "toga_to_desk", "desk_to_toga", "contacts",
@@ -668,5 +670,20 @@ cfg_print_example(void)
            "#   retry_after_max_ms a longer Retry-After ends the request and the job retries\n"
            "#                      later (0-86400000, 120000)\n"
            "#\n"
-           "# [attachments]        uploads_dir, allowed_hosts, max_bytes\n");
+           "#   ca_file            PEM CA bundle for TLS instead of the system's\n"
+           "#\n"
+           "# [attachments]        the attachment copy (Attachments/*):\n"
+           "#   uploads_dir        the desk's uploads directory; files land inside it only\n"
+           "#   allowed_hosts      host suffixes attachment URLs may point at, comma-separated\n"
+           "#                      (\".attachments.freshservice.com\" matches its subdomains);\n"
+           "#                      only https, only public addresses (checked after DNS, and\n"
+           "#                      the connection pinned to the checked address)\n"
+           "#   max_bytes          the largest attachment copied (1-1073741824, 26214400)\n"
+           "#   timeout_ms         one download, connect to last byte (100-3600000, 60000)\n"
+           "#   ca_file            PEM CA bundle for downloads instead of the system's\n"
+           "#   test_resolve       TEST ONLY: host=addr,... used instead of DNS\n"
+           "#   test_private_hosts TEST ONLY: hosts whose loopback/private address is accepted\n"
+           "#                      (tests serve attachments from 127.0.0.1); never set these in\n"
+           "#                      production: they switch the address check off for those\n"
+           "#                      hosts\n");
 }

@@ -31,6 +31,7 @@ struct httpc_xfer {
     char *json_body;
     CURL *easy;
     struct curl_slist *hdrs;
+    struct curl_slist *connect_to; /* req->connect_to as curl takes it */
     struct buf body, head;
     char errbuf[CURL_ERROR_SIZE];
     bool too_big, running, done;
@@ -322,6 +323,8 @@ httpc_easy(struct httpc *h, struct httpc_xfer *x)
      * us (a signed attachment URL, a redirect target). */
     bool creds = h->conf.base_url[0] && httpc_same_origin(h->conf.base_url, x->url);
     x->hdrs = httpc_headers(h, x, creds);
+    if (x->req->connect_to)
+        x->connect_to = curl_slist_append(NULL, x->req->connect_to);
     curl_easy_setopt(c, CURLOPT_URL, x->url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hdrs);
     curl_easy_setopt(c, CURLOPT_PRIVATE, x);
@@ -333,7 +336,18 @@ httpc_easy(struct httpc *h, struct httpc_xfer *x)
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)h->conf.timeout_ms);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)h->conf.connect_timeout_ms);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, x->req->untrusted_url ? "https" : "http,https");
+    /* Redirects stay unfollowed: the caller decides whether a Location may be visited. */
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    if (h->conf.ca_file && *h->conf.ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, h->conf.ca_file);
+    if (x->req->untrusted_url) {
+        /* A proxy would make the address check moot: it, not we, would connect. */
+        curl_easy_setopt(c, CURLOPT_PROXY, "");
+        curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    }
+    if (x->connect_to)
+        curl_easy_setopt(c, CURLOPT_CONNECT_TO, x->connect_to);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "jobfleet");
     if (h->conf.max_response_bytes > 0)
         curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->conf.max_response_bytes);
@@ -568,6 +582,8 @@ httpc_drop_easy(CURLM *m, struct httpc_xfer *x)
     }
     curl_slist_free_all(x->hdrs);
     x->hdrs = NULL;
+    curl_slist_free_all(x->connect_to);
+    x->connect_to = NULL;
     buf_release(&x->body);
     buf_release(&x->head);
 }

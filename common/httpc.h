@@ -41,6 +41,7 @@ struct httpc_conf {
     int64_t backoff_max_ms;
     int64_t retry_after_max_ms; /* a longer Retry-After ends the request (the job retries) */
     const char *redis_prefix;   /* the fleet's key prefix, for the pause key */
+    const char *ca_file;        /* PEM CA bundle for TLS instead of the system's; NULL: system */
 };
 
 /* Fills conf with the defaults and then the keys of [service.<service>]; the strings are
@@ -83,6 +84,13 @@ struct httpc_req {
     /* When set, every attempt (retries included) carries this header with a fresh random
      * UUID: for APIs that reject a reused request id (TOGA 2's transactionId, EV-5). */
     const char *attempt_id_header;
+    /* For a URL handed to us by someone else (a signed attachment URL): https only, no proxy,
+     * and, when connect_to is set ("HOST:PORT:ADDR:PORT" as for CURLOPT_CONNECT_TO, ADDR in
+     * brackets for IPv6), the connection goes to that checked address whatever a second DNS
+     * lookup would say. Redirects are never followed by the client (none are, for any
+     * request): the caller checks a Location before it goes there. */
+    bool untrusted_url;
+    const char *connect_to;
 };
 
 enum httpc_error {

@@ -132,6 +132,7 @@ httpc_conf_from_cfg(const struct cfg *cfg, const char *service, struct httpc_con
     conf->api_key = cfg_section_get(s, "api_key");
     conf->api_secret = cfg_section_get(s, "api_secret");
     conf->token = cfg_section_get(s, "token");
+    conf->ca_file = cfg_section_get(s, "ca_file");
     if (httpc_conf_numbers(s, conf, err, errlen) < 0 || httpc_conf_auth(s, conf, err, errlen) < 0)
         return -1;
     return 0;
@@ -152,6 +153,7 @@ httpc_conf_copy(struct httpc_conf *dst, const struct httpc_conf *src)
     dst->api_key = httpc_dup(src->api_key);
     dst->api_secret = httpc_dup(src->api_secret);
     dst->token = httpc_dup(src->token);
+    dst->ca_file = httpc_dup(src->ca_file);
     dst->redis_prefix = httpc_dup(src->redis_prefix ? src->redis_prefix : "jobfleet");
 }
 
@@ -159,8 +161,8 @@ void
 httpc_conf_free(struct httpc_conf *c)
 {
     /* The copies were made by httpc_conf_copy, so casting const away frees our own memory. */
-    const char *own[] = {c->name,       c->base_url, c->api_key,
-                         c->api_secret, c->token,    c->redis_prefix};
+    const char *own[] = {c->name,  c->base_url, c->api_key,     c->api_secret,
+                         c->token, c->ca_file,  c->redis_prefix};
     for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
         free((char *)(uintptr_t)own[i]);
     memset(c, 0, sizeof(*c));

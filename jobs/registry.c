@@ -1,6 +1,7 @@
 /* This file holds the table of job functions, made from actions.def. */
 #include "registry.h"
 #include "action.h"
+#include "attach.h"
 #include "cleanup.h"
 #include "dispatch.h"
 #include "probe.h"

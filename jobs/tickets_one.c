@@ -1,4 +1,5 @@
 /* This file holds the one-ticket sync and the Freshservice webhook that asks for it. */
+#include "attach.h"
 #include "freshservice.h"
 #include "job.h"
 #include "tickets.h"
@@ -152,6 +153,12 @@ tickets_fs_webhook(struct job_ctx *ctx, const cJSON *params, struct job_out *out
         return;
     }
     char p[64], err[512];
+    /* Attachments first: their signed URLs expire (API-FACTS §2). */
+    int64_t att = attach_webhook_enqueue(ctx, params, id, err, sizeof(err));
+    if (att < 0) {
+        job_out_fail(out, JOB_RETRY, "%s", err);
+        return;
+    }
     snprintf(p, sizeof(p), "{\"ticket_id\":%lld}", (long long)id);
     struct job_spec spec = {.action = "Tickets/Freshservice/SyncOne",
                             .parameters = p,
@@ -161,6 +168,8 @@ tickets_fs_webhook(struct job_ctx *ctx, const cJSON *params, struct job_out *out
         job_out_fail(out, JOB_RETRY, "%s", err);
         return;
     }
-    job_out_ok(out, xasprintf("{\"ticket_id\":%lld,\"sync_job\":%lld,\"existing\":%s}",
-                              (long long)id, (long long)ref.id, ref.existing ? "true" : "false"));
+    job_out_ok(out, xasprintf("{\"ticket_id\":%lld,\"sync_job\":%lld,\"existing\":%s,"
+                              "\"attachments_job\":%lld}",
+                              (long long)id, (long long)ref.id, ref.existing ? "true" : "false",
+                              (long long)att));
 }
