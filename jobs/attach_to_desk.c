@@ -185,7 +185,7 @@ to_desk_run(struct to_desk *d)
     }
     cJSON_Delete(files);
     (void)err;
-    if (d->out->status == JOB_OK && d->out->reason == NULL) {
+    if (d->out->reason == NULL) {
         job_out_ok(d->out, attach_result(d->copied, d->skipped, d->names));
         d->names = NULL;
     }
