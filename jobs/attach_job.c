@@ -32,6 +32,13 @@ attach_param_uuid(const cJSON *params, const char *name)
     return s && s[0] && strlen(s) <= 64 ? s : NULL;
 }
 
+const char *
+attach_param_name(const cJSON *params, const char *name, const char *dflt)
+{
+    const char *v = attach_param_uuid(params, name);
+    return v ? v : dflt;
+}
+
 void
 attach_fail_toga(struct job_out *out, const struct toga_err *e, const char *what)
 {

@@ -208,11 +208,13 @@ attach_toga_to_desk(struct job_ctx *ctx, const cJSON *params, struct job_out *ou
         job_out_fail(out, JOB_FAIL, "%s", err);
         return;
     }
-    if ((d.db = job_db(ctx, "desk", err, sizeof(err))) == NULL) {
+    if ((d.db = job_db(ctx, attach_param_name(params, "desk_db", "desk"), err, sizeof(err))) ==
+        NULL) {
         job_out_fail(out, JOB_RETRY, "%s", err);
         return;
     }
-    if (toga_open(ctx, &d.tg, err, sizeof(err)) < 0) {
+    if (toga_open_service(ctx, &d.tg, attach_param_name(params, "service", "toga"), err,
+                          sizeof(err)) < 0) {
         job_out_fail(out, JOB_FAIL, "%s", err);
         return;
     }
