@@ -729,6 +729,67 @@ test_two_clients(struct tenv *t)
     td_stop(&a);
 }
 
+/* The scheduler's simulated clock ([scheduler] test_clock_file), set atomically. */
+static void
+set_clock(struct tenv *t, int64_t now)
+{
+    char *path = xasprintf("%s/clock", t->dir), *tmp = xasprintf("%s/clock.tmp", t->dir);
+    setenv("JOBFLEET_SCHEDULER_TEST_CLOCK_FILE", path, 1);
+    FILE *fp = fopen(tmp, "w");
+    CHECK(fp && fprintf(fp, "%lld\n", (long long)now) > 0 && fclose(fp) == 0, "write %s", tmp);
+    CHECK(rename(tmp, path) == 0, "rename %s", tmp);
+    free(tmp);
+    free(path);
+}
+
+/* [toga_desk.<client>] schedule: the scheduler keeps one cron job per client, and each fire
+ * is that client's own Toga/Desk/Sync job. */
+static void
+test_cron_per_client(struct tenv *t)
+{
+    struct td d;
+    td_start(&d, t);
+    int64_t t0 = 1777629600; /* 2026-05-01T10:00:00Z */
+    set_clock(t, t0 - 30);
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT COUNT(*) FROM cron_jobs WHERE action = 'Toga/Desk/Sync' AND ("
+                         "(name = 'Toga/Desk/Sync/acme' AND schedule = '*/10 * * * *' AND "
+                         "JSON_VALUE(parameters, '$.client') = 'acme') OR (name = "
+                         "'Toga/Desk/Sync/beta' AND schedule = '0 * * * *' AND "
+                         "JSON_VALUE(parameters, '$.client') = 'beta'))",
+                         DB_NOP) == 2,
+               20000, "the scheduler makes one cron job per client");
+    set_clock(t, t0 + 1);
+    WAIT_UNTIL(
+        t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE action = 'Toga/Desk/Sync'", DB_NOP) == 2,
+        20000, "both clients fire at 10:00");
+    CHECK(t_sql_int(t, 0,
+                    "SELECT COUNT(DISTINCT JSON_VALUE(parameters, '$.client')) FROM jobs WHERE "
+                    "action = 'Toga/Desk/Sync'",
+                    DB_NOP) == 2,
+          "one job per client");
+    /* A client's run is unique while live (unique_by "client"): let these finish first. */
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT COUNT(*) FROM jobs WHERE action = 'Toga/Desk/Sync' AND state = "
+                         "'succeeded'",
+                         DB_NOP) == 2,
+               30000, "the two fired syncs succeed");
+    set_clock(t, t0 + 601);
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT COUNT(*) FROM jobs WHERE action = 'Toga/Desk/Sync' AND "
+                         "JSON_VALUE(parameters, '$.client') = 'acme'",
+                         DB_NOP) == 2,
+               20000, "acme fires again at 10:10");
+    CHECK(t_sql_int(t, 0,
+                    "SELECT COUNT(*) FROM jobs WHERE action = 'Toga/Desk/Sync' AND "
+                    "JSON_VALUE(parameters, '$.client') = 'beta'",
+                    DB_NOP) == 1,
+          "beta, hourly, does not");
+    td_stop(&d);
+}
+
 /* Wrong credentials fail the job permanently, naming the service. */
 static void
 test_auth_failure(struct tenv *t)
@@ -774,6 +835,9 @@ static const struct test_case cases[] = {
      CONF "[service.toga_beta]\nbase_url = http://127.0.0.1:9/v2\napi_key = toga-key\n"
           "api_secret = toga-secret\n[toga_desk.beta]\nservice = toga_beta\ndesk_client_id = 8\n"
           "desk_department_id = 3\n"},
+    {"e2e_togadesk_cron_per_client", test_cron_per_client,
+     CONF "schedule = */10 * * * *\n[toga_desk.beta]\nservice = toga\ndesk_client_id = 8\n"
+          "desk_department_id = 3\nschedule = 0 * * * *\n"},
     {"e2e_togadesk_auth_failure", test_auth_failure,
      BASE_CONF "[service.toga]\napi_secret = wrong\n"},
 };
