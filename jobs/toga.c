@@ -45,10 +45,7 @@ toga_close(struct toga *t)
     t->refresh = NULL;
 }
 
-static void toga_err_set(struct toga_err *e, enum toga_fail f, long status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
+void
 toga_err_set(struct toga_err *e, enum toga_fail f, long status, const char *fmt, ...)
 {
     e->fail = f;

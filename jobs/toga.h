@@ -30,6 +30,10 @@ struct toga_err {
     char msg[512]; /* what went wrong, with method, path and the API's message */
 };
 
+/* Fills e: the failure, the HTTP status (0 when none) and the message; code is left empty. */
+void toga_err_set(struct toga_err *e, enum toga_fail f, long status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* An open client for one job. */
 struct toga {
     struct job_ctx *ctx;

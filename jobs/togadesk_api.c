@@ -8,7 +8,6 @@
 #include "util.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,19 +53,6 @@ togadesk_ref(const cJSON *rec, const char *key)
     return api_uuid_ok(u) ? u : NULL;
 }
 
-static void api_bad(struct toga_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-api_bad(struct toga_err *e, const char *fmt, ...)
-{
-    memset(e, 0, sizeof(*e));
-    e->fail = TOGA_OTHER;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-    va_end(ap);
-}
-
 enum toga_fail
 togadesk_wm_read(struct togadesk *td, const char *key, struct togadesk_wm *wm, struct toga_err *e)
 {
@@ -85,9 +71,10 @@ togadesk_wm_read(struct togadesk *td, const char *key, struct togadesk_wm *wm, s
         const char *uuid = togadesk_ref(p, "uuid");
         const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(p, "value"));
         if (uuid == NULL)
-            api_bad(e, "toga: the /parameters record %s has no uuid", key);
+            toga_err_set(e, TOGA_OTHER, 0, "toga: the /parameters record %s has no uuid", key);
         else if (v && *v && caltime_parse_dt(v, &wm->t) < 0)
-            api_bad(e, "toga: /parameters %s: the value is not YYYY-MM-DD HH:MM:SS", key);
+            toga_err_set(e, TOGA_OTHER, 0,
+                         "toga: /parameters %s: the value is not YYYY-MM-DD HH:MM:SS", key);
         else
             snprintf(wm->uuid, sizeof(wm->uuid), "%s", uuid);
         f = e->fail;
@@ -184,7 +171,9 @@ cJSON *
 togadesk_ticket_get(struct togadesk *td, const char *uuid, struct toga_err *e)
 {
     if (!api_uuid_ok(uuid)) {
-        api_bad(e, "toga: a ticket uuid \"%.80s\" is not a uuid", uuid ? uuid : "");
+        memset(e, 0, sizeof(*e));
+        toga_err_set(e, TOGA_OTHER, 0, "toga: a ticket uuid \"%.80s\" is not a uuid",
+                     uuid ? uuid : "");
         return NULL;
     }
     char *path = xasprintf("/tickets/%s?depth=5", uuid);
@@ -192,7 +181,8 @@ togadesk_ticket_get(struct togadesk *td, const char *uuid, struct toga_err *e)
     free(path);
     if (t && !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(t, "ticketNotes"))) {
         /* Without the notes a sync would see "no notes": never treat that as nothing. */
-        api_bad(e, "toga: ticket %s: the answer has no ticketNotes array", uuid);
+        toga_err_set(e, TOGA_OTHER, 0, "toga: ticket %s: the answer has no ticketNotes array",
+                     uuid);
         cJSON_Delete(t);
         return NULL;
     }
@@ -238,8 +228,9 @@ togadesk_note_post(struct togadesk *td, const char *ticket_uuid, int64_t reply_i
         if (u)
             snprintf(uuid, 65, "%s", u);
         else
-            api_bad(e, "toga: POST /ticket-notes on ticket %s: no data.ticketNotes.uuid",
-                    ticket_uuid);
+            toga_err_set(e, TOGA_OTHER, 0,
+                         "toga: POST /ticket-notes on ticket %s: no data.ticketNotes.uuid",
+                         ticket_uuid);
         f = e->fail;
     }
     cJSON_Delete(data);

@@ -9,6 +9,7 @@
 #include "thttp.h"
 #include "togadesk.h"
 #include "tsupport.h"
+#include "ttoga.h"
 #include "util.h"
 
 #include <cjson/cJSON.h>
@@ -37,32 +38,25 @@ struct fx {
 
 /* --- the fake --- */
 
-static cJSON *
-ctl(struct td *d, const char *what, const char *json)
-{
-    char url[160];
-    snprintf(url, sizeof(url), "%s/_control/%s", d->fake.base_url, what);
-    struct t_http_resp r;
-    CHECK(t_http("POST", url, json, strlen(json), NULL, &r) == 0 && r.status == 200,
-          "control %s: %ld %s", what, r.status, r.body ? r.body : "");
-    cJSON *j = cJSON_Parse(r.body);
-    t_http_release(&r);
-    return j;
-}
-
-/* Seeds one record (JSON text) into coll; its uuid into out (40 bytes). */
+/* Seeds one record (JSON text) into coll; its uuid into out (40 bytes) when not NULL. */
 static void
 seed(struct td *d, const char *coll, const char *record, char *out)
 {
-    char *doc = xasprintf("{\"collection\":\"%s\",\"records\":[%s]}", coll, record);
-    cJSON *r = ctl(d, "seed", doc);
-    free(doc);
-    const char *u = cJSON_GetStringValue(
-        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r, "records"), 0), "uuid"));
-    CHECK(u, "seeded %s", coll);
+    cJSON *rec = cJSON_Parse(record);
+    CHECK(rec, "a record to seed: %s", record);
+    char *u = ttoga_seed(&d->fake, coll, rec);
     if (out)
         snprintf(out, 40, "%s", u);
-    cJSON_Delete(r);
+    free(u);
+}
+
+/* Sets a mode of the fake (JSON text). */
+static void
+fake_mode(struct td *d, const char *json)
+{
+    cJSON *doc = cJSON_Parse(json);
+    cJSON_Delete(ttoga_control(&d->fake, "mode", doc));
+    cJSON_Delete(doc);
 }
 
 /* The records of a collection (the caller deletes them). */
@@ -94,16 +88,6 @@ fake_writes(struct td *d)
     }
     cJSON_Delete(log);
     return n;
-}
-
-static int
-fake_count(struct td *d, const char *endpoint)
-{
-    cJSON *log = tfake_log(&d->fake);
-    const cJSON *n = cJSON_GetObjectItem(cJSON_GetObjectItem(log, "endpoint_counts"), endpoint);
-    int v = cJSON_IsNumber(n) ? (int)n->valuedouble : 0;
-    cJSON_Delete(log);
-    return v;
 }
 
 /* The value of a /parameters record, "" when none; static storage. */
@@ -461,7 +445,7 @@ test_new_note_each_side(struct tenv *t)
           "one reply and one comment crossed");
     CHECK(num(r, "desk_to_toga", "notes") == 1, "one note crossed");
     cJSON_Delete(r);
-    CHECK(fake_count(&d, "POST /v2/ticket-notes") == 1, "exactly one note posted");
+    CHECK(ttoga_count(&d.fake, "POST /v2/ticket-notes") == 1, "exactly one note posted");
     CHECK(notes_with_conv(&d, r2) == 1, "it is R2");
     CHECK(desk_int(&d, "SELECT COUNT(*) FROM tickets_replies", DB_NOP) == replies + 1,
           "one more reply");
@@ -480,7 +464,7 @@ test_new_note_each_side(struct tenv *t)
                    "f.ticketreplyid WHERE r.referenceId = ? AND f.name = 'report.txt'",
                    DB_P(DBS(n3))) == 1,
           "N3's file is in the desk");
-    CHECK(fake_count(&d, "POST /v2/files") == 1, "R2's file uploaded once");
+    CHECK(ttoga_count(&d.fake, "POST /v2/files") == 1, "R2's file uploaded once");
     td_stop(&d);
 }
 
@@ -584,12 +568,12 @@ test_switches_off(struct tenv *t)
     cJSON_Delete(sync_ok(&d, "{\"client\":\"acme\"}"));
     char *after = desk_counts(&d);
     CHECK(strcmp(before, after) == 0, "the desk changed: %s -> %s", before, after);
-    CHECK(fake_count(&d, "POST /v2/ticket-notes") == 0, "no note posted");
+    CHECK(ttoga_count(&d.fake, "POST /v2/ticket-notes") == 0, "no note posted");
     static const char *const lists[] = {"GET /v2/contacts",           "GET /v2/units",
                                         "GET /v2/predefined-replies", "GET /v2/ticket-teams",
                                         "GET /v2/ticket-categories",  "GET /v2/tickets"};
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
-        CHECK(fake_count(&d, lists[i]) == 0, "%s was called", lists[i]);
+        CHECK(ttoga_count(&d.fake, lists[i]) == 0, "%s was called", lists[i]);
     free(before);
     free(after);
     td_stop(&d);
@@ -639,8 +623,7 @@ test_kill9_after_post(struct tenv *t)
     td_start(&d, t);
     struct fx f;
     fx_seed(&d, &f);
-    cJSON_Delete(ctl(&d, "mode",
-                     "{\"stall_after_create\":{\"collection\":\"ticket-notes\",\"seconds\":60}}"));
+    fake_mode(&d, "{\"stall_after_create\":{\"collection\":\"ticket-notes\",\"seconds\":60}}");
     pid_t w = t_spawn(t, t_bin("jobfleet-worker"), NULL);
     int64_t id = t_enqueue(t, "Toga/Desk/Sync", "{\"client\":\"acme\"}", NULL);
     WAIT_UNTIL(notes_with_conv(&d, f.r1) == 1, 20000, "the note was never posted");
@@ -729,19 +712,6 @@ test_two_clients(struct tenv *t)
     td_stop(&a);
 }
 
-/* The scheduler's simulated clock ([scheduler] test_clock_file), set atomically. */
-static void
-set_clock(struct tenv *t, int64_t now)
-{
-    char *path = xasprintf("%s/clock", t->dir), *tmp = xasprintf("%s/clock.tmp", t->dir);
-    setenv("JOBFLEET_SCHEDULER_TEST_CLOCK_FILE", path, 1);
-    FILE *fp = fopen(tmp, "w");
-    CHECK(fp && fprintf(fp, "%lld\n", (long long)now) > 0 && fclose(fp) == 0, "write %s", tmp);
-    CHECK(rename(tmp, path) == 0, "rename %s", tmp);
-    free(tmp);
-    free(path);
-}
-
 /* [toga_desk.<client>] schedule: the scheduler keeps one cron job per client, and each fire
  * is that client's own Toga/Desk/Sync job. */
 static void
@@ -750,7 +720,7 @@ test_cron_per_client(struct tenv *t)
     struct td d;
     td_start(&d, t);
     int64_t t0 = 1777629600; /* 2026-05-01T10:00:00Z */
-    set_clock(t, t0 - 30);
+    t_set_clock(t, t0 - 30);
     t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
     WAIT_UNTIL(t_sql_int(t, 0,
                          "SELECT COUNT(*) FROM cron_jobs WHERE action = 'Toga/Desk/Sync' AND ("
@@ -760,7 +730,7 @@ test_cron_per_client(struct tenv *t)
                          "JSON_VALUE(parameters, '$.client') = 'beta'))",
                          DB_NOP) == 2,
                20000, "the scheduler makes one cron job per client");
-    set_clock(t, t0 + 1);
+    t_set_clock(t, t0 + 1);
     WAIT_UNTIL(
         t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE action = 'Toga/Desk/Sync'", DB_NOP) == 2,
         20000, "both clients fire at 10:00");
@@ -776,7 +746,7 @@ test_cron_per_client(struct tenv *t)
                          "'succeeded'",
                          DB_NOP) == 2,
                30000, "the two fired syncs succeed");
-    set_clock(t, t0 + 601);
+    t_set_clock(t, t0 + 601);
     WAIT_UNTIL(t_sql_int(t, 0,
                          "SELECT COUNT(*) FROM jobs WHERE action = 'Toga/Desk/Sync' AND "
                          "JSON_VALUE(parameters, '$.client') = 'acme'",
