@@ -69,12 +69,20 @@ entity_one(struct togadesk *td, const cJSON *rec, const void *arg)
         return 0;
     }
     int rc = togadesk_store_entity(td->desk, &en->tb, td->conf.client_id, uuid, values);
-    if (rc < 0) {
-        td->desk_failed = true;
-        return -1;
-    }
     char group[64];
     snprintf(group, sizeof(group), "entities/%s", en->name);
+    if (rc < 0) {
+        if (togadesk_desk_error(td) < 0 && td->desk_failed)
+            return -1;
+        /* This record only (a value the desk refuses): counted, and the watermark held. */
+        job_warn(td->ctx, "client %s: TOGA 2 %s %s into %s failed: %s", td->conf.name, en->coll,
+                 uuid, en->tb.table, db_errstr(td->desk));
+        togadesk_count(td, group, "failed", 1);
+        int64_t u = togadesk_time(rec, "_updated");
+        if (td->in_first_fail == 0 || u < td->in_first_fail)
+            td->in_first_fail = u;
+        return 0;
+    }
     togadesk_count(td, group, upsert_names[rc], 1);
     return 0;
 }

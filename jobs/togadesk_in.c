@@ -104,12 +104,12 @@ in_note_new(struct togadesk *td, int64_t ticket, const cJSON *note, const char *
                  ? togadesk_store_reply_unlinked(td->desk, ticket, reply)
                  : 0;
     if (un < 0)
-        return td->desk_failed = true, -1;
+        return togadesk_desk_error(td);
     if (un == 1) {
         if (togadesk_files_to_toga(td, reply, uuid, why, len) < 0)
             return -1;
         if (togadesk_store_reply_link(td->desk, reply, uuid) < 0)
-            return td->desk_failed = true, -1;
+            return togadesk_desk_error(td);
         togadesk_count(td, "desk_to_toga", "repaired", 1);
         return 0;
     }
@@ -118,7 +118,7 @@ in_note_new(struct togadesk *td, int64_t ticket, const cJSON *note, const char *
                           0,  false, ""};
     if (job_db_tx(td->desk, in_insert_tx, &a) != 0) {
         if (!a.enqueue_failed)
-            return td->desk_failed = true, -1;
+            return togadesk_desk_error(td);
         snprintf(why, len, "%s", a.err);
         return -1;
     }
@@ -138,7 +138,7 @@ in_notes(struct togadesk *td, int64_t ticket, const cJSON *t, char *why, size_t 
         const char *uuid = togadesk_ref(note, "uuid");
         int known = uuid ? togadesk_store_note_known(td->desk, uuid) : 1;
         if (known < 0)
-            return td->desk_failed = true, -1;
+            return togadesk_desk_error(td);
         if (known)
             continue;
         if (td->ctx->dry_run) {
@@ -169,14 +169,14 @@ in_ticket(struct togadesk *td, const char *uuid, int64_t updated)
     int64_t id = 0;
     int rc = in_ticket_row(td, t, uuid, &id);
     if (rc < 0)
-        td->desk_failed = true;
+        togadesk_desk_error(td);
     if (rc == 0 && id && togadesk_category_set(td, id, t) < 0)
-        rc = -1, td->desk_failed = true;
+        rc = togadesk_desk_error(td);
     if (rc == 0 && (id || td->ctx->dry_run))
         rc = in_notes(td, id, t, why, sizeof(why));
     cJSON_Delete(t);
     if (rc < 0)
-        return in_fail(td, uuid, updated, NULL, td->desk_failed ? db_errstr(td->desk) : why);
+        return in_fail(td, uuid, updated, NULL, why[0] ? why : db_errstr(td->desk));
     togadesk_count(td, GROUP, "tickets", 1);
     if (updated > td->in_newest)
         td->in_newest = updated;

@@ -53,7 +53,7 @@ struct togadesk {
     struct toga tg;
     struct db *desk;
     cJSON *result;        /* the counts, built as the run goes */
-    bool desk_failed;     /* a desk statement failed (db_errstr(desk)): the run stops */
+    bool desk_failed;     /* the desk connection was lost (db_errstr(desk)): the run stops */
     enum toga_fail abort; /* an auth failure ends the run permanently */
     char abort_err[512];
     struct togadesk_wm wm_in, wm_out;
@@ -71,6 +71,10 @@ struct togadesk {
 /* Adds n to result[group][name]: group is a path of objects ("entities/contacts"), made
  * when missing; n 0 makes the counter appear. */
 void togadesk_count(struct togadesk *td, const char *group, const char *name, int n);
+/* After a failed desk statement: a lost connection stops the run (desk_failed: the job is
+ * retried); any other error is the record's own (the caller counts it and goes on). Returns
+ * -1. */
+int togadesk_desk_error(struct togadesk *td);
 /* Records a TOGA 2 failure: an auth failure sets td->abort. */
 void togadesk_note_fail(struct togadesk *td, const struct toga_err *e);
 

@@ -83,7 +83,7 @@ out_reply(struct togadesk *td, const struct togadesk_active *a, const cJSON *pos
     if (togadesk_files_to_toga(td, r->id, uuid, why, len) < 0)
         return -1;
     if (togadesk_store_reply_link(td->desk, r->id, uuid) < 0) {
-        td->desk_failed = true;
+        togadesk_desk_error(td);
         snprintf(why, len, "reply %lld: %s", (long long)r->id, db_errstr(td->desk));
         return -1;
     }
@@ -97,7 +97,7 @@ out_ticket(struct togadesk *td, const struct togadesk_active *a)
     struct togadesk_reply *r = NULL;
     int n = togadesk_store_unlinked(td->desk, a->id, &r);
     if (n < 0) {
-        td->desk_failed = true;
+        togadesk_desk_error(td);
         return out_fail(td, a, NULL, db_errstr(td->desk));
     }
     int rc = 0;

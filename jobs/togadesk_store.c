@@ -33,7 +33,7 @@ togadesk_store_ticket(struct db *db, const struct togadesk_ticket_row *r, int64_
         if (db_exec(db,
                     "INSERT INTO tickets (clientid, departmentId, `timestamp`, referenceId, "
                     "ticketNumber, subject, status, priority, userid, assetid, lastupdated) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    "VALUES (?,?,?,?,LEFT(?, 64),LEFT(?, 512),LEFT(?, 32),LEFT(?, 32),?,?,?)",
                     DB_P(DBI(r->client_id), DBI(r->department_id), DBI(r->created), DBS(r->uuid),
                          DBS(r->number), DBS(r->subject), DBS(r->status), DBS(r->priority),
                          DBI(r->userid), DBI(r->assetid), DBI(r->updated)),
@@ -44,12 +44,14 @@ togadesk_store_ticket(struct db *db, const struct togadesk_ticket_row *r, int64_
         return 0;
     }
     /* Only a real change is written (and counted): a re-run over the overlap changes nothing.
-     * The department is the desk's to move, so it is left alone. */
+     * The department is the desk's to move, so it is left alone. Texts longer than the desk's
+     * columns are cut to fit rather than failing the ticket on every run. */
     if (db_exec(db,
-                "UPDATE tickets SET ticketNumber = ?, subject = ?, status = ?, priority = ?, "
-                "userid = ?, assetid = ?, lastupdated = ? WHERE id = ? AND NOT ("
-                "ticketNumber <=> ? AND subject <=> ? AND status <=> ? AND priority <=> ? AND "
-                "userid <=> ? AND assetid <=> ? AND lastupdated <=> ?)",
+                "UPDATE tickets SET ticketNumber = LEFT(?, 64), subject = LEFT(?, 512), status = "
+                "LEFT(?, 32), priority = LEFT(?, 32), userid = ?, assetid = ?, lastupdated = ? "
+                "WHERE id = ? AND NOT (ticketNumber <=> LEFT(?, 64) AND subject <=> LEFT(?, 512) "
+                "AND status <=> LEFT(?, 32) AND priority <=> LEFT(?, 32) AND userid <=> ? AND "
+                "assetid <=> ? AND lastupdated <=> ?)",
                 DB_P(DBS(r->number), DBS(r->subject), DBS(r->status), DBS(r->priority),
                      DBI(r->userid), DBI(r->assetid), DBI(r->updated), DBI(*id), DBS(r->number),
                      DBS(r->subject), DBS(r->status), DBS(r->priority), DBI(r->userid),

@@ -40,6 +40,14 @@ togadesk_note_fail(struct togadesk *td, const struct toga_err *e)
     }
 }
 
+int
+togadesk_desk_error(struct togadesk *td)
+{
+    if (db_lost(td->desk))
+        td->desk_failed = true;
+    return -1;
+}
+
 /* Opens what the client's section names. -1 with the outcome filled. */
 static int
 sync_open(struct togadesk *td, struct job_ctx *ctx, const cJSON *params, struct job_out *out)
@@ -151,9 +159,9 @@ sync_run(struct togadesk *td, struct job_out *out, int64_t *out_read_at)
     *out_read_at = now_wall_ms() / 1000;
     if (td->conf.desk_to_toga && togadesk_out(td, out) < 0)
         return -1;
-    if (togadesk_entities_in(td, out) < 0)
+    if (td->abort == TOGA_OK && togadesk_entities_in(td, out) < 0)
         return -1;
-    if (td->conf.toga_to_desk && togadesk_in(td, out) < 0)
+    if (td->abort == TOGA_OK && td->conf.toga_to_desk && togadesk_in(td, out) < 0)
         return -1;
     if (td->abort != TOGA_OK) {
         job_out_fail(out, JOB_FAIL, "TOGA 2 refused the credentials of [service.%s]: %s",

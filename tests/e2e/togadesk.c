@@ -531,6 +531,43 @@ test_ticket_fetch_fails(struct tenv *t)
     td_stop(&d);
 }
 
+/* The desk refuses one record (a contact's email longer than its column): counted, the
+ * others synced, the watermark held; a subject longer than its column is cut to fit. */
+static void
+test_desk_refuses_one(struct tenv *t)
+{
+    struct td d;
+    td_start(&d, t);
+    char rec[1024], good[40], tk[40];
+    char *long_email = xasprintf("%0300d@example.com", 0);
+    snprintf(rec, sizeof(rec),
+             "{\"name\":\"Bad\",\"email\":\"%s\",\"_updated\":"
+             "\"2026-01-01 10:00:00\"}",
+             long_email);
+    free(long_email);
+    seed(&d, "contacts", rec, NULL);
+    seed(&d, "contacts", "{\"name\":\"Good\",\"_updated\":\"2026-01-01 10:00:00\"}", good);
+    char subject[700];
+    memset(subject, 's', 600);
+    subject[600] = '\0';
+    snprintf(rec, sizeof(rec), "{\"subject\":\"%s\",\"_updated\":\"2026-01-01 12:00:00\"}",
+             subject);
+    seed(&d, "tickets", rec, tk);
+    cJSON *r = sync_ok(&d, "{\"client\":\"acme\"}");
+    const cJSON *contacts = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "entities"), "contacts");
+    CHECK(num(contacts, NULL, "failed") == 1 && num(contacts, NULL, "inserted") == 1,
+          "one contact refused, the other inserted");
+    cJSON_Delete(r);
+    CHECK(desk_int(&d, "SELECT COUNT(*) FROM people WHERE referenceId = ?", DB_P(DBS(good))) == 1,
+          "the good contact is in the desk");
+    CHECK(desk_int(&d, "SELECT CHAR_LENGTH(subject) FROM tickets WHERE referenceId = ?",
+                   DB_P(DBS(tk))) == 512,
+          "the long subject is cut to the column");
+    CHECK(strcmp(param(&d, WM_IN), "2026-01-01 09:59:59") == 0,
+          "the watermark stops before the refused contact: %s", param(&d, WM_IN));
+    td_stop(&d);
+}
+
 /* Dry run: a full first run planned, nothing written at TOGA 2, in the desk or the queue. */
 static void
 test_dry_run(struct tenv *t)
@@ -798,6 +835,7 @@ static const struct test_case cases[] = {
     {"e2e_togadesk_same_second", test_same_second, CONF "overlap_s = 0\n"},
     {"e2e_togadesk_ticket_fetch_fails", test_ticket_fetch_fails, CONF},
     {"e2e_togadesk_dry_run", test_dry_run, CONF},
+    {"e2e_togadesk_desk_refuses_one", test_desk_refuses_one, CONF},
     {"e2e_togadesk_switches_off", test_switches_off, CONF OFF},
     {"e2e_togadesk_entity_switches", test_entity_switches, CONF OFF},
     {"e2e_togadesk_kill9_after_post", test_kill9_after_post, CONF "toga_to_desk = false\n"},
