@@ -557,7 +557,8 @@ httpc_finish(struct httpc *h, struct httpc_xfer *x, CURLcode rc)
                    (long long)(r->retry_after_ms / 1000));
         return;
     }
-    if (r->attempts >= h->conf.max_attempts) {
+    int max_attempts = x->req->max_attempts > 0 ? x->req->max_attempts : h->conf.max_attempts;
+    if (r->attempts >= max_attempts) {
         httpc_fail(h, x, e, "%s (after %d attempts)", what, r->attempts);
         return;
     }
@@ -568,7 +569,7 @@ httpc_finish(struct httpc *h, struct httpc_xfer *x, CURLcode rc)
     x->not_before = x->idle_since + d;
     int plen = (int)strcspn(x->req->path, "?");
     log_info("%s: %s %.*s: %s; attempt %d of %d in %lld ms", h->conf.name, x->method,
-             plen > 160 ? 160 : plen, x->req->path, what, r->attempts + 1, h->conf.max_attempts,
+             plen > 160 ? 160 : plen, x->req->path, what, r->attempts + 1, max_attempts,
              (long long)d);
 }
 

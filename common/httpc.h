@@ -91,6 +91,9 @@ struct httpc_req {
      * request): the caller checks a Location before it goes there. */
     bool untrusted_url;
     const char *connect_to;
+    /* Attempts for this request, 0 for the service's max_attempts (1: the caller retries, e.g.
+     * a job that leaves a long outage to the queue's backoff). */
+    int max_attempts;
 };
 
 enum httpc_error {

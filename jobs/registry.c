@@ -3,6 +3,7 @@
 #include "action.h"
 #include "attach.h"
 #include "cleanup.h"
+#include "cloud.h"
 #include "dispatch.h"
 #include "probe.h"
 #include "system.h"

@@ -33,4 +33,8 @@ void api_cron_handle(struct http_req *r);
  * the ticket store's rows of one company, newest first; always replies. */
 void api_tickets_handle(struct http_req *r);
 
+/* Handles POST /api/recordings/link-csv (api_recordings.c): stores the CSV body in the
+ * recordings store and enqueues Cloud/Recording/LinkCsv; replies 202 {"job_id", "upload_id"}. */
+void api_recordings_handle(struct http_req *r);
+
 #endif

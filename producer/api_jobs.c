@@ -559,6 +559,10 @@ api_handle(struct http_req *r)
         api_cron_handle(r);
         return;
     }
+    if (strcmp(u, "/api/recordings/link-csv") == 0) {
+        api_recordings_handle(r);
+        return;
+    }
     if (strncmp(u, "/api/companies/", 15) == 0) {
         api_tickets_handle(r);
         return;

@@ -262,12 +262,37 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     # Many clients connect at once in the concurrency tests.
     request_queue_size = 128
+    ssl_context = None
+
+    def get_request(self):
+        """With an ssl_context, a connection that opens with a TLS handshake (first byte 0x16)
+        is served over TLS and any other as plain HTTP, so tests reach the control API without
+        trusting the test CA. The handshake runs in the handler's thread."""
+        sock, addr = super().get_request()
+        if self.ssl_context is not None:
+            sock.settimeout(10)
+            if sock.recv(1, socket.MSG_PEEK) == b"\x16":
+                sock = self.ssl_context.wrap_socket(sock, server_side=True,
+                                                    do_handshake_on_connect=False)
+            sock.settimeout(None)
+        return sock, addr
+
+    def finish_request(self, request, client_address):
+        if hasattr(request, "do_handshake"):
+            try:
+                request.do_handshake()
+            except OSError:
+                return
+        super().finish_request(request, client_address)
 
 
-def serve(service, host, port, handler=None):
+def serve(service, host, port, handler=None, ssl_context=None):
     """Serves service on host:port (0: any free port) until interrupted, printing the bound
-    port alone on its line first: how tests find a fake (tests/support/tfake.c)."""
+    port alone on its line first: how tests find a fake (tests/support/tfake.c). With an
+    ssl.SSLContext it serves HTTPS to clients that open with a TLS handshake (see
+    Server.get_request)."""
     srv = Server((host, port), handler or Handler)
+    srv.ssl_context = ssl_context
     srv.service = service
     print(srv.server_address[1], flush=True)
     try:

@@ -4,7 +4,8 @@ serves a fixture made by freshservice_fixture.py, as ../../shared/API-FACTS.md s
 describes the API.
 
 Run: freshservice.py --fixture PATH [--api-key KEY] [--rate-per-minute N] [--now ISO]
-                     [--rebase] [--host 127.0.0.1] [--port 0]
+                     [--rebase] [--attachment-base URL] [--attachment-secret S]
+                     [--attachment-ttl S] [--host 127.0.0.1] [--port 0]
 The bound port is printed on stdout, alone on its line. From a C e2e test:
   const char *args[] = {"--fixture", path, "--rate-per-minute", "60", NULL};
   tfake_start(t, &f, "freshservice.py", args);   then base_url = f.base_url + "/api/v2"
@@ -56,6 +57,14 @@ Control API (besides fakehttp's faults, limit, reset and log):
   GET  /_control/fixture   the current fixture (touches applied): a checker reads "expected"
   POST /_control/reset     also clears the fetched lists, endpoint counts and the rate window
                            (the fixture and touches stay)
+  POST /_control/conversation {"ticket_id", "conversation": {"id", "body", "attachments": [{"id",
+                           "name", "size", "content_type"[, "attachment_url"]}], ...}}: adds a
+                           conversation to a ticket. Its attachments without attachment_url get
+                           a CloudFront-style signed URL on the attachment host
+                           (--attachment-base, signed with --attachment-secret as attachhost.py
+                           checks) every time they are served, valid for --attachment-ttl s
+  POST /_control/attachment_ttl {"ttl": s, "count": n}: the next n conversation lists sign with
+                           this ttl (negative: URLs that have already expired)
 Self-test: python3 tests/fakes/test_freshservice.py (ctest fakes_freshservice_selftest).
 """
 
@@ -71,6 +80,7 @@ import threading
 import time
 import urllib.parse
 
+import attachhost
 import fakehttp
 import freshservice_fixture as fxgen
 from fakehttp import Response
@@ -127,7 +137,9 @@ def shift_times(doc, delta):
 
 class Freshservice(fakehttp.Service):
     def __init__(self, fixture_path, api_key="fs-key", rate_per_minute=0, now=None,
-                 rebase=False):
+                 rebase=False, att_base="https://tenant.attachments.freshservice.com",
+                 att_secret="attach-secret", att_ttl=300):
+        self.att_base, self.att_secret, self.att_ttl = att_base, att_secret, att_ttl
         self.api_key = api_key
         self.rate = rate_per_minute
         self.fixed_now = now
@@ -139,6 +151,7 @@ class Freshservice(fakehttp.Service):
     def reset(self):
         super().reset()
         with self.lock:
+            self.ttl_overrides = []
             self.endpoint_counts = {}
             self.fetched = {k: [] for k in ("tickets", "conversations", "time_entries",
                                             "requesters", "agents", "listed")}
@@ -249,6 +262,24 @@ class Freshservice(fakehttp.Service):
                 self.rate = int(doc.get("per_minute", 0))
                 self.charges = []
             return Response(200, {"ok": True})
+        if method == "POST" and path == "/_control/conversation":
+            with self.data_lock:
+                t = self.tickets.get(int(doc["ticket_id"]))
+                if t is None:
+                    return Response(404, {"error": "no ticket %s" % doc["ticket_id"]})
+                conv = dict(doc["conversation"])
+                conv.setdefault("ticket_id", t["id"])
+                conv.setdefault("created_at", t["updated_at"])
+                conv.setdefault("updated_at", t["updated_at"])
+                for k, v in (("body", "<p>x</p>"), ("body_text", "x"), ("incoming", False),
+                             ("private", False), ("user_id", t["requester_id"]), ("source", 0)):
+                    conv.setdefault(k, v)
+                t["conversations"].append(conv)
+            return Response(200, {"ok": True})
+        if method == "POST" and path == "/_control/attachment_ttl":
+            with self.lock:
+                self.ttl_overrides += [int(doc["ttl"])] * int(doc.get("count", 1))
+            return Response(200, {"ok": True})
         if method == "POST" and path == "/_control/fixture":
             self.load(doc["path"])
             return Response(200, {"ok": True, "tickets": len(self.tickets)})
@@ -295,7 +326,12 @@ class Freshservice(fakehttp.Service):
                 return self.view_ticket(req, t)
             if n == 3 and parts[2] in ("conversations", "time_entries"):
                 items = sorted(t[parts[2]], key=lambda x: (x["created_at"], x["id"]))
-                resp, page = self.paged(req, parts[2], items)
+                view = None
+                if parts[2] == "conversations":
+                    with self.lock:
+                        ttl = self.ttl_overrides.pop(0) if self.ttl_overrides else None
+                    view = lambda c: self.signed(c, ttl)
+                resp, page = self.paged(req, parts[2], items, view)
                 if page == 1:
                     self.note_fetch(parts[2], ident)
                 return resp
@@ -314,6 +350,23 @@ class Freshservice(fakehttp.Service):
             if n == 2 and ident in self.departments:
                 return Response(200, {"department": self.departments[ident]})
         return not_found()
+
+    def signed(self, conv, ttl):
+        """conv with fresh signed attachment URLs (attachments that have none of their own)."""
+        if not any("attachment_url" not in a for a in conv.get("attachments") or []):
+            return conv
+        out = dict(conv)
+        expires = int(time.time()) + (self.att_ttl if ttl is None else ttl)
+        out["attachments"] = []
+        for a in conv["attachments"]:
+            a = dict(a)
+            if "attachment_url" not in a:
+                path = "/data/helpdesk/attachments/production/%d/original/%s" % (
+                    a["id"], urllib.parse.quote(a["name"]))
+                a["attachment_url"] = "%s%s?Expires=%d&Signature=%s&Key-Pair-Id=APKAFAKE" % (
+                    self.att_base, path, expires, attachhost.sign(self.att_secret, path, expires))
+            out["attachments"].append(a)
+        return out
 
     def includes(self, req, allowed):
         vals = [v for q in req.query.get("include", []) for v in q.split(",") if v]
@@ -445,9 +498,14 @@ def main(argv=None):
     ap.add_argument("--now", help="freeze the fake's now (ISO-8601); default: the real clock")
     ap.add_argument("--rebase", action="store_true",
                     help="shift the fixture's times so its 'now' is the fake's now")
+    ap.add_argument("--attachment-base", default="https://tenant.attachments.freshservice.com",
+                    help="scheme://host[:port] of the signed attachment URLs (attachhost.py)")
+    ap.add_argument("--attachment-secret", default="attach-secret")
+    ap.add_argument("--attachment-ttl", type=int, default=300)
     args = ap.parse_args(argv)
     svc = Freshservice(args.fixture, args.api_key, args.rate_per_minute,
-                       fxgen.parse_time(args.now) if args.now else None, args.rebase)
+                       fxgen.parse_time(args.now) if args.now else None, args.rebase,
+                       args.attachment_base, args.attachment_secret, args.attachment_ttl)
     fakehttp.serve(svc, args.host, args.port, Handler)
 
 

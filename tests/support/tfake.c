@@ -118,9 +118,9 @@ tfake_start(struct tenv *t, struct tfake *f, const char *script, const char *con
     f->pid = tfake_spawn(t, script, args, p[1]);
     close(p[1]);
     tfake_track(f->pid, true);
-    f->port = tfake_read_port(p[0], now_mono_ms() + 10000);
+    f->port = tfake_read_port(p[0], now_mono_ms() + 30000);
     close(p[0]);
-    CHECK(f->port > 0, "the fake %s printed no port within 10 s (see %s/%s.log)", script, t->dir,
+    CHECK(f->port > 0, "the fake %s printed no port within 30 s (see %s/%s.log)", script, t->dir,
           script);
     snprintf(f->base_url, sizeof(f->base_url), "http://127.0.0.1:%d", f->port);
 }

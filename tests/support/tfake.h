@@ -17,8 +17,8 @@ struct tfake {
 
 /* Starts tests/fakes/<script> (e.g. "fakehttp.py") with python3 ($JOBFLEET_TEST_PYTHON
  * overrides) and the extra arguments (NULL-terminated, may be NULL); its stderr goes to
- * <test dir>/<script>.log. Waits up to 10 s for the port it prints; fails the test
- * otherwise. */
+ * <test dir>/<script>.log. Waits up to 30 s (a loaded machine starts Python slowly) for the port it
+ * prints; fails the test otherwise. */
 void tfake_start(struct tenv *t, struct tfake *f, const char *script, const char *const *args);
 /* Stops the fake (SIGTERM, then SIGKILL after 2 s) and reaps it; accepts a stopped one. */
 void tfake_stop(struct tfake *f);

@@ -1,0 +1,409 @@
+/* End-to-end tests of the cloud ticket-info update of call recordings: the recordings store
+ * ([db.recordings], migrated), the cloud fake (tests/fakes/cloud.py), a real worker and
+ * scheduler (retries are due later). */
+#include "db.h"
+#include "tfake.h"
+#include "thttp.h"
+#include "tproducer.h"
+#include "tsupport.h"
+#include "util.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cl {
+    struct tenv *t;
+    struct tfake cloud;
+    struct db *rec;
+};
+
+static void
+cl_start(struct cl *c, struct tenv *t, bool run_workers)
+{
+    memset(c, 0, sizeof(*c));
+    c->t = t;
+    tfake_start(t, &c->cloud, "cloud.py", NULL);
+    setenv("JOBFLEET_SERVICE_CLOUD_BASE_URL", c->cloud.base_url, 1);
+    char *dbname = xasprintf("%s_recordings", t->db_name);
+    struct cfg_mysql m = t->cfg.mysql;
+    m.database = dbname;
+    c->rec = db_new(&m);
+    CHECK(db_connect(c->rec) == 0, "connect to the recordings store");
+    free(dbname);
+    const char *actions[] = {"Cloud/Recording/UpdateTicket", "Cloud/Recording/Upload"};
+    for (int i = 0; i < 2; i++) {
+        const char *av[] = {"action", "set", actions[i], "--backoff-base", "1s", NULL};
+        CHECK(t_cli(t, NULL, NULL, av) == 0, "action set %s", actions[i]);
+    }
+    if (run_workers) {
+        t_spawn(t, t_bin("jobfleet-worker"), NULL);
+        t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    }
+}
+
+static void
+cl_stop(struct cl *c)
+{
+    tfake_stop(&c->cloud);
+    db_free(c->rec);
+}
+
+/* Adds a recording; ticket (may be NULL) links it; clouds (may be NULL) puts it in the cloud. */
+static int64_t
+cl_rec(struct cl *c, const char *folder, const char *file, const char *ticket, const char *clouds)
+{
+    uint64_t id;
+    CHECK(db_exec(c->rec,
+                  "INSERT INTO recordings (folder_uuid, filename, size, token, transcribe, "
+                  "ticket_id, customer_name, linked_at, clouds_uuid, transfer_cloud) "
+                  "VALUES (?, ?, '2.5 MB', 'tok', 'hello', ?, ?, IF(? IS NULL, NULL, "
+                  "UTC_TIMESTAMP()), ?, ?)",
+                  DB_P(DBS(folder), DBS(file), DBS(ticket), DBS(ticket ? "ACME" : NULL),
+                       DBS(ticket), DBS(clouds), DBI(clouds ? 1 : 0)),
+                  NULL, &id) == 0,
+          "insert recording: %s", db_errstr(c->rec));
+    if (clouds) {
+        char *doc = xasprintf("{\"uuid\":\"%s\"}", clouds);
+        tfake_control(&c->cloud, "folder", doc);
+        free(doc);
+    }
+    return (int64_t)id;
+}
+
+static char *
+cl_str(struct cl *c, const char *sql, const char *arg)
+{
+    struct db_rows *r = db_query(c->rec, sql, DB_P(DBS(arg)));
+    CHECK(r, "%s: %s", sql, db_errstr(c->rec));
+    const char *v = r->n_rows ? db_rows_get(r, 0, 0) : NULL;
+    char *s = v ? xstrdup(v) : NULL;
+    db_rows_free(r);
+    return s;
+}
+
+/* Runs a job to its end; checks the final state; returns the result or reason (caller frees)
+ * and the attempt in *attempt (may be NULL). */
+static char *
+cl_run(struct cl *c, const char *action, const char *params, const char *state, int *attempt)
+{
+    int64_t id = t_enqueue(c->t, action, params, NULL);
+    WAIT_UNTIL(t_job_done(c->t, id), 60000, "%s finishes", action);
+    char *st = t_job_state(c->t, id);
+    char *reason = t_sql_str(c->t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    CHECK(strcmp(st, state) == 0, "%s %s: %s, expected %s: %s", action, params, st, state,
+          reason ? reason : "");
+    free(st);
+    if (attempt)
+        *attempt = (int)t_sql_int(c->t, 0, "SELECT attempt FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    if (state[0] != 's')
+        return reason;
+    free(reason);
+    return t_sql_str(c->t, "SELECT result FROM jobs WHERE id = ?", DB_P(DBI(id)));
+}
+
+/* The cloud fake's recorded POSTs (caller deletes). */
+static cJSON *
+cl_posts(struct cl *c)
+{
+    char url[128];
+    snprintf(url, sizeof(url), "%s/_control/posts", c->cloud.base_url);
+    struct t_http_resp r;
+    CHECK(t_http("GET", url, NULL, 0, NULL, &r) == 0 && r.status == 200, "cloud posts");
+    cJSON *j = cJSON_Parse(r.body);
+    t_http_release(&r);
+    cJSON *posts = cJSON_DetachItemFromObject(j, "posts");
+    cJSON_Delete(j);
+    return posts;
+}
+
+static int64_t
+cl_jobs(struct cl *c, const char *action)
+{
+    return t_sql_int(c->t, 0, "SELECT COUNT(*) FROM jobs WHERE action = ?", DB_P(DBS(action)));
+}
+
+static void
+test_upload(struct tenv *t)
+{
+    struct cl c;
+    cl_start(&c, t, true);
+    cl_rec(&c, "F1", "a.wav", "T-100", NULL);
+    cl_rec(&c, "F1", "b.wav", NULL, NULL);
+    free(cl_run(&c, "Cloud/Recording/Upload", "{\"folder_uuid\":\"F1\"}", "succeeded", NULL));
+    cJSON *posts = cl_posts(&c);
+    const cJSON *p0 = cJSON_GetArrayItem(posts, 0);
+    CHECK(cJSON_GetArraySize(posts) == 1 && strcmp(cJSON_GetObjectItem(p0, "path")->valuestring,
+                                                   "/api/external/v1/recording") == 0,
+          "one first upload");
+    const cJSON *files = cJSON_GetObjectItem(cJSON_GetObjectItem(p0, "body"), "files");
+    const cJSON *fa = cJSON_GetArrayItem(files, 0), *fb = cJSON_GetArrayItem(files, 1);
+    CHECK(cJSON_GetArraySize(files) == 2 &&
+              strcmp(cJSON_GetObjectItem(fa, "filename")->valuestring, "a.wav") == 0 &&
+              strcmp(cJSON_GetObjectItem(fa, "size")->valuestring, "2.5 MB") == 0 &&
+              strcmp(cJSON_GetObjectItem(fa, "transcribe")->valuestring, "hello") == 0,
+          "the file objects");
+    const cJSON *ti = cJSON_GetObjectItem(fa, "ticket_info");
+    CHECK(ti && strcmp(cJSON_GetObjectItem(ti, "ticket_id")->valuestring, "T-100") == 0 &&
+              strcmp(cJSON_GetObjectItem(ti, "customer_name")->valuestring, "ACME") == 0,
+          "the linked file carries its ticket_info");
+    CHECK(cJSON_GetObjectItem(fb, "ticket_info") == NULL, "the unlinked one carries none");
+    cJSON_Delete(posts);
+    char *cu = cl_str(&c,
+                      "SELECT MIN(clouds_uuid) FROM recordings WHERE folder_uuid = ? AND "
+                      "transfer_cloud = 1 HAVING COUNT(*) = 2 AND COUNT(DISTINCT clouds_uuid) = 1",
+                      "F1");
+    CHECK(cu != NULL && strlen(cu) == 36, "clouds_uuid stored on both, transfer_cloud = 1");
+    char *synced = cl_str(&c,
+                          "SELECT ticket_hash = ticket_info_hash FROM recordings "
+                          "WHERE filename = ?",
+                          "a.wav");
+    CHECK(synced && strcmp(synced, "1") == 0, "the ticket info sent counts as synced");
+    free(synced);
+    /* Another file of the folder later: injected into the same cloud folder. */
+    cl_rec(&c, "F1", "c.wav", NULL, NULL);
+    free(cl_run(&c, "Cloud/Recording/Upload", "{\"folder_uuid\":\"F1\"}", "succeeded", NULL));
+    posts = cl_posts(&c);
+    char *want = xasprintf("/api/external/v1/recording/inject/%s", cu);
+    CHECK(strcmp(cJSON_GetObjectItem(cJSON_GetArrayItem(posts, 1), "path")->valuestring, want) == 0,
+          "the new file is injected into %s", cu);
+    free(want);
+    cJSON_Delete(posts);
+    free(cu);
+    cl_stop(&c);
+}
+
+static void
+test_link(struct tenv *t)
+{
+    struct cl c;
+    cl_start(&c, t, true);
+    int64_t in = cl_rec(&c, "F2", "in.wav", NULL, "11111111-2222-3333-4444-555555555555");
+    int64_t out = cl_rec(&c, "F3", "out.wav", NULL, NULL);
+    char *p = xasprintf("{\"recording_id\":%lld,\"ticket_id\":\"T-7\",\"agent_name\":\"Ann\"}",
+                        (long long)in);
+    char *res = cl_run(&c, "Cloud/Recording/Link", p, "succeeded", NULL);
+    CHECK(strstr(res, "\"update_enqueued\":true"), "%s", res);
+    free(res);
+    free(p);
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT COUNT(*) FROM jobs WHERE action = 'Cloud/Recording/UpdateTicket' "
+                         "AND state = 'succeeded'",
+                         DB_NOP) == 1,
+               60000, "the update runs");
+    CHECK(cl_jobs(&c, "Cloud/Recording/UpdateTicket") == 1, "one UpdateTicket");
+    cJSON *posts = cl_posts(&c);
+    const cJSON *p0 = cJSON_GetArrayItem(posts, 0);
+    CHECK(strstr(cJSON_GetObjectItem(p0, "path")->valuestring,
+                 "/update-ticket/11111111-2222-3333-4444-555555555555"),
+          "posted to update-ticket");
+    const cJSON *ti = cJSON_GetObjectItem(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(p0, "body"), "files"), 0),
+        "ticket_info");
+    CHECK(strcmp(cJSON_GetObjectItem(ti, "ticket_id")->valuestring, "T-7") == 0 &&
+              strcmp(cJSON_GetObjectItem(ti, "agent_name")->valuestring, "Ann") == 0 &&
+              cJSON_IsString(cJSON_GetObjectItem(ti, "linked_at")),
+          "with the new ticket info");
+    cJSON_Delete(posts);
+    p = xasprintf("{\"recording_id\":%lld,\"ticket_id\":\"T-8\"}", (long long)out);
+    res = cl_run(&c, "Cloud/Recording/Link", p, "succeeded", NULL);
+    CHECK(strstr(res, "\"update_enqueued\":false"), "%s", res);
+    free(res);
+    free(p);
+    CHECK(cl_jobs(&c, "Cloud/Recording/UpdateTicket") == 1, "no UpdateTicket for it");
+    free(cl_run(&c, "Cloud/Recording/Upload", "{\"folder_uuid\":\"F3\"}", "succeeded", NULL));
+    posts = cl_posts(&c);
+    ti = cJSON_GetObjectItem(
+        cJSON_GetArrayItem(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(posts, 1), "body"), "files"),
+            0),
+        "ticket_info");
+    CHECK(ti && strcmp(cJSON_GetObjectItem(ti, "ticket_id")->valuestring, "T-8") == 0,
+          "its upload carries the ticket info");
+    cJSON_Delete(posts);
+    cl_stop(&c);
+}
+
+static void
+test_retry_and_permanent(struct tenv *t)
+{
+    struct cl c;
+    cl_start(&c, t, true);
+    cl_rec(&c, "F4", "r.wav", "T-1", "aaaaaaaa-0000-0000-0000-000000000001");
+    tfake_control(&c.cloud, "faults", "{\"path\":\"/api/external\",\"status\":503,\"count\":2}");
+    int attempt = 0;
+    free(cl_run(&c, "Cloud/Recording/UpdateTicket", "{\"folder_uuid\":\"F4\"}", "succeeded",
+                &attempt));
+    CHECK(attempt == 3, "succeeded on attempt 3 (was %d)", attempt);
+    char *synced = cl_str(&c,
+                          "SELECT ticket_hash = ticket_info_hash AND ticket_synced_at IS NOT "
+                          "NULL FROM recordings WHERE filename = ?",
+                          "r.wav");
+    CHECK(synced && strcmp(synced, "1") == 0, "marked synced after the 2xx");
+    free(synced);
+    /* A hang past timeout_ms is retried like a 5xx. */
+    tfake_control(&c.cloud, "faults", "{\"path\":\"/api/external\",\"latency_ms\":4000}");
+    free(cl_run(&c, "Cloud/Recording/UpdateTicket", "{\"folder_uuid\":\"F4\"}", "succeeded",
+                &attempt));
+    CHECK(attempt == 2, "a timeout is retried (attempt %d)", attempt);
+    db_exec(c.rec, "UPDATE recordings SET ticket_id = 'T-2'", DB_NOP, NULL, NULL);
+    tfake_control(&c.cloud, "faults",
+                  "{\"path\":\"/api/external\",\"status\":400,\"body\":{\"message\":"
+                  "\"folder is archived\"}}");
+    char *reason =
+        cl_run(&c, "Cloud/Recording/UpdateTicket", "{\"folder_uuid\":\"F4\"}", "failed", &attempt);
+    CHECK(attempt == 1 && strstr(reason, "folder is archived"),
+          "a 400 fails at once with the message: attempt %d, %s", attempt, reason);
+    free(reason);
+    synced = cl_str(&c, "SELECT ticket_hash = ticket_info_hash FROM recordings WHERE filename = ?",
+                    "r.wav");
+    CHECK(synced && strcmp(synced, "0") == 0, "not marked synced after the 400");
+    free(synced);
+    cl_stop(&c);
+}
+
+static void
+test_sync_all(struct tenv *t)
+{
+    struct cl c;
+    cl_start(&c, t, false);
+    cl_rec(&c, "S1", "s1.wav", "T-1", "aaaaaaaa-0000-0000-0000-0000000000a1");
+    cl_rec(&c, "S1", "s1b.wav", "T-1", "aaaaaaaa-0000-0000-0000-0000000000a1");
+    cl_rec(&c, "S2", "s2.wav", "T-2", "aaaaaaaa-0000-0000-0000-0000000000a2");
+    cl_rec(&c, "S3", "s3.wav", NULL, "aaaaaaaa-0000-0000-0000-0000000000a3"); /* no ticket */
+    cl_rec(&c, "S4", "s4.wav", "T-4", NULL);                                  /* not in cloud */
+    /* Dry run lists the folders and enqueues nothing. */
+    char *out = NULL;
+    const char *dry[] = {"run", "Cloud/Recording/SyncAll", "--params", "{\"dry_run\":true}", NULL};
+    CHECK(t_cli(t, &out, NULL, dry) == 0 && strstr(out, "\"S1\"") && strstr(out, "\"S2\"") &&
+              !strstr(out, "\"S3\"") && !strstr(out, "\"S4\""),
+          "the dry run lists S1 and S2: %s", out ? out : "");
+    free(out);
+    CHECK(cl_jobs(&c, "Cloud/Recording/UpdateTicket") == 0, "the dry run enqueued nothing");
+    /* Twice, with nothing running the updates in between: one job per folder. */
+    for (int i = 0; i < 2; i++) {
+        const char *av[] = {"run", "Cloud/Recording/SyncAll", NULL};
+        CHECK(t_cli(t, NULL, NULL, av) == 0, "SyncAll run %d", i);
+    }
+    CHECK(cl_jobs(&c, "Cloud/Recording/UpdateTicket") == 2, "one UpdateTicket per folder");
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT COUNT(*) FROM jobs WHERE action = 'Cloud/Recording/UpdateTicket' "
+                         "AND state = 'succeeded'",
+                         DB_NOP) == 2,
+               60000, "the updates run");
+    const char *av[] = {"run", "Cloud/Recording/SyncAll", NULL};
+    CHECK(t_cli(t, NULL, NULL, av) == 0, "SyncAll after the updates");
+    CHECK(cl_jobs(&c, "Cloud/Recording/UpdateTicket") == 2, "nothing left to update");
+    cl_stop(&c);
+}
+
+/* A CSV with a BOM, quoted fields holding commas and newlines, and bad rows. */
+static const char *csv_text =
+    "\xEF\xBB\xBF"
+    "filename,ticket_id,customer_name,call_intent\r\n"
+    "c1.wav,T-10,\"Smith, John\",\"billing\nsecond line\"\r\n"    /* lines 2-3 */
+    "c2.wav,T-11\r\n"                                             /* line 4: 2 fields */
+    "nosuch.wav,T-12,X,Y\r\n"                                     /* line 5: unknown */
+    "c3.wav,,X,Y\r\n"                                             /* line 6: no ticket */
+    "\"c4.wav\",T-13,\"Caf\xC3\xA9 \"\"Quoted\"\"\",support\r\n"; /* line 7 */
+
+static void
+csv_check(struct cl *c, const char *res)
+{
+    cJSON *r = cJSON_Parse(res);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(r, "linked")) == 2, "two linked: %s", res);
+    const cJSON *bad = cJSON_GetObjectItem(r, "bad");
+    int lines[3];
+    for (int i = 0; i < 3; i++)
+        lines[i] =
+            (int)cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(bad, i), "line"));
+    CHECK(cJSON_GetArraySize(bad) == 3 && lines[0] == 4 && lines[1] == 5 && lines[2] == 6,
+          "bad rows at lines 4, 5, 6: %s", res);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(r, "update_jobs")) == 1,
+          "one update for the folder in the cloud: %s", res);
+    cJSON_Delete(r);
+    char *v = cl_str(c,
+                     "SELECT CONCAT(customer_name, '|', call_intent) FROM recordings "
+                     "WHERE filename = ?",
+                     "c1.wav");
+    CHECK(v && strcmp(v, "Smith, John|billing\nsecond line") == 0, "c1 fields: %s", v);
+    free(v);
+    v = cl_str(c, "SELECT customer_name FROM recordings WHERE filename = ?", "c4.wav");
+    CHECK(v && strcmp(v, "Caf\xC3\xA9 \"Quoted\"") == 0, "c4 fields: %s", v);
+    free(v);
+    v = cl_str(c, "SELECT COALESCE(ticket_id, 'none') FROM recordings WHERE filename = ?",
+               "c3.wav");
+    CHECK(v && strcmp(v, "none") == 0, "the bad row changed nothing");
+    free(v);
+}
+
+static void
+csv_seed(struct cl *c)
+{
+    cl_rec(c, "C1", "c1.wav", NULL, "cccccccc-0000-0000-0000-000000000001");
+    cl_rec(c, "C1", "c4.wav", NULL, "cccccccc-0000-0000-0000-000000000001");
+    cl_rec(c, "C2", "c2.wav", NULL, NULL);
+    cl_rec(c, "C3", "c3.wav", NULL, NULL);
+}
+
+static void
+test_link_csv(struct tenv *t)
+{
+    struct cl c;
+    cl_start(&c, t, true);
+    csv_seed(&c);
+    char *path = xasprintf("%s/links.csv", t->dir);
+    FILE *fp = fopen(path, "w");
+    CHECK(fp && fputs(csv_text, fp) >= 0, "write %s", path);
+    fclose(fp);
+    char *p = xasprintf("{\"path\":\"%s\"}", path);
+    char *res = cl_run(&c, "Cloud/Recording/LinkCsv", p, "succeeded", NULL);
+    csv_check(&c, res);
+    free(res);
+    free(p);
+    free(path);
+    cl_stop(&c);
+}
+
+static void
+test_link_csv_api(struct tenv *t)
+{
+    struct cl c;
+    cl_start(&c, t, true);
+    csv_seed(&c);
+    tprod_start(t);
+    char *body = NULL;
+    tprod_check_401(t, "POST", "/api/recordings/link-csv", csv_text);
+    long st = tprod_call(t, "POST", "/api/recordings/link-csv", csv_text, NULL, &body);
+    CHECK(st == 202, "the upload is accepted: %ld %s", st, body ? body : "");
+    cJSON *j = cJSON_Parse(body);
+    int64_t id = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "job_id"));
+    cJSON_Delete(j);
+    free(body);
+    WAIT_UNTIL(t_job_done(t, id), 60000, "the LinkCsv job finishes");
+    char *res = t_sql_str(t, "SELECT result FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    csv_check(&c, res);
+    free(res);
+    cl_stop(&c);
+}
+
+#define CL_CONF                                                                                    \
+    "[db.recordings]\ndatabase = {db}_recordings\n"                                                \
+    "[service.cloud]\nbase_url = http://127.0.0.1:1\ntoken = cloud-token\ntimeout_ms = 1500\n"
+
+static const struct test_case cases[] = {
+    {"e2e_cloud_upload", test_upload, CL_CONF},
+    {"e2e_cloud_link", test_link, CL_CONF},
+    {"e2e_cloud_retry_and_permanent", test_retry_and_permanent, CL_CONF},
+    {"e2e_cloud_sync_all", test_sync_all, CL_CONF},
+    {"e2e_cloud_link_csv", test_link_csv, CL_CONF},
+    {"e2e_cloud_link_csv_api", test_link_csv_api, CL_CONF},
+};
+
+int
+main(int argc, char **argv)
+{
+    return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
+}
