@@ -109,12 +109,13 @@ togadesk_wm_write(struct togadesk *td, const char *key, struct togadesk_wm *wm, 
     return f;
 }
 
-/* One page of the keyset listing: calls fn for records not seen yet. Sets *n to the page's
- * size and cur to its newest _updated. -1 when fn stopped. */
+/* One page of the keyset listing: calls fn for records not seen yet and moves cur to the
+ * page's newest _updated. Returns how many were new, -1 when fn stopped. */
 static int
 api_page(struct togadesk *td, const cJSON *list, cJSON *seen, char *cur, size_t curlen,
          int (*fn)(struct togadesk *, const cJSON *, const void *), const void *arg)
 {
+    int fresh = 0;
     const cJSON *rec;
     cJSON_ArrayForEach(rec, list)
     {
@@ -125,10 +126,11 @@ api_page(struct togadesk *td, const cJSON *list, cJSON *seen, char *cur, size_t 
         if (uuid == NULL || cJSON_HasObjectItem(seen, uuid))
             continue;
         cJSON_AddItemToObject(seen, uuid, cJSON_CreateTrue());
+        fresh++;
         if (fn(td, rec, arg) < 0 || job_ctx_cancelled(td->ctx))
             return -1;
     }
-    return 0;
+    return fresh;
 }
 
 enum toga_fail
@@ -153,9 +155,11 @@ togadesk_list(struct togadesk *td, const char *coll, const char *key, int64_t si
         char before[24];
         snprintf(before, sizeof(before), "%s", cur);
         int n = cJSON_GetArraySize(list);
-        int stop = api_page(td, list, seen, cur, sizeof(cur), fn, arg);
+        int fresh = api_page(td, list, seen, cur, sizeof(cur), fn, arg);
         cJSON_Delete(list);
-        if (stop < 0 || n < API_PAGE)
+        /* A later page of one second with nothing new would repeat for ever (a server
+         * ignoring page); a first page at a new cursor may repeat the last one's records. */
+        if (fresh < 0 || (fresh == 0 && page > 1) || n < API_PAGE)
             break;
         /* The next page starts at the newest _updated seen: a record updated meanwhile moves
          * to the end instead of shifting an unseen one onto a page already read. A full page

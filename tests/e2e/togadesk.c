@@ -531,6 +531,51 @@ test_ticket_fetch_fails(struct tenv *t)
     td_stop(&d);
 }
 
+/* More tickets than a page (200), 250 of them in one second: every one is synced, by pages of
+ * 200, and the watermark is their newest _updated. */
+static void
+test_paging(struct tenv *t)
+{
+    struct td d;
+    td_start(&d, t);
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "collection", "tickets");
+    cJSON *recs = cJSON_AddArrayToObject(doc, "records");
+    for (int i = 0; i < 450; i++) {
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r, "n", i);
+        cJSON_AddStringToObject(r, "_updated",
+                                i < 250 ? "2026-04-01 10:00:00" : "2026-04-01 10:00:01");
+        cJSON_AddItemToArray(recs, r);
+    }
+    cJSON_Delete(ttoga_control(&d.fake, "seed", doc));
+    cJSON_Delete(doc);
+    cJSON *r = sync_ok(&d, "{\"client\":\"acme\"}");
+    CHECK(num(r, "toga_to_desk", "tickets") == 450, "450 tickets synced, not %g",
+          num(r, "toga_to_desk", "tickets"));
+    cJSON_Delete(r);
+    CHECK(desk_int(&d, "SELECT COUNT(DISTINCT referenceId) FROM tickets", DB_NOP) == 450,
+          "450 desk tickets");
+    CHECK(strcmp(param(&d, WM_IN), "2026-04-01 10:00:01") == 0, "the watermark: %s",
+          param(&d, WM_IN));
+    cJSON *log = tfake_log(&d.fake);
+    const cJSON *e;
+    int lists = 0;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(log, "requests"))
+    {
+        const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(e, "path"));
+        const cJSON *per = cJSON_GetObjectItem(cJSON_GetObjectItem(e, "query"), "recordsPerPage");
+        if (path && strcmp(path, "/v2/tickets") == 0) {
+            lists++;
+            CHECK(strcmp(cJSON_GetStringValue(cJSON_GetArrayItem(per, 0)), "200") == 0,
+                  "pages of 200");
+        }
+    }
+    CHECK(lists >= 3, "at least three pages listed (%d)", lists);
+    cJSON_Delete(log);
+    td_stop(&d);
+}
+
 /* The desk refuses one record (a contact's email longer than its column): counted, the
  * others synced, the watermark held; a subject longer than its column is cut to fit. */
 static void
@@ -835,6 +880,7 @@ static const struct test_case cases[] = {
     {"e2e_togadesk_same_second", test_same_second, CONF "overlap_s = 0\n"},
     {"e2e_togadesk_ticket_fetch_fails", test_ticket_fetch_fails, CONF},
     {"e2e_togadesk_dry_run", test_dry_run, CONF},
+    {"e2e_togadesk_paging", test_paging, CONF},
     {"e2e_togadesk_desk_refuses_one", test_desk_refuses_one, CONF},
     {"e2e_togadesk_switches_off", test_switches_off, CONF OFF},
     {"e2e_togadesk_entity_switches", test_entity_switches, CONF OFF},

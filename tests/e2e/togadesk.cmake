@@ -4,6 +4,7 @@ jf_e2e(togadesk TIMEOUT 180 NAMES
   e2e_togadesk_same_second
   e2e_togadesk_ticket_fetch_fails
   e2e_togadesk_dry_run
+  e2e_togadesk_paging
   e2e_togadesk_desk_refuses_one
   e2e_togadesk_switches_off
   e2e_togadesk_entity_switches
