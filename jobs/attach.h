@@ -17,11 +17,13 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
+#include "attach_fetch.h"
 #include "runtime.h"
 #include "toga.h"
 
 struct attach_set;
 struct attach_item;
+struct db;
 
 /* Freshservice conversation attachments (signed URLs, downloaded safely) onto a TOGA 2 note;
  * a 403 that means expiry re-fetches the conversation for fresh URLs once. */
@@ -42,6 +44,28 @@ int64_t attach_webhook_enqueue(struct job_ctx *ctx, const cJSON *params, int64_t
                                char *err, size_t errlen);
 
 /* Shared by the three (attach_job.c). */
+
+/* A copy between a desk reply and a TOGA 2 note (both directions), as its job runs it. */
+struct attach_copy {
+    struct job_ctx *ctx;
+    const cJSON *params;
+    struct job_out *out;
+    struct attach_conf conf;
+    struct db *db; /* [db.desk] */
+    struct toga tg;
+    int64_t reply;
+    const char *note;
+    struct attach_set *have; /* the target's files */
+    int copied, skipped;
+    cJSON *names; /* the names copied */
+};
+
+/* Reads {"note_uuid", "desk_reply_id"}, [attachments], [db.desk] and [service.toga] into c.
+ * 0, or -1 with out failed (nothing to close then). */
+int attach_copy_open(struct attach_copy *c, struct job_ctx *ctx, const cJSON *params,
+                     struct job_out *out);
+/* Sets the job's result (unless it failed) and releases what c holds. */
+void attach_copy_close(struct attach_copy *c);
 
 /* A positive id parameter (a number or a string of digits); 0 when missing or bad. */
 int64_t attach_param_id(const cJSON *params, const char *name);

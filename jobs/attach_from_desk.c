@@ -12,22 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct from_desk {
-    struct job_ctx *ctx;
-    struct job_out *out;
-    struct attach_conf conf;
-    struct db *db;
-    struct toga tg;
-    int64_t reply;
-    const char *note;
-    struct attach_set have; /* the note's files; ref = TOGA 2 file uuid */
-    int copied, skipped;
-    cJSON *names;
-};
-
 /* Uploads one desk file unless the note has it. */
 static int
-from_desk_one(struct from_desk *d, const struct attach_desk_file *f)
+from_desk_one(struct attach_copy *d, const struct attach_desk_file *f)
 {
     unsigned char *bytes, sha[32];
     size_t len;
@@ -41,9 +28,9 @@ from_desk_one(struct from_desk *d, const struct attach_desk_file *f)
     }
     hmac_digest(bytes, len, sha);
     int rc = 0, found = -1;
-    if (attach_set_maybe_has(&d->have, f->name, (int64_t)len) &&
-        (found = attach_set_find(&d->have, f->name, (int64_t)len, sha, attach_toga_hash, &d->tg,
-                                 err, sizeof(err))) == -2) {
+    if (attach_set_maybe_has(d->have, f->name, (int64_t)len) &&
+        (found = attach_set_find(d->have, f->name, (int64_t)len, sha, attach_toga_hash, &d->tg, err,
+                                 sizeof(err))) == -2) {
         job_out_fail(d->out, JOB_RETRY, "reading the note's copy to compare: %s", err);
         free(bytes);
         return -1;
@@ -53,7 +40,7 @@ from_desk_one(struct from_desk *d, const struct attach_desk_file *f)
         free(bytes);
         return 0;
     }
-    char *name = attach_set_free_name(&d->have, f->name);
+    char *name = attach_set_free_name(d->have, f->name);
     char uuid[37] = "";
     struct toga_err e;
     cJSON *step = cJSON_CreateObject();
@@ -64,7 +51,7 @@ from_desk_one(struct from_desk *d, const struct attach_desk_file *f)
         attach_fail_toga(d->out, &e, "uploading a file");
         rc = -1;
     } else {
-        attach_set_add(&d->have, name, (int64_t)len, sha, uuid);
+        attach_set_add(d->have, name, (int64_t)len, sha, uuid);
         d->copied++;
         cJSON_AddItemToArray(d->names, cJSON_CreateString(name));
     }
@@ -74,7 +61,7 @@ from_desk_one(struct from_desk *d, const struct attach_desk_file *f)
 }
 
 static void
-from_desk_run(struct from_desk *d)
+from_desk_run(struct attach_copy *d)
 {
     struct attach_desk_file *f;
     int n, bad = 0;
@@ -83,7 +70,7 @@ from_desk_run(struct from_desk *d)
                      db_errstr(d->db));
         return;
     }
-    if (attach_note_set(&d->tg, d->note, &d->have, d->out) == 0) {
+    if (attach_note_set(&d->tg, d->note, d->have, d->out) == 0) {
         for (int i = 0; i < n; i++) {
             /* A row without bytes yet belongs to a copy into the desk still under way. */
             if (f[i].file[0] == '\0')
@@ -96,48 +83,17 @@ from_desk_run(struct from_desk *d)
         }
     }
     attach_desk_files_free(f, n);
-    if (d->out->reason)
-        return;
-    if (bad)
+    if (d->out->reason == NULL && bad)
         job_out_fail(d->out, JOB_FAIL, "%d desk file(s) could not be read (see the log); %d copied",
                      bad, d->copied);
-    else {
-        job_out_ok(d->out, attach_result(d->copied, d->skipped, d->names));
-        d->names = NULL;
-    }
 }
 
 void
 attach_desk_to_toga(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
 {
-    struct from_desk d = {.ctx = ctx, .out = out};
-    char err[512];
-    d.note = attach_param_uuid(params, "note_uuid");
-    d.reply = attach_param_id(params, "desk_reply_id");
-    if (d.note == NULL || d.reply <= 0) {
-        job_out_fail(out, JOB_FAIL,
-                     "parameters: need \"desk_reply_id\" (a positive id) and "
-                     "\"note_uuid\" (a string)");
+    struct attach_copy c;
+    if (attach_copy_open(&c, ctx, params, out) < 0)
         return;
-    }
-    if (attach_conf_load(ctx->cfg, &d.conf, 1, err, sizeof(err)) < 0) {
-        job_out_fail(out, JOB_FAIL, "%s", err);
-        return;
-    }
-    if ((d.db = job_db(ctx, attach_param_name(params, "desk_db", "desk"), err, sizeof(err))) ==
-        NULL) {
-        job_out_fail(out, JOB_RETRY, "%s", err);
-        return;
-    }
-    if (toga_open_service(ctx, &d.tg, attach_param_name(params, "service", "toga"), err,
-                          sizeof(err)) < 0) {
-        job_out_fail(out, JOB_FAIL, "%s", err);
-        return;
-    }
-    attach_set_init(&d.have);
-    d.names = cJSON_CreateArray();
-    from_desk_run(&d);
-    cJSON_Delete(d.names);
-    attach_set_release(&d.have);
-    toga_close(&d.tg);
+    from_desk_run(&c);
+    attach_copy_close(&c);
 }

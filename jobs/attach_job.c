@@ -134,3 +134,52 @@ attach_webhook_enqueue(struct job_ctx *ctx, const cJSON *params, int64_t ticket_
     cJSON_Delete(body);
     return id;
 }
+
+int
+attach_copy_open(struct attach_copy *c, struct job_ctx *ctx, const cJSON *params,
+                 struct job_out *out)
+{
+    char err[512];
+    memset(c, 0, sizeof(*c));
+    c->ctx = ctx;
+    c->params = params;
+    c->out = out;
+    c->note = attach_param_uuid(params, "note_uuid");
+    c->reply = attach_param_id(params, "desk_reply_id");
+    if (c->note == NULL || c->reply <= 0) {
+        job_out_fail(out, JOB_FAIL,
+                     "parameters: need \"note_uuid\" (a string) and "
+                     "\"desk_reply_id\" (a positive id)");
+        return -1;
+    }
+    if (attach_conf_load(ctx->cfg, &c->conf, 1, err, sizeof(err)) < 0 ||
+        toga_open_service(ctx, &c->tg, attach_param_name(params, "service", "toga"), err,
+                          sizeof(err)) < 0) {
+        job_out_fail(out, JOB_FAIL, "%s", err);
+        return -1;
+    }
+    if ((c->db = job_db(ctx, attach_param_name(params, "desk_db", "desk"), err, sizeof(err))) ==
+        NULL) {
+        /* A database that does not answer may come back. */
+        job_out_fail(out, JOB_RETRY, "%s", err);
+        toga_close(&c->tg);
+        return -1;
+    }
+    c->have = xcalloc(1, sizeof(*c->have));
+    attach_set_init(c->have);
+    c->names = cJSON_CreateArray();
+    return 0;
+}
+
+void
+attach_copy_close(struct attach_copy *c)
+{
+    if (c->out->reason == NULL) {
+        job_out_ok(c->out, attach_result(c->copied, c->skipped, c->names));
+        c->names = NULL;
+    }
+    cJSON_Delete(c->names);
+    attach_set_release(c->have);
+    free(c->have);
+    toga_close(&c->tg);
+}

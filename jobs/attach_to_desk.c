@@ -12,25 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct to_desk {
-    struct job_ctx *ctx;
-    const cJSON *params;
-    struct job_out *out;
-    struct attach_conf conf;
-    struct db *db;
-    struct toga tg;
-    int64_t reply;
-    const char *note;
-    struct attach_set have; /* the reply's complete files; ref = files.file */
-    int copied, skipped;
-    cJSON *names;
-};
-
 /* The hash callback of the desk's files: reads the bytes from the uploads directory. */
 static int
 to_desk_hash(void *arg, struct attach_item *it, char *err, size_t errlen)
 {
-    struct to_desk *d = arg;
+    struct attach_copy *d = arg;
     unsigned char *b;
     size_t len;
     if (attach_file_read(d->conf.uploads_dir, it->ref, d->conf.max_bytes, &b, &len, err, errlen) <
@@ -44,7 +30,7 @@ to_desk_hash(void *arg, struct attach_item *it, char *err, size_t errlen)
 
 /* Reads the reply's files; drops the rows an interrupted copy left without bytes. */
 static int
-to_desk_have(struct to_desk *d)
+to_desk_have(struct attach_copy *d)
 {
     struct attach_desk_file *f;
     int n;
@@ -56,7 +42,7 @@ to_desk_have(struct to_desk *d)
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
         if (f[i].file[0] != '\0') {
-            attach_set_add(&d->have, f[i].name, f[i].size, NULL, f[i].file);
+            attach_set_add(d->have, f[i].name, f[i].size, NULL, f[i].file);
             continue;
         }
         job_warn(d->ctx, "files row %lld (%s) has no bytes yet: an interrupted copy; redoing it",
@@ -76,7 +62,7 @@ to_desk_have(struct to_desk *d)
 
 /* Writes one file: the row, the bytes under {id}-{name}, the row completed. */
 static int
-to_desk_store(struct to_desk *d, const char *name, const unsigned char *bytes, size_t len,
+to_desk_store(struct attach_copy *d, const char *name, const unsigned char *bytes, size_t len,
               const unsigned char *sha)
 {
     int64_t id;
@@ -95,14 +81,14 @@ to_desk_store(struct to_desk *d, const char *name, const unsigned char *bytes, s
         job_out_fail(d->out, JOB_RETRY, "complete files row %lld: %s", (long long)id,
                      db_errstr(d->db));
     if (rc == 0)
-        attach_set_add(&d->have, name, (int64_t)len, sha, final);
+        attach_set_add(d->have, name, (int64_t)len, sha, final);
     free(final);
     return rc;
 }
 
 /* Copies one TOGA 2 file unless the reply has it. */
 static int
-to_desk_one(struct to_desk *d, const char *uuid, const char *remote_name, int64_t size)
+to_desk_one(struct attach_copy *d, const char *uuid, const char *remote_name, int64_t size)
 {
     char *safe = attach_safe_name(remote_name);
     char *fname = NULL, *name = NULL, err[512];
@@ -110,7 +96,7 @@ to_desk_one(struct to_desk *d, const char *uuid, const char *remote_name, int64_
     size_t len = 0;
     struct toga_err e;
     int rc = 0, found = -1;
-    bool need = attach_set_maybe_has(&d->have, safe, size);
+    bool need = attach_set_maybe_has(d->have, safe, size);
     if ((need || !d->ctx->dry_run) &&
         toga_file_get(&d->tg, uuid, &fname, &bytes, &len, &e) != TOGA_OK) {
         attach_fail_toga(d->out, &e, "fetching a file");
@@ -119,7 +105,7 @@ to_desk_one(struct to_desk *d, const char *uuid, const char *remote_name, int64_
     }
     if (bytes)
         hmac_digest(bytes, len, sha);
-    if (need && (found = attach_set_find(&d->have, safe, (int64_t)len, sha, to_desk_hash, d, err,
+    if (need && (found = attach_set_find(d->have, safe, (int64_t)len, sha, to_desk_hash, d, err,
                                          sizeof(err))) == -2) {
         job_out_fail(d->out, JOB_RETRY, "reading the desk's copy to compare: %s", err);
         rc = -1;
@@ -129,12 +115,12 @@ to_desk_one(struct to_desk *d, const char *uuid, const char *remote_name, int64_
         d->skipped++;
         goto out;
     }
-    name = attach_set_free_name(&d->have, safe);
+    name = attach_set_free_name(d->have, safe);
     cJSON *step = cJSON_CreateObject();
     cJSON_AddStringToObject(step, "copy_to_desk", name);
     job_plan(d->ctx, step);
     if (d->ctx->dry_run) {
-        attach_set_add(&d->have, name, size, NULL, "");
+        attach_set_add(d->have, name, size, NULL, "");
     } else if ((int64_t)len > d->conf.max_bytes) {
         job_out_fail(d->out, JOB_FAIL, "%s has %zu bytes, more than [attachments] max_bytes",
                      remote_name, len);
@@ -154,9 +140,8 @@ out:
 }
 
 static void
-to_desk_run(struct to_desk *d)
+to_desk_run(struct attach_copy *d)
 {
-    char err[512];
     int ok = attach_desk_reply_exists(d->db, d->reply);
     if (ok <= 0) {
         job_out_fail(d->out, ok < 0 ? JOB_RETRY : JOB_FAIL, "desk reply %lld: %s",
@@ -184,44 +169,14 @@ to_desk_run(struct to_desk *d)
         job_progress(d->ctx, ++i, total, NULL);
     }
     cJSON_Delete(files);
-    (void)err;
-    if (d->out->reason == NULL) {
-        job_out_ok(d->out, attach_result(d->copied, d->skipped, d->names));
-        d->names = NULL;
-    }
 }
 
 void
 attach_toga_to_desk(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
 {
-    struct to_desk d = {.ctx = ctx, .params = params, .out = out};
-    char err[512];
-    d.note = attach_param_uuid(params, "note_uuid");
-    d.reply = attach_param_id(params, "desk_reply_id");
-    if (d.note == NULL || d.reply <= 0) {
-        job_out_fail(out, JOB_FAIL,
-                     "parameters: need \"note_uuid\" (a string) and "
-                     "\"desk_reply_id\" (a positive id)");
+    struct attach_copy c;
+    if (attach_copy_open(&c, ctx, params, out) < 0)
         return;
-    }
-    if (attach_conf_load(ctx->cfg, &d.conf, 1, err, sizeof(err)) < 0) {
-        job_out_fail(out, JOB_FAIL, "%s", err);
-        return;
-    }
-    if ((d.db = job_db(ctx, attach_param_name(params, "desk_db", "desk"), err, sizeof(err))) ==
-        NULL) {
-        job_out_fail(out, JOB_RETRY, "%s", err);
-        return;
-    }
-    if (toga_open_service(ctx, &d.tg, attach_param_name(params, "service", "toga"), err,
-                          sizeof(err)) < 0) {
-        job_out_fail(out, JOB_FAIL, "%s", err);
-        return;
-    }
-    attach_set_init(&d.have);
-    d.names = cJSON_CreateArray();
-    to_desk_run(&d);
-    cJSON_Delete(d.names);
-    attach_set_release(&d.have);
-    toga_close(&d.tg);
+    to_desk_run(&c);
+    attach_copy_close(&c);
 }

@@ -2,6 +2,7 @@
  * signed URLs on the fake attachment host (tests/fakes/attachhost.py, HTTPS with a test CA),
  * the job downloads them safely and attaches them to a TOGA 2 note (tests/fakes/toga.py). */
 #include "hmac.h"
+#include "tconf.h"
 #include "tfake.h"
 #include "tproducer.h"
 #include "tsupport.h"
@@ -21,15 +22,6 @@ struct af {
     char *note;
     char host_base[96]; /* https://files.attachments.test:<port> */
 };
-
-static void
-af_conf(struct tenv *t, const char *text)
-{
-    FILE *fp = fopen(t->conf, "a");
-    CHECK(fp != NULL, "open %s", t->conf);
-    fprintf(fp, "\n%s\n", text);
-    fclose(fp);
-}
 
 static int64_t
 af_first_ticket(const char *fixture)
@@ -76,7 +68,7 @@ af_start(struct af *a, struct tenv *t)
         "ten.attachments.test=10.0.0.1, meta.attachments.test=169.254.169.254\n"
         "test_private_hosts = files.attachments.test\n",
         a->fs.base_url, a->toga.base_url, t->dir);
-    af_conf(t, c);
+    t_conf_append(t, c);
     free(c);
     free(cmd);
     free(fixture);
@@ -308,8 +300,8 @@ test_webhook_priority(struct tenv *t)
 {
     struct af a;
     af_start(&a, t);
-    af_conf(t, "[webhook.freshservice]\nauth = token\ntoken = wh-secret\ntoken_header = "
-               "X-Fs-Token\n");
+    t_conf_append(t, "[webhook.freshservice]\nauth = token\ntoken = wh-secret\ntoken_header = "
+                     "X-Fs-Token\n");
     tprod_start(t);
     char *body = xasprintf("{\"freshservice_webhook\":{\"ticket_id\":\"%lld\","
                            "\"conversation_id\":801,\"note_uuid\":\"%s\"}}",

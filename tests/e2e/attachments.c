@@ -2,6 +2,7 @@
  * (the test schema tests/fakes/desk/schema.sql and an uploads directory), with a real worker,
  * MariaDB and Redis. */
 #include "db.h"
+#include "tconf.h"
 #include "tdesk.h"
 #include "tfake.h"
 #include "tsupport.h"
@@ -25,16 +26,6 @@ struct at {
     int64_t reply;
 };
 
-/* Appends lines to the test's config file (sections of the same name merge). */
-static void
-at_conf(struct tenv *t, const char *text)
-{
-    FILE *fp = fopen(t->conf, "a");
-    CHECK(fp != NULL, "open %s", t->conf);
-    fprintf(fp, "\n%s\n", text);
-    fclose(fp);
-}
-
 /* Starts the TOGA 2 fake, makes the desk database with one ticket and reply, the uploads
  * directory, the config, and a worker. */
 static void
@@ -51,7 +42,7 @@ at_start(struct at *a, struct tenv *t)
                         "[db.desk]\ndatabase = %s_desk\n\n"
                         "[attachments]\nuploads_dir = %s\nmax_bytes = 1000000\n",
                         a->toga.base_url, t->db_name, a->uploads);
-    at_conf(t, c);
+    t_conf_append(t, c);
     free(c);
     uint64_t id;
     CHECK(db_exec(a->desk, "INSERT INTO tickets (clientid, subject) VALUES (1, 's')", DB_NOP, NULL,

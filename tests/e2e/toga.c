@@ -3,9 +3,9 @@
  * functions make them. */
 #include "runtime.h"
 #include "tfake.h"
-#include "thttp.h"
 #include "toga.h"
 #include "tsupport.h"
+#include "ttoga.h"
 #include "util.h"
 
 #include <cjson/cJSON.h>
@@ -42,64 +42,30 @@ start_fake(struct tenv *t)
     CHECK(cfg_load(&t->cfg, t->conf, err, sizeof(err)) == 0, "reload config: %s", err);
 }
 
-/* POSTs to the fake's control API and returns the parsed answer (caller deletes). */
-static cJSON *
-control(const char *what, const char *json)
-{
-    char url[160];
-    snprintf(url, sizeof(url), "%s/_control/%s", toga_fake.base_url, what);
-    struct t_http_resp r;
-    CHECK(t_http("POST", url, json, strlen(json), NULL, &r) == 0 && r.status == 200,
-          "control %s: %ld %s", what, r.status, r.body ? r.body : "");
-    cJSON *j = cJSON_Parse(r.body);
-    t_http_release(&r);
-    return j;
-}
-
-static int
-endpoint_count(const char *endpoint)
-{
-    cJSON *log = tfake_log(&toga_fake);
-    const cJSON *n = cJSON_GetObjectItem(cJSON_GetObjectItem(log, "endpoint_counts"), endpoint);
-    int v = cJSON_IsNumber(n) ? (int)n->valuedouble : 0;
-    cJSON_Delete(log);
-    return v;
-}
-
 /* The note uuid the seeded fixture made, for the job functions below. */
 static char g_note[64];
 
+/* Seeds a ticket with a note holding nfiles files (f0.txt, ...) and remembers the note. */
 static void
 seed_note(int nfiles)
 {
-    cJSON *tk = control("seed", "{\"collection\":\"tickets\",\"records\":[{\"subject\":\"s\"}]}");
-    const char *tu = cJSON_GetStringValue(
-        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(tk, "records"), 0), "uuid"));
-    char *doc = xasprintf("{\"collection\":\"ticket-notes\",\"records\":[{\"ticket\":\"%s\","
-                          "\"isExternal\":true}]}",
-                          tu);
-    cJSON *n = control("seed", doc);
-    free(doc);
-    snprintf(g_note, sizeof(g_note), "%s",
-             cJSON_GetStringValue(cJSON_GetObjectItem(
-                 cJSON_GetArrayItem(cJSON_GetObjectItem(n, "records"), 0), "uuid")));
+    char *note = ttoga_note(&toga_fake);
+    snprintf(g_note, sizeof(g_note), "%s", note);
     for (int i = 0; i < nfiles; i++) {
-        char *f = xasprintf("{\"collection\":\"files\",\"records\":[{\"name\":\"f%d.txt\","
-                            "\"data\":\"YWJj\",\"size\":3}]}",
-                            i);
-        cJSON *fr = control("seed", f);
-        free(f);
-        const char *fu = cJSON_GetStringValue(
-            cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(fr, "records"), 0), "uuid"));
-        char *l = xasprintf("{\"collection\":\"ticket-note-files\",\"records\":[{\"ticketNote\":"
-                            "\"%s\",\"file\":\"%s\"}]}",
-                            g_note, fu);
-        cJSON_Delete(control("seed", l));
-        free(l);
-        cJSON_Delete(fr);
+        char name[16];
+        snprintf(name, sizeof(name), "f%d.txt", i);
+        free(ttoga_note_file(&toga_fake, note, name, "abc", 3));
     }
-    cJSON_Delete(tk);
-    cJSON_Delete(n);
+    free(note);
+}
+
+/* Sets the fake's mode (a JSON object's text). */
+static void
+mode(const char *json)
+{
+    cJSON *doc = cJSON_Parse(json);
+    cJSON_Delete(ttoga_control(&toga_fake, "mode", doc));
+    cJSON_Delete(doc);
 }
 
 /* Lists the note's files and fails the job unless there are params.want of them. */
@@ -137,10 +103,10 @@ test_note_files(struct tenv *t)
         free(p);
         free(reason);
     }
-    CHECK(endpoint_count("GET /v2/ticket-notes/{uuid}/ticket-note-files") == 0,
+    CHECK(ttoga_count(&toga_fake, "GET /v2/ticket-notes/{uuid}/ticket-note-files") == 0,
           "the nested route is never used for listing");
     /* The misspelt key: the note answer has ticketNotesFiles only, so the read fails. */
-    cJSON_Delete(control("mode", "{\"note_files_key\":\"ticketNotesFiles\"}"));
+    mode("{\"note_files_key\":\"ticketNotesFiles\"}");
     char *reason = NULL;
     CHECK(run_job(t, job_list_files, "{\"want\":2}", &reason) == JOB_FAIL,
           "a note without ticketNoteFiles fails the read");
@@ -195,7 +161,7 @@ test_roundtrip_and_transaction_ids(struct tenv *t)
     char *reason = NULL;
     CHECK(run_job(t, job_roundtrip, "{}", &reason) == JOB_OK, "roundtrip: %s", reason);
     free(reason);
-    CHECK(endpoint_count("POST /v2/files") == 2, "the upload was retried once");
+    CHECK(ttoga_count(&toga_fake, "POST /v2/files") == 2, "the upload was retried once");
     cJSON *log = tfake_log(&toga_fake);
     const cJSON *ids = cJSON_GetObjectItem(log, "transaction_ids");
     int n = cJSON_GetArraySize(ids);
@@ -226,7 +192,7 @@ job_two_calls(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
     struct toga_err e;
     cJSON *a = toga_get(&tg, "/tickets", "tickets", &e);
     if (a)
-        cJSON_Delete(control("mode", "{\"expire_tokens\":true}"));
+        mode("{\"expire_tokens\":true}");
     cJSON *b = a ? toga_get(&tg, "/tickets", "tickets", &e) : NULL;
     if (b)
         job_out_ok(out, NULL);
@@ -244,9 +210,9 @@ test_token_renewal(struct tenv *t)
     char *reason = NULL;
     CHECK(run_job(t, job_two_calls, "{}", &reason) == JOB_OK, "renewal: %s", reason);
     free(reason);
-    CHECK(endpoint_count("POST /v2/auth/api") == 1, "one login");
-    CHECK(endpoint_count("POST /v2/auth/refresh") == 1, "one refresh after the expiry");
-    CHECK(endpoint_count("GET /v2/tickets") == 3, "the refused call was sent again once");
+    CHECK(ttoga_count(&toga_fake, "POST /v2/auth/api") == 1, "one login");
+    CHECK(ttoga_count(&toga_fake, "POST /v2/auth/refresh") == 1, "one refresh after the expiry");
+    CHECK(ttoga_count(&toga_fake, "GET /v2/tickets") == 3, "the refused call was sent again once");
     tfake_stop(&toga_fake);
 }
 
