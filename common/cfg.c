@@ -671,8 +671,9 @@ cfg_print_example(void)
            "#                      later (0-86400000, 120000)\n"
            "#\n"
            "#   ca_file            PEM CA bundle for TLS instead of the system's\n"
-           "#\n"
-           "# [toga_desk.<client>] a client of the TOGA 2 <-> TOGaDesk sync (Toga/Desk/Sync\n"
+           "#\n");
+    /* A second literal: one string may not pass the 4095 characters C99 guarantees. */
+    printf("# [toga_desk.<client>] a client of the TOGA 2 <-> TOGaDesk sync (Toga/Desk/Sync\n"
            "#                      {\"client\": \"<client>\"}; README \"Job functions\"):\n"
            "#   service            the [service.<name>] of the client's TOGA 2 (required)\n"
            "#   desk_db            the [db.<name>] of the desk (desk)\n"
