@@ -175,6 +175,12 @@ static const struct cfg_family cfg_families[] = {
     {"attachments",
      {"uploads_dir", "allowed_hosts", "max_bytes", "timeout_ms", "ca_file", "test_resolve",
       "test_private_hosts", NULL}},
+    /* One TOGA 2 <-> TOGaDesk client (Toga/Desk/Sync {"client": "<label>"}, jobs/togadesk.h). */
+    {"toga_desk",
+     {"service", "desk_db", "desk_client_id", "desk_department_id", "monitor_department_ids",
+      "integration_type", "conversation_field", "toga_to_desk", "desk_to_toga", "contacts", "units",
+      "predefined_replies", "ticket_teams", "ticket_categories", "overlap_s", "schedule",
+      "timezone", NULL}},
 };
 
 struct cfg_load_state {
@@ -392,7 +398,8 @@ cfg_ini_handler(void *user, const char *section, const char *name, const char *v
         cfg_fail(
             st,
             "%s: [%s]: unknown section (expected mysql, redis, worker, scheduler, "
-            "producer, log, dashboard, dispatch, webhook.<source>, db.<name>, service.<name>, attachments)",
+            "producer, log, dashboard, dispatch, webhook.<source>, db.<name>, service.<name>, "
+            "attachments, toga_desk.<client>)",
             where, section);
         free(where);
         return 0;
@@ -752,6 +759,27 @@ cfg_print_example(void)
            "#                      later (0-86400000, 120000)\n"
            "#\n"
            "#   ca_file            PEM CA bundle for TLS instead of the system's\n"
+           "#\n");
+    /* A second literal: one string may not pass the 4095 characters C99 guarantees. */
+    printf("# [toga_desk.<client>] a client of the TOGA 2 <-> TOGaDesk sync (Toga/Desk/Sync\n"
+           "#                      {\"client\": \"<client>\"}; README \"Job functions\"):\n"
+           "#   service            the [service.<name>] of the client's TOGA 2 (required)\n"
+           "#   desk_db            the [db.<name>] of the desk (desk)\n"
+           "#   desk_client_id     the client's id in the desk (required)\n"
+           "#   desk_department_id the desk department its TOGA 2 tickets go to (required)\n"
+           "#   monitor_department_ids  more desk departments whose replies go to\n"
+           "#                      TOGA 2, separated by commas\n"
+           "#   integration_type   TICKETS or REPAIR_ORDERS (TICKETS)\n"
+           "#   conversation_field c_eliteConversationId or c_wjeConversationId\n"
+           "#                      (c_eliteConversationId): the note field carrying the\n"
+           "#                      desk reply's id\n"
+           "#   toga_to_desk, desk_to_toga  the two directions (true)\n"
+           "#   contacts, units, predefined_replies, ticket_teams, ticket_categories\n"
+           "#                      the entities synced into the desk (true)\n"
+           "#   overlap_s          each run re-reads this much before the watermarks (300)\n"
+           "#   schedule           a cron expression: the scheduler keeps the cron job\n"
+           "#                      Toga/Desk/Sync/<client> (none when empty)\n"
+           "#   timezone           the zone of schedule ([scheduler] timezone)\n"
            "#\n"
            "# [attachments]        the attachment copy (Attachments/*):\n"
            "#   uploads_dir        the desk's uploads directory; files land inside it only\n"

@@ -7,6 +7,9 @@
  *   Attachments/Freshservice/CopyToToga  {"ticket_id", "conversation_id", "note_uuid"}
  *   Attachments/Toga/CopyToDesk          {"note_uuid", "desk_reply_id"}
  *   Attachments/Desk/CopyToToga          {"desk_reply_id", "note_uuid"}
+ * The two desk copies also take "service" (the [service.<name>] of the TOGA 2, default "toga")
+ * and "desk_db" (the [db.<name>] of the desk, default "desk"): the helpdesk sync's clients
+ * each name their own.
  * ids may be numbers or strings of digits. */
 #ifndef JOBFLEET_ATTACH_H
 #define JOBFLEET_ATTACH_H
@@ -68,6 +71,8 @@ void attach_copy_close(struct attach_copy *c);
 int64_t attach_param_id(const cJSON *params, const char *name);
 /* A non-empty string parameter of at most 64 characters, or NULL. */
 const char *attach_param_uuid(const cJSON *params, const char *name);
+/* A config section label parameter (a non-empty string of at most 64 characters), or dflt. */
+const char *attach_param_name(const cJSON *params, const char *name, const char *dflt);
 /* Fails the job for a TOGA 2 failure: retry when it may pass, else permanently. */
 void attach_fail_toga(struct job_out *out, const struct toga_err *e, const char *what);
 /* Fills the set with the note's files (GET /ticket-notes/{uuid}?depth=5); a failed read fails

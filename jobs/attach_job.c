@@ -32,6 +32,13 @@ attach_param_uuid(const cJSON *params, const char *name)
     return s && s[0] && strlen(s) <= 64 ? s : NULL;
 }
 
+const char *
+attach_param_name(const cJSON *params, const char *name, const char *dflt)
+{
+    const char *v = attach_param_uuid(params, name);
+    return v ? v : dflt;
+}
+
 void
 attach_fail_toga(struct job_out *out, const struct toga_err *e, const char *what)
 {
@@ -146,11 +153,13 @@ attach_copy_open(struct attach_copy *c, struct job_ctx *ctx, const cJSON *params
         return -1;
     }
     if (attach_conf_load(ctx->cfg, &c->conf, 1, err, sizeof(err)) < 0 ||
-        toga_open(ctx, &c->tg, err, sizeof(err)) < 0) {
+        toga_open_service(ctx, &c->tg, attach_param_name(params, "service", "toga"), err,
+                          sizeof(err)) < 0) {
         job_out_fail(out, JOB_FAIL, "%s", err);
         return -1;
     }
-    if ((c->db = job_db(ctx, "desk", err, sizeof(err))) == NULL) {
+    if ((c->db = job_db(ctx, attach_param_name(params, "desk_db", "desk"), err, sizeof(err))) ==
+        NULL) {
         /* A database that does not answer may come back. */
         job_out_fail(out, JOB_RETRY, "%s", err);
         toga_close(&c->tg);

@@ -9,6 +9,7 @@
 #include "probe.h"
 #include "system.h"
 #include "tickets.h"
+#include "togadesk.h"
 
 #include <string.h>
 

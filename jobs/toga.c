@@ -15,17 +15,26 @@
 int
 toga_open(struct job_ctx *ctx, struct toga *t, char *err, size_t errlen)
 {
+    return toga_open_service(ctx, t, "toga", err, errlen);
+}
+
+int
+toga_open_service(struct job_ctx *ctx, struct toga *t, const char *service, char *err,
+                  size_t errlen)
+{
     memset(t, 0, sizeof(*t));
     t->ctx = ctx;
-    const struct cfg_section *s = cfg_find_section(ctx->cfg, "service.toga");
+    char name[128];
+    snprintf(name, sizeof(name), "service.%s", service);
+    const struct cfg_section *s = cfg_find_section(ctx->cfg, name);
     t->key = s ? cfg_section_get(s, "api_key") : NULL;
     t->secret = s ? cfg_section_get(s, "api_secret") : NULL;
     t->client_uuid = s ? cfg_section_get(s, "client_uuid") : NULL;
     if (s && (t->key == NULL || t->secret == NULL)) {
-        snprintf(err, errlen, "[service.toga] needs api_key and api_secret (or *_file)");
+        snprintf(err, errlen, "[%s] needs api_key and api_secret (or *_file)", name);
         return -1;
     }
-    t->h = job_http(ctx, "toga", err, errlen);
+    t->h = job_http(ctx, service, err, errlen);
     return t->h ? 0 : -1;
 }
 
@@ -36,10 +45,7 @@ toga_close(struct toga *t)
     t->refresh = NULL;
 }
 
-static void toga_err_set(struct toga_err *e, enum toga_fail f, long status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
+void
 toga_err_set(struct toga_err *e, enum toga_fail f, long status, const char *fmt, ...)
 {
     e->fail = f;

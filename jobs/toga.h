@@ -30,6 +30,10 @@ struct toga_err {
     char msg[512]; /* what went wrong, with method, path and the API's message */
 };
 
+/* Fills e: the failure, the HTTP status (0 when none) and the message; code is left empty. */
+void toga_err_set(struct toga_err *e, enum toga_fail f, long status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* An open client for one job. */
 struct toga {
     struct job_ctx *ctx;
@@ -42,6 +46,9 @@ struct toga {
  * No request is sent until the first call. -1 with err set when the section is missing or
  * has no credentials. Release with toga_close. */
 int toga_open(struct job_ctx *ctx, struct toga *t, char *err, size_t errlen);
+/* The same for [service.<service>] (a client of the helpdesk sync names its own). */
+int toga_open_service(struct job_ctx *ctx, struct toga *t, const char *service, char *err,
+                      size_t errlen);
 /* Frees what t holds (the process keeps the HTTP client and its token). */
 void toga_close(struct toga *t);
 

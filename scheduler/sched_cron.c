@@ -4,20 +4,33 @@
 #include "cronjob_fire.h"
 #include "cronjob.h"
 #include "sched.h"
+#include "cfg.h"
 #include "log.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-/* The schedules the config keeps: [dispatch] every_min runs Dispatch/Legacy/Sync every N
- * minutes (the minute field stepped by N; 60: hourly). Made once per process, retried each tick
- * until the database takes them. 0 leaves any cron job of that name alone (an operator's own). */
-static void
-sched_cron_config(struct sched *s)
+/* Ensures one schedule the config keeps; false when the database should be asked again. */
+static bool
+sched_cron_keep(struct sched *s, const struct cronjob_spec *spec, const char *what)
+{
+    char err[256];
+    enum job_err e = cronjob_ensure(s->db, s->cfg, spec, err, sizeof(err));
+    if (e != JOB_E_OK)
+        log_warnx("%s: %s", what, err);
+    return e != JOB_E_DB;
+}
+
+/* [dispatch] every_min runs Dispatch/Legacy/Sync every N minutes (the minute field stepped by
+ * N; 60: hourly). 0 leaves any cron job of that name alone (an operator's own). */
+static bool
+sched_cron_dispatch(struct sched *s)
 {
     int n = s->cfg->dispatch.every_min;
-    s->cron_config_done = true;
     if (n <= 0)
-        return;
+        return true;
     char schedule[32];
     if (n >= 60)
         snprintf(schedule, sizeof(schedule), "0 * * * *");
@@ -27,12 +40,47 @@ sched_cron_config(struct sched *s)
                                 .schedule = schedule,
                                 .action = "Dispatch/Legacy/Sync",
                                 .catchup = "none"};
-    char err[256];
-    enum job_err e = cronjob_ensure(s->db, s->cfg, &spec, err, sizeof(err));
-    if (e == JOB_E_DB)
-        s->cron_config_done = false;
-    if (e != JOB_E_OK)
-        log_warnx("[dispatch] every_min: %s", err);
+    return sched_cron_keep(s, &spec, "[dispatch] every_min");
+}
+
+/* [toga_desk.<client>] schedule runs Toga/Desk/Sync {"client": "<client>"} as the cron job
+ * "Toga/Desk/Sync/<client>" (in the section's timezone when set). */
+static bool
+sched_cron_togadesk(struct sched *s)
+{
+    bool done = true;
+    for (int i = 0; i < s->cfg->n_sections; i++) {
+        const struct cfg_section *sec = &s->cfg->sections[i];
+        const char *schedule = cfg_section_get(sec, "schedule");
+        if (strcmp(sec->kind, "toga_desk") != 0 || schedule == NULL || *schedule == '\0')
+            continue;
+        char name[200], what[200];
+        snprintf(name, sizeof(name), "Toga/Desk/Sync/%s", sec->label);
+        snprintf(what, sizeof(what), "[%s] schedule", sec->name);
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddStringToObject(p, "client", sec->label);
+        char *params = cJSON_PrintUnformatted(p);
+        cJSON_Delete(p);
+        struct cronjob_spec spec = {.name = name,
+                                    .schedule = schedule,
+                                    .action = "Toga/Desk/Sync",
+                                    .parameters = params,
+                                    .timezone = cfg_section_get(sec, "timezone"),
+                                    .catchup = "none"};
+        done &= sched_cron_keep(s, &spec, what);
+        free(params);
+    }
+    return done;
+}
+
+/* The schedules the config keeps, made once per process and retried each tick until the
+ * database takes them. */
+static void
+sched_cron_config(struct sched *s)
+{
+    bool a = sched_cron_dispatch(s);
+    bool b = sched_cron_togadesk(s);
+    s->cron_config_done = a && b;
 }
 
 /* Called once per leader tick, after reconcile and before retention, with s->db connected:

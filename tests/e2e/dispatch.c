@@ -532,15 +532,7 @@ test_dry_run(struct tenv *t)
 static void
 dp_clock(struct tenv *t, int64_t now)
 {
-    char *path = xasprintf("%s/clock", t->dir), *tmp = xasprintf("%s/clock.tmp", t->dir);
-    setenv("JOBFLEET_SCHEDULER_TEST_CLOCK_FILE", path, 1);
-    FILE *fp = fopen(tmp, "w");
-    CHECK(fp != NULL, "write %s", tmp);
-    fprintf(fp, "%lld\n", (long long)now);
-    fclose(fp);
-    CHECK(rename(tmp, path) == 0, "rename %s", tmp);
-    free(tmp);
-    free(path);
+    t_set_clock(t, now);
 }
 
 static int64_t

@@ -192,6 +192,17 @@ class TogaTest(unittest.TestCase):
         self.assertEqual([n["uuid"] for n in notes], [nu])
         self.assertEqual(len(notes[0]["ticketNoteFiles"]), 1)
 
+    def test_stall_after_create(self):
+        import time
+        self.ctl("mode", {"stall_after_create": {"collection": "parameters", "seconds": 0.5}})
+        t0 = time.monotonic()
+        st, env = self.api("POST", "/parameters", {"key": "S", "value": "1"})
+        self.assertEqual(st, 200, env)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.5, "the answer waited")
+        t0 = time.monotonic()
+        self.api("POST", "/parameters", {"key": "T", "value": "1"})
+        self.assertLess(time.monotonic() - t0, 0.5, "only once")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -61,7 +61,10 @@ Control API (besides fakehttp's faults, limit, reset and log):
   POST /_control/wipe       empties the store
   POST /_control/mode       {"note_files_key": "ticketNotesFiles"} answers notes with the
                             misspelt key (the trap); {"token_ttl": s}; {"expire_tokens": true}
-                            expires every access token issued so far
+                            expires every access token issued so far;
+                            {"stall_after_create": {"collection": C, "seconds": s}} makes the
+                            next POST /v2/C store its record and then wait s seconds before
+                            answering (a test kills the client in that window; {} turns it off)
   POST /_control/reset      also clears the endpoint counts (the store, tokens and the
                             transactionIds seen stay: uniqueness is global)
 Self-test: python3 tests/fakes/test_toga.py (ctest fakes_toga_selftest).
@@ -135,6 +138,7 @@ class Toga(fakehttp.Service):
         self.refresh_tokens = {}  # token -> expiry (unix)
         self.expired_before = 0.0  # access tokens issued at or before this are expired
         self.note_files_key = "ticketNoteFiles"
+        self.stall_after_create = {}
         self.txn_seen = set()
         self.txn_order = []
         super().__init__()
@@ -209,6 +213,8 @@ class Toga(fakehttp.Service):
                 self.note_files_key = doc["note_files_key"]
             if "token_ttl" in doc:
                 self.token_ttl = int(doc["token_ttl"])
+            if "stall_after_create" in doc:
+                self.stall_after_create = dict(doc["stall_after_create"] or {})
             if doc.get("expire_tokens"):
                 self.expired_before = time.time()
         return Response(200, {"ok": True})
@@ -298,6 +304,7 @@ class Toga(fakehttp.Service):
                 return self.list(req, coll, depth)
             if req.method == "POST":
                 rec = self.create(coll, self.body_json(req))
+                self.stall_if_asked(coll)
                 return self.envelope(req, 200, {camel(coll): self.view(coll, rec, depth)})
         elif len(parts) == 2:
             return self.one(req, coll, parts[1], depth)
@@ -305,6 +312,15 @@ class Toga(fakehttp.Service):
             return self.nested_note_files(req, parts[1], depth)
         raise ApiError(405 if len(parts) <= 2 else 404, "EV-6",
                        "%s %s is not supported" % (req.method, req.path))
+
+    def stall_if_asked(self, coll):
+        # The record is stored; the answer waits, once, so the client dies without the uuid.
+        with self.lock:
+            stall = self.stall_after_create
+            if stall.get("collection") != coll:
+                return
+            self.stall_after_create = {}
+        time.sleep(float(stall.get("seconds", 30)))
 
     def one(self, req, coll, ident, depth):
         with self.data_lock:

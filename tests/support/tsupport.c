@@ -480,3 +480,17 @@ t_count(const char *haystack, const char *needle)
         n++;
     return n;
 }
+
+void
+t_set_clock(struct tenv *t, int64_t now)
+{
+    char *path = xasprintf("%s/clock", t->dir), *tmp = xasprintf("%s/clock.tmp", t->dir);
+    setenv("JOBFLEET_SCHEDULER_TEST_CLOCK_FILE", path, 1);
+    FILE *fp = fopen(tmp, "w");
+    CHECK(fp != NULL, "write %s", tmp);
+    fprintf(fp, "%lld\n", (long long)now);
+    fclose(fp);
+    CHECK(rename(tmp, path) == 0, "rename %s", tmp);
+    free(tmp);
+    free(path);
+}

@@ -108,5 +108,8 @@ bool t_job_done(struct tenv *t, int64_t id);
 char *t_read_file(const char *path);
 /* Counts occurrences of needle in haystack. */
 int t_count(const char *haystack, const char *needle);
+/* Sets the scheduler's simulated clock ([scheduler] test_clock_file, <dir>/clock, through the
+ * environment for the processes started after) to now, atomically. */
+void t_set_clock(struct tenv *t, int64_t now);
 
 #endif

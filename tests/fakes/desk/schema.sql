@@ -124,12 +124,16 @@ CREATE TABLE IF NOT EXISTS `groups` (
     UNIQUE KEY ux_groups_reference (referenceId)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
--- TOGA 2 /ticket-categories, flattened: one comma-joined path ("Top,Middle,Leaf") per leaf.
+-- A ticket's custom fields; the sync keeps one, name 'Category': the ticket's TOGA 2
+-- /ticket-categories path flattened ("Top,Middle,Leaf"), referenceId the leaf category's uuid
+-- (so a renamed category finds the rows to re-flatten).
 CREATE TABLE IF NOT EXISTS tickets_customfields (
     id              INT UNSIGNED  NOT NULL AUTO_INCREMENT,
+    ticketid        INT UNSIGNED  NOT NULL DEFAULT 0,
     referenceId     VARCHAR(64)   NULL,
     name            VARCHAR(255)  NOT NULL DEFAULT 'Category',
     value           VARCHAR(1024) NOT NULL DEFAULT '',
     PRIMARY KEY (id),
-    UNIQUE KEY ux_tickets_customfields_reference (referenceId)
+    UNIQUE KEY ux_tickets_customfields_ticket (ticketid, name),
+    KEY ix_tickets_customfields_reference (referenceId)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
