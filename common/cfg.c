@@ -395,12 +395,11 @@ cfg_ini_handler(void *user, const char *section, const char *name, const char *v
     const char *label = NULL;
     const struct cfg_family *f = cfg_family_of(section, &label);
     if (f == NULL) {
-        cfg_fail(
-            st,
-            "%s: [%s]: unknown section (expected mysql, redis, worker, scheduler, "
-            "producer, log, dashboard, dispatch, webhook.<source>, db.<name>, service.<name>, "
-            "attachments, toga_desk.<client>)",
-            where, section);
+        cfg_fail(st,
+                 "%s: [%s]: unknown section (expected mysql, redis, worker, scheduler, "
+                 "producer, log, dashboard, dispatch, webhook.<source>, db.<name>, service.<name>, "
+                 "attachments, toga_desk.<client>)",
+                 where, section);
         free(where);
         return 0;
     }
@@ -552,6 +551,11 @@ cfg_convert(struct cfg_load_state *st)
             if (n <= 5 || strcmp(sec->kv[i].key + n - 5, "_file") != 0)
                 continue;
             char *base = xstrndup(sec->kv[i].key, n - 5);
+            if (!cfg_is_secret_key(base)) {
+                /* A path that is not a secret's (ca_file): the key's own value, not read. */
+                free(base);
+                continue;
+            }
             char *what = xasprintf("[%s] %s", sec->name, sec->kv[i].key);
             char *secret = NULL;
             if (cfg_read_secret(st, c->path ? c->path : "environment", what, sec->kv[i].value,

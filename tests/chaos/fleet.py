@@ -222,7 +222,9 @@ class Round:
         s.sql(f"CREATE DATABASE `{self.db_name}`")
         self.fake = self.spawn_fake()
         self.producer_port = free_port()
-        with open(self.conf, "w") as f:
+        # 0600: the programs refuse a config that holds a secret and others can read.
+        fd = os.open(self.conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
             f.write(f"""[mysql]
 host = 127.0.0.1
 port = {s.my_port}
@@ -254,7 +256,7 @@ timezone = UTC
 [producer]
 listen = 127.0.0.1:{self.producer_port}
 spool_dir = {self.dir}/spool
-api_token = chaos-token
+api_token = chaos-token-0123456789
 
 [webhook.system]
 auth = none

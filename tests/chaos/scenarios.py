@@ -600,7 +600,7 @@ def zombie_after_checkin(r):
 def spool_full(r):
     spool = os.path.join(r.dir, "spool-tmpfs")
     os.makedirs(spool)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", spool], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", spool], check=True)
     try:
         r.scheduler()
         r.worker("worker-1")
