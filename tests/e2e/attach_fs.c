@@ -300,14 +300,15 @@ test_webhook_priority(struct tenv *t)
 {
     struct af a;
     af_start(&a, t);
-    t_conf_append(t, "[webhook.freshservice]\nauth = token\ntoken = wh-secret\ntoken_header = "
-                     "X-Fs-Token\n");
+    t_conf_append(
+        t, "[webhook.freshservice]\nauth = token\ntoken = wh-secret-0123456789\ntoken_header = "
+           "X-Fs-Token\n");
     tprod_start(t);
     char *body = xasprintf("{\"freshservice_webhook\":{\"ticket_id\":\"%lld\","
                            "\"conversation_id\":801,\"note_uuid\":\"%s\"}}",
                            (long long)a.ticket, a.note);
-    CHECK(tprod_call(t, "POST", "/webhook/freshservice/ticket", body, "X-Fs-Token: wh-secret",
-                     NULL) == 202,
+    CHECK(tprod_call(t, "POST", "/webhook/freshservice/ticket", body,
+                     "X-Fs-Token: wh-secret-0123456789", NULL) == 202,
           "the webhook is accepted");
     free(body);
     WAIT_UNTIL(t_sql_int(t, 0,
