@@ -148,4 +148,8 @@ int cfg_db_section(const struct cfg *c, const char *name, struct cfg_mysql *out)
 /* Prints every key with its default and help, as the documented example file. */
 void cfg_print_example(void);
 
+/* Prints the help of the named sections ([webhook.<source>], [service.<name>], ...) to stdout;
+ * called by cfg_print_example. */
+void cfg_print_example_sections(void);
+
 #endif
