@@ -196,7 +196,9 @@ attach_pin(const struct attach_conf *c, const char *host, int port, char *pin, s
     for (int i = 0; i < n; i++) {
         const char *why = netaddr_blocked(addrs[i]);
         if (why && !private_ok) {
-            snprintf(err, errlen, "%s resolves to %s (%s): refused", host, addrs[i], why);
+            /* A long host name may cut the message; what is left still names the refusal. */
+            if (snprintf(err, errlen, "%s resolves to %s (%s): refused", host, addrs[i], why) < 0)
+                snprintf(err, errlen, "an address of the host is refused (%s)", why);
             return -1;
         }
     }
