@@ -22,8 +22,9 @@ effect_post(struct job_ctx *ctx, const char *path, cJSON *body, char *err, size_
         struct httpc_req req = {.method = "POST", .path = path, .json = body, .unsafe_retry = true};
         struct httpc_resp resp;
         rc = job_http_send(ctx, h, &req, &resp) < 0 ? -1 : 0;
-        if (rc < 0)
-            snprintf(err, errlen, "%s", resp.err);
+        /* The reason may be cut to errlen; its start still says why. */
+        if (rc < 0 && snprintf(err, errlen, "%s", resp.err) < 0)
+            err[0] = '\0';
         httpc_resp_release(&resp);
     }
     cJSON_Delete(body);
