@@ -138,6 +138,31 @@ class CheckerTest(unittest.TestCase):
         self.assertEqual(inv, ["I2"])
         self.assertEqual(figs["double_runs"], 1)
 
+    def test_i2_begin_stamped_just_after_its_group_was_killed(self):
+        # The fake stamps a request when it reads it: a child that sent "begin" just before
+        # another child's fault point killed their group is stamped after the kill. It cannot
+        # run on (its group is dead), so attempt 2 elsewhere is no double run.
+        ev = clean() + [
+            {"ev": "ack", "t": 10.0, "job": 5, "via": "cli"},
+            {"ev": "begin", "t": 11.002, "job": 5, "attempt": 1, "pid": 202, "pgid": 200},
+            {"ev": "begin", "t": 15.0, "job": 5, "attempt": 2, "pid": 104, "pgid": 100},
+            {"ev": "end", "t": 16.0, "job": 5, "attempt": 2, "pid": 104},
+            final(5, 50, attempt=2),
+        ]
+        self.assertEqual(self.invariants(ev)[0], [])
+
+    def test_i2_begin_long_after_its_group_was_killed_still_counts(self):
+        # Past the slack the kill is not taken to explain the begin (a reused process group).
+        ev = clean() + [
+            {"ev": "ack", "t": 10.0, "job": 5, "via": "cli"},
+            {"ev": "begin", "t": 11.0 + checker.KILL_STAMP_SLACK_S + 1, "job": 5, "attempt": 1,
+             "pid": 202, "pgid": 200},
+            {"ev": "begin", "t": 18.0, "job": 5, "attempt": 2, "pid": 104, "pgid": 100},
+            {"ev": "end", "t": 19.0, "job": 5, "attempt": 2, "pid": 104},
+            final(5, 50, attempt=2),
+        ]
+        self.assertEqual(self.invariants(ev)[0], ["I2"])
+
     def test_i2_zombie_running_while_not_stopped(self):
         ev = [e for e in clean() if not (e["ev"] == "fault" and e["what"] == "stop")]
         self.assertEqual(self.invariants(ev)[0], ["I2"])
