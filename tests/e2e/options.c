@@ -263,11 +263,13 @@ test_concurrency_limit(struct tenv *t)
 {
     t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
     cli_ok(t, (const char *const[]){"action", "set", "System/Sleep", "--concurrency", "2", NULL});
-    for (int i = 0; i < 3; i++)
-        start_worker(t, NULL); /* 3 workers x 2 children = 6 slots */
     int64_t ids[20];
+    /* The backlog first: enqueued one CLI run at a time on a loaded machine, 0.3 s jobs
+     * could each finish before the next arrives, and the limit would never be reached. */
     for (int i = 0; i < 20; i++)
         ids[i] = t_enqueue(t, "System/Sleep", "{\"seconds\":0.3}", NULL);
+    for (int i = 0; i < 3; i++)
+        start_worker(t, NULL); /* 3 workers x 2 children = 6 slots */
     for (int i = 0; i < 20; i++)
         WAIT_UNTIL(t_job_in_state(t, ids[i], "succeeded"), 60000, "sleep %d never succeeded", i);
     int64_t peak = max_overlap(t, "System/Sleep");
