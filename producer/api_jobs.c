@@ -409,6 +409,8 @@ api_bulk(struct http_req *r)
         api_db_error(r, db_errstr(c->db));
         goto out;
     }
+    for (int i = 0; i < n; i++)
+        job_count_enqueued(specs[i].action, &refs[i]);
     producer_writer_push(r->p->writer, c->rq, refs, n);
     cJSON *o = cJSON_CreateObject();
     cJSON *jobs = cJSON_AddArrayToObject(o, "jobs");

@@ -425,6 +425,8 @@ writer_batch(struct writer_thread *t, struct producer_write **b, int *np)
     }
     atomic_fetch_add(&wr->p->metrics.commits, 1);
     atomic_fetch_add(&wr->p->metrics.committed_jobs, n);
+    for (int i = 0; i < n; i++)
+        job_count_enqueued(b[i]->spec.action, &b[i]->ref);
     *np = n;
     return true;
 }

@@ -199,9 +199,12 @@ replay_chunk(struct spool_replay *r, char **ids, int n)
         db_rollback(r->db);
         goto out;
     }
-    for (int i = 0; i < n; i++)
-        if (ok[i])
+    for (int i = 0; i < n; i++) {
+        if (ok[i]) {
+            job_count_enqueued(e[i].action, &refs[i]);
             refs[good++] = refs[i];
+        }
+    }
     producer_writer_push(r->p->writer, r->rq, refs, good);
     for (int i = 0; i < n; i++) {
         if (ok[i]) {
