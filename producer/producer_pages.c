@@ -129,6 +129,9 @@ producer_metrics_render(struct producer *p)
                producer_writer_db_up(p->writer) ? 1 : 0);
     metric_one(&b, "jobfleet_producer_open_requests", "gauge", "Requests being served.",
                (long)atomic_load(&p->active));
+    metric_one(&b, "jobfleet_producer_writer_waiting_requests", "gauge",
+               "Requests waiting for the writer to commit their job.",
+               (long)atomic_load(&p->suspended));
     metric_one(&b, "jobfleet_producer_connections_cut_total", "counter",
                "Connections cut past their header or request deadline.",
                (long)atomic_load(&m->connections_cut));

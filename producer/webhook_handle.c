@@ -496,10 +496,15 @@ webhook_resumed(struct http_req *r, struct webhook_state *st)
         http_suspend(r);
         return;
     }
-    if (s == PW_DONE)
+    if (s == PW_DONE) {
         webhook_reply_stored(r, st);
-    else
+    } else if (s == PW_REFUSED) {
+        /* Spooled, it would fail the same way at every replay: a 4xx now, not a 2xx. */
+        http_reply_error(r, 413, "body", "%s", st->w->err);
+        webhook_log_row(r, 413, 0, "row too large for MariaDB");
+    } else {
         webhook_spool(r, st, st->submit_failed ? "MariaDB unavailable" : st->w->err);
+    }
 }
 
 /* ---- the pipeline after the body ---- */
