@@ -115,8 +115,8 @@ static const struct cfg_key cfg_keys[] = {
       "dashboard users, \"name:role:hash\" separated by spaces, commas or newlines (or "
       "users_file); role is admin or read; make a hash with `jobfleet passwd`. The API token "
       "also logs in, as admin"),
-    K(dashboard, session_ttl_s, CFG_INT, "28800", 60, 604800,
-      "a dashboard session ends this many seconds after login"),
+    K(dashboard, session_ttl_s, CFG_INT, "28800", 1, 604800,
+      "a dashboard session ends this many seconds after login (the cookie's Max-Age too)"),
     K(dashboard, cookie_secure, CFG_BOOL, "true", 0, 0,
       "mark the session cookie Secure (browsers still send it to http://localhost)"),
     K(dashboard, login_max_failures, CFG_INT, "5", 1, 1000,

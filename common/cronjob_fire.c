@@ -14,11 +14,22 @@
 #include "fault.h"
 #include "job.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <string.h>
 
 /* A cron job whose schedule cannot be evaluated is looked at again this much later. */
 #define CRONJOB_PARK_S 3600
+
+static const struct metric_def cronjob_misfires = {
+    "jobfleet_cron_misfires_total",
+    "Cron fire times that made no job, by reason: late (missed fires older than the catch-up "
+    "window, counted once per skip), unknown_action (the action is not registered here), "
+    "bad_schedule (the schedule or zone cannot be evaluated).",
+    METRIC_COUNTER,
+    {"reason", NULL},
+    NULL,
+    0};
 
 int
 cronjob_plan(const struct cron_expr *e, const char *tz, int64_t first, int64_t now,
@@ -125,8 +136,10 @@ cronjob_fire_job(struct db *db, struct rq *rq, const struct cfg *cfg, const stru
             return -1;
         char fire_local[64];
         cron_format_local(p->fire, tz, fire_local, sizeof(fire_local));
-        if (n == 1)
+        if (n == 1) {
+            metrics_add(&cronjob_misfires, "unknown_action", NULL, 1);
             log_warnx("cron job %s: fire at %s skipped: %s", row->name, fire_local, err);
+        }
         return 0;
     }
     struct job_ref ref;
@@ -141,6 +154,9 @@ cronjob_fire_job(struct db *db, struct rq *rq, const struct cfg *cfg, const stru
         return -1;
     if (ref.existing)
         return 0;
+    job_count_enqueued(checked.action, &ref);
+    if (p->skipped_first && n == 1)
+        metrics_add(&cronjob_misfires, "late", NULL, 1);
     cronjob_log_fire(row, tz, p, ref.id, now, window);
     return 1;
 }
@@ -180,10 +196,12 @@ cronjob_fire_one(struct db *db, struct rq *rq, const struct cfg *cfg, const stru
     if (k < 0) {
         if (cronjob_store_advance(db, row->id, row->next_fire, now + CRONJOB_PARK_S, 0, 0, &n) < 0)
             return -1;
-        if (n == 1)
+        if (n == 1) {
+            metrics_add(&cronjob_misfires, "bad_schedule", NULL, 1);
             log_warnx("cron job %s: %s%s; looking again in %ds", row->name,
                       perr[0] ? "schedule: " : "no fire time in zone ", perr[0] ? perr : tz,
                       CRONJOB_PARK_S);
+        }
         return 0;
     }
     if (k == 1)
@@ -193,6 +211,7 @@ cronjob_fire_one(struct db *db, struct rq *rq, const struct cfg *cfg, const stru
     if (cronjob_store_advance(db, row->id, row->next_fire, p.next, 0, 0, &n) < 0)
         return -1;
     if (n == 1 && p.skipped_first) {
+        metrics_add(&cronjob_misfires, "late", NULL, 1);
         char from[64], to[64];
         cron_format_local(p.skipped_first, tz, from, sizeof(from));
         cron_format_local(now, tz, to, sizeof(to));

@@ -28,6 +28,9 @@ struct db {
     char errstr[512];
     unsigned err;
     bool lost;
+    /* The server closed the connection after refusing a statement (1153): the next call
+     * reconnects, but the statement was not run, so the outcome is known (db_lost() false). */
+    bool stale;
     /* Between db_begin and db_commit/db_rollback: a reconnect then would silently run the
      * rest of the caller's transaction in autocommit, so db_ensure refuses it. */
     bool in_tx;
@@ -116,6 +119,15 @@ db_set_err(struct db *db, unsigned e, const char *msg)
     /* The handle is closed lazily, by the next call, so that statements still in use by the
      * caller stay valid until it returns. */
     db->lost = db_errno_is_lost(e);
+    if (e == ER_NET_PACKET_TOO_LARGE)
+        db->stale = true;
+}
+
+/* True when the connection cannot be used as it is: the next call must reconnect. */
+static bool
+db_gone(const struct db *db)
+{
+    return db->conn == NULL || db->lost || db->stale;
 }
 
 static void
@@ -158,6 +170,7 @@ db_connect(struct db *db)
         return -1;
     }
     db->lost = false;
+    db->stale = false;
     db->err = 0;
     db->errstr[0] = '\0';
     if (db->read_only && mysql_query(db->conn, "SET SESSION TRANSACTION READ ONLY") != 0) {
@@ -174,7 +187,7 @@ db_set_read_only(struct db *db, bool read_only)
     if (db->read_only == read_only)
         return 0;
     db->read_only = read_only;
-    if (db->conn == NULL || db->lost)
+    if (db_gone(db))
         return 0; /* the next connect applies it */
     return db_exec_static(db, read_only ? "SET SESSION TRANSACTION READ ONLY"
                                         : "SET SESSION TRANSACTION READ WRITE");
@@ -183,7 +196,7 @@ db_set_read_only(struct db *db, bool read_only)
 bool
 db_connected(const struct db *db)
 {
-    return db->conn != NULL && !db->lost;
+    return !db_gone(db);
 }
 
 int
@@ -224,6 +237,12 @@ db_lost(const struct db *db)
 }
 
 bool
+db_packet_too_large(const struct db *db)
+{
+    return db->err == ER_NET_PACKET_TOO_LARGE || db->err == CR_NET_PACKET_TOO_LARGE;
+}
+
+bool
 db_duplicate(const struct db *db)
 {
     return db->err == ER_DUP_ENTRY;
@@ -232,7 +251,7 @@ db_duplicate(const struct db *db)
 static int
 db_ensure(struct db *db)
 {
-    if (db->conn && !db->lost)
+    if (!db_gone(db))
         return 0;
     if (db->in_tx) {
         /* The server rolled the transaction back when the connection went. Going on in a new
@@ -548,7 +567,7 @@ db_commit(struct db *db)
 {
     /* Committed, failed or unknown: the transaction is over either way. */
     db->in_tx = false;
-    if (db->conn == NULL || db->lost) {
+    if (db_gone(db)) {
         db_set_err(db, CR_SERVER_GONE_ERROR, "not connected");
         return -1;
     }
@@ -563,7 +582,7 @@ void
 db_rollback(struct db *db)
 {
     db->in_tx = false;
-    if (db->conn && !db->lost && mysql_rollback(db->conn) != 0)
+    if (!db_gone(db) && mysql_rollback(db->conn) != 0)
         db_conn_err(db);
 }
 

@@ -69,6 +69,10 @@ unsigned db_errno(const struct db *db);
 /* True when the last error means the connection is gone (server restarted, network, timeout):
  * the handle is closed and the next call reconnects. A commit failing this way is unknown. */
 bool db_lost(const struct db *db);
+/* True when the last statement was refused for being bigger than max_allowed_packet (1153 from
+ * the server, which then closes the connection, so db_lost() is true as well; 2020 from the
+ * client library): it was not run, and sending it again can never succeed. */
+bool db_packet_too_large(const struct db *db);
 /* True when the last error was a duplicate key (1062). */
 bool db_duplicate(const struct db *db);
 

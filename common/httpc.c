@@ -35,8 +35,9 @@ struct httpc_xfer {
     struct buf body, head;
     char errbuf[CURL_ERROR_SIZE];
     bool too_big, running, done;
-    int64_t not_before; /* monotonic: the next attempt may not start sooner */
-    int64_t idle_since; /* monotonic: when it last began to wait */
+    int64_t not_before;        /* monotonic: the next attempt may not start sooner */
+    int64_t idle_since;        /* monotonic: when it last began to wait */
+    int64_t budget_wait_since; /* monotonic: when the budget first said wait; 0 when not */
 };
 
 static pthread_once_t httpc_once = PTHREAD_ONCE_INIT;
@@ -515,6 +516,7 @@ httpc_finish(struct httpc *h, struct httpc_xfer *x, CURLcode rc)
     if (rc == CURLE_OK)
         curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
     httpc_take_response(x, rc == CURLE_OK ? status : 0);
+    httpc_metrics_attempt(h, rc == CURLE_OK ? status : 0);
     struct httpc_resp *r = x->resp;
     /* The account's budget is spent (other clients share it, or ours is set too high): the
      * next request would be refused. In a per-minute window a credit frees about every
@@ -628,8 +630,14 @@ httpc_start_ready(struct httpc *h, CURLM *m, struct httpc_xfer *xs, int n, int m
             continue;
         }
         if (w > 0) {
+            if (x->budget_wait_since == 0)
+                x->budget_wait_since = now;
             *wake = now + w < *wake ? now + w : *wake;
             return;
+        }
+        if (x->budget_wait_since != 0) {
+            httpc_metrics_budget_wait(h, now - x->budget_wait_since);
+            x->budget_wait_since = 0;
         }
         httpc_start(h, m, x);
         (*running)++;

@@ -146,6 +146,14 @@ bool httpc_resp_transient(const struct httpc_resp *r);
 /* Copies the value of a response header (name in lower case) into out; -1 when absent. */
 int httpc_resp_header(const struct httpc_resp *r, const char *name, char *out, size_t len);
 
+struct metric_def;
+/* The client's counters (httpc_metrics.c), for metrics_merge in a process whose children make
+ * the requests: jobfleet_http_requests_total{service,code},
+ * jobfleet_http_budget_waits_total{service}, jobfleet_http_budget_wait_seconds_total{service}. */
+extern const struct metric_def httpc_metric_requests;
+extern const struct metric_def httpc_metric_budget_waits;
+extern const struct metric_def httpc_metric_budget_wait_seconds;
+
 /* Pure helpers, public so unit tests reach them. */
 
 /* Milliseconds to wait from a Retry-After value (delta seconds or an HTTP date) at wall time

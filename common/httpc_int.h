@@ -27,6 +27,11 @@ int64_t httpc_budget_take(struct httpc *h, char *err, size_t errlen);
  * longer pause already set is kept. Failures are logged: the local retry still waits. */
 void httpc_budget_pause(struct httpc *h, int64_t ms);
 
+/* Counts one finished attempt of h's service by its status (0: no response). */
+void httpc_metrics_attempt(const struct httpc *h, long status);
+/* Counts one start that waited waited_ms for the budget. */
+void httpc_metrics_budget_wait(const struct httpc *h, int64_t waited_ms);
+
 /* A random number from the client's own generator (seeded per process). */
 uint64_t httpc_random(struct httpc *h);
 

@@ -7,6 +7,7 @@
 #include "job_batch.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "action.h"
 #include "job_log.h"
 #include "util.h"
@@ -573,4 +574,20 @@ job_live_counts(struct db *db)
                     "WHERE state IN ('pending','queued','running') "
                     "GROUP BY queue, state",
                     DB_NOP);
+}
+
+const struct metric_def job_metric_enqueued = {
+    "jobfleet_jobs_enqueued_total",
+    "Jobs made (committed) by this process, by queue and action: webhooks and API jobs in the "
+    "producer, cron fires in the scheduler, child jobs in the worker.",
+    METRIC_COUNTER,
+    {"queue", "action"},
+    NULL,
+    0};
+
+void
+job_count_enqueued(const char *action, const struct job_ref *ref)
+{
+    if (!ref->existing && action)
+        metrics_add(&job_metric_enqueued, ref->queue, action, 1);
 }

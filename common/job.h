@@ -12,6 +12,8 @@
 #include "db.h"
 #include "rq.h"
 
+struct metric_def;
+
 /* What a new job is made of. NULL/0 fields take the action's defaults. */
 struct job_spec {
     const char *action;
@@ -86,6 +88,12 @@ void job_idempotency_key(const char *ns, const char *key, char *out);
  * the outcome is unknown: the statement may have committed before the answer was lost. */
 enum job_err job_insert(struct db *db, const struct job_spec *spec, struct job_ref *ref, char *err,
                         size_t errlen);
+
+/* The counter jobfleet_jobs_enqueued_total{queue,action} (for metrics_merge). */
+extern const struct metric_def job_metric_enqueued;
+/* Counts the job of ref (its queue) and action in jobfleet_jobs_enqueued_total unless ref says
+ * it already existed. Call it once the insert is committed, never for a rolled-back one. */
+void job_count_enqueued(const char *action, const struct job_ref *ref);
 
 /* Pushes the job's ID when it is queued; a failure is logged and left to the scheduler's
  * reconcile. Returns 0 or -1. */

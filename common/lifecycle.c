@@ -34,7 +34,8 @@ lifecycle_claim_read(struct db *db, const int64_t *ids, int n, int64_t instance_
     char *ph = xmalloc((size_t)n * 2 + 1);
     db_placeholders(ph, n);
     char *sql = xasprintf("SELECT id, attempt, max_attempts, timeout_s, action, parameters, "
-                          "queue, dt_started FROM jobs WHERE id IN (%s) AND instance_id = ? "
+                          "queue, dt_started, TIMESTAMPDIFF(MICROSECOND, GREATEST(run_at, "
+                          "dt_created), dt_started) FROM jobs WHERE id IN (%s) AND instance_id = ? "
                           "AND claim_token = ? AND state = 'running'",
                           ph);
     struct db_param *p = lifecycle_id_params(ids, n, 2);
@@ -57,6 +58,7 @@ lifecycle_claim_read(struct db *db, const int64_t *ids, int n, int64_t instance_
         j->parameters = xstrdup(db_rows_get(r, i, 5));
         j->queue = xstrdup(db_rows_get(r, i, 6));
         j->dt_started = xstrdup(db_rows_get(r, i, 7) ? db_rows_get(r, i, 7) : "");
+        j->due_wait_us = db_rows_int(r, i, 8, 0);
     }
     db_rows_free(r);
     return got;

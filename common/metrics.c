@@ -205,3 +205,97 @@ metrics_reset(void)
     metrics_dropped = 0;
     pthread_mutex_unlock(&metrics_mu);
 }
+
+void
+metrics_fork_child(void)
+{
+    /* The parent's other threads may have held the lock at fork; in the child they are gone,
+     * so a fresh lock is the only safe one. */
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    metrics_mu = fresh;
+    metrics_reset();
+}
+
+/* True when v can travel in one field of metrics_drain's text. */
+static bool
+metrics_plain(const char *v)
+{
+    return v == NULL || strpbrk(v, "\t\n") == NULL;
+}
+
+static void
+metrics_drain_label(struct buf *b, const char *v)
+{
+    buf_appends(b, "\t");
+    if (v)
+        buf_printf(b, "=%s", v);
+}
+
+void
+metrics_drain(struct buf *b)
+{
+    pthread_mutex_lock(&metrics_mu);
+    for (struct metric_entry *e = metrics_list; e; e = e->next) {
+        if (e->def->type != METRIC_COUNTER)
+            continue;
+        for (struct metric_series *s = e->series; s; s = s->next) {
+            if (s->value == 0 || !metrics_plain(s->l1) || !metrics_plain(s->l2))
+                continue;
+            buf_appends(b, e->def->name);
+            metrics_drain_label(b, s->l1);
+            metrics_drain_label(b, s->l2);
+            buf_printf(b, "\t%.17g\n", s->value);
+            s->value = 0;
+        }
+    }
+    pthread_mutex_unlock(&metrics_mu);
+}
+
+/* One label of a drained line: NULL for an empty field, else the value after '='. */
+static char *
+metrics_merge_label(const char *f, size_t n)
+{
+    return n > 0 && f[0] == '=' ? xstrndup(f + 1, n - 1) : NULL;
+}
+
+/* Applies one drained line "name<TAB>l1<TAB>l2<TAB>value" when name is one of defs. */
+static void
+metrics_merge_line(const char *line, size_t len, const struct metric_def *const *defs, int n)
+{
+    const char *f[4];
+    size_t fl[4];
+    const char *p = line, *end = line + len;
+    for (int i = 0; i < 4; i++) {
+        const char *t = i < 3 ? memchr(p, '\t', (size_t)(end - p)) : end;
+        if (t == NULL)
+            return;
+        f[i] = p;
+        fl[i] = (size_t)(t - p);
+        p = t + 1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (defs[i]->type != METRIC_COUNTER || strlen(defs[i]->name) != fl[0] ||
+            memcmp(defs[i]->name, f[0], fl[0]) != 0)
+            continue;
+        char *l1 = metrics_merge_label(f[1], fl[1]), *l2 = metrics_merge_label(f[2], fl[2]);
+        char *v = xstrndup(f[3], fl[3]), *vend;
+        double d = strtod(v, &vend);
+        if (vend != v && *vend == '\0' && d > 0)
+            metrics_add(defs[i], l1, l2, d);
+        free(l1);
+        free(l2);
+        free(v);
+        return;
+    }
+}
+
+void
+metrics_merge(const char *text, const struct metric_def *const *defs, int n)
+{
+    while (text && *text) {
+        const char *nl = strchr(text, '\n');
+        size_t len = nl ? (size_t)(nl - text) : strlen(text);
+        metrics_merge_line(text, len, defs, n);
+        text += len + (nl ? 1 : 0);
+    }
+}

@@ -41,6 +41,17 @@ void metrics_observe(const struct metric_def *m, const char *l1, const char *l2,
 void metrics_render(struct buf *b);
 /* Forgets every series (tests). */
 void metrics_reset(void);
+/* In a child just forked from a process with threads: a fresh lock and no series, so the
+ * child counts only its own events (which metrics_drain hands to its parent). */
+void metrics_fork_child(void);
+
+/* Appends the counters' series to b as lines "name<TAB>=l1<TAB>=l2<TAB>value" (an empty field
+ * for a missing label) and sets them to 0: what a prefork child counted since its last drain,
+ * for the parent's metrics_merge. Histograms and gauges are not drained. */
+void metrics_drain(struct buf *b);
+/* Adds the drained lines of text (NULL: none) to this process's counters; a line whose metric
+ * is not one of the n defs, or that does not parse, is ignored. */
+void metrics_merge(const char *text, const struct metric_def *const *defs, int n);
 
 struct metrics_server;
 /* Serves GET /metrics (metrics_render, then extra(arg, b) when extra is not NULL) on listen

@@ -152,6 +152,7 @@ job_enqueue(struct job_ctx *ctx, const struct job_spec *spec, struct job_ref *re
         snprintf(err, errlen, "enqueue %s: %s", spec->action, e);
         return -1;
     }
+    job_count_enqueued(checked.action, ref);
     /* A failed push is left to the scheduler's reconcile (invariant 4). */
     struct rq *rq = job_env_rq(ctx->env);
     if (rq)

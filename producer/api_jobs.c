@@ -276,6 +276,8 @@ api_create_resumed(struct http_req *r, struct api_state *st)
         api_unknown(r, "MariaDB did not answer within [producer] db_timeout_ms");
     } else if (s == PW_UNKNOWN) {
         api_unknown(r, st->w->err);
+    } else if (s == PW_REFUSED) {
+        http_reply_error(r, 413, "parameters", "%s", st->w->err);
     } else {
         api_db_error(r, st->submit_failed ? "MariaDB unavailable" : st->w->err);
     }
@@ -409,6 +411,8 @@ api_bulk(struct http_req *r)
         api_db_error(r, db_errstr(c->db));
         goto out;
     }
+    for (int i = 0; i < n; i++)
+        job_count_enqueued(specs[i].action, &refs[i]);
     producer_writer_push(r->p->writer, c->rq, refs, n);
     cJSON *o = cJSON_CreateObject();
     cJSON *jobs = cJSON_AddArrayToObject(o, "jobs");

@@ -57,6 +57,7 @@ api_recordings_enqueue(struct http_req *r, int64_t upload)
         api_db_error(r, err);
         return;
     }
+    job_count_enqueued(checked.action, &ref);
     job_push(c->rq, &ref);
     producer_pool_put(r->p, c);
     cJSON *j = cJSON_CreateObject();

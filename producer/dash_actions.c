@@ -288,6 +288,7 @@ dash_cron_run(struct http_req *r, struct producer_conn *c, const cJSON *cj, char
     if (job_spec_check(&spec, r->p->cfg->worker.test_actions, &checked, &field, err, errlen) ==
             JOB_E_OK &&
         job_insert(c->db, &checked, &ref, err, errlen) == JOB_E_OK) {
+        job_count_enqueued(checked.action, &ref);
         job_push(c->rq, &ref);
         id = ref.id;
     }

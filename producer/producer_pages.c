@@ -2,12 +2,15 @@
  * version 0.0.4); /health is health_page.c's, and every other path goes to the dashboard
  * (dash_pages.c).
  *
- * Metrics are process-lifetime atomics bumped where things happen, and gauges read when
- * scraped. How to add a metric: add the atomic to struct producer_metrics, bump it where the
- * event happens, and print it in producer_metrics_render with its HELP and TYPE lines. */
+ * Metrics are process-lifetime atomics bumped where things happen, gauges read when scraped,
+ * and the registry's labelled series (metrics.h). How to add a metric: one without labels is
+ * an atomic in struct producer_metrics, bumped where the event happens and printed in
+ * producer_metrics_render with its HELP and TYPE lines; one with labels is a metric_def given
+ * to metrics_add where the event happens, rendered by metrics_render. */
 #include "dash.h"
 #include "http_server.h"
 #include "json.h"
+#include "metrics.h"
 #include "producer.h"
 #include "producer_pages.h"
 #include "producer_writer.h"
@@ -126,10 +129,16 @@ producer_metrics_render(struct producer *p)
                producer_writer_db_up(p->writer) ? 1 : 0);
     metric_one(&b, "jobfleet_producer_open_requests", "gauge", "Requests being served.",
                (long)atomic_load(&p->active));
+    metric_one(&b, "jobfleet_producer_writer_waiting_requests", "gauge",
+               "Requests waiting for the writer to commit their job.",
+               (long)atomic_load(&p->suspended));
     metric_one(&b, "jobfleet_producer_connections_cut_total", "counter",
                "Connections cut past their header or request deadline.",
                (long)atomic_load(&m->connections_cut));
     metrics_fleet(&b, p);
+    /* The labelled counters kept in the registry (metrics.h): webhooks by source and status,
+     * jobs enqueued by queue and action. */
+    metrics_render(&b);
     return buf_detach(&b);
 }
 

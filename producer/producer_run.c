@@ -9,6 +9,7 @@
 #include "dash.h"
 #include "health_state.h"
 #include "http_server.h"
+#include "http_tls.h"
 #include "log.h"
 #include "producer.h"
 #include "producer_writer.h"
@@ -120,6 +121,12 @@ producer_check_config(const struct cfg *c, char *err, size_t errlen)
                  c->producer.spool_dir ? c->producer.spool_dir : "");
         return -1;
     }
+    /* The TLS files are read again when the server starts; reading them here too makes a bad
+     * path fail --check-config, and fail a start before any thread or connection is made. */
+    struct http_tls tls;
+    if (http_tls_load(pc, &tls, err, errlen) < 0)
+        return -1;
+    http_tls_release(&tls);
     return 0;
 }
 

@@ -365,10 +365,19 @@ writer_txn(struct writer_thread *t, struct producer_write **b, int *n, bool per_
             continue;
         if (db_lost(t->db))
             return -1;
+        /* Too big for MariaDB on its own: this row's data, not the server, is at fault (the
+         * server closed the connection; the rest of the batch goes on in a new one). */
+        bool refused = db_packet_too_large(t->db);
         db_rollback(t->db);
         log_warnx("%s job %s: %s", w->spec.origin, w->spec.action, err);
-        snprintf(w->err, sizeof(w->err), "%s", err);
-        writer_complete(wr, w, PW_FAILED);
+        if (refused)
+            snprintf(w->err, sizeof(w->err),
+                     "the job's row (%zu bytes of parameters) is bigger than MariaDB's "
+                     "max_allowed_packet: it can never be stored",
+                     strlen(w->spec.parameters ? w->spec.parameters : ""));
+        else
+            snprintf(w->err, sizeof(w->err), "%s", err);
+        writer_complete(wr, w, refused ? PW_REFUSED : PW_FAILED);
         producer_write_release(w);
         memmove(b + i, b + i + 1, sizeof(*b) * (size_t)(*n - i - 1));
         (*n)--;
@@ -425,6 +434,8 @@ writer_batch(struct writer_thread *t, struct producer_write **b, int *np)
     }
     atomic_fetch_add(&wr->p->metrics.commits, 1);
     atomic_fetch_add(&wr->p->metrics.committed_jobs, n);
+    for (int i = 0; i < n; i++)
+        job_count_enqueued(b[i]->spec.action, &b[i]->ref);
     *np = n;
     return true;
 }

@@ -14,11 +14,12 @@
 
 struct producer;
 
-/* PW_FAILED: nothing was stored. PW_UNKNOWN: the connection was lost during the statement or
- * commit that stores the job, so it may be stored (a repeat under the same idempotency key is
- * safe, a repeat without one may make a second job). PW_TIMEOUT: the writer did not answer in
- * time; the insert may still commit. */
-enum producer_write_state { PW_PENDING, PW_DONE, PW_FAILED, PW_TIMEOUT, PW_UNKNOWN };
+/* PW_FAILED: nothing was stored. PW_REFUSED: nothing was stored and the job can never be (its
+ * row is bigger than MariaDB takes); the request answers 413 with err. PW_UNKNOWN: the connection
+ * was lost during the statement or commit that stores the job, so it may be stored (a repeat under
+ * the same idempotency key is safe, a repeat without one may make a second job). PW_TIMEOUT: the
+ * writer did not answer in time; the insert may still commit. */
+enum producer_write_state { PW_PENDING, PW_DONE, PW_FAILED, PW_TIMEOUT, PW_UNKNOWN, PW_REFUSED };
 
 /* The strings of a spec an item keeps copies of. */
 #define PRODUCER_WRITE_STRINGS 7
@@ -59,7 +60,8 @@ void producer_writer_abort(struct producer_writer *wr);
 /* Finishes what is queued, stops the threads and frees the writer. Accepts NULL. */
 void producer_writer_stop(struct producer_writer *wr);
 /* Hands an item to the writer, which calls w->wake once it is committed (PW_DONE), failed
- * (PW_FAILED), of unknown outcome (PW_UNKNOWN) or past its deadline (PW_TIMEOUT), whichever
+ * (PW_FAILED), refused for good (PW_REFUSED), of unknown outcome (PW_UNKNOWN) or past its
+ * deadline (PW_TIMEOUT), whichever
  * comes first. Takes its own
  * reference. Returns -1 (nothing queued, no wake) while MariaDB is known to be down. */
 int producer_writer_submit(struct producer_writer *wr, struct producer_write *w);

@@ -181,7 +181,8 @@ replay_chunk(struct spool_replay *r, char **ids, int n)
             continue;
         }
         if (job_insert(r->db, &spec, &refs[i], err, sizeof(err)) != JOB_E_OK) {
-            if (db_lost(r->db) || !replay_data_error(db_errno(r->db))) {
+            if (!db_packet_too_large(r->db) &&
+                (db_lost(r->db) || !replay_data_error(db_errno(r->db)))) {
                 log_warnx("spool replay: %s", err);
                 goto out;
             }
@@ -199,9 +200,12 @@ replay_chunk(struct spool_replay *r, char **ids, int n)
         db_rollback(r->db);
         goto out;
     }
-    for (int i = 0; i < n; i++)
-        if (ok[i])
+    for (int i = 0; i < n; i++) {
+        if (ok[i]) {
+            job_count_enqueued(e[i].action, &refs[i]);
             refs[good++] = refs[i];
+        }
+    }
     producer_writer_push(r->p->writer, r->rq, refs, good);
     for (int i = 0; i < n; i++) {
         if (ok[i]) {

@@ -26,6 +26,7 @@
 #include "json_escape.h"
 #include "jsonptr.h"
 #include "log.h"
+#include "metrics.h"
 #include "producer.h"
 #include "producer_writer.h"
 #include "spool.h"
@@ -76,10 +77,23 @@ webhook_rest(const char *url)
     return *rest == '/' ? rest + 1 : rest;
 }
 
+static const struct metric_def webhook_metric_requests = {
+    "jobfleet_webhook_requests_total",
+    "Webhook deliveries by source ([webhook.<source>]; \"(none)\" when no source matched the "
+    "path) and the status answered (499: the sender left before the answer).",
+    METRIC_COUNTER,
+    {"source", "code"},
+    NULL,
+    0};
+
+/* Logs the delivery in webhook_log and counts it; every answer of the pipeline passes here. */
 static void
 webhook_log_row(struct http_req *r, int status, int64_t job_id, const char *reason)
 {
     struct webhook_state *st = r->webhook;
+    char code[16];
+    snprintf(code, sizeof(code), "%d", status);
+    metrics_add(&webhook_metric_requests, st && st->src ? st->src->name : "(none)", code, 1);
     webhook_log_add(r->p->wlog, st && st->src ? st->src->name : NULL, r->url,
                     st && st->action[0] ? st->action : NULL, status, job_id, reason);
 }
@@ -482,10 +496,15 @@ webhook_resumed(struct http_req *r, struct webhook_state *st)
         http_suspend(r);
         return;
     }
-    if (s == PW_DONE)
+    if (s == PW_DONE) {
         webhook_reply_stored(r, st);
-    else
+    } else if (s == PW_REFUSED) {
+        /* Spooled, it would fail the same way at every replay: a 4xx now, not a 2xx. */
+        http_reply_error(r, 413, "body", "%s", st->w->err);
+        webhook_log_row(r, 413, 0, "row too large for MariaDB");
+    } else {
         webhook_spool(r, st, st->submit_failed ? "MariaDB unavailable" : st->w->err);
+    }
 }
 
 /* ---- the pipeline after the body ---- */

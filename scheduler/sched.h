@@ -107,6 +107,8 @@ int sched_measure(const struct cfg *cfg, int n);
  * finished tick's duration and step counts. */
 void sched_metrics_leader(bool leader);
 void sched_metrics_tick(const struct sched *s, int64_t took_ms);
+/* A running job of a lost worker or past its deadline was ended (failed or set to retry). */
+void sched_metrics_recovered(const char *queue, const char *action);
 
 /* Connection state (sched.c). sched_db_ready and sched_rq_ready return true when the
  * connection is usable, connecting when the backoff allows. */

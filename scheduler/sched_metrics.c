@@ -34,6 +34,22 @@ static const struct metric_def m_fires = {"jobfleet_cron_fires_total",
                                           NULL,
                                           0};
 
+static const struct metric_def m_recovered = {
+    "jobfleet_jobs_recovered_total",
+    "Running jobs the scheduler ended for their worker, by queue and action: jobs of lost "
+    "workers (lease) and jobs past their deadline (watchdog); each is retried when attempts "
+    "remain.",
+    METRIC_COUNTER,
+    {"queue", "action"},
+    NULL,
+    0};
+
+void
+sched_metrics_recovered(const char *queue, const char *action)
+{
+    metrics_add(&m_recovered, queue ? queue : "default", action ? action : "?", 1);
+}
+
 void
 sched_metrics_leader(bool leader)
 {

@@ -12,7 +12,7 @@
 
 #include <stdlib.h>
 
-/* Finishes the jobs of r (columns id, instance_id, attempt, max_attempts, action) as a
+/* Finishes the jobs of r (columns id, instance_id, attempt, max_attempts, action, queue) as a
  * failed attempt with reason: retried if attempts remain, else failed. Returns how many
  * took, or -1. */
 static int
@@ -53,6 +53,7 @@ sched_finish_rows(struct sched *s, enum sched_step step, const struct db_rows *r
             if (!applied[i])
                 continue;
             took++;
+            sched_metrics_recovered(db_rows_get(r, i, 5), o[i].action);
             log_info("job %lld (%s) attempt %d/%d ended \"%s\" on instance %lld; %s",
                      (long long)o[i].id, o[i].action ? o[i].action : "?", o[i].attempt,
                      o[i].max_attempts, reason, (long long)o[i].instance_id,

@@ -1,6 +1,7 @@
 /* This file is the worker child's loop: read a job, run its function, write the outcome. */
 #include "child.h"
 #include "log.h"
+#include "metrics.h"
 #include "proto.h"
 #include "registry.h"
 #include "util.h"
@@ -65,6 +66,11 @@ child_run(struct job_env *env, const struct proto_job *j, const struct cfg *cfg,
     o->reason = out.reason;
     if (o->status != JOB_OK && o->reason == NULL)
         o->reason = xstrdup("failed");
+    struct buf m;
+    buf_init(&m, 0);
+    metrics_drain(&m);
+    o->metrics = m.len ? buf_detach(&m) : NULL;
+    buf_release(&m);
 }
 
 void
@@ -75,6 +81,7 @@ child_main(int fd, pid_t parent, const struct cfg *cfg)
     if (getppid() != parent)
         _exit(0);
     child_signals();
+    metrics_fork_child();
     /* The child's connections for job functions live as long as the child. */
     struct job_env *env = job_env_new(cfg, false);
     for (;;) {

@@ -20,9 +20,9 @@ struct proto_outcome_hdr {
     int64_t retry_delay_ms;
     int64_t execution_ms;
     int32_t status;
-    uint32_t result_len; /* UINT32_MAX: NULL */
-    uint32_t reason_len; /* UINT32_MAX: NULL */
-    uint32_t pad;
+    uint32_t result_len;  /* UINT32_MAX: NULL */
+    uint32_t reason_len;  /* UINT32_MAX: NULL */
+    uint32_t metrics_len; /* UINT32_MAX: NULL */
 };
 
 static int
@@ -151,7 +151,9 @@ proto_write_outcome(int fd, const struct proto_outcome *o)
                                   .execution_ms = o->execution_ms,
                                   .status = o->status,
                                   .result_len = proto_len(o->result),
-                                  .reason_len = proto_len(o->reason)};
+                                  .reason_len = proto_len(o->reason),
+                                  .metrics_len =
+                                      proto_fits(o->metrics) ? proto_len(o->metrics) : UINT32_MAX};
     struct buf b;
     buf_init(&b, 0);
     buf_append(&b, &h, sizeof(h));
@@ -159,6 +161,8 @@ proto_write_outcome(int fd, const struct proto_outcome *o)
         buf_append(&b, o->result, h.result_len);
     if (o->reason)
         buf_append(&b, o->reason, h.reason_len);
+    if (h.metrics_len != UINT32_MAX)
+        buf_append(&b, o->metrics, h.metrics_len);
     int rc = proto_write_all(fd, b.data, b.len);
     buf_release(&b);
     return rc;
@@ -177,7 +181,8 @@ proto_read_outcome(int fd, struct proto_outcome *o)
     o->retry_delay_ms = h.retry_delay_ms;
     o->execution_ms = h.execution_ms;
     if (proto_read_str(fd, h.result_len, &o->result) != 1 ||
-        proto_read_str(fd, h.reason_len, &o->reason) != 1) {
+        proto_read_str(fd, h.reason_len, &o->reason) != 1 ||
+        proto_read_str(fd, h.metrics_len, &o->metrics) != 1) {
         proto_outcome_release(o);
         return -1;
     }
@@ -197,5 +202,6 @@ proto_outcome_release(struct proto_outcome *o)
 {
     free(o->result);
     free(o->reason);
-    o->result = o->reason = NULL;
+    free(o->metrics);
+    o->result = o->reason = o->metrics = NULL;
 }

@@ -25,6 +25,9 @@ struct proto_outcome {
     int64_t execution_ms;
     char *result; /* owned, may be NULL */
     char *reason; /* owned, may be NULL */
+    /* owned, may be NULL: the counters the child's job functions moved (metrics_drain's
+     * text), which the supervisor adds to its own (the child has no metrics listener) */
+    char *metrics;
 };
 
 /* True when s (NULL included) fits one field of a message. */

@@ -187,6 +187,8 @@ sup_read_outcome(struct sup *s, struct slot *sl)
         proto_outcome_release(&po);
         return;
     }
+    worker_metrics_merge(po.metrics);
+    free(po.metrics);
     enum job_status st = (enum job_status)po.status;
     char *reason = po.reason, *result = po.result;
     /* A job killed for its timeout that still managed to answer keeps its own answer. */
@@ -304,6 +306,7 @@ sup_dispatch(struct sup *s, struct slot *sl, struct fetch_job *fj)
         return;
     }
     sup_real_start(&fj->job);
+    worker_metrics_queue_wait(&fj->job, fj->job.due_wait_us + waited);
     log_debug("job %lld attempt %d started %lld us after its claim", (long long)fj->job.id,
               fj->job.attempt, (long long)waited);
     sl->busy = true;

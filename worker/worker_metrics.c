@@ -1,6 +1,8 @@
 /* This file keeps the worker's metrics (worker_metrics.h): attempts by outcome, queue and
  * action with their durations, slots, and the children's crashes, timeouts and restarts.
  * Labels are queue and action names, bounded by the registry and the config. */
+#include "httpc.h"
+#include "job.h"
 #include "metrics.h"
 #include "worker_metrics.h"
 
@@ -22,6 +24,16 @@ static const struct metric_def m_duration = {
     {"queue", "action"},
     worker_duration_buckets,
     (int)(sizeof(worker_duration_buckets) / sizeof(double))};
+static const double worker_wait_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                             2.5,   5,    10,    30,   60,  300,  1800};
+static const struct metric_def m_wait = {
+    "jobfleet_job_queue_wait_seconds",
+    "Time from a job's due time (its enqueue, or its run_at when later) to its start, by queue "
+    "and action.",
+    METRIC_HISTOGRAM,
+    {"queue", "action"},
+    worker_wait_buckets,
+    (int)(sizeof(worker_wait_buckets) / sizeof(double))};
 static const struct metric_def m_crashes = {"jobfleet_worker_child_crashes_total",
                                             "Children that died while running a job.",
                                             METRIC_COUNTER,
@@ -57,6 +69,22 @@ worker_metrics_outcome(const struct claimed_job *job, enum job_status st, int64_
         m = &m_retried;
     metrics_add(m, job->queue, job->action, 1);
     metrics_observe(&m_duration, job->queue, job->action, (double)exec_ms / 1000.0);
+}
+
+void
+worker_metrics_merge(const char *drained)
+{
+    static const struct metric_def *const from_children[] = {
+        &job_metric_enqueued, &httpc_metric_requests, &httpc_metric_budget_waits,
+        &httpc_metric_budget_wait_seconds};
+    metrics_merge(drained, from_children, (int)(sizeof(from_children) / sizeof(from_children[0])));
+}
+
+void
+worker_metrics_queue_wait(const struct claimed_job *job, int64_t waited_us)
+{
+    metrics_observe(&m_wait, job->queue, job->action,
+                    (double)(waited_us > 0 ? waited_us : 0) / 1e6);
 }
 
 void

@@ -18,6 +18,11 @@ void worker_metrics_crash(void);
 void worker_metrics_timeout(void);
 /* A child was started in place of one that ended. */
 void worker_metrics_restart(void);
+/* Adds what a child's job functions counted (proto_outcome.metrics, NULL: nothing): child
+ * jobs enqueued and HTTP service requests and budget waits. */
+void worker_metrics_merge(const char *drained);
+/* A job handed to a child waited_us after it became due (enqueued, or its run_at). */
+void worker_metrics_queue_wait(const struct claimed_job *job, int64_t waited_us);
 /* The slots: busy now, and all. */
 void worker_metrics_slots(int busy, int total);
 

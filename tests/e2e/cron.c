@@ -4,6 +4,7 @@
  * the CLI reads [scheduler] test_clock_file, so days and DST nights pass in seconds. */
 #include "cronjob_fire.h"
 #include "cronjob.h"
+#include "tproducer.h"
 #include "tsupport.h"
 #include "util.h"
 
@@ -642,7 +643,13 @@ test_scheduler_clock(struct tenv *t)
                                       "America/Chicago", NULL}) == 0,
           "cron add dst");
     int64_t dst = t_sql_int(t, 0, "SELECT id FROM cron_jobs WHERE name = 'dst'", DB_NOP);
+    /* The first scheduler serves its metrics (the standby started later does not). */
+    char listen[32], murl[64];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", t_free_port());
+    snprintf(murl, sizeof(murl), "http://%s/metrics", listen);
+    setenv("JOBFLEET_SCHEDULER_METRICS_LISTEN", listen, 1);
     pid_t a = t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    unsetenv("JOBFLEET_SCHEDULER_METRICS_LISTEN");
     clock_set(t, iso("2026-03-08T08:00:02Z")); /* 03:00:02 CDT: 02:30 did not exist */
     WAIT_UNTIL(jobs_of(t, dst) == 1, 10000, "the skipped 02:30 never fired");
     CHECK_FIRES(t, dst, "2026-03-08 08:00:00");
@@ -659,6 +666,9 @@ test_scheduler_clock(struct tenv *t)
     int64_t every = t_sql_int(t, 0, "SELECT id FROM cron_jobs WHERE name = 'every'", DB_NOP);
     clock_set(t, t0 + 1);
     WAIT_UNTIL(jobs_of(t, every) == 1, 10000, "every never fired");
+    const char *late = "jobfleet_cron_misfires_total{reason=\"late\"}";
+    double late0 = t_metric(murl, late);
+    late0 = late0 < 0 ? 0 : late0;
     /* Three hours later: one catch-up job, and the scheduler has moved on past it. */
     clock_set(t, t0 + 3 * 3600 + 30);
     WAIT_UNTIL(t_sql_int(t, 0,
@@ -667,6 +677,12 @@ test_scheduler_clock(struct tenv *t)
                          DB_P(DBI(every))) == 1,
                10000, "the catch-up never happened");
     CHECK_FIRES(t, every, "2026-05-01 10:00:00,2026-05-01 13:00:00");
+    CHECK(t_metric(murl, late) == late0 + 1, "the skipped 10:01-12:59 is one late misfire: %g",
+          t_metric(murl, late));
+    int64_t made = t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE origin = 'cron'", DB_NOP);
+    CHECK(t_metric(murl, "jobfleet_jobs_enqueued_total{queue=\"default\",action=\"System/"
+                         "Noop\"}") == (double)made,
+          "every cron job made is counted as enqueued (%lld)", (long long)made);
     /* Failover: a standby takes over from a leader killed with SIGKILL. */
     pid_t b = t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
     t_signal(t, a, SIGKILL);

@@ -80,6 +80,9 @@ dget_json(struct tenv *t, const char *path, const struct dclient *c)
     return j;
 }
 
+/* The Max-Age dlogin expects of the session cookie ([dashboard] session_ttl_s). */
+static int dlogin_ttl_s = 28800;
+
 /* Logs in; returns the status, and fills c (cookie and form token) on success. */
 static long
 dlogin(struct tenv *t, const char *user, const char *pass, struct dclient *c)
@@ -91,8 +94,10 @@ dlogin(struct tenv *t, const char *user, const char *pass, struct dclient *c)
     if (st == 303) {
         char sc[256];
         CHECK(t_http_header(&r, "set-cookie", sc, sizeof(sc)) == 0, "no Set-Cookie");
+        char max_age[32];
+        snprintf(max_age, sizeof(max_age), "Max-Age=%d;", dlogin_ttl_s);
         CHECK(strstr(sc, "HttpOnly") && strstr(sc, "SameSite=Strict") && strstr(sc, "Secure") &&
-                  strstr(sc, "Max-Age=28800") && strstr(sc, "Path=/"),
+                  strstr(sc, max_age) && strstr(sc, "Path=/"),
               "cookie attributes: %s", sc);
         snprintf(c->cookie, sizeof(c->cookie), "%.*s", (int)strcspn(sc, ";"), sc);
         char *page = dget(t, "/", c);
@@ -152,6 +157,38 @@ test_login(struct tenv *t)
     /* Three failures lock the address out, even for the right password then. */
     CHECK(dlogin(t, "carol", "x", &c) == 401 && dlogin(t, "carol", "y", &c) == 401, "fail");
     CHECK(dlogin(t, "carol", "pass+word", &c) == 429, "locked out after three failures");
+}
+
+/* A session ends session_ttl_s after its login: the cookie says so (Max-Age), and the server
+ * refuses it afterwards even from a client that keeps sending it. */
+static void
+test_session_expires(struct tenv *t)
+{
+    dlogin_ttl_s = 2;
+    dstart(t);
+    struct dclient c;
+    int64_t t0 = now_mono_ms();
+    CHECK(dlogin(t, "admin", "adminpw", &c) == 303, "login");
+    CHECK(dstatus(t, "GET", "/jobs?format=json", NULL, &c, NULL) == 200, "fresh session works");
+    WAIT_UNTIL(dstatus(t, "GET", "/", NULL, &c, NULL) == 303, 10000,
+               "the session outlived its 2 s");
+    int64_t took = now_mono_ms() - t0;
+    CHECK(took >= 1900, "the session ended after %lld ms, before its 2 s", (long long)took);
+    CHECK(dstatus(t, "GET", "/jobs?format=json", NULL, &c, NULL) == 401, "JSON: 401 after expiry");
+    char body[128];
+    snprintf(body, sizeof(body), "csrf=%s", c.csrf);
+    struct t_http_resp r;
+    char where[128] = "";
+    long st = dreq(t, "POST", "/queues/default/pause", body, &c, NULL, &r);
+    t_http_header(&r, "location", where, sizeof(where));
+    t_http_release(&r);
+    CHECK(st == 303 && strncmp(where, "/login", 6) == 0, "an expired session's POST: %ld to %s", st,
+          where);
+    CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM queue_settings WHERE is_paused = 1", DB_NOP) == 0,
+          "nothing paused by an expired session");
+    /* A new login gets a new session. */
+    CHECK(dlogin(t, "admin", "adminpw", &c) == 303, "login again");
+    CHECK(dstatus(t, "GET", "/jobs?format=json", NULL, &c, NULL) == 200, "the new session works");
 }
 
 static void
@@ -440,6 +477,7 @@ main(int argc, char **argv)
 {
     static const struct test_case cases[] = {
         {"e2e_dashboard_login", test_login, NULL},
+        {"e2e_dashboard_session_expires", test_session_expires, DASH_USERS "session_ttl_s = 2\n"},
         {"e2e_dashboard_csrf", test_csrf, DASH_USERS},
         {"e2e_dashboard_readonly", test_readonly, DASH_USERS},
         {"e2e_dashboard_jobs_filter", test_jobs_filter,

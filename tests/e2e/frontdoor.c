@@ -5,6 +5,7 @@
  * too large for one packet, a webhook_log row that cost its neighbours, and the smaller leaks. */
 #include "hmac.h"
 #include "thttp.h"
+#include "tmyproxy.h"
 #include "tproducer.h"
 #include "tservers.h"
 #include "tsupport.h"
@@ -381,9 +382,11 @@ test_bad_key(struct tenv *t)
 struct ctrl_post {
     struct tenv *t;
     const char *body;
+    size_t len; /* 0: CTRL_BYTES */
     long status;
     bool spooled;
     char err[256];
+    char body_out[512]; /* the start of the answer */
 };
 
 static void *
@@ -392,9 +395,11 @@ ctrl_post_main(void *arg)
     struct ctrl_post *c = arg;
     char *out = NULL;
     struct t_http_resp r;
-    t_http("POST", tprod_url(c->t, "/webhook/system/echo"), c->body, CTRL_BYTES, NULL, &r);
+    size_t len = c->len ? c->len : CTRL_BYTES;
+    t_http("POST", tprod_url(c->t, "/webhook/system/echo"), c->body, len, NULL, &r);
     c->status = r.status;
     snprintf(c->err, sizeof(c->err), "%s", r.err);
+    snprintf(c->body_out, sizeof(c->body_out), "%s", r.body ? r.body : "");
     out = r.body;
     c->spooled = out && strstr(out, "\"spooled\":true");
     t_http_release(&r);
@@ -428,6 +433,76 @@ test_control_chars(struct tenv *t)
     free(body);
     CHECK(stored == CTRL_N, "%d of %d stored directly, %d spooled", stored, CTRL_N, spooled);
     CHECK(jobs_count(t) == CTRL_N, "%lld jobs", (long long)jobs_count(t));
+}
+
+#define PKT_SMALL 8
+#define PKT_BIG (1500 * 1000)
+
+/* Between the producer and MariaDB a limit of 1 MiB that the producer cannot read (a proxy's):
+ * a 1.5 MB delivery in one batch with small ones makes the batch's INSERT fail with error 1153
+ * and the connection close. That row is a data error: refused with a 413 that says why; the
+ * rest of its batch is stored, nothing is spooled, and MariaDB is not taken for down. The
+ * batch is made deterministic by a table lock: the writer's first statement waits on it while
+ * the others queue behind it. */
+static void
+test_packet_too_large(struct tenv *t)
+{
+    struct tmyproxy *px = tmyproxy_start(t->cfg.mysql.host, t->cfg.mysql.port);
+    tmyproxy_max_packet(px, 1024 * 1024);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", tmyproxy_port(px));
+    setenv("JOBFLEET_MYSQL_PORT", port, 1);
+    tprod_start(t);
+    char *big = xmalloc(PKT_BIG + 1);
+    memset(big, 'a', PKT_BIG);
+    big[0] = '"';
+    big[PKT_BIG - 1] = '"';
+    big[PKT_BIG] = '\0';
+    char small[PKT_SMALL + 1][32];
+    struct ctrl_post cp[PKT_SMALL + 2];
+    pthread_t th[PKT_SMALL + 2];
+    CHECK(db_exec_static(t->db, "LOCK TABLES jobs WRITE") == 0, "lock: %s", db_errstr(t->db));
+    /* cp[0] holds the writer on the lock; the big one and the small ones queue behind it. */
+    for (int i = 0; i < PKT_SMALL + 2; i++) {
+        if (i <= PKT_SMALL)
+            snprintf(small[i], sizeof(small[i]), "{\"n\":%d}", i);
+        cp[i] = (struct ctrl_post){.t = t,
+                                   .body = i <= PKT_SMALL ? small[i] : big,
+                                   .len = i <= PKT_SMALL ? strlen(small[i]) : PKT_BIG};
+        pthread_create(&th[i], NULL, ctrl_post_main, &cp[i]);
+        if (i == 0)
+            WAIT_UNTIL(tprod_metric(t, "jobfleet_producer_writer_waiting_requests") == 1, 5000,
+                       "the first delivery waits for the writer");
+    }
+    WAIT_UNTIL(tprod_metric(t, "jobfleet_producer_writer_waiting_requests") == PKT_SMALL + 2, 10000,
+               "every delivery waits for the writer");
+    CHECK(db_exec_static(t->db, "UNLOCK TABLES") == 0, "unlock: %s", db_errstr(t->db));
+    for (int i = 0; i < PKT_SMALL + 2; i++)
+        pthread_join(th[i], NULL);
+    CHECK(tmyproxy_too_large(px) >= 1, "MariaDB's limit was never reached");
+    for (int i = 0; i <= PKT_SMALL; i++)
+        CHECK(cp[i].status == 202 && !cp[i].spooled, "small delivery %d: %ld%s %s", i, cp[i].status,
+              cp[i].spooled ? " spooled" : "", cp[i].err);
+    const struct ctrl_post *b = &cp[PKT_SMALL + 1];
+    CHECK(b->status == 413 && strstr(b->body_out, "max_allowed_packet"), "the big delivery: %ld %s",
+          b->status, b->body_out);
+    CHECK(jobs_count(t) == PKT_SMALL + 1, "%lld jobs", (long long)jobs_count(t));
+    char *log = t_log(t, t->procs[t->n_procs - 1].pid);
+    char want[64];
+    snprintf(want, sizeof(want), "batch of %d jobs: insert jobs: Got a packet bigger",
+             PKT_SMALL + 1);
+    CHECK(log && strstr(log, want), "the big row shared its batch with the small ones: %s", log);
+    free(log);
+    CHECK(tprod_metric(t, "jobfleet_producer_spool_files") == 0, "nothing spooled");
+    CHECK(tprod_metric(t, "jobfleet_producer_mariadb_up") == 1, "MariaDB not taken for down");
+    WAIT_UNTIL(t_sql_int(t, 0, "SELECT COUNT(*) FROM webhook_log WHERE status = 413", DB_NOP) == 1,
+               5000, "the refusal is in webhook_log");
+    /* The writer goes on as before. */
+    CHECK(tprod_post(t, "/webhook/system/echo", "{}", 2, NULL, NULL) == 202, "a later delivery");
+    CHECK(jobs_count(t) == PKT_SMALL + 2, "stored");
+    free(big);
+    unsetenv("JOBFLEET_MYSQL_PORT");
+    tmyproxy_stop(px);
 }
 
 /* A max_body_bytes whose escaped row cannot fit max_allowed_packet is refused at start. */
@@ -608,6 +683,8 @@ static const struct test_case cases[] = {
     {"e2e_frontdoor_bad_key", test_bad_key, ECHO_SOURCE},
     {"e2e_frontdoor_control_chars", test_control_chars,
      ECHO_SOURCE "[producer]\ndb_timeout_ms = 150000\nrequest_timeout_s = 200\n"},
+    {"e2e_frontdoor_packet_too_large", test_packet_too_large,
+     ECHO_SOURCE "[producer]\nmax_body_bytes = 2097152\ndb_timeout_ms = 30000\n"},
     {"e2e_frontdoor_packet_refused", test_packet_refused,
      ECHO_SOURCE "[producer]\nmax_body_bytes = 67108864\n"},
     {"e2e_frontdoor_spool_cli", test_spool_cli, ECHO_SOURCE},

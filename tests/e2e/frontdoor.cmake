@@ -8,6 +8,7 @@ jf_e2e(frontdoor TIMEOUT 180 NAMES
   e2e_frontdoor_replay_field
   e2e_frontdoor_bad_key
   e2e_frontdoor_control_chars
+  e2e_frontdoor_packet_too_large
   e2e_frontdoor_packet_refused
   e2e_frontdoor_spool_cli
   e2e_frontdoor_log_bad_path

@@ -1,6 +1,7 @@
 /* End-to-end tests of a job's life through the real CLI, worker and scheduler. */
 #include "job.h"
 #include "tservers.h"
+#include "tproducer.h"
 #include "tsupport.h"
 #include "util.h"
 
@@ -168,6 +169,11 @@ all_gone(const pid_t *pids, int n)
 static void
 test_kill9_worker_job_lost(struct tenv *t)
 {
+    char listen[32], murl[64];
+    int mport = t_free_port();
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", mport);
+    snprintf(murl, sizeof(murl), "http://%s/metrics", listen);
+    setenv("JOBFLEET_SCHEDULER_METRICS_LISTEN", listen, 1);
     t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
     pid_t w = start_worker(t);
     int64_t id = t_enqueue(t, "System/Sleep", "{\"seconds\":60}", NULL);
@@ -189,6 +195,9 @@ test_kill9_worker_job_lost(struct tenv *t)
     free(reason);
     CHECK(took < 5000 + 5000, "recovery took %lld ms, lease is 5 s", (long long)took);
     CHECK(attempts_of(t, id) == 1, "the lost attempt is in the history");
+    CHECK(t_metric(murl, "jobfleet_jobs_recovered_total{queue=\"default\",action=\"System/"
+                         "Sleep\"}") == 1,
+          "the scheduler counts the job it recovered");
 }
 
 static void

@@ -1,6 +1,8 @@
 /* End-to-end test of the Prometheus metrics of all three processes: a known workload runs on a
  * real fleet, then the worker's and scheduler's metrics_listen and the producer's /metrics are
- * scraped and checked against the jobs and job_attempts tables. */
+ * scraped and checked against the jobs and job_attempts tables, the webhooks sent and the fake
+ * service's log. */
+#include "tfake.h"
 #include "thttp.h"
 #include "tproducer.h"
 #include "tsupport.h"
@@ -10,21 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The value of the series line "<series> <value>" in a scrape of url; -1 when absent. */
-static double
-scrape(const char *url, const char *series)
-{
-    struct t_http_resp r;
-    CHECK(t_http("GET", url, NULL, 0, NULL, &r) == 0 && r.status == 200, "scrape %s: %ld %s", url,
-          r.status, r.err);
-    char key[256];
-    snprintf(key, sizeof(key), "\n%s ", series);
-    const char *p = strstr(r.body, key);
-    double v = p ? strtod(p + strlen(key), NULL) : -1;
-    t_http_release(&r);
-    return v;
-}
-
 static void
 test_metrics_fleet(struct tenv *t)
 {
@@ -32,9 +19,16 @@ test_metrics_fleet(struct tenv *t)
     FILE *fp = fopen(t->conf, "a");
     fprintf(fp,
             "[worker]\nmetrics_listen = 127.0.0.1:%d\n[scheduler]\nmetrics_listen = "
-            "127.0.0.1:%d\n[dashboard]\ncache_refresh_ms = 200\n",
+            "127.0.0.1:%d\n[dashboard]\ncache_refresh_ms = 200\n"
+            "[service.fake]\nbase_url = http://127.0.0.1:1\nrate_per_minute = 60\n"
+            "[webhook.system]\nauth = none\n[webhook.guarded]\npath_prefix = system/effect\n"
+            "auth = token\ntoken = t0ken-0123456789abc\ntoken_header = X-Auth\n",
             wport, sport);
     fclose(fp);
+    struct tfake f;
+    tfake_start(t, &f, "fakehttp.py", NULL);
+    setenv("JOBFLEET_SERVICE_FAKE_BASE_URL", f.base_url, 1);
+    tfake_control(&f, "faults", "{\"path\":\"/ping\",\"status\":429,\"retry_after\":1}");
     char wurl[64], surl[64];
     snprintf(wurl, sizeof(wurl), "http://127.0.0.1:%d/metrics", wport);
     snprintf(surl, sizeof(surl), "http://127.0.0.1:%d/metrics", sport);
@@ -44,17 +38,30 @@ test_metrics_fleet(struct tenv *t)
     int n = 0;
     for (int i = 0; i < 5; i++)
         ids[n++] = t_enqueue(t, "System/Noop", "{}", NULL);
+    int64_t noops_ms = now_mono_ms();
     for (int i = 0; i < 3; i++)
         ids[n++] = t_enqueue(t, "System/Fail", "{}", NULL);
     for (int i = 0; i < 2; i++)
         ids[n++] =
             t_enqueue(t, "System/Touch", touch, (const char *const[]){"--max-attempts", "2", NULL});
     free(touch);
+    /* A probe calls the fake service 3 times at 60 a minute (a 429 first): the budget makes
+     * starts wait, and the child job it enqueues is counted by the worker. */
+    int64_t probe = t_enqueue(t, "System/Probe",
+                              "{\"steps\":3,\"service\":\"fake\",\"child\":\"System/Echo\"}", NULL);
+    int64_t started_ms = now_mono_ms();
     t_spawn(t, t_bin("jobfleet-worker"), NULL);
     t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
     tprod_start(t);
     for (int i = 0; i < n; i++)
         WAIT_UNTIL(t_job_done(t, ids[i]), 30000, "job %lld finishes", (long long)ids[i]);
+    WAIT_UNTIL(t_job_done(t, probe), 30000, "the probe finishes");
+    CHECK(t_job_in_state(t, probe, "succeeded"), "the probe succeeded");
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT COUNT(*) FROM jobs WHERE action = 'System/Echo' AND "
+                         "state = 'succeeded'",
+                         DB_NOP) == 1,
+               20000, "the probe's child job runs");
 
     /* Worker: attempts by outcome, queue and action, as job_attempts holds them. */
     char s[160];
@@ -75,22 +82,56 @@ test_metrics_fleet(struct tenv *t)
         int64_t want = t_sql_int(t, -1, sql, DB_P(DBS(checks[i].action)));
         free(sql);
         double got;
-        WAIT_UNTIL((got = scrape(wurl, s)) == (double)want, 5000, "%s: %g, database %lld", s, got,
+        WAIT_UNTIL((got = t_metric(wurl, s)) == (double)want, 5000, "%s: %g, database %lld", s, got,
                    (long long)want);
     }
-    CHECK(scrape(wurl, "jobfleet_worker_slots") == 2, "slots = concurrency");
+    CHECK(t_metric(wurl, "jobfleet_worker_slots") == 2, "slots = concurrency");
     snprintf(s, sizeof(s),
              "jobfleet_job_duration_seconds_count{queue=\"default\",action=\""
              "System/Touch\"}");
-    CHECK(scrape(wurl, s) == 4, "two Touch jobs, two attempts each: %g", scrape(wurl, s));
-    CHECK(scrape(wurl, "jobfleet_worker_child_crashes_total") == -1 ||
-              scrape(wurl, "jobfleet_worker_child_crashes_total") == 0,
+    CHECK(t_metric(wurl, s) == 4, "two Touch jobs, two attempts each: %g", t_metric(wurl, s));
+    CHECK(t_metric(wurl, "jobfleet_worker_child_crashes_total") == -1 ||
+              t_metric(wurl, "jobfleet_worker_child_crashes_total") == 0,
           "no crash");
 
+    /* Queue wait: one observation per attempt started, every Noop waited at least from its
+     * enqueue until the worker started (all ten were enqueued first). */
+    snprintf(s, sizeof(s),
+             "jobfleet_job_queue_wait_seconds_count{queue=\"default\",action=\"System/Touch\"}");
+    CHECK(t_metric(wurl, s) == 4, "a wait per Touch attempt: %g", t_metric(wurl, s));
+    snprintf(s, sizeof(s),
+             "jobfleet_job_queue_wait_seconds_sum{queue=\"default\",action=\"System/Noop\"}");
+    double least = (double)(started_ms - noops_ms) / 1000.0 * 5;
+    CHECK(t_metric(wurl, s) >= least * 0.9, "the Noops' waits add up to %g s, at least %g",
+          t_metric(wurl, s), least * 0.9);
+    snprintf(s, sizeof(s),
+             "jobfleet_job_queue_wait_seconds_bucket{queue=\"default\",action=\"System/Noop\","
+             "le=\"+Inf\"}");
+    CHECK(t_metric(wurl, s) == 5, "five Noop waits: %g", t_metric(wurl, s));
+
+    /* The probe's requests, made in a child, are counted by the supervisor: the 429 and the
+     * three answers, and the starts that waited for the budget (60 a minute: 1 a second). */
+    double *arr = NULL;
+    int calls = tfake_arrivals(&f, "/ping", &arr);
+    free(arr);
+    CHECK(calls == 4, "the fake saw 4 requests: %d", calls);
+    CHECK(t_metric(wurl, "jobfleet_http_requests_total{service=\"fake\",code=\"429\"}") == 1,
+          "one 429");
+    CHECK(t_metric(wurl, "jobfleet_http_requests_total{service=\"fake\",code=\"200\"}") == 3,
+          "three 200s");
+    double waits = t_metric(wurl, "jobfleet_http_budget_waits_total{service=\"fake\"}");
+    CHECK(waits >= 1, "starts waited for the budget: %g", waits);
+    CHECK(t_metric(wurl, "jobfleet_http_budget_wait_seconds_total{service=\"fake\"}") > 0,
+          "time spent waiting");
+    CHECK(t_metric(wurl,
+                   "jobfleet_jobs_enqueued_total{queue=\"default\",action=\"System/Echo\"}") == 1,
+          "the child job the probe enqueued");
+    tfake_stop(&f);
+
     /* Scheduler: it leads, ticks, and picked up the two retries (pending -> queued). */
-    CHECK(scrape(surl, "jobfleet_scheduler_leader") == 1, "leader");
-    CHECK(scrape(surl, "jobfleet_scheduler_tick_duration_seconds_count") > 0, "ticks");
-    double picked = scrape(surl, "jobfleet_scheduler_step_rows_total{step=\"pickup\"}");
+    CHECK(t_metric(surl, "jobfleet_scheduler_leader") == 1, "leader");
+    CHECK(t_metric(surl, "jobfleet_scheduler_tick_duration_seconds_count") > 0, "ticks");
+    double picked = t_metric(surl, "jobfleet_scheduler_step_rows_total{step=\"pickup\"}");
     CHECK(picked == 2, "pickup moved the two retries: %g", picked);
 
     /* Producer: the fleet's gauges from the dashboard's cache follow the table. */
@@ -100,6 +141,29 @@ test_metrics_fleet(struct tenv *t)
     CHECK(tprod_metric(t, "jobfleet_jobs{state=\"failed\"}") == 3, "failed");
     CHECK(tprod_metric(t, "jobfleet_workers") == 1, "one worker");
     CHECK(tprod_metric(t, "jobfleet_scheduler_leader_present") == 1, "a leader");
+
+    /* Producer: webhooks by source and status, jobs enqueued by queue and action. */
+    CHECK(tprod_post(t, "/webhook/system/echo", "{}", 2, NULL, NULL) == 202, "echo webhook");
+    CHECK(tprod_post(t, "/webhook/system/echo", "{}", 2, NULL, NULL) == 202, "echo webhook");
+    CHECK(tprod_post(t, "/webhook/system/effect", "{}", 2, NULL, NULL) == 401, "no token");
+    CHECK(tprod_post(t, "/webhook/nope", "{}", 2, NULL, NULL) == 404, "no source");
+    CHECK(tprod_call(t, "POST", "/api/jobs", "{\"action\":\"System/Noop\"}", NULL, NULL) == 201,
+          "API job");
+    WAIT_UNTIL(tprod_metric(t, "jobfleet_webhook_requests_total{source=\"system\",code=\"202\"}") ==
+                   2,
+               5000, "two stored webhooks of source system");
+    WAIT_UNTIL(
+        tprod_metric(t, "jobfleet_webhook_requests_total{source=\"guarded\",code=\"401\"}") == 1,
+        5000, "one refused by source guarded");
+    WAIT_UNTIL(tprod_metric(t, "jobfleet_webhook_requests_total{source=\"(none)\",code=\"404\"}") ==
+                   1,
+               5000, "one without a source");
+    CHECK(tprod_metric(t, "jobfleet_jobs_enqueued_total{queue=\"default\",action=\"System/Echo/"
+                          "Webhook\"}") == 2,
+          "two webhook jobs enqueued");
+    CHECK(tprod_metric(
+              t, "jobfleet_jobs_enqueued_total{queue=\"default\",action=\"System/Noop\"}") == 1,
+          "one API job enqueued");
 }
 
 int

@@ -8,6 +8,7 @@
 #include <string.h>
 
 int t_http_timeout_ms;
+const char *t_http_ca_file;
 
 int
 t_http(const char *method, const char *url, const char *body, size_t len, const char *const *hdrs,
@@ -23,6 +24,7 @@ t_http(const char *method, const char *url, const char *body, size_t len, const 
     conf.max_response_bytes = 0;
     if (t_http_timeout_ms > 0)
         conf.timeout_ms = t_http_timeout_ms;
+    conf.ca_file = t_http_ca_file;
     struct httpc *h = httpc_new(&conf, NULL);
     struct httpc_req req = {
         .method = method, .path = url, .body = body, .body_len = len, .headers = hdrs};

@@ -15,6 +15,9 @@ struct t_http_resp {
 /* The whole-request timeout of t_http, when positive (else httpc's default, 30 s); set it
  * before starting threads that call t_http. */
 extern int t_http_timeout_ms;
+/* The PEM CA bundle https URLs are verified against, when not NULL (else the system's); set it
+ * before starting threads that call t_http. */
+extern const char *t_http_ca_file;
 
 /* Sends method to url with body (len bytes, may be NULL) and the extra header lines in hdrs
  * (NULL-terminated, "Name: value"). Fills out; returns 0, or -1 on a transport error (with

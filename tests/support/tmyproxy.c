@@ -31,6 +31,8 @@ struct tmyproxy {
     pthread_mutex_t mu;
     char *prefix; /* armed while not NULL */
     int cuts;
+    size_t max_packet; /* 0: no limit */
+    int too_large;
     pthread_t conns[256];
     int n_conns;
 };
@@ -52,6 +54,7 @@ struct conn {
     char *id_text[MAX_STMTS];
     int n_ids;
     bool cut;
+    size_t max_packet; /* the proxy's limit when this connection was accepted; 0: none */
 };
 
 static bool
@@ -157,6 +160,57 @@ frame(struct conn *c, struct framing *f, const char *data, size_t len, bool from
     return cut;
 }
 
+/* Sends the client MariaDB's answer to a packet over max_allowed_packet (error 1153, SQL
+ * state 08S01) as the reply to the packet of sequence seq. */
+static void
+send_too_large(struct conn *c, int seq)
+{
+    static const char msg[] = "Got a packet bigger than 'max_allowed_packet' bytes";
+    unsigned char pkt[4 + 9 + sizeof(msg)];
+    size_t n = 9 + sizeof(msg) - 1;
+    pkt[0] = (unsigned char)n;
+    pkt[1] = (unsigned char)(n >> 8);
+    pkt[2] = 0;
+    pkt[3] = (unsigned char)(seq + 1);
+    pkt[4] = 0xff;
+    pkt[5] = 1153 & 0xff;
+    pkt[6] = 1153 >> 8;
+    memcpy(pkt + 7, "#08S01", 6);
+    memcpy(pkt + 13, msg, sizeof(msg) - 1);
+    write_all(c->cfd, (const char *)pkt, 4 + n);
+}
+
+/* With a packet limit: forwards only whole client packets (the statement cut of
+ * tmyproxy_cut_answer does not apply), and answers one over the limit with error 1153
+ * instead. Returns false when the connection is to be closed. */
+static bool
+client_limited(struct conn *c, const char *data, size_t len)
+{
+    struct buf *b = &c->from_client.b;
+    buf_append(b, data, len);
+    size_t off = 0;
+    bool keep = true;
+    while (keep && b->len - off >= 4) {
+        const unsigned char *h = (const unsigned char *)b->data + off;
+        size_t n = (size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16;
+        if (b->len - off < 4 + n)
+            break;
+        if (n > c->max_packet) {
+            pthread_mutex_lock(&c->p->mu);
+            c->p->too_large++;
+            pthread_mutex_unlock(&c->p->mu);
+            send_too_large(c, h[3]);
+            keep = false;
+        } else {
+            keep = write_all(c->sfd, (const char *)h, 4 + n);
+        }
+        off += 4 + n;
+    }
+    memmove(b->data, b->data + off, b->len - off);
+    b->len -= off;
+    return keep;
+}
+
 static void *
 conn_main(void *arg)
 {
@@ -170,7 +224,11 @@ conn_main(void *arg)
             break;
         if (r <= 0)
             continue;
-        if (pf[0].revents) {
+        if (pf[0].revents && c->max_packet) {
+            ssize_t got = read(c->cfd, chunk, sizeof(chunk));
+            if (got <= 0 || !client_limited(c, chunk, (size_t)got))
+                break;
+        } else if (pf[0].revents) {
             ssize_t got = read(c->cfd, chunk, sizeof(chunk));
             if (got <= 0 || !write_all(c->sfd, chunk, (size_t)got))
                 break;
@@ -232,6 +290,7 @@ accept_main(void *arg)
         buf_init(&c->from_client.b, 0);
         buf_init(&c->from_server.b, 0);
         pthread_mutex_lock(&p->mu);
+        c->max_packet = p->max_packet;
         bool room = p->n_conns < (int)(sizeof(p->conns) / sizeof(p->conns[0]));
         if (room && pthread_create(&p->conns[p->n_conns], NULL, conn_main, c) == 0)
             p->n_conns++;
@@ -279,6 +338,23 @@ tmyproxy_cut_answer(struct tmyproxy *p, const char *prefix)
     free(p->prefix);
     p->prefix = xstrdup(prefix);
     pthread_mutex_unlock(&p->mu);
+}
+
+void
+tmyproxy_max_packet(struct tmyproxy *p, size_t bytes)
+{
+    pthread_mutex_lock(&p->mu);
+    p->max_packet = bytes;
+    pthread_mutex_unlock(&p->mu);
+}
+
+int
+tmyproxy_too_large(struct tmyproxy *p)
+{
+    pthread_mutex_lock(&p->mu);
+    int n = p->too_large;
+    pthread_mutex_unlock(&p->mu);
+    return n;
 }
 
 int

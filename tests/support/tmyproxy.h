@@ -7,6 +7,8 @@
 #ifndef JOBFLEET_TMYPROXY_H
 #define JOBFLEET_TMYPROXY_H
 
+#include <stddef.h>
+
 struct tmyproxy;
 
 /* Starts a proxy on a free loopback port to MariaDB at host:port. Fails the test on error. */
@@ -19,6 +21,16 @@ int tmyproxy_port(const struct tmyproxy *p);
  * side stays open and is read to the end, so the statement completes as if the client had
  * gone away just after sending it. The prefix is copied. */
 void tmyproxy_cut_answer(struct tmyproxy *p, const char *prefix);
+/* Makes the proxy enforce a max_allowed_packet of bytes on the connections it accepts from now
+ * on, as MariaDB does: a client
+ * packet longer than that is read whole and dropped, the client gets error 1153 ("Got a packet
+ * bigger than 'max_allowed_packet' bytes") and its connection is closed. Lets a test put a
+ * smaller limit between the binaries and the server than the one they read from the server (a
+ * proxy such as ProxySQL with its own limit), and makes the error deterministic: a real
+ * server may close before the client has sent the whole packet. 0 turns it off. */
+void tmyproxy_max_packet(struct tmyproxy *p, size_t bytes);
+/* How many packets that limit refused so far. */
+int tmyproxy_too_large(struct tmyproxy *p);
 /* How many answers the proxy has cut so far. */
 int tmyproxy_cuts(struct tmyproxy *p);
 /* Stops the proxy, closes every connection and frees it; accepts NULL. */

@@ -82,13 +82,19 @@ tprod_check_401(struct tenv *t, const char *method, const char *path, const char
 int64_t
 tprod_metric(struct tenv *t, const char *name)
 {
+    return (int64_t)t_metric(tprod_url(t, "/metrics"), name);
+}
+
+double
+t_metric(const char *url, const char *series)
+{
     struct t_http_resp r;
-    t_http("GET", tprod_url(t, "/metrics"), NULL, 0, NULL, &r);
-    CHECK(r.status == 200, "metrics: %ld %s", r.status, r.err);
-    char key[128];
-    snprintf(key, sizeof(key), "\n%s ", name);
+    t_http("GET", url, NULL, 0, NULL, &r);
+    CHECK(r.status == 200, "scrape %s: %ld %s", url, r.status, r.err);
+    char key[256];
+    snprintf(key, sizeof(key), "\n%s ", series);
     const char *p = strstr(r.body, key);
-    int64_t v = p ? strtoll(p + strlen(key), NULL, 10) : -1;
+    double v = p ? strtod(p + strlen(key), NULL) : -1;
     t_http_release(&r);
     return v;
 }

@@ -44,4 +44,9 @@ void tprod_check_401(struct tenv *t, const char *method, const char *path, const
  * Fails the test when /metrics does not answer 200. */
 int64_t tprod_metric(struct tenv *t, const char *name);
 
+/* The value of the series line "<series> <value>" (series with its labels, as rendered) in a
+ * scrape of url (any process's /metrics), -1 when absent. Fails the test unless it answers
+ * 200. */
+double t_metric(const char *url, const char *series);
+
 #endif

@@ -56,9 +56,34 @@ test_oversized_refused(void **state)
     close(sv[1]);
 }
 
+/* An outcome carries the child's drained counters to the supervisor, and none when empty. */
+static void
+test_outcome_metrics(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    char reason[] = "failed", metrics[] = "jobfleet_http_requests_total\t=fake\t=429\t1\n";
+    struct proto_outcome o = {.id = 7, .status = 2, .reason = reason, .metrics = metrics};
+    assert_int_equal(proto_write_outcome(sv[0], &o), 0);
+    o.metrics = NULL;
+    assert_int_equal(proto_write_outcome(sv[0], &o), 0);
+    struct proto_outcome got;
+    assert_int_equal(proto_read_outcome(sv[1], &got), 1);
+    assert_string_equal(got.reason, "failed");
+    assert_string_equal(got.metrics, metrics);
+    proto_outcome_release(&got);
+    assert_int_equal(proto_read_outcome(sv[1], &got), 1);
+    assert_null(got.metrics);
+    proto_outcome_release(&got);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_oversized_refused)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_oversized_refused),
+                                       cmocka_unit_test(test_outcome_metrics)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
