@@ -64,6 +64,7 @@ struct sup {
     bool prefetch_auto; /* prefetch = -1: sized from the children's run time (sup_window_size) */
     int64_t wait_ms;    /* the longest a job waits in it before it is handed back */
     double avg_run_ms;  /* moving average of how long a child takes per job */
+    int64_t n_runs;     /* jobs the children finished: avg_run_ms means little before a few */
     int64_t granted;    /* capacity given to the fetch thread ... */
     int64_t delivered;  /* ... and the jobs it delivered against it */
     int told_idle;      /* what the fetch thread was last told of idle children */
@@ -169,6 +170,7 @@ sup_complete(struct sup *s, struct slot *sl, enum job_status st, char *reason, c
 {
     /* Slow to move: the window is sized to the fleet's usual jobs, not to one outlier. */
     s->avg_run_ms = s->avg_run_ms * 0.95 + (double)(now_mono_ms() - sl->started_ms) * 0.05;
+    s->n_runs++;
     sup_record(s, &sl->job, &sl->jl, st, reason, result, retry_delay_ms, exec_ms);
     sl->busy = false;
     sl->term_ms = sl->cancel_ms = 0;
@@ -422,6 +424,9 @@ sup_window_size(const struct sup *s, int live)
     if (s->prefetch_auto) {
         double most = (double)live * SUP_WINDOW_AUTO_PER_CHILD;
         double cover = s->avg_run_ms < 1.0 ? most : live * SUP_WINDOW_COVER_MS / s->avg_run_ms;
+        /* Until every child has finished a job the run time is a guess: one job per child. */
+        if (s->n_runs < live)
+            cover = live;
         cap = cover > most ? (int)most : cover > live ? (int)cover : live;
     }
     if (s->avg_run_ms < 1.0)
