@@ -60,12 +60,14 @@ struct sup {
     /* The claim-ahead window: jobs claimed (checked in) that wait for a child, oldest first. */
     struct fetch_job *win;
     int n_win, cap_win;
-    int prefetch;      /* the window's most jobs */
-    int64_t wait_ms;   /* the longest a job waits in it before it is handed back */
-    double avg_run_ms; /* moving average of how long a child takes per job */
-    int64_t granted;   /* capacity given to the fetch thread ... */
-    int64_t delivered; /* ... and the jobs it delivered against it */
-    int told_idle;     /* what the fetch thread was last told of idle children */
+    int prefetch;       /* the window's most jobs */
+    bool prefetch_auto; /* prefetch = -1: sized from the children's run time (sup_window_size) */
+    int64_t wait_ms;    /* the longest a job waits in it before it is handed back */
+    double avg_run_ms;  /* moving average of how long a child takes per job */
+    int64_t n_runs;     /* jobs the children finished: avg_run_ms means little before a few */
+    int64_t granted;    /* capacity given to the fetch thread ... */
+    int64_t delivered;  /* ... and the jobs it delivered against it */
+    int told_idle;      /* what the fetch thread was last told of idle children */
 };
 
 static int sup_sigpipe[2] = {-1, -1};
@@ -168,6 +170,7 @@ sup_complete(struct sup *s, struct slot *sl, enum job_status st, char *reason, c
 {
     /* Slow to move: the window is sized to the fleet's usual jobs, not to one outlier. */
     s->avg_run_ms = s->avg_run_ms * 0.95 + (double)(now_mono_ms() - sl->started_ms) * 0.05;
+    s->n_runs++;
     sup_record(s, &sl->job, &sl->jl, st, reason, result, retry_delay_ms, exec_ms);
     sl->busy = false;
     sl->term_ms = sl->cancel_ms = 0;
@@ -407,16 +410,32 @@ sup_take_jobs(struct sup *s)
     sup_fill(s);
 }
 
+/* The default window beyond one job per child holds only what the children start within
+ * this many milliseconds, and at most SUP_WINDOW_AUTO_PER_CHILD jobs per child: room for claims
+ * of a hundred jobs when jobs are short, none to hoard when they are long. */
+#define SUP_WINDOW_COVER_MS 20.0
+#define SUP_WINDOW_AUTO_PER_CHILD 8
+
 /* How many jobs the window may hold now: prefetch, or fewer when children are slow, so that
  * a job waits there about half of wait_ms at most (Little's law: the last job of a full
- * window waits window * run time / children). */
+ * window waits window * run time / children). The default (prefetch_auto) is one job per
+ * child, more while a fuller window would still start within SUP_WINDOW_COVER_MS. */
 static int
 sup_window_size(const struct sup *s, int live)
 {
+    int cap = s->prefetch;
+    if (s->prefetch_auto) {
+        double most = (double)live * SUP_WINDOW_AUTO_PER_CHILD;
+        double cover = s->avg_run_ms < 1.0 ? most : live * SUP_WINDOW_COVER_MS / s->avg_run_ms;
+        /* Until every child has finished a job the run time is a guess: one job per child. */
+        if (s->n_runs < live)
+            cover = live;
+        cap = cover > most ? (int)most : cover > live ? (int)cover : live;
+    }
     if (s->avg_run_ms < 1.0)
-        return s->prefetch;
+        return cap;
     double fit = (double)live * (double)s->wait_ms / 2.0 / s->avg_run_ms;
-    return fit < s->prefetch ? (int)fit : s->prefetch;
+    return fit < cap ? (int)fit : cap;
 }
 
 /* Gives the fetch thread the capacity that lets it keep every live child busy and the window
@@ -707,7 +726,8 @@ supervisor_run(const struct cfg *cfg)
     s.fetch.instance_id = s.instance_id;
     if (fetch_start(&s.fetch) < 0)
         fatal("start fetch thread");
-    s.prefetch = cfg->worker.prefetch < 0 ? s.n_slots : cfg->worker.prefetch;
+    s.prefetch_auto = cfg->worker.prefetch < 0;
+    s.prefetch = s.prefetch_auto ? s.n_slots * SUP_WINDOW_AUTO_PER_CHILD : cfg->worker.prefetch;
     s.wait_ms = cfg->worker.prefetch_wait_ms;
     s.told_idle = -1;
     sup_refill(&s);

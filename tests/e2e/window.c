@@ -1,6 +1,7 @@
 /* End-to-end tests of the worker's claim-ahead window ([worker] prefetch): jobs claimed ahead
  * of idle children are checked in, recovered by the lease when the worker dies, handed back
- * at once on SIGTERM, and handed back to idle workers elsewhere when they wait too long. */
+ * at once on SIGTERM, and handed back to idle workers elsewhere when they wait too long; the
+ * default window stays at one job per child for jobs too long to start within 20 ms. */
 #include "tservers.h"
 #include "tsupport.h"
 #include "util.h"
@@ -172,6 +173,31 @@ test_overdue_jobs_go_to_idle_workers(struct tenv *t)
               runs_of(t, ids[i]));
 }
 
+static void
+test_default_window_holds_back_little(struct tenv *t)
+{
+    /* concurrency 2, default prefetch: the 0.4 s jobs are far too long for the window to grow
+     * past one job per child, so at most 4 of the 12 are ever checked in at once, from the
+     * first pop on, and 2 more that finished and wait for their check-out's commit (a window
+     * sized for short jobs would take all 12 at once). */
+    int64_t ids[12];
+    enqueue_sleeps(t, ids, 12, "0.4", "1");
+    t_start_worker(t, NULL);
+    int64_t most = 0, deadline = now_mono_ms() + 30000;
+    while (count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'") < 12 &&
+           now_mono_ms() < deadline) {
+        int64_t running = count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'running'");
+        most = running > most ? running : most;
+        sleep_ms(20);
+    }
+    CHECK(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'") == 12,
+          "the 12 jobs did not all succeed");
+    CHECK(most >= 2 && most <= 6, "%lld jobs were checked in at once, not 2 to 6", (long long)most);
+    for (int i = 0; i < 12; i++)
+        CHECK(runs_of(t, ids[i]) == 1, "job %lld ran %d times", (long long)ids[i],
+              runs_of(t, ids[i]));
+}
+
 static const struct test_case cases[] = {
     {"e2e_window_kill9_full_window_loses_nothing", test_kill9_full_window_loses_nothing,
      "[worker]\nconcurrency = 2\nprefetch = 4\nprefetch_wait_ms = 60000\n"},
@@ -179,6 +205,8 @@ static const struct test_case cases[] = {
      "[worker]\nconcurrency = 2\nprefetch = 4\nprefetch_wait_ms = 60000\n"},
     {"e2e_window_overdue_jobs_go_to_idle_workers", test_overdue_jobs_go_to_idle_workers,
      "[worker]\nconcurrency = 1\nprefetch = 2\nprefetch_wait_ms = 300\n"},
+    {"e2e_window_default_holds_back_little", test_default_window_holds_back_little,
+     "[worker]\nconcurrency = 2\n"},
 };
 
 int
