@@ -20,8 +20,8 @@ struct claimed_job {
     char *parameters;
     char *queue;
     char *dt_started;  /* as stored, for the attempt row */
-    bool started_late; /* dt_started is when a child really started it (the worker's clock; a
-                        * job may wait in the window): the check-out writes it to the row too */
+    bool started_late; /* dt_started is when a child really started it (the claim's time plus
+                        * the wait in the window): the check-out writes it to the row too */
 };
 
 void claimed_job_release(struct claimed_job *j);

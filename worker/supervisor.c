@@ -257,18 +257,21 @@ sup_idle_slot(struct sup *s)
     return NULL;
 }
 
-/* Stamps the job with the time a child really starts it, on this host's clock (the check-out
- * writes it to the row and the attempt row, capped by the server's time): a job that waited in
- * the window starts later than its claim, and rows stamped so keep the order jobs started in. */
+/* Stamps the job with the time a child really starts it: the claim's dt_started (MariaDB's
+ * clock) plus the time it waited since (this host's monotonic clock), never this host's wall
+ * clock, which may be off by minutes (the fault suite's clock-skew). The check-out writes it
+ * to the row and the attempt row, capped by the server's time: a job that waited in the
+ * window starts later than its claim, and rows stamped so keep the order jobs started in. */
 static void
-sup_real_start(struct claimed_job *job)
+sup_real_start(struct claimed_job *job, int64_t waited_us)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    char day[24];
-    caltime_format_dt(ts.tv_sec, day, sizeof(day));
+    int64_t claimed_ms;
+    if (job->dt_started == NULL || caltime_parse(job->dt_started, &claimed_ms) < 0)
+        return; /* the row's own dt_started stays */
+    char when[32];
+    caltime_format_dt6(claimed_ms + waited_us / 1000, when, sizeof(when));
     free(job->dt_started);
-    job->dt_started = xasprintf("%s.%06ld", day, ts.tv_nsec / 1000);
+    job->dt_started = xstrdup(when);
     job->started_late = true;
 }
 
@@ -303,7 +306,7 @@ sup_dispatch(struct sup *s, struct slot *sl, struct fetch_job *fj)
                                   (long long)(waited / 1000000)));
         return;
     }
-    sup_real_start(&fj->job);
+    sup_real_start(&fj->job, waited);
     log_debug("job %lld attempt %d started %lld us after its claim", (long long)fj->job.id,
               fj->job.attempt, (long long)waited);
     sl->busy = true;

@@ -9,6 +9,7 @@ Servers are shared by the rounds of one driver run (tests/servers start DIR), an
 driver's own: a scenario may restart, flush or stop them.
 """
 
+import glob
 import json
 import os
 import random
@@ -133,6 +134,19 @@ class Servers:
         if r.returncode != 0:
             raise RoundFailed(f"redis-cli {' '.join(args)}: {r.stderr.strip()}")
         return r.stdout
+
+
+def faketime_env(offset_s):
+    """The environment that runs a process with its wall clock offset_s seconds off, by Debian's
+    libfaketime (tests/install-deps installs it): CLOCK_REALTIME only, the monotonic clock stays
+    true, as on a host whose NTP is off. ASan wants its runtime first in the library list; a
+    preloaded libfaketime comes before it, which is harmless here."""
+    libs = glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1")
+    if not libs:
+        raise RoundFailed("libfaketime is missing: install Debian's faketime (tests/install-deps)")
+    asan = os.environ.get("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:handle_segv=0")
+    return {"LD_PRELOAD": libs[0], "FAKETIME": f"{offset_s:+d}s", "DONT_FAKE_MONOTONIC": "1",
+            "FAKETIME_NO_CACHE": "1", "ASAN_OPTIONS": asan + ":verify_asan_link_order=0"}
 
 
 class Resp:
@@ -315,8 +329,8 @@ level = debug
         self.procs.append(proc)
         return proc
 
-    def worker(self, name="worker", fault=None, concurrency=None):
-        env = {}
+    def worker(self, name="worker", fault=None, concurrency=None, env=None):
+        env = dict(env or {})
         if fault:
             env["JOBFLEET_FAULT_POINT"] = fault
         if concurrency:
@@ -373,6 +387,10 @@ level = debug
             raise RoundFailed(f"jobfleet {' '.join(args)}: exit {r.returncode}: "
                               f"{r.stderr.strip()}")
         return r
+
+    def db_now(self):
+        """MariaDB's clock (unix seconds, float): the fleet's one clock."""
+        return float(self.sql("SELECT UNIX_TIMESTAMP(NOW(6))")[0][0])
 
     # Workload.
 

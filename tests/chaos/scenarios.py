@@ -660,3 +660,7 @@ def redis_aof(r):
     finally:
         r.stop_all()
         r.servers.redis_aof("end")
+
+
+# The scenarios of other modules register themselves here (they import this one).
+import scenarios_clock  # noqa: E402,F401
