@@ -11,7 +11,7 @@
 #include <string.h>
 
 int64_t
-cronjob_now(const struct cfg *cfg)
+cronjob_now(struct db *db, const struct cfg *cfg)
 {
     const char *path = cfg ? cfg->scheduler.test_clock_file : NULL;
     if (path && *path) {
@@ -24,9 +24,12 @@ cronjob_now(const struct cfg *cfg)
         line[strcspn(line, " \r\n")] = '\0';
         if (ok && parse_int64(line, 0, INT64_C(253402300799), &t) == 0)
             return t;
-        log_warnx("[scheduler] test_clock_file %s holds no unix time; using the system clock",
+        log_warnx("[scheduler] test_clock_file %s holds no unix time; using the server's clock",
                   path);
     }
+    int64_t t;
+    if (db && db_now_s(db, &t) == 0)
+        return t;
     return now_wall_ms() / 1000;
 }
 
@@ -41,7 +44,7 @@ cronjob_add(struct db *db, const struct cfg *cfg, const struct cronjob_spec *spe
             char *err, size_t errlen)
 {
     struct cronjob_checked c;
-    enum job_err je = cronjob_check(cfg, spec, cronjob_now(cfg), &c, err, errlen);
+    enum job_err je = cronjob_check(cfg, spec, cronjob_now(db, cfg), &c, err, errlen);
     if (je != JOB_E_OK)
         return je;
     int64_t new_id = 0;
@@ -74,7 +77,7 @@ cronjob_enable(struct db *db, const struct cfg *cfg, const char *name,
     const char *tz = cronjob_zone(cfg, row->timezone);
     int64_t next;
     if (cron_parse(row->schedule, &ex, err, errlen) < 0 ||
-        cron_next(&ex, tz, cronjob_now(cfg), &next) < 0) {
+        cron_next(&ex, tz, cronjob_now(db, cfg), &next) < 0) {
         snprintf(err, errlen, "cron job \"%s\" has no next fire time in zone %s", name, tz);
         return JOB_E_STATE;
     }
@@ -171,7 +174,7 @@ cronjob_next_times(struct db *db, const struct cfg *cfg, const char *name, int c
         return JOB_E_STATE;
     }
     cronjob_rows_free(rs);
-    int64_t t = cronjob_now(cfg);
+    int64_t t = cronjob_now(db, cfg);
     while (*n < count && cron_next(&ex, tz, t, &t) == 0)
         times[(*n)++] = t;
     return JOB_E_OK;

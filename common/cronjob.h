@@ -33,16 +33,18 @@ struct cronjob_spec {
     const char *catchup; /* NULL or "latest": one catch-up within cron_catchup_s; "none" */
 };
 
-/* The current time in UTC seconds: the unix time held in [scheduler] test_clock_file when that
- * is set (tests), else the system clock. A test clock file that cannot be read is logged and the
- * system clock used. */
-int64_t cronjob_now(const struct cfg *cfg);
+/* Cron's now in UTC seconds: the unix time held in [scheduler] test_clock_file when that is set
+ * (tests), else MariaDB's clock read through db (the fleet's one clock: schedulers on hosts
+ * whose clocks disagree fire the same minutes, and a leader change neither skips nor repeats
+ * fires), else, when db is NULL or the query fails, this host's clock. A test clock file that
+ * cannot be read is logged and the next source used. */
+int64_t cronjob_now(struct db *db, const struct cfg *cfg);
 
 /* The zone a cron job runs in: its own tz when set and not empty, else [scheduler] timezone.
  * Returns tz or the config's string (borrowed: valid while they are). */
 const char *cronjob_zone(const struct cfg *cfg, const char *tz);
 
-/* Checks and inserts a cron job; its first fire is the first one after cronjob_now(). On
+/* Checks and inserts a cron job; its first fire is the first one after cronjob_now(db). On
  * JOB_E_INPUT (bad field) or JOB_E_STATE (the name exists) writes one line to err naming the
  * problem (e.g. "schedule: field 3 (day-of-month): \"32\" is outside 1-31"); JOB_E_DB on a
  * database error. Sets *id when not NULL. */
@@ -66,7 +68,7 @@ enum job_err cronjob_ensure(struct db *db, const struct cfg *cfg, const struct c
  * NULL) to the removed cron job's id. JOB_E_NOTFOUND when there is no such name. */
 enum job_err cronjob_remove(struct db *db, const char *name, int64_t *id, char *err, size_t errlen);
 
-/* The next `count` (1..CRONJOB_NEXT_MAX) fire times after cronjob_now(), UTC seconds, into
+/* The next `count` (1..CRONJOB_NEXT_MAX) fire times after cronjob_now(db), UTC seconds, into
  * times[] (room for count); *n gets how many there are (fewer when the schedule ends). *tz_out,
  * when not NULL, gets the effective zone (truncated to tz_len). */
 enum job_err cronjob_next_times(struct db *db, const struct cfg *cfg, const char *name, int count,

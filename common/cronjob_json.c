@@ -88,7 +88,7 @@ cronjob_list_json(struct db *db, const struct cfg *cfg, enum job_err *e, char *e
         snprintf(err, errlen, "list cron jobs: %s", db_errstr(db));
         return NULL;
     }
-    int64_t now = cronjob_now(cfg);
+    int64_t now = cronjob_now(db, cfg);
     cJSON *a = cJSON_CreateArray();
     for (int i = 0; i < rs->n; i++)
         cJSON_AddItemToArray(a, cronjob_row_json(cfg, &rs->row[i], now));
@@ -105,7 +105,7 @@ cronjob_get_json(struct db *db, const struct cfg *cfg, const char *name, enum jo
         cronjob_store_one(cronjob_store_list(db, name), db, name, e, err, errlen);
     if (rs == NULL)
         return NULL;
-    cJSON *o = cronjob_row_json(cfg, &rs->row[0], cronjob_now(cfg));
+    cJSON *o = cronjob_row_json(cfg, &rs->row[0], cronjob_now(db, cfg));
     cronjob_rows_free(rs);
     *e = JOB_E_OK;
     return o;

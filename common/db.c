@@ -530,6 +530,20 @@ db_rows_int(const struct db_rows *r, int row, int col, int64_t dflt)
 }
 
 int
+db_now_s(struct db *db, int64_t *t)
+{
+    struct db_rows *r = db_query(db, "SELECT UNIX_TIMESTAMP()", NULL, 0);
+    if (r == NULL)
+        return -1;
+    int64_t v = r->n_rows == 1 ? db_rows_int(r, 0, 0, -1) : -1;
+    db_rows_free(r);
+    if (v < 0)
+        return -1;
+    *t = v;
+    return 0;
+}
+
+int
 db_exec_static(struct db *db, const char *sql)
 {
     if (db_ensure(db) < 0)

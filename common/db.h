@@ -94,6 +94,11 @@ int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
+/* The server's clock: sets *t to MariaDB's UNIX_TIMESTAMP() (UTC seconds). Returns 0, or -1
+ * (the query failed; *t untouched). The fleet's one clock: leases, deadlines, run_at and cron
+ * read it, so a host whose clock is off changes nothing (docs/chaos.md, clock skew). */
+int db_now_s(struct db *db, int64_t *t);
+
 /* Runs SQL text that carries no input (DDL of migrations, test setup). Never pass data here. */
 int db_exec_static(struct db *db, const char *sql);
 

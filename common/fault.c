@@ -14,13 +14,25 @@
 
 static atomic_int fault_hits;
 
+/* Appends line (n bytes) to JOBFLEET_FAULT_LOG; best effort. */
+static void
+fault_append(const char *line, int n)
+{
+    const char *path = getenv("JOBFLEET_FAULT_LOG");
+    if (path == NULL || path[0] == '\0' || n <= 0)
+        return;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return;
+    if (write(fd, line, (size_t)n) != n)
+        n = -1;
+    close(fd);
+}
+
 /* Appends the history's fault event; best effort, the kill follows anyway. */
 static void
 fault_log(const char *name, pid_t group)
 {
-    const char *path = getenv("JOBFLEET_FAULT_LOG");
-    if (path == NULL || path[0] == '\0')
-        return;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     char line[256];
@@ -29,12 +41,20 @@ fault_log(const char *name, pid_t group)
                      "\"pid\":%d,\"pids\":[%d],\"pgids\":[%d]}\n",
                      (long long)ts.tv_sec, ts.tv_nsec / 1000, name, (int)getpid(), (int)getpid(),
                      (int)group);
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return;
-    if (n > 0 && write(fd, line, (size_t)n) != n)
-        n = -1;
-    close(fd);
+    fault_append(line, n);
+}
+
+void
+fault_note_kill(int pid, const char *detail)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char line[256];
+    int n = snprintf(line, sizeof(line),
+                     "{\"ev\":\"fault\",\"t\":%lld.%06ld,\"what\":\"kill\",\"detail\":\"%s\","
+                     "\"by\":%d,\"pids\":[%d],\"pgids\":[]}\n",
+                     (long long)ts.tv_sec, ts.tv_nsec / 1000, detail, (int)getpid(), pid);
+    fault_append(line, n);
 }
 
 void

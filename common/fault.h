@@ -17,11 +17,14 @@
  * The points (keep each a one-line macro, so that it merges easily):
  *   checkin.before   the worker is about to send a claim (check-in) statement
  *   checkin.after    a claim committed and took at least one job; no child has it yet
+ *   child.read       a worker's child read a job handed over, before it checks and starts it
  *   function         inside the test job function System/Effect, after it began
  *   checkout.before  outcomes are about to be written (the functions have ended)
  *   checkout.after   a check-out transaction committed
  *   cron.fired       the scheduler inserted a cron fire's job, before it advanced the cron row
- *   pickup.commit    the scheduler queued due jobs and is about to commit (then push) */
+ *   pickup.commit    the scheduler queued due jobs and is about to commit (then push)
+ * and one note (FAULT_NOTE_KILL, logged, never fired): self-fence, a worker killing its
+ * children because its lease is running out. */
 #ifndef JOBFLEET_FAULT_H
 #define JOBFLEET_FAULT_H
 
@@ -34,7 +37,13 @@ void fault_point(const char *name);
         if (cond)                                                                                  \
             fault_point(name);                                                                     \
     } while (0)
+/* Appends to JOBFLEET_FAULT_LOG (when set) the history's "kill" of process pid, with detail
+ * (a string literal): a process of the fleet killing another on purpose (a worker stopping its
+ * children when it fences itself), which the checker reads as the end of their attempts. */
+void fault_note_kill(int pid, const char *detail);
+#define FAULT_NOTE_KILL(pid, detail) fault_note_kill((pid), "" detail)
 #else
+#define FAULT_NOTE_KILL(pid, detail) ((void)0)
 #define FAULT_POINT(name) ((void)0)
 #define FAULT_POINT_IF(cond, name) ((void)0)
 #endif

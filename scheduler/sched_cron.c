@@ -84,7 +84,7 @@ sched_cron_config(struct sched *s)
 }
 
 /* Called once per leader tick, after reconcile and before retention, with s->db connected:
- * fires the due cron jobs at the scheduler's now ([scheduler] test_clock_file in tests), a
+ * fires the due cron jobs at MariaDB's now ([scheduler] test_clock_file in tests), a
  * bounded batch per tick. Two schedulers at once cost work, not duplicates. Returns the number
  * of new jobs, or -1 after sched_db_fail. */
 int
@@ -95,7 +95,7 @@ sched_cron_step(struct sched *s)
         sched_cron_config(s);
     /* Without Redis the fires are still made; reconcile pushes them once it is back. */
     struct rq *rq = rq_connected(s->rq) ? s->rq : NULL;
-    if (cronjob_fire_due(s->db, rq, s->cfg, cronjob_now(s->cfg), &fired) < 0)
+    if (cronjob_fire_due(s->db, rq, s->cfg, cronjob_now(s->db, s->cfg), &fired) < 0)
         return sched_db_fail(s, SCHED_STEP_CRON, s->db);
     s->counts.fired += fired;
     return fired;

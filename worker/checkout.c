@@ -180,10 +180,15 @@ checkout_periodic(struct checkout *c, bool draining, bool any_busy, bool beat_no
         }
     }
     if (beat_now || now >= c->next_heartbeat) {
-        if (instance_heartbeat(c->db, c->instance_id, draining ? "draining" : "running") < 0 &&
-            db_lost(c->db)) {
+        int rc = instance_heartbeat(c->db, c->instance_id, draining ? "draining" : "running");
+        if (rc < 0 && db_lost(c->db)) {
             checkout_mark_down(c, "heartbeat");
             return;
+        }
+        if (rc == 0) {
+            bgthread_lock(&c->bg);
+            c->beat_ok_ms = now;
+            bgthread_unlock(&c->bg);
         }
         c->next_heartbeat = now + c->heartbeat_ms;
     }
@@ -258,6 +263,7 @@ checkout_start(struct checkout *c)
     c->pipe_rd = fds[0];
     c->pipe_wr = fds[1];
     limiter_init(&c->lim, c->redis, c->lease_ms);
+    c->beat_ok_ms = now_mono_ms();
     if (bgthread_start(&c->bg, checkout_loop, c) < 0) {
         /* Give back what the thread would have used: the caller may carry on or exit. */
         int err = errno;
@@ -293,6 +299,15 @@ checkout_unwritten(struct checkout *c)
     int n = c->n_unwritten;
     bgthread_unlock(&c->bg);
     return n;
+}
+
+int64_t
+checkout_last_beat(struct checkout *c)
+{
+    bgthread_lock(&c->bg);
+    int64_t t = c->beat_ok_ms;
+    bgthread_unlock(&c->bg);
+    return t;
 }
 
 void

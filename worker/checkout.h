@@ -41,6 +41,7 @@ struct checkout {
     int64_t *cancels; /* running jobs asked to cancel, for the supervisor */
     int n_cancels;
     int64_t n_flushes, n_flushed;
+    int64_t beat_ok_ms; /* when the last heartbeat that committed was sent (monotonic) */
     /* Set before checkout_start, then the thread's: */
     struct db *db;                 /* borrowed, connected; the caller's again after checkout_stop */
     const struct cfg_redis *redis; /* borrowed: for freeing fleet-wide slots */
@@ -69,6 +70,10 @@ int checkout_start(struct checkout *c);
 void checkout_add(struct checkout *c, struct checkout_item *it);
 /* Outcomes handed over and not yet written. */
 int checkout_unwritten(struct checkout *c);
+/* When the last heartbeat that committed was sent (monotonic ms; checkout_start counts as one,
+ * the instance row having just been written): MariaDB's dt_heartbeat of this instance is at
+ * least that recent, so the scheduler cannot declare it lost before this + lease. */
+int64_t checkout_last_beat(struct checkout *c);
 /* The heartbeat says "draining" from now on, at once. */
 void checkout_set_draining(struct checkout *c);
 /* Whether jobs run (cancel requests are polled only then). */

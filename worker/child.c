@@ -1,5 +1,6 @@
 /* This file is the worker child's loop: read a job, run its function, write the outcome. */
 #include "child.h"
+#include "fault.h"
 #include "log.h"
 #include "metrics.h"
 #include "proto.h"
@@ -51,7 +52,14 @@ child_run(struct job_env *env, const struct proto_job *j, const struct cfg *cfg,
     struct job_out out = {.status = JOB_FAIL};
     int64_t start = now_mono_ms();
     job_fn *fn = registry_find(j->action, cfg->worker.test_actions);
-    if (fn == NULL) {
+    if (j->start_by_ms > 0 && start >= j->start_by_ms) {
+        /* The worker was stopped or starved between the hand-over and this read, past the
+         * claim's lease: the job may run elsewhere by now (the supervisor checks the same
+         * before the hand-over; this covers the time after it). The fenced check-out drops
+         * the outcome if the job was recovered. */
+        job_out_fail(&out, JOB_RETRY, "not started: handed over %lld ms past the lease",
+                     (long long)(start - j->start_by_ms));
+    } else if (fn == NULL) {
         job_out_fail(&out, JOB_FAIL, "unknown action \"%s\" (not registered in this worker)",
                      j->action);
     } else {
@@ -89,6 +97,7 @@ child_main(int fd, pid_t parent, const struct cfg *cfg)
         int rc = proto_read_job(fd, &j);
         if (rc != 1)
             _exit(rc == 0 ? 0 : 1);
+        FAULT_POINT("child.read");
         struct proto_outcome o;
         memset(&o, 0, sizeof(o));
         child_run(env, &j, cfg, &o);

@@ -9,6 +9,7 @@
 
 struct proto_job_hdr {
     int64_t id;
+    int64_t start_by_ms;
     int32_t attempt;
     int32_t timeout_s;
     uint32_t action_len;
@@ -104,6 +105,7 @@ proto_write_job(int fd, const struct proto_job *j)
         return -1;
     }
     struct proto_job_hdr h = {.id = j->id,
+                              .start_by_ms = j->start_by_ms,
                               .attempt = j->attempt,
                               .timeout_s = j->timeout_s,
                               .action_len = proto_len(j->action),
@@ -128,6 +130,7 @@ proto_read_job(int fd, struct proto_job *j)
     if (rc != 1)
         return rc;
     j->id = h.id;
+    j->start_by_ms = h.start_by_ms;
     j->attempt = h.attempt;
     j->timeout_s = h.timeout_s;
     if (proto_read_str(fd, h.action_len, &j->action) != 1 ||

@@ -14,8 +14,10 @@ struct proto_job {
     int64_t id;
     int32_t attempt;
     int32_t timeout_s;
-    char *action;     /* owned after proto_read_job */
-    char *parameters; /* owned after proto_read_job */
+    int64_t start_by_ms; /* CLOCK_MONOTONIC ms past which the child must not start it (the
+                          * claim's lease runs out); 0: no limit */
+    char *action;        /* owned after proto_read_job */
+    char *parameters;    /* owned after proto_read_job */
 };
 
 struct proto_outcome {

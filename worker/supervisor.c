@@ -7,6 +7,7 @@
 #include "child.h"
 #include "caltime.h"
 #include "db.h"
+#include "fault.h"
 #include "fetch.h"
 #include "instance.h"
 #include "lifecycle.h"
@@ -41,6 +42,7 @@ struct slot {
     int64_t cancel_ms; /* when SIGUSR1 asked the job to cancel */
     enum job_status kill_status;
     char kill_reason[128];
+    bool fence_killed;    /* SIGKILLed by sup_fence */
     struct job_limits jl; /* the fleet-wide slots this job holds */
 };
 
@@ -68,6 +70,7 @@ struct sup {
     int64_t granted;    /* capacity given to the fetch thread ... */
     int64_t delivered;  /* ... and the jobs it delivered against it */
     int told_idle;      /* what the fetch thread was last told of idle children */
+    bool fenced;        /* no heartbeat committed for most of the lease: no job runs */
 };
 
 static int sup_sigpipe[2] = {-1, -1};
@@ -175,6 +178,7 @@ sup_complete(struct sup *s, struct slot *sl, enum job_status st, char *reason, c
     sl->busy = false;
     sl->term_ms = sl->cancel_ms = 0;
     sl->kill_reason[0] = '\0';
+    sl->fence_killed = false;
 }
 
 static void
@@ -262,18 +266,21 @@ sup_idle_slot(struct sup *s)
     return NULL;
 }
 
-/* Stamps the job with the time a child really starts it, on this host's clock (the check-out
- * writes it to the row and the attempt row, capped by the server's time): a job that waited in
- * the window starts later than its claim, and rows stamped so keep the order jobs started in. */
+/* Stamps the job with the time a child really starts it: the claim's dt_started (MariaDB's
+ * clock) plus the time it waited since (this host's monotonic clock), never this host's wall
+ * clock, which may be off by minutes (the fault suite's clock-skew). The check-out writes it
+ * to the row and the attempt row, capped by the server's time: a job that waited in the
+ * window starts later than its claim, and rows stamped so keep the order jobs started in. */
 static void
-sup_real_start(struct claimed_job *job)
+sup_real_start(struct claimed_job *job, int64_t waited_us)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    char day[24];
-    caltime_format_dt(ts.tv_sec, day, sizeof(day));
+    int64_t claimed_ms;
+    if (job->dt_started == NULL || caltime_parse(job->dt_started, &claimed_ms) < 0)
+        return; /* the row's own dt_started stays */
+    char when[32];
+    caltime_format_dt6(claimed_ms + waited_us / 1000, when, sizeof(when));
     free(job->dt_started);
-    job->dt_started = xasprintf("%s.%06ld", day, ts.tv_nsec / 1000);
+    job->dt_started = xstrdup(when);
     job->started_late = true;
 }
 
@@ -308,7 +315,8 @@ sup_dispatch(struct sup *s, struct slot *sl, struct fetch_job *fj)
                                   (long long)(waited / 1000000)));
         return;
     }
-    sup_real_start(&fj->job);
+    int64_t claimed_ms = fj->claimed_us / 1000;
+    sup_real_start(&fj->job, waited);
     worker_metrics_queue_wait(&fj->job, fj->job.due_wait_us + waited);
     log_debug("job %lld attempt %d started %lld us after its claim", (long long)fj->job.id,
               fj->job.attempt, (long long)waited);
@@ -319,6 +327,7 @@ sup_dispatch(struct sup *s, struct slot *sl, struct fetch_job *fj)
     sl->started_ms = now_mono_ms();
     sl->deadline_ms = sl->started_ms + (int64_t)sl->job.timeout_s * 1000;
     struct proto_job pj = {.id = sl->job.id,
+                           .start_by_ms = claimed_ms + s->fetch.lease_ms,
                            .attempt = sl->job.attempt,
                            .timeout_s = sl->job.timeout_s,
                            .action = sl->job.action,
@@ -351,11 +360,59 @@ sup_hand_back_window(struct sup *s)
     s->n_win = 0;
 }
 
+/* How long after the last committed heartbeat this worker stops its jobs: before the
+ * scheduler may declare it lost (at the lease), with a margin for the kill, and after the next
+ * heartbeat was due (so a heartbeat interval close to the lease does not stop jobs every time). */
+static int64_t
+sup_fence_after_ms(const struct sup *s)
+{
+    int64_t lease = s->fetch.lease_ms, beat = (int64_t)s->cfg->worker.heartbeat_s * 1000;
+    int64_t margin = lease / 4 < (lease - beat) / 2 ? lease / 4 : (lease - beat) / 2;
+    return lease - (margin > 0 ? margin : 0);
+}
+
+/* Self-fencing: a worker whose heartbeats have not committed for most of the lease (cut from
+ * MariaDB, or its connection hung) will soon be declared lost, and its jobs given to other
+ * workers. Its running jobs are killed now, before that can happen, so that a job never runs
+ * here and elsewhere at once (I2 of the fault suite; a partition would otherwise let both run
+ * to the end), and no job starts until a heartbeat commits again. The outcomes ("worker
+ * stopped: ...") are written when MariaDB answers, and dropped by the check-out's fence when
+ * the jobs were recovered meanwhile. Returns true while fenced. */
+static bool
+sup_fence(struct sup *s)
+{
+    int64_t now = now_mono_ms(), quiet = now - checkout_last_beat(&s->checkout);
+    bool fenced = quiet >= sup_fence_after_ms(s);
+    if (fenced && !s->fenced)
+        log_warnx("no heartbeat committed for %lld ms (lease %lld ms): stopping the running jobs "
+                  "and starting none until MariaDB answers",
+                  (long long)quiet, (long long)s->fetch.lease_ms);
+    else if (!fenced && s->fenced)
+        log_warnx("a heartbeat committed again: starting jobs");
+    s->fenced = fenced;
+    for (int i = 0; fenced && i < s->n_slots; i++) {
+        struct slot *sl = &s->slots[i];
+        if (!sl->busy || sl->fence_killed)
+            continue;
+        snprintf(sl->kill_reason, sizeof(sl->kill_reason),
+                 "worker stopped: no heartbeat for %llds, its lease running out",
+                 (long long)(quiet / 1000));
+        sl->kill_status = JOB_RETRY;
+        sl->term_ms = now;
+        sl->fence_killed = true;
+        FAULT_NOTE_KILL(sl->pid, "self-fence");
+        kill(sl->pid, SIGKILL);
+    }
+    return fenced;
+}
+
 /* Starts jobs of the window, oldest first, while children are idle. */
 static void
 sup_fill(struct sup *s)
 {
     int k = 0;
+    if (sup_fence(s))
+        return;
     struct slot *sl;
     while (k < s->n_win && (sl = sup_idle_slot(s)) != NULL)
         sup_dispatch(s, sl, &s->win[k++]);

@@ -9,6 +9,7 @@ Servers are shared by the rounds of one driver run (tests/servers start DIR), an
 driver's own: a scenario may restart, flush or stop them.
 """
 
+import glob
 import json
 import os
 import random
@@ -135,6 +136,19 @@ class Servers:
         return r.stdout
 
 
+def faketime_env(offset_s):
+    """The environment that runs a process with its wall clock offset_s seconds off, by Debian's
+    libfaketime (tests/install-deps installs it): CLOCK_REALTIME only, the monotonic clock stays
+    true, as on a host whose NTP is off. ASan wants its runtime first in the library list; a
+    preloaded libfaketime comes before it, which is harmless here."""
+    libs = glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1")
+    if not libs:
+        raise RoundFailed("libfaketime is missing: install Debian's faketime (tests/install-deps)")
+    asan = os.environ.get("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:handle_segv=0")
+    return {"LD_PRELOAD": libs[0], "FAKETIME": f"{offset_s:+d}s", "DONT_FAKE_MONOTONIC": "1",
+            "FAKETIME_NO_CACHE": "1", "ASAN_OPTIONS": asan + ":verify_asan_link_order=0"}
+
+
 class Resp:
     """A minimal Redis client (RESP over a socket) for the scenarios that push IDs fast; a
     redis-cli process per command is too slow to race the workers."""
@@ -184,7 +198,8 @@ class Round:
         self.seed, self.short = seed, short
         self.rng = random.Random(seed)
         self.dir = workdir
-        os.makedirs(self.dir, exist_ok=True)
+        shutil.rmtree(self.dir, ignore_errors=True)  # a seed run again starts afresh
+        os.makedirs(self.dir)
         tag = f"{scenario.replace('-', '_')}_{seed}_{os.getpid()}"
         self.db_name = f"chaos_{tag}"[:64]
         self.prefix = f"chaos:{tag}"
@@ -197,6 +212,8 @@ class Round:
         self.clock_path = os.path.join(self.dir, "clock")
         self.conf = os.path.join(self.dir, "jobfleet.conf")
         self.acked = []
+        self.namespaces = []
+        self.producer_host = "127.0.0.1"
 
     # The history.
 
@@ -306,33 +323,59 @@ level = debug
         e.update(extra or {})
         return e
 
-    def spawn(self, binary, name, args=(), env=None):
+    def spawn(self, binary, name, args=(), env=None, prefix=()):
         log = os.path.join(self.dir, f"{name}.log")
-        p = subprocess.Popen([os.path.join(self.build, binary), "--config", self.conf, *args],
+        p = subprocess.Popen([*prefix, os.path.join(self.build, binary), "--config", self.conf,
+                              *args],
                              stdout=open(log, "a"), stderr=subprocess.STDOUT,
                              env=self.env(env), start_new_session=True)
         proc = Proc(name, p, log)
         self.procs.append(proc)
         return proc
 
-    def worker(self, name="worker", fault=None, concurrency=None):
-        env = {}
+    def worker(self, name="worker", fault=None, concurrency=None, env=None, ns=None):
+        env = dict(env or {})
+        if ns:
+            env.update(self.netns_env(ns))
         if fault:
             env["JOBFLEET_FAULT_POINT"] = fault
         if concurrency:
             env["JOBFLEET_WORKER_CONCURRENCY"] = str(concurrency)
-        return self.spawn("jobfleet-worker", name, env=env)
+        return self.spawn("jobfleet-worker", name, env=env, prefix=ns.prefix() if ns else ())
+
+    def netns(self):
+        """A network namespace of this round (netns.py), deleted when the round stops."""
+        import netns
+        ns = netns.Netns()
+        self.namespaces.append(ns)
+        return ns
+
+    def netns_env(self, ns):
+        """The environment of a fleet process inside ns: the servers and the fake upstream
+        through the namespace's relays."""
+        s = self.servers
+        return {"JOBFLEET_MYSQL_HOST": ns.addr, "JOBFLEET_MYSQL_PORT": str(ns.relay(s.my_port)),
+                "JOBFLEET_REDIS_HOST": ns.addr,
+                "JOBFLEET_REDIS_PORT": str(ns.relay(s.redis_port)),
+                "JOBFLEET_SERVICE_EFFECTS_BASE_URL":
+                    f"http://{ns.addr}:{ns.relay(self.fake_port)}"}
 
     def scheduler(self, name="scheduler", env=None):
         return self.spawn("jobfleet-scheduler", name, env=env)
 
-    def producer(self, name="producer", env=None):
-        """Starts the producer and waits until it answers."""
-        p = self.spawn("jobfleet-producer", name, env=env)
+    def producer(self, name="producer", env=None, ns=None):
+        """Starts the producer (inside ns when given) and waits until it answers."""
+        env = dict(env or {})
+        if ns:
+            env.update(self.netns_env(ns))
+            env["JOBFLEET_PRODUCER_LISTEN"] = f"{ns.ns_addr}:{self.producer_port}"
+            self.producer_host = ns.ns_addr
+        p = self.spawn("jobfleet-producer", name, env=env, prefix=ns.prefix() if ns else ())
 
         def up():
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.producer_port}/health",
+                with urllib.request.urlopen(
+                        f"http://{self.producer_host}:{self.producer_port}/health",
                                             timeout=2):
                     return True
             except OSError:
@@ -347,7 +390,7 @@ level = debug
         (status, parsed body or None, seconds)."""
         data = json.dumps(body or {"n": key}).encode()
         req = urllib.request.Request(
-            f"http://127.0.0.1:{self.producer_port}/webhook/system/effect", data=data,
+            f"http://{self.producer_host}:{self.producer_port}/webhook/system/effect", data=data,
             method="POST", headers={"Content-Type": "application/json", "Idempotency-Key": key})
         sent = time.time()
         try:
@@ -373,6 +416,10 @@ level = debug
             raise RoundFailed(f"jobfleet {' '.join(args)}: exit {r.returncode}: "
                               f"{r.stderr.strip()}")
         return r
+
+    def db_now(self):
+        """MariaDB's clock (unix seconds, float): the fleet's one clock."""
+        return float(self.sql("SELECT UNIX_TIMESTAMP(NOW(6))")[0][0])
 
     # Workload.
 
@@ -506,6 +553,9 @@ level = debug
                 p.popen.wait(timeout=10)
             if p.name.startswith("worker") or p.name.startswith("scheduler"):
                 self.check_log(p)
+        for ns in self.namespaces:
+            ns.close()
+        self.namespaces = []
 
     def check_log(self, p):
         text = p.log_text()
