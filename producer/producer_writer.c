@@ -408,10 +408,14 @@ writer_batch(struct writer_thread *t, struct producer_write **b, int *np)
         writer_fail_all(wr, b, n, PW_FAILED, "MariaDB unavailable");
         return false;
     }
-    if (!db_connected(t->db) && db_connect(t->db) < 0) {
-        writer_set_down(wr, t, db_errstr(t->db));
-        writer_fail_all(wr, b, n, PW_FAILED, db_errstr(t->db));
-        return false;
+    if (!db_connected(t->db)) {
+        if (db_connect(t->db) < 0) {
+            writer_set_down(wr, t, db_errstr(t->db));
+            writer_fail_all(wr, b, n, PW_FAILED, db_errstr(t->db));
+            return false;
+        }
+        /* A new session takes the server's max_allowed_packet as it is now. */
+        writer_learn_packet(wr, t->db);
     }
     /* A failed multi-row statement is retried row by row, which finds the item at fault. */
     int rc = 1;
