@@ -75,18 +75,18 @@ caltime_join(const struct caltime *c)
 }
 
 void
-caltime_format_dt6(int64_t ms, char *out, size_t len)
+caltime_format_dt6_us(int64_t us, char *out, size_t len)
 {
     /* Digit by digit rather than snprintf: every webhook formats two times. */
-    if (ms < 0)
-        ms = 0;
+    if (us < 0)
+        us = 0;
     struct caltime c;
-    caltime_split(ms / 1000, &c);
+    caltime_split(us / 1000000, &c);
     if (c.year > 9999 || len < 27) {
         snprintf(out, len, "9999-12-31 23:59:59.999000");
         return;
     }
-    int64_t fields[] = {c.year, c.month, c.day, c.hour, c.min, c.sec, ms % 1000 * 1000};
+    int64_t fields[] = {c.year, c.month, c.day, c.hour, c.min, c.sec, us % 1000000};
     static const int width[] = {4, 2, 2, 2, 2, 2, 6};
     static const char sep[] = "-- ::.";
     char *p = out;
@@ -99,6 +99,12 @@ caltime_format_dt6(int64_t ms, char *out, size_t len)
             *p++ = sep[i];
     }
     *p = '\0';
+}
+
+void
+caltime_format_dt6(int64_t ms, char *out, size_t len)
+{
+    caltime_format_dt6_us(ms > INT64_MAX / 1000 ? INT64_MAX : ms * 1000, out, len);
 }
 
 void
@@ -143,6 +149,24 @@ caltime_parse_dt(const char *s, int64_t *out)
                             &c.min, &c.sec) != 6)
         return -1;
     *out = caltime_join(&c);
+    return 0;
+}
+
+int
+caltime_parse_dt_us(const char *s, int64_t *us)
+{
+    int64_t t;
+    if (caltime_parse_dt(s, &t) < 0)
+        return -1;
+    int64_t frac = 0;
+    const char *dot = strchr(s, '.');
+    int digits = 0;
+    if (dot != NULL)
+        for (const char *p = dot + 1; isdigit((unsigned char)*p) && digits < 6; p++, digits++)
+            frac = frac * 10 + (*p - '0');
+    for (; digits < 6; digits++)
+        frac *= 10;
+    *us = t * 1000000 + frac;
     return 0;
 }
 

@@ -46,6 +46,9 @@ int64_t caltime_join(const struct caltime *c);
  * (truncated to len). */
 void caltime_format_dt6(int64_t ms, char *out, size_t len);
 
+/* As caltime_format_dt6, from UTC microseconds, all six digits kept. */
+void caltime_format_dt6_us(int64_t us, char *out, size_t len);
+
 /* Formats t as "YYYY-MM-DD HH:MM:SS", the DATETIME parameter form, into out (truncated to len,
  * always NUL-terminated when len > 0). */
 void caltime_format_dt(int64_t t, char *out, size_t len);
@@ -62,6 +65,10 @@ void caltime_format_offset(int64_t t, int32_t off, char *out, size_t len);
 /* Parses a DATETIME cell, "2026-03-08 08:00:00" (a fraction is ignored), as UTC seconds.
  * Returns 0, or -1 for NULL or another form. */
 int caltime_parse_dt(const char *s, int64_t *out);
+
+/* Parses a DATETIME(6) cell, "2026-03-08 08:00:00.123456" (fraction optional, digits past six
+ * ignored), as UTC microseconds. Returns 0, or -1 for NULL or another form. */
+int caltime_parse_dt_us(const char *s, int64_t *us);
 
 /* Parses "now", an ISO-8601 time ("2026-11-22T10:00:00Z", "2026-11-22 10:00:00.250", with an
  * optional "+HH:MM" or "+HHMM" offset; no offset means UTC), or a unix time in seconds, into UTC

@@ -165,9 +165,11 @@ claim_hand_over(struct fetch *f, const int64_t *ids, int nk, struct job_limits *
     bool *kept_claimed = xcalloc((size_t)(nk > 0 ? nk : 1), sizeof(bool));
     struct fetch_job *jobs = xcalloc((size_t)(c > 0 ? c : 1), sizeof(*jobs));
     int *pos = xcalloc((size_t)(c > 0 ? c : 1), sizeof(*pos)); /* each job's place in items */
+    int64_t got_us = fetch_now_us();
     for (int i = 0; i < c; i++) {
         jobs[i].job = out[i];
         jobs[i].claimed_us = sent_us;
+        jobs[i].got_us = got_us;
         for (int k = 0; k < nk; k++)
             if (ids[k] == out[i].id && !kept_claimed[k]) {
                 jobs[i].jl = jls[k];

@@ -31,6 +31,7 @@ struct fetch_job {
     struct job_limits jl; /* the fleet-wide slots it holds */
     double score;         /* where it was in its queue's sorted set, to hand it back there */
     int64_t claimed_us;   /* when its claim statement was sent (monotonic): the row's dt_started */
+    int64_t got_us;       /* when the claim's answer was read (monotonic), after dt_started */
 };
 
 #define FETCH_BATCH_MAX 128 /* IDs per pop and per claim statement */

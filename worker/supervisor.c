@@ -71,6 +71,9 @@ struct sup {
     int64_t delivered;  /* ... and the jobs it delivered against it */
     int told_idle;      /* what the fetch thread was last told of idle children */
     bool fenced;        /* no heartbeat committed for most of the lease: no job runs */
+    int64_t
+        clock_off_us; /* MariaDB's clock minus the monotonic clock, from below (sup_real_start) */
+    bool clock_off_set;
 };
 
 static int sup_sigpipe[2] = {-1, -1};
@@ -266,19 +269,27 @@ sup_idle_slot(struct sup *s)
     return NULL;
 }
 
-/* Stamps the job with the time a child really starts it: the claim's dt_started (MariaDB's
- * clock) plus the time it waited since (this host's monotonic clock), never this host's wall
- * clock, which may be off by minutes (the fault suite's clock-skew). The check-out writes it
- * to the row and the attempt row, capped by the server's time: a job that waited in the
- * window starts later than its claim, and rows stamped so keep the order jobs started in. */
+/* Stamps the job with the time a child really starts it, on MariaDB's clock, never this
+ * host's wall clock, which may be off by minutes (the fault suite's clock-skew). A claim's
+ * dt_started was taken between sending it and reading its answer, so dt_started - got_us is a
+ * lower bound of MariaDB's clock minus the monotonic one; the largest bound seen so far turns
+ * the monotonic clock into MariaDB's. It only grows, so the stamps keep the order the jobs
+ * started in across claims (one offset per claim would not: each claim's own delay differs),
+ * and it is at least this claim's bound, so no job starts before its claim. The check-out
+ * writes the stamp to the row and the attempt row, capped by the server's time. */
 static void
-sup_real_start(struct claimed_job *job, int64_t waited_us)
+sup_real_start(struct sup *s, struct fetch_job *fj)
 {
-    int64_t claimed_ms;
-    if (job->dt_started == NULL || caltime_parse(job->dt_started, &claimed_ms) < 0)
+    struct claimed_job *job = &fj->job;
+    int64_t claimed_us;
+    if (job->dt_started == NULL || caltime_parse_dt_us(job->dt_started, &claimed_us) < 0)
         return; /* the row's own dt_started stays */
+    int64_t bound = claimed_us - fj->got_us;
+    if (!s->clock_off_set || bound > s->clock_off_us)
+        s->clock_off_us = bound;
+    s->clock_off_set = true;
     char when[32];
-    caltime_format_dt6(claimed_ms + waited_us / 1000, when, sizeof(when));
+    caltime_format_dt6_us(fetch_now_us() + s->clock_off_us, when, sizeof(when));
     free(job->dt_started);
     job->dt_started = xstrdup(when);
     job->started_late = true;
@@ -316,7 +327,7 @@ sup_dispatch(struct sup *s, struct slot *sl, struct fetch_job *fj)
         return;
     }
     int64_t claimed_ms = fj->claimed_us / 1000;
-    sup_real_start(&fj->job, waited);
+    sup_real_start(s, fj);
     worker_metrics_queue_wait(&fj->job, fj->job.due_wait_us + waited);
     log_debug("job %lld attempt %d started %lld us after its claim", (long long)fj->job.id,
               fj->job.attempt, (long long)waited);

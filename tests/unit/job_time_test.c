@@ -60,6 +60,28 @@ test_edges(void **state)
     assert_string_equal(got, "1970-01-01 00:00:00.000000");
 }
 
+/* The worker stamps the start of a job that waited in its window in microseconds: jobs started
+ * within one millisecond must keep their order (the priority-order test reads it back). */
+static void
+test_microseconds(void **state)
+{
+    (void)state;
+    char got[40];
+    caltime_format_dt6_us(INT64_C(1772928000123456), got, sizeof(got));
+    assert_string_equal(got, "2026-03-08 00:00:00.123456");
+    int64_t us = 0;
+    assert_int_equal(caltime_parse_dt_us("2026-03-08 00:00:00.123456", &us), 0);
+    assert_int_equal(us, INT64_C(1772928000123456));
+    assert_int_equal(caltime_parse_dt_us("2026-03-08 00:00:00.5", &us), 0);
+    assert_int_equal(us, INT64_C(1772928000500000));
+    assert_int_equal(caltime_parse_dt_us("2026-03-08 00:00:00", &us), 0);
+    assert_int_equal(us, INT64_C(1772928000000000));
+    assert_int_equal(caltime_parse_dt_us("2026-03-08 00:00:00.1234567", &us), 0);
+    assert_int_equal(us, INT64_C(1772928000123456));
+    assert_int_equal(caltime_parse_dt_us("not a time", &us), -1);
+    assert_int_equal(caltime_parse_dt_us(NULL, &us), -1);
+}
+
 static void
 test_random(void **state)
 {
@@ -169,9 +191,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_edges),      cmocka_unit_test(test_random),
-        cmocka_unit_test(test_parse_back), cmocka_unit_test(test_split_join),
-        cmocka_unit_test(test_texts),
+        cmocka_unit_test(test_edges),      cmocka_unit_test(test_microseconds),
+        cmocka_unit_test(test_random),     cmocka_unit_test(test_parse_back),
+        cmocka_unit_test(test_split_join), cmocka_unit_test(test_texts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
