@@ -2,11 +2,10 @@
 network namespace of its own (netns.py), cut from MariaDB by an nftables drop rule while Redis
 and the upstream stay reachable, then healed. Registered into scenarios.SCENARIOS."""
 
-import threading
 import time
 
 from fleet import LEASE_S, T_BOUND_S, RoundFailed, wait_until
-from scenarios import all_final, scenario, size
+from scenarios import all_final, scenario, size, spool_checks, webhooks_across
 
 
 # [25] A worker cut from MariaDB for longer than its lease while its jobs run: the scheduler
@@ -69,21 +68,8 @@ def partition_producer(r):
     r.worker("worker-1")
     r.worker("worker-2")
     r.producer(ns=ns)
-    done = threading.Event()
-    results = []
 
-    def load(lane):
-        i = 0
-        while not done.is_set():
-            results.append(r.webhook(f"part-{r.seed}-{lane}-{i}"))
-            i += 1
-            time.sleep(size(r, 0.05, 0.2))
-
-    threads = [threading.Thread(target=load, args=(k,)) for k in range(size(r, 8, 3))]
-    for th in threads:
-        th.start()
-    try:
-        time.sleep(1.0)
+    def fault():
         r.event("fault", what="partition", pgids=[], detail=f"{ns.name} (producer) cut")
         ns.cut(r.servers.my_port)
         try:
@@ -91,19 +77,10 @@ def partition_producer(r):
         finally:
             ns.heal()
             r.event("fault", what="heal", pgids=[], detail=f"{ns.name} healed")
-        time.sleep(2.0)
-    finally:
-        done.set()
-        for th in threads:
-            th.join()
-    spooled = sum(1 for st, doc, _ in results if isinstance(doc, dict) and doc.get("spooled"))
-    refused = [st for st, _, _ in results if not 200 <= st < 300]
-    lat = sorted(t for _, _, t in results)
-    p99 = lat[max(0, int(len(lat) * 0.99) - 1)] if lat else 0
-    r.event("figure", deliveries=len(results), spooled=spooled, refused=len(refused),
-            p99_s=round(p99, 3))
-    r.expect(spooled > 0, "workload", "no delivery was spooled while the producer was cut")
-    r.expect(not refused, "spool", f"{len(refused)} deliveries refused ({refused[:5]}) with a "
-             "working spool")
-    wait_until(lambda: r.count("origin = 'webhook'") >= len(results) - len(refused),
-               T_BOUND_S * 4, "every accepted delivery to be a job (spool replay)", step=0.5)
+
+    results = webhooks_across(r, "part", size(r, 8, 3), size(r, 0.05, 0.2), fault)
+    # Cut, a delivery waits for MariaDB up to [producer] db_timeout_ms (2 s), then is spooled.
+    spool_checks(r, results, "while the producer was cut", 3.0)
+    accepted = sum(1 for st, _, _ in results if 200 <= st < 300)
+    wait_until(lambda: r.count("origin = 'webhook'") >= accepted, T_BOUND_S * 4,
+               "every accepted delivery to be a job (spool replay)", step=0.5)
