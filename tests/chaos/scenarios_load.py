@@ -125,7 +125,7 @@ def dir_bytes(path):
 @scenario("webhook-load", "[22] webhooks at 200/s for 10 min with MariaDB up, then down",
           rounds=3)
 def webhook_load(r):
-    rate, seconds = size(r, 200, 20), size(r, 600, 5)
+    rate, seconds = size(r, 200, 20), size(r, 600, 3)
     r.scheduler()
     for i in range(2):
         r.worker(f"worker-{i + 1}", concurrency=4)

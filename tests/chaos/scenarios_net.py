@@ -58,7 +58,7 @@ def partition_worker(r):
 # [26] The producer cut from MariaDB under webhook load: deliveries are spooled (fsync, then
 # 202) while it cannot reach MariaDB and replayed exactly once after the heal; every 2xx
 # becomes a job (the checker's I1 over acked keys, I5 one job per key). FAULTS.md heals after
-# 2 minutes; the short size after 8 s.
+# 2 minutes; the short size after 5 s.
 
 @scenario("partition-producer", "[26] the producer's namespace cut from MariaDB under webhook load",
           rounds=3)
@@ -73,7 +73,7 @@ def partition_producer(r):
         r.event("fault", what="partition", pgids=[], detail=f"{ns.name} (producer) cut")
         ns.cut(r.servers.my_port)
         try:
-            time.sleep(size(r, 120, 8))
+            time.sleep(size(r, 120, 5))
         finally:
             ns.heal()
             r.event("fault", what="heal", pgids=[], detail=f"{ns.name} healed")
