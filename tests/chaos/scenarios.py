@@ -608,8 +608,11 @@ def spool_checks(r, results, when, budget_s):
 def zombie_at(point):
     def run(r):
         r.scheduler()
+        # One child: a point counts its passes per process, so a second child reading its own
+        # job would stop the worker again once it is continued.
         w1 = r.spawn("jobfleet-worker", "worker-1", env={
-            "JOBFLEET_FAULT_POINT": f"{point}@1", "JOBFLEET_FAULT_ACTION": "stop"})
+            "JOBFLEET_FAULT_POINT": f"{point}@1", "JOBFLEET_FAULT_ACTION": "stop",
+            "JOBFLEET_WORKER_CONCURRENCY": "1"})
         ids = r.enqueue(size(r, 2, 1), {"work_ms": 300})
         wait_until(lambda: r.fault_fired(), 30, f"worker-1 to freeze at {point}")
         w1.stopped = True
