@@ -97,7 +97,7 @@ def paced_load(r, tag, rate, seconds, results):
                 return
             if now < next_t:
                 time.sleep(next_t - now)
-            results.append(r.webhook(f"{tag}-{r.seed}-{k}-{i}"))
+            results.append(r.webhook(f"{tag}-{r.seed}-{k}-{i}", path="system/echo"))
             i += 1
             next_t += period
 
@@ -152,6 +152,9 @@ def webhook_load(r):
     wait_until(lambda: r.count("origin = 'webhook'") >= accepted, T_BOUND_S * 4 + seconds * 2,
                "every accepted delivery to be a job (spool replay)", step=0.5)
     replay_s = time.time() - t0
+    # Drained before the driver's settle (whose deadline is sized for small workloads).
+    wait_until(lambda: r.count("state NOT IN ('succeeded','failed','cancelled')") == 0,
+               120 + accepted / 50, "the deliveries' jobs to run", step=1.0)
     r.event("figure", rate=rate, seconds=seconds, up=len(up), up_p99_s=round(p99_up, 3),
             down=len(down), down_p99_s=round(p99_down, 3), spool_bytes=spool_bytes,
             replay_s=round(replay_s, 1))

@@ -65,8 +65,8 @@ def partition_worker(r):
 def partition_producer(r):
     ns = r.netns()
     r.scheduler()
-    r.worker("worker-1")
-    r.worker("worker-2")
+    r.worker("worker-1", concurrency=4)
+    r.worker("worker-2", concurrency=4)
     r.producer(ns=ns)
 
     def fault():
@@ -78,9 +78,12 @@ def partition_producer(r):
             ns.heal()
             r.event("fault", what="heal", pgids=[], detail=f"{ns.name} healed")
 
-    results = webhooks_across(r, "part", size(r, 8, 3), size(r, 0.05, 0.2), fault)
+    # About 16 deliveries/s in the full size: some 2,000 System/Effect jobs to run after the heal.
+    results = webhooks_across(r, "part", size(r, 8, 3), size(r, 0.5, 0.2), fault)
     # Cut, a delivery waits for MariaDB up to [producer] db_timeout_ms (2 s), then is spooled.
     spool_checks(r, results, "while the producer was cut", 3.0)
     accepted = sum(1 for st, _, _ in results if 200 <= st < 300)
     wait_until(lambda: r.count("origin = 'webhook'") >= accepted, T_BOUND_S * 4,
                "every accepted delivery to be a job (spool replay)", step=0.5)
+    wait_until(lambda: r.count("state NOT IN ('succeeded','failed','cancelled')") == 0,
+               60 + accepted / 10, "the deliveries' jobs to run", step=1.0)
