@@ -384,13 +384,14 @@ level = debug
         wait_until(up, 30, "the producer to answer")
         return p
 
-    def webhook(self, key, body=None):
-        """POSTs one delivery to /webhook/system/effect with an Idempotency-Key; records an
-        ack (by key: a spooled delivery has no job id yet) when the answer is 2xx. Returns
-        (status, parsed body or None, seconds)."""
+    def webhook(self, key, body=None, path="system/effect"):
+        """POSTs one delivery to /webhook/PATH (System/Effect's, or system/echo: System/Echo's,
+        which calls no upstream) with an Idempotency-Key; records an ack (by key: a spooled
+        delivery has no job id yet) when the answer is 2xx. Returns (status, parsed body or
+        None, seconds)."""
         data = json.dumps(body or {"n": key}).encode()
         req = urllib.request.Request(
-            f"http://{self.producer_host}:{self.producer_port}/webhook/system/effect", data=data,
+            f"http://{self.producer_host}:{self.producer_port}/webhook/{path}", data=data,
             method="POST", headers={"Content-Type": "application/json", "Idempotency-Key": key})
         sent = time.time()
         try:

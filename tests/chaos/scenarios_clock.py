@@ -50,7 +50,7 @@ def clock_skew_worker(r):
     a, b = skew_signs(r)
     w1 = r.worker("worker-1", env=faketime_env(a * SKEW_S))
     w2 = r.worker("worker-2", env=faketime_env(b * SKEW_S))
-    long_ms = (2 * LEASE_S + 1) * 1000
+    long_ms = size(r, 2 * LEASE_S + 1, LEASE_S + 1) * 1000  # past the lease: heartbeats count
     ids = r.enqueue(size(r, 6, 3), {"work_ms": long_ms}, extra=("--timeout", "30"))
     ids += r.enqueue(size(r, 6, 3), {"work_ms": 200, "fail_attempts": 1})
     ids += r.enqueue(size(r, 12, 6), {"work_ms": 100})
@@ -101,8 +101,8 @@ def clock_skew_scheduler(r):
             r.kill9(sched)
         sched = r.scheduler(f"scheduler-{phase + 1}", env=faketime_env(sign * SKEW_S))
         victim = r.worker(f"worker-victim-{phase + 1}")
-        ids += r.enqueue(size(r, 6, 4), {"work_ms": (2 * LEASE_S + 1) * 1000},
-                         extra=("--timeout", "30"))
+        long_ms = size(r, 2 * LEASE_S + 1, LEASE_S + 1) * 1000
+        ids += r.enqueue(size(r, 6, 3), {"work_ms": long_ms}, extra=("--timeout", "30"))
         wait_until(lambda: any(b["pgid"] == victim.pid for b in r.begun()), 30,
                    "a job to begin on the victim")
         killed.append(victim.pid)
@@ -177,8 +177,8 @@ def dst_expected(crons, t_from, t_to, zone="America/Chicago"):
 def dst_night(r, night):
     day0, change, kind = DST_NIGHTS[night]
     # The short size covers the night (22:00 the day before to 05:00); the full one the day.
-    t_from = change - 4 * 3600 if r.short else day0 - 3600
-    t_to = change + 3 * 3600 if r.short else day0 + 26 * 3600
+    t_from = change - 3 * 3600 if r.short else day0 - 3600
+    t_to = change + 2 * 3600 if r.short else day0 + 26 * 3600
     set_clock(r, t_from)
     env = {"JOBFLEET_SCHEDULER_TEST_CLOCK_FILE": r.clock_path}
     scheds = [r.scheduler(f"scheduler-{i + 1}", env=env) for i in range(2)]

@@ -46,10 +46,12 @@ test_oversized_refused(void **state)
     assert_int_equal(errno, EMSGSIZE);
     /* Nothing was written: the next message is read whole. */
     j.parameters = small;
+    j.start_by_ms = 123456789; /* the child's start deadline travels with the job */
     assert_int_equal(proto_write_job(sv[0], &j), 0);
     struct proto_job got;
     assert_int_equal(proto_read_job(sv[1], &got), 1);
     assert_string_equal(got.parameters, "{\"n\":1}");
+    assert_int_equal(got.start_by_ms, 123456789);
     proto_job_release(&got);
     free(big);
     close(sv[0]);
