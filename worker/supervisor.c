@@ -3,6 +3,7 @@
  * cancellations, replaces dead children, and drains on SIGTERM. The loop itself never waits
  * on MariaDB or Redis (except for fleet-wide limit slots, when limits are set). */
 #include "supervisor.h"
+#include "sup_int.h"
 #include "checkout.h"
 #include "child.h"
 #include "caltime.h"
@@ -30,51 +31,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-struct slot {
-    pid_t pid;
-    int fd;
-    bool busy;
-    struct claimed_job job;
-    int64_t started_ms;
-    int64_t deadline_ms;
-    int64_t term_ms;   /* when SIGTERM went to a job past its timeout or cancel grace */
-    int64_t cancel_ms; /* when SIGUSR1 asked the job to cancel */
-    enum job_status kill_status;
-    char kill_reason[128];
-    bool fence_killed;    /* SIGKILLed by sup_fence */
-    struct job_limits jl; /* the fleet-wide slots this job holds */
-};
-
-struct sup {
-    const struct cfg *cfg;
-    struct db *db; /* the check-out thread's while it runs */
-    int64_t instance_id;
-    struct fetch fetch;
-    struct checkout checkout;
-    struct slot *slots;
-    int n_slots;
-    bool draining;
-    int64_t drain_deadline;
-    int64_t next_renew;
-    pid_t self;
-    struct limiter lim; /* renews the fleet-wide slots of running jobs */
-    /* The claim-ahead window: jobs claimed (checked in) that wait for a child, oldest first. */
-    struct fetch_job *win;
-    int n_win, cap_win;
-    int prefetch;       /* the window's most jobs */
-    bool prefetch_auto; /* prefetch = -1: sized from the children's run time (sup_window_size) */
-    int64_t wait_ms;    /* the longest a job waits in it before it is handed back */
-    double avg_run_ms;  /* moving average of how long a child takes per job */
-    int64_t n_runs;     /* jobs the children finished: avg_run_ms means little before a few */
-    int64_t granted;    /* capacity given to the fetch thread ... */
-    int64_t delivered;  /* ... and the jobs it delivered against it */
-    int told_idle;      /* what the fetch thread was last told of idle children */
-    bool fenced;        /* no heartbeat committed for most of the lease: no job runs */
-    int64_t
-        clock_off_us; /* MariaDB's clock minus the monotonic clock, from below (sup_real_start) */
-    bool clock_off_set;
-};
 
 static int sup_sigpipe[2] = {-1, -1};
 static volatile sig_atomic_t sup_term_count;
@@ -369,52 +325,6 @@ sup_hand_back_window(struct sup *s)
     for (int i = 0; i < s->n_win; i++)
         sup_hand_back(s, &s->win[i]);
     s->n_win = 0;
-}
-
-/* How long after the last committed heartbeat this worker stops its jobs: before the
- * scheduler may declare it lost (at the lease), with a margin for the kill, and after the next
- * heartbeat was due (so a heartbeat interval close to the lease does not stop jobs every time). */
-static int64_t
-sup_fence_after_ms(const struct sup *s)
-{
-    int64_t lease = s->fetch.lease_ms, beat = (int64_t)s->cfg->worker.heartbeat_s * 1000;
-    int64_t margin = lease / 4 < (lease - beat) / 2 ? lease / 4 : (lease - beat) / 2;
-    return lease - (margin > 0 ? margin : 0);
-}
-
-/* Self-fencing: a worker whose heartbeats have not committed for most of the lease (cut from
- * MariaDB, or its connection hung) will soon be declared lost, and its jobs given to other
- * workers. Its running jobs are killed now, before that can happen, so that a job never runs
- * here and elsewhere at once (I2 of the fault suite; a partition would otherwise let both run
- * to the end), and no job starts until a heartbeat commits again. The outcomes ("worker
- * stopped: ...") are written when MariaDB answers, and dropped by the check-out's fence when
- * the jobs were recovered meanwhile. Returns true while fenced. */
-static bool
-sup_fence(struct sup *s)
-{
-    int64_t now = now_mono_ms(), quiet = now - checkout_last_beat(&s->checkout);
-    bool fenced = quiet >= sup_fence_after_ms(s);
-    if (fenced && !s->fenced)
-        log_warnx("no heartbeat committed for %lld ms (lease %lld ms): stopping the running jobs "
-                  "and starting none until MariaDB answers",
-                  (long long)quiet, (long long)s->fetch.lease_ms);
-    else if (!fenced && s->fenced)
-        log_warnx("a heartbeat committed again: starting jobs");
-    s->fenced = fenced;
-    for (int i = 0; fenced && i < s->n_slots; i++) {
-        struct slot *sl = &s->slots[i];
-        if (!sl->busy || sl->fence_killed)
-            continue;
-        snprintf(sl->kill_reason, sizeof(sl->kill_reason),
-                 "worker stopped: no heartbeat for %llds, its lease running out",
-                 (long long)(quiet / 1000));
-        sl->kill_status = JOB_RETRY;
-        sl->term_ms = now;
-        sl->fence_killed = true;
-        FAULT_NOTE_KILL(sl->pid, "self-fence");
-        kill(sl->pid, SIGKILL);
-    }
-    return fenced;
 }
 
 /* Starts jobs of the window, oldest first, while children are idle. */
