@@ -139,6 +139,37 @@ def zombie(r):
     # follows lets it run again, which the checker reports (I2: an attempt after success).
 
 
+# [2] The same zombie frozen inside its check-out (fault point checkout.before): the children
+# finished, so the worker's self-fence (which kills running children on resume) does not
+# intervene, and the late outcomes of all three jobs (one failure/retry, two successes at
+# once) reach the check-out's statements after worker-2 ran the jobs again. Each must meet
+# its fence; a check-out path without one rewrites a finished job (I2, or the retry re-runs it).
+
+@scenario("zombie-stopped-in-checkout",
+          "[2] worker frozen in its check-out past its lease, continued after the re-run")
+def zombie_in_checkout(r):
+    r.scheduler()
+    ids = r.enqueue(1, {"work_ms": 1500, "fail_attempts": 1})
+    ids += r.enqueue(2, {"work_ms": 1500})
+    w1 = r.spawn("jobfleet-worker", "worker-1", env={
+        "JOBFLEET_FAULT_POINT": "checkout.before@1", "JOBFLEET_FAULT_ACTION": "stop",
+        "JOBFLEET_WORKER_CONCURRENCY": "3"})
+    wait_until(lambda: r.fault_fired(), 30, "worker-1 to freeze in its check-out")
+    w1.stopped = True
+    r.event("fault", what="stop", pids=[w1.pid], pgids=[w1.pid], detail="checkout.before")
+    r.worker("worker-2")
+    in_ids = ",".join(map(str, ids))
+    wait_until(lambda: r.count(f"id IN ({in_ids}) AND state = 'succeeded'") == len(ids),
+               T_BOUND_S * 3, "the frozen worker's jobs to succeed on worker-2")
+    r.signal(w1, signal.SIGCONT, "cont")
+    try:
+        wait_until(lambda: w1.log_text().count("outcome not recorded") >= 1, 15,
+                   "the zombie's check-outs to be refused")
+    except RoundFailed as e:
+        r.problem("fence", f"{e}: its late outcomes were written (see {w1.log})")
+    time.sleep(1)  # the window in which a late outcome's retry would start the job again
+
+
 # [16] Duplicate delivery: every job's ID pushed again and again while it waits and runs.
 
 @scenario("dup-delivery", "[16] the same IDs pushed 2-10x while queued and running, 3 workers")
