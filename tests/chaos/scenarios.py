@@ -141,7 +141,7 @@ def zombie(r):
 
 # [2] The same zombie frozen inside its check-out (fault point checkout.before): the children
 # finished, so the worker's self-fence (which kills running children on resume) does not
-# intervene, and the late outcomes of all three jobs (one failure/retry, two successes at
+# intervene, and the late outcomes of all four jobs (one failure/retry, three successes at
 # once) reach the check-out's statements after worker-2 ran the jobs again. Each must meet
 # its fence; a check-out path without one rewrites a finished job (I2, or the retry re-runs it).
 
@@ -149,11 +149,13 @@ def zombie(r):
           "[2] worker frozen in its check-out past its lease, continued after the re-run")
 def zombie_in_checkout(r):
     r.scheduler()
+    # Three successes: whichever outcome the frozen check-out holds, at least two successes
+    # of one worker remain for one check-out after it, the batched statement's case.
     ids = r.enqueue(1, {"work_ms": 1500, "fail_attempts": 1})
-    ids += r.enqueue(2, {"work_ms": 1500})
+    ids += r.enqueue(3, {"work_ms": 1500})
     w1 = r.spawn("jobfleet-worker", "worker-1", env={
         "JOBFLEET_FAULT_POINT": "checkout.before@1", "JOBFLEET_FAULT_ACTION": "stop",
-        "JOBFLEET_WORKER_CONCURRENCY": "3"})
+        "JOBFLEET_WORKER_CONCURRENCY": "4"})
     wait_until(lambda: r.fault_fired(), 30, "worker-1 to freeze in its check-out")
     w1.stopped = True
     r.event("fault", what="stop", pids=[w1.pid], pgids=[w1.pid], detail="checkout.before")
@@ -163,7 +165,8 @@ def zombie_in_checkout(r):
                T_BOUND_S * 3, "the frozen worker's jobs to succeed on worker-2")
     r.signal(w1, signal.SIGCONT, "cont")
     try:
-        wait_until(lambda: w1.log_text().count("outcome not recorded") >= 1, 15,
+        # Every late outcome is refused: all the jobs succeeded on worker-2 meanwhile.
+        wait_until(lambda: w1.log_text().count("outcome not recorded") >= len(ids), 15,
                    "the zombie's check-outs to be refused")
     except RoundFailed as e:
         r.problem("fence", f"{e}: its late outcomes were written (see {w1.log})")
