@@ -38,8 +38,9 @@ int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf
 /* Hands the data to the caller (who frees it) and leaves the buffer empty. */
 char *buf_detach(struct buf *b);
 
-/* Monotonic and wall clocks in milliseconds. */
+/* Monotonic and wall clocks in milliseconds; the monotonic clock in microseconds. */
 int64_t now_mono_ms(void);
+int64_t now_mono_us(void);
 int64_t now_wall_ms(void);
 /* Sleeps for ms milliseconds, returning early if a signal arrives. */
 void sleep_ms(int64_t ms);

@@ -12,6 +12,7 @@
 #include "bgthread.h"
 #include "job_batch.h"
 #include "log.h"
+#include "metrics.h"
 #include "producer.h"
 #include "producer_writer.h"
 #include "util.h"
@@ -32,6 +33,19 @@
 #define WRITER_PACKET_DEFAULT (16LL << 20)
 /* Room in a packet for a row's other columns and the statement around it. */
 #define WRITER_ROW_MARGIN (64 * 1024)
+
+/* How long a batch takes from its first statement to its commit's answer. MariaDB's checkpoint
+ * stalls show here first (a redo log too small for the intake: docs/deploy.md), and every
+ * request of the batch waited that long. */
+static const double writer_commit_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025,
+                                               0.05,  0.1,    0.25,  0.5,  1};
+static const struct metric_def writer_metric_commit = {
+    "jobfleet_producer_commit_seconds",
+    "Time the group-commit writer took to store one batch of jobs (statement and commit).",
+    METRIC_HISTOGRAM,
+    {NULL, NULL},
+    writer_commit_buckets,
+    (int)(sizeof(writer_commit_buckets) / sizeof(double))};
 
 struct writer_thread {
     struct producer_writer *wr;
@@ -418,6 +432,7 @@ writer_batch(struct writer_thread *t, struct producer_write **b, int *np)
         writer_learn_packet(wr, t->db);
     }
     /* A failed multi-row statement is retried row by row, which finds the item at fault. */
+    int64_t t0_us = now_mono_us();
     int rc = 1;
     bool per_row = false;
     for (int attempt = 0; attempt < 4 && rc > 0 && n > 0; attempt++) {
@@ -436,6 +451,7 @@ writer_batch(struct writer_thread *t, struct producer_write **b, int *np)
         *np = n;
         return false;
     }
+    metrics_observe(&writer_metric_commit, NULL, NULL, (double)(now_mono_us() - t0_us) / 1e6);
     atomic_fetch_add(&wr->p->metrics.commits, 1);
     atomic_fetch_add(&wr->p->metrics.committed_jobs, n);
     for (int i = 0; i < n; i++)

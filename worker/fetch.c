@@ -148,9 +148,7 @@ fetch_wait_idle(struct fetch *f)
 int64_t
 fetch_now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return now_mono_us();
 }
 
 int

@@ -236,6 +236,9 @@ test_api_create_concurrent(struct tenv *t)
     int64_t jobs = tprod_metric(t, "jobfleet_producer_committed_jobs_total");
     CHECK(jobs == total && commits > 0 && commits < jobs, "commits %lld for %lld jobs",
           (long long)commits, (long long)jobs);
+    int64_t timed = tprod_metric(t, "jobfleet_producer_commit_seconds_count");
+    CHECK(timed == commits, "commit_seconds counted %lld of %lld commits", (long long)timed,
+          (long long)commits);
 
     for (int i = 0; i < 8; i++) {
         c[i] = (struct conc){.t = t, .n = 1, .key = "same-key"};
