@@ -20,6 +20,8 @@
  *   child.read       a worker's child read a job handed over, before it checks and starts it
  *   function         inside the test job function System/Effect, after it began
  *   checkout.before  outcomes are about to be written (the functions have ended)
+ *   checkout.batch   a check-out is about to write two successes or more in one statement
+ *                    (its transaction begun, no row touched yet)
  *   checkout.after   a check-out transaction committed
  *   cron.fired       the scheduler inserted a cron fire's job, before it advanced the cron row
  *   pickup.commit    the scheduler queued due jobs and is about to commit (then push)

@@ -1,6 +1,7 @@
 /* This file holds the claim and check-out statements of the jobs table. */
 #include "lifecycle.h"
 #include "action.h"
+#include "fault.h"
 #include "log.h"
 #include "util.h"
 
@@ -361,6 +362,7 @@ lifecycle_finish_successes(struct db *db, const struct outcome *o, int n, bool *
     int rc = 2;
     if (m < 2)
         goto out;
+    FAULT_POINT("checkout.batch");
     struct buf sql;
     buf_init(&sql, 0);
     struct db_param *p = xcalloc((size_t)lifecycle_padded(m) * 9 + 2, sizeof(*p));

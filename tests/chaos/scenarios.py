@@ -139,38 +139,52 @@ def zombie(r):
     # follows lets it run again, which the checker reports (I2: an attempt after success).
 
 
-# [2] The same zombie frozen inside its check-out (fault point checkout.before): the children
-# finished, so the worker's self-fence (which kills running children on resume) does not
-# intervene, and the late outcomes of all four jobs (one failure/retry, three successes at
-# once) reach the check-out's statements after worker-2 ran the jobs again. Each must meet
-# its fence; a check-out path without one rewrites a finished job (I2, or the retry re-runs it).
+# [2] The same zombie frozen inside its check-out, past its lease, continued after another
+# worker re-ran its jobs. The fault stops the worker's whole group, so children still
+# reporting stay frozen with it and its self-fence kills them on resume; the outcomes the
+# frozen check-out holds go on to its statements and must each meet its fence. Frozen at
+# checkout.before, the check-out holds the first outcomes (a failure/retry, a success: the
+# retry and final UPDATEs); frozen at checkout.batch, it holds two successes or more (the
+# batched UPDATE). A check-out path without its fence rewrites a finished job (I2, or the
+# retry re-runs it), and the worker then does not log the outcome as not recorded.
 
-@scenario("zombie-stopped-in-checkout",
-          "[2] worker frozen in its check-out past its lease, continued after the re-run")
-def zombie_in_checkout(r):
-    r.scheduler()
-    # Three successes: whichever outcome the frozen check-out holds, at least two successes
-    # of one worker remain for one check-out after it, the batched statement's case.
-    ids = r.enqueue(1, {"work_ms": 1500, "fail_attempts": 1})
-    ids += r.enqueue(3, {"work_ms": 1500})
-    w1 = r.spawn("jobfleet-worker", "worker-1", env={
-        "JOBFLEET_FAULT_POINT": "checkout.before@1", "JOBFLEET_FAULT_ACTION": "stop",
-        "JOBFLEET_WORKER_CONCURRENCY": "4"})
-    wait_until(lambda: r.fault_fired(), 30, "worker-1 to freeze in its check-out")
-    w1.stopped = True
-    r.event("fault", what="stop", pids=[w1.pid], pgids=[w1.pid], detail="checkout.before")
-    r.worker("worker-2")
-    in_ids = ",".join(map(str, ids))
-    wait_until(lambda: r.count(f"id IN ({in_ids}) AND state = 'succeeded'") == len(ids),
-               T_BOUND_S * 3, "the frozen worker's jobs to succeed on worker-2")
-    r.signal(w1, signal.SIGCONT, "cont")
-    try:
-        # Every late outcome is refused: all the jobs succeeded on worker-2 meanwhile.
-        wait_until(lambda: w1.log_text().count("outcome not recorded") >= len(ids), 15,
-                   "the zombie's check-outs to be refused")
-    except RoundFailed as e:
-        r.problem("fence", f"{e}: its late outcomes were written (see {w1.log})")
-    time.sleep(1)  # the window in which a late outcome's retry would start the job again
+def zombie_in_checkout(point, n_fail, n_ok):
+    def run(r):
+        r.scheduler()
+        ids = r.enqueue(n_fail, {"work_ms": 1500, "fail_attempts": 1}) if n_fail else []
+        # Enqueued before the worker starts, so that its children begin them together and
+        # their outcomes reach the check-out together.
+        ids += r.enqueue(n_ok, {"work_ms": 1500})
+        w1 = r.spawn("jobfleet-worker", "worker-1", env={
+            "JOBFLEET_FAULT_POINT": f"{point}@1", "JOBFLEET_FAULT_ACTION": "stop",
+            "JOBFLEET_WORKER_CONCURRENCY": str(len(ids))})
+        wait_until(lambda: r.fault_fired(), 30, f"worker-1 to freeze at {point}")
+        w1.stopped = True
+        r.event("fault", what="stop", pids=[w1.pid], pgids=[w1.pid], detail=point)
+        in_ids = ",".join(map(str, ids))
+        # What the frozen worker had not checked out: every outcome of these must be refused.
+        pending = r.count(f"id IN ({in_ids}) AND state = 'running'")
+        r.expect(pending >= (2 if point == "checkout.batch" else 1), "fault",
+                 f"only {pending} of the jobs still running at the freeze")
+        r.worker("worker-2")
+        wait_until(lambda: r.count(f"id IN ({in_ids}) AND state = 'succeeded'") == len(ids),
+                   T_BOUND_S * 3, "the frozen worker's jobs to succeed on worker-2")
+        r.signal(w1, signal.SIGCONT, "cont")
+        try:
+            wait_until(lambda: w1.log_text().count("outcome not recorded") >= pending, 15,
+                       "the zombie's check-outs to be refused")
+        except RoundFailed as e:
+            r.problem("fence", f"{e}: its late outcomes were written (see {w1.log})")
+        time.sleep(1)  # the window in which a late outcome's retry would start the job again
+    return run
+
+
+scenario("zombie-stopped-in-checkout",
+         "[2] worker frozen in its check-out past its lease, continued after the re-run")(
+    zombie_in_checkout("checkout.before", 1, 3))
+scenario("zombie-stopped-in-batch-checkout",
+         "[2] worker frozen before its batched check-out of successes, continued after the "
+         "re-run")(zombie_in_checkout("checkout.batch", 0, 6))
 
 
 # [16] Duplicate delivery: every job's ID pushed again and again while it waits and runs.
