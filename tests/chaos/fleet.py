@@ -163,10 +163,23 @@ class Resp:
             a = str(a).encode()
             out.append(b"$%d\r\n%s\r\n" % (len(a), a))
         self.sock.sendall(b"".join(out))
+        return self.reply(args[0])
+
+    def reply(self, cmd):
+        """One reply: a simple or integer reply as text, a bulk string as text (None for a
+        null one), an array as a list of replies."""
         line = self.rfile.readline()
         if not line or line[:1] == b"-":
-            raise RoundFailed(f"redis {args[0]}: {line.decode(errors='replace').strip()}")
-        return line[1:].strip().decode()
+            raise RoundFailed(f"redis {cmd}: {line.decode(errors='replace').strip()}")
+        kind, rest = line[:1], line[1:].strip().decode()
+        if kind == b"$":
+            if int(rest) < 0:
+                return None
+            data = self.rfile.read(int(rest) + 2)
+            return data[:-2].decode()
+        if kind == b"*":
+            return [self.reply(cmd) for _ in range(max(int(rest), 0))]
+        return rest
 
     def close(self):
         self.rfile.close()
