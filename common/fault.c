@@ -57,9 +57,20 @@ fault_note_kill(int pid, const char *detail)
     fault_append(line, n);
 }
 
+/* JOBFLEET_FAULT_STALL=NAME:MS: every pass through NAME sleeps MS, beside the fault point. */
+static void
+fault_stall(const char *name)
+{
+    const char *stall = getenv("JOBFLEET_FAULT_STALL");
+    const char *colon = stall ? strchr(stall, ':') : NULL;
+    if (colon && (size_t)(colon - stall) == strlen(name) && strncmp(stall, name, strlen(name)) == 0)
+        usleep((useconds_t)atoi(colon + 1) * 1000);
+}
+
 void
 fault_point(const char *name)
 {
+    fault_stall(name);
     const char *want = getenv("JOBFLEET_FAULT_POINT");
     if (want == NULL)
         return;

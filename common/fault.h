@@ -10,6 +10,9 @@
  *                                   (opens a race window wide enough for a test to hit)
  *   JOBFLEET_FAULT_ACTION=stop      instead of killing, SIGSTOP the group (a zombie made at an
  *                                   exact step; the test's SIGCONT resumes it there)
+ *   JOBFLEET_FAULT_STALL=NAME:MS    besides, sleep MS at every pass through NAME (a second
+ *                                   point, to line events up for the first: outcomes that
+ *                                   gather while the check-out sleeps, say)
  * Firing kills the process's group with SIGKILL when the process leads it or is a child of
  * its leader (a worker started in a session of its own: the supervisor and its children die
  * together, as with kill -9 of the worker and its children's PDEATHSIG), else only itself.

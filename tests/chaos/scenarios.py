@@ -155,9 +155,14 @@ def zombie_in_checkout(point, n_fail, n_ok):
         # Enqueued before the worker starts, so that its children begin them together and
         # their outcomes reach the check-out together.
         ids += r.enqueue(n_ok, {"work_ms": 1500})
-        w1 = r.spawn("jobfleet-worker", "worker-1", env={
-            "JOBFLEET_FAULT_POINT": f"{point}@1", "JOBFLEET_FAULT_ACTION": "stop",
-            "JOBFLEET_WORKER_CONCURRENCY": str(len(ids))})
+        env = {"JOBFLEET_FAULT_POINT": f"{point}@1", "JOBFLEET_FAULT_ACTION": "stop",
+               "JOBFLEET_WORKER_CONCURRENCY": str(len(ids))}
+        if point == "checkout.batch":
+            # Each check-out first sleeps 1 s, so the outcomes that end while the first one
+            # sleeps all wait for the next: two successes or more, however the children are
+            # scheduled (a loaded machine had them check out one by one).
+            env["JOBFLEET_FAULT_STALL"] = "checkout.before:1000"
+        w1 = r.spawn("jobfleet-worker", "worker-1", env=env)
         wait_until(lambda: r.fault_fired(), 30, f"worker-1 to freeze at {point}")
         w1.stopped = True
         r.event("fault", what="stop", pids=[w1.pid], pgids=[w1.pid], detail=point)
