@@ -431,8 +431,8 @@ writer_batch(struct writer_thread *t, struct producer_write **b, int *np)
         /* A new session takes the server's max_allowed_packet as it is now. */
         writer_learn_packet(wr, t->db);
     }
-    /* A failed multi-row statement is retried row by row, which finds the item at fault. */
     int64_t t0_us = now_mono_us();
+    /* A failed multi-row statement is retried row by row, which finds the item at fault. */
     int rc = 1;
     bool per_row = false;
     for (int attempt = 0; attempt < 4 && rc > 0 && n > 0; attempt++) {
