@@ -118,21 +118,31 @@ lifecycle_claim(struct db *db, const int64_t *ids, int n, int64_t instance_id, i
     /* One conditional UPDATE claims every ID still queued; the row lock makes each row go to
      * exactly one claimer. A paused queue's jobs stay queued even if their IDs were popped
      * just before the pause took effect in the fetch thread. Autocommit: the statement is its
-     * own transaction, one round trip for the claim and its commit. */
+     * own transaction, one round trip for the claim and its commit.
+     *
+     * The same statement refreshes the instance's heartbeat, and claims nothing for an
+     * instance the scheduler marked lost: the claim and the lease check lock the instance's
+     * row in turn, so either the claim comes first and the lease starts again from it, or the
+     * instance is lost first and takes no job. Otherwise a worker whose heartbeat lags after
+     * an outage could claim a job the lease recovery gives to another worker a moment later,
+     * and start it within its start deadline while that worker runs it too. */
     struct buf sql;
     buf_init(&sql, 0);
-    buf_appends(&sql, "UPDATE jobs SET state = 'running', attempt = attempt + 1, instance_id = ?, "
-                      "claim_token = ?, dt_started = NOW(6), dt_deadline = NOW(6) + INTERVAL "
-                      "timeout_s SECOND, cancel_requested = 0 WHERE id");
+    buf_appends(&sql, "UPDATE jobs JOIN worker_instances wi ON wi.id = ? AND wi.state IN "
+                      "('running', 'draining') SET jobs.state = 'running', jobs.attempt = "
+                      "jobs.attempt + 1, jobs.instance_id = wi.id, jobs.claim_token = ?, "
+                      "jobs.dt_started = NOW(6), jobs.dt_deadline = NOW(6) + INTERVAL "
+                      "jobs.timeout_s SECOND, jobs.cancel_requested = 0, wi.dt_heartbeat = "
+                      "NOW(6) WHERE jobs.id");
     struct db_param *p = xcalloc((size_t)(lifecycle_padded(n) + nq + na) + 2, sizeof(*p));
     int k = 0;
     p[k++] = DBI(instance_id);
     p[k++] = DBI(token);
     lifecycle_in(&sql, p, &k, ids, n);
-    buf_appends(&sql, " AND state = 'queued' AND NOT EXISTS (SELECT 1 FROM queue_settings qs "
-                      "WHERE qs.queue = jobs.queue AND qs.is_paused = 1)");
-    lifecycle_not_in(&sql, p, &k, "queue", except ? except->queues : NULL, nq);
-    lifecycle_not_in(&sql, p, &k, "action", except ? except->actions : NULL, na);
+    buf_appends(&sql, " AND jobs.state = 'queued' AND NOT EXISTS (SELECT 1 FROM queue_settings "
+                      "qs WHERE qs.queue = jobs.queue AND qs.is_paused = 1)");
+    lifecycle_not_in(&sql, p, &k, "jobs.queue", except ? except->queues : NULL, nq);
+    lifecycle_not_in(&sql, p, &k, "jobs.action", except ? except->actions : NULL, na);
     uint64_t affected = 0;
     int rc = db_exec(db, sql.data, p, k, &affected, NULL);
     free(p);

@@ -38,7 +38,8 @@ struct lifecycle_except {
 /* Claims the IDs still queued (and not in a paused queue) for instance_id with ONE
  * conditional UPDATE, committed on its own (db must be in autocommit): the row lock takes each
  * row for exactly one claimer (invariant 2) and the check-in is committed before this returns
- * (invariant 3). The UPDATE stamps the rows it takes with token, which the caller must never
+ * (invariant 3). The UPDATE also refreshes the instance's heartbeat, and takes nothing while
+ * the instance is not running or draining (marked lost by the scheduler, or stopped). The UPDATE stamps the rows it takes with token, which the caller must never
  * reuse within the instance; the read-back by (ids, instance_id, token) then returns exactly
  * what this statement took, so ids may hold jobs the instance already runs (a duplicate
  * delivery): they are not returned. Fills out (capacity n) and returns the count; -1 when
