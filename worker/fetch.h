@@ -34,7 +34,7 @@ struct fetch_job {
     int64_t got_us;       /* when the claim's answer was read (monotonic), after dt_started */
 };
 
-#define FETCH_BATCH_MAX 128 /* IDs per pop and per claim statement */
+#define FETCH_BATCH_MAX 256 /* IDs per pop and per claim statement */
 /* Delays between attempts while Redis or the claim connection fails. */
 #define FETCH_RETRY_MIN_MS 100
 #define FETCH_RETRY_MAX_MS 5000

@@ -390,9 +390,9 @@ sup_take_jobs(struct sup *s)
 
 /* The default window beyond one job per child holds only what the children start within
  * this many milliseconds, and at most SUP_WINDOW_AUTO_PER_CHILD jobs per child: room for claims
- * of a hundred jobs when jobs are short, none to hoard when they are long. */
+ * of two hundred jobs when jobs are short, none to hoard when they are long. */
 #define SUP_WINDOW_COVER_MS 20.0
-#define SUP_WINDOW_AUTO_PER_CHILD 8
+#define SUP_WINDOW_AUTO_PER_CHILD 16
 
 /* How many jobs the window may hold now: prefetch, or fewer when children are slow, so that
  * a job waits there about half of wait_ms at most (Little's law: the last job of a full
