@@ -8,8 +8,11 @@
 
 #include "job.h"
 
-/* Most rows one statement writes. */
-#define JOB_INSERT_CHUNK 64
+/* Most rows one statement writes: as many as the producer's writer batches (WRITER_BATCH), so
+ * a full batch is one autocommitted statement. MariaDB's cost per row falls up to ~256 rows per
+ * statement and is flat beyond (bulk enqueue: 64 rows 1.0x, 256 1.10-1.20x, 1,000 the same as
+ * 256). */
+#define JOB_INSERT_CHUNK 256
 
 /* Inserts specs[0..k) (1..JOB_INSERT_CHUNK checked specs, with their unique keys made:
  * job_insert does that) with one INSERT ... RETURNING statement, as 'queued' when due now or
