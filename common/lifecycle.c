@@ -189,12 +189,21 @@ lifecycle_hand_back(struct db *db, int64_t instance_id, const int64_t *ids, cons
         return 0;
     /* The guard is the check-out's (id, instance, attempt, running): a job the lease already
      * recovered stays as recovery left it. The attempt the claim counted is given back, since
-     * the job never started. */
+     * the job never started. A cancel asked for while the job waited (cancel_requested, set on
+     * 'running' rows) ends it as cancelling a queued job would: queued with the flag still set,
+     * the next claim would clear it and run the job. The assignments read cancel_requested
+     * before the last one clears it (MariaDB applies them left to right). */
     struct buf sql;
     buf_init(&sql, 0);
-    buf_appends(&sql, "UPDATE jobs SET state = 'queued', attempt = attempt - 1, "
-                      "instance_id = NULL, claim_token = NULL, dt_started = NULL, "
-                      "dt_deadline = NULL, dt_queued = NOW(6) WHERE instance_id = ? AND "
+    buf_appends(&sql, "UPDATE jobs SET state = IF(cancel_requested = 1, 'cancelled', 'queued'), "
+                      "attempt = attempt - 1, instance_id = NULL, claim_token = NULL, "
+                      "dt_started = NULL, dt_deadline = NULL, "
+                      "dt_queued = IF(cancel_requested = 1, dt_queued, NOW(6)), "
+                      "dt_completed = IF(cancel_requested = 1, NOW(6), NULL), "
+                      "is_success = IF(cancel_requested = 1, 0, is_success), "
+                      "failure_reason = IF(cancel_requested = 1, 'cancelled', failure_reason), "
+                      "unique_key = IF(cancel_requested = 1, NULL, unique_key), "
+                      "cancel_requested = 0 WHERE instance_id = ? AND "
                       "state = 'running' AND attempt = CASE id");
     struct db_param *p = xcalloc((size_t)n * 3 + 1, sizeof(*p));
     int k = 0;

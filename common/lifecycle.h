@@ -39,15 +39,15 @@ struct lifecycle_except {
  * conditional UPDATE, committed on its own (db must be in autocommit): the row lock takes each
  * row for exactly one claimer (invariant 2) and the check-in is committed before this returns
  * (invariant 3). The UPDATE also refreshes the instance's heartbeat, and takes nothing while
- * the instance is not running or draining (marked lost by the scheduler, or stopped). The UPDATE stamps the rows it takes with token, which the caller must never
- * reuse within the instance; the read-back by (ids, instance_id, token) then returns exactly
- * what this statement took, so ids may hold jobs the instance already runs (a duplicate
- * delivery): they are not returned. Fills out (capacity n) and returns the count; -1 when
- * nothing was claimed (the server refused the UPDATE); -2 when what happened is unknown (the
- * answer was lost, or the read-back failed): call lifecycle_claim_read with the same token
- * until it answers, and run only what it returns. With except (may be NULL), the jobs of the
- * queues and actions it names stay queued: the caller takes their fleet-wide limits first and
- * claims them with a second call. */
+ * the instance is not running or draining (marked lost by the scheduler, or stopped). The UPDATE
+ * stamps the rows it takes with token, which the caller must never reuse within the instance; the
+ * read-back by (ids, instance_id, token) then returns exactly what this statement took, so ids may
+ * hold jobs the instance already runs (a duplicate delivery): they are not returned. Fills out
+ * (capacity n) and returns the count; -1 when nothing was claimed (the server refused the UPDATE);
+ * -2 when what happened is unknown (the answer was lost, or the read-back failed): call
+ * lifecycle_claim_read with the same token until it answers, and run only what it returns. With
+ * except (may be NULL), the jobs of the queues and actions it names stay queued: the caller takes
+ * their fleet-wide limits first and claims them with a second call. */
 int lifecycle_claim(struct db *db, const int64_t *ids, int n, int64_t instance_id, int64_t token,
                     const struct lifecycle_except *except, struct claimed_job *out);
 /* The read-back of lifecycle_claim: the jobs among ids that the claim stamped with token took
@@ -63,9 +63,10 @@ struct db_rows *lifecycle_peek(struct db *db, const int64_t *ids, int n);
 int lifecycle_defer(struct db *db, int64_t id, int64_t delay_ms);
 
 /* Hands claimed jobs that never started back to the queue (db in autocommit): each row still
- * running for instance_id at attempts[i] becomes queued again with its attempt given back.
- * The caller then pushes the IDs again (the row is committed first: invariant 1). Returns 0
- * or -1; a repeat is harmless. */
+ * running for instance_id at attempts[i] becomes queued again with its attempt given back, or
+ * cancelled (as job_cancel ends a queued job) when a cancel was asked for meanwhile. The
+ * caller then pushes the IDs again (the row is committed first: invariant 1); a worker popping
+ * a cancelled job's ID drops it. Returns 0 or -1; a repeat is harmless. */
 int lifecycle_hand_back(struct db *db, int64_t instance_id, const int64_t *ids, const int *attempts,
                         int n);
 

@@ -1,7 +1,8 @@
 /* End-to-end tests of the worker's claim-ahead window ([worker] prefetch): jobs claimed ahead
  * of idle children are checked in, recovered by the lease when the worker dies, handed back
- * at once on SIGTERM, and handed back to idle workers elsewhere when they wait too long; the
- * default window stays at one job per child for jobs too long to start within 20 ms. */
+ * at once on SIGTERM (a cancel asked for meanwhile still holding), and handed back to idle
+ * workers elsewhere when they wait too long; the default window stays at one job per child for
+ * jobs too long to start within 20 ms. */
 #include "tservers.h"
 #include "tsupport.h"
 #include "util.h"
@@ -145,6 +146,78 @@ test_sigterm_hands_back_at_once(struct tenv *t)
               runs_of(t, ids[i]));
 }
 
+/* True when worker w's log says it started job id in a child (debug level in tests). */
+static bool
+started_job(struct tenv *t, pid_t w, int64_t id)
+{
+    char *log = t_log(t, w);
+    char *line = xasprintf("job %lld attempt 1 started ", (long long)id);
+    bool yes = log && strstr(log, line) != NULL;
+    free(line);
+    free(log);
+    return yes;
+}
+
+/* A cancel asked for while a job waits in the window: the row is 'running' with
+ * cancel_requested set, and no child runs it. When the drain hands it back, the cancel must
+ * hold; queued again with the flag still set, the next claim would clear the flag and run the
+ * job the operator cancelled. */
+static void
+test_sigterm_hand_back_keeps_cancel(struct tenv *t)
+{
+    int64_t ids[N_JOBS];
+    enqueue_sleeps(t, ids, N_JOBS, "3", "1");
+    pid_t w[2];
+    w[0] = t_start_worker(t, NULL);
+    WAIT_UNTIL(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'running'") == N_JOBS, 10000,
+               "the worker never claimed all %d jobs", N_JOBS);
+    WAIT_UNTIL(started(t, w[0]) == 2, 5000, "the children never started their jobs");
+    int64_t waiting[N_JOBS];
+    int n_waiting = 0;
+    for (int i = 0; i < N_JOBS; i++)
+        if (!started_job(t, w[0], ids[i]))
+            waiting[n_waiting++] = ids[i];
+    CHECK(n_waiting == N_JOBS - 2, "%d jobs wait in the window, not %d", n_waiting, N_JOBS - 2);
+    for (int i = 0; i < n_waiting; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "%lld", (long long)waiting[i]);
+        CHECK(t_cli(t, NULL, NULL, (const char *const[]){"cancel", id, NULL}) == 0, "cancel job %s",
+              id);
+    }
+    kill(w[0], SIGTERM);
+    for (int i = 0; i < n_waiting; i++)
+        WAIT_UNTIL(!t_job_in_state(t, waiting[i], "running"), 2500,
+                   "job %lld was not handed back at once", (long long)waiting[i]);
+    for (int i = 0; i < n_waiting; i++) {
+        char *st = t_job_state(t, waiting[i]);
+        CHECK(strcmp(st, "cancelled") == 0,
+              "job %lld, cancelled in the window, is %s after the "
+              "hand-back",
+              (long long)waiting[i], st);
+        free(st);
+    }
+    CHECK(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'cancelled' AND cancel_requested = 0 "
+                   "AND attempt = 0 AND failure_reason = 'cancelled' AND dt_completed IS NOT "
+                   "NULL AND instance_id IS NULL") == n_waiting,
+          "the handed-back cancelled rows read as cancelled before they ran");
+    int status = t_wait_exit(t, w[0], 15000);
+    CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "worker should exit 0 after draining (status %d)", status);
+    /* Their IDs were pushed back: another worker pops them and must not run them. */
+    w[1] = t_start_worker(t, NULL);
+    WAIT_UNTIL(rq_depth(t->rq, "default") == 0, 10000, "the IDs were never popped (%lld left)",
+               (long long)rq_depth(t->rq, "default"));
+    for (int i = 0; i < N_JOBS; i++)
+        WAIT_UNTIL(t_job_done(t, ids[i]), 10000, "job %lld stayed %s", (long long)ids[i],
+                   t_job_state(t, ids[i]));
+    for (int i = 0; i < n_waiting; i++)
+        CHECK(runs_of(t, waiting[i]) == 0 && t_job_in_state(t, waiting[i], "cancelled"),
+              "job %lld, cancelled, ran %d times and is %s", (long long)waiting[i],
+              runs_of(t, waiting[i]), t_job_state(t, waiting[i]));
+    CHECK(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'") == 2,
+          "the two jobs that were running finished");
+}
+
 static void
 test_overdue_jobs_go_to_idle_workers(struct tenv *t)
 {
@@ -202,6 +275,8 @@ static const struct test_case cases[] = {
     {"e2e_window_kill9_full_window_loses_nothing", test_kill9_full_window_loses_nothing,
      "[worker]\nconcurrency = 2\nprefetch = 4\nprefetch_wait_ms = 60000\n"},
     {"e2e_window_sigterm_hands_back_at_once", test_sigterm_hands_back_at_once,
+     "[worker]\nconcurrency = 2\nprefetch = 4\nprefetch_wait_ms = 60000\n"},
+    {"e2e_window_sigterm_hand_back_keeps_cancel", test_sigterm_hand_back_keeps_cancel,
      "[worker]\nconcurrency = 2\nprefetch = 4\nprefetch_wait_ms = 60000\n"},
     {"e2e_window_overdue_jobs_go_to_idle_workers", test_overdue_jobs_go_to_idle_workers,
      "[worker]\nconcurrency = 1\nprefetch = 2\nprefetch_wait_ms = 300\n"},
