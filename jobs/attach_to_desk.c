@@ -142,10 +142,12 @@ out:
 static void
 to_desk_run(struct attach_copy *d)
 {
+    /* Missing is a retry, not a failure for good: the helpdesk sync enqueues this job inside
+     * the desk transaction that inserts the reply, so the job can run before that commits. A
+     * reply that never comes (the sync crashed before its commit) fails after the attempts. */
     int ok = attach_desk_reply_exists(d->db, d->reply);
     if (ok <= 0) {
-        job_out_fail(d->out, ok < 0 ? JOB_RETRY : JOB_FAIL, "desk reply %lld: %s",
-                     (long long)d->reply,
+        job_out_fail(d->out, JOB_RETRY, "desk reply %lld: %s", (long long)d->reply,
                      ok < 0 ? db_errstr(d->db) : "no such tickets_replies row");
         return;
     }

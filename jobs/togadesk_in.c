@@ -76,7 +76,8 @@ struct in_insert {
 
 /* In one desk transaction: the reply (with history) or comment, and for a reply the file
  * copy's job. The job is enqueued before the commit, so a crash leaves either both or a job
- * whose reply never existed (it fails alone, and the re-run makes a new reply and job). */
+ * whose reply never existed (it fails alone after its retries, and the re-run makes a new reply
+ * and job). A worker may run the job before the commit: the copy retries a missing reply. */
 static int
 in_insert_tx(struct db *db, void *arg)
 {

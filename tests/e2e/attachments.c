@@ -418,6 +418,56 @@ test_crash_repair(struct tenv *t)
     at_stop(&a);
 }
 
+/* The helpdesk sync enqueues the copy inside the desk transaction that inserts the reply, so a
+ * worker can run the copy before that transaction commits: the reply is not there yet. That is
+ * a retry, not a failure for good; the copy succeeds once the reply is committed. */
+static void
+test_reply_committed_later(struct tenv *t)
+{
+    struct at a;
+    at_start(&a, t);
+    char *out = NULL;
+    const char *av[] = {"action",         "set", "Attachments/Toga/CopyToDesk",
+                        "--backoff-base", "1s",  NULL};
+    CHECK(t_cli(t, &out, NULL, av) == 0, "action set: %s", out ? out : "");
+    free(out);
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    char *note = ttoga_note(&a.toga);
+    free(ttoga_note_file(&a.toga, note, "late.txt", "late bytes", 10));
+    int64_t later = a.reply + 1;
+    char *p = xasprintf("{\"note_uuid\":\"%s\",\"desk_reply_id\":%lld}", note, (long long)later);
+    int64_t id = t_enqueue(t, "Attachments/Toga/CopyToDesk", p, NULL);
+    WAIT_UNTIL(
+        t_sql_int(t, 0, "SELECT COUNT(*) FROM job_attempts WHERE job_id = ?", DB_P(DBI(id))) >= 1,
+        30000, "the first attempt never ended");
+    char *r1 = t_sql_str(t, "SELECT reason FROM job_attempts WHERE job_id = ? AND attempt = 1",
+                         DB_P(DBI(id)));
+    CHECK(r1 && strstr(r1, "no such tickets_replies row"), "attempt 1 found no reply: %s",
+          r1 ? r1 : "");
+    free(r1);
+    char *st = t_job_state(t, id);
+    CHECK(strcmp(st, "failed") != 0 && !t_job_done(t, id),
+          "a reply not there yet is retried, not failed for good: the job is %s", st);
+    free(st);
+    uint64_t got;
+    CHECK(db_exec(a.desk,
+                  "INSERT INTO tickets_replies (id, ticketid, message) SELECT ?, "
+                  "ticketid, 'r2' FROM tickets_replies WHERE id = ?",
+                  DB_P(DBI(later), DBI(a.reply)), NULL, &got) == 0,
+          "desk reply: %s", db_errstr(a.desk));
+    WAIT_UNTIL(t_job_done(t, id), 60000, "the job finishes");
+    st = t_job_state(t, id);
+    CHECK(strcmp(st, "succeeded") == 0, "the copy succeeded once the reply was there: %s", st);
+    free(st);
+    CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM job_attempts WHERE job_id = ?", DB_P(DBI(id))) >= 2,
+          "on a later attempt");
+    CHECK(at_desk_int(&a, "SELECT COUNT(*) FROM files WHERE filesize = 10") == 1,
+          "the file was copied");
+    free(p);
+    free(note);
+    at_stop(&a);
+}
+
 static void
 test_dry_run(struct tenv *t)
 {
@@ -452,6 +502,7 @@ static const struct test_case cases[] = {
     {"e2e_attach_hostile_names", test_hostile_names, NULL},
     {"e2e_attach_same_name", test_same_name, NULL},
     {"e2e_attach_crash_repair", test_crash_repair, NULL},
+    {"e2e_attach_reply_committed_later", test_reply_committed_later, NULL},
     {"e2e_attach_dry_run", test_dry_run, NULL},
 };
 
