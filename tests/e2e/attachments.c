@@ -377,6 +377,18 @@ test_same_name(struct tenv *t)
     at_stop(&a);
 }
 
+/* Retries of the copy due a second later, and a scheduler to queue them when due. */
+static void
+at_fast_retries(struct at *a)
+{
+    char *out = NULL;
+    const char *av[] = {"action",         "set", "Attachments/Toga/CopyToDesk",
+                        "--backoff-base", "1s",  NULL};
+    CHECK(t_cli(a->t, &out, NULL, av) == 0, "action set: %s", out ? out : "");
+    free(out);
+    t_spawn(a->t, t_bin("jobfleet-scheduler"), NULL);
+}
+
 /* The worker's child is killed (as kill -9 does) after the files row and before the bytes: the
  * retry repairs it, with one complete row per file and the bytes on disk. */
 static void
@@ -384,13 +396,7 @@ test_crash_repair(struct tenv *t)
 {
     struct at a;
     at_start(&a, t);
-    char *out = NULL;
-    const char *av[] = {"action",         "set", "Attachments/Toga/CopyToDesk",
-                        "--backoff-base", "1s",  NULL};
-    CHECK(t_cli(t, &out, NULL, av) == 0, "action set: %s", out ? out : "");
-    free(out);
-    /* The retry after the crash is due later: the scheduler queues it. */
-    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    at_fast_retries(&a);
     char *note = ttoga_note(&a.toga);
     free(ttoga_note_file(&a.toga, note, "r.txt", "the bytes", 9));
     char *p = xasprintf("{\"note_uuid\":\"%s\",\"desk_reply_id\":%lld,"
@@ -426,12 +432,7 @@ test_reply_committed_later(struct tenv *t)
 {
     struct at a;
     at_start(&a, t);
-    char *out = NULL;
-    const char *av[] = {"action",         "set", "Attachments/Toga/CopyToDesk",
-                        "--backoff-base", "1s",  NULL};
-    CHECK(t_cli(t, &out, NULL, av) == 0, "action set: %s", out ? out : "");
-    free(out);
-    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    at_fast_retries(&a);
     char *note = ttoga_note(&a.toga);
     free(ttoga_note_file(&a.toga, note, "late.txt", "late bytes", 10));
     int64_t later = a.reply + 1;

@@ -71,6 +71,19 @@ started(struct tenv *t, pid_t w)
     return n;
 }
 
+/* Enqueues N_JOBS 3-second jobs (one attempt each), starts a worker and waits until its two
+ * children run two of them and its window holds the other four; returns the worker. */
+static pid_t
+fill_window(struct tenv *t, int64_t *ids)
+{
+    enqueue_sleeps(t, ids, N_JOBS, "3", "1");
+    pid_t w = t_start_worker(t, NULL);
+    WAIT_UNTIL(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'running'") == N_JOBS, 10000,
+               "the worker never claimed all %d jobs", N_JOBS);
+    WAIT_UNTIL(started(t, w) == 2, 5000, "the children never started their jobs");
+    return w;
+}
+
 static void
 test_kill9_full_window_loses_nothing(struct tenv *t)
 {
@@ -111,12 +124,8 @@ static void
 test_sigterm_hands_back_at_once(struct tenv *t)
 {
     int64_t ids[N_JOBS];
-    enqueue_sleeps(t, ids, N_JOBS, "3", "1");
     pid_t w[2];
-    w[0] = t_start_worker(t, NULL);
-    WAIT_UNTIL(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'running'") == N_JOBS, 10000,
-               "the worker never claimed all %d jobs", N_JOBS);
-    WAIT_UNTIL(started(t, w[0]) == 2, 5000, "the children never started their jobs");
+    w[0] = fill_window(t, ids);
     int64_t term_at = now_mono_ms();
     kill(w[0], SIGTERM);
     /* The four in the window are queued again, their attempt given back, while the two
@@ -166,12 +175,8 @@ static void
 test_sigterm_hand_back_keeps_cancel(struct tenv *t)
 {
     int64_t ids[N_JOBS];
-    enqueue_sleeps(t, ids, N_JOBS, "3", "1");
     pid_t w[2];
-    w[0] = t_start_worker(t, NULL);
-    WAIT_UNTIL(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'running'") == N_JOBS, 10000,
-               "the worker never claimed all %d jobs", N_JOBS);
-    WAIT_UNTIL(started(t, w[0]) == 2, 5000, "the children never started their jobs");
+    w[0] = fill_window(t, ids);
     int64_t waiting[N_JOBS];
     int n_waiting = 0;
     for (int i = 0; i < N_JOBS; i++)
