@@ -30,10 +30,13 @@ cli_ok(struct tenv *t, const char *const *argv)
     free(err);
 }
 
+/* The jobs the test made in a state. Cron-fired jobs are left out: migrate installs the daily
+ * System/Cleanup crons, which fire at 02:00 in the test's time zone when a test spans it. */
 static int64_t
 count_jobs(struct tenv *t, const char *state)
 {
-    return t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE state = ?", DB_P(DBS(state)));
+    return t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE state = ? AND cron_job_id IS NULL",
+                     DB_P(DBS(state)));
 }
 
 /* Gaps between an attempt's end and the next one's start, in ms, for a job. */
@@ -310,13 +313,14 @@ test_rate_limit(struct tenv *t)
     /* Every window of 1 s that starts at a start holds at most 5 starts. */
     int64_t worst = t_sql_int(t, -1,
                               "SELECT MAX(c) FROM (SELECT (SELECT COUNT(*) FROM jobs b WHERE "
-                              "b.dt_started >= a.dt_started AND b.dt_started < a.dt_started + "
-                              "INTERVAL 1 SECOND) AS c FROM jobs a) x",
+                              "b.action = 'System/Noop' AND b.dt_started >= a.dt_started AND "
+                              "b.dt_started < a.dt_started + INTERVAL 1 SECOND) AS c FROM jobs a "
+                              "WHERE a.action = 'System/Noop') x",
                               DB_NOP);
     CHECK(worst <= 5, "%lld starts within one second", (long long)worst);
     int64_t span = t_sql_int(t, -1,
                              "SELECT TIMESTAMPDIFF(MICROSECOND, MIN(dt_started), MAX(dt_started)) "
-                             "DIV 1000 FROM jobs",
+                             "DIV 1000 FROM jobs WHERE action = 'System/Noop'",
                              DB_NOP);
     CHECK(span >= 3000, "20 starts at 5/s take at least 3 s, took %lld ms", (long long)span);
 }
