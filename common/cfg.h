@@ -30,6 +30,9 @@ struct cfg_redis {
     char *prefix;
 };
 
+/* The most [worker] hand_ahead allows: the worker keeps that many per child. */
+#define CFG_HAND_AHEAD_MAX 16
+
 struct cfg_worker {
     int concurrency;
     char *queues;
@@ -37,8 +40,10 @@ struct cfg_worker {
     int lease_s;
     int drain_timeout_s;
     int kill_grace_s;
-    int prefetch;         /* jobs claimed ahead of idle children; -1 means concurrency */
-    int prefetch_wait_ms; /* longest wait of a job claimed ahead before it is handed back */
+    int prefetch;          /* jobs claimed ahead of idle children; -1 means concurrency */
+    int prefetch_wait_ms;  /* longest wait of a job claimed ahead before it is handed back */
+    int hand_ahead;        /* jobs written to a busy child's socket, to start after its job */
+    int hand_ahead_run_ms; /* ... only while the children's jobs average at most this */
     bool test_actions;
     char *metrics_listen; /* host:port of GET /metrics; empty: none */
 };

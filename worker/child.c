@@ -1,6 +1,7 @@
 /* This file is the worker child's loop: read a job, run its function, write the outcome. */
 #include "child.h"
 #include "fault.h"
+#include "gate.h"
 #include "log.h"
 #include "metrics.h"
 #include "proto.h"
@@ -15,12 +16,18 @@
 #include <unistd.h>
 
 static volatile int child_cancel;
+/* The job running now (0: none) and this child's gate, for the cancel signal to tell whether it
+ * is meant for this job: the supervisor may have asked to cancel the job before it. */
+static _Atomic int64_t child_running;
+static struct gate *child_gate;
 
 static void
 child_on_usr1(int sig)
 {
     (void)sig;
-    child_cancel = 1;
+    int64_t id = atomic_load(&child_running);
+    if (id != 0 && atomic_load(&child_gate->cancel_id) == id)
+        child_cancel = 1;
 }
 
 static void
@@ -63,7 +70,6 @@ child_run(struct job_env *env, const struct proto_job *j, const struct cfg *cfg,
         job_out_fail(&out, JOB_FAIL, "unknown action \"%s\" (not registered in this worker)",
                      j->action);
     } else {
-        child_cancel = 0;
         job_run(env, fn, j->id, j->attempt, j->action, j->parameters, &child_cancel, &out);
     }
     o->id = j->id;
@@ -81,9 +87,32 @@ child_run(struct job_env *env, const struct proto_job *j, const struct cfg *cfg,
     buf_release(&m);
 }
 
-void
-child_main(int fd, pid_t parent, const struct cfg *cfg)
+/* Passes over job j, withdrawn by the supervisor: it never starts here. */
+static int
+child_pass_over(int fd, const struct proto_job *j)
 {
+    struct proto_outcome o = {.id = j->id, .status = PROTO_PASSED_OVER};
+    return proto_write_outcome(fd, &o);
+}
+
+/* Takes job j through the gate and marks it running; false when it was withdrawn. A cancel
+ * asked for before it was marked is seen here, after. */
+static bool
+child_take(const struct proto_job *j)
+{
+    if (!gate_take(child_gate, j->seq))
+        return false;
+    child_cancel = 0;
+    atomic_store(&child_running, j->id);
+    if (atomic_load(&child_gate->cancel_id) == j->id)
+        child_cancel = 1;
+    return true;
+}
+
+void
+child_main(int fd, pid_t parent, const struct cfg *cfg, struct gate *gate)
+{
+    child_gate = gate;
     /* Without its supervisor a child must not keep running a job nobody will check out. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
@@ -92,12 +121,21 @@ child_main(int fd, pid_t parent, const struct cfg *cfg)
     metrics_fork_child();
     /* The child's connections for job functions live as long as the child. */
     struct job_env *env = job_env_new(cfg, false);
+    /* Jobs handed ahead arrive while one runs: one read takes them all. */
+    struct proto_rbuf rb = {0};
     for (;;) {
         struct proto_job j;
-        int rc = proto_read_job(fd, &j);
+        int rc = proto_read_job(fd, &rb, &j);
         if (rc != 1)
             _exit(rc == 0 ? 0 : 1);
         FAULT_POINT("child.read");
+        if (!child_take(&j)) {
+            int pw = child_pass_over(fd, &j);
+            proto_job_release(&j);
+            if (pw < 0)
+                _exit(1);
+            continue;
+        }
         struct proto_outcome o;
         memset(&o, 0, sizeof(o));
         child_run(env, &j, cfg, &o);
@@ -109,6 +147,7 @@ child_main(int fd, pid_t parent, const struct cfg *cfg)
             o = (struct proto_outcome){.id = j.id, .status = JOB_FAIL, .reason = why};
             w = proto_write_outcome(fd, &o);
         }
+        atomic_store(&child_running, 0);
         proto_job_release(&j);
         proto_outcome_release(&o);
         if (w < 0)

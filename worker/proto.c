@@ -9,6 +9,7 @@
 
 struct proto_job_hdr {
     int64_t id;
+    uint64_t seq;
     int64_t start_by_ms;
     int32_t attempt;
     int32_t timeout_s;
@@ -43,26 +44,6 @@ proto_write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-/* Returns 1 when n bytes were read, 0 on EOF at the start, -1 on error or EOF mid-way. */
-static int
-proto_read_all(int fd, void *p, size_t n)
-{
-    char *c = p;
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, c + got, n - got);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        if (r == 0)
-            return got == 0 ? 0 : -1;
-        got += (size_t)r;
-    }
-    return 1;
-}
-
 static uint32_t
 proto_len(const char *s)
 {
@@ -78,24 +59,6 @@ proto_fits(const char *s)
     return s == NULL || strlen(s) <= PROTO_MAX_FIELD;
 }
 
-static int
-proto_read_str(int fd, uint32_t len, char **out)
-{
-    *out = NULL;
-    if (len == UINT32_MAX)
-        return 1;
-    if (len > PROTO_MAX_FIELD)
-        return -1;
-    char *s = xmalloc((size_t)len + 1);
-    if (len && proto_read_all(fd, s, len) != 1) {
-        free(s);
-        return -1;
-    }
-    s[len] = '\0';
-    *out = s;
-    return 1;
-}
-
 int
 proto_write_job(int fd, const struct proto_job *j)
 {
@@ -105,6 +68,7 @@ proto_write_job(int fd, const struct proto_job *j)
         return -1;
     }
     struct proto_job_hdr h = {.id = j->id,
+                              .seq = j->seq,
                               .start_by_ms = j->start_by_ms,
                               .attempt = j->attempt,
                               .timeout_s = j->timeout_s,
@@ -119,26 +83,6 @@ proto_write_job(int fd, const struct proto_job *j)
     int rc = proto_write_all(fd, b.data, b.len);
     buf_release(&b);
     return rc;
-}
-
-int
-proto_read_job(int fd, struct proto_job *j)
-{
-    memset(j, 0, sizeof(*j));
-    struct proto_job_hdr h;
-    int rc = proto_read_all(fd, &h, sizeof(h));
-    if (rc != 1)
-        return rc;
-    j->id = h.id;
-    j->start_by_ms = h.start_by_ms;
-    j->attempt = h.attempt;
-    j->timeout_s = h.timeout_s;
-    if (proto_read_str(fd, h.action_len, &j->action) != 1 ||
-        proto_read_str(fd, h.params_len, &j->parameters) != 1) {
-        proto_job_release(j);
-        return -1;
-    }
-    return 1;
 }
 
 int
@@ -171,25 +115,166 @@ proto_write_outcome(int fd, const struct proto_outcome *o)
     return rc;
 }
 
+/* Copies out the string field of len bytes (UINT32_MAX: NULL, checked against PROTO_MAX_FIELD
+ * already) at *p, and moves *p past it. */
+static void
+proto_take_str(const char **p, uint32_t len, char **out)
+{
+    *out = NULL;
+    if (len == UINT32_MAX)
+        return;
+    *out = xmalloc((size_t)len + 1);
+    memcpy(*out, *p, len);
+    (*out)[len] = '\0';
+    *p += len;
+}
+
+/* The bytes of the string fields lens[0..n) (UINT32_MAX counts none); -1 when one is too long. */
+static int64_t
+proto_strs_len(const uint32_t *lens, int n)
+{
+    int64_t total = 0;
+    for (int i = 0; i < n; i++) {
+        if (lens[i] == UINT32_MAX)
+            continue;
+        if (lens[i] > PROTO_MAX_FIELD)
+            return -1;
+        total += lens[i];
+    }
+    return total;
+}
+
+/* Whether b holds the whole of the next message: its header of hdr_len bytes (read already)
+ * and the string fields it counts, lens[0..n). 1 when it does, 0 when only part is there, -1
+ * when a field is too long. */
+static int
+proto_whole(const struct proto_rbuf *b, size_t hdr_len, const uint32_t *lens, int n)
+{
+    int64_t strs = proto_strs_len(lens, n);
+    if (strs < 0)
+        return -1;
+    return b->len - b->off - hdr_len >= (size_t)strs ? 1 : 0;
+}
+
 int
-proto_read_outcome(int fd, struct proto_outcome *o)
+proto_next_job(struct proto_rbuf *b, struct proto_job *j)
+{
+    memset(j, 0, sizeof(*j));
+    struct proto_job_hdr h;
+    size_t have = b->len - b->off;
+    if (have < sizeof(h))
+        return 0;
+    memcpy(&h, b->data + b->off, sizeof(h));
+    uint32_t lens[2] = {h.action_len, h.params_len};
+    int rc = proto_whole(b, sizeof(h), lens, 2);
+    if (rc != 1)
+        return rc;
+    const char *p = b->data + b->off + sizeof(h);
+    j->id = h.id;
+    j->seq = h.seq;
+    j->start_by_ms = h.start_by_ms;
+    j->attempt = h.attempt;
+    j->timeout_s = h.timeout_s;
+    proto_take_str(&p, h.action_len, &j->action);
+    proto_take_str(&p, h.params_len, &j->parameters);
+    b->off = (size_t)(p - b->data);
+    return 1;
+}
+
+int
+proto_next_outcome(struct proto_rbuf *b, struct proto_outcome *o)
 {
     memset(o, 0, sizeof(*o));
     struct proto_outcome_hdr h;
-    int rc = proto_read_all(fd, &h, sizeof(h));
+    size_t have = b->len - b->off;
+    if (have < sizeof(h))
+        return 0;
+    memcpy(&h, b->data + b->off, sizeof(h));
+    uint32_t lens[3] = {h.result_len, h.reason_len, h.metrics_len};
+    int rc = proto_whole(b, sizeof(h), lens, 3);
     if (rc != 1)
         return rc;
+    const char *p = b->data + b->off + sizeof(h);
     o->id = h.id;
     o->status = h.status;
     o->retry_delay_ms = h.retry_delay_ms;
     o->execution_ms = h.execution_ms;
-    if (proto_read_str(fd, h.result_len, &o->result) != 1 ||
-        proto_read_str(fd, h.reason_len, &o->reason) != 1 ||
-        proto_read_str(fd, h.metrics_len, &o->metrics) != 1) {
-        proto_outcome_release(o);
-        return -1;
-    }
+    proto_take_str(&p, h.result_len, &o->result);
+    proto_take_str(&p, h.reason_len, &o->reason);
+    proto_take_str(&p, h.metrics_len, &o->metrics);
+    b->off = (size_t)(p - b->data);
     return 1;
+}
+
+ssize_t
+proto_fill(struct proto_rbuf *b, int fd)
+{
+    if (b->off == b->len)
+        b->off = b->len = 0;
+    if (b->cap - b->len < PROTO_RBUF_CHUNK && b->off > 0) {
+        memmove(b->data, b->data + b->off, b->len - b->off);
+        b->len -= b->off;
+        b->off = 0;
+    }
+    if (b->cap - b->len < PROTO_RBUF_CHUNK) {
+        b->cap = b->cap * 2 > b->len + PROTO_RBUF_CHUNK ? b->cap * 2 : b->len + PROTO_RBUF_CHUNK;
+        b->data = xrealloc(b->data, b->cap);
+    }
+    for (;;) {
+        ssize_t r = read(fd, b->data + b->len, b->cap - b->len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r > 0)
+            b->len += (size_t)r;
+        return r;
+    }
+}
+
+/* Reads through b until next parses a whole message or the peer stops. */
+static int
+proto_read_msg(int fd, struct proto_rbuf *b, int (*next)(struct proto_rbuf *, void *), void *m)
+{
+    for (;;) {
+        int rc = next(b, m);
+        if (rc != 0)
+            return rc;
+        ssize_t r = proto_fill(b, fd);
+        if (r == 0)
+            return b->off == b->len ? 0 : -1;
+        if (r < 0)
+            return -1;
+    }
+}
+
+static int
+proto_next_job_v(struct proto_rbuf *b, void *m)
+{
+    return proto_next_job(b, m);
+}
+
+static int
+proto_next_outcome_v(struct proto_rbuf *b, void *m)
+{
+    return proto_next_outcome(b, m);
+}
+
+int
+proto_read_job(int fd, struct proto_rbuf *b, struct proto_job *j)
+{
+    return proto_read_msg(fd, b, proto_next_job_v, j);
+}
+
+int
+proto_read_outcome(int fd, struct proto_rbuf *b, struct proto_outcome *o)
+{
+    return proto_read_msg(fd, b, proto_next_outcome_v, o);
+}
+
+void
+proto_rbuf_release(struct proto_rbuf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof(*b));
 }
 
 void

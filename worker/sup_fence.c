@@ -40,7 +40,9 @@ sup_fence(struct sup *s)
     s->fenced = fenced;
     for (int i = 0; fenced && i < s->n_slots; i++) {
         struct slot *sl = &s->slots[i];
-        if (!sl->busy || sl->fence_killed)
+        /* The jobs handed ahead are withdrawn first: none may start now, and the kill must hit
+         * the job that runs. */
+        if (!sl->busy || sl->fence_killed || sup_withdraw(s, sl) != 0)
             continue;
         snprintf(sl->kill_reason, sizeof(sl->kill_reason),
                  "worker stopped: no heartbeat for %llds, its lease running out",

@@ -6,19 +6,38 @@
 #include "cfg.h"
 #include "checkout.h"
 #include "fetch.h"
+#include "gate.h"
 #include "job_status.h"
 #include "lifecycle.h"
 #include "limits.h"
+#include "proto.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+/* At most this many jobs wait in a busy child's socket, handed ahead ([worker] hand_ahead). */
+#define SUP_AHEAD_MAX CFG_HAND_AHEAD_MAX
+
+/* A job written to a child's socket while it runs another: it starts when that one ends,
+ * unless the supervisor withdraws it first (gate.h). */
+struct ahead_job {
+    struct fetch_job fj;
+    uint64_t seq; /* its number at the child's gate */
+};
+
 struct slot {
     pid_t pid;
     int fd;
+    struct proto_rbuf rb; /* what the child wrote that is not parsed yet */
     bool busy;
-    struct claimed_job job;
+    struct claimed_job job; /* the current job: running, or written and about to start */
+    uint64_t seq;           /* its number at the gate */
+    double score;           /* its place in its queue, to hand it back if it never starts */
+    uint64_t sent;          /* the last number written to the child */
+    struct ahead_job ahead[SUP_AHEAD_MAX]; /* the jobs after it, in order */
+    int n_ahead;
+    int passing; /* withdrawn jobs the child has yet to pass over: none is sent until then */
     int64_t started_ms;
     int64_t deadline_ms;
     int64_t term_ms;   /* when SIGTERM went to a job past its timeout or cancel grace */
@@ -36,6 +55,7 @@ struct sup {
     struct fetch fetch;
     struct checkout checkout;
     struct slot *slots;
+    struct gate *gates; /* one per slot, shared with its child */
     int n_slots;
     bool draining;
     int64_t drain_deadline;
@@ -45,19 +65,29 @@ struct sup {
     /* The claim-ahead window: jobs claimed (checked in) that wait for a child, oldest first. */
     struct fetch_job *win;
     int n_win, cap_win;
-    int prefetch;       /* the window's most jobs */
-    bool prefetch_auto; /* prefetch = -1: sized from the children's run time (sup_window_size) */
-    int64_t wait_ms;    /* the longest a job waits in it before it is handed back */
-    double avg_run_ms;  /* moving average of how long a child takes per job */
-    int64_t n_runs;     /* jobs the children finished: avg_run_ms means little before a few */
-    int64_t granted;    /* capacity given to the fetch thread ... */
-    int64_t delivered;  /* ... and the jobs it delivered against it */
-    int told_idle;      /* what the fetch thread was last told of idle children */
-    bool fenced;        /* no heartbeat committed for most of the lease: no job runs */
+    int prefetch;        /* the window's most jobs */
+    int hand_ahead;      /* the most jobs handed ahead to one busy child */
+    double ahead_run_ms; /* ... only while avg_run_ms is at most this */
+    bool prefetch_auto;  /* prefetch = -1: sized from the children's run time (sup_window_size) */
+    int64_t wait_ms;     /* the longest a job waits in it before it is handed back */
+    double avg_run_ms;   /* moving average of how long a child takes per job */
+    int64_t n_runs;      /* jobs the children finished: avg_run_ms means little before a few */
+    int64_t granted;     /* capacity given to the fetch thread ... */
+    int64_t delivered;   /* ... and the jobs it delivered against it */
+    int told_idle;       /* what the fetch thread was last told of idle children */
+    bool fenced;         /* no heartbeat committed for most of the lease: no job runs */
     int64_t
         clock_off_us; /* MariaDB's clock minus the monotonic clock, from below (sup_real_start) */
     bool clock_off_set;
 };
+
+/* Shuts slot sl's gate and takes back the jobs its child has not started: those handed ahead go
+ * to the front of the window (handed back to their queues once draining), a current job not
+ * yet taken is handed back. Returns 0 when the child is on the current job (running it, or
+ * done with its outcome unread), 1 when it has finished it and started a job handed ahead (its
+ * outcomes are on the way: a kill now would hit the wrong job), -1 when nothing runs there
+ * (the slot is no longer busy). */
+int sup_withdraw(struct sup *s, struct slot *sl);
 
 /* Self-fencing: when no heartbeat has committed for most of the lease, kills the running
  * children (their outcome "worker stopped: ...", a retry) so that no job runs here and, once

@@ -1,7 +1,8 @@
 /* This file is the worker supervisor's loop: it hands the jobs the fetch thread claimed to
- * idle children, passes their outcomes to the check-out thread, enforces timeouts and
- * cancellations, replaces dead children, and drains on SIGTERM. The loop itself never waits
- * on MariaDB or Redis (except for fleet-wide limit slots, when limits are set). */
+ * idle children (and, when jobs are short, ahead to busy ones, through their gates), passes their
+ * outcomes to the check-out thread, enforces timeouts and cancellations, replaces dead children,
+ * and drains on SIGTERM. The loop itself never waits on MariaDB or Redis (except for fleet-wide
+ * limit slots, when limits are set). */
 #include "supervisor.h"
 #include "sup_int.h"
 #include "checkout.h"
@@ -10,6 +11,7 @@
 #include "db.h"
 #include "fault.h"
 #include "fetch.h"
+#include "gate.h"
 #include "instance.h"
 #include "lifecycle.h"
 #include "limits.h"
@@ -31,6 +33,12 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The default window beyond one job per child holds only what the children start within
+ * this many milliseconds, and at most SUP_WINDOW_AUTO_PER_CHILD jobs per child: room for claims
+ * of two hundred jobs when jobs are short, none to hoard when they are long. */
+#define SUP_WINDOW_COVER_MS 20.0
+#define SUP_WINDOW_AUTO_PER_CHILD 16
 
 static int sup_sigpipe[2] = {-1, -1};
 static volatile sig_atomic_t sup_term_count;
@@ -67,6 +75,9 @@ sup_signals(void)
 static int
 sup_spawn(struct sup *s, int i)
 {
+    /* A new child starts from job 1, with no cancel asked. */
+    atomic_store(&s->gates[i].word, 0);
+    atomic_store(&s->gates[i].cancel_id, 0);
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
         log_warn("socketpair");
@@ -87,7 +98,7 @@ sup_spawn(struct sup *s, int i)
                 close(s->slots[k].fd);
         close(sup_sigpipe[0]);
         close(sup_sigpipe[1]);
-        child_main(sv[1], s->self, s->cfg);
+        child_main(sv[1], s->self, s->cfg, &s->gates[i]);
     }
     close(sv[1]);
     struct slot *sl = &s->slots[i];
@@ -134,24 +145,43 @@ sup_complete(struct sup *s, struct slot *sl, enum job_status st, char *reason, c
     s->avg_run_ms = s->avg_run_ms * 0.95 + (double)(now_mono_ms() - sl->started_ms) * 0.05;
     s->n_runs++;
     sup_record(s, &sl->job, &sl->jl, st, reason, result, retry_delay_ms, exec_ms);
+    atomic_store(&s->gates[sl - s->slots].cancel_id, 0);
     sl->busy = false;
     sl->term_ms = sl->cancel_ms = 0;
     sl->kill_reason[0] = '\0';
     sl->fence_killed = false;
 }
 
+static void sup_promote(struct sup *s, struct slot *sl);
+
+/* The child passed over a withdrawn job: once it passed over all of them, nothing of the
+ * withdrawn is left in its socket, and its gate opens again for the jobs written next. */
 static void
-sup_read_outcome(struct sup *s, struct slot *sl)
+sup_passed_over(struct sup *s, struct slot *sl)
+{
+    if (sl->passing > 0 && --sl->passing == 0)
+        gate_reopen(&s->gates[sl - s->slots], sl->sent);
+}
+
+/* Takes the next whole message of the child of slot sl from its buffer; returns
+ * proto_next_outcome's answer. */
+static int
+sup_next_outcome(struct sup *s, struct slot *sl)
 {
     struct proto_outcome po;
-    int rc = proto_read_outcome(sl->fd, &po);
+    int rc = proto_next_outcome(&sl->rb, &po);
     if (rc != 1)
-        return; /* EOF or garbage: the reaper records the crash */
+        return rc; /* part of one (read more), or garbage: the reaper records the crash */
+    if (po.status == PROTO_PASSED_OVER) {
+        sup_passed_over(s, sl);
+        proto_outcome_release(&po);
+        return 1;
+    }
     if (!sl->busy || po.id != sl->job.id) {
         log_warnx("child %d sent an outcome for job %lld it was not running", (int)sl->pid,
                   (long long)po.id);
         proto_outcome_release(&po);
-        return;
+        return 1;
     }
     worker_metrics_merge(po.metrics);
     free(po.metrics);
@@ -159,6 +189,30 @@ sup_read_outcome(struct sup *s, struct slot *sl)
     char *reason = po.reason, *result = po.result;
     /* A job killed for its timeout that still managed to answer keeps its own answer. */
     sup_complete(s, sl, st, reason, result, po.retry_delay_ms, po.execution_ms);
+    sup_promote(s, sl);
+    return 1;
+}
+
+/* Reads what the child of slot sl wrote (its socket is readable) and takes every whole message
+ * in it. */
+static void
+sup_read_outcomes(struct sup *s, struct slot *sl)
+{
+    if (proto_fill(&sl->rb, sl->fd) > 0)
+        while (sup_next_outcome(s, sl) == 1)
+            ;
+}
+
+/* Takes every message the child of slot sl wrote before it died. */
+static void
+sup_read_last_outcomes(struct sup *s, struct slot *sl)
+{
+    while (sup_next_outcome(s, sl) == 1)
+        ;
+    struct pollfd pfd = {.fd = sl->fd, .events = POLLIN};
+    while (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) && proto_fill(&sl->rb, sl->fd) > 0)
+        while (sup_next_outcome(s, sl) == 1)
+            ;
 }
 
 static void
@@ -173,10 +227,9 @@ sup_reap(struct sup *s)
         if (i == s->n_slots)
             continue;
         struct slot *sl = &s->slots[i];
-        /* An outcome written just before dying still counts. */
-        struct pollfd pfd = {.fd = sl->fd, .events = POLLIN};
-        if (sl->busy && poll(&pfd, 1, 0) == 1)
-            sup_read_outcome(s, sl);
+        /* Outcomes written just before dying still count; the jobs it never started go on. */
+        sup_read_last_outcomes(s, sl);
+        sup_withdraw(s, sl);
         if (sl->busy) {
             char *reason;
             enum job_status st = JOB_RETRY;
@@ -198,6 +251,7 @@ sup_reap(struct sup *s)
             sup_complete(s, sl, st, reason, NULL, 0, ran);
         }
         close(sl->fd);
+        proto_rbuf_release(&sl->rb);
         sl->fd = -1;
         sl->pid = 0;
         if (s->draining)
@@ -220,9 +274,42 @@ static struct slot *
 sup_idle_slot(struct sup *s)
 {
     for (int i = 0; i < s->n_slots; i++)
-        if (!s->slots[i].busy && s->slots[i].pid > 0)
+        if (!s->slots[i].busy && s->slots[i].pid > 0 && s->slots[i].passing == 0)
             return &s->slots[i];
     return NULL;
+}
+
+/* Jobs are handed ahead only while the children's jobs are short on average ([worker]
+ * hand_ahead_run_ms): then a child's sleep and wake-up per job is a good part of the job's
+ * cost, and a job waits behind at most a few short ones. And only jobs this small, so that their
+ * writes never block on a busy child's socket. */
+#define SUP_AHEAD_BYTES 4096
+
+/* The busy child to hand a job ahead to: the one with the fewest waiting, among those whose
+ * current job is not overdue nor being stopped; NULL when none may take one. */
+static struct slot *
+sup_ahead_slot(struct sup *s, int live)
+{
+    if (s->draining || s->n_runs < live || s->avg_run_ms > s->ahead_run_ms)
+        return NULL;
+    int64_t now = now_mono_ms();
+    struct slot *best = NULL;
+    for (int i = 0; i < s->n_slots; i++) {
+        struct slot *sl = &s->slots[i];
+        if (!sl->busy || sl->pid <= 0 || sl->passing > 0 || sl->n_ahead >= s->hand_ahead ||
+            sl->term_ms || sl->cancel_ms || now - sl->started_ms > SUP_WINDOW_COVER_MS)
+            continue;
+        if (best == NULL || sl->n_ahead < best->n_ahead)
+            best = sl;
+    }
+    return best;
+}
+
+static bool
+sup_small_job(const struct fetch_job *fj)
+{
+    size_t n = strlen(fj->job.action) + (fj->job.parameters ? strlen(fj->job.parameters) : 0);
+    return n <= SUP_AHEAD_BYTES;
 }
 
 /* Stamps the job with the time a child really starts it, on MariaDB's clock, never this
@@ -260,9 +347,10 @@ sup_not_started(struct sup *s, struct fetch_job *fj, enum job_status st, char *w
     memset(fj, 0, sizeof(*fj));
 }
 
-/* Hands a claimed job to the idle child of slot sl; takes the job. */
-static void
-sup_dispatch(struct sup *s, struct slot *sl, struct fetch_job *fj)
+/* True when a claimed job may be handed to a child; otherwise records why not (taking the
+ * job). */
+static bool
+sup_startable(struct sup *s, struct fetch_job *fj)
 {
     int64_t waited = fetch_now_us() - fj->claimed_us;
     if (!proto_fits(fj->job.parameters)) {
@@ -271,7 +359,7 @@ sup_dispatch(struct sup *s, struct slot *sl, struct fetch_job *fj)
                         xasprintf("parameters of %zu bytes exceed the worker protocol's limit "
                                   "of %u",
                                   strlen(fj->job.parameters), PROTO_MAX_FIELD));
-        return;
+        return false;
     }
     if (waited >= s->fetch.lease_ms * 1000) {
         /* This worker was stopped or starved since the claim, long enough for its lease to
@@ -280,9 +368,34 @@ sup_dispatch(struct sup *s, struct slot *sl, struct fetch_job *fj)
         sup_not_started(s, fj, JOB_RETRY,
                         xasprintf("not started: claimed %lld s ago, past the lease",
                                   (long long)(waited / 1000000)));
-        return;
+        return false;
     }
-    int64_t claimed_ms = fj->claimed_us / 1000;
+    return true;
+}
+
+/* Writes job fj, numbered seq, to the child of slot sl; on failure the child is gone or going
+ * (the reaper tells from the gate whether it started). */
+static void
+sup_write_job(struct sup *s, struct slot *sl, const struct fetch_job *fj, uint64_t seq)
+{
+    struct proto_job pj = {.id = fj->job.id,
+                           .seq = seq,
+                           .start_by_ms = fj->claimed_us / 1000 + s->fetch.lease_ms,
+                           .attempt = fj->job.attempt,
+                           .timeout_s = fj->job.timeout_s,
+                           .action = fj->job.action,
+                           .parameters = fj->job.parameters};
+    if (proto_write_job(sl->fd, &pj) < 0) {
+        log_warn("hand job %lld to child %d", (long long)fj->job.id, (int)sl->pid);
+        kill(sl->pid, SIGKILL);
+    }
+}
+
+/* Makes fj, numbered seq, the current job of slot sl, starting now; takes the job. */
+static void
+sup_begin(struct sup *s, struct slot *sl, struct fetch_job *fj, uint64_t seq)
+{
+    int64_t waited = fetch_now_us() - fj->claimed_us;
     sup_real_start(s, fj);
     worker_metrics_queue_wait(&fj->job, fj->job.due_wait_us + waited);
     log_debug("job %lld attempt %d started %lld us after its claim", (long long)fj->job.id,
@@ -290,22 +403,49 @@ sup_dispatch(struct sup *s, struct slot *sl, struct fetch_job *fj)
     sl->busy = true;
     sl->jl = fj->jl;
     sl->job = fj->job;
+    sl->seq = seq;
+    sl->score = fj->score;
     memset(fj, 0, sizeof(*fj));
     sl->started_ms = now_mono_ms();
     sl->deadline_ms = sl->started_ms + (int64_t)sl->job.timeout_s * 1000;
-    struct proto_job pj = {.id = sl->job.id,
-                           .start_by_ms = claimed_ms + s->fetch.lease_ms,
-                           .attempt = sl->job.attempt,
-                           .timeout_s = sl->job.timeout_s,
-                           .action = sl->job.action,
-                           .parameters = sl->job.parameters};
-    if (proto_write_job(sl->fd, &pj) < 0) {
-        /* The child is gone; the reaper records the job as crashed. */
-        log_warn("hand job %lld to child %d", (long long)sl->job.id, (int)sl->pid);
-        snprintf(sl->kill_reason, sizeof(sl->kill_reason), "crashed: child lost before start");
-        sl->kill_status = JOB_RETRY;
-        kill(sl->pid, SIGKILL);
-    }
+}
+
+/* Hands a claimed job to the idle child of slot sl; takes the job. */
+static void
+sup_dispatch(struct sup *s, struct slot *sl, struct fetch_job *fj)
+{
+    if (!sup_startable(s, fj))
+        return;
+    uint64_t seq = ++sl->sent;
+    sup_write_job(s, sl, fj, seq);
+    sup_begin(s, sl, fj, seq);
+}
+
+/* Hands a claimed job to the busy child of slot sl, to start as soon as its current job ends;
+ * takes the job. */
+static void
+sup_hand_ahead(struct sup *s, struct slot *sl, struct fetch_job *fj)
+{
+    if (!sup_startable(s, fj))
+        return;
+    struct ahead_job *a = &sl->ahead[sl->n_ahead++];
+    a->seq = ++sl->sent;
+    a->fj = *fj;
+    memset(fj, 0, sizeof(*fj));
+    log_debug("job %lld handed ahead to child %d", (long long)a->fj.job.id, (int)sl->pid);
+    sup_write_job(s, sl, &a->fj, a->seq);
+}
+
+/* The current job of slot sl has ended: the first job handed ahead, if any, is running now. */
+static void
+sup_promote(struct sup *s, struct slot *sl)
+{
+    if (sl->busy || sl->n_ahead == 0)
+        return;
+    struct ahead_job a = sl->ahead[0];
+    sl->n_ahead--;
+    memmove(sl->ahead, sl->ahead + 1, sizeof(*sl->ahead) * (size_t)sl->n_ahead);
+    sup_begin(s, sl, &a.fj, a.seq);
 }
 
 /* Gives a claimed job that never started back to its queue, through the check-out thread
@@ -327,7 +467,66 @@ sup_hand_back_window(struct sup *s)
     s->n_win = 0;
 }
 
-/* Starts jobs of the window, oldest first, while children are idle. */
+/* Puts n claimed jobs back at the front of the window, in their order; takes them. */
+static void
+sup_win_unshift(struct sup *s, struct fetch_job *fjs, int n)
+{
+    if (s->n_win + n > s->cap_win) {
+        s->cap_win = (s->n_win + n) * 2;
+        s->win = xrealloc(s->win, sizeof(*s->win) * (size_t)s->cap_win);
+    }
+    memmove(s->win + n, s->win, sizeof(*s->win) * (size_t)s->n_win);
+    memcpy(s->win, fjs, sizeof(*fjs) * (size_t)n);
+    s->n_win += n;
+}
+
+int
+sup_withdraw(struct sup *s, struct slot *sl)
+{
+    struct gate *g = &s->gates[sl - s->slots];
+    if (!sl->busy)
+        return -1;
+    uint64_t taken = gate_shut(g);
+    struct fetch_job back[SUP_AHEAD_MAX];
+    int n = 0, keep = 0;
+    for (int k = 0; k < sl->n_ahead; k++) {
+        if (sl->ahead[k].seq <= taken)
+            sl->ahead[keep++] = sl->ahead[k]; /* started: its outcome follows */
+        else
+            back[n++] = sl->ahead[k].fj;
+    }
+    sl->n_ahead = keep;
+    sl->passing += n;
+    if (n > 0)
+        log_debug("%d job(s) handed ahead to child %d withdrawn", n, (int)sl->pid);
+    if (n > 0 && s->draining) {
+        for (int k = 0; k < n; k++)
+            sup_hand_back(s, &back[k]);
+    } else if (n > 0) {
+        sup_win_unshift(s, back, n);
+    }
+    int on = taken > sl->seq ? 1 : 0;
+    if (taken < sl->seq) {
+        /* Written, never taken: it goes back to its queue, as a job of the window would. */
+        struct fetch_job fj = {.job = sl->job, .jl = sl->jl, .score = sl->score};
+        memset(&sl->job, 0, sizeof(sl->job));
+        memset(&sl->jl, 0, sizeof(sl->jl));
+        sup_hand_back(s, &fj);
+        atomic_store(&g->cancel_id, 0);
+        sl->busy = false;
+        sl->term_ms = sl->cancel_ms = 0;
+        sl->kill_reason[0] = '\0';
+        sl->fence_killed = false;
+        sl->passing++;
+        on = -1;
+    }
+    if (sl->passing == 0)
+        gate_reopen(g, sl->sent);
+    return on;
+}
+
+/* Starts jobs of the window, oldest first, while children are idle; then, when jobs are short,
+ * hands the next ones ahead to busy children. */
 static void
 sup_fill(struct sup *s)
 {
@@ -337,6 +536,11 @@ sup_fill(struct sup *s)
     struct slot *sl;
     while (k < s->n_win && (sl = sup_idle_slot(s)) != NULL)
         sup_dispatch(s, sl, &s->win[k++]);
+    int live = 0;
+    for (int i = 0; i < s->n_slots; i++)
+        live += s->slots[i].pid > 0;
+    while (k < s->n_win && sup_small_job(&s->win[k]) && (sl = sup_ahead_slot(s, live)) != NULL)
+        sup_hand_ahead(s, sl, &s->win[k++]);
     if (k == 0)
         return;
     memmove(s->win, s->win + k, sizeof(*s->win) * (size_t)(s->n_win - k));
@@ -350,6 +554,13 @@ static void
 sup_expire_window(struct sup *s)
 {
     int64_t now = now_mono_ms();
+    /* Jobs handed ahead to a child whose current job overran go back to the window first:
+     * another child may be free for them, or else they expire with it. */
+    for (int i = 0; i < s->n_slots; i++) {
+        struct slot *sl = &s->slots[i];
+        if (sl->n_ahead > 0 && now - sl->started_ms > SUP_WINDOW_COVER_MS)
+            sup_withdraw(s, sl);
+    }
     int k = 0;
     while (k < s->n_win && (fetch_now_us() - s->win[k].claimed_us) / 1000 > s->wait_ms)
         sup_hand_back(s, &s->win[k++]);
@@ -366,12 +577,17 @@ sup_expire_window(struct sup *s)
 }
 
 /* Takes the jobs the fetch thread claimed into the window (or, once draining, hands them
- * back) and starts what idle children can run. */
+ * back) and starts what idle children can run. woken: its pipe was readable. Every delivery
+ * writes to the pipe after it, so without that there is nothing new (a read would only cost a
+ * system call per loop); once draining the thread's last jobs are taken whatever the pipe says,
+ * before its end is believed. */
 static void
-sup_take_jobs(struct sup *s)
+sup_take_jobs(struct sup *s, bool woken)
 {
     char buf[256];
-    while (read(s->fetch.pipe_rd, buf, sizeof(buf)) > 0)
+    if (!woken && !s->draining)
+        return;
+    while (woken && read(s->fetch.pipe_rd, buf, sizeof(buf)) > 0)
         ;
     int n = 0;
     struct fetch_job *jobs = fetch_take_jobs(&s->fetch, &n);
@@ -387,12 +603,6 @@ sup_take_jobs(struct sup *s)
         sup_hand_back_window(s);
     sup_fill(s);
 }
-
-/* The default window beyond one job per child holds only what the children start within
- * this many milliseconds, and at most SUP_WINDOW_AUTO_PER_CHILD jobs per child: room for claims
- * of two hundred jobs when jobs are short, none to hoard when they are long. */
-#define SUP_WINDOW_COVER_MS 20.0
-#define SUP_WINDOW_AUTO_PER_CHILD 16
 
 /* How many jobs the window may hold now: prefetch, or fewer when children are slow, so that
  * a job waits there about half of wait_ms at most (Little's law: the last job of a full
@@ -421,10 +631,11 @@ sup_window_size(const struct sup *s, int live)
 static void
 sup_refill(struct sup *s)
 {
-    int live = 0, busy = 0;
+    int live = 0, busy = 0, ahead = 0;
     for (int i = 0; i < s->n_slots; i++) {
         live += s->slots[i].pid > 0;
         busy += s->slots[i].busy;
+        ahead += s->slots[i].n_ahead;
     }
     int idle = live - busy - s->n_win;
     if (idle < 0)
@@ -435,7 +646,7 @@ sup_refill(struct sup *s)
     }
     if (s->draining)
         return;
-    int64_t have = busy + s->n_win + (s->granted - s->delivered);
+    int64_t have = busy + ahead + s->n_win + (s->granted - s->delivered);
     int64_t target = live + sup_window_size(s, live);
     if (have < target) {
         fetch_want(&s->fetch, (int)(target - have));
@@ -443,37 +654,46 @@ sup_refill(struct sup *s)
     }
 }
 
+/* Stops the current job of slot sl with SIGTERM, to be recorded with st and reason; false
+ * (and nothing sent) when the child turned out to have finished it or never to have started
+ * it: the jobs it was handed ahead are withdrawn first, so the signal can only hit this job. */
+static bool
+sup_stop_job(struct sup *s, struct slot *sl, enum job_status st, const char *reason)
+{
+    if (sup_withdraw(s, sl) != 0)
+        return false;
+    snprintf(sl->kill_reason, sizeof(sl->kill_reason), "%s", reason);
+    sl->kill_status = st;
+    sl->term_ms = now_mono_ms();
+    kill(sl->pid, SIGTERM);
+    return true;
+}
+
 static void
 sup_enforce(struct sup *s)
 {
     int64_t now = now_mono_ms();
     int grace = s->cfg->worker.kill_grace_s * 1000;
+    char why[128];
     for (int i = 0; i < s->n_slots; i++) {
         struct slot *sl = &s->slots[i];
         if (!sl->busy)
             continue;
         if (sl->term_ms == 0 && now >= sl->deadline_ms) {
-            snprintf(sl->kill_reason, sizeof(sl->kill_reason), "timeout after %ds",
-                     sl->job.timeout_s);
-            sl->kill_status = JOB_RETRY;
-            sl->term_ms = now;
-            worker_metrics_timeout();
-            log_warnx("job %lld: %s; stopping its child", (long long)sl->job.id, sl->kill_reason);
-            kill(sl->pid, SIGTERM);
+            snprintf(why, sizeof(why), "timeout after %ds", sl->job.timeout_s);
+            if (sup_stop_job(s, sl, JOB_RETRY, why)) {
+                worker_metrics_timeout();
+                log_warnx("job %lld: %s; stopping its child", (long long)sl->job.id, why);
+            }
         } else if (sl->cancel_ms && sl->term_ms == 0 && now >= sl->cancel_ms + grace) {
-            snprintf(sl->kill_reason, sizeof(sl->kill_reason), "cancelled");
-            sl->kill_status = JOB_CANCELLED;
-            sl->term_ms = now;
-            kill(sl->pid, SIGTERM);
+            sup_stop_job(s, sl, JOB_CANCELLED, "cancelled");
         } else if (sl->term_ms && now >= sl->term_ms + grace) {
             kill(sl->pid, SIGKILL);
         }
-        if (s->draining && now >= s->drain_deadline && sl->term_ms == 0) {
-            snprintf(sl->kill_reason, sizeof(sl->kill_reason),
-                     "worker stopped: drain timeout after %ds", s->cfg->worker.drain_timeout_s);
-            sl->kill_status = JOB_RETRY;
-            sl->term_ms = now;
-            kill(sl->pid, SIGTERM);
+        if (s->draining && now >= s->drain_deadline && sl->busy && sl->term_ms == 0) {
+            snprintf(why, sizeof(why), "worker stopped: drain timeout after %ds",
+                     s->cfg->worker.drain_timeout_s);
+            sup_stop_job(s, sl, JOB_RETRY, why);
         }
     }
 }
@@ -490,9 +710,13 @@ sup_periodic(struct sup *s)
     worker_metrics_slots(busy, s->n_slots);
     checkout_set_busy(&s->checkout, busy > 0);
     if (now >= s->next_renew) {
-        for (int i = 0; i < s->n_slots; i++)
-            if (s->slots[i].busy)
-                limiter_renew(&s->lim, &s->slots[i].jl, s->slots[i].job.id);
+        for (int i = 0; i < s->n_slots; i++) {
+            struct slot *sl = &s->slots[i];
+            if (sl->busy)
+                limiter_renew(&s->lim, &sl->jl, sl->job.id);
+            for (int k = 0; k < sl->n_ahead; k++)
+                limiter_renew(&s->lim, &sl->ahead[k].fj.jl, sl->ahead[k].fj.job.id);
+        }
         for (int i = 0; i < s->n_win; i++)
             limiter_renew(&s->lim, &s->win[i].jl, s->win[i].job.id);
         s->next_renew = now + s->cfg->worker.heartbeat_s * 1000;
@@ -510,6 +734,7 @@ sup_cancels(struct sup *s)
         if (sl && sl->cancel_ms == 0) {
             log_info("job %lld: cancel requested", (long long)ids[k]);
             sl->cancel_ms = now;
+            atomic_store(&s->gates[sl - s->slots].cancel_id, ids[k]);
             kill(sl->pid, SIGUSR1);
         }
     }
@@ -529,8 +754,10 @@ sup_start_drain(struct sup *s)
     s->drain_deadline = now_mono_ms() + (int64_t)s->cfg->worker.drain_timeout_s * 1000;
     fetch_stop(&s->fetch);
     checkout_set_draining(&s->checkout);
-    /* The window's jobs go back at once, for other workers, rather than wait out the drain
-     * or the lease. */
+    /* The window's jobs, and those handed ahead that no child started, go back at once, for
+     * other workers, rather than wait out the drain or the lease. */
+    for (int i = 0; i < s->n_slots; i++)
+        sup_withdraw(s, &s->slots[i]);
     if (s->n_win > 0)
         log_info("draining: handing back %d job(s) claimed ahead", s->n_win);
     sup_hand_back_window(s);
@@ -559,7 +786,8 @@ sup_loop(struct sup *s)
         pfd[n++] = (struct pollfd){.fd = s->checkout.pipe_rd, .events = POLLIN};
         for (int i = 0; i < s->n_slots; i++)
             pfd[n++] =
-                (struct pollfd){.fd = s->slots[i].busy ? s->slots[i].fd : -1, .events = POLLIN};
+                (struct pollfd){.fd = s->slots[i].busy || s->slots[i].passing ? s->slots[i].fd : -1,
+                                .events = POLLIN};
         /* Timeouts and the drain's end are checked at least every 100 ms. */
         int pr = poll(pfd, (nfds_t)n, 100);
         if (pr < 0 && errno != EINTR)
@@ -577,11 +805,11 @@ sup_loop(struct sup *s)
         }
         for (int i = 0; pr > 0 && i < s->n_slots; i++)
             if (pfd[3 + i].revents & (POLLIN | POLLHUP))
-                sup_read_outcome(s, &s->slots[i]);
+                sup_read_outcomes(s, &s->slots[i]);
         sup_reap(s);
         /* Read first: jobs handed over before the thread finished are taken just below. */
         bool fetch_done = s->draining && fetch_finished(&s->fetch);
-        sup_take_jobs(s);
+        sup_take_jobs(s, pr > 0 && (pfd[1].revents & POLLIN));
         if (pr > 0 && (pfd[2].revents & POLLIN))
             sup_cancels(s);
         if (!s->draining)
@@ -600,27 +828,24 @@ static void
 sup_shutdown(struct sup *s, bool hard, int64_t *n_flushes, int64_t *n_flushed)
 {
     /* Children still running jobs (a second signal): stop them and record what we know. */
-    for (int i = 0; i < s->n_slots; i++) {
-        struct slot *sl = &s->slots[i];
-        if (sl->pid <= 0)
-            continue;
-        if (sl->busy) {
-            snprintf(sl->kill_reason, sizeof(sl->kill_reason), "worker stopped");
-            sl->kill_status = JOB_RETRY;
-        }
-        kill(sl->pid, hard ? SIGKILL : SIGTERM);
-        close(sl->fd);
-        sl->fd = -1;
-    }
+    for (int i = 0; i < s->n_slots; i++)
+        if (s->slots[i].pid > 0)
+            kill(s->slots[i].pid, hard ? SIGKILL : SIGTERM);
     for (int i = 0; i < s->n_slots; i++) {
         struct slot *sl = &s->slots[i];
         if (sl->pid <= 0)
             continue;
         int status;
         waitpid(sl->pid, &status, 0);
+        /* What the child finished counts; what it never started goes back to its queue. */
+        sup_read_last_outcomes(s, sl);
+        sup_withdraw(s, sl);
         if (sl->busy)
-            sup_complete(s, sl, sl->kill_status, xstrdup(sl->kill_reason), NULL, 0,
+            sup_complete(s, sl, JOB_RETRY, xstrdup("worker stopped"), NULL, 0,
                          now_mono_ms() - sl->started_ms);
+        close(sl->fd);
+        proto_rbuf_release(&sl->rb);
+        sl->fd = -1;
         sl->pid = 0;
     }
     /* Write what is pending, giving a restarting MariaDB a few seconds. */
@@ -688,6 +913,9 @@ supervisor_run(const struct cfg *cfg)
     }
     s.n_slots = cfg->worker.concurrency;
     s.slots = xcalloc((size_t)s.n_slots, sizeof(*s.slots));
+    s.gates = gate_map(s.n_slots);
+    if (s.gates == NULL)
+        fatal("map the children's start gates");
     for (int i = 0; i < s.n_slots; i++)
         s.slots[i].fd = -1;
     for (int i = 0; i < s.n_slots; i++)
@@ -707,6 +935,8 @@ supervisor_run(const struct cfg *cfg)
     s.prefetch_auto = cfg->worker.prefetch < 0;
     s.prefetch = s.prefetch_auto ? s.n_slots * SUP_WINDOW_AUTO_PER_CHILD : cfg->worker.prefetch;
     s.wait_ms = cfg->worker.prefetch_wait_ms;
+    s.hand_ahead = cfg->worker.hand_ahead;
+    s.ahead_run_ms = cfg->worker.hand_ahead_run_ms;
     s.told_idle = -1;
     sup_refill(&s);
     /* Started after the first children are forked, so they do not hold its socket. */
@@ -716,11 +946,14 @@ supervisor_run(const struct cfg *cfg)
         if (ms == NULL)
             log_error("[worker] %s; running without it", err);
     }
-    log_info("worker instance %lld: %d children, %d claimed ahead at most, queues %s",
-             (long long)s.instance_id, s.n_slots, s.prefetch, cfg->worker.queues);
+    log_info("worker instance %lld: %d children, %d claimed ahead at most, %d handed ahead per "
+             "child, queues %s",
+             (long long)s.instance_id, s.n_slots, s.prefetch, s.hand_ahead, cfg->worker.queues);
     s.next_renew = now_mono_ms() + cfg->worker.heartbeat_s * 1000;
     sup_loop(&s);
     bool hard = sup_term_count >= 2;
+    /* From here on, jobs taken back from the children go back to their queues. */
+    s.draining = true;
     /* After a drain the thread has finished and handed everything over. After a second
      * signal, jobs claimed that no child started are handed back: their check-in is
      * committed, so they must not be left running. */
@@ -741,6 +974,7 @@ supervisor_run(const struct cfg *cfg)
     metrics_server_stop(ms);
 out:
     free(s.win);
+    gate_unmap(s.gates, s.n_slots);
     free(s.slots);
     fetch_queues_free(s.fetch.queues, s.fetch.n_queues);
     limiter_release(&s.lim);

@@ -2,7 +2,8 @@
  * of idle children are checked in, recovered by the lease when the worker dies, handed back
  * at once on SIGTERM (a cancel asked for meanwhile still holding), and handed back to idle
  * workers elsewhere when they wait too long; the default window stays at one job per child for
- * jobs too long to start within 20 ms. */
+ * jobs too long to start within 20 ms; short jobs handed ahead to a busy child whose job then
+ * runs long are taken back and run by another child. */
 #include "tservers.h"
 #include "tsupport.h"
 #include "util.h"
@@ -276,6 +277,67 @@ test_default_window_holds_back_little(struct tenv *t)
               runs_of(t, ids[i]));
 }
 
+#define N_WARM 30
+#define N_QUICK 20
+
+/* Makes the jobs ids[0..n) cancelled, then queues them all again with one retry, so that the
+ * worker pops them together. */
+static void
+queue_at_once(struct tenv *t, const int64_t *ids, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "%lld", (long long)ids[i]);
+        CHECK(t_cli(t, NULL, NULL, (const char *const[]){"cancel", id, NULL}) == 0, "cancel %s",
+              id);
+    }
+    CHECK(t_cli(t, NULL, NULL, (const char *const[]){"retry", "--state", "cancelled", NULL}) == 0,
+          "retry --state cancelled");
+}
+
+/* Short jobs are handed ahead to busy children (written to their sockets, to start as soon as
+ * the job before ends); those handed to a child whose job then runs long are withdrawn and run
+ * by the other child, not after the long job. */
+static void
+test_ahead_overrun_goes_elsewhere(struct tenv *t)
+{
+    pid_t w = t_start_worker(t, NULL);
+    /* Short jobs first: the worker measures its jobs short and starts handing them ahead. */
+    int64_t warm[N_WARM];
+    for (int i = 0; i < N_WARM; i++)
+        warm[i] = t_enqueue(t, "System/Noop", "{}", NULL);
+    for (int i = 0; i < N_WARM; i++)
+        WAIT_UNTIL(t_job_in_state(t, warm[i], "succeeded"), 20000, "warm-up job %lld is %s",
+                   (long long)warm[i], t_job_state(t, warm[i]));
+    /* A 6-second job and 20 short ones, in one pop: the 6-second one's child gets short jobs
+     * handed ahead before it is seen to run long. */
+    const char *const later[] = {"--in", "1h", NULL};
+    int64_t ids[1 + N_QUICK];
+    ids[0] = t_enqueue(t, "System/Sleep", "{\"seconds\":6}", later);
+    for (int i = 1; i <= N_QUICK; i++)
+        ids[i] = t_enqueue(t, "System/Noop", "{}", later);
+    queue_at_once(t, ids, 1 + N_QUICK);
+    int64_t queued_at = now_mono_ms();
+    for (int i = 1; i <= N_QUICK; i++)
+        WAIT_UNTIL(t_job_in_state(t, ids[i], "succeeded"), 20000, "job %lld is %s",
+                   (long long)ids[i], t_job_state(t, ids[i]));
+    int64_t took = now_mono_ms() - queued_at;
+    CHECK(t_job_in_state(t, ids[0], "running"),
+          "the short jobs took %lld ms, waiting behind the 6-second job (it is %s)",
+          (long long)took, t_job_state(t, ids[0]));
+    char *log = t_log(t, w);
+    CHECK(log && t_count(log, " handed ahead to child ") > 0, "no job was handed ahead");
+    CHECK(log && t_count(log, " withdrawn") > 0, "no job handed ahead was withdrawn");
+    free(log);
+    WAIT_UNTIL(t_job_in_state(t, ids[0], "succeeded"), 20000, "the 6-second job is %s",
+               t_job_state(t, ids[0]));
+    for (int i = 0; i <= N_QUICK; i++)
+        CHECK(runs_of(t, ids[i]) == 1, "job %lld ran %d times", (long long)ids[i],
+              runs_of(t, ids[i]));
+    CHECK(count(t, "SELECT COUNT(*) FROM job_attempts") == N_WARM + 1 + N_QUICK,
+          "one attempt row per job");
+}
+
 static const struct test_case cases[] = {
     {"e2e_window_kill9_full_window_loses_nothing", test_kill9_full_window_loses_nothing,
      "[worker]\nconcurrency = 2\nprefetch = 4\nprefetch_wait_ms = 60000\n"},
@@ -286,6 +348,8 @@ static const struct test_case cases[] = {
     {"e2e_window_overdue_jobs_go_to_idle_workers", test_overdue_jobs_go_to_idle_workers,
      "[worker]\nconcurrency = 1\nprefetch = 2\nprefetch_wait_ms = 300\n"},
     {"e2e_window_default_holds_back_little", test_default_window_holds_back_little,
+     "[worker]\nconcurrency = 2\n"},
+    {"e2e_window_ahead_overrun_goes_elsewhere", test_ahead_overrun_goes_elsewhere,
      "[worker]\nconcurrency = 2\n"},
 };
 
