@@ -294,6 +294,41 @@ scenario("sigterm-drain-timeout",
     sigterm(1, 4000))
 
 
+# [1] [23] Jobs handed ahead: short jobs come due together, so that the workers claim dozens at
+# once and write them into their busy children's sockets (hand_ahead_run_ms is raised so that
+# System/Effect's few milliseconds count as short). One worker is killed -9 and the other sent
+# SIGTERM mid-drain, both restarted: the jobs a child had not taken are withdrawn (handed back on
+# the drain), none lost, none run twice.
+
+@scenario("hand-ahead-faults", "[1][23] jobs handed ahead to busy children; kill -9 and SIGTERM "
+          "mid-drain")
+def hand_ahead_faults(r):
+    r.scheduler()
+    env = {"JOBFLEET_WORKER_HAND_AHEAD_RUN_MS": "3600000", "JOBFLEET_WORKER_HAND_AHEAD": "8"}
+    w = [r.worker(f"worker-{i + 1}", concurrency=3, env=env) for i in range(2)]
+    # All due at one moment, some quick and some past the 20 ms after which jobs handed ahead
+    # are taken back.
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r.db_now() + 8))
+    ids = r.enqueue(size(r, 120, 60), {"work_ms": 2}, parallel=8, extra=("--at", at))
+    ids += r.enqueue(size(r, 40, 20), {"work_ms": 40}, parallel=8, extra=("--at", at))
+    wait_until(lambda: len(r.begun()) >= 10, 30, "the jobs to come due and start")
+    time.sleep(r.rng.uniform(0.0, 0.3))
+    r.kill9(w[0])
+    w[0] = r.worker("worker-1b", concurrency=3, env=env)
+    time.sleep(r.rng.uniform(0.0, 0.3))
+    r.signal(w[1], signal.SIGTERM, "term", group=False)
+    try:
+        rc = w[1].popen.wait(timeout=30)
+    except Exception:
+        rc = None
+    r.expect(rc == 0, "drain", f"worker-2 exited with {rc} after SIGTERM (want 0)")
+    w[1] = r.worker("worker-2b", concurrency=3, env=env)
+    wait_until(lambda: all_final(r, ids), T_BOUND_S * 3, "the jobs to finish")
+    ahead = sum(p.log_text().count(" handed ahead to child ") for p in r.procs
+                if p.name.startswith("worker"))
+    r.expect(ahead > 0, "workload", "no job was handed ahead")
+
+
 # [3] [4] Three schedulers, the leader killed in a loop, a 1-minute cron over the injectable
 # clock: exactly one job per cron minute.
 
