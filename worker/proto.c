@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -129,47 +130,43 @@ proto_take_str(const char **p, uint32_t len, char **out)
     *p += len;
 }
 
-/* The bytes of the string fields lens[0..n) (UINT32_MAX counts none); -1 when one is too long. */
-static int64_t
-proto_strs_len(const uint32_t *lens, int n)
-{
-    int64_t total = 0;
-    for (int i = 0; i < n; i++) {
-        if (lens[i] == UINT32_MAX)
-            continue;
-        if (lens[i] > PROTO_MAX_FIELD)
-            return -1;
-        total += lens[i];
-    }
-    return total;
-}
-
-/* Whether b holds the whole of the next message: its header of hdr_len bytes (read already)
- * and the string fields it counts, lens[0..n). 1 when it does, 0 when only part is there, -1
- * when a field is too long. */
+/* Finds the next message in b: copies its header (hdr_len bytes) to hdr and points *body at
+ * the string fields that follow, whose lengths are the uint32_t fields at offsets offs[0..n)
+ * of the header. 1 when the whole message is there, 0 when only part is, -1 when a field is
+ * over PROTO_MAX_FIELD. */
 static int
-proto_whole(const struct proto_rbuf *b, size_t hdr_len, const uint32_t *lens, int n)
+proto_msg(const struct proto_rbuf *b, void *hdr, size_t hdr_len, const size_t *offs, int n,
+          const char **body)
 {
-    int64_t strs = proto_strs_len(lens, n);
-    if (strs < 0)
-        return -1;
-    return b->len - b->off - hdr_len >= (size_t)strs ? 1 : 0;
+    size_t have = b->len - b->off;
+    if (have < hdr_len)
+        return 0;
+    memcpy(hdr, b->data + b->off, hdr_len);
+    size_t strs = 0;
+    for (int i = 0; i < n; i++) {
+        uint32_t len;
+        memcpy(&len, (const char *)hdr + offs[i], sizeof(len));
+        if (len == UINT32_MAX)
+            continue;
+        if (len > PROTO_MAX_FIELD)
+            return -1;
+        strs += len;
+    }
+    *body = b->data + b->off + hdr_len;
+    return have - hdr_len >= strs ? 1 : 0;
 }
 
 int
 proto_next_job(struct proto_rbuf *b, struct proto_job *j)
 {
+    static const size_t offs[] = {offsetof(struct proto_job_hdr, action_len),
+                                  offsetof(struct proto_job_hdr, params_len)};
     memset(j, 0, sizeof(*j));
     struct proto_job_hdr h;
-    size_t have = b->len - b->off;
-    if (have < sizeof(h))
-        return 0;
-    memcpy(&h, b->data + b->off, sizeof(h));
-    uint32_t lens[2] = {h.action_len, h.params_len};
-    int rc = proto_whole(b, sizeof(h), lens, 2);
+    const char *p;
+    int rc = proto_msg(b, &h, sizeof(h), offs, 2, &p);
     if (rc != 1)
         return rc;
-    const char *p = b->data + b->off + sizeof(h);
     j->id = h.id;
     j->seq = h.seq;
     j->start_by_ms = h.start_by_ms;
@@ -184,17 +181,15 @@ proto_next_job(struct proto_rbuf *b, struct proto_job *j)
 int
 proto_next_outcome(struct proto_rbuf *b, struct proto_outcome *o)
 {
+    static const size_t offs[] = {offsetof(struct proto_outcome_hdr, result_len),
+                                  offsetof(struct proto_outcome_hdr, reason_len),
+                                  offsetof(struct proto_outcome_hdr, metrics_len)};
     memset(o, 0, sizeof(*o));
     struct proto_outcome_hdr h;
-    size_t have = b->len - b->off;
-    if (have < sizeof(h))
-        return 0;
-    memcpy(&h, b->data + b->off, sizeof(h));
-    uint32_t lens[3] = {h.result_len, h.reason_len, h.metrics_len};
-    int rc = proto_whole(b, sizeof(h), lens, 3);
+    const char *p;
+    int rc = proto_msg(b, &h, sizeof(h), offs, 3, &p);
     if (rc != 1)
         return rc;
-    const char *p = b->data + b->off + sizeof(h);
     o->id = h.id;
     o->status = h.status;
     o->retry_delay_ms = h.retry_delay_ms;
