@@ -433,6 +433,7 @@ sup_hand_ahead(struct sup *s, struct slot *sl, struct fetch_job *fj)
     a->fj = *fj;
     memset(fj, 0, sizeof(*fj));
     log_debug("job %lld handed ahead to child %d", (long long)a->fj.job.id, (int)sl->pid);
+    worker_metrics_handed_ahead();
     sup_write_job(s, sl, &a->fj, a->seq);
 }
 
@@ -497,8 +498,10 @@ sup_withdraw(struct sup *s, struct slot *sl)
     }
     sl->n_ahead = keep;
     sl->passing += n;
-    if (n > 0)
-        log_debug("%d job(s) handed ahead to child %d withdrawn", n, (int)sl->pid);
+    if (n > 0) {
+        log_debug("child %d: %d job(s) withdrawn, never started", (int)sl->pid, n);
+        worker_metrics_withdrawn(n);
+    }
     if (n > 0 && s->draining) {
         for (int k = 0; k < n; k++)
             sup_hand_back(s, &back[k]);
@@ -512,6 +515,7 @@ sup_withdraw(struct sup *s, struct slot *sl)
         memset(&sl->job, 0, sizeof(sl->job));
         memset(&sl->jl, 0, sizeof(sl->jl));
         sup_hand_back(s, &fj);
+        worker_metrics_withdrawn(1);
         atomic_store(&g->cancel_id, 0);
         sl->busy = false;
         sl->term_ms = sl->cancel_ms = 0;

@@ -1,5 +1,6 @@
 /* This file keeps the worker's metrics (worker_metrics.h): attempts by outcome, queue and
- * action with their durations, slots, and the children's crashes, timeouts and restarts.
+ * action with their durations, slots, the children's crashes, timeouts and restarts, and the
+ * jobs handed ahead and withdrawn.
  * Labels are queue and action names, bounded by the registry and the config. */
 #include "httpc.h"
 #include "job.h"
@@ -52,6 +53,21 @@ static const struct metric_def m_restarts = {"jobfleet_worker_children_restarted
                                              {NULL, NULL},
                                              NULL,
                                              0};
+static const struct metric_def m_ahead = {
+    "jobfleet_worker_jobs_handed_ahead_total",
+    "Jobs written to a busy child's socket, to start as soon as its job ends.",
+    METRIC_COUNTER,
+    {NULL, NULL},
+    NULL,
+    0};
+static const struct metric_def m_withdrawn = {
+    "jobfleet_worker_jobs_withdrawn_total",
+    "Jobs handed to a child (ahead, mostly) that it never started, taken back for another "
+    "child or their queue.",
+    METRIC_COUNTER,
+    {NULL, NULL},
+    NULL,
+    0};
 static const struct metric_def m_busy = {
     "jobfleet_worker_slots_busy", "Slots running a job.", METRIC_GAUGE, {NULL, NULL}, NULL, 0};
 static const struct metric_def m_slots = {
@@ -110,4 +126,16 @@ worker_metrics_slots(int busy, int total)
 {
     metrics_set(&m_busy, NULL, NULL, busy);
     metrics_set(&m_slots, NULL, NULL, total);
+}
+
+void
+worker_metrics_handed_ahead(void)
+{
+    metrics_add(&m_ahead, NULL, NULL, 1);
+}
+
+void
+worker_metrics_withdrawn(int n)
+{
+    metrics_add(&m_withdrawn, NULL, NULL, n);
 }

@@ -23,6 +23,9 @@ void worker_metrics_restart(void);
 void worker_metrics_merge(const char *drained);
 /* A job handed to a child waited_us after it became due (enqueued, or its run_at). */
 void worker_metrics_queue_wait(const struct claimed_job *job, int64_t waited_us);
+/* A job was handed ahead to a busy child; n jobs handed ahead were withdrawn unstarted. */
+void worker_metrics_handed_ahead(void);
+void worker_metrics_withdrawn(int n);
 /* The slots: busy now, and all. */
 void worker_metrics_slots(int busy, int total);
 
