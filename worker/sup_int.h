@@ -1,5 +1,6 @@
-/* This header is private to the worker supervisor's files (supervisor.c, sup_fence.c): the
- * supervisor's state, shared by its loop and its self-fencing. */
+/* This header is private to the worker supervisor's files (supervisor.c, sup_handover.c,
+ * sup_fence.c): the supervisor's state, shared by its loop, its hand-over of jobs to children
+ * and its self-fencing. */
 #ifndef JOBFLEET_SUP_INT_H
 #define JOBFLEET_SUP_INT_H
 
@@ -81,6 +82,29 @@ struct sup {
     bool clock_off_set;
 };
 
+/* The default window beyond one job per child holds only what the children start within
+ * this many milliseconds, and at most SUP_WINDOW_AUTO_PER_CHILD jobs per child: room for claims
+ * of two hundred jobs when jobs are short, none to hoard when they are long. A job handed ahead
+ * to a child whose job runs longer than SUP_WINDOW_COVER_MS is withdrawn. */
+#define SUP_WINDOW_COVER_MS 20.0
+#define SUP_WINDOW_AUTO_PER_CHILD 16
+
+/* Hands a job's outcome to the check-out thread, with its fleet-wide slots (freed once the
+ * check-out commits). Takes the job's strings, its slots, reason and result. */
+void sup_record(struct sup *s, struct claimed_job *job, struct job_limits *jl, enum job_status st,
+                char *reason, char *result, int64_t retry_delay_ms, int64_t exec_ms);
+
+/* sup_handover.c: */
+/* Starts jobs of the window, oldest first, while children are idle; then, when jobs are short,
+ * hands the next ones ahead to busy children. */
+void sup_fill(struct sup *s);
+/* The current job of slot sl has ended: the first job handed ahead, if any, is running now. */
+void sup_promote(struct sup *s, struct slot *sl);
+/* Gives a claimed job that never started back to its queue, through the check-out thread
+ * (the row first, then the ID); takes the job. */
+void sup_hand_back(struct sup *s, struct fetch_job *fj);
+/* Hands back every job in the window. */
+void sup_hand_back_window(struct sup *s);
 /* Shuts slot sl's gate and takes back the jobs its child has not started: those handed ahead go
  * to the front of the window (handed back to their queues once draining), a current job not
  * yet taken is handed back. Returns 0 when the child is on the current job (running it, or

@@ -1,13 +1,12 @@
-/* This file is the worker supervisor's loop: it hands the jobs the fetch thread claimed to
- * idle children (and, when jobs are short, ahead to busy ones, through their gates), passes their
- * outcomes to the check-out thread, enforces timeouts and cancellations, replaces dead children,
- * and drains on SIGTERM. The loop itself never waits on MariaDB or Redis (except for fleet-wide
- * limit slots, when limits are set). */
+/* This file is the worker supervisor's loop: it takes the jobs the fetch thread claimed into
+ * the window (sup_handover.c hands them to children), passes their outcomes to the check-out
+ * thread, enforces timeouts and cancellations, replaces dead children, and drains on SIGTERM.
+ * The loop itself never waits on MariaDB or Redis (except for fleet-wide limit slots, when
+ * limits are set). */
 #include "supervisor.h"
 #include "sup_int.h"
 #include "checkout.h"
 #include "child.h"
-#include "caltime.h"
 #include "db.h"
 #include "fault.h"
 #include "fetch.h"
@@ -33,12 +32,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-/* The default window beyond one job per child holds only what the children start within
- * this many milliseconds, and at most SUP_WINDOW_AUTO_PER_CHILD jobs per child: room for claims
- * of two hundred jobs when jobs are short, none to hoard when they are long. */
-#define SUP_WINDOW_COVER_MS 20.0
-#define SUP_WINDOW_AUTO_PER_CHILD 16
 
 static int sup_sigpipe[2] = {-1, -1};
 static volatile sig_atomic_t sup_term_count;
@@ -108,9 +101,7 @@ sup_spawn(struct sup *s, int i)
     return 0;
 }
 
-/* Hands a job's outcome to the check-out thread, with its fleet-wide slots (freed once the
- * check-out commits). Takes the job's strings, its slots, reason and result. */
-static void
+void
 sup_record(struct sup *s, struct claimed_job *job, struct job_limits *jl, enum job_status st,
            char *reason, char *result, int64_t retry_delay_ms, int64_t exec_ms)
 {
@@ -152,14 +143,18 @@ sup_complete(struct sup *s, struct slot *sl, enum job_status st, char *reason, c
     sl->fence_killed = false;
 }
 
-static void sup_promote(struct sup *s, struct slot *sl);
-
-/* The child passed over a withdrawn job: once it passed over all of them, nothing of the
- * withdrawn is left in its socket, and its gate opens again for the jobs written next. */
+/* The child passed over job id, withdrawn: once it passed over all of them, nothing withdrawn
+ * is left in its socket, and its gate opens again for the jobs written next. */
 static void
-sup_passed_over(struct sup *s, struct slot *sl)
+sup_passed_over(struct sup *s, struct slot *sl, int64_t id)
 {
-    if (sl->passing > 0 && --sl->passing == 0)
+    if (sl->passing == 0) {
+        /* Cannot be (the gate opens only when nothing withdrawn is left): say so loudly. */
+        log_warnx("child %d passed over job %lld, which was not withdrawn", (int)sl->pid,
+                  (long long)id);
+        return;
+    }
+    if (--sl->passing == 0)
         gate_reopen(&s->gates[sl - s->slots], sl->sent);
 }
 
@@ -173,7 +168,7 @@ sup_next_outcome(struct sup *s, struct slot *sl)
     if (rc != 1)
         return rc; /* part of one (read more), or garbage: the reaper records the crash */
     if (po.status == PROTO_PASSED_OVER) {
-        sup_passed_over(s, sl);
+        sup_passed_over(s, sl, po.id);
         proto_outcome_release(&po);
         return 1;
     }
@@ -268,287 +263,6 @@ sup_slot_of_job(struct sup *s, int64_t id)
         if (s->slots[i].busy && s->slots[i].job.id == id)
             return &s->slots[i];
     return NULL;
-}
-
-static struct slot *
-sup_idle_slot(struct sup *s)
-{
-    for (int i = 0; i < s->n_slots; i++)
-        if (!s->slots[i].busy && s->slots[i].pid > 0 && s->slots[i].passing == 0)
-            return &s->slots[i];
-    return NULL;
-}
-
-/* Jobs are handed ahead only while the children's jobs are short on average ([worker]
- * hand_ahead_run_ms): then a child's sleep and wake-up per job is a good part of the job's
- * cost, and a job waits behind at most a few short ones. And only jobs this small, so that their
- * writes never block on a busy child's socket. */
-#define SUP_AHEAD_BYTES 4096
-
-/* The busy child to hand a job ahead to: the one with the fewest waiting, among those whose
- * current job is not overdue nor being stopped; NULL when none may take one. */
-static struct slot *
-sup_ahead_slot(struct sup *s, int live)
-{
-    if (s->draining || s->n_runs < live || s->avg_run_ms > s->ahead_run_ms)
-        return NULL;
-    int64_t now = now_mono_ms();
-    struct slot *best = NULL;
-    for (int i = 0; i < s->n_slots; i++) {
-        struct slot *sl = &s->slots[i];
-        if (!sl->busy || sl->pid <= 0 || sl->passing > 0 || sl->n_ahead >= s->hand_ahead ||
-            sl->term_ms || sl->cancel_ms || now - sl->started_ms > SUP_WINDOW_COVER_MS)
-            continue;
-        if (best == NULL || sl->n_ahead < best->n_ahead)
-            best = sl;
-    }
-    return best;
-}
-
-static bool
-sup_small_job(const struct fetch_job *fj)
-{
-    size_t n = strlen(fj->job.action) + (fj->job.parameters ? strlen(fj->job.parameters) : 0);
-    return n <= SUP_AHEAD_BYTES;
-}
-
-/* Stamps the job with the time a child really starts it, on MariaDB's clock, never this
- * host's wall clock, which may be off by minutes (the fault suite's clock-skew). A claim's
- * dt_started was taken between sending it and reading its answer, so dt_started - got_us is a
- * lower bound of MariaDB's clock minus the monotonic one; the largest bound seen so far turns
- * the monotonic clock into MariaDB's. It only grows, so the stamps keep the order the jobs
- * started in across claims (one offset per claim would not: each claim's own delay differs),
- * and it is at least this claim's bound, so no job starts before its claim. The check-out
- * writes the stamp to the row and the attempt row, capped by the server's time. */
-static void
-sup_real_start(struct sup *s, struct fetch_job *fj)
-{
-    struct claimed_job *job = &fj->job;
-    int64_t claimed_us;
-    if (job->dt_started == NULL || caltime_parse_dt_us(job->dt_started, &claimed_us) < 0)
-        return; /* the row's own dt_started stays */
-    int64_t bound = claimed_us - fj->got_us;
-    if (!s->clock_off_set || bound > s->clock_off_us)
-        s->clock_off_us = bound;
-    s->clock_off_set = true;
-    char when[32];
-    caltime_format_dt6_us(fetch_now_us() + s->clock_off_us, when, sizeof(when));
-    free(job->dt_started);
-    job->dt_started = xstrdup(when);
-    job->started_late = true;
-}
-
-/* Records a claimed job that will not be started, with why (taken); takes the job. */
-static void
-sup_not_started(struct sup *s, struct fetch_job *fj, enum job_status st, char *why)
-{
-    log_warnx("job %lld attempt %d: %s", (long long)fj->job.id, fj->job.attempt, why);
-    sup_record(s, &fj->job, &fj->jl, st, why, NULL, 0, 0);
-    memset(fj, 0, sizeof(*fj));
-}
-
-/* True when a claimed job may be handed to a child; otherwise records why not (taking the
- * job). */
-static bool
-sup_startable(struct sup *s, struct fetch_job *fj)
-{
-    int64_t waited = fetch_now_us() - fj->claimed_us;
-    if (!proto_fits(fj->job.parameters)) {
-        /* The child could not be handed the job whole: fail it for good, saying why. */
-        sup_not_started(s, fj, JOB_FAIL,
-                        xasprintf("parameters of %zu bytes exceed the worker protocol's limit "
-                                  "of %u",
-                                  strlen(fj->job.parameters), PROTO_MAX_FIELD));
-        return false;
-    }
-    if (waited >= s->fetch.lease_ms * 1000) {
-        /* This worker was stopped or starved since the claim, long enough for its lease to
-         * run out: the scheduler may have given the job to another worker already, so
-         * starting it could run it twice. The fenced check-out drops this outcome if so. */
-        sup_not_started(s, fj, JOB_RETRY,
-                        xasprintf("not started: claimed %lld s ago, past the lease",
-                                  (long long)(waited / 1000000)));
-        return false;
-    }
-    return true;
-}
-
-/* Writes job fj, numbered seq, to the child of slot sl; on failure the child is gone or going
- * (the reaper tells from the gate whether it started). */
-static void
-sup_write_job(struct sup *s, struct slot *sl, const struct fetch_job *fj, uint64_t seq)
-{
-    struct proto_job pj = {.id = fj->job.id,
-                           .seq = seq,
-                           .start_by_ms = fj->claimed_us / 1000 + s->fetch.lease_ms,
-                           .attempt = fj->job.attempt,
-                           .timeout_s = fj->job.timeout_s,
-                           .action = fj->job.action,
-                           .parameters = fj->job.parameters};
-    if (proto_write_job(sl->fd, &pj) < 0) {
-        log_warn("hand job %lld to child %d", (long long)fj->job.id, (int)sl->pid);
-        kill(sl->pid, SIGKILL);
-    }
-}
-
-/* Makes fj, numbered seq, the current job of slot sl, starting now; takes the job. */
-static void
-sup_begin(struct sup *s, struct slot *sl, struct fetch_job *fj, uint64_t seq)
-{
-    int64_t waited = fetch_now_us() - fj->claimed_us;
-    sup_real_start(s, fj);
-    worker_metrics_queue_wait(&fj->job, fj->job.due_wait_us + waited);
-    log_debug("job %lld attempt %d started %lld us after its claim", (long long)fj->job.id,
-              fj->job.attempt, (long long)waited);
-    sl->busy = true;
-    sl->jl = fj->jl;
-    sl->job = fj->job;
-    sl->seq = seq;
-    sl->score = fj->score;
-    memset(fj, 0, sizeof(*fj));
-    sl->started_ms = now_mono_ms();
-    sl->deadline_ms = sl->started_ms + (int64_t)sl->job.timeout_s * 1000;
-}
-
-/* Hands a claimed job to the idle child of slot sl; takes the job. */
-static void
-sup_dispatch(struct sup *s, struct slot *sl, struct fetch_job *fj)
-{
-    if (!sup_startable(s, fj))
-        return;
-    uint64_t seq = ++sl->sent;
-    sup_write_job(s, sl, fj, seq);
-    sup_begin(s, sl, fj, seq);
-}
-
-/* Hands a claimed job to the busy child of slot sl, to start as soon as its current job ends;
- * takes the job. */
-static void
-sup_hand_ahead(struct sup *s, struct slot *sl, struct fetch_job *fj)
-{
-    if (!sup_startable(s, fj))
-        return;
-    struct ahead_job *a = &sl->ahead[sl->n_ahead++];
-    a->seq = ++sl->sent;
-    a->fj = *fj;
-    memset(fj, 0, sizeof(*fj));
-    log_debug("job %lld handed ahead to child %d", (long long)a->fj.job.id, (int)sl->pid);
-    worker_metrics_handed_ahead();
-    sup_write_job(s, sl, &a->fj, a->seq);
-}
-
-/* The current job of slot sl has ended: the first job handed ahead, if any, is running now. */
-static void
-sup_promote(struct sup *s, struct slot *sl)
-{
-    if (sl->busy || sl->n_ahead == 0)
-        return;
-    struct ahead_job a = sl->ahead[0];
-    sl->n_ahead--;
-    memmove(sl->ahead, sl->ahead + 1, sizeof(*sl->ahead) * (size_t)sl->n_ahead);
-    sup_begin(s, sl, &a.fj, a.seq);
-}
-
-/* Gives a claimed job that never started back to its queue, through the check-out thread
- * (the row first, then the ID); takes the job. */
-static void
-sup_hand_back(struct sup *s, struct fetch_job *fj)
-{
-    struct checkout_item it = {.job = fj->job, .jl = fj->jl, .hand_back = true, .score = fj->score};
-    memset(fj, 0, sizeof(*fj));
-    checkout_add(&s->checkout, &it);
-}
-
-/* Hands back every job in the window. */
-static void
-sup_hand_back_window(struct sup *s)
-{
-    for (int i = 0; i < s->n_win; i++)
-        sup_hand_back(s, &s->win[i]);
-    s->n_win = 0;
-}
-
-/* Puts n claimed jobs back at the front of the window, in their order; takes them. */
-static void
-sup_win_unshift(struct sup *s, struct fetch_job *fjs, int n)
-{
-    if (s->n_win + n > s->cap_win) {
-        s->cap_win = (s->n_win + n) * 2;
-        s->win = xrealloc(s->win, sizeof(*s->win) * (size_t)s->cap_win);
-    }
-    memmove(s->win + n, s->win, sizeof(*s->win) * (size_t)s->n_win);
-    memcpy(s->win, fjs, sizeof(*fjs) * (size_t)n);
-    s->n_win += n;
-}
-
-int
-sup_withdraw(struct sup *s, struct slot *sl)
-{
-    struct gate *g = &s->gates[sl - s->slots];
-    if (!sl->busy)
-        return -1;
-    uint64_t taken = gate_shut(g);
-    struct fetch_job back[SUP_AHEAD_MAX];
-    int n = 0, keep = 0;
-    for (int k = 0; k < sl->n_ahead; k++) {
-        if (sl->ahead[k].seq <= taken)
-            sl->ahead[keep++] = sl->ahead[k]; /* started: its outcome follows */
-        else
-            back[n++] = sl->ahead[k].fj;
-    }
-    sl->n_ahead = keep;
-    sl->passing += n;
-    if (n > 0) {
-        log_debug("child %d: %d job(s) withdrawn, never started", (int)sl->pid, n);
-        worker_metrics_withdrawn(n);
-    }
-    if (n > 0 && s->draining) {
-        for (int k = 0; k < n; k++)
-            sup_hand_back(s, &back[k]);
-    } else if (n > 0) {
-        sup_win_unshift(s, back, n);
-    }
-    int on = taken > sl->seq ? 1 : 0;
-    if (taken < sl->seq) {
-        /* Written, never taken: it goes back to its queue, as a job of the window would. */
-        struct fetch_job fj = {.job = sl->job, .jl = sl->jl, .score = sl->score};
-        memset(&sl->job, 0, sizeof(sl->job));
-        memset(&sl->jl, 0, sizeof(sl->jl));
-        sup_hand_back(s, &fj);
-        worker_metrics_withdrawn(1);
-        atomic_store(&g->cancel_id, 0);
-        sl->busy = false;
-        sl->term_ms = sl->cancel_ms = 0;
-        sl->kill_reason[0] = '\0';
-        sl->fence_killed = false;
-        sl->passing++;
-        on = -1;
-    }
-    if (sl->passing == 0)
-        gate_reopen(g, sl->sent);
-    return on;
-}
-
-/* Starts jobs of the window, oldest first, while children are idle; then, when jobs are short,
- * hands the next ones ahead to busy children. */
-static void
-sup_fill(struct sup *s)
-{
-    int k = 0;
-    if (sup_fence(s))
-        return;
-    struct slot *sl;
-    while (k < s->n_win && (sl = sup_idle_slot(s)) != NULL)
-        sup_dispatch(s, sl, &s->win[k++]);
-    int live = 0;
-    for (int i = 0; i < s->n_slots; i++)
-        live += s->slots[i].pid > 0;
-    while (k < s->n_win && sup_small_job(&s->win[k]) && (sl = sup_ahead_slot(s, live)) != NULL)
-        sup_hand_ahead(s, sl, &s->win[k++]);
-    if (k == 0)
-        return;
-    memmove(s->win, s->win + k, sizeof(*s->win) * (size_t)(s->n_win - k));
-    s->n_win -= k;
 }
 
 /* Hands back the jobs that waited in the window longer than wait_ms: their children turned out
