@@ -389,20 +389,38 @@ at_fast_retries(struct at *a)
     t_spawn(a->t, t_bin("jobfleet-scheduler"), NULL);
 }
 
+/* at_start with fast retries and a note holding one file of n bytes; returns the note's uuid
+ * (the caller frees it). */
+static char *
+at_start_one_file(struct at *a, struct tenv *t, const char *name, const char *bytes, size_t n)
+{
+    at_start(a, t);
+    at_fast_retries(a);
+    char *note = ttoga_note(&a->toga);
+    free(ttoga_note_file(&a->toga, note, name, bytes, n));
+    return note;
+}
+
+/* Enqueues the copy of note to desk reply reply, extra (",\"k\":v..." or "") added to its
+ * parameters; returns the job's id. */
+static int64_t
+at_enqueue_copy(struct at *a, const char *note, int64_t reply, const char *extra)
+{
+    char *p =
+        xasprintf("{\"note_uuid\":\"%s\",\"desk_reply_id\":%lld%s}", note, (long long)reply, extra);
+    int64_t id = t_enqueue(a->t, "Attachments/Toga/CopyToDesk", p, NULL);
+    free(p);
+    return id;
+}
+
 /* The worker's child is killed (as kill -9 does) after the files row and before the bytes: the
  * retry repairs it, with one complete row per file and the bytes on disk. */
 static void
 test_crash_repair(struct tenv *t)
 {
     struct at a;
-    at_start(&a, t);
-    at_fast_retries(&a);
-    char *note = ttoga_note(&a.toga);
-    free(ttoga_note_file(&a.toga, note, "r.txt", "the bytes", 9));
-    char *p = xasprintf("{\"note_uuid\":\"%s\",\"desk_reply_id\":%lld,"
-                        "\"_test_crash_after_row\":1}",
-                        note, (long long)a.reply);
-    int64_t id = t_enqueue(t, "Attachments/Toga/CopyToDesk", p, NULL);
+    char *note = at_start_one_file(&a, t, "r.txt", "the bytes", 9);
+    int64_t id = at_enqueue_copy(&a, note, a.reply, ",\"_test_crash_after_row\":1");
     WAIT_UNTIL(t_job_done(t, id), 60000, "the job finishes");
     char *st = t_job_state(t, id);
     CHECK(strcmp(st, "succeeded") == 0, "the job succeeded after the crash: %s", st);
@@ -419,7 +437,6 @@ test_crash_repair(struct tenv *t)
     CHECK(at_desk_int(&a, "SELECT COUNT(*) FROM files WHERE file = ''") == 0,
           "no row without its file");
     CHECK(at_dir_count(a.uploads) == 1, "one file, no temporary left");
-    free(p);
     free(note);
     at_stop(&a);
 }
@@ -431,13 +448,9 @@ static void
 test_reply_committed_later(struct tenv *t)
 {
     struct at a;
-    at_start(&a, t);
-    at_fast_retries(&a);
-    char *note = ttoga_note(&a.toga);
-    free(ttoga_note_file(&a.toga, note, "late.txt", "late bytes", 10));
+    char *note = at_start_one_file(&a, t, "late.txt", "late bytes", 10);
     int64_t later = a.reply + 1;
-    char *p = xasprintf("{\"note_uuid\":\"%s\",\"desk_reply_id\":%lld}", note, (long long)later);
-    int64_t id = t_enqueue(t, "Attachments/Toga/CopyToDesk", p, NULL);
+    int64_t id = at_enqueue_copy(&a, note, later, "");
     WAIT_UNTIL(
         t_sql_int(t, 0, "SELECT COUNT(*) FROM job_attempts WHERE job_id = ?", DB_P(DBI(id))) >= 1,
         30000, "the first attempt never ended");
@@ -464,7 +477,6 @@ test_reply_committed_later(struct tenv *t)
           "on a later attempt");
     CHECK(at_desk_int(&a, "SELECT COUNT(*) FROM files WHERE filesize = 10") == 1,
           "the file was copied");
-    free(p);
     free(note);
     at_stop(&a);
 }
