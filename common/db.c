@@ -380,6 +380,123 @@ db_exec(struct db *db, const char *sql, const struct db_param *p, int n, uint64_
     return 0;
 }
 
+/* The arrays of one column of a bulk execution (column-wise binding). */
+struct db_bulk_col {
+    char **str;
+    unsigned long *len;
+    int64_t *num;
+    double *dbl;
+    char *ind;
+};
+
+/* Binds column c of rows parameter sets (p[r * cols + c]) into b, filling col's arrays.
+ * Returns -1 when the column mixes types. */
+static int
+db_bulk_bind(const struct db_param *p, int cols, int rows, int c, struct db_bulk_col *col,
+             MYSQL_BIND *b)
+{
+    enum db_ptype t = DBP_NULL;
+    for (int r = 0; r < rows && t == DBP_NULL; r++)
+        t = p[r * cols + c].t;
+    col->ind = xcalloc((size_t)rows, 1);
+    b->u.indicator = col->ind;
+    if (t == DBP_STR || t == DBP_NULL) {
+        col->str = xcalloc((size_t)rows, sizeof(char *));
+        col->len = xcalloc((size_t)rows, sizeof(unsigned long));
+        b->buffer_type = MYSQL_TYPE_STRING;
+        b->buffer = col->str;
+        b->length = col->len;
+    } else if (t == DBP_INT) {
+        col->num = xcalloc((size_t)rows, sizeof(int64_t));
+        b->buffer_type = MYSQL_TYPE_LONGLONG;
+        b->buffer = col->num;
+    } else {
+        col->dbl = xcalloc((size_t)rows, sizeof(double));
+        b->buffer_type = MYSQL_TYPE_DOUBLE;
+        b->buffer = col->dbl;
+    }
+    for (int r = 0; r < rows; r++) {
+        const struct db_param *q = &p[r * cols + c];
+        if (q->t == DBP_NULL) {
+            col->ind[r] = STMT_INDICATOR_NULL;
+            continue;
+        }
+        if (q->t != t && t != DBP_NULL)
+            return -1;
+        col->ind[r] = STMT_INDICATOR_NONE;
+        if (t == DBP_STR) {
+            col->str[r] = (char *)(uintptr_t)q->s;
+            col->len[r] = strlen(q->s);
+        } else if (t == DBP_INT) {
+            col->num[r] = q->i;
+        } else {
+            col->dbl[r] = q->d;
+        }
+    }
+    return 0;
+}
+
+static void
+db_bulk_cols_free(struct db_bulk_col *cols, int n)
+{
+    for (int c = 0; c < n; c++) {
+        free(cols[c].str);
+        free(cols[c].len);
+        free(cols[c].num);
+        free(cols[c].dbl);
+        free(cols[c].ind);
+    }
+    free(cols);
+}
+
+int
+db_exec_bulk(struct db *db, const char *sql, const struct db_param *p, int cols, int rows,
+             uint64_t *affected, uint64_t *first_id)
+{
+    if (rows < 1 || cols < 1) {
+        db_set_err(db, 0, "bulk execution without rows");
+        return -1;
+    }
+    if (db_ensure(db) < 0)
+        return -1;
+    MYSQL_STMT *st = db_prepare(db, sql);
+    if (st == NULL)
+        return -1;
+    if ((int)mysql_stmt_param_count(st) != cols) {
+        db_set_err(db, 0, "parameter count does not match the statement");
+        log_error("db: %d parameters given for: %s", cols, sql);
+        return -1;
+    }
+    MYSQL_BIND *b = xcalloc((size_t)cols, sizeof(*b));
+    struct db_bulk_col *col = xcalloc((size_t)cols, sizeof(*col));
+    int rc = 0;
+    for (int c = 0; c < cols && rc == 0; c++)
+        if (db_bulk_bind(p, cols, rows, c, &col[c], &b[c]) < 0) {
+            db_set_err(db, 0, "a bulk column mixes parameter types");
+            log_error("db: column %d mixes types in: %s", c, sql);
+            rc = -2;
+        }
+    unsigned int size = (unsigned int)rows;
+    if (rc == 0 && (mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &size) != 0 ||
+                    mysql_stmt_bind_param(st, b) != 0 || mysql_stmt_execute(st) != 0))
+        rc = -1;
+    if (rc == -1)
+        db_stmt_err(db, st);
+    if (rc == 0) {
+        if (affected)
+            *affected = mysql_stmt_affected_rows(st);
+        if (first_id)
+            *first_id = mysql_stmt_insert_id(st);
+    }
+    /* The attribute stays on the statement: a cached statement run once more by db_exec must
+     * not go out as a bulk execution. */
+    size = 0;
+    mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &size);
+    free(b);
+    db_bulk_cols_free(col, cols);
+    return rc < 0 ? -1 : 0;
+}
+
 struct db_rows *
 db_query(struct db *db, const char *sql, const struct db_param *p, int n)
 {

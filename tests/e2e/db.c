@@ -1,11 +1,12 @@
 /* Tests of common/db.c against the real MariaDB: what a caller sees when its connection is
- * killed in the middle of a transaction. */
+ * killed in the middle of a transaction, and bulk executions. */
 #include "db.h"
 #include "tsupport.h"
 #include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int64_t
 probe_rows(struct tenv *t)
@@ -74,8 +75,49 @@ test_reconnect_inside_transaction_fails(struct tenv *t)
     db_free(db);
 }
 
+/* db_exec_bulk: every parameter set becomes a row, NULLs included; the first id is the
+ * smallest; a column of mixed types is refused; and the cached statement runs once more as
+ * an ordinary statement (one row, not a bulk of the last size). */
+static void
+test_bulk_exec(struct tenv *t)
+{
+    CHECK(db_exec_static(t->db, "CREATE TABLE bulk_probe (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
+                                "s VARCHAR(32) NULL, i BIGINT NULL, d DOUBLE NULL)") == 0,
+          "create: %s", db_errstr(t->db));
+    const char *sql = "INSERT INTO bulk_probe (s, i, d) VALUES (?, ?, ?)";
+    struct db_param p[] = {DBS("a"),  DBI(1), DBD(0.5),  DBS(NULL), DBI(-2), DBNULL,
+                           DBS("cc"), DBNULL, DBD(2.25), DBS(""),   DBI(4),  DBD(-1)};
+    uint64_t affected = 0, first = 0;
+    CHECK(db_exec_bulk(t->db, sql, p, 3, 4, &affected, &first) == 0, "bulk: %s", db_errstr(t->db));
+    CHECK(affected == 4, "affected %llu, expected 4", (unsigned long long)affected);
+    CHECK((int64_t)first == t_sql_int(t, -1, "SELECT MIN(id) FROM bulk_probe", DB_NOP),
+          "first id %llu is not the smallest", (unsigned long long)first);
+    struct db_rows *r = db_query(t->db, "SELECT s, i, d FROM bulk_probe ORDER BY id", DB_NOP);
+    CHECK(r && r->n_rows == 4, "rows: %s", db_errstr(t->db));
+    const char *want[4][3] = {
+        {"a", "1", "0.5"}, {NULL, "-2", NULL}, {"cc", NULL, "2.25"}, {"", "4", "-1"}};
+    for (int i = 0; i < 4; i++)
+        for (int c = 0; c < 3; c++) {
+            const char *got = db_rows_get(r, i, c);
+            CHECK((got == NULL) == (want[i][c] == NULL) &&
+                      (got == NULL || strcmp(got, want[i][c]) == 0),
+                  "row %d column %d: %s, expected %s", i, c, got ? got : "NULL",
+                  want[i][c] ? want[i][c] : "NULL");
+        }
+    db_rows_free(r);
+    struct db_param mixed[] = {DBS("x"), DBI(1), DBNULL, DBI(2), DBI(3), DBNULL};
+    CHECK(db_exec_bulk(t->db, sql, mixed, 3, 2, NULL, NULL) < 0, "a mixed column was accepted");
+    CHECK(strstr(db_errstr(t->db), "mixes") != NULL, "error: %s", db_errstr(t->db));
+    CHECK(db_exec(t->db, sql, DB_P(DBS("once"), DBI(9), DBNULL), NULL, NULL) == 0, "plain run: %s",
+          db_errstr(t->db));
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM bulk_probe", DB_NOP) == 5,
+          "the plain run after a bulk wrote %lld rows in all, expected 5",
+          (long long)t_sql_int(t, -1, "SELECT COUNT(*) FROM bulk_probe", DB_NOP));
+}
+
 static const struct test_case cases[] = {
     {"e2e_db_reconnect_inside_transaction_fails", test_reconnect_inside_transaction_fails, NULL},
+    {"e2e_db_bulk_exec", test_bulk_exec, NULL},
 };
 
 int
