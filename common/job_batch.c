@@ -1,7 +1,7 @@
 /* This file holds the jobs table's INSERT: the one statement that writes new jobs, for one row
  * (job_insert in job.c) or up to JOB_INSERT_CHUNK rows at once (the producer's group commit).
- * To add a column a new job is written with, change INSERT_COLS, INSERT_ROW and
- * insert_bind together, and the migration.
+ * To add a column a new job is written with, change the INSERT_COLS_ and INSERT_ROW_ of
+ * both forms and insert_bind together, and the migration.
  *
  * RETURNING names the rows the statement inserted, with the time the server gave them. Under
  * INSERT IGNORE the rows whose keys are taken are skipped and then looked up by key. IGNORE
@@ -18,32 +18,54 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define INSERT_COLS                                                                                \
+/* Two forms of the row. The full one carries the keys only job_insert writes (a unique key,
+ * a cron fire); the lean one leaves them to their NULL default, for the rows of a bulk enqueue
+ * or a group commit, and is the form insert_bulk executes: every bound value costs MariaDB
+ * work per row. dt_queued reads the state set earlier in the same row. */
+#define INSERT_COLS_LEAN                                                                           \
     "(uuid, origin, queue, action, parameters, priority, state, run_at, max_attempts, "            \
-    "timeout_s, unique_key, idempotency_key, cron_job_id, cron_fire_time, dt_created, dt_queued)"
-#define INSERT_ROW "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,NOW(6),IF(?='queued',NOW(6),NULL))"
-/* Placeholders per row: the ? in INSERT_ROW. */
-#define INSERT_PARAMS 15
+    "timeout_s, idempotency_key, dt_created, dt_queued)"
+#define INSERT_ROW_LEAN "(?,?,?,?,?,?,?,?,?,?,?,NOW(6),IF(state='queued',NOW(6),NULL))"
+#define INSERT_COLS_FULL                                                                           \
+    "(uuid, origin, queue, action, parameters, priority, state, run_at, max_attempts, "            \
+    "timeout_s, idempotency_key, unique_key, cron_job_id, cron_fire_time, dt_created, dt_queued)"
+#define INSERT_ROW_FULL "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,NOW(6),IF(state='queued',NOW(6),NULL))"
+/* Placeholders per row of each form. */
+#define INSERT_PARAMS_LEAN 11
+#define INSERT_PARAMS_FULL 14
 
 /* The statement for k rows. Its text holds only placeholders; one statement per size and
  * form stays in the connection's statement cache. */
 static char *
-insert_sql(int k, bool ignore)
+insert_sql(int k, bool ignore, bool full)
 {
     struct buf b;
     buf_init(&b, 0);
-    buf_appends(&b, ignore ? "INSERT IGNORE INTO jobs " INSERT_COLS " VALUES "
-                           : "INSERT INTO jobs " INSERT_COLS " VALUES ");
-    for (int i = 0; i < k; i++)
-        buf_appends(&b, i ? "," INSERT_ROW : INSERT_ROW);
+    buf_appends(&b, ignore ? "INSERT IGNORE INTO jobs " : "INSERT INTO jobs ");
+    buf_appends(&b, full ? INSERT_COLS_FULL " VALUES " : INSERT_COLS_LEAN " VALUES ");
+    const char *row = full ? INSERT_ROW_FULL : INSERT_ROW_LEAN;
+    for (int i = 0; i < k; i++) {
+        if (i)
+            buf_appends(&b, ",");
+        buf_appends(&b, row);
+    }
     buf_appends(&b, " RETURNING id, uuid, dt_created");
     return buf_detach(&b);
 }
 
-/* Binds one row's INSERT_PARAMS values into q and fills what ref can know before the insert.
- * ref's strings are bound, so ref must outlive the statement. */
+/* True when the row of s needs the full form. */
+static bool
+insert_needs_full(const struct job_spec *s)
+{
+    return s->unique_key || s->cron_job_id || s->cron_fire_time;
+}
+
+/* Binds one row's values (INSERT_PARAMS_FULL of them with full, else INSERT_PARAMS_LEAN) into
+ * q and fills what ref can know before the insert. ref's strings are bound, so ref must
+ * outlive the statement. */
 static void
-insert_bind(const struct job_spec *s, int64_t now, struct job_ref *ref, struct db_param *q)
+insert_bind(const struct job_spec *s, int64_t now, bool full, struct job_ref *ref,
+            struct db_param *q)
 {
     memset(ref, 0, sizeof(*ref));
     int64_t at = s->run_at_ms > 0 ? s->run_at_ms : now;
@@ -59,15 +81,79 @@ insert_bind(const struct job_spec *s, int64_t now, struct job_ref *ref, struct d
     q[3] = DBS(s->action);
     q[4] = DBS(s->parameters);
     q[5] = DBI(s->priority);
-    q[6] = DBS(state);
+    q[6] = DBS(ref->state);
     q[7] = DBS(ref->run_at);
     q[8] = DBI(s->max_attempts);
     q[9] = DBI(s->timeout_s);
-    q[10] = DBS(s->unique_key);
-    q[11] = DBS(s->idempotency_key);
+    q[10] = DBS(s->idempotency_key);
+    if (!full)
+        return;
+    q[11] = DBS(s->unique_key);
     q[12] = s->cron_job_id ? DBI(s->cron_job_id) : DBNULL;
     q[13] = DBS(s->cron_fire_time);
-    q[14] = DBS(state);
+}
+
+/* Matches the rows of r (id, uuid, dt_created) to the refs not yet inserted, by uuid, and
+ * marks them inserted; rows of other jobs match none. Returns how many matched. */
+static int
+insert_match(const struct db_rows *r, struct job_ref *refs, bool *inserted, int k)
+{
+    int from = 0, matched = 0;
+    for (int row = 0; row < r->n_rows; row++) {
+        const char *uuid = db_rows_get(r, row, 1), *created = db_rows_get(r, row, 2);
+        /* Look first where the previous match left off: the rows come in order. */
+        for (int j = 0; uuid && j < k; j++) {
+            int i = (from + j) % k;
+            if (!inserted[i] && strcmp(uuid, refs[i].uuid) == 0) {
+                refs[i].id = db_rows_int(r, row, 0, 0);
+                snprintf(refs[i].created, sizeof(refs[i].created), "%s", created ? created : "");
+                inserted[i] = true;
+                from = i + 1;
+                matched++;
+                break;
+            }
+        }
+    }
+    return matched;
+}
+
+/* Writes k lean rows (bound in p) with one bulk execution of the one-row INSERT IGNORE, then
+ * reads the rows written back: MariaDB 10.11 gives a bulk execution no RETURNING, only the id
+ * of its first row. The others' ids are larger but not consecutive (another connection's rows
+ * can fall between), so the read walks the ids from there until it has found as many as were
+ * written. */
+static enum job_err
+insert_bulk(struct db *db, const struct db_param *p, int k, struct job_ref *refs, bool *inserted,
+            char *err, size_t errlen)
+{
+    uint64_t written = 0, first = 0;
+    if (db_exec_bulk(db, "INSERT IGNORE INTO jobs " INSERT_COLS_LEAN " VALUES " INSERT_ROW_LEAN, p,
+                     INSERT_PARAMS_LEAN, k, &written, &first) < 0) {
+        snprintf(err, errlen, "insert jobs: %s", db_errstr(db));
+        return JOB_E_DB;
+    }
+    int found = 0;
+    int64_t from = (int64_t)first;
+    while (found < (int)written) {
+        struct db_rows *r =
+            db_query(db, "SELECT id, uuid, dt_created FROM jobs WHERE id >= ? ORDER BY id LIMIT ?",
+                     DB_P(DBI(from), DBI(k)));
+        if (r == NULL) {
+            snprintf(err, errlen, "read back inserted jobs: %s", db_errstr(db));
+            return JOB_E_DB;
+        }
+        int n = r->n_rows;
+        found += insert_match(r, refs, inserted, k);
+        if (n > 0)
+            from = db_rows_int(r, n - 1, 0, 0) + 1;
+        db_rows_free(r);
+        if (n == 0) {
+            snprintf(err, errlen, "read back inserted jobs: %d of %llu rows not found",
+                     (int)written - found, (unsigned long long)written);
+            return JOB_E_DB;
+        }
+    }
+    return JOB_E_OK;
 }
 
 enum job_err
@@ -75,39 +161,35 @@ job_insert_rows(struct db *db, const struct job_spec *specs, int k, bool ignore,
                 struct job_ref *refs, bool *inserted, char *err, size_t errlen)
 {
     int64_t now = now_wall_ms();
-    struct db_param one[INSERT_PARAMS];
-    struct db_param *p = k == 1 ? one : xcalloc((size_t)(k * INSERT_PARAMS), sizeof(*p));
+    bool full = false;
+    for (int i = 0; i < k && !full; i++)
+        full = insert_needs_full(&specs[i]);
+    int per = full ? INSERT_PARAMS_FULL : INSERT_PARAMS_LEAN;
+    struct db_param one[INSERT_PARAMS_FULL];
+    struct db_param *p = k == 1 ? one : xcalloc((size_t)(k * per), sizeof(*p));
     for (int i = 0; i < k; i++) {
-        insert_bind(&specs[i], now, &refs[i], p + i * INSERT_PARAMS);
+        insert_bind(&specs[i], now, full, &refs[i], p + i * per);
         inserted[i] = false;
     }
-    char *sql = insert_sql(k, ignore);
-    struct db_rows *r = db_query(db, sql, p, k * INSERT_PARAMS);
-    free(sql);
-    if (p != one)
-        free(p);
-    if (r == NULL) {
-        snprintf(err, errlen, "insert job%s: %s", k > 1 ? "s" : "", db_errstr(db));
-        return JOB_E_DB;
-    }
-    /* RETURNING names the inserted rows, skipped ones left out: match them by uuid, looking
-     * first where the previous match left off (they come in order). */
-    int from = 0;
-    for (int row = 0; row < r->n_rows; row++) {
-        const char *uuid = db_rows_get(r, row, 1), *created = db_rows_get(r, row, 2);
-        for (int j = 0; j < k; j++) {
-            int i = (from + j) % k;
-            if (!inserted[i] && uuid && strcmp(uuid, refs[i].uuid) == 0) {
-                refs[i].id = db_rows_int(r, row, 0, 0);
-                snprintf(refs[i].created, sizeof(refs[i].created), "%s", created ? created : "");
-                inserted[i] = true;
-                from = i + 1;
-                break;
-            }
+    enum job_err e = JOB_E_OK;
+    if (ignore && !full && k >= JOB_INSERT_BULK_MIN) {
+        e = insert_bulk(db, p, k, refs, inserted, err, errlen);
+    } else {
+        char *sql = insert_sql(k, ignore, full);
+        struct db_rows *r = db_query(db, sql, p, k * per);
+        free(sql);
+        if (r == NULL) {
+            snprintf(err, errlen, "insert job%s: %s", k > 1 ? "s" : "", db_errstr(db));
+            e = JOB_E_DB;
+        } else {
+            /* RETURNING names the inserted rows, skipped ones left out. */
+            insert_match(r, refs, inserted, k);
+            db_rows_free(r);
         }
     }
-    db_rows_free(r);
-    return JOB_E_OK;
+    if (p != one)
+        free(p);
+    return e;
 }
 
 /* Fills refs of the rows that were not inserted from the jobs holding their keys. */
@@ -141,7 +223,9 @@ batch_needs_single(const struct job_spec *s)
 bool
 job_insert_batch_is_one_statement(const struct job_spec *specs, int n)
 {
-    if (n < 1 || n > JOB_INSERT_CHUNK)
+    /* The bulk path writes with one statement but reads the rows back with a second: a read
+     * that failed after an autocommitted write would pass for nothing written. */
+    if (n < 1 || n >= JOB_INSERT_BULK_MIN)
         return false;
     for (int i = 0; i < n; i++)
         if (batch_needs_single(&specs[i]))

@@ -1,0 +1,4 @@
+jf_e2e(job_batch TIMEOUT 120 NAMES
+  e2e_job_batch_bulk_refs_match_rows
+  e2e_job_batch_bulk_skips_taken_keys
+  e2e_job_batch_bulk_concurrent_writers)
