@@ -15,6 +15,7 @@
 #include "http_server.h"
 #include "job_batch.h"
 #include "json.h"
+#include "json_escape.h"
 #include "log.h"
 #include "producer.h"
 #include "producer_writer.h"
@@ -351,6 +352,28 @@ api_bulk_key(const struct job_spec *spec, const char *header, int i, char *out)
     return true;
 }
 
+/* The bulk reply, {"jobs":[{"id","uuid","queue","state","existing"},...]}, as cJSON would
+ * print it but written straight into a buffer: a cJSON tree of 1,000 jobs, printed, cost ~20 %
+ * of the producer's CPU for the request. */
+static char *
+api_bulk_reply(const struct job_ref *refs, int n)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    buf_appends(&b, "{\"jobs\":[");
+    for (int i = 0; i < n; i++) {
+        buf_printf(&b, "%s{\"id\":%lld,\"uuid\":", i ? "," : "", (long long)refs[i].id);
+        json_escape_append(&b, refs[i].uuid, strlen(refs[i].uuid));
+        buf_appends(&b, ",\"queue\":");
+        json_escape_append(&b, refs[i].queue, strlen(refs[i].queue));
+        buf_appends(&b, ",\"state\":");
+        json_escape_append(&b, refs[i].state, strlen(refs[i].state));
+        buf_appends(&b, refs[i].existing ? ",\"existing\":true}" : ",\"existing\":false}");
+    }
+    buf_appends(&b, "]}");
+    return buf_detach(&b);
+}
+
 /* POST /api/jobs/bulk: every job is checked first, then all go in one transaction. */
 static void
 api_bulk(struct http_req *r)
@@ -416,19 +439,9 @@ api_bulk(struct http_req *r)
     for (int i = 0; i < n; i++)
         job_count_enqueued(specs[i].action, &refs[i]);
     producer_writer_push(r->p->writer, c->rq, refs, n);
-    cJSON *o = cJSON_CreateObject();
-    cJSON *jobs = cJSON_AddArrayToObject(o, "jobs");
-    for (int i = 0; i < n; i++) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddNumberToObject(j, "id", (double)refs[i].id);
-        cJSON_AddStringToObject(j, "uuid", refs[i].uuid);
-        cJSON_AddStringToObject(j, "queue", refs[i].queue);
-        cJSON_AddStringToObject(j, "state", refs[i].state);
-        cJSON_AddBoolToObject(j, "existing", refs[i].existing);
-        cJSON_AddItemToArray(jobs, j);
-    }
-    api_reply_json(r, 201, o);
-    cJSON_Delete(o);
+    char *reply = api_bulk_reply(refs, n);
+    http_reply(r, 201, NULL, reply, NULL);
+    free(reply);
 out:
     producer_pool_put(r->p, c);
     for (int i = 0; params && i < n; i++)
