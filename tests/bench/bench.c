@@ -270,20 +270,42 @@ bench_count(struct db *db, const char *state)
     return n;
 }
 
-/* Waits until n jobs succeeded and reports the drain rate from the first start to the last
- * completion. */
+/* True while a job is left to run. The query stops at the first such row: the COUNT(*) of
+ * the succeeded rows this polled before cost MariaDB ~11 ms at 100,000 rows, five times a
+ * second, CPU taken from the drain it measured. */
+static int
+bench_busy(struct db *db)
+{
+    struct db_rows *r = db_query(db,
+                                 "SELECT EXISTS (SELECT 1 FROM jobs WHERE state IN "
+                                 "('pending', 'queued', 'running'))",
+                                 DB_NOP);
+    int busy = r ? (int)db_rows_int(r, 0, 0, 1) : -1;
+    db_rows_free(r);
+    return busy;
+}
+
+/* Waits until no job is left to run, checks that n succeeded, and reports the drain rate from
+ * the first start to the last completion. */
 static int
 bench_wait_drain(int64_t n, int timeout_s)
 {
     struct db *db = db_new(&bench_cfg.mysql);
     int64_t deadline = now_mono_ms() + timeout_s * 1000LL;
-    while (bench_count(db, "succeeded") < n) {
-        if (now_mono_ms() > deadline) {
-            fprintf(stderr, "bench: drain timed out with %lld of %lld succeeded\n",
-                    (long long)bench_count(db, "succeeded"), (long long)n);
+    int busy;
+    while ((busy = bench_busy(db)) != 0) {
+        if (busy < 0 || now_mono_ms() > deadline) {
+            fprintf(stderr, "bench: drain %s with %lld of %lld succeeded\n",
+                    busy < 0 ? "unreadable" : "timed out", (long long)bench_count(db, "succeeded"),
+                    (long long)n);
             return 1;
         }
         sleep_ms(200);
+    }
+    if (bench_count(db, "succeeded") < n) {
+        fprintf(stderr, "bench: the drain ended with %lld of %lld succeeded\n",
+                (long long)bench_count(db, "succeeded"), (long long)n);
+        return 1;
     }
     struct db_rows *r = db_query(db,
                                  "SELECT TIMESTAMPDIFF(MICROSECOND, MIN(dt_started), "
