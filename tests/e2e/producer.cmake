@@ -19,6 +19,7 @@ jf_e2e(producer_api TIMEOUT 120 NAMES
   e2e_producer_api_create_reply
   e2e_producer_api_create_concurrent
   e2e_producer_api_bulk
+  e2e_producer_api_bulk_large
   e2e_producer_api_get_list
   e2e_producer_api_retry_cancel
   e2e_producer_api_disabled

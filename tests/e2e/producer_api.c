@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ECHO_SOURCE "[webhook.system]\nauth = none\n"
@@ -289,6 +290,100 @@ test_api_bulk(struct tenv *t)
     free(out);
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 3, "nothing more stored");
     CHECK(tprod_call(t, "GET", "/api/jobs/bulk", NULL, NULL, NULL) == 405, "GET bulk");
+}
+
+/* Checks the reply of a bulk request of n jobs made by bulk_large_body against the rows: each
+ * job's id, uuid, queue and state are its row's, its fields went in as sent, a queued job's ID
+ * is in Redis and a pending one's is not. Returns how many came back existing. */
+static int
+bulk_large_check(struct tenv *t, const char *body, int n)
+{
+    cJSON *j = cJSON_Parse(body);
+    const cJSON *jobs = cJSON_GetObjectItemCaseSensitive(j, "jobs");
+    CHECK(cJSON_GetArraySize(jobs) == n, "%d jobs in the reply, expected %d",
+          cJSON_GetArraySize(jobs), n);
+    int i = 0, existing = 0;
+    for (const cJSON *e = jobs ? jobs->child : NULL; e; e = e->next, i++) {
+        int64_t id = (int64_t)cJSON_GetObjectItemCaseSensitive(e, "id")->valuedouble;
+        const char *uuid = cJSON_GetObjectItemCaseSensitive(e, "uuid")->valuestring;
+        const char *state = cJSON_GetObjectItemCaseSensitive(e, "state")->valuestring;
+        existing += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "existing"));
+        struct db_rows *r =
+            db_query(t->db,
+                     "SELECT uuid, queue, state, priority, JSON_VALUE(parameters, '$.i'), "
+                     "dt_queued <=> IF(state = 'queued', dt_created, NULL) FROM jobs WHERE id = ?",
+                     DB_P(DBI(id)));
+        CHECK(r && r->n_rows == 1, "job %d: id %lld has no row", i, (long long)id);
+        char q[16], pr[16], iv[16];
+        snprintf(q, sizeof(q), "q%d", i % 3);
+        snprintf(pr, sizeof(pr), "%d", i % 7);
+        snprintf(iv, sizeof(iv), "%d", i);
+        const char *want_state = i % 5 == 0 ? "pending" : "queued";
+        CHECK(strcmp(db_rows_get(r, 0, 0), uuid) == 0 && strcmp(db_rows_get(r, 0, 1), q) == 0 &&
+                  strcmp(db_rows_get(r, 0, 2), want_state) == 0 && strcmp(state, want_state) == 0 &&
+                  strcmp(db_rows_get(r, 0, 3), pr) == 0 && strcmp(db_rows_get(r, 0, 4), iv) == 0 &&
+                  strcmp(db_rows_get(r, 0, 5), "1") == 0,
+              "job %d (id %lld): row uuid %s queue %s state %s priority %s i %s dt_queued ok %s; "
+              "reply uuid %s state %s",
+              i, (long long)id, db_rows_get(r, 0, 0), db_rows_get(r, 0, 1), db_rows_get(r, 0, 2),
+              db_rows_get(r, 0, 3), db_rows_get(r, 0, 4), db_rows_get(r, 0, 5), uuid, state);
+        db_rows_free(r);
+        bool missing = true;
+        CHECK(rq_missing(t->rq, q, &id, 1, &missing) == 0, "ZMSCORE");
+        CHECK(missing == (i % 5 == 0), "job %d (id %lld, %s): in Redis %d", i, (long long)id,
+              want_state, !missing);
+    }
+    cJSON_Delete(j);
+    return existing;
+}
+
+/* A body of n jobs: queue q<i % 3>, priority i % 7, parameters {"i":i}, every fifth due in
+ * an hour (pending). */
+static char *
+bulk_large_body(int n)
+{
+    long long later = (long long)time(NULL) + 3600;
+    struct buf b;
+    buf_init(&b, 0);
+    buf_appends(&b, "[");
+    for (int i = 0; i < n; i++) {
+        buf_printf(&b,
+                   "%s{\"action\":\"System/Noop\",\"queue\":\"q%d\",\"priority\":%d,"
+                   "\"parameters\":{\"i\":%d}",
+                   i ? "," : "", i % 3, i % 7, i);
+        if (i % 5 == 0)
+            buf_printf(&b, ",\"run_at\":%lld", later);
+        buf_appends(&b, "}");
+    }
+    buf_appends(&b, "]");
+    return buf_detach(&b);
+}
+
+/* A bulk request large enough for the bulk execution path (job_batch.c): every job of the
+ * reply is its own row, with the fields sent, pushed when due; the same request again with
+ * its Idempotency-Key returns the same jobs, existing, and stores nothing. */
+static void
+test_api_bulk_large(struct tenv *t)
+{
+    tprod_start(t);
+    const int n = 700;
+    char *body = bulk_large_body(n);
+    const char *h[] = {TPROD_AUTH, "Content-Type: application/json", "Idempotency-Key: big-1",
+                       NULL};
+    struct t_http_resp r1, r2;
+    t_http("POST", tprod_url(t, "/api/jobs/bulk"), body, strlen(body), h, &r1);
+    CHECK(r1.status == 201, "bulk: %ld %.300s", r1.status, r1.body);
+    CHECK(bulk_large_check(t, r1.body, n) == 0, "jobs of a first request came back existing");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == n, "%d rows expected", n);
+    t_http("POST", tprod_url(t, "/api/jobs/bulk"), body, strlen(body), h, &r2);
+    CHECK(r2.status == 201, "repeat: %ld %.300s", r2.status, r2.body);
+    CHECK(bulk_large_check(t, r2.body, n) == n, "a repeat under the same key made new jobs");
+    CHECK(strcmp(r1.body, r2.body) != 0 && t_count(r2.body, "\"existing\":true") == n,
+          "the repeat's jobs are all existing");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == n, "the repeat stored rows");
+    t_http_release(&r1);
+    t_http_release(&r2);
+    free(body);
 }
 
 static void
@@ -593,6 +688,7 @@ static const struct test_case cases[] = {
     {"e2e_producer_api_create_reply", test_api_create_reply, NULL},
     {"e2e_producer_api_create_concurrent", test_api_create_concurrent, NULL},
     {"e2e_producer_api_bulk", test_api_bulk, NULL},
+    {"e2e_producer_api_bulk_large", test_api_bulk_large, NULL},
     {"e2e_producer_api_get_list", test_api_get_list, NULL},
     {"e2e_producer_api_retry_cancel", test_api_retry_cancel, NULL},
     {"e2e_producer_api_disabled", test_api_disabled, "[producer]\napi_token =\n"},
