@@ -231,6 +231,53 @@ test_bulk_unknown(struct tenv *t)
     proxy_stop(p);
 }
 
+/* test_bulk_unknown with 100 jobs, enough for the bulk execution and read-back of
+ * job_batch.c: the lost COMMIT answer is the same unknown outcome, and the retries find all
+ * 100 jobs by their keys. */
+static void
+test_bulk_unknown_large(struct tenv *t)
+{
+    enum { N = 100 };
+    struct tmyproxy *p = proxy_start(t);
+    tprod_start(t);
+    struct buf b;
+    buf_init(&b, 0);
+    for (int i = 0; i < N; i++)
+        buf_appends(&b, i ? ",{\"action\":\"System/Noop\"}" : "[{\"action\":\"System/Noop\"}");
+    buf_appends(&b, "]");
+    tmyproxy_cut_answer(p, "COMMIT");
+    long st;
+    cJSON *j = post(t, "/api/jobs/bulk", "batch-L", b.data, &st);
+    CHECK(tmyproxy_cuts(p) == 1 && st == 503 && is_unknown(j),
+          "expected a cut COMMIT answer and 503 outcome unknown, got %d cuts, %ld",
+          tmyproxy_cuts(p), st);
+    cJSON_Delete(j);
+    WAIT_UNTIL(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == N, 10000,
+               "the bulk transaction was not committed");
+    int64_t want[N];
+    for (int i = 0; i < N; i++) {
+        char key[64];
+        snprintf(key, sizeof(key), "api:batch-L:%d", i);
+        want[i] = job_of_key(t, key);
+        CHECK(want[i] > 0, "job %d does not carry the header's key and its index", i);
+    }
+    for (int run = 0; run < 2; run++) {
+        j = post(t, "/api/jobs/bulk", "batch-L", b.data, &st);
+        const cJSON *jobs = cJSON_GetObjectItemCaseSensitive(j, "jobs");
+        CHECK(st == 201 && cJSON_GetArraySize(jobs) == N, "retry %d: %ld", run, st);
+        int i = 0;
+        for (const cJSON *o = jobs->child; o; o = o->next, i++)
+            CHECK(num(o, "id") == want[i] &&
+                      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "existing")),
+                  "retry %d, job %d: id %lld existing, expected %lld", run, i,
+                  (long long)num(o, "id"), (long long)want[i]);
+        cJSON_Delete(j);
+    }
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == N, "%d jobs in all", N);
+    buf_release(&b);
+    proxy_stop(p);
+}
+
 /* A bulk job's own idempotency_key: a repeat returns its job, whatever the header. */
 static void
 test_bulk_item_key(struct tenv *t)
@@ -269,6 +316,7 @@ static const struct test_case cases[] = {
     {"e2e_lost_answer_cli_key_retry", test_cli_key_retry, NULL},
     {"e2e_lost_answer_api", test_api_unknown, NULL},
     {"e2e_lost_answer_bulk", test_bulk_unknown, NULL},
+    {"e2e_lost_answer_bulk_large", test_bulk_unknown_large, NULL},
     {"e2e_bulk_idempotency_key", test_bulk_item_key, NULL},
 };
 
