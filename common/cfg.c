@@ -72,6 +72,9 @@ static const struct cfg_key cfg_keys[] = {
       "and wake-up between); taken back if that job runs past 20 ms (0: none)"),
     K(worker, hand_ahead_run_ms, CFG_INT, "2", 0, 3600000,
       "jobs are handed ahead only while the children's jobs average at most this many ms"),
+    K(worker, sched_batch, CFG_BOOL, "true", 0, 0,
+      "children run as SCHED_BATCH: one woken by a job does not preempt the supervisor "
+      "handing out the next (false: SCHED_OTHER)"),
     K(worker, test_actions, CFG_BOOL, "false", 0, 0,
       "register System/Crash and System/Echo/Webhook (tests only)"),
     K(worker, metrics_listen, CFG_STR, "", 0, 0,

@@ -44,6 +44,7 @@ struct cfg_worker {
     int prefetch_wait_ms;  /* longest wait of a job claimed ahead before it is handed back */
     int hand_ahead;        /* jobs written to a busy child's socket, to start after its job */
     int hand_ahead_run_ms; /* ... only while the children's jobs average at most this */
+    bool sched_batch;      /* children run as SCHED_BATCH */
     bool test_actions;
     char *metrics_listen; /* host:port of GET /metrics; empty: none */
 };

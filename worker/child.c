@@ -9,6 +9,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,19 @@ child_take(const struct proto_job *j)
     return true;
 }
 
+/* SCHED_BATCH: a child the supervisor wakes with a job does not preempt it, so the supervisor
+ * finishes handing out jobs (and its threads their statements) before the child runs, instead
+ * of a context switch at every write to a child's socket; the child still gets its fair share
+ * of CPU, and an idle core runs it at once. A drain of no-op jobs, same run, 4 rounds: 17,700 -
+ * 18,900 jobs/s as SCHED_OTHER, 20,500 - 21,400 as SCHED_BATCH; pickup latency unchanged. */
+static void
+child_sched_batch(void)
+{
+    struct sched_param sp = {0};
+    if (sched_setscheduler(0, SCHED_BATCH, &sp) < 0)
+        log_warn("sched_setscheduler(SCHED_BATCH); the child runs as SCHED_OTHER");
+}
+
 void
 child_main(int fd, pid_t parent, const struct cfg *cfg, struct gate *gate)
 {
@@ -118,6 +132,8 @@ child_main(int fd, pid_t parent, const struct cfg *cfg, struct gate *gate)
     if (getppid() != parent)
         _exit(0);
     child_signals();
+    if (cfg->worker.sched_batch)
+        child_sched_batch();
     metrics_fork_child();
     /* The child's connections for job functions live as long as the child. */
     struct job_env *env = job_env_new(cfg, false);

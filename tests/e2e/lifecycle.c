@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,6 +220,41 @@ test_crash_keeps_serving(struct tenv *t)
     CHECK(children_of(w, kids, 16) == 2, "the crashed child was replaced");
 }
 
+/* Whether every child of w runs with scheduling policy want. */
+static bool
+children_sched(pid_t w, int want, int *n)
+{
+    pid_t kids[16];
+    *n = children_of(w, kids, 16);
+    for (int i = 0; i < *n; i++)
+        if (sched_getscheduler(kids[i]) != want)
+            return false;
+    return *n > 0;
+}
+
+/* [worker] sched_batch: the children run as SCHED_BATCH (a respawned one too), the supervisor
+ * as SCHED_OTHER; false leaves the children SCHED_OTHER. */
+static void
+test_children_sched_batch(struct tenv *t)
+{
+    pid_t w = start_worker(t);
+    int n = 0;
+    WAIT_UNTIL(children_sched(w, SCHED_BATCH, &n) && n == 2, 10000,
+               "the children are not SCHED_BATCH (%d children)", n);
+    CHECK(sched_getscheduler(w) == SCHED_OTHER, "the supervisor is not SCHED_OTHER");
+    int64_t crash = t_enqueue(t, "System/Crash", NULL, NULL);
+    WAIT_UNTIL(t_job_done(t, crash), 10000, "crash job never finished");
+    WAIT_UNTIL(children_sched(w, SCHED_BATCH, &n) && n == 2, 10000,
+               "the child started after a crash is not SCHED_BATCH (%d children)", n);
+    kill(w, SIGTERM);
+    t_wait_exit(t, w, 10000);
+    setenv("JOBFLEET_WORKER_SCHED_BATCH", "false", 1);
+    w = start_worker(t);
+    unsetenv("JOBFLEET_WORKER_SCHED_BATCH");
+    WAIT_UNTIL(children_sched(w, SCHED_OTHER, &n) && n == 2, 10000,
+               "with sched_batch = false the children are not SCHED_OTHER (%d children)", n);
+}
+
 static void
 test_timeout_kills(struct tenv *t)
 {
@@ -405,6 +441,7 @@ static const struct test_case cases[] = {
      "[worker]\nconcurrency = 4\n"},
     {"e2e_lifecycle_kill9_worker_job_lost", test_kill9_worker_job_lost, NULL},
     {"e2e_lifecycle_crash_keeps_serving", test_crash_keeps_serving, NULL},
+    {"e2e_lifecycle_children_sched_batch", test_children_sched_batch, NULL},
     {"e2e_lifecycle_timeout_kills", test_timeout_kills, "[worker]\nkill_grace_s = 1\n"},
     {"e2e_lifecycle_sigterm_drains", test_sigterm_drains, NULL},
     {"e2e_lifecycle_cancel_states", test_cancel_states, "[worker]\nkill_grace_s = 1\n"},
