@@ -67,7 +67,7 @@ static const struct cfg_key cfg_keys[] = {
       "a job claimed ahead waits at most this long for a child before it is handed back to "
       "the queue for other workers; the window is also kept to what the children finish in "
       "about half of it"),
-    K(worker, hand_ahead, CFG_INT, "4", 0, CFG_HAND_AHEAD_MAX,
+    K(worker, hand_ahead, CFG_INT, "8", 0, CFG_HAND_AHEAD_MAX,
       "short jobs handed to each busy child under load, to start when its job ends (no sleep "
       "and wake-up between); taken back if that job runs past 20 ms (0: none)"),
     K(worker, hand_ahead_run_ms, CFG_INT, "2", 0, 3600000,
