@@ -61,7 +61,7 @@ static const struct cfg_key cfg_keys[] = {
       "seconds between SIGTERM and SIGKILL for a job past its timeout"),
     K(worker, prefetch, CFG_INT, "-1", -1, 4096,
       "jobs claimed ahead of idle children under load, so claims and check-outs cover many "
-      "jobs per statement (-1: 1 per child, up to 16 for jobs short enough to start within 20 ms; "
+      "jobs per statement (-1: 1 per child, up to 64 for jobs short enough to start within 20 ms; "
       "0: none)"),
     K(worker, prefetch_wait_ms, CFG_INT, "1000", 1, 60000,
       "a job claimed ahead waits at most this long for a child before it is handed back to "

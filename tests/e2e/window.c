@@ -2,7 +2,8 @@
  * of idle children are checked in, recovered by the lease when the worker dies, handed back
  * at once on SIGTERM (a cancel asked for meanwhile still holding), and handed back to idle
  * workers elsewhere when they wait too long; the default window stays at one job per child for
- * jobs too long to start within 20 ms; short jobs handed ahead to a busy child whose job then
+ * jobs too long to start within 20 ms and grows until claims are full statements for short
+ * ones; short jobs handed ahead to a busy child whose job then
  * runs long are taken back and run by another child. */
 #include "tproducer.h"
 #include "tservers.h"
@@ -278,6 +279,62 @@ test_default_window_holds_back_little(struct tenv *t)
               runs_of(t, ids[i]));
 }
 
+#define N_FILL_BATCHES 3
+#define N_FILL_PER_BATCH 1000
+#define FILL_CHILDREN 4
+
+/* The jobs claimed and the claim statements, from the stop line of the test's worker (reaped:
+ * found by its log's name); fails the test when there is none. */
+static void
+claims_of(struct tenv *t, long long *claimed, long long *claims)
+{
+    bool found = false;
+    for (int k = 0; k < t->n_procs && !found; k++) {
+        if (strstr(t->procs[k].log_path, "jobfleet-worker") == NULL)
+            continue;
+        char *log = t_read_file(t->procs[k].log_path);
+        for (const char *p = log; p && !found && (p = strstr(p, "stopped: ")) != NULL; p++)
+            found =
+                sscanf(p, "stopped: %lld jobs claimed in %lld statements", claimed, claims) == 2;
+        free(log);
+    }
+    CHECK(found, "no stop line with the claim counts in the worker's log");
+}
+
+/* With jobs short enough, the default window grows past one job per child until claims are
+ * full statements: 3,000 no-ops drained by 4 children go in claims of more than 68 jobs on
+ * average, the most that 16 jobs ahead per child (64, and 4 idle children) would let one
+ * claim take; with 64 per child a claim takes up to FETCH_BATCH_MAX. */
+static void
+test_default_window_fills_claims(struct tenv *t)
+{
+    tprod_start(t);
+    struct buf body;
+    buf_init(&body, 0);
+    buf_appends(&body, "[");
+    for (int i = 0; i < N_FILL_PER_BATCH; i++)
+        buf_appends(&body, i ? ",{\"action\":\"System/Noop\"}" : "{\"action\":\"System/Noop\"}");
+    buf_appends(&body, "]");
+    for (int b = 0; b < N_FILL_BATCHES; b++)
+        CHECK(tprod_call(t, "POST", "/api/jobs/bulk", body.data, NULL, NULL) == 201,
+              "bulk request %d was refused", b);
+    buf_release(&body);
+    const int n = N_FILL_BATCHES * N_FILL_PER_BATCH;
+    pid_t w = t_start_worker(t, NULL);
+    WAIT_UNTIL(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'") == n, 60000,
+               "%lld of %d jobs succeeded",
+               (long long)count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'"), n);
+    t_signal(t, w, SIGTERM);
+    CHECK(t_wait_exit(t, w, 20000) == 0, "the worker did not stop cleanly");
+    long long claimed = 0, claims = 0;
+    claims_of(t, &claimed, &claims);
+    CHECK(claimed == n && claims > 0, "%lld jobs claimed in %lld statements, expected %d", claimed,
+          claims, n);
+    CHECK(claimed > claims * (16 * FILL_CHILDREN + FILL_CHILDREN),
+          "%lld jobs claimed in %lld statements: %.1f per claim, not more than %d", claimed, claims,
+          (double)claimed / (double)claims, 16 * FILL_CHILDREN + FILL_CHILDREN);
+}
+
 #define N_WARM 30
 #define N_QUICK 20
 
@@ -366,6 +423,8 @@ static const struct test_case cases[] = {
      "[worker]\nconcurrency = 1\nprefetch = 2\nprefetch_wait_ms = 300\n"},
     {"e2e_window_default_holds_back_little", test_default_window_holds_back_little,
      "[worker]\nconcurrency = 2\n"},
+    {"e2e_window_default_fills_claims", test_default_window_fills_claims,
+     "[worker]\nconcurrency = 4\n"},
     /* hand_ahead_run_ms raised: a loaded ASan build can take over the default 2 ms a no-op. */
     {"e2e_window_ahead_overrun_goes_elsewhere", test_ahead_overrun_goes_elsewhere,
      "[worker]\nconcurrency = 2\nhand_ahead_run_ms = 1000\n"},
