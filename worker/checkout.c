@@ -5,6 +5,7 @@
 #include "instance.h"
 #include "log.h"
 #include "util.h"
+#include "worker_metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -137,6 +138,7 @@ checkout_write(struct checkout *c)
         return;
     }
     free(o);
+    worker_metrics_checkout(n);
     FAULT_POINT("checkout.after");
     for (int i = 0; i < n; i++)
         if (!took[i])

@@ -7,6 +7,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "util.h"
+#include "worker_metrics.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +227,7 @@ claim_step(struct fetch *f, int64_t *ids, int nk, const struct lifecycle_except 
         f->n_claims++;
         f->n_claimed += c;
         bgthread_unlock(&f->bg);
+        worker_metrics_claim(c);
         claim_hand_over(f, ids, nk, jls ? jls : none, out, c, items, n, claimed, sent_us);
     }
     free(none);

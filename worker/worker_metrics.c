@@ -68,6 +68,32 @@ static const struct metric_def m_withdrawn = {
     {NULL, NULL},
     NULL,
     0};
+/* Jobs per claim and per check-out are what a drain's MariaDB cost turns on (issue 17). */
+static const struct metric_def m_claims = {"jobfleet_worker_claims_total",
+                                           "Claim statements, each one autocommitted UPDATE.",
+                                           METRIC_COUNTER,
+                                           {NULL, NULL},
+                                           NULL,
+                                           0};
+static const struct metric_def m_claimed = {"jobfleet_worker_claimed_jobs_total",
+                                            "Jobs taken by the claim statements.",
+                                            METRIC_COUNTER,
+                                            {NULL, NULL},
+                                            NULL,
+                                            0};
+static const struct metric_def m_checkouts = {
+    "jobfleet_worker_checkout_commits_total",
+    "Check-out transactions (outcomes and their attempt rows, one commit each).",
+    METRIC_COUNTER,
+    {NULL, NULL},
+    NULL,
+    0};
+static const struct metric_def m_checked_out = {"jobfleet_worker_checked_out_total",
+                                                "Outcomes written by the check-out transactions.",
+                                                METRIC_COUNTER,
+                                                {NULL, NULL},
+                                                NULL,
+                                                0};
 static const struct metric_def m_busy = {
     "jobfleet_worker_slots_busy", "Slots running a job.", METRIC_GAUGE, {NULL, NULL}, NULL, 0};
 static const struct metric_def m_slots = {
@@ -126,6 +152,20 @@ worker_metrics_slots(int busy, int total)
 {
     metrics_set(&m_busy, NULL, NULL, busy);
     metrics_set(&m_slots, NULL, NULL, total);
+}
+
+void
+worker_metrics_claim(int jobs)
+{
+    metrics_add(&m_claims, NULL, NULL, 1);
+    metrics_add(&m_claimed, NULL, NULL, jobs);
+}
+
+void
+worker_metrics_checkout(int n)
+{
+    metrics_add(&m_checkouts, NULL, NULL, 1);
+    metrics_add(&m_checked_out, NULL, NULL, n);
 }
 
 void

@@ -1,5 +1,6 @@
 /* The worker's metrics (worker_metrics.c), served on [worker] metrics_listen. Called from the
- * supervisor's loop only. */
+ * supervisor's loop, except worker_metrics_claim (the fetch thread) and worker_metrics_checkout
+ * (the check-out thread): the registry takes its own lock. */
 #ifndef JOBFLEET_WORKER_METRICS_H
 #define JOBFLEET_WORKER_METRICS_H
 
@@ -26,6 +27,10 @@ void worker_metrics_queue_wait(const struct claimed_job *job, int64_t waited_us)
 /* A job was handed ahead to a busy child; n jobs handed ahead were withdrawn unstarted. */
 void worker_metrics_handed_ahead(void);
 void worker_metrics_withdrawn(int n);
+/* A claim statement took jobs jobs (0 included). */
+void worker_metrics_claim(int jobs);
+/* A check-out transaction wrote n outcomes. */
+void worker_metrics_checkout(int n);
 /* The slots: busy now, and all. */
 void worker_metrics_slots(int busy, int total);
 

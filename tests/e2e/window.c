@@ -304,10 +304,17 @@ claims_of(struct tenv *t, long long *claimed, long long *claims)
 /* With jobs short enough, the default window grows past one job per child until claims are
  * full statements: 3,000 no-ops drained by 4 children go in claims of more than 68 jobs on
  * average, the most that 16 jobs ahead per child (64, and 4 idle children) would let one
- * claim take; with 64 per child a claim takes up to FETCH_BATCH_MAX. */
+ * claim take; with 64 per child a claim takes up to FETCH_BATCH_MAX. The worker's metrics
+ * count the claims and check-outs as its stop line does. */
 static void
 test_default_window_fills_claims(struct tenv *t)
 {
+    int port = t_free_port();
+    FILE *fp = fopen(t->conf, "a");
+    fprintf(fp, "[worker]\nmetrics_listen = 127.0.0.1:%d\n", port);
+    fclose(fp);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", port);
     tprod_start(t);
     struct buf body;
     buf_init(&body, 0);
@@ -324,12 +331,24 @@ test_default_window_fills_claims(struct tenv *t)
     WAIT_UNTIL(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'") == n, 60000,
                "%lld of %d jobs succeeded",
                (long long)count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'"), n);
+    /* A check-out counts once its commit has returned, a moment after the rows show it. */
+    WAIT_UNTIL(t_metric(url, "jobfleet_worker_checked_out_total") == n, 10000,
+               "jobfleet_worker_checked_out_total is %g, expected %d",
+               t_metric(url, "jobfleet_worker_checked_out_total"), n);
+    double m_claims = t_metric(url, "jobfleet_worker_claims_total");
+    double m_claimed = t_metric(url, "jobfleet_worker_claimed_jobs_total");
+    double m_commits = t_metric(url, "jobfleet_worker_checkout_commits_total");
+    CHECK(m_claimed == n, "jobfleet_worker_claimed_jobs_total is %g, expected %d", m_claimed, n);
+    CHECK(m_commits >= 1 && m_commits <= n, "jobfleet_worker_checkout_commits_total is %g",
+          m_commits);
     t_signal(t, w, SIGTERM);
     CHECK(t_wait_exit(t, w, 20000) == 0, "the worker did not stop cleanly");
     long long claimed = 0, claims = 0;
     claims_of(t, &claimed, &claims);
     CHECK(claimed == n && claims > 0, "%lld jobs claimed in %lld statements, expected %d", claimed,
           claims, n);
+    CHECK(m_claims == (double)claims, "jobfleet_worker_claims_total is %g, the log says %lld",
+          m_claims, claims);
     CHECK(claimed > claims * (16 * FILL_CHILDREN + FILL_CHILDREN),
           "%lld jobs claimed in %lld statements: %.1f per claim, not more than %d", claimed, claims,
           (double)claimed / (double)claims, 16 * FILL_CHILDREN + FILL_CHILDREN);
