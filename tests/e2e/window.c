@@ -30,6 +30,18 @@ count(struct tenv *t, const char *sql)
     return t_sql_int(t, -1, sql, DB_NOP);
 }
 
+/* Has the worker serve its metrics on a free port (the test config gains the line; call it
+ * before the worker starts) and writes their URL into url. */
+static void
+worker_metrics_on(struct tenv *t, char *url, size_t len)
+{
+    int port = t_free_port();
+    FILE *fp = fopen(t->conf, "a");
+    fprintf(fp, "[worker]\nmetrics_listen = 127.0.0.1:%d\n", port);
+    fclose(fp);
+    snprintf(url, len, "http://127.0.0.1:%d/metrics", port);
+}
+
 /* Enqueues n jobs before any worker runs, so that the first pop finds them all. */
 static void
 enqueue_sleeps(struct tenv *t, int64_t *ids, int n, const char *seconds, const char *attempts)
@@ -309,12 +321,8 @@ claims_of(struct tenv *t, long long *claimed, long long *claims)
 static void
 test_default_window_fills_claims(struct tenv *t)
 {
-    int port = t_free_port();
-    FILE *fp = fopen(t->conf, "a");
-    fprintf(fp, "[worker]\nmetrics_listen = 127.0.0.1:%d\n", port);
-    fclose(fp);
     char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", port);
+    worker_metrics_on(t, url, sizeof(url));
     tprod_start(t);
     struct buf body;
     buf_init(&body, 0);
@@ -378,12 +386,8 @@ queue_at_once(struct tenv *t, const int64_t *ids, int n)
 static void
 test_ahead_overrun_goes_elsewhere(struct tenv *t)
 {
-    int port = t_free_port();
-    FILE *fp = fopen(t->conf, "a");
-    fprintf(fp, "[worker]\nmetrics_listen = 127.0.0.1:%d\n", port);
-    fclose(fp);
     char url[64];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", port);
+    worker_metrics_on(t, url, sizeof(url));
     pid_t w = t_start_worker(t, NULL);
     /* Short jobs first: the worker measures its jobs short and starts handing them ahead. */
     int64_t warm[N_WARM];
