@@ -321,14 +321,18 @@ lifecycle_value(const struct outcome *o, enum lifecycle_col col)
         return DBI(o->attempt);
     case LC_STARTED:
     default:
-        return DBS(o->dt_started);
+        return DBS(o->write_started ? o->dt_started : NULL);
     }
 }
 
-/* Appends "CASE id WHEN ? THEN ? ... END" over the m rows o[at[...]], padded (see
- * lifecycle_padded), binding each job's id and its value, so one statement can give every row
- * its own; or just "?" for a column of integers that are all the same (attempt 1, a no-op's
- * 0 ms), which spares MariaDB a CASE search per row. */
+/* Appends an expression that gives each of the m rows o[at[...]] (in ascending order of id)
+ * its own value: "ELT(INTERVAL(id, ?, ...), ?, ...)", binding the ids, then the values in the
+ * same order. INTERVAL finds the row's position by binary search and ELT takes the value at
+ * it; "CASE id WHEN ? THEN ? ..." compared the row's id with each WHEN in turn, and cost a
+ * check-out of 256 rows 5-8 % of its speed per column (ELT and INTERVAL: within the noise of
+ * none). Padded (see lifecycle_padded) by repeating the last id with its value: INTERVAL lands
+ * on one of the repeats, which all carry the same value. A column of integers that are all the
+ * same (attempt 1, a no-op's 0 ms) is just "?". */
 static void
 lifecycle_case(struct buf *sql, struct db_param *p, int *k, const struct outcome *o, const int *at,
                int m, enum lifecycle_col col)
@@ -344,27 +348,63 @@ lifecycle_case(struct buf *sql, struct db_param *p, int *k, const struct outcome
         p[(*k)++] = v0;
         return;
     }
-    buf_appends(sql, "CASE id");
-    for (int j = 0, np = lifecycle_padded(m); j < np; j++) {
-        const struct outcome *x = &o[at[j < m ? j : m - 1]];
-        buf_appends(sql, " WHEN ? THEN ?");
-        p[(*k)++] = DBI(x->id);
-        p[(*k)++] = lifecycle_value(x, col);
+    int np = lifecycle_padded(m);
+    buf_appends(sql, "ELT(INTERVAL(id");
+    for (int j = 0; j < np; j++) {
+        buf_appends(sql, ",?");
+        p[(*k)++] = DBI(o[at[j < m ? j : m - 1]].id);
     }
-    buf_appends(sql, col == LC_STARTED ? " ELSE dt_started END" : " END");
+    buf_appends(sql, ")");
+    for (int j = 0; j < np; j++) {
+        buf_appends(sql, ",?");
+        p[(*k)++] = lifecycle_value(&o[at[j < m ? j : m - 1]], col);
+    }
+    buf_appends(sql, ")");
+}
+
+struct lifecycle_pos {
+    int64_t id;
+    int i;
+};
+
+static int
+lifecycle_pos_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const struct lifecycle_pos *)a)->id, y = ((const struct lifecycle_pos *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* Orders the m rows at[] by id, as lifecycle_case needs them. False when two share an id, or
+ * an id is beyond 2^53, where INTERVAL (which compares as doubles) could not tell two apart:
+ * such a batch goes row by row. */
+static bool
+lifecycle_sort_by_id(const struct outcome *o, int *at, int m)
+{
+    struct lifecycle_pos *v = xcalloc((size_t)m, sizeof(*v));
+    for (int j = 0; j < m; j++)
+        v[j] = (struct lifecycle_pos){o[at[j]].id, at[j]};
+    qsort(v, (size_t)m, sizeof(*v), lifecycle_pos_cmp);
+    bool ok = true;
+    for (int j = 0; j < m; j++) {
+        at[j] = v[j].i;
+        ok &= v[j].id < (INT64_C(1) << 53) && (j == 0 || v[j].id > v[j - 1].id);
+    }
+    free(v);
+    return ok;
 }
 
 /* Checks out every success of one instance with a single UPDATE and writes their attempt
  * rows from the rows it updated. Returns 1 when every row took (marking them in took and
  * batched), 0 when some guard missed (the caller rolls back and goes row by row, to learn
- * which), 2 when there was nothing to batch, -1 on error. */
+ * which), 2 when there was nothing to batch (or its ids cannot be sorted for lifecycle_case),
+ * -1 on error. */
 static int
 lifecycle_finish_successes(struct db *db, const struct outcome *o, int n, bool *took, bool *batched)
 {
-    int m = 0, ms = 0;
-    int *at = xcalloc((size_t)n, sizeof(*at)), *st = xcalloc((size_t)n, sizeof(*st));
+    int m = 0;
+    int *at = xcalloc((size_t)n, sizeof(*at));
     int64_t *ids = xcalloc((size_t)n, sizeof(*ids));
-    bool has_result = false;
+    bool has_result = false, has_started = false;
     for (int i = 0; i < n; i++) {
         if (o[i].status != JOB_OK)
             continue;
@@ -373,13 +413,12 @@ lifecycle_finish_successes(struct db *db, const struct outcome *o, int n, bool *
             break;
         }
         has_result |= o[i].result != NULL;
-        if (o[i].write_started)
-            st[ms++] = i;
+        has_started |= o[i].write_started;
         ids[m] = o[i].id;
         at[m++] = i;
     }
     int rc = 2;
-    if (m < 2)
+    if (m < 2 || !lifecycle_sort_by_id(o, at, m))
         goto out;
     FAULT_POINT("checkout.batch");
     struct buf sql;
@@ -395,11 +434,12 @@ lifecycle_finish_successes(struct db *db, const struct outcome *o, int n, bool *
         lifecycle_case(&sql, p, &k, o, at, m, LC_RESULT);
     else
         buf_appends(&sql, "NULL");
-    if (ms > 0) {
-        /* Jobs that waited in the worker's window: the row says when they really started. */
-        buf_appends(&sql, ", dt_started = LEAST(");
-        lifecycle_case(&sql, p, &k, o, st, ms, LC_STARTED);
-        buf_appends(&sql, ", NOW(6))");
+    if (has_started) {
+        /* Jobs that waited in the worker's window: the row says when they really started
+         * (the others' value is NULL: their row's own stays). */
+        buf_appends(&sql, ", dt_started = LEAST(COALESCE(");
+        lifecycle_case(&sql, p, &k, o, at, m, LC_STARTED);
+        buf_appends(&sql, ", dt_started), NOW(6))");
     }
     buf_appends(&sql, " WHERE id");
     lifecycle_in(&sql, p, &k, ids, m);
@@ -432,7 +472,6 @@ lifecycle_finish_successes(struct db *db, const struct outcome *o, int n, bool *
         took[at[j]] = batched[at[j]] = true;
 out:
     free(at);
-    free(st);
     free(ids);
     return rc;
 }
