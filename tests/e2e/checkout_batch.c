@@ -108,38 +108,57 @@ cb_check_row(struct tenv *t, const struct outcome *o, const char *claimed_starte
     db_rows_free(r);
 }
 
-/* Outcomes in an order unrelated to the ids (the children finish in any order), with values
- * that differ per job: each lands on its own row and attempt row, in one statement. */
+/* A claimed batch and its outcomes, in the order (i * mul + add) % CB_JOBS of the claim (a
+ * permutation when mul and CB_JOBS are coprime): the children finish in any order. */
+struct cb_batch {
+    struct cb_jobs j;
+    struct outcome o[CB_JOBS];
+    const char *claimed_started[CB_JOBS]; /* the claim's dt_started of o[i]'s job */
+    char results[CB_JOBS][32], started[CB_JOBS][32];
+    bool applied[CB_JOBS];
+};
+
+static void
+cb_prepare(struct tenv *t, struct cb_batch *b, int mul, int add)
+{
+    cb_claim(t, &b->j);
+    for (int i = 0; i < CB_JOBS; i++) {
+        const struct claimed_job *c = &b->j.claimed[(i * mul + add) % CB_JOBS];
+        cb_outcome(c, i, &b->o[i], b->results[i], sizeof(b->results[i]), b->started[i],
+                   sizeof(b->started[i]));
+        b->o[i].instance_id = b->j.instance;
+        b->claimed_started[i] = c->dt_started;
+    }
+}
+
+/* Checks that outcome i took with its own values, except skip (-1: none); releases the jobs. */
+static void
+cb_check_all(struct tenv *t, struct cb_batch *b, int skip)
+{
+    for (int i = 0; i < CB_JOBS; i++) {
+        if (i == skip)
+            continue;
+        CHECK(b->applied[i], "outcome %d (job %lld) did not take", i, (long long)b->o[i].id);
+        cb_check_row(t, &b->o[i], b->claimed_started[i]);
+    }
+    for (int k = 0; k < CB_JOBS; k++)
+        claimed_job_release(&b->j.claimed[k]);
+}
+
+/* Outcomes in an order unrelated to the ids, with values that differ per job: each lands on
+ * its own row and attempt row, in one statement. */
 static void
 test_values_reach_their_rows(struct tenv *t)
 {
-    struct cb_jobs j;
-    cb_claim(t, &j);
-    struct outcome o[CB_JOBS];
-    char results[CB_JOBS][32], started[CB_JOBS][32];
-    for (int i = 0; i < CB_JOBS; i++) {
-        int k = (i * 17 + 5) % CB_JOBS; /* a permutation: 17 and 37 are coprime */
-        cb_outcome(&j.claimed[k], i, &o[i], results[i], sizeof(results[i]), started[i],
-                   sizeof(started[i]));
-        o[i].instance_id = j.instance;
-    }
-    bool applied[CB_JOBS];
+    static struct cb_batch b;
+    cb_prepare(t, &b, 17, 5);
     int64_t updates = cb_updates(t);
-    CHECK(lifecycle_finish(t->db, o, CB_JOBS, applied) == 0, "finish: %s", db_errstr(t->db));
+    CHECK(lifecycle_finish(t->db, b.o, CB_JOBS, b.applied) == 0, "finish: %s", db_errstr(t->db));
     CHECK(cb_updates(t) - updates == 1, "%lld UPDATE statements for one batch",
           (long long)(cb_updates(t) - updates));
-    for (int i = 0; i < CB_JOBS; i++) {
-        CHECK(applied[i], "outcome %d (job %lld) did not take", i, (long long)o[i].id);
-        const struct claimed_job *c = NULL;
-        for (int k = 0; k < CB_JOBS; k++)
-            if (j.claimed[k].id == o[i].id)
-                c = &j.claimed[k];
-        cb_check_row(t, &o[i], c->dt_started);
-    }
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM job_attempts", DB_NOP) == CB_JOBS,
           "one attempt row per job");
-    for (int k = 0; k < CB_JOBS; k++)
-        claimed_job_release(&j.claimed[k]);
+    cb_check_all(t, &b, -1);
 }
 
 /* One outcome whose attempt is not the row's (a zombie's): the batch's guard misses, and the
@@ -147,34 +166,19 @@ test_values_reach_their_rows(struct tenv *t)
 static void
 test_stale_attempt_takes_nothing(struct tenv *t)
 {
-    struct cb_jobs j;
-    cb_claim(t, &j);
-    struct outcome o[CB_JOBS];
-    char results[CB_JOBS][32], started[CB_JOBS][32];
-    for (int i = 0; i < CB_JOBS; i++) {
-        cb_outcome(&j.claimed[CB_JOBS - 1 - i], i, &o[i], results[i], sizeof(results[i]),
-                   started[i], sizeof(started[i]));
-        o[i].instance_id = j.instance;
-    }
+    static struct cb_batch b;
+    cb_prepare(t, &b, CB_JOBS - 1, CB_JOBS - 1); /* the claim's order reversed */
     const int stale = 10;
-    o[stale].attempt += 1;
-    bool applied[CB_JOBS];
-    CHECK(lifecycle_finish(t->db, o, CB_JOBS, applied) == 0, "finish: %s", db_errstr(t->db));
-    for (int i = 0; i < CB_JOBS; i++) {
-        if (i == stale)
-            continue;
-        CHECK(applied[i], "outcome %d (job %lld) did not take", i, (long long)o[i].id);
-        cb_check_row(t, &o[i], j.claimed[CB_JOBS - 1 - i].dt_started);
-    }
-    CHECK(!applied[stale], "the stale outcome took");
-    char *state = t_job_state(t, o[stale].id);
+    b.o[stale].attempt += 1;
+    CHECK(lifecycle_finish(t->db, b.o, CB_JOBS, b.applied) == 0, "finish: %s", db_errstr(t->db));
+    CHECK(!b.applied[stale], "the stale outcome took");
+    char *state = t_job_state(t, b.o[stale].id);
     CHECK(strcmp(state, "running") == 0, "the stale outcome's job is %s", state);
     free(state);
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM job_attempts WHERE job_id = ?",
-                    DB_P(DBI(o[stale].id))) == 0,
+                    DB_P(DBI(b.o[stale].id))) == 0,
           "the stale outcome wrote an attempt row");
-    for (int k = 0; k < CB_JOBS; k++)
-        claimed_job_release(&j.claimed[k]);
+    cb_check_all(t, &b, stale);
 }
 
 static const struct test_case cases[] = {
