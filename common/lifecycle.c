@@ -29,9 +29,9 @@ lifecycle_id_params(const int64_t *ids, int n, int extra)
 }
 
 /* The length a list of n values is padded to by repeating its last value, which changes
- * nothing in an IN list or a CASE: a few statement texts then serve every batch size and stay
- * prepared in the connection's cache. Parsing and preparing a text per size was ~9 % of
- * MariaDB's CPU in a drain, with a prepare for 4 of every 10 statements. */
+ * nothing in an IN list or a per-row lookup: a few statement texts then serve every batch
+ * size and stay prepared in the connection's cache. Parsing and preparing a text per size was
+ * ~9 % of MariaDB's CPU in a drain, with a prepare for 4 of every 10 statements. */
 static int
 lifecycle_padded(int n)
 {
@@ -334,8 +334,8 @@ lifecycle_value(const struct outcome *o, enum lifecycle_col col)
  * on one of the repeats, which all carry the same value. A column of integers that are all the
  * same (attempt 1, a no-op's 0 ms) is just "?". */
 static void
-lifecycle_case(struct buf *sql, struct db_param *p, int *k, const struct outcome *o, const int *at,
-               int m, enum lifecycle_col col)
+lifecycle_per_row(struct buf *sql, struct db_param *p, int *k, const struct outcome *o,
+                  const int *at, int m, enum lifecycle_col col)
 {
     bool same = col == LC_EXECUTION_MS || col == LC_ATTEMPT;
     struct db_param v0 = lifecycle_value(&o[at[0]], col);
@@ -374,7 +374,7 @@ lifecycle_pos_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Orders the m rows at[] by id, as lifecycle_case needs them. False when two share an id, or
+/* Orders the m rows at[] by id, as lifecycle_per_row needs them. False when two share an id, or
  * an id is beyond 2^53, where INTERVAL (which compares as doubles) could not tell two apart:
  * such a batch goes row by row. */
 static bool
@@ -396,7 +396,7 @@ lifecycle_sort_by_id(const struct outcome *o, int *at, int m)
 /* Checks out every success of one instance with a single UPDATE and writes their attempt
  * rows from the rows it updated. Returns 1 when every row took (marking them in took and
  * batched), 0 when some guard missed (the caller rolls back and goes row by row, to learn
- * which), 2 when there was nothing to batch (or its ids cannot be sorted for lifecycle_case),
+ * which), 2 when there was nothing to batch (or its ids cannot be sorted for lifecycle_per_row),
  * -1 on error. */
 static int
 lifecycle_finish_successes(struct db *db, const struct outcome *o, int n, bool *took, bool *batched)
@@ -428,24 +428,24 @@ lifecycle_finish_successes(struct db *db, const struct outcome *o, int n, bool *
     buf_appends(&sql, "UPDATE jobs SET state = 'succeeded', dt_completed = NOW(6), "
                       "is_success = 1, failure_reason = NULL, unique_key = NULL, "
                       "cancel_requested = 0, execution_ms = ");
-    lifecycle_case(&sql, p, &k, o, at, m, LC_EXECUTION_MS);
+    lifecycle_per_row(&sql, p, &k, o, at, m, LC_EXECUTION_MS);
     buf_appends(&sql, ", result = ");
     if (has_result)
-        lifecycle_case(&sql, p, &k, o, at, m, LC_RESULT);
+        lifecycle_per_row(&sql, p, &k, o, at, m, LC_RESULT);
     else
         buf_appends(&sql, "NULL");
     if (has_started) {
         /* Jobs that waited in the worker's window: the row says when they really started
          * (the others' value is NULL: their row's own stays). */
         buf_appends(&sql, ", dt_started = LEAST(COALESCE(");
-        lifecycle_case(&sql, p, &k, o, at, m, LC_STARTED);
+        lifecycle_per_row(&sql, p, &k, o, at, m, LC_STARTED);
         buf_appends(&sql, ", dt_started), NOW(6))");
     }
     buf_appends(&sql, " WHERE id");
     lifecycle_in(&sql, p, &k, ids, m);
     buf_appends(&sql, " AND instance_id = ? AND state = 'running' AND attempt = ");
     p[k++] = DBI(o[0].instance_id);
-    lifecycle_case(&sql, p, &k, o, at, m, LC_ATTEMPT);
+    lifecycle_per_row(&sql, p, &k, o, at, m, LC_ATTEMPT);
     uint64_t affected = 0;
     rc = db_exec(db, sql.data, p, k, &affected, NULL) < 0 ? -1 : (int)affected == m ? 1 : 0;
     if (rc == 1) {
