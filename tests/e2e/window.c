@@ -365,19 +365,29 @@ test_default_window_fills_claims(struct tenv *t)
 #define N_WARM 30
 #define N_QUICK 20
 
-/* Makes the jobs ids[0..n) cancelled, then queues them all again with one retry, so that the
- * worker pops them together. */
+/* Queues the pending jobs ids[0..n) with one UPDATE and pushes their IDs with one ZADD, as the
+ * scheduler's pickup does, so that the worker pops them together. (jobfleet retry commits and
+ * pushes each job on its own: on a loaded machine the worker took each alone and never had one
+ * waiting to hand ahead.) */
 static void
 queue_at_once(struct tenv *t, const int64_t *ids, int n)
 {
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_appends(&sql, "UPDATE jobs SET state = 'queued', dt_queued = NOW(6) WHERE state = "
+                      "'pending' AND id IN (");
+    struct db_param *p = xcalloc((size_t)n, sizeof(*p));
     for (int i = 0; i < n; i++) {
-        char id[32];
-        snprintf(id, sizeof(id), "%lld", (long long)ids[i]);
-        CHECK(t_cli(t, NULL, NULL, (const char *const[]){"cancel", id, NULL}) == 0, "cancel %s",
-              id);
+        buf_appends(&sql, i ? ",?" : "?");
+        p[i] = DBI(ids[i]);
     }
-    CHECK(t_cli(t, NULL, NULL, (const char *const[]){"retry", "--state", "cancelled", NULL}) == 0,
-          "retry --state cancelled");
+    buf_appends(&sql, ")");
+    uint64_t queued = 0;
+    CHECK(db_exec(t->db, sql.data, p, n, &queued, NULL) == 0 && queued == (uint64_t)n,
+          "queued %llu of %d jobs (%s)", (unsigned long long)queued, n, db_errstr(t->db));
+    CHECK(rq_push(t->rq, "default", ids, NULL, n) == 0, "push: %s", rq_errstr(t->rq));
+    buf_release(&sql);
+    free(p);
 }
 
 /* Short jobs are handed ahead to busy children (written to their sockets, to start as soon as
