@@ -9,10 +9,14 @@
 #include "rq.h"
 #include "util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static struct cfg bench_cfg;
 
@@ -328,8 +332,18 @@ struct bench_pacer {
     double interval_ms; /* between this thread's jobs */
     int64_t t0;
     int64_t first; /* the first job's id */
+    int64_t *ids;  /* each job's id, and the wall clock (us) once its commit returned */
+    int64_t *committed_us;
     int failed;
 };
+
+static int64_t
+bench_wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /* Enqueues one job at a time (insert with its commit, then push), the i-th at t0 + i * interval:
  * no sleep when behind, so the offered load stays the rate asked whatever the latency. */
@@ -350,6 +364,8 @@ bench_pace(void *arg)
             bp->failed = 1;
             break;
         }
+        bp->ids[i] = ref.id;
+        bp->committed_us[i] = bench_wall_us();
         if (bp->first == 0)
             bp->first = ref.id;
         job_push(rq, &ref);
@@ -360,6 +376,64 @@ bench_pace(void *arg)
     db_free(db);
     rq_free(rq);
     return NULL;
+}
+
+static int
+bench_cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The part of the pickup that follows the enqueue's commit: from the moment each job's commit
+ * returned to its dt_started, both read off this machine's wall clock. Prints its p50, p99
+ * and max, so a table can tell the disk's fsync tail (in the commit) from the fleet's. */
+static void
+bench_after_commit(struct db *db, const struct bench_pacer *bp, int threads, int64_t first)
+{
+    int n = 0;
+    for (int k = 0; k < threads; k++)
+        n += bp[k].n;
+    /* Pairs (id, committed_us), sorted by id to meet the rows in id order. */
+    int64_t(*pair)[2] = xcalloc((size_t)n + 1, sizeof(*pair));
+    int m = 0;
+    for (int k = 0; k < threads; k++)
+        for (int i = 0; i < bp[k].n; i++, m++) {
+            pair[m][0] = bp[k].ids[i];
+            pair[m][1] = bp[k].committed_us[i];
+        }
+    qsort(pair, (size_t)m, sizeof(*pair), bench_cmp_i64);
+    struct db_rows *r = db_query(db,
+                                 "SELECT id, CAST(UNIX_TIMESTAMP(dt_started) * 1000000 AS SIGNED) "
+                                 "FROM jobs WHERE id >= ? AND dt_started IS NOT NULL ORDER BY id",
+                                 DB_P(DBI(first)));
+    int64_t *lat = xcalloc((size_t)n + 1, sizeof(*lat));
+    int got = 0;
+    for (int row = 0, j = 0; r && row < r->n_rows && j < m; row++) {
+        int64_t id = db_rows_int(r, row, 0, 0);
+        while (j < m && pair[j][0] < id)
+            j++;
+        if (j < m && pair[j][0] == id)
+            lat[got++] = db_rows_int(r, row, 1, 0) - pair[j][1];
+    }
+    db_rows_free(r);
+    if (got > 0) {
+        qsort(lat, (size_t)got, sizeof(*lat), bench_cmp_i64);
+        printf("after_commit_p50_ms %.2f\nafter_commit_p99_ms %.2f\nafter_commit_max_ms %.2f\n",
+               lat[got / 2] / 1000.0, lat[(int)(got * 0.99)] / 1000.0, lat[got - 1] / 1000.0);
+    }
+    free(lat);
+    free(pair);
+}
+
+static void
+bench_pacers_free(struct bench_pacer *bp, int threads)
+{
+    for (int k = 0; k < threads; k++) {
+        free(bp[k].ids);
+        free(bp[k].committed_us);
+    }
+    free(bp);
 }
 
 /* Enqueues n jobs interval_ms apart in all (a steady load: 1 ms is 1,000 jobs/s) from threads
@@ -374,7 +448,10 @@ bench_latency(int n, double interval_ms, int threads)
     for (int k = 0; k < threads; k++) {
         bp[k] = (struct bench_pacer){.n = n / threads,
                                      .interval_ms = interval_ms * threads,
-                                     .t0 = t0 + (int64_t)(k * interval_ms)};
+                                     .t0 = t0 + (int64_t)(k * interval_ms),
+                                     .ids = xcalloc((size_t)(n / threads + 1), sizeof(int64_t)),
+                                     .committed_us =
+                                         xcalloc((size_t)(n / threads + 1), sizeof(int64_t))};
         pthread_create(&bp[k].th, NULL, bench_pace, &bp[k]);
     }
     int64_t first = 0;
@@ -385,9 +462,10 @@ bench_latency(int n, double interval_ms, int threads)
         if (first == 0 || (bp[k].first && bp[k].first < first))
             first = bp[k].first;
     }
-    free(bp);
-    if (failed)
+    if (failed) {
+        bench_pacers_free(bp, threads);
         return 1;
+    }
     n = n / threads * threads;
     double rate = n / ((now_mono_ms() - t0) / 1000.0);
     struct db *db = db_new(&bench_cfg.mysql);
@@ -403,6 +481,8 @@ bench_latency(int n, double interval_ms, int threads)
         db_rows_free(r);
         if (now_mono_ms() > deadline) {
             fprintf(stderr, "bench: latency jobs never all started\n");
+            bench_pacers_free(bp, threads);
+            db_free(db);
             return 1;
         }
         sleep_ms(100);
@@ -413,8 +493,44 @@ bench_latency(int n, double interval_ms, int threads)
     printf("pickup_p50_ms %.2f\npickup_p99_ms %.2f\npickup_max_ms %.2f\nenqueue_per_s %.0f\n", p50,
            p99, mx, rate);
     db_rows_free(r);
+    bench_after_commit(db, bp, threads, first);
+    bench_pacers_free(bp, threads);
     db_free(db);
     return 0;
+}
+
+/* The disk under MariaDB's files, for the latency figures: n writes of 4 KiB to a file at
+ * path, each followed by fdatasync (what a commit waits for), 5 ms apart as on an idle fleet.
+ * Prints the fdatasync's p50 and p99. */
+static int
+bench_fsync(const char *path, int n)
+{
+    int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    if (fd < 0 || n < 1) {
+        fprintf(stderr, "bench: %s: %s\n", path, n < 1 ? "no samples asked" : strerror(errno));
+        return 1;
+    }
+    char block[4096] = {0};
+    int64_t *us = xcalloc((size_t)n, sizeof(*us));
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        int64_t t = now_mono_us();
+        if (pwrite(fd, block, sizeof(block), (off_t)(i % 256) * 4096) != (ssize_t)sizeof(block) ||
+            fdatasync(fd) < 0)
+            rc = 1;
+        us[i] = now_mono_us() - t;
+        sleep_ms(5);
+    }
+    close(fd);
+    unlink(path);
+    qsort(us, (size_t)n, sizeof(*us), bench_cmp_i64);
+    if (rc == 0)
+        printf("fdatasync_p50_ms %.2f\nfdatasync_p99_ms %.2f\n", us[n / 2] / 1000.0,
+               us[(int)(n * 0.99)] / 1000.0);
+    else
+        fprintf(stderr, "bench: %s: %s\n", path, strerror(errno));
+    free(us);
+    return rc;
 }
 
 int
@@ -426,7 +542,8 @@ main(int argc, char **argv)
     if (argc < 2) {
         fprintf(stderr, "usage: jobfleet-bench baseline-insert|baseline-lifecycle CONNS SECONDS"
                         " | enqueue-bulk N [pending] | wait-drain N TIMEOUT_S"
-                        " | latency N INTERVAL_MS [THREADS] | ceiling N BATCH\n(config "
+                        " | latency N INTERVAL_MS [THREADS] | ceiling N BATCH"
+                        " | fsync PATH N\n(config "
                         "from $JOBFLEET_CONFIG)\n");
         return 2;
     }
@@ -448,6 +565,8 @@ main(int argc, char **argv)
         rc = bench_wait_drain(a, (int)b);
     else if (strcmp(cmd, "ceiling") == 0)
         rc = bench_ceiling(a, b > 0 ? (int)b : 256);
+    else if (strcmp(cmd, "fsync") == 0 && argc > 3)
+        rc = bench_fsync(argv[2], (int)b);
     else if (strcmp(cmd, "latency") == 0)
         rc = bench_latency((int)a, argc > 3 ? strtod(argv[3], NULL) : 10,
                            argc > 4 ? atoi(argv[4]) : 1);
