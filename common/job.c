@@ -406,19 +406,19 @@ job_state_error(struct db *db, int64_t id, const char *what, char *err, size_t e
     return JOB_E_STATE;
 }
 
+/* What a retry sets: queued now, one more attempt allowed, the last outcome cleared. */
+#define JOB_RETRY_SET                                                                              \
+    "UPDATE jobs SET state = 'queued', dt_queued = NOW(6), run_at = NOW(6), "                      \
+    "max_attempts = GREATEST(max_attempts, attempt + 1), dt_completed = NULL, "                    \
+    "is_success = NULL, failure_reason = NULL, cancel_requested = 0, instance_id = NULL "
+
 enum job_err
 job_retry(struct db *db, struct rq *rq, int64_t id, bool force, char *err, size_t errlen)
 {
     uint64_t n = 0;
-    const char *sql =
-        force ? "UPDATE jobs SET state = 'queued', dt_queued = NOW(6), run_at = NOW(6), "
-                "max_attempts = GREATEST(max_attempts, attempt + 1), dt_completed = NULL, "
-                "is_success = NULL, failure_reason = NULL, cancel_requested = 0, "
-                "instance_id = NULL WHERE id = ? AND state IN ('failed','cancelled','succeeded')"
-              : "UPDATE jobs SET state = 'queued', dt_queued = NOW(6), run_at = NOW(6), "
-                "max_attempts = GREATEST(max_attempts, attempt + 1), dt_completed = NULL, "
-                "is_success = NULL, failure_reason = NULL, cancel_requested = 0, "
-                "instance_id = NULL WHERE id = ? AND state IN ('failed','cancelled')";
+    const char *sql = force ? JOB_RETRY_SET
+                          "WHERE id = ? AND state IN ('failed','cancelled','succeeded')"
+                            : JOB_RETRY_SET "WHERE id = ? AND state IN ('failed','cancelled')";
     if (db_exec(db, sql, DB_P(DBI(id)), &n, NULL) < 0) {
         snprintf(err, errlen, "retry job: %s", db_errstr(db));
         return JOB_E_DB;
@@ -441,6 +441,89 @@ job_retry(struct db *db, struct rq *rq, int64_t id, bool force, char *err, size_
     return JOB_E_OK;
 }
 
+/* Jobs per statement of a bulk retry: bounded work and lock time per transaction. */
+#define JOB_RETRY_BATCH 1000
+
+/* Pushes the jobs of rows r (id, queue, priority), one pipelined push per queue. A push that
+ * fails leaves its jobs queued for the scheduler's reconcile, as job_push does. */
+static void
+job_push_rows(struct rq *rq, const struct db_rows *r)
+{
+    int n = r->n_rows;
+    int64_t *ids = xcalloc((size_t)n, sizeof(*ids));
+    int *prios = xcalloc((size_t)n, sizeof(*prios));
+    bool *done = xcalloc((size_t)n, sizeof(*done));
+    for (int i = 0; i < n; i++) {
+        if (done[i])
+            continue;
+        const char *queue = db_rows_get(r, i, 1);
+        int k = 0;
+        for (int j = i; j < n; j++)
+            if (!done[j] && strcmp(db_rows_get(r, j, 1), queue) == 0) {
+                ids[k] = db_rows_int(r, j, 0, 0);
+                prios[k++] = (int)db_rows_int(r, j, 2, 0);
+                done[j] = true;
+            }
+        if (rq_push(rq, queue, ids, prios, k) < 0)
+            log_warnx("push %d retried jobs of queue %s: %s (the scheduler will push them)", k,
+                      queue, rq_errstr(rq));
+    }
+    free(ids);
+    free(prios);
+    free(done);
+}
+
+/* Queues the rows r (id first) locked by the caller's transaction with one statement. */
+static int
+job_retry_rows(struct db *db, const struct db_rows *r)
+{
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_appends(&sql, JOB_RETRY_SET "WHERE id IN (");
+    struct db_param *p = xcalloc((size_t)r->n_rows, sizeof(*p));
+    for (int i = 0; i < r->n_rows; i++) {
+        buf_appends(&sql, i ? ",?" : "?");
+        p[i] = DBI(db_rows_int(r, i, 0, 0));
+    }
+    buf_appends(&sql, ")");
+    int rc = db_exec(db, sql.data, p, r->n_rows, NULL, NULL);
+    buf_release(&sql);
+    free(p);
+    return rc;
+}
+
+/* Retries the next keyset batch after *cursor: its rows are locked as they are read, so none
+ * can change state before the UPDATE, which then queues exactly them; they are pushed after
+ * the commit. Returns the number queued (0: none left), or -1 with err set. */
+static int
+job_retry_batch(struct db *db, struct rq *rq, const char *state, const char *action,
+                const char *since, int64_t *cursor, char *err, size_t errlen)
+{
+    if (db_begin(db) < 0) {
+        snprintf(err, errlen, "retry: %s", db_errstr(db));
+        return -1;
+    }
+    struct db_rows *r = db_query(
+        db,
+        "SELECT id, queue, priority FROM jobs WHERE state = ? AND id > ? "
+        "AND (? IS NULL OR action = ?) AND dt_due >= ? "
+        "ORDER BY id LIMIT ? FOR UPDATE",
+        DB_P(DBS(state), DBI(*cursor), DBS(action), DBS(action), DBS(since), DBI(JOB_RETRY_BATCH)));
+    if (r == NULL || (r->n_rows > 0 && job_retry_rows(db, r) < 0) || db_commit(db) < 0) {
+        snprintf(err, errlen, "retry: %s", db_errstr(db));
+        db_rollback(db);
+        db_rows_free(r);
+        return -1;
+    }
+    int n = r->n_rows;
+    if (n > 0) {
+        *cursor = db_rows_int(r, n - 1, 0, 0);
+        job_push_rows(rq, r);
+    }
+    db_rows_free(r);
+    return n;
+}
+
 enum job_err
 job_retry_bulk(struct db *db, struct rq *rq, const char *state, const char *action,
                int64_t since_ms, bool force, int64_t *count, char *err, size_t errlen)
@@ -456,35 +539,14 @@ job_retry_bulk(struct db *db, struct rq *rq, const char *state, const char *acti
     char since[40];
     caltime_format_dt6(since_ms, since, sizeof(since));
     int64_t cursor = 0;
+    /* One transaction and one push per batch, not per job: a retry of thousands of failed
+     * jobs after an outage would otherwise wait for a commit per job. */
     for (;;) {
-        /* Keyset batches over the state index: bounded work per statement. */
-        struct db_rows *r =
-            db_query(db,
-                     "SELECT id FROM jobs WHERE state = ? AND id > ? "
-                     "AND (? IS NULL OR action = ?) AND dt_due >= ? "
-                     "ORDER BY id LIMIT 1000",
-                     DB_P(DBS(state), DBI(cursor), DBS(action), DBS(action), DBS(since)));
-        if (r == NULL) {
-            snprintf(err, errlen, "retry: %s", db_errstr(db));
+        int n = job_retry_batch(db, rq, state, action, since, &cursor, err, errlen);
+        if (n < 0)
             return JOB_E_DB;
-        }
-        int n = r->n_rows;
-        for (int i = 0; i < n; i++) {
-            int64_t id = db_rows_int(r, i, 0, 0);
-            cursor = id;
-            char e2[256];
-            /* A job that changed state meanwhile is skipped, not an error. */
-            enum job_err e = job_retry(db, rq, id, force, e2, sizeof(e2));
-            if (e == JOB_E_OK)
-                (*count)++;
-            else if (e == JOB_E_DB) {
-                db_rows_free(r);
-                snprintf(err, errlen, "%s", e2);
-                return e;
-            }
-        }
-        db_rows_free(r);
-        if (n < 1000)
+        *count += n;
+        if (n < JOB_RETRY_BATCH)
             return JOB_E_OK;
     }
 }

@@ -352,6 +352,42 @@ test_bulk_retry(struct tenv *t)
           "another action's failed job was left alone");
 }
 
+/* A retry by state of more jobs than one batch: every job is queued once with one more attempt
+ * and its ID pushed to its own queue, a job in another state is left alone, and the jobs are
+ * queued a batch per statement (a statement's rows share its NOW(6)), not a commit per job. */
+static void
+test_bulk_retry_batches(struct tenv *t)
+{
+    CHECK(db_exec(t->db,
+                  "INSERT INTO jobs (uuid, origin, queue, action, parameters, priority, state, "
+                  "run_at, attempt, max_attempts, dt_created, dt_completed, is_success, "
+                  "failure_reason) SELECT UUID(), 'api', IF(seq % 2, 'default', 'other'), "
+                  "'System/Noop', '{}', seq % 3, IF(seq = 1, 'cancelled', 'failed'), NOW(6), 1, "
+                  "1, NOW(6), NOW(6), 0, 'boom' FROM seq_1_to_2501",
+                  DB_NOP, NULL, NULL) == 0,
+          "insert failed jobs: %s", db_errstr(t->db));
+    char *out = NULL;
+    CHECK(t_cli(t, &out, NULL, (const char *const[]){"retry", "--state", "failed", NULL}) == 0,
+          "bulk retry");
+    CHECK(strstr(out, "2500 job(s) queued again"), "output: %s", out);
+    free(out);
+    CHECK(t_sql_int(t, -1,
+                    "SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND max_attempts = 2 AND "
+                    "failure_reason IS NULL AND dt_completed IS NULL",
+                    DB_NOP) == 2500,
+          "every failed job queued with one more attempt");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE state = 'cancelled'", DB_NOP) == 1,
+          "the cancelled job was left alone");
+    int64_t in_redis = rq_depth(t->rq, "default") + rq_depth(t->rq, "other");
+    CHECK(rq_depth(t->rq, "default") == 1250 && in_redis == 2500,
+          "%lld IDs in Redis (default %lld), not 2500 (1250)", (long long)in_redis,
+          (long long)rq_depth(t->rq, "default"));
+    int64_t stamps = t_sql_int(
+        t, -1, "SELECT COUNT(DISTINCT dt_queued) FROM jobs WHERE state = 'queued'", DB_NOP);
+    CHECK(stamps <= 3, "%lld distinct queue times: a statement per job, not per batch of 1,000",
+          (long long)stamps);
+}
+
 static const struct test_case cases[] = {
     {"e2e_options_retry_backoff", test_retry_backoff, NULL},
     {"e2e_options_permanent_and_retry_after", test_permanent_and_retry_after, NULL},
@@ -363,6 +399,7 @@ static const struct test_case cases[] = {
     {"e2e_options_concurrency_slot_not_leaked", test_concurrency_slot_not_leaked, NULL},
     {"e2e_options_rate_limit", test_rate_limit, NULL},
     {"e2e_options_bulk_retry", test_bulk_retry, NULL},
+    {"e2e_options_bulk_retry_batches", test_bulk_retry_batches, NULL},
 };
 
 int
