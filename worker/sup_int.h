@@ -12,6 +12,7 @@
 #include "lifecycle.h"
 #include "limits.h"
 #include "proto.h"
+#include "spawner.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -51,7 +52,8 @@ struct slot {
 
 struct sup {
     const struct cfg *cfg;
-    struct db *db; /* the check-out thread's while it runs */
+    struct spawner spawner; /* makes the children once threads run (spawner.h) */
+    struct db *db;          /* the check-out thread's while it runs */
     int64_t instance_id;
     struct fetch fetch;
     struct checkout checkout;

@@ -65,6 +65,35 @@ sup_signals(void)
     sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* What a child made by the spawner runs. s is the spawner's copy, taken before the first
+ * child: it holds no child's descriptor, and the spawner closed the supervisor's. */
+static void
+sup_child_entry(int fd, int slot, void *arg)
+{
+    struct sup *s = arg;
+    child_main(fd, s->self, s->cfg, &s->gates[slot]);
+}
+
+/* Forks the child of slot i on sv[1] from the supervisor itself: only when it has no spawner
+ * (it could not start one, or it died). Returns the pid in the parent, or -1. */
+static pid_t
+sup_fork(struct sup *s, int i, const int sv[2])
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        log_warn("fork");
+    if (pid != 0)
+        return pid < 0 ? -1 : pid;
+    close(sv[0]);
+    /* The supervisor's descriptors are not the child's business. */
+    for (int k = 0; k < s->n_slots; k++)
+        if (s->slots[k].fd >= 0)
+            close(s->slots[k].fd);
+    close(sup_sigpipe[0]);
+    close(sup_sigpipe[1]);
+    child_main(sv[1], s->self, s->cfg, &s->gates[i]);
+}
+
 static int
 sup_spawn(struct sup *s, int i)
 {
@@ -76,22 +105,13 @@ sup_spawn(struct sup *s, int i)
         log_warn("socketpair");
         return -1;
     }
-    pid_t pid = fork();
+    pid_t pid = spawner_spawn(&s->spawner, i, sv[1]);
+    if (pid < 0)
+        pid = sup_fork(s, i, sv);
     if (pid < 0) {
-        log_warn("fork");
         close(sv[0]);
         close(sv[1]);
         return -1;
-    }
-    if (pid == 0) {
-        close(sv[0]);
-        /* The supervisor's descriptors are not the child's business. */
-        for (int k = 0; k < s->n_slots; k++)
-            if (s->slots[k].fd >= 0)
-                close(s->slots[k].fd);
-        close(sup_sigpipe[0]);
-        close(sup_sigpipe[1]);
-        child_main(sv[1], s->self, s->cfg, &s->gates[i]);
     }
     close(sv[1]);
     struct slot *sl = &s->slots[i];
@@ -219,6 +239,10 @@ sup_reap(struct sup *s)
         int i;
         for (i = 0; i < s->n_slots && s->slots[i].pid != pid; i++)
             ;
+        if (i == s->n_slots && spawner_reaped(&s->spawner, pid))
+            log_warnx("the spawner (pid %d) exited (status %d): the supervisor forks its "
+                      "children itself from now on",
+                      (int)pid, status);
         if (i == s->n_slots)
             continue;
         struct slot *sl = &s->slots[i];
@@ -610,6 +634,7 @@ supervisor_run(const struct cfg *cfg)
 {
     struct sup s;
     memset(&s, 0, sizeof(s));
+    s.spawner.fd = -1;
     s.cfg = cfg;
     s.self = getpid();
     char err[256];
@@ -636,6 +661,9 @@ supervisor_run(const struct cfg *cfg)
         fatal("map the children's start gates");
     for (int i = 0; i < s.n_slots; i++)
         s.slots[i].fd = -1;
+    /* Before any thread starts: see spawner.h. */
+    if (spawner_start(&s.spawner, sup_child_entry, &s) < 0)
+        log_warn("start the spawner; the supervisor forks its children itself");
     for (int i = 0; i < s.n_slots; i++)
         if (sup_spawn(&s, i) < 0)
             fatalx("cannot start child processes");
@@ -691,6 +719,7 @@ supervisor_run(const struct cfg *cfg)
     rc = hard ? 1 : 0;
     metrics_server_stop(ms);
 out:
+    spawner_stop(&s.spawner);
     free(s.win);
     gate_unmap(s.gates, s.n_slots);
     free(s.slots);

@@ -138,26 +138,6 @@ test_duplicate_while_running_runs_once(struct tenv *t)
     free(log);
 }
 
-/* The pids of a process's children, from /proc. */
-static int
-children_of(pid_t pid, pid_t *out, int max)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
-    char *s = t_read_file(path);
-    int n = 0;
-    for (char *p = s; p && *p && n < max;) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p)
-            break;
-        out[n++] = (pid_t)v;
-        p = end;
-    }
-    free(s);
-    return n;
-}
-
 static bool
 all_gone(const pid_t *pids, int n)
 {
@@ -180,7 +160,7 @@ test_kill9_worker_job_lost(struct tenv *t)
     int64_t id = t_enqueue(t, "System/Sleep", "{\"seconds\":60}", NULL);
     WAIT_UNTIL(t_job_in_state(t, id, "running"), 10000, "job never started");
     pid_t kids[16];
-    int nk = children_of(w, kids, 16);
+    int nk = t_worker_children(w, kids, 16);
     CHECK(nk == 2, "expected 2 children, found %d", nk);
     int64_t killed_at = now_mono_ms();
     kill(w, SIGKILL);
@@ -217,7 +197,7 @@ test_crash_keeps_serving(struct tenv *t)
         WAIT_UNTIL(t_job_in_state(t, ids[i], "succeeded"), 10000, "job after the crash");
     CHECK(t_alive(w), "the supervisor survived");
     pid_t kids[16];
-    CHECK(children_of(w, kids, 16) == 2, "the crashed child was replaced");
+    CHECK(t_worker_children(w, kids, 16) == 2, "the crashed child was replaced");
 }
 
 /* Whether every child of w runs with scheduling policy want. */
@@ -225,7 +205,7 @@ static bool
 children_sched(pid_t w, int want, int *n)
 {
     pid_t kids[16];
-    *n = children_of(w, kids, 16);
+    *n = t_worker_children(w, kids, 16);
     for (int i = 0; i < *n; i++)
         if (sched_getscheduler(kids[i]) != want)
             return false;

@@ -710,12 +710,8 @@ test_kill9_after_post(struct tenv *t)
     int64_t id = t_enqueue(t, "Toga/Desk/Sync", "{\"client\":\"acme\"}", NULL);
     WAIT_UNTIL(notes_with_conv(&d, f.r1) == 1, 20000, "the note was never posted");
     /* The child running the job: the worker's child whose job it is. */
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)w, (int)w);
-    char *kids = t_read_file(path);
-    CHECK(kids && *kids, "the worker has children");
-    pid_t child = (pid_t)strtol(kids, NULL, 10);
-    free(kids);
+    pid_t child = 0;
+    CHECK(t_worker_children(w, &child, 1) == 1, "the worker has children");
     CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE id = ? AND state = 'running'",
                     DB_P(DBI(id))) == 1,
           "the sync is running");

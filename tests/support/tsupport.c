@@ -1,6 +1,7 @@
 /* This file implements the end-to-end test harness declared in tsupport.h. */
 #include "actions.h"
 #include "tsupport.h"
+#include "spawner.h"
 #include "log.h"
 #include "util.h"
 
@@ -458,6 +459,29 @@ t_job_done(struct tenv *t, int64_t id)
     bool done = !strcmp(s, "succeeded") || !strcmp(s, "failed") || !strcmp(s, "cancelled");
     free(s);
     return done;
+}
+
+int
+t_worker_children(pid_t worker, pid_t *out, int max)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)worker, (int)worker);
+    char *s = t_read_file(path);
+    int n = 0;
+    for (char *p = s; p && *p && n < max;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        p = end;
+        snprintf(path, sizeof(path), "/proc/%ld/comm", v);
+        char *comm = t_read_file(path);
+        if (comm == NULL || strncmp(comm, SPAWNER_COMM, strlen(SPAWNER_COMM)) != 0)
+            out[n++] = (pid_t)v;
+        free(comm);
+    }
+    free(s);
+    return n;
 }
 
 char *

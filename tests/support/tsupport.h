@@ -77,6 +77,9 @@ pid_t t_spawn(struct tenv *t, const char *bin, const char *const *argv);
 /* Spawns a jobfleet-worker (argv as for t_spawn) and waits until its instance row says
  * running; fails the test after 10 s. Returns the pid. */
 pid_t t_start_worker(struct tenv *t, const char *const *argv);
+/* The children of a worker's supervisor that run jobs (its spawner left out), from /proc:
+ * fills out with up to max pids and returns how many. */
+int t_worker_children(pid_t worker, pid_t *out, int max);
 /* Sends sig to a spawned process. */
 void t_signal(struct tenv *t, pid_t pid, int sig);
 /* Waits up to timeout_ms for a spawned process to exit; returns its wait status or -1. */
