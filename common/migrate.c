@@ -33,16 +33,24 @@ migrate_sql_dir(void)
 static int
 migration_cmp(const void *a, const void *b)
 {
-    return ((const struct migration *)a)->version - ((const struct migration *)b)->version;
+    const struct migration *x = a, *y = b;
+    return x->version != y->version ? x->version - y->version : strcmp(x->name, y->name);
 }
 
-/* Lists NNN_*.sql files in dir, sorted by version. */
+/* Lists NNN_*.sql files in dir into *out (*n of them, the caller frees them), sorted by
+ * version. Returns 0, or -1 with err set when dir cannot be read or two files share a version:
+ * the second would be skipped for good once the first is applied (two branches that each added
+ * the next number), so nothing is applied until one is renumbered. */
 static int
-migrate_list(const char *dir, struct migration **out)
+migrate_list(const char *dir, struct migration **out, int *np, char *err, size_t errlen)
 {
+    *out = NULL;
+    *np = 0;
     DIR *d = opendir(dir);
-    if (d == NULL)
+    if (d == NULL) {
+        snprintf(err, errlen, "%s: cannot read the migrations directory", dir);
         return -1;
+    }
     struct migration *m = NULL;
     int n = 0;
     struct dirent *e;
@@ -61,7 +69,16 @@ migrate_list(const char *dir, struct migration **out)
     closedir(d);
     qsort(m, (size_t)n, sizeof(*m), migration_cmp);
     *out = m;
-    return n;
+    *np = n;
+    for (int i = 1; i < n; i++)
+        if (m[i].version == m[i - 1].version) {
+            snprintf(err, errlen,
+                     "%s: %s.sql and %s.sql have the same version %03d: renumber one (nothing "
+                     "was applied)",
+                     dir, m[i - 1].name, m[i].name, m[i].version);
+            return -1;
+        }
+    return 0;
 }
 
 /* Runs each ";"-at-end-of-line separated statement of a file. Migration files are ours:
@@ -148,11 +165,8 @@ migrate_run(const struct cfg_mysql *m, const char *dir, int *applied, char *err,
         snprintf(err, errlen, "schema_migrations: %s", db_errstr(db));
         goto out;
     }
-    n = migrate_list(dir, &list);
-    if (n < 0) {
-        snprintf(err, errlen, "%s: cannot read the migrations directory", dir);
+    if (migrate_list(dir, &list, &n, err, errlen) < 0)
         goto out;
-    }
     int known = n ? list[n - 1].version : 0;
     struct db_rows *r =
         db_query(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", DB_NOP);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 /* Runs a shell command line, returning its exit status and its stderr (caller frees). */
@@ -195,6 +196,30 @@ test_migrate_refuses_newer(struct tenv *t)
     EXPECT_CLI(2, "is at schema version 999, newer than this jobfleet knows", "migrate");
 }
 
+/* Two migration files with one version (two branches that each added the next number): the
+ * migrate names both and applies neither, where it used to apply the first and skip the
+ * second for good. */
+static void
+test_migrate_refuses_duplicate_versions(struct tenv *t)
+{
+    char *dir = xasprintf("%s/sql", t->dir);
+    CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
+    char *cmd = xasprintf("cp %s/deploy/sql/*.sql %s/ && echo 'CREATE TABLE dup_a (id INT);' > "
+                          "%s/900_a.sql && echo 'CREATE TABLE dup_b (id INT);' > %s/900_b.sql",
+                          JOBFLEET_SOURCE_DIR, dir, dir, dir);
+    CHECK(system(cmd) == 0, "%s", cmd);
+    setenv("JOBFLEET_SQL_DIR", dir, 1);
+    EXPECT_CLI(2, "900_a.sql and 900_b.sql have the same version 900: renumber one", "migrate");
+    unsetenv("JOBFLEET_SQL_DIR");
+    CHECK(t_sql_int(t, -1,
+                    "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
+                    "DATABASE() AND table_name IN ('dup_a', 'dup_b')",
+                    DB_NOP) == 0,
+          "neither duplicate was applied");
+    free(cmd);
+    free(dir);
+}
+
 /* The table of `queue list` prints each queue's Redis depth: the path that formats it must
  * free what it formats (the suite runs under LeakSanitizer, which fails the exit status). */
 static void
@@ -214,6 +239,7 @@ static const struct test_case cases[] = {
     {"e2e_cli_queue_list_text", test_queue_list_text, NULL},
     {"e2e_cli_config_errors", test_config_errors, NULL},
     {"e2e_cli_migrate_refuses_newer", test_migrate_refuses_newer, NULL},
+    {"e2e_cli_migrate_refuses_duplicate_versions", test_migrate_refuses_duplicate_versions, NULL},
 };
 
 int
