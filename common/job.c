@@ -450,27 +450,19 @@ static void
 job_push_rows(struct rq *rq, const struct db_rows *r)
 {
     int n = r->n_rows;
+    const char **queues = xcalloc((size_t)n, sizeof(*queues));
     int64_t *ids = xcalloc((size_t)n, sizeof(*ids));
     int *prios = xcalloc((size_t)n, sizeof(*prios));
-    bool *done = xcalloc((size_t)n, sizeof(*done));
     for (int i = 0; i < n; i++) {
-        if (done[i])
-            continue;
-        const char *queue = db_rows_get(r, i, 1);
-        int k = 0;
-        for (int j = i; j < n; j++)
-            if (!done[j] && strcmp(db_rows_get(r, j, 1), queue) == 0) {
-                ids[k] = db_rows_int(r, j, 0, 0);
-                prios[k++] = (int)db_rows_int(r, j, 2, 0);
-                done[j] = true;
-            }
-        if (rq_push(rq, queue, ids, prios, k) < 0)
-            log_warnx("push %d retried jobs of queue %s: %s (the scheduler will push them)", k,
-                      queue, rq_errstr(rq));
+        queues[i] = db_rows_get(r, i, 1);
+        ids[i] = db_rows_int(r, i, 0, 0);
+        prios[i] = (int)db_rows_int(r, i, 2, 0);
     }
+    if (rq_push_each(rq, queues, ids, prios, n, NULL) < 0)
+        log_warnx("push retried jobs: %s (the scheduler will push them)", rq_errstr(rq));
+    free(queues);
     free(ids);
     free(prios);
-    free(done);
 }
 
 /* Queues the rows r (id first) locked by the caller's transaction with one statement. */

@@ -294,6 +294,39 @@ rq_push(struct rq *rq, const char *queue, const int64_t *ids, const int *priorit
 }
 
 int
+rq_push_each(struct rq *rq, const char *const *queues, const int64_t *ids, const int *priorities,
+             int n, bool *pushed)
+{
+    size_t m = (size_t)(n ? n : 1);
+    int64_t *qids = xcalloc(m, sizeof(*qids));
+    int *qprios = xcalloc(m, sizeof(*qprios)), *at = xcalloc(m, sizeof(*at));
+    bool *done = xcalloc(m, sizeof(*done));
+    int rc = 0;
+    for (int i = 0; i < n && pushed; i++)
+        pushed[i] = false;
+    for (int i = 0; i < n && rc == 0; i++) {
+        if (done[i])
+            continue;
+        int k = 0;
+        for (int j = i; j < n; j++)
+            if (!done[j] && strcmp(queues[j], queues[i]) == 0) {
+                qids[k] = ids[j];
+                qprios[k] = priorities ? priorities[j] : 0;
+                at[k++] = j;
+                done[j] = true;
+            }
+        rc = rq_push(rq, queues[i], qids, qprios, k);
+        for (int j = 0; j < k && pushed; j++)
+            pushed[at[j]] = rc == 0;
+    }
+    free(qids);
+    free(qprios);
+    free(at);
+    free(done);
+    return rc;
+}
+
+int
 rq_pop(struct rq *rq, const char *const *queues, int nq, int max, int64_t *ids, int *qidx,
        double *scores)
 {

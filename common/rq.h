@@ -27,6 +27,11 @@ double rq_score(int priority, int64_t id);
 /* Adds IDs to a queue (ZADD NX: an ID already there keeps its place), pipelined.
  * priorities may be NULL (all 0). -1 on error (the caller leaves the jobs for reconcile). */
 int rq_push(struct rq *rq, const char *queue, const int64_t *ids, const int *priorities, int n);
+/* rq_push for IDs of several queues: ids[i] goes to queues[i], with one pipelined rq_push per
+ * queue, in the order the queues first appear. Stops at the first queue Redis refuses and
+ * returns -1; pushed (may be NULL) then tells the IDs already in Redis. 0 when all are. */
+int rq_push_each(struct rq *rq, const char *const *queues, const int64_t *ids,
+                 const int *priorities, int n, bool *pushed);
 
 /* Pops up to max IDs from the queues, trying them in the given order, without blocking.
  * Fills ids and, when not NULL, the index of each ID's queue and its score. Returns the count

@@ -242,36 +242,30 @@ writer_push(struct producer_writer *wr, struct rq *rq, struct push_item *it, int
         writer_backlog_add(wr, it, n);
         return;
     }
+    const char **queues = xcalloc((size_t)n, sizeof(*queues));
     int64_t *ids = xcalloc((size_t)n, sizeof(*ids));
     int *prios = xcalloc((size_t)n, sizeof(*prios));
-    bool *done = xcalloc((size_t)n, sizeof(*done));
+    bool *pushed = xcalloc((size_t)n, sizeof(*pushed));
     for (int i = 0; i < n; i++) {
-        if (done[i])
-            continue;
-        int k = 0;
-        for (int j = i; j < n; j++) {
-            if (!done[j] && strcmp(it[j].queue, it[i].queue) == 0) {
-                ids[k] = it[j].id;
-                prios[k++] = it[j].priority;
-                done[j] = true;
-            }
-        }
-        if (rq_push(rq, it[i].queue, ids, prios, k) < 0) {
-            atomic_fetch_add(&wr->p->metrics.push_failures, 1);
-            atomic_store(&wr->push_retry_ms, now_mono_ms() + PUSH_RETRY_MS);
-            log_warnx("%s: %d job IDs kept to push when Redis is back", rq_errstr(rq), n);
-            /* Keep every item not yet pushed, this queue's included. */
-            int m = 0;
-            for (int j = 0; j < n; j++)
-                if (strcmp(it[j].queue, it[i].queue) == 0 || !done[j])
-                    it[m++] = it[j];
-            writer_backlog_add(wr, it, m);
-            break;
-        }
+        queues[i] = it[i].queue;
+        ids[i] = it[i].id;
+        prios[i] = it[i].priority;
     }
+    if (rq_push_each(rq, queues, ids, prios, n, pushed) < 0) {
+        atomic_fetch_add(&wr->p->metrics.push_failures, 1);
+        atomic_store(&wr->push_retry_ms, now_mono_ms() + PUSH_RETRY_MS);
+        log_warnx("%s: %d job IDs kept to push when Redis is back", rq_errstr(rq), n);
+        /* Keep every item not yet pushed, the refused queue's included. */
+        int m = 0;
+        for (int j = 0; j < n; j++)
+            if (!pushed[j])
+                it[m++] = it[j];
+        writer_backlog_add(wr, it, m);
+    }
+    free(queues);
     free(ids);
     free(prios);
-    free(done);
+    free(pushed);
 }
 
 void

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -92,6 +93,24 @@ test_push_refused_append_fails_at_once(void **state)
                  (long long)took);
 }
 
+/* rq_push_each stops at the queue Redis refuses: nothing after it is sent, and no ID is marked
+ * pushed that is not in Redis (the producer keeps exactly the unmarked ones to push again). */
+static void
+test_push_each_refused_marks_nothing(void **state)
+{
+    struct rq *rq = rq_new(*state);
+    assert_int_equal(rq_connect(rq), 0);
+    const char *queues[3] = {"a", "b", "a"};
+    int64_t ids[3] = {1, 2, 3};
+    bool pushed[3] = {true, true, true};
+    refuse_after = 0;
+    int rc = rq_push_each(rq, queues, ids, NULL, 3, pushed);
+    refuse_after = -1;
+    assert_int_equal(rc, -1);
+    assert_false(pushed[0] || pushed[1] || pushed[2]);
+    rq_free(rq);
+}
+
 static void
 test_limit_release_refused_append_fails_at_once(void **state)
 {
@@ -118,6 +137,7 @@ main(void)
     log_init("rq_pipeline_test", LOG_LEVEL_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_push_refused_append_fails_at_once),
+        cmocka_unit_test(test_push_each_refused_marks_nothing),
         cmocka_unit_test(test_limit_release_refused_append_fails_at_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
