@@ -56,14 +56,9 @@ sup_small_job(const struct fetch_job *fj)
     return n <= SUP_AHEAD_BYTES;
 }
 
-/* Stamps the job with the time a child really starts it, on MariaDB's clock, never this
- * host's wall clock, which may be off by minutes (the fault suite's clock-skew). A claim's
- * dt_started was taken between sending it and reading its answer, so dt_started - got_us is a
- * lower bound of MariaDB's clock minus the monotonic one; the largest bound seen so far turns
- * the monotonic clock into MariaDB's. It only grows, so the stamps keep the order the jobs
- * started in across claims (one offset per claim would not: each claim's own delay differs),
- * and it is at least this claim's bound, so no job starts before its claim. The check-out
- * writes the stamp to the row and the attempt row, capped by the server's time. */
+/* Stamps the job with the time a child really starts it, on MariaDB's clock (start_clock.h),
+ * learnt from the claims' own dt_started. The check-out writes the stamp to the row and the
+ * attempt row, capped by the server's time. */
 static void
 sup_real_start(struct sup *s, struct fetch_job *fj)
 {
@@ -71,12 +66,9 @@ sup_real_start(struct sup *s, struct fetch_job *fj)
     int64_t claimed_us;
     if (job->dt_started == NULL || caltime_parse_dt_us(job->dt_started, &claimed_us) < 0)
         return; /* the row's own dt_started stays */
-    int64_t bound = claimed_us - fj->got_us;
-    if (!s->clock_off_set || bound > s->clock_off_us)
-        s->clock_off_us = bound;
-    s->clock_off_set = true;
+    start_clock_learn(&s->clock, claimed_us, fj->claimed_us, fj->got_us);
     char when[32];
-    caltime_format_dt6_us(fetch_now_us() + s->clock_off_us, when, sizeof(when));
+    caltime_format_dt6_us(start_clock_stamp(&s->clock, fetch_now_us()), when, sizeof(when));
     free(job->dt_started);
     job->dt_started = xstrdup(when);
     job->started_late = true;

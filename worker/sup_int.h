@@ -13,6 +13,7 @@
 #include "limits.h"
 #include "proto.h"
 #include "spawner.h"
+#include "start_clock.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -79,9 +80,7 @@ struct sup {
     int64_t delivered;   /* ... and the jobs it delivered against it */
     int told_idle;       /* what the fetch thread was last told of idle children */
     bool fenced;         /* no heartbeat committed for most of the lease: no job runs */
-    int64_t
-        clock_off_us; /* MariaDB's clock minus the monotonic clock, from below (sup_real_start) */
-    bool clock_off_set;
+    struct start_clock clock; /* MariaDB's clock, for the jobs' real start (sup_real_start) */
 };
 
 /* The default window beyond one job per child holds only what the children start within
