@@ -161,6 +161,9 @@ static const struct cfg_key cfg_keys[] = {
     K(dispatch, default_duration_h, CFG_STR, "1", 0, 0,
       "duration_h of a job type durations does not name"),
 };
+/* libinih's line buffer, its terminating NUL included: longer lines are refused. */
+#define CFG_LINE_MAX INI_MAX_LINE
+
 #define N_KEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
 struct cfg_family {
@@ -320,12 +323,27 @@ cfg_fail(struct cfg_load_state *st, const char *fmt, ...)
     return 0;
 }
 
+/* True for a key whose value is a list that may go on over several lines. */
+static bool
+cfg_is_line_list(const struct cfg_key *k)
+{
+    return strcmp(k->section, "dashboard") == 0 && strcmp(k->key, "users") == 0;
+}
+
 static void
 cfg_set_raw(struct cfg_load_state *st, int idx, bool is_file, const char *value, char *where)
 {
     char **slot = is_file ? &st->raw_file[idx] : &st->raw[idx];
-    free(*slot);
-    *slot = xstrdup(value);
+    if (!is_file && *slot && cfg_is_line_list(&cfg_keys[idx])) {
+        /* libinih hands each continuation line of a value over as the key again: a list
+         * written on several lines keeps them all. */
+        char *joined = xasprintf("%s\n%s", *slot, value);
+        free(*slot);
+        *slot = joined;
+    } else {
+        free(*slot);
+        *slot = xstrdup(value);
+    }
     free(st->where[idx]);
     st->where[idx] = where;
     /* A value given directly overrides a *_file given earlier, and the other way round. */
@@ -344,9 +362,11 @@ cfg_find_line(const char *file, const char *section, const char *name)
     FILE *fp = fopen(file, "r");
     if (fp == NULL)
         return 0;
-    char line[1024], cur[256] = "";
+    char *line = NULL, cur[256] = "";
+    size_t cap = 0;
     int n = 0, found = 0;
-    while (fgets(line, sizeof(line), fp)) {
+    /* getline, not a fixed buffer: a long line is one line, as the parser counts it. */
+    while (getline(&line, &cap, fp) >= 0) {
         n++;
         char *p = line;
         while (isspace((unsigned char)*p))
@@ -364,8 +384,28 @@ cfg_find_line(const char *file, const char *section, const char *name)
             (isspace((unsigned char)p[l]) || p[l] == '=' || p[l] == ':'))
             found = n;
     }
+    free(line);
     fclose(fp);
     return found;
+}
+
+/* The length of line lineno of file without its line end, or -1 when it cannot be read. */
+static long
+cfg_line_length(const char *file, int lineno)
+{
+    FILE *fp = fopen(file, "r");
+    if (fp == NULL)
+        return -1;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len = -1;
+    for (int n = 0; n < lineno && (len = getline(&line, &cap, fp)) >= 0; n++)
+        ;
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    free(line);
+    fclose(fp);
+    return (long)len;
 }
 
 static int
@@ -615,7 +655,22 @@ cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
                      "or give the secret as a *_file",
                      path, st.inline_secret, (unsigned)(sb.st_mode & 0777));
         fclose(fp);
-        if (rc > 0 && !st.failed)
+        /* libinih reads a line in pieces of its buffer and fails on the piece after the
+         * first: the line it names, or the one before it, is the long one. */
+        int at = rc;
+        long len = rc > 0 && !st.failed ? cfg_line_length(path, rc) : -1;
+        if (len < CFG_LINE_MAX && rc > 1 && !st.failed) {
+            at = rc - 1;
+            len = cfg_line_length(path, at);
+        }
+        if (len >= CFG_LINE_MAX)
+            cfg_fail(
+                &st,
+                "%s:%d: this line is %ld characters long; the config parser (libinih) "
+                "reads at most %d: give a long secret as a *_file (dashboard users may also go "
+                "on indented continuation lines)",
+                path, at, len, CFG_LINE_MAX - 1);
+        else if (rc > 0 && !st.failed)
             cfg_fail(&st, "%s:%d: cannot parse this line (expected [section] or key = value)", path,
                      rc);
     }

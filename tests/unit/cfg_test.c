@@ -105,6 +105,10 @@ test_errors_name_the_problem(void **state)
     expect_error("[webhook.github]\nauth = none\npath = x\n",
                  "[webhook.github] path: unknown key for a webhook section");
     expect_error("[mysql]\nport\n", "cannot parse this line");
+    /* A line libinih cannot read whole is named with its length, not as unparseable. */
+    char long_line[512];
+    snprintf(long_line, sizeof(long_line), "[mysql]\npassword = %0*d\nport = 3306\n", 250, 0);
+    expect_error(long_line, ":2: this line is 261 characters long");
 }
 
 /* Secrets open to group or others are refused with the fix in the message: a *_file, and a
@@ -171,6 +175,23 @@ test_env_and_secret_files(void **state)
     free(text);
 }
 
+/* Dashboard users written on indented continuation lines are all kept, not only the last. */
+static void
+test_users_on_continuation_lines(void **state)
+{
+    (void)state;
+    char *path = write_tmp("[dashboard]\nusers = alice:admin:$6$a$x\n"
+                           "    bob:read:$6$b$y\n    carol:read:$6$c$z\n[log]\nlevel = warn\n");
+    struct cfg c;
+    char err[512] = "";
+    assert_int_equal(cfg_load(&c, path, err, sizeof(err)), 0);
+    assert_string_equal(c.dashboard.users,
+                        "alice:admin:$6$a$x\nbob:read:$6$b$y\ncarol:read:$6$c$z");
+    cfg_release(&c);
+    unlink(path);
+    free(path);
+}
+
 /* A [db.<name>] section takes [mysql]'s settings and overrides the keys it names, timeouts
  * and *_file secrets included. */
 static void
@@ -208,9 +229,13 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_example_is_generated),    cmocka_unit_test(test_example_loads),
-        cmocka_unit_test(test_errors_name_the_problem), cmocka_unit_test(test_env_and_secret_files),
-        cmocka_unit_test(test_secret_permissions),      cmocka_unit_test(test_db_section),
+        cmocka_unit_test(test_example_is_generated),
+        cmocka_unit_test(test_example_loads),
+        cmocka_unit_test(test_errors_name_the_problem),
+        cmocka_unit_test(test_env_and_secret_files),
+        cmocka_unit_test(test_secret_permissions),
+        cmocka_unit_test(test_users_on_continuation_lines),
+        cmocka_unit_test(test_db_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
