@@ -36,6 +36,7 @@ struct db {
     bool in_tx;
     /* The session refuses writes (db_set_read_only); applied again on every reconnect. */
     bool read_only;
+    int64_t exec_sent_us; /* db_exec_sent_us */
 };
 
 struct db *
@@ -353,6 +354,7 @@ db_run(struct db *db, const char *sql, const struct db_param *p, int n)
     int rc = 0;
     if (n && mysql_stmt_bind_param(st, b) != 0)
         rc = -1;
+    db->exec_sent_us = now_mono_us();
     if (rc == 0 && mysql_stmt_execute(st) != 0)
         rc = -1;
     free(b);
@@ -362,6 +364,12 @@ db_run(struct db *db, const char *sql, const struct db_param *p, int n)
         return NULL;
     }
     return st;
+}
+
+int64_t
+db_exec_sent_us(const struct db *db)
+{
+    return db->exec_sent_us;
 }
 
 int

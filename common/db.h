@@ -76,6 +76,10 @@ bool db_packet_too_large(const struct db *db);
 /* True when the last error was a duplicate key (1062). */
 bool db_duplicate(const struct db *db);
 
+/* The monotonic time (now_mono_us) at which the last statement was sent to run: after its
+ * prepare and any reconnect, so a NOW() it reads is no earlier than this. */
+int64_t db_exec_sent_us(const struct db *db);
+
 /* Runs a statement; affected rows and the insert id are optional outputs. -1 on error. */
 int db_exec(struct db *db, const char *sql, const struct db_param *p, int n, uint64_t *affected,
             uint64_t *insert_id);

@@ -145,6 +145,7 @@ lifecycle_claim(struct db *db, const int64_t *ids, int n, int64_t instance_id, i
     lifecycle_not_in(&sql, p, &k, "jobs.action", except ? except->actions : NULL, na);
     uint64_t affected = 0;
     int rc = db_exec(db, sql.data, p, k, &affected, NULL);
+    int64_t sent_us = db_exec_sent_us(db);
     free(p);
     buf_release(&sql);
     if (rc < 0)
@@ -154,6 +155,8 @@ lifecycle_claim(struct db *db, const int64_t *ids, int n, int64_t instance_id, i
     /* The rows are committed and stamped: whatever goes wrong from here, a later read-back
      * by the token finds them. */
     int got = lifecycle_claim_read(db, ids, n, instance_id, token, out);
+    for (int i = 0; i < got; i++)
+        out[i].sent_us = sent_us;
     return got < 0 ? -2 : got;
 }
 
@@ -500,14 +503,10 @@ lifecycle_insert_attempts(struct db *db, const struct outcome *o, int n, const b
         p[k++] = DBI(o[i].id);
         p[k++] = DBI(o[i].attempt);
         p[k++] = DBI(o[i].instance_id);
-        if (o[i].dt_started && o[i].dt_started[0]) {
-            /* A worker's clock ahead of the server's must not start an attempt after its end. */
-            buf_appends(&sql, "LEAST(?, NOW(6)),");
-            p[k++] = DBS(o[i].dt_started);
-        } else {
-            buf_appends(&sql, "(SELECT dt_started FROM jobs WHERE id = ?),");
-            p[k++] = DBI(o[i].id);
-        }
+        /* The row's dt_started as its check-out just wrote it (capped by that statement's
+         * NOW(6)): the attempt row must say the same, whatever this statement's NOW(6). */
+        buf_appends(&sql, "(SELECT dt_started FROM jobs WHERE id = ?),");
+        p[k++] = DBI(o[i].id);
         buf_appends(&sql, "NOW(6),?,?,?)");
         p[k++] = DBS(outcome_word(o[i].status));
         p[k++] = DBS(o[i].status == JOB_OK ? NULL : o[i].reason);

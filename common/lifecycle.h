@@ -21,8 +21,11 @@ struct claimed_job {
     char *queue;
     char *dt_started;    /* as stored, for the attempt row */
     int64_t due_wait_us; /* from due (enqueue, or run_at when later) to the claim, server clock */
-    bool started_late;   /* dt_started is when a child really started it (the claim's time plus
-                          * the wait in the window): the check-out writes it to the row too */
+    /* When the claiming UPDATE was sent to run (monotonic, db_exec_sent_us), so its NOW(6), the
+     * row's dt_started, came after it; 0 when only read back (lifecycle_claim_read). */
+    int64_t sent_us;
+    bool started_late; /* dt_started is when a child really started it (the claim's time plus
+                        * the wait in the window): the check-out writes it to the row too */
 };
 
 void claimed_job_release(struct claimed_job *j);

@@ -66,7 +66,9 @@ sup_real_start(struct sup *s, struct fetch_job *fj)
     int64_t claimed_us;
     if (job->dt_started == NULL || caltime_parse_dt_us(job->dt_started, &claimed_us) < 0)
         return; /* the row's own dt_started stays */
-    start_clock_learn(&s->clock, claimed_us, fj->claimed_us, fj->got_us);
+    /* The UPDATE's own send time when known: claimed_us is earlier, before its prepare. */
+    int64_t sent_us = job->sent_us ? job->sent_us : fj->claimed_us;
+    start_clock_learn(&s->clock, claimed_us, sent_us, fj->got_us);
     char when[32];
     caltime_format_dt6_us(start_clock_stamp(&s->clock, fetch_now_us()), when, sizeof(when));
     free(job->dt_started);

@@ -181,9 +181,40 @@ test_stale_attempt_takes_nothing(struct tenv *t)
     cb_check_all(t, &b, stale);
 }
 
+/* A failure checked out row by row with a start time past the server's (a worker's reading of
+ * MariaDB's clock a little ahead): the row and its attempt row get the same capped start, not
+ * each their own statement's NOW(6). */
+static void
+test_start_ahead_matches_attempt(struct tenv *t)
+{
+    static struct cb_jobs j;
+    cb_claim(t, &j);
+    struct outcome o = {.id = j.claimed[0].id,
+                        .instance_id = j.instance,
+                        .attempt = j.claimed[0].attempt,
+                        .max_attempts = 1,
+                        .action = j.claimed[0].action,
+                        .status = JOB_FAIL,
+                        .reason = "failed on purpose",
+                        .execution_ms = 5,
+                        .dt_started = "2099-01-01 00:00:00.000000",
+                        .write_started = true};
+    bool applied = false;
+    CHECK(lifecycle_finish(t->db, &o, 1, &applied) == 0 && applied, "finish: %s", db_errstr(t->db));
+    CHECK(t_sql_int(t, 0,
+                    "SELECT a.dt_started = j.dt_started AND j.dt_started <= j.dt_completed "
+                    "AND a.dt_started <= a.dt_completed FROM jobs j JOIN job_attempts a ON "
+                    "a.job_id = j.id WHERE j.id = ?",
+                    DB_P(DBI(o.id))) == 1,
+          "the attempt row's start differs from the row's, or follows its end");
+    for (int k = 0; k < CB_JOBS; k++)
+        claimed_job_release(&j.claimed[k]);
+}
+
 static const struct test_case cases[] = {
     {"e2e_checkout_batch_values_reach_their_rows", test_values_reach_their_rows, NULL},
     {"e2e_checkout_batch_stale_attempt_takes_nothing", test_stale_attempt_takes_nothing, NULL},
+    {"e2e_checkout_batch_start_ahead_matches_attempt", test_start_ahead_matches_attempt, NULL},
 };
 
 int
