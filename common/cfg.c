@@ -121,8 +121,9 @@ static const struct cfg_key cfg_keys[] = {
     K(producer, tls_key_file, CFG_STR, "", 0, 0,
       "PEM private key for tls_cert_file (mode 0600 or stricter)"),
     K(dashboard, users, CFG_SECRET, "", 0, 0,
-      "dashboard users, \"name:role:hash\" separated by spaces, commas or newlines (or "
-      "users_file); role is admin or read; make a hash with `jobfleet passwd`. The API token "
+      "dashboard users, \"name:role:hash\" separated by spaces, commas or newlines (indented "
+      "continuation lines, or users_file); role is admin or read; make a hash with `jobfleet "
+      "passwd`. The API token "
       "also logs in, as admin"),
     K(dashboard, session_ttl_s, CFG_INT, "28800", 1, 604800,
       "a dashboard session ends this many seconds after login (the cookie's Max-Age too)"),
@@ -761,6 +762,28 @@ cfg_db_section(const struct cfg *c, const char *name, struct cfg_mysql *out)
     return 0;
 }
 
+/* Prints text as "# " comment lines of at most CFG_EXAMPLE_WIDTH columns, broken at spaces:
+ * the example must load, and libinih refuses a line of CFG_LINE_MAX characters, comments too. */
+static void
+cfg_print_comment(const char *text)
+{
+    enum { CFG_EXAMPLE_WIDTH = 96 };
+    while (*text) {
+        size_t len = strlen(text), cut = len;
+        if (len > CFG_EXAMPLE_WIDTH - 2) {
+            cut = CFG_EXAMPLE_WIDTH - 2;
+            while (cut > 0 && text[cut] != ' ')
+                cut--;
+            if (cut == 0) /* one word longer than the line: leave it whole */
+                cut = strcspn(text, " ");
+        }
+        printf("# %.*s\n", (int)cut, text);
+        text += cut;
+        while (*text == ' ')
+            text++;
+    }
+}
+
 void
 cfg_print_example(void)
 {
@@ -781,10 +804,13 @@ cfg_print_example(void)
             section = k->section;
             printf("%s[%s]\n", i ? "\n" : "", section);
         }
-        printf("# %s", k->help);
+        char range[64] = "";
         if (k->type == CFG_INT || k->type == CFG_I64)
-            printf(" (%lld-%lld)", (long long)k->min, (long long)k->max);
-        printf("\n%s = %s\n", k->key, k->def);
+            snprintf(range, sizeof(range), " (%lld-%lld)", (long long)k->min, (long long)k->max);
+        char *text = xasprintf("%s%s", k->help, range);
+        cfg_print_comment(text);
+        free(text);
+        printf("%s = %s\n", k->key, k->def);
     }
     cfg_print_example_sections();
 }
