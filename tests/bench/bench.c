@@ -499,6 +499,69 @@ bench_latency(int n, double interval_ms, int threads)
     return 0;
 }
 
+/* The floor under the idle pickup: what a pickup must wait for with nothing of the fleet's
+ * in between. Every interval_ms, one connection inserts a job (its commit: invariant 1) and a
+ * second one at once marks it started (the claim's commit: invariant 3), each statement
+ * autocommitted as the fleet's are. Prints dt_started - dt_created over the n jobs, the
+ * pickup's own measure, so a table can tell the fleet's share of the pickup from the disk's.
+ * The rows end done (so the scheduler's lease recovery leaves them be) and are deleted after,
+ * so a later wait-drain counts only the fleet's jobs. */
+static int
+bench_floor(int n, int interval_ms)
+{
+    struct db *a = db_new(&bench_cfg.mysql), *b = db_new(&bench_cfg.mysql);
+    int64_t first = 0, last = 0;
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        struct job_spec spec = {.action = "System/Noop", .origin = "api"}, chk;
+        const char *field;
+        char err[256];
+        struct job_ref ref;
+        if (job_spec_check(&spec, true, &chk, &field, err, sizeof(err)) != JOB_E_OK ||
+            job_insert(a, &chk, &ref, err, sizeof(err)) != JOB_E_OK) {
+            fprintf(stderr, "bench: %s\n", err);
+            rc = 1;
+            break;
+        }
+        if (first == 0)
+            first = ref.id;
+        last = ref.id;
+        uint64_t hit = 0;
+        if (db_exec(b,
+                    "UPDATE jobs SET state = 'succeeded', attempt = attempt + 1, dt_started = "
+                    "NOW(6), dt_completed = NOW(6), is_success = 1 WHERE id = ? AND state = "
+                    "'queued'",
+                    DB_P(DBI(ref.id)), &hit, NULL) < 0 ||
+            hit != 1) {
+            fprintf(stderr, "bench: floor: job %lld: %s\n", (long long)ref.id,
+                    hit ? db_errstr(b) : "no longer queued (is a worker running?)");
+            rc = 1;
+        }
+        sleep_ms(interval_ms);
+    }
+    struct db_rows *r = rc ? NULL
+                           : db_query(a,
+                                      "SELECT TIMESTAMPDIFF(MICROSECOND, dt_created, dt_started) "
+                                      "FROM jobs WHERE id BETWEEN ? AND ? AND dt_started IS NOT "
+                                      "NULL ORDER BY 1",
+                                      DB_P(DBI(first), DBI(last)));
+    if (r && r->n_rows > 0)
+        printf("floor_p50_ms %.2f\nfloor_p99_ms %.2f\n",
+               db_rows_int(r, r->n_rows / 2, 0, 0) / 1000.0,
+               db_rows_int(r, (int)(r->n_rows * 0.99), 0, 0) / 1000.0);
+    else if (rc == 0)
+        fprintf(stderr, "bench: floor: reading the rows back: %s\n", db_errstr(a));
+    if (r == NULL || r->n_rows == 0)
+        rc = 1;
+    if (rc == 0 && db_exec(a, "DELETE FROM jobs WHERE id BETWEEN ? AND ?",
+                           DB_P(DBI(first), DBI(last)), NULL, NULL) < 0)
+        rc = 1;
+    db_rows_free(r);
+    db_free(a);
+    db_free(b);
+    return rc;
+}
+
 /* The disk under MariaDB's files, for the latency figures: n writes of 4 KiB to a file at
  * path, each followed by fdatasync (what a commit waits for), 5 ms apart as on an idle fleet.
  * Prints the fdatasync's p50 and p99. */
@@ -543,7 +606,7 @@ main(int argc, char **argv)
         fprintf(stderr, "usage: jobfleet-bench baseline-insert|baseline-lifecycle CONNS SECONDS"
                         " | enqueue-bulk N [pending] | wait-drain N TIMEOUT_S"
                         " | latency N INTERVAL_MS [THREADS] | ceiling N BATCH"
-                        " | fsync PATH N\n(config "
+                        " | fsync PATH N | floor N INTERVAL_MS\n(config "
                         "from $JOBFLEET_CONFIG)\n");
         return 2;
     }
@@ -567,6 +630,8 @@ main(int argc, char **argv)
         rc = bench_ceiling(a, b > 0 ? (int)b : 256);
     else if (strcmp(cmd, "fsync") == 0 && argc > 3)
         rc = bench_fsync(argv[2], (int)b);
+    else if (strcmp(cmd, "floor") == 0)
+        rc = bench_floor((int)a, b > 0 ? (int)b : 10);
     else if (strcmp(cmd, "latency") == 0)
         rc = bench_latency((int)a, argc > 3 ? strtod(argv[3], NULL) : 10,
                            argc > 4 ? atoi(argv[4]) : 1);
