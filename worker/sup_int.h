@@ -64,6 +64,7 @@ struct sup {
     bool draining;
     int64_t drain_deadline;
     int64_t next_renew;
+    int64_t next_gauges; /* when the window's gauges are sampled next */
     pid_t self;
     struct limiter lim; /* renews the fleet-wide slots of running jobs */
     /* The claim-ahead window: jobs claimed (checked in) that wait for a child, oldest first. */
@@ -90,6 +91,8 @@ struct sup {
  * children) the drain's claims averaged 136 jobs. A job handed ahead to a child whose job runs
  * longer than SUP_WINDOW_COVER_MS is withdrawn. */
 #define SUP_WINDOW_COVER_MS 20.0
+/* How often the supervisor samples the window's gauges (jobfleet_worker_window_*). */
+#define SUP_GAUGE_MS 100
 #define SUP_WINDOW_AUTO_PER_CHILD 64
 
 /* Hands a job's outcome to the check-out thread, with its fleet-wide slots (freed once the

@@ -446,10 +446,19 @@ static void
 sup_periodic(struct sup *s)
 {
     int64_t now = now_mono_ms();
-    int busy = 0;
-    for (int i = 0; i < s->n_slots; i++)
+    int busy = 0, live = 0, ahead = 0;
+    for (int i = 0; i < s->n_slots; i++) {
         busy += s->slots[i].busy;
+        live += s->slots[i].pid > 0;
+        ahead += s->slots[i].n_ahead;
+    }
     worker_metrics_slots(busy, s->n_slots);
+    /* A sample every SUP_GAUGE_MS is plenty for a scrape, and spares a drain's loop, which
+     * turns thousands of times a second, the registry's lock. */
+    if (now >= s->next_gauges) {
+        worker_metrics_window(s->n_win + ahead, sup_window_size(s, live), s->avg_run_ms);
+        s->next_gauges = now + SUP_GAUGE_MS;
+    }
     checkout_set_busy(&s->checkout, busy > 0);
     if (now >= s->next_renew) {
         for (int i = 0; i < s->n_slots; i++) {

@@ -1,6 +1,6 @@
 /* This file keeps the worker's metrics (worker_metrics.h): attempts by outcome, queue and
  * action with their durations, slots, the children's crashes, timeouts and restarts, and the
- * jobs handed ahead and withdrawn.
+ * jobs handed ahead and withdrawn, and the claim-ahead window.
  * Labels are queue and action names, bounded by the registry and the config. */
 #include "httpc.h"
 #include "job.h"
@@ -98,6 +98,29 @@ static const struct metric_def m_busy = {
     "jobfleet_worker_slots_busy", "Slots running a job.", METRIC_GAUGE, {NULL, NULL}, NULL, 0};
 static const struct metric_def m_slots = {
     "jobfleet_worker_slots", "Slots ([worker] concurrency).", METRIC_GAUGE, {NULL, NULL}, NULL, 0};
+static const struct metric_def m_win_jobs = {
+    "jobfleet_worker_window_jobs",
+    "Jobs claimed ahead and not started yet: waiting in the window or handed ahead to a busy "
+    "child.",
+    METRIC_GAUGE,
+    {NULL, NULL},
+    NULL,
+    0};
+static const struct metric_def m_win_limit = {
+    "jobfleet_worker_window_limit",
+    "Jobs the claim-ahead window may hold now: [worker] prefetch, or fewer while jobs are slow.",
+    METRIC_GAUGE,
+    {NULL, NULL},
+    NULL,
+    0};
+static const struct metric_def m_cycle = {
+    "jobfleet_worker_job_cycle_seconds",
+    "A job's time in a child as the supervisor sees it, hand-over to outcome (running "
+    "average): what sizes the window.",
+    METRIC_GAUGE,
+    {NULL, NULL},
+    NULL,
+    0};
 
 void
 worker_metrics_outcome(const struct claimed_job *job, enum job_status st, int64_t exec_ms)
@@ -152,6 +175,14 @@ worker_metrics_slots(int busy, int total)
 {
     metrics_set(&m_busy, NULL, NULL, busy);
     metrics_set(&m_slots, NULL, NULL, total);
+}
+
+void
+worker_metrics_window(int held, int limit, double cycle_ms)
+{
+    metrics_set(&m_win_jobs, NULL, NULL, held);
+    metrics_set(&m_win_limit, NULL, NULL, limit);
+    metrics_set(&m_cycle, NULL, NULL, cycle_ms / 1000.0);
 }
 
 void

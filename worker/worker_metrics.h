@@ -33,5 +33,8 @@ void worker_metrics_claim(int jobs);
 void worker_metrics_checkout(int n);
 /* The slots: busy now, and all. */
 void worker_metrics_slots(int busy, int total);
+/* The claim-ahead window: the jobs it holds now (claimed, not started: waiting or handed
+ * ahead), the most it may hold now, and the job cycle time (ms) its size follows. */
+void worker_metrics_window(int held, int limit, double cycle_ms);
 
 #endif

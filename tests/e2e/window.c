@@ -4,7 +4,8 @@
  * workers elsewhere when they wait too long; the default window stays at one job per child for
  * jobs too long to start within 20 ms and grows until claims are full statements for short
  * ones; short jobs handed ahead to a busy child whose job then
- * runs long are taken back and run by another child. */
+ * runs long are taken back and run by another child; the window's gauges show what it holds. */
+#include "thttp.h"
 #include "tproducer.h"
 #include "tservers.h"
 #include "tsupport.h"
@@ -40,6 +41,17 @@ worker_metrics_on(struct tenv *t, char *url, size_t len)
     fprintf(fp, "[worker]\nmetrics_listen = 127.0.0.1:%d\n", port);
     fclose(fp);
     snprintf(url, len, "http://127.0.0.1:%d/metrics", port);
+}
+
+/* True once url answers 200: a worker serves its metrics a moment after it starts. */
+static bool
+scrape_up(const char *url)
+{
+    struct t_http_resp r;
+    t_http("GET", url, NULL, 0, NULL, &r);
+    bool up = r.status == 200;
+    t_http_release(&r);
+    return up;
 }
 
 /* Enqueues n jobs before any worker runs, so that the first pop finds them all. */
@@ -168,6 +180,34 @@ test_sigterm_hands_back_at_once(struct tenv *t)
     for (int i = 0; i < N_JOBS; i++)
         CHECK(runs_of(t, ids[i]) == 1, "job %lld ran %d times", (long long)ids[i],
               runs_of(t, ids[i]));
+}
+
+/* The window's gauges, as an operator scrapes them: with both children busy on 2-second jobs,
+ * the four others wait in the window and the gauges say so (held 4 of a limit of 4, the
+ * prefetch); once all have run, the window is empty. */
+static void
+test_gauges_show_the_window(struct tenv *t)
+{
+    char url[64];
+    worker_metrics_on(t, url, sizeof(url));
+    int64_t ids[N_JOBS];
+    enqueue_sleeps(t, ids, N_JOBS, "2", "1");
+    t_start_worker(t, NULL);
+    WAIT_UNTIL(scrape_up(url), 5000, "the worker never served %s", url);
+    WAIT_UNTIL(t_metric(url, "jobfleet_worker_window_jobs") == N_JOBS - 2, 10000,
+               "jobfleet_worker_window_jobs is %g, expected %d with both children busy",
+               t_metric(url, "jobfleet_worker_window_jobs"), N_JOBS - 2);
+    CHECK(t_metric(url, "jobfleet_worker_window_limit") == 4,
+          "jobfleet_worker_window_limit is %g, expected 4 ([worker] prefetch)",
+          t_metric(url, "jobfleet_worker_window_limit"));
+    CHECK(t_metric(url, "jobfleet_worker_slots_busy") == 2, "jobfleet_worker_slots_busy is %g",
+          t_metric(url, "jobfleet_worker_slots_busy"));
+    for (int i = 0; i < N_JOBS; i++)
+        WAIT_UNTIL(t_job_in_state(t, ids[i], "succeeded"), 20000, "job %lld is %s",
+                   (long long)ids[i], t_job_state(t, ids[i]));
+    WAIT_UNTIL(t_metric(url, "jobfleet_worker_window_jobs") == 0, 5000,
+               "jobfleet_worker_window_jobs is %g with every job done",
+               t_metric(url, "jobfleet_worker_window_jobs"));
 }
 
 /* True when worker w's log says it started job id in a child (debug level in tests). */
@@ -449,6 +489,8 @@ static const struct test_case cases[] = {
     {"e2e_window_kill9_full_window_loses_nothing", test_kill9_full_window_loses_nothing,
      "[worker]\nconcurrency = 2\nprefetch = 4\nprefetch_wait_ms = 60000\n"},
     {"e2e_window_sigterm_hands_back_at_once", test_sigterm_hands_back_at_once,
+     "[worker]\nconcurrency = 2\nprefetch = 4\nprefetch_wait_ms = 60000\n"},
+    {"e2e_window_gauges_show_the_window", test_gauges_show_the_window,
      "[worker]\nconcurrency = 2\nprefetch = 4\nprefetch_wait_ms = 60000\n"},
     {"e2e_window_sigterm_hand_back_keeps_cancel", test_sigterm_hand_back_keeps_cancel,
      "[worker]\nconcurrency = 2\nprefetch = 4\nprefetch_wait_ms = 60000\n"},
