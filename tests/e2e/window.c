@@ -184,7 +184,8 @@ test_sigterm_hands_back_at_once(struct tenv *t)
 
 /* The window's gauges, as an operator scrapes them: with both children busy on 2-second jobs,
  * the four others wait in the window and the gauges say so (held 4 of a limit of 4, the
- * prefetch); once all have run, the window is empty. */
+ * prefetch); once all have run, the window is empty and the cycle time the window is sized by
+ * is about the jobs' run time. */
 static void
 test_gauges_show_the_window(struct tenv *t)
 {
@@ -208,6 +209,9 @@ test_gauges_show_the_window(struct tenv *t)
     WAIT_UNTIL(t_metric(url, "jobfleet_worker_window_jobs") == 0, 5000,
                "jobfleet_worker_window_jobs is %g with every job done",
                t_metric(url, "jobfleet_worker_window_jobs"));
+    double cycle = t_metric(url, "jobfleet_worker_job_cycle_seconds");
+    CHECK(cycle >= 1.5 && cycle <= 10, "jobfleet_worker_job_cycle_seconds is %g for 2 s jobs",
+          cycle);
 }
 
 /* True when worker w's log says it started job id in a child (debug level in tests). */
