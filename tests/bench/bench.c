@@ -345,6 +345,22 @@ bench_wall_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Inserts one System/Noop job as the API would, with its commit; fills ref. -1 (said on
+ * stderr) on failure. */
+static int
+bench_insert_noop(struct db *db, struct job_ref *ref)
+{
+    struct job_spec spec = {.action = "System/Noop", .origin = "api"}, chk;
+    const char *field;
+    char err[256];
+    if (job_spec_check(&spec, true, &chk, &field, err, sizeof(err)) != JOB_E_OK ||
+        job_insert(db, &chk, ref, err, sizeof(err)) != JOB_E_OK) {
+        fprintf(stderr, "bench: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
 /* Enqueues one job at a time (insert with its commit, then push), the i-th at t0 + i * interval:
  * no sleep when behind, so the offered load stays the rate asked whatever the latency. */
 static void *
@@ -354,13 +370,8 @@ bench_pace(void *arg)
     struct db *db = db_new(&bench_cfg.mysql);
     struct rq *rq = rq_new(&bench_cfg.redis);
     for (int i = 0; i < bp->n && !bp->failed; i++) {
-        struct job_spec spec = {.action = "System/Noop", .origin = "api"}, chk;
-        const char *field;
-        char err[256];
         struct job_ref ref;
-        if (job_spec_check(&spec, true, &chk, &field, err, sizeof(err)) != JOB_E_OK ||
-            job_insert(db, &chk, &ref, err, sizeof(err)) != JOB_E_OK) {
-            fprintf(stderr, "bench: %s\n", err);
+        if (bench_insert_noop(db, &ref) < 0) {
             bp->failed = 1;
             break;
         }
@@ -513,13 +524,8 @@ bench_floor(int n, int interval_ms)
     int64_t first = 0, last = 0;
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
-        struct job_spec spec = {.action = "System/Noop", .origin = "api"}, chk;
-        const char *field;
-        char err[256];
         struct job_ref ref;
-        if (job_spec_check(&spec, true, &chk, &field, err, sizeof(err)) != JOB_E_OK ||
-            job_insert(a, &chk, &ref, err, sizeof(err)) != JOB_E_OK) {
-            fprintf(stderr, "bench: %s\n", err);
+        if (bench_insert_noop(a, &ref) < 0) {
             rc = 1;
             break;
         }
