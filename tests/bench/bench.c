@@ -533,14 +533,14 @@ bench_floor(int n, int interval_ms)
             first = ref.id;
         last = ref.id;
         uint64_t hit = 0;
-        if (db_exec(b,
-                    "UPDATE jobs SET state = 'succeeded', attempt = attempt + 1, dt_started = "
-                    "NOW(6), dt_completed = NOW(6), is_success = 1 WHERE id = ? AND state = "
-                    "'queued'",
-                    DB_P(DBI(ref.id)), &hit, NULL) < 0 ||
-            hit != 1) {
+        int e = db_exec(b,
+                        "UPDATE jobs SET state = 'succeeded', attempt = attempt + 1, dt_started = "
+                        "NOW(6), dt_completed = NOW(6), is_success = 1 WHERE id = ? AND state = "
+                        "'queued'",
+                        DB_P(DBI(ref.id)), &hit, NULL);
+        if (e < 0 || hit != 1) {
             fprintf(stderr, "bench: floor: job %lld: %s\n", (long long)ref.id,
-                    hit ? db_errstr(b) : "no longer queued (is a worker running?)");
+                    e < 0 ? db_errstr(b) : "no longer queued (is a worker running?)");
             rc = 1;
         }
         sleep_ms(interval_ms);
