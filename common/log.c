@@ -104,6 +104,14 @@ LOG_FN(log_warnx, LOG_LEVEL_WARN, "warn", 0)
 LOG_FN(log_error, LOG_LEVEL_ERROR, "error", 0)
 
 void
+log_vwarnx(const char *fmt, va_list ap)
+{
+    int saved = errno;
+    log_vemit(LOG_LEVEL_WARN, "warn", 0, fmt, ap);
+    errno = saved;
+}
+
+void
 fatal(const char *fmt, ...)
 {
     int saved = errno;

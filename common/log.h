@@ -16,6 +16,8 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* log_warn appends strerror(errno); log_warnx does not. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_warnx with the arguments in ap. */
+void log_vwarnx(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Logs and exits with status 1; fatal appends strerror(errno). */
 _Noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

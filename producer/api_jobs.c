@@ -17,6 +17,7 @@
 #include "json.h"
 #include "json_escape.h"
 #include "log.h"
+#include "log_limit.h"
 #include "producer.h"
 #include "producer_writer.h"
 #include "util.h"
@@ -52,7 +53,8 @@ api_begin(struct http_req *r)
     if (why == NULL)
         return 0;
     /* The reason is for the log: the caller learns only that it is not let in. */
-    log_warnx("api %s %s: 401: %s", r->method, r->url, why);
+    static struct log_limit limit = LOG_LIMIT_INIT("API 401");
+    log_warnx_limited(&limit, "api %s %s: 401: %s", r->method, r->url, why);
     http_reply_with(r, 401, NULL, "{\"error\":\"authentication required\",\"field\":null}",
                     "WWW-Authenticate", "Bearer realm=\"jobfleet\"");
     return 1;

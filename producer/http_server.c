@@ -10,6 +10,7 @@
 #include "http_server.h"
 #include "http_tls.h"
 #include "log.h"
+#include "log_limit.h"
 #include "producer.h"
 #include "producer_pages.h"
 #include "utf8.h"
@@ -443,7 +444,9 @@ http_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         line[--n] = '\0';
-    log_warnx("libmicrohttpd: %s", line);
+    /* Most of these are a client's doing (a request dropped half-way, headers too big). */
+    static struct log_limit limit = LOG_LIMIT_INIT("libmicrohttpd");
+    log_warnx_limited(&limit, "libmicrohttpd: %s", line);
 }
 
 /* Splits "host:port" or "[v6]:port" and resolves it. */

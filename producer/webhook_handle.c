@@ -26,6 +26,7 @@
 #include "json_escape.h"
 #include "jsonptr.h"
 #include "log.h"
+#include "log_limit.h"
 #include "metrics.h"
 #include "producer.h"
 #include "producer_writer.h"
@@ -138,7 +139,8 @@ webhook_admit(struct http_req *r, struct webhook_state *st)
 static void
 webhook_refuse_auth(struct http_req *r, struct webhook_state *st, const char *reason)
 {
-    log_warnx("webhook %s: 401 for source %s: %s", r->url, st->src->name, reason);
+    static struct log_limit limit = LOG_LIMIT_INIT("webhook 401");
+    log_warnx_limited(&limit, "webhook %s: 401 for source %s: %s", r->url, st->src->name, reason);
     http_reply_error(r, 401, NULL, "authentication failed");
     webhook_log_row(r, 401, 0, reason);
 }

@@ -4,6 +4,7 @@
  * and slow senders, bodies buffered before any check, replays, keys that are not UTF-8, rows
  * too large for one packet, a webhook_log row that cost its neighbours, and the smaller leaks. */
 #include "hmac.h"
+#include "log_limit.h"
 #include "thttp.h"
 #include "tmyproxy.h"
 #include "tproducer.h"
@@ -604,6 +605,33 @@ test_log_bad_path(struct tenv *t)
                5000, "the bad path's row, cleaned");
 }
 
+/* Requests an attacker can send at will, each of which used to write a warning: the log
+ * keeps the first LOG_LIMIT_BURST of each kind per window, so the disk does not fill at the
+ * rate the producer answers. */
+static void
+test_log_flood(struct tenv *t)
+{
+    pid_t p = tprod_start(t);
+    const char partial[] = "POST /webhook/system/echo HTTP/1.1\r\nHost: x\r\n";
+    for (int i = 0; i < 200; i++) {
+        int fd = raw_connect(t);
+        send(fd, partial, sizeof(partial) - 1, MSG_NOSIGNAL);
+        close(fd);
+    }
+    for (int i = 0; i < 200; i++) {
+        CHECK(tprod_post(t, "/api/jobs", "{}", 2, NULL, NULL) == 401, "API without a token");
+        CHECK(tprod_post(t, "/webhook/system/echo", "{}", 2, NULL, NULL) == 401, "unsigned");
+    }
+    char *log = t_log(t, p);
+    CHECK(log != NULL, "no log");
+    int mhd = t_count(log, "libmicrohttpd: "), api = t_count(log, ": 401: "),
+        hook = t_count(log, ": 401 for source ");
+    CHECK(mhd >= 1 && mhd <= LOG_LIMIT_BURST, "%d libmicrohttpd lines", mhd);
+    CHECK(api == LOG_LIMIT_BURST, "%d API 401 lines", api);
+    CHECK(hook == LOG_LIMIT_BURST, "%d webhook 401 lines", hook);
+    free(log);
+}
+
 /* ---- 8. smaller ones ---- */
 
 static void
@@ -689,6 +717,7 @@ static const struct test_case cases[] = {
      ECHO_SOURCE "[producer]\nmax_body_bytes = 67108864\n"},
     {"e2e_frontdoor_spool_cli", test_spool_cli, ECHO_SOURCE},
     {"e2e_frontdoor_log_bad_path", test_log_bad_path, ECHO_SOURCE},
+    {"e2e_frontdoor_log_flood", test_log_flood, SIGNED_SOURCE},
     {"e2e_frontdoor_small", test_small, ECHO_SOURCE},
 };
 
