@@ -71,7 +71,9 @@ api_reply_json(struct http_req *r, int status, const cJSON *j)
 void
 api_db_error(struct http_req *r, const char *err)
 {
-    log_warnx("api %s %s: %s", r->method, r->url, err);
+    /* One line per request would let any client fill the disk while MariaDB is down. */
+    static struct log_limit limit = LOG_LIMIT_INIT("API database error");
+    log_warnx_limited(&limit, "api %s %s: %s", r->method, r->url, err);
     http_reply_unavailable(r, API_RETRY_AFTER_S, "database unavailable: %s", err);
 }
 
@@ -81,7 +83,8 @@ api_db_error(struct http_req *r, const char *err)
 static void
 api_unknown(struct http_req *r, const char *why)
 {
-    log_warnx("api %s %s: outcome unknown: %s", r->method, r->url, why);
+    static struct log_limit limit = LOG_LIMIT_INIT("API outcome unknown");
+    log_warnx_limited(&limit, "api %s %s: outcome unknown: %s", r->method, r->url, why);
     cJSON *o = cJSON_CreateObject();
     char *msg = xasprintf("outcome unknown: %s; the job may or may not be stored: retry with the "
                           "same Idempotency-Key",

@@ -2,6 +2,7 @@
  * shared ones serve other tests): MariaDB stopped part-way through 2,000 webhooks, the spool
  * quota reached while MariaDB is down, and Redis stopped during ingestion. What they check is
  * invariant 7: a webhook answered 2xx ends as exactly one job, one answered 5xx as none. */
+#include "log_limit.h"
 #include "thttp.h"
 #include "tproducer.h"
 #include "tservers.h"
@@ -223,11 +224,34 @@ test_outage_redis(struct tenv *t)
     tsrv_stop(t, &srv);
 }
 
+/* While MariaDB is down, every API read answers 503, and a client repeating one does not
+ * write a warning each time. */
+static void
+test_outage_api_log(struct tenv *t)
+{
+    struct tsrv srv;
+    tsrv_start(t, &srv);
+    tsrv_use(t, &srv);
+    pid_t p = tprod_start(t);
+    tsrv_stop_mysql(&srv);
+    for (int i = 0; i < 100; i++)
+        CHECK(tprod_call(t, "GET", "/api/jobs?state=failed", NULL, NULL, NULL) == 503,
+              "read %d during the outage", i);
+    char *log = t_log(t, p);
+    CHECK(log != NULL, "no log");
+    int n = t_count(log, "api GET /api/jobs");
+    CHECK(n >= 1 && n <= LOG_LIMIT_BURST, "%d lines for 100 refused reads", n);
+    free(log);
+    tsrv_start_mysql(&srv);
+    tsrv_stop(t, &srv);
+}
+
 static const struct test_case cases[] = {
     {"e2e_producer_outage_mysql", test_outage_mysql, ECHO_SOURCE},
     {"e2e_producer_spool_quota", test_spool_quota,
      ECHO_SOURCE "[producer]\nspool_max_bytes = 20000\n"},
     {"e2e_producer_outage_redis", test_outage_redis, ECHO_SOURCE},
+    {"e2e_producer_outage_api_log", test_outage_api_log, ECHO_SOURCE},
 };
 
 int
