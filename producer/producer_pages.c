@@ -125,6 +125,10 @@ producer_metrics_render(struct producer *p)
                (long)atomic_load(&m->push_failures));
     metric_one(&b, "jobfleet_producer_webhook_log_dropped_total", "counter",
                "webhook_log rows that could not be written.", webhook_log_dropped(p->wlog));
+    metric_one(&b, "jobfleet_producer_webhook_log_left_out_total", "counter",
+               "webhook_log rows of refused requests (no job made) left out: at most 10 per 10 s "
+               "are written.",
+               webhook_log_left_out(p->wlog));
     metric_one(&b, "jobfleet_producer_mariadb_up", "gauge", "1 while the writer reaches MariaDB.",
                producer_writer_db_up(p->writer) ? 1 : 0);
     metric_one(&b, "jobfleet_producer_open_requests", "gauge", "Requests being served.",

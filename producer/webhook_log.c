@@ -9,6 +9,7 @@
 #include "caltime.h"
 #include "job.h"
 #include "log.h"
+#include "log_limit.h"
 #include "utf8.h"
 #include "util.h"
 #include "webhook_log.h"
@@ -31,7 +32,8 @@ struct webhook_log {
     struct webhook_log_row *rows; /* a ring of max rows */
     int max, head, n;
     atomic_long dropped;
-    struct db *db; /* the flusher's own */
+    atomic_long left_out; /* rows of refused requests over their budget */
+    struct db *db;        /* the flusher's own */
 };
 
 static void
@@ -61,6 +63,15 @@ void
 webhook_log_add(struct webhook_log *l, const char *source, const char *path, const char *action,
                 int status, int64_t job_id, const char *reason)
 {
+    /* A refused request made no job: its row only helps to debug a sender, and a flood of
+     * them would grow the table at the rate the producer answers. A delivery that made a job
+     * always gets its row. */
+    static struct log_limit refused = LOG_LIMIT_INIT("refused webhook rows");
+    long over;
+    if (status >= 400 && job_id == 0 && !log_limit_take(&refused, now_mono_ms(), &over)) {
+        atomic_fetch_add(&l->left_out, 1);
+        return;
+    }
     struct webhook_log_row r = {.status = status, .job_id = job_id};
     caltime_format_dt6(now_wall_ms(), r.received, sizeof(r.received));
     /* Clipped to the columns' widths and cleaned to UTF-8 (a path is whatever the sender
@@ -95,6 +106,12 @@ long
 webhook_log_dropped(struct webhook_log *l)
 {
     return atomic_load(&l->dropped);
+}
+
+long
+webhook_log_left_out(struct webhook_log *l)
+{
+    return atomic_load(&l->left_out);
 }
 
 /* Puts rows that a lost connection did not take back at the head of the queue, as far as

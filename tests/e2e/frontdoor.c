@@ -632,6 +632,26 @@ test_log_flood(struct tenv *t)
     free(log);
 }
 
+/* Refused webhooks, which anyone can send, keep only a budget of webhook_log rows; a delivery
+ * that made a job always gets its row. */
+static void
+test_webhook_log_flood(struct tenv *t)
+{
+    tprod_start(t);
+    for (int i = 0; i < 200; i++)
+        CHECK(tprod_post(t, "/webhook/nosuch/x", "{}", 2, NULL, NULL) == 404, "refused %d", i);
+    CHECK(tprod_post(t, "/webhook/system/echo", "{}", 2, NULL, NULL) == 202, "a delivery");
+    /* Rows are written in the order they came: the delivery's row comes last. */
+    WAIT_UNTIL(t_sql_int(t, 0, "SELECT COUNT(*) FROM webhook_log WHERE status = 202", DB_NOP) == 1,
+               10000, "the delivery's row");
+    int64_t refused =
+        t_sql_int(t, -1, "SELECT COUNT(*) FROM webhook_log WHERE status = 404", DB_NOP);
+    CHECK(refused >= 1 && refused <= LOG_LIMIT_BURST, "%lld rows of 200 refused requests",
+          (long long)refused);
+    CHECK(tprod_metric(t, "jobfleet_producer_webhook_log_left_out_total") == 200 - refused,
+          "the rows left out are counted");
+}
+
 /* ---- 8. smaller ones ---- */
 
 static void
@@ -718,6 +738,7 @@ static const struct test_case cases[] = {
     {"e2e_frontdoor_spool_cli", test_spool_cli, ECHO_SOURCE},
     {"e2e_frontdoor_log_bad_path", test_log_bad_path, ECHO_SOURCE},
     {"e2e_frontdoor_log_flood", test_log_flood, SIGNED_SOURCE},
+    {"e2e_frontdoor_webhook_log_flood", test_webhook_log_flood, ECHO_SOURCE},
     {"e2e_frontdoor_small", test_small, ECHO_SOURCE},
 };
 

@@ -13,6 +13,7 @@ jf_e2e(frontdoor TIMEOUT 180 NAMES
   e2e_frontdoor_spool_cli
   e2e_frontdoor_log_bad_path
   e2e_frontdoor_log_flood
+  e2e_frontdoor_webhook_log_flood
   e2e_frontdoor_small)
 # Private servers, 1,100 sockets, 64 MB of bodies: heavy, one at a time.
 set_tests_properties(e2e_frontdoor_health_hung_mysql e2e_frontdoor_half_open
