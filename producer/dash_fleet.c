@@ -7,8 +7,10 @@
 #include "instance.h"
 #include "job_query.h"
 #include "json.h"
+#include "log_limit.h"
 #include "producer.h"
 #include "settings.h"
+#include "webhook_log.h"
 #include "webhook_log_store.h"
 
 #include <stdio.h>
@@ -426,8 +428,14 @@ dash_webhooks(struct http_req *r, const struct dash_who *w)
         }
         buf_appends(&b, "</tr>\n");
     }
-    buf_appends(&b, "</table></div><p class=\"mut\"><a href=\"/webhooks?format=json\">JSON</a>"
-                    "</p>");
+    buf_appends(&b, "</table></div>");
+    long left_out = webhook_log_left_out(r->p->wlog);
+    if (left_out > 0)
+        buf_printf(&b,
+                   "<p class=\"mut\">Refused requests (no job made) beyond %d per %d s are not "
+                   "listed: %ld since this producer started.</p>",
+                   LOG_LIMIT_BURST, LOG_LIMIT_WINDOW_MS / 1000, left_out);
+    buf_appends(&b, "<p class=\"mut\"><a href=\"/webhooks?format=json\">JSON</a></p>");
     html_end(&b);
     dash_reply_html(&r[0], 200, &b);
     buf_release(&b);
