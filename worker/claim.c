@@ -228,6 +228,8 @@ claim_step(struct fetch *f, int64_t *ids, int nk, const struct lifecycle_except 
         f->n_claimed += c;
         bgthread_unlock(&f->bg);
         worker_metrics_claim(c);
+        /* Jobs per statement is what the window is for: this shows whether claims are full. */
+        log_debug("claimed %d of %d job(s) in one statement", c, nk);
         claim_hand_over(f, ids, nk, jls ? jls : none, out, c, items, n, claimed, sent_us);
     }
     free(none);

@@ -340,15 +340,22 @@ test_default_window_holds_back_little(struct tenv *t)
 #define FILL_CHILDREN 4
 
 /* The jobs claimed and the claim statements, from the stop line of the test's worker (reaped:
- * found by its log's name); fails the test when there is none. */
+ * found by its log's name), and the most jobs one statement claimed (its debug lines); fails
+ * the test when there is no stop line. */
 static void
-claims_of(struct tenv *t, long long *claimed, long long *claims)
+claims_of(struct tenv *t, long long *claimed, long long *claims, int *largest)
 {
     bool found = false;
+    *largest = 0;
     for (int k = 0; k < t->n_procs && !found; k++) {
         if (strstr(t->procs[k].log_path, "jobfleet-worker") == NULL)
             continue;
         char *log = t_read_file(t->procs[k].log_path);
+        for (const char *p = log; p && (p = strstr(p, "] debug: claimed ")) != NULL; p++) {
+            int c = 0;
+            if (sscanf(p, "] debug: claimed %d of", &c) == 1 && c > *largest)
+                *largest = c;
+        }
         for (const char *p = log; p && !found && (p = strstr(p, "stopped: ")) != NULL; p++)
             found =
                 sscanf(p, "stopped: %lld jobs claimed in %lld statements", claimed, claims) == 2;
@@ -358,10 +365,14 @@ claims_of(struct tenv *t, long long *claimed, long long *claims)
 }
 
 /* With jobs short enough, the default window grows past one job per child until claims are
- * full statements: 3,000 no-ops drained by 4 children go in claims of more than 68 jobs on
- * average, the most that 16 jobs ahead per child (64, and 4 idle children) would let one
- * claim take; with 64 per child a claim takes up to FETCH_BATCH_MAX. The worker's metrics
- * count the claims and check-outs as its stop line does. */
+ * full statements: 3,000 no-ops drained by 4 children take claims of more than 68 jobs, the
+ * most that 16 jobs ahead per child (64, and 4 idle children) would let one claim take; with
+ * 64 per child a claim takes up to FETCH_BATCH_MAX. The largest claim is asserted, not the
+ * average: the window covers SUP_WINDOW_COVER_MS of work, so its size follows how fast the
+ * children run, and with the whole suite running beside it the average fell to 64 once (its
+ * first and last claims are small whatever the window). The average must still be twice what
+ * a window of one job per child allows (4 ahead, 4 idle). The worker's metrics count the
+ * claims and check-outs as its stop line does. */
 static void
 test_default_window_fills_claims(struct tenv *t)
 {
@@ -396,14 +407,18 @@ test_default_window_fills_claims(struct tenv *t)
     t_signal(t, w, SIGTERM);
     CHECK(t_wait_exit(t, w, 20000) == 0, "the worker did not stop cleanly");
     long long claimed = 0, claims = 0;
-    claims_of(t, &claimed, &claims);
+    int largest = 0;
+    claims_of(t, &claimed, &claims, &largest);
     CHECK(claimed == n && claims > 0, "%lld jobs claimed in %lld statements, expected %d", claimed,
           claims, n);
     CHECK(m_claims == (double)claims, "jobfleet_worker_claims_total is %g, the log says %lld",
           m_claims, claims);
-    CHECK(claimed > claims * (16 * FILL_CHILDREN + FILL_CHILDREN),
+    CHECK(largest > 16 * FILL_CHILDREN + FILL_CHILDREN,
+          "the largest claim took %d jobs, not more than %d (%lld jobs in %lld statements)",
+          largest, 16 * FILL_CHILDREN + FILL_CHILDREN, claimed, claims);
+    CHECK(claimed > claims * 4 * FILL_CHILDREN,
           "%lld jobs claimed in %lld statements: %.1f per claim, not more than %d", claimed, claims,
-          (double)claimed / (double)claims, 16 * FILL_CHILDREN + FILL_CHILDREN);
+          (double)claimed / (double)claims, 4 * FILL_CHILDREN);
 }
 
 #define N_WARM 30
