@@ -7,6 +7,7 @@
 #include "dash_int.h"
 #include "hmac.h"
 #include "log.h"
+#include "log_limit.h"
 
 #include <crypt.h>
 #include <openssl/rand.h>
@@ -171,6 +172,21 @@ dash_fail_locked(struct dash_auth *a, const char *key, int64_t now)
     return (f->first_ms + (int64_t)a->cfg->dashboard.login_lockout_s * 1000 - now) / 1000 + 1;
 }
 
+/* With mu held: takes the budget of one password check, or says there is none now. */
+static bool
+dash_check_take(struct dash_auth *a)
+{
+    int64_t now = now_mono_ms();
+    double t = a->check_tokens + (double)(now - a->check_refill_ms) * DASH_CHECKS_PER_S / 1000.0;
+    a->check_tokens = t > DASH_CHECKS_BURST ? DASH_CHECKS_BURST : t;
+    a->check_refill_ms = now;
+    if (a->checking || a->check_tokens < 1.0)
+        return false;
+    a->check_tokens -= 1.0;
+    a->checking = true;
+    return true;
+}
+
 static bool
 dash_password_ok(const char *pass, const char *hash)
 {
@@ -216,10 +232,21 @@ dash_auth_login(struct dash_auth *a, const char *ip, const char *user, const cha
     int64_t now = now_wall_ms();
     pthread_mutex_lock(&a->mu);
     int64_t wait_ip = dash_fail_locked(a, kip, now), wait_user = dash_fail_locked(a, kuser, now);
-    pthread_mutex_unlock(&a->mu);
     *retry_s = wait_ip > wait_user ? wait_ip : wait_user;
+    bool may_check = *retry_s == 0 && dash_check_take(a);
+    pthread_mutex_unlock(&a->mu);
     if (*retry_s > 0)
         return DASH_LOGIN_LOCKED;
+    if (!may_check) {
+        /* Counted as a failure of neither: the attempt was not checked. */
+        static struct log_limit limit = LOG_LIMIT_INIT("dashboard login refused unchecked");
+        log_warnx_limited(&limit,
+                          "dashboard: login for \"%.64s\" from %s refused unchecked: more than %d "
+                          "password checks a second",
+                          user, ip, DASH_CHECKS_PER_S);
+        *retry_s = 1;
+        return DASH_LOGIN_BUSY;
+    }
     const struct dash_user *u = NULL;
     for (int i = 0; i < a->n_users; i++)
         if (strcmp(a->users[i].name, user) == 0)
@@ -233,6 +260,7 @@ dash_auth_login(struct dash_auth *a, const char *ip, const char *user, const cha
         admin = true;
     }
     pthread_mutex_lock(&a->mu);
+    a->checking = false;
     if (ok) {
         dash_session_open(a, who, admin, now, out);
     } else {

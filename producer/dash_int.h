@@ -20,6 +20,13 @@
 #define DASH_SESSIONS 1024
 #define DASH_FAILS 1024
 #define DASH_NAME_MAX 64
+/* Password checks for the whole producer, whoever asks: each is a crypt(3) of the hash's cost
+ * (yescrypt's default: some 60 ms of CPU) on an HTTP thread, so logins from many addresses,
+ * none locked out, could otherwise take the threads and CPU that webhooks and the API need.
+ * One at a time, at most this many a second after a burst of DASH_CHECKS_BURST (an operator
+ * who mistypes a few times); beyond that a login is answered 429 unchecked. */
+#define DASH_CHECKS_PER_S 4
+#define DASH_CHECKS_BURST 8
 
 struct dash_user {
     char *name;
@@ -48,6 +55,10 @@ struct dash_auth {
     int n_users;
     char dummy_hash[160];
     pthread_mutex_t mu;
+    /* The password checks' budget (a token bucket of DASH_CHECKS_PER_S) and whether one runs. */
+    double check_tokens;
+    int64_t check_refill_ms;
+    bool checking;
     struct dash_session sessions[DASH_SESSIONS];
     struct dash_fail fails[DASH_FAILS];
 };
@@ -59,11 +70,12 @@ void dash_users_free(struct dash_user *u, int n);
 int dash_auth_init(struct dash_auth *a, const struct cfg *c, char *err, size_t errlen);
 void dash_auth_release(struct dash_auth *a);
 
-enum dash_login { DASH_LOGIN_OK, DASH_LOGIN_BAD, DASH_LOGIN_LOCKED };
+enum dash_login { DASH_LOGIN_OK, DASH_LOGIN_BAD, DASH_LOGIN_LOCKED, DASH_LOGIN_BUSY };
 /* Checks a login from address ip: a configured user's password, or the API token as the
  * password (user "api-token", admin). On success opens a session copied into *out. Refuses
  * without checking while ip or user has login_max_failures failures within login_lockout_s
- * (*retry_s says how long). */
+ * (DASH_LOGIN_LOCKED), or while another check runs or DASH_CHECKS_PER_S were made in the last
+ * second (DASH_LOGIN_BUSY); *retry_s says how long to wait. */
 enum dash_login dash_auth_login(struct dash_auth *a, const char *ip, const char *user,
                                 const char *pass, struct dash_session *out, int64_t *retry_s);
 /* The live session of a cookie id, copied into *out; false when there is none. */

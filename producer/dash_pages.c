@@ -189,6 +189,10 @@ dash_login(struct http_req *r)
         dash_login_page(r, 429, msg);
         return;
     }
+    if (res == DASH_LOGIN_BUSY) {
+        dash_login_page(r, 429, "too many logins are being tried right now; try again in a moment");
+        return;
+    }
     if (res == DASH_LOGIN_BAD) {
         dash_login_page(r, 401, "wrong user or password");
         return;

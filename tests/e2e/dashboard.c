@@ -11,7 +11,10 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -158,6 +161,86 @@ test_login(struct tenv *t)
     /* Three failures lock the address out, even for the right password then. */
     CHECK(dlogin(t, "carol", "x", &c) == 401 && dlogin(t, "carol", "y", &c) == 401, "fail");
     CHECK(dlogin(t, "carol", "pass+word", &c) == 429, "locked out after three failures");
+}
+
+#define FLOOD_CLIENTS 64
+
+/* Sends a login POST for a user that does not exist from 127.0.0.<host>: a socket bound there
+ * (all of 127/8 is this machine), so every attempt comes from its own address, as a botnet's
+ * would, and no address is locked out. Returns the socket; the answer is read later. */
+static int
+flood_login(struct tenv *t, int host, int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(0x7f000000u | (uint32_t)host);
+    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind 127.0.0.%d", host);
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "connect from 127.0.0.%d", host);
+    char body[64], req[512];
+    int bl = snprintf(body, sizeof(body), "user=nobody%d&password=guess%d", host, host);
+    int rl =
+        snprintf(req, sizeof(req),
+                 "POST /login HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nOrigin: http://127.0.0.1:%d\r\n"
+                 "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n"
+                 "Connection: close\r\n\r\n%s",
+                 port, port, bl, body);
+    CHECK(write(fd, req, (size_t)rl) == rl, "send the login from 127.0.0.%d", host);
+    (void)t;
+    return fd;
+}
+
+/* The status of the answer on fd (0 when there is none), closing it. */
+static int
+flood_status(int fd)
+{
+    char buf[64] = "";
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    int st = 0;
+    if (n > 0)
+        sscanf(buf, "HTTP/1.1 %d", &st);
+    return st;
+}
+
+/* Every password check is a crypt(3) of the configured cost (yescrypt's default: some 60 ms of
+ * CPU on this machine), run on an HTTP thread. Logins from many addresses, none locked out,
+ * must not take the threads and CPU that webhooks and the API need: while 64 wrong logins from
+ * 64 addresses are in, an API enqueue is still answered promptly; the logins beyond the
+ * producer's few checks a second are answered 429 at once; the right password works again a
+ * moment later. */
+static void
+test_login_flood(struct tenv *t)
+{
+    dstart(t);
+    int port = atoi(strrchr(tprod_url(t, ""), ':') + 1);
+    int fds[FLOOD_CLIENTS];
+    for (int i = 0; i < FLOOD_CLIENTS; i++)
+        fds[i] = flood_login(t, 10 + i, port);
+    int64_t worst = 0;
+    for (int i = 0; i < 3; i++) {
+        int64_t t0 = now_mono_ms();
+        CHECK(tprod_call(t, "POST", "/api/jobs", "{\"action\":\"System/Noop\"}", NULL, NULL) == 201,
+              "enqueue %d during the login flood", i);
+        int64_t took = now_mono_ms() - t0;
+        worst = took > worst ? took : worst;
+    }
+    int refused = 0, checked = 0;
+    for (int i = 0; i < FLOOD_CLIENTS; i++) {
+        int st = flood_status(fds[i]);
+        refused += st == 429;
+        checked += st == 401;
+    }
+    CHECK(checked + refused == FLOOD_CLIENTS, "%d of %d logins answered 401 or 429",
+          checked + refused, FLOOD_CLIENTS);
+    CHECK(worst < 500, "an API enqueue took %lld ms during the login flood", (long long)worst);
+    CHECK(refused > 0 && checked <= FLOOD_CLIENTS / 4, "%d of %d logins were checked, %d refused",
+          checked, FLOOD_CLIENTS, refused);
+    struct dclient c;
+    long st = 0;
+    WAIT_UNTIL((st = dlogin(t, "admin", "adminpw", &c)) == 303, 10000,
+               "the right password after the flood: %ld", st);
 }
 
 /* A session ends session_ttl_s after its login: the cookie says so (Max-Age), and the server
@@ -500,6 +583,7 @@ main(int argc, char **argv)
 {
     static const struct test_case cases[] = {
         {"e2e_dashboard_login", test_login, NULL},
+        {"e2e_dashboard_login_flood", test_login_flood, DASH_USERS},
         {"e2e_dashboard_session_expires", test_session_expires, DASH_USERS "session_ttl_s = 2\n"},
         {"e2e_dashboard_csrf", test_csrf, DASH_USERS},
         {"e2e_dashboard_readonly", test_readonly, DASH_USERS},

@@ -3,6 +3,7 @@
 # tests/install-deps) and keeps its screenshots under <build>/artifacts/dashboard/.
 jf_e2e(dashboard TIMEOUT 180 NAMES
   e2e_dashboard_login
+  e2e_dashboard_login_flood
   e2e_dashboard_session_expires
   e2e_dashboard_csrf
   e2e_dashboard_readonly
