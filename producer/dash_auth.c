@@ -8,6 +8,7 @@
 #include "hmac.h"
 #include "log.h"
 #include "log_limit.h"
+#include "metrics.h"
 
 #include <crypt.h>
 #include <openssl/rand.h>
@@ -222,9 +223,18 @@ dash_session_open(struct dash_auth *a, const char *user, bool admin, int64_t now
     *out = *slot;
 }
 
-enum dash_login
-dash_auth_login(struct dash_auth *a, const char *ip, const char *user, const char *pass,
-                struct dash_session *out, int64_t *retry_s)
+static const struct metric_def dash_metric_logins = {
+    "jobfleet_dashboard_logins_total",
+    "Dashboard logins by outcome: ok, wrong (user or password), locked (the address or user "
+    "failed too often) and busy (refused unchecked: too many logins tried at once).",
+    METRIC_COUNTER,
+    {"outcome", NULL},
+    NULL,
+    0};
+
+static enum dash_login
+dash_login_attempt(struct dash_auth *a, const char *ip, const char *user, const char *pass,
+                   struct dash_session *out, int64_t *retry_s)
 {
     char kip[DASH_NAME_MAX + 16], kuser[DASH_NAME_MAX + 16];
     snprintf(kip, sizeof(kip), "ip:%s", ip);
@@ -241,8 +251,8 @@ dash_auth_login(struct dash_auth *a, const char *ip, const char *user, const cha
         /* Counted as a failure of neither: the attempt was not checked. */
         static struct log_limit limit = LOG_LIMIT_INIT("dashboard login refused unchecked");
         log_warnx_limited(&limit,
-                          "dashboard: login for \"%.64s\" from %s refused unchecked: more than %d "
-                          "password checks a second",
+                          "dashboard: login for \"%.64s\" from %s refused unchecked: password "
+                          "checks are one at a time, %d a second",
                           user, ip, DASH_CHECKS_PER_S);
         *retry_s = 1;
         return DASH_LOGIN_BUSY;
@@ -273,6 +283,19 @@ dash_auth_login(struct dash_auth *a, const char *ip, const char *user, const cha
     else
         log_info("dashboard: %s logged in from %s (%s)", who, ip, admin ? "admin" : "read");
     return ok ? DASH_LOGIN_OK : DASH_LOGIN_BAD;
+}
+
+enum dash_login
+dash_auth_login(struct dash_auth *a, const char *ip, const char *user, const char *pass,
+                struct dash_session *out, int64_t *retry_s)
+{
+    static const char *const outcome[] = {[DASH_LOGIN_OK] = "ok",
+                                          [DASH_LOGIN_BAD] = "wrong",
+                                          [DASH_LOGIN_LOCKED] = "locked",
+                                          [DASH_LOGIN_BUSY] = "busy"};
+    enum dash_login res = dash_login_attempt(a, ip, user, pass, out, retry_s);
+    metrics_add(&dash_metric_logins, outcome[res], NULL, 1);
+    return res;
 }
 
 bool

@@ -237,10 +237,15 @@ test_login_flood(struct tenv *t)
     CHECK(worst < 500, "an API enqueue took %lld ms during the login flood", (long long)worst);
     CHECK(refused > 0 && checked <= FLOOD_CLIENTS / 4, "%d of %d logins were checked, %d refused",
           checked, FLOOD_CLIENTS, refused);
+    CHECK(tprod_metric(t, "jobfleet_dashboard_logins_total{outcome=\"busy\"}") == refused &&
+              tprod_metric(t, "jobfleet_dashboard_logins_total{outcome=\"wrong\"}") == checked,
+          "jobfleet_dashboard_logins_total does not count %d busy and %d wrong", refused, checked);
     struct dclient c;
     long st = 0;
     WAIT_UNTIL((st = dlogin(t, "admin", "adminpw", &c)) == 303, 10000,
                "the right password after the flood: %ld", st);
+    CHECK(tprod_metric(t, "jobfleet_dashboard_logins_total{outcome=\"ok\"}") == 1,
+          "jobfleet_dashboard_logins_total{outcome=\"ok\"} is not 1");
 }
 
 /* A session ends session_ttl_s after its login: the cookie says so (Max-Age), and the server
