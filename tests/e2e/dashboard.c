@@ -191,19 +191,6 @@ flood_login(struct tenv *t, int host, int port)
     return fd;
 }
 
-/* The status of the answer on fd (0 when there is none), closing it. */
-static int
-flood_status(int fd)
-{
-    char buf[64] = "";
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    int st = 0;
-    if (n > 0)
-        sscanf(buf, "HTTP/1.1 %d", &st);
-    return st;
-}
-
 /* Every password check is a crypt(3) of the configured cost (yescrypt's default: some 60 ms of
  * CPU on this machine), run on an HTTP thread. Logins from many addresses, none locked out,
  * must not take the threads and CPU that webhooks and the API need: while 64 wrong logins from
@@ -228,7 +215,7 @@ test_login_flood(struct tenv *t)
     }
     int refused = 0, checked = 0;
     for (int i = 0; i < FLOOD_CLIENTS; i++) {
-        int st = flood_status(fds[i]);
+        int st = t_http_raw_status(fds[i], 30);
         refused += st == 429;
         checked += st == 401;
     }

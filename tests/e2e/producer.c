@@ -315,21 +315,13 @@ declared_only(struct tenv *t, long long declared)
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     inet_pton(AF_INET, host, &a.sin_addr);
     CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "connect");
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     char req[512];
     int n = snprintf(req, sizeof(req),
                      "POST /webhook/system/echo HTTP/1.1\r\nHost: x\r\nContent-Type: "
                      "application/json\r\nContent-Length: %lld\r\n\r\n",
                      declared);
     CHECK(write(fd, req, (size_t)n) == n, "write");
-    char resp[1024] = "";
-    ssize_t got = read(fd, resp, sizeof(resp) - 1);
-    close(fd);
-    int code = 0;
-    if (got > 0)
-        sscanf(resp, "HTTP/1.1 %d", &code);
-    return code;
+    return t_http_raw_status(fd, 5);
 }
 
 static void

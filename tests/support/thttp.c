@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 int t_http_timeout_ms;
 const char *t_http_ca_file;
@@ -63,4 +66,18 @@ t_http_url(const char *listen, const char *path)
     static _Thread_local char url[1024];
     snprintf(url, sizeof(url), "http://%s%s", listen, path);
     return url;
+}
+
+int
+t_http_raw_status(int fd, int timeout_s)
+{
+    struct timeval tv = {.tv_sec = timeout_s};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char resp[64] = "";
+    ssize_t got = read(fd, resp, sizeof(resp) - 1);
+    close(fd);
+    int code = 0;
+    if (got > 0)
+        sscanf(resp, "HTTP/1.1 %d", &code);
+    return code;
 }

@@ -29,6 +29,10 @@ void t_http_release(struct t_http_resp *r);
 /* The value of a response header (name lower-case), copied into out; -1 when absent. */
 int t_http_header(const struct t_http_resp *r, const char *name, char *out, size_t len);
 
+/* Waits up to timeout_s for the answer on a raw socket and returns its status line's code (0
+ * when there is none), closing fd: for requests a test writes byte by byte. */
+int t_http_raw_status(int fd, int timeout_s);
+
 /* "http://127.0.0.1:<port><path>" for the producer of a test config; static storage per
  * thread. */
 const char *t_http_url(const char *listen, const char *path);
