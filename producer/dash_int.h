@@ -74,8 +74,9 @@ enum dash_login { DASH_LOGIN_OK, DASH_LOGIN_BAD, DASH_LOGIN_LOCKED, DASH_LOGIN_B
 /* Checks a login from address ip: a configured user's password, or the API token as the
  * password (user "api-token", admin). On success opens a session copied into *out. Refuses
  * without checking while ip or user has login_max_failures failures within login_lockout_s
- * (DASH_LOGIN_LOCKED), or while another check runs or DASH_CHECKS_PER_S were made in the last
- * second (DASH_LOGIN_BUSY); *retry_s says how long to wait. */
+ * (DASH_LOGIN_LOCKED), or while another check runs or the producer's budget of checks
+ * (DASH_CHECKS_PER_S, after a burst of DASH_CHECKS_BURST) is spent (DASH_LOGIN_BUSY); *retry_s
+ * says how long to wait. */
 enum dash_login dash_auth_login(struct dash_auth *a, const char *ip, const char *user,
                                 const char *pass, struct dash_session *out, int64_t *retry_s);
 /* The live session of a cookie id, copied into *out; false when there is none. */
