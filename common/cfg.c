@@ -112,6 +112,11 @@ static const struct cfg_key cfg_keys[] = {
     K(producer, max_connections_per_ip, CFG_INT, "256", 0, 1000000,
       "open connections per client address at most; 0 for no limit (behind a reverse proxy, "
       "every client is the proxy's address)"),
+    K(producer, trusted_proxies, CFG_STR, "", 0, 0,
+      "reverse proxies (addresses or address/bits blocks, separated by commas) whose "
+      "X-Forwarded-For names the client of a request they pass on; the dashboard's login "
+      "lockout and its log use that address. Empty: the connection's address is the client, "
+      "whatever the header says"),
     K(producer, header_timeout_s, CFG_INT, "10", 1, 3600,
       "a request's headers must be in within this many seconds of its start (also the idle "
       "time allowed between keep-alive requests)"),

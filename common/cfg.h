@@ -71,6 +71,7 @@ struct cfg_producer {
     int threads;
     int max_connections;
     int max_connections_per_ip;
+    char *trusted_proxies; /* "10.0.0.5, 192.168.0.0/16": X-Forwarded-For believed from these */
     int header_timeout_s;
     int request_timeout_s;
     char *tls_cert_file;

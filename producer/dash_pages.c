@@ -176,7 +176,7 @@ dash_login(struct http_req *r)
     char user[DASH_NAME_MAX + 1] = "", pass[1024] = "", ip[64];
     form_get(r->body.data, "user", user, sizeof(user));
     form_get(r->body.data, "password", pass, sizeof(pass));
-    http_peer(r, ip, sizeof(ip));
+    http_client(r, ip, sizeof(ip));
     struct dash *d = dash_of(r);
     struct dash_session s;
     int64_t retry_s = 0;

@@ -6,6 +6,7 @@
  * senders. */
 #include "api.h"
 #include "health_page.h"
+#include "http_client_addr.h"
 #include "http_guard.h"
 #include "http_server.h"
 #include "http_tls.h"
@@ -182,6 +183,14 @@ http_reply_unavailable(struct http_req *r, int retry_after_s, const char *fmt, .
     int rc = http_reply_with(r, 503, NULL, body, MHD_HTTP_HEADER_RETRY_AFTER, ra);
     cJSON_free(body);
     return rc;
+}
+
+void
+http_client(struct http_req *r, char *out, size_t len)
+{
+    char peer[64];
+    http_peer(r, peer, sizeof(peer));
+    http_client_addr(r->p->proxies, peer, &r->headers, out, len);
 }
 
 void

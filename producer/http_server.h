@@ -57,8 +57,11 @@ int http_reply_with(struct http_req *r, int status, const char *content_type, co
  * name (the dashboard's Set-Cookie, Location and Content-Security-Policy). */
 int http_reply_headers(struct http_req *r, int status, const char *content_type, const char *body,
                        const char *const *hdrs);
-/* The client's address as text ("127.0.0.1", "::1") into out; "" when unknown. */
+/* The connection's address as text ("127.0.0.1", "::1") into out; "" when unknown. */
 void http_peer(struct http_req *r, char *out, size_t len);
+/* The client's address into out: the connection's, or, when that is one of [producer]
+ * trusted_proxies, the one their X-Forwarded-For hops name (http_client_addr.h). */
+void http_client(struct http_req *r, char *out, size_t len);
 /* Parses the whole body as one JSON document; NULL with the byte offset of the problem in
  * *err_at when it is not one (bytes that are not UTF-8 included). The caller owns the result. */
 cJSON *http_body_json(const struct http_req *r, long *err_at);

@@ -73,11 +73,12 @@ struct producer {
     struct producer_metrics metrics;
     struct dash *dash; /* the dashboard (dash.h) */
     struct MHD_Daemon *mhd;
-    struct http_guard *guard;    /* connection deadlines, with the server */
-    struct health_state *health; /* MariaDB and Redis as a background probe sees them */
-    atomic_int active;           /* requests received and not yet finished */
-    atomic_int suspended;        /* requests waiting for the writer */
-    atomic_bool draining;        /* replies carry "Connection: close" */
+    struct http_guard *guard;     /* connection deadlines, with the server */
+    struct health_state *health;  /* MariaDB and Redis as a background probe sees them */
+    struct http_proxies *proxies; /* [producer] trusted_proxies (http_client_addr.h) */
+    atomic_int active;            /* requests received and not yet finished */
+    atomic_int suspended;         /* requests waiting for the writer */
+    atomic_bool draining;         /* replies carry "Connection: close" */
     pthread_mutex_t pool_mu;
     struct producer_conn *pool;
 };

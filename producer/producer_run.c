@@ -8,6 +8,7 @@
  * thread count, since they block their thread) and keeps them open. */
 #include "dash.h"
 #include "health_state.h"
+#include "http_client_addr.h"
 #include "http_server.h"
 #include "http_tls.h"
 #include "log.h"
@@ -116,6 +117,9 @@ producer_check_config(const struct cfg *c, char *err, size_t errlen)
     }
     if (dash_check_config(c, err, errlen) < 0)
         return -1;
+    struct http_proxies proxies;
+    if (http_proxies_parse(pc->trusted_proxies, &proxies, err, errlen) < 0)
+        return -1;
     if (c->producer.spool_dir == NULL || c->producer.spool_dir[0] != '/') {
         snprintf(err, errlen, "[producer] spool_dir: expected an absolute path, got \"%s\"",
                  c->producer.spool_dir ? c->producer.spool_dir : "");
@@ -218,6 +222,7 @@ producer_free(struct producer *p)
     webhook_log_stop(p->wlog);
     spool_close(p->spool);
     webhook_sources_free(p->sources, p->n_sources);
+    free(p->proxies);
     pthread_mutex_destroy(&p->pool_mu);
     free(p);
 }
@@ -232,7 +237,9 @@ producer_run(struct cfg *c, char *err, size_t errlen)
     struct producer *p = xcalloc(1, sizeof(*p));
     p->cfg = c;
     pthread_mutex_init(&p->pool_mu, NULL);
-    if (webhook_sources_load(c, &p->sources, &p->n_sources, err, errlen) < 0) {
+    p->proxies = xcalloc(1, sizeof(*p->proxies));
+    if (http_proxies_parse(c->producer.trusted_proxies, p->proxies, err, errlen) < 0 ||
+        webhook_sources_load(c, &p->sources, &p->n_sources, err, errlen) < 0) {
         producer_free(p);
         return -1;
     }

@@ -114,6 +114,24 @@ dlogin(struct tenv *t, const char *user, const char *pass, struct dclient *c)
     return st;
 }
 
+/* The status of a login sent with an X-Forwarded-For header (the session is not kept). */
+static long
+dlogin_xff(struct tenv *t, const char *user, const char *pass, const char *xff)
+{
+    char body[256], origin[128], fwd[128];
+    snprintf(body, sizeof(body), "user=%s&password=%s", user, pass);
+    const char *url = tprod_url(t, "");
+    snprintf(origin, sizeof(origin), "Origin: %.*s", (int)strlen(url), url);
+    snprintf(fwd, sizeof(fwd), "X-Forwarded-For: %s", xff);
+    const char *h[] = {"Content-Type: application/x-www-form-urlencoded", origin, fwd, NULL};
+    struct t_http_resp r;
+    CHECK(t_http("POST", tprod_url(t, "/login"), body, strlen(body), h, &r) == 0, "login: %s",
+          r.err);
+    long st = r.status;
+    t_http_release(&r);
+    return st;
+}
+
 static void
 dstart(struct tenv *t)
 {
@@ -161,6 +179,9 @@ test_login(struct tenv *t)
     /* Three failures lock the address out, even for the right password then. */
     CHECK(dlogin(t, "carol", "x", &c) == 401 && dlogin(t, "carol", "y", &c) == 401, "fail");
     CHECK(dlogin(t, "carol", "pass+word", &c) == 429, "locked out after three failures");
+    /* With no trusted_proxies, an X-Forwarded-For of the client's own does not get it out. */
+    CHECK(dlogin_xff(t, "carol", "pass+word", "203.0.113.77") == 429,
+          "X-Forwarded-For believed without trusted_proxies");
 }
 
 #define FLOOD_CLIENTS 64
@@ -233,6 +254,29 @@ test_login_flood(struct tenv *t)
                "the right password after the flood: %ld", st);
     CHECK(tprod_metric(t, "jobfleet_dashboard_logins_total{outcome=\"ok\"}") == 1,
           "jobfleet_dashboard_logins_total{outcome=\"ok\"} is not 1");
+}
+
+/* Behind a trusted proxy ([producer] trusted_proxies = 127.0.0.1 here), the lockout counts
+ * each client by the address the proxy's X-Forwarded-For hop names, not by the proxy's: three
+ * failures lock that client out, not every client of the proxy; a hop the client wrote itself,
+ * before the proxy's, is not believed; and the log names the client. */
+static void
+test_login_behind_proxy(struct tenv *t)
+{
+    pid_t p = tprod_start(t);
+    const char *far = "6.6.6.6, 203.0.113.5";
+    CHECK(dlogin_xff(t, "nobody1", "x", far) == 401 && dlogin_xff(t, "nobody2", "x", far) == 401 &&
+              dlogin_xff(t, "nobody3", "x", far) == 401,
+          "three failures from 203.0.113.5");
+    CHECK(dlogin_xff(t, "admin", "adminpw", "203.0.113.5") == 429, "203.0.113.5 is locked out");
+    CHECK(dlogin_xff(t, "admin", "adminpw", "6.6.6.6") == 303,
+          "6.6.6.6, written by the client before the proxy's hop, was not what got locked");
+    CHECK(dlogin_xff(t, "admin", "adminpw", "203.0.113.6") == 303,
+          "another client of the same proxy is not locked out");
+    char *log = t_log(t, p);
+    CHECK(log && strstr(log, "failed login for \"nobody1\" from 203.0.113.5"),
+          "the log names the client: %s", log ? log : "(none)");
+    free(log);
 }
 
 /* A session ends session_ttl_s after its login: the cookie says so (Max-Age), and the server
@@ -576,6 +620,8 @@ main(int argc, char **argv)
     static const struct test_case cases[] = {
         {"e2e_dashboard_login", test_login, NULL},
         {"e2e_dashboard_login_flood", test_login_flood, DASH_USERS},
+        {"e2e_dashboard_login_behind_proxy", test_login_behind_proxy,
+         DASH_USERS "[producer]\ntrusted_proxies = 10.0.0.0/8, 127.0.0.1\n"},
         {"e2e_dashboard_session_expires", test_session_expires, DASH_USERS "session_ttl_s = 2\n"},
         {"e2e_dashboard_csrf", test_csrf, DASH_USERS},
         {"e2e_dashboard_readonly", test_readonly, DASH_USERS},

@@ -4,6 +4,7 @@
 jf_e2e(dashboard TIMEOUT 180 NAMES
   e2e_dashboard_login
   e2e_dashboard_login_flood
+  e2e_dashboard_login_behind_proxy
   e2e_dashboard_session_expires
   e2e_dashboard_csrf
   e2e_dashboard_readonly
