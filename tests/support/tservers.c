@@ -76,6 +76,7 @@ tsrv_start(struct tenv *t, struct tsrv *s)
     CHECK(t_cli(t, &out, &err, (const char *const[]){"migrate", NULL}) == 0, "migrate: %s", err);
     free(out);
     free(err);
+    t_builtin_crons_off(t);
 }
 
 void

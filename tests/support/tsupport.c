@@ -158,8 +158,24 @@ t_setup(struct tenv *t, const struct test_case *tc)
     int rc = t_cli(t, &out, &errs, (const char *const[]){"migrate", NULL});
     if (rc != 0)
         fatalx("jobfleet migrate exited %d: %s%s", rc, out ? out : "", errs ? errs : "");
+    /* As t_builtin_crons_off does, without two more processes per test. */
+    if (db_exec_static(t->db, "UPDATE cron_jobs SET is_active = 0 WHERE name IN "
+                              "('System/Cleanup/Jobs', 'System/Cleanup/Webhooks')") < 0)
+        fatalx("disabling the built-in cron jobs: %s", db_errstr(t->db));
     free(out);
     free(errs);
+}
+
+void
+t_builtin_crons_off(struct tenv *t)
+{
+    static const char *const names[] = {"System/Cleanup/Jobs", "System/Cleanup/Webhooks"};
+    for (int i = 0; i < 2; i++) {
+        char *err = NULL;
+        CHECK(t_cli(t, NULL, &err, (const char *const[]){"cron", "disable", names[i], NULL}) == 0,
+              "cron disable %s: %s", names[i], err ? err : "");
+        free(err);
+    }
 }
 
 static void

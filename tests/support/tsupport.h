@@ -62,6 +62,12 @@ struct test_case {
     const char *extra_conf;
 };
 
+/* Disables the built-in cron jobs (the System/Cleanup ones, daily at 02:00 in the test's zone) in
+ * the database the CLI's configuration names, after migrate installed them: a test that
+ * happened to span 02:00 would otherwise count their jobs among its own. The setup does this
+ * for the test's own database; a test that sets up another calls it. */
+void t_builtin_crons_off(struct tenv *t);
+
 /* Runs the case named argv[1]: sets up the env, runs it, tears down. Returns the exit code. */
 int test_main(int argc, char **argv, const struct test_case *cases, int n);
 
