@@ -1,8 +1,10 @@
 /* This file holds the audit_log table's SQL (audit.h). */
 #include "audit.h"
 #include "json.h"
+#include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 int
 audit_add(struct db *db, const char *actor, const char *action, const char *kind, const char *id,
@@ -13,6 +15,33 @@ audit_add(struct db *db, const char *actor, const char *action, const char *kind
                    "detail) VALUES (NOW(6), LEFT(?, 64), LEFT(?, 32), LEFT(?, 16), LEFT(?, 191), "
                    "LEFT(?, 512))",
                    DB_P(DBS(actor), DBS(action), DBS(kind), DBS(id), DBS(detail)), NULL, NULL);
+}
+
+int
+audit_add_ids(struct db *db, const char *actor, const char *action, const char *kind,
+              const int64_t *ids, int n, const char *detail)
+{
+    if (n <= 0)
+        return 0;
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_appends(&sql, "INSERT INTO audit_log (dt_created, actor, action, object_kind, object_id, "
+                      "detail) VALUES ");
+    struct db_param *p = xcalloc((size_t)n * 5, sizeof(*p));
+    for (int i = 0; i < n; i++) {
+        buf_appends(&sql, i ? ",(NOW(6), LEFT(?, 64), LEFT(?, 32), LEFT(?, 16), ?, LEFT(?, 512))"
+                            : "(NOW(6), LEFT(?, 64), LEFT(?, 32), LEFT(?, 16), ?, LEFT(?, 512))");
+        struct db_param *q = p + (size_t)i * 5;
+        q[0] = DBS(actor);
+        q[1] = DBS(action);
+        q[2] = DBS(kind);
+        q[3] = DBI(ids[i]);
+        q[4] = DBS(detail);
+    }
+    int rc = db_exec(db, sql.data, p, n * 5, NULL, NULL);
+    buf_release(&sql);
+    free(p);
+    return rc;
 }
 
 cJSON *

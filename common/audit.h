@@ -13,6 +13,12 @@
 int audit_add(struct db *db, const char *actor, const char *action, const char *kind,
               const char *id, const char *detail);
 
+/* Records the same change to each of the n objects of kind numbered ids[0..n-1], as audit_add
+ * does, with one autocommitted statement (a bulk change of 1,000 jobs is one insert, not
+ * 1,000). Returns 0 or -1 (db_errstr). */
+int audit_add_ids(struct db *db, const char *actor, const char *action, const char *kind,
+                  const int64_t *ids, int n, const char *detail);
+
 /* The newest `limit` changes to one object as a JSON array of {id, dt_created, actor, action,
  * detail}, or NULL on error (db_errstr). The caller owns the result. */
 cJSON *audit_list(struct db *db, const char *kind, const char *id, int limit);

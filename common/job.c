@@ -465,23 +465,36 @@ job_push_rows(struct rq *rq, const struct db_rows *r)
     free(prios);
 }
 
+/* Runs head followed by "id IN (...)" over the ids of the rows r (id first) for which keep,
+ * when not NULL, returns true; nothing when none is kept. Returns 0 or -1. */
+static int
+job_exec_ids(struct db *db, const char *head, const struct db_rows *r,
+             bool (*keep)(const struct db_rows *r, int row))
+{
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_appends(&sql, head);
+    buf_appends(&sql, "id IN (");
+    struct db_param *p = xcalloc((size_t)r->n_rows + 1, sizeof(*p));
+    int n = 0;
+    for (int i = 0; i < r->n_rows; i++) {
+        if (keep && !keep(r, i))
+            continue;
+        buf_appends(&sql, n ? ",?" : "?");
+        p[n++] = DBI(db_rows_int(r, i, 0, 0));
+    }
+    buf_appends(&sql, ")");
+    int rc = n ? db_exec(db, sql.data, p, n, NULL, NULL) : 0;
+    buf_release(&sql);
+    free(p);
+    return rc;
+}
+
 /* Queues the rows r (id first) locked by the caller's transaction with one statement. */
 static int
 job_retry_rows(struct db *db, const struct db_rows *r)
 {
-    struct buf sql;
-    buf_init(&sql, 0);
-    buf_appends(&sql, JOB_RETRY_SET "WHERE id IN (");
-    struct db_param *p = xcalloc((size_t)r->n_rows, sizeof(*p));
-    for (int i = 0; i < r->n_rows; i++) {
-        buf_appends(&sql, i ? ",?" : "?");
-        p[i] = DBI(db_rows_int(r, i, 0, 0));
-    }
-    buf_appends(&sql, ")");
-    int rc = db_exec(db, sql.data, p, r->n_rows, NULL, NULL);
-    buf_release(&sql);
-    free(p);
-    return rc;
+    return job_exec_ids(db, JOB_RETRY_SET "WHERE ", r, NULL);
 }
 
 /* Retries the next keyset batch after *cursor: its rows are locked as they are read, so none
@@ -543,6 +556,13 @@ job_retry_bulk(struct db *db, struct rq *rq, const char *state, const char *acti
     }
 }
 
+/* What a cancel sets on a job that has not started, and on a running one (its worker stops
+ * it). */
+#define JOB_CANCEL_SET                                                                             \
+    "UPDATE jobs SET state = 'cancelled', dt_completed = NOW(6), is_success = 0, "                 \
+    "failure_reason = 'cancelled', unique_key = NULL "
+#define JOB_CANCEL_ASK "UPDATE jobs SET cancel_requested = 1 "
+
 enum job_err
 job_cancel(struct db *db, struct rq *rq, int64_t id, const char **state_out, char *err,
            size_t errlen)
@@ -551,11 +571,8 @@ job_cancel(struct db *db, struct rq *rq, int64_t id, const char **state_out, cha
     struct db_rows *r = db_query(db, "SELECT queue FROM jobs WHERE id = ?", DB_P(DBI(id)));
     char *queue = r && r->n_rows ? xstrdup(db_rows_get(r, 0, 0)) : NULL;
     db_rows_free(r);
-    if (db_exec(db,
-                "UPDATE jobs SET state = 'cancelled', dt_completed = NOW(6), is_success = 0, "
-                "failure_reason = 'cancelled', unique_key = NULL "
-                "WHERE id = ? AND state IN ('pending','queued')",
-                DB_P(DBI(id)), &n, NULL) < 0) {
+    if (db_exec(db, JOB_CANCEL_SET "WHERE id = ? AND state IN ('pending','queued')", DB_P(DBI(id)),
+                &n, NULL) < 0) {
         free(queue);
         snprintf(err, errlen, "cancel job: %s", db_errstr(db));
         return JOB_E_DB;
@@ -569,8 +586,8 @@ job_cancel(struct db *db, struct rq *rq, int64_t id, const char **state_out, cha
         return JOB_E_OK;
     }
     free(queue);
-    if (db_exec(db, "UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state = 'running'",
-                DB_P(DBI(id)), &n, NULL) < 0) {
+    if (db_exec(db, JOB_CANCEL_ASK "WHERE id = ? AND state = 'running'", DB_P(DBI(id)), &n, NULL) <
+        0) {
         snprintf(err, errlen, "cancel job: %s", db_errstr(db));
         return JOB_E_DB;
     }
@@ -580,6 +597,129 @@ job_cancel(struct db *db, struct rq *rq, int64_t id, const char **state_out, cha
     }
     return job_state_error(db, id, "only pending, queued or running jobs can be cancelled", err,
                            errlen);
+}
+
+/* Locks, in the caller's transaction, those of ids[0..n-1] in one of states (an SQL list of
+ * our own, not input), as rows of (id, queue, priority, state) in id order. NULL on error. */
+static struct db_rows *
+job_lock_ids(struct db *db, const int64_t *ids, int n, const char *states)
+{
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_printf(&sql, "SELECT id, queue, priority, state FROM jobs WHERE state IN (%s) AND id IN (",
+               states);
+    struct db_param *p = xcalloc((size_t)n, sizeof(*p));
+    for (int i = 0; i < n; i++) {
+        buf_appends(&sql, i ? ",?" : "?");
+        p[i] = DBI(ids[i]);
+    }
+    buf_appends(&sql, ") ORDER BY id FOR UPDATE");
+    struct db_rows *r = db_query(db, sql.data, p, n);
+    buf_release(&sql);
+    free(p);
+    return r;
+}
+
+/* Commits the caller's transaction, or rolls it back when ok is false or the commit fails.
+ * Returns 0, or -1 with err set to what failed. */
+static int
+job_change_end(struct db *db, bool ok, const char *what, char *err, size_t errlen)
+{
+    if (ok && db_commit(db) == 0)
+        return 0;
+    snprintf(err, errlen, "%s: %s", what, db_errstr(db));
+    db_rollback(db);
+    return -1;
+}
+
+/* Copies the ids of rows r (id first) to out; returns their count. */
+static int
+job_row_ids(const struct db_rows *r, int64_t *out)
+{
+    for (int i = 0; i < r->n_rows; i++)
+        out[i] = db_rows_int(r, i, 0, 0);
+    return r->n_rows;
+}
+
+int
+job_retry_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, bool force, int64_t *done,
+              char *err, size_t errlen)
+{
+    if (n <= 0)
+        return 0;
+    if (db_begin(db) < 0)
+        return job_change_end(db, false, "retry", err, errlen);
+    struct db_rows *r = job_lock_ids(
+        db, ids, n, force ? "'failed','cancelled','succeeded'" : "'failed','cancelled'");
+    if (job_change_end(db, r && job_retry_rows(db, r) == 0, "retry", err, errlen) < 0) {
+        db_rows_free(r);
+        return -1;
+    }
+    if (r->n_rows > 0)
+        job_push_rows(rq, r);
+    int got = job_row_ids(r, done);
+    db_rows_free(r);
+    return got;
+}
+
+static bool
+job_row_running(const struct db_rows *r, int row)
+{
+    return strcmp(db_rows_get(r, row, 3), "running") == 0;
+}
+
+static bool
+job_row_waiting(const struct db_rows *r, int row)
+{
+    return !job_row_running(r, row);
+}
+
+/* Takes the cancelled jobs of rows r (id, queue, _, state) out of their Redis queues, one
+ * ZREM per queue. Best effort: a worker that pops one finds it cancelled and drops it. */
+static void
+job_unqueue_rows(struct rq *rq, const struct db_rows *r)
+{
+    int64_t *ids = xcalloc((size_t)r->n_rows + 1, sizeof(*ids));
+    bool *gone = xcalloc((size_t)r->n_rows + 1, sizeof(*gone));
+    for (int i = 0; i < r->n_rows; i++) {
+        if (gone[i] || job_row_running(r, i))
+            continue;
+        const char *queue = db_rows_get(r, i, 1);
+        int k = 0;
+        for (int j = i; j < r->n_rows; j++)
+            if (!gone[j] && !job_row_running(r, j) && strcmp(db_rows_get(r, j, 1), queue) == 0) {
+                ids[k++] = db_rows_int(r, j, 0, 0);
+                gone[j] = true;
+            }
+        rq_remove(rq, queue, ids, k);
+    }
+    free(ids);
+    free(gone);
+}
+
+int
+job_cancel_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, int64_t *done, int *running,
+               char *err, size_t errlen)
+{
+    if (running)
+        *running = 0;
+    if (n <= 0)
+        return 0;
+    if (db_begin(db) < 0)
+        return job_change_end(db, false, "cancel", err, errlen);
+    struct db_rows *r = job_lock_ids(db, ids, n, "'pending','queued','running'");
+    bool ok = r && job_exec_ids(db, JOB_CANCEL_SET "WHERE ", r, job_row_waiting) == 0 &&
+              job_exec_ids(db, JOB_CANCEL_ASK "WHERE ", r, job_row_running) == 0;
+    if (job_change_end(db, ok, "cancel", err, errlen) < 0) {
+        db_rows_free(r);
+        return -1;
+    }
+    job_unqueue_rows(rq, r);
+    for (int i = 0; running && i < r->n_rows; i++)
+        *running += job_row_running(r, i);
+    int got = job_row_ids(r, done);
+    db_rows_free(r);
+    return got;
 }
 
 cJSON *

@@ -136,6 +136,26 @@ enum job_err job_retry_bulk(struct db *db, struct rq *rq, const char *state, con
 enum job_err job_cancel(struct db *db, struct rq *rq, int64_t id, const char **state_out, char *err,
                         size_t errlen);
 
+/* Most IDs one job_retry_ids or job_cancel_ids call takes: one transaction's rows locked. */
+#define JOB_CHANGE_MAX 1000
+
+/* Retries those of ids[0..n-1] (n <= JOB_CHANGE_MAX) that are failed or cancelled (succeeded
+ * too with force), as job_retry does, in one transaction, and pushes them; IDs in another
+ * state, or of no job, are skipped. Writes the IDs it retried to done (room for n), in id
+ * order, and returns their count; -1 with err set when the transaction failed (nothing
+ * changed). One commit for them all: a bulk retry of thousands would otherwise wait for one
+ * commit per job. */
+int job_retry_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, bool force,
+                  int64_t *done, char *err, size_t errlen);
+
+/* Cancels those of ids[0..n-1] (n <= JOB_CHANGE_MAX) that are pending, queued or running, as
+ * job_cancel does, in one transaction; others are skipped. Writes the IDs it changed to done
+ * (room for n), in id order, and, when running is not NULL, how many of them were running
+ * (flagged for their workers) to *running. Returns their count, or -1 with err set (nothing
+ * changed). */
+int job_cancel_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, int64_t *done,
+                   int *running, char *err, size_t errlen);
+
 /* Counts by state and queue, as a JSON object. */
 cJSON *job_stats(struct db *db, char *err, size_t errlen);
 /* The live jobs (pending, queued, running) counted by queue and state: rows of (queue,

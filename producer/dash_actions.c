@@ -72,28 +72,50 @@ dash_job_change(struct http_req *r, const struct dash_who *w, int64_t id, const 
 
 /* ---- Bulk ---- */
 
+/* The IDs a bulk change will touch, gathered before any is changed. */
 struct dash_bulk {
-    struct producer_conn *c;
-    const struct dash_who *w;
-    bool retry;
-    bool count_only;
+    int64_t *ids;
+    int64_t n, cap;
 };
 
 static int
-dash_bulk_one(void *arg, int64_t id)
+dash_bulk_add(void *arg, int64_t id)
 {
     struct dash_bulk *b = arg;
-    if (b->count_only)
-        return 0;
-    char err[256], ids[24];
-    const char *state = NULL;
-    enum job_err e = b->retry ? job_retry(b->c->db, b->c->rq, id, true, err, sizeof(err))
-                              : job_cancel(b->c->db, b->c->rq, id, &state, err, sizeof(err));
-    if (e != JOB_E_OK)
-        return -1;
-    snprintf(ids, sizeof(ids), "%lld", (long long)id);
-    dash_audit(b->c, b->w, b->retry ? "retry" : "cancel", "job", ids, "bulk");
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 512;
+        b->ids = xrealloc(b->ids, (size_t)b->cap * sizeof(*b->ids));
+    }
+    b->ids[b->n++] = id;
     return 0;
+}
+
+/* Retries or cancels the gathered jobs, JOB_CHANGE_MAX to a transaction, each transaction's
+ * jobs audited with one insert. *done counts the jobs changed. Returns 0, or -1 with err set
+ * when a transaction failed (those before it stay changed). */
+static int
+dash_bulk_apply(struct producer_conn *c, const struct dash_who *w, bool retry,
+                const struct dash_bulk *b, int64_t *done, char *err, size_t errlen)
+{
+    int64_t *changed = xcalloc(JOB_CHANGE_MAX, sizeof(*changed));
+    int rc = 0;
+    *done = 0;
+    for (int64_t i = 0; i < b->n && rc == 0; i += JOB_CHANGE_MAX) {
+        int k = (int)(b->n - i < JOB_CHANGE_MAX ? b->n - i : JOB_CHANGE_MAX);
+        int got = retry ? job_retry_ids(c->db, c->rq, b->ids + i, k, true, changed, err, errlen)
+                        : job_cancel_ids(c->db, c->rq, b->ids + i, k, changed, NULL, err, errlen);
+        if (got < 0) {
+            rc = -1;
+            break;
+        }
+        *done += got;
+        if (audit_add_ids(c->db, w->user, retry ? "retry" : "cancel", "job", changed, got, "bulk") <
+            0)
+            log_warnx("audit: bulk %s of %d jobs by %s not recorded: %s",
+                      retry ? "retry" : "cancel", got, w->user, db_errstr(c->db));
+    }
+    free(changed);
+    return rc;
 }
 
 /* The "id" fields of the form (selected rows), at most DASH_BULK_IDS. */
@@ -207,30 +229,36 @@ dash_bulk(struct http_req *r, const struct dash_who *w)
         return;
     }
     struct producer_conn *c = producer_pool_get(r->p);
-    struct dash_bulk b = {.c = c, .w = w, .retry = op[0] == 'r', .count_only = !confirmed};
-    int64_t seen = 0, done = 0;
+    struct dash_bulk b = {0};
+    int64_t seen = 0, done = 0, max = confirmed ? want : DASH_BULK_MAX;
     int rc = 0;
     if (mode[0] == 's') {
         int64_t *ids = xcalloc(DASH_BULK_IDS, sizeof(*ids));
         int n = dash_bulk_ids(r->body.data, ids);
-        for (int i = 0; i < n && (!confirmed || seen < want); i++, seen++)
-            done += dash_bulk_one(&b, ids[i]) == 0;
+        for (int i = 0; i < n && seen < max; i++, seen++)
+            dash_bulk_add(&b, ids[i]);
         free(ids);
     } else {
         char fields[7][256];
         struct job_query q;
         rc = dash_bulk_filter(r, c->db, fields, &q, err, sizeof(err));
         if (rc == 0)
-            rc = job_query_each(c->db, &q, confirmed ? want : DASH_BULK_MAX, dash_bulk_one, &b,
-                                &seen, &done, err, sizeof(err));
+            rc = job_query_each(c->db, &q, max, dash_bulk_add, &b, &seen, &done, err, sizeof(err));
     }
+    bool retry = op[0] == 'r';
+    if (rc == 0 && confirmed)
+        rc = dash_bulk_apply(c, w, retry, &b, &done, err, sizeof(err));
     producer_pool_put(r->p, c);
-    if (rc < 0) {
+    free(b.ids);
+    if (rc < 0 && confirmed && done > 0) {
+        dash_error(r, w, 503, "%s %lld of %lld jobs, then: %s", retry ? "retried" : "cancelled",
+                   (long long)done, (long long)seen, err);
+    } else if (rc < 0) {
         dash_error(r, w, 503, "%s", err);
     } else if (!confirmed) {
         dash_bulk_confirm(r, w, op, seen, seen >= DASH_BULK_MAX);
     } else {
-        snprintf(msg, sizeof(msg), "%s %lld of %lld jobs", b.retry ? "retried" : "cancelled",
+        snprintf(msg, sizeof(msg), "%s %lld of %lld jobs", retry ? "retried" : "cancelled",
                  (long long)done, (long long)seen);
         dash_done(r, "/jobs", msg);
     }

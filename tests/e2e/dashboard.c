@@ -523,6 +523,60 @@ test_bulk(struct tenv *t)
     free(body);
 }
 
+/* Bulk changes larger than one transaction (JOB_CHANGE_MAX): a retry of 2,500 failed jobs
+ * queues, pushes and audits every one; a cancel of selected rows cancels the waiting ones
+ * (out of Redis too), flags the running one, and skips the finished one and a missing ID. */
+static void
+test_bulk_many(struct tenv *t)
+{
+    seed_jobs(t, 7500); /* 2,500 failed: 2,000 in default, 500 in slow */
+    dstart(t);
+    struct dclient a;
+    CHECK(dlogin(t, "admin", "adminpw", &a) == 303, "login");
+    char *body = xasprintf("csrf=%s&op=retry&mode=all&state=failed&confirm=2500", a.csrf);
+    struct t_http_resp r;
+    CHECK(dreq(t, "POST", "/jobs/bulk", body, &a, NULL, &r) == 303, "confirmed");
+    CHECK(r.headers && strstr(r.headers, "retried%202500%20of%202500%20jobs"), "the message: %s",
+          r.headers ? r.headers : "(none)");
+    t_http_release(&r);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE state = 'queued'", DB_NOP) == 2500,
+          "every failed job queued again");
+    CHECK(rq_depth(t->rq, "default") == 2000 && rq_depth(t->rq, "slow") == 500,
+          "Redis holds %lld + %lld IDs, want 2000 + 500", (long long)rq_depth(t->rq, "default"),
+          (long long)rq_depth(t->rq, "slow"));
+    CHECK(t_sql_int(t, -1,
+                    "SELECT COUNT(DISTINCT object_id) FROM audit_log WHERE action = 'retry' AND "
+                    "actor = 'admin' AND object_kind = 'job' AND detail = 'bulk'",
+                    DB_NOP) == 2500,
+          "each retry audited");
+    /* 3 is queued now, 6 running, 1 succeeded, 99999 no job. */
+    CHECK(db_exec_static(t->db, "UPDATE jobs SET state = 'running' WHERE id = 6") == 0, "run 6");
+    char *sel =
+        xasprintf("csrf=%s&op=cancel&mode=selected&id=3&id=6&id=1&id=99999&confirm=4", a.csrf);
+    CHECK(dreq(t, "POST", "/jobs/bulk", sel, &a, NULL, &r) == 303, "bulk cancel");
+    CHECK(r.headers && strstr(r.headers, "cancelled%202%20of%204%20jobs"), "the message: %s",
+          r.headers ? r.headers : "(none)");
+    t_http_release(&r);
+    char *st = t_sql_str(t,
+                         "SELECT GROUP_CONCAT(CONCAT(id, ':', state, ':', cancel_requested) "
+                         "ORDER BY id) FROM jobs WHERE id IN (1, 3, 6)",
+                         DB_NOP);
+    CHECK(st && strcmp(st, "1:succeeded:0,3:cancelled:0,6:running:1") == 0, "states: %s",
+          st ? st : "(none)");
+    free(st);
+    CHECK(rq_depth(t->rq, "default") == 1999, "the cancelled job left Redis: %lld",
+          (long long)rq_depth(t->rq, "default"));
+    CHECK(t_sql_int(t, -1,
+                    "SELECT COUNT(*) FROM audit_log WHERE action = 'cancel' AND object_id IN "
+                    "('3', '6')",
+                    DB_NOP) == 2,
+          "each cancel audited, nothing else");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM audit_log WHERE action = 'cancel'", DB_NOP) == 2,
+          "no audit row for skipped IDs");
+    free(sel);
+    free(body);
+}
+
 static void
 test_cache_metrics(struct tenv *t)
 {
@@ -628,6 +682,7 @@ main(int argc, char **argv)
         {"e2e_dashboard_jobs_filter", test_jobs_filter,
          DASH_USERS "scan_max = 100\ntext_scan_max = 100\n"},
         {"e2e_dashboard_bulk", test_bulk, DASH_USERS},
+        {"e2e_dashboard_bulk_many", test_bulk_many, DASH_USERS},
         {"e2e_dashboard_cache_metrics", test_cache_metrics, DASH_USERS},
         {"e2e_dashboard_webhooks_left_out", test_webhooks_left_out, DASH_USERS},
         {"e2e_dashboard_browser", test_browser, DASH_USERS},
