@@ -178,7 +178,9 @@ dash_bulk_confirm(struct http_req *r, const struct dash_who *w, const char *op, 
     buf_release(&b);
 }
 
-/* The filter of a "everything matching" form, into q (strings point into fields). */
+/* The filter of a "everything matching" form, into q (strings point into fields). Returns 0,
+ * -2 with err naming a bad field (the client's to fix), or -1 with err set when the database
+ * failed. */
 static int
 dash_bulk_filter(struct http_req *r, struct db *db, char fields[7][256], struct job_query *q,
                  char *err, size_t errlen)
@@ -192,6 +194,8 @@ dash_bulk_filter(struct http_req *r, struct db *db, char fields[7][256], struct 
         if (i < 5)
             *dst[i] = fields[i][0] ? fields[i] : NULL;
     }
+    if (dash_jobs_check(q, err, errlen) < 0)
+        return -2;
     for (int i = 5; i < 7; i++) {
         int64_t ms;
         if (!fields[i][0])
@@ -200,7 +204,7 @@ dash_bulk_filter(struct http_req *r, struct db *db, char fields[7][256], struct 
         snprintf(tmp, sizeof(tmp), strlen(fields[i]) == 16 ? "%s:00Z" : "%s", fields[i]);
         if (caltime_parse(tmp, &ms) < 0) {
             snprintf(err, errlen, "%s: not a time", keys[i]);
-            return -1;
+            return -2;
         }
         if (job_query_id_at(db, ms, i == 5 ? &q->min_id : &q->max_id) < 0) {
             snprintf(err, errlen, "%s", db_errstr(db));
@@ -254,7 +258,7 @@ dash_bulk(struct http_req *r, const struct dash_who *w)
         dash_error(r, w, 503, "%s %lld of %lld jobs, then: %s", retry ? "retried" : "cancelled",
                    (long long)done, (long long)seen, err);
     } else if (rc < 0) {
-        dash_error(r, w, 503, "%s", err);
+        dash_error(r, w, rc == -2 ? 400 : 503, "%s", err);
     } else if (!confirmed) {
         dash_bulk_confirm(r, w, op, seen, seen >= DASH_BULK_MAX);
     } else {

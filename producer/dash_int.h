@@ -187,6 +187,9 @@ void dash_timeout_prefix(struct http_req *r, char *out, size_t len);
 
 struct job_query;
 struct job_page;
+/* Checks the state and origin filters of *q against the values the jobs table holds, since
+ * another would match nothing and say nothing. -1 with the field and its values in err. */
+int dash_jobs_check(const struct job_query *q, char *err, size_t errlen);
 /* Reads the Jobs filters of the query string into *q (strings borrowed from the request). -1
  * with the field and problem in err. */
 int dash_jobs_filter(struct http_req *r, struct job_query *q, char *err, size_t errlen);

@@ -50,6 +50,22 @@ dash_q(struct http_req *r, const char *name)
 }
 
 int
+dash_jobs_check(const struct job_query *q, char *err, size_t errlen)
+{
+    if (q->state && !dash_in(q->state, dash_states, 6)) {
+        snprintf(err, errlen,
+                 "state: one of pending, queued, running, succeeded, failed, "
+                 "cancelled");
+        return -1;
+    }
+    if (q->origin && !dash_in(q->origin, dash_origins, 6)) {
+        snprintf(err, errlen, "origin: one of cli, api, webhook, cron, job, retry");
+        return -1;
+    }
+    return 0;
+}
+
+int
 dash_jobs_filter(struct http_req *r, struct job_query *q, char *err, size_t errlen)
 {
     memset(q, 0, sizeof(*q));
@@ -63,16 +79,8 @@ dash_jobs_filter(struct http_req *r, struct job_query *q, char *err, size_t errl
     /* A text filter reads each row of the window and searches it: a smaller window. */
     q->scan_max = q->text ? r->p->cfg->dashboard.text_scan_max : r->p->cfg->dashboard.scan_max;
     q->timeout_ms = r->p->cfg->dashboard.query_timeout_ms;
-    if (q->state && !dash_in(q->state, dash_states, 6)) {
-        snprintf(err, errlen,
-                 "state: one of pending, queued, running, succeeded, failed, "
-                 "cancelled");
+    if (dash_jobs_check(q, err, errlen) < 0)
         return -1;
-    }
-    if (q->origin && !dash_in(q->origin, dash_origins, 6)) {
-        snprintf(err, errlen, "origin: one of cli, api, webhook, cron, job, retry");
-        return -1;
-    }
     const char *v;
     int64_t n;
     if ((v = dash_q(r, "limit")) != NULL) {

@@ -515,6 +515,21 @@ test_bulk(struct tenv *t)
                     "actor = 'admin' AND object_kind = 'job'",
                     DB_NOP) == 8,
           "each retry audited");
+    /* A filter value the jobs table cannot hold is refused, naming the field, not taken for
+     * a filter that matches nothing. */
+    static const char *const bad[][2] = {
+        {"state=nope", "state: one of pending"},
+        {"origin=nope", "origin: one of cli"},
+        {"state=failed&from=yesterday", "from: not a time"},
+    };
+    for (int i = 0; i < 3; i++) {
+        char *b = xasprintf("csrf=%s&op=retry&mode=all&%s&confirm=5", a.csrf, bad[i][0]);
+        CHECK(dreq(t, "POST", "/jobs/bulk", b, &a, NULL, &r) == 400, "%s: %ld", bad[i][0],
+              r.status);
+        CHECK(r.body && strstr(r.body, bad[i][1]), "%s: %s", bad[i][0], r.body);
+        t_http_release(&r);
+        free(b);
+    }
     /* Selected rows. */
     char *sel = xasprintf("csrf=%s&op=cancel&mode=selected&id=1&id=2&confirm=2", a.csrf);
     CHECK(dstatus(t, "POST", "/jobs/bulk", sel, &a, NULL) == 303, "bulk cancel");
