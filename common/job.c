@@ -722,6 +722,48 @@ job_cancel_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, int64_t 
     return got;
 }
 
+enum job_err
+job_cancel_bulk(struct db *db, struct rq *rq, const char *state, const char *action,
+                const char *queue, int64_t *count, char *err, size_t errlen)
+{
+    *count = 0;
+    if (strcmp(state, "pending") && strcmp(state, "queued") && strcmp(state, "running")) {
+        snprintf(err, errlen, "--state must be pending, queued or running, not \"%s\"", state);
+        return JOB_E_INPUT;
+    }
+    int64_t cursor = 0, *ids = xcalloc(JOB_CHANGE_MAX, sizeof(*ids));
+    int64_t *done = xcalloc(JOB_CHANGE_MAX, sizeof(*done));
+    enum job_err e = JOB_E_OK;
+    for (;;) {
+        /* Read without locks: job_cancel_ids locks each batch and skips what moved on. */
+        struct db_rows *r = db_query(db,
+                                     "SELECT id FROM jobs WHERE state = ? AND id > ? "
+                                     "AND (? IS NULL OR action = ?) AND (? IS NULL OR queue = ?) "
+                                     "ORDER BY id LIMIT ?",
+                                     DB_P(DBS(state), DBI(cursor), DBS(action), DBS(action),
+                                          DBS(queue), DBS(queue), DBI(JOB_CHANGE_MAX)));
+        if (r == NULL) {
+            snprintf(err, errlen, "cancel: %s", db_errstr(db));
+            e = JOB_E_DB;
+            break;
+        }
+        int n = job_row_ids(r, ids);
+        db_rows_free(r);
+        int got = n ? job_cancel_ids(db, rq, ids, n, done, NULL, err, errlen) : 0;
+        if (got < 0) {
+            e = JOB_E_DB;
+            break;
+        }
+        *count += got;
+        if (n < JOB_CHANGE_MAX)
+            break;
+        cursor = ids[n - 1];
+    }
+    free(ids);
+    free(done);
+    return e;
+}
+
 cJSON *
 job_stats(struct db *db, char *err, size_t errlen)
 {

@@ -156,6 +156,13 @@ int job_retry_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, bool 
 int job_cancel_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, int64_t *done,
                    int *running, char *err, size_t errlen);
 
+/* Cancels every job in state (pending, queued or running) that matches action and queue
+ * (NULL: any), as job_cancel_ids does, JOB_CHANGE_MAX to a transaction. *count gets the number
+ * changed, also when a later transaction fails (JOB_E_DB, err set: those before it stay
+ * cancelled). */
+enum job_err job_cancel_bulk(struct db *db, struct rq *rq, const char *state, const char *action,
+                             const char *queue, int64_t *count, char *err, size_t errlen);
+
 /* Counts by state and queue, as a JSON object. */
 cJSON *job_stats(struct db *db, char *err, size_t errlen);
 /* The live jobs (pending, queued, running) counted by queue and state: rows of (queue,

@@ -386,13 +386,45 @@ cli_retry(struct cli *c, int argc, char **argv)
     return rc;
 }
 
+static const struct cli_opt_spec cancel_opts[] = {
+    {"--state", true}, {"--action", true}, {"--queue", true}, {NULL, false}};
+
+static int
+cli_cancel_bulk(struct cli *c)
+{
+    const char *state = cli_opt(c, "--state");
+    if (state == NULL)
+        return cli_usage_error("cancel: --action and --queue need --state pending|queued|running");
+    int64_t n = 0;
+    char err[1024];
+    enum job_err e = job_cancel_bulk(cli_db(c), cli_rq(c), state, cli_opt(c, "--action"),
+                                     cli_opt(c, "--queue"), &n, err, sizeof(err));
+    if (e != JOB_E_OK) {
+        if (n > 0)
+            fprintf(stderr, "jobfleet: cancel: %lld job(s) were cancelled before this:\n",
+                    (long long)n);
+        return cli_job_err(e, err);
+    }
+    if (c->json)
+        printf("{\"cancelled\":%lld}\n", (long long)n);
+    else
+        printf("%lld job(s) cancelled%s\n", (long long)n,
+               strcmp(state, "running") == 0 ? " (their workers stop them)" : "");
+    return CLI_OK;
+}
+
 int
 cli_cancel(struct cli *c, int argc, char **argv)
 {
-    if (cli_parse(c, "cancel", argc, argv, NULL) < 0)
+    if (cli_parse(c, "cancel", argc, argv, cancel_opts) < 0)
         return CLI_USAGE;
+    bool bulk = cli_opt(c, "--state") || cli_opt(c, "--action") || cli_opt(c, "--queue");
+    if (bulk && c->n_pos)
+        return cli_usage_error("cancel: give a job ID or --state, not both");
+    if (bulk)
+        return cli_cancel_bulk(c);
     if (c->n_pos != 1)
-        return cli_usage_error("cancel needs one job ID");
+        return cli_usage_error("cancel needs one job ID (or --state queued)");
     int64_t id = cli_job_id(c->pos[0]);
     if (id < 0)
         return CLI_USAGE;

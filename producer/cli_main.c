@@ -30,7 +30,11 @@ static const struct cli_cmd cli_cmds[] = {
      "                               succeeded ones)\n"
      "  retry --state failed|cancelled [--action A] [--since TIME|DURATION] [--force]\n"
      "                               the same for every matching job"},
-    {"cancel", cli_cancel, "cancel ID                    cancel a pending, queued or running job"},
+    {"cancel", cli_cancel,
+     "cancel ID                    cancel a pending, queued or running job\n"
+     "  cancel --state pending|queued|running [--action A] [--queue Q]\n"
+     "                               the same for every matching job (a running one is\n"
+     "                               stopped by its worker)"},
     {"show", cli_show, "show ID                      a job with its attempts"},
     {"list", cli_list,
      "list [--state S] [--action A] [--queue Q] [--limit N] [--after ID]\n"

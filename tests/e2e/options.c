@@ -388,6 +388,76 @@ test_bulk_retry_batches(struct tenv *t)
           (long long)stamps);
 }
 
+/* jobfleet cancel --state: every matching job, 1,000 to a transaction, out of Redis too; a
+ * running one is flagged for its worker; other states and actions are left alone. */
+static void
+test_bulk_cancel(struct tenv *t)
+{
+    CHECK(db_exec(t->db,
+                  "INSERT INTO jobs (uuid, origin, queue, action, parameters, state, run_at, "
+                  "attempt, max_attempts, dt_created, dt_completed, is_success, failure_reason) "
+                  "SELECT UUID(), 'api', IF(seq % 2 AND seq <= 2500, 'other', 'default'), "
+                  "IF(seq <= 2500, 'System/Noop', 'System/Echo'), '{}', 'failed', NOW(6), 1, 1, "
+                  "NOW(6), NOW(6), 0, 'boom' FROM seq_1_to_2800",
+                  DB_NOP, NULL, NULL) == 0,
+          "insert jobs: %s", db_errstr(t->db));
+    /* Queued and in Redis, as a retry leaves them: 1,250 + 300 in default, 1,250 in other. */
+    CHECK(t_cli(t, NULL, NULL, (const char *const[]){"retry", "--state", "failed", NULL}) == 0,
+          "queue them");
+    CHECK(db_exec(t->db,
+                  "INSERT INTO jobs (uuid, origin, queue, action, parameters, state, run_at, "
+                  "attempt, max_attempts, dt_created) SELECT UUID(), 'api', 'default', "
+                  "'System/Noop', '{}', IF(seq <= 10, 'pending', 'running'), NOW(6) + INTERVAL 1 "
+                  "HOUR, 1, 1, NOW(6) FROM seq_1_to_15",
+                  DB_NOP, NULL, NULL) == 0,
+          "insert pending and running: %s", db_errstr(t->db));
+    char *out = NULL;
+    CHECK(t_cli(t, &out, NULL,
+                (const char *const[]){"cancel", "--state", "queued", "--action", "System/Noop",
+                                      NULL}) == 0,
+          "bulk cancel");
+    CHECK(out && strstr(out, "2500 job(s) cancelled"), "output: %s", out);
+    free(out);
+    CHECK(t_sql_int(t, -1,
+                    "SELECT COUNT(*) FROM jobs WHERE state = 'cancelled' AND "
+                    "failure_reason = 'cancelled' AND action = 'System/Noop'",
+                    DB_NOP) == 2500,
+          "every queued System/Noop cancelled");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE state = 'queued'", DB_NOP) == 300,
+          "the other action's jobs stay queued");
+    CHECK(rq_depth(t->rq, "default") == 300 && rq_depth(t->rq, "other") == 0,
+          "Redis holds %lld + %lld IDs, want 300 + 0", (long long)rq_depth(t->rq, "default"),
+          (long long)rq_depth(t->rq, "other"));
+    int64_t stamps = t_sql_int(
+        t, -1, "SELECT COUNT(DISTINCT dt_completed) FROM jobs WHERE state = 'cancelled'", DB_NOP);
+    CHECK(stamps <= 3, "%lld distinct cancel times: a statement per job, not per batch of 1,000",
+          (long long)stamps);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE state = 'pending'", DB_NOP) == 10,
+          "pending jobs are left alone");
+    CHECK(t_cli(t, &out, NULL,
+                (const char *const[]){"cancel", "--state", "running", "--queue", "default",
+                                      NULL}) == 0,
+          "cancel running");
+    CHECK(out && strstr(out, "5 job(s) cancelled (their workers stop them)"), "output: %s", out);
+    free(out);
+    CHECK(t_sql_int(t, -1,
+                    "SELECT COUNT(*) FROM jobs WHERE state = 'running' AND cancel_requested = 1",
+                    DB_NOP) == 5,
+          "running jobs flagged for their workers");
+    char *err = NULL;
+    static const char *const bad[][5] = {
+        {"cancel", "--state", "failed", NULL, "--state must be pending, queued or running"},
+        {"cancel", "5", "--state", "queued", "give a job ID or --state, not both"},
+        {"cancel", "--action", "System/Noop", NULL, "--action and --queue need --state"},
+    };
+    for (int i = 0; i < 3; i++) {
+        const char *argv[] = {bad[i][0], bad[i][1], bad[i][2], bad[i][3], NULL};
+        CHECK(t_cli(t, NULL, &err, argv) == 2, "%s %s: exit 2", bad[i][1], bad[i][2]);
+        CHECK(err && strstr(err, bad[i][4]), "stderr: %s", err);
+        free(err);
+    }
+}
+
 static const struct test_case cases[] = {
     {"e2e_options_retry_backoff", test_retry_backoff, NULL},
     {"e2e_options_permanent_and_retry_after", test_permanent_and_retry_after, NULL},
@@ -400,6 +470,7 @@ static const struct test_case cases[] = {
     {"e2e_options_rate_limit", test_rate_limit, NULL},
     {"e2e_options_bulk_retry", test_bulk_retry, NULL},
     {"e2e_options_bulk_retry_batches", test_bulk_retry_batches, NULL},
+    {"e2e_options_bulk_cancel", test_bulk_cancel, NULL},
 };
 
 int
