@@ -697,17 +697,35 @@ job_unqueue_rows(struct rq *rq, const struct db_rows *r)
     free(gone);
 }
 
+/* The SQL list of states a cancel locks: every cancellable one, or only one of them. */
+static const char *
+job_cancel_states(const char *only)
+{
+    static const char *const one[][2] = {
+        {"pending", "'pending'"}, {"queued", "'queued'"}, {"running", "'running'"}};
+    for (int i = 0; only && i < 3; i++)
+        if (strcmp(only, one[i][0]) == 0)
+            return one[i][1];
+    return only ? NULL : "'pending','queued','running'";
+}
+
 int
-job_cancel_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, int64_t *done, int *running,
-               char *err, size_t errlen)
+job_cancel_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, const char *only_state,
+               int64_t *done, int *running, char *err, size_t errlen)
 {
     if (running)
         *running = 0;
+    const char *states = job_cancel_states(only_state);
+    if (states == NULL) {
+        snprintf(err, errlen, "cancel: \"%s\" is not a state a job can be cancelled in",
+                 only_state);
+        return -1;
+    }
     if (n <= 0)
         return 0;
     if (db_begin(db) < 0)
         return job_change_end(db, false, "cancel", err, errlen);
-    struct db_rows *r = job_lock_ids(db, ids, n, "'pending','queued','running'");
+    struct db_rows *r = job_lock_ids(db, ids, n, states);
     bool ok = r && job_exec_ids(db, JOB_CANCEL_SET "WHERE ", r, job_row_waiting) == 0 &&
               job_exec_ids(db, JOB_CANCEL_ASK "WHERE ", r, job_row_running) == 0;
     if (job_change_end(db, ok, "cancel", err, errlen) < 0) {
@@ -749,7 +767,8 @@ job_cancel_bulk(struct db *db, struct rq *rq, const char *state, const char *act
         }
         int n = job_row_ids(r, ids);
         db_rows_free(r);
-        int got = n ? job_cancel_ids(db, rq, ids, n, done, NULL, err, errlen) : 0;
+        /* Only jobs still in state: a queued job that started meanwhile keeps running. */
+        int got = n ? job_cancel_ids(db, rq, ids, n, state, done, NULL, err, errlen) : 0;
         if (got < 0) {
             e = JOB_E_DB;
             break;

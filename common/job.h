@@ -148,18 +148,18 @@ enum job_err job_cancel(struct db *db, struct rq *rq, int64_t id, const char **s
 int job_retry_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, bool force,
                   int64_t *done, char *err, size_t errlen);
 
-/* Cancels those of ids[0..n-1] (n <= JOB_CHANGE_MAX) that are pending, queued or running, as
- * job_cancel does, in one transaction; others are skipped. Writes the IDs it changed to done
- * (room for n), in id order, and, when running is not NULL, how many of them were running
- * (flagged for their workers) to *running. Returns their count, or -1 with err set (nothing
- * changed). */
-int job_cancel_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, int64_t *done,
-                   int *running, char *err, size_t errlen);
+/* Cancels those of ids[0..n-1] (n <= JOB_CHANGE_MAX) that are pending, queued or running (only
+ * those in only_state, one of the three, when not NULL), as job_cancel does, in one
+ * transaction; others are skipped. Writes the IDs it changed to done (room for n), in id
+ * order, and, when running is not NULL, how many of them were running (flagged for their
+ * workers) to *running. Returns their count, or -1 with err set (nothing changed). */
+int job_cancel_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, const char *only_state,
+                   int64_t *done, int *running, char *err, size_t errlen);
 
 /* Cancels every job in state (pending, queued or running) that matches action and queue
- * (NULL: any), as job_cancel_ids does, JOB_CHANGE_MAX to a transaction. *count gets the number
- * changed, also when a later transaction fails (JOB_E_DB, err set: those before it stay
- * cancelled). */
+ * (NULL: any), as job_cancel_ids does, JOB_CHANGE_MAX to a transaction; a job that left state
+ * meanwhile (a queued one that started) is left as it is. *count gets the number changed, also
+ * when a later transaction fails (JOB_E_DB, err set: those before it stay cancelled). */
 enum job_err job_cancel_bulk(struct db *db, struct rq *rq, const char *state, const char *action,
                              const char *queue, int64_t *count, char *err, size_t errlen);
 

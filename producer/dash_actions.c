@@ -102,8 +102,9 @@ dash_bulk_apply(struct producer_conn *c, const struct dash_who *w, bool retry,
     *done = 0;
     for (int64_t i = 0; i < b->n && rc == 0; i += JOB_CHANGE_MAX) {
         int k = (int)(b->n - i < JOB_CHANGE_MAX ? b->n - i : JOB_CHANGE_MAX);
-        int got = retry ? job_retry_ids(c->db, c->rq, b->ids + i, k, true, changed, err, errlen)
-                        : job_cancel_ids(c->db, c->rq, b->ids + i, k, changed, NULL, err, errlen);
+        int got =
+            retry ? job_retry_ids(c->db, c->rq, b->ids + i, k, true, changed, err, errlen)
+                  : job_cancel_ids(c->db, c->rq, b->ids + i, k, NULL, changed, NULL, err, errlen);
         if (got < 0) {
             rc = -1;
             break;

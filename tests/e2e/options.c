@@ -444,6 +444,24 @@ test_bulk_cancel(struct tenv *t)
                     "SELECT COUNT(*) FROM jobs WHERE state = 'running' AND cancel_requested = 1",
                     DB_NOP) == 5,
           "running jobs flagged for their workers");
+    /* The batch read takes no locks: a job that left the state before its batch is locked (a
+     * queued one a worker started) is left as it is, not flagged. Called directly, since the
+     * window between the read and the lock cannot be timed from outside. */
+    int64_t ids[3], done[3];
+    ids[0] = t_sql_int(t, -1, "SELECT MIN(id) FROM jobs WHERE state = 'queued'", DB_NOP);
+    ids[1] = t_sql_int(t, -1, "SELECT MIN(id) FROM jobs WHERE state = 'pending'", DB_NOP);
+    ids[2] = t_sql_int(t, -1, "SELECT MAX(id) FROM jobs WHERE state = 'running'", DB_NOP);
+    CHECK(db_exec(t->db, "UPDATE jobs SET cancel_requested = 0 WHERE id = ?", DB_P(DBI(ids[2])),
+                  NULL, NULL) == 0,
+          "unflag");
+    char msg[256];
+    CHECK(job_cancel_ids(t->db, t->rq, ids, 3, "queued", done, NULL, msg, sizeof(msg)) == 1 &&
+              done[0] == ids[0],
+          "only the queued job cancelled");
+    CHECK(t_sql_int(t, -1, "SELECT cancel_requested FROM jobs WHERE id = ?", DB_P(DBI(ids[2]))) ==
+              0,
+          "a running job is not flagged by a cancel of queued jobs");
+    CHECK(t_job_in_state(t, ids[1], "pending"), "the pending job is left alone");
     char *err = NULL;
     static const char *const bad[][5] = {
         {"cancel", "--state", "failed", NULL, "--state must be pending, queued or running"},
