@@ -72,10 +72,12 @@ dash_job_change(struct http_req *r, const struct dash_who *w, int64_t id, const 
 
 /* ---- Bulk ---- */
 
-/* The IDs a bulk change will touch, gathered before any is changed. */
+/* The IDs a bulk change will touch, gathered before any is changed, and the state filter
+ * they were gathered with when a cancel can keep to it ("" otherwise). */
 struct dash_bulk {
     int64_t *ids;
     int64_t n, cap;
+    char state[16];
 };
 
 static int
@@ -102,9 +104,9 @@ dash_bulk_apply(struct producer_conn *c, const struct dash_who *w, bool retry,
     *done = 0;
     for (int64_t i = 0; i < b->n && rc == 0; i += JOB_CHANGE_MAX) {
         int k = (int)(b->n - i < JOB_CHANGE_MAX ? b->n - i : JOB_CHANGE_MAX);
-        int got =
-            retry ? job_retry_ids(c->db, c->rq, b->ids + i, k, true, changed, err, errlen)
-                  : job_cancel_ids(c->db, c->rq, b->ids + i, k, NULL, changed, NULL, err, errlen);
+        int got = retry ? job_retry_ids(c->db, c->rq, b->ids + i, k, true, changed, err, errlen)
+                        : job_cancel_ids(c->db, c->rq, b->ids + i, k, b->state[0] ? b->state : NULL,
+                                         changed, NULL, err, errlen);
         if (got < 0) {
             rc = -1;
             break;
@@ -247,6 +249,12 @@ dash_bulk(struct http_req *r, const struct dash_who *w)
         char fields[7][256];
         struct job_query q;
         rc = dash_bulk_filter(r, c->db, fields, &q, err, sizeof(err));
+        /* A job that left the filter's state since it was counted (a queued job that started)
+         * is no longer one the operator chose: a cancel leaves it. */
+        if (rc == 0 && q.state &&
+            (strcmp(q.state, "pending") == 0 || strcmp(q.state, "queued") == 0 ||
+             strcmp(q.state, "running") == 0))
+            snprintf(b.state, sizeof(b.state), "%s", q.state);
         if (rc == 0)
             rc = job_query_each(c->db, &q, max, dash_bulk_add, &b, &seen, &done, err, sizeof(err));
     }

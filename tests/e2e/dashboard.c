@@ -588,6 +588,21 @@ test_bulk_many(struct tenv *t)
           "each cancel audited, nothing else");
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM audit_log WHERE action = 'cancel'", DB_NOP) == 2,
           "no audit row for skipped IDs");
+    /* Everything queued (2,498: 3 is cancelled, 6 running): the cancel keeps to the filter's
+     * state. */
+    char *all = xasprintf("csrf=%s&op=cancel&mode=all&state=queued&confirm=2498", a.csrf);
+    CHECK(dreq(t, "POST", "/jobs/bulk", all, &a, NULL, &r) == 303, "cancel all queued");
+    CHECK(r.headers && strstr(r.headers, "cancelled%202498%20of%202498%20jobs"), "the message: %s",
+          r.headers ? r.headers : "(none)");
+    t_http_release(&r);
+    free(all);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE state = 'queued'", DB_NOP) == 0,
+          "no queued job left");
+    CHECK(rq_depth(t->rq, "default") == 1 && rq_depth(t->rq, "slow") == 0,
+          "Redis holds only job 6's ID (made running behind its back): %lld + %lld",
+          (long long)rq_depth(t->rq, "default"), (long long)rq_depth(t->rq, "slow"));
+    CHECK(t_sql_int(t, -1, "SELECT cancel_requested FROM jobs WHERE id = 6", DB_NOP) == 1,
+          "the running job keeps the flag the selected cancel set");
     free(sel);
     free(body);
 }
