@@ -1,6 +1,7 @@
 /* The job model as operators and producers see it: enqueue, read, list, retry and cancel.
- * The SQL of the jobs table's operator side lives here; the worker's and scheduler's side
- * (claim, check-out, pickup, recovery) lives in lifecycle.c. */
+ * The SQL of the jobs table's operator side lives in job.c, and retry and cancel in
+ * job_change.c; the worker's and scheduler's side (claim, check-out, pickup, recovery) lives
+ * in lifecycle.c. */
 #ifndef JOBFLEET_JOB_H
 #define JOBFLEET_JOB_H
 

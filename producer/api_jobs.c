@@ -1,8 +1,8 @@
 /* This file is the JSON API under /api/: create one job or many, read, list, retry and cancel,
- * behind a bearer token ([producer] api_token). It is a thin layer over common/job.c, the one
- * place that knows the jobs table's SQL; errors are {"error": "...", "field": ...} with 400
- * (bad input, naming the field), 401, 404, 405, 409 (wrong state or a unique key already
- * held), 413 and 503 (MariaDB unavailable; with "stored": "unknown" when the answer to the
+ * behind a bearer token ([producer] api_token). It is a thin layer over common/job.c and
+ * job_change.c, the places that know the jobs table's SQL; errors are {"error": "...", "field":
+ * ...} with 400 (bad input, naming the field), 401, 404, 405, 409 (wrong state or a unique key
+ * already held), 413 and 503 (MariaDB unavailable; with "stored": "unknown" when the answer to the
  * write that makes jobs was lost, so they may exist). Routes and examples: docs/api.md.
  *
  * A single job (POST /api/jobs) goes through the webhooks' group-commit writer: the request is
