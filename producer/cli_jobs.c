@@ -399,12 +399,10 @@ cli_cancel_bulk(struct cli *c)
     char err[1024];
     enum job_err e = job_cancel_bulk(cli_db(c), cli_rq(c), state, cli_opt(c, "--action"),
                                      cli_opt(c, "--queue"), &n, err, sizeof(err));
-    if (e != JOB_E_OK) {
-        if (n > 0)
-            fprintf(stderr, "jobfleet: cancel: %lld job(s) were cancelled before this:\n",
-                    (long long)n);
+    if (e != JOB_E_OK && n > 0)
+        return cli_runtime_error("%s (%lld job(s) were cancelled before it)", err, (long long)n);
+    if (e != JOB_E_OK)
         return cli_job_err(e, err);
-    }
     if (c->json)
         printf("{\"cancelled\":%lld}\n", (long long)n);
     else
