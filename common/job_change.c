@@ -97,21 +97,20 @@ static int
 job_exec_ids(struct db *db, const char *head, const struct db_rows *r,
              bool (*keep)(const struct db_rows *r, int row))
 {
-    struct buf sql;
-    buf_init(&sql, 0);
-    buf_appends(&sql, head);
-    buf_appends(&sql, "id IN (");
     struct db_param *p = xcalloc((size_t)r->n_rows + 1, sizeof(*p));
     int n = 0;
-    for (int i = 0; i < r->n_rows; i++) {
-        if (keep && !keep(r, i))
-            continue;
-        buf_appends(&sql, n ? ",?" : "?");
-        p[n++] = DBI(db_rows_int(r, i, 0, 0));
+    for (int i = 0; i < r->n_rows; i++)
+        if (keep == NULL || keep(r, i))
+            p[n++] = DBI(db_rows_int(r, i, 0, 0));
+    int rc = 0;
+    if (n > 0) {
+        char *ph = xmalloc((size_t)n * 2 + 1);
+        db_placeholders(ph, n);
+        char *sql = xasprintf("%sid IN (%s)", head, ph);
+        rc = db_exec(db, sql, p, n, NULL, NULL);
+        free(sql);
+        free(ph);
     }
-    buf_appends(&sql, ")");
-    int rc = n ? db_exec(db, sql.data, p, n, NULL, NULL) : 0;
-    buf_release(&sql);
     free(p);
     return rc;
 }
@@ -230,18 +229,17 @@ job_cancel(struct db *db, struct rq *rq, int64_t id, const char **state_out, cha
 static struct db_rows *
 job_lock_ids(struct db *db, const int64_t *ids, int n, const char *states)
 {
-    struct buf sql;
-    buf_init(&sql, 0);
-    buf_printf(&sql, "SELECT id, queue, priority, state FROM jobs WHERE state IN (%s) AND id IN (",
-               states);
     struct db_param *p = xcalloc((size_t)n, sizeof(*p));
-    for (int i = 0; i < n; i++) {
-        buf_appends(&sql, i ? ",?" : "?");
+    for (int i = 0; i < n; i++)
         p[i] = DBI(ids[i]);
-    }
-    buf_appends(&sql, ") ORDER BY id FOR UPDATE");
-    struct db_rows *r = db_query(db, sql.data, p, n);
-    buf_release(&sql);
+    char *ph = xmalloc((size_t)n * 2 + 1);
+    db_placeholders(ph, n);
+    char *sql = xasprintf("SELECT id, queue, priority, state FROM jobs WHERE state IN (%s) AND "
+                          "id IN (%s) ORDER BY id FOR UPDATE",
+                          states, ph);
+    struct db_rows *r = db_query(db, sql, p, n);
+    free(sql);
+    free(ph);
     free(p);
     return r;
 }

@@ -102,7 +102,7 @@ dash_bulk_apply(struct producer_conn *c, const struct dash_who *w, bool retry,
     int64_t *changed = xcalloc(JOB_CHANGE_MAX, sizeof(*changed));
     int rc = 0;
     *done = 0;
-    for (int64_t i = 0; i < b->n && rc == 0; i += JOB_CHANGE_MAX) {
+    for (int64_t i = 0; i < b->n; i += JOB_CHANGE_MAX) {
         int k = (int)(b->n - i < JOB_CHANGE_MAX ? b->n - i : JOB_CHANGE_MAX);
         int got = retry ? job_retry_ids(c->db, c->rq, b->ids + i, k, true, changed, err, errlen)
                         : job_cancel_ids(c->db, c->rq, b->ids + i, k, b->state[0] ? b->state : NULL,
