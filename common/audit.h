@@ -1,11 +1,20 @@
-/* The audit_log table (005_audit_log.sql): every change an operator made from the dashboard,
- * with who made it, read back on the page of the object it changed. */
+/* The audit_log table (005_audit_log.sql): every change an operator made, from the dashboard,
+ * the JSON API or the CLI, with who made it, read back on the page of the object it changed
+ * and by jobfleet show. */
 #ifndef JOBFLEET_AUDIT_H
 #define JOBFLEET_AUDIT_H
 
 #include <cjson/cJSON.h>
 
 #include "db.h"
+
+/* Who made a change, for the functions that record it themselves in the change's own
+ * transaction (job.h's retry and cancel): actor as for audit_add; detail, when not NULL, is
+ * written on every row in place of the function's own (the job's new state). */
+struct audit_by {
+    const char *actor;
+    const char *detail;
+};
 
 /* Records that actor did action ("retry", "pause", ...) to the object of kind ("job",
  * "queue", "cron") named id, with an optional detail (NULL). Strings longer than their

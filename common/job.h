@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit.h"
 #include "db.h"
 #include "rq.h"
 
@@ -121,21 +122,27 @@ struct job_filter {
 /* Jobs matching the filter, newest first, as a JSON array. */
 cJSON *job_list(struct db *db, const struct job_filter *f, char *err, size_t errlen);
 
+/* Every function below that changes jobs takes by, who asks for the change: when not NULL,
+ * each job it changes gets an audit_log row ("retry" or "cancel", with by's detail or else
+ * the job's new state) in the same transaction as the change, so a change is never stored
+ * without its record. NULL records nothing (tests). */
+
 /* Puts a failed or cancelled job (a succeeded one only with force) back to queued with one
  * more attempt allowed, history kept, and pushes it. */
-enum job_err job_retry(struct db *db, struct rq *rq, int64_t id, bool force, char *err,
-                       size_t errlen);
+enum job_err job_retry(struct db *db, struct rq *rq, int64_t id, bool force,
+                       const struct audit_by *by, char *err, size_t errlen);
 
 /* Retries every job in state (failed or cancelled; succeeded only with force) that matches
  * action (NULL: any) and finished at or after since_ms (0: any time), in batches. *count gets
  * the number retried. */
 enum job_err job_retry_bulk(struct db *db, struct rq *rq, const char *state, const char *action,
-                            int64_t since_ms, bool force, int64_t *count, char *err, size_t errlen);
+                            int64_t since_ms, bool force, const struct audit_by *by, int64_t *count,
+                            char *err, size_t errlen);
 
 /* Cancels a job: pending or queued ones at once (*state_out "cancelled"); a running one is
  * flagged for its worker, which stops it (*state_out "cancelling"). */
-enum job_err job_cancel(struct db *db, struct rq *rq, int64_t id, const char **state_out, char *err,
-                        size_t errlen);
+enum job_err job_cancel(struct db *db, struct rq *rq, int64_t id, const struct audit_by *by,
+                        const char **state_out, char *err, size_t errlen);
 
 /* Most IDs one job_retry_ids or job_cancel_ids call takes: one transaction's rows locked. */
 #define JOB_CHANGE_MAX 1000
@@ -147,7 +154,7 @@ enum job_err job_cancel(struct db *db, struct rq *rq, int64_t id, const char **s
  * changed). One commit for them all: a bulk retry of thousands would otherwise wait for one
  * commit per job. */
 int job_retry_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, bool force,
-                  int64_t *done, char *err, size_t errlen);
+                  const struct audit_by *by, int64_t *done, char *err, size_t errlen);
 
 /* Cancels those of ids[0..n-1] (n <= JOB_CHANGE_MAX) that are pending, queued or running (only
  * those in only_state, one of the three, when not NULL), as job_cancel does, in one
@@ -155,14 +162,16 @@ int job_retry_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, bool 
  * order, and, when running is not NULL, how many of them were running (flagged for their
  * workers) to *running. Returns their count, or -1 with err set (nothing changed). */
 int job_cancel_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, const char *only_state,
-                   int64_t *done, int *running, char *err, size_t errlen);
+                   const struct audit_by *by, int64_t *done, int *running, char *err,
+                   size_t errlen);
 
 /* Cancels every job in state (pending, queued or running) that matches action and queue
  * (NULL: any), as job_cancel_ids does, JOB_CHANGE_MAX to a transaction; a job that left state
  * meanwhile (a queued one that started) is left as it is. *count gets the number changed, also
  * when a later transaction fails (JOB_E_DB, err set: those before it stay cancelled). */
 enum job_err job_cancel_bulk(struct db *db, struct rq *rq, const char *state, const char *action,
-                             const char *queue, int64_t *count, char *err, size_t errlen);
+                             const char *queue, const struct audit_by *by, int64_t *count,
+                             char *err, size_t errlen);
 
 /* Counts by state and queue, as a JSON object. */
 cJSON *job_stats(struct db *db, char *err, size_t errlen);

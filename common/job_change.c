@@ -1,6 +1,7 @@
 /* This file holds the jobs table's retry and cancel: of one job by its ID (the CLI, the API,
  * a dashboard button), of many by their IDs, 1,000 to a transaction (the dashboard's bulk
- * changes), and of every job a filter matches (jobfleet retry --state, cancel --state). */
+ * changes), and of every job a filter matches (jobfleet retry --state, cancel --state). Each
+ * change's audit rows are written in its own transaction. */
 #include "job.h"
 #include "caltime.h"
 #include "log.h"
@@ -38,31 +39,91 @@ job_state_error(struct db *db, int64_t id, const char *what, char *err, size_t e
     "max_attempts = GREATEST(max_attempts, attempt + 1), dt_completed = NULL, "                    \
     "is_success = NULL, failure_reason = NULL, cancel_requested = 0, instance_id = NULL "
 
+/* For rows of (id, queue, priority, state): is the job running, or waiting to run. */
+static bool
+job_row_running(const struct db_rows *r, int row)
+{
+    return strcmp(db_rows_get(r, row, 3), "running") == 0;
+}
+
+static bool
+job_row_waiting(const struct db_rows *r, int row)
+{
+    return !job_row_running(r, row);
+}
+
+/* Records, in the caller's transaction, that by changed the n jobs ids (action "retry" or
+ * "cancel"; state the detail when by gives none). Nothing when by is NULL. Returns 0 or -1. */
+static int
+job_audit(struct db *db, const struct audit_by *by, const char *action, const int64_t *ids, int n,
+          const char *state)
+{
+    if (by == NULL || n <= 0)
+        return 0;
+    return audit_add_ids(db, by->actor, action, "job", ids, n, by->detail ? by->detail : state);
+}
+
+/* job_audit for the jobs of rows r (id first) that keep, when not NULL, accepts. */
+static int
+job_audit_rows(struct db *db, const struct audit_by *by, const char *action,
+               const struct db_rows *r, bool (*keep)(const struct db_rows *r, int row),
+               const char *state)
+{
+    if (by == NULL)
+        return 0;
+    int64_t *ids = xcalloc((size_t)r->n_rows + 1, sizeof(*ids));
+    int n = 0;
+    for (int i = 0; i < r->n_rows; i++)
+        if (keep == NULL || keep(r, i))
+            ids[n++] = db_rows_int(r, i, 0, 0);
+    int rc = job_audit(db, by, action, ids, n, state);
+    free(ids);
+    return rc;
+}
+
+/* Commits the caller's transaction, or rolls it back when ok is false or the commit fails.
+ * Returns 0, or -1 with err set to what failed. */
+static int
+job_change_end(struct db *db, bool ok, const char *what, char *err, size_t errlen)
+{
+    if (ok && db_commit(db) == 0)
+        return 0;
+    snprintf(err, errlen, "%s: %s", what, db_errstr(db));
+    db_rollback(db);
+    return -1;
+}
+
 enum job_err
-job_retry(struct db *db, struct rq *rq, int64_t id, bool force, char *err, size_t errlen)
+job_retry(struct db *db, struct rq *rq, int64_t id, bool force, const struct audit_by *by,
+          char *err, size_t errlen)
 {
     uint64_t n = 0;
     const char *sql = force ? JOB_RETRY_SET
                           "WHERE id = ? AND state IN ('failed','cancelled','succeeded')"
                             : JOB_RETRY_SET "WHERE id = ? AND state IN ('failed','cancelled')";
-    if (db_exec(db, sql, DB_P(DBI(id)), &n, NULL) < 0) {
-        snprintf(err, errlen, "retry job: %s", db_errstr(db));
+    if (db_begin(db) < 0 || db_exec(db, sql, DB_P(DBI(id)), &n, NULL) < 0) {
+        job_change_end(db, false, "retry job", err, errlen);
         return JOB_E_DB;
     }
-    if (n == 0)
+    if (n == 0) {
+        db_rollback(db);
         return job_state_error(db, id,
                                force ? "only finished jobs can be retried"
                                      : "only failed or cancelled jobs can be retried "
                                        "(a succeeded one with --force)",
                                err, errlen);
+    }
     struct db_rows *r =
         db_query(db, "SELECT queue, priority FROM jobs WHERE id = ?", DB_P(DBI(id)));
-    if (r && r->n_rows) {
-        struct job_ref ref = {.id = id, .priority = (int)db_rows_int(r, 0, 1, 0)};
-        snprintf(ref.queue, sizeof(ref.queue), "%s", db_rows_get(r, 0, 0));
-        snprintf(ref.state, sizeof(ref.state), "queued");
-        job_push(rq, &ref);
+    bool ok = r && r->n_rows == 1 && job_audit(db, by, "retry", &id, 1, "queued") == 0;
+    if (job_change_end(db, ok, "retry job", err, errlen) < 0) {
+        db_rows_free(r);
+        return JOB_E_DB;
     }
+    struct job_ref ref = {.id = id, .priority = (int)db_rows_int(r, 0, 1, 0)};
+    snprintf(ref.queue, sizeof(ref.queue), "%s", db_rows_get(r, 0, 0));
+    snprintf(ref.state, sizeof(ref.state), "queued");
+    job_push(rq, &ref);
     db_rows_free(r);
     return JOB_E_OK;
 }
@@ -127,7 +188,8 @@ job_retry_rows(struct db *db, const struct db_rows *r)
  * the commit. Returns the number queued (0: none left), or -1 with err set. */
 static int
 job_retry_batch(struct db *db, struct rq *rq, const char *state, const char *action,
-                const char *since, int64_t *cursor, char *err, size_t errlen)
+                const char *since, const struct audit_by *by, int64_t *cursor, char *err,
+                size_t errlen)
 {
     if (db_begin(db) < 0) {
         snprintf(err, errlen, "retry: %s", db_errstr(db));
@@ -139,9 +201,9 @@ job_retry_batch(struct db *db, struct rq *rq, const char *state, const char *act
         "AND (? IS NULL OR action = ?) AND dt_due >= ? "
         "ORDER BY id LIMIT ? FOR UPDATE",
         DB_P(DBS(state), DBI(*cursor), DBS(action), DBS(action), DBS(since), DBI(JOB_RETRY_BATCH)));
-    if (r == NULL || (r->n_rows > 0 && job_retry_rows(db, r) < 0) || db_commit(db) < 0) {
-        snprintf(err, errlen, "retry: %s", db_errstr(db));
-        db_rollback(db);
+    bool ok = r && (r->n_rows == 0 || (job_retry_rows(db, r) == 0 &&
+                                       job_audit_rows(db, by, "retry", r, NULL, "queued") == 0));
+    if (job_change_end(db, ok, "retry", err, errlen) < 0) {
         db_rows_free(r);
         return -1;
     }
@@ -156,7 +218,8 @@ job_retry_batch(struct db *db, struct rq *rq, const char *state, const char *act
 
 enum job_err
 job_retry_bulk(struct db *db, struct rq *rq, const char *state, const char *action,
-               int64_t since_ms, bool force, int64_t *count, char *err, size_t errlen)
+               int64_t since_ms, bool force, const struct audit_by *by, int64_t *count, char *err,
+               size_t errlen)
 {
     *count = 0;
     if (strcmp(state, "failed") && strcmp(state, "cancelled") &&
@@ -172,7 +235,7 @@ job_retry_bulk(struct db *db, struct rq *rq, const char *state, const char *acti
     /* One transaction and one push per batch, not per job: a retry of thousands of failed
      * jobs after an outage would otherwise wait for a commit per job. */
     for (;;) {
-        int n = job_retry_batch(db, rq, state, action, since, &cursor, err, errlen);
+        int n = job_retry_batch(db, rq, state, action, since, by, &cursor, err, errlen);
         if (n < 0)
             return JOB_E_DB;
         *count += n;
@@ -189,39 +252,37 @@ job_retry_bulk(struct db *db, struct rq *rq, const char *state, const char *acti
 #define JOB_CANCEL_ASK "UPDATE jobs SET cancel_requested = 1 "
 
 enum job_err
-job_cancel(struct db *db, struct rq *rq, int64_t id, const char **state_out, char *err,
-           size_t errlen)
+job_cancel(struct db *db, struct rq *rq, int64_t id, const struct audit_by *by,
+           const char **state_out, char *err, size_t errlen)
 {
-    uint64_t n = 0;
-    struct db_rows *r = db_query(db, "SELECT queue FROM jobs WHERE id = ?", DB_P(DBI(id)));
-    char *queue = r && r->n_rows ? xstrdup(db_rows_get(r, 0, 0)) : NULL;
+    if (db_begin(db) < 0) {
+        job_change_end(db, false, "cancel job", err, errlen);
+        return JOB_E_DB;
+    }
+    struct db_rows *r =
+        db_query(db, "SELECT queue, state FROM jobs WHERE id = ? FOR UPDATE", DB_P(DBI(id)));
+    const char *state = r && r->n_rows ? db_rows_get(r, 0, 1) : "";
+    bool waiting = strcmp(state, "pending") == 0 || strcmp(state, "queued") == 0;
+    if (r && !waiting && strcmp(state, "running") != 0) {
+        db_rows_free(r);
+        db_rollback(db);
+        return job_state_error(db, id, "only pending, queued or running jobs can be cancelled", err,
+                               errlen);
+    }
+    *state_out = waiting ? "cancelled" : "cancelling";
+    bool ok = r &&
+              db_exec(db, waiting ? JOB_CANCEL_SET "WHERE id = ?" : JOB_CANCEL_ASK "WHERE id = ?",
+                      DB_P(DBI(id)), NULL, NULL) == 0 &&
+              job_audit(db, by, "cancel", &id, 1, *state_out) == 0;
+    if (job_change_end(db, ok, "cancel job", err, errlen) < 0) {
+        db_rows_free(r);
+        return JOB_E_DB;
+    }
+    /* Redis may still hold the ID; a worker popping it finds it not queued anyway. */
+    if (waiting)
+        rq_remove(rq, db_rows_get(r, 0, 0), &id, 1);
     db_rows_free(r);
-    if (db_exec(db, JOB_CANCEL_SET "WHERE id = ? AND state IN ('pending','queued')", DB_P(DBI(id)),
-                &n, NULL) < 0) {
-        free(queue);
-        snprintf(err, errlen, "cancel job: %s", db_errstr(db));
-        return JOB_E_DB;
-    }
-    if (n == 1) {
-        /* Redis may still hold the ID; a worker popping it finds it not queued anyway. */
-        if (queue)
-            rq_remove(rq, queue, &id, 1);
-        free(queue);
-        *state_out = "cancelled";
-        return JOB_E_OK;
-    }
-    free(queue);
-    if (db_exec(db, JOB_CANCEL_ASK "WHERE id = ? AND state = 'running'", DB_P(DBI(id)), &n, NULL) <
-        0) {
-        snprintf(err, errlen, "cancel job: %s", db_errstr(db));
-        return JOB_E_DB;
-    }
-    if (n == 1) {
-        *state_out = "cancelling";
-        return JOB_E_OK;
-    }
-    return job_state_error(db, id, "only pending, queued or running jobs can be cancelled", err,
-                           errlen);
+    return JOB_E_OK;
 }
 
 /* Locks, in the caller's transaction, those of ids[0..n-1] in one of states (an SQL list of
@@ -244,18 +305,6 @@ job_lock_ids(struct db *db, const int64_t *ids, int n, const char *states)
     return r;
 }
 
-/* Commits the caller's transaction, or rolls it back when ok is false or the commit fails.
- * Returns 0, or -1 with err set to what failed. */
-static int
-job_change_end(struct db *db, bool ok, const char *what, char *err, size_t errlen)
-{
-    if (ok && db_commit(db) == 0)
-        return 0;
-    snprintf(err, errlen, "%s: %s", what, db_errstr(db));
-    db_rollback(db);
-    return -1;
-}
-
 /* Copies the ids of rows r (id first) to out; returns their count. */
 static int
 job_row_ids(const struct db_rows *r, int64_t *out)
@@ -266,8 +315,8 @@ job_row_ids(const struct db_rows *r, int64_t *out)
 }
 
 int
-job_retry_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, bool force, int64_t *done,
-              char *err, size_t errlen)
+job_retry_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, bool force,
+              const struct audit_by *by, int64_t *done, char *err, size_t errlen)
 {
     if (n <= 0)
         return 0;
@@ -275,7 +324,9 @@ job_retry_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, bool forc
         return job_change_end(db, false, "retry", err, errlen);
     struct db_rows *r = job_lock_ids(
         db, ids, n, force ? "'failed','cancelled','succeeded'" : "'failed','cancelled'");
-    if (job_change_end(db, r && job_retry_rows(db, r) == 0, "retry", err, errlen) < 0) {
+    bool ok =
+        r && job_retry_rows(db, r) == 0 && job_audit_rows(db, by, "retry", r, NULL, "queued") == 0;
+    if (job_change_end(db, ok, "retry", err, errlen) < 0) {
         db_rows_free(r);
         return -1;
     }
@@ -284,18 +335,6 @@ job_retry_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, bool forc
     int got = job_row_ids(r, done);
     db_rows_free(r);
     return got;
-}
-
-static bool
-job_row_running(const struct db_rows *r, int row)
-{
-    return strcmp(db_rows_get(r, row, 3), "running") == 0;
-}
-
-static bool
-job_row_waiting(const struct db_rows *r, int row)
-{
-    return !job_row_running(r, row);
 }
 
 /* Takes the cancelled jobs of rows r (id, queue, _, state) out of their Redis queues, one
@@ -335,7 +374,7 @@ job_cancel_states(const char *only)
 
 int
 job_cancel_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, const char *only_state,
-               int64_t *done, int *running, char *err, size_t errlen)
+               const struct audit_by *by, int64_t *done, int *running, char *err, size_t errlen)
 {
     if (running)
         *running = 0;
@@ -351,7 +390,9 @@ job_cancel_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, const ch
         return job_change_end(db, false, "cancel", err, errlen);
     struct db_rows *r = job_lock_ids(db, ids, n, states);
     bool ok = r && job_exec_ids(db, JOB_CANCEL_SET "WHERE ", r, job_row_waiting) == 0 &&
-              job_exec_ids(db, JOB_CANCEL_ASK "WHERE ", r, job_row_running) == 0;
+              job_exec_ids(db, JOB_CANCEL_ASK "WHERE ", r, job_row_running) == 0 &&
+              job_audit_rows(db, by, "cancel", r, job_row_waiting, "cancelled") == 0 &&
+              job_audit_rows(db, by, "cancel", r, job_row_running, "cancelling") == 0;
     if (job_change_end(db, ok, "cancel", err, errlen) < 0) {
         db_rows_free(r);
         return -1;
@@ -366,7 +407,8 @@ job_cancel_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, const ch
 
 enum job_err
 job_cancel_bulk(struct db *db, struct rq *rq, const char *state, const char *action,
-                const char *queue, int64_t *count, char *err, size_t errlen)
+                const char *queue, const struct audit_by *by, int64_t *count, char *err,
+                size_t errlen)
 {
     *count = 0;
     if (strcmp(state, "pending") && strcmp(state, "queued") && strcmp(state, "running")) {
@@ -392,7 +434,7 @@ job_cancel_bulk(struct db *db, struct rq *rq, const char *state, const char *act
         int n = job_row_ids(r, ids);
         db_rows_free(r);
         /* Only jobs still in state: a queued job that started meanwhile keeps running. */
-        int got = n ? job_cancel_ids(db, rq, ids, n, state, done, NULL, err, errlen) : 0;
+        int got = n ? job_cancel_ids(db, rq, ids, n, state, by, done, NULL, err, errlen) : 0;
         if (got < 0) {
             e = JOB_E_DB;
             break;

@@ -55,3 +55,10 @@ json_valid(const char *text, char *err, size_t errlen)
     cJSON_Delete(j);
     return true;
 }
+
+const char *
+json_str(const cJSON *o, const char *key, const char *dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : dflt;
+}

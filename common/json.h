@@ -15,6 +15,8 @@ cJSON *json_from_row(const struct db_rows *rows, int r);
 cJSON *json_from_rows(const struct db_rows *rows);
 /* Prints compactly; the caller frees the string. */
 char *json_print(const cJSON *j);
+/* The string member key of o, or dflt when o has none (or it is not a string). */
+const char *json_str(const cJSON *o, const char *key, const char *dflt);
 /* True when text parses as JSON; on failure writes where it broke into err. */
 bool json_valid(const char *text, char *err, size_t errlen);
 

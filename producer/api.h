@@ -6,7 +6,13 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
+#include "audit.h"
+#include "db.h"
 #include "http_server.h"
+
+/* Who the API's changes are recorded as in audit_log: the bearer of the API token, under the
+ * name the dashboard gives a login with it. */
+extern const struct audit_by api_by;
 
 /* Handles /api/... once the body is in (docs/api.md), and again after each wake of a request
  * it suspended (POST /api/jobs waits for the group-commit writer); replies, or suspends. */
@@ -22,6 +28,10 @@ void api_end(struct http_req *r);
 cJSON *api_parse(struct http_req *r, bool required);
 /* Replies status with j printed. */
 void api_reply_json(struct http_req *r, int status, const cJSON *j);
+/* Records a change the API made (audit_add as api_by); logs a warning when the record fails:
+ * the change itself stands. */
+void api_audit(struct db *db, const char *action, const char *kind, const char *id,
+               const char *detail);
 /* Logs err and replies 503 with Retry-After: MariaDB did not do what was asked. */
 void api_db_error(struct http_req *r, const char *err);
 

@@ -11,6 +11,7 @@
 #include "api.h"
 #include "cronjob_json.h"
 #include "http_server.h"
+#include "json.h"
 #include "log.h"
 #include "producer.h"
 #include "util.h"
@@ -127,7 +128,11 @@ api_cron_collection(struct http_req *r, struct producer_conn **c)
         j = o;
     } else {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
-        log_info("api: cron job %s added", cJSON_IsString(name) ? name->valuestring : "?");
+        const char *n = cJSON_IsString(name) ? name->valuestring : "?";
+        char *detail = xasprintf("%s %s", json_str(j, "schedule", "?"), json_str(j, "action", "?"));
+        api_audit((*c)->db, "add", "cron", n, detail);
+        free(detail);
+        log_info("api: cron job %s added", n);
     }
     api_reply_json(r, get ? 200 : 201, j);
     cJSON_Delete(j);
@@ -182,10 +187,13 @@ api_cron_one(struct http_req *r, const char *name, const char *verb, struct prod
         api_cron_fail(r, e, err, NULL);
         return;
     }
-    if (verb == NULL && strcmp(r->method, "DELETE") == 0)
+    if (verb == NULL && strcmp(r->method, "DELETE") == 0) {
+        api_audit(db, "remove", "cron", name, NULL);
         log_info("api: cron job %s removed", name);
-    else if (verb && verb[0] != 'n')
+    } else if (verb && verb[0] != 'n') {
+        api_audit(db, verb, "cron", name, NULL);
         log_info("api: cron job %s %sd", name, verb);
+    }
     api_reply_json(r, 200, j);
     cJSON_Delete(j);
 }

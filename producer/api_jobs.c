@@ -68,6 +68,16 @@ api_reply_json(struct http_req *r, int status, const cJSON *j)
     free(s);
 }
 
+const struct audit_by api_by = {"api-token", NULL};
+
+void
+api_audit(struct db *db, const char *action, const char *kind, const char *id, const char *detail)
+{
+    if (audit_add(db, api_by.actor, action, kind, id, detail) < 0)
+        log_warnx("audit: %s %s %s by %s not recorded: %s", action, kind, id, api_by.actor,
+                  db_errstr(db));
+}
+
 void
 api_db_error(struct http_req *r, const char *err)
 {
@@ -541,9 +551,9 @@ api_one(struct http_req *r, int64_t id, const char *verb)
             http_reply_error(r, 400, "force", "force must be true or false");
             goto out;
         }
-        e = job_retry(c->db, c->rq, id, cJSON_IsTrue(force), err, sizeof(err));
+        e = job_retry(c->db, c->rq, id, cJSON_IsTrue(force), &api_by, err, sizeof(err));
     } else {
-        e = job_cancel(c->db, c->rq, id, &state, err, sizeof(err));
+        e = job_cancel(c->db, c->rq, id, &api_by, &state, err, sizeof(err));
     }
     if (e == JOB_E_NOTFOUND)
         http_reply_error(r, 404, "id", "%s", err);

@@ -31,6 +31,7 @@ struct cli {
     int n_opts;
     const char *opt_name[32];
     const char *opt_val[32];
+    char actor[64]; /* cli_actor's, once known */
 };
 
 /* Parses argv against spec into c->pos and c->opt_*. On an unknown or malformed option
@@ -43,6 +44,19 @@ const char *cli_opt(const struct cli *c, const char *name);
 /* Connections, opened on first use; on failure print the error and exit CLI_RUNTIME. */
 struct db *cli_db(struct cli *c);
 struct rq *cli_rq(struct cli *c);
+
+/* Who the CLI's changes are recorded as in audit_log: "cli:" and the login name of the user
+ * running it (sudo's caller when run through sudo). Anyone who can read the config can write
+ * any row, so this records, it does not prove. */
+const char *cli_actor(struct cli *c);
+/* Records a change the command made (audit_add with cli_actor); when the record fails, says so
+ * on stderr: the change itself stands. */
+void cli_audit(struct cli *c, const char *action, const char *kind, const char *id,
+               const char *detail);
+
+/* The options the command was given, as text for an audit row's detail ("--state failed
+ * --force"); the caller frees it. */
+char *cli_opts_detail(const struct cli *c);
 
 /* Prints a usage or input error to stderr ("jobfleet: ...") and returns CLI_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -76,6 +76,9 @@ cli_cron_add(struct cli *c, int argc, char **argv)
     enum job_err e = cronjob_add(cli_db(c), &c->cfg, &spec, &id, err, sizeof(err));
     if (e != JOB_E_OK)
         return cli_cron_err("add", e, err);
+    char *detail = xasprintf("%s %s", spec.schedule, spec.action);
+    cli_audit(c, "add", "cron", spec.name, detail);
+    free(detail);
     if (!c->json) {
         printf("%lld\n", (long long)id);
         return CLI_OK;
@@ -86,13 +89,6 @@ cli_cron_add(struct cli *c, int argc, char **argv)
     cli_cron_print(j);
     cJSON_Delete(j);
     return CLI_OK;
-}
-
-static const char *
-cli_cron_s(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : "-";
 }
 
 static int
@@ -121,11 +117,11 @@ cli_cron_list(struct cli *c, int argc, char **argv)
         char last_job[64] = "-";
         if (cJSON_IsNumber(job))
             snprintf(last_job, sizeof(last_job), "%.0f %s", job->valuedouble,
-                     cli_cron_s(o, "last_job_state"));
-        printf("%-28s %-16s %-20s %-7s %-26s %-26s %s\n", cli_cron_s(o, "name"),
-               cli_cron_s(o, "schedule"), cli_cron_s(o, "timezone"),
+                     json_str(o, "last_job_state", "-"));
+        printf("%-28s %-16s %-20s %-7s %-26s %-26s %s\n", json_str(o, "name", "-"),
+               json_str(o, "schedule", "-"), json_str(o, "timezone", "-"),
                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "is_active")) ? "yes" : "no",
-               cli_cron_s(o, "next_fire"), cli_cron_s(o, "last_fire"), last_job);
+               json_str(o, "next_fire", "-"), json_str(o, "last_fire", "-"), last_job);
     }
     cJSON_Delete(a);
     return CLI_OK;
@@ -152,6 +148,7 @@ cli_cron_change(struct cli *c, const char *sub, int argc, char **argv)
                                     sizeof(err));
     if (j == NULL)
         return cli_cron_err(sub, e, err);
+    cli_audit(c, sub, "cron", name, NULL);
     if (c->json)
         cli_cron_print(j);
     else if (strcmp(sub, "remove") == 0)

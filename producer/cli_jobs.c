@@ -1,5 +1,6 @@
 /* This file holds the CLI's job commands: migrate, enqueue, show, list, retry, cancel,
  * stats. */
+#include "audit.h"
 #include "caltime.h"
 #include "cli.h"
 #include "job.h"
@@ -229,6 +230,26 @@ cli_show_text(const cJSON *j)
     }
 }
 
+/* The most changes jobfleet show lists, newest first, as the dashboard's job page does. */
+#define CLI_SHOW_AUDIT 50
+
+/* Who changed the job, newest first (audit_list's rows). */
+static void
+cli_show_audit(const cJSON *audit)
+{
+    if (cJSON_GetArraySize(audit) == 0)
+        return;
+    printf("changes:\n");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, audit)
+    {
+        const cJSON *d = cJSON_GetObjectItem(it, "detail");
+        printf("  %s  %-8s by %s%s%s\n", json_str(it, "dt_created", "-"),
+               json_str(it, "action", "-"), json_str(it, "actor", "-"),
+               cJSON_IsString(d) ? "  " : "", cJSON_IsString(d) ? d->valuestring : "");
+    }
+}
+
 int
 cli_show(struct cli *c, int argc, char **argv)
 {
@@ -244,10 +265,20 @@ cli_show(struct cli *c, int argc, char **argv)
     cJSON *j = job_get(cli_db(c), id, &e, err, sizeof(err));
     if (j == NULL)
         return cli_job_err(e, err);
-    if (c->json)
+    char ids[24];
+    snprintf(ids, sizeof(ids), "%lld", (long long)id);
+    cJSON *audit = audit_list(cli_db(c), "job", ids, CLI_SHOW_AUDIT);
+    if (audit == NULL) {
+        cJSON_Delete(j);
+        return cli_runtime_error("read audit_log: %s", db_errstr(cli_db(c)));
+    }
+    cJSON_AddItemToObject(j, "audit", audit);
+    if (c->json) {
         cli_print_json(j);
-    else
+    } else {
         cli_show_text(j);
+        cli_show_audit(audit);
+    }
     cJSON_Delete(j);
     return CLI_OK;
 }
@@ -336,8 +367,11 @@ cli_retry_bulk(struct cli *c, bool force)
     }
     int64_t n = 0;
     char err[1024];
+    char *detail = cli_opts_detail(c);
+    const struct audit_by by = {cli_actor(c), detail};
     enum job_err e = job_retry_bulk(cli_db(c), cli_rq(c), state, cli_opt(c, "--action"), since_ms,
-                                    force, &n, err, sizeof(err));
+                                    force, &by, &n, err, sizeof(err));
+    free(detail);
     if (e != JOB_E_OK)
         return cli_job_err(e, err);
     if (c->json)
@@ -368,9 +402,10 @@ cli_retry(struct cli *c, int argc, char **argv)
         }
     }
     int rc = CLI_OK;
+    const struct audit_by by = {cli_actor(c), NULL};
     for (int i = 0; i < c->n_pos; i++) {
         char err[1024];
-        enum job_err e = job_retry(cli_db(c), cli_rq(c), ids[i], force, err, sizeof(err));
+        enum job_err e = job_retry(cli_db(c), cli_rq(c), ids[i], force, &by, err, sizeof(err));
         if (e != JOB_E_OK) {
             int r = cli_job_err(e, err);
             if (rc == CLI_OK || r == CLI_RUNTIME)
@@ -397,8 +432,11 @@ cli_cancel_bulk(struct cli *c)
         return cli_usage_error("cancel: --action and --queue need --state pending|queued|running");
     int64_t n = 0;
     char err[1024];
+    char *detail = cli_opts_detail(c);
+    const struct audit_by by = {cli_actor(c), detail};
     enum job_err e = job_cancel_bulk(cli_db(c), cli_rq(c), state, cli_opt(c, "--action"),
-                                     cli_opt(c, "--queue"), &n, err, sizeof(err));
+                                     cli_opt(c, "--queue"), &by, &n, err, sizeof(err));
+    free(detail);
     if (e != JOB_E_OK && n > 0)
         return cli_runtime_error("%s (%lld job(s) were cancelled before it)", err, (long long)n);
     if (e != JOB_E_OK)
@@ -428,7 +466,8 @@ cli_cancel(struct cli *c, int argc, char **argv)
         return CLI_USAGE;
     const char *state = NULL;
     char err[1024];
-    enum job_err e = job_cancel(cli_db(c), cli_rq(c), id, &state, err, sizeof(err));
+    const struct audit_by by = {cli_actor(c), NULL};
+    enum job_err e = job_cancel(cli_db(c), cli_rq(c), id, &by, &state, err, sizeof(err));
     if (e != JOB_E_OK)
         return cli_job_err(e, err);
     if (c->json)

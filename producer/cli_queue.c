@@ -157,6 +157,7 @@ cli_queue(struct cli *c, int argc, char **argv)
         bool pause = sub[0] == 'p';
         if (settings_queue_pause(db, q, pause) < 0)
             return cli_runtime_error("queue %s: %s", sub, db_errstr(db));
+        cli_audit(c, sub, "queue", q, NULL);
         printf(c->json ? "{\"queue\":\"%s\",\"paused\":%s}\n" : "%s %s\n", q,
                c->json ? (pause ? "true" : "false") : (pause ? "paused" : "resumed"));
         return CLI_OK;
@@ -167,6 +168,9 @@ cli_queue(struct cli *c, int argc, char **argv)
             return CLI_USAGE;
         if (settings_queue_limit(db, q, &l) < 0)
             return cli_runtime_error("queue limit: %s", db_errstr(db));
+        char *detail = cli_opts_detail(c);
+        cli_audit(c, "limit", "queue", q, detail);
+        free(detail);
         printf("%s limits set\n", q);
         return CLI_OK;
     }
@@ -200,6 +204,9 @@ cli_action(struct cli *c, int argc, char **argv)
     struct db *db = cli_db(c);
     if (settings_action_set(db, c->pos[1], &l, base, cap) < 0)
         return cli_runtime_error("action set: %s", db_errstr(db));
+    char *detail = cli_opts_detail(c);
+    cli_audit(c, "set", "action", c->pos[1], detail);
+    free(detail);
     printf("%s settings set\n", c->pos[1]);
     return CLI_OK;
 }

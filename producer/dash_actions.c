@@ -45,17 +45,15 @@ dash_done(struct http_req *r, const char *base, const char *msg)
 static void
 dash_job_change(struct http_req *r, const struct dash_who *w, int64_t id, const char *verb)
 {
-    char err[512], ids[24], base[48];
+    char err[512], base[48];
     const char *state = "queued";
     enum job_err e;
+    const struct audit_by by = {w->user, NULL};
     struct producer_conn *c = producer_pool_get(r->p);
     if (strcmp(verb, "retry") == 0)
-        e = job_retry(c->db, c->rq, id, true, err, sizeof(err));
+        e = job_retry(c->db, c->rq, id, true, &by, err, sizeof(err));
     else
-        e = job_cancel(c->db, c->rq, id, &state, err, sizeof(err));
-    snprintf(ids, sizeof(ids), "%lld", (long long)id);
-    if (e == JOB_E_OK)
-        dash_audit(c, w, verb, "job", ids, state);
+        e = job_cancel(c->db, c->rq, id, &by, &state, err, sizeof(err));
     producer_pool_put(r->p, c);
     if (e == JOB_E_NOTFOUND || e == JOB_E_STATE || e == JOB_E_INPUT) {
         dash_error(r, w, e == JOB_E_NOTFOUND ? 404 : 409, "%s", err);
@@ -93,29 +91,27 @@ dash_bulk_add(void *arg, int64_t id)
 }
 
 /* Retries or cancels the gathered jobs, JOB_CHANGE_MAX to a transaction, each transaction's
- * jobs audited with one insert. *done counts the jobs changed. Returns 0, or -1 with err set
+ * jobs audited in it. *done counts the jobs changed. Returns 0, or -1 with err set
  * when a transaction failed (those before it stay changed). */
 static int
 dash_bulk_apply(struct producer_conn *c, const struct dash_who *w, bool retry,
                 const struct dash_bulk *b, int64_t *done, char *err, size_t errlen)
 {
     int64_t *changed = xcalloc(JOB_CHANGE_MAX, sizeof(*changed));
+    const struct audit_by by = {w->user, "bulk"};
     int rc = 0;
     *done = 0;
     for (int64_t i = 0; i < b->n; i += JOB_CHANGE_MAX) {
         int k = (int)(b->n - i < JOB_CHANGE_MAX ? b->n - i : JOB_CHANGE_MAX);
-        int got = retry ? job_retry_ids(c->db, c->rq, b->ids + i, k, true, changed, err, errlen)
-                        : job_cancel_ids(c->db, c->rq, b->ids + i, k, b->state[0] ? b->state : NULL,
-                                         changed, NULL, err, errlen);
+        int got = retry
+                      ? job_retry_ids(c->db, c->rq, b->ids + i, k, true, &by, changed, err, errlen)
+                      : job_cancel_ids(c->db, c->rq, b->ids + i, k, b->state[0] ? b->state : NULL,
+                                       &by, changed, NULL, err, errlen);
         if (got < 0) {
             rc = -1;
             break;
         }
         *done += got;
-        if (audit_add_ids(c->db, w->user, retry ? "retry" : "cancel", "job", changed, got, "bulk") <
-            0)
-            log_warnx("audit: bulk %s of %d jobs by %s not recorded: %s",
-                      retry ? "retry" : "cancel", got, w->user, db_errstr(c->db));
     }
     free(changed);
     return rc;

@@ -455,7 +455,7 @@ test_bulk_cancel(struct tenv *t)
                   NULL, NULL) == 0,
           "unflag");
     char msg[256];
-    CHECK(job_cancel_ids(t->db, t->rq, ids, 3, "queued", done, NULL, msg, sizeof(msg)) == 1 &&
+    CHECK(job_cancel_ids(t->db, t->rq, ids, 3, "queued", NULL, done, NULL, msg, sizeof(msg)) == 1 &&
               done[0] == ids[0],
           "only the queued job cancelled");
     CHECK(t_sql_int(t, -1, "SELECT cancel_requested FROM jobs WHERE id = ?", DB_P(DBI(ids[2]))) ==

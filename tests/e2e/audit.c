@@ -1,0 +1,223 @@
+/* End-to-end tests of audit_log beyond the dashboard: every change the CLI and the JSON API
+ * make is recorded with who made it, a job's change in the same transaction as the change
+ * itself, and jobfleet show lists them. */
+#include "tproducer.h"
+#include "tsupport.h"
+#include "util.h"
+
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The actor the CLI records for this process's user. */
+static char *
+cli_actor(void)
+{
+    const struct passwd *pw = getpwuid(geteuid());
+    return xasprintf("cli:%s", pw ? pw->pw_name : "?");
+}
+
+static void
+cli_ok(struct tenv *t, char **out, const char *const *argv)
+{
+    char *err = NULL;
+    int rc = t_cli(t, out, &err, argv);
+    CHECK(rc == 0, "jobfleet %s %s exited %d: %s", argv[0], argv[1] ? argv[1] : "", rc, err);
+    free(err);
+}
+
+/* The number of audit rows with these values (detail NULL: any). */
+static int64_t
+audit_rows(struct tenv *t, const char *actor, const char *action, const char *kind, const char *id,
+           const char *detail)
+{
+    return t_sql_int(t, -1,
+                     "SELECT COUNT(*) FROM audit_log WHERE actor = ? AND action = ? AND "
+                     "object_kind = ? AND object_id = ? AND (? IS NULL OR detail = ?)",
+                     DB_P(DBS(actor), DBS(action), DBS(kind), DBS(id), DBS(detail), DBS(detail)));
+}
+
+/* Enqueues a job that stays queued (no worker runs in these tests); returns its id as text
+ * in idbuf and as a number. */
+static int64_t
+queued_job(struct tenv *t, char *idbuf, size_t len)
+{
+    int64_t id = t_enqueue(t, "System/Noop", NULL, NULL);
+    snprintf(idbuf, len, "%lld", (long long)id);
+    return id;
+}
+
+static void
+test_cli_changes(struct tenv *t)
+{
+    unsetenv("SUDO_USER");
+    char *me = cli_actor(), ids[24], *out = NULL;
+    int64_t id = queued_job(t, ids, sizeof(ids));
+    cli_ok(t, NULL, (const char *const[]){"cancel", ids, NULL});
+    cli_ok(t, NULL, (const char *const[]){"retry", ids, NULL});
+    CHECK(audit_rows(t, me, "cancel", "job", ids, "cancelled") == 1, "cancel recorded by %s", me);
+    CHECK(audit_rows(t, me, "retry", "job", ids, "queued") == 1, "retry recorded");
+    cli_ok(t, &out, (const char *const[]){"show", ids, NULL});
+    CHECK(strstr(out, "changes:") && strstr(out, "retry    by ") && strstr(out, "cancel   by ") &&
+              strstr(out, me) && strstr(out, "cancelled"),
+          "show lists the changes: %s", out);
+    CHECK(strstr(out, "retry    by ") < strstr(out, "cancel   by "), "newest first: %s", out);
+    free(out);
+    cli_ok(t, &out, (const char *const[]){"--json", "show", ids, NULL});
+    CHECK(strstr(out, "\"audit\":[{") && t_count(out, "\"actor\":\"cli:") == 2,
+          "show --json carries the audit: %s", out);
+    free(out);
+
+    cli_ok(t, NULL, (const char *const[]){"queue", "pause", "audq", NULL});
+    cli_ok(t, NULL, (const char *const[]){"queue", "resume", "audq", NULL});
+    cli_ok(t, NULL, (const char *const[]){"queue", "limit", "audq", "--concurrency", "3", NULL});
+    CHECK(audit_rows(t, me, "pause", "queue", "audq", NULL) == 1 &&
+              audit_rows(t, me, "resume", "queue", "audq", NULL) == 1 &&
+              audit_rows(t, me, "limit", "queue", "audq", "--concurrency 3") == 1,
+          "queue changes recorded");
+    cli_ok(t, NULL, (const char *const[]){"action", "set", "System/Noop", "--rate", "5/1s", NULL});
+    CHECK(audit_rows(t, me, "set", "action", "System/Noop", "--rate 5/1s") == 1,
+          "action change recorded");
+    cli_ok(t, NULL,
+           (const char *const[]){"cron", "add", "aud-nightly", "0 2 * * *", "System/Noop", NULL});
+    cli_ok(t, NULL, (const char *const[]){"cron", "disable", "aud-nightly", NULL});
+    cli_ok(t, NULL, (const char *const[]){"cron", "enable", "aud-nightly", NULL});
+    cli_ok(t, NULL, (const char *const[]){"cron", "remove", "aud-nightly", NULL});
+    CHECK(audit_rows(t, me, "add", "cron", "aud-nightly", "0 2 * * * System/Noop") == 1 &&
+              audit_rows(t, me, "disable", "cron", "aud-nightly", NULL) == 1 &&
+              audit_rows(t, me, "enable", "cron", "aud-nightly", NULL) == 1 &&
+              audit_rows(t, me, "remove", "cron", "aud-nightly", NULL) == 1,
+          "cron changes recorded");
+    /* A refused change records nothing. */
+    CHECK(t_cli(t, NULL, NULL, (const char *const[]){"retry", ids, NULL}) == 2,
+          "a retry of a queued job is refused");
+    CHECK(t_job_in_state(t, id, "queued"), "queued");
+    CHECK(audit_rows(t, me, "retry", "job", ids, NULL) == 1, "the refused retry is not recorded");
+
+    /* Through sudo, the caller is named, not root; a name from the environment is kept to
+     * plain ASCII, so it cannot make the row, and with it the change, fail. */
+    if (geteuid() == 0) {
+        setenv("SUDO_USER", "ops\x01\xc3\xa9", 1);
+        int64_t id2 = queued_job(t, ids, sizeof(ids));
+        cli_ok(t, NULL, (const char *const[]){"cancel", ids, NULL});
+        unsetenv("SUDO_USER");
+        CHECK(audit_rows(t, "cli:ops???", "cancel", "job", ids, "cancelled") == 1,
+              "sudo's caller recorded, cleaned");
+        CHECK(t_job_in_state(t, id2, "cancelled"), "cancelled");
+    }
+    free(me);
+}
+
+static void
+test_cli_bulk(struct tenv *t)
+{
+    char *me = cli_actor();
+    CHECK(db_exec(t->db,
+                  "INSERT INTO jobs (uuid, origin, queue, action, parameters, state, run_at, "
+                  "attempt, max_attempts, dt_created, dt_queued) SELECT UUID(), 'api', 'default', "
+                  "IF(seq <= 1200, 'System/Noop', 'System/Echo'), '{}', 'queued', NOW(6), 0, 1, "
+                  "NOW(6), NOW(6) FROM seq_1_to_1250",
+                  DB_NOP, NULL, NULL) == 0,
+          "insert jobs: %s", db_errstr(t->db));
+    cli_ok(t, NULL,
+           (const char *const[]){"cancel", "--state", "queued", "--action", "System/Noop", NULL});
+    CHECK(t_sql_int(t, -1,
+                    "SELECT COUNT(*) FROM audit_log a JOIN jobs j ON a.object_id = j.id "
+                    "WHERE a.object_kind = 'job' AND a.action = 'cancel' AND a.actor = ? AND "
+                    "a.detail = '--state queued --action System/Noop' AND j.state = 'cancelled'",
+                    DB_P(DBS(me))) == 1200,
+          "each cancelled job recorded once, with the filter");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM audit_log", DB_NOP) == 1200,
+          "nothing else recorded (the Echo jobs were not cancelled)");
+    cli_ok(t, NULL, (const char *const[]){"retry", "--state", "cancelled", NULL});
+    char *last = t_sql_str(t, "SELECT MAX(id) FROM jobs WHERE action = 'System/Noop'", DB_NOP);
+    CHECK(audit_rows(t, me, "retry", "job", last, "--state cancelled") == 1, "bulk retry recorded");
+    free(last);
+    CHECK(t_sql_int(t, -1,
+                    "SELECT COUNT(*) FROM audit_log WHERE action = 'retry' AND "
+                    "detail = '--state cancelled'",
+                    DB_NOP) == 1200,
+          "each retried job recorded once");
+    free(me);
+}
+
+/* A job's change and its record commit together: when the record cannot be written, the
+ * change is not made. Other changes are made and say that their record failed. */
+static void
+test_with_the_change(struct tenv *t)
+{
+    char ids[24], *err = NULL;
+    int64_t id = queued_job(t, ids, sizeof(ids));
+    CHECK(db_exec(t->db, "RENAME TABLE audit_log TO audit_log_away", DB_NOP, NULL, NULL) == 0,
+          "rename: %s", db_errstr(t->db));
+    CHECK(t_cli(t, NULL, &err, (const char *const[]){"cancel", ids, NULL}) == 1, "cancel fails: %s",
+          err);
+    CHECK(strstr(err, "audit_log"), "says why: %s", err);
+    free(err);
+    CHECK(t_job_in_state(t, id, "queued"), "the job is not cancelled without its record");
+    CHECK(t_cli(t, NULL, &err, (const char *const[]){"cancel", "--state", "queued", NULL}) == 1,
+          "bulk cancel fails: %s", err);
+    free(err);
+    CHECK(t_job_in_state(t, id, "queued"), "nor by a bulk cancel");
+    CHECK(t_cli(t, NULL, &err, (const char *const[]){"queue", "pause", "audq", NULL}) == 0,
+          "a pause is made: %s", err);
+    CHECK(strstr(err, "warning: done, but not recorded in audit_log"), "and says so: %s", err);
+    free(err);
+    CHECK(db_exec(t->db, "RENAME TABLE audit_log_away TO audit_log", DB_NOP, NULL, NULL) == 0,
+          "rename back: %s", db_errstr(t->db));
+    CHECK(t_cli(t, NULL, NULL, (const char *const[]){"cancel", ids, NULL}) == 0, "cancel");
+    CHECK(t_job_in_state(t, id, "cancelled"), "cancelled with its record back");
+}
+
+static void
+test_api_changes(struct tenv *t)
+{
+    tprod_start(t);
+    char ids[24], path[96], *out = NULL;
+    queued_job(t, ids, sizeof(ids));
+    snprintf(path, sizeof(path), "/api/jobs/%s/cancel", ids);
+    CHECK(tprod_call(t, "POST", path, NULL, NULL, &out) == 200, "cancel: %s", out);
+    free(out);
+    snprintf(path, sizeof(path), "/api/jobs/%s/retry", ids);
+    CHECK(tprod_call(t, "POST", path, NULL, NULL, &out) == 200, "retry: %s", out);
+    free(out);
+    CHECK(audit_rows(t, "api-token", "cancel", "job", ids, "cancelled") == 1 &&
+              audit_rows(t, "api-token", "retry", "job", ids, "queued") == 1,
+          "job changes recorded");
+    CHECK(tprod_call(t, "POST", "/api/cron",
+                     "{\"name\":\"aud-api\",\"schedule\":\"*/5 * * * *\",\"action\":"
+                     "\"System/Noop\"}",
+                     NULL, &out) == 201,
+          "cron add: %s", out);
+    free(out);
+    CHECK(tprod_call(t, "POST", "/api/cron/aud-api/disable", NULL, NULL, &out) == 200,
+          "disable: %s", out);
+    free(out);
+    CHECK(tprod_call(t, "DELETE", "/api/cron/aud-api", NULL, NULL, &out) == 200, "remove: %s", out);
+    free(out);
+    CHECK(audit_rows(t, "api-token", "add", "cron", "aud-api", "*/5 * * * * System/Noop") == 1 &&
+              audit_rows(t, "api-token", "disable", "cron", "aud-api", NULL) == 1 &&
+              audit_rows(t, "api-token", "remove", "cron", "aud-api", NULL) == 1,
+          "cron changes recorded");
+    /* Reads and refusals are not changes. */
+    CHECK(tprod_call(t, "POST", path, NULL, NULL, &out) == 409, "retry of a queued job: %s", out);
+    free(out);
+    CHECK(tprod_call(t, "GET", "/api/cron", NULL, NULL, &out) == 200, "list: %s", out);
+    free(out);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM audit_log", DB_NOP) == 5, "five changes");
+}
+
+static const struct test_case cases[] = {
+    {"e2e_audit_cli_changes", test_cli_changes, NULL},
+    {"e2e_audit_cli_bulk", test_cli_bulk, NULL},
+    {"e2e_audit_with_the_change", test_with_the_change, NULL},
+    {"e2e_audit_api_changes", test_api_changes, NULL},
+};
+
+int
+main(int argc, char **argv)
+{
+    return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
+}
