@@ -80,7 +80,9 @@ class Servers:
         self.socket = self.env["JOBFLEET_TEST_MYSQL_SOCKET"]
 
     def run(self, cmd):
-        r = subprocess.run([self.tool, cmd, self.dir], capture_output=True, text=True)
+        # The servers' reaper stops them if this driver is killed (ctest's timeout).
+        env = dict(os.environ, JOBFLEET_SERVERS_OWNER=str(os.getpid()))
+        r = subprocess.run([self.tool, cmd, self.dir], capture_output=True, text=True, env=env)
         if r.returncode != 0:
             raise RoundFailed(f"tests/servers {cmd}: {r.stderr.strip()}")
 

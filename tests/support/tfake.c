@@ -69,10 +69,12 @@ tfake_spawn(struct tenv *t, const char *script, const char *const *args, int out
     for (int i = 0; args && args[i] && n < 31; i++)
         av[n++] = args[i];
     av[n] = NULL;
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
         fatal("fork");
     if (pid == 0) {
+        t_die_with_parent(parent);
         int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(out_fd, 1);
         if (fd >= 0)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The directory of the running private servers, for the exit handler: a test that fails exits
  * from t_fail, and its servers must not outlive it. */
@@ -59,6 +60,11 @@ tsrv_start(struct tenv *t, struct tsrv *s)
         atexit(tsrv_at_exit);
         registered = true;
     }
+    /* ctest kills a test at its timeout with SIGKILL, which no exit handler survives: the
+     * servers' reaper stops them when this process is gone. */
+    char owner[24];
+    snprintf(owner, sizeof(owner), "%ld", (long)getpid());
+    setenv("JOBFLEET_SERVERS_OWNER", owner, 1);
     tsrv_cmd(s, "start");
     char *envp = xasprintf("%s/env", s->dir);
     char *env = t_read_file(envp);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -262,6 +263,15 @@ test_main(int argc, char **argv, const struct test_case *cases, int n)
     return 2;
 }
 
+void
+t_die_with_parent(pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* The parent may have died before the prctl: then nothing would ever send it. */
+    if (getppid() != parent)
+        _exit(127);
+}
+
 pid_t
 t_spawn(struct tenv *t, const char *bin, const char *const *argv)
 {
@@ -279,10 +289,12 @@ t_spawn(struct tenv *t, const char *bin, const char *const *argv)
     av[2] = t->conf;
     for (int i = 0; i < n; i++)
         av[3 + i] = (char *)(uintptr_t)argv[i];
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
         fatal("fork");
     if (pid == 0) {
+        t_die_with_parent(parent);
         int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, 1);

@@ -77,8 +77,15 @@ int t_free_port(void);
 /* The path of a built binary ("jobfleet-worker"); static storage. */
 const char *t_bin(const char *name);
 
+/* In a child just forked by parent: the child is killed when the thread that forked it ends.
+ * ctest kills a test at its timeout with SIGKILL, which no exit handler survives, so without
+ * this what the test started would run on against the shared servers for good. Call it from
+ * the test's main thread's forks only. */
+void t_die_with_parent(pid_t parent);
+
 /* Starts a binary with the test config; stdout and stderr go to <dir>/<name>.log.
- * argv is NULL-terminated and excludes argv[0]. Returns the pid. */
+ * argv is NULL-terminated and excludes argv[0]. Returns the pid. It dies with the test
+ * (t_die_with_parent). */
 pid_t t_spawn(struct tenv *t, const char *bin, const char *const *argv);
 /* Spawns a jobfleet-worker (argv as for t_spawn) and waits until its instance row says
  * running; fails the test after 10 s. Returns the pid. */
