@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int
 audit_add(struct db *db, const char *actor, const char *action, const char *kind, const char *id,
@@ -52,6 +53,49 @@ audit_list(struct db *db, const char *kind, const char *id, int limit)
                                  "WHERE object_kind = ? AND object_id = ? ORDER BY id DESC "
                                  "LIMIT ?",
                                  DB_P(DBS(kind), DBS(id), DBI(limit)));
+    if (r == NULL)
+        return NULL;
+    cJSON *a = json_from_rows(r);
+    db_rows_free(r);
+    return a;
+}
+
+bool
+audit_kind_ok(const char *kind)
+{
+    static const char *const kinds[] = {"job", "queue", "cron", "action"};
+    for (size_t i = 0; kind && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (strcmp(kind, kinds[i]) == 0)
+            return true;
+    return false;
+}
+
+cJSON *
+audit_recent(struct db *db, const char *timeout_prefix, const char *actor, const char *kind,
+             int64_t before_id, int limit)
+{
+    /* Only the filters given, so the optimizer sees which index serves the statement. */
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_printf(&sql,
+               "%sSELECT id, dt_created, actor, action, object_kind, object_id, detail "
+               "FROM audit_log WHERE id < ?",
+               timeout_prefix);
+    struct db_param p[4];
+    int n = 0;
+    p[n++] = DBI(before_id > 0 ? before_id : INT64_MAX);
+    if (actor) {
+        buf_appends(&sql, " AND actor = ?");
+        p[n++] = DBS(actor);
+    }
+    if (kind) {
+        buf_appends(&sql, " AND object_kind = ?");
+        p[n++] = DBS(kind);
+    }
+    buf_appends(&sql, " ORDER BY id DESC LIMIT ?");
+    p[n++] = DBI(limit);
+    struct db_rows *r = db_query(db, sql.data, p, n);
+    buf_release(&sql);
     if (r == NULL)
         return NULL;
     cJSON *a = json_from_rows(r);

@@ -5,6 +5,8 @@
 #define JOBFLEET_AUDIT_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "db.h"
 
@@ -31,5 +33,18 @@ int audit_add_ids(struct db *db, const char *actor, const char *action, const ch
 /* The newest `limit` changes to one object as a JSON array of {id, dt_created, actor, action,
  * detail}, or NULL on error (db_errstr). The caller owns the result. */
 cJSON *audit_list(struct db *db, const char *kind, const char *id, int limit);
+
+/* The kinds of object a change is recorded against. */
+#define AUDIT_KINDS "job, queue, cron or action"
+/* True when kind is one of AUDIT_KINDS. */
+bool audit_kind_ok(const char *kind);
+
+/* Changes newest first, as a JSON array of {id, dt_created, actor, action, object_kind,
+ * object_id, detail}: at most limit, only those of actor and of kind when not NULL, and only
+ * ids below before_id when it is not 0. Each filter reads its own index (migration 007), so a
+ * page costs its rows. timeout_prefix ("" or a statement-time bound) starts the statement.
+ * NULL on error (db_errstr); the caller owns the result. */
+cJSON *audit_recent(struct db *db, const char *timeout_prefix, const char *actor, const char *kind,
+                    int64_t before_id, int limit);
 
 #endif

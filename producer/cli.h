@@ -75,6 +75,7 @@ int cli_list(struct cli *c, int argc, char **argv);
 int cli_retry(struct cli *c, int argc, char **argv);
 int cli_cancel(struct cli *c, int argc, char **argv);
 int cli_stats(struct cli *c, int argc, char **argv);
+int cli_changes(struct cli *c, int argc, char **argv);
 int cli_queue(struct cli *c, int argc, char **argv);
 int cli_action(struct cli *c, int argc, char **argv);
 int cli_cron(struct cli *c, int argc, char **argv);

@@ -1,7 +1,9 @@
-/* This file records the CLI's changes in audit_log, as the dashboard and the API record theirs,
- * under the name of the operating-system user who ran the command. */
+/* This file is the CLI's side of audit_log: it records the CLI's changes, as the dashboard and
+ * the API record theirs, under the name of the operating-system user who ran the command, and
+ * lists everyone's (jobfleet changes). */
 #include "audit.h"
 #include "cli.h"
+#include "json.h"
 #include "util.h"
 
 #include <pwd.h>
@@ -58,4 +60,58 @@ cli_audit(struct cli *c, const char *action, const char *kind, const char *id, c
     if (audit_add(cli_db(c), cli_actor(c), action, kind, id, detail) < 0)
         fprintf(stderr, "jobfleet: warning: done, but not recorded in audit_log: %s\n",
                 db_errstr(cli_db(c)));
+}
+
+static const struct cli_opt_spec changes_opts[] = {
+    {"--actor", true}, {"--kind", true}, {"--limit", true}, {"--before", true}, {NULL, false}};
+
+/* Reads --limit and --before into *limit and *before; CLI_USAGE after the message. */
+static int
+cli_changes_range(const struct cli *c, int64_t *limit, int64_t *before)
+{
+    const char *l = cli_opt(c, "--limit"), *b = cli_opt(c, "--before");
+    if (l && parse_int64(l, 1, 1000, limit) < 0)
+        return cli_usage_error("changes: --limit \"%s\" must be 1..1000", l);
+    if (b && parse_int64(b, 1, INT64_MAX, before) < 0)
+        return cli_usage_error("changes: --before \"%s\" is not a change's id", b);
+    return CLI_OK;
+}
+
+int
+cli_changes(struct cli *c, int argc, char **argv)
+{
+    if (cli_parse(c, "changes", argc, argv, changes_opts) < 0)
+        return CLI_USAGE;
+    if (c->n_pos)
+        return cli_usage_error("changes takes no arguments, only --actor, --kind, --limit and "
+                               "--before");
+    const char *kind = cli_opt(c, "--kind");
+    if (kind && !audit_kind_ok(kind))
+        return cli_usage_error("changes: --kind \"%s\" must be " AUDIT_KINDS, kind);
+    int64_t limit = 50, before = 0;
+    if (cli_changes_range(c, &limit, &before) != CLI_OK)
+        return CLI_USAGE;
+    cJSON *a = audit_recent(cli_db(c), "", cli_opt(c, "--actor"), kind, before, (int)limit);
+    if (a == NULL)
+        return cli_runtime_error("read audit_log: %s", db_errstr(cli_db(c)));
+    if (c->json) {
+        char *s = json_print(a);
+        printf("%s\n", s);
+        free(s);
+    } else {
+        printf("%-8s %-26s %-20s %-8s %-24s %s\n", "ID", "WHEN", "WHO", "WHAT", "OBJECT", "DETAIL");
+        const cJSON *it;
+        cJSON_ArrayForEach(it, a)
+        {
+            char obj[256];
+            snprintf(obj, sizeof(obj), "%s %s", json_str(it, "object_kind", "?"),
+                     json_str(it, "object_id", "?"));
+            printf("%-8.0f %-26s %-20s %-8s %-24s %s\n",
+                   cJSON_GetObjectItemCaseSensitive(it, "id")->valuedouble,
+                   json_str(it, "dt_created", "-"), json_str(it, "actor", "-"),
+                   json_str(it, "action", "-"), obj, json_str(it, "detail", ""));
+        }
+    }
+    cJSON_Delete(a);
+    return CLI_OK;
 }

@@ -40,6 +40,10 @@ static const struct cli_cmd cli_cmds[] = {
      "list [--state S] [--action A] [--queue Q] [--limit N] [--after ID]\n"
      "                               jobs, newest first"},
     {"stats", cli_stats, "stats                        job counts by state and queue"},
+    {"changes", cli_changes,
+     "changes [--actor WHO] [--kind job|queue|cron|action] [--limit N] [--before ID]\n"
+     "                               who changed what (audit_log), newest first: the\n"
+     "                               dashboard's users, api-token, cli:<login>"},
     {"queue", cli_queue,
      "queue list | pause Q | resume Q | limit Q [--concurrency N|none] [--rate N/DUR|none]\n"
      "                               queues: depth, paused state, fleet-wide limits"},

@@ -57,7 +57,8 @@ html_begin(struct buf *b, const struct dash_who *w, const char *title, const cha
 {
     static const char *items[][2] = {{"/", "Overview"},       {"/jobs", "Jobs"},
                                      {"/queues", "Queues"},   {"/cron", "Cron"},
-                                     {"/workers", "Workers"}, {"/webhooks", "Webhooks"}};
+                                     {"/workers", "Workers"}, {"/webhooks", "Webhooks"},
+                                     {"/changes", "Changes"}};
     buf_appends(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                    "<link rel=\"stylesheet\" href=\"/assets/app.css\">"

@@ -1,7 +1,7 @@
 /* The dashboard's parts as they see each other: authentication (dash_auth.c), the background
  * cache (dash_cache.c), HTML and form helpers (dash_html.c), the compiled-in assets
- * (dash_assets.c), the pages (dash_pages.c, dash_jobs.c, dash_fleet.c) and the changes
- * (dash_actions.c). */
+ * (dash_assets.c), the pages (dash_pages.c, dash_jobs.c, dash_fleet.c, dash_changes.c) and the
+ * changes (dash_actions.c). */
 #ifndef JOBFLEET_DASH_INT_H
 #define JOBFLEET_DASH_INT_H
 
@@ -209,6 +209,8 @@ void dash_cron(struct http_req *r, const struct dash_who *w);
 void dash_cron_one(struct http_req *r, const struct dash_who *w, const char *name);
 void dash_workers(struct http_req *r, const struct dash_who *w);
 void dash_webhooks(struct http_req *r, const struct dash_who *w);
+/* GET /changes (dash_changes.c): audit_log newest first, by who and kind of object. */
+void dash_changes(struct http_req *r, const struct dash_who *w);
 
 /* POST /jobs/{id}/retry|cancel, /jobs/bulk, /queues/{q}/pause|resume,
  * /cron/{name}/enable|disable|run (dash_actions.c): checked by the caller for role and CSRF. */

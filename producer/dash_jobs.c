@@ -436,7 +436,7 @@ dash_audit_html(struct buf *b, const cJSON *audit)
 {
     buf_appends(b, "<h2>Changes</h2>");
     if (cJSON_GetArraySize(audit) == 0) {
-        buf_appends(b, "<p class=\"mut\">None from the dashboard.</p>\n");
+        buf_appends(b, "<p class=\"mut\">None recorded.</p>\n");
         return;
     }
     buf_appends(b, "<div class=\"tbl\"><table class=\"audit\"><tr><th>when</th><th>who</th>"

@@ -280,6 +280,8 @@ dash_get(struct http_req *r, const struct dash_who *w)
         dash_workers(r, w);
     else if (n == 1 && strcmp(s[0], "webhooks") == 0)
         dash_webhooks(r, w);
+    else if (n == 1 && strcmp(s[0], "changes") == 0)
+        dash_changes(r, w);
     else
         dash_error(r, w, 404, "no such page: %s", r->url);
 }
@@ -289,8 +291,8 @@ dash_get(struct http_req *r, const struct dash_who *w)
 static bool
 dash_section_known(struct http_req *r)
 {
-    static const char *const sections[] = {"jobs",    "queues",   "cron",
-                                           "workers", "webhooks", "logout"};
+    static const char *const sections[] = {"jobs",     "queues",  "cron",  "workers",
+                                           "webhooks", "changes", "logout"};
     char s[3][DASH_SEG_MAX];
     int n = dash_path(r, s, 3);
     if (n == 0)

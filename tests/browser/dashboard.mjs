@@ -118,6 +118,19 @@ try {
     document.documentElement.scrollWidth - document.documentElement.clientWidth);
   expect(overflow <= 0, `the page is ${overflow}px wider than a phone`);
   await shot(page, '07-jobs-phone');
+
+  step = 'every change on one page';
+  await page.goto(`${base}/changes`);
+  const changes = await page.textContent('#changes');
+  expect(changes.includes('admin') && changes.includes('resume') && changes.includes('run now'),
+    `changes: ${changes}`);
+  const wide = await page.evaluate(() =>
+    document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(wide <= 0, `the changes page is ${wide}px wider than a phone`);
+  await shot(page, '07b-changes-phone');
+  await Promise.all([page.waitForNavigation(),
+    page.click(`#changes a[href="/queues/${queue}"]`)]);
+  expect(page.url().endsWith(`/queues/${queue}`), `the change's link led to ${page.url()}`);
   await ctx.close();
 
   step = 'the read-only user changes nothing';

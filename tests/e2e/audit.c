@@ -5,6 +5,7 @@
 #include "tsupport.h"
 #include "util.h"
 
+#include <cjson/cJSON.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,11 +210,113 @@ test_api_changes(struct tenv *t)
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM audit_log", DB_NOP) == 5, "five changes");
 }
 
+/* jobfleet changes: everyone's changes newest first, filtered, paged. */
+static void
+test_cli_list(struct tenv *t)
+{
+    char *me = cli_actor(), ids[24], *out = NULL, *err = NULL;
+    queued_job(t, ids, sizeof(ids));
+    cli_ok(t, NULL, (const char *const[]){"cancel", ids, NULL});
+    cli_ok(t, NULL, (const char *const[]){"queue", "pause", "audq", NULL});
+    CHECK(db_exec(t->db,
+                  "INSERT INTO audit_log (dt_created, actor, action, object_kind, object_id) "
+                  "VALUES (NOW(6), 'admin', 'pause', 'queue', 'other')",
+                  DB_NOP, NULL, NULL) == 0,
+          "insert: %s", db_errstr(t->db));
+    cli_ok(t, &out, (const char *const[]){"changes", NULL});
+    CHECK(strstr(out, "WHO") && strstr(out, "queue other") && strstr(out, "queue audq") &&
+              strstr(out, "job ") && strstr(out, me),
+          "every change listed: %s", out);
+    CHECK(strstr(out, "queue other") < strstr(out, "queue audq") &&
+              strstr(out, "queue audq") < strstr(out, "job "),
+          "newest first: %s", out);
+    free(out);
+    cli_ok(t, &out, (const char *const[]){"changes", "--actor", "admin", NULL});
+    CHECK(strstr(out, "queue other") && !strstr(out, me), "by who: %s", out);
+    free(out);
+    cli_ok(t, &out, (const char *const[]){"--json", "changes", "--kind", "job", NULL});
+    cJSON *a = cJSON_Parse(out);
+    CHECK(cJSON_GetArraySize(a) == 1 &&
+              strcmp(cJSON_GetObjectItem(cJSON_GetArrayItem(a, 0), "object_id")->valuestring,
+                     ids) == 0,
+          "by kind, as JSON: %s", out);
+    cJSON_Delete(a);
+    free(out);
+    cli_ok(t, &out, (const char *const[]){"--json", "changes", "--limit", "1", NULL});
+    a = cJSON_Parse(out);
+    CHECK(cJSON_GetArraySize(a) == 1, "one: %s", out);
+    char before[24];
+    snprintf(before, sizeof(before), "%.0f",
+             cJSON_GetObjectItem(cJSON_GetArrayItem(a, 0), "id")->valuedouble);
+    cJSON_Delete(a);
+    free(out);
+    cli_ok(t, &out, (const char *const[]){"changes", "--before", before, NULL});
+    CHECK(!strstr(out, "queue other") && strstr(out, "queue audq"), "older ones: %s", out);
+    free(out);
+    CHECK(t_cli(t, NULL, &err, (const char *const[]){"changes", "--kind", "jobs", NULL}) == 2 &&
+              strstr(err, "--kind \"jobs\" must be job, queue, cron or action"),
+          "a bad kind: %s", err);
+    free(err);
+    free(me);
+}
+
+/* The dashboard's Changes page (here with the API token as the bearer): everyone's changes,
+ * each linked to its object, filtered, paged, escaped. */
+static void
+test_changes_page(struct tenv *t)
+{
+    char ids[24], *out = NULL;
+    queued_job(t, ids, sizeof(ids));
+    cli_ok(t, NULL, (const char *const[]){"cancel", ids, NULL});
+    CHECK(db_exec(t->db,
+                  "INSERT INTO audit_log (dt_created, actor, action, object_kind, object_id, "
+                  "detail) SELECT NOW(6), IF(seq = 150, '<b>x</b>', 'admin'), 'pause', 'queue', "
+                  "CONCAT('q', seq), 'd&d' FROM seq_1_to_150",
+                  DB_NOP, NULL, NULL) == 0,
+          "insert: %s", db_errstr(t->db));
+    tprod_start(t);
+    CHECK(tprod_call(t, "GET", "/changes", NULL, NULL, &out) == 200, "page: %s", out);
+    CHECK(strstr(out, "&lt;b&gt;x&lt;/b&gt;") && !strstr(out, "<b>x</b>") && strstr(out, "d&amp;d"),
+          "escaped: %s", out);
+    CHECK(strstr(out, "<a href=\"/queues/q150\">q150</a>") && strstr(out, ">Changes</a>"),
+          "linked, and in the navigation: %s", out);
+    const char *older = strstr(out, "/changes?before=");
+    CHECK(older && t_count(out, "<tr>") == 101, "100 rows and a link to older ones: %s", out);
+    char next[64];
+    snprintf(next, sizeof(next), "%.*s", (int)strcspn(older, "\""), older);
+    free(out);
+    CHECK(tprod_call(t, "GET", next, NULL, NULL, &out) == 200, "older: %s", out);
+    CHECK(strstr(out, "/queues/q50\"") && !strstr(out, "/queues/q51\"") && strstr(out, "/jobs/") &&
+              !strstr(out, "/changes?before="),
+          "the other 51, the CLI's cancel last: %s", out);
+    free(out);
+    CHECK(tprod_call(t, "GET", "/changes?kind=job&format=json", NULL, NULL, &out) == 200,
+          "json: %s", out);
+    CHECK(out[0] == '[' && t_count(out, "\"object_kind\":\"job\"") == 1 &&
+              !strstr(out, "\"queue\""),
+          "by kind: %s", out);
+    free(out);
+    CHECK(tprod_call(t, "GET", "/changes?actor=cli%3Aroot-nobody&format=json", NULL, NULL, &out) ==
+                  200 &&
+              strcmp(out, "[]") == 0,
+          "by who: %s", out);
+    free(out);
+    CHECK(tprod_call(t, "GET", "/changes?kind=nope", NULL, NULL, &out) == 400 &&
+              strstr(out, "kind must be job, queue, cron or action"),
+          "a bad kind: %s", out);
+    free(out);
+    CHECK(tprod_call(t, "GET", "/changes?before=x", NULL, NULL, &out) == 400, "a bad before: %s",
+          out);
+    free(out);
+}
+
 static const struct test_case cases[] = {
     {"e2e_audit_cli_changes", test_cli_changes, NULL},
     {"e2e_audit_cli_bulk", test_cli_bulk, NULL},
     {"e2e_audit_with_the_change", test_with_the_change, NULL},
     {"e2e_audit_api_changes", test_api_changes, NULL},
+    {"e2e_audit_cli_list", test_cli_list, NULL},
+    {"e2e_audit_changes_page", test_changes_page, NULL},
 };
 
 int

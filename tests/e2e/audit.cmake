@@ -4,4 +4,6 @@ jf_e2e(audit TIMEOUT 120 NAMES
   e2e_audit_cli_changes
   e2e_audit_cli_bulk
   e2e_audit_with_the_change
-  e2e_audit_api_changes)
+  e2e_audit_api_changes
+  e2e_audit_cli_list
+  e2e_audit_changes_page)
