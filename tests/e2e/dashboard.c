@@ -1,8 +1,9 @@
-/* End-to-end tests of the dashboard served by jobfleet-producer: login and sessions, the
- * failed-login limit, CSRF, the read-only role, the bounded Jobs listing, bulk changes with
+/* End-to-end tests of the dashboard served by jobfleet-producer (login and sessions are in
+ * dashboard_login.c): CSRF, the read-only role, the bounded Jobs listing, bulk changes with
  * their confirmation, the background cache behind the Overview and /metrics, and (through
  * tests/browser/dashboard.mjs) the whole flow in headless Chromium. */
 #include "log_limit.h"
+#include "tdash.h"
 #include "thttp.h"
 #include "tproducer.h"
 #include "tsupport.h"
@@ -11,304 +12,12 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-/* admin / adminpw (bcrypt) and viewer / viewpw (yescrypt), made by `jobfleet passwd`. */
-#define DASH_USERS                                                                                 \
-    "[dashboard]\nusers = "                                                                        \
-    "admin:admin:$2b$10$szgSb4bb9xW3eUGmRlzoDewXFTFhlt94AAYq27vlAY.0NVaD0nJcC,"                    \
-    " viewer:read:$y$j9T$5sy5PC.yglQAHXMynQvnG0$JsPXVcsGM7TmPpj5KwZDx2R/IdI31cNQnZmQmH0UKL9\n"     \
-    "cache_refresh_ms = 200\nlogin_max_failures = 3\nlogin_lockout_s = 60\n"
-
-/* A logged-in client: the session cookie and the form token. */
-struct dclient {
-    char cookie[128];
-    char csrf[65];
-};
-
-static long
-dreq(struct tenv *t, const char *method, const char *path, const char *body,
-     const struct dclient *c, const char *extra, struct t_http_resp *out)
-{
-    char ck[160], origin[128];
-    snprintf(ck, sizeof(ck), "Cookie: %s", c ? c->cookie : "");
-    const char *url = tprod_url(t, "");
-    snprintf(origin, sizeof(origin), "Origin: %.*s", (int)strlen(url), url);
-    const char *h[6];
-    int n = 0;
-    if (c)
-        h[n++] = ck;
-    h[n++] = "Content-Type: application/x-www-form-urlencoded";
-    h[n++] = extra ? extra : origin;
-    h[n] = NULL;
-    CHECK(t_http(method, tprod_url(t, path), body, body ? strlen(body) : 0, h, out) == 0,
-          "%s %s: %s", method, path, out->err);
-    return out->status;
-}
-
-/* The status of a request; the body is dropped. */
-static long
-dstatus(struct tenv *t, const char *method, const char *path, const char *body,
-        const struct dclient *c, const char *extra)
-{
-    struct t_http_resp r;
-    long st = dreq(t, method, path, body, c, extra, &r);
-    t_http_release(&r);
-    return st;
-}
-
-/* GET path as c; fails unless 200. The caller frees the body. */
-static char *
-dget(struct tenv *t, const char *path, const struct dclient *c)
-{
-    struct t_http_resp r;
-    long st = dreq(t, "GET", path, NULL, c, NULL, &r);
-    CHECK(st == 200, "GET %s: %ld %s", path, st, r.body);
-    char *b = xstrdup(r.body);
-    t_http_release(&r);
-    return b;
-}
-
-static cJSON *
-dget_json(struct tenv *t, const char *path, const struct dclient *c)
-{
-    char *b = dget(t, path, c);
-    cJSON *j = cJSON_Parse(b);
-    CHECK(j != NULL, "GET %s: not JSON: %s", path, b);
-    free(b);
-    return j;
-}
-
-/* The Max-Age dlogin expects of the session cookie ([dashboard] session_ttl_s). */
-static int dlogin_ttl_s = 28800;
-
-/* Logs in; returns the status, and fills c (cookie and form token) on success. */
-static long
-dlogin(struct tenv *t, const char *user, const char *pass, struct dclient *c)
-{
-    char body[256];
-    snprintf(body, sizeof(body), "user=%s&password=%s", user, pass);
-    struct t_http_resp r;
-    long st = dreq(t, "POST", "/login", body, NULL, NULL, &r);
-    if (st == 303) {
-        char sc[256];
-        CHECK(t_http_header(&r, "set-cookie", sc, sizeof(sc)) == 0, "no Set-Cookie");
-        char max_age[32];
-        snprintf(max_age, sizeof(max_age), "Max-Age=%d;", dlogin_ttl_s);
-        CHECK(strstr(sc, "HttpOnly") && strstr(sc, "SameSite=Strict") && strstr(sc, "Secure") &&
-                  strstr(sc, max_age) && strstr(sc, "Path=/"),
-              "cookie attributes: %s", sc);
-        snprintf(c->cookie, sizeof(c->cookie), "%.*s", (int)strcspn(sc, ";"), sc);
-        char *page = dget(t, "/", c);
-        const char *v = strstr(page, "name=\"csrf\" value=\"");
-        CHECK(v != NULL, "no form token on the page: %s", page);
-        snprintf(c->csrf, sizeof(c->csrf), "%.64s", v + 19);
-        free(page);
-    }
-    t_http_release(&r);
-    return st;
-}
-
-/* The status of a login sent with an X-Forwarded-For header (the session is not kept). */
-static long
-dlogin_xff(struct tenv *t, const char *user, const char *pass, const char *xff)
-{
-    char body[256], origin[128], fwd[128];
-    snprintf(body, sizeof(body), "user=%s&password=%s", user, pass);
-    const char *url = tprod_url(t, "");
-    snprintf(origin, sizeof(origin), "Origin: %.*s", (int)strlen(url), url);
-    snprintf(fwd, sizeof(fwd), "X-Forwarded-For: %s", xff);
-    const char *h[] = {"Content-Type: application/x-www-form-urlencoded", origin, fwd, NULL};
-    struct t_http_resp r;
-    CHECK(t_http("POST", tprod_url(t, "/login"), body, strlen(body), h, &r) == 0, "login: %s",
-          r.err);
-    long st = r.status;
-    t_http_release(&r);
-    return st;
-}
 
 static void
 dstart(struct tenv *t)
 {
     tprod_start(t);
-}
-
-static void
-test_login(struct tenv *t)
-{
-    /* A user made by `jobfleet passwd` (yescrypt) on top of the configured ones. */
-    char *cmd = xasprintf("printf 'pass word\\n' | %s --config %s passwd carol --role read",
-                          t_bin("jobfleet"), t->conf);
-    FILE *p = popen(cmd, "r");
-    free(cmd);
-    char line[512] = "";
-    CHECK(p && fgets(line, sizeof(line), p), "jobfleet passwd printed nothing");
-    CHECK(pclose(p) == 0, "jobfleet passwd failed");
-    line[strcspn(line, "\n")] = '\0';
-    CHECK(strncmp(line, "carol:read:$y$", 14) == 0, "passwd line: %s", line);
-    FILE *fp = fopen(t->conf, "a");
-    fprintf(fp, "[dashboard]\nusers = %s\nlogin_max_failures = 3\n", line);
-    fclose(fp);
-    dstart(t);
-
-    struct dclient c;
-    CHECK(dstatus(t, "GET", "/", NULL, NULL, NULL) == 303, "no session: to the login page");
-    CHECK(dstatus(t, "GET", "/jobs?format=json", NULL, NULL, NULL) == 401, "JSON: 401");
-    CHECK(dlogin(t, "carol", "wrong", &c) == 401, "wrong password");
-    CHECK(dlogin(t, "carol", "pass+word", &c) == 303, "right password");
-    char *page = dget(t, "/", &c);
-    CHECK(strstr(page, "carol") && strstr(page, "(read-only)"), "%s", page);
-    free(page);
-    /* The API token logs in as admin, and works as a bearer token for scripts. */
-    struct dclient tok;
-    CHECK(dlogin(t, "", "test-token-0123456789", &tok) == 303, "API token login");
-    CHECK(tprod_call(t, "GET", "/jobs?format=json", NULL, NULL, NULL) == 200, "bearer");
-    CHECK(tprod_call(t, "GET", "/jobs?format=json", NULL, "Authorization: Bearer nope", NULL) ==
-              401,
-          "wrong bearer");
-    /* Logout ends the session on the server, not only in the browser. */
-    char body[128];
-    snprintf(body, sizeof(body), "csrf=%s", c.csrf);
-    CHECK(dstatus(t, "POST", "/logout", body, &c, NULL) == 303, "logout");
-    CHECK(dstatus(t, "GET", "/", NULL, &c, NULL) == 303, "the old cookie no longer works");
-    /* Three failures lock the address out, even for the right password then. */
-    CHECK(dlogin(t, "carol", "x", &c) == 401 && dlogin(t, "carol", "y", &c) == 401, "fail");
-    CHECK(dlogin(t, "carol", "pass+word", &c) == 429, "locked out after three failures");
-    /* With no trusted_proxies, an X-Forwarded-For of the client's own does not get it out. */
-    CHECK(dlogin_xff(t, "carol", "pass+word", "203.0.113.77") == 429,
-          "X-Forwarded-For believed without trusted_proxies");
-}
-
-#define FLOOD_CLIENTS 64
-
-/* Sends a login POST for a user that does not exist from 127.0.0.<host>: a socket bound there
- * (all of 127/8 is this machine), so every attempt comes from its own address, as a botnet's
- * would, and no address is locked out. Returns the socket; the answer is read later. */
-static int
-flood_login(struct tenv *t, int host, int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(0x7f000000u | (uint32_t)host);
-    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind 127.0.0.%d", host);
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "connect from 127.0.0.%d", host);
-    char body[64], req[512];
-    int bl = snprintf(body, sizeof(body), "user=nobody%d&password=guess%d", host, host);
-    int rl =
-        snprintf(req, sizeof(req),
-                 "POST /login HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nOrigin: http://127.0.0.1:%d\r\n"
-                 "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n"
-                 "Connection: close\r\n\r\n%s",
-                 port, port, bl, body);
-    CHECK(write(fd, req, (size_t)rl) == rl, "send the login from 127.0.0.%d", host);
-    (void)t;
-    return fd;
-}
-
-/* Every password check is a crypt(3) of the configured cost (yescrypt's default: some 60 ms of
- * CPU on this machine), run on an HTTP thread. Logins from many addresses, none locked out,
- * must not take the threads and CPU that webhooks and the API need: while 64 wrong logins from
- * 64 addresses are in, an API enqueue is still answered promptly; the logins beyond the
- * producer's few checks a second are answered 429 at once; the right password works again a
- * moment later. */
-static void
-test_login_flood(struct tenv *t)
-{
-    dstart(t);
-    int port = atoi(strrchr(tprod_url(t, ""), ':') + 1);
-    int fds[FLOOD_CLIENTS];
-    for (int i = 0; i < FLOOD_CLIENTS; i++)
-        fds[i] = flood_login(t, 10 + i, port);
-    int64_t worst = 0;
-    for (int i = 0; i < 3; i++) {
-        int64_t t0 = now_mono_ms();
-        CHECK(tprod_call(t, "POST", "/api/jobs", "{\"action\":\"System/Noop\"}", NULL, NULL) == 201,
-              "enqueue %d during the login flood", i);
-        int64_t took = now_mono_ms() - t0;
-        worst = took > worst ? took : worst;
-    }
-    int refused = 0, checked = 0;
-    for (int i = 0; i < FLOOD_CLIENTS; i++) {
-        int st = t_http_raw_status(fds[i], 30);
-        refused += st == 429;
-        checked += st == 401;
-    }
-    CHECK(checked + refused == FLOOD_CLIENTS, "%d of %d logins answered 401 or 429",
-          checked + refused, FLOOD_CLIENTS);
-    CHECK(worst < 500, "an API enqueue took %lld ms during the login flood", (long long)worst);
-    CHECK(refused > 0 && checked <= FLOOD_CLIENTS / 4, "%d of %d logins were checked, %d refused",
-          checked, FLOOD_CLIENTS, refused);
-    CHECK(tprod_metric(t, "jobfleet_dashboard_logins_total{outcome=\"busy\"}") == refused &&
-              tprod_metric(t, "jobfleet_dashboard_logins_total{outcome=\"wrong\"}") == checked,
-          "jobfleet_dashboard_logins_total does not count %d busy and %d wrong", refused, checked);
-    struct dclient c;
-    long st = 0;
-    WAIT_UNTIL((st = dlogin(t, "admin", "adminpw", &c)) == 303, 10000,
-               "the right password after the flood: %ld", st);
-    CHECK(tprod_metric(t, "jobfleet_dashboard_logins_total{outcome=\"ok\"}") == 1,
-          "jobfleet_dashboard_logins_total{outcome=\"ok\"} is not 1");
-}
-
-/* Behind a trusted proxy ([producer] trusted_proxies = 127.0.0.1 here), the lockout counts
- * each client by the address the proxy's X-Forwarded-For hop names, not by the proxy's: three
- * failures lock that client out, not every client of the proxy; a hop the client wrote itself,
- * before the proxy's, is not believed; and the log names the client. */
-static void
-test_login_behind_proxy(struct tenv *t)
-{
-    pid_t p = tprod_start(t);
-    const char *far = "6.6.6.6, 203.0.113.5";
-    CHECK(dlogin_xff(t, "nobody1", "x", far) == 401 && dlogin_xff(t, "nobody2", "x", far) == 401 &&
-              dlogin_xff(t, "nobody3", "x", far) == 401,
-          "three failures from 203.0.113.5");
-    CHECK(dlogin_xff(t, "admin", "adminpw", "203.0.113.5") == 429, "203.0.113.5 is locked out");
-    CHECK(dlogin_xff(t, "admin", "adminpw", "6.6.6.6") == 303,
-          "6.6.6.6, written by the client before the proxy's hop, was not what got locked");
-    CHECK(dlogin_xff(t, "admin", "adminpw", "203.0.113.6") == 303,
-          "another client of the same proxy is not locked out");
-    char *log = t_log(t, p);
-    CHECK(log && strstr(log, "failed login for \"nobody1\" from 203.0.113.5"),
-          "the log names the client: %s", log ? log : "(none)");
-    free(log);
-}
-
-/* A session ends session_ttl_s after its login: the cookie says so (Max-Age), and the server
- * refuses it afterwards even from a client that keeps sending it. */
-static void
-test_session_expires(struct tenv *t)
-{
-    dlogin_ttl_s = 2;
-    dstart(t);
-    struct dclient c;
-    int64_t t0 = now_mono_ms();
-    CHECK(dlogin(t, "admin", "adminpw", &c) == 303, "login");
-    CHECK(dstatus(t, "GET", "/jobs?format=json", NULL, &c, NULL) == 200, "fresh session works");
-    WAIT_UNTIL(dstatus(t, "GET", "/", NULL, &c, NULL) == 303, 10000,
-               "the session outlived its 2 s");
-    int64_t took = now_mono_ms() - t0;
-    CHECK(took >= 1900, "the session ended after %lld ms, before its 2 s", (long long)took);
-    CHECK(dstatus(t, "GET", "/jobs?format=json", NULL, &c, NULL) == 401, "JSON: 401 after expiry");
-    char body[128];
-    snprintf(body, sizeof(body), "csrf=%s", c.csrf);
-    struct t_http_resp r;
-    char where[128] = "";
-    long st = dreq(t, "POST", "/queues/default/pause", body, &c, NULL, &r);
-    t_http_header(&r, "location", where, sizeof(where));
-    t_http_release(&r);
-    CHECK(st == 303 && strncmp(where, "/login", 6) == 0, "an expired session's POST: %ld to %s", st,
-          where);
-    CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM queue_settings WHERE is_paused = 1", DB_NOP) == 0,
-          "nothing paused by an expired session");
-    /* A new login gets a new session. */
-    CHECK(dlogin(t, "admin", "adminpw", &c) == 303, "login again");
-    CHECK(dstatus(t, "GET", "/jobs?format=json", NULL, &c, NULL) == 200, "the new session works");
 }
 
 static void
@@ -705,20 +414,15 @@ int
 main(int argc, char **argv)
 {
     static const struct test_case cases[] = {
-        {"e2e_dashboard_login", test_login, NULL},
-        {"e2e_dashboard_login_flood", test_login_flood, DASH_USERS},
-        {"e2e_dashboard_login_behind_proxy", test_login_behind_proxy,
-         DASH_USERS "[producer]\ntrusted_proxies = 10.0.0.0/8, 127.0.0.1\n"},
-        {"e2e_dashboard_session_expires", test_session_expires, DASH_USERS "session_ttl_s = 2\n"},
-        {"e2e_dashboard_csrf", test_csrf, DASH_USERS},
-        {"e2e_dashboard_readonly", test_readonly, DASH_USERS},
+        {"e2e_dashboard_csrf", test_csrf, TDASH_USERS},
+        {"e2e_dashboard_readonly", test_readonly, TDASH_USERS},
         {"e2e_dashboard_jobs_filter", test_jobs_filter,
-         DASH_USERS "scan_max = 100\ntext_scan_max = 100\n"},
-        {"e2e_dashboard_bulk", test_bulk, DASH_USERS},
-        {"e2e_dashboard_bulk_many", test_bulk_many, DASH_USERS},
-        {"e2e_dashboard_cache_metrics", test_cache_metrics, DASH_USERS},
-        {"e2e_dashboard_webhooks_left_out", test_webhooks_left_out, DASH_USERS},
-        {"e2e_dashboard_browser", test_browser, DASH_USERS},
+         TDASH_USERS "scan_max = 100\ntext_scan_max = 100\n"},
+        {"e2e_dashboard_bulk", test_bulk, TDASH_USERS},
+        {"e2e_dashboard_bulk_many", test_bulk_many, TDASH_USERS},
+        {"e2e_dashboard_cache_metrics", test_cache_metrics, TDASH_USERS},
+        {"e2e_dashboard_webhooks_left_out", test_webhooks_left_out, TDASH_USERS},
+        {"e2e_dashboard_browser", test_browser, TDASH_USERS},
     };
     return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
 }

@@ -2,10 +2,6 @@
 # headless Chromium through tests/browser/dashboard.mjs (playwright-core, installed by
 # tests/install-deps) and keeps its screenshots under <build>/artifacts/dashboard/.
 jf_e2e(dashboard TIMEOUT 180 NAMES
-  e2e_dashboard_login
-  e2e_dashboard_login_flood
-  e2e_dashboard_login_behind_proxy
-  e2e_dashboard_session_expires
   e2e_dashboard_csrf
   e2e_dashboard_readonly
   e2e_dashboard_jobs_filter

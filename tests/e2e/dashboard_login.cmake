@@ -1,0 +1,6 @@
+# End-to-end tests of the dashboard's login (tests/e2e/dashboard_login.c).
+jf_e2e(dashboard_login TIMEOUT 120 NAMES
+  e2e_dashboard_login
+  e2e_dashboard_login_flood
+  e2e_dashboard_login_behind_proxy
+  e2e_dashboard_session_expires)
