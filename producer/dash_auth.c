@@ -1,6 +1,8 @@
 /* This file authenticates the dashboard's users: the [dashboard] users with crypt(3) hashes
  * (libcrypt: yescrypt or bcrypt), the API token, sessions kept in memory with an expiry and a
- * per-session form token, and the failed-login limit per client address and per user name.
+ * per-session form token, the failed-login limit per client address and per user name, the
+ * producer's budget of password checks, and the room kept for a user at an address they logged
+ * in from before.
  *
  * Sessions live in this process only: behind a load balancer with several producers, either
  * make it sticky or log in per producer (docs/dashboard.md). */
@@ -173,19 +175,43 @@ dash_fail_locked(struct dash_auth *a, const char *key, int64_t now)
     return (f->first_ms + (int64_t)a->cfg->dashboard.login_lockout_s * 1000 - now) / 1000 + 1;
 }
 
-/* With mu held: takes the budget of one password check, or says there is none now. */
+/* With mu held: takes one check of b (per_s a second after a burst), or says there is none
+ * now. */
 static bool
-dash_check_take(struct dash_auth *a)
+dash_bucket_take(struct dash_bucket *b, double per_s, double burst)
 {
     int64_t now = now_mono_ms();
-    double t = a->check_tokens + (double)(now - a->check_refill_ms) * DASH_CHECKS_PER_S / 1000.0;
-    a->check_tokens = t > DASH_CHECKS_BURST ? DASH_CHECKS_BURST : t;
-    a->check_refill_ms = now;
-    if (a->checking || a->check_tokens < 1.0)
+    double t = b->tokens + (double)(now - b->refill_ms) * per_s / 1000.0;
+    b->tokens = t > burst ? burst : t;
+    b->refill_ms = now;
+    if (b->busy || b->tokens < 1.0)
         return false;
-    a->check_tokens -= 1.0;
-    a->checking = true;
+    b->tokens -= 1.0;
+    b->busy = true;
     return true;
+}
+
+/* With mu held: the entry of user at ip when that user logged in from there within
+ * DASH_KNOWN_DAYS; else, when make is set, a new one (evicting the oldest); else NULL. */
+static struct dash_known *
+dash_known_find(struct dash_auth *a, const char *user, const char *ip, bool make, int64_t now)
+{
+    char key[sizeof(a->known[0].key)];
+    snprintf(key, sizeof(key), "%.*s\n%s", DASH_NAME_MAX, user, ip);
+    struct dash_known *oldest = &a->known[0];
+    for (int i = 0; i < DASH_KNOWN; i++) {
+        struct dash_known *k = &a->known[i];
+        if (k->last_ms && now - k->last_ms > (int64_t)DASH_KNOWN_DAYS * 86400 * 1000)
+            k->last_ms = 0;
+        if (k->last_ms && strcmp(k->key, key) == 0)
+            return k;
+        if (k->last_ms < oldest->last_ms)
+            oldest = k;
+    }
+    if (!make)
+        return NULL;
+    snprintf(oldest->key, sizeof(oldest->key), "%s", key);
+    return oldest;
 }
 
 static bool
@@ -239,15 +265,24 @@ dash_login_attempt(struct dash_auth *a, const char *ip, const char *user, const 
     char kip[DASH_NAME_MAX + 16], kuser[DASH_NAME_MAX + 16];
     snprintf(kip, sizeof(kip), "ip:%s", ip);
     snprintf(kuser, sizeof(kuser), "user:%.*s", DASH_NAME_MAX, user);
+    /* The API token's login is "api-token" whether the user was given or left empty. */
+    const char *kname = user[0] ? user : "api-token";
     int64_t now = now_wall_ms();
     pthread_mutex_lock(&a->mu);
-    int64_t wait_ip = dash_fail_locked(a, kip, now), wait_user = dash_fail_locked(a, kuser, now);
+    bool known = dash_known_find(a, kname, ip, false, now) != NULL;
+    int64_t wait_ip = dash_fail_locked(a, kip, now);
+    int64_t wait_user = known ? 0 : dash_fail_locked(a, kuser, now);
     *retry_s = wait_ip > wait_user ? wait_ip : wait_user;
-    bool may_check = *retry_s == 0 && dash_check_take(a);
+    struct dash_bucket *budget = NULL;
+    if (*retry_s == 0 && dash_bucket_take(&a->checks, DASH_CHECKS_PER_S, DASH_CHECKS_BURST))
+        budget = &a->checks;
+    else if (*retry_s == 0 && known &&
+             dash_bucket_take(&a->known_checks, DASH_KNOWN_PER_S, DASH_KNOWN_BURST))
+        budget = &a->known_checks;
     pthread_mutex_unlock(&a->mu);
     if (*retry_s > 0)
         return DASH_LOGIN_LOCKED;
-    if (!may_check) {
+    if (budget == NULL) {
         /* Counted as a failure of neither: the attempt was not checked. */
         static struct log_limit limit = LOG_LIMIT_INIT("dashboard login refused unchecked");
         log_warnx_limited(&limit,
@@ -270,9 +305,10 @@ dash_login_attempt(struct dash_auth *a, const char *ip, const char *user, const 
         admin = true;
     }
     pthread_mutex_lock(&a->mu);
-    a->checking = false;
+    budget->busy = false;
     if (ok) {
         dash_session_open(a, who, admin, now, out);
+        dash_known_find(a, kname, ip, true, now)->last_ms = now;
     } else {
         dash_fail_find(a, kip, true, now)->count++;
         dash_fail_find(a, kuser, true, now)->count++;

@@ -27,6 +27,16 @@
  * who mistypes a few times); beyond that a login is answered 429 unchecked. */
 #define DASH_CHECKS_PER_S 4
 #define DASH_CHECKS_BURST 8
+/* A login of a user from an address where that user logged in before (within DASH_KNOWN_DAYS,
+ * remembered for the last DASH_KNOWN such pairs) may also use a budget of its own
+ * (DASH_KNOWN_PER_S after a burst of DASH_KNOWN_BURST, one check at a time beside the other),
+ * and is not refused by its user name's lockout, only by its address's: a flood of logins from
+ * elsewhere, or an attacker failing with the operator's name, does not lock the operator out of
+ * the address they work from. */
+#define DASH_KNOWN 256
+#define DASH_KNOWN_DAYS 30
+#define DASH_KNOWN_PER_S 1
+#define DASH_KNOWN_BURST 3
 
 struct dash_user {
     char *name;
@@ -43,6 +53,19 @@ struct dash_session {
     int64_t expires_ms; /* wall clock */
 };
 
+/* A budget of password checks: a token bucket, and whether a check of it runs now. */
+struct dash_bucket {
+    double tokens;
+    int64_t refill_ms; /* monotonic */
+    bool busy;
+};
+
+/* A user who logged in from an address: "name\naddress", and when last (wall clock; 0: free). */
+struct dash_known {
+    char key[DASH_NAME_MAX + 72];
+    int64_t last_ms;
+};
+
 struct dash_fail {
     char key[DASH_NAME_MAX + 16]; /* "ip:<addr>" or "user:<name>" */
     int count;
@@ -55,10 +78,9 @@ struct dash_auth {
     int n_users;
     char dummy_hash[160];
     pthread_mutex_t mu;
-    /* The password checks' budget (a token bucket of DASH_CHECKS_PER_S) and whether one runs. */
-    double check_tokens;
-    int64_t check_refill_ms;
-    bool checking;
+    /* The password checks' budget, and the known addresses' own (DASH_KNOWN_PER_S). */
+    struct dash_bucket checks, known_checks;
+    struct dash_known known[DASH_KNOWN];
     struct dash_session sessions[DASH_SESSIONS];
     struct dash_fail fails[DASH_FAILS];
 };

@@ -82,11 +82,11 @@ test_login(struct tenv *t)
 
 #define FLOOD_CLIENTS 64
 
-/* Sends a login POST for a user that does not exist from 127.0.0.<host>: a socket bound there
- * (all of 127/8 is this machine), so every attempt comes from its own address, as a botnet's
- * would, and no address is locked out. Returns the socket; the answer is read later. */
+/* Sends a login POST for user with pass from 127.0.0.<host>: a socket bound there (all of
+ * 127/8 is this machine), so each host is an address of its own, as a botnet's would be.
+ * Returns the socket; the answer is read later (t_http_raw_status). */
 static int
-flood_login(struct tenv *t, int host, int port)
+login_from(int host, int port, const char *user, const char *pass)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET};
@@ -95,8 +95,8 @@ flood_login(struct tenv *t, int host, int port)
     a.sin_port = htons((uint16_t)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "connect from 127.0.0.%d", host);
-    char body[64], req[512];
-    int bl = snprintf(body, sizeof(body), "user=nobody%d&password=guess%d", host, host);
+    char body[128], req[512];
+    int bl = snprintf(body, sizeof(body), "user=%s&password=%s", user, pass);
     int rl =
         snprintf(req, sizeof(req),
                  "POST /login HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nOrigin: http://127.0.0.1:%d\r\n"
@@ -104,8 +104,30 @@ flood_login(struct tenv *t, int host, int port)
                  "Connection: close\r\n\r\n%s",
                  port, port, bl, body);
     CHECK(write(fd, req, (size_t)rl) == rl, "send the login from 127.0.0.%d", host);
-    (void)t;
     return fd;
+}
+
+/* A login for a user that does not exist from 127.0.0.<host>, so that no address is locked
+ * out; returns the socket. */
+static int
+flood_login(struct tenv *t, int host, int port)
+{
+    char user[32], pass[32];
+    snprintf(user, sizeof(user), "nobody%d", host);
+    snprintf(pass, sizeof(pass), "guess%d", host);
+    (void)t;
+    return login_from(host, port, user, pass);
+}
+
+/* The status of a login from 127.0.0.<host>, waited for. */
+static int
+login_status(struct tenv *t, int host, const char *user, const char *pass)
+{
+    int port = atoi(strrchr(tprod_url(t, ""), ':') + 1);
+    int fd = login_from(host, port, user, pass);
+    int st = t_http_raw_status(fd, 30);
+    close(fd);
+    return st;
 }
 
 /* Every password check is a crypt(3) of the configured cost (yescrypt's default: some 60 ms of
@@ -207,6 +229,41 @@ test_session_expires(struct tenv *t)
     CHECK(dstatus(t, "GET", "/jobs?format=json", NULL, &c, NULL) == 200, "the new session works");
 }
 
+/* A user who logged in from an address keeps a way in from there. Failures with that user's
+ * name from elsewhere lock the name out for every other address, not for that one; during a
+ * flood of logins from 64 other addresses, its right password is checked, not refused as busy;
+ * and its own address's failures still lock it out. */
+static void
+test_login_known(struct tenv *t)
+{
+    tprod_start(t);
+    int port = atoi(strrchr(tprod_url(t, ""), ':') + 1);
+    struct dclient c;
+    CHECK(dlogin(t, "admin", "adminpw", &c) == 303, "admin logs in from 127.0.0.1");
+    for (int i = 0; i < 3; i++)
+        CHECK(login_status(t, 5, "admin", "guess") == 401, "failure %d from 127.0.0.5", i);
+    CHECK(login_status(t, 6, "admin", "adminpw") == 429 &&
+              tprod_metric(t, "jobfleet_dashboard_logins_total{outcome=\"locked\"}") == 1,
+          "the name is locked out for a new address");
+    CHECK(dlogin(t, "admin", "adminpw", &c) == 303, "not for the address admin logged in from");
+
+    int fds[FLOOD_CLIENTS];
+    for (int i = 0; i < FLOOD_CLIENTS; i++)
+        fds[i] = flood_login(t, 10 + i, port);
+    long st = dlogin(t, "admin", "adminpw", &c);
+    int busy = 0;
+    for (int i = 0; i < FLOOD_CLIENTS; i++) {
+        busy += t_http_raw_status(fds[i], 30) == 429;
+        close(fds[i]);
+    }
+    CHECK(st == 303, "admin's login during the flood: %ld (%d of the flood refused)", st, busy);
+    CHECK(busy > FLOOD_CLIENTS / 2, "the flood was refused: %d of %d", busy, FLOOD_CLIENTS);
+
+    for (int i = 0; i < 3; i++)
+        WAIT_UNTIL(dlogin(t, "admin", "wrong", &c) == 401, 10000, "failure %d from 127.0.0.1", i);
+    CHECK(dlogin(t, "admin", "adminpw", &c) == 429, "its own failures still lock it out");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -216,6 +273,7 @@ main(int argc, char **argv)
         {"e2e_dashboard_login_behind_proxy", test_login_behind_proxy,
          TDASH_USERS "[producer]\ntrusted_proxies = 10.0.0.0/8, 127.0.0.1\n"},
         {"e2e_dashboard_session_expires", test_session_expires, TDASH_USERS "session_ttl_s = 2\n"},
+        {"e2e_dashboard_login_known", test_login_known, TDASH_USERS},
     };
     return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
 }
