@@ -69,20 +69,58 @@ dash_changes_form(struct buf *b, const char *actor, const char *kind)
 
 /* "Older changes": the same filters from below the last row. */
 static void
-dash_changes_older(struct buf *b, const cJSON *list, const char *actor, const char *kind)
+dash_changes_older(struct buf *b, const cJSON *data)
 {
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetArrayItem(list, cJSON_GetArraySize(list) - 1), "id");
-    if (cJSON_GetArraySize(list) < DASH_CHANGES_ROWS || !cJSON_IsNumber(id))
+    const cJSON *next = cJSON_GetObjectItemCaseSensitive(data, "next_before");
+    if (!cJSON_IsNumber(next))
         return;
-    buf_printf(b, "<p><a href=\"/changes?before=%.0f", id->valuedouble);
-    if (actor) {
+    char t1[80], t2[16];
+    const char *actor = html_val(data, "actor", t1, sizeof(t1)),
+               *kind = html_val(data, "kind", t2, sizeof(t2));
+    buf_printf(b, "<p><a href=\"/changes?before=%.0f", next->valuedouble);
+    if (actor[0]) {
         buf_appends(b, "&amp;actor=");
         html_url(b, actor);
     }
-    if (kind)
+    if (kind[0])
         buf_printf(b, "&amp;kind=%s", kind);
     buf_appends(b, "\">Older changes</a></p>");
+}
+
+static void
+dash_changes_render(struct buf *b, const struct dash_who *w, const cJSON *data)
+{
+    char t1[80], t2[16];
+    const char *actor = html_val(data, "actor", t1, sizeof(t1)),
+               *kind = html_val(data, "kind", t2, sizeof(t2));
+    dash_changes_form(b, actor, kind);
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(data, "changes");
+    if (cJSON_GetArraySize(list) == 0)
+        buf_appends(b, "<p class=\"mut\">No changes recorded.</p>\n");
+    else
+        html_table(b, w, "changes",
+                   "<th>when</th><th>who</th><th>what</th><th>object</th>"
+                   "<th class=\"hide-sm\">detail</th>",
+                   list, dash_change_tr, NULL);
+    dash_changes_older(b, data);
+    buf_appends(b, "<p class=\"mut\">Every change made with the dashboard, the JSON API or the "
+                   "CLI (<a href=\"/changes?format=json\">JSON</a>).</p>");
+}
+
+/* The page's data: the filters, the changes, and the id to page on from (null: no more). */
+static cJSON *
+dash_changes_data(cJSON *list, const char *actor, const char *kind)
+{
+    cJSON *data = cJSON_CreateObject();
+    cJSON_AddItemToObject(data, "actor", actor ? cJSON_CreateString(actor) : cJSON_CreateNull());
+    cJSON_AddItemToObject(data, "kind", kind ? cJSON_CreateString(kind) : cJSON_CreateNull());
+    const cJSON *last = cJSON_GetArrayItem(list, cJSON_GetArraySize(list) - 1);
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(last, "id");
+    bool more = cJSON_GetArraySize(list) == DASH_CHANGES_ROWS && cJSON_IsNumber(id);
+    cJSON_AddItemToObject(data, "next_before",
+                          more ? cJSON_CreateNumber(id->valuedouble) : cJSON_CreateNull());
+    cJSON_AddItemToObject(data, "changes", list);
+    return data;
 }
 
 void
@@ -115,27 +153,7 @@ dash_changes(struct http_req *r, const struct dash_who *w)
         dash_error(r, w, 503, "read audit_log: %s", err);
         return;
     }
-    if (dash_wants_json(r)) {
-        dash_reply_json(r, 200, list);
-        cJSON_Delete(list);
-        return;
-    }
-    struct buf b;
-    buf_init(&b, 0);
-    html_begin(&b, w, "Changes", "Changes");
-    dash_changes_form(&b, actor, kind);
-    if (cJSON_GetArraySize(list) == 0)
-        buf_appends(&b, "<p class=\"mut\">No changes recorded.</p>\n");
-    else
-        html_table(&b, w, "changes",
-                   "<th>when</th><th>who</th><th>what</th><th>object</th>"
-                   "<th class=\"hide-sm\">detail</th>",
-                   list, dash_change_tr, NULL);
-    dash_changes_older(&b, list, actor, kind);
-    buf_appends(&b, "<p class=\"mut\">Every change made with the dashboard, the JSON API or the "
-                    "CLI (<a href=\"/changes?format=json\">JSON</a>).</p>");
-    html_end(&b);
-    dash_reply_html(r, 200, &b);
-    buf_release(&b);
-    cJSON_Delete(list);
+    cJSON *data = dash_changes_data(list, actor, kind);
+    dash_show(r, w, data, "Changes", "Changes", dash_changes_render);
+    cJSON_Delete(data);
 }
