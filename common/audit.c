@@ -102,3 +102,31 @@ audit_recent(struct db *db, const char *timeout_prefix, const char *actor, const
     db_rows_free(r);
     return a;
 }
+
+int
+audit_delete_batch(struct db *db, const char *cutoff, int batch)
+{
+    /* Ids grow with dt_created: the oldest rows by id are the ones to look at. Rows are never
+     * changed once written, so the read needs no lock before the delete. */
+    struct db_rows *r = db_query(db,
+                                 "SELECT id FROM (SELECT id, dt_created FROM audit_log ORDER BY "
+                                 "id LIMIT ?) o WHERE dt_created < ?",
+                                 DB_P(DBI(batch), DBS(cutoff)));
+    if (r == NULL)
+        return -1;
+    int n = r->n_rows, rc = 0;
+    if (n > 0) {
+        struct db_param *p = xcalloc((size_t)n, sizeof(*p));
+        for (int i = 0; i < n; i++)
+            p[i] = DBI(db_rows_int(r, i, 0, 0));
+        char *ph = xmalloc((size_t)n * 2 + 1);
+        db_placeholders(ph, n);
+        char *sql = xasprintf("DELETE FROM audit_log WHERE id IN (%s)", ph);
+        rc = db_exec(db, sql, p, n, NULL, NULL);
+        free(sql);
+        free(ph);
+        free(p);
+    }
+    db_rows_free(r);
+    return rc < 0 ? -1 : n;
+}

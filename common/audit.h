@@ -34,6 +34,11 @@ int audit_add_ids(struct db *db, const char *actor, const char *action, const ch
  * detail}, or NULL on error (db_errstr). The caller owns the result. */
 cJSON *audit_list(struct db *db, const char *kind, const char *id, int limit);
 
+/* One batch of retention (retention.h's retention_batch_fn): deletes those of the batch oldest
+ * rows made before cutoff with one statement, and returns how many, or -1 (db_errstr). Reads
+ * only the oldest rows, not the table, so a call that finds none old enough costs a batch. */
+int audit_delete_batch(struct db *db, const char *cutoff, int batch);
+
 /* The kinds of object a change is recorded against. */
 #define AUDIT_KINDS "job, queue, cron or action"
 /* True when kind is one of AUDIT_KINDS. */

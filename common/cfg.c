@@ -88,6 +88,8 @@ static const struct cfg_key cfg_keys[] = {
       "after downtime, fire one catch-up run for a miss at most this old"),
     K(scheduler, retention_days, CFG_INT, "14", 1, 36500,
       "succeeded jobs and webhook log rows older than this are deleted"),
+    K(scheduler, audit_retention_days, CFG_INT, "365", 0, 36500,
+      "audit_log rows (who changed what) older than this are deleted; 0 keeps them for good"),
     K(scheduler, batch_size, CFG_INT, "1000", 1, 100000, "rows per batch in each tick step"),
     K(scheduler, timeout_grace_s, CFG_INT, "30", 0, 86400,
       "the watchdog fails a running job this long after its timeout"),

@@ -55,6 +55,7 @@ struct cfg_scheduler {
     int requeue_after_s;
     int cron_catchup_s;
     int retention_days;
+    int audit_retention_days;
     int batch_size;
     int timeout_grace_s;
     char *test_clock_file;

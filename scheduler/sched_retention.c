@@ -1,7 +1,9 @@
 /* This file deletes what the retention window no longer covers: succeeded jobs (with their
- * attempt rows) and webhook log rows, a few small batches per tick so that no tick holds many
- * locks or runs long however much has piled up. Failed and cancelled jobs are kept: an
- * operator may still want to look at them or retry them. */
+ * attempt rows) and webhook log rows after retention_days, audit_log rows after
+ * audit_retention_days, a few small batches per tick so that no tick holds many locks or runs
+ * long however much has piled up. Failed and cancelled jobs are kept: an operator may still
+ * want to look at them or retry them. */
+#include "audit.h"
 #include "caltime.h"
 #include "retention.h"
 #include "webhook_log_store.h"
@@ -36,10 +38,28 @@ sched_retention_rounds(struct sched *s, retention_batch_fn *fn, const char *cuto
     return total;
 }
 
+/* audit_log's rows older than audit_retention_days (0: kept for good). Returns the rows
+ * deleted, or -1. */
+static int
+sched_retention_audit(struct sched *s, int limit)
+{
+    int days = s->cfg->scheduler.audit_retention_days;
+    if (days == 0)
+        return 0;
+    char cutoff[40];
+    caltime_format_dt6(now_wall_ms() - (int64_t)days * 86400 * 1000, cutoff, sizeof(cutoff));
+    int n = sched_retention_rounds(s, audit_delete_batch, cutoff, limit);
+    if (n > 0)
+        log_info("retention: deleted %d audit_log rows older than %d days", n, days);
+    return n;
+}
+
 int
 sched_retention(struct sched *s)
 {
     int limit = sched_retention_batch_size(s);
+    if (sched_retention_audit(s, limit) < 0)
+        return -1;
     char cutoff[40];
     caltime_format_dt6(now_wall_ms() - (int64_t)s->cfg->scheduler.retention_days * 86400 * 1000,
                        cutoff, sizeof(cutoff));

@@ -354,6 +354,21 @@ test_watchdog(struct tenv *t)
     stop_cleanly(t, s);
 }
 
+/* 1,200 audit_log rows of 400 days ago (more than a batch) and one of 300 days ago. */
+static void
+audit_rows(struct tenv *t)
+{
+    CHECK(db_exec_static(t->db,
+                         "INSERT INTO audit_log (dt_created, actor, action, object_kind, "
+                         "object_id) SELECT NOW(6) - INTERVAL 400 DAY, 'admin', 'retry', 'job', "
+                         "seq FROM seq_1_to_1200") == 0,
+          "insert audit_log: %s", db_errstr(t->db));
+    CHECK(db_exec_static(t->db, "INSERT INTO audit_log (dt_created, actor, action, object_kind, "
+                                "object_id) VALUES (NOW(6) - INTERVAL 300 DAY, 'admin', 'pause', "
+                                "'queue', 'recent')") == 0,
+          "insert audit_log");
+}
+
 static void
 test_retention(struct tenv *t)
 {
@@ -377,6 +392,7 @@ test_retention(struct tenv *t)
                                 "(NOW(6) - INTERVAL 30 DAY, '/webhook/old', 202), "
                                 "(NOW(6), '/webhook/new', 202)") == 0,
           "insert webhook_log");
+    audit_rows(t);
     pid_t s = start_leader(t);
     WAIT_UNTIL(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE id = ?", DB_P(DBI(old_ok))) == 0,
                10000, "old succeeded job kept");
@@ -391,6 +407,28 @@ test_retention(struct tenv *t)
                          DB_NOP) == 0,
                5000, "old webhook_log row kept");
     CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM webhook_log", DB_NOP) == 1, "new row deleted");
+    /* audit_log keeps its own window ([scheduler] audit_retention_days, 365 by default). */
+    WAIT_UNTIL(t_sql_int(t, -1, "SELECT COUNT(*) FROM audit_log", DB_NOP) == 1, 10000,
+               "1,200 audit_log rows of 400 days ago not deleted");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM audit_log WHERE object_id = 'recent'", DB_NOP) ==
+              1,
+          "a row of 300 days ago deleted");
+    stop_cleanly(t, s);
+}
+
+/* With audit_retention_days = 0 audit_log is kept for good, while the rest's retention runs. */
+static void
+test_retention_audit_kept(struct tenv *t)
+{
+    CHECK(db_exec_static(t->db, "INSERT INTO webhook_log (dt_received, path, status) VALUES "
+                                "(NOW(6) - INTERVAL 30 DAY, '/webhook/old', 202)") == 0,
+          "insert webhook_log");
+    audit_rows(t);
+    pid_t s = start_leader(t);
+    WAIT_UNTIL(t_sql_int(t, -1, "SELECT COUNT(*) FROM webhook_log", DB_NOP) == 0, 10000,
+               "retention never ran");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM audit_log", DB_NOP) == 1201,
+          "audit_log rows deleted with audit_retention_days = 0");
     stop_cleanly(t, s);
 }
 
@@ -496,6 +534,8 @@ static const struct test_case cases[] = {
     {"e2e_scheduler_lease_recovery", test_lease_recovery, "[worker]\nlease_s = 3\n"},
     {"e2e_scheduler_watchdog", test_watchdog, NULL},
     {"e2e_scheduler_retention", test_retention, NULL},
+    {"e2e_scheduler_retention_audit_kept", test_retention_audit_kept,
+     "[scheduler]\naudit_retention_days = 0\n"},
     {"e2e_scheduler_flags", test_flags, NULL},
     {"e2e_scheduler_mysql_restart", test_mysql_restart, NULL},
     {"e2e_scheduler_redis_restart", test_redis_restart, NULL},

@@ -7,6 +7,7 @@ jf_e2e(scheduler TIMEOUT 180 NAMES
   e2e_scheduler_lease_recovery
   e2e_scheduler_watchdog
   e2e_scheduler_retention
+  e2e_scheduler_retention_audit_kept
   e2e_scheduler_flags
   e2e_scheduler_mysql_restart
   e2e_scheduler_redis_restart)
