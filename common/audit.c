@@ -45,19 +45,25 @@ audit_add_ids(struct db *db, const char *actor, const char *action, const char *
     return rc;
 }
 
-cJSON *
-audit_list(struct db *db, const char *kind, const char *id, int limit)
+/* Rows r (freed) as a JSON array; NULL when r is (a failed query). */
+static cJSON *
+audit_json(struct db_rows *r)
 {
-    struct db_rows *r = db_query(db,
-                                 "SELECT id, dt_created, actor, action, detail FROM audit_log "
-                                 "WHERE object_kind = ? AND object_id = ? ORDER BY id DESC "
-                                 "LIMIT ?",
-                                 DB_P(DBS(kind), DBS(id), DBI(limit)));
     if (r == NULL)
         return NULL;
     cJSON *a = json_from_rows(r);
     db_rows_free(r);
     return a;
+}
+
+cJSON *
+audit_list(struct db *db, const char *kind, const char *id, int limit)
+{
+    return audit_json(db_query(db,
+                               "SELECT id, dt_created, actor, action, detail FROM audit_log "
+                               "WHERE object_kind = ? AND object_id = ? ORDER BY id DESC "
+                               "LIMIT ?",
+                               DB_P(DBS(kind), DBS(id), DBI(limit))));
 }
 
 bool
@@ -94,12 +100,8 @@ audit_recent(struct db *db, const char *timeout_prefix, const char *actor, const
     }
     buf_appends(&sql, " ORDER BY id DESC LIMIT ?");
     p[n++] = DBI(limit);
-    struct db_rows *r = db_query(db, sql.data, p, n);
+    cJSON *a = audit_json(db_query(db, sql.data, p, n));
     buf_release(&sql);
-    if (r == NULL)
-        return NULL;
-    cJSON *a = json_from_rows(r);
-    db_rows_free(r);
     return a;
 }
 
@@ -115,18 +117,12 @@ audit_delete_batch(struct db *db, const char *cutoff, int batch)
     if (r == NULL)
         return -1;
     int n = r->n_rows, rc = 0;
-    if (n > 0) {
-        struct db_param *p = xcalloc((size_t)n, sizeof(*p));
-        for (int i = 0; i < n; i++)
-            p[i] = DBI(db_rows_int(r, i, 0, 0));
-        char *ph = xmalloc((size_t)n * 2 + 1);
-        db_placeholders(ph, n);
-        char *sql = xasprintf("DELETE FROM audit_log WHERE id IN (%s)", ph);
-        rc = db_exec(db, sql, p, n, NULL, NULL);
-        free(sql);
-        free(ph);
-        free(p);
-    }
+    struct db_param *p = xcalloc((size_t)n + 1, sizeof(*p));
+    for (int i = 0; i < n; i++)
+        p[i] = DBI(db_rows_int(r, i, 0, 0));
     db_rows_free(r);
+    if (n > 0)
+        rc = db_exec_in(db, "DELETE FROM audit_log WHERE id IN ", p, n);
+    free(p);
     return rc < 0 ? -1 : n;
 }

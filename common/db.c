@@ -736,3 +736,15 @@ db_placeholders(char *out, int n)
     }
     *p = '\0';
 }
+
+int
+db_exec_in(struct db *db, const char *head, const struct db_param *p, int n)
+{
+    char *ph = xmalloc((size_t)n * 2 + 1);
+    db_placeholders(ph, n);
+    char *sql = xasprintf("%s(%s)", head, ph);
+    int rc = db_exec(db, sql, p, n, NULL, NULL);
+    free(sql);
+    free(ph);
+    return rc;
+}

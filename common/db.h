@@ -117,4 +117,8 @@ int db_exec_static(struct db *db, const char *sql);
 /* Builds "?,?,?" for n placeholders into out (at least 2*n bytes). */
 void db_placeholders(char *out, int n);
 
+/* Runs head followed by "(?,?,...)" bound to p[0..n-1] (n > 0) as db_exec does, for a
+ * statement over a list ("DELETE FROM t WHERE id IN "). Returns 0 or -1 (db_errstr). */
+int db_exec_in(struct db *db, const char *head, const struct db_param *p, int n);
+
 #endif

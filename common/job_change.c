@@ -163,15 +163,9 @@ job_exec_ids(struct db *db, const char *head, const struct db_rows *r,
     for (int i = 0; i < r->n_rows; i++)
         if (keep == NULL || keep(r, i))
             p[n++] = DBI(db_rows_int(r, i, 0, 0));
-    int rc = 0;
-    if (n > 0) {
-        char *ph = xmalloc((size_t)n * 2 + 1);
-        db_placeholders(ph, n);
-        char *sql = xasprintf("%sid IN (%s)", head, ph);
-        rc = db_exec(db, sql, p, n, NULL, NULL);
-        free(sql);
-        free(ph);
-    }
+    char *in = xasprintf("%sid IN ", head);
+    int rc = n > 0 ? db_exec_in(db, in, p, n) : 0;
+    free(in);
     free(p);
     return rc;
 }

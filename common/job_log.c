@@ -83,11 +83,5 @@ job_log_attach(struct db *db, int64_t job_id, cJSON *job)
 int
 job_log_delete(struct db *db, const struct db_param *job_ids, int n)
 {
-    char *ph = xmalloc((size_t)n * 2 + 1);
-    db_placeholders(ph, n);
-    char *sql = xasprintf("DELETE FROM job_logs WHERE job_id IN (%s)", ph);
-    int rc = db_exec(db, sql, job_ids, n, NULL, NULL);
-    free(sql);
-    free(ph);
-    return rc;
+    return db_exec_in(db, "DELETE FROM job_logs WHERE job_id IN ", job_ids, n);
 }

@@ -26,18 +26,12 @@ retention_jobs_batch(struct db *db, const char *cutoff, int batch)
     for (int i = 0; i < n; i++)
         p[i] = DBI(db_rows_int(r, i, 0, 0));
     db_rows_free(r);
-    char *ph = xmalloc((size_t)n * 2 + 1);
-    db_placeholders(ph, n);
-    char *del_att = xasprintf("DELETE FROM job_attempts WHERE job_id IN (%s)", ph);
-    char *del_jobs = xasprintf("DELETE FROM jobs WHERE id IN (%s) AND state = 'succeeded'", ph);
-    int rc = db_exec(db, del_att, p, n, NULL, NULL);
+    /* The batch was locked as succeeded: the ids are exactly the jobs to delete. */
+    int rc = db_exec_in(db, "DELETE FROM job_attempts WHERE job_id IN ", p, n);
     if (rc == 0)
         rc = job_log_delete(db, p, n);
     if (rc == 0)
-        rc = db_exec(db, del_jobs, p, n, NULL, NULL);
-    free(del_att);
-    free(del_jobs);
-    free(ph);
+        rc = db_exec_in(db, "DELETE FROM jobs WHERE state = 'succeeded' AND id IN ", p, n);
     free(p);
     if (rc < 0 || db_commit(db) < 0)
         goto fail;
