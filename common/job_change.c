@@ -284,18 +284,11 @@ job_cancel(struct db *db, struct rq *rq, int64_t id, const struct audit_by *by,
 static struct db_rows *
 job_lock_ids(struct db *db, const int64_t *ids, int n, const char *states)
 {
-    struct db_param *p = xcalloc((size_t)n, sizeof(*p));
-    for (int i = 0; i < n; i++)
-        p[i] = DBI(ids[i]);
-    char *ph = xmalloc((size_t)n * 2 + 1);
-    db_placeholders(ph, n);
-    char *sql = xasprintf("SELECT id, queue, priority, state FROM jobs WHERE state IN (%s) AND "
-                          "id IN (%s) ORDER BY id FOR UPDATE",
-                          states, ph);
-    struct db_rows *r = db_query(db, sql, p, n);
-    free(sql);
-    free(ph);
-    free(p);
+    char *head = xasprintf("SELECT id, queue, priority, state FROM jobs WHERE state IN (%s) AND "
+                           "id IN ",
+                           states);
+    struct db_rows *r = db_query_ids(db, head, " ORDER BY id FOR UPDATE", ids, n);
+    free(head);
     return r;
 }
 

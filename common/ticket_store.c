@@ -82,18 +82,9 @@ ticket_store_stamps(struct db *db, const int64_t *ids, int n, char (*stamps)[21]
         stamps[i][0] = '\0';
     if (n == 0)
         return 0;
-    struct db_param *p = xcalloc((size_t)n, sizeof(*p));
-    for (int i = 0; i < n; i++)
-        p[i] = DBI(ids[i]);
-    char *ph = xmalloc((size_t)n * 2 + 1);
-    db_placeholders(ph, n);
-    char *sql = xasprintf("SELECT ticket_id, last_updated_at FROM ticket_details "
-                          "WHERE ticket_id IN (%s)",
-                          ph);
-    struct db_rows *r = db_query(db, sql, p, n);
-    free(sql);
-    free(ph);
-    free(p);
+    struct db_rows *r = db_query_ids(
+        db, "SELECT ticket_id, last_updated_at FROM ticket_details WHERE ticket_id IN ", "", ids,
+        n);
     if (r == NULL)
         return -1;
     for (int row = 0; row < r->n_rows; row++) {
