@@ -3,18 +3,12 @@
 #include "db.h"
 #include "httpc.h"
 #include "job.h"
+#include "json.h"
 #include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *
-probe_str(const cJSON *params, const char *name, const char *dflt)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, name);
-    return cJSON_IsString(v) ? v->valuestring : dflt;
-}
 
 static int
 probe_int(const cJSON *params, const char *name, int dflt)
@@ -108,11 +102,11 @@ system_probe(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
 {
     char err[512];
     int steps = probe_int(params, "steps", 0);
-    const char *service = probe_str(params, "service", NULL);
+    const char *service = json_str(params, "service", NULL);
     job_info(ctx, "probe starting: %d steps%s", steps, ctx->dry_run ? " (dry run)" : "");
     for (int i = 0; i < steps; i++) {
         if (service &&
-            probe_request(ctx, service, probe_str(params, "path", "/ping"), err, sizeof(err)) < 0) {
+            probe_request(ctx, service, json_str(params, "path", "/ping"), err, sizeof(err)) < 0) {
             job_out_fail(out, JOB_RETRY, "%s", err);
             return;
         }
@@ -123,12 +117,12 @@ system_probe(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
         }
     }
     int64_t rows = -1, child = 0;
-    const char *dbname = probe_str(params, "db", NULL);
+    const char *dbname = json_str(params, "db", NULL);
     if (dbname && (rows = probe_db(ctx, params, dbname, err, sizeof(err))) < 0) {
         job_out_fail(out, JOB_FAIL, "%s", err);
         return;
     }
-    const char *child_action = probe_str(params, "child", NULL);
+    const char *child_action = json_str(params, "child", NULL);
     if (child_action && (child = probe_child(ctx, child_action, err, sizeof(err))) < 0) {
         job_out_fail(out, JOB_FAIL, "%s", err);
         return;

@@ -1,6 +1,7 @@
 /* This file holds Tickets/Export/Markdown: one Markdown document per stored ticket of a
  * company, for a knowledge base to index. */
 #include "tickets.h"
+#include "json.h"
 #include "ticket_store.h"
 #include "util.h"
 
@@ -16,13 +17,6 @@
 /* Every ticket of a company, whatever its number: the export is not paged. */
 #define EXPORT_MAX_TICKETS 1000000
 
-static const char *
-ex_str(const cJSON *o, const char *key, const char *dflt)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : dflt;
-}
-
 /* "<ticket_number>-<subject as [a-z0-9-], at most 60>.md": no path separators, no dot files,
  * the same name on every run so a re-export replaces the file. */
 static char *
@@ -30,12 +24,12 @@ ex_file_name(const cJSON *t)
 {
     struct buf b;
     buf_init(&b, 0);
-    for (const char *p = ex_str(t, "ticket_number", "ticket"); *p; p++)
+    for (const char *p = json_str(t, "ticket_number", "ticket"); *p; p++)
         buf_printf(&b, "%c", isalnum((unsigned char)*p) || *p == '-' ? *p : '_');
     buf_appends(&b, "-");
     size_t start = b.len;
     bool dash = true;
-    for (const char *p = ex_str(t, "subject", ""); *p && b.len - start < 60; p++) {
+    for (const char *p = json_str(t, "subject", ""); *p && b.len - start < 60; p++) {
         if (isalnum((unsigned char)*p)) {
             buf_printf(&b, "%c", tolower((unsigned char)*p));
             dash = false;
@@ -58,14 +52,14 @@ ex_messages(struct buf *b, const cJSON *list, bool notes)
     {
         if (notes) {
             const cJSON *u = cJSON_GetObjectItemCaseSensitive(m, "user_id");
-            buf_printf(b, "### %s, agent %.0f\n\n", ex_str(m, "created_at", ""),
+            buf_printf(b, "### %s, agent %.0f\n\n", json_str(m, "created_at", ""),
                        cJSON_IsNumber(u) ? u->valuedouble : 0);
         } else {
             bool in = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "incoming"));
-            buf_printf(b, "### %s, %s %s\n\n", ex_str(m, "created_at", ""),
-                       in ? "from the requester" : "agent reply", ex_str(m, "from_email", ""));
+            buf_printf(b, "### %s, %s %s\n\n", json_str(m, "created_at", ""),
+                       in ? "from the requester" : "agent reply", json_str(m, "from_email", ""));
         }
-        buf_printf(b, "%s\n\n", ex_str(m, "body_text", ""));
+        buf_printf(b, "%s\n\n", json_str(m, "body_text", ""));
     }
 }
 
@@ -76,17 +70,17 @@ ex_document(const cJSON *t)
     struct buf b;
     buf_init(&b, 0);
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(t, "total_hours_spent");
-    buf_printf(&b, "# %s: %s\n\n", ex_str(t, "ticket_number", ""), ex_str(t, "subject", ""));
+    buf_printf(&b, "# %s: %s\n\n", json_str(t, "ticket_number", ""), json_str(t, "subject", ""));
     buf_printf(&b,
                "- Requester: %s <%s>\n- Status: %s\n- Priority: %s\n- Created: %s\n"
                "- Closed: %s\n- Hours: %.2f\n\n",
-               ex_str(t, "requester_name", ""), ex_str(t, "requester_email", ""),
-               ex_str(t, "status", ""), ex_str(t, "priority", ""), ex_str(t, "created_at", ""),
-               ex_str(t, "closed_at", "-"),
+               json_str(t, "requester_name", ""), json_str(t, "requester_email", ""),
+               json_str(t, "status", ""), json_str(t, "priority", ""),
+               json_str(t, "created_at", ""), json_str(t, "closed_at", "-"),
                cJSON_IsNumber(h)   ? h->valuedouble
                : cJSON_IsString(h) ? atof(h->valuestring)
                                    : 0);
-    buf_printf(&b, "## Description\n\n%s\n\n", ex_str(t, "description_text", ""));
+    buf_printf(&b, "## Description\n\n%s\n\n", json_str(t, "description_text", ""));
     buf_appends(&b, "## Conversation\n\n");
     ex_messages(&b, cJSON_GetObjectItemCaseSensitive(t, "conversations"), false);
     buf_appends(&b, "## Internal notes\n\n");
@@ -120,8 +114,8 @@ ex_write(const char *dir, const char *name, const char *text, char *err, size_t 
 static int
 ex_params(const cJSON *params, const char **dir, const char **account, char *err, size_t len)
 {
-    *dir = ex_str(params, "dir", NULL);
-    *account = ex_str(params, "account", NULL);
+    *dir = json_str(params, "dir", NULL);
+    *account = json_str(params, "account", NULL);
     struct stat st;
     if (*dir == NULL || (*dir)[0] != '/' || stat(*dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
         snprintf(err, len,

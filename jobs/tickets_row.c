@@ -1,6 +1,7 @@
 /* This file turns Freshservice's ticket, conversations and time entries into a store row. */
 #include "tickets_row.h"
 #include "caltime.h"
+#include "json.h"
 #include "ticket_text.h"
 #include "util.h"
 
@@ -13,13 +14,6 @@ tickets_row_keep(struct tickets_row *tr, char *s)
 {
     tr->strings[tr->n_strings++] = s;
     return s;
-}
-
-static const char *
-tickets_str(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 static int64_t
@@ -78,7 +72,7 @@ tickets_conv(const cJSON *c, bool note)
     if (note) {
         cJSON_AddNumberToObject(o, "user_id", (double)tickets_int(c, "user_id"));
     } else {
-        const char *from = tickets_str(c, "from_email");
+        const char *from = json_str(c, "from_email", NULL);
         if (from)
             cJSON_AddStringToObject(o, "from_email", from);
         else
@@ -86,9 +80,9 @@ tickets_conv(const cJSON *c, bool note)
         cJSON_AddBoolToObject(o, "incoming",
                               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "incoming")));
     }
-    const char *created = tickets_str(c, "created_at");
+    const char *created = json_str(c, "created_at", NULL);
     cJSON_AddStringToObject(o, "created_at", created ? created : "");
-    char *text = tickets_text(tickets_str(c, "body"));
+    char *text = tickets_text(json_str(c, "body", NULL));
     cJSON_AddStringToObject(o, "body_text", text);
     free(text);
     return o;
@@ -142,13 +136,13 @@ tickets_row_make(struct tickets_row *tr, const cJSON *ticket, const char *compan
     struct ticket_row *r = &tr->row;
     r->ticket_id = tickets_int(ticket, "id");
     r->company_account_number = company;
-    const char *type = tickets_str(ticket, "type");
+    const char *type = json_str(ticket, "type", NULL);
     bool sr = type && strcmp(type, "Service Request") == 0;
     r->ticket_number =
         tickets_row_keep(tr, xasprintf("%s-%lld", sr ? "SR" : "INC", (long long)r->ticket_id));
-    const char *subject = tickets_str(ticket, "subject");
+    const char *subject = json_str(ticket, "subject", NULL);
     r->subject = subject ? subject : "";
-    r->description = tickets_str(ticket, "description");
+    r->description = json_str(ticket, "description", NULL);
     r->description_text = tickets_row_keep(tr, tickets_text(r->description));
     char buf[32];
     r->status = tickets_row_keep(
