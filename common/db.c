@@ -244,6 +244,22 @@ db_packet_too_large(const struct db *db)
 }
 
 bool
+db_data_error(const struct db *db)
+{
+    switch (db->err) {
+    case ER_BAD_NULL_ERROR:
+    case ER_WARN_DATA_OUT_OF_RANGE:
+    case WARN_DATA_TRUNCATED:
+    case ER_TRUNCATED_WRONG_VALUE:
+    case ER_TRUNCATED_WRONG_VALUE_FOR_FIELD: /* not UTF-8 */
+    case ER_DATA_TOO_LONG:
+        return true;
+    default:
+        return db_packet_too_large(db);
+    }
+}
+
+bool
 db_duplicate(const struct db *db)
 {
     return db->err == ER_DUP_ENTRY;

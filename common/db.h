@@ -73,6 +73,10 @@ bool db_lost(const struct db *db);
  * the server, which then closes the connection, so db_lost() is true as well; 2020 from the
  * client library): it was not run, and sending it again can never succeed. */
 bool db_packet_too_large(const struct db *db);
+/* True when the last statement failed for its values (NULL where none may be, out of range, too
+ * long for its column, not UTF-8) or its size (db_packet_too_large): sending it again can never
+ * succeed, unlike after a lost connection, a lock wait timeout or a deadlock. */
+bool db_data_error(const struct db *db);
 /* True when the last error was a duplicate key (1062). */
 bool db_duplicate(const struct db *db);
 

@@ -127,25 +127,6 @@ replay_spec(struct spool_replay *r, const struct spool_entry *e, struct job_spec
     return 0;
 }
 
-/* True for MariaDB errors that come from a row's values, so that trying again cannot help;
- * anything else (a deadlock with the writer, a lock wait timeout, the server going away) is
- * tried again later. */
-static bool
-replay_data_error(unsigned e)
-{
-    switch (e) {
-    case 1048: /* ER_BAD_NULL_ERROR */
-    case 1264: /* ER_WARN_DATA_OUT_OF_RANGE */
-    case 1265: /* WARN_DATA_TRUNCATED */
-    case 1292: /* ER_TRUNCATED_WRONG_VALUE */
-    case 1366: /* ER_TRUNCATED_WRONG_VALUE_FOR_FIELD: not UTF-8 */
-    case 1406: /* ER_DATA_TOO_LONG */
-        return true;
-    default:
-        return false;
-    }
-}
-
 /* Replays up to n entries in one transaction. Entries that can never be stored are moved to
  * failed/. Returns the number replayed, -1 when MariaDB failed (try again later), or -2 when
  * an entry was put aside and the rest must be listed and tried again. */
@@ -181,8 +162,7 @@ replay_chunk(struct spool_replay *r, char **ids, int n)
             continue;
         }
         if (job_insert(r->db, &spec, &refs[i], err, sizeof(err)) != JOB_E_OK) {
-            if (!db_packet_too_large(r->db) &&
-                (db_lost(r->db) || !replay_data_error(db_errno(r->db)))) {
+            if (!db_packet_too_large(r->db) && (db_lost(r->db) || !db_data_error(r->db))) {
                 log_warnx("spool replay: %s", err);
                 goto out;
             }

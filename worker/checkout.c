@@ -4,6 +4,7 @@
 #include "fault.h"
 #include "instance.h"
 #include "log.h"
+#include "utf8.h"
 #include "util.h"
 #include "worker_metrics.h"
 
@@ -15,6 +16,11 @@
 #include <unistd.h>
 
 #define CHECKOUT_MAX 256 /* outcomes per transaction */
+/* The strings of the outcomes of one transaction, beyond its first: its statements stay far
+ * below MariaDB's max_allowed_packet (16 MiB by default), the padded value lists included. */
+#define CHECKOUT_BYTES_MAX (4u << 20)
+/* What is kept of the reason of an outcome MariaDB refused alone. */
+#define CHECKOUT_STRIPPED_REASON 1024
 #define CHECKOUT_SETTINGS_MS 500
 #define CHECKOUT_CANCEL_POLL_MS 1000
 #define CHECKOUT_CANCELS_MAX 64
@@ -84,6 +90,85 @@ checkout_failed(struct checkout *c, const char *what)
     }
 }
 
+/* Points the outcome at the item's strings again after they changed. */
+static void
+checkout_relink(struct checkout_item *it)
+{
+    it->o.reason = it->reason;
+    it->o.result = it->result;
+}
+
+/* A result that is not stored, as a JSON note of why and of its size. */
+static char *
+checkout_result_note(const char *why, size_t bytes)
+{
+    return xasprintf("{\"result_not_stored\":\"%s\",\"bytes\":%zu}", why, bytes);
+}
+
+/* Keeps only what MariaDB must take of an outcome it refused alone: the state, the first
+ * CHECKOUT_STRIPPED_REASON bytes of the reason, and a note instead of the result. */
+static void
+checkout_strip(struct checkout_item *it)
+{
+    char *reason = utf8_clean_clip(it->reason, CHECKOUT_STRIPPED_REASON);
+    if (it->result) {
+        char *note = checkout_result_note("refused by MariaDB", strlen(it->result));
+        free(it->result);
+        it->result = note;
+    }
+    free(it->reason);
+    it->reason = reason;
+    it->stripped = true;
+    checkout_relink(it);
+}
+
+/* A check-out of the first n items failed. A refusal of its values (db_data_error: a value a
+ * column will not take, or a statement bigger than a proxy between the worker and MariaDB lets
+ * through) would come back every time and hold back every later outcome: the batch is written
+ * again one outcome at a time, and an outcome refused alone is stripped (checkout_strip).
+ * Anything else is tried again as it was. */
+static void
+checkout_refused(struct checkout *c, int n)
+{
+    struct checkout_item *it = &c->batch[0];
+    if (!db_data_error(c->db) || (n == 1 && it->stripped)) {
+        checkout_failed(c, "check-out");
+        return;
+    }
+    if (n > 1) {
+        log_warnx("check-out of %d jobs: %s; writing them one at a time", n, db_errstr(c->db));
+        c->n_single = n;
+    } else {
+        log_error("job %lld attempt %d: MariaDB refused its outcome (%s): storing it without its "
+                  "result, its reason cut to %d bytes",
+                  (long long)it->job.id, it->job.attempt, db_errstr(c->db),
+                  CHECKOUT_STRIPPED_REASON);
+        checkout_strip(it);
+    }
+    if (db_lost(c->db))
+        checkout_mark_down(c, "check-out");
+    else
+        c->retry_at = now_mono_ms();
+}
+
+/* How many items from the head go in the next transaction: of one kind (outcomes or
+ * hand-backs), at most CHECKOUT_MAX, and beyond the first at most CHECKOUT_BYTES_MAX of
+ * strings; one at a time after a refused batch (checkout_refused). */
+static int
+checkout_batch_len(const struct checkout *c)
+{
+    int max = c->n_single > 0 ? 1 : CHECKOUT_MAX, n = 0;
+    size_t bytes = 0;
+    while (n < c->n_batch && n < max && c->batch[n].hand_back == c->batch[0].hand_back) {
+        const struct checkout_item *it = &c->batch[n];
+        bytes += (it->reason ? strlen(it->reason) : 0) + (it->result ? strlen(it->result) : 0);
+        if (n > 0 && bytes > CHECKOUT_BYTES_MAX)
+            break;
+        n++;
+    }
+    return n;
+}
+
 /* Hands the first n items (hand-backs) back: their rows queued again, then their IDs pushed. An
  * ID Redis does not take is pushed by the scheduler's reconcile. */
 static void
@@ -116,11 +201,7 @@ checkout_hand_back(struct checkout *c, int n)
 static void
 checkout_write(struct checkout *c)
 {
-    int n = c->n_batch < CHECKOUT_MAX ? c->n_batch : CHECKOUT_MAX;
-    int same = 1;
-    while (same < n && c->batch[same].hand_back == c->batch[0].hand_back)
-        same++;
-    n = same;
+    int n = checkout_batch_len(c);
     if (c->batch[0].hand_back) {
         checkout_hand_back(c, n);
         return;
@@ -133,7 +214,7 @@ checkout_write(struct checkout *c)
     }
     FAULT_POINT("checkout.before");
     if (lifecycle_finish(c->db, o, n, took) < 0) {
-        checkout_failed(c, "check-out");
+        checkout_refused(c, n);
         free(o);
         return;
     }
@@ -144,6 +225,7 @@ checkout_write(struct checkout *c)
         if (!took[i])
             log_info("job %lld attempt %d: outcome not recorded, the job was already recovered",
                      (long long)c->batch[i].job.id, c->batch[i].job.attempt);
+    c->n_single = c->n_single > n ? c->n_single - n : 0;
     checkout_written(c, n);
 }
 
@@ -279,9 +361,39 @@ checkout_start(struct checkout *c)
     return 0;
 }
 
+/* Makes an outcome's strings storable (checkout_add). */
+static void
+checkout_bound(struct checkout_item *it)
+{
+    size_t n = it->reason ? strlen(it->reason) : 0;
+    if (n > OUTCOME_REASON_MAX || (n && !utf8_valid(it->reason, n))) {
+        char *clean = utf8_clean_clip(it->reason, OUTCOME_REASON_MAX);
+        free(it->reason);
+        it->reason = clean;
+        if (n > OUTCOME_REASON_MAX) {
+            it->reason = xasprintf("%s [... cut from %zu bytes]", clean, n);
+            free(clean);
+        }
+    }
+    n = it->result ? strlen(it->result) : 0;
+    if (n > OUTCOME_RESULT_MAX) {
+        log_warnx("job %lld attempt %d: its result of %zu bytes is over %u: not stored",
+                  (long long)it->job.id, it->job.attempt, n, OUTCOME_RESULT_MAX);
+        free(it->result);
+        it->result = checkout_result_note("too large", n);
+    } else if (n && !utf8_valid(it->result, n)) {
+        char *clean = utf8_clean(it->result);
+        free(it->result);
+        it->result = clean;
+    }
+    checkout_relink(it);
+}
+
 void
 checkout_add(struct checkout *c, struct checkout_item *it)
 {
+    if (!it->hand_back)
+        checkout_bound(it);
     bgthread_lock(&c->bg);
     if (c->n_queue == c->cap_queue) {
         c->cap_queue = c->cap_queue ? c->cap_queue * 2 : 16;

@@ -17,6 +17,13 @@
 #include "retry.h"
 #include "rq.h"
 
+/* What one outcome stores at most. A reason is for a person to read; a result this big is a job
+ * function's mistake (bulk data belongs in its own store). Whole, either could make its
+ * check-out refused every time (a reason longer than its TEXT column, a statement over
+ * max_allowed_packet) and hold back every later outcome of the worker. */
+#define OUTCOME_REASON_MAX 16384
+#define OUTCOME_RESULT_MAX (4u << 20)
+
 /* An outcome waiting to be written, with the job and the strings it owns. */
 struct checkout_item {
     struct outcome o; /* its strings point into job, reason and result */
@@ -26,6 +33,7 @@ struct checkout_item {
     struct job_limits jl; /* the job's fleet-wide slots, freed once its check-out commits */
     bool hand_back;       /* not an outcome: the job never started; give it back to its queue */
     double score;         /* with hand_back: its score in the queue's sorted set */
+    bool stripped;        /* MariaDB refused it alone: its result and most of its reason dropped */
 };
 
 struct checkout {
@@ -55,6 +63,7 @@ struct checkout {
     struct rq *rq;      /* opened on the first hand-back */
     struct checkout_item *batch;
     int n_batch, cap_batch;
+    int n_single; /* after MariaDB refused a batch's values: how many to write one at a time */
     bool db_down;
     struct retry db_retry; /* reconnect delays while db_down */
     int64_t retry_at, next_heartbeat, next_settings, next_cancel_poll;
@@ -66,7 +75,9 @@ int checkout_start(struct checkout *c);
 /* Hands an outcome over to be written (moved: the thread frees its strings), or with
  * it->hand_back a claimed job that never started, to be queued and pushed again. The job's
  * fleet-wide slots stay taken until its check-out commits, so that the jobs table never shows
- * more of a limited scope running at once than its limit. */
+ * more of a limited scope running at once than its limit. The outcome's strings are made
+ * storable first: valid UTF-8, a reason cut to OUTCOME_REASON_MAX bytes, a result over
+ * OUTCOME_RESULT_MAX replaced by a note of its size. */
 void checkout_add(struct checkout *c, struct checkout_item *it);
 /* Outcomes handed over and not yet written. */
 int checkout_unwritten(struct checkout *c);
