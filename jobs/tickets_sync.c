@@ -13,8 +13,10 @@
 #include <string.h>
 
 #define SYNC_NAME "freshservice_tickets"
-/* A ticket updated while a run lists is seen by the next run: it starts this much earlier, and
- * the store's last_updated_at tells which of the overlap's tickets are already synced. */
+/* A run starts this much before the last watermark, for tickets whose updated_at the service
+ * wrote a little late or by a clock a little behind ours; the store's last_updated_at tells
+ * which of the overlap's tickets are already synced. (Tickets changed while a run lists are
+ * seen by the next one: sync_list caps the watermark.) */
 #define SYNC_OVERLAP_S 300
 #define SYNC_CHUNK 100
 #define SYNC_FULL_S (365 * 86400)
@@ -29,6 +31,7 @@ struct sync {
     int64_t fetched, upserted, unchanged, skipped, failed;
     int64_t first_fail_t; /* updated_at of the oldest failed ticket; 0: none */
     int64_t wm_stored;    /* the watermark this run committed last; 0: none */
+    int64_t wm_cap;       /* no watermark of this run goes past this (sync_list) */
     enum fs_fail abort;   /* an auth failure stops the run */
     char abort_err[512];
 };
@@ -215,6 +218,8 @@ sync_chunk(struct sync *s, cJSON **t, int n)
     int made = m ? sync_fetch(s, need, company, stored, m, rows) : 0;
     /* The watermark passes this chunk only when nothing before it failed. */
     int64_t wm = s->first_fail_t ? 0 : sync_updated(t[n - 1]);
+    if (wm > s->wm_cap)
+        wm = s->wm_cap;
     int rc = s->abort == FS_OK ? sync_store(s, rows, made, wm) : 0;
     for (int i = 0; i < made; i++)
         tickets_row_release(&rows[i]);
@@ -243,8 +248,62 @@ sync_since(struct sync *s, const cJSON *params, char *err, size_t len)
     return wm ? wm - SYNC_OVERLAP_S : now - SYNC_FULL_S;
 }
 
-/* Lists the tickets updated since `since`; closed ones go to *closed (sorted by updated_at),
- * *newest gets the newest updated_at of all. */
+struct sync_seen {
+    int64_t id, updated;
+    int at; /* its place in the list */
+    cJSON *item;
+};
+
+static int
+sync_seen_cmp(const void *a, const void *b)
+{
+    const struct sync_seen *x = a, *y = b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    if (x->updated != y->updated)
+        return x->updated < y->updated ? -1 : 1;
+    return (x->at > y->at) - (x->at < y->at);
+}
+
+/* Drops the copies of a ticket listed twice, keeping its newest. A ticket changed while the
+ * pages are read moves to a later page (the list is in updated_at order), and every ticket
+ * after its first place slides back one: the one that slides onto a page already read is
+ * never seen. Returns the oldest updated_at of a dropped copy, at or before which such a
+ * ticket was (0: none), and says how many moved. */
+static int64_t
+sync_dedupe(struct sync *s, cJSON *list)
+{
+    int n = cJSON_GetArraySize(list), i = 0, moved = 0;
+    struct sync_seen *v = xcalloc((size_t)(n ? n : 1), sizeof(*v));
+    cJSON *t;
+    cJSON_ArrayForEach(t, list)
+    {
+        v[i] = (struct sync_seen){sync_int(t, "id"), sync_updated(t), i, t};
+        i++;
+    }
+    qsort(v, (size_t)n, sizeof(*v), sync_seen_cmp);
+    int64_t oldest = 0;
+    for (i = 0; i + 1 < n; i++) {
+        if (v[i].id != v[i + 1].id)
+            continue;
+        moved++;
+        if (oldest == 0 || v[i].updated < oldest)
+            oldest = v[i].updated;
+        cJSON_Delete(cJSON_DetachItemViaPointer(list, v[i].item));
+    }
+    free(v);
+    if (moved)
+        job_warn(s->ctx,
+                 "%d ticket(s) changed while the list was read: the next run lists again "
+                 "from where they were",
+                 moved);
+    return oldest;
+}
+
+/* Lists the tickets updated since `since`; *newest gets the newest updated_at of all, and
+ * s->wm_cap the time past which this run sets no watermark: when the listing began (a ticket
+ * changed after its page was read is listed by the next run), or earlier where a ticket that
+ * changed meanwhile was (sync_dedupe). */
 static enum fs_fail
 sync_list(struct sync *s, int64_t since, cJSON **list, int64_t *newest, char *err, size_t len)
 {
@@ -253,10 +312,16 @@ sync_list(struct sync *s, int64_t since, cJSON **list, int64_t *newest, char *er
     snprintf(path, sizeof(path),
              "/tickets?updated_since=%s&order_type=asc&per_page=100&include=stats,requester", iso);
     *list = cJSON_CreateArray();
+    s->wm_cap = now_wall_ms() / 1000;
     enum fs_fail f = fs_list(&s->fs, path, "tickets", *list, err, len);
+    int64_t moved_from = f == FS_OK ? sync_dedupe(s, *list) : 0;
+    if (moved_from && moved_from < s->wm_cap)
+        s->wm_cap = moved_from;
     *newest = 0;
     const cJSON *t;
     cJSON_ArrayForEach(t, *list) if (sync_updated(t) > *newest) *newest = sync_updated(t);
+    if (*newest > s->wm_cap)
+        *newest = s->wm_cap;
     return f;
 }
 

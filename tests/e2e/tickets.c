@@ -300,6 +300,75 @@ test_incremental(struct tenv *t)
     tk_stop(&k);
 }
 
+static int
+tk_by_updated(const void *a, const void *b)
+{
+    const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+    int c = strcmp(cJSON_GetObjectItem(x, "updated_at")->valuestring,
+                   cJSON_GetObjectItem(y, "updated_at")->valuestring);
+    if (c)
+        return c;
+    double i = cJSON_GetObjectItem(x, "id")->valuedouble,
+           j = cJSON_GetObjectItem(y, "id")->valuedouble;
+    return (i > j) - (i < j);
+}
+
+/* Ten tickets of the sync's first page change as it asks for the second (the fake's
+ * touch_on_list): in updated_at order they move to the last page and the ten after them
+ * slide back onto the first page, already read. The run stores what it saw and keeps its
+ * watermark before the ten; the next run stores the ten it missed. Before, the watermark went
+ * past them and they were never stored (until they changed again). */
+static void
+test_changed_while_listing(struct tenv *t)
+{
+    struct tk k;
+    tk_start(&k, t, 300, NULL);
+    int n = 0;
+    const cJSON *c;
+    const cJSON **order = xcalloc(400, sizeof(*order));
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(k.fixture, "tickets"))
+    {
+        if (!cJSON_IsTrue(cJSON_GetObjectItem(c, "spam")) &&
+            !cJSON_IsTrue(cJSON_GetObjectItem(c, "deleted")) && n < 400)
+            order[n++] = c;
+    }
+    qsort(order, (size_t)n, sizeof(*order), tk_by_updated);
+    CHECK(n > 210, "%d listed tickets: three pages", n);
+    int slid_stored = 0;
+    struct buf body;
+    buf_init(&body, 0);
+    buf_appends(&body, "{\"page\":2,\"ids\":[");
+    for (int i = 0; i < 10; i++) {
+        buf_printf(&body, "%s%.0f", i ? "," : "", cJSON_GetObjectItem(order[i], "id")->valuedouble);
+        slid_stored += cJSON_GetObjectItem(order[100 + i], "expected") != NULL;
+    }
+    buf_appends(&body, "]}");
+    CHECK(slid_stored > 0, "a stored ticket among the ten that slide back");
+    tfake_control(&k.fake, "touch_on_list", body.data);
+    buf_release(&body);
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    char *res = tk_run(&k, "Tickets/Freshservice/Sync", since_2000, "succeeded");
+    fprintf(stderr, "first run: %s\n", res);
+    char first_seen[32];
+    tk_dt(cJSON_GetObjectItem(order[0], "updated_at"), first_seen, sizeof(first_seen));
+    struct db_rows *r = db_query(k.store, "SELECT watermark FROM sync_state WHERE name = ?",
+                                 DB_P(DBS("freshservice_tickets")));
+    CHECK(r && r->n_rows == 1 && strcmp(db_rows_get(r, 0, 0), first_seen) <= 0,
+          "the watermark stays at or before where the changed tickets were (%s): %s", first_seen,
+          r && r->n_rows ? db_rows_get(r, 0, 0) : "(none)");
+    db_rows_free(r);
+    free(res);
+    res = tk_run(&k, "Tickets/Freshservice/Sync", "{}", "succeeded");
+    fprintf(stderr, "second run: %s\n", res);
+    CHECK(tk_count(res, "upserted") >= slid_stored, "the next run stores the %d it missed: %s",
+          slid_stored, res);
+    free(res);
+    tk_reload_fixture(&k);
+    tk_check_store(&k);
+    free(order);
+    tk_stop(&k);
+}
+
 /* A 5xx on one ticket's conversations fails that ticket only; the watermark stays before it,
  * so the next run stores it. */
 static void
@@ -622,6 +691,7 @@ test_export_markdown(struct tenv *t)
 static const struct test_case cases[] = {
     {"e2e_tickets_full_sync", test_full_sync, TK_CONF},
     {"e2e_tickets_incremental", test_incremental, TK_CONF},
+    {"e2e_tickets_changed_while_listing", test_changed_while_listing, TK_CONF},
     {"e2e_tickets_one_ticket_fails", test_one_ticket_fails, TK_CONF},
     {"e2e_tickets_wrong_key", test_wrong_key, TK_CONF},
     {"e2e_tickets_api_down_retries", test_api_down_retries, TK_CONF},

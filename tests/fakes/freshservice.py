@@ -51,6 +51,9 @@ Control API (besides fakehttp's faults, limit, reset and log):
                            not later), merges fields (e.g. subject, description, status,
                            priority), recomputes "expected"; answers {"tickets": [{"id",
                            "updated_at"}]}
+  POST /_control/touch_on_list {"page": N, ...as touch}: the touch is made when the next
+                           /tickets list request for page N arrives, before that page is
+                           read: a ticket changed while a client pages through the list
   POST /_control/now       {"now": ISO} freezes the fake's now; {"now": null} = real clock
   POST /_control/rate      {"per_minute": N}: a new budget, the window emptied
   POST /_control/fixture   {"path": PATH} loads another fixture (rebased if --rebase)
@@ -152,6 +155,7 @@ class Freshservice(fakehttp.Service):
         super().reset()
         with self.lock:
             self.ttl_overrides = []
+            self.list_touches = []  # touch docs with "page", made when that page is listed
             self.endpoint_counts = {}
             self.fetched = {k: [] for k in ("tickets", "conversations", "time_entries",
                                             "requesters", "agents", "listed")}
@@ -254,6 +258,10 @@ class Freshservice(fakehttp.Service):
                                 {"Content-Type": "application/json; charset=utf-8"})
         if method == "POST" and path == "/_control/touch":
             return self.touch(doc)
+        if method == "POST" and path == "/_control/touch_on_list":
+            with self.lock:
+                self.list_touches.append(doc)
+            return Response(200, {"ok": True})
         if method == "POST" and path == "/_control/now":
             self.fixed_now = fxgen.parse_time(doc["now"]) if doc.get("now") else None
             return Response(200, {"ok": True, "now": fxgen.fmt_time(self.now())})
@@ -408,6 +416,12 @@ class Freshservice(fakehttp.Service):
 
     def list_tickets(self, req):
         inc = self.includes(req, LIST_INCLUDES)
+        page = self.int_param(req, "page", 1)
+        with self.lock:
+            due = [d for d in self.list_touches if int(d["page"]) == page]
+            self.list_touches = [d for d in self.list_touches if int(d["page"]) != page]
+        for doc in due:
+            self.touch(doc)
         q = {k: v[-1] for k, v in req.query.items()}
         order = q.get("order_type", "desc")
         if order not in ("asc", "desc"):

@@ -208,6 +208,23 @@ class FakeTest(unittest.TestCase):
                 self.assertEqual(t["expected"]["last_updated_at"], NOW)
 
 
+    def test_touch_on_list_slides_pages(self):
+        # A ticket of page 1 changed as page 2 is asked for moves to the end (updated_at
+        # order): the first ticket of page 2 slides onto page 1 and paging by number skips it.
+        path = "/api/v2/tickets?per_page=10&order_type=asc&updated_since=2000-01-01T00:00:00Z"
+        before, _ = self.walk(path)
+        moved = before[0]["id"]
+        self.control("touch_on_list", {"page": 2, "ids": [moved],
+                                       "at": "2026-05-31T12:00:00Z"})
+        got, _ = self.walk(path)
+        ids = [t["id"] for t in got]
+        self.assertEqual(ids.count(moved), 2)
+        self.assertNotIn(before[10]["id"], ids)
+        # Made once: the next walk sees every ticket once.
+        again, _ = self.walk(path)
+        self.assertEqual(sorted(t["id"] for t in again), sorted(t["id"] for t in before))
+
+
 class GeneratorTest(unittest.TestCase):
     def test_fragments(self):
         for src, want in fxgen.FRAGMENTS:
