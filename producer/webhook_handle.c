@@ -268,7 +268,14 @@ webhook_idem_key(struct http_req *r, struct webhook_state *st)
         return webhook_field_key(r, st);
     char sig[2 * HMAC_SHA256_LEN + 1];
     if (src->auth == WEBHOOK_AUTH_HMAC && webhook_auth_signature_hex(src, &r->headers, sig) == 0) {
-        st->idem_key = webhook_make_key(src->name, "sig", sig);
+        /* The signature's SHA-256, not the signature: the key is shown to every reader of the
+         * API and the dashboard, and with the body (in the parameters) the signature would let
+         * one replay the delivery once its job is deleted. */
+        uint8_t d[HMAC_SHA256_LEN];
+        char hex[2 * HMAC_SHA256_LEN + 1];
+        hmac_digest(sig, strlen(sig), d);
+        hmac_hex(d, sizeof(d), hex);
+        st->idem_key = webhook_make_key(src->name, "sighash", hex);
         return 0;
     }
     const char *hdr = http_headers_get(&r->headers, "idempotency-key");

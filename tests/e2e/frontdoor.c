@@ -340,9 +340,46 @@ test_replay(struct tenv *t)
                     "parameters LIKE '%x-timestamp%'",
                     DB_NOP) == 0,
           "signature or timestamp stored in the parameters");
+    /* Nor in the key, which API and dashboard readers see: its SHA-256 is. */
+    char hex[65], want[80];
+    uint8_t d[HMAC_SHA256_LEN];
+    sign(ts, body, hex);
+    hmac_digest(hex, strlen(hex), d);
+    hmac_hex(d, sizeof(d), want + snprintf(want, sizeof(want), "signed:sighash:"));
+    char *key = t_sql_str(t, "SELECT idempotency_key FROM jobs", DB_NOP);
+    CHECK(key && strcmp(key, want) == 0 && !strstr(key, hex), "the key: %s, expected %s", key,
+          want);
+    free(key);
     /* A later, freshly signed delivery of another body is a job of its own. */
     CHECK(post_signed(t, "{\"event\":\"refund\"}", NULL, NULL, NULL) == 202, "another");
     CHECK(jobs_count(t) == 2, "two deliveries, two jobs");
+}
+
+/* Migration 008 rewrites a key stored with the signature before: a redelivery after the
+ * upgrade finds the job the delivery made then. */
+static void
+test_replay_after_upgrade(struct tenv *t)
+{
+    tprod_start(t);
+    char ts[32], hex[65];
+    snprintf(ts, sizeof(ts), "%lld", (long long)(now_wall_ms() / 1000));
+    const char *body = "{\"event\":\"before the upgrade\"}";
+    CHECK(post_signed(t, body, ts, NULL, NULL) == 202, "the delivery");
+    sign(ts, body, hex);
+    char *old = xasprintf("signed:sig:%s", hex);
+    CHECK(db_exec(t->db, "UPDATE jobs SET idempotency_key = ?", DB_P(DBS(old)), NULL, NULL) == 0 &&
+              db_exec_static(t->db, "DELETE FROM schema_migrations WHERE version = 8") == 0,
+          "as stored before 008: %s", db_errstr(t->db));
+    CHECK(t_cli(t, NULL, NULL, (const char *const[]){"migrate", NULL}) == 0, "migrate 008");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE idempotency_key LIKE '%:sig:%'",
+                    DB_NOP) == 0,
+          "no signature left in a key");
+    char *out = NULL;
+    long st = post_signed(t, body, ts, NULL, &out);
+    CHECK(st == 200 && strstr(out, "\"existing\":true"), "the redelivery: %ld %s", st, out);
+    free(out);
+    CHECK(jobs_count(t) == 1, "one job");
+    free(old);
 }
 
 /* With idempotency_field set, the Idempotency-Key header does not override the body. */
@@ -726,6 +763,7 @@ static const struct test_case cases[] = {
     {"e2e_frontdoor_slowloris", test_slowloris, ECHO_SOURCE "[producer]\nheader_timeout_s = 7\n"},
     {"e2e_frontdoor_nope_bodies", test_nope_bodies, ECHO_SOURCE},
     {"e2e_frontdoor_replay", test_replay, SIGNED_SOURCE},
+    {"e2e_frontdoor_replay_after_upgrade", test_replay_after_upgrade, SIGNED_SOURCE},
     {"e2e_frontdoor_replay_field", test_replay_field,
      "[webhook.system]\nauth = none\nidempotency_field = /id\n"},
     {"e2e_frontdoor_bad_key", test_bad_key, ECHO_SOURCE},

@@ -5,6 +5,7 @@ jf_e2e(frontdoor TIMEOUT 180 NAMES
   e2e_frontdoor_slowloris
   e2e_frontdoor_nope_bodies
   e2e_frontdoor_replay
+  e2e_frontdoor_replay_after_upgrade
   e2e_frontdoor_replay_field
   e2e_frontdoor_bad_key
   e2e_frontdoor_control_chars
