@@ -107,6 +107,12 @@ job_unique_key(const char *action, const char *unique_by, const char *params, ch
     return result;
 }
 
+bool
+job_client_key_ok(const char *key)
+{
+    return key && *key && utf8_valid(key, strlen(key));
+}
+
 void
 job_idempotency_key(const char *ns, const char *key, char *out)
 {

@@ -74,6 +74,9 @@ const char *job_unique_key(const char *action, const char *unique_by, const char
 /* Longest client key stored as it is by job_idempotency_key; longer ones are hashed. */
 #define JOB_CLIENT_KEY_MAX 180
 
+/* True when a client's own idempotency key (a request header, a CLI option) can be stored as
+ * it is: not empty, UTF-8 text. Bytes MariaDB would mangle could make two keys one. */
+bool job_client_key_ok(const char *key);
 /* Makes the stored idempotency key of a client's key (an API Idempotency-Key, a CLI
  * --idempotency-key) under a front door's namespace ns ("api", "cli"; at most 8 characters)
  * into out (JOB_UNIQUE_KEY_SIZE bytes): "<ns>:<key>" for a key of up to JOB_CLIENT_KEY_MAX

@@ -321,6 +321,10 @@ api_create(struct http_req *r)
         goto out;
     }
     const char *key = http_headers_get(&r->headers, "idempotency-key");
+    if (key && *key && !job_client_key_ok(key)) {
+        http_reply_error(r, 400, "Idempotency-Key", "Idempotency-Key must be UTF-8 text");
+        goto out;
+    }
     if (key && *key) {
         idem = xcalloc(1, JOB_UNIQUE_KEY_SIZE);
         job_idempotency_key("api", key, idem);
@@ -412,6 +416,10 @@ api_bulk(struct http_req *r)
     params = xcalloc((size_t)n, sizeof(*params));
     keys = xcalloc((size_t)n, sizeof(*keys));
     const char *header = http_headers_get(&r->headers, "idempotency-key");
+    if (header && *header && !job_client_key_ok(header)) {
+        http_reply_error(r, 400, "Idempotency-Key", "Idempotency-Key must be UTF-8 text");
+        goto out;
+    }
     /* A walk along the list: cJSON_GetArrayItem(arr, i) would walk it from the start for
      * every job (8 % of the producer's CPU at 1,000 jobs). */
     const cJSON *item = arr->child;

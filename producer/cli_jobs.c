@@ -105,8 +105,8 @@ cli_enqueue(struct cli *c, int argc, char **argv)
         spec.run_at_ms = now_wall_ms() + s * 1000;
     }
     const char *key = cli_opt(c, "--idempotency-key");
-    if (key && key[0] == '\0')
-        return cli_usage_error("enqueue: --idempotency-key must not be empty");
+    if (key && !job_client_key_ok(key))
+        return cli_usage_error("enqueue: --idempotency-key must be UTF-8 text, not empty");
     struct job_spec checked;
     const char *field = NULL;
     char err[1024], idem[JOB_UNIQUE_KEY_SIZE];

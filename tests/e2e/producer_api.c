@@ -103,6 +103,18 @@ test_api_create(struct tenv *t)
           "%s / %s", r1.body, r2.body);
     t_http_release(&r1);
     t_http_release(&r2);
+    /* Keys that are not UTF-8 are refused: stored, MariaDB would make both "api:?". */
+    for (int i = 0; i < 2; i++) {
+        const char *hk[] = {TPROD_AUTH, i ? "Idempotency-Key: \xe8" : "Idempotency-Key: \xe9",
+                            NULL};
+        t_http("POST", tprod_url(t, i ? "/api/jobs/bulk" : "/api/jobs"),
+               i ? "[{\"action\":\"System/Noop\"}]" : "{\"action\":\"System/Noop\"}", i ? 26 : 24,
+               hk, &r1);
+        CHECK(r1.status == 400 && strstr(r1.body, "\"field\":\"Idempotency-Key\"") &&
+                  strstr(r1.body, "UTF-8"),
+              "a key that is not UTF-8: %ld %s", r1.status, r1.body);
+        t_http_release(&r1);
+    }
     /* A job in the future is pending, not pushed. */
     CHECK(tprod_call(t, "POST", "/api/jobs",
                      "{\"action\":\"System/Noop\",\"run_at\":\"2099-01-01T00:00:00Z\"}", NULL,
