@@ -38,9 +38,16 @@ dash_user_parse(const char *entry, struct dash_user *u, char *err, size_t errlen
         return -1;
     }
     size_t nl = (size_t)(c1 - entry);
-    if (nl == 0 || nl > DASH_NAME_MAX || strcmp(entry, "api-token") == 0) {
+    if (nl == 0 || nl > DASH_NAME_MAX) {
         snprintf(err, errlen, "[dashboard] users: \"%.40s\": a name of 1 to %d characters", entry,
                  DASH_NAME_MAX);
+        return -1;
+    }
+    /* The API token's login and the API's changes are recorded as "api-token". */
+    if (nl == 9 && strncmp(entry, "api-token", 9) == 0) {
+        snprintf(err, errlen,
+                 "[dashboard] users: \"api-token\" is the name of the API token's login: "
+                 "choose another name");
         return -1;
     }
     for (const char *p = entry; p < c1; p++)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -136,6 +137,28 @@ login_status(struct tenv *t, int host, const char *user, const char *pass)
  * 64 addresses are in, an API enqueue is still answered promptly; the logins beyond the
  * producer's few checks a second are answered 429 at once; the right password works again a
  * moment later. */
+/* A configured user may not be named api-token, the API token's login (and its audit name):
+ * the producer refuses to start and says why. Before, the check compared the whole
+ * "name:role:hash" entry with "api-token" and never matched. */
+static void
+test_user_named_api_token(struct tenv *t)
+{
+    FILE *fp = fopen(t->conf, "a");
+    CHECK(fp, "append to %s", t->conf);
+    fprintf(fp, "[dashboard]\nusers = "
+                "api-token:admin:$2b$10$szgSb4bb9xW3eUGmRlzoDewXFTFhlt94AAYq27vlAY.0NVaD0nJcC\n");
+    fclose(fp);
+    pid_t p = t_spawn(t, t_bin("jobfleet-producer"), NULL);
+    char *log_path = xstrdup(t->procs[t->n_procs - 1].log_path); /* a reaped pid has no log */
+    int st = t_wait_exit(t, p, 20000);
+    CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) != 0, "the producer started: %d", st);
+    char *log = t_read_file(log_path);
+    CHECK(log && strstr(log, "\"api-token\" is the name of the API token's login"), "%s",
+          log ? log : "(no log)");
+    free(log);
+    free(log_path);
+}
+
 static void
 test_login_flood(struct tenv *t)
 {
@@ -270,6 +293,7 @@ main(int argc, char **argv)
     static const struct test_case cases[] = {
         {"e2e_dashboard_login", test_login, NULL},
         {"e2e_dashboard_login_flood", test_login_flood, TDASH_USERS},
+        {"e2e_dashboard_user_named_api_token", test_user_named_api_token, NULL},
         {"e2e_dashboard_login_behind_proxy", test_login_behind_proxy,
          TDASH_USERS "[producer]\ntrusted_proxies = 10.0.0.0/8, 127.0.0.1\n"},
         {"e2e_dashboard_session_expires", test_session_expires, TDASH_USERS "session_ttl_s = 2\n"},
