@@ -34,8 +34,10 @@ fs_open(struct job_ctx *ctx, struct fs *fs, char *err, size_t errlen)
 static enum fs_fail
 fs_classify(const struct httpc_resp *r)
 {
-    if (r->status == 401 || r->status == 403)
+    if (r->status == 401)
         return FS_AUTH;
+    if (r->status == 403)
+        return FS_DENIED;
     if (r->error == HTTPC_ECANCELLED || httpc_resp_transient(r))
         return FS_TRANSIENT;
     return FS_OTHER;

@@ -15,7 +15,10 @@ struct httpc;
 /* How a call failed: the API refused our credentials (a permanent failure of the job), a
  * failure that may pass (5xx, 429 past the client's retries, transport), or another answer
  * (404, 400: the one ticket is bad). */
-enum fs_fail { FS_OK = 0, FS_AUTH, FS_TRANSIENT, FS_OTHER };
+/* How a call failed: FS_AUTH, the key was refused (401); FS_DENIED, the key may not see
+ * this (403 access_denied: one ticket of a group it cannot read, say); FS_TRANSIENT, worth
+ * trying again (429, 5xx, a timeout); FS_OTHER, anything else. */
+enum fs_fail { FS_OK = 0, FS_AUTH, FS_DENIED, FS_TRANSIENT, FS_OTHER };
 
 struct fs {
     struct job_ctx *ctx;

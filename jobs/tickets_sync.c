@@ -365,6 +365,11 @@ sync_fail_api(struct job_out *out, enum fs_fail f, const char *err)
         job_out_fail(out, JOB_FAIL,
                      "Freshservice refused the credentials ([service.freshservice] api_key): %s",
                      err);
+    else if (f == FS_DENIED)
+        job_out_fail(out, JOB_FAIL,
+                     "Freshservice denied the API key access to the ticket list (its agent "
+                     "needs ticket permissions): %s",
+                     err);
     else
         job_out_fail(out, JOB_RETRY, "%s", err);
 }

@@ -369,10 +369,10 @@ test_changed_while_listing(struct tenv *t)
     tk_stop(&k);
 }
 
-/* A 5xx on one ticket's conversations fails that ticket only; the watermark stays before it,
- * so the next run stores it. */
+/* A 5xx (or a 403: the key may not read that ticket) on one ticket's conversations fails that
+ * ticket only; the watermark stays before it, so the next run stores it. */
 static void
-test_one_ticket_fails(struct tenv *t)
+tk_one_ticket_fails(struct tenv *t, int status)
 {
     struct tk k;
     tk_start(&k, t, 60, NULL);
@@ -380,8 +380,8 @@ test_one_ticket_fails(struct tenv *t)
     CHECK(tk_stored_ids(&k, &id, 1) == 1, "a stored ticket");
     char fault[256];
     snprintf(fault, sizeof(fault),
-             "{\"path\":\"/api/v2/tickets/%lld/conversations\",\"status\":500,\"count\":50}",
-             (long long)id);
+             "{\"path\":\"/api/v2/tickets/%lld/conversations\",\"status\":%d,\"count\":50}",
+             (long long)id, status);
     tfake_control(&k.fake, "faults", fault);
     t_spawn(t, t_bin("jobfleet-worker"), NULL);
     char *res = tk_run(&k, "Tickets/Freshservice/Sync", since_2000, "succeeded");
@@ -398,6 +398,19 @@ test_one_ticket_fails(struct tenv *t)
     free(res);
     tk_check_store(&k);
     tk_stop(&k);
+}
+
+static void
+test_one_ticket_fails(struct tenv *t)
+{
+    tk_one_ticket_fails(t, 500);
+}
+
+/* Before, a 403 was taken for refused credentials: the whole run failed for good. */
+static void
+test_one_ticket_forbidden(struct tenv *t)
+{
+    tk_one_ticket_fails(t, 403);
 }
 
 /* A wrong API key is a permanent failure with a reason that says so. */
@@ -693,6 +706,7 @@ static const struct test_case cases[] = {
     {"e2e_tickets_incremental", test_incremental, TK_CONF},
     {"e2e_tickets_changed_while_listing", test_changed_while_listing, TK_CONF},
     {"e2e_tickets_one_ticket_fails", test_one_ticket_fails, TK_CONF},
+    {"e2e_tickets_one_ticket_forbidden", test_one_ticket_forbidden, TK_CONF},
     {"e2e_tickets_wrong_key", test_wrong_key, TK_CONF},
     {"e2e_tickets_api_down_retries", test_api_down_retries, TK_CONF},
     {"e2e_tickets_dry_run", test_dry_run, TK_CONF},

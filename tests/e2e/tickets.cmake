@@ -3,6 +3,7 @@ jf_e2e(tickets TIMEOUT 300 NAMES
   e2e_tickets_incremental
   e2e_tickets_changed_while_listing
   e2e_tickets_one_ticket_fails
+  e2e_tickets_one_ticket_forbidden
   e2e_tickets_wrong_key
   e2e_tickets_api_down_retries
   e2e_tickets_dry_run
