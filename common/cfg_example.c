@@ -46,7 +46,8 @@ cfg_print_example_sections(void)
            "#   backoff_base_ms, backoff_max_ms  exponential backoff with jitter between\n"
            "#                      attempts (500, 30000), never shorter than a Retry-After\n"
            "#   retry_after_max_ms a longer Retry-After ends the request and the job retries\n"
-           "#                      later (0-86400000, 120000)\n"
+           "#                      later; after such a 429 the fleet sends the service\n"
+           "#                      nothing until it has passed (0-86400000, 120000)\n"
            "#\n"
            "#   ca_file            PEM CA bundle for TLS instead of the system's\n"
            "#\n");

@@ -554,7 +554,10 @@ httpc_finish(struct httpc *h, struct httpc_xfer *x, CURLcode rc)
     }
     if (r->retry_after_ms > h->conf.retry_after_max_ms) {
         /* Sleeping that long inside a job would hold a worker: the caller retries the job
-         * later instead, with resp->retry_after_ms as the delay. */
+         * later instead, with resp->retry_after_ms as the delay. A 429 still speaks for the
+         * whole account: the fleet's other requests wait it out too (httpc_start_ready). */
+        if (status == 429)
+            httpc_budget_pause(h, r->retry_after_ms);
         httpc_fail(h, x, e, "%s (Retry-After %lld s is past retry_after_max_ms)", what,
                    (long long)(r->retry_after_ms / 1000));
         return;
@@ -624,9 +627,19 @@ httpc_start_ready(struct httpc *h, CURLM *m, struct httpc_xfer *xs, int n, int m
             continue;
         }
         char err[256];
-        int64_t w = httpc_budget_take(h, err, sizeof(err));
+        bool paused;
+        int64_t w = httpc_budget_take(h, &paused, err, sizeof(err));
         if (w < 0) {
             httpc_fail(h, x, HTTPC_EBUDGET, "%s", err);
+            continue;
+        }
+        if (paused && w > h->conf.retry_after_max_ms) {
+            /* A fleet-wide pause longer than a request may wait (a 429's long Retry-After):
+             * nothing is sent, and the job retries after it instead of holding a worker. */
+            x->resp->retry_after_ms = w;
+            httpc_fail(h, x, HTTPC_EBUDGET,
+                       "paused fleet-wide for %lld s more after a 429 (past retry_after_max_ms)",
+                       (long long)((w + 999) / 1000));
             continue;
         }
         if (w > 0) {

@@ -103,7 +103,9 @@ enum httpc_error {
     HTTPC_ETOOBIG,    /* the body passed max_response_bytes */
     HTTPC_EBODY,      /* a 2xx response whose JSON body does not parse */
     HTTPC_ECANCELLED, /* the cancel flag was set */
-    HTTPC_EBUDGET,    /* the rate budget could not be read (Redis unavailable) */
+    HTTPC_EBUDGET,    /* the rate budget could not be read (Redis unavailable), or the service
+                       * is paused fleet-wide past retry_after_max_ms (retry_after_ms says how
+                       * long): nothing was sent */
     HTTPC_EREQUEST,   /* the request itself is wrong (bad URL, bad JSON body) */
 };
 

@@ -82,14 +82,18 @@ httpc_budget_local(struct httpc *h)
 }
 
 int64_t
-httpc_budget_take(struct httpc *h, char *err, size_t errlen)
+httpc_budget_take(struct httpc *h, bool *paused, char *err, size_t errlen)
 {
+    *paused = false;
     if (h->rq == NULL)
         return h->conf.rate_per_minute > 0 ? httpc_budget_local(h) : 0;
     int64_t now = now_mono_ms();
-    if (now < h->budget_next_ms)
+    if (now < h->budget_next_ms) {
+        *paused = h->budget_paused;
         return h->budget_next_ms - now;
+    }
     int64_t wait = httpc_pause_left(h);
+    *paused = wait > 0;
     if (wait == 0 && h->conf.rate_per_minute > 0) {
         char scope[160], member[64];
         snprintf(scope, sizeof(scope), "s:%s", h->conf.name);
@@ -107,6 +111,7 @@ httpc_budget_take(struct httpc *h, char *err, size_t errlen)
          * to win every race; a few milliseconds of jitter shares the slots out. */
         wait += (int64_t)(httpc_random(h) % 8);
         h->budget_next_ms = now + wait;
+        h->budget_paused = *paused;
     }
     return wait;
 }

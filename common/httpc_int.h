@@ -15,14 +15,15 @@ struct httpc {
     volatile int *cancel;
     int64_t local_next_ms;  /* without Redis: the earliest next start (monotonic) */
     int64_t budget_next_ms; /* do not ask Redis again before this (monotonic) */
+    bool budget_paused;     /* that wait is a fleet-wide pause's */
     unsigned long long seq; /* makes each start's name in Redis unique */
     uint64_t rng;           /* jitter, seeded per process */
 };
 
 /* Takes one start from the service's budget, honouring a fleet-wide pause first. Returns 0
- * when taken, the milliseconds to wait before asking again, or -1 with err set when the
- * budget cannot be read. */
-int64_t httpc_budget_take(struct httpc *h, char *err, size_t errlen);
+ * when taken, the milliseconds to wait before asking again (*paused true when that is what is
+ * left of a pause), or -1 with err set when the budget cannot be read. */
+int64_t httpc_budget_take(struct httpc *h, bool *paused, char *err, size_t errlen);
 /* Pauses every process's starts for the service for ms from now (a 429's Retry-After); a
  * longer pause already set is kept. Failures are logged: the local retry still waits. */
 void httpc_budget_pause(struct httpc *h, int64_t ms);

@@ -32,8 +32,11 @@ fs_open(struct job_ctx *ctx, struct fs *fs, char *err, size_t errlen)
 }
 
 static enum fs_fail
-fs_classify(const struct httpc_resp *r)
+fs_classify(struct fs *fs, const struct httpc_resp *r)
 {
+    bool told = r->error == HTTPC_EBUDGET || (r->error == HTTPC_ESTATUS && r->status == 429);
+    if (told && r->retry_after_ms > fs->told_wait_ms)
+        fs->told_wait_ms = r->retry_after_ms;
     if (r->status == 401)
         return FS_AUTH;
     if (r->status == 403)
@@ -66,7 +69,7 @@ fs_list_from(struct fs *fs, char *url, const char *key, cJSON *out, char *err, s
         struct httpc_req req = {.method = "GET", .path = url};
         struct httpc_resp resp;
         if (httpc_request(fs->h, &req, &resp) < 0) {
-            f = fs_classify(&resp);
+            f = fs_classify(fs, &resp);
             snprintf(err, errlen, "%s", resp.err);
         } else {
             f = fs_take_items(&resp, key, out, err, errlen);
@@ -101,7 +104,7 @@ fs_details_take(struct fs *fs, struct httpc_resp *resp, int ok, const char *key,
     if (d->fail != FS_OK)
         return;
     if (!ok) {
-        d->fail = fs_classify(resp);
+        d->fail = fs_classify(fs, resp);
         snprintf(d->err, sizeof(d->err), "%s", resp->err);
         return;
     }
@@ -155,7 +158,7 @@ fs_get_one(struct fs *fs, const char *path, const char *key, enum fs_fail *fail,
     cJSON *obj = NULL;
     *fail = FS_OK;
     if (httpc_request(fs->h, &req, &resp) < 0) {
-        *fail = fs_classify(&resp);
+        *fail = fs_classify(fs, &resp);
         snprintf(err, errlen, "%s", resp.err);
     } else if ((obj = cJSON_DetachItemFromObjectCaseSensitive(resp.json, key)) == NULL) {
         *fail = FS_OTHER;

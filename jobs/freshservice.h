@@ -24,6 +24,9 @@ struct fs {
     struct job_ctx *ctx;
     struct httpc *h;
     const char *prefix; /* "/api/v2", or "" when base_url already ends with it */
+    /* The longest wait a failed request was told of (a 429's Retry-After, or what is left of
+     * the fleet-wide pause one set), 0 when none: more requests now only spend the budget. */
+    int64_t told_wait_ms;
 };
 
 /* Opens the service [service.freshservice]. -1 with err set when it is not configured. */

@@ -358,6 +358,18 @@ sync_open(struct sync *s, struct job_ctx *ctx, struct job_out *out)
     return 0;
 }
 
+/* Ends a run the service asked to wait (fs.told_wait_ms): the job retries after that wait,
+ * what was stored is kept. */
+static void
+sync_told_to_wait(struct sync *s, struct job_out *out)
+{
+    job_out_fail(out, JOB_RETRY,
+                 "Freshservice asked to wait %lld s (429, Retry-After): stopped; what was "
+                 "stored is kept, and the job runs again then",
+                 (long long)((s->fs.told_wait_ms + 999) / 1000));
+    out->retry_delay_ms = s->fs.told_wait_ms;
+}
+
 static void
 sync_fail_api(struct job_out *out, enum fs_fail f, const char *err)
 {
@@ -387,7 +399,8 @@ sync_chunks(struct sync *s, cJSON *list)
     job_info(s->ctx, "%d closed tickets of %d listed", n, cJSON_GetArraySize(list));
     job_progress(s->ctx, 0, n, "tickets");
     int rc = 0;
-    for (int i = 0; i < n && rc == 0 && s->abort == FS_OK; i += SYNC_CHUNK) {
+    for (int i = 0; i < n && rc == 0 && s->abort == FS_OK && s->fs.told_wait_ms == 0;
+         i += SYNC_CHUNK) {
         if (job_ctx_cancelled(s->ctx))
             break;
         rc = sync_chunk(s, closed + i, n - i < SYNC_CHUNK ? n - i : SYNC_CHUNK);
@@ -410,11 +423,16 @@ tickets_fs_sync(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
     if (since < 0) {
         job_out_fail(out, JOB_FAIL, "%s", err);
     } else if ((f = sync_list(&s, since, &list, &newest, err, sizeof(err))) != FS_OK) {
-        sync_fail_api(out, f, err);
+        if (s.fs.told_wait_ms > 0)
+            sync_told_to_wait(&s, out);
+        else
+            sync_fail_api(out, f, err);
     } else if (sync_chunks(&s, list) < 0) {
         job_out_fail(out, JOB_RETRY, "store tickets: %s", db_errstr(s.db));
     } else if (s.abort != FS_OK) {
         sync_fail_api(out, s.abort, s.abort_err);
+    } else if (s.fs.told_wait_ms > 0) {
+        sync_told_to_wait(&s, out);
     } else if (job_ctx_cancelled(ctx)) {
         job_out_fail(out, JOB_CANCELLED, "cancelled; what was stored is kept");
     } else {

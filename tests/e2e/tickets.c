@@ -2,6 +2,7 @@
  * freshservice.py) serving a generated fixture whose tickets state the store row a correct
  * sync writes ("expected"), with a real worker, MariaDB and Redis. */
 #include "caltime.h"
+#include "rq.h"
 #include "tfake.h"
 #include "tproducer.h"
 #include "thttp.h"
@@ -516,6 +517,53 @@ test_rate_limit_two_workers(struct tenv *t)
     tk_stop(&k);
 }
 
+/* A 429 with Retry-After: 3600 (an old account's hourly limit), past retry_after_max_ms: the
+ * run stops at once, keeps what it stored, pauses the fleet's requests to the service for the
+ * hour and retries after it. Before, the pause was not set, the job went on sending a batch
+ * after the 429 (each failure spending the budget again), and ended succeeded with failed=1
+ * and its retry left to the next schedule. */
+static void
+test_long_retry_after(struct tenv *t)
+{
+    struct tk k;
+    tk_start(&k, t, 300, NULL);
+    tfake_control(&k.fake, "faults",
+                  "{\"path\":\"/api/v2/tickets/\",\"status\":429,\"retry_after\":3600,"
+                  "\"count\":1}");
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    int64_t id = t_enqueue(k.t, "Tickets/Freshservice/Sync", since_2000, NULL);
+    WAIT_UNTIL(t_job_in_state(t, id, "pending") || t_job_done(t, id), 60000, "the run ends");
+    char *st = t_job_state(t, id);
+    char *why = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    CHECK(strcmp(st, "pending") == 0 && why && strstr(why, "asked to wait 3600 s"),
+          "the job waits to run again: %s %s", st, why ? why : "");
+    CHECK(t_sql_int(t, -1, "SELECT TIMESTAMPDIFF(SECOND, NOW(6), run_at) FROM jobs WHERE id = ?",
+                    DB_P(DBI(id))) >= 3500,
+          "it runs again after the Retry-After");
+    char *key = xasprintf("%s:s:freshservice:until", t->prefix);
+    const char *argv[] = {"PTTL", key};
+    int64_t pttl = rq_command(t->rq, 2, argv);
+    CHECK(pttl > 3500 * 1000, "the fleet's requests to Freshservice are paused: PTTL %lld",
+          (long long)pttl);
+    free(key);
+    cJSON *log = tfake_log(&k.fake);
+    int after = -1;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(log, "requests"))
+    {
+        const cJSON *code = cJSON_GetObjectItem(e, "status");
+        if (after >= 0)
+            after++;
+        else if (cJSON_IsNumber(code) && code->valuedouble == 429)
+            after = 0;
+    }
+    CHECK(after >= 0 && after < 16, "%d requests after the 429 (at most those in flight)", after);
+    cJSON_Delete(log);
+    free(st);
+    free(why);
+    tk_stop(&k);
+}
+
 /* 20 webhooks for one ticket within a second make one SyncOne job, which stores the ticket. */
 static void
 test_webhook_burst(struct tenv *t)
@@ -711,6 +759,7 @@ static const struct test_case cases[] = {
     {"e2e_tickets_api_down_retries", test_api_down_retries, TK_CONF},
     {"e2e_tickets_dry_run", test_dry_run, TK_CONF},
     {"e2e_tickets_rate_limit_two_workers", test_rate_limit_two_workers, TK_CONF_60},
+    {"e2e_tickets_long_retry_after", test_long_retry_after, TK_CONF},
     {"e2e_tickets_webhook_burst", test_webhook_burst, TK_CONF_WEBHOOK},
     {"e2e_tickets_read_api", test_read_api, TK_CONF},
     {"e2e_tickets_export_markdown", test_export_markdown, TK_CONF},

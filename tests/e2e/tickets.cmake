@@ -8,6 +8,7 @@ jf_e2e(tickets TIMEOUT 300 NAMES
   e2e_tickets_api_down_retries
   e2e_tickets_dry_run
   e2e_tickets_rate_limit_two_workers
+  e2e_tickets_long_retry_after
   e2e_tickets_webhook_burst
   e2e_tickets_read_api
   e2e_tickets_export_markdown)
