@@ -1,0 +1,205 @@
+/* End-to-end tests of the Freshservice ticket sync when the service misbehaves: a failing or
+ * forbidden ticket, a wrong key, the API down, its rate limit shared by two workers, a
+ * Retry-After of an hour, and an answer that is not the ticket asked for. */
+#include "rq.h"
+#include "tfake.h"
+#include "tsupport.h"
+#include "ttickets.h"
+#include "util.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A 5xx (or a 403: the key may not read that ticket) on one ticket's conversations fails that
+ * ticket only; the watermark stays before it, so the next run stores it. */
+static void
+tk_one_ticket_fails(struct tenv *t, int status)
+{
+    struct tk k;
+    tk_start(&k, t, 60, NULL);
+    int64_t id;
+    CHECK(tk_stored_ids(&k, &id, 1) == 1, "a stored ticket");
+    char fault[256];
+    snprintf(fault, sizeof(fault),
+             "{\"path\":\"/api/v2/tickets/%lld/conversations\",\"status\":%d,\"count\":50}",
+             (long long)id, status);
+    tfake_control(&k.fake, "faults", fault);
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    char *res = tk_run(&k, "Tickets/Freshservice/Sync", TK_SINCE_2000, "succeeded");
+    CHECK(tk_count(res, "failed") == 1 && tk_count(res, "upserted") > 10,
+          "one ticket failed, the others stored: %s", res);
+    free(res);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM ticket_details WHERE ticket_id = %lld",
+             (long long)id);
+    CHECK(tk_store_int(&k, sql) == 0, "the failed ticket is not stored");
+    tfake_control(&k.fake, "reset", "{}");
+    res = tk_run(&k, "Tickets/Freshservice/Sync", "{}", "succeeded");
+    CHECK(tk_count(res, "failed") == 0, "the next run: %s", res);
+    free(res);
+    tk_check_store(&k);
+    tk_stop(&k);
+}
+
+static void
+test_one_ticket_fails(struct tenv *t)
+{
+    tk_one_ticket_fails(t, 500);
+}
+
+/* Before, a 403 was taken for refused credentials: the whole run failed for good. */
+static void
+test_one_ticket_forbidden(struct tenv *t)
+{
+    tk_one_ticket_fails(t, 403);
+}
+
+/* A wrong API key is a permanent failure with a reason that says so. */
+static void
+test_wrong_key(struct tenv *t)
+{
+    struct tk k;
+    tk_start(&k, t, 10, NULL);
+    setenv("JOBFLEET_SERVICE_FRESHSERVICE_API_KEY", "not-the-key", 1);
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    char *reason = tk_run(&k, "Tickets/Freshservice/Sync", "{}", "failed");
+    CHECK(reason && strstr(reason, "refused the credentials") && strstr(reason, "401"),
+          "clear reason: %s", reason);
+    free(reason);
+    CHECK(t_sql_int(t, 0, "SELECT MAX(attempt) FROM jobs", DB_NOP) == 1, "permanent: not retried");
+    tk_stop(&k);
+}
+
+/* The ticket list answering 503 on every try: the job is retried later (not failed), with the
+ * reason, and nothing is stored. */
+static void
+test_api_down_retries(struct tenv *t)
+{
+    struct tk k;
+    tk_start(&k, t, 10, NULL);
+    tfake_control(&k.fake, "faults",
+                  "{\"path\":\"/api/v2/tickets\",\"status\":503,\"count\":1000}");
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    int64_t id = t_enqueue(t, "Tickets/Freshservice/Sync", "{}", NULL);
+    WAIT_UNTIL(
+        t_sql_int(t, 0, "SELECT COUNT(*) FROM job_attempts WHERE job_id = ?", DB_P(DBI(id))) == 1,
+        60000, "the first attempt ends");
+    char *st = t_job_state(t, id);
+    char *reason = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    CHECK(strcmp(st, "pending") == 0 && reason && strstr(reason, "503"), "retried later: %s, %s",
+          st, reason ? reason : "");
+    free(st);
+    free(reason);
+    CHECK(tk_store_int(&k, "SELECT COUNT(*) FROM ticket_details") == 0, "nothing stored");
+    tk_stop(&k);
+}
+
+/* The fake allows 60 requests a minute and the service is configured so: two workers syncing
+ * at once share the budget, finish, stay within 5 % of it in any minute, and wait out a
+ * Retry-After. */
+static void
+test_rate_limit_two_workers(struct tenv *t)
+{
+    struct tk k;
+    tk_start(&k, t, 10, (const char *const[]){"--rate-per-minute", "60", NULL});
+    /* One explicit 429 with Retry-After: 3, whoever gets it. */
+    tfake_control(&k.fake, "faults",
+                  "{\"path\":\"/api/v2/tickets/\",\"status\":429,\"retry_after\":3}");
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    int64_t a = t_enqueue(t, "Tickets/Freshservice/Sync", TK_SINCE_2000, NULL);
+    int64_t b = t_enqueue(t, "Tickets/Freshservice/Sync", TK_SINCE_2000, NULL);
+    WAIT_UNTIL(t_job_done(t, a) && t_job_done(t, b), 150000, "both syncs finish");
+    CHECK(t_job_in_state(t, a, "succeeded") && t_job_in_state(t, b, "succeeded"), "both succeed");
+    double *arr = NULL;
+    int n = tfake_arrivals(&k.fake, "/api/v2", &arr);
+    int peak = tfake_max_in_window(arr, n, 60000.0);
+    cJSON *log = tfake_log(&k.fake);
+    int n429 = 0;
+    double after429 = -1;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(log, "requests"))
+    {
+        const cJSON *st = cJSON_GetObjectItem(e, "status");
+        double tm = cJSON_GetObjectItem(e, "t_mono")->valuedouble * 1000.0;
+        if (cJSON_IsNumber(st) && st->valuedouble == 429) {
+            n429++;
+            after429 = tm;
+        } else if (after429 >= 0 && n429 == 1) {
+            CHECK(tm - after429 >= 3000 - 20, "a request %.0f ms after the 429's Retry-After: 3",
+                  tm - after429);
+            after429 = -1;
+        }
+    }
+    fprintf(stderr, "FIGURES: %d requests, at most %d in any 60 s (budget 60), %d 429s\n", n, peak,
+            n429);
+    CHECK(peak <= 63, "%d requests in one minute against a budget of 60", peak);
+    CHECK(n429 == 1, "only the injected 429: the budget kept the rest off (%d)", n429);
+    cJSON_Delete(log);
+    free(arr);
+    tk_stop(&k);
+}
+
+/* A 429 with Retry-After: 3600 (an old account's hourly limit), past retry_after_max_ms: the
+ * run stops at once, keeps what it stored, pauses the fleet's requests to the service for the
+ * hour and retries after it. Before, the pause was not set, the job went on sending a batch
+ * after the 429 (each failure spending the budget again), and ended succeeded with failed=1
+ * and its retry left to the next schedule. */
+static void
+test_long_retry_after(struct tenv *t)
+{
+    struct tk k;
+    tk_start(&k, t, 300, NULL);
+    tfake_control(&k.fake, "faults",
+                  "{\"path\":\"/api/v2/tickets/\",\"status\":429,\"retry_after\":3600,"
+                  "\"count\":1}");
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    int64_t id = t_enqueue(k.t, "Tickets/Freshservice/Sync", TK_SINCE_2000, NULL);
+    WAIT_UNTIL(t_job_in_state(t, id, "pending") || t_job_done(t, id), 60000, "the run ends");
+    char *st = t_job_state(t, id);
+    char *why = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    CHECK(strcmp(st, "pending") == 0 && why && strstr(why, "asked to wait 360"),
+          "the job waits to run again: %s %s", st, why ? why : "");
+    CHECK(t_sql_int(t, -1, "SELECT TIMESTAMPDIFF(SECOND, NOW(6), run_at) FROM jobs WHERE id = ?",
+                    DB_P(DBI(id))) >= 3500,
+          "it runs again after the Retry-After");
+    char *key = xasprintf("%s:s:freshservice:until", t->prefix);
+    const char *argv[] = {"PTTL", key};
+    int64_t pttl = rq_command(t->rq, 2, argv);
+    CHECK(pttl > 3500 * 1000, "the fleet's requests to Freshservice are paused: PTTL %lld",
+          (long long)pttl);
+    free(key);
+    cJSON *log = tfake_log(&k.fake);
+    int after = -1;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(log, "requests"))
+    {
+        const cJSON *code = cJSON_GetObjectItem(e, "status");
+        if (after >= 0)
+            after++;
+        else if (cJSON_IsNumber(code) && code->valuedouble == 429)
+            after = 0;
+    }
+    CHECK(after >= 0 && after < 16, "%d requests after the 429 (at most those in flight)", after);
+    cJSON_Delete(log);
+    free(st);
+    free(why);
+    tk_stop(&k);
+}
+
+static const struct test_case cases[] = {
+    {"e2e_tickets_one_ticket_fails", test_one_ticket_fails, TK_CONF},
+    {"e2e_tickets_one_ticket_forbidden", test_one_ticket_forbidden, TK_CONF},
+    {"e2e_tickets_wrong_key", test_wrong_key, TK_CONF},
+    {"e2e_tickets_api_down_retries", test_api_down_retries, TK_CONF},
+    {"e2e_tickets_rate_limit_two_workers", test_rate_limit_two_workers, TK_CONF_60},
+    {"e2e_tickets_long_retry_after", test_long_retry_after, TK_CONF},
+};
+
+int
+main(int argc, char **argv)
+{
+    return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
+}
