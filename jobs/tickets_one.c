@@ -105,6 +105,15 @@ tickets_fs_sync_one(struct job_ctx *ctx, const cJSON *params, struct job_out *ou
         one_fail(out, f, err);
         return;
     }
+    /* The row is stored under the answer's id: it must be the one asked for. */
+    const cJSON *tid = cJSON_GetObjectItemCaseSensitive(t, "id");
+    if (!cJSON_IsNumber(tid) || (int64_t)tid->valuedouble != id) {
+        job_out_fail(out, JOB_FAIL,
+                     "freshservice: GET /tickets/%lld answered a ticket whose id is %s",
+                     (long long)id, cJSON_IsNumber(tid) ? "another" : "missing");
+        cJSON_Delete(t);
+        return;
+    }
     struct ticket_dept *depts = NULL;
     int nd = ticket_store_depts(db, &depts), changed = 0;
     const char *company =

@@ -189,6 +189,39 @@ test_long_retry_after(struct tenv *t)
     tk_stop(&k);
 }
 
+/* SyncOne of a ticket whose answer has no id (or another ticket's): the job fails and says
+ * so, nothing is stored. Before, a missing id crashed the child (a NULL dereference). */
+static void
+test_sync_one_wrong_answer(struct tenv *t)
+{
+    struct tk k;
+    tk_start(&k, t, 20, NULL);
+    int64_t id;
+    CHECK(tk_stored_ids(&k, &id, 1) == 1, "a stored ticket");
+    double dept = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(k.fixture, "tickets"))
+    {
+        if ((int64_t)cJSON_GetObjectItem(c, "id")->valuedouble == id)
+            dept = cJSON_GetObjectItem(c, "department_id")->valuedouble;
+    }
+    /* Closed, of a mapped department: everything but the id says "store me". */
+    char fault[320], params[64];
+    snprintf(fault, sizeof(fault),
+             "{\"path\":\"/api/v2/tickets/%lld\",\"status\":200,\"count\":1,"
+             "\"body\":{\"ticket\":{\"subject\":\"no id\",\"status\":5,"
+             "\"department_id\":%.0f}}}",
+             (long long)id, dept);
+    tfake_control(&k.fake, "faults", fault);
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    snprintf(params, sizeof(params), "{\"ticket_id\":%lld}", (long long)id);
+    char *res = tk_run(&k, "Tickets/Freshservice/SyncOne", params, "failed");
+    CHECK(strstr(res, "answered a ticket whose id is missing"), "the reason: %s", res);
+    free(res);
+    CHECK(tk_store_int(&k, "SELECT COUNT(*) FROM ticket_details") == 0, "nothing stored");
+    tk_stop(&k);
+}
+
 static const struct test_case cases[] = {
     {"e2e_tickets_one_ticket_fails", test_one_ticket_fails, TK_CONF},
     {"e2e_tickets_one_ticket_forbidden", test_one_ticket_forbidden, TK_CONF},
@@ -196,6 +229,7 @@ static const struct test_case cases[] = {
     {"e2e_tickets_api_down_retries", test_api_down_retries, TK_CONF},
     {"e2e_tickets_rate_limit_two_workers", test_rate_limit_two_workers, TK_CONF_60},
     {"e2e_tickets_long_retry_after", test_long_retry_after, TK_CONF},
+    {"e2e_tickets_sync_one_wrong_answer", test_sync_one_wrong_answer, TK_CONF},
 };
 
 int
