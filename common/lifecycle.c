@@ -88,6 +88,7 @@ lifecycle_claim_read(struct db *db, const int64_t *ids, int n, int64_t instance_
         j->queue = xstrdup(db_rows_get(r, i, 6));
         j->dt_started = xstrdup(db_rows_get(r, i, 7) ? db_rows_get(r, i, 7) : "");
         j->due_wait_us = db_rows_int(r, i, 8, 0);
+        j->token = token;
     }
     db_rows_free(r);
     return got;
@@ -190,16 +191,18 @@ lifecycle_defer(struct db *db, int64_t id, int64_t delay_ms)
 
 int
 lifecycle_hand_back(struct db *db, int64_t instance_id, const int64_t *ids, const int *attempts,
-                    int n)
+                    const int64_t *tokens, int n)
 {
     if (n <= 0)
         return 0;
-    /* The guard is the check-out's (id, instance, attempt, running): a job the lease already
-     * recovered stays as recovery left it. The attempt the claim counted is given back, since
-     * the job never started. A cancel asked for while the job waited (cancel_requested, set on
-     * 'running' rows) ends it as cancelling a queued job would: queued with the flag still set,
-     * the next claim would clear it and run the job. The assignments read cancel_requested
-     * before the last one clears it (MariaDB applies them left to right). */
+    /* The guard is the check-out's (id, instance, attempt, running) and the claim's token: a
+     * job the lease already recovered stays as recovery left it, and so does one this worker
+     * claimed again since (at the same attempt, which the hand-back gave back). The attempt the
+     * claim counted is given back, since the job never started. A cancel asked for while the job
+     * waited (cancel_requested, set on 'running' rows) ends it as cancelling a queued job would:
+     * queued with the flag still set, the next claim would clear it and run the job. The
+     * assignments read cancel_requested before the last one clears it (MariaDB applies them left to
+     * right). */
     struct buf sql;
     buf_init(&sql, 0);
     buf_appends(&sql, "UPDATE jobs SET state = IF(cancel_requested = 1, 'cancelled', 'queued'), "
@@ -212,13 +215,19 @@ lifecycle_hand_back(struct db *db, int64_t instance_id, const int64_t *ids, cons
                       "unique_key = IF(cancel_requested = 1, NULL, unique_key), "
                       "cancel_requested = 0 WHERE instance_id = ? AND "
                       "state = 'running' AND attempt = CASE id");
-    struct db_param *p = xcalloc((size_t)n * 3 + 1, sizeof(*p));
+    struct db_param *p = xcalloc((size_t)n * 5 + 1, sizeof(*p));
     int k = 0;
     p[k++] = DBI(instance_id);
     for (int i = 0; i < n; i++) {
         buf_appends(&sql, " WHEN ? THEN ?");
         p[k++] = DBI(ids[i]);
         p[k++] = DBI(attempts[i]);
+    }
+    buf_appends(&sql, " END AND claim_token = CASE id");
+    for (int i = 0; i < n; i++) {
+        buf_appends(&sql, " WHEN ? THEN ?");
+        p[k++] = DBI(ids[i]);
+        p[k++] = DBI(tokens[i]);
     }
     buf_appends(&sql, " END AND id IN (");
     for (int i = 0; i < n; i++) {

@@ -26,6 +26,7 @@ struct claimed_job {
     int64_t sent_us;
     bool started_late; /* dt_started is when a child really started it (the claim's time plus
                         * the wait in the window): the check-out writes it to the row too */
+    int64_t token;     /* the claim_token of the statement that claimed it */
 };
 
 void claimed_job_release(struct claimed_job *j);
@@ -66,12 +67,13 @@ struct db_rows *lifecycle_peek(struct db *db, const int64_t *ids, int n);
 int lifecycle_defer(struct db *db, int64_t id, int64_t delay_ms);
 
 /* Hands claimed jobs that never started back to the queue (db in autocommit): each row still
- * running for instance_id at attempts[i] becomes queued again with its attempt given back, or
- * cancelled (as job_cancel ends a queued job) when a cancel was asked for meanwhile. The
- * caller then pushes the IDs again (the row is committed first: invariant 1); a worker popping
- * a cancelled job's ID drops it. Returns 0 or -1; a repeat is harmless. */
+ * running for instance_id at attempts[i] under the claim that took it (tokens[i]) becomes
+ * queued again with its attempt given back, or cancelled (as job_cancel ends a queued job)
+ * when a cancel was asked for meanwhile. The caller then pushes the IDs again (the row is
+ * committed first: invariant 1); a worker popping a cancelled job's ID drops it. Returns 0 or
+ * -1; a repeat is harmless, even after the job was claimed again at the same attempt. */
 int lifecycle_hand_back(struct db *db, int64_t instance_id, const int64_t *ids, const int *attempts,
-                        int n);
+                        const int64_t *tokens, int n);
 
 /* How one attempt ended. Strings are borrowed. */
 struct outcome {

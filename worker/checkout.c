@@ -176,11 +176,13 @@ checkout_hand_back(struct checkout *c, int n)
 {
     int64_t *ids = xcalloc((size_t)n, sizeof(*ids));
     int *attempts = xcalloc((size_t)n, sizeof(*attempts));
+    int64_t *tokens = xcalloc((size_t)n, sizeof(*tokens));
     for (int i = 0; i < n; i++) {
         ids[i] = c->batch[i].job.id;
         attempts[i] = c->batch[i].job.attempt;
+        tokens[i] = c->batch[i].job.token;
     }
-    if (lifecycle_hand_back(c->db, c->instance_id, ids, attempts, n) < 0) {
+    if (lifecycle_hand_back(c->db, c->instance_id, ids, attempts, tokens, n) < 0) {
         checkout_failed(c, "hand back");
     } else {
         if (c->rq == NULL)
@@ -194,6 +196,7 @@ checkout_hand_back(struct checkout *c, int n)
     }
     free(ids);
     free(attempts);
+    free(tokens);
 }
 
 /* Writes the oldest outcomes of the batch in one transaction, or hands back the oldest

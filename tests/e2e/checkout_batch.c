@@ -1,7 +1,8 @@
 /* Tests of the batched check-out (lifecycle_finish, common/lifecycle.c) against the real
  * MariaDB: one statement gives every row its own execution time, result and start time, looked
  * up by the row's id; these tests check that each value lands on its own row and attempt row,
- * whatever the order of the outcomes and the padding of the batch. */
+ * whatever the order of the outcomes and the padding of the batch. And the hand-back of a job
+ * claimed ahead (lifecycle_hand_back), whose guard a repeat must not pass. */
 #include "db.h"
 #include "instance.h"
 #include "job.h"
@@ -211,10 +212,36 @@ test_start_ahead_matches_attempt(struct tenv *t)
         claimed_job_release(&j.claimed[k]);
 }
 
+/* A hand-back repeated after the job was claimed again (its first answer lost, then a stale
+ * copy of the ID popped by the same worker): the job is running at the same attempt for the
+ * same instance, under another claim, and the repeat must leave it running. */
+static void
+test_hand_back_repeat_after_reclaim(struct tenv *t)
+{
+    static struct cb_jobs j;
+    cb_claim(t, &j);
+    struct claimed_job *c = &j.claimed[0];
+    CHECK(lifecycle_hand_back(t->db, j.instance, &c->id, &c->attempt, &c->token, 1) == 0,
+          "hand back: %s", db_errstr(t->db));
+    CHECK(t_job_in_state(t, c->id, "queued"), "handed back");
+    struct claimed_job again;
+    CHECK(lifecycle_claim(t->db, &c->id, 1, j.instance, c->token + 1, NULL, &again) == 1,
+          "claimed again: %s", db_errstr(t->db));
+    CHECK(again.attempt == c->attempt, "the same attempt: %d and %d", again.attempt, c->attempt);
+    CHECK(lifecycle_hand_back(t->db, j.instance, &c->id, &c->attempt, &c->token, 1) == 0,
+          "the repeat: %s", db_errstr(t->db));
+    CHECK(t_job_in_state(t, c->id, "running"),
+          "the repeated hand-back queued a job claimed again since");
+    claimed_job_release(&again);
+    for (int k = 0; k < CB_JOBS; k++)
+        claimed_job_release(&j.claimed[k]);
+}
+
 static const struct test_case cases[] = {
     {"e2e_checkout_batch_values_reach_their_rows", test_values_reach_their_rows, NULL},
     {"e2e_checkout_batch_stale_attempt_takes_nothing", test_stale_attempt_takes_nothing, NULL},
     {"e2e_checkout_batch_start_ahead_matches_attempt", test_start_ahead_matches_attempt, NULL},
+    {"e2e_checkout_hand_back_repeat_after_reclaim", test_hand_back_repeat_after_reclaim, NULL},
 };
 
 int
