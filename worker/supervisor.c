@@ -529,6 +529,26 @@ sup_idle_and_drained(struct sup *s, bool fetch_done)
     return fetch_done && s->n_win == 0 && checkout_unwritten(&s->checkout) == 0;
 }
 
+/* How long past the drain's deadline the supervisor waits for what is left to write. */
+#define SUP_DRAIN_GRACE_MS 5000
+
+/* True when a drain has run past its deadline and SUP_DRAIN_GRACE_MS with no job left running
+ * (sup_enforce stopped them): what is still to write or hand back waits for MariaDB, which may
+ * not come back. The shutdown gives it a last few seconds; the lease recovery does the rest. */
+static bool
+sup_drain_overdue(struct sup *s)
+{
+    if (now_mono_ms() < s->drain_deadline + SUP_DRAIN_GRACE_MS)
+        return false;
+    for (int i = 0; i < s->n_slots; i++)
+        if (s->slots[i].busy)
+            return false;
+    log_warnx("draining: %d outcome(s) still unwritten %ds after the drain's deadline "
+              "(MariaDB away?): stopping",
+              checkout_unwritten(&s->checkout), SUP_DRAIN_GRACE_MS / 1000);
+    return true;
+}
+
 static void
 sup_loop(struct sup *s)
 {
@@ -572,7 +592,7 @@ sup_loop(struct sup *s)
         sup_refill(s);
         sup_enforce(s);
         sup_periodic(s);
-        if (s->draining && sup_idle_and_drained(s, fetch_done))
+        if (s->draining && (sup_idle_and_drained(s, fetch_done) || sup_drain_overdue(s)))
             break;
     }
     free(pfd);

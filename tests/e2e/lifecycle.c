@@ -328,6 +328,32 @@ test_mysql_restart(struct tenv *t)
     CHECK(tsrv_stop(t, &srv) == 0, "stop private servers");
 }
 
+/* SIGTERM while MariaDB is down, a job running: the drain stops the job at its deadline
+ * (drain_timeout_s = 1), cannot write its outcome, and the worker exits 0 a few seconds later
+ * saying so; the lease recovery ends the job. Before, it waited for MariaDB for ever. */
+static void
+test_sigterm_mysql_down(struct tenv *t)
+{
+    struct tsrv srv;
+    tsrv_start(t, &srv);
+    pid_t w = t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    char *log_path = xstrdup(t->procs[t->n_procs - 1].log_path); /* a reaped pid has no log */
+    tsrv_use(t, &srv);
+    int64_t id = t_enqueue(t, "System/Sleep", "{\"seconds\":60}", NULL);
+    WAIT_UNTIL(t_job_in_state(t, id, "running"), 15000, "the job runs");
+    tsrv_stop_mysql(&srv);
+    t_signal(t, w, SIGTERM);
+    int st = t_wait_exit(t, w, 40000);
+    CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "the worker exits 0: %d", st);
+    char *log = t_read_file(log_path);
+    CHECK(log && strstr(log, "still unwritten") && strstr(log, "could not be written"), "%s",
+          log ? log : "(no log)");
+    free(log);
+    free(log_path);
+    tsrv_start_mysql(&srv);
+    CHECK(tsrv_stop(t, &srv) == 0, "stop private servers");
+}
+
 /* Starts a Redis of this test's own on a free port, so FLUSHALL cannot touch other tests. */
 static pid_t
 private_redis(struct tenv *t, int *port)
@@ -426,6 +452,8 @@ static const struct test_case cases[] = {
     {"e2e_lifecycle_sigterm_drains", test_sigterm_drains, NULL},
     {"e2e_lifecycle_cancel_states", test_cancel_states, "[worker]\nkill_grace_s = 1\n"},
     {"e2e_lifecycle_mysql_restart", test_mysql_restart, NULL},
+    {"e2e_lifecycle_sigterm_mysql_down", test_sigterm_mysql_down,
+     "[worker]\ndrain_timeout_s = 1\nkill_grace_s = 1\n"},
     {"e2e_lifecycle_redis_flushall", test_redis_flushall, NULL},
 };
 
