@@ -159,7 +159,9 @@ dash_bulk_confirm(struct http_req *r, const struct dash_who *w, const char *op, 
             snprintf(name, sizeof(name), "%.*s", (int)nl, p);
             if (strcmp(name, "csrf") && strcmp(name, "confirm") &&
                 form_get(p, name, val, sizeof(val))) {
-                buf_printf(&b, "<input type=\"hidden\" name=\"%s\" value=\"", name);
+                buf_appends(&b, "<input type=\"hidden\" name=\"");
+                html_esc(&b, name);
+                buf_appends(&b, "\" value=\"");
                 html_esc(&b, val);
                 buf_appends(&b, "\">");
             }

@@ -217,6 +217,13 @@ test_bulk(struct tenv *t)
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE state = 'failed'", DB_NOP) == 10,
           "nothing changed before the confirmation");
     t_http_release(&r);
+    /* The page repeats the form's fields: a field name is escaped like its value. */
+    char *odd = xasprintf("%s&a\"><b>x=1", body);
+    CHECK(dreq(t, "POST", "/jobs/bulk", odd, &a, NULL, &r) == 200, "odd field name");
+    CHECK(!strstr(r.body, "\"><b>x") && strstr(r.body, "name=\"a&quot;&gt;&lt;b&gt;x\""),
+          "the field name is escaped: %s", r.body);
+    t_http_release(&r);
+    free(odd);
     char *confirm = xasprintf("%s&confirm=8", body);
     CHECK(dreq(t, "POST", "/jobs/bulk", confirm, &a, NULL, &r) == 303, "confirmed");
     t_http_release(&r);
