@@ -485,11 +485,8 @@ test_control_chars(struct tenv *t)
 static void
 test_packet_too_large(struct tenv *t)
 {
-    struct tmyproxy *px = tmyproxy_start(t->cfg.mysql.host, t->cfg.mysql.port);
+    struct tmyproxy *px = tmyproxy_start_for(t);
     tmyproxy_max_packet(px, 1024 * 1024);
-    char port[16];
-    snprintf(port, sizeof(port), "%d", tmyproxy_port(px));
-    setenv("JOBFLEET_MYSQL_PORT", port, 1);
     tprod_start(t);
     char *big = xmalloc(PKT_BIG + 1);
     memset(big, 'a', PKT_BIG);
@@ -539,8 +536,7 @@ test_packet_too_large(struct tenv *t)
     CHECK(tprod_post(t, "/webhook/system/echo", "{}", 2, NULL, NULL) == 202, "a later delivery");
     CHECK(jobs_count(t) == PKT_SMALL + 2, "stored");
     free(big);
-    unsetenv("JOBFLEET_MYSQL_PORT");
-    tmyproxy_stop(px);
+    tmyproxy_stop_for(px);
 }
 
 /* A max_body_bytes whose escaped row cannot fit max_allowed_packet is refused at start. */

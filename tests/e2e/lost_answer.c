@@ -14,24 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Routes the binaries this test starts through a proxy to the test's MariaDB. */
-static struct tmyproxy *
-proxy_start(struct tenv *t)
-{
-    struct tmyproxy *p = tmyproxy_start(t->cfg.mysql.host, t->cfg.mysql.port);
-    char port[16];
-    snprintf(port, sizeof(port), "%d", tmyproxy_port(p));
-    setenv("JOBFLEET_MYSQL_PORT", port, 1);
-    return p;
-}
-
-static void
-proxy_stop(struct tmyproxy *p)
-{
-    unsetenv("JOBFLEET_MYSQL_PORT");
-    tmyproxy_stop(p);
-}
-
 static int64_t
 jobs_with_key(struct tenv *t, const char *key)
 {
@@ -57,7 +39,7 @@ enqueue(struct tenv *t, const char *key, char **out, char **err)
 static void
 test_cli_unknown(struct tenv *t)
 {
-    struct tmyproxy *p = proxy_start(t);
+    struct tmyproxy *p = tmyproxy_start_for(t);
     tmyproxy_cut_answer(p, "INSERT INTO jobs");
     char *out = NULL, *err = NULL;
     int rc = enqueue(t, NULL, &out, &err);
@@ -71,7 +53,7 @@ test_cli_unknown(struct tenv *t)
                "the job whose answer was lost was not committed");
     free(out);
     free(err);
-    proxy_stop(p);
+    tmyproxy_stop_for(p);
 }
 
 /* With --idempotency-key: the lost answer is exit 3; the same command again prints the job the
@@ -79,7 +61,7 @@ test_cli_unknown(struct tenv *t)
 static void
 test_cli_key_retry(struct tenv *t)
 {
-    struct tmyproxy *p = proxy_start(t);
+    struct tmyproxy *p = tmyproxy_start_for(t);
     tmyproxy_cut_answer(p, "INSERT INTO jobs");
     char *out = NULL, *err = NULL;
     int rc = enqueue(t, "order-4711", &out, &err);
@@ -107,7 +89,7 @@ test_cli_key_retry(struct tenv *t)
     CHECK(t_cli(t, &out, NULL, av) == 0 && strstr(out, "\"existing\":true"), "%s", out);
     free(out);
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 2, "two jobs in all");
-    proxy_stop(p);
+    tmyproxy_stop_for(p);
 }
 
 static cJSON *
@@ -153,7 +135,7 @@ num(const cJSON *o, const char *name)
 static void
 test_api_unknown(struct tenv *t)
 {
-    struct tmyproxy *p = proxy_start(t);
+    struct tmyproxy *p = tmyproxy_start_for(t);
     tprod_start(t);
     const char *job = "{\"action\":\"System/Noop\",\"parameters\":{\"a\":1}}";
     long st;
@@ -179,7 +161,7 @@ test_api_unknown(struct tenv *t)
     cJSON_Delete(j);
     CHECK(jobs_with_key(t, "api:k-1") == 1, "one job for the key");
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 2, "two jobs in all");
-    proxy_stop(p);
+    tmyproxy_stop_for(p);
 }
 
 /* The ids of a 201 bulk reply's jobs into ids (n of them), checking that "existing" is set
@@ -204,7 +186,7 @@ bulk_ids(const cJSON *j, long st, int n, int64_t *ids, unsigned existing)
 static void
 test_bulk_unknown(struct tenv *t)
 {
-    struct tmyproxy *p = proxy_start(t);
+    struct tmyproxy *p = tmyproxy_start_for(t);
     tprod_start(t);
     const char *body = "[{\"action\":\"System/Noop\"},"
                        "{\"action\":\"System/Echo\",\"parameters\":{\"x\":2}}]";
@@ -228,7 +210,7 @@ test_bulk_unknown(struct tenv *t)
         cJSON_Delete(j);
     }
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 2, "two jobs in all");
-    proxy_stop(p);
+    tmyproxy_stop_for(p);
 }
 
 /* test_bulk_unknown with 100 jobs, enough for the bulk execution and read-back of
@@ -238,7 +220,7 @@ static void
 test_bulk_unknown_large(struct tenv *t)
 {
     enum { N = 100 };
-    struct tmyproxy *p = proxy_start(t);
+    struct tmyproxy *p = tmyproxy_start_for(t);
     tprod_start(t);
     struct buf b;
     buf_init(&b, 0);
@@ -275,7 +257,7 @@ test_bulk_unknown_large(struct tenv *t)
     }
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == N, "%d jobs in all", N);
     buf_release(&b);
-    proxy_stop(p);
+    tmyproxy_stop_for(p);
 }
 
 /* A bulk job's own idempotency_key: a repeat returns its job, whatever the header. */

@@ -38,11 +38,8 @@ all_done(struct tenv *t, const int64_t *ids, int n, int timeout_ms)
 static struct tmyproxy *
 worker_behind_proxy(struct tenv *t)
 {
-    struct tmyproxy *px = tmyproxy_start(t->cfg.mysql.host, t->cfg.mysql.port);
+    struct tmyproxy *px = tmyproxy_start_for(t);
     tmyproxy_max_packet(px, 64 * 1024);
-    char port[16];
-    snprintf(port, sizeof(port), "%d", tmyproxy_port(px));
-    setenv("JOBFLEET_MYSQL_PORT", port, 1);
     t_start_worker(t, NULL);
     return px;
 }
@@ -110,8 +107,7 @@ test_packet_too_large(struct tenv *t)
                     DB_NOP) == 5,
           "one attempt row each");
     free(params);
-    unsetenv("JOBFLEET_MYSQL_PORT");
-    tmyproxy_stop(px);
+    tmyproxy_stop_for(px);
 }
 
 /* Metrics of the worker started next, on a free port (appended to the test's config). */
@@ -176,8 +172,7 @@ test_batch_too_large(struct tenv *t)
           "the batch was refused, then written one at a time");
     free(log);
     db_free(lock);
-    unsetenv("JOBFLEET_MYSQL_PORT");
-    tmyproxy_stop(px);
+    tmyproxy_stop_for(px);
 }
 
 static const struct test_case cases[] = {

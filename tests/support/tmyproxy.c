@@ -380,3 +380,20 @@ tmyproxy_stop(struct tmyproxy *p)
     pthread_mutex_destroy(&p->mu);
     free(p);
 }
+
+struct tmyproxy *
+tmyproxy_start_for(struct tenv *t)
+{
+    struct tmyproxy *p = tmyproxy_start(t->cfg.mysql.host, t->cfg.mysql.port);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", tmyproxy_port(p));
+    setenv("JOBFLEET_MYSQL_PORT", port, 1);
+    return p;
+}
+
+void
+tmyproxy_stop_for(struct tmyproxy *p)
+{
+    unsetenv("JOBFLEET_MYSQL_PORT");
+    tmyproxy_stop(p);
+}

@@ -36,4 +36,11 @@ int tmyproxy_cuts(struct tmyproxy *p);
 /* Stops the proxy, closes every connection and frees it; accepts NULL. */
 void tmyproxy_stop(struct tmyproxy *p);
 
+struct tenv;
+/* Starts a proxy to the test's MariaDB and points the binaries and the CLI the test starts
+ * from now on at it (JOBFLEET_MYSQL_PORT, which overrides the config file). */
+struct tmyproxy *tmyproxy_start_for(struct tenv *t);
+/* Points them back at MariaDB itself and stops p. */
+void tmyproxy_stop_for(struct tmyproxy *p);
+
 #endif
