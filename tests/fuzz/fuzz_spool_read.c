@@ -12,12 +12,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char fuzz_dir[64];
 
+/* Every input's file is unlinked after it: the directory is empty at exit. */
+static void
+fuzz_dir_remove(void)
+{
+    rmdir(fuzz_dir);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (fuzz_dir[0] == '\0') {
         snprintf(fuzz_dir, sizeof(fuzz_dir), "/tmp/jobfleet-fuzz-spool-XXXXXX");
-        if (mkdtemp(fuzz_dir) == NULL)
+        if (mkdtemp(fuzz_dir) == NULL || atexit(fuzz_dir_remove) != 0)
             abort();
     }
     char path[128];
