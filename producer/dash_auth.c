@@ -149,11 +149,23 @@ dash_auth_token(struct dash_auth *a, const char *token)
     return want && want[0] && token && hmac_secret_equal(token, strlen(token), want, strlen(want));
 }
 
-/* With mu held: the failure entry of key, made (evicting the oldest) when make is set. */
+/* With mu held: whether f's failures lock its key out now. */
+static bool
+dash_fail_locks(const struct dash_auth *a, const struct dash_fail *f)
+{
+    return f->count >= a->cfg->dashboard.login_max_failures;
+}
+
+/* With mu held: the live failure entry of key, or NULL. When make is set and there is none, a
+ * new one takes a free slot, else the one with the fewest failures (the oldest of those), but
+ * never a locked one: a flood of failures under other names and addresses, which fills the
+ * table, must neither end a lockout early nor wipe what a name has gathered towards one
+ * (undoing a name's c failures takes the table filled with entries of c or more). NULL when
+ * every entry is locked: the new key goes uncounted, and the check budget still bounds it. */
 static struct dash_fail *
 dash_fail_find(struct dash_auth *a, const char *key, bool make, int64_t now)
 {
-    struct dash_fail *oldest = &a->fails[0];
+    struct dash_fail *victim = NULL;
     int64_t window = (int64_t)a->cfg->dashboard.login_lockout_s * 1000;
     for (int i = 0; i < DASH_FAILS; i++) {
         struct dash_fail *f = &a->fails[i];
@@ -161,15 +173,27 @@ dash_fail_find(struct dash_auth *a, const char *key, bool make, int64_t now)
             f->count = 0;
         if (f->count && strcmp(f->key, key) == 0)
             return f;
-        if (f->count == 0 || f->first_ms < oldest->first_ms)
-            oldest = f;
+        if (dash_fail_locks(a, f))
+            continue;
+        if (victim == NULL || f->count < victim->count ||
+            (f->count == victim->count && f->first_ms < victim->first_ms))
+            victim = f;
     }
-    if (!make)
+    if (!make || victim == NULL)
         return NULL;
-    memset(oldest, 0, sizeof(*oldest));
-    snprintf(oldest->key, sizeof(oldest->key), "%s", key);
-    oldest->first_ms = now;
-    return oldest;
+    memset(victim, 0, sizeof(*victim));
+    snprintf(victim->key, sizeof(victim->key), "%s", key);
+    victim->first_ms = now;
+    return victim;
+}
+
+/* With mu held: counts a failure of key. */
+static void
+dash_fail_count(struct dash_auth *a, const char *key, int64_t now)
+{
+    struct dash_fail *f = dash_fail_find(a, key, true, now);
+    if (f)
+        f->count++;
 }
 
 /* With mu held: seconds until key may try again, 0 when it may now. */
@@ -177,7 +201,7 @@ static int64_t
 dash_fail_locked(struct dash_auth *a, const char *key, int64_t now)
 {
     struct dash_fail *f = dash_fail_find(a, key, false, now);
-    if (f == NULL || f->count < a->cfg->dashboard.login_max_failures)
+    if (f == NULL || !dash_fail_locks(a, f))
         return 0;
     return (f->first_ms + (int64_t)a->cfg->dashboard.login_lockout_s * 1000 - now) / 1000 + 1;
 }
@@ -317,8 +341,8 @@ dash_login_attempt(struct dash_auth *a, const char *ip, const char *user, const 
         dash_session_open(a, who, admin, now, out);
         dash_known_find(a, kname, ip, true, now)->last_ms = now;
     } else {
-        dash_fail_find(a, kip, true, now)->count++;
-        dash_fail_find(a, kuser, true, now)->count++;
+        dash_fail_count(a, kip, now);
+        dash_fail_count(a, kuser, now);
     }
     pthread_mutex_unlock(&a->mu);
     if (!ok)

@@ -1,0 +1,141 @@
+/* Unit tests for producer/dash_auth.c's failed-login table: a flood of failures from other
+ * addresses and names, enough to fill the table many times over, neither frees a locked user
+ * name before its lockout ends nor wipes the failures a user name has gathered. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "cfg.h"
+#include "dash_int.h"
+#include "log.h"
+#include "util.h"
+
+#include <crypt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FLOOD (DASH_FAILS * 2)
+
+/* A bcrypt hash of pass at cost 4: a check costs about a millisecond, so the test can fail
+ * thousands of logins. */
+static void
+cheap_hash(const char *pass, char *out, size_t len)
+{
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    struct crypt_data cd;
+    memset(&cd, 0, sizeof(cd));
+    assert_non_null(crypt_gensalt_rn("$2b$", 4, NULL, 0, salt, (int)sizeof(salt)));
+    const char *h = crypt_r(pass, salt, &cd);
+    assert_true(h && h[0] == '$');
+    snprintf(out, len, "%s", h);
+}
+
+struct fixture {
+    struct cfg cfg;
+    char users[256];
+    struct dash_auth auth;
+};
+
+static int
+setup(void **state)
+{
+    log_init("dash_auth_test", LOG_LEVEL_ERROR);
+    struct fixture *f = xcalloc(1, sizeof(*f));
+    char hash[160];
+    cheap_hash("right", hash, sizeof(hash));
+    snprintf(f->users, sizeof(f->users), "ops:admin:%s", hash);
+    f->cfg.dashboard.users = f->users;
+    f->cfg.dashboard.session_ttl_s = 3600;
+    f->cfg.dashboard.login_max_failures = 5;
+    f->cfg.dashboard.login_lockout_s = 300;
+    char err[256] = "";
+    if (dash_auth_init(&f->auth, &f->cfg, err, sizeof(err)) < 0)
+        fail_msg("%s", err);
+    /* Unknown users are checked against this hash: a cheap one keeps the flood fast. */
+    cheap_hash("not a password", f->auth.dummy_hash, sizeof(f->auth.dummy_hash));
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    dash_auth_release(&f->auth);
+    free(f);
+    return 0;
+}
+
+/* One login, with the producer's budget of checks refilled first: the budget is not what
+ * these tests are about. */
+static enum dash_login
+login(struct fixture *f, const char *ip, const char *user, const char *pass)
+{
+    f->auth.checks.tokens = DASH_CHECKS_BURST;
+    f->auth.checks.refill_ms = now_mono_ms();
+    struct dash_session s;
+    int64_t retry_s = 0;
+    return dash_auth_login(&f->auth, ip, user, pass, &s, &retry_s);
+}
+
+/* Failures of n names never seen, each from an address never seen. */
+static void
+flood(struct fixture *f, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char ip[32], user[32];
+        snprintf(ip, sizeof(ip), "10.%d.%d.%d", i >> 16 & 255, i >> 8 & 255, i & 255);
+        snprintf(user, sizeof(user), "guess%d", i);
+        assert_int_equal(login(f, ip, user, "wrong"), DASH_LOGIN_BAD);
+    }
+}
+
+static void
+test_flood_keeps_a_locked_user_locked(void **state)
+{
+    struct fixture *f = *state;
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(login(f, "203.0.113.1", "ops", "wrong"), DASH_LOGIN_BAD);
+    assert_int_equal(login(f, "198.51.100.7", "ops", "right"), DASH_LOGIN_LOCKED);
+    flood(f, FLOOD);
+    /* The lockout of "ops" has not ended: the right password from a new address is still
+     * refused, so guessing it goes on at 5 tries per lockout, not per flood. */
+    assert_int_equal(login(f, "198.51.100.8", "ops", "right"), DASH_LOGIN_LOCKED);
+}
+
+static void
+test_flood_keeps_the_failures_of_a_user(void **state)
+{
+    struct fixture *f = *state;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(login(f, "203.0.113.1", "ops", "wrong"), DASH_LOGIN_BAD);
+    flood(f, FLOOD);
+    /* The flood did not wipe the four failures: the fifth locks the name. */
+    assert_int_equal(login(f, "203.0.113.2", "ops", "wrong"), DASH_LOGIN_BAD);
+    assert_int_equal(login(f, "198.51.100.7", "ops", "right"), DASH_LOGIN_LOCKED);
+}
+
+static void
+test_flood_names_are_limited_too(void **state)
+{
+    struct fixture *f = *state;
+    flood(f, FLOOD);
+    /* The table still counts the failures of a name first seen after the flood. */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(login(f, "203.0.113.1", "late", "wrong"), DASH_LOGIN_BAD);
+    assert_int_equal(login(f, "198.51.100.7", "late", "wrong"), DASH_LOGIN_LOCKED);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_flood_keeps_a_locked_user_locked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flood_keeps_the_failures_of_a_user, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flood_names_are_limited_too, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
