@@ -314,6 +314,13 @@ httpc_set_body(CURL *c, const struct httpc_xfer *x)
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
 }
 
+/* The cap on req's response body: its own, else the service's (0: none). */
+static int64_t
+httpc_cap(const struct httpc *h, const struct httpc_req *req)
+{
+    return req->max_response_bytes > 0 ? req->max_response_bytes : h->conf.max_response_bytes;
+}
+
 static CURL *
 httpc_easy(struct httpc *h, struct httpc_xfer *x)
 {
@@ -350,8 +357,9 @@ httpc_easy(struct httpc *h, struct httpc_xfer *x)
     if (x->connect_to)
         curl_easy_setopt(c, CURLOPT_CONNECT_TO, x->connect_to);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "jobfleet");
-    if (h->conf.max_response_bytes > 0)
-        curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->conf.max_response_bytes);
+    int64_t cap = httpc_cap(h, x->req);
+    if (cap > 0)
+        curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cap);
     if (creds && h->conf.auth == HTTPC_AUTH_BASIC) {
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
         curl_easy_setopt(c, CURLOPT_USERNAME, h->conf.api_key ? h->conf.api_key : "");
@@ -392,7 +400,7 @@ httpc_start(struct httpc *h, CURLM *m, struct httpc_xfer *x)
     r->attempts++;
     r->waited_ms += now_mono_ms() - x->idle_since;
     /* The cap is checked on every append; the NUL the buffer keeps is not counted. */
-    buf_init(&x->body, (size_t)h->conf.max_response_bytes);
+    buf_init(&x->body, (size_t)httpc_cap(h, x->req));
     buf_init(&x->head, HTTPC_MAX_HEADER_BYTES);
     x->too_big = false;
     x->errbuf[0] = '\0';
@@ -526,8 +534,11 @@ httpc_finish(struct httpc *h, struct httpc_xfer *x, CURLcode rc)
     x->running = false;
     x->idle_since = now_mono_ms();
     if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
-        httpc_fail(h, x, HTTPC_ETOOBIG, "response larger than max_response_bytes (%lld)",
-                   (long long)h->conf.max_response_bytes);
+        httpc_fail(h, x, HTTPC_ETOOBIG, "response larger than %s (%lld bytes)",
+                   x->req->max_response_bytes > 0 && x->req->max_response_name
+                       ? x->req->max_response_name
+                       : "max_response_bytes",
+                   (long long)httpc_cap(h, x->req));
         return;
     }
     if (rc == CURLE_OK && status >= 200 && status < 300) {

@@ -94,6 +94,11 @@ struct httpc_req {
     /* Attempts for this request, 0 for the service's max_attempts (1: the caller retries, e.g.
      * a job that leaves a long outage to the queue's backoff). */
     int max_attempts;
+    /* This request's cap on the response body instead of the service's max_response_bytes
+     * (0: the service's), and the setting it comes from, for the error (e.g. a file download
+     * that [attachments] max_bytes bounds). */
+    int64_t max_response_bytes;
+    const char *max_response_name;
 };
 
 enum httpc_error {

@@ -211,6 +211,7 @@ attach_fs_to_toga(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
         job_out_fail(out, JOB_FAIL, "%s", err);
         return;
     }
+    f.tg.file_max_bytes = f.conf.max_bytes;
     attach_set_init(&f.have);
     f.names = cJSON_CreateArray();
     from_fs_run(&f);

@@ -158,6 +158,7 @@ attach_copy_open(struct attach_copy *c, struct job_ctx *ctx, const cJSON *params
         job_out_fail(out, JOB_FAIL, "%s", err);
         return -1;
     }
+    c->tg.file_max_bytes = c->conf.max_bytes;
     if ((c->db = job_db(ctx, attach_param_name(params, "desk_db", "desk"), err, sizeof(err))) ==
         NULL) {
         /* A database that does not answer may come back. */

@@ -98,14 +98,20 @@ toga_classify(const char *method, const char *path, struct httpc_resp *r, struct
     return f;
 }
 
-/* Sends one request (a write through job_http_send, so a dry run skips it). */
+/* The name of the cap a file download is held to, for its error. */
+#define TOGA_FILE_CAP "a file of [attachments] max_bytes in base64"
+
+/* Sends one request (a write through job_http_send, so a dry run skips it); cap bounds its
+ * response instead of the service's max_response_bytes when above 0 (a file's download). */
 static int
 toga_send(struct toga *t, const char *method, const char *path, const cJSON *body, bool write,
-          struct httpc_resp *r)
+          int64_t cap, struct httpc_resp *r)
 {
     struct httpc_req req = {.method = method,
                             .path = path,
                             .json = body,
+                            .max_response_bytes = cap,
+                            .max_response_name = TOGA_FILE_CAP,
                             .attempt_id_header = TOGA_TXN_HEADER,
                             /* A fresh transactionId makes a retried write a new request; the
                              * callers' dedup reads make a repeated write harmless. */
@@ -131,7 +137,7 @@ toga_login(struct toga *t, struct toga_err *e)
         }
         const char *path = pass == 0 ? "/auth/refresh" : "/auth/api";
         struct httpc_resp r;
-        toga_send(t, "POST", path, b, false, &r);
+        toga_send(t, "POST", path, b, false, 0, &r);
         cJSON_Delete(b);
         enum toga_fail f = toga_classify("POST", path, &r, e);
         const cJSON *data = cJSON_GetObjectItem(r.json, "data");
@@ -162,9 +168,10 @@ toga_has_token(const struct toga *t)
     return t->refresh != NULL || httpc_bearer_set(t->h);
 }
 
-enum toga_fail
-toga_call(struct toga *t, const char *method, const char *path, const cJSON *body, cJSON **data,
-          cJSON **meta, struct toga_err *e)
+/* toga_call with the response held to cap (0: the service's max_response_bytes). */
+static enum toga_fail
+toga_call_capped(struct toga *t, const char *method, const char *path, const cJSON *body,
+                 int64_t cap, cJSON **data, cJSON **meta, struct toga_err *e)
 {
     memset(e, 0, sizeof(*e));
     *data = NULL;
@@ -173,7 +180,7 @@ toga_call(struct toga *t, const char *method, const char *path, const cJSON *bod
     bool write = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
     if (write && t->ctx->dry_run) {
         struct httpc_resp r;
-        toga_send(t, method, path, body, true, &r);
+        toga_send(t, method, path, body, true, cap, &r);
         httpc_resp_release(&r);
         toga_err_set(e, TOGA_DRY, 0, "dry run");
         return TOGA_DRY;
@@ -182,7 +189,7 @@ toga_call(struct toga *t, const char *method, const char *path, const cJSON *bod
         return e->fail;
     struct httpc_resp r;
     for (int round = 0;; round++) {
-        toga_send(t, method, path, body, write, &r);
+        toga_send(t, method, path, body, write, cap, &r);
         enum toga_fail f = toga_classify(method, path, &r, e);
         /* An expired or revoked JWT: renew once and send again (a new transactionId). */
         if (f == TOGA_AUTH && r.status == 401 && round == 0) {
@@ -205,11 +212,19 @@ toga_call(struct toga *t, const char *method, const char *path, const cJSON *bod
     return e->fail;
 }
 
-cJSON *
-toga_get(struct toga *t, const char *path, const char *key, struct toga_err *e)
+enum toga_fail
+toga_call(struct toga *t, const char *method, const char *path, const cJSON *body, cJSON **data,
+          cJSON **meta, struct toga_err *e)
+{
+    return toga_call_capped(t, method, path, body, 0, data, meta, e);
+}
+
+/* toga_get with the response held to cap (0: the service's max_response_bytes). */
+static cJSON *
+toga_get_capped(struct toga *t, const char *path, const char *key, int64_t cap, struct toga_err *e)
 {
     cJSON *data;
-    if (toga_call(t, "GET", path, NULL, &data, NULL, e) != TOGA_OK)
+    if (toga_call_capped(t, "GET", path, NULL, cap, &data, NULL, e) != TOGA_OK)
         return NULL;
     cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(data, key);
     cJSON_Delete(data);
@@ -217,6 +232,20 @@ toga_get(struct toga *t, const char *path, const char *key, struct toga_err *e)
         toga_err_set(e, TOGA_OTHER, 200, "toga: GET %.*s: the answer has no data.%s",
                      (int)strcspn(path, "?"), path, key);
     return v;
+}
+
+cJSON *
+toga_get(struct toga *t, const char *path, const char *key, struct toga_err *e)
+{
+    return toga_get_capped(t, path, key, 0, e);
+}
+
+/* The largest answer a file of max bytes comes in: its bytes in base64 (4 for every 3) and
+ * room for the envelope and the file's other fields. */
+static int64_t
+toga_file_cap(int64_t max)
+{
+    return max > 0 ? (max + 2) / 3 * 4 + (INT64_C(64) << 10) : 0;
 }
 
 static void
@@ -316,7 +345,7 @@ toga_file_get(struct toga *t, const char *file_uuid, char **name, unsigned char 
     *bytes = NULL;
     *len = 0;
     char *p = toga_item_path("/files/", file_uuid, "?depth=1");
-    cJSON *f = toga_get(t, p, "files", e);
+    cJSON *f = toga_get_capped(t, p, "files", toga_file_cap(t->file_max_bytes), e);
     free(p);
     if (f == NULL)
         return e->fail;

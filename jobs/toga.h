@@ -40,6 +40,10 @@ struct toga {
     struct httpc *h; /* the process's [service.toga] client: keeps the JWT across jobs */
     char *refresh;   /* the refresh token of this job's last login, or NULL */
     const char *key, *secret, *client_uuid; /* borrowed from the config */
+    /* The largest file toga_file_get takes ([attachments] max_bytes, set by the attachment
+     * copy): its answer may be that in base64 whatever the service's max_response_bytes, and
+     * no more. 0: the service's max_response_bytes bounds it. */
+    int64_t file_max_bytes;
 };
 
 /* Opens [service.toga] (base_url, api_key, api_secret or api_secret_file, client_uuid).
@@ -80,7 +84,8 @@ char *toga_path(const char *path, ...) __attribute__((sentinel));
 cJSON *toga_note_files(struct toga *t, const char *note_uuid, struct toga_err *e);
 
 /* A file's name and bytes (GET /files/{uuid}?depth=1, data base64-decoded into *bytes, which
- * the caller frees, *len its length) and its name (*name, caller frees). */
+ * the caller frees, *len its length) and its name (*name, caller frees). A file bigger than
+ * t->file_max_bytes (when set) fails (TOGA_OTHER) without being read whole. */
 enum toga_fail toga_file_get(struct toga *t, const char *file_uuid, char **name,
                              unsigned char **bytes, size_t *len, struct toga_err *e);
 

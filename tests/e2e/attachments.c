@@ -27,9 +27,9 @@ struct at {
 };
 
 /* Starts the TOGA 2 fake, makes the desk database with one ticket and reply, the uploads
- * directory, the config, and a worker. */
+ * directory, the config ([attachments] max_bytes = max_bytes), and a worker. */
 static void
-at_start(struct at *a, struct tenv *t)
+at_start_max(struct at *a, struct tenv *t, int64_t max_bytes)
 {
     memset(a, 0, sizeof(*a));
     a->t = t;
@@ -40,8 +40,8 @@ at_start(struct at *a, struct tenv *t)
     char *c = xasprintf("[service.toga]\nbase_url = %s/v2\napi_key = toga-key\n"
                         "api_secret = toga-secret\nbackoff_base_ms = 10\n\n"
                         "[db.desk]\ndatabase = %s_desk\n\n"
-                        "[attachments]\nuploads_dir = %s\nmax_bytes = 1000000\n",
-                        a->toga.base_url, t->db_name, a->uploads);
+                        "[attachments]\nuploads_dir = %s\nmax_bytes = %lld\n",
+                        a->toga.base_url, t->db_name, a->uploads, (long long)max_bytes);
     t_conf_append(t, c);
     free(c);
     uint64_t id;
@@ -53,6 +53,12 @@ at_start(struct at *a, struct tenv *t)
           "desk reply: %s", db_errstr(a->desk));
     a->reply = (int64_t)id;
     t_spawn(t, t_bin("jobfleet-worker"), NULL);
+}
+
+static void
+at_start(struct at *a, struct tenv *t)
+{
+    at_start_max(a, t, 1000000);
 }
 
 static void
@@ -508,6 +514,42 @@ test_dry_run(struct tenv *t)
     at_stop(&a);
 }
 
+/* A file below [attachments] max_bytes whose answer in base64 passes the TOGA client's
+ * default max_response_bytes (16 MiB) is copied; one past max_bytes fails naming it. */
+static void
+test_big_file(struct tenv *t)
+{
+    struct at a;
+    at_start_max(&a, t, 14000000);
+    size_t big = 13000000, over = 14100000;
+    char *bytes = xmalloc(over);
+    for (size_t i = 0; i < over; i++)
+        bytes[i] = (char)(i * 7 % 251);
+    char *note = ttoga_note(&a.toga);
+    free(ttoga_note_file(&a.toga, note, "big.bin", bytes, big));
+    char *p = at_to_desk_params(&a, note);
+    char *res = at_run(&a, "Attachments/Toga/CopyToDesk", p, "succeeded");
+    CHECK(at_copied(res) == 1, "the 13 MB file is copied: %s", res);
+    free(res);
+    struct db_rows *r = at_desk_check(&a);
+    CHECK(r->n_rows == 1 && db_rows_int(r, 0, 2, -1) == (int64_t)big, "its %zu bytes", big);
+    db_rows_free(r);
+    free(p);
+    free(note);
+    note = ttoga_note(&a.toga);
+    free(ttoga_note_file(&a.toga, note, "over.bin", bytes, over));
+    p = at_to_desk_params(&a, note);
+    char *reason = at_run(&a, "Attachments/Toga/CopyToDesk", p, "failed");
+    CHECK(reason && strstr(reason, "[attachments] max_bytes"), "the reason names max_bytes: %s",
+          reason ? reason : "");
+    free(reason);
+    CHECK(at_desk_int(&a, "SELECT COUNT(*) FROM files") == 1, "nothing more stored");
+    free(p);
+    free(note);
+    free(bytes);
+    at_stop(&a);
+}
+
 static const struct test_case cases[] = {
     {"e2e_attach_toga_to_desk_twice", test_toga_to_desk_twice, NULL},
     {"e2e_attach_desk_to_toga_twice", test_desk_to_toga_twice, NULL},
@@ -517,6 +559,7 @@ static const struct test_case cases[] = {
     {"e2e_attach_crash_repair", test_crash_repair, NULL},
     {"e2e_attach_reply_committed_later", test_reply_committed_later, NULL},
     {"e2e_attach_dry_run", test_dry_run, NULL},
+    {"e2e_attach_big_file", test_big_file, NULL},
 };
 
 int
