@@ -120,9 +120,12 @@ struct job_filter {
     const char *queue;
     int64_t after_id; /* keyset paging: ids below this (newest first); 0 = from the newest */
     int limit;
+    int timeout_ms; /* the statement's time bound (max_statement_time); 0 = none */
 };
 
-/* Jobs matching the filter, newest first, as a JSON array. */
+/* Jobs matching the filter, newest first, as a JSON array. NULL with err set on failure;
+ * past timeout_ms the statement is stopped and db_errno says JOB_LIST_TIMED_OUT. */
+#define JOB_LIST_TIMED_OUT 1969 /* ER_STATEMENT_TIMEOUT */
 cJSON *job_list(struct db *db, const struct job_filter *f, char *err, size_t errlen);
 
 /* Every function below that changes jobs takes by, who asks for the change: when not NULL,

@@ -512,10 +512,20 @@ api_list(struct http_req *r)
             return;
         }
     }
+    f.timeout_ms = r->p->cfg->producer.db_timeout_ms;
     char err[512];
     struct producer_conn *c = producer_pool_get(r->p);
     cJSON *jobs = job_list(c->db, &f, err, sizeof(err));
+    bool timed_out = jobs == NULL && db_errno(c->db) == JOB_LIST_TIMED_OUT;
     producer_pool_put(r->p, c);
+    if (timed_out) {
+        http_reply_unavailable(r, API_RETRY_AFTER_S,
+                               "the listing took longer than [producer] db_timeout_ms (%d ms): "
+                               "few jobs match the filter and the table is large; filter by "
+                               "action (indexed), or narrow with after=",
+                               f.timeout_ms);
+        return;
+    }
     if (jobs == NULL) {
         api_db_error(r, err);
         return;
