@@ -113,11 +113,27 @@ dsync_dispatcher_owns(const cJSON *job)
     return strcmp(dsync_str(job, "status"), DJ_OPEN) != 0 || dsync_str(job, "assigned_to")[0];
 }
 
-/* The same "HH:MM" start (Frappe may answer "HH:MM:SS"); "" for none. */
+/* A time of day "H:MM" or "HH:MM[:SS[.ffffff]]" in seconds; -1 when s is not one. */
+static long
+dsync_time_s(const char *s)
+{
+    int h, m, sec = 0, n = 0;
+    if (sscanf(s, "%2d:%2d%n", &h, &m, &n) != 2 || h < 0 || h > 23 || m < 0 || m > 59)
+        return -1;
+    if (s[n] == ':' && sscanf(s + n, ":%2d", &sec) != 1)
+        return -1;
+    return h * 3600L + m * 60L + sec;
+}
+
+/* The same start: Frappe answers a Time field as a timedelta prints ("8:00:00" for the
+ * "08:00" sent), so times compare by value to the minute; "" (none) only equals "". */
 static bool
 dsync_same_time(const char *a, const char *b)
 {
-    return strncmp(a, b, 5) == 0;
+    long ta = dsync_time_s(a), tb = dsync_time_s(b);
+    if (ta < 0 || tb < 0)
+        return strcmp(a, b) == 0;
+    return ta / 60 == tb / 60;
 }
 
 /* An existing job: only scheduled_date and start_time follow the ticket, and only while the

@@ -18,8 +18,10 @@ Doctypes (in memory; a document is a JSON object):
     mandatory: legacy_ticket_id, ticket_id, subject, status
   Every document also has the standard fields doctype, owner, creation, modified (a strictly
   increasing "YYYY-MM-DD HH:MM:SS.ffffff", UTC), modified_by, docstatus (0), idx (0).
-  Values are stored as sent (no type coercion: "08:00" stays "08:00"). Body fields that are
-  not fields of the doctype are dropped, as Frappe does not store them.
+  Values are stored as sent (no type coercion), except Time fields (start_time): MariaDB keeps
+  them as TIME and Frappe answers them as Python prints a timedelta, without the hour's
+  leading zero ("08:00" is answered "8:00:00", "14:05" "14:05:00"). Body fields that are not
+  fields of the doctype are dropped, as Frappe does not store them.
 
 Auth: every /api request needs `Authorization: token <api key>:<api secret>`; missing or
 wrong -> 403 PermissionError.
@@ -131,8 +133,21 @@ DOCTYPES = {
         "links": {"customer": "Customer", "service_location": "Service Location"},
         "unique": ["legacy_ticket_id"],
         "options": {"status": ["open", "assigned", "completed", "cancelled"]},
+        "time": ["start_time"],
     },
 }
+
+TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(\.\d{1,6})?)?$")
+
+
+def frappe_time(v):
+    """A Time field's value as Frappe answers it (frappe.utils.format_timedelta: H:MM:SS)."""
+    m = TIME_RE.match(v) if isinstance(v, str) else None
+    if not m:
+        return v
+    frac = m.group(4) or ""
+    return "%d:%s:%s%s" % (int(m.group(1)), m.group(2), m.group(3) or "00",
+                           frac.rstrip("0").rstrip("."))
 
 
 class FrappeError(Exception):
@@ -274,6 +289,8 @@ class Frappe(fakehttp.Service):
                "modified": ts, "modified_by": "Administrator", "docstatus": 0, "idx": 0}
         for f in DOCTYPES[doctype]["fields"]:
             doc[f] = fields.get(f)
+        for f in DOCTYPES[doctype].get("time", []):
+            doc[f] = frappe_time(doc[f])
         return doc
 
     def put_docs(self, doctype, docs):
@@ -518,7 +535,7 @@ class Frappe(fakehttp.Service):
             new = dict(cur)
             for k, v in body.items():
                 if k in DOCTYPES[doctype]["fields"]:
-                    new[k] = v
+                    new[k] = frappe_time(v) if k in DOCTYPES[doctype].get("time", []) else v
             self.validate(doctype, new, name)
             new["modified"] = self.stamp()
             self.docs[doctype][name] = new

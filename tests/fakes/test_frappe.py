@@ -245,6 +245,8 @@ class FakeTest(unittest.TestCase):
                                                        "start_time": "08:00"})
         self.assertEqual(st, 200, body)
         self.assertEqual(body["data"]["scheduled_date"], "2026-03-09")
+        # A TIME column comes back as Frappe prints a timedelta.
+        self.assertEqual(body["data"]["start_time"], "8:00:00")
         self.assertEqual(body["data"]["subject"], "Ticket 1")
         self.assertGreater(body["data"]["modified"], before["modified"])
         st, body = self.call(DJ + "/DJ-00009", "PUT", {"status": "cancelled"})
