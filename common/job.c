@@ -148,6 +148,14 @@ job_spec_check(const struct job_spec *spec, bool test_actions, struct job_spec *
     }
     if (out->parameters == NULL)
         out->parameters = "{}";
+    /* cJSON takes any bytes inside a string; the utf8mb4 column would refuse them later, as a
+     * database error rather than the input's. */
+    size_t plen = strlen(out->parameters), bad = utf8_invalid_at(out->parameters, plen);
+    if (bad < plen) {
+        *field = "parameters";
+        snprintf(err, errlen, "parameters must be UTF-8 text (byte %zu is not)", bad);
+        return JOB_E_INPUT;
+    }
     cJSON *p = cJSON_ParseWithOpts(out->parameters, NULL, 1);
     if (p == NULL) {
         *field = "parameters";

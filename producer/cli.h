@@ -4,6 +4,7 @@
 #define JOBFLEET_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "cfg.h"
 #include "db.h"
@@ -14,6 +15,9 @@
 #define CLI_RUNTIME 1 /* a server unreachable, a query failed */
 #define CLI_USAGE 2   /* unknown flag, bad input, no such job, wrong state */
 #define CLI_UNKNOWN 3 /* the answer to a write was lost: it may or may not have taken effect */
+/* The longest duration an option takes (100 years): a longer one is a typo, and in
+ * milliseconds added to the clock it would overflow. */
+#define CLI_DURATION_MAX_S (INT64_C(100) * 366 * 86400)
 
 struct cli_opt_spec {
     const char *name; /* "--queue" */

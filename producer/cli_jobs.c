@@ -99,8 +99,9 @@ cli_enqueue(struct cli *c, int argc, char **argv)
                                at);
     if (in) {
         int64_t s;
-        if (parse_duration_s(in, &s) < 0)
-            return cli_usage_error("enqueue: --in \"%s\" is not a duration (90, 90s, 15m, 2h, 1d)",
+        if (parse_duration_s(in, &s) < 0 || s > CLI_DURATION_MAX_S)
+            return cli_usage_error("enqueue: --in \"%s\" is not a duration of at most 100 years "
+                                   "(90, 90s, 15m, 2h, 1d)",
                                    in);
         spec.run_at_ms = now_wall_ms() + s * 1000;
     }
@@ -356,10 +357,15 @@ cli_retry_bulk(struct cli *c, bool force)
     const char *state = cli_opt(c, "--state"), *since = cli_opt(c, "--since");
     if (state == NULL)
         return cli_usage_error("retry: --action and --since need --state failed|cancelled");
-    int64_t since_ms = 0;
+    int64_t since_ms = 0, secs;
+    /* A bare number could be unix seconds (a time) or seconds ago (a duration, as --in reads
+     * it): taken as a time, "--since 3600" would retry every job since 1970. */
+    if (since && strspn(since, "0123456789") == strlen(since))
+        return cli_usage_error("retry: --since \"%s\" is ambiguous: write a duration with its "
+                               "unit (%ss, 2h, 1d) or a time (2026-11-22T10:00:00Z)",
+                               since, since);
     if (since && caltime_parse(since, &since_ms) < 0) {
-        int64_t secs;
-        if (parse_duration_s(since, &secs) < 0)
+        if (parse_duration_s(since, &secs) < 0 || secs > CLI_DURATION_MAX_S)
             return cli_usage_error("retry: --since \"%s\" is not a time or a duration (2h = "
                                    "the last two hours)",
                                    since);

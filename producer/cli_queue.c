@@ -192,13 +192,17 @@ cli_action(struct cli *c, int argc, char **argv)
     int64_t base = -1, cap = -1;
     const char *v;
     if ((v = cli_opt(c, "--backoff-base"))) {
-        if (parse_duration_s(v, &base) < 0 || base <= 0)
-            return cli_usage_error("action set: --backoff-base \"%s\" is not a duration", v);
+        if (parse_duration_s(v, &base) < 0 || base <= 0 || base > CLI_DURATION_MAX_S)
+            return cli_usage_error("action set: --backoff-base \"%s\" is not a duration of 1 s to "
+                                   "100 years",
+                                   v);
         base *= 1000;
     }
     if ((v = cli_opt(c, "--backoff-cap"))) {
-        if (parse_duration_s(v, &cap) < 0 || cap <= 0)
-            return cli_usage_error("action set: --backoff-cap \"%s\" is not a duration", v);
+        if (parse_duration_s(v, &cap) < 0 || cap <= 0 || cap > CLI_DURATION_MAX_S)
+            return cli_usage_error("action set: --backoff-cap \"%s\" is not a duration of 1 s to "
+                                   "100 years",
+                                   v);
         cap *= 1000;
     }
     struct db *db = cli_db(c);

@@ -77,6 +77,17 @@ test_bad_input(struct tenv *t)
           "retry --force of a succeeded job");
     CHECK(t_job_in_state(t, id, "queued"), "forced retry queues the job");
     EXPECT_CLI(2, "--state \"done\" is not one of", "list", "--state", "done");
+    /* A bare number is unix seconds to a time parser and seconds ago to a duration's: taken as
+     * a time, this would retry every failed job since 1970. */
+    EXPECT_CLI(2, "--since \"3600\" is ambiguous", "retry", "--state", "failed", "--since", "3600");
+    /* Seconds past what a clock in milliseconds holds. */
+    EXPECT_CLI(2, "--in \"107000000000d\" is not a duration of at most 100 years", "enqueue",
+               "System/Noop", "--in", "107000000000d");
+    EXPECT_CLI(2, "--backoff-base \"107000000000d\" is not a duration", "action", "set",
+               "System/Noop", "--backoff-base", "107000000000d");
+    /* cJSON takes any bytes in a string; the column would not. */
+    EXPECT_CLI(2, "parameters must be UTF-8 text (byte 6 is not)", "enqueue", "System/Echo",
+               "--params", "{\"a\":\"\xff\"}");
     /* The server unreachable is a runtime failure, exit 1. */
     setenv("JOBFLEET_MYSQL_PORT", "1", 1);
     EXPECT_CLI(1, "connect to MariaDB at 127.0.0.1:1", "show", "1");
