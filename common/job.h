@@ -153,13 +153,15 @@ enum job_err job_cancel(struct db *db, struct rq *rq, int64_t id, const struct a
 /* Most IDs one job_retry_ids or job_cancel_ids call takes: one transaction's rows locked. */
 #define JOB_CHANGE_MAX 1000
 
-/* Retries those of ids[0..n-1] (n <= JOB_CHANGE_MAX) that are failed or cancelled (succeeded
- * too with force), as job_retry does, in one transaction, and pushes them; IDs in another
- * state, or of no job, are skipped. Writes the IDs it retried to done (room for n), in id
- * order, and returns their count; -1 with err set when the transaction failed (nothing
- * changed). One commit for them all: a bulk retry of thousands would otherwise wait for one
- * commit per job. */
-int job_retry_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, bool force,
+/* Retries those of ids[0..n-1] (n <= JOB_CHANGE_MAX) that are failed or cancelled (only those
+ * in only_state when not NULL: failed, cancelled or succeeded, the one state a succeeded job
+ * is retried from), as job_retry does, in one transaction, and pushes them; IDs in another
+ * state, or of no job, are skipped, so a job that changed since it was chosen (a failed one
+ * retried and succeeded meanwhile) is not run again. Writes the IDs it retried to done (room
+ * for n), in id order, and returns their count; -1 with err set when the transaction failed
+ * (nothing changed), or -2 for an only_state it does not take. One commit for them all: a
+ * bulk retry of thousands would otherwise wait for one commit per job. */
+int job_retry_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, const char *only_state,
                   const struct audit_by *by, int64_t *done, char *err, size_t errlen);
 
 /* Cancels those of ids[0..n-1] (n <= JOB_CHANGE_MAX) that are pending, queued or running (only

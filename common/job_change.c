@@ -302,15 +302,25 @@ job_row_ids(const struct db_rows *r, int64_t *out)
 }
 
 int
-job_retry_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, bool force,
+job_retry_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, const char *only_state,
               const struct audit_by *by, int64_t *done, char *err, size_t errlen)
 {
+    static const char *const one[][2] = {
+        {"failed", "'failed'"}, {"cancelled", "'cancelled'"}, {"succeeded", "'succeeded'"}};
+    const char *states = only_state ? NULL : "'failed','cancelled'";
+    for (int i = 0; only_state && i < 3; i++)
+        if (strcmp(only_state, one[i][0]) == 0)
+            states = one[i][1];
+    if (states == NULL) {
+        snprintf(err, errlen, "a retry takes failed, cancelled or succeeded jobs, not %s",
+                 only_state);
+        return -2;
+    }
     if (n <= 0)
         return 0;
     if (db_begin(db) < 0)
         return job_change_end(db, false, "retry", err, errlen);
-    struct db_rows *r = job_lock_ids(
-        db, ids, n, force ? "'failed','cancelled','succeeded'" : "'failed','cancelled'");
+    struct db_rows *r = job_lock_ids(db, ids, n, states);
     bool ok =
         r && job_retry_rows(db, r) == 0 && job_audit_rows(db, by, "retry", r, NULL, "queued") == 0;
     if (job_change_end(db, ok, "retry", err, errlen) < 0) {

@@ -49,9 +49,14 @@ dash_job_change(struct http_req *r, const struct dash_who *w, int64_t id, const 
     const char *state = "queued";
     enum job_err e;
     const struct audit_by by = {w->user, NULL};
+    /* The page's retry offers a succeeded job too; the state it showed keeps a second click,
+     * or a stale page, from running again a job retried and succeeded meanwhile. */
+    char shown[16] = "";
+    form_get(r->body.data, "state", shown, sizeof(shown));
+    bool force = strcmp(shown, "succeeded") == 0;
     struct producer_conn *c = producer_pool_get(r->p);
     if (strcmp(verb, "retry") == 0)
-        e = job_retry(c->db, c->rq, id, true, &by, err, sizeof(err));
+        e = job_retry(c->db, c->rq, id, force, &by, err, sizeof(err));
     else
         e = job_cancel(c->db, c->rq, id, &by, &state, err, sizeof(err));
     producer_pool_put(r->p, c);
@@ -71,7 +76,7 @@ dash_job_change(struct http_req *r, const struct dash_who *w, int64_t id, const 
 /* ---- Bulk ---- */
 
 /* The IDs a bulk change will touch, gathered before any is changed, and the state filter
- * they were gathered with when a cancel can keep to it ("" otherwise). */
+ * they were gathered with when the change keeps to it ("" otherwise). */
 struct dash_bulk {
     int64_t *ids;
     int64_t n, cap;
@@ -103,10 +108,11 @@ dash_bulk_apply(struct producer_conn *c, const struct dash_who *w, bool retry,
     *done = 0;
     for (int64_t i = 0; i < b->n; i += JOB_CHANGE_MAX) {
         int k = (int)(b->n - i < JOB_CHANGE_MAX ? b->n - i : JOB_CHANGE_MAX);
+        const char *only = b->state[0] ? b->state : NULL;
         int got = retry
-                      ? job_retry_ids(c->db, c->rq, b->ids + i, k, true, &by, changed, err, errlen)
-                      : job_cancel_ids(c->db, c->rq, b->ids + i, k, b->state[0] ? b->state : NULL,
-                                       &by, changed, NULL, err, errlen);
+                      ? job_retry_ids(c->db, c->rq, b->ids + i, k, only, &by, changed, err, errlen)
+                      : job_cancel_ids(c->db, c->rq, b->ids + i, k, only, &by, changed, NULL, err,
+                                       errlen);
         if (got < 0) {
             rc = -1;
             break;
@@ -219,6 +225,19 @@ dash_bulk_filter(struct http_req *r, struct db *db, char fields[7][256], struct 
     return 0;
 }
 
+/* Whether a bulk retry (or cancel) can keep to jobs in state: one it changes jobs from. A
+ * retry without one takes failed and cancelled jobs only, never succeeded ones. */
+static bool
+dash_bulk_keeps(bool retry, const char *state)
+{
+    static const char *const from[2][3] = {{"pending", "queued", "running"},
+                                           {"failed", "cancelled", "succeeded"}};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(state, from[retry][i]) == 0)
+            return true;
+    return false;
+}
+
 static void
 dash_bulk(struct http_req *r, const struct dash_who *w)
 {
@@ -237,7 +256,13 @@ dash_bulk(struct http_req *r, const struct dash_who *w)
     struct dash_bulk b = {0};
     int64_t seen = 0, done = 0, max = confirmed ? want : DASH_BULK_MAX;
     int rc = 0;
+    bool retry = op[0] == 'r';
     if (mode[0] == 's') {
+        /* The rows were chosen from a page filtered by state (or not): a retry keeps to it. */
+        char shown[16] = "";
+        form_get(r->body.data, "state", shown, sizeof(shown));
+        if (retry && dash_bulk_keeps(retry, shown))
+            snprintf(b.state, sizeof(b.state), "%s", shown);
         int64_t *ids = xcalloc(DASH_BULK_IDS, sizeof(*ids));
         int n = dash_bulk_ids(r->body.data, ids);
         for (int i = 0; i < n && seen < max; i++, seen++)
@@ -247,16 +272,14 @@ dash_bulk(struct http_req *r, const struct dash_who *w)
         char fields[7][256];
         struct job_query q;
         rc = dash_bulk_filter(r, c->db, fields, &q, err, sizeof(err));
-        /* A job that left the filter's state since it was counted (a queued job that started)
-         * is no longer one the operator chose: a cancel leaves it. */
-        if (rc == 0 && q.state &&
-            (strcmp(q.state, "pending") == 0 || strcmp(q.state, "queued") == 0 ||
-             strcmp(q.state, "running") == 0))
+        /* A job that left the filter's state since it was counted (a queued job that started,
+         * a failed one retried and succeeded) is no longer one the operator chose: the change
+         * leaves it. */
+        if (rc == 0 && q.state && dash_bulk_keeps(retry, q.state))
             snprintf(b.state, sizeof(b.state), "%s", q.state);
         if (rc == 0)
             rc = job_query_each(c->db, &q, max, dash_bulk_add, &b, &seen, &done, err, sizeof(err));
     }
-    bool retry = op[0] == 'r';
     if (rc == 0 && confirmed)
         rc = dash_bulk_apply(c, w, retry, &b, &done, err, sizeof(err));
     producer_pool_put(r->p, c);

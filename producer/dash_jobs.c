@@ -288,7 +288,14 @@ dash_jobs(struct http_req *r, const struct dash_who *w)
                         "<input type=\"hidden\" name=\"mode\" value=\"selected\">"
                         "<input type=\"hidden\" name=\"csrf\" value=\"");
         html_esc(&b, w->csrf);
-        buf_appends(&b, "\"></form>");
+        buf_appends(&b, "\">");
+        /* The state the rows were listed in: a retry of them keeps to it. */
+        if (q.state) {
+            buf_appends(&b, "<input type=\"hidden\" name=\"state\" value=\"");
+            html_esc(&b, q.state);
+            buf_appends(&b, "\">");
+        }
+        buf_appends(&b, "</form>");
     }
     dash_jobs_rows(&b, page.jobs);
     if (page.window_end)
@@ -468,6 +475,8 @@ dash_job_actions(struct buf *b, const struct dash_who *w, int64_t id, const char
         strcmp(state, "succeeded") == 0) {
         snprintf(path, sizeof(path), "/jobs/%lld/retry", (long long)id);
         html_form(b, w, path, "inline");
+        /* One of the three names above: nothing to escape. */
+        buf_printf(b, "<input type=\"hidden\" name=\"state\" value=\"%s\">", state);
         buf_appends(b, "<button id=\"retry\">Retry</button></form>");
     }
     if (strcmp(state, "pending") == 0 || strcmp(state, "queued") == 0 ||

@@ -326,6 +326,52 @@ test_bulk_many(struct tenv *t)
     free(body);
 }
 
+/* A retry runs again only a job still in the state it was chosen in: a failed job retried
+ * and succeeded meanwhile (a second click, a stale page, another operator) is left, on the
+ * job page and in a bulk retry of selected rows; a succeeded job is retried when the page
+ * showed it succeeded, or the rows were listed as succeeded. */
+static void
+test_retry_keeps_state(struct tenv *t)
+{
+    seed_jobs(t, 12); /* 3, 6, 9, 12 failed; the rest succeeded */
+    dstart(t);
+    struct dclient a;
+    CHECK(dlogin(t, "admin", "adminpw", &a) == 303, "login");
+    /* Job 1 succeeded; the page that offered its retry showed it failed. */
+    char *body = xasprintf("csrf=%s&state=failed", a.csrf);
+    CHECK(dstatus(t, "POST", "/jobs/1/retry", body, &a, NULL) == 409, "stale page refused");
+    CHECK(t_job_in_state(t, 1, "succeeded"), "job 1 is not run again");
+    free(body);
+    body = xasprintf("csrf=%s&state=succeeded", a.csrf);
+    CHECK(dstatus(t, "POST", "/jobs/1/retry", body, &a, NULL) == 303, "retry of a succeeded job");
+    CHECK(t_job_in_state(t, 1, "queued"), "job 1 queued again");
+    free(body);
+    /* Rows 2 (succeeded) and 3 (failed) selected on an unfiltered page. */
+    struct t_http_resp r;
+    body = xasprintf("csrf=%s&op=retry&mode=selected&id=2&id=3&confirm=2", a.csrf);
+    CHECK(dreq(t, "POST", "/jobs/bulk", body, &a, NULL, &r) == 303, "bulk retry");
+    CHECK(r.headers && strstr(r.headers, "retried%201%20of%202%20jobs"), "the message: %s",
+          r.headers ? r.headers : "(none)");
+    t_http_release(&r);
+    free(body);
+    CHECK(t_job_in_state(t, 2, "succeeded") && t_job_in_state(t, 3, "queued"),
+          "only the failed one is retried");
+    /* Rows listed as succeeded: the operator chose succeeded jobs. */
+    body = xasprintf("csrf=%s&op=retry&mode=selected&state=succeeded&id=2&id=6&confirm=2", a.csrf);
+    CHECK(dreq(t, "POST", "/jobs/bulk", body, &a, NULL, &r) == 303, "bulk retry of succeeded");
+    CHECK(r.headers && strstr(r.headers, "retried%201%20of%202%20jobs"), "the message: %s",
+          r.headers ? r.headers : "(none)");
+    t_http_release(&r);
+    free(body);
+    CHECK(t_job_in_state(t, 2, "queued") && t_job_in_state(t, 6, "failed"),
+          "the succeeded one is retried, the failed one (not in the listed state) left");
+    /* The job page's form carries the state it showed. */
+    char *page = dget(t, "/jobs/5", &a);
+    CHECK(page && strstr(page, "name=\"state\" value=\"succeeded\""), "the form: %s",
+          page ? page : "(none)");
+    free(page);
+}
+
 static void
 test_cache_metrics(struct tenv *t)
 {
@@ -427,6 +473,7 @@ main(int argc, char **argv)
          TDASH_USERS "scan_max = 100\ntext_scan_max = 100\n"},
         {"e2e_dashboard_bulk", test_bulk, TDASH_USERS},
         {"e2e_dashboard_bulk_many", test_bulk_many, TDASH_USERS},
+        {"e2e_dashboard_retry_keeps_state", test_retry_keeps_state, TDASH_USERS},
         {"e2e_dashboard_cache_metrics", test_cache_metrics, TDASH_USERS},
         {"e2e_dashboard_webhooks_left_out", test_webhooks_left_out, TDASH_USERS},
         {"e2e_dashboard_browser", test_browser, TDASH_USERS},

@@ -7,6 +7,7 @@ jf_e2e(dashboard TIMEOUT 180 NAMES
   e2e_dashboard_jobs_filter
   e2e_dashboard_bulk
   e2e_dashboard_bulk_many
+  e2e_dashboard_retry_keeps_state
   e2e_dashboard_cache_metrics
   e2e_dashboard_webhooks_left_out
   e2e_dashboard_browser)
