@@ -290,13 +290,18 @@ lifecycle_finish_one(struct db *db, const struct outcome *o, bool *took)
     int rc;
     if (will_retry) {
         /* Back to pending: the scheduler queues it again when run_at comes. A cancellation
-         * requested meanwhile wins over the retry. */
+         * requested meanwhile wins over the retry, and ends the job as every cancel does: its
+         * unique key given back (kept, every later enqueue of the key would get this finished
+         * job as "existing"). The assignments read cancel_requested before the last clears it
+         * (MariaDB applies them left to right). */
         rc = db_exec(db,
                      "UPDATE jobs SET state = IF(cancel_requested = 1, 'cancelled', 'pending'), "
                      "dt_started = LEAST(COALESCE(?, dt_started), NOW(6)), "
                      "run_at = NOW(6) + INTERVAL ? MICROSECOND, failure_reason = ?, "
                      "execution_ms = ?, dt_queued = NULL, dt_deadline = NULL, "
                      "dt_completed = IF(cancel_requested = 1, NOW(6), NULL), "
+                     "is_success = IF(cancel_requested = 1, 0, is_success), "
+                     "unique_key = IF(cancel_requested = 1, NULL, unique_key), "
                      "cancel_requested = 0 "
                      "WHERE id = ? AND instance_id = ? AND attempt = ? AND state = 'running'",
                      DB_P(DBS(o->write_started ? o->dt_started : NULL), DBI(delay_us),

@@ -331,6 +331,36 @@ test_lease_recovery(struct tenv *t)
     stop_cleanly(t, s);
 }
 
+/* A running job asked to cancel whose worker is lost ends cancelled with attempts left, and
+ * gives its unique key back as every other cancel does: kept, it would hand this cancelled job
+ * back as "existing" to every later enqueue of that key, which would then never run. */
+static void
+test_lease_recovery_cancel_frees_key(struct tenv *t)
+{
+    int64_t dead = insert_instance(t, "running", 60);
+    int64_t j = insert_running(t, dead, 3, 300);
+    CHECK(db_exec(t->db,
+                  "UPDATE jobs SET cancel_requested = 1, unique_key = 'sync:acme' WHERE id = ?",
+                  DB_P(DBI(j)), NULL, NULL) == 0,
+          "ask to cancel");
+    pid_t s = start_leader(t);
+    WAIT_UNTIL(t_job_in_state(t, j, "cancelled"), 10000, "the lost job ends cancelled: %s",
+               t_job_state(t, j));
+    CHECK(t_sql_int(t, -1,
+                    "SELECT unique_key IS NULL AND is_success = 0 AND cancel_requested = 0 "
+                    "FROM jobs WHERE id = ?",
+                    DB_P(DBI(j))) == 1,
+          "the cancelled job keeps no unique key");
+    char *out = NULL;
+    CHECK(t_cli(t, &out, NULL,
+                (const char *const[]){"enqueue", "System/Noop", "--unique-key", "sync:acme",
+                                      "--json", NULL}) == 0,
+          "enqueue: %s", out ? out : "");
+    CHECK(out && !strstr(out, "\"existing\":true"), "a new job for the key: %s", out);
+    free(out);
+    stop_cleanly(t, s);
+}
+
 static void
 test_watchdog(struct tenv *t)
 {
@@ -531,6 +561,7 @@ static const struct test_case cases[] = {
     {"e2e_scheduler_reconcile_repushes", test_reconcile_repushes,
      "[scheduler]\nbatch_size = 300\n"},
     {"e2e_scheduler_reconcile_runs_once", test_reconcile_runs_once, "[worker]\nconcurrency = 4\n"},
+    {"e2e_scheduler_lease_recovery_cancel_frees_key", test_lease_recovery_cancel_frees_key, NULL},
     {"e2e_scheduler_lease_recovery", test_lease_recovery, "[worker]\nlease_s = 3\n"},
     {"e2e_scheduler_watchdog", test_watchdog, NULL},
     {"e2e_scheduler_retention", test_retention, NULL},

@@ -5,6 +5,7 @@ jf_e2e(scheduler TIMEOUT 180 NAMES
   e2e_scheduler_reconcile_repushes
   e2e_scheduler_reconcile_runs_once
   e2e_scheduler_lease_recovery
+  e2e_scheduler_lease_recovery_cancel_frees_key
   e2e_scheduler_watchdog
   e2e_scheduler_retention
   e2e_scheduler_retention_audit_kept
