@@ -129,6 +129,15 @@ test_config_errors(struct tenv *t)
           "message: %s", err);
     free(err);
 
+    /* One placeholder per row in the pickup, seven in the attempt rows the watchdog and the
+     * lease recovery write: past 9,362 rows a batch is a statement MariaDB refuses (1390). */
+    write_conf(conf, "[scheduler]\nbatch_size = 70000\n");
+    CHECK(run(t, &err, "%s --config %s --check-config", t_bin("jobfleet-scheduler"), conf) == 2,
+          "batch_size too large");
+    CHECK(strstr(err, "[scheduler] batch_size: expected an integer in 1-5000, got \"70000\""),
+          "message: %s", err);
+    free(err);
+
     write_conf(conf, "[worker]\ntest_actions = maybe\n");
     CHECK(run(t, &err, "%s --config %s stats", t_bin("jobfleet"), conf) == 2, "bad bool");
     CHECK(strstr(err, "[worker] test_actions: expected true or false, got \"maybe\""), "msg: %s",
