@@ -31,6 +31,7 @@ struct csv_run {
     cJSON *bad, *folders;
     int nbad;
     char fatal[256];
+    bool fatal_transient; /* fatal is the database's failure, which may pass */
 };
 
 static void csv_run_bad(struct csv_run *c, const char *fmt, ...)
@@ -140,9 +141,12 @@ csv_row(struct csv_run *c)
     } else {
         rc = rec_link(c->db, 0, fn, v, &in_cloud, folder);
     }
-    if (rc < 0)
+    if (rc < 0) {
         snprintf(c->fatal, sizeof(c->fatal), "link %s: %s", fn, db_errstr(c->db));
-    else if (rc == 0)
+        /* The store's failure, not the file's: the next attempt reads the file again, and
+         * linking a row twice writes the same values. */
+        c->fatal_transient = true;
+    } else if (rc == 0)
         csv_run_bad(c, "no recording named \"%s\"", fn);
     else {
         c->linked++;
@@ -276,7 +280,8 @@ cloud_link_csv(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
     if (memchr(text, '\0', len) != NULL)
         snprintf(c.fatal, sizeof(c.fatal), "the CSV holds a NUL byte: not a text file");
     if (c.fatal[0] || csv_feed(&c, text, len) < 0 || c.cols == 0)
-        job_out_fail(out, JOB_FAIL, "CSV: %s", c.fatal[0] ? c.fatal : "no header row");
+        job_out_fail(out, c.fatal_transient ? JOB_RETRY : JOB_FAIL, "CSV: %s",
+                     c.fatal[0] ? c.fatal : "no header row");
     else if ((jobs = csv_enqueue(&c, out)) >= 0) {
         cJSON *r = cJSON_CreateObject();
         cJSON_AddNumberToObject(r, "rows", c.rows);

@@ -3,6 +3,7 @@
  * scheduler (retries are due later). */
 #include "db.h"
 #include "tfake.h"
+#include "tmyproxy.h"
 #include "thttp.h"
 #include "tproducer.h"
 #include "tsupport.h"
@@ -367,6 +368,38 @@ test_link_csv(struct tenv *t)
     cl_stop(&c);
 }
 
+/* The recordings store lost in the middle of a CSV: the job is retried (linking a row again
+ * writes the same values), not failed for good with the rows after the cut never linked and
+ * the updates of the folders never enqueued. */
+static void
+test_link_csv_db_lost(struct tenv *t)
+{
+    struct cl c;
+    cl_start(&c, t, false);
+    csv_seed(&c);
+    const char *av[] = {"action", "set", "Cloud/Recording/LinkCsv", "--backoff-base", "1s", NULL};
+    CHECK(t_cli(t, NULL, NULL, av) == 0, "action set");
+    char *path = xasprintf("%s/links.csv", t->dir);
+    FILE *fp = fopen(path, "w");
+    CHECK(fp && fputs(csv_text, fp) >= 0, "write %s", path);
+    fclose(fp);
+    struct tmyproxy *px = tmyproxy_start_for(t);
+    tmyproxy_cut_answer(px, "UPDATE recordings");
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    char *p = xasprintf("{\"path\":\"%s\"}", path);
+    int attempt = 0;
+    char *res = cl_run(&c, "Cloud/Recording/LinkCsv", p, "succeeded", &attempt);
+    CHECK(tmyproxy_cuts(px) == 1 && attempt == 2, "one cut, one retry: %d cuts, attempt %d",
+          tmyproxy_cuts(px), attempt);
+    csv_check(&c, res);
+    free(res);
+    free(p);
+    free(path);
+    tmyproxy_stop_for(px);
+    cl_stop(&c);
+}
+
 static void
 test_link_csv_api(struct tenv *t)
 {
@@ -400,6 +433,7 @@ static const struct test_case cases[] = {
     {"e2e_cloud_sync_all", test_sync_all, CL_CONF},
     {"e2e_cloud_link_csv", test_link_csv, CL_CONF},
     {"e2e_cloud_link_csv_api", test_link_csv_api, CL_CONF},
+    {"e2e_cloud_link_csv_db_lost", test_link_csv_db_lost, CL_CONF},
 };
 
 int
