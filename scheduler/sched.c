@@ -40,6 +40,26 @@ sched_link_up(struct sched *s, struct sched_link *l)
         s->db_back_ms = now_mono_ms();
 }
 
+/* A server that started less than a lease ago was away (restarted, its host rebooted) whether
+ * or not this process saw it go: a scheduler started just after it finds the workers'
+ * heartbeats and held outcomes as stale as after an outage it saw, so the outage's end is
+ * taken to be the server's start. */
+static void
+sched_note_server_start(struct sched *s, struct db *db)
+{
+    struct db_rows *r = db_query(db,
+                                 "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
+                                 "WHERE VARIABLE_NAME = 'UPTIME'",
+                                 DB_NOP);
+    int64_t up = r && r->n_rows ? db_rows_int(r, 0, 0, -1) : -1;
+    db_rows_free(r);
+    if (up < 0 || up >= s->cfg->worker.lease_s)
+        return;
+    int64_t back = now_mono_ms() - up * 1000;
+    if (back > s->db_back_ms)
+        s->db_back_ms = back > 0 ? back : 1;
+}
+
 bool
 sched_db_ready(struct sched *s, struct sched_link *l, struct db *db)
 {
@@ -52,7 +72,15 @@ sched_db_ready(struct sched *s, struct sched_link *l, struct db *db)
         return false;
     }
     sched_link_up(s, l);
+    sched_note_server_start(s, db);
     return true;
+}
+
+bool
+sched_db_settling(const struct sched *s)
+{
+    return s->db_back_ms != 0 &&
+           now_mono_ms() - s->db_back_ms < (int64_t)s->cfg->worker.lease_s * 1000;
 }
 
 bool

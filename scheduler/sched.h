@@ -76,9 +76,11 @@ struct sched {
     bool leader;
     bool waiting_logged;   /* the standby line was logged for this wait */
     bool cron_config_done; /* the config's schedules are in cron_jobs (sched_cron.c) */
-    /* Monotonic time of the end of the last MariaDB outage this process saw (0: none). Lease
-     * recovery waits a full lease after it, so workers get to heartbeat again before their
-     * silence during the outage is taken for death. */
+    /* Monotonic time of the end of the last MariaDB outage this process saw, or of the
+     * server's start when it started less than a lease before we connected (0: none). The
+     * lease recovery and the watchdog wait a full lease after it (sched_db_settling), so
+     * workers get to heartbeat and write the outcomes they held before their silence is taken
+     * for death or their jobs for overdue. */
     int64_t db_back_ms;
     /* The reconcile cursor, kept across ticks: the (dt_due, id) of the last queued job
      * checked, in the order of ix_jobs_state_due. */
@@ -114,6 +116,9 @@ void sched_metrics_recovered(const char *queue, const char *action);
  * connection is usable, connecting when the backoff allows. */
 bool sched_db_ready(struct sched *s, struct sched_link *l, struct db *db);
 bool sched_rq_ready(struct sched *s);
+/* True for a lease after MariaDB came back (db_back_ms): the steps that end running jobs wait
+ * while workers reconnect. */
+bool sched_db_settling(const struct sched *s);
 /* Records a failure of a step: a lost connection starts (or continues) an outage, any other
  * error is logged, at most once a minute while it repeats. Both return -1 for the caller. */
 int sched_db_fail(struct sched *s, enum sched_step step, struct db *db);

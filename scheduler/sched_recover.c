@@ -71,6 +71,11 @@ int
 sched_watchdog(struct sched *s)
 {
     const struct cfg_scheduler *c = &s->cfg->scheduler;
+    /* A job whose deadline passed while MariaDB was away may have finished: its worker holds
+     * the outcome until it can write it. Timed out now, a success would be lost and the job
+     * run again. */
+    if (sched_db_settling(s))
+        return 0;
     struct db_rows *r = lifecycle_sched_overdue(s->db, c->timeout_grace_s, c->batch_size);
     if (r == NULL)
         return sched_db_fail(s, SCHED_STEP_WATCHDOG, s->db);
@@ -117,7 +122,7 @@ sched_lease(struct sched *s)
     int lease_s = s->cfg->worker.lease_s;
     /* After a MariaDB outage every heartbeat is stale because workers could not write it,
      * not because they died. Give them a full lease to heartbeat again first. */
-    if (s->db_back_ms != 0 && now_mono_ms() - s->db_back_ms < (int64_t)lease_s * 1000)
+    if (sched_db_settling(s))
         return 0;
     int marked = sched_mark_lost(s);
     if (marked < 0)

@@ -533,6 +533,54 @@ test_mysql_restart(struct tenv *t)
     tsrv_stop(t, &srv);
 }
 
+/* Whether job id is still running once ms milliseconds have passed since the monotonic time
+ * since_ms. */
+static bool
+running_after(struct tenv *t, int64_t id, int64_t since_ms, int64_t ms)
+{
+    WAIT_UNTIL(now_mono_ms() - since_ms >= ms, ms + 1000, "time passes");
+    return t_job_in_state(t, id, "running");
+}
+
+/* After a MariaDB outage the workers hold the outcomes they could not write, and their
+ * heartbeats are stale: the watchdog and the lease recovery wait a lease before ending jobs
+ * that may have finished, whether this scheduler saw the outage or started just after it (a
+ * host reboot; it reads the server's uptime). Before, a job whose deadline passed during the
+ * outage was timed out at the first tick, and its success, written a moment later, lost. */
+static void
+test_outage_grace(struct tenv *t)
+{
+    struct tsrv srv;
+    tsrv_start(t, &srv);
+    tsrv_use(t, &srv);
+    pid_t s = start_leader(t);
+    int64_t alive = insert_instance(t, "running", -3600);
+    int64_t j = insert_running(t, alive, 1, 2);
+    int64_t deadline = now_mono_ms() + 2000;
+    tsrv_stop_mysql(&srv);
+    WAIT_UNTIL(log_count(t, s, "lost leadership") == 1, 10000, "outage not noticed");
+    WAIT_UNTIL(now_mono_ms() > deadline + 500, 5000, "the deadline passes during the outage");
+    tsrv_start_mysql(&srv);
+    WAIT_UNTIL(log_count(t, s, "became leader") == 2, 30000, "never led again");
+    int64_t back = now_mono_ms();
+    CHECK(running_after(t, j, back, 1500), "the watchdog waited for the workers: %s",
+          t_job_state(t, j));
+    WAIT_UNTIL(reason_is(t, j, "timeout"), 15000, "the job is timed out after the grace");
+    stop_cleanly(t, s);
+    /* A scheduler started on a server that has just started. */
+    int64_t dead = insert_instance(t, "running", 60);
+    int64_t k = insert_running(t, dead, 1, 300);
+    tsrv_stop_mysql(&srv);
+    tsrv_start_mysql(&srv);
+    s = start_leader(t);
+    back = now_mono_ms();
+    CHECK(running_after(t, k, back, 1000), "the lease recovery waited for the workers: %s",
+          t_job_state(t, k));
+    WAIT_UNTIL(reason_is(t, k, "worker lost"), 15000, "the job is recovered after the grace");
+    stop_cleanly(t, s);
+    tsrv_stop(t, &srv);
+}
+
 static void
 test_redis_restart(struct tenv *t)
 {
@@ -570,6 +618,8 @@ static const struct test_case cases[] = {
     {"e2e_scheduler_flags", test_flags, NULL},
     {"e2e_scheduler_mysql_restart", test_mysql_restart, NULL},
     {"e2e_scheduler_redis_restart", test_redis_restart, NULL},
+    {"e2e_scheduler_outage_grace", test_outage_grace,
+     "[worker]\nlease_s = 4\n\n[scheduler]\ntimeout_grace_s = 0\n"},
 };
 
 int
