@@ -766,6 +766,37 @@ db_exec_in(struct db *db, const char *head, const struct db_param *p, int n)
 }
 
 struct db_rows *
+db_query_in(struct db *db, const char *head, const struct db_param *p, int n)
+{
+    char *ph = xmalloc((size_t)n * 2 + 1);
+    db_placeholders(ph, n);
+    char *sql = xasprintf("%s(%s)", head, ph);
+    struct db_rows *r = db_query(db, sql, p, n);
+    free(sql);
+    free(ph);
+    return r;
+}
+
+void
+db_rows_keep(struct db_rows *r, const bool *keep)
+{
+    int out = 0;
+    for (int i = 0; i < r->n_rows; i++) {
+        char **row = r->cells + (size_t)i * (size_t)r->n_cols;
+        if (!keep[i]) {
+            for (int c = 0; c < r->n_cols; c++)
+                free(row[c]);
+            continue;
+        }
+        if (out != i)
+            memmove(r->cells + (size_t)out * (size_t)r->n_cols, row,
+                    (size_t)r->n_cols * sizeof(*row));
+        out++;
+    }
+    r->n_rows = out;
+}
+
+struct db_rows *
 db_query_ids(struct db *db, const char *head, const char *tail, const int64_t *ids, int n)
 {
     struct db_param *p = xcalloc((size_t)n, sizeof(*p));

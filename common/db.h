@@ -125,6 +125,13 @@ void db_placeholders(char *out, int n);
  * statement over a list ("DELETE FROM t WHERE id IN "). Returns 0 or -1 (db_errstr). */
 int db_exec_in(struct db *db, const char *head, const struct db_param *p, int n);
 
+/* Runs the query head followed by "(?,?,...)" bound to p[0..n-1] (n > 0), as db_query does
+ * ("SELECT ... WHERE key IN "). The rows, or NULL (db_errstr). */
+struct db_rows *db_query_in(struct db *db, const char *head, const struct db_param *p, int n);
+
+/* Keeps the rows of r whose keep[row] is set, in their order, and frees the others. */
+void db_rows_keep(struct db_rows *r, const bool *keep);
+
 /* Runs the query head "(?,?,...)" tail with the list bound to ids[0..n-1] (n > 0), as db_query
  * does ("SELECT ... WHERE id IN ", " ORDER BY id"). The rows, or NULL (db_errstr). */
 struct db_rows *db_query_ids(struct db *db, const char *head, const char *tail, const int64_t *ids,

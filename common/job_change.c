@@ -33,11 +33,14 @@ job_state_error(struct db *db, int64_t id, const char *what, char *err, size_t e
     return JOB_E_STATE;
 }
 
-/* What a retry sets: queued now, one more attempt allowed, the last outcome cleared. */
+/* What a retry sets: queued now, one more attempt allowed, the last outcome cleared, and the
+ * unique key the job gave back when it ended taken again (job_rows_drop_held has left out the
+ * jobs whose key another live job holds). */
 #define JOB_RETRY_SET                                                                              \
     "UPDATE jobs SET state = 'queued', dt_queued = NOW(6), run_at = NOW(6), "                      \
     "max_attempts = GREATEST(max_attempts, attempt + 1), dt_completed = NULL, "                    \
-    "is_success = NULL, failure_reason = NULL, cancel_requested = 0, instance_id = NULL "
+    "is_success = NULL, failure_reason = NULL, cancel_requested = 0, instance_id = NULL, "         \
+    "unique_key = released_key, released_key = NULL "
 
 /* For rows of (id, queue, priority, state): is the job running, or waiting to run. */
 static bool
@@ -93,6 +96,28 @@ job_change_end(struct db *db, bool ok, const char *what, char *err, size_t errle
     return -1;
 }
 
+/* Explains, after its retry met a duplicate key, that another live job holds the unique key
+ * job id gave back. */
+static enum job_err
+job_key_held_error(struct db *db, int64_t id, char *err, size_t errlen)
+{
+    struct db_rows *r = db_query(db,
+                                 "SELECT x.released_key, j.id, j.state FROM jobs x JOIN jobs j "
+                                 "ON j.unique_key = x.released_key WHERE x.id = ?",
+                                 DB_P(DBI(id)));
+    if (r == NULL || r->n_rows == 0) {
+        snprintf(err, errlen, "retry job: %s", r ? "its unique key is taken" : db_errstr(db));
+        db_rows_free(r);
+        return JOB_E_DB;
+    }
+    snprintf(err, errlen,
+             "job %lld's unique key \"%s\" is held by job %s (%s), which does the same work: "
+             "cancel that job first to retry this one",
+             (long long)id, db_rows_get(r, 0, 0), db_rows_get(r, 0, 1), db_rows_get(r, 0, 2));
+    db_rows_free(r);
+    return JOB_E_STATE;
+}
+
 enum job_err
 job_retry(struct db *db, struct rq *rq, int64_t id, bool force, const struct audit_by *by,
           char *err, size_t errlen)
@@ -102,8 +127,9 @@ job_retry(struct db *db, struct rq *rq, int64_t id, bool force, const struct aud
                           "WHERE id = ? AND state IN ('failed','cancelled','succeeded')"
                             : JOB_RETRY_SET "WHERE id = ? AND state IN ('failed','cancelled')";
     if (db_begin(db) < 0 || db_exec(db, sql, DB_P(DBI(id)), &n, NULL) < 0) {
+        bool held = db_duplicate(db);
         job_change_end(db, false, "retry job", err, errlen);
-        return JOB_E_DB;
+        return held ? job_key_held_error(db, id, err, errlen) : JOB_E_DB;
     }
     if (n == 0) {
         db_rollback(db);
@@ -170,20 +196,57 @@ job_exec_ids(struct db *db, const char *head, const struct db_rows *r,
     return rc;
 }
 
-/* Queues the rows r (id first) locked by the caller's transaction with one statement. */
+/* Leaves out of the rows r (id first, the unique key each job gave back in column key_col),
+ * locked by the caller's transaction, the jobs whose key a live job holds, or an earlier row
+ * of r takes: retried, each would be a second live job of its key. Returns 0 or -1. */
 static int
-job_retry_rows(struct db *db, const struct db_rows *r)
+job_rows_drop_held(struct db *db, struct db_rows *r, int key_col)
 {
+    int n = 0;
+    struct db_param *p = xcalloc((size_t)r->n_rows + 1, sizeof(*p));
+    for (int i = 0; i < r->n_rows; i++)
+        if (db_rows_get(r, i, key_col))
+            p[n++] = DBS(db_rows_get(r, i, key_col));
+    struct db_rows *held =
+        n ? db_query_in(db, "SELECT unique_key FROM jobs WHERE unique_key IN ", p, n) : NULL;
+    free(p);
+    if (n && held == NULL)
+        return -1;
+    bool *keep = xcalloc((size_t)r->n_rows + 1, sizeof(*keep));
+    for (int i = 0; i < r->n_rows; i++) {
+        const char *k = db_rows_get(r, i, key_col);
+        keep[i] = true;
+        for (int h = 0; k && held && h < held->n_rows && keep[i]; h++)
+            keep[i] = strcmp(k, db_rows_get(held, h, 0)) != 0;
+        for (int j = 0; k && j < i && keep[i]; j++)
+            keep[i] = !keep[j] || !db_rows_get(r, j, key_col) ||
+                      strcmp(k, db_rows_get(r, j, key_col)) != 0;
+    }
+    db_rows_keep(r, keep);
+    free(keep);
+    db_rows_free(held);
+    return 0;
+}
+
+/* Queues the rows r (id first, the key given back in column key_col) locked by the caller's
+ * transaction with one statement, after leaving out those whose key is held. Returns 0 or
+ * -1. */
+static int
+job_retry_rows(struct db *db, struct db_rows *r, int key_col)
+{
+    if (job_rows_drop_held(db, r, key_col) < 0)
+        return -1;
     return job_exec_ids(db, JOB_RETRY_SET "WHERE ", r, NULL);
 }
 
 /* Retries the next keyset batch after *cursor: its rows are locked as they are read, so none
- * can change state before the UPDATE, which then queues exactly them; they are pushed after
- * the commit. Returns the number queued (0: none left), or -1 with err set. */
+ * can change state before the UPDATE, which then queues exactly them (but those whose unique
+ * key is held); they are pushed after the commit. Adds the number queued to *count. Returns
+ * the number of rows the batch read (0: none left), or -1 with err set. */
 static int
 job_retry_batch(struct db *db, struct rq *rq, const char *state, const char *action,
-                const char *since, const struct audit_by *by, int64_t *cursor, char *err,
-                size_t errlen)
+                const char *since, const struct audit_by *by, int64_t *cursor, int64_t *count,
+                char *err, size_t errlen)
 {
     if (db_begin(db) < 0) {
         snprintf(err, errlen, "retry: %s", db_errstr(db));
@@ -191,23 +254,24 @@ job_retry_batch(struct db *db, struct rq *rq, const char *state, const char *act
     }
     struct db_rows *r = db_query(
         db,
-        "SELECT id, queue, priority FROM jobs WHERE state = ? AND id > ? "
+        "SELECT id, queue, priority, released_key FROM jobs WHERE state = ? AND id > ? "
         "AND (? IS NULL OR action = ?) AND dt_due >= ? "
         "ORDER BY id LIMIT ? FOR UPDATE",
         DB_P(DBS(state), DBI(*cursor), DBS(action), DBS(action), DBS(since), DBI(JOB_RETRY_BATCH)));
-    bool ok = r && (r->n_rows == 0 || (job_retry_rows(db, r) == 0 &&
-                                       job_audit_rows(db, by, "retry", r, NULL, "queued") == 0));
+    int read = r ? r->n_rows : 0;
+    int64_t last = read ? db_rows_int(r, read - 1, 0, 0) : *cursor;
+    bool ok = r && (read == 0 || (job_retry_rows(db, r, 3) == 0 &&
+                                  job_audit_rows(db, by, "retry", r, NULL, "queued") == 0));
     if (job_change_end(db, ok, "retry", err, errlen) < 0) {
         db_rows_free(r);
         return -1;
     }
-    int n = r->n_rows;
-    if (n > 0) {
-        *cursor = db_rows_int(r, n - 1, 0, 0);
+    *cursor = last;
+    *count += r->n_rows;
+    if (r->n_rows > 0)
         job_push_rows(rq, r);
-    }
     db_rows_free(r);
-    return n;
+    return read;
 }
 
 enum job_err
@@ -229,10 +293,9 @@ job_retry_bulk(struct db *db, struct rq *rq, const char *state, const char *acti
     /* One transaction and one push per batch, not per job: a retry of thousands of failed
      * jobs after an outage would otherwise wait for a commit per job. */
     for (;;) {
-        int n = job_retry_batch(db, rq, state, action, since, by, &cursor, err, errlen);
+        int n = job_retry_batch(db, rq, state, action, since, by, &cursor, count, err, errlen);
         if (n < 0)
             return JOB_E_DB;
-        *count += n;
         if (n < JOB_RETRY_BATCH)
             return JOB_E_OK;
     }
@@ -242,7 +305,7 @@ job_retry_bulk(struct db *db, struct rq *rq, const char *state, const char *acti
  * it). */
 #define JOB_CANCEL_SET                                                                             \
     "UPDATE jobs SET state = 'cancelled', dt_completed = NOW(6), is_success = 0, "                 \
-    "failure_reason = 'cancelled', unique_key = NULL "
+    "failure_reason = 'cancelled', released_key = unique_key, unique_key = NULL "
 #define JOB_CANCEL_ASK "UPDATE jobs SET cancel_requested = 1 "
 
 enum job_err
@@ -280,12 +343,13 @@ job_cancel(struct db *db, struct rq *rq, int64_t id, const struct audit_by *by,
 }
 
 /* Locks, in the caller's transaction, those of ids[0..n-1] in one of states (an SQL list of
- * our own, not input), as rows of (id, queue, priority, state) in id order. NULL on error. */
+ * our own, not input), as rows of (id, queue, priority, state, released_key) in id order. NULL
+ * on error. */
 static struct db_rows *
 job_lock_ids(struct db *db, const int64_t *ids, int n, const char *states)
 {
-    char *head = xasprintf("SELECT id, queue, priority, state FROM jobs WHERE state IN (%s) AND "
-                           "id IN ",
+    char *head = xasprintf("SELECT id, queue, priority, state, released_key FROM jobs WHERE "
+                           "state IN (%s) AND id IN ",
                            states);
     struct db_rows *r = db_query_ids(db, head, " ORDER BY id FOR UPDATE", ids, n);
     free(head);
@@ -321,8 +385,8 @@ job_retry_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, const cha
     if (db_begin(db) < 0)
         return job_change_end(db, false, "retry", err, errlen);
     struct db_rows *r = job_lock_ids(db, ids, n, states);
-    bool ok =
-        r && job_retry_rows(db, r) == 0 && job_audit_rows(db, by, "retry", r, NULL, "queued") == 0;
+    bool ok = r && job_retry_rows(db, r, 4) == 0 &&
+              job_audit_rows(db, by, "retry", r, NULL, "queued") == 0;
     if (job_change_end(db, ok, "retry", err, errlen) < 0) {
         db_rows_free(r);
         return -1;

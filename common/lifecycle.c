@@ -212,6 +212,7 @@ lifecycle_hand_back(struct db *db, int64_t instance_id, const int64_t *ids, cons
                       "dt_completed = IF(cancel_requested = 1, NOW(6), NULL), "
                       "is_success = IF(cancel_requested = 1, 0, is_success), "
                       "failure_reason = IF(cancel_requested = 1, 'cancelled', failure_reason), "
+                      "released_key = IF(cancel_requested = 1, unique_key, released_key), "
                       "unique_key = IF(cancel_requested = 1, NULL, unique_key), "
                       "cancel_requested = 0 WHERE instance_id = ? AND "
                       "state = 'running' AND attempt = CASE id");
@@ -301,6 +302,7 @@ lifecycle_finish_one(struct db *db, const struct outcome *o, bool *took)
                      "execution_ms = ?, dt_queued = NULL, dt_deadline = NULL, "
                      "dt_completed = IF(cancel_requested = 1, NOW(6), NULL), "
                      "is_success = IF(cancel_requested = 1, 0, is_success), "
+                     "released_key = IF(cancel_requested = 1, unique_key, released_key), "
                      "unique_key = IF(cancel_requested = 1, NULL, unique_key), "
                      "cancel_requested = 0 "
                      "WHERE id = ? AND instance_id = ? AND attempt = ? AND state = 'running'",
@@ -313,7 +315,8 @@ lifecycle_finish_one(struct db *db, const struct outcome *o, bool *took)
             db,
             "UPDATE jobs SET state = ?, dt_started = LEAST(COALESCE(?, dt_started), NOW(6)), "
             "dt_completed = NOW(6), execution_ms = ?, "
-            "is_success = ?, failure_reason = ?, result = ?, unique_key = NULL, "
+            "is_success = ?, failure_reason = ?, result = ?, released_key = unique_key, "
+            "unique_key = NULL, "
             "cancel_requested = 0 "
             "WHERE id = ? AND instance_id = ? AND attempt = ? AND state = 'running'",
             DB_P(DBS(state), DBS(o->write_started ? o->dt_started : NULL),
@@ -447,7 +450,8 @@ lifecycle_finish_successes(struct db *db, const struct outcome *o, int n, bool *
     struct db_param *p = xcalloc((size_t)lifecycle_padded(m) * 9 + 2, sizeof(*p));
     int k = 0;
     buf_appends(&sql, "UPDATE jobs SET state = 'succeeded', dt_completed = NOW(6), "
-                      "is_success = 1, failure_reason = NULL, unique_key = NULL, "
+                      "is_success = 1, failure_reason = NULL, released_key = unique_key, "
+                      "unique_key = NULL, "
                       "cancel_requested = 0, execution_ms = ");
     lifecycle_per_row(&sql, p, &k, o, at, m, LC_EXECUTION_MS);
     buf_appends(&sql, ", result = ");

@@ -212,6 +212,63 @@ test_unique_by_parameters(struct tenv *t)
     free(err);
 }
 
+/* A failed job of key k, finished by a worker; its id. */
+static int64_t
+failed_with_key(struct tenv *t, const char *k)
+{
+    int64_t id = t_enqueue(t, "System/Fail", "{\"reason\":\"x\"}",
+                           (const char *const[]){"--unique-key", k, "--max-attempts", "1", NULL});
+    WAIT_UNTIL(t_job_in_state(t, id, "failed"), 10000, "job %lld never failed", (long long)id);
+    return id;
+}
+
+/* A retry makes a finished job live again, so it takes its unique key again: a new enqueue of
+ * the key gets the retried job, not a second live job of the key. When another live job holds
+ * the key meanwhile, the retry is refused (one job) or skipped (bulk), as is the second of two
+ * finished jobs of one key in one bulk retry. */
+static void
+test_retry_takes_unique_key(struct tenv *t)
+{
+    pid_t w = start_worker(t, NULL);
+    int64_t a = failed_with_key(t, "k1");
+    int64_t d = failed_with_key(t, "k2");
+    int64_t f1 = failed_with_key(t, "k3");
+    int64_t f2 = failed_with_key(t, "k3");
+    t_signal(t, w, SIGTERM);
+    CHECK(t_wait_exit(t, w, 30000) >= 0, "the worker stops");
+    char ida[24], idd[24];
+    snprintf(ida, sizeof(ida), "%lld", (long long)a);
+    snprintf(idd, sizeof(idd), "%lld", (long long)d);
+    cli_ok(t, (const char *const[]){"retry", ida, NULL});
+    int64_t again =
+        t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--unique-key", "k1", NULL});
+    CHECK(again == a, "the retried job holds its key again: a new enqueue got %lld, not %lld",
+          (long long)again, (long long)a);
+    int64_t e =
+        t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--unique-key", "k2", NULL});
+    char *err = NULL;
+    CHECK(t_cli(t, NULL, &err, (const char *const[]){"retry", idd, NULL}) == 2,
+          "a retry of a key another live job holds is refused");
+    char *want = xasprintf("is held by job %lld (queued)", (long long)e);
+    CHECK(err && strstr(err, want), "the message names the holder: %s", err ? err : "");
+    free(want);
+    free(err);
+    CHECK(t_job_in_state(t, d, "failed"), "the refused job is left failed");
+    char *out = NULL;
+    CHECK(t_cli(t, &out, NULL,
+                (const char *const[]){"retry", "--state", "failed", "--action", "System/Fail",
+                                      NULL}) == 0,
+          "bulk retry");
+    CHECK(out && strstr(out, "1 job(s) queued again"), "k2's job and k3's second skipped: %s",
+          out ? out : "");
+    free(out);
+    CHECK(t_job_in_state(t, f1, "queued") && t_job_in_state(t, f2, "failed") &&
+              t_job_in_state(t, d, "failed"),
+          "one live job per key");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE unique_key = 'k3'", DB_NOP) == 1,
+          "k3 held once");
+}
+
 static void
 test_pause_resume(struct tenv *t)
 {
@@ -481,6 +538,7 @@ static const struct test_case cases[] = {
     {"e2e_options_permanent_and_retry_after", test_permanent_and_retry_after, NULL},
     {"e2e_options_priority_order", test_priority_order, NULL},
     {"e2e_options_unique_concurrent", test_unique_concurrent, NULL},
+    {"e2e_options_retry_takes_unique_key", test_retry_takes_unique_key, NULL},
     {"e2e_options_unique_by_parameters", test_unique_by_parameters, NULL},
     {"e2e_options_pause_resume", test_pause_resume, "[worker]\nconcurrency = 4\n"},
     {"e2e_options_concurrency_limit", test_concurrency_limit, NULL},
