@@ -149,8 +149,12 @@ job_sql_residual(struct job_sql *s, const struct job_query *q, bool by_due)
     }
     if (job_query_set(q->text)) {
         job_like_pattern(q->text, s->like);
-        buf_appends(&s->text, " AND (j.parameters LIKE ? OR j.failure_reason LIKE ?)");
-        s->p[s->n++] = DBS(s->like);
+        if (q->text_reason_only) {
+            buf_appends(&s->text, " AND j.failure_reason LIKE ?");
+        } else {
+            buf_appends(&s->text, " AND (j.parameters LIKE ? OR j.failure_reason LIKE ?)");
+            s->p[s->n++] = DBS(s->like);
+        }
         s->p[s->n++] = DBS(s->like);
     }
     return s->text.len != before;

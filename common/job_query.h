@@ -20,7 +20,10 @@ struct job_query {
     const char *action;
     const char *queue;
     const char *origin;
-    const char *text;   /* substring of the parameters or the failure reason */
+    const char *text; /* substring of the parameters or the failure reason */
+    /* The text filter searches the failure reason only: the reader may not see the parameters'
+     * secrets (pages redact them), and a match inside one would tell it a guess at a time. */
+    bool text_reason_only;
     int64_t min_id;     /* from the time range (job_query_id_at); 0 = none */
     int64_t max_id;     /* exclusive; 0 = none */
     const char *cursor; /* the "next" of the previous page, or NULL for the newest */

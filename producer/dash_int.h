@@ -212,9 +212,9 @@ struct job_page;
 /* Checks the state and origin filters of *q against the values the jobs table holds, since
  * another would match nothing and say nothing. -1 with the field and its values in err. */
 int dash_jobs_check(const struct job_query *q, char *err, size_t errlen);
-/* Reads the Jobs filters of the query string into *q (strings borrowed from the request). -1
- * with the field and problem in err. */
-int dash_jobs_filter(struct http_req *r, struct job_query *q, char *err, size_t errlen);
+/* Reads the Jobs filters of the query string into *q (strings borrowed from the request), the
+ * text filter kept to failure reasons unless admin. -1 with the field and problem in err. */
+int dash_jobs_filter(struct http_req *r, bool admin, struct job_query *q, char *err, size_t errlen);
 /* Runs the listing of the request's filters into *page (the caller releases it). Returns 0, or
  * the HTTP status of the error page it replied. */
 int dash_jobs_run(struct http_req *r, const struct dash_who *w, struct job_query *q,

@@ -66,9 +66,12 @@ dash_jobs_check(const struct job_query *q, char *err, size_t errlen)
 }
 
 int
-dash_jobs_filter(struct http_req *r, struct job_query *q, char *err, size_t errlen)
+dash_jobs_filter(struct http_req *r, bool admin, struct job_query *q, char *err, size_t errlen)
 {
     memset(q, 0, sizeof(*q));
+    /* An admin can see what a job was given by other means (the API token, retrying it); a
+     * read-only viewer sees parameters redacted only. */
+    q->text_reason_only = !admin;
     q->state = dash_q(r, "state");
     q->action = dash_q(r, "action");
     q->queue = dash_q(r, "queue");
@@ -123,7 +126,7 @@ dash_jobs_run(struct http_req *r, const struct dash_who *w, struct job_query *q,
               struct job_page *page)
 {
     char err[512];
-    if (dash_jobs_filter(r, q, err, sizeof(err)) < 0) {
+    if (dash_jobs_filter(r, w->admin, q, err, sizeof(err)) < 0) {
         dash_error(r, w, 400, "%s", err);
         return 400;
     }
@@ -179,14 +182,15 @@ dash_input(struct buf *b, const char *name, const char *label, const char *type,
 }
 
 static void
-dash_jobs_filters(struct http_req *r, struct buf *b)
+dash_jobs_filters(struct http_req *r, const struct dash_who *w, struct buf *b)
 {
     buf_appends(b, "<form class=\"filters\" method=\"get\" action=\"/jobs\">");
     dash_select(b, "state", "state", dash_states, 6, dash_q(r, "state"));
     dash_input(b, "action", "action", "text", dash_q(r, "action"));
     dash_input(b, "queue", "queue", "text", dash_q(r, "queue"));
     dash_select(b, "origin", "origin", dash_origins, 6, dash_q(r, "origin"));
-    dash_input(b, "text", "text in parameters or reason", "search", dash_q(r, "text"));
+    dash_input(b, "text", w->admin ? "text in parameters or reason" : "text in the failure reason",
+               "search", dash_q(r, "text"));
     dash_input(b, "from", "created from (UTC)", "datetime-local", dash_q(r, "from"));
     dash_input(b, "to", "to", "datetime-local", dash_q(r, "to"));
     buf_appends(b, "<button id=\"filter\">Filter</button></form>\n");
@@ -280,7 +284,7 @@ dash_jobs(struct http_req *r, const struct dash_who *w)
         html_esc(&b, done);
         buf_appends(&b, "</p>");
     }
-    dash_jobs_filters(r, &b);
+    dash_jobs_filters(r, w, &b);
     dash_jobs_bulk(r, w, &b);
     if (w->admin) {
         /* The row checkboxes and the buttons above join this form through form="bulk". */

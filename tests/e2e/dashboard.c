@@ -76,6 +76,11 @@ test_readonly(struct tenv *t)
     CHECK(!strstr(page, "<script>") && strstr(page, "&lt;script&gt;"), "not escaped: %s", page);
     CHECK(!strstr(page, "id=\"cancel\""), "a read-only user sees a cancel button");
     free(page);
+    /* The text filter must not tell a redacted value one guess at a time. */
+    cJSON *j = dget_json(t, "/jobs?format=json&text=hunter", &v);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "jobs")) == 0,
+          "a read-only user's text filter matched inside a redacted value");
+    cJSON_Delete(j);
     char body[128];
     snprintf(body, sizeof(body), "csrf=%s", v.csrf);
     char cancel[64];
