@@ -319,6 +319,37 @@ job_push(struct rq *rq, const struct job_ref *ref)
     return 0;
 }
 
+/* Adds the job's last JOB_GET_ATTEMPTS attempt rows to j as "attempts", oldest first, and when
+ * there are more, how many were left out ("attempts_omitted"): a job retried a thousand times
+ * would otherwise make one reply of every reason and log it ever had. *first is the first
+ * attempt number shown (0 when none). Returns 0 or -1. */
+static int
+job_get_attempts(struct db *db, int64_t id, cJSON *j, int64_t *first)
+{
+    struct db_rows *r = db_query(db,
+                                 "SELECT attempt, instance_id, dt_started, dt_completed, outcome, "
+                                 "reason, execution_ms FROM (SELECT * FROM job_attempts WHERE "
+                                 "job_id = ? ORDER BY attempt DESC, id DESC LIMIT ?) a "
+                                 "ORDER BY attempt, id",
+                                 DB_P(DBI(id), DBI(JOB_GET_ATTEMPTS)));
+    if (r == NULL)
+        return -1;
+    *first = r->n_rows ? db_rows_int(r, 0, 0, 0) : 0;
+    cJSON_AddItemToObject(j, "attempts", json_from_rows(r));
+    bool full = r->n_rows == JOB_GET_ATTEMPTS;
+    db_rows_free(r);
+    if (!full)
+        return 0;
+    r = db_query(db, "SELECT COUNT(*) FROM job_attempts WHERE job_id = ?", DB_P(DBI(id)));
+    if (r == NULL)
+        return -1;
+    int64_t left = db_rows_int(r, 0, 0, 0) - JOB_GET_ATTEMPTS;
+    db_rows_free(r);
+    if (left > 0)
+        cJSON_AddNumberToObject(j, "attempts_omitted", (double)left);
+    return 0;
+}
+
 cJSON *
 job_get(struct db *db, int64_t id, enum job_err *e, char *err, size_t errlen)
 {
@@ -337,19 +368,14 @@ job_get(struct db *db, int64_t id, enum job_err *e, char *err, size_t errlen)
     }
     cJSON *j = json_from_row(r, 0);
     db_rows_free(r);
-    r = db_query(db,
-                 "SELECT attempt, instance_id, dt_started, dt_completed, outcome, reason, "
-                 "execution_ms FROM job_attempts WHERE job_id = ? ORDER BY attempt, id",
-                 DB_P(DBI(id)));
-    if (r == NULL) {
+    int64_t first = 0;
+    if (job_get_attempts(db, id, j, &first) < 0) {
         cJSON_Delete(j);
         *e = JOB_E_DB;
         snprintf(err, errlen, "read attempts: %s", db_errstr(db));
         return NULL;
     }
-    cJSON_AddItemToObject(j, "attempts", json_from_rows(r));
-    db_rows_free(r);
-    if (job_log_attach(db, id, j) < 0) {
+    if (job_log_attach(db, id, first, j) < 0) {
         cJSON_Delete(j);
         *e = JOB_E_DB;
         snprintf(err, errlen, "read job logs: %s", db_errstr(db));

@@ -104,8 +104,13 @@ void job_count_enqueued(const char *action, const struct job_ref *ref);
  * reconcile. Returns 0 or -1. */
 int job_push(struct rq *rq, const struct job_ref *ref);
 
-/* The job with every jobs column plus "attempts" (its job_attempts rows). NULL with
- * JOB_E_NOTFOUND or JOB_E_DB in *e. */
+/* Attempts job_get shows: the last ones (a reply of one job stays bounded however often it
+ * was retried). */
+#define JOB_GET_ATTEMPTS 50
+
+/* The job with every jobs column plus "attempts" (its last JOB_GET_ATTEMPTS job_attempts rows,
+ * oldest first, with their logs) and, when it has more, "attempts_omitted" (how many older
+ * ones are left out). NULL with JOB_E_NOTFOUND or JOB_E_DB in *e. */
 cJSON *job_get(struct db *db, int64_t id, enum job_err *e, char *err, size_t errlen);
 /* A job just inserted from the checked spec s, as job_get would show it (every jobs column
  * plus an empty "attempts"), made from what the insert gave back in ref (id, uuid, state,

@@ -55,13 +55,13 @@ job_log_find_attempt(cJSON *attempts, int64_t n)
 }
 
 int
-job_log_attach(struct db *db, int64_t job_id, cJSON *job)
+job_log_attach(struct db *db, int64_t job_id, int64_t first_attempt, cJSON *job)
 {
     struct db_rows *r = db_query(db,
                                  "SELECT attempt, log, progress_done, progress_total, "
                                  "progress_note, dt_updated FROM job_logs WHERE job_id = ? "
-                                 "ORDER BY attempt",
-                                 DB_P(DBI(job_id)));
+                                 "AND attempt >= ? ORDER BY attempt",
+                                 DB_P(DBI(job_id), DBI(first_attempt)));
     if (r == NULL)
         return -1;
     cJSON *attempts = cJSON_GetObjectItemCaseSensitive(job, "attempts");

@@ -24,11 +24,11 @@ struct job_log_progress {
 int job_log_save(struct db *db, int64_t job_id, int attempt, const char *log,
                  const struct job_log_progress *progress);
 
-/* Adds what job_logs holds to a job read by job_get: "log" to each element of its "attempts"
- * array (by attempt number), and "progress" ({attempt, done, total, note, updated}) and
- * "log" of the latest attempt that has a row when that attempt has no attempt row yet (it is
- * running). Returns 0 or -1 (db_errstr). */
-int job_log_attach(struct db *db, int64_t job_id, cJSON *job);
+/* Adds what job_logs holds for attempts first_attempt and later to a job read by job_get:
+ * "log" to each element of its "attempts" array (by attempt number), and "progress" ({attempt,
+ * done, total, note, updated}) and "log" of the latest attempt that has a row when that
+ * attempt has no attempt row yet (it is running). Returns 0 or -1 (db_errstr). */
+int job_log_attach(struct db *db, int64_t job_id, int64_t first_attempt, cJSON *job);
 
 /* Deletes the rows of the given jobs (retention), inside the caller's transaction. */
 int job_log_delete(struct db *db, const struct db_param *job_ids, int n);

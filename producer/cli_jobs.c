@@ -197,7 +197,7 @@ cli_show_text(const cJSON *j)
     cJSON_ArrayForEach(it, j)
     {
         if (strcmp(it->string, "attempts") == 0 || strcmp(it->string, "log") == 0 ||
-            strcmp(it->string, "progress") == 0)
+            strcmp(it->string, "progress") == 0 || strcmp(it->string, "attempts_omitted") == 0)
             continue;
         if (cJSON_IsNull(it))
             continue;
@@ -207,7 +207,12 @@ cli_show_text(const cJSON *j)
             printf("%-16s %s\n", it->string, it->valuestring);
     }
     const cJSON *att = cJSON_GetObjectItemCaseSensitive(j, "attempts");
-    printf("attempts:\n");
+    const cJSON *omitted = cJSON_GetObjectItemCaseSensitive(j, "attempts_omitted");
+    if (cJSON_IsNumber(omitted))
+        printf("attempts (the last %d; %.0f older not shown):\n", JOB_GET_ATTEMPTS,
+               omitted->valuedouble);
+    else
+        printf("attempts:\n");
     cJSON_ArrayForEach(it, att)
     {
         const cJSON *n = cJSON_GetObjectItem(it, "attempt"),

@@ -526,7 +526,14 @@ dash_job_html(struct buf *b, const struct dash_who *w, const cJSON *j)
         buf_appends(b, "<h2>Result</h2>");
         dash_pre_json(b, res);
     }
-    buf_appends(b, "<h2>Attempts</h2><ol class=\"timeline\" id=\"attempts\">");
+    buf_appends(b, "<h2>Attempts</h2>");
+    const cJSON *omitted = cJSON_GetObjectItemCaseSensitive(j, "attempts_omitted");
+    if (cJSON_IsNumber(omitted))
+        buf_printf(b,
+                   "<p class=\"mut\" id=\"attempts-omitted\">%.0f older attempts are not shown "
+                   "(the last %d are).</p>",
+                   omitted->valuedouble, JOB_GET_ATTEMPTS);
+    buf_appends(b, "<ol class=\"timeline\" id=\"attempts\">");
     const cJSON *a;
     cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(j, "attempts")) dash_attempt(b, a);
     const cJSON *log = cJSON_GetObjectItemCaseSensitive(j, "log");

@@ -1,11 +1,13 @@
 /* End-to-end tests of bounds on queries over a large jobs table: the scheduler's tick queries
  * stay on index ranges (the plan is the bound, so that test checks plans, not timings:
  * benchmarks time it), and the API's listing is stopped at its time bound. */
+#include "job.h"
 #include "tconf.h"
 #include "tproducer.h"
 #include "tsupport.h"
 #include "util.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,9 +88,47 @@ test_api_list_bounded(struct tenv *t)
     free(out);
 }
 
+/* One job retried 300 times, each attempt with a 10 KB reason and log: its reply shows the
+ * last JOB_GET_ATTEMPTS attempts and their logs and says how many it left out, instead of
+ * every one (here 6 MB; with 64 KiB logs and a thousand attempts, 64 MB per request). */
+static void
+test_api_job_bounded(struct tenv *t)
+{
+    int64_t id = t_enqueue(t, "System/Noop", NULL, NULL);
+    const char *fill_sql =
+        "INSERT INTO job_attempts (job_id, attempt, dt_started, dt_completed, outcome, reason) "
+        "SELECT ?, seq, NOW(6), NOW(6), 'failed', REPEAT('r', 10000) FROM seq_1_to_300";
+    CHECK(db_exec(t->db, fill_sql, DB_P(DBI(id)), NULL, NULL) == 0, "attempts: %s",
+          db_errstr(t->db));
+    CHECK(db_exec(t->db,
+                  "INSERT INTO job_logs (job_id, attempt, log, dt_updated) SELECT ?, seq, "
+                  "REPEAT('l', 10000), NOW(6) FROM seq_1_to_300",
+                  DB_P(DBI(id)), NULL, NULL) == 0,
+          "logs: %s", db_errstr(t->db));
+    tprod_start(t);
+    char path[64], *out = NULL;
+    snprintf(path, sizeof(path), "/api/jobs/%lld", (long long)id);
+    long st = tprod_call(t, "GET", path, NULL, NULL, &out);
+    cJSON *j = cJSON_Parse(out ? out : "");
+    const cJSON *att = cJSON_GetObjectItemCaseSensitive(j, "attempts");
+    int n = cJSON_GetArraySize(att);
+    const cJSON *last = cJSON_GetArrayItem(att, n - 1);
+    CHECK(st == 200 && n == 50, "the last %d attempts: %ld, %d of them (%zu bytes)",
+          JOB_GET_ATTEMPTS, st, n, out ? strlen(out) : 0);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(last, "attempt")) == 300 &&
+              cJSON_IsString(cJSON_GetObjectItemCaseSensitive(last, "log")),
+          "the newest attempt, with its log, comes last");
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "attempts_omitted")) ==
+              300 - JOB_GET_ATTEMPTS,
+          "the reply says how many it left out");
+    cJSON_Delete(j);
+    free(out);
+}
+
 static const struct test_case cases[] = {
     {"e2e_scheduler_explain_bounded", test_explain_with_backlog, NULL},
     {"e2e_api_list_bounded", test_api_list_bounded, NULL},
+    {"e2e_api_job_bounded", test_api_job_bounded, NULL},
 };
 
 int
