@@ -123,8 +123,9 @@ cronjob_body_int(const cJSON *body, const char *key, int min, int max, int *out,
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
     if (v == NULL || cJSON_IsNull(v))
         return 0;
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble ||
-        v->valuedouble < min || v->valuedouble > max) {
+    /* The range first: a number past int64 cast to an integer is undefined behaviour. */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= min && v->valuedouble <= max) ||
+        v->valuedouble != (double)(int64_t)v->valuedouble) {
         snprintf(err, errlen, "%s: must be an integer in %d..%d", key, min, max);
         return -1;
     }

@@ -68,6 +68,7 @@ test_api_create(struct tenv *t)
         {"{\"action\":\"System/Noop\",\"colour\":1}", "colour", "unknown field"},
         {"{\"action\":\"System/Noop\",\"priority\":\"high\"}", "priority", "wrong type"},
         {"{\"action\":\"System/Noop\",\"priority\":5000}", "priority", "out of range"},
+        {"{\"action\":\"System/Noop\",\"priority\":1e300}", "priority", "out of range"},
         {"{\"action\":\"System/Noop\",\"parameters\":[1]}", "parameters", "wrong type"},
         {"{\"action\":\"System/Noop\",\"run_at\":\"tomorrowish\"}", "run_at", "wrong type"},
         {"{\"action\":\"System/Noop\",\"queue\":\"no spaces\"}", "queue", "must be 1-64"},

@@ -168,6 +168,11 @@ test_add_get_list(struct tenv *t)
     check_error(t, "POST", "/api/cron",
                 "{\"name\":\"bad6\",\"schedule\":\"* * * * *\",\"action\":\"No/Such\"}", 400,
                 "action", "unknown action \"No/Such\"");
+    /* A number past int64: checked as a number, never cast first (undefined behaviour). */
+    check_error(t, "POST", "/api/cron",
+                "{\"name\":\"bad8\",\"schedule\":\"* * * * *\",\"action\":\"System/Noop\","
+                "\"timeout_s\":1e300}",
+                400, "timeout_s", "must be an integer in");
     check_error(t, "POST", "/api/cron",
                 "{\"name\":\"bad name!\",\"schedule\":\"* * * * *\",\"action\":\"System/Noop\"}",
                 400, "name", "must be 1-191 characters");
