@@ -56,7 +56,16 @@ dsync_failed(struct dsync *s, int64_t id, enum frappe_fail f, const char *err)
         return;
     }
     s->errors++;
+    snprintf(s->err, sizeof(s->err), "ticket %lld: %s", (long long)id, err);
     job_warn(s->ctx, "ticket %lld: %s", (long long)id, err);
+}
+
+/* True when tickets were handled and every one failed: a refusal Frappe repeats for each (a
+ * field the Dispatch Job does not have) is the configuration's, not the tickets'. */
+static bool
+dsync_all_failed(const struct dsync *s)
+{
+    return s->errors > 0 && s->created + s->updated + s->unchanged + s->cancelled + s->skipped == 0;
 }
 
 /* The customer whose legacy_account_id is account, or NULL. */
@@ -424,10 +433,16 @@ dispatch_legacy_sync(struct job_ctx *ctx, const cJSON *params, struct job_out *o
         rc = dsync_closed(&s);
     if (job_ctx_cancelled(ctx))
         job_out_fail(out, JOB_CANCELLED, "cancelled");
-    else if (s.fatal == FRAPPE_AUTH)
+    else if (s.fatal == FRAPPE_AUTH || s.fatal == FRAPPE_OTHER)
+        /* Refused credentials, or a refusal that is no passing fault (404 for a doctype the
+         * site does not have, 417 for a field it does not know): the configuration's to
+         * fix; a retry would meet it again. */
         job_out_fail(out, JOB_FAIL, "%s", s.err);
     else if (s.fatal != FRAPPE_OK || rc < 0)
         job_out_fail(out, JOB_RETRY, "%s", s.err);
+    else if (dsync_all_failed(&s))
+        job_out_fail(out, JOB_FAIL, "every ticket failed (%lld), the last: %s", (long long)s.errors,
+                     s.err);
     else
         job_out_ok(out, dsync_result(&s));
     job_info(ctx,

@@ -494,6 +494,42 @@ test_two_runs(struct tenv *t)
 }
 
 /* A dry run reports the counts of the real run that follows, and writes nothing. */
+/* A Frappe refusal that no retry gets past (417 DataError for a field the site does not
+ * have, here on the Customer listing every run starts with) fails the run for good, naming
+ * it, instead of being retried attempt after attempt; so does a refusal every ticket meets. */
+static void
+test_config_refused(struct tenv *t)
+{
+    struct dp d;
+    dp_start(&d, t, "409");
+    tfake_control(&d.fake, "faults",
+                  "{\"path\":\"/api/resource/Customer\",\"method\":\"GET\",\"status\":417,"
+                  "\"count\":100,\"body\":{\"exc_type\":\"DataError\",\"exception\":"
+                  "\"frappe.exceptions.DataError: Field not permitted in query: "
+                  "legacy_account_id\"}}");
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    int64_t id = t_enqueue(t, "Dispatch/Legacy/Sync", "{}", NULL);
+    WAIT_UNTIL(
+        t_sql_int(t, 0, "SELECT COUNT(*) FROM job_attempts WHERE job_id = ?", DB_P(DBI(id))) == 1,
+        60000, "the first attempt ends");
+    char *reason = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    CHECK(t_job_in_state(t, id, "failed") && reason && strstr(reason, "417"),
+          "failed for good, naming the refusal: %s", reason ? reason : "(none)");
+    free(reason);
+    /* Every Dispatch Job lookup refused alike. */
+    tfake_control(&d.fake, "reset", "{}");
+    tfake_control(&d.fake, "faults",
+                  "{\"path\":\"/api/resource/Dispatch%20Job\",\"method\":\"GET\","
+                  "\"status\":417,\"count\":1000,\"body\":{\"exc_type\":\"DataError\"}}");
+    id = t_enqueue(t, "Dispatch/Legacy/Sync", "{}", NULL);
+    WAIT_UNTIL(t_job_done(t, id), 60000, "the second run ends");
+    reason = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    CHECK(t_job_in_state(t, id, "failed") && reason && strstr(reason, "every ticket failed"),
+          "a refusal every ticket meets fails the run: %s", reason ? reason : "(none)");
+    free(reason);
+    dp_stop(&d);
+}
+
 static void
 test_dry_run(struct tenv *t)
 {
@@ -597,6 +633,7 @@ static const struct test_case cases[] = {
     {"e2e_dispatch_closed_upstream", test_closed_upstream, DP_CONF},
     {"e2e_dispatch_two_runs", test_two_runs, DP_CONF},
     {"e2e_dispatch_dry_run", test_dry_run, DP_CONF},
+    {"e2e_dispatch_config_refused", test_config_refused, DP_CONF},
     {"e2e_dispatch_every_min", test_every_min,
      DP_CONF "[dispatch]\nevery_min = 15\nskip_dept_ids = 4\n"},
 };
