@@ -1,0 +1,118 @@
+/* End-to-end tests of the TOGA 2 <-> TOGaDesk sync's failures (Toga/Desk/Sync,
+ * jobs/togadesk_*.c): a ticket that cannot be fetched, a record the desk refuses, refused
+ * credentials, a watermark record without its value. The common part is
+ * tests/support/ttogadesk.c. */
+#include "runtime.h"
+#include "tsupport.h"
+#include "ttoga.h"
+#include "ttogadesk.h"
+#include "util.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One ticket's fetch fails: counted, the others synced, the watermark held before it; the
+ * next run syncs it and moves the watermark on. */
+static void
+test_ticket_fetch_fails(struct tenv *t)
+{
+    struct td d;
+    ttd_start(&d, t);
+    char a[40], b[40], c[40];
+    ttd_seed(&d, "tickets", "{\"subject\":\"a\",\"_updated\":\"2026-01-01 10:00:00\"}", a);
+    ttd_seed(&d, "tickets", "{\"subject\":\"b\",\"_updated\":\"2026-01-01 11:00:00\"}", b);
+    ttd_seed(&d, "tickets", "{\"subject\":\"c\",\"_updated\":\"2026-01-01 12:00:00\"}", c);
+    char *fault = xasprintf("{\"path\":\"/v2/tickets/%s\",\"status\":500,\"count\":100}", b);
+    tfake_control(&d.fake, "faults", fault);
+    free(fault);
+    cJSON *r = ttd_sync_ok(&d, "{\"client\":\"acme\"}");
+    CHECK(ttd_num(r, "toga_to_desk", "failed") == 1, "one failure counted");
+    CHECK(ttd_num(r, "toga_to_desk", "tickets") == 2, "the other two synced");
+    cJSON_Delete(r);
+    CHECK(ttd_desk_int(&d, "SELECT COUNT(*) FROM tickets WHERE referenceId IN (?, ?)",
+                       DB_P(DBS(a), DBS(c))) == 2,
+          "a and c are in the desk");
+    CHECK(strcmp(ttd_param(&d, TTD_WM_IN), "2026-01-01 10:59:59") == 0,
+          "the watermark stops before the failed ticket: %s", ttd_param(&d, TTD_WM_IN));
+    tfake_control(&d.fake, "reset", "{}");
+    r = ttd_sync_ok(&d, "{\"client\":\"acme\"}");
+    CHECK(ttd_num(r, "toga_to_desk", "failed") == 0, "no failure now");
+    cJSON_Delete(r);
+    CHECK(ttd_desk_int(&d, "SELECT COUNT(*) FROM tickets WHERE referenceId = ?", DB_P(DBS(b))) == 1,
+          "b is synced on the next run");
+    CHECK(strcmp(ttd_param(&d, TTD_WM_IN), "2026-01-01 12:00:00") == 0,
+          "the watermark moved on: %s", ttd_param(&d, TTD_WM_IN));
+    ttd_stop(&d);
+}
+
+/* The desk refuses one record (a contact's email longer than its column): counted, the
+ * others synced, the watermark held; a subject longer than its column is cut to fit. */
+static void
+test_desk_refuses_one(struct tenv *t)
+{
+    struct td d;
+    ttd_start(&d, t);
+    char rec[1024], good[40], tk[40];
+    char *long_email = xasprintf("%0300d@example.com", 0);
+    snprintf(rec, sizeof(rec),
+             "{\"name\":\"Bad\",\"email\":\"%s\",\"_updated\":"
+             "\"2026-01-01 10:00:00\"}",
+             long_email);
+    free(long_email);
+    ttd_seed(&d, "contacts", rec, NULL);
+    ttd_seed(&d, "contacts", "{\"name\":\"Good\",\"_updated\":\"2026-01-01 10:00:00\"}", good);
+    char subject[700];
+    memset(subject, 's', 600);
+    subject[600] = '\0';
+    snprintf(rec, sizeof(rec), "{\"subject\":\"%s\",\"_updated\":\"2026-01-01 12:00:00\"}",
+             subject);
+    ttd_seed(&d, "tickets", rec, tk);
+    cJSON *r = ttd_sync_ok(&d, "{\"client\":\"acme\"}");
+    const cJSON *contacts = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "entities"), "contacts");
+    CHECK(ttd_num(contacts, NULL, "failed") == 1 && ttd_num(contacts, NULL, "inserted") == 1,
+          "one contact refused, the other inserted");
+    cJSON_Delete(r);
+    CHECK(ttd_desk_int(&d, "SELECT COUNT(*) FROM people WHERE referenceId = ?", DB_P(DBS(good))) ==
+              1,
+          "the good contact is in the desk");
+    CHECK(ttd_desk_int(&d, "SELECT CHAR_LENGTH(subject) FROM tickets WHERE referenceId = ?",
+                       DB_P(DBS(tk))) == 512,
+          "the long subject is cut to the column");
+    CHECK(strcmp(ttd_param(&d, TTD_WM_IN), "2026-01-01 09:59:59") == 0,
+          "the watermark stops before the refused contact: %s", ttd_param(&d, TTD_WM_IN));
+    ttd_stop(&d);
+}
+
+/* Wrong credentials fail the job permanently, naming the service. */
+static void
+test_auth_failure(struct tenv *t)
+{
+    struct td d;
+    ttd_start(&d, t);
+    cJSON *r = NULL;
+    CHECK(ttd_run_sync(&d, "{\"client\":\"acme\"}", &r) == JOB_FAIL, "a refused login fails");
+    const char *why = cJSON_GetStringValue(cJSON_GetObjectItem(r, "reason"));
+    CHECK(why && strstr(why, "[service.toga]") && strstr(why, "EN-1"),
+          "the reason names the service and the code: %s", why);
+    cJSON_Delete(r);
+    CHECK(ttd_run_sync(&d, "{\"client\":\"nobody\"}", &r) == JOB_FAIL, "an unknown client fails");
+    why = cJSON_GetStringValue(cJSON_GetObjectItem(r, "reason"));
+    CHECK(why && strstr(why, "[toga_desk.nobody]"), "the reason names the section: %s", why);
+    cJSON_Delete(r);
+    ttd_stop(&d);
+}
+
+static const struct test_case cases[] = {
+    {"e2e_togadesk_ticket_fetch_fails", test_ticket_fetch_fails, TTD_CONF},
+    {"e2e_togadesk_desk_refuses_one", test_desk_refuses_one, TTD_CONF},
+    {"e2e_togadesk_auth_failure", test_auth_failure,
+     TTD_BASE_CONF "[service.toga]\napi_secret = wrong\n"},
+};
+
+int
+main(int argc, char **argv)
+{
+    return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
+}
