@@ -69,9 +69,17 @@ togadesk_wm_read(struct togadesk *td, const char *key, struct togadesk_wm *wm, s
     enum toga_fail f = TOGA_OK;
     if (p) {
         const char *uuid = togadesk_ref(p, "uuid");
-        const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(p, "value"));
+        const cJSON *val = cJSON_GetObjectItem(p, "value");
+        const char *v = cJSON_GetStringValue(val);
         if (uuid == NULL)
             toga_err_set(e, TOGA_OTHER, 0, "toga: the /parameters record %s has no uuid", key);
+        else if (!cJSON_IsString(val) && !cJSON_IsNull(val))
+            /* A record without its value (a misspelt key, another shape) is not "never ran":
+             * read as that, every run would list everything again. An empty or null value
+             * is: the record was made and never written. */
+            toga_err_set(e, TOGA_OTHER, 0,
+                         "toga: the /parameters record %s has no \"value\" (a string or null)",
+                         key);
         else if (v && *v && caltime_parse_dt(v, &wm->t) < 0)
             toga_err_set(e, TOGA_OTHER, 0,
                          "toga: /parameters %s: the value is not YYYY-MM-DD HH:MM:SS", key);

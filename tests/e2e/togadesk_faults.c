@@ -104,9 +104,31 @@ test_auth_failure(struct tenv *t)
     ttd_stop(&d);
 }
 
+/* A watermark record whose value is missing (a misspelt key) is not "never ran": read as that,
+ * every run would list and fetch everything again. The run fails naming the record (retried,
+ * as every failure of TOGA 2 but refused credentials is); an empty value (a record made and
+ * never written) is a first run. */
+static void
+test_watermark_without_value(struct tenv *t)
+{
+    struct td d;
+    ttd_start(&d, t);
+    ttd_seed(&d, "parameters", "{\"key\":\"" TTD_WM_IN "\",\"val\":\"2026-01-01 12:00:00\"}", NULL);
+    cJSON *r = NULL;
+    CHECK(ttd_run_sync(&d, "{\"client\":\"acme\"}", &r) == JOB_RETRY,
+          "a watermark without its value fails the run");
+    CHECK(ttoga_count(&d.fake, "GET /v2/tickets") == 0, "nothing listed from the year 2000");
+    const char *why = cJSON_GetStringValue(cJSON_GetObjectItem(r, "reason"));
+    CHECK(why && strstr(why, TTD_WM_IN) && strstr(why, "no \"value\""),
+          "the reason names the record: %s", why ? why : "(none)");
+    cJSON_Delete(r);
+    ttd_stop(&d);
+}
+
 static const struct test_case cases[] = {
     {"e2e_togadesk_ticket_fetch_fails", test_ticket_fetch_fails, TTD_CONF},
     {"e2e_togadesk_desk_refuses_one", test_desk_refuses_one, TTD_CONF},
+    {"e2e_togadesk_watermark_without_value", test_watermark_without_value, TTD_CONF},
     {"e2e_togadesk_auth_failure", test_auth_failure,
      TTD_BASE_CONF "[service.toga]\napi_secret = wrong\n"},
 };
