@@ -127,6 +127,26 @@ cronjob_remove(struct db *db, const char *name, int64_t *id, char *err, size_t e
     return JOB_E_OK;
 }
 
+/* a and b, NULL read as "". */
+static bool
+cronjob_same_text(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* Whether row holds what spec keeps: a config-kept schedule's zone, action, parameters or
+ * catch-up can change while its text stays the same. */
+static bool
+cronjob_row_is(const struct cronjob_row *row, const struct cronjob_spec *spec)
+{
+    return strcmp(row->schedule, spec->schedule) == 0 &&
+           cronjob_same_text(row->timezone, spec->timezone) &&
+           cronjob_same_text(row->action, spec->action) &&
+           cronjob_same_text(row->parameters, spec->parameters ? spec->parameters : "{}") &&
+           cronjob_same_text(row->catchup ? row->catchup : "latest",
+                             spec->catchup ? spec->catchup : "latest");
+}
+
 enum job_err
 cronjob_ensure(struct db *db, const struct cfg *cfg, const struct cronjob_spec *spec, char *err,
                size_t errlen)
@@ -136,7 +156,7 @@ cronjob_ensure(struct db *db, const struct cfg *cfg, const struct cronjob_spec *
         snprintf(err, errlen, "find cron job: %s", db_errstr(db));
         return JOB_E_DB;
     }
-    bool same = rs->n && strcmp(rs->row[0].schedule, spec->schedule) == 0;
+    bool same = rs->n && cronjob_row_is(&rs->row[0], spec);
     bool exists = rs->n > 0;
     cronjob_rows_free(rs);
     if (same)

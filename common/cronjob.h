@@ -58,8 +58,9 @@ enum job_err cronjob_set_active(struct db *db, const struct cfg *cfg, const char
                                 char *err, size_t errlen);
 
 /* Makes the cron job spec->name hold spec->schedule, as a schedule kept in the config does:
- * adds it when missing, replaces it (remove, then add) when its schedule differs, and leaves
- * it alone otherwise (an operator's disable included). Two schedulers at once are harmless: a
+ * adds it when missing, replaces it (remove, then add) when its schedule, zone, action,
+ * parameters or catch-up differ, and leaves it alone otherwise (an operator's disable
+ * included). Two schedulers at once are harmless: a
  * name that appears meanwhile is taken as there. JOB_E_OK, or another code with err set. */
 enum job_err cronjob_ensure(struct db *db, const struct cfg *cfg, const struct cronjob_spec *spec,
                             char *err, size_t errlen);

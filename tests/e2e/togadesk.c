@@ -4,6 +4,7 @@
  * file copies or a crash matter, on a real worker. */
 #include "caltime.h"
 #include "runtime.h"
+#include "tconf.h"
 #include "tfake.h"
 #include "tsupport.h"
 #include "ttoga.h"
@@ -420,7 +421,7 @@ test_cron_per_client(struct tenv *t)
     ttd_start(&d, t);
     int64_t t0 = 1777629600; /* 2026-05-01T10:00:00Z */
     t_set_clock(t, t0 - 30);
-    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    pid_t sched = t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
     WAIT_UNTIL(t_sql_int(t, 0,
                          "SELECT COUNT(*) FROM cron_jobs WHERE action = 'Toga/Desk/Sync' AND ("
                          "(name = 'Toga/Desk/Sync/acme' AND schedule = '*/10 * * * *' AND "
@@ -456,6 +457,17 @@ test_cron_per_client(struct tenv *t)
                     "JSON_VALUE(parameters, '$.client') = 'beta'",
                     DB_NOP) == 1,
           "beta, hourly, does not");
+    /* A client's zone changed in the config (the schedule's text did not): the cron job
+     * follows at the next start, as it does a changed schedule. */
+    t_signal(t, sched, SIGTERM);
+    CHECK(t_wait_exit(t, sched, 30000) >= 0, "the scheduler stops");
+    t_conf_append(t, "[toga_desk.acme]\ntimezone = America/Chicago\n");
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT COUNT(*) FROM cron_jobs WHERE name = 'Toga/Desk/Sync/acme' AND "
+                         "timezone = 'America/Chicago'",
+                         DB_NOP) == 1,
+               20000, "acme's cron job takes the zone");
     ttd_stop(&d);
 }
 
