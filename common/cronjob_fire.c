@@ -25,7 +25,8 @@ static const struct metric_def cronjob_misfires = {
     "jobfleet_cron_misfires_total",
     "Cron fire times that made no job, by reason: late (missed fires older than the catch-up "
     "window, counted once per skip), unknown_action (the action is not registered here), "
-    "bad_schedule (the schedule or zone cannot be evaluated).",
+    "bad_schedule (the schedule or zone cannot be evaluated), unique_key_held (a live job of "
+    "an earlier fire or another origin holds the job's unique key and does that work).",
     METRIC_COUNTER,
     {"reason", NULL},
     NULL,
@@ -104,6 +105,31 @@ cronjob_log_fire(const struct cronjob_row *row, const char *tz, const struct cro
     }
 }
 
+/* A fire whose insert found a job: the same fire made before (a second scheduler, a retried
+ * tick) says nothing; a live job holding the unique key (the last run still pending or
+ * running) is logged and counted, so that a fire that made no job is never silent. */
+static void
+cronjob_log_held(struct db *db, const struct cronjob_row *row, const char *tz,
+                 const struct cronjob_plan *p, const struct job_ref *ref)
+{
+    char fire_dt[32];
+    caltime_format_dt(p->fire, fire_dt, sizeof(fire_dt));
+    struct db_rows *r = db_query(db,
+                                 "SELECT cron_job_id <=> ? AND cron_fire_time <=> ? FROM jobs "
+                                 "WHERE id = ?",
+                                 DB_P(DBI(row->id), DBS(fire_dt), DBI(ref->id)));
+    bool same_fire = r && r->n_rows && db_rows_int(r, 0, 0, 0) == 1;
+    db_rows_free(r);
+    if (same_fire)
+        return;
+    char fire_local[64];
+    cron_format_local(p->fire, tz, fire_local, sizeof(fire_local));
+    metrics_add(&cronjob_misfires, "unique_key_held", NULL, 1);
+    log_info("cron job %s: fire at %s made no job: job %lld (%s) holds its unique key and does "
+             "that work",
+             row->name, fire_local, (long long)ref->id, ref->state);
+}
+
 /* Makes the job of one fire: checked against the registry, inserted (or found), pushed, then
  * the cron job advanced. Returns 1 for a new job, 0 for none, -1 on a database error. */
 static int
@@ -152,8 +178,10 @@ cronjob_fire_job(struct db *db, struct rq *rq, const struct cfg *cfg, const stru
     FAULT_POINT("cron.fired");
     if (cronjob_store_advance(db, row->id, row->next_fire, p->next, p->fire, ref.id, &n) < 0)
         return -1;
-    if (ref.existing)
+    if (ref.existing) {
+        cronjob_log_held(db, row, tz, p, &ref);
         return 0;
+    }
     job_count_enqueued(checked.action, &ref);
     if (p->skipped_first && n == 1)
         metrics_add(&cronjob_misfires, "late", NULL, 1);

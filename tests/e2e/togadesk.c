@@ -412,6 +412,16 @@ test_two_clients(struct tenv *t)
     ttd_stop(&a);
 }
 
+/* Whether the log of process pid holds needle. */
+static bool
+log_has(struct tenv *t, pid_t pid, const char *needle)
+{
+    char *log = t_log(t, pid);
+    bool has = log && strstr(log, needle);
+    free(log);
+    return has;
+}
+
 /* [toga_desk.<client>] schedule: the scheduler keeps one cron job per client, and each fire
  * is that client's own Toga/Desk/Sync job. */
 static void
@@ -439,19 +449,25 @@ test_cron_per_client(struct tenv *t)
                     "action = 'Toga/Desk/Sync'",
                     DB_NOP) == 2,
           "one job per client");
-    /* A client's run is unique while live (unique_by "client"): let these finish first. */
+    /* A client's run is unique while live (unique_by "client"): acme's 10:10 fire, while its
+     * 10:00 run still waits, makes no job, and says so. */
+    t_set_clock(t, t0 + 601);
+    WAIT_UNTIL(
+        log_has(t, sched, "Toga/Desk/Sync/acme: fire at 2026-05-01T05:10:00-05:00 made no job"),
+        20000, "the held fire is logged");
+    CHECK(log_has(t, sched, "holds its unique key and does that work"), "the reason is logged");
     t_spawn(t, t_bin("jobfleet-worker"), NULL);
     WAIT_UNTIL(t_sql_int(t, 0,
                          "SELECT COUNT(*) FROM jobs WHERE action = 'Toga/Desk/Sync' AND state = "
                          "'succeeded'",
                          DB_NOP) == 2,
                30000, "the two fired syncs succeed");
-    t_set_clock(t, t0 + 601);
+    t_set_clock(t, t0 + 1201);
     WAIT_UNTIL(t_sql_int(t, 0,
                          "SELECT COUNT(*) FROM jobs WHERE action = 'Toga/Desk/Sync' AND "
                          "JSON_VALUE(parameters, '$.client') = 'acme'",
                          DB_NOP) == 2,
-               20000, "acme fires again at 10:10");
+               20000, "acme fires again at 10:20");
     CHECK(t_sql_int(t, 0,
                     "SELECT COUNT(*) FROM jobs WHERE action = 'Toga/Desk/Sync' AND "
                     "JSON_VALUE(parameters, '$.client') = 'beta'",
