@@ -13,7 +13,7 @@
 /* The Dispatch Job fields the bridge reads back to decide whether the dispatcher owns it. */
 #define DJ_FIELDS                                                                                  \
     "[\"name\",\"legacy_ticket_id\",\"status\",\"assigned_to\",\"scheduled_date\","                \
-    "\"start_time\"]"
+    "\"start_time\",\"modified\"]"
 #define DJ_OPEN "open"
 #define DJ_CANCELLED "cancelled"
 
@@ -53,6 +53,15 @@ dsync_failed(struct dsync *s, int64_t id, enum frappe_fail f, const char *err)
     if (f == FRAPPE_AUTH || f == FRAPPE_TRANSIENT) {
         s->fatal = f;
         snprintf(s->err, sizeof(s->err), "%s", err);
+        return;
+    }
+    if (f == FRAPPE_CHANGED) {
+        /* Written since we read it (the dispatcher took it, most likely): theirs now. */
+        s->skipped++;
+        job_info(s->ctx,
+                 "ticket %lld: its Dispatch Job changed since it was read: left as it is; the "
+                 "next run looks again",
+                 (long long)id);
         return;
     }
     s->errors++;
@@ -115,6 +124,18 @@ dsync_find(struct dsync *s, int64_t id, enum frappe_fail *fail, char *err, size_
     return job;
 }
 
+/* PUTs patch into the Dispatch Job job as read, carrying the "modified" stamp it was read
+ * with: Frappe refuses the write (FRAPPE_CHANGED) when the document changed since, so a job
+ * the dispatcher took between our read and our write is not moved or cancelled under them. */
+static enum frappe_fail
+dsync_update(struct dsync *s, const cJSON *job, cJSON *patch, char *err, size_t errlen)
+{
+    const char *modified = dsync_str(job, "modified");
+    if (*modified)
+        cJSON_AddStringToObject(patch, "modified", modified);
+    return frappe_update(&s->f, DJ, dsync_str(job, "name"), patch, err, errlen);
+}
+
 /* True when the dispatcher owns the job: assigned, or no longer open. */
 static bool
 dsync_dispatcher_owns(const cJSON *job)
@@ -167,7 +188,7 @@ dsync_existing(struct dsync *s, const struct dispatch_ticket *tk, const cJSON *j
     cJSON_AddItemToObject(patch, "start_time",
                           *time ? cJSON_CreateString(time) : cJSON_CreateNull());
     char err[512];
-    enum frappe_fail f = frappe_update(&s->f, DJ, dsync_str(job, "name"), patch, err, sizeof(err));
+    enum frappe_fail f = dsync_update(s, job, patch, err, sizeof(err));
     cJSON_Delete(patch);
     if (f == FRAPPE_OK)
         s->updated++;
@@ -315,7 +336,7 @@ dsync_closed_one(struct dsync *s, const cJSON *job, int64_t id)
     cJSON *patch = cJSON_CreateObject();
     cJSON_AddStringToObject(patch, "status", DJ_CANCELLED);
     char err[512];
-    enum frappe_fail f = frappe_update(&s->f, DJ, dsync_str(job, "name"), patch, err, sizeof(err));
+    enum frappe_fail f = dsync_update(s, job, patch, err, sizeof(err));
     cJSON_Delete(patch);
     if (f == FRAPPE_OK)
         s->cancelled++;

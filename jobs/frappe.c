@@ -24,6 +24,8 @@ frappe_classify(long status, bool transient, const char *body)
 {
     if (status == 401 || status == 403)
         return FRAPPE_AUTH;
+    if (status == 417 && body && strstr(body, "TimestampMismatchError"))
+        return FRAPPE_CHANGED;
     if (status == 409 || status == 417) {
         /* 417 is every ValidationError: only a unique violation means "already there". */
         if (status == 409 ||

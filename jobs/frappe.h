@@ -14,9 +14,18 @@ struct httpc;
 
 /* How a call failed: the API refused our credentials (the job fails), a failure that may pass
  * (transport, 5xx, 429 past the client's retries: the job retries), the unique key exists
- * already (409 DuplicateEntryError or 417 UniqueValidationError), or another refusal of this
- * one document (404, 417 on a missing mandatory field: counted, the run goes on). */
-enum frappe_fail { FRAPPE_OK = 0, FRAPPE_AUTH, FRAPPE_TRANSIENT, FRAPPE_DUPLICATE, FRAPPE_OTHER };
+ * already (409 DuplicateEntryError or 417 UniqueValidationError), the document changed since
+ * the "modified" a write carried was read (417 TimestampMismatchError: someone else wrote it
+ * meanwhile), or another refusal of this one document (404, 417 on a missing mandatory field:
+ * counted, the run goes on). */
+enum frappe_fail {
+    FRAPPE_OK = 0,
+    FRAPPE_AUTH,
+    FRAPPE_TRANSIENT,
+    FRAPPE_DUPLICATE,
+    FRAPPE_CHANGED,
+    FRAPPE_OTHER
+};
 
 struct frappe {
     struct job_ctx *ctx;

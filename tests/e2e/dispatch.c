@@ -404,6 +404,54 @@ test_closed_upstream(struct tenv *t)
     dp_stop(&d);
 }
 
+/* The PUTs the fake received so far (counted as they arrive, before any fault's delay). */
+static int
+dp_puts(struct dp *d)
+{
+    cJSON *log = tfake_log(&d->fake);
+    int n = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(log, "requests"))
+    {
+        n += strcmp(dp_str(e, "method"), "PUT") == 0;
+    }
+    cJSON_Delete(log);
+    return n;
+}
+
+/* The dispatcher takes a job between the bridge's read and its write: the write carries the
+ * modified stamp it read, Frappe refuses it (417 TimestampMismatchError), and the bridge leaves
+ * the job to the dispatcher (skipped; the next run looks again) instead of cancelling it. */
+static void
+test_dispatcher_takes_meanwhile(struct tenv *t)
+{
+    struct dp d;
+    dp_start(&d, t, "409");
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    cJSON_Delete(dp_run(&d, "{}"));
+    dp_legacy_set(&d, "UPDATE ticket SET status = 'closed' WHERE id = ?", tk_id(20));
+    tfake_control(&d.fake, "faults",
+                  "{\"path\":\"/api/resource/Dispatch%20Job/\",\"method\":\"PUT\","
+                  "\"latency_ms\":1500}");
+    int before = dp_puts(&d);
+    int64_t id = t_enqueue(t, "Dispatch/Legacy/Sync", "{}", NULL);
+    WAIT_UNTIL(dp_puts(&d) == before + 1, 60000, "the cancel's PUT arrives");
+    dp_patch(&d, tk_id(20), "{\"status\":\"assigned\",\"assigned_to\":\"tech@x\"}");
+    WAIT_UNTIL(t_job_done(t, id), 60000, "the run ends");
+    char *res = t_sql_str(t, "SELECT result FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    cJSON *r = cJSON_Parse(res ? res : "");
+    CHECK(t_job_in_state(t, id, "succeeded") && r && dp_count(r, "cancelled") == 0 &&
+              dp_count(r, "errors") == 0,
+          "nothing cancelled, nothing failed: %s", res ? res : "(none)");
+    cJSON_Delete(r);
+    free(res);
+    cJSON *docs = dp_docs(&d, "Dispatch Job");
+    dp_check_str(tk_id(20), dp_job(docs, tk_id(20)), "status", "assigned");
+    dp_check_str(tk_id(20), dp_job(docs, tk_id(20)), "assigned_to", "tech@x");
+    cJSON_Delete(docs);
+    dp_stop(&d);
+}
+
 /* Enqueues two runs at once and waits for both to succeed; the ids go to a and b. */
 static void
 dp_two(struct dp *d, int64_t *a, int64_t *b)
@@ -634,6 +682,7 @@ static const struct test_case cases[] = {
     {"e2e_dispatch_two_runs", test_two_runs, DP_CONF},
     {"e2e_dispatch_dry_run", test_dry_run, DP_CONF},
     {"e2e_dispatch_config_refused", test_config_refused, DP_CONF},
+    {"e2e_dispatch_dispatcher_takes_meanwhile", test_dispatcher_takes_meanwhile, DP_CONF},
     {"e2e_dispatch_every_min", test_every_min,
      DP_CONF "[dispatch]\nevery_min = 15\nskip_dept_ids = 4\n"},
 };

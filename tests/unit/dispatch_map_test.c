@@ -140,6 +140,9 @@ test_classify(void **state)
     assert_int_equal(frappe_classify(403, false, NULL), FRAPPE_AUTH);
     assert_int_equal(frappe_classify(503, true, NULL), FRAPPE_TRANSIENT);
     assert_int_equal(frappe_classify(404, false, NULL), FRAPPE_OTHER);
+    /* The write carried a "modified" the document no longer has. */
+    assert_int_equal(frappe_classify(417, false, "{\"exc_type\": \"TimestampMismatchError\"}"),
+                     FRAPPE_CHANGED);
 }
 
 int
