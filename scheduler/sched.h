@@ -16,7 +16,9 @@
 #include "rq.h"
 
 /* How long a standby blocks in one GET_LOCK before it rechecks its stop flag. Together with
- * the loop around it this bounds a takeover to well under 2 s after the leader's death. */
+ * the loop around it this bounds a takeover to well under 2 s after the leader's process dies
+ * (its connection closes); after its host dies or is cut off, the lock connection's idle
+ * timeout (two leases, at least 10 s: sched_leader.c) frees the lock. */
 #define SCHED_LOCK_WAIT_S 0.5
 /* Batches per tick of the steps that may face a backlog; each batch is [scheduler]
  * batch_size rows at most, so a tick's cost stays bounded whatever is waiting. */

@@ -25,11 +25,28 @@ sched_lock_name(const char *database, char *out, size_t len)
     snprintf(out, len, "jobfleet:%.32s~%08x:scheduler", database, (unsigned)h);
 }
 
+/* The lock connection's idle timeout: two leases, at least 10 s. */
+static int64_t
+sched_lock_idle_s(const struct sched *s)
+{
+    int64_t t = 2 * (int64_t)s->cfg->worker.lease_s;
+    return t > 10 ? t : 10;
+}
+
 void
 sched_try_lead(struct sched *s)
 {
     if (!sched_db_ready(s, &s->lock_link, s->lock_db))
         return;
+    /* A leader whose host dies or is cut off never closes its connection: the server would keep
+     * the session, and so the lock, until TCP keepalive gave up (hours), and no standby could
+     * lead. The leader uses this connection every tick, so an idle timeout of two leases frees
+     * the lock soon after a leader stops, and only a leader that stopped. */
+    if (db_exec(s->lock_db, "SET SESSION wait_timeout = ?", DB_P(DBI(sched_lock_idle_s(s))), NULL,
+                NULL) < 0) {
+        sched_db_fail(s, SCHED_STEP_LEADER, s->lock_db);
+        return;
+    }
     struct db_rows *r = db_query(s->lock_db, "SELECT GET_LOCK(?, ?)",
                                  DB_P(DBS(s->lock_name), DBD(SCHED_LOCK_WAIT_S)));
     if (r == NULL) {

@@ -200,6 +200,36 @@ test_single_leader(struct tenv *t)
     stop_cleanly(t, standby);
 }
 
+/* A leader that stops without closing its connection (its host hung, powered off or cut off:
+ * SIGSTOP here) frees the lock once its lock connection has idled two leases (10 s at least),
+ * and a standby leads; the old leader, resumed, finds its connection gone and steps down.
+ * Before, the server kept the session, and the lock, until TCP keepalive gave up (hours). */
+static void
+test_frozen_leader(struct tenv *t)
+{
+    pid_t a = t_spawn(t, sched_bin(), NULL);
+    pid_t b = t_spawn(t, sched_bin(), NULL);
+    WAIT_UNTIL(log_count(t, a, "became leader") + log_count(t, b, "became leader") == 1 &&
+                   log_count(t, a, "standby") + log_count(t, b, "standby") == 1,
+               15000, "expected one leader and one standby");
+    pid_t leader = log_count(t, a, "became leader") ? a : b;
+    pid_t standby = leader == a ? b : a;
+    int64_t t0 = now_mono_ms();
+    t_signal(t, leader, SIGSTOP);
+    WAIT_UNTIL(log_count(t, standby, "became leader") == 1, 30000,
+               "the standby never took over from a frozen leader");
+    int64_t took = now_mono_ms() - t0;
+    fprintf(stderr, "takeover %lld ms after the leader froze\n", (long long)took);
+    CHECK(took >= 8000, "took over while the leader's lease was fresh (%lld ms)", (long long)took);
+    t_signal(t, leader, SIGCONT);
+    WAIT_UNTIL(log_count(t, leader, "lost leadership") == 1, 15000,
+               "the resumed leader never stepped down");
+    int64_t id = t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "1s", NULL});
+    WAIT_UNTIL(t_job_in_state(t, id, "queued"), 10000, "the new leader does the work");
+    stop_cleanly(t, standby);
+    stop_cleanly(t, leader);
+}
+
 static void
 test_pickup_due(struct tenv *t)
 {
@@ -605,6 +635,7 @@ test_redis_restart(struct tenv *t)
 
 static const struct test_case cases[] = {
     {"e2e_scheduler_single_leader", test_single_leader, NULL},
+    {"e2e_scheduler_frozen_leader", test_frozen_leader, "[worker]\nlease_s = 3\n"},
     {"e2e_scheduler_pickup_due", test_pickup_due, NULL},
     {"e2e_scheduler_reconcile_repushes", test_reconcile_repushes,
      "[scheduler]\nbatch_size = 300\n"},
