@@ -28,10 +28,6 @@ void api_end(struct http_req *r);
 cJSON *api_parse(struct http_req *r, bool required);
 /* Replies status with j printed. */
 void api_reply_json(struct http_req *r, int status, const cJSON *j);
-/* Records a change the API made (audit_add as api_by); logs a warning when the record fails:
- * the change itself stands. */
-void api_audit(struct db *db, const char *action, const char *kind, const char *id,
-               const char *detail);
 /* Logs err and replies 503 with Retry-After: MariaDB did not do what was asked. */
 void api_db_error(struct http_req *r, const char *err);
 

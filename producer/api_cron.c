@@ -100,6 +100,32 @@ api_cron_unescape(const char *s, size_t n)
     return out;
 }
 
+/* Opens the transaction a cron change and its audit_log row share; false after replying. */
+static bool
+api_cron_begin(struct http_req *r, struct db *db)
+{
+    if (db_begin(db) == 0)
+        return true;
+    api_db_error(r, db_errstr(db));
+    return false;
+}
+
+/* Records the change made in the open transaction and commits both, so that a change is never
+ * kept without its record; false after undoing the change and replying. */
+static bool
+api_cron_commit(struct http_req *r, struct db *db, const char *action, const char *name,
+                const char *detail)
+{
+    if (audit_add(db, api_by.actor, action, "cron", name, detail) == 0 && db_commit(db) == 0)
+        return true;
+    char err[512];
+    snprintf(err, sizeof(err), "the change was not recorded in audit_log, so it was not made: %s",
+             db_errstr(db));
+    db_rollback(db);
+    api_db_error(r, err);
+    return false;
+}
+
 /* GET /api/cron, POST /api/cron */
 static void
 api_cron_collection(struct http_req *r, struct producer_conn **c)
@@ -115,10 +141,16 @@ api_cron_collection(struct http_req *r, struct producer_conn **c)
     if (!get && (body = api_parse(r, true)) == NULL)
         return;
     *c = producer_pool_get(r->p);
+    if (!get && !api_cron_begin(r, (*c)->db)) {
+        cJSON_Delete(body);
+        return;
+    }
     cJSON *j = get ? cronjob_list_json((*c)->db, r->p->cfg, &e, err, sizeof(err))
                    : cronjob_add_json((*c)->db, r->p->cfg, body, &e, err, sizeof(err));
     cJSON_Delete(body);
     if (j == NULL) {
+        if (!get)
+            db_rollback((*c)->db);
         api_cron_fail(r, e, err, "name");
         return;
     }
@@ -130,8 +162,12 @@ api_cron_collection(struct http_req *r, struct producer_conn **c)
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
         const char *n = cJSON_IsString(name) ? name->valuestring : "?";
         char *detail = xasprintf("%s %s", json_str(j, "schedule", "?"), json_str(j, "action", "?"));
-        api_audit((*c)->db, "add", "cron", n, detail);
+        bool ok = api_cron_commit(r, (*c)->db, "add", n, detail);
         free(detail);
+        if (!ok) {
+            cJSON_Delete(j);
+            return;
+        }
         log_info("api: cron job %s added", n);
     }
     api_reply_json(r, get ? 200 : 201, j);
@@ -174,6 +210,9 @@ api_cron_one(struct http_req *r, const char *name, const char *verb, struct prod
     const struct cfg *cfg = r->p->cfg;
     *c = producer_pool_get(r->p);
     struct db *db = (*c)->db;
+    bool change = strcmp(r->method, "GET") != 0;
+    if (change && !api_cron_begin(r, db))
+        return;
     cJSON *j;
     if (verb == NULL && strcmp(r->method, "GET") == 0)
         j = cronjob_get_json(db, cfg, name, &e, err, sizeof(err));
@@ -184,16 +223,18 @@ api_cron_one(struct http_req *r, const char *name, const char *verb, struct prod
     else
         j = cronjob_set_active_json(db, cfg, name, verb[0] == 'e', &e, err, sizeof(err));
     if (j == NULL) {
+        if (change)
+            db_rollback(db);
         api_cron_fail(r, e, err, NULL);
         return;
     }
-    if (verb == NULL && strcmp(r->method, "DELETE") == 0) {
-        api_audit(db, "remove", "cron", name, NULL);
-        log_info("api: cron job %s removed", name);
-    } else if (verb && verb[0] != 'n') {
-        api_audit(db, verb, "cron", name, NULL);
-        log_info("api: cron job %s %sd", name, verb);
+    if (change && !api_cron_commit(r, db, verb ? verb : "remove", name, NULL)) {
+        cJSON_Delete(j);
+        return;
     }
+    if (change)
+        log_info("api: cron job %s %s", name,
+                 verb ? (verb[0] == 'e' ? "enabled" : "disabled") : "removed");
     api_reply_json(r, 200, j);
     cJSON_Delete(j);
 }

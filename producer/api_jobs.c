@@ -71,14 +71,6 @@ api_reply_json(struct http_req *r, int status, const cJSON *j)
 const struct audit_by api_by = {"api-token", NULL};
 
 void
-api_audit(struct db *db, const char *action, const char *kind, const char *id, const char *detail)
-{
-    if (audit_add(db, api_by.actor, action, kind, id, detail) < 0)
-        log_warnx("audit: %s %s %s by %s not recorded: %s", action, kind, id, api_by.actor,
-                  db_errstr(db));
-}
-
-void
 api_db_error(struct http_req *r, const char *err)
 {
     /* One line per request would let any client fill the disk while MariaDB is down. */

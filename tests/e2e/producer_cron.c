@@ -270,6 +270,38 @@ test_enable_disable(struct tenv *t)
     check_error(t, "POST", "/api/cron/nope/disable", NULL, 404, "name", "no cron job named");
 }
 
+/* A change and its audit_log row share one transaction: when the record cannot be written,
+ * the change is not made either, and the reply says so (before, the change stood unrecorded
+ * and the client got 200). */
+static void
+test_change_needs_its_record(struct tenv *t)
+{
+    start_producer(t);
+    add(t, NIGHTLY);
+    CHECK(db_exec_static(t->db,
+                         "CREATE TRIGGER audit_refused BEFORE INSERT ON audit_log FOR EACH ROW "
+                         "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit refused'") == 0,
+          "trigger: %s", db_errstr(t->db));
+    char *out = NULL;
+    CHECK(call(t, "POST", "/api/cron/nightly/disable", NULL, &out) == 503 &&
+              strstr(out, "not recorded in audit_log, so it was not made"),
+          "disable without its record: %s", out);
+    free(out);
+    CHECK(t_sql_int(t, -1, "SELECT is_active FROM cron_jobs WHERE name = 'nightly'", DB_NOP) == 1,
+          "still enabled");
+    CHECK(call(t, "DELETE", "/api/cron/nightly", NULL, &out) == 503, "remove: %s", out);
+    free(out);
+    CHECK(call(t, "POST", "/api/cron",
+               "{\"name\":\"other\",\"schedule\":\"0 4 * * *\",\"action\":\"System/Noop\"}",
+               &out) == 503,
+          "add: %s", out);
+    free(out);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM cron_jobs WHERE name IN ('nightly', 'other')",
+                    DB_NOP) == 1,
+          "nightly kept, other not added");
+    CHECK(db_exec_static(t->db, "DROP TRIGGER audit_refused") == 0, "drop trigger");
+}
+
 static void
 test_remove(struct tenv *t)
 {
@@ -378,6 +410,7 @@ static const struct test_case cases[] = {
     {"e2e_producer_cron_add_get_list", test_add_get_list, NULL},
     {"e2e_producer_cron_auth_methods", test_auth, NULL},
     {"e2e_producer_cron_enable_disable", test_enable_disable, NULL},
+    {"e2e_producer_cron_change_needs_its_record", test_change_needs_its_record, NULL},
     {"e2e_producer_cron_remove", test_remove, NULL},
     {"e2e_producer_cron_next", test_next, NULL},
     {"e2e_producer_cron_slash_names", test_slash_names, NULL},
