@@ -239,8 +239,9 @@ void dash_changes(struct http_req *r, const struct dash_who *w);
 void dash_action(struct http_req *r, const struct dash_who *w);
 
 /* Redacts, in place, the values of parameters whose keys look secret (token, password,
- * secret, authorization, api_key, ...) at any depth, and of webhook headers that carry
- * credentials. */
-void dash_redact(cJSON *params);
+ * secret, authorization, api_key, ...) at any depth, inside strings that hold a JSON document
+ * too (a webhook's raw body), and of webhook headers that carry credentials. True when it
+ * redacted something. */
+bool dash_redact(cJSON *params);
 
 #endif

@@ -354,22 +354,45 @@ dash_secret_key(const char *k)
     return false;
 }
 
-void
+/* A string holding a JSON object or array (a webhook's raw body is kept as its "payload"
+ * string) redacted inside: the text of the redacted document, or NULL when it is no such
+ * document or holds nothing to redact. The caller frees it. */
+static char *
+dash_redact_text(const char *s)
+{
+    const char *p = s + strspn(s, " \t\r\n");
+    if (*p != '{' && *p != '[')
+        return NULL;
+    cJSON *doc = cJSON_Parse(p);
+    char *out = doc && dash_redact(doc) ? cJSON_PrintUnformatted(doc) : NULL;
+    cJSON_Delete(doc);
+    return out;
+}
+
+bool
 dash_redact(cJSON *params)
 {
+    bool did = false;
     cJSON *next;
     for (cJSON *it = params ? params->child : NULL; it; it = next) {
         next = it->next; /* it may be replaced below */
+        char *text = NULL;
         if (it->string && dash_secret_key(it->string)) {
             /* The key moves to the replacement, so a repeated key is redacted each time. */
             cJSON *red = cJSON_CreateString("[redacted]");
             red->string = it->string;
             it->string = NULL;
             cJSON_ReplaceItemViaPointer(params, it, red);
+            did = true;
         } else if (cJSON_IsObject(it) || cJSON_IsArray(it)) {
-            dash_redact(it);
+            did |= dash_redact(it);
+        } else if (cJSON_IsString(it) && (text = dash_redact_text(it->valuestring)) != NULL) {
+            cJSON_SetValuestring(it, text);
+            free(text);
+            did = true;
         }
     }
+    return did;
 }
 
 /* The job's parameters (and result) as parsed JSON with secrets redacted, replacing the text. */
