@@ -137,6 +137,8 @@ in_notes(struct togadesk *td, int64_t ticket, const cJSON *t, char *why, size_t 
     cJSON_ArrayForEach(note, cJSON_GetObjectItemCaseSensitive(t, "ticketNotes"))
     {
         const char *uuid = togadesk_ref(note, "uuid");
+        if (uuid && !cJSON_HasObjectItem(td->in_notes_seen, uuid))
+            cJSON_AddTrueToObject(td->in_notes_seen, uuid);
         int known = uuid ? togadesk_store_note_known(td->desk, uuid) : 1;
         if (known < 0)
             return togadesk_desk_error(td);
@@ -161,7 +163,9 @@ in_notes(struct togadesk *td, int64_t ticket, const cJSON *t, char *why, size_t 
 static int
 in_ticket(struct togadesk *td, const char *uuid, int64_t updated)
 {
-    cJSON_AddItemToObject(td->in_done, uuid, cJSON_CreateTrue());
+    /* Failed until it is synced: a note of a failed ticket is held by its failure. */
+    cJSON_DeleteItemFromObjectCaseSensitive(td->in_done, uuid);
+    cJSON_AddFalseToObject(td->in_done, uuid);
     struct toga_err e;
     cJSON *t = togadesk_ticket_get(td, uuid, &e);
     if (t == NULL)
@@ -179,9 +183,37 @@ in_ticket(struct togadesk *td, const char *uuid, int64_t updated)
     if (rc < 0)
         return in_fail(td, uuid, updated, NULL, why[0] ? why : db_errstr(td->desk));
     togadesk_count(td, GROUP, "tickets", 1);
+    cJSON_ReplaceItemInObjectCaseSensitive(td->in_done, uuid, cJSON_CreateTrue());
     if (updated > td->in_newest)
         td->in_newest = updated;
     return 0;
+}
+
+/* A listed note of a ticket this run handled. A note its fetch did not hold was made after it
+ * (the run went on to other tickets meanwhile): the ticket is fetched once more; taken as
+ * synced, the note would fall behind the watermark and, the run being longer than the overlap,
+ * never be listed again. One still missing after that holds the watermark before it. */
+static void
+in_listed_note_of_done(struct togadesk *td, const char *ticket, const char *note, int64_t updated)
+{
+    bool synced = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(td->in_done, ticket));
+    if (synced && note && !cJSON_HasObjectItem(td->in_notes_seen, note)) {
+        if (!cJSON_HasObjectItem(td->in_refetched, ticket)) {
+            cJSON_AddTrueToObject(td->in_refetched, ticket);
+            in_ticket(td, ticket, updated);
+            return;
+        }
+        if (td->in_first_fail == 0 || updated < td->in_first_fail)
+            td->in_first_fail = updated;
+        job_warn(td->ctx,
+                 "client %s: TOGA 2 note %s is listed but its ticket %s does not hold it: "
+                 "left for the next run",
+                 td->conf.name, note, ticket);
+        return;
+    }
+    /* Synced, or failed (which already holds the watermark), in this run. */
+    if (updated > td->in_newest)
+        td->in_newest = updated;
 }
 
 /* Whether the run must stop: the desk failed, the credentials were refused, or cancelled. */
@@ -209,9 +241,7 @@ in_listed_note(struct togadesk *td, const cJSON *rec, const void *arg)
         job_warn(td->ctx, "client %s: TOGA 2 note %s has no ticket: skipped", td->conf.name,
                  togadesk_str(rec, "uuid"));
     } else if (cJSON_HasObjectItem(td->in_done, ticket)) {
-        /* Synced (or failed, which already holds the watermark) in this run. */
-        if (updated > td->in_newest)
-            td->in_newest = updated;
+        in_listed_note_of_done(td, ticket, togadesk_ref(rec, "uuid"), updated);
     } else {
         in_ticket(td, ticket, updated);
     }

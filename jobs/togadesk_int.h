@@ -62,7 +62,10 @@ struct togadesk {
     /* When the changed tickets were listed to the end: notes newer than that do not move the
      * watermark, so a ticket changed after its listing is never passed over. */
     int64_t in_listed_at;
-    cJSON *in_done;    /* ticket uuids synced (or failed) this run: an object used as a set */
+    cJSON *in_done; /* ticket uuid -> true (synced this run) or false (failed this run) */
+    /* The note uuids the tickets fetched this run held, and the tickets fetched a second time
+     * for a note made after their first fetch: objects used as sets. */
+    cJSON *in_notes_seen, *in_refetched;
     cJSON *categories; /* uuid -> {name, parent} of every ticket category (categories on) */
     /* desk -> TOGA 2: the same for desk activity times; the newest desk time this run wrote. */
     int64_t out_newest, out_first_fail, desk_wrote;

@@ -185,6 +185,8 @@ togadesk_sync(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
         return;
     td.result = cJSON_CreateObject();
     td.in_done = cJSON_CreateObject();
+    td.in_notes_seen = cJSON_CreateObject();
+    td.in_refetched = cJSON_CreateObject();
     cJSON_AddStringToObject(td.result, "client", td.conf.name);
     cJSON_AddStringToObject(td.result, "integration_type", td.conf.integration_type);
     togadesk_count(&td, "toga_to_desk", "failed", 0);
@@ -199,6 +201,8 @@ togadesk_sync(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
     }
     cJSON_Delete(td.result);
     cJSON_Delete(td.in_done);
+    cJSON_Delete(td.in_notes_seen);
+    cJSON_Delete(td.in_refetched);
     cJSON_Delete(td.categories);
     toga_close(&td.tg);
 }

@@ -125,10 +125,52 @@ test_watermark_without_value(struct tenv *t)
     ttd_stop(&d);
 }
 
+/* A note added to a ticket after this run fetched the ticket (while the run fetched the
+ * next one, slowly) is listed with the notes: the run fetches the ticket again rather than
+ * take the note as synced. Before, the watermark moved past it and, the run being longer than
+ * the overlap, no later run listed it again: lost for good. */
+static void
+test_note_added_during_run(struct tenv *t)
+{
+    struct td d;
+    ttd_start(&d, t);
+    char a[40], b[40], rec[256];
+    ttd_seed(&d, "tickets",
+             "{\"subject\":\"A\",\"ticketNumber\":\"T-A\",\"_created\":\"2026-01-01 "
+             "10:00:00\",\"_updated\":\"2026-01-01 10:00:00\"}",
+             a);
+    ttd_seed(&d, "tickets",
+             "{\"subject\":\"B\",\"ticketNumber\":\"T-B\",\"_created\":\"2026-01-01 "
+             "10:00:05\",\"_updated\":\"2026-01-01 10:00:05\"}",
+             b);
+    snprintf(rec, sizeof(rec),
+             "{\"path\":\"/v2/tickets/%s\",\"method\":\"GET\",\"latency_ms\":2000}", b);
+    cJSON *fault = cJSON_Parse(rec);
+    cJSON_Delete(ttoga_control(&d.fake, "faults", fault));
+    cJSON_Delete(fault);
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    int64_t id = t_enqueue(t, "Toga/Desk/Sync", "{\"client\":\"acme\"}", NULL);
+    WAIT_UNTIL(ttoga_count(&d.fake, "GET /v2/tickets/{uuid}") == 2, 30000,
+               "the run fetches A, then B (slowly)");
+    char n[40];
+    snprintf(rec, sizeof(rec),
+             "{\"ticket\":\"%s\",\"isExternal\":true,\"content\":\"late note\","
+             "\"_created\":\"2026-01-01 10:00:02\",\"_updated\":\"2026-01-01 10:00:02\"}",
+             a);
+    ttd_seed(&d, "ticket-notes", rec, n);
+    WAIT_UNTIL(t_job_done(t, id), 60000, "the run ends");
+    CHECK(t_job_in_state(t, id, "succeeded"), "the run succeeds");
+    CHECK(ttd_desk_int(&d, "SELECT COUNT(*) FROM tickets_replies WHERE referenceId = ?",
+                       DB_P(DBS(n))) == 1,
+          "the note added during the run reached the desk");
+    ttd_stop(&d);
+}
+
 static const struct test_case cases[] = {
     {"e2e_togadesk_ticket_fetch_fails", test_ticket_fetch_fails, TTD_CONF},
     {"e2e_togadesk_desk_refuses_one", test_desk_refuses_one, TTD_CONF},
     {"e2e_togadesk_watermark_without_value", test_watermark_without_value, TTD_CONF},
+    {"e2e_togadesk_note_added_during_run", test_note_added_during_run, TTD_CONF "overlap_s = 0\n"},
     {"e2e_togadesk_auth_failure", test_auth_failure,
      TTD_BASE_CONF "[service.toga]\napi_secret = wrong\n"},
 };
