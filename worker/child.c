@@ -103,6 +103,9 @@ child_take(const struct proto_job *j)
 {
     if (!gate_take(child_gate, j->seq))
         return false;
+    /* The supervisor logs a job "started" when it writes it to the child, which may not have
+     * taken it yet (a drain then hands it back): this line is the child's word. */
+    log_debug("job %lld attempt %d taken by its child", (long long)j->id, j->attempt);
     child_cancel = 0;
     atomic_store(&child_running, j->id);
     if (atomic_load(&child_gate->cancel_id) == j->id)

@@ -93,7 +93,9 @@ static int
 started(struct tenv *t, pid_t w)
 {
     char *log = t_log(t, w);
-    int n = log ? t_count(log, " after its claim") : 0;
+    /* The child's word, not the supervisor's "started" (written to the child, which may not
+     * have taken it yet: a drain then hands it back, rightly). */
+    int n = log ? t_count(log, " taken by its child") : 0;
     free(log);
     return n;
 }
