@@ -340,6 +340,19 @@ test_bulk_many(struct tenv *t)
     free(body);
 }
 
+/* A confirmed bulk retry of the two rows in fields; checks that it retried one of them. */
+static void
+bulk_retry_one_of_two(struct tenv *t, struct dclient *a, const char *fields)
+{
+    struct t_http_resp r;
+    char *body = xasprintf("csrf=%s&op=retry&mode=selected&%s&confirm=2", a->csrf, fields);
+    CHECK(dreq(t, "POST", "/jobs/bulk", body, a, NULL, &r) == 303, "bulk retry of %s", fields);
+    CHECK(r.headers && strstr(r.headers, "retried%201%20of%202%20jobs"), "the message: %s",
+          r.headers ? r.headers : "(none)");
+    t_http_release(&r);
+    free(body);
+}
+
 /* A retry runs again only a job still in the state it was chosen in: a failed job retried
  * and succeeded meanwhile (a second click, a stale page, another operator) is left, on the
  * job page and in a bulk retry of selected rows; a succeeded job is retried when the page
@@ -361,22 +374,11 @@ test_retry_keeps_state(struct tenv *t)
     CHECK(t_job_in_state(t, 1, "queued"), "job 1 queued again");
     free(body);
     /* Rows 2 (succeeded) and 3 (failed) selected on an unfiltered page. */
-    struct t_http_resp r;
-    body = xasprintf("csrf=%s&op=retry&mode=selected&id=2&id=3&confirm=2", a.csrf);
-    CHECK(dreq(t, "POST", "/jobs/bulk", body, &a, NULL, &r) == 303, "bulk retry");
-    CHECK(r.headers && strstr(r.headers, "retried%201%20of%202%20jobs"), "the message: %s",
-          r.headers ? r.headers : "(none)");
-    t_http_release(&r);
-    free(body);
+    bulk_retry_one_of_two(t, &a, "id=2&id=3");
     CHECK(t_job_in_state(t, 2, "succeeded") && t_job_in_state(t, 3, "queued"),
           "only the failed one is retried");
     /* Rows listed as succeeded: the operator chose succeeded jobs. */
-    body = xasprintf("csrf=%s&op=retry&mode=selected&state=succeeded&id=2&id=6&confirm=2", a.csrf);
-    CHECK(dreq(t, "POST", "/jobs/bulk", body, &a, NULL, &r) == 303, "bulk retry of succeeded");
-    CHECK(r.headers && strstr(r.headers, "retried%201%20of%202%20jobs"), "the message: %s",
-          r.headers ? r.headers : "(none)");
-    t_http_release(&r);
-    free(body);
+    bulk_retry_one_of_two(t, &a, "state=succeeded&id=2&id=6");
     CHECK(t_job_in_state(t, 2, "queued") && t_job_in_state(t, 6, "failed"),
           "the succeeded one is retried, the failed one (not in the listed state) left");
     /* The job page's form carries the state it showed. */

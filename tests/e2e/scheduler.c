@@ -166,8 +166,9 @@ lose_redis_queue(struct tenv *t)
     CHECK(queue_depth(t, "default") == 0, "queue still holds IDs");
 }
 
+/* Starts two schedulers and waits until one leads and the other stands by. */
 static void
-test_single_leader(struct tenv *t)
+start_pair(struct tenv *t, pid_t *leader, pid_t *standby)
 {
     pid_t a = t_spawn(t, sched_bin(), NULL);
     pid_t b = t_spawn(t, sched_bin(), NULL);
@@ -175,8 +176,15 @@ test_single_leader(struct tenv *t)
     WAIT_UNTIL(log_count(t, a, "became leader") + log_count(t, b, "became leader") == 1 &&
                    log_count(t, a, "standby") + log_count(t, b, "standby") == 1,
                15000, "expected one leader and one standby");
-    pid_t leader = log_count(t, a, "became leader") ? a : b;
-    pid_t standby = leader == a ? b : a;
+    *leader = log_count(t, a, "became leader") ? a : b;
+    *standby = *leader == a ? b : a;
+}
+
+static void
+test_single_leader(struct tenv *t)
+{
+    pid_t leader, standby;
+    start_pair(t, &leader, &standby);
     CHECK(log_count(t, standby, "became leader") == 0, "both became leader");
     /* The lock is named after the database, so the other tests' schedulers on this server
      * (each with its own database) do not compete with these two. */
@@ -207,13 +215,8 @@ test_single_leader(struct tenv *t)
 static void
 test_frozen_leader(struct tenv *t)
 {
-    pid_t a = t_spawn(t, sched_bin(), NULL);
-    pid_t b = t_spawn(t, sched_bin(), NULL);
-    WAIT_UNTIL(log_count(t, a, "became leader") + log_count(t, b, "became leader") == 1 &&
-                   log_count(t, a, "standby") + log_count(t, b, "standby") == 1,
-               15000, "expected one leader and one standby");
-    pid_t leader = log_count(t, a, "became leader") ? a : b;
-    pid_t standby = leader == a ? b : a;
+    pid_t leader, standby;
+    start_pair(t, &leader, &standby);
     int64_t t0 = now_mono_ms();
     t_signal(t, leader, SIGSTOP);
     WAIT_UNTIL(log_count(t, standby, "became leader") == 1, 30000,
