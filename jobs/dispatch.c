@@ -65,7 +65,8 @@ dsync_failed(struct dsync *s, int64_t id, enum frappe_fail f, const char *err)
         return;
     }
     s->errors++;
-    snprintf(s->err, sizeof(s->err), "ticket %lld: %s", (long long)id, err);
+    /* The last error, for a run in which every ticket fails; cut to leave room for the id. */
+    snprintf(s->err, sizeof(s->err), "ticket %lld: %.480s", (long long)id, err);
     job_warn(s->ctx, "ticket %lld: %s", (long long)id, err);
 }
 
