@@ -123,13 +123,12 @@ cronjob_body_int(const cJSON *body, const char *key, int min, int max, int *out,
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
     if (v == NULL || cJSON_IsNull(v))
         return 0;
-    /* The range first: a number past int64 cast to an integer is undefined behaviour. */
-    if (!cJSON_IsNumber(v) || !(v->valuedouble >= min && v->valuedouble <= max) ||
-        v->valuedouble != (double)(int64_t)v->valuedouble) {
+    int64_t n;
+    if (!json_int_of(v, min, max, &n)) {
         snprintf(err, errlen, "%s: must be an integer in %d..%d", key, min, max);
         return -1;
     }
-    *out = (int)v->valuedouble;
+    *out = (int)n;
     return 0;
 }
 

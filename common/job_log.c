@@ -1,5 +1,6 @@
 /* This file holds the job_logs table's SQL. */
 #include "job_log.h"
+#include "json.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -47,8 +48,7 @@ job_log_find_attempt(cJSON *attempts, int64_t n)
     cJSON *a;
     cJSON_ArrayForEach(a, attempts)
     {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(a, "attempt");
-        if (cJSON_IsNumber(v) && (int64_t)v->valuedouble == n)
+        if (json_int(a, "attempt", 1, JSON_INT_MAX, 0) == n)
             return a;
     }
     return NULL;

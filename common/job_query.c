@@ -340,9 +340,9 @@ job_query_each(struct db *db, const struct job_query *q, int64_t max,
         {
             if (*seen >= max)
                 break;
-            const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
+            int64_t id = json_int(it, "id", 1, JSON_INT_MAX, 0);
             (*seen)++;
-            if (cJSON_IsNumber(id) && fn(arg, (int64_t)id->valuedouble) == 0)
+            if (id > 0 && fn(arg, id) == 0)
                 (*done)++;
         }
         snprintf(cursor, sizeof(cursor), "%s", page.next);

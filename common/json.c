@@ -62,3 +62,26 @@ json_str(const cJSON *o, const char *key, const char *dflt)
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsString(v) ? v->valuestring : dflt;
 }
+
+bool
+json_int_of(const cJSON *v, int64_t lo, int64_t hi, int64_t *out)
+{
+    if (!cJSON_IsNumber(v))
+        return false;
+    double d = v->valuedouble;
+    /* Within ±2^53 as well, so a caller's bound of INT64_MAX (2^63 as a double) cannot let
+     * through a value whose conversion overflows. NaN fails every comparison. */
+    if (!(d >= (double)lo && d <= (double)hi && d >= -(double)JSON_INT_MAX &&
+          d <= (double)JSON_INT_MAX) ||
+        d != (double)(int64_t)d)
+        return false;
+    *out = (int64_t)d;
+    return true;
+}
+
+int64_t
+json_int(const cJSON *o, const char *key, int64_t lo, int64_t hi, int64_t dflt)
+{
+    int64_t n;
+    return json_int_of(cJSON_GetObjectItemCaseSensitive(o, key), lo, hi, &n) ? n : dflt;
+}

@@ -17,6 +17,15 @@ cJSON *json_from_rows(const struct db_rows *rows);
 char *json_print(const cJSON *j);
 /* The string member key of o, or dflt when o has none (or it is not a string). */
 const char *json_str(const cJSON *o, const char *key, const char *dflt);
+/* Largest magnitude a JSON number carries as an exact integer (2^53). */
+#define JSON_INT_MAX 9007199254740992LL
+/* True, with *out set, when v is a whole number in [lo, hi]; false for anything else (NULL, not
+ * a number, a fraction, out of range), *out untouched. The range is checked before the
+ * conversion: a double past the integer's range converts with undefined behaviour, and every
+ * JSON number from outside (a request, a service's answer) may be one. */
+bool json_int_of(const cJSON *v, int64_t lo, int64_t hi, int64_t *out);
+/* The whole number at member key of o when it is in [lo, hi], dflt otherwise (as json_int_of). */
+int64_t json_int(const cJSON *o, const char *key, int64_t lo, int64_t hi, int64_t dflt);
 /* True when text parses as JSON; on failure writes where it broke into err. */
 bool json_valid(const char *text, char *err, size_t errlen);
 

@@ -6,6 +6,7 @@
 #include "attach_set.h"
 #include "freshservice.h"
 #include "hmac.h"
+#include "json.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -43,8 +44,7 @@ from_fs_conversation(struct from_fs *f)
     cJSON *c, *atts = NULL;
     cJSON_ArrayForEach(c, all)
     {
-        const cJSON *id = cJSON_GetObjectItem(c, "id");
-        if (atts == NULL && cJSON_IsNumber(id) && (int64_t)id->valuedouble == f->conv)
+        if (atts == NULL && json_int(c, "id", 1, JSON_INT_MAX, 0) == f->conv)
             atts = cJSON_DetachItemFromObject(c, "attachments");
     }
     cJSON_Delete(all);
@@ -115,8 +115,7 @@ from_fs_one(struct from_fs *f, const cJSON *a)
 {
     double id = cJSON_GetNumberValue(cJSON_GetObjectItem(a, "id"));
     const char *remote = cJSON_GetStringValue(cJSON_GetObjectItem(a, "name"));
-    const cJSON *sz = cJSON_GetObjectItem(a, "size");
-    int64_t size = cJSON_IsNumber(sz) ? (int64_t)sz->valuedouble : -1;
+    int64_t size = json_int(a, "size", 0, JSON_INT_MAX, -1);
     if (remote == NULL) {
         job_out_fail(f->out, JOB_FAIL, "attachment %.0f has no name", id);
         return -1;

@@ -4,6 +4,7 @@
 #include "cfg.h"
 #include "hmac.h"
 #include "job.h"
+#include "json.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -16,9 +17,9 @@ int64_t
 attach_param_id(const cJSON *params, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, name);
-    if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 9e15)
-        return (int64_t)v->valuedouble;
     int64_t id;
+    if (json_int_of(v, 1, JSON_INT_MAX, &id))
+        return id;
     if (cJSON_IsString(v) && isdigit((unsigned char)v->valuestring[0]) &&
         parse_int64(v->valuestring, 1, INT64_C(999999999999999999), &id) == 0)
         return id;
@@ -57,9 +58,8 @@ attach_note_set(struct toga *tg, const char *note, struct attach_set *set, struc
     const cJSON *f;
     cJSON_ArrayForEach(f, files)
     {
-        const cJSON *size = cJSON_GetObjectItem(f, "size");
         attach_set_add(set, cJSON_GetObjectItem(f, "name")->valuestring,
-                       cJSON_IsNumber(size) ? (int64_t)size->valuedouble : -1, NULL,
+                       json_int(f, "size", 0, JSON_INT_MAX, -1), NULL,
                        cJSON_GetObjectItem(f, "uuid")->valuestring);
     }
     cJSON_Delete(files);
@@ -89,8 +89,9 @@ void
 attach_test_crash(const struct job_ctx *ctx, const cJSON *params, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, name);
-    if (ctx->cfg && ctx->cfg->worker.test_actions && cJSON_IsNumber(v) &&
-        (int)v->valuedouble == ctx->attempt)
+    int64_t n;
+    if (ctx->cfg && ctx->cfg->worker.test_actions && json_int_of(v, 1, INT32_MAX, &n) &&
+        n == ctx->attempt)
         raise(SIGKILL);
 }
 

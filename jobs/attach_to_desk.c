@@ -6,6 +6,7 @@
 #include "attach_set.h"
 #include "db.h"
 #include "hmac.h"
+#include "json.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -163,10 +164,9 @@ to_desk_run(struct attach_copy *d)
     const cJSON *f;
     cJSON_ArrayForEach(f, files)
     {
-        const cJSON *size = cJSON_GetObjectItem(f, "size");
         if (to_desk_one(d, cJSON_GetObjectItem(f, "uuid")->valuestring,
                         cJSON_GetObjectItem(f, "name")->valuestring,
-                        cJSON_IsNumber(size) ? (int64_t)size->valuedouble : -1) < 0)
+                        json_int(f, "size", 0, JSON_INT_MAX, -1)) < 0)
             break;
         job_progress(d->ctx, ++i, total, NULL);
     }

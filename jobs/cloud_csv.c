@@ -2,6 +2,7 @@
  * parsed with libcsv (quoted fields with commas and newlines, UTF-8 with or without BOM). */
 #include "cloud.h"
 #include "db.h"
+#include "json.h"
 #include "recording_store.h"
 #include "util.h"
 
@@ -209,7 +210,7 @@ static char *
 csv_text(struct db *db, const cJSON *params, size_t *len, struct job_out *out)
 {
     const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(params, "path"));
-    const cJSON *up = cJSON_GetObjectItemCaseSensitive(params, "upload_id");
+    int64_t up = json_int(params, "upload_id", 1, JSON_INT_MAX, 0);
     if (path) {
         char *t = NULL;
         struct buf b;
@@ -232,16 +233,18 @@ csv_text(struct db *db, const cJSON *params, size_t *len, struct job_out *out)
         }
         return t;
     }
-    if (cJSON_IsNumber(up) && up->valuedouble >= 1) {
+    if (up > 0) {
         int found;
-        char *t = rec_csv_load(db, (int64_t)up->valuedouble, &found);
+        char *t = rec_csv_load(db, up, &found);
         *len = t ? strlen(t) : 0;
         if (t == NULL)
-            job_out_fail(out, found ? JOB_RETRY : JOB_FAIL, "CSV upload %.0f: %s", up->valuedouble,
+            job_out_fail(out, found ? JOB_RETRY : JOB_FAIL, "CSV upload %lld: %s", (long long)up,
                          found ? db_errstr(db) : "no such upload");
         return t;
     }
-    job_out_fail(out, JOB_FAIL, "parameters: need \"path\" (a CSV file) or \"upload_id\"");
+    job_out_fail(
+        out, JOB_FAIL,
+        "parameters: need \"path\" (a CSV file) or \"upload_id\" (a positive whole number)");
     return NULL;
 }
 

@@ -1,6 +1,7 @@
 /* This file holds Cloud/Recording/UpdateTicket, Upload, Link and SyncAll. */
 #include "cloud.h"
 #include "db.h"
+#include "json.h"
 #include "recording_store.h"
 #include "util.h"
 
@@ -14,20 +15,20 @@ static int
 cloud_folder(struct db *db, const cJSON *params, char *folder, struct job_out *out)
 {
     const char *f = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(params, "folder_uuid"));
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(params, "recording_id");
+    int64_t id = json_int(params, "recording_id", 1, JSON_INT_MAX, 0);
     if (f && f[0] && strlen(f) <= 64) {
         snprintf(folder, 65, "%s", f);
         return 0;
     }
-    if (!cJSON_IsNumber(id) || id->valuedouble < 1) {
+    if (id == 0) {
         job_out_fail(out, JOB_FAIL,
                      "parameters: need \"folder_uuid\" (a string of at most 64) "
-                     "or \"recording_id\" (a positive id)");
+                     "or \"recording_id\" (a positive whole number up to 2^53)");
         return -1;
     }
-    int rc = rec_folder_of(db, (int64_t)id->valuedouble, folder);
+    int rc = rec_folder_of(db, id, folder);
     if (rc <= 0)
-        job_out_fail(out, rc < 0 ? JOB_RETRY : JOB_FAIL, "recording %.0f: %s", id->valuedouble,
+        job_out_fail(out, rc < 0 ? JOB_RETRY : JOB_FAIL, "recording %lld: %s", (long long)id,
                      rc < 0 ? db_errstr(db) : "no such recording");
     return rc > 0 ? 0 : -1;
 }
@@ -170,29 +171,28 @@ cloud_field(const cJSON *params, const char *name)
 void
 cloud_link(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
 {
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(params, "recording_id");
+    int64_t id = json_int(params, "recording_id", 1, JSON_INT_MAX, 0);
     char *v[REC_N_TICKET - 1] = {0};
     for (int k = 0; k < REC_N_TICKET - 1; k++)
         v[k] = cloud_field(params, rec_ticket_fields[k]);
     struct db *db = NULL;
-    if (!cJSON_IsNumber(id) || id->valuedouble < 1 || v[REC_F_TICKET_ID] == NULL)
+    if (id == 0 || v[REC_F_TICKET_ID] == NULL)
         job_out_fail(out, JOB_FAIL,
-                     "parameters: need \"recording_id\" (a positive id) and "
+                     "parameters: need \"recording_id\" (a positive whole number up to 2^53) and "
                      "\"ticket_id\"");
     else if ((db = cloud_db(ctx, out)) != NULL) {
         bool in_cloud = false, existing = false;
         char folder[65] = "", err[512];
-        int rc = ctx->dry_run ? 1
-                              : rec_link(db, (int64_t)id->valuedouble, NULL, (const char *const *)v,
-                                         &in_cloud, folder);
+        int rc =
+            ctx->dry_run ? 1 : rec_link(db, id, NULL, (const char *const *)v, &in_cloud, folder);
         if (rc <= 0)
-            job_out_fail(out, rc < 0 ? JOB_RETRY : JOB_FAIL, "recording %.0f: %s", id->valuedouble,
+            job_out_fail(out, rc < 0 ? JOB_RETRY : JOB_FAIL, "recording %lld: %s", (long long)id,
                          rc < 0 ? db_errstr(db) : "no such recording");
         else if (in_cloud && cloud_enqueue_update(ctx, folder, &existing, err, sizeof(err)) < 0)
             job_out_fail(out, JOB_RETRY, "%s", err);
         else
-            job_out_ok(out, xasprintf("{\"recording_id\":%.0f,\"update_enqueued\":%s}",
-                                      id->valuedouble, in_cloud ? "true" : "false"));
+            job_out_ok(out, xasprintf("{\"recording_id\":%lld,\"update_enqueued\":%s}",
+                                      (long long)id, in_cloud ? "true" : "false"));
     }
     for (int k = 0; k < REC_N_TICKET - 1; k++)
         free(v[k]);

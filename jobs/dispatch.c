@@ -2,6 +2,7 @@
 #include "dispatch.h"
 #include "db.h"
 #include "dispatch_map.h"
+#include "json.h"
 #include "frappe.h"
 #include "util.h"
 
@@ -365,9 +366,11 @@ dsync_closed(struct dsync *s)
         if (s->fatal != FRAPPE_OK || rc < 0 || job_ctx_cancelled(s->ctx))
             break;
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(job, "legacy_ticket_id");
-        int64_t id = cJSON_IsNumber(v)   ? (int64_t)v->valuedouble
-                     : cJSON_IsString(v) ? strtoll(v->valuestring, NULL, 10)
-                                         : 0;
+        int64_t id = 0;
+        if (cJSON_IsString(v))
+            id = strtoll(v->valuestring, NULL, 10);
+        else
+            json_int_of(v, 1, JSON_INT_MAX, &id);
         if (id > 0 && !bsearch(&id, s->open_ids, (size_t)s->n_open, sizeof(id), dsync_cmp_id))
             rc = dsync_closed_one(s, job, id);
     }

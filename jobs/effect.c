@@ -2,6 +2,7 @@
 #include "effect.h"
 #include "fault.h"
 #include "httpc.h"
+#include "json.h"
 #include "util.h"
 
 #include <signal.h>
@@ -78,7 +79,7 @@ void
 system_effect(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
 {
     char err[512];
-    const cJSON *w = cJSON_GetObjectItemCaseSensitive(params, "work_ms");
+    int64_t work_ms = json_int(params, "work_ms", 0, 86400000, 200);
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(params, "effect");
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(params, "fail_attempts");
     const char *effect = cJSON_IsString(e) ? e->valuestring : "post";
@@ -90,7 +91,7 @@ system_effect(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
     }
     FAULT_POINT("function");
     effect_die(ctx, params);
-    if (job_ctx_sleep(ctx, cJSON_IsNumber(w) ? (int64_t)w->valuedouble : 200)) {
+    if (job_ctx_sleep(ctx, work_ms)) {
         effect_end(ctx, "cancelled");
         job_out_fail(out, JOB_CANCELLED, "cancelled");
         return;

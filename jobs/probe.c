@@ -6,6 +6,7 @@
 #include "json.h"
 #include "util.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,7 @@
 static int
 probe_int(const cJSON *params, const char *name, int dflt)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, name);
-    return cJSON_IsNumber(v) ? (int)v->valuedouble : dflt;
+    return (int)json_int(params, name, INT_MIN, INT_MAX, dflt);
 }
 
 /* One GET through the service's client: the rate budget and retries are the runtime's. */

@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,12 +23,17 @@ system_echo(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
     job_out_ok(out, params ? cJSON_PrintUnformatted(params) : xstrdup("null"));
 }
 
+/* The longest span, in seconds, these jobs take (100 years): checked before the conversion to
+ * milliseconds, which past int64 is undefined. */
+#define SYSTEM_MAX_S 3153600000.0
+
 void
 system_sleep(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
 {
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(params, "seconds");
-    if (!cJSON_IsNumber(s) || s->valuedouble < 0) {
-        job_out_fail(out, JOB_FAIL, "parameters: \"seconds\" must be a number >= 0");
+    if (!cJSON_IsNumber(s) || !(s->valuedouble >= 0 && s->valuedouble <= SYSTEM_MAX_S)) {
+        job_out_fail(out, JOB_FAIL, "parameters: \"seconds\" must be a number in 0..%.0f",
+                     SYSTEM_MAX_S);
         return;
     }
     if (job_ctx_sleep(ctx, (int64_t)(s->valuedouble * 1000.0))) {
@@ -46,7 +52,7 @@ system_fail(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
     const cJSON *delay = cJSON_GetObjectItemCaseSensitive(params, "retry_after_s");
     enum job_status st = cJSON_IsTrue(perm) ? JOB_FAIL : JOB_RETRY;
     job_out_fail(out, st, "%s", cJSON_IsString(r) ? r->valuestring : "System/Fail");
-    if (cJSON_IsNumber(delay))
+    if (cJSON_IsNumber(delay) && delay->valuedouble >= 0 && delay->valuedouble <= SYSTEM_MAX_S)
         out->retry_delay_ms = (int64_t)(delay->valuedouble * 1000.0);
 }
 

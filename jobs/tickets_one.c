@@ -2,6 +2,7 @@
 #include "attach.h"
 #include "freshservice.h"
 #include "job.h"
+#include "json.h"
 #include "tickets.h"
 #include "tickets_row.h"
 #include "util.h"
@@ -58,9 +59,7 @@ one_store(struct job_ctx *ctx, struct fs *fs, const cJSON *t, const char *compan
     enum fs_fail f = d.fail;
     snprintf(err, sizeof(err), "%s", d.err);
     if (f == FS_OK)
-        f = fs_person(
-            fs, (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(t, "requester_id")),
-            &name, &email, err, sizeof(err));
+        f = fs_person(fs, tickets_int(t, "requester_id"), &name, &email, err, sizeof(err));
     int rc = -1;
     struct db *db = f == FS_OK ? job_db(ctx, "tickets", err, sizeof(err)) : NULL;
     if (f != FS_OK) {
@@ -107,7 +106,8 @@ tickets_fs_sync_one(struct job_ctx *ctx, const cJSON *params, struct job_out *ou
     }
     /* The row is stored under the answer's id: it must be the one asked for. */
     const cJSON *tid = cJSON_GetObjectItemCaseSensitive(t, "id");
-    if (!cJSON_IsNumber(tid) || (int64_t)tid->valuedouble != id) {
+    int64_t got;
+    if (!json_int_of(tid, 1, JSON_INT_MAX, &got) || got != id) {
         job_out_fail(out, JOB_FAIL,
                      "freshservice: GET /tickets/%lld answered a ticket whose id is %s",
                      (long long)id, cJSON_IsNumber(tid) ? "another" : "missing");
@@ -117,10 +117,7 @@ tickets_fs_sync_one(struct job_ctx *ctx, const cJSON *params, struct job_out *ou
     struct ticket_dept *depts = NULL;
     int nd = ticket_store_depts(db, &depts), changed = 0;
     const char *company =
-        nd < 0 ? NULL
-               : ticket_dept_company(depts, nd,
-                                     (int64_t)cJSON_GetNumberValue(
-                                         cJSON_GetObjectItemCaseSensitive(t, "department_id")));
+        nd < 0 ? NULL : ticket_dept_company(depts, nd, tickets_int(t, "department_id"));
     double status = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(t, "status"));
     if (nd < 0)
         job_out_fail(out, JOB_RETRY, "read department_companies: %s", db_errstr(db));

@@ -16,11 +16,10 @@ tickets_row_keep(struct tickets_row *tr, char *s)
     return s;
 }
 
-static int64_t
+int64_t
 tickets_int(const cJSON *o, const char *key)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+    return json_int(o, key, -JSON_INT_MAX, JSON_INT_MAX, 0);
 }
 
 int64_t

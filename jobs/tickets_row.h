@@ -25,6 +25,9 @@ void tickets_row_make(struct tickets_row *tr, const cJSON *ticket, const char *c
                       const char *email);
 void tickets_row_release(struct tickets_row *tr);
 
+/* The integer member key of a Freshservice object; 0 when absent, not a whole number, or past
+ * ±2^53 (a service's answer is checked like any input from outside). */
+int64_t tickets_int(const cJSON *o, const char *key);
 /* A Freshservice time ("2015-01-19T02:00:00Z") as UTC seconds; -1 when absent or unreadable. */
 int64_t tickets_time(const cJSON *v);
 

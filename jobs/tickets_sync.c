@@ -37,13 +37,6 @@ struct sync {
 };
 
 static int64_t
-sync_int(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-}
-
-static int64_t
 sync_updated(const cJSON *t)
 {
     return tickets_time(cJSON_GetObjectItemCaseSensitive(t, "updated_at"));
@@ -71,7 +64,7 @@ sync_person(struct sync *s, const cJSON *t, char **name, char **email, char *err
         *email = xstrdup(e->valuestring);
         return FS_OK;
     }
-    return fs_person(&s->fs, sync_int(t, "requester_id"), name, email, err, len);
+    return fs_person(&s->fs, tickets_int(t, "requester_id"), name, email, err, len);
 }
 
 static void
@@ -85,7 +78,7 @@ sync_fail_ticket(struct sync *s, const cJSON *t, enum fs_fail f, const char *why
     int64_t u = sync_updated(t);
     if (s->first_fail_t == 0 || u < s->first_fail_t)
         s->first_fail_t = u;
-    job_warn(s->ctx, "ticket %lld failed: %s", (long long)sync_int(t, "id"), why);
+    job_warn(s->ctx, "ticket %lld failed: %s", (long long)tickets_int(t, "id"), why);
 }
 
 struct sync_batch {
@@ -146,7 +139,7 @@ sync_fetch(struct sync *s, cJSON **need, const char **company, const bool *store
     int64_t ids[SYNC_CHUNK];
     struct fs_details d[SYNC_CHUNK];
     for (int i = 0; i < n; i++)
-        ids[i] = sync_int(need[i], "id");
+        ids[i] = tickets_int(need[i], "id");
     fs_details(&s->fs, ids, n, d);
     int made = 0;
     for (int i = 0; i < n; i++) {
@@ -188,17 +181,18 @@ sync_chunk(struct sync *s, cJSON **t, int n)
     int64_t ids[SYNC_CHUNK];
     char stamps[SYNC_CHUNK][21];
     for (int i = 0; i < n; i++)
-        ids[i] = sync_int(t[i], "id");
+        ids[i] = tickets_int(t[i], "id");
     if (ticket_store_stamps(s->db, ids, n, stamps) < 0)
         return -1;
     int m = 0;
     for (int i = 0; i < n; i++) {
-        const char *c = ticket_dept_company(s->depts, s->n_depts, sync_int(t[i], "department_id"));
+        const char *c =
+            ticket_dept_company(s->depts, s->n_depts, tickets_int(t[i], "department_id"));
         char dt[24];
         caltime_format_dt(sync_updated(t[i]), dt, sizeof(dt));
         if (c == NULL) {
             s->skipped++;
-            int64_t dept = sync_int(t[i], "department_id");
+            int64_t dept = tickets_int(t[i], "department_id");
             if (dept)
                 job_warn(s->ctx,
                          "ticket %lld: department %lld is not mapped to a company: "
@@ -278,7 +272,7 @@ sync_dedupe(struct sync *s, cJSON *list)
     cJSON *t;
     cJSON_ArrayForEach(t, list)
     {
-        v[i] = (struct sync_seen){sync_int(t, "id"), sync_updated(t), i, t};
+        v[i] = (struct sync_seen){tickets_int(t, "id"), sync_updated(t), i, t};
         i++;
     }
     qsort(v, (size_t)n, sizeof(*v), sync_seen_cmp);
@@ -392,9 +386,9 @@ sync_chunks(struct sync *s, cJSON *list)
 {
     int n = 0, total = 0;
     cJSON *t;
-    cJSON_ArrayForEach(t, list) total += sync_int(t, "status") == FS_CLOSED;
+    cJSON_ArrayForEach(t, list) total += tickets_int(t, "status") == FS_CLOSED;
     cJSON **closed = xcalloc((size_t)(total ? total : 1), sizeof(*closed));
-    cJSON_ArrayForEach(t, list) if (sync_int(t, "status") == FS_CLOSED) closed[n++] = t;
+    cJSON_ArrayForEach(t, list) if (tickets_int(t, "status") == FS_CLOSED) closed[n++] = t;
     qsort(closed, (size_t)n, sizeof(*closed), sync_by_updated);
     job_info(s->ctx, "%d closed tickets of %d listed", n, cJSON_GetArraySize(list));
     job_progress(s->ctx, 0, n, "tickets");

@@ -4,6 +4,7 @@
 #include "togadesk_int.h"
 #include "togadesk_store.h"
 #include "db.h"
+#include "json.h"
 #include "util.h"
 
 #include <stddef.h>
@@ -132,7 +133,7 @@ category_path(const struct togadesk *td, const char *leaf, int64_t *newest)
         if (c == NULL)
             break;
         names[n++] = togadesk_str(c, "name");
-        int64_t t = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(c, "updated"));
+        int64_t t = json_int(c, "updated", 0, JSON_INT_MAX, 0);
         if (t > *newest)
             *newest = t;
         u = cJSON_GetStringValue(cJSON_GetObjectItem(c, "parent"));

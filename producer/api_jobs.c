@@ -123,11 +123,10 @@ api_parse(struct http_req *r, bool required)
 static int
 api_int(const cJSON *v, int64_t min, int64_t max, int *out)
 {
-    /* The range first: a number past int64 cast to an integer is undefined behaviour. */
-    if (!cJSON_IsNumber(v) || !(v->valuedouble >= (double)min && v->valuedouble <= (double)max) ||
-        v->valuedouble != (double)(int64_t)v->valuedouble)
+    int64_t n;
+    if (!json_int_of(v, min, max, &n))
         return -1;
-    *out = (int)v->valuedouble;
+    *out = (int)n;
     return 0;
 }
 

@@ -71,8 +71,7 @@ metrics_fleet(struct buf *b, struct producer *p)
     metric_head(b, "jobfleet_producer_cache_age_seconds", "gauge",
                 "Age of the dashboard cache these gauges come from.");
     buf_printf(b, "jobfleet_producer_cache_age_seconds %.3f\n",
-               cJSON_IsNumber(at) ? (double)(now_wall_ms() - (int64_t)at->valuedouble) / 1000.0
-                                  : -1.0);
+               cJSON_IsNumber(at) ? ((double)now_wall_ms() - at->valuedouble) / 1000.0 : -1.0);
     cJSON_Delete(s);
 }
 

@@ -11,6 +11,7 @@
  * a reader that still understands 1, since old files may wait on disk across an upgrade. */
 #include "spool.h"
 #include "ids.h"
+#include "json.h"
 #include "log.h"
 #include "util.h"
 
@@ -389,7 +390,8 @@ spool_read(struct spool *s, const char *id, struct spool_entry *e, char *err, si
     e->action = spool_field(o, "action");
     e->parameters = spool_field(o, "parameters");
     e->idempotency_key = spool_field(o, "idempotency_key");
-    e->received_ms = cJSON_IsNumber(at) ? (int64_t)at->valuedouble : 0;
+    if (!json_int_of(at, 0, JSON_INT_MAX, &e->received_ms))
+        e->received_ms = 0;
     cJSON_Delete(o);
     if (e->action == NULL || e->parameters == NULL || e->idempotency_key == NULL) {
         snprintf(err, errlen, "%s: action, parameters or idempotency_key missing", id);

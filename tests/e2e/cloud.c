@@ -264,6 +264,33 @@ test_retry_and_permanent(struct tenv *t)
     cl_stop(&c);
 }
 
+/* Parameters come from outside: a recording or upload id past what a JSON number holds exactly
+ * (1e300) fails the job at once naming the field, and never reaches a conversion to an integer,
+ * which overflows (the tests' build aborts the child on it). */
+static void
+test_bad_numbers(struct tenv *t)
+{
+    struct cl c;
+    cl_start(&c, t, true);
+    static const struct {
+        const char *action, *params, *field;
+    } cases[] = {
+        {"Cloud/Recording/UpdateTicket", "{\"recording_id\":1e300}", "recording_id"},
+        {"Cloud/Recording/Link", "{\"recording_id\":1e300,\"ticket_id\":\"T-1\"}", "recording_id"},
+        {"Cloud/Recording/Link", "{\"recording_id\":2.5,\"ticket_id\":\"T-1\"}", "recording_id"},
+        {"Cloud/Recording/LinkCsv", "{\"upload_id\":-1e300}", "upload_id"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int attempt = 0;
+        char *reason = cl_run(&c, cases[i].action, cases[i].params, "failed", &attempt);
+        CHECK(attempt == 1 && reason && strstr(reason, cases[i].field),
+              "%s %s fails at once naming %s: attempt %d, %s", cases[i].action, cases[i].params,
+              cases[i].field, attempt, reason ? reason : "(none)");
+        free(reason);
+    }
+    cl_stop(&c);
+}
+
 static void
 test_sync_all(struct tenv *t)
 {
@@ -430,6 +457,7 @@ static const struct test_case cases[] = {
     {"e2e_cloud_upload", test_upload, CL_CONF},
     {"e2e_cloud_link", test_link, CL_CONF},
     {"e2e_cloud_retry_and_permanent", test_retry_and_permanent, CL_CONF},
+    {"e2e_cloud_bad_numbers", test_bad_numbers, CL_CONF},
     {"e2e_cloud_sync_all", test_sync_all, CL_CONF},
     {"e2e_cloud_link_csv", test_link_csv, CL_CONF},
     {"e2e_cloud_link_csv_api", test_link_csv_api, CL_CONF},

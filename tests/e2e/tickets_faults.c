@@ -218,6 +218,28 @@ test_sync_one_wrong_answer(struct tenv *t)
     char *res = tk_run(&k, "Tickets/Freshservice/SyncOne", params, "failed");
     CHECK(strstr(res, "answered a ticket whose id is missing"), "the reason: %s", res);
     free(res);
+    /* An id past what a JSON number holds is another id, not a conversion that overflows. */
+    snprintf(fault, sizeof(fault),
+             "{\"path\":\"/api/v2/tickets/%lld\",\"status\":200,\"count\":1,"
+             "\"body\":{\"ticket\":{\"id\":1e300,\"status\":5,\"department_id\":%.0f}}}",
+             (long long)id, dept);
+    tfake_control(&k.fake, "faults", fault);
+    res = tk_run(&k, "Tickets/Freshservice/SyncOne", params, "failed");
+    CHECK(strstr(res, "answered a ticket whose id is another"), "the reason: %s", res);
+    free(res);
+    /* A ticket without a department (or with one of 1e300) is not mapped; it was a conversion
+     * of NaN (or of 1e300) before. */
+    const char *depts[] = {"", ",\"department_id\":1e300"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(fault, sizeof(fault),
+                 "{\"path\":\"/api/v2/tickets/%lld\",\"status\":200,\"count\":1,"
+                 "\"body\":{\"ticket\":{\"id\":%lld,\"status\":5%s}}}",
+                 (long long)id, (long long)id, depts[i]);
+        tfake_control(&k.fake, "faults", fault);
+        res = tk_run(&k, "Tickets/Freshservice/SyncOne", params, "succeeded");
+        CHECK(strstr(res, "department not mapped"), "the result: %s", res);
+        free(res);
+    }
     CHECK(tk_store_int(&k, "SELECT COUNT(*) FROM ticket_details") == 0, "nothing stored");
     tk_stop(&k);
 }
