@@ -250,6 +250,9 @@ dash_cron(struct http_req *r, const struct dash_who *w)
         dash_error(r, w, 503, "%s", err);
         return;
     }
+    /* Its JSON carries each schedule's parameters: redacted as on the schedule's own page. */
+    cJSON *it;
+    cJSON_ArrayForEach(it, list) dash_redact(cJSON_GetObjectItemCaseSensitive(it, "parameters"));
     dash_show(r, w, list, "Cron", "Cron", dash_cron_render_list);
     cJSON_Delete(list);
 }

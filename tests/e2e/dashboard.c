@@ -64,7 +64,7 @@ test_readonly(struct tenv *t)
                   "{\"payload\":\"{\\\"ticket\\\":7,\\\"api_key\\\":\\\"zq9secret\\\"}\"}", NULL);
     CHECK(t_cli(t, NULL, NULL,
                 (const char *const[]){"cron", "add", "nightly", "0 3 * * *", "System/Noop",
-                                      NULL}) == 0,
+                                      "--params", "{\"api_key\":\"cr0nsecret\"}", NULL}) == 0,
           "cron add");
     dstart(t);
     struct dclient v;
@@ -85,6 +85,14 @@ test_readonly(struct tenv *t)
     CHECK(!strstr(page, "zq9secret") && strstr(page, "[redacted]") && strstr(page, "ticket"),
           "the secret inside the payload string is shown: %s", page);
     free(page);
+    /* The cron list's JSON carries every schedule's parameters: redacted as on its page. */
+    const char *crons[] = {"/cron?format=json", "/cron/nightly?format=json", "/cron/nightly"};
+    for (size_t i = 0; i < sizeof(crons) / sizeof(crons[0]); i++) {
+        page = dget(t, crons[i], &v);
+        CHECK(!strstr(page, "cr0nsecret") && strstr(page, "[redacted]"), "%s shows the secret: %s",
+              crons[i], page);
+        free(page);
+    }
     /* The text filter must not tell a redacted value one guess at a time. */
     cJSON *j = dget_json(t, "/jobs?format=json&text=hunter", &v);
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "jobs")) == 0,
