@@ -42,9 +42,10 @@ enum http_route { ROUTE_PAGE, ROUTE_WEBHOOK, ROUTE_API };
  * producer's CPU under load; 16 KiB still takes twice the 8 KiB of headers most proxies
  * allow. */
 #define HTTP_CONN_MEMORY (16 * 1024)
-/* The pages take no body beyond a small form; anything larger is refused before it is read,
- * so a request to an unknown path cannot make the producer buffer max_body_bytes. */
-#define HTTP_PAGE_BODY_MAX 4096
+/* The pages take no body beyond a form; anything larger is refused before it is read, so a
+ * request to an unknown path cannot make the producer buffer max_body_bytes. The largest form
+ * is a bulk change of a page's 500 selected rows: 500 × "&id=" and 19 digits is 11,500 bytes. */
+#define HTTP_PAGE_BODY_MAX (16 * 1024)
 /* File descriptors beside the connections: MariaDB, Redis, the spool, logs. */
 #define HTTP_FD_SPARE 128
 /* Every reply carries these: nothing served is meant to be framed, sniffed as another type,
