@@ -284,7 +284,7 @@ lifecycle_finish_one(struct db *db, const struct outcome *o, bool *took)
                       : def                 ? def->backoff_cap_ms
                                             : 3600000;
         int64_t ms = o->retry_delay_ms > 0 ? o->retry_delay_ms : backoff_ms(o->attempt, base, cap);
-        delay_us = ms * 1000;
+        delay_us = (ms < JOB_RETRY_DELAY_MAX_MS ? ms : JOB_RETRY_DELAY_MAX_MS) * 1000;
     }
     const char *state = outcome_state(o->status, will_retry);
     uint64_t affected = 0;

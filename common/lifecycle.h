@@ -75,6 +75,11 @@ int lifecycle_defer(struct db *db, int64_t id, int64_t delay_ms);
 int lifecycle_hand_back(struct db *db, int64_t instance_id, const int64_t *ids, const int *attempts,
                         const int64_t *tokens, int n);
 
+/* The longest retry delay a job function may ask for (100 years): a longer one would put
+ * run_at past what a DATETIME holds, and the check-out that cannot be written would block the
+ * worker's every later one. */
+#define JOB_RETRY_DELAY_MAX_MS (100LL * 365 * 86400 * 1000)
+
 /* How one attempt ended. Strings are borrowed. */
 struct outcome {
     int64_t id;
@@ -86,7 +91,7 @@ struct outcome {
     const char *reason;
     const char *result;      /* JSON text or NULL */
     int64_t execution_ms;    /* -1 when unknown */
-    int64_t retry_delay_ms;  /* > 0 overrides the backoff */
+    int64_t retry_delay_ms;  /* > 0 overrides the backoff, up to JOB_RETRY_DELAY_MAX_MS */
     const char *dt_started;  /* NULL: taken from the job row */
     bool write_started;      /* also set the row's dt_started to dt_started */
     int64_t backoff_base_ms; /* 0: the action's registered default */

@@ -212,6 +212,35 @@ test_start_ahead_matches_attempt(struct tenv *t)
         claimed_job_release(&j.claimed[k]);
 }
 
+/* A job function's retry delay is its own: one past what a DATETIME holds (a millisecond
+ * epoch taken for a delay, 2^52 ms) made run_at NULL, the statement failed, and the worker
+ * retried that outcome at the head of its queue for ever, writing no other. It is capped at
+ * JOB_RETRY_DELAY_MAX_MS. */
+static void
+test_retry_delay_capped(struct tenv *t)
+{
+    static struct cb_jobs j;
+    cb_claim(t, &j);
+    const struct claimed_job *c = &j.claimed[1]; /* attempt 2 of 3: it will retry */
+    struct outcome o = {.id = c->id,
+                        .instance_id = j.instance,
+                        .attempt = c->attempt,
+                        .max_attempts = c->max_attempts,
+                        .action = c->action,
+                        .status = JOB_RETRY,
+                        .reason = "later",
+                        .retry_delay_ms = 1LL << 52};
+    bool applied = false;
+    CHECK(lifecycle_finish(t->db, &o, 1, &applied) == 0 && applied, "finish: %s", db_errstr(t->db));
+    CHECK(t_sql_int(t, 0,
+                    "SELECT state = 'pending' AND run_at BETWEEN NOW() + INTERVAL 99 YEAR AND "
+                    "NOW() + INTERVAL 101 YEAR FROM jobs WHERE id = ?",
+                    DB_P(DBI(o.id))) == 1,
+          "not pending 100 years away");
+    for (int k = 0; k < CB_JOBS; k++)
+        claimed_job_release(&j.claimed[k]);
+}
+
 /* A hand-back repeated after the job was claimed again (its first answer lost, then a stale
  * copy of the ID popped by the same worker): the job is running at the same attempt for the
  * same instance, under another claim, and the repeat must leave it running. */
@@ -242,6 +271,7 @@ static const struct test_case cases[] = {
     {"e2e_checkout_batch_stale_attempt_takes_nothing", test_stale_attempt_takes_nothing, NULL},
     {"e2e_checkout_batch_start_ahead_matches_attempt", test_start_ahead_matches_attempt, NULL},
     {"e2e_checkout_hand_back_repeat_after_reclaim", test_hand_back_repeat_after_reclaim, NULL},
+    {"e2e_checkout_retry_delay_capped", test_retry_delay_capped, NULL},
 };
 
 int

@@ -2,4 +2,5 @@ jf_e2e(checkout_batch TIMEOUT 120 NAMES
   e2e_checkout_batch_values_reach_their_rows
   e2e_checkout_batch_stale_attempt_takes_nothing
   e2e_checkout_batch_start_ahead_matches_attempt
-  e2e_checkout_hand_back_repeat_after_reclaim)
+  e2e_checkout_hand_back_repeat_after_reclaim
+  e2e_checkout_retry_delay_capped)
