@@ -4,8 +4,10 @@
 #include "retry.h"
 #include "util.h"
 
+#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,16 @@ struct rq {
     redisContext *ctx;
     char errstr[256];
 };
+
+/* After a command ran into its timeout (a server that accepts connections but does not answer:
+ * stopped, swapping, partitioned after the handshake), no connection of this process asks again
+ * for RQ_STALL_MS: every call would cost the full timeout, and a thread that also sends the
+ * heartbeat (the worker's check-out) would fall silent for seconds per job ID and be fenced.
+ * Whatever is not pushed meanwhile, the scheduler's reconcile pushes; a slot not freed expires
+ * with its lease. Process-wide, because the server is: the check-out's and the limiter's
+ * connections would otherwise each pay the timeout in turn. */
+#define RQ_STALL_MS 5000
+static _Atomic int64_t rq_stalled_until_ms;
 
 struct rq *
 rq_new(const struct cfg_redis *cfg)
@@ -52,6 +64,10 @@ rq_free(struct rq *rq)
 static void
 rq_fail(struct rq *rq, const char *what)
 {
+    /* hiredis reports a read past the socket's timeout as an I/O error with errno EAGAIN. */
+    if (rq->ctx && rq->ctx->err == REDIS_ERR_IO &&
+        (errno == EAGAIN || errno == EWOULDBLOCK || errno == ETIMEDOUT))
+        atomic_store(&rq_stalled_until_ms, now_mono_ms() + RQ_STALL_MS);
     if (rq->ctx && rq->ctx->err)
         snprintf(rq->errstr, sizeof(rq->errstr), "redis %s: %s", what, rq->ctx->errstr);
     else
@@ -97,6 +113,8 @@ rq_connect(struct rq *rq)
     rq_disconnect(rq);
     struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
     rq->ctx = redisConnectWithTimeout(rq->host, rq->port, tv);
+    if (rq->ctx && rq->ctx->err == REDIS_ERR_IO && errno == ETIMEDOUT)
+        atomic_store(&rq_stalled_until_ms, now_mono_ms() + RQ_STALL_MS);
     if (rq->ctx == NULL || rq->ctx->err) {
         snprintf(rq->errstr, sizeof(rq->errstr), "connect to Redis at %s:%d: %s", rq->host,
                  rq->port, rq->ctx ? rq->ctx->errstr : "out of memory");
@@ -161,6 +179,13 @@ rq_ensure(struct rq *rq)
 {
     if (rq->ctx)
         return 0;
+    int64_t wait = atomic_load(&rq_stalled_until_ms) - now_mono_ms();
+    if (wait > 0) {
+        snprintf(rq->errstr, sizeof(rq->errstr),
+                 "Redis at %s:%d did not answer in time; not asked again for %lld ms", rq->host,
+                 rq->port, (long long)wait);
+        return -1;
+    }
     return rq_connect(rq);
 }
 

@@ -1,0 +1,81 @@
+/* End-to-end test of a worker while Redis stops answering (FAULTS #8, a Redis hang): Redis
+ * accepts connections but answers nothing, so every command runs into its 10 s timeout. The
+ * worker's check-out thread, which also sends the heartbeat, frees each finished job's
+ * concurrency slot in Redis; at 10 s a slot it went silent past the fence and killed its own
+ * healthy jobs. Private servers: the shared Redis serves the other tests. */
+#include "tservers.h"
+#include "tsupport.h"
+#include "util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static pid_t
+redis_pid(struct tsrv *s)
+{
+    char *path = xasprintf("%s/redis.pid.launch", s->dir);
+    char *text = t_read_file(path);
+    free(path);
+    CHECK(text != NULL, "no redis.pid.launch");
+    pid_t pid = (pid_t)strtol(text, NULL, 10);
+    free(text);
+    return pid;
+}
+
+/* Four jobs run under a queue concurrency limit: one of 26 s, three of 2 s. Redis stops
+ * answering; the three short jobs end, and their slots cannot be freed. The long job must run
+ * to its end on its one attempt: the worker's heartbeat goes on (lease 30 s, fence 22.5 s). */
+static void
+test_stall_keeps_heartbeat(struct tenv *t)
+{
+    struct tsrv srv;
+    tsrv_start(t, &srv);
+    tsrv_use(t, &srv);
+    CHECK(t_cli(t, NULL, NULL,
+                (const char *const[]){"queue", "limit", "default", "--concurrency", "10", NULL}) ==
+              0,
+          "queue limit");
+    int64_t long_job = t_enqueue(t, "System/Sleep", "{\"seconds\":26}", NULL);
+    int64_t short_jobs[3];
+    for (int i = 0; i < 3; i++)
+        short_jobs[i] = t_enqueue(t, "System/Sleep", "{\"seconds\":2}", NULL);
+    pid_t w = t_start_worker(t, NULL);
+    WAIT_UNTIL(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE state = 'running'", DB_NOP) == 4,
+               10000, "the four jobs never ran");
+    pid_t rp = redis_pid(&srv);
+    CHECK(kill(rp, SIGSTOP) == 0, "SIGSTOP Redis: %s", strerror(errno));
+    for (int i = 0; i < 3; i++)
+        WAIT_UNTIL(t_job_done(t, short_jobs[i]), 15000, "short job %d: %s", i,
+                   t_job_state(t, short_jobs[i]));
+    /* Past the fence of a worker silent since the stall began, before the long job's end. */
+    WAIT_UNTIL(t_job_done(t, long_job), 40000, "the long job: %s", t_job_state(t, long_job));
+    CHECK(kill(rp, SIGCONT) == 0, "SIGCONT Redis: %s", strerror(errno));
+    char *st = t_sql_str(t,
+                         "SELECT CONCAT(state, ' attempt ', attempt, ' ', "
+                         "COALESCE(failure_reason, '')) FROM jobs WHERE id = ?",
+                         DB_P(DBI(long_job)));
+    CHECK(st && strcmp(st, "succeeded attempt 1 ") == 0, "the long job: %s", st ? st : "(none)");
+    free(st);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'", DB_NOP) == 4,
+          "every job succeeded");
+    t_signal(t, w, SIGTERM);
+    int status = t_wait_exit(t, w, 30000);
+    CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "the worker exits 0 (status %d)", status);
+    tsrv_stop(t, &srv);
+}
+
+static const struct test_case cases[] = {
+    {"e2e_redis_stall_keeps_heartbeat", test_stall_keeps_heartbeat,
+     "[worker]\nconcurrency = 4\nlease_s = 30\n"},
+};
+
+int
+main(int argc, char **argv)
+{
+    return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
+}
