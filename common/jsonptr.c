@@ -84,8 +84,12 @@ jsonptr_text(const cJSON *item, char *out, size_t len)
         n = snprintf(out, len, "%s", item->valuestring);
     } else if (cJSON_IsNumber(item)) {
         double d = item->valuedouble;
+        /* Past 2^53 a double no longer holds every integer: 18014398509481984 and ...985 are
+         * one value, and would be one key. */
+        if (d == floor(d) && fabs(d) >= 9007199254740992.0)
+            return -2;
         /* Integral values print as integers so that 42 and 42.0 give the same key. */
-        if (d == floor(d) && fabs(d) < 9007199254740992.0)
+        if (d == floor(d))
             n = snprintf(out, len, "%.0f", d);
         else
             n = snprintf(out, len, "%.17g", d);

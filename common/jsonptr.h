@@ -17,7 +17,8 @@ const cJSON *jsonptr_get(const cJSON *root, const char *ptr);
 
 /* Writes a scalar item as text into out: strings as they are, numbers without a trailing
  * ".0", true/false, and other items (objects, arrays, null) as compact JSON. Returns -1 when
- * the text does not fit in len bytes. */
+ * the text does not fit in len bytes, -2 for an integer of 2^53 or more in magnitude (parsed
+ * as a double, two such integers may be one value: their texts would not tell them apart). */
 int jsonptr_text(const cJSON *item, char *out, size_t len);
 
 #endif

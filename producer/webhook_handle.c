@@ -222,6 +222,22 @@ webhook_key_ok(const char *k)
     return true;
 }
 
+/* Replies 400 for an idempotency field that cannot make a key (rc from jsonptr_text). */
+static void
+webhook_field_refused(struct http_req *r, const char *field, int rc)
+{
+    if (rc == -2) {
+        http_reply_error(r, 400, "body",
+                         "idempotency field %s is a number past 2^53, where JSON numbers lose "
+                         "digits (two ids would be one key): send it as a string",
+                         field);
+        webhook_log_row(r, 400, 0, "idempotency field past 2^53");
+    } else {
+        http_reply_error(r, 400, "body", "idempotency field %s is missing or too long", field);
+        webhook_log_row(r, 400, 0, "idempotency field missing");
+    }
+}
+
 /* The key from the source's idempotency fields of the JSON body. Replies 400 and returns -1
  * when the body is not JSON or lacks a field. */
 static int
@@ -239,10 +255,9 @@ webhook_field_key(struct http_req *r, struct webhook_state *st)
     for (int i = 0; i < src->n_idem; i++) {
         const cJSON *it = jsonptr_get(doc, src->idem_fields[i]);
         char text[1024];
-        if (it == NULL || cJSON_IsNull(it) || jsonptr_text(it, text, sizeof(text)) < 0) {
-            http_reply_error(r, 400, "body", "idempotency field %s is missing or too long",
-                             src->idem_fields[i]);
-            webhook_log_row(r, 400, 0, "idempotency field missing");
+        int rc = it == NULL || cJSON_IsNull(it) ? -1 : jsonptr_text(it, text, sizeof(text));
+        if (rc < 0) {
+            webhook_field_refused(r, src->idem_fields[i], rc);
             cJSON_Delete(vals);
             cJSON_Delete(doc);
             return -1;

@@ -78,6 +78,15 @@ test_text(void **state)
     assert_string_equal(out, "null");
     assert_int_equal(jsonptr_text(jsonptr_get(doc, "/s"), out, 3), -1);
     cJSON_Delete(doc);
+    /* Two ids past 2^53 parse to one double: refused, not given one text. */
+    doc = cJSON_Parse("{\"a\": 18014398509481985, \"b\": -9007199254740992, "
+                      "\"c\": 9007199254740991, \"d\": 1e300}");
+    assert_int_equal(jsonptr_text(jsonptr_get(doc, "/a"), out, sizeof(out)), -2);
+    assert_int_equal(jsonptr_text(jsonptr_get(doc, "/b"), out, sizeof(out)), -2);
+    assert_int_equal(jsonptr_text(jsonptr_get(doc, "/d"), out, sizeof(out)), -2);
+    assert_int_equal(jsonptr_text(jsonptr_get(doc, "/c"), out, sizeof(out)), 0);
+    assert_string_equal(out, "9007199254740991");
+    cJSON_Delete(doc);
 }
 
 int
