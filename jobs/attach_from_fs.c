@@ -37,7 +37,7 @@ from_fs_conversation(struct from_fs *f)
     cJSON *all = cJSON_CreateArray();
     enum fs_fail ff = fs_list(&f->fs, path, "conversations", all, err, sizeof(err));
     if (ff != FS_OK) {
-        job_out_fail(f->out, ff == FS_TRANSIENT ? JOB_RETRY : JOB_FAIL, "%s", err);
+        fs_out_fail(&f->fs, f->out, ff, err);
         cJSON_Delete(all);
         return -1;
     }

@@ -46,6 +46,14 @@ fs_classify(struct fs *fs, const struct httpc_resp *r)
     return FS_OTHER;
 }
 
+void
+fs_out_fail(const struct fs *fs, struct job_out *out, enum fs_fail f, const char *err)
+{
+    job_out_fail(out, f == FS_TRANSIENT ? JOB_RETRY : JOB_FAIL, "%s", err);
+    if (f == FS_TRANSIENT && fs->told_wait_ms > 0)
+        out->retry_delay_ms = fs->told_wait_ms;
+}
+
 /* Moves the members of resp's array under key to out. */
 static enum fs_fail
 fs_take_items(struct httpc_resp *resp, const char *key, cJSON *out, char *err, size_t errlen)

@@ -12,9 +12,6 @@
 
 struct httpc;
 
-/* How a call failed: the API refused our credentials (a permanent failure of the job), a
- * failure that may pass (5xx, 429 past the client's retries, transport), or another answer
- * (404, 400: the one ticket is bad). */
 /* How a call failed: FS_AUTH, the key was refused (401); FS_DENIED, the key may not see
  * this (403 access_denied: one ticket of a group it cannot read, say); FS_TRANSIENT, worth
  * trying again (429, 5xx, a timeout); FS_OTHER, anything else. */
@@ -28,6 +25,12 @@ struct fs {
      * the fleet-wide pause one set), 0 when none: more requests now only spend the budget. */
     int64_t told_wait_ms;
 };
+
+/* Ends the job on a failed call (f not FS_OK): JOB_RETRY for FS_TRANSIENT, after the wait the
+ * service asked for when it asked one (fs->told_wait_ms: a Retry-After past the client's own
+ * retries, or the fleet-wide pause) rather than the action's backoff, whose attempts would all
+ * be spent inside that wait; JOB_FAIL otherwise. */
+void fs_out_fail(const struct fs *fs, struct job_out *out, enum fs_fail f, const char *err);
 
 /* Opens the service [service.freshservice]. -1 with err set when it is not configured. */
 int fs_open(struct job_ctx *ctx, struct fs *fs, char *err, size_t errlen);

@@ -30,12 +30,6 @@ tickets_id_of(const cJSON *v)
     return strtoll(v->valuestring, NULL, 10);
 }
 
-static void
-one_fail(struct job_out *out, enum fs_fail f, const char *err)
-{
-    job_out_fail(out, f == FS_TRANSIENT ? JOB_RETRY : JOB_FAIL, "%s", err);
-}
-
 /* Upserts a row, reading first whether the store held it (ticket_store_upsert needs to know). */
 static int
 one_upsert(struct db *db, const struct ticket_row *row, int *changed)
@@ -63,7 +57,7 @@ one_store(struct job_ctx *ctx, struct fs *fs, const cJSON *t, const char *compan
     int rc = -1;
     struct db *db = f == FS_OK ? job_db(ctx, "tickets", err, sizeof(err)) : NULL;
     if (f != FS_OK) {
-        one_fail(out, f, err);
+        fs_out_fail(fs, out, f, err);
     } else if (db == NULL) {
         job_out_fail(out, JOB_RETRY, "%s", err);
     } else {
@@ -101,7 +95,7 @@ tickets_fs_sync_one(struct job_ctx *ctx, const cJSON *params, struct job_out *ou
     enum fs_fail f;
     cJSON *t = fs_ticket(&fs, id, &f, err, sizeof(err));
     if (t == NULL) {
-        one_fail(out, f, err);
+        fs_out_fail(&fs, out, f, err);
         return;
     }
     /* The row is stored under the answer's id: it must be the one asked for. */

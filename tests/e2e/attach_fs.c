@@ -293,6 +293,39 @@ test_refused(struct tenv *t)
     af_stop(&a);
 }
 
+/* Freshservice answers the conversation fetch with a 429 and Retry-After of an hour (past the
+ * client's own retries): the copy waits that hour. It retried after its backoff before (10 s at
+ * most), and spent its every attempt inside the wait: a webhook's copy, enqueued once, failed
+ * for good within minutes. */
+static void
+test_told_to_wait(struct tenv *t)
+{
+    struct af a;
+    af_start(&a, t);
+    const int64_t ids[] = {9301};
+    const char *names[] = {"wait.txt"};
+    af_object(&a, 9301, "wait.txt", "later");
+    af_conversation(&a, 901, 1, ids, names, NULL);
+    tfake_control(&a.fs, "faults",
+                  "{\"path\":\"/api/v2/tickets/\",\"status\":429,\"retry_after\":3600,"
+                  "\"count\":1}");
+    char *p = af_params(&a, 901);
+    int64_t id = t_enqueue(t, "Attachments/Freshservice/CopyToToga", p, NULL);
+    free(p);
+    WAIT_UNTIL(t_job_in_state(t, id, "pending") || t_job_done(t, id), 60000, "the attempt ends");
+    char *st = t_job_state(t, id);
+    CHECK(
+        strcmp(st, "pending") == 0 &&
+            t_sql_int(t, -1, "SELECT TIMESTAMPDIFF(SECOND, NOW(6), run_at) FROM jobs WHERE id = ?",
+                      DB_P(DBI(id))) >= 3500,
+        "the copy runs again after the Retry-After: %s, in %lld s", st,
+        (long long)t_sql_int(t, -1,
+                             "SELECT TIMESTAMPDIFF(SECOND, NOW(6), run_at) FROM jobs WHERE id = ?",
+                             DB_P(DBI(id))));
+    free(st);
+    af_stop(&a);
+}
+
 /* The Freshservice webhook naming a conversation and a note enqueues the copy at once, at a
  * higher priority than the ticket sync. */
 static void
@@ -334,6 +367,7 @@ static const struct test_case cases[] = {
     {"e2e_attach_fs_expired_refetch", test_expired_refetch, NULL},
     {"e2e_attach_fs_refused", test_refused, NULL},
     {"e2e_attach_fs_webhook_priority", test_webhook_priority, NULL},
+    {"e2e_attach_fs_told_to_wait", test_told_to_wait, NULL},
 };
 
 int
