@@ -153,9 +153,11 @@ db_connect(struct db *db)
     mysql_optionsv(db->conn, MYSQL_OPT_WRITE_TIMEOUT, &rt);
     mysql_optionsv(db->conn, MYSQL_OPT_RECONNECT, &off);
     mysql_optionsv(db->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    /* UTC everywhere: every DATETIME the fleet writes and compares is UTC. */
+    /* UTC everywhere: every DATETIME the fleet writes and compares is UTC. Autocommit on
+     * whatever the server's default: a single statement outside a transaction must be
+     * committed when it returns (a webhook's insert is answered 202 on it). */
     mysql_optionsv(db->conn, MYSQL_INIT_COMMAND,
-                   "SET time_zone='+00:00', tx_isolation='READ-COMMITTED'");
+                   "SET time_zone='+00:00', tx_isolation='READ-COMMITTED', autocommit=1");
     const char *sock = db->socket[0] ? db->socket : NULL;
     if (mysql_real_connect(db->conn, sock ? NULL : db->host, db->user, db->password,
                            db->database[0] ? db->database : NULL, (unsigned)db->port, sock,

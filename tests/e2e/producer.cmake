@@ -27,6 +27,7 @@ jf_e2e(producer_api TIMEOUT 120 NAMES
   e2e_producer_flags
   e2e_producer_sigterm)
 jf_e2e(producer_outage TIMEOUT 180 NAMES
+  e2e_producer_server_autocommit_off
   e2e_producer_outage_mysql
   e2e_producer_spool_quota
   e2e_producer_outage_redis

@@ -246,7 +246,32 @@ test_outage_api_log(struct tenv *t)
     tsrv_stop(t, &srv);
 }
 
+/* A server whose sessions start with autocommit off (autocommit=0 in its my.cnf): the
+ * producer's one-statement insert, which relies on autocommit, was left in an open transaction
+ * and answered 202, so no other session saw the job and a kill -9 of the producer lost it. The
+ * fleet's sessions turn autocommit on themselves. */
+static void
+test_server_autocommit_off(struct tenv *t)
+{
+    setenv("JOBFLEET_MYSQL_EXTRA_ARGS", "--autocommit=0", 1);
+    struct tsrv srv;
+    tsrv_start(t, &srv);
+    unsetenv("JOBFLEET_MYSQL_EXTRA_ARGS");
+    tsrv_use(t, &srv);
+    pid_t p = tprod_start(t);
+    char *out = NULL;
+    long st = tprod_post(t, "/webhook/system/echo", "{\"n\":1}", 7, NULL, &out);
+    CHECK(st == 202, "the webhook: %ld %s", st, out ? out : "");
+    free(out);
+    kill(p, SIGKILL);
+    t_wait_exit(t, p, 5000);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 1,
+          "the job answered 202 is not stored");
+    tsrv_stop(t, &srv);
+}
+
 static const struct test_case cases[] = {
+    {"e2e_producer_server_autocommit_off", test_server_autocommit_off, ECHO_SOURCE},
     {"e2e_producer_outage_mysql", test_outage_mysql, ECHO_SOURCE},
     {"e2e_producer_spool_quota", test_spool_quota,
      ECHO_SOURCE "[producer]\nspool_max_bytes = 20000\n"},
