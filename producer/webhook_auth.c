@@ -171,6 +171,21 @@ webhook_auth_basic(const struct webhook_source *src, const struct http_headers *
 }
 
 int
+webhook_auth_headers(const struct webhook_source *src, const struct http_headers *h, int64_t now_s,
+                     char *reason, size_t reasonlen)
+{
+    if (src->auth != WEBHOOK_AUTH_HMAC)
+        return webhook_auth_check(src, h, NULL, 0, now_s, reason, reasonlen);
+    uint8_t given[HMAC_SHA256_LEN];
+    const char *ts;
+    if (webhook_sig_parse(src, h, given, reason, reasonlen) < 0)
+        return -1;
+    if (src->timestamp_header && webhook_timestamp(src, h, now_s, &ts, reason, reasonlen) < 0)
+        return -1;
+    return 0;
+}
+
+int
 webhook_auth_check(const struct webhook_source *src, const struct http_headers *h, const char *body,
                    size_t len, int64_t now_s, char *reason, size_t reasonlen)
 {

@@ -15,6 +15,13 @@
 int webhook_auth_check(const struct webhook_source *src, const struct http_headers *h,
                        const char *body, size_t len, int64_t now_s, char *reason, size_t reasonlen);
 
+/* What of a delivery's authentication its headers alone decide, before any body is read: the
+ * whole of a token or basic check; for an hmac-sha256 source a signature header present and
+ * well-formed and a timestamp within tolerance (webhook_auth_check still checks the signature
+ * over the body). Returns 0, or -1 with the reason as webhook_auth_check. */
+int webhook_auth_headers(const struct webhook_source *src, const struct http_headers *h,
+                         int64_t now_s, char *reason, size_t reasonlen);
+
 /* The signature of a delivery to an hmac-sha256 source as 64 lower-case hex digits, however
  * the sender wrote it; -1 when the header is missing or malformed. */
 int webhook_auth_signature_hex(const struct webhook_source *src, const struct http_headers *h,

@@ -152,11 +152,11 @@ webhook_begin(struct http_req *r)
     r->webhook = st;
     if (webhook_admit(r, st))
         return 1;
-    /* Credentials in headers are checked before a byte of the body is read. */
+    /* What the headers decide is checked before a byte of the body is read: a delivery that
+     * cannot pass is not buffered. */
     char reason[256];
-    if (st->src->auth != WEBHOOK_AUTH_HMAC &&
-        webhook_auth_check(st->src, &r->headers, NULL, 0, now_wall_ms() / 1000, reason,
-                           sizeof(reason)) < 0) {
+    if (webhook_auth_headers(st->src, &r->headers, now_wall_ms() / 1000, reason, sizeof(reason)) <
+        0) {
         webhook_refuse_auth(r, st, reason);
         return 1;
     }

@@ -174,6 +174,8 @@ log_rows(struct tenv *t, int status)
     return t_sql_int(t, -1, "SELECT COUNT(*) FROM webhook_log WHERE status = ?", DB_P(DBI(status)));
 }
 
+static int declared_only(struct tenv *t, long long declared);
+
 static void
 test_hmac(struct tenv *t)
 {
@@ -227,6 +229,9 @@ test_hmac(struct tenv *t)
     CHECK(log_lines(t, p, "401 for source gh") == 5, "each 401 logged with its source");
     CHECK(jobs_count(t) == 1, "nothing stored for a 401");
     WAIT_UNTIL(log_rows(t, 401) == 5, 5000, "webhook_log rows of the 401s");
+    /* Without a signature header no body can pass: refused before it is read, so unsigned
+     * requests cannot make the producer buffer a megabyte each. */
+    CHECK(declared_only(t, 1024 * 1024) == 401, "an unsigned 1 MiB body was waited for");
 }
 
 static void
