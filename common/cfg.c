@@ -53,7 +53,8 @@ static const struct cfg_key cfg_keys[] = {
       "child costs about 1 MB, and idle children let the supervisor claim in batches)"),
     K(worker, queues, CFG_STR, "default:1", 0, 0,
       "queues to pop with weights, e.g. \"critical:3,default:1\""),
-    K(worker, heartbeat_s, CFG_INT, "5", 1, 3600, "seconds between heartbeats"),
+    K(worker, heartbeat_s, CFG_INT, "5", 1, 3600,
+      "seconds between heartbeats (at most half of lease_s)"),
     K(worker, lease_s, CFG_INT, "30", 2, 86400,
       "a worker silent this long is dead; its running jobs end \"worker lost\""),
     K(worker, drain_timeout_s, CFG_INT, "60", 0, 86400,
@@ -577,6 +578,14 @@ cfg_convert(struct cfg_load_state *st)
         if (strcmp(lv, "debug") && strcmp(lv, "info") && strcmp(lv, "warn") && strcmp(lv, "error"))
             cfg_fail(st, "[log] level: expected debug, info, warn or error, got \"%s\"", lv);
     }
+    /* A worker fences itself when no heartbeat has committed for most of the lease: with fewer
+     * than two heartbeats per lease, one slow commit would stop its jobs and the scheduler
+     * would take a live worker for dead. */
+    if (!st->failed && c->worker.lease_s < 2 * c->worker.heartbeat_s)
+        cfg_fail(st,
+                 "[worker] lease_s (%d) must be at least twice heartbeat_s (%d): a worker is "
+                 "taken for dead when its heartbeats stop for a lease",
+                 c->worker.lease_s, c->worker.heartbeat_s);
     return st->failed ? -1 : 0;
 }
 

@@ -164,6 +164,14 @@ test_config_errors(struct tenv *t)
           "msg: %s", err);
     free(err);
 
+    /* One heartbeat per lease: the worker would fence itself between two of them. */
+    write_conf(conf, "[worker]\nheartbeat_s = 20\nlease_s = 30\n");
+    CHECK(run(t, &err, "%s --config %s --check-config", t_bin("jobfleet-worker"), conf) == 2,
+          "heartbeat_s against lease_s");
+    CHECK(strstr(err, "[worker] lease_s (30) must be at least twice heartbeat_s (20)"), "msg: %s",
+          err);
+    free(err);
+
     CHECK(run(t, &err, "%s --config %s/missing.conf stats", t_bin("jobfleet"), t->dir) == 2,
           "missing file");
     CHECK(strstr(err, "missing.conf: cannot open config file"), "msg: %s", err);
