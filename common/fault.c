@@ -67,18 +67,39 @@ fault_stall(const char *name)
         usleep((useconds_t)atoi(colon + 1) * 1000);
 }
 
+/* The N of JOBFLEET_FAULT_POINT=NAME[@N] when it names name; 0 when it does not. */
+static int
+fault_nth(const char *name)
+{
+    const char *want = getenv("JOBFLEET_FAULT_POINT");
+    if (want == NULL)
+        return 0;
+    const char *at = strchr(want, '@');
+    size_t len = at ? (size_t)(at - want) : strlen(want);
+    if (len != strlen(name) || strncmp(want, name, len) != 0)
+        return 0;
+    int nth = at ? atoi(at + 1) : 1;
+    return nth > 0 ? nth : 1;
+}
+
+bool
+fault_fail(const char *name)
+{
+    const char *action = getenv("JOBFLEET_FAULT_ACTION");
+    int nth = fault_nth(name);
+    if (nth == 0 || action == NULL || strncmp(action, "fail:", 5) != 0)
+        return false;
+    int hit = atomic_fetch_add(&fault_hits, 1) + 1;
+    return hit >= nth && hit < nth + atoi(action + 5);
+}
+
 void
 fault_point(const char *name)
 {
     fault_stall(name);
-    const char *want = getenv("JOBFLEET_FAULT_POINT");
-    if (want == NULL)
+    int nth = fault_nth(name);
+    if (nth == 0)
         return;
-    const char *at = strchr(want, '@');
-    size_t len = at ? (size_t)(at - want) : strlen(want);
-    if (len != strlen(name) || strncmp(want, name, len) != 0)
-        return;
-    int nth = at ? atoi(at + 1) : 1;
     int hit = atomic_fetch_add(&fault_hits, 1) + 1;
     const char *action = getenv("JOBFLEET_FAULT_ACTION");
     if (action && strncmp(action, "stall:", 6) == 0) {
@@ -87,7 +108,7 @@ fault_point(const char *name)
             usleep((useconds_t)atoi(action + 6) * 1000);
         return;
     }
-    if (hit != (nth > 0 ? nth : 1))
+    if (hit != nth)
         return;
     pid_t g = getpgrp();
     bool whole_group = g == getpid() || g == getppid();

@@ -10,6 +10,8 @@
  *                                   (opens a race window wide enough for a test to hit)
  *   JOBFLEET_FAULT_ACTION=stop      instead of killing, SIGSTOP the group (a zombie made at an
  *                                   exact step; the test's SIGCONT resumes it there)
+ *   JOBFLEET_FAULT_ACTION=fail:K    at a FAULT_FAIL point: make the call there fail, K passes
+ *                                   from the Nth on (then it works again)
  *   JOBFLEET_FAULT_STALL=NAME:MS    besides, sleep MS at every pass through NAME (a second
  *                                   point, to line events up for the first: outcomes that
  *                                   gather while the check-out sleeps, say)
@@ -28,12 +30,19 @@
  *   checkout.after   a check-out transaction committed
  *   cron.fired       the scheduler inserted a cron fire's job, before it advanced the cron row
  *   pickup.commit    the scheduler queued due jobs and is about to commit (then push)
+ *   spawn            (FAULT_FAIL) the worker starts a child: fails as a fork refused (EAGAIN)
  * and one note (FAULT_NOTE_KILL, logged, never fired): self-fence, a worker killing its
  * children because its lease is running out. */
 #ifndef JOBFLEET_FAULT_H
 #define JOBFLEET_FAULT_H
 
+#include <stdbool.h>
+
 #ifdef JOBFLEET_FAULT_POINTS
+/* True at the passes through name that JOBFLEET_FAULT_ACTION=fail:K asks to fail (see above):
+ * the caller then fails as the real call would. */
+bool fault_fail(const char *name);
+#define FAULT_FAIL(name) fault_fail(name)
 /* Fires the point when the environment names it (see above); returns otherwise. */
 void fault_point(const char *name);
 #define FAULT_POINT(name) fault_point(name)
@@ -48,6 +57,7 @@ void fault_point(const char *name);
 void fault_note_kill(int pid, const char *detail);
 #define FAULT_NOTE_KILL(pid, detail) fault_note_kill((pid), "" detail)
 #else
+#define FAULT_FAIL(name) false
 #define FAULT_NOTE_KILL(pid, detail) ((void)0)
 #define FAULT_POINT(name) ((void)0)
 #define FAULT_POINT_IF(cond, name) ((void)0)

@@ -64,7 +64,8 @@ struct sup {
     bool draining;
     int64_t drain_deadline;
     int64_t next_renew;
-    int64_t next_gauges; /* when the window's gauges are sampled next */
+    int64_t next_gauges;  /* when the window's gauges are sampled next */
+    int64_t next_respawn; /* when a slot whose child could not be started is tried again */
     pid_t self;
     struct limiter lim; /* renews the fleet-wide slots of running jobs */
     /* The claim-ahead window: jobs claimed (checked in) that wait for a child, oldest first. */
@@ -93,6 +94,9 @@ struct sup {
 #define SUP_WINDOW_COVER_MS 20.0
 /* How often the supervisor samples the window's gauges (jobfleet_worker_window_*). */
 #define SUP_GAUGE_MS 100
+/* How often a slot left without a child (a fork refused: EAGAIN, ENOMEM, EMFILE) is tried
+ * again. */
+#define SUP_RESPAWN_MS 1000
 #define SUP_WINDOW_AUTO_PER_CHILD 64
 
 /* Hands a job's outcome to the check-out thread, with its fleet-wide slots (freed once the

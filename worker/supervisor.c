@@ -101,6 +101,11 @@ sup_spawn(struct sup *s, int i)
     atomic_store(&s->gates[i].word, 0);
     atomic_store(&s->gates[i].cancel_id, 0);
     int sv[2];
+    if (FAULT_FAIL("spawn")) {
+        errno = EAGAIN;
+        log_warn("start the child of slot %d", i);
+        return -1;
+    }
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
         log_warn("socketpair");
         return -1;
@@ -280,7 +285,24 @@ sup_reap(struct sup *s)
             continue;
         if (sup_spawn(s, i) == 0)
             worker_metrics_restart();
+        else
+            log_warnx("slot %d has no child; trying again every %d ms", i, SUP_RESPAWN_MS);
     }
+}
+
+/* Starts the children that could not be started when theirs ended: a slot left without one
+ * would be lost for good, and a worker whose every slot went would claim for no child. */
+static void
+sup_respawn(struct sup *s, int64_t now)
+{
+    if (s->draining || now < s->next_respawn)
+        return;
+    s->next_respawn = now + SUP_RESPAWN_MS;
+    for (int i = 0; i < s->n_slots; i++)
+        if (s->slots[i].pid == 0 && sup_spawn(s, i) == 0) {
+            log_info("slot %d: a child started again", i);
+            worker_metrics_restart();
+        }
 }
 
 static struct slot *
@@ -357,6 +379,8 @@ static int
 sup_window_size(const struct sup *s, int live)
 {
     int cap = s->prefetch;
+    if (live == 0)
+        return 0; /* no child to run what it would hold */
     if (s->prefetch_auto) {
         double most = (double)live * SUP_WINDOW_AUTO_PER_CHILD;
         double cover = s->avg_run_ms < 1.0 ? most : live * SUP_WINDOW_COVER_MS / s->avg_run_ms;
@@ -455,6 +479,7 @@ sup_periodic(struct sup *s)
         live += s->slots[i].pid > 0;
         ahead += s->slots[i].n_ahead;
     }
+    sup_respawn(s, now);
     worker_metrics_slots(busy, s->n_slots);
     /* A sample every SUP_GAUGE_MS is plenty for a scrape, and spares a drain's loop, which
      * turns thousands of times a second, the registry's lock. */

@@ -200,6 +200,34 @@ test_crash_keeps_serving(struct tenv *t)
     CHECK(t_worker_children(w, kids, 16) == 2, "the crashed child was replaced");
 }
 
+/* The child that replaces a crashed one cannot be started at first (a fork refused: EAGAIN under
+ * a pids limit, ENOMEM, EMFILE; here the test build's fault point): the slot was lost for good
+ * before, the worker going on with one child fewer, none in the end. It is tried again. */
+static void
+test_respawn_after_refused_fork(struct tenv *t)
+{
+    /* Passes 1 and 2 start the two children; the replacement fails twice, then starts. */
+    setenv("JOBFLEET_FAULT_POINT", "spawn@3", 1);
+    setenv("JOBFLEET_FAULT_ACTION", "fail:2", 1);
+    pid_t w = start_worker(t);
+    unsetenv("JOBFLEET_FAULT_POINT");
+    unsetenv("JOBFLEET_FAULT_ACTION");
+    int64_t crash = t_enqueue(t, "System/Crash", NULL, NULL);
+    WAIT_UNTIL(t_job_done(t, crash), 10000, "crash job never finished");
+    pid_t kids[16];
+    WAIT_UNTIL(t_worker_children(w, kids, 16) == 2, 10000, "the slot stayed without a child (%d)",
+               t_worker_children(w, kids, 16));
+    char *log = t_log(t, w);
+    CHECK(log && strstr(log, "has no child; trying again") && strstr(log, "a child started again"),
+          "the log says what happened");
+    free(log);
+    int64_t ids[4];
+    for (int i = 0; i < 4; i++)
+        ids[i] = t_enqueue(t, "System/Noop", NULL, NULL);
+    for (int i = 0; i < 4; i++)
+        WAIT_UNTIL(t_job_in_state(t, ids[i], "succeeded"), 10000, "job after the respawn");
+}
+
 /* Whether every child of w runs with scheduling policy want. */
 static bool
 children_sched(pid_t w, int want, int *n)
@@ -447,6 +475,7 @@ static const struct test_case cases[] = {
      "[worker]\nconcurrency = 4\n"},
     {"e2e_lifecycle_kill9_worker_job_lost", test_kill9_worker_job_lost, NULL},
     {"e2e_lifecycle_crash_keeps_serving", test_crash_keeps_serving, NULL},
+    {"e2e_lifecycle_respawn_after_refused_fork", test_respawn_after_refused_fork, NULL},
     {"e2e_lifecycle_children_sched_batch", test_children_sched_batch, NULL},
     {"e2e_lifecycle_timeout_kills", test_timeout_kills, "[worker]\nkill_grace_s = 1\n"},
     {"e2e_lifecycle_sigterm_drains", test_sigterm_drains, NULL},
