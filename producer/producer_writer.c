@@ -657,7 +657,10 @@ producer_writer_abort(struct producer_writer *wr)
     bgthread_lock(&wr->ins);
     while (wr->o_head) {
         struct producer_write *w = wr->o_head;
-        w->state = PW_FAILED;
+        /* The inserter may be writing it now, and producer_writer_stop lets that commit: the
+         * outcome is unknown, not a failure (a client told "not stored" would make a second
+         * job). A webhook spools it under its key, as for any unknown outcome. */
+        w->state = PW_UNKNOWN;
         snprintf(w->err, sizeof(w->err), "the producer is shutting down");
         writer_unlink_outstanding(wr, w);
         bgthread_unlock(&wr->ins);

@@ -54,8 +54,9 @@ int producer_write_state(struct producer_writer *wr, struct producer_write *w);
 
 /* Starts the writer threads and the deadline watchdog. */
 struct producer_writer *producer_writer_start(struct producer *p);
-/* Answers every item not yet answered with PW_FAILED (their requests spool them) and refuses
- * new ones: for a shutdown that cannot wait. */
+/* Answers every item not yet answered with PW_UNKNOWN (its insert may be under way and is let
+ * commit; webhooks spool them under their key) and refuses new ones: for a shutdown that
+ * cannot wait. */
 void producer_writer_abort(struct producer_writer *wr);
 /* Finishes what is queued, stops the threads and frees the writer. Accepts NULL. */
 void producer_writer_stop(struct producer_writer *wr);

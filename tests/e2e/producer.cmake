@@ -25,7 +25,8 @@ jf_e2e(producer_api TIMEOUT 120 NAMES
   e2e_producer_api_disabled
   e2e_producer_pages
   e2e_producer_flags
-  e2e_producer_sigterm)
+  e2e_producer_sigterm
+  e2e_producer_sigterm_forced_api)
 jf_e2e(producer_outage TIMEOUT 180 NAMES
   e2e_producer_server_autocommit_off
   e2e_producer_outage_mysql

@@ -696,6 +696,53 @@ test_sigterm(struct tenv *t)
     CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs", DB_NOP) == 5, "exactly five jobs");
 }
 
+static void *
+bg_api_main(void *arg)
+{
+    struct bg_post *b = arg;
+    b->status =
+        tprod_call(b->t, "POST", "/api/jobs", "{\"action\":\"System/Noop\"}", NULL, &b->body);
+    return NULL;
+}
+
+/* A second SIGTERM while an API create waits on a locked jobs table: its insert is already
+ * sent and commits once the lock goes, so the answer must say the outcome is unknown. It said
+ * "database unavailable" before, and a client that retried made a second job. */
+static void
+test_sigterm_forced_api(struct tenv *t)
+{
+    pid_t p = tprod_start(t);
+    struct db *locker = db_new(&t->cfg.mysql);
+    CHECK(db_connect(locker) == 0 && db_exec_static(locker, "LOCK TABLES jobs WRITE") == 0,
+          "lock: %s", db_errstr(locker));
+    struct bg_post b = {.t = t};
+    pthread_t th;
+    pthread_create(&th, NULL, bg_api_main, &b);
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT COUNT(*) FROM information_schema.processlist WHERE "
+                         "state LIKE '%metadata lock%' OR state LIKE '%table lock%'",
+                         DB_NOP) >= 1,
+               5000, "no insert is waiting for the lock");
+    t_signal(t, p, SIGTERM);
+    /* Draining once it takes no new connection; then the second signal (two at once would be
+     * one pending signal). */
+    struct t_http_resp r;
+    WAIT_UNTIL(t_http("GET", tprod_url(t, "/health"), NULL, 0, NULL, &r) < 0 ||
+                   (t_http_release(&r), 0),
+               5000, "still accepting connections after SIGTERM");
+    t_http_release(&r);
+    t_signal(t, p, SIGTERM);
+    pthread_join(th, NULL);
+    CHECK(b.status == 503 && b.body && strstr(b.body, "\"outcome_unknown\""), "the answer: %ld %s",
+          b.status, b.body ? b.body : "");
+    free(b.body);
+    db_exec_static(locker, "UNLOCK TABLES");
+    db_free(locker);
+    t_wait_exit(t, p, 15000);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 1,
+          "the insert committed after the lock: its outcome was indeed unknown");
+}
+
 static const struct test_case cases[] = {
     {"e2e_producer_api_create", test_api_create, NULL},
     {"e2e_producer_api_create_reply", test_api_create_reply, NULL},
@@ -708,6 +755,8 @@ static const struct test_case cases[] = {
     {"e2e_producer_pages", test_pages, ECHO_SOURCE},
     {"e2e_producer_flags", test_flags, ECHO_SOURCE},
     {"e2e_producer_sigterm", test_sigterm, ECHO_SOURCE "[producer]\ndb_timeout_ms = 1000\n"},
+    {"e2e_producer_sigterm_forced_api", test_sigterm_forced_api,
+     "[producer]\ndb_timeout_ms = 30000\n"},
 };
 
 int
