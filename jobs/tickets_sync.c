@@ -32,6 +32,7 @@ struct sync {
     int64_t first_fail_t; /* updated_at of the oldest failed ticket; 0: none */
     int64_t wm_stored;    /* the watermark this run committed last; 0: none */
     int64_t wm_cap;       /* no watermark of this run goes past this (sync_list) */
+    bool wm_kept;         /* the run starts past the stored watermark: it sets none */
     enum fs_fail abort;   /* an auth failure stops the run */
     char abort_err[512];
 };
@@ -211,7 +212,7 @@ sync_chunk(struct sync *s, cJSON **t, int n)
     struct tickets_row rows[SYNC_CHUNK];
     int made = m ? sync_fetch(s, need, company, stored, m, rows) : 0;
     /* The watermark passes this chunk only when nothing before it failed. */
-    int64_t wm = s->first_fail_t ? 0 : sync_updated(t[n - 1]);
+    int64_t wm = s->first_fail_t || s->wm_kept ? 0 : sync_updated(t[n - 1]);
     if (wm > s->wm_cap)
         wm = s->wm_cap;
     int rc = s->abort == FS_OK ? sync_store(s, rows, made, wm) : 0;
@@ -220,26 +221,35 @@ sync_chunk(struct sync *s, cJSON **t, int n)
     return rc;
 }
 
-/* Where this run starts, from its parameters or the watermark. -1 on a bad "since". */
+/* Where this run starts, from its parameters or the watermark. -1 on a bad "since". A run
+ * told to start after the stored watermark ("since", or "full" past a year) leaves the
+ * watermark where it is (s->wm_kept): moved to this run's newest, the tickets between the two
+ * would never be listed again. */
 static int64_t
 sync_since(struct sync *s, const cJSON *params, char *err, size_t len)
 {
     const cJSON *since = cJSON_GetObjectItemCaseSensitive(params, "since");
-    int64_t now = now_wall_ms() / 1000, ms, wm = 0;
+    int64_t now = now_wall_ms() / 1000, ms, wm = 0, start;
+    if (ticket_store_watermark(s->db, SYNC_NAME, &wm) < 0) {
+        snprintf(err, len, "read the watermark: %s", db_errstr(s->db));
+        return -1;
+    }
     if (since) {
         if (!cJSON_IsString(since) || caltime_parse(since->valuestring, &ms) < 0) {
             snprintf(err, len, "parameters: \"since\" must be an ISO-8601 time");
             return -1;
         }
-        return ms / 1000;
+        start = ms / 1000;
+    } else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(params, "full"))) {
+        start = now - SYNC_FULL_S;
+    } else {
+        return wm ? wm - SYNC_OVERLAP_S : now - SYNC_FULL_S;
     }
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(params, "full")))
-        return now - SYNC_FULL_S;
-    if (ticket_store_watermark(s->db, SYNC_NAME, &wm) < 0) {
-        snprintf(err, len, "read the watermark: %s", db_errstr(s->db));
-        return -1;
+    if (wm && start > wm) {
+        s->wm_kept = true;
+        job_info(s->ctx, "this run starts after the watermark: it leaves the watermark as it is");
     }
-    return wm ? wm - SYNC_OVERLAP_S : now - SYNC_FULL_S;
+    return start;
 }
 
 struct sync_seen {
@@ -432,7 +442,7 @@ tickets_fs_sync(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
     } else {
         /* Past every listed ticket unless one failed: then it is fetched again next time. A
          * dry run reports the watermark it would have set. */
-        if (!s.first_fail_t && newest > 0) {
+        if (!s.first_fail_t && !s.wm_kept && newest > 0) {
             if (ctx->dry_run)
                 s.wm_stored = newest;
             else if (ticket_store_set_watermark(s.db, SYNC_NAME, newest) == 0)

@@ -147,6 +147,46 @@ test_changed_while_listing(struct tenv *t)
     tk_stop(&k);
 }
 
+/* The stored watermark as text ("(none)" when there is none); the caller frees. */
+static char *
+tk_watermark(struct tk *k)
+{
+    struct db_rows *r = db_query(k->store, "SELECT watermark FROM sync_state WHERE name = ?",
+                                 DB_P(DBS("freshservice_tickets")));
+    char *s = xstrdup(r && r->n_rows ? db_rows_get(r, 0, 0) : "(none)");
+    db_rows_free(r);
+    return s;
+}
+
+/* A run told to start after the watermark ("since" an hour after it: the operator's catch-up
+ * after the runs failed for a day) leaves the watermark alone. It moved it to its newest
+ * ticket before, and the tickets between the two were never listed again. */
+static void
+test_since_after_watermark(struct tenv *t)
+{
+    struct tk k;
+    tk_start(&k, t, 30, NULL);
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    free(tk_run(&k, "Tickets/Freshservice/Sync", TK_SINCE_2000, "succeeded"));
+    CHECK(db_exec(k.store, "UPDATE sync_state SET watermark = watermark - INTERVAL 1 DAY", DB_NOP,
+                  NULL, NULL) == 0,
+          "set the watermark back: %s", db_errstr(k.store));
+    char *before = tk_watermark(&k);
+    struct db_rows *r = db_query(k.store,
+                                 "SELECT DATE_FORMAT(watermark + INTERVAL 1 HOUR, "
+                                 "'{\"since\":\"%Y-%m-%dT%H:%i:%sZ\"}') FROM sync_state",
+                                 DB_NOP);
+    CHECK(r && r->n_rows == 1, "the since: %s", db_errstr(k.store));
+    char *res = tk_run(&k, "Tickets/Freshservice/Sync", db_rows_get(r, 0, 0), "succeeded");
+    db_rows_free(r);
+    char *after = tk_watermark(&k);
+    CHECK(strcmp(before, after) == 0, "the watermark moved from %s to %s: %s", before, after, res);
+    free(res);
+    free(before);
+    free(after);
+    tk_stop(&k);
+}
+
 /* A dry run reads and plans, and writes neither rows nor the watermark. */
 static void
 test_dry_run(struct tenv *t)
@@ -341,6 +381,7 @@ static const struct test_case cases[] = {
     {"e2e_tickets_incremental", test_incremental, TK_CONF},
     {"e2e_tickets_changed_while_listing", test_changed_while_listing, TK_CONF},
     {"e2e_tickets_dry_run", test_dry_run, TK_CONF},
+    {"e2e_tickets_since_after_watermark", test_since_after_watermark, TK_CONF},
     {"e2e_tickets_webhook_burst", test_webhook_burst, TK_CONF_WEBHOOK},
     {"e2e_tickets_read_api", test_read_api, TK_CONF},
     {"e2e_tickets_export_markdown", test_export_markdown, TK_CONF},

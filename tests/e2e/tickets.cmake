@@ -3,6 +3,7 @@ jf_e2e(tickets TIMEOUT 300 NAMES
   e2e_tickets_incremental
   e2e_tickets_changed_while_listing
   e2e_tickets_dry_run
+  e2e_tickets_since_after_watermark
   e2e_tickets_webhook_burst
   e2e_tickets_read_api
   e2e_tickets_export_markdown)
