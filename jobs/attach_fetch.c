@@ -235,72 +235,24 @@ attach_xml_child(xmlNode *root, const char *name)
     return NULL;
 }
 
-/* The value of query parameter name in url as a number; -1 when absent or not one. */
-static int64_t
-attach_query_int(const char *url, const char *name)
-{
-    const char *q = strchr(url, '?');
-    size_t n = strlen(name);
-    for (const char *p = q; p && *p;) {
-        p++;
-        if (strncmp(p, name, n) == 0 && p[n] == '=') {
-            char v[24];
-            size_t vl = strcspn(p + n + 1, "&#");
-            int64_t x;
-            if (vl < sizeof(v)) {
-                memcpy(v, p + n + 1, vl);
-                v[vl] = '\0';
-                if (parse_int64(v, 0, INT64_MAX / 2, &x) == 0)
-                    return x;
-            }
-            return -1;
-        }
-        p = strchr(p, '&');
-    }
-    return -1;
-}
-
-/* Expiry by the URL's own clock: CloudFront's Expires, or S3's X-Amz-Date + X-Amz-Expires. */
-static int
-attach_url_expired(const char *url, int64_t now_s)
-{
-    int64_t exp = attach_query_int(url, "Expires");
-    if (exp > 0)
-        return exp <= now_s;
-    int64_t amz_exp = attach_query_int(url, "X-Amz-Expires");
-    const char *d = strstr(url, "X-Amz-Date=");
-    struct tm tm = {0};
-    if (amz_exp < 0 || d == NULL || strptime(d + 11, "%Y%m%dT%H%M%SZ", &tm) == NULL)
-        return 0;
-    return (int64_t)timegm(&tm) + amz_exp <= now_s;
-}
-
 int
-attach_expired_403(const char *body, size_t len, const char *url, int64_t now_s)
+attach_expired_403(const char *body, size_t len)
 {
-    int expired = 0;
+    bool other = false;
     xmlDoc *doc = body && len && len < (1 << 20)
                       ? xmlReadMemory(body, (int)len, "error.xml", NULL,
                                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
                       : NULL;
     xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
     if (root && xmlStrcmp(root->name, (const xmlChar *)"Error") == 0) {
+        /* SignatureDoesNotMatch and the like name a cause no fresh URL mends. */
         xmlChar *code = attach_xml_child(root, "Code");
-        xmlChar *msg = attach_xml_child(root, "Message");
-        if (code && xmlStrcmp(code, (const xmlChar *)"ExpiredRequest") == 0)
-            expired = 1;
-        else if (code && xmlStrcmp(code, (const xmlChar *)"AccessDenied") == 0 && msg &&
-                 strcasestr((const char *)msg, "expired"))
-            expired = 1;
-        else if (code && xmlStrcmp(code, (const xmlChar *)"AccessDenied") != 0)
-            expired = -1; /* SignatureDoesNotMatch and the like are never expiry */
+        other = code && xmlStrcmp(code, (const xmlChar *)"AccessDenied") != 0 &&
+                xmlStrcmp(code, (const xmlChar *)"ExpiredRequest") != 0;
         xmlFree(code);
-        xmlFree(msg);
     }
     xmlFreeDoc(doc);
-    if (expired == 0)
-        expired = attach_url_expired(url, now_s);
-    return expired > 0;
+    return !other;
 }
 
 /* The response's Location made absolute against url; NULL when none. */
@@ -367,9 +319,7 @@ attach_hop(struct httpc *h, const char *url, const char *pin, unsigned char **by
         res = -1;
     } else if (r.error == HTTPC_ESTATUS && r.status == 403) {
         attach_describe_403(&r, err, errlen);
-        res = attach_expired_403(r.body, r.body_len, url, now_wall_ms() / 1000)
-                  ? ATTACH_FETCH_EXPIRED
-                  : ATTACH_FETCH_FAILED;
+        res = attach_expired_403(r.body, r.body_len) ? ATTACH_FETCH_EXPIRED : ATTACH_FETCH_FAILED;
     } else if (r.error == HTTPC_ETOOBIG) {
         snprintf(err, errlen, "the attachment is larger than [attachments] max_bytes");
         res = ATTACH_FETCH_REFUSED;

@@ -31,7 +31,7 @@ int attach_conf_load(const struct cfg *cfg, struct attach_conf *c, int need_dir,
 enum attach_fetch_result {
     ATTACH_FETCH_OK = 0,
     ATTACH_FETCH_REFUSED,   /* the URL breaks the policy (scheme, host, address, size) */
-    ATTACH_FETCH_EXPIRED,   /* a 403 that says the signed URL expired */
+    ATTACH_FETCH_EXPIRED,   /* a 403 that may mean the signed URL expired (attach_expired_403) */
     ATTACH_FETCH_FAILED,    /* another refusal (another 403, 404, ...): permanent */
     ATTACH_FETCH_TRANSIENT, /* 5xx, 408, 429 or transport after the retries: try later */
 };
@@ -53,8 +53,11 @@ int attach_url_split(const char *url, char *host, size_t hostlen, int *port, cha
 /* True when host matches one of the comma-separated suffixes: "example.com" matches itself,
  * ".example.com" (or "example.com" too) matches its subdomains. */
 int attach_host_allowed(const char *host, const char *suffixes);
-/* True when a 403 body (S3/CloudFront XML) or the URL's own Expires / X-Amz-Date +
- * X-Amz-Expires at wall time now_s says the signed URL expired. */
-int attach_expired_403(const char *body, size_t len, const char *url, int64_t now_s);
+/* True when a 403 (its body: S3/CloudFront XML, or anything) may mean the signed URL expired,
+ * so a fresh URL is worth fetching once (API-FACTS §2: on a 403 from an attachment URL,
+ * re-fetch and retry once): every 403 but one whose XML names another cause
+ * (SignatureDoesNotMatch and the like). CloudFront's expiry text is not known, and a CDN's
+ * clock may run ahead of ours, so a plain AccessDenied counts whatever the URL's Expires. */
+int attach_expired_403(const char *body, size_t len);
 
 #endif

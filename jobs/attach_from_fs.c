@@ -72,7 +72,7 @@ from_fs_url(const struct from_fs *f, double id)
     return NULL;
 }
 
-/* Downloads attachment id; on a 403 that means expiry, re-fetches the conversation and tries
+/* Downloads attachment id; on a 403 that may mean expiry, re-fetches the conversation and tries
  * its fresh URL once (never the old one again). 0, or -1 with out filled. */
 static int
 from_fs_download(struct from_fs *f, double id, unsigned char **bytes, size_t *len)
@@ -85,8 +85,8 @@ from_fs_download(struct from_fs *f, double id, unsigned char **bytes, size_t *le
     if (url == NULL)
         snprintf(err, sizeof(err), "attachment %.0f has no attachment_url", id);
     if (r == ATTACH_FETCH_EXPIRED) {
-        job_info(f->ctx, "attachment %.0f: the signed URL expired (%s); fetching fresh URLs", id,
-                 err);
+        job_info(f->ctx, "attachment %.0f: the signed URL was refused (%s); fetching fresh URLs",
+                 id, err);
         char *old = xstrdup(url);
         if (from_fs_conversation(f) < 0) {
             free(old);
@@ -94,7 +94,10 @@ from_fs_download(struct from_fs *f, double id, unsigned char **bytes, size_t *le
         }
         url = from_fs_url(f, id);
         if (url == NULL || strcmp(url, old) == 0) {
-            snprintf(err, sizeof(err), "attachment %.0f: no fresh URL after the expiry", id);
+            /* Not expiry, then: the same URL would be refused again. */
+            size_t n = strlen(err);
+            snprintf(err + n, sizeof(err) - n, "; the conversation gives %s",
+                     url ? "the same URL again" : "no URL for it any more");
             r = ATTACH_FETCH_FAILED;
         } else {
             r = attach_fetch(&f->conf, f->ctx->cancel_flag, url, bytes, len, err, sizeof(err));
@@ -105,7 +108,7 @@ from_fs_download(struct from_fs *f, double id, unsigned char **bytes, size_t *le
         return 0;
     job_out_fail(f->out, r == ATTACH_FETCH_TRANSIENT ? JOB_RETRY : JOB_FAIL,
                  "attachment %.0f: %s%s", id, err,
-                 r == ATTACH_FETCH_EXPIRED ? " (still expired after a re-fetch)" : "");
+                 r == ATTACH_FETCH_EXPIRED ? " (refused again after a re-fetch)" : "");
     return -1;
 }
 

@@ -230,15 +230,33 @@ test_expired_refetch(struct tenv *t)
     cJSON *files = ttoga_note_files(&a.toga, a.note);
     CHECK(cJSON_GetArraySize(files) == 1, "attached once");
     cJSON_Delete(files);
-    /* A 403 that is not expiry (a wrong signature on a URL that has not expired) fails at once,
-     * without a re-fetch and without trying the URL again. */
+    /* The host's clock runs two minutes ahead of ours and answers expiry with a plain
+     * AccessDenied (CloudFront's text is not known): a URL with a minute left by our clock is
+     * expired there. It is re-fetched, and the fresh URL works; the job failed for good before,
+     * taking the 403 for a refusal. */
+    tfake_control(&a.host, "clock", "{\"ahead_s\":120,\"plain_expiry\":true}");
+    af_object(&a, 9103, "skew.txt", "skewed");
+    const int64_t ids3[] = {9103};
+    const char *names3[] = {"skew.txt"};
+    af_conversation(&a, 603, 1, ids3, names3, NULL);
+    tfake_control(&a.fs, "attachment_ttl", "{\"ttl\":60,\"count\":1}");
+    free(af_run(&a, 603, "succeeded"));
+    char *skew_path = af_path(9103, "skew.txt");
+    CHECK(af_host_hits(&a, skew_path, 403) == 1 && af_host_hits(&a, skew_path, 200) == 1,
+          "one refused download, then one fresh one");
+    free(skew_path);
+    tfake_control(&a.host, "clock", "{\"ahead_s\":0}");
+    /* A plain AccessDenied on a URL whose Expires has not passed by our clock (a CDN's clock
+     * ahead of ours, a rotated key, or a bad signature): the conversation is fetched again,
+     * and when it gives the same URL the job fails saying why, the URL tried once. */
     char *bad =
         xasprintf("%s%s?Expires=9999999999&Signature=00&Key-Pair-Id=APKAFAKE", a.host_base, path);
     const int64_t ids2[] = {9102};
     const char *urls[] = {bad};
     af_conversation(&a, 602, 1, ids2, names, urls);
     res = af_run(&a, 602, "failed");
-    CHECK(strstr(res, "HTTP 403 AccessDenied"), "the reason says 403: %s", res);
+    CHECK(strstr(res, "HTTP 403 AccessDenied") && strstr(res, "the same URL"),
+          "the reason says 403 and no fresh URL: %s", res);
     free(res);
     CHECK(af_host_hits(&a, path, 403) == 2, "the bad URL was tried once");
     free(bad);

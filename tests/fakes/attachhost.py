@@ -20,6 +20,9 @@ URLs (HTTPS; the control API also answers plain HTTP on the same port): https://
 Control API (besides fakehttp's faults, limit, reset and log):
   POST /_control/object    {"path", "data_b64"}: the bytes served at path
   POST /_control/redirect  {"path", "location"}: path answers 302 Location (once signed)
+  POST /_control/clock     {"ahead_s": N, "plain_expiry": true}: the host's clock runs N s
+                           ahead of the caller's (a CDN edge's), and an expired URL is answered
+                           with the plain "Access denied" (CloudFront's expiry text is [U])
 Exercised by tests/e2e/attach_fs.c, which makes the test CA and certificate with openssl
 (tests/support/ttls.c).
 """
@@ -60,6 +63,8 @@ class AttachHost(fakehttp.Service):
         self.data_lock = threading.Lock()
         self.objects = {}
         self.redirects = {}
+        self.ahead_s = 0
+        self.plain_expiry = False
         super().__init__()
 
     def control(self, method, path, body):
@@ -70,6 +75,12 @@ class AttachHost(fakehttp.Service):
                     self.objects[doc["path"]] = base64.b64decode(doc["data_b64"])
                 else:
                     self.redirects[doc["path"]] = doc["location"]
+            return Response(200, {"ok": True})
+        if method == "POST" and path == "/_control/clock":
+            doc = json.loads(body.decode() or "{}")
+            with self.data_lock:
+                self.ahead_s = float(doc.get("ahead_s", 0))
+                self.plain_expiry = bool(doc.get("plain_expiry", False))
             return Response(200, {"ok": True})
         return super().control(method, path, body)
 
@@ -84,8 +95,11 @@ class AttachHost(fakehttp.Service):
         want = sign(self.secret, req.path, expires)
         if not hmac.compare_digest(want, q.get("Signature", "")):
             return self.denied("Access denied")
-        now = time.time()
+        with self.data_lock:
+            now, plain = time.time() + self.ahead_s, self.plain_expiry
         if expires <= now:
+            if plain:
+                return self.denied("Access denied")
             return Response(403, EXPIRED % (iso(expires), iso(now)),
                             {"Content-Type": "application/xml"})
         with self.data_lock:

@@ -194,19 +194,15 @@ test_expiry(void **state)
     const char *sig = "<Error><Code>SignatureDoesNotMatch</Code><Message>Request has expired"
                       "</Message></Error>";
     const char *denied = "<Error><Code>AccessDenied</Code><Message>Access denied</Message></Error>";
-    const char *url_future = "https://h/x?Expires=2000000000&Signature=s";
-    const char *url_past = "https://h/x?Expires=1000&Signature=s";
-    int64_t now = 1700000000;
-    assert_true(attach_expired_403(s3, strlen(s3), url_future, now));
-    assert_true(attach_expired_403(expired_code, strlen(expired_code), url_future, now));
-    assert_false(attach_expired_403(sig, strlen(sig), url_past, now));
-    assert_false(attach_expired_403(denied, strlen(denied), url_future, now));
-    /* CloudFront's expiry text is not known: a plain denial past the URL's Expires is expiry. */
-    assert_true(attach_expired_403(denied, strlen(denied), url_past, now));
-    assert_true(attach_expired_403("", 0, url_past, now));
-    assert_true(attach_expired_403(
-        "", 0, "https://h/x?X-Amz-Date=20200425T034804Z&X-Amz-Expires=120&X-Amz-Signature=s", now));
-    assert_false(attach_expired_403("", 0, "https://h/x", now));
+    assert_true(attach_expired_403(s3, strlen(s3)));
+    assert_true(attach_expired_403(expired_code, strlen(expired_code)));
+    /* A cause no fresh URL mends is final, whatever its message says. */
+    assert_false(attach_expired_403(sig, strlen(sig)));
+    /* CloudFront's expiry text is not known, and its clock may be ahead of ours: a plain
+     * denial, or a 403 without XML, may be expiry (one re-fetch tells). */
+    assert_true(attach_expired_403(denied, strlen(denied)));
+    assert_true(attach_expired_403("", 0));
+    assert_true(attach_expired_403("<html>Forbidden</html>", 22));
 }
 
 int
