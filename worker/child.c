@@ -16,6 +16,9 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+/* When a job whose action this worker lacks is tried again. */
+#define CHILD_UNKNOWN_RETRY_MS 60000
+
 static volatile int child_cancel;
 /* The job running now (0: none) and this child's gate, for the cancel signal to tell whether it
  * is meant for this job: the supervisor may have asked to cancel the job before it. */
@@ -68,8 +71,14 @@ child_run(struct job_env *env, const struct proto_job *j, const struct cfg *cfg,
         job_out_fail(&out, JOB_RETRY, "not started: handed over %lld ms past the lease",
                      (long long)(start - j->start_by_ms));
     } else if (fn == NULL) {
-        job_out_fail(&out, JOB_FAIL, "unknown action \"%s\" (not registered in this worker)",
+        /* The producer takes only registered actions: this worker is older than the one that
+         * enqueued it (a rolling deploy) or has test actions off. A worker that has it may take
+         * it on a later attempt. */
+        job_out_fail(&out, JOB_RETRY,
+                     "action \"%s\" is not registered in this worker (an older build?); retried "
+                     "in a minute",
                      j->action);
+        out.retry_delay_ms = CHILD_UNKNOWN_RETRY_MS;
     } else {
         job_run(env, fn, j->id, j->attempt, j->action, j->parameters, &child_cancel, &out);
     }

@@ -228,6 +228,28 @@ test_respawn_after_refused_fork(struct tenv *t)
         WAIT_UNTIL(t_job_in_state(t, ids[i], "succeeded"), 10000, "job after the respawn");
 }
 
+/* A job whose action this worker does not register (an older build during a rolling deploy;
+ * here, a worker with test actions off): it failed for good before, with attempts left, though
+ * a newer worker could run it. It is retried in a minute. */
+static void
+test_unknown_action_retried(struct tenv *t)
+{
+    setenv("JOBFLEET_WORKER_TEST_ACTIONS", "false", 1);
+    start_worker(t);
+    unsetenv("JOBFLEET_WORKER_TEST_ACTIONS");
+    int64_t id =
+        t_enqueue(t, "System/Crash", NULL, (const char *const[]){"--max-attempts", "3", NULL});
+    WAIT_UNTIL(t_job_in_state(t, id, "pending") || t_job_done(t, id), 10000, "the attempt ends");
+    char *st = t_sql_str(t,
+                         "SELECT CONCAT(state, ' ', attempt, ' ', "
+                         "TIMESTAMPDIFF(SECOND, NOW(), run_at) >= 50, ' ', failure_reason) "
+                         "FROM jobs WHERE id = ?",
+                         DB_P(DBI(id)));
+    CHECK(st && strncmp(st, "pending 1 1 ", 12) == 0 && strstr(st, "not registered in this worker"),
+          "the job: %s", st ? st : "(none)");
+    free(st);
+}
+
 /* Whether every child of w runs with scheduling policy want. */
 static bool
 children_sched(pid_t w, int want, int *n)
@@ -476,6 +498,7 @@ static const struct test_case cases[] = {
     {"e2e_lifecycle_kill9_worker_job_lost", test_kill9_worker_job_lost, NULL},
     {"e2e_lifecycle_crash_keeps_serving", test_crash_keeps_serving, NULL},
     {"e2e_lifecycle_respawn_after_refused_fork", test_respawn_after_refused_fork, NULL},
+    {"e2e_lifecycle_unknown_action_retried", test_unknown_action_retried, NULL},
     {"e2e_lifecycle_children_sched_batch", test_children_sched_batch, NULL},
     {"e2e_lifecycle_timeout_kills", test_timeout_kills, "[worker]\nkill_grace_s = 1\n"},
     {"e2e_lifecycle_sigterm_drains", test_sigterm_drains, NULL},

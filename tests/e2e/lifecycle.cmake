@@ -6,6 +6,7 @@ jf_e2e(lifecycle TIMEOUT 120 NAMES
   e2e_lifecycle_kill9_worker_job_lost
   e2e_lifecycle_crash_keeps_serving
   e2e_lifecycle_respawn_after_refused_fork
+  e2e_lifecycle_unknown_action_retried
   e2e_lifecycle_children_sched_batch
   e2e_lifecycle_timeout_kills
   e2e_lifecycle_sigterm_drains
