@@ -102,6 +102,11 @@ fault_point(const char *name)
         return;
     int hit = atomic_fetch_add(&fault_hits, 1) + 1;
     const char *action = getenv("JOBFLEET_FAULT_ACTION");
+    if (action && strncmp(action, "stall1:", 7) == 0) {
+        if (hit == nth)
+            usleep((useconds_t)atoi(action + 7) * 1000);
+        return;
+    }
     if (action && strncmp(action, "stall:", 6) == 0) {
         /* A stall holds every pass from the Nth on, so a race it opens stays open. */
         if (hit >= nth)

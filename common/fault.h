@@ -8,6 +8,7 @@
  *   JOBFLEET_FAULT_LOG=PATH         append a JSON line (the history's "fault" event) first
  *   JOBFLEET_FAULT_ACTION=stall:MS  instead of killing, sleep MS at every pass from the Nth on
  *                                   (opens a race window wide enough for a test to hit)
+ *   JOBFLEET_FAULT_ACTION=stall1:MS sleep MS at the Nth pass only
  *   JOBFLEET_FAULT_ACTION=stop      instead of killing, SIGSTOP the group (a zombie made at an
  *                                   exact step; the test's SIGCONT resumes it there)
  *   JOBFLEET_FAULT_ACTION=fail:K    at a FAULT_FAIL point: make the call there fail, K passes

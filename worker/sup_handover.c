@@ -102,10 +102,11 @@ sup_startable(struct sup *s, struct fetch_job *fj)
     if (waited >= s->fetch.lease_ms * 1000) {
         /* This worker was stopped or starved since the claim, long enough for its lease to
          * run out: the scheduler may have given the job to another worker already, so
-         * starting it could run it twice. The fenced check-out drops this outcome if so. */
-        sup_not_started(s, fj, JOB_RETRY,
-                        xasprintf("not started: claimed %lld s ago, past the lease",
-                                  (long long)(waited / 1000000)));
+         * starting it could run it twice. Handed back, not failed: it never ran, so it costs no
+         * attempt, and the hand-back's guard leaves a job recovered meanwhile alone. */
+        log_warnx("job %lld: claimed %lld s ago, past the lease: handed back unstarted",
+                  (long long)fj->job.id, (long long)(waited / 1000000));
+        sup_hand_back(s, fj);
         return false;
     }
     return true;

@@ -506,6 +506,31 @@ test_ahead_overrun_goes_elsewhere(struct tenv *t)
           "one attempt row per job");
 }
 
+/* The fetch thread stalls after a claim for longer than the lease (the test build's stall at
+ * checkin.after, first claim only): the worker does not start a job its lease may have lost,
+ * and hands it back unstarted. It recorded a failed attempt before: with one attempt allowed,
+ * the job failed without ever running. */
+static void
+test_past_lease_handed_back(struct tenv *t)
+{
+    int64_t id =
+        t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--max-attempts", "1", NULL});
+    setenv("JOBFLEET_FAULT_POINT", "checkin.after", 1);
+    setenv("JOBFLEET_FAULT_ACTION", "stall1:6000", 1);
+    pid_t w = t_start_worker(t, NULL);
+    unsetenv("JOBFLEET_FAULT_POINT");
+    unsetenv("JOBFLEET_FAULT_ACTION");
+    WAIT_UNTIL(t_job_done(t, id), 30000, "the job: %s", t_job_state(t, id));
+    char *st =
+        t_sql_str(t, "SELECT CONCAT(state, ' ', attempt) FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    CHECK(st && strcmp(st, "succeeded 1") == 0, "the job: %s", st ? st : "(none)");
+    free(st);
+    CHECK(count(t, "SELECT COUNT(*) FROM job_attempts") == 1, "one attempt row, the run's");
+    char *log = t_log(t, w);
+    CHECK(log && strstr(log, "past the lease: handed back unstarted"), "the log says so");
+    free(log);
+}
+
 static const struct test_case cases[] = {
     {"e2e_window_kill9_full_window_loses_nothing", test_kill9_full_window_loses_nothing,
      "[worker]\nconcurrency = 2\nprefetch = 4\nprefetch_wait_ms = 60000\n"},
@@ -519,6 +544,7 @@ static const struct test_case cases[] = {
      "[worker]\nconcurrency = 1\nprefetch = 2\nprefetch_wait_ms = 300\n"},
     {"e2e_window_default_holds_back_little", test_default_window_holds_back_little,
      "[worker]\nconcurrency = 2\n"},
+    {"e2e_window_past_lease_handed_back", test_past_lease_handed_back, NULL},
     {"e2e_window_default_fills_claims", test_default_window_fills_claims,
      "[worker]\nconcurrency = 4\n"},
     /* hand_ahead_run_ms raised: a loaded ASan build can take over the default 2 ms a no-op. */
