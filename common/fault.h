@@ -32,6 +32,7 @@
  *   cron.fired       the scheduler inserted a cron fire's job, before it advanced the cron row
  *   pickup.commit    the scheduler queued due jobs and is about to commit (then push)
  *   spawn            (FAULT_FAIL) the worker starts a child: fails as a fork refused (EAGAIN)
+ *   export.write     (FAULT_FAIL) a Markdown export writes a document: fails as a full disk
  * and one note (FAULT_NOTE_KILL, logged, never fired): self-fence, a worker killing its
  * children because its lease is running out. */
 #ifndef JOBFLEET_FAULT_H

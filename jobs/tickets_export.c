@@ -1,6 +1,7 @@
 /* This file holds Tickets/Export/Markdown: one Markdown document per stored ticket of a
  * company, for a knowledge base to index. */
 #include "tickets.h"
+#include "fault.h"
 #include "json.h"
 #include "ticket_store.h"
 #include "util.h"
@@ -8,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,22 +90,55 @@ ex_document(const cJSON *t)
     return buf_detach(&b);
 }
 
+/* Writes len bytes of text to fd; 0, or -1 with errno set (ENOSPC for a short write). */
+static int
+ex_write_all(int fd, const char *text, size_t len)
+{
+    if (FAULT_FAIL("export.write")) {
+        errno = ENOSPC;
+        return -1;
+    }
+    while (len > 0) {
+        ssize_t n = write(fd, text, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = ENOSPC;
+            return -1;
+        }
+        text += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 /* Writes text to dir/name through a temporary file and a rename, so a reader never sees half a
- * document. Returns 0 or -1 with err set. */
+ * document. Returns 0 or -1 with err set; the temporary file is closed and removed on failure
+ * (the worker's child lives on: a descriptor left open per failure would run it out). */
 static int
 ex_write(const char *dir, const char *name, const char *text, char *err, size_t errlen)
 {
     char *tmp = xasprintf("%s/.%s.XXXXXX", dir, name);
     char *path = xasprintf("%s/%s", dir, name);
     int fd = mkstemp(tmp), rc = -1;
-    size_t len = strlen(text);
-    if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) < 0 || fchmod(fd, 0644) < 0 ||
-        close(fd) < 0 || rename(tmp, path) < 0) {
-        snprintf(err, errlen, "write %s: %s", path, strerror(errno));
+    bool ok = fd >= 0 && ex_write_all(fd, text, strlen(text)) == 0 && fsync(fd) == 0 &&
+              fchmod(fd, 0644) == 0;
+    int saved = errno;
+    if (fd >= 0 && close(fd) < 0 && ok) {
+        ok = false;
+        saved = errno;
+    }
+    if (ok && rename(tmp, path) < 0) {
+        ok = false;
+        saved = errno;
+    }
+    if (ok) {
+        rc = 0;
+    } else {
+        snprintf(err, errlen, "write %s: %s", path, strerror(saved));
         if (fd >= 0)
             unlink(tmp);
-    } else {
-        rc = 0;
     }
     free(tmp);
     free(path);

@@ -376,6 +376,69 @@ test_export_markdown(struct tenv *t)
     tk_stop(&k);
 }
 
+/* Descriptors the worker's one child holds. */
+static int
+tk_child_fds(pid_t w)
+{
+    pid_t kid;
+    CHECK(t_worker_children(w, &kid, 1) == 1, "one child");
+    char *cmd = xasprintf("ls /proc/%d/fd | wc -l", (int)kid);
+    FILE *p = popen(cmd, "r");
+    int n = -1;
+    CHECK(p && fscanf(p, "%d", &n) == 1, "count the fds");
+    pclose(p);
+    free(cmd);
+    return n;
+}
+
+/* An export whose writes fail (a full disk: the test build's fault point) fails saying so, and
+ * leaves neither a temporary file nor a descriptor: it left one open per failed document
+ * before, in a child that runs job after job. */
+static void
+test_export_write_fails(struct tenv *t)
+{
+    struct tk k;
+    tk_start(&k, t, 20, NULL);
+    pid_t w0 = t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    free(tk_run(&k, "Tickets/Freshservice/Sync", TK_SINCE_2000, "succeeded"));
+    t_signal(t, w0, SIGTERM);
+    t_wait_exit(t, w0, 15000);
+    char account[80];
+    tk_account_rows(&k, account, sizeof(account), 0);
+    char *dir = xasprintf("%s/export", t->dir);
+    CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
+    char *params = xasprintf("{\"dir\":\"%s\",\"account\":\"%s\"}", dir, account);
+    setenv("JOBFLEET_FAULT_POINT", "export.write", 1);
+    setenv("JOBFLEET_FAULT_ACTION", "fail:1000", 1);
+    setenv("JOBFLEET_WORKER_CONCURRENCY", "1", 1);
+    pid_t w = t_start_worker(t, NULL);
+    unsetenv("JOBFLEET_FAULT_POINT");
+    unsetenv("JOBFLEET_FAULT_ACTION");
+    unsetenv("JOBFLEET_WORKER_CONCURRENCY");
+    /* The first run opens what the child keeps (its database connection). */
+    int64_t id = t_enqueue(t, "Tickets/Export/Markdown", params,
+                           (const char *const[]){"--max-attempts", "1", NULL});
+    WAIT_UNTIL(t_job_done(t, id), 30000, "the first export");
+    int before = tk_child_fds(w);
+    for (int i = 0; i < 3; i++) {
+        id = t_enqueue(t, "Tickets/Export/Markdown", params,
+                       (const char *const[]){"--max-attempts", "1", NULL});
+        WAIT_UNTIL(t_job_done(t, id), 30000, "export %d", i);
+    }
+    char *why = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    CHECK(why && strstr(why, "No space left on device"), "the reason: %s", why ? why : "");
+    free(why);
+    int after = tk_child_fds(w);
+    CHECK(after == before, "the child holds %d descriptors after three failed exports, %d before",
+          after, before);
+    char *cmd = xasprintf("test -z \"$(ls -A %s)\"", dir);
+    CHECK(system(cmd) == 0, "no temporary file left");
+    free(cmd);
+    free(params);
+    free(dir);
+    tk_stop(&k);
+}
+
 static const struct test_case cases[] = {
     {"e2e_tickets_full_sync", test_full_sync, TK_CONF},
     {"e2e_tickets_incremental", test_incremental, TK_CONF},
@@ -385,6 +448,7 @@ static const struct test_case cases[] = {
     {"e2e_tickets_webhook_burst", test_webhook_burst, TK_CONF_WEBHOOK},
     {"e2e_tickets_read_api", test_read_api, TK_CONF},
     {"e2e_tickets_export_markdown", test_export_markdown, TK_CONF},
+    {"e2e_tickets_export_write_fails", test_export_write_fails, TK_CONF},
 };
 
 int

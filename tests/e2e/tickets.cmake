@@ -6,4 +6,5 @@ jf_e2e(tickets TIMEOUT 300 NAMES
   e2e_tickets_since_after_watermark
   e2e_tickets_webhook_burst
   e2e_tickets_read_api
-  e2e_tickets_export_markdown)
+  e2e_tickets_export_markdown
+  e2e_tickets_export_write_fails)
