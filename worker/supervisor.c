@@ -502,6 +502,22 @@ sup_periodic(struct sup *s)
     }
 }
 
+/* A job asked to cancel while it waits in the window is handed back unstarted: the hand-back
+ * reads cancel_requested and ends it cancelled. Else it ran when a child came free, and the
+ * next poll stopped it only after its start (and its side effects). */
+static void
+sup_cancel_waiting(struct sup *s, int64_t id)
+{
+    for (int i = 0; i < s->n_win; i++)
+        if (s->win[i].job.id == id) {
+            log_info("job %lld: cancel requested while it waited; not started", (long long)id);
+            sup_hand_back(s, &s->win[i]);
+            memmove(s->win + i, s->win + i + 1, sizeof(*s->win) * (size_t)(s->n_win - i - 1));
+            s->n_win--;
+            return;
+        }
+}
+
 static void
 sup_cancels(struct sup *s)
 {
@@ -515,6 +531,8 @@ sup_cancels(struct sup *s)
             sl->cancel_ms = now;
             atomic_store(&s->gates[sl - s->slots].cancel_id, ids[k]);
             kill(sl->pid, SIGUSR1);
+        } else if (sl == NULL) {
+            sup_cancel_waiting(s, ids[k]);
         }
     }
     free(ids);

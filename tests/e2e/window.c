@@ -232,6 +232,37 @@ started_job(struct tenv *t, pid_t w, int64_t id)
  * cancel_requested set, and no child runs it. When the drain hands it back, the cancel must
  * hold; queued again with the flag still set, the next claim would clear the flag and run the
  * job the operator cancelled. */
+/* Jobs cancelled while they wait in the window end cancelled within the cancel poll, unstarted,
+ * while the running jobs go on. They waited for a child before, started, and were stopped only
+ * after their start. */
+static void
+test_cancel_in_window(struct tenv *t)
+{
+    int64_t ids[N_JOBS];
+    pid_t w = fill_window(t, ids);
+    int64_t waiting[N_JOBS];
+    int n_waiting = 0;
+    for (int i = 0; i < N_JOBS; i++)
+        if (!started_job(t, w, ids[i]))
+            waiting[n_waiting++] = ids[i];
+    CHECK(n_waiting == N_JOBS - 2, "%d jobs wait in the window, not %d", n_waiting, N_JOBS - 2);
+    for (int i = 0; i < n_waiting; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "%lld", (long long)waiting[i]);
+        CHECK(t_cli(t, NULL, NULL, (const char *const[]){"cancel", id, NULL}) == 0, "cancel job %s",
+              id);
+    }
+    for (int i = 0; i < n_waiting; i++)
+        WAIT_UNTIL(t_job_in_state(t, waiting[i], "cancelled"), 2500,
+                   "job %lld, cancelled in the window, is %s", (long long)waiting[i],
+                   t_job_state(t, waiting[i]));
+    CHECK(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'running'") == 2,
+          "the running jobs go on");
+    CHECK(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'cancelled' AND attempt = 0") ==
+              n_waiting,
+          "the cancelled jobs never started");
+}
+
 static void
 test_sigterm_hand_back_keeps_cancel(struct tenv *t)
 {
@@ -539,6 +570,8 @@ static const struct test_case cases[] = {
     {"e2e_window_gauges_show_the_window", test_gauges_show_the_window,
      "[worker]\nconcurrency = 2\nprefetch = 4\nprefetch_wait_ms = 60000\n"},
     {"e2e_window_sigterm_hand_back_keeps_cancel", test_sigterm_hand_back_keeps_cancel,
+     "[worker]\nconcurrency = 2\nprefetch = 4\nprefetch_wait_ms = 60000\n"},
+    {"e2e_window_cancel_in_window", test_cancel_in_window,
      "[worker]\nconcurrency = 2\nprefetch = 4\nprefetch_wait_ms = 60000\n"},
     {"e2e_window_overdue_jobs_go_to_idle_workers", test_overdue_jobs_go_to_idle_workers,
      "[worker]\nconcurrency = 1\nprefetch = 2\nprefetch_wait_ms = 300\n"},
