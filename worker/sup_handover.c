@@ -1,6 +1,7 @@
 /* This file is the worker supervisor's hand-over of claimed jobs to its children: to idle
  * children, ahead to busy ones through their start gates (gate.h), and back (withdrawn from a
- * child, or handed back to their queues). */
+ * child, or handed back to their queues: overdue in the window, cancelled there, or claimed
+ * past the lease). */
 #include "sup_int.h"
 #include "caltime.h"
 #include "gate.h"
@@ -282,4 +283,43 @@ sup_fill(struct sup *s)
         return;
     memmove(s->win, s->win + k, sizeof(*s->win) * (size_t)(s->n_win - k));
     s->n_win -= k;
+}
+
+void
+sup_expire_window(struct sup *s)
+{
+    int64_t now = now_mono_ms();
+    /* Jobs handed ahead to a child whose current job overran go back to the window first:
+     * another child may be free for them, or else they expire with it. */
+    for (int i = 0; i < s->n_slots; i++) {
+        struct slot *sl = &s->slots[i];
+        if (sl->n_ahead > 0 && now - sl->started_ms > SUP_WINDOW_COVER_MS)
+            sup_withdraw(s, sl);
+    }
+    int k = 0;
+    while (k < s->n_win && (fetch_now_us() - s->win[k].claimed_us) / 1000 > s->wait_ms)
+        sup_hand_back(s, &s->win[k++]);
+    if (k == 0)
+        return;
+    memmove(s->win, s->win + k, sizeof(*s->win) * (size_t)(s->n_win - k));
+    s->n_win -= k;
+    /* The running jobs are as slow as the oldest one so far: size the window for them now,
+     * rather than claim the same jobs again only to hand them back once more. */
+    for (int i = 0; i < s->n_slots; i++)
+        if (s->slots[i].busy && now - s->slots[i].started_ms > s->avg_run_ms)
+            s->avg_run_ms = (double)(now - s->slots[i].started_ms);
+    log_info("%d job(s) claimed ahead waited over %lld ms: handed back", k, (long long)s->wait_ms);
+}
+
+void
+sup_cancel_waiting(struct sup *s, int64_t id)
+{
+    for (int i = 0; i < s->n_win; i++)
+        if (s->win[i].job.id == id) {
+            log_info("job %lld: cancel requested while it waited; not started", (long long)id);
+            sup_hand_back(s, &s->win[i]);
+            memmove(s->win + i, s->win + i + 1, sizeof(*s->win) * (size_t)(s->n_win - i - 1));
+            s->n_win--;
+            return;
+        }
 }

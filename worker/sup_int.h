@@ -115,6 +115,14 @@ void sup_promote(struct sup *s, struct slot *sl);
 void sup_hand_back(struct sup *s, struct fetch_job *fj);
 /* Hands back every job in the window. */
 void sup_hand_back_window(struct sup *s);
+/* Hands back the jobs that waited in the window longer than wait_ms: their children turned out
+ * slower than the window was sized for, and a worker with an idle child elsewhere can run them
+ * now. */
+void sup_expire_window(struct sup *s);
+/* A job asked to cancel while it waits in the window is handed back unstarted: the hand-back
+ * reads cancel_requested and ends it cancelled. Else it ran when a child came free, and the
+ * next poll stopped it only after its start (and its side effects). */
+void sup_cancel_waiting(struct sup *s, int64_t id);
 /* Shuts slot sl's gate and takes back the jobs its child has not started: those handed ahead go
  * to the front of the window (handed back to their queues once draining), a current job not
  * yet taken is handed back. Returns 0 when the child is on the current job (running it, or

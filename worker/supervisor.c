@@ -314,35 +314,6 @@ sup_slot_of_job(struct sup *s, int64_t id)
     return NULL;
 }
 
-/* Hands back the jobs that waited in the window longer than wait_ms: their children turned out
- * slower than the window was sized for, and a worker with an idle child elsewhere can run them
- * now. */
-static void
-sup_expire_window(struct sup *s)
-{
-    int64_t now = now_mono_ms();
-    /* Jobs handed ahead to a child whose current job overran go back to the window first:
-     * another child may be free for them, or else they expire with it. */
-    for (int i = 0; i < s->n_slots; i++) {
-        struct slot *sl = &s->slots[i];
-        if (sl->n_ahead > 0 && now - sl->started_ms > SUP_WINDOW_COVER_MS)
-            sup_withdraw(s, sl);
-    }
-    int k = 0;
-    while (k < s->n_win && (fetch_now_us() - s->win[k].claimed_us) / 1000 > s->wait_ms)
-        sup_hand_back(s, &s->win[k++]);
-    if (k == 0)
-        return;
-    memmove(s->win, s->win + k, sizeof(*s->win) * (size_t)(s->n_win - k));
-    s->n_win -= k;
-    /* The running jobs are as slow as the oldest one so far: size the window for them now,
-     * rather than claim the same jobs again only to hand them back once more. */
-    for (int i = 0; i < s->n_slots; i++)
-        if (s->slots[i].busy && now - s->slots[i].started_ms > s->avg_run_ms)
-            s->avg_run_ms = (double)(now - s->slots[i].started_ms);
-    log_info("%d job(s) claimed ahead waited over %lld ms: handed back", k, (long long)s->wait_ms);
-}
-
 /* Takes the jobs the fetch thread claimed into the window (or, once draining, hands them
  * back) and starts what idle children can run. woken: its pipe was readable. Every delivery
  * writes to the pipe after it, so without that there is nothing new (a read would only cost a
@@ -500,22 +471,6 @@ sup_periodic(struct sup *s)
             limiter_renew(&s->lim, &s->win[i].jl, s->win[i].job.id);
         s->next_renew = now + s->cfg->worker.heartbeat_s * 1000;
     }
-}
-
-/* A job asked to cancel while it waits in the window is handed back unstarted: the hand-back
- * reads cancel_requested and ends it cancelled. Else it ran when a child came free, and the
- * next poll stopped it only after its start (and its side effects). */
-static void
-sup_cancel_waiting(struct sup *s, int64_t id)
-{
-    for (int i = 0; i < s->n_win; i++)
-        if (s->win[i].job.id == id) {
-            log_info("job %lld: cancel requested while it waited; not started", (long long)id);
-            sup_hand_back(s, &s->win[i]);
-            memmove(s->win + i, s->win + i + 1, sizeof(*s->win) * (size_t)(s->n_win - i - 1));
-            s->n_win--;
-            return;
-        }
 }
 
 static void
