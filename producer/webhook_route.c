@@ -231,6 +231,18 @@ static int
 webhook_source_load(struct webhook_source *src, const struct cfg_section *sec, char *err,
                     size_t errlen)
 {
+    /* The source's name begins the idempotency keys of its deliveries ("<source>:<kind>:..."):
+     * "api" and "cli" begin the API's and the CLI's ("api:<key>"), and a ':' in a name would let
+     * one source's keys be another's. A shared key answers a delivery with another's job. */
+    if (strcmp(sec->label, "api") == 0 || strcmp(sec->label, "cli") == 0 ||
+        strchr(sec->label, ':') != NULL) {
+        snprintf(err, errlen,
+                 "[%s]: the source name \"%s\" is %s (it begins the idempotency keys of its "
+                 "deliveries): rename the section",
+                 sec->name, sec->label,
+                 strchr(sec->label, ':') ? "not allowed to hold ':'" : "the API's or the CLI's");
+        return -1;
+    }
     src->name = xstrdup(sec->label);
     const char *v = cfg_section_get(sec, "path_prefix");
     src->prefix = xstrdup(v && *v ? v : sec->label);

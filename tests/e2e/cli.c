@@ -164,6 +164,14 @@ test_config_errors(struct tenv *t)
           "msg: %s", err);
     free(err);
 
+    /* A webhook source named like the API's key space would share its idempotency keys. */
+    write_conf(conf, "[webhook.api]\nauth = none\n");
+    CHECK(run(t, &err, "%s --config %s --check-config", t_bin("jobfleet-producer"), conf) == 2,
+          "[webhook.api]");
+    CHECK(strstr(err, "[webhook.api]: the source name \"api\" is the API's or the CLI's"),
+          "msg: %s", err);
+    free(err);
+
     /* One heartbeat per lease: the worker would fence itself between two of them. */
     write_conf(conf, "[worker]\nheartbeat_s = 20\nlease_s = 30\n");
     CHECK(run(t, &err, "%s --config %s --check-config", t_bin("jobfleet-worker"), conf) == 2,
