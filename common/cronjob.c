@@ -61,7 +61,7 @@ cronjob_add(struct db *db, const struct cfg *cfg, const struct cronjob_spec *spe
     return JOB_E_OK;
 }
 
-/* Reads the id, schedule, timezone and is_active of a cron job by name. NULL with *e set. */
+/* Reads a cron job by name (cronjob_store_find's columns). NULL with *e set. */
 static struct cronjob_rows *
 cronjob_find(struct db *db, const char *name, enum job_err *e, char *err, size_t errlen)
 {

@@ -45,8 +45,12 @@ static const enum cronjob_col list_cols[] = {CC_ID,        CC_NAME,     CC_SCHED
                                              CC_TIMEOUT,   CC_ATTEMPTS, CC_CATCHUP,    CC_ACTIVE,
                                              CC_LAST_FIRE, CC_LAST_JOB, CC_LAST_STATE, CC_CREATED};
 
-#define FIND_SQL "SELECT id, schedule, timezone, is_active FROM cron_jobs WHERE name = ?"
-static const enum cronjob_col find_cols[] = {CC_ID, CC_SCHEDULE, CC_TZ, CC_ACTIVE};
+/* What cronjob_ensure compares a config-kept schedule with, and what enable needs. */
+#define FIND_SQL                                                                                   \
+    "SELECT id, schedule, timezone, is_active, action, parameters, catchup FROM cron_jobs "        \
+    "WHERE name = ?"
+static const enum cronjob_col find_cols[] = {CC_ID,     CC_SCHEDULE, CC_TZ,     CC_ACTIVE,
+                                             CC_ACTION, CC_PARAMS,   CC_CATCHUP};
 
 #define NCOLS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 

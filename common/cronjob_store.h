@@ -53,8 +53,8 @@ struct cronjob_rows *cronjob_store_due(struct db *db, int64_t now, int limit);
  * job's state. Fills every column but next_fire. NULL on a database error (db_errstr). */
 struct cronjob_rows *cronjob_store_list(struct db *db, const char *name);
 
-/* The id, schedule, timezone and is_active of the cron job called name (no row when there is
- * none). NULL on a database error (db_errstr). */
+/* The id, schedule, timezone, is_active, action, parameters and catchup of the cron job called
+ * name (no row when there is none). NULL on a database error (db_errstr). */
 struct cronjob_rows *cronjob_store_find(struct db *db, const char *name);
 
 /* Checks the result rs of reading the cron job called name (cronjob_store_list or _find):

@@ -487,6 +487,47 @@ test_cron_per_client(struct tenv *t)
     ttd_stop(&d);
 }
 
+/* A schedule the config keeps, disabled by an operator, stays as it is (the same row, disabled)
+ * when the scheduler restarts. Each start removed and re-added it before (its check compared
+ * columns the lookup never read): the disable was undone and the schedule fired again. */
+static void
+test_cron_kept_across_restart(struct tenv *t)
+{
+    struct td d;
+    ttd_start(&d, t);
+    int64_t t0 = 1777629600; /* 2026-05-01T10:00:00Z */
+    t_set_clock(t, t0 - 30);
+    pid_t s1 = t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    const char *id_sql = "SELECT id FROM cron_jobs WHERE name = 'Toga/Desk/Sync/acme'";
+    WAIT_UNTIL(t_sql_int(t, 0, id_sql, DB_NOP) > 0 &&
+                   t_sql_int(t, 0, "SELECT COUNT(*) FROM cron_jobs WHERE action = 'Toga/Desk/Sync'",
+                             DB_NOP) == 2,
+               20000, "the scheduler makes the two clients' cron jobs");
+    int64_t id = t_sql_int(t, 0, id_sql, DB_NOP);
+    CHECK(t_cli(t, NULL, NULL,
+                (const char *const[]){"cron", "disable", "Toga/Desk/Sync/acme", NULL}) == 0,
+          "cron disable");
+    t_signal(t, s1, SIGTERM);
+    t_wait_exit(t, s1, 15000);
+    pid_t s2 = t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    WAIT_UNTIL(log_has(t, s2, "became leader"), 20000, "the new scheduler leads");
+    /* beta's 10:00 fire shows the new scheduler has run its cron step, config first. */
+    t_set_clock(t, t0 + 1);
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT COUNT(*) FROM jobs WHERE JSON_VALUE(parameters, '$.client') = "
+                         "'beta'",
+                         DB_NOP) == 1,
+               20000, "beta fires at 10:00");
+    CHECK(t_sql_int(t, 0, id_sql, DB_NOP) == id, "the row was replaced");
+    CHECK(t_sql_int(t, -1, "SELECT is_active FROM cron_jobs WHERE id = ?", DB_P(DBI(id))) == 0,
+          "the operator's disable was undone");
+    CHECK(t_sql_int(t, -1,
+                    "SELECT COUNT(*) FROM jobs WHERE JSON_VALUE(parameters, '$.client') = 'acme'",
+                    DB_NOP) == 0,
+          "the disabled schedule fired");
+    ttd_stop(&d);
+}
+
 static const struct test_case cases[] = {
     {"e2e_togadesk_first_run_then_idle", test_first_run_then_idle, TTD_CONF},
     {"e2e_togadesk_new_note_each_side", test_new_note_each_side, TTD_CONF},
@@ -502,6 +543,9 @@ static const struct test_case cases[] = {
      "api_secret = toga-secret\n[toga_desk.beta]\nservice = toga_beta\ndesk_client_id = 8\n"
      "desk_department_id = 3\n"},
     {"e2e_togadesk_cron_per_client", test_cron_per_client,
+     TTD_CONF "schedule = */10 * * * *\n[toga_desk.beta]\nservice = toga\ndesk_client_id = 8\n"
+              "desk_department_id = 3\nschedule = 0 * * * *\n"},
+    {"e2e_togadesk_cron_kept_across_restart", test_cron_kept_across_restart,
      TTD_CONF "schedule = */10 * * * *\n[toga_desk.beta]\nservice = toga\ndesk_client_id = 8\n"
               "desk_department_id = 3\nschedule = 0 * * * *\n"},
 };

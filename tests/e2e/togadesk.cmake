@@ -8,4 +8,5 @@ jf_e2e(togadesk TIMEOUT 180 NAMES
   e2e_togadesk_entity_switches
   e2e_togadesk_kill9_after_post
   e2e_togadesk_two_clients
-  e2e_togadesk_cron_per_client)
+  e2e_togadesk_cron_per_client
+  e2e_togadesk_cron_kept_across_restart)
