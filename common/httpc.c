@@ -103,15 +103,20 @@ httpc_retry_after_ms(const char *value, int64_t now_ms)
         return -1;
     while (*value == ' ' || *value == '\t')
         value++;
-    int64_t secs;
-    if (parse_int64(value, 0, INT64_C(1) << 31, &secs) == 0)
-        return secs * 1000;
-    /* curl_getdate reads the three HTTP date forms (IMF-fixdate, RFC 850, asctime). */
-    time_t t = curl_getdate(value, NULL);
-    if (t == (time_t)-1)
-        return -1;
-    int64_t ms = (int64_t)t * 1000 - now_ms;
-    return ms > 0 ? ms : 0;
+    int64_t secs, ms;
+    /* Digits past INT64_MAX / 1000 are still a number of seconds: the cap, not "absent". */
+    if (value[0] >= '0' && value[0] <= '9' && strspn(value, "0123456789") == strlen(value))
+        ms = parse_int64(value, 0, HTTPC_RETRY_AFTER_CAP_MS / 1000, &secs) == 0
+                 ? secs * 1000
+                 : HTTPC_RETRY_AFTER_CAP_MS;
+    else {
+        /* curl_getdate reads the three HTTP date forms (IMF-fixdate, RFC 850, asctime). */
+        time_t t = curl_getdate(value, NULL);
+        if (t == (time_t)-1)
+            return -1;
+        ms = (int64_t)t * 1000 - now_ms;
+    }
+    return ms < 0 ? 0 : ms < HTTPC_RETRY_AFTER_CAP_MS ? ms : HTTPC_RETRY_AFTER_CAP_MS;
 }
 
 void

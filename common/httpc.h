@@ -163,8 +163,12 @@ extern const struct metric_def httpc_metric_budget_wait_seconds;
 
 /* Pure helpers, public so unit tests reach them. */
 
+/* The longest wait a Retry-After is taken for (a day): a server's (or a proxy's) value of years
+ * would pause the service for the whole fleet that long, and park every job on it. */
+#define HTTPC_RETRY_AFTER_CAP_MS (24LL * 3600 * 1000)
 /* Milliseconds to wait from a Retry-After value (delta seconds or an HTTP date) at wall time
- * now_ms; a date in the past gives 0. -1 when the value is neither. */
+ * now_ms, at most HTTPC_RETRY_AFTER_CAP_MS; a date in the past gives 0. -1 when the value is
+ * neither. */
 int64_t httpc_retry_after_ms(const char *value, int64_t now_ms);
 /* The URL of a Link header's rel="next" entry (or of its only entry); the caller frees it;
  * NULL when none. */

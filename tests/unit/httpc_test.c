@@ -29,6 +29,14 @@ test_retry_after(void **state)
     assert_int_equal(httpc_retry_after_ms("soon", now), -1);
     assert_int_equal(httpc_retry_after_ms("-5", now), -1);
     assert_int_equal(httpc_retry_after_ms(NULL, now), -1);
+    /* Years (a buggy proxy, a hostile server) wait a day at most, and are not taken for absent:
+     * a fleet-wide pause of decades parked every job on the service. */
+    assert_int_equal(httpc_retry_after_ms("2147483648", now), HTTPC_RETRY_AFTER_CAP_MS);
+    assert_int_equal(httpc_retry_after_ms("99999999999999999999999", now),
+                     HTTPC_RETRY_AFTER_CAP_MS);
+    assert_int_equal(httpc_retry_after_ms("Fri, 31 Dec 9999 23:59:59 GMT", now),
+                     HTTPC_RETRY_AFTER_CAP_MS);
+    assert_int_equal(httpc_retry_after_ms("86400", now), HTTPC_RETRY_AFTER_CAP_MS);
 }
 
 static void
