@@ -4,31 +4,51 @@
 #include "cronjob.h"
 #include "cronjob_check.h"
 #include "cronjob_store.h"
+#include "fault.h"
 #include "log.h"
 #include "util.h"
 
 #include <stdio.h>
 #include <string.h>
 
+/* The unix time in [scheduler] test_clock_file; 0 when none is set or it holds none. */
+static int64_t
+cronjob_test_clock(const struct cfg *cfg)
+{
+    const char *path = cfg ? cfg->scheduler.test_clock_file : NULL;
+    if (path == NULL || *path == '\0')
+        return 0;
+    FILE *fp = fopen(path, "r");
+    char line[64] = "";
+    int64_t t;
+    bool ok = fp && fgets(line, sizeof(line), fp);
+    if (fp)
+        fclose(fp);
+    line[strcspn(line, " \r\n")] = '\0';
+    if (ok && parse_int64(line, 0, INT64_C(253402300799), &t) == 0 && t > 0)
+        return t;
+    log_warnx("[scheduler] test_clock_file %s holds no unix time; using the server's clock", path);
+    return 0;
+}
+
+int
+cronjob_now_db(struct db *db, const struct cfg *cfg, int64_t *now)
+{
+    int64_t t = cronjob_test_clock(cfg);
+    if (t > 0) {
+        *now = t;
+        return 0;
+    }
+    if (FAULT_FAIL("cron.now"))
+        return -1;
+    return db_now_s(db, now);
+}
+
 int64_t
 cronjob_now(struct db *db, const struct cfg *cfg)
 {
-    const char *path = cfg ? cfg->scheduler.test_clock_file : NULL;
-    if (path && *path) {
-        FILE *fp = fopen(path, "r");
-        char line[64] = "";
-        int64_t t;
-        bool ok = fp && fgets(line, sizeof(line), fp);
-        if (fp)
-            fclose(fp);
-        line[strcspn(line, " \r\n")] = '\0';
-        if (ok && parse_int64(line, 0, INT64_C(253402300799), &t) == 0)
-            return t;
-        log_warnx("[scheduler] test_clock_file %s holds no unix time; using the server's clock",
-                  path);
-    }
     int64_t t;
-    if (db && db_now_s(db, &t) == 0)
+    if (db ? cronjob_now_db(db, cfg, &t) == 0 : (t = cronjob_test_clock(cfg)) > 0)
         return t;
     return now_wall_ms() / 1000;
 }

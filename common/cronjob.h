@@ -39,6 +39,10 @@ struct cronjob_spec {
  * fires), else, when db is NULL or the query fails, this host's clock. A test clock file that
  * cannot be read is logged and the next source used. */
 int64_t cronjob_now(struct db *db, const struct cfg *cfg);
+/* cronjob_now without the host's clock: 0 with *now set, or -1 when MariaDB's clock could not
+ * be read (db_errstr). For the scheduler's firing, which waits a tick rather than fire by a
+ * clock the fleet does not share (ten minutes fast, it fired ahead and skipped a fire). */
+int cronjob_now_db(struct db *db, const struct cfg *cfg, int64_t *now);
 
 /* The zone a cron job runs in: its own tz when set and not empty, else [scheduler] timezone.
  * Returns tz or the config's string (borrowed: valid while they are). */

@@ -95,7 +95,9 @@ sched_cron_step(struct sched *s)
         sched_cron_config(s);
     /* Without Redis the fires are still made; reconcile pushes them once it is back. */
     struct rq *rq = rq_connected(s->rq) ? s->rq : NULL;
-    if (cronjob_fire_due(s->db, rq, s->cfg, cronjob_now(s->db, s->cfg), &fired) < 0)
+    int64_t now;
+    if (cronjob_now_db(s->db, s->cfg, &now) < 0 ||
+        cronjob_fire_due(s->db, rq, s->cfg, now, &fired) < 0)
         return sched_db_fail(s, SCHED_STEP_CRON, s->db);
     s->counts.fired += fired;
     return fired;

@@ -636,6 +636,55 @@ test_redis_restart(struct tenv *t)
     tsrv_stop(t, &srv);
 }
 
+/* A scheduler whose host clock runs ten minutes fast (libfaketime) cannot read MariaDB's clock
+ * at its first cron steps (the test build's fault point: a lost connection): it fired by its
+ * own clock before, the next five-minute fire ahead of time. It waits a tick now. */
+static void
+test_cron_waits_for_db_clock(struct tenv *t)
+{
+    CHECK(t_cli(t, NULL, NULL,
+                (const char *const[]){"cron", "add", "every5", "*/5 * * * *", "System/Noop",
+                                      NULL}) == 0,
+          "cron add");
+    int64_t later = t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "2s", NULL});
+    FILE *p = popen("ls /usr/lib/*/faketime/libfaketimeMT.so.1 | head -1", "r");
+    char path[256] = "";
+    CHECK(p && fgets(path, sizeof(path), p), "libfaketime is installed");
+    pclose(p);
+    path[strcspn(path, "\n")] = '\0';
+    setenv("LD_PRELOAD", path, 1);
+    setenv("FAKETIME", "+600s", 1);
+    setenv("DONT_FAKE_MONOTONIC", "1", 1);
+    setenv("FAKETIME_NO_CACHE", "1", 1);
+    const char *asan = getenv("ASAN_OPTIONS");
+    char *asan_was = asan ? xstrdup(asan) : NULL;
+    char *asan_now = xasprintf("%s%sverify_asan_link_order=0", asan ? asan : "", asan ? ":" : "");
+    setenv("ASAN_OPTIONS", asan_now, 1);
+    setenv("JOBFLEET_FAULT_POINT", "cron.now", 1);
+    setenv("JOBFLEET_FAULT_ACTION", "fail:3", 1);
+    pid_t s = t_spawn(t, sched_bin(), NULL);
+    unsetenv("LD_PRELOAD");
+    unsetenv("FAKETIME");
+    unsetenv("DONT_FAKE_MONOTONIC");
+    unsetenv("FAKETIME_NO_CACHE");
+    unsetenv("JOBFLEET_FAULT_POINT");
+    unsetenv("JOBFLEET_FAULT_ACTION");
+    if (asan_was)
+        setenv("ASAN_OPTIONS", asan_was, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
+    free(asan_was);
+    free(asan_now);
+    /* The job due in 2 s is queued by a later tick: the cron steps before it have run. */
+    WAIT_UNTIL(t_job_in_state(t, later, "queued"), 15000, "the due job: %s", t_job_state(t, later));
+    CHECK(t_sql_int(t, -1,
+                    "SELECT COUNT(*) FROM jobs WHERE origin = 'cron' AND cron_fire_time > NOW()",
+                    DB_NOP) == 0,
+          "a cron fire was made ahead of its time");
+    CHECK(log_count(t, s, "cron") >= 1, "the skipped step is logged");
+    stop_cleanly(t, s);
+}
+
 static const struct test_case cases[] = {
     {"e2e_scheduler_single_leader", test_single_leader, NULL},
     {"e2e_scheduler_frozen_leader", test_frozen_leader, "[worker]\nlease_s = 3\n"},
@@ -652,6 +701,7 @@ static const struct test_case cases[] = {
     {"e2e_scheduler_flags", test_flags, NULL},
     {"e2e_scheduler_mysql_restart", test_mysql_restart, NULL},
     {"e2e_scheduler_redis_restart", test_redis_restart, NULL},
+    {"e2e_scheduler_cron_waits_for_db_clock", test_cron_waits_for_db_clock, NULL},
     {"e2e_scheduler_outage_grace", test_outage_grace,
      "[worker]\nlease_s = 4\n\n[scheduler]\ntimeout_grace_s = 0\n"},
 };
