@@ -170,8 +170,8 @@ extern const struct metric_def httpc_metric_budget_wait_seconds;
  * now_ms, at most HTTPC_RETRY_AFTER_CAP_MS; a date in the past gives 0. -1 when the value is
  * neither. */
 int64_t httpc_retry_after_ms(const char *value, int64_t now_ms);
-/* The URL of a Link header's rel="next" entry (or of its only entry); the caller frees it;
- * NULL when none. */
+/* The URL of a Link header's rel="next" entry (or of its only entry, when that names no rel); the
+ * caller frees it; NULL when none. */
 char *httpc_link_next(const char *link);
 /* base and path joined with one '/' (path as is when it is a full URL); the caller frees it. */
 char *httpc_url_join(const char *base, const char *path);

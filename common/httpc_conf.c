@@ -228,6 +228,16 @@ httpc_link_is_next(const char *p, const char *end)
     return 0;
 }
 
+/* Does the parameter list of one Link entry name a relation at all? */
+static bool
+httpc_link_has_rel(const char *p, const char *end)
+{
+    for (; p + 3 <= end; p++)
+        if (strncasecmp(p, "rel", 3) == 0)
+            return true;
+    return false;
+}
+
 char *
 httpc_link_next(const char *link)
 {
@@ -247,7 +257,8 @@ httpc_link_next(const char *link)
             free(only);
             return xstrndup(p + 1, (size_t)(gt - p - 1));
         }
-        if (only == NULL)
+        /* A lone entry that names its relation (prev, first, last) is not the next page. */
+        if (only == NULL && !httpc_link_has_rel(gt + 1, end))
             only = xstrndup(p + 1, (size_t)(gt - p - 1));
         p = gt;
     }

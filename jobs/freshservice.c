@@ -68,12 +68,24 @@ fs_take_items(struct httpc_resp *resp, const char *key, cJSON *out, char *err, s
     return FS_OK;
 }
 
+/* The most pages one list is followed for (a million items at 100 a page): a server whose Link
+ * header leads round in a circle would otherwise be followed until memory ran out. */
+#define FS_LIST_PAGES_MAX 10000
+
 /* Follows a list from url (taken: a full URL or a path with the prefix) to its last page. */
 static enum fs_fail
 fs_list_from(struct fs *fs, char *url, const char *key, cJSON *out, char *err, size_t errlen)
 {
     enum fs_fail f = FS_OK;
-    while (url && f == FS_OK) {
+    for (int pages = 0; url && f == FS_OK; pages++) {
+        if (pages == FS_LIST_PAGES_MAX) {
+            snprintf(err, errlen,
+                     "freshservice: a list ran past %d pages (its Link header "
+                     "may lead round in a circle); stopped",
+                     FS_LIST_PAGES_MAX);
+            f = FS_OTHER;
+            break;
+        }
         struct httpc_req req = {.method = "GET", .path = url};
         struct httpc_resp resp;
         if (httpc_request(fs->h, &req, &resp) < 0) {

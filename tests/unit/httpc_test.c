@@ -61,6 +61,10 @@ test_link_next(void **state)
     check_link("<https://x/?page=3>; rel=\"next last\"", "https://x/?page=3");
     /* The rel text is unconfirmed for Freshservice: a lone entry is the next page. */
     check_link("<https://x/?page=2>", "https://x/?page=2");
+    /* ...but not a lone entry that says it is another page: following "prev" looped 2 -> 1 ->
+     * 2 for ever. */
+    check_link("<https://x/?page=1>; rel=\"prev\"", NULL);
+    check_link("<https://x/?page=1>; rel=\"first\"", NULL);
     check_link("<https://x/?page=1>; rel=\"prev\", <https://x/?page=9>; rel=\"last\"", NULL);
     check_link("", NULL);
     check_link(NULL, NULL);
