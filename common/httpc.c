@@ -578,15 +578,16 @@ httpc_finish(struct httpc *h, struct httpc_xfer *x, CURLcode rc)
                    (long long)(r->retry_after_ms / 1000));
         return;
     }
+    int64_t d = httpc_delay(h, r);
+    /* A 429 speaks for the whole account: every process of the fleet waits it out, whether or
+     * not this request tries again. */
+    if (status == 429)
+        httpc_budget_pause(h, r->retry_after_ms >= 0 ? r->retry_after_ms : d);
     int max_attempts = x->req->max_attempts > 0 ? x->req->max_attempts : h->conf.max_attempts;
     if (r->attempts >= max_attempts) {
         httpc_fail(h, x, e, "%s (after %d attempts)", what, r->attempts);
         return;
     }
-    int64_t d = httpc_delay(h, r);
-    /* A 429 speaks for the whole account: every process of the fleet waits it out. */
-    if (status == 429)
-        httpc_budget_pause(h, r->retry_after_ms >= 0 ? r->retry_after_ms : d);
     x->not_before = x->idle_since + d;
     int plen = (int)strcspn(x->req->path, "?");
     log_info("%s: %s %.*s: %s; attempt %d of %d in %lld ms", h->conf.name, x->method,

@@ -194,6 +194,31 @@ test_retry_after_seconds(struct tenv *t)
     tfake_stop(&f);
 }
 
+/* A 429 on a request's last attempt (here its only one, as the cloud update makes them) still
+ * speaks for the whole account: the fleet's other requests wait its Retry-After. The client
+ * returned before setting the pause. */
+static void
+test_retry_after_last_attempt(struct tenv *t)
+{
+    struct tfake f;
+    tfake_start(t, &f, "fakehttp.py", NULL);
+    tfake_control(&f, "faults",
+                  "{\"path\": \"/once\", \"status\": 429, \"retry_after\": 3, \"count\": 1}");
+    struct httpc *h = client(t, &f, t->rq, 0);
+    struct httpc_req req = {.path = "/once", .max_attempts = 1};
+    struct httpc_resp r;
+    CHECK(httpc_request(h, &req, &r) < 0 && r.status == 429, "the 429: %ld %s", r.status, r.err);
+    char *key = xasprintf("%s:s:fake:until", t->prefix);
+    const char *argv[] = {"PTTL", key};
+    int64_t pttl = rq_command(t->rq, 2, argv);
+    CHECK(pttl > 2000, "the fleet's requests to the service are paused: PTTL %lld",
+          (long long)pttl);
+    free(key);
+    httpc_resp_release(&r);
+    httpc_free(h);
+    tfake_stop(&f);
+}
+
 /* An answer saying the account's budget is spent (X-RateLimit-Remaining: 0 of a total of 20 a
  * minute) holds the service's next request, from any client of the fleet, about 60 s / 20 =
  * 3 s, instead of letting it collect a 429. */
@@ -389,6 +414,7 @@ main(int argc, char **argv)
         {"e2e_httpc_oversized_refused", test_oversized_refused, SERVICE_CONF},
         {"e2e_httpc_batch_within_budget", test_batch_within_budget, SERVICE_CONF},
         {"e2e_httpc_cancel_stops_wait", test_cancel_stops_wait, SERVICE_CONF},
+        {"e2e_httpc_retry_after_last_attempt", test_retry_after_last_attempt, SERVICE_CONF},
     };
     return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
 }
