@@ -53,10 +53,15 @@ struct rq *cli_rq(struct cli *c);
  * running it (sudo's caller when run through sudo). Anyone who can read the config can write
  * any row, so this records, it does not prove. */
 const char *cli_actor(struct cli *c);
-/* Records a change the command made (audit_add with cli_actor); when the record fails, says so
- * on stderr: the change itself stands. */
-void cli_audit(struct cli *c, const char *action, const char *kind, const char *id,
-               const char *detail);
+/* A change and its audit_log row share one transaction, so a change never stands unrecorded:
+ * cli_change_begin opens it (CLI_OK, or CLI_RUNTIME after the message); the command makes the
+ * change on cli_db(c); then cli_change_commit records it (audit_add with cli_actor) and commits
+ * both (CLI_OK), or rolls the change back and says why (CLI_RUNTIME); a command whose change
+ * failed calls cli_change_abort. */
+int cli_change_begin(struct cli *c);
+int cli_change_commit(struct cli *c, const char *action, const char *kind, const char *id,
+                      const char *detail);
+void cli_change_abort(struct cli *c);
 
 /* The options the command was given, as text for an audit row's detail ("--state failed
  * --force"); the caller frees it. */

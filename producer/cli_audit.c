@@ -54,12 +54,38 @@ cli_opts_detail(const struct cli *c)
     return b.data ? buf_detach(&b) : xstrdup("");
 }
 
-void
-cli_audit(struct cli *c, const char *action, const char *kind, const char *id, const char *detail)
+int
+cli_change_begin(struct cli *c)
 {
-    if (audit_add(cli_db(c), cli_actor(c), action, kind, id, detail) < 0)
-        fprintf(stderr, "jobfleet: warning: done, but not recorded in audit_log: %s\n",
-                db_errstr(cli_db(c)));
+    if (db_begin(cli_db(c)) == 0)
+        return CLI_OK;
+    return cli_runtime_error("begin a transaction: %s", db_errstr(cli_db(c)));
+}
+
+int
+cli_change_commit(struct cli *c, const char *action, const char *kind, const char *id,
+                  const char *detail)
+{
+    struct db *db = cli_db(c);
+    if (audit_add(db, cli_actor(c), action, kind, id, detail) == 0 && db_commit(db) == 0)
+        return CLI_OK;
+    char err[512];
+    snprintf(err, sizeof(err), "%s", db_errstr(db));
+    bool lost = db_lost(db);
+    db_rollback(db);
+    if (lost)
+        return cli_runtime_error("%s %s %s: the connection was lost at the commit: the change may "
+                                 "or may not be made (see jobfleet changes): %s",
+                                 kind, id, action, err);
+    return cli_runtime_error("%s %s %s: not done: the change could not be recorded in audit_log "
+                             "(%s)",
+                             kind, id, action, err);
+}
+
+void
+cli_change_abort(struct cli *c)
+{
+    db_rollback(cli_db(c));
 }
 
 static const struct cli_opt_spec changes_opts[] = {

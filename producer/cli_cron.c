@@ -73,12 +73,19 @@ cli_cron_add(struct cli *c, int argc, char **argv)
         return CLI_USAGE;
     char err[1024];
     int64_t id = 0;
+    int rc = cli_change_begin(c);
+    if (rc != CLI_OK)
+        return rc;
     enum job_err e = cronjob_add(cli_db(c), &c->cfg, &spec, &id, err, sizeof(err));
-    if (e != JOB_E_OK)
+    if (e != JOB_E_OK) {
+        cli_change_abort(c);
         return cli_cron_err("add", e, err);
+    }
     char *detail = xasprintf("%s %s", spec.schedule, spec.action);
-    cli_audit(c, "add", "cron", spec.name, detail);
+    rc = cli_change_commit(c, "add", "cron", spec.name, detail);
     free(detail);
+    if (rc != CLI_OK)
+        return rc;
     if (!c->json) {
         printf("%lld\n", (long long)id);
         return CLI_OK;
@@ -141,14 +148,22 @@ cli_cron_change(struct cli *c, const char *sub, int argc, char **argv)
     enum job_err e;
     char err[1024];
     cJSON *j;
+    int rc = cli_change_begin(c);
+    if (rc != CLI_OK)
+        return rc;
     if (strcmp(sub, "remove") == 0)
         j = cronjob_remove_json(cli_db(c), name, &e, err, sizeof(err));
     else
         j = cronjob_set_active_json(cli_db(c), &c->cfg, name, strcmp(sub, "enable") == 0, &e, err,
                                     sizeof(err));
-    if (j == NULL)
+    if (j == NULL) {
+        cli_change_abort(c);
         return cli_cron_err(sub, e, err);
-    cli_audit(c, sub, "cron", name, NULL);
+    }
+    if ((rc = cli_change_commit(c, sub, "cron", name, NULL)) != CLI_OK) {
+        cJSON_Delete(j);
+        return rc;
+    }
     if (c->json)
         cli_cron_print(j);
     else if (strcmp(sub, "remove") == 0)

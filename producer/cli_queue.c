@@ -155,9 +155,16 @@ cli_queue(struct cli *c, int argc, char **argv)
     struct db *db = cli_db(c);
     if (strcmp(sub, "pause") == 0 || strcmp(sub, "resume") == 0) {
         bool pause = sub[0] == 'p';
-        if (settings_queue_pause(db, q, pause) < 0)
-            return cli_runtime_error("queue %s: %s", sub, db_errstr(db));
-        cli_audit(c, sub, "queue", q, NULL);
+        int rc = cli_change_begin(c);
+        if (rc != CLI_OK)
+            return rc;
+        if (settings_queue_pause(db, q, pause) < 0) {
+            rc = cli_runtime_error("queue %s: %s", sub, db_errstr(db));
+            cli_change_abort(c);
+            return rc;
+        }
+        if ((rc = cli_change_commit(c, sub, "queue", q, NULL)) != CLI_OK)
+            return rc;
         printf(c->json ? "{\"queue\":\"%s\",\"paused\":%s}\n" : "%s %s\n", q,
                c->json ? (pause ? "true" : "false") : (pause ? "paused" : "resumed"));
         return CLI_OK;
@@ -166,11 +173,19 @@ cli_queue(struct cli *c, int argc, char **argv)
         struct limits l;
         if (cli_limits(c, "queue limit", &l) != CLI_OK)
             return CLI_USAGE;
-        if (settings_queue_limit(db, q, &l) < 0)
-            return cli_runtime_error("queue limit: %s", db_errstr(db));
+        int rc = cli_change_begin(c);
+        if (rc != CLI_OK)
+            return rc;
+        if (settings_queue_limit(db, q, &l) < 0) {
+            rc = cli_runtime_error("queue limit: %s", db_errstr(db));
+            cli_change_abort(c);
+            return rc;
+        }
         char *detail = cli_opts_detail(c);
-        cli_audit(c, "limit", "queue", q, detail);
+        rc = cli_change_commit(c, "limit", "queue", q, detail);
         free(detail);
+        if (rc != CLI_OK)
+            return rc;
         printf("%s limits set\n", q);
         return CLI_OK;
     }
@@ -206,11 +221,19 @@ cli_action(struct cli *c, int argc, char **argv)
         cap *= 1000;
     }
     struct db *db = cli_db(c);
-    if (settings_action_set(db, c->pos[1], &l, base, cap) < 0)
-        return cli_runtime_error("action set: %s", db_errstr(db));
+    int rc = cli_change_begin(c);
+    if (rc != CLI_OK)
+        return rc;
+    if (settings_action_set(db, c->pos[1], &l, base, cap) < 0) {
+        rc = cli_runtime_error("action set: %s", db_errstr(db));
+        cli_change_abort(c);
+        return rc;
+    }
     char *detail = cli_opts_detail(c);
-    cli_audit(c, "set", "action", c->pos[1], detail);
+    rc = cli_change_commit(c, "set", "action", c->pos[1], detail);
     free(detail);
+    if (rc != CLI_OK)
+        return rc;
     printf("%s settings set\n", c->pos[1]);
     return CLI_OK;
 }

@@ -162,10 +162,27 @@ test_with_the_change(struct tenv *t)
           "bulk cancel fails: %s", err);
     free(err);
     CHECK(t_job_in_state(t, id, "queued"), "nor by a bulk cancel");
-    CHECK(t_cli(t, NULL, &err, (const char *const[]){"queue", "pause", "audq", NULL}) == 0,
-          "a pause is made: %s", err);
-    CHECK(strstr(err, "warning: done, but not recorded in audit_log"), "and says so: %s", err);
-    free(err);
+    /* The CLI's other changes are no different: a pause, a limit, an action's settings and
+     * the cron changes are not made without their record (they were made, with a warning). */
+    static const char *const changes[][8] = {
+        {"queue", "pause", "audq", NULL},
+        {"queue", "limit", "audq", "--concurrency", "2", NULL},
+        {"action", "set", "System/Noop", "--concurrency", "2", NULL},
+        {"cron", "add", "audcron", "0 3 * * *", "System/Noop", NULL},
+    };
+    for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
+        CHECK(t_cli(t, NULL, &err, changes[i]) == 1, "%s %s fails: %s", changes[i][0],
+              changes[i][1], err);
+        CHECK(strstr(err, "not done: the change could not be recorded in audit_log"),
+              "and says why: %s", err);
+        free(err);
+    }
+    CHECK(t_sql_int(t, -1,
+                    "SELECT (SELECT COUNT(*) FROM queue_settings WHERE queue = 'audq') + (SELECT "
+                    "COUNT(*) FROM action_settings WHERE action = 'System/Noop') + (SELECT "
+                    "COUNT(*) FROM cron_jobs WHERE name = 'audcron')",
+                    DB_NOP) == 0,
+          "none of them was made");
     CHECK(db_exec(t->db, "RENAME TABLE audit_log_away TO audit_log", DB_NOP, NULL, NULL) == 0,
           "rename back: %s", db_errstr(t->db));
     CHECK(t_cli(t, NULL, NULL, (const char *const[]){"cancel", ids, NULL}) == 0, "cancel");
