@@ -300,16 +300,37 @@ dash_bulk(struct http_req *r, const struct dash_who *w)
 
 /* ---- Queues and cron ---- */
 
+/* Records a change made in the transaction open on c and commits both, so that a change never
+ * stands unrecorded: 0, or -1 with the change rolled back and err set. */
+static int
+dash_change_commit(struct producer_conn *c, const struct dash_who *w, const char *action,
+                   const char *kind, const char *id, char *err, size_t errlen)
+{
+    if (audit_add(c->db, w->user, action, kind, id, NULL) == 0 && db_commit(c->db) == 0)
+        return 0;
+    snprintf(err, errlen, "not done: the change could not be recorded in audit_log (%s)",
+             db_errstr(c->db));
+    db_rollback(c->db);
+    return -1;
+}
+
 static void
 dash_queue_change(struct http_req *r, const struct dash_who *w, const char *q, const char *verb)
 {
     bool pause = strcmp(verb, "pause") == 0;
     struct producer_conn *c = producer_pool_get(r->p);
-    int rc = settings_queue_pause(c->db, q, pause);
-    char err[256];
-    snprintf(err, sizeof(err), "%s", rc < 0 ? db_errstr(c->db) : "");
-    if (rc == 0)
-        dash_audit(c, w, verb, "queue", q, NULL);
+    char err[512] = "";
+    /* The change and its record share a transaction. */
+    int rc = db_begin(c->db);
+    if (rc < 0) {
+        snprintf(err, sizeof(err), "%s", db_errstr(c->db));
+    } else if (settings_queue_pause(c->db, q, pause) < 0) {
+        snprintf(err, sizeof(err), "%s", db_errstr(c->db));
+        db_rollback(c->db);
+        rc = -1;
+    } else {
+        rc = dash_change_commit(c, w, verb, "queue", q, err, sizeof(err));
+    }
     producer_pool_put(r->p, c);
     if (rc < 0) {
         dash_error(r, w, 503, "%s: %s", verb, err);
@@ -358,6 +379,31 @@ dash_cron_run(struct http_req *r, struct producer_conn *c, const cJSON *cj, char
     return id;
 }
 
+/* Enables or disables cron job name (verb "enable" or "disable") and records it, in one
+ * transaction: the cron job as JSON, or NULL with *e and err set and nothing changed. */
+static cJSON *
+dash_cron_set(struct producer_conn *c, const struct dash_who *w, const struct cfg *cfg,
+              const char *name, const char *verb, enum job_err *e, char *err, size_t errlen)
+{
+    if (db_begin(c->db) < 0) {
+        *e = JOB_E_DB;
+        snprintf(err, errlen, "%s", db_errstr(c->db));
+        return NULL;
+    }
+    cJSON *cj =
+        cronjob_set_active_json(c->db, cfg, name, strcmp(verb, "enable") == 0, e, err, errlen);
+    if (cj == NULL) {
+        db_rollback(c->db);
+        return NULL;
+    }
+    if (dash_change_commit(c, w, verb, "cron", name, err, errlen) < 0) {
+        cJSON_Delete(cj);
+        *e = JOB_E_DB;
+        return NULL;
+    }
+    return cj;
+}
+
 static void
 dash_cron_change(struct http_req *r, const struct dash_who *w, const char *name, const char *verb)
 {
@@ -366,8 +412,7 @@ dash_cron_change(struct http_req *r, const struct dash_who *w, const char *name,
     bool run = strcmp(verb, "run") == 0;
     struct producer_conn *c = producer_pool_get(r->p);
     cJSON *cj = run ? cronjob_get_json(c->db, r->p->cfg, name, &e, err, sizeof(err))
-                    : cronjob_set_active_json(c->db, r->p->cfg, name, strcmp(verb, "enable") == 0,
-                                              &e, err, sizeof(err));
+                    : dash_cron_set(c, w, r->p->cfg, name, verb, &e, err, sizeof(err));
     if (cj && run) {
         int64_t id = dash_cron_run(r, c, cj, err, sizeof(err));
         if (id < 0)
@@ -375,8 +420,9 @@ dash_cron_change(struct http_req *r, const struct dash_who *w, const char *name,
         else
             snprintf(detail, sizeof(detail), "job %lld", (long long)id);
     }
-    if (cj && e == JOB_E_OK)
-        dash_audit(c, w, run ? "run now" : verb, "cron", name, detail[0] ? detail : NULL);
+    /* A run now is its job, pushed once committed: its record follows it. */
+    if (run && cj && e == JOB_E_OK)
+        dash_audit(c, w, "run now", "cron", name, detail);
     producer_pool_put(r->p, c);
     cJSON_Delete(cj);
     if (cj == NULL || e != JOB_E_OK) {

@@ -54,6 +54,36 @@ test_csrf(struct tenv *t)
     free(who);
 }
 
+/* A queue pause or a cron disable whose audit_log row cannot be written (a trigger refuses it)
+ * is not made: 503, and nothing changed. They were made, and only the log said the record was
+ * missing. */
+static void
+test_change_needs_its_record(struct tenv *t)
+{
+    CHECK(t_cli(t, NULL, NULL,
+                (const char *const[]){"cron", "add", "nightly", "0 3 * * *", "System/Noop",
+                                      NULL}) == 0,
+          "cron add");
+    dstart(t);
+    struct dclient a;
+    CHECK(dlogin(t, "admin", "adminpw", &a) == 303, "admin login");
+    CHECK(db_exec_static(t->db,
+                         "CREATE TRIGGER audit_refused BEFORE INSERT ON audit_log FOR EACH ROW "
+                         "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit refused'") == 0,
+          "trigger: %s", db_errstr(t->db));
+    char body[128];
+    snprintf(body, sizeof(body), "csrf=%s", a.csrf);
+    CHECK(dstatus(t, "POST", "/queues/default/pause", body, &a, NULL) == 503, "pause refused");
+    CHECK(dstatus(t, "POST", "/cron/nightly/disable", body, &a, NULL) == 503, "disable refused");
+    CHECK(t_sql_int(t, -1,
+                    "SELECT (SELECT COUNT(*) FROM queue_settings WHERE is_paused = 1) + (SELECT "
+                    "COUNT(*) FROM cron_jobs WHERE name = 'nightly' AND is_active = 0)",
+                    DB_NOP) == 0,
+          "neither change was made");
+    CHECK(db_exec_static(t->db, "DROP TRIGGER audit_refused") == 0, "drop trigger");
+    CHECK(dstatus(t, "POST", "/queues/default/pause", body, &a, NULL) == 303, "pause");
+}
+
 static void
 test_readonly(struct tenv *t)
 {
@@ -505,6 +535,7 @@ main(int argc, char **argv)
     static const struct test_case cases[] = {
         {"e2e_dashboard_csrf", test_csrf, TDASH_USERS},
         {"e2e_dashboard_readonly", test_readonly, TDASH_USERS},
+        {"e2e_dashboard_change_needs_its_record", test_change_needs_its_record, TDASH_USERS},
         {"e2e_dashboard_jobs_filter", test_jobs_filter,
          TDASH_USERS "scan_max = 100\ntext_scan_max = 100\n"},
         {"e2e_dashboard_bulk", test_bulk, TDASH_USERS},

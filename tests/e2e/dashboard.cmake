@@ -4,6 +4,7 @@
 jf_e2e(dashboard TIMEOUT 180 NAMES
   e2e_dashboard_csrf
   e2e_dashboard_readonly
+  e2e_dashboard_change_needs_its_record
   e2e_dashboard_jobs_filter
   e2e_dashboard_bulk
   e2e_dashboard_bulk_many
