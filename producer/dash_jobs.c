@@ -354,15 +354,47 @@ dash_secret_key(const char *k)
     return false;
 }
 
+/* A form-encoded body (a=1&password=x, as many webhook senders post) with the values of secret
+ * keys redacted; NULL when s is no such body or holds nothing to redact. The caller frees it. */
+static char *
+dash_redact_form(const char *s)
+{
+    if (strchr(s, '=') == NULL || strpbrk(s, " \t\r\n{}<>\"") != NULL)
+        return NULL;
+    struct buf b;
+    buf_init(&b, 0);
+    bool did = false;
+    for (const char *p = s; *p;) {
+        size_t n = strcspn(p, "&");
+        const char *eq = memchr(p, '=', n);
+        char key[128];
+        size_t kl = eq ? (size_t)(eq - p) : n;
+        snprintf(key, sizeof(key), "%.*s", (int)(kl < sizeof(key) ? kl : sizeof(key) - 1), p);
+        if (eq && dash_secret_key(key)) {
+            buf_printf(&b, "%.*s=[redacted]", (int)kl, p);
+            did = true;
+        } else {
+            buf_append(&b, p, n);
+        }
+        p += n;
+        if (*p == '&')
+            buf_append(&b, p++, 1);
+    }
+    if (did)
+        return buf_detach(&b);
+    buf_release(&b);
+    return NULL;
+}
+
 /* A string holding a JSON object or array (a webhook's raw body is kept as its "payload"
- * string) redacted inside: the text of the redacted document, or NULL when it is no such
- * document or holds nothing to redact. The caller frees it. */
+ * string) or a form-encoded body, redacted inside: the redacted text, or NULL when it is
+ * neither or holds nothing to redact. The caller frees it. */
 static char *
 dash_redact_text(const char *s)
 {
     const char *p = s + strspn(s, " \t\r\n");
     if (*p != '{' && *p != '[')
-        return NULL;
+        return dash_redact_form(s);
     cJSON *doc = cJSON_Parse(p);
     char *out = doc && dash_redact(doc) ? cJSON_PrintUnformatted(doc) : NULL;
     cJSON_Delete(doc);

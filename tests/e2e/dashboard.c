@@ -115,6 +115,15 @@ test_readonly(struct tenv *t)
     CHECK(!strstr(page, "zq9secret") && strstr(page, "[redacted]") && strstr(page, "ticket"),
           "the secret inside the payload string is shown: %s", page);
     free(page);
+    /* A form-encoded body's secrets too. */
+    int64_t form =
+        t_enqueue(t, "System/Echo", "{\"payload\":\"ticket=7&password=fo0rmsecret&x=1\"}", NULL);
+    snprintf(path, sizeof(path), "/jobs/%lld", (long long)form);
+    page = dget(t, path, &v);
+    CHECK(!strstr(page, "fo0rmsecret") && strstr(page, "password=[redacted]") &&
+              strstr(page, "ticket=7"),
+          "the secret inside the form body is shown: %s", page);
+    free(page);
     /* The cron list's JSON carries every schedule's parameters: redacted as on its page. */
     const char *crons[] = {"/cron?format=json", "/cron/nightly?format=json", "/cron/nightly"};
     for (size_t i = 0; i < sizeof(crons) / sizeof(crons[0]); i++) {
