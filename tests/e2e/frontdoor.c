@@ -148,18 +148,6 @@ health_call_main(void *arg)
     return NULL;
 }
 
-static pid_t
-mysql_pid(struct tsrv *s)
-{
-    char *path = xasprintf("%s/mariadb.pid", s->dir);
-    char *text = t_read_file(path);
-    free(path);
-    CHECK(text != NULL, "no mariadb.pid");
-    pid_t pid = (pid_t)strtol(text, NULL, 10);
-    free(text);
-    return pid;
-}
-
 /* MariaDB hung (SIGSTOP) with 16 /health requests in flight: a signed webhook is still
  * answered (spooled) within db_timeout_ms + 1 s, and /health answers at once. */
 static void
@@ -170,7 +158,7 @@ test_health_hung_mysql(struct tenv *t)
     tsrv_use(t, &srv);
     tprod_start(t);
     CHECK(post_signed(t, "{\"before\":1}", NULL, NULL, NULL) == 202, "before the hang");
-    pid_t my = mysql_pid(&srv);
+    pid_t my = tsrv_pid(&srv, "mariadb.pid");
     CHECK(kill(my, SIGSTOP) == 0, "SIGSTOP: %s", strerror(errno));
     struct health_call hc[16];
     pthread_t th[16];

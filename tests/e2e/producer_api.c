@@ -637,6 +637,28 @@ bg_post_main(void *arg)
     return NULL;
 }
 
+/* Waits until an insert waits for the jobs table's lock. */
+static void
+wait_insert_blocked(struct tenv *t)
+{
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT COUNT(*) FROM information_schema.processlist WHERE "
+                         "state LIKE '%metadata lock%' OR state LIKE '%table lock%'",
+                         DB_NOP) >= 1,
+               5000, "no insert is waiting for the lock");
+}
+
+/* Waits until the producer, sent SIGTERM, takes no new connection (it drains). */
+static void
+wait_draining(struct tenv *t)
+{
+    struct t_http_resp r;
+    WAIT_UNTIL(t_http("GET", tprod_url(t, "/health"), NULL, 0, NULL, &r) < 0 ||
+                   (t_http_release(&r), 0),
+               5000, "still accepting connections after SIGTERM");
+    t_http_release(&r);
+}
+
 static void
 test_sigterm(struct tenv *t)
 {
@@ -659,21 +681,13 @@ test_sigterm(struct tenv *t)
         b[i] = (struct bg_post){.t = t, .n = i};
         pthread_create(&th[i], NULL, bg_post_main, &b[i]);
     }
-    WAIT_UNTIL(t_sql_int(t, 0,
-                         "SELECT COUNT(*) FROM information_schema.processlist WHERE "
-                         "state LIKE '%metadata lock%' OR state LIKE '%table lock%'",
-                         DB_NOP) >= 1,
-               5000, "no insert is waiting for the lock");
+    wait_insert_blocked(t);
     /* All five are in (the sixth open request is this /metrics call), not still connecting. */
     WAIT_UNTIL(tprod_metric(t, "jobfleet_producer_open_requests") == 6, 5000,
                "the five webhooks are not all open");
     t_signal(t, p, SIGTERM);
     /* No new connections once draining... */
-    struct t_http_resp r;
-    WAIT_UNTIL(t_http("GET", tprod_url(t, "/health"), NULL, 0, NULL, &r) < 0 ||
-                   (t_http_release(&r), 0),
-               5000, "still accepting connections after SIGTERM");
-    t_http_release(&r);
+    wait_draining(t);
     /* ...but the open requests are answered: spooled after db_timeout_ms. */
     for (int i = 0; i < 5; i++) {
         pthread_join(th[i], NULL);
@@ -718,19 +732,11 @@ test_sigterm_forced_api(struct tenv *t)
     struct bg_post b = {.t = t};
     pthread_t th;
     pthread_create(&th, NULL, bg_api_main, &b);
-    WAIT_UNTIL(t_sql_int(t, 0,
-                         "SELECT COUNT(*) FROM information_schema.processlist WHERE "
-                         "state LIKE '%metadata lock%' OR state LIKE '%table lock%'",
-                         DB_NOP) >= 1,
-               5000, "no insert is waiting for the lock");
+    wait_insert_blocked(t);
     t_signal(t, p, SIGTERM);
     /* Draining once it takes no new connection; then the second signal (two at once would be
      * one pending signal). */
-    struct t_http_resp r;
-    WAIT_UNTIL(t_http("GET", tprod_url(t, "/health"), NULL, 0, NULL, &r) < 0 ||
-                   (t_http_release(&r), 0),
-               5000, "still accepting connections after SIGTERM");
-    t_http_release(&r);
+    wait_draining(t);
     t_signal(t, p, SIGTERM);
     pthread_join(th, NULL);
     CHECK(b.status == 503 && b.body && strstr(b.body, "\"outcome_unknown\""), "the answer: %ld %s",

@@ -14,18 +14,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static pid_t
-redis_pid(struct tsrv *s)
-{
-    char *path = xasprintf("%s/redis.pid.launch", s->dir);
-    char *text = t_read_file(path);
-    free(path);
-    CHECK(text != NULL, "no redis.pid.launch");
-    pid_t pid = (pid_t)strtol(text, NULL, 10);
-    free(text);
-    return pid;
-}
-
 /* Four jobs run under a queue concurrency limit: one of 26 s, three of 2 s. Redis stops
  * answering; the three short jobs end, and their slots cannot be freed. The long job must run
  * to its end on its one attempt: the worker's heartbeat goes on (lease 30 s, fence 22.5 s). */
@@ -46,7 +34,7 @@ test_stall_keeps_heartbeat(struct tenv *t)
     pid_t w = t_start_worker(t, NULL);
     WAIT_UNTIL(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE state = 'running'", DB_NOP) == 4,
                10000, "the four jobs never ran");
-    pid_t rp = redis_pid(&srv);
+    pid_t rp = tsrv_pid(&srv, "redis.pid.launch");
     CHECK(kill(rp, SIGSTOP) == 0, "SIGSTOP Redis: %s", strerror(errno));
     for (int i = 0; i < 3; i++)
         WAIT_UNTIL(t_job_done(t, short_jobs[i]), 15000, "short job %d: %s", i,

@@ -228,19 +228,11 @@ started_job(struct tenv *t, pid_t w, int64_t id)
     return yes;
 }
 
-/* A cancel asked for while a job waits in the window: the row is 'running' with
- * cancel_requested set, and no child runs it. When the drain hands it back, the cancel must
- * hold; queued again with the flag still set, the next claim would clear the flag and run the
- * job the operator cancelled. */
-/* Jobs cancelled while they wait in the window end cancelled within the cancel poll, unstarted,
- * while the running jobs go on. They waited for a child before, started, and were stopped only
- * after their start. */
-static void
-test_cancel_in_window(struct tenv *t)
+/* Cancels (with the CLI) the jobs of ids that wait in w's window, filling waiting with them;
+ * returns how many (checked to be all but the two running). */
+static int
+cancel_waiting(struct tenv *t, pid_t w, const int64_t *ids, int64_t *waiting)
 {
-    int64_t ids[N_JOBS];
-    pid_t w = fill_window(t, ids);
-    int64_t waiting[N_JOBS];
     int n_waiting = 0;
     for (int i = 0; i < N_JOBS; i++)
         if (!started_job(t, w, ids[i]))
@@ -252,6 +244,19 @@ test_cancel_in_window(struct tenv *t)
         CHECK(t_cli(t, NULL, NULL, (const char *const[]){"cancel", id, NULL}) == 0, "cancel job %s",
               id);
     }
+    return n_waiting;
+}
+
+/* Jobs cancelled while they wait in the window end cancelled within the cancel poll, unstarted,
+ * while the running jobs go on. They waited for a child before, started, and were stopped only
+ * after their start. */
+static void
+test_cancel_in_window(struct tenv *t)
+{
+    int64_t ids[N_JOBS];
+    pid_t w = fill_window(t, ids);
+    int64_t waiting[N_JOBS];
+    int n_waiting = cancel_waiting(t, w, ids, waiting);
     for (int i = 0; i < n_waiting; i++)
         WAIT_UNTIL(t_job_in_state(t, waiting[i], "cancelled"), 2500,
                    "job %lld, cancelled in the window, is %s", (long long)waiting[i],
@@ -263,6 +268,10 @@ test_cancel_in_window(struct tenv *t)
           "the cancelled jobs never started");
 }
 
+/* A cancel asked for while a job waits in the window: the row is 'running' with
+ * cancel_requested set, and no child runs it. When the drain hands it back, the cancel must
+ * hold; queued again with the flag still set, the next claim would clear the flag and run the
+ * job the operator cancelled. */
 static void
 test_sigterm_hand_back_keeps_cancel(struct tenv *t)
 {
@@ -270,17 +279,7 @@ test_sigterm_hand_back_keeps_cancel(struct tenv *t)
     pid_t w[2];
     w[0] = fill_window(t, ids);
     int64_t waiting[N_JOBS];
-    int n_waiting = 0;
-    for (int i = 0; i < N_JOBS; i++)
-        if (!started_job(t, w[0], ids[i]))
-            waiting[n_waiting++] = ids[i];
-    CHECK(n_waiting == N_JOBS - 2, "%d jobs wait in the window, not %d", n_waiting, N_JOBS - 2);
-    for (int i = 0; i < n_waiting; i++) {
-        char id[32];
-        snprintf(id, sizeof(id), "%lld", (long long)waiting[i]);
-        CHECK(t_cli(t, NULL, NULL, (const char *const[]){"cancel", id, NULL}) == 0, "cancel job %s",
-              id);
-    }
+    int n_waiting = cancel_waiting(t, w[0], ids, waiting);
     kill(w[0], SIGTERM);
     for (int i = 0; i < n_waiting; i++)
         WAIT_UNTIL(!t_job_in_state(t, waiting[i], "running"), 2500,

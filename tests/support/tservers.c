@@ -144,3 +144,15 @@ tsrv_stop(struct tenv *t, struct tsrv *s)
     unsetenv("JOBFLEET_REDIS_PORT");
     return rc;
 }
+
+pid_t
+tsrv_pid(struct tsrv *s, const char *file)
+{
+    char *path = xasprintf("%s/%s", s->dir, file);
+    char *text = t_read_file(path);
+    CHECK(text != NULL, "no %s", path);
+    pid_t pid = (pid_t)strtol(text, NULL, 10);
+    free(text);
+    free(path);
+    return pid;
+}

@@ -32,6 +32,11 @@ void tsrv_start_mysql(struct tsrv *s);
 void tsrv_stop_redis(struct tsrv *s);
 void tsrv_start_redis(struct tsrv *s);
 
+/* The pid of a private server, from its pid file in s->dir ("mariadb.pid", or
+ * "redis.pid.launch": the redis-server tests/servers launched); fails the test without one. For
+ * a test that hangs a server (SIGSTOP) rather than stop it. */
+pid_t tsrv_pid(struct tsrv *s, const char *file);
+
 /* Puts the shared t->db and t->rq back (freeing the private connections) when tsrv_use replaced
  * them, stops the private servers, unsets the port variables and frees s->dir. Returns 0, or -1
  * when tests/servers could not stop them (reported on stderr). */
