@@ -202,10 +202,12 @@ producer_drain(struct producer *p, const sigset_t *set)
     }
     if (forced) {
         /* Requests waiting for a commit get their answer now (they spool), since a suspended
-         * connection must not outlive the server. */
+         * connection must not outlive the server; and the server waits (a little) for those
+         * answers to be sent: one resumed but not yet answered got an empty reply. */
         producer_writer_abort(p->writer);
         int64_t until = now_mono_ms() + 5000;
-        while (atomic_load(&p->suspended) > 0 && now_mono_ms() < until)
+        while ((atomic_load(&p->suspended) > 0 || atomic_load(&p->active) > 0) &&
+               now_mono_ms() < until)
             sleep_ms(5);
     }
     http_server_stop(p);
