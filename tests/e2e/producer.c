@@ -569,8 +569,8 @@ test_log_sender_gone(struct tenv *t)
     CHECK(write(fd, req, sizeof(req) - 1) == (ssize_t)(sizeof(req) - 1), "send");
     WAIT_UNTIL(t_sql_int(t, 0,
                          "SELECT COUNT(*) FROM information_schema.processlist WHERE "
-                         "db = DATABASE() AND (state LIKE '%metadata lock%' OR "
-                         "state LIKE '%table lock%')",
+                         "db = DATABASE() AND info LIKE 'INSERT%' AND (state LIKE "
+                         "'%metadata lock%' OR state LIKE '%table lock%')",
                          DB_NOP) >= 1,
                5000, "the insert is not waiting for the lock");
     close(fd);

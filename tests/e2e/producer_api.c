@@ -638,14 +638,15 @@ bg_post_main(void *arg)
 }
 
 /* Waits until an insert into this test's database waits for the jobs table's lock (the
- * processlist is the server's: another test's blocked insert must not count). */
+ * processlist is the server's: another test's blocked insert must not count, nor the
+ * producer's own reads that the lock holds up too). */
 static void
 wait_insert_blocked(struct tenv *t)
 {
     WAIT_UNTIL(t_sql_int(t, 0,
                          "SELECT COUNT(*) FROM information_schema.processlist WHERE "
-                         "db = DATABASE() AND (state LIKE '%metadata lock%' OR "
-                         "state LIKE '%table lock%')",
+                         "db = DATABASE() AND info LIKE 'INSERT%' AND (state LIKE "
+                         "'%metadata lock%' OR state LIKE '%table lock%')",
                          DB_NOP) >= 1,
                5000, "no insert is waiting for the lock");
 }
