@@ -1,5 +1,8 @@
 /* The Redis side of the fleet: one sorted set of job IDs per queue. The only file that
- * includes <hiredis.h>. Redis holds nothing that MariaDB does not: losing it loses no job. */
+ * includes <hiredis.h>. Redis holds nothing that MariaDB does not: losing it loses no job.
+ * Every call fails at once (-1, rq_errstr says why) for 5 s after any connection of the
+ * process ran into a command's or a connect's timeout: a Redis that accepts but does not
+ * answer costs each caller the full timeout otherwise. */
 #ifndef JOBFLEET_RQ_H
 #define JOBFLEET_RQ_H
 
