@@ -19,6 +19,19 @@ audit_add(struct db *db, const char *actor, const char *action, const char *kind
 }
 
 int
+audit_commit(struct db *db, const char *actor, const char *action, const char *kind, const char *id,
+             const char *detail, bool *lost, char *err, size_t errlen)
+{
+    if (audit_add(db, actor, action, kind, id, detail) == 0 && db_commit(db) == 0)
+        return 0;
+    snprintf(err, errlen, "%s", db_errstr(db));
+    if (lost)
+        *lost = db_lost(db);
+    db_rollback(db);
+    return -1;
+}
+
+int
 audit_add_ids(struct db *db, const char *actor, const char *action, const char *kind,
               const int64_t *ids, int n, const char *detail)
 {

@@ -24,6 +24,13 @@ struct audit_by {
 int audit_add(struct db *db, const char *actor, const char *action, const char *kind,
               const char *id, const char *detail);
 
+/* Records a change made in the transaction open on db (audit_add) and commits both, so that a
+ * change never stands without its record. Returns 0; or -1 with the transaction rolled back and
+ * why in err, and *lost set when the connection went during it (the commit's outcome is then
+ * unknown; lost may be NULL). */
+int audit_commit(struct db *db, const char *actor, const char *action, const char *kind,
+                 const char *id, const char *detail, bool *lost, char *err, size_t errlen);
+
 /* Records the same change to each of the n objects of kind numbered ids[0..n-1], as audit_add
  * does, with one autocommitted statement (a bulk change of 1,000 jobs is one insert, not
  * 1,000). Returns 0 or -1 (db_errstr). */

@@ -116,12 +116,11 @@ static bool
 api_cron_commit(struct http_req *r, struct db *db, const char *action, const char *name,
                 const char *detail)
 {
-    if (audit_add(db, api_by.actor, action, "cron", name, detail) == 0 && db_commit(db) == 0)
+    char why[400], err[512];
+    if (audit_commit(db, api_by.actor, action, "cron", name, detail, NULL, why, sizeof(why)) == 0)
         return true;
-    char err[512];
     snprintf(err, sizeof(err), "the change was not recorded in audit_log, so it was not made: %s",
-             db_errstr(db));
-    db_rollback(db);
+             why);
     api_db_error(r, err);
     return false;
 }

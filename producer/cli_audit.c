@@ -66,13 +66,11 @@ int
 cli_change_commit(struct cli *c, const char *action, const char *kind, const char *id,
                   const char *detail)
 {
-    struct db *db = cli_db(c);
-    if (audit_add(db, cli_actor(c), action, kind, id, detail) == 0 && db_commit(db) == 0)
-        return CLI_OK;
     char err[512];
-    snprintf(err, sizeof(err), "%s", db_errstr(db));
-    bool lost = db_lost(db);
-    db_rollback(db);
+    bool lost = false;
+    if (audit_commit(cli_db(c), cli_actor(c), action, kind, id, detail, &lost, err, sizeof(err)) ==
+        0)
+        return CLI_OK;
     if (lost)
         return cli_runtime_error("%s %s %s: the connection was lost at the commit: the change may "
                                  "or may not be made (see jobfleet changes): %s",

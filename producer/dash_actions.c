@@ -306,11 +306,10 @@ static int
 dash_change_commit(struct producer_conn *c, const struct dash_who *w, const char *action,
                    const char *kind, const char *id, char *err, size_t errlen)
 {
-    if (audit_add(c->db, w->user, action, kind, id, NULL) == 0 && db_commit(c->db) == 0)
+    char why[400];
+    if (audit_commit(c->db, w->user, action, kind, id, NULL, NULL, why, sizeof(why)) == 0)
         return 0;
-    snprintf(err, errlen, "not done: the change could not be recorded in audit_log (%s)",
-             db_errstr(c->db));
-    db_rollback(c->db);
+    snprintf(err, errlen, "not done: the change could not be recorded in audit_log (%s)", why);
     return -1;
 }
 
