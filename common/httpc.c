@@ -424,6 +424,18 @@ httpc_header_int(const struct httpc_resp *r, const char *name)
     return n;
 }
 
+/* The server's time when it answered, from its Date header, else ours: a Retry-After date is
+ * written by the server's clock, which may be far from ours. */
+static int64_t
+httpc_server_now_ms(const struct httpc_resp *r)
+{
+    char v[128];
+    time_t t;
+    if (httpc_resp_header(r, "date", v, sizeof(v)) == 0 && (t = curl_getdate(v, NULL)) != -1)
+        return (int64_t)t * 1000;
+    return now_wall_ms();
+}
+
 /* Moves the finished attempt's body and headers into the response and reads the headers
  * of interest. */
 static void
@@ -438,7 +450,7 @@ httpc_take_response(struct httpc_xfer *x, long status)
     if (httpc_resp_header(r, "link", v, sizeof(v)) == 0)
         r->link_next = httpc_link_next(v);
     if (httpc_resp_header(r, "retry-after", v, sizeof(v)) == 0)
-        r->retry_after_ms = httpc_retry_after_ms(v, now_wall_ms());
+        r->retry_after_ms = httpc_retry_after_ms(v, httpc_server_now_ms(r));
     r->rate_remaining = httpc_header_int(r, "x-ratelimit-remaining");
     r->rate_total = httpc_header_int(r, "x-ratelimit-total");
     char *ct = NULL;
@@ -472,9 +484,6 @@ httpc_retryable(const struct httpc_xfer *x, CURLcode rc, long status)
     return safe && status >= 500 && status != 501 && status <= 599;
 }
 
-/* The wait before the next attempt: never sooner than Retry-After; else capped exponential
- * backoff with jitter (half fixed, half random) so that clients that failed together do not
- * come back together. */
 uint64_t
 httpc_random(struct httpc *h)
 {
@@ -488,6 +497,9 @@ httpc_random(struct httpc *h)
     return x * UINT64_C(2685821657736338717);
 }
 
+/* The wait before the next attempt: never sooner than Retry-After nor than the capped
+ * exponential backoff with jitter (half fixed, half random), so that clients that failed
+ * together do not come back together. */
 static int64_t
 httpc_delay(struct httpc *h, const struct httpc_resp *r)
 {
@@ -498,8 +510,11 @@ httpc_delay(struct httpc *h, const struct httpc_resp *r)
         cap = h->conf.backoff_max_ms;
     int64_t d = cap / 2 + (int64_t)(httpc_random(h) % (uint64_t)(cap / 2 + 1));
     if (r->retry_after_ms >= 0) {
+        /* Never sooner than either: "Retry-After: 0" on every answer would spend the attempts
+         * at once. */
         int64_t spread = r->retry_after_ms / 10 < 250 ? r->retry_after_ms / 10 : 250;
-        d = r->retry_after_ms + (int64_t)(httpc_random(h) % (uint64_t)(spread + 1));
+        int64_t ra = r->retry_after_ms + (int64_t)(httpc_random(h) % (uint64_t)(spread + 1));
+        d = ra > d ? ra : d;
     }
     return d;
 }

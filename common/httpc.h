@@ -133,7 +133,8 @@ struct httpc_resp {
 
 /* Sends one request, waiting for the budget before each attempt, and retries transport
  * errors, 408, 429 and 5xx (except 501) up to max_attempts with capped exponential backoff
- * and jitter, never sooner than a Retry-After (seconds or an HTTP date). A 429 also pauses the
+ * and jitter, and never sooner than a Retry-After (seconds, or an HTTP date read against the
+ * answer's Date header, so a server's clock far from ours does not matter). A 429 also pauses the
  * whole service fleet-wide for its Retry-After. POST and PATCH are retried only after errors
  * that cannot have applied them (connect failure, 429, 503) unless unsafe_retry is set.
  * Fills resp (always; release it). Returns 0 for a 2xx response, else -1 with resp->error and

@@ -268,6 +268,53 @@ test_retry_after_date(struct tenv *t)
     tfake_stop(&f);
 }
 
+/* A server whose clock runs an hour ahead sends its Retry-After date by that clock: the wait is
+ * read against the answer's Date, 2 s, not an hour (which would end the request past
+ * retry_after_max_ms). */
+static void
+test_retry_after_date_skew(struct tenv *t)
+{
+    struct tfake f;
+    tfake_start(t, &f, "fakehttp.py", NULL);
+    tfake_control(&f, "faults",
+                  "{\"path\": \"/skew\", \"status\": 503, \"retry_after_date\": 2, "
+                  "\"clock_ahead\": 3600}");
+    struct httpc *h = client(t, &f, t->rq, 0);
+    struct httpc_resp r;
+    CHECK(get(h, "/skew", &r) == 0, "retried after the server's 2 s: %s", r.err);
+    double gap = arrival_gap(&f, "/skew");
+    fprintf(stderr, "FIGURES Retry-After date 2 s ahead of a Date 1 h ahead: retry after %.0f ms\n",
+            gap);
+    CHECK(gap >= 1000 - TOLERANCE_MS && gap < 3500, "retried after %.0f ms", gap);
+    httpc_resp_release(&r);
+    httpc_free(h);
+    tfake_stop(&f);
+}
+
+/* "Retry-After: 0" on a 503 is no licence to hammer: the retries still back off (base 200 ms:
+ * the first after 100 ms or more, the second after 200 ms or more). */
+static void
+test_retry_after_zero_backs_off(struct tenv *t)
+{
+    struct tfake f;
+    tfake_start(t, &f, "fakehttp.py", NULL);
+    tfake_control(&f, "faults",
+                  "{\"path\": \"/zero\", \"status\": 503, \"retry_after\": 0, \"count\": 2}");
+    struct httpc *h = client(t, &f, t->rq, 0);
+    struct httpc_resp r;
+    CHECK(get(h, "/zero", &r) == 0 && r.attempts == 3, "attempts %d: %s", r.attempts, r.err);
+    double *a = NULL;
+    CHECK(tfake_arrivals(&f, "/zero", &a) == 3, "three requests");
+    fprintf(stderr, "FIGURES Retry-After 0: retries after %.0f and %.0f ms\n", a[1] - a[0],
+            a[2] - a[1]);
+    CHECK(a[1] - a[0] >= 100 - TOLERANCE_MS && a[2] - a[1] >= 200 - TOLERANCE_MS,
+          "retried after %.0f and %.0f ms", a[1] - a[0], a[2] - a[1]);
+    free(a);
+    httpc_resp_release(&r);
+    httpc_free(h);
+    tfake_stop(&f);
+}
+
 static void
 test_retry_5xx(struct tenv *t)
 {
@@ -415,6 +462,8 @@ main(int argc, char **argv)
         {"e2e_httpc_batch_within_budget", test_batch_within_budget, SERVICE_CONF},
         {"e2e_httpc_cancel_stops_wait", test_cancel_stops_wait, SERVICE_CONF},
         {"e2e_httpc_retry_after_last_attempt", test_retry_after_last_attempt, SERVICE_CONF},
+        {"e2e_httpc_retry_after_date_skew", test_retry_after_date_skew, SERVICE_CONF},
+        {"e2e_httpc_retry_after_zero_backs_off", test_retry_after_zero_backs_off, SERVICE_CONF},
     };
     return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
 }

@@ -7,4 +7,6 @@ jf_e2e(httpc TIMEOUT 60 NAMES
   e2e_httpc_oversized_refused
   e2e_httpc_batch_within_budget
   e2e_httpc_cancel_stops_wait
-  e2e_httpc_retry_after_last_attempt)
+  e2e_httpc_retry_after_last_attempt
+  e2e_httpc_retry_after_date_skew
+  e2e_httpc_retry_after_zero_backs_off)

@@ -15,7 +15,8 @@ a per-window request budget answered with 429) and answers a control API:
 FAULT: {"path": prefix (default: any), "method": M (default: any), "count": N (default 1),
         "status": 503, "retry_after": seconds, "retry_after_date": seconds from now (sent as an
         HTTP date, rounded up to a whole second), "latency_ms": ms, "reset": true,
-        "body": JSON or text, "headers": {"Name": "value"}}
+        "body": JSON or text, "headers": {"Name": "value"}, "clock_ahead": seconds (the
+        answer's Date and Retry-After date come from a clock this far ahead)}
 A fault with only latency_ms delays the request and then lets it through.
 
 ENTRY: {"seq", "method", "path", "query", "headers" (lower-case names), "t_mono" (seconds,
@@ -170,7 +171,7 @@ def fault_response(f):
     if "retry_after" in f:
         headers["Retry-After"] = str(f["retry_after"])
     if "retry_after_date" in f:
-        when = math.ceil(time.time() + float(f["retry_after_date"]))
+        when = math.ceil(time.time() + float(f.get("clock_ahead", 0)) + float(f["retry_after_date"]))
         headers["Retry-After"] = email.utils.formatdate(when, usegmt=True)
     body = f.get("body", {"errors": [{"message": "injected fault"}]})
     return Response(int(f["status"]), body, headers)
@@ -185,6 +186,12 @@ class Handler(BaseHTTPRequestHandler):
         # Stamped as soon as the request line is in: the closest to the client's send.
         self.t_mono = time.monotonic()
         return super().parse_request()
+
+    def date_time_string(self, timestamp=None):
+        # A fault's "clock_ahead" runs this answer's Date (and its Retry-After date) ahead, as
+        # a server with a wrong clock does.
+        ahead, self.clock_ahead = getattr(self, "clock_ahead", 0.0), 0.0
+        return super().date_time_string((timestamp or time.time()) + ahead)
 
     def log_message(self, fmt, *args):
         sys.stderr.write("fakehttp: " + (fmt % args) + "\n")
@@ -231,6 +238,7 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.close()
             return False
         if f and "status" in f:
+            self.clock_ahead = float(f.get("clock_ahead", 0))
             return fault_response(f)
         lim = svc.over_limit(time.monotonic())
         if lim:
