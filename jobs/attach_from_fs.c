@@ -210,7 +210,7 @@ attach_fs_to_toga(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
         return;
     }
     if (fs_open(ctx, &f.fs, err, sizeof(err)) < 0 || toga_open(ctx, &f.tg, err, sizeof(err)) < 0) {
-        job_out_fail(out, JOB_FAIL, "%s", err);
+        job_out_fail(out, ctx->open_transient ? JOB_RETRY : JOB_FAIL, "%s", err);
         return;
     }
     f.tg.file_max_bytes = f.conf.max_bytes;

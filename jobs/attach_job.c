@@ -156,7 +156,7 @@ attach_copy_open(struct attach_copy *c, struct job_ctx *ctx, const cJSON *params
     if (attach_conf_load(ctx->cfg, &c->conf, 1, err, sizeof(err)) < 0 ||
         toga_open_service(ctx, &c->tg, attach_param_name(params, "service", "toga"), err,
                           sizeof(err)) < 0) {
-        job_out_fail(out, JOB_FAIL, "%s", err);
+        job_out_fail(out, ctx->open_transient ? JOB_RETRY : JOB_FAIL, "%s", err);
         return -1;
     }
     c->tg.file_max_bytes = c->conf.max_bytes;

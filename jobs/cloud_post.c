@@ -50,7 +50,7 @@ cloud_post(struct job_ctx *ctx, const char *path, cJSON *files_take, cJSON *extr
     char err[512];
     struct httpc *h = job_http(ctx, "cloud", err, sizeof(err));
     if (h == NULL) {
-        job_out_fail(out, JOB_FAIL, "%s", err);
+        job_out_fail(out, ctx->open_transient ? JOB_RETRY : JOB_FAIL, "%s", err);
         cJSON_Delete(files_take);
         cJSON_Delete(extra_take);
         return -1;

@@ -46,6 +46,9 @@ struct job_ctx {
     bool dry_run;
     struct job_env *env; /* the process's connections, kept across jobs */
     struct job_rt *rt;   /* this run's log, progress and plan */
+    /* Set by job_http when it returned NULL for a reason that may pass (Redis unreachable)
+     * rather than the configuration: the job should retry, not fail. */
+    bool open_transient;
 };
 
 /* A job function. params is the parsed parameters (borrowed). It must not exit or longjmp;
@@ -103,7 +106,8 @@ struct db *job_db(struct job_ctx *ctx, const char *name, char *err, size_t errle
  * fleet-wide budget in Redis shared by every child of every worker (and its concurrent batch
  * requests too), so N workers together stay within the API's limit; a 429 pauses the service
  * fleet-wide for its Retry-After. NULL with err set when the section is missing or wrong, or
- * when Redis, which holds the budget, is unreachable. Owned by the env. */
+ * when Redis, which holds the budget, is unreachable (then ctx->open_transient is set). Owned
+ * by the env. */
 struct httpc *job_http(struct job_ctx *ctx, const char *service, char *err, size_t errlen);
 
 /* Sends a request through h (httpc_request), except in a dry run, where a request that is not

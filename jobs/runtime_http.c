@@ -30,6 +30,7 @@ job_http(struct job_ctx *ctx, const char *service, char *err, size_t errlen)
      * the API's limit, so a budgeted service refuses to run without it. */
     struct rq *rq = NULL;
     if (conf.rate_per_minute > 0 && (rq = job_env_rq(env)) == NULL) {
+        ctx->open_transient = true;
         snprintf(err, errlen, "service \"%s\": Redis is unreachable, so its rate budget is too",
                  service);
         return NULL;

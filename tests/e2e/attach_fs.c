@@ -11,6 +11,7 @@
 #include "util.h"
 
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -380,12 +381,59 @@ test_webhook_priority(struct tenv *t)
     af_stop(&a);
 }
 
+/* Runs `jobfleet run ACTION --params P` with the fleet's Redis replaced by a closed port;
+ * returns its stderr (caller frees). */
+static char *
+run_without_redis(struct tenv *t, const char *action, const char *params)
+{
+    char *text = t_read_file(t->conf), *conf = t->conf;
+    char *path = xasprintf("%s/noredis.conf", t->dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    FILE *fp = fd < 0 ? NULL : fdopen(fd, "w");
+    CHECK(fp && fprintf(fp, "%s\n[redis]\nport = 1\n", text) > 0 && fclose(fp) == 0, "%s", path);
+    t->conf = path;
+    char *out = NULL, *err = NULL;
+    int rc = t_cli(t, &out, &err, (const char *const[]){"run", action, "--params", params, NULL});
+    t->conf = conf;
+    CHECK(rc == 1, "%s exited %d: %s", action, rc, err);
+    free(out);
+    free(text);
+    free(path);
+    return err;
+}
+
+/* Redis unreachable when a copy opens its rate-budgeted services is an outage, not a
+ * configuration error: the copy is retried, not failed for good (a webhook enqueues it once). */
+static void
+test_redis_unreachable_retries(struct tenv *t)
+{
+    char *c = xasprintf("[service.freshservice]\nbase_url = http://127.0.0.1:1\napi_key = k\n"
+                        "rate_per_minute = 60\n\n"
+                        "[service.toga]\nbase_url = http://127.0.0.1:1/v2\napi_key = k\n"
+                        "api_secret = s\nrate_per_minute = 60\n\n"
+                        "[attachments]\nallowed_hosts = .attachments.test\nuploads_dir = %s\n",
+                        t->dir);
+    t_conf_append(t, c);
+    free(c);
+    char *err = run_without_redis(t, "Attachments/Freshservice/CopyToToga",
+                                  "{\"ticket_id\":1,\"conversation_id\":2,\"note_uuid\":\"n-1\"}");
+    CHECK(strstr(err, "CopyToToga retry: ") && strstr(err, "Redis is unreachable"),
+          "the copy from Freshservice is retried: %s", err);
+    free(err);
+    err = run_without_redis(t, "Attachments/Toga/CopyToDesk",
+                            "{\"note_uuid\":\"n-1\",\"desk_reply_id\":3}");
+    CHECK(strstr(err, "CopyToDesk retry: ") && strstr(err, "Redis is unreachable"),
+          "the copy to the desk is retried: %s", err);
+    free(err);
+}
+
 static const struct test_case cases[] = {
     {"e2e_attach_fs_copy_twice", test_copy_twice, NULL},
     {"e2e_attach_fs_expired_refetch", test_expired_refetch, NULL},
     {"e2e_attach_fs_refused", test_refused, NULL},
     {"e2e_attach_fs_webhook_priority", test_webhook_priority, NULL},
     {"e2e_attach_fs_told_to_wait", test_told_to_wait, NULL},
+    {"e2e_attach_fs_redis_unreachable_retries", test_redis_unreachable_retries, NULL},
 };
 
 int
