@@ -115,8 +115,9 @@ dash_identify(struct http_req *r, struct dash_who *w)
 }
 
 /* A POST from a browser must come from this site: Sec-Fetch-Site same-origin when the browser
- * sends it, an Origin whose host is this Host when it sends that, and the session's form
- * token always. A bearer-token client is not a browser and carries no ambient credential. */
+ * sends it, an Origin whose host is this Host (as a trusted proxy forwards it) when it sends
+ * that, and the session's form token always. A bearer-token client is not a browser and carries no
+ * ambient credential. */
 static const char *
 dash_csrf_problem(struct http_req *r, const struct dash_who *w, const char *csrf)
 {
@@ -126,10 +127,11 @@ dash_csrf_problem(struct http_req *r, const struct dash_who *w, const char *csrf
     if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
         return "a cross-site request (Sec-Fetch-Site)";
     const char *origin = http_headers_get(&r->headers, "origin");
-    const char *host = http_headers_get(&r->headers, "host");
     if (origin) {
+        char host[256];
+        http_host(r, host, sizeof(host));
         const char *o = strstr(origin, "://");
-        if (host == NULL || o == NULL || strcmp(o + 3, host) != 0)
+        if (host[0] == '\0' || o == NULL || strcmp(o + 3, host) != 0)
             return "a request from another origin (Origin)";
     }
     if (w == NULL)

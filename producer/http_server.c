@@ -195,6 +195,27 @@ http_client(struct http_req *r, char *out, size_t len)
 }
 
 void
+http_host(struct http_req *r, char *out, size_t len)
+{
+    const char *host = http_headers_get(&r->headers, "host");
+    const char *fwd = http_headers_get(&r->headers, "x-forwarded-host");
+    char peer[64];
+    if (fwd && *fwd) {
+        http_peer(r, peer, sizeof(peer));
+        if (http_proxies_has(r->p->proxies, peer)) {
+            /* Each proxy on the way appends the host it was asked for: the first is the
+             * browser's. */
+            size_t n = strcspn(fwd, ",");
+            while (n && fwd[n - 1] == ' ')
+                n--;
+            snprintf(out, len, "%.*s", (int)n, fwd);
+            return;
+        }
+    }
+    snprintf(out, len, "%s", host ? host : "");
+}
+
+void
 http_peer(struct http_req *r, char *out, size_t len)
 {
     const union MHD_ConnectionInfo *ci =

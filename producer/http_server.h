@@ -62,6 +62,10 @@ void http_peer(struct http_req *r, char *out, size_t len);
 /* The client's address into out: the connection's, or, when that is one of [producer]
  * trusted_proxies, the one their X-Forwarded-For hops name (http_client_addr.h). */
 void http_client(struct http_req *r, char *out, size_t len);
+/* The host the client asked for into out: the Host header, or, when the connection comes from
+ * one of [producer] trusted_proxies and carries X-Forwarded-Host, that header's first entry (a
+ * proxy such as nginx's proxy_pass sends its upstream's name as the Host); "" when neither. */
+void http_host(struct http_req *r, char *out, size_t len);
 /* Parses the whole body as one JSON document; NULL with the byte offset of the problem in
  * *err_at when it is not one (bytes that are not UTF-8 included). The caller owns the result. */
 cJSON *http_body_json(const struct http_req *r, long *err_at);

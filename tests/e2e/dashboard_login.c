@@ -35,6 +35,26 @@ dlogin_xff(struct tenv *t, const char *user, const char *pass, const char *xff)
     return st;
 }
 
+/* The status of an admin login sent with the Host, Origin and X-Forwarded-Host (NULL: none)
+ * a reverse proxy passes on. */
+static long
+dlogin_proxied(struct tenv *t, const char *host, const char *origin, const char *xfh)
+{
+    const char *body = "user=admin&password=adminpw";
+    char hh[128], oh[128], xh[128];
+    snprintf(hh, sizeof(hh), "Host: %s", host);
+    snprintf(oh, sizeof(oh), "Origin: %s", origin);
+    snprintf(xh, sizeof(xh), "X-Forwarded-Host: %s", xfh ? xfh : "");
+    const char *h[] = {"Content-Type: application/x-www-form-urlencoded", hh, oh, xfh ? xh : NULL,
+                       NULL};
+    struct t_http_resp r;
+    CHECK(t_http("POST", tprod_url(t, "/login"), body, strlen(body), h, &r) == 0, "login: %s",
+          r.err);
+    long st = r.status;
+    t_http_release(&r);
+    return st;
+}
+
 static void
 test_login(struct tenv *t)
 {
@@ -218,6 +238,27 @@ test_login_behind_proxy(struct tenv *t)
     CHECK(log && strstr(log, "failed login for \"nobody1\" from 203.0.113.5"),
           "the log names the client: %s", log ? log : "(none)");
     free(log);
+    /* nginx's proxy_pass sends its upstream's name as the Host and the browser's host in
+     * X-Forwarded-Host (Apache without ProxyPreserveHost does the same): the origin check
+     * reads the latter from a trusted proxy, and a login works. */
+    CHECK(dlogin_proxied(t, "jobfleet_producer", "https://hooks.example.com:8443",
+                         "hooks.example.com:8443") == 303,
+          "a login through the proxy");
+    CHECK(dlogin_proxied(t, "jobfleet_producer", "https://evil.example", "hooks.example.com") ==
+              403,
+          "another origin is still refused");
+    CHECK(dlogin_proxied(t, "jobfleet_producer", "https://hooks.example.com", NULL) == 403,
+          "without X-Forwarded-Host the Host decides");
+}
+
+/* X-Forwarded-Host is believed from trusted proxies only. */
+static void
+test_forwarded_host_untrusted(struct tenv *t)
+{
+    tprod_start(t);
+    CHECK(dlogin_proxied(t, "jobfleet_producer", "https://hooks.example.com",
+                         "hooks.example.com") == 403,
+          "X-Forwarded-Host from a client that is not a trusted proxy is not read");
 }
 
 /* A session ends session_ttl_s after its login: the cookie says so (Max-Age), and the server
@@ -296,6 +337,7 @@ main(int argc, char **argv)
         {"e2e_dashboard_user_named_api_token", test_user_named_api_token, NULL},
         {"e2e_dashboard_login_behind_proxy", test_login_behind_proxy,
          TDASH_USERS "[producer]\ntrusted_proxies = 10.0.0.0/8, 127.0.0.1\n"},
+        {"e2e_dashboard_forwarded_host_untrusted", test_forwarded_host_untrusted, TDASH_USERS},
         {"e2e_dashboard_session_expires", test_session_expires, TDASH_USERS "session_ttl_s = 2\n"},
         {"e2e_dashboard_login_known", test_login_known, TDASH_USERS},
     };
