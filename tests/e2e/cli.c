@@ -270,9 +270,35 @@ test_queue_list_text(struct tenv *t)
     free(err);
 }
 
+/* Queue and action names are exact, as the workers match them: a pause of "default" after a
+ * limit of "Default" was kept on the "Default" row (the keys compared case-insensitively), and
+ * the real queue ran on. */
+static void
+test_settings_names_exact(struct tenv *t)
+{
+    char *out = NULL, *err = NULL;
+    CHECK(t_cli(t, &out, &err,
+                (const char *const[]){"queue", "limit", "Default", "--concurrency", "2", NULL}) ==
+              0,
+          "limit Default: %s", err);
+    free(out);
+    free(err);
+    CHECK(t_cli(t, &out, &err, (const char *const[]){"queue", "pause", "default", NULL}) == 0,
+          "pause default: %s", err);
+    free(out);
+    free(err);
+    CHECK(t_sql_int(t, -1, "SELECT is_paused FROM queue_settings WHERE BINARY queue = 'default'",
+                    DB_NOP) == 1,
+          "the row of \"default\" is paused");
+    CHECK(t_sql_int(t, -1, "SELECT is_paused FROM queue_settings WHERE BINARY queue = 'Default'",
+                    DB_NOP) == 0,
+          "\"Default\" is not");
+}
+
 static const struct test_case cases[] = {
     {"e2e_cli_bad_input", test_bad_input, NULL},
     {"e2e_cli_queue_list_text", test_queue_list_text, NULL},
+    {"e2e_cli_settings_names_exact", test_settings_names_exact, NULL},
     {"e2e_cli_config_errors", test_config_errors, NULL},
     {"e2e_cli_migrate_refuses_newer", test_migrate_refuses_newer, NULL},
     {"e2e_cli_migrate_refuses_duplicate_versions", test_migrate_refuses_duplicate_versions, NULL},
