@@ -72,6 +72,17 @@ job_new_json(const struct job_spec *s, const struct job_ref *ref)
     return j;
 }
 
+/* "<prefix>-sha256:<hex SHA-256 of text>" into out (JOB_UNIQUE_KEY_SIZE bytes; may be text). */
+static void
+job_key_hash(const char *prefix, const char *text, char *out)
+{
+    uint8_t d[HMAC_SHA256_LEN];
+    char hex[2 * HMAC_SHA256_LEN + 1];
+    hmac_digest(text, strlen(text), d);
+    hmac_hex(d, sizeof(d), hex);
+    snprintf(out, JOB_UNIQUE_KEY_SIZE, "%s-sha256:%s", prefix, hex);
+}
+
 const char *
 job_unique_key(const char *action, const char *unique_by, const char *params, char *key,
                const char **field, char *err, size_t errlen)
@@ -105,7 +116,17 @@ job_unique_key(const char *action, const char *unique_by, const char *params, ch
                  JOB_UNIQUE_KEY_SIZE - 1);
         return NULL;
     }
+    /* A value ending in a space: hashed, so that it stays apart from the one without. */
+    if (result && job_key_padded(key))
+        job_key_hash(action, key, key);
     return result;
+}
+
+bool
+job_key_padded(const char *key)
+{
+    size_t n = strlen(key);
+    return n > 0 && key[n - 1] == ' ';
 }
 
 bool
@@ -118,15 +139,11 @@ void
 job_idempotency_key(const char *ns, const char *key, char *out)
 {
     size_t n = strlen(key);
-    if (n <= JOB_CLIENT_KEY_MAX) {
+    if (n <= JOB_CLIENT_KEY_MAX && !job_key_padded(key)) {
         snprintf(out, JOB_UNIQUE_KEY_SIZE, "%s:%s", ns, key);
         return;
     }
-    uint8_t d[HMAC_SHA256_LEN];
-    char hex[2 * HMAC_SHA256_LEN + 1];
-    hmac_digest(key, n, d);
-    hmac_hex(d, sizeof(d), hex);
-    snprintf(out, JOB_UNIQUE_KEY_SIZE, "%s-sha256:%s", ns, hex);
+    job_key_hash(ns, key, out);
 }
 
 enum job_err
@@ -208,6 +225,13 @@ job_spec_check(const struct job_spec *spec, bool test_actions, struct job_spec *
     if (out->unique_key && (out->unique_key[0] == '\0' || strlen(out->unique_key) > 191)) {
         *field = "unique_key";
         snprintf(err, errlen, "unique_key must be 1-191 characters");
+        return JOB_E_INPUT;
+    }
+    if (out->unique_key && job_key_padded(out->unique_key)) {
+        *field = "unique_key";
+        snprintf(err, errlen,
+                 "unique_key must not end with a space (the database would take it "
+                 "for the key without)");
         return JOB_E_INPUT;
     }
     /* A key MariaDB would mangle (bytes that are not UTF-8) could make two keys one. */

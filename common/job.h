@@ -71,6 +71,10 @@ enum job_err job_spec_check(const struct job_spec *spec, bool test_actions, stru
 const char *job_unique_key(const char *action, const char *unique_by, const char *params, char *key,
                            const char **field, char *err, size_t errlen);
 
+/* True when MariaDB would take key for another: its key columns are utf8mb4_bin, which is PAD
+ * SPACE, so "k " and "k" are one key. Such a key must be stored hashed or refused. */
+bool job_key_padded(const char *key);
+
 /* Longest client key stored as it is by job_idempotency_key; longer ones are hashed. */
 #define JOB_CLIENT_KEY_MAX 180
 
@@ -80,8 +84,9 @@ bool job_client_key_ok(const char *key);
 /* Makes the stored idempotency key of a client's key (an API Idempotency-Key, a CLI
  * --idempotency-key) under a front door's namespace ns ("api", "cli"; at most 8 characters)
  * into out (JOB_UNIQUE_KEY_SIZE bytes): "<ns>:<key>" for a key of up to JOB_CLIENT_KEY_MAX
- * bytes, else "<ns>-sha256:<hex SHA-256 of the key>", so a key of any length maps to one value
- * that fits the column. The same client key always gives the same stored key. */
+ * bytes that does not end in a space, else "<ns>-sha256:<hex SHA-256 of the key>", so a key of any
+ * length maps to one value that fits the column. The same client key always gives the same stored
+ * key. */
 void job_idempotency_key(const char *ns, const char *key, char *out);
 
 /* Inserts one checked job, as 'queued' when due now (the caller then pushes it, after this

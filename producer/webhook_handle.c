@@ -193,12 +193,13 @@ webhook_end(struct http_req *r)
 
 /* ---- parse: the key, the parameters, the row ---- */
 
-/* "<source>:<kind>:<value>", hashed when it would not fit the column. */
+/* "<source>:<kind>:<value>", hashed when it would not fit the column or ends in a space (the
+ * column would take it for the key without). */
 static char *
 webhook_make_key(const char *source, const char *kind, const char *value)
 {
     char *key = xasprintf("%s:%s:%s", source, kind, value);
-    if (strlen(key) <= WEBHOOK_KEY_MAX)
+    if (strlen(key) <= WEBHOOK_KEY_MAX && !job_key_padded(key))
         return key;
     uint8_t d[HMAC_SHA256_LEN];
     char hex[2 * HMAC_SHA256_LEN + 1];

@@ -1,0 +1,2 @@
+jf_e2e(job_keys TIMEOUT 60 NAMES
+  e2e_job_keys_trailing_space)
