@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -167,6 +168,17 @@ spool_open(const char *dir, int64_t max_bytes, char *err, size_t errlen)
         return NULL;
     }
     if (spool_check_dir(s->dirfd, dir, err, errlen) < 0) {
+        spool_close(s);
+        return NULL;
+    }
+    /* Held while the descriptor is open, released by the kernel when the process dies: two
+     * producers on one directory would delete each other's half-written files and replay
+     * and count the same entries. */
+    if (flock(s->dirfd, LOCK_EX | LOCK_NB) < 0) {
+        snprintf(err, errlen,
+                 "[producer] spool_dir %s is in use by another producer (%s): give each producer "
+                 "its own",
+                 dir, errno == EWOULDBLOCK ? "it holds the directory's lock" : strerror(errno));
         spool_close(s);
         return NULL;
     }

@@ -23,8 +23,9 @@ struct spool_entry {
 void spool_entry_release(struct spool_entry *e);
 
 /* Opens (creating) the spool directory, removes half-written files left by a crash and counts
- * what is there, failed/ included. NULL with a message in err when the directory is unusable,
- * not owned by this process's user, or open to group or others. */
+ * what is there, failed/ included, and holds the directory's lock until spool_close. NULL
+ * with a message in err when the directory is unusable, not owned by this process's user, open
+ * to group or others, or opened by another producer. */
 struct spool *spool_open(const char *dir, int64_t max_bytes, char *err, size_t errlen);
 /* Opens an existing spool directory for an operator's tools (`jobfleet spool`): nothing is
  * created, checked, cleaned or counted, so it is safe beside a running producer. Use it for

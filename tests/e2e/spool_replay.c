@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Writes a spool file as spool.c does (a temporary name, then a rename), so the replayer never
@@ -104,8 +105,29 @@ test_held_entries(struct tenv *t)
     free(dir);
 }
 
+/* A second producer on the same spool directory would delete the first's half-written files
+ * (failing its writes), replay the same entries, and keep wrong counts of the quota: it
+ * refuses to start, saying why, while the first serves on. */
+static void
+test_spool_dir_shared(struct tenv *t)
+{
+    pid_t first = tprod_start(t);
+    pid_t p = t_spawn(t, t_bin("jobfleet-producer"), NULL);
+    char *log_path = xstrdup(t->procs[t->n_procs - 1].log_path);
+    int st = t_wait_exit(t, p, 20000);
+    char *log = t_read_file(log_path);
+    CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) != 0 && log &&
+              strstr(log, "is in use by another producer"),
+          "the second producer: status %d, log: %s", st, log ? log : "(none)");
+    CHECK(t_alive(first) && tprod_call(t, "GET", "/health", NULL, "", NULL) == 200,
+          "the first producer serves on");
+    free(log);
+    free(log_path);
+}
+
 static const struct test_case cases[] = {
     {"e2e_spool_replay_held_entries", test_held_entries, NULL},
+    {"e2e_spool_dir_shared", test_spool_dir_shared, NULL},
 };
 
 int
