@@ -23,6 +23,9 @@
 #include <time.h>
 
 #define REPLAY_CHUNK 100
+/* A transaction also ends after this many bytes of entries: 100 entries of a megabyte body
+ * each (6 MB once escaped) would otherwise be held in memory at once. */
+#define REPLAY_CHUNK_BYTES (16 << 20)
 #define REPLAY_IDLE_MS 500
 #define REPLAY_RETRY_MS 1000
 #define HOLD_FIRST_MS 1000
@@ -127,11 +130,12 @@ replay_spec(struct spool_replay *r, const struct spool_entry *e, struct job_spec
     return 0;
 }
 
-/* Replays up to n entries in one transaction. Entries that can never be stored are moved to
- * failed/. Returns the number replayed, -1 when MariaDB failed (try again later), or -2 when
- * an entry was put aside and the rest must be listed and tried again. */
+/* Replays up to n entries, and no more than REPLAY_CHUNK_BYTES of them, in one transaction;
+ * *used is how many ids it took. Entries that can never be stored are moved to failed/.
+ * Returns the number replayed, -1 when MariaDB failed (try again later), or -2 when an entry
+ * was put aside and the rest must be listed and tried again. */
 static int
-replay_chunk(struct spool_replay *r, char **ids, int n)
+replay_chunk(struct spool_replay *r, char **ids, int n, int *used)
 {
     struct spool *sp = r->p->spool;
     struct spool_entry *e = xcalloc((size_t)n, sizeof(*e));
@@ -139,7 +143,12 @@ replay_chunk(struct spool_replay *r, char **ids, int n)
     bool *ok = xcalloc((size_t)n, sizeof(*ok));
     char err[512];
     int rc = -1, good = 0;
+    size_t bytes = 0;
     for (int i = 0; i < n; i++) {
+        if (bytes >= REPLAY_CHUNK_BYTES) {
+            n = i;
+            break;
+        }
         if (replay_held(r, ids[i]))
             continue;
         int rd = spool_read(sp, ids[i], &e[i], err, sizeof(err));
@@ -147,9 +156,12 @@ replay_chunk(struct spool_replay *r, char **ids, int n)
             replay_hold(r, ids[i], err);
         else if (rd < 0)
             replay_put_aside(r, ids[i], err);
-        else
+        else {
             ok[i] = true;
+            bytes += (e[i].parameters ? strlen(e[i].parameters) : 0) + 256;
+        }
     }
+    *used = n;
     if (db_begin(r->db) < 0)
         goto out;
     for (int i = 0; i < n; i++) {
@@ -217,14 +229,14 @@ replay_round(struct spool_replay *r)
         return -1;
     for (int i = 0; i < r->n_holds; i++)
         r->holds[i].seen = false;
-    for (int off = 0; off < n && rc == 0; off += REPLAY_CHUNK) {
+    for (int off = 0, used = 0; off < n && rc == 0; off += used) {
         bgthread_lock(&r->bg);
         bool stop = bgthread_stopping(&r->bg);
         bgthread_unlock(&r->bg);
         if (stop)
             break;
         int m = n - off < REPLAY_CHUNK ? n - off : REPLAY_CHUNK;
-        int got = replay_chunk(r, ids + off, m);
+        int got = replay_chunk(r, ids + off, m, &used);
         if (got == -2)
             rc = 1;
         else if (got < 0)
