@@ -31,6 +31,9 @@
 #define SPOOL_EXT ".json"
 #define SPOOL_TMP "tmp-"
 
+/* The room a typical webhook needs. */
+#define SPOOL_ROOM_TYPICAL (64 << 10)
+
 struct spool {
     char *dir;
     int dirfd;
@@ -38,7 +41,7 @@ struct spool {
     pthread_mutex_t mu;
     int64_t bytes, files;
     int64_t failed_bytes; /* in failed/: they count toward the quota until an operator acts */
-    bool refused;         /* the last write was refused and nothing was removed since */
+    bool refused;         /* the last write failed on the disk and nothing was removed since */
     atomic_uint seq;
 };
 
@@ -263,7 +266,6 @@ spool_write(struct spool *s, const struct spool_entry *e, char *id, size_t idlen
         snprintf(err, errlen, "spool quota reached (%lld of %lld bytes, %lld of them in failed/)",
                  (long long)(s->bytes + s->failed_bytes), (long long)s->max_bytes,
                  (long long)s->failed_bytes);
-        s->refused = true;
         pthread_mutex_unlock(&s->mu);
         free(text);
         return -1;
@@ -473,7 +475,12 @@ bool
 spool_full(struct spool *s)
 {
     pthread_mutex_lock(&s->mu);
-    bool full = s->refused;
+    /* One entry too big for the room left says nothing of the next: a typical webhook's worth
+     * of room (a sixteenth of a small quota) still takes webhooks. */
+    int64_t room = s->max_bytes - s->bytes - s->failed_bytes;
+    int64_t typical =
+        s->max_bytes / 16 < SPOOL_ROOM_TYPICAL ? s->max_bytes / 16 : SPOOL_ROOM_TYPICAL;
+    bool full = s->refused || room < typical;
     pthread_mutex_unlock(&s->mu);
     return full;
 }

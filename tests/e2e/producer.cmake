@@ -31,9 +31,10 @@ jf_e2e(producer_outage TIMEOUT 180 NAMES
   e2e_producer_server_autocommit_off
   e2e_producer_outage_mysql
   e2e_producer_spool_quota
+  e2e_producer_spool_room_left
   e2e_producer_outage_redis
   e2e_producer_outage_api_log)
 # These start private MariaDB and Redis servers of their own (stopping the shared ones would
 # disturb the other tests): heavy, so one at a time.
-set_tests_properties(e2e_producer_outage_mysql e2e_producer_spool_quota
+set_tests_properties(e2e_producer_outage_mysql e2e_producer_spool_quota e2e_producer_spool_room_left
   e2e_producer_outage_redis e2e_producer_outage_api_log PROPERTIES RUN_SERIAL TRUE)
