@@ -25,11 +25,15 @@ sched_lock_name(const char *database, char *out, size_t len)
     snprintf(out, len, "jobfleet:%.32s~%08x:scheduler", database, (unsigned)h);
 }
 
-/* The lock connection's idle timeout: two leases, at least 10 s. */
+/* The lock connection's idle timeout: two leases, at least 10 s, and at least three ticks (the
+ * leader uses it once a tick: with ticks longer than the timeout the server closed it between
+ * two, and the leader lost its lock at every tick). */
 static int64_t
 sched_lock_idle_s(const struct sched *s)
 {
     int64_t t = 2 * (int64_t)s->cfg->worker.lease_s;
+    int64_t ticks = 3 * ((int64_t)s->cfg->scheduler.tick_ms + 999) / 1000;
+    t = t > ticks ? t : ticks;
     return t > 10 ? t : 10;
 }
 
@@ -40,8 +44,8 @@ sched_try_lead(struct sched *s)
         return;
     /* A leader whose host dies or is cut off never closes its connection: the server would keep
      * the session, and so the lock, until TCP keepalive gave up (hours), and no standby could
-     * lead. The leader uses this connection every tick, so an idle timeout of two leases frees
-     * the lock soon after a leader stops, and only a leader that stopped. */
+     * lead. The leader uses this connection every tick, so an idle timeout of two leases (or
+     * three ticks) frees the lock soon after a leader stops, and only a leader that stopped. */
     if (db_exec(s->lock_db, "SET SESSION wait_timeout = ?", DB_P(DBI(sched_lock_idle_s(s))), NULL,
                 NULL) < 0) {
         sched_db_fail(s, SCHED_STEP_LEADER, s->lock_db);

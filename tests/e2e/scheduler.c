@@ -685,8 +685,26 @@ test_cron_waits_for_db_clock(struct tenv *t)
     stop_cleanly(t, s);
 }
 
+/* A tick longer than the lock connection's idle timeout (two leases, at least 10 s): the
+ * server closed the idle lock connection between ticks, so at every tick the leader "lost
+ * leadership", reconnected, took the lock again and, taking the reconnect for an outage,
+ * skipped the watchdog and the lease recovery for good. */
+static void
+test_long_tick(struct tenv *t)
+{
+    int64_t id = t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "1s", NULL});
+    pid_t s = t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    /* The first tick finds the job not yet due; the second, 11 s later, queues it. */
+    WAIT_UNTIL(t_job_in_state(t, id, "queued"), 30000, "the second tick never queued the job");
+    CHECK(log_count(t, s, "lost leadership") == 0 && log_count(t, s, "became leader") == 1,
+          "the leader kept its lock across an 11 s tick");
+    stop_cleanly(t, s);
+}
+
 static const struct test_case cases[] = {
     {"e2e_scheduler_single_leader", test_single_leader, NULL},
+    {"e2e_scheduler_long_tick", test_long_tick,
+     "[worker]\nlease_s = 2\n\n[scheduler]\ntick_ms = 11000\n"},
     {"e2e_scheduler_frozen_leader", test_frozen_leader, "[worker]\nlease_s = 3\n"},
     {"e2e_scheduler_pickup_due", test_pickup_due, NULL},
     {"e2e_scheduler_reconcile_repushes", test_reconcile_repushes,

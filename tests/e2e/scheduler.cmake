@@ -1,6 +1,7 @@
 # End-to-end tests of jobfleet-scheduler (tests/e2e/scheduler.c).
 jf_e2e(scheduler TIMEOUT 180 NAMES
   e2e_scheduler_single_leader
+  e2e_scheduler_long_tick
   e2e_scheduler_frozen_leader
   e2e_scheduler_pickup_due
   e2e_scheduler_reconcile_repushes
