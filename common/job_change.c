@@ -39,8 +39,8 @@ job_state_error(struct db *db, int64_t id, const char *what, char *err, size_t e
 #define JOB_RETRY_SET                                                                              \
     "UPDATE jobs SET state = 'queued', dt_queued = NOW(6), run_at = NOW(6), "                      \
     "max_attempts = GREATEST(max_attempts, attempt + 1), dt_completed = NULL, "                    \
-    "is_success = NULL, failure_reason = NULL, cancel_requested = 0, instance_id = NULL, "         \
-    "unique_key = released_key, released_key = NULL "
+    "is_success = NULL, failure_reason = NULL, result = NULL, execution_ms = NULL, "               \
+    "cancel_requested = 0, instance_id = NULL, unique_key = released_key, released_key = NULL "
 
 /* For rows of (id, queue, priority, state): is the job running, or waiting to run. */
 static bool

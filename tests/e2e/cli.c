@@ -69,13 +69,21 @@ test_bad_input(struct tenv *t)
                   NULL) == 0,
           "set running");
     EXPECT_CLI(2, "is running: only failed or cancelled", "retry", idbuf);
-    CHECK(db_exec(t->db, "UPDATE jobs SET state = 'succeeded' WHERE id = ?", DB_P(DBI(id)), NULL,
-                  NULL) == 0,
+    CHECK(db_exec(t->db,
+                  "UPDATE jobs SET state = 'succeeded', result = '{\"old\":1}', execution_ms = 5 "
+                  "WHERE id = ?",
+                  DB_P(DBI(id)), NULL, NULL) == 0,
           "set succeeded");
     EXPECT_CLI(2, "a succeeded one with --force", "retry", idbuf);
     CHECK(t_cli(t, NULL, NULL, (const char *const[]){"retry", "--force", idbuf, NULL}) == 0,
           "retry --force of a succeeded job");
     CHECK(t_job_in_state(t, id, "queued"), "forced retry queues the job");
+    /* A client reading a queued job with a result would take it for done. */
+    CHECK(t_sql_int(t, -1,
+                    "SELECT COUNT(*) FROM jobs WHERE id = ? AND result IS NULL AND execution_ms "
+                    "IS NULL",
+                    DB_P(DBI(id))) == 1,
+          "the last run's result and time are cleared");
     EXPECT_CLI(2, "--state \"done\" is not one of", "list", "--state", "done");
     /* A bare number is unix seconds to a time parser and seconds ago to a duration's: taken as
      * a time, this would retry every failed job since 1970. */
