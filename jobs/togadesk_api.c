@@ -117,8 +117,9 @@ togadesk_wm_write(struct togadesk *td, const char *key, struct togadesk_wm *wm, 
     return f;
 }
 
-/* One page of the keyset listing: calls fn for records not seen yet and moves cur to the
- * page's newest _updated. Returns how many were new, -1 when fn stopped. */
+/* One page of the keyset listing: calls fn for records not seen yet, or seen with an older
+ * _updated (changed since this run handled them: they moved to the end of the listing), and
+ * moves cur to the page's newest _updated. Returns how many were new, -1 when fn stopped. */
 static int
 api_page(struct togadesk *td, const cJSON *list, cJSON *seen, char *cur, size_t curlen,
          int (*fn)(struct togadesk *, const cJSON *, const void *), const void *arg)
@@ -131,9 +132,15 @@ api_page(struct togadesk *td, const cJSON *list, cJSON *seen, char *cur, size_t 
         const char *upd = togadesk_str(rec, "_updated");
         if (strcmp(upd, cur) > 0)
             snprintf(cur, curlen, "%s", upd);
-        if (uuid == NULL || cJSON_HasObjectItem(seen, uuid))
+        if (uuid == NULL)
             continue;
-        cJSON_AddItemToObject(seen, uuid, cJSON_CreateTrue());
+        cJSON *had = cJSON_GetObjectItemCaseSensitive(seen, uuid);
+        if (had && strcmp(cJSON_GetStringValue(had), upd) >= 0)
+            continue;
+        if (had)
+            cJSON_SetValuestring(had, upd);
+        else
+            cJSON_AddItemToObject(seen, uuid, cJSON_CreateString(upd));
         fresh++;
         if (fn(td, rec, arg) < 0 || job_ctx_cancelled(td->ctx))
             return -1;

@@ -166,11 +166,78 @@ test_note_added_during_run(struct tenv *t)
     ttd_stop(&d);
 }
 
+/* Seeds 250 tickets (more than a page), a second apart from 2026-04-01 10:00:00; returns the
+ * uuids (the caller deletes the array). */
+static cJSON *
+seed_250(struct td *d)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "collection", "tickets");
+    cJSON *recs = cJSON_AddArrayToObject(doc, "records");
+    for (int i = 0; i < 250; i++) {
+        char when[32], subj[32];
+        snprintf(when, sizeof(when), "2026-04-01 10:%02d:%02d", i / 60, i % 60);
+        snprintf(subj, sizeof(subj), "ticket %d", i);
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddStringToObject(r, "subject", subj);
+        cJSON_AddStringToObject(r, "_updated", when);
+        cJSON_AddItemToArray(recs, r);
+    }
+    cJSON *ans = ttoga_control(&d->fake, "seed", doc);
+    cJSON_Delete(doc);
+    cJSON *uuids = cJSON_CreateArray();
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(ans, "records")) cJSON_AddItemToArray(
+        uuids, cJSON_CreateString(cJSON_GetStringValue(cJSON_GetObjectItem(r, "uuid"))));
+    cJSON_Delete(ans);
+    return uuids;
+}
+
+/* A ticket synced on the first page and changed while the run reads it is listed again on a
+ * later page: it is synced again. Before, it was skipped as seen, and a newer ticket synced
+ * after it moved the watermark past its change: the change never reached the desk. */
+static void
+test_ticket_changed_during_run(struct tenv *t)
+{
+    struct td d;
+    ttd_start(&d, t);
+    cJSON *uuids = seed_250(&d);
+    const char *a = cJSON_GetStringValue(cJSON_GetArrayItem(uuids, 5));
+    const char *slow = cJSON_GetStringValue(cJSON_GetArrayItem(uuids, 100));
+    char rec[256];
+    snprintf(rec, sizeof(rec),
+             "{\"path\":\"/v2/tickets/%s\",\"method\":\"GET\",\"latency_ms\":2000}", slow);
+    cJSON *fault = cJSON_Parse(rec);
+    cJSON_Delete(ttoga_control(&d.fake, "faults", fault));
+    cJSON_Delete(fault);
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    int64_t id = t_enqueue(t, "Toga/Desk/Sync", "{\"client\":\"acme\"}", NULL);
+    WAIT_UNTIL(ttoga_count(&d.fake, "GET /v2/tickets/{uuid}") >= 101, 30000,
+               "the run reaches the slow ticket of its first page");
+    /* Ticket 5 changes (after its fetch); then a new ticket, later still. */
+    char seeded[40];
+    snprintf(rec, sizeof(rec),
+             "{\"uuid\":\"%s\",\"subject\":\"changed\",\"_updated\":\"2026-06-01 00:00:00\"}", a);
+    ttd_seed(&d, "tickets", rec, seeded);
+    ttd_seed(&d, "tickets", "{\"subject\":\"new\",\"_updated\":\"2026-07-01 00:00:00\"}", seeded);
+    WAIT_UNTIL(t_job_done(t, id), 60000, "the run ends");
+    CHECK(t_job_in_state(t, id, "succeeded"), "the run succeeds");
+    char *subj =
+        ttd_desk_str(&d, "SELECT subject FROM tickets WHERE referenceId = ?", DB_P(DBS(a)));
+    CHECK(subj && strcmp(subj, "changed") == 0, "the change reached the desk: %s",
+          subj ? subj : "(none)");
+    free(subj);
+    cJSON_Delete(uuids);
+    ttd_stop(&d);
+}
+
 static const struct test_case cases[] = {
     {"e2e_togadesk_ticket_fetch_fails", test_ticket_fetch_fails, TTD_CONF},
     {"e2e_togadesk_desk_refuses_one", test_desk_refuses_one, TTD_CONF},
     {"e2e_togadesk_watermark_without_value", test_watermark_without_value, TTD_CONF},
     {"e2e_togadesk_note_added_during_run", test_note_added_during_run, TTD_CONF "overlap_s = 0\n"},
+    {"e2e_togadesk_ticket_changed_during_run", test_ticket_changed_during_run,
+     TTD_CONF "overlap_s = 0\n"},
     {"e2e_togadesk_auth_failure", test_auth_failure,
      TTD_BASE_CONF "[service.toga]\napi_secret = wrong\n"},
 };
