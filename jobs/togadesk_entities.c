@@ -190,6 +190,7 @@ int
 togadesk_entities_in(struct togadesk *td, struct job_out *out)
 {
     struct toga_err e;
+    td->entities_at = now_wall_ms() / 1000;
     for (size_t i = 0; i < sizeof(entities) / sizeof(entities[0]); i++) {
         const struct entity *en = &entities[i];
         if (!*(const bool *)((const char *)&td->conf + en->on))

@@ -62,6 +62,9 @@ struct togadesk {
     /* When the changed tickets were listed to the end: notes newer than that do not move the
      * watermark, so a ticket changed after its listing is never passed over. */
     int64_t in_listed_at;
+    /* When the entities' listing began (0: none listed): they share the TOGA 2 watermark, so it
+     * must not pass the changes made after their listing, while the tickets were synced. */
+    int64_t entities_at;
     cJSON *in_done; /* ticket uuid -> true (synced this run) or false (failed this run) */
     /* The note uuids the tickets fetched this run held, and the tickets fetched a second time
      * for a note made after their first fetch: objects used as sets. */

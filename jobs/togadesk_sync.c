@@ -120,6 +120,8 @@ static void
 sync_next_wms(struct togadesk *td, int64_t out_read_at)
 {
     int64_t in = td->in_newest < td->in_listed_at ? td->in_newest : td->in_listed_at;
+    if (td->entities_at && in > td->entities_at)
+        in = td->entities_at;
     td->wm_in.next = sync_advance(td->wm_in.t, in, td->in_first_fail);
     int64_t newest = td->out_newest;
     int64_t own = td->desk_wrote < out_read_at ? td->desk_wrote : out_read_at;

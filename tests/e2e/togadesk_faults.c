@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* One ticket's fetch fails: counted, the others synced, the watermark held before it; the
  * next run syncs it and moves the watermark on. */
@@ -231,12 +232,51 @@ test_ticket_changed_during_run(struct tenv *t)
     ttd_stop(&d);
 }
 
+/* A contact changed after the run listed the contacts, while it lists the units (slowly),
+ * reaches the desk on the next run. Before, the tickets' newer changes moved the watermark,
+ * which the entities share, past the contact's change: the next run listed contacts from
+ * after it. */
+static void
+test_contact_changed_during_run(struct tenv *t)
+{
+    struct td d;
+    ttd_start(&d, t);
+    char p[40], seeded[40], rec[256];
+    ttd_seed(&d, "contacts", "{\"name\":\"Old Name\",\"_updated\":\"2026-01-01 10:00:00\"}", p);
+    ttd_seed(&d, "tickets", "{\"subject\":\"A\",\"_updated\":\"2026-01-01 10:00:00\"}", seeded);
+    cJSON *fault = cJSON_Parse("{\"path\":\"/v2/units\",\"method\":\"GET\",\"latency_ms\":2000}");
+    cJSON_Delete(ttoga_control(&d.fake, "faults", fault));
+    cJSON_Delete(fault);
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    int64_t id = t_enqueue(t, "Toga/Desk/Sync", "{\"client\":\"acme\"}", NULL);
+    WAIT_UNTIL(ttoga_count(&d.fake, "GET /v2/units") >= 1, 30000, "the run lists the units");
+    /* The contact changes now (the fake's clock); a ticket changes a few seconds later. */
+    snprintf(rec, sizeof(rec), "{\"uuid\":\"%s\",\"name\":\"New Name\"}", p);
+    ttd_seed(&d, "contacts", rec, seeded);
+    time_t later = time(NULL) + 5;
+    struct tm tm;
+    char when[32];
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", gmtime_r(&later, &tm));
+    snprintf(rec, sizeof(rec), "{\"subject\":\"C\",\"_updated\":\"%s\"}", when);
+    ttd_seed(&d, "tickets", rec, seeded);
+    WAIT_UNTIL(t_job_done(t, id), 60000, "the run ends");
+    CHECK(t_job_in_state(t, id, "succeeded"), "the first run succeeds");
+    cJSON_Delete(ttd_sync_ok(&d, "{\"client\":\"acme\"}"));
+    char *name = ttd_desk_str(&d, "SELECT name FROM people WHERE referenceId = ?", DB_P(DBS(p)));
+    CHECK(name && strcmp(name, "New Name") == 0, "the contact's change reached the desk: %s",
+          name ? name : "(none)");
+    free(name);
+    ttd_stop(&d);
+}
+
 static const struct test_case cases[] = {
     {"e2e_togadesk_ticket_fetch_fails", test_ticket_fetch_fails, TTD_CONF},
     {"e2e_togadesk_desk_refuses_one", test_desk_refuses_one, TTD_CONF},
     {"e2e_togadesk_watermark_without_value", test_watermark_without_value, TTD_CONF},
     {"e2e_togadesk_note_added_during_run", test_note_added_during_run, TTD_CONF "overlap_s = 0\n"},
     {"e2e_togadesk_ticket_changed_during_run", test_ticket_changed_during_run,
+     TTD_CONF "overlap_s = 0\n"},
+    {"e2e_togadesk_contact_changed_during_run", test_contact_changed_during_run,
      TTD_CONF "overlap_s = 0\n"},
     {"e2e_togadesk_auth_failure", test_auth_failure,
      TTD_BASE_CONF "[service.toga]\napi_secret = wrong\n"},
