@@ -117,6 +117,23 @@ togadesk_wm_write(struct togadesk *td, const char *key, struct togadesk_wm *wm, 
     return f;
 }
 
+/* True when the page's _updated never decreases: the order the keyset listing needs (TOGA 2's
+ * documentation does not promise one). */
+static bool
+api_ascending(const cJSON *list)
+{
+    const char *prev = "";
+    const cJSON *rec;
+    cJSON_ArrayForEach(rec, list)
+    {
+        const char *upd = togadesk_str(rec, "_updated");
+        if (strcmp(upd, prev) < 0)
+            return false;
+        prev = upd;
+    }
+    return true;
+}
+
 /* One page of the keyset listing: calls fn for records not seen yet, or seen with an older
  * _updated (changed since this run handled them: they moved to the end of the listing), and
  * moves cur to the page's newest _updated. Returns how many were new, -1 when fn stopped. */
@@ -170,6 +187,7 @@ togadesk_list(struct togadesk *td, const char *coll, const char *key, int64_t si
         char before[24];
         snprintf(before, sizeof(before), "%s", cur);
         int n = cJSON_GetArraySize(list);
+        bool ascending = api_ascending(list);
         int fresh = api_page(td, list, seen, cur, sizeof(cur), fn, arg);
         cJSON_Delete(list);
         /* A later page of one second with nothing new would repeat for ever (a server
@@ -178,7 +196,10 @@ togadesk_list(struct togadesk *td, const char *coll, const char *key, int64_t si
             break;
         /* The next page starts at the newest _updated seen: a record updated meanwhile moves
          * to the end instead of shifting an unseen one onto a page already read. A full page
-         * of one second goes on by page number. */
+         * of one second goes on by page number, and so does a list in another order (newest
+         * first, say), from the same start. */
+        if (!ascending)
+            snprintf(cur, sizeof(cur), "%s", before);
         page = strcmp(cur, before) > 0 ? 1 : page + 1;
     }
     cJSON_Delete(seen);

@@ -232,6 +232,29 @@ test_ticket_changed_during_run(struct tenv *t)
     ttd_stop(&d);
 }
 
+/* TOGA 2's documentation does not say in what order its lists come: newest first, the
+ * listing that moves its cursor to a page's newest _updated would skip everything older than
+ * the first page. Every ticket is synced in either order. */
+static void
+test_list_newest_first(struct tenv *t)
+{
+    struct td d;
+    ttd_start(&d, t);
+    cJSON_Delete(seed_250(&d));
+    cJSON *mode = cJSON_Parse("{\"list_order\":\"desc\"}");
+    cJSON_Delete(ttoga_control(&d.fake, "mode", mode));
+    cJSON_Delete(mode);
+    cJSON *r = ttd_sync_ok(&d, "{\"client\":\"acme\"}");
+    CHECK(ttd_num(r, "toga_to_desk", "tickets") == 250, "250 tickets synced, not %g",
+          ttd_num(r, "toga_to_desk", "tickets"));
+    cJSON_Delete(r);
+    CHECK(ttd_desk_int(&d, "SELECT COUNT(DISTINCT referenceId) FROM tickets", DB_NOP) == 250,
+          "250 desk tickets");
+    CHECK(strcmp(ttd_param(&d, TTD_WM_IN), "2026-04-01 10:04:09") == 0, "the watermark: %s",
+          ttd_param(&d, TTD_WM_IN));
+    ttd_stop(&d);
+}
+
 /* A contact changed after the run listed the contacts, while it lists the units (slowly),
  * reaches the desk on the next run. Before, the tickets' newer changes moved the watermark,
  * which the entities share, past the contact's change: the next run listed contacts from
@@ -278,6 +301,7 @@ static const struct test_case cases[] = {
      TTD_CONF "overlap_s = 0\n"},
     {"e2e_togadesk_contact_changed_during_run", test_contact_changed_during_run,
      TTD_CONF "overlap_s = 0\n"},
+    {"e2e_togadesk_list_newest_first", test_list_newest_first, TTD_CONF},
     {"e2e_togadesk_auth_failure", test_auth_failure,
      TTD_BASE_CONF "[service.toga]\napi_secret = wrong\n"},
 };

@@ -5,4 +5,5 @@ jf_e2e(togadesk_faults TIMEOUT 180 NAMES
   e2e_togadesk_note_added_during_run
   e2e_togadesk_ticket_changed_during_run
   e2e_togadesk_contact_changed_during_run
+  e2e_togadesk_list_newest_first
   e2e_togadesk_auth_failure)

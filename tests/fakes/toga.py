@@ -64,7 +64,9 @@ Control API (besides fakehttp's faults, limit, reset and log):
                             expires every access token issued so far;
                             {"stall_after_create": {"collection": C, "seconds": s}} makes the
                             next POST /v2/C store its record and then wait s seconds before
-                            answering (a test kills the client in that window; {} turns it off)
+                            answering (a test kills the client in that window; {} turns it off);
+                            {"list_order": "desc"} lists newest _updated first (the order of
+                            the real API's lists is not documented; "asc", the default, back)
   POST /_control/reset      also clears the endpoint counts (the store, tokens and the
                             transactionIds seen stay: uniqueness is global)
 Self-test: python3 tests/fakes/test_toga.py (ctest fakes_toga_selftest).
@@ -138,6 +140,7 @@ class Toga(fakehttp.Service):
         self.refresh_tokens = {}  # token -> expiry (unix)
         self.expired_before = 0.0  # access tokens issued at or before this are expired
         self.note_files_key = "ticketNoteFiles"
+        self.list_order = "asc"
         self.stall_after_create = {}
         self.txn_seen = set()
         self.txn_order = []
@@ -211,6 +214,8 @@ class Toga(fakehttp.Service):
         with self.lock:
             if "note_files_key" in doc:
                 self.note_files_key = doc["note_files_key"]
+            if "list_order" in doc:
+                self.list_order = doc["list_order"]
             if "token_ttl" in doc:
                 self.token_ttl = int(doc["token_ttl"])
             if "stall_after_create" in doc:
@@ -369,7 +374,8 @@ class Toga(fakehttp.Service):
         with self.data_lock:
             recs = [r for r in self.store[coll].values()
                     if all(self.match(r, c) for c in conds)]
-            recs.sort(key=lambda r: (r.get("_updated") or "", r["_seq"]))
+            recs.sort(key=lambda r: (r.get("_updated") or "", r["_seq"]),
+                      reverse=self.list_order == "desc")
             chunk = [self.view(coll, r, depth) for r in recs[(page - 1) * per: page * per]]
         total = len(recs)
         return self.envelope(req, 200, {camel(coll): chunk},
