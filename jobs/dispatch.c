@@ -28,8 +28,12 @@ struct dsync {
     int64_t *open_ids; /* the open tickets read, ascending */
     int n_open;
     int64_t tickets, created, updated, unchanged, cancelled, skipped, errors, unmatched_customer;
-    cJSON *unmatched;       /* ticket ids without a customer */
-    cJSON *closed_left;     /* ticket ids closed upstream whose job the dispatcher owns */
+    cJSON *unmatched;   /* ticket ids without a customer */
+    cJSON *closed_left; /* ticket ids closed upstream whose job the dispatcher owns */
+    /* Ticket ids open upstream whose job is cancelled: reopened after this bridge cancelled
+     * its job, or cancelled by hand. Which it was Frappe does not tell, so it is reported for
+     * the dispatcher, not reopened. */
+    cJSON *cancelled_open;
     enum frappe_fail fatal; /* FRAPPE_AUTH or FRAPPE_TRANSIENT stop the run */
     char err[512];
 };
@@ -174,6 +178,13 @@ static void
 dsync_existing(struct dsync *s, const struct dispatch_ticket *tk, const cJSON *job,
                const cJSON *doc)
 {
+    if (strcmp(dsync_str(job, "status"), DJ_CANCELLED) == 0) {
+        job_warn(s->ctx,
+                 "ticket %lld is open upstream but its Dispatch Job %s is cancelled (reopened, "
+                 "or cancelled by hand): left for the dispatcher",
+                 (long long)tk->id, dsync_str(job, "name"));
+        cJSON_AddItemToArray(s->cancelled_open, cJSON_CreateNumber((double)tk->id));
+    }
     if (dsync_dispatcher_owns(job)) {
         s->skipped++;
         return;
@@ -408,7 +419,8 @@ dsync_result(struct dsync *s)
         cJSON_AddNumberToObject(r, counts[i].k, (double)counts[i].v);
     cJSON_AddItemToObject(r, "unmatched", s->unmatched);
     cJSON_AddItemToObject(r, "closed_left", s->closed_left);
-    s->unmatched = s->closed_left = NULL;
+    cJSON_AddItemToObject(r, "cancelled_open", s->cancelled_open);
+    s->unmatched = s->closed_left = s->cancelled_open = NULL;
     char *text = cJSON_PrintUnformatted(r);
     cJSON_Delete(r);
     return text;
@@ -421,6 +433,7 @@ dsync_release(struct dsync *s)
     cJSON_Delete(s->locations);
     cJSON_Delete(s->unmatched);
     cJSON_Delete(s->closed_left);
+    cJSON_Delete(s->cancelled_open);
     free(s->open_ids);
 }
 
@@ -434,6 +447,7 @@ dsync_open(struct dsync *s, struct job_ctx *ctx)
     s->ctx = ctx;
     s->unmatched = cJSON_CreateArray();
     s->closed_left = cJSON_CreateArray();
+    s->cancelled_open = cJSON_CreateArray();
     if (dispatch_conf_load(ctx->cfg, &s->dc, s->err, sizeof(s->err)) < 0)
         return -1;
     if ((s->db = job_db(ctx, "legacy", s->err, sizeof(s->err))) == NULL)

@@ -401,6 +401,15 @@ test_closed_upstream(struct tenv *t)
     r = dp_run(&d, "{}");
     CHECK(dp_count(r, "cancelled") == 0 && dp_count(r, "created") == 0, "cancelled once");
     cJSON_Delete(r);
+    /* Reopened upstream: its cancelled job cannot be made again (one per ticket) and is not
+     * reopened, so the run says so instead of counting it skipped without a word. */
+    dp_legacy_set(&d, "UPDATE ticket SET status = 'open' WHERE id = ?", tk_id(20));
+    r = dp_run(&d, "{}");
+    const cJSON *reopened = cJSON_GetObjectItem(r, "cancelled_open");
+    CHECK(cJSON_GetArraySize(reopened) == 1 &&
+              (int64_t)cJSON_GetArrayItem(reopened, 0)->valuedouble == tk_id(20),
+          "the reopened ticket's cancelled job is reported");
+    cJSON_Delete(r);
     dp_stop(&d);
 }
 
