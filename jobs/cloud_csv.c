@@ -142,7 +142,10 @@ csv_row(struct csv_run *c)
     } else {
         rc = rec_link(c->db, 0, fn, v, &in_cloud, folder);
     }
-    if (rc < 0) {
+    if (rc < 0 && !db_lost(c->db) && db_data_error(c->db)) {
+        /* The row's values, not the store: a bad row like any other. */
+        csv_run_bad(c, "%s", db_errstr(c->db));
+    } else if (rc < 0) {
         snprintf(c->fatal, sizeof(c->fatal), "link %s: %s", fn, db_errstr(c->db));
         /* The store's failure, not the file's: the next attempt reads the file again, and
          * linking a row twice writes the same values. */

@@ -186,7 +186,9 @@ cloud_link(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
         int rc =
             ctx->dry_run ? 1 : rec_link(db, id, NULL, (const char *const *)v, &in_cloud, folder);
         if (rc <= 0)
-            job_out_fail(out, rc < 0 ? JOB_RETRY : JOB_FAIL, "recording %lld: %s", (long long)id,
+            /* Values the store refuses (too long for a column) fail as they would again. */
+            job_out_fail(out, rc < 0 && (db_lost(db) || !db_data_error(db)) ? JOB_RETRY : JOB_FAIL,
+                         "recording %lld: %s", (long long)id,
                          rc < 0 ? db_errstr(db) : "no such recording");
         else if (in_cloud && cloud_enqueue_update(ctx, folder, &existing, err, sizeof(err)) < 0)
             job_out_fail(out, JOB_RETRY, "%s", err);

@@ -395,6 +395,47 @@ test_link_csv(struct tenv *t)
     cl_stop(&c);
 }
 
+/* A cell too long for its column (a 300-character customer name; the column holds 255) is a
+ * bad row of the file: reported, and the rows after it linked. Before, the store's refusal
+ * was taken for an outage: the job was retried until it failed, the rows after the bad one
+ * never linked and no update enqueued. */
+static void
+test_link_csv_long_cell(struct tenv *t)
+{
+    struct cl c;
+    cl_start(&c, t, true);
+    const char *av[] = {"action", "set", "Cloud/Recording/LinkCsv", "--backoff-base", "1s", NULL};
+    CHECK(t_cli(t, NULL, NULL, av) == 0, "action set");
+    csv_seed(&c);
+    char longname[301];
+    memset(longname, 'n', 300);
+    longname[300] = '\0';
+    char *path = xasprintf("%s/long.csv", t->dir);
+    FILE *fp = fopen(path, "w");
+    CHECK(fp && fprintf(fp,
+                        "filename,ticket_id,customer_name\nc1.wav,T-1,ok\nc2.wav,T-2,%s\n"
+                        "c4.wav,T-4,ok\n",
+                        longname) > 0,
+          "write %s", path);
+    fclose(fp);
+    char *p = xasprintf("{\"path\":\"%s\"}", path);
+    char *res = cl_run(&c, "Cloud/Recording/LinkCsv", p, "succeeded", NULL);
+    cJSON *r = cJSON_Parse(res);
+    const cJSON *bad = cJSON_GetObjectItem(r, "bad");
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(r, "linked")) == 2 &&
+              cJSON_GetArraySize(bad) == 1 &&
+              cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(bad, 0), "line")) == 3,
+          "two linked, line 3 bad: %s", res);
+    cJSON_Delete(r);
+    char *v = cl_str(&c, "SELECT ticket_id FROM recordings WHERE filename = ?", "c4.wav");
+    CHECK(v && strcmp(v, "T-4") == 0, "the row after the bad one is linked: %s", v ? v : "");
+    free(v);
+    free(res);
+    free(p);
+    free(path);
+    cl_stop(&c);
+}
+
 /* The recordings store lost in the middle of a CSV: the job is retried (linking a row again
  * writes the same values), not failed for good with the rows after the cut never linked and
  * the updates of the folders never enqueued. */
@@ -462,6 +503,7 @@ static const struct test_case cases[] = {
     {"e2e_cloud_link_csv", test_link_csv, CL_CONF},
     {"e2e_cloud_link_csv_api", test_link_csv_api, CL_CONF},
     {"e2e_cloud_link_csv_db_lost", test_link_csv_db_lost, CL_CONF},
+    {"e2e_cloud_link_csv_long_cell", test_link_csv_long_cell, CL_CONF},
 };
 
 int

@@ -6,4 +6,5 @@ jf_e2e(cloud TIMEOUT 180 NAMES
   e2e_cloud_sync_all
   e2e_cloud_link_csv
   e2e_cloud_link_csv_api
-  e2e_cloud_link_csv_db_lost)
+  e2e_cloud_link_csv_db_lost
+  e2e_cloud_link_csv_long_cell)
