@@ -111,6 +111,15 @@ int
 rq_connect(struct rq *rq)
 {
     rq_disconnect(rq);
+    /* The kernel still accepts connections for a Redis that does not answer: a connect during
+     * the stall would succeed, and its next command would wait the whole timeout again. */
+    int64_t wait = atomic_load(&rq_stalled_until_ms) - now_mono_ms();
+    if (wait > 0) {
+        snprintf(rq->errstr, sizeof(rq->errstr),
+                 "Redis at %s:%d did not answer in time; not asked again for %lld ms", rq->host,
+                 rq->port, (long long)wait);
+        return -1;
+    }
     struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
     rq->ctx = redisConnectWithTimeout(rq->host, rq->port, tv);
     if (rq->ctx && rq->ctx->err == REDIS_ERR_IO && errno == ETIMEDOUT)
@@ -177,16 +186,7 @@ rq_errstr(const struct rq *rq)
 static int
 rq_ensure(struct rq *rq)
 {
-    if (rq->ctx)
-        return 0;
-    int64_t wait = atomic_load(&rq_stalled_until_ms) - now_mono_ms();
-    if (wait > 0) {
-        snprintf(rq->errstr, sizeof(rq->errstr),
-                 "Redis at %s:%d did not answer in time; not asked again for %lld ms", rq->host,
-                 rq->port, (long long)wait);
-        return -1;
-    }
-    return rq_connect(rq);
+    return rq->ctx ? 0 : rq_connect(rq);
 }
 
 /* An argument vector under construction: the commands here take a key and many IDs, and

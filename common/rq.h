@@ -17,6 +17,7 @@ struct rq;
 /* Copies the settings; does not connect. */
 struct rq *rq_new(const struct cfg_redis *cfg);
 void rq_free(struct rq *rq);
+/* Connects (and authenticates); -1 with rq_errstr, and at once while calls fail (above). */
 int rq_connect(struct rq *rq);
 bool rq_connected(const struct rq *rq);
 /* Connects with backoff until connected or *stop is nonzero (stop may be NULL; a signal

@@ -3,6 +3,7 @@
  * worker's check-out thread, which also sends the heartbeat, frees each finished job's
  * concurrency slot in Redis; at 10 s a slot it went silent past the fence and killed its own
  * healthy jobs. Private servers: the shared Redis serves the other tests. */
+#include "tproducer.h"
 #include "tservers.h"
 #include "tsupport.h"
 #include "util.h"
@@ -57,9 +58,53 @@ test_stall_keeps_heartbeat(struct tenv *t)
     tsrv_stop(t, &srv);
 }
 
+static bool
+scheduler_leads(struct tenv *t, pid_t pid)
+{
+    char *log = t_log(t, pid);
+    bool yes = log && strstr(log, "became leader");
+    free(log);
+    return yes;
+}
+
+/* The scheduler while Redis stops answering: after a command times out it does not ask Redis
+ * again for 5 s, so its ticks (the watchdog, the lease recovery, cron) go on between the
+ * timeouts. Before, it reconnected at once (the kernel still accepts connections) and every
+ * tick waited out one or more 10 s timeouts. */
+static void
+test_stall_scheduler_ticks(struct tenv *t)
+{
+    struct tsrv srv;
+    tsrv_start(t, &srv);
+    tsrv_use(t, &srv);
+    int port = t_free_port();
+    FILE *fp = fopen(t->conf, "a");
+    fprintf(fp, "[scheduler]\nmetrics_listen = 127.0.0.1:%d\n", port);
+    fclose(fp);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", port);
+    pid_t sp = t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    WAIT_UNTIL(scheduler_leads(t, sp), 10000, "the scheduler leads");
+    const char *ticks = "jobfleet_scheduler_tick_duration_seconds_count";
+    WAIT_UNTIL(t_metric(url, ticks) > 0, 10000, "the scheduler ticks");
+    pid_t rp = tsrv_pid(&srv, "redis.pid.launch");
+    CHECK(kill(rp, SIGSTOP) == 0, "SIGSTOP Redis: %s", strerror(errno));
+    /* A job due now: the pickup pushes its ID and runs into the timeout. */
+    t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "1s", NULL});
+    double before = t_metric(url, ticks);
+    int64_t t0 = now_mono_ms();
+    WAIT_UNTIL(t_metric(url, ticks) >= before + 20, 30000, "ticks during the stall: %g",
+               t_metric(url, ticks) - before);
+    fprintf(stderr, "FIGURES 20 ticks in %lld ms of a Redis hang\n",
+            (long long)(now_mono_ms() - t0));
+    CHECK(kill(rp, SIGCONT) == 0, "SIGCONT Redis: %s", strerror(errno));
+    tsrv_stop(t, &srv);
+}
+
 static const struct test_case cases[] = {
     {"e2e_redis_stall_keeps_heartbeat", test_stall_keeps_heartbeat,
      "[worker]\nconcurrency = 4\nlease_s = 30\n"},
+    {"e2e_redis_stall_scheduler_ticks", test_stall_scheduler_ticks, NULL},
 };
 
 int

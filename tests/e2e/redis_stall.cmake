@@ -1,3 +1,5 @@
-# A worker while Redis stops answering (tests/e2e/redis_stall.c): its heartbeat goes on.
+# A worker and a scheduler while Redis stops answering (tests/e2e/redis_stall.c): the worker's
+# heartbeat goes on, the scheduler's ticks too.
 jf_e2e(redis_stall TIMEOUT 180 NAMES
-  e2e_redis_stall_keeps_heartbeat)
+  e2e_redis_stall_keeps_heartbeat
+  e2e_redis_stall_scheduler_ticks)
