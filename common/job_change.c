@@ -42,6 +42,11 @@ job_state_error(struct db *db, int64_t id, const char *what, char *err, size_t e
     "is_success = NULL, failure_reason = NULL, result = NULL, execution_ms = NULL, "               \
     "cancel_requested = 0, instance_id = NULL, unique_key = released_key, released_key = NULL "
 
+/* How often a retry's transaction is run again after a duplicate key: a job of a key one of
+ * its jobs gave back, committed between the check for held keys and the UPDATE (which then
+ * waited for it). Read again, the check sees it and leaves that job out. */
+#define JOB_RETRY_DUP_TRIES 3
+
 /* For rows of (id, queue, priority, state): is the job running, or waiting to run. */
 static bool
 job_row_running(const struct db_rows *r, int row)
@@ -293,7 +298,11 @@ job_retry_bulk(struct db *db, struct rq *rq, const char *state, const char *acti
     /* One transaction and one push per batch, not per job: a retry of thousands of failed
      * jobs after an outage would otherwise wait for a commit per job. */
     for (;;) {
-        int n = job_retry_batch(db, rq, state, action, since, by, &cursor, count, err, errlen);
+        int n, tries = 0;
+        while ((n = job_retry_batch(db, rq, state, action, since, by, &cursor, count, err,
+                                    errlen)) < 0 &&
+               db_duplicate(db) && ++tries < JOB_RETRY_DUP_TRIES)
+            ;
         if (n < 0)
             return JOB_E_DB;
         if (n < JOB_RETRY_BATCH)
@@ -365,6 +374,26 @@ job_row_ids(const struct db_rows *r, int64_t *out)
     return r->n_rows;
 }
 
+static int
+job_retry_ids_once(struct db *db, struct rq *rq, const int64_t *ids, int n, const char *states,
+                   const struct audit_by *by, int64_t *done, char *err, size_t errlen)
+{
+    if (db_begin(db) < 0)
+        return job_change_end(db, false, "retry", err, errlen);
+    struct db_rows *r = job_lock_ids(db, ids, n, states);
+    bool ok = r && job_retry_rows(db, r, 4) == 0 &&
+              job_audit_rows(db, by, "retry", r, NULL, "queued") == 0;
+    if (job_change_end(db, ok, "retry", err, errlen) < 0) {
+        db_rows_free(r);
+        return -1;
+    }
+    if (r->n_rows > 0)
+        job_push_rows(rq, r);
+    int got = job_row_ids(r, done);
+    db_rows_free(r);
+    return got;
+}
+
 int
 job_retry_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, const char *only_state,
               const struct audit_by *by, int64_t *done, char *err, size_t errlen)
@@ -382,19 +411,10 @@ job_retry_ids(struct db *db, struct rq *rq, const int64_t *ids, int n, const cha
     }
     if (n <= 0)
         return 0;
-    if (db_begin(db) < 0)
-        return job_change_end(db, false, "retry", err, errlen);
-    struct db_rows *r = job_lock_ids(db, ids, n, states);
-    bool ok = r && job_retry_rows(db, r, 4) == 0 &&
-              job_audit_rows(db, by, "retry", r, NULL, "queued") == 0;
-    if (job_change_end(db, ok, "retry", err, errlen) < 0) {
-        db_rows_free(r);
-        return -1;
-    }
-    if (r->n_rows > 0)
-        job_push_rows(rq, r);
-    int got = job_row_ids(r, done);
-    db_rows_free(r);
+    int got, tries = 0;
+    while ((got = job_retry_ids_once(db, rq, ids, n, states, by, done, err, errlen)) == -1 &&
+           db_duplicate(db) && ++tries < JOB_RETRY_DUP_TRIES)
+        ;
     return got;
 }
 
