@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+/* How long a migrate waits for another one on the same database. */
+#define MIGRATE_LOCK_WAIT_S 600
 #include <unistd.h>
 
 struct migration {
@@ -129,6 +132,27 @@ migrate_name_ok(const char *name)
     return true;
 }
 
+/* Takes the database's migration lock for the connection's life: two migrates at once (an
+ * init container per replica) would each apply every file not yet recorded. Waits up to
+ * MIGRATE_LOCK_WAIT_S for the other to finish. -1 with err set. */
+static int
+migrate_lock(struct db *db, const char *database, char *err, size_t errlen)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "jobfleet:migrate:%.40s", database);
+    struct db_rows *r =
+        db_query(db, "SELECT GET_LOCK(?, ?)", DB_P(DBS(name), DBI(MIGRATE_LOCK_WAIT_S)));
+    int got = r ? (int)db_rows_int(r, 0, 0, 0) : -1;
+    if (r == NULL)
+        snprintf(err, errlen, "database %s: the migration lock: %s", database, db_errstr(db));
+    else if (got != 1)
+        snprintf(err, errlen,
+                 "database %s: another jobfleet migrate has held the migration lock for %d s",
+                 database, MIGRATE_LOCK_WAIT_S);
+    db_rows_free(r);
+    return got == 1 ? 0 : -1;
+}
+
 int
 migrate_run(const struct cfg_mysql *m, const char *dir, int *applied, char *err, size_t errlen)
 {
@@ -159,6 +183,8 @@ migrate_run(const struct cfg_mysql *m, const char *dir, int *applied, char *err,
         snprintf(err, errlen, "database %s: %s", m->database, db_errstr(db));
         goto out;
     }
+    if (migrate_lock(db, m->database, err, errlen) < 0)
+        goto out;
     if (db_exec_static(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
                            "version INT NOT NULL PRIMARY KEY, name VARCHAR(191) NOT NULL, "
                            "dt_applied DATETIME(6) NOT NULL) ENGINE=InnoDB") < 0) {

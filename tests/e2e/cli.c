@@ -244,6 +244,33 @@ test_migrate_refuses_newer(struct tenv *t)
     EXPECT_CLI(2, "is at schema version 999, newer than this jobfleet knows", "migrate");
 }
 
+/* Two migrates at once on a new database (an init container per replica): each applied every
+ * file, and the slower failed with "Duplicate entry" on schema_migrations (a migration that is
+ * not idempotent would have run twice). They take turns now, and both succeed. */
+static void
+test_migrate_concurrent(struct tenv *t)
+{
+    char *dbname = xasprintf("%s_mig", t->db_name);
+    setenv("JOBFLEET_MYSQL_DATABASE", dbname, 1);
+    pid_t p[2];
+    for (int i = 0; i < 2; i++)
+        p[i] = t_spawn(t, t_bin("jobfleet"), (const char *const[]){"migrate", NULL});
+    unsetenv("JOBFLEET_MYSQL_DATABASE");
+    int st[2];
+    for (int i = 0; i < 2; i++)
+        st[i] = t_wait_exit(t, p[i], 60000);
+    char *sql = xasprintf("DROP DATABASE IF EXISTS `%s`", dbname);
+    db_exec_static(t->db, sql);
+    free(sql);
+    for (int i = 0; i < 2; i++) {
+        char *log = t_read_file(t->procs[t->n_procs - 2 + i].log_path);
+        CHECK(st[i] != -1 && WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0,
+              "migrate %d exited %d: %s", i, st[i], log ? log : "");
+        free(log);
+    }
+    free(dbname);
+}
+
 /* Two migration files with one version (two branches that each added the next number): the
  * migrate names both and applies neither, where it used to apply the first and skip the
  * second for good. */
@@ -376,6 +403,7 @@ static const struct test_case cases[] = {
     {"e2e_cli_bulk_retry_key_race", test_bulk_retry_key_race, NULL},
     {"e2e_cli_config_errors", test_config_errors, NULL},
     {"e2e_cli_migrate_refuses_newer", test_migrate_refuses_newer, NULL},
+    {"e2e_cli_migrate_concurrent", test_migrate_concurrent, NULL},
     {"e2e_cli_migrate_refuses_duplicate_versions", test_migrate_refuses_duplicate_versions, NULL},
 };
 
