@@ -2,6 +2,7 @@
  * stats. */
 #include "audit.h"
 #include "caltime.h"
+#include "fault.h"
 #include "cli.h"
 #include "job.h"
 #include "json.h"
@@ -75,6 +76,21 @@ cli_int_opt(const struct cli *c, const char *name, int64_t min, int64_t max, int
     return 0;
 }
 
+/* The job is stored but could not be read back: exit 1 would have a script make it again, so
+ * print what is known (its id) and say what is missing. */
+static int
+cli_enqueue_unread(struct cli *c, const struct job_ref *ref, const char *err)
+{
+    fprintf(stderr, "jobfleet: job %lld is stored, but reading it back failed: %s\n",
+            (long long)ref->id, err);
+    if (c->json)
+        printf("{\"id\":%lld,\"uuid\":\"%s\",\"state\":\"%s\",\"existing\":%s}\n",
+               (long long)ref->id, ref->uuid, ref->state, ref->existing ? "true" : "false");
+    else
+        printf("%lld\n", (long long)ref->id);
+    return CLI_OK;
+}
+
 int
 cli_enqueue(struct cli *c, int argc, char **argv)
 {
@@ -137,9 +153,12 @@ cli_enqueue(struct cli *c, int argc, char **argv)
     job_push(cli_rq(c), &ref);
     cJSON *j = NULL;
     if (c->json || (ref.existing && key)) {
-        j = job_get(db, ref.id, &e, err, sizeof(err));
+        if (FAULT_FAIL("cli.readback"))
+            snprintf(err, sizeof(err), "Lost connection (the fault point cli.readback)");
+        else
+            j = job_get(db, ref.id, &e, err, sizeof(err));
         if (j == NULL)
-            return cli_job_err(e, err);
+            return cli_enqueue_unread(c, &ref, err);
     }
     /* An existing job is either this key's (a repeat: success, same id) or the holder of the
      * unique key. */

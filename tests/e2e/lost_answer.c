@@ -293,6 +293,29 @@ test_bulk_item_key(struct tenv *t)
     cJSON_Delete(j);
 }
 
+/* `jobfleet enqueue --json` whose read-back of the stored job fails: the job is stored, so it
+ * exits 0 with the id (exit 1 made a script that retries on it make the job twice). */
+static void
+test_enqueue_readback_fails(struct tenv *t)
+{
+    setenv("JOBFLEET_FAULT_POINT", "cli.readback", 1);
+    setenv("JOBFLEET_FAULT_ACTION", "fail:1", 1);
+    char *out = NULL, *err = NULL;
+    int rc = t_cli(t, &out, &err, (const char *const[]){"--json", "enqueue", "System/Noop", NULL});
+    unsetenv("JOBFLEET_FAULT_POINT");
+    unsetenv("JOBFLEET_FAULT_ACTION");
+    cJSON *j = cJSON_Parse(out ? out : "");
+    const cJSON *jid = cJSON_GetObjectItem(j, "id");
+    int64_t id = cJSON_IsNumber(jid) ? (int64_t)jid->valuedouble : 0;
+    CHECK(rc == 0 && id > 0 && strstr(err, "is stored, but reading it back failed"),
+          "exit %d, out %s, err %s", rc, out, err);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE id = ?", DB_P(DBI(id))) == 1,
+          "the job printed is the one stored");
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+}
+
 static const struct test_case cases[] = {
     {"e2e_lost_answer_cli", test_cli_unknown, NULL},
     {"e2e_lost_answer_cli_key_retry", test_cli_key_retry, NULL},
@@ -300,6 +323,7 @@ static const struct test_case cases[] = {
     {"e2e_lost_answer_bulk", test_bulk_unknown, NULL},
     {"e2e_lost_answer_bulk_large", test_bulk_unknown_large, NULL},
     {"e2e_bulk_idempotency_key", test_bulk_item_key, NULL},
+    {"e2e_lost_answer_cli_readback", test_enqueue_readback_fails, NULL},
 };
 
 int
