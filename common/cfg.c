@@ -94,7 +94,8 @@ static const struct cfg_key cfg_keys[] = {
     K(scheduler, batch_size, CFG_INT, "1000", 1, 5000,
       "rows per batch in each tick step (one statement each: MariaDB takes 65,535 values)"),
     K(scheduler, timeout_grace_s, CFG_INT, "30", 0, 86400,
-      "the watchdog fails a running job this long after its timeout"),
+      "the watchdog fails a running job this long after its timeout (at least [worker] "
+      "kill_grace_s + prefetch_wait_ms + 1 s, by when the worker has stopped it itself)"),
     K(scheduler, test_clock_file, CFG_STR, "", 0, 0,
       "tests only: a file holding the unix time cron uses as now; empty means the clock"),
     K(scheduler, metrics_listen, CFG_STR, "", 0, 0,

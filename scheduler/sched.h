@@ -114,6 +114,12 @@ void sched_metrics_tick(const struct sched *s, int64_t took_ms);
 /* A running job of a lost worker or past its deadline was ended (failed or set to retry). */
 void sched_metrics_recovered(const char *queue, const char *action);
 
+/* Seconds the watchdog waits past a job's deadline (set at its claim): timeout_grace_s, but
+ * never less than the worker needs to stop the job itself (it times a job from its hand-over,
+ * up to prefetch_wait_ms after the claim, and kills it kill_grace_s after its SIGTERM), read
+ * from this process's [worker] section: a retry before that would run beside the attempt. */
+int sched_watchdog_grace_s(const struct cfg *cfg);
+
 /* Connection state (sched.c). sched_db_ready and sched_rq_ready return true when the
  * connection is usable, connecting when the backoff allows. */
 bool sched_db_ready(struct sched *s, struct sched_link *l, struct db *db);

@@ -44,7 +44,7 @@ sched_explain(const struct cfg *cfg)
          {DBI(c->requeue_after_s), DBS("1970-01-01 00:00:00"), DBS("1970-01-01 00:00:00"), DBI(0),
           DBI(batch)},
          5},
-        {"watchdog", LIFECYCLE_SQL_OVERDUE, {DBI(c->timeout_grace_s), DBI(batch)}, 2},
+        {"watchdog", LIFECYCLE_SQL_OVERDUE, {DBI(sched_watchdog_grace_s(cfg)), DBI(batch)}, 2},
         {"lease-instances", INSTANCE_SQL_SILENT, {DBI(cfg->worker.lease_s), DBI(batch)}, 2},
         {"lease-jobs",
          LIFECYCLE_SQL_ORPHANED,

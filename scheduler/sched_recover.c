@@ -68,6 +68,13 @@ sched_finish_rows(struct sched *s, enum sched_step step, const struct db_rows *r
 }
 
 int
+sched_watchdog_grace_s(const struct cfg *cfg)
+{
+    int need = cfg->worker.kill_grace_s + (cfg->worker.prefetch_wait_ms + 999) / 1000 + 1;
+    return cfg->scheduler.timeout_grace_s > need ? cfg->scheduler.timeout_grace_s : need;
+}
+
+int
 sched_watchdog(struct sched *s)
 {
     const struct cfg_scheduler *c = &s->cfg->scheduler;
@@ -76,7 +83,8 @@ sched_watchdog(struct sched *s)
      * run again. */
     if (sched_db_settling(s))
         return 0;
-    struct db_rows *r = lifecycle_sched_overdue(s->db, c->timeout_grace_s, c->batch_size);
+    struct db_rows *r =
+        lifecycle_sched_overdue(s->db, sched_watchdog_grace_s(s->cfg), c->batch_size);
     if (r == NULL)
         return sched_db_fail(s, SCHED_STEP_WATCHDOG, s->db);
     int n = sched_finish_rows(s, SCHED_STEP_WATCHDOG, r, "timeout");

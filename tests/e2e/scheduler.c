@@ -417,6 +417,37 @@ test_watchdog(struct tenv *t)
     stop_cleanly(t, s);
 }
 
+/* Keeps instance inst's heartbeat fresh (its jobs are not the lease recovery's) and tells
+ * whether job id is in state. */
+static bool
+alive_and_in_state(struct tenv *t, int64_t inst, int64_t id, const char *state)
+{
+    CHECK(db_exec(t->db, "UPDATE worker_instances SET dt_heartbeat = NOW(6) WHERE id = ?",
+                  DB_P(DBI(inst)), NULL, NULL) == 0,
+          "heartbeat: %s", db_errstr(t->db));
+    return t_job_in_state(t, id, state);
+}
+
+/* timeout_grace_s below the worker's own stop: the worker times a job from its hand-over (up
+ * to prefetch_wait_ms, 1 s, after the claim that set the deadline) and kills it kill_grace_s
+ * (8 s) after its SIGTERM. A watchdog at the deadline plus 0 s retried the job while its first
+ * attempt still ran; it waits at least 8 + 1 + 1 s now. */
+static void
+test_watchdog_waits_for_worker(struct tenv *t)
+{
+    int64_t inst = insert_instance(t, "running", 0);
+    int64_t recent = insert_running(t, inst, 1, -3);
+    int64_t old = insert_running(t, inst, 1, -30);
+    pid_t s = start_leader(t);
+    WAIT_UNTIL(alive_and_in_state(t, inst, old, "failed"), 15000, "the watchdog runs: %s",
+               t_job_state(t, old));
+    CHECK(t_job_in_state(t, recent, "running"),
+          "a job 3 s past its deadline, which its worker may still be stopping, was failed");
+    WAIT_UNTIL(alive_and_in_state(t, inst, recent, "failed") && reason_is(t, recent, "timeout"),
+               15000, "the job is failed after the grace");
+    stop_cleanly(t, s);
+}
+
 /* 1,200 audit_log rows of 400 days ago (more than a batch) and one of 300 days ago. */
 static void
 audit_rows(struct tenv *t)
@@ -713,6 +744,8 @@ static const struct test_case cases[] = {
     {"e2e_scheduler_lease_recovery_cancel_frees_key", test_lease_recovery_cancel_frees_key, NULL},
     {"e2e_scheduler_lease_recovery", test_lease_recovery, "[worker]\nlease_s = 3\n"},
     {"e2e_scheduler_watchdog", test_watchdog, NULL},
+    {"e2e_scheduler_watchdog_waits_for_worker", test_watchdog_waits_for_worker,
+     "[worker]\nkill_grace_s = 8\n\n[scheduler]\ntimeout_grace_s = 0\n"},
     {"e2e_scheduler_retention", test_retention, NULL},
     {"e2e_scheduler_retention_audit_kept", test_retention_audit_kept,
      "[scheduler]\naudit_retention_days = 0\n"},

@@ -9,6 +9,7 @@ jf_e2e(scheduler TIMEOUT 180 NAMES
   e2e_scheduler_lease_recovery
   e2e_scheduler_lease_recovery_cancel_frees_key
   e2e_scheduler_watchdog
+  e2e_scheduler_watchdog_waits_for_worker
   e2e_scheduler_retention
   e2e_scheduler_retention_audit_kept
   e2e_scheduler_flags
