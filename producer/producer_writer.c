@@ -180,15 +180,19 @@ writer_unlink_outstanding(struct producer_writer *wr, struct producer_write *w)
     w->in_outstanding = false;
 }
 
-/* Answers an item once: the first of writer and watchdog to get here wins. */
+/* Answers an item once, with why (NULL: none) as its error: the first of writer and watchdog to
+ * get here wins. The error is written under the lock, and only by the winner: the request
+ * thread reads it as soon as the item is answered. */
 static void
-writer_complete(struct producer_writer *wr, struct producer_write *w, int state)
+writer_complete(struct producer_writer *wr, struct producer_write *w, int state, const char *why)
 {
     bgthread_lock(&wr->ins);
     if (w->state != PW_PENDING) {
         bgthread_unlock(&wr->ins);
         return;
     }
+    if (why)
+        snprintf(w->err, sizeof(w->err), "%s", why);
     w->state = state;
     writer_unlink_outstanding(wr, w);
     bgthread_unlock(&wr->ins);
@@ -200,10 +204,8 @@ static void
 writer_fail_all(struct producer_writer *wr, struct producer_write **b, int n, int state,
                 const char *why)
 {
-    for (int i = 0; i < n; i++) {
-        snprintf(b[i]->err, sizeof(b[i]->err), "%s", why);
-        writer_complete(wr, b[i], state);
-    }
+    for (int i = 0; i < n; i++)
+        writer_complete(wr, b[i], state, why);
 }
 
 static void
@@ -378,14 +380,15 @@ writer_txn(struct writer_thread *t, struct producer_write **b, int *n, bool per_
         bool refused = db_packet_too_large(t->db);
         db_rollback(t->db);
         log_warnx("%s job %s: %s", w->spec.origin, w->spec.action, err);
+        char why[sizeof(w->err)];
         if (refused)
-            snprintf(w->err, sizeof(w->err),
+            snprintf(why, sizeof(why),
                      "the job's row (%zu bytes of parameters) is bigger than MariaDB's "
                      "max_allowed_packet: it can never be stored",
                      strlen(w->spec.parameters ? w->spec.parameters : ""));
         else
-            snprintf(w->err, sizeof(w->err), "%s", err);
-        writer_complete(wr, w, refused ? PW_REFUSED : PW_FAILED);
+            snprintf(why, sizeof(why), "%s", err);
+        writer_complete(wr, w, refused ? PW_REFUSED : PW_FAILED, why);
         producer_write_release(w);
         memmove(b + i, b + i + 1, sizeof(*b) * (size_t)(*n - i - 1));
         (*n)--;
@@ -466,7 +469,7 @@ writer_finish(struct producer_writer *wr, struct rq *rq, struct producer_write *
     producer_writer_push(wr, rq, refs, n);
     free(refs);
     for (int i = 0; i < n; i++)
-        writer_complete(wr, b[i], PW_DONE);
+        writer_complete(wr, b[i], PW_DONE, NULL);
 }
 
 /* Work for a quiet moment: see whether MariaDB is back. */
