@@ -116,7 +116,10 @@ dash_queue_tr(struct buf *b, const struct dash_who *w, const cJSON *q)
         snprintf(path, sizeof(path), "/queues/%s/%s", u.data ? u.data : "",
                  paused ? "resume" : "pause");
         buf_release(&u);
-        html_form(b, w, path, "inline");
+        char ask[160];
+        snprintf(ask, sizeof(ask), "Pause queue %s? No job of it starts until it is resumed.",
+                 name);
+        html_form_confirm(b, w, path, "inline", paused ? NULL : ask);
         buf_printf(b, "<button class=\"%s\">%s</button></form>", paused ? "resume" : "pause",
                    paused ? "Resume" : "Pause");
     }
@@ -218,10 +221,13 @@ dash_cron_tr(struct buf *b, const struct dash_who *w, const cJSON *cj)
     if (w->admin) {
         snprintf(path, sizeof(path), "/cron/%s/%s", u.data ? u.data : "",
                  active ? "disable" : "enable");
-        html_form(b, w, path, "inline");
+        char q[320];
+        snprintf(q, sizeof(q), "Disable cron job %s? It does not fire until enabled.", name);
+        html_form_confirm(b, w, path, "inline", active ? q : NULL);
         buf_printf(b, "<button>%s</button></form>", active ? "Disable" : "Enable");
         snprintf(path, sizeof(path), "/cron/%s/run", u.data ? u.data : "");
-        html_form(b, w, path, "inline");
+        snprintf(q, sizeof(q), "Run cron job %s now, besides its schedule?", name);
+        html_form_confirm(b, w, path, "inline", q);
         buf_appends(b, "<button class=\"run\">Run now</button></form>");
     }
     buf_release(&u);

@@ -96,9 +96,21 @@ html_end(struct buf *b)
 void
 html_form(struct buf *b, const struct dash_who *w, const char *action, const char *cls)
 {
+    html_form_confirm(b, w, action, cls, NULL);
+}
+
+void
+html_form_confirm(struct buf *b, const struct dash_who *w, const char *action, const char *cls,
+                  const char *question)
+{
     buf_appends(b, "<form method=\"post\" action=\"");
     html_esc(b, action);
     buf_appends(b, "\"");
+    if (question) {
+        buf_appends(b, " data-confirm=\"");
+        html_esc(b, question);
+        buf_appends(b, "\"");
+    }
     if (cls) {
         buf_appends(b, " class=\"");
         html_esc(b, cls);

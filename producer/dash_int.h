@@ -157,6 +157,10 @@ void html_begin(struct buf *b, const struct dash_who *w, const char *title, cons
 void html_end(struct buf *b);
 /* A POST form's opening tag and its CSRF field. */
 void html_form(struct buf *b, const struct dash_who *w, const char *action, const char *cls);
+/* The same for a change worth a second thought: the page's script asks question (escaped here)
+ * before the form is sent. */
+void html_form_confirm(struct buf *b, const struct dash_who *w, const char *action, const char *cls,
+                       const char *question);
 /* One row of a table: appends the row's <tr>...</tr>. */
 typedef void html_row_fn(struct buf *b, const struct dash_who *w, const cJSON *row);
 /* A table with the given id and header cells (<th>...</th> markup), a row per element of

@@ -541,7 +541,9 @@ dash_job_actions(struct buf *b, const struct dash_who *w, int64_t id, const char
     if (strcmp(state, "pending") == 0 || strcmp(state, "queued") == 0 ||
         strcmp(state, "running") == 0) {
         snprintf(path, sizeof(path), "/jobs/%lld/cancel", (long long)id);
-        html_form(b, w, path, "inline");
+        char q[96];
+        snprintf(q, sizeof(q), "Cancel job %lld?", (long long)id);
+        html_form_confirm(b, w, path, "inline", q);
         buf_appends(b, "<button id=\"cancel\" class=\"danger\">Cancel</button></form>");
     }
     buf_appends(b, "</div>\n");

@@ -55,7 +55,8 @@ try {
   // A CSP violation or a script error is a failure: the pages must work under their policy.
   page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
   page.on('pageerror', (e) => problems.push(String(e)));
-  page.on('dialog', (d) => d.accept());
+  const dialogs = [];
+  page.on('dialog', (d) => { dialogs.push(d.message()); d.accept(); });
 
   step = 'login as admin';
   await login(page, 'admin', 'adminpw');
@@ -96,6 +97,8 @@ try {
   step = 'pause and resume a queue';
   await page.goto(`${base}/queues/${queue}`);
   await Promise.all([page.waitForNavigation(), page.click('button.pause')]);
+  expect(dialogs.some((m) => m.startsWith(`Pause queue ${queue}?`)),
+    `no confirmation before the pause: ${JSON.stringify(dialogs)}`);
   expect((await page.textContent('td.paused')) === 'paused', 'queue not paused');
   await shot(page, '05-queue-paused');
   await Promise.all([page.waitForNavigation(), page.click('button.resume')]);
@@ -109,6 +112,7 @@ try {
     page.click(`tr[data-name="${cronName}"] button.run`)]);
   const flash = await page.textContent('.flash');
   expect(/started job \d+/.test(flash), `run now: ${flash}`);
+  expect(dialogs.some((m) => m.startsWith('Run cron job')), `no confirmation before run now`);
   await shot(page, '06-cron-run');
 
   step = 'phone width';
