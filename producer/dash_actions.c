@@ -272,10 +272,18 @@ dash_bulk(struct http_req *r, const struct dash_who *w)
         char fields[7][256];
         struct job_query q;
         rc = dash_bulk_filter(r, c->db, fields, &q, err, sizeof(err));
-        /* A job that left the filter's state since it was counted (a queued job that started,
-         * a failed one retried and succeeded) is no longer one the operator chose: the change
-         * leaves it. */
-        if (rc == 0 && q.state && dash_bulk_keeps(retry, q.state))
+        /* Without a state the change takes, the walk would count every job it passes (the
+         * newest 10,000) and change few, the same ones at every run. A job that left the
+         * state since it was counted (a queued job that started, a failed one retried and
+         * succeeded) is no longer one the operator chose: the change leaves it. */
+        if (rc == 0 && !(q.state && dash_bulk_keeps(retry, q.state))) {
+            snprintf(err, sizeof(err),
+                     "to %s everything matching, filter by the state of the jobs it %s: %s", op,
+                     retry ? "retries" : "cancels",
+                     retry ? "failed, cancelled (or succeeded)" : "pending, queued or running");
+            rc = -2;
+        }
+        if (rc == 0)
             snprintf(b.state, sizeof(b.state), "%s", q.state);
         if (rc == 0)
             rc = job_query_each(c->db, &q, max, dash_bulk_add, &b, &seen, &done, err, sizeof(err));

@@ -237,6 +237,17 @@ dash_jobs_bulk(struct http_req *r, const struct dash_who *w, struct buf *b)
                    "(<span data-count>0</span>)</button>"
                    "<button name=\"op\" value=\"cancel\" form=\"bulk\" class=\"danger\">Cancel "
                    "selected (<span data-count>0</span>)</button></div>");
+    /* "Everything matching" takes the state of the jobs it changes: without it, a hint. */
+    const char *st = dash_q(r, "state");
+    bool can_retry =
+        st && (!strcmp(st, "failed") || !strcmp(st, "cancelled") || !strcmp(st, "succeeded"));
+    bool can_cancel =
+        st && (!strcmp(st, "pending") || !strcmp(st, "queued") || !strcmp(st, "running"));
+    if (!can_retry && !can_cancel) {
+        buf_appends(b, "<p class=\"hint\">Filter by a state to retry or cancel everything "
+                       "matching.</p>\n");
+        return;
+    }
     html_form(b, w, "/jobs/bulk", "actions");
     buf_appends(b, "<input type=\"hidden\" name=\"mode\" value=\"all\">");
     static const char *keys[] = {"state", "action", "queue", "origin", "text", "from", "to"};
@@ -248,9 +259,13 @@ dash_jobs_bulk(struct http_req *r, const struct dash_who *w, struct buf *b)
         html_esc(b, v);
         buf_appends(b, "\">");
     }
-    buf_appends(b, "<button name=\"op\" value=\"retry\" id=\"retry-all\">Retry everything "
-                   "matching this filter…</button><button name=\"op\" value=\"cancel\" "
-                   "class=\"danger\">Cancel everything matching this filter…</button></form>\n");
+    if (can_retry)
+        buf_appends(b, "<button name=\"op\" value=\"retry\" id=\"retry-all\">Retry everything "
+                       "matching this filter…</button>");
+    if (can_cancel)
+        buf_appends(b, "<button name=\"op\" value=\"cancel\" class=\"danger\">Cancel "
+                       "everything matching this filter…</button>");
+    buf_appends(b, "</form>\n");
 }
 
 void

@@ -285,6 +285,19 @@ test_bulk(struct tenv *t)
           "the field name is escaped: %s", r.body);
     t_http_release(&r);
     free(odd);
+    /* Everything matching a filter without a state the change takes: the walk counted every
+     * job (10,000 newest at most) and changed only those it could ("retried 0 of 10000"),
+     * the same ones again at every run. */
+    static const char *const unfit[] = {"op=retry&mode=all&queue=default",
+                                        "op=cancel&mode=all&state=failed"};
+    for (int i = 0; i < 2; i++) {
+        char *b = xasprintf("csrf=%s&%s", a.csrf, unfit[i]);
+        CHECK(dreq(t, "POST", "/jobs/bulk", b, &a, NULL, &r) == 400 && r.body &&
+                  strstr(r.body, "filter by the state"),
+              "%s: %ld %s", unfit[i], r.status, r.body ? r.body : "");
+        t_http_release(&r);
+        free(b);
+    }
     char *confirm = xasprintf("%s&confirm=8", body);
     CHECK(dreq(t, "POST", "/jobs/bulk", confirm, &a, NULL, &r) == 303, "confirmed");
     t_http_release(&r);
