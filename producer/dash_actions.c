@@ -315,9 +315,17 @@ dash_change_commit(struct producer_conn *c, const struct dash_who *w, const char
                    const char *kind, const char *id, char *err, size_t errlen)
 {
     char why[400];
-    if (audit_commit(c->db, w->user, action, kind, id, NULL, NULL, why, sizeof(why)) == 0)
+    bool lost = false;
+    if (audit_commit(c->db, w->user, action, kind, id, NULL, &lost, why, sizeof(why)) == 0)
         return 0;
-    snprintf(err, errlen, "not done: the change could not be recorded in audit_log (%s)", why);
+    if (lost)
+        /* The commit's answer, not the commit, may be what was lost. */
+        snprintf(err, errlen,
+                 "outcome unknown: the connection was lost while committing (%s); the change "
+                 "and its audit_log row are both made or both not: reload to see which",
+                 why);
+    else
+        snprintf(err, errlen, "not done: the change could not be recorded in audit_log (%s)", why);
     return -1;
 }
 

@@ -3,6 +3,7 @@
  * and closes the client's connection before the answer arrives. The CLI must then exit 3 and
  * the API answer 503 with "stored": "unknown" — not "failed", since the job exists — and a
  * retry under the same idempotency key must return that job instead of making a second. */
+#include "tdash.h"
 #include "thttp.h"
 #include "tmyproxy.h"
 #include "tproducer.h"
@@ -316,6 +317,30 @@ test_enqueue_readback_fails(struct tenv *t)
     free(err);
 }
 
+/* The dashboard's pause whose COMMIT loses its answer: the page says the outcome is unknown
+ * (it said "not done", while the pause was made). */
+static void
+test_dashboard_unknown(struct tenv *t)
+{
+    struct tmyproxy *p = tmyproxy_start_for(t);
+    tprod_start(t);
+    struct dclient a;
+    CHECK(dlogin(t, "admin", "adminpw", &a) == 303, "login");
+    char body[128];
+    snprintf(body, sizeof(body), "csrf=%s", a.csrf);
+    tmyproxy_cut_answer(p, "COMMIT");
+    struct t_http_resp r;
+    long st = dreq(t, "POST", "/queues/default/pause", body, &a, NULL, &r);
+    CHECK(tmyproxy_cuts(p) == 1, "no answer was cut: %ld", st);
+    CHECK(st == 503 && r.body && strstr(r.body, "outcome unknown") && !strstr(r.body, "not done"),
+          "the page: %ld %s", st, r.body ? r.body : "");
+    t_http_release(&r);
+    CHECK(t_sql_int(t, -1, "SELECT is_paused FROM queue_settings WHERE queue = 'default'",
+                    DB_NOP) == 1,
+          "the pause was made");
+    tmyproxy_stop_for(p);
+}
+
 static const struct test_case cases[] = {
     {"e2e_lost_answer_cli", test_cli_unknown, NULL},
     {"e2e_lost_answer_cli_key_retry", test_cli_key_retry, NULL},
@@ -324,6 +349,7 @@ static const struct test_case cases[] = {
     {"e2e_lost_answer_bulk_large", test_bulk_unknown_large, NULL},
     {"e2e_bulk_idempotency_key", test_bulk_item_key, NULL},
     {"e2e_lost_answer_cli_readback", test_enqueue_readback_fails, NULL},
+    {"e2e_lost_answer_dashboard", test_dashboard_unknown, TDASH_USERS},
 };
 
 int
