@@ -38,6 +38,9 @@ dash_done(struct http_req *r, const char *base, const char *msg)
     buf_appends(&b, base);
     buf_appends(&b, "?done=");
     html_url(&b, msg);
+    char sig[33];
+    dash_auth_flash_sig(&dash_of(r)->auth, msg, sig);
+    buf_printf(&b, "&ds=%s", sig);
     dash_redirect(r, b.data, NULL);
     buf_release(&b);
 }

@@ -104,6 +104,8 @@ dash_users_parse(const char *spec, struct dash_user **out, int *n, char *err, si
     return 0;
 }
 
+static void dash_random_hex(char *out, size_t bytes);
+
 int
 dash_auth_init(struct dash_auth *a, const struct cfg *c, char *err, size_t errlen)
 {
@@ -120,7 +122,18 @@ dash_auth_init(struct dash_auth *a, const struct cfg *c, char *err, size_t errle
                         : NULL;
     snprintf(a->dummy_hash, sizeof(a->dummy_hash), "%s", h && h[0] == '$' ? h : "*");
     free(cd);
+    dash_random_hex(a->flash_key, 32);
     return 0;
+}
+
+void
+dash_auth_flash_sig(const struct dash_auth *a, const char *msg, char out[33])
+{
+    uint8_t d[HMAC_SHA256_LEN];
+    const void *parts[] = {msg};
+    size_t lens[] = {strlen(msg)};
+    hmac_sha256(a->flash_key, strlen(a->flash_key), parts, lens, 1, d);
+    hmac_hex(d, 16, out);
 }
 
 void

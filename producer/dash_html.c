@@ -1,6 +1,7 @@
 /* This file holds the dashboard's HTML helpers: escaping, the page frame, forms with their
  * CSRF field, form-body parsing, and the replies with the dashboard's security headers. */
 #include "dash_int.h"
+#include "hmac.h"
 #include "json.h"
 
 #include <stdarg.h>
@@ -85,6 +86,21 @@ html_begin(struct buf *b, const struct dash_who *w, const char *title, const cha
     buf_appends(b, "</header>\n<main>\n<h1>");
     html_esc(b, title);
     buf_appends(b, "</h1>\n");
+}
+
+void
+html_flash(struct buf *b, struct http_req *r)
+{
+    const char *done = http_query(r, "done"), *sig = http_query(r, "ds");
+    char want[33];
+    if (done == NULL || !done[0] || sig == NULL)
+        return;
+    dash_auth_flash_sig(&dash_of(r)->auth, done, want);
+    if (!hmac_equal(sig, strlen(sig), want, strlen(want)))
+        return;
+    buf_appends(b, "<p class=\"flash\">");
+    html_esc(b, done);
+    buf_appends(b, "</p>");
 }
 
 void
@@ -263,12 +279,7 @@ dash_show(struct http_req *r, const struct dash_who *w, const cJSON *data, const
     struct buf b;
     buf_init(&b, 0);
     html_begin(&b, w, title, nav);
-    const char *done = http_query(r, "done");
-    if (done && done[0]) {
-        buf_appends(&b, "<p class=\"flash\">");
-        html_esc(&b, done);
-        buf_appends(&b, "</p>");
-    }
+    html_flash(&b, r);
     render(&b, w, data);
     html_end(&b);
     dash_reply_html(r, 200, &b);

@@ -83,6 +83,8 @@ struct dash_auth {
     struct dash_known known[DASH_KNOWN];
     struct dash_session sessions[DASH_SESSIONS];
     struct dash_fail fails[DASH_FAILS];
+    /* Signs the ?done= message of the dashboard's own redirects (a fresh key per process). */
+    char flash_key[65];
 };
 
 /* Parses [dashboard] users into *out (n entries; the caller frees with dash_users_free).
@@ -91,6 +93,10 @@ int dash_users_parse(const char *spec, struct dash_user **out, int *n, char *err
 void dash_users_free(struct dash_user *u, int n);
 int dash_auth_init(struct dash_auth *a, const struct cfg *c, char *err, size_t errlen);
 void dash_auth_release(struct dash_auth *a);
+/* The signature of a ?done= message msg into out (32 hex digits and a NUL): a page shows the
+ * message only with it, so a link from elsewhere cannot put its own text in the success
+ * banner. */
+void dash_auth_flash_sig(const struct dash_auth *a, const char *msg, char out[33]);
 
 enum dash_login { DASH_LOGIN_OK, DASH_LOGIN_BAD, DASH_LOGIN_LOCKED, DASH_LOGIN_BUSY };
 /* Checks a login from address ip: a configured user's password, or the API token as the
@@ -157,6 +163,9 @@ void html_begin(struct buf *b, const struct dash_who *w, const char *title, cons
 void html_end(struct buf *b);
 /* A POST form's opening tag and its CSRF field. */
 void html_form(struct buf *b, const struct dash_who *w, const char *action, const char *cls);
+/* The success banner of r's ?done= message, when its ?ds= signature is the dashboard's own
+ * (dash_auth_flash_sig); nothing otherwise. */
+void html_flash(struct buf *b, struct http_req *r);
 /* The same for a change worth a second thought: the page's script asks question (escaped here)
  * before the form is sent. */
 void html_form_confirm(struct buf *b, const struct dash_who *w, const char *action, const char *cls,

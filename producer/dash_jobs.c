@@ -293,12 +293,7 @@ dash_jobs(struct http_req *r, const struct dash_who *w)
     struct buf b;
     buf_init(&b, 0);
     html_begin(&b, w, "Jobs", "Jobs");
-    const char *done = dash_q(r, "done");
-    if (done) {
-        buf_appends(&b, "<p class=\"flash\">");
-        html_esc(&b, done);
-        buf_appends(&b, "</p>");
-    }
+    html_flash(&b, r);
     dash_jobs_filters(r, w, &b);
     dash_jobs_bulk(r, w, &b);
     if (w->admin) {

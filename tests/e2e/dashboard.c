@@ -270,6 +270,14 @@ test_bulk(struct tenv *t)
     dstart(t);
     struct dclient a;
     CHECK(dlogin(t, "admin", "adminpw", &a) == 303, "login");
+    /* The success banner shows the dashboard's own messages only, not a link's text. */
+    const char *forged[] = {"/jobs?done=Session+expired%2C+log+in+at+evil.example",
+                            "/queues?done=Session+expired%2C+log+in+at+evil.example&ds=00"};
+    for (int i = 0; i < 2; i++) {
+        char *page = dget(t, forged[i], &a);
+        CHECK(!strstr(page, "evil.example"), "%s shows the forged banner", forged[i]);
+        free(page);
+    }
     char *body = xasprintf("csrf=%s&op=retry&mode=all&state=failed&queue=default", a.csrf);
     struct t_http_resp r;
     CHECK(dreq(t, "POST", "/jobs/bulk", body, &a, NULL, &r) == 200, "confirmation page");
