@@ -269,21 +269,31 @@ dash_password_ok(const char *pass, const char *hash)
     return ok;
 }
 
-/* With mu held: stores a new session for who, evicting an expired or the oldest one. */
+/* With mu held: stores a new session for who, in the place of the user's oldest when it holds
+ * DASH_USER_SESSIONS, else of an expired or the oldest one. */
 static void
 dash_session_open(struct dash_auth *a, const char *user, bool admin, int64_t now,
                   struct dash_session *out)
 {
-    struct dash_session *slot = &a->sessions[0];
+    struct dash_session *slot = NULL, *oldest = &a->sessions[0], *own = NULL;
+    int held = 0;
     for (int i = 0; i < DASH_SESSIONS; i++) {
         struct dash_session *s = &a->sessions[i];
-        if (s->id[0] == '\0' || s->expires_ms <= now) {
+        bool live = s->id[0] != '\0' && s->expires_ms > now;
+        if (!live && slot == NULL)
             slot = s;
-            break;
+        if (live && s->expires_ms < oldest->expires_ms)
+            oldest = s;
+        if (live && strcmp(s->user, user) == 0) {
+            held++;
+            if (own == NULL || s->expires_ms < own->expires_ms)
+                own = s;
         }
-        if (s->expires_ms < slot->expires_ms)
-            slot = s;
     }
+    if (held >= DASH_USER_SESSIONS)
+        slot = own;
+    else if (slot == NULL)
+        slot = oldest;
     memset(slot, 0, sizeof(*slot));
     dash_random_hex(slot->id, 32);
     dash_random_hex(slot->csrf, 32);

@@ -18,6 +18,9 @@
 /* ---- Authentication (dash_auth.c) ---- */
 
 #define DASH_SESSIONS 1024
+/* Live sessions one user may hold: past it, a login ends that user's oldest, not anyone
+ * else's (1,024 logins of one read-only user would otherwise log every admin out). */
+#define DASH_USER_SESSIONS 16
 #define DASH_FAILS 1024
 #define DASH_NAME_MAX 64
 /* Password checks for the whole producer, whoever asks: each is a crypt(3) of the hash's cost

@@ -261,6 +261,24 @@ test_forwarded_host_untrusted(struct tenv *t)
           "X-Forwarded-Host from a client that is not a trusted proxy is not read");
 }
 
+/* One user holds at most 16 sessions: its 17th login ends its own oldest, never another
+ * user's (1,024 logins of a read-only user evicted every admin's session). */
+static void
+test_sessions_per_user(struct tenv *t)
+{
+    tprod_start(t);
+    struct dclient admin, first, c;
+    CHECK(dlogin(t, "admin", "adminpw", &admin) == 303, "admin logs in");
+    WAIT_UNTIL(dlogin(t, "viewer", "viewpw", &first) == 303, 10000, "viewer's first login");
+    for (int i = 1; i < 17; i++)
+        WAIT_UNTIL(dlogin(t, "viewer", "viewpw", &c) == 303, 10000, "viewer login %d", i + 1);
+    CHECK(dstatus(t, "GET", "/jobs?format=json", NULL, &first, NULL) == 401,
+          "the viewer's oldest session ended at its 17th login");
+    CHECK(dstatus(t, "GET", "/jobs?format=json", NULL, &c, NULL) == 200, "its newest works");
+    CHECK(dstatus(t, "GET", "/jobs?format=json", NULL, &admin, NULL) == 200,
+          "the admin's session was not touched");
+}
+
 /* A session ends session_ttl_s after its login: the cookie says so (Max-Age), and the server
  * refuses it afterwards even from a client that keeps sending it. */
 static void
@@ -338,6 +356,7 @@ main(int argc, char **argv)
         {"e2e_dashboard_login_behind_proxy", test_login_behind_proxy,
          TDASH_USERS "[producer]\ntrusted_proxies = 10.0.0.0/8, 127.0.0.1\n"},
         {"e2e_dashboard_forwarded_host_untrusted", test_forwarded_host_untrusted, TDASH_USERS},
+        {"e2e_dashboard_sessions_per_user", test_sessions_per_user, TDASH_USERS},
         {"e2e_dashboard_session_expires", test_session_expires, TDASH_USERS "session_ttl_s = 2\n"},
         {"e2e_dashboard_login_known", test_login_known, TDASH_USERS},
     };

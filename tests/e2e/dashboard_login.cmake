@@ -5,5 +5,6 @@ jf_e2e(dashboard_login TIMEOUT 120 NAMES
   e2e_dashboard_user_named_api_token
   e2e_dashboard_login_behind_proxy
   e2e_dashboard_forwarded_host_untrusted
+  e2e_dashboard_sessions_per_user
   e2e_dashboard_session_expires
   e2e_dashboard_login_known)
