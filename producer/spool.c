@@ -31,7 +31,7 @@
 #define SPOOL_EXT ".json"
 #define SPOOL_TMP "tmp-"
 
-/* The room a typical webhook needs. */
+/* The most room a typical webhook is taken to need. */
 #define SPOOL_ROOM_TYPICAL (64 << 10)
 
 struct spool {
@@ -42,6 +42,9 @@ struct spool {
     int64_t bytes, files;
     int64_t failed_bytes; /* in failed/: they count toward the quota until an operator acts */
     bool refused;         /* the last write failed on the disk and nothing was removed since */
+    /* The size of the last entry written, and of the last one the quota refused: what the
+     * next webhook is likely to need (spool_full). */
+    int64_t last_len, refused_len;
     atomic_uint seq;
 };
 
@@ -266,6 +269,7 @@ spool_write(struct spool *s, const struct spool_entry *e, char *id, size_t idlen
         snprintf(err, errlen, "spool quota reached (%lld of %lld bytes, %lld of them in failed/)",
                  (long long)(s->bytes + s->failed_bytes), (long long)s->max_bytes,
                  (long long)s->failed_bytes);
+        s->refused_len = (int64_t)len;
         pthread_mutex_unlock(&s->mu);
         free(text);
         return -1;
@@ -303,6 +307,7 @@ spool_write(struct spool *s, const struct spool_entry *e, char *id, size_t idlen
     } else {
         pthread_mutex_lock(&s->mu);
         s->refused = false;
+        s->last_len = (int64_t)len;
         pthread_mutex_unlock(&s->mu);
     }
     free(text);
@@ -475,12 +480,14 @@ bool
 spool_full(struct spool *s)
 {
     pthread_mutex_lock(&s->mu);
-    /* One entry too big for the room left says nothing of the next: a typical webhook's worth
-     * of room (a sixteenth of a small quota) still takes webhooks. */
+    /* One entry too big for the room left says nothing of the next: the room a typical
+     * webhook needs (the last one written, else the last one refused; 64 KiB at most) is what
+     * makes the spool full. */
     int64_t room = s->max_bytes - s->bytes - s->failed_bytes;
-    int64_t typical =
-        s->max_bytes / 16 < SPOOL_ROOM_TYPICAL ? s->max_bytes / 16 : SPOOL_ROOM_TYPICAL;
-    bool full = s->refused || room < typical;
+    int64_t typical = s->last_len ? s->last_len : s->refused_len;
+    if (typical > SPOOL_ROOM_TYPICAL)
+        typical = SPOOL_ROOM_TYPICAL;
+    bool full = s->refused || room <= 0 || room < typical;
     pthread_mutex_unlock(&s->mu);
     return full;
 }

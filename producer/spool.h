@@ -59,8 +59,9 @@ int spool_quarantine(struct spool *s, const char *id, char *err, size_t errlen);
 int64_t spool_bytes(struct spool *s);
 int64_t spool_files(struct spool *s);
 /* True while the spool refuses writes: the last one failed on the disk and nothing was removed
- * or written since, or the quota leaves no room for a typical webhook (64 KiB, or a sixteenth
- * of a smaller quota). One entry refused for its size alone does not make it full. */
+ * or written since, or the quota leaves no room for a typical webhook (the size of the last
+ * entry written, else of the last one refused; 64 KiB at most). One entry refused for its size
+ * alone, bigger than the webhooks before it, does not make it full. */
 bool spool_full(struct spool *s);
 
 #endif
