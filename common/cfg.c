@@ -163,7 +163,8 @@ static const struct cfg_key cfg_keys[] = {
       "departments that are not field work, e.g. \"12,14\"; their tickets are skipped"),
     K(dispatch, every_min, CFG_INT, "0", 0, 60,
       "run Dispatch/Legacy/Sync every N minutes: the scheduler keeps a cron job of that name "
-      "at \"*/N * * * *\" (60: hourly); 0 = none (a cron job made by hand is left alone)"),
+      "at \"*/N * * * *\" (N divides 60; 60: hourly); 0 = none: a cron job of that name, made "
+      "by hand or by an earlier setting, is left alone (jobfleet cron remove stops it)"),
     K(dispatch, job_types, CFG_STR, "1:Installation,2:Réparation,3:Retrait", 0, 0,
       "department id to Dispatch Job job_type, \"dept:type\" separated by commas"),
     K(dispatch, default_job_type, CFG_STR, "Autre", 0, 0,
@@ -319,6 +320,20 @@ cfg_section_set(struct cfg_section *s, const char *key, const char *value)
     s->n_kv++;
 }
 
+/* Removes key from s, when it is there. */
+static void
+cfg_section_drop(struct cfg_section *s, const char *key)
+{
+    for (int i = 0; i < s->n_kv; i++) {
+        if (strcmp(s->kv[i].key, key) == 0) {
+            free(s->kv[i].key);
+            free(s->kv[i].value);
+            s->kv[i] = s->kv[--s->n_kv];
+            return;
+        }
+    }
+}
+
 static int cfg_fail(struct cfg_load_state *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -342,11 +357,14 @@ cfg_is_line_list(const struct cfg_key *k)
     return strcmp(k->section, "dashboard") == 0 && strcmp(k->key, "users") == 0;
 }
 
+/* Sets key idx's raw value (its *_file path when is_file). join: the file's reader giving a
+ * line of a list again (the environment replaces a value, as for every key). */
 static void
-cfg_set_raw(struct cfg_load_state *st, int idx, bool is_file, const char *value, char *where)
+cfg_set_raw(struct cfg_load_state *st, int idx, bool is_file, const char *value, char *where,
+            bool join)
 {
     char **slot = is_file ? &st->raw_file[idx] : &st->raw[idx];
-    if (!is_file && *slot && cfg_is_line_list(&cfg_keys[idx])) {
+    if (join && !is_file && *slot && cfg_is_line_list(&cfg_keys[idx])) {
         /* libinih hands each continuation line of a value over as the key again: a list
          * written on several lines keeps them all. */
         char *joined = xasprintf("%s\n%s", *slot, value);
@@ -396,7 +414,7 @@ cfg_ini_handler(void *user, const char *section, const char *name, const char *v
         }
         if (!is_file && k->type == CFG_SECRET)
             cfg_note_inline_secret(st, section, name, value);
-        cfg_set_raw(st, idx, is_file, value, where);
+        cfg_set_raw(st, idx, is_file, value, where, true);
         return 1;
     }
     const char *label = NULL;
@@ -446,12 +464,12 @@ cfg_apply_env(struct cfg_load_state *st)
         cfg_env_name(name, sizeof(name), k->section, k->key);
         const char *v = getenv(name);
         if (v)
-            cfg_set_raw(st, (int)i, false, v, xasprintf("environment %s", name));
+            cfg_set_raw(st, (int)i, false, v, xasprintf("environment %s", name), false);
         if (k->type == CFG_SECRET) {
             strncat(name, "_FILE", sizeof(name) - strlen(name) - 1);
             v = getenv(name);
             if (v)
-                cfg_set_raw(st, (int)i, true, v, xasprintf("environment %s", name));
+                cfg_set_raw(st, (int)i, true, v, xasprintf("environment %s", name), false);
         }
     }
     /* Variable sections can only be overridden once they exist in the file: the environment
@@ -463,8 +481,16 @@ cfg_apply_env(struct cfg_load_state *st)
         for (int i = 0; f && f->keys[i]; i++) {
             cfg_env_name(name, sizeof(name), c->sections[s].name, f->keys[i]);
             const char *v = getenv(name);
-            if (v)
-                cfg_section_set(&c->sections[s], f->keys[i], v);
+            if (v == NULL)
+                continue;
+            cfg_section_set(&c->sections[s], f->keys[i], v);
+            /* The file's path to the secret would be read later and win over the environment's
+             * secret itself. */
+            if (cfg_is_secret_key(f->keys[i])) {
+                char *file_key = xasprintf("%s_file", f->keys[i]);
+                cfg_section_drop(&c->sections[s], file_key);
+                free(file_key);
+            }
         }
     }
 }
@@ -579,6 +605,14 @@ cfg_convert(struct cfg_load_state *st)
         if (strcmp(lv, "debug") && strcmp(lv, "info") && strcmp(lv, "warn") && strcmp(lv, "error"))
             cfg_fail(st, "[log] level: expected debug, info, warn or error, got \"%s\"", lv);
     }
+    /* A minute step of 45 fires at :00 and :45, not every 45 minutes. */
+    int em = c->dispatch.every_min;
+    if (!st->failed && em > 0 && 60 % em != 0)
+        cfg_fail(st,
+                 "%s: [dispatch] every_min (%d) must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, "
+                 "30 or 60): a cron minute step of %d fires at :00 and :%02d, not every %d "
+                 "minutes",
+                 c->path ? c->path : "environment", em, em, em, em);
     /* A worker fences itself when no heartbeat has committed for most of the lease: with fewer
      * than two heartbeats per lease, one slow commit would stop its jobs and the scheduler
      * would take a live worker for dead. */

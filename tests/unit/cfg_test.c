@@ -109,6 +109,7 @@ test_errors_name_the_problem(void **state)
     char long_line[512];
     snprintf(long_line, sizeof(long_line), "[mysql]\npassword = %0*d\nport = 3306\n", 250, 0);
     expect_error(long_line, ":2: this line is 261 characters long");
+    expect_error("[dispatch]\nevery_min = 45\n", "[dispatch] every_min (45) must divide 60");
 }
 
 /* Secrets open to group or others are refused with the fix in the message: a *_file, and a
@@ -168,6 +169,36 @@ test_env_and_secret_files(void **state)
     cfg_release(&c);
     unsetenv("JOBFLEET_MYSQL_PORT");
     unsetenv("JOBFLEET_WEBHOOK_X_AUTH");
+    unlink(path);
+    unlink(secret);
+    free(path);
+    free(secret);
+    free(text);
+}
+
+/* The environment replaces a value: JOBFLEET_DASHBOARD_USERS was added to the file's users (a
+ * leaked admin "revoked" that way could still log in), and a named section's plain secret
+ * lost to the file's *_file path, read afterwards. */
+static void
+test_env_replaces(void **state)
+{
+    (void)state;
+    char *secret = write_tmp("from-file\n");
+    char *text = xasprintf("[dashboard]\nusers = leaked:admin:$6$a$x\n"
+                           "[webhook.x]\nauth = hmac-sha256\nsecret_file = %s\n",
+                           secret);
+    char *path = write_tmp(text);
+    setenv("JOBFLEET_DASHBOARD_USERS", "fresh:admin:$6$b$y", 1);
+    setenv("JOBFLEET_WEBHOOK_X_SECRET", "from-env-0123456789", 1);
+    struct cfg c;
+    char err[512] = "";
+    assert_int_equal(cfg_load(&c, path, err, sizeof(err)), 0);
+    assert_string_equal(c.dashboard.users, "fresh:admin:$6$b$y");
+    assert_string_equal(cfg_section_get(cfg_find_section(&c, "webhook.x"), "secret"),
+                        "from-env-0123456789");
+    cfg_release(&c);
+    unsetenv("JOBFLEET_DASHBOARD_USERS");
+    unsetenv("JOBFLEET_WEBHOOK_X_SECRET");
     unlink(path);
     unlink(secret);
     free(path);
@@ -235,6 +266,7 @@ main(void)
         cmocka_unit_test(test_env_and_secret_files),
         cmocka_unit_test(test_secret_permissions),
         cmocka_unit_test(test_users_on_continuation_lines),
+        cmocka_unit_test(test_env_replaces),
         cmocka_unit_test(test_db_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
