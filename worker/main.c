@@ -1,6 +1,7 @@
 /* jobfleet-worker: flags, config and signals; the work is in supervisor.c. */
 #include "actions.h"
 #include "cfg.h"
+#include "fetch_queues.h"
 #include "log.h"
 #include "supervisor.h"
 #include "util.h"
@@ -116,6 +117,17 @@ main(int argc, char **argv)
     log_init("jobfleet-worker", lv);
     actions_install();
     if (check) {
+        /* What the start refuses, the check refuses too: a unit with Restart=always would
+         * restart-loop on a config --check-config passed. */
+        struct fetch_queue *q = NULL;
+        int nq = 0;
+        char qerr[256];
+        if (fetch_parse_queues(cfg.worker.queues, &q, &nq, qerr, sizeof(qerr)) < 0) {
+            fprintf(stderr, "jobfleet-worker: [worker] queues: %s\n", qerr);
+            cfg_release(&cfg);
+            return 2;
+        }
+        fetch_queues_free(q, nq);
         printf("config OK%s%s\n", cfg.path ? ": " : "", cfg.path ? cfg.path : "");
         cfg_release(&cfg);
         return 0;

@@ -64,6 +64,10 @@ test_worker(struct tenv *t)
     EXPECT(w, 2, "--concurrency \"0\": expected an integer in 1-1024", "--concurrency", "0");
     EXPECT(w, 0, "config OK", "--concurrency", "3", "--queues", "a:2,b", "--check-config");
     EXPECT(w, 0, "config OK", "--concurrency=3", "--check-config");
+    /* The start refuses these queues; the check said "config OK" and a unit restart-looped. */
+    EXPECT(w, 2, "weight \"0\" must be an integer in 1..1000", "--queues", "critical:0",
+           "--check-config");
+    EXPECT(w, 2, "queue \"a\" is listed twice", "--queues", "a,a", "--check-config");
 }
 
 static const struct test_case cases[] = {
