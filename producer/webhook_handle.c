@@ -444,7 +444,11 @@ webhook_reply_spooled(struct http_req *r, const char *id)
 static void
 webhook_reply_unavailable(struct http_req *r, const char *why, const char *err)
 {
-    log_error("webhook %s: not stored (%s) and not spooled (%s): 503", r->url, why, err);
+    /* One line per refused delivery would let any sender fill the disk while MariaDB is down
+     * and the spool full (the count is in webhooks_refused). */
+    static struct log_limit limit = LOG_LIMIT_INIT("webhook not stored and not spooled");
+    log_warnx_limited(&limit, "webhook %s: not stored (%s) and not spooled (%s): 503", r->url, why,
+                      err);
     atomic_fetch_add(&r->p->metrics.webhooks_refused, 1);
     http_reply_unavailable(r, WEBHOOK_RETRY_AFTER_S,
                            "the webhook could not be stored; retry later");

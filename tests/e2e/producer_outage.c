@@ -144,7 +144,7 @@ test_spool_quota(struct tenv *t)
     struct tsrv srv;
     tsrv_start(t, &srv);
     tsrv_use(t, &srv);
-    tprod_start(t);
+    pid_t prod = tprod_start(t);
     CHECK(post_key(t, "before", 0, NULL, 0) == 202, "stored before the outage");
     tsrv_stop_mysql(&srv);
     enum { MAXN = 400 };
@@ -165,6 +165,14 @@ test_spool_quota(struct tenv *t)
     }
     CHECK(accepted >= 10 && n < MAXN, "accepted %d of %d before the quota", accepted, n);
     CHECK(tprod_metric(t, "jobfleet_producer_spool_bytes") <= 20000, "spool over its quota");
+    /* Refused deliveries are counted, not each logged: a sender's retries (or anyone's, on an
+     * auth = none source) would fill the disk while MariaDB is down. */
+    for (int i = 0; i < 40; i++)
+        CHECK(post_key(t, "flood", i, NULL, 0) == 503, "flood %d refused", i);
+    char *plog = t_log(t, prod);
+    int lines = t_count(plog, "and not spooled");
+    CHECK(lines <= 20, "%d log lines for 45 refused deliveries", lines);
+    free(plog);
     CHECK(tprod_metric(t, "jobfleet_producer_spool_files") == accepted, "files = accepted");
     struct t_http_resp h;
     t_http("GET", tprod_url(t, "/health"), NULL, 0, NULL, &h);
