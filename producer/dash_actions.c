@@ -317,7 +317,7 @@ static int
 dash_change_commit(struct producer_conn *c, const struct dash_who *w, const char *action,
                    const char *kind, const char *id, char *err, size_t errlen)
 {
-    char why[400];
+    char why[256];
     bool lost = false;
     if (audit_commit(c->db, w->user, action, kind, id, NULL, &lost, why, sizeof(why)) == 0)
         return 0;
