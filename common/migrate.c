@@ -30,7 +30,7 @@ migrate_sql_dir(void)
     struct stat st;
     if (stat(JOBFLEET_SQL_DIR, &st) == 0 && S_ISDIR(st.st_mode))
         return JOBFLEET_SQL_DIR;
-    return "/usr/share/jobfleet/sql";
+    return JOBFLEET_SQL_INSTALL_DIR;
 }
 
 static int

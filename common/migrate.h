@@ -8,7 +8,8 @@
 #include "cfg.h"
 
 /* The directory holding the migrations: $JOBFLEET_SQL_DIR, else the source tree's
- * deploy/sql, else /usr/share/jobfleet/sql. Static storage. */
+ * deploy/sql, else the installed copy (JOBFLEET_SQL_INSTALL_DIR: the install prefix's
+ * share/jobfleet/sql). Static storage. */
 const char *migrate_sql_dir(void);
 
 /* Creates the database if missing, then applies the migrations under dir that the database
