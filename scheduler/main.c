@@ -56,7 +56,8 @@ sched_usage(FILE *fp)
                 "signals: SIGTERM/SIGINT finish the tick, release leadership and exit 0;\n"
                 "  a second one exits at once.\n"
                 "\n"
-                "exit status: 0 stopped by a signal (or config OK), 2 usage or config error\n"
+                "exit status: 0 stopped by a signal (or config OK), 2 usage or config error,\n"
+                "  1 a runtime failure (metrics_listen cannot be served)\n"
                 "  (one line on stderr).\n");
 }
 
