@@ -713,54 +713,6 @@ cfg_release(struct cfg *c)
     memset(c, 0, sizeof(*c));
 }
 
-const char *
-cfg_section_get(const struct cfg_section *s, const char *key)
-{
-    for (int i = 0; s && i < s->n_kv; i++)
-        if (strcmp(s->kv[i].key, key) == 0)
-            return s->kv[i].value;
-    return NULL;
-}
-
-const struct cfg_section *
-cfg_find_section(const struct cfg *c, const char *name)
-{
-    for (int i = 0; i < c->n_sections; i++)
-        if (strcmp(c->sections[i].name, name) == 0)
-            return &c->sections[i];
-    return NULL;
-}
-
-int
-cfg_db_section(const struct cfg *c, const char *name, struct cfg_mysql *out)
-{
-    char full[128];
-    snprintf(full, sizeof(full), "db.%s", name);
-    const struct cfg_section *s = cfg_find_section(c, full);
-    if (s == NULL)
-        return -1;
-    *out = c->mysql;
-    const char *v;
-    if ((v = cfg_section_get(s, "host")))
-        out->host = (char *)(uintptr_t)v;
-    if ((v = cfg_section_get(s, "socket")))
-        out->socket = (char *)(uintptr_t)v;
-    if ((v = cfg_section_get(s, "user")))
-        out->user = (char *)(uintptr_t)v;
-    if ((v = cfg_section_get(s, "password")))
-        out->password = (char *)(uintptr_t)v;
-    if ((v = cfg_section_get(s, "database")))
-        out->database = (char *)(uintptr_t)v;
-    int64_t n;
-    if ((v = cfg_section_get(s, "port")) && parse_int64(v, 1, 65535, &n) == 0)
-        out->port = (int)n;
-    if ((v = cfg_section_get(s, "connect_timeout_s")) && parse_int64(v, 1, 3600, &n) == 0)
-        out->connect_timeout_s = (int)n;
-    if ((v = cfg_section_get(s, "read_timeout_s")) && parse_int64(v, 1, 86400, &n) == 0)
-        out->read_timeout_s = (int)n;
-    return 0;
-}
-
 /* Prints text as "# " comment lines of at most CFG_EXAMPLE_WIDTH columns, broken at spaces:
  * the example must load, and libinih refuses a line of CFG_LINE_MAX characters, comments too. */
 static void
