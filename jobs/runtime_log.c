@@ -2,6 +2,7 @@
 #include "runtime_env.h"
 #include "caltime.h"
 #include "db.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,7 +25,9 @@ job_rt_trim(struct job_rt *rt)
     rt->log.data[rt->log.len] = '\0';
 }
 
-/* Appends one timestamped line to the kept log and saves it when a second has passed. */
+/* Appends one timestamped line to the kept log and saves it when a second has passed. The
+ * line is cleaned: an API's text, or one clipped inside a character, would otherwise put a
+ * byte in the log that the utf8mb4 column refuses, and every later save of it with it. */
 static void
 job_rt_append(struct job_ctx *ctx, const char *word, const char *msg)
 {
@@ -32,7 +35,9 @@ job_rt_append(struct job_ctx *ctx, const char *word, const char *msg)
     char ts[32];
     caltime_format_dt6(now_wall_ms(), ts, sizeof(ts));
     ts[23] = '\0'; /* milliseconds are enough for a log line */
-    buf_printf(&rt->log, "%s %s %s\n", ts, word, msg);
+    char *clean = utf8_clean(msg);
+    buf_printf(&rt->log, "%s %s %s\n", ts, word, clean);
+    free(clean);
     job_rt_trim(rt);
     rt->unsaved = true;
     job_rt_save(ctx, false);
@@ -69,7 +74,9 @@ job_progress(struct job_ctx *ctx, int64_t done, int64_t total, const char *note)
     rt->has_progress = true;
     rt->done = done;
     rt->total = total;
-    snprintf(rt->note, sizeof(rt->note), "%s", note ? note : "");
+    char *clean = utf8_clean_clip(note ? note : "", sizeof(rt->note) - 1);
+    snprintf(rt->note, sizeof(rt->note), "%s", clean);
+    free(clean);
     rt->unsaved = true;
     if (ctx->env && ctx->env->foreground && now_mono_ms() - rt->last_save_ms >= 1000) {
         fprintf(stderr, "progress: %lld/%lld %s\n", (long long)done, (long long)total, rt->note);

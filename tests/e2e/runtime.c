@@ -224,6 +224,36 @@ test_probe_http_budget_two_workers(struct tenv *t)
     tfake_stop(&f);
 }
 
+/* An HTTP error names the request's path clipped to 160 bytes, which can cut a character in
+ * two; the reason the attempt ends with goes into its log, and one bad byte used to make
+ * MariaDB refuse every save of that log: the operator saw none of it. */
+static void
+test_log_keeps_clipped_text(struct tenv *t)
+{
+    struct tfake f;
+    tfake_start(t, &f, "fakehttp.py", NULL);
+    setenv("JOBFLEET_SERVICE_FAKE_BASE_URL", f.base_url, 1);
+    tfake_control(&f, "faults", "{\"path\":\"/bad/\",\"status\":404,\"count\":100}");
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    /* "/bad/" and 100 two-byte characters: the clip at 160 bytes falls inside one. */
+    struct buf params = {0};
+    buf_printf(&params, "{\"steps\":1,\"service\":\"fake\",\"path\":\"/bad/");
+    for (int i = 0; i < 100; i++)
+        buf_printf(&params, "\xc3\xa9");
+    buf_printf(&params, "\"}");
+    int64_t id = t_enqueue(t, "System/Probe", params.data,
+                           (const char *const[]){"--max-attempts", "1", NULL});
+    buf_release(&params);
+    WAIT_UNTIL(t_job_done(t, id), 20000, "probe job %lld finishes", (long long)id);
+    CHECK(t_job_in_state(t, id, "failed"), "the probe failed on the 404");
+    CHECK(t_sql_int(t, 0,
+                    "SELECT COUNT(*) FROM job_logs WHERE job_id = ? AND attempt = 1 AND log LIKE "
+                    "'%attempt ended: fake: GET /bad/%'",
+                    DB_P(DBI(id))) == 1,
+          "the attempt's log is saved, its last line too");
+    tfake_stop(&f);
+}
+
 #define DB_TEST "[db.test]\nconnect_timeout_s = 5\n"
 #define FAKE_SERVICE "[service.fake]\nbase_url = http://127.0.0.1:1\nrate_per_minute = 120\n"
 
@@ -234,6 +264,7 @@ static const struct test_case cases[] = {
     {"e2e_runtime_dry_run_read_only", test_dry_run_session_read_only, DB_TEST},
     {"e2e_runtime_progress_visible", test_progress_visible, NULL},
     {"e2e_runtime_http_budget_two_workers", test_probe_http_budget_two_workers, FAKE_SERVICE},
+    {"e2e_runtime_log_keeps_clipped_text", test_log_keeps_clipped_text, FAKE_SERVICE},
 };
 
 int
