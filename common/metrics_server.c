@@ -1,14 +1,21 @@
 /* This file serves a process's metrics on [worker]/[scheduler] metrics_listen: GET /metrics
  * over libmicrohttpd with one internal thread (a scrape every few seconds needs no more). */
 #include "log.h"
+#include "log_limit.h"
 #include "metrics.h"
 
 #include <microhttpd.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+/* Connections served at once: a scraper or two and a person with curl. Past it libmicrohttpd
+ * closes new ones, so idle connections from whoever reaches the port cannot take the
+ * process's descriptors, which its children and job sockets need. */
+#define METRICS_MAX_CONNECTIONS 16
 
 struct metrics_server {
     struct MHD_Daemon *mhd;
@@ -51,6 +58,21 @@ metrics_server_access(void *cls, struct MHD_Connection *conn, const char *url, c
     return rc;
 }
 
+/* libmicrohttpd's errors, most of them a client's doing (one per refused connection), within a
+ * log budget. */
+static void
+metrics_server_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    static struct log_limit limit = LOG_LIMIT_INIT("metrics_listen libmicrohttpd");
+    log_warnx_limited(&limit, "metrics_listen: libmicrohttpd: %s", line);
+}
+
 struct metrics_server *
 metrics_server_start(const char *listen, void (*extra)(void *, struct buf *), void *arg, char *err,
                      size_t errlen)
@@ -79,8 +101,10 @@ metrics_server_start(const char *listen, void (*extra)(void *, struct buf *), vo
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     s->mhd =
-        MHD_start_daemon(flags, 0, NULL, NULL, metrics_server_access, s, MHD_OPTION_SOCK_ADDR,
-                         ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+        MHD_start_daemon(flags, 0, NULL, NULL, metrics_server_access, s, MHD_OPTION_EXTERNAL_LOGGER,
+                         metrics_server_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_CONNECTION_LIMIT,
+                         (unsigned)METRICS_MAX_CONNECTIONS, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (s->mhd == NULL) {
         snprintf(err, errlen, "metrics_listen: cannot listen on %s", listen);

@@ -8,9 +8,15 @@
 #include "tsupport.h"
 #include "util.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static void
 test_metrics_fleet(struct tenv *t)
@@ -166,11 +172,82 @@ test_metrics_fleet(struct tenv *t)
           "one API job enqueued");
 }
 
+/* The open descriptors of process pid. */
+static int
+open_fds(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    CHECK(d != NULL, "%s: %s", path, strerror(errno));
+    int n = 0;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n - 2;
+}
+
+#define IDLE_CONNS 200
+
+static bool
+metrics_answer(const char *url)
+{
+    struct t_http_resp r;
+    bool ok = t_http("GET", url, NULL, 0, NULL, &r) == 0 && r.status == 200;
+    t_http_release(&r);
+    return ok;
+}
+
+/* metrics_listen is a port anyone who reaches it can open connections to: each idle one took a
+ * descriptor of the worker's supervisor (which its children's pipes and the job sockets need)
+ * and wrote a line to its log when libmicrohttpd refused one. Both are bounded now. */
+static void
+test_metrics_listen_bounded(struct tenv *t)
+{
+    int port = t_free_port();
+    FILE *fp = fopen(t->conf, "a");
+    fprintf(fp, "[worker]\nmetrics_listen = 127.0.0.1:%d\n", port);
+    fclose(fp);
+    pid_t w = t_start_worker(t, NULL);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", port);
+    WAIT_UNTIL(metrics_answer(url), 10000, "the worker serves /metrics");
+    int before = open_fds(w);
+    int fds[IDLE_CONNS];
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    for (int i = 0; i < IDLE_CONNS; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        CHECK(fds[i] >= 0 && connect(fds[i], (struct sockaddr *)&a, sizeof(a)) == 0,
+              "connect %d: %s", i, strerror(errno));
+    }
+    /* libmicrohttpd accepts what its limit allows at once; the rest it accepts and closes. */
+    int64_t until = now_mono_ms() + 3000, most = 0;
+    while (now_mono_ms() < until) {
+        int n = open_fds(w) - before;
+        most = n > most ? n : most;
+        usleep(50 * 1000);
+    }
+    fprintf(stderr, "FIGURES: %d idle connections took at most %lld descriptors\n", IDLE_CONNS,
+            (long long)most);
+    CHECK(most <= 40, "%lld descriptors taken by %d idle connections", (long long)most, IDLE_CONNS);
+    for (int i = 0; i < IDLE_CONNS; i++)
+        close(fds[i]);
+    char *log = t_log(t, w);
+    int lines = 0;
+    for (const char *p = log; (p = strstr(p, "libmicrohttpd")) != NULL; p++)
+        lines++;
+    CHECK(lines <= 12, "%d log lines from libmicrohttpd for %d connections", lines, IDLE_CONNS);
+    free(log);
+    WAIT_UNTIL(metrics_answer(url), 15000, "/metrics answers again once they are gone");
+}
+
 int
 main(int argc, char **argv)
 {
     static const struct test_case cases[] = {
         {"e2e_metrics_fleet", test_metrics_fleet, NULL},
+        {"e2e_metrics_listen_bounded", test_metrics_listen_bounded, NULL},
     };
     return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
 }
