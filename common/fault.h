@@ -31,6 +31,8 @@
  *   checkout.after   a check-out transaction committed
  *   cron.fired       the scheduler inserted a cron fire's job, before it advanced the cron row
  *   pickup.commit    the scheduler queued due jobs and is about to commit (then push)
+ *   webhook_log.write  the producer's webhook log is about to write what is queued
+ *   webhook_log.chunk  that write is about to send its second statement or a later one
  *   spawn            (FAULT_FAIL) the worker starts a child: fails as a fork refused (EAGAIN)
  *   export.write     (FAULT_FAIL) a Markdown export writes a document: fails as a full disk
  *   cron.now         (FAULT_FAIL) cron reads MariaDB's clock: fails as a lost connection

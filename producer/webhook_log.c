@@ -7,6 +7,7 @@
  * request it describes is never failed for it. */
 #include "bgthread.h"
 #include "caltime.h"
+#include "fault.h"
 #include "job.h"
 #include "log.h"
 #include "log_limit.h"
@@ -115,12 +116,14 @@ webhook_log_left_out(struct webhook_log *l)
 }
 
 /* Puts rows that a lost connection did not take back at the head of the queue, as far as
- * there is room; the rest are dropped. */
+ * there is room; the rest are dropped. Rows already dropped (released: no path) stay out. */
 static void
 webhook_log_unshift(struct webhook_log *l, struct webhook_log_row *rows, int n)
 {
     bgthread_lock(&l->bg);
     for (int i = n - 1; i >= 0; i--) {
+        if (rows[i].path == NULL)
+            continue;
         if (l->n == l->max) {
             atomic_fetch_add(&l->dropped, 1);
             webhook_log_row_release(&rows[i]);
@@ -134,8 +137,7 @@ webhook_log_unshift(struct webhook_log *l, struct webhook_log_row *rows, int n)
 }
 
 /* Inserts rows one at a time after their multi-row statement failed; a row that fails on
- * its own is dropped and counted. Returns -1 when the connection was lost (no row is then
- * released: the caller puts them back). */
+ * its own is dropped (released) and counted. Returns -1 when the connection was lost. */
 static int
 webhook_log_one_by_one(struct webhook_log *l, struct db *db, struct webhook_log_row *rows, int n)
 {
@@ -146,17 +148,36 @@ webhook_log_one_by_one(struct webhook_log *l, struct db *db, struct webhook_log_
             return -1;
         log_warnx("webhook log: row for %s dropped: %s", rows[i].path, db_errstr(db));
         atomic_fetch_add(&l->dropped, 1);
+        webhook_log_row_release(&rows[i]);
     }
     return 0;
 }
 
-/* Inserts n rows (at most WEBHOOK_LOG_CHUNK) with one statement. The statement's text holds
- * only placeholders; one statement per size stays in the connection's statement cache. */
-/* Inserts up to max queued rows on db. Rows a lost connection could not take go back to the
- * queue; other errors drop them. Returns the number taken, or -1 when the connection was
- * lost. */
+/* Inserts the n rows, WEBHOOK_LOG_CHUNK per statement (one statement per size stays in the
+ * connection's cache); a statement that fails for its values is retried row by row. Returns
+ * -1 when the connection was lost: the transaction, and every row of it, is gone then. */
 static int
-webhook_log_flush(struct webhook_log *l, struct db *db, int max)
+webhook_log_flush(struct webhook_log *l, struct db *db, struct webhook_log_row *rows, int n)
+{
+    for (int done = 0; done < n;) {
+        int k = n - done < WEBHOOK_LOG_CHUNK ? n - done : WEBHOOK_LOG_CHUNK;
+        FAULT_POINT_IF(done > 0, "webhook_log.chunk");
+        if (webhook_log_store_insert(db, rows + done, k) < 0) {
+            if (db_lost(db))
+                return -1;
+            /* One bad row must not cost the others: each is tried on its own. */
+            log_warnx("webhook log: %s; writing the %d rows one by one", db_errstr(db), k);
+            if (webhook_log_one_by_one(l, db, rows + done, k) < 0)
+                return -1;
+        }
+        done += k;
+    }
+    return 0;
+}
+
+/* Takes up to max rows off the head of the queue into a new array (NULL when none). */
+static struct webhook_log_row *
+webhook_log_take(struct webhook_log *l, int max, int *n_out)
 {
     bgthread_lock(&l->bg);
     int n = l->n < max ? l->n : max;
@@ -166,49 +187,48 @@ webhook_log_flush(struct webhook_log *l, struct db *db, int max)
     l->head = (l->head + n) % l->max;
     l->n -= n;
     bgthread_unlock(&l->bg);
-    int done = 0;
-    while (done < n) {
-        int k = n - done < WEBHOOK_LOG_CHUNK ? n - done : WEBHOOK_LOG_CHUNK;
-        if (webhook_log_store_insert(db, rows + done, k) < 0) {
-            if (db_lost(db)) {
-                webhook_log_unshift(l, rows + done, n - done);
-                free(rows);
-                return -1;
-            }
-            /* One bad row must not cost the others: each is tried on its own. */
-            log_warnx("webhook log: %s; writing the %d rows one by one", db_errstr(db), k);
-            if (webhook_log_one_by_one(l, db, rows + done, k) < 0) {
-                webhook_log_unshift(l, rows + done, n - done);
-                free(rows);
-                return -1;
-            }
-        }
-        for (int i = 0; i < k; i++)
-            webhook_log_row_release(&rows[done + i]);
-        done += k;
-    }
-    free(rows);
-    return n;
+    *n_out = n;
+    return rows;
 }
 
-/* Writes what is queued in one transaction. Returns -1 when MariaDB is unreachable (the rows
- * stay queued). */
+static void
+webhook_log_rows_free(struct webhook_log_row *rows, int n)
+{
+    for (int i = 0; i < n; i++)
+        webhook_log_row_release(&rows[i]);
+    free(rows);
+}
+
+/* Writes what is queued in one transaction. The rows are kept until the commit: a connection
+ * lost before it rolls back every statement of the transaction, so all of them go back to the
+ * queue. Returns -1 when MariaDB is unreachable (the rows stay queued). */
 static int
 webhook_log_write(struct webhook_log *l)
 {
+    FAULT_POINT("webhook_log.write");
     if (!db_connected(l->db) && db_connect(l->db) < 0)
         return -1;
     if (db_begin(l->db) < 0)
         return db_lost(l->db) ? -1 : 0;
-    if (webhook_log_flush(l, l->db, l->max) < 0)
+    int n;
+    struct webhook_log_row *rows = webhook_log_take(l, l->max, &n);
+    if (webhook_log_flush(l, l->db, rows, n) < 0) {
+        webhook_log_unshift(l, rows, n);
+        free(rows);
         return -1;
+    }
     if (db_commit(l->db) < 0) {
-        /* Lost with the commit's answer: the rows may or may not be in; they are not kept. */
-        log_warnx("webhook log: commit: %s", db_errstr(l->db));
+        /* Lost with the commit's answer, the rows may or may not be in: they are not written
+         * twice. Refused with the connection kept, they are not in: dropped and counted. */
+        log_warnx("webhook log: commit of %d rows: %s", n, db_errstr(l->db));
+        webhook_log_rows_free(rows, n);
         if (db_lost(l->db))
             return -1;
+        atomic_fetch_add(&l->dropped, n);
         db_rollback(l->db);
+        return 0;
     }
+    webhook_log_rows_free(rows, n);
     return 0;
 }
 

@@ -490,6 +490,45 @@ test_log(struct tenv *t)
                5000, "logging resumed");
 }
 
+/* The connection of a transaction that holds 100 rows or more (the flusher's), or 0. InnoDB
+ * refreshes what INNODB_TRX shows only when it was last read over 100 ms ago: polled faster,
+ * it shows the first read's transactions for good. */
+static int64_t
+log_flusher_thread(struct tenv *t)
+{
+    sleep_ms(150);
+    return t_sql_int(t, 0,
+                     "SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX WHERE "
+                     "trx_rows_modified >= 100",
+                     DB_NOP);
+}
+
+/* The webhook log writes what is queued in one transaction, 100 rows per statement. When its
+ * connection was lost after the first statement, the rows of that statement went with the
+ * rolled-back transaction, uncounted: the test stalls the flusher before its second statement
+ * (fault points), kills its connection there, and counts the rows after the retry. */
+static void
+test_log_lost_mid_flush(struct tenv *t)
+{
+    setenv("JOBFLEET_FAULT_STALL", "webhook_log.write:1500", 1);
+    setenv("JOBFLEET_FAULT_POINT", "webhook_log.chunk@1", 1);
+    setenv("JOBFLEET_FAULT_ACTION", "stall1:4000", 1);
+    tprod_start(t);
+    int sent = 0;
+    for (; sent < 150; sent++)
+        CHECK(post(t, "/webhook/system/echo", "{}", NULL, NULL) == 202, "webhook %d", sent);
+    int64_t thread = 0;
+    WAIT_UNTIL((thread = log_flusher_thread(t)) > 0, 10000,
+               "the flusher inserted its first 100 rows and waits before the next");
+    char *kill = xasprintf("KILL CONNECTION %lld", (long long)thread);
+    CHECK(db_exec_static(t->db, kill) == 0, "%s: %s", kill, db_errstr(t->db));
+    free(kill);
+    WAIT_UNTIL(t_sql_int(t, 0, "SELECT COUNT(*) FROM webhook_log", DB_NOP) == sent, 15000,
+               "all %d rows written after the lost connection: %lld", sent,
+               (long long)t_sql_int(t, 0, "SELECT COUNT(*) FROM webhook_log", DB_NOP));
+    CHECK(tprod_metric(t, "jobfleet_producer_webhook_log_dropped_total") == 0, "none dropped");
+}
+
 /* The job's parameters carry the body byte for byte and the headers as sent (8 KiB of them
  * too): quotes,
  * backslashes, control characters and non-ASCII text survive the JSON round trip, a header
@@ -639,6 +678,7 @@ static const struct test_case cases[] = {
     {"e2e_producer_idempotency", test_idempotency, ECHO_SOURCE},
     {"e2e_producer_parameters", test_parameters, ECHO_SOURCE},
     {"e2e_producer_webhook_log", test_log, ECHO_SOURCE},
+    {"e2e_producer_webhook_log_lost_mid_flush", test_log_lost_mid_flush, ECHO_SOURCE},
     {"e2e_producer_webhook_log_sender_gone", test_log_sender_gone,
      ECHO_SOURCE "[producer]\ndb_timeout_ms = 30000\n"},
     {"e2e_producer_db_timeout", test_db_timeout, ECHO_SOURCE "[producer]\ndb_timeout_ms = 300\n"},
