@@ -40,3 +40,21 @@ fail:
     db_rollback(db);
     return -1;
 }
+
+int64_t
+retention_count(struct db *db, const char *sql, const char *cutoff)
+{
+    struct db_rows *r = db_query(db, sql, DB_P(DBS(cutoff)));
+    if (r == NULL)
+        return -1;
+    int64_t n = db_rows_int(r, 0, 0, 0);
+    db_rows_free(r);
+    return n;
+}
+
+int64_t
+retention_jobs_count(struct db *db, const char *cutoff)
+{
+    return retention_count(db, "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded' AND dt_due < ?",
+                           cutoff);
+}

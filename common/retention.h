@@ -16,6 +16,13 @@
 typedef int retention_batch_fn(struct db *db, const char *cutoff, int batch);
 retention_batch_fn retention_jobs_batch;
 
+/* What the batches would delete, for a dry run: the rows older than cutoff. Returns the count,
+ * or -1 on a database error (db_errstr). retention_jobs_count counts the succeeded jobs. */
+typedef int64_t retention_count_fn(struct db *db, const char *cutoff);
+retention_count_fn retention_jobs_count;
+/* Runs sql, a COUNT(*) whose one placeholder is the cutoff: the count, or -1. */
+int64_t retention_count(struct db *db, const char *sql, const char *cutoff);
+
 /* Its range query (cutoff, batch), shown by `jobfleet-scheduler --explain`. SKIP LOCKED
  * passes over a job another session holds (a `retry --force`, a second cleaner) until later. */
 #define RETENTION_SQL_JOBS                                                                         \

@@ -39,6 +39,12 @@ webhook_log_store_delete_batch(struct db *db, const char *cutoff, int batch)
     return (int)n;
 }
 
+int64_t
+webhook_log_store_count_before(struct db *db, const char *cutoff)
+{
+    return retention_count(db, "SELECT COUNT(*) FROM webhook_log WHERE dt_received < ?", cutoff);
+}
+
 struct db_rows *
 webhook_log_store_per_minute(struct db *db, int minutes)
 {

@@ -25,6 +25,8 @@ int webhook_log_store_insert(struct db *db, const struct webhook_log_row *rows, 
 /* The retention batch of webhook_log (retention.h's contract): deletes up to `batch` rows
  * received before cutoff. */
 retention_batch_fn webhook_log_store_delete_batch;
+/* Its dry run: the rows received before cutoff. */
+retention_count_fn webhook_log_store_count_before;
 
 /* Deliveries per minute over the last `minutes` minutes: rows of (minute as unix seconds / 60,
  * count), a range of the received index. NULL on error (db_errstr). */

@@ -1,5 +1,5 @@
 /* This file holds the retention job functions: succeeded jobs and webhook log rows older than
- * [scheduler] retention_days are deleted in small batches. */
+ * [scheduler] retention_days are deleted in small batches (a dry run counts them). */
 #include "cleanup.h"
 #include "caltime.h"
 #include "cfg.h"
@@ -12,10 +12,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Runs batches until one comes back short, the job is cancelled, or the database fails. */
+/* The dry run: counts what the batches would delete, in a read-only session. */
+static void
+cleanup_dry_run(struct job_ctx *ctx, struct db *db, struct job_out *out, const char *what,
+                const char *cutoff, retention_count_fn *count)
+{
+    int64_t n = db_set_read_only(db, true) < 0 ? -1 : count(db, cutoff);
+    if (n < 0) {
+        job_out_fail(out, JOB_RETRY, "%s: %s", what, db_errstr(db));
+        return;
+    }
+    cJSON *step = cJSON_CreateObject();
+    cJSON_AddStringToObject(step, "delete", what);
+    cJSON_AddNumberToObject(step, "rows", (double)n);
+    job_plan(ctx, step);
+    job_out_ok(out, xasprintf("{\"deleted\":0,\"would_delete\":%lld,\"cutoff\":\"%s\"}",
+                              (long long)n, cutoff));
+}
+
+/* Runs batches until one comes back short, the job is cancelled, or the database fails (in a
+ * dry run, counts instead). */
 static void
 cleanup_run(struct job_ctx *ctx, const cJSON *params, struct job_out *out, const char *what,
-            retention_batch_fn *fn)
+            retention_batch_fn *fn, retention_count_fn *count)
 {
     if (ctx->cfg == NULL) {
         job_out_fail(out, JOB_FAIL, "%s: no configuration in the job context", what);
@@ -41,6 +60,11 @@ cleanup_run(struct job_ctx *ctx, const cJSON *params, struct job_out *out, const
     struct db *db = db_new(&ctx->cfg->mysql);
     if (db_connect(db) < 0) {
         job_out_fail(out, JOB_RETRY, "%s: %s", what, db_errstr(db));
+        db_free(db);
+        return;
+    }
+    if (ctx->dry_run) {
+        cleanup_dry_run(ctx, db, out, what, cutoff, count);
         db_free(db);
         return;
     }
@@ -70,11 +94,13 @@ cleanup_run(struct job_ctx *ctx, const cJSON *params, struct job_out *out, const
 void
 cleanup_jobs(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
 {
-    cleanup_run(ctx, params, out, "delete succeeded jobs", retention_jobs_batch);
+    cleanup_run(ctx, params, out, "delete succeeded jobs", retention_jobs_batch,
+                retention_jobs_count);
 }
 
 void
 cleanup_webhooks(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
 {
-    cleanup_run(ctx, params, out, "delete webhook log rows", webhook_log_store_delete_batch);
+    cleanup_run(ctx, params, out, "delete webhook log rows", webhook_log_store_delete_batch,
+                webhook_log_store_count_before);
 }

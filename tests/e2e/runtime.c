@@ -254,6 +254,35 @@ test_log_keeps_clipped_text(struct tenv *t)
     tfake_stop(&f);
 }
 
+/* A dry run of the retention functions deletes nothing and says what it would delete: they
+ * opened a connection of their own, outside the runtime's read-only session, and deleted
+ * every row past the cutoff while their result said "dry_run": true. */
+static void
+test_cleanup_dry_run(struct tenv *t)
+{
+    static const char *const setup[] = {
+        "INSERT INTO jobs (uuid, action, parameters, state, run_at, dt_created, dt_completed) "
+        "SELECT UUID(), 'System/Noop', '{}', 'succeeded', NOW(6) - INTERVAL 3 DAY, "
+        "NOW(6) - INTERVAL 3 DAY, NOW(6) - INTERVAL 3 DAY FROM seq_1_to_2",
+        "INSERT INTO webhook_log (dt_received, path, status) SELECT NOW(6) - INTERVAL 3 DAY, "
+        "'/webhook/x', 202 FROM seq_1_to_2",
+    };
+    for (size_t i = 0; i < sizeof(setup) / sizeof(setup[0]); i++)
+        CHECK(db_exec_static(t->db, setup[i]) == 0, "%s: %s", setup[i], db_errstr(t->db));
+    const char *actions[] = {"System/Cleanup/Jobs", "System/Cleanup/Webhooks"};
+    for (int i = 0; i < 2; i++) {
+        char *out = cli_expect(t, 0,
+                               (const char *const[]){"run", actions[i], "--dry-run", "--params",
+                                                     "{\"days\":1}", NULL});
+        CHECK(strstr(out, "\"would_delete\":2") && strstr(out, "\"deleted\":0"),
+              "%s --dry-run says what it would delete: %s", actions[i], out);
+        free(out);
+    }
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 2, "the old jobs stay");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM webhook_log", DB_NOP) == 2,
+          "the old webhook log rows stay");
+}
+
 #define DB_TEST "[db.test]\nconnect_timeout_s = 5\n"
 #define FAKE_SERVICE "[service.fake]\nbase_url = http://127.0.0.1:1\nrate_per_minute = 120\n"
 
@@ -265,6 +294,7 @@ static const struct test_case cases[] = {
     {"e2e_runtime_progress_visible", test_progress_visible, NULL},
     {"e2e_runtime_http_budget_two_workers", test_probe_http_budget_two_workers, FAKE_SERVICE},
     {"e2e_runtime_log_keeps_clipped_text", test_log_keeps_clipped_text, FAKE_SERVICE},
+    {"e2e_runtime_cleanup_dry_run", test_cleanup_dry_run, NULL},
 };
 
 int
