@@ -109,6 +109,12 @@ job_unique_key(const char *action, const char *unique_by, const char *params, ch
         free(text);
     }
     free(names);
+    /* A dry run holds a key of its own: with the real job's key, a dry run of a client's sync
+     * would absorb the real syncs enqueued while it runs (values hold no ':'). */
+    if (result && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "dry_run"))) {
+        size_t room = n < JOB_UNIQUE_KEY_SIZE ? JOB_UNIQUE_KEY_SIZE - n : 0;
+        n += (size_t)snprintf(room ? key + n : NULL, room, ":dry-run");
+    }
     cJSON_Delete(p);
     if (result && n >= JOB_UNIQUE_KEY_SIZE) {
         *field = "parameters";
@@ -180,10 +186,18 @@ job_spec_check(const struct job_spec *spec, bool test_actions, struct job_spec *
         return JOB_E_INPUT;
     }
     bool is_obj = cJSON_IsObject(p);
+    const cJSON *dry = cJSON_GetObjectItemCaseSensitive(p, "dry_run");
+    bool dry_ok = dry == NULL || cJSON_IsBool(dry);
     cJSON_Delete(p);
     if (!is_obj) {
         *field = "parameters";
         snprintf(err, errlen, "parameters must be a JSON object");
+        return JOB_E_INPUT;
+    }
+    /* Only true asks for a dry run: "true" or 1 would run the job for real. */
+    if (!dry_ok) {
+        *field = "parameters";
+        snprintf(err, errlen, "parameters: \"dry_run\" must be true or false");
         return JOB_E_INPUT;
     }
     if (out->queue == NULL || out->queue[0] == '\0')

@@ -58,7 +58,39 @@ test_trailing_space(struct tenv *t)
     CHECK(jobs_count(t) == 7, "%lld jobs", (long long)jobs_count(t));
 }
 
+/* A dry run's unique key is its own: it took the real job's key, so a dry run of a client's
+ * sync (up to an hour) absorbed every real sync enqueued meanwhile, cron's included, and a
+ * dry run asked for while the real job was live got the real job back. A non-boolean dry_run
+ * is refused: "true" or 1 ran the job for real. */
+static void
+test_dry_run_key(struct tenv *t)
+{
+    tprod_start(t);
+    const char *dry = "{\"action\":\"System/Echo/Unique\",\"parameters\":{\"key\":\"k\","
+                      "\"dry_run\":true}}";
+    const char *real = "{\"action\":\"System/Echo/Unique\",\"parameters\":{\"key\":\"k\"}}";
+    CHECK(tprod_call(t, "POST", "/api/jobs", dry, NULL, NULL) == 201, "the dry run");
+    CHECK(tprod_call(t, "POST", "/api/jobs", real, NULL, NULL) == 201,
+          "the real job is made beside the live dry run");
+    int64_t real_id = t_sql_int(t, 0, "SELECT MAX(id) FROM jobs", DB_NOP);
+    char *held = NULL;
+    long st = tprod_call(t, "POST", "/api/jobs", real, NULL, &held);
+    char want[64];
+    snprintf(want, sizeof(want), "\"job_id\":%lld", (long long)real_id);
+    CHECK(st == 409 && strstr(held, want), "the key is the real job's: %ld %s", st, held);
+    free(held);
+    CHECK(jobs_count(t) == 2, "%lld jobs", (long long)jobs_count(t));
+    char *out = NULL;
+    st = tprod_call(t, "POST", "/api/jobs",
+                    "{\"action\":\"System/Noop\",\"parameters\":{\"dry_run\":\"true\"}}", NULL,
+                    &out);
+    CHECK(st == 400 && strstr(out, "dry_run"), "a string dry_run is refused: %ld %s", st, out);
+    free(out);
+    CHECK(jobs_count(t) == 2, "%lld jobs", (long long)jobs_count(t));
+}
+
 static const struct test_case cases[] = {
+    {"e2e_job_keys_dry_run", test_dry_run_key, NULL},
     {"e2e_job_keys_trailing_space", test_trailing_space,
      "[webhook.system]\nauth = none\nidempotency_field = /id\n"},
 };

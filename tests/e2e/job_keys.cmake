@@ -1,2 +1,3 @@
 jf_e2e(job_keys TIMEOUT 60 NAMES
+  e2e_job_keys_dry_run
   e2e_job_keys_trailing_space)
