@@ -38,6 +38,7 @@ cfg_print_example_sections(void)
            "#   rate_per_minute    fleet-wide request budget shared by every worker through\n"
            "#                      Redis, spread evenly over the minute (0-600000, 0 = none);\n"
            "#                      a 429 pauses the service fleet-wide for its Retry-After\n"
+           "#                      (with or without a budget, while Redis is reachable)\n"
            "#   timeout_ms         one attempt, connect to last byte (100-3600000, 30000)\n"
            "#   connect_timeout_ms (100-600000, 10000)\n"
            "#   max_response_bytes a bigger response is refused (0 = no cap, 16777216)\n"

@@ -27,9 +27,10 @@ job_http(struct job_ctx *ctx, const char *service, char *err, size_t errlen)
     if (env->cfg == NULL || httpc_conf_from_cfg(env->cfg, service, &conf, err, errlen) < 0)
         return NULL;
     /* Without Redis the budget would be this process's alone: N workers would together exceed
-     * the API's limit, so a budgeted service refuses to run without it. */
-    struct rq *rq = NULL;
-    if (conf.rate_per_minute > 0 && (rq = job_env_rq(env)) == NULL) {
+     * the API's limit, so a budgeted service refuses to run without it. Every service draws on
+     * Redis when it can, for the fleet-wide pause after a 429. */
+    struct rq *rq = job_env_rq(env);
+    if (conf.rate_per_minute > 0 && rq == NULL) {
         ctx->open_transient = true;
         snprintf(err, errlen, "service \"%s\": Redis is unreachable, so its rate budget is too",
                  service);

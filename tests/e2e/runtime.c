@@ -283,6 +283,37 @@ test_cleanup_dry_run(struct tenv *t)
           "the old webhook log rows stay");
 }
 
+/* A 429's Retry-After pauses every child of the fleet for a service without a rate budget too
+ * (only budgeted services drew on Redis, so the others' pause held the one client): two
+ * children probe at once, one gets the 429, and the other's next request waits it out. */
+static void
+test_probe_429_pauses_unbudgeted(struct tenv *t)
+{
+    struct tfake f;
+    tfake_start(t, &f, "fakehttp.py", NULL);
+    setenv("JOBFLEET_SERVICE_FAKE_BASE_URL", f.base_url, 1);
+    tfake_control(&f, "faults", "{\"path\":\"/ping\",\"status\":429,\"retry_after\":3}");
+    t_start_worker(t, NULL);
+    int64_t ids[2];
+    for (int i = 0; i < 2; i++)
+        ids[i] = t_enqueue(t, "System/Probe", "{\"steps\":3,\"sleep_ms\":300,\"service\":\"fake\"}",
+                           NULL);
+    for (int i = 0; i < 2; i++) {
+        WAIT_UNTIL(t_job_done(t, ids[i]), 30000, "probe %d finishes", i);
+        CHECK(t_job_in_state(t, ids[i], "succeeded"), "probe %d succeeded", i);
+    }
+    double *a = NULL;
+    int n = tfake_arrivals(&f, "/ping", &a);
+    CHECK(n == 7, "6 requests and the one answered 429: %d", n);
+    /* a[0] was answered 429; a request sent with it may have passed before the pause began. */
+    for (int i = 1; i < n; i++)
+        CHECK(a[i] - a[0] < 150 || a[i] - a[0] >= 2900,
+              "request %d sent %.0f ms after the 429, inside its Retry-After of 3 s", i,
+              a[i] - a[0]);
+    free(a);
+    tfake_stop(&f);
+}
+
 #define DB_TEST "[db.test]\nconnect_timeout_s = 5\n"
 #define FAKE_SERVICE "[service.fake]\nbase_url = http://127.0.0.1:1\nrate_per_minute = 120\n"
 
@@ -295,6 +326,8 @@ static const struct test_case cases[] = {
     {"e2e_runtime_http_budget_two_workers", test_probe_http_budget_two_workers, FAKE_SERVICE},
     {"e2e_runtime_log_keeps_clipped_text", test_log_keeps_clipped_text, FAKE_SERVICE},
     {"e2e_runtime_cleanup_dry_run", test_cleanup_dry_run, NULL},
+    {"e2e_runtime_429_pauses_unbudgeted", test_probe_429_pauses_unbudgeted,
+     "[service.fake]\nbase_url = http://127.0.0.1:1\n[worker]\nconcurrency = 2\n"},
 };
 
 int

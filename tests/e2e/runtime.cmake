@@ -6,4 +6,5 @@ jf_e2e(runtime TIMEOUT 120 NAMES
   e2e_runtime_progress_visible
   e2e_runtime_http_budget_two_workers
   e2e_runtime_log_keeps_clipped_text
-  e2e_runtime_cleanup_dry_run)
+  e2e_runtime_cleanup_dry_run
+  e2e_runtime_429_pauses_unbudgeted)
