@@ -156,8 +156,11 @@ db_connect(struct db *db)
     /* UTC everywhere: every DATETIME the fleet writes and compares is UTC. Autocommit on
      * whatever the server's default: a single statement outside a transaction must be
      * committed when it returns (a webhook's insert is answered 202 on it). */
+    mysql_optionsv(db->conn, MYSQL_INIT_COMMAND, "SET time_zone='+00:00', autocommit=1");
+    /* The statement, not the variable: MySQL 8 (a legacy desk's [db.<name>]) has no
+     * tx_isolation, and MariaDB before 11.1 no transaction_isolation. */
     mysql_optionsv(db->conn, MYSQL_INIT_COMMAND,
-                   "SET time_zone='+00:00', tx_isolation='READ-COMMITTED', autocommit=1");
+                   "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
     const char *sock = db->socket[0] ? db->socket : NULL;
     if (mysql_real_connect(db->conn, sock ? NULL : db->host, db->user, db->password,
                            db->database[0] ? db->database : NULL, (unsigned)db->port, sock,

@@ -115,7 +115,26 @@ test_bulk_exec(struct tenv *t)
           (long long)t_sql_int(t, -1, "SELECT COUNT(*) FROM bulk_probe", DB_NOP));
 }
 
+/* Every connection runs in UTC, READ COMMITTED and autocommit, whatever the server's defaults
+ * (the test server's isolation is REPEATABLE READ). */
+static void
+test_session_settings(struct tenv *t)
+{
+    struct db *db = db_new(&t->cfg.mysql);
+    CHECK(db_connect(db) == 0, "connect: %s", db_errstr(db));
+    struct db_rows *r = db_query(
+        db, "SELECT @@session.time_zone, @@session.tx_isolation, @@session.autocommit", DB_NOP);
+    CHECK(r && r->n_rows == 1, "session variables: %s", db_errstr(db));
+    CHECK(strcmp(db_rows_get(r, 0, 0), "+00:00") == 0, "time_zone %s", db_rows_get(r, 0, 0));
+    CHECK(strcmp(db_rows_get(r, 0, 1), "READ-COMMITTED") == 0, "isolation %s",
+          db_rows_get(r, 0, 1));
+    CHECK(db_rows_int(r, 0, 2, 0) == 1, "autocommit %s", db_rows_get(r, 0, 2));
+    db_rows_free(r);
+    db_free(db);
+}
+
 static const struct test_case cases[] = {
+    {"e2e_db_session_settings", test_session_settings, NULL},
     {"e2e_db_reconnect_inside_transaction_fails", test_reconnect_inside_transaction_fails, NULL},
     {"e2e_db_bulk_exec", test_bulk_exec, NULL},
 };
