@@ -387,6 +387,16 @@ db_run(struct db *db, const char *sql, const struct db_param *p, int n)
     return st;
 }
 
+void
+db_check_idle(struct db *db, int64_t idle_ms)
+{
+    if (db_gone(db) || db->in_tx || now_mono_us() - db->exec_sent_us < idle_ms * 1000)
+        return;
+    db->exec_sent_us = now_mono_us();
+    if (mysql_ping(db->conn) != 0)
+        db_conn_err(db);
+}
+
 int64_t
 db_exec_sent_us(const struct db *db)
 {

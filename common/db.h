@@ -80,6 +80,11 @@ bool db_data_error(const struct db *db);
 /* True when the last error was a duplicate key (1062). */
 bool db_duplicate(const struct db *db);
 
+/* For a connection kept between uses: when its last statement was sent idle_ms ago or more
+ * (and no transaction is open), pings it, so that one the server closed meanwhile (its
+ * wait_timeout, a restart) reconnects at the next statement instead of failing it. */
+void db_check_idle(struct db *db, int64_t idle_ms);
+
 /* The monotonic time (now_mono_us) at which the last statement was sent to run: after its
  * prepare and any reconnect, so a NOW() it reads is no earlier than this. */
 int64_t db_exec_sent_us(const struct db *db);

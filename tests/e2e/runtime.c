@@ -314,6 +314,42 @@ test_probe_429_pauses_unbudgeted(struct tenv *t)
     tfake_stop(&f);
 }
 
+/* A child keeps its [db.<name>] connection across jobs. One the server closed while the child
+ * was idle (wait_timeout, a restart) failed the next job's first statement, an attempt lost
+ * with its backoff; the child now finds it gone before handing it out. */
+static void
+test_probe_db_closed_while_idle(struct tenv *t)
+{
+    make_probe_table(t);
+    t_start_worker(t, NULL);
+    int64_t first = t_enqueue(t, "System/Probe", "{\"db\":\"test\"}", NULL);
+    WAIT_UNTIL(t_job_done(t, first), 20000, "the first probe finishes");
+    CHECK(t_job_in_state(t, first, "succeeded"), "the first probe succeeded");
+    /* The child's [db.test] connection: the one that inserted into probe_rows. Every
+     * connection of the test's user but this test's own is the worker's. */
+    int64_t killed = 0;
+    struct db_rows *r =
+        db_query(t->db,
+                 "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() "
+                 "AND ID <> CONNECTION_ID()",
+                 DB_NOP);
+    CHECK(r != NULL, "processlist: %s", db_errstr(t->db));
+    for (int i = 0; i < r->n_rows; i++) {
+        char *kill = xasprintf("KILL CONNECTION %lld", (long long)db_rows_int(r, i, 0, 0));
+        if (db_exec_static(t->db, kill) == 0)
+            killed++;
+        free(kill);
+    }
+    db_rows_free(r);
+    CHECK(killed > 0, "the worker's connections killed");
+    sleep_ms(1100); /* idle past the check's threshold */
+    int64_t second = t_enqueue(t, "System/Probe", "{\"db\":\"test\"}",
+                               (const char *const[]){"--max-attempts", "1", NULL});
+    WAIT_UNTIL(t_job_done(t, second), 20000, "the second probe finishes");
+    CHECK(t_job_in_state(t, second, "succeeded"), "the second probe succeeded on its one attempt");
+    CHECK(probe_rows(t) == 2, "both wrote their row");
+}
+
 #define DB_TEST "[db.test]\nconnect_timeout_s = 5\n"
 #define FAKE_SERVICE "[service.fake]\nbase_url = http://127.0.0.1:1\nrate_per_minute = 120\n"
 
@@ -326,6 +362,7 @@ static const struct test_case cases[] = {
     {"e2e_runtime_http_budget_two_workers", test_probe_http_budget_two_workers, FAKE_SERVICE},
     {"e2e_runtime_log_keeps_clipped_text", test_log_keeps_clipped_text, FAKE_SERVICE},
     {"e2e_runtime_cleanup_dry_run", test_cleanup_dry_run, NULL},
+    {"e2e_runtime_db_closed_while_idle", test_probe_db_closed_while_idle, DB_TEST},
     {"e2e_runtime_429_pauses_unbudgeted", test_probe_429_pauses_unbudgeted,
      "[service.fake]\nbase_url = http://127.0.0.1:1\n[worker]\nconcurrency = 2\n"},
 };
