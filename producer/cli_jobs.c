@@ -152,7 +152,7 @@ cli_enqueue(struct cli *c, int argc, char **argv)
         return cli_job_err(e, err);
     job_push(cli_rq(c), &ref);
     cJSON *j = NULL;
-    if (c->json || (ref.existing && key)) {
+    if (c->json || ref.existing) {
         if (FAULT_FAIL("cli.readback"))
             snprintf(err, sizeof(err), "Lost connection (the fault point cli.readback)");
         else
@@ -173,8 +173,10 @@ cli_enqueue(struct cli *c, int argc, char **argv)
             fprintf(stderr, "jobfleet: job %lld (%s) was already made with this idempotency key\n",
                     (long long)ref.id, ref.state);
         else if (ref.existing)
+            /* The key is the holder's: an action's unique_by key is made by the insert. */
             fprintf(stderr, "jobfleet: job %lld (%s) already holds unique key \"%s\"\n",
-                    (long long)ref.id, ref.state, checked.unique_key);
+                    (long long)ref.id, ref.state,
+                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "unique_key")));
     }
     cJSON_Delete(j);
     return CLI_OK;

@@ -195,8 +195,16 @@ test_unique_by_parameters(struct tenv *t)
     /* System/Echo/Unique makes its key from its "key" parameter. */
     int64_t a = t_enqueue(t, "System/Echo/Unique", "{\"key\":\"ticket-7\",\"n\":1}",
                           (const char *const[]){"--in", "1h", NULL});
-    int64_t b = t_enqueue(t, "System/Echo/Unique", "{\"key\":\"ticket-7\",\"n\":2}",
-                          (const char *const[]){"--in", "1h", NULL});
+    char *out = NULL, *err = NULL;
+    CHECK(t_cli(t, &out, &err,
+                (const char *const[]){"enqueue", "System/Echo/Unique", "--params",
+                                      "{\"key\":\"ticket-7\",\"n\":2}", "--in", "1h", NULL}) == 0,
+          "the same key again: %s", err);
+    int64_t b = strtoll(out, NULL, 10);
+    CHECK(strstr(err, "already holds unique key \"System/Echo/Unique:ticket-7\""),
+          "the message names the key: %s", err);
+    free(out);
+    free(err);
     int64_t c = t_enqueue(t, "System/Echo/Unique", "{\"key\":\"ticket-8\"}",
                           (const char *const[]){"--in", "1h", NULL});
     CHECK(a == b, "the same parameter value gives the same job (%lld, %lld)", (long long)a,
@@ -205,7 +213,7 @@ test_unique_by_parameters(struct tenv *t)
     char *key = t_sql_str(t, "SELECT unique_key FROM jobs WHERE id = ?", DB_P(DBI(a)));
     CHECK(key && strcmp(key, "System/Echo/Unique:ticket-7") == 0, "key %s", key);
     free(key);
-    char *err = NULL;
+    err = NULL;
     CHECK(t_cli(t, NULL, &err, (const char *const[]){"enqueue", "System/Echo/Unique", NULL}) == 2,
           "a missing key parameter is an input error");
     CHECK(strstr(err, "\"key\" (a string or number) is required"), "message: %s", err);
