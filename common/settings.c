@@ -177,7 +177,7 @@ settings_parse_rate(const char *s, int *rate, int64_t *interval_ms)
         char one[4] = {'1', d[0], '\0', '\0'};
         if (parse_duration_s(one, &secs) < 0)
             return -1;
-    } else if (parse_duration_s(d, &secs) < 0 || secs <= 0) {
+    } else if (parse_duration_s(d, &secs) < 0 || secs <= 0 || secs > SETTINGS_RATE_WINDOW_MAX_S) {
         return -1;
     }
     *rate = (int)r;

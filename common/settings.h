@@ -52,7 +52,11 @@ int settings_queue_limit(struct db *db, const char *queue, const struct limits *
 int settings_action_set(struct db *db, const char *action, const struct limits *lim,
                         int64_t backoff_base_ms, int64_t backoff_cap_ms);
 
-/* Parses a rate "N/DURATION" ("5/1s", "100/1m", "5/s"); "none" clears. -1 on error. */
+/* The longest rate window: rate_interval_ms is an INT column (24 days and 20 hours). */
+#define SETTINGS_RATE_WINDOW_MAX_S (INT32_MAX / 1000)
+
+/* Parses a rate "N/DURATION" ("5/1s", "100/1m", "5/s"; N up to 1,000,000, DURATION up to
+ * SETTINGS_RATE_WINDOW_MAX_S); "none" clears. -1 on error. */
 int settings_parse_rate(const char *s, int *rate, int64_t *interval_ms);
 
 #endif

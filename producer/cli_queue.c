@@ -1,4 +1,5 @@
 /* This file holds the CLI's queue and action commands: list, pause, resume, and limits. */
+#include "action.h"
 #include "cli.h"
 #include "job.h"
 #include "json.h"
@@ -110,8 +111,8 @@ cli_limits(struct cli *c, const char *cmd, struct limits *l)
         int rate;
         int64_t ms;
         if (settings_parse_rate(v, &rate, &ms) < 0)
-            return cli_usage_error("%s: --rate \"%s\" must be N/DURATION (e.g. 5/1s, 100/1m) or "
-                                   "none",
+            return cli_usage_error("%s: --rate \"%s\" must be N/DURATION (e.g. 5/1s, 100/1m; "
+                                   "a window of at most 24 days) or none",
                                    cmd, v);
         l->rate = rate;
         l->rate_interval_ms = ms;
@@ -150,6 +151,18 @@ cli_queue(struct cli *c, int argc, char **argv)
     if (c->n_pos != 2)
         return cli_usage_error("queue %s needs one queue name", sub);
     const char *q = c->pos[1];
+    /* The options are shared with action set; what a queue command does not use is refused,
+     * not dropped while the command says it was set. */
+    bool limit = strcmp(sub, "limit") == 0;
+    const char *unused = cli_opt(c, "--backoff-base")  ? "--backoff-base"
+                         : cli_opt(c, "--backoff-cap") ? "--backoff-cap"
+                         : limit                       ? NULL
+                         : cli_opt(c, "--concurrency") ? "--concurrency"
+                         : cli_opt(c, "--rate")        ? "--rate"
+                                                       : NULL;
+    if (unused)
+        return cli_usage_error("queue %s does not take %s%s", sub, unused,
+                               limit ? " (backoff is set per action: action set)" : "");
     if (!cli_queue_name_ok(q))
         return cli_usage_error("queue name \"%s\" must be 1-64 of [A-Za-z0-9._-]", q);
     struct db *db = cli_db(c);
@@ -201,6 +214,10 @@ cli_action(struct cli *c, int argc, char **argv)
     if (sub == NULL || strcmp(sub, "set") != 0 || c->n_pos != 2)
         return cli_usage_error("action needs: set ACTION [--concurrency N|none] "
                                "[--rate N/DURATION|none] [--backoff-base D] [--backoff-cap D]");
+    /* Settings of a name no worker runs would limit nothing (settings match exactly). */
+    if (action_find(c->pos[1], c->cfg.worker.test_actions) == NULL)
+        return cli_usage_error("action set: unknown action \"%s\" (jobfleet actions lists them)",
+                               c->pos[1]);
     struct limits l;
     if (cli_limits(c, "action set", &l) != CLI_OK)
         return CLI_USAGE;

@@ -390,6 +390,42 @@ test_rate_limit(struct tenv *t)
     CHECK(span >= 3000, "20 starts at 5/s take at least 3 s, took %lld ms", (long long)span);
 }
 
+/* Runs the CLI expecting a usage error (exit 2) whose message holds want. */
+static void
+cli_refused(struct tenv *t, const char *want, const char *const *argv)
+{
+    char *err = NULL;
+    int rc = t_cli(t, NULL, &err, argv);
+    CHECK(rc == 2 && err && strstr(err, want), "jobfleet %s %s: exit %d, want 2 and \"%s\": %s",
+          argv[0], argv[1], rc, want, err);
+    free(err);
+}
+
+/* Settings an operator types wrong are refused with what is wrong, not taken in silence: an
+ * action no worker knows (a typo throttled nothing), an option the queue command does not
+ * use, a rate window longer than the column holds (it failed as a database error, exit 1). */
+static void
+test_settings_refused(struct tenv *t)
+{
+    cli_refused(t, "unknown action \"System/NoOp\"",
+                (const char *const[]){"action", "set", "System/NoOp", "--concurrency", "1", NULL});
+    cli_refused(t, "--backoff-base",
+                (const char *const[]){"queue", "limit", "default", "--backoff-base", "10s", NULL});
+    cli_refused(t, "--concurrency",
+                (const char *const[]){"queue", "pause", "default", "--concurrency", "5", NULL});
+    cli_refused(t, "24 days",
+                (const char *const[]){"action", "set", "System/Noop", "--rate", "100/30d", NULL});
+    cli_refused(
+        t, "24 days",
+        (const char *const[]){"queue", "limit", "default", "--rate", "1/9999999999d", NULL});
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM action_settings WHERE action = 'System/NoOp'",
+                    DB_NOP) == 0,
+          "nothing stored for the unknown action");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM queue_settings WHERE is_paused = 1", DB_NOP) == 0,
+          "the queue is not paused");
+    cli_ok(t, (const char *const[]){"action", "set", "System/Noop", "--rate", "100/24d", NULL});
+}
+
 static void
 test_bulk_retry(struct tenv *t)
 {
@@ -543,6 +579,7 @@ test_bulk_cancel(struct tenv *t)
 
 static const struct test_case cases[] = {
     {"e2e_options_retry_backoff", test_retry_backoff, NULL},
+    {"e2e_options_settings_refused", test_settings_refused, NULL},
     {"e2e_options_permanent_and_retry_after", test_permanent_and_retry_after, NULL},
     {"e2e_options_priority_order", test_priority_order, NULL},
     {"e2e_options_unique_concurrent", test_unique_concurrent, NULL},
