@@ -1,5 +1,6 @@
 /* This file loads and checks the configuration against one table of keys. */
 #include "cfg.h"
+#include "log.h"
 #include "cfg_lines.h"
 #include "util.h"
 
@@ -764,4 +765,13 @@ cfg_print_example(void)
         printf("%s = %s\n", k->key, k->def);
     }
     cfg_print_example_sections();
+}
+
+void
+cfg_log_source(const struct cfg *c)
+{
+    if (c->path)
+        log_info("configuration: %s", c->path);
+    else
+        log_info("configuration: no file, the defaults and the environment");
 }

@@ -144,6 +144,9 @@ struct cfg {
  * -1; the struct is then released. */
 int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen);
 void cfg_release(struct cfg *c);
+/* Logs (info) which file the configuration came from: a daemon started by hand in a checkout
+ * reads .local/jobfleet.conf, which its operator should see. */
+void cfg_log_source(const struct cfg *c);
 
 /* Looks up a key of a variable section; returns NULL when absent. */
 const char *cfg_section_get(const struct cfg_section *s, const char *key);

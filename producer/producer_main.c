@@ -22,7 +22,8 @@ producer_help(FILE *fp)
                 "\n"
                 "options:\n"
                 "  --config PATH    config file (default $JOBFLEET_CONFIG, else\n"
-                "                   /etc/jobfleet/jobfleet.conf if present)\n"
+                "                   .local/jobfleet.conf from deploy/local/up when run in the\n"
+                "                   checkout, else /etc/jobfleet/jobfleet.conf if present)\n"
                 "  --check-config   check the configuration, print \"config ok\" and exit\n"
                 "  --help           this text\n"
                 "\n"
@@ -95,6 +96,7 @@ main(int argc, char **argv)
         cfg_release(&c);
         return 0;
     }
+    cfg_log_source(&c);
     int rc = producer_run(&c, err, sizeof(err));
     if (rc < 0)
         fprintf(stderr, "jobfleet-producer: %s\n", err);

@@ -41,7 +41,8 @@ sched_usage(FILE *fp)
                 "\n"
                 "options:\n"
                 "  --config PATH    config file (default $JOBFLEET_CONFIG, else\n"
-                "                   /etc/jobfleet/jobfleet.conf if present)\n"
+                "                   .local/jobfleet.conf from deploy/local/up when run in the\n"
+                "                   checkout, else /etc/jobfleet/jobfleet.conf if present)\n"
                 "  --check-config   load and check the configuration, then exit\n"
                 "  --explain        print how MariaDB runs each tick query (index, rows) and\n"
                 "                   exit 1 if one reads the whole jobs table\n"
@@ -169,6 +170,7 @@ main(int argc, char **argv)
         cfg_release(&cfg);
         return rc;
     }
+    cfg_log_source(&cfg);
     sched_signals();
     int rc = sched_run(&cfg, &sched_stop);
     cfg_release(&cfg);

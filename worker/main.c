@@ -23,7 +23,8 @@ usage(FILE *fp)
             "each to one of N child processes.\n"
             "\n"
             "  --config PATH     config file (default $JOBFLEET_CONFIG, else\n"
-            "                    /etc/jobfleet/jobfleet.conf if present)\n"
+            "                    .local/jobfleet.conf from deploy/local/up when run in the\n"
+            "                    checkout, else /etc/jobfleet/jobfleet.conf if present)\n"
             "  --concurrency N   child processes ([worker] concurrency, default 16)\n"
             "  --queues SPEC     queues and weights, e.g. critical:3,default:1\n"
             "                    ([worker] queues, default default:1)\n"
@@ -132,6 +133,7 @@ main(int argc, char **argv)
         cfg_release(&cfg);
         return 0;
     }
+    cfg_log_source(&cfg);
     int rc = supervisor_run(&cfg);
     cfg_release(&cfg);
     return rc;

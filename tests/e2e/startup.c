@@ -60,6 +60,9 @@ stop_while_waiting(struct tenv *t, const char *env, const char *waiting, int sig
     unsetenv(env);
     WAIT_UNTIL(log_has(t, waiting), 15000, "worker never logged \"%s\"", waiting);
     CHECK(t_alive(w), "the worker should still be waiting");
+    char *source = xasprintf("configuration: %s", t->conf);
+    CHECK(log_has(t, source), "the log names the config file (\"%s\")", source);
+    free(source);
     int64_t sent = now_mono_ms();
     t_signal(t, w, sig);
     int status = t_wait_exit(t, w, 3000);
