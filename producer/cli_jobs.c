@@ -404,6 +404,10 @@ cli_retry_bulk(struct cli *c, bool force)
     enum job_err e = job_retry_bulk(cli_db(c), cli_rq(c), state, cli_opt(c, "--action"), since_ms,
                                     force, &by, &n, err, sizeof(err));
     free(detail);
+    /* Batches commit one by one: a script rerunning on failure must know some were retried
+     * (a rerun would retry those again once they failed again). */
+    if (e != JOB_E_OK && n > 0)
+        return cli_runtime_error("%s (%lld job(s) were queued again before it)", err, (long long)n);
     if (e != JOB_E_OK)
         return cli_job_err(e, err);
     if (c->json)

@@ -489,6 +489,32 @@ test_bulk_retry_batches(struct tenv *t)
           (long long)stamps);
 }
 
+/* A bulk retry that fails in a later batch says how many the batches before it queued again:
+ * it exited 1 with the error alone, and a script rerunning on 1 could not know. */
+static void
+test_bulk_retry_fails_midway(struct tenv *t)
+{
+    CHECK(db_exec_static(t->db,
+                         "INSERT INTO jobs (uuid, origin, action, parameters, state, run_at, "
+                         "attempt, max_attempts, dt_created, dt_completed, is_success, "
+                         "failure_reason) SELECT UUID(), 'api', 'System/Noop', '{}', 'failed', "
+                         "NOW(6), 1, 1, NOW(6), NOW(6), 0, 'boom' FROM seq_1_to_1500") == 0,
+          "insert failed jobs: %s", db_errstr(t->db));
+    /* The second batch meets a row the server refuses to change. */
+    CHECK(db_exec_static(t->db, "CREATE TRIGGER refuse_1200 BEFORE UPDATE ON jobs FOR EACH ROW "
+                                "IF NEW.id = 1200 THEN SIGNAL SQLSTATE '45000' SET "
+                                "MESSAGE_TEXT = 'refused by the test'; END IF") == 0,
+          "trigger: %s", db_errstr(t->db));
+    char *err = NULL;
+    int rc = t_cli(t, NULL, &err, (const char *const[]){"retry", "--state", "failed", NULL});
+    int64_t queued = t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE state = 'queued'", DB_NOP);
+    char want[64];
+    snprintf(want, sizeof(want), "%lld job(s) were queued again", (long long)queued);
+    CHECK(rc == 1 && queued > 0 && strstr(err, "refused by the test") && strstr(err, want),
+          "exit %d, %lld queued: %s", rc, (long long)queued, err);
+    free(err);
+}
+
 /* jobfleet cancel --state: every matching job, 1,000 to a transaction, out of Redis too; a
  * running one is flagged for its worker; other states and actions are left alone. */
 static void
@@ -592,6 +618,7 @@ static const struct test_case cases[] = {
     {"e2e_options_bulk_retry", test_bulk_retry, NULL},
     {"e2e_options_bulk_retry_batches", test_bulk_retry_batches, NULL},
     {"e2e_options_bulk_cancel", test_bulk_cancel, NULL},
+    {"e2e_options_bulk_retry_fails_midway", test_bulk_retry_fails_midway, NULL},
 };
 
 int

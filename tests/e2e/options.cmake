@@ -12,4 +12,5 @@ jf_e2e(options TIMEOUT 120 NAMES
   e2e_options_bulk_retry
   e2e_options_bulk_retry_batches
   e2e_options_bulk_cancel
-  e2e_options_settings_refused)
+  e2e_options_settings_refused
+  e2e_options_bulk_retry_fails_midway)
