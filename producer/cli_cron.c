@@ -1,5 +1,6 @@
 /* This file holds the CLI's cron commands: add, list, enable, disable, remove and next. */
 #include "cli.h"
+#include "fault.h"
 #include "cronjob_json.h"
 #include "json.h"
 #include "util.h"
@@ -90,9 +91,18 @@ cli_cron_add(struct cli *c, int argc, char **argv)
         printf("%lld\n", (long long)id);
         return CLI_OK;
     }
-    cJSON *j = cronjob_get_json(cli_db(c), &c->cfg, spec.name, &e, err, sizeof(err));
-    if (j == NULL)
-        return cli_cron_err("add", e, err);
+    cJSON *j = NULL;
+    if (FAULT_FAIL("cli.readback"))
+        snprintf(err, sizeof(err), "Lost connection (the fault point cli.readback)");
+    else
+        j = cronjob_get_json(cli_db(c), &c->cfg, spec.name, &e, err, sizeof(err));
+    if (j == NULL) {
+        /* It is stored: exit 1 would have a script add it again, into "already exists". */
+        fprintf(stderr, "jobfleet: cron job %lld is stored, but reading it back failed: %s\n",
+                (long long)id, err);
+        printf("{\"id\":%lld}\n", (long long)id);
+        return CLI_OK;
+    }
     cli_cron_print(j);
     cJSON_Delete(j);
     return CLI_OK;

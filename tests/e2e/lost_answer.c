@@ -317,6 +317,32 @@ test_enqueue_readback_fails(struct tenv *t)
     free(err);
 }
 
+/* `jobfleet cron add --json` likewise: the cron job is stored, so exit 0 with its id (exit 1
+ * had a script add it again, into "already exists"). */
+static void
+test_cron_add_readback_fails(struct tenv *t)
+{
+    setenv("JOBFLEET_FAULT_POINT", "cli.readback", 1);
+    setenv("JOBFLEET_FAULT_ACTION", "fail:1", 1);
+    char *out = NULL, *err = NULL;
+    int rc = t_cli(t, &out, &err,
+                   (const char *const[]){"--json", "cron", "add", "nightly", "0 3 * * *",
+                                         "System/Noop", NULL});
+    unsetenv("JOBFLEET_FAULT_POINT");
+    unsetenv("JOBFLEET_FAULT_ACTION");
+    cJSON *j = cJSON_Parse(out ? out : "");
+    const cJSON *jid = cJSON_GetObjectItem(j, "id");
+    int64_t id = cJSON_IsNumber(jid) ? (int64_t)jid->valuedouble : 0;
+    CHECK(rc == 0 && id > 0 && strstr(err, "is stored, but reading it back failed"),
+          "exit %d, out %s, err %s", rc, out, err);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM cron_jobs WHERE id = ? AND name = 'nightly'",
+                    DB_P(DBI(id))) == 1,
+          "the cron job printed is the one stored");
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+}
+
 /* The dashboard's pause whose COMMIT loses its answer: the page says the outcome is unknown
  * (it said "not done", while the pause was made). */
 static void
@@ -349,6 +375,7 @@ static const struct test_case cases[] = {
     {"e2e_lost_answer_bulk_large", test_bulk_unknown_large, NULL},
     {"e2e_bulk_idempotency_key", test_bulk_item_key, NULL},
     {"e2e_lost_answer_cli_readback", test_enqueue_readback_fails, NULL},
+    {"e2e_lost_answer_cron_add_readback", test_cron_add_readback_fails, NULL},
     {"e2e_lost_answer_dashboard", test_dashboard_unknown, TDASH_USERS},
 };
 
