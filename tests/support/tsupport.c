@@ -194,6 +194,29 @@ t_dump_logs(struct tenv *t)
     }
 }
 
+/* True when no spawned process's log holds a sanitizer's report. The daemons are killed at
+ * teardown, so a report they wrote while the test went on (UBSan halting one after the test's
+ * last request, ASan finding a bad access in a thread the test did not watch) fails the test
+ * here rather than pass unseen. */
+static bool
+t_sanitizers_quiet(struct tenv *t)
+{
+    static const char *const marks[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                                        "runtime error: "};
+    bool quiet = true;
+    for (int i = 0; i < t->n_procs; i++) {
+        char *log = t_read_file(t->procs[i].log_path);
+        for (size_t k = 0; log && k < sizeof(marks) / sizeof(marks[0]); k++)
+            if (strstr(log, marks[k])) {
+                fprintf(stderr, "FAIL %s (pid %d) reported \"%s\"\n", t->procs[i].name,
+                        (int)t->procs[i].pid, marks[k]);
+                quiet = false;
+            }
+        free(log);
+    }
+    return quiet;
+}
+
 static void
 t_teardown(struct tenv *t, bool ok)
 {
@@ -255,6 +278,11 @@ test_main(int argc, char **argv, const struct test_case *cases, int n)
         t_current = &t;
         int64_t start = now_mono_ms();
         cases[i].fn(&t);
+        if (!t_sanitizers_quiet(&t)) {
+            t_current = NULL;
+            t_teardown(&t, false);
+            return 1;
+        }
         t_teardown(&t, true);
         fprintf(stderr, "PASS %s (%.1f s)\n", argv[1], (now_mono_ms() - start) / 1000.0);
         return 0;
