@@ -81,28 +81,82 @@ test_fail_then_retry(struct tenv *t)
           "both attempts kept in history");
 }
 
+/* The starts of job id in the worker's log: its children's "job N attempt K taken by its
+ * child" lines, whatever the attempt (a second run of a claimed job would be attempt 2). */
+static int
+starts_of(struct tenv *t, pid_t w, int64_t id)
+{
+    char *log = t_log(t, w);
+    char *line = xasprintf("job %lld attempt ", (long long)id);
+    int n = 0;
+    for (char *p = log; p && (p = strstr(p, line)) != NULL; p += strlen(line)) {
+        const char *rest = p + strlen(line);
+        while (*rest >= '0' && *rest <= '9')
+            rest++;
+        n += strncmp(rest, " taken by its child", 19) == 0;
+    }
+    free(line);
+    free(log);
+    return n;
+}
+
+/* Claims that took nothing, as the worker logs them. */
+static int
+empty_claims(struct tenv *t, pid_t w)
+{
+    char *log = t_log(t, w);
+    int n = log ? t_count(log, "claimed 0 of ") : 0;
+    free(log);
+    return n;
+}
+
+/* A queued System/Noop made without a push: its ID goes into Redis with a duplicate, so that
+ * the claim of the two changes a row and reads its claim back. */
+static int64_t
+queued_unpushed(struct tenv *t)
+{
+    CHECK(db_exec_static(t->db, "INSERT INTO jobs (uuid, origin, action, parameters, state, "
+                                "run_at, dt_created, dt_queued) VALUES (UUID(), 'api', "
+                                "'System/Noop', '{}', 'queued', NOW(6), NOW(6), NOW(6))") == 0,
+          "insert: %s", db_errstr(t->db));
+    return t_sql_int(t, 0, "SELECT MAX(id) FROM jobs", DB_NOP);
+}
+
+/* Pushes ids[0..n) in one call. */
+static void
+push_ids(struct tenv *t, const int64_t *ids, int n)
+{
+    int prio[4] = {0, 0, 0, 0};
+    CHECK(rq_push(t->rq, "default", ids, prio, n) == 0, "push");
+}
+
+/* The ID of a finished job pushed again: waits until a claim took nothing (no second run). */
+static void
+push_after_success(struct tenv *t, pid_t w, int64_t id)
+{
+    int before = empty_claims(t, w), prio = 0;
+    CHECK(rq_push(t->rq, "default", &id, &prio, 1) == 0, "push after success");
+    WAIT_UNTIL(empty_claims(t, w) > before, 5000, "the worker never tried the last push");
+}
+
 static void
 test_duplicate_push_runs_once(struct tenv *t)
 {
     char *path = xasprintf("%s/touched", t->dir);
     char *params = xasprintf("{\"path\":\"%s\"}", path);
-    /* Enqueued while no worker runs, so the pushes below meet it queued, running and done. */
     int64_t id = t_enqueue(t, "System/Touch", params, NULL);
-    int prio = 0;
-    for (int i = 0; i < 2; i++)
-        CHECK(rq_push(t->rq, "default", &id, &prio, 1) == 0, "push");
-    start_worker(t);
+    pid_t w = start_worker(t);
     for (int i = 0; i < 3; i++) {
-        CHECK(rq_push(t->rq, "default", &id, &prio, 1) == 0, "push");
+        push_ids(t, &id, 1);
         WAIT_UNTIL(rq_depth(t->rq, "default") == 0, 5000, "the worker never popped the ID");
     }
     WAIT_UNTIL(t_job_done(t, id), 10000, "job never finished");
-    CHECK(rq_push(t->rq, "default", &id, &prio, 1) == 0, "push after success");
-    WAIT_UNTIL(rq_depth(t->rq, "default") == 0, 5000, "the worker never popped the last push");
+    push_after_success(t, w, id);
     char *content = t_read_file(path);
     CHECK(content && t_count(content, "\n") == 1, "the action ran %d times, not once",
           content ? t_count(content, "\n") : 0);
     CHECK(attempts_of(t, id) == 1, "exactly one attempt");
+    CHECK(starts_of(t, w, id) == 1, "started %d times", starts_of(t, w, id));
     free(content);
     free(params);
     free(path);
@@ -110,32 +164,35 @@ test_duplicate_push_runs_once(struct tenv *t)
 
 /* The same ID delivered again while this worker runs the job (and while its check-out may be
  * on its way) must not start a second run: the claim's read-back returns only what that claim
- * took, never a job the instance already holds. */
+ * took, never a job the instance already holds. For the read-back to run, the duplicate must
+ * share its claim with a job the claim takes: a fault point holds the second claim a second,
+ * while the duplicate and a fresh job's ID gather in Redis for the third. */
 static void
 test_duplicate_while_running_runs_once(struct tenv *t)
 {
+    setenv("JOBFLEET_FAULT_POINT", "checkin.before@2", 1);
+    setenv("JOBFLEET_FAULT_ACTION", "stall1:1000", 1);
     pid_t w = start_worker(t);
-    int64_t id = t_enqueue(t, "System/Sleep", "{\"seconds\":2}", NULL);
+    unsetenv("JOBFLEET_FAULT_POINT");
+    unsetenv("JOBFLEET_FAULT_ACTION");
+    int64_t id = t_enqueue(t, "System/Sleep", "{\"seconds\":3}", NULL);
     WAIT_UNTIL(t_job_in_state(t, id, "running"), 10000, "job never started");
-    int prio = 0;
-    for (int i = 0; i < 3; i++) {
-        CHECK(rq_push(t->rq, "default", &id, &prio, 1) == 0, "push");
-        WAIT_UNTIL(rq_depth(t->rq, "default") == 0, 5000, "the worker never popped the ID");
-    }
+    int64_t first = queued_unpushed(t);
+    push_ids(t, &first, 1);
+    WAIT_UNTIL(rq_depth(t->rq, "default") == 0, 5000, "the worker never popped the first");
+    int64_t pair[2] = {id, queued_unpushed(t)};
+    push_ids(t, pair, 2);
+    WAIT_UNTIL(t_job_done(t, pair[1]), 10000, "the fresh job %lld never ran", (long long)pair[1]);
+    char *log = t_log(t, w);
+    CHECK(log && strstr(log, " of 2 job(s) in one statement"), "the duplicate shared a claim");
+    free(log);
+    CHECK(t_job_in_state(t, id, "running"), "the duplicate came while it ran");
     WAIT_UNTIL(t_job_done(t, id), 10000, "job never finished");
     /* Pushed right after the success, while the check-out may still be in flight. */
-    CHECK(rq_push(t->rq, "default", &id, &prio, 1) == 0, "push after success");
-    WAIT_UNTIL(rq_depth(t->rq, "default") == 0, 5000, "the worker never popped the last push");
+    push_after_success(t, w, id);
     CHECK(t_job_in_state(t, id, "succeeded"), "job should have succeeded");
     CHECK(attempts_of(t, id) == 1, "exactly one attempt");
-    /* Each run a child reports is logged once (debug level in tests). */
-    sleep_ms(300);
-    char *log = t_log(t, w);
-    char *line = xasprintf("job %lld attempt 1 succeeded", (long long)id);
-    CHECK(log && t_count(log, line) == 1, "the job ran %d times, not once",
-          log ? t_count(log, line) : -1);
-    free(line);
-    free(log);
+    CHECK(starts_of(t, w, id) == 1, "the job started %d times, not once", starts_of(t, w, id));
 }
 
 static bool
