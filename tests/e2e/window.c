@@ -279,11 +279,28 @@ test_sigterm_hand_back_keeps_cancel(struct tenv *t)
     pid_t w[2];
     w[0] = fill_window(t, ids);
     int64_t waiting[N_JOBS];
-    int n_waiting = cancel_waiting(t, w[0], ids, waiting);
+    int n_waiting = 0;
+    for (int i = 0; i < N_JOBS; i++)
+        if (!started_job(t, w[0], ids[i]))
+            waiting[n_waiting++] = ids[i];
+    CHECK(n_waiting == N_JOBS - 2, "%d jobs wait in the window, not %d", n_waiting, N_JOBS - 2);
+    /* The cancels as the CLI asks for them on a running row, all at once right before the
+     * SIGTERM: the worker's cancel poll (every second) must not end them first, so that the
+     * hand-back is what meets them. */
+    struct db_param p[N_JOBS];
+    for (int i = 0; i < n_waiting; i++)
+        p[i] = DBI(waiting[i]);
+    CHECK(db_exec_in(t->db, "UPDATE jobs SET cancel_requested = 1 WHERE id IN ", p, n_waiting) == 0,
+          "flag the cancels: %s", db_errstr(t->db));
     kill(w[0], SIGTERM);
     for (int i = 0; i < n_waiting; i++)
         WAIT_UNTIL(!t_job_in_state(t, waiting[i], "running"), 2500,
                    "job %lld was not handed back at once", (long long)waiting[i]);
+    char *log = t_log(t, w[0]);
+    char *line = xasprintf("%d job(s) claimed ahead handed back to their queues", n_waiting);
+    CHECK(log && strstr(log, line), "the drain handed back all %d: %s", n_waiting, line);
+    free(line);
+    free(log);
     for (int i = 0; i < n_waiting; i++) {
         char *st = t_job_state(t, waiting[i]);
         CHECK(strcmp(st, "cancelled") == 0,
