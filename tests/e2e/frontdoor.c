@@ -135,6 +135,7 @@ jobs_count(struct tenv *t)
 struct health_call {
     struct tenv *t;
     long status;
+    int64_t took_ms;
 };
 
 static void *
@@ -142,7 +143,9 @@ health_call_main(void *arg)
 {
     struct health_call *c = arg;
     struct t_http_resp r;
+    int64_t t0 = now_mono_ms();
     t_http("GET", tprod_url(c->t, "/health"), NULL, 0, NULL, &r);
+    c->took_ms = now_mono_ms() - t0;
     c->status = r.status;
     t_http_release(&r);
     return NULL;
@@ -166,7 +169,8 @@ test_health_hung_mysql(struct tenv *t)
         hc[i] = (struct health_call){.t = t};
         pthread_create(&th[i], NULL, health_call_main, &hc[i]);
     }
-    sleep_ms(300); /* the /health requests are in flight (on main they block their threads) */
+    /* The webhook goes while the /health requests are in flight (once they blocked the HTTP
+     * threads it needed). */
     int64_t t0 = now_mono_ms();
     char *out = NULL;
     long st = post_signed(t, "{\"during\":1}", NULL, NULL, &out);
@@ -178,6 +182,8 @@ test_health_hung_mysql(struct tenv *t)
     for (int i = 0; i < 16; i++) {
         pthread_join(th[i], NULL);
         CHECK(hc[i].status == 200 || hc[i].status == 503, "/health %d: %ld", i, hc[i].status);
+        CHECK(hc[i].took_ms <= 1000, "/health %d answered after %lld ms with MariaDB hung", i,
+              (long long)hc[i].took_ms);
     }
     WAIT_UNTIL(tprod_metric(t, "jobfleet_producer_spool_files") == 0, 30000, "spool replay");
     CHECK(jobs_count(t) == 2, "two jobs: %lld", (long long)jobs_count(t));
