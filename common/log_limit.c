@@ -4,6 +4,8 @@
 #include "util.h"
 
 #include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 
 bool
 log_limit_take(struct log_limit *l, int64_t now_ms, long *left_out)
@@ -38,4 +40,15 @@ log_warnx_limited(struct log_limit *l, const char *fmt, ...)
     va_start(ap, fmt);
     log_vwarnx(fmt, ap);
     va_end(ap);
+}
+
+void
+log_limit_mhd_line(struct log_limit *l, const char *prefix, const char *fmt, va_list ap)
+{
+    char line[512];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    log_warnx_limited(l, "%s%s", prefix, line);
 }

@@ -5,6 +5,7 @@
 #define JOBFLEET_LOG_LIMIT_H
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -38,5 +39,9 @@ bool log_limit_take(struct log_limit *l, int64_t now_ms, long *left_out);
  * kind of line next comes. */
 void log_warnx_limited(struct log_limit *l, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* A line of libmicrohttpd's external logger (its fmt and ap) within l's budget, written after
+ * prefix ("libmicrohttpd: ") with its trailing newline dropped. */
+void log_limit_mhd_line(struct log_limit *l, const char *prefix, const char *fmt, va_list ap);
 
 #endif

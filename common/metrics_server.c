@@ -64,13 +64,8 @@ static void
 metrics_server_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
-    char line[512];
-    vsnprintf(line, sizeof(line), fmt, ap);
-    size_t n = strlen(line);
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        line[--n] = '\0';
     static struct log_limit limit = LOG_LIMIT_INIT("metrics_listen libmicrohttpd");
-    log_warnx_limited(&limit, "metrics_listen: libmicrohttpd: %s", line);
+    log_limit_mhd_line(&limit, "metrics_listen: libmicrohttpd: ", fmt, ap);
 }
 
 struct metrics_server *

@@ -470,14 +470,9 @@ static void
 http_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
-    char line[512];
-    vsnprintf(line, sizeof(line), fmt, ap);
-    size_t n = strlen(line);
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        line[--n] = '\0';
     /* Most of these are a client's doing (a request dropped half-way, headers too big). */
     static struct log_limit limit = LOG_LIMIT_INIT("libmicrohttpd");
-    log_warnx_limited(&limit, "libmicrohttpd: %s", line);
+    log_limit_mhd_line(&limit, "libmicrohttpd: ", fmt, ap);
 }
 
 /* Splits "host:port" or "[v6]:port" and resolves it. */

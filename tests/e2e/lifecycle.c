@@ -81,25 +81,6 @@ test_fail_then_retry(struct tenv *t)
           "both attempts kept in history");
 }
 
-/* The starts of job id in the worker's log: its children's "job N attempt K taken by its
- * child" lines, whatever the attempt (a second run of a claimed job would be attempt 2). */
-static int
-starts_of(struct tenv *t, pid_t w, int64_t id)
-{
-    char *log = t_log(t, w);
-    char *line = xasprintf("job %lld attempt ", (long long)id);
-    int n = 0;
-    for (char *p = log; p && (p = strstr(p, line)) != NULL; p += strlen(line)) {
-        const char *rest = p + strlen(line);
-        while (*rest >= '0' && *rest <= '9')
-            rest++;
-        n += strncmp(rest, " taken by its child", 19) == 0;
-    }
-    free(line);
-    free(log);
-    return n;
-}
-
 /* Claims that took nothing, as the worker logs them. */
 static int
 empty_claims(struct tenv *t, pid_t w)
@@ -156,7 +137,8 @@ test_duplicate_push_runs_once(struct tenv *t)
     CHECK(content && t_count(content, "\n") == 1, "the action ran %d times, not once",
           content ? t_count(content, "\n") : 0);
     CHECK(attempts_of(t, id) == 1, "exactly one attempt");
-    CHECK(starts_of(t, w, id) == 1, "started %d times", starts_of(t, w, id));
+    CHECK(t_attempt_lines(t, id, " taken by its child") == 1, "started %d times",
+          t_attempt_lines(t, id, " taken by its child"));
     free(content);
     free(params);
     free(path);
@@ -192,7 +174,8 @@ test_duplicate_while_running_runs_once(struct tenv *t)
     push_after_success(t, w, id);
     CHECK(t_job_in_state(t, id, "succeeded"), "job should have succeeded");
     CHECK(attempts_of(t, id) == 1, "exactly one attempt");
-    CHECK(starts_of(t, w, id) == 1, "the job started %d times, not once", starts_of(t, w, id));
+    CHECK(t_attempt_lines(t, id, " taken by its child") == 1, "the job started %d times, not once",
+          t_attempt_lines(t, id, " taken by its child"));
 }
 
 static bool

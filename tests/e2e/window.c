@@ -65,27 +65,11 @@ enqueue_sleeps(struct tenv *t, int64_t *ids, int n, const char *seconds, const c
                            (const char *const[]){"--max-attempts", attempts, NULL});
 }
 
-/* How many times the workers' logs (of every worker the test started, reaped ones too) say a
- * job ran to success (debug level in tests). */
+/* How many times the workers' logs say a job ran to success (debug level in tests). */
 static int
 runs_of(struct tenv *t, int64_t id)
 {
-    char *line = xasprintf("job %lld attempt ", (long long)id);
-    int runs = 0;
-    for (int k = 0; k < t->n_procs; k++) {
-        if (strstr(t->procs[k].log_path, "jobfleet-worker") == NULL)
-            continue;
-        char *log = t_read_file(t->procs[k].log_path);
-        for (char *p = log; p && (p = strstr(p, line)) != NULL; p += strlen(line)) {
-            const char *rest = p + strlen(line);
-            while (*rest >= '0' && *rest <= '9')
-                rest++;
-            runs += strncmp(rest, " succeeded", 10) == 0;
-        }
-        free(log);
-    }
-    free(line);
-    return runs;
+    return t_attempt_lines(t, id, " succeeded");
 }
 
 /* How many jobs the worker started in a child (debug level in tests). */

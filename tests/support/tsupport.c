@@ -388,6 +388,27 @@ t_alive(pid_t pid)
     return kill(pid, 0) == 0;
 }
 
+int
+t_attempt_lines(struct tenv *t, int64_t id, const char *what)
+{
+    char *line = xasprintf("job %lld attempt ", (long long)id);
+    int n = 0;
+    for (int k = 0; k < t->n_procs; k++) {
+        if (strstr(t->procs[k].log_path, "jobfleet-worker") == NULL)
+            continue;
+        char *log = t_read_file(t->procs[k].log_path);
+        for (char *p = log; p && (p = strstr(p, line)) != NULL; p += strlen(line)) {
+            const char *rest = p + strlen(line);
+            while (*rest >= '0' && *rest <= '9')
+                rest++;
+            n += strncmp(rest, what, strlen(what)) == 0;
+        }
+        free(log);
+    }
+    free(line);
+    return n;
+}
+
 char *
 t_log(struct tenv *t, pid_t pid)
 {

@@ -101,6 +101,9 @@ int t_wait_exit(struct tenv *t, pid_t pid, int timeout_ms);
 bool t_alive(pid_t pid);
 /* The log file of a spawned process, read whole; the caller frees it. */
 char *t_log(struct tenv *t, pid_t pid);
+/* The lines "job ID attempt N<what>" (what: " succeeded", " taken by its child"...), whatever
+ * the attempt, in the logs of every worker the test started (reaped ones too). */
+int t_attempt_lines(struct tenv *t, int64_t id, const char *what);
 
 /* Runs the CLI (build/jobfleet) with the test config, capturing stdout and stderr (each may be
  * NULL). Returns the exit status (0-255), or -1 if it died of a signal. */
