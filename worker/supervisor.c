@@ -384,7 +384,10 @@ sup_refill(struct sup *s)
         fetch_set_idle(&s->fetch, idle);
         s->told_idle = idle;
     }
-    if (s->draining)
+    /* A fenced worker starts nothing, and the check-out that would hand its window back
+     * cannot write: what it claimed would pile up, each claim refreshing the heartbeat the
+     * scheduler reads to find it lost. */
+    if (s->draining || s->fenced)
         return;
     int64_t have = busy + ahead + s->n_win + (s->granted - s->delivered);
     int64_t target = live + sup_window_size(s, live);

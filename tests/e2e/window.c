@@ -562,6 +562,60 @@ test_past_lease_handed_back(struct tenv *t)
     free(log);
 }
 
+/* Whether w's log holds needle. */
+static bool
+logged(struct tenv *t, pid_t w, const char *needle)
+{
+    char *log = t_log(t, w);
+    bool found = log && strstr(log, needle);
+    free(log);
+    return found;
+}
+
+/* Jobs claimed by this instance and not finished. */
+static int64_t
+running_jobs(struct tenv *t)
+{
+    return count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'running'");
+}
+
+/* A worker whose check-outs and heartbeats cannot commit fences itself: it kills its jobs and
+ * starts none. Its fetch thread went on claiming, every claim refreshing the heartbeat the
+ * scheduler reads, and the window handed the claims back to a check-out that could not write
+ * them: the backlog piled up in a worker that ran nothing, never declared lost. A fenced
+ * worker claims nothing more now. */
+static void
+test_fenced_worker_claims_nothing(struct tenv *t)
+{
+    CHECK(db_exec_static(t->db, "INSERT INTO jobs (uuid, origin, action, parameters, state, "
+                                "run_at, dt_created, dt_queued) SELECT UUID(), 'api', "
+                                "'System/Noop', '{}', 'queued', NOW(6), NOW(6), NOW(6) FROM "
+                                "seq_1_to_20000") == 0,
+          "backlog: %s", db_errstr(t->db));
+    struct db_rows *r = db_query(t->db, "SELECT id FROM jobs ORDER BY id", DB_NOP);
+    CHECK(r && r->n_rows == 20000, "ids: %s", db_errstr(t->db));
+    int64_t *ids = xcalloc(20000, sizeof(*ids));
+    int *prio = xcalloc(20000, sizeof(*prio));
+    for (int i = 0; i < r->n_rows; i++)
+        ids[i] = db_rows_int(r, i, 0, 0);
+    db_rows_free(r);
+    CHECK(rq_push(t->rq, "default", ids, prio, 20000) == 0, "push");
+    free(ids);
+    free(prio);
+    /* The first check-out hangs for good: no outcome and no heartbeat commits from then on. */
+    setenv("JOBFLEET_FAULT_STALL", "checkout.before:60000", 1);
+    pid_t w = t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    unsetenv("JOBFLEET_FAULT_STALL");
+    WAIT_UNTIL(logged(t, w, "no heartbeat committed"), 20000, "the worker never fenced");
+    int64_t at_fence = running_jobs(t);
+    sleep_ms(2000); /* what a fenced worker claims in two seconds */
+    int64_t later = running_jobs(t);
+    fprintf(stderr, "FIGURES: %lld jobs claimed at the fence, %lld two seconds later\n",
+            (long long)at_fence, (long long)later);
+    CHECK(later - at_fence <= 16, "the fenced worker claimed %lld more jobs in 2 s",
+          (long long)(later - at_fence));
+}
+
 static const struct test_case cases[] = {
     {"e2e_window_kill9_full_window_loses_nothing", test_kill9_full_window_loses_nothing,
      "[worker]\nconcurrency = 2\nprefetch = 4\nprefetch_wait_ms = 60000\n"},
@@ -578,6 +632,8 @@ static const struct test_case cases[] = {
     {"e2e_window_default_holds_back_little", test_default_window_holds_back_little,
      "[worker]\nconcurrency = 2\n"},
     {"e2e_window_past_lease_handed_back", test_past_lease_handed_back, NULL},
+    {"e2e_window_fenced_worker_claims_nothing", test_fenced_worker_claims_nothing,
+     "[worker]\nconcurrency = 2\nlease_s = 2\nheartbeat_s = 1\n"},
     {"e2e_window_default_fills_claims", test_default_window_fills_claims,
      "[worker]\nconcurrency = 4\n"},
     /* hand_ahead_run_ms raised: a loaded ASan build can take over the default 2 ms a no-op. */
