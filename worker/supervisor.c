@@ -459,6 +459,8 @@ sup_periodic(struct sup *s)
      * turns thousands of times a second, the registry's lock. */
     if (now >= s->next_gauges) {
         worker_metrics_window(s->n_win + ahead, sup_window_size(s, live), s->avg_run_ms);
+        worker_metrics_standing(s->fenced, checkout_unwritten(&s->checkout),
+                                (double)(now - checkout_last_beat(&s->checkout)) / 1000.0);
         s->next_gauges = now + SUP_GAUGE_MS;
     }
     checkout_set_busy(&s->checkout, busy > 0);

@@ -122,6 +122,29 @@ static const struct metric_def m_cycle = {
     NULL,
     0};
 
+static const struct metric_def m_fenced = {
+    "jobfleet_worker_fenced",
+    "1 while the worker is self-fenced: no heartbeat committed for most of the lease, its jobs "
+    "stopped and none started or claimed.",
+    METRIC_GAUGE,
+    {NULL, NULL},
+    NULL,
+    0};
+static const struct metric_def m_unwritten = {
+    "jobfleet_worker_outcomes_unwritten",
+    "Outcomes and hand-backs the check-out has not written to MariaDB yet.",
+    METRIC_GAUGE,
+    {NULL, NULL},
+    NULL,
+    0};
+static const struct metric_def m_beat_age = {
+    "jobfleet_worker_heartbeat_age_seconds",
+    "Time since the worker's last committed heartbeat (it fences itself near the lease).",
+    METRIC_GAUGE,
+    {NULL, NULL},
+    NULL,
+    0};
+
 void
 worker_metrics_outcome(const struct claimed_job *job, enum job_status st, int64_t exec_ms)
 {
@@ -183,6 +206,14 @@ worker_metrics_window(int held, int limit, double cycle_ms)
     metrics_set(&m_win_jobs, NULL, NULL, held);
     metrics_set(&m_win_limit, NULL, NULL, limit);
     metrics_set(&m_cycle, NULL, NULL, cycle_ms / 1000.0);
+}
+
+void
+worker_metrics_standing(bool fenced, int unwritten, double beat_age_s)
+{
+    metrics_set(&m_fenced, NULL, NULL, fenced ? 1 : 0);
+    metrics_set(&m_unwritten, NULL, NULL, unwritten);
+    metrics_set(&m_beat_age, NULL, NULL, beat_age_s);
 }
 
 void

@@ -4,6 +4,7 @@
 #ifndef JOBFLEET_WORKER_METRICS_H
 #define JOBFLEET_WORKER_METRICS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "job_status.h"
@@ -36,5 +37,9 @@ void worker_metrics_slots(int busy, int total);
 /* The claim-ahead window: the jobs it holds now (claimed, not started: waiting or handed
  * ahead), the most it may hold now, and the job cycle time (ms) its size follows. */
 void worker_metrics_window(int held, int limit, double cycle_ms);
+/* The supervisor's standing with MariaDB: whether it is self-fenced (no job starts), the
+ * outcomes and hand-backs its check-out has not written yet, and the age of its last committed
+ * heartbeat. */
+void worker_metrics_standing(bool fenced, int unwritten, double beat_age_s);
 
 #endif

@@ -602,6 +602,8 @@ test_fenced_worker_claims_nothing(struct tenv *t)
     CHECK(rq_push(t->rq, "default", ids, prio, 20000) == 0, "push");
     free(ids);
     free(prio);
+    char url[64];
+    worker_metrics_on(t, url, sizeof(url));
     /* The first check-out hangs for good: no outcome and no heartbeat commits from then on. */
     setenv("JOBFLEET_FAULT_STALL", "checkout.before:60000", 1);
     pid_t w = t_spawn(t, t_bin("jobfleet-worker"), NULL);
@@ -614,6 +616,13 @@ test_fenced_worker_claims_nothing(struct tenv *t)
             (long long)at_fence, (long long)later);
     CHECK(later - at_fence <= 16, "the fenced worker claimed %lld more jobs in 2 s",
           (long long)(later - at_fence));
+    /* What an operator watches: the fence, the outcomes waiting, the heartbeat's age. */
+    WAIT_UNTIL(t_metric(url, "jobfleet_worker_fenced") == 1, 3000, "jobfleet_worker_fenced is %g",
+               t_metric(url, "jobfleet_worker_fenced"));
+    CHECK(t_metric(url, "jobfleet_worker_outcomes_unwritten") > 0 &&
+              t_metric(url, "jobfleet_worker_heartbeat_age_seconds") >= 1.5,
+          "unwritten %g, heartbeat age %g s", t_metric(url, "jobfleet_worker_outcomes_unwritten"),
+          t_metric(url, "jobfleet_worker_heartbeat_age_seconds"));
 }
 
 static const struct test_case cases[] = {
