@@ -127,6 +127,16 @@ system_probe(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
         job_out_fail(out, JOB_FAIL, "%s", err);
         return;
     }
+    int64_t big = json_int(params, "result_bytes", 0, INT64_C(64) << 20, 0);
+    if (big > 0) {
+        /* A result of that many bytes (a test of results too large to hand over). */
+        char *r = xmalloc((size_t)big + 1);
+        memset(r, ' ', (size_t)big);
+        memcpy(r, "{}", 2);
+        r[big] = '\0';
+        job_out_ok(out, r);
+        return;
+    }
     job_out_ok(out, xasprintf("{\"steps\":%d,\"rows\":%lld,\"child\":%lld}", steps, (long long)rows,
                               (long long)child));
 }

@@ -98,8 +98,7 @@ checkout_relink(struct checkout_item *it)
     it->o.result = it->result;
 }
 
-/* A result that is not stored, as a JSON note of why and of its size. */
-static char *
+char *
 checkout_result_note(const char *why, size_t bytes)
 {
     return xasprintf("{\"result_not_stored\":\"%s\",\"bytes\":%zu}", why, bytes);

@@ -95,4 +95,8 @@ int64_t *checkout_take_cancels(struct checkout *c, int *n);
  * thread. Returns how many outcomes could not be written. */
 int checkout_stop(struct checkout *c, int64_t grace_ms);
 
+/* A result that is not stored, as the JSON note that stands for it:
+ * {"result_not_stored":"<why>","bytes":<its size>}. The caller frees it. */
+char *checkout_result_note(const char *why, size_t bytes);
+
 #endif

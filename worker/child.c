@@ -1,5 +1,6 @@
 /* This file is the worker child's loop: read a job, run its function, write the outcome. */
 #include "child.h"
+#include "checkout.h"
 #include "fault.h"
 #include "gate.h"
 #include "log.h"
@@ -97,6 +98,29 @@ child_run(struct job_env *env, const struct proto_job *j, const struct cfg *cfg,
     buf_release(&m);
 }
 
+/* Writes outcome o again after it was too large for the protocol: the job's status is kept
+ * (its work is done, its writes made: a failure would run them again), an oversized result
+ * becomes the note a too-large result is stored as, an oversized reason is cut, and the
+ * counters are dropped. */
+static int
+child_write_oversized(int fd, struct proto_outcome *o)
+{
+    if (!proto_fits(o->result)) {
+        char *note = checkout_result_note("too large", strlen(o->result));
+        log_warnx("job %lld: its result of %zu bytes is over the worker protocol's %u: not stored",
+                  (long long)o->id, strlen(o->result), PROTO_MAX_FIELD);
+        free(o->result);
+        o->result = note;
+    }
+    if (!proto_fits(o->reason))
+        o->reason[PROTO_MAX_FIELD / 2] = '\0';
+    if (!proto_fits(o->metrics)) {
+        free(o->metrics);
+        o->metrics = NULL;
+    }
+    return proto_write_outcome(fd, o);
+}
+
 /* Passes over job j, withdrawn by the supervisor: it never starts here. */
 static int
 child_pass_over(int fd, const struct proto_job *j)
@@ -168,13 +192,8 @@ child_main(int fd, pid_t parent, const struct cfg *cfg, struct gate *gate)
         memset(&o, 0, sizeof(o));
         child_run(env, &j, cfg, &o);
         int w = proto_write_outcome(fd, &o);
-        if (w < 0 && errno == EMSGSIZE) {
-            char *why = xasprintf("result of %zu bytes exceeds the worker protocol's limit of %u",
-                                  strlen(o.result), PROTO_MAX_FIELD);
-            proto_outcome_release(&o);
-            o = (struct proto_outcome){.id = j.id, .status = JOB_FAIL, .reason = why};
-            w = proto_write_outcome(fd, &o);
-        }
+        if (w < 0 && errno == EMSGSIZE)
+            w = child_write_oversized(fd, &o);
         atomic_store(&child_running, 0);
         proto_job_release(&j);
         proto_outcome_release(&o);

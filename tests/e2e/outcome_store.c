@@ -175,8 +175,26 @@ test_batch_too_large(struct tenv *t)
     tmyproxy_stop_for(px);
 }
 
+/* A job that succeeded with a result over the worker protocol's 16 MiB was recorded as failed
+ * for good, its work done and its writes made (a retry would make them again). It succeeds
+ * now, its result stored as the note a too-large result is. */
+static void
+test_result_over_protocol(struct tenv *t)
+{
+    t_start_worker(t, NULL);
+    int64_t id = t_enqueue(t, "System/Probe", "{\"result_bytes\":17000000}", NULL);
+    WAIT_UNTIL(t_job_done(t, id), 30000, "the probe finishes");
+    char *res = t_sql_str(
+        t, "SELECT CONCAT(state, ' ', COALESCE(result, '')) FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    CHECK(res && strcmp(res,
+                        "succeeded {\"result_not_stored\":\"too large\",\"bytes\":17000000}") == 0,
+          "the job: %.200s", res ? res : "(none)");
+    free(res);
+}
+
 static const struct test_case cases[] = {
     {"e2e_outcome_reason_too_long", test_reason_too_long, "[worker]\nconcurrency = 4\n"},
+    {"e2e_outcome_result_over_protocol", test_result_over_protocol, NULL},
     {"e2e_outcome_packet_too_large", test_packet_too_large, "[worker]\nconcurrency = 4\n"},
     /* The lock holds the heartbeat too: a lease longer than the test. */
     {"e2e_outcome_batch_too_large", test_batch_too_large,
