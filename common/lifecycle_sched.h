@@ -26,11 +26,14 @@
     "AND (dt_due > CAST(? AS DATETIME(6)) OR id > ?) "                                             \
     "ORDER BY dt_due, id LIMIT ?"
 
-/* timeout_grace_s, limit */
+/* timeout_grace_s, limit. Both recovery scans pass over rows another session holds (SKIP
+ * LOCKED, the locks gone with the statement): a host that died inside a transaction leaves its
+ * session and row locks on the server for hours, and the batch's finishing transaction would
+ * wait on them, and fail, tick after tick, with every other job of the batch. */
 #define LIFECYCLE_SQL_OVERDUE                                                                      \
     "SELECT id, instance_id, attempt, max_attempts, action, queue FROM jobs "                             \
     "WHERE state = 'running' AND dt_due < NOW(6) - INTERVAL ? SECOND "                             \
-    "AND instance_id IS NOT NULL ORDER BY dt_due LIMIT ?"
+    "AND instance_id IS NOT NULL ORDER BY dt_due LIMIT ? FOR UPDATE SKIP LOCKED"
 
 /* lease_s, dead window s, limit */
 #define LIFECYCLE_SQL_ORPHANED                                                                     \
@@ -39,7 +42,7 @@
     "ON j.state = 'running' AND j.instance_id = w.id "                                             \
     "WHERE w.state IN ('lost', 'stopped') "                                                        \
     "AND w.dt_heartbeat < NOW(6) - INTERVAL ? SECOND "                                             \
-    "AND w.dt_heartbeat >= NOW(6) - INTERVAL ? SECOND LIMIT ?"
+    "AND w.dt_heartbeat >= NOW(6) - INTERVAL ? SECOND LIMIT ? FOR UPDATE SKIP LOCKED"
 
 /* Locks up to limit pending jobs whose dt_due has passed, oldest first, skipping rows another
  * session holds; run inside the caller's transaction, which must then queue them

@@ -364,6 +364,33 @@ test_lease_recovery(struct tenv *t)
     stop_cleanly(t, s);
 }
 
+/* A host that died inside a transaction leaves its session, and the row locks it took, on the
+ * server for hours (wait_timeout). Recovery finished its batch in one transaction and blocked
+ * on the first such row: the lock wait ended the batch, the jobs of every other dead instance
+ * with it, tick after tick. Rows another session holds are passed over now. */
+static void
+test_recovery_skips_locked_rows(struct tenv *t)
+{
+    int64_t dead = insert_instance(t, "running", 60);
+    int64_t held = insert_running(t, dead, 1, -120);
+    int64_t free_job = insert_running(t, dead, 1, -120);
+    struct db *other = db_new(&t->cfg.mysql);
+    CHECK(db_connect(other) == 0 && db_begin(other) == 0, "connect: %s", db_errstr(other));
+    struct db_rows *r =
+        db_query(other, "SELECT id FROM jobs WHERE id = ? FOR UPDATE", DB_P(DBI(held)));
+    CHECK(r != NULL, "lock: %s", db_errstr(other));
+    db_rows_free(r);
+    pid_t s = start_leader(t);
+    WAIT_UNTIL(t_job_in_state(t, free_job, "failed"), 8000,
+               "the job no session holds was not recovered: %s", t_job_state(t, free_job));
+    CHECK(t_job_in_state(t, held, "running"), "the held job waits for its session");
+    db_rollback(other);
+    db_free(other);
+    WAIT_UNTIL(t_job_in_state(t, held, "failed"), 8000, "the held job once free: %s",
+               t_job_state(t, held));
+    stop_cleanly(t, s);
+}
+
 /* A running job asked to cancel whose worker is lost ends cancelled with attempts left, and
  * gives its unique key back as every other cancel does: kept, it would hand this cancelled job
  * back as "existing" to every later enqueue of that key, which would then never run. */
@@ -748,6 +775,8 @@ static const struct test_case cases[] = {
     {"e2e_scheduler_reconcile_runs_once", test_reconcile_runs_once, "[worker]\nconcurrency = 4\n"},
     {"e2e_scheduler_lease_recovery_cancel_frees_key", test_lease_recovery_cancel_frees_key, NULL},
     {"e2e_scheduler_lease_recovery", test_lease_recovery, "[worker]\nlease_s = 3\n"},
+    {"e2e_scheduler_recovery_skips_locked_rows", test_recovery_skips_locked_rows,
+     "[worker]\nlease_s = 3\n"},
     {"e2e_scheduler_watchdog", test_watchdog, NULL},
     {"e2e_scheduler_watchdog_waits_for_worker", test_watchdog_waits_for_worker,
      "[worker]\nkill_grace_s = 8\n\n[scheduler]\ntimeout_grace_s = 0\n"},

@@ -7,6 +7,7 @@ jf_e2e(scheduler TIMEOUT 180 NAMES
   e2e_scheduler_reconcile_repushes
   e2e_scheduler_reconcile_runs_once
   e2e_scheduler_lease_recovery
+  e2e_scheduler_recovery_skips_locked_rows
   e2e_scheduler_lease_recovery_cancel_frees_key
   e2e_scheduler_watchdog
   e2e_scheduler_watchdog_waits_for_worker
