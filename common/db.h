@@ -84,6 +84,9 @@ bool db_duplicate(const struct db *db);
  * (and no transaction is open), pings it, so that one the server closed meanwhile (its
  * wait_timeout, a restart) reconnects at the next statement instead of failing it. */
 void db_check_idle(struct db *db, int64_t idle_ms);
+/* The idle time after which the fleet's kept connections are checked: a burst's back-to-back
+ * statements never pay for the ping. */
+#define DB_IDLE_CHECK_MS 1000
 
 /* The monotonic time (now_mono_us) at which the last statement was sent to run: after its
  * prepare and any reconnect, so a NOW() it reads is no earlier than this. */

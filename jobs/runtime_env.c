@@ -36,17 +36,13 @@ job_env_free(struct job_env *env)
     free(env);
 }
 
-/* A child's connections live across its jobs: one unused this long is pinged before it is
- * handed out (a job's back-to-back statements never are). */
-#define JOB_DB_IDLE_CHECK_MS 1000
-
 struct db *
 job_env_fleet(struct job_env *env)
 {
     if (env->fleet == NULL)
         env->fleet = db_new(&env->cfg->mysql);
     /* A lost connection is closed by the db layer; the next statement reconnects. */
-    db_check_idle(env->fleet, JOB_DB_IDLE_CHECK_MS);
+    db_check_idle(env->fleet, DB_IDLE_CHECK_MS);
     if (!db_connected(env->fleet) && db_connect(env->fleet) < 0) {
         log_warnx("job runtime: fleet database: %s", db_errstr(env->fleet));
         return NULL;
@@ -92,7 +88,7 @@ job_db(struct job_ctx *ctx, const char *name, char *err, size_t errlen)
     struct job_env_db *e = job_env_db_entry(ctx->env, name, err, errlen);
     if (e == NULL)
         return NULL;
-    db_check_idle(e->db, JOB_DB_IDLE_CHECK_MS);
+    db_check_idle(e->db, DB_IDLE_CHECK_MS);
     if (db_set_read_only(e->db, ctx->dry_run) < 0 ||
         (!db_connected(e->db) && db_connect(e->db) < 0)) {
         snprintf(err, errlen, "database \"%s\": %s", name, db_errstr(e->db));

@@ -42,6 +42,8 @@ producer_pool_get(struct producer *p)
         c->rq = rq_new(&p->cfg->redis);
     }
     c->next = NULL;
+    /* Pooled between requests: one the server closed meanwhile reconnects on its next use. */
+    db_check_idle(c->db, DB_IDLE_CHECK_MS);
     return c;
 }
 

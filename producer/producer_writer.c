@@ -419,6 +419,9 @@ writer_batch(struct writer_thread *t, struct producer_write **b, int *np)
         writer_fail_all(wr, b, n, PW_FAILED, "MariaDB unavailable");
         return false;
     }
+    /* A connection the server closed while the writer was idle would fail the batch's first
+     * statement as a lost connection, its outcome "unknown" though nothing ran. */
+    db_check_idle(t->db, DB_IDLE_CHECK_MS);
     if (!db_connected(t->db)) {
         if (db_connect(t->db) < 0) {
             writer_set_down(wr, t, db_errstr(t->db));

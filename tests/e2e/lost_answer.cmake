@@ -10,4 +10,5 @@ jf_e2e(lost_answer TIMEOUT 120 NAMES
   e2e_bulk_idempotency_key
   e2e_lost_answer_cli_readback
   e2e_lost_answer_cron_add_readback
-  e2e_lost_answer_dashboard)
+  e2e_lost_answer_dashboard
+  e2e_lost_answer_idle_closed)
