@@ -94,7 +94,7 @@ job_unique_key(const char *action, const char *unique_by, const char *params, ch
     for (char *name = strtok_r(names, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, name);
         char *text = cJSON_IsString(v)   ? xstrdup(v->valuestring)
-                     : cJSON_IsNumber(v) ? cJSON_PrintUnformatted(v)
+                     : cJSON_IsNumber(v) ? json_print(v)
                                          : NULL;
         if (text == NULL) {
             *field = "parameters";

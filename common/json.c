@@ -2,6 +2,7 @@
 #include "json.h"
 #include "util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,13 +34,71 @@ json_from_rows(const struct db_rows *rows)
     return a;
 }
 
+/* Whole numbers from 10^15 up: cJSON prints a number with 15 significant digits when that
+ * reads back within a relative 2e-16 of it, so 5000000000000001 came out as 5e+15. */
+static bool
+json_big_integer(const cJSON *c)
+{
+    double d = c->valuedouble, a = fabs(d);
+    return cJSON_IsNumber(c) && isfinite(d) && d == floor(d) && a >= 1e15 && a < 9.2e18;
+}
+
+static bool
+json_has_big_integer(const cJSON *j)
+{
+    if (json_big_integer(j))
+        return true;
+    for (const cJSON *c = j->child; c; c = c->next)
+        if (json_has_big_integer(c))
+            return true;
+    return false;
+}
+
+/* Turns the big whole numbers of j into raw text of all their digits. */
+static void
+json_exact_big_integers(cJSON *j)
+{
+    if (json_big_integer(j)) {
+        char digits[32];
+        snprintf(digits, sizeof(digits), "%.0f", j->valuedouble);
+        j->type = cJSON_Raw;
+        j->valuestring = xstrdup(digits);
+        return;
+    }
+    for (cJSON *c = j->child; c; c = c->next)
+        json_exact_big_integers(c);
+}
+
 char *
 json_print(const cJSON *j)
 {
-    char *s = cJSON_PrintUnformatted(j);
+    char *s;
+    if (j && json_has_big_integer(j)) {
+        cJSON *dup = cJSON_Duplicate(j, 1);
+        json_exact_big_integers(dup);
+        s = cJSON_PrintUnformatted(dup);
+        cJSON_Delete(dup);
+    } else {
+        s = cJSON_PrintUnformatted(j);
+    }
     if (s == NULL)
         return xstrdup("null");
     return s;
+}
+
+const cJSON *
+json_inexact_number(const cJSON *j)
+{
+    if (cJSON_IsNumber(j) &&
+        (!isfinite(j->valuedouble) ||
+         (j->valuedouble == floor(j->valuedouble) && fabs(j->valuedouble) >= 9007199254740992.0)))
+        return j;
+    for (const cJSON *c = j->child; c; c = c->next) {
+        const cJSON *in = json_inexact_number(c);
+        if (in)
+            return in;
+    }
+    return NULL;
 }
 
 bool

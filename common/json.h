@@ -13,8 +13,12 @@
 cJSON *json_from_row(const struct db_rows *rows, int r);
 /* Every row as a JSON array of objects. */
 cJSON *json_from_rows(const struct db_rows *rows);
-/* Prints compactly; the caller frees the string. */
+/* Prints compactly, whole numbers with all their digits; the caller frees the string. */
 char *json_print(const cJSON *j);
+/* The first number in j (itself or nested in it) that its double does not hold
+ * exactly as sent, or NULL: one not finite (1e400), or a whole number of 2^53 or more in
+ * magnitude (past it, neighbouring integers read as one double). */
+const cJSON *json_inexact_number(const cJSON *j);
 /* The string member key of o, or dflt when o has none (or it is not a string). */
 const char *json_str(const cJSON *o, const char *key, const char *dflt);
 /* Largest magnitude a JSON number carries as an exact integer (2^53). */

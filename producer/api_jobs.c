@@ -167,6 +167,15 @@ api_spec(const cJSON *o, bool with_key, struct job_spec *spec, char **params_own
             spec->idempotency_key = ok ? v->valuestring : NULL;
         } else if (strcmp(k, "parameters") == 0) {
             ok = cJSON_IsObject(v);
+            const cJSON *inexact = ok ? json_inexact_number(v) : NULL;
+            if (inexact) {
+                snprintf(err, errlen,
+                         "parameters: %s%s%s is a number no JSON double holds exactly (past "
+                         "2^53 or not finite): send it as a string",
+                         inexact->string ? "\"" : "", inexact->string ? inexact->string : "a value",
+                         inexact->string ? "\"" : "");
+                return -1;
+            }
             if (ok) {
                 free(*params_own);
                 *params_own = json_print(v);

@@ -89,8 +89,38 @@ test_dry_run_key(struct tenv *t)
     CHECK(jobs_count(t) == 2, "%lld jobs", (long long)jobs_count(t));
 }
 
+/* Parameters are kept as sent: cJSON printed 5000000000000001 as 5e+15 (it takes a number
+ * for its 15-digit print within a relative 2e-16), so the job got another ticket id than the
+ * one asked for, and neighbouring ids one unique key. A number no double holds exactly (past
+ * 2^53, or 1e400, which cJSON printed null) is refused rather than changed. */
+static void
+test_numbers_exact(struct tenv *t)
+{
+    tprod_start(t);
+    const char *a = "{\"action\":\"System/Echo/Unique\",\"parameters\":{\"key\":5000000000000001}}";
+    const char *b = "{\"action\":\"System/Echo/Unique\",\"parameters\":{\"key\":5000000000000002}}";
+    CHECK(tprod_call(t, "POST", "/api/jobs", a, NULL, NULL) == 201, "key ...001");
+    CHECK(tprod_call(t, "POST", "/api/jobs", b, NULL, NULL) == 201, "key ...002 is another job");
+    char *p = t_sql_str(
+        t, "SELECT CONCAT(parameters, ' ', unique_key) FROM jobs ORDER BY id LIMIT 1", DB_NOP);
+    CHECK(p && strcmp(p, "{\"key\":5000000000000001} System/Echo/Unique:5000000000000001") == 0,
+          "stored: %s", p ? p : "(none)");
+    free(p);
+    const char *bad[] = {"{\"action\":\"System/Noop\",\"parameters\":{\"n\":1e400}}",
+                         "{\"action\":\"System/Noop\",\"parameters\":{\"n\":[9007199254740993]}}"};
+    for (int i = 0; i < 2; i++) {
+        char *out = NULL;
+        long st = tprod_call(t, "POST", "/api/jobs", bad[i], NULL, &out);
+        CHECK(st == 400 && strstr(out, "\"field\":\"parameters\"") && strstr(out, "exactly"),
+              "%s: %ld %s", bad[i], st, out);
+        free(out);
+    }
+    CHECK(jobs_count(t) == 2, "%lld jobs", (long long)jobs_count(t));
+}
+
 static const struct test_case cases[] = {
     {"e2e_job_keys_dry_run", test_dry_run_key, NULL},
+    {"e2e_job_keys_numbers_exact", test_numbers_exact, NULL},
     {"e2e_job_keys_trailing_space", test_trailing_space,
      "[webhook.system]\nauth = none\nidempotency_field = /id\n"},
 };
