@@ -113,12 +113,17 @@ http_error_body(const char *field, const char *fmt, va_list ap)
 {
     char msg[1024];
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    /* The message may quote the request (a decoded path segment, a member name) or be cut
+     * inside a character: cleaned, so the body is JSON a strict client can read. */
+    char *clean_msg = utf8_clean(msg), *clean_field = field ? utf8_clean(field) : NULL;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "error", msg);
-    if (field)
-        cJSON_AddStringToObject(o, "field", field);
+    cJSON_AddStringToObject(o, "error", clean_msg);
+    if (clean_field)
+        cJSON_AddStringToObject(o, "field", clean_field);
     else
         cJSON_AddNullToObject(o, "field");
+    free(clean_msg);
+    free(clean_field);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (s == NULL)

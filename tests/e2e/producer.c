@@ -6,6 +6,7 @@
 #include "thttp.h"
 #include "tproducer.h"
 #include "tsupport.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -529,6 +530,24 @@ test_log_lost_mid_flush(struct tenv *t)
     CHECK(tprod_metric(t, "jobfleet_producer_webhook_log_dropped_total") == 0, "none dropped");
 }
 
+/* Error bodies are JSON of valid UTF-8 whatever the request held: a percent-decoded path
+ * segment or a member name that is not UTF-8 was echoed byte for byte, and a strict JSON
+ * client could not read why it was refused. */
+static void
+test_error_bodies_utf8(struct tenv *t)
+{
+    tprod_start(t);
+    char *out = NULL;
+    long st = post(t, "/webhook/%FF", "{}", NULL, &out);
+    CHECK(st >= 400 && out && utf8_valid(out, strlen(out)), "bad path: %ld %s", st, out);
+    free(out);
+    out = NULL;
+    const char body[] = "{\"action\":\"System/Noop\",\"\xff\":1}";
+    st = tprod_call(t, "POST", "/api/jobs", body, NULL, &out);
+    CHECK(st == 400 && out && utf8_valid(out, strlen(out)), "bad member: %ld %s", st, out);
+    free(out);
+}
+
 /* The job's parameters carry the body byte for byte and the headers as sent (8 KiB of them
  * too): quotes,
  * backslashes, control characters and non-ASCII text survive the JSON round trip, a header
@@ -678,6 +697,7 @@ static const struct test_case cases[] = {
     {"e2e_producer_idempotency", test_idempotency, ECHO_SOURCE},
     {"e2e_producer_parameters", test_parameters, ECHO_SOURCE},
     {"e2e_producer_webhook_log", test_log, ECHO_SOURCE},
+    {"e2e_producer_error_bodies_utf8", test_error_bodies_utf8, ECHO_SOURCE},
     {"e2e_producer_webhook_log_lost_mid_flush", test_log_lost_mid_flush, ECHO_SOURCE},
     {"e2e_producer_webhook_log_sender_gone", test_log_sender_gone,
      ECHO_SOURCE "[producer]\ndb_timeout_ms = 30000\n"},

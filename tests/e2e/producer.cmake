@@ -12,6 +12,7 @@ jf_e2e(producer TIMEOUT 120 NAMES
   e2e_producer_idempotency
   e2e_producer_parameters
   e2e_producer_webhook_log
+  e2e_producer_error_bodies_utf8
   e2e_producer_webhook_log_lost_mid_flush
   e2e_producer_webhook_log_sender_gone
   e2e_producer_db_timeout)
