@@ -118,9 +118,30 @@ test_numbers_exact(struct tenv *t)
     CHECK(jobs_count(t) == 2, "%lld jobs", (long long)jobs_count(t));
 }
 
+/* An Idempotency-Key says "this request again": one reused for another request (another
+ * action, other parameters) got the first job back with a 200, and the second request was
+ * never made, without a word. It is a 422 now; the same request in another member order is
+ * still the repeat. */
+static void
+test_key_reused_for_another_request(struct tenv *t)
+{
+    tprod_start(t);
+    CHECK(api_post_keyed(t, "{\"action\":\"System/Echo\",\"parameters\":{\"a\":1,\"b\":2}}",
+                         "k1") == 201,
+          "the first request");
+    CHECK(api_post_keyed(t, "{\"parameters\":{\"b\":2,\"a\":1},\"action\":\"System/Echo\"}",
+                         "k1") == 200,
+          "the same request, members in another order, is the repeat");
+    CHECK(api_post_keyed(t, "{\"action\":\"System/Echo\",\"parameters\":{\"a\":9}}", "k1") == 422,
+          "other parameters under the key");
+    CHECK(api_post_keyed(t, "{\"action\":\"System/Noop\"}", "k1") == 422, "another action");
+    CHECK(jobs_count(t) == 1, "%lld jobs", (long long)jobs_count(t));
+}
+
 static const struct test_case cases[] = {
     {"e2e_job_keys_dry_run", test_dry_run_key, NULL},
     {"e2e_job_keys_numbers_exact", test_numbers_exact, NULL},
+    {"e2e_job_keys_reused_for_another_request", test_key_reused_for_another_request, NULL},
     {"e2e_job_keys_trailing_space", test_trailing_space,
      "[webhook.system]\nauth = none\nidempotency_field = /id\n"},
 };
