@@ -82,7 +82,9 @@ static const struct cfg_key cfg_keys[] = {
       "register System/Crash and System/Echo/Webhook (tests only)"),
     K(worker, metrics_listen, CFG_STR, "", 0, 0,
       "host:port where the worker serves GET /metrics (Prometheus text); empty: not served"),
-    K(scheduler, tick_ms, CFG_INT, "1000", 10, 60000, "milliseconds between ticks"),
+    K(scheduler, tick_ms, CFG_INT, "1000", 10, 30000,
+      "milliseconds between ticks (at most 30000: an every-minute cron schedule needs a tick "
+      "within each minute)"),
     K(scheduler, timezone, CFG_STR, "America/Chicago", 0, 0, "default IANA zone of cron jobs"),
     K(scheduler, requeue_after_s, CFG_INT, "30", 1, 86400,
       "a queued job missing from Redis this long is pushed again"),

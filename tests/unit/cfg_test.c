@@ -110,6 +110,10 @@ test_errors_name_the_problem(void **state)
     snprintf(long_line, sizeof(long_line), "[mysql]\npassword = %0*d\nport = 3306\n", 250, 0);
     expect_error(long_line, ":2: this line is 261 characters long");
     expect_error("[dispatch]\nevery_min = 45\n", "[dispatch] every_min (45) must divide 60");
+    /* Two ticks a minute at least: a tick every 60 s could fall at :59.9 and then :00.1 a
+     * minute later, and an every-minute schedule would skip the fire between. */
+    expect_error("[scheduler]\ntick_ms = 45000\n",
+                 "[scheduler] tick_ms: expected an integer in 10-30000, got \"45000\"");
 }
 
 /* Secrets open to group or others are refused with the fix in the message: a *_file, and a
