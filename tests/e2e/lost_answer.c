@@ -294,15 +294,15 @@ test_bulk_item_key(struct tenv *t)
     cJSON_Delete(j);
 }
 
-/* `jobfleet enqueue --json` whose read-back of the stored job fails: the job is stored, so it
- * exits 0 with the id (exit 1 made a script that retries on it make the job twice). */
-static void
-test_enqueue_readback_fails(struct tenv *t)
+/* Runs the CLI with argv while its read-back of what it stored fails (fault point
+ * cli.readback); checks it exits 0 with the stored id on stdout and a warning; returns the id. */
+static int64_t
+readback_fails(struct tenv *t, const char *const *argv)
 {
     setenv("JOBFLEET_FAULT_POINT", "cli.readback", 1);
     setenv("JOBFLEET_FAULT_ACTION", "fail:1", 1);
     char *out = NULL, *err = NULL;
-    int rc = t_cli(t, &out, &err, (const char *const[]){"--json", "enqueue", "System/Noop", NULL});
+    int rc = t_cli(t, &out, &err, argv);
     unsetenv("JOBFLEET_FAULT_POINT");
     unsetenv("JOBFLEET_FAULT_ACTION");
     cJSON *j = cJSON_Parse(out ? out : "");
@@ -310,11 +310,20 @@ test_enqueue_readback_fails(struct tenv *t)
     int64_t id = cJSON_IsNumber(jid) ? (int64_t)jid->valuedouble : 0;
     CHECK(rc == 0 && id > 0 && strstr(err, "is stored, but reading it back failed"),
           "exit %d, out %s, err %s", rc, out, err);
-    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE id = ?", DB_P(DBI(id))) == 1,
-          "the job printed is the one stored");
     cJSON_Delete(j);
     free(out);
     free(err);
+    return id;
+}
+
+/* `jobfleet enqueue --json` whose read-back of the stored job fails: the job is stored, so it
+ * exits 0 with the id (exit 1 made a script that retries on it make the job twice). */
+static void
+test_enqueue_readback_fails(struct tenv *t)
+{
+    int64_t id = readback_fails(t, (const char *const[]){"--json", "enqueue", "System/Noop", NULL});
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE id = ?", DB_P(DBI(id))) == 1,
+          "the job printed is the one stored");
 }
 
 /* `jobfleet cron add --json` likewise: the cron job is stored, so exit 0 with its id (exit 1
@@ -322,25 +331,11 @@ test_enqueue_readback_fails(struct tenv *t)
 static void
 test_cron_add_readback_fails(struct tenv *t)
 {
-    setenv("JOBFLEET_FAULT_POINT", "cli.readback", 1);
-    setenv("JOBFLEET_FAULT_ACTION", "fail:1", 1);
-    char *out = NULL, *err = NULL;
-    int rc = t_cli(t, &out, &err,
-                   (const char *const[]){"--json", "cron", "add", "nightly", "0 3 * * *",
-                                         "System/Noop", NULL});
-    unsetenv("JOBFLEET_FAULT_POINT");
-    unsetenv("JOBFLEET_FAULT_ACTION");
-    cJSON *j = cJSON_Parse(out ? out : "");
-    const cJSON *jid = cJSON_GetObjectItem(j, "id");
-    int64_t id = cJSON_IsNumber(jid) ? (int64_t)jid->valuedouble : 0;
-    CHECK(rc == 0 && id > 0 && strstr(err, "is stored, but reading it back failed"),
-          "exit %d, out %s, err %s", rc, out, err);
+    int64_t id = readback_fails(t, (const char *const[]){"--json", "cron", "add", "nightly",
+                                                         "0 3 * * *", "System/Noop", NULL});
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM cron_jobs WHERE id = ? AND name = 'nightly'",
                     DB_P(DBI(id))) == 1,
           "the cron job printed is the one stored");
-    cJSON_Delete(j);
-    free(out);
-    free(err);
 }
 
 /* The dashboard's pause whose COMMIT loses its answer: the page says the outcome is unknown
