@@ -29,6 +29,7 @@
  *   checkout.batch   a check-out is about to write two successes or more in one statement
  *                    (its transaction begun, no row touched yet)
  *   checkout.after   a check-out transaction committed
+ *   handback.pushed  a hand-back committed and pushed its IDs, before it logs and lets them go
  *   cron.fired       the scheduler inserted a cron fire's job, before it advanced the cron row
  *   pickup.commit    the scheduler queued due jobs and is about to commit (then push)
  *   webhook_log.write  the producer's webhook log is about to write what is queued

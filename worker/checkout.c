@@ -168,8 +168,9 @@ checkout_batch_len(const struct checkout *c)
     return n;
 }
 
-/* Hands the first n items (hand-backs) back: their rows queued again, then their IDs pushed. An
- * ID Redis does not take is pushed by the scheduler's reconcile. */
+/* Hands the first n items (hand-backs) back: their rows queued again, their limiter slots
+ * freed, then their IDs pushed. An ID Redis does not take is pushed by the scheduler's
+ * reconcile. */
 static void
 checkout_hand_back(struct checkout *c, int n)
 {
@@ -184,12 +185,17 @@ checkout_hand_back(struct checkout *c, int n)
     if (lifecycle_hand_back(c->db, c->instance_id, ids, attempts, tokens, n) < 0) {
         checkout_failed(c, "hand back");
     } else {
+        /* A slot's member is the job's id: freed after the push, it could be the slot of the
+         * next claim of the same job, and the limit would admit one job too many. */
+        for (int i = 0; i < n; i++)
+            limiter_free_slots(&c->lim, &c->batch[i].jl, ids[i]);
         if (c->rq == NULL)
             c->rq = rq_new(c->redis);
         for (int i = 0; i < n; i++)
             if (rq_requeue(c->rq, c->batch[i].job.queue, &ids[i], &c->batch[i].score, 1) < 0)
                 log_warnx("hand back job %lld: %s (reconcile will push it)", (long long)ids[i],
                           rq_errstr(c->rq));
+        FAULT_POINT("handback.pushed");
         log_info("%d job(s) claimed ahead handed back to their queues", n);
         checkout_written(c, n);
     }

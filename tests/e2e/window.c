@@ -572,6 +572,40 @@ logged(struct tenv *t, pid_t w, const char *needle)
     return found;
 }
 
+/* A hand-back frees a limited job's slot before it pushes the ID. The slot's member is the job's
+ * id: freed after the push (stalled there, at handback.pushed), it was the slot of the job's
+ * next claim, which had started meanwhile, and a job of a concurrency of 1 ran beside it. */
+static void
+test_hand_back_frees_slot_first(struct tenv *t)
+{
+    char *err = NULL;
+    int rc =
+        t_cli(t, NULL, &err,
+              (const char *const[]){"action", "set", "System/Sleep", "--concurrency", "1", NULL});
+    CHECK(rc == 0, "action set: exit %d: %s", rc, err);
+    free(err);
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    int64_t held = t_enqueue(t, "System/Sleep", "{\"seconds\":4}", NULL);
+    setenv("JOBFLEET_FAULT_POINT", "checkin.after", 1);
+    setenv("JOBFLEET_FAULT_ACTION", "stall1:6000", 1);
+    setenv("JOBFLEET_FAULT_STALL", "handback.pushed:2000", 1);
+    pid_t w = t_start_worker(t, NULL);
+    unsetenv("JOBFLEET_FAULT_POINT");
+    unsetenv("JOBFLEET_FAULT_ACTION");
+    unsetenv("JOBFLEET_FAULT_STALL");
+    WAIT_UNTIL(logged(t, w, "claimed ahead handed back"), 20000, "no hand-back: the job is %s",
+               t_job_state(t, held));
+    int64_t next = t_enqueue(t, "System/Sleep", "{\"seconds\":0}", NULL);
+    WAIT_UNTIL(t_job_done(t, held) && t_job_done(t, next), 30000, "the jobs: %s, %s",
+               t_job_state(t, held), t_job_state(t, next));
+    CHECK(t_sql_int(t, -1,
+                    "SELECT COUNT(*) FROM job_attempts a JOIN job_attempts b ON b.job_id = ? "
+                    "WHERE a.job_id = ? AND a.dt_started < b.dt_completed",
+                    DB_P(DBI(held), DBI(next))) == 0,
+          "the second job started while the first ran, past the limit of 1");
+    CHECK(count(t, "SELECT COUNT(*) FROM job_attempts") == 2, "one attempt row each");
+}
+
 /* Jobs claimed by this instance and not finished. */
 static int64_t
 running_jobs(struct tenv *t)
@@ -641,6 +675,7 @@ static const struct test_case cases[] = {
     {"e2e_window_default_holds_back_little", test_default_window_holds_back_little,
      "[worker]\nconcurrency = 2\n"},
     {"e2e_window_past_lease_handed_back", test_past_lease_handed_back, NULL},
+    {"e2e_window_hand_back_frees_slot_first", test_hand_back_frees_slot_first, NULL},
     {"e2e_window_fenced_worker_claims_nothing", test_fenced_worker_claims_nothing,
      "[worker]\nconcurrency = 2\nlease_s = 2\nheartbeat_s = 1\n"},
     {"e2e_window_default_fills_claims", test_default_window_fills_claims,
