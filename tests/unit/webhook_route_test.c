@@ -75,8 +75,10 @@ test_sources(void **state)
     int n = 0;
     char err[512];
     load("[webhook.desk]\nauth = none\n\n"
-         "[webhook.tickets]\npath_prefix = desk/tickets\nauth = token\ntoken = x-0123456789abcdef\n\n"
-         "[webhook.gh]\nauth = hmac-sha256\nsecret = s-0123456789abcdef\nsignature_header = X-Hub-Signature-256\n"
+         "[webhook.tickets]\npath_prefix = desk/tickets\nauth = token\ntoken = "
+         "x-0123456789abcdef\n\n"
+         "[webhook.gh]\nauth = hmac-sha256\nsecret = s-0123456789abcdef\nsignature_header = "
+         "X-Hub-Signature-256\n"
          "timestamp_header = X-TS\ntolerance_s = 30\nidempotency_field = /a/b, /c\n",
          &c, &s, &n, 0, err);
     assert_int_equal(n, 3);
