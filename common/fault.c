@@ -103,8 +103,11 @@ fault_point(const char *name)
     int hit = atomic_fetch_add(&fault_hits, 1) + 1;
     const char *action = getenv("JOBFLEET_FAULT_ACTION");
     if (action && strncmp(action, "stall1:", 7) == 0) {
-        if (hit == nth)
+        if (hit == nth) {
+            /* Said on stderr (the process's log), so that a test knows the race is open. */
+            fprintf(stderr, "fault point %s: stalled for %d ms\n", name, atoi(action + 7));
             usleep((useconds_t)atoi(action + 7) * 1000);
+        }
         return;
     }
     if (action && strncmp(action, "stall:", 6) == 0) {

@@ -305,10 +305,12 @@ lifecycle_finish_one(struct db *db, const struct outcome *o, bool *took)
                      "released_key = IF(cancel_requested = 1, unique_key, released_key), "
                      "unique_key = IF(cancel_requested = 1, NULL, unique_key), "
                      "cancel_requested = 0 "
-                     "WHERE id = ? AND instance_id = ? AND attempt = ? AND state = 'running'",
+                     "WHERE id = ? AND instance_id = ? AND attempt = ? AND state = 'running' "
+                     "AND (? = 0 OR claim_token = ?)",
                      DB_P(DBS(o->write_started ? o->dt_started : NULL), DBI(delay_us),
                           DBS(o->reason), o->execution_ms >= 0 ? DBI(o->execution_ms) : DBNULL,
-                          DBI(o->id), DBI(o->instance_id), DBI(o->attempt)),
+                          DBI(o->id), DBI(o->instance_id), DBI(o->attempt), DBI(o->claim_token),
+                          DBI(o->claim_token)),
                      &affected, NULL);
     } else {
         rc = db_exec(
@@ -318,11 +320,13 @@ lifecycle_finish_one(struct db *db, const struct outcome *o, bool *took)
             "is_success = ?, failure_reason = ?, result = ?, released_key = unique_key, "
             "unique_key = NULL, "
             "cancel_requested = 0 "
-            "WHERE id = ? AND instance_id = ? AND attempt = ? AND state = 'running'",
+            "WHERE id = ? AND instance_id = ? AND attempt = ? AND state = 'running' "
+            "AND (? = 0 OR claim_token = ?)",
             DB_P(DBS(state), DBS(o->write_started ? o->dt_started : NULL),
                  o->execution_ms >= 0 ? DBI(o->execution_ms) : DBNULL,
                  DBI(o->status == JOB_OK ? 1 : 0), DBS(o->status == JOB_OK ? NULL : o->reason),
-                 DBS(o->result), DBI(o->id), DBI(o->instance_id), DBI(o->attempt)),
+                 DBS(o->result), DBI(o->id), DBI(o->instance_id), DBI(o->attempt),
+                 DBI(o->claim_token), DBI(o->claim_token)),
             &affected, NULL);
     }
     if (rc < 0)

@@ -96,6 +96,9 @@ struct outcome {
     bool write_started;      /* also set the row's dt_started to dt_started */
     int64_t backoff_base_ms; /* 0: the action's registered default */
     int64_t backoff_cap_ms;
+    int64_t claim_token; /* > 0: the claim must still be this one (a recovery, which read the row
+                            earlier: a hand-back and a claim since leave instance and attempt as
+                            they were) */
 };
 
 /* Writes the outcomes in one transaction: each job's guarded check-out (id, instance,

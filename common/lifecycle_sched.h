@@ -31,13 +31,13 @@
  * session and row locks on the server for hours, and the batch's finishing transaction would
  * wait on them, and fail, tick after tick, with every other job of the batch. */
 #define LIFECYCLE_SQL_OVERDUE                                                                      \
-    "SELECT id, instance_id, attempt, max_attempts, action, queue FROM jobs "                      \
+    "SELECT id, instance_id, attempt, max_attempts, action, queue, claim_token FROM jobs "         \
     "WHERE state = 'running' AND dt_due < NOW(6) - INTERVAL ? SECOND "                             \
     "AND instance_id IS NOT NULL ORDER BY dt_due LIMIT ? FOR UPDATE SKIP LOCKED"
 
 /* lease_s, dead window s, limit */
 #define LIFECYCLE_SQL_ORPHANED                                                                     \
-    "SELECT j.id, j.instance_id, j.attempt, j.max_attempts, j.action, j.queue "                    \
+    "SELECT j.id, j.instance_id, j.attempt, j.max_attempts, j.action, j.queue, j.claim_token "     \
     "FROM worker_instances w STRAIGHT_JOIN jobs j FORCE INDEX (ix_jobs_state_due) "                \
     "ON j.state = 'running' AND j.instance_id = w.id "                                             \
     "WHERE w.state IN ('lost', 'stopped') "                                                        \
@@ -63,14 +63,14 @@ struct db_rows *lifecycle_sched_queued_stale(struct db *db, int requeue_after_s,
                                              const char *after_dt, int64_t after_id, int limit);
 
 /* Up to limit running jobs (with an instance) more than grace_s past their deadline, oldest
- * first. Returns rows of (id, instance_id, attempt, max_attempts, action, queue), the columns
- * lifecycle_finish's outcomes need, for the caller to free, or NULL on error. */
+ * first. Returns rows of (id, instance_id, attempt, max_attempts, action, queue, claim_token),
+ * the columns lifecycle_finish's outcomes need, for the caller to free, or NULL on error. */
 struct db_rows *lifecycle_sched_overdue(struct db *db, int grace_s, int limit);
 
 /* Up to limit running jobs of worker instances that are dead: lost or stopped, with a last
  * heartbeat older than lease_s and newer than window_s (older ones are the watchdog's).
- * Returns rows of (id, instance_id, attempt, max_attempts, action, queue) for the caller to free,
- * or NULL on error. */
+ * Returns rows of (id, instance_id, attempt, max_attempts, action, queue, claim_token) for the
+ * caller to free, or NULL on error. */
 struct db_rows *lifecycle_sched_orphaned(struct db *db, int lease_s, int window_s, int limit);
 
 #endif

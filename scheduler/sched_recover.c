@@ -1,7 +1,9 @@
 /* This file holds the recoveries of running jobs whose worker will not finish them: the
  * watchdog (past the deadline) and lease recovery (the worker instance stopped heartbeating).
  * Both finish jobs through lifecycle_finish, whose guard (id, instance, attempt,
- * state='running') makes a recovery a no-op when the worker checked out meanwhile. */
+ * state='running', and the claim's token as the scan read it) makes a recovery a no-op when the
+ * worker checked out, or handed back and claimed again, meanwhile. */
+#include "fault.h"
 #include "instance.h"
 #include "lifecycle.h"
 #include "lifecycle_sched.h"
@@ -12,9 +14,9 @@
 
 #include <stdlib.h>
 
-/* Finishes the jobs of r (columns id, instance_id, attempt, max_attempts, action, queue) as a
- * failed attempt with reason: retried if attempts remain, else failed. Returns how many
- * took, or -1. */
+/* Finishes the jobs of r (columns id, instance_id, attempt, max_attempts, action, queue,
+ * claim_token) as a failed attempt with reason: retried if attempts remain, else failed.
+ * Returns how many took, or -1. */
 static int
 sched_finish_rows(struct sched *s, enum sched_step step, const struct db_rows *r,
                   const char *reason)
@@ -38,6 +40,7 @@ sched_finish_rows(struct sched *s, enum sched_step step, const struct db_rows *r
         o[i].status = JOB_RETRY;
         o[i].reason = reason;
         o[i].execution_ms = -1;
+        o[i].claim_token = db_rows_int(r, i, 6, 0);
         const struct action_setting *as =
             have_settings && o[i].action ? settings_action(&st, o[i].action) : NULL;
         if (as) {
@@ -87,6 +90,7 @@ sched_watchdog(struct sched *s)
         lifecycle_sched_overdue(s->db, sched_watchdog_grace_s(s->cfg), c->batch_size);
     if (r == NULL)
         return sched_db_fail(s, SCHED_STEP_WATCHDOG, s->db);
+    FAULT_POINT_IF(r->n_rows > 0, "watchdog.scanned");
     int n = sched_finish_rows(s, SCHED_STEP_WATCHDOG, r, "timeout");
     db_rows_free(r);
     if (n > 0)

@@ -7,8 +7,10 @@
 #include "instance.h"
 #include "lifecycle.h"
 #include "tsupport.h"
+#include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #define LEASE_S 3
 
@@ -78,9 +80,54 @@ test_lost_instance_claims_nothing(struct tenv *t)
     claimed_job_release(&out[0]);
 }
 
+/* The watchdog reads the jobs past their deadline, then ends them. When the job's worker handed
+ * it back and claimed it again in between (the window's hand-back gives the attempt back), the
+ * row has the same instance and attempt as the watchdog read: only the claim's token tells the
+ * new claim from the overdue one. Without it, the watchdog timed out a claim a moment old, and
+ * the job ran again while it ran. The race is held open by a stall at watchdog.scanned; a second
+ * overdue job, in the same batch, shows when the watchdog has ended its batch. */
+static void
+test_watchdog_spares_new_claim(struct tenv *t)
+{
+    int64_t ids[2] = {queued_job(t), queued_job(t)};
+    int64_t inst = instance_register(t->db, "default", 1);
+    CHECK(inst > 0, "register an instance: %s", db_errstr(t->db));
+    struct claimed_job out[2];
+    CHECK(lifecycle_claim(t->db, ids, 2, inst, 1, NULL, out) == 2, "claim: %s", db_errstr(t->db));
+    claimed_job_release(&out[0]);
+    claimed_job_release(&out[1]);
+    CHECK(db_exec_static(t->db, "UPDATE jobs SET dt_deadline = NOW(6) - INTERVAL 1 HOUR") == 0,
+          "overdue: %s", db_errstr(t->db));
+    setenv("JOBFLEET_FAULT_POINT", "watchdog.scanned", 1);
+    setenv("JOBFLEET_FAULT_ACTION", "stall1:2000", 1);
+    pid_t s = t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    unsetenv("JOBFLEET_FAULT_POINT");
+    unsetenv("JOBFLEET_FAULT_ACTION");
+    WAIT_UNTIL(t_log_has(t, s, "watchdog.scanned: stalled"), 10000, "the watchdog never scanned");
+    int one = 1;
+    int64_t token = 1;
+    CHECK(lifecycle_hand_back(t->db, inst, &ids[0], &one, &token, 1) == 0, "hand back: %s",
+          db_errstr(t->db));
+    CHECK(lifecycle_claim(t->db, &ids[0], 1, inst, 2, NULL, out) == 1, "claim again: %s",
+          db_errstr(t->db));
+    claimed_job_release(&out[0]);
+    WAIT_UNTIL(!t_job_in_state(t, ids[1], "running"), 10000, "the other overdue job is %s",
+               t_job_state(t, ids[1]));
+    CHECK(t_sql_int(t, -1,
+                    "SELECT COUNT(*) FROM jobs WHERE id = ? AND state = 'running' AND "
+                    "claim_token = 2 AND attempt = 1",
+                    DB_P(DBI(ids[0]))) == 1,
+          "the watchdog ended the new claim of job %lld, a moment old: it is %s", (long long)ids[0],
+          t_job_state(t, ids[0]));
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM job_attempts WHERE job_id = ?",
+                    DB_P(DBI(ids[0]))) == 0,
+          "an attempt row for a claim that never ran");
+}
+
 static const struct test_case cases[] = {
     {"e2e_claim_refreshes_heartbeat", test_claim_refreshes_heartbeat, NULL},
     {"e2e_claim_lost_instance_claims_nothing", test_lost_instance_claims_nothing, NULL},
+    {"e2e_claim_watchdog_spares_new_claim", test_watchdog_spares_new_claim, NULL},
 };
 
 int

@@ -412,16 +412,6 @@ test_two_clients(struct tenv *t)
     ttd_stop(&a);
 }
 
-/* Whether the log of process pid holds needle. */
-static bool
-log_has(struct tenv *t, pid_t pid, const char *needle)
-{
-    char *log = t_log(t, pid);
-    bool has = log && strstr(log, needle);
-    free(log);
-    return has;
-}
-
 /* [toga_desk.<client>] schedule: the scheduler keeps one cron job per client, and each fire
  * is that client's own Toga/Desk/Sync job. */
 static void
@@ -453,9 +443,9 @@ test_cron_per_client(struct tenv *t)
      * 10:00 run still waits, makes no job, and says so. */
     t_set_clock(t, t0 + 601);
     WAIT_UNTIL(
-        log_has(t, sched, "Toga/Desk/Sync/acme: fire at 2026-05-01T05:10:00-05:00 made no job"),
+        t_log_has(t, sched, "Toga/Desk/Sync/acme: fire at 2026-05-01T05:10:00-05:00 made no job"),
         20000, "the held fire is logged");
-    CHECK(log_has(t, sched, "holds its unique key and does that work"), "the reason is logged");
+    CHECK(t_log_has(t, sched, "holds its unique key and does that work"), "the reason is logged");
     t_spawn(t, t_bin("jobfleet-worker"), NULL);
     WAIT_UNTIL(t_sql_int(t, 0,
                          "SELECT COUNT(*) FROM jobs WHERE action = 'Toga/Desk/Sync' AND state = "
@@ -510,7 +500,7 @@ test_cron_kept_across_restart(struct tenv *t)
     t_signal(t, s1, SIGTERM);
     t_wait_exit(t, s1, 15000);
     pid_t s2 = t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
-    WAIT_UNTIL(log_has(t, s2, "became leader"), 20000, "the new scheduler leads");
+    WAIT_UNTIL(t_log_has(t, s2, "became leader"), 20000, "the new scheduler leads");
     /* beta's 10:00 fire shows the new scheduler has run its cron step, config first. */
     t_set_clock(t, t0 + 1);
     WAIT_UNTIL(t_sql_int(t, 0,

@@ -562,16 +562,6 @@ test_past_lease_handed_back(struct tenv *t)
     free(log);
 }
 
-/* Whether w's log holds needle. */
-static bool
-logged(struct tenv *t, pid_t w, const char *needle)
-{
-    char *log = t_log(t, w);
-    bool found = log && strstr(log, needle);
-    free(log);
-    return found;
-}
-
 /* A hand-back frees a limited job's slot before it pushes the ID. The slot's member is the job's
  * id: freed after the push (stalled there, at handback.pushed), it was the slot of the job's
  * next claim, which had started meanwhile, and a job of a concurrency of 1 ran beside it. */
@@ -593,7 +583,7 @@ test_hand_back_frees_slot_first(struct tenv *t)
     unsetenv("JOBFLEET_FAULT_POINT");
     unsetenv("JOBFLEET_FAULT_ACTION");
     unsetenv("JOBFLEET_FAULT_STALL");
-    WAIT_UNTIL(logged(t, w, "claimed ahead handed back"), 20000, "no hand-back: the job is %s",
+    WAIT_UNTIL(t_log_has(t, w, "claimed ahead handed back"), 20000, "no hand-back: the job is %s",
                t_job_state(t, held));
     int64_t next = t_enqueue(t, "System/Sleep", "{\"seconds\":0}", NULL);
     WAIT_UNTIL(t_job_done(t, held) && t_job_done(t, next), 30000, "the jobs: %s, %s",
@@ -642,7 +632,7 @@ test_fenced_worker_claims_nothing(struct tenv *t)
     setenv("JOBFLEET_FAULT_STALL", "checkout.before:60000", 1);
     pid_t w = t_spawn(t, t_bin("jobfleet-worker"), NULL);
     unsetenv("JOBFLEET_FAULT_STALL");
-    WAIT_UNTIL(logged(t, w, "no heartbeat committed"), 20000, "the worker never fenced");
+    WAIT_UNTIL(t_log_has(t, w, "no heartbeat committed"), 20000, "the worker never fenced");
     int64_t at_fence = running_jobs(t);
     sleep_ms(2000); /* what a fenced worker claims in two seconds */
     int64_t later = running_jobs(t);

@@ -419,6 +419,15 @@ t_log(struct tenv *t, pid_t pid)
     return NULL;
 }
 
+bool
+t_log_has(struct tenv *t, pid_t pid, const char *needle)
+{
+    char *log = t_log(t, pid);
+    bool has = log && strstr(log, needle);
+    free(log);
+    return has;
+}
+
 static char *
 t_slurp_fd(int fd)
 {

@@ -101,6 +101,9 @@ int t_wait_exit(struct tenv *t, pid_t pid, int timeout_ms);
 bool t_alive(pid_t pid);
 /* The log file of a spawned process, read whole; the caller frees it. */
 char *t_log(struct tenv *t, pid_t pid);
+
+/* Whether the log of the spawned process pid holds needle. */
+bool t_log_has(struct tenv *t, pid_t pid, const char *needle);
 /* The lines "job ID attempt N<what>" (what: " succeeded", " taken by its child"...), whatever
  * the attempt, in the logs of every worker the test started (reaped ones too). */
 int t_attempt_lines(struct tenv *t, int64_t id, const char *what);
