@@ -28,7 +28,7 @@
 static void
 checkout_item_release(struct checkout *c, struct checkout_item *it)
 {
-    limiter_free_slots(&c->lim, &it->jl, it->job.id);
+    limiter_free_slots(&c->lim, &it->jl);
     claimed_job_release(&it->job);
     free(it->reason);
     free(it->result);
@@ -185,10 +185,10 @@ checkout_hand_back(struct checkout *c, int n)
     if (lifecycle_hand_back(c->db, c->instance_id, ids, attempts, tokens, n) < 0) {
         checkout_failed(c, "hand back");
     } else {
-        /* A slot's member is the job's id: freed after the push, it could be the slot of the
-         * next claim of the same job, and the limit would admit one job too many. */
+        /* Freed before the push: the job's next claim, here or on another worker, finds its
+         * slot free rather than waiting for this one. */
         for (int i = 0; i < n; i++)
-            limiter_free_slots(&c->lim, &c->batch[i].jl, ids[i]);
+            limiter_free_slots(&c->lim, &c->batch[i].jl);
         if (c->rq == NULL)
             c->rq = rq_new(c->redis);
         for (int i = 0; i < n; i++)

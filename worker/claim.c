@@ -199,7 +199,7 @@ claim_hand_over(struct fetch *f, const int64_t *ids, int nk, struct job_limits *
     fetch_deliver(f, jobs, c);
     for (int k = 0; k < nk; k++)
         if (!kept_claimed[k])
-            limiter_free_slots(&f->lim, &jls[k], ids[k]);
+            limiter_free_slots(&f->lim, &jls[k]);
     free(jobs);
     free(pos);
     free(kept_claimed);
@@ -266,7 +266,7 @@ claim_batch(struct fetch *f, struct rq *rq, const struct fetch_item *items, int 
         int c2 = nk > 0 ? claim_step(f, ids, nk, NULL, jls, items, n, claimed) : 0;
         if (nk > 0 && c2 < 0)
             for (int k = 0; k < nk; k++)
-                limiter_free_slots(&f->lim, &jls[k], ids[k]);
+                limiter_free_slots(&f->lim, &jls[k]);
         free(jls);
         if (nk < 0 || c2 < 0)
             claim_failed(f, "claim of limited jobs");

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 void
 limiter_init(struct limiter *l, const struct cfg_redis *redis, int64_t lease_ms)
@@ -14,6 +16,9 @@ limiter_init(struct limiter *l, const struct cfg_redis *redis, int64_t lease_ms)
     memset(l, 0, sizeof(*l));
     l->redis = redis;
     l->lease_ms = lease_ms;
+    /* Members must differ between every worker on every host, not just within this process. */
+    if (getrandom(&l->nonce, sizeof(l->nonce), 0) != (ssize_t)sizeof(l->nonce))
+        l->nonce = ((uint64_t)getpid() << 32) ^ (uint64_t)now_mono_ms();
 }
 
 void
@@ -133,38 +138,34 @@ limiter_acquire(struct limiter *l, struct job_limits *jl, int64_t id)
     if (jl->n == 0)
         return 0;
     limiter_fix(jl);
-    char member[32];
-    snprintf(member, sizeof(member), "%lld", (long long)id);
-    int64_t rc = rq_limit_acquire(limiter_rq(l), jl->lim, jl->n, member, l->lease_ms);
+    snprintf(jl->member, sizeof(jl->member), "%lld:%016llx", (long long)id,
+             (unsigned long long)l->nonce++);
+    int64_t rc = rq_limit_acquire(limiter_rq(l), jl->lim, jl->n, jl->member, l->lease_ms);
     if (rc < 0)
         log_warnx("limits: %s", rq_errstr(l->rq));
     return rc;
 }
 
 void
-limiter_free_slots(struct limiter *l, struct job_limits *jl, int64_t id)
+limiter_free_slots(struct limiter *l, struct job_limits *jl)
 {
     if (jl->n == 0)
         return;
     limiter_fix(jl);
-    char member[32];
-    snprintf(member, sizeof(member), "%lld", (long long)id);
     /* A slot that cannot be freed now expires with its lease. */
-    if (rq_limit_release(limiter_rq(l), jl->lim, jl->n, member) < 0)
-        log_warnx("limits: release job %lld: %s", (long long)id, rq_errstr(l->rq));
+    if (rq_limit_release(limiter_rq(l), jl->lim, jl->n, jl->member) < 0)
+        log_warnx("limits: release slot %s: %s", jl->member, rq_errstr(l->rq));
     jl->n = 0;
 }
 
 void
-limiter_renew(struct limiter *l, struct job_limits *jl, int64_t id)
+limiter_renew(struct limiter *l, struct job_limits *jl)
 {
     if (jl->n == 0)
         return;
     limiter_fix(jl);
-    char member[32];
-    snprintf(member, sizeof(member), "%lld", (long long)id);
-    if (rq_limit_renew(limiter_rq(l), jl->lim, jl->n, member, l->lease_ms) < 0)
-        log_warnx("limits: renew job %lld: %s", (long long)id, rq_errstr(l->rq));
+    if (rq_limit_renew(limiter_rq(l), jl->lim, jl->n, jl->member, l->lease_ms) < 0)
+        log_warnx("limits: renew slot %s: %s", jl->member, rq_errstr(l->rq));
 }
 
 void

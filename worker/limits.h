@@ -16,6 +16,10 @@
 struct job_limits {
     char qscope[72];
     char ascope[200];
+    /* The slots' member in Redis, one of its own for each acquire: "<job id>:<nonce>". The job's
+     * id alone was shared by a later claim of the same job (after a hand-back, a recovery), and a
+     * late free of the earlier slots removed the later claim's. */
+    char member[48];
     struct rq_limit lim[2];
     bool is_queue[2]; /* lim[i] is the queue's scope (else the action's) */
     int n;
@@ -27,6 +31,7 @@ struct limiter {
     struct rq *rq; /* opened on first use: only fleets with limits pay for a second connection */
     const struct cfg_redis *redis;
     int64_t lease_ms;
+    uint64_t nonce; /* random at init, then one more for each acquire */
 };
 
 void limiter_init(struct limiter *l, const struct cfg_redis *redis, int64_t lease_ms);
@@ -43,10 +48,13 @@ void limiter_except_free(struct lifecycle_except *ex);
 /* Fills jl with the job's scopes; jl->n is 0 when none applies. */
 void limiter_scopes(const struct limiter *l, const char *queue, const char *action,
                     struct job_limits *jl);
-/* Takes the job's slots: 0 taken, > 0 ms to wait, -1 error. */
+/* Takes the slots of job id under a member of their own (jl->member): 0 taken, > 0 ms to wait,
+ * -1 error. */
 int64_t limiter_acquire(struct limiter *l, struct job_limits *jl, int64_t id);
-void limiter_free_slots(struct limiter *l, struct job_limits *jl, int64_t id);
-void limiter_renew(struct limiter *l, struct job_limits *jl, int64_t id);
+/* Frees the slots jl's acquire took, and no one else's; then jl holds none. */
+void limiter_free_slots(struct limiter *l, struct job_limits *jl);
+/* Extends the lease of the slots jl holds. */
+void limiter_renew(struct limiter *l, struct job_limits *jl);
 /* The action's backoff overrides (0 when none). */
 void limiter_backoff(const struct limiter *l, const char *action, int64_t *base_ms,
                      int64_t *cap_ms);

@@ -468,12 +468,12 @@ sup_periodic(struct sup *s)
         for (int i = 0; i < s->n_slots; i++) {
             struct slot *sl = &s->slots[i];
             if (sl->busy)
-                limiter_renew(&s->lim, &sl->jl, sl->job.id);
+                limiter_renew(&s->lim, &sl->jl);
             for (int k = 0; k < sl->n_ahead; k++)
-                limiter_renew(&s->lim, &sl->ahead[k].fj.jl, sl->ahead[k].fj.job.id);
+                limiter_renew(&s->lim, &sl->ahead[k].fj.jl);
         }
         for (int i = 0; i < s->n_win; i++)
-            limiter_renew(&s->lim, &s->win[i].jl, s->win[i].job.id);
+            limiter_renew(&s->lim, &s->win[i].jl);
         s->next_renew = now + s->cfg->worker.heartbeat_s * 1000;
     }
 }

@@ -1,0 +1,6 @@
+# The worker's fleet-wide limits against Redis (tests/e2e/limits.c); the limiter is the
+# worker's, compiled in.
+jf_e2e(limits TIMEOUT 60 NAMES
+  e2e_limits_late_free_keeps_later_claim)
+target_sources(e2e_limits PRIVATE ${CMAKE_SOURCE_DIR}/worker/limits.c)
+target_include_directories(e2e_limits PRIVATE ${CMAKE_SOURCE_DIR}/worker)
