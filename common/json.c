@@ -101,6 +101,75 @@ json_inexact_number(const cJSON *j)
     return NULL;
 }
 
+/* Orders object members by name, then by their order in the object (qsort is not stable). */
+struct json_member {
+    const cJSON *m;
+    int at;
+};
+
+static const char *
+json_name(const cJSON *m)
+{
+    return m->string ? m->string : "";
+}
+
+static int
+json_member_cmp(const void *x, const void *y)
+{
+    const struct json_member *a = x, *b = y;
+    int c = strcmp(json_name(a->m), json_name(b->m));
+    return c ? c : (a->at > b->at) - (a->at < b->at);
+}
+
+static struct json_member *
+json_members_sorted(const cJSON *o, int n)
+{
+    struct json_member *v = xcalloc((size_t)(n > 0 ? n : 1), sizeof(*v));
+    int i = 0;
+    for (const cJSON *c = o->child; c; c = c->next, i++)
+        v[i] = (struct json_member){c, i};
+    qsort(v, (size_t)n, sizeof(*v), json_member_cmp);
+    return v;
+}
+
+/* Objects by name, in O(n log n): a body of many members is compared on every retry. */
+static bool
+json_objects_equal(const cJSON *a, const cJSON *b)
+{
+    int n = cJSON_GetArraySize(a);
+    if (n != cJSON_GetArraySize(b))
+        return false;
+    struct json_member *va = json_members_sorted(a, n), *vb = json_members_sorted(b, n);
+    bool same = true;
+    for (int i = 0; i < n && same; i++)
+        same = strcmp(json_name(va[i].m), json_name(vb[i].m)) == 0 && json_equal(va[i].m, vb[i].m);
+    free(va);
+    free(vb);
+    return same;
+}
+
+bool
+json_equal(const cJSON *a, const cJSON *b)
+{
+    if (a == NULL || b == NULL || (a->type & 0xff) != (b->type & 0xff))
+        return a == b;
+    if (cJSON_IsNumber(a))
+        return a->valuedouble == b->valuedouble;
+    if (cJSON_IsString(a) || cJSON_IsRaw(a))
+        return strcmp(a->valuestring ? a->valuestring : "", b->valuestring ? b->valuestring : "") ==
+               0;
+    if (cJSON_IsObject(a))
+        return json_objects_equal(a, b);
+    if (cJSON_IsArray(a)) {
+        const cJSON *x = a->child, *y = b->child;
+        for (; x && y; x = x->next, y = y->next)
+            if (!json_equal(x, y))
+                return false;
+        return x == NULL && y == NULL;
+    }
+    return true; /* null, true, false: the type says all */
+}
+
 bool
 json_valid(const char *text, char *err, size_t errlen)
 {

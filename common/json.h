@@ -19,6 +19,10 @@ char *json_print(const cJSON *j);
  * exactly as sent, or NULL: one not finite (1e400), or a whole number of 2^53 or more in
  * magnitude (past it, neighbouring integers read as one double). */
 const cJSON *json_inexact_number(const cJSON *j);
+/* True when a and b hold the same value: numbers compared exactly (cJSON_Compare lets two
+ * neighbouring ids past 2^52 pass for one), objects whatever their members' order, a name sent
+ * twice matched occurrence by occurrence. */
+bool json_equal(const cJSON *a, const cJSON *b);
 /* The string member key of o, or dflt when o has none (or it is not a string). */
 const char *json_str(const cJSON *o, const char *key, const char *dflt);
 /* Largest magnitude a JSON number carries as an exact integer (2^53). */

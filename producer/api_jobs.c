@@ -248,7 +248,7 @@ api_same_request(const cJSON *j, const struct job_spec *s)
         return false;
     cJSON *a = cJSON_Parse(stored ? stored : "{}"),
           *b = cJSON_Parse(s->parameters ? s->parameters : "{}");
-    bool same = a && b && cJSON_Compare(a, b, true);
+    bool same = a && b && json_equal(a, b);
     cJSON_Delete(a);
     cJSON_Delete(b);
     return same;

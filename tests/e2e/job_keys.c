@@ -121,7 +121,7 @@ test_numbers_exact(struct tenv *t)
 /* An Idempotency-Key says "this request again": one reused for another request (another
  * action, other parameters) got the first job back with a 200, and the second request was
  * never made, without a word. It is a 422 now; the same request in another member order is
- * still the repeat. */
+ * still the repeat. Numbers compare exactly: two neighbouring ids past 2^52 passed for one. */
 static void
 test_key_reused_for_another_request(struct tenv *t)
 {
@@ -135,7 +135,13 @@ test_key_reused_for_another_request(struct tenv *t)
     CHECK(api_post_keyed(t, "{\"action\":\"System/Echo\",\"parameters\":{\"a\":9}}", "k1") == 422,
           "other parameters under the key");
     CHECK(api_post_keyed(t, "{\"action\":\"System/Noop\"}", "k1") == 422, "another action");
-    CHECK(jobs_count(t) == 1, "%lld jobs", (long long)jobs_count(t));
+    CHECK(api_post_keyed(t, "{\"action\":\"System/Echo\",\"parameters\":{\"id\":5000000000000001}}",
+                         "k2") == 201,
+          "a ticket id past 2^52");
+    CHECK(api_post_keyed(t, "{\"action\":\"System/Echo\",\"parameters\":{\"id\":5000000000000002}}",
+                         "k2") == 422,
+          "its neighbour under the same key is another request");
+    CHECK(jobs_count(t) == 2, "%lld jobs", (long long)jobs_count(t));
 }
 
 static const struct test_case cases[] = {

@@ -1,5 +1,6 @@
-/* Unit tests for common/json.c's integer reader: every JSON number from outside may be huge,
- * fractional or negative, and none may reach a conversion that overflows. */
+/* Unit tests for common/json.c's integer reader (every JSON number from outside may be huge,
+ * fractional or negative, and none may reach a conversion that overflows) and its exact
+ * comparison. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -47,12 +48,46 @@ test_refused(void **state)
     cJSON_Delete(doc);
 }
 
+static bool
+equal(const char *x, const char *y)
+{
+    cJSON *a = cJSON_Parse(x), *b = cJSON_Parse(y);
+    assert_non_null(a);
+    assert_non_null(b);
+    bool same = json_equal(a, b);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    return same;
+}
+
+/* The Idempotency-Key's "same request" check: cJSON_Compare took two neighbouring ids past 2^52
+ * for one, and a body that named a member twice for another than itself. */
+static void
+test_equal(void **state)
+{
+    (void)state;
+    assert_false(equal("{\"id\":5000000000000001}", "{\"id\":5000000000000002}"));
+    assert_true(equal("{\"id\":5000000000000001}", "{\"id\":5000000000000001}"));
+    assert_true(equal("{\"a\":1,\"b\":[1,\"x\",null]}", "{\"b\":[1,\"x\",null],\"a\":1.0}"));
+    assert_true(equal("{\"x\":1,\"x\":2,\"y\":3}", "{\"y\":3,\"x\":1,\"x\":2}"));
+    assert_false(equal("{\"x\":1,\"x\":2}", "{\"x\":2,\"x\":1}"));
+    assert_false(equal("{\"a\":1}", "{\"a\":1,\"b\":2}"));
+    assert_false(equal("{\"a\":1,\"c\":2}", "{\"a\":1,\"b\":2}"));
+    assert_false(equal("[1,2]", "[2,1]"));
+    assert_false(equal("[1,2]", "[1,2,3]"));
+    assert_false(equal("{\"a\":true}", "{\"a\":false}"));
+    assert_false(equal("{\"a\":\"1\"}", "{\"a\":1}"));
+    assert_false(equal("{\"a\":null}", "{\"a\":{}}"));
+    assert_true(equal("{}", "{}"));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_in_range),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_equal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
