@@ -11,9 +11,18 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 /* How long a migrate waits for another one on the same database. */
 #define MIGRATE_LOCK_WAIT_S 600
-#include <unistd.h>
+/* The client's read timeout on a migrate's connection: above the lock's wait, and an ALTER of a
+ * big table may take longer still. [mysql] read_timeout_s (30 s by default) is for the fleet's
+ * statements: it cut both off client-side, the server going on with the statement. */
+#define MIGRATE_READ_TIMEOUT_S 86400
+/* How long a migration's DDL waits for a table another session holds. While it waits, every
+ * later statement on that table queues behind it: the fleet's claims and check-outs would stall
+ * behind one long transaction (a backup's, say) until the workers fence themselves. */
+#define MIGRATE_MDL_WAIT_S 10
 
 struct migration {
     int version;
@@ -84,6 +93,23 @@ migrate_list(const char *dir, struct migration **out, int *np, char *err, size_t
     return 0;
 }
 
+/* Runs the statement of path that starts at line at; -1 with err set. */
+static int
+migrate_exec(struct db *db, const char *path, int at, const char *stmt, char *err, size_t errlen)
+{
+    if (db_exec_static(db, stmt) == 0)
+        return 0;
+    if (db_errno(db) == 1205) /* ER_LOCK_WAIT_TIMEOUT */
+        snprintf(err, errlen,
+                 "%s:%d: waited %d s for a table or rows another session holds (a long "
+                 "transaction, a backup?), rather than stall the fleet behind it; nothing of "
+                 "this statement was applied: run jobfleet migrate again (%s)",
+                 path, at, MIGRATE_MDL_WAIT_S, db_errstr(db));
+    else
+        snprintf(err, errlen, "%s:%d: %s", path, at, db_errstr(db));
+    return -1;
+}
+
 /* Runs each ";"-at-end-of-line separated statement of a file. Migration files are ours:
  * static text, no input. */
 static int
@@ -96,26 +122,34 @@ migrate_apply_file(struct db *db, const char *path, char *err, size_t errlen)
     }
     struct buf stmt;
     buf_init(&stmt, 0);
-    char line[4096];
-    int rc = 0;
-    while (rc == 0 && fgets(line, sizeof(line), fp)) {
+    char *line = NULL;
+    size_t cap = 0;
+    int rc = 0, no = 0, at = 0;
+    while (rc == 0 && getline(&line, &cap, fp) >= 0) {
+        no++;
         const char *p = line;
         while (isspace((unsigned char)*p))
             p++;
         if (strncmp(p, "--", 2) == 0 || *p == '\0')
             continue;
+        if (stmt.len == 0)
+            at = no;
         buf_appends(&stmt, line);
         size_t l = strlen(line);
         while (l && isspace((unsigned char)line[l - 1]))
             l--;
         if (l && line[l - 1] == ';') {
-            if (db_exec_static(db, stmt.data) < 0) {
-                snprintf(err, errlen, "%s: %s", path, db_errstr(db));
-                rc = -1;
-            }
+            rc = migrate_exec(db, path, at, stmt.data, err, errlen);
             buf_reset(&stmt);
         }
     }
+    if (rc == 0 && stmt.len > 0) {
+        /* Recorded as applied, a last statement without its ';' would never run. */
+        snprintf(err, errlen, "%s:%d: the file ends inside a statement (no ';' at its end)", path,
+                 at);
+        rc = -1;
+    }
+    free(line);
     fclose(fp);
     buf_release(&stmt);
     return rc;
@@ -164,6 +198,7 @@ migrate_run(const struct cfg_mysql *m, const char *dir, int *applied, char *err,
     struct cfg_mysql admin = *m;
     static char none[] = "";
     admin.database = none;
+    admin.read_timeout_s = MIGRATE_READ_TIMEOUT_S;
     struct db *db = db_new(&admin);
     struct migration *list = NULL;
     int n = -1, rc = -1;
@@ -179,6 +214,9 @@ migrate_run(const struct cfg_mysql *m, const char *dir, int *applied, char *err,
     if (crc == 0)
         crc = db_exec_static(db, sql);
     free(sql);
+    if (crc == 0)
+        crc = db_exec(db, "SET SESSION lock_wait_timeout = ?", DB_P(DBI(MIGRATE_MDL_WAIT_S)), NULL,
+                      NULL);
     if (crc < 0) {
         snprintf(err, errlen, "database %s: %s", m->database, db_errstr(db));
         goto out;

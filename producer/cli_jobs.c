@@ -40,9 +40,10 @@ cli_migrate(struct cli *c, int argc, char **argv)
         return cli_usage_error("migrate takes no arguments");
     char err[1024];
     if (migrate_all(&c->cfg, err, sizeof(err)) < 0) {
-        /* A newer schema than we know, or two migrations with one version, is the operator's
-         * input problem, not an outage: running it again will not help. */
-        if (strstr(err, "newer than this jobfleet knows") || strstr(err, "have the same version"))
+        /* A newer schema than we know, two migrations with one version, or a file cut short, is
+         * the operator's input problem, not an outage: running it again will not help. */
+        if (strstr(err, "newer than this jobfleet knows") || strstr(err, "have the same version") ||
+            strstr(err, "the file ends inside a statement"))
             return cli_usage_error("%s", err);
         return cli_runtime_error("%s", err);
     }

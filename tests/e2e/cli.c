@@ -295,6 +295,87 @@ test_migrate_refuses_duplicate_versions(struct tenv *t)
     free(dir);
 }
 
+/* The exit status of a migrate spawned into the test's processes (the last one), with its log on
+ * failure. */
+static void
+migrate_exited(struct tenv *t, pid_t p, int want, const char *needle)
+{
+    const char *path = t->procs[t->n_procs - 1].log_path;
+    int st = t_wait_exit(t, p, 40000);
+    char *log = t_read_file(path);
+    CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == want, "migrate exited %d, want %d: %s",
+          st, want, log ? log : "");
+    CHECK(needle == NULL || (log && strstr(log, needle)), "the log lacks \"%s\": %s", needle,
+          log ? log : "");
+    free(log);
+}
+
+/* A second migrate waits for the first one's lock up to its 600 s. Its connection had the
+ * fleet's [mysql] read_timeout_s (30 s by default, 2 here), and it gave up there with "Lost
+ * connection": an init container of the second replica failed when the first one's migration
+ * took over 30 s. */
+static void
+test_migrate_waits_past_read_timeout(struct tenv *t)
+{
+    char *lock = xasprintf("jobfleet:migrate:%s", t->db_name);
+    CHECK(t_sql_int(t, -1, "SELECT GET_LOCK(?, 0)", DB_P(DBS(lock))) == 1, "take the lock");
+    setenv("JOBFLEET_MYSQL_READ_TIMEOUT_S", "2", 1);
+    pid_t p = t_spawn(t, t_bin("jobfleet"), (const char *const[]){"migrate", NULL});
+    unsetenv("JOBFLEET_MYSQL_READ_TIMEOUT_S");
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE "
+                         "'%GET\\_LOCK%' AND ID <> CONNECTION_ID() AND TIME >= 4",
+                         DB_NOP) == 1,
+               15000, "the migrate did not wait 4 s for the lock");
+    CHECK(t_sql_int(t, -1, "SELECT RELEASE_LOCK(?)", DB_P(DBS(lock))) == 1, "release the lock");
+    free(lock);
+    migrate_exited(t, p, 0, NULL);
+}
+
+/* A migration's DDL waits at most 10 s for a table another session holds open (here a
+ * transaction that read action_settings), and says so: while an ALTER waits, every later
+ * statement on the table queues behind it, and a backup's long transaction would have stalled
+ * the fleet's claims until the workers fenced themselves. */
+static void
+test_migrate_gives_up_on_held_table(struct tenv *t)
+{
+    CHECK(db_exec_static(t->db, "DELETE FROM schema_migrations WHERE version = 10") == 0,
+          "forget 010: %s", db_errstr(t->db));
+    CHECK(db_begin(t->db) == 0 &&
+              t_sql_int(t, -1, "SELECT COUNT(*) FROM action_settings", DB_NOP) >= 0,
+          "hold action_settings: %s", db_errstr(t->db));
+    pid_t p = t_spawn(t, t_bin("jobfleet"), (const char *const[]){"migrate", NULL});
+    migrate_exited(t, p, 1, "010_settings_names_exact.sql:10: waited 10 s for a table");
+    db_rollback(t->db);
+    char *err = NULL;
+    CHECK(t_cli(t, NULL, &err, (const char *const[]){"migrate", NULL}) == 0,
+          "migrate once the table is free: %s", err);
+    free(err);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM schema_migrations WHERE version = 10", DB_NOP) ==
+              1,
+          "010 applied");
+}
+
+/* A last statement without its ';' was never run, and its file recorded as applied. */
+static void
+test_migrate_refuses_unended_statement(struct tenv *t)
+{
+    char *dir = xasprintf("%s/sql", t->dir);
+    CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
+    char *cmd = xasprintf("cp %s/deploy/sql/*.sql %s/ && printf 'CREATE TABLE ended (id INT);\\n"
+                          "\\nCREATE TABLE unended (id INT)\\n' > %s/900_unended.sql",
+                          JOBFLEET_SOURCE_DIR, dir, dir);
+    CHECK(system(cmd) == 0, "%s", cmd);
+    setenv("JOBFLEET_SQL_DIR", dir, 1);
+    EXPECT_CLI(2, "900_unended.sql:3: the file ends inside a statement", "migrate");
+    unsetenv("JOBFLEET_SQL_DIR");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM schema_migrations WHERE version = 900", DB_NOP) ==
+              0,
+          "the file was recorded as applied");
+    free(cmd);
+    free(dir);
+}
+
 /* The table of `queue list` prints each queue's Redis depth: the path that formats it must
  * free what it formats (the suite runs under LeakSanitizer, which fails the exit status). */
 static void
@@ -405,6 +486,9 @@ static const struct test_case cases[] = {
     {"e2e_cli_migrate_refuses_newer", test_migrate_refuses_newer, NULL},
     {"e2e_cli_migrate_concurrent", test_migrate_concurrent, NULL},
     {"e2e_cli_migrate_refuses_duplicate_versions", test_migrate_refuses_duplicate_versions, NULL},
+    {"e2e_cli_migrate_waits_past_read_timeout", test_migrate_waits_past_read_timeout, NULL},
+    {"e2e_cli_migrate_gives_up_on_held_table", test_migrate_gives_up_on_held_table, NULL},
+    {"e2e_cli_migrate_refuses_unended_statement", test_migrate_refuses_unended_statement, NULL},
 };
 
 int
