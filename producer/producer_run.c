@@ -53,6 +53,8 @@ producer_conn_tickets(struct producer *p, struct producer_conn *c)
     struct cfg_mysql m;
     if (c->tickets == NULL && cfg_db_section(p->cfg, "tickets", &m) == 0)
         c->tickets = db_new(&m);
+    if (c->tickets)
+        db_check_idle(c->tickets, DB_IDLE_CHECK_MS);
     return c->tickets;
 }
 

@@ -362,25 +362,6 @@ test_dashboard_unknown(struct tenv *t)
     tmyproxy_stop_for(p);
 }
 
-/* Kills every session on the test's database but the test's own (the producer's). */
-static int
-kill_other_sessions(struct tenv *t)
-{
-    struct db_rows *r = db_query(t->db,
-                                 "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = "
-                                 "DATABASE() AND ID <> CONNECTION_ID()",
-                                 DB_NOP);
-    CHECK(r != NULL, "processlist: %s", db_errstr(t->db));
-    int killed = 0;
-    for (int i = 0; i < r->n_rows; i++) {
-        char *kill = xasprintf("KILL CONNECTION %lld", (long long)db_rows_int(r, i, 0, 0));
-        killed += db_exec_static(t->db, kill) == 0;
-        free(kill);
-    }
-    db_rows_free(r);
-    return killed;
-}
-
 /* The server closed the producer's idle connections (wait_timeout, a restart, a proxy's idle
  * cut): the next create was answered 503 "stored": "unknown" though nothing had run, and the
  * writer called MariaDB down. Connections idle for a second are checked before use now. */
@@ -390,7 +371,7 @@ test_idle_connections_closed(struct tenv *t)
     tprod_start(t);
     const char *body = "{\"action\":\"System/Noop\"}";
     CHECK(tprod_call(t, "POST", "/api/jobs", body, NULL, NULL) == 201, "the first create");
-    CHECK(kill_other_sessions(t) > 0, "the producer's sessions killed");
+    CHECK(t_kill_sessions(t, NULL) > 0, "the producer's sessions killed");
     sleep_ms(1100); /* idle past the check's threshold */
     char *out = NULL;
     long st = tprod_call(t, "POST", "/api/jobs", body, NULL, &out);

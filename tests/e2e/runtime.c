@@ -327,21 +327,7 @@ test_probe_db_closed_while_idle(struct tenv *t)
     CHECK(t_job_in_state(t, first, "succeeded"), "the first probe succeeded");
     /* The child's [db.test] connection: the one that inserted into probe_rows. Every
      * connection of the test's user but this test's own is the worker's. */
-    int64_t killed = 0;
-    struct db_rows *r =
-        db_query(t->db,
-                 "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() "
-                 "AND ID <> CONNECTION_ID()",
-                 DB_NOP);
-    CHECK(r != NULL, "processlist: %s", db_errstr(t->db));
-    for (int i = 0; i < r->n_rows; i++) {
-        char *kill = xasprintf("KILL CONNECTION %lld", (long long)db_rows_int(r, i, 0, 0));
-        if (db_exec_static(t->db, kill) == 0)
-            killed++;
-        free(kill);
-    }
-    db_rows_free(r);
-    CHECK(killed > 0, "the worker's connections killed");
+    CHECK(t_kill_sessions(t, NULL) > 0, "the worker's connections killed");
     sleep_ms(1100); /* idle past the check's threshold */
     int64_t second = t_enqueue(t, "System/Probe", "{\"db\":\"test\"}",
                                (const char *const[]){"--max-attempts", "1", NULL});

@@ -419,6 +419,24 @@ t_log(struct tenv *t, pid_t pid)
     return NULL;
 }
 
+int
+t_kill_sessions(struct tenv *t, const char *db_name)
+{
+    struct db_rows *r = db_query(t->db,
+                                 "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = "
+                                 "COALESCE(?, DATABASE()) AND ID <> CONNECTION_ID()",
+                                 DB_P(DBS(db_name)));
+    CHECK(r != NULL, "processlist: %s", db_errstr(t->db));
+    int killed = 0;
+    for (int i = 0; i < r->n_rows; i++) {
+        char *kill = xasprintf("KILL CONNECTION %lld", (long long)db_rows_int(r, i, 0, 0));
+        killed += db_exec_static(t->db, kill) == 0;
+        free(kill);
+    }
+    db_rows_free(r);
+    return killed;
+}
+
 bool
 t_log_has(struct tenv *t, pid_t pid, const char *needle)
 {

@@ -102,6 +102,10 @@ bool t_alive(pid_t pid);
 /* The log file of a spawned process, read whole; the caller frees it. */
 char *t_log(struct tenv *t, pid_t pid);
 
+/* Kills every session on database db_name (NULL: the test's own) but the test's connection, as
+ * a server's wait_timeout or restart would; returns how many. */
+int t_kill_sessions(struct tenv *t, const char *db_name);
+
 /* Whether the log of the spawned process pid holds needle. */
 bool t_log_has(struct tenv *t, pid_t pid, const char *needle);
 /* The lines "job ID attempt N<what>" (what: " succeeded", " taken by its child"...), whatever
