@@ -25,6 +25,7 @@ static const struct metric_def cronjob_misfires = {
     "jobfleet_cron_misfires_total",
     "Cron fire times that made no job, by reason: late (missed fires older than the catch-up "
     "window, counted once per skip), unknown_action (the action is not registered here), "
+    "invalid_definition (the stored job is refused, e.g. a \"dry_run\" that is not a boolean), "
     "bad_schedule (the schedule or zone cannot be evaluated), unique_key_held (a live job of "
     "an earlier fire or another origin holds the job's unique key and does that work).",
     METRIC_COUNTER,
@@ -156,15 +157,19 @@ cronjob_fire_job(struct db *db, struct rq *rq, const struct cfg *cfg, const stru
     uint64_t n = 0;
     if (job_spec_check(&spec, cfg->worker.test_actions, &checked, &field, err, sizeof(err)) !=
         JOB_E_OK) {
-        /* An action this scheduler does not know (an older binary, test actions off): skip
-         * the fire rather than stall the cron job on it every tick. */
+        /* An action this scheduler does not know (an older binary, test actions off), or a
+         * definition stored before a check that refuses it now (a "dry_run" of 0): skip the
+         * fire rather than stall the cron job on it every tick, and say which it was. */
         if (cronjob_store_advance(db, row->id, row->next_fire, p->next, 0, 0, &n) < 0)
             return -1;
         char fire_local[64];
         cron_format_local(p->fire, tz, fire_local, sizeof(fire_local));
+        bool unknown = field && strcmp(field, "action") == 0;
         if (n == 1) {
-            metrics_add(&cronjob_misfires, "unknown_action", NULL, 1);
-            log_warnx("cron job %s: fire at %s skipped: %s", row->name, fire_local, err);
+            metrics_add(&cronjob_misfires, unknown ? "unknown_action" : "invalid_definition", NULL,
+                        1);
+            log_warnx("cron job %s: fire at %s skipped: %s%s", row->name, fire_local, err,
+                      unknown ? "" : " (correct the cron job, or remove and add it again)");
         }
         return 0;
     }

@@ -4,6 +4,7 @@
  * the CLI reads [scheduler] test_clock_file, so days and DST nights pass in seconds. */
 #include "cronjob_fire.h"
 #include "cronjob.h"
+#include "metrics.h"
 #include "tproducer.h"
 #include "tsupport.h"
 #include "util.h"
@@ -754,6 +755,28 @@ test_cleanup_builtins(struct tenv *t)
     free(res);
 }
 
+/* A cron job stored before its parameters were refused (a "dry_run" of 0, which ran the job for
+ * real) makes no job, and says why: its fires were counted as an unknown action. */
+static void
+test_refused_definition_misfires(struct tenv *t)
+{
+    clock_init(t);
+    int64_t t0 = iso("2026-05-01T10:00:00Z");
+    int64_t id = add_at(t, t0 - 30, "every", "* * * * *", NULL, NULL);
+    CHECK(db_exec(t->db, "UPDATE cron_jobs SET parameters = '{\"dry_run\":0}' WHERE id = ?",
+                  DB_P(DBI(id)), NULL, NULL) == 0,
+          "store the old parameters: %s", db_errstr(t->db));
+    metrics_reset();
+    step_at(t, t0 + 1);
+    CHECK(jobs_of(t, id) == 0, "a refused definition made a job");
+    struct buf b;
+    buf_init(&b, 0);
+    metrics_render(&b);
+    CHECK(strstr(b.data, "jobfleet_cron_misfires_total{reason=\"invalid_definition\"} 1"),
+          "the misfire's reason: %s", b.data);
+    buf_release(&b);
+}
+
 static const struct test_case cases[] = {
     {"e2e_cron_two_schedulers_exactly_once", test_two_schedulers_exactly_once, NULL},
     {"e2e_cron_skewed_schedulers_exactly_once", test_skewed_schedulers_exactly_once, NULL},
@@ -766,6 +789,7 @@ static const struct test_case cases[] = {
     {"e2e_cron_cli_list_next", test_cli_list_next, NULL},
     {"e2e_cron_scheduler_clock", test_scheduler_clock, NULL},
     {"e2e_cron_cleanup_builtins", test_cleanup_builtins, NULL},
+    {"e2e_cron_refused_definition_misfires", test_refused_definition_misfires, NULL},
 };
 
 int
