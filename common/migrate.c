@@ -282,6 +282,32 @@ out:
 }
 
 int
+migrate_check_schema(const struct cfg_mysql *m, char *err, size_t errlen)
+{
+    struct cfg_mysql quick = *m;
+    quick.connect_timeout_s = quick.read_timeout_s = 2; /* a start must not hang on a hung server */
+    struct db *db = db_new(&quick);
+    int version = -1;
+    if (db_connect(db) == 0) {
+        struct db_rows *r =
+            db_query(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", DB_NOP);
+        if (r)
+            version = (int)db_rows_int(r, 0, 0, 0);
+        else if (db_errno(db) == 1146) /* ER_NO_SUCH_TABLE: never migrated */
+            version = 0;
+        db_rows_free(r);
+    }
+    db_free(db);
+    if (version < 0 || version >= MIGRATE_SCHEMA_VERSION)
+        return 0;
+    snprintf(err, errlen,
+             "database %s is at schema version %d; this jobfleet needs %d: run `jobfleet "
+             "migrate` first",
+             m->database, version, MIGRATE_SCHEMA_VERSION);
+    return -1;
+}
+
+int
 migrate_all(const struct cfg *c, char *err, size_t errlen)
 {
     const char *dir = migrate_sql_dir();

@@ -20,4 +20,16 @@ int migrate_run(const struct cfg_mysql *m, const char *dir, int *applied, char *
 /* The fleet database, then every [db.<name>] that has migrations under <dir>/<name>/. */
 int migrate_all(const struct cfg *c, char *err, size_t errlen);
 
+/* The fleet database's schema version this build's statements need: the highest of
+ * deploy/sql (unit_schema_version_test keeps the two in step). */
+#define MIGRATE_SCHEMA_VERSION 10
+
+/* A daemon's check at start: -1 with err set when the fleet database m answers and is below
+ * MIGRATE_SCHEMA_VERSION (a new binary started before `jobfleet migrate`: its claims would
+ * work and its check-outs fail on a missing column, every job run then timed out and run
+ * again). 0 when it is recent enough, or cannot be asked now (the daemon waits for MariaDB as
+ * ever). A newer schema is fine: migrations only add, and old binaries run on during a rolling
+ * upgrade. */
+int migrate_check_schema(const struct cfg_mysql *m, char *err, size_t errlen);
+
 #endif

@@ -12,6 +12,7 @@
 #include "http_server.h"
 #include "http_tls.h"
 #include "log.h"
+#include "migrate.h"
 #include "producer.h"
 #include "producer_writer.h"
 #include "spool.h"
@@ -238,7 +239,8 @@ producer_run(struct cfg *c, char *err, size_t errlen)
 {
     if (producer_check_config(c, err, errlen) < 0)
         return -1;
-    if (producer_check_packet(c, err, errlen) < 0)
+    if (migrate_check_schema(&c->mysql, err, errlen) < 0 ||
+        producer_check_packet(c, err, errlen) < 0)
         return -1;
     struct producer *p = xcalloc(1, sizeof(*p));
     p->cfg = c;

@@ -2,6 +2,7 @@
 #include "actions.h"
 #include "cfg.h"
 #include "log.h"
+#include "migrate.h"
 #include "sched.h"
 #include "util.h"
 
@@ -171,6 +172,11 @@ main(int argc, char **argv)
         return rc;
     }
     cfg_log_source(&cfg);
+    if (migrate_check_schema(&cfg.mysql, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        cfg_release(&cfg);
+        return 1;
+    }
     sched_signals();
     int rc = sched_run(&cfg, &sched_stop);
     cfg_release(&cfg);

@@ -3,6 +3,7 @@
 #include "cfg.h"
 #include "fetch_queues.h"
 #include "log.h"
+#include "migrate.h"
 #include "supervisor.h"
 #include "util.h"
 
@@ -134,6 +135,11 @@ main(int argc, char **argv)
         return 0;
     }
     cfg_log_source(&cfg);
+    if (migrate_check_schema(&cfg.mysql, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        cfg_release(&cfg);
+        return 1;
+    }
     int rc = supervisor_run(&cfg);
     cfg_release(&cfg);
     return rc;

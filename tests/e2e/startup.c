@@ -1,5 +1,6 @@
 /* End-to-end tests of a worker that starts while MariaDB or Redis cannot be reached: a signal
- * must still stop it promptly, however long the server stays away. */
+ * must still stop it promptly, however long the server stays away; and of daemons started on a
+ * schema older than they need. */
 #include "log.h"
 #include "tsupport.h"
 #include "util.h"
@@ -74,6 +75,31 @@ stop_while_waiting(struct tenv *t, const char *env, const char *waiting, int sig
     close(fd);
 }
 
+/* A daemon of a new version started before `jobfleet migrate` refuses to start, naming the
+ * versions: the worker claimed and ran jobs whose check-outs then failed on a missing column,
+ * and the watchdog ran each again. */
+static void
+test_old_schema_refused(struct tenv *t)
+{
+    CHECK(db_exec_static(t->db, "DELETE FROM schema_migrations WHERE version = (SELECT v FROM "
+                                "(SELECT MAX(version) AS v FROM schema_migrations) m)") == 0,
+          "forget the last migration: %s", db_errstr(t->db));
+    const char *bins[] = {"jobfleet-worker", "jobfleet-scheduler", "jobfleet-producer"};
+    for (int i = 0; i < 3; i++) {
+        pid_t p = t_spawn(t, t_bin(bins[i]), NULL);
+        const char *path = t->procs[t->n_procs - 1].log_path;
+        int st = t_wait_exit(t, p, 15000);
+        char *log = t_read_file(path);
+        CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "%s exited %d: %s", bins[i], st,
+              log ? log : "");
+        CHECK(log && strstr(log, "this jobfleet needs") && strstr(log, "jobfleet migrate"),
+              "%s does not say to migrate: %s", bins[i], log ? log : "");
+        free(log);
+    }
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM worker_instances", DB_NOP) == 0,
+          "the worker registered");
+}
+
 static void
 test_sigterm_waiting_for_mysql(struct tenv *t)
 {
@@ -100,6 +126,7 @@ static const struct test_case cases[] = {
     {"e2e_startup_sigterm_waiting_for_mysql", test_sigterm_waiting_for_mysql, NULL},
     {"e2e_startup_sigint_waiting_for_mysql", test_sigint_waiting_for_mysql, NULL},
     {"e2e_startup_sigterm_waiting_for_redis", test_sigterm_waiting_for_redis, NULL},
+    {"e2e_startup_old_schema_refused", test_old_schema_refused, NULL},
 };
 
 int

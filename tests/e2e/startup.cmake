@@ -1,4 +1,5 @@
 jf_e2e(startup TIMEOUT 60 NAMES
   e2e_startup_sigterm_waiting_for_mysql
   e2e_startup_sigint_waiting_for_mysql
-  e2e_startup_sigterm_waiting_for_redis)
+  e2e_startup_sigterm_waiting_for_redis
+  e2e_startup_old_schema_refused)
