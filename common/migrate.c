@@ -307,30 +307,81 @@ migrate_check_schema(const struct cfg_mysql *m, char *err, size_t errlen)
     return -1;
 }
 
-int
-migrate_all(const struct cfg *c, char *err, size_t errlen)
+static bool
+migrate_same_str(const char *a, const char *b)
 {
-    const char *dir = migrate_sql_dir();
-    int applied = 0;
-    if (migrate_run(&c->mysql, dir, &applied, err, errlen) < 0)
-        return -1;
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* Whether a and b name one database on one server. */
+static bool
+migrate_same_database(const struct cfg_mysql *a, const struct cfg_mysql *b)
+{
+    return migrate_same_str(a->database, b->database) && migrate_same_str(a->host, b->host) &&
+           migrate_same_str(a->socket, b->socket) && a->port == b->port;
+}
+
+/* Refuses a [db.<label>] with migrations of its own whose database is the fleet's or that of
+ * an earlier set (seen[0..n)): schema_migrations counts versions, not sets, so the second set's
+ * files would be taken for applied, or for a newer schema. */
+static int
+migrate_own_database(const struct cfg *c, const char *label, const struct cfg_mysql *m,
+                     const struct cfg_mysql *seen, const char **seen_label, int n, char *err,
+                     size_t errlen)
+{
+    const char *other = migrate_same_database(m, &c->mysql) ? "the fleet's ([mysql])" : NULL;
+    char buf[96];
+    for (int i = 0; other == NULL && i < n; i++)
+        if (migrate_same_database(m, &seen[i])) {
+            snprintf(buf, sizeof(buf), "[db.%s]'s", seen_label[i]);
+            other = buf;
+        }
+    if (other == NULL)
+        return 0;
+    snprintf(err, errlen,
+             "[db.%s]: database %s is %s as well: its migrations need a database of their own "
+             "(set database = in [db.%s])",
+             label, m->database, other, label);
+    return -1;
+}
+
+/* The [db.<name>] sections that have migrations under dir/<name>/, their settings in m and
+ * their names in label (room for c->n_sections); returns how many. */
+static int
+migrate_sets(const struct cfg *c, const char *dir, struct cfg_mysql *m, const char **label)
+{
+    int n = 0;
     for (int i = 0; i < c->n_sections; i++) {
         const struct cfg_section *s = &c->sections[i];
         if (strcmp(s->kind, "db") != 0)
             continue;
         char *sub = xasprintf("%s/%s", dir, s->label);
         struct stat st;
-        if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode)) {
-            struct cfg_mysql m;
-            cfg_db_section(c, s->label, &m);
-            int n = 0;
-            int rc = migrate_run(&m, sub, &n, err, errlen);
-            free(sub);
-            if (rc < 0)
-                return -1;
-            continue;
-        }
+        if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode) && cfg_db_section(c, s->label, &m[n]) == 0)
+            label[n++] = s->label;
         free(sub);
     }
-    return 0;
+    return n;
+}
+
+int
+migrate_all(const struct cfg *c, char *err, size_t errlen)
+{
+    const char *dir = migrate_sql_dir();
+    struct cfg_mysql *m = xcalloc((size_t)c->n_sections + 1, sizeof(*m));
+    const char **label = xcalloc((size_t)c->n_sections + 1, sizeof(*label));
+    int n = migrate_sets(c, dir, m, label), rc = 0, applied = 0;
+    /* Every set's database is checked before any is migrated. */
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = migrate_own_database(c, label[i], &m[i], m, label, i, err, errlen);
+    if (rc == 0)
+        rc = migrate_run(&c->mysql, dir, &applied, err, errlen);
+    for (int i = 0; i < n && rc == 0; i++) {
+        char *sub = xasprintf("%s/%s", dir, label[i]);
+        rc = migrate_run(&m[i], sub, &applied, err, errlen);
+        free(sub);
+    }
+    free(m);
+    free(label);
+    return rc < 0 ? -1 : 0;
 }

@@ -376,6 +376,23 @@ test_migrate_refuses_unended_statement(struct tenv *t)
     free(dir);
 }
 
+/* A [db.tickets] without a database of its own is the fleet's: schema_migrations counts
+ * versions, not sets, and the tickets tables were never made ("newer than this jobfleet
+ * knows"). Refused before anything is migrated, naming the section. */
+static void
+test_migrate_refuses_shared_database(struct tenv *t)
+{
+    CHECK(db_exec_static(t->db, "DELETE FROM schema_migrations WHERE version = 10") == 0,
+          "forget 010: %s", db_errstr(t->db));
+    FILE *fp = fopen(t->conf, "a");
+    CHECK(fp && fputs("[db.tickets]\nconnect_timeout_s = 5\n", fp) >= 0 && fclose(fp) == 0,
+          "add [db.tickets] to %s", t->conf);
+    EXPECT_CLI(2, "[db.tickets]: database ", "migrate");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM schema_migrations WHERE version = 10", DB_NOP) ==
+              0,
+          "the fleet's database was migrated before the refusal");
+}
+
 /* The table of `queue list` prints each queue's Redis depth: the path that formats it must
  * free what it formats (the suite runs under LeakSanitizer, which fails the exit status). */
 static void
@@ -489,6 +506,7 @@ static const struct test_case cases[] = {
     {"e2e_cli_migrate_waits_past_read_timeout", test_migrate_waits_past_read_timeout, NULL},
     {"e2e_cli_migrate_gives_up_on_held_table", test_migrate_gives_up_on_held_table, NULL},
     {"e2e_cli_migrate_refuses_unended_statement", test_migrate_refuses_unended_statement, NULL},
+    {"e2e_cli_migrate_refuses_shared_database", test_migrate_refuses_shared_database, NULL},
 };
 
 int
