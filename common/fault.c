@@ -63,8 +63,11 @@ fault_stall(const char *name)
 {
     const char *stall = getenv("JOBFLEET_FAULT_STALL");
     const char *colon = stall ? strchr(stall, ':') : NULL;
-    if (colon && (size_t)(colon - stall) == strlen(name) && strncmp(stall, name, strlen(name)) == 0)
+    if (colon && (size_t)(colon - stall) == strlen(name) &&
+        strncmp(stall, name, strlen(name)) == 0) {
+        fprintf(stderr, "fault point %s: stalled for %d ms\n", name, atoi(colon + 1));
         usleep((useconds_t)atoi(colon + 1) * 1000);
+    }
 }
 
 /* The N of JOBFLEET_FAULT_POINT=NAME[@N] when it names name; 0 when it does not. */

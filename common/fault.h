@@ -32,6 +32,9 @@
  *   handback.pushed  a hand-back committed and pushed its IDs, before it logs and lets them go
  *   cron.fired       the scheduler inserted a cron fire's job, before it advanced the cron row
  *   watchdog.scanned  the watchdog read jobs past their deadline, before it ends them
+ *   writer.batch     the producer's writer is about to write a batch
+ *   writer.insert    (FAULT_FAIL) a writer's insert of a batch, or of one row of it, fails as
+ *                    refused for its data
  *   pickup.commit    the scheduler queued due jobs and is about to commit (then push)
  *   webhook_log.write  the producer's webhook log is about to write what is queued
  *   webhook_log.chunk  that write is about to send its second statement or a later one

@@ -11,6 +11,7 @@
  * covers whatever the backlog could not hold. */
 #include "bgthread.h"
 #include "job_batch.h"
+#include "fault.h"
 #include "log.h"
 #include "metrics.h"
 #include "producer.h"
@@ -310,6 +311,10 @@ writer_backlog_flush(struct producer_writer *wr, struct rq *rq)
 static enum job_err
 writer_insert(struct writer_thread *t, struct producer_write **b, int n, char *err, size_t errlen)
 {
+    if (FAULT_FAIL("writer.insert")) {
+        snprintf(err, errlen, "the test build's fault point writer.insert");
+        return JOB_E_INPUT;
+    }
     struct job_spec *specs = xcalloc((size_t)n, sizeof(*specs));
     struct job_ref *refs = xcalloc((size_t)n, sizeof(*refs));
     for (int i = 0; i < n; i++)
@@ -371,7 +376,9 @@ writer_txn(struct writer_thread *t, struct producer_write **b, int *n, bool per_
     }
     for (int i = 0; per_row && i < *n; i++) {
         struct producer_write *w = b[i];
-        if (job_insert(t->db, &w->spec, &w->ref, err, errlen) == JOB_E_OK)
+        if (FAULT_FAIL("writer.insert"))
+            snprintf(err, errlen, "the test build's fault point writer.insert");
+        else if (job_insert(t->db, &w->spec, &w->ref, err, errlen) == JOB_E_OK)
             continue;
         if (db_lost(t->db))
             return -1;
@@ -432,15 +439,21 @@ writer_batch(struct writer_thread *t, struct producer_write **b, int *np)
         writer_learn_packet(wr, t->db);
     }
     int64_t t0_us = now_mono_us();
-    /* A failed multi-row statement is retried row by row, which finds the item at fault. */
+    FAULT_POINT("writer.batch");
+    /* A failed multi-row statement is retried row by row, which finds the items at fault. A
+     * try that took one of them out counts for nothing: three bad rows used to use up the
+     * tries, and the good rows behind them were answered 503. */
     int rc = 1;
     bool per_row = false;
-    for (int attempt = 0; attempt < 4 && rc > 0 && n > 0; attempt++) {
+    for (int tries = 4; tries > 0 && rc > 0 && n > 0; tries--) {
+        int before = n;
         rc = writer_txn(t, b, &n, per_row, err, sizeof(err));
         if (rc == 2) {
             log_warnx("batch of %d jobs: %s; retrying row by row", n, err);
             per_row = true;
         }
+        if (rc == 1 && n < before)
+            tries++;
     }
     if (rc != 0) {
         if (rc < 0)
