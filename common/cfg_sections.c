@@ -49,6 +49,11 @@ cfg_db_section(const struct cfg *c, const char *name, struct cfg_mysql *out)
     int64_t n;
     if ((v = cfg_section_get(s, "port")) && parse_int64(v, 1, 65535, &n) == 0)
         out->port = (int)n;
+    /* A socket wins over host and port: one inherited from [mysql] would send a section that
+     * names another server to the fleet's own. */
+    static char tcp[] = "";
+    if ((cfg_section_get(s, "host") || cfg_section_get(s, "port")) && !cfg_section_get(s, "socket"))
+        out->socket = tcp;
     if ((v = cfg_section_get(s, "connect_timeout_s")) && parse_int64(v, 1, 3600, &n) == 0)
         out->connect_timeout_s = (int)n;
     if ((v = cfg_section_get(s, "read_timeout_s")) && parse_int64(v, 1, 86400, &n) == 0)

@@ -253,6 +253,21 @@ test_db_section(void **state)
     assert_int_equal(m.read_timeout_s, 7);
     assert_int_equal(cfg_db_section(&c, "nope", &m), -1);
     cfg_release(&c);
+    /* A section that names its own host does not take [mysql]'s socket, which wins over any
+     * host: it reached the fleet's server. One that names no server takes the socket too. */
+    free(text);
+    text = xstrdup("[mysql]\nsocket = /run/mysqld/mysqld.sock\n[db.desk]\nhost = desk-db\n"
+                   "database = desk\n[db.tickets]\ndatabase = tickets\n");
+    unlink(path);
+    free(path);
+    path = write_tmp(text);
+    assert_int_equal(cfg_load(&c, path, err, sizeof(err)), 0);
+    assert_int_equal(cfg_db_section(&c, "desk", &m), 0);
+    assert_string_equal(m.host, "desk-db");
+    assert_string_equal(m.socket, "");
+    assert_int_equal(cfg_db_section(&c, "tickets", &m), 0);
+    assert_string_equal(m.socket, "/run/mysqld/mysqld.sock");
+    cfg_release(&c);
     unlink(path);
     unlink(secret);
     free(path);
