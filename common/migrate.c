@@ -101,9 +101,10 @@ migrate_exec(struct db *db, const char *path, int at, const char *stmt, char *er
         return 0;
     if (db_errno(db) == 1205) /* ER_LOCK_WAIT_TIMEOUT */
         snprintf(err, errlen,
-                 "%s:%d: waited %d s for a table or rows another session holds (a long "
-                 "transaction, a backup?), rather than stall the fleet behind it; nothing of "
-                 "this statement was applied: run jobfleet migrate again (%s)",
+                 "%s:%d: gave up waiting for a table or rows another session holds (a long "
+                 "transaction, a backup?): %d s for a table, innodb_lock_wait_timeout for rows, "
+                 "rather than stall the fleet behind it; nothing of this statement was applied: "
+                 "run jobfleet migrate again (%s)",
                  path, at, MIGRATE_MDL_WAIT_S, db_errstr(db));
     else
         snprintf(err, errlen, "%s:%d: %s", path, at, db_errstr(db));
@@ -295,6 +296,8 @@ migrate_check_schema(const struct cfg_mysql *m, char *err, size_t errlen)
             version = (int)db_rows_int(r, 0, 0, 0);
         else if (db_errno(db) == 1146) /* ER_NO_SUCH_TABLE: never migrated */
             version = 0;
+        else
+            log_warnx("cannot read the schema version (%s): not checked", db_errstr(db));
         db_rows_free(r);
     }
     db_free(db);
@@ -313,12 +316,16 @@ migrate_same_str(const char *a, const char *b)
     return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
-/* Whether a and b name one database on one server. */
+/* Whether a and b name one database on one server, as db_connect reaches it: by the socket
+ * when one is set (host and port are then ignored), else by host and port. */
 static bool
 migrate_same_database(const struct cfg_mysql *a, const struct cfg_mysql *b)
 {
-    return migrate_same_str(a->database, b->database) && migrate_same_str(a->host, b->host) &&
-           migrate_same_str(a->socket, b->socket) && a->port == b->port;
+    bool sa = a->socket && a->socket[0], sb = b->socket && b->socket[0];
+    if (!migrate_same_str(a->database, b->database) || sa != sb)
+        return false;
+    return sa ? migrate_same_str(a->socket, b->socket)
+              : migrate_same_str(a->host, b->host) && a->port == b->port;
 }
 
 /* Refuses a [db.<label>] with migrations of its own whose database is the fleet's or that of
@@ -364,10 +371,37 @@ migrate_sets(const struct cfg *c, const char *dir, struct cfg_mysql *m, const ch
     return n;
 }
 
+/* Refuses a migrations directory older than this build (a copy left from the last version):
+ * its migrate would say the schema is up to date, and every daemon then refuse to start on it. */
+static int
+migrate_dir_current(const char *dir, char *err, size_t errlen)
+{
+    struct migration *list = NULL;
+    int n = 0;
+    int rc = migrate_list(dir, &list, &n, err, errlen); /* the list is the caller's either way */
+    int highest = n ? list[n - 1].version : 0;
+    for (int i = 0; i < n; i++) {
+        free(list[i].name);
+        free(list[i].path);
+    }
+    free(list);
+    if (rc < 0)
+        return -1;
+    if (highest >= MIGRATE_SCHEMA_VERSION)
+        return 0;
+    snprintf(err, errlen,
+             "%s holds migrations up to version %d, and this jobfleet needs %d: it is an older "
+             "copy; point JOBFLEET_SQL_DIR at this version's deploy/sql, or install it",
+             dir, highest, MIGRATE_SCHEMA_VERSION);
+    return -1;
+}
+
 int
 migrate_all(const struct cfg *c, char *err, size_t errlen)
 {
     const char *dir = migrate_sql_dir();
+    if (migrate_dir_current(dir, err, errlen) < 0)
+        return -1;
     struct cfg_mysql *m = xcalloc((size_t)c->n_sections + 1, sizeof(*m));
     const char **label = xcalloc((size_t)c->n_sections + 1, sizeof(*label));
     int n = migrate_sets(c, dir, m, label), rc = 0, applied = 0;

@@ -44,7 +44,7 @@ cli_migrate(struct cli *c, int argc, char **argv)
          * the operator's input problem, not an outage: running it again will not help. */
         if (strstr(err, "newer than this jobfleet knows") || strstr(err, "have the same version") ||
             strstr(err, "the file ends inside a statement") ||
-            strstr(err, "need a database of their own"))
+            strstr(err, "need a database of their own") || strstr(err, "it is an older copy"))
             return cli_usage_error("%s", err);
         return cli_runtime_error("%s", err);
     }

@@ -345,7 +345,7 @@ test_migrate_gives_up_on_held_table(struct tenv *t)
               t_sql_int(t, -1, "SELECT COUNT(*) FROM action_settings", DB_NOP) >= 0,
           "hold action_settings: %s", db_errstr(t->db));
     pid_t p = t_spawn(t, t_bin("jobfleet"), (const char *const[]){"migrate", NULL});
-    migrate_exited(t, p, 1, "010_settings_names_exact.sql:10: waited 10 s for a table");
+    migrate_exited(t, p, 1, "010_settings_names_exact.sql:10: gave up waiting for a table");
     db_rollback(t->db);
     char *err = NULL;
     CHECK(t_cli(t, NULL, &err, (const char *const[]){"migrate", NULL}) == 0,
@@ -391,6 +391,24 @@ test_migrate_refuses_shared_database(struct tenv *t)
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM schema_migrations WHERE version = 10", DB_NOP) ==
               0,
           "the fleet's database was migrated before the refusal");
+}
+
+/* A migrations directory older than the binary (an installed copy left from the last version)
+ * is refused: its migrate said the schema was up to date, and every daemon then refused to
+ * start on it. */
+static void
+test_migrate_refuses_older_sql_dir(struct tenv *t)
+{
+    char *dir = xasprintf("%s/sql", t->dir);
+    CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
+    char *cmd =
+        xasprintf("cp %s/deploy/sql/*.sql %s/ && rm %s/010_*.sql", JOBFLEET_SOURCE_DIR, dir, dir);
+    CHECK(system(cmd) == 0, "%s", cmd);
+    setenv("JOBFLEET_SQL_DIR", dir, 1);
+    EXPECT_CLI(2, "holds migrations up to version 9, and this jobfleet needs 10", "migrate");
+    unsetenv("JOBFLEET_SQL_DIR");
+    free(cmd);
+    free(dir);
 }
 
 /* The table of `queue list` prints each queue's Redis depth: the path that formats it must
@@ -507,6 +525,7 @@ static const struct test_case cases[] = {
     {"e2e_cli_migrate_gives_up_on_held_table", test_migrate_gives_up_on_held_table, NULL},
     {"e2e_cli_migrate_refuses_unended_statement", test_migrate_refuses_unended_statement, NULL},
     {"e2e_cli_migrate_refuses_shared_database", test_migrate_refuses_shared_database, NULL},
+    {"e2e_cli_migrate_refuses_older_sql_dir", test_migrate_refuses_older_sql_dir, NULL},
 };
 
 int

@@ -10,4 +10,5 @@ jf_e2e(cli TIMEOUT 60 NAMES
   e2e_cli_migrate_waits_past_read_timeout
   e2e_cli_migrate_gives_up_on_held_table
   e2e_cli_migrate_refuses_unended_statement
-  e2e_cli_migrate_refuses_shared_database)
+  e2e_cli_migrate_refuses_shared_database
+  e2e_cli_migrate_refuses_older_sql_dir)
