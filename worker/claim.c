@@ -83,9 +83,13 @@ claim_apply_limits(struct fetch *f, int64_t *ids, int n, struct job_limits *jls)
             kept++;
             continue;
         }
-        /* Over a limit (or Redis unreachable): the job waits in pending, not failed. */
-        if (wait < 0)
+        /* Over a limit (or Redis unreachable): the job waits in pending, not failed. An
+         * acquire whose answer was lost may have taken the slots under its member, which no
+         * later acquire shares: freed now, not held for a lease. */
+        if (wait < 0) {
+            limiter_free_slots(&f->lim, &jl);
             wait = 1000;
+        }
         if (lifecycle_defer(f->db, id, wait) < 0)
             log_warnx("defer job %lld: %s", (long long)id, db_errstr(f->db));
     }
