@@ -19,6 +19,6 @@ jf_e2e(scheduler TIMEOUT 180 NAMES
   e2e_scheduler_cron_waits_for_db_clock
   e2e_scheduler_outage_grace)
 # These two start private MariaDB and Redis servers of their own (restarting the shared ones
-# would disturb the other tests): heavy, so one at a time.
+# would disturb the other tests): heavy, so one heavy test at a time, beside lighter ones.
 set_tests_properties(e2e_scheduler_mysql_restart e2e_scheduler_redis_restart
-  e2e_scheduler_outage_grace PROPERTIES RUN_SERIAL TRUE)
+  e2e_scheduler_outage_grace PROPERTIES RESOURCE_LOCK heavy)
