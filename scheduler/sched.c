@@ -177,7 +177,7 @@ sched_tick(struct sched *s)
         sched_watchdog(s);
     if (sched_db_alive(s))
         sched_lease(s);
-    if (sched_db_alive(s) && redis && rq_connected(s->rq))
+    if (sched_db_alive(s) && redis && rq_connected(s->rq) && !s->rq_refusing)
         sched_reconcile(s);
     if (sched_db_alive(s))
         sched_cron_step(s);

@@ -78,6 +78,10 @@ struct sched {
     bool leader;
     bool waiting_logged;   /* the standby line was logged for this wait */
     bool cron_config_done; /* the config's schedules are in cron_jobs (sched_cron.c) */
+    /* Redis answered a push with an error, its connection up (LOADING after a restart, OOM,
+     * MISCONF, a replica's READONLY): pickup and reconcile wait until a probe write goes
+     * through, rather than queue batch after batch that no one can push (sched_queue.c). */
+    bool rq_refusing;
     /* Monotonic time of the end of the last MariaDB outage this process saw, or of the
      * server's start when it started less than a lease before we connected (0: none). The
      * lease recovery and the watchdog wait a full lease after it (sched_db_settling), so
@@ -151,6 +155,8 @@ void sched_release(struct sched *s);
  * (sched_db_fail/sched_rq_fail). */
 /* Pending jobs that are due → queued (committed) → pushed to Redis. */
 int sched_pickup(struct sched *s);
+/* False while Redis refuses writes (s->rq_refusing), after probing it once more. */
+bool sched_rq_writable(struct sched *s);
 /* Queued jobs missing from Redis after requeue_after_s → pushed again. */
 int sched_reconcile(struct sched *s);
 /* Running jobs past their deadline + grace → finished "timeout". */

@@ -111,8 +111,11 @@ sched_pickup_batch(struct sched *s, int limit)
     }
     /* Committed: only now may the IDs become visible in Redis (invariant 1). */
     it = sched_items_from_rows(r);
-    if (sched_push_items(s, it, n) < 0)
-        sched_rq_fail(s, SCHED_STEP_PICKUP); /* reconcile pushes them later */
+    if (sched_push_items(s, it, n) < 0) {
+        /* An error answer (the connection up) may last: the next batches wait for Redis. */
+        s->rq_refusing = rq_connected(s->rq);
+        sched_rq_fail(s, SCHED_STEP_PICKUP); /* reconcile pushes these later */
+    }
     rc = n;
     goto out;
 fail:
@@ -124,17 +127,39 @@ out:
     return rc;
 }
 
+bool
+sched_rq_writable(struct sched *s)
+{
+    if (!s->rq_refusing)
+        return true;
+    /* A write of a key of its own: LOADING, OOM, MISCONF and READONLY refuse it as they refuse
+     * a push. */
+    char *key = xasprintf("%s:scheduler:probe", s->cfg->redis.prefix);
+    const char *argv[] = {"SET", key, "1", "PX", "10000"};
+    bool ok = rq_command(s->rq, 5, argv) == 0;
+    free(key);
+    if (!ok) {
+        sched_rq_fail(s, SCHED_STEP_PICKUP);
+        return false;
+    }
+    log_info("Redis takes writes again: due jobs are queued and pushed");
+    s->rq_refusing = false;
+    return true;
+}
+
 int
 sched_pickup(struct sched *s)
 {
     int limit = s->cfg->scheduler.batch_size, total = 0;
+    if (!sched_rq_writable(s))
+        return 0; /* due jobs stay pending, and are pushed as soon as Redis takes them */
     for (int round = 0; round < SCHED_PICKUP_ROUNDS && !*s->stop; round++) {
         int n = sched_pickup_batch(s, limit);
         if (n < 0)
             return -1;
         total += n;
         s->counts.picked += n;
-        if (n < limit || !rq_connected(s->rq))
+        if (n < limit || !rq_connected(s->rq) || s->rq_refusing)
             break;
     }
     return total;
