@@ -271,19 +271,29 @@ test_migrate_concurrent(struct tenv *t)
     free(dbname);
 }
 
+/* Copies deploy/sql into <t->dir>/sql, runs the shell command then in it, and points the CLI at
+ * the copy (JOBFLEET_SQL_DIR, which the caller unsets). */
+static void
+sql_dir_with(struct tenv *t, const char *then)
+{
+    char *dir = xasprintf("%s/sql", t->dir);
+    CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
+    char *cmd =
+        xasprintf("cp %s/deploy/sql/*.sql %s/ && cd %s && %s", JOBFLEET_SOURCE_DIR, dir, dir, then);
+    CHECK(system(cmd) == 0, "%s", cmd);
+    setenv("JOBFLEET_SQL_DIR", dir, 1);
+    free(cmd);
+    free(dir);
+}
+
 /* Two migration files with one version (two branches that each added the next number): the
  * migrate names both and applies neither, where it used to apply the first and skip the
  * second for good. */
 static void
 test_migrate_refuses_duplicate_versions(struct tenv *t)
 {
-    char *dir = xasprintf("%s/sql", t->dir);
-    CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
-    char *cmd = xasprintf("cp %s/deploy/sql/*.sql %s/ && echo 'CREATE TABLE dup_a (id INT);' > "
-                          "%s/900_a.sql && echo 'CREATE TABLE dup_b (id INT);' > %s/900_b.sql",
-                          JOBFLEET_SOURCE_DIR, dir, dir, dir);
-    CHECK(system(cmd) == 0, "%s", cmd);
-    setenv("JOBFLEET_SQL_DIR", dir, 1);
+    sql_dir_with(t, "echo 'CREATE TABLE dup_a (id INT);' > 900_a.sql && "
+                    "echo 'CREATE TABLE dup_b (id INT);' > 900_b.sql");
     EXPECT_CLI(2, "900_a.sql and 900_b.sql have the same version 900: renumber one", "migrate");
     unsetenv("JOBFLEET_SQL_DIR");
     CHECK(t_sql_int(t, -1,
@@ -291,8 +301,6 @@ test_migrate_refuses_duplicate_versions(struct tenv *t)
                     "DATABASE() AND table_name IN ('dup_a', 'dup_b')",
                     DB_NOP) == 0,
           "neither duplicate was applied");
-    free(cmd);
-    free(dir);
 }
 
 /* The exit status of a migrate spawned into the test's processes (the last one), with its log on
@@ -360,20 +368,13 @@ test_migrate_gives_up_on_held_table(struct tenv *t)
 static void
 test_migrate_refuses_unended_statement(struct tenv *t)
 {
-    char *dir = xasprintf("%s/sql", t->dir);
-    CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
-    char *cmd = xasprintf("cp %s/deploy/sql/*.sql %s/ && printf 'CREATE TABLE ended (id INT);\\n"
-                          "\\nCREATE TABLE unended (id INT)\\n' > %s/900_unended.sql",
-                          JOBFLEET_SOURCE_DIR, dir, dir);
-    CHECK(system(cmd) == 0, "%s", cmd);
-    setenv("JOBFLEET_SQL_DIR", dir, 1);
+    sql_dir_with(t, "printf 'CREATE TABLE ended (id INT);\\n\\nCREATE TABLE unended (id "
+                    "INT)\\n' > 900_unended.sql");
     EXPECT_CLI(2, "900_unended.sql:3: the file ends inside a statement", "migrate");
     unsetenv("JOBFLEET_SQL_DIR");
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM schema_migrations WHERE version = 900", DB_NOP) ==
               0,
           "the file was recorded as applied");
-    free(cmd);
-    free(dir);
 }
 
 /* A [db.tickets] without a database of its own is the fleet's: schema_migrations counts
@@ -399,16 +400,9 @@ test_migrate_refuses_shared_database(struct tenv *t)
 static void
 test_migrate_refuses_older_sql_dir(struct tenv *t)
 {
-    char *dir = xasprintf("%s/sql", t->dir);
-    CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
-    char *cmd =
-        xasprintf("cp %s/deploy/sql/*.sql %s/ && rm %s/010_*.sql", JOBFLEET_SOURCE_DIR, dir, dir);
-    CHECK(system(cmd) == 0, "%s", cmd);
-    setenv("JOBFLEET_SQL_DIR", dir, 1);
+    sql_dir_with(t, "rm 010_*.sql");
     EXPECT_CLI(2, "holds migrations up to version 9, and this jobfleet needs 10", "migrate");
     unsetenv("JOBFLEET_SQL_DIR");
-    free(cmd);
-    free(dir);
 }
 
 /* The table of `queue list` prints each queue's Redis depth: the path that formats it must
