@@ -651,12 +651,8 @@ test_scheduler_clock(struct tenv *t)
           "cron add dst");
     int64_t dst = t_sql_int(t, 0, "SELECT id FROM cron_jobs WHERE name = 'dst'", DB_NOP);
     /* The first scheduler serves its metrics (the standby started later does not). */
-    char listen[32], murl[64];
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", t_free_port());
-    snprintf(murl, sizeof(murl), "http://%s/metrics", listen);
-    setenv("JOBFLEET_SCHEDULER_METRICS_LISTEN", listen, 1);
-    pid_t a = t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
-    unsetenv("JOBFLEET_SCHEDULER_METRICS_LISTEN");
+    char murl[64];
+    pid_t a = t_spawn_scheduler_metrics(t, murl, sizeof(murl));
     clock_set(t, iso("2026-03-08T08:00:02Z")); /* 03:00:02 CDT: 02:30 did not exist */
     WAIT_UNTIL(jobs_of(t, dst) == 1, 10000, "the skipped 02:30 never fired");
     CHECK_FIRES(t, dst, "2026-03-08 08:00:00");

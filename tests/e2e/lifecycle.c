@@ -190,12 +190,8 @@ all_gone(const pid_t *pids, int n)
 static void
 test_kill9_worker_job_lost(struct tenv *t)
 {
-    char listen[32], murl[64];
-    int mport = t_free_port();
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", mport);
-    snprintf(murl, sizeof(murl), "http://%s/metrics", listen);
-    setenv("JOBFLEET_SCHEDULER_METRICS_LISTEN", listen, 1);
-    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    char murl[64];
+    t_spawn_scheduler_metrics(t, murl, sizeof(murl));
     pid_t w = start_worker(t);
     int64_t id = t_enqueue(t, "System/Sleep", "{\"seconds\":60}", NULL);
     WAIT_UNTIL(t_job_in_state(t, id, "running"), 10000, "job never started");

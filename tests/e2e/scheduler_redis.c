@@ -45,12 +45,8 @@ test_refused_writes_keep_jobs_pending(struct tenv *t)
     struct tsrv srv;
     tsrv_start(t, &srv);
     tsrv_use(t, &srv);
-    char listen[32], url[64];
-    snprintf(listen, sizeof(listen), "127.0.0.1:%d", t_free_port());
-    snprintf(url, sizeof(url), "http://%s/metrics", listen);
-    setenv("JOBFLEET_SCHEDULER_METRICS_LISTEN", listen, 1);
-    pid_t s = t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
-    unsetenv("JOBFLEET_SCHEDULER_METRICS_LISTEN");
+    char url[64];
+    pid_t s = t_spawn_scheduler_metrics(t, url, sizeof(url));
     WAIT_UNTIL(t_log_has(t, s, "became leader"), 10000, "the scheduler never led");
     redis_min_replicas(t, "1");
     due_jobs(t, 1);

@@ -419,6 +419,18 @@ t_log(struct tenv *t, pid_t pid)
     return NULL;
 }
 
+pid_t
+t_spawn_scheduler_metrics(struct tenv *t, char *url, size_t len)
+{
+    char listen[32];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", t_free_port());
+    snprintf(url, len, "http://%s/metrics", listen);
+    setenv("JOBFLEET_SCHEDULER_METRICS_LISTEN", listen, 1);
+    pid_t s = t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    unsetenv("JOBFLEET_SCHEDULER_METRICS_LISTEN");
+    return s;
+}
+
 int
 t_kill_sessions(struct tenv *t, const char *db_name)
 {

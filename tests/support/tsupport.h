@@ -102,6 +102,10 @@ bool t_alive(pid_t pid);
 /* The log file of a spawned process, read whole; the caller frees it. */
 char *t_log(struct tenv *t, pid_t pid);
 
+/* Spawns a jobfleet-scheduler that serves its metrics on a free loopback port, and writes
+ * their URL ("http://127.0.0.1:<port>/metrics") into url (room for len). */
+pid_t t_spawn_scheduler_metrics(struct tenv *t, char *url, size_t len);
+
 /* Kills every session on database db_name (NULL: the test's own) but the test's connection, as
  * a server's wait_timeout or restart would; returns how many. */
 int t_kill_sessions(struct tenv *t, const char *db_name);
