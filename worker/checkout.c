@@ -398,20 +398,28 @@ checkout_bound(struct checkout_item *it)
 }
 
 void
-checkout_add(struct checkout *c, struct checkout_item *it)
+checkout_add_many(struct checkout *c, struct checkout_item *its, int n)
 {
-    if (!it->hand_back)
-        checkout_bound(it);
+    for (int i = 0; i < n; i++)
+        if (!its[i].hand_back)
+            checkout_bound(&its[i]);
     bgthread_lock(&c->bg);
-    if (c->n_queue == c->cap_queue) {
-        c->cap_queue = c->cap_queue ? c->cap_queue * 2 : 16;
+    if (c->n_queue + n > c->cap_queue) {
+        c->cap_queue = (c->n_queue + n) * 2;
         c->queue = xrealloc(c->queue, sizeof(*c->queue) * (size_t)c->cap_queue);
     }
-    c->queue[c->n_queue++] = *it;
-    memset(it, 0, sizeof(*it));
-    c->n_unwritten++;
+    memcpy(c->queue + c->n_queue, its, sizeof(*its) * (size_t)n);
+    memset(its, 0, sizeof(*its) * (size_t)n);
+    c->n_queue += n;
+    c->n_unwritten += n;
     bgthread_wake(&c->bg);
     bgthread_unlock(&c->bg);
+}
+
+void
+checkout_add(struct checkout *c, struct checkout_item *it)
+{
+    checkout_add_many(c, it, 1);
 }
 
 int

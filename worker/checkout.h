@@ -79,6 +79,10 @@ int checkout_start(struct checkout *c);
  * storable first: valid UTF-8, a reason cut to OUTCOME_REASON_MAX bytes, a result over
  * OUTCOME_RESULT_MAX replaced by a note of its size. */
 void checkout_add(struct checkout *c, struct checkout_item *it);
+/* As checkout_add, for n items at once: the thread takes them together, so that hand-backs made
+ * together (a drain's, the window's) go back in one transaction rather than in as many as the
+ * thread happens to wake for. */
+void checkout_add_many(struct checkout *c, struct checkout_item *its, int n);
 /* Outcomes handed over and not yet written. */
 int checkout_unwritten(struct checkout *c);
 /* When the last heartbeat that committed was sent (monotonic ms; checkout_start counts as one,

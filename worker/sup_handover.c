@@ -188,19 +188,32 @@ sup_promote(struct sup *s, struct slot *sl)
     sup_begin(s, sl, &a.fj, a.seq);
 }
 
+/* Hands back n claimed jobs in one go (see checkout_add_many); takes them. */
+static void
+sup_hand_back_n(struct sup *s, struct fetch_job *fjs, int n)
+{
+    if (n <= 0)
+        return;
+    struct checkout_item *its = xcalloc((size_t)n, sizeof(*its));
+    for (int i = 0; i < n; i++) {
+        its[i] = (struct checkout_item){
+            .job = fjs[i].job, .jl = fjs[i].jl, .hand_back = true, .score = fjs[i].score};
+        memset(&fjs[i], 0, sizeof(fjs[i]));
+    }
+    checkout_add_many(&s->checkout, its, n);
+    free(its);
+}
+
 void
 sup_hand_back(struct sup *s, struct fetch_job *fj)
 {
-    struct checkout_item it = {.job = fj->job, .jl = fj->jl, .hand_back = true, .score = fj->score};
-    memset(fj, 0, sizeof(*fj));
-    checkout_add(&s->checkout, &it);
+    sup_hand_back_n(s, fj, 1);
 }
 
 void
 sup_hand_back_window(struct sup *s)
 {
-    for (int i = 0; i < s->n_win; i++)
-        sup_hand_back(s, &s->win[i]);
+    sup_hand_back_n(s, s->win, s->n_win);
     s->n_win = 0;
 }
 
@@ -239,8 +252,7 @@ sup_withdraw(struct sup *s, struct slot *sl)
         worker_metrics_withdrawn(n);
     }
     if (n > 0 && s->draining) {
-        for (int k = 0; k < n; k++)
-            sup_hand_back(s, &back[k]);
+        sup_hand_back_n(s, back, n);
     } else if (n > 0) {
         sup_win_unshift(s, back, n);
     }

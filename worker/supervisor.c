@@ -507,14 +507,15 @@ sup_start_drain(struct sup *s)
     for (int i = 0; i < s->n_slots; i++)
         busy += s->slots[i].busy;
     log_info("draining: %d running job(s), up to %ds", busy, s->cfg->worker.drain_timeout_s);
-    s->draining = true;
-    s->drain_deadline = now_mono_ms() + (int64_t)s->cfg->worker.drain_timeout_s * 1000;
     fetch_stop(&s->fetch);
     checkout_set_draining(&s->checkout);
     /* The window's jobs, and those handed ahead that no child started, go back at once, for
-     * other workers, rather than wait out the drain or the lease. */
+     * other workers, rather than wait out the drain or the lease. Withdrawn before draining is
+     * set, those handed ahead join the window, and all go back in one transaction. */
     for (int i = 0; i < s->n_slots; i++)
         sup_withdraw(s, &s->slots[i]);
+    s->draining = true;
+    s->drain_deadline = now_mono_ms() + (int64_t)s->cfg->worker.drain_timeout_s * 1000;
     if (s->n_win > 0)
         log_info("draining: handing back %d job(s) claimed ahead", s->n_win);
     sup_hand_back_window(s);
