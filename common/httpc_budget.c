@@ -38,17 +38,32 @@ httpc_pause_key(const struct httpc *h)
     return xasprintf("%s:s:%s:until", h->conf.redis_prefix, h->conf.name);
 }
 
+/* Without a budget the pause is advice: asked for within this much, and after a failure not
+ * asked again for HTTPC_PAUSE_SKIP_MS. A Redis that accepts but does not answer would otherwise
+ * hold such a request for the full command timeout (10 s) every few seconds. */
+#define HTTPC_PAUSE_ASK_MS 250
+#define HTTPC_PAUSE_SKIP_MS 5000
+
 /* Milliseconds left of a fleet-wide pause (0 when none), or -1 on error. */
 static int64_t
 httpc_pause_left(struct httpc *h)
 {
+    bool advice = h->conf.rate_per_minute == 0;
+    if (advice && now_mono_ms() < h->pause_skip_until_ms)
+        return -1;
     char *key = httpc_pause_key(h);
     const char *argv[] = {"EVAL",
                           "local t = redis.call('PTTL', KEYS[1]) if t > 0 then return t end "
                           "return 0",
                           "1", key};
-    int64_t left = rq_command(h->rq, 4, argv);
+    int64_t left =
+        advice ? rq_command_within(h->rq, HTTPC_PAUSE_ASK_MS, 4, argv) : rq_command(h->rq, 4, argv);
     free(key);
+    if (left < 0 && advice) {
+        log_warnx("%s: the fleet-wide pause is unknown, going on without it for %d ms: %s",
+                  h->conf.name, HTTPC_PAUSE_SKIP_MS, rq_errstr(h->rq));
+        h->pause_skip_until_ms = now_mono_ms() + HTTPC_PAUSE_SKIP_MS;
+    }
     return left;
 }
 

@@ -13,11 +13,12 @@ struct httpc {
     char *bearer;           /* set by httpc_set_bearer, else a copy of conf.token */
     struct rq *rq;          /* borrowed; NULL keeps the budget in this process */
     volatile int *cancel;
-    int64_t local_next_ms;  /* without Redis: the earliest next start (monotonic) */
-    int64_t budget_next_ms; /* do not ask Redis again before this (monotonic) */
-    bool budget_paused;     /* that wait is a fleet-wide pause's */
-    unsigned long long seq; /* makes each start's name in Redis unique */
-    uint64_t rng;           /* jitter, seeded per process */
+    int64_t local_next_ms;       /* without Redis: the earliest next start (monotonic) */
+    int64_t budget_next_ms;      /* do not ask Redis again before this (monotonic) */
+    bool budget_paused;          /* that wait is a fleet-wide pause's */
+    int64_t pause_skip_until_ms; /* without a budget: the pause is not asked for before this */
+    unsigned long long seq;      /* makes each start's name in Redis unique */
+    uint64_t rng;                /* jitter, seeded per process */
 };
 
 /* Takes one start from the service's budget, honouring a fleet-wide pause first. Returns 0

@@ -16,6 +16,7 @@ struct rq {
     char *host, *password, *prefix;
     int port, db;
     redisContext *ctx;
+    int within_ms; /* while rq_command_within runs: its wait for an answer */
     char errstr[256];
 };
 
@@ -27,6 +28,8 @@ struct rq {
  * with its lease. Process-wide, because the server is: the check-out's and the limiter's
  * connections would otherwise each pay the timeout in turn. */
 #define RQ_STALL_MS 5000
+/* How long a command (other than the blocking pop) may wait for its answer. */
+#define RQ_COMMAND_TIMEOUT_S 10
 static _Atomic int64_t rq_stalled_until_ms;
 
 struct rq *
@@ -65,7 +68,7 @@ static void
 rq_fail(struct rq *rq, const char *what)
 {
     /* hiredis reports a read past the socket's timeout as an I/O error with errno EAGAIN. */
-    if (rq->ctx && rq->ctx->err == REDIS_ERR_IO &&
+    if (rq->ctx && rq->ctx->err == REDIS_ERR_IO && rq->within_ms == 0 &&
         (errno == EAGAIN || errno == EWOULDBLOCK || errno == ETIMEDOUT))
         atomic_store(&rq_stalled_until_ms, now_mono_ms() + RQ_STALL_MS);
     if (rq->ctx && rq->ctx->err)
@@ -107,6 +110,15 @@ rq_append(struct rq *rq, int argc, const char **argv, const size_t *argvlen, con
     return -1;
 }
 
+/* Sets how long a command waits for its answer: RQ_COMMAND_TIMEOUT_S, or within_ms. */
+static void
+rq_answer_timeout(struct rq *rq)
+{
+    int ms = rq->within_ms > 0 ? rq->within_ms : RQ_COMMAND_TIMEOUT_S * 1000;
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    redisSetTimeout(rq->ctx, tv);
+}
+
 int
 rq_connect(struct rq *rq)
 {
@@ -131,8 +143,7 @@ rq_connect(struct rq *rq)
         return -1;
     }
     /* Commands other than the blocking pop must not hang on a stalled server. */
-    struct timeval cmd_tv = {.tv_sec = 10, .tv_usec = 0};
-    redisSetTimeout(rq->ctx, cmd_tv);
+    rq_answer_timeout(rq);
     if (rq->password[0]) {
         redisReply *r = rq_check(rq, redisCommand(rq->ctx, "AUTH %s", rq->password), "AUTH");
         if (r == NULL) {
@@ -530,6 +541,20 @@ rq_command(struct rq *rq, int argc, const char **argv)
         return -1;
     int64_t v = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
     freeReplyObject(r);
+    return v;
+}
+
+int64_t
+rq_command_within(struct rq *rq, int timeout_ms, int argc, const char **argv)
+{
+    /* A connection made for it waits as short for AUTH and SELECT. */
+    rq->within_ms = timeout_ms;
+    if (rq->ctx)
+        rq_answer_timeout(rq);
+    int64_t v = rq_command(rq, argc, argv);
+    rq->within_ms = 0;
+    if (rq->ctx)
+        rq_answer_timeout(rq);
     return v;
 }
 

@@ -2,7 +2,11 @@
  * accepts connections but answers nothing, so every command runs into its 10 s timeout. The
  * worker's check-out thread, which also sends the heartbeat, frees each finished job's
  * concurrency slot in Redis; at 10 s a slot it went silent past the fence and killed its own
- * healthy jobs. Private servers: the shared Redis serves the other tests. */
+ * healthy jobs. The scheduler, and the HTTP client of a service without a budget, go on too.
+ * Private servers: the shared Redis serves the other tests. */
+#include "httpc.h"
+#include "rq.h"
+#include "tfake.h"
 #include "tproducer.h"
 #include "tservers.h"
 #include "tsupport.h"
@@ -101,10 +105,54 @@ test_stall_scheduler_ticks(struct tenv *t)
     tsrv_stop(t, &srv);
 }
 
+/* A service without a rate budget asks Redis only whether the fleet pauses it (after a 429):
+ * advice it can do without. Its requests go on at once while Redis hangs; before, each request
+ * that asked waited out the 10 s command timeout, one in every 15 s. */
+static void
+test_stall_unbudgeted_requests(struct tenv *t)
+{
+    struct tsrv srv;
+    tsrv_start(t, &srv);
+    tsrv_use(t, &srv);
+    struct tfake f;
+    tfake_start(t, &f, "fakehttp.py", NULL);
+    struct httpc_conf conf;
+    char err[256];
+    CHECK(httpc_conf_from_cfg(&t->cfg, "fake", &conf, err, sizeof(err)) == 0, "%s", err);
+    conf.base_url = f.base_url;
+    struct httpc *h = httpc_new(&conf, t->rq);
+    pid_t rp = tsrv_pid(&srv, "redis.pid.launch");
+    CHECK(kill(rp, SIGSTOP) == 0, "SIGSTOP Redis: %s", strerror(errno));
+    int64_t t0 = now_mono_ms(), slowest = 0;
+    int n = 0;
+    /* Past HTTPC_PAUSE_SKIP_MS, so that the pause is asked for again during the hang. */
+    while (now_mono_ms() - t0 < 7000) {
+        struct httpc_req req = {.path = "/stalled"};
+        struct httpc_resp r;
+        int64_t s0 = now_mono_ms();
+        int rc = httpc_request(h, &req, &r);
+        int64_t took = now_mono_ms() - s0;
+        CHECK(rc == 0 && r.status == 200, "request %d: %s", n, rc == 0 ? "not 200" : r.err);
+        httpc_resp_release(&r);
+        slowest = took > slowest ? took : slowest;
+        CHECK(took < 1000, "request %d took %lld ms while Redis hung", n, (long long)took);
+        n++;
+    }
+    fprintf(stderr, "FIGURES %d requests in 7 s of a Redis hang, the slowest %lld ms\n", n,
+            (long long)slowest);
+    CHECK(kill(rp, SIGCONT) == 0, "SIGCONT Redis: %s", strerror(errno));
+    httpc_free(h);
+    tfake_stop(&f);
+    tsrv_stop(t, &srv);
+}
+
 static const struct test_case cases[] = {
     {"e2e_redis_stall_keeps_heartbeat", test_stall_keeps_heartbeat,
      "[worker]\nconcurrency = 4\nlease_s = 30\n"},
     {"e2e_redis_stall_scheduler_ticks", test_stall_scheduler_ticks, NULL},
+    {"e2e_redis_stall_unbudgeted_requests", test_stall_unbudgeted_requests,
+     "[service.fake]\nbase_url = http://127.0.0.1:1\napi_key = k\nrate_per_minute = 0\n"
+     "timeout_ms = 5000\n"},
 };
 
 int
