@@ -84,8 +84,20 @@ started(struct tenv *t, pid_t w)
     return n;
 }
 
+/* How many jobs the supervisor wrote to a child: it logs "started" after the write, so the
+ * child may have taken a job (and said so) before this counts it. */
+static int
+written_to_children(struct tenv *t, pid_t w)
+{
+    char *log = t_log(t, w);
+    int n = log ? t_count(log, " attempt 1 started ") : 0;
+    free(log);
+    return n;
+}
+
 /* Enqueues N_JOBS 3-second jobs (one attempt each), starts a worker and waits until its two
- * children run two of them and its window holds the other four; returns the worker. */
+ * children run two of them and its window holds the other four (the supervisor's log says
+ * which started); returns the worker. */
 static pid_t
 fill_window(struct tenv *t, int64_t *ids)
 {
@@ -93,7 +105,8 @@ fill_window(struct tenv *t, int64_t *ids)
     pid_t w = t_start_worker(t, NULL);
     WAIT_UNTIL(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'running'") == N_JOBS, 10000,
                "the worker never claimed all %d jobs", N_JOBS);
-    WAIT_UNTIL(started(t, w) == 2, 5000, "the children never started their jobs");
+    WAIT_UNTIL(started(t, w) == 2 && written_to_children(t, w) == 2, 5000,
+               "the children never started their jobs");
     return w;
 }
 

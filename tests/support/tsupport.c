@@ -224,7 +224,7 @@ t_teardown(struct tenv *t, bool ok)
     if (!ok)
         t_dump_logs(t);
     for (int i = 0; i < t->n_procs; i++) {
-        if (t->procs[i].pid > 0) {
+        if (t->procs[i].pid > 0 && !t->procs[i].reaped) {
             kill(t->procs[i].pid, SIGKILL);
             waitpid(t->procs[i].pid, NULL, 0);
         }
@@ -337,6 +337,7 @@ t_spawn(struct tenv *t, const char *bin, const char *const *argv)
     free(av);
     struct tproc *p = &t->procs[t->n_procs++];
     p->pid = pid;
+    p->reaped = false;
     p->name = xstrdup(base);
     p->log_path = log_path;
     return pid;
@@ -371,7 +372,7 @@ t_wait_exit(struct tenv *t, pid_t pid, int timeout_ms)
         if (r == pid) {
             for (int i = 0; i < t->n_procs; i++)
                 if (t->procs[i].pid == pid)
-                    t->procs[i].pid = -1;
+                    t->procs[i].reaped = true;
             return status;
         }
         if (r < 0)
@@ -412,10 +413,12 @@ t_attempt_lines(struct tenv *t, int64_t id, const char *what)
 char *
 t_log(struct tenv *t, pid_t pid)
 {
-    for (int i = 0; i < t->n_procs; i++)
-        if (t->procs[i].pid == pid || (pid == 0 && i == 0))
+    if (pid == 0 && t->n_procs > 0)
+        return t_read_file(t->procs[0].log_path);
+    /* From the latest: a reaped process's pid may have gone to a later one. */
+    for (int i = t->n_procs - 1; i >= 0; i--)
+        if (t->procs[i].pid == pid)
             return t_read_file(t->procs[i].log_path);
-    /* A reaped process keeps its log: look it up by the reaped slot's order. */
     return NULL;
 }
 

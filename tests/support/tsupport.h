@@ -16,6 +16,7 @@
 
 struct tproc {
     pid_t pid;
+    bool reaped; /* by t_wait_exit: its log stays readable by pid */
     char *name;
     char *log_path;
 };
@@ -99,7 +100,8 @@ void t_signal(struct tenv *t, pid_t pid, int sig);
 int t_wait_exit(struct tenv *t, pid_t pid, int timeout_ms);
 /* True while the process exists (not yet reaped). */
 bool t_alive(pid_t pid);
-/* The log file of a spawned process, read whole; the caller frees it. */
+/* The log file of a spawned process, read whole, also once t_wait_exit reaped it (the latest
+ * process spawned with that pid); the caller frees it. */
 char *t_log(struct tenv *t, pid_t pid);
 
 /* Spawns a jobfleet-scheduler that serves its metrics on a free loopback port, and writes
