@@ -180,12 +180,8 @@ cronjob_spec_from_json(const cJSON *body, struct cronjob_spec *spec, char **para
         snprintf(err, errlen, "parameters: must be a JSON object");
         return -1;
     }
-    if (params && cJSON_IsObject(params) && json_inexact_number(params)) {
-        snprintf(err, errlen,
-                 "parameters: a number no JSON double holds exactly (past 2^53 or "
-                 "not finite): send it as a string");
+    if (params && cJSON_IsObject(params) && json_params_inexact(params, err, errlen))
         return -1;
-    }
     if (params && cJSON_IsObject(params))
         *params_text = json_print(params);
     spec->parameters = *params_text;

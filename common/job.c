@@ -179,6 +179,13 @@ job_spec_check(const struct job_spec *spec, bool test_actions, struct job_spec *
         snprintf(err, errlen, "parameters must be UTF-8 text (byte %zu is not)", bad);
         return JOB_E_INPUT;
     }
+    if (json_text_has_nul(out->parameters, plen)) {
+        *field = "parameters";
+        snprintf(err, errlen,
+                 "parameters hold a NUL character (\\u0000), which jobfleet "
+                 "cannot keep in a string: leave it out");
+        return JOB_E_INPUT;
+    }
     cJSON *p = cJSON_ParseWithOpts(out->parameters, NULL, 1);
     if (p == NULL) {
         *field = "parameters";

@@ -101,6 +101,39 @@ json_inexact_number(const cJSON *j)
     return NULL;
 }
 
+bool
+json_text_has_nul(const char *text, size_t len)
+{
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '\0')
+            return true;
+        if (!in_string) {
+            in_string = text[i] == '"';
+        } else if (text[i] == '"') {
+            in_string = false;
+        } else if (text[i] == '\\' && i + 1 < len) {
+            if (text[i + 1] == 'u' && len - i >= 6 && memcmp(text + i + 2, "0000", 4) == 0)
+                return true;
+            i++; /* the escaped character: \" does not end the string */
+        }
+    }
+    return false;
+}
+
+bool
+json_params_inexact(const cJSON *params, char *err, size_t errlen)
+{
+    const cJSON *n = params ? json_inexact_number(params) : NULL;
+    if (n == NULL)
+        return false;
+    snprintf(err, errlen,
+             "parameters: %s%s%s is a number no JSON double holds exactly (past 2^53 or not "
+             "finite): send it as a string",
+             n->string ? "\"" : "", n->string ? n->string : "a value", n->string ? "\"" : "");
+    return true;
+}
+
 /* Orders object members by name, then by their order in the object (qsort is not stable). */
 struct json_member {
     const cJSON *m;

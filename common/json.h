@@ -19,6 +19,14 @@ char *json_print(const cJSON *j);
  * exactly as sent, or NULL: one not finite (1e400), or a whole number of 2^53 or more in
  * magnitude (past it, neighbouring integers read as one double). */
 const cJSON *json_inexact_number(const cJSON *j);
+/* True when the JSON text (len bytes) holds a NUL character: a raw NUL byte or the escape
+ * \u0000. cJSON ends a string at it, so what follows would be dropped without a word, and two
+ * strings that differ only past it would compare equal. */
+bool json_text_has_nul(const char *text, size_t len);
+/* True, with err naming it ("parameters: \"id\" is a number ..."), when a job's parameters
+ * (NULL: none) hold such a number: a client's input is refused for it rather than stored
+ * rounded. */
+bool json_params_inexact(const cJSON *params, char *err, size_t errlen);
 /* True when a and b hold the same value: numbers compared exactly (cJSON_Compare lets two
  * neighbouring ids past 2^52 pass for one), objects whatever their members' order, a name sent
  * twice matched occurrence by occurrence. */

@@ -109,6 +109,12 @@ api_parse(struct http_req *r, bool required)
 {
     if (r->body.len == 0 && !required)
         return cJSON_CreateObject();
+    if (json_text_has_nul(r->body.data, r->body.len)) {
+        http_reply_error(r, 400, "body",
+                         "the body holds a NUL character (\\u0000), which jobfleet cannot keep "
+                         "in a string: leave it out");
+        return NULL;
+    }
     long at = 0;
     cJSON *j = http_body_json(r, &at);
     if (j == NULL) {
@@ -167,15 +173,8 @@ api_spec(const cJSON *o, bool with_key, struct job_spec *spec, char **params_own
             spec->idempotency_key = ok ? v->valuestring : NULL;
         } else if (strcmp(k, "parameters") == 0) {
             ok = cJSON_IsObject(v);
-            const cJSON *inexact = ok ? json_inexact_number(v) : NULL;
-            if (inexact) {
-                snprintf(err, errlen,
-                         "parameters: %s%s%s is a number no JSON double holds exactly (past "
-                         "2^53 or not finite): send it as a string",
-                         inexact->string ? "\"" : "", inexact->string ? inexact->string : "a value",
-                         inexact->string ? "\"" : "");
+            if (ok && json_params_inexact(v, err, errlen))
                 return -1;
-            }
             if (ok) {
                 free(*params_own);
                 *params_own = json_print(v);

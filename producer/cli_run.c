@@ -2,6 +2,7 @@
  * and `jobfleet actions` (every registered action with its defaults). */
 #include "action.h"
 #include "cli.h"
+#include "json.h"
 #include "registry.h"
 #include "util.h"
 
@@ -33,9 +34,13 @@ run_params(const struct cli *c)
 {
     const char *text = cli_opt(c, "--params");
     cJSON *p = cJSON_ParseWithOpts(text ? text : "{}", NULL, 1);
-    if (!cJSON_IsObject(p)) {
+    char err[256];
+    if (!cJSON_IsObject(p) || json_params_inexact(p, err, sizeof(err))) {
+        if (cJSON_IsObject(p))
+            cli_usage_error("run: %s", err);
+        else
+            cli_usage_error("--params: not a JSON object");
         cJSON_Delete(p);
-        cli_usage_error("--params: not a JSON object");
         return NULL;
     }
     if (cli_opt(c, "--dry-run")) {

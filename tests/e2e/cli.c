@@ -100,6 +100,16 @@ test_bad_input(struct tenv *t)
     /* cJSON takes any bytes in a string; the column would not. */
     EXPECT_CLI(2, "parameters must be UTF-8 text (byte 6 is not)", "enqueue", "System/Echo",
                "--params", "{\"a\":\"\xff\"}");
+    /* As the API: a number the stored JSON would round is refused, not stored rounded. */
+    EXPECT_CLI(2, "enqueue: parameters: \"id\" is a number no JSON double holds exactly", "enqueue",
+               "System/Echo", "--params", "{\"id\":9007199254740993}");
+    EXPECT_CLI(2, "run: parameters: \"n\" is a number no JSON double holds exactly", "run",
+               "System/Echo", "--params", "{\"a\":{\"n\":1e300}}");
+    /* cJSON would cut the string at the NUL and store "x". */
+    EXPECT_CLI(2, "parameters hold a NUL character (\\u0000)", "enqueue", "System/Echo", "--params",
+               "{\"a\":\"x\\u0000y\"}");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE action = 'System/Echo'", DB_NOP) == 0,
+          "a refused job is not stored");
     /* The server unreachable is a runtime failure, exit 1. */
     setenv("JOBFLEET_MYSQL_PORT", "1", 1);
     EXPECT_CLI(1, "connect to MariaDB at 127.0.0.1:1", "show", "1");

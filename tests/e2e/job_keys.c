@@ -144,9 +144,36 @@ test_key_reused_for_another_request(struct tenv *t)
     CHECK(jobs_count(t) == 2, "%lld jobs", (long long)jobs_count(t));
 }
 
+/* cJSON ends a string at a NUL: {"a":"x\u0000y"} was stored as {"a":"x"} with a 201, and under
+ * one Idempotency-Key "x\u0000y" and "x\u0000z" passed for the same request. A NUL, escaped
+ * or raw, anywhere in an API body is a 400 now, and nothing is stored. */
+static void
+test_nul_refused(struct tenv *t)
+{
+    tprod_start(t);
+    static const char *const bodies[] = {
+        "{\"action\":\"System/Echo\",\"parameters\":{\"a\":\"x\\u0000y\"}}",
+        "{\"action\":\"System/Echo\",\"parameters\":{\"a\\u0000b\":1}}",
+        "{\"action\":\"System/Echo\",\"queue\":\"default\\u0000x\"}",
+        "[{\"action\":\"System/Echo\",\"parameters\":{\"a\":\"x\\u0000\"}}]"};
+    static const char *const paths[] = {"/api/jobs", "/api/jobs", "/api/jobs", "/api/jobs/bulk"};
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        char *out = NULL;
+        long st = tprod_call(t, "POST", paths[i], bodies[i], NULL, &out);
+        CHECK(st == 400 && out && strstr(out, "NUL character"), "%s: %ld %s", bodies[i], st,
+              out ? out : "");
+        free(out);
+    }
+    CHECK(api_post_keyed(t, "{\"action\":\"System/Echo\",\"parameters\":{\"a\":\"x\\u0000y\"}}",
+                         "k1") == 400,
+          "a keyed request with a NUL");
+    CHECK(jobs_count(t) == 0, "%lld jobs", (long long)jobs_count(t));
+}
+
 static const struct test_case cases[] = {
     {"e2e_job_keys_dry_run", test_dry_run_key, NULL},
     {"e2e_job_keys_numbers_exact", test_numbers_exact, NULL},
+    {"e2e_job_keys_nul_refused", test_nul_refused, NULL},
     {"e2e_job_keys_reused_for_another_request", test_key_reused_for_another_request, NULL},
     {"e2e_job_keys_trailing_space", test_trailing_space,
      "[webhook.system]\nauth = none\nidempotency_field = /id\n"},

@@ -1,6 +1,7 @@
 /* This file implements the end-to-end test harness declared in tsupport.h. */
 #include "actions.h"
 #include "tsupport.h"
+#include "job.h"
 #include "spawner.h"
 #include "log.h"
 #include "util.h"
@@ -528,6 +529,21 @@ t_enqueue(struct tenv *t, const char *action, const char *params, const char *co
     free(out);
     free(err);
     return id;
+}
+
+int64_t
+t_insert_job(struct tenv *t, const char *action, const char *params)
+{
+    struct job_spec spec = {.action = action, .parameters = params, .origin = "cli"}, chk;
+    struct job_ref ref;
+    const char *field = NULL;
+    char err[512];
+    CHECK(job_spec_check(&spec, t->cfg.worker.test_actions, &chk, &field, err, sizeof(err)) ==
+              JOB_E_OK,
+          "%s", err);
+    CHECK(job_insert(t->db, &chk, &ref, err, sizeof(err)) == JOB_E_OK, "insert: %s", err);
+    CHECK(job_push(t->rq, &ref) == 0, "push job %lld", (long long)ref.id);
+    return ref.id;
 }
 
 int64_t

@@ -123,6 +123,10 @@ int t_attempt_lines(struct tenv *t, int64_t id, const char *what);
 int t_cli(struct tenv *t, char **out, char **err, const char *const *argv);
 /* Runs `jobfleet enqueue ACTION --params P [extra...]` and returns the new job id. */
 int64_t t_enqueue(struct tenv *t, const char *action, const char *params, const char *const *extra);
+/* Stores and pushes a job as the fleet's own code would (a job function's child jobs, a row
+ * of an older version), past the client checks of the CLI and the API: for parameters that
+ * no client may send. Fails the test on error; returns the id. */
+int64_t t_insert_job(struct tenv *t, const char *action, const char *params);
 
 /* Runs a query on the test database and returns the first column of the first row as an
  * integer (dflt for no row or NULL). */

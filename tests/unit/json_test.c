@@ -1,10 +1,11 @@
 /* Unit tests for common/json.c's integer reader (every JSON number from outside may be huge,
- * fractional or negative, and none may reach a conversion that overflows) and its exact
- * comparison. */
+ * fractional or negative, and none may reach a conversion that overflows), its exact
+ * comparison, and its finder of NUL characters, which cJSON would cut strings at. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "json.h"
@@ -81,6 +82,25 @@ test_equal(void **state)
     assert_true(equal("{}", "{}"));
 }
 
+/* A NUL in a string, escaped or raw, is found; the same six characters as text (an escaped
+ * backslash before "u0000"), or outside a string's escapes, are not one. */
+static void
+test_text_has_nul(void **state)
+{
+    (void)state;
+    static const char *const with[] = {"{\"a\":\"x\\u0000y\"}", "[\"\\u0000\"]", "{\"k\\u0000\":1}",
+                                       "{\"a\":\"\\\"\\u00000\"}"};
+    for (size_t i = 0; i < sizeof(with) / sizeof(with[0]); i++)
+        assert_true(json_text_has_nul(with[i], strlen(with[i])));
+    static const char *const without[] = {"{\"a\":\"x\\\\u0000y\"}", "{\"a\":\"\\u0001\"}",
+                                          "{\"a\":\"u0000\"}", "{\"a\":\"\\u000\"}"};
+    for (size_t i = 0; i < sizeof(without) / sizeof(without[0]); i++)
+        assert_false(json_text_has_nul(without[i], strlen(without[i])));
+    const char raw[] = {'{', '"', 'a', '"', ':', '"', 'x', '\0', 'y', '"', '}'};
+    assert_true(json_text_has_nul(raw, sizeof(raw)));
+    assert_false(json_text_has_nul(raw, 7));
+}
+
 int
 main(void)
 {
@@ -88,6 +108,7 @@ main(void)
         cmocka_unit_test(test_in_range),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_equal),
+        cmocka_unit_test(test_text_has_nul),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
