@@ -259,6 +259,32 @@ checkout_cancel_poll(struct checkout *c)
     (void)w; /* a full pipe already wakes the supervisor */
 }
 
+/* Tells the supervisor which queues are paused when that changed: the jobs of a queue paused
+ * after their claim must not start from the window. */
+static void
+checkout_publish_paused(struct checkout *c)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    for (int i = 0; i < c->lim.set.n_queues; i++)
+        if (c->lim.set.queues[i].paused)
+            buf_printf(&b, "%s%s\n", b.len ? "" : "\n", c->lim.set.queues[i].name);
+    char *now = b.len ? buf_detach(&b) : xstrdup("");
+    if (c->paused_seen && strcmp(now, c->paused_seen) == 0) {
+        free(now);
+        return;
+    }
+    free(c->paused_seen);
+    c->paused_seen = now;
+    bgthread_lock(&c->bg);
+    free(c->paused_new);
+    c->paused_new = xstrdup(now);
+    bgthread_unlock(&c->bg);
+    char w = 'p';
+    ssize_t r = write(c->pipe_wr, &w, 1);
+    (void)r; /* a full pipe already wakes the supervisor */
+}
+
 /* Heartbeat, settings and cancel polls, when due. */
 static void
 checkout_periodic(struct checkout *c, bool draining, bool any_busy, bool beat_now)
@@ -266,10 +292,13 @@ checkout_periodic(struct checkout *c, bool draining, bool any_busy, bool beat_no
     int64_t now = now_mono_ms();
     if (now >= c->next_settings) {
         c->next_settings = now + CHECKOUT_SETTINGS_MS;
-        if (limiter_refresh(&c->lim, c->db) < 0 && db_lost(c->db)) {
+        int rc = limiter_refresh(&c->lim, c->db);
+        if (rc < 0 && db_lost(c->db)) {
             checkout_mark_down(c, "settings");
             return;
         }
+        if (rc == 0)
+            checkout_publish_paused(c);
     }
     if (beat_now || now >= c->next_heartbeat) {
         int rc = instance_heartbeat(c->db, c->instance_id, draining ? "draining" : "running");
@@ -474,6 +503,16 @@ checkout_take_cancels(struct checkout *c, int *n)
     return ids;
 }
 
+char *
+checkout_take_paused(struct checkout *c)
+{
+    bgthread_lock(&c->bg);
+    char *p = c->paused_new;
+    c->paused_new = NULL;
+    bgthread_unlock(&c->bg);
+    return p;
+}
+
 int
 checkout_stop(struct checkout *c, int64_t grace_ms)
 {
@@ -491,8 +530,11 @@ checkout_stop(struct checkout *c, int64_t grace_ms)
     free(c->batch);
     free(c->queue);
     free(c->cancels);
+    free(c->paused_new);
+    free(c->paused_seen);
     c->batch = c->queue = NULL;
     c->cancels = NULL;
+    c->paused_new = c->paused_seen = NULL;
     close(c->pipe_rd);
     close(c->pipe_wr);
     limiter_release(&c->lim);

@@ -323,6 +323,41 @@ sup_expire_window(struct sup *s)
     log_info("%d job(s) claimed ahead waited over %lld ms: handed back", k, (long long)s->wait_ms);
 }
 
+static bool
+sup_job_paused(const struct sup *s, const struct fetch_job *fj)
+{
+    char key[80];
+    snprintf(key, sizeof(key), "\n%s\n", fj->job.queue ? fj->job.queue : "");
+    return strstr(s->paused, key) != NULL;
+}
+
+void
+sup_hand_back_paused(struct sup *s)
+{
+    if (s->paused == NULL || s->paused[0] == '\0')
+        return;
+    for (int i = 0; i < s->n_slots; i++)
+        for (int k = 0; k < s->slots[i].n_ahead; k++)
+            if (sup_job_paused(s, &s->slots[i].ahead[k].fj)) {
+                sup_withdraw(s, &s->slots[i]); /* into the window, sorted out below */
+                break;
+            }
+    struct fetch_job *back = xcalloc((size_t)s->n_win + 1, sizeof(*back));
+    int nb = 0, keep = 0;
+    for (int i = 0; i < s->n_win; i++) {
+        if (sup_job_paused(s, &s->win[i]))
+            back[nb++] = s->win[i];
+        else
+            s->win[keep++] = s->win[i];
+    }
+    s->n_win = keep;
+    if (nb > 0) {
+        log_info("%d job(s) claimed ahead handed back unstarted: their queue is paused", nb);
+        sup_hand_back_n(s, back, nb);
+    }
+    free(back);
+}
+
 void
 sup_cancel_waiting(struct sup *s, int64_t id)
 {

@@ -339,6 +339,8 @@ sup_take_jobs(struct sup *s, bool woken)
     free(jobs);
     if (s->draining)
         sup_hand_back_window(s);
+    else
+        sup_hand_back_paused(s); /* claimed on a snapshot older than this one */
     sup_fill(s);
 }
 
@@ -498,6 +500,20 @@ sup_cancels(struct sup *s)
     free(ids);
 }
 
+/* What the check-out thread read: cancel requests, and the paused queues when they changed. */
+static void
+sup_cancels_and_pauses(struct sup *s)
+{
+    sup_cancels(s);
+    char *p = checkout_take_paused(&s->checkout);
+    if (p == NULL)
+        return;
+    free(s->paused);
+    s->paused = p;
+    if (!s->draining)
+        sup_hand_back_paused(s);
+}
+
 static void
 sup_start_drain(struct sup *s)
 {
@@ -589,7 +605,7 @@ sup_loop(struct sup *s)
         bool fetch_done = s->draining && fetch_finished(&s->fetch);
         sup_take_jobs(s, pr > 0 && (pfd[1].revents & POLLIN));
         if (pr > 0 && (pfd[2].revents & POLLIN))
-            sup_cancels(s);
+            sup_cancels_and_pauses(s);
         if (!s->draining)
             sup_expire_window(s);
         sup_fill(s);
@@ -761,6 +777,7 @@ out:
     free(s.slots);
     fetch_queues_free(s.fetch.queues, s.fetch.n_queues);
     limiter_release(&s.lim);
+    free(s.paused);
     db_free(s.db);
     return rc;
 }

@@ -265,6 +265,41 @@ test_cancel_in_window(struct tenv *t)
           "the cancelled jobs never started");
 }
 
+/* A queue paused while its jobs wait in the window: they go back to their queue unstarted
+ * within the workers' settings read (twice a second), while the running jobs go on. They
+ * waited for a child before, and started when one came free, however long after the pause.
+ * Resumed, each runs once. */
+static void
+test_pause_hands_back_window(struct tenv *t)
+{
+    int64_t ids[N_JOBS];
+    pid_t w = fill_window(t, ids);
+    int64_t waiting[N_JOBS];
+    int n_waiting = 0;
+    for (int i = 0; i < N_JOBS; i++)
+        if (!started_job(t, w, ids[i]))
+            waiting[n_waiting++] = ids[i];
+    CHECK(n_waiting == N_JOBS - 2, "%d jobs wait in the window, not %d", n_waiting, N_JOBS - 2);
+    CHECK(t_cli(t, NULL, NULL, (const char *const[]){"queue", "pause", "default", NULL}) == 0,
+          "queue pause");
+    for (int i = 0; i < n_waiting; i++)
+        WAIT_UNTIL(t_job_in_state(t, waiting[i], "queued"), 10000,
+                   "job %lld, waiting in the window of a paused queue, is %s",
+                   (long long)waiting[i], t_job_state(t, waiting[i]));
+    CHECK(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'running'") == 2,
+          "the running jobs go on");
+    CHECK(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND attempt = 0") == n_waiting,
+          "the handed-back jobs never started");
+    WAIT_UNTIL(t_log_has(t, w, "handed back unstarted: their queue is paused"), 5000,
+               "the log says why");
+    CHECK(t_cli(t, NULL, NULL, (const char *const[]){"queue", "resume", "default", NULL}) == 0,
+          "queue resume");
+    for (int i = 0; i < N_JOBS; i++)
+        WAIT_UNTIL(t_job_in_state(t, ids[i], "succeeded"), 20000, "job %lld is %s",
+                   (long long)ids[i], t_job_state(t, ids[i]));
+    CHECK(count(t, "SELECT COUNT(*) FROM job_attempts") == N_JOBS, "each job ran once");
+}
+
 /* A cancel asked for while a job waits in the window: the row is 'running' with
  * cancel_requested set, and no child runs it. When the drain hands it back, the cancel must
  * hold; queued again with the flag still set, the next claim would clear the flag and run the
@@ -672,6 +707,8 @@ static const struct test_case cases[] = {
     {"e2e_window_sigterm_hand_back_keeps_cancel", test_sigterm_hand_back_keeps_cancel,
      "[worker]\nconcurrency = 2\nprefetch = 4\nprefetch_wait_ms = 60000\n"},
     {"e2e_window_cancel_in_window", test_cancel_in_window,
+     "[worker]\nconcurrency = 2\nprefetch = 4\nprefetch_wait_ms = 60000\n"},
+    {"e2e_window_pause_hands_back_window", test_pause_hands_back_window,
      "[worker]\nconcurrency = 2\nprefetch = 4\nprefetch_wait_ms = 60000\n"},
     {"e2e_window_overdue_jobs_go_to_idle_workers", test_overdue_jobs_go_to_idle_workers,
      "[worker]\nconcurrency = 1\nprefetch = 2\nprefetch_wait_ms = 300\n"},

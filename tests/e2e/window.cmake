@@ -4,6 +4,7 @@ jf_e2e(window TIMEOUT 120 NAMES
   e2e_window_gauges_show_the_window
   e2e_window_sigterm_hand_back_keeps_cancel
   e2e_window_cancel_in_window
+  e2e_window_pause_hands_back_window
   e2e_window_overdue_jobs_go_to_idle_workers
   e2e_window_default_holds_back_little
   e2e_window_past_lease_handed_back
