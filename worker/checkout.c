@@ -262,7 +262,7 @@ checkout_cancel_poll(struct checkout *c)
 /* Tells the supervisor which queues are paused when that changed: the jobs of a queue paused
  * after their claim must not start from the window. */
 static void
-checkout_publish_paused(struct checkout *c)
+checkout_publish_paused(struct checkout *c, int64_t read_us)
 {
     struct buf b;
     buf_init(&b, 0);
@@ -279,6 +279,7 @@ checkout_publish_paused(struct checkout *c)
     bgthread_lock(&c->bg);
     free(c->paused_new);
     c->paused_new = xstrdup(now);
+    c->paused_new_us = read_us;
     bgthread_unlock(&c->bg);
     char w = 'p';
     ssize_t r = write(c->pipe_wr, &w, 1);
@@ -292,13 +293,14 @@ checkout_periodic(struct checkout *c, bool draining, bool any_busy, bool beat_no
     int64_t now = now_mono_ms();
     if (now >= c->next_settings) {
         c->next_settings = now + CHECKOUT_SETTINGS_MS;
+        int64_t read_us = now_mono_us();
         int rc = limiter_refresh(&c->lim, c->db);
         if (rc < 0 && db_lost(c->db)) {
             checkout_mark_down(c, "settings");
             return;
         }
         if (rc == 0)
-            checkout_publish_paused(c);
+            checkout_publish_paused(c, read_us);
     }
     if (beat_now || now >= c->next_heartbeat) {
         int rc = instance_heartbeat(c->db, c->instance_id, draining ? "draining" : "running");
@@ -504,10 +506,11 @@ checkout_take_cancels(struct checkout *c, int *n)
 }
 
 char *
-checkout_take_paused(struct checkout *c)
+checkout_take_paused(struct checkout *c, int64_t *read_us)
 {
     bgthread_lock(&c->bg);
     char *p = c->paused_new;
+    *read_us = c->paused_new_us;
     c->paused_new = NULL;
     bgthread_unlock(&c->bg);
     return p;

@@ -48,8 +48,9 @@ struct checkout {
     bool any_busy;
     int64_t *cancels; /* running jobs asked to cancel, for the supervisor */
     int n_cancels;
-    char *paused_new; /* the paused queues, when they changed and the supervisor has not
-                       * taken them yet (checkout_take_paused) */
+    char *paused_new;      /* the paused queues, when they changed and the supervisor has not
+                            * taken them yet (checkout_take_paused) */
+    int64_t paused_new_us; /* when the settings read that found them was sent (monotonic) */
     int64_t n_flushes, n_flushed;
     int64_t beat_ok_ms; /* when the last heartbeat that committed was sent (monotonic) */
     /* Set before checkout_start, then the thread's: */
@@ -99,9 +100,12 @@ void checkout_set_busy(struct checkout *c, bool any_busy);
 /* Moves the cancel requests out (the caller frees the array); NULL when none. */
 int64_t *checkout_take_cancels(struct checkout *c, int *n);
 /* The queues paused fleet-wide, as "\nq1\nq2\n" ("" when none), when that changed since the
- * last call (the caller frees it); NULL when it did not. Read with the settings, twice a
- * second. Call after checkout_take_cancels, which empties the pipe both wake it through. */
-char *checkout_take_paused(struct checkout *c);
+ * last call (the caller frees it); NULL when it did not. *read_us is when the settings read
+ * that found them was sent (monotonic microseconds, the clock of fetch_now_us): a claim sent
+ * after it that took a job of such a queue saw it resumed (the claim leaves paused queues
+ * out). Read with the settings, twice a second. Call after checkout_take_cancels, which
+ * empties the pipe both wake it through. */
+char *checkout_take_paused(struct checkout *c, int64_t *read_us);
 /* Writes what is left, trying for up to grace_ms while MariaDB is away, and joins the
  * thread. Returns how many outcomes could not be written. */
 int checkout_stop(struct checkout *c, int64_t grace_ms);

@@ -327,6 +327,8 @@ static bool
 sup_job_paused(const struct sup *s, const struct fetch_job *fj)
 {
     char key[80];
+    if (fj->claimed_us >= s->paused_us)
+        return false;
     snprintf(key, sizeof(key), "\n%s\n", fj->job.queue ? fj->job.queue : "");
     return strstr(s->paused, key) != NULL;
 }

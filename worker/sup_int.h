@@ -83,6 +83,7 @@ struct sup {
     int told_idle;       /* what the fetch thread was last told of idle children */
     bool fenced;         /* no heartbeat committed for most of the lease: no job runs */
     char *paused;        /* the queues paused fleet-wide, "\nq1\nq2\n" (NULL, "": none) */
+    int64_t paused_us;   /* ... as read then (checkout_take_paused) */
     struct start_clock clock; /* MariaDB's clock, for the jobs' real start (sup_real_start) */
 };
 
@@ -122,7 +123,8 @@ void sup_hand_back_window(struct sup *s);
 void sup_expire_window(struct sup *s);
 /* The jobs of paused queues (s->paused) that wait in the window or are handed ahead go back
  * unstarted, in one hand-back: a pause stops what has not started within half a second, not
- * once the window has run dry. */
+ * once the window has run dry. Only those claimed before s->paused_us: one claimed later saw
+ * its queue resumed, which this worker's next settings read will show. */
 void sup_hand_back_paused(struct sup *s);
 /* A job asked to cancel while it waits in the window is handed back unstarted: the hand-back
  * reads cancel_requested and ends it cancelled. Else it ran when a child came free, and the

@@ -505,11 +505,13 @@ static void
 sup_cancels_and_pauses(struct sup *s)
 {
     sup_cancels(s);
-    char *p = checkout_take_paused(&s->checkout);
+    int64_t read_us = 0;
+    char *p = checkout_take_paused(&s->checkout, &read_us);
     if (p == NULL)
         return;
     free(s->paused);
     s->paused = p;
+    s->paused_us = read_us;
     if (!s->draining)
         sup_hand_back_paused(s);
 }
