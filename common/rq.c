@@ -132,9 +132,11 @@ rq_connect(struct rq *rq)
                  rq->port, (long long)wait);
         return -1;
     }
-    struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
+    /* Within rq_command_within, the connect waits no longer than its command would. */
+    int ms = rq->within_ms > 0 && rq->within_ms < 5000 ? rq->within_ms : 5000;
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
     rq->ctx = redisConnectWithTimeout(rq->host, rq->port, tv);
-    if (rq->ctx && rq->ctx->err == REDIS_ERR_IO && errno == ETIMEDOUT)
+    if (rq->ctx && rq->ctx->err == REDIS_ERR_IO && errno == ETIMEDOUT && rq->within_ms == 0)
         atomic_store(&rq_stalled_until_ms, now_mono_ms() + RQ_STALL_MS);
     if (rq->ctx == NULL || rq->ctx->err) {
         snprintf(rq->errstr, sizeof(rq->errstr), "connect to Redis at %s:%d: %s", rq->host,

@@ -81,9 +81,9 @@ int rq_limit_renew(struct rq *rq, const struct rq_limit *lims, int n, const char
  * the integer reply (0 for a status reply) or -1 on error. */
 int64_t rq_command(struct rq *rq, int argc, const char **argv);
 /* As rq_command, for a read its caller can do without: waits at most timeout_ms (> 0) for each
- * answer (AUTH and SELECT too, on a connection it makes). One that runs out of it fails (-1)
- * and drops the connection, whose answer would come late; unlike a full timeout, it does not
- * make the process's other calls fail at once (see above): so short a wait proves no hang. */
+ * answer (the connect, AUTH and SELECT too, on a connection it makes). One that runs out of it
+ * fails (-1) and drops the connection, whose answer would come late; unlike a full timeout, it does
+ * not make the process's other calls fail at once (see above): so short a wait proves no hang. */
 int64_t rq_command_within(struct rq *rq, int timeout_ms, int argc, const char **argv);
 
 /* The full key of a queue, "<prefix>:q:<queue>"; the caller frees it. */
