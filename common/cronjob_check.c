@@ -97,7 +97,14 @@ cronjob_check(const struct cfg *cfg, const struct cronjob_spec *spec, int64_t no
                           .max_attempts = spec->max_attempts,
                           .origin = "cron"};
     const char *field = NULL;
-    return job_spec_check(&js, cfg->worker.test_actions, &out->job, &field, err, errlen);
+    enum job_err e = job_spec_check(&js, cfg->worker.test_actions, &out->job, &field, err, errlen);
+    if (e != JOB_E_OK)
+        return e;
+    /* Each fire's job function would read such a number rounded: refused, as an enqueue is. */
+    cJSON *params = cJSON_Parse(out->job.parameters);
+    bool inexact = json_params_inexact(params, err, errlen);
+    cJSON_Delete(params);
+    return inexact ? JOB_E_INPUT : JOB_E_OK;
 }
 
 /* Reads an optional string member; -1 with a message when it has another type. */

@@ -33,6 +33,11 @@ static char *
 run_params(const struct cli *c)
 {
     const char *text = cli_opt(c, "--params");
+    if (text && json_text_has_nul(text, strlen(text))) {
+        cli_usage_error("run: parameters hold a NUL character (\\u0000), which jobfleet cannot "
+                        "keep in a string: leave it out");
+        return NULL;
+    }
     cJSON *p = cJSON_ParseWithOpts(text ? text : "{}", NULL, 1);
     char err[256];
     if (!cJSON_IsObject(p) || json_params_inexact(p, err, sizeof(err))) {

@@ -105,7 +105,13 @@ test_bad_input(struct tenv *t)
                "System/Echo", "--params", "{\"id\":9007199254740993}");
     EXPECT_CLI(2, "run: parameters: \"n\" is a number no JSON double holds exactly", "run",
                "System/Echo", "--params", "{\"a\":{\"n\":1e300}}");
+    EXPECT_CLI(2, "parameters: \"id\" is a number no JSON double holds exactly", "cron", "add",
+               "exact", "* * * * *", "System/Echo", "--params", "{\"id\":9007199254740993}");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM cron_jobs WHERE name = 'exact'", DB_NOP) == 0,
+          "a refused cron job is not stored");
     /* cJSON would cut the string at the NUL and store "x". */
+    EXPECT_CLI(2, "run: parameters hold a NUL character (\\u0000)", "run", "System/Echo",
+               "--params", "{\"a\":\"x\\u0000y\"}");
     EXPECT_CLI(2, "parameters hold a NUL character (\\u0000)", "enqueue", "System/Echo", "--params",
                "{\"a\":\"x\\u0000y\"}");
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE action = 'System/Echo'", DB_NOP) == 0,
