@@ -162,7 +162,7 @@ test_health_hung_mysql(struct tenv *t)
     tprod_start(t);
     CHECK(post_signed(t, "{\"before\":1}", NULL, NULL, NULL) == 202, "before the hang");
     pid_t my = tsrv_pid(&srv, "mariadb.pid");
-    CHECK(kill(my, SIGSTOP) == 0, "SIGSTOP: %s", strerror(errno));
+    t_hang(my);
     struct health_call hc[16];
     pthread_t th[16];
     for (int i = 0; i < 16; i++) {

@@ -40,7 +40,7 @@ test_stall_keeps_heartbeat(struct tenv *t)
     WAIT_UNTIL(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE state = 'running'", DB_NOP) == 4,
                10000, "the four jobs never ran");
     pid_t rp = tsrv_pid(&srv, "redis.pid.launch");
-    CHECK(kill(rp, SIGSTOP) == 0, "SIGSTOP Redis: %s", strerror(errno));
+    t_hang(rp);
     for (int i = 0; i < 3; i++)
         WAIT_UNTIL(t_job_done(t, short_jobs[i]), 15000, "short job %d: %s", i,
                    t_job_state(t, short_jobs[i]));
@@ -92,7 +92,7 @@ test_stall_scheduler_ticks(struct tenv *t)
     const char *ticks = "jobfleet_scheduler_tick_duration_seconds_count";
     WAIT_UNTIL(t_metric(url, ticks) > 0, 10000, "the scheduler ticks");
     pid_t rp = tsrv_pid(&srv, "redis.pid.launch");
-    CHECK(kill(rp, SIGSTOP) == 0, "SIGSTOP Redis: %s", strerror(errno));
+    t_hang(rp);
     /* A job due now: the pickup pushes its ID and runs into the timeout. */
     t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "1s", NULL});
     double before = t_metric(url, ticks);
@@ -122,7 +122,7 @@ test_stall_unbudgeted_requests(struct tenv *t)
     conf.base_url = f.base_url;
     struct httpc *h = httpc_new(&conf, t->rq);
     pid_t rp = tsrv_pid(&srv, "redis.pid.launch");
-    CHECK(kill(rp, SIGSTOP) == 0, "SIGSTOP Redis: %s", strerror(errno));
+    t_hang(rp);
     int64_t t0 = now_mono_ms(), slowest = 0;
     int n = 0;
     /* Past HTTPC_PAUSE_SKIP_MS, so that the pause is asked for again during the hang. */
@@ -135,7 +135,8 @@ test_stall_unbudgeted_requests(struct tenv *t)
         CHECK(rc == 0 && r.status == 200, "request %d: %s", n, rc == 0 ? "not 200" : r.err);
         httpc_resp_release(&r);
         slowest = took > slowest ? took : slowest;
-        CHECK(took < 1000, "request %d took %lld ms while Redis hung", n, (long long)took);
+        /* Far below the 10 s command timeout, with room for a loaded machine. */
+        CHECK(took < 3000, "request %d took %lld ms while Redis hung", n, (long long)took);
         n++;
     }
     fprintf(stderr, "FIGURES %d requests in 7 s of a Redis hang, the slowest %lld ms\n", n,

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -361,6 +362,39 @@ t_signal(struct tenv *t, pid_t pid, int sig)
 {
     (void)t;
     kill(pid, sig);
+}
+
+/* True when every thread of pid is stopped (state T in /proc/<pid>/task/<tid>/stat). */
+static bool
+t_all_stopped(pid_t pid)
+{
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return false;
+    bool all = true;
+    struct dirent *e;
+    while (all && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s/stat", dir, e->d_name);
+        char *st = t_read_file(path);
+        /* "tid (comm) S ...": the state follows the last ')' (comm may hold one). */
+        const char *rp = st ? strrchr(st, ')') : NULL;
+        all = rp && rp[1] == ' ' && (rp[2] == 'T' || rp[2] == 't');
+        free(st);
+    }
+    closedir(d);
+    return all;
+}
+
+void
+t_hang(pid_t pid)
+{
+    CHECK(kill(pid, SIGSTOP) == 0, "SIGSTOP %d: %s", (int)pid, strerror(errno));
+    WAIT_UNTIL(t_all_stopped(pid), 2000, "process %d did not stop", (int)pid);
 }
 
 int

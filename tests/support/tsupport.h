@@ -96,6 +96,10 @@ pid_t t_start_worker(struct tenv *t, const char *const *argv);
 int t_worker_children(pid_t worker, pid_t *out, int max);
 /* Sends sig to a spawned process. */
 void t_signal(struct tenv *t, pid_t pid, int sig);
+/* Hangs a process (SIGSTOP) and waits until every one of its threads has stopped: kill()
+ * returns before they do, and a server thread still running could answer one more request.
+ * Fails the test when they have not within 2 s. */
+void t_hang(pid_t pid);
 /* Waits up to timeout_ms for a spawned process to exit; returns its wait status or -1. */
 int t_wait_exit(struct tenv *t, pid_t pid, int timeout_ms);
 /* True while the process exists (not yet reaped). */
