@@ -85,10 +85,7 @@ test_fail_then_retry(struct tenv *t)
 static int
 empty_claims(struct tenv *t, pid_t w)
 {
-    char *log = t_log(t, w);
-    int n = log ? t_count(log, "claimed 0 of ") : 0;
-    free(log);
-    return n;
+    return t_log_count(t, w, "claimed 0 of ");
 }
 
 /* A queued System/Noop made without a push: its ID goes into Redis with a duplicate, so that

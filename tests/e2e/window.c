@@ -76,12 +76,9 @@ runs_of(struct tenv *t, int64_t id)
 static int
 started(struct tenv *t, pid_t w)
 {
-    char *log = t_log(t, w);
     /* The child's word, not the supervisor's "started" (written to the child, which may not
      * have taken it yet: a drain then hands it back, rightly). */
-    int n = log ? t_count(log, " taken by its child") : 0;
-    free(log);
-    return n;
+    return t_log_count(t, w, " taken by its child");
 }
 
 /* How many jobs the supervisor wrote to a child: it logs "started" after the write, so the
@@ -89,10 +86,7 @@ started(struct tenv *t, pid_t w)
 static int
 written_to_children(struct tenv *t, pid_t w)
 {
-    char *log = t_log(t, w);
-    int n = log ? t_count(log, " attempt 1 started ") : 0;
-    free(log);
-    return n;
+    return t_log_count(t, w, " attempt 1 started ");
 }
 
 /* Enqueues N_JOBS 3-second jobs (one attempt each), starts a worker and waits until its two
@@ -323,9 +317,7 @@ test_pause_hands_back_window(struct tenv *t)
                    (long long)ids[i], t_job_state(t, ids[i]));
     CHECK(count(t, "SELECT COUNT(*) FROM job_attempts") == N_JOBS, "each job ran once");
     /* Once resumed, the jobs claimed again are not taken for the paused queue's. */
-    char *log = t_log(t, w);
-    int lines = log ? t_count(log, "their queue is paused") : -1;
-    free(log);
+    int lines = t_log_count(t, w, "their queue is paused");
     CHECK(lines == 1, "%d hand-backs for the pause, not 1", lines);
 }
 

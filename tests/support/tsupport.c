@@ -496,6 +496,15 @@ t_log_has(struct tenv *t, pid_t pid, const char *needle)
     return has;
 }
 
+int
+t_log_count(struct tenv *t, pid_t pid, const char *needle)
+{
+    char *log = t_log(t, pid);
+    int n = log ? t_count(log, needle) : 0;
+    free(log);
+    return n;
+}
+
 static char *
 t_slurp_fd(int fd)
 {

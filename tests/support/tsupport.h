@@ -118,6 +118,8 @@ int t_kill_sessions(struct tenv *t, const char *db_name);
 
 /* Whether the log of the spawned process pid holds needle. */
 bool t_log_has(struct tenv *t, pid_t pid, const char *needle);
+/* How many times needle occurs in a spawned process's log (0 without a log). */
+int t_log_count(struct tenv *t, pid_t pid, const char *needle);
 /* The lines "job ID attempt N<what>" (what: " succeeded", " taken by its child"...), whatever
  * the attempt, in the logs of every worker the test started (reaped ones too). */
 int t_attempt_lines(struct tenv *t, int64_t id, const char *what);
