@@ -88,6 +88,18 @@ sup_not_started(struct sup *s, struct fetch_job *fj, enum job_status st, char *w
 
 /* True when a claimed job may be handed to a child; otherwise records why not (taking the
  * job). */
+/* How long before a claim's lease runs out the supervisor stops handing the job to a child: a
+ * fifth of the lease, at most SUP_START_MARGIN_MAX_MS. The child refuses a job it reads past
+ * the lease (child.c), and its read comes after the hand-over by as long as the child takes to
+ * be scheduled: at a job kept in the window until just before its lease, that refusal cost the
+ * job an attempt it never ran. */
+static int64_t
+sup_start_margin_ms(const struct sup *s)
+{
+    int64_t m = s->fetch.lease_ms / 5;
+    return m < SUP_START_MARGIN_MAX_MS ? m : SUP_START_MARGIN_MAX_MS;
+}
+
 static bool
 sup_startable(struct sup *s, struct fetch_job *fj)
 {
@@ -100,13 +112,20 @@ sup_startable(struct sup *s, struct fetch_job *fj)
                                   strlen(fj->job.parameters), PROTO_MAX_FIELD));
         return false;
     }
-    if (waited >= s->fetch.lease_ms * 1000) {
+    if (waited >= (s->fetch.lease_ms - sup_start_margin_ms(s)) * 1000) {
         /* This worker was stopped or starved since the claim, long enough for its lease to
          * run out: the scheduler may have given the job to another worker already, so
          * starting it could run it twice. Handed back, not failed: it never ran, so it costs no
-         * attempt, and the hand-back's guard leaves a job recovered meanwhile alone. */
-        log_warnx("job %lld: claimed %lld s ago, past the lease: handed back unstarted",
-                  (long long)fj->job.id, (long long)(waited / 1000000));
+         * attempt, and the hand-back's guard leaves a job recovered meanwhile alone. So is one
+         * whose lease runs out within the margin: its child would read it past the lease,
+         * refuse it, and fail the attempt. */
+        if (waited >= s->fetch.lease_ms * 1000)
+            log_warnx("job %lld: claimed %lld s ago, past the lease: handed back unstarted",
+                      (long long)fj->job.id, (long long)(waited / 1000000));
+        else
+            log_warnx("job %lld: claimed %lld ms ago, too near its lease to start: handed back "
+                      "unstarted",
+                      (long long)fj->job.id, (long long)(waited / 1000));
         sup_hand_back(s, fj);
         return false;
     }

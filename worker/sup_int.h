@@ -100,6 +100,8 @@ struct sup {
  * again. */
 #define SUP_RESPAWN_MS 1000
 #define SUP_WINDOW_AUTO_PER_CHILD 64
+/* The most a job's hand-over to a child comes before its lease runs out (sup_start_margin_ms). */
+#define SUP_START_MARGIN_MAX_MS 2000
 
 /* Hands a job's outcome to the check-out thread, with its fleet-wide slots (freed once the
  * check-out commits). Takes the job's strings, its slots, reason and result. */

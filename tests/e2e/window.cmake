@@ -8,6 +8,7 @@ jf_e2e(window TIMEOUT 120 NAMES
   e2e_window_overdue_jobs_go_to_idle_workers
   e2e_window_default_holds_back_little
   e2e_window_past_lease_handed_back
+  e2e_window_near_lease_handed_back
   e2e_window_hand_back_frees_slot_first
   e2e_window_fenced_worker_claims_nothing
   e2e_window_default_fills_claims
