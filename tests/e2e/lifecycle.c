@@ -337,7 +337,9 @@ test_sigterm_drains(struct tenv *t)
 {
     pid_t w = start_worker(t);
     int64_t id = t_enqueue(t, "System/Sleep", "{\"seconds\":3}", NULL);
-    WAIT_UNTIL(t_job_in_state(t, id, "running"), 10000, "job never started");
+    /* Its child's word, not the row's 'running' (the claim's): a job written to a child that
+     * has not taken it yet goes back to its queue on SIGTERM, rightly. */
+    WAIT_UNTIL(t_attempt_lines(t, id, " taken by its child") == 1, 10000, "job never started");
     kill(w, SIGTERM);
     /* A job enqueued during the drain waits for another worker. */
     int64_t later = t_enqueue(t, "System/Noop", NULL, NULL);
