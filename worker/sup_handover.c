@@ -86,8 +86,6 @@ sup_not_started(struct sup *s, struct fetch_job *fj, enum job_status st, char *w
     memset(fj, 0, sizeof(*fj));
 }
 
-/* True when a claimed job may be handed to a child; otherwise records why not (taking the
- * job). */
 /* How long before a claim's lease runs out the supervisor stops handing the job to a child: a
  * fifth of the lease, at most SUP_START_MARGIN_MAX_MS. The child refuses a job it reads past
  * the lease (child.c), and its read comes after the hand-over by as long as the child takes to
@@ -100,6 +98,8 @@ sup_start_margin_ms(const struct sup *s)
     return m < SUP_START_MARGIN_MAX_MS ? m : SUP_START_MARGIN_MAX_MS;
 }
 
+/* True when a claimed job may be handed to a child; otherwise records why not (taking the
+ * job). */
 static bool
 sup_startable(struct sup *s, struct fetch_job *fj)
 {
