@@ -353,19 +353,19 @@ sup_job_paused(const struct sup *s, const struct fetch_job *fj)
 }
 
 void
-sup_hand_back_paused(struct sup *s)
+sup_hand_back_paused(struct sup *s, int from)
 {
     if (s->paused == NULL || s->paused[0] == '\0')
         return;
-    for (int i = 0; i < s->n_slots; i++)
+    for (int i = 0; from == 0 && i < s->n_slots; i++)
         for (int k = 0; k < s->slots[i].n_ahead; k++)
             if (sup_job_paused(s, &s->slots[i].ahead[k].fj)) {
                 sup_withdraw(s, &s->slots[i]); /* into the window, sorted out below */
                 break;
             }
-    struct fetch_job *back = xcalloc((size_t)s->n_win + 1, sizeof(*back));
-    int nb = 0, keep = 0;
-    for (int i = 0; i < s->n_win; i++) {
+    struct fetch_job *back = xcalloc((size_t)(s->n_win - from) + 1, sizeof(*back));
+    int nb = 0, keep = from;
+    for (int i = from; i < s->n_win; i++) {
         if (sup_job_paused(s, &s->win[i]))
             back[nb++] = s->win[i];
         else

@@ -126,8 +126,10 @@ void sup_expire_window(struct sup *s);
 /* The jobs of paused queues (s->paused) that wait in the window or are handed ahead go back
  * unstarted, in one hand-back: a pause stops what has not started within half a second, not
  * once the window has run dry. Only those claimed before s->paused_us: one claimed later saw
- * its queue resumed, which this worker's next settings read will show. */
-void sup_hand_back_paused(struct sup *s);
+ * its queue resumed, which this worker's next settings read will show. Looks at the window's
+ * jobs from index from on: 0 when the paused set changed (the jobs handed ahead too), the first
+ * new one when a claim's jobs arrive (those before were looked at already). */
+void sup_hand_back_paused(struct sup *s, int from);
 /* A job asked to cancel while it waits in the window is handed back unstarted: the hand-back
  * reads cancel_requested and ends it cancelled. Else it ran when a child came free, and the
  * next poll stopped it only after its start (and its side effects). */

@@ -334,13 +334,14 @@ sup_take_jobs(struct sup *s, bool woken)
         s->cap_win = (s->n_win + n) * 2;
         s->win = xrealloc(s->win, sizeof(*s->win) * (size_t)s->cap_win);
     }
+    int first = s->n_win;
     for (int i = 0; i < n; i++)
         s->win[s->n_win++] = jobs[i];
     free(jobs);
     if (s->draining)
         sup_hand_back_window(s);
     else
-        sup_hand_back_paused(s); /* claimed on a snapshot older than this one */
+        sup_hand_back_paused(s, first); /* claimed on a snapshot older than this one */
     sup_fill(s);
 }
 
@@ -513,7 +514,7 @@ sup_cancels_and_pauses(struct sup *s)
     s->paused = p;
     s->paused_us = read_us;
     if (!s->draining)
-        sup_hand_back_paused(s);
+        sup_hand_back_paused(s, 0);
 }
 
 static void
