@@ -390,8 +390,10 @@ test_batch_within_budget(struct tenv *t)
     /* Slow answers, so that several of the batch's requests are in flight at once. */
     tfake_control(&f, "faults", "{\"path\": \"/b/batch\", \"latency_ms\": 800, \"count\": 100}");
     int64_t start = now_mono_ms();
-    /* A sequential client in another process draws from the same budget meanwhile. */
-    pid_t other = fork_loop(t, &f, "/b/seq", start + 4000);
+    /* A sequential client in another process draws from the same budget meanwhile, and goes on
+     * past the batch (about 4 s of slots at 2 a second), so that the budget's figures rest on
+     * enough requests whichever of the two took the slots during it. */
+    pid_t other = fork_loop(t, &f, "/b/seq", start + 6000);
     struct httpc *h = client(t, &f, t->rq, 120);
     enum { N = 8 };
     struct httpc_req reqs[N];
