@@ -356,9 +356,11 @@ test_dashboard_unknown(struct tenv *t)
     CHECK(st == 503 && r.body && strstr(r.body, "outcome unknown") && !strstr(r.body, "not done"),
           "the page: %ld %s", st, r.body ? r.body : "");
     t_http_release(&r);
-    CHECK(t_sql_int(t, -1, "SELECT is_paused FROM queue_settings WHERE queue = 'default'",
-                    DB_NOP) == 1,
-          "the pause was made");
+    /* The proxy lets the server finish the COMMIT after it closed the producer's side, so the
+     * commit may land after the page came back. */
+    WAIT_UNTIL(t_sql_int(t, -1, "SELECT is_paused FROM queue_settings WHERE queue = 'default'",
+                         DB_NOP) == 1,
+               10000, "the pause was not made");
     tmyproxy_stop_for(p);
 }
 
