@@ -670,6 +670,9 @@ test_db_timeout(struct tenv *t)
     /* The insert that was waiting and the replay of the spooled copy race; one job results. */
     char *empty = xasprintf("test -z \"$(ls -A %s | grep json)\"", spool);
     WAIT_UNTIL(system(empty) == 0, 10000, "the spool never drained");
+    /* The gauge drops after the file is gone. */
+    WAIT_UNTIL(tprod_metric(t, "jobfleet_producer_spool_files") == 0, 5000,
+               "the spool gauge stayed up");
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE idempotency_key = ?",
                     DB_P(DBS("system:key:slow-1"))) == 1,
           "exactly one job");

@@ -112,6 +112,10 @@ test_outage_mysql(struct tenv *t)
     for (int i = 0; i < OUTAGE_THREADS; i++)
         pthread_join(th[i], NULL);
     WAIT_UNTIL(spool_empty(t), 30000, "the spool never drained");
+    /* The replay counts a round's entries after it has removed their files. */
+    WAIT_UNTIL(tprod_metric(t, "jobfleet_producer_spool_replayed_total") ==
+                   tprod_metric(t, "jobfleet_producer_spooled_total"),
+               10000, "the replay did not count every spooled webhook");
     int *have = xcalloc(OUTAGE_N, sizeof(int));
     jobs_by_key(t, "out", OUTAGE_N, have);
     int ok = 0, refused = 0;

@@ -177,7 +177,8 @@ test_sigterm_hands_back_at_once(struct tenv *t)
     WAIT_UNTIL(t_log_has(t, w[0], "4 job(s) claimed ahead handed back to their queues"), 2500,
                "the drain did not hand back its window at once: %d in all",
                handed_back_sum(t, w[0]));
-    CHECK(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'running'") == 2,
+    CHECK(count(t, "SELECT COUNT(*) FROM jobs WHERE state IN ('running', 'succeeded') AND "
+                   "attempt = 1") == 2,
           "the running jobs go on during the drain");
     /* The row first, then the ID (invariant 1). */
     WAIT_UNTIL(rq_depth(t->rq, "default") == N_JOBS - 2, 1000,
@@ -274,7 +275,9 @@ test_cancel_in_window(struct tenv *t)
         WAIT_UNTIL(t_job_in_state(t, waiting[i], "cancelled"), 2500,
                    "job %lld, cancelled in the window, is %s", (long long)waiting[i],
                    t_job_state(t, waiting[i]));
-    CHECK(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'running'") == 2,
+    /* 3 s jobs: on a slow machine they may be done by now. */
+    CHECK(count(t, "SELECT COUNT(*) FROM jobs WHERE state IN ('running', 'succeeded') AND "
+                   "attempt = 1") == 2,
           "the running jobs go on");
     CHECK(count(t, "SELECT COUNT(*) FROM jobs WHERE state = 'cancelled' AND attempt = 0") ==
               n_waiting,
