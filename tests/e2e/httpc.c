@@ -2,6 +2,7 @@
  * the real Redis: the fleet-wide rate budget across processes, Retry-After in both forms,
  * retries, the response cap, concurrent batches and cancellation. */
 #include "httpc.h"
+#include "metrics.h"
 #include "rq.h"
 #include "tfake.h"
 #include "tsupport.h"
@@ -147,6 +148,24 @@ test_rate_two_processes(struct tenv *t)
     tfake_stop(&f);
 }
 
+/* In a forked helper: waits until the fleet pauses the fake service (its pause key has a time
+ * to live), so what it sends next is sent during the pause. Exits 4 after 10 s. */
+static void
+wait_paused(struct tenv *t)
+{
+    struct rq *rq = child_rq(t);
+    char *key = xasprintf("%s:s:fake:until", t->prefix);
+    const char *argv[] = {"PTTL", key};
+    int64_t deadline = now_mono_ms() + 10000;
+    while (rq_command(rq, 2, argv) <= 0) {
+        if (now_mono_ms() > deadline)
+            _exit(4);
+        sleep_ms(20);
+    }
+    free(key);
+    rq_free(rq);
+}
+
 static double
 arrival_gap(struct tfake *f, const char *prefix)
 {
@@ -169,7 +188,7 @@ test_retry_after_seconds(struct tenv *t)
     pid_t other = fork();
     CHECK(other >= 0, "fork");
     if (other == 0) {
-        sleep_ms(500);
+        wait_paused(t);
         child_loop(t, &f, "/other", now_mono_ms() + 200);
     }
     struct httpc *h = client(t, &f, t->rq, 0);
@@ -420,11 +439,30 @@ test_batch_within_budget(struct tenv *t)
     tfake_stop(&f);
 }
 
+struct cancel_arg {
+    volatile int flag;
+    int64_t at_ms;
+};
+
+/* Cancels once the client has had its 503 (the process's own metric counts it), so the cancel
+ * finds it waiting out the Retry-After, not sending. */
 static void *
 cancel_later(void *arg)
 {
-    sleep_ms(300);
-    *(volatile int *)arg = 1;
+    struct cancel_arg *c = arg;
+    int64_t deadline = now_mono_ms() + 10000;
+    for (bool seen = false; !seen && now_mono_ms() < deadline;) {
+        struct buf b;
+        buf_init(&b, 0);
+        metrics_render(&b);
+        seen = b.data &&
+               strstr(b.data, "jobfleet_http_requests_total{service=\"fake\",code=\"503\"} 1\n");
+        buf_release(&b);
+        if (!seen)
+            sleep_ms(10);
+    }
+    c->at_ms = now_mono_ms();
+    c->flag = 1;
     return NULL;
 }
 
@@ -435,17 +473,22 @@ test_cancel_stops_wait(struct tenv *t)
     tfake_start(t, &f, "fakehttp.py", NULL);
     tfake_control(&f, "faults", "{\"path\": \"/slow\", \"status\": 503, \"retry_after\": 30}");
     struct httpc *h = client(t, &f, t->rq, 0);
-    volatile int cancel = 0;
-    httpc_set_cancel(h, &cancel);
+    struct cancel_arg c = {0};
+    httpc_set_cancel(h, &c.flag);
     pthread_t th;
-    pthread_create(&th, NULL, cancel_later, (void *)(uintptr_t)&cancel);
-    int64_t start = now_mono_ms();
+    pthread_create(&th, NULL, cancel_later, &c);
     struct httpc_resp r;
     CHECK(get(h, "/slow", &r) < 0 && r.error == HTTPC_ECANCELLED, "%s", r.err);
-    int64_t took = now_mono_ms() - start;
+    int64_t took = now_mono_ms() - c.at_ms;
     pthread_join(th, NULL);
-    fprintf(stderr, "FIGURES cancelled during a 30 s Retry-After after %lld ms\n", (long long)took);
-    CHECK(took < 1000, "took %lld ms", (long long)took);
+    CHECK(r.attempts == 1 && r.status == 503,
+          "cancelled in the wait after the 503, not before: "
+          "%d attempts, status %ld",
+          r.attempts, r.status);
+    fprintf(stderr,
+            "FIGURES cancelled during a 30 s Retry-After: returned %lld ms after the cancel\n",
+            (long long)took);
+    CHECK(took < 1000, "returned %lld ms after the cancel", (long long)took);
     httpc_resp_release(&r);
     httpc_free(h);
     tfake_stop(&f);
