@@ -101,10 +101,7 @@ cronjob_check(const struct cfg *cfg, const struct cronjob_spec *spec, int64_t no
     if (e != JOB_E_OK)
         return e;
     /* Each fire's job function would read such a number rounded: refused, as an enqueue is. */
-    cJSON *params = cJSON_Parse(out->job.parameters);
-    bool inexact = json_params_inexact(params, err, errlen);
-    cJSON_Delete(params);
-    return inexact ? JOB_E_INPUT : JOB_E_OK;
+    return json_text_params_inexact(out->job.parameters, err, errlen) ? JOB_E_INPUT : JOB_E_OK;
 }
 
 /* Reads an optional string member; -1 with a message when it has another type. */

@@ -181,9 +181,7 @@ job_spec_check(const struct job_spec *spec, bool test_actions, struct job_spec *
     }
     if (json_text_has_nul(out->parameters, plen)) {
         *field = "parameters";
-        snprintf(err, errlen,
-                 "parameters hold a NUL character (\\u0000), which jobfleet "
-                 "cannot keep in a string: leave it out");
+        snprintf(err, errlen, "parameters hold " JSON_NUL_REFUSED);
         return JOB_E_INPUT;
     }
     cJSON *p = cJSON_ParseWithOpts(out->parameters, NULL, 1);

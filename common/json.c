@@ -134,6 +134,15 @@ json_params_inexact(const cJSON *params, char *err, size_t errlen)
     return true;
 }
 
+bool
+json_text_params_inexact(const char *text, char *err, size_t errlen)
+{
+    cJSON *p = text ? cJSON_Parse(text) : NULL;
+    bool inexact = json_params_inexact(p, err, errlen);
+    cJSON_Delete(p);
+    return inexact;
+}
+
 /* Orders object members by name, then by their order in the object (qsort is not stable). */
 struct json_member {
     const cJSON *m;

@@ -23,10 +23,16 @@ const cJSON *json_inexact_number(const cJSON *j);
  * \u0000. cJSON ends a string at it, so what follows would be dropped without a word, and two
  * strings that differ only past it would compare equal. */
 bool json_text_has_nul(const char *text, size_t len);
+/* What a refusal of such text says after naming it: "parameters hold " JSON_NUL_REFUSED. */
+#define JSON_NUL_REFUSED                                                                           \
+    "a NUL character (\\u0000), which jobfleet cannot keep in a string: leave it out"
 /* True, with err naming it ("parameters: \"id\" is a number ..."), when a job's parameters
  * (NULL: none) hold such a number: a client's input is refused for it rather than stored
  * rounded. */
 bool json_params_inexact(const cJSON *params, char *err, size_t errlen);
+/* The same for parameters given as JSON text (NULL: none); text that does not parse holds no
+ * such number (its parse is checked elsewhere). */
+bool json_text_params_inexact(const char *text, char *err, size_t errlen);
 /* True when a and b hold the same value: numbers compared exactly (cJSON_Compare lets two
  * neighbouring ids past 2^52 pass for one), objects whatever their members' order, a name sent
  * twice matched occurrence by occurrence. */

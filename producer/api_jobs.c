@@ -110,9 +110,7 @@ api_parse(struct http_req *r, bool required)
     if (r->body.len == 0 && !required)
         return cJSON_CreateObject();
     if (json_text_has_nul(r->body.data, r->body.len)) {
-        http_reply_error(r, 400, "body",
-                         "the body holds a NUL character (\\u0000), which jobfleet cannot keep "
-                         "in a string: leave it out");
+        http_reply_error(r, 400, "body", "the body holds " JSON_NUL_REFUSED);
         return NULL;
     }
     long at = 0;

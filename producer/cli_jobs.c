@@ -93,16 +93,6 @@ cli_enqueue_unread(struct cli *c, const struct job_ref *ref, const char *err)
     return CLI_OK;
 }
 
-/* As the API: a number the stored JSON would round is refused, not stored rounded. */
-static bool
-cli_params_inexact(const char *params, char *err, size_t errlen)
-{
-    cJSON *p = params ? cJSON_Parse(params) : NULL;
-    bool inexact = json_params_inexact(p, err, errlen);
-    cJSON_Delete(p);
-    return inexact;
-}
-
 int
 cli_enqueue(struct cli *c, int argc, char **argv)
 {
@@ -141,7 +131,8 @@ cli_enqueue(struct cli *c, int argc, char **argv)
     char err[1024], idem[JOB_UNIQUE_KEY_SIZE];
     enum job_err e =
         job_spec_check(&spec, c->cfg.worker.test_actions, &checked, &field, err, sizeof(err));
-    if (e != JOB_E_OK || cli_params_inexact(spec.parameters, err, sizeof(err)))
+    /* As the API: a number the stored JSON would round is refused, not stored rounded. */
+    if (e != JOB_E_OK || json_text_params_inexact(spec.parameters, err, sizeof(err)))
         return cli_usage_error("enqueue: %s", err);
     if (key) {
         job_idempotency_key("cli", key, idem);

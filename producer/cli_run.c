@@ -34,18 +34,19 @@ run_params(const struct cli *c)
 {
     const char *text = cli_opt(c, "--params");
     if (text && json_text_has_nul(text, strlen(text))) {
-        cli_usage_error("run: parameters hold a NUL character (\\u0000), which jobfleet cannot "
-                        "keep in a string: leave it out");
+        cli_usage_error("run: parameters hold " JSON_NUL_REFUSED);
         return NULL;
     }
     cJSON *p = cJSON_ParseWithOpts(text ? text : "{}", NULL, 1);
-    char err[256];
-    if (!cJSON_IsObject(p) || json_params_inexact(p, err, sizeof(err))) {
-        if (cJSON_IsObject(p))
-            cli_usage_error("run: %s", err);
-        else
-            cli_usage_error("--params: not a JSON object");
+    if (!cJSON_IsObject(p)) {
         cJSON_Delete(p);
+        cli_usage_error("--params: not a JSON object");
+        return NULL;
+    }
+    char err[256];
+    if (json_params_inexact(p, err, sizeof(err))) {
+        cJSON_Delete(p);
+        cli_usage_error("run: %s", err);
         return NULL;
     }
     if (cli_opt(c, "--dry-run")) {
