@@ -237,6 +237,14 @@ checkout_write(struct checkout *c)
     checkout_written(c, n);
 }
 
+/* Wakes the supervisor to take what this thread read (the byte says what, for a reader). */
+static void
+checkout_wake_supervisor(struct checkout *c, char what)
+{
+    ssize_t w = write(c->pipe_wr, &what, 1);
+    (void)w; /* a full pipe already wakes the supervisor */
+}
+
 static void
 checkout_cancel_poll(struct checkout *c)
 {
@@ -254,9 +262,7 @@ checkout_cancel_poll(struct checkout *c)
     memcpy(c->cancels + c->n_cancels, ids, sizeof(*ids) * (size_t)n);
     c->n_cancels += n;
     bgthread_unlock(&c->bg);
-    char b = 'c';
-    ssize_t w = write(c->pipe_wr, &b, 1);
-    (void)w; /* a full pipe already wakes the supervisor */
+    checkout_wake_supervisor(c, 'c');
 }
 
 /* Tells the supervisor which queues are paused when that changed: the jobs of a queue paused
@@ -281,9 +287,7 @@ checkout_publish_paused(struct checkout *c, int64_t read_us)
     c->paused_new = xstrdup(now);
     c->paused_new_us = read_us;
     bgthread_unlock(&c->bg);
-    char w = 'p';
-    ssize_t r = write(c->pipe_wr, &w, 1);
-    (void)r; /* a full pipe already wakes the supervisor */
+    checkout_wake_supervisor(c, 'p');
 }
 
 /* Heartbeat, settings and cancel polls, when due. */
