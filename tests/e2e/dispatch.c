@@ -517,7 +517,7 @@ test_two_runs(struct tenv *t)
                                       "none", NULL}) == 0,
           "lift the limit");
     t_signal(t, w, SIGTERM); /* a new worker reads the settings at once */
-    CHECK(t_wait_exit(t, w, 30000) >= 0, "the worker stops");
+    t_wait_exit_ok(t, w, 30000, "the worker");
     t_spawn(t, t_bin("jobfleet-worker"), NULL);
     /* Slow creates widen the window between a run's lookup and its create. */
     tfake_control(&d.fake, "faults",

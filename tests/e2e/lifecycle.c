@@ -198,7 +198,7 @@ test_kill9_worker_job_lost(struct tenv *t)
     CHECK(nk == 2, "expected 2 children, found %d", nk);
     int64_t killed_at = now_mono_ms();
     kill(w, SIGKILL);
-    t_wait_exit(t, w, 5000);
+    t_wait_gone(t, w, 5000, "the killed worker");
     /* No orphan keeps running the job. */
     WAIT_UNTIL(all_gone(kids, nk), 5000, "a child outlived its supervisor");
     /* lease_s = 5 in the test config; allow a tick and some slack. */
@@ -311,7 +311,7 @@ test_children_sched_batch(struct tenv *t)
     WAIT_UNTIL(children_sched(w, SCHED_BATCH, &n) && n == 2, 10000,
                "the child started after a crash is not SCHED_BATCH (%d children)", n);
     kill(w, SIGTERM);
-    t_wait_exit(t, w, 10000);
+    t_wait_exit_ok(t, w, 10000, "the worker");
     setenv("JOBFLEET_WORKER_SCHED_BATCH", "false", 1);
     w = start_worker(t);
     unsetenv("JOBFLEET_WORKER_SCHED_BATCH");
@@ -409,8 +409,8 @@ test_mysql_restart(struct tenv *t)
     CHECK(waitpid(w, NULL, WNOHANG) == 0 && waitpid(sch, NULL, WNOHANG) == 0, "still running");
     kill(w, SIGKILL);
     kill(sch, SIGKILL);
-    t_wait_exit(t, w, 5000);
-    t_wait_exit(t, sch, 5000);
+    t_wait_gone(t, w, 5000, "the killed worker");
+    t_wait_gone(t, sch, 5000, "the killed scheduler");
     CHECK(tsrv_stop(t, &srv) == 0, "stop private servers");
 }
 

@@ -243,7 +243,7 @@ test_retry_takes_unique_key(struct tenv *t)
     int64_t f1 = failed_with_key(t, "k3");
     int64_t f2 = failed_with_key(t, "k3");
     t_signal(t, w, SIGTERM);
-    CHECK(t_wait_exit(t, w, 30000) >= 0, "the worker stops");
+    t_wait_exit_ok(t, w, 30000, "the worker");
     char ida[24], idd[24];
     snprintf(ida, sizeof(ida), "%lld", (long long)a);
     snprintf(idd, sizeof(idd), "%lld", (long long)d);
@@ -353,7 +353,7 @@ test_concurrency_slot_not_leaked(struct tenv *t)
     int64_t held = t_enqueue(t, "System/Sleep", "{\"seconds\":60}", NULL);
     WAIT_UNTIL(t_job_in_state(t, held, "running"), 10000, "holder never started");
     kill(a, SIGKILL);
-    t_wait_exit(t, a, 5000);
+    t_wait_gone(t, a, 5000, "the killed worker");
     int64_t killed = now_mono_ms();
     start_worker(t, NULL);
     int64_t next = t_enqueue(t, "System/Sleep", "{\"seconds\":0}", NULL);

@@ -747,7 +747,7 @@ test_sigterm_forced_api(struct tenv *t)
     free(b.body);
     db_exec_static(locker, "UNLOCK TABLES");
     db_free(locker);
-    t_wait_exit(t, p, 15000);
+    t_wait_exit_ok(t, p, 15000, "the producer stopped by a second SIGTERM");
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 1,
           "the insert committed after the lock: its outcome was indeed unknown");
 }

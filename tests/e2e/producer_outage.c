@@ -274,7 +274,7 @@ test_outage_redis(struct tenv *t)
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM job_attempts", DB_NOP) == 120,
           "each job ran once");
     t_signal(t, w, SIGTERM);
-    t_wait_exit(t, w, 20000);
+    t_wait_exit_ok(t, w, 20000, "the worker");
     tsrv_stop(t, &srv);
 }
 
@@ -318,7 +318,7 @@ test_server_autocommit_off(struct tenv *t)
     CHECK(st == 202, "the webhook: %ld %s", st, out ? out : "");
     free(out);
     kill(p, SIGKILL);
-    t_wait_exit(t, p, 5000);
+    t_wait_gone(t, p, 5000, "the killed producer");
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 1,
           "the job answered 202 is not stored");
     tsrv_stop(t, &srv);

@@ -198,7 +198,7 @@ test_single_leader(struct tenv *t)
     int64_t took = now_mono_ms() - t0;
     fprintf(stderr, "takeover %lld ms after kill -9 of the leader\n", (long long)took);
     CHECK(took <= 2000, "takeover took %lld ms (limit 2000)", (long long)took);
-    t_wait_exit(t, leader, 5000);
+    t_wait_gone(t, leader, 5000, "the killed leader");
 
     /* The new leader does the work. */
     int64_t id = t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "1s", NULL});

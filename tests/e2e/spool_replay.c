@@ -136,7 +136,7 @@ test_replay_bounded_memory(struct tenv *t)
     pid_t p = tprod_start(t);
     long base = peak_kib(p);
     t_signal(t, p, SIGTERM);
-    CHECK(t_wait_exit(t, p, 20000) != -1, "the producer stopped");
+    t_wait_exit_ok(t, p, 20000, "the producer");
     enum { N = 24, MB = 4 };
     char *big = xmalloc((size_t)MB << 20);
     memset(big, 'x', ((size_t)MB << 20) - 1);

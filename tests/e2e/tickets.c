@@ -411,7 +411,7 @@ test_export_write_fails(struct tenv *t)
     pid_t w0 = t_spawn(t, t_bin("jobfleet-worker"), NULL);
     free(tk_run(&k, "Tickets/Freshservice/Sync", TK_SINCE_2000, "succeeded"));
     t_signal(t, w0, SIGTERM);
-    t_wait_exit(t, w0, 15000);
+    t_wait_exit_ok(t, w0, 15000, "the worker");
     char account[80];
     tk_account_rows(&k, account, sizeof(account), 0);
     char *dir = xasprintf("%s/export", t->dir);

@@ -345,7 +345,7 @@ test_kill9_after_post(struct tenv *t)
                        DB_P(DBI(f.r1))) == 1,
           "the crash left R1 without its referenceId");
     t_signal(t, w, SIGTERM);
-    t_wait_exit(t, w, 10000);
+    t_wait_exit_ok(t, w, 10000, "the worker");
     cJSON *r = ttd_sync_ok(&d, "{\"client\":\"acme\"}");
     CHECK(ttd_num(r, "desk_to_toga", "repaired") == 1, "the next run found the posted note");
     cJSON_Delete(r);
@@ -407,7 +407,7 @@ test_two_clients(struct tenv *t)
     CHECK(strcmp(ttd_param(&b, TTD_WM_IN), "2026-03-02 09:00:00") == 0, "beta's moved: %s",
           ttd_param(&b, TTD_WM_IN));
     t_signal(t, w, SIGTERM);
-    t_wait_exit(t, w, 10000);
+    t_wait_exit_ok(t, w, 10000, "the worker");
     tfake_stop(&b.fake);
     ttd_stop(&a);
 }
@@ -466,7 +466,7 @@ test_cron_per_client(struct tenv *t)
     /* A client's zone changed in the config (the schedule's text did not): the cron job
      * follows at the next start, as it does a changed schedule. */
     t_signal(t, sched, SIGTERM);
-    CHECK(t_wait_exit(t, sched, 30000) >= 0, "the scheduler stops");
+    t_wait_exit_ok(t, sched, 30000, "the scheduler");
     t_conf_append(t, "[toga_desk.acme]\ntimezone = America/Chicago\n");
     t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
     WAIT_UNTIL(t_sql_int(t, 0,
@@ -498,7 +498,7 @@ test_cron_kept_across_restart(struct tenv *t)
                 (const char *const[]){"cron", "disable", "Toga/Desk/Sync/acme", NULL}) == 0,
           "cron disable");
     t_signal(t, s1, SIGTERM);
-    t_wait_exit(t, s1, 15000);
+    t_wait_exit_ok(t, s1, 15000, "the first scheduler");
     pid_t s2 = t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
     WAIT_UNTIL(t_log_has(t, s2, "became leader"), 20000, "the new scheduler leads");
     /* beta's 10:00 fire shows the new scheduler has run its cron step, config first. */

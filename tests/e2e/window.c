@@ -121,7 +121,7 @@ test_kill9_full_window_loses_nothing(struct tenv *t)
                10000, "the worker never claimed all %d jobs", N_JOBS);
     WAIT_UNTIL(started(t, w[0]) == 2, 5000, "the children never started their jobs");
     kill(w[0], SIGKILL);
-    t_wait_exit(t, w[0], 5000);
+    t_wait_gone(t, w[0], 5000, "the killed worker");
     w[1] = t_start_worker(t, NULL);
     /* lease_s = 5 in the test config: the lease recovers all six, the retries run on w[1]. */
     for (int i = 0; i < N_JOBS; i++)

@@ -418,6 +418,20 @@ t_wait_exit(struct tenv *t, pid_t pid, int timeout_ms)
     }
 }
 
+void
+t_wait_exit_ok(struct tenv *t, pid_t pid, int timeout_ms, const char *what)
+{
+    int st = t_wait_exit(t, pid, timeout_ms);
+    CHECK(st != -1, "%s did not exit within %d ms", what, timeout_ms);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s did not exit 0 (wait status %d)", what, st);
+}
+
+void
+t_wait_gone(struct tenv *t, pid_t pid, int timeout_ms, const char *what)
+{
+    CHECK(t_wait_exit(t, pid, timeout_ms) != -1, "%s was not gone within %d ms", what, timeout_ms);
+}
+
 bool
 t_alive(pid_t pid)
 {

@@ -102,6 +102,12 @@ void t_signal(struct tenv *t, pid_t pid, int sig);
 void t_hang(pid_t pid);
 /* Waits up to timeout_ms for a spawned process to exit; returns its wait status or -1. */
 int t_wait_exit(struct tenv *t, pid_t pid, int timeout_ms);
+/* Waits as t_wait_exit and fails the test unless the process exited with status 0 in time: for
+ * a drain (SIGTERM) that must end cleanly. what names the process in the failure. */
+void t_wait_exit_ok(struct tenv *t, pid_t pid, int timeout_ms, const char *what);
+/* Waits as t_wait_exit and fails the test unless the process was gone in time, however it
+ * ended: for a SIGKILL, after which the test's next steps assume it is gone. */
+void t_wait_gone(struct tenv *t, pid_t pid, int timeout_ms, const char *what);
 /* True while the process exists (not yet reaped). */
 bool t_alive(pid_t pid);
 /* The log file of a spawned process, read whole, also once t_wait_exit reaped it (the latest
