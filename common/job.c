@@ -309,20 +309,31 @@ job_find_existing(struct db *db, const struct job_spec *s, struct job_ref *ref)
     return 1;
 }
 
+int
+job_spec_unique_key(const struct job_spec *s, char *made, const char **key, char *err,
+                    size_t errlen)
+{
+    *key = s->unique_key;
+    const struct action_info *def = action_find(s->action, true);
+    if (*key || def == NULL || def->unique_by == NULL)
+        return 0;
+    const char *field = NULL;
+    *key = job_unique_key(def->action, def->unique_by, s->parameters, made, &field, err, errlen);
+    return *key ? 0 : -1;
+}
+
 enum job_err
 job_insert(struct db *db, const struct job_spec *s, struct job_ref *ref, char *err, size_t errlen)
 {
     memset(ref, 0, sizeof(*ref));
     struct job_spec with_key;
     char made[JOB_UNIQUE_KEY_SIZE];
-    const struct action_info *def = action_find(s->action, true);
-    if (s->unique_key == NULL && def && def->unique_by) {
-        const char *field = NULL;
+    const char *key;
+    if (job_spec_unique_key(s, made, &key, err, errlen) < 0)
+        return JOB_E_INPUT;
+    if (key != s->unique_key) {
         with_key = *s;
-        with_key.unique_key =
-            job_unique_key(def->action, def->unique_by, s->parameters, made, &field, err, errlen);
-        if (with_key.unique_key == NULL)
-            return JOB_E_INPUT;
+        with_key.unique_key = key;
         s = &with_key;
     }
     /* A duplicate key races with the holder finishing and releasing it: try again a few times. */

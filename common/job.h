@@ -72,6 +72,13 @@ enum job_err job_spec_check(const struct job_spec *spec, bool test_actions, stru
 const char *job_unique_key(const char *action, const char *unique_by, const char *params, char *key,
                            const char **field, char *err, size_t errlen);
 
+/* The unique key a job of spec s is stored under, as job_insert stores it, into *key: the one
+ * s gives, else the one its action makes from the parameters (job_unique_key, into made:
+ * JOB_UNIQUE_KEY_SIZE bytes), else NULL. Returns 0, or -1 with the problem in err when the
+ * key cannot be made from the parameters (a spec job_spec_check passed always can). */
+int job_spec_unique_key(const struct job_spec *s, char *made, const char **key, char *err,
+                        size_t errlen);
+
 /* True when MariaDB would take key for another: its key columns are utf8mb4_bin, which is PAD
  * SPACE, so "k " and "k" are one key. Such a key must be stored hashed or refused. */
 bool job_key_padded(const char *key);

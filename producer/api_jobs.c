@@ -257,22 +257,27 @@ api_create_done(struct http_req *r, struct api_state *st)
 {
     const struct job_spec *s = &st->w->spec;
     const struct job_ref *ref = &st->w->ref;
-    const struct action_info *def = action_find(s->action, true);
     /* A live job holding the unique key is a conflict, unless the Idempotency-Key is the
      * one the job was made with: then this is a repeat of that request. */
     if (ref->existing && st->idem == NULL) {
         api_reply_held(r, ref);
         return;
     }
-    if (!ref->existing && !(def && def->unique_by && s->unique_key == NULL)) {
-        cJSON *j = job_new_json(s, ref);
+    if (!ref->existing) {
+        /* A new job: the reply is what the insert knows, with the unique key it was stored
+         * under. Not read back: a read that failed after the commit answered 503 for a job
+         * that was stored. */
+        struct job_spec stored = *s;
+        char made[JOB_UNIQUE_KEY_SIZE], err[256];
+        if (job_spec_unique_key(s, made, &stored.unique_key, err, sizeof(err)) < 0)
+            stored.unique_key = NULL;
+        cJSON *j = job_new_json(&stored, ref);
         cJSON_AddBoolToObject(j, "existing", false);
         api_reply_json(r, 201, j);
         cJSON_Delete(j);
         return;
     }
-    /* The row must be read: it is another request's job, or its unique key was made from
-     * the parameters by the insert (the action's unique_by). */
+    /* The row must be read: it is another request's job. */
     char err[512];
     enum job_err e;
     struct producer_conn *c = producer_pool_get(r->p);

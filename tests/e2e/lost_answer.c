@@ -165,6 +165,31 @@ test_api_unknown(struct tenv *t)
     tmyproxy_stop_for(p);
 }
 
+/* A new job of an action that makes its unique key (unique_by) is answered from what the insert
+ * knows, as any new job is: it was read back first, and a read whose answer was lost after the
+ * commit answered 503 for a job that was stored. */
+static void
+test_api_unique_by_no_read_back(struct tenv *t)
+{
+    struct tmyproxy *p = tmyproxy_start_for(t);
+    tprod_start(t);
+    tmyproxy_cut_answer(p, "SELECT id, uuid, origin");
+    long st;
+    cJSON *j = post(t, "/api/jobs", "u-1",
+                    "{\"action\":\"System/Echo/Unique\",\"parameters\":{\"key\":\"r1\"}}", &st);
+    char *text = cJSON_PrintUnformatted(j);
+    CHECK(st == 201 && tmyproxy_cuts(p) == 0, "the answer: %ld %s (cuts %d)", st, text,
+          tmyproxy_cuts(p));
+    const char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "unique_key"));
+    CHECK(key && strcmp(key, "System/Echo/Unique:r1") == 0, "the key made: %s", text);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE unique_key = ? AND id = ?",
+                    DB_P(DBS("System/Echo/Unique:r1"), DBI(num(j, "id")))) == 1,
+          "the reply names the stored job and its key: %s", text);
+    cJSON_free(text);
+    cJSON_Delete(j);
+    tmyproxy_stop_for(p);
+}
+
 /* The ids of a 201 bulk reply's jobs into ids (n of them), checking that "existing" is set
  * on the jobs whose bit is set in existing. */
 static void
@@ -388,6 +413,7 @@ static const struct test_case cases[] = {
     {"e2e_lost_answer_cli", test_cli_unknown, NULL},
     {"e2e_lost_answer_cli_key_retry", test_cli_key_retry, NULL},
     {"e2e_lost_answer_api", test_api_unknown, NULL},
+    {"e2e_lost_answer_api_unique_by", test_api_unique_by_no_read_back, NULL},
     {"e2e_lost_answer_bulk", test_bulk_unknown, NULL},
     {"e2e_lost_answer_bulk_large", test_bulk_unknown_large, NULL},
     {"e2e_bulk_idempotency_key", test_bulk_item_key, NULL},

@@ -5,6 +5,7 @@ jf_e2e(lost_answer TIMEOUT 120 NAMES
   e2e_lost_answer_cli
   e2e_lost_answer_cli_key_retry
   e2e_lost_answer_api
+  e2e_lost_answer_api_unique_by
   e2e_lost_answer_bulk
   e2e_lost_answer_bulk_large
   e2e_bulk_idempotency_key
