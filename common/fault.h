@@ -41,6 +41,8 @@
  *   spawn            (FAULT_FAIL) the worker starts a child: fails as a fork refused (EAGAIN)
  *   export.write     (FAULT_FAIL) a Markdown export writes a document: fails as a full disk
  *   cron.now         (FAULT_FAIL) cron reads MariaDB's clock: fails as a lost connection
+ *   cli.inserted     `jobfleet enqueue` stored its job or found its key's holder, before it
+ *                    reads the job back
  *   cli.readback     (FAULT_FAIL) `jobfleet enqueue` reads back the job it stored (or `cron
  *                    add` the cron job): fails as a lost connection
  * and one note (FAULT_NOTE_KILL, logged, never fired): self-fence, a worker killing its

@@ -93,6 +93,16 @@ cli_enqueue_unread(struct cli *c, const struct job_ref *ref, const char *err)
     return CLI_OK;
 }
 
+/* The unique key the insert found taken: not read back from the holder's row, which shows
+ * none once the holder has ended and released it. */
+static const char *
+cli_enqueue_key(const struct job_spec *checked, char *made)
+{
+    const char *key = NULL;
+    char err[256];
+    return job_spec_unique_key(checked, made, &key, err, sizeof(err)) == 0 && key ? key : "?";
+}
+
 int
 cli_enqueue(struct cli *c, int argc, char **argv)
 {
@@ -128,7 +138,7 @@ cli_enqueue(struct cli *c, int argc, char **argv)
         return cli_usage_error("enqueue: --idempotency-key must be UTF-8 text, not empty");
     struct job_spec checked;
     const char *field = NULL;
-    char err[1024], idem[JOB_UNIQUE_KEY_SIZE];
+    char err[1024], idem[JOB_UNIQUE_KEY_SIZE], made[JOB_UNIQUE_KEY_SIZE];
     enum job_err e =
         job_spec_check(&spec, c->cfg.worker.test_actions, &checked, &field, err, sizeof(err));
     /* As the API: a number the stored JSON would round is refused, not stored rounded. */
@@ -154,6 +164,7 @@ cli_enqueue(struct cli *c, int argc, char **argv)
     if (e != JOB_E_OK)
         return cli_job_err(e, err);
     job_push(cli_rq(c), &ref);
+    FAULT_POINT("cli.inserted");
     cJSON *j = NULL;
     if (c->json || ref.existing) {
         if (FAULT_FAIL("cli.readback"))
@@ -176,10 +187,8 @@ cli_enqueue(struct cli *c, int argc, char **argv)
             fprintf(stderr, "jobfleet: job %lld (%s) was already made with this idempotency key\n",
                     (long long)ref.id, ref.state);
         else if (ref.existing)
-            /* The key is the holder's: an action's unique_by key is made by the insert. */
             fprintf(stderr, "jobfleet: job %lld (%s) already holds unique key \"%s\"\n",
-                    (long long)ref.id, ref.state,
-                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "unique_key")));
+                    (long long)ref.id, ref.state, cli_enqueue_key(&checked, made));
     }
     cJSON_Delete(j);
     return CLI_OK;

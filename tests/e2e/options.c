@@ -4,6 +4,7 @@
 #include "tsupport.h"
 #include "util.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,6 +235,64 @@ failed_with_key(struct tenv *t, const char *k)
  * the key gets the retried job, not a second live job of the key. When another live job holds
  * the key meanwhile, the retry is refused (one job) or skipped (bulk), as is the second of two
  * finished jobs of one key in one bulk retry. */
+struct bg_cli {
+    struct tenv *t;
+    const char *const *argv;
+    int rc;
+    char *out, *err;
+};
+
+static void *
+bg_cli_main(void *arg)
+{
+    struct bg_cli *b = arg;
+    b->rc = t_cli(b->t, &b->out, &b->err, b->argv);
+    return NULL;
+}
+
+static bool
+cli_stalled(struct tenv *t)
+{
+    char *path = xasprintf("%s/cli.err", t->dir);
+    char *err = t_read_file(path);
+    bool yes = err && strstr(err, "fault point cli.inserted: stalled");
+    free(err);
+    free(path);
+    return yes;
+}
+
+/* A key's holder that ends between `jobfleet enqueue`'s insert and its read-back has released
+ * the key by then: the message still names the key the insert found taken. It read the key
+ * back from the holder's row, and printed "(null)". */
+static void
+test_unique_holder_ends(struct tenv *t)
+{
+    int64_t holder =
+        t_enqueue(t, "System/Noop", NULL,
+                  (const char *const[]){"--unique-key", "ticket-9", "--in", "1h", NULL});
+    setenv("JOBFLEET_FAULT_STALL", "cli.inserted:3000", 1);
+    struct bg_cli b = {
+        .t = t,
+        .argv = (const char *const[]){"enqueue", "System/Noop", "--unique-key", "ticket-9", NULL}};
+    pthread_t th;
+    pthread_create(&th, NULL, bg_cli_main, &b);
+    WAIT_UNTIL(cli_stalled(t), 10000, "the enqueue never reached its read-back");
+    unsetenv("JOBFLEET_FAULT_STALL");
+    const struct audit_by by = {.actor = "test"};
+    const char *state = NULL;
+    char err[256];
+    CHECK(job_cancel(t->db, t->rq, holder, &by, &state, err, sizeof(err)) == JOB_E_OK,
+          "cancel the holder: %s", err);
+    pthread_join(th, NULL);
+    CHECK(b.rc == 0, "the enqueue: %d %s", b.rc, b.err ? b.err : "");
+    CHECK(b.out && strtoll(b.out, NULL, 10) == holder, "the holder's id: %s", b.out ? b.out : "");
+    CHECK(b.err && strstr(b.err, "already holds unique key \"ticket-9\""),
+          "the message names the key: %s", b.err ? b.err : "");
+    CHECK(t_job_in_state(t, holder, "cancelled"), "the holder ended before the read-back");
+    free(b.out);
+    free(b.err);
+}
+
 static void
 test_retry_takes_unique_key(struct tenv *t)
 {
@@ -611,6 +670,7 @@ static const struct test_case cases[] = {
     {"e2e_options_unique_concurrent", test_unique_concurrent, NULL},
     {"e2e_options_retry_takes_unique_key", test_retry_takes_unique_key, NULL},
     {"e2e_options_unique_by_parameters", test_unique_by_parameters, NULL},
+    {"e2e_options_unique_holder_ends", test_unique_holder_ends, NULL},
     {"e2e_options_pause_resume", test_pause_resume, "[worker]\nconcurrency = 4\n"},
     {"e2e_options_concurrency_limit", test_concurrency_limit, NULL},
     {"e2e_options_concurrency_slot_not_leaked", test_concurrency_slot_not_leaked, NULL},

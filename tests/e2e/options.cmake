@@ -4,6 +4,7 @@ jf_e2e(options TIMEOUT 120 NAMES
   e2e_options_priority_order
   e2e_options_unique_concurrent
   e2e_options_unique_by_parameters
+  e2e_options_unique_holder_ends
   e2e_options_retry_takes_unique_key
   e2e_options_pause_resume
   e2e_options_concurrency_limit
