@@ -71,6 +71,8 @@ job_run_dry_result(struct job_rt *rt, char *result)
     if (!cJSON_HasObjectItem(r, "plan")) {
         cJSON_AddItemToObject(r, "plan", rt->plan ? rt->plan : cJSON_CreateArray());
         rt->plan = NULL;
+        if (rt->plan_left_out)
+            cJSON_AddNumberToObject(r, "plan_left_out", (double)rt->plan_left_out);
     }
     free(result);
     char *text = cJSON_PrintUnformatted(r);

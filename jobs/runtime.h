@@ -91,8 +91,15 @@ void job_log(struct job_ctx *ctx, enum log_level level, const char *fmt, ...)
  * cheap to call for every item. */
 void job_progress(struct job_ctx *ctx, int64_t done, int64_t total, const char *note);
 
+/* The most a dry run's plan keeps, as JSON text: a quarter of what a result may be (the worker
+ * stores no result over 4 MiB), so that a plan of a big sync still leaves room for the
+ * function's own result. */
+#define JOB_PLAN_MAX_BYTES (1u << 20)
+
 /* Records one step a dry run would have taken (takes the item, e.g. {"insert": "ticket 4711"});
- * outside a dry run it is freed and nothing is kept. The plan becomes the result's "plan". */
+ * outside a dry run it is freed and nothing is kept. The plan becomes the result's "plan". Its
+ * steps past JOB_PLAN_MAX_BYTES are counted, not kept: the result's "plan_left_out" says how
+ * many (logged once, at the first). */
 void job_plan(struct job_ctx *ctx, cJSON *step_take);
 
 /* The connection to the [db.<name>] database, opened on first use and kept by this process

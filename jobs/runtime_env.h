@@ -37,7 +37,9 @@ struct job_rt {
     bool has_progress;
     int64_t done, total;
     char note[JOB_LOG_NOTE_MAX + 1];
-    cJSON *plan; /* dry run only */
+    cJSON *plan;           /* dry run only */
+    size_t plan_bytes;     /* the plan's steps as JSON text, with a comma each */
+    int64_t plan_left_out; /* steps past JOB_PLAN_MAX_BYTES */
 };
 
 /* The fleet database connection, connected on first use; NULL (logged once per call) when

@@ -89,13 +89,29 @@ job_progress(struct job_ctx *ctx, int64_t done, int64_t total, const char *note)
 void
 job_plan(struct job_ctx *ctx, cJSON *step_take)
 {
-    if (!ctx->dry_run || ctx->rt == NULL) {
+    struct job_rt *rt = ctx->rt;
+    if (!ctx->dry_run || rt == NULL) {
         cJSON_Delete(step_take);
         return;
     }
-    if (ctx->rt->plan == NULL)
-        ctx->rt->plan = cJSON_CreateArray();
-    cJSON_AddItemToArray(ctx->rt->plan, step_take);
+    char *text = rt->plan_left_out ? NULL : cJSON_PrintUnformatted(step_take);
+    size_t n = text ? strlen(text) + 1 : 0;
+    free(text);
+    if (rt->plan_left_out || rt->plan_bytes + n > JOB_PLAN_MAX_BYTES) {
+        /* A dry run of a big sync plans a step per item: its plan would outgrow the result
+         * the worker stores, and be replaced whole by a note of its size. */
+        if (rt->plan_left_out++ == 0)
+            job_warn(ctx,
+                     "dry run: the plan keeps its first %d steps (%u KiB); the later ones "
+                     "are counted in the result's plan_left_out, not kept",
+                     cJSON_GetArraySize(rt->plan), JOB_PLAN_MAX_BYTES >> 10);
+        cJSON_Delete(step_take);
+        return;
+    }
+    rt->plan_bytes += n;
+    if (rt->plan == NULL)
+        rt->plan = cJSON_CreateArray();
+    cJSON_AddItemToArray(rt->plan, step_take);
 }
 
 void
