@@ -35,6 +35,8 @@
  *   writer.batch     the producer's writer is about to write a batch
  *   writer.insert    (FAULT_FAIL) a writer's insert of a batch, or of one row of it, fails as
  *                    refused for its data
+ *   batch.find       (FAULT_FAIL) a batch insert looks up the job holding a key its statement
+ *                    skipped: fails as refused, the connection kept
  *   pickup.commit    the scheduler queued due jobs and is about to commit (then push)
  *   webhook_log.write  the producer's webhook log is about to write what is queued
  *   webhook_log.chunk  that write is about to send its second statement or a later one

@@ -9,6 +9,7 @@
  * contract wants checked specs: every value is within its column by then. */
 #include "job_batch.h"
 #include "caltime.h"
+#include "fault.h"
 #include "ids.h"
 #include "log.h"
 #include "action.h"
@@ -201,10 +202,12 @@ batch_find_existing(struct db *db, const struct job_spec *specs, struct job_ref 
         if (inserted[i])
             continue;
         /* A row without a key is never skipped for one; not inserted means something else. */
-        int f = job_find_existing(db, &specs[i], &refs[i]);
+        int f = FAULT_FAIL("batch.find") ? -2 : job_find_existing(db, &specs[i], &refs[i]);
         if (f != 0) {
             snprintf(err, errlen, "insert job: %s",
-                     f > 0 ? "a row was neither inserted nor found by its key" : db_errstr(db));
+                     f == -2 ? "the test build's fault point batch.find"
+                     : f > 0 ? "a row was neither inserted nor found by its key"
+                             : db_errstr(db));
             return JOB_E_DB;
         }
     }
@@ -235,8 +238,9 @@ job_insert_batch_is_one_statement(const struct job_spec *specs, int n)
 
 enum job_err
 job_insert_batch(struct db *db, const struct job_spec *specs, int n, struct job_ref *refs,
-                 char *err, size_t errlen)
+                 bool *wrote, char *err, size_t errlen)
 {
+    bool wrote_any = false;
     /* The specs the multi-row statement can take go first into a copy; the others go through
      * job_insert, in the same transaction. */
     struct job_spec *multi = xcalloc((size_t)(n ? n : 1), sizeof(*multi));
@@ -248,6 +252,7 @@ job_insert_batch(struct db *db, const struct job_spec *specs, int n, struct job_
     for (int i = 0; i < n && e == JOB_E_OK; i++) {
         if (batch_needs_single(&specs[i])) {
             e = job_insert(db, &specs[i], &refs[i], err, errlen);
+            wrote_any |= e == JOB_E_OK && !refs[i].existing;
         } else {
             where[m] = i;
             multi[m++] = specs[i];
@@ -257,6 +262,8 @@ job_insert_batch(struct db *db, const struct job_spec *specs, int n, struct job_
     while (done < m && e == JOB_E_OK) {
         int k = m - done < JOB_INSERT_CHUNK ? m - done : JOB_INSERT_CHUNK;
         e = job_insert_rows(db, multi + done, k, true, mrefs + done, inserted + done, err, errlen);
+        for (int j = done; e == JOB_E_OK && j < done + k; j++)
+            wrote_any |= inserted[j];
         done += k;
     }
     if (e == JOB_E_OK)
@@ -267,5 +274,7 @@ job_insert_batch(struct db *db, const struct job_spec *specs, int n, struct job_
     free(mrefs);
     free(where);
     free(inserted);
+    if (wrote)
+        *wrote = wrote_any;
     return e;
 }

@@ -44,9 +44,10 @@ int job_find_existing(struct db *db, const struct job_spec *s, struct job_ref *r
  * unique key given or made by the action's unique_by, or a cron fire: a key that can be
  * released meanwhile needs job_insert's retry) go through job_insert in the same transaction.
  * Returns JOB_E_OK, or the first error with the message in err (db_lost() tells whether the
- * connection went); the caller then rolls back. */
+ * connection went); the caller then rolls back. When wrote is not NULL, *wrote tells whether a
+ * statement had inserted rows before that error: outside a transaction they are stored. */
 enum job_err job_insert_batch(struct db *db, const struct job_spec *specs, int n,
-                              struct job_ref *refs, char *err, size_t errlen);
+                              struct job_ref *refs, bool *wrote, char *err, size_t errlen);
 
 /* True when job_insert_batch writes these n specs with one INSERT ... RETURNING statement
  * and otherwise only reads: fewer than JOB_INSERT_BULK_MIN specs, none with a unique key

@@ -468,7 +468,7 @@ api_bulk(struct http_req *r)
     }
     /* Multi-row statements (a round trip and a statement per JOB_INSERT_CHUNK jobs, not per
      * job), with job_insert's key semantics; the IDs go to Redis in one pipeline per queue. */
-    if (job_insert_batch(c->db, specs, n, refs, err, sizeof(err)) != JOB_E_OK) {
+    if (job_insert_batch(c->db, specs, n, refs, NULL, err, sizeof(err)) != JOB_E_OK) {
         db_rollback(c->db);
         api_db_error(r, err);
         goto out;

@@ -307,9 +307,11 @@ writer_backlog_flush(struct producer_writer *wr, struct rq *rq)
     free(it);
 }
 
-/* Inserts the batch with job_insert_batch; fills each item's ref. Returns its result. */
+/* Inserts the batch with job_insert_batch; fills each item's ref. Returns its result; *wrote
+ * (when not NULL) as job_insert_batch sets it. */
 static enum job_err
-writer_insert(struct writer_thread *t, struct producer_write **b, int n, char *err, size_t errlen)
+writer_insert(struct writer_thread *t, struct producer_write **b, int n, bool *wrote, char *err,
+              size_t errlen)
 {
     if (FAULT_FAIL("writer.insert")) {
         snprintf(err, errlen, "the test build's fault point writer.insert");
@@ -319,7 +321,7 @@ writer_insert(struct writer_thread *t, struct producer_write **b, int n, char *e
     struct job_ref *refs = xcalloc((size_t)n, sizeof(*refs));
     for (int i = 0; i < n; i++)
         specs[i] = b[i]->spec;
-    enum job_err e = job_insert_batch(t->db, specs, n, refs, err, errlen);
+    enum job_err e = job_insert_batch(t->db, specs, n, refs, wrote, err, errlen);
     for (int i = 0; e == JOB_E_OK && i < n; i++)
         b[i]->ref = refs[i];
     free(specs);
@@ -330,8 +332,9 @@ writer_insert(struct writer_thread *t, struct producer_write **b, int n, char *e
 /* Inserts a batch that is one multi-row statement without a transaction: the statement is
  * atomic on its own and autocommit commits it in the same round trip, which spares START
  * TRANSACTION and COMMIT. Returns 0, 2 to retry row by row (nothing was written), -2 when the
- * connection was lost (the statement may have committed: the outcome is unknown), or 3 when
- * the batch is not such a batch. */
+ * outcome is unknown (the connection was lost, so the statement may have committed; or a read
+ * after it failed, so its rows are stored but not all answered), or 3 when the batch is not
+ * such a batch. */
 static int
 writer_autocommit(struct writer_thread *t, struct producer_write **b, int n, char *err,
                   size_t errlen)
@@ -343,9 +346,11 @@ writer_autocommit(struct writer_thread *t, struct producer_write **b, int n, cha
     free(specs);
     if (!one)
         return 3;
-    enum job_err e = writer_insert(t, b, n, err, errlen);
+    bool wrote = false;
+    enum job_err e = writer_insert(t, b, n, &wrote, err, errlen);
+    /* Rows the statement stored would be stored twice by a retry row by row. */
     if (e != JOB_E_OK)
-        return db_lost(t->db) ? -2 : 2;
+        return db_lost(t->db) || wrote ? -2 : 2;
     return 0;
 }
 
@@ -353,7 +358,8 @@ writer_autocommit(struct writer_thread *t, struct producer_write **b, int n, cha
  * to find an item that fails on its own. Returns 0 when committed, 1 to try again (without
  * such an item, already answered), 2 to try again row by row, -1 when the connection was
  * lost before the commit (the server rolls the transaction back: nothing is stored), -2 when
- * it was lost during the commit or an autocommitted statement (the outcome is unknown). */
+ * the outcome is unknown (the connection was lost during the commit, or as writer_autocommit
+ * says). */
 static int
 writer_txn(struct writer_thread *t, struct producer_write **b, int *n, bool per_row, char *err,
            size_t errlen)
@@ -368,7 +374,7 @@ writer_txn(struct writer_thread *t, struct producer_write **b, int *n, bool per_
         snprintf(err, errlen, "%s", db_errstr(t->db));
         return db_lost(t->db) ? -1 : 1;
     }
-    if (!per_row && writer_insert(t, b, *n, err, errlen) != JOB_E_OK) {
+    if (!per_row && writer_insert(t, b, *n, NULL, err, errlen) != JOB_E_OK) {
         if (db_lost(t->db))
             return -1;
         db_rollback(t->db);
@@ -456,7 +462,7 @@ writer_batch(struct writer_thread *t, struct producer_write **b, int *np)
             tries++;
     }
     if (rc != 0) {
-        if (rc < 0)
+        if (rc < 0 && db_lost(t->db))
             writer_set_down(wr, t, err);
         else
             db_rollback(t->db);

@@ -74,7 +74,8 @@ test_bulk_refs_match_rows(struct tenv *t)
         struct job_ref *refs = xcalloc((size_t)n, sizeof(*refs));
         char err[512];
         CHECK(db_begin(t->db) == 0, "begin: %s", db_errstr(t->db));
-        CHECK(job_insert_batch(t->db, s, n, refs, err, sizeof(err)) == JOB_E_OK, "batch: %s", err);
+        CHECK(job_insert_batch(t->db, s, n, refs, NULL, err, sizeof(err)) == JOB_E_OK, "batch: %s",
+              err);
         CHECK(db_commit(t->db) == 0, "commit: %s", db_errstr(t->db));
         total += n;
         CHECK(job_rows(t) == total, "%lld rows after %d jobs", (long long)job_rows(t), n);
@@ -105,7 +106,8 @@ test_bulk_skips_taken_keys(struct tenv *t)
               "insert %d: %s", taken[j], err);
     snprintf(keys[200], sizeof(keys[200]), "k100"); /* spec 200 repeats spec 100's key */
     CHECK(db_begin(t->db) == 0, "begin: %s", db_errstr(t->db));
-    CHECK(job_insert_batch(t->db, s, n, refs, err, sizeof(err)) == JOB_E_OK, "batch: %s", err);
+    CHECK(job_insert_batch(t->db, s, n, refs, NULL, err, sizeof(err)) == JOB_E_OK, "batch: %s",
+          err);
     CHECK(db_commit(t->db) == 0, "commit: %s", db_errstr(t->db));
     CHECK(job_rows(t) == n - 1, "%lld rows, expected %d", (long long)job_rows(t), n - 1);
     for (int j = 0; j < 3; j++)
@@ -141,7 +143,7 @@ bulk_writer(void *arg)
     struct job_spec *s = batch_specs(w->n, false, &keys);
     struct job_ref *refs = xcalloc((size_t)w->n, sizeof(*refs));
     for (int r = 0; r < w->rounds && !w->failed; r++) {
-        if (db_begin(db) < 0 || job_insert_batch(db, s, w->n, refs, w->err, sizeof(w->err)) ||
+        if (db_begin(db) < 0 || job_insert_batch(db, s, w->n, refs, NULL, w->err, sizeof(w->err)) ||
             db_commit(db) < 0) {
             if (w->err[0] == '\0')
                 snprintf(w->err, sizeof(w->err), "%s", db_errstr(db));

@@ -5,7 +5,9 @@
 #include "util.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define N_POSTS 5
 
@@ -60,8 +62,83 @@ test_bad_rows_spare_the_good(struct tenv *t)
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 2, "two jobs stored");
 }
 
+struct keyed_post {
+    struct tenv *t;
+    const char *key; /* Idempotency-Key, or NULL */
+    long status;
+    char *body;
+};
+
+static void *
+keyed_post_main(void *arg)
+{
+    struct keyed_post *p = arg;
+    char h[64];
+    snprintf(h, sizeof(h), "Idempotency-Key: %s", p->key ? p->key : "");
+    const char *hdrs[] = {TPROD_AUTH, p->key ? h : NULL, NULL};
+    const char *body = "{\"action\":\"System/Noop\"}";
+    p->status = tprod_post(p->t, "/api/jobs", body, strlen(body), hdrs, &p->body);
+    return NULL;
+}
+
+/* Runs the posts of ps[0..n-1] at once, as one batch: each batch is held at writer.batch, and
+ * these queue up behind a first, keyless create. */
+static void
+post_as_one_batch(struct tenv *t, pid_t prod, struct keyed_post *ps, int n)
+{
+    int stalls = t_log_count(t, prod, "writer.batch: stalled");
+    struct keyed_post first = {.t = t};
+    pthread_t first_tid, tid[8];
+    CHECK(pthread_create(&first_tid, NULL, keyed_post_main, &first) == 0, "thread");
+    WAIT_UNTIL(t_log_count(t, prod, "writer.batch: stalled") > stalls, 10000,
+               "the first create never reached the writer");
+    for (int i = 0; i < n; i++)
+        CHECK(pthread_create(&tid[i], NULL, keyed_post_main, &ps[i]) == 0, "thread");
+    pthread_join(first_tid, NULL);
+    CHECK(first.status == 201, "the first create: %ld", first.status);
+    free(first.body);
+    for (int i = 0; i < n; i++)
+        pthread_join(tid[i], NULL);
+}
+
+/* A batch without keys the multi-row statement cannot take commits with that one statement
+ * (autocommit). When a key of the batch was taken, the writer looks the holder up next; that
+ * read failing with the connection kept was taken for "nothing written", and the batch was
+ * written again row by row: its keyless jobs were stored twice. Now the batch's outcome is
+ * unknown: 503, and each job stored once. */
+static void
+test_read_after_autocommit(struct tenv *t)
+{
+    setenv("JOBFLEET_FAULT_STALL", "writer.batch:800", 1);
+    setenv("JOBFLEET_FAULT_POINT", "batch.find@1", 1);
+    setenv("JOBFLEET_FAULT_ACTION", "fail:1", 1);
+    pid_t prod = tprod_start(t);
+    unsetenv("JOBFLEET_FAULT_STALL");
+    unsetenv("JOBFLEET_FAULT_POINT");
+    unsetenv("JOBFLEET_FAULT_ACTION");
+    struct keyed_post k1 = {.t = t, .key = "k1"};
+    post_as_one_batch(t, prod, &k1, 1);
+    CHECK(k1.status == 201, "the keyed create: %ld %s", k1.status, k1.body ? k1.body : "");
+    struct keyed_post ps[4] = {{.t = t, .key = "k1"}, {.t = t}, {.t = t}, {.t = t}};
+    post_as_one_batch(t, prod, ps, 4);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE idempotency_key IS NULL", DB_NOP) == 5,
+          "the keyless jobs (two first creates, three of the batch) stored once each: %lld",
+          (long long)t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE idempotency_key IS NULL",
+                               DB_NOP));
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 6, "six jobs in all");
+    for (int i = 0; i < 4; i++)
+        CHECK(ps[i].status == 503 && ps[i].body && strstr(ps[i].body, "outcome_unknown"),
+              "create %d of the batch whose read failed: %ld %s", i, ps[i].status,
+              ps[i].body ? ps[i].body : "");
+    free(k1.body);
+    for (int i = 0; i < 4; i++)
+        free(ps[i].body);
+}
+
 static const struct test_case cases[] = {
     {"e2e_writer_rows_bad_rows_spare_the_good", test_bad_rows_spare_the_good,
+     "[producer]\ndb_timeout_ms = 10000\n"},
+    {"e2e_writer_rows_read_after_autocommit", test_read_after_autocommit,
      "[producer]\ndb_timeout_ms = 10000\n"},
 };
 
