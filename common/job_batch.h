@@ -45,7 +45,9 @@ int job_find_existing(struct db *db, const struct job_spec *s, struct job_ref *r
  * released meanwhile needs job_insert's retry) go through job_insert in the same transaction.
  * Returns JOB_E_OK, or the first error with the message in err (db_lost() tells whether the
  * connection went); the caller then rolls back. When wrote is not NULL, *wrote tells whether a
- * statement had inserted rows before that error: outside a transaction they are stored. */
+ * statement had inserted rows before that error: outside a transaction they are stored. A bulk
+ * execution (JOB_INSERT_BULK_MIN rows or more) whose read-back failed is not counted, so such a
+ * batch belongs in a transaction (job_insert_batch_is_one_statement is false for it). */
 enum job_err job_insert_batch(struct db *db, const struct job_spec *specs, int n,
                               struct job_ref *refs, bool *wrote, char *err, size_t errlen);
 

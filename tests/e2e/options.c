@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,15 +232,12 @@ failed_with_key(struct tenv *t, const char *k)
     return id;
 }
 
-/* A retry makes a finished job live again, so it takes its unique key again: a new enqueue of
- * the key gets the retried job, not a second live job of the key. When another live job holds
- * the key meanwhile, the retry is refused (one job) or skipped (bulk), as is the second of two
- * finished jobs of one key in one bulk retry. */
 struct bg_cli {
     struct tenv *t;
     const char *const *argv;
     int rc;
     char *out, *err;
+    atomic_bool done;
 };
 
 static void *
@@ -247,6 +245,7 @@ bg_cli_main(void *arg)
 {
     struct bg_cli *b = arg;
     b->rc = t_cli(b->t, &b->out, &b->err, b->argv);
+    atomic_store(&b->done, true);
     return NULL;
 }
 
@@ -277,22 +276,27 @@ test_unique_holder_ends(struct tenv *t)
     pthread_t th;
     pthread_create(&th, NULL, bg_cli_main, &b);
     WAIT_UNTIL(cli_stalled(t), 10000, "the enqueue never reached its read-back");
-    unsetenv("JOBFLEET_FAULT_STALL");
     const struct audit_by by = {.actor = "test"};
     const char *state = NULL;
     char err[256];
     CHECK(job_cancel(t->db, t->rq, holder, &by, &state, err, sizeof(err)) == JOB_E_OK,
           "cancel the holder: %s", err);
+    CHECK(!atomic_load(&b.done), "the enqueue read the holder back before it was cancelled");
     pthread_join(th, NULL);
+    unsetenv("JOBFLEET_FAULT_STALL");
     CHECK(b.rc == 0, "the enqueue: %d %s", b.rc, b.err ? b.err : "");
     CHECK(b.out && strtoll(b.out, NULL, 10) == holder, "the holder's id: %s", b.out ? b.out : "");
     CHECK(b.err && strstr(b.err, "already holds unique key \"ticket-9\""),
           "the message names the key: %s", b.err ? b.err : "");
-    CHECK(t_job_in_state(t, holder, "cancelled"), "the holder ended before the read-back");
+    CHECK(t_job_in_state(t, holder, "cancelled"), "the holder ended");
     free(b.out);
     free(b.err);
 }
 
+/* A retry makes a finished job live again, so it takes its unique key again: a new enqueue of
+ * the key gets the retried job, not a second live job of the key. When another live job holds
+ * the key meanwhile, the retry is refused (one job) or skipped (bulk), as is the second of two
+ * finished jobs of one key in one bulk retry. */
 static void
 test_retry_takes_unique_key(struct tenv *t)
 {

@@ -81,8 +81,9 @@ keyed_post_main(void *arg)
     return NULL;
 }
 
-/* Runs the posts of ps[0..n-1] at once, as one batch: each batch is held at writer.batch, and
- * these queue up behind a first, keyless create. */
+/* Runs the posts of ps[0..n-1] at once, as one batch: each batch is held 3 s at writer.batch,
+ * and these queue up behind a first, keyless create (fails the test unless they all wait for
+ * the writer before its hold of the first ends). */
 static void
 post_as_one_batch(struct tenv *t, pid_t prod, struct keyed_post *ps, int n)
 {
@@ -94,6 +95,8 @@ post_as_one_batch(struct tenv *t, pid_t prod, struct keyed_post *ps, int n)
                "the first create never reached the writer");
     for (int i = 0; i < n; i++)
         CHECK(pthread_create(&tid[i], NULL, keyed_post_main, &ps[i]) == 0, "thread");
+    WAIT_UNTIL(tprod_metric(t, "jobfleet_producer_writer_waiting_requests") == n + 1, 2500,
+               "the %d creates did not queue up behind the first while it was held", n);
     pthread_join(first_tid, NULL);
     CHECK(first.status == 201, "the first create: %ld", first.status);
     free(first.body);
@@ -109,7 +112,7 @@ post_as_one_batch(struct tenv *t, pid_t prod, struct keyed_post *ps, int n)
 static void
 test_read_after_autocommit(struct tenv *t)
 {
-    setenv("JOBFLEET_FAULT_STALL", "writer.batch:800", 1);
+    setenv("JOBFLEET_FAULT_STALL", "writer.batch:3000", 1);
     setenv("JOBFLEET_FAULT_POINT", "batch.find@1", 1);
     setenv("JOBFLEET_FAULT_ACTION", "fail:1", 1);
     pid_t prod = tprod_start(t);
@@ -126,6 +129,7 @@ test_read_after_autocommit(struct tenv *t)
           (long long)t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE idempotency_key IS NULL",
                                DB_NOP));
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 6, "six jobs in all");
+    CHECK(!t_log_has(t, prod, "MariaDB unavailable"), "the writer took MariaDB for down");
     for (int i = 0; i < 4; i++)
         CHECK(ps[i].status == 503 && ps[i].body && strstr(ps[i].body, "outcome_unknown"),
               "create %d of the batch whose read failed: %ld %s", i, ps[i].status,
