@@ -24,6 +24,21 @@ post_main(void *arg)
     return NULL;
 }
 
+/* Starts the producer with stall (NAME:MS, every batch held at writer.batch) and the fault
+ * point (NAME@N) failing as action says (fail:K); unsets the three variables once it runs. */
+static pid_t
+start_with_faults(struct tenv *t, const char *stall, const char *point, const char *action)
+{
+    setenv("JOBFLEET_FAULT_STALL", stall, 1);
+    setenv("JOBFLEET_FAULT_POINT", point, 1);
+    setenv("JOBFLEET_FAULT_ACTION", action, 1);
+    pid_t prod = tprod_start(t);
+    unsetenv("JOBFLEET_FAULT_STALL");
+    unsetenv("JOBFLEET_FAULT_POINT");
+    unsetenv("JOBFLEET_FAULT_ACTION");
+    return prod;
+}
+
 /* Five creates in one batch whose multi-row insert fails, and four of whose rows then fail on
  * their own (the test build's fault point writer.insert; each batch is held 0.8 s at
  * writer.batch, so that the five queue up behind a first one). The row-by-row retry gave up
@@ -31,13 +46,7 @@ post_main(void *arg)
 static void
 test_bad_rows_spare_the_good(struct tenv *t)
 {
-    setenv("JOBFLEET_FAULT_STALL", "writer.batch:800", 1);
-    setenv("JOBFLEET_FAULT_POINT", "writer.insert@2", 1);
-    setenv("JOBFLEET_FAULT_ACTION", "fail:5", 1);
-    pid_t prod = tprod_start(t);
-    unsetenv("JOBFLEET_FAULT_STALL");
-    unsetenv("JOBFLEET_FAULT_POINT");
-    unsetenv("JOBFLEET_FAULT_ACTION");
+    pid_t prod = start_with_faults(t, "writer.batch:800", "writer.insert@2", "fail:5");
     struct post first = {.t = t};
     pthread_t first_tid, tid[N_POSTS];
     CHECK(pthread_create(&first_tid, NULL, post_main, &first) == 0, "thread");
@@ -112,13 +121,7 @@ post_as_one_batch(struct tenv *t, pid_t prod, struct keyed_post *ps, int n)
 static void
 test_read_after_autocommit(struct tenv *t)
 {
-    setenv("JOBFLEET_FAULT_STALL", "writer.batch:3000", 1);
-    setenv("JOBFLEET_FAULT_POINT", "batch.find@1", 1);
-    setenv("JOBFLEET_FAULT_ACTION", "fail:1", 1);
-    pid_t prod = tprod_start(t);
-    unsetenv("JOBFLEET_FAULT_STALL");
-    unsetenv("JOBFLEET_FAULT_POINT");
-    unsetenv("JOBFLEET_FAULT_ACTION");
+    pid_t prod = start_with_faults(t, "writer.batch:3000", "batch.find@1", "fail:1");
     struct keyed_post k1 = {.t = t, .key = "k1"};
     post_as_one_batch(t, prod, &k1, 1);
     CHECK(k1.status == 201, "the keyed create: %ld %s", k1.status, k1.body ? k1.body : "");
