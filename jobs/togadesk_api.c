@@ -4,10 +4,10 @@
  * their text in "content" and point at their ticket with "ticket"; a list filter
  * where[_updated >= 'T'] and paging by page/recordsPerPage. */
 #include "caltime.h"
+#include "ids.h"
 #include "togadesk_int.h"
 #include "util.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,26 +31,13 @@ togadesk_str(const cJSON *rec, const char *key)
     return s ? s : "";
 }
 
-/* A uuid that may go into a path: hex digits and dashes, 1..64 of them. */
-static bool
-api_uuid_ok(const char *u)
-{
-    size_t n = u ? strlen(u) : 0;
-    if (n == 0 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isxdigit((unsigned char)u[i]) && u[i] != '-')
-            return false;
-    return true;
-}
-
 const char *
 togadesk_ref(const cJSON *rec, const char *key)
 {
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(rec, key);
     const char *u =
         cJSON_IsString(r) ? r->valuestring : cJSON_GetStringValue(cJSON_GetObjectItem(r, "uuid"));
-    return api_uuid_ok(u) ? u : NULL;
+    return ids_uuid_like(u) ? u : NULL;
 }
 
 enum toga_fail
@@ -210,7 +197,7 @@ togadesk_list(struct togadesk *td, const char *coll, const char *key, int64_t si
 cJSON *
 togadesk_ticket_get(struct togadesk *td, const char *uuid, struct toga_err *e)
 {
-    if (!api_uuid_ok(uuid)) {
+    if (!ids_uuid_like(uuid)) {
         memset(e, 0, sizeof(*e));
         toga_err_set(e, TOGA_OTHER, 0, "toga: a ticket uuid \"%.80s\" is not a uuid",
                      uuid ? uuid : "");
