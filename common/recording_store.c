@@ -148,15 +148,28 @@ rec_link(struct db *db, int64_t id, const char *filename, const char *const *v, 
     return found;
 }
 
+/* A recording whose ticket info the cloud has not taken yet. */
+#define REC_STALE                                                                                  \
+    "transfer_cloud = 1 AND ticket_id IS NOT NULL AND clouds_uuid IS NOT NULL "                    \
+    "AND (ticket_hash IS NULL OR ticket_hash <> ticket_info_hash)"
+
 struct db_rows *
 rec_folders_to_update(struct db *db)
 {
-    return db_query(db,
-                    "SELECT DISTINCT folder_uuid FROM recordings WHERE transfer_cloud = 1 "
-                    "AND ticket_id IS NOT NULL AND clouds_uuid IS NOT NULL "
-                    "AND (ticket_hash IS NULL OR ticket_hash <> ticket_info_hash) "
-                    "ORDER BY folder_uuid",
-                    DB_NOP);
+    return db_query(
+        db, "SELECT DISTINCT folder_uuid FROM recordings WHERE " REC_STALE " ORDER BY folder_uuid",
+        DB_NOP);
+}
+
+int64_t
+rec_folder_stale(struct db *db, const char *folder_uuid)
+{
+    struct db_rows *r =
+        db_query(db, "SELECT COUNT(*) FROM recordings WHERE folder_uuid = ? AND " REC_STALE,
+                 DB_P(DBS(folder_uuid)));
+    int64_t n = r && r->n_rows ? db_rows_int(r, 0, 0, 0) : -1;
+    db_rows_free(r);
+    return n;
 }
 
 int

@@ -47,6 +47,9 @@ int rec_link(struct db *db, int64_t id, const char *filename, const char *const 
 /* The folders with a recording in the cloud, linked to a ticket, whose ticket info changed
  * since its last 2xx update (or was never sent): one text column, folder_uuid. NULL on error. */
 struct db_rows *rec_folders_to_update(struct db *db);
+/* How many of one folder's recordings rec_folders_to_update would send: in the cloud, linked,
+ * their ticket info changed since its last 2xx update. The count, or -1 on error. */
+int64_t rec_folder_stale(struct db *db, const char *folder_uuid);
 
 /* Stores a CSV upload; its id into *id. 0 or -1. */
 int rec_csv_store(struct db *db, const char *body, int64_t *id);

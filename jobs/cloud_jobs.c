@@ -1,6 +1,7 @@
 /* This file holds Cloud/Recording/UpdateTicket, Upload, Link and SyncAll. */
 #include "cloud.h"
 #include "db.h"
+#include "ids.h"
 #include "json.h"
 #include "recording_store.h"
 #include "util.h"
@@ -33,11 +34,36 @@ cloud_folder(struct db *db, const cJSON *params, char *folder, struct job_out *o
     return rc > 0 ? 0 : -1;
 }
 
+/* How many times one run sends a folder. A link made while the run's POST is in flight finds
+ * the run holding the folder's unique key, so no job of its own is made: the run sends it
+ * on its next pass. */
+#define CLOUD_PASSES 3
+
+/* The result of a job: a JSON object of the members given as name, value pairs (strings,
+ * NULL-terminated list), and "posts"/"files" style numbers after them in nums (may be NULL). */
+static char *
+cloud_result(const char *const *strs, const char *const *num_names, const int64_t *nums)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (int i = 0; strs && strs[i]; i += 2)
+        cJSON_AddStringToObject(o, strs[i], strs[i + 1]);
+    for (int i = 0; num_names && num_names[i]; i++)
+        cJSON_AddNumberToObject(o, num_names[i], (double)nums[i]);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
+
 /* POSTs the rows with clouds_uuid cu to update-ticket and marks the linked ones synced. */
 static int
 cloud_update_one(struct job_ctx *ctx, struct db *db, struct rec_row *rows, int n, const char *cu,
                  struct job_out *out)
 {
+    /* Stored from a cloud's answer or by another writer of the store: it goes into a path. */
+    if (!ids_uuid_like(cu)) {
+        job_out_fail(out, JOB_FAIL, "recordings of cloud folder \"%.80s\": not a uuid", cu);
+        return -1;
+    }
     cJSON *files = cJSON_CreateArray();
     for (int i = 0; i < n; i++)
         if (strcmp(rows[i].clouds_uuid, cu) == 0)
@@ -59,6 +85,30 @@ cloud_update_one(struct job_ctx *ctx, struct db *db, struct rec_row *rows, int n
     return rc;
 }
 
+/* Sends the folder's recordings in the cloud, one POST per cloud folder: adds the POSTs to
+ * *posts and the recordings to *files. 0, or -1 with out failed. */
+static int
+cloud_update_pass(struct job_ctx *ctx, struct db *db, const char *folder, int *posts, int *files,
+                  struct job_out *out)
+{
+    struct rec_row *rows;
+    int n, rc = 0;
+    if (rec_folder_rows(db, folder, 1, &rows, &n) < 0) {
+        job_out_fail(out, JOB_RETRY, "recordings of %s: %s", folder, db_errstr(db));
+        return -1;
+    }
+    for (int i = 0; i < n && rc >= 0; i++) {
+        bool first = true; /* one POST per cloud folder, at its first row */
+        for (int j = 0; j < i; j++)
+            first &= strcmp(rows[j].clouds_uuid, rows[i].clouds_uuid) != 0;
+        if (first && (rc = cloud_update_one(ctx, db, rows, n, rows[i].clouds_uuid, out)) >= 0)
+            (*posts)++;
+    }
+    *files += n;
+    rec_rows_free(rows, n);
+    return rc < 0 ? -1 : 0;
+}
+
 void
 cloud_update_ticket(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
 {
@@ -66,28 +116,34 @@ cloud_update_ticket(struct job_ctx *ctx, const cJSON *params, struct job_out *ou
     char folder[65];
     if (db == NULL || cloud_folder(db, params, folder, out) < 0)
         return;
-    struct rec_row *rows;
-    int n;
-    if (rec_folder_rows(db, folder, 1, &rows, &n) < 0) {
-        job_out_fail(out, JOB_RETRY, "recordings of %s: %s", folder, db_errstr(db));
+    int posts = 0, files = 0;
+    int64_t stale = 0;
+    for (int pass = 0; pass < CLOUD_PASSES; pass++) {
+        if (cloud_update_pass(ctx, db, folder, &posts, &files, out) < 0)
+            return;
+        if (ctx->dry_run || (stale = rec_folder_stale(db, folder)) == 0)
+            break;
+        if (stale < 0) {
+            job_out_fail(out, JOB_RETRY, "recordings of %s: %s", folder, db_errstr(db));
+            return;
+        }
+        job_log(ctx, LOG_LEVEL_INFO, "%lld recordings of %s were linked again during the update",
+                (long long)stale, folder);
+    }
+    if (stale > 0) {
+        job_out_fail(out, JOB_RETRY,
+                     "%lld recordings of %s were linked again during each of %d updates",
+                     (long long)stale, folder, CLOUD_PASSES);
         return;
     }
-    int posts = 0, rc = 0;
-    for (int i = 0; i < n && rc >= 0; i++) {
-        bool first = true; /* one POST per cloud folder, at its first row */
-        for (int j = 0; j < i; j++)
-            first &= strcmp(rows[j].clouds_uuid, rows[i].clouds_uuid) != 0;
-        if (first && (rc = cloud_update_one(ctx, db, rows, n, rows[i].clouds_uuid, out)) >= 0)
-            posts++;
-    }
-    if (rc >= 0)
-        job_out_ok(
-            out, xasprintf("{\"folder_uuid\":\"%s\",\"posts\":%d,\"files\":%d}", folder, posts, n));
-    rec_rows_free(rows, n);
+    const char *strs[] = {"folder_uuid", folder, NULL};
+    const char *names[] = {"posts", "files", NULL};
+    int64_t nums[] = {posts, files};
+    job_out_ok(out, cloud_result(strs, names, nums));
 }
 
 /* The cloud folder's uuid in a first upload's answer ({"uuid"}, {"clouds_uuid"} or under
- * "data"), or NULL. */
+ * "data"), or NULL; the caller checks it. */
 static const char *
 cloud_answer_uuid(const cJSON *a)
 {
@@ -96,7 +152,7 @@ cloud_answer_uuid(const cJSON *a)
     for (int pass = 0; pass < 2; pass++, a = d)
         for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
             const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(a, keys[k]));
-            if (v && v[0] && strlen(v) <= 64)
+            if (v && v[0])
                 return v;
         }
     return NULL;
@@ -122,7 +178,9 @@ cloud_upload(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
         goto out;
     }
     if (n == 0) {
-        job_out_ok(out, xasprintf("{\"folder_uuid\":\"%s\",\"uploaded\":0}", folder));
+        const char *strs[] = {"folder_uuid", folder, NULL}, *names[] = {"uploaded", NULL};
+        int64_t nums[] = {0};
+        job_out_ok(out, cloud_result(strs, names, nums));
         goto out;
     }
     cJSON *files = cJSON_CreateArray();
@@ -130,6 +188,11 @@ cloud_upload(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
         cJSON_AddItemToArray(files, cloud_file_object(&todo[i]));
     /* A folder part of which is in the cloud gets the rest injected into that cloud folder. */
     const char *known = nd > 0 ? done[0].clouds_uuid : NULL;
+    if (known && !ids_uuid_like(known)) {
+        cJSON_Delete(files);
+        job_out_fail(out, JOB_FAIL, "recordings of cloud folder \"%.80s\": not a uuid", known);
+        goto out;
+    }
     char *path = known ? xasprintf("/api/external/v1/recording/inject/%s", known)
                        : xstrdup("/api/external/v1/recording");
     cJSON *extra = cJSON_CreateObject(), *answer = NULL;
@@ -138,6 +201,12 @@ cloud_upload(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
     const char *cu = known ? known : cloud_answer_uuid(answer);
     if (rc == 0 && cu == NULL)
         job_out_fail(out, JOB_FAIL, "cloud: POST %s: the answer names no folder uuid", path);
+    else if (rc == 0 && !ids_uuid_like(cu)) {
+        /* Stored, it would be a path of every later update of the folder. */
+        job_out_fail(out, JOB_FAIL,
+                     "cloud: POST %s: the answer's folder uuid \"%.80s\" is not a uuid", path, cu);
+        cu = NULL;
+    }
     for (int i = 0; rc == 0 && cu && i < n; i++)
         if (rec_mark_uploaded(db, todo[i].id, cu,
                               todo[i].ticket[REC_F_TICKET_ID] ? todo[i].info_hash : NULL) < 0) {
@@ -145,10 +214,12 @@ cloud_upload(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
                          db_errstr(db));
             rc = -1;
         }
-    if (rc >= 0 && (cu || rc == 1))
-        job_out_ok(out, xasprintf("{\"folder_uuid\":\"%s\",\"uploaded\":%d,\"clouds_uuid\":"
-                                  "\"%s\"}",
-                                  folder, n, cu ? cu : ""));
+    if (rc >= 0 && (cu || rc == 1)) {
+        const char *strs[] = {"folder_uuid", folder, "clouds_uuid", cu ? cu : "", NULL};
+        const char *names[] = {"uploaded", NULL};
+        int64_t nums[] = {n};
+        job_out_ok(out, cloud_result(strs, names, nums));
+    }
     free(path);
     cJSON_Delete(answer);
 out:

@@ -233,6 +233,128 @@ test_link(struct tenv *t)
     cl_stop(&c);
 }
 
+/* The update-ticket POSTs the cloud fake took, in order (caller deletes). */
+static cJSON *
+cl_updates(struct cl *c)
+{
+    cJSON *posts = cl_posts(c), *ups = cJSON_CreateArray();
+    const cJSON *p;
+    cJSON_ArrayForEach(p, posts)
+    {
+        if (strstr(cJSON_GetStringValue(cJSON_GetObjectItem(p, "path")), "/update-ticket/"))
+            cJSON_AddItemToArray(ups, cJSON_Duplicate(p, 1));
+    }
+    cJSON_Delete(posts);
+    return ups;
+}
+
+/* How many requests under prefix the cloud fake has seen begin. */
+static int
+cl_arrived(struct cl *c, const char *prefix)
+{
+    double *at;
+    int n = tfake_arrivals(&c->cloud, prefix, &at);
+    free(at);
+    return n;
+}
+
+/* The ticket_id an update POST carried for its first file. */
+static const char *
+cl_post_ticket(const cJSON *post)
+{
+    const cJSON *f =
+        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(post, "body"), "files"), 0);
+    return cJSON_GetStringValue(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(f, "ticket_info"), "ticket_id"));
+}
+
+/* A link made while the folder's update is posting finds that update holding the folder's
+ * unique key, so it makes no job of its own: the running update must send it before it ends. */
+static void
+test_link_during_update(struct tenv *t)
+{
+    struct cl c;
+    cl_start(&c, t, true);
+    int64_t rec = cl_rec(&c, "L1", "l.wav", NULL, "bbbbbbbb-0000-0000-0000-000000000001");
+    tfake_control(&c.cloud, "faults",
+                  "{\"path\":\"/api/external\",\"latency_ms\":3000,\"count\":1}");
+    /* The first link makes the update, which holds the folder's key while it posts. */
+    char *p = xasprintf("{\"recording_id\":%lld,\"ticket_id\":\"T-100\"}", (long long)rec);
+    free(cl_run(&c, "Cloud/Recording/Link", p, "succeeded", NULL));
+    free(p);
+    int64_t up = t_sql_int(
+        t, 0, "SELECT id FROM jobs WHERE action = 'Cloud/Recording/UpdateTicket'", DB_NOP);
+    CHECK(up > 0, "the first link made the update");
+    WAIT_UNTIL(cl_arrived(&c, "/api/external/v1/recording/update-ticket/") == 1, 30000,
+               "the update's POST reaches the cloud");
+    p = xasprintf("{\"recording_id\":%lld,\"ticket_id\":\"T-200\"}", (long long)rec);
+    char *res = cl_run(&c, "Cloud/Recording/Link", p, "succeeded", NULL);
+    CHECK(strstr(res, "\"update_enqueued\":true"), "%s", res);
+    free(res);
+    free(p);
+    char *st = t_job_state(t, up);
+    CHECK(strcmp(st, "running") == 0, "the link ran while the update posted (update %s)", st);
+    free(st);
+    int attempt = 0;
+    free(cl_end(&c, up, "Cloud/Recording/UpdateTicket", "L1", "succeeded", &attempt));
+    CHECK(attempt == 1, "one attempt (%d)", attempt);
+    CHECK(cl_jobs(&c, "Cloud/Recording/UpdateTicket") == 1, "the link made no job of its own");
+    cJSON *ups = cl_updates(&c);
+    int n = cJSON_GetArraySize(ups);
+    const char *last = n ? cl_post_ticket(cJSON_GetArrayItem(ups, n - 1)) : NULL;
+    CHECK(n == 2 && last && strcmp(last, "T-200") == 0,
+          "the update sent the new link before it ended: %d POSTs, the last with %s", n,
+          last ? last : "(none)");
+    cJSON_Delete(ups);
+    char *synced = cl_str(&c,
+                          "SELECT ticket_hash = ticket_info_hash FROM recordings WHERE "
+                          "filename = ?",
+                          "l.wav");
+    CHECK(synced && strcmp(synced, "1") == 0, "the new link is marked synced");
+    free(synced);
+    cl_stop(&c);
+}
+
+/* The cloud's answers are hostile until checked: a first upload answered with a folder uuid
+ * that is no uuid fails at once and stores nothing (a stored "../" would be the path of every
+ * later update); a local folder name with a quote still gives a result that is JSON. */
+static void
+test_hostile_answer(struct tenv *t)
+{
+    struct cl c;
+    cl_start(&c, t, true);
+    cl_rec(&c, "H1", "h.wav", "T-1", NULL);
+    tfake_control(&c.cloud, "next_uuid", "{\"uuid\":\"../../admin?x=\"}");
+    int attempt = 0;
+    char *reason =
+        cl_run(&c, "Cloud/Recording/Upload", "{\"folder_uuid\":\"H1\"}", "failed", &attempt);
+    CHECK(attempt == 1 && strstr(reason, "is not a uuid"),
+          "an answer that is no uuid fails at once: attempt %d, %s", attempt, reason);
+    free(reason);
+    char *v = cl_str(&c,
+                     "SELECT CONCAT(transfer_cloud, '|', COALESCE(clouds_uuid, 'null')) FROM "
+                     "recordings WHERE filename = ?",
+                     "h.wav");
+    CHECK(v && strcmp(v, "0|null") == 0, "nothing stored from that answer: %s", v);
+    free(v);
+    cl_rec(&c, "Q\"1", "q.wav", "T-2", NULL);
+    char *res =
+        cl_run(&c, "Cloud/Recording/Upload", "{\"folder_uuid\":\"Q\\\"1\"}", "succeeded", NULL);
+    cJSON *j = cJSON_Parse(res);
+    CHECK(j && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "folder_uuid")), "Q\"1") == 0,
+          "the result is JSON naming the folder: %s", res);
+    cJSON_Delete(j);
+    free(res);
+    res = cl_run(&c, "Cloud/Recording/UpdateTicket", "{\"folder_uuid\":\"Q\\\"1\"}", "succeeded",
+                 NULL);
+    j = cJSON_Parse(res);
+    CHECK(j && cJSON_GetNumberValue(cJSON_GetObjectItem(j, "posts")) == 1,
+          "the update's result is JSON: %s", res);
+    cJSON_Delete(j);
+    free(res);
+    cl_stop(&c);
+}
+
 static void
 test_retry_and_permanent(struct tenv *t)
 {
@@ -504,9 +626,16 @@ test_link_csv_api(struct tenv *t)
     "[db.recordings]\ndatabase = {db}_recordings\n"                                                \
     "[service.cloud]\nbase_url = http://127.0.0.1:1\ntoken = cloud-token\ntimeout_ms = 1500\n"
 
+/* A cloud that may take 3 s to answer, within the timeout. */
+#define CL_CONF_SLOW                                                                               \
+    "[db.recordings]\ndatabase = {db}_recordings\n"                                                \
+    "[service.cloud]\nbase_url = http://127.0.0.1:1\ntoken = cloud-token\ntimeout_ms = 10000\n"
+
 static const struct test_case cases[] = {
     {"e2e_cloud_upload", test_upload, CL_CONF},
     {"e2e_cloud_link", test_link, CL_CONF},
+    {"e2e_cloud_link_during_update", test_link_during_update, CL_CONF_SLOW},
+    {"e2e_cloud_hostile_answer", test_hostile_answer, CL_CONF},
     {"e2e_cloud_retry_and_permanent", test_retry_and_permanent, CL_CONF},
     {"e2e_cloud_bad_numbers", test_bad_numbers, CL_CONF},
     {"e2e_cloud_sync_all", test_sync_all, CL_CONF},

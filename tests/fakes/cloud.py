@@ -21,6 +21,8 @@ Control API (besides fakehttp's faults, limit, reset and log):
   GET  /_control/posts    {"posts": [{"path", "body", "status"}, ...]}: every POST answered by
                           the routes, in order
   POST /_control/folder   {"uuid"}: makes a cloud folder exist (as if uploaded before)
+  POST /_control/next_uuid {"uuid"}: the next first upload answers with this uuid, whatever it
+                          is (a cloud answering nonsense)
 """
 
 import argparse
@@ -39,6 +41,7 @@ class Cloud(fakehttp.Service):
         self.token = token
         self.data_lock = threading.Lock()
         self.folders = {}
+        self.next_uuid = None
         super().__init__()
 
     def reset(self):
@@ -54,6 +57,10 @@ class Cloud(fakehttp.Service):
             doc = json.loads(body.decode() or "{}")
             with self.data_lock:
                 self.folders.setdefault(doc["uuid"], [])
+            return Response(200, {"ok": True})
+        if method == "POST" and path == "/_control/next_uuid":
+            with self.data_lock:
+                self.next_uuid = json.loads(body.decode() or "{}")["uuid"]
             return Response(200, {"ok": True})
         return super().control(method, path, body)
 
@@ -90,7 +97,7 @@ class Cloud(fakehttp.Service):
             return Response(400, {"message": why})
         with self.data_lock:
             if rest in ("", "/"):
-                u = str(uuid.uuid4())
+                u, self.next_uuid = self.next_uuid or str(uuid.uuid4()), None
                 self.folders[u] = list(doc["files"])
                 return Response(201, {"uuid": u})
             for verb in ("/inject/", "/update-ticket/"):
