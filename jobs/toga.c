@@ -86,7 +86,10 @@ toga_classify(const char *method, const char *path, struct httpc_resp *r, struct
                      path, r->status, r->json ? "isSuccess is false: " : "no JSON envelope", msg);
         return e->fail;
     }
-    enum toga_fail f = r->status == 401 || r->status == 403                      ? TOGA_AUTH
+    /* EN-* codes are authentication (the credentials), EZ-* authorisation (API-FACTS §5): a
+     * 403 for one record the key may not read is that record's failure, not the run's. */
+    bool refused = r->status == 401 || (r->status == 403 && strncmp(e->code, "EN-", 3) == 0);
+    enum toga_fail f = refused                                                   ? TOGA_AUTH
                        : httpc_resp_transient(r) || r->error == HTTPC_ECANCELLED ? TOGA_TRANSIENT
                        : r->status == 404                                        ? TOGA_NOTFOUND
                                                                                  : TOGA_OTHER;

@@ -48,6 +48,36 @@ test_ticket_fetch_fails(struct tenv *t)
     ttd_stop(&d);
 }
 
+/* One ticket the API key may not read (403 with an authorisation code, EZ-*, API-FACTS §5) is
+ * that ticket's failure, as §5b asks, not refused credentials: the run goes on with the
+ * others and holds the watermark before it. */
+static void
+test_ticket_forbidden(struct tenv *t)
+{
+    struct td d;
+    ttd_start(&d, t);
+    char a[40], b[40], c[40];
+    ttd_seed(&d, "tickets", "{\"subject\":\"a\",\"_updated\":\"2026-01-01 10:00:00\"}", a);
+    ttd_seed(&d, "tickets", "{\"subject\":\"b\",\"_updated\":\"2026-01-01 11:00:00\"}", b);
+    ttd_seed(&d, "tickets", "{\"subject\":\"c\",\"_updated\":\"2026-01-01 12:00:00\"}", c);
+    char *fault = xasprintf("{\"path\":\"/v2/tickets/%s\",\"status\":403,\"count\":100,"
+                            "\"body\":{\"isSuccess\":false,\"status\":403,\"messages\":"
+                            "[{\"code\":\"EZ-1\",\"message\":\"not authorised\"}]}}",
+                            b);
+    tfake_control(&d.fake, "faults", fault);
+    free(fault);
+    cJSON *r = ttd_sync_ok(&d, "{\"client\":\"acme\"}");
+    CHECK(ttd_num(r, "toga_to_desk", "failed") == 1, "the forbidden ticket counted as failed");
+    CHECK(ttd_num(r, "toga_to_desk", "tickets") == 2, "the other two synced");
+    cJSON_Delete(r);
+    CHECK(ttd_desk_int(&d, "SELECT COUNT(*) FROM tickets WHERE referenceId IN (?, ?)",
+                       DB_P(DBS(a), DBS(c))) == 2,
+          "a and c are in the desk");
+    CHECK(strcmp(ttd_param(&d, TTD_WM_IN), "2026-01-01 10:59:59") == 0,
+          "the watermark stops before the forbidden ticket: %s", ttd_param(&d, TTD_WM_IN));
+    ttd_stop(&d);
+}
+
 /* The desk refuses one record (a contact's email longer than its column): counted, the
  * others synced, the watermark held; a subject longer than its column is cut to fit. */
 static void
@@ -293,6 +323,7 @@ test_contact_changed_during_run(struct tenv *t)
 }
 
 static const struct test_case cases[] = {
+    {"e2e_togadesk_ticket_forbidden", test_ticket_forbidden, TTD_CONF},
     {"e2e_togadesk_ticket_fetch_fails", test_ticket_fetch_fails, TTD_CONF},
     {"e2e_togadesk_desk_refuses_one", test_desk_refuses_one, TTD_CONF},
     {"e2e_togadesk_watermark_without_value", test_watermark_without_value, TTD_CONF},
