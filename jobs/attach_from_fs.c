@@ -24,8 +24,14 @@ struct from_fs {
     cJSON *atts; /* the conversation's attachments, as last fetched */
     struct attach_set have;
     int copied, skipped;
+    int bad, later;      /* attachments given up on, and those a retry may still get */
+    char first_bad[512]; /* why the first of them failed */
     cJSON *names;
 };
+
+/* What became of one attachment: copied or already there, given up on (the others still go),
+ * worth a retry (the others still go), or the job stops (out filled). */
+enum fs_att { FS_ATT_DONE, FS_ATT_BAD, FS_ATT_LATER, FS_ATT_STOP };
 
 /* Fetches the conversation's attachments into f->atts (replacing them). 0, or -1 with out
  * filled. */
@@ -73,9 +79,11 @@ from_fs_url(const struct from_fs *f, double id)
 }
 
 /* Downloads attachment id; on a 403 that may mean expiry, re-fetches the conversation and tries
- * its fresh URL once (never the old one again). 0, or -1 with out filled. */
-static int
-from_fs_download(struct from_fs *f, double id, unsigned char **bytes, size_t *len)
+ * its fresh URL once (never the old one again). FS_ATT_DONE, FS_ATT_BAD or FS_ATT_LATER with
+ * why filled, or FS_ATT_STOP with out filled (the re-fetch failed). */
+static enum fs_att
+from_fs_download(struct from_fs *f, double id, unsigned char **bytes, size_t *len, char *why,
+                 size_t whylen)
 {
     char err[512];
     const char *url = from_fs_url(f, id);
@@ -90,7 +98,7 @@ from_fs_download(struct from_fs *f, double id, unsigned char **bytes, size_t *le
         char *old = xstrdup(url);
         if (from_fs_conversation(f) < 0) {
             free(old);
-            return -1;
+            return FS_ATT_STOP;
         }
         url = from_fs_url(f, id);
         if (url == NULL || strcmp(url, old) == 0) {
@@ -105,73 +113,94 @@ from_fs_download(struct from_fs *f, double id, unsigned char **bytes, size_t *le
         free(old);
     }
     if (r == ATTACH_FETCH_OK)
-        return 0;
-    job_out_fail(f->out, r == ATTACH_FETCH_TRANSIENT ? JOB_RETRY : JOB_FAIL,
-                 "attachment %.0f: %s%s", id, err,
-                 r == ATTACH_FETCH_EXPIRED ? " (refused again after a re-fetch)" : "");
-    return -1;
+        return FS_ATT_DONE;
+    snprintf(why, whylen, "attachment %.0f: %s%s", id, err,
+             r == ATTACH_FETCH_EXPIRED ? " (refused again after a re-fetch)" : "");
+    return r == ATTACH_FETCH_TRANSIENT ? FS_ATT_LATER : FS_ATT_BAD;
 }
 
-/* Copies one attachment unless the note has it. */
-static int
-from_fs_one(struct from_fs *f, const cJSON *a)
+/* Uploads one downloaded attachment onto the note unless the note has it. */
+static enum fs_att
+from_fs_put(struct from_fs *f, const char *name, int64_t size, bool need,
+            const unsigned char *bytes, size_t len)
 {
-    double id = cJSON_GetNumberValue(cJSON_GetObjectItem(a, "id"));
-    const char *remote = cJSON_GetStringValue(cJSON_GetObjectItem(a, "name"));
-    int64_t size = json_int(a, "size", 0, JSON_INT_MAX, -1);
-    if (remote == NULL) {
-        job_out_fail(f->out, JOB_FAIL, "attachment %.0f has no name", id);
-        return -1;
-    }
-    if (size > f->conf.max_bytes) {
-        job_out_fail(f->out, JOB_FAIL,
-                     "attachment %.0f (%s) has %lld bytes, more than "
-                     "[attachments] max_bytes",
-                     id, remote, (long long)size);
-        return -1;
-    }
-    char *name = attach_safe_name(remote), *use = NULL, err[512];
-    unsigned char *bytes = NULL, sha[32];
-    size_t len = 0;
-    int rc = 0, found = -1;
-    bool need = attach_set_maybe_has(&f->have, name, size);
-    if ((need || !f->ctx->dry_run) && (rc = from_fs_download(f, id, &bytes, &len)) < 0)
-        goto out;
+    unsigned char sha[32];
+    char err[512];
+    int found = -1;
     if (bytes)
         hmac_digest(bytes, len, sha);
     if (need && (found = attach_set_find(&f->have, name, (int64_t)len, sha, attach_toga_hash,
                                          &f->tg, err, sizeof(err))) == -2) {
         job_out_fail(f->out, JOB_RETRY, "reading the note's copy to compare: %s", err);
-        rc = -1;
-        goto out;
+        return FS_ATT_STOP;
     }
     if (found >= 0) {
         f->skipped++;
-        goto out;
+        return FS_ATT_DONE;
     }
-    use = attach_set_free_name(&f->have, name);
+    char *use = attach_set_free_name(&f->have, name), uuid[37] = "";
     cJSON *step = cJSON_CreateObject();
     cJSON_AddStringToObject(step, "upload_to_note", use);
     job_plan(f->ctx, step);
-    char uuid[37] = "";
     struct toga_err e;
     if (!f->ctx->dry_run &&
         toga_file_attach(&f->tg, f->note, use, bytes, len, uuid, &e) != TOGA_OK) {
         attach_fail_toga(f->out, &e, "uploading a file");
-        rc = -1;
-        goto out;
+        free(use);
+        return FS_ATT_STOP;
     }
     attach_set_add(&f->have, use, f->ctx->dry_run ? size : (int64_t)len,
                    f->ctx->dry_run ? NULL : sha, uuid);
     f->copied++;
     cJSON_AddItemToArray(f->names, cJSON_CreateString(use));
-out:
-    free(name);
     free(use);
-    free(bytes);
-    return rc;
+    return FS_ATT_DONE;
 }
 
+/* Copies one attachment unless the note has it; why says what went wrong with it. */
+static enum fs_att
+from_fs_one(struct from_fs *f, const cJSON *a, char *why, size_t whylen)
+{
+    double id = cJSON_GetNumberValue(cJSON_GetObjectItem(a, "id"));
+    const char *remote = cJSON_GetStringValue(cJSON_GetObjectItem(a, "name"));
+    int64_t size = json_int(a, "size", 0, JSON_INT_MAX, -1);
+    if (remote == NULL) {
+        snprintf(why, whylen, "attachment %.0f has no name", id);
+        return FS_ATT_BAD;
+    }
+    if (size > f->conf.max_bytes) {
+        snprintf(why, whylen,
+                 "attachment %.0f (%s) has %lld bytes, more than [attachments] max_bytes", id,
+                 remote, (long long)size);
+        return FS_ATT_BAD;
+    }
+    char *name = attach_safe_name(remote);
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    enum fs_att r = FS_ATT_DONE;
+    bool need = attach_set_maybe_has(&f->have, name, size);
+    if (need || !f->ctx->dry_run)
+        r = from_fs_download(f, id, &bytes, &len, why, whylen);
+    if (r == FS_ATT_DONE)
+        r = from_fs_put(f, name, size, need, bytes, len);
+    free(name);
+    free(bytes);
+    return r;
+}
+
+/* Counts and logs an attachment given up on or left for a retry. */
+static void
+from_fs_note_bad(struct from_fs *f, enum fs_att r, const char *why)
+{
+    if (f->bad + f->later == 0)
+        snprintf(f->first_bad, sizeof(f->first_bad), "%s", why);
+    r == FS_ATT_LATER ? f->later++ : f->bad++;
+    job_warn(f->ctx, "%s%s", why, r == FS_ATT_LATER ? " (a retry tries it again)" : "");
+}
+
+/* Copies every attachment it can: one that fails does not keep the others from the note (the
+ * webhook enqueues this job once). The job then fails naming it, or retries when a retry may
+ * get it; a retry skips what is on the note already. */
 static void
 from_fs_run(struct from_fs *f)
 {
@@ -181,11 +210,19 @@ from_fs_run(struct from_fs *f)
     for (int i = 0; i < total; i++) {
         /* f->atts may be replaced by a re-fetch: index it afresh each time. */
         const cJSON *a = cJSON_GetArrayItem(f->atts, i);
-        if (a == NULL || from_fs_one(f, a) < 0)
-            break;
+        char why[640];
+        enum fs_att r = a ? from_fs_one(f, a, why, sizeof(why)) : FS_ATT_DONE;
+        if (r == FS_ATT_STOP)
+            return;
+        if (r != FS_ATT_DONE)
+            from_fs_note_bad(f, r, why);
         job_progress(f->ctx, i + 1, total, NULL);
     }
-    if (f->out->reason == NULL) {
+    if (f->bad + f->later)
+        job_out_fail(f->out, f->later ? JOB_RETRY : JOB_FAIL,
+                     "%d of %d attachment(s) not copied (see the log; the first: %s); %d copied",
+                     f->bad + f->later, total, f->first_bad, f->copied);
+    else {
         job_out_ok(f->out, attach_result(f->copied, f->skipped, f->names));
         f->names = NULL;
     }

@@ -265,6 +265,30 @@ test_expired_refetch(struct tenv *t)
     af_stop(&a);
 }
 
+/* One attachment that cannot be had (the host has no such object: 404) does not keep the
+ * others from the note (the webhook enqueues the copy once): they are copied, and the job
+ * fails naming it. */
+static void
+test_one_bad(struct tenv *t)
+{
+    struct af a;
+    af_start(&a, t);
+    const int64_t ids[] = {9301, 9302, 9303};
+    const char *names[] = {"gone.txt", "b.txt", "c.txt"};
+    af_object(&a, 9302, "b.txt", "bee");
+    af_object(&a, 9303, "c.txt", "sea");
+    af_conversation(&a, 801, 3, ids, names, NULL);
+    char *res = af_run(&a, 801, "failed");
+    CHECK(strstr(res, "1 of 3") && strstr(res, "attachment 9301") && strstr(res, "2 copied"),
+          "the reason names the bad one and the copied count: %s", res);
+    free(res);
+    cJSON *files = ttoga_note_files(&a.toga, a.note);
+    CHECK(cJSON_GetArraySize(files) == 2, "the other two are on the note (%d)",
+          cJSON_GetArraySize(files));
+    cJSON_Delete(files);
+    af_stop(&a);
+}
+
 /* URLs the policy refuses: the job fails with the reason, and nothing is downloaded. */
 static void
 test_refused(struct tenv *t)
@@ -428,6 +452,7 @@ test_redis_unreachable_retries(struct tenv *t)
 }
 
 static const struct test_case cases[] = {
+    {"e2e_attach_fs_one_bad", test_one_bad, NULL},
     {"e2e_attach_fs_copy_twice", test_copy_twice, NULL},
     {"e2e_attach_fs_expired_refetch", test_expired_refetch, NULL},
     {"e2e_attach_fs_refused", test_refused, NULL},
