@@ -9,6 +9,9 @@
 
 /* Pages ask for more than the default 20, so a list costs fewer requests. */
 #define FRAPPE_PAGE 100
+/* The most pages one list is followed for (a million documents): a server that pages wrongly
+ * must not hold the job, and its memory, for the job's whole timeout. */
+#define FRAPPE_LIST_PAGES_MAX 10000
 
 int
 frappe_open(struct job_ctx *ctx, struct frappe *f, char *err, size_t errlen)
@@ -67,6 +70,15 @@ frappe_path(const char *doctype, const char *name)
     return buf_detach(&b);
 }
 
+/* The name of out's member at index i, "" when it has none. */
+static const char *
+frappe_name_at(const cJSON *out, int i)
+{
+    const char *n =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(out, i), "name"));
+    return n ? n : "";
+}
+
 /* Moves the members of resp's "data" array to out; returns how many. -1 when there is none. */
 static int
 frappe_take_page(struct httpc_resp *resp, cJSON *out)
@@ -88,7 +100,14 @@ frappe_list(struct frappe *f, const char *doctype, const char *filters, const ch
 {
     char *path = frappe_path(doctype, NULL);
     enum frappe_fail fail = FRAPPE_OK;
+    char *first = NULL; /* the previous page's first name */
     for (int start = 0;; start += FRAPPE_PAGE) {
+        if (start / FRAPPE_PAGE == FRAPPE_LIST_PAGES_MAX) {
+            snprintf(err, errlen, "frappe: GET %s: the list ran past %d pages", path,
+                     FRAPPE_LIST_PAGES_MAX);
+            fail = FRAPPE_OTHER;
+            break;
+        }
         char s_start[24], s_len[24];
         snprintf(s_start, sizeof(s_start), "%d", start);
         snprintf(s_len, sizeof(s_len), "%d", FRAPPE_PAGE);
@@ -113,9 +132,21 @@ frappe_list(struct frappe *f, const char *doctype, const char *filters, const ch
             fail = FRAPPE_OTHER;
         }
         httpc_resp_release(&resp);
+        const char *name = n > 0 ? frappe_name_at(out, cJSON_GetArraySize(out) - n) : "";
+        if (n > 0 && first && name[0] && strcmp(name, first) == 0) {
+            /* A server (or proxy) that ignores limit_start answers the first page for ever. */
+            snprintf(err, errlen,
+                     "frappe: GET %s: the page at limit_start %d repeats the one before it "
+                     "(starts with \"%.80s\"): the server does not page",
+                     path, start, name);
+            fail = FRAPPE_OTHER;
+        }
         if (fail != FRAPPE_OK || n < FRAPPE_PAGE)
             break;
+        free(first);
+        first = xstrdup(name);
     }
+    free(first);
     free(path);
     return fail;
 }

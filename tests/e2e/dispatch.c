@@ -587,6 +587,36 @@ test_config_refused(struct tenv *t)
     dp_stop(&d);
 }
 
+/* A Frappe (or a proxy before it) that drops limit_start answers the first page of every list
+ * for ever: the run fails saying so, at once, instead of appending the same page until its
+ * timeout (an hour) or its memory runs out. */
+static void
+test_server_does_not_page(struct tenv *t)
+{
+    struct dp d;
+    dp_start(&d, t, "409");
+    struct buf b;
+    buf_init(&b, 0);
+    buf_appends(&b, "{\"doctype\":\"Customer\",\"docs\":[");
+    for (int c = 0; c < 150; c++) /* more than a page */
+        buf_printf(&b, "%s{\"customer_name\":\"Extra %03d\",\"legacy_account_id\":\"E%d\"}",
+                   c ? "," : "", c, c);
+    buf_appends(&b, "]}");
+    tfake_control(&d.fake, "docs", b.data);
+    buf_release(&b);
+    tfake_control(&d.fake, "ignore_limit_start", "{\"on\":true}");
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    int64_t id = t_enqueue(t, "Dispatch/Legacy/Sync", "{}", NULL);
+    WAIT_UNTIL(
+        t_sql_int(t, 0, "SELECT COUNT(*) FROM job_attempts WHERE job_id = ?", DB_P(DBI(id))) == 1,
+        30000, "the first attempt ends");
+    char *reason = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    CHECK(reason && strstr(reason, "does not page"), "the run says why: %s",
+          reason ? reason : "(none)");
+    free(reason);
+    dp_stop(&d);
+}
+
 static void
 test_dry_run(struct tenv *t)
 {
@@ -685,6 +715,7 @@ test_every_min(struct tenv *t)
     "[db.legacy]\ndatabase = {db}_legacy\n"
 
 static const struct test_case cases[] = {
+    {"e2e_dispatch_server_does_not_page", test_server_does_not_page, DP_CONF},
     {"e2e_dispatch_full_sync", test_full_sync, DP_CONF},
     {"e2e_dispatch_update_rules", test_update_rules, DP_CONF},
     {"e2e_dispatch_closed_upstream", test_closed_upstream, DP_CONF},

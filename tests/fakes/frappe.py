@@ -74,6 +74,8 @@ Control API (besides fakehttp's faults, limit and log; faults apply to /api path
                            in /_control/writes. -> {"ok": true, "data": {doc}}; 404 unknown
   POST /_control/delete    {"doctype": D, "name": N} -> {"ok": true}; 404 unknown
   POST /_control/unique_error {"status": 409|417}: switches the unique-violation error
+  POST /_control/ignore_limit_start {"on": true}: lists answer from the first document
+                           whatever limit_start says (a server or proxy that drops it)
   GET  /_control/docs?doctype=D  -> {"docs": [...]} in creation order;
                            without doctype -> {"docs": {"Customer": [...], ...}}
   GET  /_control/writes    -> {"writes": [WRITE, ...]} in arrival order
@@ -242,6 +244,7 @@ class Frappe(fakehttp.Service):
         self.api_secret = api_secret
         self.seed_file = seed_file
         self.unique_error = unique_error
+        self.ignore_limit_start = False
         self.data_lock = threading.RLock()
         self.last_modified = None
         super().__init__()  # calls reset()
@@ -364,6 +367,9 @@ class Frappe(fakehttp.Service):
                     with self.data_lock:
                         if self.docs.get(doc["doctype"], {}).pop(doc["name"], None) is None:
                             return Response(404, {"error": "no such document"})
+                    return Response(200, {"ok": True})
+                if path == "/_control/ignore_limit_start":
+                    self.ignore_limit_start = bool(doc["on"])
                     return Response(200, {"ok": True})
                 if path == "/_control/unique_error":
                     if int(doc["status"]) not in (409, 417):
@@ -616,6 +622,8 @@ class Frappe(fakehttp.Service):
                           (m.group(2) or "asc").lower() == "desc"))
         try:
             start = int(self.param(req, "limit_start", "0") or 0)
+            if self.ignore_limit_start:
+                start = 0
             length = int(self.param(req, "limit_page_length",
                                     self.param(req, "limit", "20")) or 0)
         except ValueError:
