@@ -106,6 +106,21 @@ dash_users_parse(const char *spec, struct dash_user **out, int *n, char *err, si
 
 static void dash_random_hex(char *out, size_t bytes);
 
+/* The hash an unknown user name is checked against, so that its check costs what a user's
+ * does: the users' hashes may differ in kind and cost (bcrypt at 12 takes ~200 ms, yescrypt
+ * at its default ~15 ms), and one fixed cost would tell the names that exist from the rest.
+ * A name always gets the same user's hash (its settings and salt; the result is ignored). */
+static const char *
+dash_decoy_hash(const struct dash_auth *a, const char *user)
+{
+    if (a->n_users == 0)
+        return a->dummy_hash;
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)user; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return a->users[h % (uint32_t)a->n_users].hash;
+}
+
 int
 dash_auth_init(struct dash_auth *a, const struct cfg *c, char *err, size_t errlen)
 {
@@ -114,7 +129,7 @@ dash_auth_init(struct dash_auth *a, const struct cfg *c, char *err, size_t errle
     if (dash_users_parse(c->dashboard.users, &a->users, &a->n_users, err, errlen) < 0)
         return -1;
     pthread_mutex_init(&a->mu, NULL);
-    /* A hash of a password nobody has, so an unknown user costs the time of a known one. */
+    /* A hash of a password nobody has, for unknown names when no user is configured. */
     char salt[CRYPT_GENSALT_OUTPUT_SIZE];
     struct crypt_data *cd = xcalloc(1, sizeof(*cd));
     const char *h = crypt_gensalt_rn("$y$", 0, NULL, 0, salt, (int)sizeof(salt))
@@ -350,7 +365,7 @@ dash_login_attempt(struct dash_auth *a, const char *ip, const char *user, const 
     for (int i = 0; i < a->n_users; i++)
         if (strcmp(a->users[i].name, user) == 0)
             u = &a->users[i];
-    bool ok = dash_password_ok(pass, u ? u->hash : a->dummy_hash) && u != NULL;
+    bool ok = dash_password_ok(pass, u ? u->hash : dash_decoy_hash(a, user)) && u != NULL;
     const char *who = u ? u->name : NULL;
     bool admin = u ? u->admin : false;
     if (!ok && (user[0] == '\0' || strcmp(user, "api-token") == 0) && dash_auth_token(a, pass)) {

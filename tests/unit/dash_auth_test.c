@@ -1,6 +1,7 @@
 /* Unit tests for producer/dash_auth.c's failed-login table: a flood of failures from other
  * addresses and names, enough to fill the table many times over, neither frees a locked user
- * name before its lockout ends nor wipes the failures a user name has gathered. */
+ * name before its lockout ends nor wipes the failures a user name has gathered. And a name
+ * that does not exist costs the check a user's name costs. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -19,18 +20,25 @@
 
 #define FLOOD (DASH_FAILS * 2)
 
-/* A bcrypt hash of pass at cost 4: a check costs about a millisecond, so the test can fail
+/* A bcrypt hash of pass at cost: 4 costs about a millisecond a check, so the test can fail
  * thousands of logins. */
 static void
-cheap_hash(const char *pass, char *out, size_t len)
+bcrypt_hash(const char *pass, int cost, char *out, size_t len)
 {
     char salt[CRYPT_GENSALT_OUTPUT_SIZE];
     struct crypt_data cd;
     memset(&cd, 0, sizeof(cd));
-    assert_non_null(crypt_gensalt_rn("$2b$", 4, NULL, 0, salt, (int)sizeof(salt)));
+    assert_non_null(
+        crypt_gensalt_rn("$2b$", (unsigned long)cost, NULL, 0, salt, (int)sizeof(salt)));
     const char *h = crypt_r(pass, salt, &cd);
     assert_true(h && h[0] == '$');
     snprintf(out, len, "%s", h);
+}
+
+static void
+cheap_hash(const char *pass, char *out, size_t len)
+{
+    bcrypt_hash(pass, 4, out, len);
 }
 
 struct fixture {
@@ -129,6 +137,45 @@ test_flood_names_are_limited_too(void **state)
     assert_int_equal(login(f, "198.51.100.7", "late", "wrong"), DASH_LOGIN_LOCKED);
 }
 
+/* The shortest of three failed logins of user, in ms. */
+static int64_t
+login_ms(struct fixture *f, const char *user)
+{
+    int64_t best = INT64_MAX;
+    for (int i = 0; i < 3; i++) {
+        int64_t t0 = now_mono_ms();
+        assert_int_equal(login(f, "203.0.113.9", user, "wrong"), DASH_LOGIN_BAD);
+        int64_t d = now_mono_ms() - t0;
+        best = d < best ? d : best;
+    }
+    return best;
+}
+
+/* A user whose hash is dearer than the default one (bcrypt at cost 11, some 100 ms a check):
+ * a name that does not exist must cost as much, or one request per name tells which exist. */
+static void
+test_unknown_name_costs_a_users_check(void **state)
+{
+    (void)state;
+    struct fixture *f = xcalloc(1, sizeof(*f));
+    char hash[160], err[256] = "";
+    bcrypt_hash("right", 11, hash, sizeof(hash));
+    snprintf(f->users, sizeof(f->users), "carol:read:%s", hash);
+    f->cfg.dashboard.users = f->users;
+    f->cfg.dashboard.session_ttl_s = 3600;
+    f->cfg.dashboard.login_max_failures = 100;
+    f->cfg.dashboard.login_lockout_s = 300;
+    if (dash_auth_init(&f->auth, &f->cfg, err, sizeof(err)) < 0)
+        fail_msg("%s", err);
+    int64_t known = login_ms(f, "carol"), unknown = login_ms(f, "nosuchuser");
+    if (unknown * 2 < known || unknown > known * 2)
+        fail_msg("a wrong password takes %lld ms for carol, %lld ms for a name that does not "
+                 "exist",
+                 (long long)known, (long long)unknown);
+    dash_auth_release(&f->auth);
+    free(f);
+}
+
 int
 main(void)
 {
@@ -136,6 +183,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_flood_keeps_a_locked_user_locked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flood_keeps_the_failures_of_a_user, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flood_names_are_limited_too, setup, teardown),
+        cmocka_unit_test(test_unknown_name_costs_a_users_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
