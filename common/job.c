@@ -83,6 +83,32 @@ job_key_hash(const char *prefix, const char *text, char *out)
     snprintf(out, JOB_UNIQUE_KEY_SIZE, "%s-sha256:%s", prefix, hex);
 }
 
+/* Puts c at key[*n] while it fits with its NUL, and counts it either way. */
+static void
+job_key_put(char *key, size_t *n, char c)
+{
+    if (*n + 1 < JOB_UNIQUE_KEY_SIZE) {
+        key[*n] = c;
+        key[*n + 1] = '\0';
+    }
+    (*n)++;
+}
+
+/* Appends ":" and text to key (holding *n characters) with ':' and '\\' escaped by a '\\', so
+ * that values cannot run into each other or into the dry-run mark ("1:X" then "n" is not "1"
+ * then "X:n"); keys of values without either are as before. Past the end of key only the
+ * length is counted. */
+static void
+job_key_append(char *key, size_t *n, const char *text)
+{
+    job_key_put(key, n, ':');
+    for (const char *p = text; *p; p++) {
+        if (*p == ':' || *p == '\\')
+            job_key_put(key, n, '\\');
+        job_key_put(key, n, *p);
+    }
+}
+
 const char *
 job_unique_key(const char *action, const char *unique_by, const char *params, char *key,
                const char **field, char *err, size_t errlen)
@@ -104,13 +130,12 @@ job_unique_key(const char *action, const char *unique_by, const char *params, ch
             break;
         }
         /* Past the end only the length is counted: the key is refused below. */
-        size_t room = n < JOB_UNIQUE_KEY_SIZE ? JOB_UNIQUE_KEY_SIZE - n : 0;
-        n += (size_t)snprintf(room ? key + n : NULL, room, ":%s", text);
+        job_key_append(key, &n, text);
         free(text);
     }
     free(names);
     /* A dry run holds a key of its own: with the real job's key, a dry run of a client's sync
-     * would absorb the real syncs enqueued while it runs (values hold no ':'). */
+     * would absorb the real syncs enqueued while it runs (a value's ':' is escaped). */
     if (result && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "dry_run"))) {
         size_t room = n < JOB_UNIQUE_KEY_SIZE ? JOB_UNIQUE_KEY_SIZE - n : 0;
         n += (size_t)snprintf(room ? key + n : NULL, room, ":dry-run");

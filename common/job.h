@@ -64,9 +64,9 @@ enum job_err job_spec_check(const struct job_spec *spec, bool test_actions, stru
 /* Makes the unique key of an action with unique_by into key (JOB_UNIQUE_KEY_SIZE bytes):
  * "<action>:<v1>:<v2>...", the values of the parameters (a JSON object's text) that unique_by
  * names (comma-separated, no spaces), in unique_by's order; a string as it is, a number as
- * cJSON prints it, then ":dry-run" when the parameters' dry_run is true (a dry run must not
- * hold the real job's key). Values are not escaped, so a ':' inside one can make two value lists
- * give the same key: actions name parameters whose values cannot hold one. Returns key, or NULL
+ * cJSON prints it, each ':' and '\\' in a value escaped with a '\\' (so that two value lists, or
+ * a value and the dry-run mark, never make one key), then ":dry-run" when the parameters'
+ * dry_run is true (a dry run must not hold the real job's key). Returns key, or NULL
  * with *field = "parameters" and the problem in err when a named parameter is missing or is
  * not a string or number, params is not JSON, or the key would exceed 191 characters. */
 const char *job_unique_key(const char *action, const char *unique_by, const char *params, char *key,

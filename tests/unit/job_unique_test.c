@@ -1,7 +1,7 @@
 /* Unit tests for job_unique_key (common/job.c): the key an action's unique_by makes from a
  * job's parameters, on a table of parameters (strings, numbers, several names in unique_by's
- * order, the exact length limit) and the refusals (missing or mistyped values, text that is
- * not JSON, a key one character too long, a value far longer than the key). */
+ * order, values escaped, the exact length limit) and the refusals (missing or mistyped values, text
+ * that is not JSON, a key one character too long, a value far longer than the key). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -55,6 +55,13 @@ test_table(void **state)
         /* unique_by's order, whatever the parameters' order; other parameters ignored. */
         {"client,id", "{\"id\":9,\"x\":true,\"client\":\"acme\"}", "Tickets/Sync:acme:9"},
         {"id,client", "{\"id\":9,\"client\":\"acme\"}", "Tickets/Sync:9:acme"},
+        /* A value's ':' and '\\' are escaped: two values cannot run into one another, nor a
+         * value into the dry-run mark. */
+        {"client,id", "{\"client\":\"1:X\",\"id\":\"n\"}", "Tickets/Sync:1\\:X:n"},
+        {"client,id", "{\"client\":\"1\",\"id\":\"X:n\"}", "Tickets/Sync:1:X\\:n"},
+        {"id", "{\"id\":\"a\\\\b\"}", "Tickets/Sync:a\\\\b"},
+        {"id", "{\"id\":\"K:dry-run\"}", "Tickets/Sync:K\\:dry-run"},
+        {"id", "{\"id\":\"K\",\"dry_run\":true}", "Tickets/Sync:K:dry-run"},
         /* Names are case-sensitive. */
         {"id", "{\"ID\":1}", NULL},
         {"id", "{}", NULL},
