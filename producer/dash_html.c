@@ -180,7 +180,7 @@ html_age(struct buf *b, int64_t ms)
         buf_printf(b, "%lld d %lld h", (long long)(s / 86400), (long long)(s % 86400 / 3600));
 }
 
-static size_t
+size_t
 form_decode(const char *s, size_t n, char *out, size_t len)
 {
     size_t o = 0;

@@ -183,6 +183,10 @@ void html_table(struct buf *b, const struct dash_who *w, const char *id, const c
 const char *html_val(const cJSON *o, const char *name, char *tmp, size_t len);
 /* "3 s", "4 min", "2 h 5 min" for a duration in ms. */
 void html_age(struct buf *b, int64_t ms);
+/* Percent-decodes n bytes of a form field at s ('+' is a space) into out, NUL-terminated;
+ * returns the decoded length (a %00 decodes to a NUL byte inside it), or (size_t)-1 when it
+ * needs more than len bytes. Decoding never lengthens: n + 1 bytes always suffice. */
+size_t form_decode(const char *s, size_t n, char *out, size_t len);
 /* The value of field name in an application/x-www-form-urlencoded body, decoded, into out;
  * false when absent or longer than len - 1. */
 bool form_get(const char *body, const char *name, char *out, size_t len);
@@ -254,10 +258,11 @@ void dash_changes(struct http_req *r, const struct dash_who *w);
  * /cron/{name}/enable|disable|run (dash_actions.c): checked by the caller for role and CSRF. */
 void dash_action(struct http_req *r, const struct dash_who *w);
 
-/* Redacts, in place, the values of parameters whose keys look secret (token, password,
- * secret, authorization, api_key, ...) at any depth, inside strings that hold a JSON document
- * too (a webhook's raw body), and of webhook headers that carry credentials. True when it
- * redacted something. */
+/* Redacts (dash_redact.c), in place, the values of parameters whose keys look secret (token,
+ * password, secret, authorization, api_key, ...) at any depth, and inside strings that hold a
+ * webhook's raw body: one JSON document, a form, or else any text, where each key=value or
+ * "key": value pair with such a key is redacted where it stands. True when it redacted
+ * something. */
 bool dash_redact(cJSON *params);
 
 #endif

@@ -9,7 +9,6 @@
 #include "json.h"
 #include "producer.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,99 +342,6 @@ dash_jobs(struct http_req *r, const struct dash_who *w)
 }
 
 /* ---- One job ---- */
-
-static bool
-dash_secret_key(const char *k)
-{
-    static const char *words[] = {"token",         "password",       "passwd",     "secret",
-                                  "authorization", "api_key",        "apikey",     "api-key",
-                                  "signature",     "cookie",         "credential", "private_key",
-                                  "session",       "x-hub-signature"};
-    char low[128];
-    size_t n = strlen(k);
-    if (n >= sizeof(low))
-        n = sizeof(low) - 1;
-    for (size_t i = 0; i < n; i++)
-        low[i] = (char)tolower((unsigned char)k[i]);
-    low[n] = '\0';
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (strstr(low, words[i]))
-            return true;
-    return false;
-}
-
-/* A form-encoded body (a=1&password=x, as many webhook senders post) with the values of secret
- * keys redacted; NULL when s is no such body or holds nothing to redact. The caller frees it. */
-static char *
-dash_redact_form(const char *s)
-{
-    if (strchr(s, '=') == NULL || strpbrk(s, " \t\r\n{}<>\"") != NULL)
-        return NULL;
-    struct buf b;
-    buf_init(&b, 0);
-    bool did = false;
-    for (const char *p = s; *p;) {
-        size_t n = strcspn(p, "&");
-        const char *eq = memchr(p, '=', n);
-        char key[128];
-        size_t kl = eq ? (size_t)(eq - p) : n;
-        snprintf(key, sizeof(key), "%.*s", (int)(kl < sizeof(key) ? kl : sizeof(key) - 1), p);
-        if (eq && dash_secret_key(key)) {
-            buf_printf(&b, "%.*s=[redacted]", (int)kl, p);
-            did = true;
-        } else {
-            buf_append(&b, p, n);
-        }
-        p += n;
-        if (*p == '&')
-            buf_append(&b, p++, 1);
-    }
-    if (did)
-        return buf_detach(&b);
-    buf_release(&b);
-    return NULL;
-}
-
-/* A string holding a JSON object or array (a webhook's raw body is kept as its "payload"
- * string) or a form-encoded body, redacted inside: the redacted text, or NULL when it is
- * neither or holds nothing to redact. The caller frees it. */
-static char *
-dash_redact_text(const char *s)
-{
-    const char *p = s + strspn(s, " \t\r\n");
-    if (*p != '{' && *p != '[')
-        return dash_redact_form(s);
-    cJSON *doc = cJSON_Parse(p);
-    char *out = doc && dash_redact(doc) ? cJSON_PrintUnformatted(doc) : NULL;
-    cJSON_Delete(doc);
-    return out;
-}
-
-bool
-dash_redact(cJSON *params)
-{
-    bool did = false;
-    cJSON *next;
-    for (cJSON *it = params ? params->child : NULL; it; it = next) {
-        next = it->next; /* it may be replaced below */
-        char *text = NULL;
-        if (it->string && dash_secret_key(it->string)) {
-            /* The key moves to the replacement, so a repeated key is redacted each time. */
-            cJSON *red = cJSON_CreateString("[redacted]");
-            red->string = it->string;
-            it->string = NULL;
-            cJSON_ReplaceItemViaPointer(params, it, red);
-            did = true;
-        } else if (cJSON_IsObject(it) || cJSON_IsArray(it)) {
-            did |= dash_redact(it);
-        } else if (cJSON_IsString(it) && (text = dash_redact_text(it->valuestring)) != NULL) {
-            cJSON_SetValuestring(it, text);
-            free(text);
-            did = true;
-        }
-    }
-    return did;
-}
 
 /* The job's parameters (and result) as parsed JSON with secrets redacted, replacing the text. */
 static void
