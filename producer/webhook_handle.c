@@ -23,6 +23,7 @@
 #include "hmac.h"
 #include "http_server.h"
 #include "ids.h"
+#include "json.h"
 #include "json_escape.h"
 #include "jsonptr.h"
 #include "log.h"
@@ -239,24 +240,157 @@ webhook_field_refused(struct http_req *r, const char *field, int rc)
     }
 }
 
+/* ---- a NUL inside an idempotency field ---- */
+
+/* The JSON body with each \u0000 escape turned into an escaped backslash and "u0000", and each
+ * escaped backslash doubled. cJSON ends a string at a NUL, so "42\u0000zzz" parses as "42"; in
+ * this text's parse a string v reads as v with each '\' written "\\" and each NUL "\u0000":
+ * nothing is cut, and no two values read alike. The body is valid JSON, so every backslash is
+ * an escape inside a string. */
+static char *
+webhook_nul_visible(const char *body, size_t len)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    const char *p = body, *end = body + len;
+    for (const char *bs; (bs = memchr(p, '\\', (size_t)(end - p))) != NULL && bs + 1 < end;) {
+        buf_append(&b, p, (size_t)(bs - p));
+        if (bs[1] == '\\') {
+            buf_appends(&b, "\\\\\\\\");
+            p = bs + 2;
+        } else if (end - bs >= 6 && memcmp(bs + 1, "u0000", 5) == 0) {
+            buf_appends(&b, "\\\\u0000");
+            p = bs + 6;
+        } else {
+            buf_append(&b, bs, 2);
+            p = bs + 2;
+        }
+    }
+    buf_append(&b, p, (size_t)(end - p));
+    return buf_detach(&b);
+}
+
+/* True when a string of webhook_nul_visible's parse held a NUL: there every backslash is a
+ * doubled one or starts "\u0000". */
+static bool
+webhook_str_nul(const char *s)
+{
+    for (size_t i = 0; s && s[i]; i++) {
+        if (s[i] != '\\')
+            continue;
+        if (s[i + 1] == 'u')
+            return true;
+        if (s[i + 1] != '\0')
+            i++;
+    }
+    return false;
+}
+
+/* True when a string of the item, or a member name inside it, held a NUL. */
+static bool
+webhook_item_nul(const cJSON *it)
+{
+    if (cJSON_IsString(it) && webhook_str_nul(it->valuestring))
+        return true;
+    for (const cJSON *c = it->child; c; c = c->next)
+        if (webhook_str_nul(c->string) || webhook_item_nul(c))
+            return true;
+    return false;
+}
+
+/* Writes s (of webhook_nul_visible's parse, without a NUL) back as it was sent, in place. */
+static void
+webhook_str_unvisible(char *s)
+{
+    if (s == NULL || webhook_str_nul(s))
+        return;
+    char *o = s;
+    for (const char *i = s; *i; i++) {
+        *o++ = *i;
+        if (*i == '\\' && i[1] == '\\')
+            i++;
+    }
+    *o = '\0';
+}
+
+/* webhook_str_unvisible for every string and member name of the document. */
+static void
+webhook_doc_unvisible(cJSON *it)
+{
+    if (cJSON_IsString(it))
+        webhook_str_unvisible(it->valuestring);
+    for (cJSON *c = it->child; c; c = c->next) {
+        webhook_str_unvisible(c->string);
+        webhook_doc_unvisible(c);
+    }
+}
+
+/* The item ptr names in doc (borrowed), or NULL. In webhook_nul_visible's parse the member
+ * names have their backslashes doubled, and so must the pointer. */
+static const cJSON *
+webhook_field_get(const cJSON *doc, const char *ptr, bool visible)
+{
+    if (!visible || strchr(ptr, '\\') == NULL)
+        return jsonptr_get(doc, ptr);
+    struct buf b;
+    buf_init(&b, 0);
+    for (const char *p = ptr; *p; p++)
+        buf_append(&b, *p == '\\' ? "\\\\" : p, *p == '\\' ? 2 : 1);
+    const cJSON *it = jsonptr_get(doc, b.data);
+    buf_release(&b);
+    return it;
+}
+
+/* ---- the key ---- */
+
+/* The body parsed for its idempotency fields, or NULL (with the error's offset in *at) when it
+ * is not JSON; *visible says it is webhook_nul_visible's parse. The caller deletes it. */
+static cJSON *
+webhook_field_doc(const struct http_req *r, long *at, bool *visible)
+{
+    cJSON *doc = http_body_json(r, at);
+    *visible = doc && json_text_has_nul(r->body.data, r->body.len);
+    if (!*visible)
+        return doc;
+    /* The fields would be cut at their NUL: they are read where it is written out. */
+    cJSON_Delete(doc);
+    char *text = webhook_nul_visible(r->body.data, r->body.len);
+    doc = cJSON_Parse(text);
+    free(text);
+    return doc;
+}
+
 /* The key from the source's idempotency fields of the JSON body. Replies 400 and returns -1
- * when the body is not JSON or lacks a field. */
+ * when the body is not JSON or lacks a field. A field holding a NUL makes a "field-nul" key
+ * from the fields as webhook_nul_visible writes them: a 400 would lose the delivery, and the
+ * value cut at the NUL would make it a repeat of another. */
 static int
 webhook_field_key(struct http_req *r, struct webhook_state *st)
 {
     const struct webhook_source *src = st->src;
     long at = 0;
-    cJSON *doc = http_body_json(r, &at);
+    bool visible;
+    cJSON *doc = webhook_field_doc(r, &at, &visible);
     if (doc == NULL) {
         http_reply_error(r, 400, "body", "body is not valid JSON (error at byte %ld)", at);
         webhook_log_row(r, 400, 0, "body is not valid JSON");
         return -1;
     }
+    const cJSON *items[WEBHOOK_MAX_IDEM_FIELDS];
+    bool nul = false;
+    for (int i = 0; i < src->n_idem; i++) {
+        items[i] = webhook_field_get(doc, src->idem_fields[i], visible);
+        nul |= visible && items[i] && webhook_item_nul(items[i]);
+    }
+    /* Without a NUL in the fields the key is the one they always made. */
+    if (visible && !nul)
+        webhook_doc_unvisible(doc);
     cJSON *vals = cJSON_CreateArray();
     for (int i = 0; i < src->n_idem; i++) {
-        const cJSON *it = jsonptr_get(doc, src->idem_fields[i]);
         char text[1024];
-        int rc = it == NULL || cJSON_IsNull(it) ? -1 : jsonptr_text(it, text, sizeof(text));
+        int rc = items[i] == NULL || cJSON_IsNull(items[i])
+                     ? -1
+                     : jsonptr_text(items[i], text, sizeof(text));
         if (rc < 0) {
             webhook_field_refused(r, src->idem_fields[i], rc);
             cJSON_Delete(vals);
@@ -267,7 +401,7 @@ webhook_field_key(struct http_req *r, struct webhook_state *st)
     }
     char *joined = src->n_idem == 1 ? xstrdup(cJSON_GetArrayItem(vals, 0)->valuestring)
                                     : cJSON_PrintUnformatted(vals);
-    st->idem_key = webhook_make_key(src->name, "field", joined);
+    st->idem_key = webhook_make_key(src->name, nul ? "field-nul" : "field", joined);
     cJSON_free(joined);
     cJSON_Delete(vals);
     cJSON_Delete(doc);

@@ -42,6 +42,8 @@
 #define TICKET_SOURCE                                                                              \
     "[webhook.tickets]\npath_prefix = system\nauth = none\n"                                       \
     "idempotency_field = /ticket/id, /ticket/updated_at\n"
+#define NUL_TICKET_SOURCE                                                                          \
+    "[webhook.tickets]\npath_prefix = system\nauth = none\nidempotency_field = /ticket/id\n"
 #define ECHO_SOURCE "[webhook.system]\nauth = none\n"
 
 /* POSTs body to path with extra headers; returns the status and keeps the body in *out when
@@ -397,6 +399,45 @@ test_bad_json(struct tenv *t)
     CHECK(jobs_count(t) == 2, "two jobs");
 }
 
+/* POSTs body to the ticket source; returns the status and the job id in *id. */
+static long
+post_ticket(struct tenv *t, const char *body, int64_t *id)
+{
+    char *out = NULL;
+    long st = post(t, "/webhook/system/echo", body, NULL, &out);
+    *id = out ? json_id(out) : -1;
+    free(out);
+    return st;
+}
+
+/* A \u0000 inside the idempotency field is part of its value: cJSON ends the string there, so
+ * "42\u0000zzz" was keyed as "42" and the delivery answered as a repeat of ticket 42, never
+ * stored. A NUL elsewhere in the body leaves the key alone. */
+static void
+test_idempotency_field_nul(struct tenv *t)
+{
+    tprod_start(t);
+    int64_t plain, nul, again, other, text, elsewhere;
+    CHECK(post_ticket(t, "{\"ticket\":{\"id\":\"42\"}}", &plain) == 202, "ticket 42");
+    CHECK(post_ticket(t, "{\"ticket\":{\"id\":\"42\\u0000zzz\"}}", &nul) == 202 && nul != plain,
+          "42\\u0000zzz was taken for job %lld (got %lld)", (long long)plain, (long long)nul);
+    CHECK(post_ticket(t, "{\"ticket\":{\"id\":\"42\\u0000zzz\"}}", &again) == 200 && again == nul,
+          "its repeat: job %lld, not %lld", (long long)again, (long long)nul);
+    CHECK(post_ticket(t, "{\"ticket\":{\"id\":\"42\\u0000zzy\"}}", &other) == 202 && other != nul,
+          "what follows the NUL tells keys apart");
+    /* The six characters \u0000 written out (an escaped backslash) are another value. */
+    CHECK(post_ticket(t, "{\"ticket\":{\"id\":\"42\\\\u0000zzz\"}}", &text) == 202 && text != nul,
+          "the text \\u0000 was taken for the NUL");
+    CHECK(post_ticket(t, "{\"ticket\":{\"id\":\"42\",\"note\":\"a\\u0000b\"}}", &elsewhere) ==
+                  200 &&
+              elsewhere == plain,
+          "a NUL outside the field changed ticket 42's key");
+    CHECK(jobs_count(t) == 4, "four deliveries, four jobs: %lld", (long long)jobs_count(t));
+    char *key = t_sql_str(t, "SELECT idempotency_key FROM jobs WHERE id = ?", DB_P(DBI(nul)));
+    CHECK(key && strcmp(key, "tickets:field-nul:42\\u0000zzz") == 0, "key %s", key ? key : "-");
+    free(key);
+}
+
 struct concurrent_post {
     struct tenv *t;
     const char *key;
@@ -698,6 +739,7 @@ static const struct test_case cases[] = {
     {"e2e_producer_oversize", test_oversize, ECHO_SOURCE "[producer]\nmax_body_bytes = 65536\n"},
     {"e2e_producer_bad_json", test_bad_json, TICKET_SOURCE},
     {"e2e_producer_idempotency", test_idempotency, ECHO_SOURCE},
+    {"e2e_producer_idempotency_field_nul", test_idempotency_field_nul, NUL_TICKET_SOURCE},
     {"e2e_producer_parameters", test_parameters, ECHO_SOURCE},
     {"e2e_producer_webhook_log", test_log, ECHO_SOURCE},
     {"e2e_producer_error_bodies_utf8", test_error_bodies_utf8, ECHO_SOURCE},

@@ -10,6 +10,7 @@ jf_e2e(producer TIMEOUT 120 NAMES
   e2e_producer_oversize
   e2e_producer_bad_json
   e2e_producer_idempotency
+  e2e_producer_idempotency_field_nul
   e2e_producer_parameters
   e2e_producer_webhook_log
   e2e_producer_error_bodies_utf8
