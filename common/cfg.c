@@ -130,6 +130,13 @@ static const struct cfg_key cfg_keys[] = {
       "time allowed between keep-alive requests)"),
     K(producer, request_timeout_s, CFG_INT, "60", 2, 86400,
       "a request must be done (body read, answer sent) within this many seconds of its start"),
+    K(producer, body_grace_s, CFG_INT, "5", 1, 3600,
+      "seconds after its headers a request body may take before body_min_bytes_per_s applies"),
+    K(producer, body_min_bytes_per_s, CFG_INT, "1024", 0, 1073741824,
+      "a request body must arrive at this many bytes/s on average: it is cut once it has taken "
+      "longer than body_grace_s plus 1 s per this many bytes received (8 kbit/s, a fifth of "
+      "GPRS: no real client is that slow; a sender trickling bytes to hold a connection is). "
+      "0: only request_timeout_s bounds a body"),
     K(producer, tls_cert_file, CFG_STR, "", 0, 0,
       "PEM certificate (chain) for HTTPS on listen; empty serves plain HTTP"),
     K(producer, tls_key_file, CFG_STR, "", 0, 0,

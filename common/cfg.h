@@ -75,6 +75,8 @@ struct cfg_producer {
     char *trusted_proxies; /* "10.0.0.5, 192.168.0.0/16": X-Forwarded-For believed from these */
     int header_timeout_s;
     int request_timeout_s;
+    int body_grace_s;         /* a body's allowance before body_min_bytes_per_s counts */
+    int body_min_bytes_per_s; /* 0: no rate rule */
     char *tls_cert_file;
     char *tls_key_file;
 };

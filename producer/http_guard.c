@@ -1,16 +1,18 @@
 /* This file enforces absolute deadlines on the producer's connections. Each open connection
- * has a slot (its socket, when its current request began, whether its headers are in); a
- * thread looks at the slots a few times a second and shuts down the socket of a connection
- * past its deadline, which libmicrohttpd then sees as a closed connection and cleans up on its
- * own thread. libmicrohttpd calls the close notification before it closes the socket, and a
- * slot leaves the list under the same lock the thread holds while it shuts a socket down, so
- * the thread never touches a descriptor that was closed and reused. */
+ * has a slot (its socket, when its current request began, whether its headers are in, how
+ * much of its body has arrived); a thread looks at the slots a few times a second and shuts
+ * down the socket of a connection past its deadline, which libmicrohttpd then sees as a
+ * closed connection and cleans up on its own thread. libmicrohttpd calls the close
+ * notification before it closes the socket, and a slot leaves the list under the same lock
+ * the thread holds while it shuts a socket down, so the thread never touches a descriptor
+ * that was closed and reused. */
 #include "http_guard.h"
 #include "bgthread.h"
 #include "log.h"
 #include "util.h"
 
 #include <microhttpd.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -21,16 +23,19 @@
 struct guard_slot {
     struct guard_slot *prev, *next;
     int fd;
-    int64_t start_ms; /* when the current request (or the wait for it) began */
+    int64_t start_ms;      /* when the current request (or the wait for it) began */
+    int64_t body_start_ms; /* when its headers were in */
+    int64_t body_bytes;    /* of its body, so far */
     bool headers_in;
+    bool body_done;
     bool cut;
 };
 
 struct http_guard {
     struct bgthread bg; /* its lock guards the list and every slot */
     struct guard_slot *head;
-    int header_ms, request_ms;
-    atomic_long *cut;
+    struct http_guard_limits lim;
+    atomic_long cuts[HTTP_GUARD_CUT_N];
 };
 
 static void
@@ -88,6 +93,29 @@ http_guard_headers_in(struct http_guard *g, struct MHD_Connection *conn)
         return;
     bgthread_lock(&g->bg);
     s->headers_in = true;
+    s->body_start_ms = now_mono_ms();
+    bgthread_unlock(&g->bg);
+}
+
+void
+http_guard_body_bytes(struct http_guard *g, struct MHD_Connection *conn, size_t n)
+{
+    struct guard_slot *s = guard_slot_of(conn);
+    if (s == NULL)
+        return;
+    bgthread_lock(&g->bg);
+    s->body_bytes += (int64_t)n;
+    bgthread_unlock(&g->bg);
+}
+
+void
+http_guard_body_done(struct http_guard *g, struct MHD_Connection *conn)
+{
+    struct guard_slot *s = guard_slot_of(conn);
+    if (s == NULL)
+        return;
+    bgthread_lock(&g->bg);
+    s->body_done = true;
     bgthread_unlock(&g->bg);
 }
 
@@ -99,8 +127,28 @@ http_guard_request_done(struct http_guard *g, struct MHD_Connection *conn)
         return;
     bgthread_lock(&g->bg);
     s->headers_in = false;
+    s->body_done = false;
+    s->body_bytes = 0;
     s->start_ms = now_mono_ms();
     bgthread_unlock(&g->bg);
+}
+
+/* With the lock held: the deadline s is past at now (an http_guard_cut), or -1 for none. */
+static int
+guard_overdue(const struct http_guard *g, const struct guard_slot *s, int64_t now)
+{
+    if (!s->headers_in)
+        return now - s->start_ms > g->lim.header_ms ? HTTP_GUARD_CUT_HEADER : -1;
+    if (now - s->start_ms > g->lim.request_ms)
+        return HTTP_GUARD_CUT_REQUEST;
+    if (s->body_done || g->lim.body_min_rate <= 0)
+        return -1;
+    /* Apache's mod_reqtimeout MinRate rule: every body_min_rate bytes buy one more second, so
+     * a client that stalls after a fast start spends the time it saved, and only a body that
+     * averages below the rate since its grace ran out is cut. A sender trickling a byte every
+     * few seconds holds its connection for the grace, not for request_ms. */
+    int64_t allowed = g->lim.body_grace_ms + s->body_bytes * 1000 / g->lim.body_min_rate;
+    return now - s->body_start_ms > allowed ? HTTP_GUARD_CUT_SLOW_BODY : -1;
 }
 
 /* With the lock held: shuts down every connection past its deadline. */
@@ -108,21 +156,24 @@ static void
 guard_sweep(struct http_guard *g)
 {
     int64_t now = now_mono_ms();
-    int n = 0;
+    int n[HTTP_GUARD_CUT_N] = {0};
     for (struct guard_slot *s = g->head; s; s = s->next) {
-        int64_t limit = s->headers_in ? g->request_ms : g->header_ms;
-        if (s->cut || s->fd < 0 || now - s->start_ms <= limit)
+        int why = s->cut || s->fd < 0 ? -1 : guard_overdue(g, s, now);
+        if (why < 0)
             continue;
         /* Not close(): the descriptor stays libmicrohttpd's, which sees the end and closes it. */
         shutdown(s->fd, SHUT_RDWR);
         s->cut = true;
-        n++;
+        n[why]++;
     }
-    if (n) {
-        atomic_fetch_add(g->cut, n);
-        log_warnx("cut %d connections past their deadline (headers %d ms, request %d ms)", n,
-                  g->header_ms, g->request_ms);
-    }
+    for (int why = 0; why < HTTP_GUARD_CUT_N; why++)
+        atomic_fetch_add(&g->cuts[why], n[why]);
+    if (n[HTTP_GUARD_CUT_HEADER] + n[HTTP_GUARD_CUT_REQUEST] + n[HTTP_GUARD_CUT_SLOW_BODY])
+        log_warnx("cut connections: %d past the header deadline (%d ms), %d past the request "
+                  "deadline (%d ms), %d sending their body slower than %d bytes/s after %d ms",
+                  n[HTTP_GUARD_CUT_HEADER], g->lim.header_ms, n[HTTP_GUARD_CUT_REQUEST],
+                  g->lim.request_ms, n[HTTP_GUARD_CUT_SLOW_BODY], g->lim.body_min_rate,
+                  g->lim.body_grace_ms);
 }
 
 static void *
@@ -139,15 +190,21 @@ guard_main(void *arg)
 }
 
 struct http_guard *
-http_guard_start(int header_ms, int request_ms, atomic_long *cut)
+http_guard_start(const struct http_guard_limits *lim)
 {
     struct http_guard *g = xcalloc(1, sizeof(*g));
-    g->header_ms = header_ms;
-    g->request_ms = request_ms;
-    g->cut = cut;
+    g->lim = *lim;
+    for (int why = 0; why < HTTP_GUARD_CUT_N; why++)
+        atomic_init(&g->cuts[why], 0);
     if (bgthread_start(&g->bg, guard_main, g) < 0)
         fatal("pthread_create");
     return g;
+}
+
+long
+http_guard_cuts(struct http_guard *g, enum http_guard_cut why)
+{
+    return g ? atomic_load(&g->cuts[why]) : 0;
 }
 
 void

@@ -418,6 +418,7 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url, const char 
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
+        http_guard_body_bytes(p->guard, conn, n);
         if (r->replied) {
             /* Refused before its body: what still comes is thrown away, within a bound. */
             r->discarded += n;
@@ -434,6 +435,7 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url, const char 
         }
         return MHD_YES;
     }
+    http_guard_body_done(p->guard, conn);
     if (r->suspended) {
         r->suspended = false;
         atomic_fetch_sub(&p->suspended, 1);
@@ -569,10 +571,14 @@ http_server_start(struct producer *p, char *err, size_t errlen)
         flags |= MHD_USE_IPv6;
     if (tls.cert)
         flags |= MHD_USE_TLS;
-    p->guard = http_guard_start(pc->header_timeout_s * 1000, pc->request_timeout_s * 1000,
-                                &p->metrics.connections_cut);
+    struct http_guard_limits lim = {.header_ms = pc->header_timeout_s * 1000,
+                                    .request_ms = pc->request_timeout_s * 1000,
+                                    .body_grace_ms = pc->body_grace_s * 1000,
+                                    .body_min_rate = pc->body_min_bytes_per_s};
+    p->guard = http_guard_start(&lim);
     /* libmicrohttpd's idle timeout also ends a request resumed after a long wait for its
-     * commit, so it is the request deadline; the guard enforces the tighter header one. */
+     * commit, so it is the request deadline; the guard enforces the tighter header and body
+     * rate ones. */
     struct MHD_OptionItem tls_opts[] = {
         {.option = tls.cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, .ptr_value = tls.cert},
         {.option = MHD_OPTION_HTTPS_MEM_KEY, .ptr_value = tls.key},

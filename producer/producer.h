@@ -37,7 +37,7 @@ struct producer_metrics {
     atomic_long committed_jobs;
     atomic_long db_timeouts;
     atomic_long push_failures;
-    atomic_long connections_cut; /* past their header or request deadline */
+    /* Connections cut by the guard are counted by the guard (http_guard_cuts). */
 };
 
 /* ---- Connections for the API and pages ---- */

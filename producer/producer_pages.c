@@ -8,6 +8,7 @@
  * producer_metrics_render with its HELP and TYPE lines; one with labels is a metric_def given
  * to metrics_add where the event happens, rendered by metrics_render. */
 #include "dash.h"
+#include "http_guard.h"
 #include "http_server.h"
 #include "json.h"
 #include "metrics.h"
@@ -75,6 +76,25 @@ metrics_fleet(struct buf *b, struct producer *p)
     cJSON_Delete(s);
 }
 
+/* The guard's cuts by reason, each series always present so that a rate() of a reason that
+ * has not happened yet is 0 rather than missing. */
+static void
+metrics_cuts(struct buf *b, struct http_guard *g)
+{
+    static const char *const reasons[HTTP_GUARD_CUT_N] = {
+        [HTTP_GUARD_CUT_HEADER] = "header",
+        [HTTP_GUARD_CUT_REQUEST] = "request",
+        [HTTP_GUARD_CUT_SLOW_BODY] = "slow_body",
+    };
+    metric_head(b, "jobfleet_producer_connections_cut_total", "counter",
+                "Connections cut by reason: header (headers past header_timeout_s), request "
+                "(past request_timeout_s), slow_body (body below body_min_bytes_per_s after "
+                "body_grace_s).");
+    for (int why = 0; why < HTTP_GUARD_CUT_N; why++)
+        buf_printf(b, "jobfleet_producer_connections_cut_total{reason=\"%s\"} %ld\n", reasons[why],
+                   http_guard_cuts(g, (enum http_guard_cut)why));
+}
+
 char *
 producer_metrics_render(struct producer *p)
 {
@@ -135,9 +155,7 @@ producer_metrics_render(struct producer *p)
     metric_one(&b, "jobfleet_producer_writer_waiting_requests", "gauge",
                "Requests waiting for the writer to commit their job.",
                (long)atomic_load(&p->suspended));
-    metric_one(&b, "jobfleet_producer_connections_cut_total", "counter",
-               "Connections cut past their header or request deadline.",
-               (long)atomic_load(&m->connections_cut));
+    metrics_cuts(&b, p->guard);
     metrics_fleet(&b, p);
     /* The labelled counters kept in the registry (metrics.h): webhooks by source and status,
      * jobs enqueued by queue and action. */

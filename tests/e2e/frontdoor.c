@@ -228,7 +228,8 @@ test_half_open(struct tenv *t)
     int64_t t0 = now_mono_ms();
     CHECK(tprod_post(t, "/webhook/system/echo", "{}", 2, NULL, NULL) == 202, "a normal webhook");
     CHECK(now_mono_ms() - t0 < 2000, "answered after %lld ms", (long long)(now_mono_ms() - t0));
-    CHECK(tprod_metric(t, "jobfleet_producer_connections_cut_total") >= 1, "metric");
+    CHECK(tprod_metric(t, "jobfleet_producer_connections_cut_total{reason=\"header\"}") >= 1,
+          "metric");
 }
 
 /* A sender trickling its headers one byte every 5 s is cut at the header deadline, although
@@ -252,6 +253,44 @@ test_slowloris(struct tenv *t)
     CHECK(closed || took < 8000, "a trickling sender kept its connection %lld ms", (long long)took);
     CHECK(took <= (t->cfg.producer.header_timeout_s + 1) * 1000, "cut after %lld ms",
           (long long)took);
+}
+
+#define HONEST_BYTES 8192
+#define HONEST_PIECE 512
+#define HONEST_EVERY_MS 250 /* 2 KiB/s */
+#define HONEST_STALL_MS 3000
+
+/* A webhook over a bad mobile link: 3 s of silence after its headers, 4 KiB at 2 KiB/s, 3 s of
+ * silence again, 4 KiB more. Slow, and below 1 KiB/s averaged from its headers at times, but
+ * never behind the rate once its grace and the time its bytes bought count: stored, not cut. */
+static void
+test_slow_honest_body(struct tenv *t)
+{
+    tprod_start(t);
+    char *body = xmalloc(HONEST_BYTES);
+    memset(body, 'a', HONEST_BYTES);
+    memcpy(body, "{\"pad\":\"", 8);
+    memcpy(body + HONEST_BYTES - 2, "\"}", 2);
+    int fd = raw_connect(t);
+    char head[256];
+    int hn = snprintf(head, sizeof(head),
+                      "POST /webhook/system/echo HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                      "application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
+                      HONEST_BYTES);
+    CHECK(send(fd, head, (size_t)hn, MSG_NOSIGNAL) == hn, "head");
+    int64_t t0 = now_mono_ms();
+    for (int sent = 0; sent < HONEST_BYTES; sent += HONEST_PIECE) {
+        int pause = sent % (HONEST_BYTES / 2) == 0 ? HONEST_STALL_MS : HONEST_EVERY_MS;
+        /* The pause is the client's pace; the producer closing meanwhile is the failure. */
+        CHECK(!peer_closed(fd, pause), "cut after %lld ms with %d of %d bytes sent",
+              (long long)(now_mono_ms() - t0), sent, HONEST_BYTES);
+        CHECK(send(fd, body + sent, HONEST_PIECE, MSG_NOSIGNAL) == HONEST_PIECE, "piece at %d",
+              sent);
+    }
+    free(body);
+    int code = t_http_raw_status(fd, 10);
+    CHECK(code == 202, "a slow but steady webhook: %d after %lld ms", code,
+          (long long)(now_mono_ms() - t0));
 }
 
 /* ---- 3. bodies buffered before any check ---- */
@@ -763,6 +802,8 @@ static const struct test_case cases[] = {
      ECHO_SOURCE "[producer]\nheader_timeout_s = 2\nmax_connections = 512\n"
                  "max_connections_per_ip = 0\n"},
     {"e2e_frontdoor_slowloris", test_slowloris, ECHO_SOURCE "[producer]\nheader_timeout_s = 7\n"},
+    /* The defaults: a real client on a slow link is what they must not cut. */
+    {"e2e_frontdoor_slow_honest_body", test_slow_honest_body, ECHO_SOURCE},
     {"e2e_frontdoor_nope_bodies", test_nope_bodies, ECHO_SOURCE},
     {"e2e_frontdoor_replay", test_replay, SIGNED_SOURCE},
     {"e2e_frontdoor_replay_after_upgrade", test_replay_after_upgrade, SIGNED_SOURCE},

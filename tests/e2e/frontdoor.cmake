@@ -3,6 +3,7 @@ jf_e2e(frontdoor TIMEOUT 180 NAMES
   e2e_frontdoor_health_hung_mysql
   e2e_frontdoor_half_open
   e2e_frontdoor_slowloris
+  e2e_frontdoor_slow_honest_body
   e2e_frontdoor_nope_bodies
   e2e_frontdoor_replay
   e2e_frontdoor_replay_after_upgrade

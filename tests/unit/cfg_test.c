@@ -67,6 +67,8 @@ test_example_loads(void **state)
     assert_int_equal(c.worker.concurrency, 16);
     assert_string_equal(c.scheduler.timezone, "America/Chicago");
     assert_int_equal(c.worker.lease_s, 30);
+    assert_int_equal(c.producer.body_grace_s, 5);
+    assert_int_equal(c.producer.body_min_bytes_per_s, 1024);
     cfg_release(&c);
 }
 
@@ -114,6 +116,11 @@ test_errors_name_the_problem(void **state)
      * minute later, and an every-minute schedule would skip the fire between. */
     expect_error("[scheduler]\ntick_ms = 45000\n",
                  "[scheduler] tick_ms: expected an integer in 10-30000, got \"45000\"");
+    /* A grace of 0 would cut every body before its first byte could arrive. */
+    expect_error("[producer]\nbody_grace_s = 0\n",
+                 "[producer] body_grace_s: expected an integer in 1-3600, got \"0\"");
+    expect_error("[producer]\nbody_min_bytes_per_s = -1\n",
+                 "[producer] body_min_bytes_per_s: expected an integer in 0-1073741824");
 }
 
 /* Secrets open to group or others are refused with the fix in the message: a *_file, and a
