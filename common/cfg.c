@@ -117,9 +117,10 @@ static const struct cfg_key cfg_keys[] = {
     K(producer, threads, CFG_INT, "8", 1, 256, "HTTP worker threads"),
     K(producer, max_connections, CFG_INT, "1024", 16, 1000000,
       "open connections at most; more wait in the listen backlog (raise LimitNOFILE with it)"),
-    K(producer, max_connections_per_ip, CFG_INT, "256", 0, 1000000,
-      "open connections per client address at most; 0 for no limit (behind a reverse proxy, "
-      "every client is the proxy's address)"),
+    K(producer, max_connections_per_ip, CFG_INT, "64", 0, 1000000,
+      "open connections per client address at most, so that a few addresses cannot take all "
+      "max_connections (64: 16 addresses to fill 1024); an IPv6 client counts per full "
+      "address. 0 for no limit (behind a reverse proxy, every client is the proxy's address)"),
     K(producer, trusted_proxies, CFG_STR, "", 0, 0,
       "reverse proxies (addresses or address/bits blocks, separated by commas) whose "
       "X-Forwarded-For names the client of a request they pass on; the dashboard's login "

@@ -804,14 +804,17 @@ static const struct test_case cases[] = {
     {"e2e_frontdoor_slowloris", test_slowloris, ECHO_SOURCE "[producer]\nheader_timeout_s = 7\n"},
     /* The defaults: a real client on a slow link is what they must not cut. */
     {"e2e_frontdoor_slow_honest_body", test_slow_honest_body, ECHO_SOURCE},
-    {"e2e_frontdoor_nope_bodies", test_nope_bodies, ECHO_SOURCE},
+    /* All 100 from 127.0.0.1 must reach the producer, past the per-address limit. */
+    {"e2e_frontdoor_nope_bodies", test_nope_bodies,
+     ECHO_SOURCE "[producer]\nmax_connections_per_ip = 0\n"},
     {"e2e_frontdoor_replay", test_replay, SIGNED_SOURCE},
     {"e2e_frontdoor_replay_after_upgrade", test_replay_after_upgrade, SIGNED_SOURCE},
     {"e2e_frontdoor_replay_field", test_replay_field,
      "[webhook.system]\nauth = none\nidempotency_field = /id\n"},
     {"e2e_frontdoor_bad_key", test_bad_key, ECHO_SOURCE},
     {"e2e_frontdoor_control_chars", test_control_chars,
-     ECHO_SOURCE "[producer]\ndb_timeout_ms = 150000\nrequest_timeout_s = 200\n"},
+     ECHO_SOURCE "[producer]\ndb_timeout_ms = 150000\nrequest_timeout_s = 200\n"
+                 "max_connections_per_ip = 0\n"},
     {"e2e_frontdoor_packet_too_large", test_packet_too_large,
      ECHO_SOURCE "[producer]\nmax_body_bytes = 2097152\ndb_timeout_ms = 30000\n"},
     {"e2e_frontdoor_packet_refused", test_packet_refused,

@@ -67,6 +67,7 @@ test_example_loads(void **state)
     assert_int_equal(c.worker.concurrency, 16);
     assert_string_equal(c.scheduler.timezone, "America/Chicago");
     assert_int_equal(c.worker.lease_s, 30);
+    assert_int_equal(c.producer.max_connections_per_ip, 64);
     assert_int_equal(c.producer.body_grace_s, 5);
     assert_int_equal(c.producer.body_min_bytes_per_s, 1024);
     cfg_release(&c);
