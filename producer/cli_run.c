@@ -49,6 +49,14 @@ run_params(const struct cli *c)
         cli_usage_error("run: %s", err);
         return NULL;
     }
+    /* As job_spec_check says for every other way in: only true asks for a dry run, and a
+     * "true" or 1 would run the job for real. */
+    const cJSON *dry = cJSON_GetObjectItemCaseSensitive(p, "dry_run");
+    if (dry && !cJSON_IsBool(dry)) {
+        cJSON_Delete(p);
+        cli_usage_error("run: parameters: \"dry_run\" must be true or false");
+        return NULL;
+    }
     if (cli_opt(c, "--dry-run")) {
         cJSON_DeleteItemFromObjectCaseSensitive(p, "dry_run");
         cJSON_AddBoolToObject(p, "dry_run", true);

@@ -139,6 +139,15 @@ test_probe_dry_run(struct tenv *t)
     CHECK(strstr(out, "\"dry_run\":true") && strstr(out, "probe_rows"), "run --dry-run: %s", out);
     free(out);
     CHECK(probe_rows(t) == 0, "run --dry-run writes no row");
+    /* A "dry_run" that is not a boolean is refused, not run for real. */
+    char *err = NULL;
+    int rc = t_cli(t, NULL, &err,
+                   (const char *const[]){"run", "System/Probe", "--params",
+                                         "{\"db\":\"test\",\"dry_run\":\"true\"}", NULL});
+    CHECK(rc == 2 && err && strstr(err, "\"dry_run\" must be true or false"),
+          "run with dry_run \"true\": rc %d, %s", rc, err ? err : "");
+    free(err);
+    CHECK(probe_rows(t) == 0, "nor written by it");
 }
 
 /* A write the job function forgot to skip fails in a dry run instead of writing. */
