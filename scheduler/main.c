@@ -4,6 +4,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "sched.h"
+#include "tzone.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -156,6 +157,16 @@ main(int argc, char **argv)
         fprintf(stderr,
                 "jobfleet-scheduler: [log] level: \"%s\" is not debug, info, warn or error\n",
                 cfg.log.level);
+        cfg_release(&cfg);
+        return SCHED_EXIT_USAGE;
+    }
+    /* Checked here, not at load: only the scheduler needs the zone database, and a zone it
+     * cannot load would park every cron job without a zone of its own, an hour at a time. */
+    if (tzone_get(cfg.scheduler.timezone, err, sizeof(err)) == NULL) {
+        fprintf(stderr,
+                "jobfleet-scheduler: [scheduler] timezone: \"%s\" cannot be used: %s (an IANA "
+                "zone name such as America/Chicago)\n",
+                cfg.scheduler.timezone, err);
         cfg_release(&cfg);
         return SCHED_EXIT_USAGE;
     }

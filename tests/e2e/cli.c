@@ -166,6 +166,15 @@ test_config_errors(struct tenv *t)
           "message: %s", err);
     free(err);
 
+    /* A misspelt default zone would park every cron job without its own zone, an hour at a
+     * time, after a check that said OK. */
+    write_conf(conf, "[scheduler]\ntimezone = America/Chicgo\n");
+    CHECK(run(t, &err, "%s --config %s --check-config", t_bin("jobfleet-scheduler"), conf) == 2,
+          "a zone that does not exist");
+    CHECK(strstr(err, "[scheduler] timezone: \"America/Chicgo\" cannot be used"), "message: %s",
+          err);
+    free(err);
+
     write_conf(conf, "[worker]\ntest_actions = maybe\n");
     CHECK(run(t, &err, "%s --config %s stats", t_bin("jobfleet"), conf) == 2, "bad bool");
     CHECK(strstr(err, "[worker] test_actions: expected true or false, got \"maybe\""), "msg: %s",
