@@ -572,3 +572,18 @@ job_count_enqueued(const char *action, const struct job_ref *ref)
     if (!ref->existing && action)
         metrics_add(&job_metric_enqueued, ref->queue, action, 1);
 }
+
+bool
+job_same_request(const cJSON *j, const struct job_spec *s)
+{
+    const char *action = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "action"));
+    const char *stored = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "parameters"));
+    if (action == NULL || strcmp(action, s->action) != 0)
+        return false;
+    cJSON *a = cJSON_Parse(stored ? stored : "{}"),
+          *b = cJSON_Parse(s->parameters ? s->parameters : "{}");
+    bool same = a && b && json_equal(a, b);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    return same;
+}

@@ -125,6 +125,10 @@ int job_push(struct rq *rq, const struct job_ref *ref);
  * oldest first, with their logs) and, when it has more, "attempts_omitted" (how many older
  * ones are left out). NULL with JOB_E_NOTFOUND or JOB_E_DB in *e. */
 cJSON *job_get(struct db *db, int64_t id, enum job_err *e, char *err, size_t errlen);
+/* Whether job j (as job_get reads it) was made by the request s repeats: the same action and
+ * the same parameters, whatever their members' order. An idempotency key sent again with
+ * another request must not return the first job as if it were this one's. */
+bool job_same_request(const cJSON *j, const struct job_spec *s);
 /* A job just inserted from the checked spec s, as job_get would show it (every jobs column
  * plus an empty "attempts"), made from what the insert gave back in ref (id, uuid, state,
  * run_at, dt_created) without reading the row. Not for an existing job, nor for one whose

@@ -234,23 +234,6 @@ api_reply_held(struct http_req *r, const struct job_ref *ref)
     free(b);
 }
 
-/* Whether job j (as job_get reads it) was made by the request s repeats: the same action
- * and the same parameters, whatever their members' order. */
-static bool
-api_same_request(const cJSON *j, const struct job_spec *s)
-{
-    const char *action = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "action"));
-    const char *stored = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "parameters"));
-    if (action == NULL || strcmp(action, s->action) != 0)
-        return false;
-    cJSON *a = cJSON_Parse(stored ? stored : "{}"),
-          *b = cJSON_Parse(s->parameters ? s->parameters : "{}");
-    bool same = a && b && json_equal(a, b);
-    cJSON_Delete(a);
-    cJSON_Delete(b);
-    return same;
-}
-
 /* Replies once the writer committed the job (or found the one its keys belong to). */
 static void
 api_create_done(struct http_req *r, struct api_state *st)
@@ -290,7 +273,7 @@ api_create_done(struct http_req *r, struct api_state *st)
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "idempotency_key");
     if (ref->existing && !(cJSON_IsString(k) && strcmp(k->valuestring, st->idem) == 0)) {
         api_reply_held(r, ref);
-    } else if (ref->existing && !api_same_request(j, s)) {
+    } else if (ref->existing && !job_same_request(j, s)) {
         http_reply_error(r, 422, "Idempotency-Key",
                          "this Idempotency-Key made job %lld, with another action or other "
                          "parameters: use a new key for a new request",

@@ -178,6 +178,12 @@ cli_enqueue(struct cli *c, int argc, char **argv)
      * unique key. */
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "idempotency_key");
     bool repeat = ref.existing && key && cJSON_IsString(k) && strcmp(k->valuestring, idem) == 0;
+    if (repeat && !job_same_request(j, &checked)) {
+        cJSON_Delete(j);
+        return cli_usage_error("enqueue: --idempotency-key \"%s\" made job %lld, with another "
+                               "action or other parameters: use a new key for a new job",
+                               key, (long long)ref.id);
+    }
     if (c->json) {
         cJSON_AddBoolToObject(j, "existing", ref.existing);
         cli_print_json(j);

@@ -90,6 +90,19 @@ test_cli_key_retry(struct tenv *t)
     CHECK(t_cli(t, &out, NULL, av) == 0 && strstr(out, "\"existing\":true"), "%s", out);
     free(out);
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 2, "two jobs in all");
+    /* The key sent again with another job (action, or parameters) is refused, as the API
+     * answers 422: printing the first job's id with exit 0 told a script its job was made. */
+    const char *other[] = {"enqueue",           "System/Echo", "--params", "{\"n\":1}",
+                           "--idempotency-key", "order-4711",  NULL};
+    rc = t_cli(t, &out, &err, other);
+    CHECK(rc == 2 && strstr(err, "made job") && strstr(err, "another action or other parameters"),
+          "another job under the key: exit %d; stderr: %s", rc, err);
+    free(out);
+    free(err);
+    const char *params[] = {"enqueue",           "System/Noop", "--params", "{\"n\":2}",
+                            "--idempotency-key", "order-4711",  NULL};
+    CHECK(t_cli(t, NULL, NULL, params) == 2, "other parameters under the key are refused");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 2, "still two jobs");
     tmyproxy_stop_for(p);
 }
 
