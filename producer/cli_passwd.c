@@ -38,6 +38,10 @@ cli_passwd(struct cli *c, int argc, char **argv)
         strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@") !=
             strlen(name))
         return cli_usage_error("passwd: a user name is 1 to 64 letters, digits or ._-@");
+    /* The producer refuses this entry at start (the API token's login has the name). */
+    if (strcmp(name, "api-token") == 0)
+        return cli_usage_error("passwd: \"api-token\" is the name of the API token's login: "
+                               "choose another name");
     char pass[1024];
     if (!cli_passwd_read(pass, sizeof(pass)))
         return cli_usage_error("passwd: give the password as the first line of stdin "

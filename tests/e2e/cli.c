@@ -52,6 +52,9 @@ test_bad_input(struct tenv *t)
 {
     EXPECT_CLI(2, "unknown command \"frobnicate\"", "frobnicate");
     EXPECT_CLI(2, "enqueue: unknown option --colour", "enqueue", "System/Noop", "--colour", "red");
+    /* An entry the producer would refuse to start with. */
+    EXPECT_CLI(2, "passwd: \"api-token\" is the name of the API token's login", "passwd",
+               "api-token");
     EXPECT_CLI(2, "parameters are not valid JSON", "enqueue", "System/Noop", "--params", "{nope");
     EXPECT_CLI(2, "parameters must be a JSON object", "enqueue", "System/Noop", "--params", "[1]");
     EXPECT_CLI(2, "unknown action \"No/Such\"", "enqueue", "No/Such");
