@@ -45,6 +45,7 @@ struct spool {
     /* The size of the last entry written, and of the last one the quota refused: what the
      * next webhook is likely to need (spool_full). */
     int64_t last_len, refused_len;
+    bool quota_refused; /* a write was refused for the quota since failed/ was last counted */
     atomic_uint seq;
 };
 
@@ -205,6 +206,7 @@ spool_recount_failed(struct spool *s)
 {
     pthread_mutex_lock(&s->mu);
     int64_t before = s->failed_bytes;
+    s->quota_refused = false;
     pthread_mutex_unlock(&s->mu);
     spool_scan_failed(s);
     pthread_mutex_lock(&s->mu);
@@ -270,6 +272,7 @@ spool_write(struct spool *s, const struct spool_entry *e, char *id, size_t idlen
                  (long long)(s->bytes + s->failed_bytes), (long long)s->max_bytes,
                  (long long)s->failed_bytes);
         s->refused_len = (int64_t)len;
+        s->quota_refused = true;
         pthread_mutex_unlock(&s->mu);
         free(text);
         return -1;
@@ -490,6 +493,15 @@ spool_full(struct spool *s)
     bool full = s->refused || room <= 0 || room < typical;
     pthread_mutex_unlock(&s->mu);
     return full;
+}
+
+bool
+spool_recount_due(struct spool *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool due = s->quota_refused && s->failed_bytes > 0;
+    pthread_mutex_unlock(&s->mu);
+    return due || spool_full(s);
 }
 
 int64_t

@@ -34,6 +34,10 @@ struct spool *spool_attach(const char *dir, char *err, size_t errlen);
 /* Counts the bytes in failed/ again (an operator may have retried or dropped entries), and
  * lets writes through again when that made room. */
 void spool_recount_failed(struct spool *s);
+/* Whether failed/ should be counted again: the spool is full (spool_full), or a write was
+ * refused for the quota while failed/ held entries (room an operator makes there must let a
+ * big webhook through too, not only end a full spool). */
+bool spool_recount_due(struct spool *s);
 /* Closes the spool (the files stay); accepts NULL. */
 void spool_close(struct spool *s);
 /* Writes an entry durably (temp file, fsync, rename, fsync of the directory) and puts its id

@@ -277,7 +277,7 @@ replay_main(void *arg)
             break;
         /* A spool refusing writes may have been given room by an operator (jobfleet spool
          * retry or drop on failed/). */
-        if (spool_full(r->p->spool))
+        if (spool_recount_due(r->p->spool))
             spool_recount_failed(r->p->spool);
         /* Entries written while MariaDB is down wait until the writer sees it back, so the
          * replay does not hammer a server that is still starting. */
