@@ -9,7 +9,6 @@
 
 #define DASH_REDACTED "[redacted]"
 #define DASH_WS " \t\r\n"
-#define DASH_KEY_MAX 256
 
 /* True when the n bytes at k hold one of the secret words, in any case. The whole key is
  * searched: a word past any fixed length would otherwise go unseen. */
@@ -47,120 +46,36 @@ dash_secret_form_key(const char *k, size_t n)
 
 /* ---- text that is neither one JSON document nor a form ---- */
 
-/* The index just past the quoted text starting at s[i] (its quote, with backslash escapes), or
- * the end of s when it is never closed. */
-static size_t
-dash_quoted_end(const char *s, size_t i)
-{
-    char q = s[i++];
-    while (s[i] && s[i] != q)
-        i += s[i] == '\\' && s[i + 1] ? 2 : 1;
-    return s[i] ? i + 1 : i;
-}
-
-/* The index just past the value starting at s[i]: a quoted string, a bracketed object or
- * array (quotes inside skipped), or bare text up to the end of its line or a separator. */
-static size_t
-dash_value_end(const char *s, size_t i)
-{
-    if (s[i] == '"' || s[i] == '\'')
-        return dash_quoted_end(s, i);
-    if (s[i] != '{' && s[i] != '[')
-        return i + strcspn(s + i, "\r\n&,;}]<>\"");
-    int depth = 0;
-    while (s[i]) {
-        if (s[i] == '"') {
-            i = dash_quoted_end(s, i);
-            continue;
-        }
-        depth += s[i] == '{' || s[i] == '[';
-        depth -= s[i] == '}' || s[i] == ']';
-        i++;
-        if (depth == 0)
-            break;
-    }
-    return i;
-}
-
+/* Whether s names a secret: a secret word followed, past the rest of its name and any quotes,
+ * brackets or blanks, by '=', ':', '>' or a line's end, as in password=x, password: x,
+ * <password>x, name="password" then a blank line (multipart), :password => x or a YAML key;
+ * a word of prose ("Password reset request") is no name. */
 static bool
-dash_key_char(char c)
+dash_names_secret(const char *s)
 {
-    /* strchr finds the terminator too: '\0' must not pass for a key character. */
-    return isalnum((unsigned char)c) || (c != '\0' && strchr("_-.%+[]", c) != NULL);
-}
-
-/* The index just past the key starting at s[i], or 0 when none starts there: a run of key
- * characters, or a quoted text on one line. A quoted key is at most DASH_KEY_MAX bytes, so that
- * a body full of unclosed quotes costs a bounded look ahead from each. */
-static size_t
-dash_raw_key_end(const char *s, size_t i)
-{
-    size_t e = i;
-    if (s[i] != '"' && s[i] != '\'') {
-        while (dash_key_char(s[e]))
-            e++;
-        return e > i ? e : 0;
+    const char *delims = DASH_WS "=:<>\"'[]{},;&";
+    for (const char *p = s + strspn(s, delims); *p; p += strspn(p, delims)) {
+        size_t n = strcspn(p, delims);
+        const char *after = p + n + strspn(p + n, " \t\"']");
+        if (dash_secret_key(p, n) && *after && strchr("=:>\r\n", *after))
+            return true;
+        p += n;
     }
-    for (e = i + 1; s[e] && s[e] != '\n' && e - i <= DASH_KEY_MAX; e++) {
-        if (s[e] == s[i])
-            return e + 1;
-        if (s[e] == '\\' && s[e + 1])
-            e++;
-    }
-    return 0;
+    return false;
 }
 
-/* Whether the key from s[i] to s[end] looks secret. A quoted key holding an escape cannot be
- * read here, so it counts as secret. */
-static bool
-dash_raw_key_secret(const char *s, size_t i, size_t end)
-{
-    if (s[i] != '"' && s[i] != '\'')
-        return dash_secret_form_key(s + i, end - i);
-    return memchr(s + i + 1, '\\', end - i - 2) != NULL || dash_secret_key(s + i + 1, end - i - 2);
-}
-
-/* Text that holds no one document (two JSON documents, XML, a log line): every key=value,
- * key: value or "key": value whose key looks secret has its value redacted where it stands,
- * rather than the text shown as it came. NULL when nothing was redacted; the caller frees. */
+/* Text that is neither one JSON document nor a form (XML, multipart, YAML, a log line, two
+ * documents) cannot be redacted pair by pair with confidence: every format spells a pair its
+ * own way, and a value left beside "[redacted]" reads as hidden. When it names a secret it is
+ * not shown at all, only its size; NULL when it names none. The caller frees it. */
 static char *
 dash_redact_raw(const char *s)
 {
-    struct buf b;
-    buf_init(&b, 0);
-    bool did = false;
-    size_t i = 0, shown = 0;
-    while (s[i]) {
-        size_t end = dash_raw_key_end(s, i);
-        if (end == 0) {
-            i++;
-            continue;
-        }
-        size_t v = end + strspn(s + end, " \t");
-        if (s[v] != '=' && s[v] != ':') {
-            /* No key: a quoted text may still hold pairs, so its inside is read too. */
-            i = s[i] == '"' || s[i] == '\'' ? i + 1 : end;
-            continue;
-        }
-        v += 1 + strspn(s + v + 1, " \t");
-        if (!dash_raw_key_secret(s, i, end)) {
-            i = v;
-            continue;
-        }
-        buf_append(&b, s + shown, v - shown);
-        if (s[v] == '"' || s[v] == '\'')
-            buf_printf(&b, "%c" DASH_REDACTED "%c", s[v], s[v]);
-        else
-            buf_appends(&b, DASH_REDACTED);
-        i = shown = dash_value_end(s, v);
-        did = true;
-    }
-    if (!did) {
-        buf_release(&b);
+    if (!dash_names_secret(s))
         return NULL;
-    }
-    buf_appends(&b, s + shown);
-    return buf_detach(&b);
+    return xasprintf(DASH_REDACTED " (%zu bytes of text that is neither one JSON document nor a "
+                                   "form, naming a secret-looking key)",
+                     strlen(s));
 }
 
 /* ---- form bodies ---- */

@@ -85,9 +85,10 @@ test_change_needs_its_record(struct tenv *t)
 }
 
 /* Webhook bodies that once slipped past the redaction: a form with a trailing newline or a
- * space in a value, JSON behind a byte-order mark, and two JSON documents in one body (whose
- * first alone parsed). Each reaches a read-only user with its secret redacted and the rest
- * still readable, on the page and in its JSON. */
+ * space in a value, JSON behind a byte-order mark, two JSON documents in one body (whose first
+ * alone parsed), XML, SOAP, multipart, Ruby, Go and YAML pairs. Each reaches a read-only user
+ * with its secret redacted, on the page and in its JSON; a form or document with the rest still
+ * readable. */
 static void
 readonly_webhook_bodies(struct tenv *t, const struct dclient *v)
 {
@@ -97,7 +98,16 @@ readonly_webhook_bodies(struct tenv *t, const struct dclient *v)
         {"user=a&password=hunter2\n", "user=a"},
         {"user=a b&password=hunter2", "user=a b"},
         {"\xEF\xBB\xBF{\"password\":\"hunter2\"}", "password"},
-        {"{\"a\":1}\n{\"password\":\"hunter2\"}", "{\"a\":1}"},
+        /* Text that is neither one document nor a form, in the ways senders spell a pair:
+         * not shown at all, only its size. */
+        {"{\"a\":1}\n{\"password\":\"hunter2\"}", "bytes of text"},
+        {"<auth><password>hunter2</password></auth>", "bytes of text"},
+        {"<soap><SessionId>00D!AQhunter2</SessionId></soap>", "bytes of text"},
+        {"--b\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nhunter2\r\n--b--",
+         "bytes of text"},
+        {"{:password => \"hunter2\"}", "bytes of text"},
+        {"password := \"hunter2\"", "bytes of text"},
+        {"user: a\npassword:\n    hunter2\n", "bytes of text"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *body = cases[i].body;
