@@ -200,7 +200,7 @@ dash_queue(struct http_req *r, const struct dash_who *w, const char *name)
 static void
 dash_cron_tr(struct buf *b, const struct dash_who *w, const cJSON *cj)
 {
-    char t[64], path[256];
+    char t[64];
     const char *name = html_val(cj, "name", t, sizeof(t));
     struct buf u;
     buf_init(&u, 0);
@@ -219,16 +219,20 @@ dash_cron_tr(struct buf *b, const struct dash_who *w, const cJSON *cj)
     bool active = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cj, "is_active"));
     buf_printf(b, "<td class=\"active\">%s</td><td>", active ? "enabled" : "disabled");
     if (w->admin) {
-        snprintf(path, sizeof(path), "/cron/%s/%s", u.data ? u.data : "",
-                 active ? "disable" : "enable");
-        char q[320];
-        snprintf(q, sizeof(q), "Disable cron job %s? It does not fire until enabled.", name);
+        /* Built to size: an encoded name of 191 characters takes up to three times that. */
+        const char *enc = u.data ? u.data : "";
+        char *path = xasprintf("/cron/%s/%s", enc, active ? "disable" : "enable");
+        char *q = xasprintf("Disable cron job %s? It does not fire until enabled.", name);
         html_form_confirm(b, w, path, "inline", active ? q : NULL);
         buf_printf(b, "<button>%s</button></form>", active ? "Disable" : "Enable");
-        snprintf(path, sizeof(path), "/cron/%s/run", u.data ? u.data : "");
-        snprintf(q, sizeof(q), "Run cron job %s now, besides its schedule?", name);
+        free(path);
+        free(q);
+        path = xasprintf("/cron/%s/run", enc);
+        q = xasprintf("Run cron job %s now, besides its schedule?", name);
         html_form_confirm(b, w, path, "inline", q);
         buf_appends(b, "<button class=\"run\">Run now</button></form>");
+        free(path);
+        free(q);
     }
     buf_release(&u);
     buf_appends(b, "</td></tr>\n");

@@ -219,8 +219,9 @@ extern const char dash_js[];
 /* ---- Pages ---- */
 
 struct dash *dash_of(struct http_req *r);
-/* Longest path segment (a queue or cron job name) plus its NUL. */
-#define DASH_SEG_MAX 200
+/* Longest decoded path segment plus its NUL: a cron job's name is 191 characters of up to 4
+ * bytes of UTF-8. */
+#define DASH_SEG_MAX (191 * 4 + 1)
 /* The request's path split into at most max percent-decoded segments; the count, or -1 when
  * there are more, one is too long or holds a NUL. */
 int dash_path(struct http_req *r, char segs[][DASH_SEG_MAX], int max);

@@ -237,7 +237,8 @@ dash_path(struct http_req *r, char segs[][DASH_SEG_MAX], int max)
             continue;
         }
         size_t len = strcspn(p + i, "/?#");
-        if (n == max || len >= DASH_SEG_MAX)
+        /* Encoded, a segment may take three bytes for each one of its name. */
+        if (n == max || len >= 3 * DASH_SEG_MAX)
             return -1;
         size_t o = 0;
         for (size_t k = 0; k < len; k++) {
@@ -247,7 +248,7 @@ dash_path(struct http_req *r, char segs[][DASH_SEG_MAX], int max)
                 c = (char)(hex_digit(p[i + k + 1]) * 16 + hex_digit(p[i + k + 2]));
                 k += 2;
             }
-            if (c == '\0')
+            if (c == '\0' || o + 1 == DASH_SEG_MAX)
                 return -1;
             segs[n][o++] = c;
         }

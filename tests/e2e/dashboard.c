@@ -84,6 +84,38 @@ test_change_needs_its_record(struct tenv *t)
     CHECK(dstatus(t, "POST", "/queues/default/pause", body, &a, NULL) == 303, "pause");
 }
 
+/* A cron job's name may hold 191 characters, and ':' or '/' take three bytes each once
+ * encoded in a path: a 180-character "reports:reports:..." could not be opened (404) nor
+ * disabled from the dashboard (its form's action was cut). */
+static void
+test_long_cron_name(struct tenv *t)
+{
+    char name[192] = "", enc[600] = "";
+    for (int i = 0; i < 22; i++) {
+        strcat(name, "reports:");
+        strcat(enc, "reports%3A");
+    }
+    strcat(name, "xxxx");
+    strcat(enc, "xxxx");
+    CHECK(t_cli(t, NULL, NULL,
+                (const char *const[]){"cron", "add", name, "0 3 * * *", "System/Noop", NULL}) == 0,
+          "cron add");
+    dstart(t);
+    struct dclient a;
+    CHECK(dlogin(t, "admin", "adminpw", &a) == 303, "admin login");
+    char *page = dget(t, "/cron", &a), path[700], body[128];
+    snprintf(path, sizeof(path), "/cron/%s/disable", enc);
+    CHECK(strstr(page, path), "the cron list's disable form posts to %s", path);
+    free(page);
+    snprintf(path, sizeof(path), "/cron/%s", enc);
+    free(dget(t, path, &a));
+    snprintf(path, sizeof(path), "/cron/%s/disable", enc);
+    snprintf(body, sizeof(body), "csrf=%s", a.csrf);
+    CHECK(dstatus(t, "POST", path, body, &a, NULL) == 303, "disable");
+    CHECK(t_sql_int(t, -1, "SELECT is_active FROM cron_jobs WHERE name = ?", DB_P(DBS(name))) == 0,
+          "disabled");
+}
+
 /* Webhook bodies that once slipped past the redaction: a form with a trailing newline or a
  * space in a value, JSON behind a byte-order mark, two JSON documents in one body (whose first
  * alone parsed), XML, SOAP, multipart, Ruby, Go and YAML pairs. Each reaches a read-only user
@@ -615,6 +647,7 @@ int
 main(int argc, char **argv)
 {
     static const struct test_case cases[] = {
+        {"e2e_dashboard_long_cron_name", test_long_cron_name, TDASH_USERS},
         {"e2e_dashboard_csrf", test_csrf, TDASH_USERS},
         {"e2e_dashboard_readonly", test_readonly, TDASH_USERS "[webhook.system]\nauth = none\n"},
         {"e2e_dashboard_change_needs_its_record", test_change_needs_its_record, TDASH_USERS},

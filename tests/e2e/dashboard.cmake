@@ -3,6 +3,7 @@
 # tests/install-deps) and keeps its screenshots under <build>/artifacts/dashboard/.
 jf_e2e(dashboard TIMEOUT 180 NAMES
   e2e_dashboard_csrf
+  e2e_dashboard_long_cron_name
   e2e_dashboard_readonly
   e2e_dashboard_change_needs_its_record
   e2e_dashboard_jobs_filter
