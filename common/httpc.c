@@ -643,7 +643,7 @@ httpc_collect(struct httpc *h, CURLM *m, int *running)
     }
 }
 
-/* Starts what may start: in order, while there is room and the budget gives slots. Lowers
+/* Starts what may start: in order, while there is room and the budget gives credits. Lowers
  * *wake to when something waiting could start. */
 static void
 httpc_start_ready(struct httpc *h, CURLM *m, struct httpc_xfer *xs, int n, int max_parallel,
@@ -660,7 +660,8 @@ httpc_start_ready(struct httpc *h, CURLM *m, struct httpc_xfer *xs, int n, int m
         }
         char err[256];
         bool paused;
-        int64_t w = httpc_budget_take(h, &paused, err, sizeof(err));
+        int64_t w = httpc_budget_take(h, x->req->credits > 1 ? x->req->credits : 1, &paused, err,
+                                      sizeof(err));
         if (w < 0) {
             httpc_fail(h, x, HTTPC_EBUDGET, "%s", err);
             continue;

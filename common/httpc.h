@@ -99,6 +99,10 @@ struct httpc_req {
      * that [attachments] max_bytes bounds). */
     int64_t max_response_bytes;
     const char *max_response_name;
+    /* What one attempt costs in the service's rate budget, for APIs that charge some requests
+     * more than one credit (0 counts as 1). The budget takes that many before each attempt;
+     * more than rate_per_minute counts as rate_per_minute. */
+    int credits;
 };
 
 enum httpc_error {
@@ -131,19 +135,19 @@ struct httpc_resp {
     char err[512];          /* "<service>: <METHOD> <path>: <what went wrong>" unless HTTPC_OK */
 };
 
-/* Sends one request, waiting for the budget before each attempt, and retries transport
- * errors, 408, 429 and 5xx (except 501) up to max_attempts with capped exponential backoff
- * and jitter, and never sooner than a Retry-After (seconds, or an HTTP date read against the
- * answer's Date header, so a server's clock far from ours does not matter). A 429 also pauses the
- * whole service fleet-wide for its Retry-After. POST and PATCH are retried only after errors
+/* Sends one request, waiting for the budget (req->credits of it) before each attempt, and retries
+ * transport errors, 408, 429 and 5xx (except 501) up to max_attempts with capped exponential
+ * backoff and jitter, and never sooner than a Retry-After (seconds, or an HTTP date read against
+ * the answer's Date header, so a server's clock far from ours does not matter). A 429 also pauses
+ * the whole service fleet-wide for its Retry-After. POST and PATCH are retried only after errors
  * that cannot have applied them (connect failure, 429, 503) unless unsafe_retry is set.
  * Fills resp (always; release it). Returns 0 for a 2xx response, else -1 with resp->error and
  * resp->err saying why. */
 int httpc_request(struct httpc *h, const struct httpc_req *req, struct httpc_resp *resp);
 
-/* Runs n requests concurrently, at most max_parallel at a time (curl multi), each taking a
- * budget slot before it starts and retried as httpc_request does. resps[i] is filled for
- * reqs[i] (release each). Returns how many ended without a 2xx response (0: all succeeded). */
+/* Runs n requests concurrently, at most max_parallel at a time (curl multi), each taking its
+ * credits from the budget before it starts and retried as httpc_request does. resps[i] is filled
+ * for reqs[i] (release each). Returns how many ended without a 2xx response (0: all succeeded). */
 int httpc_batch(struct httpc *h, const struct httpc_req *reqs, struct httpc_resp *resps, int n,
                 int max_parallel);
 

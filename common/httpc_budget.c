@@ -1,6 +1,6 @@
-/* This file keeps a service's request budget: fleet-wide through Redis (rq_limit_acquire, a
- * sliding window on Redis's clock, scope "s:<service>") plus a fleet-wide pause after a 429,
- * or in this process alone when there is no Redis. */
+/* This file keeps a service's request budget in credits: fleet-wide through Redis (sliding
+ * windows on Redis's clock) plus a fleet-wide pause after a 429, or in this process alone when
+ * there is no Redis. */
 #include "httpc_int.h"
 #include "log.h"
 #include "rq.h"
@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* The limiter's guard: rq.c counts each start this long past its window. */
+/* The budget's guard: a credit is counted this long past its window, so that the few
+ * milliseconds between taking it and the request's arrival cannot make any of the server's
+ * windows hold more than the budget. */
 #define HTTPC_GUARD_MS 25
 
 void
@@ -85,23 +87,87 @@ httpc_budget_pause(struct httpc *h, int64_t ms)
     free(key);
 }
 
-/* Without Redis the budget is this process's alone: starts spaced evenly. */
+/* Without Redis the budget is this process's alone: credits spaced evenly. */
 static int64_t
-httpc_budget_local(struct httpc *h)
+httpc_budget_local(struct httpc *h, int credits)
 {
     int64_t now = now_mono_ms();
     if (now < h->local_next_ms)
         return h->local_next_ms - now;
-    h->local_next_ms = now + (60000 + h->conf.rate_per_minute - 1) / h->conf.rate_per_minute;
+    int64_t spacing = (60000 + h->conf.rate_per_minute - 1) / h->conf.rate_per_minute;
+    h->local_next_ms = now + credits * spacing;
     return 0;
 }
 
+/* Takes a request's credits on Redis's clock, all or none. KEYS[1] holds each credit at the
+ * time reserved for it: a request's credits one after another from its start, so the next
+ * start waits for its last and no budget window (httpc_budget_window) holds more than its
+ * starts. That spacing alone would let a minute hold more than the rate: a heavy request is
+ * spent at once but reserved over seconds. So KEYS[2] holds each credit at the time it was
+ * spent, and a minute may hold no more than the rate. ARGV: member, credits, starts, window
+ * (ms), rate per minute, guard (ms). Returns 0 when taken, else the milliseconds to wait. */
+static const char httpc_budget_script[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local cost, k, win = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])\n"
+    "local rate, guard = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
+    "if cost > rate then cost = rate end\n"
+    "local wait = 0\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - win - guard)\n"
+    "local held = redis.call('ZCARD', KEYS[1])\n"
+    "if held >= k then\n"
+    "  local r = redis.call('ZRANGE', KEYS[1], held - k, held - k, 'WITHSCORES')\n"
+    "  wait = tonumber(r[2]) + win + guard - now + 1\n"
+    "end\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - 60000 - guard)\n"
+    "local used = redis.call('ZCARD', KEYS[2])\n"
+    "if used + cost > rate then\n"
+    "  local i = used + cost - rate - 1\n"
+    "  local r = redis.call('ZRANGE', KEYS[2], i, i, 'WITHSCORES')\n"
+    "  wait = math.max(wait, tonumber(r[2]) + 60000 + guard - now + 1)\n"
+    "end\n"
+    "if wait > 0 then return math.ceil(wait) end\n"
+    "local step = win / k\n"
+    "for j = 0, cost - 1 do\n"
+    "  redis.call('ZADD', KEYS[1], now + math.floor(j * step), ARGV[1] .. ':' .. j)\n"
+    "  redis.call('ZADD', KEYS[2], now, ARGV[1] .. ':' .. j)\n"
+    "end\n"
+    "redis.call('PEXPIRE', KEYS[1], math.ceil(2 * win + cost * step))\n"
+    "redis.call('PEXPIRE', KEYS[2], 2 * 60000)\n"
+    "return 0\n";
+
+/* Takes credits from the fleet's budget: 0 when taken, the milliseconds to wait, or -1. */
+static int64_t
+httpc_budget_redis(struct httpc *h, int credits)
+{
+    int k;
+    int64_t window;
+    httpc_budget_window(h->conf.rate_per_minute, &k, &window);
+    /* The reservations keep the key rq_limit_acquire kept the starts in, so that processes of
+     * the previous version share them during a rolling upgrade. */
+    char *starts = xasprintf("%s:lim:r:s:%s", h->conf.redis_prefix, h->conf.name);
+    char *spent = xasprintf("%s:s:%s:credits", h->conf.redis_prefix, h->conf.name);
+    char member[64], cost[16], ks[16], win[24], rate[16], guard[16];
+    snprintf(member, sizeof(member), "%ld.%llu", (long)getpid(), ++h->seq);
+    snprintf(cost, sizeof(cost), "%d", credits);
+    snprintf(ks, sizeof(ks), "%d", k);
+    snprintf(win, sizeof(win), "%lld", (long long)window);
+    snprintf(rate, sizeof(rate), "%d", h->conf.rate_per_minute);
+    snprintf(guard, sizeof(guard), "%d", HTTPC_GUARD_MS);
+    const char *argv[] = {
+        "EVAL", httpc_budget_script, "2", starts, spent, member, cost, ks, win, rate, guard};
+    int64_t wait = rq_command(h->rq, 11, argv);
+    free(starts);
+    free(spent);
+    return wait;
+}
+
 int64_t
-httpc_budget_take(struct httpc *h, bool *paused, char *err, size_t errlen)
+httpc_budget_take(struct httpc *h, int credits, bool *paused, char *err, size_t errlen)
 {
     *paused = false;
     if (h->rq == NULL)
-        return h->conf.rate_per_minute > 0 ? httpc_budget_local(h) : 0;
+        return h->conf.rate_per_minute > 0 ? httpc_budget_local(h, credits) : 0;
     int64_t now = now_mono_ms();
     if (now < h->budget_next_ms) {
         *paused = h->budget_paused;
@@ -109,14 +175,8 @@ httpc_budget_take(struct httpc *h, bool *paused, char *err, size_t errlen)
     }
     int64_t wait = httpc_pause_left(h);
     *paused = wait > 0;
-    if (wait == 0 && h->conf.rate_per_minute > 0) {
-        char scope[160], member[64];
-        snprintf(scope, sizeof(scope), "s:%s", h->conf.name);
-        snprintf(member, sizeof(member), "%ld.%llu", (long)getpid(), ++h->seq);
-        struct rq_limit lim = {.scope = scope};
-        httpc_budget_window(h->conf.rate_per_minute, &lim.rate, &lim.rate_interval_ms);
-        wait = rq_limit_acquire(h->rq, &lim, 1, member, 0);
-    }
+    if (wait == 0 && h->conf.rate_per_minute > 0)
+        wait = httpc_budget_redis(h, credits);
     /* Without a budget, Redis only holds the fleet's pause: a request goes on without it. */
     if (wait < 0 && h->conf.rate_per_minute == 0)
         wait = 0;

@@ -21,10 +21,11 @@ struct httpc {
     uint64_t rng;                /* jitter, seeded per process */
 };
 
-/* Takes one start from the service's budget, honouring a fleet-wide pause first. Returns 0
- * when taken, the milliseconds to wait before asking again (*paused true when that is what is
- * left of a pause), or -1 with err set when the budget cannot be read. */
-int64_t httpc_budget_take(struct httpc *h, bool *paused, char *err, size_t errlen);
+/* Takes credits (>= 1) from the service's budget for one start, all or none, honouring a
+ * fleet-wide pause first. Returns 0 when taken, the milliseconds to wait before asking again
+ * (*paused true when that is what is left of a pause), or -1 with err set when the budget
+ * cannot be read. */
+int64_t httpc_budget_take(struct httpc *h, int credits, bool *paused, char *err, size_t errlen);
 /* Pauses every process's starts for the service for ms from now (a 429's Retry-After); a
  * longer pause already set is kept. Failures are logged: the local retry still waits. */
 void httpc_budget_pause(struct httpc *h, int64_t ms);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Pages ask for the most the API gives, so a list costs as few requests as it can. */
 #define FS_PER_PAGE "100"
@@ -29,6 +30,52 @@ fs_open(struct job_ctx *ctx, struct fs *fs, char *err, size_t errlen)
     /* base_url may be the site ("https://x.freshservice.com") or the API root. */
     fs->prefix = n >= 7 && strncmp(base + n - 7, "/api/v2", 7) == 0 ? "" : "/api/v2";
     return 0;
+}
+
+/* The number of values in an include parameter's len bytes: separated by commas, written as
+ * is or percent-encoded. */
+static int
+fs_include_values(const char *v, size_t len)
+{
+    int n = 0;
+    size_t run = 0; /* bytes of the value being read */
+    for (size_t i = 0; i <= len; i++) {
+        size_t sep = 0;
+        if (i == len || v[i] == ',')
+            sep = 1;
+        else if (len - i >= 3 && strncasecmp(v + i, "%2C", 3) == 0)
+            sep = 3;
+        if (sep == 0) {
+            run++;
+            continue;
+        }
+        n += run > 0;
+        run = 0;
+        i += sep - 1;
+    }
+    return n;
+}
+
+/* What a GET of url costs in the account's budget: a credit, and one more for each value of
+ * its include parameter. API-FACTS §1 says each include costs extra credits, not how many; one
+ * each is what the fake charges. The URL is read, not the caller's intent: a Link header's
+ * next page carries the include of the first. */
+static int
+fs_credits(const char *url)
+{
+    int n = 1;
+    for (const char *p = strchr(url, '?'); p; p = strchr(p + 1, '&')) {
+        if (strncmp(p + 1, "include=", 8) == 0)
+            n += fs_include_values(p + 9, strcspn(p + 9, "&#"));
+    }
+    return n;
+}
+
+/* A GET of url (borrowed), costed for the budget. */
+static struct httpc_req
+fs_get(const char *url)
+{
+    return (struct httpc_req){.method = "GET", .path = url, .credits = fs_credits(url)};
 }
 
 static enum fs_fail
@@ -86,7 +133,7 @@ fs_list_from(struct fs *fs, char *url, const char *key, cJSON *out, char *err, s
             f = FS_OTHER;
             break;
         }
-        struct httpc_req req = {.method = "GET", .path = url};
+        struct httpc_req req = fs_get(url);
         struct httpc_resp resp;
         if (httpc_request(fs->h, &req, &resp) < 0) {
             f = fs_classify(fs, &resp);
@@ -144,8 +191,8 @@ fs_details(struct fs *fs, const int64_t *ids, int n, struct fs_details *d)
                                  (long long)ids[i]);
         paths[2 * i + 1] = xasprintf("%s/tickets/%lld/time_entries?per_page=" FS_PER_PAGE,
                                      fs->prefix, (long long)ids[i]);
-        req[2 * i] = (struct httpc_req){.method = "GET", .path = paths[2 * i]};
-        req[2 * i + 1] = (struct httpc_req){.method = "GET", .path = paths[2 * i + 1]};
+        req[2 * i] = fs_get(paths[2 * i]);
+        req[2 * i + 1] = fs_get(paths[2 * i + 1]);
     }
     httpc_batch(fs->h, req, resp, n * 2, FS_PARALLEL);
     for (int i = 0; i < n; i++) {
@@ -173,7 +220,7 @@ fs_get_one(struct fs *fs, const char *path, const char *key, enum fs_fail *fail,
            char *err, size_t errlen)
 {
     char *url = xasprintf("%s%s", fs->prefix, path);
-    struct httpc_req req = {.method = "GET", .path = url};
+    struct httpc_req req = fs_get(url);
     struct httpc_resp resp;
     cJSON *obj = NULL;
     *fail = FS_OK;

@@ -9,4 +9,5 @@ jf_e2e(httpc TIMEOUT 60 NAMES
   e2e_httpc_cancel_stops_wait
   e2e_httpc_retry_after_last_attempt
   e2e_httpc_retry_after_date_skew
-  e2e_httpc_retry_after_zero_backs_off)
+  e2e_httpc_retry_after_zero_backs_off
+  e2e_httpc_rate_counts_credits)

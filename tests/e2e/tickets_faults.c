@@ -1,6 +1,6 @@
 /* End-to-end tests of the Freshservice ticket sync when the service misbehaves: a failing or
- * forbidden ticket, a wrong key, the API down, its rate limit shared by two workers, a
- * Retry-After of an hour, and an answer that is not the ticket asked for. */
+ * forbidden ticket, a wrong key, the API down, its rate limit shared by two workers or spent
+ * by includes, a Retry-After of an hour, and an answer that is not the ticket asked for. */
 #include "rq.h"
 #include "tfake.h"
 #include "tsupport.h"
@@ -142,6 +142,98 @@ test_rate_limit_two_workers(struct tenv *t)
     tk_stop(&k);
 }
 
+/* What the fake charged for an API request it logged: 1 credit plus 1 per include value, as
+ * Freshservice does; a 429 it charged nothing. */
+static int
+tk_credits(const cJSON *e)
+{
+    const cJSON *st = cJSON_GetObjectItem(e, "status");
+    if (cJSON_IsNumber(st) && st->valuedouble == 429)
+        return 0;
+    int n = 1;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, cJSON_GetObjectItem(cJSON_GetObjectItem(e, "query"), "include"))
+    {
+        bool in_value = false;
+        for (const char *p = cJSON_GetStringValue(v); p && *p; p++) {
+            n += !in_value && *p != ',';
+            in_value = *p != ',';
+        }
+    }
+    return n;
+}
+
+struct tk_spend {
+    int requests, n429, peak; /* peak: the most credits charged in any 60 s */
+    double span_ms, first_429_ms;
+};
+
+/* The fake's API requests so far: how many, over how long, their 429s and the credits charged
+ * in the busiest minute. */
+static void
+tk_spend(struct tk *k, struct tk_spend *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->first_429_ms = -1;
+    cJSON *log = tfake_log(&k->fake);
+    int n = cJSON_GetArraySize(cJSON_GetObjectItem(log, "requests"));
+    double *at = xcalloc((size_t)n + 1, sizeof(double));
+    int *credits = xcalloc((size_t)n + 1, sizeof(int));
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(log, "requests"))
+    {
+        const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(e, "path"));
+        if (path == NULL || strncmp(path, "/api/v2/", 8) != 0)
+            continue;
+        at[s->requests] = cJSON_GetNumberValue(cJSON_GetObjectItem(e, "t_mono")) * 1000.0;
+        credits[s->requests] = tk_credits(e);
+        if (credits[s->requests] == 0 && s->n429++ == 0)
+            s->first_429_ms = at[s->requests] - at[0];
+        s->requests++;
+    }
+    /* The log is in arrival order (the fake charges in that order too). */
+    for (int i = 0, j = 0, sum = 0; i < s->requests; i++) {
+        sum += credits[i];
+        while (at[i] - at[j] >= 60000.0)
+            sum -= credits[j++];
+        s->peak = sum > s->peak ? sum : s->peak;
+    }
+    s->span_ms = s->requests ? at[s->requests - 1] - at[0] : 0;
+    free(at);
+    free(credits);
+    cJSON_Delete(log);
+}
+
+/* The fake charges as Freshservice does (1 credit a request, 1 more per include value, in a
+ * sliding minute) and allows 60 a minute, and the service is configured so. A sync of 1000
+ * tickets (ten list pages with include=stats,requester, then two requests a ticket) runs past
+ * a minute without a 429, and no minute holds more than 60 credits. Before, the budget took
+ * one credit a request: the list pages alone spent 30 credits in their first 10 s and the
+ * first 429 came after about 40 s. */
+static void
+test_budget_counts_includes(struct tenv *t)
+{
+    struct tk k;
+    tk_start(&k, t, 1000, (const char *const[]){"--rate-per-minute", "60", NULL});
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    t_enqueue(t, "Tickets/Freshservice/Sync", TK_SINCE_2000, NULL);
+    struct tk_spend s;
+    int64_t deadline = now_mono_ms() + 150000;
+    /* The log is fetched every half second: it grows by about one request a second. */
+    for (tk_spend(&k, &s); s.n429 == 0 && s.span_ms < 65000; tk_spend(&k, &s)) {
+        CHECK(now_mono_ms() < deadline, "the sync's requests span %.0f ms after 150 s", s.span_ms);
+        sleep_ms(500);
+    }
+    fprintf(stderr,
+            "FIGURES: %d requests in %.0f ms, at most %d credits in any 60 s (budget 60), "
+            "%d 429s (the first after %.0f ms)\n",
+            s.requests, s.span_ms, s.peak, s.n429, s.first_429_ms);
+    CHECK(s.n429 == 0, "%d 429s, the first %.0f ms after the first request", s.n429,
+          s.first_429_ms);
+    CHECK(s.peak <= 60, "%d credits in one minute against a budget of 60", s.peak);
+    tk_stop(&k);
+}
+
 /* A 429 with Retry-After: 3600 (an old account's hourly limit), past retry_after_max_ms: the
  * run stops at once, keeps what it stored, pauses the fleet's requests to the service for the
  * hour and retries after it. Before, the pause was not set, the job went on sending a batch
@@ -251,6 +343,7 @@ static const struct test_case cases[] = {
     {"e2e_tickets_api_down_retries", test_api_down_retries, TK_CONF},
     {"e2e_tickets_rate_limit_two_workers", test_rate_limit_two_workers, TK_CONF_60},
     {"e2e_tickets_long_retry_after", test_long_retry_after, TK_CONF},
+    {"e2e_tickets_budget_counts_includes", test_budget_counts_includes, TK_CONF_60},
     {"e2e_tickets_sync_one_wrong_answer", test_sync_one_wrong_answer, TK_CONF},
 };
 
