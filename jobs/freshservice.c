@@ -2,6 +2,7 @@
 #include "freshservice.h"
 #include "cfg.h"
 #include "httpc.h"
+#include "json.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -260,7 +261,8 @@ fs_person_name(const cJSON *p)
     return xasprintf("%s%s%s", fs, *fs && *ls ? " " : "", ls);
 }
 
-enum fs_fail
+/* The name and email of person id, a requester or else an agent. */
+static enum fs_fail
 fs_person(struct fs *fs, int64_t id, char **name, char **email, char *err, size_t errlen)
 {
     char path[64];
@@ -282,4 +284,21 @@ fs_person(struct fs *fs, int64_t id, char **name, char **email, char *err, size_
     *email = cJSON_IsString(e) ? xstrdup(e->valuestring) : NULL;
     cJSON_Delete(p);
     return FS_OK;
+}
+
+enum fs_fail
+fs_ticket_person(struct fs *fs, const cJSON *t, char **name, char **email, char *err, size_t errlen)
+{
+    const cJSON *rq = cJSON_GetObjectItemCaseSensitive(t, "requester");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(rq, "email");
+    if (!cJSON_IsString(e))
+        e = cJSON_GetObjectItemCaseSensitive(rq, "primary_email");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(rq, "name");
+    if (cJSON_IsString(e) && cJSON_IsString(n)) {
+        *name = xstrdup(n->valuestring);
+        *email = xstrdup(e->valuestring);
+        return FS_OK;
+    }
+    return fs_person(fs, json_int(t, "requester_id", -JSON_INT_MAX, JSON_INT_MAX, 0), name, email,
+                     err, errlen);
 }

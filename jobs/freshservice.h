@@ -58,9 +58,11 @@ void fs_details_release(struct fs_details *d);
 /* One ticket with include=stats,requester; NULL with *fail and err set. */
 cJSON *fs_ticket(struct fs *fs, int64_t id, enum fs_fail *fail, char *err, size_t errlen);
 
-/* The requester's name and email (a requester id that is an agent is looked up as one), into
- * name and email (owned by the caller). Returns FS_OK or the failure. */
-enum fs_fail fs_person(struct fs *fs, int64_t id, char **name, char **email, char *err,
-                       size_t errlen);
+/* The name and email of ticket t's requester, into name and email (owned by the caller): from
+ * its "requester" object when it was fetched with include=requester and that holds both, else
+ * looked up (a requester id that is an agent's is looked up as one). Returns FS_OK or the
+ * failure. */
+enum fs_fail fs_ticket_person(struct fs *fs, const cJSON *t, char **name, char **email, char *err,
+                              size_t errlen);
 
 #endif

@@ -52,8 +52,9 @@ one_store(struct job_ctx *ctx, struct fs *fs, const cJSON *t, const char *compan
     char err[512];
     enum fs_fail f = d.fail;
     snprintf(err, sizeof(err), "%s", d.err);
+    /* fs_ticket asked for include=requester: the requester is in t already. */
     if (f == FS_OK)
-        f = fs_person(fs, tickets_int(t, "requester_id"), &name, &email, err, sizeof(err));
+        f = fs_ticket_person(fs, t, &name, &email, err, sizeof(err));
     int rc = -1;
     struct db *db = f == FS_OK ? job_db(ctx, "tickets", err, sizeof(err)) : NULL;
     if (f != FS_OK) {

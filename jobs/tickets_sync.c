@@ -50,24 +50,6 @@ sync_by_updated(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The requester of a listed ticket: its "requester" object when listed with include=requester,
- * else looked up. */
-static enum fs_fail
-sync_person(struct sync *s, const cJSON *t, char **name, char **email, char *err, size_t len)
-{
-    const cJSON *rq = cJSON_GetObjectItemCaseSensitive(t, "requester");
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(rq, "email");
-    if (!cJSON_IsString(e))
-        e = cJSON_GetObjectItemCaseSensitive(rq, "primary_email");
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(rq, "name");
-    if (cJSON_IsString(e) && cJSON_IsString(n)) {
-        *name = xstrdup(n->valuestring);
-        *email = xstrdup(e->valuestring);
-        return FS_OK;
-    }
-    return fs_person(&s->fs, tickets_int(t, "requester_id"), name, email, err, len);
-}
-
 static void
 sync_fail_ticket(struct sync *s, const cJSON *t, enum fs_fail f, const char *why)
 {
@@ -148,7 +130,7 @@ sync_fetch(struct sync *s, cJSON **need, const char **company, const bool *store
         char err[512];
         enum fs_fail f = d[i].fail;
         if (f == FS_OK)
-            f = sync_person(s, need[i], &name, &email, err, sizeof(err));
+            f = fs_ticket_person(&s->fs, need[i], &name, &email, err, sizeof(err));
         else
             snprintf(err, sizeof(err), "%s", d[i].err);
         if (f != FS_OK) {

@@ -258,6 +258,73 @@ test_webhook_burst(struct tenv *t)
     tk_stop(&k);
 }
 
+/* The first stored ticket of the fixture whose requester is an agent (agent true) or not. */
+static const cJSON *
+tk_stored_by_requester(struct tk *k, bool agent)
+{
+    const cJSON *t, *a;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItem(k->fixture, "tickets"))
+    {
+        if (cJSON_GetObjectItem(t, "expected") == NULL)
+            continue;
+        bool is_agent = false;
+        cJSON_ArrayForEach(a, cJSON_GetObjectItem(k->fixture, "agents"))
+        {
+            is_agent |= cJSON_GetObjectItem(a, "id")->valuedouble ==
+                        cJSON_GetObjectItem(t, "requester_id")->valuedouble;
+        }
+        if (is_agent == agent)
+            return t;
+    }
+    return NULL;
+}
+
+/* SyncOne fetches the ticket with include=requester and stores the requester it was given, a
+ * requester's or an agent's: it asks nothing more of /requesters or /agents. Before, it looked
+ * the requester up again (a credit, and a 404 and one more for an agent). */
+static void
+test_sync_one_included_requester(struct tenv *t)
+{
+    struct tk k;
+    tk_start(&k, t, 60, NULL);
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    for (int agent = 0; agent < 2; agent++) {
+        const cJSON *tk = tk_stored_by_requester(&k, agent);
+        CHECK(tk, "a stored ticket whose requester is %s", agent ? "an agent" : "a requester");
+        int64_t id = (int64_t)cJSON_GetObjectItem(tk, "id")->valuedouble;
+        char params[64], sql[160];
+        snprintf(params, sizeof(params), "{\"ticket_id\":%lld}", (long long)id);
+        free(tk_run(&k, "Tickets/Freshservice/SyncOne", params, "succeeded"));
+        const cJSON *want = cJSON_GetObjectItem(tk, "expected");
+        const char *cols[] = {"requester_email", "requester_name"};
+        for (int c = 0; c < 2; c++) {
+            snprintf(sql, sizeof(sql), "SELECT %s FROM ticket_details WHERE ticket_id = %lld",
+                     cols[c], (long long)id);
+            struct db_rows *r = db_query(k.store, sql, DB_NOP);
+            const char *got = r && r->n_rows == 1 ? db_rows_get(r, 0, 0) : NULL;
+            const char *exp = cJSON_GetStringValue(cJSON_GetObjectItem(want, cols[c]));
+            CHECK(got && exp && strcmp(got, exp) == 0, "ticket %lld %s: \"%s\", expected \"%s\"",
+                  (long long)id, cols[c], got ? got : "(none)", exp ? exp : "(none)");
+            db_rows_free(r);
+        }
+    }
+    cJSON *log = tfake_log(&k.fake);
+    const cJSON *counts = cJSON_GetObjectItem(log, "endpoint_counts");
+    int people = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, counts)
+    {
+        if (strstr(c->string, "/requesters/") || strstr(c->string, "/agents/"))
+            people += c->valueint;
+    }
+    char *all = cJSON_PrintUnformatted(counts);
+    fprintf(stderr, "FIGURES: two SyncOne runs made %s\n", all);
+    CHECK(people == 0, "%d requests for the requesters already included: %s", people, all);
+    free(all);
+    cJSON_Delete(log);
+    tk_stop(&k);
+}
+
 /* The account of the first stored ticket, and how many stored tickets it has (in year when
  * year > 0). */
 static int
@@ -455,6 +522,7 @@ static const struct test_case cases[] = {
     {"e2e_tickets_dry_run", test_dry_run, TK_CONF},
     {"e2e_tickets_since_after_watermark", test_since_after_watermark, TK_CONF},
     {"e2e_tickets_webhook_burst", test_webhook_burst, TK_CONF_WEBHOOK},
+    {"e2e_tickets_sync_one_included_requester", test_sync_one_included_requester, TK_CONF},
     {"e2e_tickets_read_api", test_read_api, TK_CONF},
     {"e2e_tickets_export_markdown", test_export_markdown, TK_CONF},
     {"e2e_tickets_export_write_fails", test_export_write_fails, TK_CONF},
