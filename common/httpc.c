@@ -583,20 +583,21 @@ httpc_finish(struct httpc *h, struct httpc_xfer *x, CURLcode rc)
         httpc_fail(h, x, e, "%s", what);
         return;
     }
+    /* A 429 speaks for the whole account, and so does a Retry-After on any answer retried (a
+     * 503's: down for maintenance until then): every process of the fleet waits it out,
+     * whether or not this request tries again (httpc_start_ready). */
+    bool told = rc == CURLE_OK && (status == 429 || r->retry_after_ms >= 0);
     if (r->retry_after_ms > h->conf.retry_after_max_ms) {
         /* Sleeping that long inside a job would hold a worker: the caller retries the job
-         * later instead, with resp->retry_after_ms as the delay. A 429 still speaks for the
-         * whole account: the fleet's other requests wait it out too (httpc_start_ready). */
-        if (status == 429)
+         * later instead, with resp->retry_after_ms as the delay. */
+        if (told)
             httpc_budget_pause(h, r->retry_after_ms);
         httpc_fail(h, x, e, "%s (Retry-After %lld s is past retry_after_max_ms)", what,
                    (long long)(r->retry_after_ms / 1000));
         return;
     }
     int64_t d = httpc_delay(h, r);
-    /* A 429 speaks for the whole account: every process of the fleet waits it out, whether or
-     * not this request tries again. */
-    if (status == 429)
+    if (told)
         httpc_budget_pause(h, r->retry_after_ms >= 0 ? r->retry_after_ms : d);
     int max_attempts = x->req->max_attempts > 0 ? x->req->max_attempts : h->conf.max_attempts;
     if (r->attempts >= max_attempts) {
@@ -667,11 +668,12 @@ httpc_start_ready(struct httpc *h, CURLM *m, struct httpc_xfer *xs, int n, int m
             continue;
         }
         if (paused && w > h->conf.retry_after_max_ms) {
-            /* A fleet-wide pause longer than a request may wait (a 429's long Retry-After):
+            /* A fleet-wide pause longer than a request may wait (a long Retry-After):
              * nothing is sent, and the job retries after it instead of holding a worker. */
             x->resp->retry_after_ms = w;
             httpc_fail(h, x, HTTPC_EBUDGET,
-                       "paused fleet-wide for %lld s more after a 429 (past retry_after_max_ms)",
+                       "paused fleet-wide for %lld s more after a 429 or a Retry-After (past "
+                       "retry_after_max_ms)",
                        (long long)((w + 999) / 1000));
             continue;
         }

@@ -53,8 +53,8 @@ int httpc_conf_from_cfg(const struct cfg *cfg, const char *service, struct httpc
 void httpc_conf_defaults(struct httpc_conf *conf);
 
 /* Creates a client; copies conf. rq (borrowed, may be NULL) carries the fleet-wide budget and
- * the fleet-wide pause after a 429; without it the budget is kept in this process only. A
- * client is used by one thread at a time. Never fails (allocation failure aborts). */
+ * the fleet-wide pause after a 429 or a Retry-After; without it the budget is kept in this process
+ * only. A client is used by one thread at a time. Never fails (allocation failure aborts). */
 struct httpc *httpc_new(const struct httpc_conf *conf, struct rq *rq);
 /* Frees the client; accepts NULL. */
 void httpc_free(struct httpc *h);
@@ -138,11 +138,13 @@ struct httpc_resp {
 /* Sends one request, waiting for the budget (req->credits of it) before each attempt, and retries
  * transport errors, 408, 429 and 5xx (except 501) up to max_attempts with capped exponential
  * backoff and jitter, and never sooner than a Retry-After (seconds, or an HTTP date read against
- * the answer's Date header, so a server's clock far from ours does not matter). A 429 also pauses
- * the whole service fleet-wide for its Retry-After. POST and PATCH are retried only after errors
- * that cannot have applied them (connect failure, 429, 503) unless unsafe_retry is set.
- * Fills resp (always; release it). Returns 0 for a 2xx response, else -1 with resp->error and
- * resp->err saying why. */
+ * the answer's Date header, so a server's clock far from ours does not matter). A 429, and any
+ * other answer it would retry that carries a Retry-After (a 503's), also pauses the whole service
+ * fleet-wide for that long (a 429 without one: for the backoff), capped at
+ * HTTPC_RETRY_AFTER_CAP_MS; one past retry_after_max_ms ends the request at once with
+ * resp->retry_after_ms set. POST and PATCH are retried only after errors that cannot have applied
+ * them (connect failure, 429, 503) unless unsafe_retry is set. Fills resp (always; release it).
+ * Returns 0 for a 2xx response, else -1 with resp->error and resp->err saying why. */
 int httpc_request(struct httpc *h, const struct httpc_req *req, struct httpc_resp *resp);
 
 /* Runs n requests concurrently, at most max_parallel at a time (curl multi), each taking its

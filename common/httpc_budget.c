@@ -1,6 +1,6 @@
 /* This file keeps a service's request budget in credits: fleet-wide through Redis (sliding
- * windows on Redis's clock) plus a fleet-wide pause after a 429, or in this process alone when
- * there is no Redis. */
+ * windows on Redis's clock) plus a fleet-wide pause after a 429 or a Retry-After, or in this
+ * process alone when there is no Redis. */
 #include "httpc_int.h"
 #include "log.h"
 #include "rq.h"

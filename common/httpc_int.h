@@ -26,8 +26,8 @@ struct httpc {
  * (*paused true when that is what is left of a pause), or -1 with err set when the budget
  * cannot be read. */
 int64_t httpc_budget_take(struct httpc *h, int credits, bool *paused, char *err, size_t errlen);
-/* Pauses every process's starts for the service for ms from now (a 429's Retry-After); a
- * longer pause already set is kept. Failures are logged: the local retry still waits. */
+/* Pauses every process's starts for the service for ms from now (a Retry-After); a longer
+ * pause already set is kept. Failures are logged: the local retry still waits. */
 void httpc_budget_pause(struct httpc *h, int64_t ms);
 
 /* Counts one finished attempt of h's service by its status (0: no response). */

@@ -82,9 +82,14 @@ fs_get(const char *url)
 static enum fs_fail
 fs_classify(struct fs *fs, const struct httpc_resp *r)
 {
-    bool told = r->error == HTTPC_EBUDGET || (r->error == HTTPC_ESTATUS && r->status == 429);
+    /* A Retry-After on any answer worth retrying (a 429, a 503 for maintenance) says when the
+     * service can take requests again, as the fleet-wide pause that answer set does. */
+    bool told = r->error == HTTPC_EBUDGET || (r->error == HTTPC_ESTATUS && httpc_resp_transient(r));
     if (told && r->retry_after_ms > fs->told_wait_ms)
         fs->told_wait_ms = r->retry_after_ms;
+    /* The answer that set the pause names the cause better than the requests it held. */
+    if (told && r->retry_after_ms >= 0 && r->status != 0)
+        fs->told_status = r->status;
     if (r->status == 401)
         return FS_AUTH;
     if (r->status == 403)

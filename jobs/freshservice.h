@@ -21,9 +21,12 @@ struct fs {
     struct job_ctx *ctx;
     struct httpc *h;
     const char *prefix; /* "/api/v2", or "" when base_url already ends with it */
-    /* The longest wait a failed request was told of (a 429's Retry-After, or what is left of
-     * the fleet-wide pause one set), 0 when none: more requests now only spend the budget. */
+    /* The longest wait a failed request was told of (the Retry-After of a 429, a 503 or any
+     * answer worth retrying, or what is left of the fleet-wide pause one set), 0 when none:
+     * more requests now only spend the budget. told_status is the status of an answer that
+     * said so (0: only the pause did). */
     int64_t told_wait_ms;
+    long told_status;
 };
 
 /* Ends the job on a failed call (f not FS_OK): JOB_RETRY for FS_TRANSIENT, after the wait the

@@ -349,10 +349,13 @@ sync_open(struct sync *s, struct job_ctx *ctx, struct job_out *out)
 static void
 sync_told_to_wait(struct sync *s, struct job_out *out)
 {
+    char why[48] = "the fleet-wide pause";
+    if (s->fs.told_status)
+        snprintf(why, sizeof(why), "HTTP %ld, Retry-After", s->fs.told_status);
     job_out_fail(out, JOB_RETRY,
-                 "Freshservice asked to wait %lld s (429, Retry-After): stopped; what was "
-                 "stored is kept, and the job runs again then",
-                 (long long)((s->fs.told_wait_ms + 999) / 1000));
+                 "Freshservice asked to wait %lld s (%s): stopped; what was stored is kept, and "
+                 "the job runs again then",
+                 (long long)((s->fs.told_wait_ms + 999) / 1000), why);
     out->retry_delay_ms = s->fs.told_wait_ms;
 }
 

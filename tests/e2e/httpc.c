@@ -238,6 +238,56 @@ test_retry_after_last_attempt(struct tenv *t)
     tfake_stop(&f);
 }
 
+/* What is left of the fleet-wide pause of the fake service, in ms (<= 0: none). */
+static int64_t
+pause_left(struct tenv *t)
+{
+    char *key = xasprintf("%s:s:fake:until", t->prefix);
+    const char *argv[] = {"PTTL", key};
+    int64_t pttl = rq_command(t->rq, 2, argv);
+    free(key);
+    return pttl;
+}
+
+/* A 503 with Retry-After (down for maintenance) speaks for the whole service as a 429 does: the
+ * fleet's requests wait it out, on a request's last attempt and past retry_after_max_ms too. A
+ * 503 without one pauses nothing. Before, only a 429 set the pause. */
+static void
+test_retry_after_503_pauses(struct tenv *t)
+{
+    struct tfake f;
+    tfake_start(t, &f, "fakehttp.py", NULL);
+    tfake_control(&f, "faults",
+                  "{\"faults\": [{\"path\": \"/plain\", \"status\": 503, \"count\": 1},"
+                  " {\"path\": \"/once\", \"status\": 503, \"retry_after\": 3, \"count\": 1},"
+                  " {\"path\": \"/long\", \"status\": 503, \"retry_after\": 3600}]}");
+    struct httpc *h = client(t, &f, t->rq, 0);
+    struct httpc_req req = {.path = "/plain", .max_attempts = 1};
+    struct httpc_resp r;
+    CHECK(httpc_request(h, &req, &r) < 0 && r.status == 503, "the 503: %ld %s", r.status, r.err);
+    httpc_resp_release(&r);
+    int64_t plain = pause_left(t);
+    req.path = "/once";
+    CHECK(httpc_request(h, &req, &r) < 0 && r.status == 503, "the 503: %ld %s", r.status, r.err);
+    httpc_resp_release(&r);
+    int64_t once = pause_left(t);
+    req = (struct httpc_req){.path = "/long"};
+    CHECK(httpc_request(h, &req, &r) < 0 && r.status == 503 && r.attempts == 1 &&
+              r.retry_after_ms == 3600 * 1000,
+          "the long 503 ends the request: %d attempts, %s", r.attempts, r.err);
+    httpc_resp_release(&r);
+    int64_t lng = pause_left(t);
+    fprintf(stderr,
+            "FIGURES fleet pause after a 503: without Retry-After %lld ms, with 3 s on the last "
+            "attempt %lld ms, with 3600 s %lld ms\n",
+            (long long)plain, (long long)once, (long long)lng);
+    CHECK(plain <= 0, "a 503 without Retry-After pauses nothing: PTTL %lld", (long long)plain);
+    CHECK(once > 2000, "Retry-After 3 pauses the fleet: PTTL %lld", (long long)once);
+    CHECK(lng > 3500 * 1000, "Retry-After 3600 pauses the fleet: PTTL %lld", (long long)lng);
+    httpc_free(h);
+    tfake_stop(&f);
+}
+
 /* An answer saying the account's budget is spent (X-RateLimit-Remaining: 0 of a total of 20 a
  * minute) holds the service's next request, from any client of the fleet, about 60 s / 20 =
  * 3 s, instead of letting it collect a 429. */
@@ -553,6 +603,7 @@ main(int argc, char **argv)
         {"e2e_httpc_retry_after_date_skew", test_retry_after_date_skew, SERVICE_CONF},
         {"e2e_httpc_retry_after_zero_backs_off", test_retry_after_zero_backs_off, SERVICE_CONF},
         {"e2e_httpc_rate_counts_credits", test_rate_counts_credits, SERVICE_CONF},
+        {"e2e_httpc_retry_after_503_pauses", test_retry_after_503_pauses, SERVICE_CONF},
     };
     return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
 }

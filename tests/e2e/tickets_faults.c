@@ -1,6 +1,7 @@
 /* End-to-end tests of the Freshservice ticket sync when the service misbehaves: a failing or
  * forbidden ticket, a wrong key, the API down, its rate limit shared by two workers or spent
- * by includes, a Retry-After of an hour, and an answer that is not the ticket asked for. */
+ * by includes, a Retry-After of an hour on a 429 or a 503, and an answer that is not the ticket
+ * asked for. */
 #include "rq.h"
 #include "tfake.h"
 #include "tsupport.h"
@@ -234,36 +235,11 @@ test_budget_counts_includes(struct tenv *t)
     tk_stop(&k);
 }
 
-/* A 429 with Retry-After: 3600 (an old account's hourly limit), past retry_after_max_ms: the
- * run stops at once, keeps what it stored, pauses the fleet's requests to the service for the
- * hour and retries after it. Before, the pause was not set, the job went on sending a batch
- * after the 429 (each failure spending the budget again), and ended succeeded with failed=1
- * and its retry left to the next schedule. */
-static void
-test_long_retry_after(struct tenv *t)
+/* The number of the fake's requests after the first answer of status; -1 when none. */
+static int
+tk_requests_after(struct tk *k, int status)
 {
-    struct tk k;
-    tk_start(&k, t, 300, NULL);
-    tfake_control(&k.fake, "faults",
-                  "{\"path\":\"/api/v2/tickets/\",\"status\":429,\"retry_after\":3600,"
-                  "\"count\":1}");
-    t_spawn(t, t_bin("jobfleet-worker"), NULL);
-    int64_t id = t_enqueue(k.t, "Tickets/Freshservice/Sync", TK_SINCE_2000, NULL);
-    WAIT_UNTIL(t_job_in_state(t, id, "pending") || t_job_done(t, id), 60000, "the run ends");
-    char *st = t_job_state(t, id);
-    char *why = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(id)));
-    CHECK(strcmp(st, "pending") == 0 && why && strstr(why, "asked to wait 360"),
-          "the job waits to run again: %s %s", st, why ? why : "");
-    CHECK(t_sql_int(t, -1, "SELECT TIMESTAMPDIFF(SECOND, NOW(6), run_at) FROM jobs WHERE id = ?",
-                    DB_P(DBI(id))) >= 3500,
-          "it runs again after the Retry-After");
-    char *key = xasprintf("%s:s:freshservice:until", t->prefix);
-    const char *argv[] = {"PTTL", key};
-    int64_t pttl = rq_command(t->rq, 2, argv);
-    CHECK(pttl > 3500 * 1000, "the fleet's requests to Freshservice are paused: PTTL %lld",
-          (long long)pttl);
-    free(key);
-    cJSON *log = tfake_log(&k.fake);
+    cJSON *log = tfake_log(&k->fake);
     int after = -1;
     const cJSON *e;
     cJSON_ArrayForEach(e, cJSON_GetObjectItem(log, "requests"))
@@ -271,14 +247,77 @@ test_long_retry_after(struct tenv *t)
         const cJSON *code = cJSON_GetObjectItem(e, "status");
         if (after >= 0)
             after++;
-        else if (cJSON_IsNumber(code) && code->valuedouble == 429)
+        else if (cJSON_IsNumber(code) && code->valuedouble == status)
             after = 0;
     }
-    CHECK(after >= 0 && after < 16, "%d requests after the 429 (at most those in flight)", after);
     cJSON_Delete(log);
+    return after;
+}
+
+/* The first request under path (the list, or a ticket's) answers status with Retry-After:
+ * 3600, past retry_after_max_ms: the run stops at once, keeps what it stored, pauses the
+ * fleet's requests to the service for the hour and retries after it. */
+static void
+tk_long_retry_after(struct tenv *t, int status, const char *path)
+{
+    struct tk k;
+    tk_start(&k, t, 300, NULL);
+    char fault[160];
+    snprintf(fault, sizeof(fault),
+             "{\"path\":\"%s\",\"status\":%d,\"retry_after\":3600,\"count\":1}", path, status);
+    tfake_control(&k.fake, "faults", fault);
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    int64_t id = t_enqueue(k.t, "Tickets/Freshservice/Sync", TK_SINCE_2000, NULL);
+    WAIT_UNTIL(t_job_in_state(t, id, "pending") || t_job_done(t, id), 60000, "the run ends");
+    char *st = t_job_state(t, id);
+    char *why = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    int64_t again =
+        t_sql_int(t, -1, "SELECT TIMESTAMPDIFF(SECOND, NOW(6), run_at) FROM jobs WHERE id = ?",
+                  DB_P(DBI(id)));
+    char *key = xasprintf("%s:s:freshservice:until", t->prefix);
+    const char *argv[] = {"PTTL", key};
+    int64_t pttl = rq_command(t->rq, 2, argv);
+    free(key);
+    int after = tk_requests_after(&k, status);
+    fprintf(stderr,
+            "FIGURES: HTTP %d with Retry-After 3600 on %s: job %s (%s), runs again in %lld s; "
+            "fleet pause PTTL %lld ms; %d requests after it\n",
+            status, path, st, why ? why : "", (long long)again, (long long)pttl, after);
+    CHECK(strcmp(st, "pending") == 0 && why && strstr(why, "asked to wait 360"),
+          "the job waits to run again: %s %s", st, why ? why : "");
+    CHECK(again >= 3500, "it runs again after the Retry-After, not in %lld s", (long long)again);
+    CHECK(pttl > 3500 * 1000, "the fleet's requests to Freshservice are paused: PTTL %lld",
+          (long long)pttl);
+    CHECK(after >= 0 && after < 16, "%d requests after the %d (at most those in flight)", after,
+          status);
     free(st);
     free(why);
     tk_stop(&k);
+}
+
+/* A 429 (an old account's hourly limit). Before, the pause was not set, the job went on
+ * sending a batch after the 429 (each failure spending the budget again), and ended succeeded
+ * with failed=1 and its retry left to the next schedule. */
+static void
+test_long_retry_after(struct tenv *t)
+{
+    tk_long_retry_after(t, 429, "/api/v2/tickets/");
+}
+
+/* A 503 (maintenance) says when to come back just as a 429 does, on a ticket's request or on
+ * the list. Before, its Retry-After was used only for the client's own retries: no fleet-wide
+ * pause, and the run went on ticket by ticket (ending succeeded with failed=1), or, on the
+ * list, the job came back after its own backoff (about 30 s), not after the hour. */
+static void
+test_503_retry_after(struct tenv *t)
+{
+    tk_long_retry_after(t, 503, "/api/v2/tickets/");
+}
+
+static void
+test_503_retry_after_list(struct tenv *t)
+{
+    tk_long_retry_after(t, 503, "/api/v2/tickets");
 }
 
 /* SyncOne of a ticket whose answer has no id (or another ticket's): the job fails and says
@@ -343,6 +382,8 @@ static const struct test_case cases[] = {
     {"e2e_tickets_api_down_retries", test_api_down_retries, TK_CONF},
     {"e2e_tickets_rate_limit_two_workers", test_rate_limit_two_workers, TK_CONF_60},
     {"e2e_tickets_long_retry_after", test_long_retry_after, TK_CONF},
+    {"e2e_tickets_503_retry_after", test_503_retry_after, TK_CONF},
+    {"e2e_tickets_503_retry_after_list", test_503_retry_after_list, TK_CONF},
     {"e2e_tickets_budget_counts_includes", test_budget_counts_includes, TK_CONF_60},
     {"e2e_tickets_sync_one_wrong_answer", test_sync_one_wrong_answer, TK_CONF},
 };

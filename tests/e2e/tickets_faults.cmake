@@ -5,5 +5,7 @@ jf_e2e(tickets_faults TIMEOUT 300 NAMES
   e2e_tickets_api_down_retries
   e2e_tickets_rate_limit_two_workers
   e2e_tickets_long_retry_after
+  e2e_tickets_503_retry_after
+  e2e_tickets_503_retry_after_list
   e2e_tickets_budget_counts_includes
   e2e_tickets_sync_one_wrong_answer)
