@@ -106,11 +106,12 @@ ticket_store_watermark(struct db *db, const char *name, int64_t *t)
     if (r == NULL)
         return -1;
     *t = 0;
-    int rc = 0;
-    if (r->n_rows > 0 && caltime_parse_dt(db_rows_get(r, 0, 0), t) < 0)
-        rc = -1;
+    /* A zero date or a time before 1970 (set by hand, or by a version that let an unreadable
+     * updated_at through) is no start for a run: the caller says so. */
+    if (r->n_rows > 0 && (caltime_parse_dt(db_rows_get(r, 0, 0), t) < 0 || *t <= 0))
+        *t = -1;
     db_rows_free(r);
-    return rc;
+    return 0;
 }
 
 int

@@ -55,9 +55,12 @@ int ticket_store_upsert(struct db *db, const struct ticket_row *r, bool stored_b
  * each; "" for a ticket not stored). Returns 0 or -1. */
 int ticket_store_stamps(struct db *db, const int64_t *ids, int n, char (*stamps)[21]);
 
-/* The watermark of a sync as UTC seconds, 0 when it has none; -1 on error. */
+/* The watermark of a sync as UTC seconds into *t: 0 when it has none, -1 when the stored one
+ * is not a time after 1970 (unreadable, a zero date, 1969-12-31 23:59:59). Returns 0, or -1
+ * on a database error (db_errstr). */
 int ticket_store_watermark(struct db *db, const char *name, int64_t *t);
-/* Sets the watermark of a sync (UTC seconds), in the caller's transaction if one is open. */
+/* Sets the watermark of a sync (UTC seconds, > 0: the caller never passes another), in the
+ * caller's transaction if one is open. */
 int ticket_store_set_watermark(struct db *db, const char *name, int64_t t);
 
 /* One company's tickets, newest first, as the read API returns them: ticket objects with

@@ -26,7 +26,8 @@ int64_t
 tickets_time(const cJSON *v)
 {
     int64_t ms;
-    if (!cJSON_IsString(v) || caltime_parse(v->valuestring, &ms) < 0)
+    /* A time at or before the epoch is no ticket's: the sync's watermarks start past it. */
+    if (!cJSON_IsString(v) || caltime_parse(v->valuestring, &ms) < 0 || ms < 1000)
         return -1;
     return ms / 1000;
 }

@@ -28,7 +28,8 @@ void tickets_row_release(struct tickets_row *tr);
 /* The integer member key of a Freshservice object; 0 when absent, not a whole number, or past
  * ±2^53 (a service's answer is checked like any input from outside). */
 int64_t tickets_int(const cJSON *o, const char *key);
-/* A Freshservice time ("2015-01-19T02:00:00Z") as UTC seconds; -1 when absent or unreadable. */
+/* A Freshservice time ("2015-01-19T02:00:00Z") as UTC seconds, > 0; -1 when absent, unreadable
+ * or not after 1970-01-01T00:00:00Z. */
 int64_t tickets_time(const cJSON *v);
 
 #endif

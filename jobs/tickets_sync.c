@@ -58,8 +58,9 @@ sync_fail_ticket(struct sync *s, const cJSON *t, enum fs_fail f, const char *why
         snprintf(s->abort_err, sizeof(s->abort_err), "%s", why);
     }
     s->failed++;
+    /* A ticket without a time has no place in the list to hold the watermark at. */
     int64_t u = sync_updated(t);
-    if (s->first_fail_t == 0 || u < s->first_fail_t)
+    if (u > 0 && (s->first_fail_t == 0 || u < s->first_fail_t))
         s->first_fail_t = u;
     job_warn(s->ctx, "ticket %lld failed: %s", (long long)tickets_int(t, "id"), why);
 }
@@ -82,7 +83,7 @@ sync_write(struct db *db, void *arg)
         b->s->upserted += changed;
         b->s->unchanged += !changed;
     }
-    if (b->watermark == 0)
+    if (b->watermark <= 0)
         return 0;
     if (ticket_store_set_watermark(db, SYNC_NAME, b->watermark) < 0)
         return -1;
@@ -183,6 +184,10 @@ sync_chunk(struct sync *s, cJSON **t, int n)
                          (long long)ids[i], (long long)dept);
             else
                 job_warn(s->ctx, "ticket %lld has no department: skipped", (long long)ids[i]);
+        } else if (sync_updated(t[i]) < 0) {
+            /* Stored with it, its row would be in no run's range, and its time would become
+             * the watermark (1969) that stops every later run. */
+            sync_fail_ticket(s, t[i], FS_OTHER, "its updated_at is missing or not a time");
         } else if (strcmp(stamps[i], dt) == 0) {
             s->unchanged++;
         } else {
@@ -193,45 +198,59 @@ sync_chunk(struct sync *s, cJSON **t, int n)
     }
     struct tickets_row rows[SYNC_CHUNK];
     int made = m ? sync_fetch(s, need, company, stored, m, rows) : 0;
-    /* The watermark passes this chunk only when nothing before it failed. */
+    /* The watermark passes this chunk only when nothing before it failed; a chunk of tickets
+     * without a time (sorted first) sets none. */
     int64_t wm = s->first_fail_t || s->wm_kept ? 0 : sync_updated(t[n - 1]);
     if (wm > s->wm_cap)
         wm = s->wm_cap;
+    if (wm < 0)
+        wm = 0;
     int rc = s->abort == FS_OK ? sync_store(s, rows, made, wm) : 0;
     for (int i = 0; i < made; i++)
         tickets_row_release(&rows[i]);
     return rc;
 }
 
-/* Where this run starts, from its parameters or the watermark. -1 on a bad "since". A run
- * told to start after the stored watermark ("since", or "full" past a year) leaves the
- * watermark where it is (s->wm_kept): moved to this run's newest, the tickets between the two
- * would never be listed again. */
-static int64_t
-sync_since(struct sync *s, const cJSON *params, char *err, size_t len)
+/* Where this run starts (UTC seconds, > 0) into *since, from its parameters or the
+ * watermark; -1 with err written when it cannot start. A run told to start after the stored
+ * watermark ("since", or "full" past a year) leaves the watermark where it is (s->wm_kept):
+ * moved to this run's newest, the tickets between the two would never be listed again. A
+ * stored watermark that is no time gives an incremental run nothing to start from; a "full" or
+ * "since" run replaces it, so the operator has a way out other than editing sync_state. */
+static int
+sync_since(struct sync *s, const cJSON *params, int64_t *since, char *err, size_t len)
 {
-    const cJSON *since = cJSON_GetObjectItemCaseSensitive(params, "since");
-    int64_t now = now_wall_ms() / 1000, ms, wm = 0, start;
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(params, "since");
+    int64_t now = now_wall_ms() / 1000, ms, wm = 0;
     if (ticket_store_watermark(s->db, SYNC_NAME, &wm) < 0) {
         snprintf(err, len, "read the watermark: %s", db_errstr(s->db));
         return -1;
     }
-    if (since) {
-        if (!cJSON_IsString(since) || caltime_parse(since->valuestring, &ms) < 0) {
-            snprintf(err, len, "parameters: \"since\" must be an ISO-8601 time");
+    if (p) {
+        if (!cJSON_IsString(p) || caltime_parse(p->valuestring, &ms) < 0 || ms < 1000) {
+            snprintf(err, len, "parameters: \"since\" must be an ISO-8601 time after 1970");
             return -1;
         }
-        start = ms / 1000;
+        *since = ms / 1000;
     } else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(params, "full"))) {
-        start = now - SYNC_FULL_S;
+        *since = now - SYNC_FULL_S;
+    } else if (wm < 0) {
+        snprintf(err, len,
+                 "the stored watermark (sync_state '%s') is not a time after 1970: run once "
+                 "with {\"full\": true} or {\"since\": \"<ISO time>\"}, which replaces it",
+                 SYNC_NAME);
+        return -1;
     } else {
-        return wm ? wm - SYNC_OVERLAP_S : now - SYNC_FULL_S;
+        *since = wm > SYNC_OVERLAP_S ? wm - SYNC_OVERLAP_S : wm ? 1 : now - SYNC_FULL_S;
+        return 0;
     }
-    if (wm && start > wm) {
+    if (wm < 0) {
+        job_warn(s->ctx, "the stored watermark is not a time after 1970: this run replaces it");
+    } else if (wm && *since > wm) {
         s->wm_kept = true;
         job_info(s->ctx, "this run starts after the watermark: it leaves the watermark as it is");
     }
-    return start;
+    return 0;
 }
 
 struct sync_seen {
@@ -255,16 +274,20 @@ sync_seen_cmp(const void *a, const void *b)
  * pages are read moves to a later page (the list is in updated_at order), and every ticket
  * after its first place slides back one: the one that slides onto a page already read is
  * never seen. Returns the oldest updated_at of a dropped copy, at or before which such a
- * ticket was (0: none), and says how many moved. */
+ * ticket was (0: none), and says how many moved. A copy without a time was where the list had
+ * got to: at the last time listed before it, or since (> 0) when none was. */
 static int64_t
-sync_dedupe(struct sync *s, cJSON *list)
+sync_dedupe(struct sync *s, cJSON *list, int64_t since)
 {
     int n = cJSON_GetArraySize(list), i = 0, moved = 0;
     struct sync_seen *v = xcalloc((size_t)(n ? n : 1), sizeof(*v));
+    int64_t reached = since;
     cJSON *t;
     cJSON_ArrayForEach(t, list)
     {
-        v[i] = (struct sync_seen){tickets_int(t, "id"), sync_updated(t), i, t};
+        int64_t u = sync_updated(t);
+        reached = u > 0 ? u : reached;
+        v[i] = (struct sync_seen){tickets_int(t, "id"), reached, i, t};
         i++;
     }
     qsort(v, (size_t)n, sizeof(*v), sync_seen_cmp);
@@ -300,7 +323,7 @@ sync_list(struct sync *s, int64_t since, cJSON **list, int64_t *newest, char *er
     *list = cJSON_CreateArray();
     s->wm_cap = now_wall_ms() / 1000;
     enum fs_fail f = fs_list(&s->fs, path, "tickets", *list, err, len);
-    int64_t moved_from = f == FS_OK ? sync_dedupe(s, *list) : 0;
+    int64_t moved_from = f == FS_OK ? sync_dedupe(s, *list, since) : 0;
     if (moved_from && moved_from < s->wm_cap)
         s->wm_cap = moved_from;
     *newest = 0;
@@ -407,9 +430,9 @@ tickets_fs_sync(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
     if (sync_open(&s, ctx, out) < 0)
         return;
     cJSON *list = NULL;
-    int64_t newest = 0, since = sync_since(&s, params, err, sizeof(err));
+    int64_t newest = 0, since = 0;
     enum fs_fail f = FS_OK;
-    if (since < 0) {
+    if (sync_since(&s, params, &since, err, sizeof(err)) < 0) {
         job_out_fail(out, JOB_FAIL, "%s", err);
     } else if ((f = sync_list(&s, since, &list, &newest, err, sizeof(err))) != FS_OK) {
         if (s.fs.told_wait_ms > 0)

@@ -147,17 +147,6 @@ test_changed_while_listing(struct tenv *t)
     tk_stop(&k);
 }
 
-/* The stored watermark as text ("(none)" when there is none); the caller frees. */
-static char *
-tk_watermark(struct tk *k)
-{
-    struct db_rows *r = db_query(k->store, "SELECT watermark FROM sync_state WHERE name = ?",
-                                 DB_P(DBS("freshservice_tickets")));
-    char *s = xstrdup(r && r->n_rows ? db_rows_get(r, 0, 0) : "(none)");
-    db_rows_free(r);
-    return s;
-}
-
 /* A run told to start after the watermark ("since" an hour after it: the operator's catch-up
  * after the runs failed for a day) leaves the watermark alone. It moved it to its newest
  * ticket before, and the tickets between the two were never listed again. */

@@ -1,7 +1,7 @@
 /* End-to-end tests of the Freshservice ticket sync when the service misbehaves: a failing or
  * forbidden ticket, a wrong key, the API down, its rate limit shared by two workers or spent
- * by includes, a Retry-After of an hour on a 429 or a 503, and an answer that is not the ticket
- * asked for. */
+ * by includes, a Retry-After of an hour on a 429 or a 503, an answer that is not the ticket
+ * asked for, and a ticket without a time. */
 #include "rq.h"
 #include "tfake.h"
 #include "tsupport.h"
@@ -375,6 +375,100 @@ test_sync_one_wrong_answer(struct tenv *t)
     tk_stop(&k);
 }
 
+/* Serves the ticket list once as {"tickets": tickets} (taken), whatever the query. */
+static void
+tk_list_once(struct tk *k, cJSON *tickets)
+{
+    cJSON *fault = cJSON_CreateObject(), *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(fault, "path", "/api/v2/tickets");
+    cJSON_AddNumberToObject(fault, "status", 200);
+    cJSON_AddNumberToObject(fault, "count", 1);
+    cJSON_AddItemToObject(body, "tickets", tickets);
+    cJSON_AddItemToObject(fault, "body", body);
+    char *text = cJSON_PrintUnformatted(fault);
+    tfake_control(&k->fake, "faults", text);
+    free(text);
+    cJSON_Delete(fault);
+}
+
+/* A stored, closed, mapped ticket listed with "updated_at": null fails (counted, logged) and
+ * leaves the watermark as it was. Before, the run stored the row and the watermark
+ * 1969-12-31 23:59:59, and from then on every incremental run failed for good with a reason
+ * never written. A watermark stored so (by that version, or by hand) now fails an incremental
+ * run with a reason that says what to do, and a "full" run replaces it. */
+static void
+test_untimed_ticket(struct tenv *t)
+{
+    struct tk k;
+    tk_start(&k, t, 20, NULL);
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    free(tk_run(&k, "Tickets/Freshservice/Sync", TK_SINCE_2000, "succeeded"));
+    char *before = tk_watermark(&k);
+    int64_t id;
+    CHECK(tk_stored_ids(&k, &id, 1) == 1, "a stored ticket");
+    cJSON *list = cJSON_CreateArray(), *listed = tk_listed(&k, id);
+    cJSON_ReplaceItemInObject(listed, "updated_at", cJSON_CreateNull());
+    cJSON_AddItemToArray(list, listed);
+    tk_list_once(&k, list);
+    char *res = tk_run(&k, "Tickets/Freshservice/Sync", "{}", "succeeded");
+    char *after = tk_watermark(&k);
+    CHECK(strcmp(before, after) == 0, "the watermark stays %s: %s (%s)", before, after, res);
+    CHECK(tk_count(res, "failed") == 1 && tk_count(res, "upserted") == 0,
+          "the ticket without a time failed: %s", res);
+    free(res);
+    free(after);
+    res = tk_run(&k, "Tickets/Freshservice/Sync", "{}", "succeeded");
+    CHECK(tk_count(res, "failed") == 0, "the next run: %s", res);
+    free(res);
+    tk_check_store(&k);
+    /* Listed twice (it changed while the pages were read), the second time without a time,
+     * after a later ticket: the watermark stays at or before where its first copy was, and the
+     * run still stores one. Before, the copy without a time made the cap -1. */
+    int64_t ids[2];
+    CHECK(tk_stored_ids(&k, ids, 2) == 2, "two stored tickets");
+    cJSON *a = tk_listed(&k, ids[0]), *b = tk_listed(&k, ids[1]);
+    if (strcmp(cJSON_GetObjectItem(a, "updated_at")->valuestring,
+               cJSON_GetObjectItem(b, "updated_at")->valuestring) > 0) {
+        cJSON *x = a;
+        a = b;
+        b = x;
+    }
+    char first[32];
+    tk_dt(cJSON_GetObjectItem(a, "updated_at"), first, sizeof(first));
+    listed = cJSON_Duplicate(a, 1);
+    cJSON_ReplaceItemInObject(listed, "updated_at", cJSON_CreateNull());
+    list = cJSON_CreateArray();
+    cJSON_AddItemToArray(list, a);
+    cJSON_AddItemToArray(list, b);
+    cJSON_AddItemToArray(list, listed);
+    tk_list_once(&k, list);
+    res = tk_run(&k, "Tickets/Freshservice/Sync", "{}", "succeeded");
+    after = tk_watermark(&k);
+    CHECK(strcmp(after, first) == 0, "the watermark is where the first copy was (%s): %s (%s)",
+          first, after, res);
+    free(after);
+    free(res);
+    free(tk_run(&k, "Tickets/Freshservice/Sync", "{}", "succeeded"));
+
+    CHECK(db_exec(k.store, "UPDATE sync_state SET watermark = '1969-12-31 23:59:59'", DB_NOP, NULL,
+                  NULL) == 0,
+          "store the watermark of before: %s", db_errstr(k.store));
+    res = tk_run(&k, "Tickets/Freshservice/Sync", "{}", "failed");
+    CHECK(strstr(res, "not a time after 1970") && strstr(res, "\"full\": true"),
+          "the reason says what to do: %s", res);
+    free(res);
+    free(tk_run(&k, "Tickets/Freshservice/Sync", "{\"full\":true}", "succeeded"));
+    after = tk_watermark(&k);
+    CHECK(strcmp(after, "2000") > 0, "a full run replaces the watermark: %s", after);
+    free(after);
+    free(tk_run(&k, "Tickets/Freshservice/Sync", "{}", "succeeded"));
+    res = tk_run(&k, "Tickets/Freshservice/Sync", "{\"since\":\"1969-12-31T00:00:00Z\"}", "failed");
+    CHECK(strstr(res, "\"since\" must be an ISO-8601 time after 1970"), "a since of 1969: %s", res);
+    free(res);
+    free(before);
+    tk_stop(&k);
+}
+
 static const struct test_case cases[] = {
     {"e2e_tickets_one_ticket_fails", test_one_ticket_fails, TK_CONF},
     {"e2e_tickets_one_ticket_forbidden", test_one_ticket_forbidden, TK_CONF},
@@ -386,6 +480,7 @@ static const struct test_case cases[] = {
     {"e2e_tickets_503_retry_after_list", test_503_retry_after_list, TK_CONF},
     {"e2e_tickets_budget_counts_includes", test_budget_counts_includes, TK_CONF_60},
     {"e2e_tickets_sync_one_wrong_answer", test_sync_one_wrong_answer, TK_CONF},
+    {"e2e_tickets_untimed_ticket", test_untimed_ticket, TK_CONF},
 };
 
 int

@@ -222,3 +222,34 @@ tk_reload_fixture(struct tk *k)
     CHECK(k->fixture, "the served fixture parses");
     t_http_release(&r);
 }
+
+/* The stored watermark as text ("(none)" when there is none); the caller frees. */
+char *
+tk_watermark(struct tk *k)
+{
+    struct db_rows *r = db_query(k->store, "SELECT watermark FROM sync_state WHERE name = ?",
+                                 DB_P(DBS("freshservice_tickets")));
+    char *s = xstrdup(r && r->n_rows ? db_rows_get(r, 0, 0) : "(none)");
+    db_rows_free(r);
+    return s;
+}
+
+/* Ticket id of the fixture as the list serves it, without the fixture's own members; fails
+ * the test when there is none. The caller deletes it. */
+cJSON *
+tk_listed(struct tk *k, int64_t id)
+{
+    static const char *const own[] = {"conversations", "time_entries", "expected", "skip_reason"};
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(k->fixture, "tickets"))
+    {
+        if ((int64_t)cJSON_GetObjectItem(c, "id")->valuedouble != id)
+            continue;
+        cJSON *t = cJSON_Duplicate(c, 1);
+        for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+            cJSON_DeleteItemFromObject(t, own[i]);
+        return t;
+    }
+    CHECK(0, "ticket %lld is in the fixture", (long long)id);
+    return NULL;
+}

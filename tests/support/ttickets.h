@@ -68,4 +68,11 @@ int tk_stored_ids(struct tk *k, int64_t *ids, int n);
 /* Reloads the fixture as the fake now serves it (touches applied, expected rows recomputed). */
 void tk_reload_fixture(struct tk *k);
 
+/* The stored watermark as text ("(none)" when there is none); the caller frees. */
+char *tk_watermark(struct tk *k);
+
+/* Ticket id of the fixture as the list serves it, without the fixture's own members; fails
+ * the test when there is none. The caller deletes it. */
+cJSON *tk_listed(struct tk *k, int64_t id);
+
 #endif
