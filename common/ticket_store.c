@@ -75,6 +75,25 @@ ticket_store_upsert(struct db *db, const struct ticket_row *r, bool stored_befor
     return rc;
 }
 
+enum ticket_kept
+ticket_store_upsert_kept(struct db *db, const struct ticket_row *r, bool stored_before,
+                         int *changed, char *why, size_t len)
+{
+    /* One savepoint name, set again for every row: a row needs only its own. */
+    if (db_exec_static(db, "SAVEPOINT ticket_row") < 0)
+        return TICKET_KEPT_ERROR;
+    if (ticket_store_upsert(db, r, stored_before, changed) == 0)
+        return TICKET_KEPT_OK;
+    if (!db_data_error(db))
+        return TICKET_KEPT_ERROR;
+    snprintf(why, len, "the store refused its row: %s", db_errstr(db));
+    /* The server answers a packet too large by closing the connection: then no savepoint is
+     * left to go back to. */
+    if (db_exec_static(db, "ROLLBACK TO SAVEPOINT ticket_row") < 0)
+        return TICKET_KEPT_TX_GONE;
+    return TICKET_KEPT_REFUSED;
+}
+
 int
 ticket_store_stamps(struct db *db, const int64_t *ids, int n, char (*stamps)[21])
 {

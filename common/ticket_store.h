@@ -9,6 +9,13 @@
 
 #include "db.h"
 
+/* What ticket_details' columns hold (deploy/sql/tickets/001_init.sql, all utf8mb4): a
+ * migration that changes one of them changes its limit here. Characters are code points. */
+#define TICKET_SUBJECT_MAX_CHARS 512         /* subject VARCHAR(512) */
+#define TICKET_PERSON_MAX_CHARS 255          /* requester_name, requester_email VARCHAR(255) */
+#define TICKET_MEDIUMTEXT_MAX_BYTES 16777215 /* description, description_text MEDIUMTEXT */
+#define TICKET_HOURS_MAX 99999999.99         /* total_hours_spent DECIMAL(10,2) */
+
 /* One ticket_details row. Strings are borrowed; times are "YYYY-MM-DD HH:MM:SS" UTC or NULL;
  * conversations and notes are JSON array texts. */
 struct ticket_row {
@@ -50,6 +57,24 @@ const char *ticket_dept_company(const struct ticket_dept *d, int n, int64_t depa
  * equalled it. Returns 0 or -1. */
 int ticket_store_upsert(struct db *db, const struct ticket_row *r, bool stored_before,
                         int *changed);
+
+/* What ticket_store_upsert_kept did with a row. */
+enum ticket_kept {
+    TICKET_KEPT_OK = 0,    /* written */
+    TICKET_KEPT_REFUSED,   /* refused for its values; nothing of it written, the transaction
+                              goes on */
+    TICKET_KEPT_TX_GONE,   /* refused, and the server closed the connection over it (a packet
+                              over max_allowed_packet), taking the transaction with it: roll
+                              back, and run it again without this row */
+    TICKET_KEPT_ERROR = -1 /* any other error (db_errstr): roll the transaction back */
+};
+
+/* As ticket_store_upsert, inside the caller's transaction (one is open), under a savepoint, so
+ * that a row the store refuses for its values (db_data_error: too long, out of range, not
+ * UTF-8, too large a packet) costs only itself. The reason of a refusal goes into why (len
+ * bytes). */
+enum ticket_kept ticket_store_upsert_kept(struct db *db, const struct ticket_row *r,
+                                          bool stored_before, int *changed, char *why, size_t len);
 
 /* The stored last_updated_at ("YYYY-MM-DD HH:MM:SS") of each of ids into stamps[i] (21 bytes
  * each; "" for a ticket not stored). Returns 0 or -1. */

@@ -40,6 +40,26 @@ one_upsert(struct db *db, const struct ticket_row *row, int *changed)
     return ticket_store_upsert(db, row, stamp[0][0] != '\0', changed);
 }
 
+/* Upserts a made row (a plan step in a dry run); returns 0 or -1 with the outcome filled. */
+static int
+one_put(struct job_ctx *ctx, struct db *db, const struct tickets_row *tr, struct job_out *out,
+        int *changed)
+{
+    long long id = (long long)tr->row.ticket_id;
+    if (tr->fitted[0])
+        job_warn(ctx, "ticket %lld: %s changed to fit the store", id, tr->fitted);
+    if (ctx->dry_run) {
+        job_plan(ctx, cJSON_CreateString("upsert the ticket"));
+        return 0;
+    }
+    if (one_upsert(db, &tr->row, changed) == 0)
+        return 0;
+    /* A row refused for its values is refused again however often it is sent. */
+    job_out_fail(out, db_data_error(db) ? JOB_FAIL : JOB_RETRY, "store ticket %lld: %s", id,
+                 db_errstr(db));
+    return -1;
+}
+
 /* Stores one fetched ticket; returns 0 or -1 with the outcome filled. */
 static int
 one_store(struct job_ctx *ctx, struct fs *fs, const cJSON *t, const char *company,
@@ -63,13 +83,12 @@ one_store(struct job_ctx *ctx, struct fs *fs, const cJSON *t, const char *compan
         job_out_fail(out, JOB_RETRY, "%s", err);
     } else {
         struct tickets_row tr;
-        tickets_row_make(&tr, t, company, d.conversations, d.time_entries, name, email);
-        if (ctx->dry_run) {
-            job_plan(ctx, cJSON_CreateString("upsert the ticket"));
-            rc = 0;
-        } else if ((rc = one_upsert(db, &tr.row, changed)) < 0) {
-            job_out_fail(out, JOB_RETRY, "store ticket %lld: %s", (long long)id, db_errstr(db));
-        }
+        rc = tickets_row_make(&tr, t, company, d.conversations, d.time_entries, name, email, err,
+                              sizeof(err));
+        if (rc < 0)
+            job_out_fail(out, JOB_FAIL, "ticket %lld: %s", (long long)id, err);
+        else
+            rc = one_put(ctx, db, &tr, out, changed);
         tickets_row_release(&tr);
     }
     free(name);

@@ -2,9 +2,12 @@
 #include "tickets_row.h"
 #include "caltime.h"
 #include "json.h"
+#include "log.h"
 #include "ticket_text.h"
+#include "utf8.h"
 #include "util.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +15,74 @@
 static char *
 tickets_row_keep(struct tickets_row *tr, char *s)
 {
+    if (tr->n_strings == TICKETS_ROW_STRINGS)
+        fatalx("tickets_row: more than %d strings", TICKETS_ROW_STRINGS);
     tr->strings[tr->n_strings++] = s;
     return s;
+}
+
+/* Names col in tr->fitted. */
+static void
+tickets_row_fitted(struct tickets_row *tr, const char *col)
+{
+    size_t n = strlen(tr->fitted);
+    snprintf(tr->fitted + n, sizeof(tr->fitted) - n, "%s%s", n ? ", " : "", col);
+}
+
+/* The byte offset in the valid UTF-8 s (n bytes) at which at most max_chars characters and
+ * max_bytes bytes end, on a character boundary. */
+static size_t
+tickets_cut_at(const char *s, size_t n, size_t max_chars, size_t max_bytes)
+{
+    size_t i = n < max_bytes ? n : max_bytes, chars = 0;
+    while (i < n && ((unsigned char)s[i] & 0xC0) == 0x80)
+        i--;
+    if (max_chars >= i)
+        return i; /* a character takes a byte at least */
+    for (size_t k = 0; k < i; k++) {
+        /* A byte that does not continue a sequence starts a character. */
+        if (((unsigned char)s[k] & 0xC0) != 0x80 && ++chars > max_chars)
+            return k;
+    }
+    return i;
+}
+
+/* s (NULL-safe) made to fit a column of max_chars characters and max_bytes bytes: bytes that
+ * are not UTF-8 become '?', and the text is cut at a character boundary. s itself when it
+ * fits as it is, else a copy kept by the row, and col named in tr->fitted. */
+static const char *
+tickets_fit(struct tickets_row *tr, const char *s, size_t max_chars, size_t max_bytes,
+            const char *col)
+{
+    if (s == NULL)
+        return NULL;
+    size_t n = strlen(s);
+    char *c;
+    if (utf8_valid(s, n)) {
+        size_t cut = tickets_cut_at(s, n, max_chars, max_bytes);
+        if (cut == n)
+            return s;
+        c = xstrndup(s, cut);
+    } else {
+        /* Each bad byte becomes one '?': the length stays n. */
+        c = utf8_clean(s);
+        c[tickets_cut_at(c, n, max_chars, max_bytes)] = '\0';
+    }
+    tickets_row_fitted(tr, col);
+    return tickets_row_keep(tr, c);
+}
+
+/* An email as its column takes it: NULL rather than cut or mended. */
+static const char *
+tickets_fit_email(struct tickets_row *tr, const char *email)
+{
+    if (email == NULL)
+        return NULL;
+    size_t n = strlen(email);
+    if (utf8_valid(email, n) && tickets_cut_at(email, n, TICKET_PERSON_MAX_CHARS, n) == n)
+        return email;
+    tickets_row_fitted(tr, "requester_email (left out)");
+    return NULL;
 }
 
 int64_t
@@ -88,6 +157,19 @@ tickets_conv(const cJSON *c, bool note)
     return o;
 }
 
+/* The JSON text of a, with bytes that are not UTF-8 made '?' (col named in tr->fitted). */
+static char *
+tickets_clean_json(struct tickets_row *tr, const cJSON *a, const char *col)
+{
+    char *text = cJSON_PrintUnformatted(a);
+    if (utf8_valid(text, strlen(text)))
+        return text;
+    char *clean = utf8_clean(text);
+    free(text);
+    tickets_row_fitted(tr, col);
+    return clean;
+}
+
 /* Splits conversations into the public ones and the private notes, oldest first, as JSON. */
 static void
 tickets_split(struct tickets_row *tr, const cJSON *convs)
@@ -103,8 +185,10 @@ tickets_split(struct tickets_row *tr, const cJSON *convs)
         cJSON_AddItemToArray(note ? priv : pub, tickets_conv(sorted[i], note));
     }
     free(sorted);
-    tr->row.conversations = tickets_row_keep(tr, cJSON_PrintUnformatted(pub));
-    tr->row.notes = tickets_row_keep(tr, cJSON_PrintUnformatted(priv));
+    /* The texts are UTF-8 already, but a conversation's other members are as the API sent
+     * them; a '?' for a bad byte leaves the JSON whole. */
+    tr->row.conversations = tickets_row_keep(tr, tickets_clean_json(tr, pub, "conversations"));
+    tr->row.notes = tickets_row_keep(tr, tickets_clean_json(tr, priv, "notes"));
     cJSON_Delete(pub);
     cJSON_Delete(priv);
 }
@@ -127,36 +211,56 @@ tickets_hours(const cJSON *entries)
     return ticket_hours(total, n);
 }
 
-void
+/* The ticket's texts, each made to fit its column. */
+static void
+tickets_row_texts(struct tickets_row *tr, const cJSON *ticket, const char *name, const char *email)
+{
+    struct ticket_row *r = &tr->row;
+    const char *subject = json_str(ticket, "subject", NULL);
+    r->subject =
+        tickets_fit(tr, subject ? subject : "", TICKET_SUBJECT_MAX_CHARS, SIZE_MAX, "subject");
+    r->description = tickets_fit(tr, json_str(ticket, "description", NULL), SIZE_MAX,
+                                 TICKET_MEDIUMTEXT_MAX_BYTES, "description");
+    char *text = tickets_row_keep(tr, tickets_text(r->description));
+    r->description_text =
+        tickets_fit(tr, text, SIZE_MAX, TICKET_MEDIUMTEXT_MAX_BYTES, "description_text");
+    r->requester_name = tickets_fit(tr, name, TICKET_PERSON_MAX_CHARS, SIZE_MAX, "requester_name");
+    r->requester_email = tickets_fit_email(tr, email);
+}
+
+int
 tickets_row_make(struct tickets_row *tr, const cJSON *ticket, const char *company,
                  const cJSON *conversations, const cJSON *time_entries, const char *name,
-                 const char *email)
+                 const char *email, char *err, size_t len)
 {
     memset(tr, 0, sizeof(*tr));
     struct ticket_row *r = &tr->row;
     r->ticket_id = tickets_int(ticket, "id");
+    r->total_hours_spent = tickets_hours(time_entries);
+    if (r->total_hours_spent > TICKET_HOURS_MAX) {
+        snprintf(err, len,
+                 "its time entries total %.2f hours, more than total_hours_spent holds "
+                 "(%.2f)",
+                 r->total_hours_spent, TICKET_HOURS_MAX);
+        return -1;
+    }
     r->company_account_number = company;
     const char *type = json_str(ticket, "type", NULL);
     bool sr = type && strcmp(type, "Service Request") == 0;
     r->ticket_number =
         tickets_row_keep(tr, xasprintf("%s-%lld", sr ? "SR" : "INC", (long long)r->ticket_id));
-    const char *subject = json_str(ticket, "subject", NULL);
-    r->subject = subject ? subject : "";
-    r->description = json_str(ticket, "description", NULL);
-    r->description_text = tickets_row_keep(tr, tickets_text(r->description));
+    tickets_row_texts(tr, ticket, name, email);
     char buf[32];
     r->status = tickets_row_keep(
         tr, xstrdup(ticket_status_word((int)tickets_int(ticket, "status"), buf, sizeof(buf))));
     r->priority = tickets_row_keep(
         tr, xstrdup(ticket_priority_word((int)tickets_int(ticket, "priority"), buf, sizeof(buf))));
-    r->requester_name = name;
-    r->requester_email = email;
     r->created_at = tickets_dt(tr, cJSON_GetObjectItemCaseSensitive(ticket, "created_at"));
     r->last_updated_at = tickets_dt(tr, cJSON_GetObjectItemCaseSensitive(ticket, "updated_at"));
     const cJSON *stats = cJSON_GetObjectItemCaseSensitive(ticket, "stats");
     r->closed_at = tickets_dt(tr, cJSON_GetObjectItemCaseSensitive(stats, "closed_at"));
-    r->total_hours_spent = tickets_hours(time_entries);
     tickets_split(tr, conversations);
+    return 0;
 }
 
 void

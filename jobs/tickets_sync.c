@@ -68,22 +68,43 @@ sync_fail_ticket(struct sync *s, const cJSON *t, enum fs_fail f, const char *why
 struct sync_batch {
     struct sync *s;
     struct tickets_row *rows;
+    cJSON **tickets; /* rows[i] is of tickets[i] */
     int n;
-    int64_t watermark; /* 0: leave it */
+    int64_t watermark;     /* 0: leave it */
+    char *why[SYNC_CHUNK]; /* why the store refused rows[i] (owned), NULL: it did not */
+    bool again;            /* the transaction went with a refused row: try it without */
 };
 
 static int
 sync_write(struct db *db, void *arg)
 {
     struct sync_batch *b = arg;
+    bool refused = false;
     for (int i = 0; i < b->n; i++) {
+        /* A row refused by an earlier try of this transaction is left out. */
+        if (b->why[i]) {
+            refused = true;
+            continue;
+        }
         int changed = 0;
-        if (ticket_store_upsert(db, &b->rows[i].row, b->rows[i].stored_before, &changed) < 0)
+        char why[512];
+        enum ticket_kept k = ticket_store_upsert_kept(db, &b->rows[i].row, b->rows[i].stored_before,
+                                                      &changed, why, sizeof(why));
+        if (k == TICKET_KEPT_ERROR)
             return -1;
+        if (k != TICKET_KEPT_OK) {
+            b->why[i] = xstrdup(why);
+            refused = true;
+            b->again = k == TICKET_KEPT_TX_GONE;
+            if (b->again)
+                return -1;
+            continue;
+        }
         b->s->upserted += changed;
         b->s->unchanged += !changed;
     }
-    if (b->watermark <= 0)
+    /* A refused row is a failed ticket: it holds the watermark as the others do. */
+    if (b->watermark <= 0 || refused)
         return 0;
     if (ticket_store_set_watermark(db, SYNC_NAME, b->watermark) < 0)
         return -1;
@@ -91,9 +112,10 @@ sync_write(struct db *db, void *arg)
     return 0;
 }
 
-/* Stores the rows of a batch (a plan step each in a dry run) with the watermark. */
+/* Stores the rows of a batch (a plan step each in a dry run) with the watermark. A row the
+ * store refuses fails its ticket, not the batch. */
 static int
-sync_store(struct sync *s, struct tickets_row *rows, int n, int64_t watermark)
+sync_store(struct sync *s, struct tickets_row *rows, cJSON **tickets, int n, int64_t watermark)
 {
     if (s->ctx->dry_run) {
         for (int i = 0; i < n; i++) {
@@ -103,22 +125,72 @@ sync_store(struct sync *s, struct tickets_row *rows, int n, int64_t watermark)
         }
         return 0;
     }
-    struct sync_batch b = {s, rows, n, watermark};
+    struct sync_batch b = {
+        .s = s, .rows = rows, .tickets = tickets, .n = n, .watermark = watermark};
     int64_t before = s->upserted, unchanged = s->unchanged, wm = s->wm_stored;
-    if (job_db_tx(s->db, sync_write, &b) != 0) {
+    int rc;
+    /* Each try after the first leaves out one more row: at most n + 1 tries. */
+    do {
+        b.again = false;
         s->upserted = before;
         s->unchanged = unchanged;
         s->wm_stored = wm;
-        return -1;
+        rc = job_db_tx(s->db, sync_write, &b);
+    } while (rc != 0 && b.again);
+    if (rc != 0) {
+        s->upserted = before;
+        s->unchanged = unchanged;
+        s->wm_stored = wm;
     }
-    return 0;
+    for (int i = 0; i < n; i++) {
+        if (rc == 0 && b.why[i])
+            sync_fail_ticket(s, tickets[i], FS_OTHER, b.why[i]);
+        free(b.why[i]);
+    }
+    return rc == 0 ? 0 : -1;
 }
 
-/* Fetches the details of the tickets of a chunk that need them and makes their rows. Returns
- * the number of rows made into rows. */
+/* Makes *row of ticket t from its fetched details d, or fails the ticket; returns 1 when it
+ * made the row. */
+static int
+sync_make_row(struct sync *s, cJSON *t, const char *company, bool stored, struct fs_details *d,
+              struct tickets_row *row)
+{
+    char *name = NULL, *email = NULL;
+    char err[512];
+    enum fs_fail f = d->fail;
+    if (f == FS_OK)
+        f = fs_ticket_person(&s->fs, t, &name, &email, err, sizeof(err));
+    else
+        snprintf(err, sizeof(err), "%s", d->err);
+    if (f != FS_OK) {
+        sync_fail_ticket(s, t, f, err);
+        return 0;
+    }
+    s->fetched++;
+    if (tickets_row_make(row, t, company, d->conversations, d->time_entries, name, email, err,
+                         sizeof(err)) < 0) {
+        tickets_row_release(row);
+        free(name);
+        free(email);
+        sync_fail_ticket(s, t, FS_OTHER, err);
+        return 0;
+    }
+    if (row->fitted[0])
+        job_warn(s->ctx, "ticket %lld: %s changed to fit the store", (long long)row->row.ticket_id,
+                 row->fitted);
+    row->stored_before = stored;
+    /* The row borrows name and email: keep them with it. */
+    row->strings[row->n_strings++] = name;
+    row->strings[row->n_strings++] = email;
+    return 1;
+}
+
+/* Fetches the details of the tickets of a chunk that need them and makes their rows, rows[i]
+ * of made_t[i]. Returns the number of rows made. */
 static int
 sync_fetch(struct sync *s, cJSON **need, const char **company, const bool *stored, int n,
-           struct tickets_row *rows)
+           struct tickets_row *rows, cJSON **made_t)
 {
     int64_t ids[SYNC_CHUNK];
     struct fs_details d[SYNC_CHUNK];
@@ -127,28 +199,8 @@ sync_fetch(struct sync *s, cJSON **need, const char **company, const bool *store
     fs_details(&s->fs, ids, n, d);
     int made = 0;
     for (int i = 0; i < n; i++) {
-        char *name = NULL, *email = NULL;
-        char err[512];
-        enum fs_fail f = d[i].fail;
-        if (f == FS_OK)
-            f = fs_ticket_person(&s->fs, need[i], &name, &email, err, sizeof(err));
-        else
-            snprintf(err, sizeof(err), "%s", d[i].err);
-        if (f != FS_OK) {
-            sync_fail_ticket(s, need[i], f, err);
-        } else {
-            s->fetched++;
-            tickets_row_make(&rows[made], need[i], company[i], d[i].conversations,
-                             d[i].time_entries, name, email);
-            rows[made].stored_before = stored[i];
-            /* The row borrows name and email: keep them with it. */
-            rows[made].strings[rows[made].n_strings++] = name;
-            rows[made].strings[rows[made].n_strings++] = email;
-            made++;
-            name = email = NULL;
-        }
-        free(name);
-        free(email);
+        made_t[made] = need[i];
+        made += sync_make_row(s, need[i], company[i], stored[i], &d[i], &rows[made]);
         fs_details_release(&d[i]);
     }
     return made;
@@ -197,7 +249,8 @@ sync_chunk(struct sync *s, cJSON **t, int n)
         }
     }
     struct tickets_row rows[SYNC_CHUNK];
-    int made = m ? sync_fetch(s, need, company, stored, m, rows) : 0;
+    cJSON *made_t[SYNC_CHUNK];
+    int made = m ? sync_fetch(s, need, company, stored, m, rows, made_t) : 0;
     /* The watermark passes this chunk only when nothing before it failed; a chunk of tickets
      * without a time (sorted first) sets none. */
     int64_t wm = s->first_fail_t || s->wm_kept ? 0 : sync_updated(t[n - 1]);
@@ -205,7 +258,7 @@ sync_chunk(struct sync *s, cJSON **t, int n)
         wm = s->wm_cap;
     if (wm < 0)
         wm = 0;
-    int rc = s->abort == FS_OK ? sync_store(s, rows, made, wm) : 0;
+    int rc = s->abort == FS_OK ? sync_store(s, rows, made_t, made, wm) : 0;
     for (int i = 0; i < made; i++)
         tickets_row_release(&rows[i]);
     return rc;

@@ -4,6 +4,7 @@
  * asked for, and a ticket without a time. */
 #include "rq.h"
 #include "tfake.h"
+#include "tmyproxy.h"
 #include "tsupport.h"
 #include "ttickets.h"
 #include "util.h"
@@ -469,6 +470,132 @@ test_untimed_ticket(struct tenv *t)
     tk_stop(&k);
 }
 
+/* Runs a sync and waits for its first attempt only (a run that ends in a retry is not waited
+ * out): fails the test unless it succeeded; returns its result (the caller frees). */
+static char *
+tk_run_once(struct tk *k, const char *params)
+{
+    int64_t id = t_enqueue(k->t, "Tickets/Freshservice/Sync", params, NULL);
+    WAIT_UNTIL(t_sql_int(k->t, 0, "SELECT COUNT(*) FROM job_attempts WHERE job_id = ?",
+                         DB_P(DBI(id))) >= 1,
+               120000, "the first attempt ends");
+    WAIT_UNTIL(!t_job_in_state(k->t, id, "running"), 10000, "the job leaves running");
+    char *st = t_job_state(k->t, id);
+    char *why = t_sql_str(k->t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(id)));
+    CHECK(strcmp(st, "succeeded") == 0, "the sync ended %s: %s", st, why ? why : "");
+    free(st);
+    free(why);
+    return t_sql_str(k->t, "SELECT result FROM jobs WHERE id = ?", DB_P(DBI(id)));
+}
+
+/* The fixture ticket id (its expected row recomputed by the fake). */
+static cJSON *
+tk_fixture_ticket(struct tk *k, int64_t id)
+{
+    cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(k->fixture, "tickets"))
+    {
+        if ((int64_t)cJSON_GetObjectItem(c, "id")->valuedouble == id)
+            return c;
+    }
+    CHECK(false, "ticket %lld is in the fixture", (long long)id);
+    return NULL;
+}
+
+/* Rows the store would refuse: a subject of 600 characters (cut to the column's 512), time
+ * entries of 100,000,000 hours (past DECIMAL(10,2): that ticket fails), and a row a trigger
+ * makes the store refuse as too long (that ticket fails). The other tickets of their chunk and
+ * of the run are stored, and the run succeeds. Before, the first such row failed the chunk's
+ * transaction: the run ended in a retry, and so did every run after it. */
+static void
+test_bad_rows(struct tenv *t)
+{
+    struct tk k;
+    tk_start(&k, t, 60, NULL);
+    int64_t ids[3];
+    CHECK(tk_stored_ids(&k, ids, 3) == 3, "three stored tickets");
+    struct buf body;
+    buf_init(&body, 0);
+    buf_printf(&body, "{\"ids\":[%lld],\"fields\":{\"subject\":\"", (long long)ids[0]);
+    for (int i = 0; i < 600; i++)
+        buf_appends(&body, "\\u00e9");
+    buf_appends(&body, "\"}}");
+    tfake_control(&k.fake, "touch", body.data);
+    buf_release(&body);
+    char doc[512];
+    snprintf(doc, sizeof(doc),
+             "{\"ids\":[%lld],\"fields\":{\"time_entries\":[{\"id\":9000001,"
+             "\"time_spent\":\"100000000:00\",\"created_at\":\"2025-01-01T00:00:00Z\","
+             "\"updated_at\":\"2025-01-01T00:00:00Z\"}]}}",
+             (long long)ids[1]);
+    tfake_control(&k.fake, "touch", doc);
+    snprintf(doc, sizeof(doc),
+             "CREATE TRIGGER refuse_one BEFORE INSERT ON ticket_details FOR EACH ROW "
+             "IF NEW.ticket_id = %lld THEN SIGNAL SQLSTATE '22001' SET MYSQL_ERRNO = 1406, "
+             "MESSAGE_TEXT = 'Data too long for column (a test trigger)'; END IF",
+             (long long)ids[2]);
+    CHECK(db_exec_static(k.store, doc) == 0, "the trigger: %s", db_errstr(k.store));
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    char *res = tk_run_once(&k, TK_SINCE_2000);
+    fprintf(stderr, "the run: %s\n", res);
+    CHECK(tk_count(res, "failed") == 2, "two tickets failed: %s", res);
+    free(res);
+    char sql[160];
+    snprintf(sql, sizeof(sql),
+             "SELECT CHAR_LENGTH(subject) FROM ticket_details WHERE ticket_id = %lld "
+             "AND subject = REPEAT(_utf8mb4 0xC3A9, 512)",
+             (long long)ids[0]);
+    CHECK(tk_store_int(&k, sql) == 512, "the subject is cut to 512 characters");
+    /* Everything else is stored as expected. */
+    tk_reload_fixture(&k);
+    char *cut = xmalloc(1025);
+    for (int i = 0; i < 512; i++)
+        memcpy(cut + 2 * i, "\xc3\xa9", 2);
+    cut[1024] = '\0';
+    cJSON *want = cJSON_GetObjectItem(tk_fixture_ticket(&k, ids[0]), "expected");
+    cJSON_ReplaceItemInObject(want, "subject", cJSON_CreateString(cut));
+    free(cut);
+    for (int i = 1; i < 3; i++)
+        cJSON_DeleteItemFromObject(tk_fixture_ticket(&k, ids[i]), "expected");
+    tk_check_store(&k);
+    tk_stop(&k);
+}
+
+/* A ticket whose row is bigger than max_allowed_packet (a proxy's, here): the server answers
+ * by closing the connection, which takes the chunk's transaction with it. The chunk is written
+ * again without that row: the ticket fails, the run succeeds. Before, the chunk failed on every
+ * run. */
+static void
+test_row_over_packet(struct tenv *t)
+{
+    struct tk k;
+    tk_start(&k, t, 30, NULL);
+    int64_t id;
+    CHECK(tk_stored_ids(&k, &id, 1) == 1, "a stored ticket");
+    struct buf body;
+    buf_init(&body, 0);
+    buf_printf(&body, "{\"ticket_id\":%lld,\"conversation\":{\"id\":99000001,\"body\":\"<p>",
+               (long long)id);
+    for (int i = 0; i < 12000; i++)
+        buf_appends(&body, "a line of a very long reply, pasted from a log file, again and again "
+                           "until the ticket's row is bigger than the proxy lets through; ");
+    buf_appends(&body, "</p>\"}}");
+    tfake_control(&k.fake, "conversation", body.data);
+    buf_release(&body);
+    struct tmyproxy *px = tmyproxy_start_for(t);
+    tmyproxy_max_packet(px, (size_t)1 << 20);
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    char *res = tk_run_once(&k, TK_SINCE_2000);
+    CHECK(tk_count(res, "failed") == 1 && tmyproxy_too_large(px) >= 1,
+          "the big row failed its ticket only: %s (%d refused)", res, tmyproxy_too_large(px));
+    free(res);
+    tk_reload_fixture(&k);
+    cJSON_DeleteItemFromObject(tk_fixture_ticket(&k, id), "expected");
+    tk_check_store(&k);
+    tmyproxy_stop_for(px);
+    tk_stop(&k);
+}
+
 static const struct test_case cases[] = {
     {"e2e_tickets_one_ticket_fails", test_one_ticket_fails, TK_CONF},
     {"e2e_tickets_one_ticket_forbidden", test_one_ticket_forbidden, TK_CONF},
@@ -481,6 +608,8 @@ static const struct test_case cases[] = {
     {"e2e_tickets_budget_counts_includes", test_budget_counts_includes, TK_CONF_60},
     {"e2e_tickets_sync_one_wrong_answer", test_sync_one_wrong_answer, TK_CONF},
     {"e2e_tickets_untimed_ticket", test_untimed_ticket, TK_CONF},
+    {"e2e_tickets_bad_rows", test_bad_rows, TK_CONF},
+    {"e2e_tickets_row_over_packet", test_row_over_packet, TK_CONF},
 };
 
 int

@@ -9,4 +9,6 @@ jf_e2e(tickets_faults TIMEOUT 300 NAMES
   e2e_tickets_503_retry_after_list
   e2e_tickets_budget_counts_includes
   e2e_tickets_sync_one_wrong_answer
-  e2e_tickets_untimed_ticket)
+  e2e_tickets_untimed_ticket
+  e2e_tickets_bad_rows
+  e2e_tickets_row_over_packet)
