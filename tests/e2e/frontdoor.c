@@ -695,24 +695,6 @@ test_packet_refused(struct tenv *t)
     free(log);
 }
 
-/* Writes a version 1 spool entry of action under key into <dir>/spool/failed/<id>.json. */
-static void
-failed_put(struct tenv *t, const char *id, const char *action, const char *key)
-{
-    char *dir = xasprintf("%s/spool/failed", t->dir);
-    mkdir(dir, 0700);
-    char *path = xasprintf("%s/%s.json", dir, id);
-    FILE *fp = fopen(path, "w");
-    CHECK(fp != NULL, "%s", path);
-    fprintf(fp,
-            "{\"v\":1,\"source\":\"system\",\"path\":\"/webhook/x\",\"action\":\"%s\","
-            "\"parameters\":\"{}\",\"idempotency_key\":\"%s\",\"received_ms\":1}",
-            action, key);
-    CHECK(fclose(fp) == 0, "write %s", path);
-    free(path);
-    free(dir);
-}
-
 /* `jobfleet spool list|retry|drop`: an operator sees what failed/ holds, stores a fixed entry
  * as a job under its spooled key, and deletes one that can never be stored. */
 static void
@@ -721,8 +703,8 @@ test_spool_cli(struct tenv *t)
     char *dir = xasprintf("%s/spool", t->dir);
     CHECK(mkdir(dir, 0700) == 0, "mkdir %s", dir);
     free(dir);
-    failed_put(t, "0000000000001-000001-aaaaaaaa", "System/Noop", "system:key:cli-1");
-    failed_put(t, "0000000000002-000002-bbbbbbbb", "No/Such", "system:key:cli-2");
+    tprod_spool_failed(t, "0000000000001-000001-aaaaaaaa", "System/Noop", "system:key:cli-1", 0);
+    tprod_spool_failed(t, "0000000000002-000002-bbbbbbbb", "No/Such", "system:key:cli-2", 0);
     char *out = NULL, *err = NULL;
     CHECK(t_cli(t, &out, &err, (const char *const[]){"spool", "list", "--json", NULL}) == 0,
           "list: %s", err);

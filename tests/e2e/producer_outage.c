@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #define ECHO_SOURCE "[webhook.system]\nauth = none\n"
@@ -242,30 +241,6 @@ test_spool_room_left(struct tenv *t)
     tsrv_stop(t, &srv);
 }
 
-/* An entry of about size bytes in <dir>/spool/failed/ under id, as the replay leaves one it
- * can never store. */
-static void
-failed_entry(struct tenv *t, const char *id, size_t size)
-{
-    char *dir = xasprintf("%s/spool", t->dir), *failed = xasprintf("%s/failed", dir);
-    mkdir(dir, 0700);
-    mkdir(failed, 0700);
-    char *path = xasprintf("%s/%s.json", failed, id), *pad = xmalloc(size + 1);
-    memset(pad, 'x', size);
-    pad[size] = '\0';
-    FILE *fp = fopen(path, "w");
-    CHECK(fp != NULL, "%s", path);
-    fprintf(fp,
-            "{\"v\":1,\"source\":\"system\",\"path\":\"/webhook/x\",\"action\":\"No/Such\","
-            "\"parameters\":\"%s\",\"idempotency_key\":\"system:key:%s\",\"received_ms\":1}",
-            pad, id);
-    CHECK(fclose(fp) == 0, "write %s", path);
-    free(pad);
-    free(path);
-    free(failed);
-    free(dir);
-}
-
 /* Room an operator makes by dropping an entry of failed/ is seen within a second (as
  * docs/deploy.md says) also while the spool is not full: a webhook bigger than the room that
  * was left, refused before, is then spooled. The producer recounted failed/ only while the
@@ -273,7 +248,8 @@ failed_entry(struct tenv *t, const char *id, size_t size)
 static void
 test_spool_room_after_drop(struct tenv *t)
 {
-    failed_entry(t, "0000000000001-000001-aaaaaaaa", 60000);
+    tprod_spool_failed(t, "0000000000001-000001-aaaaaaaa", "No/Such",
+                       "system:key:0000000000001-000001-aaaaaaaa", 60000);
     struct tsrv srv;
     tsrv_start(t, &srv);
     tsrv_use(t, &srv);

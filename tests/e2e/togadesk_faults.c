@@ -14,6 +14,31 @@
 #include <string.h>
 #include <time.h>
 
+/* Seeds tickets a, b and c an hour apart, answers b's fetch with status (and body, a JSON text,
+ * when not NULL) and syncs: b is counted failed, a and c are in the desk, and the watermark
+ * stops before b. b's uuid goes into b. */
+static void
+sync_with_b_failing(struct td *d, int status, const char *body, char b[40])
+{
+    char a[40], c[40];
+    ttd_seed(d, "tickets", "{\"subject\":\"a\",\"_updated\":\"2026-01-01 10:00:00\"}", a);
+    ttd_seed(d, "tickets", "{\"subject\":\"b\",\"_updated\":\"2026-01-01 11:00:00\"}", b);
+    ttd_seed(d, "tickets", "{\"subject\":\"c\",\"_updated\":\"2026-01-01 12:00:00\"}", c);
+    char *fault = xasprintf("{\"path\":\"/v2/tickets/%s\",\"status\":%d,\"count\":100%s%s}", b,
+                            status, body ? ",\"body\":" : "", body ? body : "");
+    tfake_control(&d->fake, "faults", fault);
+    free(fault);
+    cJSON *r = ttd_sync_ok(d, "{\"client\":\"acme\"}");
+    CHECK(ttd_num(r, "toga_to_desk", "failed") == 1, "one failure counted");
+    CHECK(ttd_num(r, "toga_to_desk", "tickets") == 2, "the other two synced");
+    cJSON_Delete(r);
+    CHECK(ttd_desk_int(d, "SELECT COUNT(*) FROM tickets WHERE referenceId IN (?, ?)",
+                       DB_P(DBS(a), DBS(c))) == 2,
+          "a and c are in the desk");
+    CHECK(strcmp(ttd_param(d, TTD_WM_IN), "2026-01-01 10:59:59") == 0,
+          "the watermark stops before the failed ticket: %s", ttd_param(d, TTD_WM_IN));
+}
+
 /* One ticket's fetch fails: counted, the others synced, the watermark held before it; the
  * next run syncs it and moves the watermark on. */
 static void
@@ -21,24 +46,10 @@ test_ticket_fetch_fails(struct tenv *t)
 {
     struct td d;
     ttd_start(&d, t);
-    char a[40], b[40], c[40];
-    ttd_seed(&d, "tickets", "{\"subject\":\"a\",\"_updated\":\"2026-01-01 10:00:00\"}", a);
-    ttd_seed(&d, "tickets", "{\"subject\":\"b\",\"_updated\":\"2026-01-01 11:00:00\"}", b);
-    ttd_seed(&d, "tickets", "{\"subject\":\"c\",\"_updated\":\"2026-01-01 12:00:00\"}", c);
-    char *fault = xasprintf("{\"path\":\"/v2/tickets/%s\",\"status\":500,\"count\":100}", b);
-    tfake_control(&d.fake, "faults", fault);
-    free(fault);
-    cJSON *r = ttd_sync_ok(&d, "{\"client\":\"acme\"}");
-    CHECK(ttd_num(r, "toga_to_desk", "failed") == 1, "one failure counted");
-    CHECK(ttd_num(r, "toga_to_desk", "tickets") == 2, "the other two synced");
-    cJSON_Delete(r);
-    CHECK(ttd_desk_int(&d, "SELECT COUNT(*) FROM tickets WHERE referenceId IN (?, ?)",
-                       DB_P(DBS(a), DBS(c))) == 2,
-          "a and c are in the desk");
-    CHECK(strcmp(ttd_param(&d, TTD_WM_IN), "2026-01-01 10:59:59") == 0,
-          "the watermark stops before the failed ticket: %s", ttd_param(&d, TTD_WM_IN));
+    char b[40];
+    sync_with_b_failing(&d, 500, NULL, b);
     tfake_control(&d.fake, "reset", "{}");
-    r = ttd_sync_ok(&d, "{\"client\":\"acme\"}");
+    cJSON *r = ttd_sync_ok(&d, "{\"client\":\"acme\"}");
     CHECK(ttd_num(r, "toga_to_desk", "failed") == 0, "no failure now");
     cJSON_Delete(r);
     CHECK(ttd_desk_int(&d, "SELECT COUNT(*) FROM tickets WHERE referenceId = ?", DB_P(DBS(b))) == 1,
@@ -56,25 +67,11 @@ test_ticket_forbidden(struct tenv *t)
 {
     struct td d;
     ttd_start(&d, t);
-    char a[40], b[40], c[40];
-    ttd_seed(&d, "tickets", "{\"subject\":\"a\",\"_updated\":\"2026-01-01 10:00:00\"}", a);
-    ttd_seed(&d, "tickets", "{\"subject\":\"b\",\"_updated\":\"2026-01-01 11:00:00\"}", b);
-    ttd_seed(&d, "tickets", "{\"subject\":\"c\",\"_updated\":\"2026-01-01 12:00:00\"}", c);
-    char *fault = xasprintf("{\"path\":\"/v2/tickets/%s\",\"status\":403,\"count\":100,"
-                            "\"body\":{\"isSuccess\":false,\"status\":403,\"messages\":"
-                            "[{\"code\":\"EZ-1\",\"message\":\"not authorised\"}]}}",
-                            b);
-    tfake_control(&d.fake, "faults", fault);
-    free(fault);
-    cJSON *r = ttd_sync_ok(&d, "{\"client\":\"acme\"}");
-    CHECK(ttd_num(r, "toga_to_desk", "failed") == 1, "the forbidden ticket counted as failed");
-    CHECK(ttd_num(r, "toga_to_desk", "tickets") == 2, "the other two synced");
-    cJSON_Delete(r);
-    CHECK(ttd_desk_int(&d, "SELECT COUNT(*) FROM tickets WHERE referenceId IN (?, ?)",
-                       DB_P(DBS(a), DBS(c))) == 2,
-          "a and c are in the desk");
-    CHECK(strcmp(ttd_param(&d, TTD_WM_IN), "2026-01-01 10:59:59") == 0,
-          "the watermark stops before the forbidden ticket: %s", ttd_param(&d, TTD_WM_IN));
+    char b[40];
+    sync_with_b_failing(&d, 403,
+                        "{\"isSuccess\":false,\"status\":403,\"messages\":[{\"code\":\"EZ-1\","
+                        "\"message\":\"not authorised\"}]}",
+                        b);
     ttd_stop(&d);
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char *
 tprod_url(struct tenv *t, const char *path)
@@ -97,4 +98,30 @@ t_metric(const char *url, const char *series)
     double v = p ? strtod(p + strlen(key), NULL) : -1;
     t_http_release(&r);
     return v;
+}
+
+void
+tprod_spool_failed(struct tenv *t, const char *id, const char *action, const char *key, size_t pad)
+{
+    char *dir = xasprintf("%s/spool", t->dir), *failed = xasprintf("%s/failed", dir);
+    mkdir(dir, 0700);
+    mkdir(failed, 0700);
+    char *path = xasprintf("%s/%s.json", failed, id), *params = xmalloc(pad + 3);
+    if (pad) {
+        memset(params, 'x', pad);
+        params[pad] = '\0';
+    } else {
+        strcpy(params, "{}");
+    }
+    FILE *fp = fopen(path, "w");
+    CHECK(fp != NULL, "%s", path);
+    fprintf(fp,
+            "{\"v\":1,\"source\":\"system\",\"path\":\"/webhook/x\",\"action\":\"%s\","
+            "\"parameters\":\"%s\",\"idempotency_key\":\"%s\",\"received_ms\":1}",
+            action, params, key);
+    CHECK(fclose(fp) == 0, "write %s", path);
+    free(params);
+    free(path);
+    free(failed);
+    free(dir);
 }

@@ -49,4 +49,9 @@ int64_t tprod_metric(struct tenv *t, const char *name);
  * 200. */
 double t_metric(const char *url, const char *series);
 
+/* Writes a version 1 spool entry of action under key into <t->dir>/spool/failed/<id>.json, as
+ * the replay leaves one it can never store, its parameters pad bytes of 'x' (0: "{}"). */
+void tprod_spool_failed(struct tenv *t, const char *id, const char *action, const char *key,
+                        size_t pad);
+
 #endif
