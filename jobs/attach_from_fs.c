@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Room for why one attachment failed: its id and the fetch's error. */
+#define FS_WHY_SIZE 640
+
 struct from_fs {
     struct job_ctx *ctx;
     struct job_out *out;
@@ -24,8 +27,8 @@ struct from_fs {
     cJSON *atts; /* the conversation's attachments, as last fetched */
     struct attach_set have;
     int copied, skipped;
-    int bad, later;      /* attachments given up on, and those a retry may still get */
-    char first_bad[512]; /* why the first of them failed */
+    int bad, later;              /* attachments given up on, and those a retry may still get */
+    char first_bad[FS_WHY_SIZE]; /* why the first of them failed */
     cJSON *names;
 };
 
@@ -210,7 +213,7 @@ from_fs_run(struct from_fs *f)
     for (int i = 0; i < total; i++) {
         /* f->atts may be replaced by a re-fetch: index it afresh each time. */
         const cJSON *a = cJSON_GetArrayItem(f->atts, i);
-        char why[640];
+        char why[FS_WHY_SIZE];
         enum fs_att r = a ? from_fs_one(f, a, why, sizeof(why)) : FS_ATT_DONE;
         if (r == FS_ATT_STOP)
             return;
