@@ -161,27 +161,6 @@ fs_list(struct fs *fs, const char *path, const char *key, cJSON *out, char *err,
     return fs_list_from(fs, xasprintf("%s%s", fs->prefix, path), key, out, err, errlen);
 }
 
-enum fs_fail
-fs_list_page(struct fs *fs, const char *path, const char *key, cJSON *out, bool *more, char *err,
-             size_t errlen)
-{
-    char *url = xasprintf("%s%s", fs->prefix, path);
-    struct httpc_req req = fs_get(url);
-    struct httpc_resp resp;
-    enum fs_fail f;
-    *more = false;
-    if (httpc_request(fs->h, &req, &resp) < 0) {
-        f = fs_classify(fs, &resp);
-        snprintf(err, errlen, "%s", resp.err);
-    } else {
-        f = fs_take_items(&resp, key, out, err, errlen);
-        *more = f == FS_OK && resp.link_next != NULL;
-    }
-    httpc_resp_release(&resp);
-    free(url);
-    return f;
-}
-
 void
 fs_details_release(struct fs_details *d)
 {

@@ -44,12 +44,6 @@ int fs_open(struct job_ctx *ctx, struct fs *fs, char *err, size_t errlen);
 enum fs_fail fs_list(struct fs *fs, const char *path, const char *key, cJSON *out, char *err,
                      size_t errlen);
 
-/* GETs one page of a list (path as for fs_list) and appends the members of the array under
- * key to out; *more says whether the answer names a next page (a Link header). Returns FS_OK
- * or the failure, with err set. */
-enum fs_fail fs_list_page(struct fs *fs, const char *path, const char *key, cJSON *out, bool *more,
-                          char *err, size_t errlen);
-
 /* One ticket's details, fetched by fs_details. */
 struct fs_details {
     cJSON *conversations; /* array, owned */

@@ -359,14 +359,12 @@ sync_seen_cmp(const void *a, const void *b)
     return (x->at > y->at) - (x->at < y->at);
 }
 
-/* Drops the copies of a ticket listed twice, keeping its newest. A copy at the same time is a
- * page's first second listed again (sync_list_pages). A ticket changed while the pages are
- * read moves to a later page (the list is in updated_at order), and where pages are read by
- * number (sync_list_pages' fallback) every ticket after its first place slides back one: the
- * one that slides onto a page already read is never seen. Returns the oldest updated_at of a
- * moved copy, at or before which such a ticket was (0: none), and says how many moved. A copy
- * without a time was where the list had got to: at the last time listed before it, or since
- * (> 0) when none was. */
+/* Drops the copies of a ticket listed twice, keeping its newest. A ticket changed while the
+ * pages are read moves to a later page (the list is in updated_at order), and every ticket
+ * after its first place slides back one: the one that slides onto a page already read is
+ * never seen. Returns the oldest updated_at of a dropped copy, at or before which such a
+ * ticket was (0: none), and says how many moved. A copy without a time was where the list had
+ * got to: at the last time listed before it, or since (> 0) when none was. */
 static int64_t
 sync_dedupe(struct sync *s, cJSON *list, int64_t since)
 {
@@ -386,11 +384,9 @@ sync_dedupe(struct sync *s, cJSON *list, int64_t since)
     for (i = 0; i + 1 < n; i++) {
         if (v[i].id != v[i + 1].id)
             continue;
-        if (v[i].updated != v[i + 1].updated) {
-            moved++;
-            if (oldest == 0 || v[i].updated < oldest)
-                oldest = v[i].updated;
-        }
+        moved++;
+        if (oldest == 0 || v[i].updated < oldest)
+            oldest = v[i].updated;
         cJSON_Delete(cJSON_DetachItemViaPointer(list, v[i].item));
     }
     free(v);
@@ -402,66 +398,6 @@ sync_dedupe(struct sync *s, cJSON *list, int64_t since)
     return oldest;
 }
 
-/* The most list requests of one run (a million tickets at 100 a page): a server that never
- * says it is done is not followed until memory runs out. */
-#define SYNC_LIST_PAGES_MAX 10000
-
-/* True when the tickets of page are in updated_at order, none before from (what a step from
- * the page's last time needs), those without a time aside; *last gets the last time (from
- * when none has one). */
-static bool
-sync_page_ordered(const cJSON *page, int64_t from, int64_t *last)
-{
-    *last = from;
-    const cJSON *t;
-    cJSON_ArrayForEach(t, page)
-    {
-        int64_t u = sync_updated(t);
-        if (u < 0)
-            continue;
-        if (u < *last)
-            return false;
-        *last = u;
-    }
-    return true;
-}
-
-/* Reads the tickets updated since `since` into list. Each page is asked for from the time the
- * page before ended at (updated_since, which lists that second again), not by number: a ticket
- * deleted, marked spam or changed on a page already read then slides no other onto it, where
- * by page numbers the one that slid was never listed. Page numbers from the same time are the
- * fallback for a page that ends in the second it began (a page of tickets in one second) or
- * that is out of updated_at order (the API's order is not documented, API-FACTS §1). */
-static enum fs_fail
-sync_list_pages(struct sync *s, int64_t since, cJSON *list, char *err, size_t len)
-{
-    int64_t from = since;
-    int page = 1;
-    for (int n = 0; n < SYNC_LIST_PAGES_MAX; n++) {
-        char iso[32], path[192];
-        caltime_format_utc(from, iso, sizeof(iso));
-        snprintf(path, sizeof(path),
-                 "/tickets?updated_since=%s&order_type=asc&per_page=100&include=stats,requester"
-                 "&page=%d",
-                 iso, page);
-        cJSON *got = cJSON_CreateArray();
-        bool more = false;
-        enum fs_fail f = fs_list_page(&s->fs, path, "tickets", got, &more, err, len);
-        int64_t last;
-        bool step = sync_page_ordered(got, from, &last) && last > from;
-        while (cJSON_GetArraySize(got) > 0)
-            cJSON_AddItemToArray(list, cJSON_DetachItemFromArray(got, 0));
-        cJSON_Delete(got);
-        if (f != FS_OK || !more)
-            return f;
-        page = step ? 1 : page + 1;
-        from = step ? last : from;
-    }
-    snprintf(err, len, "freshservice: the ticket list ran past %d pages; stopped",
-             SYNC_LIST_PAGES_MAX);
-    return FS_OTHER;
-}
-
 /* Lists the tickets updated since `since`; *newest gets the newest updated_at of all, and
  * s->wm_cap the time past which this run sets no watermark: when the listing began (a ticket
  * changed after its page was read is listed by the next run), or earlier where a ticket that
@@ -469,9 +405,13 @@ sync_list_pages(struct sync *s, int64_t since, cJSON *list, char *err, size_t le
 static enum fs_fail
 sync_list(struct sync *s, int64_t since, cJSON **list, int64_t *newest, char *err, size_t len)
 {
+    char iso[32], path[160];
+    caltime_format_utc(since, iso, sizeof(iso));
+    snprintf(path, sizeof(path),
+             "/tickets?updated_since=%s&order_type=asc&per_page=100&include=stats,requester", iso);
     *list = cJSON_CreateArray();
     s->wm_cap = now_wall_ms() / 1000;
-    enum fs_fail f = sync_list_pages(s, since, *list, err, len);
+    enum fs_fail f = fs_list(&s->fs, path, "tickets", *list, err, len);
     int64_t moved_from = f == FS_OK ? sync_dedupe(s, *list, since) : 0;
     if (moved_from && moved_from < s->wm_cap)
         s->wm_cap = moved_from;

@@ -2,7 +2,6 @@ jf_e2e(tickets TIMEOUT 300 NAMES
   e2e_tickets_full_sync
   e2e_tickets_incremental
   e2e_tickets_changed_while_listing
-  e2e_tickets_deleted_while_listing
   e2e_tickets_dry_run
   e2e_tickets_since_after_watermark
   e2e_tickets_webhook_burst

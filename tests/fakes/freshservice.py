@@ -53,10 +53,7 @@ Control API (besides fakehttp's faults, limit, reset and log):
                            "updated_at"}]}
   POST /_control/touch_on_list {"page": N, ...as touch}: the touch is made when the next
                            /tickets list request for page N arrives, before that page is
-                           read: a ticket changed while a client pages through the list.
-                           {"request": N, ...} instead: made when the Nth /tickets list
-                           request from now arrives, whatever its page (a client that pages
-                           by updated_since asks for page 1 each time)
+                           read: a ticket changed while a client pages through the list
   POST /_control/now       {"now": ISO} freezes the fake's now; {"now": null} = real clock
   POST /_control/rate      {"per_minute": N}: a new budget, the window emptied
   POST /_control/fixture   {"path": PATH} loads another fixture (rebased if --rebase)
@@ -158,8 +155,7 @@ class Freshservice(fakehttp.Service):
         super().reset()
         with self.lock:
             self.ttl_overrides = []
-            self.list_touches = []  # touch docs with "page" or "_due", made when listed
-            self.list_requests = 0  # /tickets list requests since the reset
+            self.list_touches = []  # touch docs with "page", made when that page is listed
             self.endpoint_counts = {}
             self.fetched = {k: [] for k in ("tickets", "conversations", "time_entries",
                                             "requesters", "agents", "listed")}
@@ -264,8 +260,6 @@ class Freshservice(fakehttp.Service):
             return self.touch(doc)
         if method == "POST" and path == "/_control/touch_on_list":
             with self.lock:
-                if "request" in doc:
-                    doc["_due"] = self.list_requests + int(doc["request"])
                 self.list_touches.append(doc)
             return Response(200, {"ok": True})
         if method == "POST" and path == "/_control/now":
@@ -424,11 +418,8 @@ class Freshservice(fakehttp.Service):
         inc = self.includes(req, LIST_INCLUDES)
         page = self.int_param(req, "page", 1)
         with self.lock:
-            self.list_requests += 1
-            now_due = (lambda d: d.get("_due") == self.list_requests
-                       or ("page" in d and int(d["page"]) == page))
-            due = [d for d in self.list_touches if now_due(d)]
-            self.list_touches = [d for d in self.list_touches if not now_due(d)]
+            due = [d for d in self.list_touches if int(d["page"]) == page]
+            self.list_touches = [d for d in self.list_touches if int(d["page"]) != page]
         for doc in due:
             self.touch(doc)
         q = {k: v[-1] for k, v in req.query.items()}

@@ -225,20 +225,6 @@ class FakeTest(unittest.TestCase):
         self.assertEqual(sorted(t["id"] for t in again), sorted(t["id"] for t in before))
 
 
-    def test_touch_on_list_by_request(self):
-        # {"request": N}: made as the Nth list request arrives, whatever page it asks for.
-        path = "/api/v2/tickets?per_page=10&order_type=asc&updated_since=2000-01-01T00:00:00Z"
-        before, _ = self.walk(path)
-        moved = before[0]["id"]
-        self.control("touch_on_list", {"request": 2, "ids": [moved],
-                                       "at": "2026-05-31T12:00:00Z"})
-        st, _, first = self.call(path)
-        self.assertEqual(first["tickets"][0]["id"], moved)
-        st, _, second = self.call(path)
-        self.assertNotEqual(second["tickets"][0]["id"], moved)
-        self.assertEqual(second["tickets"][0]["id"], before[1]["id"])
-
-
 class GeneratorTest(unittest.TestCase):
     def test_fragments(self):
         for src, want in fxgen.FRAGMENTS:
