@@ -3,9 +3,7 @@
  *                              {"since": "<ISO time>"}: closed tickets updated since the
  *                              watermark (less a 5-minute overlap); result {fetched, upserted,
  *                              unchanged, skipped_unmapped, failed, watermark (the one this
- *                              run committed, "" when none), failed_tickets ([{id, reason,
- *                              permanent}], the first 100: permanent ones hold no
- *                              watermark)}.
+ *                              run committed, "" when none)}.
  * Tickets/Freshservice/SyncOne {"ticket_id": N}: one ticket, whatever its watermark.
  * Freshservice/Ticket/Webhook  a Workflow Automator webhook: its payload names a ticket
  *                              ({"ticket_id": N} or {"freshservice_webhook": {"ticket_id":

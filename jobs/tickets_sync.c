@@ -6,7 +6,6 @@
 #include "freshservice.h"
 #include "tickets.h"
 #include "tickets_row.h"
-#include "utf8.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -22,10 +21,6 @@
 #define SYNC_CHUNK 100
 #define SYNC_FULL_S (365 * 86400)
 #define FS_CLOSED 5
-/* The failed tickets a result names (the count has them all): enough for an operator to act on,
- * small enough for the job row. */
-#define SYNC_FAILED_LISTED 100
-#define SYNC_REASON_MAX 300
 
 struct sync {
     struct job_ctx *ctx;
@@ -34,8 +29,7 @@ struct sync {
     struct ticket_dept *depts;
     int n_depts;
     int64_t fetched, upserted, unchanged, skipped, failed;
-    int64_t first_fail_t; /* updated_at of the oldest ticket failed for now; 0: none */
-    cJSON *failed_list;   /* [{"id", "reason", "permanent"}], the first SYNC_FAILED_LISTED */
+    int64_t first_fail_t; /* updated_at of the oldest failed ticket; 0: none */
     int64_t wm_stored;    /* the watermark this run committed last; 0: none */
     int64_t wm_cap;       /* no watermark of this run goes past this (sync_list) */
     bool wm_kept;         /* the run starts past the stored watermark: it sets none */
@@ -56,29 +50,6 @@ sync_by_updated(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Names a failed ticket in the run's result. */
-static void
-sync_list_failed(struct sync *s, int64_t id, const char *why, bool permanent)
-{
-    if (s->failed_list == NULL)
-        s->failed_list = cJSON_CreateArray();
-    if (cJSON_GetArraySize(s->failed_list) >= SYNC_FAILED_LISTED)
-        return;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", (double)id);
-    char *reason = utf8_clean_clip(why, SYNC_REASON_MAX);
-    cJSON_AddStringToObject(o, "reason", reason);
-    free(reason);
-    cJSON_AddBoolToObject(o, "permanent", permanent);
-    cJSON_AddItemToArray(s->failed_list, o);
-}
-
-/* Counts, logs and lists a ticket that failed for f (FS_OTHER for what is not the API's). A
- * failure that may pass (FS_TRANSIENT: a 5xx, 408, 429, a timeout) holds the watermark before
- * the ticket, so the next run fetches it again. One that does not (a 4xx, a body past
- * max_response_bytes, a row the store refuses, no updated_at) would hold it there for good, and
- * every run would list and fetch again from there: it is logged and listed for an operator
- * instead, and the ticket is fetched again when it changes, or by SyncOne. */
 static void
 sync_fail_ticket(struct sync *s, const cJSON *t, enum fs_fail f, const char *why)
 {
@@ -87,22 +58,11 @@ sync_fail_ticket(struct sync *s, const cJSON *t, enum fs_fail f, const char *why
         snprintf(s->abort_err, sizeof(s->abort_err), "%s", why);
     }
     s->failed++;
-    long long id = (long long)tickets_int(t, "id");
-    /* A refused key fails the run, not the ticket. */
-    bool permanent = f != FS_TRANSIENT && f != FS_AUTH;
-    sync_list_failed(s, id, why, permanent);
-    if (permanent) {
-        job_warn(s->ctx,
-                 "ticket %lld failed for good: %s; later runs do not wait for it (it is fetched "
-                 "again when it changes, or now by Tickets/Freshservice/SyncOne)",
-                 id, why);
-        return;
-    }
     /* A ticket without a time has no place in the list to hold the watermark at. */
     int64_t u = sync_updated(t);
     if (u > 0 && (s->first_fail_t == 0 || u < s->first_fail_t))
         s->first_fail_t = u;
-    job_warn(s->ctx, "ticket %lld failed: %s; the next run tries it again", id, why);
+    job_warn(s->ctx, "ticket %lld failed: %s", (long long)tickets_int(t, "id"), why);
 }
 
 struct sync_batch {
@@ -119,10 +79,13 @@ static int
 sync_write(struct db *db, void *arg)
 {
     struct sync_batch *b = arg;
+    bool refused = false;
     for (int i = 0; i < b->n; i++) {
         /* A row refused by an earlier try of this transaction is left out. */
-        if (b->why[i])
+        if (b->why[i]) {
+            refused = true;
             continue;
+        }
         int changed = 0;
         char why[512];
         enum ticket_kept k = ticket_store_upsert_kept(db, &b->rows[i].row, b->rows[i].stored_before,
@@ -131,6 +94,7 @@ sync_write(struct db *db, void *arg)
             return -1;
         if (k != TICKET_KEPT_OK) {
             b->why[i] = xstrdup(why);
+            refused = true;
             b->again = k == TICKET_KEPT_TX_GONE;
             if (b->again)
                 return -1;
@@ -139,8 +103,8 @@ sync_write(struct db *db, void *arg)
         b->s->upserted += changed;
         b->s->unchanged += !changed;
     }
-    /* A refused row fails its ticket for good: it holds no watermark (sync_fail_ticket). */
-    if (b->watermark <= 0)
+    /* A refused row is a failed ticket: it holds the watermark as the others do. */
+    if (b->watermark <= 0 || refused)
         return 0;
     if (ticket_store_set_watermark(db, SYNC_NAME, b->watermark) < 0)
         return -1;
@@ -429,18 +393,11 @@ sync_result(struct sync *s, struct job_out *out, int64_t watermark)
     char wm[32] = "";
     if (watermark > 0)
         caltime_format_utc(watermark, wm, sizeof(wm));
-    cJSON *r = cJSON_CreateObject();
-    cJSON_AddNumberToObject(r, "fetched", (double)s->fetched);
-    cJSON_AddNumberToObject(r, "upserted", (double)s->upserted);
-    cJSON_AddNumberToObject(r, "unchanged", (double)s->unchanged);
-    cJSON_AddNumberToObject(r, "skipped_unmapped", (double)s->skipped);
-    cJSON_AddNumberToObject(r, "failed", (double)s->failed);
-    cJSON_AddStringToObject(r, "watermark", wm);
-    cJSON_AddItemToObject(r, "failed_tickets",
-                          s->failed_list ? s->failed_list : cJSON_CreateArray());
-    s->failed_list = NULL;
-    job_out_ok(out, cJSON_PrintUnformatted(r));
-    cJSON_Delete(r);
+    job_out_ok(out,
+               xasprintf("{\"fetched\":%lld,\"upserted\":%lld,\"unchanged\":%lld,"
+                         "\"skipped_unmapped\":%lld,\"failed\":%lld,\"watermark\":\"%s\"}",
+                         (long long)s->fetched, (long long)s->upserted, (long long)s->unchanged,
+                         (long long)s->skipped, (long long)s->failed, wm));
 }
 
 /* Opens the service, the store and the department map. -1 with the outcome filled. */
@@ -544,8 +501,8 @@ tickets_fs_sync(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
     } else if (job_ctx_cancelled(ctx)) {
         job_out_fail(out, JOB_CANCELLED, "cancelled; what was stored is kept");
     } else {
-        /* Past every listed ticket unless one failed for now: then it is fetched again next
-         * time. A dry run reports the watermark it would have set. */
+        /* Past every listed ticket unless one failed: then it is fetched again next time. A
+         * dry run reports the watermark it would have set. */
         if (!s.first_fail_t && !s.wm_kept && newest > 0) {
             if (ctx->dry_run)
                 s.wm_stored = newest;
@@ -557,6 +514,5 @@ tickets_fs_sync(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
         sync_result(&s, out, s.wm_stored);
     }
     cJSON_Delete(list);
-    cJSON_Delete(s.failed_list);
     ticket_depts_free(s.depts, s.n_depts);
 }

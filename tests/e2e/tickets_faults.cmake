@@ -11,5 +11,4 @@ jf_e2e(tickets_faults TIMEOUT 300 NAMES
   e2e_tickets_sync_one_wrong_answer
   e2e_tickets_untimed_ticket
   e2e_tickets_bad_rows
-  e2e_tickets_row_over_packet
-  e2e_tickets_one_ticket_too_big)
+  e2e_tickets_row_over_packet)
