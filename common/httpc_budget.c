@@ -2,6 +2,7 @@
  * windows on Redis's clock) plus a fleet-wide pause after a 429 or a Retry-After, or in this
  * process alone when there is no Redis. */
 #include "httpc_int.h"
+#include "ids.h"
 #include "log.h"
 #include "rq.h"
 #include "util.h"
@@ -94,6 +95,9 @@ httpc_budget_local(struct httpc *h, int credits)
     int64_t now = now_mono_ms();
     if (now < h->local_next_ms)
         return h->local_next_ms - now;
+    /* As the fleet's budget does: a request dearer than a minute's budget costs a minute. */
+    if (credits > h->conf.rate_per_minute)
+        credits = h->conf.rate_per_minute;
     int64_t spacing = (60000 + h->conf.rate_per_minute - 1) / h->conf.rate_per_minute;
     h->local_next_ms = now + credits * spacing;
     return 0;
@@ -148,7 +152,12 @@ httpc_budget_redis(struct httpc *h, int credits)
     char *starts = xasprintf("%s:lim:r:s:%s", h->conf.redis_prefix, h->conf.name);
     char *spent = xasprintf("%s:s:%s:credits", h->conf.redis_prefix, h->conf.name);
     char member[64], cost[16], ks[16], win[24], rate[16], guard[16];
-    snprintf(member, sizeof(member), "%ld.%llu", (long)getpid(), ++h->seq);
+    /* Unique across the fleet: a pid and a count alone repeat on another host or container
+     * (each child counts from 1), and ZADD of a name already held would move it, not add a
+     * credit. */
+    while (h->nonce == 0)
+        ids_random(&h->nonce, sizeof(h->nonce));
+    snprintf(member, sizeof(member), "%ld.%llx.%llu", (long)getpid(), h->nonce, ++h->seq);
     snprintf(cost, sizeof(cost), "%d", credits);
     snprintf(ks, sizeof(ks), "%d", k);
     snprintf(win, sizeof(win), "%lld", (long long)window);

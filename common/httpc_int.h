@@ -18,6 +18,7 @@ struct httpc {
     bool budget_paused;          /* that wait is a fleet-wide pause's */
     int64_t pause_skip_until_ms; /* without a budget: the pause is not asked for before this */
     unsigned long long seq;      /* makes each start's name in Redis unique */
+    unsigned long long nonce;    /* random, with seq: pids repeat across hosts and containers */
     uint64_t rng;                /* jitter, seeded per process */
 };
 

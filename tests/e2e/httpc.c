@@ -533,6 +533,32 @@ test_rate_counts_credits(struct tenv *t)
     tfake_stop(&f);
 }
 
+/* Two clients of one service whose processes have the same pid and count their requests
+ * from 1 (worker children on two hosts, or in two containers): each credit they take is its
+ * own in Redis. The names were pid.count, so the second client's ZADD moved the first one's
+ * credits instead of adding its own, and the fleet could send twice its budget. */
+static void
+test_credits_unique_across_hosts(struct tenv *t)
+{
+    struct tfake f;
+    tfake_start(t, &f, "fakehttp.py", NULL);
+    struct httpc *a = client(t, &f, t->rq, 600), *b = client(t, &f, t->rq, 600);
+    for (int i = 0; i < 2; i++) {
+        struct httpc_req req = {.path = "/w/host", .credits = 3};
+        struct httpc_resp r;
+        CHECK(httpc_request(i ? b : a, &req, &r) == 0, "%s", r.err);
+        httpc_resp_release(&r);
+    }
+    char *key = xasprintf("%s:s:fake:credits", t->cfg.redis.prefix);
+    const char *argv[] = {"ZCARD", key};
+    int64_t n = rq_command(t->rq, 2, argv);
+    CHECK(n == 6, "%lld credits held for two requests of 3", (long long)n);
+    free(key);
+    httpc_free(a);
+    httpc_free(b);
+    tfake_stop(&f);
+}
+
 struct cancel_arg {
     volatile int flag;
     int64_t at_ms;
@@ -603,6 +629,7 @@ main(int argc, char **argv)
         {"e2e_httpc_retry_after_date_skew", test_retry_after_date_skew, SERVICE_CONF},
         {"e2e_httpc_retry_after_zero_backs_off", test_retry_after_zero_backs_off, SERVICE_CONF},
         {"e2e_httpc_rate_counts_credits", test_rate_counts_credits, SERVICE_CONF},
+        {"e2e_httpc_credits_unique_across_hosts", test_credits_unique_across_hosts, SERVICE_CONF},
         {"e2e_httpc_retry_after_503_pauses", test_retry_after_503_pauses, SERVICE_CONF},
     };
     return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));

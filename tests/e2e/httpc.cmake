@@ -11,4 +11,5 @@ jf_e2e(httpc TIMEOUT 60 NAMES
   e2e_httpc_retry_after_date_skew
   e2e_httpc_retry_after_zero_backs_off
   e2e_httpc_rate_counts_credits
+  e2e_httpc_credits_unique_across_hosts
   e2e_httpc_retry_after_503_pauses)
