@@ -255,9 +255,13 @@ webhook_nul_visible(const char *body, size_t len)
     const char *p = body, *end = body + len;
     for (const char *bs; (bs = memchr(p, '\\', (size_t)(end - p))) != NULL && bs + 1 < end;) {
         buf_append(&b, p, (size_t)(bs - p));
-        if (bs[1] == '\\') {
+        /* A backslash written \u005c is one too: doubled like "\\", or "\u005cu0000" (a
+         * backslash, then "u0000") would read as the NUL's "\u0000". */
+        bool u5c =
+            end - bs >= 6 && (memcmp(bs + 1, "u005c", 5) == 0 || memcmp(bs + 1, "u005C", 5) == 0);
+        if (bs[1] == '\\' || u5c) {
             buf_appends(&b, "\\\\\\\\");
-            p = bs + 2;
+            p = bs + (u5c ? 6 : 2);
         } else if (end - bs >= 6 && memcmp(bs + 1, "u0000", 5) == 0) {
             buf_appends(&b, "\\\\u0000");
             p = bs + 6;

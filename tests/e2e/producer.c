@@ -432,6 +432,14 @@ test_idempotency_field_nul(struct tenv *t)
                   200 &&
               elsewhere == plain,
           "a NUL outside the field changed ticket 42's key");
+    /* A backslash written \u005c, then "u0000", is no NUL: the same value as the text above
+     * (a repeat of its job), not of the NUL's. */
+    int64_t u5c;
+    CHECK(post_ticket(t, "{\"ticket\":{\"id\":\"42\\u005cu0000zzz\"},\"n\":\"\\u0000\"}", &u5c) ==
+                  200 &&
+              u5c == text,
+          "\\u005cu0000: job %lld, expected the text's %lld (the NUL's is %lld)", (long long)u5c,
+          (long long)text, (long long)nul);
     CHECK(jobs_count(t) == 4, "four deliveries, four jobs: %lld", (long long)jobs_count(t));
     char *key = t_sql_str(t, "SELECT idempotency_key FROM jobs WHERE id = ?", DB_P(DBI(nul)));
     CHECK(key && strcmp(key, "tickets:field-nul:42\\u0000zzz") == 0, "key %s", key ? key : "-");
