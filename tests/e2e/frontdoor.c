@@ -900,7 +900,10 @@ static const struct test_case cases[] = {
      ECHO_SOURCE "[producer]\nmax_body_bytes = 67108864\n"},
     {"e2e_frontdoor_spool_cli", test_spool_cli, ECHO_SOURCE},
     {"e2e_frontdoor_log_bad_path", test_log_bad_path, ECHO_SOURCE},
-    {"e2e_frontdoor_log_flood", test_log_flood, SIGNED_SOURCE},
+    /* Its 200 connections from 127.0.0.1, closed at once, may still count against the
+     * per-address limit (64) when its requests come, until the producer has seen them close. */
+    {"e2e_frontdoor_log_flood", test_log_flood,
+     SIGNED_SOURCE "[producer]\nmax_connections_per_ip = 0\n"},
     {"e2e_frontdoor_webhook_log_flood", test_webhook_log_flood, ECHO_SOURCE},
     {"e2e_frontdoor_small", test_small, ECHO_SOURCE},
 };
