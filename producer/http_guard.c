@@ -25,9 +25,11 @@ struct guard_slot {
     int fd;
     int64_t start_ms;      /* when the current request (or the wait for it) began */
     int64_t body_start_ms; /* when its headers were in */
-    int64_t body_bytes;    /* of its body, so far */
+    /* Written by the connection's own thread for each piece of its body, without the lock:
+     * the sweep only needs to read them, and this is every request's path. */
+    _Atomic int64_t body_bytes; /* of its body, so far */
+    atomic_bool body_done;
     bool headers_in;
-    bool body_done;
     bool cut;
 };
 
@@ -100,23 +102,19 @@ http_guard_headers_in(struct http_guard *g, struct MHD_Connection *conn)
 void
 http_guard_body_bytes(struct http_guard *g, struct MHD_Connection *conn, size_t n)
 {
+    (void)g;
     struct guard_slot *s = guard_slot_of(conn);
-    if (s == NULL)
-        return;
-    bgthread_lock(&g->bg);
-    s->body_bytes += (int64_t)n;
-    bgthread_unlock(&g->bg);
+    if (s)
+        atomic_fetch_add_explicit(&s->body_bytes, (int64_t)n, memory_order_relaxed);
 }
 
 void
 http_guard_body_done(struct http_guard *g, struct MHD_Connection *conn)
 {
+    (void)g;
     struct guard_slot *s = guard_slot_of(conn);
-    if (s == NULL)
-        return;
-    bgthread_lock(&g->bg);
-    s->body_done = true;
-    bgthread_unlock(&g->bg);
+    if (s)
+        atomic_store_explicit(&s->body_done, true, memory_order_relaxed);
 }
 
 void
@@ -127,8 +125,8 @@ http_guard_request_done(struct http_guard *g, struct MHD_Connection *conn)
         return;
     bgthread_lock(&g->bg);
     s->headers_in = false;
-    s->body_done = false;
-    s->body_bytes = 0;
+    atomic_store(&s->body_done, false);
+    atomic_store(&s->body_bytes, 0);
     s->start_ms = now_mono_ms();
     bgthread_unlock(&g->bg);
 }
@@ -141,13 +139,14 @@ guard_overdue(const struct http_guard *g, const struct guard_slot *s, int64_t no
         return now - s->start_ms > g->lim.header_ms ? HTTP_GUARD_CUT_HEADER : -1;
     if (now - s->start_ms > g->lim.request_ms)
         return HTTP_GUARD_CUT_REQUEST;
-    if (s->body_done || g->lim.body_min_rate <= 0)
+    if (atomic_load(&s->body_done) || g->lim.body_min_rate <= 0)
         return -1;
     /* Apache's mod_reqtimeout MinRate rule: every body_min_rate bytes buy one more second, so
      * a client that stalls after a fast start spends the time it saved, and only a body that
      * averages below the rate since its grace ran out is cut. A sender trickling a byte every
      * few seconds holds its connection for the grace, not for request_ms. */
-    int64_t allowed = g->lim.body_grace_ms + s->body_bytes * 1000 / g->lim.body_min_rate;
+    int64_t allowed =
+        g->lim.body_grace_ms + atomic_load(&s->body_bytes) * 1000 / g->lim.body_min_rate;
     return now - s->body_start_ms > allowed ? HTTP_GUARD_CUT_SLOW_BODY : -1;
 }
 

@@ -41,7 +41,8 @@ void http_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_con
 /* The headers of the connection's current request are in: its request deadline applies, and
  * its body's grace starts. */
 void http_guard_headers_in(struct http_guard *g, struct MHD_Connection *conn);
-/* n more bytes of the current request's body arrived. */
+/* n more bytes of the current request's body arrived. Takes no lock (each request's path
+ * calls it); call it from the connection's own thread, as the next one too. */
 void http_guard_body_bytes(struct http_guard *g, struct MHD_Connection *conn, size_t n);
 /* The current request's body is complete: its rate no longer counts (a request waiting for
  * its commit, or a slow reader of the answer, is bounded by the request deadline alone). */
