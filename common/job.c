@@ -573,11 +573,11 @@ job_count_enqueued(const char *action, const struct job_ref *ref)
         metrics_add(&job_metric_enqueued, ref->queue, action, 1);
 }
 
-bool
-job_same_request(const cJSON *j, const struct job_spec *s)
+/* Whether a stored job with this action and these parameters (as stored, NULL for none) was
+ * made by the request s repeats. */
+static bool
+job_same_parts(const char *action, const char *stored, const struct job_spec *s)
 {
-    const char *action = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "action"));
-    const char *stored = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "parameters"));
     if (action == NULL || strcmp(action, s->action) != 0)
         return false;
     cJSON *a = cJSON_Parse(stored ? stored : "{}"),
@@ -586,4 +586,63 @@ job_same_request(const cJSON *j, const struct job_spec *s)
     cJSON_Delete(a);
     cJSON_Delete(b);
     return same;
+}
+
+bool
+job_same_request(const cJSON *j, const struct job_spec *s)
+{
+    return job_same_parts(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "action")),
+                          cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "parameters")),
+                          s);
+}
+
+/* The first of the k jobs idx[] names whose stored row (in r) has its idempotency key and
+ * another request's action or parameters, or -1. */
+static int
+job_first_other_request(const struct db_rows *r, const struct job_spec *specs,
+                        const struct job_ref *refs, const int *idx, int k)
+{
+    for (int a = 0; a < k; a++) {
+        const struct job_spec *s = &specs[idx[a]];
+        for (int row = 0; row < r->n_rows; row++) {
+            if (db_rows_int(r, row, 0, 0) != refs[idx[a]].id)
+                continue;
+            const char *key = db_rows_get(r, row, 1);
+            if (key && strcmp(key, s->idempotency_key) == 0 &&
+                !job_same_parts(db_rows_get(r, row, 2), db_rows_get(r, row, 3), s))
+                return idx[a];
+            break;
+        }
+    }
+    return -1;
+}
+
+int
+job_first_key_reused(struct db *db, const struct job_spec *specs, const struct job_ref *refs, int n,
+                     char *err, size_t errlen)
+{
+    enum { CHUNK = 256 };
+    struct db_param p[CHUNK];
+    int idx[CHUNK];
+    for (int i = 0; i < n;) {
+        int k = 0;
+        for (; i < n && k < CHUNK; i++)
+            if (refs[i].existing && specs[i].idempotency_key) {
+                idx[k] = i;
+                p[k++] = DBI(refs[i].id);
+            }
+        if (k == 0)
+            continue;
+        struct db_rows *r = db_query_in(
+            db, "SELECT id, idempotency_key, action, parameters FROM jobs WHERE id IN ", p, k);
+        if (r == NULL) {
+            snprintf(err, errlen, "read the jobs of the keys: %s", db_errstr(db));
+            return -2;
+        }
+        int bad = job_first_other_request(r, specs, refs, idx, k);
+        db_rows_free(r);
+        if (bad >= 0)
+            return bad;
+    }
+    return -1;
 }

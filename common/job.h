@@ -129,6 +129,13 @@ cJSON *job_get(struct db *db, int64_t id, enum job_err *e, char *err, size_t err
  * the same parameters, whatever their members' order. An idempotency key sent again with
  * another request must not return the first job as if it were this one's. */
 bool job_same_request(const cJSON *j, const struct job_spec *s);
+/* Of the n jobs a batch insert answered (specs[i] and its refs[i]), the index of the first
+ * that came back existing under its own idempotency key (not a unique key's holder) although
+ * that key's job was made with another action or other parameters, as job_same_request
+ * compares them; -1 when there is none, -2 when the read failed (err set). Read on db, inside
+ * the caller's transaction when one is open, so a job made earlier in the same batch counts. */
+int job_first_key_reused(struct db *db, const struct job_spec *specs, const struct job_ref *refs,
+                         int n, char *err, size_t errlen);
 /* A job just inserted from the checked spec s, as job_get would show it (every jobs column
  * plus an empty "attempts"), made from what the insert gave back in ref (id, uuid, state,
  * run_at, dt_created) without reading the row. Not for an existing job, nor for one whose

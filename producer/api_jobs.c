@@ -401,6 +401,22 @@ api_bulk_reply(const struct job_ref *refs, int n)
     return buf_detach(&b);
 }
 
+/* The 422 for bulk job i, whose idempotency key (its own, else the request's header) made
+ * job ref with another action or other parameters. */
+static void
+api_bulk_reused(struct http_req *r, const cJSON *arr, int i, const struct job_ref *ref)
+{
+    char f[64];
+    if (cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(arr, i), "idempotency_key"))
+        snprintf(f, sizeof(f), "jobs[%d].idempotency_key", i);
+    else
+        snprintf(f, sizeof(f), "Idempotency-Key");
+    http_reply_error(r, 422, f,
+                     "job %d: its idempotency key made job %lld, with another action or other "
+                     "parameters: use a new key for a new request",
+                     i, (long long)ref->id);
+}
+
 /* POST /api/jobs/bulk: every job is checked first, then all go in one transaction. */
 static void
 api_bulk(struct http_req *r)
@@ -454,6 +470,16 @@ api_bulk(struct http_req *r)
     if (job_insert_batch(c->db, specs, n, refs, NULL, err, sizeof(err)) != JOB_E_OK) {
         db_rollback(c->db);
         api_db_error(r, err);
+        goto out;
+    }
+    /* A key sent again with another job must not answer "existing" for a job never made. */
+    int reused = job_first_key_reused(c->db, specs, refs, n, err, sizeof(err));
+    if (reused != -1) {
+        db_rollback(c->db);
+        if (reused == -2)
+            api_db_error(r, err);
+        else
+            api_bulk_reused(r, arr, reused, &refs[reused]);
         goto out;
     }
     if (db_commit(c->db) < 0) {

@@ -144,6 +144,68 @@ test_key_reused_for_another_request(struct tenv *t)
     CHECK(jobs_count(t) == 2, "%lld jobs", (long long)jobs_count(t));
 }
 
+/* POSTs the bulk body with an Idempotency-Key header of key (none when NULL); returns the
+ * status, and the reply in *out when out is not NULL. */
+static long
+bulk_post_keyed(struct tenv *t, const char *body, const char *key, char **out)
+{
+    char h[128];
+    snprintf(h, sizeof(h), "Idempotency-Key: %s", key ? key : "");
+    const char *hdrs[] = {TPROD_AUTH, key ? h : NULL, NULL};
+    return tprod_post(t, "/api/jobs/bulk", body, strlen(body), hdrs, out);
+}
+
+/* The bulk form of the test above: a bulk job whose idempotency key (its own, or the header's
+ * with its index) had made a job with another action or other parameters came back
+ * "existing":true with a 201, and the job asked for was never made. The whole request is a
+ * 422 naming that job now, and nothing of it is stored; a true repeat is still the repeat. */
+static void
+test_bulk_key_reused_for_another_request(struct tenv *t)
+{
+    tprod_start(t);
+    const char *first = "[{\"action\":\"System/Echo\",\"parameters\":{\"a\":1,\"b\":2}},"
+                        "{\"action\":\"System/Noop\"}]";
+    const char *again = "[{\"action\":\"System/Echo\",\"parameters\":{\"b\":2,\"a\":1}},"
+                        "{\"action\":\"System/Noop\"}]";
+    CHECK(bulk_post_keyed(t, first, "import-1", NULL) == 201, "the first request");
+    char *out = NULL;
+    long st = bulk_post_keyed(t, again, "import-1", &out);
+    CHECK(st == 201 && strstr(out, "\"existing\":true") && !strstr(out, "\"existing\":false"),
+          "the same request, members in another order, is the repeat: %ld %s", st, out);
+    free(out);
+    const char *other = "[{\"action\":\"System/Noop\"},{\"action\":\"System/Noop\"},"
+                        "{\"action\":\"System/Noop\"}]";
+    out = NULL;
+    st = bulk_post_keyed(t, other, "import-1", &out);
+    CHECK(st == 422 && strstr(out, "\"field\":\"Idempotency-Key\"") && strstr(out, "job 0"),
+          "another array under the header's key: %ld %s", st, out ? out : "");
+    free(out);
+    CHECK(jobs_count(t) == 2, "the third job was stored: %lld jobs", (long long)jobs_count(t));
+
+    const char *own = "[{\"action\":\"System/Echo\",\"idempotency_key\":\"t-42\","
+                      "\"parameters\":{\"id\":42}}]";
+    const char *own_other = "[{\"action\":\"System/Noop\"},{\"action\":\"System/Echo\","
+                            "\"idempotency_key\":\"t-42\",\"parameters\":{\"id\":43}}]";
+    CHECK(bulk_post_keyed(t, own, NULL, NULL) == 201, "a job's own key");
+    out = NULL;
+    st = bulk_post_keyed(t, own_other, NULL, &out);
+    CHECK(st == 422 && strstr(out, "\"field\":\"jobs[1].idempotency_key\""),
+          "another job under a job's own key: %ld %s", st, out ? out : "");
+    free(out);
+    CHECK(api_post_keyed(t, "{\"action\":\"System/Echo\",\"parameters\":{\"id\":42}}", "t-42") ==
+              200,
+          "POST /api/jobs shares the key's namespace and finds the same request");
+
+    const char *twice = "[{\"action\":\"System/Echo\",\"idempotency_key\":\"d\"},"
+                        "{\"action\":\"System/Noop\",\"idempotency_key\":\"d\"}]";
+    out = NULL;
+    st = bulk_post_keyed(t, twice, NULL, &out);
+    CHECK(st == 422 && strstr(out, "\"field\":\"jobs[1].idempotency_key\""),
+          "one key for two jobs of one array: %ld %s", st, out ? out : "");
+    free(out);
+    CHECK(jobs_count(t) == 3, "%lld jobs", (long long)jobs_count(t));
+}
+
 /* cJSON ends a string at a NUL: {"a":"x\u0000y"} was stored as {"a":"x"} with a 201, and under
  * one Idempotency-Key "x\u0000y" and "x\u0000z" passed for the same request. A NUL, escaped
  * or raw, anywhere in an API body is a 400 now, and nothing is stored. */
@@ -171,6 +233,8 @@ test_nul_refused(struct tenv *t)
 }
 
 static const struct test_case cases[] = {
+    {"e2e_job_keys_bulk_reused_for_another_request", test_bulk_key_reused_for_another_request,
+     NULL},
     {"e2e_job_keys_dry_run", test_dry_run_key, NULL},
     {"e2e_job_keys_numbers_exact", test_numbers_exact, NULL},
     {"e2e_job_keys_nul_refused", test_nul_refused, NULL},
