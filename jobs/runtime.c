@@ -103,12 +103,14 @@ job_run(struct job_env *env, job_fn *fn, int64_t id, int attempt, const char *ac
                           .env = env,
                           .rt = &rt};
     out->status = JOB_FAIL;
+    job_rt_attach(&ctx);
     fn(&ctx, params, out);
     if (out->status != JOB_OK && out->reason)
         job_log(&ctx, LOG_LEVEL_INFO, "attempt ended: %s", out->reason);
     if (ctx.dry_run && out->status == JOB_OK)
         out->result = job_run_dry_result(&rt, out->result);
     job_rt_save(&ctx, true);
+    job_rt_detach();
     job_rt_release(&rt);
     cJSON_Delete(params);
 }

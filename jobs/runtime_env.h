@@ -57,4 +57,17 @@ void job_rt_save(struct job_ctx *ctx, bool force);
 /* Frees the run's state. */
 void job_rt_release(struct job_rt *rt);
 
+/* Makes ctx the run in progress that job_rt_last_words saves, until job_rt_detach (called
+ * before ctx's run ends). One run at a time per process. */
+void job_rt_attach(struct job_ctx *ctx);
+void job_rt_detach(void);
+
+/* Called from another thread when the process is being stopped mid-run (a child's SIGTERM from
+ * its supervisor: a timeout, a cancel, a drain's end): adds a line saying so to the run in
+ * progress and saves its log and progress on a new connection to cfg's fleet database, so the
+ * lines of the run's last second, which say where it hung, are kept. Waits for a save the run
+ * is making. Leaves rt_mu locked: the caller must end the process next. Does nothing (but
+ * lock) without a run, in the foreground, or without a job row. */
+void job_rt_last_words(const struct cfg *cfg);
+
 #endif

@@ -4,12 +4,18 @@
 #include "db.h"
 #include "utf8.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const level_word[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+
+/* The run in progress and the lock on its log and progress: a child's signal thread saves them
+ * (job_rt_last_words) while the run's own thread may be writing or saving them. */
+static pthread_mutex_t rt_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct job_ctx *rt_current;
 
 /* Drops the oldest whole lines so the kept log fits JOB_LOG_MAX_BYTES. */
 static void
@@ -25,13 +31,12 @@ job_rt_trim(struct job_rt *rt)
     rt->log.data[rt->log.len] = '\0';
 }
 
-/* Appends one timestamped line to the kept log and saves it when a second has passed. The
- * line is cleaned: an API's text, or one clipped inside a character, would otherwise put a
- * byte in the log that the utf8mb4 column refuses, and every later save of it with it. */
+/* Appends one timestamped, cleaned line to rt's kept log; rt_mu held. The line is cleaned: an
+ * API's text, or one clipped inside a character, would otherwise put a byte in the log that the
+ * utf8mb4 column refuses, and every later save of it with it. */
 static void
-job_rt_append(struct job_ctx *ctx, const char *word, const char *msg)
+job_rt_add_line(struct job_rt *rt, const char *word, const char *msg)
 {
-    struct job_rt *rt = ctx->rt;
     char ts[32];
     caltime_format_dt6(now_wall_ms(), ts, sizeof(ts));
     ts[23] = '\0'; /* milliseconds are enough for a log line */
@@ -40,6 +45,15 @@ job_rt_append(struct job_ctx *ctx, const char *word, const char *msg)
     free(clean);
     job_rt_trim(rt);
     rt->unsaved = true;
+}
+
+/* Appends one line to the kept log and saves it when a second has passed. */
+static void
+job_rt_append(struct job_ctx *ctx, const char *word, const char *msg)
+{
+    pthread_mutex_lock(&rt_mu);
+    job_rt_add_line(ctx->rt, word, msg);
+    pthread_mutex_unlock(&rt_mu);
     job_rt_save(ctx, false);
 }
 
@@ -71,13 +85,15 @@ job_progress(struct job_ctx *ctx, int64_t done, int64_t total, const char *note)
     struct job_rt *rt = ctx->rt;
     if (rt == NULL)
         return;
+    char *clean = utf8_clean_clip(note ? note : "", sizeof(rt->note) - 1);
+    pthread_mutex_lock(&rt_mu);
     rt->has_progress = true;
     rt->done = done;
     rt->total = total;
-    char *clean = utf8_clean_clip(note ? note : "", sizeof(rt->note) - 1);
     snprintf(rt->note, sizeof(rt->note), "%s", clean);
-    free(clean);
     rt->unsaved = true;
+    pthread_mutex_unlock(&rt_mu);
+    free(clean);
     if (ctx->env && ctx->env->foreground && now_mono_ms() - rt->last_save_ms >= 1000) {
         fprintf(stderr, "progress: %lld/%lld %s\n", (long long)done, (long long)total, rt->note);
         rt->last_save_ms = now_mono_ms();
@@ -114,26 +130,68 @@ job_plan(struct job_ctx *ctx, cJSON *step_take)
     cJSON_AddItemToArray(rt->plan, step_take);
 }
 
+/* Writes rt's log and progress to job_logs on db; rt_mu held. */
+static int
+job_rt_write(struct db *db, const struct job_ctx *ctx)
+{
+    const struct job_rt *rt = ctx->rt;
+    struct job_log_progress pr = {rt->done, rt->total, rt->note[0] ? rt->note : NULL};
+    return job_log_save(db, ctx->id, ctx->attempt, rt->log.len ? rt->log.data : NULL,
+                        rt->has_progress ? &pr : NULL);
+}
+
 void
 job_rt_save(struct job_ctx *ctx, bool force)
 {
     struct job_rt *rt = ctx->rt;
-    if (rt == NULL || !rt->unsaved || ctx->env == NULL || ctx->env->foreground || ctx->id <= 0)
+    if (rt == NULL || ctx->env == NULL || ctx->env->foreground || ctx->id <= 0)
         return;
-    if (!force && rt->last_save_ms && now_mono_ms() - rt->last_save_ms < 1000)
-        return;
-    rt->last_save_ms = now_mono_ms();
-    struct db *db = job_env_fleet(ctx->env);
-    if (db == NULL)
-        return;
-    struct job_log_progress pr = {rt->done, rt->total, rt->note[0] ? rt->note : NULL};
-    /* A lost line of log is not worth failing the job for: it stays unsaved for the next try. */
-    if (job_log_save(db, ctx->id, ctx->attempt, rt->log.len ? rt->log.data : NULL,
-                     rt->has_progress ? &pr : NULL) < 0) {
-        log_warnx("job %lld: saving its log: %s", (long long)ctx->id, db_errstr(db));
-        return;
+    /* Held through the write, so last words are never overtaken by an older save. */
+    pthread_mutex_lock(&rt_mu);
+    if (rt->unsaved &&
+        (force || rt->last_save_ms == 0 || now_mono_ms() - rt->last_save_ms >= 1000)) {
+        rt->last_save_ms = now_mono_ms();
+        struct db *db = job_env_fleet(ctx->env);
+        /* A lost line of log is not worth failing the job for: it stays unsaved for the next
+         * try. */
+        if (db && job_rt_write(db, ctx) < 0)
+            log_warnx("job %lld: saving its log: %s", (long long)ctx->id, db_errstr(db));
+        else if (db)
+            rt->unsaved = false;
     }
-    rt->unsaved = false;
+    pthread_mutex_unlock(&rt_mu);
+}
+
+void
+job_rt_attach(struct job_ctx *ctx)
+{
+    pthread_mutex_lock(&rt_mu);
+    rt_current = ctx;
+    pthread_mutex_unlock(&rt_mu);
+}
+
+void
+job_rt_detach(void)
+{
+    pthread_mutex_lock(&rt_mu);
+    rt_current = NULL;
+    pthread_mutex_unlock(&rt_mu);
+}
+
+void
+job_rt_last_words(const struct cfg *cfg)
+{
+    pthread_mutex_lock(&rt_mu);
+    struct job_ctx *ctx = rt_current;
+    if (ctx == NULL || ctx->rt == NULL || ctx->env == NULL || ctx->env->foreground || ctx->id <= 0)
+        return; /* the lock is kept: the process is about to end */
+    job_rt_add_line(ctx->rt, "WARN",
+                    "stopped by its worker (SIGTERM): the lines above are its last");
+    /* A connection of its own: the run's may be in the middle of a statement. */
+    struct db *db = db_new(&cfg->mysql);
+    if (db_connect(db) < 0 || job_rt_write(db, ctx) < 0)
+        log_warnx("job %lld: saving its log as it stops: %s", (long long)ctx->id, db_errstr(db));
+    db_free(db);
 }
 
 void

@@ -7,9 +7,11 @@
 #include "metrics.h"
 #include "proto.h"
 #include "registry.h"
+#include "runtime_env.h"
 #include "util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -25,6 +27,8 @@ static volatile int child_cancel;
  * is meant for this job: the supervisor may have asked to cancel the job before it. */
 static _Atomic int64_t child_running;
 static struct gate *child_gate;
+/* The configuration, for child_term_thread's connection. */
+static const struct cfg *child_cfg;
 
 static void
 child_on_usr1(int sig)
@@ -55,6 +59,49 @@ child_signals(void)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* The thread that takes the supervisor's SIGTERM (blocked in every other thread): the job's
+ * thread may be stuck in a call for as long as the job's timeout, and the lines it logged in its
+ * last second, not yet saved, are what tells where. It saves them, then ends the process by the
+ * signal, as the default action would have. */
+static void *
+child_term_thread(void *arg)
+{
+    (void)arg;
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    int sig = 0;
+    while (sigwait(&term, &sig) != 0)
+        ;
+    job_rt_last_words(child_cfg);
+    signal(SIGTERM, SIG_DFL);
+    pthread_sigmask(SIG_UNBLOCK, &term, NULL);
+    raise(SIGTERM);
+    _exit(1);
+}
+
+/* Blocks SIGTERM here (and in threads started later) and starts child_term_thread. */
+static void
+child_term_start(const struct cfg *cfg)
+{
+    child_cfg = cfg;
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &term, NULL);
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, (size_t)256 << 10);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pthread_t th;
+    if (pthread_create(&th, &a, child_term_thread, NULL) != 0) {
+        /* Without it a SIGTERM still stops the child; only the last lines are lost. */
+        log_warnx("child: no thread for SIGTERM; a stopped job's last second of log is lost");
+        pthread_sigmask(SIG_UNBLOCK, &term, NULL);
+    }
+    pthread_attr_destroy(&a);
 }
 
 static void
@@ -168,6 +215,7 @@ child_main(int fd, pid_t parent, const struct cfg *cfg, struct gate *gate)
     if (getppid() != parent)
         _exit(0);
     child_signals();
+    child_term_start(cfg);
     if (cfg->worker.sched_batch)
         child_sched_batch();
     metrics_fork_child();

@@ -198,6 +198,27 @@ test_progress_visible(struct tenv *t)
           "the final progress is saved");
 }
 
+/* A job stopped by its worker (here its timeout) kept only what it saved a second before:
+ * the lines and progress of its last second, the ones that say where it hung, were lost with
+ * the child. The child now saves them when the SIGTERM comes, with a line saying so. */
+static void
+test_log_saved_when_stopped(struct tenv *t)
+{
+    t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    int64_t id = t_enqueue(t, "System/Probe", "{\"steps\":2,\"sleep_ms\":60000}",
+                           (const char *const[]){"--timeout", "2", "--max-attempts", "1", NULL});
+    WAIT_UNTIL(t_job_done(t, id), 20000, "the probe is stopped by its timeout");
+    char *log =
+        t_sql_str(t, "SELECT log FROM job_logs WHERE job_id = ? AND attempt = 1", DB_P(DBI(id)));
+    CHECK(log && strstr(log, "INFO probe starting") &&
+              strstr(log, "stopped by its worker (SIGTERM)"),
+          "the log has the line the stop came in: %s", log ? log : "(no row)");
+    free(log);
+    CHECK(t_sql_int(t, 0, "SELECT progress_done FROM job_logs WHERE job_id = ? AND attempt = 1",
+                    DB_P(DBI(id))) == 1,
+          "the progress of the step done a moment before the stop is saved");
+}
+
 /* Two workers (two children each) run probes that call the fake through [service.fake] at
  * 120 requests a minute: across all four children never more than 2 requests in any second
  * (less a 20 ms tolerance: the fake stamps a request when it reads it, a little after the
@@ -354,6 +375,7 @@ static const struct test_case cases[] = {
     {"e2e_runtime_probe_dry_run", test_probe_dry_run, DB_TEST},
     {"e2e_runtime_dry_run_read_only", test_dry_run_session_read_only, DB_TEST},
     {"e2e_runtime_progress_visible", test_progress_visible, NULL},
+    {"e2e_runtime_log_saved_when_stopped", test_log_saved_when_stopped, NULL},
     {"e2e_runtime_http_budget_two_workers", test_probe_http_budget_two_workers, FAKE_SERVICE},
     {"e2e_runtime_log_keeps_clipped_text", test_log_keeps_clipped_text, FAKE_SERVICE},
     {"e2e_runtime_cleanup_dry_run", test_cleanup_dry_run, NULL},
