@@ -119,8 +119,16 @@ static const struct cfg_key cfg_keys[] = {
       "open connections at most; more wait in the listen backlog (raise LimitNOFILE with it)"),
     K(producer, max_connections_per_ip, CFG_INT, "64", 0, 1000000,
       "open connections per client address at most, so that a few addresses cannot take all "
-      "max_connections (64: 16 addresses to fill 1024); an IPv6 client counts per full "
-      "address. 0 for no limit (behind a reverse proxy, every client is the proxy's address)"),
+      "max_connections (64: 16 addresses to fill 1024); an IPv6 client counts by its prefix "
+      "(ipv6_prefix_len). 0 for no limit (behind a reverse proxy, every client is the proxy's "
+      "address)"),
+    K(producer, ipv6_prefix_len, CFG_INT, "64", 32, 128,
+      "an IPv6 client counts against max_connections_per_ip together with every address that "
+      "shares this many leading bits with its own: one host usually holds a whole /64, and "
+      "could open each connection from an address of its own. Shorter (56, 48) also holds back "
+      "a customer whose ISP hands out that much, and counts more strangers together; 128 counts "
+      "each address alone. IPv4 clients (also inside IPv6: ::ffff:0:0/96, the NAT64 "
+      "64:ff9b::/96) count per address"),
     K(producer, trusted_proxies, CFG_STR, "", 0, 0,
       "reverse proxies (addresses or address/bits blocks, separated by commas) whose "
       "X-Forwarded-For names the client of a request they pass on; the dashboard's login "

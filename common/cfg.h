@@ -72,6 +72,7 @@ struct cfg_producer {
     int threads;
     int max_connections;
     int max_connections_per_ip;
+    int ipv6_prefix_len;   /* an IPv6 client counts against max_connections_per_ip by this prefix */
     char *trusted_proxies; /* "10.0.0.5, 192.168.0.0/16": X-Forwarded-For believed from these */
     int header_timeout_s;
     int request_timeout_s;

@@ -8,6 +8,7 @@
 #include "health_page.h"
 #include "http_client_addr.h"
 #include "http_guard.h"
+#include "http_prefix_limit.h"
 #include "http_server.h"
 #include "http_tls.h"
 #include "log.h"
@@ -471,6 +472,36 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&p->active, 1);
 }
 
+/* libmicrohttpd's accept policy (cls is the prefix limit): runs once its own per-address limit
+ * has taken the connection, and refuses it before anything is allocated for it when its IPv6
+ * prefix already holds max_connections_per_ip connections. */
+static enum MHD_Result
+http_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    return http_prefix_limit_allows(cls, addr, addrlen) ? MHD_YES : MHD_NO;
+}
+
+/* libmicrohttpd's connection notifications: the prefix limit counts the connections that
+ * libmicrohttpd really opened (it may still refuse one after the accept policy let it in), and
+ * the guard watches their deadlines. */
+static void
+http_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+            enum MHD_ConnectionNotificationCode code)
+{
+    struct producer *p = cls;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    /* libmicrohttpd keeps the address the accept gave it, whole, until after the close. */
+    socklen_t len = sa && sa->sa_family == AF_INET6 ? (socklen_t)sizeof(struct sockaddr_in6)
+                                                    : (socklen_t)sizeof(struct sockaddr_in);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        http_prefix_limit_opened(p->prefix_limit, sa, len);
+    else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+        http_prefix_limit_closed(p->prefix_limit, sa, len);
+    http_guard_notify(p->guard, conn, socket_context, code);
+}
+
 static void http_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 static void
@@ -576,6 +607,8 @@ http_server_start(struct producer *p, char *err, size_t errlen)
                                     .body_grace_ms = pc->body_grace_s * 1000,
                                     .body_min_rate = pc->body_min_bytes_per_s};
     p->guard = http_guard_start(&lim);
+    p->prefix_limit =
+        http_prefix_limit_new(pc->max_connections_per_ip, pc->ipv6_prefix_len, pc->max_connections);
     /* libmicrohttpd's idle timeout also ends a request resumed after a long wait for its
      * commit, so it is the request deadline; the guard enforces the tighter header and body
      * rate ones. */
@@ -584,20 +617,22 @@ http_server_start(struct producer *p, char *err, size_t errlen)
         {.option = MHD_OPTION_HTTPS_MEM_KEY, .ptr_value = tls.key},
         {.option = MHD_OPTION_END}};
     p->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, http_access, p, MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
-        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)pc->threads,
-        MHD_OPTION_NOTIFY_COMPLETED, http_completed, p, MHD_OPTION_URI_LOG_CALLBACK, http_uri_log,
-        NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)pc->request_timeout_s,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)HTTP_CONN_MEMORY, MHD_OPTION_CONNECTION_LIMIT, (unsigned)pc->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)pc->max_connections_per_ip,
-        MHD_OPTION_NOTIFY_CONNECTION, http_guard_notify, p->guard, MHD_OPTION_ARRAY, tls_opts,
-        MHD_OPTION_END);
+        flags, 0, http_accept, p->prefix_limit, http_access, p, MHD_OPTION_EXTERNAL_LOGGER,
+        http_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)pc->threads, MHD_OPTION_NOTIFY_COMPLETED, http_completed, p,
+        MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)pc->request_timeout_s, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)pc->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)pc->max_connections_per_ip, MHD_OPTION_NOTIFY_CONNECTION, http_notify, p,
+        MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     freeaddrinfo(ai);
     http_tls_release(&tls);
     if (p->mhd == NULL) {
         http_guard_stop(p->guard);
         p->guard = NULL;
+        http_prefix_limit_free(p->prefix_limit);
+        p->prefix_limit = NULL;
         snprintf(err, errlen,
                  "cannot listen on %s (address in use, not allowed, or the TLS "
                  "certificate and key do not match)",
@@ -623,4 +658,6 @@ http_server_stop(struct producer *p)
     p->mhd = NULL;
     http_guard_stop(p->guard);
     p->guard = NULL;
+    http_prefix_limit_free(p->prefix_limit);
+    p->prefix_limit = NULL;
 }

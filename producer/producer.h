@@ -19,6 +19,7 @@ struct dash;
 struct producer;
 struct health_state;
 struct http_guard;
+struct http_prefix_limit;
 struct producer_writer;
 struct spool;
 struct spool_replay;
@@ -73,7 +74,9 @@ struct producer {
     struct producer_metrics metrics;
     struct dash *dash; /* the dashboard (dash.h) */
     struct MHD_Daemon *mhd;
-    struct http_guard *guard;     /* connection deadlines, with the server */
+    struct http_guard *guard; /* connection deadlines, with the server */
+    /* connections per IPv6 prefix, with the server (http_prefix_limit.h) */
+    struct http_prefix_limit *prefix_limit;
     struct health_state *health;  /* MariaDB and Redis as a background probe sees them */
     struct http_proxies *proxies; /* [producer] trusted_proxies (http_client_addr.h) */
     atomic_int active;            /* requests received and not yet finished */

@@ -9,6 +9,7 @@
  * to metrics_add where the event happens, rendered by metrics_render. */
 #include "dash.h"
 #include "http_guard.h"
+#include "http_prefix_limit.h"
 #include "http_server.h"
 #include "json.h"
 #include "metrics.h"
@@ -95,6 +96,18 @@ metrics_cuts(struct buf *b, struct http_guard *g)
                    http_guard_cuts(g, (enum http_guard_cut)why));
 }
 
+/* Connections refused when accepted, by reason (one so far: libmicrohttpd's own per-address
+ * refusals are not reported to the producer). */
+static void
+metrics_refused(struct buf *b, struct http_prefix_limit *l)
+{
+    metric_head(b, "jobfleet_producer_connections_refused_total", "counter",
+                "Connections refused when accepted, by reason: ipv6_prefix (their IPv6 prefix, "
+                "ipv6_prefix_len bits, held max_connections_per_ip connections).");
+    buf_printf(b, "jobfleet_producer_connections_refused_total{reason=\"ipv6_prefix\"} %ld\n",
+               http_prefix_limit_refused(l));
+}
+
 char *
 producer_metrics_render(struct producer *p)
 {
@@ -156,6 +169,7 @@ producer_metrics_render(struct producer *p)
                "Requests waiting for the writer to commit their job.",
                (long)atomic_load(&p->suspended));
     metrics_cuts(&b, p->guard);
+    metrics_refused(&b, p->prefix_limit);
     metrics_fleet(&b, p);
     /* The labelled counters kept in the registry (metrics.h): webhooks by source and status,
      * jobs enqueued by queue and action. */
