@@ -13,8 +13,15 @@
 #include <cjson/cJSON.h>
 
 /* Input past this many bytes is ignored by ticket_html_to_text (a ticket body is far smaller);
- * it bounds the parser's tree, which for deeply nested input costs ~100x the input's size. */
+ * it bounds the text and the copies of the input. */
 #define TICKET_HTML_MAX_INPUT ((size_t)8 << 20)
+
+/* Input from the '<' after this many on is ignored by ticket_html_to_text. Bytes alone do not
+ * bound the parser's tree: each '<' can add an element and a text node, ~180 bytes each, for 4
+ * bytes of input, so 8 MiB of "x<b>" took 714 MB. With this bound it takes ~70 MB (peak RSS
+ * growth, the input's copies included), while a 2 MB Outlook thread (Word HTML, dense with
+ * tags) holds ~71,000 '<' and bodies up to ~5 MB of it are read whole. */
+#define TICKET_HTML_MAX_TAGS ((size_t)200000)
 
 /* The largest time_spent ticket_time_spent_s accepts, in seconds (about 31,700 years): small
  * enough that a sum over millions of entries cannot overflow an int64_t. */
@@ -28,10 +35,12 @@
  * XML_PARSE_HUGE, without which libxml2 stops at nesting depth 256 and loses the rest of the
  * document) and an iterative walk of its tree, so depth costs no stack. The rules, in order:
  *
- *  1. Input. Bytes past TICKET_HTML_MAX_INPUT are ignored. Invalid UTF-8 is replaced by U+FFFD,
- *     one per maximal invalid subpart (as Python's bytes.decode("utf-8", "replace") does);
- *     U+FFFE and U+FFFF are dropped; NUL and the C0 controls other than tab, LF, CR and FF are
- *     dropped; FF becomes a space. A CDATA section, "<![CDATA[" to the next "]]>" (or to the
+ *  1. Input. Bytes past TICKET_HTML_MAX_INPUT are ignored, and so are those from the '<' after
+ *     the first TICKET_HTML_MAX_TAGS on: every '<' counts, in a tag, an end tag, a comment,
+ *     text, a script or a CDATA section. Invalid UTF-8 is replaced by U+FFFD, one per maximal
+ *     invalid subpart (as Python's bytes.decode("utf-8", "replace") does); U+FFFE and U+FFFF
+ *     are dropped; NUL and the C0 controls other than tab, LF, CR and FF are dropped; FF
+ *     becomes a space. A CDATA section, "<![CDATA[" to the next "]]>" (or to the
  *     end), is removed: in HTML it is a bogus comment, which gives no text.
  *  2. Entities are decoded by the parser, by libxml2's HTML rules: named ("&eacute;"), decimal
  *     and hex ("&#233;", "&#xE9;"; the ';' may be left off numeric ones). A named one without

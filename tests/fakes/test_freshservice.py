@@ -232,6 +232,13 @@ class GeneratorTest(unittest.TestCase):
         self.assertEqual(fxgen.html_to_text("<div>a</div>b<p>c</p>"), "a\nb\nc")
         self.assertEqual(fxgen.html_to_text("a<br><br><br><br>b<br>"), "a\n\nb")
 
+    def test_tag_cap(self):
+        n = fxgen.MAX_TAGS
+        self.assertEqual(fxgen.html_to_text("<b>" * (n - 1) + "<i>kept<i>gone"), "kept")
+        self.assertEqual(fxgen.html_to_text("<!--<-->" * (n // 2) + "kept<gone"), "kept")
+        self.assertEqual(fxgen.html_to_text("x < " * n + "tail < gone"),
+                         "x < " * n + "tail")
+
     def test_deterministic_and_covering(self):
         now = fxgen.parse_time(NOW)
         a = json.dumps(fxgen.build(60, 9, now))
