@@ -67,9 +67,9 @@ HTML -> TEXT RULES (the C converter implements these; every expected text here f
   First, the body is cut before the '<' after the first MAX_TAGS (200,000): every '<' counts,
   in a tag, an end tag, a comment or text. (It bounds the C parser's tree; a 2 MB Outlook
   thread holds ~71,000, and no fixture body comes near.)
-  Parse as HTML (libxml2: htmlReadMemory with encoding "UTF-8" -- bodies are UTF-8 -- and
-  HTML_PARSE_NOERROR|HTML_PARSE_NOWARNING|HTML_PARSE_NONET), then walk the tree in document
-  order building lines:
+  Parse as HTML (libxml2: htmlCtxtReadMemory with encoding "UTF-8" -- bodies are UTF-8 -- and
+  HTML_PARSE_NOERROR|HTML_PARSE_NOWARNING|HTML_PARSE_NONET; attributes are not kept), then walk
+  the tree in document order building lines:
    1. Character references are decoded (&amp; &eacute; &nbsp; &#8364; &#x20AC; &#128512;).
    2. The contents of <script>, <style> and <head> (so <title>) are dropped; so are comments.
    3. In text, space, tab, CR, LF, FF and U+00A0 (no-break space, e.g. from &nbsp;) all count

@@ -401,7 +401,8 @@ static void
 test_html_memory(void **state)
 {
     (void)state;
-    static const char *const patterns[] = {"<b>", "x<b>", "<div>"};
+    static const char *const patterns[] = {
+        "<b>", "x<b>", "<div>", "<b a b c d e f g h i j k l m n o p q r s t u v w x y z>"};
     for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
         long kib = rss_growth_kib(patterns[i]);
         print_message("%s x 8 MiB: peak RSS grew by %ld KiB\n", patterns[i], kib);
