@@ -185,8 +185,7 @@ job_rt_last_words(const struct cfg *cfg)
     struct job_ctx *ctx = rt_current;
     if (ctx == NULL || ctx->rt == NULL || ctx->env == NULL || ctx->env->foreground || ctx->id <= 0)
         return; /* the lock is kept: the process is about to end */
-    job_rt_add_line(ctx->rt, "WARN",
-                    "stopped by its worker (SIGTERM): the lines above are its last");
+    job_rt_add_line(ctx->rt, "WARN", "stopped by its worker (SIGTERM) at this point");
     /* A connection of its own: the run's may be in the middle of a statement. */
     struct db *db = db_new(&cfg->mysql);
     if (db_connect(db) < 0 || job_rt_write(db, ctx) < 0)
