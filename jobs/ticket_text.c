@@ -1,6 +1,7 @@
 /* This file contains the ticket sync's pure helpers: HTML to text over libxml2's HTML parser,
  * time_spent parsing, status and priority words and total hours (rules in ticket_text.h). */
 #include "ticket_text.h"
+#include "html_attrs.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -369,6 +370,7 @@ ticket_html_to_text(const char *html, size_t len)
         buf_release(&in);
         return xstrdup("");
     }
+    in.len = html_attrs_cap(in.data, in.len);
     xmlDoc *doc = parse_html(in.data, in.len);
     buf_release(&in);
     if (doc == NULL)

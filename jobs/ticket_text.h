@@ -33,7 +33,10 @@
 /* Converts len bytes of HTML (need not be NUL-terminated, may hold NULs) to plain text, with
  * libxml2's HTML parser in recover mode (encoding UTF-8, no network, no error output, and
  * XML_PARSE_HUGE, without which libxml2 stops at nesting depth 256 and loses the rest of the
- * document) and an iterative walk of its tree, so depth costs no stack. The rules, in order:
+ * document) and an iterative walk of its tree, so depth costs no stack. No rule reads an
+ * attribute: the parser keeps none, and a start tag's past HTML_TAG_ATTRS_MAX are dropped before
+ * it reads them (html_attrs.h), which keeps a hostile tag from costing minutes. The rules, in
+ * order:
  *
  *  1. Input. Bytes past TICKET_HTML_MAX_INPUT are ignored, and so are those from the '<' after
  *     the first TICKET_HTML_MAX_TAGS on: every '<' counts, in a tag, an end tag, a comment,
