@@ -61,7 +61,8 @@ static const struct cfg_key cfg_keys[] = {
     K(worker, drain_timeout_s, CFG_INT, "60", 0, 86400,
       "on SIGTERM, seconds to let running jobs finish before killing them"),
     K(worker, kill_grace_s, CFG_INT, "5", 0, 3600,
-      "seconds between SIGTERM and SIGKILL for a job past its timeout"),
+      "seconds between SIGTERM and SIGKILL for a job past its timeout, cancelled or still "
+      "running at a drain's end; in them its child saves its last log lines"),
     K(worker, prefetch, CFG_INT, "-1", -1, 4096,
       "jobs claimed ahead of idle children under load, so claims and check-outs cover many "
       "jobs per statement (-1: 1 per child, up to 64 for jobs short enough to start within 20 ms; "

@@ -52,7 +52,10 @@ struct job_ctx {
 };
 
 /* A job function. params is the parsed parameters (borrowed). It must not exit or longjmp;
- * a crash costs only the child process it runs in. */
+ * a crash costs only the child process it runs in. In a worker's child SIGTERM is blocked (a
+ * thread of the child takes it to save the last log lines): a process the function starts with
+ * fork gets it unblocked, one started with posix_spawn must unblock it itself
+ * (posix_spawnattr_setsigmask). */
 typedef void job_fn(struct job_ctx *ctx, const cJSON *params, struct job_out *out);
 
 /* The process's runtime: the configuration and the connections job functions open lazily (the

@@ -186,8 +186,12 @@ job_rt_last_words(const struct cfg *cfg)
     if (ctx == NULL || ctx->rt == NULL || ctx->env == NULL || ctx->env->foreground || ctx->id <= 0)
         return; /* the lock is kept: the process is about to end */
     job_rt_add_line(ctx->rt, "WARN", "stopped by its worker (SIGTERM) at this point");
-    /* A connection of its own: the run's may be in the middle of a statement. */
-    struct db *db = db_new(&cfg->mysql);
+    /* A connection of its own: the run's may be in the middle of a statement. Quick to give
+     * up, as kill_grace_s (5 s by default) ends the process anyway. */
+    struct cfg_mysql m = cfg->mysql;
+    m.connect_timeout_s = m.connect_timeout_s < 2 ? m.connect_timeout_s : 2;
+    m.read_timeout_s = m.read_timeout_s < 2 ? m.read_timeout_s : 2;
+    struct db *db = db_new(&m);
     if (db_connect(db) < 0 || job_rt_write(db, ctx) < 0)
         log_warnx("job %lld: saving its log as it stops: %s", (long long)ctx->id, db_errstr(db));
     db_free(db);

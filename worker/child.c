@@ -82,6 +82,17 @@ child_term_thread(void *arg)
     _exit(1);
 }
 
+/* A process a job forks must not inherit the blocked SIGTERM (posix_spawn runs no fork
+ * handlers: see jobs/runtime.h). */
+static void
+child_forked_unblock(void)
+{
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    pthread_sigmask(SIG_UNBLOCK, &term, NULL);
+}
+
 /* Blocks SIGTERM here (and in threads started later) and starts child_term_thread. */
 static void
 child_term_start(const struct cfg *cfg)
@@ -91,6 +102,7 @@ child_term_start(const struct cfg *cfg)
     sigemptyset(&term);
     sigaddset(&term, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &term, NULL);
+    pthread_atfork(NULL, NULL, child_forked_unblock);
     pthread_attr_t a;
     pthread_attr_init(&a);
     pthread_attr_setstacksize(&a, (size_t)256 << 10);
