@@ -129,7 +129,8 @@ static const struct cfg_key cfg_keys[] = {
       "could open each connection from an address of its own. Shorter (56, 48) also holds back "
       "a customer whose ISP hands out that much, and counts more strangers together; 128 counts "
       "each address alone. IPv4 clients (also inside IPv6: ::ffff:0:0/96, the NAT64 "
-      "64:ff9b::/96) count per address"),
+      "64:ff9b::/96) and local ones (fc00::/7, fe80::/10: a LAN, a cluster's pods) count per "
+      "address"),
     K(producer, trusted_proxies, CFG_STR, "", 0, 0,
       "reverse proxies (addresses or address/bits blocks, separated by commas) whose "
       "X-Forwarded-For names the client of a request they pass on; the dashboard's login "

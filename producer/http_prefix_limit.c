@@ -58,6 +58,11 @@ prefix_key(const struct http_prefix_limit *l, const struct sockaddr *sa, socklen
      * and counts per address; its /64 would be every IPv4 client's. */
     if (memcmp(a, mapped, sizeof(mapped)) == 0 || memcmp(a, nat64, sizeof(nat64)) == 0)
         return false;
+    /* A unique local (fc00::/7) or link-local (fe80::/10) client is on the operator's own
+     * network, where one /64 holds many unrelated clients (a LAN, a cluster's pods), not an
+     * attacker who owns it. */
+    if ((a[0] & 0xfe) == 0xfc || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80))
+        return false;
     int full = l->prefix_len / 8, rest = l->prefix_len % 8;
     memset(key, 0, 16);
     memcpy(key, a, (size_t)full);

@@ -10,7 +10,8 @@ struct http_prefix_limit;
 
 /* A table of open connections by IPv6 prefix: an IPv6 address counts by its first prefix_len
  * bits (1-128), and its group may hold per_group connections. Other addresses are not counted
- * here: IPv4 addresses and IPv4 addresses carried in IPv6 (::ffff:0:0/96, 64:ff9b::/96), and
+ * here: IPv4 addresses and IPv4 addresses carried in IPv6 (::ffff:0:0/96, 64:ff9b::/96), local
+ * ones (unique local fc00::/7, link-local fe80::/10), and
  * every address when prefix_len is 128 or per_group is 0 (libmicrohttpd's own per-address limit
  * counts those). max_open is how many connections may be open at once (the table's size; more
  * still works, only slower). Never returns NULL. */

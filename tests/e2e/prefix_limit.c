@@ -32,13 +32,15 @@ static char added[ADDRS][INET6_ADDRSTRLEN];
 static int n_added;
 static pid_t added_by;
 
-/* The /64 <prefix>:<subnet>:: as inet_ntop writes it, the prefix a /48 of this process's own
- * (from its pid), so that tests running at once on this machine never share an address. */
+/* The /64 of subnet as inet_ntop writes it: in 2001:db8::/32 (documentation addresses, and
+ * global ones: a local prefix counts per address), with 24 bits of this process's pid, so that
+ * tests running at once on this machine never share an address. */
 static void
 v6_net(int subnet, char *out, size_t len)
 {
     unsigned pid = (unsigned)getpid();
-    snprintf(out, len, "fd6a:%x:%x:%x::", (pid >> 16) & 0xffff, pid & 0xffff, (unsigned)subnet);
+    snprintf(out, len, "2001:db8:%x:%x::", pid & 0xffff,
+             ((pid >> 16) & 0xff) << 8 | (unsigned)subnet);
 }
 
 /* Runs `ip -6 addr add|del <addr>/128 dev lo`; returns whether it succeeded. */

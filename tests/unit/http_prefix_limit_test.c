@@ -114,6 +114,31 @@ test_close_makes_room(void **state)
     http_prefix_limit_free(l);
 }
 
+/* Local addresses (unique local fc00::/7, link-local fe80::/10) are the operator's own
+ * networks, where one /64 holds many unrelated clients (a LAN, a cluster's pods): one address
+ * each, as before. */
+static void
+test_local_per_address(void **state)
+{
+    (void)state;
+    struct http_prefix_limit *l = http_prefix_limit_new(1, 64, 16);
+    static const char *const local[] = {"fd00:1:2:3::1", "fd00:1:2:3::2", "fc00::1",
+                                        "fc00::2",       "fe80::1",       "fe80::2"};
+    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+        opened(l, local[i]);
+    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+        assert_int_equal(count(l, local[i]), 0);
+        assert_true(allows(l, local[i]));
+    }
+    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+        closed(l, local[i]);
+    /* The first global prefix past them is counted. */
+    opened(l, "fec0::1");
+    assert_false(allows(l, "fec0::2"));
+    closed(l, "fec0::1");
+    http_prefix_limit_free(l);
+}
+
 /* IPv4 clients, also on a dual-stack socket or through a NAT64, are one address each: their
  * /64 would be every IPv4 client's. libmicrohttpd's own per-address limit counts them. */
 static void
@@ -189,8 +214,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_prefix_one_count), cmocka_unit_test(test_close_makes_room),
-        cmocka_unit_test(test_ipv4_per_address),     cmocka_unit_test(test_prefix_len),
-        cmocka_unit_test(test_many_groups),
+        cmocka_unit_test(test_ipv4_per_address),     cmocka_unit_test(test_local_per_address),
+        cmocka_unit_test(test_prefix_len),           cmocka_unit_test(test_many_groups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
