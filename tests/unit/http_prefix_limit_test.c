@@ -114,6 +114,21 @@ test_close_makes_room(void **state)
     http_prefix_limit_free(l);
 }
 
+/* Opens a connection from each of the n addresses into a table of one connection a group, and
+ * checks that none is counted (each would be refused if it were), then closes them. */
+static void
+expect_uncounted(struct http_prefix_limit *l, const char *const *addrs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        opened(l, addrs[i]);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(count(l, addrs[i]), 0);
+        assert_true(allows(l, addrs[i]));
+    }
+    for (size_t i = 0; i < n; i++)
+        closed(l, addrs[i]);
+}
+
 /* Local addresses (unique local fc00::/7, link-local fe80::/10) are the operator's own
  * networks, where one /64 holds many unrelated clients (a LAN, a cluster's pods): one address
  * each, as before. */
@@ -124,14 +139,7 @@ test_local_per_address(void **state)
     struct http_prefix_limit *l = http_prefix_limit_new(1, 64, 16);
     static const char *const local[] = {"fd00:1:2:3::1", "fd00:1:2:3::2", "fc00::1",
                                         "fc00::2",       "fe80::1",       "fe80::2"};
-    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
-        opened(l, local[i]);
-    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
-        assert_int_equal(count(l, local[i]), 0);
-        assert_true(allows(l, local[i]));
-    }
-    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
-        closed(l, local[i]);
+    expect_uncounted(l, local, sizeof(local) / sizeof(local[0]));
     /* The first global prefix past them is counted. */
     opened(l, "fec0::1");
     assert_false(allows(l, "fec0::2"));
@@ -148,14 +156,7 @@ test_ipv4_per_address(void **state)
     struct http_prefix_limit *l = http_prefix_limit_new(1, 64, 16);
     static const char *const v4[] = {"::ffff:192.0.2.1",   "::ffff:192.0.2.2", "64:ff9b::192.0.2.1",
                                      "64:ff9b::192.0.2.2", "192.0.2.1",        "192.0.2.2"};
-    for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++)
-        opened(l, v4[i]);
-    for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
-        assert_int_equal(count(l, v4[i]), 0);
-        assert_true(allows(l, v4[i]));
-    }
-    for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++)
-        closed(l, v4[i]);
+    expect_uncounted(l, v4, sizeof(v4) / sizeof(v4[0]));
     /* Next to them, an IPv6 /64 is still counted. */
     opened(l, "2001:db8::1");
     assert_false(allows(l, "2001:db8::2"));
