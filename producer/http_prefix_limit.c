@@ -1,6 +1,9 @@
-/* This file counts the producer's open connections by IPv6 prefix, so that [producer]
- * max_connections_per_ip holds back a client that owns a whole /64: libmicrohttpd's own limit
- * counts each full address, and such a client can use a new one for every connection.
+/* This file counts the producer's open connections by client, for [producer]
+ * max_connections_per_ip: an IPv4 client by its address, an IPv6 one by its prefix, so that a
+ * client that owns a whole /64 is held back too (libmicrohttpd's own limit counts each full
+ * address, and such a client can use a new one for every connection). All of them count here,
+ * not in libmicrohttpd, so that every refusal is counted in the metrics: libmicrohttpd's own
+ * are not reported to the producer.
  *
  * libmicrohttpd asks http_prefix_limit_allows from its accept policy callback, and its
  * connection notifications count a connection once it is open and again when it closes. The
@@ -40,35 +43,46 @@ struct http_prefix_limit {
     uint64_t seed[2]; /* the hash's secret: clients choose their prefixes */
     int per_group;
     int prefix_len;
-    atomic_long refused;
+    atomic_long refused[2]; /* by enum http_prefix_refusal */
 };
 
-/* The group of sa into key; false when sa is not counted here. */
-static bool
+/* IPv4-mapped IPv6 (::ffff:0:0/96): how the table keys an IPv4 address, and how a dual-stack
+ * socket shows an IPv4 client. */
+static const unsigned char v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+/* How an address counts. */
+enum prefix_kind { PREFIX_NONE, PREFIX_ADDRESS, PREFIX_PREFIX };
+
+/* The group of sa into key (an IPv4 address as IPv4-mapped IPv6), and how it counts. */
+static enum prefix_kind
 prefix_key(const struct http_prefix_limit *l, const struct sockaddr *sa, socklen_t len,
            unsigned char key[16])
 {
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff},
-                               nat64[12] = {0, 0x64, 0xff, 0x9b};
-    if (l->per_group <= 0 || l->prefix_len >= 128 || sa == NULL || sa->sa_family != AF_INET6 ||
-        len < (socklen_t)sizeof(struct sockaddr_in6))
-        return false;
+    static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b};
+    if (l->per_group <= 0 || sa == NULL)
+        return PREFIX_NONE;
+    if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        memcpy(key, v4_mapped, sizeof(v4_mapped));
+        memcpy(key + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+        return PREFIX_ADDRESS;
+    }
+    if (sa->sa_family != AF_INET6 || len < (socklen_t)sizeof(struct sockaddr_in6))
+        return PREFIX_NONE;
     const unsigned char *a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
-    /* An IPv4 client, seen through a dual-stack socket or a NAT64, has one address of its own
-     * and counts per address; its /64 would be every IPv4 client's. */
-    if (memcmp(a, mapped, sizeof(mapped)) == 0 || memcmp(a, nat64, sizeof(nat64)) == 0)
-        return false;
-    /* A unique local (fc00::/7) or link-local (fe80::/10) client is on the operator's own
-     * network, where one /64 holds many unrelated clients (a LAN, a cluster's pods), not an
-     * attacker who owns it. */
-    if ((a[0] & 0xfe) == 0xfc || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80))
-        return false;
+    memcpy(key, a, 16);
+    /* An IPv4 client, seen through a dual-stack socket or a NAT64, has one address of its own;
+     * its /64 would be every IPv4 client's. A unique local (fc00::/7) or link-local (fe80::/10)
+     * client is on the operator's own network, where one /64 holds many unrelated clients (a
+     * LAN, a cluster's pods), not an attacker who owns it. */
+    if (l->prefix_len >= 128 || memcmp(a, v4_mapped, sizeof(v4_mapped)) == 0 ||
+        memcmp(a, nat64, sizeof(nat64)) == 0 || (a[0] & 0xfe) == 0xfc ||
+        (a[0] == 0xfe && (a[1] & 0xc0) == 0x80))
+        return PREFIX_ADDRESS;
     int full = l->prefix_len / 8, rest = l->prefix_len % 8;
-    memset(key, 0, 16);
-    memcpy(key, a, (size_t)full);
+    memset(key + full, 0, (size_t)(16 - full));
     if (rest)
         key[full] = a[full] & (unsigned char)(0xff << (8 - rest));
-    return true;
+    return PREFIX_PREFIX;
 }
 
 /* MurmurHash3's 64-bit finalizer. */
@@ -107,13 +121,13 @@ http_prefix_limit_new(int per_group, int prefix_len, int max_open)
     l->per_group = per_group;
     l->prefix_len = prefix_len;
     size_t n = 16;
-    bool counts = per_group > 0 && prefix_len < 128;
-    while (counts && n < (size_t)max_open && n < PREFIX_BUCKETS_MAX)
+    while (per_group > 0 && n < (size_t)max_open && n < PREFIX_BUCKETS_MAX)
         n *= 2;
     l->buckets = xcalloc(n, sizeof(*l->buckets));
     l->mask = n - 1;
     ids_random(l->seed, sizeof(l->seed));
-    atomic_init(&l->refused, 0);
+    atomic_init(&l->refused[HTTP_REFUSED_ADDRESS], 0);
+    atomic_init(&l->refused[HTTP_REFUSED_PREFIX], 0);
     return l;
 }
 
@@ -135,31 +149,44 @@ http_prefix_limit_free(struct http_prefix_limit *l)
 }
 
 static void
-prefix_log_refusal(const struct http_prefix_limit *l, const unsigned char key[16])
+prefix_log_refusal(const struct http_prefix_limit *l, const unsigned char key[16],
+                   enum prefix_kind kind)
 {
-    /* Anyone who holds a prefix can cause these at will. */
-    static struct log_limit limit = LOG_LIMIT_INIT("IPv6 prefix refusal");
+    /* Anyone can cause these at will. */
+    static struct log_limit by_address = LOG_LIMIT_INIT("per-address refusal"),
+                            by_prefix = LOG_LIMIT_INIT("IPv6 prefix refusal");
     char text[INET6_ADDRSTRLEN];
-    inet_ntop(AF_INET6, key, text, sizeof(text));
-    log_warnx_limited(&limit,
-                      "refused a connection from %s/%d: that prefix already holds %d "
-                      "connections ([producer] max_connections_per_ip, ipv6_prefix_len)",
-                      text, l->prefix_len, l->per_group);
+    if (memcmp(key, v4_mapped, sizeof(v4_mapped)) == 0)
+        inet_ntop(AF_INET, key + 12, text, sizeof(text));
+    else
+        inet_ntop(AF_INET6, key, text, sizeof(text));
+    if (kind == PREFIX_PREFIX)
+        log_warnx_limited(&by_prefix,
+                          "refused a connection from %s/%d: that prefix already holds %d "
+                          "connections ([producer] max_connections_per_ip, ipv6_prefix_len)",
+                          text, l->prefix_len, l->per_group);
+    else
+        log_warnx_limited(&by_address,
+                          "refused a connection from %s: that address already holds %d "
+                          "connections ([producer] max_connections_per_ip)",
+                          text, l->per_group);
 }
 
 bool
 http_prefix_limit_allows(struct http_prefix_limit *l, const struct sockaddr *sa, socklen_t len)
 {
     unsigned char key[16];
-    if (!prefix_key(l, sa, len, key))
+    enum prefix_kind kind = prefix_key(l, sa, len, key);
+    if (kind == PREFIX_NONE)
         return true;
     pthread_mutex_lock(&l->mu);
     const struct prefix_group *g = *prefix_find(l, key);
     bool ok = g == NULL || g->count < l->per_group;
     pthread_mutex_unlock(&l->mu);
     if (!ok) {
-        atomic_fetch_add(&l->refused, 1);
-        prefix_log_refusal(l, key);
+        atomic_fetch_add(
+            &l->refused[kind == PREFIX_PREFIX ? HTTP_REFUSED_PREFIX : HTTP_REFUSED_ADDRESS], 1);
+        prefix_log_refusal(l, key, kind);
     }
     return ok;
 }
@@ -168,7 +195,7 @@ void
 http_prefix_limit_opened(struct http_prefix_limit *l, const struct sockaddr *sa, socklen_t len)
 {
     unsigned char key[16];
-    if (!prefix_key(l, sa, len, key))
+    if (prefix_key(l, sa, len, key) == PREFIX_NONE)
         return;
     pthread_mutex_lock(&l->mu);
     struct prefix_group **pp = prefix_find(l, key);
@@ -184,7 +211,7 @@ void
 http_prefix_limit_closed(struct http_prefix_limit *l, const struct sockaddr *sa, socklen_t len)
 {
     unsigned char key[16];
-    if (!prefix_key(l, sa, len, key))
+    if (prefix_key(l, sa, len, key) == PREFIX_NONE)
         return;
     pthread_mutex_lock(&l->mu);
     struct prefix_group **pp = prefix_find(l, key);
@@ -201,7 +228,7 @@ int
 http_prefix_limit_count(struct http_prefix_limit *l, const struct sockaddr *sa, socklen_t len)
 {
     unsigned char key[16];
-    if (!prefix_key(l, sa, len, key))
+    if (prefix_key(l, sa, len, key) == PREFIX_NONE)
         return 0;
     pthread_mutex_lock(&l->mu);
     const struct prefix_group *g = *prefix_find(l, key);
@@ -211,7 +238,7 @@ http_prefix_limit_count(struct http_prefix_limit *l, const struct sockaddr *sa, 
 }
 
 long
-http_prefix_limit_refused(struct http_prefix_limit *l)
+http_prefix_limit_refused(struct http_prefix_limit *l, enum http_prefix_refusal kind)
 {
-    return l ? atomic_load(&l->refused) : 0;
+    return l ? atomic_load(&l->refused[kind]) : 0;
 }

@@ -472,9 +472,9 @@ http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&p->active, 1);
 }
 
-/* libmicrohttpd's accept policy (cls is the prefix limit): runs once its own per-address limit
- * has taken the connection, and refuses it before anything is allocated for it when its IPv6
- * prefix already holds max_connections_per_ip connections. */
+/* libmicrohttpd's accept policy (cls is the prefix limit): refuses a connection before
+ * anything is allocated for it when its address, or its IPv6 prefix, already holds
+ * max_connections_per_ip connections. */
 static enum MHD_Result
 http_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
@@ -623,8 +623,7 @@ http_server_start(struct producer *p, char *err, size_t errlen)
         MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)pc->request_timeout_s, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)pc->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)pc->max_connections_per_ip, MHD_OPTION_NOTIFY_CONNECTION, http_notify, p,
+        (unsigned)pc->max_connections, MHD_OPTION_NOTIFY_CONNECTION, http_notify, p,
         MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     freeaddrinfo(ai);
     http_tls_release(&tls);

@@ -96,16 +96,18 @@ metrics_cuts(struct buf *b, struct http_guard *g)
                    http_guard_cuts(g, (enum http_guard_cut)why));
 }
 
-/* Connections refused when accepted, by reason (one so far: libmicrohttpd's own per-address
- * refusals are not reported to the producer). */
+/* Connections refused when accepted, by reason. */
 static void
 metrics_refused(struct buf *b, struct http_prefix_limit *l)
 {
     metric_head(b, "jobfleet_producer_connections_refused_total", "counter",
-                "Connections refused when accepted, by reason: ipv6_prefix (their IPv6 prefix, "
-                "ipv6_prefix_len bits, held max_connections_per_ip connections).");
+                "Connections refused when accepted, by reason: per_ip (their address held "
+                "max_connections_per_ip connections), ipv6_prefix (their IPv6 prefix, "
+                "ipv6_prefix_len bits, did).");
+    buf_printf(b, "jobfleet_producer_connections_refused_total{reason=\"per_ip\"} %ld\n",
+               http_prefix_limit_refused(l, HTTP_REFUSED_ADDRESS));
     buf_printf(b, "jobfleet_producer_connections_refused_total{reason=\"ipv6_prefix\"} %ld\n",
-               http_prefix_limit_refused(l));
+               http_prefix_limit_refused(l, HTTP_REFUSED_PREFIX));
 }
 
 char *

@@ -1,9 +1,10 @@
-/* End-to-end tests of [producer] max_connections_per_ip on an IPv6 listener: a client counts
+/* End-to-end tests of [producer] max_connections_per_ip. On an IPv6 listener a client counts
  * by its prefix (ipv6_prefix_len, 64 by default), since one that holds a whole /64 could open
  * each connection from an address of its own. The producer listens on an address the test
  * gives lo, and the clients connect from addresses of their own /64s, added the same way.
  * Adding addresses needs CAP_NET_ADMIN: the suite runs as root, in CI too. The addresses are in
- * a prefix of this process's own, and are removed when it exits. */
+ * a prefix of this process's own, and are removed when it exits. On the IPv4 listener a client
+ * counts by its address; every refusal of either kind shows in the metrics. */
 #include "tproducer.h"
 #include "tsupport.h"
 #include "util.h"
@@ -199,7 +200,8 @@ test_group(struct tenv *t)
 }
 
 /* ipv6_prefix_len = 128: every address counts alone again, so PER_IP + 1 connections from one
- * /64 are all served. */
+ * /64 are all served; PER_IP + 1 from one address are not, and that refusal counts per
+ * address. */
 static void
 test_full_address(struct tenv *t)
 {
@@ -208,16 +210,83 @@ test_full_address(struct tenv *t)
     for (int i = 0; i <= PER_IP; i++)
         addr_add(SUBNET_CLIENT, 2 + i, from[i]);
     tprod_start(t);
-    int fds[PER_IP + 1];
-    for (int i = 0; i <= PER_IP; i++) {
-        fds[i] = connect_from(from[i], server, port);
+    int fds[2 * PER_IP];
+    for (int i = 0; i < 2 * PER_IP; i++) {
+        /* One from each address, then PER_IP - 1 more from the first. */
+        const char *a = from[i <= PER_IP ? i : 0];
+        fds[i] = connect_from(a, server, port);
         int code = ask_health(fds[i]);
-        CHECK(code > 0, "connection %d, from %s: %s", i + 1, from[i],
+        CHECK(code > 0, "connection %d, from %s: %s", i + 1, a,
               code == 0 ? "closed unanswered" : "no answer");
     }
-    for (int i = 0; i <= PER_IP; i++)
+    int fd = connect_from(from[0], server, port);
+    int code = ask_health(fd);
+    close(fd);
+    CHECK(code == 0, "connection %d from %s, which holds %d: %s (%d)", PER_IP + 1, from[0], PER_IP,
+          code > 0 ? "served" : "neither served nor closed", code);
+    int64_t by_address =
+        tprod_metric(t, "jobfleet_producer_connections_refused_total{reason=\"per_ip\"}");
+    CHECK(by_address == 1, "refused per address: %lld", (long long)by_address);
+    for (int i = 0; i < 2 * PER_IP; i++)
         close(fds[i]);
     addrs_remove();
+}
+
+/* A connection from 127.0.0.<host> to the producer's IPv4 listener. */
+static int
+connect_from_v4(struct tenv *t, int host)
+{
+    char ip[64];
+    int port = 0;
+    CHECK(sscanf(t->cfg.producer.listen, "%63[^:]:%d", ip, &port) == 2, "listen %s",
+          t->cfg.producer.listen);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd >= 0, "socket: %s", strerror(errno));
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(0x7f000000u | (uint32_t)host);
+    CHECK(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind 127.0.0.%d: %s", host,
+          strerror(errno));
+    CHECK(inet_pton(AF_INET, ip, &a.sin_addr) == 1, "address %s", ip);
+    a.sin_port = htons((uint16_t)port);
+    CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "connect from 127.0.0.%d: %s", host,
+          strerror(errno));
+    return fd;
+}
+
+/* An IPv4 client counts by its address: PER_IP connections from 127.0.0.2 are served, one
+ * more is closed unanswered, and the refusal is counted and logged (libmicrohttpd refused it
+ * before, and nothing showed it); 127.0.0.3 is served meanwhile. The test's own requests come
+ * from 127.0.0.1. */
+static void
+test_ipv4(struct tenv *t)
+{
+    pid_t p = tprod_start(t);
+    int fds[PER_IP];
+    for (int i = 0; i < PER_IP; i++) {
+        fds[i] = connect_from_v4(t, 2);
+        int code = ask_health(fds[i]);
+        CHECK(code > 0, "connection %d from 127.0.0.2: %s", i + 1,
+              code == 0 ? "closed unanswered" : "no answer");
+    }
+    int fd = connect_from_v4(t, 2);
+    int code = ask_health(fd);
+    close(fd);
+    CHECK(code == 0, "connection %d from 127.0.0.2, which holds %d: %s (%d)", PER_IP + 1, PER_IP,
+          code > 0 ? "served" : "neither served nor closed", code);
+    fd = connect_from_v4(t, 3);
+    CHECK(ask_health(fd) > 0, "a connection from 127.0.0.3");
+    close(fd);
+    int64_t by_address =
+        tprod_metric(t, "jobfleet_producer_connections_refused_total{reason=\"per_ip\"}");
+    int64_t by_prefix =
+        tprod_metric(t, "jobfleet_producer_connections_refused_total{reason=\"ipv6_prefix\"}");
+    CHECK(by_address == 1 && by_prefix == 0, "refused per address: %lld, per IPv6 prefix: %lld",
+          (long long)by_address, (long long)by_prefix);
+    const char line[] = "refused a connection from 127.0.0.2: that address already holds " TEXT(
+        PER_IP) " connections";
+    CHECK(t_log_has(t, p, line), "no \"%s\" in the log", line);
+    for (int i = 0; i < PER_IP; i++)
+        close(fds[i]);
 }
 
 /* The held connections stay open, idle between requests, for the whole test. */
@@ -227,6 +296,7 @@ test_full_address(struct tenv *t)
 static const struct test_case cases[] = {
     {"e2e_prefix_limit_group", test_group, CONF},
     {"e2e_prefix_limit_full_address", test_full_address, CONF "ipv6_prefix_len = 128\n"},
+    {"e2e_prefix_limit_ipv4", test_ipv4, CONF},
 };
 
 int

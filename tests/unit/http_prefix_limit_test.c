@@ -1,6 +1,7 @@
 /* Unit tests for producer/http_prefix_limit.c: IPv6 clients count against
- * max_connections_per_ip by their prefix, IPv4 ones (also inside IPv6) are left to the
- * per-address limit, and a group's count comes down as its connections close. */
+ * max_connections_per_ip by their prefix, IPv4 ones (also inside IPv6) and local ones by their
+ * address, each refusal is counted by its kind, and a group's count comes down as its
+ * connections close. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -85,12 +86,12 @@ test_one_prefix_one_count(void **state)
     /* A third address of the /64, and one of the two open ones, are refused alike. */
     assert_false(allows(l, "2001:db8:1:2:abcd::7"));
     assert_false(allows(l, "2001:db8:1:2::1"));
-    assert_int_equal(http_prefix_limit_refused(l), 2);
+    assert_int_equal(http_prefix_limit_refused(l, HTTP_REFUSED_PREFIX), 2);
     /* The neighbouring /64s are groups of their own. */
     assert_int_equal(count(l, "2001:db8:1:3::1"), 0);
     assert_true(allows(l, "2001:db8:1:3::1"));
     assert_true(allows(l, "2001:db8:1:1:ffff:ffff:ffff:ffff"));
-    assert_int_equal(http_prefix_limit_refused(l), 2);
+    assert_int_equal(http_prefix_limit_refused(l, HTTP_REFUSED_PREFIX), 2);
     http_prefix_limit_free(l);
 }
 
@@ -114,19 +115,27 @@ test_close_makes_room(void **state)
     http_prefix_limit_free(l);
 }
 
-/* Opens a connection from each of the n addresses into a table of one connection a group, and
- * checks that none is counted (each would be refused if it were), then closes them. */
+/* Opens a connection from each of the n addresses, which share /64s, into a table of one
+ * connection a group, and checks that each address is a group of its own: it holds one (so a
+ * second from it is refused, as a per-address refusal), not the two of its /64. Then closes
+ * them: each has room again. */
 static void
-expect_uncounted(struct http_prefix_limit *l, const char *const *addrs, size_t n)
+expect_per_address(struct http_prefix_limit *l, const char *const *addrs, size_t n)
 {
+    long before = http_prefix_limit_refused(l, HTTP_REFUSED_ADDRESS);
     for (size_t i = 0; i < n; i++)
         opened(l, addrs[i]);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(count(l, addrs[i]), 1);
+        assert_false(allows(l, addrs[i]));
+    }
+    assert_int_equal(http_prefix_limit_refused(l, HTTP_REFUSED_ADDRESS), before + (long)n);
+    for (size_t i = 0; i < n; i++)
+        closed(l, addrs[i]);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(count(l, addrs[i]), 0);
         assert_true(allows(l, addrs[i]));
     }
-    for (size_t i = 0; i < n; i++)
-        closed(l, addrs[i]);
 }
 
 /* Local addresses (unique local fc00::/7, link-local fe80::/10) are the operator's own
@@ -139,7 +148,7 @@ test_local_per_address(void **state)
     struct http_prefix_limit *l = http_prefix_limit_new(1, 64, 16);
     static const char *const local[] = {"fd00:1:2:3::1", "fd00:1:2:3::2", "fc00::1",
                                         "fc00::2",       "fe80::1",       "fe80::2"};
-    expect_uncounted(l, local, sizeof(local) / sizeof(local[0]));
+    expect_per_address(l, local, sizeof(local) / sizeof(local[0]));
     /* The first global prefix past them is counted. */
     opened(l, "fec0::1");
     assert_false(allows(l, "fec0::2"));
@@ -148,18 +157,29 @@ test_local_per_address(void **state)
 }
 
 /* IPv4 clients, also on a dual-stack socket or through a NAT64, are one address each: their
- * /64 would be every IPv4 client's. libmicrohttpd's own per-address limit counts them. */
+ * /64 would be every IPv4 client's. An IPv4 client is the same one whether it comes as IPv4 or
+ * inside IPv6. */
 static void
 test_ipv4_per_address(void **state)
 {
     (void)state;
     struct http_prefix_limit *l = http_prefix_limit_new(1, 64, 16);
-    static const char *const v4[] = {"::ffff:192.0.2.1",   "::ffff:192.0.2.2", "64:ff9b::192.0.2.1",
-                                     "64:ff9b::192.0.2.2", "192.0.2.1",        "192.0.2.2"};
-    expect_uncounted(l, v4, sizeof(v4) / sizeof(v4[0]));
-    /* Next to them, an IPv6 /64 is still counted. */
+    static const char *const v4[] = {"::ffff:192.0.2.1", "::ffff:192.0.2.2", "64:ff9b::192.0.2.1",
+                                     "64:ff9b::192.0.2.2"};
+    expect_per_address(l, v4, sizeof(v4) / sizeof(v4[0]));
+    opened(l, "192.0.2.1");
+    assert_int_equal(count(l, "::ffff:192.0.2.1"), 1);
+    assert_false(allows(l, "::ffff:192.0.2.1"));
+    assert_false(allows(l, "192.0.2.1"));
+    assert_true(allows(l, "192.0.2.2"));
+    closed(l, "::ffff:192.0.2.1");
+    assert_true(allows(l, "192.0.2.1"));
+    /* Next to them, an IPv6 /64 is still counted by its prefix. */
     opened(l, "2001:db8::1");
     assert_false(allows(l, "2001:db8::2"));
+    assert_int_equal(http_prefix_limit_refused(l, HTTP_REFUSED_PREFIX), 1);
+    assert_int_equal(http_prefix_limit_refused(l, HTTP_REFUSED_ADDRESS), 6);
+    closed(l, "2001:db8::1");
     http_prefix_limit_free(l);
 }
 
@@ -173,11 +193,14 @@ test_prefix_len(void **state)
     assert_false(allows(l, "2001:db8:1:f:1::1"));
     assert_true(allows(l, "2001:db8:1:10::1"));
     http_prefix_limit_free(l);
-    /* 128: each address alone, which libmicrohttpd counts; 0 connections: no limit. */
+    /* 128: each address alone; 0 connections: no limit. */
     l = http_prefix_limit_new(1, 128, 16);
     opened(l, "2001:db8::1");
-    assert_int_equal(count(l, "2001:db8::1"), 0);
-    assert_true(allows(l, "2001:db8::1"));
+    assert_int_equal(count(l, "2001:db8::1"), 1);
+    assert_false(allows(l, "2001:db8::1"));
+    assert_true(allows(l, "2001:db8::2"));
+    assert_int_equal(http_prefix_limit_refused(l, HTTP_REFUSED_ADDRESS), 1);
+    closed(l, "2001:db8::1");
     http_prefix_limit_free(l);
     l = http_prefix_limit_new(0, 64, 16);
     opened(l, "2001:db8::1");
@@ -206,7 +229,8 @@ test_many_groups(void **state)
         closed(l, text);
         assert_int_equal(count(l, text), 0);
     }
-    assert_int_equal(http_prefix_limit_refused(l), 1000);
+    assert_int_equal(http_prefix_limit_refused(l, HTTP_REFUSED_PREFIX), 1000);
+    assert_int_equal(http_prefix_limit_refused(l, HTTP_REFUSED_ADDRESS), 0);
     http_prefix_limit_free(l);
 }
 
