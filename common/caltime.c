@@ -186,8 +186,17 @@ caltime_parse_frac(const char **p)
     return frac_ms;
 }
 
-/* Reads "Z", "+HH:MM", "+HHMM" or nothing at p into *off_s (seconds east of UTC). Returns the
- * rest of the text, or NULL when an offset is malformed. */
+/* The two digits at p as a number, or -1 when they are not two digits. */
+static int
+caltime_two_digits(const char *p)
+{
+    if (!isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]))
+        return -1;
+    return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+/* Reads "Z", "+HH:MM", "+HHMM" (HH at most 23, MM at most 59) or nothing at p into *off_s
+ * (seconds east of UTC). Returns the rest of the text, or NULL when an offset is malformed. */
 static const char *
 caltime_parse_offset(const char *p, int64_t *off_s)
 {
@@ -197,11 +206,15 @@ caltime_parse_offset(const char *p, int64_t *off_s)
     if (*p != '+' && *p != '-')
         return p;
     int sign = *p == '-' ? -1 : 1;
-    int hh = 0, mm = 0;
-    if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 && sscanf(p + 1, "%2d%2d", &hh, &mm) != 2)
+    int hh = caltime_two_digits(p + 1);
+    if (hh < 0 || hh > 23)
+        return NULL;
+    const char *m = p + 3 + (p[3] == ':');
+    int mm = caltime_two_digits(m);
+    if (mm < 0 || mm > 59)
         return NULL;
     *off_s = sign * (hh * 3600 + mm * 60);
-    return p + strlen(p);
+    return m + 2;
 }
 
 int
@@ -240,6 +253,10 @@ caltime_parse(const char *s, int64_t *ms)
                         .hour = tm.tm_hour,
                         .min = tm.tm_min,
                         .sec = tm.tm_sec};
+    /* strptime takes any day up to 31 and a leap second; joined, 31 February would be 3 March
+     * and 23:59:60 the next day's midnight: a time the client did not mean. */
+    if (c.day > caltime_days_in_month(c.year, c.month) || c.sec > 59)
+        return -1;
     *ms = (caltime_join(&c) - off_s) * 1000 + frac_ms;
     return 0;
 }
