@@ -47,13 +47,18 @@ cronjob_check_schedule(const struct cronjob_spec *spec, struct cron_expr *e, cha
 static enum job_err
 cronjob_check_zone(const struct cfg *cfg, const struct cronjob_spec *spec, char *err, size_t errlen)
 {
-    /* cron_tz_valid also refuses names that could leave the zone directory. */
-    if (spec->timezone &&
-        (strlen(spec->timezone) > TZONE_NAME_MAX || !cron_tz_valid(spec->timezone))) {
-        snprintf(err, errlen,
-                 "timezone: \"%s\" is not a zone of the system tz database (e.g. "
-                 "America/Chicago)",
-                 spec->timezone);
+    /* tzone_get also refuses names that could leave the zone directory. */
+    char why[256] = "";
+    if (spec->timezone && (strlen(spec->timezone) > TZONE_NAME_MAX ||
+                           tzone_get(spec->timezone, why, sizeof(why)) == NULL)) {
+        /* "localtime" is a zone on every host, only not the same one: say that, not "none". */
+        if (strcmp(spec->timezone, "localtime") == 0)
+            snprintf(err, errlen, "timezone: %s", why);
+        else
+            snprintf(err, errlen,
+                     "timezone: \"%s\" is not a zone of the system tz database (e.g. "
+                     "America/Chicago)",
+                     spec->timezone);
         return JOB_E_INPUT;
     }
     if (spec->timezone == NULL && !cron_tz_valid(cfg->scheduler.timezone)) {

@@ -460,6 +460,14 @@ static pthread_mutex_t tzone_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 const struct tzone *
 tzone_get(const char *name, char *err, size_t errlen)
 {
+    /* The tz database links it to this host's /etc/localtime: a schedule in it would fire at
+     * another instant on each host whose clock zone differs, twice across a leader change. */
+    if (name && strcmp(name, "localtime") == 0) {
+        tzone_err(err, errlen,
+                  "\"localtime\" is each host's own zone (/etc/localtime), which may differ "
+                  "between hosts: name the zone (e.g. America/Chicago)");
+        return NULL;
+    }
     if (!tzone_name_ok(name)) {
         tzone_err(err, errlen, "\"%s\" is not a time zone name (e.g. America/Chicago)",
                   name ? name : "");

@@ -25,8 +25,9 @@ bool tzone_name_ok(const char *name);
 /* The zone called name, loaded from TZONE_DIR/name on first use and kept for the life of the
  * process (so a tzdata update takes effect at restart). Thread-safe. Returns the shared zone
  * (never freed: do not tzone_free it), or NULL with one line in err (err may be NULL) when the
- * name is refused by tzone_name_ok, the file is missing or is not a TZif file we can use
- * (directories, zone.tab, leap-second "right/" zones). */
+ * name is refused by tzone_name_ok or is "localtime" (the host's own zone, not the same on every
+ * host), the file is missing or is not a TZif file we can use (directories, zone.tab,
+ * leap-second "right/" zones). */
 const struct tzone *tzone_get(const char *name, char *err, size_t errlen);
 
 /* Parses the TZif data buf[0..len) into a new zone the caller frees with tzone_free. Returns

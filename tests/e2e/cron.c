@@ -501,6 +501,9 @@ test_cli_rejects(struct tenv *t)
         {"jobfleet: cron add: timezone: \"Mars/Olympus\" is not a zone of the system tz database "
          "(e.g. America/Chicago)\n",
          "bad", "0 2 * * *", "System/Noop", "--tz", "Mars/Olympus", NULL},
+        {"jobfleet: cron add: timezone: \"localtime\" is each host's own zone (/etc/localtime), "
+         "which may differ between hosts: name the zone (e.g. America/Chicago)\n",
+         "bad", "0 2 * * *", "System/Noop", "--tz", "localtime", NULL},
         {"jobfleet: cron add: unknown action \"No/Such\"\n", "bad", "0 2 * * *", "No/Such", NULL},
         {"jobfleet: cron add: parameters must be a JSON object\n", "bad", "0 2 * * *",
          "System/Noop", "--params", "[1]", NULL},

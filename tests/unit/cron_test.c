@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cron.h"
+#include "tzone.h"
 #include "util.h"
 
 /* "2026-03-08T08:00:00Z" to UTC seconds, through libc's timegm rather than the module. */
@@ -432,6 +433,12 @@ cron_tz_valid_names(void **state)
     assert_false(cron_tz_valid("../etc/passwd"));
     assert_false(cron_tz_valid("America/../../../etc/passwd"));
     assert_false(cron_tz_valid("/etc/localtime"));
+    /* The tz database's link to this host's /etc/localtime: its zone differs from host to host,
+     * so two schedulers would fire one schedule at two instants. */
+    assert_false(cron_tz_valid("localtime"));
+    char err[160];
+    assert_null(tzone_get("localtime", err, sizeof(err)));
+    assert_non_null(strstr(err, "differ"));
     assert_false(cron_tz_valid("America"));  /* a directory */
     assert_false(cron_tz_valid("zone.tab")); /* a regular file, but not a zone */
     assert_false(cron_tz_valid("America/Chicago "));
