@@ -36,6 +36,7 @@ struct db {
     bool in_tx;
     /* The session refuses writes (db_set_read_only); applied again on every reconnect. */
     bool read_only;
+    int lock_wait_s;      /* db_set_lock_wait_s; 0: the server's */
     int64_t exec_sent_us; /* db_exec_sent_us */
 };
 
@@ -161,6 +162,10 @@ db_connect(struct db *db)
      * tx_isolation, and MariaDB before 11.1 no transaction_isolation. */
     mysql_optionsv(db->conn, MYSQL_INIT_COMMAND,
                    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    char wait[64];
+    snprintf(wait, sizeof(wait), "SET SESSION innodb_lock_wait_timeout = %d", db->lock_wait_s);
+    if (db->lock_wait_s > 0)
+        mysql_optionsv(db->conn, MYSQL_INIT_COMMAND, wait);
     const char *sock = db->socket[0] ? db->socket : NULL;
     if (mysql_real_connect(db->conn, sock ? NULL : db->host, db->user, db->password,
                            db->database[0] ? db->database : NULL, (unsigned)db->port, sock,
@@ -268,6 +273,21 @@ bool
 db_duplicate(const struct db *db)
 {
     return db->err == ER_DUP_ENTRY;
+}
+
+bool
+db_lock_timeout(const struct db *db)
+{
+    return db->err == ER_LOCK_WAIT_TIMEOUT;
+}
+
+int
+db_set_lock_wait_s(struct db *db, int seconds)
+{
+    db->lock_wait_s = seconds;
+    return db_gone(db) ? 0
+                       : db_exec(db, "SET SESSION innodb_lock_wait_timeout = ?", DB_P(DBI(seconds)),
+                                 NULL, NULL);
 }
 
 static int

@@ -79,6 +79,13 @@ bool db_packet_too_large(const struct db *db);
 bool db_data_error(const struct db *db);
 /* True when the last error was a duplicate key (1062). */
 bool db_duplicate(const struct db *db);
+/* True when the last statement gave up waiting for a row another session holds locked (1205):
+ * only that statement was undone, and the same one may pass once the lock is gone. */
+bool db_lock_timeout(const struct db *db);
+/* Makes the session's statements wait at most seconds for a locked row (innodb_lock_wait_timeout)
+ * before failing with db_lock_timeout(), now when connected and after every reconnect. Returns 0
+ * or -1 (the SET failed). */
+int db_set_lock_wait_s(struct db *db, int seconds);
 
 /* For a connection kept between uses: when its last statement was sent idle_ms ago or more
  * (and no transaction is open), pings it, so that one the server closed meanwhile (its

@@ -21,6 +21,10 @@
 #define CHECKOUT_BYTES_MAX (4u << 20)
 /* What is kept of the reason of an outcome MariaDB refused alone. */
 #define CHECKOUT_STRIPPED_REASON 1024
+/* How long a check-out waits for a row another session holds locked (a cancel that read it
+ * FOR UPDATE and has not committed yet): MariaDB's 50 s, or the 30 s read timeout before it,
+ * held the heartbeat back past the lease, and the worker fenced itself over one row. */
+#define CHECKOUT_LOCK_WAIT_S 2
 #define CHECKOUT_SETTINGS_MS 500
 #define CHECKOUT_CANCEL_POLL_MS 1000
 #define CHECKOUT_CANCELS_MAX 64
@@ -77,13 +81,34 @@ checkout_written(struct checkout *c, int n)
     bgthread_unlock(&c->bg);
 }
 
+/* The first n items waited too long for a row another session holds locked: the rest of the
+ * batch must not wait with it. A group is written again one item at a time; a single item goes
+ * to the end of the batch, behind the others, to be tried again after them. */
 static void
-checkout_failed(struct checkout *c, const char *what)
+checkout_lock_waited(struct checkout *c, const char *what, int n)
+{
+    log_warnx("%s of %d job(s): %s; %s", what, n, db_errstr(c->db),
+              n > 1 ? "writing them one at a time" : "trying it again after the others");
+    if (n > 1) {
+        c->n_single = n;
+    } else if (c->n_batch > 1) {
+        struct checkout_item it = c->batch[0];
+        memmove(c->batch, c->batch + 1, sizeof(*c->batch) * (size_t)(c->n_batch - 1));
+        c->batch[c->n_batch - 1] = it;
+        c->n_single = c->n_single > 0 ? c->n_single - 1 : 0;
+    }
+    c->retry_at = now_mono_ms() + (n == 1 && c->n_batch == 1 ? 200 : 0);
+}
+
+static void
+checkout_failed(struct checkout *c, const char *what, int n)
 {
     /* Nothing is lost: the items stay in the batch and the guards make a repeat harmless,
      * including after a commit whose answer never came. */
     if (db_lost(c->db)) {
         checkout_mark_down(c, what);
+    } else if (db_lock_timeout(c->db)) {
+        checkout_lock_waited(c, what, n);
     } else {
         log_warnx("%s: %s; will retry", what, db_errstr(c->db));
         c->retry_at = now_mono_ms() + 200;
@@ -131,7 +156,7 @@ checkout_refused(struct checkout *c, int n)
 {
     struct checkout_item *it = &c->batch[0];
     if (!db_data_error(c->db) || (n == 1 && it->stripped)) {
-        checkout_failed(c, "check-out");
+        checkout_failed(c, "check-out", n);
         return;
     }
     if (n > 1) {
@@ -183,7 +208,7 @@ checkout_hand_back(struct checkout *c, int n)
         tokens[i] = c->batch[i].job.token;
     }
     if (lifecycle_hand_back(c->db, c->instance_id, ids, attempts, tokens, n) < 0) {
-        checkout_failed(c, "hand back");
+        checkout_failed(c, "hand back", n);
     } else {
         /* Freed before the push: the job's next claim, here or on another worker, finds its
          * slot free rather than waiting for this one. */
@@ -390,6 +415,8 @@ checkout_start(struct checkout *c)
     c->pipe_rd = fds[0];
     c->pipe_wr = fds[1];
     limiter_init(&c->lim, c->redis, c->lease_ms);
+    if (db_set_lock_wait_s(c->db, CHECKOUT_LOCK_WAIT_S) < 0)
+        log_warnx("innodb_lock_wait_timeout for check-outs: %s", db_errstr(c->db));
     c->beat_ok_ms = now_mono_ms();
     if (bgthread_start(&c->bg, checkout_loop, c) < 0) {
         /* Give back what the thread would have used: the caller may carry on or exit. */

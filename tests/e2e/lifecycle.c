@@ -524,6 +524,49 @@ test_redis_flushall(struct tenv *t)
     waitpid(redis, NULL, 0);
 }
 
+#define LOCK_HOLD_MS 8000 /* past the test's lease of 6 s */
+
+/* A row another session holds locked (a cancel that read it FOR UPDATE, then stalled before
+ * its commit) holds back only its own check-out: the other outcomes are written around it, the
+ * heartbeat goes on, and no job is stopped. Before, the check-out waited for the lock on the
+ * thread that also beats, past the lease: the worker fenced itself, SIGKILLed its other jobs
+ * and started none until the lock went. */
+static void
+test_locked_row_no_fence(struct tenv *t)
+{
+    int64_t locked = t_enqueue(t, "System/Sleep", "{\"seconds\":1}", NULL);
+    int64_t other = t_enqueue(t, "System/Sleep", "{\"seconds\":2}", NULL);
+    int64_t longer = t_enqueue(t, "System/Sleep", "{\"seconds\":60}",
+                               (const char *const[]){"--max-attempts", "1", NULL});
+    pid_t w = start_worker(t);
+    WAIT_UNTIL(t_job_in_state(t, locked, "running") && t_job_in_state(t, other, "running") &&
+                   t_job_in_state(t, longer, "running"),
+               10000, "the three jobs never ran at once");
+    struct db *lk = db_new(&t->cfg.mysql);
+    CHECK(db_connect(lk) == 0 && db_begin(lk) == 0, "lock session: %s", db_errstr(lk));
+    struct db_rows *r =
+        db_query(lk, "SELECT id FROM jobs WHERE id = ? FOR UPDATE", DB_P(DBI(locked)));
+    CHECK(r && r->n_rows == 1, "lock job %lld: %s", (long long)locked, db_errstr(lk));
+    db_rows_free(r);
+    int64_t t0 = now_mono_ms();
+    WAIT_UNTIL(t_job_in_state(t, other, "succeeded"), 10000,
+               "job %lld's outcome waited behind the locked row", (long long)other);
+    /* The lock stays past the lease; the worker must go on beating all along. */
+    while (now_mono_ms() - t0 < LOCK_HOLD_MS) {
+        CHECK(!t_log_has(t, w, "no heartbeat committed"),
+              "the worker fenced itself %lld ms into the lock", (long long)(now_mono_ms() - t0));
+        sleep_ms(100);
+    }
+    CHECK(t_job_in_state(t, longer, "running"), "job %lld was stopped", (long long)longer);
+    db_rollback(lk);
+    db_free(lk);
+    WAIT_UNTIL(t_job_in_state(t, locked, "succeeded"), 10000,
+               "job %lld's outcome was not written once the lock went", (long long)locked);
+    int64_t attempt = t_sql_int(t, 0, "SELECT attempt FROM jobs WHERE id = ?", DB_P(DBI(longer)));
+    CHECK(attempt == 1 && t_job_in_state(t, longer, "running"), "job %lld: attempt %lld",
+          (long long)longer, (long long)attempt);
+}
+
 static const struct test_case cases[] = {
     {"e2e_lifecycle_noop_succeeds", test_noop_succeeds, NULL},
     {"e2e_lifecycle_fail_then_retry", test_fail_then_retry, NULL},
@@ -543,6 +586,8 @@ static const struct test_case cases[] = {
     {"e2e_lifecycle_sigterm_mysql_down", test_sigterm_mysql_down,
      "[worker]\ndrain_timeout_s = 1\nkill_grace_s = 1\n"},
     {"e2e_lifecycle_redis_flushall", test_redis_flushall, NULL},
+    {"e2e_lifecycle_locked_row_no_fence", test_locked_row_no_fence,
+     "[worker]\nconcurrency = 3\nlease_s = 6\nheartbeat_s = 1\n"},
 };
 
 int

@@ -13,4 +13,5 @@ jf_e2e(lifecycle TIMEOUT 120 NAMES
   e2e_lifecycle_cancel_states
   e2e_lifecycle_mysql_restart
   e2e_lifecycle_sigterm_mysql_down
-  e2e_lifecycle_redis_flushall)
+  e2e_lifecycle_redis_flushall
+  e2e_lifecycle_locked_row_no_fence)
