@@ -128,10 +128,11 @@ claim_resolve(struct fetch *f, const int64_t *ids, int n, int64_t token, struct 
 }
 
 /* Puts back in Redis the unclaimed IDs whose rows are still queued: their queue was paused
- * between the pop and the claim. Without this they would wait for the scheduler's reconcile.
- * IDs of rows no longer queued (a duplicate, cancelled, deferred by a limit, claimed
- * elsewhere) are dropped: their rows say what happens to them. */
-static void
+ * between the pop and the claim, or this instance may not claim. Without this they would wait
+ * for the scheduler's reconcile. IDs of rows no longer queued (a duplicate, cancelled, deferred
+ * by a limit, claimed elsewhere) are dropped: their rows say what happens to them. Returns how
+ * many went back. */
+static int
 claim_put_back_queued(struct fetch *f, struct rq *rq, const struct fetch_item *items, int n,
                       const bool *claimed)
 {
@@ -141,11 +142,11 @@ claim_put_back_queued(struct fetch *f, struct rq *rq, const struct fetch_item *i
         if (!claimed[i])
             ids[m++] = items[i].id;
     if (m == 0)
-        return;
+        return 0;
     struct db_rows *r = lifecycle_peek(f->db, ids, m);
     if (r == NULL) {
         claim_failed(f, "put back");
-        return;
+        return 0;
     }
     struct fetch_item back[FETCH_BATCH_MAX];
     int nb = 0;
@@ -158,6 +159,7 @@ claim_put_back_queued(struct fetch *f, struct rq *rq, const struct fetch_item *i
         fetch_requeue(f, rq, back, nb);
         f->next_settings = 0; /* learn of the pause now, not in half a second */
     }
+    return nb;
 }
 
 /* Pairs each claimed job with its slots and hands them over; frees the slots of the IDs that
@@ -284,9 +286,15 @@ claim_batch(struct fetch *f, struct rq *rq, const struct fetch_item *items, int 
         fetch_want(f, n);
         return;
     }
-    claim_succeeded(f);
-    if (c < n) {
-        claim_put_back_queued(f, rq, items, n, claimed);
-        fetch_want(f, n - c);
+    int back = c < n ? claim_put_back_queued(f, rq, items, n, claimed) : 0;
+    if (c == 0 && back > 0) {
+        /* Queued jobs, none of them taken: this instance may claim nothing (the scheduler
+         * declared it lost, until its next heartbeat), or their queue was just paused. Popping
+         * them again at once made thousands of empty claims a second. */
+        f->db_retry_at = now_mono_ms() + retry_fail(&f->db_retry);
+    } else {
+        claim_succeeded(f);
     }
+    if (c < n)
+        fetch_want(f, n - c);
 }

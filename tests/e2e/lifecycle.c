@@ -567,6 +567,34 @@ test_locked_row_no_fence(struct tenv *t)
           (long long)longer, (long long)attempt);
 }
 
+/* A worker the scheduler declared lost claims nothing until its next heartbeat says it runs:
+ * its claims of a queued job take none, and it rests between them rather than popping the ID
+ * again at once (it made thousands of empty claims a second). Once it runs again, the job
+ * runs. */
+static void
+test_lost_instance_claims_rest(struct tenv *t)
+{
+    pid_t w = start_worker(t);
+    /* A first job run: the worker's first heartbeat, which would set it running again, is
+     * behind it, and the next is heartbeat_s away. */
+    int64_t first = t_enqueue(t, "System/Noop", NULL, NULL);
+    WAIT_UNTIL(t_job_done(t, first), 10000, "the first job never ran");
+    CHECK(db_exec_static(t->db, "UPDATE worker_instances SET state = 'lost'") == 0, "lost: %s",
+          db_errstr(t->db));
+    int before = empty_claims(t, w);
+    int64_t id = t_enqueue(t, "System/Noop", NULL, NULL);
+    WAIT_UNTIL(empty_claims(t, w) > before, 5000, "the worker never tried the job");
+    sleep_ms(2000); /* what a lost worker claims in two seconds */
+    int empty = empty_claims(t, w) - before;
+    fprintf(stderr, "FIGURES: %d empty claims in 2 s while lost\n", empty);
+    CHECK(empty <= 20, "%d empty claims in 2 s while lost", empty);
+    CHECK(t_job_in_state(t, id, "queued"), "job %lld ran on a lost worker", (long long)id);
+    CHECK(db_exec_static(t->db, "UPDATE worker_instances SET state = 'running'") == 0,
+          "running: %s", db_errstr(t->db));
+    WAIT_UNTIL(t_job_done(t, id), 10000, "job %lld never ran once the worker ran again",
+               (long long)id);
+}
+
 static const struct test_case cases[] = {
     {"e2e_lifecycle_noop_succeeds", test_noop_succeeds, NULL},
     {"e2e_lifecycle_fail_then_retry", test_fail_then_retry, NULL},
@@ -586,6 +614,8 @@ static const struct test_case cases[] = {
     {"e2e_lifecycle_sigterm_mysql_down", test_sigterm_mysql_down,
      "[worker]\ndrain_timeout_s = 1\nkill_grace_s = 1\n"},
     {"e2e_lifecycle_redis_flushall", test_redis_flushall, NULL},
+    {"e2e_lifecycle_lost_instance_claims_rest", test_lost_instance_claims_rest,
+     "[worker]\nheartbeat_s = 30\nlease_s = 60\n"},
     {"e2e_lifecycle_locked_row_no_fence", test_locked_row_no_fence,
      "[worker]\nconcurrency = 3\nlease_s = 6\nheartbeat_s = 1\n"},
 };
