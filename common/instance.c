@@ -20,12 +20,18 @@ instance_register(struct db *db, const char *queues, int concurrency)
 }
 
 int
-instance_heartbeat(struct db *db, int64_t id, const char *state)
+instance_heartbeat(struct db *db, int64_t id, const char *state, bool revive)
 {
-    /* A row the scheduler marked lost comes back: the worker is alive after all, and any job
-     * the scheduler recovered meanwhile is guarded against this worker's late check-out. */
-    return db_exec(db, "UPDATE worker_instances SET dt_heartbeat = NOW(6), state = ? WHERE id = ?",
-                   DB_P(DBS(state), DBI(id)), NULL, NULL);
+    /* A lost row brought back at once let the worker run on the jobs the scheduler had given to
+     * other workers meanwhile (their check-outs are guarded, their work is not): twice at once.
+     * Matched rows are counted (CLIENT_FOUND_ROWS), so 0 means lost, not unchanged. */
+    uint64_t n = 0;
+    if (db_exec(db,
+                "UPDATE worker_instances SET dt_heartbeat = NOW(6), state = ? WHERE id = ? AND "
+                "(state <> 'lost' OR ?)",
+                DB_P(DBS(state), DBI(id), DBI(revive)), &n, NULL) < 0)
+        return -1;
+    return n == 0 ? 1 : 0;
 }
 
 int

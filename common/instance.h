@@ -3,14 +3,18 @@
 #ifndef JOBFLEET_INSTANCE_H
 #define JOBFLEET_INSTANCE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "db.h"
 
 /* Inserts the row as 'running'; returns its id or -1. */
 int64_t instance_register(struct db *db, const char *queues, int concurrency);
-/* Refreshes dt_heartbeat (and state, e.g. "draining"); -1 on error. */
-int instance_heartbeat(struct db *db, int64_t id, const char *state);
+/* Refreshes dt_heartbeat (and state, e.g. "draining"). A row the scheduler marked lost stays
+ * lost unless revive: its jobs were given to other workers, and those still running here must
+ * be stopped before it may claim again. Returns 0, 1 when the row is lost (nothing changed), or
+ * -1 on error. */
+int instance_heartbeat(struct db *db, int64_t id, const char *state, bool revive);
 /* Marks the row stopped; -1 on error. */
 int instance_stop(struct db *db, int64_t id);
 /* The instances running or draining, and the sum of their concurrency, into *workers and

@@ -315,6 +315,27 @@ checkout_publish_paused(struct checkout *c, int64_t read_us)
     checkout_wake_supervisor(c, 'p');
 }
 
+/* What a heartbeat found: the instance alive (committed at now), or marked lost. */
+static void
+checkout_beat_seen(struct checkout *c, bool lost, int64_t now)
+{
+    bgthread_lock(&c->bg);
+    bool was_lost = c->lost;
+    c->lost = lost;
+    if (!lost) {
+        c->beat_ok_ms = now;
+        c->revive = false;
+    }
+    bgthread_unlock(&c->bg);
+    if (lost && !was_lost)
+        log_error("the scheduler declared this worker lost (no heartbeat for its lease): its jobs "
+                  "were given to other workers; stopping those still running here");
+    else if (!lost && was_lost)
+        log_warnx("this worker runs again under its instance: claiming jobs");
+    if (lost && !was_lost)
+        checkout_wake_supervisor(c, 'l');
+}
+
 /* Heartbeat, settings and cancel polls, when due. */
 static void
 checkout_periodic(struct checkout *c, bool draining, bool any_busy, bool beat_now)
@@ -331,17 +352,18 @@ checkout_periodic(struct checkout *c, bool draining, bool any_busy, bool beat_no
         if (rc == 0)
             checkout_publish_paused(c, read_us);
     }
+    bgthread_lock(&c->bg);
+    bool revive = c->revive;
+    bgthread_unlock(&c->bg);
     if (beat_now || now >= c->next_heartbeat) {
-        int rc = instance_heartbeat(c->db, c->instance_id, draining ? "draining" : "running");
+        int rc =
+            instance_heartbeat(c->db, c->instance_id, draining ? "draining" : "running", revive);
         if (rc < 0 && db_lost(c->db)) {
             checkout_mark_down(c, "heartbeat");
             return;
         }
-        if (rc == 0) {
-            bgthread_lock(&c->bg);
-            c->beat_ok_ms = now;
-            bgthread_unlock(&c->bg);
-        }
+        if (rc >= 0)
+            checkout_beat_seen(c, rc == 1, now);
         c->next_heartbeat = now + c->heartbeat_ms;
     }
     if (any_busy && now >= c->next_cancel_poll) {
@@ -371,7 +393,8 @@ checkout_loop(void *arg)
         bgthread_lock(&c->bg);
         /* Sleep while there is nothing to write and nothing due. */
         while (c->n_queue == 0 && !(bgthread_stopping(&c->bg) && c->n_batch == 0) &&
-               c->draining == last_draining && now_mono_ms() < checkout_next_due(c, c->any_busy))
+               c->draining == last_draining && !c->revive_now &&
+               now_mono_ms() < checkout_next_due(c, c->any_busy))
             bgthread_wait_until(&c->bg, checkout_next_due(c, c->any_busy));
         if (c->n_queue > 0) {
             if (c->n_batch + c->n_queue > c->cap_batch) {
@@ -383,9 +406,11 @@ checkout_loop(void *arg)
             c->n_queue = 0;
         }
         bool stop = bgthread_stopping(&c->bg), draining = c->draining, any_busy = c->any_busy;
+        bool revive_now = c->revive_now;
+        c->revive_now = false;
         int64_t stop_by = c->stop_by;
         bgthread_unlock(&c->bg);
-        bool beat_now = draining != last_draining;
+        bool beat_now = draining != last_draining || revive_now;
         last_draining = draining;
         if (checkout_db_up(c)) {
             /* Check-outs first: they free the fleet's view of the jobs soonest. */
@@ -491,6 +516,24 @@ checkout_unwritten(struct checkout *c)
     int n = c->n_unwritten;
     bgthread_unlock(&c->bg);
     return n;
+}
+
+bool
+checkout_lost(struct checkout *c)
+{
+    bgthread_lock(&c->bg);
+    bool lost = c->lost;
+    bgthread_unlock(&c->bg);
+    return lost;
+}
+
+void
+checkout_revive(struct checkout *c)
+{
+    bgthread_lock(&c->bg);
+    c->revive = c->revive_now = true;
+    bgthread_wake(&c->bg);
+    bgthread_unlock(&c->bg);
 }
 
 int64_t

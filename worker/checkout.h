@@ -53,13 +53,16 @@ struct checkout {
     int64_t paused_new_us; /* when the settings read that found them was sent (monotonic) */
     int64_t n_flushes, n_flushed;
     int64_t beat_ok_ms; /* when the last heartbeat that committed was sent (monotonic) */
+    bool lost;          /* the last heartbeat found the instance marked lost by the scheduler */
+    bool revive;        /* the supervisor stopped what ran then: heartbeats may revive it */
+    bool revive_now;    /* ... and the next one is sent at once */
     /* Set before checkout_start, then the thread's: */
     struct db *db;                 /* borrowed, connected; the caller's again after checkout_stop */
     const struct cfg_redis *redis; /* borrowed: for freeing fleet-wide slots */
     int64_t instance_id;
     int64_t lease_ms;
     int heartbeat_ms;
-    int pipe_rd; /* readable when cancel requests wait */
+    int pipe_rd; /* readable when cancel requests wait, or the instance was found lost */
     int pipe_wr;
     /* The thread's own: */
     struct limiter lim; /* the actions' retry backoffs; frees fleet-wide slots */
@@ -93,6 +96,12 @@ int checkout_unwritten(struct checkout *c);
  * the instance row having just been written): MariaDB's dt_heartbeat of this instance is at
  * least that recent, so the scheduler cannot declare it lost before this + lease. */
 int64_t checkout_last_beat(struct checkout *c);
+/* Whether the last heartbeat found this instance marked lost: its jobs were given to other
+ * workers, and it claims nothing until checkout_revive. */
+bool checkout_lost(struct checkout *c);
+/* The supervisor stopped every job of the lost instance and dropped its window: the next
+ * heartbeat, sent at once, marks the instance running again. */
+void checkout_revive(struct checkout *c);
 /* The heartbeat says "draining" from now on, at once. */
 void checkout_set_draining(struct checkout *c);
 /* Whether jobs run (cancel requests are polled only then). */

@@ -19,19 +19,40 @@ sup_fence_after_ms(const struct sup *s)
     return lease - (margin > 0 ? margin : 0);
 }
 
+/* A worker the scheduler declared lost whose children are all stopped: its window, claimed
+ * before then and given to other workers with the rest, is handed back (the guards refuse the
+ * rows, which are no longer this instance's), and its heartbeats may bring it back. */
+static void
+sup_fence_revive(struct sup *s)
+{
+    if (s->revive_asked)
+        return;
+    for (int i = 0; i < s->n_slots; i++)
+        if (s->slots[i].busy || s->slots[i].n_ahead > 0)
+            return;
+    sup_hand_back_window(s);
+    checkout_revive(&s->checkout);
+    s->revive_asked = true;
+}
+
 /* Self-fencing: a worker whose heartbeats have not committed for most of the lease (cut from
  * MariaDB, or its connection hung) will soon be declared lost, and its jobs given to other
  * workers. Its running jobs are killed now, before that can happen, so that a job never runs
  * here and elsewhere at once (I2 of the fault suite; a partition would otherwise let both run
  * to the end), and no job starts until a heartbeat commits again. The outcomes ("worker
  * stopped: ...") are written when MariaDB answers, and dropped by the check-out's fence when
- * the jobs were recovered meanwhile. Returns true while fenced. */
+ * the jobs were recovered meanwhile. A worker that a heartbeat found declared lost already (it
+ * was frozen past its lease, and came back before its fence) stops its jobs the same way, then
+ * comes back under its instance. Returns true while fenced. */
 bool
 sup_fence(struct sup *s)
 {
     int64_t now = now_mono_ms(), quiet = now - checkout_last_beat(&s->checkout);
-    bool fenced = quiet >= sup_fence_after_ms(s);
-    if (fenced && !s->fenced)
+    bool lost = checkout_lost(&s->checkout);
+    bool fenced = lost || quiet >= sup_fence_after_ms(s);
+    if (!lost)
+        s->revive_asked = false;
+    if (fenced && !s->fenced && !lost)
         log_warnx("no heartbeat committed for %lld ms (lease %lld ms): stopping the running jobs "
                   "and starting none until MariaDB answers",
                   (long long)quiet, (long long)s->fetch.lease_ms);
@@ -44,14 +65,20 @@ sup_fence(struct sup *s)
          * the job that runs. */
         if (!sl->busy || sl->fence_killed || sup_withdraw(s, sl) != 0)
             continue;
-        snprintf(sl->kill_reason, sizeof(sl->kill_reason),
-                 "worker stopped: no heartbeat for %llds, its lease running out",
-                 (long long)(quiet / 1000));
+        if (lost)
+            snprintf(sl->kill_reason, sizeof(sl->kill_reason),
+                     "worker stopped: the scheduler declared it lost");
+        else
+            snprintf(sl->kill_reason, sizeof(sl->kill_reason),
+                     "worker stopped: no heartbeat for %llds, its lease running out",
+                     (long long)(quiet / 1000));
         sl->kill_status = JOB_RETRY;
         sl->term_ms = now;
         sl->fence_killed = true;
         FAULT_NOTE_KILL(sl->pid, "self-fence");
         kill(sl->pid, SIGKILL);
     }
+    if (lost)
+        sup_fence_revive(s);
     return fenced;
 }

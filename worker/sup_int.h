@@ -82,6 +82,7 @@ struct sup {
     int64_t delivered;   /* ... and the jobs it delivered against it */
     int told_idle;       /* what the fetch thread was last told of idle children */
     bool fenced;         /* no heartbeat committed for most of the lease: no job runs */
+    bool revive_asked;   /* declared lost, everything of then stopped: checkout_revive called */
     char *paused;        /* the queues paused fleet-wide, "\nq1\nq2\n" (NULL, "": none) */
     int64_t paused_us;   /* ... as read then (checkout_take_paused) */
     struct start_clock clock; /* MariaDB's clock, for the jobs' real start (sup_real_start) */

@@ -58,7 +58,8 @@ test_claim_refreshes_heartbeat(struct tenv *t)
           "the claim did not refresh the instance's heartbeat");
 }
 
-/* An instance the scheduler marked lost takes no job until a heartbeat brings it back. */
+/* An instance the scheduler marked lost takes no job until a heartbeat that may revive it (its
+ * worker stopped what ran there) brings it back; a plain heartbeat does not. */
 static void
 test_lost_instance_claims_nothing(struct tenv *t)
 {
@@ -74,7 +75,9 @@ test_lost_instance_claims_nothing(struct tenv *t)
                     "dt_heartbeat < NOW(6) - INTERVAL ? SECOND",
                     DB_P(DBI(inst), DBI(LEASE_S))) == 1,
           "the refused claim brought the lost instance back");
-    CHECK(instance_heartbeat(t->db, inst, "running") == 0, "heartbeat: %s", db_errstr(t->db));
+    CHECK(instance_heartbeat(t->db, inst, "running", false) == 1, "a heartbeat revived it: %s",
+          db_errstr(t->db));
+    CHECK(instance_heartbeat(t->db, inst, "running", true) == 0, "heartbeat: %s", db_errstr(t->db));
     got = lifecycle_claim(t->db, &id, 1, inst, 2, NULL, out);
     CHECK(got == 1, "after its heartbeat the instance claimed %d jobs, not 1", got);
     claimed_job_release(&out[0]);

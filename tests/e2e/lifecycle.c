@@ -595,6 +595,49 @@ test_lost_instance_claims_rest(struct tenv *t)
                (long long)id);
 }
 
+/* The pid of the worker's child that took job id's first attempt, from the worker's log; 0
+ * when none did yet. */
+static pid_t
+child_of(struct tenv *t, pid_t w, int64_t id)
+{
+    char *log = t_log(t, w), needle[96];
+    snprintf(needle, sizeof(needle), "] debug: job %lld attempt 1 taken by its child",
+             (long long)id);
+    const char *at = log ? strstr(log, needle) : NULL;
+    pid_t pid = 0;
+    if (at) {
+        const char *open = at;
+        while (open > log && *open != '[')
+            open--;
+        pid = (pid_t)strtol(open + 1, NULL, 10);
+    }
+    free(log);
+    return pid;
+}
+
+/* A worker the scheduler declared lost while it was alive (frozen past its lease, say, and back
+ * before its fence could tell) stops the jobs it still runs, which the scheduler gave to other
+ * workers: its heartbeat brought the instance back at once, and the jobs ran here and elsewhere
+ * at the same time. Once its children are stopped it comes back and runs jobs again. */
+static void
+test_lost_worker_stops_its_jobs(struct tenv *t)
+{
+    int64_t id = t_enqueue(t, "System/Sleep", "{\"seconds\":60}",
+                           (const char *const[]){"--max-attempts", "1", NULL});
+    pid_t w = start_worker(t), child = 0;
+    WAIT_UNTIL((child = child_of(t, w, id)) > 0, 10000, "no child took job %lld", (long long)id);
+    CHECK(db_exec_static(t->db, "UPDATE worker_instances SET state = 'lost'") == 0, "lost: %s",
+          db_errstr(t->db));
+    WAIT_UNTIL(kill(child, 0) != 0, 5000, "child %d still runs job %lld of a lost worker",
+               (int)child, (long long)id);
+    CHECK(t_log_has(t, w, "declared this worker lost"), "the worker never said it was lost");
+    WAIT_UNTIL(t_sql_int(t, 0, "SELECT COUNT(*) FROM worker_instances WHERE state = 'running'",
+                         DB_NOP) == 1,
+               5000, "the worker never came back");
+    int64_t next = t_enqueue(t, "System/Noop", NULL, NULL);
+    WAIT_UNTIL(t_job_done(t, next), 10000, "no job ran once the worker came back");
+}
+
 static const struct test_case cases[] = {
     {"e2e_lifecycle_noop_succeeds", test_noop_succeeds, NULL},
     {"e2e_lifecycle_fail_then_retry", test_fail_then_retry, NULL},
@@ -616,6 +659,8 @@ static const struct test_case cases[] = {
     {"e2e_lifecycle_redis_flushall", test_redis_flushall, NULL},
     {"e2e_lifecycle_lost_instance_claims_rest", test_lost_instance_claims_rest,
      "[worker]\nheartbeat_s = 30\nlease_s = 60\n"},
+    {"e2e_lifecycle_lost_worker_stops_its_jobs", test_lost_worker_stops_its_jobs,
+     "[worker]\nheartbeat_s = 1\nlease_s = 30\n"},
     {"e2e_lifecycle_locked_row_no_fence", test_locked_row_no_fence,
      "[worker]\nconcurrency = 3\nlease_s = 6\nheartbeat_s = 1\n"},
 };
