@@ -143,10 +143,12 @@ void sup_cancel_waiting(struct sup *s, int64_t id);
  * (the slot is no longer busy). */
 int sup_withdraw(struct sup *s, struct slot *sl);
 
-/* Self-fencing: when no heartbeat has committed for most of the lease, kills the running
- * children (their outcome "worker stopped: ...", a retry) so that no job runs here and, once
- * the scheduler declares this worker lost, elsewhere at once; and reports that no job may start
- * until a heartbeat commits again. Returns true while fenced. */
+/* Self-fencing: when no heartbeat has committed for most of the lease, or a heartbeat found
+ * this instance declared lost already, kills the running children (their outcome "worker
+ * stopped: ...", a retry) so that no job runs here and elsewhere at once; and reports that no
+ * job may start until a heartbeat commits again. A lost instance, once no child runs, hands its
+ * window back and asks the check-out to revive it (checkout_revive). Returns true while
+ * fenced. */
 bool sup_fence(struct sup *s);
 
 #endif
