@@ -162,10 +162,6 @@ db_connect(struct db *db)
      * tx_isolation, and MariaDB before 11.1 no transaction_isolation. */
     mysql_optionsv(db->conn, MYSQL_INIT_COMMAND,
                    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
-    char wait[64];
-    snprintf(wait, sizeof(wait), "SET SESSION innodb_lock_wait_timeout = %d", db->lock_wait_s);
-    if (db->lock_wait_s > 0)
-        mysql_optionsv(db->conn, MYSQL_INIT_COMMAND, wait);
     const char *sock = db->socket[0] ? db->socket : NULL;
     if (mysql_real_connect(db->conn, sock ? NULL : db->host, db->user, db->password,
                            db->database[0] ? db->database : NULL, (unsigned)db->port, sock,
@@ -189,6 +185,12 @@ db_connect(struct db *db)
         db_close(db);
         return -1;
     }
+    /* Not an init command: a server that refuses it would fail every connect. It keeps its own
+     * wait then. */
+    char wait[64];
+    snprintf(wait, sizeof(wait), "SET SESSION innodb_lock_wait_timeout = %d", db->lock_wait_s);
+    if (db->lock_wait_s > 0)
+        (void)mysql_query(db->conn, wait);
     return 0;
 }
 

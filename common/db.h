@@ -82,9 +82,10 @@ bool db_duplicate(const struct db *db);
 /* True when the last statement gave up waiting for a row another session holds locked (1205):
  * only that statement was undone, and the same one may pass once the lock is gone. */
 bool db_lock_timeout(const struct db *db);
-/* Makes the session's statements wait at most seconds for a locked row (innodb_lock_wait_timeout)
- * before failing with db_lock_timeout(), now when connected and after every reconnect. Returns 0
- * or -1 (the SET failed). */
+/* Makes the session's statements wait at most seconds (1 or more) for a locked row
+ * (innodb_lock_wait_timeout) before failing with db_lock_timeout(), now when connected and after
+ * every reconnect (where a server that refuses it keeps its own wait). Returns 0 or -1 (the SET
+ * failed now). */
 int db_set_lock_wait_s(struct db *db, int seconds);
 
 /* For a connection kept between uses: when its last statement was sent idle_ms ago or more

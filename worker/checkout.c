@@ -74,6 +74,7 @@ checkout_written(struct checkout *c, int n)
         checkout_item_release(c, &c->batch[i]);
     memmove(c->batch, c->batch + n, sizeof(*c->batch) * (size_t)(c->n_batch - n));
     c->n_batch -= n;
+    c->n_single = c->n_single > n ? c->n_single - n : 0;
     bgthread_lock(&c->bg);
     c->n_unwritten -= n;
     c->n_flushes++;
@@ -87,8 +88,17 @@ checkout_written(struct checkout *c, int n)
 static void
 checkout_lock_waited(struct checkout *c, const char *what, int n)
 {
-    log_warnx("%s of %d job(s): %s; %s", what, n, db_errstr(c->db),
-              n > 1 ? "writing them one at a time" : "trying it again after the others");
+    /* The lock may be held for hours (a session that froze before its commit): a line a
+     * minute, not one a try. */
+    int64_t now = now_mono_ms();
+    c->lock_waits++;
+    if (c->lock_log_ms == 0 || now - c->lock_log_ms >= 60000) {
+        log_warnx("%s of %d job(s): %s (%d lock wait(s) since the last such line); %s", what, n,
+                  db_errstr(c->db), c->lock_waits,
+                  n > 1 ? "writing them one at a time" : "trying it again after the others");
+        c->lock_log_ms = now;
+        c->lock_waits = 0;
+    }
     if (n > 1) {
         c->n_single = n;
     } else if (c->n_batch > 1) {
@@ -258,7 +268,6 @@ checkout_write(struct checkout *c)
         if (!took[i])
             log_info("job %lld attempt %d: outcome not recorded, the job was already recovered",
                      (long long)c->batch[i].job.id, c->batch[i].job.attempt);
-    c->n_single = c->n_single > n ? c->n_single - n : 0;
     checkout_written(c, n);
 }
 
@@ -389,6 +398,8 @@ checkout_loop(void *arg)
 {
     struct checkout *c = arg;
     bool last_draining = false;
+    if (db_set_lock_wait_s(c->db, CHECKOUT_LOCK_WAIT_S) < 0)
+        log_warnx("innodb_lock_wait_timeout for check-outs: %s", db_errstr(c->db));
     for (;;) {
         bgthread_lock(&c->bg);
         /* Sleep while there is nothing to write and nothing due. */
@@ -440,8 +451,6 @@ checkout_start(struct checkout *c)
     c->pipe_rd = fds[0];
     c->pipe_wr = fds[1];
     limiter_init(&c->lim, c->redis, c->lease_ms);
-    if (db_set_lock_wait_s(c->db, CHECKOUT_LOCK_WAIT_S) < 0)
-        log_warnx("innodb_lock_wait_timeout for check-outs: %s", db_errstr(c->db));
     c->beat_ok_ms = now_mono_ms();
     if (bgthread_start(&c->bg, checkout_loop, c) < 0) {
         /* Give back what the thread would have used: the caller may carry on or exit. */

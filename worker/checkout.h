@@ -70,6 +70,8 @@ struct checkout {
     struct checkout_item *batch;
     int n_batch, cap_batch;
     int n_single; /* after MariaDB refused a batch's values: how many to write one at a time */
+    int64_t lock_log_ms; /* when a lock wait was last logged */
+    int lock_waits;      /* lock waits since */
     bool db_down;
     struct retry db_retry; /* reconnect delays while db_down */
     int64_t retry_at, next_heartbeat, next_settings, next_cancel_poll;
