@@ -127,6 +127,10 @@ claim_resolve(struct fetch *f, const int64_t *ids, int n, int64_t token, struct 
     }
 }
 
+/* How long the fetch rests after a claim that took none of the queued jobs it popped: a lost
+ * instance's claims cost four statements a second, and it claims again soon after it is back. */
+#define CLAIM_EMPTY_REST_MS 250
+
 /* Puts back in Redis the unclaimed IDs whose rows are still queued: their queue was paused
  * between the pop and the claim, or this instance may not claim. Without this they would wait
  * for the scheduler's reconcile. IDs of rows no longer queued (a duplicate, cancelled, deferred
@@ -255,7 +259,7 @@ claim_batch(struct fetch *f, struct rq *rq, const struct fetch_item *items, int 
     struct lifecycle_except ex;
     limiter_except(&f->lim, &ex);
     int c = claim_step(f, ids, n, &ex, NULL, items, n, claimed);
-    bool limited = ex.n_queues + ex.n_actions > 0;
+    bool limited = ex.n_queues + ex.n_actions > 0, held_back = false;
     limiter_except_free(&ex);
     if (c >= 0 && c < n && limited) {
         /* A limited job holds its fleet-wide slots from its claim on: it is claimed only for a
@@ -266,7 +270,7 @@ claim_batch(struct fetch *f, struct rq *rq, const struct fetch_item *items, int 
             if (!claimed[i])
                 ids[m++] = items[i].id;
         if (m < n - c)
-            f->wait_idle = true;
+            f->wait_idle = held_back = true;
         struct job_limits *jls = xcalloc((size_t)(m > 0 ? m : 1), sizeof(*jls));
         int nk = m > 0 ? claim_apply_limits(f, ids, m, jls) : 0;
         int c2 = nk > 0 ? claim_step(f, ids, nk, NULL, jls, items, n, claimed) : 0;
@@ -286,15 +290,14 @@ claim_batch(struct fetch *f, struct rq *rq, const struct fetch_item *items, int 
         fetch_want(f, n);
         return;
     }
+    claim_succeeded(f);
     int back = c < n ? claim_put_back_queued(f, rq, items, n, claimed) : 0;
-    if (c == 0 && back > 0) {
-        /* Queued jobs, none of them taken: this instance may claim nothing (the scheduler
-         * declared it lost, until its next heartbeat), or their queue was just paused. Popping
-         * them again at once made thousands of empty claims a second. */
-        f->db_retry_at = now_mono_ms() + retry_fail(&f->db_retry);
-    } else {
-        claim_succeeded(f);
-    }
+    /* Queued jobs, none of them taken, none held back for want of an idle child (those wait
+     * for one): this instance may claim nothing (the scheduler declared it lost, until it
+     * comes back), or their queue was just paused. Popping them again at once made thousands
+     * of empty claims a second. */
+    if (c == 0 && back > 0 && !held_back)
+        f->db_retry_at = now_mono_ms() + CLAIM_EMPTY_REST_MS;
     if (c < n)
         fetch_want(f, n - c);
 }

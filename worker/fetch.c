@@ -277,6 +277,10 @@ fetch_start(struct fetch *f)
     f->abort = f->done = false;
     f->paused = xcalloc((size_t)f->n_queues, sizeof(bool));
     f->db = db_new(f->mysql);
+    /* A claim that waits for a job's row another session holds locked (a cancel's FOR UPDATE)
+     * also holds this instance's row, which it refreshes: the heartbeat would wait behind it,
+     * past the lease. It gives up instead, and its IDs go back to wait out the lock. */
+    db_set_lock_wait_s(f->db, FETCH_LOCK_WAIT_S);
     limiter_init(&f->lim, &f->redis, f->lease_ms);
     f->next_settings = 0;
     retry_init(&f->db_retry, FETCH_RETRY_MIN_MS, FETCH_RETRY_MAX_MS);

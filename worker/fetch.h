@@ -38,6 +38,9 @@ struct fetch_job {
 /* Delays between attempts while Redis or the claim connection fails. */
 #define FETCH_RETRY_MIN_MS 100
 #define FETCH_RETRY_MAX_MS 5000
+/* How long a claim waits for a row another session holds locked (db_set_lock_wait_s): less
+ * than the check-out's 2 s, as the heartbeat waits for this instance's row behind a claim. */
+#define FETCH_LOCK_WAIT_S 1
 
 struct fetch {
     /* Its stop is the drain: no new pops; what is popped is claimed or put back. */

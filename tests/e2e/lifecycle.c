@@ -534,8 +534,8 @@ test_redis_flushall(struct tenv *t)
 static void
 test_locked_row_no_fence(struct tenv *t)
 {
-    int64_t locked = t_enqueue(t, "System/Sleep", "{\"seconds\":1}", NULL);
-    int64_t other = t_enqueue(t, "System/Sleep", "{\"seconds\":2}", NULL);
+    int64_t locked = t_enqueue(t, "System/Sleep", "{\"seconds\":3}", NULL);
+    int64_t other = t_enqueue(t, "System/Sleep", "{\"seconds\":4}", NULL);
     int64_t longer = t_enqueue(t, "System/Sleep", "{\"seconds\":60}",
                                (const char *const[]){"--max-attempts", "1", NULL});
     pid_t w = start_worker(t);
@@ -548,6 +548,9 @@ test_locked_row_no_fence(struct tenv *t)
         db_query(lk, "SELECT id FROM jobs WHERE id = ? FOR UPDATE", DB_P(DBI(locked)));
     CHECK(r && r->n_rows == 1, "lock job %lld: %s", (long long)locked, db_errstr(lk));
     db_rows_free(r);
+    /* Locked while it runs: its outcome comes while the lock is held. */
+    CHECK(t_job_in_state(t, locked, "running"), "job %lld ended before the lock",
+          (long long)locked);
     int64_t t0 = now_mono_ms();
     WAIT_UNTIL(t_job_in_state(t, other, "succeeded"), 10000,
                "job %lld's outcome waited behind the locked row", (long long)other);
@@ -558,6 +561,7 @@ test_locked_row_no_fence(struct tenv *t)
         sleep_ms(100);
     }
     CHECK(t_job_in_state(t, longer, "running"), "job %lld was stopped", (long long)longer);
+    CHECK(t_log_has(t, w, "Lock wait timeout"), "the check-out never met the lock");
     db_rollback(lk);
     db_free(lk);
     WAIT_UNTIL(t_job_in_state(t, locked, "succeeded"), 10000,
@@ -567,10 +571,9 @@ test_locked_row_no_fence(struct tenv *t)
           (long long)longer, (long long)attempt);
 }
 
-/* A worker the scheduler declared lost claims nothing until its next heartbeat says it runs:
- * its claims of a queued job take none, and it rests between them rather than popping the ID
- * again at once (it made thousands of empty claims a second). Once it runs again, the job
- * runs. */
+/* A worker the scheduler declared lost claims nothing until it runs again: its claims of a
+ * queued job take none, and it rests between them rather than popping the ID again at once (it
+ * made thousands of empty claims a second). Once it runs again, the job runs. */
 static void
 test_lost_instance_claims_rest(struct tenv *t)
 {
@@ -638,6 +641,36 @@ test_lost_worker_stops_its_jobs(struct tenv *t)
     WAIT_UNTIL(t_job_done(t, next), 10000, "no job ran once the worker came back");
 }
 
+/* A queued job's row another session holds locked (a cancel's FOR UPDATE, stalled) costs its
+ * claim a lock wait, not the worker's heartbeat: the claim also holds the instance's row, which
+ * the heartbeat updates, and waited for the job's row until the read timeout, past the lease,
+ * so the worker fenced itself. Once the lock goes, the job runs, and the one behind it too. */
+static void
+test_locked_queued_row_no_fence(struct tenv *t)
+{
+    int64_t locked = t_enqueue(t, "System/Noop", NULL, NULL);
+    int64_t behind = t_enqueue(t, "System/Noop", NULL, NULL);
+    struct db *lk = db_new(&t->cfg.mysql);
+    CHECK(db_connect(lk) == 0 && db_begin(lk) == 0, "lock session: %s", db_errstr(lk));
+    struct db_rows *r =
+        db_query(lk, "SELECT id FROM jobs WHERE id = ? FOR UPDATE", DB_P(DBI(locked)));
+    CHECK(r && r->n_rows == 1, "lock job %lld: %s", (long long)locked, db_errstr(lk));
+    db_rows_free(r);
+    pid_t w = start_worker(t);
+    int64_t t0 = now_mono_ms();
+    while (now_mono_ms() - t0 < LOCK_HOLD_MS) {
+        CHECK(!t_log_has(t, w, "no heartbeat committed"),
+              "the worker fenced itself %lld ms into the lock", (long long)(now_mono_ms() - t0));
+        sleep_ms(100);
+    }
+    CHECK(t_job_in_state(t, locked, "queued"), "job %lld left the queue while locked",
+          (long long)locked);
+    db_rollback(lk);
+    db_free(lk);
+    WAIT_UNTIL(t_job_done(t, locked) && t_job_done(t, behind), 15000,
+               "the jobs never ran once the lock went");
+}
+
 static const struct test_case cases[] = {
     {"e2e_lifecycle_noop_succeeds", test_noop_succeeds, NULL},
     {"e2e_lifecycle_fail_then_retry", test_fail_then_retry, NULL},
@@ -661,6 +694,8 @@ static const struct test_case cases[] = {
      "[worker]\nheartbeat_s = 30\nlease_s = 60\n"},
     {"e2e_lifecycle_lost_worker_stops_its_jobs", test_lost_worker_stops_its_jobs,
      "[worker]\nheartbeat_s = 1\nlease_s = 30\n"},
+    {"e2e_lifecycle_locked_queued_row_no_fence", test_locked_queued_row_no_fence,
+     "[worker]\nlease_s = 6\nheartbeat_s = 1\n"},
     {"e2e_lifecycle_locked_row_no_fence", test_locked_row_no_fence,
      "[worker]\nconcurrency = 3\nlease_s = 6\nheartbeat_s = 1\n"},
 };

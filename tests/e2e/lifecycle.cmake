@@ -16,4 +16,5 @@ jf_e2e(lifecycle TIMEOUT 120 NAMES
   e2e_lifecycle_redis_flushall
   e2e_lifecycle_locked_row_no_fence
   e2e_lifecycle_lost_instance_claims_rest
-  e2e_lifecycle_lost_worker_stops_its_jobs)
+  e2e_lifecycle_lost_worker_stops_its_jobs
+  e2e_lifecycle_locked_queued_row_no_fence)
