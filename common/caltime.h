@@ -71,8 +71,9 @@ int caltime_parse_dt(const char *s, int64_t *out);
 int caltime_parse_dt_us(const char *s, int64_t *us);
 
 /* Parses "now", an ISO-8601 time ("2026-11-22T10:00:00Z", "2026-11-22 10:00:00.250", with an
- * optional "+HH:MM" or "+HHMM" offset; no offset means UTC), or a unix time in seconds, into UTC
- * ms. Returns 0, or -1 with *ms untouched on any other text. */
+ * optional "+HH:MM" or "+HHMM" offset, HH at most 23 and MM at most 59; no offset means UTC),
+ * or a unix time in seconds, into UTC ms. Returns 0, or -1 with *ms untouched on any other text,
+ * a day the month does not have, a second 60, or anything after the offset. */
 int caltime_parse(const char *s, int64_t *ms);
 
 #endif

@@ -15,7 +15,9 @@
 #include "job.h"
 #include "log.h"
 #include "metrics.h"
+#include "tzone.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* A cron job whose schedule cannot be evaluated is looked at again this much later. */
@@ -231,9 +233,13 @@ cronjob_fire_one(struct db *db, struct rq *rq, const struct cfg *cfg, const stru
             return -1;
         if (n == 1) {
             metrics_add(&cronjob_misfires, "bad_schedule", NULL, 1);
-            log_warnx("cron job %s: %s%s; looking again in %ds", row->name,
-                      perr[0] ? "schedule: " : "no fire time in zone ", perr[0] ? perr : tz,
-                      CRONJOB_PARK_S);
+            /* A zone refused outright (missing, or "localtime") says why. */
+            char why[sizeof(perr) + 32];
+            if (perr[0])
+                snprintf(why, sizeof(why), "schedule: %s", perr);
+            else if (tzone_get(tz, why, sizeof(why)) != NULL)
+                snprintf(why, sizeof(why), "no fire time in zone %s", tz);
+            log_warnx("cron job %s: %s; looking again in %ds", row->name, why, CRONJOB_PARK_S);
         }
         return 0;
     }

@@ -11,11 +11,11 @@ struct http_prefix_limit;
 
 /* A table of open connections by client: an IPv6 address counts by its first prefix_len bits
  * (1-128), and its group may hold per_group connections. These count by their whole address
- * instead: IPv4 addresses, also carried in IPv6 (::ffff:0:0/96, 64:ff9b::/96, the same client
- * either way), local IPv6 ones (unique local fc00::/7, link-local fe80::/10), and every address
- * when prefix_len is 128. per_group 0: nothing is counted, no limit. max_open is how many
- * connections may be open at once (the table's size; more still works, only slower). Never
- * returns NULL. */
+ * instead: IPv4 addresses, also carried in IPv6 (::ffff:0:0/96, counted with the IPv4 address
+ * it carries; 64:ff9b::/96, a NAT64's, counted apart), local IPv6 ones (unique local fc00::/7,
+ * link-local fe80::/10), and every address when prefix_len is 128. per_group 0: nothing is counted,
+ * no limit. max_open is how many connections may be open at once (the table's size; more still
+ * works, only slower). Never returns NULL. */
 struct http_prefix_limit *http_prefix_limit_new(int per_group, int prefix_len, int max_open);
 /* Frees l; accepts NULL. Connections still counted are forgotten. */
 void http_prefix_limit_free(struct http_prefix_limit *l);
