@@ -526,6 +526,30 @@ test_redis_flushall(struct tenv *t)
 
 #define LOCK_HOLD_MS 8000 /* past the test's lease of 6 s */
 
+/* A session of the test's own holding job id's row locked, as a cancel's FOR UPDATE does. */
+static struct db *
+lock_job_row(struct tenv *t, int64_t id)
+{
+    struct db *lk = db_new(&t->cfg.mysql);
+    CHECK(db_connect(lk) == 0 && db_begin(lk) == 0, "lock session: %s", db_errstr(lk));
+    struct db_rows *r = db_query(lk, "SELECT id FROM jobs WHERE id = ? FOR UPDATE", DB_P(DBI(id)));
+    CHECK(r && r->n_rows == 1, "lock job %lld: %s", (long long)id, db_errstr(lk));
+    db_rows_free(r);
+    return lk;
+}
+
+/* Until LOCK_HOLD_MS after t0 (the lock's duration is the scenario), checks all along that
+ * worker w has not fenced itself. */
+static void
+hold_without_fence(struct tenv *t, pid_t w, int64_t t0)
+{
+    while (now_mono_ms() - t0 < LOCK_HOLD_MS) {
+        CHECK(!t_log_has(t, w, "no heartbeat committed"),
+              "the worker fenced itself %lld ms into the lock", (long long)(now_mono_ms() - t0));
+        sleep_ms(100);
+    }
+}
+
 /* A row another session holds locked (a cancel that read it FOR UPDATE, then stalled before
  * its commit) holds back only its own check-out: the other outcomes are written around it, the
  * heartbeat goes on, and no job is stopped. Before, the check-out waited for the lock on the
@@ -542,12 +566,7 @@ test_locked_row_no_fence(struct tenv *t)
     WAIT_UNTIL(t_job_in_state(t, locked, "running") && t_job_in_state(t, other, "running") &&
                    t_job_in_state(t, longer, "running"),
                10000, "the three jobs never ran at once");
-    struct db *lk = db_new(&t->cfg.mysql);
-    CHECK(db_connect(lk) == 0 && db_begin(lk) == 0, "lock session: %s", db_errstr(lk));
-    struct db_rows *r =
-        db_query(lk, "SELECT id FROM jobs WHERE id = ? FOR UPDATE", DB_P(DBI(locked)));
-    CHECK(r && r->n_rows == 1, "lock job %lld: %s", (long long)locked, db_errstr(lk));
-    db_rows_free(r);
+    struct db *lk = lock_job_row(t, locked);
     /* Locked while it runs: its outcome comes while the lock is held. */
     CHECK(t_job_in_state(t, locked, "running"), "job %lld ended before the lock",
           (long long)locked);
@@ -555,11 +574,7 @@ test_locked_row_no_fence(struct tenv *t)
     WAIT_UNTIL(t_job_in_state(t, other, "succeeded"), 10000,
                "job %lld's outcome waited behind the locked row", (long long)other);
     /* The lock stays past the lease; the worker must go on beating all along. */
-    while (now_mono_ms() - t0 < LOCK_HOLD_MS) {
-        CHECK(!t_log_has(t, w, "no heartbeat committed"),
-              "the worker fenced itself %lld ms into the lock", (long long)(now_mono_ms() - t0));
-        sleep_ms(100);
-    }
+    hold_without_fence(t, w, t0);
     CHECK(t_job_in_state(t, longer, "running"), "job %lld was stopped", (long long)longer);
     CHECK(t_log_has(t, w, "Lock wait timeout"), "the check-out never met the lock");
     db_rollback(lk);
@@ -650,19 +665,10 @@ test_locked_queued_row_no_fence(struct tenv *t)
 {
     int64_t locked = t_enqueue(t, "System/Noop", NULL, NULL);
     int64_t behind = t_enqueue(t, "System/Noop", NULL, NULL);
-    struct db *lk = db_new(&t->cfg.mysql);
-    CHECK(db_connect(lk) == 0 && db_begin(lk) == 0, "lock session: %s", db_errstr(lk));
-    struct db_rows *r =
-        db_query(lk, "SELECT id FROM jobs WHERE id = ? FOR UPDATE", DB_P(DBI(locked)));
-    CHECK(r && r->n_rows == 1, "lock job %lld: %s", (long long)locked, db_errstr(lk));
-    db_rows_free(r);
+    struct db *lk = lock_job_row(t, locked);
     pid_t w = start_worker(t);
     int64_t t0 = now_mono_ms();
-    while (now_mono_ms() - t0 < LOCK_HOLD_MS) {
-        CHECK(!t_log_has(t, w, "no heartbeat committed"),
-              "the worker fenced itself %lld ms into the lock", (long long)(now_mono_ms() - t0));
-        sleep_ms(100);
-    }
+    hold_without_fence(t, w, t0);
     CHECK(t_job_in_state(t, locked, "queued"), "job %lld left the queue while locked",
           (long long)locked);
     db_rollback(lk);
