@@ -264,8 +264,12 @@ checkout_write(struct checkout *c)
     free(o);
     worker_metrics_checkout(n);
     FAULT_POINT("checkout.after");
+    /* Counted once stored, as job_attempts holds them: a zombie's refused outcome is not. */
     for (int i = 0; i < n; i++)
-        if (!took[i])
+        if (took[i])
+            worker_metrics_outcome(&c->batch[i].job, c->batch[i].o.status,
+                                   c->batch[i].o.execution_ms);
+        else
             log_info("job %lld attempt %d: outcome not recorded, the job was already recovered",
                      (long long)c->batch[i].job.id, c->batch[i].job.attempt);
     checkout_written(c, n);

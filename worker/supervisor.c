@@ -130,7 +130,6 @@ void
 sup_record(struct sup *s, struct claimed_job *job, struct job_limits *jl, enum job_status st,
            char *reason, char *result, int64_t retry_delay_ms, int64_t exec_ms)
 {
-    worker_metrics_outcome(job, st, exec_ms);
     struct checkout_item it = {.job = *job, .reason = reason, .result = result, .jl = *jl};
     memset(job, 0, sizeof(*job));
     memset(jl, 0, sizeof(*jl));

@@ -152,10 +152,10 @@ test_batch_too_large(struct tenv *t)
         params[i] = big_params("blob", 20000, (char)('a' + i));
         ids[i] = t_enqueue(t, "System/Echo", params[i], NULL);
     }
-    WAIT_UNTIL(
-        t_metric(url, "jobfleet_jobs_succeeded_total{queue=\"default\",action=\"System/Echo\"}") ==
-            13,
-        10000, "the twelve finish behind the first");
+    pid_t w = t->procs[t->n_procs - 1].pid;
+    /* Finished, not stored: the counters count stored outcomes. */
+    WAIT_UNTIL(t_log_count(t, w, " attempt 1 succeeded") == 13, 10000,
+               "the twelve finish behind the first");
     CHECK(db_exec_static(lock, "UNLOCK TABLES") == 0, "unlock: %s", db_errstr(lock));
     all_done(t, ids, 13, 20000);
     for (int i = 1; i < 13; i++) {
@@ -192,9 +192,31 @@ test_result_over_protocol(struct tenv *t)
     free(res);
 }
 
+/* A zombie's outcome, refused because its job was recovered meanwhile, is not counted: the
+ * worker counted outcomes as its children reported them, and a job re-run elsewhere was counted
+ * as succeeded twice across the fleet. */
+static void
+test_refused_outcome_uncounted(struct tenv *t)
+{
+    char url[64];
+    worker_metrics_on(t, url, sizeof(url));
+    int64_t id = t_enqueue(t, "System/Sleep", "{\"seconds\":2}", NULL);
+    pid_t w = t_start_worker(t, NULL);
+    WAIT_UNTIL(t_job_in_state(t, id, "running"), 10000, "the job never ran");
+    /* What the lease recovery and another worker's claim leave on the row meanwhile. */
+    CHECK(db_exec(t->db, "UPDATE jobs SET attempt = attempt + 1 WHERE id = ?", DB_P(DBI(id)), NULL,
+                  NULL) == 0,
+          "recover: %s", db_errstr(t->db));
+    WAIT_UNTIL(t_log_has(t, w, "outcome not recorded"), 10000, "the outcome was never refused");
+    double n =
+        t_metric(url, "jobfleet_jobs_succeeded_total{queue=\"default\",action=\"System/Sleep\"}");
+    CHECK(n <= 0, "a refused outcome counted as succeeded: %g", n);
+}
+
 static const struct test_case cases[] = {
     {"e2e_outcome_reason_too_long", test_reason_too_long, "[worker]\nconcurrency = 4\n"},
     {"e2e_outcome_result_over_protocol", test_result_over_protocol, NULL},
+    {"e2e_outcome_refused_uncounted", test_refused_outcome_uncounted, NULL},
     {"e2e_outcome_packet_too_large", test_packet_too_large, "[worker]\nconcurrency = 4\n"},
     /* The lock holds the heartbeat too: a lease longer than the test. */
     {"e2e_outcome_batch_too_large", test_batch_too_large,
