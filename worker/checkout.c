@@ -107,7 +107,7 @@ checkout_lock_waited(struct checkout *c, const char *what, int n)
         c->batch[c->n_batch - 1] = it;
         c->n_single = c->n_single > 0 ? c->n_single - 1 : 0;
     }
-    c->retry_at = now_mono_ms() + (n == 1 && c->n_batch == 1 ? 200 : 0);
+    c->retry_at = now + (n == 1 && c->n_batch == 1 ? 200 : 0);
 }
 
 static void
@@ -340,13 +340,13 @@ checkout_beat_seen(struct checkout *c, bool lost, int64_t now)
         c->revive = false;
     }
     bgthread_unlock(&c->bg);
-    if (lost && !was_lost)
+    if (lost && !was_lost) {
         log_error("the scheduler declared this worker lost (no heartbeat for its lease): its jobs "
                   "were given to other workers; stopping those still running here");
-    else if (!lost && was_lost)
-        log_warnx("this worker runs again under its instance: claiming jobs");
-    if (lost && !was_lost)
         checkout_wake_supervisor(c, 'l');
+    } else if (!lost && was_lost) {
+        log_warnx("this worker runs again under its instance: claiming jobs");
+    }
 }
 
 /* Heartbeat, settings and cancel polls, when due. */
@@ -365,10 +365,10 @@ checkout_periodic(struct checkout *c, bool draining, bool any_busy, bool beat_no
         if (rc == 0)
             checkout_publish_paused(c, read_us);
     }
-    bgthread_lock(&c->bg);
-    bool revive = c->revive;
-    bgthread_unlock(&c->bg);
     if (beat_now || now >= c->next_heartbeat) {
+        bgthread_lock(&c->bg);
+        bool revive = c->revive;
+        bgthread_unlock(&c->bg);
         int rc =
             instance_heartbeat(c->db, c->instance_id, draining ? "draining" : "running", revive);
         if (rc < 0 && db_lost(c->db)) {
