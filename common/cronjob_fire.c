@@ -1,12 +1,13 @@
 /* This file is the firing step each scheduler tick runs, and the pure decision behind it.
  *
  * How firing stays exactly once: a cron job's dt_next_fire is the first fire time not yet
- * handled. A step reads the due rows, decides with cronjob_plan which one fire time (if any) to
- * make a job for, inserts that job under jobs' UNIQUE (cron_job_id, cron_fire_time), pushes it,
- * and moves dt_next_fire with a compare-and-set on the value it read. Two schedulers doing this
- * at once make the same decision; the unique key keeps one job, the compare-and-set one
- * advance. Fire times are UTC instants computed by cron_next, so DST gaps and repeats are
- * settled there (cron.h). */
+ * handled. A step reads the due rows and decides with cronjob_plan which one fire time (if
+ * any) to make a job for. Then, in one transaction, it locks the cron job's row and, when the row
+ * is still active and still at the value it read, inserts that job under jobs' UNIQUE
+ * (cron_job_id, cron_fire_time) and moves dt_next_fire on; it pushes the job after the commit.
+ * Two schedulers doing this at once make the same decision, and the lock lets one of them make
+ * the job; the unique key is the second guard. Fire times are UTC instants computed by cron_next,
+ * so DST gaps and repeats are settled there (cron.h). */
 #include "cronjob_fire.h"
 #include "caltime.h"
 #include "cronjob.h"
@@ -133,8 +134,43 @@ cronjob_log_held(struct db *db, const struct cronjob_row *row, const char *tz,
              row->name, fire_local, (long long)ref->id, ref->state);
 }
 
-/* Makes the job of one fire: checked against the registry, inserted (or found), pushed, then
- * the cron job advanced. Returns 1 for a new job, 0 for none, -1 on a database error. */
+/* In one transaction: locks the cron job's row, and when it is still active and still due at
+ * the fire read (row->next_fire), inserts the fire's job (or finds it) into ref and advances
+ * the row. The lock is what keeps a fire exactly once when a `cron disable` or another
+ * scheduler gets there between the read and the insert: a second scheduler whose tzdata maps
+ * the minute to another instant would otherwise insert a job under another unique key before
+ * its compare-and-set failed, and a disabled cron job would make one more job. Returns 1 when
+ * committed, 0 when the row no longer wants this fire (nothing written), -1 on a database
+ * error (rolled back). */
+static int
+cronjob_fire_txn(struct db *db, const struct cronjob_row *row, const struct cronjob_plan *p,
+                 const struct job_spec *checked, struct job_ref *ref)
+{
+    char err[512];
+    uint64_t n = 0;
+    if (db_begin(db) < 0)
+        return -1;
+    int still = cronjob_store_lock_due(db, row->id, row->next_fire);
+    if (still == 1 && job_insert(db, checked, ref, err, sizeof(err)) != JOB_E_OK) {
+        log_warnx("cron job %s: %s", row->name, err);
+        still = -1;
+    }
+    FAULT_POINT_IF(still == 1, "cron.fired");
+    if (still == 1 &&
+        cronjob_store_advance(db, row->id, row->next_fire, p->next, p->fire, ref->id, &n) < 0)
+        still = -1;
+    else if (still == 1 && n != 1)
+        still = 0; /* the lock said due: cannot happen, but never commit a job without a move */
+    if (still != 1) {
+        db_rollback(db);
+        return still;
+    }
+    return db_commit(db) < 0 ? -1 : 1;
+}
+
+/* Makes the job of one fire: checked against the registry, then inserted (or found) and the
+ * cron job advanced (cronjob_fire_txn), then pushed. Returns 1 for a new job, 0 for none, -1 on
+ * a database error. */
 static int
 cronjob_fire_job(struct db *db, struct rq *rq, const struct cfg *cfg, const struct cronjob_row *row,
                  const struct cronjob_plan *p, int64_t now, int64_t window)
@@ -176,21 +212,24 @@ cronjob_fire_job(struct db *db, struct rq *rq, const struct cfg *cfg, const stru
         return 0;
     }
     struct job_ref ref;
-    if (job_insert(db, &checked, &ref, err, sizeof(err)) != JOB_E_OK)
-        return -1;
-    /* The insert committed (autocommit): the ID may now be pushed (invariant 1). A failed push
-     * is left to the scheduler's reconcile. */
+    int k = cronjob_fire_txn(db, row, p, &checked, &ref);
+    if (k <= 0) {
+        if (k == 0)
+            log_info("cron job %s: disabled, removed or advanced by another scheduler since it "
+                     "was read as due; no job made",
+                     row->name);
+        return k;
+    }
+    /* The insert committed: the ID may now be pushed (invariant 1). A failed push is left to
+     * the scheduler's reconcile. */
     if (rq)
         job_push(rq, &ref);
-    FAULT_POINT("cron.fired");
-    if (cronjob_store_advance(db, row->id, row->next_fire, p->next, p->fire, ref.id, &n) < 0)
-        return -1;
     if (ref.existing) {
         cronjob_log_held(db, row, tz, p, &ref);
         return 0;
     }
     job_count_enqueued(checked.action, &ref);
-    if (p->skipped_first && n == 1)
+    if (p->skipped_first)
         metrics_add(&cronjob_misfires, "late", NULL, 1);
     cronjob_log_fire(row, tz, p, ref.id, now, window);
     return 1;

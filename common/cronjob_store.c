@@ -213,6 +213,20 @@ cronjob_store_advance(struct db *db, int64_t id, const char *old_next, int64_t n
 }
 
 int
+cronjob_store_lock_due(struct db *db, int64_t id, const char *old_next)
+{
+    struct db_rows *r = db_query(db,
+                                 "SELECT is_active = 1 AND dt_next_fire <=> ? FROM cron_jobs "
+                                 "WHERE id = ? FOR UPDATE",
+                                 DB_P(DBS(old_next), DBI(id)));
+    if (r == NULL)
+        return -1;
+    int still = r->n_rows > 0 && db_rows_int(r, 0, 0, 0) == 1;
+    db_rows_free(r);
+    return still;
+}
+
+int
 cronjob_store_disable(struct db *db, int64_t id)
 {
     return db_exec(db, "UPDATE cron_jobs SET is_active = 0, dt_updated = NOW(6) WHERE id = ?",

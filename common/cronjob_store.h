@@ -77,6 +77,12 @@ int cronjob_store_insert(struct db *db, const struct cronjob_spec *spec,
 int cronjob_store_advance(struct db *db, int64_t id, const char *old_next, int64_t next,
                           int64_t fire, int64_t job_id, uint64_t *n);
 
+/* Inside the caller's transaction, locks cron job id's row until its commit and says whether
+ * a fire may still be made of it: 1 when it is active and its next fire is still old_next (as
+ * cronjob_store_advance reads it), 0 when it was disabled, removed or advanced since it was read
+ * as due. Returns -1 on a database error. */
+int cronjob_store_lock_due(struct db *db, int64_t id, const char *old_next);
+
 /* Disables cron job id. Returns 0, or -1 on a database error. */
 int cronjob_store_disable(struct db *db, int64_t id);
 

@@ -31,6 +31,7 @@
  *   checkout.after   a check-out transaction committed
  *   handback.pushed  a hand-back committed and pushed its IDs, before it logs and lets them go
  *   cron.fired       the scheduler inserted a cron fire's job, before it advanced the cron row
+ *                    (in the fire's transaction, not yet committed)
  *   watchdog.scanned  the watchdog read jobs past their deadline, before it ends them
  *   writer.batch     the producer's writer is about to write a batch
  *   writer.insert    (FAULT_FAIL) a writer's insert of a batch, or of one row of it, fails as

@@ -4,6 +4,7 @@
  * the CLI reads [scheduler] test_clock_file, so days and DST nights pass in seconds. */
 #include "cronjob_fire.h"
 #include "cronjob.h"
+#include "tcron.h"
 #include "metrics.h"
 #include "tproducer.h"
 #include "tsupport.h"
@@ -17,67 +18,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-/* "2026-03-08T08:00:00Z" to UTC seconds. */
-static int64_t
-iso(const char *s)
-{
-    struct tm tm = {0};
-    int n = sscanf(s, "%d-%d-%dT%d:%d:%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                   &tm.tm_min, &tm.tm_sec);
-    CHECK(n == 6, "bad time literal %s", s);
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return (int64_t)timegm(&tm);
-}
-
-/* Points this process's config and every CLI or daemon it starts at a clock file in the
- * test's directory. */
-static void
-clock_init(struct tenv *t)
-{
-    char *path = xasprintf("%s/clock", t->dir);
-    setenv("JOBFLEET_SCHEDULER_TEST_CLOCK_FILE", path, 1);
-    free(t->cfg.scheduler.test_clock_file);
-    t->cfg.scheduler.test_clock_file = path;
-}
-
-/* Sets the simulated clock, atomically so a reader never sees a half-written number. */
-static void
-clock_set(struct tenv *t, int64_t now)
-{
-    char *tmp = xasprintf("%s.tmp", t->cfg.scheduler.test_clock_file);
-    FILE *fp = fopen(tmp, "w");
-    CHECK(fp != NULL, "cannot write %s", tmp);
-    fprintf(fp, "%lld\n", (long long)now);
-    fclose(fp);
-    CHECK(rename(tmp, t->cfg.scheduler.test_clock_file) == 0, "rename %s", tmp);
-    free(tmp);
-}
-
-/* Adds a cron job at the simulated time `at`; returns its id. */
-static int64_t
-add_at(struct tenv *t, int64_t at, const char *name, const char *schedule, const char *tz,
-       const char *catchup)
-{
-    clock_set(t, at);
-    struct cronjob_spec spec = {.name = name,
-                                .schedule = schedule,
-                                .action = "System/Noop",
-                                .timezone = tz,
-                                .catchup = catchup};
-    char err[512];
-    int64_t id = 0;
-    enum job_err e = cronjob_add(t->db, &t->cfg, &spec, &id, err, sizeof(err));
-    CHECK(e == JOB_E_OK && id > 0, "cronjob_add %s: %s", name, err);
-    return id;
-}
-
-static int64_t
-jobs_of(struct tenv *t, int64_t cron_id)
-{
-    return t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE cron_job_id = ?", DB_P(DBI(cron_id)));
-}
 
 static int64_t
 distinct_fires_of(struct tenv *t, int64_t cron_id)
@@ -155,11 +95,11 @@ run_schedulers(struct tenv *t, int n, int64_t from, int64_t step, int ticks, con
 static void
 test_two_schedulers_exactly_once(struct tenv *t)
 {
-    clock_init(t);
-    int64_t t0 = iso("2026-05-01T10:00:00Z");
-    int64_t id = add_at(t, t0 - 30, "every-minute", "* * * * *", NULL, NULL);
+    t_clock_init(t);
+    int64_t t0 = t_iso("2026-05-01T10:00:00Z");
+    int64_t id = t_cron_add_at(t, t0 - 30, "every-minute", "* * * * *", NULL, NULL);
     int fired = run_schedulers(t, 2, t0, 60, 100, NULL, true);
-    CHECK(jobs_of(t, id) == 100, "%lld jobs, want 100", (long long)jobs_of(t, id));
+    CHECK(t_cron_jobs(t, id) == 100, "%lld jobs, want 100", (long long)t_cron_jobs(t, id));
     CHECK(fired == 100, "schedulers reported %d new jobs, want 100", fired);
     CHECK(distinct_fires_of(t, id) == 100, "fire times repeat");
     char *first =
@@ -191,15 +131,15 @@ test_two_schedulers_exactly_once(struct tenv *t)
 static void
 test_skewed_schedulers_exactly_once(struct tenv *t)
 {
-    clock_init(t);
-    int64_t t0 = iso("2026-05-01T10:00:00Z");
-    int64_t id = add_at(t, t0 - 30, "every-minute", "* * * * *", NULL, NULL);
-    int64_t id5 = add_at(t, t0 - 30, "every-five", "*/5 * * * *", "Asia/Kolkata", NULL);
+    t_clock_init(t);
+    int64_t t0 = t_iso("2026-05-01T10:00:00Z");
+    int64_t id = t_cron_add_at(t, t0 - 30, "every-minute", "* * * * *", NULL, NULL);
+    int64_t id5 = t_cron_add_at(t, t0 - 30, "every-five", "*/5 * * * *", "Asia/Kolkata", NULL);
     const int skew[] = {0, 7, 13};
     run_schedulers(t, 3, t0, 20, 300, skew, false);
-    CHECK(jobs_of(t, id) == 100, "%lld jobs, want 100", (long long)jobs_of(t, id));
+    CHECK(t_cron_jobs(t, id) == 100, "%lld jobs, want 100", (long long)t_cron_jobs(t, id));
     CHECK(distinct_fires_of(t, id) == 100, "fire times repeat");
-    CHECK(jobs_of(t, id5) == 20, "%lld jobs of */5, want 20", (long long)jobs_of(t, id5));
+    CHECK(t_cron_jobs(t, id5) == 20, "%lld jobs of */5, want 20", (long long)t_cron_jobs(t, id5));
 }
 
 struct want_fires {
@@ -267,9 +207,9 @@ static void
 dst_night(struct tenv *t, const struct want_fires *w, int n, const char *from, const char *to)
 {
     int64_t ids[8];
-    int64_t f = iso(from), end = iso(to);
+    int64_t f = t_iso(from), end = t_iso(to);
     for (int i = 0; i < n; i++)
-        ids[i] = add_at(t, f - 30, w[i].name, w[i].schedule, w[i].tz, NULL);
+        ids[i] = t_cron_add_at(t, f - 30, w[i].name, w[i].schedule, w[i].tz, NULL);
     /* Two schedulers tick once a minute, one second and thirty seconds past it. */
     const int skew[] = {1, 30};
     run_schedulers(t, 2, f, 60, (int)((end - f) / 60) + 1, skew, true);
@@ -287,7 +227,7 @@ dst_night(struct tenv *t, const struct want_fires *w, int n, const char *from, c
 static void
 test_dst_nights_exactly_once(struct tenv *t)
 {
-    clock_init(t);
+    t_clock_init(t);
     dst_night(t, spring, 4, "2026-03-08T05:00:00Z", "2026-03-08T11:00:00Z");
     dst_night(t, autumn, 4, "2026-11-01T04:00:00Z", "2026-11-01T10:00:00Z");
 }
@@ -323,27 +263,27 @@ fire_times(struct tenv *t, int64_t id)
 static void
 test_downtime_one_catchup(struct tenv *t)
 {
-    clock_init(t);
-    int64_t t0 = iso("2026-05-01T10:00:00Z"); /* 05:00 CDT */
-    int64_t every = add_at(t, t0 - 30, "every", "* * * * *", NULL, NULL);
-    int64_t five = add_at(t, t0 - 30, "five", "*/5 * * * *", NULL, NULL);
-    int64_t none = add_at(t, t0 - 30, "five-none", "*/5 * * * *", NULL, "none");
+    t_clock_init(t);
+    int64_t t0 = t_iso("2026-05-01T10:00:00Z"); /* 05:00 CDT */
+    int64_t every = t_cron_add_at(t, t0 - 30, "every", "* * * * *", NULL, NULL);
+    int64_t five = t_cron_add_at(t, t0 - 30, "five", "*/5 * * * *", NULL, NULL);
+    int64_t none = t_cron_add_at(t, t0 - 30, "five-none", "*/5 * * * *", NULL, "none");
     /* 06:00 CDT (11:00Z) is missed by 2 h: skipped. 07:30 CDT (12:30Z) by 31 min: caught up. */
-    int64_t old = add_at(t, t0 - 30, "daily-0600", "0 6 * * *", NULL, NULL);
-    int64_t recent = add_at(t, t0 - 30, "daily-0730", "30 7 * * *", NULL, NULL);
+    int64_t old = t_cron_add_at(t, t0 - 30, "daily-0600", "0 6 * * *", NULL, NULL);
+    int64_t recent = t_cron_add_at(t, t0 - 30, "daily-0730", "30 7 * * *", NULL, NULL);
     CHECK(step_at(t, t0 + 1) == 3, "the on-time tick fires every, five and five-none");
     /* Down from 10:00:01Z to 13:01:30Z; two schedulers come back at once. */
     int back = run_schedulers(t, 2, t0 + 3 * 3600 + 90, 60, 1, NULL, true);
     CHECK(back == 3, "%d catch-up jobs, want 3 (every, five, daily-0730)", back);
-    CHECK(jobs_of(t, every) == 2, "every: %lld jobs, want 2 (not 182)",
-          (long long)jobs_of(t, every));
+    CHECK(t_cron_jobs(t, every) == 2, "every: %lld jobs, want 2 (not 182)",
+          (long long)t_cron_jobs(t, every));
     CHECK_FIRES(t, every, "2026-05-01 10:00:00,2026-05-01 13:01:00");
     CHECK_FIRES(t, five, "2026-05-01 10:00:00,2026-05-01 13:00:00");
     CHECK_FIRES(t, none, "2026-05-01 10:00:00");
-    CHECK(jobs_of(t, old) == 0, "daily-0600 missed by 2 h must be skipped");
+    CHECK(t_cron_jobs(t, old) == 0, "daily-0600 missed by 2 h must be skipped");
     CHECK_FIRES(t, recent, "2026-05-01 12:30:00");
     /* Back to normal: the next tick in 13:05 fires the current minute, nothing old. */
-    step_at(t, iso("2026-05-01T13:05:10Z"));
+    step_at(t, t_iso("2026-05-01T13:05:10Z"));
     CHECK_FIRES(t, every, "2026-05-01 10:00:00,2026-05-01 13:01:00,2026-05-01 13:05:00");
     CHECK_FIRES(t, none, "2026-05-01 10:00:00,2026-05-01 13:05:00");
     char *next = t_sql_str(t, "SELECT dt_next_fire FROM cron_jobs WHERE id = ?", DB_P(DBI(old)));
@@ -355,10 +295,10 @@ test_downtime_one_catchup(struct tenv *t)
 static void
 test_disabled_fires_nothing(struct tenv *t)
 {
-    clock_init(t);
-    int64_t t0 = iso("2026-05-01T10:00:00Z");
-    int64_t id = add_at(t, t0 - 30, "every", "* * * * *", NULL, NULL);
-    clock_set(t, t0 - 20);
+    t_clock_init(t);
+    int64_t t0 = t_iso("2026-05-01T10:00:00Z");
+    int64_t id = t_cron_add_at(t, t0 - 30, "every", "* * * * *", NULL, NULL);
+    t_clock_set(t, t0 - 20);
     char *out = NULL;
     CHECK(t_cli(t, &out, NULL, (const char *const[]){"cron", "disable", "every", NULL}) == 0,
           "cron disable");
@@ -366,8 +306,9 @@ test_disabled_fires_nothing(struct tenv *t)
     free(out);
     for (int k = 0; k < 10; k++)
         step_at(t, t0 + 60 * k + 1);
-    CHECK(jobs_of(t, id) == 0, "a disabled cron job made %lld jobs", (long long)jobs_of(t, id));
-    clock_set(t, t0 + 610);
+    CHECK(t_cron_jobs(t, id) == 0, "a disabled cron job made %lld jobs",
+          (long long)t_cron_jobs(t, id));
+    t_clock_set(t, t0 + 610);
     CHECK(t_cli(t, NULL, NULL, (const char *const[]){"cron", "enable", "every", NULL}) == 0,
           "cron enable");
     for (int k = 10; k <= 15; k++)
@@ -392,12 +333,12 @@ test_disabled_fires_nothing(struct tenv *t)
 static void
 test_removed_keeps_jobs(struct tenv *t)
 {
-    clock_init(t);
-    int64_t t0 = iso("2026-05-01T10:00:00Z");
-    int64_t id = add_at(t, t0 - 30, "every", "* * * * *", NULL, NULL);
+    t_clock_init(t);
+    int64_t t0 = t_iso("2026-05-01T10:00:00Z");
+    int64_t id = t_cron_add_at(t, t0 - 30, "every", "* * * * *", NULL, NULL);
     for (int k = 0; k < 3; k++)
         step_at(t, t0 + 60 * k + 1);
-    CHECK(jobs_of(t, id) == 3, "3 jobs before remove");
+    CHECK(t_cron_jobs(t, id) == 3, "3 jobs before remove");
     char *out = NULL;
     CHECK(t_cli(t, &out, NULL, (const char *const[]){"cron", "remove", "every", NULL}) == 0,
           "cron remove");
@@ -406,13 +347,13 @@ test_removed_keeps_jobs(struct tenv *t)
           "the cron job is gone");
     for (int k = 3; k < 6; k++)
         step_at(t, t0 + 60 * k + 1);
-    CHECK(jobs_of(t, id) == 3, "a removed cron job keeps exactly its 3 past jobs, has %lld",
-          (long long)jobs_of(t, id));
+    CHECK(t_cron_jobs(t, id) == 3, "a removed cron job keeps exactly its 3 past jobs, has %lld",
+          (long long)t_cron_jobs(t, id));
     /* Re-added at 10:01:30, its first fire is 10:02, a fire time the old one also had. */
-    int64_t id2 = add_at(t, t0 + 90, "every", "* * * * *", NULL, NULL);
+    int64_t id2 = t_cron_add_at(t, t0 + 90, "every", "* * * * *", NULL, NULL);
     CHECK(id2 != id, "a re-added name gets a new id");
     step_at(t, t0 + 121);
-    CHECK(jobs_of(t, id2) == 1 && jobs_of(t, id) == 3, "old and new fires are apart");
+    CHECK(t_cron_jobs(t, id2) == 1 && t_cron_jobs(t, id) == 3, "old and new fires are apart");
     char *err = NULL;
     CHECK(t_cli(t, NULL, &err, (const char *const[]){"cron", "remove", "nope", NULL}) == 2,
           "remove of a missing name");
@@ -555,8 +496,8 @@ test_cli_rejects(struct tenv *t)
 static void
 test_cli_list_next(struct tenv *t)
 {
-    clock_init(t);
-    clock_set(t, iso("2026-03-07T12:00:00Z"));
+    t_clock_init(t);
+    t_clock_set(t, t_iso("2026-03-07T12:00:00Z"));
     char *out = NULL, *err = NULL;
     CHECK(t_cli(t, &out, &err,
                 (const char *const[]){"cron", "add", "nightly", "30 2 * * *", "System/Echo", "--tz",
@@ -574,7 +515,7 @@ test_cli_list_next(struct tenv *t)
                       "2026-03-12T02:30:00-05:00\n") == 0,
           "cron next printed:\n%s", out);
     free(out);
-    clock_set(t, iso("2026-10-03T00:00:00Z"));
+    t_clock_set(t, t_iso("2026-10-03T00:00:00Z"));
     CHECK(t_cli(t, NULL, NULL,
                 (const char *const[]){"cron", "add", "lord-howe", "0 2 * * *", "System/Noop",
                                       "--tz", "Australia/Lord_Howe", NULL}) == 0,
@@ -587,11 +528,11 @@ test_cli_list_next(struct tenv *t)
           "cron next printed:\n%s", out);
     free(out);
     /* Fire nightly at its skipped 02:30, i.e. 03:00 CDT, then list. */
-    clock_set(t, iso("2026-03-07T12:00:00Z"));
+    t_clock_set(t, t_iso("2026-03-07T12:00:00Z"));
     CHECK(t_cli(t, NULL, NULL, (const char *const[]){"cron", "remove", "lord-howe", NULL}) == 0,
           "remove lord-howe");
-    step_at(t, iso("2026-03-08T08:00:05Z"));
-    clock_set(t, iso("2026-03-08T08:00:05Z"));
+    step_at(t, t_iso("2026-03-08T08:00:05Z"));
+    t_clock_set(t, t_iso("2026-03-08T08:00:05Z"));
     CHECK(t_cli(t, &out, NULL, (const char *const[]){"--json", "cron", "list", NULL}) == 0,
           "cron list --json");
     cJSON *a = cJSON_Parse(out), *o = NULL, *it;
@@ -646,8 +587,8 @@ test_cli_list_next(struct tenv *t)
 static void
 test_scheduler_clock(struct tenv *t)
 {
-    clock_init(t);
-    clock_set(t, iso("2026-03-08T07:00:00Z")); /* 01:00 CST, the night clocks spring forward */
+    t_clock_init(t);
+    t_clock_set(t, t_iso("2026-03-08T07:00:00Z")); /* 01:00 CST, the night clocks spring forward */
     CHECK(t_cli(t, NULL, NULL,
                 (const char *const[]){"cron", "add", "dst", "30 2 * * *", "System/Noop", "--tz",
                                       "America/Chicago", NULL}) == 0,
@@ -656,27 +597,27 @@ test_scheduler_clock(struct tenv *t)
     /* The first scheduler serves its metrics (the standby started later does not). */
     char murl[64];
     pid_t a = t_spawn_scheduler_metrics(t, murl, sizeof(murl));
-    clock_set(t, iso("2026-03-08T08:00:02Z")); /* 03:00:02 CDT: 02:30 did not exist */
-    WAIT_UNTIL(jobs_of(t, dst) == 1, 10000, "the skipped 02:30 never fired");
+    t_clock_set(t, t_iso("2026-03-08T08:00:02Z")); /* 03:00:02 CDT: 02:30 did not exist */
+    WAIT_UNTIL(t_cron_jobs(t, dst) == 1, 10000, "the skipped 02:30 never fired");
     CHECK_FIRES(t, dst, "2026-03-08 08:00:00");
-    clock_set(t, iso("2026-03-09T07:30:01Z"));
-    WAIT_UNTIL(jobs_of(t, dst) == 2, 10000, "the next 02:30 CDT never fired");
+    t_clock_set(t, t_iso("2026-03-09T07:30:01Z"));
+    WAIT_UNTIL(t_cron_jobs(t, dst) == 2, 10000, "the next 02:30 CDT never fired");
     CHECK_FIRES(t, dst, "2026-03-08 08:00:00,2026-03-09 07:30:00");
 
-    int64_t t0 = iso("2026-05-01T10:00:00Z");
-    clock_set(t, t0 - 30);
+    int64_t t0 = t_iso("2026-05-01T10:00:00Z");
+    t_clock_set(t, t0 - 30);
     CHECK(t_cli(t, NULL, NULL,
                 (const char *const[]){"cron", "add", "every", "* * * * *", "System/Noop", NULL}) ==
               0,
           "cron add every");
     int64_t every = t_sql_int(t, 0, "SELECT id FROM cron_jobs WHERE name = 'every'", DB_NOP);
-    clock_set(t, t0 + 1);
-    WAIT_UNTIL(jobs_of(t, every) == 1, 10000, "every never fired");
+    t_clock_set(t, t0 + 1);
+    WAIT_UNTIL(t_cron_jobs(t, every) == 1, 10000, "every never fired");
     const char *late = "jobfleet_cron_misfires_total{reason=\"late\"}";
     double late0 = t_metric(murl, late);
     late0 = late0 < 0 ? 0 : late0;
     /* Three hours later: one catch-up job, and the scheduler has moved on past it. */
-    clock_set(t, t0 + 3 * 3600 + 30);
+    t_clock_set(t, t0 + 3 * 3600 + 30);
     WAIT_UNTIL(t_sql_int(t, 0,
                          "SELECT COUNT(*) FROM cron_jobs WHERE id = ? AND "
                          "dt_next_fire = '2026-05-01 13:01:00'",
@@ -694,13 +635,13 @@ test_scheduler_clock(struct tenv *t)
     pid_t b = t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
     t_signal(t, a, SIGKILL);
     CHECK(t_wait_exit(t, a, 10000) != -1, "the leader did not die");
-    clock_set(t, t0 + 3 * 3600 + 65);
-    WAIT_UNTIL(jobs_of(t, every) == 3, 15000, "the standby never fired");
-    clock_set(t, t0 + 3 * 3600 + 125);
-    WAIT_UNTIL(jobs_of(t, every) == 4, 10000, "the standby stopped firing");
+    t_clock_set(t, t0 + 3 * 3600 + 65);
+    WAIT_UNTIL(t_cron_jobs(t, every) == 3, 15000, "the standby never fired");
+    t_clock_set(t, t0 + 3 * 3600 + 125);
+    WAIT_UNTIL(t_cron_jobs(t, every) == 4, 10000, "the standby stopped firing");
     CHECK_FIRES(t, every,
                 "2026-05-01 10:00:00,2026-05-01 13:00:00,2026-05-01 13:01:00,2026-05-01 13:02:00");
-    CHECK(jobs_of(t, dst) == 2, "dst fired again: %lld", (long long)jobs_of(t, dst));
+    CHECK(t_cron_jobs(t, dst) == 2, "dst fired again: %lld", (long long)t_cron_jobs(t, dst));
     t_signal(t, b, SIGTERM);
     CHECK(t_wait_exit(t, b, 10000) != -1, "the scheduler did not stop on SIGTERM");
 }
@@ -760,15 +701,15 @@ test_cleanup_builtins(struct tenv *t)
 static void
 test_refused_definition_misfires(struct tenv *t)
 {
-    clock_init(t);
-    int64_t t0 = iso("2026-05-01T10:00:00Z");
-    int64_t id = add_at(t, t0 - 30, "every", "* * * * *", NULL, NULL);
+    t_clock_init(t);
+    int64_t t0 = t_iso("2026-05-01T10:00:00Z");
+    int64_t id = t_cron_add_at(t, t0 - 30, "every", "* * * * *", NULL, NULL);
     CHECK(db_exec(t->db, "UPDATE cron_jobs SET parameters = '{\"dry_run\":0}' WHERE id = ?",
                   DB_P(DBI(id)), NULL, NULL) == 0,
           "store the old parameters: %s", db_errstr(t->db));
     metrics_reset();
     step_at(t, t0 + 1);
-    CHECK(jobs_of(t, id) == 0, "a refused definition made a job");
+    CHECK(t_cron_jobs(t, id) == 0, "a refused definition made a job");
     struct buf b;
     buf_init(&b, 0);
     metrics_render(&b);
