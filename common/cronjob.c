@@ -191,7 +191,8 @@ cronjob_ensure(struct db *db, const struct cfg *cfg, const struct cronjob_spec *
 
 enum job_err
 cronjob_next_times(struct db *db, const struct cfg *cfg, const char *name, int count,
-                   int64_t *times, int *n, char *tz_out, size_t tz_len, char *err, size_t errlen)
+                   int64_t *times, int *n, char *tz_out, size_t tz_len, bool *active, char *err,
+                   size_t errlen)
 {
     *n = 0;
     if (count < 1 || count > CRONJOB_NEXT_MAX) {
@@ -206,6 +207,8 @@ cronjob_next_times(struct db *db, const struct cfg *cfg, const char *name, int c
     snprintf(tz, sizeof(tz), "%s", cronjob_zone(cfg, rs->row[0].timezone));
     if (tz_out)
         snprintf(tz_out, tz_len, "%s", tz);
+    if (active)
+        *active = rs->row[0].is_active;
     struct cron_expr ex;
     char perr[256];
     if (cron_parse(rs->row[0].schedule, &ex, perr, sizeof(perr)) < 0) {

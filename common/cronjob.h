@@ -75,9 +75,10 @@ enum job_err cronjob_remove(struct db *db, const char *name, int64_t *id, char *
 
 /* The next `count` (1..CRONJOB_NEXT_MAX) fire times after cronjob_now(db), UTC seconds, into
  * times[] (room for count); *n gets how many there are (fewer when the schedule ends). *tz_out,
- * when not NULL, gets the effective zone (truncated to tz_len). */
+ * when not NULL, gets the effective zone (truncated to tz_len), and *active (when not NULL)
+ * whether the cron job is enabled: a disabled one lists its schedule's times all the same. */
 enum job_err cronjob_next_times(struct db *db, const struct cfg *cfg, const char *name, int count,
-                                int64_t *times, int *n, char *tz_out, size_t tz_len, char *err,
-                                size_t errlen);
+                                int64_t *times, int *n, char *tz_out, size_t tz_len, bool *active,
+                                char *err, size_t errlen);
 
 #endif

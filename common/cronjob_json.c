@@ -3,6 +3,7 @@
 #include "cronjob_json.h"
 #include "caltime.h"
 #include "cronjob_check.h"
+#include "cronjob_fire.h"
 #include "cronjob_store.h"
 #include "util.h"
 
@@ -32,17 +33,34 @@ cronjob_str_or_null(const char *s)
     return s ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
-/* next_fire and last_fire, as local times in tz, or null. */
+/* The next fire the scheduler will act on: the row's stored plan, or for a row never planned
+ * (a built-in installed by a migration) the first fire after its creation, as the scheduler
+ * reads it (cronjob_fire.c). Returns 0, or -1 when there is none. */
+static int
+cronjob_planned(const struct cronjob_row *row, const char *tz, int64_t *next)
+{
+    struct cron_expr e;
+    int64_t created;
+    if (row->next_fire)
+        return caltime_parse_dt(row->next_fire, next);
+    if (cron_parse(row->schedule, &e, NULL, 0) < 0 || caltime_parse_dt(row->created, &created) < 0)
+        return -1;
+    return cron_next(&e, tz, created, next);
+}
+
+/* next_fire and last_fire, as local times in tz, or null; overdue when an active cron job's
+ * next fire passed more than a minute ago (no scheduler is firing it: none runs, or it is
+ * behind). */
 static void
 cronjob_fires_json(cJSON *o, const struct cronjob_row *row, const char *tz, int64_t now)
 {
-    struct cron_expr e;
     int64_t next, last;
-    if (row->is_active && cron_parse(row->schedule, &e, NULL, 0) == 0 &&
-        cron_next(&e, tz, now, &next) == 0)
+    bool planned = row->is_active && cronjob_planned(row, tz, &next) == 0;
+    if (planned)
         cJSON_AddItemToObject(o, "next_fire", cronjob_local_json(next, tz));
     else
         cJSON_AddNullToObject(o, "next_fire");
+    cJSON_AddBoolToObject(o, "overdue", planned && now - next > CRONJOB_CURRENT_MINUTE_S);
     if (row->last_fire && caltime_parse_dt(row->last_fire, &last) == 0)
         cJSON_AddItemToObject(o, "last_fire", cronjob_local_json(last, tz));
     else
@@ -158,7 +176,8 @@ cronjob_next_json(struct db *db, const struct cfg *cfg, const char *name, int co
         xcalloc(count > 0 && count <= CRONJOB_NEXT_MAX ? (size_t)count : 1, sizeof(int64_t));
     char tz[128];
     int n = 0;
-    *e = cronjob_next_times(db, cfg, name, count, times, &n, tz, sizeof(tz), err, errlen);
+    bool active = false;
+    *e = cronjob_next_times(db, cfg, name, count, times, &n, tz, sizeof(tz), &active, err, errlen);
     if (*e != JOB_E_OK) {
         free(times);
         return NULL;
@@ -166,6 +185,7 @@ cronjob_next_json(struct db *db, const struct cfg *cfg, const char *name, int co
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", name);
     cJSON_AddStringToObject(o, "timezone", tz);
+    cJSON_AddBoolToObject(o, "is_active", active);
     cJSON *local = cJSON_AddArrayToObject(o, "next");
     cJSON *utc = cJSON_AddArrayToObject(o, "next_utc");
     for (int i = 0; i < n; i++) {

@@ -7,7 +7,8 @@
  * A cron job object: id, name, schedule, timezone (effective), timezone_default (true when it
  * follows [scheduler] timezone), action, parameters (object), queue, priority, timeout_s and
  * max_attempts (null: the action's default), catchup ("latest" or "none"), is_active (bool),
- * next_fire and last_fire (local time with UTC offset, "2026-03-08T03:00:00-05:00", or null),
+ * next_fire (the stored plan the scheduler acts on) and last_fire (local time with UTC offset,
+ * "2026-03-08T03:00:00-05:00", or null), overdue (next_fire passed over a minute ago),
  * last_fire_utc ("2026-03-08 08:00:00" or null), last_job_id, last_job_state (or null),
  * dt_created.
  */
@@ -39,8 +40,8 @@ cJSON *cronjob_set_active_json(struct db *db, const struct cfg *cfg, const char 
 /* DELETE /api/cron/{name}: {"removed": name, "id": id}. */
 cJSON *cronjob_remove_json(struct db *db, const char *name, enum job_err *e, char *err,
                            size_t errlen);
-/* GET /api/cron/{name}/next?count=N: {"name", "timezone", "next": [local times with UTC
- * offsets], "next_utc": ["2026-03-08T08:00:00Z", ...]}. */
+/* GET /api/cron/{name}/next?count=N: {"name", "timezone", "is_active", "next": [local times
+ * with UTC offsets], "next_utc": ["2026-03-08T08:00:00Z", ...]}. */
 cJSON *cronjob_next_json(struct db *db, const struct cfg *cfg, const char *name, int count,
                          enum job_err *e, char *err, size_t errlen);
 

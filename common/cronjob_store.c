@@ -38,12 +38,13 @@ static const enum cronjob_col due_cols[] = {
 
 #define LIST_SQL                                                                                   \
     "SELECT c.id, c.name, c.schedule, c.timezone, c.action, c.parameters, c.queue, c.priority, "   \
-    "c.timeout_s, c.max_attempts, c.catchup, c.is_active, c.dt_last_fire, c.last_job_id, "         \
-    "j.state, c.dt_created FROM cron_jobs c LEFT JOIN jobs j ON j.id = c.last_job_id"
-static const enum cronjob_col list_cols[] = {CC_ID,        CC_NAME,     CC_SCHEDULE,   CC_TZ,
-                                             CC_ACTION,    CC_PARAMS,   CC_QUEUE,      CC_PRIORITY,
-                                             CC_TIMEOUT,   CC_ATTEMPTS, CC_CATCHUP,    CC_ACTIVE,
-                                             CC_LAST_FIRE, CC_LAST_JOB, CC_LAST_STATE, CC_CREATED};
+    "c.timeout_s, c.max_attempts, c.catchup, c.is_active, c.dt_next_fire, c.dt_last_fire, "        \
+    "c.last_job_id, j.state, c.dt_created FROM cron_jobs c LEFT JOIN jobs j ON j.id = "            \
+    "c.last_job_id"
+static const enum cronjob_col list_cols[] = {
+    CC_ID,    CC_NAME,      CC_SCHEDULE, CC_TZ,         CC_ACTION,  CC_PARAMS,
+    CC_QUEUE, CC_PRIORITY,  CC_TIMEOUT,  CC_ATTEMPTS,   CC_CATCHUP, CC_ACTIVE,
+    CC_NEXT,  CC_LAST_FIRE, CC_LAST_JOB, CC_LAST_STATE, CC_CREATED};
 
 /* What cronjob_ensure compares a config-kept schedule with, and what enable needs. */
 #define FIND_SQL                                                                                   \

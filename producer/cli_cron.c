@@ -135,10 +135,14 @@ cli_cron_list(struct cli *c, int argc, char **argv)
         if (cJSON_IsNumber(job))
             snprintf(last_job, sizeof(last_job), "%.0f %s", job->valuedouble,
                      json_str(o, "last_job_state", "-"));
+        /* An overdue fire says no scheduler is firing: worth more than the column's width. */
+        char next[80];
+        snprintf(next, sizeof(next), "%s%s", json_str(o, "next_fire", "-"),
+                 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "overdue")) ? " (overdue)" : "");
         printf("%-28s %-16s %-20s %-7s %-26s %-26s %s\n", json_str(o, "name", "-"),
                json_str(o, "schedule", "-"), json_str(o, "timezone", "-"),
-               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "is_active")) ? "yes" : "no",
-               json_str(o, "next_fire", "-"), json_str(o, "last_fire", "-"), last_job);
+               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "is_active")) ? "yes" : "no", next,
+               json_str(o, "last_fire", "-"), last_job);
     }
     cJSON_Delete(a);
     return CLI_OK;
@@ -201,6 +205,11 @@ cli_cron_next(struct cli *c, int argc, char **argv)
     cJSON *j = cronjob_next_json(cli_db(c), &c->cfg, c->pos[0], count, &e, err, sizeof(err));
     if (j == NULL)
         return cli_cron_err("next", e, err);
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "is_active")))
+        fprintf(stderr,
+                "jobfleet: cron next: \"%s\" is disabled: it fires at none of these times until "
+                "`jobfleet cron enable %s`\n",
+                c->pos[0], c->pos[0]);
     if (c->json) {
         cli_cron_print(j);
     } else {

@@ -214,6 +214,8 @@ dash_cron_tr(struct buf *b, const struct dash_who *w, const cJSON *cj)
     for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
         buf_printf(b, "<td%s>", i == 1 || i == 2 ? " class=\"hide-sm\"" : "");
         html_esc(b, html_val(cj, cols[i], t, sizeof(t)));
+        if (i == 2 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cj, "overdue")))
+            buf_appends(b, " <strong class=\"overdue\">overdue</strong>");
         buf_appends(b, "</td>");
     }
     bool active = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cj, "is_active"));

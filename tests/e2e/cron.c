@@ -582,6 +582,68 @@ test_cli_list_next(struct tenv *t)
     free(err);
 }
 
+/* The cron job name as `jobfleet --json cron list` shows it; *all (to delete) owns it. */
+static const cJSON *
+listed(struct tenv *t, const char *name, cJSON **all)
+{
+    char *out = NULL;
+    CHECK(t_cli(t, &out, NULL, (const char *const[]){"--json", "cron", "list", NULL}) == 0,
+          "cron list --json");
+    *all = cJSON_Parse(out);
+    CHECK(cJSON_IsArray(*all), "cron list --json: %s", out);
+    free(out);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, *all)
+    {
+        if (strcmp(cJSON_GetObjectItem(it, "name")->valuestring, name) == 0)
+            return it;
+    }
+    CHECK(false, "%s is not listed", name);
+    return NULL;
+}
+
+/* `cron list` shows the fire the scheduler acts on next, and marks it overdue when no
+ * scheduler fired it; `cron next` of a disabled cron job says it fires at none of the times.
+ * Before, the list showed the schedule's next time after now, so a fleet without a running
+ * scheduler looked on time. */
+static void
+test_list_shows_plan(struct tenv *t)
+{
+    t_clock_init(t);
+    int64_t t0 = t_iso("2026-05-01T10:00:00Z"); /* 05:00 CDT */
+    t_cron_add_at(t, t0 - 30, "every", "* * * * *", NULL, NULL);
+    t_clock_set(t, t0 + 600); /* ten minutes without a scheduler */
+    cJSON *all;
+    const cJSON *o = listed(t, "every", &all);
+    const cJSON *next = cJSON_GetObjectItem(o, "next_fire");
+    CHECK(cJSON_IsString(next) && strcmp(next->valuestring, "2026-05-01T05:00:00-05:00") == 0 &&
+              cJSON_IsTrue(cJSON_GetObjectItem(o, "overdue")),
+          "the waiting 05:00 fire, overdue: %s", cJSON_PrintUnformatted(o));
+    cJSON_Delete(all);
+    char *out = NULL, *err = NULL;
+    CHECK(t_cli(t, &out, NULL, (const char *const[]){"cron", "list", NULL}) == 0, "cron list");
+    CHECK(strstr(out, "2026-05-01T05:00:00-05:00 (overdue)"), "cron list printed:\n%s", out);
+    free(out);
+    step_at(t, t0 + 601); /* a scheduler is back: the catch-up run for 10:10 */
+    o = listed(t, "every", &all);
+    next = cJSON_GetObjectItem(o, "next_fire");
+    CHECK(cJSON_IsString(next) && strcmp(next->valuestring, "2026-05-01T05:11:00-05:00") == 0 &&
+              cJSON_IsFalse(cJSON_GetObjectItem(o, "overdue")),
+          "after the catch-up: %s", cJSON_PrintUnformatted(o));
+    cJSON_Delete(all);
+    CHECK(t_cli(t, NULL, NULL, (const char *const[]){"cron", "disable", "every", NULL}) == 0,
+          "cron disable");
+    CHECK(t_cli(t, &out, &err,
+                (const char *const[]){"--json", "cron", "next", "every", "--count", "1", NULL}) ==
+              0,
+          "cron next of a disabled cron job");
+    CHECK(strstr(out, "\"is_active\":false") && strstr(err, "\"every\" is disabled: it fires at "
+                                                            "none of these times"),
+          "cron next of a disabled cron job: %s / %s", out, err);
+    free(out);
+    free(err);
+}
+
 /* The real scheduler fires on its injected clock: a skipped DST time once, a downtime once,
  * and exactly once across a failover to a standby after kill -9. */
 static void
@@ -728,6 +790,7 @@ static const struct test_case cases[] = {
     {"e2e_cron_migrate_builtins_once", test_migrate_builtins_once, NULL},
     {"e2e_cron_cli_rejects", test_cli_rejects, NULL},
     {"e2e_cron_cli_list_next", test_cli_list_next, NULL},
+    {"e2e_cron_list_shows_plan", test_list_shows_plan, NULL},
     {"e2e_cron_scheduler_clock", test_scheduler_clock, NULL},
     {"e2e_cron_cleanup_builtins", test_cleanup_builtins, NULL},
     {"e2e_cron_refused_definition_misfires", test_refused_definition_misfires, NULL},

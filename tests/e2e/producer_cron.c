@@ -328,11 +328,12 @@ test_next(struct tenv *t)
     add(t, NIGHTLY);
     char *out = NULL;
     CHECK(call(t, "GET", "/api/cron/nightly/next?count=3", NULL, &out) == 200, "next: %s", out);
-    cJSON *want = parse("{\"name\":\"nightly\",\"timezone\":\"America/Chicago\","
-                        "\"next\":[\"2026-03-08T03:00:00-05:00\",\"2026-03-09T02:00:00-05:00\","
-                        "\"2026-03-10T02:00:00-05:00\"],"
-                        "\"next_utc\":[\"2026-03-08T08:00:00Z\",\"2026-03-09T07:00:00Z\","
-                        "\"2026-03-10T07:00:00Z\"]}");
+    cJSON *want = parse(
+        "{\"name\":\"nightly\",\"timezone\":\"America/Chicago\","
+        "\"is_active\":true,\"next\":[\"2026-03-08T03:00:00-05:00\",\"2026-03-09T02:00:00-05:00\","
+        "\"2026-03-10T02:00:00-05:00\"],"
+        "\"next_utc\":[\"2026-03-08T08:00:00Z\",\"2026-03-09T07:00:00Z\","
+        "\"2026-03-10T07:00:00Z\"]}");
     cJSON *j = parse(out);
     CHECK(cJSON_Compare(j, want, true), "next: %s", out);
     cJSON_Delete(j);
