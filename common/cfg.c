@@ -57,7 +57,8 @@ static const struct cfg_key cfg_keys[] = {
     K(worker, heartbeat_s, CFG_INT, "5", 1, 3600,
       "seconds between heartbeats (at most half of lease_s)"),
     K(worker, lease_s, CFG_INT, "30", 2, 86400,
-      "a worker silent this long is dead; its running jobs end \"worker lost\""),
+      "a worker silent this long is dead; its running jobs end \"worker lost\" (the scheduler "
+      "reads each worker's own from its row)"),
     K(worker, drain_timeout_s, CFG_INT, "60", 0, 86400,
       "on SIGTERM, seconds to let running jobs finish before killing them"),
     K(worker, kill_grace_s, CFG_INT, "5", 0, 3600,

@@ -6,15 +6,17 @@
 #include <unistd.h>
 
 int64_t
-instance_register(struct db *db, const char *queues, int concurrency)
+instance_register(struct db *db, const char *queues, int concurrency, int lease_s)
 {
     char host[256] = "unknown";
     gethostname(host, sizeof(host) - 1);
     uint64_t id = 0;
     if (db_exec(db,
-                "INSERT INTO worker_instances (host, pid, queues, concurrency, dt_started, "
-                "dt_heartbeat, state) VALUES (?, ?, ?, ?, NOW(6), NOW(6), 'running')",
-                DB_P(DBS(host), DBI(getpid()), DBS(queues), DBI(concurrency)), NULL, &id) < 0)
+                "INSERT INTO worker_instances (host, pid, queues, concurrency, lease_s, "
+                "dt_started, dt_heartbeat, state) VALUES (?, ?, ?, ?, ?, NOW(6), NOW(6), "
+                "'running')",
+                DB_P(DBS(host), DBI(getpid()), DBS(queues), DBI(concurrency), DBI(lease_s)), NULL,
+                &id) < 0)
         return -1;
     return (int64_t)id;
 }
@@ -62,20 +64,22 @@ instance_live(struct db *db, int64_t *workers, int64_t *slots)
 }
 
 struct db_rows *
-instance_silent(struct db *db, int lease_s, int limit)
+instance_silent(struct db *db, int dflt_lease_s, int64_t back_s, int limit)
 {
-    return db_query(db, INSTANCE_SQL_SILENT, DB_P(DBI(lease_s), DBI(limit)));
+    return db_query(
+        db, INSTANCE_SQL_SILENT,
+        DB_P(DBI(dflt_lease_s), DBI(dflt_lease_s), DBI(dflt_lease_s), DBI(back_s), DBI(limit)));
 }
 
 int
-instance_mark_lost(struct db *db, int64_t id, int lease_s)
+instance_mark_lost(struct db *db, int64_t id, int dflt_lease_s, int64_t back_s)
 {
     uint64_t affected = 0;
     if (db_exec(db,
                 "UPDATE worker_instances SET state = 'lost' WHERE id = ? "
-                "AND state IN ('running', 'draining') "
-                "AND dt_heartbeat < NOW(6) - INTERVAL ? SECOND",
-                DB_P(DBI(id), DBI(lease_s)), &affected, NULL) < 0)
+                "AND state IN ('running', 'draining') AND " INSTANCE_SQL_IS_SILENT,
+                DB_P(DBI(id), DBI(dflt_lease_s), DBI(dflt_lease_s), DBI(back_s)), &affected,
+                NULL) < 0)
         return -1;
     return affected == 1;
 }

@@ -8,8 +8,9 @@
 
 #include "db.h"
 
-/* Inserts the row as 'running'; returns its id or -1. */
-int64_t instance_register(struct db *db, const char *queues, int concurrency);
+/* Inserts the row as 'running', with the lease the worker keeps (its [worker] lease_s: the
+ * scheduler declares it lost by that, not by its own); returns its id or -1. */
+int64_t instance_register(struct db *db, const char *queues, int concurrency, int lease_s);
 /* Refreshes dt_heartbeat (and state, e.g. "draining"). A row the scheduler marked lost stays
  * lost unless revive: its jobs were given to other workers, and those still running here must
  * be stopped before it may claim again. Returns 0, 1 when the row is lost (nothing changed), or
@@ -26,19 +27,26 @@ int instance_live(struct db *db, int64_t *workers, int64_t *slots);
  * heartbeat age in ms, state). NULL on error (db_errstr). */
 struct db_rows *instance_list(struct db *db, int recent_s, int limit);
 
-/* lease_s, limit; shown by `jobfleet-scheduler --explain`. */
+/* An instance's lease: its own, else (registered by an older worker) the caller's. */
+#define INSTANCE_SQL_LEASE "COALESCE(lease_s, ?)"
+/* An instance silent for its lease, and MariaDB back for a lease (the heartbeats it missed
+ * were not the instance's fault); binds dflt_lease_s, dflt_lease_s, back_s. */
+#define INSTANCE_SQL_IS_SILENT                                                                     \
+    "dt_heartbeat < NOW(6) - INTERVAL " INSTANCE_SQL_LEASE " SECOND AND " INSTANCE_SQL_LEASE " <=" \
+                                                                                             " ?"
+/* dflt_lease_s three times, back_s, limit; shown by `jobfleet-scheduler --explain`. */
 #define INSTANCE_SQL_SILENT                                                                        \
-    "SELECT id, host, pid, dt_heartbeat FROM worker_instances "                                    \
-    "WHERE state IN ('running', 'draining') AND dt_heartbeat < NOW(6) - INTERVAL ? SECOND "        \
-    "LIMIT ?"
+    "SELECT id, host, pid, dt_heartbeat, " INSTANCE_SQL_LEASE " FROM worker_instances "            \
+    "WHERE state IN ('running', 'draining') AND " INSTANCE_SQL_IS_SILENT " LIMIT ?"
 
-/* Up to limit running or draining instances whose last heartbeat is older than lease_s.
- * Returns rows of (id, host, pid, dt_heartbeat) for the caller to free, or NULL on error
+/* Up to limit running or draining instances whose last heartbeat is older than their lease
+ * (dflt_lease_s for a row that has none) while MariaDB has been up for back_s seconds. Returns
+ * rows of (id, host, pid, dt_heartbeat, lease_s) for the caller to free, or NULL on error
  * (db_errstr). */
-struct db_rows *instance_silent(struct db *db, int lease_s, int limit);
-/* Marks instance id lost if it is still running or draining and still silent for lease_s, so
- * an instance whose heartbeat arrived meanwhile stays alive. Returns 1 when it was marked, 0
- * when not, -1 on error. */
-int instance_mark_lost(struct db *db, int64_t id, int lease_s);
+struct db_rows *instance_silent(struct db *db, int dflt_lease_s, int64_t back_s, int limit);
+/* Marks instance id lost if it is still running or draining and still silent as
+ * instance_silent says, so an instance whose heartbeat arrived meanwhile stays alive. Returns 1
+ * when it was marked, 0 when not, -1 on error. */
+int instance_mark_lost(struct db *db, int64_t id, int dflt_lease_s, int64_t back_s);
 
 #endif

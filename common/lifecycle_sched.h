@@ -41,7 +41,7 @@
     "FROM worker_instances w STRAIGHT_JOIN jobs j FORCE INDEX (ix_jobs_state_due) "                \
     "ON j.state = 'running' AND j.instance_id = w.id "                                             \
     "WHERE w.state IN ('lost', 'stopped') "                                                        \
-    "AND w.dt_heartbeat < NOW(6) - INTERVAL ? SECOND "                                             \
+    "AND w.dt_heartbeat < NOW(6) - INTERVAL COALESCE(w.lease_s, ?) SECOND "                        \
     "AND w.dt_heartbeat >= NOW(6) - INTERVAL ? SECOND LIMIT ? FOR UPDATE SKIP LOCKED"
 
 /* Locks up to limit pending jobs whose dt_due has passed, oldest first, skipping rows another

@@ -53,7 +53,8 @@ sched_note_server_start(struct sched *s, struct db *db)
                                  DB_NOP);
     int64_t up = r && r->n_rows ? db_rows_int(r, 0, 0, -1) : -1;
     db_rows_free(r);
-    if (up < 0 || up >= s->cfg->worker.lease_s)
+    /* Recorded however long ago: a worker's lease may be longer than this process's. */
+    if (up < 0)
         return;
     int64_t back = now_mono_ms() - up * 1000;
     if (back > s->db_back_ms)
@@ -74,6 +75,12 @@ sched_db_ready(struct sched *s, struct sched_link *l, struct db *db)
     sched_link_up(s, l);
     sched_note_server_start(s, db);
     return true;
+}
+
+int64_t
+sched_db_back_s(const struct sched *s)
+{
+    return s->db_back_ms ? (now_mono_ms() - s->db_back_ms) / 1000 : INT64_C(1) << 31;
 }
 
 bool

@@ -83,7 +83,7 @@ struct sched {
      * through, rather than queue batch after batch that no one can push (sched_queue.c). */
     bool rq_refusing;
     /* Monotonic time of the end of the last MariaDB outage this process saw, or of the
-     * server's start when it started less than a lease before we connected (0: none). The
+     * server's start (1 when that was before this host's boot; 0: not yet read). The
      * lease recovery and the watchdog wait a full lease after it (sched_db_settling), so
      * workers get to heartbeat and write the outcomes they held before their silence is taken
      * for death or their jobs for overdue. */
@@ -131,6 +131,9 @@ bool sched_rq_ready(struct sched *s);
 /* True for a lease after MariaDB came back (db_back_ms): the steps that end running jobs wait
  * while workers reconnect. */
 bool sched_db_settling(const struct sched *s);
+/* Seconds since MariaDB came back or started (db_back_ms), or 2^31 when neither was seen: an
+ * instance with a lease longer than this process's is not declared lost before that long. */
+int64_t sched_db_back_s(const struct sched *s);
 /* Records a failure of a step: a lost connection starts (or continues) an outage, any other
  * error is logged, at most once a minute while it repeats. Both return -1 for the caller. */
 int sched_db_fail(struct sched *s, enum sched_step step, struct db *db);

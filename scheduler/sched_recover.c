@@ -104,13 +104,14 @@ static int
 sched_mark_lost(struct sched *s)
 {
     int lease_s = s->cfg->worker.lease_s;
-    struct db_rows *r = instance_silent(s->db, lease_s, s->cfg->scheduler.batch_size);
+    int64_t back_s = sched_db_back_s(s);
+    struct db_rows *r = instance_silent(s->db, lease_s, back_s, s->cfg->scheduler.batch_size);
     if (r == NULL)
         return sched_db_fail(s, SCHED_STEP_LEASE, s->db);
     int marked = 0;
     for (int i = 0; i < r->n_rows; i++) {
         int64_t id = db_rows_int(r, i, 0, 0);
-        int took = instance_mark_lost(s->db, id, lease_s);
+        int took = instance_mark_lost(s->db, id, lease_s, back_s);
         if (took < 0) {
             marked = sched_db_fail(s, SCHED_STEP_LEASE, s->db);
             break;
@@ -121,7 +122,8 @@ sched_mark_lost(struct sched *s)
                       "(lease %d s)",
                       (long long)id, db_rows_get(r, i, 1) ? db_rows_get(r, i, 1) : "?",
                       db_rows_get(r, i, 2) ? db_rows_get(r, i, 2) : "?",
-                      db_rows_get(r, i, 3) ? db_rows_get(r, i, 3) : "?", lease_s);
+                      db_rows_get(r, i, 3) ? db_rows_get(r, i, 3) : "?",
+                      (int)db_rows_int(r, i, 4, lease_s));
         }
     }
     db_rows_free(r);

@@ -671,8 +671,8 @@ sup_register(struct sup *s)
     struct retry r;
     retry_init(&r, 500, 5000);
     for (;;) {
-        s->instance_id =
-            instance_register(s->db, s->cfg->worker.queues, s->cfg->worker.concurrency);
+        s->instance_id = instance_register(s->db, s->cfg->worker.queues, s->cfg->worker.concurrency,
+                                           s->cfg->worker.lease_s);
         if (s->instance_id > 0)
             return 0;
         log_warnx("register instance: %s; retrying", db_errstr(s->db));

@@ -29,7 +29,7 @@ struct cb_jobs {
 static void
 cb_claim(struct tenv *t, struct cb_jobs *j)
 {
-    j->instance = instance_register(t->db, "default", 4);
+    j->instance = instance_register(t->db, "default", 4, t->cfg.worker.lease_s);
     CHECK(j->instance > 0, "instance: %s", db_errstr(t->db));
     for (int i = 0; i < CB_JOBS; i++) {
         struct job_spec in = {.action = "System/Noop", .origin = "api"}, s;

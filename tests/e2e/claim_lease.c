@@ -18,7 +18,7 @@
 static int64_t
 stale_instance(struct tenv *t, const char *state)
 {
-    int64_t inst = instance_register(t->db, "default", 1);
+    int64_t inst = instance_register(t->db, "default", 1, LEASE_S);
     CHECK(inst > 0, "register an instance: %s", db_errstr(t->db));
     CHECK(db_exec(t->db,
                   "UPDATE worker_instances SET state = ?, dt_heartbeat = NOW(6) - INTERVAL 10 "
@@ -46,7 +46,7 @@ test_claim_refreshes_heartbeat(struct tenv *t)
     int got = lifecycle_claim(t->db, &id, 1, inst, 1, NULL, out);
     CHECK(got == 1, "the claim took %d jobs, not 1: %s", got, db_errstr(t->db));
     claimed_job_release(&out[0]);
-    int lost = instance_mark_lost(t->db, inst, LEASE_S);
+    int lost = instance_mark_lost(t->db, inst, LEASE_S, INT64_C(1) << 31);
     CHECK(lost == 0,
           "the lease check marked lost (%d) an instance that claimed a job a moment ago: the "
           "lease recovery would give that job to another worker while this one starts it",
@@ -93,7 +93,7 @@ static void
 test_watchdog_spares_new_claim(struct tenv *t)
 {
     int64_t ids[2] = {queued_job(t), queued_job(t)};
-    int64_t inst = instance_register(t->db, "default", 1);
+    int64_t inst = instance_register(t->db, "default", 1, LEASE_S);
     CHECK(inst > 0, "register an instance: %s", db_errstr(t->db));
     struct claimed_job out[2];
     CHECK(lifecycle_claim(t->db, ids, 2, inst, 1, NULL, out) == 2, "claim: %s", db_errstr(t->db));
@@ -127,10 +127,36 @@ test_watchdog_spares_new_claim(struct tenv *t)
           "an attempt row for a claim that never ran");
 }
 
+/* The scheduler judges a worker by the lease the worker keeps, not by its own [worker] lease_s:
+ * a worker configured with a longer lease and heartbeat than the scheduler's runs its job to the
+ * end. Before, the scheduler declared it lost between two of its heartbeats, failed its job
+ * "worker lost", and the worker then stopped it. */
+static void
+test_worker_own_lease(struct tenv *t)
+{
+    pid_t s = t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    setenv("JOBFLEET_WORKER_LEASE_S", "20", 1);
+    setenv("JOBFLEET_WORKER_HEARTBEAT_S", "8", 1);
+    pid_t w = t_start_worker(t, NULL);
+    unsetenv("JOBFLEET_WORKER_LEASE_S");
+    unsetenv("JOBFLEET_WORKER_HEARTBEAT_S");
+    int64_t id = t_enqueue(t, "System/Sleep", "{\"seconds\":7}", NULL);
+    WAIT_UNTIL(t_job_done(t, id), 30000, "job %lld is still %s", (long long)id, t_job_state(t, id));
+    CHECK(t_job_in_state(t, id, "succeeded") && !t_log_has(t, s, "lost: no heartbeat"),
+          "a worker with a lease of 20 s, silent for up to 8 s, was judged by the scheduler's 3 "
+          "s: its job is %s",
+          t_job_state(t, id));
+    CHECK(t_sql_int(t, -1, "SELECT lease_s FROM worker_instances WHERE pid = ?", DB_P(DBI(w))) ==
+              20,
+          "the instance's row does not hold its lease");
+}
+
 static const struct test_case cases[] = {
     {"e2e_claim_refreshes_heartbeat", test_claim_refreshes_heartbeat, NULL},
     {"e2e_claim_lost_instance_claims_nothing", test_lost_instance_claims_nothing, NULL},
     {"e2e_claim_watchdog_spares_new_claim", test_watchdog_spares_new_claim, NULL},
+    {"e2e_claim_lease_worker_own_lease", test_worker_own_lease,
+     "[worker]\nlease_s = 3\nheartbeat_s = 1\n"},
 };
 
 int

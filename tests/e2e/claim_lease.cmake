@@ -3,4 +3,5 @@
 jf_e2e(claim_lease TIMEOUT 60 NAMES
   e2e_claim_refreshes_heartbeat
   e2e_claim_lost_instance_claims_nothing
-  e2e_claim_watchdog_spares_new_claim)
+  e2e_claim_watchdog_spares_new_claim
+  e2e_claim_lease_worker_own_lease)
