@@ -341,8 +341,8 @@ def schedulers(r):
 
     def start(name):
         # Each scheduler also dies at its fault point between a fire's insert and the cron
-        # row's advance, at a random fire: the window in which only the unique key
-        # (cron_job_id, cron_fire_time) stops the next leader from firing that minute again.
+        # row's advance, at a random fire: the fire's transaction is rolled back with the
+        # session, and the next leader must fire that minute, once.
         env = {**clock, "JOBFLEET_FAULT_POINT": f"cron.fired@{r.rng.randint(1, 4)}"}
         return r.scheduler(name, env=env)
 
@@ -352,16 +352,24 @@ def schedulers(r):
           '{"work_ms": 50}', "--tz", "UTC", env=clock)
     mine = "origin = 'cron' AND cron_job_id = (SELECT id FROM cron_jobs WHERE name = 'chaos')"
     minutes = size(r, 60, 8)
-    for k in range(1, minutes + 1):
+    restarts = [0]
+
+    def restart_dead(k):
+        # A scheduler that died at its fault point is restarted, as systemd would: all three
+        # may die at the same minute, one leader after the other, before any fire commits.
         for i, sc in enumerate(scheds):
-            if not sc.alive():  # died at its fault point: restarted, as systemd would
-                scheds[i] = start(f"scheduler-{i + 1}-r{k}")
+            if not sc.alive():
+                restarts[0] += 1
+                scheds[i] = start(f"scheduler-{i + 1}-r{k}-{restarts[0]}")
+
+    for k in range(1, minutes + 1):
+        restart_dead(k)
         if r.rng.random() < 0.4:
             i = r.rng.randrange(3)
             r.kill9(scheds[i])
             scheds[i] = start(f"scheduler-{i + 1}-k{k}")
         set_clock(r, t0 + 60 * k)
-        wait_until(lambda: r.count(mine) >= k, 30, f"cron minute {k} to fire")
+        wait_until(lambda: restart_dead(k) or r.count(mine) >= k, 30, f"cron minute {k} to fire")
     time.sleep(1.0)  # a duplicate fire would come within a few ticks (5 ticks)
     rows = r.sql(f"SELECT UNIX_TIMESTAMP(cron_fire_time) FROM jobs WHERE {mine}")
     fires = sorted(int(float(x[0])) for x in rows)
