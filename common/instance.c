@@ -71,6 +71,12 @@ instance_silent(struct db *db, int dflt_lease_s, int64_t back_s, int limit)
         DB_P(DBI(dflt_lease_s), DBI(dflt_lease_s), DBI(dflt_lease_s), DBI(back_s), DBI(limit)));
 }
 
+struct db_rows *
+instance_dead(struct db *db, int dflt_lease_s, int window_s, int limit)
+{
+    return db_query(db, INSTANCE_SQL_DEAD, DB_P(DBI(dflt_lease_s), DBI(window_s), DBI(limit)));
+}
+
 int
 instance_mark_lost(struct db *db, int64_t id, int dflt_lease_s, int64_t back_s)
 {

@@ -33,11 +33,23 @@ struct db_rows *instance_list(struct db *db, int recent_s, int limit);
  * were not the instance's fault); binds dflt_lease_s, dflt_lease_s, back_s. */
 #define INSTANCE_SQL_IS_SILENT                                                                     \
     "dt_heartbeat < NOW(6) - INTERVAL " INSTANCE_SQL_LEASE " SECOND AND " INSTANCE_SQL_LEASE " <=" \
-                                                                                             " ?"
+    " ?"
 /* dflt_lease_s three times, back_s, limit; shown by `jobfleet-scheduler --explain`. */
 #define INSTANCE_SQL_SILENT                                                                        \
     "SELECT id, host, pid, dt_heartbeat, " INSTANCE_SQL_LEASE " FROM worker_instances "            \
     "WHERE state IN ('running', 'draining') AND " INSTANCE_SQL_IS_SILENT " LIMIT ?"
+
+/* dflt_lease_s, window_s, limit; shown by `jobfleet-scheduler --explain`. */
+#define INSTANCE_SQL_DEAD                                                                          \
+    "SELECT id, dt_heartbeat FROM worker_instances WHERE state IN ('lost', 'stopped') AND "        \
+    "dt_heartbeat < NOW(6) - INTERVAL " INSTANCE_SQL_LEASE " SECOND AND "                          \
+    "dt_heartbeat >= NOW(6) - INTERVAL ? SECOND ORDER BY id LIMIT ?"
+
+/* Up to limit instances that are dead: lost, or stopped, with a last heartbeat older than their
+ * lease (dflt_lease_s for a row that has none: a stopping worker's last check-outs come within
+ * it) and newer than window_s. Rows of (id, dt_heartbeat) by id, for the caller to free, or NULL
+ * on error (db_errstr). */
+struct db_rows *instance_dead(struct db *db, int dflt_lease_s, int window_s, int limit);
 
 /* Up to limit running or draining instances whose last heartbeat is older than their lease
  * (dflt_lease_s for a row that has none) while MariaDB has been up for back_s seconds. Returns

@@ -57,11 +57,13 @@ lifecycle_sched_overdue(struct db *db, int grace_s, int limit)
 }
 
 struct db_rows *
-lifecycle_sched_orphaned(struct db *db, int lease_s, int window_s, int limit)
+lifecycle_sched_running_instances(struct db *db)
 {
-    /* The plan is pinned instance-first; per dead instance it reads the running rows of
-     * ix_jobs_state_due, which are at most the fleet's slots whatever the backlog (an index on
-     * instance_id would be rewritten at every claim, for a query that runs only when a worker
-     * dies). */
-    return db_query(db, LIFECYCLE_SQL_ORPHANED, DB_P(DBI(lease_s), DBI(window_s), DBI(limit)));
+    return db_query(db, LIFECYCLE_SQL_RUNNING_INSTANCES, DB_NOP);
+}
+
+struct db_rows *
+lifecycle_sched_orphaned(struct db *db, int64_t instance_id, int limit)
+{
+    return db_query(db, LIFECYCLE_SQL_ORPHANED, DB_P(DBI(instance_id), DBI(limit)));
 }

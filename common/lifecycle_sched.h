@@ -35,14 +35,18 @@
     "WHERE state = 'running' AND dt_due < NOW(6) - INTERVAL ? SECOND "                             \
     "AND instance_id IS NOT NULL ORDER BY dt_due LIMIT ? FOR UPDATE SKIP LOCKED"
 
-/* lease_s, dead window s, limit */
+/* No parameters. The running rows of ix_jobs_state_due are at most the fleet's slots, whatever
+ * the backlog (an index on instance_id would be rewritten at every claim, for a query that runs
+ * only when a worker dies). */
+#define LIFECYCLE_SQL_RUNNING_INSTANCES                                                            \
+    "SELECT DISTINCT instance_id FROM jobs FORCE INDEX (ix_jobs_state_due) "                       \
+    "WHERE state = 'running' AND instance_id IS NOT NULL"
+
+/* instance_id, limit */
 #define LIFECYCLE_SQL_ORPHANED                                                                     \
-    "SELECT j.id, j.instance_id, j.attempt, j.max_attempts, j.action, j.queue, j.claim_token "     \
-    "FROM worker_instances w STRAIGHT_JOIN jobs j FORCE INDEX (ix_jobs_state_due) "                \
-    "ON j.state = 'running' AND j.instance_id = w.id "                                             \
-    "WHERE w.state IN ('lost', 'stopped') "                                                        \
-    "AND w.dt_heartbeat < NOW(6) - INTERVAL COALESCE(w.lease_s, ?) SECOND "                        \
-    "AND w.dt_heartbeat >= NOW(6) - INTERVAL ? SECOND LIMIT ? FOR UPDATE SKIP LOCKED"
+    "SELECT id, instance_id, attempt, max_attempts, action, queue, claim_token "                   \
+    "FROM jobs FORCE INDEX (ix_jobs_state_due) WHERE state = 'running' AND instance_id = ? "       \
+    "LIMIT ? FOR UPDATE SKIP LOCKED"
 
 /* Locks up to limit pending jobs whose dt_due has passed, oldest first, skipping rows another
  * session holds; run inside the caller's transaction, which must then queue them
@@ -67,10 +71,13 @@ struct db_rows *lifecycle_sched_queued_stale(struct db *db, int requeue_after_s,
  * the columns lifecycle_finish's outcomes need, for the caller to free, or NULL on error. */
 struct db_rows *lifecycle_sched_overdue(struct db *db, int grace_s, int limit);
 
-/* Up to limit running jobs of worker instances that are dead: lost or stopped, with a last
- * heartbeat older than lease_s and newer than window_s (older ones are the watchdog's).
- * Returns rows of (id, instance_id, attempt, max_attempts, action, queue, claim_token) for the
+/* The instances that hold running jobs, read without a lock: rows of (instance_id) for the
  * caller to free, or NULL on error. */
-struct db_rows *lifecycle_sched_orphaned(struct db *db, int lease_s, int window_s, int limit);
+struct db_rows *lifecycle_sched_running_instances(struct db *db);
+
+/* Up to limit running jobs of worker instance instance_id (one the caller found dead), skipping
+ * rows another session holds. Returns rows of (id, instance_id, attempt, max_attempts, action,
+ * queue, claim_token) for the caller to free, or NULL on error. */
+struct db_rows *lifecycle_sched_orphaned(struct db *db, int64_t instance_id, int limit);
 
 #endif

@@ -245,6 +245,7 @@ sched_release_all(struct sched *s)
     db_free(s->db);
     db_free(s->lock_db);
     rq_free(s->rq);
+    free(s->clean);
 }
 
 int

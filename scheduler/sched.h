@@ -31,6 +31,15 @@
  * watchdog (every running job has a deadline), so lease recovery never walks the whole
  * history of dead instances. */
 #define SCHED_DEAD_WINDOW_S 86400
+/* The most dead instances of that window lease recovery looks at in one tick. */
+#define SCHED_DEAD_MAX 10000
+
+/* A dead instance lease recovery found with no running job, by its last heartbeat: it can get
+ * none again (a claim needs a running instance, and one that comes back heartbeats anew). */
+struct sched_clean {
+    int64_t id;
+    char hb[32];
+};
 
 /* The backoff and outage state of one connection, so that an outage is logged once when it
  * starts and once when it ends, not once per tick. */
@@ -96,6 +105,10 @@ struct sched {
     char last_err[SCHED_N_STEPS][160];
     int64_t last_err_ms[SCHED_N_STEPS];
     struct sched_counts counts;
+    /* The dead instances of SCHED_DEAD_WINDOW_S found clean, by id: lease recovery scans only
+     * the others, so that the instances each restart leaves behind cost nothing per tick. */
+    struct sched_clean *clean;
+    int n_clean;
 };
 
 /* Runs the scheduler until *stop becomes nonzero: waits for leadership, then ticks as leader.

@@ -12,7 +12,9 @@
 #include "settings.h"
 #include "util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Finishes the jobs of r (columns id, instance_id, attempt, max_attempts, action, queue,
  * claim_token) as a failed attempt with reason: retried if attempts remain, else failed.
@@ -130,6 +132,89 @@ sched_mark_lost(struct sched *s)
     return marked;
 }
 
+/* Whether dead instance id, with last heartbeat hb, was found clean (s->clean is by id). */
+static bool
+sched_is_clean(const struct sched *s, int64_t id, const char *hb)
+{
+    int lo = 0, hi = s->n_clean;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (s->clean[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n_clean && s->clean[lo].id == id && strcmp(s->clean[lo].hb, hb) == 0;
+}
+
+/* Whether id is among the instances of r (lifecycle_sched_running_instances). */
+static bool
+sched_holds_running(const struct db_rows *r, int64_t id)
+{
+    for (int i = 0; i < r->n_rows; i++)
+        if (db_rows_int(r, i, 0, 0) == id)
+            return true;
+    return false;
+}
+
+/* Ends the running jobs of dead instance id; returns how many, or -1. */
+static int
+sched_reap_one(struct sched *s, int64_t id)
+{
+    struct db_rows *r = lifecycle_sched_orphaned(s->db, id, s->cfg->scheduler.batch_size);
+    if (r == NULL)
+        return sched_db_fail(s, SCHED_STEP_LEASE, s->db);
+    int n = sched_finish_rows(s, SCHED_STEP_LEASE, r, "worker lost");
+    db_rows_free(r);
+    return n;
+}
+
+/* Ends the running jobs of every instance that is dead by now: just marked lost, lost before
+ * (a scheduler that died before finishing them), or stopped with jobs still running (a
+ * supervisor that died between marking itself and checking them out). Instances found clean
+ * before are skipped; the others are looked up in one read of the running jobs, and only those
+ * that hold some are scanned. Scanning the running jobs once per dead instance at every tick
+ * cost ~0.7 s a tick with 200 instances of the last day's restarts and 3,000 running jobs.
+ * Returns how many jobs it ended, or -1. */
+static int
+sched_reap(struct sched *s, int lease_s)
+{
+    struct db_rows *dead = instance_dead(s->db, lease_s, SCHED_DEAD_WINDOW_S, SCHED_DEAD_MAX);
+    if (dead == NULL)
+        return sched_db_fail(s, SCHED_STEP_LEASE, s->db);
+    struct sched_clean *keep = xcalloc((size_t)dead->n_rows + 1, sizeof(*keep));
+    struct db_rows *running = NULL;
+    int n_keep = 0, ended = 0;
+    for (int i = 0; i < dead->n_rows && ended >= 0; i++) {
+        int64_t id = db_rows_int(dead, i, 0, 0);
+        const char *hb = db_rows_get(dead, i, 1) ? db_rows_get(dead, i, 1) : "";
+        bool clean = sched_is_clean(s, id, hb);
+        if (!clean && running == NULL &&
+            (running = lifecycle_sched_running_instances(s->db)) == NULL) {
+            ended = sched_db_fail(s, SCHED_STEP_LEASE, s->db);
+            break;
+        }
+        if (!clean && sched_holds_running(running, id)) {
+            int n = sched_reap_one(s, id);
+            ended = n < 0 ? -1 : ended + n;
+            continue;
+        }
+        keep[n_keep].id = id;
+        snprintf(keep[n_keep].hb, sizeof(keep[n_keep].hb), "%s", hb);
+        n_keep++;
+    }
+    db_rows_free(running);
+    db_rows_free(dead);
+    if (ended < 0) {
+        free(keep);
+        return -1;
+    }
+    free(s->clean);
+    s->clean = keep;
+    s->n_clean = n_keep;
+    return ended;
+}
+
 int
 sched_lease(struct sched *s)
 {
@@ -142,17 +227,7 @@ sched_lease(struct sched *s)
     if (marked < 0)
         return -1;
     s->counts.instances_lost += marked;
-    /* The running jobs of every instance that is dead by now: just marked lost, lost before
-     * (a scheduler that died before finishing them), or stopped with jobs still running (a
-     * supervisor that died between marking itself and checking them out). The heartbeat
-     * bound gives a stopping supervisor a full lease to finish its check-outs, and the
-     * window keeps the walk to recent instances: older ones are the watchdog's. */
-    struct db_rows *r =
-        lifecycle_sched_orphaned(s->db, lease_s, SCHED_DEAD_WINDOW_S, s->cfg->scheduler.batch_size);
-    if (r == NULL)
-        return sched_db_fail(s, SCHED_STEP_LEASE, s->db);
-    int n = sched_finish_rows(s, SCHED_STEP_LEASE, r, "worker lost");
-    db_rows_free(r);
+    int n = sched_reap(s, lease_s);
     if (n < 0)
         return -1;
     s->counts.jobs_lost += n;
