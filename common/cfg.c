@@ -699,6 +699,7 @@ cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
     if (!st.failed)
         cfg_apply_env(&st);
     int rc = st.failed ? -1 : cfg_convert(&st);
+    rc = rc == 0 ? cfg_check_sections(c, err, errlen) : rc;
     free(st.inline_secret);
     for (size_t i = 0; i < N_KEYS; i++) {
         free(st.raw[i]);

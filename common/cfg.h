@@ -155,6 +155,11 @@ void cfg_log_source(const struct cfg *c);
 const char *cfg_section_get(const struct cfg_section *s, const char *key);
 /* Finds a variable section by its full name ("db.tickets"); NULL when absent. */
 const struct cfg_section *cfg_find_section(const struct cfg *c, const char *name);
+/* Checks the values of the variable sections that are not read until used: a [db.<name>]
+ * port or timeout that is not a number in [mysql]'s range (before, it was dropped for
+ * [mysql]'s own, and the job connected to the fleet's database). Returns 0, or -1 with err set
+ * to one line naming the file, section, key and value. */
+int cfg_check_sections(const struct cfg *c, char *err, size_t errlen);
 /* Fills a struct cfg_mysql from a [db.<name>] section, with [mysql]'s defaults. The strings
  * are borrowed from the config. Returns -1 when the section does not exist. */
 int cfg_db_section(const struct cfg *c, const char *name, struct cfg_mysql *out);

@@ -26,6 +26,34 @@ cfg_find_section(const struct cfg *c, const char *name)
     return NULL;
 }
 
+/* The number keys of a [db.<name>] section, with [mysql]'s ranges. */
+static const struct {
+    const char *key;
+    int64_t lo, hi;
+} cfg_db_numbers[] = {
+    {"port", 1, 65535}, {"connect_timeout_s", 1, 3600}, {"read_timeout_s", 1, 86400}};
+
+int
+cfg_check_sections(const struct cfg *c, char *err, size_t errlen)
+{
+    for (int i = 0; i < c->n_sections; i++) {
+        const struct cfg_section *s = &c->sections[i];
+        for (size_t k = 0;
+             strcmp(s->kind, "db") == 0 && k < sizeof(cfg_db_numbers) / sizeof(cfg_db_numbers[0]);
+             k++) {
+            const char *v = cfg_section_get(s, cfg_db_numbers[k].key);
+            int64_t n;
+            if (v == NULL || parse_int64(v, cfg_db_numbers[k].lo, cfg_db_numbers[k].hi, &n) == 0)
+                continue;
+            snprintf(err, errlen, "%s: [%s] %s: \"%s\" is not a whole number in %lld-%lld",
+                     c->path ? c->path : "environment", s->name, cfg_db_numbers[k].key, v,
+                     (long long)cfg_db_numbers[k].lo, (long long)cfg_db_numbers[k].hi);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int
 cfg_db_section(const struct cfg *c, const char *name, struct cfg_mysql *out)
 {

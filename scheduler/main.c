@@ -171,6 +171,11 @@ main(int argc, char **argv)
         cfg_release(&cfg);
         return SCHED_EXIT_USAGE;
     }
+    if (sched_cron_check_config(&cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "jobfleet-scheduler: %s\n", err);
+        cfg_release(&cfg);
+        return SCHED_EXIT_USAGE;
+    }
     if (check_only) {
         printf("jobfleet-scheduler: configuration OK (%s)\n", cfg.path ? cfg.path : "defaults");
         cfg_release(&cfg);

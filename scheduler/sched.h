@@ -181,7 +181,11 @@ int sched_watchdog(struct sched *s);
 int sched_lease(struct sched *s);
 /* Succeeded jobs and webhook log rows past retention_days → deleted, a few batches. */
 int sched_retention(struct sched *s);
-/* Cron firing (sched_cron.c): a hook that does nothing yet. */
+/* Cron firing (sched_cron.c): the config's schedules, then the due fires. */
 int sched_cron_step(struct sched *s);
+/* Checks the schedules the config keeps ([toga_desk.<client>] schedule and timezone), as a
+ * start and --check-config must: at run time a bad one only logs, and its sync never runs.
+ * Returns 0, or -1 with err set to one line naming the section, key and what is wrong. */
+int sched_cron_check_config(const struct cfg *c, char *err, size_t errlen);
 
 #endif

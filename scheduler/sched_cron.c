@@ -6,6 +6,7 @@
 #include "sched.h"
 #include "cfg.h"
 #include "log.h"
+#include "tzone.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -71,6 +72,29 @@ sched_cron_togadesk(struct sched *s)
         free(params);
     }
     return done;
+}
+
+int
+sched_cron_check_config(const struct cfg *c, char *err, size_t errlen)
+{
+    for (int i = 0; i < c->n_sections; i++) {
+        const struct cfg_section *sec = &c->sections[i];
+        const char *schedule = cfg_section_get(sec, "schedule");
+        const char *tz = cfg_section_get(sec, "timezone");
+        if (strcmp(sec->kind, "toga_desk") != 0 || schedule == NULL || *schedule == '\0')
+            continue;
+        struct cron_expr e;
+        char why[256];
+        if (cron_parse(schedule, &e, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "[%s] schedule: \"%s\": %s", sec->name, schedule, why);
+            return -1;
+        }
+        if (tz && *tz && tzone_get(tz, why, sizeof(why)) == NULL) {
+            snprintf(err, errlen, "[%s] timezone: \"%s\" cannot be used: %s", sec->name, tz, why);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* The schedules the config keeps, made once per process and retried each tick until the

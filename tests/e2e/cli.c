@@ -178,6 +178,25 @@ test_config_errors(struct tenv *t)
           err);
     free(err);
 
+    /* A bad port of a [db.<name>] section was dropped for [mysql]'s: the job wrote to the
+     * fleet's own server. A bad schedule of a section the scheduler keeps as a cron job was only
+     * logged, and the sync never ran. */
+    static const char *const later[][3] = {
+        {"jobfleet", "[db.tickets]\nhost = 127.0.0.2\nport = 33O6\n",
+         "[db.tickets] port: \"33O6\" is not a whole number in 1-65535"},
+        {"jobfleet-scheduler", "[toga_desk.acme]\nschedule = 99 * * * *\n",
+         "[toga_desk.acme] schedule: \"99 * * * *\": field 1 (minute)"},
+        {"jobfleet-scheduler", "[toga_desk.acme]\nschedule = @hourly\ntimezone = Nope/Nope\n",
+         "[toga_desk.acme] timezone: \"Nope/Nope\" cannot be used"}};
+    for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
+        write_conf(conf, later[i][1]);
+        int rc = run(t, &err, "%s --config %s %s", t_bin(later[i][0]), conf,
+                     strcmp(later[i][0], "jobfleet") == 0 ? "stats" : "--check-config");
+        CHECK(rc == 2 && strstr(err, later[i][2]), "%s with %s: exit %d, %s", later[i][0],
+              later[i][1], rc, err);
+        free(err);
+    }
+
     write_conf(conf, "[worker]\ntest_actions = maybe\n");
     CHECK(run(t, &err, "%s --config %s stats", t_bin("jobfleet"), conf) == 2, "bad bool");
     CHECK(strstr(err, "[worker] test_actions: expected true or false, got \"maybe\""), "msg: %s",
