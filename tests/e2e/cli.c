@@ -447,8 +447,8 @@ test_migrate_refuses_shared_database(struct tenv *t)
 static void
 test_migrate_refuses_older_sql_dir(struct tenv *t)
 {
-    sql_dir_with(t, "rm 010_*.sql");
-    EXPECT_CLI(2, "holds migrations up to version 9, and this jobfleet needs 10", "migrate");
+    sql_dir_with(t, "rm 01[0-9]_*.sql");
+    EXPECT_CLI(2, "holds migrations up to version 9, and this jobfleet needs", "migrate");
     unsetenv("JOBFLEET_SQL_DIR");
 }
 
