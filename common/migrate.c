@@ -397,22 +397,26 @@ migrate_dir_current(const char *dir, char *err, size_t errlen)
 }
 
 int
-migrate_all(const struct cfg *c, char *err, size_t errlen)
+migrate_all(const struct cfg *c, int *applied, char *err, size_t errlen)
 {
     const char *dir = migrate_sql_dir();
     if (migrate_dir_current(dir, err, errlen) < 0)
         return -1;
     struct cfg_mysql *m = xcalloc((size_t)c->n_sections + 1, sizeof(*m));
     const char **label = xcalloc((size_t)c->n_sections + 1, sizeof(*label));
-    int n = migrate_sets(c, dir, m, label), rc = 0, applied = 0;
+    int n = migrate_sets(c, dir, m, label), rc = 0, one = 0;
+    *applied = 0;
     /* Every set's database is checked before any is migrated. */
     for (int i = 0; i < n && rc == 0; i++)
         rc = migrate_own_database(c, label[i], &m[i], m, label, i, err, errlen);
-    if (rc == 0)
-        rc = migrate_run(&c->mysql, dir, &applied, err, errlen);
+    if (rc == 0) {
+        rc = migrate_run(&c->mysql, dir, &one, err, errlen);
+        *applied += one;
+    }
     for (int i = 0; i < n && rc == 0; i++) {
         char *sub = xasprintf("%s/%s", dir, label[i]);
-        rc = migrate_run(&m[i], sub, &applied, err, errlen);
+        rc = migrate_run(&m[i], sub, &one, err, errlen);
+        *applied += one;
         free(sub);
     }
     free(m);

@@ -17,8 +17,9 @@ const char *migrate_sql_dir(void);
  * any file here. *applied gets the number of files applied. */
 int migrate_run(const struct cfg_mysql *m, const char *dir, int *applied, char *err, size_t errlen);
 
-/* The fleet database, then every [db.<name>] that has migrations under <dir>/<name>/. */
-int migrate_all(const struct cfg *c, char *err, size_t errlen);
+/* The fleet database, then every [db.<name>] that has migrations under <dir>/<name>/. *applied
+ * gets the number of files applied to all of them. */
+int migrate_all(const struct cfg *c, int *applied, char *err, size_t errlen);
 
 /* The fleet database's schema version this build's statements need: the highest of
  * deploy/sql (unit_schema_version_test keeps the two in step). */

@@ -39,7 +39,8 @@ cli_migrate(struct cli *c, int argc, char **argv)
     if (c->n_pos)
         return cli_usage_error("migrate takes no arguments");
     char err[1024];
-    if (migrate_all(&c->cfg, err, sizeof(err)) < 0) {
+    int applied = 0;
+    if (migrate_all(&c->cfg, &applied, err, sizeof(err)) < 0) {
         /* A newer schema than we know, two migrations with one version, or a file cut short, is
          * the operator's input problem, not an outage: running it again will not help. */
         if (strstr(err, "newer than this jobfleet knows") || strstr(err, "have the same version") ||
@@ -48,8 +49,11 @@ cli_migrate(struct cli *c, int argc, char **argv)
             return cli_usage_error("%s", err);
         return cli_runtime_error("%s", err);
     }
+    /* The log lines that name each migration are below the CLI's log level. */
     if (c->json)
-        printf("{\"ok\":true}\n");
+        printf("{\"ok\":true,\"applied\":%d}\n", applied);
+    else if (applied)
+        printf("applied %d migration%s; schema is up to date\n", applied, applied == 1 ? "" : "s");
     else
         printf("schema is up to date\n");
     return CLI_OK;

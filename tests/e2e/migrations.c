@@ -1,5 +1,6 @@
 /* End-to-end tests of the migrations themselves on data written before them: each test puts
  * rows as an older version stored them, forgets the migration, and runs `jobfleet migrate`. */
+#include "migrate.h"
 #include "tsupport.h"
 #include "util.h"
 
@@ -74,8 +75,30 @@ test_008_rewrites_only_signatures(struct tenv *t)
     free(long_client);
 }
 
+/* `jobfleet migrate` says how many migrations it applied. Before, it said "schema is up to
+ * date" either way (the log lines naming them are below the CLI's level). */
+static void
+test_says_what_it_applied(struct tenv *t)
+{
+    CHECK(db_exec_static(t->db, "DELETE FROM schema_migrations WHERE version >= 10") == 0,
+          "forget 010 and later: %s", db_errstr(t->db));
+    int64_t n = MIGRATE_SCHEMA_VERSION - 9; /* 010 and every later file */
+    char *out = NULL, *err = NULL;
+    CHECK(t_cli(t, &out, &err, (const char *const[]){"migrate", NULL}) == 0, "migrate: %s", err);
+    char *want = xasprintf("applied %lld migrations; schema is up to date\n", (long long)n);
+    CHECK(strcmp(out, want) == 0, "migrate said: %s, want %s", out, want);
+    free(want);
+    free(out);
+    free(err);
+    CHECK(t_cli(t, &out, NULL, (const char *const[]){"--json", "migrate", NULL}) == 0,
+          "migrate again");
+    CHECK(strcmp(out, "{\"ok\":true,\"applied\":0}\n") == 0, "migrate --json said: %s", out);
+    free(out);
+}
+
 static const struct test_case cases[] = {
     {"e2e_migrations_008_rewrites_only_signatures", test_008_rewrites_only_signatures, NULL},
+    {"e2e_migrations_says_what_it_applied", test_says_what_it_applied, NULL},
 };
 
 int
