@@ -1,5 +1,6 @@
 /* This file serves a process's metrics on [worker]/[scheduler] metrics_listen: GET /metrics
  * over libmicrohttpd with one internal thread (a scrape every few seconds needs no more). */
+#include "listen_addr.h"
 #include "log.h"
 #include "log_limit.h"
 #include "metrics.h"
@@ -72,23 +73,9 @@ struct metrics_server *
 metrics_server_start(const char *listen, void (*extra)(void *, struct buf *), void *arg, char *err,
                      size_t errlen)
 {
-    const char *colon = listen ? strrchr(listen, ':') : NULL;
-    if (colon == NULL || colon == listen || colon[1] == '\0') {
-        snprintf(err, errlen, "metrics_listen: expected host:port, got \"%s\"",
-                 listen ? listen : "");
+    struct addrinfo *ai = listen_addr_resolve("metrics_listen", listen, err, errlen);
+    if (ai == NULL)
         return NULL;
-    }
-    char host[256];
-    snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *ai = NULL;
-    int rc = getaddrinfo(host, colon + 1, &hints, &ai);
-    if (rc != 0) {
-        snprintf(err, errlen, "metrics_listen: %s: %s", listen, gai_strerror(rc));
-        return NULL;
-    }
     struct metrics_server *s = xcalloc(1, sizeof(*s));
     s->extra = extra;
     s->arg = arg;

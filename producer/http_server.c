@@ -11,6 +11,7 @@
 #include "http_prefix_limit.h"
 #include "http_server.h"
 #include "http_tls.h"
+#include "listen_addr.h"
 #include "log.h"
 #include "log_limit.h"
 #include "producer.h"
@@ -513,42 +514,10 @@ http_log(void *cls, const char *fmt, va_list ap)
     log_limit_mhd_line(&limit, "libmicrohttpd: ", fmt, ap);
 }
 
-/* Splits "host:port" or "[v6]:port" and resolves it. */
-static struct addrinfo *
-http_resolve(const char *listen, char *err, size_t errlen)
-{
-    char host[256];
-    const char *colon = strrchr(listen, ':');
-    if (colon == NULL || colon == listen || colon[1] == '\0') {
-        snprintf(err, errlen, "[producer] listen: expected host:port, got \"%s\"", listen);
-        return NULL;
-    }
-    size_t hl = (size_t)(colon - listen);
-    if (listen[0] == '[' && hl > 2 && listen[hl - 1] == ']')
-        snprintf(host, sizeof(host), "%.*s", (int)(hl - 2), listen + 1);
-    else
-        snprintf(host, sizeof(host), "%.*s", (int)hl, listen);
-    int64_t port;
-    if (parse_int64(colon + 1, 1, 65535, &port) < 0) {
-        snprintf(err, errlen, "[producer] listen: bad port in \"%s\"", listen);
-        return NULL;
-    }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *ai = NULL;
-    int rc = getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, colon + 1, &hints, &ai);
-    if (rc != 0) {
-        snprintf(err, errlen, "[producer] listen: %s: %s", listen, gai_strerror(rc));
-        return NULL;
-    }
-    return ai;
-}
-
 int
 http_check_listen(const char *listen, char *err, size_t errlen)
 {
-    struct addrinfo *ai = http_resolve(listen, err, errlen);
+    struct addrinfo *ai = listen_addr_resolve("[producer] listen", listen, err, errlen);
     if (ai == NULL)
         return -1;
     freeaddrinfo(ai);
@@ -591,7 +560,7 @@ http_server_start(struct producer *p, char *err, size_t errlen)
     struct http_tls tls;
     if (http_tls_load(pc, &tls, err, errlen) < 0)
         return -1;
-    struct addrinfo *ai = http_resolve(pc->listen, err, errlen);
+    struct addrinfo *ai = listen_addr_resolve("[producer] listen", pc->listen, err, errlen);
     if (ai == NULL) {
         http_tls_release(&tls);
         return -1;

@@ -1,6 +1,7 @@
 /* This file is jobfleet-scheduler's entry point: flags, config, signals, then sched_run(). */
 #include "actions.h"
 #include "cfg.h"
+#include "listen_addr.h"
 #include "log.h"
 #include "migrate.h"
 #include "sched.h"
@@ -171,7 +172,9 @@ main(int argc, char **argv)
         cfg_release(&cfg);
         return SCHED_EXIT_USAGE;
     }
-    if (sched_cron_check_config(&cfg, err, sizeof(err)) < 0) {
+    const char *ml = cfg.scheduler.metrics_listen;
+    if (sched_cron_check_config(&cfg, err, sizeof(err)) < 0 ||
+        (ml && *ml && listen_addr_check("[scheduler] metrics_listen", ml, err, sizeof(err)) < 0)) {
         fprintf(stderr, "jobfleet-scheduler: %s\n", err);
         cfg_release(&cfg);
         return SCHED_EXIT_USAGE;

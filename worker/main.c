@@ -2,6 +2,7 @@
 #include "actions.h"
 #include "cfg.h"
 #include "fetch_queues.h"
+#include "listen_addr.h"
 #include "log.h"
 #include "migrate.h"
 #include "supervisor.h"
@@ -118,6 +119,14 @@ main(int argc, char **argv)
     log_level_parse(cfg.log.level, &lv);
     log_init("jobfleet-worker", lv);
     actions_install();
+    /* Checked before any child is forked: a bad address once left the worker running without
+     * metrics, and a port past 65535 was wrapped (99999 listened on 34463). */
+    const char *ml = cfg.worker.metrics_listen;
+    if (ml && *ml && listen_addr_check("[worker] metrics_listen", ml, err, sizeof(err)) < 0) {
+        fprintf(stderr, "jobfleet-worker: %s\n", err);
+        cfg_release(&cfg);
+        return 2;
+    }
     if (check) {
         /* What the start refuses, the check refuses too: a unit with Restart=always would
          * restart-loop on a config --check-config passed. */

@@ -187,7 +187,12 @@ test_config_errors(struct tenv *t)
         {"jobfleet-scheduler", "[toga_desk.acme]\nschedule = 99 * * * *\n",
          "[toga_desk.acme] schedule: \"99 * * * *\": field 1 (minute)"},
         {"jobfleet-scheduler", "[toga_desk.acme]\nschedule = @hourly\ntimezone = Nope/Nope\n",
-         "[toga_desk.acme] timezone: \"Nope/Nope\" cannot be used"}};
+         "[toga_desk.acme] timezone: \"Nope/Nope\" cannot be used"},
+        /* getaddrinfo wrapped the port: the worker listened on 34463, and said nothing. */
+        {"jobfleet-worker", "[worker]\nmetrics_listen = 127.0.0.1:99999\n",
+         "[worker] metrics_listen: bad port in \"127.0.0.1:99999\""},
+        {"jobfleet-scheduler", "[scheduler]\nmetrics_listen = 127.0.0.1\n",
+         "[scheduler] metrics_listen: expected host:port, got \"127.0.0.1\""}};
     for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
         write_conf(conf, later[i][1]);
         int rc = run(t, &err, "%s --config %s %s", t_bin(later[i][0]), conf,
