@@ -19,6 +19,8 @@ struct step {
     int64_t now;
     int64_t conn_id; /* its MariaDB session, to see it wait */
     int fired, rc;
+    bool done;     /* the step returned (or could not start) */
+    char err[256]; /* why it could not, or failed */
 };
 
 static void *
@@ -34,7 +36,9 @@ step_thread(void *arg)
         __atomic_store_n(&s->conn_id, db_rows_int(r, 0, 0, 0), __ATOMIC_RELEASE);
         s->rc = cronjob_fire_due(db, rq, &s->t->cfg, s->now, &s->fired);
     }
+    snprintf(s->err, sizeof(s->err), "%s / %s", db_errstr(db), rq_errstr(rq));
     db_rows_free(r);
+    __atomic_store_n(&s->done, true, __ATOMIC_RELEASE);
     db_free(db);
     rq_free(rq);
     return NULL;
@@ -59,11 +63,14 @@ step_racing(struct tenv *t, struct db *other, int64_t now)
     struct step s = {.t = t, .now = now};
     pthread_t th;
     CHECK(pthread_create(&th, NULL, step_thread, &s) == 0, "pthread_create");
-    WAIT_UNTIL(waits_for_lock(t, __atomic_load_n(&s.conn_id, __ATOMIC_ACQUIRE)), 15000,
-               "the firing step never waited for the cron job's row");
+    WAIT_UNTIL(waits_for_lock(t, __atomic_load_n(&s.conn_id, __ATOMIC_ACQUIRE)) ||
+                   __atomic_load_n(&s.done, __ATOMIC_ACQUIRE),
+               15000, "the firing step never waited for the cron job's row");
+    bool waited = !__atomic_load_n(&s.done, __ATOMIC_ACQUIRE);
     CHECK(db_commit(other) == 0, "commit the other change: %s", db_errstr(other));
     pthread_join(th, NULL);
-    CHECK(s.rc == 0, "the firing step failed");
+    CHECK(s.rc == 0, "the firing step failed: %s", s.err);
+    CHECK(waited, "the firing step ended without waiting for the cron job's row");
     return s.fired;
 }
 
