@@ -36,6 +36,15 @@ static const struct metric_def cronjob_misfires = {
     NULL,
     0};
 
+void
+cronjob_fire_metrics_start(void)
+{
+    static const char *const reasons[] = {"late", "unknown_action", "invalid_definition",
+                                          "bad_schedule", "unique_key_held"};
+    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+        metrics_add(&cronjob_misfires, reasons[i], NULL, 0);
+}
+
 int
 cronjob_plan(const struct cron_expr *e, const char *tz, int64_t first, int64_t now,
              int64_t window_s, struct cronjob_plan *p)

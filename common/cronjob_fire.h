@@ -31,15 +31,20 @@ struct cronjob_plan {
 int cronjob_plan(const struct cron_expr *e, const char *tz, int64_t first, int64_t now,
                  int64_t window_s, struct cronjob_plan *p);
 
-/* The firing step: for up to CRONJOB_FIRE_BATCH active cron jobs due at now_s, inserts one job
- * per fire (origin 'cron', cron_job_id, cron_fire_time; a fire that already has a job yields
- * that job), pushes it after the insert committed, then moves the cron job's next fire, last
- * fire and last job with a compare-and-set on its next fire. Safe to run from any number of
+/* The firing step: for up to CRONJOB_FIRE_BATCH active cron jobs due at now_s, in one
+ * transaction per fire that first locks the cron job's row and goes on only while it is still
+ * active and still due as read, inserts the fire's job (origin 'cron', cron_job_id,
+ * cron_fire_time; a fire that already has a job yields that job) and moves the cron job's next
+ * fire, last fire and last job; it pushes the job after the commit. Safe to run from any number of
  * schedulers at once: each fire time makes exactly one job. rq may be NULL (reconcile pushes).
  * Sets *fired to the number of new jobs made (a fire whose job another scheduler made counts
  * there). Returns 0, or -1 on a database error (db_errstr; what was done stays done and the rest
  * is retried next call). */
 int cronjob_fire_due(struct db *db, struct rq *rq, const struct cfg *cfg, int64_t now_s,
                      int *fired);
+
+/* Shows jobfleet_cron_misfires_total at 0 for every reason from the start, so that the first
+ * misfire of a kind is an increase an alert can see. */
+void cronjob_fire_metrics_start(void);
 
 #endif

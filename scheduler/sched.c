@@ -1,6 +1,7 @@
 /* This file holds the scheduler's loop: leadership, the order of a tick's steps, and the
  * connection backoff that keeps the loop alive through MariaDB and Redis restarts. */
 #include "sched.h"
+#include "cronjob_fire.h"
 #include "log.h"
 #include "metrics.h"
 #include "util.h"
@@ -253,6 +254,7 @@ sched_run(const struct cfg *cfg, volatile sig_atomic_t *stop)
 {
     struct sched s;
     sched_init(&s, cfg, stop);
+    cronjob_fire_metrics_start();
     log_info("scheduler starting: tick %d ms, batch %d, lock \"%s\"", cfg->scheduler.tick_ms,
              cfg->scheduler.batch_size, s.lock_name);
     struct metrics_server *ms = NULL;

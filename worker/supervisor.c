@@ -740,6 +740,7 @@ supervisor_run(const struct cfg *cfg)
     s.told_idle = -1;
     sup_refill(&s);
     /* Started after the first children are forked, so they do not hold its socket. */
+    worker_metrics_start();
     struct metrics_server *ms = NULL;
     if (cfg->worker.metrics_listen && cfg->worker.metrics_listen[0]) {
         ms = metrics_server_start(cfg->worker.metrics_listen, NULL, NULL, err, sizeof(err));

@@ -176,6 +176,16 @@ worker_metrics_queue_wait(const struct claimed_job *job, int64_t waited_us)
 }
 
 void
+worker_metrics_start(void)
+{
+    static const struct metric_def *const counters[] = {&m_crashes, &m_timeouts,  &m_restarts,
+                                                        &m_ahead,   &m_withdrawn, &m_claims,
+                                                        &m_claimed, &m_checkouts, &m_checked_out};
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+        metrics_add(counters[i], NULL, NULL, 0);
+}
+
+void
 worker_metrics_crash(void)
 {
     metrics_add(&m_crashes, NULL, NULL, 1);

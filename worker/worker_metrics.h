@@ -18,6 +18,9 @@ void worker_metrics_outcome(const struct claimed_job *job, enum job_status st, i
 void worker_metrics_crash(void);
 /* A job passed its timeout and its child was stopped. */
 void worker_metrics_timeout(void);
+/* Shows every counter without labels at 0 from the start: a series that appears only with its
+ * first event hides that event from rate() and increase(), and so from an alert on it. */
+void worker_metrics_start(void);
 /* A child was started in place of one that ended. */
 void worker_metrics_restart(void);
 /* Adds what a child's job functions counted (proto_outcome.metrics, NULL: nothing): child

@@ -242,12 +242,60 @@ test_metrics_listen_bounded(struct tenv *t)
     WAIT_UNTIL(metrics_answer(url), 15000, "/metrics answers again once they are gone");
 }
 
+/* The body of GET url, or NULL. */
+static char *
+scrape(const char *url)
+{
+    struct t_http_resp r;
+    char *body = NULL;
+    if (t_http("GET", url, NULL, 0, NULL, &r) == 0 && r.status == 200)
+        body = xstrdup(r.body ? r.body : "");
+    t_http_release(&r);
+    return body;
+}
+
+/* A fresh worker and scheduler show their counters at 0, so that an alert on increase() sees
+ * the first crash or misfire. Before, a counter without labels appeared only with its first
+ * event, and an increase() from nothing to 1 is no increase. */
+static void
+test_counters_from_zero(struct tenv *t)
+{
+    int wport = t_free_port(), sport = t_free_port();
+    FILE *fp = fopen(t->conf, "a");
+    fprintf(fp,
+            "[worker]\nmetrics_listen = 127.0.0.1:%d\n[scheduler]\nmetrics_listen = 127.0.0.1:%d\n",
+            wport, sport);
+    fclose(fp);
+    t_start_worker(t, NULL);
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    char wurl[64], surl[64];
+    snprintf(wurl, sizeof(wurl), "http://127.0.0.1:%d/metrics", wport);
+    snprintf(surl, sizeof(surl), "http://127.0.0.1:%d/metrics", sport);
+    WAIT_UNTIL(metrics_answer(wurl) && metrics_answer(surl), 10000, "both serve /metrics");
+    static const char *const want[][2] = {
+        {"w", "\njobfleet_worker_child_crashes_total 0\n"},
+        {"w", "\njobfleet_worker_job_timeouts_total 0\n"},
+        {"w", "\njobfleet_worker_children_restarted_total 0\n"},
+        {"w", "\njobfleet_worker_jobs_withdrawn_total 0\n"},
+        {"s", "\njobfleet_cron_misfires_total{reason=\"late\"} 0\n"},
+        {"s", "\njobfleet_cron_misfires_total{reason=\"bad_schedule\"} 0\n"}};
+    char *wbody = scrape(wurl), *sbody = scrape(surl);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        const char *body = want[i][0][0] == 'w' ? wbody : sbody;
+        CHECK(body && strstr(body, want[i][1]), "no%s in the %s's /metrics:\n%s", want[i][1],
+              want[i][0][0] == 'w' ? "worker" : "scheduler", body ? body : "(none)");
+    }
+    free(wbody);
+    free(sbody);
+}
+
 int
 main(int argc, char **argv)
 {
     static const struct test_case cases[] = {
         {"e2e_metrics_fleet", test_metrics_fleet, NULL},
         {"e2e_metrics_listen_bounded", test_metrics_listen_bounded, NULL},
+        {"e2e_metrics_counters_from_zero", test_counters_from_zero, NULL},
     };
     return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
 }
