@@ -581,9 +581,11 @@ http_server_start(struct producer *p, char *err, size_t errlen)
     /* libmicrohttpd's idle timeout also ends a request resumed after a long wait for its
      * commit, so it is the request deadline; the guard enforces the tighter header and body
      * rate ones. */
+    static char tls_priorities[] = HTTP_TLS_PRIORITIES;
     struct MHD_OptionItem tls_opts[] = {
         {.option = tls.cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, .ptr_value = tls.cert},
         {.option = MHD_OPTION_HTTPS_MEM_KEY, .ptr_value = tls.key},
+        {.option = MHD_OPTION_HTTPS_PRIORITIES, .ptr_value = tls_priorities},
         {.option = MHD_OPTION_END}};
     p->mhd = MHD_start_daemon(
         flags, 0, http_accept, p->prefix_limit, http_access, p, MHD_OPTION_EXTERNAL_LOGGER,

@@ -2,16 +2,32 @@
  * that expose the producer without a reverse proxy (docs/deploy.md shows the nginx front for
  * the others). The key's file must not be readable by group or others. */
 #include "http_tls.h"
+#include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #include <errno.h>
 #include <microhttpd.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define HTTP_TLS_MAX_BYTES (1 << 20)
+/* A certificate this close to its end is warned about at every start. */
+#define HTTP_TLS_WARN_DAYS 14
+
+static const struct metric_def http_tls_metric_expiry = {
+    "jobfleet_producer_tls_cert_expiry_timestamp_seconds",
+    "When the certificate the producer serves ([producer] tls_cert_file) expires, unix time: "
+    "renew it and restart before then.",
+    METRIC_GAUGE,
+    {NULL, NULL},
+    NULL,
+    0};
 
 static char *
 http_tls_read(const char *what, const char *path, bool secret, char *err, size_t errlen)
@@ -50,6 +66,47 @@ http_tls_read(const char *what, const char *path, bool secret, char *err, size_t
     return buf_detach(&b);
 }
 
+/* The end of the PEM certificate cert's validity, unix time; -1 when it does not parse. */
+static int64_t
+http_tls_not_after(const char *cert)
+{
+    BIO *bio = BIO_new_mem_buf(cert, -1);
+    X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    struct tm tm;
+    int64_t t = -1;
+    if (x && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+        t = (int64_t)timegm(&tm);
+    X509_free(x);
+    BIO_free(bio);
+    return t;
+}
+
+/* Refuses a certificate that has expired (every client's handshake would fail, and nothing on
+ * our side said so) and warns of one that soon will. */
+static int
+http_tls_check_expiry(const char *path, const char *cert, char *err, size_t errlen)
+{
+    int64_t end = http_tls_not_after(cert), now = now_wall_ms() / 1000;
+    char when[32];
+    struct tm tm;
+    time_t tt = (time_t)end;
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&tt, &tm));
+    if (end < 0) {
+        snprintf(err, errlen, "[producer] tls_cert_file: %s holds no certificate OpenSSL can read",
+                 path);
+        return -1;
+    }
+    if (end <= now) {
+        snprintf(err, errlen, "[producer] tls_cert_file: %s expired on %s: renew it", path, when);
+        return -1;
+    }
+    if (end - now < HTTP_TLS_WARN_DAYS * 86400)
+        log_warnx("[producer] tls_cert_file: %s expires on %s, in %lld days: renew it and restart",
+                  path, when, (long long)((end - now) / 86400));
+    metrics_set(&http_tls_metric_expiry, NULL, NULL, (double)end);
+    return 0;
+}
+
 int
 http_tls_load(const struct cfg_producer *pc, struct http_tls *t, char *err, size_t errlen)
 {
@@ -69,7 +126,7 @@ http_tls_load(const struct cfg_producer *pc, struct http_tls *t, char *err, size
     t->cert = http_tls_read("tls_cert_file", pc->tls_cert_file, false, err, errlen);
     if (t->cert)
         t->key = http_tls_read("tls_key_file", pc->tls_key_file, true, err, errlen);
-    if (t->key == NULL) {
+    if (t->key == NULL || http_tls_check_expiry(pc->tls_cert_file, t->cert, err, errlen) < 0) {
         http_tls_release(t);
         return -1;
     }

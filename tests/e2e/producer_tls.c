@@ -68,6 +68,20 @@ test_serves_https(struct tenv *t)
           "HTTPS still serves after a plain request: %ld %s", r.status, r.err);
     t_http_release(&r);
     t_http_ca_file = NULL;
+    /* TLS 1.2 is served, and the deprecated 1.1 is not, even to a client that offers it with
+     * every cipher it has. */
+    const char *hostport = tprod_url(t, "") + strlen("http://");
+    static const char *const versions[] = {"-tls1_2", "-tls1_1"};
+    for (int i = 0; i < 2; i++) {
+        char *cmd = xasprintf("openssl s_client -connect %s %s -cipher 'DEFAULT:@SECLEVEL=0' "
+                              "</dev/null >%s/s_client.log 2>&1",
+                              hostport, versions[i], t->dir);
+        int st = system(cmd);
+        CHECK((WIFEXITED(st) && WEXITSTATUS(st) == 0) == (i == 0),
+              "openssl s_client %s: exit %d (see %s/s_client.log)", versions[i],
+              WIFEXITED(st) ? WEXITSTATUS(st) : -1, t->dir);
+        free(cmd);
+    }
     free(hook);
     free(health);
     free(ca);
@@ -122,6 +136,15 @@ test_bad_files(struct tenv *t)
     free(want);
     /* A key of another certificate (the CA's): the pair does not match. */
     refused(t, cert, ca_key, "certificate and key do not match");
+    /* An expired certificate: every client's handshake would fail, and the producer served it
+     * without a word. */
+    CHECK(chmod(key, 0600) == 0, "chmod");
+    ttls_make_expired(t->dir);
+    char *expired = xasprintf("%s/expired.pem", t->dir);
+    want = xasprintf("tls_cert_file: %s expired on ", expired);
+    refused(t, expired, key, want);
+    free(want);
+    free(expired);
     unsetenv("JOBFLEET_PRODUCER_TLS_CERT_FILE");
     unsetenv("JOBFLEET_PRODUCER_TLS_KEY_FILE");
     free(cert);

@@ -3,6 +3,8 @@
 #include "tsupport.h"
 #include "util.h"
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -30,4 +32,37 @@ ttls_make(const char *dir)
     CHECK(system(cmd) == 0, "openssl failed (see %s/openssl.log)", dir);
     free(cmd);
     free(ext);
+}
+
+/* Reads the PEM object at dir/name with read (PEM_read_X509 or PEM_read_PrivateKey). */
+static void *
+ttls_read(const char *dir, const char *name,
+          void *(*read)(FILE *, void **, pem_password_cb *, void *))
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    FILE *fp = fopen(path, "r");
+    void *v = fp ? read(fp, NULL, NULL, NULL) : NULL;
+    if (fp)
+        fclose(fp);
+    CHECK(v != NULL, "read %s", path);
+    free(path);
+    return v;
+}
+
+void
+ttls_make_expired(const char *dir)
+{
+    X509 *x = ttls_read(dir, "server.pem",
+                        (void *(*)(FILE *, void **, pem_password_cb *, void *))PEM_read_X509);
+    EVP_PKEY *ca = ttls_read(
+        dir, "ca.key", (void *(*)(FILE *, void **, pem_password_cb *, void *))PEM_read_PrivateKey);
+    CHECK(X509_gmtime_adj(X509_getm_notBefore(x), -2 * 86400) &&
+              X509_gmtime_adj(X509_getm_notAfter(x), -86400) && X509_sign(x, ca, EVP_sha256()),
+          "re-date the certificate");
+    char *path = xasprintf("%s/expired.pem", dir);
+    FILE *fp = fopen(path, "w");
+    CHECK(fp && PEM_write_X509(fp, x) == 1 && fclose(fp) == 0, "write %s", path);
+    free(path);
+    X509_free(x);
+    EVP_PKEY_free(ca);
 }

@@ -8,4 +8,8 @@
  * when openssl does. */
 void ttls_make(const char *dir);
 
+/* After ttls_make: dir/expired.pem, the server certificate signed again by the CA with a
+ * validity that ended a day ago (openssl's command line cannot date one in the past). */
+void ttls_make_expired(const char *dir);
+
 #endif
