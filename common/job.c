@@ -513,8 +513,8 @@ cJSON *
 job_stats(struct db *db, char *err, size_t errlen)
 {
     struct db_rows *r = db_query(db,
-                                 "SELECT queue, state, COUNT(*) AS n FROM jobs "
-                                 "GROUP BY queue, state ORDER BY queue, state",
+                                 "SELECT " JOB_QUEUE_EXACT ", state, COUNT(*) AS n FROM jobs "
+                                 "GROUP BY 1, 2 ORDER BY 1, 2",
                                  DB_NOP);
     if (r == NULL) {
         snprintf(err, errlen, "stats: %s", db_errstr(db));
@@ -551,9 +551,8 @@ struct db_rows *
 job_live_counts(struct db *db)
 {
     return db_query(db,
-                    "SELECT queue, state, COUNT(*) FROM jobs "
-                    "WHERE state IN ('pending','queued','running') "
-                    "GROUP BY queue, state",
+                    "SELECT " JOB_QUEUE_EXACT ", state, COUNT(*) FROM jobs "
+                    "WHERE state IN ('pending','queued','running') GROUP BY 1, 2 ORDER BY 1, 2",
                     DB_NOP);
 }
 

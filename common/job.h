@@ -46,6 +46,10 @@ struct job_ref {
     char created[32];
 };
 
+/* jobs.queue as Redis and the workers tell queues apart, byte for byte, for the statements that
+ * group by it: the column's collation is case-insensitive, and grouping by it counted the jobs
+ * of queue "DEFAULT", which no worker of "default" pops, as "default"'s. */
+#define JOB_QUEUE_EXACT "queue COLLATE utf8mb4_bin AS queue"
 #define JOB_PRIORITY_MIN (-1000)
 #define JOB_PRIORITY_MAX 1000
 

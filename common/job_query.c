@@ -7,6 +7,7 @@
  * cursor continues the scan where the window ended. Every page therefore costs at most
  * scan_max index entries and row reads, whatever the table holds. */
 #include "job_query.h"
+#include "job.h"
 #include "json.h"
 #include "util.h"
 
@@ -305,9 +306,9 @@ struct db_rows *
 job_query_queued_age(struct db *db)
 {
     return db_query(db,
-                    "SELECT queue, COUNT(*), "
+                    "SELECT " JOB_QUEUE_EXACT ", COUNT(*), "
                     "FLOOR(TIMESTAMPDIFF(MICROSECOND, MIN(dt_due), NOW(6)) / 1000) "
-                    "FROM jobs WHERE state = 'queued' GROUP BY queue",
+                    "FROM jobs WHERE state = 'queued' GROUP BY 1 ORDER BY 1",
                     DB_NOP);
 }
 

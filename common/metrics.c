@@ -53,8 +53,16 @@ metrics_series(const struct metric_def *m, const char *l1, const char *l2)
         if (metrics_eq(s->l1, l1) && metrics_eq(s->l2, l2))
             return s;
     if (e->n_series >= METRICS_MAX_SERIES) {
+        /* Past the cap, updates go to one series whose labels read "(other)": the first 512
+         * label pairs (a client's 1,000 queue names, say) would otherwise take every later one's
+         * counts, the real queues' included, until a restart. */
         metrics_dropped++;
-        return NULL;
+        static const char other[] = "(other)";
+        l1 = l1 ? other : NULL;
+        l2 = l2 ? other : NULL;
+        for (s = e->series; s; s = s->next)
+            if (metrics_eq(s->l1, l1) && metrics_eq(s->l2, l2))
+                return s;
     }
     s = xcalloc(1, sizeof(*s));
     s->l1 = l1 ? xstrdup(l1) : NULL;
@@ -178,8 +186,9 @@ metrics_render(struct buf *b)
             metrics_render_series(b, e->def, s);
     }
     buf_printf(b,
-               "# HELP jobfleet_metrics_series_dropped_total Series refused past the per-metric "
-               "cap.\n# TYPE jobfleet_metrics_series_dropped_total counter\n"
+               "# HELP jobfleet_metrics_series_dropped_total Updates of label values past the "
+               "per-metric cap of series, counted under the labels \"(other)\" instead.\n# TYPE "
+               "jobfleet_metrics_series_dropped_total counter\n"
                "jobfleet_metrics_series_dropped_total %llu\n",
                (unsigned long long)metrics_dropped);
     pthread_mutex_unlock(&metrics_mu);

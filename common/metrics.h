@@ -3,8 +3,8 @@
  * and served on [worker]/[scheduler] metrics_listen by metrics_server_start.
  *
  * Label values must have bounded cardinality (queue, action, outcome, step: never a job id);
- * the registry refuses new series past METRICS_MAX_SERIES per metric, counting them in
- * jobfleet_metrics_series_dropped_total instead. */
+ * past METRICS_MAX_SERIES series of a metric, updates of new label values go to one more
+ * series whose labels are "(other)", each counted in jobfleet_metrics_series_dropped_total. */
 #ifndef JOBFLEET_METRICS_H
 #define JOBFLEET_METRICS_H
 

@@ -37,26 +37,74 @@ metric_one(struct buf *b, const char *name, const char *type, const char *help, 
     buf_printf(b, "%s %ld\n", name, v);
 }
 
+static const char *const metrics_live_states[] = {"pending", "queued", "running"};
+
+/* The index of state in metrics_live_states, or -1. */
+static int
+metrics_live_state(const char *state)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(state, metrics_live_states[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* The per-queue gauges: the first METRICS_MAX_SERIES queues of the cache by name, and the rest
+ * under queue="(other)" (states summed, the oldest age the largest). Queue names come from the
+ * clients that enqueue: 100,000 of them made a 12 MB scrape of 200,000 series. */
+static void
+metrics_fleet_queues(struct buf *b, const cJSON *s)
+{
+    double other[3] = {0}, other_age = -1;
+    const cJSON *q, *st;
+    int k = 0;
+    metric_head(b, "jobfleet_queue_jobs", "gauge",
+                "Live jobs (pending, queued, running) by queue and state.");
+    cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(s, "queues"))
+    {
+        bool own = k++ < METRICS_MAX_SERIES;
+        cJSON_ArrayForEach(st, q)
+        {
+            int i = metrics_live_state(st->string);
+            if (i >= 0 && own)
+                buf_printf(b, "jobfleet_queue_jobs{queue=\"%s\",state=\"%s\"} %.0f\n", q->string,
+                           metrics_live_states[i], st->valuedouble);
+            else if (i >= 0)
+                other[i] += st->valuedouble;
+        }
+    }
+    for (int i = 0; k > METRICS_MAX_SERIES && i < 3; i++)
+        buf_printf(b, "jobfleet_queue_jobs{queue=\"(other)\",state=\"%s\"} %.0f\n",
+                   metrics_live_states[i], other[i]);
+    metric_head(b, "jobfleet_queue_oldest_queued_age_seconds", "gauge",
+                "Age of the oldest queued job per queue.");
+    k = 0;
+    cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(s, "queued"))
+    {
+        double age =
+            cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(q, "oldest_age_ms")) / 1000.0;
+        if (k++ < METRICS_MAX_SERIES)
+            buf_printf(b, "jobfleet_queue_oldest_queued_age_seconds{queue=\"%s\"} %.3f\n",
+                       q->string, age);
+        else if (age > other_age)
+            other_age = age;
+    }
+    if (other_age >= 0)
+        buf_printf(b, "jobfleet_queue_oldest_queued_age_seconds{queue=\"(other)\"} %.3f\n",
+                   other_age);
+}
+
 /* The fleet's gauges from the dashboard's cache: read by the background thread, so a scrape
- * costs no query (labels: queue and state, both bounded by configuration). */
+ * costs no query. */
 static void
 metrics_fleet(struct buf *b, struct producer *p)
 {
     cJSON *s = dash_snapshot(p->dash);
-    const cJSON *queues = cJSON_GetObjectItemCaseSensitive(s, "queues"), *q, *st;
+    const cJSON *st;
     metric_head(b, "jobfleet_jobs", "gauge", "Jobs in the jobs table by state.");
     cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(s, "states"))
         buf_printf(b, "jobfleet_jobs{state=\"%s\"} %.0f\n", st->string, st->valuedouble);
-    metric_head(b, "jobfleet_queue_jobs", "gauge",
-                "Live jobs (pending, queued, running) by queue and state.");
-    cJSON_ArrayForEach(q, queues) cJSON_ArrayForEach(st, q)
-        buf_printf(b, "jobfleet_queue_jobs{queue=\"%s\",state=\"%s\"} %.0f\n", q->string,
-                   st->string, st->valuedouble);
-    metric_head(b, "jobfleet_queue_oldest_queued_age_seconds", "gauge",
-                "Age of the oldest queued job per queue.");
-    cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(s, "queued")) buf_printf(
-        b, "jobfleet_queue_oldest_queued_age_seconds{queue=\"%s\"} %.3f\n", q->string,
-        cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(q, "oldest_age_ms")) / 1000.0);
+    metrics_fleet_queues(b, s);
     const cJSON *w = cJSON_GetObjectItemCaseSensitive(s, "workers");
     const cJSON *sl = cJSON_GetObjectItemCaseSensitive(s, "slots");
     if (cJSON_IsNumber(w) && cJSON_IsNumber(sl)) {

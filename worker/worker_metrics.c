@@ -7,8 +7,9 @@
 #include "metrics.h"
 #include "worker_metrics.h"
 
-static const double worker_duration_buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1,   2.5,
-                                                 5,    10,   30,  60,   300, 1800};
+/* Up to six hours: built-in actions run up to two (the ticket sync's default timeout). */
+static const double worker_duration_buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5,  1,    2.5,  5,
+                                                 10,   30,   60,  300,  1800, 3600, 7200, 21600};
 
 #define WM_COUNTER(var, name, help)                                                                \
     static const struct metric_def var = {name, help, METRIC_COUNTER, {"queue", "action"}, NULL, 0}

@@ -289,6 +289,36 @@ test_counters_from_zero(struct tenv *t)
     free(sbody);
 }
 
+/* The producer's per-queue gauges keep 512 queues and sum the rest under "(other)", and tell
+ * "DEFAULT" from "default" as the workers do. Before, 100,000 queue names made 200,000 series,
+ * and the case-insensitive GROUP BY counted DEFAULT's jobs as default's. */
+static void
+test_queue_gauges_bounded(struct tenv *t)
+{
+    CHECK(db_exec_static(t->db,
+                         "INSERT INTO jobs (uuid, action, parameters, state, run_at, dt_created, "
+                         "dt_queued, queue) SELECT UUID(), 'System/Noop', '{}', 'queued', NOW(6), "
+                         "NOW(6), NOW(6), IF(seq < 600, CONCAT('q', LPAD(seq, 3, '0')), IF(seq "
+                         "< 602, 'DEFAULT', 'default')) FROM seq_0_to_602") == 0,
+          "queued jobs: %s", db_errstr(t->db));
+    tprod_start(t);
+    const char *url = tprod_url(t, "/metrics");
+    const char *other = "jobfleet_queue_jobs{queue=\"(other)\",state=\"queued\"}";
+    WAIT_UNTIL(t_metric(url, other) >= 0, 15000, "no (other) queue in the producer's /metrics");
+    /* By name, byte for byte: DEFAULT, default, q000 to q509 are the first 512. */
+    CHECK(t_metric(url, other) == 90, "(other) holds %.0f queued jobs, want 90 (q510 to q599)",
+          t_metric(url, other));
+    CHECK(t_metric(url, "jobfleet_queue_jobs{queue=\"DEFAULT\",state=\"queued\"}") == 2 &&
+              t_metric(url, "jobfleet_queue_jobs{queue=\"default\",state=\"queued\"}") == 1,
+          "DEFAULT and default told apart");
+    char *body = scrape(url);
+    CHECK(body && t_count(body, "\njobfleet_queue_jobs{") <= 3 * 513 &&
+              t_count(body, "\njobfleet_queue_oldest_queued_age_seconds{") == 513,
+          "series: %d queue_jobs, %d oldest ages", t_count(body, "\njobfleet_queue_jobs{"),
+          t_count(body, "\njobfleet_queue_oldest_queued_age_seconds{"));
+    free(body);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -296,6 +326,8 @@ main(int argc, char **argv)
         {"e2e_metrics_fleet", test_metrics_fleet, NULL},
         {"e2e_metrics_listen_bounded", test_metrics_listen_bounded, NULL},
         {"e2e_metrics_counters_from_zero", test_counters_from_zero, NULL},
+        {"e2e_metrics_queue_gauges_bounded", test_queue_gauges_bounded,
+         "[dashboard]\ncache_refresh_ms = 200\n"},
     };
     return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));
 }

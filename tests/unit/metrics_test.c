@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,10 +86,34 @@ test_fork_child_starts_empty(void **state)
     buf_release(&b);
 }
 
+/* Past the cap of series, a new label pair's updates are kept under "(other)", so a client's
+ * 600 queue names cannot take the real queues' counts away. Before, they were dropped. */
+static void
+test_cap_folds_into_other(void **state)
+{
+    (void)state;
+    metrics_reset();
+    char q[32];
+    for (int i = 0; i < METRICS_MAX_SERIES + 88; i++) {
+        snprintf(q, sizeof(q), "q%d", i);
+        metrics_add(&m_req, q, "200", 1);
+    }
+    metrics_add(&m_req, "default", "200", 5);
+    char *out = rendered();
+    assert_non_null(strstr(out, "jobfleet_test_requests_total{service=\"q511\",code=\"200\"} 1\n"));
+    assert_null(strstr(out, "service=\"q512\""));
+    assert_non_null(
+        strstr(out, "jobfleet_test_requests_total{service=\"(other)\",code=\"(other)\"} 93\n"));
+    assert_non_null(strstr(out, "jobfleet_metrics_series_dropped_total 89\n"));
+    free(out);
+    metrics_reset();
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_drain_then_merge),
-                                       cmocka_unit_test(test_fork_child_starts_empty)};
+                                       cmocka_unit_test(test_fork_child_starts_empty),
+                                       cmocka_unit_test(test_cap_folds_into_other)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
