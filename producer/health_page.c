@@ -34,6 +34,10 @@ health_page(struct http_req *r)
     cJSON_AddBoolToObject(o, "accepting_webhooks", accepting);
     cJSON_AddNumberToObject(o, "spool_files", (double)spool_files(p->spool));
     cJSON_AddNumberToObject(o, "spool_bytes", (double)spool_bytes(p->spool));
+    int64_t failed_files, failed_bytes;
+    spool_failed(p->spool, &failed_files, &failed_bytes);
+    cJSON_AddNumberToObject(o, "spool_failed_files", (double)failed_files);
+    cJSON_AddNumberToObject(o, "spool_failed_bytes", (double)failed_bytes);
     char *s = json_print(o);
     cJSON_Delete(o);
     http_reply(r, accepting ? 200 : 503, NULL, s, NULL);

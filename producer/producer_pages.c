@@ -189,8 +189,17 @@ producer_metrics_render(struct producer *p)
                (long)atomic_load(&m->spool_replayed));
     metric_one(&b, "jobfleet_producer_spool_files", "gauge", "Webhooks waiting in the spool.",
                (long)spool_files(p->spool));
-    metric_one(&b, "jobfleet_producer_spool_bytes", "gauge", "Bytes waiting in the spool.",
+    metric_one(&b, "jobfleet_producer_spool_bytes", "gauge",
+               "Space the waiting webhooks take (each file in 4 KiB blocks, as the quota counts).",
                (long)spool_bytes(p->spool));
+    int64_t failed_files, failed_bytes;
+    spool_failed(p->spool, &failed_files, &failed_bytes);
+    metric_one(&b, "jobfleet_producer_spool_failed_files", "gauge",
+               "Spooled webhooks in failed/, never to be replayed: they take quota until an "
+               "operator runs `jobfleet spool retry` or `drop`.",
+               (long)failed_files);
+    metric_one(&b, "jobfleet_producer_spool_failed_bytes", "gauge",
+               "Space the entries in failed/ take from the quota.", (long)failed_bytes);
     metric_one(&b, "jobfleet_producer_spool_max_bytes", "gauge",
                "The spool quota ([producer] spool_max_bytes).",
                (long)p->cfg->producer.spool_max_bytes);

@@ -33,6 +33,9 @@
 
 /* The most room a typical webhook is taken to need. */
 #define SPOOL_ROOM_TYPICAL (64 << 10)
+/* The quota counts each file as the disk does, in blocks: by their lengths, 300 webhooks of
+ * ~400 bytes counted 121 KB and took 1.27 MB (and an inode each). */
+#define SPOOL_BLOCK 4096
 
 struct spool {
     char *dir;
@@ -41,7 +44,8 @@ struct spool {
     pthread_mutex_t mu;
     int64_t bytes, files;
     int64_t failed_bytes; /* in failed/: they count toward the quota until an operator acts */
-    bool refused;         /* the last write failed on the disk and nothing was removed since */
+    int64_t failed_files;
+    bool refused; /* the last write failed on the disk and nothing was removed since */
     /* The size of the last entry written, and of the last one the quota refused: what the
      * next webhook is likely to need (spool_full). */
     int64_t last_len, refused_len;
@@ -58,6 +62,13 @@ spool_entry_release(struct spool_entry *e)
     free(e->parameters);
     free(e->idempotency_key);
     memset(e, 0, sizeof(*e));
+}
+
+/* The space a file of len bytes takes, as the quota counts it. */
+static int64_t
+spool_cost(int64_t len)
+{
+    return len <= 0 ? SPOOL_BLOCK : (len + SPOOL_BLOCK - 1) / SPOOL_BLOCK * SPOOL_BLOCK;
 }
 
 static bool
@@ -87,7 +98,7 @@ spool_scan(struct spool *s, char *err, size_t errlen)
         if (!spool_has_suffix(de->d_name, SPOOL_EXT))
             continue;
         if (fstatat(s->dirfd, de->d_name, &st, 0) == 0 && S_ISREG(st.st_mode)) {
-            s->bytes += st.st_size;
+            s->bytes += spool_cost(st.st_size);
             s->files++;
         }
     }
@@ -108,14 +119,17 @@ spool_scan_failed(struct spool *s)
     }
     struct dirent *de;
     struct stat st;
-    int64_t bytes = 0;
+    int64_t bytes = 0, files = 0;
     while ((de = readdir(d)) != NULL)
         if (spool_has_suffix(de->d_name, SPOOL_EXT) && fstatat(fd, de->d_name, &st, 0) == 0 &&
-            S_ISREG(st.st_mode))
-            bytes += st.st_size;
+            S_ISREG(st.st_mode)) {
+            bytes += spool_cost(st.st_size);
+            files++;
+        }
     closedir(d);
     pthread_mutex_lock(&s->mu);
     s->failed_bytes = bytes;
+    s->failed_files = files;
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -266,19 +280,20 @@ spool_write(struct spool *s, const struct spool_entry *e, char *id, size_t idlen
 {
     char *text = spool_serialize(e);
     size_t len = strlen(text);
+    int64_t cost = spool_cost((int64_t)len);
     pthread_mutex_lock(&s->mu);
-    if (s->bytes + s->failed_bytes + (int64_t)len > s->max_bytes) {
+    if (s->bytes + s->failed_bytes + cost > s->max_bytes) {
         snprintf(err, errlen, "spool quota reached (%lld of %lld bytes, %lld of them in failed/)",
                  (long long)(s->bytes + s->failed_bytes), (long long)s->max_bytes,
                  (long long)s->failed_bytes);
-        s->refused_len = (int64_t)len;
+        s->refused_len = cost;
         s->quota_refused = true;
         pthread_mutex_unlock(&s->mu);
         free(text);
         return -1;
     }
     /* Reserve the space now so concurrent writers cannot pass the quota together. */
-    s->bytes += (int64_t)len;
+    s->bytes += cost;
     s->files++;
     pthread_mutex_unlock(&s->mu);
 
@@ -303,14 +318,14 @@ spool_write(struct spool *s, const struct spool_entry *e, char *id, size_t idlen
         unlinkat(s->dirfd, tmp, 0);
         unlinkat(s->dirfd, final, 0);
         pthread_mutex_lock(&s->mu);
-        s->bytes -= (int64_t)len;
+        s->bytes -= cost;
         s->files--;
         s->refused = true;
         pthread_mutex_unlock(&s->mu);
     } else {
         pthread_mutex_lock(&s->mu);
         s->refused = false;
-        s->last_len = (int64_t)len;
+        s->last_len = cost;
         pthread_mutex_unlock(&s->mu);
     }
     free(text);
@@ -428,7 +443,7 @@ static void
 spool_forget(struct spool *s, int64_t size)
 {
     pthread_mutex_lock(&s->mu);
-    s->bytes -= size;
+    s->bytes -= spool_cost(size);
     s->files--;
     s->refused = false;
     pthread_mutex_unlock(&s->mu);
@@ -465,7 +480,8 @@ spool_quarantine(struct spool *s, const char *id, char *err, size_t errlen)
     }
     spool_forget(s, st.st_size);
     pthread_mutex_lock(&s->mu);
-    s->failed_bytes += st.st_size;
+    s->failed_bytes += spool_cost(st.st_size);
+    s->failed_files++;
     pthread_mutex_unlock(&s->mu);
     return 0;
 }
@@ -502,6 +518,15 @@ spool_recount_due(struct spool *s)
     bool due = s->quota_refused && s->failed_bytes > 0;
     pthread_mutex_unlock(&s->mu);
     return due || spool_full(s);
+}
+
+void
+spool_failed(struct spool *s, int64_t *files, int64_t *bytes)
+{
+    pthread_mutex_lock(&s->mu);
+    *files = s->failed_files;
+    *bytes = s->failed_bytes;
+    pthread_mutex_unlock(&s->mu);
 }
 
 int64_t

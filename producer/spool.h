@@ -59,9 +59,13 @@ int spool_remove(struct spool *s, const char *id);
  * or -1 with the reason in err when it cannot (failed/ not a writable directory, a full
  * disk): the entry then stays where it is. Logs nothing: the caller decides how often. */
 int spool_quarantine(struct spool *s, const char *id, char *err, size_t errlen);
-/* Bytes and entries in the spool now, counting writes in progress. */
+/* The space (each file rounded up to a 4 KiB block, as the quota counts it) and the entries
+ * waiting in the spool now, counting writes in progress. */
 int64_t spool_bytes(struct spool *s);
 int64_t spool_files(struct spool *s);
+/* The entries in failed/ and their space, as last counted: they take quota until an operator
+ * retries or drops them. */
+void spool_failed(struct spool *s, int64_t *files, int64_t *bytes);
 /* True while the spool refuses writes: the last one failed on the disk and nothing was removed
  * or written since, or the quota leaves no room for a typical webhook (the size of the last
  * entry written, else of the last one refused; 64 KiB at most). One entry refused for its size

@@ -210,8 +210,8 @@ test_failed_counts_toward_quota(void **state)
     write_entry(f, id, sizeof(id));
     assert_int_equal(spool_quarantine(f->s, id, err, sizeof(err)), 0);
     spool_close(f->s);
-    /* Room for one entry beside what failed/ holds, not for two. */
-    f->s = spool_open(f->dir, 300, err, sizeof(err));
+    /* Room for one entry beside what failed/ holds, not for two: each takes a 4 KiB block. */
+    f->s = spool_open(f->dir, 8000, err, sizeof(err));
     assert_non_null(f->s);
     struct spool_entry e = {.source = xstrdup("system"),
                             .path = xstrdup("/webhook/system/echo"),
