@@ -114,10 +114,19 @@ void
 sched_warn(struct sched *s, enum sched_step step, const char *err)
 {
     int64_t now = now_mono_ms();
-    if (strncmp(s->last_err[step], err, sizeof(s->last_err[step]) - 1) == 0 &&
+    /* The same error with other job IDs in it (Redis quotes a refused command's arguments) is
+     * the same error: compared up to its first digit, it is logged once a minute, not at every
+     * tick. */
+    size_t key = strcspn(err, "0123456789");
+    const char *args = strstr(err, ", with args");
+    if (args && (size_t)(args - err) < key)
+        key = (size_t)(args - err);
+    if (key >= sizeof(s->last_err[step]))
+        key = sizeof(s->last_err[step]) - 1;
+    if (strlen(s->last_err[step]) == key && strncmp(s->last_err[step], err, key) == 0 &&
         now - s->last_err_ms[step] < SCHED_WARN_REPEAT_MS)
         return;
-    snprintf(s->last_err[step], sizeof(s->last_err[step]), "%s", err);
+    snprintf(s->last_err[step], sizeof(s->last_err[step]), "%.*s", (int)key, err);
     s->last_err_ms[step] = now;
     log_warnx("%s: %s", sched_step_names[step], err);
 }

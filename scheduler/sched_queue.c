@@ -166,7 +166,7 @@ sched_pickup(struct sched *s)
 }
 
 /* Asks Redis which of the items (sorted by queue) it lacks and pushes those. Returns the
- * number pushed, or -1 on a Redis error. */
+ * number pushed, -1 when a push failed, or -2 when the question did. */
 static int
 sched_repush_missing(struct sched *s, const struct sched_item *it, int n)
 {
@@ -178,8 +178,10 @@ sched_repush_missing(struct sched *s, const struct sched_item *it, int n)
         int k = sched_items_run(it + i, n - i);
         for (int j = 0; j < k; j++)
             ids[j] = it[i + j].id;
-        if (rq_missing(s->rq, it[i].queue, ids, k, missing + i) < 0)
+        if (rq_missing(s->rq, it[i].queue, ids, k, missing + i) < 0) {
+            rc = -2;
             goto out;
+        }
         i += k;
     }
     for (int i = 0; i < n; i++)
@@ -213,23 +215,27 @@ sched_reconcile_batch(struct sched *s, int limit, int *pushed)
     if (r == NULL)
         return sched_db_fail(s, SCHED_STEP_RECONCILE, s->db);
     int n = r->n_rows;
-    if (n < limit) {
-        sched_reconcile_rewind(s);
-    } else {
-        const char *dt = db_rows_get(r, n - 1, 3);
-        snprintf(s->reconcile_dt, sizeof(s->reconcile_dt), "%s", dt ? dt : "1970-01-01");
-        s->reconcile_id = db_rows_int(r, n - 1, 0, 0);
-    }
     *pushed = 0;
     if (n > 0) {
         struct sched_item *it = sched_items_from_rows(r);
         int k = sched_repush_missing(s, it, n);
         free(it);
         if (k < 0) {
+            /* The cursor stays: a batch Redis refused (OOM, READONLY) is checked again once
+             * it takes writes, not a whole pass later. A refused push may last, so reconcile
+             * waits for the probe write as pickup does. */
             db_rows_free(r);
+            s->rq_refusing = k == -1 && rq_connected(s->rq);
             return sched_rq_fail(s, SCHED_STEP_RECONCILE);
         }
         *pushed = k;
+    }
+    if (n < limit) {
+        sched_reconcile_rewind(s);
+    } else {
+        const char *dt = db_rows_get(r, n - 1, 3);
+        snprintf(s->reconcile_dt, sizeof(s->reconcile_dt), "%s", dt ? dt : "1970-01-01");
+        s->reconcile_id = db_rows_int(r, n - 1, 0, 0);
     }
     db_rows_free(r);
     return n;

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Inserts n jobs pending and due now. */
 static void
@@ -66,9 +67,63 @@ test_refused_writes_keep_jobs_pending(struct tenv *t)
     CHECK(tsrv_stop(t, &srv) == 0, "stop the private servers");
 }
 
+/* The calls of a Redis command the private server has answered since its last CONFIG RESETSTAT
+ * (redis-cli INFO commandstats); -1 when it cannot be read. */
+static long
+redis_calls(const struct tsrv *srv, const char *cmd)
+{
+    char *sh = xasprintf("redis-cli -p %d INFO commandstats", srv->redis_port);
+    FILE *fp = popen(sh, "r");
+    char line[512], *want = xasprintf("cmdstat_%s:calls=", cmd);
+    long n = fp ? 0 : -1;
+    while (fp && fgets(line, sizeof(line), fp))
+        if (strncmp(line, want, strlen(want)) == 0)
+            n = strtol(line + strlen(want), NULL, 10);
+    if (fp && pclose(fp) != 0)
+        n = -1;
+    free(sh);
+    free(want);
+    return n;
+}
+
+/* While Redis refuses writes, reconcile waits with the pickup for a probe write to go through.
+ * Before, it asked Redis about a batch (ZMSCORE) and had its push refused at every tick, moving
+ * its cursor past each refused batch as if it were done. Once writes go through, every ID is
+ * pushed. */
+static void
+test_refused_writes_pause_reconcile(struct tenv *t)
+{
+    struct tsrv srv;
+    tsrv_start(t, &srv);
+    tsrv_use(t, &srv);
+    CHECK(db_exec_static(
+              t->db, "INSERT INTO jobs (uuid, origin, action, parameters, state, run_at, "
+                     "dt_created, dt_queued) SELECT UUID(), 'api', 'System/Noop', '{}', "
+                     "'queued', NOW(6), NOW(6), NOW(6) - INTERVAL 1 HOUR FROM seq_1_to_20") == 0,
+          "stale queued jobs: %s", db_errstr(t->db));
+    redis_min_replicas(t, "1");
+    char url[64];
+    pid_t s = t_spawn_scheduler_metrics(t, url, sizeof(url));
+    WAIT_UNTIL(t_log_has(t, s, "NOREPLICAS"), 10000, "the refused push was never logged");
+    const char *argv[] = {"CONFIG", "RESETSTAT"};
+    CHECK(rq_command(t->rq, 2, argv) == 0, "CONFIG RESETSTAT: %s", rq_errstr(t->rq));
+    const char *ticks = "jobfleet_scheduler_tick_duration_seconds_count";
+    double at = t_metric(url, ticks);
+    WAIT_UNTIL(t_metric(url, ticks) >= at + 5, 10000, "the scheduler stopped ticking");
+    long asked = redis_calls(&srv, "zmscore");
+    CHECK(asked == 0, "reconcile asked Redis %ld times over 5 ticks while its writes were refused",
+          asked);
+    redis_min_replicas(t, "0");
+    WAIT_UNTIL(rq_depth(t->rq, "default") == 20, 15000, "%lld of 20 IDs in Redis",
+               (long long)rq_depth(t->rq, "default"));
+    CHECK(tsrv_stop(t, &srv) == 0, "stop the private servers");
+}
+
 static const struct test_case cases[] = {
     {"e2e_scheduler_redis_refused_writes_keep_jobs_pending", test_refused_writes_keep_jobs_pending,
      NULL},
+    {"e2e_scheduler_redis_refused_writes_pause_reconcile", test_refused_writes_pause_reconcile,
+     "[scheduler]\nrequeue_after_s = 1\n"},
 };
 
 int

@@ -1,6 +1,7 @@
 # The scheduler against a Redis that refuses writes (tests/e2e/scheduler_redis.c), on private
 # servers: one heavy test at a time.
 jf_e2e(scheduler_redis TIMEOUT 90 NAMES
-  e2e_scheduler_redis_refused_writes_keep_jobs_pending)
+  e2e_scheduler_redis_refused_writes_keep_jobs_pending
+  e2e_scheduler_redis_refused_writes_pause_reconcile)
 set_tests_properties(e2e_scheduler_redis_refused_writes_keep_jobs_pending
-  PROPERTIES RESOURCE_LOCK heavy)
+  e2e_scheduler_redis_refused_writes_pause_reconcile PROPERTIES RESOURCE_LOCK heavy)
