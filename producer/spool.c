@@ -521,6 +521,28 @@ spool_recount_due(struct spool *s)
 }
 
 void
+spool_probe(struct spool *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool refused = s->refused;
+    pthread_mutex_unlock(&s->mu);
+    if (!refused)
+        return;
+    static const char name[] = SPOOL_TMP "probe";
+    int fd = openat(s->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && spool_write_all(fd, "{}\n", 3) == 0 && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    unlinkat(s->dirfd, name, 0);
+    if (!ok)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->refused = false;
+    pthread_mutex_unlock(&s->mu);
+    log_info("spool: the disk takes writes again");
+}
+
+void
 spool_failed(struct spool *s, int64_t *files, int64_t *bytes)
 {
     pthread_mutex_lock(&s->mu);

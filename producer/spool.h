@@ -59,6 +59,10 @@ int spool_remove(struct spool *s, const char *id);
  * or -1 with the reason in err when it cannot (failed/ not a writable directory, a full
  * disk): the entry then stays where it is. Logs nothing: the caller decides how often. */
 int spool_quarantine(struct spool *s, const char *id, char *err, size_t errlen);
+/* After a write the disk refused, writes and removes a small file of its own: when the disk
+ * takes it, the spool takes webhooks again. Before, only the next webhook could tell, and a load
+ * balancer that ejects a producer on /health's 503 never sent one. A no-op otherwise. */
+void spool_probe(struct spool *s);
 /* The space (each file rounded up to a 4 KiB block, as the quota counts it) and the entries
  * waiting in the spool now, counting writes in progress. */
 int64_t spool_bytes(struct spool *s);

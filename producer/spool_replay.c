@@ -279,6 +279,7 @@ replay_main(void *arg)
          * retry or drop on failed/). */
         if (spool_recount_due(r->p->spool))
             spool_recount_failed(r->p->spool);
+        spool_probe(r->p->spool);
         /* Entries written while MariaDB is down wait until the writer sees it back, so the
          * replay does not hammer a server that is still starting. */
         if (spool_files(r->p->spool) == 0 || !producer_writer_db_up(r->p->writer) ||

@@ -292,6 +292,27 @@ test_file_fsync_failure_is_a_failed_write(void **state)
     assert_int_equal(entries(f), 0);
 }
 
+/* A write the disk refused makes the spool full (and /health "down") until the disk takes a
+ * write again; the replay's probe finds that out without waiting for a webhook, which a load
+ * balancer that ejected the producer would never send. The probe leaves no file. */
+static void
+test_probe_clears_refused(void **state)
+{
+    struct fixture *f = *state;
+    fail_on = 'F';
+    assert_int_not_equal(write_one(f), 0);
+    assert_true(spool_full(f->s));
+    fail_on = 'F';
+    spool_probe(f->s); /* the disk still refuses */
+    assert_true(spool_full(f->s));
+    spool_probe(f->s);
+    assert_false(spool_full(f->s));
+    assert_int_equal(entries(f), 0);
+    char *probe = xasprintf("%s/tmp-probe", f->dir);
+    assert_int_equal(access(probe, F_OK), -1);
+    free(probe);
+}
+
 static void
 test_dir_fsync_failure_is_a_failed_write(void **state)
 {
@@ -311,6 +332,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_counts_toward_quota, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loose_dir_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_probe_clears_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fsync_file_rename_fsync_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_fsync_failure_is_a_failed_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dir_fsync_failure_is_a_failed_write, setup, teardown),
