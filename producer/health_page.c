@@ -22,7 +22,8 @@ health_page(struct http_req *r)
     }
     struct producer *p = r->p;
     struct health_view v = health_state_get(p->health);
-    bool db_ok = v.db_ok && producer_writer_db_up(p->writer);
+    bool db_ok =
+        v.db_ok && producer_writer_db_up(p->writer) && !producer_writer_refusing(p->writer);
     bool accepting = db_ok || !spool_full(p->spool);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status",

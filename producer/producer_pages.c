@@ -220,8 +220,9 @@ producer_metrics_render(struct producer *p)
                "webhook_log rows of refused requests (no job made) left out: at most 10 per 10 s "
                "are written.",
                webhook_log_left_out(p->wlog));
-    metric_one(&b, "jobfleet_producer_mariadb_up", "gauge", "1 while the writer reaches MariaDB.",
-               producer_writer_db_up(p->writer) ? 1 : 0);
+    metric_one(&b, "jobfleet_producer_mariadb_up", "gauge",
+               "1 while the writer reaches MariaDB and it takes writes.",
+               producer_writer_db_up(p->writer) && !producer_writer_refusing(p->writer) ? 1 : 0);
     metric_one(&b, "jobfleet_producer_open_requests", "gauge", "Requests being served.",
                (long)atomic_load(&p->active));
     metric_one(&b, "jobfleet_producer_writer_waiting_requests", "gauge",

@@ -84,6 +84,7 @@ struct producer_writer {
     pthread_cond_t watch;
     bool stop_watch;
     atomic_bool db_up;
+    atomic_bool refusing; /* the last batch met a server that refuses every write */
     struct writer_thread threads[WRITER_THREADS];
     pthread_t watchdog;
     pthread_mutex_t push_mu;
@@ -135,6 +136,39 @@ bool
 producer_writer_db_up(const struct producer_writer *wr)
 {
     return atomic_load(&wr->db_up);
+}
+
+bool
+producer_writer_refusing(const struct producer_writer *wr)
+{
+    return atomic_load(&wr->refusing);
+}
+
+/* Whether the statement that just failed on db was refused for every row, not for its own:
+ * read-only (1290, 1792, 1836), access denied (1044, 1142) or full (1021, 1114). */
+static bool
+writer_refused(const struct db *db)
+{
+    static const unsigned codes[] = {1290, 1792, 1836, 1044, 1142, 1021, 1114};
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+        if (db_errno(db) == codes[i])
+            return true;
+    return false;
+}
+
+/* Records whether MariaDB refuses writes (why: its error), logging the changes only: a server
+ * in read_only answered every webhook with three warning lines. */
+static void
+writer_set_refusing(struct producer_writer *wr, bool refusing, const char *why)
+{
+    if (atomic_exchange(&wr->refusing, refusing) == refusing)
+        return;
+    if (refusing)
+        log_warnx("MariaDB refuses writes (%s): webhooks go to the spool and API enqueues get "
+                  "503 until it takes them",
+                  why);
+    else
+        log_info("MariaDB takes writes again");
 }
 
 size_t
@@ -350,7 +384,7 @@ writer_autocommit(struct writer_thread *t, struct producer_write **b, int n, cha
     enum job_err e = writer_insert(t, b, n, &wrote, err, errlen);
     /* Rows the statement stored would be stored twice by a retry row by row. */
     if (e != JOB_E_OK)
-        return db_lost(t->db) || wrote ? -2 : 2;
+        return db_lost(t->db) || wrote ? -2 : writer_refused(t->db) ? -3 : 2;
     return 0;
 }
 
@@ -359,7 +393,7 @@ writer_autocommit(struct writer_thread *t, struct producer_write **b, int n, cha
  * such an item, already answered), 2 to try again row by row, -1 when the connection was
  * lost before the commit (the server rolls the transaction back: nothing is stored), -2 when
  * the outcome is unknown (the connection was lost during the commit, or as writer_autocommit
- * says). */
+ * says), -3 when the server refuses every write (writer_refused: nothing is stored). */
 static int
 writer_txn(struct writer_thread *t, struct producer_write **b, int *n, bool per_row, char *err,
            size_t errlen)
@@ -377,8 +411,9 @@ writer_txn(struct writer_thread *t, struct producer_write **b, int *n, bool per_
     if (!per_row && writer_insert(t, b, *n, NULL, err, errlen) != JOB_E_OK) {
         if (db_lost(t->db))
             return -1;
+        int rc = writer_refused(t->db) ? -3 : 2;
         db_rollback(t->db);
-        return 2;
+        return rc;
     }
     for (int i = 0; per_row && i < *n; i++) {
         struct producer_write *w = b[i];
@@ -388,6 +423,10 @@ writer_txn(struct writer_thread *t, struct producer_write **b, int *n, bool per_
             continue;
         if (db_lost(t->db))
             return -1;
+        if (writer_refused(t->db)) {
+            db_rollback(t->db);
+            return -3;
+        }
         /* Too big for MariaDB on its own: this row's data, not the server, is at fault (the
          * server closed the connection; the rest of the batch goes on in a new one). */
         bool refused = db_packet_too_large(t->db);
@@ -461,6 +500,7 @@ writer_batch(struct writer_thread *t, struct producer_write **b, int *np)
         if (rc == 1 && n < before)
             tries++;
     }
+    writer_set_refusing(wr, rc == -3, err);
     if (rc != 0) {
         if (rc < 0 && db_lost(t->db))
             writer_set_down(wr, t, err);

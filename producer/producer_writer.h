@@ -77,5 +77,8 @@ size_t producer_writer_row_max(const struct producer_writer *wr);
 long long producer_writer_max_packet(struct db *db);
 /* True while MariaDB answered the last attempt. */
 bool producer_writer_db_up(const struct producer_writer *wr);
+/* Whether the writer's last batch met a MariaDB that refuses every write (read-only, access
+ * denied, full) and none has committed since: up, and of no use. */
+bool producer_writer_refusing(const struct producer_writer *wr);
 
 #endif

@@ -37,7 +37,8 @@ jf_e2e(producer_outage TIMEOUT 180 NAMES
   e2e_producer_spool_room_left
   e2e_producer_spool_room_after_drop
   e2e_producer_outage_redis
-  e2e_producer_outage_api_log)
+  e2e_producer_outage_api_log
+  e2e_producer_writes_refused)
 # These start private MariaDB and Redis servers of their own (stopping the shared ones would
 # disturb the other tests): heavy, so one heavy test at a time, beside lighter ones (run alone,
 # the private-server tests cost the suite over a minute at its end).

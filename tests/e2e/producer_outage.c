@@ -276,6 +276,42 @@ test_spool_room_after_drop(struct tenv *t)
     tsrv_stop(t, &srv);
 }
 
+/* A MariaDB that answers but refuses every write (read_only, a full disk, a user that may not
+ * insert; here a trigger that refuses as read_only does, error 1290) shows as down in /health and
+ * /metrics, and is logged once, not per webhook: before, /health said "ok" and mariadb_up 1 while
+ * every webhook went to the spool, and each one wrote three warning lines. The spooled webhooks
+ * are stored once writes go through again. */
+static void
+test_writes_refused(struct tenv *t)
+{
+    CHECK(db_exec_static(t->db, "CREATE TRIGGER jf_read_only BEFORE INSERT ON jobs FOR EACH ROW "
+                                "SIGNAL SQLSTATE 'HY000' SET MYSQL_ERRNO = 1290, MESSAGE_TEXT = "
+                                "'The MariaDB server is running with the --read-only option'") == 0,
+          "trigger: %s", db_errstr(t->db));
+    pid_t p = tprod_start(t);
+    for (int i = 0; i < 5; i++)
+        CHECK(post_key(t, "ro", i, NULL, 0) == 202, "webhook %d spooled", i);
+    char *out = NULL;
+    CHECK(tprod_call(t, "GET", "/health", NULL, "", &out) == 200 &&
+              strstr(out, "\"mysql\":\"down\"") && strstr(out, "\"status\":\"degraded\""),
+          "/health while writes are refused: %s", out);
+    free(out);
+    CHECK(tprod_metric(t, "jobfleet_producer_mariadb_up") == 0, "mariadb_up while refused");
+    CHECK(t_log_count(t, p, "MariaDB refuses writes") == 1 &&
+              t_log_count(t, p, "retrying row by row") == 0,
+          "the refusal logged %d times, and %d row-by-row retries",
+          t_log_count(t, p, "MariaDB refuses writes"), t_log_count(t, p, "retrying row by row"));
+    CHECK(db_exec_static(t->db, "DROP TRIGGER jf_read_only") == 0, "drop: %s", db_errstr(t->db));
+    CHECK(post_key(t, "ro", 5, NULL, 0) == 202, "a webhook once writes go through");
+    WAIT_UNTIL(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 6 && spool_empty(t), 15000,
+               "%lld jobs, %lld spooled",
+               (long long)t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP),
+               (long long)tprod_metric(t, "jobfleet_producer_spool_files"));
+    CHECK(tprod_metric(t, "jobfleet_producer_mariadb_up") == 1 &&
+              t_log_has(t, p, "MariaDB takes writes again"),
+          "the recovery");
+}
+
 static bool
 all_succeeded(struct tenv *t, int n)
 {
@@ -369,6 +405,7 @@ static const struct test_case cases[] = {
     {"e2e_producer_spool_room_after_drop", test_spool_room_after_drop,
      ECHO_SOURCE "[producer]\nspool_max_bytes = 100000\n"},
     {"e2e_producer_outage_redis", test_outage_redis, ECHO_SOURCE},
+    {"e2e_producer_writes_refused", test_writes_refused, ECHO_SOURCE},
     {"e2e_producer_outage_api_log", test_outage_api_log, ECHO_SOURCE},
 };
 
