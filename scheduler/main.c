@@ -35,7 +35,8 @@ sched_on_signal(int sig)
 static void
 sched_usage(FILE *fp)
 {
-    fprintf(fp, "usage: jobfleet-scheduler [--config PATH] [--check-config]\n"
+    fprintf(fp, "usage: jobfleet-scheduler [--config PATH] [--check-config | --explain |\n"
+                "                          --measure-ticks N]\n"
                 "\n"
                 "Enqueues due and retried jobs, fails timed-out jobs and the jobs of lost\n"
                 "workers, re-pushes queued jobs Redis lost, fires cron schedules and deletes\n"
@@ -54,8 +55,10 @@ sched_usage(FILE *fp)
                 "  --help           this text\n"
                 "\n"
                 "settings: [mysql], [redis], [scheduler] tick_ms, batch_size, requeue_after_s,\n"
-                "  timeout_grace_s, retention_days, timezone, cron_catchup_s; [worker] lease_s\n"
-                "  (for workers too old to record their own);\n"
+                "  timeout_grace_s, retention_days, audit_retention_days, timezone,\n"
+                "  cron_catchup_s, metrics_listen; [worker] lease_s (for workers too old to\n"
+                "  record their own), kill_grace_s and prefetch_wait_ms (the watchdog's least\n"
+                "  grace); [toga_desk.<client>] schedule and timezone;\n"
                 "  [log] level. Every key can be set as JOBFLEET_<SECTION>_<KEY>.\n"
                 "\n"
                 "signals: SIGTERM/SIGINT finish the tick, release leadership and exit 0;\n"

@@ -264,6 +264,10 @@ sched_run(const struct cfg *cfg, volatile sig_atomic_t *stop)
     struct sched s;
     sched_init(&s, cfg, stop);
     cronjob_fire_metrics_start();
+    if (sched_watchdog_grace_s(cfg) > cfg->scheduler.timeout_grace_s)
+        log_info("[scheduler] timeout_grace_s %d is raised to %d s: a worker may take [worker] "
+                 "prefetch_wait_ms and kill_grace_s to stop a job itself",
+                 cfg->scheduler.timeout_grace_s, sched_watchdog_grace_s(cfg));
     log_info("scheduler starting: tick %d ms, batch %d, lock \"%s\"", cfg->scheduler.tick_ms,
              cfg->scheduler.batch_size, s.lock_name);
     struct metrics_server *ms = NULL;
