@@ -64,11 +64,15 @@ cronjob_add(struct db *db, const struct cfg *cfg, const struct cronjob_spec *spe
             char *err, size_t errlen)
 {
     struct cronjob_checked c;
-    enum job_err je = cronjob_check(cfg, spec, cronjob_now(db, cfg), &c, err, errlen);
+    int64_t now = cronjob_now(db, cfg);
+    enum job_err je = cronjob_check(cfg, spec, now, &c, err, errlen);
     if (je != JOB_E_OK)
         return je;
     int64_t new_id = 0;
-    if (cronjob_store_insert(db, spec, &c.job, c.next, &new_id) < 0) {
+    /* A cron job without a zone of its own fires in the scheduler's [scheduler] timezone, which
+     * this process's config may not share: the scheduler plans its first fire. */
+    int64_t next = spec->timezone && *spec->timezone ? c.next : 0;
+    if (cronjob_store_insert(db, spec, &c.job, next, now, &new_id) < 0) {
         if (db_duplicate(db)) {
             snprintf(err, errlen, "a cron job named \"%s\" already exists", spec->name);
             return JOB_E_STATE;
@@ -95,14 +99,14 @@ cronjob_enable(struct db *db, const struct cfg *cfg, const char *name,
 {
     struct cron_expr ex;
     const char *tz = cronjob_zone(cfg, row->timezone);
-    int64_t next;
-    if (cron_parse(row->schedule, &ex, err, errlen) < 0 ||
-        cron_next(&ex, tz, cronjob_now(db, cfg), &next) < 0) {
+    int64_t next, now = cronjob_now(db, cfg);
+    if (cron_parse(row->schedule, &ex, err, errlen) < 0 || cron_next(&ex, tz, now, &next) < 0) {
         snprintf(err, errlen, "cron job \"%s\" has no next fire time in zone %s", name, tz);
         return JOB_E_STATE;
     }
-    /* Fires missed while disabled stay missed: start from the next one after now. */
-    if (cronjob_store_enable(db, row->id, next) < 0) {
+    /* Fires missed while disabled stay missed: start from the next one after now (planned by
+     * the scheduler, in its zone, for a cron job without one: from the enable's time). */
+    if (cronjob_store_enable(db, row->id, row->timezone && *row->timezone ? next : 0, now) < 0) {
         snprintf(err, errlen, "enable cron job: %s", db_errstr(db));
         return JOB_E_DB;
     }

@@ -255,12 +255,12 @@ cronjob_fire_plan(const struct cronjob_row *row, const char *tz, int64_t now, in
     int64_t first = 0, created = 0;
     if (cron_parse(row->schedule, &e, perr, perrlen) < 0)
         return -1;
-    /* A cron job that never fired nor was planned (a built-in installed by a migration) starts
-     * after its creation. */
+    /* A cron job not planned yet (added or enabled without a zone of its own, or a built-in a
+     * migration installed) starts after it was added or enabled, in this scheduler's zone. */
     int k = -1;
     if (row->next_fire)
         k = caltime_parse_dt(row->next_fire, &first);
-    else if (caltime_parse_dt(row->created, &created) == 0)
+    else if (caltime_parse_dt(row->plan_from ? row->plan_from : row->created, &created) == 0)
         k = cron_next(&e, tz, created, &first);
     return k == 0 ? cronjob_plan(&e, tz, first, now, window, p) : -1;
 }

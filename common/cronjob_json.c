@@ -33,9 +33,10 @@ cronjob_str_or_null(const char *s)
     return s ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
-/* The next fire the scheduler will act on: the row's stored plan, or for a row never planned
- * (a built-in installed by a migration) the first fire after its creation, as the scheduler
- * reads it (cronjob_fire.c). Returns 0, or -1 when there is none. */
+/* The next fire the scheduler will act on: the row's stored plan, or for a row not planned yet
+ * (added or enabled without a zone, a built-in a migration installed) the first fire after it
+ * was added or enabled, as the scheduler reads it (cronjob_fire.c; in this process's zone, which
+ * should be the scheduler's). Returns 0, or -1 when there is none. */
 static int
 cronjob_planned(const struct cronjob_row *row, const char *tz, int64_t *next)
 {
@@ -43,7 +44,8 @@ cronjob_planned(const struct cronjob_row *row, const char *tz, int64_t *next)
     int64_t created;
     if (row->next_fire)
         return caltime_parse_dt(row->next_fire, next);
-    if (cron_parse(row->schedule, &e, NULL, 0) < 0 || caltime_parse_dt(row->created, &created) < 0)
+    if (cron_parse(row->schedule, &e, NULL, 0) < 0 ||
+        caltime_parse_dt(row->plan_from ? row->plan_from : row->created, &created) < 0)
         return -1;
     return cron_next(&e, tz, created, next);
 }

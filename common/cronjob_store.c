@@ -25,26 +25,29 @@ enum cronjob_col {
     CC_LAST_FIRE,
     CC_LAST_JOB,
     CC_LAST_STATE,
-    CC_CREATED
+    CC_CREATED,
+    CC_FROM
 };
 
 #define DUE_SQL                                                                                    \
     "SELECT id, name, schedule, timezone, catchup, action, parameters, queue, priority, "          \
-    "timeout_s, max_attempts, dt_next_fire, dt_created FROM cron_jobs WHERE is_active = 1 AND "    \
+    "timeout_s, max_attempts, dt_next_fire, dt_created, dt_updated FROM cron_jobs WHERE "          \
+    "is_active = 1 AND "                                                                           \
     "(dt_next_fire IS NULL OR dt_next_fire <= ?) ORDER BY dt_next_fire LIMIT ?"
 static const enum cronjob_col due_cols[] = {
-    CC_ID,    CC_NAME,     CC_SCHEDULE, CC_TZ,       CC_CATCHUP, CC_ACTION, CC_PARAMS,
-    CC_QUEUE, CC_PRIORITY, CC_TIMEOUT,  CC_ATTEMPTS, CC_NEXT,    CC_CREATED};
+    CC_ID,    CC_NAME,     CC_SCHEDULE, CC_TZ,       CC_CATCHUP, CC_ACTION,  CC_PARAMS,
+    CC_QUEUE, CC_PRIORITY, CC_TIMEOUT,  CC_ATTEMPTS, CC_NEXT,    CC_CREATED, CC_FROM};
 
 #define LIST_SQL                                                                                   \
     "SELECT c.id, c.name, c.schedule, c.timezone, c.action, c.parameters, c.queue, c.priority, "   \
     "c.timeout_s, c.max_attempts, c.catchup, c.is_active, c.dt_next_fire, c.dt_last_fire, "        \
-    "c.last_job_id, j.state, c.dt_created FROM cron_jobs c LEFT JOIN jobs j ON j.id = "            \
+    "c.last_job_id, j.state, c.dt_created, c.dt_updated FROM cron_jobs c LEFT JOIN jobs j ON "     \
+    "j.id = "                                                                                      \
     "c.last_job_id"
 static const enum cronjob_col list_cols[] = {
     CC_ID,    CC_NAME,      CC_SCHEDULE, CC_TZ,         CC_ACTION,  CC_PARAMS,
     CC_QUEUE, CC_PRIORITY,  CC_TIMEOUT,  CC_ATTEMPTS,   CC_CATCHUP, CC_ACTIVE,
-    CC_NEXT,  CC_LAST_FIRE, CC_LAST_JOB, CC_LAST_STATE, CC_CREATED};
+    CC_NEXT,  CC_LAST_FIRE, CC_LAST_JOB, CC_LAST_STATE, CC_CREATED, CC_FROM};
 
 /* What cronjob_ensure compares a config-kept schedule with, and what enable needs. */
 #define FIND_SQL                                                                                   \
@@ -112,6 +115,9 @@ cronjob_row_set(struct cronjob_row *row, enum cronjob_col c, const struct db_row
     case CC_CREATED:
         row->created = v;
         break;
+    case CC_FROM:
+        row->plan_from = v;
+        break;
     }
 }
 
@@ -173,22 +179,22 @@ cronjob_store_find(struct db *db, const char *name)
 
 int
 cronjob_store_insert(struct db *db, const struct cronjob_spec *spec, const struct job_spec *checked,
-                     int64_t next, int64_t *id)
+                     int64_t next, int64_t from, int64_t *id)
 {
-    char next_dt[32];
+    char next_dt[32], from_dt[32];
     caltime_format_dt(next, next_dt, sizeof(next_dt));
+    caltime_format_dt(from, from_dt, sizeof(from_dt));
     uint64_t new_id = 0;
     /* timeout_s and max_attempts stay NULL unless given, so the action's defaults apply. */
     if (db_exec(db,
                 "INSERT INTO cron_jobs (name, schedule, timezone, action, parameters, queue, "
                 "priority, timeout_s, max_attempts, catchup, is_active, dt_next_fire, "
-                "dt_created, dt_updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, NOW(6), "
-                "NOW(6))",
+                "dt_created, dt_updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, NOW(6), ?)",
                 DB_P(DBS(spec->name), DBS(spec->schedule), DBS(spec->timezone),
                      DBS(checked->action), DBS(checked->parameters), DBS(checked->queue),
                      DBI(checked->priority), spec->timeout_s ? DBI(checked->timeout_s) : DBNULL,
                      spec->max_attempts ? DBI(checked->max_attempts) : DBNULL, DBS(spec->catchup),
-                     DBS(next_dt)),
+                     next ? DBS(next_dt) : DBNULL, DBS(from_dt)),
                 NULL, &new_id) < 0)
         return -1;
     *id = (int64_t)new_id;
@@ -235,14 +241,15 @@ cronjob_store_disable(struct db *db, int64_t id)
 }
 
 int
-cronjob_store_enable(struct db *db, int64_t id, int64_t next)
+cronjob_store_enable(struct db *db, int64_t id, int64_t next, int64_t from)
 {
-    char next_dt[32];
+    char next_dt[32], from_dt[32];
     caltime_format_dt(next, next_dt, sizeof(next_dt));
+    caltime_format_dt(from, from_dt, sizeof(from_dt));
     return db_exec(db,
-                   "UPDATE cron_jobs SET is_active = 1, dt_next_fire = ?, dt_updated = NOW(6) "
+                   "UPDATE cron_jobs SET is_active = 1, dt_next_fire = ?, dt_updated = ? "
                    "WHERE id = ? AND is_active = 0",
-                   DB_P(DBS(next_dt), DBI(id)), NULL, NULL);
+                   DB_P(next ? DBS(next_dt) : DBNULL, DBS(from_dt), DBI(id)), NULL, NULL);
 }
 
 int

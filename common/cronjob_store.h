@@ -32,6 +32,9 @@ struct cronjob_row {
     int64_t last_job_id;        /* 0 when none */
     const char *last_job_state; /* the state of that job, NULL when none or gone */
     const char *created;        /* DATETIME(6) text */
+    /* DATETIME(6) text: when the row was added or last enabled (dt_updated), what a row without
+     * next_fire is planned from (due and list reads only). */
+    const char *plan_from;
 };
 
 /* Rows read from cron_jobs; free with cronjob_rows_free. */
@@ -65,10 +68,12 @@ struct cronjob_rows *cronjob_store_one(struct cronjob_rows *rs, struct db *db, c
 
 /* Inserts an active cron job from spec, with the action, parameters, queue and priority of
  * checked (its job as job_spec_check filled it), timeout_s and max_attempts only when spec
- * gives them (so later fires take the action's defaults then), and next as its next fire.
- * Sets *id. Returns 0, or -1 on a database error (db_duplicate: the name exists). */
+ * gives them (so later fires take the action's defaults then), and next as its next fire (0:
+ * none yet, for the scheduler to plan in its own zone from `from`, cron's clock's now, kept as
+ * dt_updated). Sets *id. Returns 0, or -1 on a database
+ * error (db_duplicate: the name exists). */
 int cronjob_store_insert(struct db *db, const struct cronjob_spec *spec,
-                         const struct job_spec *checked, int64_t next, int64_t *id);
+                         const struct job_spec *checked, int64_t next, int64_t from, int64_t *id);
 
 /* Moves cron job id's next fire from old_next (its DATETIME text as read; NULL: never set) to
  * next, recording fire and job_id as its last fire and job when fire is not 0. *n is 1 when
@@ -86,9 +91,9 @@ int cronjob_store_lock_due(struct db *db, int64_t id, const char *old_next);
 /* Disables cron job id. Returns 0, or -1 on a database error. */
 int cronjob_store_disable(struct db *db, int64_t id);
 
-/* Enables cron job id, if it is disabled, with next as its next fire. Returns 0, or -1 on a
- * database error. */
-int cronjob_store_enable(struct db *db, int64_t id, int64_t next);
+/* Enables cron job id, if it is disabled, with next as its next fire (0: none yet, planned by
+ * the scheduler from `from`, kept as dt_updated). Returns 0, or -1 on a database error. */
+int cronjob_store_enable(struct db *db, int64_t id, int64_t next, int64_t from);
 
 /* Deletes the cron job called name; *n gets the rows deleted (0 or 1). Returns 0, or -1 on a
  * database error. */

@@ -644,6 +644,34 @@ test_list_shows_plan(struct tenv *t)
     free(err);
 }
 
+/* A cron job without a zone of its own fires in the scheduler's [scheduler] timezone even when
+ * the CLI that added it (or enabled it) has another: before, the CLI stored the first fire in its
+ * own zone, and a CLI west of the scheduler made it miss its first day (logged as "missed"). */
+static void
+test_zoneless_first_fire_in_scheduler_zone(struct tenv *t)
+{
+    t_clock_init(t);
+    int64_t t0 = t_iso("2026-05-01T12:00:00Z"); /* 07:00 in Chicago, the tests' zone */
+    t_clock_set(t, t0);
+    setenv("JOBFLEET_SCHEDULER_TIMEZONE", "America/Los_Angeles", 1);
+    char *err = NULL;
+    int rc = t_cli(t, NULL, &err,
+                   (const char *const[]){"cron", "add", "nine", "0 9 * * *", "System/Noop", NULL});
+    CHECK(rc == 0, "cron add: %s", err);
+    free(err);
+    int64_t id = t_sql_int(t, -1, "SELECT id FROM cron_jobs WHERE name = 'nine'", DB_NOP);
+    step_at(t, t_iso("2026-05-01T14:00:30Z")); /* 09:00 in Chicago; 07:00 in Los Angeles */
+    CHECK_FIRES(t, id, "2026-05-01 14:00:00");
+    /* Disabled and enabled again by that CLI, the next fire is still Chicago's. */
+    t_clock_set(t, t_iso("2026-05-01T15:00:00Z"));
+    CHECK(t_cli(t, NULL, NULL, (const char *const[]){"cron", "disable", "nine", NULL}) == 0 &&
+              t_cli(t, NULL, NULL, (const char *const[]){"cron", "enable", "nine", NULL}) == 0,
+          "disable, enable");
+    unsetenv("JOBFLEET_SCHEDULER_TIMEZONE");
+    step_at(t, t_iso("2026-05-02T14:00:30Z"));
+    CHECK_FIRES(t, id, "2026-05-01 14:00:00,2026-05-02 14:00:00");
+}
+
 /* The real scheduler fires on its injected clock: a skipped DST time once, a downtime once,
  * and exactly once across a failover to a standby after kill -9. */
 static void
@@ -791,6 +819,8 @@ static const struct test_case cases[] = {
     {"e2e_cron_cli_rejects", test_cli_rejects, NULL},
     {"e2e_cron_cli_list_next", test_cli_list_next, NULL},
     {"e2e_cron_list_shows_plan", test_list_shows_plan, NULL},
+    {"e2e_cron_zoneless_first_fire_in_scheduler_zone", test_zoneless_first_fire_in_scheduler_zone,
+     NULL},
     {"e2e_cron_scheduler_clock", test_scheduler_clock, NULL},
     {"e2e_cron_cleanup_builtins", test_cleanup_builtins, NULL},
     {"e2e_cron_refused_definition_misfires", test_refused_definition_misfires, NULL},

@@ -9,6 +9,7 @@ jf_e2e(cron TIMEOUT 120 NAMES
   e2e_cron_cli_rejects
   e2e_cron_cli_list_next
   e2e_cron_list_shows_plan
+  e2e_cron_zoneless_first_fire_in_scheduler_zone
   e2e_cron_scheduler_clock
   e2e_cron_cleanup_builtins
   e2e_cron_refused_definition_misfires)
