@@ -43,12 +43,13 @@ struct db_rows *instance_list(struct db *db, int recent_s, int limit);
 #define INSTANCE_SQL_DEAD                                                                          \
     "SELECT id, dt_heartbeat FROM worker_instances WHERE state IN ('lost', 'stopped') AND "        \
     "dt_heartbeat < NOW(6) - INTERVAL " INSTANCE_SQL_LEASE " SECOND AND "                          \
-    "dt_heartbeat >= NOW(6) - INTERVAL ? SECOND ORDER BY id LIMIT ?"
+    "dt_heartbeat >= NOW(6) - INTERVAL ? SECOND ORDER BY id DESC LIMIT ?"
 
 /* Up to limit instances that are dead: lost, or stopped, with a last heartbeat older than their
  * lease (dflt_lease_s for a row that has none: a stopping worker's last check-outs come within
- * it) and newer than window_s. Rows of (id, dt_heartbeat) by id, for the caller to free, or NULL
- * on error (db_errstr). */
+ * it) and newer than window_s. Rows of (id, dt_heartbeat), newest first (a worker that just died
+ * is among them however many died before it that day), for the caller to free, or NULL on error
+ * (db_errstr). */
 struct db_rows *instance_dead(struct db *db, int dflt_lease_s, int window_s, int limit);
 
 /* Up to limit running or draining instances whose last heartbeat is older than their lease

@@ -132,6 +132,13 @@ sched_mark_lost(struct sched *s)
     return marked;
 }
 
+static int
+sched_clean_cmp(const void *a, const void *b)
+{
+    const struct sched_clean *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
 /* Whether dead instance id, with last heartbeat hb, was found clean (s->clean is by id). */
 static bool
 sched_is_clean(const struct sched *s, int64_t id, const char *hb)
@@ -209,6 +216,7 @@ sched_reap(struct sched *s, int lease_s)
         free(keep);
         return -1;
     }
+    qsort(keep, (size_t)n_keep, sizeof(*keep), sched_clean_cmp); /* the rows came newest first */
     free(s->clean);
     s->clean = keep;
     s->n_clean = n_keep;

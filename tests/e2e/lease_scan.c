@@ -125,10 +125,39 @@ test_revived_instance_scanned_again(struct tenv *t)
     CHECK(t_log_has(t, s, "lost"), "the scheduler never said the instance was lost");
 }
 
+/* A worker that dies after more dead instances than lease recovery looks at in a tick (a day of
+ * a supervisor crash-looping) still has its jobs recovered within its lease: the newest dead
+ * are looked at first. Before, the oldest 10,000 of the day filled the list at every tick. */
+static void
+test_new_death_past_many_dead(struct tenv *t)
+{
+    CHECK(db_exec_static(t->db,
+                         "INSERT INTO worker_instances (host, pid, queues, concurrency, lease_s, "
+                         "dt_started, dt_heartbeat, dt_stopped, state) SELECT 'old', seq, "
+                         "'default', 1, 3, NOW(6) - INTERVAL 2 HOUR, NOW(6) - INTERVAL 1 HOUR, "
+                         "NOW(6) - INTERVAL 1 HOUR, 'stopped' FROM seq_1_to_10050") == 0,
+          "dead instances: %s", db_errstr(t->db));
+    int64_t inst = instance_register(t->db, "default", 1, 3);
+    int64_t id = t_enqueue(t, "System/Noop", "{}", NULL);
+    struct claimed_job out[1];
+    CHECK(lifecycle_claim(t->db, &id, 1, inst, 1, NULL, out) == 1, "claim: %s", db_errstr(t->db));
+    claimed_job_release(&out[0]);
+    CHECK(db_exec(t->db,
+                  "UPDATE worker_instances SET state = 'stopped', dt_heartbeat = NOW(6) - INTERVAL "
+                  "10 SECOND WHERE id = ?",
+                  DB_P(DBI(inst)), NULL, NULL) == 0,
+          "its worker dies: %s", db_errstr(t->db));
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    WAIT_UNTIL(!t_job_in_state(t, id, "running"), 15000,
+               "job %lld of a worker dead after 10,050 others is still running", (long long)id);
+}
+
 static const struct test_case cases[] = {
     {"e2e_lease_scan_dead_instances_cost_nothing", test_dead_instances_cost_nothing,
      "[worker]\nlease_s = 3\nheartbeat_s = 1\n"},
     {"e2e_lease_scan_revived_instance_scanned_again", test_revived_instance_scanned_again,
+     "[worker]\nlease_s = 3\nheartbeat_s = 1\n"},
+    {"e2e_lease_scan_new_death_past_many_dead", test_new_death_past_many_dead,
      "[worker]\nlease_s = 3\nheartbeat_s = 1\n"},
 };
 
