@@ -24,6 +24,8 @@
  * batch_size rows at most, so a tick's cost stays bounded whatever is waiting. */
 #define SCHED_PICKUP_ROUNDS 4
 #define SCHED_RECONCILE_ROUNDS 2
+/* Ticks reconcile tries one batch before it moves on past it. */
+#define SCHED_RECONCILE_TRIES 3
 #define SCHED_RETENTION_ROUNDS 2
 /* Retention deletes in small batches so that no transaction holds many row locks. */
 #define SCHED_RETENTION_BATCH 500
@@ -101,6 +103,7 @@ struct sched {
      * checked, in the order of ix_jobs_state_due. */
     char reconcile_dt[32];
     int64_t reconcile_id;
+    int reconcile_fails; /* ticks the batch at the cursor failed in a row */
     /* The last error logged per step and when, to log a repeated error once a minute. */
     char last_err[SCHED_N_STEPS][160];
     int64_t last_err_ms[SCHED_N_STEPS];

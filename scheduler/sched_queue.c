@@ -220,16 +220,20 @@ sched_reconcile_batch(struct sched *s, int limit, int *pushed)
         struct sched_item *it = sched_items_from_rows(r);
         int k = sched_repush_missing(s, it, n);
         free(it);
-        if (k < 0) {
-            /* The cursor stays: a batch Redis refused (OOM, READONLY) is checked again once
-             * it takes writes, not a whole pass later. A refused push may last, so reconcile
-             * waits for the probe write as pickup does. */
+        /* The cursor stays on a batch Redis refused (OOM, READONLY), to check it again once
+         * Redis takes writes, and a refused push may last, so reconcile waits for the probe
+         * write as pickup does. A batch that fails on its own (a queue key of the wrong type)
+         * is passed after a few tries, not retried for ever ahead of all the rest. */
+        if (k < 0 && ++s->reconcile_fails < SCHED_RECONCILE_TRIES) {
             db_rows_free(r);
             s->rq_refusing = k == -1 && rq_connected(s->rq);
             return sched_rq_fail(s, SCHED_STEP_RECONCILE);
         }
-        *pushed = k;
+        if (k < 0)
+            sched_rq_fail(s, SCHED_STEP_RECONCILE);
+        *pushed = k > 0 ? k : 0;
     }
+    s->reconcile_fails = 0;
     if (n < limit) {
         sched_reconcile_rewind(s);
     } else {

@@ -119,11 +119,36 @@ test_refused_writes_pause_reconcile(struct tenv *t)
     CHECK(tsrv_stop(t, &srv) == 0, "stop the private servers");
 }
 
+/* A batch that fails on its own (its queue's key holds a string: WRONGTYPE) is passed after a
+ * few ticks, and the queued jobs after it are pushed: reconcile keeps its cursor on a failed
+ * batch only for a while. */
+static void
+test_bad_batch_passed(struct tenv *t)
+{
+    CHECK(db_exec_static(t->db,
+                         "INSERT INTO jobs (uuid, origin, action, parameters, state, run_at, "
+                         "dt_created, dt_queued, queue) SELECT UUID(), 'api', 'System/Noop', '{}', "
+                         "'queued', NOW(6), NOW(6), NOW(6) - INTERVAL (10 - seq) MINUTE, IF(seq = "
+                         "1, 'bad', 'good') FROM seq_1_to_3") == 0,
+          "stale queued jobs: %s", db_errstr(t->db));
+    char *key = xasprintf("%s:q:bad", t->cfg.redis.prefix);
+    const char *argv[] = {"SET", key, "not a queue"};
+    CHECK(rq_command(t->rq, 3, argv) == 0, "SET %s: %s", key, rq_errstr(t->rq));
+    pid_t s = t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    WAIT_UNTIL(rq_depth(t->rq, "good") == 2, 15000,
+               "%lld of the 2 jobs queued behind a bad batch were pushed",
+               (long long)rq_depth(t->rq, "good"));
+    CHECK(t_log_has(t, s, "WRONGTYPE"), "the bad batch's error is logged");
+    free(key);
+}
+
 static const struct test_case cases[] = {
     {"e2e_scheduler_redis_refused_writes_keep_jobs_pending", test_refused_writes_keep_jobs_pending,
      NULL},
     {"e2e_scheduler_redis_refused_writes_pause_reconcile", test_refused_writes_pause_reconcile,
      "[scheduler]\nrequeue_after_s = 1\n"},
+    {"e2e_scheduler_redis_bad_batch_passed", test_bad_batch_passed,
+     "[scheduler]\nrequeue_after_s = 1\nbatch_size = 1\n"},
 };
 
 int

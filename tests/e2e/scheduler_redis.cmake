@@ -2,6 +2,7 @@
 # servers: one heavy test at a time.
 jf_e2e(scheduler_redis TIMEOUT 90 NAMES
   e2e_scheduler_redis_refused_writes_keep_jobs_pending
-  e2e_scheduler_redis_refused_writes_pause_reconcile)
+  e2e_scheduler_redis_refused_writes_pause_reconcile
+  e2e_scheduler_redis_bad_batch_passed)
 set_tests_properties(e2e_scheduler_redis_refused_writes_keep_jobs_pending
   e2e_scheduler_redis_refused_writes_pause_reconcile PROPERTIES RESOURCE_LOCK heavy)
