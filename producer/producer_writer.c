@@ -149,11 +149,8 @@ producer_writer_refusing(const struct producer_writer *wr)
 static bool
 writer_refused(const struct db *db)
 {
-    static const unsigned codes[] = {1290, 1792, 1836, 1044, 1142, 1021, 1114};
-    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
-        if (db_errno(db) == codes[i])
-            return true;
-    return false;
+    unsigned e = db_errno(db);
+    return e == 1290 || e == 1792 || e == 1836 || e == 1044 || e == 1142 || e == 1021 || e == 1114;
 }
 
 /* Records whether MariaDB refuses writes (why: its error), logging the changes only: a server
@@ -164,11 +161,15 @@ writer_set_refusing(struct producer_writer *wr, bool refusing, const char *why)
     if (atomic_exchange(&wr->refusing, refusing) == refusing)
         return;
     if (refusing)
-        log_warnx("MariaDB refuses writes (%s): webhooks go to the spool and API enqueues get "
-                  "503 until it takes them",
-                  why);
+        log_warnx("MariaDB refuses writes (%s): webhooks are spooled, API enqueues get 503", why);
     else
         log_info("MariaDB takes writes again");
+}
+
+void
+producer_writer_wrote(struct producer_writer *wr)
+{
+    writer_set_refusing(wr, false, NULL);
 }
 
 size_t
@@ -500,7 +501,8 @@ writer_batch(struct writer_thread *t, struct producer_write **b, int *np)
         if (rc == 1 && n < before)
             tries++;
     }
-    writer_set_refusing(wr, rc == -3, err);
+    if (rc == -3)
+        writer_set_refusing(wr, true, err);
     if (rc != 0) {
         if (rc < 0 && db_lost(t->db))
             writer_set_down(wr, t, err);
@@ -510,6 +512,7 @@ writer_batch(struct writer_thread *t, struct producer_write **b, int *np)
         *np = n;
         return false;
     }
+    producer_writer_wrote(wr);
     metrics_observe(&writer_metric_commit, NULL, NULL, (double)(now_mono_us() - t0_us) / 1e6);
     atomic_fetch_add(&wr->p->metrics.commits, 1);
     atomic_fetch_add(&wr->p->metrics.committed_jobs, n);

@@ -80,5 +80,8 @@ bool producer_writer_db_up(const struct producer_writer *wr);
 /* Whether the writer's last batch met a MariaDB that refuses every write (read-only, access
  * denied, full) and none has committed since: up, and of no use. */
 bool producer_writer_refusing(const struct producer_writer *wr);
+/* A write committed (the writer's, or the spool replay's on its connection): MariaDB takes
+ * writes, whatever the writer's last batch met. */
+void producer_writer_wrote(struct producer_writer *wr);
 
 #endif

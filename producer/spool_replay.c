@@ -192,6 +192,7 @@ replay_chunk(struct spool_replay *r, char **ids, int n, int *used)
         db_rollback(r->db);
         goto out;
     }
+    producer_writer_wrote(r->p->writer);
     for (int i = 0; i < n; i++) {
         if (ok[i]) {
             job_count_enqueued(e[i].action, &refs[i]);

@@ -301,15 +301,15 @@ test_writes_refused(struct tenv *t)
               t_log_count(t, p, "retrying row by row") == 0,
           "the refusal logged %d times, and %d row-by-row retries",
           t_log_count(t, p, "MariaDB refuses writes"), t_log_count(t, p, "retrying row by row"));
+    /* No new webhook: the replay's first commit says MariaDB takes writes again. */
     CHECK(db_exec_static(t->db, "DROP TRIGGER jf_read_only") == 0, "drop: %s", db_errstr(t->db));
-    CHECK(post_key(t, "ro", 5, NULL, 0) == 202, "a webhook once writes go through");
-    WAIT_UNTIL(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 6 && spool_empty(t), 15000,
+    WAIT_UNTIL(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 5 && spool_empty(t), 15000,
                "%lld jobs, %lld spooled",
                (long long)t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP),
                (long long)tprod_metric(t, "jobfleet_producer_spool_files"));
-    CHECK(tprod_metric(t, "jobfleet_producer_mariadb_up") == 1 &&
-              t_log_has(t, p, "MariaDB takes writes again"),
-          "the recovery");
+    WAIT_UNTIL(tprod_metric(t, "jobfleet_producer_mariadb_up") == 1 &&
+                   t_log_has(t, p, "MariaDB takes writes again"),
+               5000, "the recovery is not seen without a new webhook");
 }
 
 static bool
