@@ -121,11 +121,17 @@ rq_answer_timeout(struct rq *rq)
 
 /* Refuses a Redis older than 6.2: reconcile's ZMSCORE came in 6.2, and without it every
  * reconcile failed (one warning per tick, the job IDs in each) and IDs Redis lost were never
- * pushed again. A server that does not answer INFO is taken as it is. */
+ * pushed again. A server that answers INFO with an error (a renamed command) is taken as it
+ * is; one that does not answer fails the connect. */
 static int
 rq_check_version(struct rq *rq)
 {
     redisReply *r = redisCommand(rq->ctx, "INFO server");
+    if (r == NULL) {
+        snprintf(rq->errstr, sizeof(rq->errstr), "Redis at %s:%d: INFO: %s", rq->host, rq->port,
+                 rq->ctx->errstr);
+        return -1;
+    }
     const char *v = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, "redis_version:") : NULL;
     int major = 0, minor = 0, ok = 1;
     if (v && sscanf(v, "redis_version:%d.%d", &major, &minor) == 2)

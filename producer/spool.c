@@ -525,12 +525,18 @@ spool_probe(struct spool *s)
 {
     pthread_mutex_lock(&s->mu);
     bool refused = s->refused;
+    int64_t len = s->last_len ? s->last_len : s->refused_len;
     pthread_mutex_unlock(&s->mu);
     if (!refused)
         return;
+    /* As big as a typical webhook: a disk with one block left would take a smaller probe and
+     * refuse the next webhook, and /health would flip every second. */
+    len = len < SPOOL_BLOCK ? SPOOL_BLOCK : len > SPOOL_ROOM_TYPICAL ? SPOOL_ROOM_TYPICAL : len;
+    char *zeros = xcalloc(1, (size_t)len);
     static const char name[] = SPOOL_TMP "probe";
     int fd = openat(s->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    bool ok = fd >= 0 && spool_write_all(fd, "{}\n", 3) == 0 && fsync(fd) == 0;
+    bool ok = fd >= 0 && spool_write_all(fd, zeros, (size_t)len) == 0 && fsync(fd) == 0;
+    free(zeros);
     if (fd >= 0)
         close(fd);
     unlinkat(s->dirfd, name, 0);

@@ -121,6 +121,8 @@ sched_warn(struct sched *s, enum sched_step step, const char *err)
     const char *args = strstr(err, ", with args");
     if (args && (size_t)(args - err) < key)
         key = (size_t)(args - err);
+    if (key < 8) /* too short to tell errors apart: the whole text */
+        key = strlen(err);
     if (key >= sizeof(s->last_err[step]))
         key = sizeof(s->last_err[step]) - 1;
     if (strlen(s->last_err[step]) == key && strncmp(s->last_err[step], err, key) == 0 &&
