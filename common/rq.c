@@ -119,31 +119,6 @@ rq_answer_timeout(struct rq *rq)
     redisSetTimeout(rq->ctx, tv);
 }
 
-/* Refuses a Redis older than 6.2: reconcile's ZMSCORE came in 6.2, and without it every
- * reconcile failed (one warning per tick, the job IDs in each) and IDs Redis lost were never
- * pushed again. A server that answers INFO with an error (a renamed command) is taken as it
- * is; one that does not answer fails the connect. */
-static int
-rq_check_version(struct rq *rq)
-{
-    redisReply *r = redisCommand(rq->ctx, "INFO server");
-    if (r == NULL) {
-        snprintf(rq->errstr, sizeof(rq->errstr), "Redis at %s:%d: INFO: %s", rq->host, rq->port,
-                 rq->ctx->errstr);
-        return -1;
-    }
-    const char *v = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, "redis_version:") : NULL;
-    int major = 0, minor = 0, ok = 1;
-    if (v && sscanf(v, "redis_version:%d.%d", &major, &minor) == 2)
-        ok = major > 6 || (major == 6 && minor >= 2);
-    if (!ok)
-        snprintf(rq->errstr, sizeof(rq->errstr),
-                 "Redis at %s:%d is version %d.%d: jobfleet needs 6.2 or later (ZMSCORE)", rq->host,
-                 rq->port, major, minor);
-    freeReplyObject(r);
-    return ok ? 0 : -1;
-}
-
 int
 rq_connect(struct rq *rq)
 {
@@ -187,11 +162,25 @@ rq_connect(struct rq *rq)
         }
         freeReplyObject(r);
     }
-    if (rq_check_version(rq) < 0) {
-        rq_disconnect(rq);
-        return -1;
-    }
     return 0;
+}
+
+int
+rq_version_check(struct rq *rq)
+{
+    redisReply *r = rq->ctx ? redisCommand(rq->ctx, "INFO server") : NULL;
+    const char *v = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, "redis_version:") : NULL;
+    int major = 0, minor = 0, ok = 1;
+    if (v && sscanf(v, "redis_version:%d.%d", &major, &minor) == 2)
+        ok = major > 6 || (major == 6 && minor >= 2);
+    freeReplyObject(r);
+    if (ok)
+        return 0;
+    snprintf(rq->errstr, sizeof(rq->errstr),
+             "Redis at %s:%d is version %d.%d: jobfleet needs 6.2 or later (ZMSCORE)", rq->host,
+             rq->port, major, minor);
+    rq_disconnect(rq);
+    return -1;
 }
 
 bool

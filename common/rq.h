@@ -20,6 +20,12 @@ void rq_free(struct rq *rq);
 /* Connects (and authenticates); -1 with rq_errstr, and at once while calls fail (above). */
 int rq_connect(struct rq *rq);
 bool rq_connected(const struct rq *rq);
+/* Refuses a Redis older than 6.2, read off INFO server: the scheduler's reconcile needs
+ * ZMSCORE (6.2), and without it every reconcile failed and IDs Redis lost were never pushed
+ * again. Returns 0, or -1 with the version in rq_errstr, disconnected. A server that does not
+ * answer INFO, or answers it with an error (a renamed command), passes: its next command tells.
+ * Not part of rq_connect, which a stalled Redis must not hold a command timeout longer. */
+int rq_version_check(struct rq *rq);
 /* Connects with backoff until connected or *stop is nonzero (stop may be NULL; a signal
  * handler's flag is obeyed within 50 ms); -1 when stopped. */
 int rq_connect_retry(struct rq *rq, const volatile sig_atomic_t *stop);

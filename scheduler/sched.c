@@ -98,7 +98,7 @@ sched_rq_ready(struct sched *s)
         return true;
     if (now_mono_ms() < s->rq_link.next_try_ms)
         return false;
-    if (rq_connect(s->rq) < 0) {
+    if (rq_connect(s->rq) < 0 || rq_version_check(s->rq) < 0) {
         sched_link_down(&s->rq_link, rq_errstr(s->rq));
         return false;
     }

@@ -1,6 +1,7 @@
-/* Unit tests for rq_connect's version check (common/rq.c), against a fake Redis on a loopback
- * socket that answers INFO with the version the test gives: a server older than 6.2 (no
- * ZMSCORE, which reconcile needs) is refused with a message naming its version. */
+/* Unit tests for rq_version_check (common/rq.c), which the scheduler runs after it connects,
+ * against a fake Redis on a loopback socket that answers INFO with the version the test gives:
+ * a server older than 6.2 (no ZMSCORE, which reconcile needs) is refused with a message naming
+ * its version. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -64,6 +65,8 @@ connect_to(const char *version, char *err, size_t errlen)
     struct cfg_redis c = {.host = host, .port = ntohs(a.sin_port), .prefix = prefix};
     struct rq *rq = rq_new(&c);
     int rc = rq_connect(rq);
+    if (rc == 0)
+        rc = rq_version_check(rq);
     snprintf(err, errlen, "%s", rc < 0 ? rq_errstr(rq) : "");
     rq_free(rq);
     pthread_join(th, NULL);
