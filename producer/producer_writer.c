@@ -169,7 +169,8 @@ writer_set_refusing(struct producer_writer *wr, bool refusing, const char *why)
 void
 producer_writer_wrote(struct producer_writer *wr)
 {
-    writer_set_refusing(wr, false, NULL);
+    if (atomic_load(&wr->refusing)) /* a read, not a write, per commit */
+        writer_set_refusing(wr, false, NULL);
 }
 
 size_t
