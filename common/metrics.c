@@ -110,8 +110,7 @@ metrics_observe(const struct metric_def *m, const char *l1, const char *l2, doub
     pthread_mutex_unlock(&metrics_mu);
 }
 
-/* A label value with the exposition format's escapes (backslash, quote, newline). */
-static void
+void
 metrics_label(struct buf *b, const char *name, const char *v, bool comma)
 {
     buf_printf(b, "%s%s=\"", comma ? "," : "", name);

@@ -8,6 +8,7 @@
 #ifndef JOBFLEET_METRICS_H
 #define JOBFLEET_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,9 @@ void metrics_set(const struct metric_def *m, const char *l1, const char *l2, dou
 /* Records one observation of a histogram series. */
 void metrics_observe(const struct metric_def *m, const char *l1, const char *l2, double v);
 
+/* Appends name="v" (after a comma when comma) to b, with the exposition format's escapes
+ * (backslash, quote, newline): for series written outside the registry. */
+void metrics_label(struct buf *b, const char *name, const char *v, bool comma);
 /* Appends every registered series to b in the text exposition format. */
 void metrics_render(struct buf *b);
 /* Forgets every series (tests). */

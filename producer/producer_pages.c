@@ -49,6 +49,20 @@ metrics_live_state(const char *state)
     return -1;
 }
 
+/* One per-queue sample: name{queue="...",state="..."} v (no state when state is NULL), the
+ * queue escaped: a row written by hand may hold a quote or a newline, which would break the
+ * whole scrape. */
+static void
+metrics_queue_sample(struct buf *b, const char *name, const char *queue, const char *state,
+                     const char *value)
+{
+    buf_printf(b, "%s{", name);
+    metrics_label(b, "queue", queue, false);
+    if (state)
+        metrics_label(b, "state", state, true);
+    buf_printf(b, "} %s\n", value);
+}
+
 /* The per-queue gauges: the first METRICS_MAX_SERIES queues of the cache by name, and the rest
  * under queue="(other)" (states summed, the oldest age the largest). Queue names come from the
  * clients that enqueue: 100,000 of them made a 12 MB scrape of 200,000 series. */
@@ -66,9 +80,11 @@ metrics_fleet_queues(struct buf *b, const cJSON *s)
         cJSON_ArrayForEach(st, q)
         {
             int i = metrics_live_state(st->string);
+            char v[32];
+            snprintf(v, sizeof(v), "%.0f", st->valuedouble);
             if (i >= 0 && own)
-                buf_printf(b, "jobfleet_queue_jobs{queue=\"%s\",state=\"%s\"} %.0f\n", q->string,
-                           metrics_live_states[i], st->valuedouble);
+                metrics_queue_sample(b, "jobfleet_queue_jobs", q->string, metrics_live_states[i],
+                                     v);
             else if (i >= 0)
                 other[i] += st->valuedouble;
         }
@@ -83,9 +99,10 @@ metrics_fleet_queues(struct buf *b, const cJSON *s)
     {
         double age =
             cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(q, "oldest_age_ms")) / 1000.0;
+        char v[32];
+        snprintf(v, sizeof(v), "%.3f", age);
         if (k++ < METRICS_MAX_SERIES)
-            buf_printf(b, "jobfleet_queue_oldest_queued_age_seconds{queue=\"%s\"} %.3f\n",
-                       q->string, age);
+            metrics_queue_sample(b, "jobfleet_queue_oldest_queued_age_seconds", q->string, NULL, v);
         else if (age > other_age)
             other_age = age;
     }

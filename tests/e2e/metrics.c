@@ -301,13 +301,22 @@ test_queue_gauges_bounded(struct tenv *t)
                          "NOW(6), NOW(6), IF(seq < 600, CONCAT('q', LPAD(seq, 3, '0')), IF(seq "
                          "< 602, 'DEFAULT', 'default')) FROM seq_0_to_602") == 0,
           "queued jobs: %s", db_errstr(t->db));
+    /* A queue name written by hand, past the enqueue's checks: escaped, not a broken scrape. */
+    CHECK(db_exec(t->db,
+                  "INSERT INTO jobs (uuid, action, parameters, state, run_at, dt_created, "
+                  "dt_queued, queue) VALUES (UUID(), 'System/Noop', '{}', 'queued', NOW(6), "
+                  "NOW(6), NOW(6), ?)",
+                  DB_P(DBS("\"x\\y")), NULL, NULL) == 0,
+          "a hand-written queue: %s", db_errstr(t->db));
     tprod_start(t);
     const char *url = tprod_url(t, "/metrics");
     const char *other = "jobfleet_queue_jobs{queue=\"(other)\",state=\"queued\"}";
     WAIT_UNTIL(t_metric(url, other) >= 0, 15000, "no (other) queue in the producer's /metrics");
-    /* By name, byte for byte: DEFAULT, default, q000 to q509 are the first 512. */
-    CHECK(t_metric(url, other) == 90, "(other) holds %.0f queued jobs, want 90 (q510 to q599)",
+    /* By name, byte for byte: "x\y, DEFAULT, default, q000 to q508 are the first 512. */
+    CHECK(t_metric(url, other) == 91, "(other) holds %.0f queued jobs, want 91 (q509 to q599)",
           t_metric(url, other));
+    CHECK(t_metric(url, "jobfleet_queue_jobs{queue=\"\\\"x\\\\y\",state=\"queued\"}") == 1,
+          "the hand-written queue's name is not escaped");
     CHECK(t_metric(url, "jobfleet_queue_jobs{queue=\"DEFAULT\",state=\"queued\"}") == 2 &&
               t_metric(url, "jobfleet_queue_jobs{queue=\"default\",state=\"queued\"}") == 1,
           "DEFAULT and default told apart");
