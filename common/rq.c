@@ -17,6 +17,7 @@ struct rq {
     int port, db;
     redisContext *ctx;
     int within_ms; /* while rq_command_within runs: its wait for an answer */
+    bool stale;    /* the server said it is no master: connect again before the next command */
     char errstr[256];
 };
 
@@ -50,6 +51,7 @@ rq_disconnect(struct rq *rq)
     if (rq->ctx)
         redisFree(rq->ctx);
     rq->ctx = NULL;
+    rq->stale = false;
 }
 
 void
@@ -90,6 +92,11 @@ rq_check(struct rq *rq, redisReply *r, const char *what)
     }
     if (r->type == REDIS_REPLY_ERROR) {
         snprintf(rq->errstr, sizeof(rq->errstr), "redis %s: %s", what, r->str);
+        /* A master demoted by hand (REPLICAOF) keeps its clients' connections, unlike a
+         * Sentinel failover: only a new connection can reach the new master (a moved address
+         * or DNS name). Not dropped here: replies of a pipeline may still be unread. */
+        if (strncmp(r->str, "READONLY", 8) == 0 || strncmp(r->str, "MASTERDOWN", 10) == 0)
+            rq->stale = true;
         freeReplyObject(r);
         return NULL;
     }
@@ -186,7 +193,13 @@ rq_version_check(struct rq *rq)
 bool
 rq_connected(const struct rq *rq)
 {
-    return rq->ctx != NULL;
+    return rq->ctx != NULL && !rq->stale;
+}
+
+bool
+rq_demoted(const struct rq *rq)
+{
+    return rq->stale;
 }
 
 int
@@ -217,6 +230,8 @@ rq_errstr(const struct rq *rq)
 static int
 rq_ensure(struct rq *rq)
 {
+    if (rq->stale)
+        rq_disconnect(rq);
     return rq->ctx ? 0 : rq_connect(rq);
 }
 

@@ -19,7 +19,11 @@ struct rq *rq_new(const struct cfg_redis *cfg);
 void rq_free(struct rq *rq);
 /* Connects (and authenticates); -1 with rq_errstr, and at once while calls fail (above). */
 int rq_connect(struct rq *rq);
+/* False also after the server answered READONLY or MASTERDOWN (no longer a master): the next
+ * command, or rq_connect, connects anew. */
 bool rq_connected(const struct rq *rq);
+/* True from a READONLY or MASTERDOWN answer until the next connect. */
+bool rq_demoted(const struct rq *rq);
 /* Refuses a Redis older than 6.2, read off INFO server: the scheduler's reconcile needs
  * ZMSCORE (6.2), and without it every reconcile failed and IDs Redis lost were never pushed
  * again. Returns 0, or -1 with the version in rq_errstr, disconnected. A server that does not

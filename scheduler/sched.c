@@ -158,7 +158,9 @@ sched_db_fail(struct sched *s, enum sched_step step, struct db *db)
 int
 sched_rq_fail(struct sched *s, enum sched_step step)
 {
-    if (rq_connected(s->rq)) {
+    /* A demoted server's connection is made anew by the next tick's sched_rq_ready, quietly:
+     * its error is the warning, once a minute. */
+    if (rq_connected(s->rq) || rq_demoted(s->rq)) {
         sched_warn(s, step, rq_errstr(s->rq));
         return -1;
     }

@@ -113,7 +113,7 @@ sched_pickup_batch(struct sched *s, int limit)
     it = sched_items_from_rows(r);
     if (sched_push_items(s, it, n) < 0) {
         /* An error answer (the connection up) may last: the next batches wait for Redis. */
-        s->rq_refusing = rq_connected(s->rq);
+        s->rq_refusing = rq_connected(s->rq) || rq_demoted(s->rq);
         sched_rq_fail(s, SCHED_STEP_PICKUP); /* reconcile pushes these later */
     }
     rc = n;
@@ -226,7 +226,7 @@ sched_reconcile_batch(struct sched *s, int limit, int *pushed)
          * is passed after a few tries, not retried for ever ahead of all the rest. */
         if (k < 0 && ++s->reconcile_fails < SCHED_RECONCILE_TRIES) {
             db_rows_free(r);
-            s->rq_refusing = k == -1 && rq_connected(s->rq);
+            s->rq_refusing = k == -1 && (rq_connected(s->rq) || rq_demoted(s->rq));
             return sched_rq_fail(s, SCHED_STEP_RECONCILE);
         }
         if (k < 0)

@@ -142,6 +142,68 @@ test_bad_batch_passed(struct tenv *t)
     free(key);
 }
 
+/* The connections the private Redis has accepted since it started, this one's included. */
+static long
+redis_connections(const struct tsrv *srv)
+{
+    char *sh = xasprintf("redis-cli -p %d INFO stats", srv->redis_port);
+    FILE *fp = popen(sh, "r");
+    char line[512];
+    long n = -1;
+    while (fp && fgets(line, sizeof(line), fp))
+        if (strncmp(line, "total_connections_received:", 27) == 0)
+            n = strtol(line + 27, NULL, 10);
+    if (fp && pclose(fp) != 0)
+        n = -1;
+    free(sh);
+    return n;
+}
+
+static void
+redis_replicaof(struct tenv *t, const char *host, const char *port)
+{
+    const char *argv[] = {"REPLICAOF", host, port};
+    CHECK(rq_command(t->rq, 3, argv) == 0, "REPLICAOF %s %s: %s", host, port, rq_errstr(t->rq));
+}
+
+/* A master demoted by hand (REPLICAOF, no Sentinel to kill the clients' connections) answers
+ * READONLY. The scheduler must not keep asking over its old connection: where the master's
+ * address or DNS name moved, only a new connection reaches the new one. Before, it kept the
+ * connection for good. It also warns once, not at every tick. */
+static void
+test_demoted_master_left(struct tenv *t)
+{
+    struct tsrv srv;
+    tsrv_start(t, &srv);
+    tsrv_use(t, &srv);
+    char url[64];
+    pid_t s = t_spawn_scheduler_metrics(t, url, sizeof(url));
+    WAIT_UNTIL(t_log_has(t, s, "became leader"), 10000, "the scheduler never led");
+    /* A master that does not exist: this one stays a replica that refuses writes. */
+    redis_replicaof(t, "127.0.0.1", "1");
+    due_jobs(t, 1);
+    WAIT_UNTIL(t_log_has(t, s, "READONLY"), 10000, "the refused push was never logged");
+    const char *ticks = "jobfleet_scheduler_tick_duration_seconds_count";
+    double at = t_metric(url, ticks);
+    WAIT_UNTIL(t_metric(url, ticks) >= at + 1, 10000, "the scheduler stopped ticking");
+    long conns = redis_connections(&srv);
+    int warned = t_log_count(t, s, "READONLY");
+    at = t_metric(url, ticks);
+    WAIT_UNTIL(t_metric(url, ticks) >= at + 4, 10000, "the scheduler stopped ticking");
+    long more = redis_connections(&srv) - conns - 1; /* less redis-cli's own */
+    CHECK(more >= 2, "over 4 ticks of READONLY answers the scheduler connected anew %ld times",
+          more);
+    CHECK(t_log_count(t, s, "READONLY") == warned && !t_log_has(t, s, "connection was lost"),
+          "over 4 more ticks READONLY was logged %d more times (want none: once a minute), "
+          "lost connections %d times",
+          t_log_count(t, s, "READONLY") - warned, t_log_count(t, s, "connection was lost"));
+    redis_replicaof(t, "NO", "ONE");
+    WAIT_UNTIL(rq_depth(t->rq, "default") == 1, 15000,
+               "the job was not pushed once Redis "
+               "took writes again");
+    CHECK(tsrv_stop(t, &srv) == 0, "stop the private servers");
+}
+
 static const struct test_case cases[] = {
     {"e2e_scheduler_redis_refused_writes_keep_jobs_pending", test_refused_writes_keep_jobs_pending,
      NULL},
@@ -149,6 +211,7 @@ static const struct test_case cases[] = {
      "[scheduler]\nrequeue_after_s = 1\n"},
     {"e2e_scheduler_redis_bad_batch_passed", test_bad_batch_passed,
      "[scheduler]\nrequeue_after_s = 1\nbatch_size = 1\n"},
+    {"e2e_scheduler_redis_demoted_master_left", test_demoted_master_left, NULL},
 };
 
 int
