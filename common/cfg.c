@@ -274,6 +274,16 @@ cfg_key_find(const char *section, const char *key, int *idx)
     return NULL;
 }
 
+/* Where a fixed key's value came from: "file:line", "environment NAME" or "default". */
+static const char *
+cfg_where(const struct cfg_load_state *st, const char *section, const char *key)
+{
+    int idx = -1;
+    if (cfg_key_find(section, key, &idx) == NULL || st->where[idx] == NULL)
+        return "default";
+    return st->where[idx];
+}
+
 static bool
 cfg_section_fixed(const char *section)
 {
@@ -311,7 +321,8 @@ cfg_family_has(const struct cfg_family *f, const char *key)
 }
 
 static struct cfg_section *
-cfg_section_add(struct cfg *c, const char *name, const char *kind, const char *label)
+cfg_section_add(struct cfg *c, const char *name, const char *kind, const char *label,
+                const char *where)
 {
     for (int i = 0; i < c->n_sections; i++)
         if (strcmp(c->sections[i].name, name) == 0)
@@ -323,22 +334,26 @@ cfg_section_add(struct cfg *c, const char *name, const char *kind, const char *l
     s->label = xstrdup(label);
     s->kv = NULL;
     s->n_kv = 0;
+    s->where = xstrdup(where);
     return s;
 }
 
 static void
-cfg_section_set(struct cfg_section *s, const char *key, const char *value)
+cfg_section_set(struct cfg_section *s, const char *key, const char *value, const char *where)
 {
     for (int i = 0; i < s->n_kv; i++) {
         if (strcmp(s->kv[i].key, key) == 0) {
             free(s->kv[i].value);
+            free(s->kv[i].where);
             s->kv[i].value = xstrdup(value);
+            s->kv[i].where = xstrdup(where);
             return;
         }
     }
     s->kv = xrealloc(s->kv, sizeof(*s->kv) * (size_t)(s->n_kv + 1));
     s->kv[s->n_kv].key = xstrdup(key);
     s->kv[s->n_kv].value = xstrdup(value);
+    s->kv[s->n_kv].where = xstrdup(where);
     s->n_kv++;
 }
 
@@ -350,6 +365,7 @@ cfg_section_drop(struct cfg_section *s, const char *key)
         if (strcmp(s->kv[i].key, key) == 0) {
             free(s->kv[i].key);
             free(s->kv[i].value);
+            free(s->kv[i].where);
             s->kv[i] = s->kv[--s->n_kv];
             return;
         }
@@ -457,8 +473,8 @@ cfg_ini_handler(void *user, const char *section, const char *name, const char *v
     }
     if (cfg_is_secret_key(name))
         cfg_note_inline_secret(st, section, name, value);
-    struct cfg_section *s = cfg_section_add(st->c, section, f->kind, label);
-    cfg_section_set(s, name, value);
+    struct cfg_section *s = cfg_section_add(st->c, section, f->kind, label, where);
+    cfg_section_set(s, name, value, where);
     free(where);
     return 1;
 }
@@ -505,7 +521,9 @@ cfg_apply_env(struct cfg_load_state *st)
             const char *v = getenv(name);
             if (v == NULL)
                 continue;
-            cfg_section_set(&c->sections[s], f->keys[i], v);
+            char *where = xasprintf("environment %s", name);
+            cfg_section_set(&c->sections[s], f->keys[i], v, where);
+            free(where);
             /* The file's path to the secret would be read later and win over the environment's
              * secret itself. */
             if (cfg_is_secret_key(f->keys[i])) {
@@ -613,9 +631,8 @@ cfg_convert(struct cfg_load_state *st)
             }
             char *what = xasprintf("[%s] %s", sec->name, sec->kv[i].key);
             char *secret = NULL;
-            if (cfg_read_secret(st, c->path ? c->path : "environment", what, sec->kv[i].value,
-                                &secret) == 0) {
-                cfg_section_set(sec, base, secret);
+            if (cfg_read_secret(st, sec->kv[i].where, what, sec->kv[i].value, &secret) == 0) {
+                cfg_section_set(sec, base, secret, sec->kv[i].where);
                 free(secret);
             }
             free(what);
@@ -634,15 +651,16 @@ cfg_convert(struct cfg_load_state *st)
                  "%s: [dispatch] every_min (%d) must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, "
                  "30 or 60): a cron minute step of %d fires at :00 and :%02d, not every %d "
                  "minutes",
-                 c->path ? c->path : "environment", em, em, em, em);
+                 cfg_where(st, "dispatch", "every_min"), em, em, em, em);
     /* A worker fences itself when no heartbeat has committed for most of the lease: with fewer
      * than two heartbeats per lease, one slow commit would stop its jobs and the scheduler
      * would take a live worker for dead. */
     if (!st->failed && c->worker.lease_s < 2 * c->worker.heartbeat_s)
         cfg_fail(st,
-                 "[worker] lease_s (%d) must be at least twice heartbeat_s (%d): a worker is "
-                 "taken for dead when its heartbeats stop for a lease",
-                 c->worker.lease_s, c->worker.heartbeat_s);
+                 "%s: [worker] lease_s (%d) must be at least twice heartbeat_s (%d, %s): a "
+                 "worker is taken for dead when its heartbeats stop for a lease",
+                 cfg_where(st, "worker", "lease_s"), c->worker.lease_s, c->worker.heartbeat_s,
+                 cfg_where(st, "worker", "heartbeat_s"));
     return st->failed ? -1 : 0;
 }
 
@@ -725,7 +743,9 @@ cfg_release(struct cfg *c)
         for (int i = 0; i < c->sections[s].n_kv; i++) {
             free(c->sections[s].kv[i].key);
             free(c->sections[s].kv[i].value);
+            free(c->sections[s].kv[i].where);
         }
+        free(c->sections[s].where);
         free(c->sections[s].kv);
         free(c->sections[s].name);
         free(c->sections[s].kind);

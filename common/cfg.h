@@ -116,6 +116,7 @@ struct cfg_dispatch {
 struct cfg_kv {
     char *key;
     char *value;
+    char *where; /* "file:line" or "environment NAME", for messages */
 };
 
 struct cfg_section {
@@ -124,6 +125,7 @@ struct cfg_section {
     char *label; /* the part after the dot, e.g. "github" ("" for attachments) */
     struct cfg_kv *kv;
     int n_kv;
+    char *where; /* its first key's "file:line" */
 };
 
 struct cfg {
@@ -153,6 +155,9 @@ void cfg_log_source(const struct cfg *c);
 
 /* Looks up a key of a variable section; returns NULL when absent. */
 const char *cfg_section_get(const struct cfg_section *s, const char *key);
+/* Where key of s was set ("file:line", "environment NAME"); where the section begins when
+ * the key is not set; "config" when nothing is known. Never NULL. */
+const char *cfg_section_where(const struct cfg_section *s, const char *key);
 /* Finds a variable section by its full name ("db.tickets"); NULL when absent. */
 const struct cfg_section *cfg_find_section(const struct cfg *c, const char *name);
 /* Checks the values of the variable sections that are not read until used: a [db.<name>]

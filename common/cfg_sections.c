@@ -17,6 +17,15 @@ cfg_section_get(const struct cfg_section *s, const char *key)
     return NULL;
 }
 
+const char *
+cfg_section_where(const struct cfg_section *s, const char *key)
+{
+    for (int i = 0; s && i < s->n_kv; i++)
+        if (strcmp(s->kv[i].key, key) == 0 && s->kv[i].where)
+            return s->kv[i].where;
+    return s && s->where ? s->where : "config";
+}
+
 const struct cfg_section *
 cfg_find_section(const struct cfg *c, const char *name)
 {
@@ -46,7 +55,7 @@ cfg_check_sections(const struct cfg *c, char *err, size_t errlen)
             if (v == NULL || parse_int64(v, cfg_db_numbers[k].lo, cfg_db_numbers[k].hi, &n) == 0)
                 continue;
             snprintf(err, errlen, "%s: [%s] %s: \"%s\" is not a whole number in %lld-%lld",
-                     c->path ? c->path : "environment", s->name, cfg_db_numbers[k].key, v,
+                     cfg_section_where(s, cfg_db_numbers[k].key), s->name, cfg_db_numbers[k].key, v,
                      (long long)cfg_db_numbers[k].lo, (long long)cfg_db_numbers[k].hi);
             return -1;
         }

@@ -35,8 +35,8 @@ httpc_conf_int(const struct cfg_section *s, const char *key, int64_t min, int64_
     if (v == NULL)
         return 0;
     if (parse_int64(v, min, max, out) < 0) {
-        snprintf(err, errlen, "[%s] %s: expected an integer in %lld-%lld, got \"%s\"", s->name, key,
-                 (long long)min, (long long)max, v);
+        snprintf(err, errlen, "%s: [%s] %s: expected an integer in %lld-%lld, got \"%s\"",
+                 cfg_section_where(s, key), s->name, key, (long long)min, (long long)max, v);
         return -1;
     }
     return 0;
@@ -63,8 +63,9 @@ httpc_conf_auth(const struct cfg_section *s, struct httpc_conf *conf, char *err,
             break;
         }
         if (i == 3) {
-            snprintf(err, errlen, "[%s] auth: expected basic, bearer, token or none, got \"%s\"",
-                     s->name, v);
+            snprintf(err, errlen,
+                     "%s: [%s] auth: expected basic, bearer, token or none, got \"%s\"",
+                     cfg_section_where(s, "auth"), s->name, v);
             return -1;
         }
     }
@@ -124,8 +125,8 @@ httpc_conf_from_cfg(const struct cfg *cfg, const char *service, struct httpc_con
     conf->redis_prefix = cfg->redis.prefix ? cfg->redis.prefix : "jobfleet";
     conf->base_url = cfg_section_get(s, "base_url");
     if (conf->base_url == NULL || strncmp(conf->base_url, "http", 4) != 0) {
-        snprintf(err, errlen, "[%s] base_url: expected an http:// or https:// URL, got \"%s\"",
-                 full, conf->base_url ? conf->base_url : "");
+        snprintf(err, errlen, "%s: [%s] base_url: expected an http:// or https:// URL, got \"%s\"",
+                 cfg_section_where(s, "base_url"), full, conf->base_url ? conf->base_url : "");
         return -1;
     }
     /* The *_file variants are already read into the plain keys by cfg_load. */

@@ -76,7 +76,8 @@ conf_switches(const struct cfg_section *s, struct togadesk_conf *c, char *err, s
               {"ticket_categories", &c->ticket_categories}};
     for (size_t i = 0; i < sizeof(sw) / sizeof(sw[0]); i++) {
         if (conf_bool(s, sw[i].key, true, sw[i].field) < 0) {
-            snprintf(err, len, "[%s] %s: expected true or false, got \"%s\"", s->name, sw[i].key,
+            snprintf(err, len, "%s: [%s] %s: expected true or false, got \"%s\"",
+                     cfg_section_where(s, sw[i].key), s->name, sw[i].key,
                      cfg_section_get(s, sw[i].key));
             return -1;
         }
@@ -118,14 +119,16 @@ togadesk_conf_read(const struct cfg *cfg, const char *client, struct togadesk_co
                               "c_eliteConversationId", "c_wjeConversationId")) == NULL)
         bad = "conversation_field: expected c_eliteConversationId or c_wjeConversationId";
     if (bad) {
-        snprintf(err, len, "[%s] %s", name, bad);
+        char key[64];
+        snprintf(key, sizeof(key), "%.*s", (int)strcspn(bad, ":"), bad);
+        snprintf(err, len, "%s: [%s] %s", cfg_section_where(s, key), name, bad);
         return -1;
     }
     const char *ov = cfg_section_get(s, "overlap_s");
     c->overlap_s = 300;
     if (ov && parse_int64(ov, 0, 86400, &c->overlap_s) < 0) {
-        snprintf(err, len, "[%s] overlap_s: expected seconds from 0 to 86400, got \"%s\"", name,
-                 ov);
+        snprintf(err, len, "%s: [%s] overlap_s: expected seconds from 0 to 86400, got \"%s\"",
+                 cfg_section_where(s, "overlap_s"), name, ov);
         return -1;
     }
     return conf_switches(s, c, err, len);

@@ -3,6 +3,7 @@
 #include "actions.h"
 #include "log.h"
 #include "producer.h"
+#include "webhook_route.h"
 
 #include <getopt.h>
 #include <malloc.h>
@@ -91,6 +92,7 @@ main(int argc, char **argv)
         cfg_release(&c);
         return 2;
     }
+    webhook_sources_warn_unused(&c);
     if (check) {
         printf("config ok\n");
         cfg_release(&c);

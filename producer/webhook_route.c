@@ -1,10 +1,12 @@
 /* This file reads the [webhook.<source>] sections and maps webhook paths to sources and to
  * action names. */
 #include "jsonptr.h"
+#include "log.h"
 #include "util.h"
 #include "webhook_route.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,7 +140,8 @@ webhook_need(const struct cfg_section *sec, const char *key, const char *why, ch
 {
     const char *v = cfg_section_get(sec, key);
     if (v == NULL || v[0] == '\0') {
-        snprintf(err, errlen, "[%s] %s: required %s", sec->name, key, why);
+        snprintf(err, errlen, "%s: [%s] %s: required %s", cfg_section_where(sec, key), sec->name,
+                 key, why);
         return NULL;
     }
     return v;
@@ -152,8 +155,8 @@ webhook_long_enough(const struct cfg_section *sec, const char *key, const char *
 {
     if (strlen(v) >= CFG_SECRET_MIN_LEN)
         return 0;
-    snprintf(err, errlen, "[%s] %s: at least %d characters required, got %zu", sec->name, key,
-             CFG_SECRET_MIN_LEN, strlen(v));
+    snprintf(err, errlen, "%s: [%s] %s: at least %d characters required, got %zu",
+             cfg_section_where(sec, key), sec->name, key, CFG_SECRET_MIN_LEN, strlen(v));
     return -1;
 }
 
@@ -164,9 +167,9 @@ webhook_auth_load(struct webhook_source *src, const struct cfg_section *sec, cha
     const char *auth = cfg_section_get(sec, "auth"), *v;
     if (auth == NULL || auth[0] == '\0') {
         snprintf(err, errlen,
-                 "[%s] auth: required (hmac-sha256, token, basic, or none to accept "
+                 "%s: [%s] auth: required (hmac-sha256, token, basic, or none to accept "
                  "unauthenticated deliveries)",
-                 sec->name);
+                 cfg_section_where(sec, "auth"), sec->name);
         return -1;
     }
     if (strcmp(auth, "none") == 0) {
@@ -187,8 +190,8 @@ webhook_auth_load(struct webhook_source *src, const struct cfg_section *sec, cha
         v = cfg_section_get(sec, "tolerance_s");
         int64_t t;
         if (v && parse_int64(v, 1, 86400, &t) < 0) {
-            snprintf(err, errlen, "[%s] tolerance_s: expected seconds in 1-86400, got \"%s\"",
-                     sec->name, v);
+            snprintf(err, errlen, "%s: [%s] tolerance_s: expected seconds in 1-86400, got \"%s\"",
+                     cfg_section_where(sec, "tolerance_s"), sec->name, v);
             return -1;
         }
         if (v)
@@ -199,8 +202,8 @@ webhook_auth_load(struct webhook_source *src, const struct cfg_section *sec, cha
         if (v == NULL || *v == '\0')
             v = cfg_section_get(sec, "secret");
         if (v == NULL || *v == '\0') {
-            snprintf(err, errlen, "[%s] token: required with auth = token (or token_file)",
-                     sec->name);
+            snprintf(err, errlen, "%s: [%s] token: required with auth = token (or token_file)",
+                     cfg_section_where(sec, "auth"), sec->name);
             return -1;
         }
         if (webhook_long_enough(sec, "token", v, err, errlen) < 0)
@@ -220,8 +223,9 @@ webhook_auth_load(struct webhook_source *src, const struct cfg_section *sec, cha
             return -1;
         src->password = xstrdup(v);
     } else {
-        snprintf(err, errlen, "[%s] auth: expected hmac-sha256, token, basic or none, got \"%s\"",
-                 sec->name, auth);
+        snprintf(err, errlen,
+                 "%s: [%s] auth: expected hmac-sha256, token, basic or none, got \"%s\"",
+                 cfg_section_where(sec, "auth"), sec->name, auth);
         return -1;
     }
     return 0;
@@ -237,9 +241,9 @@ webhook_source_load(struct webhook_source *src, const struct cfg_section *sec, c
     if (strcmp(sec->label, "api") == 0 || strcmp(sec->label, "cli") == 0 ||
         strchr(sec->label, ':') != NULL) {
         snprintf(err, errlen,
-                 "[%s]: the source name \"%s\" is %s (it begins the idempotency keys of its "
+                 "%s: [%s]: the source name \"%s\" is %s (it begins the idempotency keys of its "
                  "deliveries): rename the section",
-                 sec->name, sec->label,
+                 cfg_section_where(sec, ""), sec->name, sec->label,
                  strchr(sec->label, ':') ? "not allowed to hold ':'" : "the API's or the CLI's");
         return -1;
     }
@@ -250,13 +254,15 @@ webhook_source_load(struct webhook_source *src, const struct cfg_section *sec, c
     char scratch[256], why[160];
     src->n_prefix = webhook_route_action(src->prefix, scratch, sizeof(scratch), why, sizeof(why));
     if (src->n_prefix < 0) {
-        snprintf(err, errlen, "[%s] path_prefix: \"%s\": %s", sec->name, src->prefix, why);
+        snprintf(err, errlen, "%s: [%s] path_prefix: \"%s\": %s",
+                 cfg_section_where(sec, "path_prefix"), sec->name, src->prefix, why);
         return -1;
     }
     if (webhook_auth_load(src, sec, err, errlen) < 0)
         return -1;
-    char where[160];
-    snprintf(where, sizeof(where), "[%s]", sec->name);
+    char where[512];
+    snprintf(where, sizeof(where), "%s: [%s]", cfg_section_where(sec, "idempotency_field"),
+             sec->name);
     v = cfg_section_get(sec, "idempotency_field");
     if (v && *v && webhook_idem_fields(src, v, where, err, errlen) < 0)
         return -1;
@@ -280,8 +286,9 @@ webhook_sources_load(const struct cfg *c, struct webhook_source **out, int *n, c
             goto fail;
         for (int j = 0; j < ns - 1; j++) {
             if (strcmp(s[j].prefix, s[ns - 1].prefix) == 0) {
-                snprintf(err, errlen, "[%s] path_prefix: \"%s\" is already [webhook.%s]'s",
-                         sec->name, s[ns - 1].prefix, s[j].name);
+                snprintf(err, errlen, "%s: [%s] path_prefix: \"%s\" is already [webhook.%s]'s",
+                         cfg_section_where(sec, "path_prefix"), sec->name, s[ns - 1].prefix,
+                         s[j].name);
                 goto fail;
             }
         }
@@ -292,6 +299,60 @@ webhook_sources_load(const struct cfg *c, struct webhook_source **out, int *n, c
 fail:
     webhook_sources_free(s, ns);
     return -1;
+}
+
+/* The keys each auth reads, beside path_prefix, auth and idempotency_field. */
+static const struct {
+    const char *auth;
+    const char *keys[8];
+} webhook_auth_keys[] = {
+    {"none", {NULL}},
+    {"hmac-sha256",
+     {"secret", "secret_file", "signature_header", "timestamp_header", "tolerance_s", NULL}},
+    {"token", {"token", "token_file", "secret", "secret_file", "token_header", NULL}},
+    {"basic", {"username", "password", "password_file", NULL}},
+};
+
+static bool
+webhook_key_read(const char *const *keys, const char *key)
+{
+    if (!strcmp(key, "path_prefix") || !strcmp(key, "auth") || !strcmp(key, "idempotency_field"))
+        return true;
+    for (int i = 0; keys[i]; i++)
+        if (strcmp(keys[i], key) == 0)
+            return true;
+    return false;
+}
+
+static void
+webhook_section_warn_unused(const struct cfg_section *sec)
+{
+    const char *auth = cfg_section_get(sec, "auth");
+    for (size_t a = 0; auth && a < sizeof(webhook_auth_keys) / sizeof(webhook_auth_keys[0]); a++) {
+        if (strcmp(webhook_auth_keys[a].auth, auth) != 0)
+            continue;
+        for (int i = 0; i < sec->n_kv; i++) {
+            const char *key = sec->kv[i].key;
+            char *file_key = xasprintf("%s_file", key);
+            /* A secret read from its *_file is warned about once, as the *_file. */
+            bool from_file = cfg_section_get(sec, file_key) != NULL;
+            free(file_key);
+            if (from_file || webhook_key_read(webhook_auth_keys[a].keys, key))
+                continue;
+            log_warnx("%s: [%s] %s: ignored: auth = %s does not read it%s",
+                      cfg_section_where(sec, key), sec->name, key, auth,
+                      strcmp(auth, "none") == 0 ? " (deliveries are accepted unauthenticated)"
+                                                : "");
+        }
+    }
+}
+
+void
+webhook_sources_warn_unused(const struct cfg *c)
+{
+    for (int i = 0; i < c->n_sections; i++)
+        if (strcmp(c->sections[i].kind, "webhook") == 0)
+            webhook_section_warn_unused(&c->sections[i]);
 }
 
 void

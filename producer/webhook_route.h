@@ -36,9 +36,13 @@ struct webhook_source {
 };
 
 /* Reads every [webhook.<source>] section. On a missing or bad key writes one line naming the
- * section and key to err and returns -1 (nothing to free then). */
+ * file and line, section and key to err and returns -1 (nothing to free then). */
 int webhook_sources_load(const struct cfg *c, struct webhook_source **out, int *n, char *err,
                          size_t errlen);
+/* Logs a warning for each key of a [webhook.<source>] section that its auth does not read (a
+ * secret beside auth = none, a token_header beside hmac-sha256): the operator believes it in
+ * force. Sections whose auth is missing or unknown are webhook_sources_load's to refuse. */
+void webhook_sources_warn_unused(const struct cfg *c);
 /* Frees the n sources of s (from webhook_sources_load) and the array; accepts NULL. */
 void webhook_sources_free(struct webhook_source *s, int n);
 

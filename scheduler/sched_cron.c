@@ -86,11 +86,13 @@ sched_cron_check_config(const struct cfg *c, char *err, size_t errlen)
         struct cron_expr e;
         char why[256];
         if (cron_parse(schedule, &e, why, sizeof(why)) < 0) {
-            snprintf(err, errlen, "[%s] schedule: \"%s\": %s", sec->name, schedule, why);
+            snprintf(err, errlen, "%s: [%s] schedule: \"%s\": %s",
+                     cfg_section_where(sec, "schedule"), sec->name, schedule, why);
             return -1;
         }
         if (tz && *tz && tzone_get(tz, why, sizeof(why)) == NULL) {
-            snprintf(err, errlen, "[%s] timezone: \"%s\" cannot be used: %s", sec->name, tz, why);
+            snprintf(err, errlen, "%s: [%s] timezone: \"%s\" cannot be used: %s",
+                     cfg_section_where(sec, "timezone"), sec->name, tz, why);
             return -1;
         }
     }

@@ -232,16 +232,41 @@ test_config_errors(struct tenv *t)
     write_conf(conf, "[webhook.api]\nauth = none\n");
     CHECK(run(t, &err, "%s --config %s --check-config", t_bin("jobfleet-producer"), conf) == 2,
           "[webhook.api]");
-    CHECK(strstr(err, "[webhook.api]: the source name \"api\" is the API's or the CLI's"),
-          "msg: %s", err);
+    char *want = xasprintf("%s:2: [webhook.api]: the source name \"api\" is the API's", conf);
+    CHECK(strstr(err, want), "msg: %s", err);
+    free(want);
     free(err);
 
-    /* One heartbeat per lease: the worker would fence itself between two of them. */
+    /* Errors of a [webhook.*] key name its file and line (before: section and key alone). */
+    write_conf(conf, "[webhook.gh]\nauth = hmac-sha256\nsecret = short\n");
+    CHECK(chmod(conf, 0600) == 0, "chmod %s", conf);
+    CHECK(run(t, &err, "%s --config %s --check-config", t_bin("jobfleet-producer"), conf) == 2,
+          "short secret");
+    want = xasprintf("%s:3: [webhook.gh] secret: at least", conf);
+    CHECK(strstr(err, want), "msg: %s", err);
+    free(want);
+    free(err);
+
+    /* A key the section's auth does not read is warned about: the operator believes it in
+     * force (before: accepted without a word). */
+    write_conf(conf, "[webhook.desk]\nauth = none\nsecret = s-0123456789abcdef\n");
+    CHECK(chmod(conf, 0600) == 0, "chmod %s", conf);
+    CHECK(run(t, &err, "%s --config %s --check-config", t_bin("jobfleet-producer"), conf) == 0,
+          "auth = none with a secret: %s", err);
+    want = xasprintf("%s:3: [webhook.desk] secret: ignored: auth = none does not read it", conf);
+    CHECK(strstr(err, want), "no warning of the unread secret: %s", err);
+    free(want);
+    free(err);
+
+    /* One heartbeat per lease: the worker would fence itself between two of them. Both keys'
+     * places are named (before: neither). */
     write_conf(conf, "[worker]\nheartbeat_s = 20\nlease_s = 30\n");
     CHECK(run(t, &err, "%s --config %s --check-config", t_bin("jobfleet-worker"), conf) == 2,
           "heartbeat_s against lease_s");
-    CHECK(strstr(err, "[worker] lease_s (30) must be at least twice heartbeat_s (20)"), "msg: %s",
-          err);
+    want = xasprintf("%s:3: [worker] lease_s (30) must be at least twice heartbeat_s (20, %s:2)",
+                     conf, conf);
+    CHECK(strstr(err, want), "msg: %s", err);
+    free(want);
     free(err);
 
     CHECK(run(t, &err, "%s --config %s/missing.conf stats", t_bin("jobfleet"), t->dir) == 2,
