@@ -17,6 +17,7 @@ struct rq {
     int port, db;
     redisContext *ctx;
     int within_ms; /* while rq_command_within runs: its wait for an answer */
+    int answer_ms; /* rq_set_answer_ms's; 0: RQ_COMMAND_TIMEOUT_S */
     bool stale;    /* the server said it is no master: connect again before the next command */
     char errstr[256];
 };
@@ -121,7 +122,9 @@ rq_append(struct rq *rq, int argc, const char **argv, const size_t *argvlen, con
 static void
 rq_answer_timeout(struct rq *rq)
 {
-    int ms = rq->within_ms > 0 ? rq->within_ms : RQ_COMMAND_TIMEOUT_S * 1000;
+    int ms = rq->within_ms > 0   ? rq->within_ms
+             : rq->answer_ms > 0 ? rq->answer_ms
+                                 : RQ_COMMAND_TIMEOUT_S * 1000;
     struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
     redisSetTimeout(rq->ctx, tv);
 }
@@ -194,6 +197,14 @@ bool
 rq_connected(const struct rq *rq)
 {
     return rq->ctx != NULL && !rq->stale;
+}
+
+void
+rq_set_answer_ms(struct rq *rq, int ms)
+{
+    rq->answer_ms = ms;
+    if (rq->ctx)
+        rq_answer_timeout(rq);
 }
 
 bool
@@ -447,10 +458,8 @@ rq_pop_wait(struct rq *rq, const char *const *queues, int nq, int timeout_ms, in
     struct timeval tv = {.tv_sec = timeout_ms / 1000 + 5, .tv_usec = 0};
     redisSetTimeout(rq->ctx, tv);
     redisReply *r = rq_check(rq, redisCommandArgv(rq->ctx, argc, argv, NULL), "BZPOPMIN");
-    if (rq->ctx) {
-        struct timeval cmd_tv = {.tv_sec = 10, .tv_usec = 0};
-        redisSetTimeout(rq->ctx, cmd_tv);
-    }
+    if (rq->ctx)
+        rq_answer_timeout(rq);
     int rc = 0;
     if (r == NULL) {
         rc = -1;

@@ -22,6 +22,10 @@ int rq_connect(struct rq *rq);
 /* False also after the server answered READONLY or MASTERDOWN (no longer a master): the next
  * command, or rq_connect, connects anew. */
 bool rq_connected(const struct rq *rq);
+/* Commands other than the blocking pop wait at most ms (> 0) for an answer, not 10 s: for a
+ * caller that has somewhere else to put its work (the producer's push, kept to push later).
+ * Running into it counts as a hang (above). */
+void rq_set_answer_ms(struct rq *rq, int ms);
 /* True from a READONLY or MASTERDOWN answer until the next connect. */
 bool rq_demoted(const struct rq *rq);
 /* Refuses a Redis older than 6.2, read off INFO server: the scheduler's reconcile needs

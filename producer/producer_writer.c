@@ -30,6 +30,10 @@
 #define WRITER_PROBE_MS 250
 #define PUSH_BACKLOG_MAX 100000
 #define PUSH_RETRY_MS 500
+/* The finisher answers a batch's requests after its push: a hung Redis must not hold them past
+ * db_timeout_ms, when they would be spooled though committed (FAULTS #8). IDs not pushed in
+ * time are kept for later, as when Redis is down. */
+#define PUSH_ANSWER_MS 500
 /* Until MariaDB says otherwise, its default max_allowed_packet (16 MiB). */
 #define WRITER_PACKET_DEFAULT (16LL << 20)
 /* Room in a packet for a row's other columns and the statement around it. */
@@ -753,6 +757,7 @@ producer_writer_start(struct producer *p)
     ins->wr = fin->wr = wr;
     ins->db = db_new(&p->cfg->mysql);
     fin->rq = rq_new(&p->cfg->redis);
+    rq_set_answer_ms(fin->rq, PUSH_ANSWER_MS);
     /* A first connection failing only means MariaDB is down now: the probe finds it. */
     if (db_connect(ins->db) < 0)
         writer_set_down(wr, ins, db_errstr(ins->db));

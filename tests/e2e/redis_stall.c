@@ -147,6 +147,48 @@ test_stall_unbudgeted_requests(struct tenv *t)
     tsrv_stop(t, &srv);
 }
 
+/* Webhooks while Redis hangs (FAULTS #8: answered within budget, the push deferred). The
+ * producer's finisher pushed each committed batch before answering it, and waited Redis's 10 s
+ * command timeout: every webhook waited the writer's db_timeout_ms (2 s) and was spooled,
+ * though MariaDB was up and had committed it. */
+static void
+test_stall_producer_answers(struct tenv *t)
+{
+    struct tsrv srv;
+    tsrv_start(t, &srv);
+    tsrv_use(t, &srv);
+    tprod_start(t);
+    CHECK(tprod_post(t, "/webhook/system/echo", "{\"n\":0}", 7, NULL, NULL) == 202,
+          "a webhook before the hang");
+    pid_t rp = tsrv_pid(&srv, "redis.pid.launch");
+    t_hang(rp);
+    int64_t worst = 0;
+    int spooled = 0;
+    for (int i = 1; i <= 10; i++) {
+        char body[32], *out = NULL;
+        int len = snprintf(body, sizeof(body), "{\"n\":%d}", i);
+        int64_t t0 = now_mono_ms();
+        long st = tprod_post(t, "/webhook/system/echo", body, (size_t)len, NULL, &out);
+        int64_t took = now_mono_ms() - t0;
+        worst = took > worst ? took : worst;
+        spooled += out && strstr(out, "\"spooled\":true") != NULL;
+        CHECK(st == 202, "webhook %d while Redis hung: %ld %s", i, st, out ? out : "");
+        free(out);
+    }
+    CHECK(kill(rp, SIGCONT) == 0, "SIGCONT Redis: %s", strerror(errno));
+    CHECK(worst < 1500 && spooled == 0,
+          "10 webhooks while Redis hung: the slowest answered in %lld ms, %d of them spooled",
+          (long long)worst, spooled);
+    WAIT_UNTIL(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs", DB_NOP) == 11, 15000,
+               "%lld of the 11 webhooks' jobs stored",
+               (long long)t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs", DB_NOP));
+    char *queue = t_sql_str(t, "SELECT MIN(queue) FROM jobs", DB_NOP);
+    WAIT_UNTIL(rq_depth(t->rq, queue) == 11, 15000, "%lld of the 11 IDs pushed once Redis was back",
+               (long long)rq_depth(t->rq, queue));
+    free(queue);
+    CHECK(tsrv_stop(t, &srv) == 0, "stop the private servers");
+}
+
 static const struct test_case cases[] = {
     {"e2e_redis_stall_keeps_heartbeat", test_stall_keeps_heartbeat,
      "[worker]\nconcurrency = 4\nlease_s = 30\n"},
@@ -154,6 +196,8 @@ static const struct test_case cases[] = {
     {"e2e_redis_stall_unbudgeted_requests", test_stall_unbudgeted_requests,
      "[service.fake]\nbase_url = http://127.0.0.1:1\napi_key = k\nrate_per_minute = 0\n"
      "timeout_ms = 5000\n"},
+    {"e2e_redis_stall_producer_answers", test_stall_producer_answers,
+     "[webhook.system]\nauth = none\n"},
 };
 
 int
