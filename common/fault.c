@@ -31,16 +31,16 @@ fault_append(const char *line, int n)
 
 /* Appends the history's fault event; best effort, the kill follows anyway. */
 static void
-fault_log(const char *name, pid_t group)
+fault_log(const char *name, pid_t group, bool stop)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     char line[256];
     int n = snprintf(line, sizeof(line),
-                     "{\"ev\":\"fault\",\"t\":%lld.%06ld,\"what\":\"point\",\"point\":\"%s\","
+                     "{\"ev\":\"fault\",\"t\":%lld.%06ld,\"what\":\"%s\",\"point\":\"%s\","
                      "\"pid\":%d,\"pids\":[%d],\"pgids\":[%d]}\n",
-                     (long long)ts.tv_sec, ts.tv_nsec / 1000, name, (int)getpid(), (int)getpid(),
-                     (int)group);
+                     (long long)ts.tv_sec, ts.tv_nsec / 1000, stop ? "stop" : "point", name,
+                     (int)getpid(), (int)getpid(), (int)group);
     fault_append(line, n);
 }
 
@@ -123,10 +123,11 @@ fault_point(const char *name)
         return;
     pid_t g = getpgrp();
     bool whole_group = g == getpid() || g == getppid();
-    fault_log(name, whole_group ? g : getpid());
     /* "stop" freezes the worker at the point (a zombie made at an exact step); SIGCONT from
-     * the test resumes it right here. */
+     * the test resumes it right here. Logged as a stop, not a kill: the checker must count
+     * what runs after the SIGCONT. */
     int sig = action && strcmp(action, "stop") == 0 ? SIGSTOP : SIGKILL;
+    fault_log(name, whole_group ? g : getpid(), sig == SIGSTOP);
     if (whole_group)
         kill(-g, sig);
     else
