@@ -188,6 +188,18 @@ class CheckerTest(unittest.TestCase):
                          "start": 29.0, "outcome": "succeeded", "reason": None}]
         self.assertEqual(self.invariants(ev)[0], ["I2"])
 
+    def test_i2_succeeded_twice_without_begins(self):
+        # System/Echo and System/Noop tell the fake nothing: their checkouts alone show the
+        # second run (before, the check ran only for jobs with begin events).
+        ev = clean() + [
+            {"ev": "ack", "t": 30.0, "job": 7, "via": "webhook"},
+            {"ev": "checkout", "t": 31.0, "job": 7, "attempt": 1, "instance": 1, "start": 30.5,
+             "outcome": "succeeded", "reason": None},
+            {"ev": "checkout", "t": 33.0, "job": 7, "attempt": 2, "instance": 2, "start": 32.5,
+             "outcome": "succeeded", "reason": None},
+            final(7, 50, attempt=2)]
+        self.assertEqual(self.invariants(ev)[0], ["I2"])
+
     def test_i3_running_on_dead_instance(self):
         ev = [e for e in clean() if not (e["ev"] == "final" and e["job"] == 2)]
         ev += [final(2, 50, state="succeeded")]
