@@ -15,7 +15,7 @@ every source's times are converted to the same clock: MariaDB's with UNIX_TIMEST
            manual retry), or key: the idempotency key of an acked delivery that has no job id
            yet (a spooled webhook); via: how; sent (optional): when the request was sent, from which
            the latency figure counts
-  checkout job, attempt, instance, outcome (succeeded|failed|cancelled), reason: a
+  checkout job, attempt, instance, instance_pid, outcome (succeeded|failed|cancelled), reason: a
            job_attempts row as MariaDB holds it (t = its dt_completed, start = dt_started)
   begin    job, attempt, pid, pgid: the test job function told the fake upstream it started
   effect   job, attempt, effect (the logical effect's name), key (its dedupe key), applied
@@ -237,15 +237,18 @@ def recoveries(h):
 
 def lost_checkouts(h, begins, seen):
     """The attempts the scheduler recovered ("worker lost") that recoveries() did not see (their
-    worker died before the function began or after it ended): from the fault before the
-    recovery to the job's next check-in."""
+    worker died before the function began or after it ended): from the last fault that hit
+    that worker (its instance's pid) before the recovery to the job's next check-in."""
     out = []
     checkouts = h.per_job("checkout")
     for job, cs in checkouts.items():
         for c in cs:
             if c.get("reason") != "worker lost" or (job, c.get("attempt")) in seen:
                 continue
-            faults = [f["t"] for f in h.of("fault") if f["t"] <= c["t"] and f.get("pgids")]
+            # A later fault of another worker must not shorten this one's recovery.
+            pid = c.get("instance_pid")
+            faults = [f["t"] for f in h.of("fault") if f["t"] <= c["t"] and f.get("pgids")
+                      and (pid is None or hits(f, {"pgid": pid, "pid": pid}))]
             if not faults:
                 continue
             later = [x["start"] for x in cs if x.get("attempt", 0) > c.get("attempt", 0)]

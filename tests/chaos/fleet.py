@@ -530,9 +530,11 @@ level = debug
     def collect(self):
         """Appends what MariaDB holds to the history: attempts, final rows, cron acks."""
         rows = self.sql(
-            "SELECT JSON_OBJECT('ev','checkout','t',UNIX_TIMESTAMP(dt_completed),"
-            "'start',UNIX_TIMESTAMP(dt_started),'job',job_id,'attempt',attempt,"
-            "'instance',instance_id,'outcome',outcome,'reason',reason) FROM job_attempts")
+            "SELECT JSON_OBJECT('ev','checkout','t',UNIX_TIMESTAMP(a.dt_completed),"
+            "'start',UNIX_TIMESTAMP(a.dt_started),'job',a.job_id,'attempt',a.attempt,"
+            "'instance',a.instance_id,'instance_pid',w.pid,'outcome',a.outcome,"
+            "'reason',a.reason) FROM job_attempts a "
+            "LEFT JOIN worker_instances w ON w.id = a.instance_id")
         rows += self.sql(
             "SELECT JSON_OBJECT('ev','final','t',UNIX_TIMESTAMP(NOW(6)),'job',j.id,"
             "'state',j.state,'attempt',j.attempt,'max_attempts',j.max_attempts,"

@@ -110,6 +110,25 @@ class CheckerTest(unittest.TestCase):
         self.assertEqual(figs["interrupted"], 3)
         self.assertEqual(figs["recovery_p100_s"], 5.0)  # fault at 43, next check-in at 48
 
+    def test_recovery_measured_from_its_own_workers_fault(self):
+        # A kill of another worker (pgid 500) after the one that hit job 5's (pgid 400) must
+        # not shorten job 5's recovery (before: measured from the later kill, 3.0 s).
+        ev = clean() + [
+            {"ev": "ack", "t": 42.0, "job": 5, "via": "cli"},
+            {"ev": "fault", "t": 43.0, "what": "point", "point": "checkin.after", "pgids": [400]},
+            {"ev": "fault", "t": 45.0, "what": "kill", "pgids": [500]},
+            {"ev": "checkout", "t": 46.5, "job": 5, "attempt": 1, "instance": 4,
+             "instance_pid": 400, "start": 42.9, "outcome": "failed", "reason": "worker lost"},
+            {"ev": "begin", "t": 48.1, "job": 5, "attempt": 2, "pid": 105, "pgid": 100},
+            {"ev": "end", "t": 48.5, "job": 5, "attempt": 2, "pid": 105},
+            {"ev": "checkout", "t": 48.6, "job": 5, "attempt": 2, "instance": 1, "start": 48.0,
+             "outcome": "succeeded", "reason": None},
+            final(5, 50, attempt=2),
+        ]
+        inv, figs = self.invariants(ev)
+        self.assertEqual(inv, [])
+        self.assertEqual(figs["recovery_p100_s"], 5.0)
+
     def test_i1_acked_job_never_final(self):
         ev = [e for e in clean() if not (e["ev"] == "final" and e["job"] == 2)]
         ev.append(final(2, 50, state="queued"))
