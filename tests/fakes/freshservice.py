@@ -401,8 +401,9 @@ class Freshservice(fakehttp.Service):
             d = self.departments.get(t["department_id"])
             out["department"] = {"id": d["id"], "name": d["name"]} if d else None
         if "conversations" in inc:
-            out["conversations"] = sorted(t["conversations"],
-                                          key=lambda c: (c["created_at"], c["id"]))[:10]
+            # Signed as the conversations list signs them: Freshservice gives the URLs in both.
+            out["conversations"] = [self.signed(c, None) for c in sorted(
+                t["conversations"], key=lambda c: (c["created_at"], c["id"]))[:10]]
         if "tags" in inc:
             out.setdefault("tags", [])
         return out

@@ -129,6 +129,21 @@ class FakeTest(unittest.TestCase):
         self.assertTrue(0 < len(want) < N)
         self.assertEqual({t["id"] for t in got}, want)
 
+    def test_included_conversations_signed_as_listed(self):
+        # Freshservice gives attachment URLs in both views of a ticket's conversations (before,
+        # include=conversations served the added attachment without one).
+        tid = self.fx["tickets"][0]["id"]
+        self.control("conversation", {"ticket_id": tid, "conversation": {
+            "id": 990001, "attachments": [{"id": 880001, "name": "a.pdf", "size": 3,
+                                           "content_type": "application/pdf"}]}})
+        st, _, listed = self.call("/api/v2/tickets/%d/conversations" % tid)
+        st2, _, one = self.call("/api/v2/tickets/%d?include=conversations" % tid)
+        self.assertEqual((st, st2), (200, 200))
+        for convs in (listed["conversations"], one["ticket"]["conversations"]):
+            att = [a for c in convs if c["id"] == 990001 for a in c["attachments"]]
+            self.assertEqual(len(att), 1)
+            self.assertIn("Signature=", att[0].get("attachment_url", ""))
+
     def test_include_stats_costs_credits(self):
         st, h, body = self.call("/api/v2/tickets?updated_since=2000-01-01&include=stats,requester")
         self.assertEqual(h["X-RateLimit-Used-CurrentRequest"], "3")
