@@ -217,9 +217,12 @@ class Freshservice(fakehttp.Service):
                     if need <= 0:
                         wait = t0 + WINDOW_S - t_mono
                         break
+                # A refused call counts too (API-FACTS: "Failed calls count too"): a client
+                # that retries before Retry-After keeps its own window full.
+                self.charges.append((t_mono, 1))
                 return False, {"X-RateLimit-Total": str(total),
-                               "X-RateLimit-Remaining": str(max(0, total - used)),
-                               "X-RateLimit-Used-CurrentRequest": "0",
+                               "X-RateLimit-Remaining": "0",
+                               "X-RateLimit-Used-CurrentRequest": "1",
                                "Retry-After": str(max(1, math.ceil(wait)))}
             self.charges.append((t_mono, credits))
             return True, {"X-RateLimit-Total": str(total),

@@ -169,6 +169,8 @@ class FakeTest(unittest.TestCase):
         st, h, _ = self.call("/api/v2/departments")
         self.assertEqual(st, 429)
         self.assertTrue(1 <= int(h["Retry-After"]) <= 60)
+        # The 429 took a credit too (failed calls count).
+        self.assertEqual(h["X-RateLimit-Used-CurrentRequest"], "1")
         # Failed calls count: a 401 and an injected 503 each take a credit.
         self.control("rate", {"per_minute": 2})
         self.assertEqual(self.call("/api/v2/departments", "wrong")[0], 401)
