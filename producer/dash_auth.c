@@ -251,26 +251,39 @@ dash_bucket_take(struct dash_bucket *b, double per_s, double burst)
 }
 
 /* With mu held: the entry of user at ip when that user logged in from there within
- * DASH_KNOWN_DAYS; else, when make is set, a new one (evicting the oldest); else NULL. */
+ * DASH_KNOWN_DAYS; else, when make is set, a new one in the place of the user's oldest when it
+ * holds DASH_KNOWN_PER_USER, else of the oldest of all; else NULL. An entry whose check runs
+ * is never taken. */
 static struct dash_known *
 dash_known_find(struct dash_auth *a, const char *user, const char *ip, bool make, int64_t now)
 {
     char key[sizeof(a->known[0].key)];
-    snprintf(key, sizeof(key), "%.*s\n%s", DASH_NAME_MAX, user, ip);
-    struct dash_known *oldest = &a->known[0];
-    for (int i = 0; i < DASH_KNOWN; i++) {
+    int n = snprintf(key, sizeof(key), "%.*s\n%s", DASH_NAME_MAX, user, ip);
+    size_t ulen = strcspn(key, "\n") + 1; /* "name\n" */
+    struct dash_known *oldest = NULL, *own = NULL;
+    int held = 0;
+    for (int i = 0; i < DASH_KNOWN && n > 0; i++) {
         struct dash_known *k = &a->known[i];
         if (k->last_ms && now - k->last_ms > (int64_t)DASH_KNOWN_DAYS * 86400 * 1000)
             k->last_ms = 0;
         if (k->last_ms && strcmp(k->key, key) == 0)
             return k;
-        if (k->last_ms < oldest->last_ms)
+        if (k->checks.busy)
+            continue;
+        if (oldest == NULL || k->last_ms < oldest->last_ms)
             oldest = k;
+        if (k->last_ms && strncmp(k->key, key, ulen) == 0) {
+            held++;
+            if (own == NULL || k->last_ms < own->last_ms)
+                own = k;
+        }
     }
-    if (!make)
+    struct dash_known *slot = held >= DASH_KNOWN_PER_USER ? own : oldest;
+    if (!make || slot == NULL)
         return NULL;
-    snprintf(oldest->key, sizeof(oldest->key), "%s", key);
-    return oldest;
+    memset(slot, 0, sizeof(*slot));
+    snprintf(slot->key, sizeof(slot->key), "%s", key);
+    return slot;
 }
 
 static bool
@@ -338,7 +351,7 @@ dash_login_attempt(struct dash_auth *a, const char *ip, const char *user, const 
     const char *kname = user[0] ? user : "api-token";
     int64_t now = now_wall_ms();
     pthread_mutex_lock(&a->mu);
-    bool known = dash_known_find(a, kname, ip, false, now) != NULL;
+    struct dash_known *known = dash_known_find(a, kname, ip, false, now);
     int64_t wait_ip = dash_fail_locked(a, kip, now);
     int64_t wait_user = known ? 0 : dash_fail_locked(a, kuser, now);
     *retry_s = wait_ip > wait_user ? wait_ip : wait_user;
@@ -346,8 +359,8 @@ dash_login_attempt(struct dash_auth *a, const char *ip, const char *user, const 
     if (*retry_s == 0 && dash_bucket_take(&a->checks, DASH_CHECKS_PER_S, DASH_CHECKS_BURST))
         budget = &a->checks;
     else if (*retry_s == 0 && known &&
-             dash_bucket_take(&a->known_checks, DASH_KNOWN_PER_S, DASH_KNOWN_BURST))
-        budget = &a->known_checks;
+             dash_bucket_take(&known->checks, DASH_KNOWN_PER_S, DASH_KNOWN_BURST))
+        budget = &known->checks;
     pthread_mutex_unlock(&a->mu);
     if (*retry_s > 0)
         return DASH_LOGIN_LOCKED;
@@ -377,7 +390,9 @@ dash_login_attempt(struct dash_auth *a, const char *ip, const char *user, const 
     budget->busy = false;
     if (ok) {
         dash_session_open(a, who, admin, now, out);
-        dash_known_find(a, kname, ip, true, now)->last_ms = now;
+        struct dash_known *k = dash_known_find(a, kname, ip, true, now);
+        if (k)
+            k->last_ms = now;
     } else {
         dash_fail_count(a, kip, now);
         dash_fail_count(a, kuser, now);

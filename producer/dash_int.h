@@ -31,14 +31,17 @@
 #define DASH_CHECKS_PER_S 4
 #define DASH_CHECKS_BURST 8
 /* A login of a user from an address where that user logged in before (within DASH_KNOWN_DAYS,
- * remembered for the last DASH_KNOWN such pairs) may also use a budget of its own
- * (DASH_KNOWN_PER_S after a burst of DASH_KNOWN_BURST, one check at a time beside the other),
- * and is not refused by its user name's lockout, only by its address's: a flood of logins from
- * elsewhere, or an attacker failing with the operator's name, does not lock the operator out of
- * the address they work from. */
+ * remembered for the last DASH_KNOWN such pairs, at most DASH_KNOWN_PER_USER of one user) may
+ * also use a budget of that pair's own (DASH_KNOWN_PER_S after a burst of DASH_KNOWN_BURST, one
+ * check at a time beside the other), and is not refused by its user name's lockout, only by its
+ * address's: a flood of logins from elsewhere, or an attacker failing with the operator's name,
+ * does not lock the operator out of the address they work from. Per pair and per user, so that
+ * one user's own logins (a read-only credential in an attacker's hands) can neither spend the
+ * operator's budget nor push the operator's address out of the table. */
 #define DASH_KNOWN 256
+#define DASH_KNOWN_PER_USER 8
 #define DASH_KNOWN_DAYS 30
-#define DASH_KNOWN_PER_S 1
+#define DASH_KNOWN_PER_S 0.5
 #define DASH_KNOWN_BURST 3
 
 struct dash_user {
@@ -63,10 +66,12 @@ struct dash_bucket {
     bool busy;
 };
 
-/* A user who logged in from an address: "name\naddress", and when last (wall clock; 0: free). */
+/* A user who logged in from an address: "name\naddress", when last (wall clock; 0: free), and
+ * the pair's own budget of checks. */
 struct dash_known {
     char key[DASH_NAME_MAX + 72];
     int64_t last_ms;
+    struct dash_bucket checks;
 };
 
 struct dash_fail {
@@ -81,8 +86,8 @@ struct dash_auth {
     int n_users;
     char dummy_hash[160];
     pthread_mutex_t mu;
-    /* The password checks' budget, and the known addresses' own (DASH_KNOWN_PER_S). */
-    struct dash_bucket checks, known_checks;
+    /* The password checks' budget (each known pair has its own too). */
+    struct dash_bucket checks;
     struct dash_known known[DASH_KNOWN];
     struct dash_session sessions[DASH_SESSIONS];
     struct dash_fail fails[DASH_FAILS];

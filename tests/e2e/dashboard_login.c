@@ -151,12 +151,6 @@ login_status(struct tenv *t, int host, const char *user, const char *pass)
     return st;
 }
 
-/* Every password check is a crypt(3) of the configured cost (yescrypt's default: some 60 ms of
- * CPU on this machine), run on an HTTP thread. Logins from many addresses, none locked out,
- * must not take the threads and CPU that webhooks and the API need: while 64 wrong logins from
- * 64 addresses are in, an API enqueue is still answered promptly; the logins beyond the
- * producer's few checks a second are answered 429 at once; the right password works again a
- * moment later. */
 /* A configured user may not be named api-token, the API token's login (and its audit name):
  * the producer refuses to start and says why. Before, the check compared the whole
  * "name:role:hash" entry with "api-token" and never matched. */
@@ -179,6 +173,12 @@ test_user_named_api_token(struct tenv *t)
     free(log_path);
 }
 
+/* Every password check is a crypt(3) of the configured cost (yescrypt's default: some 60 ms of
+ * CPU on this machine), run on an HTTP thread. Logins from many addresses, none locked out,
+ * must not take the threads and CPU that webhooks and the API need: while 64 wrong logins from
+ * 64 addresses are in, an API enqueue is still answered promptly; the logins beyond the
+ * producer's few checks a second are answered 429 at once; the right password works again a
+ * moment later. */
 static void
 test_login_flood(struct tenv *t)
 {

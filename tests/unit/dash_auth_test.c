@@ -1,7 +1,8 @@
 /* Unit tests for producer/dash_auth.c's failed-login table: a flood of failures from other
  * addresses and names, enough to fill the table many times over, neither frees a locked user
- * name before its lockout ends nor wipes the failures a user name has gathered. And a name
- * that does not exist costs the check a user's name costs. */
+ * name before its lockout ends nor wipes the failures a user name has gathered. A name that
+ * does not exist costs the check a user's name costs. And one user's own logins cannot take
+ * another user's way in from their known address. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -43,7 +44,7 @@ cheap_hash(const char *pass, char *out, size_t len)
 
 struct fixture {
     struct cfg cfg;
-    char users[256];
+    char users[512];
     struct dash_auth auth;
 };
 
@@ -52,9 +53,10 @@ setup(void **state)
 {
     log_init("dash_auth_test", LOG_LEVEL_ERROR);
     struct fixture *f = xcalloc(1, sizeof(*f));
-    char hash[160];
+    char hash[160], view[160];
     cheap_hash("right", hash, sizeof(hash));
-    snprintf(f->users, sizeof(f->users), "ops:admin:%s", hash);
+    cheap_hash("look", view, sizeof(view));
+    snprintf(f->users, sizeof(f->users), "ops:admin:%s,viewer:read:%s", hash, view);
     f->cfg.dashboard.users = f->users;
     f->cfg.dashboard.session_ttl_s = 3600;
     f->cfg.dashboard.login_max_failures = 5;
@@ -83,6 +85,18 @@ static enum dash_login
 login(struct fixture *f, const char *ip, const char *user, const char *pass)
 {
     f->auth.checks.tokens = DASH_CHECKS_BURST;
+    f->auth.checks.refill_ms = now_mono_ms();
+    struct dash_session s;
+    int64_t retry_s = 0;
+    return dash_auth_login(&f->auth, ip, user, pass, &s, &retry_s);
+}
+
+/* One login while the producer's shared budget is spent (a flood elsewhere): only a known
+ * address's own budget can check it. */
+static enum dash_login
+login_in_flood(struct fixture *f, const char *ip, const char *user, const char *pass)
+{
+    f->auth.checks.tokens = 0;
     f->auth.checks.refill_ms = now_mono_ms();
     struct dash_session s;
     int64_t retry_s = 0;
@@ -124,6 +138,46 @@ test_flood_keeps_the_failures_of_a_user(void **state)
     /* The flood did not wipe the four failures: the fifth locks the name. */
     assert_int_equal(login(f, "203.0.113.2", "ops", "wrong"), DASH_LOGIN_BAD);
     assert_int_equal(login(f, "198.51.100.7", "ops", "right"), DASH_LOGIN_LOCKED);
+}
+
+/* A read-only user logging in from DASH_KNOWN addresses (free within one IPv6 /64) pushed the
+ * admin's address out of the known pairs; five failures with the admin's name from anywhere
+ * then locked the admin out of their own address. */
+static void
+test_read_user_cannot_evict_the_admins_address(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(login(f, "192.0.2.1", "ops", "right"), DASH_LOGIN_OK);
+    for (int i = 0; i < DASH_KNOWN; i++) {
+        char ip[32];
+        snprintf(ip, sizeof(ip), "2001:db8::%x", i + 1);
+        assert_int_equal(login(f, ip, "viewer", "look"), DASH_LOGIN_OK);
+    }
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(login(f, "203.0.113.1", "ops", "wrong"), DASH_LOGIN_BAD);
+    if (login(f, "192.0.2.1", "ops", "right") != DASH_LOGIN_OK)
+        fail_msg("after %d logins of the read user the admin is locked out of their own "
+                 "address",
+                 DASH_KNOWN);
+}
+
+/* A read-only user's right logins, over and over from its own known address, spent the one
+ * budget every known address shared: during a flood the admin's login from their usual address
+ * was refused unchecked. */
+static void
+test_read_user_cannot_spend_the_admins_budget(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(login(f, "192.0.2.1", "ops", "right"), DASH_LOGIN_OK);
+    assert_int_equal(login(f, "192.0.2.9", "viewer", "look"), DASH_LOGIN_OK);
+    int checked = 0;
+    for (int i = 0; i < 10; i++)
+        checked += login_in_flood(f, "192.0.2.9", "viewer", "look") == DASH_LOGIN_OK;
+    assert_true(checked >= 1 && checked < 10); /* its own budget, not unlimited */
+    if (login_in_flood(f, "192.0.2.1", "ops", "right") != DASH_LOGIN_OK)
+        fail_msg("after %d logins of the read user the admin's login from their usual address "
+                 "was refused unchecked",
+                 checked);
 }
 
 static void
@@ -183,6 +237,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_flood_keeps_a_locked_user_locked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flood_keeps_the_failures_of_a_user, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flood_names_are_limited_too, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_user_cannot_evict_the_admins_address, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_read_user_cannot_spend_the_admins_budget, setup,
+                                        teardown),
         cmocka_unit_test(test_unknown_name_costs_a_users_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
