@@ -92,7 +92,7 @@ http_reply_headers(struct http_req *r, int status, const char *content_type, con
     for (int k = 0; k < HTTP_SECURITY_N; k++)
         if (!own[k])
             MHD_add_response_header(resp, http_security[k][0], http_security[k][1]);
-    if (atomic_load(&r->p->draining))
+    if (atomic_load(&r->p->draining) || r->close)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
@@ -327,12 +327,33 @@ http_body_max(const struct http_req *r)
     return r->route == ROUTE_PAGE ? HTTP_PAGE_BODY_MAX : (size_t)r->p->cfg->producer.max_body_bytes;
 }
 
+/* True for a request framed two ways: Content-Length beside Transfer-Encoding, or two
+ * Content-Lengths. libmicrohttpd picks one; a proxy in front that picks the other sees a
+ * second request where this server sees body, or the reverse (request smuggling). */
+static bool
+http_framing_ambiguous(const struct http_headers *h)
+{
+    int lengths = 0, encodings = 0;
+    for (int i = 0; i < h->n; i++) {
+        lengths += strcmp(h->names[i], "content-length") == 0;
+        encodings += strcmp(h->names[i], "transfer-encoding") == 0;
+    }
+    return lengths > 1 || (lengths > 0 && encodings > 0);
+}
+
 /* Runs once the headers are in, before any of the body is read: routes the request and lets
  * its route refuse it. Returns true when a response is already queued. */
 static bool
 http_begin(struct http_req *r)
 {
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, http_collect_header, &r->headers);
+    if (http_framing_ambiguous(&r->headers)) {
+        r->close = true; /* RFC 9112 6.3: what follows on the connection cannot be trusted */
+        http_reply_error(r, 400, "content-length",
+                         "the request has two Content-Length headers, or Content-Length and "
+                         "Transfer-Encoding: send one");
+        return true;
+    }
     const char *url = r->url;
     if (strncmp(url, "/webhook", 8) == 0 && (url[8] == '/' || url[8] == '\0'))
         r->route = ROUTE_WEBHOOK;

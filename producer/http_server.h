@@ -38,6 +38,7 @@ struct http_req {
     bool too_large;   /* the body passed its route's limit */
     size_t discarded; /* body bytes thrown away after an early reply */
     bool replied;     /* a response was queued */
+    bool close;       /* the reply ends the connection */
     bool suspended;   /* waiting for the writer */
     bool started;     /* the access handler has seen the request */
     void *webhook;    /* the webhook path's state, owned by webhook_handle.c */

@@ -873,6 +873,61 @@ test_small(struct tenv *t)
     free(a);
 }
 
+/* Sends req on a new connection and reads all it gets until the producer closes it (at most
+ * 10 s); the caller frees the text. */
+static char *
+raw_exchange(struct tenv *t, const char *req)
+{
+    int fd = raw_connect(t);
+    CHECK(send(fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req), "send");
+    struct buf b;
+    buf_init(&b, 0);
+    int64_t until = now_mono_ms() + 10000;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    char chunk[4096];
+    ssize_t n = 1;
+    while (n > 0 && now_mono_ms() < until && poll(&p, 1, 1000) >= 0) {
+        n = p.revents ? recv(fd, chunk, sizeof(chunk), 0) : 1;
+        if (n > 0 && p.revents)
+            buf_append(&b, chunk, (size_t)n);
+    }
+    close(fd);
+    buf_append(&b, "", 0);
+    return buf_detach(&b);
+}
+
+/* A request framed two ways (Content-Length and Transfer-Encoding, or two Content-Lengths)
+ * hides a second request for a proxy that frames it the other way (request smuggling). Before,
+ * the producer stored the webhook and then answered the hidden GET /metrics on the same
+ * connection. It refuses such a request with 400 and closes the connection. */
+static void
+test_ambiguous_framing(struct tenv *t)
+{
+    tprod_start(t);
+    static const char smuggled[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+    char req[512];
+    snprintf(req, sizeof(req),
+             "POST /webhook/system/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n%s",
+             smuggled);
+    const char *const cases[] = {
+        req, "POST /webhook/system/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n"
+             "Content-Length: 20\r\n\r\n{\"a\":1}GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"};
+    for (int i = 0; i < 2; i++) {
+        char *got = raw_exchange(t, cases[i]);
+        const char *second = strstr(got + 1, "HTTP/1.1 ");
+        CHECK(strncmp(got, "HTTP/1.1 400", 12) == 0 && second == NULL,
+              "%s: answered %.12s, then %s",
+              i ? "two Content-Lengths"
+                : "Content-Length and "
+                  "Transfer-Encoding",
+              got, second ? second : "(closed)");
+        free(got);
+    }
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 0,
+          "a webhook framed two ways was stored");
+}
+
 static const struct test_case cases[] = {
     {"e2e_frontdoor_health_hung_mysql", test_health_hung_mysql,
      SIGNED_SOURCE "[producer]\ndb_timeout_ms = 500\n"},
@@ -900,6 +955,7 @@ static const struct test_case cases[] = {
      ECHO_SOURCE "[producer]\nmax_body_bytes = 67108864\n"},
     {"e2e_frontdoor_spool_cli", test_spool_cli, ECHO_SOURCE},
     {"e2e_frontdoor_log_bad_path", test_log_bad_path, ECHO_SOURCE},
+    {"e2e_frontdoor_ambiguous_framing", test_ambiguous_framing, ECHO_SOURCE},
     /* Its 200 connections from 127.0.0.1, closed at once, may still count against the
      * per-address limit (64) when its requests come, until the producer has seen them close. */
     {"e2e_frontdoor_log_flood", test_log_flood,

@@ -15,6 +15,7 @@ jf_e2e(frontdoor TIMEOUT 180 NAMES
   e2e_frontdoor_packet_refused
   e2e_frontdoor_spool_cli
   e2e_frontdoor_log_bad_path
+  e2e_frontdoor_ambiguous_framing
   e2e_frontdoor_log_flood
   e2e_frontdoor_webhook_log_flood
   e2e_frontdoor_small)
