@@ -1,8 +1,9 @@
 /* This file holds the retention batch of the jobs tables: the deletes of succeeded jobs with
- * their attempt and log rows older than a cutoff, shared by the scheduler's retention step and
+ * their attempt, log and memo rows older than a cutoff, shared by the scheduler's retention step and
  * the System/Cleanup job functions. */
 #include "retention.h"
 #include "job_log.h"
+#include "job_memo.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -30,6 +31,8 @@ retention_jobs_batch(struct db *db, const char *cutoff, int batch)
     int rc = db_exec_in(db, "DELETE FROM job_attempts WHERE job_id IN ", p, n);
     if (rc == 0)
         rc = job_log_delete(db, p, n);
+    if (rc == 0)
+        rc = job_memo_delete(db, p, n);
     if (rc == 0)
         rc = db_exec_in(db, "DELETE FROM jobs WHERE state = 'succeeded' AND id IN ", p, n);
     free(p);

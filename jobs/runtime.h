@@ -94,6 +94,21 @@ void job_log(struct job_ctx *ctx, enum log_level level, const char *fmt, ...)
  * cheap to call for every item. */
 void job_progress(struct job_ctx *ctx, int64_t done, int64_t total, const char *note);
 
+/* A memo of this job: what its function keeps between the job's attempts, for a step done on
+ * an external system that a retry must not do again (a file uploaded, not yet linked). Set it
+ * before the next step, so that a crash or failure between the two leaves it; a later
+ * attempt reads it and does only what is left. Kept in the fleet database (job_memos) until
+ * retention deletes the job. Names of at most 191 bytes, values of at most 1024.
+ * job_memo_get copies the value into out (len bytes; "" when there is none) and returns 1
+ * when there is one, 0 when not (always under `jobfleet run`, which has no job row), -1 with
+ * err when the database could not say: the caller should retry rather than redo the step.
+ * job_memo_set returns 0 (nothing is written in a dry run or under `jobfleet run`), or -1
+ * with err. */
+int job_memo_get(struct job_ctx *ctx, const char *name, char *out, size_t len, char *err,
+                 size_t errlen);
+int job_memo_set(struct job_ctx *ctx, const char *name, const char *value, char *err,
+                 size_t errlen);
+
 /* The most a dry run's plan keeps, as JSON text: a quarter of what a result may be (the worker
  * stores no result over 4 MiB), so that a plan of a big sync still leaves room for the
  * function's own result. */

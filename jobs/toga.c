@@ -4,6 +4,7 @@
 #include "cfg.h"
 #include "hmac.h"
 #include "httpc.h"
+#include "job_memo.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -371,9 +372,9 @@ toga_file_get(struct toga *t, const char *file_uuid, char **name, unsigned char 
     return TOGA_OK;
 }
 
-enum toga_fail
-toga_file_attach(struct toga *t, const char *note_uuid, const char *name,
-                 const unsigned char *bytes, size_t len, char *file_uuid_out, struct toga_err *e)
+static enum toga_fail
+toga_file_upload(struct toga *t, const char *name, const unsigned char *bytes, size_t len,
+                 char uuid_out[37], struct toga_err *e)
 {
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "name", name);
@@ -387,20 +388,70 @@ toga_file_attach(struct toga *t, const char *note_uuid, const char *name,
         return f;
     const char *uuid =
         cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(data, "files"), "uuid"));
-    if (uuid == NULL) {
+    if (uuid == NULL || strlen(uuid) != 36) {
         cJSON_Delete(data);
         toga_err_set(e, TOGA_OTHER, 200, "toga: POST /files: no data.files.uuid");
         return e->fail;
     }
-    if (file_uuid_out)
-        snprintf(file_uuid_out, 37, "%s", uuid);
-    cJSON *link = cJSON_CreateObject();
-    cJSON_AddItemToObject(cJSON_AddObjectToObject(link, "file"), "uuid", cJSON_CreateString(uuid));
+    snprintf(uuid_out, 37, "%s", uuid);
     cJSON_Delete(data);
+    return TOGA_OK;
+}
+
+static enum toga_fail
+toga_file_link(struct toga *t, const char *note_uuid, const char *file_uuid, struct toga_err *e)
+{
+    cJSON *link = cJSON_CreateObject(), *data = NULL;
+    cJSON_AddItemToObject(cJSON_AddObjectToObject(link, "file"), "uuid",
+                          cJSON_CreateString(file_uuid));
     char *p = toga_item_path("/ticket-notes/", note_uuid, "/ticket-note-files");
-    f = toga_call(t, "POST", p, link, &data, NULL, e);
+    enum toga_fail f = toga_call(t, "POST", p, link, &data, NULL, e);
     free(p);
     cJSON_Delete(link);
     cJSON_Delete(data);
+    return f;
+}
+
+/* The memo that keeps the file an attempt uploaded for the note, by note, name and content. */
+static void
+toga_file_memo(const char *note_uuid, const char *name, const unsigned char *bytes, size_t len,
+               char out[80])
+{
+    uint8_t sha[HMAC_SHA256_LEN];
+    hmac_digest(bytes, len, sha);
+    char hex[2 * HMAC_SHA256_LEN + 1];
+    hmac_hex(sha, sizeof(sha), hex);
+    char *key = xasprintf("%s\n%s\n%s", note_uuid, name, hex);
+    hmac_digest(key, strlen(key), sha);
+    free(key);
+    hmac_hex(sha, sizeof(sha), hex);
+    snprintf(out, 80, "toga_file:%s", hex);
+}
+
+enum toga_fail
+toga_file_attach(struct toga *t, const char *note_uuid, const char *name,
+                 const unsigned char *bytes, size_t len, char *file_uuid_out, struct toga_err *e)
+{
+    char memo[80], uuid[JOB_MEMO_VALUE_MAX + 1], err[512];
+    toga_file_memo(note_uuid, name, bytes, len, memo);
+    int have = job_memo_get(t->ctx, memo, uuid, sizeof(uuid), err, sizeof(err));
+    if (have < 0) {
+        toga_err_set(e, TOGA_TRANSIENT, 0, "toga: %s", err);
+        return e->fail;
+    }
+    enum toga_fail f = TOGA_NOTFOUND;
+    /* An earlier attempt uploaded it and failed before the link (or its check-out): link that
+     * file. Gone meanwhile (404), it is uploaded again. */
+    if (have == 1 && strlen(uuid) == 36)
+        f = toga_file_link(t, note_uuid, uuid, e);
+    if (f == TOGA_NOTFOUND) {
+        if ((f = toga_file_upload(t, name, bytes, len, uuid, e)) != TOGA_OK)
+            return f;
+        if (job_memo_set(t->ctx, memo, uuid, err, sizeof(err)) < 0)
+            job_warn(t->ctx, "%s: a failure before the link would upload %s again", err, name);
+        f = toga_file_link(t, note_uuid, uuid, e);
+    }
+    if (f == TOGA_OK && file_uuid_out)
+        memcpy(file_uuid_out, uuid, 37); /* 36 characters: checked, or toga_file_upload's */
     return f;
 }

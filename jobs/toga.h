@@ -90,8 +90,11 @@ enum toga_fail toga_file_get(struct toga *t, const char *file_uuid, char **name,
                              unsigned char **bytes, size_t *len, struct toga_err *e);
 
 /* Uploads a file (POST /files with name and data base64) and links it to the note (POST
- * /ticket-notes/{uuid}/ticket-note-files). file_uuid_out (37 bytes, may be NULL) receives the
- * new file's uuid. Returns TOGA_OK, TOGA_DRY or the failure. */
+ * /ticket-notes/{uuid}/ticket-note-files). The uploaded file is kept as a memo of the job
+ * (job_memo_set) before the link: a later attempt of the job, after a failure between the two,
+ * links that file instead of uploading another copy (TOGA 2 keeps every upload, linked or
+ * not). file_uuid_out (37 bytes, may be NULL) receives the file's uuid. Returns TOGA_OK,
+ * TOGA_DRY or the failure. */
 enum toga_fail toga_file_attach(struct toga *t, const char *note_uuid, const char *name,
                                 const unsigned char *bytes, size_t len, char *file_uuid_out,
                                 struct toga_err *e);

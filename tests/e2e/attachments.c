@@ -550,7 +550,42 @@ test_big_file(struct tenv *t)
     at_stop(&a);
 }
 
+/* The link of an uploaded file fails for a whole attempt (TOGA 2 answers 503 to it twelve
+ * times): the retry must link the file it uploaded, not upload another. Before, each failed
+ * attempt left one more copy of the file in TOGA 2, unlinked and unseen (3 uploads for 1
+ * file here). */
+static void
+test_link_failure_uploads_once(struct tenv *t)
+{
+    struct at a;
+    at_start(&a, t);
+    char *out = NULL;
+    const char *av[] = {"action",         "set", "Attachments/Desk/CopyToToga",
+                        "--backoff-base", "1s",  NULL};
+    CHECK(t_cli(a.t, &out, NULL, av) == 0, "action set: %s", out ? out : "");
+    free(out);
+    t_spawn(a.t, t_bin("jobfleet-scheduler"), NULL);
+    char *note = ttoga_note(&a.toga);
+    at_desk_file(&a, "invoice.pdf", "invoice bytes");
+    tfake_control(&a.toga, "faults",
+                  "{\"path\":\"/v2/ticket-notes/\",\"method\":\"POST\",\"status\":503,"
+                  "\"count\":12}");
+    char *p = xasprintf("{\"desk_reply_id\":%lld,\"note_uuid\":\"%s\"}", (long long)a.reply, note);
+    char *res = at_run(&a, "Attachments/Desk/CopyToToga", p, "succeeded");
+    cJSON *files = ttoga_note_files(&a.toga, note);
+    int uploads = ttoga_count(&a.toga, "POST /v2/files");
+    CHECK(cJSON_GetArraySize(files) == 1 && uploads == 1,
+          "the note has %d file(s), and TOGA 2 got %d uploads of its one file (%s)",
+          cJSON_GetArraySize(files), uploads, res);
+    cJSON_Delete(files);
+    free(res);
+    free(p);
+    free(note);
+    at_stop(&a);
+}
+
 static const struct test_case cases[] = {
+    {"e2e_attach_link_failure_uploads_once", test_link_failure_uploads_once, NULL},
     {"e2e_attach_toga_to_desk_twice", test_toga_to_desk_twice, NULL},
     {"e2e_attach_desk_to_toga_twice", test_desk_to_toga_twice, NULL},
     {"e2e_attach_note_zero_two_misspelt", test_note_zero_two_misspelt, NULL},

@@ -509,6 +509,12 @@ test_retention(struct tenv *t)
                       "VALUES (?, 1, NOW(6), 'succeeded')",
                       DB_P(DBI(ids[i])), NULL, NULL) == 0,
               "insert attempt");
+    for (int i = 0; i < 3; i++)
+        CHECK(db_exec(t->db,
+                      "INSERT INTO job_memos (job_id, name, value, dt_updated) VALUES (?, 'm', "
+                      "'v', NOW(6))",
+                      DB_P(DBI(ids[i])), NULL, NULL) == 0,
+              "insert memo: %s", db_errstr(t->db));
     CHECK(db_exec_static(t->db, "INSERT INTO webhook_log (dt_received, path, status) VALUES "
                                 "(NOW(6) - INTERVAL 30 DAY, '/webhook/old', 202), "
                                 "(NOW(6), '/webhook/new', 202)") == 0,
@@ -524,6 +530,10 @@ test_retention(struct tenv *t)
                     DB_P(DBI(new_ok), DBI(old_failed))) == 2,
           "retention deleted a recent or a failed job");
     CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM job_attempts", DB_NOP) == 2, "attempts lost");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM job_memos WHERE job_id = ?", DB_P(DBI(old_ok))) ==
+                  0 &&
+              t_sql_int(t, 0, "SELECT COUNT(*) FROM job_memos", DB_NOP) == 2,
+          "the memos of a deleted job kept, or others' deleted");
     WAIT_UNTIL(t_sql_int(t, -1, "SELECT COUNT(*) FROM webhook_log WHERE path = '/webhook/old'",
                          DB_NOP) == 0,
                5000, "old webhook_log row kept");
