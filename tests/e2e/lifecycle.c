@@ -677,8 +677,47 @@ test_locked_queued_row_no_fence(struct tenv *t)
                "the jobs never ran once the lock went");
 }
 
+/* FAULTS #11: the server answers a job row's change with a deadlock (1213), which rolls the
+ * transaction back: twice at the claim, twice at the check-out. Each is tried again; the jobs
+ * run once and succeed on their first attempt, and no change of state is lost. (A trigger
+ * raises it; its counter is a MEMORY table, which the statement's rollback leaves alone.) */
+static void
+test_deadlocks_retried(struct tenv *t)
+{
+    CHECK(db_exec_static(t->db, "CREATE TABLE deadlock_budget (what VARCHAR(16) PRIMARY KEY, "
+                                "n INT) ENGINE=MEMORY") == 0 &&
+              db_exec_static(t->db, "INSERT INTO deadlock_budget VALUES ('running', 2), "
+                                    "('succeeded', 2)") == 0,
+          "deadlock budget: %s", db_errstr(t->db));
+    CHECK(db_exec_static(t->db,
+                         "CREATE TRIGGER deadlock_on_change BEFORE UPDATE ON jobs FOR EACH ROW "
+                         "IF NEW.state <> OLD.state AND (SELECT n FROM deadlock_budget WHERE "
+                         "what = NEW.state) > 0 THEN UPDATE deadlock_budget SET n = n - 1 WHERE "
+                         "what = NEW.state; SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = 1213, "
+                         "MESSAGE_TEXT = 'Deadlock found when trying to get lock; try "
+                         "restarting transaction'; END IF") == 0,
+          "trigger: %s", db_errstr(t->db));
+    int64_t a = t_enqueue(t, "System/Noop", NULL, NULL);
+    int64_t b = t_enqueue(t, "System/Noop", NULL, NULL);
+    pid_t w = start_worker(t);
+    WAIT_UNTIL(t_job_done(t, a) && t_job_done(t, b), 20000, "jobs: %s, %s", t_job_state(t, a),
+               t_job_state(t, b));
+    CHECK(t_sql_int(t, -1, "SELECT SUM(n) FROM deadlock_budget", DB_NOP) == 0,
+          "the four deadlocks did not all happen");
+    CHECK(t_sql_int(t, -1,
+                    "SELECT COUNT(*) FROM jobs WHERE id IN (?, ?) AND state = 'succeeded' AND "
+                    "attempt = 1",
+                    DB_P(DBI(a), DBI(b))) == 2 &&
+              attempts_of(t, a) == 1 && attempts_of(t, b) == 1,
+          "after the deadlocks: %s (%lld attempt rows), %s (%lld)", t_job_state(t, a),
+          (long long)attempts_of(t, a), t_job_state(t, b), (long long)attempts_of(t, b));
+    CHECK(t_log_has(t, w, "Deadlock found"), "the deadlocks are not logged");
+    CHECK(db_exec_static(t->db, "DROP TRIGGER deadlock_on_change") == 0, "drop the trigger");
+}
+
 static const struct test_case cases[] = {
     {"e2e_lifecycle_noop_succeeds", test_noop_succeeds, NULL},
+    {"e2e_lifecycle_deadlocks_retried", test_deadlocks_retried, NULL},
     {"e2e_lifecycle_fail_then_retry", test_fail_then_retry, NULL},
     {"e2e_lifecycle_duplicate_push_runs_once", test_duplicate_push_runs_once,
      "[worker]\nconcurrency = 4\n"},

@@ -1,5 +1,6 @@
 jf_e2e(lifecycle TIMEOUT 120 NAMES
   e2e_lifecycle_noop_succeeds
+  e2e_lifecycle_deadlocks_retried
   e2e_lifecycle_fail_then_retry
   e2e_lifecycle_duplicate_push_runs_once
   e2e_lifecycle_duplicate_while_running_runs_once
