@@ -30,6 +30,9 @@
 #define WRITER_PROBE_MS 250
 #define PUSH_BACKLOG_MAX 100000
 #define PUSH_RETRY_MS 500
+/* While Redis refuses pushes, a warning at the first and then at most this often, with the
+ * IDs kept meanwhile: one per retry (every PUSH_RETRY_MS) wrote 7,200 lines an hour. */
+#define PUSH_LOG_EVERY_MS 60000
 /* The finisher answers a batch's requests after its push: a hung Redis must not hold them past
  * db_timeout_ms, when they would be spooled though committed (FAULTS #8). IDs not pushed in
  * time are kept for later, as when Redis is down. */
@@ -94,6 +97,8 @@ struct producer_writer {
     pthread_mutex_t push_mu;
     struct push_item *backlog;
     int n_backlog;
+    int64_t push_logged_ms;     /* the last "kept to push" warning; 0: none this outage */
+    long push_kept;             /* IDs kept since it */
     atomic_llong push_retry_ms; /* no push before this time after a failure */
     atomic_llong max_packet;    /* MariaDB's max_allowed_packet, read at each connect */
 };
@@ -275,6 +280,27 @@ writer_backlog_add(struct producer_writer *wr, const struct push_item *it, int n
         log_warnx("push backlog full: %d job IDs left for the scheduler's reconcile", n - take);
 }
 
+/* Warns of n IDs kept after a refused push: the first of an outage at once, then once every
+ * PUSH_LOG_EVERY_MS with the count since. Any thread. */
+static void
+writer_push_failed_log(struct producer_writer *wr, const char *err, int n)
+{
+    int64_t now = now_mono_ms();
+    pthread_mutex_lock(&wr->push_mu);
+    wr->push_kept += n;
+    long kept = wr->push_kept;
+    bool say = wr->push_logged_ms == 0 || now - wr->push_logged_ms >= PUSH_LOG_EVERY_MS;
+    if (say) {
+        wr->push_logged_ms = now;
+        wr->push_kept = 0;
+    }
+    pthread_mutex_unlock(&wr->push_mu);
+    if (say)
+        log_warnx("%s: %ld job IDs kept to push when Redis is back (said again once a minute "
+                  "while it lasts)",
+                  err, kept);
+}
+
 /* Pushes items grouped by queue; what Redis does not take goes to the backlog. */
 static void
 writer_push(struct producer_writer *wr, struct rq *rq, struct push_item *it, int n)
@@ -297,7 +323,7 @@ writer_push(struct producer_writer *wr, struct rq *rq, struct push_item *it, int
     if (rq_push_each(rq, queues, ids, prios, n, pushed) < 0) {
         atomic_fetch_add(&wr->p->metrics.push_failures, 1);
         atomic_store(&wr->push_retry_ms, now_mono_ms() + PUSH_RETRY_MS);
-        log_warnx("%s: %d job IDs kept to push when Redis is back", rq_errstr(rq), n);
+        writer_push_failed_log(wr, rq_errstr(rq), n);
         /* Keep every item not yet pushed, the refused queue's included. */
         int m = 0;
         for (int j = 0; j < n; j++)
@@ -342,8 +368,13 @@ writer_backlog_flush(struct producer_writer *wr, struct rq *rq)
     if (n == 0)
         return;
     writer_push(wr, rq, it, n);
-    if (now_mono_ms() >= atomic_load(&wr->push_retry_ms))
+    if (now_mono_ms() >= atomic_load(&wr->push_retry_ms)) {
         log_info("Redis is back: pushed %d job IDs kept during its outage", n);
+        pthread_mutex_lock(&wr->push_mu);
+        wr->push_logged_ms = 0; /* the next outage is said at once */
+        wr->push_kept = 0;
+        pthread_mutex_unlock(&wr->push_mu);
+    }
     free(it);
 }
 

@@ -335,6 +335,14 @@ test_outage_redis(struct tenv *t)
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs WHERE state = 'queued'", DB_NOP) == 100,
           "the jobs of the outage wait, queued");
     CHECK(tprod_metric(t, "jobfleet_producer_spooled_total") == 0, "nothing spooled for Redis");
+    /* The finisher retries its backlog every 500 ms: a warning each time wrote 7,200 lines an
+     * hour. The first is said, then once a minute. */
+    double at = tprod_metric(t, "jobfleet_producer_redis_push_failures_total");
+    WAIT_UNTIL(tprod_metric(t, "jobfleet_producer_redis_push_failures_total") >= at + 4, 10000,
+               "the backlog was not retried");
+    CHECK(t_log_count(t, p, "kept to push when Redis is back") == 1,
+          "%d warnings of IDs kept in a few seconds of outage, want 1",
+          t_log_count(t, p, "kept to push when Redis is back"));
     tsrv_start_redis(&srv);
     /* The producer pushes the IDs it kept (the scheduler's reconcile would too, later). */
     WAIT_UNTIL(
