@@ -540,6 +540,8 @@ cli_stats(struct cli *c, int argc, char **argv)
 {
     if (cli_parse(c, "stats", argc, argv, NULL) < 0)
         return CLI_USAGE;
+    if (c->n_pos)
+        return cli_usage_error("stats takes no arguments");
     char err[1024];
     cJSON *s = job_stats(cli_db(c), err, sizeof(err));
     if (s == NULL)

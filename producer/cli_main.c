@@ -248,9 +248,10 @@ cli_rq(struct cli *c)
 int
 cli_config_example(struct cli *c, int argc, char **argv)
 {
-    (void)c;
-    (void)argc;
-    (void)argv;
+    if (cli_parse(c, "config-example", argc, argv, NULL) < 0)
+        return CLI_USAGE;
+    if (c->n_pos)
+        return cli_usage_error("config-example takes no arguments");
     cfg_print_example();
     return CLI_OK;
 }

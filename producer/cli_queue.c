@@ -165,6 +165,11 @@ cli_queue(struct cli *c, int argc, char **argv)
                                limit ? " (backoff is set per action: action set)" : "");
     if (!cli_queue_name_ok(q))
         return cli_usage_error("queue name \"%s\" must be 1-64 of [A-Za-z0-9._-]", q);
+    /* Nothing to set would still say "limits set" and write an empty audit row. */
+    if (limit && !cli_opt(c, "--concurrency") && !cli_opt(c, "--rate"))
+        return cli_usage_error("queue limit %s needs --concurrency N|none, --rate N/DURATION|none "
+                               "or both",
+                               q);
     struct db *db = cli_db(c);
     if (strcmp(sub, "pause") == 0 || strcmp(sub, "resume") == 0) {
         bool pause = sub[0] == 'p';
@@ -218,6 +223,11 @@ cli_action(struct cli *c, int argc, char **argv)
     if (action_find(c->pos[1], c->cfg.worker.test_actions) == NULL)
         return cli_usage_error("action set: unknown action \"%s\" (jobfleet actions lists them)",
                                c->pos[1]);
+    if (!cli_opt(c, "--concurrency") && !cli_opt(c, "--rate") && !cli_opt(c, "--backoff-base") &&
+        !cli_opt(c, "--backoff-cap"))
+        return cli_usage_error("action set %s needs --concurrency, --rate, --backoff-base or "
+                               "--backoff-cap",
+                               c->pos[1]);
     struct limits l;
     if (cli_limits(c, "action set", &l) != CLI_OK)
         return CLI_USAGE;
@@ -237,6 +247,10 @@ cli_action(struct cli *c, int argc, char **argv)
                                    v);
         cap *= 1000;
     }
+    /* A base past the cap would wait the cap from the first retry on: not what was asked. */
+    if (base > 0 && cap > 0 && base > cap)
+        return cli_usage_error("action set: --backoff-base (%s) is longer than --backoff-cap (%s)",
+                               cli_opt(c, "--backoff-base"), cli_opt(c, "--backoff-cap"));
     struct db *db = cli_db(c);
     int rc = cli_change_begin(c);
     if (rc != CLI_OK)

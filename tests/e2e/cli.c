@@ -100,6 +100,17 @@ test_bad_input(struct tenv *t)
                "System/Noop", "--in", "107000000000d");
     EXPECT_CLI(2, "--backoff-base \"107000000000d\" is not a duration", "action", "set",
                "System/Noop", "--backoff-base", "107000000000d");
+    /* Nothing to change said "limits set" (or "settings set") and wrote an empty audit row;
+     * extra arguments were ignored; a backoff base past its cap was taken. */
+    int64_t audits = t_sql_int(t, -1, "SELECT COUNT(*) FROM audit_log", DB_NOP);
+    EXPECT_CLI(2, "queue limit default needs --concurrency", "queue", "limit", "default");
+    EXPECT_CLI(2, "action set System/Noop needs --concurrency", "action", "set", "System/Noop");
+    EXPECT_CLI(2, "--backoff-base (10m) is longer than --backoff-cap (1m)", "action", "set",
+               "System/Noop", "--backoff-base", "10m", "--backoff-cap", "1m");
+    EXPECT_CLI(2, "stats takes no arguments", "stats", "extra");
+    EXPECT_CLI(2, "config-example takes no arguments", "config-example", "extra");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM audit_log", DB_NOP) == audits,
+          "a refused change wrote an audit row");
     /* cJSON takes any bytes in a string; the column would not. */
     EXPECT_CLI(2, "parameters must be UTF-8 text (byte 6 is not)", "enqueue", "System/Echo",
                "--params", "{\"a\":\"\xff\"}");
