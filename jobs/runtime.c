@@ -105,8 +105,15 @@ job_run(struct job_env *env, job_fn *fn, int64_t id, int attempt, const char *ac
     out->status = JOB_FAIL;
     job_rt_attach(&ctx);
     fn(&ctx, params, out);
+    /* Said with the action and what follows, so that the worker's log alone tells an operator
+     * which job failed and whether it runs again. */
     if (out->status != JOB_OK && out->reason)
-        job_log(&ctx, LOG_LEVEL_INFO, "attempt ended: %s", out->reason);
+        job_log(&ctx, out->status == JOB_RETRY ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "%s %s: %s",
+                action,
+                out->status == JOB_RETRY       ? "failed, to be retried while attempts remain"
+                : out->status == JOB_CANCELLED ? "cancelled"
+                                               : "failed for good",
+                out->reason);
     if (ctx.dry_run && out->status == JOB_OK)
         out->result = job_run_dry_result(&rt, out->result);
     job_rt_save(&ctx, true);
