@@ -226,7 +226,14 @@ cli_db(struct cli *c)
     if (c->db == NULL) {
         c->db = db_new(&c->cfg.mysql);
         if (db_connect(c->db) < 0) {
-            cli_runtime_error("%s", db_errstr(c->db));
+            /* Run from elsewhere than the checkout, the CLI finds no .local/jobfleet.conf and
+             * tries the defaults: say so, or the operator hunts a server that was never
+             * configured. */
+            cli_runtime_error("%s%s", db_errstr(c->db),
+                              c->cfg.path ? ""
+                                          : " (no config file was found: --config PATH, "
+                                            "JOBFLEET_CONFIG, ./.local/jobfleet.conf or "
+                                            "/etc/jobfleet/jobfleet.conf)");
             exit(CLI_RUNTIME);
         }
     }

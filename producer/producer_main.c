@@ -94,7 +94,8 @@ main(int argc, char **argv)
     }
     webhook_sources_warn_unused(&c);
     if (check) {
-        printf("config ok\n");
+        printf("config ok%s\n",
+               c.path ? "" : " (no config file: the defaults and the environment)");
         cfg_release(&c);
         return 0;
     }

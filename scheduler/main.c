@@ -183,7 +183,8 @@ main(int argc, char **argv)
         return SCHED_EXIT_USAGE;
     }
     if (check_only) {
-        printf("jobfleet-scheduler: configuration OK (%s)\n", cfg.path ? cfg.path : "defaults");
+        printf("jobfleet-scheduler: configuration OK (%s)\n",
+               cfg.path ? cfg.path : "no config file: the defaults and the environment");
         cfg_release(&cfg);
         return SCHED_EXIT_OK;
     }

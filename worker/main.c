@@ -139,7 +139,8 @@ main(int argc, char **argv)
             return 2;
         }
         fetch_queues_free(q, nq);
-        printf("config OK%s%s\n", cfg.path ? ": " : "", cfg.path ? cfg.path : "");
+        printf("config OK: %s\n",
+               cfg.path ? cfg.path : "no config file (the defaults and the environment)");
         cfg_release(&cfg);
         return 0;
     }

@@ -280,6 +280,14 @@ test_config_errors(struct tenv *t)
     free(want);
     free(err);
 
+    /* Run where no config file is found, the CLI tried the defaults and said only that it
+     * could not connect. */
+    CHECK(run(t, &err, "cd / && JOBFLEET_CONFIG= JOBFLEET_MYSQL_PORT=1 %s stats",
+              t_bin("jobfleet")) == 1 &&
+              strstr(err, "no config file was found"),
+          "no config file: %s", err);
+    free(err);
+
     CHECK(run(t, &err, "%s --config %s/missing.conf stats", t_bin("jobfleet"), t->dir) == 2,
           "missing file");
     CHECK(strstr(err, "missing.conf: cannot open config file"), "msg: %s", err);
