@@ -7,18 +7,60 @@
 #include "util.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static volatile int run_cancel;
+static volatile pid_t run_child;
 
 static void
 run_on_signal(int sig)
 {
     (void)sig;
     run_cancel = 1;
+}
+
+/* The parent's: a signal sent to it alone (a timeout, a service manager) reaches the job. */
+static void
+run_forward(int sig)
+{
+    if (run_child > 0)
+        kill(run_child, sig);
+}
+
+/* Forks: the child returns 0 and runs the job as the worker's child would; the parent waits
+ * and returns the child's exit status, or says how it died (a function that crashes must not
+ * take the CLI with it: --help promises exit 1) and returns CLI_RUNTIME. */
+static int
+run_in_child(const char *action, bool *child)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    *child = pid == 0;
+    if (pid <= 0)
+        return pid < 0 ? cli_runtime_error("run: fork: %s", strerror(errno)) : CLI_OK;
+    run_child = pid;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = run_forward;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFSIGNALED(st)) {
+        fprintf(stderr, "%s crashed: signal %d (%s)\n", action, WTERMSIG(st),
+                strsignal(WTERMSIG(st)));
+        return CLI_RUNTIME;
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : CLI_RUNTIME;
 }
 
 static const struct cli_opt_spec run_opts[] = {
@@ -80,6 +122,12 @@ cli_run(struct cli *c, int argc, char **argv)
     char *params = run_params(c);
     if (params == NULL)
         return CLI_USAGE;
+    bool child = false;
+    int rc = run_in_child(action, &child);
+    if (!child) {
+        free(params);
+        return rc;
+    }
     /* Ctrl-C asks the job function to stop, as a cancellation does in the worker. */
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -96,7 +144,7 @@ cli_run(struct cli *c, int argc, char **argv)
             out.reason ? out.reason : "");
     if (out.result)
         printf("%s\n", out.result);
-    int rc = out.status == JOB_OK ? CLI_OK : CLI_RUNTIME;
+    rc = out.status == JOB_OK ? CLI_OK : CLI_RUNTIME;
     job_out_release(&out);
     return rc;
 }

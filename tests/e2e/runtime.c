@@ -32,6 +32,13 @@ test_run_and_actions(struct tenv *t)
     free(out);
     out = cli_expect(t, 2, (const char *const[]){"run", "No/Such", NULL});
     free(out);
+    /* A function that crashes must not take the CLI with it (it died by SIGSEGV, exit 139,
+     * where --help promises 1): it runs in a child, and the CLI says how it died. */
+    char *err = NULL;
+    int rc = t_cli(t, NULL, &err, (const char *const[]){"run", "System/Crash", NULL});
+    CHECK(rc == 1 && strstr(err, "System/Crash crashed: signal 11"), "run System/Crash: %d %s", rc,
+          err);
+    free(err);
     out = cli_expect(t, 2, (const char *const[]){"run", "System/Echo", "--params", "[1]", NULL});
     free(out);
     out = cli_expect(t, 0, (const char *const[]){"--json", "actions", NULL});
