@@ -700,15 +700,20 @@ rq_limit_each(struct rq *rq, const struct rq_limit *lims, int n, const char *mem
             continue;
         char *key = rq_limit_key(rq, "c", lims[i].scope);
         if (renew) {
-            /* Lease ends are on Redis's clock: extend from its TIME via a tiny script. */
+            /* Lease ends are on Redis's clock: extend from its TIME via a tiny script. The set's
+             * expiry moves too: left at two leases from the last acquire, it dropped a running
+             * job's slot, and the next job of the limit started beside it. And the slot is added
+             * whether or not it is there: after Redis lost its data, a running job takes its
+             * slot back at its next heartbeat. (A renew never follows its own release: both are
+             * the holder's, the renew answered before the job is handed to its check-out.) */
             char lease[32];
             snprintf(lease, sizeof(lease), "%lld", (long long)lease_ms);
             const char *argv[] = {"EVAL",
                                   "local t = redis.call('TIME') "
                                   "local now = tonumber(t[1]) * 1000 + "
                                   "math.floor(tonumber(t[2]) / 1000) "
-                                  "return redis.call('ZADD', KEYS[1], 'XX', now + ARGV[2], "
-                                  "ARGV[1])",
+                                  "redis.call('ZADD', KEYS[1], now + ARGV[2], ARGV[1]) "
+                                  "return redis.call('PEXPIRE', KEYS[1], ARGV[2] * 2)",
                                   "1",
                                   key,
                                   member,

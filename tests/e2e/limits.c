@@ -2,8 +2,12 @@
  * each acquire of a job's slots is its own, so that two claims of one job (after a hand-back or
  * a recovery) neither share a slot nor free each other's. */
 #include "limits.h"
+#include "rq.h"
 #include "tsupport.h"
 #include "util.h"
+
+#include <stdlib.h>
+#include <unistd.h>
 
 #define LEASE_MS 300
 
@@ -49,8 +53,54 @@ test_late_free_keeps_later_claim(struct tenv *t)
     limiter_release(&l);
 }
 
+/* A job that runs longer than two leases keeps its slot: its worker renews it at every
+ * heartbeat. The renew moved the slot's end but not the slot set's expiry (two leases from the
+ * last acquire): the set vanished under a running job, and the next job of a concurrency of 1
+ * started beside it (a limit of 1 ran 3 jobs at once with a 12 s sleep and lease_s 2). */
+static void
+test_renewed_slot_outlives_two_leases(struct tenv *t)
+{
+    struct limiter l;
+    limiter_one_at_a_time(t, &l);
+    struct job_limits held, other;
+    CHECK(acquire(&l, &held, 42) == 0, "job 42 takes the slot");
+    int64_t until = now_mono_ms() + 4 * LEASE_MS;
+    while (now_mono_ms() < until) {
+        limiter_renew(&l, &held);
+        CHECK(acquire(&l, &other, 43) > 0,
+              "job 43 took the slot of job 42, renewed all along, %lld ms into its run",
+              (long long)(now_mono_ms() - (until - 4 * LEASE_MS)));
+        usleep(LEASE_MS / 4 * 1000); /* the heartbeat's pace, not a wait for a condition */
+    }
+    limiter_free_slots(&l, &held);
+    limiter_release(&l);
+}
+
+/* Redis lost its data (a restart without persistence, FLUSHALL) while a job held its slot: the
+ * renew, a ZADD XX, re-added nothing, and every later job of the limit ran beside it. The
+ * renew puts the running job's slot back. */
+static void
+test_renew_restores_lost_slot(struct tenv *t)
+{
+    struct limiter l;
+    limiter_one_at_a_time(t, &l);
+    struct job_limits held, other;
+    CHECK(acquire(&l, &held, 42) == 0, "job 42 takes the slot");
+    char *key = xasprintf("%s:lim:c:%s", t->cfg.redis.prefix, held.ascope);
+    const char *del[] = {"DEL", key};
+    CHECK(rq_command(t->rq, 2, del) == 1, "the slot set is gone: %s", rq_errstr(t->rq));
+    limiter_renew(&l, &held);
+    CHECK(acquire(&l, &other, 43) > 0,
+          "job 43 took the slot while job 42 runs on: the renew did not put it back");
+    free(key);
+    limiter_free_slots(&l, &held);
+    limiter_release(&l);
+}
+
 static const struct test_case cases[] = {
     {"e2e_limits_late_free_keeps_later_claim", test_late_free_keeps_later_claim, NULL},
+    {"e2e_limits_renewed_slot_outlives_two_leases", test_renewed_slot_outlives_two_leases, NULL},
+    {"e2e_limits_renew_restores_lost_slot", test_renew_restores_lost_slot, NULL},
 };
 
 int
