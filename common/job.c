@@ -232,14 +232,10 @@ job_spec_check(const struct job_spec *spec, bool test_actions, struct job_spec *
     }
     if (out->queue == NULL || out->queue[0] == '\0')
         out->queue = def->queue;
-    size_t ql = strlen(out->queue);
-    for (size_t i = 0; i < ql; i++) {
-        char c = out->queue[i];
-        if (!(isalnum((unsigned char)c) || c == '-' || c == '_' || c == '.') || ql > 64) {
-            *field = "queue";
-            snprintf(err, errlen, "queue \"%s\" must be 1-64 of [A-Za-z0-9._-]", out->queue);
-            return JOB_E_INPUT;
-        }
+    if (!job_queue_name_ok(out->queue)) {
+        *field = "queue";
+        snprintf(err, errlen, "queue \"%s\" must be 1-64 of [A-Za-z0-9._-]", out->queue);
+        return JOB_E_INPUT;
     }
     if (out->priority < JOB_PRIORITY_MIN || out->priority > JOB_PRIORITY_MAX) {
         *field = "priority";
@@ -574,6 +570,19 @@ job_count_enqueued(const char *action, const struct job_ref *ref)
 
 /* Whether a stored job with this action and these parameters (as stored, NULL for none) was
  * made by the request s repeats. */
+bool
+job_queue_name_ok(const char *q)
+{
+    size_t l = strlen(q);
+    if (l == 0 || l > 64)
+        return false;
+    for (size_t i = 0; i < l; i++)
+        if (!((q[i] >= 'a' && q[i] <= 'z') || (q[i] >= 'A' && q[i] <= 'Z') ||
+              (q[i] >= '0' && q[i] <= '9') || q[i] == '-' || q[i] == '_' || q[i] == '.'))
+            return false;
+    return true;
+}
+
 static bool
 job_same_parts(const char *action, const char *stored, const struct job_spec *s)
 {

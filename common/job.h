@@ -86,6 +86,10 @@ int job_spec_unique_key(const struct job_spec *s, char *made, const char **key, 
 /* True when MariaDB would take key for another: its key columns are utf8mb4_bin, which is PAD
  * SPACE, so "k " and "k" are one key. Such a key must be stored hashed or refused. */
 bool job_key_padded(const char *key);
+/* True for a queue name jobs may carry: 1 to 64 of [A-Za-z0-9._-]. Everything that names a
+ * queue (a job, a CLI or dashboard change of its settings) checks it, so no settings row is
+ * made for a queue no job can be in. */
+bool job_queue_name_ok(const char *q);
 
 /* Longest client key stored as it is by job_idempotency_key; longer ones are hashed. */
 #define JOB_CLIENT_KEY_MAX 180

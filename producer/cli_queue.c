@@ -125,19 +125,6 @@ static const struct cli_opt_spec limit_opts[] = {
     {"--backoff-cap", true}, {NULL, false},
 };
 
-static bool
-cli_queue_name_ok(const char *q)
-{
-    size_t l = strlen(q);
-    if (l == 0 || l > 64)
-        return false;
-    for (size_t i = 0; i < l; i++)
-        if (!((q[i] >= 'a' && q[i] <= 'z') || (q[i] >= 'A' && q[i] <= 'Z') ||
-              (q[i] >= '0' && q[i] <= '9') || q[i] == '-' || q[i] == '_' || q[i] == '.'))
-            return false;
-    return true;
-}
-
 int
 cli_queue(struct cli *c, int argc, char **argv)
 {
@@ -163,7 +150,7 @@ cli_queue(struct cli *c, int argc, char **argv)
     if (unused)
         return cli_usage_error("queue %s does not take %s%s", sub, unused,
                                limit ? " (backoff is set per action: action set)" : "");
-    if (!cli_queue_name_ok(q))
+    if (!job_queue_name_ok(q))
         return cli_usage_error("queue name \"%s\" must be 1-64 of [A-Za-z0-9._-]", q);
     /* Nothing to set would still say "limits set" and write an empty audit row. */
     if (limit && !cli_opt(c, "--concurrency") && !cli_opt(c, "--rate"))

@@ -336,6 +336,11 @@ static void
 dash_queue_change(struct http_req *r, const struct dash_who *w, const char *q, const char *verb)
 {
     bool pause = strcmp(verb, "pause") == 0;
+    /* A name no job can carry would get a settings row of its own, shown as paused. */
+    if (!job_queue_name_ok(q)) {
+        dash_error(r, w, 400, "%s: queue name \"%s\" must be 1-64 of [A-Za-z0-9._-]", verb, q);
+        return;
+    }
     struct producer_conn *c = producer_pool_get(r->p);
     char err[512] = "";
     /* The change and its record share a transaction. */

@@ -52,6 +52,16 @@ test_csrf(struct tenv *t)
                           DB_NOP);
     CHECK(who && strcmp(who, "admin pause") == 0, "audit: %s", who ? who : "(none)");
     free(who);
+    /* A name no job can carry got a settings row of its own, shown as paused (a 70-character
+     * one a 503 from MariaDB): refused with 400, as the CLI refuses it. */
+    static const char *const bad[] = {"/queues/has%20space/pause", "/queues/%C3%A9t%C3%A9/pause",
+                                      "/queues/Q%3Cscript%3E/pause"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        long st = dstatus(t, "POST", bad[i], body, &a, NULL);
+        CHECK(st == 400, "%s: %ld", bad[i], st);
+    }
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM queue_settings", DB_NOP) == 1,
+          "a settings row made for a queue name no job can carry");
 }
 
 /* A queue pause or a cron disable whose audit_log row cannot be written (a trigger refuses it)
