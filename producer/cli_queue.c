@@ -125,6 +125,37 @@ static const struct cli_opt_spec limit_opts[] = {
     {"--backoff-cap", true}, {NULL, false},
 };
 
+/* What a limit or setting change says: "NAME WHAT", or under --json {"KIND": NAME, "set":
+ * the options given}. */
+static void
+cli_print_set(const struct cli *c, const char *kind, const char *name, const char *detail,
+              const char *what)
+{
+    if (!c->json) {
+        printf("%s %s\n", name, what);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, kind, name);
+    cJSON_AddStringToObject(o, "set", detail);
+    char *s = cJSON_PrintUnformatted(o);
+    printf("%s\n", s);
+    free(s);
+    cJSON_Delete(o);
+}
+
+/* True when action_settings has a row for name (an action renamed or removed since). */
+static bool
+cli_action_has_row(struct cli *c, const char *name)
+{
+    struct settings set;
+    if (settings_load(cli_db(c), &set) < 0)
+        return false;
+    bool has = settings_action(&set, name) != NULL;
+    settings_release(&set);
+    return has;
+}
+
 int
 cli_queue(struct cli *c, int argc, char **argv)
 {
@@ -188,11 +219,10 @@ cli_queue(struct cli *c, int argc, char **argv)
         }
         char *detail = cli_opts_detail(c);
         rc = cli_change_commit(c, "limit", "queue", q, detail);
+        if (rc == CLI_OK)
+            cli_print_set(c, "queue", q, detail, "limits set");
         free(detail);
-        if (rc != CLI_OK)
-            return rc;
-        printf("%s limits set\n", q);
-        return CLI_OK;
+        return rc;
     }
     return cli_usage_error("unknown queue command \"%s\" (list, pause, resume, limit)", sub);
 }
@@ -206,8 +236,10 @@ cli_action(struct cli *c, int argc, char **argv)
     if (sub == NULL || strcmp(sub, "set") != 0 || c->n_pos != 2)
         return cli_usage_error("action needs: set ACTION [--concurrency N|none] "
                                "[--rate N/DURATION|none] [--backoff-base D] [--backoff-cap D]");
-    /* Settings of a name no worker runs would limit nothing (settings match exactly). */
-    if (action_find(c->pos[1], c->cfg.worker.test_actions) == NULL)
+    /* Settings of a name no worker runs would limit nothing (settings match exactly); a row
+     * left by an action since renamed or removed may still be changed, to clear it. */
+    if (action_find(c->pos[1], c->cfg.worker.test_actions) == NULL &&
+        !cli_action_has_row(c, c->pos[1]))
         return cli_usage_error("action set: unknown action \"%s\" (jobfleet actions lists them)",
                                c->pos[1]);
     if (!cli_opt(c, "--concurrency") && !cli_opt(c, "--rate") && !cli_opt(c, "--backoff-base") &&
@@ -249,9 +281,8 @@ cli_action(struct cli *c, int argc, char **argv)
     }
     char *detail = cli_opts_detail(c);
     rc = cli_change_commit(c, "set", "action", c->pos[1], detail);
+    if (rc == CLI_OK)
+        cli_print_set(c, "action", c->pos[1], detail, "settings set");
     free(detail);
-    if (rc != CLI_OK)
-        return rc;
-    printf("%s settings set\n", c->pos[1]);
-    return CLI_OK;
+    return rc;
 }

@@ -81,6 +81,26 @@ test_cli_changes(struct tenv *t)
     cli_ok(t, NULL, (const char *const[]){"action", "set", "System/Noop", "--rate", "5/1s", NULL});
     CHECK(audit_rows(t, me, "set", "action", "System/Noop", "--rate 5/1s") == 1,
           "action change recorded");
+    /* --json said "audq limits set" in plain text; a row of an action since renamed could not
+     * be cleared ("unknown action"). */
+    cli_ok(t, &out,
+           (const char *const[]){"--json", "queue", "limit", "audq", "--rate", "none", NULL});
+    CHECK(strcmp(out, "{\"queue\":\"audq\",\"set\":\"--rate none\"}\n") == 0,
+          "queue limit --json: %s", out);
+    free(out);
+    CHECK(db_exec_static(t->db, "INSERT INTO action_settings (action, concurrency_limit, "
+                                "dt_updated) VALUES ('Old/Renamed', 1, NOW(6))") == 0,
+          "a settings row of a renamed action: %s", db_errstr(t->db));
+    cli_ok(t, &out,
+           (const char *const[]){"--json", "action", "set", "Old/Renamed", "--concurrency", "none",
+                                 NULL});
+    CHECK(strcmp(out, "{\"action\":\"Old/Renamed\",\"set\":\"--concurrency none\"}\n") == 0,
+          "action set --json of a renamed action's row: %s", out);
+    free(out);
+    CHECK(t_cli(t, NULL, NULL,
+                (const char *const[]){"action", "set", "Never/Was", "--concurrency", "1", NULL}) ==
+              2,
+          "a name with neither an action nor a row is still refused");
     cli_ok(t, NULL,
            (const char *const[]){"cron", "add", "aud-nightly", "0 2 * * *", "System/Noop", NULL});
     cli_ok(t, NULL, (const char *const[]){"cron", "disable", "aud-nightly", NULL});
