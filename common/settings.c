@@ -1,6 +1,9 @@
 /* This file holds the SQL of queue_settings and action_settings. */
 #include "settings.h"
+#include "log.h"
 #include "util.h"
+
+#include <stdatomic.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,34 +19,62 @@ settings_limits_from(const struct db_rows *r, int row, int col, struct limits *l
         l->rate_interval_ms = 1000;
 }
 
+/* Past this many rows of either table, the rest are left out (and said once a minute). */
+#define SETTINGS_MAX 10000
+
+static void
+settings_warn_cut(const char *table)
+{
+    static _Atomic int64_t last_ms;
+    int64_t now = now_mono_ms(), last = atomic_load(&last_ms);
+    if (last == 0 || now - last >= 60000) {
+        atomic_store(&last_ms, now);
+        log_warnx("%s: more than %d rows set something: the later ones (by name) are ignored",
+                  table, SETTINGS_MAX);
+    }
+}
+
 int
 settings_load(struct db *db, struct settings *out)
 {
     memset(out, 0, sizeof(*out));
+    /* Only rows that set something: a cleared row (every limit "none") limits nothing, and
+     * rows made for names no worker runs would otherwise push real ones out past the cap. */
     struct db_rows *q = db_query(db,
                                  "SELECT queue, is_paused, concurrency_limit, rate_limit, "
-                                 "rate_interval_ms FROM queue_settings LIMIT 10000",
-                                 DB_NOP);
+                                 "rate_interval_ms FROM queue_settings WHERE is_paused = 1 OR "
+                                 "concurrency_limit IS NOT NULL OR rate_limit IS NOT NULL ORDER "
+                                 "BY queue LIMIT ?",
+                                 DB_P(DBI(SETTINGS_MAX + 1)));
     if (q == NULL)
         return -1;
     struct db_rows *a = db_query(db,
                                  "SELECT action, concurrency_limit, rate_limit, rate_interval_ms, "
-                                 "backoff_base_ms, backoff_cap_ms FROM action_settings LIMIT 10000",
-                                 DB_NOP);
+                                 "backoff_base_ms, backoff_cap_ms FROM action_settings WHERE "
+                                 "concurrency_limit IS NOT NULL OR rate_limit IS NOT NULL OR "
+                                 "backoff_base_ms IS NOT NULL OR backoff_cap_ms IS NOT NULL "
+                                 "ORDER BY action LIMIT ?",
+                                 DB_P(DBI(SETTINGS_MAX + 1)));
     if (a == NULL) {
         db_rows_free(q);
         return -1;
     }
-    out->n_queues = q->n_rows;
-    out->queues = xcalloc((size_t)q->n_rows, sizeof(*out->queues));
-    for (int i = 0; i < q->n_rows; i++) {
+    int nq = q->n_rows > SETTINGS_MAX ? SETTINGS_MAX : q->n_rows;
+    int na = a->n_rows > SETTINGS_MAX ? SETTINGS_MAX : a->n_rows;
+    if (nq < q->n_rows)
+        settings_warn_cut("queue_settings");
+    if (na < a->n_rows)
+        settings_warn_cut("action_settings");
+    out->n_queues = nq;
+    out->queues = xcalloc((size_t)(nq ? nq : 1), sizeof(*out->queues));
+    for (int i = 0; i < nq; i++) {
         snprintf(out->queues[i].name, sizeof(out->queues[i].name), "%s", db_rows_get(q, i, 0));
         out->queues[i].paused = db_rows_int(q, i, 1, 0) != 0;
         settings_limits_from(q, i, 2, &out->queues[i].lim);
     }
-    out->n_actions = a->n_rows;
-    out->actions = xcalloc((size_t)a->n_rows, sizeof(*out->actions));
-    for (int i = 0; i < a->n_rows; i++) {
+    out->n_actions = na;
+    out->actions = xcalloc((size_t)(na ? na : 1), sizeof(*out->actions));
+    for (int i = 0; i < na; i++) {
         snprintf(out->actions[i].name, sizeof(out->actions[i].name), "%s", db_rows_get(a, i, 0));
         settings_limits_from(a, i, 1, &out->actions[i].lim);
         out->actions[i].backoff_base_ms = db_rows_int(a, i, 4, 0);

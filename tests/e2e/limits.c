@@ -97,10 +97,34 @@ test_renew_restores_lost_slot(struct tenv *t)
     limiter_release(&l);
 }
 
+/* 10,000 settings rows that set nothing (a dashboard pause and resume of many names leaves
+ * them) pushed a real limit out: the workers read the first 10,000 rows, in no order, and the
+ * limit of queue zz was ignored. Only rows that set something are read, by name. */
+static void
+test_cleared_rows_leave_limits_alone(struct tenv *t)
+{
+    CHECK(db_exec_static(t->db, "INSERT INTO queue_settings (queue, is_paused, dt_updated) "
+                                "SELECT CONCAT('a', LPAD(seq, 5, '0')), 0, NOW(6) FROM "
+                                "seq_1_to_10000") == 0 &&
+              db_exec_static(t->db,
+                             "INSERT INTO queue_settings (queue, is_paused, "
+                             "concurrency_limit, dt_updated) VALUES ('zz', 0, 1, NOW(6))") == 0,
+          "settings rows: %s", db_errstr(t->db));
+    struct limiter l;
+    limiter_init(&l, &t->cfg.redis, LEASE_MS);
+    CHECK(limiter_refresh(&l, t->db) == 0, "load the settings: %s", db_errstr(t->db));
+    struct job_limits jl;
+    limiter_scopes(&l, "zz", "System/Noop", &jl);
+    CHECK(jl.n == 1 && jl.lim[0].concurrency == 1,
+          "queue zz's limit of 1 was left out behind 10,000 rows that set nothing");
+    limiter_release(&l);
+}
+
 static const struct test_case cases[] = {
     {"e2e_limits_late_free_keeps_later_claim", test_late_free_keeps_later_claim, NULL},
     {"e2e_limits_renewed_slot_outlives_two_leases", test_renewed_slot_outlives_two_leases, NULL},
     {"e2e_limits_renew_restores_lost_slot", test_renew_restores_lost_slot, NULL},
+    {"e2e_limits_cleared_rows_leave_limits_alone", test_cleared_rows_leave_limits_alone, NULL},
 };
 
 int
