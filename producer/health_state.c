@@ -60,6 +60,11 @@ health_main(void *arg)
     m.read_timeout_s = HEALTH_IO_TIMEOUT_S;
     struct db *db = db_new(&m);
     struct rq *rq = rq_new(&h->cfg->redis);
+    /* A write, not a PING: a Redis that answers but refuses writes (a demoted master's
+     * READONLY, OOM, MISCONF) takes no push, and /health must say so. */
+    char *probe_key =
+        xasprintf("%s:producer:health", h->cfg->redis.prefix ? h->cfg->redis.prefix : "jobfleet");
+    const char *probe[] = {"SET", probe_key, "1", "PX", "10000"};
     bool db_was = true, rq_was = true;
     bgthread_lock(&h->bg);
     while (!bgthread_stopping(&h->bg)) {
@@ -69,8 +74,7 @@ health_main(void *arg)
         health_mark(h, &h->db, false, db_ok);
         health_note("MariaDB", db_was, db_ok, db_errstr(db));
         health_mark(h, &h->redis, true, false);
-        const char *ping[] = {"PING"};
-        bool rq_ok = rq_command(rq, 1, ping) >= 0;
+        bool rq_ok = rq_command(rq, 5, probe) >= 0;
         health_mark(h, &h->redis, false, rq_ok);
         health_note("Redis", rq_was, rq_ok, rq_errstr(rq));
         db_was = db_ok;
@@ -82,6 +86,7 @@ health_main(void *arg)
     bgthread_unlock(&h->bg);
     db_free(db);
     rq_free(rq);
+    free(probe_key);
     return NULL;
 }
 

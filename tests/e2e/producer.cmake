@@ -38,9 +38,11 @@ jf_e2e(producer_outage TIMEOUT 180 NAMES
   e2e_producer_spool_room_after_drop
   e2e_producer_outage_redis
   e2e_producer_outage_api_log
-  e2e_producer_writes_refused)
+  e2e_producer_writes_refused
+  e2e_producer_health_redis_refuses_writes)
 # These start private MariaDB and Redis servers of their own (stopping the shared ones would
 # disturb the other tests): heavy, so one heavy test at a time, beside lighter ones (run alone,
 # the private-server tests cost the suite over a minute at its end).
 set_tests_properties(e2e_producer_outage_mysql e2e_producer_spool_quota e2e_producer_spool_room_left
-  e2e_producer_spool_room_after_drop e2e_producer_outage_redis e2e_producer_outage_api_log PROPERTIES RESOURCE_LOCK heavy)
+  e2e_producer_spool_room_after_drop e2e_producer_outage_redis e2e_producer_outage_api_log
+  e2e_producer_health_redis_refuses_writes PROPERTIES RESOURCE_LOCK heavy)

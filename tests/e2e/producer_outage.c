@@ -403,6 +403,34 @@ test_server_autocommit_off(struct tenv *t)
     tsrv_stop(t, &srv);
 }
 
+/* Redis answers but refuses writes (a master demoted by hand: READONLY): the producer's pushes
+ * fail, so /health must not say "ok". Its probe was a PING, which a replica answers. */
+static void
+test_health_redis_refuses_writes(struct tenv *t)
+{
+    struct tsrv srv;
+    tsrv_start(t, &srv);
+    tsrv_use(t, &srv);
+    tprod_start(t);
+    char *out = NULL;
+    WAIT_UNTIL(
+        (free(out), out = NULL,
+         tprod_call(t, "GET", "/health", NULL, "", &out) == 200 && strstr(out, "\"redis\":\"ok\"")),
+        5000, "/health before: %s", out);
+    const char *demote[] = {"REPLICAOF", "127.0.0.1", "1"};
+    CHECK(rq_command(t->rq, 3, demote) == 0, "REPLICAOF: %s", rq_errstr(t->rq));
+    WAIT_UNTIL((free(out), out = NULL, tprod_call(t, "GET", "/health", NULL, "", &out),
+                strstr(out, "\"redis\":\"down\"") != NULL),
+               5000, "/health of a Redis that refuses writes: %s", out);
+    const char *promote[] = {"REPLICAOF", "NO", "ONE"};
+    CHECK(rq_command(t->rq, 3, promote) == 0, "REPLICAOF NO ONE: %s", rq_errstr(t->rq));
+    WAIT_UNTIL((free(out), out = NULL, tprod_call(t, "GET", "/health", NULL, "", &out),
+                strstr(out, "\"redis\":\"ok\"") != NULL),
+               5000, "/health once Redis takes writes again: %s", out);
+    free(out);
+    CHECK(tsrv_stop(t, &srv) == 0, "stop the private servers");
+}
+
 static const struct test_case cases[] = {
     {"e2e_producer_server_autocommit_off", test_server_autocommit_off, ECHO_SOURCE},
     {"e2e_producer_outage_mysql", test_outage_mysql, ECHO_SOURCE},
@@ -415,6 +443,7 @@ static const struct test_case cases[] = {
     {"e2e_producer_outage_redis", test_outage_redis, ECHO_SOURCE},
     {"e2e_producer_writes_refused", test_writes_refused, ECHO_SOURCE},
     {"e2e_producer_outage_api_log", test_outage_api_log, ECHO_SOURCE},
+    {"e2e_producer_health_redis_refuses_writes", test_health_redis_refuses_writes, ECHO_SOURCE},
 };
 
 int
