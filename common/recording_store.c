@@ -182,6 +182,18 @@ rec_csv_store(struct db *db, const char *body, int64_t *id)
     return rc;
 }
 
+int64_t
+rec_csv_prune(struct db *db, int days)
+{
+    uint64_t n = 0;
+    if (db_exec(db,
+                "DELETE FROM recording_csv_uploads WHERE received_at < UTC_TIMESTAMP(6) - "
+                "INTERVAL ? DAY ORDER BY id LIMIT 1000",
+                DB_P(DBI(days)), &n, NULL) < 0)
+        return -1;
+    return (int64_t)n;
+}
+
 char *
 rec_csv_load(struct db *db, int64_t id, int *found)
 {

@@ -55,5 +55,8 @@ int64_t rec_folder_stale(struct db *db, const char *folder_uuid);
 int rec_csv_store(struct db *db, const char *body, int64_t *id);
 /* A stored CSV upload's text (the caller frees); NULL when absent (*found 0) or on error. */
 char *rec_csv_load(struct db *db, int64_t id, int *found);
+/* Deletes CSV uploads received more than days ago, at most 1,000 at a time; how many, or -1.
+ * Nothing else deletes them, and each holds a whole upload (up to max_body_bytes). */
+int64_t rec_csv_prune(struct db *db, int days);
 
 #endif

@@ -251,6 +251,23 @@ csv_text(struct db *db, const cJSON *params, size_t *len, struct job_out *out)
     return NULL;
 }
 
+/* Deletes the uploads older than [scheduler] retention_days: every upload is followed by a run
+ * of this job, and nothing else deletes them. Not in a dry run; a failure is only logged (the
+ * link is done). */
+static void
+csv_prune(struct job_ctx *ctx, struct db *db)
+{
+    if (ctx->dry_run)
+        return;
+    int64_t n = rec_csv_prune(db, ctx->cfg->scheduler.retention_days);
+    if (n < 0)
+        job_warn(ctx, "deleting CSV uploads older than %d days: %s",
+                 ctx->cfg->scheduler.retention_days, db_errstr(db));
+    else if (n > 0)
+        job_info(ctx, "deleted %lld CSV upload(s) older than %d days", (long long)n,
+                 ctx->cfg->scheduler.retention_days);
+}
+
 /* Enqueues one UpdateTicket per folder the good rows touched in the cloud. */
 static int
 csv_enqueue(struct csv_run *c, struct job_out *out)
@@ -296,6 +313,7 @@ cloud_link_csv(struct job_ctx *ctx, const cJSON *params, struct job_out *out)
         cJSON_AddItemToObject(r, "bad", c.bad);
         c.bad = NULL;
         cJSON_AddNumberToObject(r, "update_jobs", jobs);
+        csv_prune(ctx, c.db);
         job_out_ok(out, cJSON_PrintUnformatted(r));
         cJSON_Delete(r);
     }

@@ -606,6 +606,11 @@ test_link_csv_api(struct tenv *t)
     struct cl c;
     cl_start(&c, t, true);
     csv_seed(&c);
+    /* An upload older than retention_days: nothing deleted uploads, and each holds a whole
+     * CSV (20 of 429 KB kept 8.5 MB for good). */
+    CHECK(db_exec_static(c.rec, "INSERT INTO recording_csv_uploads (received_at, body) VALUES "
+                                "(UTC_TIMESTAMP(6) - INTERVAL 30 DAY, 'old,csv')") == 0,
+          "an old upload: %s", db_errstr(c.rec));
     tprod_start(t);
     char *body = NULL;
     tprod_check_401(t, "POST", "/api/recordings/link-csv", csv_text);
@@ -619,6 +624,15 @@ test_link_csv_api(struct tenv *t)
     char *res = t_sql_str(t, "SELECT result FROM jobs WHERE id = ?", DB_P(DBI(id)));
     csv_check(&c, res);
     free(res);
+    struct db_rows *r = db_query(c.rec,
+                                 "SELECT COUNT(*), SUM(received_at < UTC_TIMESTAMP(6) - INTERVAL "
+                                 "14 DAY) FROM recording_csv_uploads",
+                                 DB_NOP);
+    CHECK(r && db_rows_int(r, 0, 0, -1) == 1 && db_rows_int(r, 0, 1, -1) == 0,
+          "CSV uploads after the link: %lld, %lld of them older than retention_days",
+          r ? (long long)db_rows_int(r, 0, 0, -1) : -1LL,
+          r ? (long long)db_rows_int(r, 0, 1, -1) : -1LL);
+    db_rows_free(r);
     cl_stop(&c);
 }
 
