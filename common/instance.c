@@ -101,3 +101,16 @@ instance_list(struct db *db, int recent_s, int limit)
                     "OR dt_heartbeat >= NOW(6) - INTERVAL ? SECOND ORDER BY id DESC LIMIT ?",
                     DB_P(DBI(recent_s), DBI(limit)));
 }
+
+int
+instance_delete_batch(struct db *db, const char *cutoff, int batch)
+{
+    uint64_t n = 0;
+    /* ix_instances_state_heartbeat serves the range. */
+    if (db_exec(db,
+                "DELETE FROM worker_instances WHERE state IN ('stopped', 'lost') AND "
+                "dt_heartbeat < ? LIMIT ?",
+                DB_P(DBS(cutoff), DBI(batch)), &n, NULL) < 0)
+        return -1;
+    return (int)n;
+}

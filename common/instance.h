@@ -61,5 +61,9 @@ struct db_rows *instance_silent(struct db *db, int dflt_lease_s, int64_t back_s,
  * instance_silent says, so an instance whose heartbeat arrived meanwhile stays alive. Returns 1
  * when it was marked, 0 when not, -1 on error. */
 int instance_mark_lost(struct db *db, int64_t id, int dflt_lease_s, int64_t back_s);
+/* Deletes at most batch stopped or lost instances whose last heartbeat is before cutoff
+ * ("YYYY-MM-DD HH:MM:SS.ffffff"); how many, or -1. A retention_batch_fn: every worker start
+ * adds a row, and nothing else deletes them. */
+int instance_delete_batch(struct db *db, const char *cutoff, int batch);
 
 #endif

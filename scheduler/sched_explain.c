@@ -90,7 +90,8 @@ sched_explain(const struct cfg *cfg)
             printf("%-20s %-18s %-8s %-28s %s\n", q[i].step, table ? table : "-", type ? type : "-",
                    key ? key : "-", rows ? rows : "-");
             /* A full scan of jobs grows with the backlog: that is the failure this exists
-             * to catch. (worker_instances is small and rows there do not accumulate.) */
+             * to catch. (worker_instances stays small: retention deletes stopped and lost
+             * workers' rows after retention_days.) */
             if (table && strcmp(table, "j") == 0 && type && strcmp(type, "ALL") == 0)
                 rc = 1;
             if (table && strcmp(table, "jobs") == 0 && type && strcmp(type, "ALL") == 0)

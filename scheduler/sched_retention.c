@@ -1,10 +1,11 @@
 /* This file deletes what the retention window no longer covers: succeeded jobs (with their
- * attempt rows) and webhook log rows after retention_days, audit_log rows after
- * audit_retention_days, a few small batches per tick so that no tick holds many locks or runs
- * long however much has piled up. Failed and cancelled jobs are kept: an operator may still
- * want to look at them or retry them. */
+ * attempt rows), webhook log rows and stopped workers' instance rows after retention_days,
+ * audit_log rows after audit_retention_days, a few small batches per tick so that no tick holds
+ * many locks or runs long however much has piled up. Failed and cancelled jobs are kept: an
+ * operator may still want to look at them or retry them. */
 #include "audit.h"
 #include "caltime.h"
+#include "instance.h"
 #include "retention.h"
 #include "webhook_log_store.h"
 #include "job.h"
@@ -69,6 +70,14 @@ sched_retention(struct sched *s)
     int hooks = sched_retention_rounds(s, webhook_log_store_delete_batch, cutoff, limit);
     if (hooks < 0)
         return -1;
+    /* Stopped and lost workers' rows, past lease recovery's one-day look back (retention_days
+     * is at least 1). */
+    int instances = sched_retention_rounds(s, instance_delete_batch, cutoff, limit);
+    if (instances < 0)
+        return -1;
+    if (instances > 0)
+        log_info("retention: deleted %d stopped or lost worker instances older than %d days",
+                 instances, s->cfg->scheduler.retention_days);
     s->counts.deleted_jobs += jobs;
     s->counts.deleted_webhooks += hooks;
     if (jobs + hooks > 0)

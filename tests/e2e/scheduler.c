@@ -519,6 +519,18 @@ test_retention(struct tenv *t)
                                 "(NOW(6) - INTERVAL 30 DAY, '/webhook/old', 202), "
                                 "(NOW(6), '/webhook/new', 202)") == 0,
           "insert webhook_log");
+    /* Every worker start adds an instance row and nothing deleted them (the dashboard's
+     * /workers page took 60 ms at 220,000): stopped and lost ones go after retention_days, not a
+     * worker running for 30 days, nor a recent one. */
+    CHECK(db_exec_static(t->db,
+                         "INSERT INTO worker_instances (host, pid, queues, concurrency, "
+                         "dt_started, dt_heartbeat, state) VALUES "
+                         "('old', 1, 'default', 1, NOW(6) - INTERVAL 30 DAY, NOW(6) - INTERVAL 30 "
+                         "DAY, 'stopped'), ('old', 2, 'default', 1, NOW(6) - INTERVAL 30 DAY, "
+                         "NOW(6) - INTERVAL 30 DAY, 'lost'), ('old', 3, 'default', 1, NOW(6) - "
+                         "INTERVAL 30 DAY, NOW(6), 'running'), ('new', 4, "
+                         "'default', 1, NOW(6), NOW(6) - INTERVAL 1 HOUR, 'stopped')") == 0,
+          "insert worker_instances: %s", db_errstr(t->db));
     audit_rows(t);
     pid_t s = start_leader(t);
     WAIT_UNTIL(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE id = ?", DB_P(DBI(old_ok))) == 0,
@@ -538,6 +550,12 @@ test_retention(struct tenv *t)
                          DB_NOP) == 0,
                5000, "old webhook_log row kept");
     CHECK(t_sql_int(t, 0, "SELECT COUNT(*) FROM webhook_log", DB_NOP) == 1, "new row deleted");
+    WAIT_UNTIL(
+        t_sql_int(t, -1, "SELECT COUNT(*) FROM worker_instances WHERE pid IN (1, 2)", DB_NOP) == 0,
+        5000, "stopped or lost instances of 30 days ago kept");
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM worker_instances WHERE pid IN (3, 4)", DB_NOP) ==
+              2,
+          "a running instance, or a recent one, deleted");
     /* audit_log keeps its own window ([scheduler] audit_retention_days, 365 by default). */
     WAIT_UNTIL(t_sql_int(t, -1, "SELECT COUNT(*) FROM audit_log", DB_NOP) == 1, 10000,
                "1,200 audit_log rows of 400 days ago not deleted");
