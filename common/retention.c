@@ -1,6 +1,6 @@
 /* This file holds the retention batch of the jobs tables: the deletes of succeeded jobs with
- * their attempt, log and memo rows older than a cutoff, shared by the scheduler's retention step and
- * the System/Cleanup job functions. */
+ * their attempt, log and memo rows older than a cutoff, shared by the scheduler's retention step
+ * and the System/Cleanup job functions. */
 #include "retention.h"
 #include "job_log.h"
 #include "job_memo.h"
