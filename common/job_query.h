@@ -60,9 +60,15 @@ void job_query_timeout_prefix(int timeout_ms, char *out, size_t len);
 /* Finished jobs per minute over the last `minutes` minutes: rows of (state, minute as unix
  * seconds / 60, count) for succeeded and failed. NULL on error (db_errstr). */
 struct db_rows *job_query_finished_per_minute(struct db *db, int minutes);
-/* Jobs by state, counted on the (state, dt_due) index alone: rows of (state, count). NULL on
- * error (db_errstr). */
-struct db_rows *job_query_state_counts(struct db *db);
+/* Jobs by state, counted on the (state, dt_due) index alone: rows of (state, count). With
+ * live_only, only pending, queued and running: a range of the index as big as the backlog, not
+ * as the history (finished jobs, failed and cancelled ones kept for good, grow without end).
+ * NULL on error (db_errstr). */
+struct db_rows *job_query_state_counts(struct db *db, bool live_only);
+/* Jobs in a finished state whose dt_due (their dt_completed) is at or after since
+ * ("YYYY-MM-DD HH:MM:SS.ffffff", MariaDB's clock): rows of (state, count), from a range of the
+ * state index as big as what finished since. NULL on error (db_errstr). */
+struct db_rows *job_query_finished_since(struct db *db, const char *since);
 /* Queued jobs per queue with the age of the oldest: rows of (queue, count, oldest age in
  * ms). NULL on error. */
 struct db_rows *job_query_queued_age(struct db *db);

@@ -137,6 +137,11 @@ struct dash_cache {
     double *pm[DASH_SERIES];
     int64_t pm_start;
     int64_t pm_full_ms;
+    /* The finished states' counts as last read whole, when (monotonic ms; 0: never), and
+     * MariaDB's clock just before that read: between reads, what finished since is added. */
+    int64_t finished[3];
+    int64_t finished_ms;
+    char finished_since[32];
 };
 
 int dash_cache_start(struct dash_cache *c, const struct cfg *cfg);

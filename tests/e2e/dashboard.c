@@ -587,6 +587,22 @@ test_cache_metrics(struct tenv *t)
                5000, "metrics follow the table");
     int64_t age = tprod_metric(t, "jobfleet_queue_oldest_queued_age_seconds{queue=\"default\"}");
     CHECK(age >= 90 && age < 120, "oldest queued age %lld", (long long)age);
+    /* The finished states' range of the index is the whole history (failed and cancelled jobs
+     * are kept): read whole at every refresh it grew into a core's steady load. It is read
+     * whole once a minute, and in between only what finished since (by dt_completed) is
+     * added: two jobs moved to failed with their old dt_completed show at the next whole
+     * read, not at the next refresh. */
+    db_exec_static(t->db, "UPDATE jobs SET state = 'failed' WHERE id IN (1, 2)");
+    WAIT_UNTIL(tprod_metric(t, "jobfleet_queue_jobs{queue=\"default\",state=\"queued\"}") == 1,
+               5000, "the live counts follow the table");
+    j = dget_json(t, "/?format=json", &a);
+    double failed = cJSON_GetNumberValue(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "states"), "failed"));
+    CHECK(failed == 30,
+          "the failed count (31 in the table now) was read again at a refresh, not "
+          "once a minute: %.0f",
+          failed);
+    cJSON_Delete(j);
 }
 
 /* Runs the Chromium flow of tests/browser/dashboard.mjs against a running fleet. */
