@@ -327,18 +327,29 @@ http_body_max(const struct http_req *r)
     return r->route == ROUTE_PAGE ? HTTP_PAGE_BODY_MAX : (size_t)r->p->cfg->producer.max_body_bytes;
 }
 
-/* True for a request framed two ways: Content-Length beside Transfer-Encoding, or two
- * Content-Lengths. libmicrohttpd picks one; a proxy in front that picks the other sees a
- * second request where this server sees body, or the reverse (request smuggling). */
+/* True for a request framed two ways: Content-Length beside Transfer-Encoding, two
+ * Content-Lengths, or a Transfer-Encoding other than one "chunked" (two headers, or a list
+ * whose last coding is not chunked: RFC 9112 6.3 leaves its length unknown). libmicrohttpd
+ * picks one reading; a proxy in front that picks another sees a second request where this
+ * server sees body, or the reverse (request smuggling). */
 static bool
 http_framing_ambiguous(const struct http_headers *h)
 {
     int lengths = 0, encodings = 0;
+    bool chunked = true;
     for (int i = 0; i < h->n; i++) {
         lengths += strcmp(h->names[i], "content-length") == 0;
-        encodings += strcmp(h->names[i], "transfer-encoding") == 0;
+        if (strcmp(h->names[i], "transfer-encoding") == 0) {
+            encodings++;
+            const char *v = h->values[i] + strspn(h->values[i], " \t");
+            size_t n = strlen(v);
+            while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+                n--;
+            chunked = n == 7 && strncasecmp(v, "chunked", 7) == 0;
+        }
     }
-    return lengths > 1 || (lengths > 0 && encodings > 0);
+    return lengths > 1 || (lengths > 0 && encodings > 0) || encodings > 1 ||
+           (encodings == 1 && !chunked);
 }
 
 /* Runs once the headers are in, before any of the body is read: routes the request and lets
@@ -350,8 +361,9 @@ http_begin(struct http_req *r)
     if (http_framing_ambiguous(&r->headers)) {
         r->close = true; /* RFC 9112 6.3: what follows on the connection cannot be trusted */
         http_reply_error(r, 400, "content-length",
-                         "the request has two Content-Length headers, or Content-Length and "
-                         "Transfer-Encoding: send one");
+                         "the request's length is framed two ways (two Content-Length headers, "
+                         "Content-Length and Transfer-Encoding, or a Transfer-Encoding other "
+                         "than one \"chunked\"): send one Content-Length, or chunked alone");
         return true;
     }
     const char *url = r->url;

@@ -918,17 +918,21 @@ test_ambiguous_framing(struct tenv *t)
              "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n%s",
              smuggled);
     const char *const cases[] = {
-        req, "POST /webhook/system/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n"
-             "Content-Length: 20\r\n\r\n{\"a\":1}GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"};
-    for (int i = 0; i < 2; i++) {
+        req,
+        "POST /webhook/system/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n"
+        "Content-Length: 20\r\n\r\n{\"a\":1}GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+        /* The final review: two Transfer-Encodings were still taken (202, then the hidden
+         * request answered). */
+        "POST /webhook/system/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        "Transfer-Encoding: identity\r\n\r\n7\r\n{\"a\":1}\r\n0\r\n\r\nGET /metrics "
+        "HTTP/1.1\r\nHost: x\r\n\r\n"};
+    static const char *const what[] = {"Content-Length and Transfer-Encoding",
+                                       "two Content-Lengths", "two Transfer-Encodings"};
+    for (int i = 0; i < 3; i++) {
         char *got = raw_exchange(t, cases[i]);
         const char *second = strstr(got + 1, "HTTP/1.1 ");
         CHECK(strncmp(got, "HTTP/1.1 400", 12) == 0 && second == NULL,
-              "%s: answered %.12s, then %s",
-              i ? "two Content-Lengths"
-                : "Content-Length and "
-                  "Transfer-Encoding",
-              got, second ? second : "(closed)");
+              "%s: answered %.12s, then %s", what[i], got, second ? second : "(closed)");
         free(got);
     }
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM jobs", DB_NOP) == 0,
