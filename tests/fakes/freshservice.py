@@ -211,15 +211,16 @@ class Freshservice(fakehttp.Service):
             self.charges = [c for c in self.charges if c[0] > t_mono - WINDOW_S]
             used = sum(c[1] for c in self.charges)
             if self.rate > 0 and used + credits > total:
-                need, wait = used + credits - total, WINDOW_S
+                # A refused call counts too (API-FACTS: "Failed calls count too"): a client
+                # that retries before Retry-After keeps its own window full. Charged before
+                # the wait is worked out, so that a retry at Retry-After fits.
+                self.charges.append((t_mono, 1))
+                need, wait = used + 1 + credits - total, WINDOW_S
                 for t0, c in self.charges:
                     need -= c
                     if need <= 0:
                         wait = t0 + WINDOW_S - t_mono
                         break
-                # A refused call counts too (API-FACTS: "Failed calls count too"): a client
-                # that retries before Retry-After keeps its own window full.
-                self.charges.append((t_mono, 1))
                 return False, {"X-RateLimit-Total": str(total),
                                "X-RateLimit-Remaining": "0",
                                "X-RateLimit-Used-CurrentRequest": "1",

@@ -158,6 +158,22 @@ class FakeTest(unittest.TestCase):
         self.assertIn("sla_policy_id", body["ticket"])
         self.assertLessEqual(len(body["ticket"]["conversations"]), 10)
 
+    def test_retry_after_is_enough(self):
+        # A client that waits what Retry-After says is let in: the refused call's own credit
+        # was charged after the wait was worked out, so it never was (the final review: at 2 a
+        # minute, calls at 0 and 30, then refused at 40, 60, 90, 100, 120...).
+        sys.path.insert(0, HERE)
+        import freshservice
+        fs = freshservice.Freshservice(self.path, rate_per_minute=2, now=NOW)
+        self.assertTrue(fs.charge(0.0, 1)[0] and fs.charge(30.0, 1)[0])
+        t = 40.0
+        for _ in range(3):
+            ok, h = fs.charge(t, 1)
+            if ok:
+                break
+            t += int(h["Retry-After"])
+        self.assertTrue(ok, "still refused at %.0f s after waiting each Retry-After" % t)
+
     def test_rate_headers_and_429(self):
         self.control("rate", {"per_minute": 5})
         remaining = []
