@@ -110,7 +110,7 @@ job_run(struct job_env *env, job_fn *fn, int64_t id, int attempt, const char *ac
     if (out->status != JOB_OK && out->reason)
         job_log(&ctx, out->status == JOB_RETRY ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "%s %s: %s",
                 action,
-                out->status == JOB_RETRY       ? "failed, to be retried while attempts remain"
+                out->status == JOB_RETRY       ? "failed (retried if attempts remain)"
                 : out->status == JOB_CANCELLED ? "cancelled"
                                                : "failed for good",
                 out->reason);

@@ -147,6 +147,12 @@ sup_record(struct sup *s, struct claimed_job *job, struct job_limits *jl, enum j
                             .write_started = it.job.started_late};
     log_debug("job %lld attempt %d %s%s%s", (long long)it.job.id, it.job.attempt,
               st == JOB_OK ? "succeeded" : "ended", reason ? ": " : "", reason ? reason : "");
+    /* The child said "failed, retried if attempts remain"; only here is it known that none do
+     * (its check-out makes the job failed for good). */
+    if (st == JOB_RETRY && it.job.attempt >= it.job.max_attempts && it.job.max_attempts > 0)
+        log_warnx("job %lld (%s) failed for good: attempt %d of %d: %s", (long long)it.job.id,
+                  it.job.action ? it.job.action : "?", it.job.attempt, it.job.max_attempts,
+                  reason ? reason : "");
     checkout_add(&s->checkout, &it);
 }
 

@@ -58,10 +58,14 @@ test_noop_succeeds(struct tenv *t)
 static void
 test_fail_then_retry(struct tenv *t)
 {
-    start_worker(t);
+    pid_t w = start_worker(t);
     int64_t id = t_enqueue(t, "System/Fail", "{\"reason\":\"disk on fire\"}", NULL);
     WAIT_UNTIL(t_job_done(t, id), 10000, "job never finished");
     CHECK(t_job_in_state(t, id, "failed"), "job should have failed");
+    /* Its one attempt (max_attempts 1) is its last: the worker's log says so, with the action
+     * (before: "attempt ended: disk on fire", then "to be retried while attempts remain"). */
+    WAIT_UNTIL(t_log_has(t, w, "(System/Fail) failed for good: attempt 1 of 1: disk on fire"), 5000,
+               "the worker's log does not say the job failed for good");
     char *reason = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(id)));
     CHECK(reason && strcmp(reason, "disk on fire") == 0, "failure_reason: %s", reason);
     free(reason);

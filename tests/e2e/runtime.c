@@ -285,7 +285,7 @@ test_log_keeps_clipped_text(struct tenv *t)
     CHECK(t_job_in_state(t, id, "failed"), "the probe failed on the 404");
     CHECK(t_sql_int(t, 0,
                     "SELECT COUNT(*) FROM job_logs WHERE job_id = ? AND attempt = 1 AND log LIKE "
-                    "'%System/Probe failed, to be retried while attempts remain: fake: GET /bad/%'",
+                    "'%System/Probe failed (retried if attempts remain): fake: GET /bad/%'",
                     DB_P(DBI(id))) == 1,
           "the attempt's log is saved, its last line too");
     tfake_stop(&f);
