@@ -281,14 +281,14 @@ writer_backlog_add(struct producer_writer *wr, const struct push_item *it, int n
 }
 
 /* Warns of n IDs kept after a refused push: the first of an outage at once, then once every
- * PUSH_LOG_EVERY_MS with the count since. Any thread. */
+ * PUSH_LOG_EVERY_MS with the new IDs kept since (writer_push counts them) and all that wait.
+ * Any thread. */
 static void
 writer_push_failed_log(struct producer_writer *wr, const char *err, int n)
 {
     int64_t now = now_mono_ms();
     pthread_mutex_lock(&wr->push_mu);
-    wr->push_kept += n;
-    long kept = wr->push_kept;
+    long kept = wr->push_kept, waiting = wr->n_backlog + n;
     bool say = wr->push_logged_ms == 0 || now - wr->push_logged_ms >= PUSH_LOG_EVERY_MS;
     if (say) {
         wr->push_logged_ms = now;
@@ -296,18 +296,24 @@ writer_push_failed_log(struct producer_writer *wr, const char *err, int n)
     }
     pthread_mutex_unlock(&wr->push_mu);
     if (say)
-        log_warnx("%s: %ld job IDs kept to push when Redis is back (said again once a minute "
-                  "while it lasts)",
-                  err, kept);
+        log_warnx("%s: %ld job IDs kept to push when Redis is back, %ld waiting in all (said "
+                  "again once a minute while it lasts)",
+                  err, kept, waiting);
 }
 
 /* Pushes items grouped by queue; what Redis does not take goes to the backlog. */
 static void
-writer_push(struct producer_writer *wr, struct rq *rq, struct push_item *it, int n)
+writer_push(struct producer_writer *wr, struct rq *rq, struct push_item *it, int n, bool fresh)
 {
     if (n == 0)
         return;
     if (now_mono_ms() < atomic_load(&wr->push_retry_ms)) {
+        /* New IDs (not the backlog tried again) that wait for Redis, for the warning. */
+        if (fresh) {
+            pthread_mutex_lock(&wr->push_mu);
+            wr->push_kept += n;
+            pthread_mutex_unlock(&wr->push_mu);
+        }
         writer_backlog_add(wr, it, n);
         return;
     }
@@ -323,6 +329,11 @@ writer_push(struct producer_writer *wr, struct rq *rq, struct push_item *it, int
     if (rq_push_each(rq, queues, ids, prios, n, pushed) < 0) {
         atomic_fetch_add(&wr->p->metrics.push_failures, 1);
         atomic_store(&wr->push_retry_ms, now_mono_ms() + PUSH_RETRY_MS);
+        if (fresh) {
+            pthread_mutex_lock(&wr->push_mu);
+            wr->push_kept += n;
+            pthread_mutex_unlock(&wr->push_mu);
+        }
         writer_push_failed_log(wr, rq_errstr(rq), n);
         /* Keep every item not yet pushed, the refused queue's included. */
         int m = 0;
@@ -350,7 +361,7 @@ producer_writer_push(struct producer_writer *wr, struct rq *rq, const struct job
         snprintf(push[np].queue, sizeof(push[np].queue), "%s", refs[i].queue);
         np++;
     }
-    writer_push(wr, rq, push, np);
+    writer_push(wr, rq, push, np, true);
     free(push);
 }
 
@@ -367,7 +378,7 @@ writer_backlog_flush(struct producer_writer *wr, struct rq *rq)
     pthread_mutex_unlock(&wr->push_mu);
     if (n == 0)
         return;
-    writer_push(wr, rq, it, n);
+    writer_push(wr, rq, it, n, false);
     if (now_mono_ms() >= atomic_load(&wr->push_retry_ms)) {
         log_info("Redis is back: pushed %d job IDs kept during its outage", n);
         pthread_mutex_lock(&wr->push_mu);

@@ -340,6 +340,9 @@ test_outage_redis(struct tenv *t)
     double at = tprod_metric(t, "jobfleet_producer_redis_push_failures_total");
     WAIT_UNTIL(tprod_metric(t, "jobfleet_producer_redis_push_failures_total") >= at + 4, 10000,
                "the backlog was not retried");
+    /* The first warning says what it kept and what waits in all. */
+    CHECK(t_log_has(t, p, "1 job IDs kept to push when Redis is back, 1 waiting in all"),
+          "the first warning does not say what waits");
     CHECK(t_log_count(t, p, "kept to push when Redis is back") == 1,
           "%d warnings of IDs kept in a few seconds of outage, want 1",
           t_log_count(t, p, "kept to push when Redis is back"));
