@@ -156,6 +156,36 @@ cli_action_has_row(struct cli *c, const char *name)
     return has;
 }
 
+/* Whether the backoff an action would have after this change has its base past its cap, the
+ * side not given taken from its settings row, else from its registered default (said, then
+ * true). base and cap are the given ones in ms, -1 when not given. */
+static bool
+cli_backoff_past_cap(struct cli *c, const char *action, int64_t base, int64_t cap)
+{
+    const struct action_info *a = action_find(action, c->cfg.worker.test_actions);
+    struct settings set;
+    if (settings_load(cli_db(c), &set) < 0)
+        return false; /* the change itself will say what is wrong with the database */
+    const struct action_setting *row = settings_action(&set, action);
+    int64_t b = base > 0                          ? base
+                : row && row->backoff_base_ms > 0 ? row->backoff_base_ms
+                : a                               ? a->backoff_base_ms
+                                                  : 0;
+    int64_t k = cap > 0                          ? cap
+                : row && row->backoff_cap_ms > 0 ? row->backoff_cap_ms
+                : a                              ? a->backoff_cap_ms
+                                                 : 0;
+    settings_release(&set);
+    if (b <= 0 || k <= 0 || b <= k)
+        return false;
+    cli_usage_error("action set: the backoff base (%lld s) would be longer than its cap (%lld s, "
+                    "%s): give both, or a %s that fits",
+                    (long long)(b / 1000), (long long)(k / 1000),
+                    cap > 0 ? "given" : "set before or the action's default",
+                    cap > 0 ? "--backoff-base" : "--backoff-cap");
+    return true;
+}
+
 int
 cli_queue(struct cli *c, int argc, char **argv)
 {
@@ -270,6 +300,8 @@ cli_action(struct cli *c, int argc, char **argv)
     if (base > 0 && cap > 0 && base > cap)
         return cli_usage_error("action set: --backoff-base (%s) is longer than --backoff-cap (%s)",
                                cli_opt(c, "--backoff-base"), cli_opt(c, "--backoff-cap"));
+    if ((base > 0 || cap > 0) && cli_backoff_past_cap(c, c->pos[1], base, cap))
+        return CLI_USAGE;
     struct db *db = cli_db(c);
     int rc = cli_change_begin(c);
     if (rc != CLI_OK)

@@ -107,6 +107,10 @@ test_bad_input(struct tenv *t)
     EXPECT_CLI(2, "action set System/Noop needs --concurrency", "action", "set", "System/Noop");
     EXPECT_CLI(2, "--backoff-base (10m) is longer than --backoff-cap (1m)", "action", "set",
                "System/Noop", "--backoff-base", "10m", "--backoff-cap", "1m");
+    /* The side not given counts too: its row's value, else the action's default (the final
+     * review: a base of 1 h after a cap of 1 m, in two commands, was taken). */
+    EXPECT_CLI(2, "the backoff base (7200 s) would be longer than its cap (3600 s", "action", "set",
+               "System/Noop", "--backoff-base", "2h");
     EXPECT_CLI(2, "stats takes no arguments", "stats", "extra");
     EXPECT_CLI(2, "config-example takes no arguments", "config-example", "extra");
     CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM audit_log", DB_NOP) == audits,
