@@ -568,8 +568,6 @@ job_count_enqueued(const char *action, const struct job_ref *ref)
         metrics_add(&job_metric_enqueued, ref->queue, action, 1);
 }
 
-/* Whether a stored job with this action and these parameters (as stored, NULL for none) was
- * made by the request s repeats. */
 bool
 job_queue_name_ok(const char *q)
 {
@@ -583,6 +581,8 @@ job_queue_name_ok(const char *q)
     return true;
 }
 
+/* Whether a stored job with this action and these parameters (as stored, NULL for none) was
+ * made by the request s repeats. */
 static bool
 job_same_parts(const char *action, const char *stored, const struct job_spec *s)
 {

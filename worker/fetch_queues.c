@@ -1,5 +1,6 @@
 /* This file parses the worker's queue list ("critical:3,default:1") into names and weights. */
 #include "fetch_queues.h"
+#include "job.h"
 #include "util.h"
 
 #include <stdbool.h>
@@ -18,19 +19,6 @@ fq_trim(char *s)
     while (l > 0 && (s[l - 1] == ' ' || s[l - 1] == '\t'))
         s[--l] = '\0';
     return s;
-}
-
-static bool
-fq_name_ok(const char *s)
-{
-    size_t l = strlen(s);
-    if (l == 0 || l > 64)
-        return false;
-    for (size_t i = 0; i < l; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-              (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '.'))
-            return false;
-    return true;
 }
 
 int
@@ -61,7 +49,7 @@ fetch_parse_queues(const char *spec, struct fetch_queue **out, int *n, char *err
             }
         }
         tok = fq_trim(tok);
-        if (!fq_name_ok(tok)) {
+        if (!job_queue_name_ok(tok)) {
             snprintf(err, errlen, "queue name \"%s\" must be 1-64 of [A-Za-z0-9._-]", tok);
             goto fail;
         }
