@@ -67,21 +67,31 @@ test_refused_writes_keep_jobs_pending(struct tenv *t)
     CHECK(tsrv_stop(t, &srv) == 0, "stop the private servers");
 }
 
-/* The calls of a Redis command the private server has answered since its last CONFIG RESETSTAT
- * (redis-cli INFO commandstats); -1 when it cannot be read. */
+/* The number after "<prefix>" in the private Redis's INFO <section> (redis-cli); absent when
+ * no line has it, -1 when it cannot be read. */
 static long
-redis_calls(const struct tsrv *srv, const char *cmd)
+redis_info_num(const struct tsrv *srv, const char *section, const char *prefix, long absent)
 {
-    char *sh = xasprintf("redis-cli -p %d INFO commandstats", srv->redis_port);
+    char *sh = xasprintf("redis-cli -p %d INFO %s", srv->redis_port, section);
     FILE *fp = popen(sh, "r");
-    char line[512], *want = xasprintf("cmdstat_%s:calls=", cmd);
-    long n = fp ? 0 : -1;
+    char line[512];
+    long n = fp ? absent : -1;
     while (fp && fgets(line, sizeof(line), fp))
-        if (strncmp(line, want, strlen(want)) == 0)
-            n = strtol(line + strlen(want), NULL, 10);
+        if (strncmp(line, prefix, strlen(prefix)) == 0)
+            n = strtol(line + strlen(prefix), NULL, 10);
     if (fp && pclose(fp) != 0)
         n = -1;
     free(sh);
+    return n;
+}
+
+/* The calls of a Redis command the private server has answered since its last CONFIG RESETSTAT;
+ * -1 when it cannot be read. */
+static long
+redis_calls(const struct tsrv *srv, const char *cmd)
+{
+    char *want = xasprintf("cmdstat_%s:calls=", cmd);
+    long n = redis_info_num(srv, "commandstats", want, 0);
     free(want);
     return n;
 }
@@ -146,17 +156,7 @@ test_bad_batch_passed(struct tenv *t)
 static long
 redis_connections(const struct tsrv *srv)
 {
-    char *sh = xasprintf("redis-cli -p %d INFO stats", srv->redis_port);
-    FILE *fp = popen(sh, "r");
-    char line[512];
-    long n = -1;
-    while (fp && fgets(line, sizeof(line), fp))
-        if (strncmp(line, "total_connections_received:", 27) == 0)
-            n = strtol(line + 27, NULL, 10);
-    if (fp && pclose(fp) != 0)
-        n = -1;
-    free(sh);
-    return n;
+    return redis_info_num(srv, "stats", "total_connections_received:", -1);
 }
 
 static void
