@@ -294,14 +294,22 @@ job_query_finished_per_minute(struct db *db, int minutes)
 }
 
 struct db_rows *
-job_query_state_counts(struct db *db, bool live_only)
+job_query_state_counts(struct db *db)
 {
     return db_query(db,
-                    live_only ? "SELECT state, COUNT(*) FROM jobs FORCE INDEX (ix_jobs_state_due) "
-                                "WHERE state IN ('pending', 'queued', 'running') GROUP BY state"
-                              : "SELECT state, COUNT(*) FROM jobs FORCE INDEX (ix_jobs_state_due) "
-                                "GROUP BY state",
+                    "SELECT state, COUNT(*) FROM jobs FORCE INDEX (ix_jobs_state_due) WHERE state "
+                    "IN ('pending', 'queued', 'running') GROUP BY state",
                     DB_NOP);
+}
+
+struct db_rows *
+job_query_finished_counts(struct db *db, const char *since)
+{
+    return db_query(db,
+                    "SELECT state, COUNT(*), COALESCE(SUM(dt_due >= ?), 0) FROM jobs FORCE INDEX "
+                    "(ix_jobs_state_due) WHERE state IN ('succeeded', 'failed', 'cancelled') "
+                    "GROUP BY state",
+                    DB_P(DBS(since)));
 }
 
 struct db_rows *

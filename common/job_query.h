@@ -60,14 +60,15 @@ void job_query_timeout_prefix(int timeout_ms, char *out, size_t len);
 /* Finished jobs per minute over the last `minutes` minutes: rows of (state, minute as unix
  * seconds / 60, count) for succeeded and failed. NULL on error (db_errstr). */
 struct db_rows *job_query_finished_per_minute(struct db *db, int minutes);
-/* Jobs by state, counted on the (state, dt_due) index alone: rows of (state, count). With
- * live_only, only pending, queued and running: a range of the index as big as the backlog, not
- * as the history (finished jobs, failed and cancelled ones kept for good, grow without end).
- * NULL on error (db_errstr). */
-struct db_rows *job_query_state_counts(struct db *db, bool live_only);
-/* Jobs in a finished state whose dt_due (their dt_completed) is at or after since
- * ("YYYY-MM-DD HH:MM:SS.ffffff", MariaDB's clock): rows of (state, count), from a range of the
- * state index as big as what finished since. NULL on error (db_errstr). */
+/* Pending, queued and running jobs by state, counted on the (state, dt_due) index alone: rows
+ * of (state, count), a range as big as the backlog. NULL on error (db_errstr). */
+struct db_rows *job_query_state_counts(struct db *db);
+/* Jobs in a finished state, all of them: rows of (state, count, how many of them have dt_due,
+ * their dt_completed, at or after since), one read of the whole history's range of the state
+ * index. since is "YYYY-MM-DD HH:MM:SS.ffffff" on MariaDB's clock. NULL on error. */
+struct db_rows *job_query_finished_counts(struct db *db, const char *since);
+/* Jobs in a finished state whose dt_due is at or after since: rows of (state, count), from a
+ * range of the state index as big as what finished since. NULL on error (db_errstr). */
 struct db_rows *job_query_finished_since(struct db *db, const char *since);
 /* Queued jobs per queue with the age of the oldest: rows of (queue, count, oldest age in
  * ms). NULL on error. */

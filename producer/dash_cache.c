@@ -21,8 +21,11 @@
  * little). */
 #define DASH_RECENT_MINUTES 5
 #define DASH_FULL_EVERY_MS (10 * 60 * 1000)
-/* How old the finished states' counts may be (dash_cache_counts). */
+/* How often the finished states are read whole, and how far before that read the jobs that
+ * finished are counted again at each refresh (dash_cache_finished): longer than a check-out's
+ * transaction, from its NOW(6) to its commit. */
 #define DASH_FINISHED_EVERY_MS 60000
+#define DASH_FINISHED_OVERLAP_MS 30000
 
 static const char *const dash_series[DASH_SERIES] = {"succeeded", "failed", "webhooks"};
 
@@ -85,39 +88,46 @@ dash_cache_minutes(struct dash_cache *c, cJSON *snap)
 
 /* The finished states' counts: read whole every DASH_FINISHED_EVERY_MS (their range of the
  * index is the whole history: read at every refresh it grew into a core's steady load, 711 ms
- * a refresh at 1.5 million jobs whether or not anyone looked), and in between that count plus
- * what finished since (a retry or retention since is seen at the next whole read). */
+ * a refresh at 1.5 million jobs whether or not anyone looked). The whole read splits each count
+ * at a moment T, DASH_FINISHED_OVERLAP_MS before it: the jobs finished before T are kept, and
+ * at every refresh those finished at T or later are counted again. So a job whose check-out
+ * committed after the whole read, its dt_completed taken just before, is still counted, and a
+ * retry or retention of a recent job is seen at once (of an older one, at the next whole
+ * read). */
 static int
 dash_cache_finished(struct dash_cache *c, int64_t out[3])
 {
     static const char *states[] = {"succeeded", "failed", "cancelled"};
     bool whole = c->finished_ms == 0 || now_mono_ms() - c->finished_ms >= DASH_FINISHED_EVERY_MS;
-    char since[32] = "";
     if (whole) {
-        struct db_rows *t = db_query(c->db, "SELECT NOW(6)", DB_NOP);
+        struct db_rows *t = db_query(c->db, "SELECT NOW(6) - INTERVAL ? MICROSECOND",
+                                     DB_P(DBI((int64_t)DASH_FINISHED_OVERLAP_MS * 1000)));
         if (t == NULL)
             return -1;
-        snprintf(since, sizeof(since), "%s", t->n_rows ? db_rows_get(t, 0, 0) : "");
+        snprintf(c->finished_since, sizeof(c->finished_since), "%s",
+                 t->n_rows && db_rows_get(t, 0, 0) ? db_rows_get(t, 0, 0) : "");
         db_rows_free(t);
     }
-    struct db_rows *r = whole ? job_query_state_counts(c->db, false)
+    struct db_rows *r = whole ? job_query_finished_counts(c->db, c->finished_since)
                               : job_query_finished_since(c->db, c->finished_since);
-    if (r == NULL)
+    if (r == NULL) {
+        c->finished_ms = whole ? 0 : c->finished_ms;
         return -1;
+    }
     for (int i = 0; i < 3; i++) {
-        int64_t n = 0;
+        int64_t n = 0, recent = 0;
         for (int k = 0; k < r->n_rows; k++)
-            if (strcmp(db_rows_get(r, k, 0), states[i]) == 0)
+            if (strcmp(db_rows_get(r, k, 0), states[i]) == 0) {
                 n = db_rows_int(r, k, 1, 0);
+                recent = whole ? db_rows_int(r, k, 2, 0) : n;
+            }
         if (whole)
-            c->finished[i] = n;
-        out[i] = whole ? n : c->finished[i] + n;
+            c->finished[i] = n - recent; /* finished before T */
+        out[i] = c->finished[i] + recent;
     }
     db_rows_free(r);
-    if (whole) {
+    if (whole)
         c->finished_ms = now_mono_ms();
-        snprintf(c->finished_since, sizeof(c->finished_since), "%s", since);
-    }
     return 0;
 }
 
@@ -129,8 +139,7 @@ dash_cache_counts(struct dash_cache *c, cJSON *snap)
                                    "succeeded", "failed", "cancelled"};
     struct db *db = c->db;
     int64_t finished[3];
-    struct db_rows *st =
-        dash_cache_finished(c, finished) == 0 ? job_query_state_counts(db, true) : NULL;
+    struct db_rows *st = dash_cache_finished(c, finished) == 0 ? job_query_state_counts(db) : NULL;
     struct db_rows *live = st ? job_live_counts(db) : NULL;
     int64_t workers = 0, slots = 0;
     if (live == NULL || instance_live(db, &workers, &slots) < 0) {
