@@ -6,15 +6,15 @@
  * and answers the requests while the inserter is already writing the next batch (what
  * arrived during the last one). A watchdog answers any request whose write outlasts
  * [producer] db_timeout_ms, so a stalled MariaDB costs a request at most that long before it
- * is spooled. IDs are pushed to Redis after the commit (invariant 1); a push that fails is
- * kept in a bounded backlog and pushed again when Redis is back, and the scheduler's reconcile
- * covers whatever the backlog could not hold. */
+ * is spooled. IDs are pushed to Redis after the commit (invariant 1), by producer_push.c,
+ * which keeps what Redis does not take for when it is back. */
 #include "bgthread.h"
 #include "job_batch.h"
 #include "fault.h"
 #include "log.h"
 #include "metrics.h"
 #include "producer.h"
+#include "producer_push.h"
 #include "producer_writer.h"
 #include "util.h"
 
@@ -28,11 +28,6 @@
 #define WRITER_BATCH 256
 #define WRITER_IDLE_MS 100
 #define WRITER_PROBE_MS 250
-#define PUSH_BACKLOG_MAX 100000
-#define PUSH_RETRY_MS 500
-/* While Redis refuses pushes, a warning at the first and then at most this often, with the
- * IDs kept meanwhile: one per retry (every PUSH_RETRY_MS) wrote 7,200 lines an hour. */
-#define PUSH_LOG_EVERY_MS 60000
 /* The finisher answers a batch's requests after its push: a hung Redis must not hold them past
  * db_timeout_ms, when they would be spooled though committed (FAULTS #8). IDs not pushed in
  * time are kept for later, as when Redis is down. */
@@ -69,12 +64,6 @@ struct writer_done {
     struct producer_write *b[WRITER_BATCH];
 };
 
-struct push_item {
-    int64_t id;
-    int priority;
-    char queue[65];
-};
-
 struct producer_writer {
     struct producer *p;
     /* The inserter, woken when the queue gains items. Its lock is the writer's: it guards the
@@ -94,13 +83,8 @@ struct producer_writer {
     atomic_bool refusing; /* the last batch met a server that refuses every write */
     struct writer_thread threads[WRITER_THREADS];
     pthread_t watchdog;
-    pthread_mutex_t push_mu;
-    struct push_item *backlog;
-    int n_backlog;
-    int64_t push_logged_ms;     /* the last "kept to push" warning; 0: none this outage */
-    long push_kept;             /* IDs kept since it */
-    atomic_llong push_retry_ms; /* no push before this time after a failure */
-    atomic_llong max_packet;    /* MariaDB's max_allowed_packet, read at each connect */
+    struct push_backlog *push; /* what Redis did not take, pushed again when it is back */
+    atomic_llong max_packet;   /* MariaDB's max_allowed_packet, read at each connect */
 };
 
 struct producer_write *
@@ -264,129 +248,10 @@ writer_set_down(struct producer_writer *wr, struct writer_thread *t, const char 
     t->next_probe_ms = now_mono_ms() + WRITER_PROBE_MS;
 }
 
-static void
-writer_backlog_add(struct producer_writer *wr, const struct push_item *it, int n)
-{
-    pthread_mutex_lock(&wr->push_mu);
-    int room = PUSH_BACKLOG_MAX - wr->n_backlog;
-    int take = n < room ? n : room;
-    if (take > 0) {
-        wr->backlog = xrealloc(wr->backlog, sizeof(*wr->backlog) * (size_t)(wr->n_backlog + take));
-        memcpy(wr->backlog + wr->n_backlog, it, sizeof(*it) * (size_t)take);
-        wr->n_backlog += take;
-    }
-    pthread_mutex_unlock(&wr->push_mu);
-    if (take < n)
-        log_warnx("push backlog full: %d job IDs left for the scheduler's reconcile", n - take);
-}
-
-/* Warns of n IDs kept after a refused push: the first of an outage at once, then once every
- * PUSH_LOG_EVERY_MS with the new IDs kept since (writer_push counts them) and all that wait.
- * Any thread. */
-static void
-writer_push_failed_log(struct producer_writer *wr, const char *err, int n)
-{
-    int64_t now = now_mono_ms();
-    pthread_mutex_lock(&wr->push_mu);
-    long kept = wr->push_kept, waiting = wr->n_backlog + n;
-    bool say = wr->push_logged_ms == 0 || now - wr->push_logged_ms >= PUSH_LOG_EVERY_MS;
-    if (say) {
-        wr->push_logged_ms = now;
-        wr->push_kept = 0;
-    }
-    pthread_mutex_unlock(&wr->push_mu);
-    if (say)
-        log_warnx("%s: %ld job IDs kept to push when Redis is back, %ld waiting in all (said "
-                  "again once a minute while it lasts)",
-                  err, kept, waiting);
-}
-
-/* Pushes items grouped by queue; what Redis does not take goes to the backlog. */
-static void
-writer_push(struct producer_writer *wr, struct rq *rq, struct push_item *it, int n, bool fresh)
-{
-    if (n == 0)
-        return;
-    if (now_mono_ms() < atomic_load(&wr->push_retry_ms)) {
-        /* New IDs (not the backlog tried again) that wait for Redis, for the warning. */
-        if (fresh) {
-            pthread_mutex_lock(&wr->push_mu);
-            wr->push_kept += n;
-            pthread_mutex_unlock(&wr->push_mu);
-        }
-        writer_backlog_add(wr, it, n);
-        return;
-    }
-    const char **queues = xcalloc((size_t)n, sizeof(*queues));
-    int64_t *ids = xcalloc((size_t)n, sizeof(*ids));
-    int *prios = xcalloc((size_t)n, sizeof(*prios));
-    bool *pushed = xcalloc((size_t)n, sizeof(*pushed));
-    for (int i = 0; i < n; i++) {
-        queues[i] = it[i].queue;
-        ids[i] = it[i].id;
-        prios[i] = it[i].priority;
-    }
-    if (rq_push_each(rq, queues, ids, prios, n, pushed) < 0) {
-        atomic_fetch_add(&wr->p->metrics.push_failures, 1);
-        atomic_store(&wr->push_retry_ms, now_mono_ms() + PUSH_RETRY_MS);
-        if (fresh) {
-            pthread_mutex_lock(&wr->push_mu);
-            wr->push_kept += n;
-            pthread_mutex_unlock(&wr->push_mu);
-        }
-        writer_push_failed_log(wr, rq_errstr(rq), n);
-        /* Keep every item not yet pushed, the refused queue's included. */
-        int m = 0;
-        for (int j = 0; j < n; j++)
-            if (!pushed[j])
-                it[m++] = it[j];
-        writer_backlog_add(wr, it, m);
-    }
-    free(queues);
-    free(ids);
-    free(prios);
-    free(pushed);
-}
-
 void
 producer_writer_push(struct producer_writer *wr, struct rq *rq, const struct job_ref *refs, int n)
 {
-    struct push_item *push = xcalloc((size_t)(n ? n : 1), sizeof(*push));
-    int np = 0;
-    for (int i = 0; i < n; i++) {
-        if (refs[i].existing || strcmp(refs[i].state, "queued") != 0)
-            continue;
-        push[np].id = refs[i].id;
-        push[np].priority = refs[i].priority;
-        snprintf(push[np].queue, sizeof(push[np].queue), "%s", refs[i].queue);
-        np++;
-    }
-    writer_push(wr, rq, push, np, true);
-    free(push);
-}
-
-static void
-writer_backlog_flush(struct producer_writer *wr, struct rq *rq)
-{
-    if (now_mono_ms() < atomic_load(&wr->push_retry_ms))
-        return;
-    pthread_mutex_lock(&wr->push_mu);
-    struct push_item *it = wr->backlog;
-    int n = wr->n_backlog;
-    wr->backlog = NULL;
-    wr->n_backlog = 0;
-    pthread_mutex_unlock(&wr->push_mu);
-    if (n == 0)
-        return;
-    writer_push(wr, rq, it, n, false);
-    if (now_mono_ms() >= atomic_load(&wr->push_retry_ms)) {
-        log_info("Redis is back: pushed %d job IDs kept during its outage", n);
-        pthread_mutex_lock(&wr->push_mu);
-        wr->push_logged_ms = 0; /* the next outage is said at once */
-        wr->push_kept = 0;
-        pthread_mutex_unlock(&wr->push_mu);
-    }
-    free(it);
+    push_backlog_send(wr->push, rq, refs, n);
 }
 
 /* Inserts the batch with job_insert_batch; fills each item's ref. Returns its result; *wrote
@@ -695,7 +560,7 @@ writer_finisher(void *arg)
                 producer_write_release(d->b[i]);
             free(d);
         } else if (atomic_load(&wr->db_up)) {
-            writer_backlog_flush(wr, t->rq);
+            push_backlog_flush(wr->push, t->rq, false);
         }
         if (stop)
             break;
@@ -790,10 +655,9 @@ producer_writer_start(struct producer *p)
 {
     struct producer_writer *wr = xcalloc(1, sizeof(*wr));
     wr->p = p;
-    pthread_mutex_init(&wr->push_mu, NULL);
+    wr->push = push_backlog_new(&p->metrics.push_failures);
     cond_init_monotonic(&wr->watch);
     atomic_init(&wr->db_up, true);
-    atomic_init(&wr->push_retry_ms, 0);
     atomic_init(&wr->max_packet, WRITER_PACKET_DEFAULT);
     struct writer_thread *ins = &wr->threads[0], *fin = &wr->threads[1];
     ins->wr = fin->wr = wr;
@@ -831,17 +695,12 @@ producer_writer_stop(struct producer_writer *wr)
     pthread_cond_broadcast(&wr->watch);
     bgthread_unlock(&wr->ins);
     pthread_join(wr->watchdog, NULL);
-    atomic_store(&wr->push_retry_ms, 0);
-    writer_backlog_flush(wr, wr->threads[1].rq);
-    if (wr->n_backlog)
-        log_warnx("%d job IDs not pushed at exit: the scheduler's reconcile will push them",
-                  wr->n_backlog);
+    push_backlog_flush(wr->push, wr->threads[1].rq, true);
+    push_backlog_free(wr->push);
     db_free(wr->threads[0].db);
     rq_free(wr->threads[1].rq);
-    free(wr->backlog);
     pthread_cond_destroy(&wr->watch);
     bgthread_release(&wr->ins);
     bgthread_release(&wr->fin);
-    pthread_mutex_destroy(&wr->push_mu);
     free(wr);
 }
