@@ -1,12 +1,85 @@
-/* This file holds the lookups in a loaded configuration's named sections ([db.<name>],
- * [service.<name>], ...): a key of a section, a section by name, and a [db.<name>] database's
- * settings on top of [mysql]'s. */
+/* This file holds a configuration's named sections ([db.<name>], [service.<name>], ...): their
+ * making while the file loads, the lookups in a loaded one (a key of a section, a section by
+ * name), and a [db.<name>] database's settings on top of [mysql]'s. */
 #include "cfg.h"
+#include "cfg_sections.h"
 #include "util.h"
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+struct cfg_section *
+cfg_section_add(struct cfg *c, const char *name, const char *kind, const char *label,
+                const char *where)
+{
+    for (int i = 0; i < c->n_sections; i++)
+        if (strcmp(c->sections[i].name, name) == 0)
+            return &c->sections[i];
+    c->sections = xrealloc(c->sections, sizeof(*c->sections) * (size_t)(c->n_sections + 1));
+    struct cfg_section *s = &c->sections[c->n_sections++];
+    s->name = xstrdup(name);
+    s->kind = xstrdup(kind);
+    s->label = xstrdup(label);
+    s->kv = NULL;
+    s->n_kv = 0;
+    s->where = xstrdup(where);
+    return s;
+}
+
+void
+cfg_section_set(struct cfg_section *s, const char *key, const char *value, const char *where)
+{
+    for (int i = 0; i < s->n_kv; i++) {
+        if (strcmp(s->kv[i].key, key) == 0) {
+            free(s->kv[i].value);
+            free(s->kv[i].where);
+            s->kv[i].value = xstrdup(value);
+            s->kv[i].where = xstrdup(where);
+            return;
+        }
+    }
+    s->kv = xrealloc(s->kv, sizeof(*s->kv) * (size_t)(s->n_kv + 1));
+    s->kv[s->n_kv].key = xstrdup(key);
+    s->kv[s->n_kv].value = xstrdup(value);
+    s->kv[s->n_kv].where = xstrdup(where);
+    s->n_kv++;
+}
+
+void
+cfg_section_drop(struct cfg_section *s, const char *key)
+{
+    for (int i = 0; i < s->n_kv; i++) {
+        if (strcmp(s->kv[i].key, key) == 0) {
+            free(s->kv[i].key);
+            free(s->kv[i].value);
+            free(s->kv[i].where);
+            s->kv[i] = s->kv[--s->n_kv];
+            return;
+        }
+    }
+}
+
+void
+cfg_sections_free(struct cfg *c)
+{
+    for (int s = 0; s < c->n_sections; s++) {
+        for (int i = 0; i < c->sections[s].n_kv; i++) {
+            free(c->sections[s].kv[i].key);
+            free(c->sections[s].kv[i].value);
+            free(c->sections[s].kv[i].where);
+        }
+        free(c->sections[s].where);
+        free(c->sections[s].kv);
+        free(c->sections[s].name);
+        free(c->sections[s].kind);
+        free(c->sections[s].label);
+    }
+    free(c->sections);
+    c->sections = NULL;
+    c->n_sections = 0;
+}
 
 const char *
 cfg_section_get(const struct cfg_section *s, const char *key)
