@@ -40,7 +40,8 @@ job_state_error(struct db *db, int64_t id, const char *what, char *err, size_t e
     "UPDATE jobs SET state = 'queued', dt_queued = NOW(6), run_at = NOW(6), "                      \
     "max_attempts = GREATEST(max_attempts, attempt + 1), dt_completed = NULL, "                    \
     "is_success = NULL, failure_reason = NULL, result = NULL, execution_ms = NULL, "               \
-    "cancel_requested = 0, instance_id = NULL, unique_key = released_key, released_key = NULL "
+    "cancel_requested = 0, limit_deferred = 0, instance_id = NULL, unique_key = released_key, "    \
+    "released_key = NULL "
 
 /* How often a retry's transaction is run again after a duplicate key: a job of a key one of
  * its jobs gave back, committed between the check for held keys and the UPDATE (which then

@@ -184,7 +184,7 @@ int
 lifecycle_defer(struct db *db, int64_t id, int64_t delay_ms)
 {
     return db_exec(db,
-                   "UPDATE jobs SET state = 'pending', dt_queued = NULL, "
+                   "UPDATE jobs SET state = 'pending', dt_queued = NULL, limit_deferred = 1, "
                    "run_at = NOW(6) + INTERVAL ? MICROSECOND WHERE id = ? AND state = 'queued'",
                    DB_P(DBI(delay_ms * 1000), DBI(id)), NULL, NULL);
 }

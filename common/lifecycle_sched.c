@@ -20,8 +20,8 @@ lifecycle_sched_queue(struct db *db, const struct db_rows *due)
     int n = due->n_rows;
     char *ph = xmalloc((size_t)n * 2 + 1);
     db_placeholders(ph, n);
-    char *sql = xasprintf("UPDATE jobs SET state = 'queued', dt_queued = NOW(6) "
-                          "WHERE id IN (%s) AND state = 'pending'",
+    char *sql = xasprintf("UPDATE jobs SET state = 'queued', dt_queued = NOW(6), "
+                          "limit_deferred = 0 WHERE id IN (%s) AND state = 'pending'",
                           ph);
     struct db_param *p = xcalloc((size_t)n, sizeof(*p));
     for (int i = 0; i < n; i++)

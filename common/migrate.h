@@ -23,7 +23,7 @@ int migrate_all(const struct cfg *c, int *applied, char *err, size_t errlen);
 
 /* The fleet database's schema version this build's statements need: the highest of
  * deploy/sql (unit_schema_version_test keeps the two in step). */
-#define MIGRATE_SCHEMA_VERSION 12
+#define MIGRATE_SCHEMA_VERSION 13
 
 /* A daemon's check at start: -1 with err set when the fleet database m answers and is below
  * MIGRATE_SCHEMA_VERSION (a new binary started before `jobfleet migrate`: its claims would

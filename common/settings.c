@@ -140,7 +140,30 @@ settings_field(int64_t v)
     return v < 0 ? DBNULL : DBI(v);
 }
 
-int
+/* Releases the jobs of scope (column "queue" or "action") = name that wait for a full limit:
+ * see settings_queue_limit. Returns how many, or -1. */
+static int64_t
+settings_release_deferred(struct db *db, const char *column, const char *name)
+{
+    char *sql = xasprintf("UPDATE jobs SET run_at = NOW(6) + INTERVAL ? MICROSECOND, "
+                          "limit_deferred = 0 WHERE state = 'pending' AND limit_deferred = 1 "
+                          "AND %s = ? AND run_at > NOW(6) + INTERVAL ? MICROSECOND",
+                          column);
+    int64_t delay_us = (int64_t)SETTINGS_RELEASE_MS * 1000;
+    uint64_t n = 0;
+    int rc = db_exec(db, sql, DB_P(DBI(delay_us), DBS(name), DBI(delay_us)), &n, NULL);
+    free(sql);
+    return rc < 0 ? -1 : (int64_t)n;
+}
+
+/* A limit field given: the change can let waiting jobs in. */
+static bool
+settings_limit_given(const struct limits *l)
+{
+    return l->concurrency >= 0 || l->rate >= 0 || l->rate_interval_ms >= 0;
+}
+
+int64_t
 settings_queue_limit(struct db *db, const char *queue, const struct limits *l)
 {
     if (db_exec(db,
@@ -148,41 +171,44 @@ settings_queue_limit(struct db *db, const char *queue, const struct limits *l)
                 "VALUES (?, 0, NOW(6))",
                 DB_P(DBS(queue)), NULL, NULL) < 0)
         return -1;
-    return db_exec(db,
-                   "UPDATE queue_settings SET "
-                   "concurrency_limit = IF(? IS NULL, concurrency_limit, NULLIF(?, 0)), "
-                   "rate_limit = IF(? IS NULL, rate_limit, NULLIF(?, 0)), "
-                   "rate_interval_ms = IF(? IS NULL, rate_interval_ms, NULLIF(?, 0)), "
-                   "dt_updated = NOW(6) WHERE queue = ?",
-                   DB_P(settings_field(l->concurrency), settings_field(l->concurrency),
-                        settings_field(l->rate), settings_field(l->rate),
-                        settings_field(l->rate_interval_ms), settings_field(l->rate_interval_ms),
-                        DBS(queue)),
-                   NULL, NULL);
+    if (db_exec(db,
+                "UPDATE queue_settings SET "
+                "concurrency_limit = IF(? IS NULL, concurrency_limit, NULLIF(?, 0)), "
+                "rate_limit = IF(? IS NULL, rate_limit, NULLIF(?, 0)), "
+                "rate_interval_ms = IF(? IS NULL, rate_interval_ms, NULLIF(?, 0)), "
+                "dt_updated = NOW(6) WHERE queue = ?",
+                DB_P(settings_field(l->concurrency), settings_field(l->concurrency),
+                     settings_field(l->rate), settings_field(l->rate),
+                     settings_field(l->rate_interval_ms), settings_field(l->rate_interval_ms),
+                     DBS(queue)),
+                NULL, NULL) < 0)
+        return -1;
+    return settings_limit_given(l) ? settings_release_deferred(db, "queue", queue) : 0;
 }
 
-int
+int64_t
 settings_action_set(struct db *db, const char *action, const struct limits *l,
                     int64_t backoff_base_ms, int64_t backoff_cap_ms)
 {
     if (db_exec(db, "INSERT IGNORE INTO action_settings (action, dt_updated) VALUES (?, NOW(6))",
                 DB_P(DBS(action)), NULL, NULL) < 0)
         return -1;
-    return db_exec(db,
-                   "UPDATE action_settings SET "
-                   "concurrency_limit = IF(? IS NULL, concurrency_limit, NULLIF(?, 0)), "
-                   "rate_limit = IF(? IS NULL, rate_limit, NULLIF(?, 0)), "
-                   "rate_interval_ms = IF(? IS NULL, rate_interval_ms, NULLIF(?, 0)), "
-                   "backoff_base_ms = IF(? IS NULL, backoff_base_ms, NULLIF(?, 0)), "
-                   "backoff_cap_ms = IF(? IS NULL, backoff_cap_ms, NULLIF(?, 0)), "
-                   "dt_updated = NOW(6) WHERE action = ?",
-                   DB_P(settings_field(l->concurrency), settings_field(l->concurrency),
-                        settings_field(l->rate), settings_field(l->rate),
-                        settings_field(l->rate_interval_ms), settings_field(l->rate_interval_ms),
-                        settings_field(backoff_base_ms), settings_field(backoff_base_ms),
-                        settings_field(backoff_cap_ms), settings_field(backoff_cap_ms),
-                        DBS(action)),
-                   NULL, NULL);
+    if (db_exec(db,
+                "UPDATE action_settings SET "
+                "concurrency_limit = IF(? IS NULL, concurrency_limit, NULLIF(?, 0)), "
+                "rate_limit = IF(? IS NULL, rate_limit, NULLIF(?, 0)), "
+                "rate_interval_ms = IF(? IS NULL, rate_interval_ms, NULLIF(?, 0)), "
+                "backoff_base_ms = IF(? IS NULL, backoff_base_ms, NULLIF(?, 0)), "
+                "backoff_cap_ms = IF(? IS NULL, backoff_cap_ms, NULLIF(?, 0)), "
+                "dt_updated = NOW(6) WHERE action = ?",
+                DB_P(settings_field(l->concurrency), settings_field(l->concurrency),
+                     settings_field(l->rate), settings_field(l->rate),
+                     settings_field(l->rate_interval_ms), settings_field(l->rate_interval_ms),
+                     settings_field(backoff_base_ms), settings_field(backoff_base_ms),
+                     settings_field(backoff_cap_ms), settings_field(backoff_cap_ms), DBS(action)),
+                NULL, NULL) < 0)
+        return -1;
+    return settings_limit_given(l) ? settings_release_deferred(db, "action", action) : 0;
 }
 
 int

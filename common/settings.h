@@ -47,10 +47,25 @@ bool settings_has_limits(const struct settings *s);
 
 /* Pauses or resumes a queue (creating its row). */
 int settings_queue_pause(struct db *db, const char *queue, bool paused);
-/* Sets a queue's or an action's limits; a negative field leaves it unchanged, 0 clears it. */
-int settings_queue_limit(struct db *db, const char *queue, const struct limits *lim);
-int settings_action_set(struct db *db, const char *action, const struct limits *lim,
-                        int64_t backoff_base_ms, int64_t backoff_cap_ms);
+/* How often a worker reads the settings (worker/claim.c). */
+#define SETTINGS_REFRESH_MS 500
+/* The oldest settings a worker's claim goes by: read at most SETTINGS_REFRESH_MS before a pop
+ * that waits up to a second for a job (worker/fetch.c), and read again before the claim when
+ * older than this. A change reaches every claim within this long. */
+#define SETTINGS_AGE_MAX_MS 1500
+/* How far ahead a limit change puts the jobs it releases: past SETTINGS_AGE_MAX_MS, so that no
+ * claim judges them by the old limit and sends them back for its whole window. */
+#define SETTINGS_RELEASE_MS (SETTINGS_AGE_MAX_MS + 500)
+
+/* Sets a queue's or an action's limits; a negative field leaves it unchanged, 0 clears it.
+ * When a limit is given, the scope's jobs waiting in pending for a full limit
+ * (lifecycle_defer) are released: due SETTINGS_RELEASE_MS from now, when every
+ * worker judges them by the new limit, not when the old one would have let them in (up to its
+ * window, 24 days). Those still over the new limit are deferred again. Run it in the change's
+ * transaction. Returns how many jobs it released, or -1 on error. */
+int64_t settings_queue_limit(struct db *db, const char *queue, const struct limits *lim);
+int64_t settings_action_set(struct db *db, const char *action, const struct limits *lim,
+                            int64_t backoff_base_ms, int64_t backoff_cap_ms);
 
 /* The longest rate window: rate_interval_ms is an INT column (24 days and 20 hours). */
 #define SETTINGS_RATE_WINDOW_MAX_S (INT32_MAX / 1000)

@@ -125,19 +125,26 @@ static const struct cli_opt_spec limit_opts[] = {
     {"--backoff-cap", true}, {NULL, false},
 };
 
-/* What a limit or setting change says: "NAME WHAT", or under --json {"KIND": NAME, "set":
- * the options given}. */
+/* What a limit or setting change says: "NAME WHAT", and how many jobs waiting for the old
+ * limit it released (released >= 0: a limit was given); or under --json {"KIND": NAME, "set":
+ * the options given, "released": N}. */
 static void
 cli_print_set(const struct cli *c, const char *kind, const char *name, const char *detail,
-              const char *what)
+              const char *what, int64_t released)
 {
     if (!c->json) {
-        printf("%s %s\n", name, what);
+        printf("%s %s", name, what);
+        if (released > 0)
+            printf("; %lld job(s) waiting for the old limit are due again in %d ms",
+                   (long long)released, SETTINGS_RELEASE_MS);
+        printf("\n");
         return;
     }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, kind, name);
     cJSON_AddStringToObject(o, "set", detail);
+    if (released >= 0)
+        cJSON_AddNumberToObject(o, "released", (double)released);
     char *s = cJSON_PrintUnformatted(o);
     printf("%s\n", s);
     free(s);
@@ -242,7 +249,8 @@ cli_queue(struct cli *c, int argc, char **argv)
         int rc = cli_change_begin(c);
         if (rc != CLI_OK)
             return rc;
-        if (settings_queue_limit(db, q, &l) < 0) {
+        int64_t released = settings_queue_limit(db, q, &l);
+        if (released < 0) {
             rc = cli_runtime_error("queue limit: %s", db_errstr(db));
             cli_change_abort(c);
             return rc;
@@ -250,7 +258,7 @@ cli_queue(struct cli *c, int argc, char **argv)
         char *detail = cli_opts_detail(c);
         rc = cli_change_commit(c, "limit", "queue", q, detail);
         if (rc == CLI_OK)
-            cli_print_set(c, "queue", q, detail, "limits set");
+            cli_print_set(c, "queue", q, detail, "limits set", released);
         free(detail);
         return rc;
     }
@@ -306,7 +314,8 @@ cli_action(struct cli *c, int argc, char **argv)
     int rc = cli_change_begin(c);
     if (rc != CLI_OK)
         return rc;
-    if (settings_action_set(db, c->pos[1], &l, base, cap) < 0) {
+    int64_t released = settings_action_set(db, c->pos[1], &l, base, cap);
+    if (released < 0) {
         rc = cli_runtime_error("action set: %s", db_errstr(db));
         cli_change_abort(c);
         return rc;
@@ -314,7 +323,8 @@ cli_action(struct cli *c, int argc, char **argv)
     char *detail = cli_opts_detail(c);
     rc = cli_change_commit(c, "set", "action", c->pos[1], detail);
     if (rc == CLI_OK)
-        cli_print_set(c, "action", c->pos[1], detail, "settings set");
+        cli_print_set(c, "action", c->pos[1], detail, "settings set",
+                      cli_opt(c, "--concurrency") || cli_opt(c, "--rate") ? released : -1);
     free(detail);
     return rc;
 }

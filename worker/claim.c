@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLAIM_SETTINGS_MS 500
-
 /* Delays the next use of the connection, doubling the delay while failures last. */
 static void
 claim_failed(struct fetch *f, const char *what)
@@ -36,6 +34,22 @@ claim_succeeded(struct fetch *f)
     retry_reset(&f->db_retry);
 }
 
+/* Reads the settings again once the snapshot is max_age_ms old. False when there is no
+ * snapshot to go by: without a first one the paused queues are unknown; a later failure keeps
+ * the last one unless the connection is gone. */
+static bool
+claim_refresh(struct fetch *f, int64_t now, int64_t max_age_ms)
+{
+    if (now < f->next_settings - SETTINGS_REFRESH_MS + max_age_ms && f->lim.loaded)
+        return true;
+    if (limiter_refresh(&f->lim, f->db) < 0 && (db_lost(f->db) || !f->lim.loaded))
+        return false;
+    for (int i = 0; i < f->n_queues; i++)
+        f->paused[i] = limiter_paused(&f->lim, f->queues[i].name);
+    f->next_settings = now + SETTINGS_REFRESH_MS;
+    return true;
+}
+
 bool
 claim_ready(struct fetch *f)
 {
@@ -46,18 +60,9 @@ claim_ready(struct fetch *f)
         claim_failed(f, "connect");
         return false;
     }
-    if (now >= f->next_settings || !f->lim.loaded) {
-        if (limiter_refresh(&f->lim, f->db) < 0) {
-            /* Without a first snapshot the paused queues are unknown: no pop yet. A later
-             * failure keeps the last snapshot unless the connection is gone. */
-            if (db_lost(f->db) || !f->lim.loaded) {
-                claim_failed(f, "settings");
-                return false;
-            }
-        }
-        for (int i = 0; i < f->n_queues; i++)
-            f->paused[i] = limiter_paused(&f->lim, f->queues[i].name);
-        f->next_settings = now + CLAIM_SETTINGS_MS;
+    if (!claim_refresh(f, now, SETTINGS_REFRESH_MS)) {
+        claim_failed(f, "settings");
+        return false;
     }
     return true;
 }
@@ -254,6 +259,11 @@ claim_batch(struct fetch *f, struct rq *rq, const struct fetch_item *items, int 
     bool claimed[FETCH_BATCH_MAX] = {false};
     for (int i = 0; i < n; i++)
         ids[i] = items[i].id;
+    /* The snapshot was read before the pop, which may have waited: a claim never goes by one
+     * older than SETTINGS_AGE_MAX_MS, which a limit's release counts on (settings.h). Read
+     * again only past that (a late fetch thread), not after every wait: the read would add to
+     * the pickup of a job pushed to an idle fleet. A failure is the claim's to meet. */
+    (void)claim_refresh(f, now_mono_ms(), SETTINGS_AGE_MAX_MS);
     /* The jobs of scopes without a limit, which are most, in one claim as if there were no
      * limits at all; only the rest pays for the limiter's read and its Redis round trips. */
     struct lifecycle_except ex;

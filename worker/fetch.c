@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #define FETCH_WAIT_MS 1000
+/* A claim goes by settings read before its pop's wait (claim.c). */
+_Static_assert(SETTINGS_REFRESH_MS + FETCH_WAIT_MS <= SETTINGS_AGE_MAX_MS,
+               "a pop's wait outlasts the settings' age bound");
 
 /* Orders the queue names by weighted random choice without replacement, so a queue of
  * weight 3 is tried first three times as often as one of weight 1. */

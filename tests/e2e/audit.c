@@ -85,7 +85,7 @@ test_cli_changes(struct tenv *t)
      * be cleared ("unknown action"). */
     cli_ok(t, &out,
            (const char *const[]){"--json", "queue", "limit", "audq", "--rate", "none", NULL});
-    CHECK(strcmp(out, "{\"queue\":\"audq\",\"set\":\"--rate none\"}\n") == 0,
+    CHECK(strcmp(out, "{\"queue\":\"audq\",\"set\":\"--rate none\",\"released\":0}\n") == 0,
           "queue limit --json: %s", out);
     free(out);
     CHECK(db_exec_static(t->db, "INSERT INTO action_settings (action, concurrency_limit, "
@@ -94,7 +94,9 @@ test_cli_changes(struct tenv *t)
     cli_ok(t, &out,
            (const char *const[]){"--json", "action", "set", "Old/Renamed", "--concurrency", "none",
                                  NULL});
-    CHECK(strcmp(out, "{\"action\":\"Old/Renamed\",\"set\":\"--concurrency none\"}\n") == 0,
+    CHECK(strcmp(out,
+                 "{\"action\":\"Old/Renamed\",\"set\":\"--concurrency none\",\"released\":0}\n") ==
+              0,
           "action set --json of a renamed action's row: %s", out);
     free(out);
     CHECK(t_cli(t, NULL, NULL,
