@@ -1,8 +1,12 @@
 /* This file holds the worker_instances statements: a worker's own row, and the scheduler's
  * lease check. */
 #include "instance.h"
+#include "job.h"
+#include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 int64_t
@@ -59,6 +63,33 @@ instance_live(struct db *db, int64_t *workers, int64_t *slots)
     }
     *workers = db_rows_int(r, 0, 0, 0);
     *slots = db_rows_int(r, 0, 1, 0);
+    db_rows_free(r);
+    return 0;
+}
+
+int
+instance_served_queues(struct db *db, void (*each)(const char *queue, void *arg), void *arg)
+{
+    struct db_rows *r = db_query(db,
+                                 "SELECT DISTINCT queues FROM worker_instances "
+                                 "WHERE state IN ('running','draining')",
+                                 DB_NOP);
+    if (r == NULL)
+        return -1;
+    for (int i = 0; i < r->n_rows; i++) {
+        char *spec = xstrdup(db_rows_get(r, i, 0) ? db_rows_get(r, i, 0) : ""), *save = NULL;
+        for (char *item = strtok_r(spec, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+            item[strcspn(item, ":")] = '\0';
+            item += strspn(item, " \t");
+            size_t n = strlen(item);
+            while (n && (item[n - 1] == ' ' || item[n - 1] == '\t'))
+                item[--n] = '\0';
+            /* The worker refused to start on a bad name; a row of another version may differ. */
+            if (job_queue_name_ok(item))
+                each(item, arg);
+        }
+        free(spec);
+    }
     db_rows_free(r);
     return 0;
 }

@@ -21,6 +21,9 @@ int instance_stop(struct db *db, int64_t id);
 /* The instances running or draining, and the sum of their concurrency, into *workers and
  * *slots. Returns 0, or -1 (db_errstr) leaving them unset. */
 int instance_live(struct db *db, int64_t *workers, int64_t *slots);
+/* Calls each(queue, arg) for every queue that a running or draining instance pops, once per
+ * instance that lists it (their [worker] queues: "a:3,b"). Returns 0, or -1 (db_errstr). */
+int instance_served_queues(struct db *db, void (*each)(const char *queue, void *arg), void *arg);
 
 /* The instances that are running or draining or stopped within the last `recent_s` seconds,
  * newest first, at most limit: rows of (id, host, pid, queues, concurrency, dt_started,

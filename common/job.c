@@ -547,7 +547,7 @@ struct db_rows *
 job_live_counts(struct db *db)
 {
     return db_query(db,
-                    "SELECT " JOB_QUEUE_EXACT ", state, COUNT(*) FROM jobs "
+                    "SELECT " JOB_QUEUE_EXACT ", state, COUNT(*), SUM(limit_deferred) FROM jobs "
                     "WHERE state IN ('pending','queued','running') GROUP BY 1, 2 ORDER BY 1, 2",
                     DB_NOP);
 }

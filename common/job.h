@@ -221,7 +221,8 @@ enum job_err job_cancel_bulk(struct db *db, struct rq *rq, const char *state, co
 /* Counts by state and queue, as a JSON object. */
 cJSON *job_stats(struct db *db, char *err, size_t errlen);
 /* The live jobs (pending, queued, running) counted by queue and state: rows of (queue,
- * state, count) for the caller to free, or NULL on error (db_errstr). */
+ * state, count, of those waiting for a full limit) for the caller to free, or NULL on error
+ * (db_errstr). */
 struct db_rows *job_live_counts(struct db *db);
 
 #endif

@@ -48,8 +48,10 @@ static const struct cli_cmd cli_cmds[] = {
      "queue list | pause Q | resume Q | limit Q [--concurrency N|none] [--rate N/DUR|none]\n"
      "                               queues: depth, paused state, fleet-wide limits"},
     {"action", cli_action,
-     "action set ACTION [--concurrency N|none] [--rate N/DUR|none] [--backoff-base D]\n"
-     "        [--backoff-cap D]      an action's fleet-wide limits and retry backoff"},
+     "action list | action set ACTION [--concurrency N|none] [--rate N/DUR|none]\n"
+     "        [--backoff-base D] [--backoff-cap D]\n"
+     "                               actions' fleet-wide limits and retry backoff: what\n"
+     "                               the workers go by (list), or a change (set)"},
     {"cron", cli_cron,
      "cron add NAME SCHEDULE ACTION [--params JSON] [--tz ZONE] [--queue Q] [--priority P]\n"
      "        [--timeout S] [--max-attempts N] [--catchup none|latest]\n"
@@ -64,7 +66,8 @@ static const struct cli_cmd cli_cmds[] = {
      "                               context (no queue, no job row): its log on stderr, its\n"
      "                               result on stdout; exit 0 when it succeeded, 1 otherwise"},
     {"actions", cli_actions,
-     "actions                      every registered action with its defaults (--json)"},
+     "actions                      every registered action with its defaults (--json);\n"
+     "                               action list shows what the workers go by"},
     {"spool", cli_spool,
      "spool list | spool retry ID... | spool drop ID...\n"
      "                               the producer's spool: entries waiting for MariaDB and\n"

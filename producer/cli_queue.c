@@ -1,6 +1,7 @@
 /* This file holds the CLI's queue and action commands: list, pause, resume, and limits. */
 #include "action.h"
 #include "cli.h"
+#include "instance.h"
 #include "job.h"
 #include "json.h"
 #include "settings.h"
@@ -9,6 +10,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Adds queue to the array of names (arg) unless it is there. */
+static void
+cli_name_add(const char *queue, void *arg)
+{
+    cJSON *names = arg;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, names)
+    {
+        if (strcmp(it->valuestring, queue) == 0)
+            return;
+    }
+    cJSON_AddItemToArray(names, cJSON_CreateString(queue));
+}
 
 static int
 cli_queue_list(struct cli *c)
@@ -22,42 +37,51 @@ cli_queue_list(struct cli *c)
         db_rows_free(r);
         return cli_runtime_error("queue list: %s", db_errstr(db));
     }
-    /* Every queue that has live jobs or settings. */
-    cJSON *out = cJSON_CreateArray();
-    for (int pass = 0; pass < 2; pass++) {
-        int n = pass == 0 ? r->n_rows : set.n_queues;
-        for (int i = 0; i < n; i++) {
-            const char *q = pass == 0 ? db_rows_get(r, i, 0) : set.queues[i].name;
-            const cJSON *it;
-            bool seen = false;
-            cJSON_ArrayForEach(it, out) seen |=
-                strcmp(cJSON_GetObjectItem(it, "queue")->valuestring, q) == 0;
-            if (seen)
-                continue;
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "queue", q);
-            double counts[3] = {0, 0, 0};
-            static const char *st[] = {"pending", "queued", "running"};
-            for (int k = 0; k < r->n_rows; k++)
-                for (int m = 0; m < 3; m++)
-                    if (!strcmp(db_rows_get(r, k, 0), q) && !strcmp(db_rows_get(r, k, 1), st[m]))
-                        counts[m] = (double)db_rows_int(r, k, 2, 0);
-            for (int m = 0; m < 3; m++)
-                cJSON_AddNumberToObject(o, st[m], counts[m]);
-            int64_t depth = rq_depth(cli_rq(c), q);
-            if (depth >= 0)
-                cJSON_AddNumberToObject(o, "depth", (double)depth);
-            else
-                cJSON_AddNullToObject(o, "depth");
-            const struct queue_setting *qs = settings_queue(&set, q);
-            cJSON_AddBoolToObject(o, "paused", qs && qs->paused);
-            cJSON_AddNumberToObject(o, "concurrency_limit", qs ? qs->lim.concurrency : 0);
-            cJSON_AddNumberToObject(o, "rate_limit", qs ? qs->lim.rate : 0);
-            cJSON_AddNumberToObject(o, "rate_interval_ms",
-                                    qs && qs->lim.rate ? (double)qs->lim.rate_interval_ms : 0);
-            cJSON_AddItemToArray(out, o);
-        }
+    /* Every queue that has live jobs or settings, or that a worker pops (a fresh stack's
+     * "default" has neither of the others). */
+    cJSON *names = cJSON_CreateArray();
+    for (int i = 0; i < r->n_rows; i++)
+        cli_name_add(db_rows_get(r, i, 0), names);
+    for (int i = 0; i < set.n_queues; i++)
+        cli_name_add(set.queues[i].name, names);
+    if (instance_served_queues(db, cli_name_add, names) < 0) {
+        cJSON_Delete(names);
+        db_rows_free(r);
+        settings_release(&set);
+        return cli_runtime_error("queue list: %s", db_errstr(db));
     }
+    cJSON *out = cJSON_CreateArray();
+    const cJSON *name;
+    cJSON_ArrayForEach(name, names)
+    {
+        const char *q = name->valuestring;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "queue", q);
+        double counts[3] = {0, 0, 0}, over = 0;
+        static const char *st[] = {"pending", "queued", "running"};
+        for (int k = 0; k < r->n_rows; k++)
+            for (int m = 0; m < 3; m++)
+                if (!strcmp(db_rows_get(r, k, 0), q) && !strcmp(db_rows_get(r, k, 1), st[m])) {
+                    counts[m] = (double)db_rows_int(r, k, 2, 0);
+                    over += m == 0 ? (double)db_rows_int(r, k, 3, 0) : 0;
+                }
+        for (int m = 0; m < 3; m++)
+            cJSON_AddNumberToObject(o, st[m], counts[m]);
+        cJSON_AddNumberToObject(o, "over_limit", over);
+        int64_t depth = rq_depth(cli_rq(c), q);
+        if (depth >= 0)
+            cJSON_AddNumberToObject(o, "depth", (double)depth);
+        else
+            cJSON_AddNullToObject(o, "depth");
+        const struct queue_setting *qs = settings_queue(&set, q);
+        cJSON_AddBoolToObject(o, "paused", qs && qs->paused);
+        cJSON_AddNumberToObject(o, "concurrency_limit", qs ? qs->lim.concurrency : 0);
+        cJSON_AddNumberToObject(o, "rate_limit", qs ? qs->lim.rate : 0);
+        cJSON_AddNumberToObject(o, "rate_interval_ms",
+                                qs && qs->lim.rate ? (double)qs->lim.rate_interval_ms : 0);
+        cJSON_AddItemToArray(out, o);
+    }
+    cJSON_Delete(names);
     db_rows_free(r);
     settings_release(&set);
     if (c->json) {
@@ -66,19 +90,23 @@ cli_queue_list(struct cli *c)
         free(s);
     } else {
         printf("%-20s %8s %8s %8s %8s %-7s %s\n", "QUEUE", "DEPTH", "PENDING", "QUEUED", "RUNNING",
-               "PAUSED", "LIMITS");
+               "PAUSED", "LIMITS (PENDING OVER THEM)");
         const cJSON *it;
         cJSON_ArrayForEach(it, out)
         {
             const cJSON *d = cJSON_GetObjectItem(it, "depth");
-            char depth[32] = "?", lim[64] = "-";
+            char depth[32] = "?", lim[128] = "-";
             if (cJSON_IsNumber(d))
                 snprintf(depth, sizeof(depth), "%.0f", d->valuedouble);
             double cl = cJSON_GetObjectItem(it, "concurrency_limit")->valuedouble;
             double rl = cJSON_GetObjectItem(it, "rate_limit")->valuedouble;
+            double over = cJSON_GetObjectItem(it, "over_limit")->valuedouble;
             if (cl > 0 || rl > 0)
                 snprintf(lim, sizeof(lim), "concurrency %.0f, rate %.0f/%.0fms", cl, rl,
                          cJSON_GetObjectItem(it, "rate_interval_ms")->valuedouble);
+            /* An action's limit holds back jobs of a queue without one of its own. */
+            if (over > 0)
+                snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim), " (%.0f)", over);
             printf("%-20s %8s %8.0f %8.0f %8.0f %-7s %s\n",
                    cJSON_GetObjectItem(it, "queue")->valuestring, depth,
                    cJSON_GetObjectItem(it, "pending")->valuedouble,
@@ -265,14 +293,84 @@ cli_queue(struct cli *c, int argc, char **argv)
     return cli_usage_error("unknown queue command \"%s\" (list, pause, resume, limit)", sub);
 }
 
+/* One action's row of `action list`: its settings row (as) over its registered defaults (a;
+ * NULL for a row of an action since renamed or removed). */
+static cJSON *
+cli_action_row(const struct action_info *a, const struct action_setting *as, const char *name)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "action", name);
+    cJSON_AddBoolToObject(o, "registered", a != NULL);
+    cJSON_AddNumberToObject(o, "concurrency_limit", as ? as->lim.concurrency : 0);
+    cJSON_AddNumberToObject(o, "rate_limit", as ? as->lim.rate : 0);
+    cJSON_AddNumberToObject(o, "rate_interval_ms",
+                            as && as->lim.rate ? (double)as->lim.rate_interval_ms : 0);
+    int64_t base = as && as->backoff_base_ms ? as->backoff_base_ms : a ? a->backoff_base_ms : 0;
+    int64_t cap = as && as->backoff_cap_ms ? as->backoff_cap_ms : a ? a->backoff_cap_ms : 0;
+    cJSON_AddNumberToObject(o, "backoff_base_ms", (double)base);
+    cJSON_AddNumberToObject(o, "backoff_cap_ms", (double)cap);
+    return o;
+}
+
+static void
+cli_action_print(const cJSON *o)
+{
+    char lim[128] = "-";
+    double cl = cJSON_GetObjectItem(o, "concurrency_limit")->valuedouble;
+    double rl = cJSON_GetObjectItem(o, "rate_limit")->valuedouble;
+    if (cl > 0 || rl > 0)
+        snprintf(lim, sizeof(lim), "concurrency %.0f, rate %.0f/%.0fms", cl, rl,
+                 cJSON_GetObjectItem(o, "rate_interval_ms")->valuedouble);
+    printf("%-28s %8.0fs %8.0fs  %s%s\n", cJSON_GetObjectItem(o, "action")->valuestring,
+           cJSON_GetObjectItem(o, "backoff_base_ms")->valuedouble / 1000,
+           cJSON_GetObjectItem(o, "backoff_cap_ms")->valuedouble / 1000, lim,
+           cJSON_IsTrue(cJSON_GetObjectItem(o, "registered")) ? "" : " (no such action now)");
+}
+
+/* `action list`: what the workers go by for each action, the settings rows of `action set` (and
+ * of migrations, such as Dispatch/Legacy/Sync's concurrency of 1) over the registered defaults
+ * that `actions` lists. A row of an action since renamed or removed is listed too, to be
+ * cleared. */
+static int
+cli_action_list(struct cli *c)
+{
+    struct settings set;
+    if (settings_load(cli_db(c), &set) < 0)
+        return cli_runtime_error("action list: %s", db_errstr(cli_db(c)));
+    bool test = c->cfg.worker.test_actions;
+    cJSON *out = cJSON_CreateArray();
+    for (int i = 0; action_at(i, test); i++) {
+        const struct action_info *a = action_at(i, test);
+        cJSON_AddItemToArray(out, cli_action_row(a, settings_action(&set, a->action), a->action));
+    }
+    for (int i = 0; i < set.n_actions; i++)
+        if (action_find(set.actions[i].name, test) == NULL)
+            cJSON_AddItemToArray(out, cli_action_row(NULL, &set.actions[i], set.actions[i].name));
+    settings_release(&set);
+    if (c->json) {
+        char *s = json_print(out);
+        printf("%s\n", s);
+        free(s);
+    } else {
+        printf("%-28s %9s %9s  %s\n", "ACTION", "BACKOFF", "CAP", "LIMITS");
+        const cJSON *it;
+        cJSON_ArrayForEach(it, out) cli_action_print(it);
+    }
+    cJSON_Delete(out);
+    return CLI_OK;
+}
+
 int
 cli_action(struct cli *c, int argc, char **argv)
 {
     if (cli_parse(c, "action", argc, argv, limit_opts) < 0)
         return CLI_USAGE;
     const char *sub = c->n_pos ? c->pos[0] : NULL;
+    if (sub && strcmp(sub, "list") == 0 && c->n_pos == 1 && !cli_opt(c, "--concurrency") &&
+        !cli_opt(c, "--rate") && !cli_opt(c, "--backoff-base") && !cli_opt(c, "--backoff-cap"))
+        return cli_action_list(c);
     if (sub == NULL || strcmp(sub, "set") != 0 || c->n_pos != 2)
-        return cli_usage_error("action needs: set ACTION [--concurrency N|none] "
+        return cli_usage_error("action needs: list, or set ACTION [--concurrency N|none] "
                                "[--rate N/DURATION|none] [--backoff-base D] [--backoff-cap D]");
     /* Settings of a name no worker runs would limit nothing (settings match exactly); a row
      * left by an action since renamed or removed may still be changed, to clear it. */

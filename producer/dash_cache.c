@@ -165,6 +165,8 @@ dash_cache_counts(struct dash_cache *c, cJSON *snap)
             qo = cJSON_AddObjectToObject(by_queue, q);
         last = q;
         cJSON_AddNumberToObject(qo, db_rows_get(live, i, 1), (double)db_rows_int(live, i, 2, 0));
+        if (strcmp(db_rows_get(live, i, 1), "pending") == 0)
+            cJSON_AddNumberToObject(qo, "over_limit", (double)db_rows_int(live, i, 3, 0));
     }
     cJSON_AddNumberToObject(snap, "workers", (double)workers);
     cJSON_AddNumberToObject(snap, "slots", (double)slots);

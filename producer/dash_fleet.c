@@ -47,25 +47,38 @@ dash_queue_row(cJSON *rows, const char *name)
     return it;
 }
 
-/* Every queue the cache or queue_settings knows, as an array; NULL after replying 503. */
+static void
+dash_served_queue(const char *queue, void *served)
+{
+    cJSON_AddItemToArray(served, cJSON_CreateString(queue));
+}
+
+/* Every queue the cache or queue_settings knows, or a worker pops, as an array; NULL after
+ * replying 503. */
 static cJSON *
 dash_queues_data(struct http_req *r, const struct dash_who *w)
 {
     struct producer_conn *c = producer_pool_get(r->p);
     struct settings set = {0};
+    cJSON *served = cJSON_CreateArray(), *it;
     int rc = settings_load(c->db, &set);
+    if (rc == 0 && (rc = instance_served_queues(c->db, dash_served_queue, served)) < 0)
+        settings_release(&set);
     char err[256];
     snprintf(err, sizeof(err), "%s", rc < 0 ? db_errstr(c->db) : "");
     producer_pool_put(r->p, c);
     if (rc < 0) {
+        cJSON_Delete(served);
         dash_error(r, w, 503, "read queue settings: %s", err);
         return NULL;
     }
-    cJSON *snap = dash_snapshot(r->p->dash), *rows = cJSON_CreateArray(), *it;
+    cJSON *snap = dash_snapshot(r->p->dash), *rows = cJSON_CreateArray();
     const cJSON *queues = cJSON_GetObjectItemCaseSensitive(snap, "queues");
     cJSON_ArrayForEach(it, queues) dash_queue_row(rows, it->string);
     for (int i = 0; i < set.n_queues; i++)
         dash_queue_row(rows, set.queues[i].name);
+    cJSON_ArrayForEach(it, served) dash_queue_row(rows, it->valuestring);
+    cJSON_Delete(served);
     cJSON_ArrayForEach(it, rows)
     {
         const char *q = cJSON_GetObjectItemCaseSensitive(it, "queue")->valuestring;
@@ -73,6 +86,7 @@ dash_queues_data(struct http_req *r, const struct dash_who *w)
         cJSON_AddNumberToObject(it, "queued", dash_num(counts, "queued", NULL));
         cJSON_AddNumberToObject(it, "running", dash_num(counts, "running", NULL));
         cJSON_AddNumberToObject(it, "pending", dash_num(counts, "pending", NULL));
+        cJSON_AddNumberToObject(it, "over_limit", dash_num(counts, "over_limit", NULL));
         const cJSON *qa = cJSON_GetObjectItemCaseSensitive(snap, "queued");
         cJSON_AddNumberToObject(
             it, "oldest_age_ms",
@@ -108,6 +122,11 @@ dash_queue_tr(struct buf *b, const struct dash_who *w, const cJSON *q)
         buf_printf(b, "concurrency %.0f ", conc);
     if (rate > 0)
         buf_printf(b, "%.0f per %.0f ms", rate, dash_num(q, "rate_interval_ms", NULL));
+    /* Jobs over a full limit wait in pending, out of the queued count and its age. */
+    double over = dash_num(q, "over_limit", NULL);
+    if (over > 0)
+        buf_printf(b, "<span class=\"over-limit\">%s%.0f waiting for a limit</span>",
+                   conc > 0 || rate > 0 ? "; " : "", over);
     buf_appends(b, "</td><td>");
     if (w->admin) {
         struct buf u;

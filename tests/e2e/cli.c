@@ -519,6 +519,41 @@ test_queue_list_text(struct tenv *t)
     free(err);
 }
 
+/* `action list` shows what the workers go by: Dispatch/Legacy/Sync's concurrency of 1 from
+ * migration 006 showed nowhere but in SQL (`actions` prints the registered defaults), a
+ * backoff set with `action set` over the default, and a row of an action since renamed. */
+static void
+test_action_list(struct tenv *t)
+{
+    char *out = NULL, *err = NULL;
+    CHECK(t_cli(t, NULL, &err,
+                (const char *const[]){"action", "set", "System/Noop", "--backoff-base", "7s",
+                                      NULL}) == 0,
+          "action set: %s", err);
+    free(err);
+    CHECK(db_exec_static(t->db, "INSERT INTO action_settings (action, rate_limit, "
+                                "rate_interval_ms, dt_updated) VALUES ('Old/Renamed', 5, 1000, "
+                                "NOW(6))") == 0,
+          "a row of a renamed action: %s", db_errstr(t->db));
+    CHECK(t_cli(t, &out, &err, (const char *const[]){"action", "list", NULL}) == 0,
+          "action list: %s", err);
+    free(err);
+    const char *want[] = {"Dispatch/Legacy/Sync", "concurrency 1, rate 0/0ms",
+                          "System/Noop",          "       7s",
+                          "Old/Renamed",          "concurrency 0, rate 5/1000ms (no such "};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        CHECK(out && strstr(out, want[i]), "action list lacks \"%s\":\n%s", want[i], out);
+    free(out);
+    CHECK(t_cli(t, &out, NULL, (const char *const[]){"--json", "action", "list", NULL}) == 0,
+          "action list --json");
+    CHECK(out && strstr(out, "\"action\":\"System/Noop\",\"registered\":true,"
+                             "\"concurrency_limit\":0,\"rate_limit\":0,\"rate_interval_ms\":0,"
+                             "\"backoff_base_ms\":7000"),
+          "action list --json: %s", out);
+    free(out);
+    EXPECT_CLI(2, "action needs: list, or set ACTION", "action", "list", "extra");
+}
+
 /* Queue and action names are exact, as the workers match them: a pause of "default" after a
  * limit of "Default" was kept on the "Default" row (the keys compared case-insensitively), and
  * the real queue ran on. */
@@ -609,6 +644,7 @@ test_bulk_retry_key_race(struct tenv *t)
 static const struct test_case cases[] = {
     {"e2e_cli_bad_input", test_bad_input, NULL},
     {"e2e_cli_queue_list_text", test_queue_list_text, NULL},
+    {"e2e_cli_action_list", test_action_list, NULL},
     {"e2e_cli_settings_names_exact", test_settings_names_exact, NULL},
     {"e2e_cli_bulk_retry_key_race", test_bulk_retry_key_race, NULL},
     {"e2e_cli_config_errors", test_config_errors, NULL},

@@ -669,6 +669,59 @@ test_browser(struct tenv *t)
     free(touch);
 }
 
+/* The row of queue in the Queues page's JSON, with field's number (-1 without the row). */
+static double
+queue_field(struct tenv *t, const struct dclient *a, const char *queue, const char *field)
+{
+    cJSON *j = dget_json(t, "/queues?format=json", a);
+    double v = -1;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, j)
+    {
+        const cJSON *q = cJSON_GetObjectItemCaseSensitive(it, "queue");
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(it, field);
+        if (cJSON_IsString(q) && strcmp(q->valuestring, queue) == 0 && cJSON_IsNumber(f))
+            v = f->valuedouble;
+    }
+    cJSON_Delete(j);
+    return v;
+}
+
+/* The Queues page and `queue list` show a queue a worker pops before it has a job or a setting
+ * (a fresh stack's "default" was missing from both), and how many jobs wait in pending for a
+ * full limit: those are in neither the queued count nor its age. */
+static void
+test_queues_served_and_over_limit(struct tenv *t)
+{
+    pid_t w = t_spawn(t, t_bin("jobfleet-worker"),
+                      (const char *const[]){"--queues", "default:1, idleq:2", NULL});
+    WAIT_UNTIL(
+        t_sql_int(t, 0, "SELECT COUNT(*) FROM worker_instances WHERE pid = ?", DB_P(DBI(w))) == 1,
+        10000, "the worker never registered");
+    int64_t id = t_enqueue(t, "System/Noop", NULL,
+                           (const char *const[]){"--queue", "slowq", "--in", "1h", NULL});
+    /* As a worker leaves a job over a full limit (lifecycle_defer). */
+    CHECK(db_exec(t->db, "UPDATE jobs SET limit_deferred = 1 WHERE id = ?", DB_P(DBI(id)), NULL,
+                  NULL) == 0,
+          "mark the job: %s", db_errstr(t->db));
+    dstart(t);
+    struct dclient a;
+    CHECK(dlogin(t, "admin", "adminpw", &a) == 303, "admin login");
+    CHECK(queue_field(t, &a, "idleq", "queued") == 0, "the Queues page leaves out idleq");
+    WAIT_UNTIL(queue_field(t, &a, "slowq", "over_limit") == 1, 15000,
+               "the Queues page says %.0f of slowq's jobs wait for a limit",
+               queue_field(t, &a, "slowq", "over_limit"));
+    char *page = dget(t, "/queues", &a);
+    CHECK(page && strstr(page, "1 waiting for a limit"), "the Queues page: %s", page);
+    free(page);
+    char *out = NULL;
+    CHECK(t_cli(t, &out, NULL, (const char *const[]){"--json", "queue", "list", NULL}) == 0,
+          "queue list");
+    CHECK(out && strstr(out, "\"queue\":\"idleq\"") && strstr(out, "\"over_limit\":1"),
+          "queue list: %s", out);
+    free(out);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -684,6 +737,8 @@ main(int argc, char **argv)
         {"e2e_dashboard_retry_keeps_state", test_retry_keeps_state, TDASH_USERS},
         {"e2e_dashboard_cache_metrics", test_cache_metrics, TDASH_USERS},
         {"e2e_dashboard_webhooks_left_out", test_webhooks_left_out, TDASH_USERS},
+        {"e2e_dashboard_queues_served_and_over_limit", test_queues_served_and_over_limit,
+         TDASH_USERS},
         {"e2e_dashboard_browser", test_browser, TDASH_USERS},
     };
     return test_main(argc, argv, cases, (int)(sizeof(cases) / sizeof(cases[0])));

@@ -12,6 +12,7 @@ jf_e2e(dashboard TIMEOUT 180 NAMES
   e2e_dashboard_retry_keeps_state
   e2e_dashboard_cache_metrics
   e2e_dashboard_webhooks_left_out
+  e2e_dashboard_queues_served_and_over_limit
   e2e_dashboard_browser)
 # Chromium, a worker and a scheduler on a shared 2-core machine: room for a slow start.
 set_tests_properties(e2e_dashboard_browser PROPERTIES TIMEOUT 300)
