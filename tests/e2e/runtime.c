@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <cjson/cJSON.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,6 +377,32 @@ test_probe_db_closed_while_idle(struct tenv *t)
 #define DB_TEST "[db.test]\nconnect_timeout_s = 5\n"
 #define FAKE_SERVICE "[service.fake]\nbase_url = http://127.0.0.1:1\nrate_per_minute = 120\n"
 
+/* FAULTS [15]: a job whose parameters are not JSON (clients cannot send one; a row written by
+ * hand or by another version can hold one) fails at its first attempt with what is wrong, not
+ * after every attempt it has, and the worker runs the next job. */
+static void
+test_malformed_parameters(struct tenv *t)
+{
+    int64_t bad = t_enqueue(t, "System/Echo", "{\"a\":1}",
+                            (const char *const[]){"--max-attempts", "3", NULL});
+    CHECK(db_exec(t->db, "UPDATE jobs SET parameters = '{\"a\":' WHERE id = ?", DB_P(DBI(bad)),
+                  NULL, NULL) == 0,
+          "spoil the parameters: %s", db_errstr(t->db));
+    pid_t w = t_spawn(t, t_bin("jobfleet-worker"), NULL);
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    WAIT_UNTIL(t_job_in_state(t, bad, "failed"), 20000, "the job is %s", t_job_state(t, bad));
+    char *why = t_sql_str(t, "SELECT failure_reason FROM jobs WHERE id = ?", DB_P(DBI(bad)));
+    CHECK(why && strstr(why, "parameters are not a valid JSON object"), "failed with: %s", why);
+    free(why);
+    CHECK(t_sql_int(t, -1, "SELECT COUNT(*) FROM job_attempts WHERE job_id = ?", DB_P(DBI(bad))) ==
+              1,
+          "a job that can never run took more than one attempt");
+    int64_t next = t_enqueue(t, "System/Noop", NULL, NULL);
+    WAIT_UNTIL(t_job_in_state(t, next, "succeeded"), 20000, "the next job is %s",
+               t_job_state(t, next));
+    CHECK(kill(w, 0) == 0, "the worker died");
+}
+
 static const struct test_case cases[] = {
     {"e2e_runtime_run_and_actions", test_run_and_actions, NULL},
     {"e2e_runtime_probe_context", test_probe_context, DB_TEST},
@@ -386,6 +413,7 @@ static const struct test_case cases[] = {
     {"e2e_runtime_http_budget_two_workers", test_probe_http_budget_two_workers, FAKE_SERVICE},
     {"e2e_runtime_log_keeps_clipped_text", test_log_keeps_clipped_text, FAKE_SERVICE},
     {"e2e_runtime_cleanup_dry_run", test_cleanup_dry_run, NULL},
+    {"e2e_runtime_malformed_parameters", test_malformed_parameters, NULL},
     {"e2e_runtime_db_closed_while_idle", test_probe_db_closed_while_idle, DB_TEST},
     {"e2e_runtime_429_pauses_unbudgeted", test_probe_429_pauses_unbudgeted,
      "[service.fake]\nbase_url = http://127.0.0.1:1\n[worker]\nconcurrency = 2\n"},

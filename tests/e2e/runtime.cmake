@@ -8,5 +8,6 @@ jf_e2e(runtime TIMEOUT 120 NAMES
   e2e_runtime_http_budget_two_workers
   e2e_runtime_log_keeps_clipped_text
   e2e_runtime_cleanup_dry_run
+  e2e_runtime_malformed_parameters
   e2e_runtime_429_pauses_unbudgeted
   e2e_runtime_db_closed_while_idle)
