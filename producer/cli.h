@@ -3,6 +3,7 @@
 #ifndef JOBFLEET_CLI_H
 #define JOBFLEET_CLI_H
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -66,6 +67,9 @@ void cli_change_abort(struct cli *c);
 /* The options the command was given, as text for an audit row's detail ("--state failed
  * --force"); the caller frees it. */
 char *cli_opts_detail(const struct cli *c);
+
+/* Prints j to stdout as --json does, with a newline. */
+void cli_print_json(const cJSON *j);
 
 /* Prints a usage or input error to stderr ("jobfleet: ...") and returns CLI_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

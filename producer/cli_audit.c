@@ -119,9 +119,7 @@ cli_changes(struct cli *c, int argc, char **argv)
     if (a == NULL)
         return cli_runtime_error("read audit_log: %s", db_errstr(cli_db(c)));
     if (c->json) {
-        char *s = json_print(a);
-        printf("%s\n", s);
-        free(s);
+        cli_print_json(a);
     } else {
         printf("%-8s %-26s %-20s %-8s %-24s %s\n", "ID", "WHEN", "WHO", "WHAT", "OBJECT", "DETAIL");
         const cJSON *it;

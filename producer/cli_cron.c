@@ -22,14 +22,6 @@ cli_cron_err(const char *sub, enum job_err e, const char *err)
     return cli_usage_error("cron %s: %s", sub, err);
 }
 
-static void
-cli_cron_print(const cJSON *j)
-{
-    char *s = json_print(j);
-    printf("%s\n", s);
-    free(s);
-}
-
 static int
 cli_cron_int(const struct cli *c, const char *sub, const char *name, int64_t min, int64_t max,
              int *out)
@@ -103,7 +95,7 @@ cli_cron_add(struct cli *c, int argc, char **argv)
         printf("{\"id\":%lld}\n", (long long)id);
         return CLI_OK;
     }
-    cli_cron_print(j);
+    cli_print_json(j);
     cJSON_Delete(j);
     return CLI_OK;
 }
@@ -121,7 +113,7 @@ cli_cron_list(struct cli *c, int argc, char **argv)
     if (a == NULL)
         return cli_cron_err("list", e, err);
     if (c->json) {
-        cli_cron_print(a);
+        cli_print_json(a);
         cJSON_Delete(a);
         return CLI_OK;
     }
@@ -179,7 +171,7 @@ cli_cron_change(struct cli *c, const char *sub, int argc, char **argv)
         return rc;
     }
     if (c->json)
-        cli_cron_print(j);
+        cli_print_json(j);
     else if (strcmp(sub, "remove") == 0)
         printf("removed %s (its past jobs are kept)\n", name);
     else
@@ -211,7 +203,7 @@ cli_cron_next(struct cli *c, int argc, char **argv)
                 "`jobfleet cron enable %s`\n",
                 c->pos[0], c->pos[0]);
     if (c->json) {
-        cli_cron_print(j);
+        cli_print_json(j);
     } else {
         const cJSON *t;
         cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(j, "next"))

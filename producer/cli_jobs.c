@@ -23,14 +23,6 @@ cli_job_err(enum job_err e, const char *err)
     return cli_usage_error("%s", err);
 }
 
-static void
-cli_print_json(const cJSON *j)
-{
-    char *s = json_print(j);
-    printf("%s\n", s);
-    free(s);
-}
-
 int
 cli_migrate(struct cli *c, int argc, char **argv)
 {

@@ -2,6 +2,7 @@
  * table. */
 #include "actions.h"
 #include "cli.h"
+#include "json.h"
 #include "log.h"
 #include "util.h"
 
@@ -111,6 +112,14 @@ cli_verror(const char *fmt, va_list ap)
     fprintf(stderr, "jobfleet: ");
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n");
+}
+
+void
+cli_print_json(const cJSON *j)
+{
+    char *s = json_print(j);
+    printf("%s\n", s);
+    free(s);
 }
 
 int

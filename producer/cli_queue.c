@@ -25,6 +25,19 @@ cli_name_add(const char *queue, void *arg)
     cJSON_AddItemToArray(names, cJSON_CreateString(queue));
 }
 
+/* The limits of a listed queue or action (o: its JSON) as a table cell: "-" for none. */
+static void
+cli_limits_text(const cJSON *o, char *out, size_t len)
+{
+    double cl = cJSON_GetObjectItem(o, "concurrency_limit")->valuedouble;
+    double rl = cJSON_GetObjectItem(o, "rate_limit")->valuedouble;
+    if (cl > 0 || rl > 0)
+        snprintf(out, len, "concurrency %.0f, rate %.0f/%.0fms", cl, rl,
+                 cJSON_GetObjectItem(o, "rate_interval_ms")->valuedouble);
+    else
+        snprintf(out, len, "-");
+}
+
 static int
 cli_queue_list(struct cli *c)
 {
@@ -85,9 +98,7 @@ cli_queue_list(struct cli *c)
     db_rows_free(r);
     settings_release(&set);
     if (c->json) {
-        char *s = json_print(out);
-        printf("%s\n", s);
-        free(s);
+        cli_print_json(out);
     } else {
         printf("%-20s %8s %8s %8s %8s %-7s %s\n", "QUEUE", "DEPTH", "PENDING", "QUEUED", "RUNNING",
                "PAUSED", "LIMITS (PENDING OVER THEM)");
@@ -95,15 +106,11 @@ cli_queue_list(struct cli *c)
         cJSON_ArrayForEach(it, out)
         {
             const cJSON *d = cJSON_GetObjectItem(it, "depth");
-            char depth[32] = "?", lim[128] = "-";
+            char depth[32] = "?", lim[128];
             if (cJSON_IsNumber(d))
                 snprintf(depth, sizeof(depth), "%.0f", d->valuedouble);
-            double cl = cJSON_GetObjectItem(it, "concurrency_limit")->valuedouble;
-            double rl = cJSON_GetObjectItem(it, "rate_limit")->valuedouble;
+            cli_limits_text(it, lim, sizeof(lim));
             double over = cJSON_GetObjectItem(it, "over_limit")->valuedouble;
-            if (cl > 0 || rl > 0)
-                snprintf(lim, sizeof(lim), "concurrency %.0f, rate %.0f/%.0fms", cl, rl,
-                         cJSON_GetObjectItem(it, "rate_interval_ms")->valuedouble);
             /* An action's limit holds back jobs of a queue without one of its own. */
             if (over > 0)
                 snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim), " (%.0f)", over);
@@ -315,12 +322,8 @@ cli_action_row(const struct action_info *a, const struct action_setting *as, con
 static void
 cli_action_print(const cJSON *o)
 {
-    char lim[128] = "-";
-    double cl = cJSON_GetObjectItem(o, "concurrency_limit")->valuedouble;
-    double rl = cJSON_GetObjectItem(o, "rate_limit")->valuedouble;
-    if (cl > 0 || rl > 0)
-        snprintf(lim, sizeof(lim), "concurrency %.0f, rate %.0f/%.0fms", cl, rl,
-                 cJSON_GetObjectItem(o, "rate_interval_ms")->valuedouble);
+    char lim[128];
+    cli_limits_text(o, lim, sizeof(lim));
     printf("%-28s %8.0fs %8.0fs  %s%s\n", cJSON_GetObjectItem(o, "action")->valuestring,
            cJSON_GetObjectItem(o, "backoff_base_ms")->valuedouble / 1000,
            cJSON_GetObjectItem(o, "backoff_cap_ms")->valuedouble / 1000, lim,
@@ -348,9 +351,7 @@ cli_action_list(struct cli *c)
             cJSON_AddItemToArray(out, cli_action_row(NULL, &set.actions[i], set.actions[i].name));
     settings_release(&set);
     if (c->json) {
-        char *s = json_print(out);
-        printf("%s\n", s);
-        free(s);
+        cli_print_json(out);
     } else {
         printf("%-28s %9s %9s  %s\n", "ACTION", "BACKOFF", "CAP", "LIMITS");
         const cJSON *it;

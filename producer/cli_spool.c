@@ -72,9 +72,7 @@ cli_spool_list(struct cli *c)
     spool_close(w);
     spool_close(f);
     if (c->json) {
-        char *s = json_print(out);
-        printf("%s\n", s);
-        free(s);
+        cli_print_json(out);
     } else {
         printf("%-36s %-8s %-12s %-32s %s\n", "ID", "STATE", "SOURCE", "ACTION", "BYTES");
         const cJSON *it;
