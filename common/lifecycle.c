@@ -170,8 +170,8 @@ lifecycle_peek(struct db *db, const int64_t *ids, int n)
 {
     char *ph = xmalloc((size_t)n * 2 + 1);
     db_placeholders(ph, n);
-    char *sql =
-        xasprintf("SELECT id, queue, action FROM jobs WHERE id IN (%s) AND state = 'queued'", ph);
+    char *sql = xasprintf(
+        "SELECT id, queue, action, priority FROM jobs WHERE id IN (%s) AND state = 'queued'", ph);
     struct db_param *p = lifecycle_id_params(ids, n, 0);
     struct db_rows *r = db_query(db, sql, p, n);
     free(p);
@@ -187,6 +187,18 @@ lifecycle_defer(struct db *db, int64_t id, int64_t delay_ms)
                    "UPDATE jobs SET state = 'pending', dt_queued = NULL, limit_deferred = 1, "
                    "run_at = NOW(6) + INTERVAL ? MICROSECOND WHERE id = ? AND state = 'queued'",
                    DB_P(DBI(delay_ms * 1000), DBI(id)), NULL, NULL);
+}
+
+int
+lifecycle_wake(struct db *db, int64_t id)
+{
+    uint64_t n = 0;
+    if (db_exec(db,
+                "UPDATE jobs SET state = 'queued', dt_queued = NOW(6), limit_deferred = 0 "
+                "WHERE id = ? AND state = 'pending' AND limit_deferred = 1",
+                DB_P(DBI(id)), &n, NULL) < 0)
+        return -1;
+    return n > 0 ? 1 : 0;
 }
 
 int

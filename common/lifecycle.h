@@ -61,10 +61,15 @@ int lifecycle_claim_read(struct db *db, const int64_t *ids, int n, int64_t insta
                          int64_t token, struct claimed_job *out);
 
 /* The queue and action of those ids still queued (for limit checks before a claim). Returns
- * rows of (id, queue, action), or NULL on error. */
+ * rows of (id, queue, action, priority), or NULL on error. */
 struct db_rows *lifecycle_peek(struct db *db, const int64_t *ids, int n);
 /* Sends a queued job back to pending for delay_ms: it waits for a limit without failing. */
 int lifecycle_defer(struct db *db, int64_t id, int64_t delay_ms);
+/* Queues at once a job lifecycle_defer sent back (db in autocommit), as the scheduler would
+ * when its delay ran out: a slot of its limit was freed. The caller then pushes its ID.
+ * Returns 1 when it was so waiting, 0 when not (it ran meanwhile, or is not deferred yet), or
+ * -1 on error. */
+int lifecycle_wake(struct db *db, int64_t id);
 
 /* Hands claimed jobs that never started back to the queue (db in autocommit): each row still
  * running for instance_id at attempts[i] under the claim that took it (tokens[i]) becomes

@@ -81,10 +81,15 @@ struct rq_limit {
 /* Takes a slot in every scope at once, or none (an atomic script on Redis's clock):
  * a concurrency slot is a lease that expires after lease_ms unless renewed, so a dead holder
  * frees it by itself; a rate slot is a start in a sliding window. member names the holder
- * (the job id). Returns 0 when taken, the milliseconds to wait before trying again when a
- * limit is full, or -1 on error. */
+ * (the job id). When a concurrency scope is full, waiter (not NULL) joins its waiting set at
+ * waiter_score (lowest first), where rq_limit_next_waiter finds it; it leaves them with its slots.
+ * Returns 0 when taken, the milliseconds to wait before trying again when a limit is full, or
+ * -1 on error. */
 int64_t rq_limit_acquire(struct rq *rq, const struct rq_limit *lims, int n, const char *member,
-                         int64_t lease_ms);
+                         int64_t lease_ms, const char *waiter, double waiter_score);
+/* Takes the first waiter (lowest score) of scope's waiting set into *waiter (for the caller to
+ * free) and *score. Returns 1, 0 when none waits, or -1 on error. */
+int rq_limit_next_waiter(struct rq *rq, const char *scope, char **waiter, double *score);
 /* Frees member's concurrency slots in the scopes (rate starts stay counted). */
 int rq_limit_release(struct rq *rq, const struct rq_limit *lims, int n, const char *member);
 /* Extends member's concurrency leases by lease_ms from now, if it still holds them. */

@@ -6,26 +6,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* KEYS: a concurrency key and a rate key per scope. ARGV: member, lease_ms, then per scope
- * concurrency limit, rate limit, rate interval. Redis's own clock makes every host agree.
- * Starts are counted 25 ms past their interval, so that the few milliseconds between taking a
- * slot and the job's recorded dt_started cannot make any window hold more than the limit. */
+/* The longest a job waits for a concurrency slot before it is tried again, when no free wakes
+ * it first (a slot that expires with its lease, a lost wake). */
+#define RQ_LIMIT_SLOT_WAIT_MS "1000"
+
+/* KEYS: a concurrency key, a rate key and a waiting key per scope. ARGV: member, lease_ms,
+ * waiter ("" for none) and its score, then per scope concurrency limit, rate limit, rate
+ * interval. Redis's own clock makes every host agree. Starts are counted 25 ms past their
+ * interval, so that the few milliseconds between taking a slot and the job's recorded
+ * dt_started cannot make any window hold more than the limit. A waiter joins the waiting set of
+ * each full concurrency scope in the same step that finds it full, so a free that comes after
+ * this answer finds it there; and leaves them when it takes its slots. */
 static const char rq_limit_script[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "local member, lease = ARGV[1], tonumber(ARGV[2])\n"
+    "local member, lease, waiter = ARGV[1], tonumber(ARGV[2]), ARGV[3]\n"
     "local wait = 0\n"
-    "for i = 1, #KEYS, 2 do\n"
-    "  local b = 2 + (i - 1) / 2 * 3\n"
+    "for i = 1, #KEYS, 3 do\n"
+    "  local b = 4 + (i - 1) / 3 * 3\n"
     "  local cl, rl, ri = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])\n"
     "  if cl > 0 then\n"
     "    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)\n"
     "    if not redis.call('ZSCORE', KEYS[i], member) and\n"
     "       redis.call('ZCARD', KEYS[i]) >= cl then\n"
     "      local first = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')\n"
-    "      local w = math.min(tonumber(first[2]) - now, 250)\n"
+    "      local w = math.min(tonumber(first[2]) - now, " RQ_LIMIT_SLOT_WAIT_MS ")\n"
     "      if w < 20 then w = 20 end\n"
     "      if w > wait then wait = w end\n"
+    "      if waiter ~= '' then\n"
+    "        redis.call('ZADD', KEYS[i + 2], ARGV[4], waiter)\n"
+    "        redis.call('PEXPIRE', KEYS[i + 2], lease * 2)\n"
+    "      end\n"
     "    end\n"
     "  end\n"
     "  if rl > 0 then\n"
@@ -38,12 +49,13 @@ static const char rq_limit_script[] =
     "  end\n"
     "end\n"
     "if wait > 0 then return wait end\n"
-    "for i = 1, #KEYS, 2 do\n"
-    "  local b = 2 + (i - 1) / 2 * 3\n"
+    "for i = 1, #KEYS, 3 do\n"
+    "  local b = 4 + (i - 1) / 3 * 3\n"
     "  local cl, rl, ri = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])\n"
     "  if cl > 0 then\n"
     "    redis.call('ZADD', KEYS[i], now + lease, member)\n"
     "    redis.call('PEXPIRE', KEYS[i], lease * 2)\n"
+    "    if waiter ~= '' then redis.call('ZREM', KEYS[i + 2], waiter) end\n"
     "  end\n"
     "  if rl > 0 then\n"
     "    redis.call('ZADD', KEYS[i + 1], now, member .. ':' .. now)\n"
@@ -60,25 +72,28 @@ rq_limit_key(const struct rq *rq, const char *kind, const char *scope)
 
 int64_t
 rq_limit_acquire(struct rq *rq, const struct rq_limit *lims, int n, const char *member,
-                 int64_t lease_ms)
+                 int64_t lease_ms, const char *waiter, double waiter_score)
 {
     if (n <= 0)
         return 0;
     if (rq_ensure(rq) < 0)
         return -1;
-    int argc = 3 + 2 * n + 2 + 3 * n;
+    int argc = 3 + 3 * n + 4 + 3 * n;
     const char **argv = xcalloc((size_t)argc, sizeof(char *));
     char **own = xcalloc((size_t)argc, sizeof(char *));
     int k = 0, o = 0;
     argv[k++] = "EVAL";
     argv[k++] = rq_limit_script;
-    argv[k++] = own[o++] = xasprintf("%d", 2 * n);
+    argv[k++] = own[o++] = xasprintf("%d", 3 * n);
     for (int i = 0; i < n; i++) {
         argv[k++] = own[o++] = rq_limit_key(rq, "c", lims[i].scope);
         argv[k++] = own[o++] = rq_limit_key(rq, "r", lims[i].scope);
+        argv[k++] = own[o++] = rq_limit_key(rq, "w", lims[i].scope);
     }
     argv[k++] = member;
     argv[k++] = own[o++] = xasprintf("%lld", (long long)lease_ms);
+    argv[k++] = waiter ? waiter : "";
+    argv[k++] = own[o++] = xasprintf("%.17g", waiter_score);
     for (int i = 0; i < n; i++) {
         argv[k++] = own[o++] = xasprintf("%d", lims[i].concurrency);
         argv[k++] = own[o++] = xasprintf("%d", lims[i].rate);
@@ -90,6 +105,27 @@ rq_limit_acquire(struct rq *rq, const struct rq_limit *lims, int n, const char *
     free(own);
     free(argv);
     return rc;
+}
+
+int
+rq_limit_next_waiter(struct rq *rq, const char *scope, char **waiter, double *score)
+{
+    if (rq_ensure(rq) < 0)
+        return -1;
+    char *key = rq_limit_key(rq, "w", scope);
+    redisReply *r = rq_check(rq, redisCommand(rq->ctx, "ZPOPMIN %s 1", key), "ZPOPMIN waiting");
+    free(key);
+    if (r == NULL)
+        return -1;
+    int got = 0;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING) {
+        *waiter = xstrdup(r->element[0]->str);
+        *score = strtod(r->element[1]->str, NULL);
+        got = 1;
+    }
+    freeReplyObject(r);
+    return got;
 }
 
 static int

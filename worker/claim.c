@@ -81,7 +81,8 @@ claim_apply_limits(struct fetch *f, int64_t *ids, int n, struct job_limits *jls)
         int64_t id = db_rows_int(r, i, 0, 0);
         struct job_limits jl;
         limiter_scopes(&f->lim, db_rows_get(r, i, 1), db_rows_get(r, i, 2), &jl);
-        int64_t wait = limiter_acquire(&f->lim, &jl, id);
+        int64_t wait = limiter_acquire(&f->lim, &jl, id, db_rows_get(r, i, 1),
+                                       rq_score((int)db_rows_int(r, i, 3, 0), id));
         if (wait == 0) {
             ids[kept] = id;
             jls[kept] = jl;

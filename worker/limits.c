@@ -1,6 +1,7 @@
 /* This file keeps the worker's snapshot of queue and action settings and takes the Redis
  * leases of fleet-wide concurrency and rate limits. */
 #include "limits.h"
+#include "job.h"
 #include "log.h"
 #include "util.h"
 
@@ -133,14 +134,19 @@ limiter_rq(struct limiter *l)
 }
 
 int64_t
-limiter_acquire(struct limiter *l, struct job_limits *jl, int64_t id)
+limiter_acquire(struct limiter *l, struct job_limits *jl, int64_t id, const char *queue,
+                double score)
 {
     if (jl->n == 0)
         return 0;
     limiter_fix(jl);
     snprintf(jl->member, sizeof(jl->member), "%lld:%016llx", (long long)id,
              (unsigned long long)l->nonce++);
-    int64_t rc = rq_limit_acquire(limiter_rq(l), jl->lim, jl->n, jl->member, l->lease_ms);
+    /* The job in line: "<id>:<queue>", the same at each try, so it keeps its place. */
+    char *waiter = xasprintf("%lld:%s", (long long)id, queue);
+    int64_t rc =
+        rq_limit_acquire(limiter_rq(l), jl->lim, jl->n, jl->member, l->lease_ms, waiter, score);
+    free(waiter);
     if (rc < 0)
         log_warnx("limits: %s", rq_errstr(l->rq));
     return rc;
@@ -156,6 +162,38 @@ limiter_free_slots(struct limiter *l, struct job_limits *jl)
     if (rq_limit_release(limiter_rq(l), jl->lim, jl->n, jl->member) < 0)
         log_warnx("limits: release slot %s: %s", jl->member, rq_errstr(l->rq));
     jl->n = 0;
+}
+
+void
+limiter_free_keep(struct limiter *l, struct job_limits *jl, struct job_limits *held)
+{
+    *held = *jl;
+    limiter_free_slots(l, jl);
+    limiter_fix(held);
+}
+
+int
+limiter_next_waiter(struct limiter *l, struct job_limits *held, int i, struct limit_waiter *w)
+{
+    if (i >= held->n || held->lim[i].concurrency <= 0)
+        return 0;
+    limiter_fix(held);
+    char *name = NULL;
+    double score = 0;
+    int got = rq_limit_next_waiter(limiter_rq(l), held->lim[i].scope, &name, &score);
+    if (got < 0)
+        log_warnx("limits: the next job in line: %s", rq_errstr(l->rq));
+    if (got <= 0)
+        return got;
+    char *colon = strchr(name, ':');
+    long long id = strtoll(name, NULL, 10);
+    bool ok = colon && id > 0 && job_queue_name_ok(colon + 1);
+    if (ok) {
+        *w = (struct limit_waiter){.id = id, .score = score};
+        snprintf(w->queue, sizeof(w->queue), "%s", colon + 1);
+    }
+    free(name);
+    return ok ? 1 : 0;
 }
 
 void

@@ -49,10 +49,26 @@ void limiter_except_free(struct lifecycle_except *ex);
 void limiter_scopes(const struct limiter *l, const char *queue, const char *action,
                     struct job_limits *jl);
 /* Takes the slots of job id under a member of their own (jl->member): 0 taken, > 0 ms to wait,
- * -1 error. */
-int64_t limiter_acquire(struct limiter *l, struct job_limits *jl, int64_t id);
+ * -1 error. When a concurrency scope is full, the job (of queue, at its queue score) waits in
+ * line for it: limiter_next_waiter hands it to whoever frees a slot of the scope. */
+int64_t limiter_acquire(struct limiter *l, struct job_limits *jl, int64_t id, const char *queue,
+                        double score);
 /* Frees the slots jl's acquire took, and no one else's; then jl holds none. */
 void limiter_free_slots(struct limiter *l, struct job_limits *jl);
+
+/* A job waiting in line for a concurrency slot. */
+struct limit_waiter {
+    int64_t id;
+    char queue[65];
+    double score; /* its queue score (rq_score) */
+};
+/* As limiter_free_slots, keeping in *held the scopes it freed, for limiter_next_waiter. */
+void limiter_free_keep(struct limiter *l, struct job_limits *jl, struct job_limits *held);
+/* Takes from the line of held's scope i, when it is a concurrency scope, the first job into w
+ * (highest priority, then oldest): 1, 0 when none waits (or scope i has no concurrency
+ * limit), -1 on error. The caller queues it again (lifecycle_wake, then the push); a freed
+ * slot would otherwise wait for its next job until that job's deferral ran out. */
+int limiter_next_waiter(struct limiter *l, struct job_limits *held, int i, struct limit_waiter *w);
 /* Extends the lease of the slots jl holds. */
 void limiter_renew(struct limiter *l, struct job_limits *jl);
 /* The action's backoff overrides (0 when none). */

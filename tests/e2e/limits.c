@@ -7,6 +7,7 @@
 #include "util.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define LEASE_MS 300
@@ -26,7 +27,7 @@ static int64_t
 acquire(struct limiter *l, struct job_limits *jl, int64_t id)
 {
     limiter_scopes(l, "default", "System/Sleep", jl);
-    return limiter_acquire(l, jl, id);
+    return limiter_acquire(l, jl, id, "default", (double)id);
 }
 
 /* A worker whose outcome waited past its slot's lease (a stalled check-out) while the job was
@@ -120,11 +121,74 @@ test_cleared_rows_leave_limits_alone(struct tenv *t)
     limiter_release(&l);
 }
 
+/* The gaps, in ms, between one System/Sleep attempt's end and the next one's start, in the
+ * order they ran, into gaps (at most max); returns how many. */
+static int
+sleep_gaps(struct tenv *t, int64_t *gaps, int max)
+{
+    struct db_rows *r = db_query(t->db,
+                                 "SELECT TIMESTAMPDIFF(MICROSECOND, LAG(a.dt_completed) OVER "
+                                 "(ORDER BY a.dt_started), a.dt_started) DIV 1000 FROM "
+                                 "job_attempts a JOIN jobs j ON j.id = a.job_id WHERE j.action = "
+                                 "'System/Sleep' ORDER BY a.dt_started",
+                                 DB_NOP);
+    CHECK(r != NULL, "gaps: %s", db_errstr(t->db));
+    int n = 0;
+    for (int i = 1; i < r->n_rows && n < max; i++)
+        gaps[n++] = db_rows_int(r, i, 0, -1);
+    db_rows_free(r);
+    return n;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Jobs over a full concurrency limit wait in pending. The next one used to start when its own
+ * deferral ran out (a quarter second) and the scheduler's tick queued it: a limit of 1 ran 100 ms
+ * jobs at 1.7 a second, and in no particular order. A freed slot now queues the first job in
+ * line at once, highest priority first. */
+static void
+test_free_wakes_next_in_line(struct tenv *t)
+{
+    CHECK(db_exec_static(t->db, "INSERT INTO action_settings (action, concurrency_limit, "
+                                "dt_updated) VALUES ('System/Sleep', 1, NOW(6))") == 0,
+          "settings: %s", db_errstr(t->db));
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    t_spawn(t, t_bin("jobfleet-worker"), (const char *const[]){"--concurrency", "4", NULL});
+    int64_t holder = t_enqueue(t, "System/Sleep", "{\"seconds\":1}", NULL);
+    WAIT_UNTIL(t_job_in_state(t, holder, "running"), 10000, "the first job never started");
+    for (int i = 0; i < 6; i++)
+        t_enqueue(t, "System/Sleep", "{\"seconds\":0.2}", NULL);
+    int64_t urgent = t_enqueue(t, "System/Sleep", "{\"seconds\":0.2}",
+                               (const char *const[]){"--priority", "9", NULL});
+    WAIT_UNTIL(
+        t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'", DB_NOP) == 8, 30000,
+        "%lld of 8 jobs succeeded",
+        (long long)t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded'", DB_NOP));
+    int64_t second = t_sql_int(
+        t, -1, "SELECT id FROM jobs WHERE id <> ? ORDER BY dt_started LIMIT 1", DB_P(DBI(holder)));
+    CHECK(second == urgent, "job %lld of priority 0 ran before the waiting job %lld of priority 9",
+          (long long)second, (long long)urgent);
+    int64_t gaps[16];
+    int n = sleep_gaps(t, gaps, 16);
+    CHECK(n == 7, "%d gaps between 8 jobs", n);
+    qsort(gaps, (size_t)n, sizeof(gaps[0]), cmp_i64);
+    CHECK(gaps[n / 2] < 150,
+          "a freed slot stayed unused %lld ms (the median of %d gaps; the longest "
+          "%lld ms)",
+          (long long)gaps[n / 2], n, (long long)gaps[n - 1]);
+}
+
 static const struct test_case cases[] = {
     {"e2e_limits_late_free_keeps_later_claim", test_late_free_keeps_later_claim, NULL},
     {"e2e_limits_renewed_slot_outlives_two_leases", test_renewed_slot_outlives_two_leases, NULL},
     {"e2e_limits_renew_restores_lost_slot", test_renew_restores_lost_slot, NULL},
     {"e2e_limits_cleared_rows_leave_limits_alone", test_cleared_rows_leave_limits_alone, NULL},
+    {"e2e_limits_free_wakes_next_in_line", test_free_wakes_next_in_line, NULL},
 };
 
 int
