@@ -621,11 +621,22 @@ cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
     bool explicit_path = path != NULL;
     if (path == NULL)
         path = getenv("JOBFLEET_CONFIG");
+    struct stat own;
     if (path && *path)
         explicit_path = true;
-    else if (access(".local/jobfleet.conf", F_OK) == 0)
+    else if (stat(".local/jobfleet.conf", &own) == 0) {
         path = ".local/jobfleet.conf"; /* the stack deploy/local/up runs in this checkout */
-    else
+        /* Found by where the command runs, not named: a file anyone could have put in a
+         * shared directory would point the caller's credentials (its *_file secrets) at
+         * servers of their choice. */
+        if (own.st_uid != geteuid()) {
+            snprintf(err, errlen,
+                     "refusing .local/jobfleet.conf in this directory: it belongs to uid %u, "
+                     "not to you (uid %u); name it with --config or $JOBFLEET_CONFIG to use it",
+                     (unsigned)own.st_uid, (unsigned)geteuid());
+            return -1;
+        }
+    } else
         path = "/etc/jobfleet/jobfleet.conf";
     if (explicit_path || access(path, F_OK) == 0) {
         c->path = xstrdup(path);

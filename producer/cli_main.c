@@ -91,7 +91,7 @@ cli_help(FILE *fp)
         fprintf(fp, "  %s\n", cli_cmds[i].usage);
     fprintf(fp,
             "\noptions:\n"
-            "  --config PATH   config file (default $JOBFLEET_CONFIG, else\n"
+            "  --config PATH   config file (default $JOBFLEET_CONFIG, else your own\n"
             "                  .local/jobfleet.conf from deploy/local/up when run in the\n"
             "                  checkout, else /etc/jobfleet/jobfleet.conf if present)\n"
             "  --json          machine-readable output\n"

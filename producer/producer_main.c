@@ -22,7 +22,7 @@ producer_help(FILE *fp)
                 "(login with [dashboard] users or the API token; docs/dashboard.md).\n"
                 "\n"
                 "options:\n"
-                "  --config PATH    config file (default $JOBFLEET_CONFIG, else\n"
+                "  --config PATH    config file (default $JOBFLEET_CONFIG, else your own\n"
                 "                   .local/jobfleet.conf from deploy/local/up when run in the\n"
                 "                   checkout, else /etc/jobfleet/jobfleet.conf if present)\n"
                 "  --check-config   check the configuration, print \"config ok\" and exit\n"

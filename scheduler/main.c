@@ -44,7 +44,7 @@ sched_usage(FILE *fp)
                 "the others wait and take over within two seconds of its death.\n"
                 "\n"
                 "options:\n"
-                "  --config PATH    config file (default $JOBFLEET_CONFIG, else\n"
+                "  --config PATH    config file (default $JOBFLEET_CONFIG, else your own\n"
                 "                   .local/jobfleet.conf from deploy/local/up when run in the\n"
                 "                   checkout, else /etc/jobfleet/jobfleet.conf if present)\n"
                 "  --check-config   load and check the configuration, then exit\n"

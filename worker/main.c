@@ -24,7 +24,7 @@ usage(FILE *fp)
             "Runs jobs: a supervisor pops job IDs from Redis, claims them in MariaDB and hands\n"
             "each to one of N child processes.\n"
             "\n"
-            "  --config PATH     config file (default $JOBFLEET_CONFIG, else\n"
+            "  --config PATH     config file (default $JOBFLEET_CONFIG, else your own\n"
             "                    .local/jobfleet.conf from deploy/local/up when run in the\n"
             "                    checkout, else /etc/jobfleet/jobfleet.conf if present)\n"
             "  --concurrency N   child processes ([worker] concurrency, default 16)\n"

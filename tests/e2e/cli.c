@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 /* Runs a shell command line, returning its exit status and its stderr (caller frees). */
 static int run(struct tenv *t, char **err, const char *fmt, ...)
@@ -291,6 +292,30 @@ test_config_errors(struct tenv *t)
               strstr(err, "no config file was found"),
           "no config file: %s", err);
     free(err);
+
+    /* The .local/jobfleet.conf of the directory a command runs in is found by itself: one that
+     * another user put in a shared directory pointed root's CLI at their server, with root's
+     * *_file secrets (the secrets review read them back). Only the caller's own is taken. */
+    char *top = xasprintf("%s/shared", t->dir), *dir = xasprintf("%s/.local", top), *local;
+    CHECK(mkdir(top, 0700) == 0 && mkdir(dir, 0700) == 0, "mkdir %s", dir);
+    local = xasprintf("%s/jobfleet.conf", dir);
+    write_conf(local, "[mysql]\nport = 1\n");
+    CHECK(chmod(local, 0600) == 0, "chmod %s", local);
+    CHECK(run(t, &err, "cd %s/shared && JOBFLEET_CONFIG= %s stats", t->dir, t_bin("jobfleet")) == 1,
+          "the caller's own .local/jobfleet.conf is used (port 1: no server): %s", err);
+    free(err);
+    if (geteuid() == 0) {
+        CHECK(chown(local, 65534, 65534) == 0, "chown %s", local);
+        CHECK(run(t, &err, "cd %s/shared && JOBFLEET_CONFIG= %s stats", t->dir,
+                  t_bin("jobfleet")) == 2 &&
+                  strstr(err, "refusing .local/jobfleet.conf in this directory: it belongs to "
+                              "uid 65534, not to you (uid 0)"),
+              "another user's .local/jobfleet.conf: %s", err);
+        free(err);
+    }
+    free(local);
+    free(dir);
+    free(top);
 
     CHECK(run(t, &err, "%s --config %s/missing.conf stats", t_bin("jobfleet"), t->dir) == 2,
           "missing file");
