@@ -161,9 +161,16 @@ cfg_db_section(const struct cfg *c, const char *name, struct cfg_mysql *out)
         out->port = (int)n;
     /* A socket wins over host and port: one inherited from [mysql] would send a section that
      * names another server to the fleet's own. */
-    static char tcp[] = "";
+    static char tcp[] = "", none[] = "";
     if ((cfg_section_get(s, "host") || cfg_section_get(s, "port")) && !cfg_section_get(s, "socket"))
         out->socket = tcp;
+    /* The fleet's password goes only where the fleet's server and account are: a section that
+     * named another server or user and no password of its own sent [mysql]'s to that server,
+     * whose operator could then read and write the jobs table. */
+    bool elsewhere = cfg_section_get(s, "host") || cfg_section_get(s, "port") ||
+                     cfg_section_get(s, "socket") || cfg_section_get(s, "user");
+    if (elsewhere && !cfg_section_get(s, "password"))
+        out->password = none;
     if ((v = cfg_section_get(s, "connect_timeout_s")) && parse_int64(v, 1, 3600, &n) == 0)
         out->connect_timeout_s = (int)n;
     if ((v = cfg_section_get(s, "read_timeout_s")) && parse_int64(v, 1, 86400, &n) == 0)

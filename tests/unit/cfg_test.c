@@ -276,6 +276,27 @@ test_db_section(void **state)
     assert_int_equal(cfg_db_section(&c, "tickets", &m), 0);
     assert_string_equal(m.socket, "/run/mysqld/mysqld.sock");
     cfg_release(&c);
+    /* [mysql]'s password goes to [mysql]'s server and account only: a section naming another
+     * server or user without a password of its own sent it there (the secrets review read it
+     * off a fake server). */
+    free(text);
+    text = xstrdup("[mysql]\nuser = jf\npassword = fleet-pw\n[db.legacy]\nhost = legacy-db\n"
+                   "[db.other]\nuser = reader\n[db.same]\ndatabase = same\n[db.own]\nhost = x\n"
+                   "password = own-pw\n");
+    unlink(path);
+    free(path);
+    path = write_tmp(text);
+    assert_int_equal(cfg_load(&c, path, err, sizeof(err)), 0);
+    assert_int_equal(cfg_db_section(&c, "legacy", &m), 0);
+    assert_string_equal(m.password, "");
+    assert_string_equal(m.user, "jf");
+    assert_int_equal(cfg_db_section(&c, "other", &m), 0);
+    assert_string_equal(m.password, "");
+    assert_int_equal(cfg_db_section(&c, "same", &m), 0);
+    assert_string_equal(m.password, "fleet-pw");
+    assert_int_equal(cfg_db_section(&c, "own", &m), 0);
+    assert_string_equal(m.password, "own-pw");
+    cfg_release(&c);
     unlink(path);
     unlink(secret);
     free(path);
