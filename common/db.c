@@ -163,6 +163,13 @@ db_connect(struct db *db)
     mysql_optionsv(db->conn, MYSQL_INIT_COMMAND,
                    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
     const char *sock = db->socket[0] ? db->socket : NULL;
+    /* Over TCP a server (or whoever answers in its place) may ask the client to switch to a
+     * plugin that sends the password as it is: mysql_clear_password, or PAM's dialog. The
+     * plugins left send a scramble or encrypt it. A local socket keeps every plugin. */
+    if (sock == NULL)
+        mysql_optionsv(db->conn, MARIADB_OPT_RESTRICTED_AUTH,
+                       "mysql_native_password,client_ed25519,caching_sha2_password,"
+                       "sha256_password");
     if (mysql_real_connect(db->conn, sock ? NULL : db->host, db->user, db->password,
                            db->database[0] ? db->database : NULL, (unsigned)db->port, sock,
                            CLIENT_FOUND_ROWS) == NULL) {

@@ -2,6 +2,7 @@
 #include "audit.h"
 #include "job.h"
 #include "rq.h"
+#include "tfake.h"
 #include "tsupport.h"
 #include "util.h"
 
@@ -316,6 +317,22 @@ test_config_errors(struct tenv *t)
     free(local);
     free(dir);
     free(top);
+
+    /* A server that asks the client to switch to mysql_clear_password got the password as it
+     * is (the secrets review read it off such a fake). */
+    struct tfake fake;
+    char *seen = xasprintf("%s/clear_switch.hex", t->dir);
+    tfake_start(t, &fake, "mysql_clear_switch.py", (const char *const[]){"--out", seen, NULL});
+    CHECK(run(t, &err, "JOBFLEET_MYSQL_PASSWORD=Secret-Sauce-42 JOBFLEET_MYSQL_PORT=%d %s stats",
+              fake.port, t_bin("jobfleet")) == 1,
+          "stats against the hostile server: %s", err);
+    free(err);
+    tfake_stop(&fake);
+    char *hex = t_read_file(seen);
+    CHECK(hex && !strstr(hex, "5365637265742d53617563652d3432"),
+          "the password went in clear to a server that asked for it: %s", hex);
+    free(hex);
+    free(seen);
 
     CHECK(run(t, &err, "%s --config %s/missing.conf stats", t_bin("jobfleet"), t->dir) == 2,
           "missing file");
