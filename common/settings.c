@@ -140,32 +140,74 @@ settings_field(int64_t v)
     return v < 0 ? DBNULL : DBI(v);
 }
 
-/* Releases the jobs of scope (column "queue" or "action") = name that wait for a full limit:
- * see settings_queue_limit. Returns how many, or -1. */
-static int64_t
-settings_release_deferred(struct db *db, const char *column, const char *name)
+int64_t
+settings_release_deferred(struct db *db, bool queue, const char *name)
 {
     char *sql = xasprintf("UPDATE jobs SET run_at = NOW(6) + INTERVAL ? MICROSECOND, "
                           "limit_deferred = 0 WHERE state = 'pending' AND limit_deferred = 1 "
-                          "AND %s = ? AND run_at > NOW(6) + INTERVAL ? MICROSECOND",
-                          column);
-    int64_t delay_us = (int64_t)SETTINGS_RELEASE_MS * 1000;
-    uint64_t n = 0;
-    int rc = db_exec(db, sql, DB_P(DBI(delay_us), DBS(name), DBI(delay_us)), &n, NULL);
+                          "AND %s = ? AND run_at > NOW(6) + INTERVAL ? MICROSECOND LIMIT %d",
+                          queue ? "queue" : "action", SETTINGS_RELEASE_BATCH);
+    int64_t delay_us = (int64_t)SETTINGS_RELEASE_MS * 1000, total = 0;
+    uint64_t n;
+    do {
+        n = 0;
+        if (db_exec(db, sql, DB_P(DBI(delay_us), DBS(name), DBI(delay_us)), &n, NULL) < 0) {
+            free(sql);
+            return -1;
+        }
+        total += (int64_t)n;
+    } while (n == SETTINGS_RELEASE_BATCH);
     free(sql);
-    return rc < 0 ? -1 : (int64_t)n;
+    return total;
 }
 
-/* A limit field given: the change can let waiting jobs in. */
-static bool
-settings_limit_given(const struct limits *l)
+/* The scope's limits as its row has them (all 0 without a row) into *old; -1 on error. */
+static int
+settings_old_limits(struct db *db, bool queue, const char *name, struct limits *old)
 {
-    return l->concurrency >= 0 || l->rate >= 0 || l->rate_interval_ms >= 0;
+    char *sql = xasprintf("SELECT COALESCE(concurrency_limit, 0), COALESCE(rate_limit, 0), "
+                          "COALESCE(rate_interval_ms, 0) FROM %s WHERE %s = ?",
+                          queue ? "queue_settings" : "action_settings", queue ? "queue" : "action");
+    struct db_rows *r = db_query(db, sql, DB_P(DBS(name)));
+    free(sql);
+    if (r == NULL)
+        return -1;
+    *old = (struct limits){0};
+    if (r->n_rows > 0)
+        *old = (struct limits){.concurrency = (int)db_rows_int(r, 0, 0, 0),
+                               .rate = (int)db_rows_int(r, 0, 1, 0),
+                               .rate_interval_ms = db_rows_int(r, 0, 2, 0)};
+    db_rows_free(r);
+    return 0;
 }
 
-int64_t
+/* Whether setting the given fields of l (negative: kept) over old lets a job that waits for
+ * old run sooner: a concurrency lifted or raised, a rate lifted, faster, or over a shorter
+ * window. A tightened limit, or one the scope did not have, held no job back. */
+static bool
+settings_loosens(const struct limits *old, const struct limits *l)
+{
+    struct limits n = *old;
+    if (l->concurrency >= 0)
+        n.concurrency = l->concurrency;
+    if (l->rate >= 0) {
+        n.rate = l->rate;
+        n.rate_interval_ms = l->rate_interval_ms >= 0 ? l->rate_interval_ms : 0;
+    }
+    bool conc = old->concurrency > 0 && (n.concurrency == 0 || n.concurrency > old->concurrency);
+    bool rate = old->rate > 0 && old->rate_interval_ms > 0 &&
+                (n.rate == 0 || n.rate_interval_ms < old->rate_interval_ms ||
+                 (double)n.rate * (double)old->rate_interval_ms >
+                     (double)old->rate * (double)n.rate_interval_ms);
+    return conc || rate;
+}
+
+int
 settings_queue_limit(struct db *db, const char *queue, const struct limits *l)
 {
+    struct limits old;
+    if (settings_old_limits(db, true, queue, &old) < 0)
+        return -1;
     if (db_exec(db,
                 "INSERT IGNORE INTO queue_settings (queue, is_paused, dt_updated) "
                 "VALUES (?, 0, NOW(6))",
@@ -183,13 +225,16 @@ settings_queue_limit(struct db *db, const char *queue, const struct limits *l)
                      DBS(queue)),
                 NULL, NULL) < 0)
         return -1;
-    return settings_limit_given(l) ? settings_release_deferred(db, "queue", queue) : 0;
+    return settings_loosens(&old, l) ? 1 : 0;
 }
 
-int64_t
+int
 settings_action_set(struct db *db, const char *action, const struct limits *l,
                     int64_t backoff_base_ms, int64_t backoff_cap_ms)
 {
+    struct limits old;
+    if (settings_old_limits(db, false, action, &old) < 0)
+        return -1;
     if (db_exec(db, "INSERT IGNORE INTO action_settings (action, dt_updated) VALUES (?, NOW(6))",
                 DB_P(DBS(action)), NULL, NULL) < 0)
         return -1;
@@ -208,7 +253,7 @@ settings_action_set(struct db *db, const char *action, const struct limits *l,
                      settings_field(backoff_cap_ms), settings_field(backoff_cap_ms), DBS(action)),
                 NULL, NULL) < 0)
         return -1;
-    return settings_limit_given(l) ? settings_release_deferred(db, "action", action) : 0;
+    return settings_loosens(&old, l) ? 1 : 0;
 }
 
 int

@@ -58,14 +58,24 @@ int settings_queue_pause(struct db *db, const char *queue, bool paused);
 #define SETTINGS_RELEASE_MS (SETTINGS_AGE_MAX_MS + 500)
 
 /* Sets a queue's or an action's limits; a negative field leaves it unchanged, 0 clears it.
- * When a limit is given, the scope's jobs waiting in pending for a full limit
- * (lifecycle_defer) are released: due SETTINGS_RELEASE_MS from now, when every
- * worker judges them by the new limit, not when the old one would have let them in (up to its
- * window, 24 days). Those still over the new limit are deferred again. Run it in the change's
- * transaction. Returns how many jobs it released, or -1 on error. */
-int64_t settings_queue_limit(struct db *db, const char *queue, const struct limits *lim);
-int64_t settings_action_set(struct db *db, const char *action, const struct limits *lim,
-                            int64_t backoff_base_ms, int64_t backoff_cap_ms);
+ * Returns 1 when the change loosens a limit the scope had (lifted, raised, a faster rate or a
+ * shorter window): jobs that wait for the old one should be released
+ * (settings_release_deferred). 0 when not, -1 on error. */
+int settings_queue_limit(struct db *db, const char *queue, const struct limits *lim);
+int settings_action_set(struct db *db, const char *action, const struct limits *lim,
+                        int64_t backoff_base_ms, int64_t backoff_cap_ms);
+
+/* Rows per statement of settings_release_deferred: each commits on its own, so that no lock
+ * is held long over a big backlog. */
+#define SETTINGS_RELEASE_BATCH 1000
+/* Releases the jobs of a queue (queue true) or an action named name that wait in pending for
+ * a full limit (lifecycle_defer), which would otherwise wait out the old limit (a rate's
+ * window: up to 24 days): due SETTINGS_RELEASE_MS from each statement, in batches (db in
+ * autocommit). Run it after the change committed, and once more SETTINGS_AGE_MAX_MS after
+ * that commit: until then a worker may still defer a job by the old limit. Jobs of the scope
+ * held by another limit are released too (the row does not say which limit held it) and wait
+ * again. Returns how many, or -1 on error. */
+int64_t settings_release_deferred(struct db *db, bool queue, const char *name);
 
 /* The longest rate window: rate_interval_ms is an INT column (24 days and 20 hours). */
 #define SETTINGS_RATE_WINDOW_MAX_S (INT32_MAX / 1000)

@@ -29,13 +29,16 @@ cli_name_add(const char *queue, void *arg)
 static void
 cli_limits_text(const cJSON *o, char *out, size_t len)
 {
+    /* Only the limits set: "concurrency 0" read as none allowed. */
     double cl = cJSON_GetObjectItem(o, "concurrency_limit")->valuedouble;
     double rl = cJSON_GetObjectItem(o, "rate_limit")->valuedouble;
-    if (cl > 0 || rl > 0)
-        snprintf(out, len, "concurrency %.0f, rate %.0f/%.0fms", cl, rl,
+    snprintf(out, len, "-");
+    if (cl > 0)
+        snprintf(out, len, "concurrency %.0f", cl);
+    if (rl > 0)
+        snprintf(out + (cl > 0 ? strlen(out) : 0), len - (cl > 0 ? strlen(out) : 0),
+                 "%srate %.0f/%.0fms", cl > 0 ? ", " : "", rl,
                  cJSON_GetObjectItem(o, "rate_interval_ms")->valuedouble);
-    else
-        snprintf(out, len, "-");
 }
 
 static int
@@ -160,6 +163,27 @@ static const struct cli_opt_spec limit_opts[] = {
     {"--backoff-cap", true}, {NULL, false},
 };
 
+/* After a committed change that loosens a limit: releases the scope's jobs that wait for the
+ * old one, then again once no worker can still defer one by it (settings_release_deferred).
+ * The change stands whatever happens here; a job not released waits out its deferral, as it
+ * would without the release. Returns how many it released. */
+static int64_t
+cli_release(struct cli *c, bool queue, const char *name)
+{
+    int64_t committed = now_mono_ms();
+    int64_t n = settings_release_deferred(cli_db(c), queue, name);
+    sleep_ms(committed + SETTINGS_AGE_MAX_MS - now_mono_ms());
+    int64_t m = n < 0 ? -1 : settings_release_deferred(cli_db(c), queue, name);
+    if (m < 0) {
+        fprintf(stderr,
+                "jobfleet: the change is made, but the jobs waiting for the old limit "
+                "were not all released (they wait out their deferral): %s\n",
+                db_errstr(cli_db(c)));
+        return n > 0 ? n : 0;
+    }
+    return n + m;
+}
+
 /* What a limit or setting change says: "NAME WHAT", and how many jobs waiting for the old
  * limit it released (released >= 0: a limit was given); or under --json {"KIND": NAME, "set":
  * the options given, "released": N}. */
@@ -170,7 +194,7 @@ cli_print_set(const struct cli *c, const char *kind, const char *name, const cha
     if (!c->json) {
         printf("%s %s", name, what);
         if (released > 0)
-            printf("; %lld job(s) waiting for the old limit are due again in %d ms",
+            printf("; %lld job(s) waiting for the old limit released (due within %d ms)",
                    (long long)released, SETTINGS_RELEASE_MS);
         printf("\n");
         return;
@@ -284,14 +308,15 @@ cli_queue(struct cli *c, int argc, char **argv)
         int rc = cli_change_begin(c);
         if (rc != CLI_OK)
             return rc;
-        int64_t released = settings_queue_limit(db, q, &l);
-        if (released < 0) {
+        int loosens = settings_queue_limit(db, q, &l);
+        if (loosens < 0) {
             rc = cli_runtime_error("queue limit: %s", db_errstr(db));
             cli_change_abort(c);
             return rc;
         }
         char *detail = cli_opts_detail(c);
         rc = cli_change_commit(c, "limit", "queue", q, detail);
+        int64_t released = rc == CLI_OK && loosens ? cli_release(c, true, q) : 0;
         if (rc == CLI_OK)
             cli_print_set(c, "queue", q, detail, "limits set", released);
         free(detail);
@@ -324,7 +349,7 @@ cli_action_print(const cJSON *o)
 {
     char lim[128];
     cli_limits_text(o, lim, sizeof(lim));
-    printf("%-28s %8.0fs %8.0fs  %s%s\n", cJSON_GetObjectItem(o, "action")->valuestring,
+    printf("%-36s %8.0fs %8.0fs  %s%s\n", cJSON_GetObjectItem(o, "action")->valuestring,
            cJSON_GetObjectItem(o, "backoff_base_ms")->valuedouble / 1000,
            cJSON_GetObjectItem(o, "backoff_cap_ms")->valuedouble / 1000, lim,
            cJSON_IsTrue(cJSON_GetObjectItem(o, "registered")) ? "" : " (no such action now)");
@@ -353,7 +378,7 @@ cli_action_list(struct cli *c)
     if (c->json) {
         cli_print_json(out);
     } else {
-        printf("%-28s %9s %9s  %s\n", "ACTION", "BACKOFF", "CAP", "LIMITS");
+        printf("%-36s %9s %9s  %s\n", "ACTION", "BACKOFF", "CAP", "LIMITS");
         const cJSON *it;
         cJSON_ArrayForEach(it, out) cli_action_print(it);
     }
@@ -413,14 +438,15 @@ cli_action(struct cli *c, int argc, char **argv)
     int rc = cli_change_begin(c);
     if (rc != CLI_OK)
         return rc;
-    int64_t released = settings_action_set(db, c->pos[1], &l, base, cap);
-    if (released < 0) {
+    int loosens = settings_action_set(db, c->pos[1], &l, base, cap);
+    if (loosens < 0) {
         rc = cli_runtime_error("action set: %s", db_errstr(db));
         cli_change_abort(c);
         return rc;
     }
     char *detail = cli_opts_detail(c);
     rc = cli_change_commit(c, "set", "action", c->pos[1], detail);
+    int64_t released = rc == CLI_OK && loosens ? cli_release(c, false, c->pos[1]) : 0;
     if (rc == CLI_OK)
         cli_print_set(c, "action", c->pos[1], detail, "settings set",
                       cli_opt(c, "--concurrency") || cli_opt(c, "--rate") ? released : -1);

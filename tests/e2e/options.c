@@ -453,70 +453,6 @@ test_rate_limit(struct tenv *t)
     CHECK(span >= 3000, "20 starts at 5/s take at least 3 s, took %lld ms", (long long)span);
 }
 
-/* How many of the test's jobs wait in pending for a full limit, due at least min_s from now. */
-static int64_t
-deferred_jobs(struct tenv *t, int min_s)
-{
-    return t_sql_int(t, 0,
-                     "SELECT COUNT(*) FROM jobs WHERE state = 'pending' AND limit_deferred = 1 "
-                     "AND run_at > NOW(6) + INTERVAL ? SECOND AND cron_job_id IS NULL",
-                     DB_P(DBI(min_s)));
-}
-
-/* Runs a limit command and checks that it reports released jobs that waited for the old limit. */
-static void
-cli_release(struct tenv *t, int64_t want, const char *const *argv)
-{
-    char *out = NULL, *err = NULL;
-    int rc = t_cli(t, &out, &err, argv);
-    char said[64];
-    snprintf(said, sizeof(said), "; %lld job(s) waiting for the old limit", (long long)want);
-    CHECK(rc == 0 && out && strstr(out, said), "jobfleet %s %s: exit %d, want \"%s\": %s%s",
-          argv[0], argv[1], rc, said, out ? out : "", err ? err : "");
-    free(out);
-    free(err);
-}
-
-/* Jobs over a rate limit wait in pending until its window has room. Lifting or raising the
- * limit lets them run now; they used to wait out the old window (here an hour). A job its
- * client delayed is not released with them. */
-static void
-test_rate_limit_lifted(struct tenv *t)
-{
-    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
-    cli_ok(t, (const char *const[]){"action", "set", "System/Noop", "--rate", "1/1h", NULL});
-    /* Set now: the workers read a change within half a second, and would run a job at once
-     * meanwhile. */
-    cli_ok(t, (const char *const[]){"queue", "limit", "slowq", "--rate", "1/1h", NULL});
-    start_worker(t, (const char *const[]){"--queues", "default:1,slowq:1", NULL});
-    int64_t delayed = t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "1h", NULL});
-    for (int i = 0; i < 3; i++)
-        t_enqueue(t, "System/Noop", NULL, NULL);
-    WAIT_UNTIL(count_jobs(t, "succeeded") == 1 && deferred_jobs(t, 1800) == 2, 15000,
-               "want 1 run and 2 waiting for the hour's window: %lld succeeded, %lld waiting",
-               (long long)count_jobs(t, "succeeded"), (long long)deferred_jobs(t, 1800));
-    cli_release(t, 2,
-                (const char *const[]){"action", "set", "System/Noop", "--rate", "none", NULL});
-    WAIT_UNTIL(count_jobs(t, "succeeded") == 3, 10000,
-               "the limit is lifted, yet %lld job(s) still wait for its window",
-               (long long)deferred_jobs(t, 0));
-    CHECK(t_job_in_state(t, delayed, "pending") &&
-              t_sql_int(t, 0, "SELECT run_at > NOW(6) + INTERVAL 30 MINUTE FROM jobs WHERE id = ?",
-                        DB_P(DBI(delayed))) == 1,
-          "the job delayed by its client was released with the limit's");
-
-    /* A queue's limit, raised rather than lifted. */
-    for (int i = 0; i < 2; i++)
-        t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--queue", "slowq", NULL});
-    WAIT_UNTIL(count_jobs(t, "succeeded") == 4 && deferred_jobs(t, 1800) == 1, 15000,
-               "want 4 run and 1 waiting for the queue's window: %lld succeeded, %lld waiting",
-               (long long)count_jobs(t, "succeeded"), (long long)deferred_jobs(t, 1800));
-    cli_release(t, 1, (const char *const[]){"queue", "limit", "slowq", "--rate", "100/1s", NULL});
-    WAIT_UNTIL(count_jobs(t, "succeeded") == 5, 10000,
-               "the queue's limit is raised, yet %lld job(s) still wait for its old window",
-               (long long)deferred_jobs(t, 0));
-}
-
 /* Runs the CLI expecting a usage error (exit 2) whose message holds want. */
 static void
 cli_refused(struct tenv *t, const char *want, const char *const *argv)
@@ -743,7 +679,6 @@ static const struct test_case cases[] = {
     {"e2e_options_concurrency_limit", test_concurrency_limit, NULL},
     {"e2e_options_concurrency_slot_not_leaked", test_concurrency_slot_not_leaked, NULL},
     {"e2e_options_rate_limit", test_rate_limit, NULL},
-    {"e2e_options_rate_limit_lifted", test_rate_limit_lifted, NULL},
     {"e2e_options_bulk_retry", test_bulk_retry, NULL},
     {"e2e_options_bulk_retry_batches", test_bulk_retry_batches, NULL},
     {"e2e_options_bulk_cancel", test_bulk_cancel, NULL},

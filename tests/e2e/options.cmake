@@ -10,7 +10,6 @@ jf_e2e(options TIMEOUT 120 NAMES
   e2e_options_concurrency_limit
   e2e_options_concurrency_slot_not_leaked
   e2e_options_rate_limit
-  e2e_options_rate_limit_lifted
   e2e_options_bulk_retry
   e2e_options_bulk_retry_batches
   e2e_options_bulk_cancel
