@@ -340,6 +340,25 @@ static const struct metric_def dash_metric_logins = {
     NULL,
     0};
 
+/* The user of a login as its log lines name it: a configured user's name, "api-token" for the
+ * empty one, else only the length. Whatever else was typed into the field may be a secret: a
+ * password or the API token typed into the wrong field, which the log would keep for anyone
+ * who reads it. */
+static void
+dash_user_shown(const struct dash_auth *a, const char *user, char *out, size_t len)
+{
+    if (user[0] == '\0') {
+        snprintf(out, len, "\"api-token\"");
+        return;
+    }
+    for (int i = 0; i < a->n_users; i++)
+        if (strcmp(a->users[i].name, user) == 0) {
+            snprintf(out, len, "\"%s\"", user);
+            return;
+        }
+    snprintf(out, len, "an unknown user (%zu bytes)", strlen(user));
+}
+
 static enum dash_login
 dash_login_attempt(struct dash_auth *a, const char *ip, const char *user, const char *pass,
                    struct dash_session *out, int64_t *retry_s)
@@ -367,10 +386,12 @@ dash_login_attempt(struct dash_auth *a, const char *ip, const char *user, const 
     if (budget == NULL) {
         /* Counted as a failure of neither: the attempt was not checked. */
         static struct log_limit limit = LOG_LIMIT_INIT("dashboard login refused unchecked");
+        char shown[DASH_NAME_MAX + 32];
+        dash_user_shown(a, user, shown, sizeof(shown));
         log_warnx_limited(&limit,
-                          "dashboard: login for \"%.64s\" from %s refused unchecked: password "
+                          "dashboard: login for %s from %s refused unchecked: password "
                           "checks are one at a time, %d a second",
-                          user, ip, DASH_CHECKS_PER_S);
+                          shown, ip, DASH_CHECKS_PER_S);
         *retry_s = 1;
         return DASH_LOGIN_BUSY;
     }
@@ -398,9 +419,11 @@ dash_login_attempt(struct dash_auth *a, const char *ip, const char *user, const 
         dash_fail_count(a, kuser, now);
     }
     pthread_mutex_unlock(&a->mu);
-    if (!ok)
-        log_warnx("dashboard: failed login for \"%.64s\" from %s", user, ip);
-    else
+    if (!ok) {
+        char shown[DASH_NAME_MAX + 32];
+        dash_user_shown(a, user, shown, sizeof(shown));
+        log_warnx("dashboard: failed login for %s from %s", shown, ip);
+    } else
         log_info("dashboard: %s logged in from %s (%s)", who, ip, admin ? "admin" : "read");
     return ok ? DASH_LOGIN_OK : DASH_LOGIN_BAD;
 }

@@ -234,9 +234,14 @@ test_login_behind_proxy(struct tenv *t)
           "6.6.6.6, written by the client before the proxy's hop, was not what got locked");
     CHECK(dlogin_xff(t, "admin", "adminpw", "203.0.113.6") == 303,
           "another client of the same proxy is not locked out");
+    CHECK(dlogin_xff(t, "admin", "wrong", "203.0.113.7") == 401, "a wrong password");
     char *log = t_log(t, p);
-    CHECK(log && strstr(log, "failed login for \"nobody1\" from 203.0.113.5"),
+    CHECK(log && strstr(log, "failed login for an unknown user (7 bytes) from 203.0.113.5") &&
+              strstr(log, "failed login for \"admin\" from 203.0.113.7"),
           "the log names the client: %s", log ? log : "(none)");
+    /* What was typed as an unknown user may be a password or the API token in the wrong
+     * field (the secrets review found both in the log). */
+    CHECK(!strstr(log, "nobody1"), "the log keeps what was typed as the user: %s", log);
     free(log);
     /* nginx's proxy_pass sends its upstream's name as the Host and the browser's host in
      * X-Forwarded-Host (Apache without ProxyPreserveHost does the same): the origin check
