@@ -10,22 +10,52 @@
 #define DASH_REDACTED "[redacted]"
 #define DASH_WS " \t\r\n"
 
+/* Whether word (lower case) is at k[i] of the n bytes at k, in any case. */
+static bool
+dash_word_at(const char *k, size_t n, size_t i, const char *word)
+{
+    size_t wl = strlen(word), j = 0;
+    if (i + wl > n)
+        return false;
+    while (j < wl && tolower((unsigned char)k[i + j]) == word[j])
+        j++;
+    return j == wl;
+}
+
+/* Whether k[i] starts a word of the key: its first byte, after one that is no letter or digit,
+ * or an upper case letter after a lower case one (camelCase). */
+static bool
+dash_word_start(const char *k, size_t i)
+{
+    return i == 0 || !isalnum((unsigned char)k[i - 1]) ||
+           (isupper((unsigned char)k[i]) && islower((unsigned char)k[i - 1]));
+}
+
 /* True when the n bytes at k hold one of the secret words, in any case. The whole key is
- * searched: a word past any fixed length would otherwise go unseen. */
+ * searched: a word past any fixed length would otherwise go unseen. The short words count
+ * only as words of their own ("db_pass", "userPwd", "x-sig"), not inside others ("assignee",
+ * "compass", "author"). */
 static bool
 dash_secret_key(const char *k, size_t n)
 {
     static const char *const words[] = {
-        "token",      "password",    "passwd",  "secret",         "authorization",
-        "api_key",    "apikey",      "api-key", "signature",      "cookie",
-        "credential", "private_key", "session", "x-hub-signature"};
-    for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
-        size_t wl = strlen(words[w]);
-        for (size_t i = 0; i + wl <= n; i++) {
-            size_t j = 0;
-            while (j < wl && tolower((unsigned char)k[i + j]) == words[w][j])
-                j++;
-            if (j == wl)
+        "token",      "password",    "passwd",     "secret",      "authorization",
+        "api_key",    "apikey",      "api-key",    "signature",   "cookie",
+        "credential", "private_key", "privatekey", "private-key", "session",
+        "passphrase", "access_key",  "accesskey",  "access-key",  "x-hub-signature"};
+    static const char *const short_words[] = {"sig",  "pwd",    "pass", "jwt",
+                                              "auth", "bearer", "hmac"};
+    for (size_t i = 0; i < n; i++) {
+        for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++)
+            if (dash_word_at(k, n, i, words[w]))
+                return true;
+        if (!dash_word_start(k, i))
+            continue;
+        for (size_t w = 0; w < sizeof(short_words) / sizeof(short_words[0]); w++) {
+            size_t end = i + strlen(short_words[w]);
+            if (dash_word_at(k, n, i, short_words[w]) &&
+                (end == n || !isalnum((unsigned char)k[end]) ||
+                 (isupper((unsigned char)k[end]) && islower((unsigned char)k[end - 1]))))
                 return true;
         }
     }
@@ -76,6 +106,55 @@ dash_redact_raw(const char *s)
     return xasprintf(DASH_REDACTED " (%zu bytes of text that is neither one JSON document nor a "
                                    "form, naming a secret-looking key)",
                      strlen(s));
+}
+
+/* ---- secrets a value carries whatever its key ---- */
+
+/* A copy of s with what it carries as a credential whatever its key masked, or NULL when it
+ * carries none: a value that is an Authorization header's ("Bearer ...", "Basic ..."), the
+ * password of a URL's user ("mysql://app:pw@db/app"), and the path of a Slack or Discord
+ * webhook URL, which is its key. The caller frees it. */
+static char *
+dash_redact_carried(const char *s)
+{
+    if (strncasecmp(s, "bearer ", 7) == 0 || strncasecmp(s, "basic ", 6) == 0)
+        return xstrdup(DASH_REDACTED);
+    static const char *const hooks[] = {"hooks.slack.com/services/", "discord.com/api/webhooks/",
+                                        "discordapp.com/api/webhooks/"};
+    struct buf b;
+    buf_init(&b, 0);
+    bool did = false;
+    const char *p = s, *scan = s, *at; /* s is copied into b up to p */
+    while ((at = strstr(scan, "://")) != NULL) {
+        const char *auth = at + 3, *end = auth + strcspn(auth, "/?# \t\r\n\"'");
+        const char *colon = memchr(auth, ':', (size_t)(end - auth));
+        const char *amp = colon ? memchr(colon, '@', (size_t)(end - colon)) : NULL;
+        scan = auth;
+        if (amp) {
+            buf_append(&b, p, (size_t)(colon + 1 - p));
+            buf_appends(&b, DASH_REDACTED);
+            p = scan = amp;
+            did = true;
+            continue;
+        }
+        const char *host = auth + (strncmp(auth, "www.", 4) == 0 ? 4 : 0);
+        for (size_t h = 0; h < sizeof(hooks) / sizeof(hooks[0]); h++) {
+            size_t hl = strlen(hooks[h]);
+            if (strncmp(host, hooks[h], hl) == 0) {
+                buf_append(&b, p, (size_t)(host + hl - p));
+                buf_appends(&b, DASH_REDACTED);
+                p = scan = host + hl + strcspn(host + hl, " \t\r\n\"'");
+                did = true;
+                break;
+            }
+        }
+    }
+    if (!did) {
+        buf_release(&b);
+        return NULL;
+    }
+    buf_appends(&b, p);
+    return buf_detach(&b);
 }
 
 /* ---- form bodies ---- */
@@ -163,11 +242,11 @@ dash_parse_whole(const char *s)
     return NULL;
 }
 
-/* A string's redacted text, or NULL when it holds nothing to redact (the caller frees it):
- * inside one JSON object or array (a webhook's raw body is kept as its "payload" string), a
+/* A string with its pairs of secret keys redacted, or NULL when it holds none (the caller frees
+ * it): inside one JSON object or array (a webhook's raw body is kept as its "payload" string), a
  * form, or else any text. A byte-order mark or whitespace may precede a document. */
 static char *
-dash_redact_text(const char *s)
+dash_redact_text_pairs(const char *s)
 {
     const char *p = s;
     if (strncmp(p, "\xEF\xBB\xBF", 3) == 0)
@@ -187,10 +266,52 @@ dash_redact_text(const char *s)
     return dash_redact_raw(s);
 }
 
+/* A string's redacted text, or NULL when it holds nothing to redact (the caller frees it):
+ * what it carries as a credential whatever its key, then its pairs (dash_redact_text_pairs). */
+static char *
+dash_redact_text(const char *s)
+{
+    char *carried = dash_redact_carried(s);
+    if (carried) {
+        /* The masked copy may still hold pairs to redact. */
+        char *more = strcmp(carried, DASH_REDACTED) ? dash_redact_text_pairs(carried) : NULL;
+        if (more) {
+            free(carried);
+            return more;
+        }
+        return carried;
+    }
+    return dash_redact_text_pairs(s);
+}
+
+/* Whether the object o names a secret in one member and holds it in another, as header lists,
+ * HAR files and form builders do: {"name": "Authorization", "value": "Bearer ..."}. */
+static bool
+dash_names_secret_value(const cJSON *o)
+{
+    static const char *const namers[] = {"name", "key", "field", "header"};
+    for (size_t i = 0; i < sizeof(namers) / sizeof(namers[0]); i++) {
+        const cJSON *n = cJSON_GetObjectItem(o, namers[i]);
+        if (cJSON_IsString(n) && dash_secret_key(n->valuestring, strlen(n->valuestring)))
+            return true;
+    }
+    return false;
+}
+
 bool
 dash_redact(cJSON *params)
 {
     bool did = false;
+    if (cJSON_IsObject(params) && dash_names_secret_value(params)) {
+        cJSON *v = cJSON_GetObjectItem(params, "value");
+        if (v && !(cJSON_IsString(v) && strcmp(v->valuestring, DASH_REDACTED) == 0)) {
+            cJSON *red = cJSON_CreateString(DASH_REDACTED);
+            red->string = v->string;
+            v->string = NULL;
+            cJSON_ReplaceItemViaPointer(params, v, red);
+            did = true;
+        }
+    }
     cJSON *next;
     for (cJSON *it = params ? params->child : NULL; it; it = next) {
         next = it->next; /* it may be replaced below */
