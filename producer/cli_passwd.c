@@ -8,12 +8,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
-/* Reads the first line of stdin (without its newline) into out; false when empty or too long. */
+/* Reads the first line of stdin (without its newline) into out; false when empty or too long.
+ * From a terminal it asks for it and does not echo it: the password stayed on the screen (and
+ * in the terminal's scrollback). */
 static bool
-cli_passwd_read(char *out, size_t len)
+cli_passwd_read(const char *name, char *out, size_t len)
 {
-    if (fgets(out, (int)len, stdin) == NULL)
+    struct termios old, quiet;
+    bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+    if (tty) {
+        fprintf(stderr, "password for %s: ", name);
+        fflush(stderr);
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    char *got = fgets(out, (int)len, stdin);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fprintf(stderr, "\n");
+    }
+    if (got == NULL)
         return false;
     size_t n = strcspn(out, "\r\n");
     if (out[n] == '\0' && n == len - 1)
@@ -43,7 +61,7 @@ cli_passwd(struct cli *c, int argc, char **argv)
         return cli_usage_error("passwd: \"api-token\" is the name of the API token's login: "
                                "choose another name");
     char pass[1024];
-    if (!cli_passwd_read(pass, sizeof(pass)))
+    if (!cli_passwd_read(name, pass, sizeof(pass)))
         return cli_usage_error("passwd: give the password as the first line of stdin "
                                "(1 to 1022 bytes)");
     char salt[CRYPT_GENSALT_OUTPUT_SIZE];
