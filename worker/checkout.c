@@ -280,6 +280,8 @@ static void
 checkout_wake_waiters(struct checkout *c, int n)
 {
     for (int k = 0; k < n; k++) {
+        if (c->batch[k].jl.n == 0)
+            continue; /* most jobs: no limit, nothing held */
         struct job_limits held;
         limiter_free_keep(&c->lim, &c->batch[k].jl, &held);
         for (int i = 0; i < held.n; i++)
