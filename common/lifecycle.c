@@ -302,7 +302,9 @@ lifecycle_finish_one(struct db *db, const struct outcome *o, bool *took)
     uint64_t affected = 0;
     int rc;
     if (will_retry) {
-        /* Back to pending: the scheduler queues it again when run_at comes. A cancellation
+        /* Back to pending: the scheduler queues it again when run_at comes; not as a job that
+         * waits for a limit, whatever an older scheduler that queued it left in
+         * limit_deferred, so a limit's release leaves its backoff alone. A cancellation
          * requested meanwhile wins over the retry, and ends the job as every cancel does: its
          * unique key given back (kept, every later enqueue of the key would get this finished
          * job as "existing"). The assignments read cancel_requested before the last clears it
@@ -316,7 +318,7 @@ lifecycle_finish_one(struct db *db, const struct outcome *o, bool *took)
                      "is_success = IF(cancel_requested = 1, 0, is_success), "
                      "released_key = IF(cancel_requested = 1, unique_key, released_key), "
                      "unique_key = IF(cancel_requested = 1, NULL, unique_key), "
-                     "cancel_requested = 0 "
+                     "cancel_requested = 0, limit_deferred = 0 "
                      "WHERE id = ? AND instance_id = ? AND attempt = ? AND state = 'running' "
                      "AND (? = 0 OR claim_token = ?)",
                      DB_P(DBS(o->write_started ? o->dt_started : NULL), DBI(delay_us),

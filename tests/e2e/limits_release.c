@@ -181,12 +181,36 @@ test_backlog_released_in_batches(struct tenv *t)
     free(out);
     CHECK(deferred_jobs(t, 0) == 0, "%lld job(s) left waiting", (long long)deferred_jobs(t, 0));
 }
+/* A job a retry sent back to pending waits out its backoff, whatever a limit's release does:
+ * an older scheduler, during a rolling upgrade, queued a deferred job without clearing its
+ * mark, and a release then cut the retry's hour of backoff to 2 s (the limits review). */
+static void
+test_retry_backoff_not_released(struct tenv *t)
+{
+    cli_ok(t, (const char *const[]){"action", "set", "System/Fail", "--rate", "100/1h",
+                                    "--backoff-base", "1h", NULL});
+    int64_t id = t_enqueue(t, "System/Fail", "{\"reason\":\"boom\"}",
+                           (const char *const[]){"--max-attempts", "2", NULL});
+    /* As the older scheduler leaves a job it queued after a deferral. */
+    CHECK(db_exec(t->db, "UPDATE jobs SET limit_deferred = 1 WHERE id = ?", DB_P(DBI(id)), NULL,
+                  NULL) == 0,
+          "mark: %s", db_errstr(t->db));
+    start_worker(t, NULL);
+    WAIT_UNTIL(t_sql_int(t, 0, "SELECT attempt = 1 AND state = 'pending' FROM jobs WHERE id = ?",
+                         DB_P(DBI(id))) == 1,
+               15000, "the first attempt never failed into its backoff");
+    cli_ok(t, (const char *const[]){"action", "set", "System/Fail", "--rate", "none", NULL});
+    CHECK(t_sql_int(t, 0, "SELECT run_at > NOW(6) + INTERVAL 30 MINUTE FROM jobs WHERE id = ?",
+                    DB_P(DBI(id))) == 1,
+          "the retry's hour of backoff was released with the limit's jobs");
+}
 
 static const struct test_case cases[] = {
     {"e2e_limits_release_lifted", test_rate_limit_lifted, NULL},
     {"e2e_limits_release_lifted_then_enqueued", test_lifted_then_enqueued, NULL},
     {"e2e_limits_release_only_loosening", test_only_loosening_releases, NULL},
     {"e2e_limits_release_backlog_in_batches", test_backlog_released_in_batches, NULL},
+    {"e2e_limits_release_keeps_retry_backoff", test_retry_backoff_not_released, NULL},
 };
 
 int
