@@ -8,16 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static pid_t
-start_worker(struct tenv *t, const char *const *argv)
-{
-    pid_t w = t_spawn(t, t_bin("jobfleet-worker"), argv);
-    WAIT_UNTIL(
-        t_sql_int(t, 0, "SELECT COUNT(*) FROM worker_instances WHERE pid = ?", DB_P(DBI(w))) == 1,
-        10000, "worker %d never registered", (int)w);
-    return w;
-}
-
 /* Runs the CLI; returns its stdout, failing the test unless it exits 0. */
 static char *
 cli_out(struct tenv *t, const char *const *argv)
@@ -78,7 +68,7 @@ test_rate_limit_lifted(struct tenv *t)
     /* Set now: the workers read a change within half a second, and would run a job at once
      * meanwhile. */
     cli_ok(t, (const char *const[]){"queue", "limit", "slowq", "--rate", "1/1h", NULL});
-    start_worker(t, (const char *const[]){"--queues", "default:1,slowq:1", NULL});
+    t_start_worker(t, (const char *const[]){"--queues", "default:1,slowq:1", NULL});
     int64_t delayed = t_enqueue(t, "System/Noop", NULL, (const char *const[]){"--in", "1h", NULL});
     for (int i = 0; i < 3; i++)
         t_enqueue(t, "System/Noop", NULL, NULL);
@@ -116,7 +106,7 @@ test_lifted_then_enqueued(struct tenv *t)
 {
     t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
     cli_ok(t, (const char *const[]){"action", "set", "System/Noop", "--rate", "1/1h", NULL});
-    start_worker(t, NULL);
+    t_start_worker(t, NULL);
     t_enqueue(t, "System/Noop", NULL, NULL);
     WAIT_UNTIL(count_jobs(t, "succeeded") == 1, 15000, "the first job never ran");
     /* Enqueued while the command runs, so that workers meet them by the old limit. */
@@ -139,7 +129,7 @@ test_only_loosening_releases(struct tenv *t)
 {
     t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
     cli_ok(t, (const char *const[]){"action", "set", "System/Noop", "--rate", "1/1h", NULL});
-    start_worker(t, NULL);
+    t_start_worker(t, NULL);
     for (int i = 0; i < 3; i++)
         t_enqueue(t, "System/Noop", NULL, NULL);
     WAIT_UNTIL(count_jobs(t, "succeeded") == 1 && deferred_jobs(t, 1800) == 2, 15000,
@@ -195,7 +185,7 @@ test_retry_backoff_not_released(struct tenv *t)
     CHECK(db_exec(t->db, "UPDATE jobs SET limit_deferred = 1 WHERE id = ?", DB_P(DBI(id)), NULL,
                   NULL) == 0,
           "mark: %s", db_errstr(t->db));
-    start_worker(t, NULL);
+    t_start_worker(t, NULL);
     WAIT_UNTIL(t_sql_int(t, 0, "SELECT attempt = 1 AND state = 'pending' FROM jobs WHERE id = ?",
                          DB_P(DBI(id))) == 1,
                15000, "the first attempt never failed into its backoff");

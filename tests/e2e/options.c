@@ -13,16 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static pid_t
-start_worker(struct tenv *t, const char *const *argv)
-{
-    pid_t w = t_spawn(t, t_bin("jobfleet-worker"), argv);
-    WAIT_UNTIL(
-        t_sql_int(t, 0, "SELECT COUNT(*) FROM worker_instances WHERE pid = ?", DB_P(DBI(w))) == 1,
-        10000, "worker %d never registered", (int)w);
-    return w;
-}
-
 static void
 cli_ok(struct tenv *t, const char *const *argv)
 {
@@ -63,7 +53,7 @@ static void
 test_retry_backoff(struct tenv *t)
 {
     t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
-    start_worker(t, NULL);
+    t_start_worker(t, NULL);
     cli_ok(t, (const char *const[]){"action", "set", "System/Touch", "--backoff-base", "1s",
                                     "--backoff-cap", "2s", NULL});
     char *path = xasprintf("%s/touch", t->dir);
@@ -96,7 +86,7 @@ static void
 test_permanent_and_retry_after(struct tenv *t)
 {
     t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
-    start_worker(t, NULL);
+    t_start_worker(t, NULL);
     int64_t perm = t_enqueue(t, "System/Fail", "{\"reason\":\"bad input\",\"permanent\":true}",
                              (const char *const[]){"--max-attempts", "5", NULL});
     int64_t later = t_enqueue(t, "System/Fail", "{\"reason\":\"429\",\"retry_after_s\":2}",
@@ -132,7 +122,7 @@ test_priority_order(struct tenv *t)
     CHECK(db_commit(t->db) == 0, "commit");
     for (int i = 0; i < 1000; i++)
         CHECK(job_push(t->rq, &refs[i]) == 0, "push");
-    start_worker(t, (const char *const[]){"--concurrency", "1", NULL});
+    t_start_worker(t, (const char *const[]){"--concurrency", "1", NULL});
     /* Paused: nothing starts while the worker idles. */
     int64_t until = now_mono_ms() + 1000;
     while (now_mono_ms() < until)
@@ -300,7 +290,7 @@ test_unique_holder_ends(struct tenv *t)
 static void
 test_retry_takes_unique_key(struct tenv *t)
 {
-    pid_t w = start_worker(t, NULL);
+    pid_t w = t_start_worker(t, NULL);
     int64_t a = failed_with_key(t, "k1");
     int64_t d = failed_with_key(t, "k2");
     int64_t f1 = failed_with_key(t, "k3");
@@ -343,7 +333,7 @@ test_retry_takes_unique_key(struct tenv *t)
 static void
 test_pause_resume(struct tenv *t)
 {
-    start_worker(t, NULL);
+    t_start_worker(t, NULL);
     cli_ok(t, (const char *const[]){"queue", "pause", "default", NULL});
     CHECK(db_begin(t->db) == 0, "begin");
     static struct job_ref refs[500];
@@ -400,7 +390,7 @@ test_concurrency_limit(struct tenv *t)
     for (int i = 0; i < 20; i++)
         ids[i] = t_enqueue(t, "System/Sleep", "{\"seconds\":0.3}", NULL);
     for (int i = 0; i < 3; i++)
-        start_worker(t, NULL); /* 3 workers x 2 children = 6 slots */
+        t_start_worker(t, NULL); /* 3 workers x 2 children = 6 slots */
     for (int i = 0; i < 20; i++)
         WAIT_UNTIL(t_job_in_state(t, ids[i], "succeeded"), 60000, "sleep %d never succeeded", i);
     int64_t peak = max_overlap(t, "System/Sleep");
@@ -412,13 +402,13 @@ test_concurrency_slot_not_leaked(struct tenv *t)
 {
     t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
     cli_ok(t, (const char *const[]){"action", "set", "System/Sleep", "--concurrency", "1", NULL});
-    pid_t a = start_worker(t, NULL);
+    pid_t a = t_start_worker(t, NULL);
     int64_t held = t_enqueue(t, "System/Sleep", "{\"seconds\":60}", NULL);
     WAIT_UNTIL(t_job_in_state(t, held, "running"), 10000, "holder never started");
     kill(a, SIGKILL);
     t_wait_gone(t, a, 5000, "the killed worker");
     int64_t killed = now_mono_ms();
-    start_worker(t, NULL);
+    t_start_worker(t, NULL);
     int64_t next = t_enqueue(t, "System/Sleep", "{\"seconds\":0}", NULL);
     /* lease_s = 5: the dead holder's slot frees itself by then. */
     WAIT_UNTIL(t_job_in_state(t, next, "succeeded"), 15000, "the slot leaked: job is %s",
@@ -432,8 +422,8 @@ test_rate_limit(struct tenv *t)
 {
     t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
     cli_ok(t, (const char *const[]){"action", "set", "System/Noop", "--rate", "5/1s", NULL});
-    start_worker(t, NULL);
-    start_worker(t, NULL);
+    t_start_worker(t, NULL);
+    t_start_worker(t, NULL);
     for (int i = 0; i < 20; i++)
         t_enqueue(t, "System/Noop", NULL, NULL);
     WAIT_UNTIL(count_jobs(t, "succeeded") == 20, 30000, "%lld of 20 succeeded",
@@ -492,7 +482,7 @@ test_settings_refused(struct tenv *t)
 static void
 test_bulk_retry(struct tenv *t)
 {
-    start_worker(t, NULL);
+    t_start_worker(t, NULL);
     int64_t ids[5];
     for (int i = 0; i < 5; i++)
         ids[i] = t_enqueue(t, "System/Fail", "{\"reason\":\"x\"}", NULL);
