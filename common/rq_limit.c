@@ -16,12 +16,13 @@
  * interval, so that the few milliseconds between taking a slot and the job's recorded
  * dt_started cannot make any window hold more than the limit. A waiter joins the waiting set of
  * each full concurrency scope in the same step that finds it full, so a free that comes after
- * this answer finds it there; and leaves them when it takes its slots. */
+ * this answer finds it there; and leaves them when it takes its slots. A job a rate holds back
+ * joins no line: woken by a free, it would take the wake of one that could run, and go back. */
 static const char rq_limit_script[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local member, lease, waiter = ARGV[1], tonumber(ARGV[2]), ARGV[3]\n"
-    "local wait = 0\n"
+    "local wait, rate_wait, full = 0, 0, {}\n"
     "for i = 1, #KEYS, 3 do\n"
     "  local b = 4 + (i - 1) / 3 * 3\n"
     "  local cl, rl, ri = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])\n"
@@ -33,10 +34,7 @@ static const char rq_limit_script[] =
     "      local w = math.min(tonumber(first[2]) - now, " RQ_LIMIT_SLOT_WAIT_MS ")\n"
     "      if w < 20 then w = 20 end\n"
     "      if w > wait then wait = w end\n"
-    "      if waiter ~= '' then\n"
-    "        redis.call('ZADD', KEYS[i + 2], ARGV[4], waiter)\n"
-    "        redis.call('PEXPIRE', KEYS[i + 2], lease * 2)\n"
-    "      end\n"
+    "      full[#full + 1] = KEYS[i + 2]\n"
     "    end\n"
     "  end\n"
     "  if rl > 0 then\n"
@@ -45,7 +43,14 @@ static const char rq_limit_script[] =
     "      local first = redis.call('ZRANGE', KEYS[i + 1], 0, 0, 'WITHSCORES')\n"
     "      local w = tonumber(first[2]) + ri + 25 - now + 1\n"
     "      if w > wait then wait = w end\n"
+    "      if w > rate_wait then rate_wait = w end\n"
     "    end\n"
+    "  end\n"
+    "end\n"
+    "if rate_wait == 0 and waiter ~= '' then\n"
+    "  for _, k in ipairs(full) do\n"
+    "    redis.call('ZADD', k, ARGV[4], waiter)\n"
+    "    redis.call('PEXPIRE', k, lease * 2)\n"
     "  end\n"
     "end\n"
     "if wait > 0 then return wait end\n"

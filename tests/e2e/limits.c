@@ -183,12 +183,53 @@ test_free_wakes_next_in_line(struct tenv *t)
           (long long)gaps[n / 2], n, (long long)gaps[n - 1]);
 }
 
+/* A job a rate holds back waits outside the concurrency line: woken by a free, it took the wake
+ * of a job that could run and went back to wait, and the slot stayed unused until the next
+ * job's deferral ran out (the final review: gaps of 1,000 ms between 200 ms jobs). */
+static void
+test_rate_held_job_not_in_line(struct tenv *t)
+{
+    CHECK(db_exec_static(t->db, "INSERT INTO queue_settings (queue, is_paused, concurrency_limit, "
+                                "dt_updated) VALUES ('default', 0, 1, NOW(6))") == 0 &&
+              db_exec_static(t->db, "INSERT INTO action_settings (action, rate_limit, "
+                                    "rate_interval_ms, dt_updated) VALUES ('System/Echo', 1, "
+                                    "3600000, NOW(6))") == 0,
+          "settings: %s", db_errstr(t->db));
+    t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
+    t_spawn(t, t_bin("jobfleet-worker"), (const char *const[]){"--concurrency", "4", NULL});
+    int64_t first = t_enqueue(t, "System/Echo", "{}", NULL);
+    WAIT_UNTIL(t_job_in_state(t, first, "succeeded"), 10000, "the first echo never ran");
+    int64_t holder = t_enqueue(t, "System/Sleep", "{\"seconds\":1}", NULL);
+    WAIT_UNTIL(t_job_in_state(t, holder, "running"), 10000, "the first sleep never started");
+    for (int i = 0; i < 6; i++)
+        t_enqueue(t, "System/Echo", "{}", NULL);
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT COUNT(*) FROM jobs WHERE action = 'System/Echo' AND state = "
+                         "'pending' AND limit_deferred = 1",
+                         DB_NOP) == 6,
+               15000, "the echoes never waited");
+    for (int i = 0; i < 6; i++)
+        t_enqueue(t, "System/Sleep", "{\"seconds\":0.2}", NULL);
+    WAIT_UNTIL(t_sql_int(t, 0,
+                         "SELECT COUNT(*) FROM jobs WHERE state = 'succeeded' AND action = "
+                         "'System/Sleep'",
+                         DB_NOP) == 7,
+               30000, "the sleeps never finished");
+    int64_t gaps[16];
+    int n = sleep_gaps(t, gaps, 16);
+    qsort(gaps, (size_t)n, sizeof(gaps[0]), cmp_i64);
+    CHECK(n == 6 && gaps[n / 2] < 150,
+          "a freed slot stayed unused %lld ms (the median of %d gaps; the longest %lld ms)",
+          (long long)gaps[n / 2], n, (long long)gaps[n - 1]);
+}
+
 static const struct test_case cases[] = {
     {"e2e_limits_late_free_keeps_later_claim", test_late_free_keeps_later_claim, NULL},
     {"e2e_limits_renewed_slot_outlives_two_leases", test_renewed_slot_outlives_two_leases, NULL},
     {"e2e_limits_renew_restores_lost_slot", test_renew_restores_lost_slot, NULL},
     {"e2e_limits_cleared_rows_leave_limits_alone", test_cleared_rows_leave_limits_alone, NULL},
     {"e2e_limits_free_wakes_next_in_line", test_free_wakes_next_in_line, NULL},
+    {"e2e_limits_rate_held_job_not_in_line", test_rate_held_job_not_in_line, NULL},
 };
 
 int
