@@ -2,6 +2,7 @@
 #include "cfg.h"
 #include "log.h"
 #include "cfg_lines.h"
+#include "cfg_local.h"
 #include "cfg_sections.h"
 #include "util.h"
 
@@ -621,27 +622,20 @@ cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
     bool explicit_path = path != NULL;
     if (path == NULL)
         path = getenv("JOBFLEET_CONFIG");
-    struct stat own;
+    FILE *local = NULL;
+    struct stat found;
     if (path && *path)
         explicit_path = true;
-    else if (stat(".local/jobfleet.conf", &own) == 0) {
-        path = ".local/jobfleet.conf"; /* the stack deploy/local/up runs in this checkout */
-        /* Found by where the command runs, not named: a file anyone could have put in a
-         * shared directory would point the caller's credentials (its *_file secrets) at
-         * servers of their choice. */
-        if (own.st_uid != geteuid()) {
-            snprintf(err, errlen,
-                     "refusing .local/jobfleet.conf in this directory: it belongs to uid %u, "
-                     "not to you (uid %u); name it with --config or $JOBFLEET_CONFIG to use it",
-                     (unsigned)own.st_uid, (unsigned)geteuid());
+    else if (lstat(CFG_LOCAL_PATH, &found) == 0) {
+        path = CFG_LOCAL_PATH; /* the stack deploy/local/up runs in this checkout */
+        if ((local = cfg_local_open(err, errlen)) == NULL)
             return -1;
-        }
     } else
         path = "/etc/jobfleet/jobfleet.conf";
-    if (explicit_path || access(path, F_OK) == 0) {
+    if (local || explicit_path || access(path, F_OK) == 0) {
         c->path = xstrdup(path);
         st.file = c->path;
-        FILE *fp = fopen(path, "r");
+        FILE *fp = local ? local : fopen(path, "r");
         if (fp == NULL) {
             snprintf(err, errlen, "%s: cannot open config file: %s", path, strerror(errno));
             cfg_release(c);

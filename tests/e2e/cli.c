@@ -318,6 +318,25 @@ test_config_errors(struct tenv *t)
               "another user's .local/jobfleet.conf: %s", err);
         free(err);
     }
+    /* The owner was checked with stat() and the file opened again by name: another user who
+     * owned .local swapped it between the two (the final review leaked root's Redis password
+     * at the third try). Now the open file is checked, and a .local that others can write to,
+     * or a link, is refused. */
+    CHECK(chown(local, geteuid(), getegid()) == 0 && chmod(dir, 0777) == 0, "open .local to all");
+    CHECK(run(t, &err, "cd %s/shared && JOBFLEET_CONFIG= %s stats", t->dir, t_bin("jobfleet")) ==
+                  2 &&
+              strstr(err, ".local is open to others' writes"),
+          "a .local others can write to: %s", err);
+    free(err);
+    char *target = xasprintf("%s/target.conf", dir);
+    CHECK(chmod(dir, 0700) == 0 && rename(local, target) == 0 && symlink(target, local) == 0,
+          "link .local/jobfleet.conf");
+    CHECK(run(t, &err, "cd %s/shared && JOBFLEET_CONFIG= %s stats", t->dir, t_bin("jobfleet")) ==
+                  2 &&
+              strstr(err, "it is a symbolic link"),
+          "a link as .local/jobfleet.conf: %s", err);
+    free(err);
+    free(target);
     free(local);
     free(dir);
     free(top);
