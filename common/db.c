@@ -166,7 +166,9 @@ db_connect(struct db *db)
     /* Over TCP a server (or whoever answers in its place) may ask the client to switch to a
      * plugin that sends the password as it is: mysql_clear_password, or PAM's dialog. The
      * plugins left send a scramble or encrypt it. A local socket keeps every plugin. */
-    if (sock == NULL)
+    /* libmariadb reaches "localhost" (or no host) through the default socket, as mysql(1). */
+    bool local = sock || db->host[0] == '\0' || strcmp(db->host, "localhost") == 0;
+    if (!local)
         mysql_optionsv(db->conn, MARIADB_OPT_RESTRICTED_AUTH,
                        "mysql_native_password,client_ed25519,caching_sha2_password,"
                        "sha256_password");

@@ -145,7 +145,8 @@ settings_release_deferred(struct db *db, bool queue, const char *name)
 {
     char *sql = xasprintf("UPDATE jobs SET run_at = NOW(6) + INTERVAL ? MICROSECOND, "
                           "limit_deferred = 0 WHERE state = 'pending' AND limit_deferred = 1 "
-                          "AND %s = ? AND run_at > NOW(6) + INTERVAL ? MICROSECOND LIMIT %d",
+                          "AND %s COLLATE utf8mb4_bin = ? "
+                          "AND run_at > NOW(6) + INTERVAL ? MICROSECOND LIMIT %d",
                           queue ? "queue" : "action", SETTINGS_RELEASE_BATCH);
     int64_t delay_us = (int64_t)SETTINGS_RELEASE_MS * 1000, total = 0;
     uint64_t n;

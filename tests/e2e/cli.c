@@ -345,16 +345,32 @@ test_config_errors(struct tenv *t)
      * is (the secrets review read it off such a fake). */
     struct tfake fake;
     char *seen = xasprintf("%s/clear_switch.hex", t->dir);
-    tfake_start(t, &fake, "mysql_clear_switch.py", (const char *const[]){"--out", seen, NULL});
+    char *sock = xasprintf("%s/clear_switch.sock", t->dir);
+    tfake_start(t, &fake, "mysql_clear_switch.py",
+                (const char *const[]){"--out", seen, "--socket", sock, NULL});
     CHECK(run(t, &err, "JOBFLEET_MYSQL_PASSWORD=Secret-Sauce-42 JOBFLEET_MYSQL_PORT=%d %s stats",
               fake.port, t_bin("jobfleet")) == 1,
           "stats against the hostile server: %s", err);
     free(err);
-    tfake_stop(&fake);
     char *hex = t_read_file(seen);
     CHECK(hex && !strstr(hex, "5365637265742d53617563652d3432"),
           "the password went in clear to a server that asked for it: %s", hex);
     free(hex);
+    /* A local socket keeps every plugin (PAM logins through it), "localhost" too: libmariadb
+     * reaches it through the socket, and treated as TCP it refused such a login. */
+    CHECK(
+        run(t, &err,
+            "JOBFLEET_MYSQL_HOST=localhost JOBFLEET_MYSQL_PASSWORD=Local-Pam-9 MYSQL_UNIX_PORT=%s "
+            "%s stats",
+            sock, t_bin("jobfleet")) == 1,
+        "stats over the local socket: %s", err);
+    free(err);
+    tfake_stop(&fake);
+    hex = t_read_file(seen);
+    CHECK(hex && strstr(hex, "4c6f63616c2d50616d2d39"),
+          "host = localhost refused the local socket's plugin: %s", hex);
+    free(hex);
+    free(sock);
     free(seen);
 
     CHECK(run(t, &err, "%s --config %s/missing.conf stats", t_bin("jobfleet"), t->dir) == 2,

@@ -194,6 +194,23 @@ test_retry_backoff_not_released(struct tenv *t)
                     DB_P(DBI(id))) == 1,
           "the retry's hour of backoff was released with the limit's jobs");
 }
+/* Queue and action names are exact, as the workers match them: lifting the limit of queue
+ * "Default" released the jobs of "default" (the final review). */
+static void
+test_release_names_exact(struct tenv *t)
+{
+    cli_ok(t, (const char *const[]){"queue", "limit", "Default", "--rate", "5/1h", NULL});
+    CHECK(db_exec_static(t->db, "INSERT INTO jobs (uuid, origin, queue, action, parameters, "
+                                "state, run_at, dt_created, limit_deferred) VALUES (UUID(), "
+                                "'cli', 'default', 'System/Noop', '{}', 'pending', NOW(6) + "
+                                "INTERVAL 1 HOUR, NOW(6), 1)") == 0,
+          "a job of default waiting for a limit: %s", db_errstr(t->db));
+    char *out = cli_out(
+        t, (const char *const[]){"--json", "queue", "limit", "Default", "--rate", "none", NULL});
+    CHECK(strstr(out, "\"released\":0"), "queue limit Default: %s", out);
+    free(out);
+    CHECK(deferred_jobs(t, 1800) == 1, "default's job was released with Default's");
+}
 
 static const struct test_case cases[] = {
     {"e2e_limits_release_lifted", test_rate_limit_lifted, NULL},
@@ -201,6 +218,7 @@ static const struct test_case cases[] = {
     {"e2e_limits_release_only_loosening", test_only_loosening_releases, NULL},
     {"e2e_limits_release_backlog_in_batches", test_backlog_released_in_batches, NULL},
     {"e2e_limits_release_keeps_retry_backoff", test_retry_backoff_not_released, NULL},
+    {"e2e_limits_release_names_exact", test_release_names_exact, NULL},
 };
 
 int

@@ -3,8 +3,8 @@
 switch to the mysql_clear_password plugin, which would send the password in clear. It writes
 what each client answered to the file given, as hex, and then closes the connection.
 
-Run: mysql_clear_switch.py --out FILE [--port 0]; the bound port (127.0.0.1) is printed on
-stdout, alone on its line."""
+Run: mysql_clear_switch.py --out FILE [--port 0] [--socket PATH]; the bound port (127.0.0.1)
+is printed on stdout, alone on its line. With --socket it also listens on that unix socket."""
 import argparse
 import socket
 import struct
@@ -58,12 +58,25 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", required=True)
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--socket")
     args = ap.parse_args()
     out = args.out
     srv = socket.socket()
     srv.bind(("127.0.0.1", args.port))
     srv.listen(8)
+    servers = [srv]
+    if args.socket:
+        unix = socket.socket(socket.AF_UNIX)
+        unix.bind(args.socket)
+        unix.listen(8)
+        servers.append(unix)
+    for s in servers:
+        threading.Thread(target=accept, args=(s, out), daemon=True).start()
     print(srv.getsockname()[1], flush=True)
+    threading.Event().wait()
+
+
+def accept(srv, out):
     while True:
         conn, _ = srv.accept()
         threading.Thread(target=serve, args=(conn, out), daemon=True).start()
