@@ -32,11 +32,12 @@ dash_word_start(const char *k, size_t i)
 }
 
 /* True when the n bytes at k hold one of the secret words, in any case. The whole key is
- * searched: a word past any fixed length would otherwise go unseen. The short words count
- * only as words of their own ("db_pass", "userPwd", "x-sig"), not inside others ("assignee",
- * "compass", "author"). */
+ * searched: a word past any fixed length would otherwise go unseen. With short_words, a short
+ * word counts too, as the last word of the key ("db_pass", "userPwd", "x-sig", "jwt"), not
+ * inside another ("assignee", "compass") nor before one ("pass_rate"); free text is searched
+ * without them ("Exam result: pass"). */
 static bool
-dash_secret_key(const char *k, size_t n)
+dash_secret_key(const char *k, size_t n, bool short_words_too)
 {
     static const char *const words[] = {
         "token",      "password",    "passwd",     "secret",      "authorization",
@@ -49,15 +50,11 @@ dash_secret_key(const char *k, size_t n)
         for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++)
             if (dash_word_at(k, n, i, words[w]))
                 return true;
-        if (!dash_word_start(k, i))
+        if (!short_words_too || !dash_word_start(k, i))
             continue;
-        for (size_t w = 0; w < sizeof(short_words) / sizeof(short_words[0]); w++) {
-            size_t end = i + strlen(short_words[w]);
-            if (dash_word_at(k, n, i, short_words[w]) &&
-                (end == n || !isalnum((unsigned char)k[end]) ||
-                 (isupper((unsigned char)k[end]) && islower((unsigned char)k[end - 1]))))
+        for (size_t w = 0; w < sizeof(short_words) / sizeof(short_words[0]); w++)
+            if (i + strlen(short_words[w]) == n && dash_word_at(k, n, i, short_words[w]))
                 return true;
-        }
     }
     return false;
 }
@@ -69,7 +66,7 @@ dash_secret_form_key(const char *k, size_t n)
 {
     char *dec = xmalloc(n + 1);
     size_t dl = form_decode(k, n, dec, n + 1);
-    bool secret = dash_secret_key(dec, dl);
+    bool secret = dash_secret_key(dec, dl, true);
     free(dec);
     return secret;
 }
@@ -87,7 +84,7 @@ dash_names_secret(const char *s)
     for (const char *p = s + strspn(s, delims); *p; p += strspn(p, delims)) {
         size_t n = strcspn(p, delims);
         const char *after = p + n + strspn(p + n, " \t\"']");
-        if (dash_secret_key(p, n) && *after && strchr("=:>\r\n", *after))
+        if (dash_secret_key(p, n, false) && *after && strchr("=:>\r\n", *after))
             return true;
         p += n;
     }
@@ -117,7 +114,14 @@ dash_redact_raw(const char *s)
 static char *
 dash_redact_carried(const char *s)
 {
-    if (strncasecmp(s, "bearer ", 7) == 0 || strncasecmp(s, "basic ", 6) == 0)
+    /* A header's value: the scheme, then one token ("Basic question about..." is prose). */
+    size_t scheme = strncasecmp(s, "bearer ", 7) == 0  ? 7
+                    : strncasecmp(s, "basic ", 6) == 0 ? 6
+                                                       : 0;
+    const char *tok = s + scheme;
+    size_t tl =
+        strspn(tok, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~+/=-");
+    if (scheme && tl >= 8 && tok[tl + strspn(tok + tl, DASH_WS)] == '\0')
         return xstrdup(DASH_REDACTED);
     static const char *const hooks[] = {"hooks.slack.com/services/", "discord.com/api/webhooks/",
                                         "discordapp.com/api/webhooks/"};
@@ -127,11 +131,16 @@ dash_redact_carried(const char *s)
     const char *p = s, *scan = s, *at; /* s is copied into b up to p */
     while ((at = strstr(scan, "://")) != NULL) {
         const char *auth = at + 3, *end = auth + strcspn(auth, "/?# \t\r\n\"'");
-        const char *colon = memchr(auth, ':', (size_t)(end - auth));
-        const char *amp = colon ? memchr(colon, '@', (size_t)(end - colon)) : NULL;
+        const char *amp = NULL; /* the last '@' of the authority ends its user part */
+        for (const char *q = auth; q < end; q++)
+            if (*q == '@')
+                amp = q;
         scan = auth;
         if (amp) {
-            buf_append(&b, p, (size_t)(colon + 1 - p));
+            /* "user:password@" keeps the user; "token@" (a token as the user) hides it all. */
+            const char *colon = memchr(auth, ':', (size_t)(amp - auth));
+            const char *keep = colon ? colon + 1 : auth;
+            buf_append(&b, p, (size_t)(keep - p));
             buf_appends(&b, DASH_REDACTED);
             p = scan = amp;
             did = true;
@@ -292,7 +301,9 @@ dash_names_secret_value(const cJSON *o)
     static const char *const namers[] = {"name", "key", "field", "header"};
     for (size_t i = 0; i < sizeof(namers) / sizeof(namers[0]); i++) {
         const cJSON *n = cJSON_GetObjectItem(o, namers[i]);
-        if (cJSON_IsString(n) && dash_secret_key(n->valuestring, strlen(n->valuestring)))
+        /* A name with a blank is a label ("Session length"), not a key. */
+        if (cJSON_IsString(n) && !strpbrk(n->valuestring, DASH_WS) &&
+            dash_secret_key(n->valuestring, strlen(n->valuestring), true))
             return true;
     }
     return false;
@@ -316,7 +327,7 @@ dash_redact(cJSON *params)
     for (cJSON *it = params ? params->child : NULL; it; it = next) {
         next = it->next; /* it may be replaced below */
         char *text = NULL;
-        if (it->string && dash_secret_key(it->string, strlen(it->string))) {
+        if (it->string && dash_secret_key(it->string, strlen(it->string), true)) {
             /* The key moves to the replacement, so a repeated key is redacted each time. */
             cJSON *red = cJSON_CreateString(DASH_REDACTED);
             red->string = it->string;
