@@ -5,11 +5,25 @@
 #include "util.h"
 
 #include <crypt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
+
+/* The terminal's settings while the echo is off, for a signal to put back. */
+static struct termios cli_passwd_tty;
+
+/* A signal that ends the command while the echo is off (Ctrl-C, Ctrl-\\, a kill): the terminal
+ * gets its echo back before the signal does what it does. */
+static void
+cli_passwd_signal(int sig)
+{
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &cli_passwd_tty);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
 
 /* Reads the first line of stdin (without its newline) into out; false when empty or too long.
  * From a terminal it asks for it and does not echo it: the password stayed on the screen (and
@@ -17,18 +31,23 @@
 static bool
 cli_passwd_read(const char *name, char *out, size_t len)
 {
-    struct termios old, quiet;
-    bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+    static const int sigs[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGTSTP};
+    struct termios quiet;
+    bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &cli_passwd_tty) == 0;
     if (tty) {
         fprintf(stderr, "password for %s: ", name);
         fflush(stderr);
-        quiet = old;
+        for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+            signal(sigs[i], cli_passwd_signal);
+        quiet = cli_passwd_tty;
         quiet.c_lflag &= ~(tcflag_t)ECHO;
         tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
     }
     char *got = fgets(out, (int)len, stdin);
     if (tty) {
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &cli_passwd_tty);
+        for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+            signal(sigs[i], SIG_DFL);
         fprintf(stderr, "\n");
     }
     if (got == NULL)

@@ -7,14 +7,11 @@
 #include "util.h"
 
 #include <errno.h>
-#include <poll.h>
-#include <pty.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -600,65 +597,6 @@ test_queue_list_text(struct tenv *t)
     free(err);
 }
 
-/* Everything the terminal of `jobfleet passwd NAME` shows, after the password was typed. */
-static char *
-passwd_on_tty(const char *name, const char *password)
-{
-    int master, slave;
-    CHECK(openpty(&master, &slave, NULL, NULL, NULL) == 0, "openpty: %s", strerror(errno));
-    pid_t pid = fork();
-    CHECK(pid >= 0, "fork");
-    if (pid == 0) {
-        setsid();
-        ioctl(slave, TIOCSCTTY, 0);
-        dup2(slave, 0);
-        dup2(slave, 1);
-        dup2(slave, 2);
-        close(master);
-        execl(t_bin("jobfleet"), "jobfleet", "passwd", name, (char *)NULL);
-        _exit(127);
-    }
-    close(slave);
-    struct buf b;
-    buf_init(&b, 0);
-    bool typed = false;
-    char chunk[512];
-    int64_t until = now_mono_ms() + 20000;
-    for (;;) {
-        struct pollfd pf = {.fd = master, .events = POLLIN};
-        if (poll(&pf, 1, 100) > 0) {
-            ssize_t n = read(master, chunk, sizeof(chunk));
-            if (n <= 0)
-                break; /* EIO: the child is gone */
-            buf_append(&b, chunk, (size_t)n);
-        }
-        if (!typed && b.data && strstr(b.data, "password for")) {
-            char *line = xasprintf("%s\n", password);
-            CHECK(write(master, line, strlen(line)) == (ssize_t)strlen(line), "type");
-            free(line);
-            typed = true;
-        }
-        CHECK(now_mono_ms() < until, "jobfleet passwd on a terminal: %s", b.data ? b.data : "");
-    }
-    close(master);
-    int st;
-    waitpid(pid, &st, 0);
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "jobfleet passwd: %s", b.data);
-    return b.data ? buf_detach(&b) : xstrdup("");
-}
-
-/* From a terminal, `jobfleet passwd` asks for the password and does not echo it: it stayed on
- * the screen, and in the scrollback (the secrets review). */
-static void
-test_passwd_no_echo(struct tenv *t)
-{
-    (void)t;
-    char *screen = passwd_on_tty("ann", "Echo-Me-Not-77");
-    CHECK(strstr(screen, "ann:admin:$y$"), "no user entry: %s", screen);
-    CHECK(!strstr(screen, "Echo-Me-Not-77"), "the password was echoed: %s", screen);
-    free(screen);
-}
-
 /* `action list` shows what the workers go by: Dispatch/Legacy/Sync's concurrency of 1 from
  * migration 006 showed nowhere but in SQL (`actions` prints the registered defaults), a
  * backoff set with `action set` over the default, and a row of an action since renamed. */
@@ -785,7 +723,6 @@ static const struct test_case cases[] = {
     {"e2e_cli_bad_input", test_bad_input, NULL},
     {"e2e_cli_queue_list_text", test_queue_list_text, NULL},
     {"e2e_cli_action_list", test_action_list, NULL},
-    {"e2e_cli_passwd_no_echo", test_passwd_no_echo, NULL},
     {"e2e_cli_settings_names_exact", test_settings_names_exact, NULL},
     {"e2e_cli_bulk_retry_key_race", test_bulk_retry_key_race, NULL},
     {"e2e_cli_config_errors", test_config_errors, NULL},

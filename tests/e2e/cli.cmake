@@ -2,7 +2,6 @@ jf_e2e(cli TIMEOUT 60 NAMES
   e2e_cli_bad_input
   e2e_cli_queue_list_text
   e2e_cli_action_list
-  e2e_cli_passwd_no_echo
   e2e_cli_settings_names_exact
   e2e_cli_bulk_retry_key_race
   e2e_cli_config_errors
