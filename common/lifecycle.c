@@ -181,12 +181,22 @@ lifecycle_peek(struct db *db, const int64_t *ids, int n)
 }
 
 int
-lifecycle_defer(struct db *db, int64_t id, int64_t delay_ms)
+lifecycle_defer(struct db *db, int64_t id, int64_t delay_ms, const char *settings_at)
 {
-    return db_exec(db,
-                   "UPDATE jobs SET state = 'pending', dt_queued = NULL, limit_deferred = 1, "
-                   "run_at = NOW(6) + INTERVAL ? MICROSECOND WHERE id = ? AND state = 'queued'",
-                   DB_P(DBI(delay_ms * 1000), DBI(id)), NULL, NULL);
+    /* A limit of the job changed after the worker read its settings: the job stays queued,
+     * for a claim by the settings as they are now. Deferred by the old ones, it would wait
+     * out the old window after the change's release has run. */
+    uint64_t n = 0;
+    int rc =
+        db_exec(db,
+                "UPDATE jobs SET state = 'pending', dt_queued = NULL, limit_deferred = 1, "
+                "run_at = NOW(6) + INTERVAL ? MICROSECOND WHERE id = ? AND state = 'queued' "
+                "AND NOT EXISTS (SELECT 1 FROM queue_settings s WHERE s.queue = jobs.queue "
+                "COLLATE utf8mb4_bin AND s.dt_updated > ?) AND NOT EXISTS (SELECT 1 FROM "
+                "action_settings s WHERE s.action = jobs.action COLLATE utf8mb4_bin AND "
+                "s.dt_updated > ?)",
+                DB_P(DBI(delay_ms * 1000), DBI(id), DBS(settings_at), DBS(settings_at)), &n, NULL);
+    return rc < 0 ? -1 : (int)n;
 }
 
 int

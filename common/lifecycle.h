@@ -63,8 +63,11 @@ int lifecycle_claim_read(struct db *db, const int64_t *ids, int n, int64_t insta
 /* The queue and action of those ids still queued (for limit checks before a claim). Returns
  * rows of (id, queue, action, priority), or NULL on error. */
 struct db_rows *lifecycle_peek(struct db *db, const int64_t *ids, int n);
-/* Sends a queued job back to pending for delay_ms: it waits for a limit without failing. */
-int lifecycle_defer(struct db *db, int64_t id, int64_t delay_ms);
+/* Sends a queued job back to pending for delay_ms: it waits for a limit without failing;
+ * unless its queue's or action's settings changed after settings_at (struct settings'
+ * read_at), when the caller judged it by older ones. Returns 1 when deferred, 0 when not (so
+ * changed, or the job is no longer queued), -1 on error. */
+int lifecycle_defer(struct db *db, int64_t id, int64_t delay_ms, const char *settings_at);
 /* Queues at once a job lifecycle_defer sent back (db in autocommit), as the scheduler would
  * when its delay ran out: a slot of its limit was freed. The caller then pushes its ID.
  * Returns 1 when it was so waiting, 0 when not (it ran meanwhile, or is not deferred yet), or

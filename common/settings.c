@@ -38,6 +38,14 @@ int
 settings_load(struct db *db, struct settings *out)
 {
     memset(out, 0, sizeof(*out));
+    /* Stamped before the rows are read: a change committed after the stamp may be in the
+     * snapshot or not, and is taken for not (settings.h). */
+    struct db_rows *now = db_query(db, "SELECT NOW(6)", DB_NOP);
+    if (now == NULL)
+        return -1;
+    snprintf(out->read_at, sizeof(out->read_at), "%s",
+             now->n_rows && db_rows_get(now, 0, 0) ? db_rows_get(now, 0, 0) : "");
+    db_rows_free(now);
     /* Only rows that set something: a cleared row (every limit "none") limits nothing, and
      * rows made for names no worker runs would otherwise push real ones out past the cap. */
     struct db_rows *q = db_query(db,
@@ -138,6 +146,16 @@ static struct db_param
 settings_field(int64_t v)
 {
     return v < 0 ? DBNULL : DBI(v);
+}
+
+int
+settings_touch(struct db *db, bool queue, const char *name)
+{
+    char *sql = xasprintf("UPDATE %s SET dt_updated = NOW(6) WHERE %s = ?",
+                          queue ? "queue_settings" : "action_settings", queue ? "queue" : "action");
+    int rc = db_exec(db, sql, DB_P(DBS(name)), NULL, NULL);
+    free(sql);
+    return rc;
 }
 
 int64_t

@@ -30,6 +30,9 @@ struct action_setting {
 
 /* A snapshot of every setting row. */
 struct settings {
+    /* MariaDB's NOW(6) just before the rows were read: a row changed later (its dt_updated)
+     * may not be in the snapshot. */
+    char read_at[32];
     struct queue_setting *queues;
     int n_queues;
     struct action_setting *actions;
@@ -64,6 +67,12 @@ int settings_queue_pause(struct db *db, const char *queue, bool paused);
 int settings_queue_limit(struct db *db, const char *queue, const struct limits *lim);
 int settings_action_set(struct db *db, const char *action, const struct limits *lim,
                         int64_t backoff_base_ms, int64_t backoff_cap_ms);
+
+/* Marks the scope's settings row changed now (db in autocommit): run after a change committed,
+ * so that every snapshot read before the commit is older than the row, and a worker judging
+ * by one defers no job of the scope (lifecycle_defer). The change's own dt_updated is from
+ * before its commit, and a snapshot may be stamped between the two. */
+int settings_touch(struct db *db, bool queue, const char *name);
 
 /* Rows per statement of settings_release_deferred: each commits on its own, so that no lock
  * is held long over a big backlog. */

@@ -163,15 +163,18 @@ static const struct cli_opt_spec limit_opts[] = {
     {"--backoff-cap", true}, {NULL, false},
 };
 
-/* After a committed change that loosens a limit: releases the scope's jobs that wait for the
- * old one, then again once no worker can still defer one by it (settings_release_deferred).
- * The change stands whatever happens here; a job not released waits out its deferral, as it
- * would without the release. Returns how many it released. */
+/* After a committed change that loosens a limit: marks the scope's row changed (no worker then
+ * defers a job by a snapshot from before: settings_touch), releases the jobs that wait for the
+ * old limit, and again once every worker's settings are newer (a worker of an older version
+ * defers without that check). The change stands whatever happens here; a job not released
+ * waits out its deferral, as it would without the release. Returns how many it released. */
 static int64_t
 cli_release(struct cli *c, bool queue, const char *name)
 {
     int64_t committed = now_mono_ms();
-    int64_t n = settings_release_deferred(cli_db(c), queue, name);
+    int64_t n = settings_touch(cli_db(c), queue, name) < 0
+                    ? -1
+                    : settings_release_deferred(cli_db(c), queue, name);
     sleep_ms(committed + SETTINGS_AGE_MAX_MS - now_mono_ms());
     int64_t m = n < 0 ? -1 : settings_release_deferred(cli_db(c), queue, name);
     if (m < 0) {

@@ -96,8 +96,13 @@ claim_apply_limits(struct fetch *f, int64_t *ids, int n, struct job_limits *jls)
             limiter_free_slots(&f->lim, &jl);
             wait = 1000;
         }
-        if (lifecycle_defer(f->db, id, wait) < 0)
+        int rc = lifecycle_defer(f->db, id, wait, f->lim.set.read_at);
+        if (rc < 0)
             log_warnx("defer job %lld: %s", (long long)id, db_errstr(f->db));
+        /* Its settings changed since they were read: it goes back to its queue (put back
+         * with the unclaimed), and the next claim reads them first. */
+        if (rc == 0)
+            f->next_settings = 0;
     }
     db_rows_free(r);
     return kept;

@@ -1,6 +1,8 @@
 /* End-to-end tests of the release of jobs waiting for a limit (settings_release_deferred): a
  * change that loosens a limit lets the jobs it held back run now, not when their deferral
  * under the old limit runs out (a rate's window: up to 24 days), and releases nothing else. */
+#include "lifecycle.h"
+#include "settings.h"
 #include "tsupport.h"
 #include "util.h"
 
@@ -211,6 +213,30 @@ test_release_names_exact(struct tenv *t)
     free(out);
     CHECK(deferred_jobs(t, 1800) == 1, "default's job was released with Default's");
 }
+/* A worker that judged a job by settings read before a limit changed does not defer it: the
+ * change's release could have run already, and the job would wait out the old window (the
+ * final review: a claim stalled 3 s, the job deferred for an hour after `--rate none`). */
+static void
+test_defer_by_old_settings_refused(struct tenv *t)
+{
+    int64_t id = t_insert_job(t, "System/Noop", "{}");
+    struct settings before;
+    CHECK(settings_load(t->db, &before) == 0, "settings: %s", db_errstr(t->db));
+    CHECK(db_exec_static(t->db, "INSERT INTO action_settings (action, rate_limit, "
+                                "rate_interval_ms, dt_updated) VALUES ('System/Noop', 1, 60000, "
+                                "NOW(6))") == 0,
+          "a change: %s", db_errstr(t->db));
+    CHECK(lifecycle_defer(t->db, id, 3600000, before.read_at) == 0 &&
+              t_job_in_state(t, id, "queued"),
+          "a job was deferred by settings read before its limit changed");
+    struct settings after;
+    CHECK(settings_load(t->db, &after) == 0, "settings: %s", db_errstr(t->db));
+    CHECK(lifecycle_defer(t->db, id, 3600000, after.read_at) == 1 &&
+              t_job_in_state(t, id, "pending"),
+          "a job judged by the settings as they are was not deferred");
+    settings_release(&before);
+    settings_release(&after);
+}
 
 static const struct test_case cases[] = {
     {"e2e_limits_release_lifted", test_rate_limit_lifted, NULL},
@@ -219,6 +245,7 @@ static const struct test_case cases[] = {
     {"e2e_limits_release_backlog_in_batches", test_backlog_released_in_batches, NULL},
     {"e2e_limits_release_keeps_retry_backoff", test_retry_backoff_not_released, NULL},
     {"e2e_limits_release_names_exact", test_release_names_exact, NULL},
+    {"e2e_limits_release_defer_by_old_settings", test_defer_by_old_settings_refused, NULL},
 };
 
 int
