@@ -112,7 +112,13 @@ dash_queue_tr(struct buf *b, const struct dash_who *w, const cJSON *q)
     html_url(b, name);
     buf_appends(b, "\">");
     html_esc(b, name);
-    buf_printf(b, "</a></td><td>%s</td>", html_val(q, "queued", t, sizeof(t)));
+    buf_printf(b, "</a></td><td>%s", html_val(q, "queued", t, sizeof(t)));
+    /* Jobs over a full limit wait in pending, out of the queued count and its age: said beside
+     * the count, which small screens show too (the limits column they leave out). */
+    double over = dash_num(q, "over_limit", NULL);
+    if (over > 0)
+        buf_printf(b, "<br><span class=\"over-limit\">%.0f waiting for a limit</span>", over);
+    buf_appends(b, "</td>");
     buf_printf(b, "<td>%s</td><td>", html_val(q, "running", t, sizeof(t)));
     html_age(b, (int64_t)dash_num(q, "oldest_age_ms", NULL));
     buf_printf(b, "</td><td class=\"paused\">%s</td><td class=\"hide-sm\">",
@@ -122,11 +128,6 @@ dash_queue_tr(struct buf *b, const struct dash_who *w, const cJSON *q)
         buf_printf(b, "concurrency %.0f ", conc);
     if (rate > 0)
         buf_printf(b, "%.0f per %.0f ms", rate, dash_num(q, "rate_interval_ms", NULL));
-    /* Jobs over a full limit wait in pending, out of the queued count and its age. */
-    double over = dash_num(q, "over_limit", NULL);
-    if (over > 0)
-        buf_printf(b, "<span class=\"over-limit\">%s%.0f waiting for a limit</span>",
-                   conc > 0 || rate > 0 ? "; " : "", over);
     buf_appends(b, "</td><td>");
     if (w->admin) {
         struct buf u;
