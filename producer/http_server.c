@@ -51,9 +51,12 @@ enum http_route { ROUTE_PAGE, ROUTE_WEBHOOK, ROUTE_API };
 /* File descriptors beside the connections: MariaDB, Redis, the spool, logs. */
 #define HTTP_FD_SPARE 128
 /* Every reply carries these: nothing served is meant to be framed, sniffed as another type,
- * or to load anything from elsewhere. The dashboard's pages load only their own assets. */
+ * or to load anything from elsewhere. The dashboard's pages load only their own assets. Nor
+ * kept by a cache on the way, unless the reply says otherwise (the dashboard's assets): the
+ * API's answers hold job parameters and results. */
 static const char *const http_security[][2] = {
     {"X-Content-Type-Options", "nosniff"},
+    {"Cache-Control", "no-store"},
     {"X-Frame-Options", "DENY"},
     {"Content-Security-Policy",
      "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; "

@@ -832,6 +832,9 @@ check_security_headers(struct tenv *t, const char *method, const char *path)
     CHECK(t_http_header(&r, "content-security-policy", v, sizeof(v)) == 0 &&
               strstr(v, "frame-ancestors 'none'"),
           "%s %s: CSP", method, path);
+    /* The API's answers hold job parameters and results (the secrets review). */
+    CHECK(t_http_header(&r, "cache-control", v, sizeof(v)) == 0 && strcmp(v, "no-store") == 0,
+          "%s %s: Cache-Control", method, path);
     t_http_release(&r);
 }
 
