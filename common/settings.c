@@ -221,6 +221,17 @@ settings_loosens(const struct limits *old, const struct limits *l)
     return conc || rate;
 }
 
+/* The limits' part of a settings row's UPDATE, and its parameters for the limits l: a field of
+ * l given (>= 0) replaces the column, 0 clearing it; one not given (NULL) keeps it. */
+#define SETTINGS_LIMITS_SET                                                                        \
+    "concurrency_limit = IF(? IS NULL, concurrency_limit, NULLIF(?, 0)), "                         \
+    "rate_limit = IF(? IS NULL, rate_limit, NULLIF(?, 0)), "                                       \
+    "rate_interval_ms = IF(? IS NULL, rate_interval_ms, NULLIF(?, 0)), "
+#define SETTINGS_LIMITS_PARAMS(l)                                                                  \
+    settings_field((l)->concurrency), settings_field((l)->concurrency), settings_field((l)->rate), \
+        settings_field((l)->rate), settings_field((l)->rate_interval_ms),                          \
+        settings_field((l)->rate_interval_ms)
+
 int
 settings_queue_limit(struct db *db, const char *queue, const struct limits *l)
 {
@@ -233,16 +244,9 @@ settings_queue_limit(struct db *db, const char *queue, const struct limits *l)
                 DB_P(DBS(queue)), NULL, NULL) < 0)
         return -1;
     if (db_exec(db,
-                "UPDATE queue_settings SET "
-                "concurrency_limit = IF(? IS NULL, concurrency_limit, NULLIF(?, 0)), "
-                "rate_limit = IF(? IS NULL, rate_limit, NULLIF(?, 0)), "
-                "rate_interval_ms = IF(? IS NULL, rate_interval_ms, NULLIF(?, 0)), "
+                "UPDATE queue_settings SET " SETTINGS_LIMITS_SET
                 "dt_updated = NOW(6) WHERE queue = ?",
-                DB_P(settings_field(l->concurrency), settings_field(l->concurrency),
-                     settings_field(l->rate), settings_field(l->rate),
-                     settings_field(l->rate_interval_ms), settings_field(l->rate_interval_ms),
-                     DBS(queue)),
-                NULL, NULL) < 0)
+                DB_P(SETTINGS_LIMITS_PARAMS(l), DBS(queue)), NULL, NULL) < 0)
         return -1;
     return settings_loosens(&old, l) ? 1 : 0;
 }
@@ -258,18 +262,13 @@ settings_action_set(struct db *db, const char *action, const struct limits *l,
                 DB_P(DBS(action)), NULL, NULL) < 0)
         return -1;
     if (db_exec(db,
-                "UPDATE action_settings SET "
-                "concurrency_limit = IF(? IS NULL, concurrency_limit, NULLIF(?, 0)), "
-                "rate_limit = IF(? IS NULL, rate_limit, NULLIF(?, 0)), "
-                "rate_interval_ms = IF(? IS NULL, rate_interval_ms, NULLIF(?, 0)), "
+                "UPDATE action_settings SET " SETTINGS_LIMITS_SET
                 "backoff_base_ms = IF(? IS NULL, backoff_base_ms, NULLIF(?, 0)), "
                 "backoff_cap_ms = IF(? IS NULL, backoff_cap_ms, NULLIF(?, 0)), "
                 "dt_updated = NOW(6) WHERE action = ?",
-                DB_P(settings_field(l->concurrency), settings_field(l->concurrency),
-                     settings_field(l->rate), settings_field(l->rate),
-                     settings_field(l->rate_interval_ms), settings_field(l->rate_interval_ms),
-                     settings_field(backoff_base_ms), settings_field(backoff_base_ms),
-                     settings_field(backoff_cap_ms), settings_field(backoff_cap_ms), DBS(action)),
+                DB_P(SETTINGS_LIMITS_PARAMS(l), settings_field(backoff_base_ms),
+                     settings_field(backoff_base_ms), settings_field(backoff_cap_ms),
+                     settings_field(backoff_cap_ms), DBS(action)),
                 NULL, NULL) < 0)
         return -1;
     return settings_loosens(&old, l) ? 1 : 0;
