@@ -46,6 +46,15 @@ static const struct cfg_key cfg_keys[] = {
     K(mysql, connect_timeout_s, CFG_INT, "5", 1, 3600, "connect timeout in seconds"),
     K(mysql, read_timeout_s, CFG_INT, "30", 1, 86400,
       "read/write timeout in seconds; a query past it counts as a lost connection"),
+    K(mysql, tls, CFG_STR, "off", 0, 0,
+      "TLS to MariaDB over TCP: off, required (encrypted, the server unchecked) or verify (its "
+      "certificate must chain to tls_ca_file and name host)"),
+    K(mysql, tls_ca_file, CFG_STR, "", 0, 0,
+      "PEM CA certificates for tls = verify; empty: the system's"),
+    K(mysql, tls_cert_file, CFG_STR, "", 0, 0,
+      "PEM client certificate, for an account created REQUIRE X509 (with tls_key_file)"),
+    K(mysql, tls_key_file, CFG_STR, "", 0, 0,
+      "PEM private key of tls_cert_file (mode 0600 or stricter)"),
     K(redis, host, CFG_STR, "127.0.0.1", 0, 0, "Redis host"),
     K(redis, port, CFG_INT, "6379", 1, 65535, "Redis port"),
     K(redis, password, CFG_SECRET, "", 0, 0, "Redis password (or password_file)"),
@@ -215,7 +224,8 @@ static const struct cfg_family cfg_families[] = {
       "idempotency_field", NULL}},
     {"db",
      {"host", "port", "socket", "user", "password", "password_file", "database",
-      "connect_timeout_s", "read_timeout_s", NULL}},
+      "connect_timeout_s", "read_timeout_s", "tls", "tls_ca_file", "tls_cert_file", "tls_key_file",
+      NULL}},
     {"service",
      {"base_url", "api_key", "api_key_file", "rate_per_minute", "timeout_ms", "client_uuid",
       "api_secret", "api_secret_file", "token", "token_file", "auth", "connect_timeout_ms",
@@ -611,6 +621,9 @@ cfg_convert(struct cfg_load_state *st)
                  "worker is taken for dead when its heartbeats stop for a lease",
                  cfg_where(st, "worker", "lease_s"), c->worker.lease_s, c->worker.heartbeat_s,
                  cfg_where(st, "worker", "heartbeat_s"));
+    if (!st->failed && cfg_mysql_tls_check(&c->mysql, "mysql", cfg_where(st, "mysql", "tls"),
+                                           st->err, st->errlen) < 0)
+        st->failed = true;
     return st->failed ? -1 : 0;
 }
 

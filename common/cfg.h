@@ -20,6 +20,10 @@ struct cfg_mysql {
     char *database;
     int connect_timeout_s;
     int read_timeout_s;
+    char *tls;           /* "off", "required" or "verify" (cfg_mysql_tls_check) */
+    char *tls_ca_file;   /* empty: the system's CAs */
+    char *tls_cert_file; /* a client certificate, with tls_key_file; empty: none */
+    char *tls_key_file;
 };
 
 struct cfg_redis {
@@ -168,6 +172,13 @@ int cfg_check_sections(const struct cfg *c, char *err, size_t errlen);
 /* Fills a struct cfg_mysql from a [db.<name>] section, with [mysql]'s defaults. The strings
  * are borrowed from the config. Returns -1 when the section does not exist. */
 int cfg_db_section(const struct cfg *c, const char *name, struct cfg_mysql *out);
+/* Checks m's TLS settings: tls is off, required or verify; tls_cert_file and tls_key_file come
+ * together; no file is set that the mode would ignore (any with off, tls_ca_file with
+ * required); each file is readable and the key closed to group and others. section names the
+ * section in the message, where says where tls was set. Returns 0, or -1 with one line in
+ * err. */
+int cfg_mysql_tls_check(const struct cfg_mysql *m, const char *section, const char *where,
+                        char *err, size_t errlen);
 
 /* Prints every key with its default and help, as the documented example file. */
 void cfg_print_example(void);

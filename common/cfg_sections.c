@@ -132,6 +132,10 @@ cfg_check_sections(const struct cfg *c, char *err, size_t errlen)
                      (long long)cfg_db_numbers[k].lo, (long long)cfg_db_numbers[k].hi);
             return -1;
         }
+        struct cfg_mysql m;
+        if (strcmp(s->kind, "db") == 0 && cfg_db_section(c, s->label, &m) == 0 &&
+            cfg_mysql_tls_check(&m, s->name, cfg_section_where(s, "tls"), err, errlen) < 0)
+            return -1;
     }
     return 0;
 }
@@ -175,5 +179,14 @@ cfg_db_section(const struct cfg *c, const char *name, struct cfg_mysql *out)
         out->connect_timeout_s = (int)n;
     if ((v = cfg_section_get(s, "read_timeout_s")) && parse_int64(v, 1, 86400, &n) == 0)
         out->read_timeout_s = (int)n;
+    /* [mysql]'s TLS is inherited whole unless the section sets tls: a section on another
+     * server then fails its connect (another CA, another name) rather than go in clear. One
+     * that sets tls takes only its own files. */
+    const char *tls_keys[] = {"tls", "tls_ca_file", "tls_cert_file", "tls_key_file"};
+    char **tls_fields[] = {&out->tls, &out->tls_ca_file, &out->tls_cert_file, &out->tls_key_file};
+    bool own_tls = cfg_section_get(s, "tls") != NULL;
+    for (int i = 0; i < 4; i++)
+        if ((v = cfg_section_get(s, tls_keys[i])) || own_tls)
+            *tls_fields[i] = v ? (char *)(uintptr_t)v : none;
     return 0;
 }

@@ -1,6 +1,7 @@
 /* This file wraps libmariadb: connections, a per-connection statement cache, bound
  * parameters in, text cells out, and the classification of errors that lose the connection. */
 #include "db.h"
+#include "db_tls.h"
 #include "log.h"
 #include "retry.h"
 #include "util.h"
@@ -22,6 +23,7 @@ struct db_stmt_entry {
 struct db {
     char *host, *socket, *user, *password, *database;
     int port, connect_timeout_s, read_timeout_s;
+    struct db_tls tls;
     MYSQL *conn;
     struct db_stmt_entry cache[DB_CACHE_SIZE];
     int cache_next;
@@ -52,6 +54,7 @@ db_new(const struct cfg_mysql *cfg)
     db->port = cfg->port;
     db->connect_timeout_s = cfg->connect_timeout_s > 0 ? cfg->connect_timeout_s : 5;
     db->read_timeout_s = cfg->read_timeout_s > 0 ? cfg->read_timeout_s : 30;
+    db_tls_copy(&db->tls, cfg);
     return db;
 }
 
@@ -90,6 +93,7 @@ db_free(struct db *db)
     free(db->user);
     free(db->password);
     free(db->database);
+    db_tls_free(&db->tls);
     free(db);
 }
 
@@ -165,20 +169,24 @@ db_connect(struct db *db)
     const char *sock = db->socket[0] ? db->socket : NULL;
     /* Over TCP a server (or whoever answers in its place) may ask the client to switch to a
      * plugin that sends the password as it is: mysql_clear_password, or PAM's dialog. The
-     * plugins left send a scramble or encrypt it. A local socket keeps every plugin. */
+     * plugins left send a scramble or encrypt it. A local socket keeps every plugin, and so
+     * does TLS to a verified server (PAM logins need it). */
     /* libmariadb reaches "localhost" (or no host) through the default socket, as mysql(1). */
     bool local = sock || db->host[0] == '\0' || strcmp(db->host, "localhost") == 0;
-    if (!local)
+    if (!local && strcmp(db->tls.mode, "verify") != 0)
         mysql_optionsv(db->conn, MARIADB_OPT_RESTRICTED_AUTH,
                        "mysql_native_password,client_ed25519,caching_sha2_password,"
                        "sha256_password");
-    if (mysql_real_connect(db->conn, sock ? NULL : db->host, db->user, db->password,
-                           db->database[0] ? db->database : NULL, (unsigned)db->port, sock,
-                           CLIENT_FOUND_ROWS) == NULL) {
-        unsigned e = mysql_errno(db->conn);
-        char msg[400];
-        snprintf(msg, sizeof(msg), "connect to MariaDB at %s:%d: %s", sock ? sock : db->host,
-                 db->port, mysql_error(db->conn));
+    db_tls_options(db->conn, &db->tls);
+    bool up = mysql_real_connect(db->conn, sock ? NULL : db->host, db->user, db->password,
+                                 db->database[0] ? db->database : NULL, (unsigned)db->port, sock,
+                                 CLIENT_FOUND_ROWS) != NULL;
+    if (!up || !db_tls_encrypted(db->conn, &db->tls)) {
+        unsigned e = up ? CR_SSL_CONNECTION_ERROR : mysql_errno(db->conn);
+        char msg[480];
+        snprintf(msg, sizeof(msg), "connect to MariaDB at %s:%d: %s%s", sock ? sock : db->host,
+                 db->port, up ? "the session is not encrypted" : mysql_error(db->conn),
+                 db_tls_hint(&db->tls, e));
         mysql_close(db->conn);
         db->conn = NULL;
         db_set_err(db, e, msg);

@@ -304,6 +304,79 @@ test_db_section(void **state)
     free(text);
 }
 
+/* Loads text as a config file: the load's result, its message in err. */
+static int
+load_text(const char *text, struct cfg *c, char *err, size_t errlen)
+{
+    char *path = write_tmp(text);
+    int rc = cfg_load(c, path, err, errlen);
+    unlink(path);
+    free(path);
+    return rc;
+}
+
+/* TLS to MariaDB: a mode it knows, files it can read and would use; [db.<name>] takes
+ * [mysql]'s unless it sets tls itself. */
+static void
+test_mysql_tls(void **state)
+{
+    (void)state;
+    char *ca = write_tmp("ca\n"), *key = write_tmp("key\n");
+    chmod(key, 0644);
+    struct cfg c;
+    char err[512] = "";
+    /* Each case's text is followed by the lines its mask asks for. */
+    enum { CA = 1, CA_MISSING = 2, CERT = 4, KEY = 8 };
+    struct {
+        const char *conf, *msg;
+        int add;
+    } bad[] = {
+        {"[mysql]\ntls = yes\n", "[mysql] tls: expected off, required or verify, got \"yes\"", 0},
+        {"[mysql]\n", "[mysql] tls_ca_file is set, but tls is off", CA},
+        {"[mysql]\ntls = required\n", "tls = required does not check the server's certificate", CA},
+        {"[mysql]\ntls = verify\n", ".missing\": No such file", CA_MISSING},
+        {"[mysql]\ntls = verify\n", "[mysql] tls_cert_file and tls_key_file go together", CERT},
+        {"[mysql]\ntls = verify\n", "[mysql] tls_key_file: \"", CERT | KEY},
+        {"[db.desk]\ntls = on\n", "[db.desk] tls: expected off, required or verify", 0},
+        {"[db.desk]\ntls = required\n", "[db.desk] tls_ca_file is set, but", CA},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int add = bad[i].add;
+        char *text = xasprintf(
+            "%s%s%s%s%s%s%s%s%s%s%s%s", bad[i].conf, add & CA ? "tls_ca_file = " : "",
+            add & CA ? ca : "", add & CA ? "\n" : "",
+            add & CA_MISSING ? "tls_ca_file = /nonexistent/ca.missing\n" : "",
+            add & CERT ? "tls_cert_file = " : "", add & CERT ? ca : "", add & CERT ? "\n" : "",
+            add & KEY ? "tls_key_file = " : "", add & KEY ? key : "", add & KEY ? "\n" : "", "");
+        assert_int_equal(load_text(text, &c, err, sizeof(err)), -1);
+        if (strstr(err, bad[i].msg) == NULL)
+            fail_msg("%s: got \"%s\", expected \"%s\"", text, err, bad[i].msg);
+        free(text);
+    }
+    assert_non_null(strstr(err, "[db.desk]"));
+    chmod(key, 0600);
+    char *text = xasprintf("[mysql]\ntls = verify\ntls_ca_file = %s\ntls_cert_file = %s\n"
+                           "tls_key_file = %s\n[db.desk]\nhost = desk-db\n[db.plain]\n"
+                           "tls = required\n",
+                           ca, ca, key);
+    assert_int_equal(load_text(text, &c, err, sizeof(err)), 0);
+    struct cfg_mysql m;
+    assert_int_equal(cfg_db_section(&c, "desk", &m), 0);
+    assert_string_equal(m.tls, "verify");
+    assert_string_equal(m.tls_ca_file, ca);
+    assert_string_equal(m.tls_key_file, key);
+    assert_int_equal(cfg_db_section(&c, "plain", &m), 0);
+    assert_string_equal(m.tls, "required");
+    assert_string_equal(m.tls_ca_file, "");
+    assert_string_equal(m.tls_cert_file, "");
+    cfg_release(&c);
+    free(text);
+    unlink(ca);
+    unlink(key);
+    free(ca);
+    free(key);
+}
+
 int
 main(void)
 {
@@ -316,6 +389,7 @@ main(void)
         cmocka_unit_test(test_users_on_continuation_lines),
         cmocka_unit_test(test_env_replaces),
         cmocka_unit_test(test_db_section),
+        cmocka_unit_test(test_mysql_tls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
