@@ -4,6 +4,8 @@
 #include "cfg.h"
 
 #include <errno.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,26 +16,69 @@ tls_set(const char *v)
     return v && v[0];
 }
 
-/* The file at path (the value of key) can be read; a key file is closed to group and others. */
+/* A passphrase callback that has none: an encrypted key is refused, not prompted for. */
 static int
-tls_file_check(const char *path, const char *section, const char *key, bool secret, char *err,
-               size_t errlen)
+tls_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf, (void)size, (void)rwflag, (void)u;
+    return 0;
+}
+
+/* The file at path (the value of key) is a regular file that holds what key names, read as
+ * libmariadb will: a PEM certificate (the first of a CA bundle), or for a key file an
+ * unencrypted PEM private key closed to group and others (returned in *pkey when not NULL). */
+static int
+tls_file_check(const char *path, const char *section, const char *key, X509 **cert, EVP_PKEY **pkey,
+               char *err, size_t errlen)
 {
     struct stat sb;
     FILE *fp = fopen(path, "r");
-    if (fp == NULL) {
+    if (fp == NULL || fstat(fileno(fp), &sb) < 0 || !S_ISREG(sb.st_mode)) {
         snprintf(err, errlen, "[%s] %s: cannot read \"%s\": %s", section, key, path,
-                 strerror(errno));
+                 fp ? "not a regular file" : strerror(errno));
+        if (fp)
+            fclose(fp);
         return -1;
     }
     int rc = 0;
-    if (secret && fstat(fileno(fp), &sb) == 0 && (sb.st_mode & 077)) {
+    if (pkey && (sb.st_mode & 077)) {
         snprintf(err, errlen,
                  "[%s] %s: \"%s\" is open to group or others (mode %03o): chmod 600 it", section,
                  key, path, (unsigned)(sb.st_mode & 0777));
         rc = -1;
+    } else if (pkey && (*pkey = PEM_read_PrivateKey(fp, NULL, tls_no_passphrase, NULL)) == NULL) {
+        snprintf(err, errlen, "[%s] %s: \"%s\" holds no PEM private key without a passphrase",
+                 section, key, path);
+        rc = -1;
+    } else if (cert && (*cert = PEM_read_X509(fp, NULL, tls_no_passphrase, NULL)) == NULL) {
+        snprintf(err, errlen, "[%s] %s: \"%s\" holds no PEM certificate", section, key, path);
+        rc = -1;
     }
     fclose(fp);
+    return rc;
+}
+
+/* Reads the three files: each as tls_file_check says, the key the certificate's own. */
+static int
+tls_files_check(const struct cfg_mysql *m, const char *section, char *err, size_t errlen)
+{
+    X509 *ca = NULL, *cert = NULL;
+    EVP_PKEY *key = NULL;
+    int rc = 0;
+    if (m->tls_ca_file && m->tls_ca_file[0])
+        rc = tls_file_check(m->tls_ca_file, section, "tls_ca_file", &ca, NULL, err, errlen);
+    if (rc == 0 && m->tls_cert_file && m->tls_cert_file[0])
+        rc = tls_file_check(m->tls_cert_file, section, "tls_cert_file", &cert, NULL, err, errlen);
+    if (rc == 0 && m->tls_key_file && m->tls_key_file[0])
+        rc = tls_file_check(m->tls_key_file, section, "tls_key_file", NULL, &key, err, errlen);
+    if (rc == 0 && cert && key && X509_check_private_key(cert, key) != 1) {
+        snprintf(err, errlen, "[%s] tls_key_file: \"%s\" is not the key of tls_cert_file \"%s\"",
+                 section, m->tls_key_file, m->tls_cert_file);
+        rc = -1;
+    }
+    X509_free(ca);
+    X509_free(cert);
+    EVP_PKEY_free(key);
     return rc;
 }
 
@@ -51,15 +96,11 @@ cfg_mysql_tls_check(const struct cfg_mysql *m, const char *section, const char *
     const char *keys[] = {"tls_ca_file", "tls_cert_file", "tls_key_file"};
     const char *files[] = {m->tls_ca_file, m->tls_cert_file, m->tls_key_file};
     for (int i = 0; i < 3; i++) {
-        if (!tls_set(files[i]))
-            continue;
-        if (off) {
+        if (tls_set(files[i]) && off) {
             snprintf(err, errlen, "[%s] %s is set, but tls is off (%s): set tls = verify", section,
                      keys[i], where);
             return -1;
         }
-        if (tls_file_check(files[i], section, keys[i], i == 2, err, errlen) < 0)
-            return -1;
     }
     /* required encrypts without checking the server: a CA given with it would be read as a
      * check that is not made. */
@@ -74,5 +115,5 @@ cfg_mysql_tls_check(const struct cfg_mysql *m, const char *section, const char *
         snprintf(err, errlen, "[%s] tls_cert_file and tls_key_file go together", section);
         return -1;
     }
-    return 0;
+    return tls_files_check(m, section, err, errlen);
 }

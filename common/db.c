@@ -167,21 +167,13 @@ db_connect(struct db *db)
     mysql_optionsv(db->conn, MYSQL_INIT_COMMAND,
                    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
     const char *sock = db->socket[0] ? db->socket : NULL;
-    /* Over TCP a server (or whoever answers in its place) may ask the client to switch to a
-     * plugin that sends the password as it is: mysql_clear_password, or PAM's dialog. The
-     * plugins left send a scramble or encrypt it. A local socket keeps every plugin, and so
-     * does TLS to a verified server (PAM logins need it). */
     /* libmariadb reaches "localhost" (or no host) through the default socket, as mysql(1). */
     bool local = sock || db->host[0] == '\0' || strcmp(db->host, "localhost") == 0;
-    if (!local && strcmp(db->tls.mode, "verify") != 0)
-        mysql_optionsv(db->conn, MARIADB_OPT_RESTRICTED_AUTH,
-                       "mysql_native_password,client_ed25519,caching_sha2_password,"
-                       "sha256_password");
-    db_tls_options(db->conn, &db->tls);
+    db_tls_options(db->conn, &db->tls, local);
     bool up = mysql_real_connect(db->conn, sock ? NULL : db->host, db->user, db->password,
                                  db->database[0] ? db->database : NULL, (unsigned)db->port, sock,
                                  CLIENT_FOUND_ROWS) != NULL;
-    if (!up || !db_tls_encrypted(db->conn, &db->tls)) {
+    if (!up || !db_tls_encrypted(db->conn, &db->tls, local)) {
         unsigned e = up ? CR_SSL_CONNECTION_ERROR : mysql_errno(db->conn);
         char msg[480];
         snprintf(msg, sizeof(msg), "connect to MariaDB at %s:%d: %s%s", sock ? sock : db->host,

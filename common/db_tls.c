@@ -27,13 +27,22 @@ db_tls_free(struct db_tls *t)
 }
 
 void
-db_tls_options(MYSQL *conn, const struct db_tls *t)
+db_tls_options(MYSQL *conn, const struct db_tls *t, bool local)
 {
-    if (strcmp(t->mode, "off") == 0)
+    /* A socket is the server's own, its access the file system's: PAM logins go through it. */
+    if (local)
         return;
     my_bool on = 1, verify = strcmp(t->mode, "verify") == 0;
-    /* Enforced: without it a server that offers no TLS gets the session, password and all, in
-     * clear. */
+    /* Whoever answers in an unverified server's place may ask for a plugin that lets it read
+     * the password: mysql_clear_password and PAM's dialog send it as it is; caching_sha2_password
+     * and sha256_password send it as it is once TLS is asked for (libmariadb goes by the option,
+     * not by the line), else encrypted to a key the server sends. The two left send a
+     * scramble. */
+    if (!verify)
+        mysql_optionsv(conn, MARIADB_OPT_RESTRICTED_AUTH, "mysql_native_password,client_ed25519");
+    if (strcmp(t->mode, "off") == 0)
+        return;
+    /* Enforced: without it a server that offers no TLS gets the session in clear. */
     mysql_optionsv(conn, MYSQL_OPT_SSL_ENFORCE, &on);
     mysql_optionsv(conn, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
     if (t->ca[0])
@@ -47,14 +56,18 @@ db_tls_options(MYSQL *conn, const struct db_tls *t)
 }
 
 bool
-db_tls_encrypted(MYSQL *conn, const struct db_tls *t)
+db_tls_encrypted(MYSQL *conn, const struct db_tls *t, bool local)
 {
-    return strcmp(t->mode, "off") == 0 || mysql_get_ssl_cipher(conn) != NULL;
+    return local || strcmp(t->mode, "off") == 0 || mysql_get_ssl_cipher(conn) != NULL;
 }
 
 const char *
 db_tls_hint(const struct db_tls *t, unsigned e)
 {
+    if (e == CR_PLUGIN_NOT_ALLOWED)
+        return " (over TCP the fleet's connections take only mysql_native_password and "
+               "client_ed25519 logins unless tls = verify: the others let an unverified server "
+               "read the password)";
     if (strcmp(t->mode, "off") == 0 || e != CR_SSL_CONNECTION_ERROR)
         return "";
     if (strcmp(t->mode, "verify") != 0)

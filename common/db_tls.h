@@ -18,15 +18,16 @@ struct db_tls {
 void db_tls_copy(struct db_tls *t, const struct cfg_mysql *cfg);
 /* Frees what db_tls_copy made. */
 void db_tls_free(struct db_tls *t);
-/* Sets conn's options for t before its connect: with required or verify the connect fails
- * unless the session is encrypted (TLS 1.2 or 1.3); with verify also unless the server's
- * certificate chains to t->ca (the system's CAs when empty) and names the host connected to. */
-void db_tls_options(MYSQL *conn, const struct db_tls *t);
-/* False when t asks for TLS and the session conn just opened is in clear: libmariadb lets a
- * server that offers no TLS have a session with tls = required (verify refuses it before the
- * login), so it is closed at once. The login went in the plugins' scrambles, never in clear
- * over TCP (db_connect's restricted plugins). */
-bool db_tls_encrypted(MYSQL *conn, const struct db_tls *t);
+/* Sets conn's options for t before its connect, local when it goes through a unix socket.
+ * Over TCP, with required or verify the connect fails unless the session is encrypted (TLS 1.2
+ * or 1.3); with verify also unless the server's certificate chains to t->ca (the system's CAs
+ * when empty) and names the host connected to. Unless verify, only the login plugins that send
+ * a scramble are taken. A local socket takes no TLS and every plugin. */
+void db_tls_options(MYSQL *conn, const struct db_tls *t, bool local);
+/* False when t asks for TLS over TCP and the session conn just opened is in clear: libmariadb
+ * lets a server that offers no TLS have a session with tls = required (verify refuses it before
+ * the login), so it is closed at once. The login went as a scramble (db_tls_options). */
+bool db_tls_encrypted(MYSQL *conn, const struct db_tls *t, bool local);
 /* For a connect that failed with error e: what to check, as a sentence to append to the
  * error ("" when e is not a TLS failure or TLS is off). */
 const char *db_tls_hint(const struct db_tls *t, unsigned e);

@@ -72,12 +72,13 @@ make_users(struct tenv *t)
 {
     const char *d = t->db_name;
     char *sql = xasprintf(
+        "DROP USER IF EXISTS '%s_s'@'127.0.0.1', '%s_x'@'127.0.0.1';" /* a failed run's */
         "CREATE USER '%s_s'@'127.0.0.1' IDENTIFIED BY 'secret' REQUIRE SSL;"
         "GRANT ALL ON `%s`.* TO '%s_s'@'127.0.0.1';"
         "CREATE USER '%s_x'@'127.0.0.1' IDENTIFIED BY 'secret' REQUIRE SUBJECT '/CN=jf' AND "
         "ISSUER '/CN=jobfleet test ca';"
         "GRANT ALL ON `%s`.* TO '%s_x'@'127.0.0.1';",
-        d, d, d, d, d, d);
+        d, d, d, d, d, d, d, d);
     root_sql(t, sql);
     free(sql);
 }
@@ -181,9 +182,9 @@ test_tls_refuses(struct tenv *t)
           "a private CA without tls_ca_file: %s", err);
     free(err);
     /* The certificate names 127.0.0.1 and localhost; the same server reached by another name
-     * (an IPv6-mapped address) is not the one it names. */
+     * (127.1, the same address written short) is not the one it names. */
     CHECK(run(t, &err,
-              "JOBFLEET_MYSQL_HOST=::ffff:127.0.0.1 JOBFLEET_MYSQL_TLS=verify "
+              "JOBFLEET_MYSQL_HOST=127.1 JOBFLEET_MYSQL_TLS=verify "
               "JOBFLEET_MYSQL_TLS_CA_FILE=%s %s stats",
               ca, cli) == 1 &&
               strstr(err, "Validation of SSL server certificate failed"),
@@ -208,6 +209,32 @@ test_tls_refuses(struct tenv *t)
           "the password went to a server without TLS: %s", hex);
     free(hex);
     free(seen);
+
+    /* The SHA-2 plugins send the password as it is once TLS is asked for, verified or not,
+     * and else encrypted to a key the server sends (the review read it off such fakes): over
+     * TCP they are taken only with tls = verify. */
+    const char *sha2[] = {"caching_sha2_password", "sha256_password"};
+    for (int p = 0; p < 2; p++) {
+        seen = xasprintf("%s/%s.hex", t->dir, sha2[p]);
+        tfake_start(t, &fake, "mysql_clear_switch.py",
+                    (const char *const[]){"--out", seen, "--plugin", sha2[p], NULL});
+        for (int i = 0; i < 2; i++) {
+            CHECK(run(t, &err,
+                      "JOBFLEET_MYSQL_PASSWORD=Tls-Pass-77 JOBFLEET_MYSQL_PORT=%d "
+                      "JOBFLEET_MYSQL_TLS=%s %s stats",
+                      fake.port, i ? "off" : "required", cli) == 1 &&
+                      strstr(err, "take only mysql_native_password and client_ed25519 logins "
+                                  "unless tls = verify"),
+                  "%s with tls = %s: %s", sha2[p], i ? "off" : "required", err);
+            free(err);
+        }
+        tfake_stop(&fake);
+        hex = t_read_file(seen);
+        CHECK(hex == NULL || !strstr(hex, "546c732d506173732d3737"),
+              "the password went as it is to a server that asked for %s: %s", sha2[p], hex);
+        free(hex);
+        free(seen);
+    }
 
     /* A MariaDB without TLS: libmariadb gave it the session with tls = required. */
     struct tsrv srv;

@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""A hostile MariaDB server for one test: it greets a client as MariaDB does, then asks it to
-switch to the mysql_clear_password plugin, which would send the password in clear. It writes
-what each client answered to the file given, as hex, and then closes the connection.
+"""A hostile MariaDB server for one test: it greets a client as MariaDB does (offering no TLS),
+then asks it to switch to a login plugin that would let it read the password:
+mysql_clear_password (sent as it is), or with --plugin caching_sha2_password (after "perform
+full authentication") or sha256_password, which send it as it is to a client that believes its
+line is TLS. It writes what each client answered to the file given, as hex, and then closes the
+connection.
 
-Run: mysql_clear_switch.py --out FILE [--port 0] [--socket PATH]; the bound port (127.0.0.1)
-is printed on stdout, alone on its line. With --socket it also listens on that unix socket."""
+Run: mysql_clear_switch.py --out FILE [--port 0] [--socket PATH] [--plugin NAME]; the bound
+port (127.0.0.1) is printed on stdout, alone on its line. With --socket it also listens on that
+unix socket."""
 import argparse
 import socket
 import struct
@@ -41,17 +45,23 @@ def greeting():
             + b"mysql_native_password\0")
 
 
-def serve(conn, out):
+def serve(conn, out, plugin):
     with conn:
         conn.sendall(packet(0, greeting()))
         seq, _ = read_packet(conn)
         if seq is None:
             return
-        # AuthSwitchRequest: 0xFE, plugin name, plugin data.
-        conn.sendall(packet(seq + 1, b"\xfe" + b"mysql_clear_password\0"))
-        _, answer = read_packet(conn)
+        # AuthSwitchRequest: 0xFE, plugin name, plugin data (the SHA-2 plugins' scramble).
+        data = b"" if plugin == "mysql_clear_password" else b"abcdefghijklmnopqrst\0"
+        conn.sendall(packet(seq + 1, b"\xfe" + plugin.encode() + b"\0" + data))
+        seq, answer = read_packet(conn)
+        answers = answer or b""
+        if plugin == "caching_sha2_password" and seq is not None:
+            conn.sendall(packet(seq + 1, b"\x01\x04"))  # perform full authentication
+            _, more = read_packet(conn)
+            answers += more or b""
         with open(out, "a") as f:
-            f.write((answer or b"").hex() + "\n")
+            f.write(answers.hex() + "\n")
 
 
 def main():
@@ -59,6 +69,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--socket")
+    ap.add_argument("--plugin", default="mysql_clear_password",
+                    choices=["mysql_clear_password", "caching_sha2_password", "sha256_password"])
     args = ap.parse_args()
     out = args.out
     srv = socket.socket()
@@ -71,15 +83,15 @@ def main():
         unix.listen(8)
         servers.append(unix)
     for s in servers:
-        threading.Thread(target=accept, args=(s, out), daemon=True).start()
+        threading.Thread(target=accept, args=(s, out, args.plugin), daemon=True).start()
     print(srv.getsockname()[1], flush=True)
     threading.Event().wait()
 
 
-def accept(srv, out):
+def accept(srv, out, plugin):
     while True:
         conn, _ = srv.accept()
-        threading.Thread(target=serve, args=(conn, out), daemon=True).start()
+        threading.Thread(target=serve, args=(conn, out, plugin), daemon=True).start()
 
 
 if __name__ == "__main__":

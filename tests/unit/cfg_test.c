@@ -315,55 +315,83 @@ load_text(const char *text, struct cfg *c, char *err, size_t errlen)
     return rc;
 }
 
-/* TLS to MariaDB: a mode it knows, files it can read and would use; [db.<name>] takes
- * [mysql]'s unless it sets tls itself. */
+/* A self-signed certificate and its key (mode 0600) made by openssl(1) under dir as
+ * <name>.pem and <name>.key. */
+static void
+make_cert(const char *dir, const char *name)
+{
+    char *cmd = xasprintf("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                          "-days 1 -subj /CN=%s -keyout %s/%s.key -out %s/%s.pem 2>/dev/null",
+                          name, dir, name, dir, name);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+}
+
+/* TLS to MariaDB: a mode it knows, files it can read and would use, the key the certificate's;
+ * [db.<name>] takes [mysql]'s unless it sets tls itself. */
 static void
 test_mysql_tls(void **state)
 {
     (void)state;
-    char *ca = write_tmp("ca\n"), *key = write_tmp("key\n");
-    chmod(key, 0644);
+    char dir[] = "/tmp/cfg-tls-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    make_cert(dir, "a");
+    make_cert(dir, "b");
+    char *pem = xasprintf("%s/a.pem", dir), *key = xasprintf("%s/a.key", dir);
+    char *other_key = xasprintf("%s/b.key", dir), *open_key = xasprintf("%s/open.key", dir);
+    char *text_file = write_tmp("not a certificate\n");
+    char *cmd = xasprintf("cp %s %s && chmod 644 %s", key, open_key, open_key);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
     struct cfg c;
     char err[512] = "";
-    /* Each case's text is followed by the lines its mask asks for. */
-    enum { CA = 1, CA_MISSING = 2, CERT = 4, KEY = 8 };
     struct {
-        const char *conf, *msg;
-        int add;
+        const char *conf, *ca, *cert, *key, *msg; /* ca, cert, key: the files set, or NULL */
     } bad[] = {
-        {"[mysql]\ntls = yes\n", "[mysql] tls: expected off, required or verify, got \"yes\"", 0},
-        {"[mysql]\n", "[mysql] tls_ca_file is set, but tls is off", CA},
-        {"[mysql]\ntls = required\n", "tls = required does not check the server's certificate", CA},
-        {"[mysql]\ntls = verify\n", ".missing\": No such file", CA_MISSING},
-        {"[mysql]\ntls = verify\n", "[mysql] tls_cert_file and tls_key_file go together", CERT},
-        {"[mysql]\ntls = verify\n", "[mysql] tls_key_file: \"", CERT | KEY},
-        {"[db.desk]\ntls = on\n", "[db.desk] tls: expected off, required or verify", 0},
-        {"[db.desk]\ntls = required\n", "[db.desk] tls_ca_file is set, but", CA},
+        {"[mysql]\ntls = yes\n", NULL, NULL, NULL,
+         "[mysql] tls: expected off, required or verify, got \"yes\""},
+        {"[mysql]\n", pem, NULL, NULL, "[mysql] tls_ca_file is set, but tls is off"},
+        {"[mysql]\ntls = required\n", pem, NULL, NULL,
+         "tls = required does not check the server's certificate"},
+        {"[mysql]\ntls = verify\n", "/nonexistent/ca.pem", NULL, NULL,
+         "cannot read \"/nonexistent/ca.pem\": No such file"},
+        {"[mysql]\ntls = verify\n", "/tmp", NULL, NULL, "\"/tmp\": not a regular file"},
+        {"[mysql]\ntls = verify\n", text_file, NULL, NULL, "holds no PEM certificate"},
+        {"[mysql]\ntls = verify\n", NULL, pem, NULL,
+         "[mysql] tls_cert_file and tls_key_file go together"},
+        {"[mysql]\ntls = verify\n", NULL, pem, open_key, "[mysql] tls_key_file: \"/tmp/cfg-tls-"},
+        {"[mysql]\ntls = verify\n", NULL, pem, text_file, "holds no PEM private key"},
+        {"[mysql]\ntls = verify\n", NULL, pem, other_key, "is not the key of tls_cert_file"},
+        {"[db.desk]\ntls = on\n", NULL, NULL, NULL,
+         "[db.desk] tls: expected off, required or verify"},
+        {"[db.desk]\ntls = required\n", pem, NULL, NULL, "[db.desk] tls_ca_file is set, but"},
     };
+    chmod(text_file, 0600);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        int add = bad[i].add;
-        char *text = xasprintf(
-            "%s%s%s%s%s%s%s%s%s%s%s%s", bad[i].conf, add & CA ? "tls_ca_file = " : "",
-            add & CA ? ca : "", add & CA ? "\n" : "",
-            add & CA_MISSING ? "tls_ca_file = /nonexistent/ca.missing\n" : "",
-            add & CERT ? "tls_cert_file = " : "", add & CERT ? ca : "", add & CERT ? "\n" : "",
-            add & KEY ? "tls_key_file = " : "", add & KEY ? key : "", add & KEY ? "\n" : "", "");
-        assert_int_equal(load_text(text, &c, err, sizeof(err)), -1);
+        struct buf b;
+        buf_init(&b, 0);
+        buf_appends(&b, bad[i].conf);
+        const char *keys[] = {"tls_ca_file", "tls_cert_file", "tls_key_file"};
+        const char *files[] = {bad[i].ca, bad[i].cert, bad[i].key};
+        for (int k = 0; k < 3; k++)
+            if (files[k])
+                buf_printf(&b, "%s = %s\n", keys[k], files[k]);
+        assert_int_equal(load_text(b.data, &c, err, sizeof(err)), -1);
         if (strstr(err, bad[i].msg) == NULL)
-            fail_msg("%s: got \"%s\", expected \"%s\"", text, err, bad[i].msg);
-        free(text);
+            fail_msg("%s: got \"%s\", expected \"%s\"", b.data, err, bad[i].msg);
+        buf_release(&b);
     }
     assert_non_null(strstr(err, "[db.desk]"));
-    chmod(key, 0600);
     char *text = xasprintf("[mysql]\ntls = verify\ntls_ca_file = %s\ntls_cert_file = %s\n"
                            "tls_key_file = %s\n[db.desk]\nhost = desk-db\n[db.plain]\n"
                            "tls = required\n",
-                           ca, ca, key);
-    assert_int_equal(load_text(text, &c, err, sizeof(err)), 0);
+                           pem, pem, key);
+    if (load_text(text, &c, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
     struct cfg_mysql m;
     assert_int_equal(cfg_db_section(&c, "desk", &m), 0);
     assert_string_equal(m.tls, "verify");
-    assert_string_equal(m.tls_ca_file, ca);
+    assert_string_equal(m.tls_ca_file, pem);
     assert_string_equal(m.tls_key_file, key);
     assert_int_equal(cfg_db_section(&c, "plain", &m), 0);
     assert_string_equal(m.tls, "required");
@@ -371,10 +399,14 @@ test_mysql_tls(void **state)
     assert_string_equal(m.tls_cert_file, "");
     cfg_release(&c);
     free(text);
-    unlink(ca);
-    unlink(key);
-    free(ca);
+    cmd = xasprintf("rm -rf %s %s", dir, text_file);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    free(text_file);
+    free(pem);
     free(key);
+    free(other_key);
+    free(open_key);
 }
 
 int
