@@ -41,8 +41,8 @@ const char dash_css[] =
     "progress{width:100%}.flash{background:#ecfdf3;border:1px solid #abefc6;padding:.5em;"
     "margin-bottom:.8em}.login{max-width:22em;margin:3em auto;background:#fff;padding:1.2em;"
     "border:1px solid var(--bd);border-radius:6px}.login label{margin-bottom:.6em}\n"
-    ".actions{display:flex;flex-wrap:wrap;gap:.4em;margin:.6em 0}\n"
-    "@media (max-width:600px){main{padding:.5em}.hide-sm{display:none}"
+    ".actions{display:flex;flex-wrap:wrap;gap:.4em;margin:.6em 0}.show-sm{display:none}\n"
+    "@media (max-width:600px){main{padding:.5em}.hide-sm{display:none}.show-sm{display:inline}"
     "th,td{padding:.3em}}\n";
 
 const char dash_js[] =

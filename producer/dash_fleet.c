@@ -112,7 +112,9 @@ dash_queue_tr(struct buf *b, const struct dash_who *w, const cJSON *q)
     html_url(b, name);
     buf_appends(b, "\">");
     html_esc(b, name);
-    buf_printf(b, "</a></td><td>%s", html_val(q, "queued", t, sizeof(t)));
+    /* Small screens leave out the paused column, for the Pause button's room: said here. */
+    buf_printf(b, "</a>%s</td><td>%s", paused ? "<span class=\"show-sm\"><br>paused</span>" : "",
+               html_val(q, "queued", t, sizeof(t)));
     /* Jobs over a full limit wait in pending, out of the queued count and its age: said beside
      * the count, which small screens show too (the limits column they leave out). */
     double over = dash_num(q, "over_limit", NULL);
@@ -121,7 +123,7 @@ dash_queue_tr(struct buf *b, const struct dash_who *w, const cJSON *q)
     buf_appends(b, "</td>");
     buf_printf(b, "<td>%s</td><td>", html_val(q, "running", t, sizeof(t)));
     html_age(b, (int64_t)dash_num(q, "oldest_age_ms", NULL));
-    buf_printf(b, "</td><td class=\"paused\">%s</td><td class=\"hide-sm\">",
+    buf_printf(b, "</td><td class=\"paused hide-sm\">%s</td><td class=\"hide-sm\">",
                paused ? "paused" : "");
     double conc = dash_num(q, "concurrency_limit", NULL), rate = dash_num(q, "rate_limit", NULL);
     if (conc > 0)
@@ -147,7 +149,8 @@ dash_queue_tr(struct buf *b, const struct dash_who *w, const cJSON *q)
 }
 
 #define DASH_QUEUES_HEAD                                                                           \
-    "<th>queue</th><th>queued</th><th>running</th><th>oldest</th><th>paused</th>"                  \
+    "<th>queue</th><th>queued</th><th>running</th><th>oldest</th><th "                             \
+    "class=\"hide-sm\">paused</th>"                                                                \
     "<th class=\"hide-sm\">limits</th><th></th>"
 
 static void

@@ -122,6 +122,18 @@ try {
     document.documentElement.scrollWidth - document.documentElement.clientWidth);
   expect(overflow <= 0, `the page is ${overflow}px wider than a phone`);
   await shot(page, '07-jobs-phone');
+  // The Queues page's Pause button stood past the phone's edge, reachable only by scrolling
+  // the table sideways.
+  await page.goto(`${base}/queues`);
+  const cut = await page.$$eval('button.pause, button.resume',
+    (bs) => bs.filter((b) => b.getBoundingClientRect().right > window.innerWidth).length);
+  expect(cut === 0, `${cut} queue button(s) past the phone's edge`);
+  // Without its column, a paused queue says so under its name.
+  await Promise.all([page.waitForNavigation(), page.click('button.pause')]);
+  const cell = await page.$eval('tr:has(button.resume) td', (td) => td.innerText);
+  expect(cell.includes('paused'), `a paused queue on a phone: "${cell}"`);
+  await shot(page, '07a-queues-phone');
+  await Promise.all([page.waitForNavigation(), page.click('button.resume')]);
 
   step = 'every change on one page';
   await page.goto(`${base}/changes`);
