@@ -1,11 +1,20 @@
 /* This file turns a MariaDB connection's TLS settings into libmariadb's options, and a failed
  * TLS connect into words an operator can act on. */
 #include "db_tls.h"
+#include "log.h"
 #include "util.h"
 
 #include <errmsg.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The servers db_tls_log_session has named: a process reaches a few ([mysql], [db.<name>]). */
+#define TLS_LOGGED_MAX 16
+static char *tls_logged[TLS_LOGGED_MAX];
+static int tls_n_logged;
+static pthread_mutex_t tls_logged_mu = PTHREAD_MUTEX_INITIALIZER;
 
 void
 db_tls_copy(struct db_tls *t, const struct cfg_mysql *cfg)
@@ -59,6 +68,45 @@ bool
 db_tls_encrypted(MYSQL *conn, const struct db_tls *t, bool local)
 {
     return local || strcmp(t->mode, "off") == 0 || mysql_get_ssl_cipher(conn) != NULL;
+}
+
+/* True the first time target is seen (and then remembered), while there is room. */
+static bool
+tls_first_time(const char *target)
+{
+    bool first = true;
+    pthread_mutex_lock(&tls_logged_mu);
+    for (int i = 0; i < tls_n_logged && first; i++)
+        first = strcmp(tls_logged[i], target) != 0;
+    if (first && tls_n_logged < TLS_LOGGED_MAX)
+        tls_logged[tls_n_logged++] = xstrdup(target);
+    else
+        first = false;
+    pthread_mutex_unlock(&tls_logged_mu);
+    return first;
+}
+
+void
+db_tls_log_session(MYSQL *conn, const struct db_tls *t, const char *host, int port, bool local)
+{
+    bool off = strcmp(t->mode, "off") == 0;
+    char target[300];
+    snprintf(target, sizeof(target), local ? "%s" : "%s:%d", host, port);
+    if ((local && off) || !tls_first_time(target))
+        return;
+    if (local) {
+        log_info("MariaDB at %s: through its socket, where tls = %s does not apply", target,
+                 t->mode);
+    } else if (off) {
+        log_info("MariaDB at %s: not encrypted (tls = off)", target);
+    } else {
+        const char *version = NULL, *cipher = mysql_get_ssl_cipher(conn);
+        mariadb_get_infov(conn, MARIADB_CONNECTION_TLS_VERSION, &version);
+        log_info("MariaDB at %s: %s, %s, %s", target, version ? version : "TLS",
+                 cipher ? cipher : "?",
+                 strcmp(t->mode, "verify") == 0 ? "certificate verified"
+                                                : "certificate not checked (tls = required)");
+    }
 }
 
 const char *

@@ -152,6 +152,10 @@ test_tls_encrypts(struct tenv *t)
     int64_t id = t_enqueue(t, "System/Noop", "{}", NULL);
     WAIT_UNTIL(t_job_in_state(t, id, "succeeded"), 20000, "job %lld did not succeed: %s",
                (long long)id, t_log(t, w));
+    /* The log says it once per server, for an operator's look. */
+    CHECK(t_log_has(t, w, "MariaDB at 127.0.0.1:") && t_log_has(t, w, "certificate verified") &&
+              t_log_count(t, w, "certificate verified") == 1,
+          "the worker's log does not say its sessions are verified TLS, once: %s", t_log(t, w));
     t_signal(t, w, SIGTERM);
     t_wait_exit_ok(t, w, 20000, "worker");
     unsetenv("JOBFLEET_MYSQL_USER");
