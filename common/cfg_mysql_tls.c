@@ -4,8 +4,9 @@
 #include "cfg.h"
 
 #include <errno.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/x509.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,18 +25,18 @@ tls_no_passphrase(char *buf, int size, int rwflag, void *u)
     return 0;
 }
 
-/* The file at path (the value of key) is a regular file that holds what key names, read as
- * libmariadb will: a PEM certificate (the first of a CA bundle), or for a key file an
- * unencrypted PEM private key closed to group and others (returned in *pkey when not NULL). */
+/* The file at path (the value of key) is a regular file we can open; a key file is closed to
+ * group and others, and its key (unencrypted) is returned in *pkey. */
 static int
-tls_file_check(const char *path, const char *section, const char *key, X509 **cert, EVP_PKEY **pkey,
-               char *err, size_t errlen)
+tls_file_open(const char *path, const char *section, const char *key, EVP_PKEY **pkey, char *err,
+              size_t errlen)
 {
     struct stat sb;
     FILE *fp = fopen(path, "r");
+    int e = errno;
     if (fp == NULL || fstat(fileno(fp), &sb) < 0 || !S_ISREG(sb.st_mode)) {
         snprintf(err, errlen, "[%s] %s: cannot read \"%s\": %s", section, key, path,
-                 fp ? "not a regular file" : strerror(errno));
+                 fp ? "not a regular file" : strerror(e));
         if (fp)
             fclose(fp);
         return -1;
@@ -50,35 +51,76 @@ tls_file_check(const char *path, const char *section, const char *key, X509 **ce
         snprintf(err, errlen, "[%s] %s: \"%s\" holds no PEM private key without a passphrase",
                  section, key, path);
         rc = -1;
-    } else if (cert && (*cert = PEM_read_X509(fp, NULL, tls_no_passphrase, NULL)) == NULL) {
-        snprintf(err, errlen, "[%s] %s: \"%s\" holds no PEM certificate", section, key, path);
-        rc = -1;
     }
     fclose(fp);
     return rc;
 }
 
-/* Reads the three files: each as tls_file_check says, the key the certificate's own. */
+/* OpenSSL's reason for the last failure, for a message. */
+static const char *
+tls_reason(void)
+{
+    const char *r = ERR_reason_error_string(ERR_peek_last_error());
+    return r ? r : "unreadable";
+}
+
+/* Loads the three files into a throwaway context as libmariadb will (every certificate of a
+ * CA bundle or chain, TRUSTED CERTIFICATE blocks too; the key the certificate's own), so that
+ * what it would refuse at every connect is refused at load. */
+static int
+tls_files_load(SSL_CTX *ctx, const struct cfg_mysql *m, const char *section, char *err,
+               size_t errlen)
+{
+    EVP_PKEY *key = NULL;
+    int rc = -1;
+    if (tls_set(m->tls_ca_file)) {
+        if (tls_file_open(m->tls_ca_file, section, "tls_ca_file", NULL, err, errlen) < 0)
+            goto out;
+        if (SSL_CTX_load_verify_locations(ctx, m->tls_ca_file, NULL) != 1) {
+            snprintf(err, errlen,
+                     "[%s] tls_ca_file: \"%s\" holds no PEM certificates OpenSSL can read (%s)",
+                     section, m->tls_ca_file, tls_reason());
+            goto out;
+        }
+    }
+    if (tls_set(m->tls_cert_file)) {
+        if (tls_file_open(m->tls_cert_file, section, "tls_cert_file", NULL, err, errlen) < 0)
+            goto out;
+        if (SSL_CTX_use_certificate_chain_file(ctx, m->tls_cert_file) != 1) {
+            snprintf(err, errlen,
+                     "[%s] tls_cert_file: \"%s\" holds no PEM certificate chain OpenSSL can "
+                     "read (%s)",
+                     section, m->tls_cert_file, tls_reason());
+            goto out;
+        }
+    }
+    if (tls_set(m->tls_key_file)) {
+        if (tls_file_open(m->tls_key_file, section, "tls_key_file", &key, err, errlen) < 0)
+            goto out;
+        if (SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+            snprintf(err, errlen,
+                     "[%s] tls_key_file: \"%s\" is not the key of tls_cert_file \"%s\"", section,
+                     m->tls_key_file, m->tls_cert_file);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    EVP_PKEY_free(key);
+    return rc;
+}
+
+/* tls_files_load on a context of its own, leaving OpenSSL's error queue empty. */
 static int
 tls_files_check(const struct cfg_mysql *m, const char *section, char *err, size_t errlen)
 {
-    X509 *ca = NULL, *cert = NULL;
-    EVP_PKEY *key = NULL;
-    int rc = 0;
-    if (m->tls_ca_file && m->tls_ca_file[0])
-        rc = tls_file_check(m->tls_ca_file, section, "tls_ca_file", &ca, NULL, err, errlen);
-    if (rc == 0 && m->tls_cert_file && m->tls_cert_file[0])
-        rc = tls_file_check(m->tls_cert_file, section, "tls_cert_file", &cert, NULL, err, errlen);
-    if (rc == 0 && m->tls_key_file && m->tls_key_file[0])
-        rc = tls_file_check(m->tls_key_file, section, "tls_key_file", NULL, &key, err, errlen);
-    if (rc == 0 && cert && key && X509_check_private_key(cert, key) != 1) {
-        snprintf(err, errlen, "[%s] tls_key_file: \"%s\" is not the key of tls_cert_file \"%s\"",
-                 section, m->tls_key_file, m->tls_cert_file);
-        rc = -1;
-    }
-    X509_free(ca);
-    X509_free(cert);
-    EVP_PKEY_free(key);
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    int rc = ctx ? tls_files_load(ctx, m, section, err, errlen) : -1;
+    if (ctx == NULL)
+        snprintf(err, errlen, "[%s] tls: OpenSSL could not make a TLS context", section);
+    SSL_CTX_free(ctx);
+    ERR_clear_error();
     return rc;
 }
 

@@ -340,9 +340,19 @@ test_mysql_tls(void **state)
     char *pem = xasprintf("%s/a.pem", dir), *key = xasprintf("%s/a.key", dir);
     char *other_key = xasprintf("%s/b.key", dir), *open_key = xasprintf("%s/open.key", dir);
     char *text_file = write_tmp("not a certificate\n");
-    char *cmd = xasprintf("cp %s %s && chmod 644 %s", key, open_key, open_key);
+    /* A key others can read; an encrypted one; a CA bundle whose second certificate is
+     * corrupt (libmariadb refuses the whole file at every connect); a good bundle of two, and
+     * a certificate in OpenSSL's TRUSTED CERTIFICATE form (both taken by libmariadb). */
+    char *cmd = xasprintf(
+        "cd %s && cp a.key open.key && chmod 644 open.key && openssl pkey -in a.key -aes256 "
+        "-passout pass:x -out enc.key && chmod 600 enc.key && (cat a.pem; sed '3s/./#/' b.pem) > "
+        "bad-bundle.pem && cat a.pem b.pem > bundle.pem && openssl x509 -in a.pem -trustout -out "
+        "trusted.pem",
+        dir);
     assert_int_equal(system(cmd), 0);
     free(cmd);
+    char *enc_key = xasprintf("%s/enc.key", dir), *bad_bundle = xasprintf("%s/bad-bundle.pem", dir);
+    char *bundle = xasprintf("%s/bundle.pem", dir), *trusted = xasprintf("%s/trusted.pem", dir);
     struct cfg c;
     char err[512] = "";
     struct {
@@ -362,6 +372,10 @@ test_mysql_tls(void **state)
         {"[mysql]\ntls = verify\n", NULL, pem, open_key, "[mysql] tls_key_file: \"/tmp/cfg-tls-"},
         {"[mysql]\ntls = verify\n", NULL, pem, text_file, "holds no PEM private key"},
         {"[mysql]\ntls = verify\n", NULL, pem, other_key, "is not the key of tls_cert_file"},
+        {"[mysql]\ntls = verify\n", NULL, pem, enc_key,
+         "holds no PEM private key without a passphrase"},
+        {"[mysql]\ntls = verify\n", bad_bundle, NULL, NULL,
+         "holds no PEM certificates OpenSSL can read"},
         {"[db.desk]\ntls = on\n", NULL, NULL, NULL,
          "[db.desk] tls: expected off, required or verify"},
         {"[db.desk]\ntls = required\n", pem, NULL, NULL, "[db.desk] tls_ca_file is set, but"},
@@ -384,14 +398,15 @@ test_mysql_tls(void **state)
     assert_non_null(strstr(err, "[db.desk]"));
     char *text = xasprintf("[mysql]\ntls = verify\ntls_ca_file = %s\ntls_cert_file = %s\n"
                            "tls_key_file = %s\n[db.desk]\nhost = desk-db\n[db.plain]\n"
-                           "tls = required\n",
-                           pem, pem, key);
+                           "tls = required\n[db.trusted]\ntls = verify\ntls_ca_file = %s\n"
+                           "tls_cert_file = %s\ntls_key_file = %s\n",
+                           bundle, pem, key, trusted, trusted, key);
     if (load_text(text, &c, err, sizeof(err)) != 0)
         fail_msg("%s", err);
     struct cfg_mysql m;
     assert_int_equal(cfg_db_section(&c, "desk", &m), 0);
     assert_string_equal(m.tls, "verify");
-    assert_string_equal(m.tls_ca_file, pem);
+    assert_string_equal(m.tls_ca_file, bundle);
     assert_string_equal(m.tls_key_file, key);
     assert_int_equal(cfg_db_section(&c, "plain", &m), 0);
     assert_string_equal(m.tls, "required");
@@ -407,6 +422,10 @@ test_mysql_tls(void **state)
     free(key);
     free(other_key);
     free(open_key);
+    free(enc_key);
+    free(bad_bundle);
+    free(bundle);
+    free(trusted);
 }
 
 int
