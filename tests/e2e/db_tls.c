@@ -195,50 +195,15 @@ test_tls_refuses(struct tenv *t)
           "a certificate for another name: %s", err);
     free(err);
 
-    /* A hostile server without TLS that asks for the password in clear gets nothing, with
-     * either mode (verify lifts the restriction on plugins, having a verified server). */
-    struct tfake fake;
-    char *seen = xasprintf("%s/clear_switch.hex", t->dir);
-    tfake_start(t, &fake, "mysql_clear_switch.py", (const char *const[]){"--out", seen, NULL});
-    const char *modes[] = {"required", "verify"};
-    for (int i = 0; i < 2; i++)
-        CHECK(run(t, NULL,
-                  "JOBFLEET_MYSQL_PASSWORD=Tls-Pass-77 JOBFLEET_MYSQL_PORT=%d "
-                  "JOBFLEET_MYSQL_TLS=%s %s stats",
-                  fake.port, modes[i], cli) == 1,
-              "tls = %s against a server without TLS connected", modes[i]);
-    tfake_stop(&fake);
-    char *hex = t_read_file(seen);
-    CHECK(hex == NULL || !strstr(hex, "546c732d506173732d3737"),
-          "the password went to a server without TLS: %s", hex);
-    free(hex);
-    free(seen);
-
-    /* The SHA-2 plugins send the password as it is once TLS is asked for, verified or not,
-     * and else encrypted to a key the server sends (the review read it off such fakes): over
-     * TCP they are taken only with tls = verify. */
-    const char *sha2[] = {"caching_sha2_password", "sha256_password"};
-    for (int p = 0; p < 2; p++) {
-        seen = xasprintf("%s/%s.hex", t->dir, sha2[p]);
-        tfake_start(t, &fake, "mysql_clear_switch.py",
-                    (const char *const[]){"--out", seen, "--plugin", sha2[p], NULL});
-        for (int i = 0; i < 2; i++) {
-            CHECK(run(t, &err,
-                      "JOBFLEET_MYSQL_PASSWORD=Tls-Pass-77 JOBFLEET_MYSQL_PORT=%d "
-                      "JOBFLEET_MYSQL_TLS=%s %s stats",
-                      fake.port, i ? "off" : "required", cli) == 1 &&
-                      strstr(err, "take only mysql_native_password and client_ed25519 logins "
-                                  "unless tls = verify"),
-                  "%s with tls = %s: %s", sha2[p], i ? "off" : "required", err);
-            free(err);
-        }
-        tfake_stop(&fake);
-        hex = t_read_file(seen);
-        CHECK(hex == NULL || !strstr(hex, "546c732d506173732d3737"),
-              "the password went as it is to a server that asked for %s: %s", sha2[p], hex);
-        free(hex);
-        free(seen);
-    }
+    /* A socket is the server's own: tls does not apply there (a certificate no CA of the
+     * settings signed does not matter), as the key's help says. */
+    CHECK(run(t, &err,
+              "JOBFLEET_MYSQL_HOST=localhost MYSQL_UNIX_PORT=%s JOBFLEET_MYSQL_USER=root "
+              "JOBFLEET_MYSQL_PASSWORD= JOBFLEET_MYSQL_TLS=verify "
+              "JOBFLEET_MYSQL_TLS_CA_FILE=%s %s stats",
+              getenv("JOBFLEET_TEST_MYSQL_SOCKET"), other, cli) == 0,
+          "tls = verify over the local socket: %s", err);
+    free(err);
 
     /* A MariaDB without TLS: libmariadb gave it the session with tls = required. */
     struct tsrv srv;
@@ -262,9 +227,84 @@ test_tls_refuses(struct tenv *t)
     free(ca);
 }
 
+/* Runs `jobfleet stats` with the password Tls-Pass-77 against a fresh fake MariaDB
+ * (tests/fakes/mysql_clear_switch.py with args), once per tls mode of modes, each run's stderr
+ * checked for want (when not NULL) and lacking not_want (when not NULL). Returns the fake's
+ * lines, one per login: the hex of what each client sent after the plugin switch. */
+static char *
+fake_logins(struct tenv *t, const char *const *args, const char *const *modes, int n,
+            const char *want, const char *not_want)
+{
+    static int seq;
+    char *seen = xasprintf("%s/fake-%d.hex", t->dir, ++seq);
+    const char *argv[8] = {"--out", seen};
+    for (int i = 0; args[i] && i < 6; i++)
+        argv[i + 2] = args[i];
+    struct tfake fake;
+    tfake_start(t, &fake, "mysql_clear_switch.py", argv);
+    for (int i = 0; i < n; i++) {
+        char *err = NULL;
+        run(t, &err,
+            "JOBFLEET_MYSQL_PASSWORD=Tls-Pass-77 JOBFLEET_MYSQL_PORT=%d JOBFLEET_MYSQL_TLS=%s "
+            "%s stats",
+            fake.port, modes[i], t_bin("jobfleet"));
+        CHECK(err && (!want || strstr(err, want)) && (!not_want || !strstr(err, not_want)),
+              "%s %s with tls = %s: %s", args[0] ? args[0] : "", args[1] ? args[1] : "", modes[i],
+              err);
+        free(err);
+    }
+    /* The fake writes a login's line after the client has gone: wait for all of them. */
+    char *hex = NULL;
+    WAIT_UNTIL((free(hex), hex = t_read_file(seen)) && t_count(hex, "\n") == n, 10000,
+               "the fake logged %d logins of %d", hex ? t_count(hex, "\n") : 0, n);
+    tfake_stop(&fake);
+    free(seen);
+    return hex;
+}
+
+/* The login plugins taken over TCP: none that lets an unverified server read the password, and
+ * still the accounts of MySQL 8, whose greeting names caching_sha2_password. */
+static void
+test_tls_login_plugins(struct tenv *t)
+{
+    const char *pw = "546c732d506173732d3737"; /* Tls-Pass-77 */
+    /* mysql_clear_password sends it as it is; verify lifts the restriction, but a server
+     * without TLS is refused before the login. */
+    char *hex = fake_logins(t, (const char *const[]){NULL},
+                            (const char *const[]){"required", "verify"}, 2, NULL, NULL);
+    CHECK(!strstr(hex, pw), "the password went to a server without TLS: %s", hex);
+    free(hex);
+    /* The SHA-2 plugins send it as it is over an unverified TLS line, and as libmariadb
+     * believes one is there once TLS is asked for (caching_sha2_password's full authentication,
+     * caught here); else encrypted to a key the server sends. Only the refusal's words guard
+     * sha256_password here: without TLS it asks this fake for a key it does not get. */
+    const char *sha2[] = {"caching_sha2_password", "sha256_password"};
+    for (int p = 0; p < 2; p++) {
+        hex = fake_logins(t, (const char *const[]){"--plugin", sha2[p], NULL},
+                          (const char *const[]){"required", "off"}, 2,
+                          "take only mysql_native_password and client_ed25519 logins unless tls "
+                          "= verify",
+                          NULL);
+        CHECK(!strstr(hex, pw), "the password went as it is to a server that asked for %s: %s",
+              sha2[p], hex);
+        free(hex);
+    }
+    /* MySQL 8 names caching_sha2_password in its greeting whatever the account's plugin: an
+     * account on mysql_native_password must still log in (the review's fake of MySQL 8 was
+     * refused before the client sent anything). */
+    hex = fake_logins(t,
+                      (const char *const[]){"--greet", "caching_sha2_password", "--plugin",
+                                            "mysql_native_password", NULL},
+                      (const char *const[]){"off", "required"}, 2, NULL, "restricted_auth");
+    CHECK(t_count(hex, "\n") == 2 && strlen(hex) == 2 * 41,
+          "the MySQL 8 account did not send its two native scrambles: %s", hex);
+    free(hex);
+}
+
 static const struct test_case cases[] = {
     {"e2e_db_tls_encrypts", test_tls_encrypts, NULL},
     {"e2e_db_tls_refuses_unverified", test_tls_refuses, NULL},
+    {"e2e_db_tls_login_plugins", test_tls_login_plugins, NULL},
 };
 
 int
