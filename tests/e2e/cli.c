@@ -7,7 +7,6 @@
 #include "util.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,30 +14,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* Runs a shell command line, returning its exit status and its stderr (caller frees). */
-static int run(struct tenv *t, char **err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-run(struct tenv *t, char **err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *cmd = NULL;
-    if (vasprintf(&cmd, fmt, ap) < 0)
-        abort();
-    va_end(ap);
-    char *errpath = xasprintf("%s/run.err", t->dir);
-    char *full = xasprintf("%s >/dev/null 2>%s", cmd, errpath);
-    int st = system(full);
-    if (err)
-        *err = t_read_file(errpath);
-    free(full);
-    free(errpath);
-    free(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 #define EXPECT_CLI(code, needle, ...)                                                              \
     do {                                                                                           \
@@ -161,8 +136,8 @@ test_config_errors(struct tenv *t)
 
     write_conf(conf, "[mysql]\nport = 3306\n\n[worker]\nconcurency = 4\n");
     for (int i = 0; i < 3; i++) {
-        int rc = run(t, &err, "%s --config %s %s", t_bin(bins[i]), conf,
-                     i == 0 ? "stats" : "--check-config");
+        int rc = t_sh(t, &err, "%s --config %s %s", t_bin(bins[i]), conf,
+                      i == 0 ? "stats" : "--check-config");
         CHECK(rc == 2, "%s: unknown key exits %d", bins[i], rc);
         char *want = xasprintf("%s:5: [worker] concurency: unknown key", conf);
         CHECK(strstr(err, want), "%s: message: %s", bins[i], err);
@@ -172,7 +147,7 @@ test_config_errors(struct tenv *t)
     }
 
     write_conf(conf, "[worker]\nconcurrency = lots\n");
-    CHECK(run(t, &err, "%s --config %s --check-config", t_bin("jobfleet-worker"), conf) == 2,
+    CHECK(t_sh(t, &err, "%s --config %s --check-config", t_bin("jobfleet-worker"), conf) == 2,
           "bad value");
     CHECK(strstr(err, "[worker] concurrency: expected an integer in 1-1024, got \"lots\""),
           "message: %s", err);
@@ -181,7 +156,7 @@ test_config_errors(struct tenv *t)
     /* One placeholder per row in the pickup, seven in the attempt rows the watchdog and the
      * lease recovery write: past 9,362 rows a batch is a statement MariaDB refuses (1390). */
     write_conf(conf, "[scheduler]\nbatch_size = 70000\n");
-    CHECK(run(t, &err, "%s --config %s --check-config", t_bin("jobfleet-scheduler"), conf) == 2,
+    CHECK(t_sh(t, &err, "%s --config %s --check-config", t_bin("jobfleet-scheduler"), conf) == 2,
           "batch_size too large");
     CHECK(strstr(err, "[scheduler] batch_size: expected an integer in 1-5000, got \"70000\""),
           "message: %s", err);
@@ -190,7 +165,7 @@ test_config_errors(struct tenv *t)
     /* A misspelt default zone would park every cron job without its own zone, an hour at a
      * time, after a check that said OK. */
     write_conf(conf, "[scheduler]\ntimezone = America/Chicgo\n");
-    CHECK(run(t, &err, "%s --config %s --check-config", t_bin("jobfleet-scheduler"), conf) == 2,
+    CHECK(t_sh(t, &err, "%s --config %s --check-config", t_bin("jobfleet-scheduler"), conf) == 2,
           "a zone that does not exist");
     CHECK(strstr(err, "[scheduler] timezone: \"America/Chicgo\" cannot be used"), "message: %s",
           err);
@@ -213,33 +188,33 @@ test_config_errors(struct tenv *t)
          "[scheduler] metrics_listen: expected host:port, got \"127.0.0.1\""}};
     for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
         write_conf(conf, later[i][1]);
-        int rc = run(t, &err, "%s --config %s %s", t_bin(later[i][0]), conf,
-                     strcmp(later[i][0], "jobfleet") == 0 ? "stats" : "--check-config");
+        int rc = t_sh(t, &err, "%s --config %s %s", t_bin(later[i][0]), conf,
+                      strcmp(later[i][0], "jobfleet") == 0 ? "stats" : "--check-config");
         CHECK(rc == 2 && strstr(err, later[i][2]), "%s with %s: exit %d, %s", later[i][0],
               later[i][1], rc, err);
         free(err);
     }
 
     write_conf(conf, "[worker]\ntest_actions = maybe\n");
-    CHECK(run(t, &err, "%s --config %s stats", t_bin("jobfleet"), conf) == 2, "bad bool");
+    CHECK(t_sh(t, &err, "%s --config %s stats", t_bin("jobfleet"), conf) == 2, "bad bool");
     CHECK(strstr(err, "[worker] test_actions: expected true or false, got \"maybe\""), "msg: %s",
           err);
     free(err);
 
     write_conf(conf, "[mysql]\npassword_file = /nonexistent/secret\n");
-    CHECK(run(t, &err, "%s --config %s stats", t_bin("jobfleet"), conf) == 2, "secret file");
+    CHECK(t_sh(t, &err, "%s --config %s stats", t_bin("jobfleet"), conf) == 2, "secret file");
     CHECK(strstr(err, "[mysql] password_file: cannot read secret file \"/nonexistent/secret\""),
           "msg: %s", err);
     free(err);
 
     write_conf(conf, "[nonsense]\nkey = 1\n");
-    CHECK(run(t, &err, "%s --config %s stats", t_bin("jobfleet"), conf) == 2, "section");
+    CHECK(t_sh(t, &err, "%s --config %s stats", t_bin("jobfleet"), conf) == 2, "section");
     CHECK(strstr(err, "[nonsense]: unknown section"), "msg: %s", err);
     free(err);
 
     write_conf(conf, "[worker]\nconcurrency = 2\n");
-    CHECK(run(t, &err, "JOBFLEET_WORKER_LEASE_S=1 %s --config %s --check-config",
-              t_bin("jobfleet-worker"), conf) == 2,
+    CHECK(t_sh(t, &err, "JOBFLEET_WORKER_LEASE_S=1 %s --config %s --check-config",
+               t_bin("jobfleet-worker"), conf) == 2,
           "env override");
     CHECK(strstr(err, "environment JOBFLEET_WORKER_LEASE_S: [worker] lease_s: expected an "
                       "integer in 2-86400, got \"1\""),
@@ -248,7 +223,7 @@ test_config_errors(struct tenv *t)
 
     /* A webhook source named like the API's key space would share its idempotency keys. */
     write_conf(conf, "[webhook.api]\nauth = none\n");
-    CHECK(run(t, &err, "%s --config %s --check-config", t_bin("jobfleet-producer"), conf) == 2,
+    CHECK(t_sh(t, &err, "%s --config %s --check-config", t_bin("jobfleet-producer"), conf) == 2,
           "[webhook.api]");
     char *want = xasprintf("%s:2: [webhook.api]: the source name \"api\" is the API's", conf);
     CHECK(strstr(err, want), "msg: %s", err);
@@ -258,7 +233,7 @@ test_config_errors(struct tenv *t)
     /* Errors of a [webhook.*] key name its file and line (before: section and key alone). */
     write_conf(conf, "[webhook.gh]\nauth = hmac-sha256\nsecret = short\n");
     CHECK(chmod(conf, 0600) == 0, "chmod %s", conf);
-    CHECK(run(t, &err, "%s --config %s --check-config", t_bin("jobfleet-producer"), conf) == 2,
+    CHECK(t_sh(t, &err, "%s --config %s --check-config", t_bin("jobfleet-producer"), conf) == 2,
           "short secret");
     want = xasprintf("%s:3: [webhook.gh] secret: at least", conf);
     CHECK(strstr(err, want), "msg: %s", err);
@@ -269,7 +244,7 @@ test_config_errors(struct tenv *t)
      * force (before: accepted without a word). */
     write_conf(conf, "[webhook.desk]\nauth = none\nsecret = s-0123456789abcdef\n");
     CHECK(chmod(conf, 0600) == 0, "chmod %s", conf);
-    CHECK(run(t, &err, "%s --config %s --check-config", t_bin("jobfleet-producer"), conf) == 0,
+    CHECK(t_sh(t, &err, "%s --config %s --check-config", t_bin("jobfleet-producer"), conf) == 0,
           "auth = none with a secret: %s", err);
     want = xasprintf("%s:3: [webhook.desk] secret: ignored: auth = none does not read it", conf);
     CHECK(strstr(err, want), "no warning of the unread secret: %s", err);
@@ -279,7 +254,7 @@ test_config_errors(struct tenv *t)
     /* One heartbeat per lease: the worker would fence itself between two of them. Both keys'
      * places are named (before: neither). */
     write_conf(conf, "[worker]\nheartbeat_s = 20\nlease_s = 30\n");
-    CHECK(run(t, &err, "%s --config %s --check-config", t_bin("jobfleet-worker"), conf) == 2,
+    CHECK(t_sh(t, &err, "%s --config %s --check-config", t_bin("jobfleet-worker"), conf) == 2,
           "heartbeat_s against lease_s");
     want = xasprintf("%s:3: [worker] lease_s (30) must be at least twice heartbeat_s (20, %s:2)",
                      conf, conf);
@@ -289,8 +264,8 @@ test_config_errors(struct tenv *t)
 
     /* Run where no config file is found, the CLI tried the defaults and said only that it
      * could not connect. */
-    CHECK(run(t, &err, "cd / && JOBFLEET_CONFIG= JOBFLEET_MYSQL_PORT=1 %s stats",
-              t_bin("jobfleet")) == 1 &&
+    CHECK(t_sh(t, &err, "cd / && JOBFLEET_CONFIG= JOBFLEET_MYSQL_PORT=1 %s stats",
+               t_bin("jobfleet")) == 1 &&
               strstr(err, "no config file was found"),
           "no config file: %s", err);
     free(err);
@@ -303,13 +278,14 @@ test_config_errors(struct tenv *t)
     local = xasprintf("%s/jobfleet.conf", dir);
     write_conf(local, "[mysql]\nport = 1\n");
     CHECK(chmod(local, 0600) == 0, "chmod %s", local);
-    CHECK(run(t, &err, "cd %s/shared && JOBFLEET_CONFIG= %s stats", t->dir, t_bin("jobfleet")) == 1,
+    CHECK(t_sh(t, &err, "cd %s/shared && JOBFLEET_CONFIG= %s stats", t->dir, t_bin("jobfleet")) ==
+              1,
           "the caller's own .local/jobfleet.conf is used (port 1: no server): %s", err);
     free(err);
     if (geteuid() == 0) {
         CHECK(chown(local, 65534, 65534) == 0, "chown %s", local);
-        CHECK(run(t, &err, "cd %s/shared && JOBFLEET_CONFIG= %s stats", t->dir,
-                  t_bin("jobfleet")) == 2 &&
+        CHECK(t_sh(t, &err, "cd %s/shared && JOBFLEET_CONFIG= %s stats", t->dir,
+                   t_bin("jobfleet")) == 2 &&
                   strstr(err, "refusing .local/jobfleet.conf in this directory: it belongs to "
                               "uid 65534, not to you (uid 0)"),
               "another user's .local/jobfleet.conf: %s", err);
@@ -320,7 +296,7 @@ test_config_errors(struct tenv *t)
      * at the third try). Now the open file is checked, and a .local that others can write to,
      * or a link, is refused. */
     CHECK(chown(local, geteuid(), getegid()) == 0 && chmod(dir, 0777) == 0, "open .local to all");
-    CHECK(run(t, &err, "cd %s/shared && JOBFLEET_CONFIG= %s stats", t->dir, t_bin("jobfleet")) ==
+    CHECK(t_sh(t, &err, "cd %s/shared && JOBFLEET_CONFIG= %s stats", t->dir, t_bin("jobfleet")) ==
                   2 &&
               strstr(err, ".local is open to others' writes"),
           "a .local others can write to: %s", err);
@@ -328,7 +304,7 @@ test_config_errors(struct tenv *t)
     char *target = xasprintf("%s/target.conf", dir);
     CHECK(chmod(dir, 0700) == 0 && rename(local, target) == 0 && symlink(target, local) == 0,
           "link .local/jobfleet.conf");
-    CHECK(run(t, &err, "cd %s/shared && JOBFLEET_CONFIG= %s stats", t->dir, t_bin("jobfleet")) ==
+    CHECK(t_sh(t, &err, "cd %s/shared && JOBFLEET_CONFIG= %s stats", t->dir, t_bin("jobfleet")) ==
                   2 &&
               strstr(err, "it is a symbolic link"),
           "a link as .local/jobfleet.conf: %s", err);
@@ -345,8 +321,8 @@ test_config_errors(struct tenv *t)
     char *sock = xasprintf("%s/clear_switch.sock", t->dir);
     tfake_start(t, &fake, "mysql_clear_switch.py",
                 (const char *const[]){"--out", seen, "--socket", sock, NULL});
-    CHECK(run(t, &err, "JOBFLEET_MYSQL_PASSWORD=Secret-Sauce-42 JOBFLEET_MYSQL_PORT=%d %s stats",
-              fake.port, t_bin("jobfleet")) == 1,
+    CHECK(t_sh(t, &err, "JOBFLEET_MYSQL_PASSWORD=Secret-Sauce-42 JOBFLEET_MYSQL_PORT=%d %s stats",
+               fake.port, t_bin("jobfleet")) == 1,
           "stats against the hostile server: %s", err);
     free(err);
     char *hex = t_read_file(seen);
@@ -356,10 +332,10 @@ test_config_errors(struct tenv *t)
     /* A local socket keeps every plugin (PAM logins through it), "localhost" too: libmariadb
      * reaches it through the socket, and treated as TCP it refused such a login. */
     CHECK(
-        run(t, &err,
-            "JOBFLEET_MYSQL_HOST=localhost JOBFLEET_MYSQL_PASSWORD=Local-Pam-9 MYSQL_UNIX_PORT=%s "
-            "%s stats",
-            sock, t_bin("jobfleet")) == 1,
+        t_sh(t, &err,
+             "JOBFLEET_MYSQL_HOST=localhost JOBFLEET_MYSQL_PASSWORD=Local-Pam-9 MYSQL_UNIX_PORT=%s "
+             "%s stats",
+             sock, t_bin("jobfleet")) == 1,
         "stats over the local socket: %s", err);
     free(err);
     tfake_stop(&fake);
@@ -370,26 +346,26 @@ test_config_errors(struct tenv *t)
     free(sock);
     free(seen);
 
-    CHECK(run(t, &err, "%s --config %s/missing.conf stats", t_bin("jobfleet"), t->dir) == 2,
+    CHECK(t_sh(t, &err, "%s --config %s/missing.conf stats", t_bin("jobfleet"), t->dir) == 2,
           "missing file");
     CHECK(strstr(err, "missing.conf: cannot open config file"), "msg: %s", err);
     free(err);
 
-    CHECK(run(t, &err, "%s --config %s --concurrency 0", t_bin("jobfleet-worker"), t->conf) == 2,
+    CHECK(t_sh(t, &err, "%s --config %s --concurrency 0", t_bin("jobfleet-worker"), t->conf) == 2,
           "--concurrency 0");
     CHECK(strstr(err, "--concurrency \"0\": expected an integer in 1-1024"), "msg: %s", err);
     free(err);
-    CHECK(run(t, &err, "%s --config %s --queues 'a:x'", t_bin("jobfleet-worker"), t->conf) == 2,
+    CHECK(t_sh(t, &err, "%s --config %s --queues 'a:x'", t_bin("jobfleet-worker"), t->conf) == 2,
           "--queues a:x");
     CHECK(strstr(err, "weight \"x\" must be an integer"), "msg: %s", err);
     free(err);
-    CHECK(run(t, &err, "%s --config %s --frob", t_bin("jobfleet-worker"), t->conf) == 2,
+    CHECK(t_sh(t, &err, "%s --config %s --frob", t_bin("jobfleet-worker"), t->conf) == 2,
           "unknown worker flag");
     CHECK(strstr(err, "unknown option --frob"), "msg: %s", err);
     free(err);
 
     /* A good file passes the check, and every binary has --help with its exit codes. */
-    CHECK(run(t, NULL, "%s --config %s --check-config", t_bin("jobfleet-worker"), t->conf) == 0,
+    CHECK(t_sh(t, NULL, "%s --config %s --check-config", t_bin("jobfleet-worker"), t->conf) == 0,
           "good config");
     const char *all[] = {"jobfleet", "jobfleet-worker", "jobfleet-scheduler", "jobfleet-producer"};
     for (int i = 0; i < 4; i++) {

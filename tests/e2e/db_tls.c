@@ -8,11 +8,9 @@
 #include "util.h"
 
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* The file name in the servers' certificate directory. */
@@ -22,31 +20,6 @@ tls_file(const char *name)
     const char *dir = getenv("JOBFLEET_TEST_SERVERS_DIR");
     CHECK(dir && *dir, "JOBFLEET_TEST_SERVERS_DIR is not set (tests/run sets it)");
     return xasprintf("%s/tls/%s", dir, name);
-}
-
-/* Runs the shell command fmt with stdout dropped; *err (when err is not NULL) gets its stderr.
- * Returns its exit code. */
-static int run(struct tenv *t, char **err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-run(struct tenv *t, char **err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *cmd = NULL;
-    if (vasprintf(&cmd, fmt, ap) < 0)
-        abort();
-    va_end(ap);
-    char *errpath = xasprintf("%s/run.err", t->dir);
-    char *full = xasprintf("%s >/dev/null 2>%s", cmd, errpath);
-    int st = system(full);
-    if (err)
-        *err = t_read_file(errpath);
-    free(full);
-    free(errpath);
-    free(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* Runs sql as MariaDB's root, over the servers' socket (the fleet's user cannot grant). */
@@ -59,7 +32,7 @@ root_sql(struct tenv *t, const char *sql)
     FILE *fp = fopen(path, "w");
     CHECK(fp && fputs(sql, fp) >= 0 && fclose(fp) == 0, "write %s", path);
     char *err = NULL;
-    int rc = run(t, &err, "mariadb --no-defaults -S '%s' -uroot < '%s'", sock, path);
+    int rc = t_sh(t, &err, "mariadb --no-defaults -S '%s' -uroot < '%s'", sock, path);
     CHECK(rc == 0, "root SQL failed (%d): %s\n%s", rc, err, sql);
     free(err);
     free(path);
@@ -102,31 +75,31 @@ test_tls_encrypts(struct tenv *t)
     char *ca = tls_file("ca.pem"), *cert = tls_file("client.pem"), *key = tls_file("client.key");
     char *err = NULL;
     const char *cli = t_bin("jobfleet");
-    CHECK(run(t, &err, "JOBFLEET_MYSQL_USER=%s_s %s stats", t->db_name, cli) == 1 &&
+    CHECK(t_sh(t, &err, "JOBFLEET_MYSQL_USER=%s_s %s stats", t->db_name, cli) == 1 &&
               strstr(err, "Access denied"),
           "the account that requires TLS took a session in clear: %s", err);
     free(err);
-    CHECK(run(t, &err,
-              "JOBFLEET_MYSQL_USER=%s_s JOBFLEET_MYSQL_TLS=verify JOBFLEET_MYSQL_TLS_CA_FILE=%s "
-              "%s stats",
-              t->db_name, ca, cli) == 0,
+    CHECK(t_sh(t, &err,
+               "JOBFLEET_MYSQL_USER=%s_s JOBFLEET_MYSQL_TLS=verify JOBFLEET_MYSQL_TLS_CA_FILE=%s "
+               "%s stats",
+               t->db_name, ca, cli) == 0,
           "tls = verify with the servers' CA: %s", err);
     free(err);
-    CHECK(run(t, &err, "JOBFLEET_MYSQL_USER=%s_s JOBFLEET_MYSQL_TLS=required %s stats", t->db_name,
-              cli) == 0,
+    CHECK(t_sh(t, &err, "JOBFLEET_MYSQL_USER=%s_s JOBFLEET_MYSQL_TLS=required %s stats", t->db_name,
+               cli) == 0,
           "tls = required: %s", err);
     free(err);
-    CHECK(run(t, &err,
-              "JOBFLEET_MYSQL_USER=%s_x JOBFLEET_MYSQL_TLS=verify JOBFLEET_MYSQL_TLS_CA_FILE=%s "
-              "%s stats",
-              t->db_name, ca, cli) == 1 &&
+    CHECK(t_sh(t, &err,
+               "JOBFLEET_MYSQL_USER=%s_x JOBFLEET_MYSQL_TLS=verify JOBFLEET_MYSQL_TLS_CA_FILE=%s "
+               "%s stats",
+               t->db_name, ca, cli) == 1 &&
               strstr(err, "Access denied"),
           "the account that requires a client certificate took a session without one: %s", err);
     free(err);
-    CHECK(run(t, &err,
-              "JOBFLEET_MYSQL_USER=%s_x JOBFLEET_MYSQL_TLS=verify JOBFLEET_MYSQL_TLS_CA_FILE=%s "
-              "JOBFLEET_MYSQL_TLS_CERT_FILE=%s JOBFLEET_MYSQL_TLS_KEY_FILE=%s %s stats",
-              t->db_name, ca, cert, key, cli) == 0,
+    CHECK(t_sh(t, &err,
+               "JOBFLEET_MYSQL_USER=%s_x JOBFLEET_MYSQL_TLS=verify JOBFLEET_MYSQL_TLS_CA_FILE=%s "
+               "JOBFLEET_MYSQL_TLS_CERT_FILE=%s JOBFLEET_MYSQL_TLS_KEY_FILE=%s %s stats",
+               t->db_name, ca, cert, key, cli) == 0,
           "the client certificate was not sent: %s", err);
     free(err);
 
@@ -176,32 +149,32 @@ test_tls_refuses(struct tenv *t)
     char *other = tls_file("other-ca.pem"), *ca = tls_file("ca.pem");
     char *err = NULL;
     const char *cli = t_bin("jobfleet");
-    CHECK(run(t, &err, "JOBFLEET_MYSQL_TLS=verify JOBFLEET_MYSQL_TLS_CA_FILE=%s %s stats", other,
-              cli) == 1 &&
+    CHECK(t_sh(t, &err, "JOBFLEET_MYSQL_TLS=verify JOBFLEET_MYSQL_TLS_CA_FILE=%s %s stats", other,
+               cli) == 1 &&
               strstr(err, "certificate") && strstr(err, "signed by a CA in tls_ca_file"),
           "a server certificate of another CA: %s", err);
     free(err);
-    CHECK(run(t, &err, "JOBFLEET_MYSQL_TLS=verify %s stats", cli) == 1 &&
+    CHECK(t_sh(t, &err, "JOBFLEET_MYSQL_TLS=verify %s stats", cli) == 1 &&
               strstr(err, "a CA the system trusts") && strstr(err, "set tls_ca_file"),
           "a private CA without tls_ca_file: %s", err);
     free(err);
     /* The certificate names 127.0.0.1 and localhost; the same server reached by another name
      * (127.1, the same address written short) is not the one it names. */
-    CHECK(run(t, &err,
-              "JOBFLEET_MYSQL_HOST=127.1 JOBFLEET_MYSQL_TLS=verify "
-              "JOBFLEET_MYSQL_TLS_CA_FILE=%s %s stats",
-              ca, cli) == 1 &&
+    CHECK(t_sh(t, &err,
+               "JOBFLEET_MYSQL_HOST=127.1 JOBFLEET_MYSQL_TLS=verify "
+               "JOBFLEET_MYSQL_TLS_CA_FILE=%s %s stats",
+               ca, cli) == 1 &&
               strstr(err, "Validation of SSL server certificate failed"),
           "a certificate for another name: %s", err);
     free(err);
 
     /* A socket is the server's own: tls does not apply there (a certificate no CA of the
      * settings signed does not matter), as the key's help says. */
-    CHECK(run(t, &err,
-              "JOBFLEET_MYSQL_HOST=localhost MYSQL_UNIX_PORT=%s JOBFLEET_MYSQL_USER=root "
-              "JOBFLEET_MYSQL_PASSWORD= JOBFLEET_MYSQL_TLS=verify "
-              "JOBFLEET_MYSQL_TLS_CA_FILE=%s %s stats",
-              getenv("JOBFLEET_TEST_MYSQL_SOCKET"), other, cli) == 0,
+    CHECK(t_sh(t, &err,
+               "JOBFLEET_MYSQL_HOST=localhost MYSQL_UNIX_PORT=%s JOBFLEET_MYSQL_USER=root "
+               "JOBFLEET_MYSQL_PASSWORD= JOBFLEET_MYSQL_TLS=verify "
+               "JOBFLEET_MYSQL_TLS_CA_FILE=%s %s stats",
+               getenv("JOBFLEET_TEST_MYSQL_SOCKET"), other, cli) == 0,
           "tls = verify over the local socket: %s", err);
     free(err);
 
@@ -210,15 +183,15 @@ test_tls_refuses(struct tenv *t)
     setenv("JOBFLEET_MYSQL_EXTRA_ARGS", "--skip-ssl", 1);
     tsrv_start(t, &srv);
     unsetenv("JOBFLEET_MYSQL_EXTRA_ARGS");
-    CHECK(run(t, &err, "%s stats", cli) == 0, "the private server in clear: %s", err);
+    CHECK(t_sh(t, &err, "%s stats", cli) == 0, "the private server in clear: %s", err);
     free(err);
-    CHECK(run(t, &err, "JOBFLEET_MYSQL_TLS=required %s stats", cli) == 1 &&
+    CHECK(t_sh(t, &err, "JOBFLEET_MYSQL_TLS=required %s stats", cli) == 1 &&
               strstr(err, "the session is not encrypted (tls = required: the server must offer "
                           "TLS)"),
           "tls = required against a server without TLS: %s", err);
     free(err);
-    CHECK(run(t, &err, "JOBFLEET_MYSQL_TLS=verify JOBFLEET_MYSQL_TLS_CA_FILE=%s %s stats", ca,
-              cli) == 1 &&
+    CHECK(t_sh(t, &err, "JOBFLEET_MYSQL_TLS=verify JOBFLEET_MYSQL_TLS_CA_FILE=%s %s stats", ca,
+               cli) == 1 &&
               strstr(err, "the server must offer TLS"),
           "tls = verify against a server without TLS: %s", err);
     free(err);
@@ -244,10 +217,10 @@ fake_logins(struct tenv *t, const char *const *args, const char *const *modes, i
     tfake_start(t, &fake, "mysql_clear_switch.py", argv);
     for (int i = 0; i < n; i++) {
         char *err = NULL;
-        run(t, &err,
-            "JOBFLEET_MYSQL_PASSWORD=Tls-Pass-77 JOBFLEET_MYSQL_PORT=%d JOBFLEET_MYSQL_TLS=%s "
-            "%s stats",
-            fake.port, modes[i], t_bin("jobfleet"));
+        t_sh(t, &err,
+             "JOBFLEET_MYSQL_PASSWORD=Tls-Pass-77 JOBFLEET_MYSQL_PORT=%d JOBFLEET_MYSQL_TLS=%s "
+             "%s stats",
+             fake.port, modes[i], t_bin("jobfleet"));
         CHECK(err && (!want || strstr(err, want)) && (!not_want || !strstr(err, not_want)),
               "%s %s with tls = %s: %s", args[0] ? args[0] : "", args[1] ? args[1] : "", modes[i],
               err);

@@ -710,3 +710,23 @@ t_set_clock(struct tenv *t, int64_t now)
     free(tmp);
     free(path);
 }
+
+int
+t_sh(struct tenv *t, char **err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *cmd = NULL;
+    if (vasprintf(&cmd, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    char *errpath = xasprintf("%s/sh.err", t->dir);
+    char *full = xasprintf("%s >/dev/null 2>%s", cmd, errpath);
+    int st = system(full);
+    if (err)
+        *err = t_read_file(errpath);
+    free(full);
+    free(errpath);
+    free(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}

@@ -130,6 +130,11 @@ int t_log_count(struct tenv *t, pid_t pid, const char *needle);
  * the attempt, in the logs of every worker the test started (reaped ones too). */
 int t_attempt_lines(struct tenv *t, int64_t id, const char *what);
 
+/* Runs the shell command line fmt with its stdout dropped (in the test's environment: the CLI
+ * finds the test config). *err (when err is not NULL) gets its stderr, to free. Returns the exit
+ * status (0-255), or -1 if it did not exit. */
+int t_sh(struct tenv *t, char **err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Runs the CLI (build/jobfleet) with the test config, capturing stdout and stderr (each may be
  * NULL). Returns the exit status (0-255), or -1 if it died of a signal. */
 int t_cli(struct tenv *t, char **out, char **err, const char *const *argv);
