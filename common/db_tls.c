@@ -47,12 +47,12 @@ db_tls_options(MYSQL *conn, const struct db_tls *t, bool local)
      * and sha256_password send it as it is once TLS is asked for (libmariadb goes by the option,
      * not by the line), else encrypted to a key the server sends. The two left send a
      * scramble. */
-    if (!verify) {
+    /* So MySQL 8, whose greeting names caching_sha2_password whatever the account's plugin,
+     * is refused before any login unless verified (a native answer to it would go without the
+     * password: MySQL takes it as the account's reply, and the login fails as "using password:
+     * NO"). */
+    if (!verify)
         mysql_optionsv(conn, MARIADB_OPT_RESTRICTED_AUTH, "mysql_native_password,client_ed25519");
-        /* MySQL 8 names caching_sha2_password in its greeting whatever the account's plugin:
-         * answered with a native scramble, it switches to the account's own. */
-        mysql_optionsv(conn, MYSQL_DEFAULT_AUTH, "mysql_native_password");
-    }
     if (strcmp(t->mode, "off") == 0)
         return;
     /* Enforced: without it a server that offers no TLS gets the session in clear. */

@@ -6,9 +6,7 @@ full authentication") or sha256_password, which send it as it is to a client tha
 line is TLS. It writes what each client answered to the file given, as hex, and then closes the
 connection.
 
-With --plugin mysql_native_password it is a MySQL 8 instead, for an account on that plugin: its
-greeting names --greet (caching_sha2_password, as MySQL 8's does), it switches to native and
-records the scramble.
+--greet names the plugin of the greeting (caching_sha2_password, as MySQL 8's does).
 
 Run: mysql_clear_switch.py --out FILE [--port 0] [--socket PATH] [--plugin NAME] [--greet NAME];
 the bound port (127.0.0.1) is printed on stdout, alone on its line. With --socket it also
@@ -75,8 +73,7 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--socket")
     ap.add_argument("--plugin", default="mysql_clear_password",
-                    choices=["mysql_clear_password", "caching_sha2_password", "sha256_password",
-                             "mysql_native_password"])
+                    choices=["mysql_clear_password", "caching_sha2_password", "sha256_password"])
     ap.add_argument("--greet", default="mysql_native_password")
     args = ap.parse_args()
     out = args.out
