@@ -56,12 +56,24 @@ tls_file_open(const char *path, const char *section, const char *key, EVP_PKEY *
     return rc;
 }
 
-/* OpenSSL's reason for the last failure, for a message. */
+/* OpenSSL's reason for the failure, for a message. */
 static const char *
 tls_reason(void)
 {
-    const char *r = ERR_reason_error_string(ERR_peek_last_error());
-    return r ? r : "unreadable";
+    const char *r = ERR_reason_error_string(ERR_peek_error());
+    return r ? r : "no certificate";
+}
+
+/* True when ctx's trust store holds a certificate (a CA file of CRLs alone loads, and then
+ * verifies nothing). */
+static bool
+tls_store_has_cert(SSL_CTX *ctx)
+{
+    STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+    for (int i = 0; i < sk_X509_OBJECT_num(objs); i++)
+        if (X509_OBJECT_get_type(sk_X509_OBJECT_value(objs, i)) == X509_LU_X509)
+            return true;
+    return false;
 }
 
 /* Loads the three files into a throwaway context as libmariadb will (every certificate of a
@@ -76,7 +88,8 @@ tls_files_load(SSL_CTX *ctx, const struct cfg_mysql *m, const char *section, cha
     if (tls_set(m->tls_ca_file)) {
         if (tls_file_open(m->tls_ca_file, section, "tls_ca_file", NULL, err, errlen) < 0)
             goto out;
-        if (SSL_CTX_load_verify_locations(ctx, m->tls_ca_file, NULL) != 1) {
+        if (SSL_CTX_load_verify_locations(ctx, m->tls_ca_file, NULL) != 1 ||
+            !tls_store_has_cert(ctx)) {
             snprintf(err, errlen,
                      "[%s] tls_ca_file: \"%s\" holds no PEM certificates OpenSSL can read (%s)",
                      section, m->tls_ca_file, tls_reason());

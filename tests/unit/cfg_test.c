@@ -347,12 +347,17 @@ test_mysql_tls(void **state)
         "cd %s && cp a.key open.key && chmod 644 open.key && openssl pkey -in a.key -aes256 "
         "-passout pass:x -out enc.key && chmod 600 enc.key && (cat a.pem; sed '3s/./#/' b.pem) > "
         "bad-bundle.pem && cat a.pem b.pem > bundle.pem && openssl x509 -in a.pem -trustout -out "
-        "trusted.pem",
+        "trusted.pem && touch index.txt && echo 01 > crlnumber && printf '[ca]\\ndefault_ca = "
+        "d\\n[d]\\n"
+        "database = index.txt\\ncrlnumber = crlnumber\\ndefault_md = sha256\\ndefault_crl_days = "
+        "1\\n' > ca.cnf && openssl ca -gencrl -keyfile a.key -cert a.pem -config ca.cnf -out "
+        "crl.pem 2>/dev/null",
         dir);
     assert_int_equal(system(cmd), 0);
     free(cmd);
     char *enc_key = xasprintf("%s/enc.key", dir), *bad_bundle = xasprintf("%s/bad-bundle.pem", dir);
     char *bundle = xasprintf("%s/bundle.pem", dir), *trusted = xasprintf("%s/trusted.pem", dir);
+    char *crl = xasprintf("%s/crl.pem", dir);
     struct cfg c;
     char err[512] = "";
     struct {
@@ -376,6 +381,8 @@ test_mysql_tls(void **state)
          "holds no PEM private key without a passphrase"},
         {"[mysql]\ntls = verify\n", bad_bundle, NULL, NULL,
          "holds no PEM certificates OpenSSL can read"},
+        {"[mysql]\ntls = verify\n", crl, NULL, NULL,
+         "holds no PEM certificates OpenSSL can read (no certificate)"},
         {"[db.desk]\ntls = on\n", NULL, NULL, NULL,
          "[db.desk] tls: expected off, required or verify"},
         {"[db.desk]\ntls = required\n", pem, NULL, NULL, "[db.desk] tls_ca_file is set, but"},
@@ -426,6 +433,7 @@ test_mysql_tls(void **state)
     free(bad_bundle);
     free(bundle);
     free(trusted);
+    free(crl);
 }
 
 int
