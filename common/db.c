@@ -185,7 +185,7 @@ db_connect(struct db *db)
         db->lost = true;
         return -1;
     }
-    db_tls_log_session(db->conn, &db->tls, sock ? sock : db->host, db->port, local);
+    db_tls_log_session(db->conn, &db->tls, sock ? sock : db->host, db->port, db->user, local);
     db->lost = false;
     db->stale = false;
     db->err = 0;

@@ -15,6 +15,7 @@
 static char *tls_logged[TLS_LOGGED_MAX];
 static int tls_n_logged;
 static pthread_mutex_t tls_logged_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool tls_quiet; /* db_tls_log_quiet */
 
 void
 db_tls_copy(struct db_tls *t, const struct cfg_mysql *cfg)
@@ -74,12 +75,15 @@ db_tls_encrypted(MYSQL *conn, const struct db_tls *t, bool local)
     return local || strcmp(t->mode, "off") == 0 || mysql_get_ssl_cipher(conn) != NULL;
 }
 
-/* True the first time target is seen (and then remembered), while there is room. */
+/* True the first time target is seen (and then remembered), while there is room. A lock held
+ * across a fork (a child forked while another thread logs) is not waited for: the child then
+ * stays quiet rather than hang. */
 static bool
 tls_first_time(const char *target)
 {
     bool first = true;
-    pthread_mutex_lock(&tls_logged_mu);
+    if (pthread_mutex_trylock(&tls_logged_mu) != 0)
+        return false;
     for (int i = 0; i < tls_n_logged && first; i++)
         first = strcmp(tls_logged[i], target) != 0;
     if (first && tls_n_logged < TLS_LOGGED_MAX)
@@ -91,25 +95,34 @@ tls_first_time(const char *target)
 }
 
 void
-db_tls_log_session(MYSQL *conn, const struct db_tls *t, const char *host, int port, bool local)
+db_tls_log_quiet(void)
+{
+    tls_quiet = true;
+}
+
+void
+db_tls_log_session(MYSQL *conn, const struct db_tls *t, const char *host, int port,
+                   const char *user, bool local)
 {
     bool off = strcmp(t->mode, "off") == 0;
-    char target[300];
+    char target[300], key[900];
     snprintf(target, sizeof(target), local ? "%s" : "%s:%d", host, port);
-    if ((local && off) || !tls_first_time(target))
+    /* The same server reached with other settings ([db.<name>]) is said again. */
+    snprintf(key, sizeof(key), "%s %s %s %s", target, t->mode, t->ca, user);
+    if ((local && off) || !tls_first_time(key))
         return;
+    void (*say)(const char *, ...) = tls_quiet ? log_debug : log_info;
     if (local) {
-        log_info("MariaDB at %s: through its socket, where tls = %s does not apply", target,
-                 t->mode);
+        say("MariaDB at %s: through its socket, where tls = %s does not apply", target, t->mode);
     } else if (off) {
-        log_info("MariaDB at %s: not encrypted (tls = off)", target);
+        say("MariaDB at %s as %s: not encrypted (tls = off)", target, user);
     } else {
         const char *version = NULL, *cipher = mysql_get_ssl_cipher(conn);
         mariadb_get_infov(conn, MARIADB_CONNECTION_TLS_VERSION, &version);
-        log_info("MariaDB at %s: %s, %s, %s", target, version ? version : "TLS",
-                 cipher ? cipher : "?",
-                 strcmp(t->mode, "verify") == 0 ? "certificate verified"
-                                                : "certificate not checked (tls = required)");
+        say("MariaDB at %s as %s: %s, %s, %s", target, user, version ? version : "TLS",
+            cipher ? cipher : "?",
+            strcmp(t->mode, "verify") == 0 ? "certificate verified"
+                                           : "certificate not checked (tls = required)");
     }
 }
 

@@ -28,11 +28,14 @@ void db_tls_options(MYSQL *conn, const struct db_tls *t, bool local);
  * lets a server that offers no TLS have a session with tls = required (verify refuses it before
  * the login), so it is closed at once. The login went as a scramble (db_tls_options). */
 bool db_tls_encrypted(MYSQL *conn, const struct db_tls *t, bool local);
-/* Logs (info), the first time the process reaches a server (host or socket, and port), how its
- * sessions go: TLS version and cipher and whether the certificate was verified, or in clear.
- * An operator's one look that the settings took. */
+/* Logs (info), the first time the process reaches a server (host or socket, and port) with
+ * these settings and user, how its sessions go: TLS version and cipher and whether the
+ * certificate was verified, or in clear. An operator's one look that the settings took. */
 void db_tls_log_session(MYSQL *conn, const struct db_tls *t, const char *host, int port,
-                        bool local);
+                        const char *user, bool local);
+/* From now on db_tls_log_session says it at debug: for a worker's children, each of which
+ * would repeat it at every start. */
+void db_tls_log_quiet(void);
 /* For a connect that failed with error e: what to check, as a sentence to append to the
  * error ("" when e is not a TLS failure or TLS is off). */
 const char *db_tls_hint(const struct db_tls *t, unsigned e);

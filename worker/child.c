@@ -1,6 +1,7 @@
 /* This file is the worker child's loop: read a job, run its function, write the outcome. */
 #include "child.h"
 #include "checkout.h"
+#include "db_tls.h"
 #include "fault.h"
 #include "gate.h"
 #include "log.h"
@@ -231,6 +232,7 @@ child_main(int fd, pid_t parent, const struct cfg *cfg, struct gate *gate)
     if (cfg->worker.sched_batch)
         child_sched_batch();
     metrics_fork_child();
+    db_tls_log_quiet(); /* sixteen children, respawned, would repeat it */
     /* The child's connections for job functions live as long as the child. */
     struct job_env *env = job_env_new(cfg, false);
     /* Jobs handed ahead arrive while one runs: one read takes them all. */
