@@ -43,6 +43,7 @@ const char dash_css[] =
     "border:1px solid var(--bd);border-radius:6px}.login label{margin-bottom:.6em}\n"
     ".actions{display:flex;flex-wrap:wrap;gap:.4em;margin:.6em 0}.show-sm{display:none}\n"
     "@media (max-width:600px){main{padding:.5em}.hide-sm{display:none}.show-sm{display:inline}"
+    "td{overflow-wrap:anywhere}td button{white-space:nowrap}"
     "th,td{padding:.3em}}\n";
 
 const char dash_js[] =

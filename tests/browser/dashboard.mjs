@@ -128,12 +128,20 @@ try {
   const cut = await page.$$eval('button.pause, button.resume',
     (bs) => bs.filter((b) => b.getBoundingClientRect().right > window.innerWidth).length);
   expect(cut === 0, `${cut} queue button(s) past the phone's edge`);
-  // Without its column, a paused queue says so under its name.
-  await Promise.all([page.waitForNavigation(), page.click('button.pause')]);
+  // Without its column, a paused queue says so under its name, on the list (where a paused
+  // queue of one long word, notifications_outbound, stands too) and on its own page.
+  await Promise.all([page.waitForNavigation(), page.click(`tr:has(a[href="/queues/${queue}"]) button.pause`)]);
   const cell = await page.$eval('tr:has(button.resume) td', (td) => td.innerText);
   expect(cell.includes('paused'), `a paused queue on a phone: "${cell}"`);
+  await page.goto(`${base}/queues`);
+  const out = await page.$$eval('button.pause, button.resume',
+    (bs) => bs.filter((b) => b.getBoundingClientRect().right > window.innerWidth).length);
+  expect(out === 0, `${out} Resume button(s) past the phone's edge`);
+  const wider = await page.evaluate(() =>
+    document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(wider <= 0, `the queues page is ${wider}px wider than a phone`);
   await shot(page, '07a-queues-phone');
-  await Promise.all([page.waitForNavigation(), page.click('button.resume')]);
+  await Promise.all([page.waitForNavigation(), page.click(`tr:has(a[href="/queues/${queue}"]) button.resume`)]);
 
   step = 'every change on one page';
   await page.goto(`${base}/changes`);

@@ -639,6 +639,10 @@ test_browser(struct tenv *t)
                 (const char *const[]){"cron", "add", "hourly-noop", "0 * * * *", "System/Noop",
                                       NULL}) == 0,
           "cron add");
+    /* A paused queue whose name is one long word: the phone step checks its Resume button. */
+    CHECK(t_cli(t, NULL, NULL,
+                (const char *const[]){"queue", "pause", "notifications_outbound", NULL}) == 0,
+          "queue pause");
     t_spawn(t, t_bin("jobfleet-worker"), NULL);
     t_spawn(t, t_bin("jobfleet-scheduler"), NULL);
     dstart(t);
