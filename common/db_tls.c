@@ -44,14 +44,13 @@ db_tls_options(MYSQL *conn, const struct db_tls *t, bool local)
         return;
     my_bool on = 1, verify = strcmp(t->mode, "verify") == 0;
     /* Whoever answers in an unverified server's place may ask for a plugin that lets it read
-     * the password: mysql_clear_password and PAM's dialog send it as it is; caching_sha2_password
-     * and sha256_password send it as it is once TLS is asked for (libmariadb goes by the option,
-     * not by the line), else encrypted to a key the server sends. The two left send a
-     * scramble. */
-    /* So MySQL 8, whose greeting names caching_sha2_password whatever the account's plugin,
-     * is refused before any login unless verified (a native answer to it would go without the
-     * password: MySQL takes it as the account's reply, and the login fails as "using password:
-     * NO"). */
+     * the password: mysql_clear_password and PAM's dialog send it as it is; sha256_password
+     * sends it as it is over TLS, and caching_sha2_password once TLS is only asked for
+     * (libmariadb goes by the option, not by the line), both else encrypted to a key the
+     * server sends. The two left send a scramble. So MySQL 8, whose greeting names
+     * caching_sha2_password whatever the account's plugin, is refused before any login unless
+     * verified (a native answer to it goes without the password: MySQL fails it as "using
+     * password: NO"). */
     if (!verify)
         mysql_optionsv(conn, MARIADB_OPT_RESTRICTED_AUTH, "mysql_native_password,client_ed25519");
     if (strcmp(t->mode, "off") == 0)
