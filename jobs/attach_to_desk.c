@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* How long a copy waits for its reply's transaction to commit (READ COMMITTED: each look sees
+ * what committed since). */
+#define TO_DESK_REPLY_WAIT_MS 2000
+
 /* The hash callback of the desk's files: reads the bytes from the uploads directory. */
 static int
 to_desk_hash(void *arg, struct attach_item *it, char *err, size_t errlen)
@@ -144,9 +148,15 @@ static void
 to_desk_run(struct attach_copy *d)
 {
     /* Missing is a retry, not a failure for good: the helpdesk sync enqueues this job inside
-     * the desk transaction that inserts the reply, so the job can run before that commits. A
-     * reply that never comes (the sync crashed before its commit) fails after the attempts. */
+     * the desk transaction that inserts the reply, so the job can run before that commits. That
+     * commit is usually a moment away: waited for, up to TO_DESK_REPLY_WAIT_MS, before the
+     * attempt counts as failed (each such reply showed a failed attempt). A reply that never
+     * comes (the sync crashed before its commit) fails after the attempts. */
     int ok = attach_desk_reply_exists(d->db, d->reply);
+    for (int waited = 0; ok == 0 && waited < TO_DESK_REPLY_WAIT_MS; waited += 100) {
+        sleep_ms(100);
+        ok = attach_desk_reply_exists(d->db, d->reply);
+    }
     if (ok <= 0) {
         job_out_fail(d->out, JOB_RETRY, "desk reply %lld: %s", (long long)d->reply,
                      ok < 0 ? db_errstr(d->db) : "no such tickets_replies row");

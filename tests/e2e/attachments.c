@@ -447,6 +447,40 @@ test_crash_repair(struct tenv *t)
     at_stop(&a);
 }
 
+/* The usual case of the race below: the sync's desk transaction commits a few hundred
+ * milliseconds after the copy was enqueued. The copy waits for the reply a moment rather than
+ * fail its first attempt (every such reply showed a failed attempt on the dashboard). */
+static void
+test_reply_committed_soon(struct tenv *t)
+{
+    struct at a;
+    char *note = at_start_one_file(&a, t, "soon.txt", "soon bytes", 10);
+    int64_t later = a.reply + 1;
+    int64_t id = at_enqueue_copy(&a, note, later, "");
+    WAIT_UNTIL(t_sql_int(t, 0, "SELECT COUNT(*) FROM jobs WHERE id = ? AND state = 'running'",
+                         DB_P(DBI(id))) == 1,
+               30000, "the copy never started");
+    sleep_ms(300); /* the transaction's commit, a moment after the job started */
+    uint64_t got;
+    CHECK(db_exec(a.desk,
+                  "INSERT INTO tickets_replies (id, ticketid, message) SELECT ?, "
+                  "ticketid, 'r2' FROM tickets_replies WHERE id = ?",
+                  DB_P(DBI(later), DBI(a.reply)), NULL, &got) == 0,
+          "desk reply: %s", db_errstr(a.desk));
+    WAIT_UNTIL(t_job_done(t, id), 60000, "the job finishes");
+    char *r1 = t_sql_str(t, "SELECT reason FROM job_attempts WHERE job_id = ? AND attempt = 1",
+                         DB_P(DBI(id)));
+    char *st = t_job_state(t, id);
+    CHECK(strcmp(st, "succeeded") == 0 &&
+              t_sql_int(t, 0, "SELECT attempt FROM jobs WHERE id = ?", DB_P(DBI(id))) == 1,
+          "a reply committed 300 ms into the copy: the job is %s, its first attempt: %s", st,
+          r1 ? r1 : "(none)");
+    free(r1);
+    free(st);
+    free(note);
+    at_stop(&a);
+}
+
 /* The helpdesk sync enqueues the copy inside the desk transaction that inserts the reply, so a
  * worker can run the copy before that transaction commits: the reply is not there yet. That is
  * a retry, not a failure for good; the copy succeeds once the reply is committed. */
@@ -593,6 +627,7 @@ static const struct test_case cases[] = {
     {"e2e_attach_same_name", test_same_name, NULL},
     {"e2e_attach_crash_repair", test_crash_repair, NULL},
     {"e2e_attach_reply_committed_later", test_reply_committed_later, NULL},
+    {"e2e_attach_reply_committed_soon", test_reply_committed_soon, NULL},
     {"e2e_attach_dry_run", test_dry_run, NULL},
     {"e2e_attach_big_file", test_big_file, NULL},
 };

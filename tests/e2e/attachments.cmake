@@ -7,5 +7,6 @@ jf_e2e(attachments TIMEOUT 180 NAMES
   e2e_attach_same_name
   e2e_attach_crash_repair
   e2e_attach_reply_committed_later
+  e2e_attach_reply_committed_soon
   e2e_attach_dry_run
   e2e_attach_big_file)
