@@ -447,6 +447,18 @@ test_crash_repair(struct tenv *t)
     at_stop(&a);
 }
 
+/* Commits desk reply id, on the same ticket as the fixture's reply: the sync's transaction. */
+static void
+at_insert_reply(struct at *a, int64_t id)
+{
+    uint64_t got;
+    CHECK(db_exec(a->desk,
+                  "INSERT INTO tickets_replies (id, ticketid, message) SELECT ?, "
+                  "ticketid, 'r2' FROM tickets_replies WHERE id = ?",
+                  DB_P(DBI(id), DBI(a->reply)), NULL, &got) == 0,
+          "desk reply: %s", db_errstr(a->desk));
+}
+
 /* The usual case of the race below: the sync's desk transaction commits a few hundred
  * milliseconds after the copy was enqueued. The copy waits for the reply a moment rather than
  * fail its first attempt (every such reply showed a failed attempt on the dashboard). */
@@ -461,12 +473,7 @@ test_reply_committed_soon(struct tenv *t)
                          DB_P(DBI(id))) == 1,
                30000, "the copy never started");
     sleep_ms(300); /* the transaction's commit, a moment after the job started */
-    uint64_t got;
-    CHECK(db_exec(a.desk,
-                  "INSERT INTO tickets_replies (id, ticketid, message) SELECT ?, "
-                  "ticketid, 'r2' FROM tickets_replies WHERE id = ?",
-                  DB_P(DBI(later), DBI(a.reply)), NULL, &got) == 0,
-          "desk reply: %s", db_errstr(a.desk));
+    at_insert_reply(&a, later);
     WAIT_UNTIL(t_job_done(t, id), 60000, "the job finishes");
     char *r1 = t_sql_str(t, "SELECT reason FROM job_attempts WHERE job_id = ? AND attempt = 1",
                          DB_P(DBI(id)));
@@ -503,12 +510,7 @@ test_reply_committed_later(struct tenv *t)
     CHECK(strcmp(st, "failed") != 0 && !t_job_done(t, id),
           "a reply not there yet is retried, not failed for good: the job is %s", st);
     free(st);
-    uint64_t got;
-    CHECK(db_exec(a.desk,
-                  "INSERT INTO tickets_replies (id, ticketid, message) SELECT ?, "
-                  "ticketid, 'r2' FROM tickets_replies WHERE id = ?",
-                  DB_P(DBI(later), DBI(a.reply)), NULL, &got) == 0,
-          "desk reply: %s", db_errstr(a.desk));
+    at_insert_reply(&a, later);
     WAIT_UNTIL(t_job_done(t, id), 60000, "the job finishes");
     st = t_job_state(t, id);
     CHECK(strcmp(st, "succeeded") == 0, "the copy succeeded once the reply was there: %s", st);
