@@ -127,6 +127,10 @@ out:
 static int
 tls_files_check(const struct cfg_mysql *m, const char *section, char *err, size_t errlen)
 {
+    /* No file, nothing to read: OpenSSL is not started for nothing (it cost every worker
+     * process memory at each config load). */
+    if (!tls_set(m->tls_ca_file) && !tls_set(m->tls_cert_file) && !tls_set(m->tls_key_file))
+        return 0;
     ERR_clear_error();
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     int rc = ctx ? tls_files_load(ctx, m, section, err, errlen) : -1;
